@@ -1,0 +1,395 @@
+"""The intermediate representation shared by both pack forms.
+
+``.trace`` source is parsed to an AST (:mod:`trace_engine.dsl.ast`) and lowered here; the JSON form
+(``schemas/rule_pack_schema.json``) maps onto these classes one to one through :func:`pack_to_dict` and
+:func:`pack_from_dict`. The compiler (:mod:`trace_engine.compile`) consumes only this module.
+
+Every node is a frozen, slotted dataclass: hashable, comparable, and cheap. Collections are tuples so that
+two packs that mean the same thing compare equal, which is what the round-trip property tests rely on.
+
+Vocabulary
+----------
+matcher     what a check looks for in a turn: phrases, a regex, a built-in PII detector, or a union.
+window      how long a ``must_say`` obligation stays open.
+scope       how long a ``must_not_say`` prohibition stays in force.
+check       one obligation, prohibition, cue, metadata requirement or Tier-2 reference inside a rule.
+state       a named fact about the call that earlier turns establish ("verified", "purpose_stated").
+expr        a metadata predicate, evaluated with Kleene three-valued logic: a missing input is UNKNOWN,
+            and a rule whose predicate is UNKNOWN is reported as not evaluated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Union
+
+SEVERITIES: tuple[str, ...] = ("low", "medium", "high", "critical")
+SPEAKERS: tuple[str, ...] = ("agent", "caller")
+DETECTORS: tuple[str, ...] = ("credit_card", "ssn", "email", "us_phone", "mbi", "aba_routing")
+REMEDY_KINDS: tuple[str, ...] = ("flag", "mask", "redact", "inject", "block", "handoff")
+TIER2_CHECKS: tuple[str, ...] = (
+    "ambiguous_optout",
+    "context_pii",
+    "hallucination",
+    "minimum_necessary",
+    "brand_tone",
+)
+#: Fields that :class:`Expr` functions understand; packs may read any other metadata key too.
+EXPR_FUNCTIONS: dict[str, int] = {
+    "has": 1,  # has(field) -> bool, never UNKNOWN
+    "default": 2,  # default(field, value) -> the field, or value when missing
+    "time_of_day": 1,  # time_of_day(local_time) -> "HH:MM" of an ISO 8601 timestamp
+    "days_between": 2,  # days_between(earlier, later) -> float days
+    "lower": 1,
+}
+
+Severity = Literal["low", "medium", "high", "critical"]
+Speaker = Literal["agent", "caller"]
+
+
+# --------------------------------------------------------------------------------------------- matchers
+
+
+@dataclass(frozen=True, slots=True)
+class Phrases:
+    """Literal phrases, matched on word boundaries over the normalized view of a turn.
+
+    Fields:
+        items: the phrases as written by the author. They may contain ``{variable}`` placeholders
+            (resolved per call from metadata, then config variables) and ``*`` gaps (one to three
+            arbitrary words).
+        ref: the phrase set name when the author referenced a named set; ``None`` for an inline list.
+            Lowering keeps the name so that fmt and convert can write the reference back.
+    """
+
+    items: tuple[str, ...]
+    ref: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Regex:
+    """A regular expression in RE2 syntax, run over the normalized view (lower case, digits as digits).
+
+    Fields:
+        source: the expression without delimiters.
+        ref: the pattern name when referenced by name; ``None`` for an inline ``/.../``.
+    """
+
+    source: str
+    ref: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Detector:
+    """A built-in PII detector with its validator (Luhn, SSN rules, NANP, MBI format, ABA checksum).
+
+    Fields:
+        kind: one of :data:`DETECTORS`.
+        exempt: a variable naming a list of values that do not count (``callback_numbers``), or ``None``.
+    """
+
+    kind: str
+    exempt: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AnyOf:
+    """Matches where any member matches. Fields: members (two or more matchers, never nested AnyOf)."""
+
+    members: tuple[Matcher, ...]
+
+
+Matcher = Union[Phrases, Regex, Detector, AnyOf]
+
+
+# --------------------------------------------------------------------------------------------- windows
+
+
+@dataclass(frozen=True, slots=True)
+class FirstTurn:
+    """The obligation must be met in the first agent turn of the call (or of the cue's window)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Turns:
+    """Within ``count`` agent turns (inclusive). For an agent cue the cue turn is the first of them."""
+
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Seconds:
+    """Within ``seconds`` of call start (or of the cue), measured on the turn's ``t``."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallEnd:
+    """Any time before the call ends."""
+
+
+Window = Union[FirstTurn, Turns, Seconds, CallEnd]
+
+
+# --------------------------------------------------------------------------------------------- scopes
+
+
+@dataclass(frozen=True, slots=True)
+class Always:
+    """For the whole call; inside a cue, from the cue to the end of the call."""
+
+
+@dataclass(frozen=True, slots=True)
+class UntilState:
+    """Until the named state is set. ``must_not_say phi until verified`` is an ordering rule."""
+
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class ForTurns:
+    """For ``count`` agent turns after the cue (inclusive of the cue turn for agent cues)."""
+
+    count: int
+
+
+Scope = Union[Always, UntilState, ForTurns]
+
+
+# --------------------------------------------------------------------------------------------- expressions
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """A call metadata key (``local_time``, ``callee_state``...) or a state name (``state.verified``)."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Const:
+    """A literal: str, int, float, bool, or a list of those. Times of day are strings ``"HH:MM"``."""
+
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """A function from :data:`EXPR_FUNCTIONS` applied to ``args``."""
+
+    name: str
+    args: tuple[Expr, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Compare:
+    """``left op right`` where op is one of ``== != < <= > >= in not_in``."""
+
+    op: str
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Between:
+    """``value between low and high``: inclusive low, exclusive high; for times of day ``"HH:MM"``."""
+
+    value: Expr
+    low: Expr
+    high: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class BoolOp:
+    """``and`` / ``or`` over two or more operands (Kleene logic)."""
+
+    op: Literal["and", "or"]
+    operands: tuple[Expr, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    """Negation (Kleene logic: not UNKNOWN is UNKNOWN)."""
+
+    operand: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class IfElse:
+    """``if cond then a else b``; an UNKNOWN condition makes the whole expression UNKNOWN."""
+
+    cond: Expr
+    then: Expr
+    otherwise: Expr
+
+
+Expr = Union[Field, Const, Call, Compare, Between, BoolOp, Not, IfElse]
+
+
+# --------------------------------------------------------------------------------------------- checks
+
+
+@dataclass(frozen=True, slots=True)
+class MustSay:
+    """The agent must say something matching ``matcher`` within ``window``.
+
+    Fields:
+        matcher: what counts as saying it.
+        window: when the obligation expires; a violation is recorded on the turn that closes it.
+    """
+
+    matcher: Matcher
+    window: Window
+
+
+@dataclass(frozen=True, slots=True)
+class MustNotSay:
+    """The agent must not say something matching ``matcher`` while ``scope`` is in force.
+
+    Fields:
+        matcher: what is forbidden.
+        unless: an exception; a hit overlapped by an ``unless`` match does not count
+            ("guarantee" unless "can't guarantee").
+        scope: how long the prohibition holds.
+    """
+
+    matcher: Matcher
+    unless: Matcher | None = None
+    scope: Scope = field(default_factory=Always)
+
+
+@dataclass(frozen=True, slots=True)
+class OnCue:
+    """When ``speaker`` says ``cue``, the obligations and prohibitions in ``then`` open.
+
+    Fields:
+        speaker: who gives the cue; caller cues open obligations on the following agent turns, agent
+            cues on the cue turn itself and after it.
+        cue: what opens them.
+        then: one or more :class:`MustSay` / :class:`MustNotSay` checks, windows relative to the cue.
+    """
+
+    speaker: Speaker
+    cue: Matcher
+    then: tuple[MustSay | MustNotSay, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Require:
+    """A metadata predicate checked at call start: FALSE is a violation, UNKNOWN is not evaluated."""
+
+    expr: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Tier2Ref:
+    """The rule is judged by the named Tier-2 check (asynchronous, advisory). Field: check_id."""
+
+    check_id: str
+
+
+Check = Union[MustSay, MustNotSay, OnCue, Require, Tier2Ref]
+
+
+# --------------------------------------------------------------------------------------------- remedies
+
+
+@dataclass(frozen=True, slots=True)
+class Remedy:
+    """What the rule wants done when it fires; the configured mode caps it.
+
+    Fields:
+        kind: one of :data:`REMEDY_KINDS`.
+            ``flag`` record only; ``mask`` replace the matched span (``keep_last`` characters kept, or
+            ``placeholder``); ``redact`` remove the span; ``inject`` add ``text`` to the turn (prefix for
+            a first-turn obligation, suffix otherwise); ``block`` suppress the turn; ``handoff`` suppress
+            and ask for a person.
+        keep_last: for ``mask``: how many trailing digits stay visible.
+        placeholder: for ``mask``: the replacement text, e.g. ``"[email]"``.
+        text: for ``inject``: the text, may contain ``{variables}``.
+    """
+
+    kind: str
+    keep_last: int | None = None
+    placeholder: str | None = None
+    text: str | None = None
+
+
+# --------------------------------------------------------------------------------------------- pack
+
+
+@dataclass(frozen=True, slots=True)
+class StateStep:
+    """One step of a state definition: ``speaker`` says ``matcher``."""
+
+    speaker: Speaker
+    matcher: Matcher
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """A named fact that turns establish.
+
+    Fields:
+        name: referenced by ``until NAME`` scopes and by expressions as ``state.NAME``.
+        steps: one step (``agent says X``) or two (``agent says X then caller says Y``: Y must come in
+            the next caller turn after X).
+    """
+
+    name: str
+    steps: tuple[StateStep, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One rule of a pack.
+
+    Fields:
+        id: stable id, referenced by configs, tests, scorecards (``tcpa-001``).
+        title: short human title.
+        severity: one of :data:`SEVERITIES`.
+        citation: the regulation or policy it enforces.
+        reason: plain-English explanation shown with every finding.
+        checks: what the rule checks; all must hold.
+        when: applicability predicate over metadata and states; ``None`` means always.
+        remedy: what to do on a violation; ``None`` means ``flag``.
+        examples: illustrative violating agent lines, used in generated docs.
+    """
+
+    id: str
+    title: str
+    severity: str
+    citation: str
+    reason: str
+    checks: tuple[Check, ...]
+    when: Expr | None = None
+    remedy: Remedy | None = None
+    examples: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Pack:
+    """A rule pack: header, named phrase sets and patterns, states, and rules.
+
+    Fields:
+        pack_id: matches ``^[a-z0-9_]+$``.
+        version, jurisdiction, legal_status: header strings (``legal_status`` records provenance).
+        description: optional one-paragraph summary.
+        when: pack-wide applicability predicate (``default(direction, "outbound") == "outbound"``).
+        phrase_sets: name -> phrases, in source order.
+        patterns: name -> RE2 source, in source order.
+        states: state definitions, in source order.
+        rules: the rules, in source order (never empty).
+    """
+
+    pack_id: str
+    version: str
+    jurisdiction: str
+    legal_status: str
+    rules: tuple[Rule, ...]
+    description: str | None = None
+    when: Expr | None = None
+    phrase_sets: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    patterns: tuple[tuple[str, str], ...] = ()
+    states: tuple[State, ...] = ()
