@@ -1,0 +1,392 @@
+"""The normalized view of a turn: the text Trace matches phrases, patterns and detectors against.
+
+Every normalized token remembers the span of original characters it came from, so a match found in the
+normalized text maps back exactly to the characters a redaction must cut.
+
+Rules (deterministic, linear time, never raise):
+
+1. **Case and quotes.** Tokens are case-folded (``str.casefold``). Curly apostrophes (’ ‘ ʼ) count as ``'``;
+   other quotes are punctuation.
+2. **Tokens.** A word is a run of letters/digits (Unicode ``\\w`` without ``_``); punctuation at word edges is
+   dropped and whitespace collapses to one space. Inside a word:
+
+   * an apostrophe between letters keeps the word together (contractions, ``o'clock``);
+   * a hyphen splits (``re-call`` → ``re call``, ``4111-1111`` → ``4111 1111``); so do slashes, parentheses…;
+   * a dot between two characters of which at least one is not a digit becomes the token ``dot``
+     (``jane.doe`` → ``jane dot doe``, ``example.com`` → ``example dot com``), an underscore becomes
+     ``underscore``; a comma splits;
+   * digit groups: ``12.99`` (exactly two groups joined by a dot) stays one decimal token; ``1,000`` /
+     ``1,000,000.50`` (thousands grouping) becomes ``1000`` / ``1000000.50``; any other dot/comma-joined digit
+     groups (``415.555.0198``, ``192.168.1.1``) split into separate digit tokens with no ``dot`` token.
+     Consequently a sentence written without a space after its period (``no.Then``) reads ``no dot then``.
+3. **Symbols.** ``@`` → ``at``; ``%`` → ``percent``; ``$12`` / ``$ 12.99`` → ``12 dollars`` /
+   ``12.99 dollars`` where *both* tokens map to the whole ``$12`` span (so original starts stay
+   non-decreasing); a lone ``$`` → ``dollars``.
+4. **Contractions** expand to several tokens that all map to the contraction's original span:
+   ``don't`` → ``do not``, ``can't``/``cannot`` → ``can not``, ``won't`` → ``will not``, ``ain't`` → ``is not``,
+   ``i'm`` → ``i am``, ``it's``/``he's``/``that's``… → ``… is``, ``let's`` → ``let us``, ``y'all`` → ``you all``,
+   ``gonna`` → ``going to``, ``wanna`` → ``want to``, ``gotta`` → ``got to`` (full table in :data:`CONTRACTIONS`).
+   Other words: ``X'll`` → ``X will``, ``X've`` → ``X have``, ``X're`` → ``X are``, ``X'd`` → ``X would``,
+   ``X'm`` → ``X am``, ``Xn't`` → ``X not``; a trailing possessive ``'s`` is dropped (``john's`` → ``john``,
+   ``90's`` → ``90``); any other apostrophe word is kept as one token (``o'clock``).
+5. **Fillers** ``uh um uhm umm er erm ah hmm hm mm`` are removed; they never break a phrase or a digit run.
+6. **Numbers** (see :mod:`trace_engine.text.numbers`): ``zero``–``nine`` are digits; whitespace-adjacent
+   digit words and written digit groups merge into one digit token (``four one one one`` → ``4111``,
+   ``4111 1111`` → ``41111111``); ``oh``/``o`` is ``0`` only inside such a run; ``double five`` → ``55``,
+   ``triple seven`` → ``777``; compounds are their own token (``twenty five`` → ``25``,
+   ``two thousand twenty four`` → ``2024``). Punctuation (comma, dash, dot) ends a digit run.
+
+Phrases in rule packs go through the same rules (:func:`normalize_phrase`), except that ``{variable}``
+placeholders and ``*`` gap tokens pass through untouched as single tokens.
+
+Fast path: ASCII text with no digit, no ``$ % @ _``, no apostrophe, no dot inside a word and no word that a
+later rule rewrites (number words, fillers, ``cannot``/``gonna``/…) is tokenized with a single regex scan.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass
+
+from trace_engine.text.numbers import (
+    GAP_HYPHEN,
+    GAP_OTHER,
+    GAP_WS,
+    K_DECIMAL,
+    K_DIGITS,
+    K_PLACEHOLDER,
+    K_WORD,
+    NUMBER_PASS_WORDS,
+    convert_numbers,
+)
+
+__all__ = ["NormalizedText", "normalize", "normalize_phrase", "CONTRACTIONS"]
+
+_NOT = ("not",)
+CONTRACTIONS: dict[str, tuple[str, ...]] = {
+    "don't": ("do", "not"),
+    "doesn't": ("does", "not"),
+    "didn't": ("did", "not"),
+    "can't": ("can", "not"),
+    "cannot": ("can", "not"),
+    "won't": ("will", "not"),
+    "shan't": ("shall", "not"),
+    "ain't": ("is", "not"),
+    "isn't": ("is", "not"),
+    "aren't": ("are", "not"),
+    "wasn't": ("was", "not"),
+    "weren't": ("were", "not"),
+    "shouldn't": ("should", "not"),
+    "wouldn't": ("would", "not"),
+    "couldn't": ("could", "not"),
+    "mustn't": ("must", "not"),
+    "needn't": ("need", "not"),
+    "haven't": ("have", "not"),
+    "hasn't": ("has", "not"),
+    "hadn't": ("had", "not"),
+    "i'm": ("i", "am"),
+    "you're": ("you", "are"),
+    "we're": ("we", "are"),
+    "they're": ("they", "are"),
+    "it's": ("it", "is"),
+    "that's": ("that", "is"),
+    "there's": ("there", "is"),
+    "here's": ("here", "is"),
+    "what's": ("what", "is"),
+    "where's": ("where", "is"),
+    "who's": ("who", "is"),
+    "how's": ("how", "is"),
+    "he's": ("he", "is"),
+    "she's": ("she", "is"),
+    "let's": ("let", "us"),
+    "i've": ("i", "have"),
+    "you've": ("you", "have"),
+    "we've": ("we", "have"),
+    "they've": ("they", "have"),
+    "i'll": ("i", "will"),
+    "you'll": ("you", "will"),
+    "we'll": ("we", "will"),
+    "they'll": ("they", "will"),
+    "he'll": ("he", "will"),
+    "she'll": ("she", "will"),
+    "it'll": ("it", "will"),
+    "i'd": ("i", "would"),
+    "you'd": ("you", "would"),
+    "he'd": ("he", "would"),
+    "she'd": ("she", "would"),
+    "we'd": ("we", "would"),
+    "they'd": ("they", "would"),
+    "y'all": ("you", "all"),
+    "gonna": ("going", "to"),
+    "wanna": ("want", "to"),
+    "gotta": ("got", "to"),
+}
+_GENERIC_SUFFIXES: tuple[tuple[str, str | None], ...] = (
+    ("n't", "not"),
+    ("'ll", "will"),
+    ("'ve", "have"),
+    ("'re", "are"),
+    ("'d", "would"),
+    ("'m", "am"),
+    ("'s", None),  # possessive: dropped
+)
+_APOS_CHARS = "'\u2019\u2018\u02bc"
+_APOS_TRANS = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
+
+_WORD = r"[^\W_]++(?:['\u2019\u2018\u02bc][^\W_]++)*+"
+_CHUNK = r"[^\W_]++(?:[.,_'\u2019\u2018\u02bc][^\W_]++)*+"
+_SCAN_RE = re.compile(_CHUNK + r"|[$%@]")
+_SCAN_PHRASE_RE = re.compile(r"\{[^{}\s]+\}|\*|" + _CHUNK + r"|[$%@]")
+_SUB_RE = re.compile(_WORD)
+_CHUNK_SPLIT_RE = re.compile(r"[.,_]")
+_ASCII_DIGITS_RE = re.compile(r"[0-9]+")
+_NUMERIC_SEG_RE = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?|[0-9]+\.[0-9]+")
+_HYPHEN_GAP_RE = re.compile(r"\s*[-\u2010-\u2015]+\s*")
+# fast path
+_FAST_SPECIAL_RE = re.compile(r"[0-9$%@_'`]|[a-z]\.[a-z]")
+_FAST_WORD_RE = re.compile(r"[a-z]+")
+_FAST_REWRITE_WORDS: frozenset[str] = frozenset(
+    {*NUMBER_PASS_WORDS, *(k for k in CONTRACTIONS if "'" not in k)}
+)
+
+
+@dataclass(slots=True)
+class NormalizedText:
+    """A turn's normalized view. ``text == " ".join(tokens)``; token ``i`` starts at ``norm_starts[i]`` in
+    ``text`` and came from ``original[orig_starts[i]:orig_ends[i]]``. Original starts and ends are
+    non-decreasing (tokens expanded from one contraction share its span)."""
+
+    original: str
+    text: str
+    tokens: list[str]
+    norm_starts: list[int]
+    orig_starts: list[int]
+    orig_ends: list[int]
+    is_digits: list[bool]
+
+    def token_at(self, norm_offset: int) -> int:
+        """Index of the token containing (or starting at) ``norm_offset``; on a separating space, the token
+        before it. ``-1`` when there are no tokens; offsets are clamped to the text."""
+        n = len(self.tokens)
+        if n == 0:
+            return -1
+        i = bisect_right(self.norm_starts, norm_offset) - 1
+        return 0 if i < 0 else i
+
+    def is_token_start(self, norm_offset: int) -> bool:
+        t = self.text
+        return 0 <= norm_offset < len(t) and (norm_offset == 0 or t[norm_offset - 1] == " ")
+
+    def is_token_end(self, norm_offset: int) -> bool:
+        t = self.text
+        return 0 < norm_offset <= len(t) and (norm_offset == len(t) or t[norm_offset] == " ")
+
+    def to_original(self, norm_start: int, norm_end: int) -> tuple[int, int]:
+        """Original ``(start, end)`` covering every token that ``text[norm_start:norm_end]`` touches."""
+        n = len(self.tokens)
+        if n == 0:
+            return (0, 0)
+        starts = self.norm_starts
+        i = bisect_right(starts, norm_start) - 1
+        if i < 0:
+            i = 0
+        elif i + 1 < n and norm_start >= starts[i] + len(self.tokens[i]):
+            i += 1  # on the space after token i
+        last = norm_end - 1 if norm_end > norm_start else norm_start
+        j = bisect_right(starts, last) - 1
+        if j < i:
+            j = i
+        return (self.orig_starts[i], self.orig_ends[j])
+
+    def token_span(self, i: int, j: int) -> tuple[int, int]:
+        """Original span of tokens ``i..j`` inclusive."""
+        return (self.orig_starts[i], self.orig_ends[j])
+
+
+def _gap(text: str, a: int, b: int) -> int:
+    if a >= b:
+        return GAP_WS
+    g = text[a:b]
+    if g.isspace():
+        return GAP_WS
+    if _HYPHEN_GAP_RE.fullmatch(g):
+        return GAP_HYPHEN
+    return GAP_OTHER
+
+
+def _add_word(items: list, raw: str, s: int, e: int, gap: int) -> None:
+    """Append the item(s) for one word (no dots/commas/underscores inside) spanning ``s:e``."""
+    if raw.isascii():
+        if raw.isdigit():
+            items.append((raw, s, e, gap, K_DIGITS))
+            return
+        w = raw.lower()
+    else:
+        w = raw.casefold().translate(_APOS_TRANS)
+    exp = CONTRACTIONS.get(w)
+    if exp is None and "'" in w:
+        for suf, repl in _GENERIC_SUFFIXES:
+            if w.endswith(suf) and len(w) > len(suf):
+                base = w[: -len(suf)]
+                if "'" in base:
+                    break
+                exp = (base,) if repl is None else (base, repl)
+                break
+    if exp is None:
+        items.append((w, s, e, gap, K_WORD))
+        return
+    for k, part in enumerate(exp):
+        kind = K_DIGITS if (part.isascii() and part.isdigit()) else K_WORD
+        items.append((part, s, e, gap if k == 0 else GAP_WS, kind))
+
+
+def _add_chunk(items: list, text: str, chunk: str, o: int, gap: int) -> None:
+    """A chunk is word characters joined by single ``. , _`` or apostrophe characters."""
+    if _CHUNK_SPLIT_RE.search(chunk) is None:
+        _add_word(items, chunk, o, o + len(chunk), gap)
+        return
+    subs = [(m.start(), m.end()) for m in _SUB_RE.finditer(chunk)]
+    nsub = len(subs)
+    isdig = [chunk[a:b].isascii() and chunk[a:b].isdigit() for a, b in subs]
+    k = 0
+    cur_gap = gap
+    while k < nsub:
+        a, b = subs[k]
+        if isdig[k]:
+            j = k
+            while j + 1 < nsub and isdig[j + 1] and chunk[subs[j][1]] in ".,":
+                j += 1
+            if j > k and _NUMERIC_SEG_RE.fullmatch(chunk, a, subs[j][1]):
+                seg = chunk[a : subs[j][1]]
+                kind = K_DIGITS if "." not in seg else K_DECIMAL
+                items.append((seg.replace(",", ""), o + a, o + subs[j][1], cur_gap, kind))
+            else:
+                for q in range(k, j + 1):
+                    qa, qb = subs[q]
+                    items.append((chunk[qa:qb], o + qa, o + qb, cur_gap if q == k else GAP_OTHER, K_DIGITS))
+            k = j
+        else:
+            _add_word(items, chunk[a:b], o + a, o + b, cur_gap)
+        # the separator after sub k
+        if k + 1 < nsub:
+            p = subs[k][1]
+            sep = chunk[p]
+            if sep == "." and not (isdig[k] and isdig[k + 1]):
+                items.append(("dot", o + p, o + p + 1, GAP_WS, K_WORD))
+                cur_gap = GAP_WS
+            elif sep == "_":
+                items.append(("underscore", o + p, o + p + 1, GAP_WS, K_WORD))
+                cur_gap = GAP_WS
+            else:
+                cur_gap = GAP_OTHER
+        k += 1
+
+
+def _scan(text: str, phrase: bool) -> list:
+    items: list = []
+    rx = _SCAN_PHRASE_RE if phrase else _SCAN_RE
+    prev_end = 0
+    dollar: tuple[int, int] | None = None  # (start, gap) of a pending "$"
+    for m in rx.finditer(text):
+        s, e = m.span()
+        gap = _gap(text, prev_end, s)
+        prev_end = e
+        c = m.group()
+        ch = c[0]
+        if ch == "$":
+            if dollar is not None:
+                items.append(("dollars", dollar[0], dollar[0] + 1, dollar[1], K_WORD))
+            dollar = (s, gap)
+            continue
+        mark = len(items)
+        if ch == "%":
+            items.append(("percent", s, e, gap, K_WORD))
+        elif ch == "@":
+            items.append(("at", s, e, gap, K_WORD))
+        elif ch == "*" or ch == "{":
+            items.append((c, s, e, gap, K_PLACEHOLDER))
+        else:
+            _add_chunk(items, text, c, s, gap)
+        if dollar is not None:
+            ds, dgap = dollar
+            dollar = None
+            first = items[mark] if len(items) > mark else None
+            if (
+                len(items) == mark + 1
+                and first is not None
+                and first[4] in (K_DIGITS, K_DECIMAL)
+                and first[3] == GAP_WS
+            ):
+                items[mark] = (first[0], ds, first[2], dgap, first[4])
+                items.append(("dollars", ds, first[2], GAP_WS, K_WORD))
+            else:
+                items.insert(mark, ("dollars", ds, ds + 1, dgap, K_WORD))
+    if dollar is not None:
+        items.append(("dollars", dollar[0], dollar[0] + 1, dollar[1], K_WORD))
+    return items
+
+
+def _build(original: str, toks: list[tuple[str, int, int, int]]) -> NormalizedText:
+    tokens = [t[0] for t in toks]
+    norm_starts = []
+    pos = 0
+    for t in tokens:
+        norm_starts.append(pos)
+        pos += len(t) + 1
+    return NormalizedText(
+        original=original,
+        text=" ".join(tokens),
+        tokens=tokens,
+        norm_starts=norm_starts,
+        orig_starts=[t[1] for t in toks],
+        orig_ends=[t[2] for t in toks],
+        is_digits=[t[3] == K_DIGITS for t in toks],
+    )
+
+
+def _fast(text: str) -> NormalizedText | None:
+    """Single-scan path for plain ASCII prose; ``None`` when the general path is needed."""
+    if not text.isascii():
+        return None
+    low = text.lower()
+    if _FAST_SPECIAL_RE.search(low) is not None:
+        return None
+    tokens: list[str] = []
+    norm_starts: list[int] = []
+    orig_starts: list[int] = []
+    orig_ends: list[int] = []
+    pos = 0
+    for m in _FAST_WORD_RE.finditer(low):
+        s, e = m.span()
+        tokens.append(low[s:e])
+        orig_starts.append(s)
+        orig_ends.append(e)
+        norm_starts.append(pos)
+        pos += e - s + 1
+    if not _FAST_REWRITE_WORDS.isdisjoint(tokens):
+        return None
+    return NormalizedText(text, " ".join(tokens), tokens, norm_starts, orig_starts, orig_ends, [False] * len(tokens))
+
+
+def _normalize_general(text: str, phrase: bool = False) -> NormalizedText:
+    return _build(text, convert_numbers(_scan(text, phrase)))
+
+
+def normalize(text: str) -> NormalizedText:
+    """Build the normalized view of ``text`` (see the module docstring for the rules). Never raises for
+    any ``str``; non-``str`` input is coerced with ``str()``."""
+    if not isinstance(text, str):
+        text = str(text)
+    nt = _fast(text)
+    if nt is not None:
+        return nt
+    return _normalize_general(text)
+
+
+def normalize_phrase(phrase: str) -> str:
+    """Normalize a rule phrase with the same rules; ``{variable}`` placeholders and ``*`` stay single
+    tokens, verbatim."""
+    if not isinstance(phrase, str):
+        phrase = str(phrase)
+    return _normalize_general(phrase, phrase=True).text
