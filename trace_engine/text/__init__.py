@@ -1,5 +1,33 @@
 """Text layer: the normalized view of a turn and the built-in PII detectors."""
 
+from trace_engine.text.detectors import (
+    DETECTORS,
+    TLDS,
+    DetectorHit,
+    aba_ok,
+    canonical_exempt,
+    detect,
+    detect_all,
+    luhn_ok,
+    mbi_ok,
+    nanp_ok,
+    ssn_ok,
+)
 from trace_engine.text.normalize import NormalizedText, normalize, normalize_phrase
 
-__all__ = ["NormalizedText", "normalize", "normalize_phrase"]
+__all__ = [
+    "NormalizedText",
+    "normalize",
+    "normalize_phrase",
+    "DetectorHit",
+    "DETECTORS",
+    "TLDS",
+    "detect",
+    "detect_all",
+    "canonical_exempt",
+    "luhn_ok",
+    "ssn_ok",
+    "nanp_ok",
+    "aba_ok",
+    "mbi_ok",
+]

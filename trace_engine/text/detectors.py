@@ -1,0 +1,476 @@
+"""Built-in PII detectors over the normalized view's token stream.
+
+Detectors read tokens, not characters, so written and spoken forms are found alike ("4111-1111-…",
+"four one one one, …", "jane dot doe at example dot com"). Every hit carries ORIGINAL offsets (through the
+tokens' original spans) and a canonical value. Each detector runs independently and in linear time; callers
+decide what to do about overlaps between kinds.
+
+Numeric detectors look at *digit runs*: maximal sequences of consecutive digit tokens in the normalized view
+(fillers are already gone; any punctuation between the tokens is allowed: "(415) 555-0198").
+
+* ``credit_card``: 13–19 digits formed by consecutive whole tokens of a run, Luhn-valid. Candidate windows
+  are aligned to token boundaries (a card is never cut out of the middle of a token); the longest valid window
+  wins, then the leftmost, and chosen windows never overlap. A run that is longer than the card (an expiry
+  date spoken right after it) still yields the card.
+* ``ssn``: a whole digit run of exactly 9 digits (any grouping: 3-2-4, one run of 9, spoken), with area not
+  000/666/900–999, group not 00, serial not 0000, and not a well-known fake (078-05-1120, 219-09-9999). A
+  9-digit run that is a valid ABA routing number and has "routing" or "aba" among the 3 tokens before it is
+  not reported as an SSN.
+* ``aba_routing``: a whole digit run of exactly 9 digits passing the ABA checksum with a valid prefix
+  (00–12, 21–32, 61–72, 80). No context word is required.
+* ``us_phone``: a whole digit run of 10 digits, or 11 starting with the country code 1; NANP-valid (area and
+  exchange start 2–9, area not N11). Value: the 10 digits.
+* ``email``: ``LOCAL at DOMAIN``. Written (the ``at`` came from ``@``): the local part and domain are the
+  tokens glued to it in the original (no whitespace between them; ``.``, ``_``, ``-`` and ``+`` inside
+  allowed); value is the original text, lower-cased. Spoken: the local part is 1–3 labels joined by ``dot`` /
+  ``underscore`` / ``dash``, ending right before ``at``; a single-label local part that is a function word
+  (``me``, ``us``, ``him``, …) is rejected. Either way the domain is labels joined by ``dot`` ending in a
+  built-in TLD (:data:`TLDS`, no network, no public-suffix list); the domain is cut at its last TLD label.
+* ``mbi``: Medicare Beneficiary Identifier, 11 characters ``C A AN N A AN N A A N N``. Candidate tokens are
+  single letters, digit tokens, and short letter+digit mixes ("1eg4"); consecutive candidates are
+  concatenated and every 11-character window that starts and ends on a token boundary — or inside a digit
+  token, since spoken digits merge ("seven three" → "73") — is checked. Value: upper case, no separators.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from trace_engine.text.normalize import NormalizedText
+
+__all__ = [
+    "DetectorHit",
+    "detect",
+    "detect_all",
+    "DETECTORS",
+    "TLDS",
+    "luhn_ok",
+    "ssn_ok",
+    "nanp_ok",
+    "aba_ok",
+    "mbi_ok",
+    "canonical_exempt",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorHit:
+    """One detector finding. ``start``/``end`` are offsets in the ORIGINAL text; ``value`` is canonical."""
+
+    kind: str
+    start: int
+    end: int
+    value: str
+
+
+# ------------------------------------------------------------------------------------------- validators
+
+_LUHN_DOUBLE = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
+
+
+def luhn_ok(digits: str) -> bool:
+    """Luhn checksum over an ASCII digit string (False for anything else or fewer than 2 digits)."""
+    if len(digits) < 2 or not (digits.isascii() and digits.isdigit()):
+        return False
+    total = 0
+    for k, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        total += _LUHN_DOUBLE[d] if k & 1 else d
+    return total % 10 == 0
+
+
+_FAKE_SSNS = frozenset({"078051120", "219099999"})
+
+
+def ssn_ok(d: str) -> bool:
+    """A 9-digit SSN: area not 000/666/9xx, group not 00, serial not 0000, not a well-known fake."""
+    if len(d) != 9 or not (d.isascii() and d.isdigit()):
+        return False
+    area, group, serial = d[:3], d[3:5], d[5:]
+    if area == "000" or area == "666" or area[0] == "9":
+        return False
+    if group == "00" or serial == "0000":
+        return False
+    return d not in _FAKE_SSNS
+
+
+def nanp_ok(d10: str) -> bool:
+    """A 10-digit NANP number: area NXX and exchange NXX with N = 2–9; area code not N11 (911, 411, …)."""
+    if len(d10) != 10 or not (d10.isascii() and d10.isdigit()):
+        return False
+    if d10[0] < "2" or d10[3] < "2":
+        return False
+    return d10[1:3] != "11"
+
+
+def _aba_prefix_ok(p: int) -> bool:
+    return 0 <= p <= 12 or 21 <= p <= 32 or 61 <= p <= 72 or p == 80
+
+
+def aba_ok(d9: str) -> bool:
+    """ABA routing number: 9 digits, 3·(d1+d4+d7) + 7·(d2+d5+d8) + (d3+d6+d9) ≡ 0 (mod 10), valid prefix."""
+    if len(d9) != 9 or not (d9.isascii() and d9.isdigit()):
+        return False
+    if not _aba_prefix_ok(int(d9[:2])):
+        return False
+    v = [ord(c) - 48 for c in d9]
+    s = 3 * (v[0] + v[3] + v[6]) + 7 * (v[1] + v[4] + v[7]) + (v[2] + v[5] + v[8])
+    return s % 10 == 0
+
+
+_MBI_A = "ACDEFGHJKMNPQRTUVWXY"
+_MBI_RE = re.compile(
+    r"[1-9][{A}][{A}0-9][0-9][{A}][{A}0-9][0-9][{A}][{A}][0-9][0-9]".format(A=_MBI_A)  # noqa: UP032
+)
+
+
+def mbi_ok(s: str) -> bool:
+    """Medicare Beneficiary Identifier format (11 characters, separators not allowed; case-insensitive)."""
+    if len(s) != 11 or not s.isascii():
+        return False
+    return _MBI_RE.fullmatch(s.upper()) is not None
+
+
+# ------------------------------------------------------------------------------------------- helpers
+
+
+def _digit_runs(nt: NormalizedText) -> list[tuple[int, int]]:
+    """Maximal runs ``(i, j)`` (inclusive) of consecutive digit tokens."""
+    runs = []
+    flags = nt.is_digits
+    n = len(flags)
+    i = 0
+    while i < n:
+        if flags[i]:
+            j = i
+            while j + 1 < n and flags[j + 1]:
+                j += 1
+            runs.append((i, j))
+            i = j + 1
+        else:
+            i += 1
+    return runs
+
+
+def canonical_exempt(kind: str, values: Iterable[str]) -> frozenset[str]:
+    """Canonicalize exempt values for ``kind`` (digits only for numbers, 10 digits for phones, lower-case
+    e-mail, upper-case MBI without separators). Unusable entries are dropped."""
+    out = set()
+    for v in values:
+        if not isinstance(v, str):
+            v = str(v)
+        if kind == "email":
+            out.add(v.strip().casefold())
+        elif kind == "mbi":
+            out.add("".join(ch for ch in v if ch.isascii() and ch.isalnum()).upper())
+        else:
+            d = "".join(ch for ch in v if "0" <= ch <= "9")
+            if kind == "us_phone" and len(d) == 11 and d[0] == "1":
+                d = d[1:]
+            if d:
+                out.add(d)
+    return frozenset(out)
+
+
+def _hit(kind: str, nt: NormalizedText, i: int, j: int, value: str) -> DetectorHit:
+    return DetectorHit(kind, nt.orig_starts[i], nt.orig_ends[j], value)
+
+
+# ------------------------------------------------------------------------------------------- numeric
+
+
+def _credit_card(nt: NormalizedText, exempt: frozenset[str]) -> list[DetectorHit]:
+    toks = nt.tokens
+    cands: list[tuple[int, int, int, str]] = []  # (-len, i, j, digits)
+    for ri, rj in _digit_runs(nt):
+        for a in range(ri, rj + 1):
+            # incremental Luhn: s_even doubles digits at even left positions, s_odd at odd ones
+            s_even = s_odd = 0
+            pos = 0
+            b = a
+            while b <= rj and pos + len(toks[b]) <= 19:
+                for ch in toks[b]:
+                    d = ord(ch) - 48
+                    if pos & 1:
+                        s_even += d
+                        s_odd += _LUHN_DOUBLE[d]
+                    else:
+                        s_even += _LUHN_DOUBLE[d]
+                        s_odd += d
+                    pos += 1
+                if pos >= 13:
+                    # the rightmost digit (left position pos-1) is undoubled, so for a window of even
+                    # length the even left positions are doubled (s_even), for odd length the odd ones
+                    total = s_even if (pos & 1) == 0 else s_odd
+                    if total % 10 == 0:
+                        digits = "".join(toks[a : b + 1])
+                        if digits not in exempt:
+                            cands.append((-pos, a, b, digits))
+                b += 1
+    if not cands:
+        return []
+    cands.sort()
+    used: set[int] = set()
+    hits = []
+    for _neg, a, b, digits in cands:
+        if any(k in used for k in range(a, b + 1)):
+            continue
+        used.update(range(a, b + 1))
+        hits.append(_hit("credit_card", nt, a, b, digits))
+    hits.sort(key=lambda h: h.start)
+    return hits
+
+
+def _whole_runs(nt: NormalizedText, length: int) -> Iterable[tuple[int, int, str]]:
+    toks = nt.tokens
+    for i, j in _digit_runs(nt):
+        total = 0
+        for k in range(i, j + 1):
+            total += len(toks[k])
+            if total > length + 1:
+                break
+        if total == length or total == length + 1:
+            yield i, j, "".join(toks[i : j + 1])
+
+
+_ROUTING_CONTEXT = frozenset({"routing", "aba"})
+
+
+def _routing_context(nt: NormalizedText, i: int) -> bool:
+    return any(t in _ROUTING_CONTEXT for t in nt.tokens[max(0, i - 3) : i])
+
+
+def _ssn(nt: NormalizedText, exempt: frozenset[str]) -> list[DetectorHit]:
+    hits = []
+    for i, j, d in _whole_runs(nt, 9):
+        if len(d) != 9 or not ssn_ok(d) or d in exempt:
+            continue
+        if aba_ok(d) and _routing_context(nt, i):
+            continue
+        hits.append(_hit("ssn", nt, i, j, d))
+    return hits
+
+
+def _aba_routing(nt: NormalizedText, exempt: frozenset[str]) -> list[DetectorHit]:
+    return [
+        _hit("aba_routing", nt, i, j, d)
+        for i, j, d in _whole_runs(nt, 9)
+        if len(d) == 9 and aba_ok(d) and d not in exempt
+    ]
+
+
+def _us_phone(nt: NormalizedText, exempt: frozenset[str]) -> list[DetectorHit]:
+    hits = []
+    for i, j, d in _whole_runs(nt, 10):
+        if len(d) == 11:
+            if d[0] != "1":
+                continue
+            d = d[1:]
+        if nanp_ok(d) and d not in exempt:
+            start, end = nt.orig_starts[i], nt.orig_ends[j]
+            # include a leading "+" ("+1 415…") or an opening parenthesis closed inside the hit ("(415) …")
+            if start > 0:
+                prev = nt.original[start - 1]
+                if prev == "+" or (prev == "(" and ")" in nt.original[start:end]):
+                    start -= 1
+            hits.append(DetectorHit("us_phone", start, end, d))
+    return hits
+
+
+# ------------------------------------------------------------------------------------------- email
+
+TLDS: frozenset[str] = frozenset(
+    "com net org edu gov io co us uk ca info biz me ai app dev health".split()
+)
+_JOINERS = {"dot": ".", "underscore": "_", "dash": "-", "hyphen": "-"}
+_LOCAL_STOP = frozenset(
+    (
+        "me us him her it look is here there email you them at this that i we they am are was were be "
+        "mail reach call text write contact arrive arrived stay staying work works live lives home office "
+        "back not"
+    ).split()
+)
+_LABEL_RE = re.compile(r"[^\W_]+")
+_WRITTEN_GLUE = frozenset({"", "-", "+"})
+
+
+def _is_label(tok: str) -> bool:
+    return tok not in _JOINERS and tok != "at" and _LABEL_RE.fullmatch(tok) is not None
+
+
+def _glued(nt: NormalizedText, a: int, b: int) -> bool:
+    """Tokens ``a`` and ``b = a + 1`` touch in the original (nothing but ``-``/``+`` between them)."""
+    e, s = nt.orig_ends[a], nt.orig_starts[b]
+    if s <= e:
+        return True
+    return nt.original[e:s] in _WRITTEN_GLUE
+
+
+def _domain(nt: NormalizedText, k: int, written: bool) -> int:
+    """Index of the domain's last (TLD) token after the ``at`` token ``k``, or -1."""
+    toks = nt.tokens
+    n = len(toks)
+    j = k + 1
+    if j >= n or not _is_label(toks[j]) or (written and not _glued(nt, k, j)):
+        return -1
+    best = -1
+    while True:
+        if j + 2 < n and toks[j + 1] == "dot" and _is_label(toks[j + 2]):
+            if written and not (_glued(nt, j, j + 1) and _glued(nt, j + 1, j + 2)):
+                break
+            j += 2
+            if toks[j] in TLDS:
+                best = j
+        elif written and j + 1 < n and _is_label(toks[j + 1]) and _glued(nt, j, j + 1) and (
+            nt.orig_starts[j + 1] > nt.orig_ends[j]
+        ):
+            j += 1  # a hyphen inside a written label ("my-site")
+            if best == j - 1:
+                best = -1
+        else:
+            break
+    return best
+
+
+def _email(nt: NormalizedText, exempt: frozenset[str]) -> list[DetectorHit]:
+    toks = nt.tokens
+    hits: list[DetectorHit] = []
+    last_end = -1
+    for k, tok in enumerate(toks):
+        if tok != "at" or k == 0 or k <= last_end:
+            continue
+        written = nt.original[nt.orig_starts[k] : nt.orig_ends[k]] == "@"
+        end = _domain(nt, k, written)
+        if end < 0:
+            continue
+        if written:
+            i = k - 1
+            if not _glued(nt, i, k) or not (_is_label(toks[i]) or toks[i].isdigit()):
+                continue
+            while i > 0 and _glued(nt, i - 1, i) and toks[i - 1] != "at":
+                prev = toks[i - 1]
+                if _is_label(prev):
+                    i -= 1
+                elif prev in ("dot", "underscore") and i - 2 >= 0 and _is_label(toks[i - 2]) and _glued(
+                    nt, i - 2, i - 1
+                ):
+                    i -= 2
+                else:
+                    break
+            s, e = nt.orig_starts[i], nt.orig_ends[end]
+            value = nt.original[s:e].casefold()
+        else:
+            i = k - 1
+            if not _is_label(toks[i]):
+                continue
+            labels = 1
+            while labels < 3 and i - 2 >= 0 and toks[i - 1] in _JOINERS and _is_label(toks[i - 2]):
+                i -= 2
+                labels += 1
+            if labels == 1 and toks[i] in _LOCAL_STOP:
+                continue
+            local = "".join(_JOINERS.get(t, t) for t in toks[i:k])
+            domain = "".join("." if t == "dot" else t for t in toks[k + 1 : end + 1])
+            value = f"{local}@{domain}"
+            s, e = nt.orig_starts[i], nt.orig_ends[end]
+        if value in exempt:
+            continue
+        hits.append(DetectorHit("email", s, e, value))
+        last_end = end
+    return hits
+
+
+# ------------------------------------------------------------------------------------------- mbi
+
+_MBI_TOKEN_RE = re.compile(r"[a-z0-9]{1,11}")
+
+
+def _mbi_candidate(tok: str) -> bool:
+    if _MBI_TOKEN_RE.fullmatch(tok) is None:
+        return False
+    if len(tok) == 1 or tok.isdigit():
+        return True
+    return not tok.isalpha()  # a letter+digit mix such as "1eg4"
+
+
+def _mbi(nt: NormalizedText, exempt: frozenset[str]) -> list[DetectorHit]:
+    toks = nt.tokens
+    n = len(toks)
+    hits: list[DetectorHit] = []
+    i = 0
+    while i < n:
+        if not _mbi_candidate(toks[i]) and not (nt.is_digits[i] and toks[i].isascii()):
+            i += 1
+            continue
+        j = i
+        while j + 1 < n and (_mbi_candidate(toks[j + 1]) or (nt.is_digits[j + 1] and toks[j + 1].isascii())):
+            j += 1
+        # the run i..j: concatenate, remembering token of each char and the allowed boundaries
+        chars: list[str] = []
+        owner: list[int] = []
+        offset_in_tok: list[int] = []
+        boundary: list[bool] = []
+        for t in range(i, j + 1):
+            tok = toks[t]
+            split = tok.isdigit()
+            for q, ch in enumerate(tok):
+                boundary.append(q == 0 or split)
+                chars.append(ch)
+                owner.append(t)
+                offset_in_tok.append(q)
+        boundary.append(True)
+        s_all = "".join(chars).upper()
+        L = len(s_all)
+        p = 0
+        while p + 11 <= L:
+            if boundary[p] and boundary[p + 11] and _MBI_RE.fullmatch(s_all, p, p + 11):
+                value = s_all[p : p + 11]
+                if value not in exempt:
+                    ta, tb = owner[p], owner[p + 10]
+                    start, end = nt.orig_starts[ta], nt.orig_ends[tb]
+                    # exact character offsets when a token is written verbatim in the original
+                    if nt.original[start : nt.orig_ends[ta]].lower() == toks[ta]:
+                        start += offset_in_tok[p]
+                    if nt.original[nt.orig_starts[tb] : end].lower() == toks[tb]:
+                        end = nt.orig_starts[tb] + offset_in_tok[p + 10] + 1
+                    hits.append(DetectorHit("mbi", start, end, value))
+                p += 11
+            else:
+                p += 1
+        i = j + 1
+    return hits
+
+
+# ------------------------------------------------------------------------------------------- API
+
+DETECTORS: dict[str, Callable[[NormalizedText, frozenset[str]], list[DetectorHit]]] = {
+    "credit_card": _credit_card,
+    "ssn": _ssn,
+    "email": _email,
+    "us_phone": _us_phone,
+    "mbi": _mbi,
+    "aba_routing": _aba_routing,
+}
+
+
+def detect(kind: str, nt: NormalizedText, exempt: Iterable[str] = frozenset()) -> list[DetectorHit]:
+    """Run detector ``kind`` over ``nt``. ``exempt`` values (any written form: "(415) 555-0198",
+    "+1 415…") are canonicalized and never reported. Raises ``KeyError`` only for an unknown kind."""
+    fn = DETECTORS[kind]
+    return fn(nt, canonical_exempt(kind, exempt) if exempt else frozenset())
+
+
+def detect_all(
+    nt: NormalizedText,
+    kinds: Iterable[str] = tuple(DETECTORS),
+    exempt_by_kind: Mapping[str, Iterable[str]] | None = None,
+) -> list[DetectorHit]:
+    """Run several detectors; hits sorted by ``(start, end, kind)``."""
+    exempt_by_kind = exempt_by_kind or {}
+    hits: list[DetectorHit] = []
+    for kind in kinds:
+        hits.extend(detect(kind, nt, exempt_by_kind.get(kind, ())))
+    hits.sort(key=lambda h: (h.start, h.end, h.kind))
+    return hits
