@@ -1,0 +1,76 @@
+"""TL004 regex-without-atom."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from trace_engine import ir
+from trace_engine.compile.atoms import DEFAULT_MIN_LEN, extract_atoms
+from trace_engine.dsl.lint.base import LintContext, LintRule, leaves
+from trace_engine.errors import Diagnostic, SourceMap
+
+
+class RegexWithoutAtom(LintRule):
+    code = "TL004"
+    name = "regex-without-atom"
+    category = "performance"
+    level = "warning"
+    strict_level = "error"
+    short = "A regex has no literal atom of 3 or more characters"
+    what = (
+        f"A regular expression has no literal atom of at least {DEFAULT_MIN_LEN} characters that every match "
+        "must contain. It is an error under `--strict`."
+    )
+    why = (
+        "The compiler puts each pattern's atoms into the pack's single Aho-Corasick automaton and runs the regex "
+        "only on turns where an atom occurs. A pattern without an atom must run on every turn, which costs "
+        "latency on the inline gate for every call."
+    )
+    example = """\
+pack demo
+version "1.0.0"
+jurisdiction "US"
+legal_status "draft"
+
+pattern account_number /\\d{6,17}/
+
+rule no-account-number {
+  title "Do not read back account numbers"
+  severity high
+  citation "GLBA Safeguards Rule"
+  reason "Account numbers must not be spoken in full."
+  must_not_say account_number
+  example "your number is 12345678"
+}
+"""
+    instead = example.replace("/\\d{6,17}/", "/account (number )?(is )?\\d{6,17}/").replace(
+        '"your number is 12345678"', '"your account number is 12345678"'
+    )
+
+    def check(self, pack: ir.Pack, source: SourceMap, ctx: LintContext) -> Iterator[Diagnostic]:
+        for name, regex in pack.patterns:
+            diag = self._check(ctx, regex, ctx.location("pattern", name))
+            if diag:
+                yield diag
+        seen: set[tuple] = set()
+        for site in ctx.sites:
+            for leaf in leaves(site.matcher):
+                if isinstance(leaf, ir.Regex) and leaf.ref is None and (site.key, leaf.source) not in seen:
+                    seen.add((site.key, leaf.source))
+                    diag = self._check(ctx, leaf.source, ctx.location(*site.key))
+                    if diag:
+                        yield diag
+
+    def _check(self, ctx: LintContext, regex: str, location) -> Diagnostic | None:
+        try:
+            atoms = extract_atoms(regex)
+        except ValueError:
+            return None  # not parseable: TL005 or the compiler reports it
+        if atoms:
+            return None
+        return self.diag(
+            ctx,
+            f"regex /{regex}/ has no literal atom of {DEFAULT_MIN_LEN} or more characters",
+            location,
+            hint="add a fixed word that every match contains, e.g. /account (number )?\\d{6,17}/",
+        )
