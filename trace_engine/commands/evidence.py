@@ -1,0 +1,323 @@
+"""Evidence commands: ``keygen``, ``verify``, ``verify-proof``, ``prove``, ``interactions``, ``violations``,
+``exposure``, ``show``.
+
+Every command takes ``--db`` (default ``./trace.db``); the read commands take ``--tenant`` (default
+``default``) and ``--format json|table``. Exit codes follow :mod:`trace_engine.cli`: ``verify`` exits 0 when the
+log is intact, 1 when it was tampered with, 2 when the database cannot be read.
+
+Signing key: ``--key`` names a ``trace.key`` file; without it the log uses ``trace.key`` beside the database and
+creates it (with ``trace.pub``) on first use. Give verifiers ``trace.pub`` out of band and have them pass it as
+``--pubkey``; keep a copy of a signed checkpoint (``--checkpoint``) to catch a truncated or rewritten log.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from trace_engine.commands._output import emit_json, stderr_console, stdout_console, write_text
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+class Fmt(str, Enum):
+    table = "table"
+    json = "json"
+
+
+DbOpt = typer.Option("trace.db", "--db", help="Evidence database (SQLite).")
+TenantOpt = typer.Option("default", "--tenant", help="Tenant whose records to read.")
+FmtOpt = typer.Option(Fmt.table, "--format", help="table (rich) or json.")
+LimitOpt = typer.Option(20, "--limit", min=1, help="Rows per page (capped at 100).")
+CursorOpt = typer.Option(None, "--cursor", help="next_cursor from a previous page.")
+
+
+def _fail(msg: str, code: int) -> typer.Exit:
+    stderr_console().print(f"error: {msg}", markup=False)
+    return typer.Exit(code)
+
+
+def _load_pubkey(pubkey: str | None):
+    from trace_engine.evidence.signing import load_verifier_key
+
+    if pubkey is None:
+        return None
+    try:
+        return load_verifier_key(pubkey)
+    except (OSError, ValueError) as exc:
+        raise _fail(f"cannot read public key {pubkey}: {exc}", EXIT_USAGE) from None
+
+
+def _read_or_exit(fn, *args: Any, **kwargs: Any) -> Any:
+    from trace_engine.store.cursor import CursorError
+    from trace_engine.store.db import UnreadableDatabase
+
+    try:
+        return fn(*args, **kwargs)
+    except UnreadableDatabase as exc:
+        raise _fail(str(exc), EXIT_USAGE) from None
+    except CursorError as exc:
+        raise _fail(str(exc), EXIT_USAGE) from None
+
+
+def _print_list(payload: dict[str, Any], columns: list[str], title: str) -> None:
+    table = Table(title=title)
+    for c in columns:
+        table.add_column(c)
+    for row in payload["data"]:
+        table.add_row(*["" if row.get(c) is None else str(row.get(c)) for c in columns])
+    con = stdout_console()
+    con.print(table)
+    if payload.get("has_more"):
+        con.print(f"more: --cursor {payload['next_cursor']}", markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("keygen")
+    def keygen(
+        out: Path = typer.Option(Path("."), "--out", help="Directory for trace.key (0600) and trace.pub."),
+        name: str = typer.Option("trace.example/log", "--name", help="Key name used in checkpoint signatures."),
+        force: bool = typer.Option(False, "--force", help="Overwrite existing key files."),
+    ) -> None:
+        """Generate an Ed25519 log signing key: trace.key (private) and trace.pub (verifier key)."""
+        from trace_engine.evidence.signing import write_keypair
+
+        try:
+            priv, pub = write_keypair(out, name=name, overwrite=force)
+        except FileExistsError as exc:
+            raise _fail(f"{exc} (use --force to overwrite)", EXIT_USAGE) from None
+        except ValueError as exc:
+            raise _fail(str(exc), EXIT_USAGE) from None
+        write_text(f"wrote {priv}\nwrote {pub}\n{pub.read_text()}")
+
+    @app.command("verify")
+    def verify(
+        db: str = DbOpt,
+        checkpoint: Path | None = typer.Option(None, "--checkpoint", help="A trusted signed checkpoint file."),
+        pubkey: str | None = typer.Option(None, "--pubkey", help="Trusted verifier key (trace.pub) file or text."),
+        proof: Path | None = typer.Option(None, "--proof", help="Verify an inclusion proof file instead (no DB)."),
+        fmt: Fmt = FmtOpt,
+    ) -> None:
+        """Recompute every hash, link, tree head and signature. Exit 0 intact, 1 tampered, 2 unreadable."""
+        if proof is not None:
+            _verify_proof_cmd(proof, pubkey, fmt)
+            return
+        from trace_engine.store.db import UnreadableDatabase
+        from trace_engine.store.verify import verify_db
+
+        key = _load_pubkey(pubkey)
+        trusted = None
+        if checkpoint is not None:
+            try:
+                trusted = checkpoint.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise _fail(f"cannot read checkpoint {checkpoint}: {exc}", EXIT_USAGE) from None
+        try:
+            report = verify_db(db, pubkey=key, trusted_checkpoint=trusted)
+        except UnreadableDatabase as exc:
+            raise _fail(str(exc), EXIT_USAGE) from None
+        if fmt == Fmt.json:
+            emit_json(report.to_dict())
+        else:
+            con = stdout_console()
+            for t in report.tenants:
+                con.print(
+                    f"tenant {t['tenant']}: {t['records']} records, {t['checkpoints']} checkpoints "
+                    f"(latest size {t['latest_checkpoint_size']}), root {t['root'][:16]}…"
+                    + (f", {t['lost']} scorecards lost in {t['gaps']} gaps" if t["gaps"] else ""),
+                    markup=False,
+                )
+            con.print(f"verifier key: {report.key_source or 'none'}", markup=False)
+            for p in report.problems:
+                con.print(f"TAMPERED {p.render()}", markup=False)
+            con.print("OK: log intact" if report.ok else f"FAIL: {len(report.problems)} problem(s)", markup=False)
+        raise typer.Exit(EXIT_OK if report.ok else EXIT_PROBLEMS)
+
+    def _verify_proof_cmd(file: Path, pubkey: str | None, fmt: Fmt) -> None:
+        from trace_engine.store.prove import verify_proof
+
+        key = _load_pubkey(pubkey)
+        try:
+            proof = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise _fail(f"cannot read proof {file}: {exc}", EXIT_USAGE) from None
+        if not isinstance(proof, dict):
+            raise _fail(f"{file}: not a proof object", EXIT_USAGE)
+        res = verify_proof(proof, key)
+        if fmt == Fmt.json:
+            emit_json(res.to_dict())
+        else:
+            con = stdout_console()
+            if res.ok:
+                con.print(
+                    f"OK: call {res.call_id} (tenant {res.tenant}) is record {res.leaf_index} of a signed log of "
+                    f"size {res.tree_size}; key {res.key_source}",
+                    markup=False,
+                )
+            for p in res.problems:
+                con.print(f"FAIL: {p}", markup=False)
+        raise typer.Exit(EXIT_OK if res.ok else EXIT_PROBLEMS)
+
+    @app.command("verify-proof")
+    def verify_proof_cmd(
+        file: Path = typer.Argument(..., help="Proof JSON written by `trace prove`."),
+        pubkey: str | None = typer.Option(None, "--pubkey", help="Trusted verifier key (trace.pub)."),
+        fmt: Fmt = FmtOpt,
+    ) -> None:
+        """Verify an inclusion proof offline, without the database."""
+        _verify_proof_cmd(file, pubkey, fmt)
+
+    @app.command("prove")
+    def prove(
+        call_id: str = typer.Argument(..., help="The call to prove."),
+        db: str = DbOpt,
+        tenant: str = TenantOpt,
+        key: str | None = typer.Option(None, "--key", help="Log signing key (needed only to checkpoint)."),
+        out: str | None = typer.Option(None, "-o", "--out", help="Write the proof here instead of stdout."),
+    ) -> None:
+        """Write an inclusion proof for the call's latest scorecard (checkable with `trace verify-proof`)."""
+        from trace_engine.store.db import UnreadableDatabase, connect
+        from trace_engine.store.prove import ProofError, make_proof
+
+        try:
+            connect(db, create=False).close()
+            proof = make_proof(db, tenant, call_id, key)
+        except UnreadableDatabase as exc:
+            raise _fail(str(exc), EXIT_USAGE) from None
+        except ProofError as exc:
+            raise _fail(str(exc), EXIT_PROBLEMS) from None
+        except (OSError, ValueError) as exc:
+            raise _fail(str(exc), EXIT_USAGE) from None
+        emit_json(proof, out)
+
+    @app.command("interactions")
+    def interactions(
+        db: str = DbOpt,
+        tenant: str = TenantOpt,
+        verdict: str | None = typer.Option(None, "--verdict", help="PASS, WARN or FAIL."),
+        agent_id: str | None = typer.Option(None, "--agent-id"),
+        limit: int = LimitOpt,
+        cursor: str | None = CursorOpt,
+        fmt: Fmt = FmtOpt,
+    ) -> None:
+        """List scored interactions, newest first."""
+        from trace_engine.store.reads import list_interactions
+
+        if verdict is not None and verdict not in ("PASS", "WARN", "FAIL"):
+            raise _fail("--verdict must be PASS, WARN or FAIL", EXIT_USAGE)
+        res = _read_or_exit(list_interactions, db, tenant, verdict=verdict, agent_id=agent_id, limit=limit, cursor=cursor)
+        if fmt == Fmt.json:
+            emit_json(res)
+        else:
+            _print_list(
+                res,
+                ["id", "agent_id", "verdict", "findings", "blocked_turns", "modified_turns", "packs_enforced", "scored_at"],
+                f"interactions ({tenant})",
+            )
+
+    @app.command("violations")
+    def violations_cmd(
+        db: str = DbOpt,
+        tenant: str = TenantOpt,
+        rule_id: str | None = typer.Option(None, "--rule-id"),
+        severity: str | None = typer.Option(None, "--severity", help="low, medium, high or critical."),
+        agent_id: str | None = typer.Option(None, "--agent-id"),
+        interaction_id: str | None = typer.Option(None, "--interaction-id"),
+        limit: int = LimitOpt,
+        cursor: str | None = CursorOpt,
+        fmt: Fmt = FmtOpt,
+    ) -> None:
+        """List violations (every fired rule of the latest scorecards), newest first."""
+        from trace_engine.store.reads import list_violations
+
+        if severity is not None and severity not in ("low", "medium", "high", "critical"):
+            raise _fail("--severity must be low, medium, high or critical", EXIT_USAGE)
+        res = _read_or_exit(
+            list_violations, db, tenant, rule_id=rule_id, severity=severity, agent_id=agent_id,
+            interaction_id=interaction_id, limit=limit, cursor=cursor,
+        )
+        if fmt == Fmt.json:
+            emit_json(res)
+        else:
+            _print_list(
+                res,
+                ["interaction_id", "rule_id", "severity", "action_taken", "at_t", "citation", "reason"],
+                f"violations ({tenant})",
+            )
+
+    @app.command("exposure")
+    def exposure_cmd(
+        db: str = DbOpt,
+        tenant: str = TenantOpt,
+        window_days: int = typer.Option(30, "--window-days", min=1, max=365),
+        agent_id: str | None = typer.Option(None, "--agent-id"),
+        fmt: Fmt = FmtOpt,
+    ) -> None:
+        """Compliance exposure over a trailing window: gap rate, verdict mix, per-rule ranking."""
+        from trace_engine.store.reads import exposure
+
+        res = _read_or_exit(exposure, db, tenant, window_days=window_days, agent_id=agent_id)
+        if fmt == Fmt.json:
+            emit_json(res)
+            return
+        con = stdout_console()
+        con.print(
+            f"{res['interactions_scanned']} interactions in {res['window_days']} days; "
+            f"{res['with_a_gap']} with a gap ({res['gap_rate']:.1%}); "
+            f"PASS {res['by_verdict']['PASS']} WARN {res['by_verdict']['WARN']} FAIL {res['by_verdict']['FAIL']}",
+            markup=False,
+        )
+        table = Table(title="exposure by rule")
+        for c in ("rule_id", "pack_id", "count", "rate"):
+            table.add_column(c)
+        for r in res["by_rule"]:
+            table.add_row(r["rule_id"], r["pack_id"] or "", str(r["count"]), f"{r['rate']:.1%}")
+        con.print(table)
+
+    @app.command("show")
+    def show(
+        call_id: str = typer.Argument(...),
+        db: str = DbOpt,
+        tenant: str = TenantOpt,
+        fmt: Fmt = FmtOpt,
+    ) -> None:
+        """Show one interaction's evidence: scorecard, audit hash, tier-2 findings, derived metrics."""
+        from trace_engine.store.reads import interaction_detail
+
+        res = _read_or_exit(interaction_detail, db, tenant, call_id)
+        if res is None:
+            raise _fail(f"no interaction {call_id!r} for tenant {tenant!r}", EXIT_PROBLEMS)
+        if fmt == Fmt.json:
+            emit_json(res)
+            return
+        con = stdout_console()
+        sc = res["scorecard"]
+        con.print(
+            f"call {res['id']}  verdict {res['verdict']}  agent {res['agent_id']}  packs {res['packs_enforced']}\n"
+            f"audit_hash {res['audit_hash']} (record {res['seq']})",
+            markup=False,
+        )
+        if sc.get("findings"):
+            t = Table(title="findings")
+            for c in ("rule_id", "severity", "action_taken", "turn", "at_t", "remediated", "citation", "reason"):
+                t.add_column(c)
+            for f in sc["findings"]:
+                t.add_row(*["" if f.get(c) is None else str(f.get(c)) for c in
+                            ("rule_id", "severity", "action_taken", "turn", "at_t", "remediated", "citation", "reason")])
+            con.print(t)
+        for label in ("satisfied", "not_evaluated", "redactions"):
+            if sc.get(label):
+                con.print(f"{label}: " + json.dumps(sc[label], ensure_ascii=False), markup=False)
+        con.print("gate_health: " + json.dumps(sc.get("gate_health"), ensure_ascii=False), markup=False)
+        if res["tier2_findings"]:
+            con.print(f"tier-2 findings: {len(res['tier2_findings'])}", markup=False)
+        dm = res["derived_metrics"]
+        con.print(
+            f"timeline: {dm['turns']} turns, ttfb p50 {dm['ttfb_ms']['p50']} ms, barge-ins {dm['barge']['count']}",
+            markup=False,
+        )

@@ -1,0 +1,243 @@
+"""Ed25519 keys and C2SP signed notes / checkpoints.
+
+Key files use the Go ``golang.org/x/mod/sumdb/note`` text encodings:
+
+* ``trace.key`` (private, mode 0600): ``PRIVATE+KEY+<name>+<hex keyid>+<base64(0x01 || 32-byte seed)>``
+* ``trace.pub`` (verifier key):        ``<name>+<hex keyid>+<base64(0x01 || 32-byte public key)>``
+
+``keyid = SHA-256(name || "\\n" || 0x01 || public key)[:4]`` (0x01 is the Ed25519 algorithm byte).
+
+A checkpoint (C2SP tlog-checkpoint) is the note text::
+
+    trace.example/log/<tenant>
+    <tree size, decimal>
+    <base64 RFC 6962 root>
+
+followed by a blank line and one signature line per signer: ``— <name> <base64(keyid || signature)>``, where the
+Ed25519 signature covers the note text (every line above, each ending in ``\\n``).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PrivateFormat, PublicFormat, NoEncryption
+
+ORIGIN_PREFIX = "trace.example/log/"
+DEFAULT_KEY_NAME = "trace.example/log"
+ALG_ED25519 = 0x01
+EM_DASH = "\u2014"
+_NAME_RE = re.compile(r"^[^\s+]+$")
+TENANT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
+
+
+class KeyError_(ValueError):
+    """A key file that cannot be parsed."""
+
+
+class NoteError(ValueError):
+    """A signed note that cannot be parsed or whose signature does not verify."""
+
+
+def key_id(name: str, public: bytes) -> bytes:
+    return hashlib.sha256(name.encode() + b"\n" + bytes([ALG_ED25519]) + public).digest()[:4]
+
+
+def _raw_public(pk: Ed25519PublicKey) -> bytes:
+    return pk.public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+@dataclass(frozen=True)
+class VerifierKey:
+    name: str
+    public: bytes
+
+    @property
+    def key_id(self) -> bytes:
+        return key_id(self.name, self.public)
+
+    def encode(self) -> str:
+        return f"{self.name}+{self.key_id.hex()}+{base64.b64encode(bytes([ALG_ED25519]) + self.public).decode()}"
+
+    @classmethod
+    def parse(cls, text: str) -> VerifierKey:
+        parts = text.strip().split("+", 2)
+        if len(parts) != 3:
+            raise KeyError_("verifier key must be <name>+<hex keyid>+<base64 key>")
+        name, hexid, b64 = parts
+        try:
+            raw = base64.b64decode(b64, validate=True)
+        except ValueError:
+            raise KeyError_("verifier key: bad base64") from None
+        if len(raw) != 33 or raw[0] != ALG_ED25519:
+            raise KeyError_("verifier key: not an Ed25519 key")
+        vk = cls(name, raw[1:])
+        if vk.key_id.hex() != hexid.lower():
+            raise KeyError_("verifier key: key id does not match the key")
+        return vk
+
+    def verify(self, message: bytes, signature: bytes) -> bool:
+        try:
+            Ed25519PublicKey.from_public_bytes(self.public).verify(signature, message)
+            return True
+        except InvalidSignature:
+            return False
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    name: str
+    seed: bytes
+
+    @classmethod
+    def generate(cls, name: str = DEFAULT_KEY_NAME) -> SigningKey:
+        if not _NAME_RE.match(name):
+            raise KeyError_("key name must not contain spaces or '+'")
+        sk = Ed25519PrivateKey.generate()
+        return cls(name, sk.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()))
+
+    @property
+    def _sk(self) -> Ed25519PrivateKey:
+        return Ed25519PrivateKey.from_private_bytes(self.seed)
+
+    @property
+    def verifier(self) -> VerifierKey:
+        return VerifierKey(self.name, _raw_public(self._sk.public_key()))
+
+    def sign(self, message: bytes) -> bytes:
+        return self._sk.sign(message)
+
+    def encode(self) -> str:
+        kid = self.verifier.key_id.hex()
+        return f"PRIVATE+KEY+{self.name}+{kid}+{base64.b64encode(bytes([ALG_ED25519]) + self.seed).decode()}"
+
+    @classmethod
+    def parse(cls, text: str) -> SigningKey:
+        parts = text.strip().split("+", 4)
+        if len(parts) != 5 or parts[0] != "PRIVATE" or parts[1] != "KEY":
+            raise KeyError_("private key must be PRIVATE+KEY+<name>+<hex keyid>+<base64 key>")
+        try:
+            raw = base64.b64decode(parts[4], validate=True)
+        except ValueError:
+            raise KeyError_("private key: bad base64") from None
+        if len(raw) != 33 or raw[0] != ALG_ED25519:
+            raise KeyError_("private key: not an Ed25519 key")
+        k = cls(parts[2], raw[1:])
+        if k.verifier.key_id.hex() != parts[3].lower():
+            raise KeyError_("private key: key id does not match the key")
+        return k
+
+
+def write_keypair(out_dir: str | os.PathLike[str], name: str = DEFAULT_KEY_NAME, overwrite: bool = False) -> tuple[Path, Path]:
+    """Generate a key pair into ``out_dir/trace.key`` (0600) and ``out_dir/trace.pub``."""
+    d = Path(out_dir)
+    d.mkdir(parents=True, exist_ok=True)
+    priv, pub = d / "trace.key", d / "trace.pub"
+    if not overwrite and (priv.exists() or pub.exists()):
+        raise FileExistsError(f"{priv} or {pub} already exists")
+    key = SigningKey.generate(name)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    fd = os.open(priv, flags, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key.encode() + "\n")
+    os.chmod(priv, 0o600)
+    pub.write_text(key.verifier.encode() + "\n")
+    return priv, pub
+
+
+def load_signing_key(path: str | os.PathLike[str]) -> SigningKey:
+    return SigningKey.parse(Path(path).read_text())
+
+
+def load_verifier_key(path_or_text: str | os.PathLike[str]) -> VerifierKey:
+    p = Path(path_or_text)
+    if p.exists():
+        return VerifierKey.parse(p.read_text())
+    return VerifierKey.parse(str(path_or_text))
+
+
+# ----------------------------------------------------------------------------------------------- notes
+
+
+def origin_for(tenant: str) -> str:
+    return ORIGIN_PREFIX + tenant
+
+
+def checkpoint_body(tenant: str, size: int, root: bytes) -> str:
+    return f"{origin_for(tenant)}\n{size}\n{base64.b64encode(root).decode()}\n"
+
+
+def sign_note(body: str, key: SigningKey) -> tuple[str, str]:
+    """Return ``(signed note text, base64 signature blob)`` for ``body`` (which must end in a newline)."""
+    if not body.endswith("\n"):
+        raise NoteError("note text must end with a newline")
+    sig = key.sign(body.encode())
+    blob = base64.b64encode(key.verifier.key_id + sig).decode()
+    return f"{body}\n{EM_DASH} {key.name} {blob}\n", blob
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    origin: str
+    size: int
+    root: bytes
+    body: str
+    signatures: tuple[tuple[str, bytes, bytes], ...]  # (name, keyid, signature)
+
+    @property
+    def tenant(self) -> str:
+        return self.origin[len(ORIGIN_PREFIX) :] if self.origin.startswith(ORIGIN_PREFIX) else self.origin
+
+    def verify(self, key: VerifierKey) -> str | None:
+        """``None`` when ``key`` signed this note, else the problem ("signed by an unknown key", ...)."""
+        mine = [s for s in self.signatures if s[0] == key.name and s[1] == key.key_id]
+        if not mine:
+            return "signed by an unknown key"
+        for _, _, sig in mine:
+            if key.verify(self.body.encode(), sig):
+                return None
+        return "checkpoint signature invalid"
+
+
+def parse_checkpoint(text: str) -> Checkpoint:
+    """Parse a signed checkpoint note. Raises :class:`NoteError` on malformed input (not on bad signatures)."""
+    if "\n\n" not in text:
+        raise NoteError("checkpoint: missing blank line before signatures")
+    body, sigs = text.split("\n\n", 1)
+    body += "\n"
+    lines = body.split("\n")[:-1]
+    if len(lines) < 3:
+        raise NoteError("checkpoint: need origin, size and root lines")
+    origin, size_s, root_s = lines[0], lines[1], lines[2]
+    if not size_s.isdigit():
+        raise NoteError("checkpoint: size line is not a decimal number")
+    try:
+        root = base64.b64decode(root_s, validate=True)
+    except ValueError:
+        raise NoteError("checkpoint: root line is not base64") from None
+    if len(root) != 32:
+        raise NoteError("checkpoint: root is not 32 bytes")
+    parsed: list[tuple[str, bytes, bytes]] = []
+    for line in sigs.split("\n"):
+        if not line:
+            continue
+        parts = line.split(" ")
+        if len(parts) != 3 or parts[0] != EM_DASH:
+            raise NoteError(f"checkpoint: malformed signature line {line!r}")
+        try:
+            blob = base64.b64decode(parts[2], validate=True)
+        except ValueError:
+            raise NoteError("checkpoint: signature is not base64") from None
+        if len(blob) < 5:
+            raise NoteError("checkpoint: signature too short")
+        parsed.append((parts[1], blob[:4], blob[4:]))
+    if not parsed:
+        raise NoteError("checkpoint: no signatures")
+    return Checkpoint(origin, int(size_s), root, body, tuple(parsed))

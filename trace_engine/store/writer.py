@@ -1,0 +1,249 @@
+"""The inline evidence writer: the gate hands it a scorecard at the end of a call and moves on.
+
+:meth:`EvidenceWriter.submit` never blocks and never raises. It puts the scorecard on a bounded queue; when the
+queue is full the scorecard is counted as lost. One background thread drains the queue in batches, one
+transaction per batch (:meth:`EvidenceLog.append_many`). Any SQLite error (disk full, database locked, I/O error)
+is caught: the batch is counted as lost, the connection is reopened on the next attempt, and a ``gaps`` record
+saying how many scorecards were lost and why is written as soon as the database takes writes again (in the same
+transaction as the next batch), or at :meth:`close`.
+
+Checkpoints: every 256 records (inside the batch), every 10 s while records are uncovered (the thread checks
+when idle), and at :meth:`close`.
+
+``on_commit(results)`` is called from the writer thread after each committed batch with the
+:class:`~trace_engine.store.log.AppendResult` list; a scorecard is durable once it has been reported there.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from trace_engine.evidence.scorecard import Scorecard
+from trace_engine.evidence.signing import SigningKey
+from trace_engine.store.log import AppendResult, EvidenceLog
+
+_STOP = object()
+
+
+class EvidenceWriter:
+    """Background, batching, never-failing scorecard writer for one tenant."""
+
+    def __init__(
+        self,
+        db_path: str | os.PathLike[str],
+        tenant: str,
+        key: SigningKey | str | os.PathLike[str] | None = None,
+        queue_size: int = 1024,
+        *,
+        batch_size: int = 256,
+        checkpoint_interval_s: float = 10.0,
+        retry_interval_s: float = 0.25,
+        on_commit: Callable[[list[AppendResult]], None] | None = None,
+        connect_hook: Callable[[sqlite3.Connection], None] | None = None,
+    ):
+        self.db_path = str(db_path)
+        self.tenant = tenant
+        self._key = key
+        self._q: queue.Queue[Any] = queue.Queue(maxsize=max(1, queue_size))
+        self._batch_size = batch_size
+        self._ck_interval = checkpoint_interval_s
+        self._retry_interval = retry_interval_s
+        self._on_commit = on_commit
+        self._connect_hook = connect_hook
+        self._lock = threading.Lock()
+        self._pending_lost = 0
+        self._pending_reasons: dict[str, int] = {}
+        self._closing = threading.Event()
+        self._idle = threading.Condition(self._lock)
+        self._in_flight = 0
+        self._log: EvidenceLog | None = None
+        self._last_failure = 0.0
+        self.stats: dict[str, int] = {
+            "submitted": 0,
+            "committed": 0,
+            "duplicates": 0,
+            "lost": 0,
+            "errors": 0,
+            "gaps_written": 0,
+        }
+        self.last_error: str | None = None
+        self._thread = threading.Thread(target=self._run, name=f"trace-evidence-{tenant}", daemon=True)
+        self._thread.start()
+
+    # ----------------------------------------------------------------------------------------- caller side
+
+    def submit(self, scorecard: Scorecard | dict[str, Any]) -> bool:
+        """Queue a scorecard. Returns ``False`` (and counts it lost) when it cannot be queued. Never raises."""
+        try:
+            tenant = scorecard.tenant if isinstance(scorecard, Scorecard) else scorecard.get("tenant")
+            if tenant != self.tenant:
+                self._lose(1, "scorecard for another tenant")
+                return False
+            if self._closing.is_set():
+                self._lose(1, "writer closed")
+                return False
+            with self._lock:
+                self._in_flight += 1
+            try:
+                self._q.put_nowait(scorecard)
+            except queue.Full:
+                with self._lock:
+                    self._in_flight -= 1
+                self._lose(1, "queue full")
+                return False
+            with self._lock:
+                self.stats["submitted"] += 1
+            return True
+        except Exception:  # noqa: BLE001 - the gate must never see an evidence failure
+            try:
+                self._lose(1, "submit failed")
+            except Exception:  # noqa: BLE001
+                pass
+            return False
+
+    def _lose(self, n: int, reason: str) -> None:
+        with self._lock:
+            self._pending_lost += n
+            self._pending_reasons[reason] = self._pending_reasons.get(reason, 0) + n
+            self.stats["lost"] += n
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every queued scorecard was committed or counted lost. ``True`` when drained in time."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._idle:
+            while self._in_flight > 0:
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return False
+                self._idle.wait(timeout=0.05 if left is None else min(left, 0.05))
+        return True
+
+    def close(self, timeout: float | None = 30.0) -> None:
+        """Flush, write any pending gap record and a final checkpoint, stop the thread. Never raises."""
+        if self._closing.is_set() and not self._thread.is_alive():
+            return
+        self._closing.set()
+        self._thread.join(timeout)
+
+    def __enter__(self) -> EvidenceWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ----------------------------------------------------------------------------------------- thread side
+
+    def _open(self) -> EvidenceLog:
+        if self._log is None:
+            self._log = EvidenceLog(
+                self.db_path, self._key, checkpoint_interval_s=self._ck_interval, connect_hook=self._connect_hook
+            )
+        return self._log
+
+    def _drop_log(self) -> None:
+        if self._log is not None:
+            try:
+                self._log.conn.close()
+            except Exception:  # noqa: BLE001
+                pass
+            self._log = None
+
+    def _take_gap(self) -> tuple[int, str]:
+        with self._lock:
+            n = self._pending_lost
+            reasons = ", ".join(f"{k}: {v}" for k, v in sorted(self._pending_reasons.items()))
+            return n, reasons
+
+    def _gap_written(self, n: int) -> None:
+        with self._lock:
+            self._pending_lost -= n
+            self._pending_reasons = {} if self._pending_lost == 0 else self._pending_reasons
+            self.stats["gaps_written"] += 1
+
+    def _done(self, n: int) -> None:
+        with self._idle:
+            self._in_flight -= n
+            self._idle.notify_all()
+
+    def _write(self, batch: list[Any]) -> None:
+        lost_n, reasons = self._take_gap()
+        if not batch and not lost_n:
+            return
+        if not batch and time.monotonic() - self._last_failure < self._retry_interval:
+            return
+        gaps = [(self.tenant, lost_n, reasons or "lost")] if lost_n else None
+        try:
+            results = self._open().append_many(batch, batch_size=len(batch) + 1, skip_invalid=True, gaps=gaps)
+        except Exception as exc:  # noqa: BLE001 - disk full, locked, I/O error, ...
+            self._last_failure = time.monotonic()
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            self._drop_log()
+            with self._lock:
+                self.stats["errors"] += 1
+            if batch:
+                reason = "database error: " + (
+                    "disk full" if "full" in str(exc).lower() else "locked" if "locked" in str(exc).lower() else str(exc)
+                )
+                self._lose(len(batch), reason)
+            return
+        if lost_n:
+            self._gap_written(lost_n)
+        committed = [r for r in results if r.status == "appended"]
+        invalid = [r for r in results if r.status == "invalid"]
+        with self._lock:
+            self.stats["committed"] += len(committed)
+            self.stats["duplicates"] += sum(1 for r in results if r.status == "duplicate")
+        if invalid:
+            self._lose(len(invalid), "invalid scorecard")
+        if self._on_commit is not None and results:
+            try:
+                self._on_commit(results)
+            except Exception:  # noqa: BLE001
+                pass
+
+    def _run(self) -> None:
+        while True:
+            closing = self._closing.is_set()
+            try:
+                first = self._q.get(timeout=0.05)
+                batch = [first]
+            except queue.Empty:
+                batch = []
+            while len(batch) < self._batch_size:
+                try:
+                    batch.append(self._q.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                self._write(batch)
+            finally:
+                if batch:
+                    self._done(len(batch))
+            if not batch:
+                if closing:
+                    break
+                try:
+                    if self._log is not None:
+                        self._log.maybe_checkpoint(self.tenant)
+                except Exception:  # noqa: BLE001
+                    self._drop_log()
+        # Closing: one last try for a pending gap record, then the final checkpoint.
+        self._last_failure = 0.0
+        try:
+            self._write([])
+        except Exception:  # noqa: BLE001
+            pass
+        try:
+            log = self._open()
+            if log.size(self.tenant) > 0:
+                log.checkpoint(self.tenant)
+        except Exception as exc:  # noqa: BLE001
+            self.last_error = f"{type(exc).__name__}: {exc}"
+        finally:
+            self._drop_log()
