@@ -73,7 +73,7 @@ def get_parser() -> Lark:
     grammar = resources.files("trace_engine.dsl").joinpath("grammar.lark").read_text(encoding="utf-8")
     options: dict[str, Any] = dict(
         parser="lalr",
-        lexer="contextual",
+        lexer="basic",  # keywords are reserved everywhere
         propagate_positions=True,
         maybe_placeholders=False,
         lexer_callbacks={"COMMENT": _on_comment},
@@ -405,7 +405,7 @@ class _Builder:
             if not done:
                 if depth > MAX_DEPTH:
                     loc = self.mloc(node)
-                raise _TooDeep(Location(loc.file, loc.line, loc.col))
+                    raise _TooDeep(Location(loc.file, loc.line, loc.col))
                 stack.append((node, True, depth))
                 for ch in reversed(node.children):
                     stack.append((ch, False, depth + 1))
