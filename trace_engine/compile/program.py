@@ -1,0 +1,141 @@
+"""The compiled form of a pack set: flat rule and check tables the gate indexes by integer.
+
+Everything here is plain data built once per config etag; a call keeps only small per-call state
+(:mod:`trace_engine.gate.session`) that points into these tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from trace_engine.compile.expr import Evaluator
+from trace_engine.compile.matchers import CompiledMatchers
+
+#: How far each remedy wants to go; the mode caps it (see :data:`MODE_CAP`).
+REMEDY_RANK: dict[str, int] = {"flag": 0, "mask": 1, "redact": 1, "inject": 1, "block": 2, "handoff": 3}
+MODE_CAP: dict[str, int] = {"warn": 0, "modify": 1, "block": 2, "human_handoff": 3}
+
+# window kinds
+FIRST_TURN, TURNS, SECONDS, CALL_END = "first_turn", "turns", "seconds", "call_end"
+# scope kinds
+ALWAYS, UNTIL_STATE, FOR_TURNS = "always", "until", "for_turns"
+
+
+@dataclass(slots=True)
+class RuleInfo:
+    """A rule's identity and explanation, shared by every finding it produces."""
+
+    index: int
+    rule_id: str
+    pack_id: str
+    pack_version: str
+    title: str
+    severity: str
+    citation: str
+    reason: str
+    remedy_kind: str
+    keep_last: int | None
+    placeholder: str | None
+    inject_text: str | None
+    when: Evaluator | None
+    when_source: object | None
+    examples: tuple[str, ...]
+    tier2: tuple[str, ...] = ()
+    check_count: int = 0
+
+
+@dataclass(slots=True)
+class MustSayProgram:
+    """Open an obligation; met when ``matcher`` hits in an agent turn before the window closes."""
+
+    index: int
+    rule: int
+    matcher: int
+    window: str
+    amount: float  # turns or seconds; 1 for first_turn
+    in_cue: bool
+
+
+@dataclass(slots=True)
+class MustNotSayProgram:
+    """A prohibition on ``matcher`` in agent turns while the scope holds."""
+
+    index: int
+    rule: int
+    matcher: int
+    unless: int | None
+    scope: str
+    state: str | None
+    turns: int
+    in_cue: bool
+
+
+@dataclass(slots=True)
+class CueProgram:
+    """When ``speaker`` says ``matcher``, open instances of ``then`` checks."""
+
+    index: int
+    rule: int
+    speaker: str
+    matcher: int
+    then: tuple[int, ...]  # indexes into CompiledPackSet.checks
+
+
+@dataclass(slots=True)
+class RequireProgram:
+    """A metadata predicate evaluated once at call start."""
+
+    index: int
+    rule: int
+    expr: Evaluator
+    source: object
+
+
+@dataclass(slots=True)
+class StateProgram:
+    """A named state: one step, or an agent step followed by the caller's next turn."""
+
+    name: str
+    steps: tuple[tuple[str, int], ...]  # (speaker, matcher id)
+
+
+CheckProgram = MustSayProgram | MustNotSayProgram | CueProgram | RequireProgram
+
+
+@dataclass(slots=True)
+class CompiledPackSet:
+    """What :func:`trace_engine.compile.compile_packs` returns and ``trace build`` writes.
+
+    Fields:
+        etag: sha256 over the canonical packs, the guardrail config and the engine version.
+        engine_version: the engine that compiled it.
+        packs: ``(pack_id, version)`` in enforcement order.
+        rules, checks, states: the flat tables.
+        matchers: the automaton, regexes and detectors.
+        top_must_say: checks opened at call start.
+        must_not_by_matcher: matcher id -> always-on prohibition checks (the hot-path index).
+        cues_by_speaker: "agent"/"caller" -> cue checks.
+        requires: metadata checks.
+        state_by_matcher: matcher id -> [(state name, step index)].
+        redact_kinds: detector kinds whose hits are redacted from stored caller text.
+        hold_back_tokens: streaming hold-back in normalized tokens.
+    """
+
+    etag: str
+    engine_version: str
+    packs: tuple[tuple[str, str], ...]
+    rules: list[RuleInfo]
+    checks: list[CheckProgram]
+    states: list[StateProgram]
+    matchers: CompiledMatchers
+    top_must_say: tuple[int, ...] = ()
+    must_not_by_matcher: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    cues_by_speaker: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    requires: tuple[int, ...] = ()
+    state_steps_by_matcher: dict[int, tuple[tuple[int, int], ...]] = field(default_factory=dict)
+    redact_kinds: frozenset[str] = frozenset()
+    hold_back_tokens: int = 8
+    ir_packs: tuple = ()
+
+    def packs_enforced(self) -> list[str]:
+        return [f"{pack_id}@{version}" for pack_id, version in self.packs]

@@ -1,0 +1,115 @@
+"""The gate's configuration: the seed spec's ``TraceConfigInput`` plus Trace's own extensions.
+
+Extensions (all optional): ``variables`` for rule text (``{business_name}``), ``callback_numbers`` the agent may say,
+``fallback_line`` spoken in place of a blocked turn, ``handoff_line`` spoken when handing off, and ``packs_dir``
+for custom packs. Unknown keys are rejected with a clear error rather than silently ignored.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from trace_engine.errors import Diagnostic, Location, TraceConfigError
+
+Mode = Literal["warn", "modify", "block", "human_handoff"]
+PiiPattern = Literal["ssn", "credit_card", "email", "us_phone"]
+
+DEFAULT_FALLBACK_LINE = "Sorry, let me rephrase that."
+DEFAULT_HANDOFF_LINE = "Let me connect you with a colleague who can help."
+
+
+class RulePackRef(BaseModel):
+    """One entry of ``rule_packs``: ``{enabled, version}``; version ``None`` means the latest available."""
+
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool = True
+    version: str | None = None
+
+
+class BlockPii(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    patterns: list[PiiPattern] = Field(default_factory=list)
+
+
+class MandatoryDisclosure(BaseModel):
+    """A phrase the agent must speak: on the first agent turn (``call_start``), within a deadline, or within
+    two agent turns by default."""
+
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1)
+    trigger: Literal["call_start", "any"] | None = None
+    required_within_seconds: float | None = Field(default=None, gt=0)
+
+
+class Guardrails(BaseModel):
+    """``TraceGuardrails``: compiled into the synthesized pack ``guardrails``."""
+
+    model_config = ConfigDict(extra="forbid")
+    mode: Mode = "warn"
+    block_pii: BlockPii = Field(default_factory=BlockPii)
+    mandatory_disclosures: list[MandatoryDisclosure] = Field(default_factory=list)
+    blocked_phrases: list[str] = Field(default_factory=list)
+    fail_open: bool = True
+    inline_timeout_ms: float = Field(default=10, gt=0)
+
+
+class TraceConfig(BaseModel):
+    """``TraceConfigInput`` (seed spec §5.1) with Trace's extensions."""
+
+    model_config = ConfigDict(extra="forbid")
+    agent_id: str | None = None
+    enabled: bool = True
+    channels: list[Literal["voice", "text"]] = Field(default_factory=lambda: ["voice"])
+    rule_packs: dict[str, RulePackRef] = Field(default_factory=dict)
+    guardrails: Guardrails = Field(default_factory=Guardrails)
+    variables: dict[str, Any] = Field(default_factory=dict)
+    callback_numbers: list[str] = Field(default_factory=list)
+    fallback_line: str | None = DEFAULT_FALLBACK_LINE
+    handoff_line: str | None = DEFAULT_HANDOFF_LINE
+    packs_dir: list[str] = Field(default_factory=list)
+
+    @property
+    def mode(self) -> str:
+        return self.guardrails.mode
+
+
+def load_config(cfg: dict[str, Any] | str | Path | TraceConfig | None) -> TraceConfig:
+    """Accept a dict, a JSON file path, a model, or ``None`` (all built-in packs off, warn mode).
+
+    A wrapped body ``{"agent_id": ..., "config": {...}}`` is unwrapped as the API allows.
+    """
+    if cfg is None:
+        return TraceConfig()
+    if isinstance(cfg, TraceConfig):
+        return cfg
+    source = "<config>"
+    if isinstance(cfg, (str, Path)):
+        source = str(cfg)
+        try:
+            cfg = json.loads(Path(cfg).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise TraceConfigError([Diagnostic("TC001", f"cannot read config: {exc.strerror}", Location(source, 1, 1))])
+        except json.JSONDecodeError as exc:
+            raise TraceConfigError(
+                [Diagnostic("TC002", f"config is not valid JSON: {exc.msg}", Location(source, exc.lineno, exc.colno))]
+            )
+    if not isinstance(cfg, dict):
+        raise TraceConfigError([Diagnostic("TC003", "config must be a JSON object", Location(source, 1, 1))])
+    if set(cfg) <= {"agent_id", "config"} and isinstance(cfg.get("config"), dict):
+        cfg = {**cfg["config"], **({"agent_id": cfg["agent_id"]} if cfg.get("agent_id") else {})}
+    try:
+        return TraceConfig.model_validate(cfg)
+    except ValidationError as exc:
+        diags = [
+            Diagnostic(
+                "TC004",
+                f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}",
+                Location(source, 1, 1),
+            )
+            for err in exc.errors()
+        ]
+        raise TraceConfigError(diags) from None

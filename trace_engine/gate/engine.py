@@ -1,0 +1,100 @@
+"""The gate's entry point: ``Engine.from_config(cfg).start_call(...)``.
+
+An :class:`Engine` holds one compiled pack set, shared by every call it starts; compiling happens once per config
+etag per process (an LRU of compiled sets). A :class:`~trace_engine.gate.session.Call` holds only its own state.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from pathlib import Path
+from threading import Lock
+from typing import Any
+
+from trace_engine import ir
+from trace_engine.compile import CompiledPackSet, compile_packs, pack_set_etag
+from trace_engine.gate.config import TraceConfig, load_config
+from trace_engine.gate.guardrails import guardrails_pack
+from trace_engine.gate.session import Call
+from trace_engine.packs import resolve_pack
+
+_COMPILED: OrderedDict[str, CompiledPackSet] = OrderedDict()
+_COMPILED_MAX = 32
+_LOCK = Lock()
+
+
+class Engine:
+    """A compiled config, ready to gate calls.
+
+    Attributes:
+        config: the validated config.
+        program: the compiled pack set.
+        etag: the config etag (packs + config + engine version) recorded on every scorecard.
+        writer: where finished scorecards go (an evidence writer with ``submit(scorecard)``), or ``None``.
+    """
+
+    def __init__(self, config: TraceConfig, program: CompiledPackSet, writer: Any = None) -> None:
+        self.config = config
+        self.program = program
+        self.etag = program.etag
+        self.writer = writer
+        self.timeout_ns = int(config.guardrails.inline_timeout_ms * 1_000_000)
+
+    @classmethod
+    def from_config(
+        cls,
+        cfg: dict[str, Any] | str | Path | TraceConfig | None = None,
+        *,
+        packs: list[ir.Pack] | None = None,
+        writer: Any = None,
+    ) -> Engine:
+        """Build an engine from a ``TraceConfigInput``-shaped config (dict, JSON path or model).
+
+        ``packs`` adds IR packs directly (enforced after the config's ``rule_packs``), which is how tests and
+        ``trace test`` run a pack that is not installed.
+        """
+        config = load_config(cfg)
+        enforced: list[ir.Pack] = []
+        for pack_id, ref in config.rule_packs.items():
+            if ref.enabled:
+                enforced.append(resolve_pack(pack_id, ref.version, list(config.packs_dir)))
+        enforced.extend(packs or ())
+        synthesized = guardrails_pack(config.guardrails)
+        if synthesized is not None:
+            enforced.append(synthesized)
+        compile_input = config.model_dump(mode="json", exclude={"variables", "callback_numbers"})
+        etag = pack_set_etag(enforced, compile_input)
+        with _LOCK:
+            program = _COMPILED.get(etag)
+            if program is not None:
+                _COMPILED.move_to_end(etag)
+        if program is None:
+            program = compile_packs(enforced, extra_etag_input=compile_input)
+            with _LOCK:
+                _COMPILED[etag] = program
+                while len(_COMPILED) > _COMPILED_MAX:
+                    _COMPILED.popitem(last=False)
+        return cls(config, program, writer)
+
+    @classmethod
+    def from_artifact(cls, path: str | Path, cfg: dict[str, Any] | TraceConfig | None = None, *, writer: Any = None) -> Engine:
+        """Load a pack set written by ``trace build`` (no parsing, no compiling)."""
+        from trace_engine.compile.artifact import read_artifact
+
+        return cls(load_config(cfg), read_artifact(path), writer)
+
+    def start_call(
+        self,
+        call_id: str,
+        *,
+        agent_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        tenant: str = "default",
+        product: str | None = None,
+    ) -> Call:
+        """Begin gating one call. ``metadata`` holds the call facts the packs read (direction, local_time...)."""
+        return Call(self, call_id, agent_id=agent_id, metadata=metadata, tenant=tenant, product=product)
+
+    @property
+    def packs_enforced(self) -> list[str]:
+        return self.program.packs_enforced()

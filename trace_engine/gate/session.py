@@ -1,0 +1,691 @@
+"""A call: the small per-call state the gate keeps, and the turn evaluation.
+
+Each agent turn is handled in three steps so that streaming can reuse the first two without side effects:
+
+1. ``_evaluate(text, t)`` scans the turn and works out, against the current state, which rules fire, which
+   obligations are met, which states and cues the turn sets — without changing anything;
+2. ``_decide(outcome)`` applies the mode: mask, redact, inject, suppress;
+3. ``_commit(outcome, decision)`` records findings and advances the state.
+
+Windows count agent turns from 1. Timings ``t`` are seconds since call start and optional.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from trace_engine.compile.expr import missing_inputs, truth
+from trace_engine.compile.program import (
+    CALL_END,
+    FIRST_TURN,
+    FOR_TURNS,
+    MODE_CAP,
+    REMEDY_RANK,
+    SECONDS,
+    TURNS,
+    UNTIL_STATE,
+    CompiledPackSet,
+    CueProgram,
+    MustNotSayProgram,
+    MustSayProgram,
+    RuleInfo,
+)
+from trace_engine.gate.decision import Decision, TurnFinding
+from trace_engine.text import normalize, normalize_phrase
+
+if TYPE_CHECKING:
+    from trace_engine.gate.engine import Engine
+
+INF = math.inf
+#: Speaking rate used to estimate when a turn ends (the corpora's 150 words a minute) and the usual gap before
+#: the agent's next turn; together they decide whether a seconds deadline "falls on" the current turn.
+WORDS_PER_SECOND = 2.5
+NEXT_TURN_GAP_S = 3.0
+_VAR = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+_SPACES = re.compile(r"[ \t]{2,}")
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?])")
+
+
+@dataclass(slots=True)
+class Obligation:
+    """An open ``must_say``: met by a hit in an agent turn from ``start_turn`` until the window closes."""
+
+    check: MustSayProgram
+    start_turn: int
+    deadline_turn: float
+    deadline_t: float
+    prefix: bool  # a first-turn obligation is injected before the turn's text, others after it
+    turns_seen: int = 0
+
+
+@dataclass(slots=True)
+class Prohibition:
+    """A ``must_not_say`` opened by a cue, in force from ``start_turn`` through ``end_turn``."""
+
+    check: MustNotSayProgram
+    start_turn: int
+    end_turn: float
+
+
+@dataclass(slots=True)
+class Violation:
+    """A rule that fires on this turn, before the mode decides what happens to it."""
+
+    rule: RuleInfo
+    span: tuple[int, int] | None
+    kind: str | None
+    obligation: Obligation | None = None
+    effective: int = 0  # REMEDY_RANK capped by the mode
+    action_taken: str = "flag"
+    remediated: bool = False
+
+
+@dataclass(slots=True)
+class TurnOutcome:
+    """Everything one agent turn would do, computed without side effects."""
+
+    text: str
+    t: float | None
+    turn: int
+    violations: list[Violation] = field(default_factory=list)
+    met: list[Obligation] = field(default_factory=list)
+    closed: list[Obligation] = field(default_factory=list)
+    opened: list[Obligation] = field(default_factory=list)
+    opened_prohibitions: list[Prohibition] = field(default_factory=list)
+    states_set: list[str] = field(default_factory=list)
+    pending_set: list[int] = field(default_factory=list)
+    satisfied_rules: list[int] = field(default_factory=list)
+    pii_spans: list[tuple[int, int, str, int]] = field(default_factory=list)  # start, end, kind, rule index
+    unresolved_prefix: bool = False  # a first-turn obligation is still open within this turn
+
+
+class Call:
+    """One call through the gate. Create with :meth:`Engine.start_call`; finish with :meth:`end`."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        call_id: str,
+        *,
+        agent_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        tenant: str = "default",
+        product: str | None = None,
+    ) -> None:
+        self.engine = engine
+        self.program: CompiledPackSet = engine.program
+        self.call_id = call_id
+        self.agent_id = agent_id
+        self.tenant = tenant
+        self.product = product
+        self.metadata: dict[str, Any] = dict(metadata or {})
+        self.started_at_ms = int(time.time() * 1000)
+        self.mode_cap = MODE_CAP[engine.config.guardrails.mode]
+        self.agent_turns = 0
+        self.seq = 0
+        self.last_t: float | None = None
+        self.states: dict[str, bool] = {}
+        self.pending: dict[int, bool] = {}  # two-step states waiting for the caller's next turn
+        self.obligations: list[Obligation] = []
+        self.prohibitions: list[Prohibition] = []
+        self.ended = False
+        # evidence
+        self.findings: list[dict[str, Any]] = []
+        self.rule_fired: set[int] = set()
+        self.rule_satisfied: dict[int, tuple[float | None, int | None]] = {}
+        self.rule_unknown: dict[int, str] = {}
+        self.rule_evaluated: set[int] = set()
+        self.redactions: list[dict[str, Any]] = []
+        self.timeline: list[dict[str, Any]] = []
+        self.latencies_ns: list[int] = []
+        self.timeouts = 0
+        self.errors = 0
+        self.fail_open_events = 0
+        self.blocked_turns = 0
+        self.modified_turns = 0
+        self._resolve_variables()
+        self._start()
+
+    # ----------------------------------------------------------------------------------------- setup
+
+    def _variable(self, name: str) -> Any:
+        value = self.metadata.get(name)
+        if value is None:
+            value = self.engine.config.variables.get(name)
+        if value is None and name == "callback_numbers" and self.engine.config.callback_numbers:
+            value = self.engine.config.callback_numbers
+        return value
+
+    def _resolve_variables(self) -> None:
+        self.var_tokens: dict[str, tuple[str, ...] | None] = {}
+        for name in self.program.matchers.variables:
+            value = self._variable(name)
+            if isinstance(value, (str, int, float)) and str(value).strip():
+                self.var_tokens[name] = tuple(normalize_phrase(str(value)).split()) or None
+            else:
+                self.var_tokens[name] = None
+        numbers = list(self.metadata.get("callback_numbers") or []) + list(self.engine.config.callback_numbers)
+        canonical = set()
+        for number in numbers:
+            digits = "".join(ch for ch in str(number) if ch.isdigit())
+            if len(digits) == 11 and digits.startswith("1"):
+                digits = digits[1:]
+            if digits:
+                canonical.add(digits)
+        self.exempt = {"callback_numbers": frozenset(canonical)}
+
+    def _start(self) -> None:
+        program = self.program
+        for ci in program.top_must_say:
+            check = program.checks[ci]
+            self.obligations.append(self._open_obligation(check, start_turn=1, t0=0.0))
+        for ci in program.requires:
+            check = program.checks[ci]
+            rule = program.rules[check.rule]
+            if not self._applies(rule):
+                continue
+            verdict = truth(check.expr(self.metadata, self.states))
+            if verdict is None:
+                missing = missing_inputs(check.source, self.metadata)
+                self.rule_unknown.setdefault(rule.index, _missing_reason(missing))
+                continue
+            self.rule_evaluated.add(rule.index)
+            if verdict:
+                self.rule_satisfied.setdefault(rule.index, (0.0, None))
+            else:
+                self._record(
+                    Violation(rule, None, None, action_taken="flag"), turn=None, t=0.0, role="call_start"
+                )
+
+    def _open_obligation(self, check: MustSayProgram, *, start_turn: int, t0: float) -> Obligation:
+        window, amount = check.window, check.amount
+        if window == FIRST_TURN:
+            return Obligation(check, start_turn, start_turn, INF, prefix=True)
+        if window == TURNS:
+            return Obligation(check, start_turn, start_turn + amount - 1, INF, prefix=False)
+        if window == SECONDS:
+            return Obligation(check, start_turn, INF, t0 + amount, prefix=False)
+        return Obligation(check, start_turn, INF, INF, prefix=False)
+
+    def _applies(self, rule: RuleInfo) -> bool:
+        """Whether ``rule`` applies now; an UNKNOWN predicate marks the rule not evaluated."""
+        if rule.when is None:
+            return True
+        verdict = truth(rule.when(self.metadata, self.states))
+        if verdict is None:
+            if rule.index not in self.rule_unknown:
+                self.rule_unknown[rule.index] = _missing_reason(missing_inputs(rule.when_source, self.metadata))
+            return False
+        return verdict
+
+    # ----------------------------------------------------------------------------------------- turns
+
+    def agent_turn(self, text: str, t: float | None = None) -> Decision:
+        """Check one agent turn before it is spoken. Never raises: on any internal error the gate fails open
+        (or closed, with ``fail_open: false``)."""
+        started = time.perf_counter_ns()
+        try:
+            outcome = self._evaluate(text, t)
+            decision = self._decide(outcome)
+            elapsed = time.perf_counter_ns() - started
+            if elapsed > self.engine.timeout_ns:
+                self.timeouts += 1
+                return self._unavailable(text, t, elapsed, commit=outcome)
+            self._commit(outcome, decision)
+            decision = _with_latency(decision, elapsed)
+            self.latencies_ns.append(elapsed)
+            return decision
+        except Exception:  # noqa: BLE001 - fail-open is the contract: nothing escapes into the turn loop
+            self.errors += 1
+            return self._unavailable(text, t, time.perf_counter_ns() - started, commit=None)
+
+    def _unavailable(self, text: str, t: float | None, elapsed: int, commit: TurnOutcome | None) -> Decision:
+        self.fail_open_events += 1
+        try:
+            self.agent_turns += 1
+            self.seq += 1
+            self.last_t = t if t is not None else self.last_t
+            if commit is not None:
+                self._advance_state(commit, suppressed=False)
+            self.latencies_ns.append(elapsed)
+            fail_open = self.engine.config.guardrails.fail_open
+            spoken = text if fail_open else self.engine.config.fallback_line
+            self.timeline.append(self._event("agent", spoken or "", t))
+        except Exception:  # noqa: BLE001
+            fail_open = self.engine.config.guardrails.fail_open
+            spoken = text if fail_open else self.engine.config.fallback_line
+        if fail_open:
+            return Decision("pass", text, (), elapsed)
+        return Decision("block", spoken, (), elapsed)
+
+    def caller_turn(self, text: str, t: float | None = None) -> None:
+        """Feed a caller turn: it can open cues and set states; it is never blocked, and PII in it is redacted
+        from what is stored."""
+        started = time.perf_counter_ns()
+        try:
+            self.seq += 1
+            if t is not None:
+                self.last_t = t
+            program = self.program
+            nt = normalize(text)
+            matches = program.matchers.scan(nt, self.var_tokens, self.exempt)
+            pending_before = self.pending
+            self.pending = {}
+            if matches:
+                for ci in program.cues_by_speaker.get("caller", ()):
+                    cue = program.checks[ci]
+                    if cue.matcher in matches and self._applies(program.rules[cue.rule]):
+                        self._open_cue(cue, start_turn=self.agent_turns + 1, t0=t or 0.0, into=None)
+                for mid, steps in program.state_steps_by_matcher.items():
+                    if mid not in matches:
+                        continue
+                    for si, step_index in steps:
+                        state = program.states[si]
+                        speaker, _ = state.steps[step_index]
+                        if speaker != "caller":
+                            continue
+                        if len(state.steps) == 1 or (step_index == 1 and pending_before.get(si)):
+                            self.states[state.name] = True
+            stored = text
+            spans = [(s, e, k) for spans in matches.values() for s, e, k in spans if k is not None]
+            if spans:
+                stored = self._redact_for_storage(text, spans, role="caller")
+            self.timeline.append(self._event("caller", stored, t))
+        except Exception:  # noqa: BLE001 - a caller turn must never break the call either
+            self.errors += 1
+            self.fail_open_events += 1
+            self.timeline.append(self._event("caller", "[unavailable]", t))
+        finally:
+            del started
+
+    def agent_stream(self, t: float | None = None):  # noqa: ANN201 - returns AgentStream
+        """Start a streamed agent turn: ``feed`` chunks as the LLM produces them, then ``close``."""
+        from trace_engine.gate.stream import AgentStream
+
+        return AgentStream(self, t)
+
+    # ----------------------------------------------------------------------------------------- evaluation
+
+    def _evaluate(self, text: str, t: float | None, *, final: bool = True) -> TurnOutcome:
+        program = self.program
+        turn = self.agent_turns + 1
+        out = TurnOutcome(text=text, t=t, turn=turn)
+        nt = normalize(text)
+        matches = program.matchers.scan(nt, self.var_tokens, self.exempt)
+        rules = program.rules
+        checks = program.checks
+
+        # agent cues open first: "same or next agent turn" windows include the cue turn
+        opened_now: list[Obligation] = []
+        if matches:
+            for ci in program.cues_by_speaker.get("agent", ()):
+                cue = checks[ci]
+                if cue.matcher in matches and self._applies(rules[cue.rule]):
+                    self._open_cue(cue, start_turn=turn, t0=t or 0.0, into=out)
+            opened_now = out.opened
+
+        # prohibitions
+        if matches:
+            for mid in matches:
+                for ci in program.must_not_by_matcher.get(mid, ()):
+                    self._check_prohibition(checks[ci], matches, out)
+            for prohibition in (*self.prohibitions, *out.opened_prohibitions):
+                if prohibition.start_turn <= turn <= prohibition.end_turn and prohibition.check.matcher in matches:
+                    self._check_prohibition(prohibition.check, matches, out)
+
+        # obligations
+        words = len(nt.tokens)
+        for ob in (*self.obligations, *opened_now):
+            if turn < ob.start_turn:
+                continue
+            rule = rules[ob.check.rule]
+            late = t is not None and t >= ob.deadline_t
+            if ob.check.matcher in matches and not late:
+                if self._applies(rule):
+                    out.met.append(ob)
+                continue
+            if not final:
+                if ob.prefix and turn == ob.start_turn:
+                    out.unresolved_prefix = True
+                continue
+            closes = turn >= ob.deadline_turn or late
+            if not closes and ob.check.window == SECONDS and self.mode_cap >= 1:
+                closes = _deadline_falls_on_turn(ob, t, words, turn)
+            if closes:
+                out.closed.append(ob)
+                if self._applies(rule):
+                    out.violations.append(Violation(rule, None, None, obligation=ob))
+
+        # states set by this turn (committed only if the turn is spoken)
+        if matches:
+            for mid, steps in program.state_steps_by_matcher.items():
+                if mid not in matches:
+                    continue
+                for si, step_index in steps:
+                    state = program.states[si]
+                    if state.steps[step_index][0] != "agent":
+                        continue
+                    if len(state.steps) == 1:
+                        out.states_set.append(state.name)
+                    elif step_index == 0:
+                        out.pending_set.append(si)
+            for spans in matches.values():
+                for s, e, kind in spans:
+                    if kind is not None:
+                        out.pii_spans.append((s, e, kind, -1))
+        return out
+
+    def _check_prohibition(self, check: MustNotSayProgram, matches: dict, out: TurnOutcome) -> None:
+        if check.scope == UNTIL_STATE and self.states.get(check.state or ""):
+            return
+        rule = self.program.rules[check.rule]
+        if not self._applies(rule):
+            return
+        exceptions = matches.get(check.unless) if check.unless is not None else None
+        for start, end, kind in matches[check.matcher]:
+            if exceptions and any(s < end and start < e for s, e, _ in exceptions):
+                continue
+            if any(v.rule is rule and v.span == (start, end) for v in out.violations):
+                continue
+            out.violations.append(Violation(rule, (start, end), kind))
+
+    def _open_cue(self, cue: CueProgram, *, start_turn: int, t0: float, into: TurnOutcome | None) -> None:
+        """Open the cue's checks; a check already open from an earlier cue stays as it is (no duplicates)."""
+        checks = self.program.checks
+        pending_obligations = into.opened if into is not None else self.obligations
+        pending_prohibitions = into.opened_prohibitions if into is not None else self.prohibitions
+        for ci in cue.then:
+            inner = checks[ci]
+            if isinstance(inner, MustSayProgram):
+                if any(o.check is inner for o in (*self.obligations, *pending_obligations)):
+                    continue
+                pending_obligations.append(self._open_obligation(inner, start_turn=start_turn, t0=t0))
+            elif isinstance(inner, MustNotSayProgram):
+                end = start_turn + inner.turns - 1 if inner.scope == FOR_TURNS else INF
+                current = [p for p in (*self.prohibitions, *pending_prohibitions) if p.check is inner]
+                if any(p.end_turn >= end for p in current):
+                    continue
+                pending_prohibitions.append(Prohibition(inner, start_turn, end))
+
+    # ----------------------------------------------------------------------------------------- modes
+
+    def _decide(self, out: TurnOutcome) -> Decision:
+        text = out.text
+        if not out.violations:
+            return Decision("pass", text)
+        cap = self.mode_cap
+        edits: list[tuple[int, int, str]] = []
+        prefixes: list[str] = []
+        suffixes: list[str] = []
+        suppress = 0
+        for v in out.violations:
+            rule = v.rule
+            want = REMEDY_RANK.get(rule.remedy_kind, 0)
+            v.effective = min(want, cap)
+            if v.effective == 1:
+                applied = self._modification(v, text, edits, prefixes, suffixes)
+                if not applied:
+                    v.effective = 0
+            if v.effective >= 2:
+                suppress = max(suppress, v.effective)
+        if suppress:
+            for v in out.violations:
+                v.action_taken, v.remediated = "block", True
+            handoff = suppress >= 3
+            line = self.engine.config.handoff_line if handoff else self.engine.config.fallback_line
+            return Decision("handoff" if handoff else "block", line, self._turn_findings(out))
+        for v in out.violations:
+            if v.effective == 1:
+                v.action_taken, v.remediated = "modify", True
+            else:
+                v.action_taken, v.remediated = "flag", False
+        if edits or prefixes or suffixes:
+            spoken = _apply_edits(text, edits)
+            if prefixes:
+                spoken = " ".join((*prefixes, spoken)) if spoken.strip() else " ".join(prefixes)
+            if suffixes:
+                spoken = " ".join((spoken, *suffixes)) if spoken.strip() else " ".join(suffixes)
+            return Decision("modify", spoken, self._turn_findings(out))
+        return Decision("flag", text, self._turn_findings(out))
+
+    def _modification(
+        self, v: Violation, text: str, edits: list, prefixes: list[str], suffixes: list[str]
+    ) -> bool:
+        rule = v.rule
+        kind = rule.remedy_kind
+        if kind == "inject":
+            if v.obligation is None or not rule.inject_text:
+                return False
+            line = self._fill(rule.inject_text)
+            if line is None:
+                return False
+            (prefixes if v.obligation.prefix else suffixes).append(line)
+            return True
+        if v.span is None:
+            return False
+        start, end = v.span
+        if kind == "redact":
+            edits.append((start, end, ""))
+            return True
+        if kind == "mask":
+            if rule.placeholder is not None:
+                edits.append((start, end, rule.placeholder))
+            else:
+                edits.append((start, end, _mask_digits(text[start:end], rule.keep_last or 0)))
+            return True
+        return False
+
+    def _fill(self, template: str) -> str | None:
+        missing = False
+
+        def substitute(match: re.Match[str]) -> str:
+            nonlocal missing
+            value = self._variable(match.group(1))
+            if value is None or isinstance(value, (list, dict)):
+                missing = True
+                return match.group(0)
+            return str(value)
+
+        line = _VAR.sub(substitute, template)
+        return None if missing else line
+
+    def _turn_findings(self, out: TurnOutcome) -> tuple[TurnFinding, ...]:
+        return tuple(
+            TurnFinding(
+                v.rule.rule_id,
+                v.rule.pack_id,
+                v.rule.severity,
+                v.rule.citation,
+                v.rule.reason,
+                v.span,
+                v.action_taken,  # type: ignore[arg-type]
+                v.kind,
+            )
+            for v in out.violations
+        )
+
+    # ----------------------------------------------------------------------------------------- commit
+
+    def _commit(self, out: TurnOutcome, decision: Decision) -> None:
+        suppressed = decision.action in ("block", "handoff")
+        self.agent_turns = out.turn
+        self.seq += 1
+        if out.t is not None:
+            self.last_t = out.t
+        if suppressed:
+            self.blocked_turns += 1
+        elif decision.action == "modify":
+            self.modified_turns += 1
+        self._advance_state(out, suppressed)
+        for v in out.violations:
+            self._record(v, turn=self.seq, t=out.t, role="agent")
+        stored = decision.text or ""
+        if not suppressed and out.pii_spans:
+            stored = self._stored_agent_text(out, decision)
+        self.timeline.append(self._event("agent", stored, out.t))
+
+    def _advance_state(self, out: TurnOutcome, suppressed: bool) -> None:
+        closed = {id(o) for o in out.closed}
+        met = {id(o) for o in out.met} if not suppressed else set()
+        for ob in out.met:
+            if id(ob) in met:
+                rule = self.program.rules[ob.check.rule]
+                self.rule_evaluated.add(rule.index)
+                self.rule_satisfied.setdefault(rule.index, (out.t, self.seq))
+        keep = [o for o in self.obligations if id(o) not in closed and id(o) not in met]
+        if not suppressed:
+            keep.extend(o for o in out.opened if id(o) not in closed and id(o) not in met)
+            self.prohibitions.extend(out.opened_prohibitions)
+            for name in out.states_set:
+                self.states[name] = True
+            for si in out.pending_set:
+                self.pending[si] = True
+        for ob in keep:
+            if ob.start_turn <= out.turn:
+                ob.turns_seen += 1
+        self.obligations = keep
+
+    def _record(self, v: Violation, *, turn: int | None, t: float | None, role: str) -> None:
+        rule = v.rule
+        self.rule_fired.add(rule.index)
+        self.rule_evaluated.add(rule.index)
+        self.findings.append(
+            {
+                "rule_id": rule.rule_id,
+                "pack_id": rule.pack_id,
+                "severity": rule.severity,
+                "action_taken": v.action_taken,
+                "citation": rule.citation,
+                "reason": rule.reason,
+                "at_t": t,
+                "turn": turn,
+                "span": list(v.span) if v.span else None,
+                "remediated": v.remediated,
+            }
+        )
+
+    # ----------------------------------------------------------------------------------------- storage
+
+    def _redact_for_storage(self, text: str, spans: list[tuple[int, int, str | None]], *, role: str) -> str:
+        edits = []
+        for start, end, kind in sorted(set(spans)):
+            if kind is None:
+                continue
+            edits.append((start, end, f"[{kind}]"))
+            self.redactions.append({"kind": kind, "turn": self.seq, "span": [start, end], "rule_id": None})
+        return _apply_edits(text, edits)
+
+    def _stored_agent_text(self, out: TurnOutcome, decision: Decision) -> str:
+        if decision.text == out.text:
+            return self._redact_for_storage(out.text, [(s, e, k) for s, e, k, _ in out.pii_spans], role="agent")
+        # the spoken text was rewritten: look again, so nothing unmasked reaches storage
+        spoken = decision.text or ""
+        nt = normalize(spoken)
+        matches = self.program.matchers.scan(nt, self.var_tokens, self.exempt)
+        spans = [(s, e, k) for spans in matches.values() for s, e, k in spans if k is not None]
+        return self._redact_for_storage(spoken, spans, role="agent") if spans else spoken
+
+    def _event(self, role: str, text: str, t: float | None) -> dict[str, Any]:
+        when = t if t is not None else (self.last_t or 0.0)
+        return {"seq": self.seq, "t_ms": round(when * 1000.0, 3), "role": role, "text": text}
+
+    # ----------------------------------------------------------------------------------------- end
+
+    def end(self, t: float | None = None):  # noqa: ANN201 - returns Scorecard
+        """Close the call and return its scorecard (also handed to the engine's evidence writer, if any)."""
+        from trace_engine.gate.scoring import build_scorecard
+
+        if not self.ended:
+            self.ended = True
+            if t is not None:
+                self.last_t = t
+            try:
+                self._close_windows()
+            except Exception:  # noqa: BLE001
+                self.errors += 1
+                self.fail_open_events += 1
+        card = build_scorecard(self)
+        writer = self.engine.writer
+        if writer is not None:
+            try:
+                writer.submit(card)
+            except Exception:  # noqa: BLE001 - the writer counts its own losses; the call is over either way
+                pass
+        return card
+
+    def _close_windows(self) -> None:
+        rules = self.program.rules
+        for ob in self.obligations:
+            rule = rules[ob.check.rule]
+            if self.agent_turns == 0 or (ob.check.in_cue and ob.turns_seen == 0):
+                continue  # the window never saw an agent turn: nothing to judge
+            if self._applies(rule):
+                self._record(Violation(rule, None, None, action_taken="flag"), turn=None, t=self.last_t, role="end")
+        self.obligations = []
+        if self.agent_turns == 0:
+            for rule in rules:
+                if rule.check_count and rule.index not in self.rule_evaluated:
+                    self.rule_unknown.setdefault(rule.index, "no agent turns")
+
+
+# --------------------------------------------------------------------------------------------- helpers
+
+
+def _missing_reason(missing: list[str]) -> str:
+    return "missing metadata: " + ", ".join(missing) if missing else "inputs unusable"
+
+
+def _deadline_falls_on_turn(ob: Obligation, t: float | None, words: int, turn: int) -> bool:
+    """Whether a seconds deadline is best met on this turn: the next agent turn would likely start too late.
+    Without timings, fall back to the two-turn default."""
+    if t is None:
+        return turn >= ob.start_turn + 1
+    return t + words / WORDS_PER_SECOND + NEXT_TURN_GAP_S >= ob.deadline_t
+
+
+def _mask_digits(segment: str, keep_last: int) -> str:
+    """Mask all digits of a written number but the last ``keep_last``, keeping its separators; a spoken number
+    becomes ``ending in NNNN``."""
+    digit_positions = [i for i, ch in enumerate(segment) if ch.isdigit()]
+    if len(digit_positions) >= max(keep_last, 1) + 4:
+        keep = set(digit_positions[-keep_last:]) if keep_last else set()
+        return "".join("X" if (ch.isdigit() and i not in keep) else ch for i, ch in enumerate(segment))
+    digits = "".join(tok for tok in normalize(segment).tokens if tok.isdigit())
+    if keep_last and len(digits) >= keep_last:
+        return "ending in " + " ".join(digits[-keep_last:])
+    return "[redacted]"
+
+
+def _apply_edits(text: str, edits: list[tuple[int, int, str]]) -> str:
+    """Apply non-overlapping replacements (overlaps merge into the widest), then tidy spacing left by removals."""
+    if not edits:
+        return text
+    merged: list[list[Any]] = []
+    for start, end, repl in sorted(edits, key=lambda e: (e[0], -e[1])):
+        if merged and start < merged[-1][1]:
+            last = merged[-1]
+            if end > last[1]:
+                last[1] = end
+            continue
+        merged.append([start, end, repl])
+    parts = []
+    pos = 0
+    removed = False
+    for start, end, repl in merged:
+        parts.append(text[pos:start])
+        parts.append(repl)
+        removed = removed or repl == ""
+        pos = end
+    parts.append(text[pos:])
+    out = "".join(parts)
+    if removed:
+        out = _SPACE_BEFORE_PUNCT.sub(r"\1", _SPACES.sub(" ", out)).strip()
+    return out
+
+
+def _with_latency(decision: Decision, elapsed: int) -> Decision:
+    return Decision(decision.action, decision.text, decision.findings, elapsed, decision.preempt)
