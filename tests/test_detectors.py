@@ -1,0 +1,405 @@
+"""Built-in PII detectors: written and spoken forms, validators, exact original spans, robustness."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from trace_engine.ir import DETECTORS as IR_DETECTORS
+from trace_engine.text import (
+    DETECTORS,
+    DetectorHit,
+    aba_ok,
+    canonical_exempt,
+    detect,
+    detect_all,
+    luhn_ok,
+    mbi_ok,
+    nanp_ok,
+    normalize,
+    ssn_ok,
+)
+
+
+def found(kind: str, text: str, exempt=frozenset()) -> list[tuple[str, str]]:
+    """(original substring, value) of each hit."""
+    hits = detect(kind, normalize(text), exempt)
+    for h in hits:
+        assert isinstance(h, DetectorHit) and h.kind == kind
+        assert 0 <= h.start < h.end <= len(text)
+    return [(text[h.start : h.end], h.value) for h in hits]
+
+
+def test_registry_matches_ir() -> None:
+    assert set(DETECTORS) == set(IR_DETECTORS)
+
+
+# ------------------------------------------------------------------------------------------- validators
+
+
+@pytest.mark.parametrize(
+    "digits, ok",
+    [
+        ("4111111111111111", True),
+        ("5500005555555559", True),
+        ("378282246310005", True),
+        ("6011111111111117", True),
+        ("4222222222222", True),
+        ("4111111111111112", False),
+        ("", False),
+        ("0", False),
+        ("41x1", False),
+        ("٤١", False),
+    ],
+)
+def test_luhn(digits: str, ok: bool) -> None:
+    assert luhn_ok(digits) is ok
+
+
+@pytest.mark.parametrize(
+    "d, ok",
+    [
+        ("123456789", True),
+        ("000123456", False),
+        ("666123456", False),
+        ("900123456", False),
+        ("999123456", False),
+        ("123004567", False),
+        ("123450000", False),
+        ("078051120", False),
+        ("219099999", False),
+        ("12345678", False),
+    ],
+)
+def test_ssn_ok(d: str, ok: bool) -> None:
+    assert ssn_ok(d) is ok
+
+
+@pytest.mark.parametrize(
+    "d, ok",
+    [
+        ("4155550198", True),
+        ("2125551234", True),
+        ("9115550198", False),
+        ("4115550198", False),
+        ("1155550198", False),
+        ("0155550198", False),
+        ("4151550198", False),
+        ("4150550198", False),
+        ("415555019", False),
+    ],
+)
+def test_nanp_ok(d: str, ok: bool) -> None:
+    assert nanp_ok(d) is ok
+
+
+@pytest.mark.parametrize(
+    "d, ok",
+    [
+        ("021000021", True),
+        ("011000015", True),
+        ("322271627", True),
+        ("021000022", False),
+        ("131000019", False),  # prefix 13 is not assigned (and checksum aside)
+        ("02100002", False),
+    ],
+)
+def test_aba_ok(d: str, ok: bool) -> None:
+    assert aba_ok(d) is ok
+
+
+@pytest.mark.parametrize(
+    "s, ok",
+    [
+        ("1EG4TE5MK73", True),
+        ("1eg4te5mk73", True),
+        ("9AA0AA0AA00", True),
+        ("0EG4TE5MK73", False),  # C must be 1-9
+        ("1SG4TE5MK73", False),  # S excluded
+        ("1EG4TE5MK7", False),
+        ("1EG4-TE5-MK73", False),  # separators are the detector's job
+        ("1EGATE5MK73", False),  # position 4 must be a digit
+    ],
+)
+def test_mbi_ok(s: str, ok: bool) -> None:
+    assert mbi_ok(s) is ok
+
+
+# ------------------------------------------------------------------------------------------- credit card
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("card 4111 1111 1111 1111 thanks", [("4111 1111 1111 1111", "4111111111111111")]),
+        ("4111-1111-1111-1111", [("4111-1111-1111-1111", "4111111111111111")]),
+        ("4111111111111111.", [("4111111111111111", "4111111111111111")]),
+        ("amex 3782 822463 10005", [("3782 822463 10005", "378282246310005")]),
+        ("visa 4222222222222 ok", [("4222222222222", "4222222222222")]),
+        (
+            "it's four one one one, one one one one, one one one one, one one one one okay",
+            [("four one one one, one one one one, one one one one, one one one one", "4111111111111111")],
+        ),
+        (
+            "four one one one uh one one one one, one one one one, one one um one one",
+            [("four one one one uh one one one one, one one one one, one one um one one", "4111111111111111")],
+        ),
+        (
+            "4111-1111-1111-1111, expires 12/25",
+            [("4111-1111-1111-1111", "4111111111111111")],
+        ),
+        (
+            "4111-1111-1111-1111-12-25",  # a longer run still yields the aligned valid card
+            [("4111-1111-1111-1111", "4111111111111111")],
+        ),
+        (
+            "5500 0055 5555 5559 and 4111-1111-1111-1111",
+            [("5500 0055 5555 5559", "5500005555555559"), ("4111-1111-1111-1111", "4111111111111111")],
+        ),
+        ("4111 1111 1111 1112", []),  # Luhn-invalid
+        ("411111111111111111111111", []),  # one long token, no aligned card inside
+        ("4111 1111 1111", []),  # too short
+        ("my number is 415 555 0198", []),
+        ("it costs $4111.11", []),
+    ],
+)
+def test_credit_card(text: str, expected) -> None:
+    assert found("credit_card", text) == expected
+
+
+def test_credit_card_exempt() -> None:
+    assert found("credit_card", "4111-1111-1111-1111", exempt={"4111 1111 1111 1111"}) == []
+
+
+# ------------------------------------------------------------------------------------------- ssn / aba
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("ssn 123-45-6789.", [("123-45-6789", "123456789")]),
+        ("ssn 123456789", [("123456789", "123456789")]),
+        ("it's 123 45 6789", [("123 45 6789", "123456789")]),
+        (
+            "my social is one two three, four five, six seven eight nine",
+            [("one two three, four five, six seven eight nine", "123456789")],
+        ),
+        ("one two three four five six seven eight nine", [("one two three four five six seven eight nine", "123456789")]),
+        ("000-12-3456", []),
+        ("666-12-3456", []),
+        ("900-12-3456", []),
+        ("123-00-4567", []),
+        ("123-45-0000", []),
+        ("078-05-1120", []),
+        ("219-09-9999", []),
+        ("123-45-67890", []),  # part of a longer run
+        ("1 123-45-6789", []),
+        ("routing number 322271627", []),  # valid ABA introduced as routing: not an SSN
+        ("aba 322-271-627", []),
+        ("my ssn is 322271627", [("322271627", "322271627")]),  # no routing context
+    ],
+)
+def test_ssn(text: str, expected) -> None:
+    assert found("ssn", text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("routing number 021000021", [("021000021", "021000021")]),
+        ("the routing is zero two one, zero zero zero, zero two one", [("zero two one, zero zero zero, zero two one", "021000021")]),
+        ("routing number 322271627", [("322271627", "322271627")]),
+        ("021000022", []),
+        ("0210000210", []),
+        ("131000017", []),
+    ],
+)
+def test_aba_routing(text: str, expected) -> None:
+    assert found("aba_routing", text) == expected
+
+
+# ------------------------------------------------------------------------------------------- phone
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("call (415) 555-0198 now", [("(415) 555-0198", "4155550198")]),
+        ("415.555.0198", [("415.555.0198", "4155550198")]),
+        ("415-555-0198.", [("415-555-0198", "4155550198")]),
+        ("+1 415 555 0198", [("+1 415 555 0198", "4155550198")]),
+        ("1-800-555-0199", [("1-800-555-0199", "8005550199")]),
+        ("4155550198", [("4155550198", "4155550198")]),
+        (
+            "four one five, five five five, zero one nine eight",
+            [("four one five, five five five, zero one nine eight", "4155550198")],
+        ),
+        (
+            "it's four one five five five five zero one nine eight thanks",
+            [("four one five five five five zero one nine eight", "4155550198")],
+        ),
+        (
+            "four one five five five five oh one nine eight",
+            [("four one five five five five oh one nine eight", "4155550198")],
+        ),
+        ("four one five double five five oh one nine eight", [("four one five double five five oh one nine eight", "4155550198")]),
+        ("four one five, uh, five five five, zero one nine eight", [("four one five, uh, five five five, zero one nine eight", "4155550198")]),
+        ("four fifteen five five five oh one nine eight", [("four fifteen five five five oh one nine eight", "4155550198")]),
+        (
+            "415-555-0198 or 212-555-0100",
+            [("415-555-0198", "4155550198"), ("212-555-0100", "2125550100")],
+        ),
+        ("911-555-0198", []),  # N11 area code
+        ("411 555 0198", []),
+        ("415-155-0198", []),  # exchange starts with 1
+        ("555-0198", []),  # 7 digits: not enough
+        ("2-415-555-0198", []),  # 11 digits not starting with 1
+        ("4111-1111-1111-1111", []),
+    ],
+)
+def test_us_phone(text: str, expected) -> None:
+    assert found("us_phone", text) == expected
+
+
+@pytest.mark.parametrize("exempt", [{"4155550198"}, {"(415) 555-0198"}, {"+1 415 555 0198"}, ["14155550198"]])
+def test_us_phone_exempt_callback(exempt) -> None:
+    text = "call us back at 415-555-0198 or at 212-555-0100"
+    assert found("us_phone", text, exempt=exempt) == [("212-555-0100", "2125550100")]
+
+
+def test_canonical_exempt() -> None:
+    assert canonical_exempt("us_phone", ["+1 (415) 555-0198", "212.555.0100"]) == {"4155550198", "2125550100"}
+    assert canonical_exempt("email", [" Jane@Example.com "]) == {"jane@example.com"}
+    assert canonical_exempt("mbi", ["1eg4-te5-mk73"]) == {"1EG4TE5MK73"}
+
+
+# ------------------------------------------------------------------------------------------- email
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("mail jane.doe@example.com.", [("jane.doe@example.com", "jane.doe@example.com")]),
+        ("Jane.Doe@Example.COM", [("Jane.Doe@Example.COM", "jane.doe@example.com")]),
+        ("jane dot doe at example dot com", [("jane dot doe at example dot com", "jane.doe@example.com")]),
+        ("it's jane dot doe at example dot com, thanks", [("jane dot doe at example dot com", "jane.doe@example.com")]),
+        ("reach jane at gmail dot com", [("jane at gmail dot com", "jane@gmail.com")]),
+        ("john underscore smith at mail dot example dot org", [("john underscore smith at mail dot example dot org", "john_smith@mail.example.org")]),
+        ("a dash b at c dot io", [("a dash b at c dot io", "a-b@c.io")]),
+        ("(my-name+tag@my-site.co.uk)", [("my-name+tag@my-site.co.uk", "my-name+tag@my-site.co.uk")]),
+        ("jane_doe@x.io", [("jane_doe@x.io", "jane_doe@x.io")]),
+        ("jane.doe at example.com", [("jane.doe at example.com", "jane.doe@example.com")]),
+        ("bob@example.com.evil", [("bob@example.com", "bob@example.com")]),
+        ("user123@site.health", [("user123@site.health", "user123@site.health")]),
+        ("email me at example dot com", []),
+        ("look at google dot com", []),
+        ("send it to us at example dot com", []),
+        ("meet at noon dot", []),
+        ("jane at example dot invalid", []),
+        ("jane@example", []),
+        ("jane @ example.com", []),  # written '@' must touch both sides
+        ("@example.com", []),
+        ("we arrived at the hotel", []),
+        ("one two three at gmail dot com", [("one two three at gmail dot com", "123@gmail.com")]),
+    ],
+)
+def test_email(text: str, expected) -> None:
+    assert found("email", text) == expected
+
+
+def test_email_exempt() -> None:
+    assert found("email", "write support@acme.com", exempt={"Support@Acme.com"}) == []
+
+
+# ------------------------------------------------------------------------------------------- mbi
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("MBI 1EG4-TE5-MK73.", [("1EG4-TE5-MK73", "1EG4TE5MK73")]),
+        ("mbi is 1eg4te5mk73", [("1eg4te5mk73", "1EG4TE5MK73")]),
+        ("1EG4 TE5 MK73", [("1EG4 TE5 MK73", "1EG4TE5MK73")]),
+        ("one e g four t e five m k seven three", [("one e g four t e five m k seven three", "1EG4TE5MK73")]),
+        (
+            "it is one e g four, t e five, m k seven three okay",
+            [("one e g four, t e five, m k seven three", "1EG4TE5MK73")],
+        ),
+        ("0EG4-TE5-MK73", []),
+        ("1SG4-TE5-MK73", []),  # S is excluded
+        ("1EG4-TE5-MK7", []),
+        ("hello there how are you", []),
+    ],
+)
+def test_mbi(text: str, expected) -> None:
+    assert found("mbi", text) == expected
+
+
+def test_mbi_inside_merged_digit_run() -> None:
+    # spoken digits after the MBI merge with its last two digits ("seven three four" -> "734"); the
+    # detector splits digit tokens back into characters
+    text = "one e g four t e five m k seven three four"
+    # the span covers the whole merged token (its words cannot be split back exactly)
+    assert found("mbi", text) == [(text, "1EG4TE5MK73")]
+    # a written digit token is split exactly
+    assert found("mbi", "code 51 e g 4 t e 5 m k 73") == [("1 e g 4 t e 5 m k 73", "1EG4TE5MK73")]
+    assert found("mbi", "id 1EG4-TE5-MK732") == []  # "mk732" is one mixed token: no boundary inside
+
+
+# ------------------------------------------------------------------------------------------- detect_all
+
+
+def test_detect_all_sorted_and_exempt() -> None:
+    text = "card 4111-1111-1111-1111, phone (415) 555-0198, email jane@x.com, ssn 123-45-6789"
+    hits = detect_all(normalize(text), DETECTORS, {"us_phone": ["415-555-0198"]})
+    assert [(h.kind, text[h.start : h.end]) for h in hits] == [
+        ("credit_card", "4111-1111-1111-1111"),
+        ("email", "jane@x.com"),
+        ("ssn", "123-45-6789"),
+    ]
+    hits = detect_all(normalize(text), ["us_phone"])
+    assert [(h.kind, h.value) for h in hits] == [("us_phone", "4155550198")]
+
+
+def test_unknown_kind() -> None:
+    with pytest.raises(KeyError):
+        detect("passport", normalize("x"))
+
+
+# ------------------------------------------------------------------------------------------- robustness
+
+_alphabet = st.sampled_from(
+    list("0123456789 -.,()+@_abceg$%\x00😀\n")
+    + ["\ud800", " one ", " oh ", " double ", " dot ", " at ", " com ", " uh ", " routing ", " e ", " k "]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(st.text(max_size=150), st.lists(_alphabet, max_size=80).map("".join)))
+def test_detectors_never_raise(text: str) -> None:
+    nt = normalize(text)
+    for h in detect_all(nt):
+        assert 0 <= h.start < h.end <= len(text)
+        assert h.kind in DETECTORS
+
+
+@pytest.mark.parametrize(
+    "big",
+    [
+        "4111-" * 40_000,
+        "1 " * 100_000,
+        "1-" * 100_000,
+        "1" * 200_000,
+        "one " * 50_000,
+        "1e" * 100_000,
+        "1 e " * 50_000,
+        "a at b dot " * 20_000,
+        "x@" * 100_000,
+        "a.b" * 60_000,
+    ],
+)
+def test_adversarial_inputs_finish(big: str) -> None:
+    nt = normalize(big)
+    for kind in DETECTORS:
+        detect(kind, nt)
