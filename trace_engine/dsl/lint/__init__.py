@@ -76,7 +76,7 @@ def lint_pack(
 
 def _sort_key(d: Diagnostic) -> tuple:
     loc = d.location
-    return (loc.file, loc.line, loc.col, d.code, d.message)
+    return (loc.file, loc.line, loc.col, d.code)
 
 
 def suppressions(text: str) -> dict[int, frozenset[str]]:

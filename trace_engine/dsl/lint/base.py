@@ -216,6 +216,19 @@ def default_normalizer(phrase: str) -> str:
     return " ".join(out)
 
 
+def _symbol_view(text: str) -> str:
+    """The stand-in text view: turn text never contains a symbol (they are spelled as words)."""
+    return " ".join(w for w in text.split() if all(ch.isalnum() or ch == "'" for ch in w) or w.isdigit())
+
+
+def _load_text_view() -> Callable[[str], str]:
+    try:
+        from trace_engine.text.normalize import normalize  # type: ignore[import-not-found]
+    except ImportError:
+        return _symbol_view
+    return lambda text: normalize(text).text
+
+
 def _load_normalizer() -> Callable[[str], str]:
     try:
         from trace_engine.text.normalize import normalize_phrase  # type: ignore[import-not-found]
@@ -235,7 +248,8 @@ class MatcherSite:
         role: ``must_say``, ``must_not_say``, ``unless`` (a must_not_say's exception), ``cue`` or ``state``.
         matcher: the matcher.
         key: its :class:`SourceMap` key (``("rule", id, "check", i)``, ``("rule", id, "check", i, "then", j)`` for
-            a check inside a cue, ``("state", name, "step", k)``).
+            a check inside a cue, ``("state", name, "step", k)``); ``("rule_at", index, ...)`` replaces
+            ``("rule", id, ...)`` when the source map records it.
         rule: the rule, or ``None`` for a state step.
         check: the :class:`ir.MustSay` / :class:`ir.MustNotSay` / :class:`ir.OnCue`, or ``None`` for a state step.
         cue: the enclosing :class:`ir.OnCue` for checks inside one (and for the cue itself), else ``None``.
@@ -287,6 +301,8 @@ class LintContext:
         self.strict = strict
         self._normalize = normalize or _load_normalizer()
         self._norm_cache: dict[str, str] = {}
+        self._view_cache: dict[str, str] = {}
+        self._text_view = _load_text_view() if normalize is None else _symbol_view
 
     # ---- normalization
 
@@ -304,21 +320,52 @@ class LintContext:
         return tuple(self.normalize(phrase).split())
 
     def phrase_problem(self, phrase: str) -> tuple[str, str | None] | None:
-        """Why a phrase can never match after normalization, as ``(message, hint)``; ``None`` when it can."""
+        """Why a phrase can never match after normalization, as ``(message, hint)``; ``None`` when it can.
+
+        A phrase fails when it normalizes to nothing, or when its normalized form is not something the normalized
+        view of a turn can contain: normalizing it again as turn text (``{var}`` and ``*`` aside) changes it.
+        """
         norm = self.normalize(phrase)
         shown = quote(phrase)
         if not norm.strip():
-            return (f"phrase {shown} normalizes to nothing and can never match", "fillers and punctuation are dropped from the normalized view")
-        for token in norm.split():
-            if token == "*" or _VAR_RE.fullmatch(token):
+            return (
+                f"phrase {shown} normalizes to nothing and can never match",
+                "fillers and punctuation are dropped from the normalized view",
+            )
+        segment: list[str] = []
+        for token in [*norm.split(), "*"]:
+            if token != "*" and not _VAR_RE.fullmatch(token):
+                segment.append(token)
                 continue
-            for ch in token:
-                if ch.isalnum() or ch == "'":
-                    continue
-                word = _SYMBOL_WORDS.get(ch)
-                hint = f"write `{word}` instead of `{ch}`" if word else "write the words a speaker would say"
-                return (f"phrase {shown} contains `{ch}`, which the normalized view never produces", hint)
+            if segment:
+                text = " ".join(segment)
+                if self._view(text) != text:
+                    return self._foreign(shown, text)
+                segment = []
         return None
+
+    def _foreign(self, shown: str, text: str) -> tuple[str, str | None]:
+        for ch in text:
+            if ch.isalnum() or ch in " '":
+                continue
+            word = _SYMBOL_WORDS.get(ch)
+            hint = f"write `{word}` instead of `{ch}`" if word else "write the words a speaker would say"
+            return (f"phrase {shown} contains `{ch}`, which the normalized view never produces", hint)
+        return (
+            f"phrase {shown} normalizes to \"{text}\", which the normalized view never produces",
+            f"write it as a turn would read: \"{self._view(text)}\"",
+        )
+
+    def _view(self, text: str) -> str:
+        """``text`` as the normalized view of a turn would read it."""
+        cached = self._view_cache.get(text)
+        if cached is None:
+            try:
+                cached = " ".join(str(self._text_view(text)).split())
+            except Exception:
+                cached = text
+            self._view_cache[text] = cached
+        return cached
 
     def never_matches(self, matcher: ir.Matcher | None) -> bool:
         """Whether a matcher can never match: every member is a phrase list whose phrases all fail
@@ -349,9 +396,10 @@ class LintContext:
     @cached_property
     def sites(self) -> tuple[MatcherSite, ...]:
         out: list[MatcherSite] = []
-        for rule in self.pack.rules:
+        for index, rule in enumerate(self.pack.rules):
+            prefix = self.rule_prefix(index, rule)
             for i, check in enumerate(rule.checks):
-                key = ("rule", rule.id, "check", i)
+                key = (*prefix, "check", i)
                 if isinstance(check, ir.OnCue):
                     out.append(MatcherSite("cue", check.cue, key, rule, check, check, i))
                     for j, inner in enumerate(check.then):
@@ -388,6 +436,13 @@ class LintContext:
     @cached_property
     def state_names(self) -> frozenset[str]:
         return frozenset(s.name for s in self.pack.states)
+
+    def rule_prefix(self, index: int, rule: ir.Rule) -> SourceKey:
+        """The source key prefix of the ``index``-th rule: ``("rule_at", index)`` when the source map records
+        positions (so duplicate ids point at the right rule), else ``("rule", id)``."""
+        if ("rule_at", index) in self.source.locations:
+            return ("rule_at", index)
+        return ("rule", rule.id)
 
     def location(self, *key: object) -> Location:
         return self.source.get(*key)

@@ -49,20 +49,24 @@ rule no-guarantee {
 
     def check(self, pack: ir.Pack, source: SourceMap, ctx: LintContext) -> Iterator[Diagnostic]:
         seen: dict[str, int] = {}
-        for rule in pack.rules:
+        for index, rule in enumerate(pack.rules):
             count = seen.get(rule.id, 0)
             seen[rule.id] = count + 1
             if count:
                 yield self.diag(
                     ctx,
                     f'rule id "{rule.id}" is already used',
-                    _nth_rule_location(source, rule.id, count),
+                    _nth_rule_location(source, rule.id, count, index),
                     hint="give every rule a unique id",
                 )
 
 
-def _nth_rule_location(source: SourceMap, rule_id: str, n: int) -> Location:
-    """The ``n``-th (0-based) ``rule ID`` header in the source text, else the recorded rule location."""
+def _nth_rule_location(source: SourceMap, rule_id: str, n: int, index: int) -> Location:
+    """Where the ``index``-th rule (the ``n``-th, 0-based, with this id) starts: the recorded ``("rule_at", index)``
+    location, else the ``n``-th ``rule ID`` header in the source text, else the recorded rule location."""
+    recorded = source.locations.get(("rule_at", index))
+    if recorded is not None:
+        return recorded
     if source.text:
         pattern = re.compile(r"^[ \t]*rule[ \t]+(" + re.escape(rule_id) + r")(?![\w-])", re.MULTILINE)
         hits = list(pattern.finditer(source.text))

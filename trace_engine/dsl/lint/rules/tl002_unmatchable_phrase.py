@@ -20,8 +20,9 @@ class UnmatchablePhrase(LintRule):
     )
     why = (
         "Phrases are matched against the normalized view of each turn: lower case, punctuation dropped, fillers "
-        "dropped, symbols spelled as words. A phrase that is empty after normalization, or that still contains a "
-        "symbol, is compiled but never fires, so the rule silently checks less than its author meant."
+        "dropped (`um`, `uh`, `er`, `hmm`...), symbols spelled as words. A phrase that is empty after "
+        "normalization, or that still contains a symbol, is compiled but never fires, so the rule silently checks "
+        "less than its author meant."
     )
     example = """\
 pack demo
@@ -29,16 +30,16 @@ version "1.0.0"
 jurisdiction "US"
 legal_status "draft"
 
-rule no-rate-promise {
-  title "No rate promises"
-  severity high
-  citation "Reg Z § 1026.24"
-  reason "Quoting a rate before disclosures is misleading."
-  must_not_say ["0% interest", "um, uh..."]
-  example "you get zero percent interest"
+rule no-fillers {
+  title "No hesitation words"
+  severity low
+  citation "Brand voice guide § 2"
+  reason "Agents should sound confident."
+  must_not_say ["um", "uh", "you know"]
+  example "you know, it is a good plan"
 }
 """
-    instead = example.replace('["0% interest", "um, uh..."]', '["0 percent interest", "zero interest"]')
+    instead = example.replace('["um", "uh", "you know"]', '["you know", "i guess"]')
 
     def check(self, pack: ir.Pack, source: SourceMap, ctx: LintContext) -> Iterator[Diagnostic]:
         # Named sets: once per phrase, at the phrase. Inline lists: once per site.

@@ -38,14 +38,14 @@ rule no-guarantee {
     instead = example.replace('citation ""', 'citation "FTC Act § 5"')
 
     def check(self, pack: ir.Pack, source: SourceMap, ctx: LintContext) -> Iterator[Diagnostic]:
-        for rule in pack.rules:
+        for index, rule in enumerate(pack.rules):
             for field in ("citation", "reason"):
                 value = getattr(rule, field)
                 if value is None or not str(value).strip():
                     yield self.diag(
                         ctx,
                         f'rule "{rule.id}" has an empty {field}',
-                        ctx.location("rule", rule.id, "field", field),
+                        ctx.location(*ctx.rule_prefix(index, rule), "field", field),
                         hint=(
                             "cite the regulation or policy the rule enforces"
                             if field == "citation"

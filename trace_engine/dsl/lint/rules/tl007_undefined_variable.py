@@ -67,8 +67,8 @@ rule identify-business {
                             yield from report(var, site.key, "a phrase")
                 elif isinstance(leaf, ir.Detector) and leaf.exempt:
                     yield from report(leaf.exempt, site.key, "`excluding`")
-        for rule in pack.rules:
+        for index, rule in enumerate(pack.rules):
             remedy = rule.remedy
             if remedy is not None and remedy.text:
                 for var in placeholders(remedy.text):
-                    yield from report(var, ("rule", rule.id, "field", "remedy"), "the inject text")
+                    yield from report(var, (*ctx.rule_prefix(index, rule), "remedy"), "the inject text")

@@ -39,7 +39,7 @@ rule no-guarantee {
     instead = example.replace('  must_not_say "we guarantee"\n', '  must_not_say "we guarantee"\n  example "we guarantee results"\n')
 
     def check(self, pack: ir.Pack, source: SourceMap, ctx: LintContext) -> Iterator[Diagnostic]:
-        for rule in pack.rules:
+        for index, rule in enumerate(pack.rules):
             if rule.examples:
                 continue
             if rule.checks and all(isinstance(c, ir.Require) for c in rule.checks):
@@ -47,6 +47,6 @@ rule no-guarantee {
             yield self.diag(
                 ctx,
                 f'rule "{rule.id}" has no example',
-                ctx.location("rule", rule.id),
+                ctx.location(*ctx.rule_prefix(index, rule)),
                 hint='add a violating agent line: example "..."',
             )
