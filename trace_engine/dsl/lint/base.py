@@ -69,6 +69,8 @@ class LintRule:
         level: ``error`` or ``warning``.
         strict_level: the level under ``strict=True`` (``None``: unchanged).
         short: a one-line summary (defaults to the first sentence of ``what``).
+        parser_code: the ``TS`` code under which the ``.trace`` and JSON loaders already reject ``example``
+            (the rule then guards packs built in code); ``None`` when the loaders accept it.
         what, why: one paragraph each, for the generated docs.
         example: a complete ``.trace`` pack that triggers the rule.
         instead: the same pack, fixed.
@@ -80,6 +82,7 @@ class LintRule:
     level: ClassVar[str] = "error"
     strict_level: ClassVar[str | None] = None
     short: ClassVar[str] = ""
+    parser_code: ClassVar[str | None] = None
     what: ClassVar[str] = ""
     why: ClassVar[str] = ""
     example: ClassVar[str] = ""

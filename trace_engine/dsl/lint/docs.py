@@ -48,6 +48,15 @@ def render_rule(rule: type[LintRule]) -> str:
         rule.instead.rstrip("\n"),
         "```",
         "",
+        *(
+            [
+                "The `.trace` and JSON loaders already reject this example with "
+                f"`{rule.parser_code}`; the lint rule guards packs built in code.",
+                "",
+            ]
+            if rule.parser_code
+            else []
+        ),
         "## Suppressing",
         "",
         f"Add `# trace: ignore[{rule.code}]` at the end of the offending line, or alone on the line above it.",

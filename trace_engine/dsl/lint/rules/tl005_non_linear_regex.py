@@ -15,6 +15,7 @@ class NonLinearRegex(LintRule):
     name = "non-linear-regex"
     category = "performance"
     level = "error"
+    parser_code = "TS115"
     short = "A regex needs backtracking (backreference, lookaround) or is rejected by RE2"
     what = (
         "A regular expression uses a feature that RE2 cannot run in linear time, such as a backreference or "
