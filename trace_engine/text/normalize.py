@@ -31,8 +31,8 @@ Rules (deterministic, linear time, never raise):
    ``90's`` → ``90``); any other apostrophe word is kept as one token (``o'clock``).
 5. **Fillers** ``uh um uhm umm er erm ah hmm hm mm`` are removed; they never break a phrase or a digit run.
 6. **Numbers** (see :mod:`trace_engine.text.numbers`): ``zero``–``nine`` are digits; whitespace-adjacent
-   digit words and written digit groups merge into one digit token (``four one one one`` → ``4111``,
-   ``4111 1111`` → ``41111111``); ``oh``/``o`` is ``0`` only inside such a run; ``double five`` → ``55``,
+   digit words merge into one digit token, also with an adjacent written group (``four one one one`` →
+   ``4111``, ``4111 one one`` → ``411111``), but two written groups stay apart (``4111 1111``); ``oh``/``o`` is ``0`` only inside such a run; ``double five`` → ``55``,
    ``triple seven`` → ``777``; compounds are their own token (``twenty five`` → ``25``,
    ``two thousand twenty four`` → ``2024``). Punctuation (comma, dash, dot) ends a digit run.
 

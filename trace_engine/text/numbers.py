@@ -16,7 +16,9 @@ Rules (see :func:`convert_numbers`):
   number.
 * A **digit run** is a maximal sequence of digit items separated only by whitespace (or by a removed filler).
   It becomes one digit token spanning the whole run: ``four one one one`` → ``4111``,
-  ``4111 one one one`` → ``4111111``, ``double five`` → ``55``. A run made only of ``oh``/``o`` is left alone
+  ``4111 one one one`` → ``4111111``, ``double five`` → ``55``. Two *written* digit groups never merge with
+  each other (``4111 1111`` stays two tokens), so the writer's grouping survives for the detectors (a card
+  followed by a written expiry ``4111 1111 1111 1111 12 25`` is still found). A run made only of ``oh``/``o`` is left alone
   (``oh okay`` keeps ``oh``), so ``oh`` is a zero only next to another digit. Commas, dashes, dots and other
   punctuation end a run (``four one five, five five five`` → ``415 555``); detectors read token sequences.
 * **Compound numbers** (teens, tens, ``hundred``, scales) become their own digit token and never merge with
@@ -208,6 +210,8 @@ def convert_numbers(items: list[Item]) -> list[tuple[str, int, int, int]]:
                 digits, j, all_zero_words = d
                 parts = [digits]
                 while j < n and cleaned[j][3] == GAP_WS:
+                    if cleaned[j][4] == K_DIGITS and cleaned[j - 1][4] == K_DIGITS:
+                        break  # two written groups keep their own tokens: "4111 1111"
                     d2 = _digit_item(cleaned, j, n)
                     if d2 is None:
                         break
