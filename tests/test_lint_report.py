@@ -92,7 +92,7 @@ def test_sarif_format() -> None:
 def test_github_format() -> None:
     out = render(diags(), "github").splitlines()
     assert out[0] == (
-        "::warning file=demo.trace,line=3,col=30,title=TL003::phrase \"we guarantee it\" is redundant: "
+        '::warning file=demo.trace,line=3,col=30,title=TL003::phrase "we guarantee it" is redundant: '
         '"guarantee" of the same set already matches it (hint: remove the longer phrase)'
     )
     assert out[1] == '::error file=demo.trace,line=2,col=1,title=TL006::rule "a" has an empty citation'
@@ -100,7 +100,9 @@ def test_github_format() -> None:
 
 def test_github_escapes() -> None:
     d = Diagnostic("TL002", "100% sure\nnext", Location("a,b:c.trace", 1, 1))
-    assert render([d], "github") == "::error file=a%2Cb%3Ac.trace,line=1,col=1,title=TL002::100%25 sure%0Anext\n"
+    assert (
+        render([d], "github") == "::error file=a%2Cb%3Ac.trace,line=1,col=1,title=TL002::100%25 sure%0Anext\n"
+    )
 
 
 def test_unknown_format() -> None:

@@ -103,7 +103,7 @@ def test_tl001_duplicate_rule_id() -> None:
 
 
 def test_tl001_points_at_the_second_rule_in_source() -> None:
-    text = 'rule a {\n}\nrule b {\n}\n  rule a {\n}\n'
+    text = "rule a {\n}\nrule b {\n}\n  rule a {\n}\n"
     source = SourceMap("demo.trace", text, {("rule", "a"): Location("demo.trace", 1, 6)})
     p = pack(rule("a", mns(ph("x y z"))), rule("b", mns(ph("q r s"))), rule("a", mns(ph("t u v"))))
     (diag,) = run(p, "TL001", source)
@@ -275,9 +275,10 @@ def test_tl006_empty_citation_and_reason() -> None:
     source = SourceMap("demo.trace", "", {("rule", "a", "field", "citation"): loc})
     p = pack(rule("a", mns(ph("x y z")), citation="  "), rule("b", mns(ph("q r s")), reason=""))
     diags = run(p, "TL006", source)
-    assert [d.message for d in diags] == ['rule "b" has an empty reason', 'rule "a" has an empty citation'] or [
-        d.message for d in diags
-    ] == ['rule "a" has an empty citation', 'rule "b" has an empty reason']
+    assert [d.message for d in diags] == [
+        'rule "b" has an empty reason',
+        'rule "a" has an empty citation',
+    ] or [d.message for d in diags] == ['rule "a" has an empty citation', 'rule "b" has an empty reason']
     assert any(d.location == loc for d in diags)
 
 
@@ -333,7 +334,9 @@ def test_tl008_not_when_prohibition_is_scoped_or_excepted() -> None:
     p = pack(
         rule("a", ms(ph("act now")), mns(ph("act now"), scope=ir.ForTurns(2))),
         rule("b", ms(ph("act now")), mns(ph("act now"), unless=ph("do not act now"))),
-        rule("c", ms(ph("we will not call you again", "done")), mns(ph("call you"))),  # an alternative is fine
+        rule(
+            "c", ms(ph("we will not call you again", "done")), mns(ph("call you"))
+        ),  # an alternative is fine
         rule("d", ms(ph("act now")), ir.OnCue("caller", ph("stop"), (mns(ph("act now")),))),
     )
     assert messages(p, "TL008") == []
@@ -348,7 +351,10 @@ def test_tl008_windows_and_states() -> None:
         rule("e", mns(ph("your balance"), scope=ir.UntilState("verified"))),
         rule("f", mns(ph("your balance"), scope=ir.UntilState("fine"))),
         states=(
-            ir.State("verified", (ir.StateStep("agent", ph("date of birth")), ir.StateStep("caller", ph("um", "uh")))),
+            ir.State(
+                "verified",
+                (ir.StateStep("agent", ph("date of birth")), ir.StateStep("caller", ph("um", "uh"))),
+            ),
             ir.State("fine", (ir.StateStep("agent", ph("date of birth")),)),
         ),
     )

@@ -219,10 +219,7 @@ def _element(item: tuple, min_len: int) -> _Lit | _Other | None:
         return _Other(tuple(a for r in reqs for a in r))  # type: ignore[union-attr]
     if op is _c.IN:
         members = list(av)
-        if (
-            0 < len(members) <= MAX_CLASS_EXPANSION
-            and all(m[0] is _c.LITERAL for m in members)
-        ):
+        if 0 < len(members) <= MAX_CLASS_EXPANSION and all(m[0] is _c.LITERAL for m in members):
             return _Lit(tuple(dict.fromkeys(chr(m[1]).lower() for m in members)))
         return _Other(None)
     if op in (_c.MAX_REPEAT, _c.MIN_REPEAT) or op is getattr(_c, "POSSESSIVE_REPEAT", None):

@@ -355,8 +355,8 @@ class LintContext:
             hint = f"write `{word}` instead of `{ch}`" if word else "write the words a speaker would say"
             return (f"phrase {shown} contains `{ch}`, which the normalized view never produces", hint)
         return (
-            f"phrase {shown} normalizes to \"{text}\", which the normalized view never produces",
-            f"write it as a turn would read: \"{self._view(text)}\"",
+            f'phrase {shown} normalizes to "{text}", which the normalized view never produces',
+            f'write it as a turn would read: "{self._view(text)}"',
         )
 
     def _view(self, text: str) -> str:
@@ -462,7 +462,15 @@ def _check_sites(
     return out
 
 
-_SYMBOL_WORDS = {"%": "percent", "$": "dollars", "@": "at", "&": "and", "#": "number", "+": "plus", "=": "equals"}
+_SYMBOL_WORDS = {
+    "%": "percent",
+    "$": "dollars",
+    "@": "at",
+    "&": "and",
+    "#": "number",
+    "+": "plus",
+    "=": "equals",
+}
 
 
 def quote(text: str) -> str:
@@ -480,6 +488,10 @@ def prohibition_covers(required: MatcherSite, forbidden: MatcherSite) -> bool:
     check = forbidden.check
     if forbidden.role != "must_not_say" or required.rule is None or forbidden.rule is not required.rule:
         return False
-    if not isinstance(check, ir.MustNotSay) or check.unless is not None or not isinstance(check.scope, ir.Always):
+    if (
+        not isinstance(check, ir.MustNotSay)
+        or check.unless is not None
+        or not isinstance(check.scope, ir.Always)
+    ):
         return False
     return forbidden.cue is None or (required.cue is not None and required.cue_index == forbidden.cue_index)

@@ -45,7 +45,9 @@ rule no-guarantee {
   example "it is completely risk free"
 }
 """
-    instead = example.replace('rule no-guarantee {\n  title "No risk-free', 'rule no-risk-free {\n  title "No risk-free')
+    instead = example.replace(
+        'rule no-guarantee {\n  title "No risk-free', 'rule no-risk-free {\n  title "No risk-free'
+    )
 
     def check(self, pack: ir.Pack, source: SourceMap, ctx: LintContext) -> Iterator[Diagnostic]:
         seen: dict[str, int] = {}

@@ -20,8 +20,8 @@ class ShadowedPhrase(LintRule):
         "phrase of its own set (so it adds nothing)."
     )
     why = (
-        "Phrases match on whole words over the normalized view, so `\"do not call me again\"` also contains "
-        "`\"call me\"`. Overlapping prohibitions report one utterance twice under two rules, which inflates "
+        'Phrases match on whole words over the normalized view, so `"do not call me again"` also contains '
+        '`"call me"`. Overlapping prohibitions report one utterance twice under two rules, which inflates '
         "scorecards and hides which rule was meant to own it; a redundant phrase in a set is dead weight that "
         "suggests the author expected it to behave differently."
     )
@@ -53,7 +53,11 @@ rule no-guarantee {
         seen_inline: set[tuple] = set()
         for site in ctx.sites:
             for leaf in leaves(site.matcher):
-                if isinstance(leaf, ir.Phrases) and leaf.ref is None and (site.key, leaf.items) not in seen_inline:
+                if (
+                    isinstance(leaf, ir.Phrases)
+                    and leaf.ref is None
+                    and (site.key, leaf.items) not in seen_inline
+                ):
                     seen_inline.add((site.key, leaf.items))
                     lists.append((leaf.items, lambda i, k=site.key: k))
         for items, key_of in lists:

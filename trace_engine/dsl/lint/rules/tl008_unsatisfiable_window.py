@@ -74,7 +74,9 @@ rule honor-dnc {
                     yield self.diag(ctx, f"window of {window.count} turns can never be met", loc)
                 conflict = self._forbidden_by_same_rule(ctx, site)
                 if conflict:
-                    yield self.diag(ctx, f'rule "{rule.id}" forbids what its must_say requires', loc, hint=conflict)
+                    yield self.diag(
+                        ctx, f'rule "{rule.id}" forbids what its must_say requires', loc, hint=conflict
+                    )
             elif isinstance(check, ir.MustNotSay) and site.role == "must_not_say":
                 scope = check.scope
                 if isinstance(scope, ir.ForTurns) and scope.count < 1:

@@ -61,7 +61,11 @@ rule no-sales-talk {
     )
 
     def check(self, pack: ir.Pack, source: SourceMap, ctx: LintContext) -> Iterator[Diagnostic]:
-        required = [ps for ps in ctx.phrase_sites if ps.site.role == "must_say" and ctx.phrase_problem(ps.text) is None]
+        required = [
+            ps
+            for ps in ctx.phrase_sites
+            if ps.site.role == "must_say" and ctx.phrase_problem(ps.text) is None
+        ]
         forbidden: list[PhraseSite] = []
         for ps in ctx.phrase_sites:
             check = ps.site.check
@@ -91,7 +95,9 @@ rule no-sales-talk {
                 if req_toks == bad_toks:
                     message = f"phrase {quote(req.text)} is required here and forbidden by {where}"
                 else:
-                    message = f"required phrase {quote(req.text)} contains {quote(bad.text)}, forbidden by {where}"
+                    message = (
+                        f"required phrase {quote(req.text)} contains {quote(bad.text)}, forbidden by {where}"
+                    )
                 yield self.diag(
                     ctx,
                     message,

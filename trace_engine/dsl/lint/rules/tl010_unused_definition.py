@@ -44,10 +44,16 @@ rule no-guarantee {
         for name, _items in pack.phrase_sets:
             if name not in used:
                 yield self.diag(
-                    ctx, f'phrase set "{name}" is never used', ctx.location("phrase_set", name), hint="use it or remove it"
+                    ctx,
+                    f'phrase set "{name}" is never used',
+                    ctx.location("phrase_set", name),
+                    hint="use it or remove it",
                 )
         for name, _regex in pack.patterns:
             if name not in used:
                 yield self.diag(
-                    ctx, f'pattern "{name}" is never used', ctx.location("pattern", name), hint="use it or remove it"
+                    ctx,
+                    f'pattern "{name}" is never used',
+                    ctx.location("pattern", name),
+                    hint="use it or remove it",
                 )

@@ -36,7 +36,9 @@ rule no-balance-early {
   example "your balance is 200 dollars"
 }
 """
-    instead = example.replace('must_not_say "your balance is"', 'must_not_say "your balance is" until verified')
+    instead = example.replace(
+        'must_not_say "your balance is"', 'must_not_say "your balance is" until verified'
+    )
 
     def check(self, pack: ir.Pack, source: SourceMap, ctx: LintContext) -> Iterator[Diagnostic]:
         used: set[str] = set()

@@ -36,7 +36,9 @@ rule no-guarantee {
   must_not_say "we guarantee"
 }
 """
-    instead = example.replace('  must_not_say "we guarantee"\n', '  must_not_say "we guarantee"\n  example "we guarantee results"\n')
+    instead = example.replace(
+        '  must_not_say "we guarantee"\n', '  must_not_say "we guarantee"\n  example "we guarantee results"\n'
+    )
 
     def check(self, pack: ir.Pack, source: SourceMap, ctx: LintContext) -> Iterator[Diagnostic]:
         for index, rule in enumerate(pack.rules):
