@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from trace_engine.compile.atoms import extract_atoms, translate_re2
+from trace_engine.compile.atoms import atoms_or_none, extract_atoms, translate_re2
 
 CASES = [
     (r"account (number )?(is )?\d{6,17}", ["account"]),
@@ -63,9 +63,11 @@ def test_min_len_parameter() -> None:
     assert extract_atoms(r"guarantee", min_len=10) == []
 
 
-def test_unparseable_regex_raises_value_error() -> None:
-    with pytest.raises(ValueError):
-        extract_atoms(r"(unclosed")
+def test_unparseable_regex_has_no_atoms() -> None:
+    assert extract_atoms(r"(unclosed") == []
+    assert atoms_or_none(r"(unclosed") is None
+    assert atoms_or_none(r"\d+") == []
+    assert atoms_or_none(r"(?<word>hello) there") == ["hello there"]  # RE2 named group
 
 
 def test_translate_re2_keeps_plain_regexes() -> None:

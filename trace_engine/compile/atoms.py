@@ -29,7 +29,7 @@ except ImportError:  # pragma: no cover - older interpreters
     import sre_constants as _c  # type: ignore[no-redef]
     import sre_parse as _parser  # type: ignore[no-redef]
 
-__all__ = ["DEFAULT_MIN_LEN", "MAX_CLASS_EXPANSION", "extract_atoms", "translate_re2"]
+__all__ = ["DEFAULT_MIN_LEN", "MAX_CLASS_EXPANSION", "atoms_or_none", "extract_atoms", "translate_re2"]
 
 DEFAULT_MIN_LEN = 3
 #: A literal-only character class with at most this many characters is expanded (``ca[tr]`` -> cat, car).
@@ -90,6 +90,10 @@ def translate_re2(regex: str) -> str:
             out.append(regex[i : i + 2])
             i += 2
             continue
+        if regex.startswith("(?<", i) and i + 3 < n and regex[i + 3] not in "=!":
+            out.append("(?P<")  # RE2's (?<name>...) is Python's (?P<name>...)
+            i += 3
+            continue
         if ch == "[" and regex.startswith("[:", i):
             end = regex.find(":]", i + 2)
             if end > 0:
@@ -104,8 +108,9 @@ def translate_re2(regex: str) -> str:
 def extract_atoms(regex: str, min_len: int = DEFAULT_MIN_LEN) -> list[str]:
     """Literal substrings such that every match of ``regex`` contains at least one of them.
 
-    Returns ``[]`` when some match could contain no literal of at least ``min_len`` characters.
-    Raises ``ValueError`` when the expression cannot be parsed at all.
+    Returns ``[]`` when some match could contain no literal of at least ``min_len`` characters, and also when the
+    expression cannot be parsed (the caller then runs it on every turn, which is always correct); use
+    :func:`atoms_or_none` to tell the two apart.
 
     >>> extract_atoms(r"account (number )?(is )?\\d{6,17}")
     ['account']
@@ -114,11 +119,17 @@ def extract_atoms(regex: str, min_len: int = DEFAULT_MIN_LEN) -> list[str]:
     >>> extract_atoms(r"\\d{3}-\\d{2}")
     []
     """
+    atoms = atoms_or_none(regex, min_len)
+    return atoms if atoms is not None else []
+
+
+def atoms_or_none(regex: str, min_len: int = DEFAULT_MIN_LEN) -> list[str] | None:
+    """Like :func:`extract_atoms`, but ``None`` when the expression cannot be parsed."""
     try:
         tree = _parser.parse(translate_re2(regex))
-    except (_c.error, RecursionError, OverflowError) as exc:  # type: ignore[attr-defined]
-        raise ValueError(f"cannot parse regex: {exc}") from exc
-    req = _requirement(_seq(list(tree), min_len), min_len)
+        req = _requirement(_seq(list(tree), min_len), min_len)
+    except (_c.error, RecursionError, OverflowError, ValueError, TypeError):  # type: ignore[attr-defined]
+        return None
     if not req:
         return []
     return _minimal(req)

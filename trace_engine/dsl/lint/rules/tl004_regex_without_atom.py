@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from trace_engine import ir
-from trace_engine.compile.atoms import DEFAULT_MIN_LEN, extract_atoms
+from trace_engine.compile.atoms import DEFAULT_MIN_LEN, atoms_or_none
 from trace_engine.dsl.lint.base import LintContext, LintRule, leaves
 from trace_engine.errors import Diagnostic, SourceMap
 
@@ -62,11 +62,8 @@ rule no-account-number {
                         yield diag
 
     def _check(self, ctx: LintContext, regex: str, location) -> Diagnostic | None:
-        try:
-            atoms = extract_atoms(regex)
-        except ValueError:
-            return None  # not parseable: TL005 or the compiler reports it
-        if atoms:
+        atoms = atoms_or_none(regex)
+        if atoms is None or atoms:  # unparseable: TL005 or the loader reports it
             return None
         return self.diag(
             ctx,
