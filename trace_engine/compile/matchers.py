@@ -25,6 +25,7 @@ import re2
 
 from trace_engine import ir
 from trace_engine.compile.atoms import extract_atoms
+from trace_engine.compile.prefilter import Prefilter, build_prefilter, choose_atoms, regex_atom_words
 from trace_engine.text import NormalizedText, detect, normalize_phrase
 
 Span = tuple[int, int, str | None]  # original start, original end, detector kind (None for phrases and regexes)
@@ -73,6 +74,7 @@ class CompiledMatchers:
     #: longest phrase/atom in tokens (for the streaming hold-back), with gaps counted at their maximum
     max_phrase_tokens: int = 1
     variables: frozenset[str] = frozenset()
+    prefilter: Prefilter | None = None
     _regexes: list[Any] = field(default_factory=list, repr=False)
     _always_regexes: tuple[int, ...] = ()
     _digit_detectors: tuple[int, ...] = ()
@@ -377,11 +379,22 @@ class MatcherBuilder:
                 continue
             key = " ".join(tokens[template.anchor : template.anchor + template.anchor_len])
             keys.setdefault(key, []).append((False, leaf, len(key)))
+        phrase_atoms: list[tuple[str, ...] | None] = []
+        needle_variables: list[str] = []
+        for tokens in self._phrase_tokens:
+            atoms = choose_atoms(tokens)
+            if atoms is None:
+                first_var = next(t[1:-1] for t in tokens if _is_var(t))
+                needle_variables.append(first_var)
+                continue
+            phrase_atoms.append(atoms)
+        regex_atoms: list[tuple[str, ...] | None] = []
         always: list[int] = []
         for source, leaf in sorted(self._regex_leaf.items(), key=lambda kv: kv[1]):
             ids = tuple(self._leaf_matchers[("regex", leaf)])
             atoms = [a for a in extract_atoms(source) if a.strip()]
             out.regex_leaves.append((ids, source, not atoms))
+            regex_atoms.append(regex_atom_words(atoms) if atoms else None)
             if not atoms:
                 always.append(leaf)
             for atom in atoms:
@@ -401,6 +414,13 @@ class MatcherBuilder:
         out._regexes = [re2.compile(src, _OPTIONS) for _, src, _ in out.regex_leaves]
         out._digit_detectors = tuple(i for i, (_, k, _) in enumerate(out.detector_leaves) if k != "email")
         out._email_detectors = tuple(i for i, (_, k, _) in enumerate(out.detector_leaves) if k == "email")
+        out.prefilter = build_prefilter(
+            phrase_atoms,
+            regex_atoms,
+            numeric_detectors=bool(out._digit_detectors),
+            email_detector=bool(out._email_detectors),
+            needle_variables=tuple(dict.fromkeys(needle_variables)),
+        )
         out.max_phrase_tokens = max_tokens
         out.variables = frozenset(variables)
         return out

@@ -46,8 +46,6 @@ INF = math.inf
 WORDS_PER_SECOND = 2.5
 NEXT_TURN_GAP_S = 3.0
 _VAR = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
-_SPACES = re.compile(r"[ \t]{2,}")
-_SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?])")
 
 
 @dataclass(slots=True)
@@ -101,6 +99,28 @@ class TurnOutcome:
     satisfied_rules: list[int] = field(default_factory=list)
     pii_spans: list[tuple[int, int, str, int]] = field(default_factory=list)  # start, end, kind, rule index
     unresolved_prefix: bool = False  # a first-turn obligation is still open within this turn
+
+
+@dataclass(slots=True)
+class TurnPlan:
+    """The rewrite a mode makes of one turn: span edits, injected prefixes and suffixes, or suppression."""
+
+    edits: list[tuple[int, int, str]] = field(default_factory=list)
+    prefixes: list[str] = field(default_factory=list)
+    suffixes: list[str] = field(default_factory=list)
+    suppress: int = 0  # 0 no, 2 block, 3 handoff
+
+    def render(self, text: str, upto: int | None = None) -> str:
+        """The spoken text; with ``upto``, only what ``text[:upto]`` becomes (for streaming), without suffixes."""
+        if upto is None:
+            body = apply_edits(text, self.edits)
+        else:
+            body = apply_edits(text[:upto], [e for e in self.edits if e[1] <= upto])
+        if self.prefixes:
+            body = " ".join((*self.prefixes, body)) if body.strip() else " ".join(self.prefixes)
+        if self.suffixes and upto is None:
+            body = " ".join((body.rstrip(), *self.suffixes)) if body.strip() else " ".join(self.suffixes)
+        return body
 
 
 class Call:
@@ -168,6 +188,12 @@ class Call:
                 self.var_tokens[name] = tuple(normalize_phrase(str(value)).split()) or None
             else:
                 self.var_tokens[name] = None
+        prefilter = self.program.matchers.prefilter
+        self.needles: tuple[str, ...] = tuple(
+            tokens[0]
+            for name in (prefilter.needle_variables if prefilter else ())
+            if (tokens := self.var_tokens.get(name))
+        )
         numbers = list(self.metadata.get("callback_numbers") or []) + list(self.engine.config.callback_numbers)
         canonical = set()
         for number in numbers:
@@ -271,8 +297,11 @@ class Call:
             if t is not None:
                 self.last_t = t
             program = self.program
-            nt = normalize(text)
-            matches = program.matchers.scan(nt, self.var_tokens, self.exempt)
+            matchers = program.matchers
+            if matchers.prefilter is None or matchers.prefilter.maybe(text, self.needles):
+                matches = matchers.scan(normalize(text), self.var_tokens, self.exempt)
+            else:
+                matches = {}
             pending_before = self.pending
             self.pending = {}
             if matches:
@@ -314,8 +343,14 @@ class Call:
         program = self.program
         turn = self.agent_turns + 1
         out = TurnOutcome(text=text, t=t, turn=turn)
-        nt = normalize(text)
-        matches = program.matchers.scan(nt, self.var_tokens, self.exempt)
+        matchers = program.matchers
+        if matchers.prefilter is None or matchers.prefilter.maybe(text, self.needles):
+            nt = normalize(text)
+            matches = matchers.scan(nt, self.var_tokens, self.exempt)
+            words = len(nt.tokens)
+        else:
+            matches = {}
+            words = text.count(" ") + 1
         rules = program.rules
         checks = program.checks
 
@@ -338,7 +373,6 @@ class Call:
                     self._check_prohibition(prohibition.check, matches, out)
 
         # obligations
-        words = len(nt.tokens)
         for ob in (*self.obligations, *opened_now):
             if turn < ob.start_turn:
                 continue
@@ -349,7 +383,8 @@ class Call:
                     out.met.append(ob)
                 continue
             if not final:
-                if ob.prefix and turn == ob.start_turn:
+                # a streamed turn cannot know yet whether it will need a prefix injected: hold it back
+                if ob.prefix and turn == ob.start_turn and self.mode_cap >= 1 and rule.remedy_kind == "inject":
                     out.unresolved_prefix = True
                 continue
             closes = turn >= ob.deadline_turn or late
@@ -413,48 +448,41 @@ class Call:
 
     # ----------------------------------------------------------------------------------------- modes
 
-    def _decide(self, out: TurnOutcome) -> Decision:
-        text = out.text
-        if not out.violations:
-            return Decision("pass", text)
+    def _plan(self, out: TurnOutcome) -> TurnPlan:
+        """Decide what each violation gets under the mode (mutates the violations' actions)."""
+        plan = TurnPlan()
         cap = self.mode_cap
-        edits: list[tuple[int, int, str]] = []
-        prefixes: list[str] = []
-        suffixes: list[str] = []
-        suppress = 0
         for v in out.violations:
-            rule = v.rule
-            want = REMEDY_RANK.get(rule.remedy_kind, 0)
+            want = REMEDY_RANK.get(v.rule.remedy_kind, 0)
             v.effective = min(want, cap)
-            if v.effective == 1:
-                applied = self._modification(v, text, edits, prefixes, suffixes)
-                if not applied:
-                    v.effective = 0
+            if v.effective == 1 and not self._modification(v, out.text, plan):
+                v.effective = 0
             if v.effective >= 2:
-                suppress = max(suppress, v.effective)
-        if suppress:
+                plan.suppress = max(plan.suppress, v.effective)
+        if plan.suppress:
             for v in out.violations:
                 v.action_taken, v.remediated = "block", True
-            handoff = suppress >= 3
+        else:
+            for v in out.violations:
+                if v.effective == 1:
+                    v.action_taken, v.remediated = "modify", True
+                else:
+                    v.action_taken, v.remediated = "flag", False
+        return plan
+
+    def _decide(self, out: TurnOutcome) -> Decision:
+        if not out.violations:
+            return Decision("pass", out.text)
+        plan = self._plan(out)
+        if plan.suppress:
+            handoff = plan.suppress >= 3
             line = self.engine.config.handoff_line if handoff else self.engine.config.fallback_line
             return Decision("handoff" if handoff else "block", line, self._turn_findings(out))
-        for v in out.violations:
-            if v.effective == 1:
-                v.action_taken, v.remediated = "modify", True
-            else:
-                v.action_taken, v.remediated = "flag", False
-        if edits or prefixes or suffixes:
-            spoken = _apply_edits(text, edits)
-            if prefixes:
-                spoken = " ".join((*prefixes, spoken)) if spoken.strip() else " ".join(prefixes)
-            if suffixes:
-                spoken = " ".join((spoken, *suffixes)) if spoken.strip() else " ".join(suffixes)
-            return Decision("modify", spoken, self._turn_findings(out))
-        return Decision("flag", text, self._turn_findings(out))
+        if plan.edits or plan.prefixes or plan.suffixes:
+            return Decision("modify", plan.render(out.text), self._turn_findings(out))
+        return Decision("flag", out.text, self._turn_findings(out))
 
-    def _modification(
-        self, v: Violation, text: str, edits: list, prefixes: list[str], suffixes: list[str]
-    ) -> bool:
+    def _modification(self, v: Violation, text: str, plan: TurnPlan) -> bool:
         rule = v.rule
         kind = rule.remedy_kind
         if kind == "inject":
@@ -463,19 +491,19 @@ class Call:
             line = self._fill(rule.inject_text)
             if line is None:
                 return False
-            (prefixes if v.obligation.prefix else suffixes).append(line)
+            (plan.prefixes if v.obligation.prefix else plan.suffixes).append(line)
             return True
         if v.span is None:
             return False
         start, end = v.span
         if kind == "redact":
-            edits.append((start, end, ""))
+            plan.edits.append((start, end, ""))
             return True
         if kind == "mask":
             if rule.placeholder is not None:
-                edits.append((start, end, rule.placeholder))
+                plan.edits.append((start, end, rule.placeholder))
             else:
-                edits.append((start, end, _mask_digits(text[start:end], rule.keep_last or 0)))
+                plan.edits.append((start, end, _mask_digits(text[start:end], rule.keep_last or 0)))
             return True
         return False
 
@@ -577,7 +605,7 @@ class Call:
                 continue
             edits.append((start, end, f"[{kind}]"))
             self.redactions.append({"kind": kind, "turn": self.seq, "span": [start, end], "rule_id": None})
-        return _apply_edits(text, edits)
+        return apply_edits(text, edits)
 
     def _stored_agent_text(self, out: TurnOutcome, decision: Decision) -> str:
         if decision.text == out.text:
@@ -660,12 +688,29 @@ def _mask_digits(segment: str, keep_last: int) -> str:
     return "[redacted]"
 
 
-def _apply_edits(text: str, edits: list[tuple[int, int, str]]) -> str:
-    """Apply non-overlapping replacements (overlaps merge into the widest), then tidy spacing left by removals."""
+def removal_extent(text: str, start: int, end: int) -> tuple[int, int]:
+    """Widen a removal so that no double space or space-before-punctuation is left behind. Purely local, so the
+    same edit gives the same result on a prefix of the text (streaming relies on that)."""
+    if end < len(text) and text[end] in " \t" and (start == 0 or text[start - 1] in " \t"):
+        while end < len(text) and text[end] in " \t":
+            end += 1
+    elif end < len(text) and text[end] in ",.;:!?":
+        while start > 0 and text[start - 1] in " \t":
+            start -= 1
+    elif end == len(text):
+        while start > 0 and text[start - 1] in " \t":
+            start -= 1
+    return start, end
+
+
+def apply_edits(text: str, edits: list[tuple[int, int, str]]) -> str:
+    """Apply replacements (overlaps merge into the widest; removals tidy their own spacing)."""
     if not edits:
         return text
     merged: list[list[Any]] = []
     for start, end, repl in sorted(edits, key=lambda e: (e[0], -e[1])):
+        if repl == "":
+            start, end = removal_extent(text, start, end)
         if merged and start < merged[-1][1]:
             last = merged[-1]
             if end > last[1]:
@@ -674,17 +719,12 @@ def _apply_edits(text: str, edits: list[tuple[int, int, str]]) -> str:
         merged.append([start, end, repl])
     parts = []
     pos = 0
-    removed = False
     for start, end, repl in merged:
         parts.append(text[pos:start])
         parts.append(repl)
-        removed = removed or repl == ""
         pos = end
     parts.append(text[pos:])
-    out = "".join(parts)
-    if removed:
-        out = _SPACE_BEFORE_PUNCT.sub(r"\1", _SPACES.sub(" ", out)).strip()
-    return out
+    return "".join(parts)
 
 
 def _with_latency(decision: Decision, elapsed: int) -> Decision:

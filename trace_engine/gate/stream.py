@@ -1,0 +1,151 @@
+"""Streaming agent turns: speak what is already safe while the LLM is still writing.
+
+``feed(chunk)`` re-checks the buffered turn and returns the newly safe part of what will be spoken. It holds back
+only a suffix that could still change: the last few words (the longest phrase in the enabled packs, in tokens,
+plus slack), extended over any run of digits, number words, spelled letters or ``dot``/``at`` words that a detector
+could still turn into a hit. Everything before that point is final: the same edits apply to it whatever comes next,
+so the concatenation of ``feed`` results and :attr:`AgentStream.tail` equals the text a whole-turn check gives.
+
+Two things make a stream hold everything for a while: a first-turn disclosure that modify mode would prefix (we
+cannot know before the turn ends whether the agent says it itself), and a violation that will suppress the turn
+(block and handoff modes) — what was already spoken cannot be taken back, so nothing more is released and the
+fallback line is the tail.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from trace_engine.gate.decision import Decision
+from trace_engine.gate.session import removal_extent
+
+if TYPE_CHECKING:
+    from trace_engine.gate.session import Call
+
+#: raw words that can be part of a detector hit spanning several words
+_STICKY_WORDS = frozenset(
+    {
+        "zero", "oh", "o", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+        "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
+        "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety", "hundred", "thousand",
+        "million", "billion", "double", "triple", "treble", "dot", "at", "dash", "underscore",
+        "uh", "um", "uhm", "umm", "er", "erm", "ah", "hmm", "hm", "mm",
+    }
+)
+
+
+def _word_starts(text: str) -> list[int]:
+    starts = []
+    prev_space = True
+    for i, ch in enumerate(text):
+        space = ch.isspace()
+        if prev_space and not space:
+            starts.append(i)
+        prev_space = space
+    return starts
+
+
+def _sticky(word: str) -> bool:
+    core = word.strip(" \t\n,;:!?\"()[]").casefold()
+    if not core:
+        return True
+    if core in _STICKY_WORDS or len(core) == 1:
+        return True
+    return any(ch.isdigit() or ch in "@._-" for ch in core)
+
+
+class AgentStream:
+    """One streamed agent turn. Use :meth:`Call.agent_stream`."""
+
+    def __init__(self, call: Call, t: float | None) -> None:
+        self.call = call
+        self.t = t
+        self.buffer = ""
+        self.emitted = ""
+        self.tail = ""
+        self.closed = False
+        self.failed = False
+        self.chunk_latencies_ns: list[int] = []
+        self.max_holdback_chars = 0
+
+    @property
+    def spoken(self) -> str:
+        """Everything released so far, plus the tail once closed."""
+        return self.emitted + self.tail
+
+    def feed(self, chunk: str) -> str:
+        """Add ``chunk``; return the part of the turn that is now safe to speak (possibly empty)."""
+        started = time.perf_counter_ns()
+        if self.closed:
+            return ""
+        self.buffer += chunk
+        if self.failed:
+            self.emitted += chunk
+            return chunk
+        try:
+            delta = self._release()
+        except Exception:  # noqa: BLE001 - fail open: pass the text through, as the whole-turn gate would
+            self.failed = True
+            delta = self.buffer[len(self.emitted) :] if self.buffer.startswith(self.emitted) else ""
+            self.emitted += delta
+        self.chunk_latencies_ns.append(time.perf_counter_ns() - started)
+        return delta
+
+    def _release(self) -> str:
+        call = self.call
+        outcome = call._evaluate(self.buffer, self.t, final=False)
+        plan = call._plan(outcome)
+        if plan.suppress or outcome.unresolved_prefix:
+            return ""
+        safe = self._safe_end(self.buffer, call.program.hold_back_tokens)
+        for start, end, repl in plan.edits:
+            if repl == "":
+                start, end = removal_extent(self.buffer, start, end)
+            if start < safe < end or (end >= safe and start < safe):
+                safe = start
+        rendered = plan.render(self.buffer, upto=safe)
+        self.max_holdback_chars = max(self.max_holdback_chars, len(self.buffer) - safe)
+        if not rendered.startswith(self.emitted):
+            return ""  # never contradict what was already released; hold until close
+        delta = rendered[len(self.emitted) :]
+        self.emitted = rendered
+        return delta
+
+    @staticmethod
+    def _safe_end(text: str, hold_words: int) -> int:
+        """The original offset before which nothing can change any more."""
+        starts = _word_starts(text)
+        if not starts:
+            return len(text)
+        ends_clean = text[-1].isspace()
+        held = hold_words if ends_clean else hold_words + 1
+        if len(starts) <= held:
+            return 0
+        i = len(starts) - held
+        words = [text[s : (starts[k + 1] if k + 1 < len(starts) else len(text))] for k, s in enumerate(starts)]
+        while i > 0 and _sticky(words[i - 1]):
+            i -= 1
+        if i > 0:
+            i -= 1  # one more word: the local part of a spoken email, or a number's lead-in
+        return starts[i]
+
+    def close(self) -> Decision:
+        """Finish the turn: returns the whole-turn :class:`Decision`; :attr:`tail` is what remains to speak."""
+        if self.closed:
+            raise RuntimeError("stream already closed")
+        self.closed = True
+        call = self.call
+        if self.failed:
+            decision = call._unavailable(self.buffer, self.t, 0, commit=None)
+            self.tail = self.buffer[len(self.emitted) :]
+            return decision
+        decision = call.agent_turn(self.buffer, self.t)
+        text = decision.text or ""
+        if decision.action in ("block", "handoff"):
+            self.tail = text if not self.emitted else (" " + text if text else "")
+        elif text.startswith(self.emitted):
+            self.tail = text[len(self.emitted) :]
+        else:  # cannot happen when _release holds correctly; say the rest of the decided text rather than repeat
+            self.tail = text[len(self.emitted) :] if len(text) > len(self.emitted) else ""
+        return decision
