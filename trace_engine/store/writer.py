@@ -154,17 +154,18 @@ class EvidenceWriter:
                 pass
             self._log = None
 
-    def _take_gap(self) -> tuple[int, str]:
+    def _take_gap(self) -> tuple[int, dict[str, int]]:
+        """Take the pending lost count and reasons (restored by :meth:`_restore_gap` if the write fails)."""
         with self._lock:
-            n = self._pending_lost
-            reasons = ", ".join(f"{k}: {v}" for k, v in sorted(self._pending_reasons.items()))
+            n, reasons = self._pending_lost, self._pending_reasons
+            self._pending_lost, self._pending_reasons = 0, {}
             return n, reasons
 
-    def _gap_written(self, n: int) -> None:
+    def _restore_gap(self, n: int, reasons: dict[str, int]) -> None:
         with self._lock:
-            self._pending_lost -= n
-            self._pending_reasons = {} if self._pending_lost == 0 else self._pending_reasons
-            self.stats["gaps_written"] += 1
+            self._pending_lost += n
+            for k, v in reasons.items():
+                self._pending_reasons[k] = self._pending_reasons.get(k, 0) + v
 
     def _done(self, n: int) -> None:
         with self._idle:
@@ -172,28 +173,33 @@ class EvidenceWriter:
             self._idle.notify_all()
 
     def _write(self, batch: list[Any]) -> None:
+        if not batch:
+            with self._lock:
+                if not self._pending_lost:
+                    return
+            if time.monotonic() - self._last_failure < self._retry_interval:
+                return
         lost_n, reasons = self._take_gap()
-        if not batch and not lost_n:
-            return
-        if not batch and time.monotonic() - self._last_failure < self._retry_interval:
-            return
-        gaps = [(self.tenant, lost_n, reasons or "lost")] if lost_n else None
+        reason = ", ".join(f"{k}: {v}" for k, v in sorted(reasons.items())) or "lost"
+        gaps = [(self.tenant, lost_n, reason)] if lost_n else None
         try:
             results = self._open().append_many(batch, batch_size=len(batch) + 1, skip_invalid=True, gaps=gaps)
         except Exception as exc:  # noqa: BLE001 - disk full, locked, I/O error, ...
             self._last_failure = time.monotonic()
             self.last_error = f"{type(exc).__name__}: {exc}"
             self._drop_log()
+            self._restore_gap(lost_n, reasons)
             with self._lock:
                 self.stats["errors"] += 1
             if batch:
-                reason = "database error: " + (
+                why = "database error: " + (
                     "disk full" if "full" in str(exc).lower() else "locked" if "locked" in str(exc).lower() else str(exc)
                 )
-                self._lose(len(batch), reason)
+                self._lose(len(batch), why)
             return
         if lost_n:
-            self._gap_written(lost_n)
+            with self._lock:
+                self.stats["gaps_written"] += 1
         committed = [r for r in results if r.status == "appended"]
         invalid = [r for r in results if r.status == "invalid"]
         with self._lock:

@@ -1,0 +1,152 @@
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from trace_engine.evidence.signing import SigningKey, parse_checkpoint
+from trace_engine.evidence.synthetic import synthetic_scorecard
+from trace_engine.store.log import EvidenceLog
+from trace_engine.store.verify import verify_db
+from trace_engine.store.writer import EvidenceWriter
+
+ROOT = Path(__file__).resolve().parents[1]
+KEY = SigningKey.generate()
+
+
+def q(db, sql):
+    c = sqlite3.connect(db)
+    try:
+        return c.execute(sql).fetchall()
+    finally:
+        c.close()
+
+
+def test_writes_batches_and_checkpoints(tmp_path):
+    db = tmp_path / "t.db"
+    committed = []
+    w = EvidenceWriter(db, "acme", KEY, on_commit=lambda rs: committed.extend(r.call_id for r in rs))
+    assert all(w.submit(synthetic_scorecard(i, "acme")) for i in range(700))
+    assert w.submit(synthetic_scorecard(3, "acme"))  # duplicate: accepted, written once
+    assert w.flush(timeout=30)
+    w.close()
+    assert w.stats["committed"] == 700 and w.stats["duplicates"] == 1 and w.stats["lost"] == 0
+    assert len(set(committed)) == 700
+    assert q(db, "SELECT count(*) FROM scorecards")[0][0] == 700
+    sizes = [r[0] for r in q(db, "SELECT size FROM checkpoints ORDER BY rowid")]
+    assert sizes[:2] == [256, 512] and sizes[-1] == 700
+    assert verify_db(db, pubkey=KEY.verifier).ok
+    assert not w.submit(synthetic_scorecard(999, "acme"))  # closed: refused, never raises
+
+
+def test_submit_never_raises(tmp_path):
+    w = EvidenceWriter(tmp_path / "t.db", "acme", KEY)
+    assert w.submit(synthetic_scorecard(0, "other")) is False  # wrong tenant
+    assert w.submit(None) is False  # garbage
+    assert w.submit({"tenant": "acme", "call_id": "x"}) is True  # invalid scorecard: queued, then counted lost
+    w.close()
+    assert w.stats["lost"] == 3
+    rows = q(tmp_path / "t.db", "SELECT sum(lost) FROM gaps")
+    assert rows[0][0] == 3
+
+
+def test_queue_full_is_counted_and_gap_written(tmp_path):
+    db = tmp_path / "t.db"
+    gate = threading.Event()
+    w = EvidenceWriter(db, "acme", KEY, queue_size=4, connect_hook=lambda c: gate.wait(10))
+    t0 = time.perf_counter()
+    ok = [w.submit(synthetic_scorecard(i, "acme")) for i in range(50)]
+    assert time.perf_counter() - t0 < 0.5  # never blocks
+    gate.set()
+    w.close()
+    accepted, lost = sum(ok), ok.count(False)
+    assert lost > 0 and w.stats["lost"] == lost and w.stats["committed"] == accepted
+    (n, reason), = q(db, "SELECT lost, reason FROM gaps")
+    assert n == lost and "queue full" in reason
+    assert verify_db(db, pubkey=KEY.verifier).ok
+
+
+def test_disk_full_never_raises_and_gap_appears(tmp_path):
+    db = tmp_path / "t.db"
+    with EvidenceLog(db, KEY) as log:
+        log.append(synthetic_scorecard(0, "acme"))
+    limit = {"on": True}
+
+    def hook(conn):
+        if limit["on"]:
+            pages = conn.execute("PRAGMA page_count").fetchone()[0]
+            conn.execute(f"PRAGMA max_page_count = {pages + 3}")
+
+    w = EvidenceWriter(db, "acme", KEY, batch_size=16, connect_hook=hook, retry_interval_s=0.05)
+    ok = [w.submit(synthetic_scorecard(i, "acme")) for i in range(1, 400)]
+    assert all(ok)
+    assert w.flush(timeout=30)
+    assert w.stats["lost"] > 0 and w.stats["errors"] > 0
+    assert "full" in (w.last_error or "")
+    assert q(db, "SELECT count(*) FROM gaps")[0][0] == 0  # cannot be written while the disk is full
+    limit["on"] = False  # space freed: the next attempt reconnects and records the gap
+    deadline = time.time() + 10
+    while time.time() < deadline and not q(db, "SELECT count(*) FROM gaps")[0][0]:
+        time.sleep(0.05)
+    w.close()
+    lost = q(db, "SELECT sum(lost), group_concat(reason) FROM gaps")[0]
+    assert lost[0] == w.stats["lost"] and "disk full" in lost[1]
+    n = q(db, "SELECT count(*) FROM scorecards")[0][0]
+    assert n - 1 == w.stats["committed"] and w.stats["committed"] + w.stats["lost"] == 399
+    assert verify_db(db, pubkey=KEY.verifier).ok
+
+
+def test_unwritable_location_never_raises(tmp_path):
+    w = EvidenceWriter(tmp_path / "no" / "such" / "dir" / "t.db", "acme", KEY)
+    assert w.submit(synthetic_scorecard(0, "acme"))
+    w.close()
+    assert w.stats["lost"] == 1 and w.stats["committed"] == 0
+
+
+CHILD = r"""
+import sys, time
+from trace_engine.evidence.signing import SigningKey
+from trace_engine.evidence.synthetic import synthetic_scorecard
+from trace_engine.store.writer import EvidenceWriter
+db, key, seed = sys.argv[1], SigningKey.parse(sys.argv[2]), int(sys.argv[3])
+def on_commit(results):
+    sys.stdout.write("".join(r.call_id + "\n" for r in results if r.status == "appended"))
+    sys.stdout.flush()
+w = EvidenceWriter(db, "default", key, batch_size=32, on_commit=on_commit)
+i = 0
+while True:
+    w.submit(synthetic_scorecard(i, seed=seed))
+    i += 1
+    if i % 64 == 0:
+        time.sleep(0.002)
+"""
+
+
+def test_kill_9_keeps_acknowledged_records(tmp_path):
+    db = tmp_path / "t.db"
+    rng = random.Random(7)
+    acked: set[str] = set()
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    for seed in range(4):
+        p = subprocess.Popen(
+            [sys.executable, "-c", CHILD, str(db), KEY.encode(), str(seed)], stdout=subprocess.PIPE, env=env
+        )
+        time.sleep(rng.uniform(0.6, 1.8))
+        p.send_signal(signal.SIGKILL)
+        out, _ = p.communicate()
+        lines = out.decode().split("\n")
+        acked.update(x for x in lines[:-1] if x)  # the last piece may be a torn line
+    assert len(acked) > 100
+    rep = verify_db(db, pubkey=KEY.verifier)
+    assert rep.ok, [p.render() for p in rep.problems]
+    present = {r[0] for r in q(db, "SELECT call_id FROM scorecards")}
+    assert acked <= present
+    if len(present) >= 256:  # checkpoints every 256 records survive the kills too
+        ck = q(db, "SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1")
+        assert ck and parse_checkpoint(ck[0][0]).verify(KEY.verifier) is None
