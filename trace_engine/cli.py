@@ -21,11 +21,14 @@ EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
 EXIT_PARTIAL = 3
 
-HELP = __doc__.split("\n\n", 1)[1] if __doc__ else ""
+HELP = (
+    "Exit codes (the same for every command):\n\n\b\n"
+    + "\n".join(line.strip() for line in (__doc__ or "").split("\n\n", 2)[2].strip().splitlines())
+)
 
 app = typer.Typer(
     name="trace",
-    help="Trace: compliance rules for AI voice agents.\n\n" + HELP.replace("\n", "\n\n"),
+    help="Trace: compliance rules for AI voice agents.\n\n" + HELP,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

@@ -20,6 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import re
+
 import ahocorasick
 import re2
 
@@ -30,6 +32,7 @@ from trace_engine.text import NormalizedText, detect, normalize_phrase
 
 Span = tuple[int, int, str | None]  # original start, original end, detector kind (None for phrases and regexes)
 
+_HAS_DIGIT = re.compile(r"[0-9]").search
 GAP = "*"
 GAP_MAX_WORDS = 3
 _OPTIONS = re2.Options()
@@ -146,7 +149,7 @@ class CompiledMatchers:
         self, found: dict[int, list[Span]], nt: NormalizedText, exempt: Mapping[str, frozenset[str]]
     ) -> None:
         leaves = self.detector_leaves
-        if self._digit_detectors and any(nt.is_digits):
+        if self._digit_detectors and _HAS_DIGIT(nt.text):
             for leaf in self._digit_detectors:
                 ids, kind, exempt_var = leaves[leaf]
                 for hit in detect(kind, nt, exempt.get(exempt_var, frozenset()) if exempt_var else frozenset()):

@@ -1,0 +1,101 @@
+"""Replay a transcript through the gate and attribute what happened to each turn.
+
+Shared by ``trace test`` (pack tests in ``.calls`` files), ``trace explain`` and offline re-scoring: a
+:class:`Replay` drives a real :class:`~trace_engine.gate.session.Call` turn by turn and records, per turn, the
+findings, the requirements it satisfied and the states it set. Nothing here re-implements rule semantics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from trace_engine.gate.engine import Engine
+from trace_engine.gate.session import Call
+
+
+@dataclass(slots=True)
+class TurnReport:
+    """What one turn did.
+
+    Fields:
+        index: position in the transcript (0-based); ``-1`` for call start, ``len(turns)`` for call end.
+        role: ``agent``, ``caller``, ``start`` or ``end``.
+        text: the turn as given.
+        t: seconds since call start, if known.
+        findings: finding dicts (scorecard shape) recorded on this turn.
+        satisfied: rule ids whose requirement this turn met.
+        states: states this turn set.
+        spoken: what the gate let the agent say (agent turns only).
+        action: the gate's action (agent turns only).
+    """
+
+    index: int
+    role: str
+    text: str
+    t: float | None
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    satisfied: list[str] = field(default_factory=list)
+    states: list[str] = field(default_factory=list)
+    spoken: str | None = None
+    action: str | None = None
+
+    @property
+    def fired(self) -> set[str]:
+        return {f["rule_id"] for f in self.findings}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "role": self.role,
+            "text": self.text,
+            "t": self.t,
+            "action": self.action,
+            "spoken": self.spoken,
+            "findings": self.findings,
+            "satisfied": self.satisfied,
+            "states": self.states,
+        }
+
+
+class Replay:
+    """Drive one call through ``engine`` and collect :class:`TurnReport` objects."""
+
+    def __init__(self, engine: Engine, call_id: str, metadata: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        self.call: Call = engine.start_call(call_id, metadata=metadata, **kwargs)
+        self.reports: list[TurnReport] = []
+        self._seen_findings = 0
+        self._seen_satisfied: set[int] = set()
+        self._seen_states: set[str] = set()
+        self.reports.append(self._collect(TurnReport(-1, "start", "", 0.0)))
+
+    def _collect(self, report: TurnReport) -> TurnReport:
+        call = self.call
+        report.findings = call.findings[self._seen_findings :]
+        self._seen_findings = len(call.findings)
+        rules = call.program.rules
+        for index in call.rule_satisfied:
+            if index not in self._seen_satisfied:
+                self._seen_satisfied.add(index)
+                report.satisfied.append(rules[index].rule_id)
+        for name, value in call.states.items():
+            if value and name not in self._seen_states:
+                self._seen_states.add(name)
+                report.states.append(name)
+        return report
+
+    def turn(self, role: str, text: str, t: float | None = None) -> TurnReport:
+        """Feed one turn (``agent`` or ``caller``)."""
+        report = TurnReport(len(self.reports) - 1, role, text, t)
+        if role == "agent":
+            decision = self.call.agent_turn(text, t)
+            report.spoken, report.action = decision.text, decision.action
+        else:
+            self.call.caller_turn(text, t)
+        self.reports.append(self._collect(report))
+        return report
+
+    def end(self, t: float | None = None):  # noqa: ANN201 - returns the Scorecard
+        card = self.call.end(t)
+        self.reports.append(self._collect(TurnReport(len(self.reports) - 1, "end", "", self.call.last_t)))
+        return card
