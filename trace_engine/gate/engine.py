@@ -33,11 +33,16 @@ class Engine:
         writer: where finished scorecards go (an evidence writer with ``submit(scorecard)``), or ``None``.
     """
 
-    def __init__(self, config: TraceConfig, program: CompiledPackSet, writer: Any = None) -> None:
+    def __init__(
+        self, config: TraceConfig, program: CompiledPackSet, writer: Any = None, observers: tuple[Any, ...] = ()
+    ) -> None:
         self.config = config
         self.program = program
         self.etag = program.etag
         self.writer = writer
+        #: objects with ``on_turn(call, role, stored_text, t)`` and ``on_end(call, scorecard)``, called after each
+        #: turn and at call end (Tier-2 queues work here). They must return at once; exceptions are swallowed.
+        self.observers: list[Any] = list(observers)
         self.timeout_ns = int(config.guardrails.inline_timeout_ms * 1_000_000)
 
     @classmethod
@@ -47,6 +52,7 @@ class Engine:
         *,
         packs: list[ir.Pack] | None = None,
         writer: Any = None,
+        observers: tuple[Any, ...] = (),
     ) -> Engine:
         """Build an engine from a ``TraceConfigInput``-shaped config (dict, JSON path or model).
 
@@ -74,7 +80,7 @@ class Engine:
                 _COMPILED[etag] = program
                 while len(_COMPILED) > _COMPILED_MAX:
                     _COMPILED.popitem(last=False)
-        return cls(config, program, writer)
+        return cls(config, program, writer, observers)
 
     @classmethod
     def from_artifact(cls, path: str | Path, cfg: dict[str, Any] | TraceConfig | None = None, *, writer: Any = None) -> Engine:

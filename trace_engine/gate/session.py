@@ -167,6 +167,9 @@ class Call:
         self.fail_open_events = 0
         self.blocked_turns = 0
         self.modified_turns = 0
+        #: advisory instructions for the next agent turn (Tier-2 ``preempt_next``); appended from other threads
+        self.preempt: list[str] = []
+        self._observers = tuple(engine.observers)
         self._resolve_variables()
         self._start()
 
@@ -262,7 +265,10 @@ class Call:
                 self.timeouts += 1
                 return self._unavailable(text, t, elapsed, commit=outcome)
             self._commit(outcome, decision)
-            decision = _with_latency(decision, elapsed)
+            preempt: tuple[str, ...] = ()
+            if self.preempt:
+                preempt, self.preempt[:] = tuple(self.preempt), []
+            decision = Decision(decision.action, decision.text, decision.findings, elapsed, preempt)
             self.latencies_ns.append(elapsed)
             return decision
         except Exception:  # noqa: BLE001 - fail-open is the contract: nothing escapes into the turn loop
@@ -324,6 +330,8 @@ class Call:
             if spans:
                 stored = self._redact_for_storage(text, spans, role="caller")
             self.timeline.append(self._event("caller", stored, t))
+            for observer in self._observers:
+                _notify(observer.on_turn, self, "caller", stored, t)
         except Exception:  # noqa: BLE001 - a caller turn must never break the call either
             self.errors += 1
             self.fail_open_events += 1
@@ -555,6 +563,8 @@ class Call:
         if not suppressed and out.pii_spans:
             stored = self._stored_agent_text(out, decision)
         self.timeline.append(self._event("agent", stored, out.t))
+        for observer in self._observers:
+            _notify(observer.on_turn, self, "agent", stored, out.t)
 
     def _advance_state(self, out: TurnOutcome, suppressed: bool) -> None:
         closed = {id(o) for o in out.closed}
@@ -637,6 +647,8 @@ class Call:
                 self.errors += 1
                 self.fail_open_events += 1
         card = build_scorecard(self)
+        for observer in self._observers:
+            _notify(observer.on_end, self, card)
         writer = self.engine.writer
         if writer is not None:
             try:
@@ -729,3 +741,11 @@ def apply_edits(text: str, edits: list[tuple[int, int, str]]) -> str:
 
 def _with_latency(decision: Decision, elapsed: int) -> Decision:
     return Decision(decision.action, decision.text, decision.findings, elapsed, decision.preempt)
+
+
+def _notify(hook: Any, *args: Any) -> None:
+    """Call an observer hook; an observer's failure is its own business and never reaches the turn loop."""
+    try:
+        hook(*args)
+    except Exception:  # noqa: BLE001
+        pass
