@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from itertools import accumulate
 from dataclasses import dataclass
 
 from trace_engine.text.numbers import (
@@ -283,16 +284,37 @@ def _add_chunk(items: list, text: str, chunk: str, o: int, gap: int) -> None:
         k += 1
 
 
-def _scan(text: str, phrase: bool) -> list:
+def _scan(text: str, phrase: bool) -> tuple[list, bool]:
+    """Raw items ``(text, start, end, gap, kind)`` and whether the number pass has anything to do."""
     items: list = []
+    append = items.append
     rx = _SCAN_PHRASE_RE if phrase else _SCAN_RE
     prev_end = 0
     dollar: tuple[int, int] | None = None  # (start, gap) of a pending "$"
+    number_pass = False
     for m in rx.finditer(text):
         s, e = m.span()
-        gap = _gap(text, prev_end, s)
+        if s == prev_end or (s == prev_end + 1 and text[prev_end] == " "):
+            gap = GAP_WS
+        else:
+            gap = _gap(text, prev_end, s)
         prev_end = e
         c = m.group()
+        if dollar is None and c.isascii():
+            if c.isalpha():  # the common case: a plain ASCII word
+                w = c.lower()
+                if w in CONTRACTIONS:
+                    _add_word(items, c, s, e, gap)
+                else:
+                    append((w, s, e, gap, K_WORD))
+                    if w in NUMBER_PASS_WORDS:
+                        number_pass = True
+                continue
+            if c.isdigit():
+                append((c, s, e, gap, K_DIGITS))
+                number_pass = True
+                continue
+        number_pass = True  # conservative for everything less common
         ch = c[0]
         if ch == "$":
             if dollar is not None:
@@ -324,24 +346,27 @@ def _scan(text: str, phrase: bool) -> list:
                 items.insert(mark, ("dollars", ds, ds + 1, dgap, K_WORD))
     if dollar is not None:
         items.append(("dollars", dollar[0], dollar[0] + 1, dollar[1], K_WORD))
-    return items
+    return items, number_pass
 
 
-def _build(original: str, toks: list[tuple[str, int, int, int]]) -> NormalizedText:
+def _norm_starts(tokens: list[str]) -> list[int]:
+    out = [0]
+    out.extend(accumulate(len(t) + 1 for t in tokens))
+    out.pop()
+    return out
+
+
+def _build(original: str, toks: list[tuple]) -> NormalizedText:
+    """``toks`` are ``(text, start, end, …, kind)`` tuples (the kind is always last)."""
     tokens = [t[0] for t in toks]
-    norm_starts = []
-    pos = 0
-    for t in tokens:
-        norm_starts.append(pos)
-        pos += len(t) + 1
     return NormalizedText(
         original=original,
         text=" ".join(tokens),
         tokens=tokens,
-        norm_starts=norm_starts,
+        norm_starts=_norm_starts(tokens),
         orig_starts=[t[1] for t in toks],
         orig_ends=[t[2] for t in toks],
-        is_digits=[t[3] == K_DIGITS for t in toks],
+        is_digits=[t[-1] == K_DIGITS for t in toks],
     )
 
 
@@ -352,25 +377,24 @@ def _fast(text: str) -> NormalizedText | None:
     low = text.lower()
     if _FAST_SPECIAL_RE.search(low) is not None:
         return None
-    tokens: list[str] = []
-    norm_starts: list[int] = []
-    orig_starts: list[int] = []
-    orig_ends: list[int] = []
-    pos = 0
-    for m in _FAST_WORD_RE.finditer(low):
-        s, e = m.span()
-        tokens.append(low[s:e])
-        orig_starts.append(s)
-        orig_ends.append(e)
-        norm_starts.append(pos)
-        pos += e - s + 1
+    ms = list(_FAST_WORD_RE.finditer(low))
+    tokens = [m.group() for m in ms]
     if not _FAST_REWRITE_WORDS.isdisjoint(tokens):
         return None
-    return NormalizedText(text, " ".join(tokens), tokens, norm_starts, orig_starts, orig_ends, [False] * len(tokens))
+    return NormalizedText(
+        text,
+        " ".join(tokens),
+        tokens,
+        _norm_starts(tokens),
+        [m.start() for m in ms],
+        [m.end() for m in ms],
+        [False] * len(tokens),
+    )
 
 
 def _normalize_general(text: str, phrase: bool = False) -> NormalizedText:
-    return _build(text, convert_numbers(_scan(text, phrase)))
+    items, number_pass = _scan(text, phrase)
+    return _build(text, convert_numbers(items) if number_pass else items)
 
 
 def normalize(text: str) -> NormalizedText:
