@@ -148,11 +148,19 @@ class _Parser:
         self.seen_end = False
         self.last_t: float | None = None
         self.names: dict[str, int] = {}
+        self.errors_before_call = 0
 
     # ----------------------------------------------------------------------------------------- helpers
 
-    def error(self, code: str, message: str, line: int, col: int, end_col: int | None = None,
-              hint: str | None = None) -> None:
+    def error(
+        self,
+        code: str,
+        message: str,
+        line: int,
+        col: int,
+        end_col: int | None = None,
+        hint: str | None = None,
+    ) -> None:
         loc = Location(self.filename, line, col, line, end_col)
         self.diagnostics.append(Diagnostic(code, message, loc, hint))
 
@@ -199,7 +207,9 @@ class _Parser:
             return
         pseudo = _PSEUDO.match(s)
         if pseudo:
-            self.parse_pseudo(lineno, pseudo.group("word"), pseudo.group("rest"), col, col + pseudo.end("word"))
+            self.parse_pseudo(
+                lineno, pseudo.group("word"), pseudo.group("rest"), col, col + pseudo.end("word")
+            )
             return
         turn = _TURN.match(s)
         if turn and turn.group("role") in ROLES:
@@ -219,7 +229,9 @@ class _Parser:
             if hint is None:
                 hint = "turns start with `agent:` or `caller:`"
             role_col = col + turn.start("role")
-            self.error("TT002", f"unknown line kind `{role}:`", lineno, role_col, role_col + len(role), hint=hint)
+            self.error(
+                "TT002", f"unknown line kind `{role}:`", lineno, role_col, role_col + len(role), hint=hint
+            )
             return
         word = s.split()[0]
         hint = None
@@ -233,6 +245,7 @@ class _Parser:
     def start_call(self, lineno: int, name: str, col: int) -> None:
         self.finish_call()
         self.call = PackTestCall(name=name, line=lineno)
+        self.errors_before_call = len(self.diagnostics)
         self.seen_meta = self.seen_vars = self.seen_start = self.seen_end = False
         self.last_t = None
         if not name:
@@ -252,7 +265,8 @@ class _Parser:
         call = self.call
         if call is None:
             return
-        if not call.turns and not self.seen_start and not self.seen_end:
+        clean = len(self.diagnostics) == self.errors_before_call
+        if clean and not call.turns and not self.seen_start and not self.seen_end:
             self.error(
                 "TT010",
                 f"call `{call.name}` has no turns",
@@ -267,12 +281,24 @@ class _Parser:
         assert self.call is not None
         seen = self.seen_meta if key == "meta" else self.seen_vars
         if seen:
-            self.error("TT004", f"`{key}:` given twice in call `{self.call.name}`", lineno, col, col + len(key),
-                       hint=f"merge them into one `{key}:` line")
+            self.error(
+                "TT004",
+                f"`{key}:` given twice in call `{self.call.name}`",
+                lineno,
+                col,
+                col + len(key),
+                hint=f"merge them into one `{key}:` line",
+            )
             return
         if self.seen_start or self.call.turns or self.seen_end:
-            self.error("TT004", f"`{key}:` after the call has started", lineno, col, col + len(key),
-                       hint=f"put `{key}:` right after the `=== call:` line")
+            self.error(
+                "TT004",
+                f"`{key}:` after the call has started",
+                lineno,
+                col,
+                col + len(key),
+                hint=f"put `{key}:` right after the `=== call:` line",
+            )
         if key == "meta":
             self.seen_meta = True
         else:
@@ -282,15 +308,32 @@ class _Parser:
         try:
             data = json.loads(body) if body else None
         except json.JSONDecodeError as exc:
-            self.error("TT003", f"invalid JSON in `{key}:`: {exc.msg}", lineno, body_col + exc.pos,
-                       hint="the value must be a JSON object on one line, keys in double quotes")
+            self.error(
+                "TT003",
+                f"invalid JSON in `{key}:`: {exc.msg}",
+                lineno,
+                body_col + exc.pos,
+                hint="the value must be a JSON object on one line, keys in double quotes",
+            )
             return
         if not isinstance(data, dict):
             what = "nothing" if data is None and not body else type(data).__name__
-            what = {"list": "an array", "str": "a string", "int": "a number", "float": "a number",
-                    "bool": "a boolean", "NoneType": "null"}.get(what, what)
-            self.error("TT003", f"`{key}:` must be a JSON object, not {what}", lineno, body_col,
-                       body_col + max(len(body), 1), hint=f'write `{key}: {{"key": "value"}}`')
+            what = {
+                "list": "an array",
+                "str": "a string",
+                "int": "a number",
+                "float": "a number",
+                "bool": "a boolean",
+                "NoneType": "null",
+            }.get(what, what)
+            self.error(
+                "TT003",
+                f"`{key}:` must be a JSON object, not {what}",
+                lineno,
+                body_col,
+                body_col + max(len(body), 1),
+                hint=f'write `{key}: {{"key": "value"}}`',
+            )
             return
         if key == "meta":
             self.call.metadata = data
@@ -306,16 +349,27 @@ class _Parser:
             if rest_stripped.startswith("#"):
                 markers = self.parse_markers(lineno, rest_stripped[1:], rest_col + lead + 1)
             else:
-                self.error("TT002", f"unexpected text after `{word}`", lineno, rest_col + lead,
-                           rest_col + lead + len(rest_stripped),
-                           hint=f"`{word}` takes only a marker comment: `{word}   # ruleid: RULE_ID`")
+                self.error(
+                    "TT002",
+                    f"unexpected text after `{word}`",
+                    lineno,
+                    rest_col + lead,
+                    rest_col + lead + len(rest_stripped),
+                    hint=f"`{word}` takes only a marker comment: `{word}   # ruleid: RULE_ID`",
+                )
                 return
         if word == "start":
             if self.seen_start:
                 self.error("TT008", "`start` given twice", lineno, col, col + 5)
             elif self.call.turns or self.seen_end:
-                self.error("TT008", "`start` after the first turn", lineno, col, col + 5,
-                           hint="`start` comes before the first turn")
+                self.error(
+                    "TT008",
+                    "`start` after the first turn",
+                    lineno,
+                    col,
+                    col + 5,
+                    hint="`start` comes before the first turn",
+                )
             self.seen_start = True
             self.call.start_markers.extend(markers)
         else:
@@ -328,7 +382,14 @@ class _Parser:
         assert self.call is not None
         role = m.group("role")
         if self.seen_end:
-            self.error("TT008", "turn after `end`", lineno, col, col + len(s), hint="`end` is the last line of a call")
+            self.error(
+                "TT008",
+                "turn after `end`",
+                lineno,
+                col,
+                col + len(s),
+                hint="`end` is the last line of a call",
+            )
         t: float | None = None
         if m.group("time") is not None:
             raw_t = m.group("time")
@@ -338,32 +399,56 @@ class _Parser:
                 if not math.isfinite(t) or t < 0:
                     raise ValueError
             except ValueError:
-                self.error("TT005", f"bad time `@{raw_t}`", lineno, col, t_col + len(raw_t),
-                           hint="write the turn's start in seconds: `@42.5 agent: ...`")
+                self.error(
+                    "TT005",
+                    f"bad time `@{raw_t}`",
+                    lineno,
+                    col,
+                    t_col + len(raw_t),
+                    hint="write the turn's start in seconds: `@42.5 agent: ...`",
+                )
                 t = None
             else:
                 if self.last_t is not None and t < self.last_t:
-                    self.error("TT011", f"turn starts at {_fmt_t(t)}s, before the previous turn ({_fmt_t(self.last_t)}s)",
-                               lineno, col, t_col + len(raw_t), hint="turns are listed in the order they happen")
+                    self.error(
+                        "TT011",
+                        f"turn starts at {_fmt_t(t)}s, before the previous turn ({_fmt_t(self.last_t)}s)",
+                        lineno,
+                        col,
+                        t_col + len(raw_t),
+                        hint="turns are listed in the order they happen",
+                    )
                 self.last_t = t if self.last_t is None else max(self.last_t, t)
         text = m.group("text")
         text_col = col + m.start("text")
         markers: list[Marker] = []
         cut = text.rfind(" # ")
         if cut >= 0:
-            tail = text[cut + 3:]
+            tail = text[cut + 3 :]
             if _MARKER_TAIL.match(tail) or _looks_like_bare_marker(tail):
                 markers = self.parse_markers(lineno, tail, text_col + cut + 3)
                 text = text[:cut]
         stray = _STRAY_MARKER.search(text)
         if stray:
             hash_col = text_col + stray.start("hash")
-            self.error("TT006", "marker comment must start with ` # ` (a space on both sides of `#`)", lineno,
-                       hash_col, hash_col + 1, hint="write `TEXT   # ruleid: RULE_ID`")
+            self.error(
+                "TT006",
+                "marker comment must start with ` # ` (a space on both sides of `#`)",
+                lineno,
+                hash_col,
+                hash_col + 1,
+                hint="write `TEXT   # ruleid: RULE_ID`",
+            )
         body = text.strip()
         if not body:
-            self.error("TT012", f"`{role}:` turn has no text", lineno, col, col + len(s),
-                       hint="write what was said after the colon")
+            self.error(
+                "TT012",
+                f"`{role}:` turn has no text",
+                lineno,
+                col,
+                col + len(s),
+                hint="write what was said after the colon",
+            )
         self.call.turns.append(PackTestTurn(line=lineno, role=role, text=body, t=t, markers=markers))
 
     def parse_markers(self, lineno: int, tail: str, tail_col: int) -> list[Marker]:
@@ -377,47 +462,100 @@ class _Parser:
             body = item.strip()
             end_col = item_col + max(len(body), 1)
             if not body:
-                self.error("TT006", "empty marker", lineno, item_col, end_col,
-                           hint="markers are comma-separated `ruleid: ID` / `ok: ID` items")
+                self.error(
+                    "TT006",
+                    "empty marker",
+                    lineno,
+                    item_col,
+                    end_col,
+                    hint="markers are comma-separated `ruleid: ID` / `ok: ID` items",
+                )
                 continue
             im = _MARKER_ITEM.match(body)
             if im is None:
                 kind_only = _MARKER_KIND_ONLY.match(body)
                 kind = kind_only.group("kind") if kind_only else body
                 if kind.lower() in MARKER_KINDS:
-                    self.error("TT006", f"marker `{body}` has no colon", lineno, item_col, end_col,
-                               hint=f"write `{kind.lower()}: RULE_ID`")
+                    self.error(
+                        "TT006",
+                        f"marker `{body}` has no colon",
+                        lineno,
+                        item_col,
+                        end_col,
+                        hint=f"write `{kind.lower()}: RULE_ID`",
+                    )
                 else:
-                    self.error("TT006", f"malformed marker `{body}`", lineno, item_col, end_col,
-                               hint="markers are `ruleid: ID`, `ok: ID`, `todoruleid: ID` or `todook: ID`")
+                    self.error(
+                        "TT006",
+                        f"malformed marker `{body}`",
+                        lineno,
+                        item_col,
+                        end_col,
+                        hint="markers are `ruleid: ID`, `ok: ID`, `todoruleid: ID` or `todook: ID`",
+                    )
                 continue
             kind, rule_id = im.group("kind"), im.group("rule")
             if kind not in MARKER_KINDS:
                 close = difflib.get_close_matches(kind.lower(), MARKER_KINDS, n=1, cutoff=0.6)
-                hint = f"did you mean `{close[0]}`?" if close else \
-                    "markers are `ruleid: ID`, `ok: ID`, `todoruleid: ID` or `todook: ID`"
-                self.error("TT006", f"unknown marker kind `{kind}`", lineno, item_col, item_col + len(kind),
-                           hint=hint)
+                hint = (
+                    f"did you mean `{close[0]}`?"
+                    if close
+                    else "markers are `ruleid: ID`, `ok: ID`, `todoruleid: ID` or `todook: ID`"
+                )
+                self.error(
+                    "TT006",
+                    f"unknown marker kind `{kind}`",
+                    lineno,
+                    item_col,
+                    item_col + len(kind),
+                    hint=hint,
+                )
                 continue
             if not rule_id:
-                self.error("TT006", f"`{kind}:` marker has no rule id", lineno, item_col, end_col,
-                           hint=f"write `{kind}: RULE_ID`, e.g. `{kind}: tcpa-004`")
+                self.error(
+                    "TT006",
+                    f"`{kind}:` marker has no rule id",
+                    lineno,
+                    item_col,
+                    end_col,
+                    hint=f"write `{kind}: RULE_ID`, e.g. `{kind}: tcpa-004`",
+                )
                 continue
             if not _RULE_ID.match(rule_id):
                 rule_col = item_col + im.start("rule")
-                self.error("TT006", f"bad rule id `{rule_id}`", lineno, rule_col, rule_col + len(rule_id),
-                           hint="rule ids are letters, digits, `-`, `_` and `.`, e.g. `tcpa-004`")
+                self.error(
+                    "TT006",
+                    f"bad rule id `{rule_id}`",
+                    lineno,
+                    rule_col,
+                    rule_col + len(rule_id),
+                    hint="rule ids are letters, digits, `-`, `_` and `.`, e.g. `tcpa-004`",
+                )
                 continue
             if rule_id in seen:
                 previous = seen[rule_id]
                 if previous == kind:
-                    self.error("TT007", f"`{kind}: {rule_id}` given twice on one line", lineno, item_col, end_col)
+                    self.error(
+                        "TT007", f"`{kind}: {rule_id}` given twice on one line", lineno, item_col, end_col
+                    )
                 elif _EXPECTS_FINDING[previous] != _EXPECTS_FINDING[kind]:
-                    self.error("TT007", f"`{rule_id}` is marked both `{previous}` and `{kind}`", lineno, item_col,
-                               end_col, hint="a line either expects a finding from a rule or it does not")
+                    self.error(
+                        "TT007",
+                        f"`{rule_id}` is marked both `{previous}` and `{kind}`",
+                        lineno,
+                        item_col,
+                        end_col,
+                        hint="a line either expects a finding from a rule or it does not",
+                    )
                 else:
-                    self.error("TT007", f"`{rule_id}` is marked both `{previous}` and `{kind}`", lineno, item_col,
-                               end_col, hint="keep one of them")
+                    self.error(
+                        "TT007",
+                        f"`{rule_id}` is marked both `{previous}` and `{kind}`",
+                        lineno,
+                        item_col,
+                        end_col,
+                        hint="keep one of them",
+                    )
                 continue
             seen[rule_id] = kind
             markers.append(Marker(kind=kind, rule_id=rule_id, line=lineno))
@@ -451,8 +589,9 @@ def load_calls(path: str | os.PathLike[str]) -> list[PackTestCall]:
     return parse_calls(text, os.fspath(path))
 
 
-def check_rule_ids(calls: list[PackTestCall], rule_ids: set[str] | frozenset[str], filename: str,
-                   text: str = "") -> list[Diagnostic]:
+def check_rule_ids(
+    calls: list[PackTestCall], rule_ids: set[str] | frozenset[str], filename: str, text: str = ""
+) -> list[Diagnostic]:
     """TT013 diagnostics for markers naming rules that ``rule_ids`` (the pack's rules) does not contain."""
     out: list[Diagnostic] = []
     known = sorted(rule_ids)
@@ -468,12 +607,14 @@ def check_rule_ids(calls: list[PackTestCall], rule_ids: set[str] | frozenset[str
                     col = found + 1 if found >= 0 else 1
             close = difflib.get_close_matches(marker.rule_id, known, n=1)
             hint = f"did you mean `{close[0]}`?" if close else None
-            out.append(Diagnostic(
-                "TT013",
-                f"`{marker.kind}: {marker.rule_id}` names a rule the pack does not define",
-                Location(filename, marker.line, col, marker.line, col + len(marker.rule_id)),
-                hint,
-            ))
+            out.append(
+                Diagnostic(
+                    "TT013",
+                    f"`{marker.kind}: {marker.rule_id}` names a rule the pack does not define",
+                    Location(filename, marker.line, col, marker.line, col + len(marker.rule_id)),
+                    hint,
+                )
+            )
     return out
 
 
@@ -520,12 +661,14 @@ def discover(paths: list[str]) -> list[tuple[str, str]]:
                 pack = _sibling_pack(path)
                 if pack is None:
                     stem = path[: -len(".calls")]
-                    diagnostics.append(Diagnostic(
-                        "TT020",
-                        "no pack next to this test file",
-                        Location(path, 1, 1),
-                        f"expected `{stem}.trace` or `{stem}.json`",
-                    ))
+                    diagnostics.append(
+                        Diagnostic(
+                            "TT020",
+                            "no pack next to this test file",
+                            Location(path, 1, 1),
+                            f"expected `{stem}.trace` or `{stem}.json`",
+                        )
+                    )
                 else:
                     pairs.append((pack, path))
             elif path.endswith(_PACK_SUFFIXES):
