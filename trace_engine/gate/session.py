@@ -155,6 +155,7 @@ class Call:
         self.ended = False
         # evidence
         self.findings: list[dict[str, Any]] = []
+        self._recorded: set[tuple[int, int]] = set()
         self.rule_fired: set[int] = set()
         self.rule_satisfied: dict[int, tuple[float | None, int | None]] = {}
         self.rule_unknown: dict[int, str] = {}
@@ -588,9 +589,15 @@ class Call:
         self.obligations = keep
 
     def _record(self, v: Violation, *, turn: int | None, t: float | None, role: str) -> None:
+        """One scorecard finding per rule per turn (the first span); the Decision keeps every span."""
         rule = v.rule
         self.rule_fired.add(rule.index)
         self.rule_evaluated.add(rule.index)
+        if turn is not None:
+            key = (rule.index, turn)
+            if key in self._recorded:
+                return
+            self._recorded.add(key)
         self.findings.append(
             {
                 "rule_id": rule.rule_id,
