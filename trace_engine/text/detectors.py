@@ -138,20 +138,21 @@ def mbi_ok(s: str) -> bool:
 
 def _digit_runs(nt: NormalizedText) -> list[tuple[int, int]]:
     """Maximal runs ``(i, j)`` (inclusive) of consecutive digit tokens."""
-    runs = []
+    runs: list[tuple[int, int]] = []
     flags = nt.is_digits
+    if True not in flags:
+        return runs
     n = len(flags)
-    i = 0
-    while i < n:
-        if flags[i]:
-            j = i
-            while j + 1 < n and flags[j + 1]:
-                j += 1
-            runs.append((i, j))
-            i = j + 1
-        else:
-            i += 1
-    return runs
+    i = flags.index(True)
+    while True:
+        j = i
+        while j + 1 < n and flags[j + 1]:
+            j += 1
+        runs.append((i, j))
+        try:
+            i = flags.index(True, j + 1)
+        except ValueError:
+            return runs
 
 
 def canonical_exempt(kind: str, values: Iterable[str]) -> frozenset[str]:
@@ -385,28 +386,41 @@ def _email(nt: NormalizedText, exempt: frozenset[str]) -> list[DetectorHit]:
 # ------------------------------------------------------------------------------------------- mbi
 
 _MBI_TOKEN_RE = re.compile(r"[a-z0-9]{1,11}")
+_MBI_HINT_RE = re.compile(r"[1-9]")
 
 
-def _mbi_candidate(tok: str) -> bool:
-    if _MBI_TOKEN_RE.fullmatch(tok) is None:
-        return False
-    if len(tok) == 1 or tok.isdigit():
+def _mbi_candidate(tok: str, is_digits: bool) -> bool:
+    """Single letters, digit tokens (any length: they are split back into characters) and short
+    letter+digit mixes such as "1eg4"."""
+    if is_digits:
         return True
-    return not tok.isalpha()  # a letter+digit mix such as "1eg4"
+    if len(tok) == 1:
+        return "a" <= tok <= "z"
+    if len(tok) > 11 or tok.isalpha():
+        return False
+    return _MBI_TOKEN_RE.fullmatch(tok) is not None
 
 
 def _mbi(nt: NormalizedText, exempt: frozenset[str]) -> list[DetectorHit]:
-    toks = nt.tokens
-    n = len(toks)
     hits: list[DetectorHit] = []
+    if _MBI_HINT_RE.search(nt.text) is None:  # an MBI starts with a digit 1-9
+        return hits
+    toks = nt.tokens
+    flags = nt.is_digits
+    n = len(toks)
     i = 0
     while i < n:
-        if not _mbi_candidate(toks[i]) and not (nt.is_digits[i] and toks[i].isascii()):
+        if not _mbi_candidate(toks[i], flags[i]):
             i += 1
             continue
         j = i
-        while j + 1 < n and (_mbi_candidate(toks[j + 1]) or (nt.is_digits[j + 1] and toks[j + 1].isascii())):
+        size = len(toks[i])
+        while j + 1 < n and _mbi_candidate(toks[j + 1], flags[j + 1]):
             j += 1
+            size += len(toks[j])
+        if size < 11:
+            i = j + 1
+            continue
         # the run i..j: concatenate, remembering token of each char and the allowed boundaries
         chars: list[str] = []
         owner: list[int] = []
