@@ -144,7 +144,12 @@ def test_mbi_ok(s: str, ok: bool) -> None:
         ),
         (
             "four one one one uh one one one one, one one one one, one one um one one",
-            [("four one one one uh one one one one, one one one one, one one um one one", "4111111111111111")],
+            [
+                (
+                    "four one one one uh one one one one, one one one one, one one um one one",
+                    "4111111111111111",
+                )
+            ],
         ),
         (
             "4111-1111-1111-1111, expires 12/25",
@@ -186,7 +191,10 @@ def test_credit_card_exempt() -> None:
             "my social is one two three, four five, six seven eight nine",
             [("one two three, four five, six seven eight nine", "123456789")],
         ),
-        ("one two three four five six seven eight nine", [("one two three four five six seven eight nine", "123456789")]),
+        (
+            "one two three four five six seven eight nine",
+            [("one two three four five six seven eight nine", "123456789")],
+        ),
         ("000-12-3456", []),
         ("666-12-3456", []),
         ("900-12-3456", []),
@@ -209,7 +217,10 @@ def test_ssn(text: str, expected) -> None:
     "text, expected",
     [
         ("routing number 021000021", [("021000021", "021000021")]),
-        ("the routing is zero two one, zero zero zero, zero two one", [("zero two one, zero zero zero, zero two one", "021000021")]),
+        (
+            "the routing is zero two one, zero zero zero, zero two one",
+            [("zero two one, zero zero zero, zero two one", "021000021")],
+        ),
         ("routing number 322271627", [("322271627", "322271627")]),
         ("021000022", []),
         ("0210000210", []),
@@ -244,9 +255,18 @@ def test_aba_routing(text: str, expected) -> None:
             "four one five five five five oh one nine eight",
             [("four one five five five five oh one nine eight", "4155550198")],
         ),
-        ("four one five double five five oh one nine eight", [("four one five double five five oh one nine eight", "4155550198")]),
-        ("four one five, uh, five five five, zero one nine eight", [("four one five, uh, five five five, zero one nine eight", "4155550198")]),
-        ("four fifteen five five five oh one nine eight", [("four fifteen five five five oh one nine eight", "4155550198")]),
+        (
+            "four one five double five five oh one nine eight",
+            [("four one five double five five oh one nine eight", "4155550198")],
+        ),
+        (
+            "four one five, uh, five five five, zero one nine eight",
+            [("four one five, uh, five five five, zero one nine eight", "4155550198")],
+        ),
+        (
+            "four fifteen five five five oh one nine eight",
+            [("four fifteen five five five oh one nine eight", "4155550198")],
+        ),
         (
             "415-555-0198 or 212-555-0100",
             [("415-555-0198", "4155550198"), ("212-555-0100", "2125550100")],
@@ -284,9 +304,15 @@ def test_canonical_exempt() -> None:
         ("mail jane.doe@example.com.", [("jane.doe@example.com", "jane.doe@example.com")]),
         ("Jane.Doe@Example.COM", [("Jane.Doe@Example.COM", "jane.doe@example.com")]),
         ("jane dot doe at example dot com", [("jane dot doe at example dot com", "jane.doe@example.com")]),
-        ("it's jane dot doe at example dot com, thanks", [("jane dot doe at example dot com", "jane.doe@example.com")]),
+        (
+            "it's jane dot doe at example dot com, thanks",
+            [("jane dot doe at example dot com", "jane.doe@example.com")],
+        ),
         ("reach jane at gmail dot com", [("jane at gmail dot com", "jane@gmail.com")]),
-        ("john underscore smith at mail dot example dot org", [("john underscore smith at mail dot example dot org", "john_smith@mail.example.org")]),
+        (
+            "john underscore smith at mail dot example dot org",
+            [("john underscore smith at mail dot example dot org", "john_smith@mail.example.org")],
+        ),
         ("a dash b at c dot io", [("a dash b at c dot io", "a-b@c.io")]),
         ("(my-name+tag@my-site.co.uk)", [("my-name+tag@my-site.co.uk", "my-name+tag@my-site.co.uk")]),
         ("jane_doe@x.io", [("jane_doe@x.io", "jane_doe@x.io")]),

@@ -282,9 +282,7 @@ def _us_phone(nt: NormalizedText, exempt: frozenset[str]) -> list[DetectorHit]:
 
 # ------------------------------------------------------------------------------------------- email
 
-TLDS: frozenset[str] = frozenset(
-    "com net org edu gov io co us uk ca info biz me ai app dev health".split()
-)
+TLDS: frozenset[str] = frozenset("com net org edu gov io co us uk ca info biz me ai app dev health".split())
 _JOINERS = {"dot": ".", "underscore": "_", "dash": "-", "hyphen": "-"}
 _LOCAL_STOP = frozenset(
     (
@@ -324,8 +322,12 @@ def _domain(nt: NormalizedText, k: int, written: bool) -> int:
             j += 2
             if toks[j] in TLDS:
                 best = j
-        elif written and j + 1 < n and _is_label(toks[j + 1]) and _glued(nt, j, j + 1) and (
-            nt.orig_starts[j + 1] > nt.orig_ends[j]
+        elif (
+            written
+            and j + 1 < n
+            and _is_label(toks[j + 1])
+            and _glued(nt, j, j + 1)
+            and (nt.orig_starts[j + 1] > nt.orig_ends[j])
         ):
             j += 1  # a hyphen inside a written label ("my-site")
             if best == j - 1:
@@ -354,8 +356,11 @@ def _email(nt: NormalizedText, exempt: frozenset[str]) -> list[DetectorHit]:
                 prev = toks[i - 1]
                 if _is_label(prev):
                     i -= 1
-                elif prev in ("dot", "underscore") and i - 2 >= 0 and _is_label(toks[i - 2]) and _glued(
-                    nt, i - 2, i - 1
+                elif (
+                    prev in ("dot", "underscore")
+                    and i - 2 >= 0
+                    and _is_label(toks[i - 2])
+                    and _glued(nt, i - 2, i - 1)
                 ):
                     i -= 2
                 else:

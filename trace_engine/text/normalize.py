@@ -47,8 +47,8 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from itertools import accumulate
 from dataclasses import dataclass
+from itertools import accumulate
 
 from trace_engine.text.numbers import (
     GAP_HYPHEN,
@@ -64,7 +64,6 @@ from trace_engine.text.numbers import (
 
 __all__ = ["NormalizedText", "normalize", "normalize_phrase", "CONTRACTIONS"]
 
-_NOT = ("not",)
 CONTRACTIONS: dict[str, tuple[str, ...]] = {
     "don't": ("do", "not"),
     "doesn't": ("does", "not"),
