@@ -27,7 +27,7 @@ import re2
 
 from trace_engine import ir
 from trace_engine.compile.atoms import extract_atoms
-from trace_engine.compile.prefilter import Prefilter, build_prefilter, choose_atoms, regex_atom_words
+from trace_engine.compile.prefilter import Prefilter, build_prefilter, choose_atoms, conjunction, regex_atom_words
 from trace_engine.text import NormalizedText, detect, normalize_phrase
 
 Span = tuple[int, int, str | None]  # original start, original end, detector kind (None for phrases and regexes)
@@ -77,6 +77,8 @@ class CompiledMatchers:
     #: longest phrase/atom in tokens (for the streaming hold-back), with gaps counted at their maximum
     max_phrase_tokens: int = 1
     variables: frozenset[str] = frozenset()
+    #: matcher id -> per leaf, the variables it needs; only for matchers whose every leaf needs one
+    matcher_vars: dict[int, tuple[frozenset[str], ...]] = field(default_factory=dict)
     prefilter: Prefilter | None = None
     _regexes: list[Any] = field(default_factory=list, repr=False)
     _always_regexes: tuple[int, ...] = ()
@@ -383,14 +385,18 @@ class MatcherBuilder:
             key = " ".join(tokens[template.anchor : template.anchor + template.anchor_len])
             keys.setdefault(key, []).append((False, leaf, len(key)))
         phrase_atoms: list[tuple[str, ...] | None] = []
+        conjunctions: list[list[tuple[tuple[str, bool], ...]]] = []
         needle_variables: list[str] = []
         for tokens in self._phrase_tokens:
             atoms = choose_atoms(tokens)
-            if atoms is None:
-                first_var = next(t[1:-1] for t in tokens if _is_var(t))
-                needle_variables.append(first_var)
+            if atoms is not None:
+                phrase_atoms.append(atoms)
                 continue
-            phrase_atoms.append(atoms)
+            literal = conjunction(tokens)
+            if literal:
+                conjunctions.append(literal)
+            else:  # only variables and gaps: look for the call's value of the first variable
+                needle_variables.append(next(t[1:-1] for t in tokens if _is_var(t)))
         regex_atoms: list[tuple[str, ...] | None] = []
         always: list[int] = []
         for source, leaf in sorted(self._regex_leaf.items(), key=lambda kv: kv[1]):
@@ -413,6 +419,15 @@ class MatcherBuilder:
         if keys:
             automaton.make_automaton()
             out.automaton = automaton
+        leaf_vars: dict[int, list[frozenset[str]]] = {}
+        for (kind, leaf), owners in self._leaf_matchers.items():
+            needs = frozenset()
+            if kind == "phrase":
+                template = out.phrase_leaves[leaf][1]
+                needs = frozenset(template.variables) if template else frozenset()
+            for mid in owners:
+                leaf_vars.setdefault(mid, []).append(needs)
+        out.matcher_vars = {mid: tuple(v) for mid, v in leaf_vars.items() if all(v)}
         out._always_regexes = tuple(always)
         out._regexes = [re2.compile(src, _OPTIONS) for _, src, _ in out.regex_leaves]
         out._digit_detectors = tuple(i for i, (_, k, _) in enumerate(out.detector_leaves) if k != "email")
@@ -423,6 +438,7 @@ class MatcherBuilder:
             numeric_detectors=bool(out._digit_detectors),
             email_detector=bool(out._email_detectors),
             needle_variables=tuple(dict.fromkeys(needle_variables)),
+            conjunctions=conjunctions,
         )
         out.max_phrase_tokens = max_tokens
         out.variables = frozenset(variables)

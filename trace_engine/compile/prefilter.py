@@ -66,29 +66,78 @@ def _produced_by() -> dict[str, set[str]]:
 _PRODUCED = _produced_by()
 
 
-def token_alternatives(token: str) -> tuple[str, ...]:
-    """Case-folded substrings, one of which the raw text must contain if the normalized view has ``token``."""
+#: Words too common to gate anything on their own; a phrase made only of these (or of short tokens) is matched by
+#: a conjunction of all its tokens instead of one atom.
+COMMON_WORDS: frozenset[str] = frozenset(
+    """a an the and or but if so to of in on at by for from with about as into over after before than then
+    i me my mine you your yours he him his she her it its we us our they them their this that these those
+    is am are was were be been being do does did done have has had having will would shall should can could
+    may might must not no yes ok okay just like get got go going come make take give say said tell know
+    think want need let one two all any some more most very much many what which who whom whose when where
+    why how there here now out up down off only also too again well good right back time call calling
+    please thank thanks sure hi hello bye""".split()
+)
+#: Letters and digits that make a surface word (for word-boundary checks on the case-folded text).
+_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+_FIRST_DIGIT_WORDS: dict[str, tuple[str, ...]] = {
+    d: tuple(
+        w
+        for w, v in {**UNITS, **{k: v // 10 for k, v in TENS.items()}}.items()
+        if str(v) == d
+    )
+    for d in "0123456789"
+}
+
+
+def token_alternatives(token: str) -> tuple[tuple[str, bool], ...]:
+    """``(surface, word_bounded)`` pairs, one of which the case-folded raw text must contain if the normalized
+    view has ``token``. ``word_bounded`` surfaces stand alone (no letter or digit on either side)."""
     if any(ch.isdigit() for ch in token):
-        return _DIGIT_ALTERNATIVES
+        if not token.isdigit():
+            return ((token, True),)  # alphanumeric ("a1c", an MBI): only ever written as such
+        first = token[0]
+        words = set(_FIRST_DIGIT_WORDS.get(first, ()))
+        if first == "1":
+            words.update(TEENS)
+        if first == "0":
+            words.update(ZERO_WORDS)
+        if len(token) > 1 and token[1] == first:
+            words.update(REPEATERS)
+        return ((token, True), *((w, True) for w in sorted(words)))
     produced = _PRODUCED.get(token)
     if produced:
-        return (token, *sorted(produced))
-    return (token,)
+        return ((token, True), *((p, False) for p in sorted(produced)))
+    return ((token, True),)
+
+
+def _strong(token: str) -> bool:
+    return (
+        not any(ch.isdigit() for ch in token)
+        and token not in _PRODUCED
+        and token not in COMMON_WORDS
+        and len(token) >= 4
+    )
 
 
 def choose_atoms(tokens: tuple[str, ...]) -> tuple[str, ...] | None:
-    """The best single-token atoms for a phrase: the token whose shortest surface is longest (a proxy for rarity).
-    ``None`` when the phrase has no literal token (only variables and gaps)."""
-    best: tuple[str, ...] | None = None
-    best_score = (-1, -1)
+    """One rare token's surface for a phrase (any hit means "maybe"), or ``None`` when no token is rare enough
+    (then :func:`conjunction` applies) or the phrase has no literal token at all."""
+    best = None
     for token in tokens:
         if token == "*" or (token.startswith("{") and token.endswith("}")):
             continue
-        alternatives = token_alternatives(token)
-        score = (min(len(a) for a in alternatives), -len(alternatives))
-        if score > best_score:
-            best, best_score = alternatives, score
-    return best
+        if _strong(token) and (best is None or len(token) > len(best)):
+            best = token
+    return (best,) if best else None
+
+
+def conjunction(tokens: tuple[str, ...]) -> list[tuple[tuple[str, bool], ...]]:
+    """Per literal token, its alternatives: a phrase can only match if every token has a hit."""
+    return [
+        token_alternatives(token)
+        for token in dict.fromkeys(tokens)
+        if token != "*" and not (token.startswith("{") and token.endswith("}"))
+    ]
 
 
 def regex_atom_words(atoms: list[str]) -> tuple[str, ...] | None:
@@ -105,7 +154,11 @@ def regex_atom_words(atoms: list[str]) -> tuple[str, ...] | None:
 
 @dataclass(slots=True)
 class Prefilter:
-    """Answers whether a turn may match anything. Picklable (pyahocorasick automata pickle)."""
+    """Answers whether a turn may match anything. Picklable (pyahocorasick automata pickle).
+
+    Automaton payloads are tuples of ints: ``0`` a rare atom (any hit means "maybe"); ``> 0`` a number word,
+    ``len * 100 + weight``; ``< 0`` a conjunction slot, ``-((slot << 7 | len << 1 | bounded) + 1)``.
+    """
 
     automaton: object | None
     always: bool
@@ -113,6 +166,9 @@ class Prefilter:
     email_detector: bool
     #: variables whose per-call value is the only literal of some phrase ("{business_name}")
     needle_variables: tuple[str, ...] = ()
+    #: conjunction slot -> its phrase; phrase -> its slots
+    slot_phrase: tuple[int, ...] = ()
+    phrase_slots: tuple[tuple[int, ...], ...] = ()
 
     def maybe(self, text: str, needles: tuple[str, ...] = ()) -> bool:
         """``needles``: the call's case-folded first tokens of :attr:`needle_variables`' values."""
@@ -124,17 +180,41 @@ class Prefilter:
                 return True
         if self.email_detector and ("@" in low or (" at " in low and "dot" in low)):
             return True
-        digit_material = len(low) - len(low.translate(_DELETE_DIGITS)) if self.numeric_detectors else 0
-        if self.automaton is not None:
-            n = len(low)
-            for end, weight in self.automaton.iter(low):
-                if weight == 0:
+        numeric = self.numeric_detectors
+        material = len(low) - len(low.translate(_DELETE_DIGITS)) if numeric else 0
+        if material >= MIN_DIGIT_MATERIAL:
+            return True
+        if self.automaton is None:
+            return False
+        n = len(low)
+        slots: set[int] | None = None
+        for end, codes in self.automaton.iter(low):
+            for code in codes:
+                if code == 0:
                     return True
-                if self.numeric_detectors:
-                    start = end - weight // 100 + 1
-                    if (start == 0 or not low[start - 1].isalpha()) and (end + 1 == n or not low[end + 1].isalpha()):
-                        digit_material += weight % 100
-        return digit_material >= MIN_DIGIT_MATERIAL
+                if code > 0:
+                    if numeric:
+                        start = end - code // 100 + 1
+                        if (start == 0 or low[start - 1] not in _ALNUM) and (end + 1 == n or low[end + 1] not in _ALNUM):
+                            material += code % 100
+                    continue
+                packed = -code - 1
+                if packed & 1:
+                    start = end - ((packed >> 1) & 63) + 1
+                    if (start > 0 and low[start - 1] in _ALNUM) or (end + 1 < n and low[end + 1] in _ALNUM):
+                        continue
+                slot = packed >> 7
+                if slots is None:
+                    slots = set()
+                slots.add(slot)
+        if material >= MIN_DIGIT_MATERIAL:
+            return True
+        if slots:
+            phrase_slots = self.phrase_slots
+            for phrase in {self.slot_phrase[s] for s in slots}:
+                if all(s in slots for s in phrase_slots[phrase]):
+                    return True
+        return False
 
 
 def build_prefilter(
@@ -143,25 +223,44 @@ def build_prefilter(
     numeric_detectors: bool,
     email_detector: bool,
     needle_variables: tuple[str, ...] = (),
+    conjunctions: list[list[tuple[tuple[str, bool], ...]]] | None = None,
 ) -> Prefilter:
-    """Assemble the prefilter; a phrase or regex with no usable atom makes it always answer "maybe".
-
-    Number words are registered with payload ``len(word) * 100 + weight`` so one int carries both; phrase and
-    regex atoms carry 0."""
-    always = any(a is None for a in phrase_atoms) or any(a is None for a in regex_atoms)
-    automaton = ahocorasick.Automaton()
-    words = 0
+    """Assemble the prefilter. ``phrase_atoms``: one rare-atom tuple per strong phrase; ``conjunctions``: per weak
+    phrase, per token, its alternatives. A regex with no usable atom makes the prefilter always answer "maybe"."""
+    always = any(a is None for a in regex_atoms)
+    payloads: dict[str, list[int]] = {}
     for atoms in (*phrase_atoms, *regex_atoms):
         for atom in atoms or ():
-            automaton.add_word(atom, 0)
-            words += 1
+            payloads.setdefault(atom, []).append(0)
+    slot_phrase: list[int] = []
+    phrase_slots: list[tuple[int, ...]] = []
+    for phrase, tokens in enumerate(conjunctions or ()):
+        if not tokens:
+            always = True
+            continue
+        mine = []
+        for alternatives in tokens:
+            slot = len(slot_phrase)
+            slot_phrase.append(len(phrase_slots))
+            mine.append(slot)
+            for surface, bounded in alternatives:
+                payloads.setdefault(surface, []).append(-(((slot << 6 | min(len(surface), 63)) << 1 | int(bounded)) + 1))
+        phrase_slots.append(tuple(mine))
+        del phrase
     if numeric_detectors:
         for word, weight in NUMBER_WORD_WEIGHT.items():
-            payload = len(word) * 100 + weight
-            if automaton.exists(word):
-                continue  # already an atom: any hit means "maybe" anyway
-            automaton.add_word(word, payload)
-            words += 1
-    if words:
+            payloads.setdefault(word, []).append(len(word) * 100 + weight)
+    automaton = ahocorasick.Automaton()
+    for surface, codes in payloads.items():
+        automaton.add_word(surface, tuple(dict.fromkeys(codes)))
+    if payloads:
         automaton.make_automaton()
-    return Prefilter(automaton if words else None, always, numeric_detectors, email_detector, needle_variables)
+    return Prefilter(
+        automaton if payloads else None,
+        always,
+        numeric_detectors,
+        email_detector,
+        needle_variables,
+        tuple(slot_phrase),
+        tuple(phrase_slots),
+    )

@@ -71,11 +71,17 @@ def check_regex(source: str) -> str | None:
         import re2
     except ImportError:  # pragma: no cover - google-re2 is a dependency
         return None
+    options = re2.Options()
+    options.log_errors = False
     try:
-        re2.compile(source)
-    except Exception as e:  # noqa: BLE001 - re2 raises re2.error, and TypeError/ValueError on odd input
-        msg = str(e) or type(e).__name__
-        return msg
+        re2.compile(source, options=options)
+    except Exception as e:  # noqa: BLE001 - re2.error, and UnicodeEncodeError on lone surrogates
+        arg = e.args[0] if e.args else ""
+        if isinstance(arg, bytes):
+            arg = arg.decode("utf-8", errors="replace")
+        if isinstance(e, UnicodeError):
+            arg = "the pattern is not valid Unicode"
+        return str(arg) or type(e).__name__
     return None
 
 

@@ -5,10 +5,12 @@ The grammar (``grammar.lark``) is compiled once per process into a Lark LALR(1) 
 build time). Parsing never raises anything but :class:`~trace_engine.errors.TraceSyntaxError`: binary junk,
 undecodable bytes, huge files and absurdly nested expressions all come back as diagnostics.
 
-Error recovery: when the parser meets a token it cannot use, it records one diagnostic, then drops tokens until
-the next top-level keyword (``rule``, ``phrases``, ``pattern``, ``state``) and resumes there with the parser
-stack cut back to the top level. Errors further inside the same broken item are not reported (they are
-usually echoes of the first); errors in later items are. At most :data:`MAX_ERRORS` are reported.
+Error recovery: when the parser meets a token (or character) it cannot use, it records one diagnostic, then
+jumps to the next line that starts with a top-level keyword (``rule``, ``phrases``, ``pattern``, ``state``, or a
+header keyword) and resumes there with the parser stack cut back to the top level. Errors further inside the same
+broken item are not reported (they are usually echoes of the first); errors in later items are. A top-level
+keyword met where it cannot go (``rule`` inside an unclosed rule) is reported ("missing closing `}`") and parsing
+resumes at it. At most :data:`MAX_ERRORS` are reported.
 
 Friendly messages come from Lark's ``match_examples`` over :data:`ERROR_EXAMPLES` (broken snippets -> message),
 then from a few checks on the set of expected tokens, then from a generic "unexpected X; expected Y".
@@ -55,7 +57,9 @@ MAX_DEPTH = 100
 MAX_ERRORS = 50
 
 #: Tokens that start a top-level item; error recovery resynchronises on them.
-TOP_LEVEL_TOKENS = frozenset({"RULE", "PHRASES", "PATTERN", "STATE"})
+TOP_LEVEL_TOKENS = frozenset(
+    {"RULE", "PHRASES", "PATTERN", "STATE", "PACK", "VERSION", "JURISDICTION", "LEGAL_STATUS", "DESCRIPTION"}
+)
 
 _comment_sink: contextvars.ContextVar[list | None] = contextvars.ContextVar("trace_dsl_comments", default=None)
 
@@ -216,27 +220,22 @@ def _char_display(ch: str) -> str:
 # --------------------------------------------------------------------------------------------- error recovery
 
 
+_RESYNC_RE = re.compile(
+    r"^[ \t]*(?:rule|phrases|pattern|state|pack|version|jurisdiction|legal_status|description)\b(?![ \t]*\.)",
+    re.M,
+)
+
+
 class _Recovery:
-    """The ``on_error`` handler: records diagnostics and resynchronises on top-level keywords."""
+    """The ``on_error`` handler: records a diagnostic, then jumps to the next line that starts a top-level item
+    (or a header field) and resumes there with the parser stack cut back to the top level."""
 
     def __init__(self, file: str, text: str):
         self.file = file
         self.text = text
         self.diagnostics: list[Diagnostic] = []
-        self.skip_key: object = None  # the item being skipped, see _item_key
-        self.skipping = False
+        self.resync_pos: int | None = None  # where the last jump landed
         self.stopped = False
-
-    # The first token of the item the parser is inside (value_stack[1]), or None at top level.
-    @staticmethod
-    def _item_key(ip: Any) -> object:
-        vs = ip.parser_state.value_stack
-        if len(vs) > 1:
-            first = vs[1]
-            if isinstance(first, Token):
-                return ("item", first.start_pos)
-            return ("item", id(first))
-        return None
 
     def _record(self, diag: Diagnostic) -> None:
         if len(self.diagnostics) >= MAX_ERRORS:
@@ -248,12 +247,16 @@ class _Recovery:
             return
         self.diagnostics.append(diag)
 
-    def _suppressed(self, key: object) -> bool:
-        return self.skipping and key == self.skip_key
-
-    def _start_skip(self, key: object) -> None:
-        self.skipping = True
-        self.skip_key = key
+    def _jump(self, ip: Any, pos: int) -> None:
+        """Move the lexer to the next resync line after ``pos``."""
+        m = _RESYNC_RE.search(self.text, pos)
+        target = m.start() if m else len(self.text)
+        if m:
+            target = m.start() + len(m.group(0)) - len(m.group(0).lstrip(" \t"))
+        line_ctr = ip.lexer_thread.state.line_ctr
+        if target > line_ctr.char_pos:
+            line_ctr.feed(self.text[line_ctr.char_pos : target])
+        self.resync_pos = target
 
     def __call__(self, e: UnexpectedInput) -> bool:
         if self.stopped:
@@ -269,39 +272,30 @@ class _Recovery:
 
     def _on_chars(self, e: UnexpectedCharacters) -> bool:
         ip = e.interactive_parser
-        key = self._item_key(ip)
-        lstate = ip.lexer_thread.state
-        pos = lstate.line_ctr.char_pos
+        pos = ip.lexer_thread.state.line_ctr.char_pos
         text = self.text
         ch = text[pos] if pos < len(text) else ""
-        eol = text.find("\n", pos)
-        if eol < 0:
-            eol = len(text)
         loc = Location(self.file, e.line, e.column)
-        if not self._suppressed(key):
-            if ch == '"':
-                diag = Diagnostic(
-                    "TS003", "unterminated string", Location(self.file, e.line, e.column, e.line, e.column + 1),
-                    hint='close it with `"` on the same line',
-                )
-            elif ch == "/":
-                diag = Diagnostic(
-                    "TS004", "unterminated regex", Location(self.file, e.line, e.column, e.line, e.column + 1),
-                    hint="close it with `/` on the same line; write `\\/` for a slash inside it",
-                )
-            else:
-                hint = None
-                m = re.match(r"[A-Za-z_][A-Za-z0-9_-]*", text[pos : pos + 200])
-                if ch.isalpha() and ch.isascii() and m:
-                    hint = f"names and keywords are lower case: `{m.group(0).lower()}`"
-                elif ch == "'":
-                    hint = 'strings use double quotes: "..."'
-                diag = Diagnostic("TS002", f"unexpected {_char_display(ch)}", loc, hint=hint)
-            self._record(diag)
-            self._start_skip(key)
-        if ch in ('"', "/") or (ch and not ch.isprintable()):
-            # skip the rest of the line: an unterminated string or regex, or binary junk
-            lstate.line_ctr.feed(text[pos:eol])
+        if ch == '"':
+            diag = Diagnostic(
+                "TS003", "unterminated string", Location(self.file, e.line, e.column, e.line, e.column + 1),
+                hint='close it with `"` on the same line',
+            )
+        elif ch == "/":
+            diag = Diagnostic(
+                "TS004", "unterminated regex", Location(self.file, e.line, e.column, e.line, e.column + 1),
+                hint="close it with `/` on the same line; write `\\/` for a slash inside it",
+            )
+        else:
+            hint = None
+            m = re.match(r"[A-Za-z_][A-Za-z0-9_-]*", text[pos : pos + 200])
+            if ch.isalpha() and ch.isascii() and m:
+                hint = f"names and keywords are lower case: `{m.group(0).lower()}`"
+            elif ch == "'":
+                hint = 'strings use double quotes: "..."'
+            diag = Diagnostic("TS002", f"unexpected {_char_display(ch)}", loc, hint=hint)
+        self._record(diag)
+        self._jump(ip, pos + 1)
         return True
 
     def _friendly(self, e: UnexpectedToken) -> tuple[str, str | None] | None:
@@ -329,21 +323,22 @@ class _Recovery:
     def _on_token(self, e: UnexpectedToken) -> bool:
         ip = e.interactive_parser
         tok = e.token
-        key = self._item_key(ip)
-        if not self._suppressed(key):
-            self._record(self._token_diagnostic(e))
         if tok.type == "$END":
+            if self.resync_pos != len(self.text):
+                self._record(self._token_diagnostic(e))
             return False
+        landed = tok.start_pos == self.resync_pos
         if self._is_top_level_keyword(tok):
+            if not landed:
+                self._record(self._token_diagnostic(e))
             ps = ip.parser_state
             del ps.state_stack[2:]
             del ps.value_stack[1:]
+            self.resync_pos = None
             ip.feed_token(tok)
-            self.skipping = False
-            self.skip_key = None
             return True
-        if not self._suppressed(key):
-            self._start_skip(key)
+        self._record(self._token_diagnostic(e))
+        self._jump(ip, tok.end_pos)
         return True
 
     def _token_diagnostic(self, e: UnexpectedToken) -> Diagnostic:

@@ -192,6 +192,13 @@ class Call:
                 self.var_tokens[name] = tuple(normalize_phrase(str(value)).split()) or None
             else:
                 self.var_tokens[name] = None
+        #: must_say matchers that cannot match on this call: every phrase needs a variable it lacks
+        self.unmatchable: dict[int, str] = {}
+        for mid, leaf_vars in self.program.matchers.matcher_vars.items():
+            missing = [sorted(v for v in leaf if not self.var_tokens.get(v)) for leaf in leaf_vars]
+            if all(missing):
+                names = sorted({name for leaf in missing for name in leaf})
+                self.unmatchable[mid] = "missing variable: " + ", ".join(names)
         prefilter = self.program.matchers.prefilter
         self.needles: tuple[str, ...] = tuple(
             tokens[0]
@@ -372,14 +379,36 @@ class Call:
                     self._open_cue(cue, start_turn=turn, t0=t or 0.0, into=out)
             opened_now = out.opened
 
+        # states this turn sets (committed only if the turn is spoken); a state set mid-turn already counts for
+        # what the agent says after it ("this is a sales call ... and our offer")
+        turn_states: dict[str, int] = {}
+        if matches:
+            for mid, steps in program.state_steps_by_matcher.items():
+                spans = matches.get(mid)
+                if not spans:
+                    continue
+                for si, step_index in steps:
+                    state = program.states[si]
+                    if state.steps[step_index][0] != "agent":
+                        continue
+                    if len(state.steps) == 1:
+                        out.states_set.append(state.name)
+                        turn_states[state.name] = min(end for _, end, _ in spans)
+                    elif step_index == 0:
+                        out.pending_set.append(si)
+            for spans in matches.values():
+                for s, e, kind in spans:
+                    if kind is not None:
+                        out.pii_spans.append((s, e, kind, -1))
+
         # prohibitions
         if matches:
             for mid in matches:
                 for ci in program.must_not_by_matcher.get(mid, ()):
-                    self._check_prohibition(checks[ci], matches, out)
+                    self._check_prohibition(checks[ci], matches, out, turn_states)
             for prohibition in (*self.prohibitions, *out.opened_prohibitions):
                 if prohibition.start_turn <= turn <= prohibition.end_turn and prohibition.check.matcher in matches:
-                    self._check_prohibition(prohibition.check, matches, out)
+                    self._check_prohibition(prohibition.check, matches, out, turn_states)
 
         # obligations
         for ob in (*self.obligations, *opened_now):
@@ -396,6 +425,10 @@ class Call:
                 if ob.prefix and turn == ob.start_turn and self.mode_cap >= 1 and rule.remedy_kind == "inject":
                     out.unresolved_prefix = True
                 continue
+            if ob.check.matcher in self.unmatchable:
+                self.rule_unknown.setdefault(rule.index, self.unmatchable[ob.check.matcher])
+                out.closed.append(ob)
+                continue
             closes = turn >= ob.deadline_turn or late
             if not closes and ob.check.window == SECONDS and self.mode_cap >= 1:
                 closes = _deadline_falls_on_turn(ob, t, words, turn)
@@ -404,33 +437,23 @@ class Call:
                 if self._applies(rule):
                     out.violations.append(Violation(rule, None, None, obligation=ob))
 
-        # states set by this turn (committed only if the turn is spoken)
-        if matches:
-            for mid, steps in program.state_steps_by_matcher.items():
-                if mid not in matches:
-                    continue
-                for si, step_index in steps:
-                    state = program.states[si]
-                    if state.steps[step_index][0] != "agent":
-                        continue
-                    if len(state.steps) == 1:
-                        out.states_set.append(state.name)
-                    elif step_index == 0:
-                        out.pending_set.append(si)
-            for spans in matches.values():
-                for s, e, kind in spans:
-                    if kind is not None:
-                        out.pii_spans.append((s, e, kind, -1))
         return out
 
-    def _check_prohibition(self, check: MustNotSayProgram, matches: dict, out: TurnOutcome) -> None:
-        if check.scope == UNTIL_STATE and self.states.get(check.state or ""):
-            return
+    def _check_prohibition(
+        self, check: MustNotSayProgram, matches: dict, out: TurnOutcome, turn_states: dict[str, int]
+    ) -> None:
+        allowed_from = None
+        if check.scope == UNTIL_STATE:
+            if self.states.get(check.state or ""):
+                return
+            allowed_from = turn_states.get(check.state or "")
         rule = self.program.rules[check.rule]
         if not self._applies(rule):
             return
         exceptions = matches.get(check.unless) if check.unless is not None else None
         for start, end, kind in matches[check.matcher]:
+            if allowed_from is not None and start >= allowed_from:
+                continue
             if exceptions and any(s < end and start < e for s, e, _ in exceptions):
                 continue
             if any(v.rule is rule and v.span == (start, end) for v in out.violations):
@@ -668,6 +691,9 @@ class Call:
         rules = self.program.rules
         for ob in self.obligations:
             rule = rules[ob.check.rule]
+            if ob.check.matcher in self.unmatchable:
+                self.rule_unknown.setdefault(rule.index, self.unmatchable[ob.check.matcher])
+                continue
             if self.agent_turns == 0 or (ob.check.in_cue and ob.turns_seen == 0):
                 continue  # the window never saw an agent turn: nothing to judge
             if self._applies(rule):

@@ -1,0 +1,97 @@
+"""The service's own tables, in the evidence database's SQLite file (same conventions as
+:mod:`trace_engine.store.db`: created through ``sqlite-utils``, indexes with plain SQL, every row carries its tenant).
+
+* ``api_keys``: ``key_id``, ``tenant``, ``key_hash`` (SHA-256 of the key; the key itself is never stored),
+  ``scopes`` (comma-separated), ``created_at``, ``revoked_at``.
+* ``trace_configs``: one row per ``(tenant, agent_id)``; ``agent_id`` is ``""`` for the org default. ``body`` is
+  the stored ``TraceConfigInput`` (canonical JSON), ``etag`` its content hash, ``updated_at`` Unix ms.
+* ``trace_rule_packs``: tenant uploads, append-only, one row per ``(tenant, pack_id, version)``. ``spec`` is the
+  pack's canonical JSON form; the newest row of a ``pack_id`` is its latest active version.
+
+Agent ownership lives in the evidence store's ``agents`` table (append-only): the first row for an ``agent_id``
+(lowest rowid) names the tenant that owns it. Configuring an agent nobody owns inserts that row.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import sqlite_utils
+
+_TABLES: dict[str, tuple[dict[str, type], dict]] = {
+    "api_keys": (
+        {
+            "key_id": str,
+            "tenant": str,
+            "key_hash": str,
+            "scopes": str,
+            "created_at": int,
+            "revoked_at": int,
+            "note": str,
+        },
+        {"pk": "key_id", "not_null": {"tenant", "key_hash", "scopes", "created_at"}},
+    ),
+    "trace_configs": (
+        {"tenant": str, "agent_id": str, "body": str, "etag": str, "updated_at": int},
+        {"pk": ("tenant", "agent_id"), "not_null": {"body", "etag", "updated_at"}},
+    ),
+    "trace_rule_packs": (
+        {
+            "tenant": str,
+            "pack_id": str,
+            "version": str,
+            "id": str,
+            "spec": str,
+            "etag": str,
+            "jurisdiction": str,
+            "legal_status": str,
+            "created_at": int,
+        },
+        {"pk": ("tenant", "pack_id", "version"), "not_null": {"id", "spec", "etag", "created_at"}},
+    ),
+}
+
+_INDEXES = [
+    "CREATE UNIQUE INDEX IF NOT EXISTS api_keys_hash ON api_keys(key_hash)",
+    "CREATE INDEX IF NOT EXISTS api_keys_tenant ON api_keys(tenant)",
+    "CREATE INDEX IF NOT EXISTS trace_rule_packs_latest ON trace_rule_packs(tenant, pack_id, created_at)",
+    "CREATE INDEX IF NOT EXISTS agents_owner ON agents(agent_id)",
+    # uploads are append-only, like the evidence tables
+    "CREATE TRIGGER IF NOT EXISTS trace_rule_packs_no_update BEFORE UPDATE ON trace_rule_packs "
+    "BEGIN SELECT RAISE(ABORT, 'trace_rule_packs is append-only: UPDATE is not allowed'); END",
+    "CREATE TRIGGER IF NOT EXISTS trace_rule_packs_no_delete BEFORE DELETE ON trace_rule_packs "
+    "BEGIN SELECT RAISE(ABORT, 'trace_rule_packs is append-only: DELETE is not allowed'); END",
+]
+
+
+def init_api_schema(conn: sqlite3.Connection) -> None:
+    """Create the service tables (idempotent). The evidence schema must exist already (``store.db.connect``)."""
+    db = sqlite_utils.Database(conn)
+    existing = set(db.table_names())
+    if set(_TABLES) <= existing and _has_index(conn, "agents_owner"):
+        return
+    for name, (cols, opts) in _TABLES.items():
+        if name not in existing:
+            db[name].create(cols, if_not_exists=True, **opts)  # type: ignore[union-attr]
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for sql in _INDEXES:
+            conn.execute(sql)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def _has_index(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", (name,)).fetchone() is not None
+
+
+def open_db(path: str, *, create: bool = True) -> sqlite3.Connection:
+    """Open the evidence DB (creating it when ``create``) with the service tables in place."""
+    from trace_engine.store.db import connect
+
+    conn = connect(path, create=create)
+    init_api_schema(conn)
+    return conn

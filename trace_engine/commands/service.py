@@ -1,0 +1,141 @@
+"""Service commands: ``serve`` (the HTTP API) and ``keys create`` / ``keys list`` / ``keys revoke``.
+
+``trace serve --db DB [--host 127.0.0.1] [--port 8080]`` binds to loopback unless told otherwise.
+``trace keys create --db DB --tenant T --scopes trace:read,trace:configure`` prints the key once; only its
+SHA-256 hash is stored. Exit codes follow :mod:`trace_engine.cli` (2 for usage errors and unreadable databases).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+
+from trace_engine.commands._output import emit_json, stderr_console, write_text
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+def _fail(msg: str, code: int) -> typer.Exit:
+    stderr_console().print(f"error: {msg}", markup=False)
+    return typer.Exit(code)
+
+
+def _open(db: str, create: bool):
+    from trace_engine.api.tables import open_db
+    from trace_engine.store.db import UnreadableDatabase
+
+    try:
+        return open_db(db, create=create)
+    except UnreadableDatabase as exc:
+        raise _fail(str(exc), EXIT_USAGE) from None
+
+
+def serve(
+    db: str = typer.Option("trace.db", "--db", help="Evidence database (SQLite); created when missing."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind (loopback by default)."),
+    port: int = typer.Option(8080, "--port", min=0, max=65535, help="TCP port."),
+    log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+) -> None:
+    """Run the Trace HTTP API (the seed spec's /v1/trace/* operations)."""
+    import uvicorn
+
+    from trace_engine.api.app import create_app
+    from trace_engine.store.db import UnreadableDatabase
+
+    level = getattr(logging, log_level.upper(), None)
+    if not isinstance(level, int):
+        raise _fail(f"unknown log level {log_level!r}", EXIT_USAGE)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        app = create_app(db)
+    except UnreadableDatabase as exc:
+        raise _fail(str(exc), EXIT_USAGE) from None
+    # uvicorn's own access log prints query strings; ours (trace.api.access) prints paths only
+    uvicorn.run(app, host=host, port=port, access_log=False, log_level=log_level.lower(), server_header=False)
+
+
+keys_app = typer.Typer(help="API keys: create (printed once), list, revoke.", no_args_is_help=True)
+
+
+@keys_app.command("create")
+def keys_create(
+    db: str = typer.Option("trace.db", "--db", help="Evidence database (SQLite); created when missing."),
+    tenant: str = typer.Option(..., "--tenant", help="Tenant the key acts for."),
+    scopes: str = typer.Option(
+        "trace:read", "--scopes", help="Comma-separated: trace:read, trace:configure, trace:*, *."
+    ),
+    note: str = typer.Option(None, "--note", help="A label stored with the key."),
+    json_out: bool = typer.Option(False, "--json", help="Print {key, key_id, tenant, scopes} as JSON."),
+) -> None:
+    """Create an API key. The key is printed once and cannot be shown again."""
+    from trace_engine.api.auth import create_key, parse_scopes
+
+    try:
+        parsed = parse_scopes(scopes)
+    except ValueError as exc:
+        raise _fail(str(exc), EXIT_USAGE) from None
+    conn = _open(db, create=True)
+    try:
+        key, key_id = create_key(conn, tenant, parsed, note)
+    except ValueError as exc:
+        raise _fail(str(exc), EXIT_USAGE) from None
+    finally:
+        conn.close()
+    if json_out:
+        emit_json({"key": key, "key_id": key_id, "tenant": tenant, "scopes": sorted(parsed)})
+    else:
+        write_text(key + "\n")
+        stderr_console().print(
+            f"created {key_id} for tenant {tenant} with scopes {','.join(sorted(parsed))}; "
+            "store the key now, it is not shown again",
+            markup=False,
+        )
+
+
+@keys_app.command("list")
+def keys_list(
+    db: str = typer.Option("trace.db", "--db", help="Evidence database (SQLite)."),
+    tenant: str = typer.Option(None, "--tenant", help="Only this tenant's keys."),
+) -> None:
+    """List keys (ids, tenants, scopes; never the keys)."""
+    conn = _open(db, create=False)
+    try:
+        sql = "SELECT key_id, tenant, scopes, created_at, revoked_at, note FROM api_keys"
+        args: list = []
+        if tenant:
+            sql += " WHERE tenant = ?"
+            args.append(tenant)
+        rows = conn.execute(sql + " ORDER BY created_at", args).fetchall()
+    finally:
+        conn.close()
+    emit_json(
+        [
+            {"key_id": r[0], "tenant": r[1], "scopes": r[2].split(","), "created_at": r[3], "revoked_at": r[4], "note": r[5]}
+            for r in rows
+        ]
+    )
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: str = typer.Argument(..., help="The key_id to revoke."),
+    db: str = typer.Option("trace.db", "--db", help="Evidence database (SQLite)."),
+) -> None:
+    """Revoke a key by its id."""
+    from trace_engine.api.auth import revoke_key
+
+    conn = _open(db, create=False)
+    try:
+        ok = revoke_key(conn, key_id)
+    finally:
+        conn.close()
+    if not ok:
+        raise _fail(f"no active key {key_id}", EXIT_PROBLEMS)
+    stderr_console().print(f"revoked {key_id}", markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+    app.add_typer(keys_app, name="keys")
