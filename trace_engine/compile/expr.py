@@ -67,9 +67,26 @@ def fields_of(expr: ir.Expr) -> set[str]:
     return out
 
 
-def missing_inputs(expr: ir.Expr, metadata: Mapping[str, Any]) -> list[str]:
-    """The metadata keys ``expr`` reads that ``metadata`` lacks (for "not evaluated" reasons)."""
-    return sorted(f for f in fields_of(expr) if not f.startswith("state.") and metadata.get(f) is None)
+class _ReadRecorder(dict):
+    """Metadata that remembers which missing keys an evaluation actually needed."""
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        super().__init__(data)
+        self.missing: set[str] = set()
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        value = dict.get(self, key, default)
+        if value is None:
+            self.missing.add(key)
+        return value
+
+
+def missing_inputs(expr: ir.Expr, metadata: Mapping[str, Any], states: Mapping[str, bool] | None = None) -> list[str]:
+    """The metadata keys that made ``expr`` UNKNOWN: the missing keys its evaluation really read (keys tested
+    only through ``has()``/``default()``, or skipped by short-circuit, are not blamed)."""
+    recorder = _ReadRecorder(metadata)
+    compile_expr(expr)(recorder, states or {})
+    return sorted(recorder.missing)
 
 
 # --------------------------------------------------------------------------------------------- nodes
@@ -99,10 +116,18 @@ def _has(args: tuple[ir.Expr, ...]) -> Evaluator:
         inner = compile_expr(arg)
         return lambda meta, states: inner(meta, states) is not UNKNOWN
     name = arg.name
-    return lambda meta, states: meta.get(name) is not None
+    return lambda meta, states: dict.get(meta, name) is not None if isinstance(meta, dict) else meta.get(name) is not None
 
 
 def _default(args: tuple[ir.Expr, ...]) -> Evaluator:
+    if isinstance(args[0], ir.Field) and not args[0].name.startswith("state."):
+        name, fallback = args[0].name, compile_expr(args[1])
+
+        def run_field(meta: Mapping[str, Any], states: Mapping[str, bool]) -> Any:
+            got = dict.get(meta, name) if isinstance(meta, dict) else meta.get(name)
+            return fallback(meta, states) if got is None else got
+
+        return run_field
     value, fallback = (compile_expr(a) for a in args)
 
     def run(meta: Mapping[str, Any], states: Mapping[str, bool]) -> Any:
