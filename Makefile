@@ -16,10 +16,15 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 install: $(STAMP)
 
+DB ?= trace.db
+
 demo: $(STAMP)
 	$(BIN)/trace check rule_packs/*.trace rule_packs/examples/*.trace
 	$(BIN)/trace test rule_packs/
 	$(BIN)/python examples/turn_loop.py
+	$(BIN)/trace rescore corpora/ --db $(DB) --config corpora/demo_config.json
+	$(BIN)/trace exposure --db $(DB)
+	$(BIN)/trace verify --db $(DB)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 tests

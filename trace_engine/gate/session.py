@@ -99,6 +99,7 @@ class TurnOutcome:
     satisfied_rules: list[int] = field(default_factory=list)
     pii_spans: list[tuple[int, int, str, int]] = field(default_factory=list)  # start, end, kind, rule index
     unresolved_prefix: bool = False  # a first-turn obligation is still open within this turn
+    injected: tuple[str, ...] = ()  # text the mode added to the turn (it is spoken, so it meets obligations)
 
 
 @dataclass(slots=True)
@@ -511,6 +512,7 @@ class Call:
             line = self.engine.config.handoff_line if handoff else self.engine.config.fallback_line
             return Decision("handoff" if handoff else "block", line, self._turn_findings(out))
         if plan.edits or plan.prefixes or plan.suffixes:
+            out.injected = (*plan.prefixes, *plan.suffixes)
             return Decision("modify", plan.render(out.text), self._turn_findings(out))
         return Decision("flag", out.text, self._turn_findings(out))
 
@@ -581,6 +583,8 @@ class Call:
         elif decision.action == "modify":
             self.modified_turns += 1
         self._advance_state(out, suppressed)
+        if out.injected and self.obligations:
+            self._meet_with_injected(out)
         for v in out.violations:
             self._record(v, turn=self.seq, t=out.t, role="agent")
         stored = decision.text or ""
@@ -589,6 +593,24 @@ class Call:
         self.timeline.append(self._event("agent", stored, out.t))
         for observer in self._observers:
             _notify(observer.on_turn, self, "agent", stored, out.t)
+
+    def _meet_with_injected(self, out: TurnOutcome) -> None:
+        """Injected disclosures are spoken: let them meet other open obligations (a recording notice injected for
+        one rule satisfies another rule asking for the same notice)."""
+        text = " ".join(out.injected)
+        matches = self.program.matchers.scan(normalize(text), self.var_tokens, self.exempt)
+        if not matches:
+            return
+        still_open = []
+        for ob in self.obligations:
+            if ob.start_turn <= out.turn and ob.check.matcher in matches:
+                rule = self.program.rules[ob.check.rule]
+                if self._applies(rule):
+                    self.rule_evaluated.add(rule.index)
+                    self.rule_satisfied.setdefault(rule.index, (out.t, self.seq))
+                    continue
+            still_open.append(ob)
+        self.obligations = still_open
 
     def _advance_state(self, out: TurnOutcome, suppressed: bool) -> None:
         closed = {id(o) for o in out.closed}
