@@ -22,7 +22,7 @@ demo: $(STAMP)
 	$(BIN)/trace check rule_packs/*.trace rule_packs/examples/*.trace
 	$(BIN)/trace test rule_packs/
 	$(BIN)/python examples/turn_loop.py
-	$(BIN)/trace rescore corpora/ --db $(DB) --config corpora/demo_config.json
+	$(BIN)/trace rescore corpora/ --db $(DB) --config examples/demo_config.json
 	$(BIN)/trace exposure --db $(DB)
 	$(BIN)/trace verify --db $(DB)
 
