@@ -27,7 +27,6 @@ Handlers are synchronous and run in the server's thread pool; each worker thread
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import logging
 import secrets
@@ -45,21 +44,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from trace_engine.api import resources, views
 from trace_engine.api.auth import Principal, authenticate, key_from_headers
 from trace_engine.api.errors import ApiError, bad_request, forbidden, not_found, render, unauthorized
+from trace_engine.api.schemas import openapi_document
 from trace_engine.api.tables import open_db
 
 log = logging.getLogger("trace.api")
 access_log = logging.getLogger("trace.api.access")
 
-OPENAPI_PATH = Path(__file__).with_name("openapi_trace.json")
 MAX_LIMIT = 100
 CONFIGURE = "trace:configure"
 READ = "trace:read"
-
-
-@functools.cache
-def openapi_document() -> dict[str, Any]:
-    """The seed spec's ``/v1/trace/*`` operations with the schemas they reference (shipped with the package)."""
-    return json.loads(OPENAPI_PATH.read_text(encoding="utf-8"))
 
 
 class _Connections:
@@ -147,6 +140,8 @@ def create_app(db_path: str | Path, *, exposure_ttl_s: float = views.EXPOSURE_TT
     init.close()
     pool = _Connections(db_path)
     exposure_cache = views.ExposureCache(ttl_s=exposure_ttl_s)
+    # load the built-in packs off the request path (the first rule-pack call would otherwise pay for it)
+    threading.Thread(target=resources.builtin_packs, name="trace-builtin-packs", daemon=True).start()
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
@@ -173,6 +168,12 @@ def create_app(db_path: str | Path, *, exposure_ttl_s: float = views.EXPOSURE_TT
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # 401/403 come before parameter errors, as for every other request
+        needed = CONFIGURE if "/config" in request.url.path or "/rule-packs" in request.url.path else READ
+        try:
+            auth(request, needed)
+        except ApiError as auth_exc:
+            return render(auth_exc, _rid(request))
         errs = exc.errors()
         first = errs[0] if errs else {}
         loc = [str(x) for x in first.get("loc", ()) if x not in ("query", "path", "body", "header")]
@@ -231,7 +232,7 @@ def create_app(db_path: str | Path, *, exposure_ttl_s: float = views.EXPOSURE_TT
         return False
 
     def with_etag(request: Request, body: dict[str, Any], etag: str, status: int = 200) -> Response:
-        headers = {"ETag": f'"{etag}"', "Cache-Control": "no-cache", "X-Request-Id": _rid(request) or ""}
+        headers = {"ETag": f'"{etag}"', "Cache-Control": "no-cache"}
         if status == 200 and etag_matches(request, etag):
             return Response(status_code=304, headers=headers)
         return JSONResponse(body, status, headers=headers)
@@ -264,7 +265,7 @@ def create_app(db_path: str | Path, *, exposure_ttl_s: float = views.EXPOSURE_TT
             return resources.put_config(pool.get(), who.tenant, body, agent_id)
 
         cfg = await run_in_threadpool(_put)
-        return JSONResponse(cfg.to_api(), headers={"ETag": f'"{cfg.etag}"', "X-Request-Id": _rid(request) or ""})
+        return JSONResponse(cfg.to_api(), headers={"ETag": f'"{cfg.etag}"'})
 
     # -------------------------------------------------------------------------------------- rule packs
 

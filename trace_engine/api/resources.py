@@ -148,6 +148,15 @@ def validate_config(conn: sqlite3.Connection, tenant: str, cfg: dict[str, Any]) 
             "invalid_config",
             param="packs_dir",
         )
+    from trace_engine.api import schemas
+
+    shape = schemas.errors("TraceConfigInput", cfg)
+    if shape:
+        raise bad_request(
+            "The config does not follow TraceConfigInput: " + "; ".join(e["message"] for e in shape[:10]),
+            "invalid_config",
+            errors=shape,
+        )
     try:
         model = load_config(cfg)
     except TraceConfigError as exc:
@@ -159,7 +168,7 @@ def validate_config(conn: sqlite3.Connection, tenant: str, cfg: dict[str, Any]) 
         ) from None
     stored = model.model_dump(mode="json", exclude_unset=True)
     stored.pop("agent_id", None)
-    stored["enabled"] = bool(cfg.get("enabled", False))  # the spec's default, not the local gate's
+    stored["enabled"] = model.enabled if "enabled" in cfg else False  # the spec's default, not the local gate's
     problems = []
     for pack_id, ref in model.rule_packs.items():
         if find_pack(conn, tenant, pack_id, ref.version) is None:

@@ -1,0 +1,80 @@
+"""Run a real ``trace serve`` on loopback for tests and benchmarks: a free port, a bounded start, a clean stop."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    url: str
+    port: int
+    log_path: Path
+    process: subprocess.Popen
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+
+
+@contextlib.contextmanager
+def running_server(
+    db_path: str | os.PathLike[str],
+    log_path: str | os.PathLike[str],
+    *,
+    start_timeout: float = 60.0,
+    log_level: str = "debug",
+    env: dict[str, str] | None = None,
+) -> Iterator[Server]:
+    """``trace serve --db DB --port <free>`` in a subprocess (stderr and stdout to ``log_path``)."""
+    import httpx
+
+    port = free_port()
+    log_path = Path(log_path)
+    fh = open(log_path, "wb")  # noqa: SIM115 - closed in finally
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "trace_engine", "serve", "--db", str(db_path), "--host", "127.0.0.1", "--port", str(port),
+         "--log-level", log_level],
+        stdout=fh,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, **(env or {})},
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + start_timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"trace serve exited with {proc.returncode}: {log_path.read_text(errors='replace')[-2000:]}")
+            try:
+                if httpx.get(url + "/openapi.json", timeout=1.0).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"trace serve did not start within {start_timeout}s")
+            time.sleep(0.1)
+        yield Server(url, port, log_path, proc)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        fh.close()
