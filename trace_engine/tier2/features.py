@@ -7,11 +7,15 @@ from typing import Any
 
 
 def _role(t: Any) -> str:
-    return t["role"] if isinstance(t, dict) else t[0]
+    if isinstance(t, dict):
+        return t["role"]
+    return t.role if hasattr(t, "role") else t[0]
 
 
 def _text(t: Any) -> str:
-    return t["text"] if isinstance(t, dict) else t[1]
+    if isinstance(t, dict):
+        return t["text"]
+    return t.text if hasattr(t, "text") else t[1]
 
 
 def last_text(turns: Sequence[Any]) -> str:
