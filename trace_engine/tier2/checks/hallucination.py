@@ -33,7 +33,7 @@ MONTHS = ("january", "february", "march", "april", "may", "june", "july", "augus
 NEG = re.compile(r"\b(no|not|never|free|without|closed|don'?t|doesn'?t|isn'?t|aren'?t|won'?t|waive\w*)\b", re.I)
 CLAIM = re.compile(
     r"\b(free|discount|off|includes?|included|comes? with|guarantee\w*|credit|gift card|waive|match|lock|double|"
-    r"refer|covers?|offer|pay off|save|bonus|coverage|nationwide)\b", re.I)
+    r"refer|covers?|pay off|save|bonus|coverage|nationwide)\b", re.I)
 UNIT_CLAIM = re.compile(r"(\$|%|\b(percent|dollars?|bucks|gb|per (day|month))\b)", re.I)
 IDENTIFIER = re.compile(r"\b(order|confirmation|case|ticket|invoice|account|tracking|reference|claim) (number|code|id|#)|"
                         r"\b(one|two|three|four|five|six|seven|eight|nine|zero|oh)( (one|two|three|four|five|six|seven|"
@@ -205,6 +205,10 @@ class HallucinationJudge:
             return None, 0.0, None
         top = [i for s, i in ranked[:3] if s >= ranked[0][0] * 0.75]
         best = top[0]
+        if re.search(r"(\$|\bdollars?\b|\bbucks\b)", text, re.I):
+            best = next((i for i in top if "$" in kb.sentences[i][0]), best)
+        elif re.search(r"(%|\bpercent\b|\bhalf\b)", text, re.I):
+            best = next((i for i in top if "%" in kb.sentences[i][0]), best)
         sentence = kb.sentences[best][0]
         if q_turn:
             kb_q: set[str] = set().union(*(kb.qty[i] for i in top))
