@@ -1,22 +1,26 @@
 """A conservative C-speed prefilter: "nothing can match this turn" or "maybe".
 
-Building the normalized view costs tens of microseconds; most agent turns match nothing. The prefilter scans the
-case-folded raw text once with an Aho-Corasick automaton of *single-token atoms* and answers ``False`` only when
-the exact scan (:meth:`CompiledMatchers.scan`) cannot find anything. It may say "maybe" wrongly; it must never say
-"no" wrongly.
+Building the normalized view costs tens of microseconds; most agent turns match nothing. The prefilter answers
+``False`` only when the exact scan (:meth:`CompiledMatchers.scan`) cannot find anything; it may say "maybe" wrongly,
+never "no" wrongly. It works on a *word view* of the turn built with ``str.translate`` (C speed): case-folded,
+ASCII punctuation turned into spaces, the symbols the normalizer rewrites (``' @ $ % . _``) kept as words of their
+own, whitespace collapsed, padded with a space at each end. In that view a whole word ``w`` is the substring
+``" w "``, so one Aho-Corasick pass reports whole-word hits with no per-hit Python work. A turn with non-ASCII
+characters left after mapping typographic quotes and dashes is always "maybe" (word boundaries would be unsure).
 
-Why single tokens are safe: every normalized token either appears verbatim inside the case-folded text (words,
-hyphen halves, possessive stems, ``do`` of ``don't``) or is *produced* by a rewrite (``not`` of ``won't``, ``at`` of
-``@``, digits of number words). For each phrase we pick one token and register every surface that can produce it:
-the token itself when it is stable, the rewritten surfaces (``n't``, ``won't``, ``@``...) when it is not. Whatever
-lies between tokens (fillers, punctuation, spaces) cannot hide a single token.
+Why single tokens are safe: every normalized token either appears as a whole word of the view (words, hyphen
+halves, possessive stems, ``it`` of ``it'll``), or is *produced* by a rewrite: ``not`` of ``won't``, ``do`` of
+``don't``, ``at`` of ``@``, digits of number words, ``should`` of ``shouldn't``. For each token we register every
+surface that can produce it. Phrases with a rare token (not a common word, 4+ letters) use that token alone; other
+phrases use a conjunction: every one of their tokens must be present.
 
 Detectors have preconditions instead: enough digit material (digit characters plus weighted number words) for the
-numeric detectors, ``@`` or both `` at `` and ``dot`` for email.
+numeric detectors, ``@`` or both ``at`` and ``dot`` for email.
 """
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass
 
 import ahocorasick
@@ -43,18 +47,34 @@ NUMBER_WORD_WEIGHT: dict[str, int] = {
 }
 #: Numeric detectors need at least this much digit material (MBI has the fewest digits: 5 of 11 characters).
 MIN_DIGIT_MATERIAL = 5
-_DIGIT_ALTERNATIVES: tuple[str, ...] = tuple("0123456789") + tuple(NUMBER_WORD_WEIGHT)
 _DELETE_DIGITS = str.maketrans("", "", "0123456789")
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
+_TYPOGRAPHY = str.maketrans(
+    {"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-",
+     "\u2026": ".", "\u00a0": " "}
+)
+_KEPT_SYMBOLS = "'@$%._"
+_WORD_VIEW = str.maketrans(
+    {**{c: " " for c in string.punctuation + string.whitespace if c not in _KEPT_SYMBOLS},
+     **{c: f" {c} " for c in _KEPT_SYMBOLS}}
+)
+
+
+def word_view(text: str) -> str:
+    """The case-folded, space-delimited, padded view the prefilter scans (see the module docstring)."""
+    return " " + " ".join(text.casefold().translate(_TYPOGRAPHY).translate(_WORD_VIEW).split()) + " "
+
+
+def _surface(raw: str) -> str:
+    """A rewritten surface (``n't``, ``won't``, ``@``) as it appears inside the word view."""
+    return " ".join(raw.translate(_WORD_VIEW).split())
 
 
 def _produced_by() -> dict[str, set[str]]:
-    """token -> the surfaces (case-folded substrings) that a rewrite turns into that token."""
+    """token -> raw surfaces that a rewrite turns into (among others) that token."""
     out: dict[str, set[str]] = {}
     for surface, expansion in CONTRACTIONS.items():
         for token in expansion:
-            if token not in surface:
-                out.setdefault(token, set()).add(surface)
+            out.setdefault(token, set()).add(surface)
     for suffix, token in _GENERIC_SUFFIXES:
         if token is not None:
             out.setdefault(token, set()).add(suffix)
@@ -77,8 +97,6 @@ COMMON_WORDS: frozenset[str] = frozenset(
     why how there here now out up down off only also too again well good right back time call calling
     please thank thanks sure hi hello bye""".split()
 )
-#: Letters and digits that make a surface word (for word-boundary checks on the case-folded text).
-_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 _FIRST_DIGIT_WORDS: dict[str, tuple[str, ...]] = {
     d: tuple(
         w
@@ -89,25 +107,32 @@ _FIRST_DIGIT_WORDS: dict[str, tuple[str, ...]] = {
 }
 
 
-def token_alternatives(token: str) -> tuple[tuple[str, bool], ...]:
-    """``(surface, word_bounded)`` pairs, one of which the case-folded raw text must contain if the normalized
-    view has ``token``. ``word_bounded`` surfaces stand alone (no letter or digit on either side)."""
+def token_alternatives(token: str) -> tuple[str, ...]:
+    """Substrings of the word view, one of which must occur if the normalized view has ``token``."""
     if any(ch.isdigit() for ch in token):
         if not token.isdigit():
-            return ((token, True),)  # alphanumeric ("a1c", an MBI): only ever written as such
-        first = token[0]
-        words = set(_FIRST_DIGIT_WORDS.get(first, ()))
-        if first == "1":
-            words.update(TEENS)
-        if first == "0":
-            words.update(ZERO_WORDS)
-        if len(token) > 1 and token[1] == first:
-            words.update(REPEATERS)
-        return ((token, True), *((w, True) for w in sorted(words)))
-    produced = _PRODUCED.get(token)
-    if produced:
-        return ((token, True), *((p, False) for p in sorted(produced)))
-    return ((token, True),)
+            whole = token.split(".")[0] if token.replace(".", "").isdigit() else token
+            return (f" {whole} ",) if not whole.isdigit() else _digit_alternatives(whole)
+        return _digit_alternatives(token)
+    # a word can also hide in "<word>n't" (any word: the generic rule) and in the contractions that expand to it
+    found = {f" {token} ", f" {token}n ' t "}
+    found.update(_surface(raw) for raw in _PRODUCED.get(token, ()))
+    return tuple(sorted(found))
+
+
+def _digit_alternatives(token: str) -> tuple[str, ...]:
+    first = token[0]
+    words = set(_FIRST_DIGIT_WORDS.get(first, ()))
+    if first == "1":
+        words.update(TEENS)
+    if first == "0":
+        words.update(ZERO_WORDS)
+    if len(token) > 1 and token[1] == first:
+        words.update(REPEATERS)
+    if len(token) > 2:
+        words.update(("hundred", *SCALES))  # "a hundred" is 100, "a thousand" 1000: no digit word at all
+    # a written group that starts the token merges with spoken digits after it: any digit prefix, unbounded
+    return (first, *sorted(f" {w} " for w in words))
 
 
 def _strong(token: str) -> bool:
@@ -128,10 +153,10 @@ def choose_atoms(tokens: tuple[str, ...]) -> tuple[str, ...] | None:
             continue
         if _strong(token) and (best is None or len(token) > len(best)):
             best = token
-    return (best,) if best else None
+    return token_alternatives(best) if best else None
 
 
-def conjunction(tokens: tuple[str, ...]) -> list[tuple[tuple[str, bool], ...]]:
+def conjunction(tokens: tuple[str, ...]) -> list[tuple[str, ...]]:
     """Per literal token, its alternatives: a phrase can only match if every token has a hit."""
     return [
         token_alternatives(token)
@@ -156,8 +181,8 @@ def regex_atom_words(atoms: list[str]) -> tuple[str, ...] | None:
 class Prefilter:
     """Answers whether a turn may match anything. Picklable (pyahocorasick automata pickle).
 
-    Automaton payloads are tuples of ints: ``0`` a rare atom (any hit means "maybe"); ``> 0`` a number word,
-    ``len * 100 + weight``; ``< 0`` a conjunction slot, ``-((slot << 7 | len << 1 | bounded) + 1)``.
+    Automaton payloads are tuples of ints: ``0`` a rare atom (any hit means "maybe"); ``> 0`` a number word's
+    digit weight; ``< 0`` the conjunction slot ``-(slot + 1)``.
     """
 
     automaton: object | None
@@ -171,42 +196,35 @@ class Prefilter:
     phrase_slots: tuple[tuple[int, ...], ...] = ()
 
     def maybe(self, text: str, needles: tuple[str, ...] = ()) -> bool:
-        """``needles``: the call's case-folded first tokens of :attr:`needle_variables`' values."""
+        """``needles``: the call's word-view forms of :attr:`needle_variables`' values (``" acme "``)."""
         if self.always:
             return True
-        low = text.casefold().translate(_APOSTROPHES)
-        for needle in needles:
-            if needle in low:
-                return True
-        if self.email_detector and ("@" in low or (" at " in low and "dot" in low)):
+        low = text.casefold().translate(_TYPOGRAPHY)
+        if not low.isascii():
             return True
         numeric = self.numeric_detectors
         material = len(low) - len(low.translate(_DELETE_DIGITS)) if numeric else 0
         if material >= MIN_DIGIT_MATERIAL:
             return True
+        view = " " + " ".join(low.translate(_WORD_VIEW).split()) + " "
+        for needle in needles:
+            if needle in view:
+                return True
+        if self.email_detector and ("@" in view or (" at " in view and " dot " in view)):
+            return True
         if self.automaton is None:
             return False
-        n = len(low)
         slots: set[int] | None = None
-        for end, codes in self.automaton.iter(low):
+        for _, codes in self.automaton.iter(view):
             for code in codes:
                 if code == 0:
                     return True
                 if code > 0:
-                    if numeric:
-                        start = end - code // 100 + 1
-                        if (start == 0 or low[start - 1] not in _ALNUM) and (end + 1 == n or low[end + 1] not in _ALNUM):
-                            material += code % 100
-                    continue
-                packed = -code - 1
-                if packed & 1:
-                    start = end - ((packed >> 1) & 63) + 1
-                    if (start > 0 and low[start - 1] in _ALNUM) or (end + 1 < n and low[end + 1] in _ALNUM):
-                        continue
-                slot = packed >> 7
-                if slots is None:
-                    slots = set()
-                slots.add(slot)
+                    material += code
+                elif slots is None:
+                    slots = {-code - 1}
+                else:
+                    slots.add(-code - 1)
         if material >= MIN_DIGIT_MATERIAL:
             return True
         if slots:
@@ -223,10 +241,10 @@ def build_prefilter(
     numeric_detectors: bool,
     email_detector: bool,
     needle_variables: tuple[str, ...] = (),
-    conjunctions: list[list[tuple[tuple[str, bool], ...]]] | None = None,
+    conjunctions: list[list[tuple[str, ...]]] | None = None,
 ) -> Prefilter:
-    """Assemble the prefilter. ``phrase_atoms``: one rare-atom tuple per strong phrase; ``conjunctions``: per weak
-    phrase, per token, its alternatives. A regex with no usable atom makes the prefilter always answer "maybe"."""
+    """Assemble the prefilter. ``phrase_atoms``: word-view surfaces per strong phrase; ``conjunctions``: per weak
+    phrase, per token, its surfaces. A regex with no usable atom makes the prefilter always answer "maybe"."""
     always = any(a is None for a in regex_atoms)
     payloads: dict[str, list[int]] = {}
     for atoms in (*phrase_atoms, *regex_atoms):
@@ -234,7 +252,7 @@ def build_prefilter(
             payloads.setdefault(atom, []).append(0)
     slot_phrase: list[int] = []
     phrase_slots: list[tuple[int, ...]] = []
-    for phrase, tokens in enumerate(conjunctions or ()):
+    for tokens in conjunctions or ():
         if not tokens:
             always = True
             continue
@@ -243,13 +261,12 @@ def build_prefilter(
             slot = len(slot_phrase)
             slot_phrase.append(len(phrase_slots))
             mine.append(slot)
-            for surface, bounded in alternatives:
-                payloads.setdefault(surface, []).append(-(((slot << 6 | min(len(surface), 63)) << 1 | int(bounded)) + 1))
+            for surface in alternatives:
+                payloads.setdefault(surface, []).append(-(slot + 1))
         phrase_slots.append(tuple(mine))
-        del phrase
     if numeric_detectors:
         for word, weight in NUMBER_WORD_WEIGHT.items():
-            payloads.setdefault(word, []).append(len(word) * 100 + weight)
+            payloads.setdefault(f" {word} ", []).append(weight)
     automaton = ahocorasick.Automaton()
     for surface, codes in payloads.items():
         automaton.add_word(surface, tuple(dict.fromkeys(codes)))

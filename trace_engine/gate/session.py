@@ -34,6 +34,7 @@ from trace_engine.compile.program import (
     MustSayProgram,
     RuleInfo,
 )
+from trace_engine.compile.prefilter import token_alternatives
 from trace_engine.gate.decision import Decision, TurnFinding
 from trace_engine.text import normalize, normalize_phrase
 
@@ -202,9 +203,10 @@ class Call:
                 self.unmatchable[mid] = "missing variable: " + ", ".join(names)
         prefilter = self.program.matchers.prefilter
         self.needles: tuple[str, ...] = tuple(
-            tokens[0]
+            surface
             for name in (prefilter.needle_variables if prefilter else ())
             if (tokens := self.var_tokens.get(name))
+            for surface in token_alternatives(tokens[0])
         )
         numbers = list(self.metadata.get("callback_numbers") or []) + list(self.engine.config.callback_numbers)
         canonical = set()
