@@ -179,7 +179,7 @@ def _lower_check(c: Compilation, rule: int, check: ir.Check, pack_id: str, *, in
         c.checks[index].then = then  # type: ignore[union-attr]
     elif isinstance(check, ir.Require):
         expr = _qualify_states(check.expr, pack_id)
-        c.checks.append(RequireProgram(index, rule, compile_expr(expr), check.expr))
+        c.checks.append(RequireProgram(index, rule, compile_expr(expr), expr))
     else:  # pragma: no cover
         raise TypeError(f"cannot lower check {check!r}")
     return index

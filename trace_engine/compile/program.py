@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from trace_engine.compile.expr import Evaluator
+from trace_engine.compile.expr import Evaluator, compile_expr
 from trace_engine.compile.matchers import CompiledMatchers
 
 #: How far each remedy wants to go; the mode caps it (see :data:`MODE_CAP`).
@@ -42,6 +42,15 @@ class RuleInfo:
     examples: tuple[str, ...]
     tier2: tuple[str, ...] = ()
     check_count: int = 0
+
+    # closures do not pickle: artifacts carry the expression IR and compile it again on load
+    def __getstate__(self) -> dict:
+        return {name: getattr(self, name) for name in self.__slots__ if name != "when"}
+
+    def __setstate__(self, state: dict) -> None:
+        for name, value in state.items():
+            setattr(self, name, value)
+        self.when = compile_expr(self.when_source) if self.when_source is not None else None
 
 
 @dataclass(slots=True)
@@ -89,6 +98,13 @@ class RequireProgram:
     rule: int
     expr: Evaluator
     source: object
+
+    def __getstate__(self) -> dict:
+        return {"index": self.index, "rule": self.rule, "source": self.source}
+
+    def __setstate__(self, state: dict) -> None:
+        self.index, self.rule, self.source = state["index"], state["rule"], state["source"]
+        self.expr = compile_expr(self.source)
 
 
 @dataclass(slots=True)

@@ -1,0 +1,118 @@
+"""The compiler: etags, artifacts, and the compiled matchers' semantics."""
+
+from __future__ import annotations
+
+import pytest
+
+from trace_engine import ir
+from trace_engine.compile import PASSES, compile_packs, pack_set_etag
+from trace_engine.compile.artifact import MAGIC, read_artifact, write_artifact
+from trace_engine.dsl import load_pack
+from trace_engine.dsl.jsonform import dump_json_pack, load_json_pack
+from trace_engine.errors import TraceCompileError
+from trace_engine.gate.engine import Engine
+from trace_engine.text import normalize
+
+CONFIG = {"guardrails": {"mode": "modify", "inline_timeout_ms": 60_000}}
+TURNS = [
+    "hi this is sam calling from acme solar, this call may be recorded",
+    "your card is 4111 1111 1111 1111 and the cvv please",
+    "we have a special offer, guaranteed savings",
+]
+
+
+@pytest.fixture(scope="module")
+def builtin_packs() -> list[ir.Pack]:
+    return [load_pack(f"rule_packs/{name}.trace")[0] for name in ("tcpa", "pii", "brand_voice")]
+
+
+def test_passes_run_in_order() -> None:
+    assert [p.__name__ for p in PASSES] == ["compute_etag", "lower_states", "lower_rules", "build_matchers"]
+
+
+def test_etag_is_the_same_for_both_forms(builtin_packs: list[ir.Pack]) -> None:
+    pack = builtin_packs[1]
+    from_json, _ = load_json_pack(dump_json_pack(pack), "pii.json")
+    assert pack_set_etag([pack]) == pack_set_etag([from_json])
+    assert pack_set_etag([pack]) != pack_set_etag([pack], {"mode": "block"})
+
+
+def test_etag_changes_with_any_rule_text(builtin_packs: list[ir.Pack]) -> None:
+    pack = builtin_packs[1]
+    rule = pack.rules[0]
+    edited = ir.Pack(**{**{f: getattr(pack, f) for f in pack.__dataclass_fields__},
+                        "rules": (ir.Rule(**{**{f: getattr(rule, f) for f in rule.__dataclass_fields__}, "reason": "x"}),
+                                  *pack.rules[1:])})
+    assert pack_set_etag([pack]) != pack_set_etag([edited])
+
+
+def _run(engine: Engine) -> list[tuple]:
+    call = engine.start_call("c", metadata={"direction": "outbound", "business_name": "Acme Solar",
+                                            "recording_enabled": True})
+    out = []
+    for text in TURNS:
+        d = call.agent_turn(text)
+        out.append((d.action, d.text, tuple((f.rule_id, f.span) for f in d.findings)))
+    card = call.end()
+    out.append((card.verdict, tuple(f.rule_id for f in card.findings)))
+    return out
+
+
+def test_artifact_round_trip_behaves_identically(tmp_path, builtin_packs: list[ir.Pack]) -> None:
+    engine = Engine.from_config(CONFIG, packs=builtin_packs)
+    path = tmp_path / "packs.tart"
+    header = write_artifact(engine.program, path)
+    assert header["etag"] == engine.etag
+    loaded = Engine.from_artifact(path, CONFIG)
+    assert loaded.etag == engine.etag
+    assert _run(loaded) == _run(engine)
+
+
+def test_artifact_refuses_foreign_files(tmp_path) -> None:
+    junk = tmp_path / "junk.tart"
+    junk.write_bytes(b"not an artifact")
+    with pytest.raises(TraceCompileError) as err:
+        read_artifact(junk)
+    assert err.value.diagnostics[0].code == "TA001"
+    stale = tmp_path / "stale.tart"
+    stale.write_bytes(MAGIC + b'{"engine_version": "0.0.0", "etag": "x"}\n')
+    with pytest.raises(TraceCompileError) as err:
+        read_artifact(stale)
+    assert err.value.diagnostics[0].code == "TA003"
+    assert err.value.diagnostics[0].message == "artifact was built by engine 0.0.0, this is 0.1.0"
+
+
+def _pack(*checks: ir.Check, phrase_sets=()) -> ir.Pack:
+    rule = ir.Rule("t-001", "t", "high", "c", "r", checks=tuple(checks))
+    return ir.Pack("t", "1", "x", "draft", rules=(rule,), phrase_sets=phrase_sets)
+
+
+@pytest.mark.parametrize(
+    ("phrase", "text", "span"),
+    [
+        ("stop calling me", "Please, STOP calling me!", "STOP calling me"),
+        ("do not call me", "don't call me again", "don't call me"),
+        ("take me off * list", "take me off your calling list", "take me off your calling list"),
+        ("calling from {business_name}", "hi, calling from Acme Solar today", "calling from Acme Solar"),
+        ("{business_name}", "welcome to acme solar", "acme solar"),
+        ("a one c", "your a one c is high", "a one c"),
+    ],
+)
+def test_phrase_matching_spans(phrase: str, text: str, span: str) -> None:
+    program = compile_packs([_pack(ir.MustNotSay(ir.Phrases((phrase,))))])
+    call = Engine(Engine.from_config(CONFIG).config, program).start_call("c", metadata={"business_name": "Acme Solar"})
+    found = program.matchers.scan(normalize(text), call.var_tokens, call.exempt)
+    assert [text[s:e] for s, e, _ in found[0]] == [span]
+    assert program.matchers.prefilter.maybe(text, call.needles)
+
+
+def test_words_do_not_match_inside_other_words() -> None:
+    program = compile_packs([_pack(ir.MustNotSay(ir.Phrases(("act now",))))])
+    assert program.matchers.scan(normalize("react nowadays"), {}, {}) == {}
+
+
+def test_regex_runs_only_where_its_atom_hits() -> None:
+    program = compile_packs([_pack(ir.MustNotSay(ir.Regex(r"account (number )?\d{6,17}")))])
+    assert not program.matchers.prefilter.maybe("nothing to see here", ())
+    found = program.matchers.scan(normalize("my account number 12345678"), {}, {})
+    assert list(found) == [0]
