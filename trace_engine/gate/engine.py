@@ -89,6 +89,21 @@ class Engine:
 
         return cls(load_config(cfg), read_artifact(path), writer)
 
+    @classmethod
+    def from_service(cls, url: str, key: str, agent_id: str, **kwargs: Any) -> Engine:
+        """Pull the agent's config and pinned packs from a Trace service (ETag-cached; keeps enforcing the last
+        good config when the service is unreachable). See :mod:`trace_engine.api.distribution`."""
+        from trace_engine.api.distribution import engine_from_service
+
+        return engine_from_service(url, key, agent_id, **kwargs)
+
+    @classmethod
+    def from_store(cls, db: str | Path, agent_id: str, tenant: str = "default", **kwargs: Any) -> Engine:
+        """The same as :meth:`from_service`, reading the service's database directly."""
+        from trace_engine.api.distribution import engine_from_store
+
+        return engine_from_store(db, agent_id, tenant, **kwargs)
+
     def start_call(
         self,
         call_id: str,
