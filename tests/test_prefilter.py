@@ -1,0 +1,213 @@
+"""Prefilter soundness: whenever the exact scan matches, the prefilter must say "maybe".
+
+``engine.program.matchers.prefilter.maybe(text, call.needles)`` may be wrong towards True, never towards False.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from trace_engine import Engine, ir
+from trace_engine.text import normalize
+
+PACKS = ["tcpa", "hipaa", "pii", "brand_voice", "debt_collection"]
+ALL_PII = ["ssn", "credit_card", "email", "us_phone"]
+META = {"direction": "outbound", "business_name": "Acme Solar", "agent_name": "Sam"}
+GUARDRAILS = {
+    "inline_timeout_ms": 60000,
+    "block_pii": {"patterns": ALL_PII},
+    "blocked_phrases": ["trust me", "to be honest", "no problem", "a hundred percent", "don't worry"],
+    "mandatory_disclosures": [{"text": "This call is recorded.", "trigger": "call_start"}, {"text": "I am an AI."}],
+}
+CONFIGS = {
+    "all": {"rule_packs": {p: {"enabled": True} for p in PACKS}, "guardrails": GUARDRAILS},
+    **{p: {"rule_packs": {p: {"enabled": True}}, "guardrails": {"inline_timeout_ms": 60000}} for p in PACKS},
+    "guardrails": {"guardrails": GUARDRAILS},
+}
+
+
+@functools.cache
+def setup(name):
+    engine = Engine.from_config(CONFIGS[name])
+    call = engine.start_call("prefilter", metadata=META)
+    return engine, call
+
+
+def unsound(name, text):
+    """True when the exact scan matches but the prefilter says no."""
+    engine, call = setup(name)
+    matchers = engine.program.matchers
+    matches = matchers.scan(normalize(text), call.var_tokens, call.exempt)
+    return bool(matches) and not matchers.prefilter.maybe(text, call.needles)
+
+
+def _phrases(engine):
+    out: set[str] = set()
+
+    def walk(x):
+        if isinstance(x, ir.Phrases):
+            out.update(x.items)
+        elif dataclasses.is_dataclass(x) and not isinstance(x, type):
+            for f in dataclasses.fields(x):
+                walk(getattr(x, f.name))
+        elif isinstance(x, (tuple, list)):
+            for y in x:
+                walk(y)
+        elif isinstance(x, dict):
+            for y in x.values():
+                walk(y)
+
+    for pack in engine.program.ir_packs:
+        walk(pack)
+    return sorted(out)
+
+
+def fill(phrase, gap="our"):
+    return phrase.replace("{business_name}", META["business_name"]).replace("{agent_name}", META["agent_name"]).replace("*", gap)
+
+
+ALL_PHRASES = [fill(p) for p in _phrases(setup("all")[0])]
+
+CONTRACTIONS = [
+    ("do not", "don't"), ("does not", "doesn't"), ("did not", "didn't"), ("can not", "can't"), ("can not", "cannot"),
+    ("will not", "won't"), ("i am", "I'm"), ("it is", "it's"), ("you are", "you're"), ("we will", "we'll"),
+    ("is not", "isn't"), ("let us", "let's"), ("have not", "haven't"), ("going to", "gonna"), ("we are", "we're"),
+    ("that is", "that's"), ("i will", "I'll"), ("you will", "you'll"), ("would not", "wouldn't"),
+]
+
+
+def contracted(phrase):
+    out = []
+    for long, short in CONTRACTIONS:
+        if re.search(rf"\b{long}\b", phrase):
+            out.append(re.sub(rf"\b{long}\b", short, phrase))
+    return out
+
+
+def _variants(phrase):
+    yield phrase
+    yield phrase.upper()
+    yield phrase.title()
+    yield phrase.replace(" ", ", ")
+    yield phrase.replace(" ", " - ")
+    yield phrase.replace(" ", "\n")
+    yield phrase.replace(" ", " uh ")
+    yield f"Well, {phrase}!"
+    yield f'"{phrase}."'
+    yield from contracted(phrase)
+    yield from (c.replace("'", "\u2019") for c in contracted(phrase))
+
+
+def test_all_pack_phrases_present():
+    assert len(ALL_PHRASES) > 500
+
+
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_every_builtin_phrase_as_written_upper_and_punctuated(name):
+    engine, _ = setup(name)
+    phrases = [fill(p) for p in _phrases(engine)]
+    bad = [v for p in phrases for v in _variants(p) if unsound(name, v)]
+    assert bad == []
+
+
+@pytest.mark.parametrize("name", ["all", "brand_voice"])
+def test_a_hundred_percent(name):
+    # regression: "a hundred" normalizes to 100; the prefilter once registered only "one"/"100"
+    assert not unsound(name, "We're a hundred percent sure.")
+    assert not unsound(name, "not a hundred percent")
+
+
+@pytest.mark.xfail(strict=True, reason="gate bug: prefilter misses a half-written email 'jane at example.com' (no literal 'dot')")
+def test_spoken_at_with_written_domain():
+    assert not unsound("all", "you can reach jane at example.com")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Don't call me again",
+        "please DON'T call me again.",
+        "I don\u2019t want any more calls",
+        "Take me off your list!",
+        "you can't-guarantee that",
+        "I'm an AI assistant",
+        "four one one one, uh, one one one one, one one one one, one one one one",
+        "two one two, double five five, oh one four three",
+        "jane dot doe at example dot com",
+        "JANE.DOE@EXAMPLE.COM",
+        "ssn one two three four five six seven eight nine",
+        "this is Sam calling from Acme Solar",
+        "ACME SOLAR calling",
+    ],
+)
+def test_known_tricky_texts(text):
+    assert not unsound("all", text)
+
+
+def test_business_name_needle_in_spoken_form():
+    """A phrase whose only literal is a variable: the value as the agent would say it."""
+    engine = Engine.from_config(CONFIGS["tcpa"])
+    for name, spoken in [("21st Century Solar", "21st Century Solar calling"), ("Acme", "ACME calling"), ("O'Brien Co", "O\u2019Brien Co calling")]:
+        call = engine.start_call("n", metadata={**META, "business_name": name})
+        m = engine.program.matchers
+        if m.scan(normalize(spoken), call.var_tokens, call.exempt):
+            assert m.prefilter.maybe(spoken, call.needles), (name, spoken)
+
+
+# ------------------------------------------------------------------------------------------------ property
+
+FILLER = [
+    "hi", "so", "the", "your", "account", "today", "okay", "well", "uh", "um", "and", "we", "can", "I", "you",
+    "don't", "won't", "it's", "I'm", "we'll", "they're", "can't", "o'clock", "John's", "re-call", "e-mail",
+    "at", "dot", "com", "oh", "double", "zero", "one", "two", "five", "nine", "ten", "twenty", "hundred",
+    "thousand", "4111", "555", "0143", "12.99", "$20", "50%", "1,000", "@", "-", "call", "calling", "not",
+    "number", "is", "a", "of", "percent", "list", "me", "off", "stop", "guarantee", "results",
+]
+SEPARATORS = [" ", " ", " ", ", ", ". ", " - ", "\n", "  ", "! ", "? ", " uh, ", "; ", "\u2014"]
+
+
+@st.composite
+def turns(draw):
+    pieces = draw(
+        st.lists(
+            st.one_of(
+                st.sampled_from(ALL_PHRASES),
+                st.sampled_from(FILLER),
+                st.sampled_from(ALL_PHRASES).flatmap(lambda p: st.sampled_from([p, *contracted(p)])),
+                st.integers(0, 10**10).map(str),
+            ),
+            min_size=1,
+            max_size=8,
+        )
+    )
+    seps = draw(st.lists(st.sampled_from(SEPARATORS), min_size=len(pieces), max_size=len(pieces)))
+    text = "".join(p + s for p, s in zip(pieces, seps)).strip()
+    case = draw(st.sampled_from(["same", "upper", "lower", "title", "capitalize"]))
+    return {"same": text, "upper": text.upper(), "lower": text.lower(), "title": text.title(), "capitalize": text.capitalize()}[case]
+
+
+def _known(text):
+    low = text.casefold()
+    return " at " in low and "@" not in low and "dot" not in low
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(turns())
+def test_prefilter_sound_on_random_turns_all_packs(text):
+    if _known(text):  # the tracked email miss (xfail test above) would drown everything else
+        return
+    assert not unsound("all", text), text
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from([n for n in CONFIGS if n != "all"]), turns())
+def test_prefilter_sound_on_random_turns_single_packs(name, text):
+    if _known(text):
+        return
+    assert not unsound(name, text), (name, text)
