@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 import typer
 
@@ -11,7 +11,7 @@ from trace_engine.commands._output import emit_json, stderr_console, stdout_cons
 EXIT_USAGE = 2
 
 
-class Fmt(str, Enum):
+class Fmt(StrEnum):
     table = "table"
     json = "json"
 

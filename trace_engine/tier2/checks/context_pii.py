@@ -37,6 +37,7 @@ STREET = (r"\b" + _NUM_WORD + r"(?:[\s-]+" + _NUM_WORD + r")*\s+(?:[a-z]+\s+){0,
           r"drive|dr|lane|ln|boulevard|blvd|court|ct|way|place|terrace|row|circle|parkway|highway)\b")
 SPOKEN_ID = (r"\b(?:[a-z]\s+){0,3}(?:(?:\d|zero|oh|one|two|three|four|five|six|seven|eight|nine)[\s-]+){4,}"
              r"(?:\d|zero|oh|one|two|three|four|five|six|seven|eight|nine)\b")
+STREET_RE = re.compile(STREET, re.I)
 WRITTEN_ID = r"\b(?=[A-Za-z0-9-]*\d)[A-Za-z0-9]{2,}(?:-[A-Za-z0-9]{2,}){0,3}\b"
 
 
@@ -92,7 +93,12 @@ SPOKEN_DATE = re.compile(
 
 
 def find_context_pii(text: str) -> list[tuple[str, float, str]]:
-    """``[(kind, confidence, evidence)]`` for the context-dependent PII in ``text``."""
+    """``[(kind, confidence, evidence)]`` for the context-dependent PII in ``text``.
+
+    Every finding needs a context cue or a street address, so a turn with neither skips the analyzer (a cheap
+    regex prefilter: most turns never reach spaCy)."""
+    if not (DOB_CONTEXT.search(text) or ID_CONTEXT.search(text) or STREET_RE.search(text)):
+        return []
     results = models.analyzer().analyze(text=text, language="en")
     ents: dict[str, list[Any]] = {}
     for r in results:

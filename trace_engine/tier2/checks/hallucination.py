@@ -129,7 +129,7 @@ def quantity_groups(text: str) -> list[set[str]]:
                 continue
         merged.append([v])
         k += 1
-    groups.extend({"%g" % v for v in g} for g in merged)
+    groups.extend({f"{v:g}" for v in g} for g in merged)
     return groups
 
 
