@@ -9,12 +9,27 @@ from pathlib import Path
 
 from trace_engine import ir
 from trace_engine.dsl import print_pack
-from trace_engine.dsl.printer import check_line
 from trace_engine.packs import BUILTIN_DIR, BUILTIN_PACK_IDS, available_packs
 
 
+def _rule_blocks(pack: ir.Pack) -> dict[str, str]:
+    """rule id -> its canonical DSL text (from the printer, so the docs show exactly what the pack says)."""
+    blocks: dict[str, str] = {}
+    current: list[str] | None = None
+    rule_id = ""
+    for line in print_pack(pack).splitlines():
+        if line.startswith("rule "):
+            rule_id, current = line.split()[1], [line]
+        elif current is not None:
+            current.append(line)
+            if line == "}":
+                blocks[rule_id] = "\n".join(current)
+                current = None
+    return blocks
+
+
 def render_pack(pack: ir.Pack, source_path: str) -> str:
-    """One pack's reference page: every rule with id, title, severity, citation, reason, checks and examples."""
+    """One pack's reference page: every rule with id, title, severity, citation, reason, its DSL and examples."""
     lines = [
         f"# `{pack.pack_id}` — {pack.description or pack.pack_id}",
         "",
@@ -28,23 +43,20 @@ def render_pack(pack: ir.Pack, source_path: str) -> str:
     for rule in pack.rules:
         lines.append(f"| [{rule.id}](#{rule.id}) | {rule.title} | {rule.severity} | {rule.citation} |")
     lines.append("")
+    blocks = _rule_blocks(pack)
     for rule in pack.rules:
         lines += [f"## {rule.id}", "", f"**{rule.title}** — severity `{rule.severity}` — {rule.citation}", "", rule.reason, ""]
-        lines.append("Checks:")
-        lines.append("")
-        lines.append("```trace")
-        lines.extend(check_line(check) for check in rule.checks)
-        if rule.remedy is not None:
-            from trace_engine.dsl.printer import remedy
-
-            lines.append(remedy(rule.remedy))
-        lines.append("```")
-        lines.append("")
+        lines += ["```trace", blocks.get(rule.id, ""), "```", ""]
         if rule.examples:
             lines.append("Example of a violating agent line:")
             lines.append("")
             lines.extend(f"> {example}" for example in rule.examples)
             lines.append("")
+    if pack.phrase_sets:
+        lines += ["## Phrase sets", ""]
+        for name, items in pack.phrase_sets:
+            lines.append(f"- **{name}** ({len(items)}): " + ", ".join(f"`{item}`" for item in items))
+        lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
 
