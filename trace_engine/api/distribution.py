@@ -222,7 +222,8 @@ def engine_from_store(db: str | os.PathLike[str] | sqlite3.Connection, agent_id:
             if rec is None:
                 raise DistributionError(404, f"no rule pack {pack_id!r}{' version ' + repr(version) if version else ''}")
             specs.append(rec.spec)
-        return build_engine(stored.config, specs, source="store", etag=stored.etag, **engine_kw)
+        config = stored.to_api()["config"]  # exactly what GET /v1/trace/config returns
+        return build_engine(config, specs, source="store", etag=stored.etag, **engine_kw)
     finally:
         if own:
             conn.close()

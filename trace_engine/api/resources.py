@@ -36,6 +36,7 @@ SAFE_DEFAULT: dict[str, Any] = {
 }
 ORG_DEFAULT = ""
 MAX_PACK_BYTES = 1_000_000
+UPLOAD_DEFAULTS = {"jurisdiction": "unspecified", "legal_status": "tenant upload - not reviewed"}
 
 
 def canonical_json(obj: Any) -> str:
@@ -368,10 +369,14 @@ def create_pack(conn: sqlite3.Connection, tenant: str, raw: bytes) -> tuple[Pack
     try:
         data = json.loads(text)
     except (ValueError, RecursionError):
-        data = None
-    if not isinstance(data, dict):
-        # load_json_pack reports where the JSON is broken; fall through to it for the located message
-        pass
+        data = None  # load_json_pack reports where the JSON is broken
+    if isinstance(data, dict):
+        # the seed spec requires only pack_id, version and rules; the JSON form also wants these two. They are
+        # inserted right after the opening brace, so every other line and column of the body stays where it was.
+        missing = {k: v for k, v in UPLOAD_DEFAULTS.items() if k not in data}
+        if missing:
+            at = text.index("{") + 1
+            text = text[:at] + " ".join(f"{json.dumps(k)}: {json.dumps(v)}," for k, v in missing.items()) + text[at:]
     filename = "rule-pack.json"
     try:
         pack, source = load_json_pack(text, filename)
