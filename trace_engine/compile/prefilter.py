@@ -156,13 +156,20 @@ def choose_atoms(tokens: tuple[str, ...]) -> tuple[str, ...] | None:
     return token_alternatives(best) if best else None
 
 
+def _rarity(token: str) -> tuple[int, int, int]:
+    """Higher is rarer: not a common word, not a digit, longer."""
+    return (token not in COMMON_WORDS, not any(ch.isdigit() for ch in token), len(token))
+
+
+#: A conjunction needs only some of a phrase's tokens to stay sound; the two rarest keep it selective and cheap.
+CONJUNCTION_TOKENS = 2
+
+
 def conjunction(tokens: tuple[str, ...]) -> list[tuple[str, ...]]:
-    """Per literal token, its alternatives: a phrase can only match if every token has a hit."""
-    return [
-        token_alternatives(token)
-        for token in dict.fromkeys(tokens)
-        if token != "*" and not (token.startswith("{") and token.endswith("}"))
-    ]
+    """Alternatives for the rarest literal tokens of a phrase: it can only match if every one of them occurs."""
+    literal = [t for t in dict.fromkeys(tokens) if t != "*" and not (t.startswith("{") and t.endswith("}"))]
+    chosen = sorted(literal, key=_rarity, reverse=True)[:CONJUNCTION_TOKENS]
+    return [token_alternatives(token) for token in chosen]
 
 
 def regex_atom_words(atoms: list[str]) -> tuple[str, ...] | None:
