@@ -103,6 +103,7 @@ class _Lowerer:
     # ------------------------------------------------------------------ pack
     def lower(self) -> ir.Pack:
         node = self.node
+        self.states = {st.name for st in node.states}  # states may be referenced before they are defined
         header = self.header()
         phrase_sets: list[tuple[str, tuple[str, ...]]] = []
         patterns: list[tuple[str, str]] = []
@@ -153,8 +154,9 @@ class _Lowerer:
             patterns.append((pat.name, pat.source))
             self.put(("pattern", pat.name), pat.loc)
 
+        defined: set[str] = set()
         for st in node.states:
-            if st.name in self.states:
+            if st.name in defined:
                 self.error(
                     "TS102",
                     f"duplicate state `{st.name}`",
@@ -163,7 +165,7 @@ class _Lowerer:
                 )
                 continue
             first_def["state", st.name] = st.name_loc
-            self.states.add(st.name)
+            defined.add(st.name)
         seen_states: set[str] = set()
         for st in node.states:
             if st.name in seen_states:

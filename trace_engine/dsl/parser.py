@@ -482,9 +482,18 @@ class _Builder:
         return self._header("pack", tree, value, loc)
 
     def _pack_id(self, tree: Tree, args: list[Any]) -> tuple[str, Location]:
-        return str(args[0].value), self.tloc(args[0])
+        first, last = args[0], args[-1]
+        for a, b in zip(args, args[1:], strict=False):
+            if a.end_pos != b.start_pos:
+                self.diagnostics.append(
+                    Diagnostic("TS001", "a pack id is a single word", self.tloc(b), hint="write `pack my_pack`")
+                )
+                break
+        loc = Location(self.file, first.line, first.column, last.end_line, last.end_column)
+        return "".join(str(a.value) for a in args), loc
 
-    _rule_id = _pack_id
+    def _rule_id(self, tree: Tree, args: list[Any]) -> tuple[str, Location]:
+        return str(args[0].value), self.tloc(args[0])
 
     def _h_version(self, tree: Tree, args: list[Any]) -> ast.HeaderNode:
         return self._header("version", tree, self.string(args[0]), self.tloc(args[0]))
