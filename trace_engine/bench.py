@@ -291,7 +291,7 @@ def _prefilter_rate(engine: Engine, calls: list[Transcript]) -> float:
 
 def _with_tier2(config: dict[str, Any], calls: list[Transcript]) -> dict[str, Any]:
     try:
-        from trace_engine.tier2 import tier2_observer_for_bench  # type: ignore[attr-defined]
+        from trace_engine.tier2.runner import tier2_observer_for_bench
     except ImportError:
         return {"available": False}
     observer = tier2_observer_for_bench()

@@ -125,6 +125,14 @@ def _batches(items: Iterable[Transcript | TranscriptError], summary: RescoreSumm
         yield batch
 
 
+def _remember(batches: Iterator[list[Transcript]], into: dict[str, Transcript] | None) -> Iterator[list[Transcript]]:
+    """Keep each batch's transcripts until its scorecards are committed (Tier-2 judges them afterwards)."""
+    for batch in batches:
+        if into is not None:
+            into.update((t.call_id, t) for t in batch)
+        yield batch
+
+
 def _records(inputs: list[str], summary: RescoreSummary) -> Iterator[Transcript | TranscriptError]:
     for path in inputs:
         if path != "-" and not os.path.exists(path):
@@ -142,13 +150,15 @@ def rescore(
     agent_id: str | None = None,
     workers: int = 1,
     key: str | None = None,
+    tier2: bool = False,
     on_result: Any = None,
     on_skip: Any = None,
 ) -> RescoreSummary:
     """Score every transcript in ``inputs`` into the log at ``db``.
 
     ``on_result(line_dict)`` is called for each call after its batch is committed; ``on_skip(message)`` for each
-    malformed record (``file:line: message``), which is skipped.
+    malformed record (``file:line: message``), which is skipped. With ``tier2`` the model-judged checks run on each
+    call too; their findings go to the findings table and never change a scorecard's audit hash.
     """
     from trace_engine.store.log import EvidenceLog
 
@@ -164,8 +174,25 @@ def rescore(
                 on_skip(message)
         skipped_seen = len(summary.skipped)
 
+    tier2_config = cfg.tier2 if cfg.tier2 is not None else {}
+    transcripts_by_id: dict[str, Transcript] = {}
+
     def commit(cards: list[Scorecard]) -> None:
         results = log.append_many(cards)
+        if tier2:
+            from trace_engine.tier2.runner import judge_transcript
+            from trace_engine.tier2.store import append_findings
+
+            found: list[dict[str, Any]] = []
+            for card, result in zip(cards, results):
+                transcript = transcripts_by_id.pop(card.call_id, None)
+                if transcript is None:
+                    continue
+                for finding in judge_transcript(transcript, tier2_config, call_id=card.call_id, agent_id=card.agent_id):
+                    finding.setdefault("audit_hash", result.audit_hash)
+                    found.append(finding)
+            if found:
+                append_findings(log.conn, tenant, found)
         for card, result in zip(cards, results):
             summary.scored += 1
             summary.turns += len(card.timeline)
@@ -180,7 +207,7 @@ def rescore(
         report_skips()
 
     try:
-        batches = _batches(_records(inputs, summary), summary)
+        batches = _remember(_batches(_records(inputs, summary), summary), transcripts_by_id if tier2 else None)
         if workers <= 1:
             engine = Engine.from_config(cfg)
             for batch in batches:

@@ -22,6 +22,7 @@ def rescore(
     tenant: Annotated[str, typer.Option("--tenant", help="Tenant the records belong to.")] = "default",
     workers: Annotated[int, typer.Option("--workers", min=1, help="Scoring processes.")] = 1,
     key: Annotated[str | None, typer.Option("--key", help="Log signing key (default: trace.key beside the DB).")] = None,
+    tier2: Annotated[bool, typer.Option("--tier2", help="Also run the Tier-2 model-judged checks (advisory).")] = False,
     output: Annotated[OutputFormat, typer.Option("--format", help="text (progress + summary) or json (one line per call).")] = OutputFormat.text,
 ) -> None:
     """Re-score transcripts (warn mode) and append their scorecards to the log. Exit 3 if any input was skipped."""
@@ -55,6 +56,7 @@ def rescore(
             agent_id=agent_id,
             workers=workers,
             key=key,
+            tier2=tier2,
             on_result=on_result,
             on_skip=on_skip,
         )

@@ -1,8 +1,8 @@
 """The gate's configuration: the seed spec's ``TraceConfigInput`` plus Trace's own extensions.
 
 Extensions (all optional): ``variables`` for rule text (``{business_name}``), ``callback_numbers`` the agent may say,
-``fallback_line`` spoken in place of a blocked turn, ``handoff_line`` spoken when handing off, and ``packs_dir``
-for custom packs. Unknown keys are rejected with a clear error rather than silently ignored.
+``fallback_line`` spoken in place of a blocked turn, ``handoff_line`` spoken when handing off, ``packs_dir``
+for custom packs, and ``tier2`` for the asynchronous model-judged checks. Unknown keys are rejected with a clear error rather than silently ignored.
 """
 
 from __future__ import annotations
@@ -71,6 +71,8 @@ class TraceConfig(BaseModel):
     fallback_line: str | None = DEFAULT_FALLBACK_LINE
     handoff_line: str | None = DEFAULT_HANDOFF_LINE
     packs_dir: list[str] = Field(default_factory=list)
+    #: the Tier-2 block (validated by :class:`trace_engine.tier2.config.Tier2Config`); advisory, never inline
+    tier2: dict[str, Any] | None = None
 
     @property
     def mode(self) -> str:

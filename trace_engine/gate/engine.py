@@ -68,7 +68,7 @@ class Engine:
         synthesized = guardrails_pack(config.guardrails)
         if synthesized is not None:
             enforced.append(synthesized)
-        compile_input = config.model_dump(mode="json", exclude={"variables", "callback_numbers"})
+        compile_input = config.model_dump(mode="json", exclude={"variables", "callback_numbers", "tier2"})
         etag = pack_set_etag(enforced, compile_input)
         with _LOCK:
             program = _COMPILED.get(etag)
