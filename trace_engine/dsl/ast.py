@@ -9,7 +9,7 @@ fields in source order (duplicates included) so that lowering can report them; s
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from trace_engine.errors import Location
 
@@ -69,7 +69,7 @@ class DetectorAtom:
     exempt: str | None = None
 
 
-Atom = Union[RefAtom, StringAtom, ListAtom, RegexAtom, DetectorAtom]
+Atom = RefAtom | StringAtom | ListAtom | RegexAtom | DetectorAtom
 
 
 @dataclass(slots=True)
@@ -173,9 +173,7 @@ class IfNode:
     otherwise: ExprNode
 
 
-ExprNode = Union[
-    LiteralNode, ListNode, FieldRefNode, StateRefNode, CallNode, CompareNode, BetweenNode, BoolNode, NotNode, IfNode
-]
+ExprNode = LiteralNode | ListNode | FieldRefNode | StateRefNode | CallNode | CompareNode | BetweenNode | BoolNode | NotNode | IfNode
 
 # ------------------------------------------------------------------------------------------------ checks
 
@@ -248,7 +246,7 @@ class Tier2Node:
     id_loc: Location
 
 
-CheckNode = Union[MustSayNode, MustNotSayNode, OnNode, RequireNode, Tier2Node]
+CheckNode = MustSayNode | MustNotSayNode | OnNode | RequireNode | Tier2Node
 
 
 @dataclass(slots=True)
