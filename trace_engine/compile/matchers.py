@@ -20,8 +20,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import re
-
 import ahocorasick
 import re2
 
@@ -32,7 +30,9 @@ from trace_engine.text import NormalizedText, detect, normalize_phrase
 
 Span = tuple[int, int, str | None]  # original start, original end, detector kind (None for phrases and regexes)
 
-_HAS_DIGIT = re.compile(r"[0-9]").search
+_DELETE_DIGITS = str.maketrans("", "", "0123456789")
+#: Digits a detector's shortest valid value has (spoken digits are digits in the normalized view).
+MIN_DIGITS: dict[str, int] = {"mbi": 5, "ssn": 9, "aba_routing": 9, "us_phone": 10, "credit_card": 13}
 GAP = "*"
 GAP_MAX_WORDS = 3
 _OPTIONS = re2.Options()
@@ -151,9 +151,13 @@ class CompiledMatchers:
         self, found: dict[int, list[Span]], nt: NormalizedText, exempt: Mapping[str, frozenset[str]]
     ) -> None:
         leaves = self.detector_leaves
-        if self._digit_detectors and _HAS_DIGIT(nt.text):
+        text = nt.text
+        digits = len(text) - len(text.translate(_DELETE_DIGITS)) if self._digit_detectors else 0
+        if digits:
             for leaf in self._digit_detectors:
                 ids, kind, exempt_var = leaves[leaf]
+                if digits < MIN_DIGITS[kind]:
+                    continue
                 for hit in detect(kind, nt, exempt.get(exempt_var, frozenset()) if exempt_var else frozenset()):
                     _add_span(found, ids, (hit.start, hit.end, kind))
         if self._email_detectors and " at " in nt.text:
