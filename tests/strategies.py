@@ -40,14 +40,84 @@ from trace_engine import ir
 #: Words a generated name never equals: DSL keywords and built-in names.
 RESERVED: frozenset[str] = frozenset(
     {
-        "pack", "version", "jurisdiction", "legal_status", "description", "when", "phrases", "phrase", "pattern",
-        "patterns", "state", "states", "rule", "rules", "title", "severity", "citation", "reason", "remedy", "example",
-        "examples", "must_say", "must_not_say", "within", "turn", "turns", "second", "seconds", "first_turn",
-        "call_end", "unless", "until", "for", "on", "caller", "agent", "says", "say", "then", "require", "tier2",
-        "detector", "excluding", "exempt", "and", "or", "not", "in", "not_in", "between", "if", "else", "true",
-        "false", "null", "none", "keep_last", "any_of", "field", "const", "call", "compare", "kind", "match",
-        "check", "checks", "speaker", "steps", "id", "placeholder", "text", "always",
-        *ir.SEVERITIES, *ir.SPEAKERS, *ir.DETECTORS, *ir.REMEDY_KINDS, *ir.TIER2_CHECKS, *ir.EXPR_FUNCTIONS,
+        "pack",
+        "version",
+        "jurisdiction",
+        "legal_status",
+        "description",
+        "when",
+        "phrases",
+        "phrase",
+        "pattern",
+        "patterns",
+        "state",
+        "states",
+        "rule",
+        "rules",
+        "title",
+        "severity",
+        "citation",
+        "reason",
+        "remedy",
+        "example",
+        "examples",
+        "must_say",
+        "must_not_say",
+        "within",
+        "turn",
+        "turns",
+        "second",
+        "seconds",
+        "first_turn",
+        "call_end",
+        "unless",
+        "until",
+        "for",
+        "on",
+        "caller",
+        "agent",
+        "says",
+        "say",
+        "then",
+        "require",
+        "tier2",
+        "detector",
+        "excluding",
+        "exempt",
+        "and",
+        "or",
+        "not",
+        "in",
+        "not_in",
+        "between",
+        "if",
+        "else",
+        "true",
+        "false",
+        "null",
+        "none",
+        "keep_last",
+        "any_of",
+        "field",
+        "const",
+        "call",
+        "compare",
+        "kind",
+        "match",
+        "check",
+        "checks",
+        "speaker",
+        "steps",
+        "id",
+        "placeholder",
+        "text",
+        "always",
+        *ir.SEVERITIES,
+        *ir.SPEAKERS,
+        *ir.DETECTORS,
+        *ir.REMEDY_KINDS,
+        *ir.TIER2_CHECKS,
+        *ir.EXPR_FUNCTIONS,
     }
 )
 
@@ -121,7 +191,9 @@ def phrase_texts(draw: st.DrawFn) -> str:
     if len(words) >= 2 and draw(st.booleans()):
         words.insert(draw(st.integers(1, len(words) - 1)), "*")
     if draw(st.integers(0, 4)) == 0:
-        words.insert(draw(st.integers(0, len(words))), "{" + draw(st.sampled_from(("agent_name", "company"))) + "}")
+        words.insert(
+            draw(st.integers(0, len(words))), "{" + draw(st.sampled_from(("agent_name", "company"))) + "}"
+        )
     return " ".join(words)
 
 
@@ -153,7 +225,7 @@ class Ctx:
 # --------------------------------------------------------------------------------------------- matchers
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def simple_matchers(ctx: Ctx) -> st.SearchStrategy[ir.Matcher]:
     """Any matcher but ``AnyOf``."""
     options: list[st.SearchStrategy[ir.Matcher]] = [
@@ -168,7 +240,7 @@ def simple_matchers(ctx: Ctx) -> st.SearchStrategy[ir.Matcher]:
     return st.one_of(options)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def matchers(ctx: Ctx) -> st.SearchStrategy[ir.Matcher]:
     """Any matcher, including ``AnyOf`` of two or three simple matchers."""
     simple = simple_matchers(ctx)
@@ -182,7 +254,7 @@ def matchers(ctx: Ctx) -> st.SearchStrategy[ir.Matcher]:
 # --------------------------------------------------------------------------------------------- windows, scopes
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def windows() -> st.SearchStrategy[ir.Window]:
     return st.one_of(
         st.just(ir.FirstTurn()),
@@ -193,7 +265,7 @@ def windows() -> st.SearchStrategy[ir.Window]:
     )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def scopes(ctx: Ctx, in_cue: bool) -> st.SearchStrategy[ir.Scope]:
     options: list[st.SearchStrategy[ir.Scope]] = [st.just(ir.Always())]
     if ctx.states:
@@ -206,7 +278,7 @@ def scopes(ctx: Ctx, in_cue: bool) -> st.SearchStrategy[ir.Scope]:
 # --------------------------------------------------------------------------------------------- expressions
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def consts(ctx: Ctx) -> st.SearchStrategy[ir.Const]:
     return st.one_of(
         ctx.text,
@@ -219,13 +291,13 @@ def consts(ctx: Ctx) -> st.SearchStrategy[ir.Const]:
     ).map(ir.Const)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def fields(ctx: Ctx) -> st.SearchStrategy[ir.Field]:
     names_ = list(METADATA_FIELDS) + [f"state.{s}" for s in ctx.states]
     return st.sampled_from(names_).map(ir.Field)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def exprs(ctx: Ctx, max_leaves: int = 5) -> st.SearchStrategy[ir.Expr]:
     """Any expression tree; calls have the right arity."""
     leaves = st.one_of(fields(ctx), consts(ctx))
@@ -253,17 +325,17 @@ def exprs(ctx: Ctx, max_leaves: int = 5) -> st.SearchStrategy[ir.Expr]:
 # --------------------------------------------------------------------------------------------- checks
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def must_says(ctx: Ctx) -> st.SearchStrategy[ir.MustSay]:
     return st.builds(ir.MustSay, matchers(ctx), windows())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def must_not_says(ctx: Ctx, in_cue: bool = False) -> st.SearchStrategy[ir.MustNotSay]:
     return st.builds(ir.MustNotSay, matchers(ctx), st.none() | matchers(ctx), scopes(ctx, in_cue))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def checks(ctx: Ctx) -> st.SearchStrategy[ir.Check]:
     """Any check kind; ``OnCue`` holds one to three ``MustSay``/``MustNotSay`` (which may use ``ForTurns``)."""
     cue_body = st.lists(st.one_of(must_says(ctx), must_not_says(ctx, in_cue=True)), min_size=1, max_size=2)
@@ -276,7 +348,7 @@ def checks(ctx: Ctx) -> st.SearchStrategy[ir.Check]:
     )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def remedies(ctx: Ctx) -> st.SearchStrategy[ir.Remedy | None]:
     bare = st.sampled_from([k for k in ir.REMEDY_KINDS if k not in ("mask", "inject")]).map(ir.Remedy)
     return st.one_of(
@@ -288,7 +360,7 @@ def remedies(ctx: Ctx) -> st.SearchStrategy[ir.Remedy | None]:
     )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def rules(ctx: Ctx, rule_id: str = "rule-001") -> st.SearchStrategy[ir.Rule]:
     return st.builds(
         ir.Rule,
@@ -336,7 +408,9 @@ def _resolve(x, sets: dict, patterns: dict, states: dict):
     if isinstance(x, tuple):
         return tuple(_resolve(y, sets, patterns, states) for y in x)
     if dataclasses.is_dataclass(x) and not isinstance(x, type):
-        return type(x)(**{f.name: _resolve(getattr(x, f.name), sets, patterns, states) for f in dataclasses.fields(x)})
+        return type(x)(
+            **{f.name: _resolve(getattr(x, f.name), sets, patterns, states) for f in dataclasses.fields(x)}
+        )
     return x
 
 

@@ -22,7 +22,9 @@ except ImportError:  # pragma: no cover - repository root on sys.path instead of
 printer = pytest.importorskip("trace_engine.dsl.printer")
 dsl = pytest.importorskip("trace_engine.dsl")
 if not hasattr(dsl, "load_pack_text") or not hasattr(printer, "print_pack"):  # pragma: no cover
-    pytest.skip("trace_engine.dsl.load_pack_text / printer.print_pack not available yet", allow_module_level=True)
+    pytest.skip(
+        "trace_engine.dsl.load_pack_text / printer.print_pack not available yet", allow_module_level=True
+    )
 
 print_pack = printer.print_pack
 load_pack_text = dsl.load_pack_text

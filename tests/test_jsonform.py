@@ -48,8 +48,13 @@ def _reprs_equal(a: ir.Pack, b: ir.Pack) -> None:
 
 # ============================================================================================ round trips
 
-_CHECK_TAGS = {ir.MustSay: "must_say", ir.MustNotSay: "must_not_say", ir.OnCue: "on_cue", ir.Require: "require",
-               ir.Tier2Ref: "tier2"}
+_CHECK_TAGS = {
+    ir.MustSay: "must_say",
+    ir.MustNotSay: "must_not_say",
+    ir.OnCue: "on_cue",
+    ir.Require: "require",
+    ir.Tier2Ref: "tier2",
+}
 
 
 @SETTINGS
@@ -79,7 +84,9 @@ def test_text_round_trip_and_canonical(pack: ir.Pack) -> None:
     for name, items in pack.phrase_sets:
         assert f'"{name}": [' in source.line_text(source.get("phrase_set", name).line)
         for i, item in enumerate(items):
-            assert json.dumps(item, ensure_ascii=False) in source.line_text(source.get("phrase", name, i).line)
+            assert json.dumps(item, ensure_ascii=False) in source.line_text(
+                source.get("phrase", name, i).line
+            )
     for st_ in pack.states:
         assert json.dumps(st_.name) in source.line_text(source.get("state", st_.name).line)
 
@@ -134,8 +141,21 @@ def test_lossless_details() -> None:
     assert back.rules[0].checks[2].expr.right == ir.Const(("FL", "OK"))
     assert back.rules[0].checks[3].expr.right.value is True
     # a rule with remedy None stays None (not flag)
-    assert pack_from_dict(pack_to_dict(pack.__class__(**{**_fields(pack), "rules": (
-        ir.Rule("a", "t", "low", "c", "r", (ir.Tier2Ref("brand_tone"),)),)}))).rules[0].remedy is None
+    assert (
+        pack_from_dict(
+            pack_to_dict(
+                pack.__class__(
+                    **{
+                        **_fields(pack),
+                        "rules": (ir.Rule("a", "t", "low", "c", "r", (ir.Tier2Ref("brand_tone"),)),),
+                    }
+                )
+            )
+        )
+        .rules[0]
+        .remedy
+        is None
+    )
 
 
 def _fields(p: ir.Pack) -> dict:
@@ -207,7 +227,7 @@ def test_schema_is_valid_2020_12_and_uses_ir_constants() -> None:
     assert defs["state_step"]["properties"]["speaker"]["enum"] == list(ir.SPEAKERS)
     # the envelope is the API's, tightened
     props = schema["properties"]
-    for key, spec in TRACE_RULE_PACK_SPEC["properties"].items():
+    for key in TRACE_RULE_PACK_SPEC["properties"]:
         assert key in props
     assert props["pack_id"]["pattern"] == "^[a-z0-9_]+$"
     assert props["rules"]["minItems"] == 1
@@ -254,7 +274,9 @@ def _errors(text: str) -> list[tuple[str, int, int, str, str | None]]:
 
 def test_good_pack_loads_with_source_map() -> None:
     pack, source = load_json_pack(GOOD, "p.json")
-    assert pack.rules[0].checks[0] == ir.MustNotSay(ir.Phrases(("stop calling", "take me off * list"), ref="opt_out"))
+    assert pack.rules[0].checks[0] == ir.MustNotSay(
+        ir.Phrases(("stop calling", "take me off * list"), ref="opt_out")
+    )
     assert source.get("rule", "tcpa-001") == Location("p.json", 11, 13, 11, 23)
     assert source.get("rule", "tcpa-001", "check", 0) == Location("p.json", 17, 18, 17, 32)
     assert source.get("rule", "tcpa-001", "field", "severity") == Location("p.json", 13, 19, 13, 29)
@@ -271,9 +293,7 @@ def test_invalid_json() -> None:
         load_json_pack(text, "p.json")
     assert str(info.value) == "p.json:4:3 TJ001 invalid JSON: expecting ',' delimiter"
     assert info.value.render() == (
-        "p.json:4:3 TJ001 invalid JSON: expecting ',' delimiter\n"
-        '      "jurisdiction": "US",\n'
-        "      ^"
+        'p.json:4:3 TJ001 invalid JSON: expecting \',\' delimiter\n      "jurisdiction": "US",\n      ^'
     )
 
 
@@ -356,7 +376,13 @@ def test_all_errors_are_collected_in_source_order() -> None:
     )
     assert _errors(text) == [
         ("TJ002", 2, 14, '$.pack_id: "TCPA" does not match ^[a-z0-9_]+$', None),
-        ("TJ002", 13, 19, '$.rules[0].severity: "urgent" is not one of "low", "medium", "high", "critical"', None),
+        (
+            "TJ002",
+            13,
+            19,
+            '$.rules[0].severity: "urgent" is not one of "low", "medium", "high", "critical"',
+            None,
+        ),
         ("TJ002", 16, 7, '$.rules[0]: unknown property "sevrity"', 'did you mean "severity"?'),
         (
             "TJ002",
@@ -373,23 +399,29 @@ def test_more_schema_messages() -> None:
     cases = {
         '{"kind": "must_not_say", "match": {"phrase_set": "opt_out"}}': None,
         '{"kind": "must_say", "match": {"phrase_set": "opt_out"}}': (
-            "TJ002", '$.rules[0].checks[0]: missing required property "within"'
+            "TJ002",
+            '$.rules[0].checks[0]: missing required property "within"',
         ),
         '{"kind": "must_say", "match": {"phrase_set": "opt_out"}, "within": {"turns": 0}}': (
-            "TJ002", "$.rules[0].checks[0].within.turns: expected a number >= 1, got 0"
+            "TJ002",
+            "$.rules[0].checks[0].within.turns: expected a number >= 1, got 0",
         ),
         '{"kind": "must_not_say", "match": {"phrase_set": "opt_out"}, "scope": {"turns": 2}}': (
-            "TJ002", '$.rules[0].checks[0].scope: expected an object with one of the keys "until"'
+            "TJ002",
+            '$.rules[0].checks[0].scope: expected an object with one of the keys "until"',
         ),
         '{"kind": "require", "expr": {"call": "has", "args": []}}': (
-            "TJ002", "$.rules[0].checks[0].expr.args: expected at least 1 item, got 0"
+            "TJ002",
+            "$.rules[0].checks[0].expr.args: expected at least 1 item, got 0",
         ),
         '{"kind": "tier2", "check_id": 3}': (
-            "TJ002", '$.rules[0].checks[0].check_id: 3 is not one of "ambiguous_optout", "context_pii", '
-            '"hallucination", "minimum_necessary", "brand_tone"'
+            "TJ002",
+            '$.rules[0].checks[0].check_id: 3 is not one of "ambiguous_optout", "context_pii", '
+            '"hallucination", "minimum_necessary", "brand_tone"',
         ),
         '{"kind": "must_not_say", "match": {"any_of": [{"phrases": ["a"]}]}}': (
-            "TJ002", "$.rules[0].checks[0].match.any_of: expected at least 2 items, got 1"
+            "TJ002",
+            "$.rules[0].checks[0].match.any_of: expected at least 2 items, got 1",
         ),
     }
     for check, expected in cases.items():
@@ -401,20 +433,24 @@ def test_more_schema_messages() -> None:
 
 
 def test_remedy_constraints() -> None:
-    text = GOOD.replace('      ]\n    }', '      ],\n      "remedy": {"kind": "flag", "text": "hi"}\n    }')
-    assert _errors(text) == [("TJ002", 19, 34, '$.rules[0].remedy: "text" is only allowed when kind is "inject"', None)]
-    text = GOOD.replace('      ]\n    }', '      ],\n      "remedy": {"kind": "inject"}\n    }')
+    text = GOOD.replace("      ]\n    }", '      ],\n      "remedy": {"kind": "flag", "text": "hi"}\n    }')
+    assert _errors(text) == [
+        ("TJ002", 19, 34, '$.rules[0].remedy: "text" is only allowed when kind is "inject"', None)
+    ]
+    text = GOOD.replace("      ]\n    }", '      ],\n      "remedy": {"kind": "inject"}\n    }')
     assert [m for _, _, _, m, _ in _errors(text)] == ['$.rules[0].remedy: missing required property "text"']
 
 
 def test_duplicates() -> None:
     text = GOOD.replace('"version": "1",', '"version": "1",\n  "version": "2",')
     assert _errors(text) == [("TJ005", 4, 3, '$: duplicate key "version"', None)]
-    rules_start = GOOD.index("    {\n      \"id\"")
+    rules_start = GOOD.index('    {\n      "id"')
     rules_end = GOOD.index("  ]\n}")
     rule = GOOD[rules_start:rules_end].rstrip("\n")
     text = GOOD[:rules_end].rstrip("\n") + ",\n" + rule + "\n" + GOOD[rules_end:]
-    assert [(c, line, m) for c, line, _, m, _ in _errors(text)] == [("TJ005", 21, 'duplicate rule id "tcpa-001"')]
+    assert [(c, line, m) for c, line, _, m, _ in _errors(text)] == [
+        ("TJ005", 21, 'duplicate rule id "tcpa-001"')
+    ]
 
 
 def test_pack_from_dict_locates_through_a_source_map() -> None:
@@ -436,7 +472,10 @@ def test_deep_nesting_is_an_error_not_a_crash() -> None:
         with pytest.raises(TraceSyntaxError):
             load_json_pack(text, "p.json")
     for depth in (50, 3000):  # ~90 levels is the limit (Python recursion in jsonschema)
-        text = GOOD.replace('"version": "1",', '"version": "1",\n  "when": ' + '{"not": ' * depth + '{"const": 1}' + "}" * depth + ",")
+        text = GOOD.replace(
+            '"version": "1",',
+            '"version": "1",\n  "when": ' + '{"not": ' * depth + '{"const": 1}' + "}" * depth + ",",
+        )
         try:
             load_json_pack(text, "p.json")
         except TraceSyntaxError as e:
@@ -446,16 +485,53 @@ def test_deep_nesting_is_an_error_not_a_crash() -> None:
 # ============================================================================================ robustness
 
 _JSONISH = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8)
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text(max_size=8)
     | st.sampled_from(["must_say", "opt_out", "critical", "phrase_set", "tcpa-001"]),
-    lambda sub: st.lists(sub, max_size=4) | st.dictionaries(
-        st.sampled_from(
-            ["pack_id", "version", "jurisdiction", "legal_status", "rules", "phrases", "patterns", "states", "id",
-             "title", "severity", "citation", "reason", "checks", "kind", "match", "within", "phrase_set", "regex",
-             "pattern", "until", "scope", "field", "not", "and", "any_of", "then", "remedy", "name", "steps"]
-        ) | st.text(max_size=5),
-        sub,
-        max_size=5,
+    lambda sub: (
+        st.lists(sub, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "pack_id",
+                    "version",
+                    "jurisdiction",
+                    "legal_status",
+                    "rules",
+                    "phrases",
+                    "patterns",
+                    "states",
+                    "id",
+                    "title",
+                    "severity",
+                    "citation",
+                    "reason",
+                    "checks",
+                    "kind",
+                    "match",
+                    "within",
+                    "phrase_set",
+                    "regex",
+                    "pattern",
+                    "until",
+                    "scope",
+                    "field",
+                    "not",
+                    "and",
+                    "any_of",
+                    "then",
+                    "remedy",
+                    "name",
+                    "steps",
+                ]
+            )
+            | st.text(max_size=5),
+            sub,
+            max_size=5,
+        )
     ),
     max_leaves=20,
 )

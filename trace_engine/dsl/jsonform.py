@@ -119,7 +119,10 @@ def pack_to_dict(pack: ir.Pack) -> dict[str, Any]:
         d["patterns"] = {name: source for name, source in pack.patterns}
     if pack.states:
         d["states"] = [
-            {"name": s.name, "steps": [{"speaker": st.speaker, "match": w.matcher(st.matcher)} for st in s.steps]}
+            {
+                "name": s.name,
+                "steps": [{"speaker": st.speaker, "match": w.matcher(st.matcher)} for st in s.steps],
+            }
             for s in pack.states
         ]
     d["rules"] = [w.rule(r) for r in pack.rules]
@@ -301,7 +304,11 @@ def _load(text: str, filename: str, source: SourceMap) -> tuple[ir.Pack, SourceM
         return locator.location(filename, path, on_key)
 
     dups = [
-        Diagnostic("TJ005", f"{_fmt_path(p[:-1])}: duplicate key {json.dumps(p[-1], ensure_ascii=False)}", locate(p, True))
+        Diagnostic(
+            "TJ005",
+            f"{_fmt_path(p[:-1])}: duplicate key {json.dumps(p[-1], ensure_ascii=False)}",
+            locate(p, True),
+        )
         for p in locator.duplicates
     ]
     pack = _read(data, locate, source, extra=dups)
@@ -334,7 +341,9 @@ def _read(data: Any, locate: Locate, source: SourceMap | None, extra: Iterable[D
     try:
         return _Builder(data).pack()
     except RecursionError:
-        raise TraceSyntaxError([Diagnostic("TJ002", "the pack is nested too deeply", locate(()))], source) from None
+        raise TraceSyntaxError(
+            [Diagnostic("TJ002", "the pack is nested too deeply", locate(()))], source
+        ) from None
 
 
 def _dedupe(diags: list[Diagnostic]) -> list[Diagnostic]:
@@ -368,7 +377,10 @@ class _Builder:
             phrase_sets=tuple(self.phrase_sets.items()),
             patterns=tuple(self.patterns.items()),
             states=tuple(
-                ir.State(s["name"], tuple(ir.StateStep(st["speaker"], self.matcher(st["match"])) for st in s["steps"]))
+                ir.State(
+                    s["name"],
+                    tuple(ir.StateStep(st["speaker"], self.matcher(st["match"])) for st in s["steps"]),
+                )
                 for s in d.get("states", ())
             ),
         )
@@ -569,7 +581,11 @@ def _diagnostics_for(err: Any, locate: Locate) -> list[Diagnostic]:
         msg = f"{where}: expected {_j(val)}, got {_j(inst)}"
     elif v == "type":
         types = val if isinstance(val, list) else [val]
-        msg = f"{where}: expected " + " or ".join(_TYPE_NAMES.get(t, t) for t in types) + f", got {_type_of(inst)}"
+        msg = (
+            f"{where}: expected "
+            + " or ".join(_TYPE_NAMES.get(t, t) for t in types)
+            + f", got {_type_of(inst)}"
+        )
     elif v == "pattern":
         msg = f"{where}: {_j(inst)} does not match {val}"
     elif v == "minItems":
@@ -579,7 +595,11 @@ def _diagnostics_for(err: Any, locate: Locate) -> list[Diagnostic]:
         n = len(inst) if isinstance(inst, list) else 0
         msg = f"{where}: expected at most {val} item{'s' if val != 1 else ''}, got {n}"
     elif v == "minLength":
-        msg = f"{where}: expected a non-empty string" if val == 1 else f"{where}: expected at least {val} characters"
+        msg = (
+            f"{where}: expected a non-empty string"
+            if val == 1
+            else f"{where}: expected at least {val} characters"
+        )
     elif v == "minimum":
         msg = f"{where}: expected a number >= {val}, got {_j(inst)}"
     elif v == "exclusiveMinimum":
@@ -614,7 +634,9 @@ def _semantic_diagnostics(d: dict[str, Any], locate: Locate) -> list[Diagnostic]
         if isinstance(s, dict) and isinstance(s.get("name"), str):
             if s["name"] in state_names:
                 out.append(
-                    Diagnostic("TJ005", f"duplicate state {json.dumps(s['name'])}", locate(("states", i, "name")))
+                    Diagnostic(
+                        "TJ005", f"duplicate state {json.dumps(s['name'])}", locate(("states", i, "name"))
+                    )
                 )
             state_names.append(s["name"])
     rules = d.get("rules") if isinstance(d.get("rules"), list) else []
@@ -622,7 +644,11 @@ def _semantic_diagnostics(d: dict[str, Any], locate: Locate) -> list[Diagnostic]
     for i, r in enumerate(rules):
         if isinstance(r, dict) and isinstance(r.get("id"), str):
             if r["id"] in seen_ids:
-                out.append(Diagnostic("TJ005", f"duplicate rule id {json.dumps(r['id'])}", locate(("rules", i, "id"))))
+                out.append(
+                    Diagnostic(
+                        "TJ005", f"duplicate rule id {json.dumps(r['id'])}", locate(("rules", i, "id"))
+                    )
+                )
             seen_ids.add(r["id"])
 
     def bad_regex(src: Any, path: Path_) -> None:
@@ -641,7 +667,11 @@ def _semantic_diagnostics(d: dict[str, Any], locate: Locate) -> list[Diagnostic]
                 hint = f"{json.dumps(name)} is a {other_kind}"
                 break
         hint = hint or _hint(name, candidates)
-        out.append(Diagnostic("TJ003", f"undefined {kind} {json.dumps(name, ensure_ascii=False)}", locate(path), hint))
+        out.append(
+            Diagnostic(
+                "TJ003", f"undefined {kind} {json.dumps(name, ensure_ascii=False)}", locate(path), hint
+            )
+        )
 
     def walk(node: Any, path: Path_) -> None:
         # iterative, so deep nesting cannot overflow the stack
@@ -652,14 +682,20 @@ def _semantic_diagnostics(d: dict[str, Any], locate: Locate) -> list[Diagnostic]
                 ps = n.get("phrase_set")
                 if isinstance(ps, str) and ps not in phrases and _is_matcher_context(p):
                     undefined(
-                        "phrase set", ps, p + ("phrase_set",), list(phrases),
-                        {"pattern; use {\"pattern\": ...}": patterns},  # type: ignore[dict-item]
+                        "phrase set",
+                        ps,
+                        p + ("phrase_set",),
+                        list(phrases),
+                        {'pattern; use {"pattern": ...}': patterns},  # type: ignore[dict-item]
                     )
                 pt = n.get("pattern")
                 if isinstance(pt, str) and pt not in patterns and _is_matcher_context(p):
                     undefined(
-                        "pattern", pt, p + ("pattern",), list(patterns),
-                        {"phrase set; use {\"phrase_set\": ...}": phrases},  # type: ignore[dict-item]
+                        "pattern",
+                        pt,
+                        p + ("pattern",),
+                        list(patterns),
+                        {'phrase set; use {"phrase_set": ...}': phrases},  # type: ignore[dict-item]
                     )
                 if "regex" in n and _is_matcher_context(p):
                     bad_regex(n["regex"], p + ("regex",))
@@ -780,7 +816,10 @@ def _fill_source_map(source: SourceMap, d: dict[str, Any], loc: _Locator, file: 
         for j, c in enumerate(r["checks"]):
             put(("rule", rid, "check", j), loc.location(file, base + ("checks", j, "kind")))
             for t in range(len(c.get("then", ()))):
-                put(("rule", rid, "check", j, "then", t), loc.location(file, base + ("checks", j, "then", t, "kind")))
+                put(
+                    ("rule", rid, "check", j, "then", t),
+                    loc.location(file, base + ("checks", j, "then", t, "kind")),
+                )
 
 
 _WS = " \t\r\n"
