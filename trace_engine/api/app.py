@@ -133,13 +133,12 @@ def _rid(request: Request) -> str | None:
     return request.scope.get("state", {}).get("request_id")
 
 
-def create_app(db_path: str | Path, *, exposure_ttl_s: float = views.EXPOSURE_TTL_S) -> FastAPI:
+def create_app(db_path: str | Path) -> FastAPI:
     """The service over the evidence database at ``db_path`` (created, with the service tables, when missing)."""
     db_path = str(db_path)
     init = open_db(db_path, create=True)
     init.close()
     pool = _Connections(db_path)
-    exposure_cache = views.ExposureCache(ttl_s=exposure_ttl_s)
     # load the built-in packs off the request path (the first rule-pack call would otherwise pay for it)
     threading.Thread(target=resources.builtin_packs, name="trace-builtin-packs", daemon=True).start()
 
@@ -389,7 +388,11 @@ def create_app(db_path: str | Path, *, exposure_ttl_s: float = views.EXPOSURE_TT
         who, conn = auth(request, READ)
         if agent_id is not None:
             resources.require_agent(conn, who.tenant, agent_id)
-        return JSONResponse(exposure_cache.get(conn, who.tenant, window_days, agent_id))
+        if agent_id is not None:
+            from trace_engine.store.reads import exposure
+
+            return JSONResponse(exposure(conn, who.tenant, window_days=window_days, agent_id=agent_id))
+        return JSONResponse(views.exposure_rollup(conn, who.tenant, window_days))
 
     return _wrap(app)
 

@@ -1,0 +1,218 @@
+"""HTTP API load benchmark on loopback: a store of N scored calls, then a bounded load run. Prints JSON.
+
+    .venv/bin/python benchmarks/bench_api.py [--n 100000] [--db PATH] [--duration 40] [--threads 4]
+
+1. Store: N synthetic scorecards (``trace_engine.evidence.synthetic``) appended through ``EvidenceLog.append_many``
+   in batches, spread over the last ~20 days so the default 30-day exposure window covers all of them. An
+   existing ``--db`` that already holds N calls for the tenant is reused (generation is the slow part).
+2. Server: ``trace serve`` in a subprocess on 127.0.0.1 (a free port), one API key.
+3. Load: ``--threads`` client threads with keep-alive ``httpx`` clients, for ``--duration`` seconds in total,
+   split evenly over four phases: interactions list pages (first pages with and without filters, and deep pages
+   through cursors), the interaction detail view (random calls), exposure (random ``window_days``, so most calls
+   hit different windows) and exposure with ``window_days=30``. Each phase reports requests/s, p50/p95/p99/max
+   latency (ms) and errors. The in-process cold cost of an exposure over the whole store (no HTTP, no cache) is
+   reported too, for the store's own aggregate and the API's rollup.
+
+``wrk`` is not needed; the client is pure Python, so the numbers include client overhead on a shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import httpx  # noqa: E402
+
+from trace_engine.evidence.signing import SigningKey  # noqa: E402
+from trace_engine.evidence.synthetic import synthetic_scorecard  # noqa: E402
+
+TENANT = "bench"
+DAY_MS = 86_400_000
+
+
+def build_store(db: Path, n: int, batch: int) -> dict:
+    from trace_engine.store.db import connect
+    from trace_engine.store.log import EvidenceLog
+
+    if db.exists():
+        conn = connect(db, create=False)
+        have = conn.execute("SELECT count(*) FROM scorecards WHERE tenant = ?", (TENANT,)).fetchone()[0]
+        conn.close()
+        if have >= n:
+            return {"reused": True, "calls": have}
+    now = int(time.time() * 1000)
+    span_ms = 20 * DAY_MS
+    step = max(1, span_ms // n)
+    base = now - span_ms
+    t0 = time.perf_counter()
+    with EvidenceLog(db, SigningKey.generate()) as log:
+        start = log.size(TENANT)
+        for lo in range(start, n, batch):
+            cards = []
+            for i in range(lo, min(n, lo + batch)):
+                sc = synthetic_scorecard(i, TENANT, base_ms=base)
+                sc.scored_at = base + i * step
+                cards.append(sc)
+            log.append_many(cards, batch_size=batch)
+            print(f"stored {min(n, lo + batch)}/{n}", file=sys.stderr, flush=True)
+    return {"reused": False, "calls": n, "append_s": round(time.perf_counter() - t0, 1)}
+
+
+def pct(xs: list[float], p: float) -> float | None:
+    if not xs:
+        return None
+    xs = sorted(xs)
+    k = max(0, min(len(xs) - 1, int(round(p / 100 * len(xs) + 0.5)) - 1))
+    return round(xs[k], 2)
+
+
+def run_phase(url: str, key: str, threads: int, seconds: float, make_request) -> dict:
+    lat: list[list[float]] = [[] for _ in range(threads)]
+    errors = [0] * threads
+    stop = time.monotonic() + seconds
+
+    def worker(i: int) -> None:
+        rng = random.Random(i)
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=10.0) as c:
+            state: dict = {}
+            while time.monotonic() < stop:
+                path, params = make_request(rng, state)
+                t = time.perf_counter()
+                try:
+                    r = c.get(path, params=params)
+                    ok = r.status_code == 200
+                    body = r.json() if ok else None
+                except httpx.HTTPError:
+                    ok, body = False, None
+                lat[i].append((time.perf_counter() - t) * 1000)
+                if not ok:
+                    errors[i] += 1
+                elif isinstance(body, dict) and "next_cursor" in body:
+                    state["cursor"] = body["next_cursor"] if rng.random() < 0.8 else None
+
+    t0 = time.perf_counter()
+    ts = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    elapsed = time.perf_counter() - t0
+    all_lat = [x for xs in lat for x in xs]
+    return {
+        "requests": len(all_lat),
+        "rps": round(len(all_lat) / elapsed, 1),
+        "p50_ms": pct(all_lat, 50),
+        "p95_ms": pct(all_lat, 95),
+        "p99_ms": pct(all_lat, 99),
+        "max_ms": round(max(all_lat), 2) if all_lat else None,
+        "mean_ms": round(statistics.fmean(all_lat), 2) if all_lat else None,
+        "errors": sum(errors),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=100_000)
+    ap.add_argument("--batch", type=int, default=2000)
+    ap.add_argument("--db", default=None, help="reuse or create this store (default: a temporary one)")
+    ap.add_argument("--duration", type=float, default=40.0, help="total seconds of load, over all phases")
+    ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--generate-only", action="store_true")
+    args = ap.parse_args()
+    tmp = tempfile.TemporaryDirectory()
+    db = Path(args.db) if args.db else Path(tmp.name) / "bench.db"
+    store = build_store(db, args.n, args.batch)
+    if args.generate_only:
+        print(json.dumps({"store": store}, indent=2))
+        return
+
+    from trace_engine.api.auth import create_key
+    from trace_engine.api.tables import open_db
+    from trace_engine.api.testing import running_server
+    from trace_engine.api.views import exposure_rollup
+    from trace_engine.store import reads
+
+    conn = open_db(str(db))
+    key = create_key(conn, TENANT, "trace:read", "bench_api")[0]
+    call_ids = [r[0] for r in conn.execute("SELECT call_id FROM scorecards WHERE tenant = ? ORDER BY random() LIMIT 5000", (TENANT,))]
+    cold: dict = {}
+    t = time.perf_counter()
+    ref = reads.exposure(conn, TENANT, 30)
+    cold["store_exposure_ms"] = round((time.perf_counter() - t) * 1000, 1)
+    t = time.perf_counter()
+    got = exposure_rollup(conn, TENANT, 30)  # first call catches the rollup up over the whole store
+    cold["rollup_catch_up_ms"] = round((time.perf_counter() - t) * 1000, 1)
+    samples = []
+    for w in (1, 7, 30, 90, 365):
+        t = time.perf_counter()
+        exposure_rollup(conn, TENANT, w)
+        samples.append((time.perf_counter() - t) * 1000)
+    cold["rollup_exposure_ms"] = {"max": round(max(samples), 2), "mean": round(statistics.fmean(samples), 2)}
+    cold["rollup_equals_store"] = got == ref
+    conn.close()
+
+    phase_s = args.duration / 4
+    agents = [f"agent-{i}" for i in range(5)]
+
+    def interactions(rng: random.Random, state: dict):
+        params: dict = {"limit": rng.choice((20, 50, 100))}
+        if state.get("cursor"):
+            params = {"limit": 20, "cursor": state["cursor"]}
+        elif rng.random() < 0.5:
+            params["verdict"] = rng.choice(("PASS", "WARN", "FAIL"))
+        elif rng.random() < 0.5:
+            params["agent_id"] = rng.choice(agents)
+        if "cursor" not in params:
+            state["cursor"] = None
+            params = {k: v for k, v in params.items() if k != "limit"} | {"limit": 20}
+        return "/v1/trace/interactions", params
+
+    def detail(rng: random.Random, state: dict):
+        return f"/v1/trace/interactions/{rng.choice(call_ids)}", {}
+
+    def exposure_random(rng: random.Random, state: dict):
+        return "/v1/trace/exposure", {"window_days": rng.randint(1, 365)}
+
+    def exposure_30(rng: random.Random, state: dict):
+        return "/v1/trace/exposure", {}
+
+    with tempfile.TemporaryDirectory() as logdir:
+        with running_server(db, Path(logdir) / "server.log", log_level="warning") as srv:
+            warm = run_phase(srv.url, key, 1, 1.0, interactions)  # noqa: F841 - warm the server's connections
+            results = {
+                "interactions_list": run_phase(srv.url, key, args.threads, phase_s, interactions),
+                "interaction_detail": run_phase(srv.url, key, args.threads, phase_s, detail),
+                "exposure_random_window": run_phase(srv.url, key, args.threads, phase_s, exposure_random),
+                "exposure_30d": run_phase(srv.url, key, args.threads, phase_s, exposure_30),
+            }
+    print(
+        json.dumps(
+            {
+                "store": store,
+                "calls": args.n,
+                "threads": args.threads,
+                "seconds_per_phase": phase_s,
+                "in_process": cold,
+                "http": results,
+                "goals": {
+                    "exposure_under_100ms": (results["exposure_random_window"]["p99_ms"] or 1e9) < 100
+                    and (results["exposure_30d"]["p99_ms"] or 1e9) < 100,
+                    "list_p99_under_20ms": (results["interactions_list"]["p99_ms"] or 1e9) < 20,
+                },
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
