@@ -404,7 +404,7 @@ class _Lowerer:
             elif w.kind == "turns":
                 window = ir.Turns(self.turn_count(w.count, w.loc, "a window"))
             else:
-                secs = float(w.count or 0)
+                secs = w.count or 0  # keep the literal's type: `30` stays an int, `1.5` a float
                 if secs <= 0:
                     self.error("TS110", f"a window must be more than 0 seconds, got {w.count}", w.loc)
                 window = ir.Seconds(secs)

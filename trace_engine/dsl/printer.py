@@ -47,9 +47,7 @@ def number(v: int | float) -> str:
         raise ValueError("a boolean is not a number")
     if isinstance(v, int):
         return str(v)
-    if v.is_integer() and abs(v) < 1e16:
-        return str(int(v))
-    return repr(v)
+    return repr(v)  # "2.0", not "2": the type is part of the value and must survive convert
 
 
 # --------------------------------------------------------------------------------------------- matchers
