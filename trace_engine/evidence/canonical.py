@@ -5,7 +5,8 @@ and costs ~250 µs for a typical scorecard, which would cap the append rate; so 
 ``json`` encoder and fall back to ``rfc8785.dumps`` whenever the two could differ:
 
 * a float whose Python ``repr`` uses an exponent, or is not finite (ECMAScript number formatting differs);
-  integral floats below 2**53 are written as integers, which is what ECMAScript does (``1.0`` -> ``1``);
+  integral floats below 2**53 are written as integers, which is what ECMAScript does (``1.0`` -> ``1``),
+  larger integral floats fall back;
 * an object key that is not ASCII (RFC 8785 sorts keys by UTF-16 code units, Python by code points);
 * an integer outside the I-JSON safe range (``rfc8785`` rejects it; so do we, through the fallback);
 * anything else that is not a plain JSON value.
@@ -41,8 +42,10 @@ def _prep(v: Any) -> Any:
             return v
         raise _Fallback
     if t is float:
-        if v.is_integer() and -_SAFE <= v <= _SAFE:
-            return int(v)
+        if v.is_integer():
+            if -_SAFE <= v <= _SAFE:
+                return int(v)
+            raise _Fallback  # ECMAScript prints large integral doubles without ".0", Python with it
         r = repr(v)
         if "e" in r or "n" in r:  # exponent form, inf, nan
             raise _Fallback

@@ -252,7 +252,7 @@ class EvidenceLog:
                     latest: str | None = None
                     for etag, ev, ah in conn.execute(
                         "SELECT config_etag, engine_version, audit_hash FROM scorecards "
-                        "WHERE tenant = ? AND call_id = ? ORDER BY seq",
+                        "WHERE tenant = ? AND call_id = ? ORDER BY +seq",
                         (t, sc.call_id),
                     ):
                         ids.add((etag, ev))
@@ -402,7 +402,7 @@ class EvidenceLog:
         if not call_id:
             raise ValueError("tier-2 finding needs interaction_id")
         row = self.conn.execute(
-            "SELECT audit_hash FROM scorecards WHERE tenant = ? AND call_id = ? ORDER BY seq DESC LIMIT 1",
+            "SELECT audit_hash FROM scorecards WHERE tenant = ? AND call_id = ? ORDER BY +seq DESC LIMIT 1",
             (tenant, call_id),
         ).fetchone()
         fid = finding.get("id") or "tfind_" + hashlib.sha256(canonical_bytes(finding)).hexdigest()[:24]

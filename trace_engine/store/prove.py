@@ -38,7 +38,7 @@ def make_proof(
         conn = log.conn
         row = conn.execute(
             "SELECT seq, body, leaf_hash, audit_hash FROM scorecards WHERE tenant = ? AND call_id = ? "
-            "ORDER BY seq DESC LIMIT 1",
+            "ORDER BY +seq DESC LIMIT 1",
             (tenant, call_id),
         ).fetchone()
         if row is None:

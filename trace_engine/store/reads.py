@@ -43,6 +43,14 @@ def _open(db: DB) -> Iterator[sqlite3.Connection]:
         conn.close()
 
 
+def _latest_clause(conn: sqlite3.Connection, tenant: str, alias: str) -> str:
+    """The "not superseded" anti-join, or nothing when the tenant has no superseding record at all."""
+    row = conn.execute(
+        "SELECT 1 FROM scorecards WHERE tenant = ? AND supersedes IS NOT NULL LIMIT 1", (tenant,)
+    ).fetchone()
+    return _LATEST.format(a=alias) if row else "1"
+
+
 def _limit(limit: int | None) -> int:
     if limit is None:
         return 20
@@ -94,7 +102,7 @@ def list_interactions(
                 raise CursorError("malformed cursor")
             where.append("(s.scored_at, s.seq) < (?, ?)")
             args.extend(k)
-        where.append(_LATEST.format(a="s"))
+        where.append(_latest_clause(conn, tenant, "s"))
         rows = conn.execute(
             "SELECT s.call_id, s.agent_id, s.product, s.verdict, s.findings, s.blocked_turns, s.modified_turns, "
             "s.packs_enforced, s.scored_at, s.seq FROM scorecards s WHERE "
@@ -137,7 +145,7 @@ def list_violations(
                 raise CursorError("malformed cursor")
             where.append("(v.scored_at, v.seq, v.idx) < (?, ?, ?)")
             args.extend(k)
-        where.append(_LATEST.format(a="v"))
+        where.append(_latest_clause(conn, tenant, "v"))
         rows = conn.execute(
             "SELECT v.id, v.interaction_id, v.agent_id, v.rule_id, v.pack_id, v.severity, v.action_taken, "
             "v.citation, v.reason, v.at_t, v.scored_at, v.seq, v.idx FROM violations v WHERE "
@@ -182,13 +190,14 @@ def exposure(
     since = now - window_days * DAY_MS
     with _open(db) as conn:
         agent_sql = " AND s.agent_id = ?" if agent_id is not None else ""
+        latest = _latest_clause(conn, tenant, "s")
         args: list[Any] = [tenant, since] + ([agent_id] if agent_id is not None else [])
         by_verdict = {"PASS": 0, "WARN": 0, "FAIL": 0}
         for verdict, c in conn.execute(
             "SELECT s.verdict, count(*) FROM scorecards s WHERE s.tenant = ? AND s.scored_at >= ?"
             + agent_sql
             + " AND "
-            + _LATEST.format(a="s")
+            + latest
             + " GROUP BY s.verdict",
             args,
         ):
@@ -199,7 +208,7 @@ def exposure(
             "WHERE s.tenant = ? AND s.scored_at >= ?"
             + agent_sql
             + " AND "
-            + _LATEST.format(a="s")
+            + latest
             + " GROUP BY s.rule_id, s.pack_id ORDER BY c DESC, s.rule_id, s.pack_id",
             args,
         ).fetchall()
@@ -225,7 +234,7 @@ def interaction_detail(db: DB, tenant: str, call_id: str) -> dict[str, Any] | No
         row = conn.execute(
             "SELECT call_id, agent_id, product, verdict, findings, blocked_turns, modified_turns, packs_enforced, "
             "scored_at, body, audit_hash, seq FROM scorecards WHERE tenant = ? AND call_id = ? "
-            "ORDER BY seq DESC LIMIT 1",
+            "ORDER BY +seq DESC LIMIT 1",
             (tenant, call_id),
         ).fetchone()
         if row is None:
