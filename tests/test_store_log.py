@@ -25,7 +25,7 @@ def test_append_hashes_and_links(tmp_path, key):
     c = sqlite3.connect(db)
     rows = c.execute("SELECT seq, body, leaf_hash, prev_hash, audit_hash, tenant FROM scorecards ORDER BY seq").fetchall()
     prev = b"\x00" * 32
-    for seq, body, lh, ph, ah, t in rows:
+    for seq, body, lh, ph, ah, _t in rows:
         doc = json.loads(body)
         assert canonical_bytes(doc) == body.encode()
         assert hashlib.sha256(b"\x00" + body.encode()).hexdigest() == lh
@@ -130,7 +130,7 @@ def test_invalid_scorecards(tmp_path, key):
     log = EvidenceLog(tmp_path / "t.db", key)
     bad = synthetic_scorecard(0)
     bad.quality_metrics = {"x": 2**60}  # outside the I-JSON range: cannot be canonicalized
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError):
         log.append(bad)
     bad_tenant = synthetic_scorecard(1, "bad tenant\n")
     res = log.append_many([bad, bad_tenant, synthetic_scorecard(2)], skip_invalid=True)

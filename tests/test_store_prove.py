@@ -70,7 +70,10 @@ def test_cli_prove_and_verify_proof(db, tmp_path):
     pub.write_text(KEY.verifier.encode())
     out = tmp_path / "proof.json"
     env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
-    run = lambda *a: subprocess.run([sys.executable, "-m", "trace_engine", *map(str, a)], capture_output=True, text=True, env=env)
+
+    def run(*a):
+        return subprocess.run([sys.executable, "-m", "trace_engine", *map(str, a)], capture_output=True, text=True, env=env)
+
     cid = synthetic_scorecard(42, "acme").call_id
     r = run("prove", cid, "--db", db, "--tenant", "acme", "--key", keyf, "-o", out)
     assert r.returncode == 0, r.stderr

@@ -8,8 +8,6 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
-
 from trace_engine.evidence.signing import SigningKey, parse_checkpoint
 from trace_engine.evidence.synthetic import synthetic_scorecard
 from trace_engine.store.log import EvidenceLog

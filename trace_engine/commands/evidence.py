@@ -25,7 +25,7 @@ from trace_engine.commands._output import emit_json, stderr_console, stdout_cons
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
 
-class Fmt(str, Enum):
+class Fmt(str, Enum):  # noqa: UP042 - same style as commands._output.OutputFormat
     table = "table"
     json = "json"
 

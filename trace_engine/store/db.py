@@ -140,7 +140,7 @@ def connect(path: str | os.PathLike[str], *, create: bool = True, timeout: float
         raise UnreadableDatabase(f"{p}: no such database")
     try:
         conn = sqlite3.connect(p, isolation_level=None, timeout=timeout, check_same_thread=False)
-        conn.execute("PRAGMA busy_timeout = %d" % int(timeout * 1000))
+        conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
         if create:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
