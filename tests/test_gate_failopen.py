@@ -1,0 +1,250 @@
+"""Fail-open: internal errors and timeouts never reach the turn loop; garbage input is handled in bounded time."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import trace_engine.gate.session as session_mod
+from trace_engine import Engine
+
+PACKS = ["tcpa", "hipaa", "pii", "brand_voice", "debt_collection"]
+ALL_PII = ["ssn", "credit_card", "email", "us_phone"]
+TEXT = "Your card is 4111 1111 1111 1111."
+
+
+def engine(mode="modify", timeout_ms=60000.0, packs=("pii",), **guardrails):
+    return Engine.from_config(
+        {
+            "rule_packs": {p: {"enabled": True} for p in packs},
+            "guardrails": {"mode": mode, "inline_timeout_ms": timeout_ms, "block_pii": {"patterns": ALL_PII}, **guardrails},
+        }
+    )
+
+
+def _boom(*args, **kwargs):
+    raise RuntimeError("boom")
+
+
+@pytest.mark.parametrize("mode", ["warn", "modify", "block", "human_handoff"])
+def test_exception_in_normalize_fails_open(monkeypatch, mode):
+    call = engine(mode).start_call("c")
+    monkeypatch.setattr(session_mod, "normalize", _boom)
+    d = call.agent_turn(TEXT)
+    assert (d.action, d.text, d.findings) == ("pass", TEXT, ())
+    monkeypatch.undo()
+    card = call.end()
+    assert card.gate_health.errors == 1
+    assert card.gate_health.fail_open == 1 and card.gate_health.unavailable == 1
+    assert card.verdict == "WARN"  # a call the gate did not fully watch is never a clean PASS
+
+
+def test_exception_in_evaluate_fails_open_and_call_continues(monkeypatch):
+    call = engine().start_call("c")
+    monkeypatch.setattr(call, "_evaluate", _boom)
+    d = call.agent_turn(TEXT, t=1.0)
+    assert (d.action, d.text) == ("pass", TEXT)
+    monkeypatch.undo()
+    d2 = call.agent_turn(TEXT, t=5.0)
+    assert d2.action == "modify" and d2.text == "Your card is XXXX XXXX XXXX 1111."
+    card = call.end()
+    assert card.gate_health.errors == 1 and card.gate_health.fail_open == 1
+    assert card.gate_health.turns == 2
+    assert call.agent_turns == 2
+
+
+def test_fail_closed_blocks_with_fallback_line(monkeypatch):
+    call = Engine.from_config(
+        {
+            "rule_packs": {"pii": {"enabled": True}},
+            "guardrails": {"mode": "modify", "inline_timeout_ms": 60000, "fail_open": False},
+            "fallback_line": "One moment please.",
+        }
+    ).start_call("c")
+    monkeypatch.setattr(call, "_evaluate", _boom)
+    d = call.agent_turn(TEXT)
+    assert (d.action, d.text) == ("block", "One moment please.")
+    monkeypatch.undo()
+    card = call.end()
+    assert card.gate_health.errors == 1
+    assert [e.text for e in card.timeline] == ["One moment please."]
+
+
+def test_exception_in_caller_turn_is_swallowed(monkeypatch):
+    call = engine().start_call("c")
+    monkeypatch.setattr(session_mod, "normalize", _boom)
+    assert call.caller_turn("my card is 4111 1111 1111 1111") is None
+    monkeypatch.undo()
+    card = call.end()
+    assert card.gate_health.errors == 1
+    # nothing unredacted is stored when the gate could not look
+    assert all("4111" not in e.text for e in card.timeline)
+
+
+def test_exception_in_stream_fails_open(monkeypatch):
+    call = engine().start_call("c")
+    s = call.agent_stream()
+    monkeypatch.setattr(call, "_evaluate", _boom)
+    released = s.feed("Hello ") + s.feed("there.")
+    d = s.close()
+    monkeypatch.undo()
+    assert released + s.tail == "Hello there."
+    assert d.action == "pass"
+    assert call.end().gate_health.fail_open >= 1
+
+
+def test_observer_failure_never_reaches_turn_loop():
+    class Bad:
+        def on_turn(self, *a):
+            raise RuntimeError("observer")
+
+        def on_end(self, *a):
+            raise RuntimeError("observer")
+
+    e = Engine.from_config({"guardrails": {"inline_timeout_ms": 60000}}, observers=(Bad(),))
+    call = e.start_call("c")
+    assert call.agent_turn("hello").action == "pass"
+    call.caller_turn("hi")
+    assert call.end().verdict == "PASS"
+
+
+def test_writer_failure_never_raises():
+    class Writer:
+        def submit(self, card):
+            raise OSError("disk full")
+
+    e = Engine.from_config({"guardrails": {"inline_timeout_ms": 60000}}, writer=Writer())
+    call = e.start_call("c")
+    call.agent_turn("hello")
+    assert call.end().verdict == "PASS"
+
+
+@pytest.mark.parametrize("fail_open, action, text", [(True, "pass", TEXT), (False, "block", "Sorry, let me rephrase that.")])
+def test_timeout_fails_open_or_closed(fail_open, action, text):
+    call = engine(timeout_ms=0.000001, fail_open=fail_open).start_call("c")
+    d = call.agent_turn(TEXT)
+    assert (d.action, d.text) == (action, text)
+    assert d.findings == ()
+    card = call.end()
+    assert card.gate_health.timeouts == 1
+    assert card.gate_health.fail_open == 1
+    assert card.verdict == "WARN"
+
+
+def test_timeout_still_advances_state():
+    """A timed-out turn was spoken (fail-open): an obligation it met stays met."""
+    e = Engine.from_config(
+        {
+            "guardrails": {
+                "mode": "modify",
+                "inline_timeout_ms": 0.000001,
+                "mandatory_disclosures": [{"text": "This call is recorded.", "trigger": "call_start"}],
+            }
+        }
+    )
+    call = e.start_call("c")
+    call.agent_turn("This call is recorded. Hi!")
+    card = call.end()
+    assert "guardrails-disclosure-1" not in {f.rule_id for f in card.findings}
+
+
+# ------------------------------------------------------------------------------------------------ adversarial text
+
+_ALL = Engine.from_config(
+    {
+        "rule_packs": {p: {"enabled": True} for p in PACKS},
+        "guardrails": {
+            "mode": "modify",
+            "inline_timeout_ms": 60000,
+            "block_pii": {"patterns": ALL_PII},
+            "blocked_phrases": ["trust me"],
+            "mandatory_disclosures": [{"text": "This call is recorded."}],
+        },
+    }
+)
+_META = {"direction": "outbound", "business_name": "Acme", "agent_name": "Sam"}
+
+ADVERSARIAL = [
+    "",
+    " ",
+    "\ud800",
+    "abc\udfffdef \ud83d",
+    "\x00\x01\x02\x1b[31m\x7f",
+    "nul\x00in\x00the\x00middle 4111\x001111\x001111\x001111",
+    "😀" * 1000,
+    "\u202e\u200b\u200d\ufeff",
+    "٤١١١ ١١١١ ١١١١ ١١١١",
+    "４１１１ １１１１ １１１１ １１１１",
+    "1" * 100_000,
+    "one " * 20_000,
+    "@" * 10_000,
+    "a." * 20_000,
+    "don't " * 10_000,
+    "$" * 200 + "%" * 200 + "$%" * 100,
+    "x" * 1_000_000,
+]
+
+
+@pytest.mark.parametrize("text", ADVERSARIAL, ids=lambda t: repr(t[:12]) + f"..{len(t)}")
+def test_adversarial_text_no_exception(text):
+    call = _ALL.start_call("adv", metadata=_META)
+    d = call.agent_turn(text)
+    assert d.action in ("pass", "flag", "modify", "block", "handoff")
+    assert call.errors == 0, "the gate failed open on garbage instead of handling it"
+    call.caller_turn(text)
+    assert call.errors == 0
+    s = call.agent_stream()
+    s.feed(text[: len(text) // 2])
+    s.feed(text[len(text) // 2 :])
+    s.close()
+    assert call.errors == 0
+    call.end()
+
+
+def _time(text, reps=3):
+    best = float("inf")
+    for _ in range(reps):
+        call = _ALL.start_call("t", metadata=_META)
+        started = time.perf_counter()
+        call.agent_turn(text)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+@pytest.mark.parametrize("unit", ["x", "1", "one ", "four one one one, uh, ", "a.b@", "😀\ud800\x00 "])
+def test_roughly_linear_time(unit):
+    n = 5_000 // len(unit) + 1
+    t_small, t_big = _time(unit * n), _time(unit * (4 * n))
+    assert t_big < 12 * t_small + 0.05, (unit, t_small, t_big)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="gate bug: time is quadratic in the number of matches in one turn (per-hit list-membership dedupe in "
+    "matchers._add_span / session._check_prohibition); '$' * 20000 takes ~90 s with the tcpa pack",
+)
+@pytest.mark.parametrize(
+    "unit, chars",
+    [
+        ("$", 250),
+        ("dollars ", 2_000),
+        ("jane dot doe at example dot com ", 4_000),
+    ],
+)
+def test_linear_time_with_many_matches(unit, chars):
+    n = chars // len(unit) + 1
+    t_small, t_big = _time(unit * n), _time(unit * (8 * n), reps=1)
+    assert t_big < 24 * t_small + 0.05, (unit, t_small, t_big)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(alphabet=st.characters(codec=None, exclude_categories=()), max_size=300))
+def test_arbitrary_unicode_never_raises_or_fails_open(text):
+    call = _ALL.start_call("h", metadata=_META)
+    d = call.agent_turn(text)
+    assert d.text is not None
+    call.caller_turn(text)
+    assert call.errors == 0
