@@ -20,8 +20,9 @@ in the ``Error`` envelope, everything else ``application/problem+json`` (:mod:`t
 lines are logged by ``trace.api.access`` as method, path (never the query string), status, time and ``key_id``;
 no key, header or query string is ever logged.
 
-Handlers are synchronous and run in the server's thread pool; each worker thread keeps its own SQLite connection
-(WAL mode, so reads never wait for writers).
+The keyset-paginated reads (interactions, detail, violations, findings) are index lookups of about a millisecond
+and run on the event loop; everything that writes or may scan (config, rule packs, exposure catch-up) runs in the
+thread pool. Each thread keeps its own SQLite connection (WAL mode, so reads never wait for writers).
 """
 
 from __future__ import annotations
@@ -107,6 +108,8 @@ class _AccessLog:
                 status["code"] = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", rid.encode()))
+                app_ms = (time.perf_counter() - start) * 1000
+                headers.append((b"server-timing", f"app;dur={app_ms:.2f}".encode()))
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -305,7 +308,7 @@ def create_app(db_path: str | Path) -> FastAPI:
     # ------------------------------------------------------------------------------------------- reads
 
     @app.get("/v1/trace/interactions", operation_id="listTraceInteractions", tags=["Trace"])
-    def list_trace_interactions(
+    async def list_trace_interactions(
         request: Request,
         verdict: str | None = Query(None, pattern="^(PASS|WARN|FAIL)$"),
         agent_id: str | None = Query(None),
@@ -320,7 +323,7 @@ def create_app(db_path: str | Path) -> FastAPI:
         return JSONResponse(page)
 
     @app.get("/v1/trace/interactions/{id}", operation_id="getTraceInteraction", tags=["Trace"])
-    def get_trace_interaction(request: Request, id: str) -> Response:  # noqa: A002
+    async def get_trace_interaction(request: Request, id: str) -> Response:  # noqa: A002
         from trace_engine.store.reads import interaction_detail
 
         who, conn = auth(request, READ)
@@ -330,7 +333,7 @@ def create_app(db_path: str | Path) -> FastAPI:
         return JSONResponse(detail)
 
     @app.get("/v1/trace/violations", operation_id="listTraceViolations", tags=["Trace"])
-    def list_trace_violations(
+    async def list_trace_violations(
         request: Request,
         rule_id: str | None = Query(None),
         severity: str | None = Query(None, pattern="^(low|medium|high|critical)$"),
@@ -356,7 +359,7 @@ def create_app(db_path: str | Path) -> FastAPI:
         return JSONResponse(page)
 
     @app.get("/v1/trace/findings", operation_id="listTraceFindings", tags=["Trace"])
-    def list_trace_findings(
+    async def list_trace_findings(
         request: Request,
         check_id: str | None = Query(None),
         action: str | None = Query(None, pattern="^(flag|preempt_next|escalate)$"),

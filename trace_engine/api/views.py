@@ -207,10 +207,11 @@ def exposure_rollup(
             (tenant, edge),
         ):
             by_verdict[verdict] = by_verdict.get(verdict, 0) + c
-        latest = "NOT EXISTS (SELECT 1 FROM scorecards n WHERE n.tenant = {a}.tenant AND n.supersedes = {a}.audit_hash AND n.seq <= ?)"
+        # unary + keeps SQLite from answering the seq bounds with the (tenant, seq) index (a scan of the whole log)
+        latest = "NOT EXISTS (SELECT 1 FROM scorecards n WHERE n.tenant = {a}.tenant AND n.supersedes = {a}.audit_hash AND +n.seq <= ?)"
         for verdict, c in conn.execute(
             "SELECT s.verdict, count(*) FROM scorecards s WHERE s.tenant = ? AND s.scored_at >= ? AND s.scored_at < ? "
-            "AND s.seq <= ? AND " + latest.format(a="s") + " GROUP BY s.verdict",
+            "AND +s.seq <= ? AND " + latest.format(a="s") + " GROUP BY s.verdict",
             (tenant, since, edge, wm, wm),
         ):
             by_verdict[verdict] = by_verdict.get(verdict, 0) + c
@@ -223,7 +224,7 @@ def exposure_rollup(
             counts[k] = counts.get(k, 0) + c
         for rule_id, pack_id, c in conn.execute(
             "SELECT v.rule_id, v.pack_id, count(DISTINCT v.seq) FROM violations v WHERE v.tenant = ? AND v.scored_at >= ? "
-            "AND v.scored_at < ? AND v.seq <= ? AND " + latest.format(a="v") + " GROUP BY v.rule_id, v.pack_id",
+            "AND v.scored_at < ? AND +v.seq <= ? AND " + latest.format(a="v") + " GROUP BY v.rule_id, v.pack_id",
             (tenant, since, edge, wm, wm),
         ):
             counts[(rule_id, pack_id)] = counts.get((rule_id, pack_id), 0) + c
