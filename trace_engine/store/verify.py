@@ -20,6 +20,7 @@ DB's ``meta`` table. The last two are only as trustworthy as the directory; the 
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import sqlite3
@@ -139,8 +140,9 @@ def _verify_tenant(conn: sqlite3.Connection, tenant: str, key: VerifierKey | Non
 
     # Checkpoints first: which tree sizes must we capture roots at?
     cks: list[tuple[int, str, str, Any]] = []  # (size, root hex column, note, parsed)
-    for rowid, size, root_hex, note in conn.execute(
-        "SELECT rowid, size, root, note FROM checkpoints WHERE tenant = ? ORDER BY size, rowid", (tenant,)
+    for rowid, size, root_hex, note, sig_col, kid_col in conn.execute(
+        "SELECT rowid, size, root, note, signature, key_id FROM checkpoints WHERE tenant = ? ORDER BY size, rowid",
+        (tenant,),
     ):
         try:
             ck = parse_checkpoint(note)
@@ -149,8 +151,10 @@ def _verify_tenant(conn: sqlite3.Connection, tenant: str, key: VerifierKey | Non
             continue
         if ck.tenant != tenant:
             add("checkpoint", f"checkpoint {rowid} is for log {ck.origin!r}, stored under tenant {tenant}")
-        if ck.size != size or ck.root.hex() != root_hex:
-            add("checkpoint", f"checkpoint {rowid}: size/root columns differ from the signed note")
+        blobs = {base64.b64encode(kid + sig).decode() for _n, kid, sig in ck.signatures}
+        kids = {kid.hex() for _n, kid, _s in ck.signatures}
+        if ck.size != size or ck.root.hex() != root_hex or sig_col not in blobs or (kid_col and kid_col not in kids):
+            add("checkpoint", f"checkpoint {rowid}: size/root/signature columns differ from the signed note")
         if key is None:
             add("checkpoint", "no verifier key: checkpoint signatures cannot be checked (pass --pubkey)")
             key = VerifierKey("", b"")  # report once; later checks say "unknown key"
