@@ -52,6 +52,7 @@ log = logging.getLogger("trace.api")
 access_log = logging.getLogger("trace.api.access")
 
 MAX_LIMIT = 100
+MAX_BODY_BYTES = 1_000_000
 CONFIGURE = "trace:configure"
 READ = "trace:read"
 
@@ -142,8 +143,18 @@ def create_app(db_path: str | Path) -> FastAPI:
     init = open_db(db_path, create=True)
     init.close()
     pool = _Connections(db_path)
-    # load the built-in packs off the request path (the first rule-pack call would otherwise pay for it)
-    threading.Thread(target=resources.builtin_packs, name="trace-builtin-packs", daemon=True).start()
+
+    def _warm() -> None:
+        # off the request path: load the built-in packs and bring every tenant's exposure rollup up to date
+        try:
+            resources.builtin_packs()
+            conn = pool.get()
+            for (tenant,) in conn.execute("SELECT DISTINCT tenant FROM scorecards").fetchall():
+                views.catch_up(conn, tenant)
+        except Exception as exc:  # noqa: BLE001 - warming is best effort; requests do the same work lazily
+            log.warning("warm-up skipped: %s", type(exc).__name__)
+
+    threading.Thread(target=_warm, name="trace-api-warm", daemon=True).start()
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
@@ -252,6 +263,8 @@ def create_app(db_path: str | Path) -> FastAPI:
     @app.put("/v1/trace/config", operation_id="setTraceConfig", tags=["Trace"])
     async def set_trace_config(request: Request, agent_id: str | None = Query(None)) -> Response:
         raw = await request.body()
+        if len(raw) > MAX_BODY_BYTES:
+            raise ApiError(413, "payload_too_large", f"A config may be at most {MAX_BODY_BYTES} bytes.")
         # authenticate before looking at the body
         from starlette.concurrency import run_in_threadpool
 

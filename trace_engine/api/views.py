@@ -56,7 +56,10 @@ _FINDING_FILTERS = ("check_id", "action", "severity")
 
 
 def _finding(body: str, interaction_id: str) -> dict[str, Any]:
-    d = json.loads(body)
+    try:
+        d = json.loads(body)
+    except ValueError:
+        d = {}
     if not isinstance(d, dict):
         d = {}
     d.setdefault("object", "trace.finding")
