@@ -33,8 +33,39 @@ class _Fallback(Exception):
     pass
 
 
+def _float(v: float) -> Any:
+    if v.is_integer():
+        if -_SAFE <= v <= _SAFE:
+            return int(v)
+        raise _Fallback  # ECMAScript prints large integral doubles without ".0", Python with it
+    r = repr(v)
+    if "e" in r or "n" in r:  # exponent form, inf, nan
+        raise _Fallback
+    return v
+
+
 def _prep(v: Any) -> Any:
+    """A copy of ``v`` whose C-encoder output is RFC 8785, or :class:`_Fallback`. Leaves are inlined for speed."""
     t = type(v)
+    if t is dict:
+        out = {}
+        for k, x in v.items():
+            if type(k) is not str or not k.isascii():
+                raise _Fallback
+            tx = type(x)
+            if tx is str or x is None or tx is bool:
+                out[k] = x
+            elif tx is int:
+                if not -_SAFE <= x <= _SAFE:
+                    raise _Fallback
+                out[k] = x
+            elif tx is float:
+                out[k] = _float(x)
+            else:
+                out[k] = _prep(x)
+        return out
+    if t is list or t is tuple:
+        return [x if type(x) is str else _prep(x) for x in v]
     if t is str or v is None or t is bool:
         return v
     if t is int:
@@ -42,23 +73,7 @@ def _prep(v: Any) -> Any:
             return v
         raise _Fallback
     if t is float:
-        if v.is_integer():
-            if -_SAFE <= v <= _SAFE:
-                return int(v)
-            raise _Fallback  # ECMAScript prints large integral doubles without ".0", Python with it
-        r = repr(v)
-        if "e" in r or "n" in r:  # exponent form, inf, nan
-            raise _Fallback
-        return v
-    if t is dict:
-        out = {}
-        for k, x in v.items():
-            if type(k) is not str or not k.isascii():
-                raise _Fallback
-            out[k] = _prep(x)
-        return out
-    if t is list or t is tuple:
-        return [_prep(x) for x in v]
+        return _float(v)
     raise _Fallback
 
 
