@@ -3,7 +3,7 @@
 Bounded: ``TRACE_FUZZ_EXAMPLES`` examples per operation (default 25), derandomized, no example database. Checks:
 no 5xx, every documented response matches its schema, the documented media type (problem+json for 400s, JSON
 for the Error envelope), plus a second pass with a key that lacks the scope (403s in the Error envelope) and
-no key at all (401s).
+no key at all (401s), and a negative pass (data that breaks the spec: no 5xx, errors in the documented shapes).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import pytest
 schemathesis = pytest.importorskip("schemathesis")
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
+from schemathesis import GenerationMode  # noqa: E402
 from schemathesis.checks import not_a_server_error  # noqa: E402
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance  # noqa: E402
 
@@ -92,6 +93,34 @@ def test_fuzz_operation(schema, server, path, method):
     def run(case):
         resp = case.call_and_validate(base_url=server["url"], headers=headers, checks=CHECKS, timeout=10)
         assert "Traceback" not in resp.text
+
+    run()
+
+
+@pytest.mark.parametrize(("path", "method"), OPERATIONS, ids=[f"{m.upper()} {p}" for p, m in OPERATIONS])
+def test_fuzz_negative(schema, server, path, method):
+    """Data that breaks the spec (wrong types, out-of-range values, bad bodies): never a 5xx; a 4xx comes in the
+    documented shape (Problem for 400/404/409/413, the Error envelope for 401/403)."""
+    op = _operation(schema, path, method)
+    headers = {"Authorization": f"Bearer {server['full']}"}
+
+    @settings(max_examples=max(5, EXAMPLES // 2), deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(case=op.as_strategy(generation_mode=GenerationMode.NEGATIVE))
+    def run(case):
+        resp = case.call(base_url=server["url"], headers=headers, timeout=10)
+        assert resp.status_code < 500, resp.text
+        assert "Traceback" not in resp.text
+        if resp.status_code >= 400:
+            ctype = resp.headers.get("content-type") or resp.headers.get("Content-Type") or ""
+            if isinstance(ctype, list):
+                ctype = ctype[0] if ctype else ""
+            body = resp.json()
+            if resp.status_code in (401, 403):
+                assert ctype.startswith("application/json") and body["error"]["code"]
+            else:
+                assert ctype.startswith("application/problem+json")
+                assert body["status"] == resp.status_code and body["title"]
 
     run()
 
