@@ -147,7 +147,9 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=40.0, help="total seconds of load, over all phases")
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--generate-only", action="store_true")
-    ap.add_argument("--phases", default="interactions_list,interaction_detail,exposure_random_window,exposure_30d")
+    ap.add_argument(
+        "--phases", default="interactions_list,interaction_detail,exposure_random_window,exposure_30d"
+    )
     args = ap.parse_args()
     tmp = tempfile.TemporaryDirectory()
     db = Path(args.db) if args.db else Path(tmp.name) / "bench.db"
@@ -164,7 +166,12 @@ def main() -> None:
 
     conn = open_db(str(db))
     key = create_key(conn, TENANT, "trace:read", "bench_api")[0]
-    call_ids = [r[0] for r in conn.execute("SELECT call_id FROM scorecards WHERE tenant = ? ORDER BY random() LIMIT 5000", (TENANT,))]
+    call_ids = [
+        r[0]
+        for r in conn.execute(
+            "SELECT call_id FROM scorecards WHERE tenant = ? ORDER BY random() LIMIT 5000", (TENANT,)
+        )
+    ]
     cold: dict = {}
     t = time.perf_counter()
     ref = reads.exposure(conn, TENANT, 30)
@@ -229,7 +236,9 @@ def main() -> None:
                 "http": results,
                 "goals": {
                     "exposure_under_100ms": all(
-                        (results[k]["p99_ms"] or 1e9) < 100 for k in ("exposure_random_window", "exposure_30d") if k in results
+                        (results[k]["p99_ms"] or 1e9) < 100
+                        for k in ("exposure_random_window", "exposure_30d")
+                        if k in results
                     ),
                     "list_p99_under_20ms": (results.get("interactions_list", {}).get("p99_ms") or 1e9) < 20,
                 },

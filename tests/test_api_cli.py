@@ -15,7 +15,9 @@ runner = CliRunner()
 
 def test_keys_create_prints_once_and_stores_only_the_hash(tmp_path):
     db = tmp_path / "t.db"
-    res = runner.invoke(app, ["keys", "create", "--db", str(db), "--tenant", "acme", "--scopes", "trace:read,trace:configure"])
+    res = runner.invoke(
+        app, ["keys", "create", "--db", str(db), "--tenant", "acme", "--scopes", "trace:read,trace:configure"]
+    )
     assert res.exit_code == 0, res.output
     key = res.stdout.strip().splitlines()[0]
     assert key.startswith("trace_sk_") and len(key) > 40
@@ -39,11 +41,15 @@ def test_keys_create_prints_once_and_stores_only_the_hash(tmp_path):
 
 def test_keys_create_rejects_bad_input(tmp_path):
     db = tmp_path / "t.db"
-    bad_scope = runner.invoke(app, ["keys", "create", "--db", str(db), "--tenant", "acme", "--scopes", "admin"])
+    bad_scope = runner.invoke(
+        app, ["keys", "create", "--db", str(db), "--tenant", "acme", "--scopes", "admin"]
+    )
     assert bad_scope.exit_code == 2
     bad_tenant = runner.invoke(app, ["keys", "create", "--db", str(db), "--tenant", "a b", "--scopes", "*"])
     assert bad_tenant.exit_code == 2
-    as_json = runner.invoke(app, ["keys", "create", "--db", str(db), "--tenant", "acme", "--scopes", "trace:*", "--json"])
+    as_json = runner.invoke(
+        app, ["keys", "create", "--db", str(db), "--tenant", "acme", "--scopes", "trace:*", "--json"]
+    )
     assert as_json.exit_code == 0 and json.loads(as_json.stdout)["scopes"] == ["trace:*"]
 
 

@@ -64,7 +64,11 @@ def test_pull_revalidate_and_survive_an_outage(setup):
             assert c.put("/v1/trace/config", json=CONFIG).status_code == 200
         eng = engine_from_service(srv.url, setup["key"], "agent-x", cache_dir=cache)
         info = eng.distribution
-        assert info["source"] == "service" and info["rule_packs"]["acme_policy"] == "1.0.0" and "pii" in info["rule_packs"]
+        assert (
+            info["source"] == "service"
+            and info["rule_packs"]["acme_policy"] == "1.0.0"
+            and "pii" in info["rule_packs"]
+        )
         assert eng.config.guardrails.mode == "block"
         call = eng.start_call("c1", agent_id="agent-x", tenant="acme")
         d = call.agent_turn("Good news, this is guaranteed approval for you.")
@@ -80,7 +84,9 @@ def test_pull_revalidate_and_survive_an_outage(setup):
 
         # a change is picked up with a 200 on the config
         with httpx.Client(base_url=srv.url, headers={"x-api-key": setup["key"]}, timeout=10) as c:
-            assert c.put("/v1/trace/config", json={**CONFIG, "guardrails": {"mode": "warn"}}).status_code == 200
+            assert (
+                c.put("/v1/trace/config", json={**CONFIG, "guardrails": {"mode": "warn"}}).status_code == 200
+            )
         statuses.clear()
         with _recording_client(srv.url, setup["key"], statuses) as client:
             eng3 = engine_from_service(srv.url, setup["key"], "agent-x", cache_dir=cache, client=client)

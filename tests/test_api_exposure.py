@@ -56,8 +56,10 @@ def test_rollup_matches_store(db):
         for i in rng.sample(range(600), 40):
             sc = _card(i, "acme", base, step, config_etag="etag-2")
             if rng.random() < 0.5:
-                sc.findings = [Finding("zz-001", None, "critical", "block", "c", "r", 1.0, 0, (0, 1)),
-                               Finding("zz-001", None, "critical", "block", "c", "r", 2.0, 1, (0, 1))]
+                sc.findings = [
+                    Finding("zz-001", None, "critical", "block", "c", "r", 1.0, 0, (0, 1)),
+                    Finding("zz-001", None, "critical", "block", "c", "r", 2.0, 1, (0, 1)),
+                ]
                 sc.verdict = "FAIL"
             else:
                 sc.findings = []

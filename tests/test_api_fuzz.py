@@ -43,7 +43,12 @@ def _trace_doc() -> dict:
 
 
 DOC = _trace_doc()
-OPERATIONS = [(path, method) for path, item in DOC["paths"].items() for method in item if method in ("get", "put", "post")]
+OPERATIONS = [
+    (path, method)
+    for path, item in DOC["paths"].items()
+    for method in item
+    if method in ("get", "put", "post")
+]
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +62,18 @@ def server(tmp_path_factory):
         for c in cards[:5]:
             log.add_tier2_finding(
                 "fuzz",
-                {"interaction_id": c.call_id, "check_id": "hallucination", "severity": "high", "verdict": "concern",
-                 "confidence": 0.5, "action": "flag", "speaker": "agent", "reason": "r", "at_t": 1.0, "tier": 2},
+                {
+                    "interaction_id": c.call_id,
+                    "check_id": "hallucination",
+                    "severity": "high",
+                    "verdict": "concern",
+                    "confidence": 0.5,
+                    "action": "flag",
+                    "speaker": "agent",
+                    "reason": "r",
+                    "at_t": 1.0,
+                    "tier": 2,
+                },
             )
     conn = open_db(str(db))
     full = create_key(conn, "fuzz", "trace:*")[0]
@@ -104,8 +119,13 @@ def test_fuzz_negative(schema, server, path, method):
     op = _operation(schema, path, method)
     headers = {"Authorization": f"Bearer {server['full']}"}
 
-    @settings(max_examples=max(5, EXAMPLES // 2), deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=max(5, EXAMPLES // 2),
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(case=op.as_strategy(generation_mode=GenerationMode.NEGATIVE))
     def run(case):
         resp = case.call(base_url=server["url"], headers=headers, timeout=10)
@@ -131,10 +151,18 @@ def test_fuzz_auth_errors(schema, server, path, method):
     op = _operation(schema, path, method)
     needs_configure = "/config" in path or "/rule-packs" in path
 
-    @settings(max_examples=5, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=5,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(case=op.as_strategy())
     def run(case):
-        case.headers = {k: v for k, v in (case.headers or {}).items() if k.lower() not in ("authorization", "x-api-key")}
+        case.headers = {
+            k: v for k, v in (case.headers or {}).items() if k.lower() not in ("authorization", "x-api-key")
+        }
         anon = case.call(base_url=server["url"], timeout=10)
         assert anon.status_code == 401, anon.text
         assert anon.json()["error"]["code"] == "unauthorized"

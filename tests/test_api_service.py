@@ -100,12 +100,27 @@ def env(tmp_path_factory):
         for j in range(25):
             log.add_tier2_finding(
                 "acme",
-                {"interaction_id": synthetic_scorecard(j, "acme").call_id, "check_id": "hallucination" if j % 2 else "brand_tone",
-                 "severity": "critical" if j % 5 == 0 else "medium", "verdict": "concern", "confidence": 0.8,
-                 "action": "escalate" if j % 3 == 0 else "flag", "speaker": "agent", "reason": "r", "at_t": 1.0, "tier": 2},
+                {
+                    "interaction_id": synthetic_scorecard(j, "acme").call_id,
+                    "check_id": "hallucination" if j % 2 else "brand_tone",
+                    "severity": "critical" if j % 5 == 0 else "medium",
+                    "verdict": "concern",
+                    "confidence": 0.8,
+                    "action": "escalate" if j % 3 == 0 else "flag",
+                    "speaker": "agent",
+                    "reason": "r",
+                    "at_t": 1.0,
+                    "tier": 2,
+                },
             )
         log.add_tier2_finding(
-            "globex", {"interaction_id": other[0].call_id, "check_id": "hallucination", "severity": "high", "action": "flag"}
+            "globex",
+            {
+                "interaction_id": other[0].call_id,
+                "check_id": "hallucination",
+                "severity": "high",
+                "action": "flag",
+            },
         )
     conn = open_db(str(db))
     keys = {
@@ -143,7 +158,12 @@ def globex(env):
 
 def test_missing_and_bad_keys_are_401(env, spec):
     with httpx.Client(base_url=env["srv"].url, timeout=10) as anon:
-        for path in ("/v1/trace/config", "/v1/trace/interactions", "/v1/trace/exposure", "/v1/trace/rule-packs"):
+        for path in (
+            "/v1/trace/config",
+            "/v1/trace/interactions",
+            "/v1/trace/exposure",
+            "/v1/trace/rule-packs",
+        ):
             r = anon.get(path)
             assert r.status_code == 401
             check(spec, r, path)
@@ -188,8 +208,16 @@ def test_safe_default_and_etag(env, spec):
 
 
 def test_put_raw_and_wrapped_config(acme, spec):
-    raw = {"agent_id": "agent-1", "enabled": True, "rule_packs": {"tcpa": {"enabled": True}},
-           "guardrails": {"mode": "block", "block_pii": {"patterns": ["ssn"]}, "blocked_phrases": ["guaranteed returns"]}}
+    raw = {
+        "agent_id": "agent-1",
+        "enabled": True,
+        "rule_packs": {"tcpa": {"enabled": True}},
+        "guardrails": {
+            "mode": "block",
+            "block_pii": {"patterns": ["ssn"]},
+            "blocked_phrases": ["guaranteed returns"],
+        },
+    }
     r = acme.put("/v1/trace/config", json=raw)
     body = check(spec, r, "/v1/trace/config", "put")
     assert body["agent_id"] == "agent-1" and body["enabled"] is True and body["mode"] == "block"
@@ -201,17 +229,28 @@ def test_put_raw_and_wrapped_config(acme, spec):
     again = check(spec, acme.put("/v1/trace/config", json=wrapped), "/v1/trace/config", "put")
     assert again["etag"] == body["etag"]
     # revalidation
-    r304 = acme.get("/v1/trace/config", params={"agent_id": "agent-1"}, headers={"If-None-Match": f'"{body["etag"]}"'})
+    r304 = acme.get(
+        "/v1/trace/config", params={"agent_id": "agent-1"}, headers={"If-None-Match": f'"{body["etag"]}"'}
+    )
     assert r304.status_code == 304
     # change -> new etag
-    changed = check(spec, acme.put("/v1/trace/config", json={**raw, "enabled": False}), "/v1/trace/config", "put")
+    changed = check(
+        spec, acme.put("/v1/trace/config", json={**raw, "enabled": False}), "/v1/trace/config", "put"
+    )
     assert changed["etag"] != body["etag"] and changed["enabled"] is False
-    r200 = acme.get("/v1/trace/config", params={"agent_id": "agent-1"}, headers={"If-None-Match": f'"{body["etag"]}"'})
+    r200 = acme.get(
+        "/v1/trace/config", params={"agent_id": "agent-1"}, headers={"If-None-Match": f'"{body["etag"]}"'}
+    )
     assert r200.status_code == 200
 
 
 def test_org_default_is_inherited(globex, spec):
-    org = check(spec, globex.put("/v1/trace/config", json={"enabled": True, "guardrails": {"mode": "modify"}}), "/v1/trace/config", "put")
+    org = check(
+        spec,
+        globex.put("/v1/trace/config", json={"enabled": True, "guardrails": {"mode": "modify"}}),
+        "/v1/trace/config",
+        "put",
+    )
     assert org["agent_id"] is None
     fresh = check(spec, globex.get("/v1/trace/config", params={"agent_id": "gx-agent-1"}), "/v1/trace/config")
     assert fresh["mode"] == "modify" and fresh["etag"] == org["etag"] and fresh["agent_id"] == "gx-agent-1"
@@ -248,7 +287,12 @@ def test_agents_belong_to_their_tenant(acme, globex, spec):
     assert acme.put("/v1/trace/config", json={"agent_id": "brand-new", "enabled": True}).status_code == 200
     assert globex.put("/v1/trace/config", json={"agent_id": "brand-new", "enabled": False}).status_code == 404
     assert globex.get("/v1/trace/config", params={"agent_id": "brand-new"}).status_code == 404
-    assert check(spec, acme.get("/v1/trace/config", params={"agent_id": "brand-new"}), "/v1/trace/config")["enabled"] is True
+    assert (
+        check(spec, acme.get("/v1/trace/config", params={"agent_id": "brand-new"}), "/v1/trace/config")[
+            "enabled"
+        ]
+        is True
+    )
 
 
 # ------------------------------------------------------------------------------------------- rule packs
@@ -298,7 +342,11 @@ def test_upload_versions_and_conflicts(acme, globex, spec):
     v2 = check(spec, acme.post("/v1/trace/rule-packs", json=v2pack), "/v1/trace/rule-packs", "post")
     latest = check(spec, acme.get("/v1/trace/rule-packs/acme_policy"), "/v1/trace/rule-packs/{id}")
     assert latest["version"] == "1.1.0" and latest["id"] == v2["id"] and latest["status"] == "active"
-    old = check(spec, acme.get("/v1/trace/rule-packs/acme_policy", params={"version": "1.0.0"}), "/v1/trace/rule-packs/{id}")
+    old = check(
+        spec,
+        acme.get("/v1/trace/rule-packs/acme_policy", params={"version": "1.0.0"}),
+        "/v1/trace/rule-packs/{id}",
+    )
     assert old["status"] == "deprecated" and old["spec"] == v1["spec"]
     listed = check(spec, acme.get("/v1/trace/rule-packs"), "/v1/trace/rule-packs")
     mine = {(p["pack_id"], p["version"]): p["status"] for p in listed["data"] if not p["builtin"]}
@@ -313,10 +361,19 @@ def test_upload_versions_and_conflicts(acme, globex, spec):
     taken = dict(PACK, pack_id="tcpa")
     assert acme.post("/v1/trace/rule-packs", json=taken).status_code == 409
     # configs may pin uploaded versions
-    ok = acme.put("/v1/trace/config", json={"agent_id": "agent-3", "enabled": True,
-                                            "rule_packs": {"acme_policy": {"enabled": True, "version": "1.0.0"}}})
+    ok = acme.put(
+        "/v1/trace/config",
+        json={
+            "agent_id": "agent-3",
+            "enabled": True,
+            "rule_packs": {"acme_policy": {"enabled": True, "version": "1.0.0"}},
+        },
+    )
     assert ok.status_code == 200, ok.text
-    assert globex.put("/v1/trace/config", json={"rule_packs": {"acme_policy": {"version": "1.1.0"}}}).status_code == 400
+    assert (
+        globex.put("/v1/trace/config", json={"rule_packs": {"acme_policy": {"version": "1.1.0"}}}).status_code
+        == 400
+    )
 
 
 def test_upload_that_does_not_compile_lists_every_error(acme, spec):
@@ -324,10 +381,22 @@ def test_upload_that_does_not_compile_lists_every_error(acme, spec):
         "pack_id": "broken",
         "version": "1",
         "rules": [
-            {"id": "b-1", "title": "t", "severity": "severe", "citation": "c", "reason": "r",
-             "checks": [{"kind": "must_not_say", "match": {"regex": "(unclosed"}}]},
-            {"id": "b-2", "title": "t", "severity": "high", "citation": "c", "reason": "r",
-             "checks": [{"kind": "must_not_say", "match": {"phrase_set": "nowhere"}}]},
+            {
+                "id": "b-1",
+                "title": "t",
+                "severity": "severe",
+                "citation": "c",
+                "reason": "r",
+                "checks": [{"kind": "must_not_say", "match": {"regex": "(unclosed"}}],
+            },
+            {
+                "id": "b-2",
+                "title": "t",
+                "severity": "high",
+                "citation": "c",
+                "reason": "r",
+                "checks": [{"kind": "must_not_say", "match": {"phrase_set": "nowhere"}}],
+            },
         ],
     }
     r = acme.post("/v1/trace/rule-packs", json=bad)
@@ -342,7 +411,13 @@ def test_upload_that_does_not_compile_lists_every_error(acme, spec):
     assert "severe" in text or "severity" in text
     assert "nowhere" in text
     assert acme.get("/v1/trace/rule-packs/broken").status_code == 404
-    for junk in (b"", b"[]", b"{", b'{"pack_id": "x"}', b'{"pack_id": "Bad-Id", "version": "1", "rules": []}'):
+    for junk in (
+        b"",
+        b"[]",
+        b"{",
+        b'{"pack_id": "x"}',
+        b'{"pack_id": "Bad-Id", "version": "1", "rules": []}',
+    ):
         r = acme.post("/v1/trace/rule-packs", content=junk, headers={"content-type": "application/json"})
         assert r.status_code == 400, (junk, r.text)
         check(spec, r, "")
@@ -403,18 +478,37 @@ def test_violations_and_findings(acme, globex, spec):
     ids, _ = _walk(acme, spec, "/v1/trace/violations", severity="critical", limit=7)
     assert len(ids) == len(set(ids))
     one = v["data"][0]
-    by_call = check(spec, acme.get("/v1/trace/violations", params={"interaction_id": one["interaction_id"]}), "/v1/trace/violations")
+    by_call = check(
+        spec,
+        acme.get("/v1/trace/violations", params={"interaction_id": one["interaction_id"]}),
+        "/v1/trace/violations",
+    )
     assert {x["interaction_id"] for x in by_call["data"]} == {one["interaction_id"]}
-    by_rule = check(spec, acme.get("/v1/trace/violations", params={"rule_id": one["rule_id"], "limit": 100}), "/v1/trace/violations")
+    by_rule = check(
+        spec,
+        acme.get("/v1/trace/violations", params={"rule_id": one["rule_id"], "limit": 100}),
+        "/v1/trace/violations",
+    )
     assert {x["rule_id"] for x in by_rule["data"]} == {one["rule_id"]}
     # globex cannot see acme's violations through a filter
-    assert globex.get("/v1/trace/violations", params={"interaction_id": one["interaction_id"]}).json()["data"] == []
+    assert (
+        globex.get("/v1/trace/violations", params={"interaction_id": one["interaction_id"]}).json()["data"]
+        == []
+    )
 
     f_ids, pages = _walk(acme, spec, "/v1/trace/findings", limit=10)
     assert len(f_ids) == len(set(f_ids)) == 25 and pages == 3
-    esc = check(spec, acme.get("/v1/trace/findings", params={"action": "escalate", "limit": 100}), "/v1/trace/findings")
+    esc = check(
+        spec,
+        acme.get("/v1/trace/findings", params={"action": "escalate", "limit": 100}),
+        "/v1/trace/findings",
+    )
     assert esc["data"] and all(f["action"] == "escalate" for f in esc["data"])
-    crit = check(spec, acme.get("/v1/trace/findings", params={"severity": "critical", "check_id": "brand_tone"}), "/v1/trace/findings")
+    crit = check(
+        spec,
+        acme.get("/v1/trace/findings", params={"severity": "critical", "check_id": "brand_tone"}),
+        "/v1/trace/findings",
+    )
     assert all(f["severity"] == "critical" and f["check_id"] == "brand_tone" for f in crit["data"])
     assert len(check(spec, globex.get("/v1/trace/findings"), "/v1/trace/findings")["data"]) == 1
 
@@ -424,8 +518,18 @@ def test_exposure(acme, globex, spec):
     assert e["interactions_scanned"] == 150 and e["window_days"] == 30
     assert e["with_a_gap"] == e["by_verdict"]["WARN"] + e["by_verdict"]["FAIL"]
     assert e["top_exposure"] == (e["by_rule"][0]["rule_id"] if e["by_rule"] else None)
-    assert check(spec, globex.get("/v1/trace/exposure", params={"window_days": 365}), "/v1/trace/exposure")["interactions_scanned"] == 40
-    assert check(spec, acme.get("/v1/trace/exposure", params={"window_days": 1}), "/v1/trace/exposure")["interactions_scanned"] == 0
+    assert (
+        check(spec, globex.get("/v1/trace/exposure", params={"window_days": 365}), "/v1/trace/exposure")[
+            "interactions_scanned"
+        ]
+        == 40
+    )
+    assert (
+        check(spec, acme.get("/v1/trace/exposure", params={"window_days": 1}), "/v1/trace/exposure")[
+            "interactions_scanned"
+        ]
+        == 0
+    )
     for bad in (0, 366, "x"):
         r = acme.get("/v1/trace/exposure", params={"window_days": bad})
         assert r.status_code == 400
@@ -458,8 +562,11 @@ def test_openapi_describes_the_same_operations(env, spec):
 
     def ops(doc):
         return {
-            (path, method): (op.get("operationId"), json.dumps(op.get("parameters", []), sort_keys=True),
-                             sorted(op.get("responses", {})))
+            (path, method): (
+                op.get("operationId"),
+                json.dumps(op.get("parameters", []), sort_keys=True),
+                sorted(op.get("responses", {})),
+            )
             for path, item in doc["paths"].items()
             if path.startswith("/v1/trace/")
             for method, op in item.items()
@@ -481,12 +588,14 @@ def test_unknown_routes_and_methods(acme, spec):
 
 def test_no_key_in_logs(env, acme):
     # a key in the query string must not be logged either
-    httpx.get(env["srv"].url + "/v1/trace/interactions", params={"api_key": env["keys"]["acme_read"]}, timeout=10)
+    httpx.get(
+        env["srv"].url + "/v1/trace/interactions", params={"api_key": env["keys"]["acme_read"]}, timeout=10
+    )
     acme.get("/v1/trace/interactions", params={"limit": 1})
     time.sleep(0.3)
     text = env["srv"].log_text()
     assert "trace.api.access" in text and "/v1/trace/interactions" in text
     for key in env["keys"].values():
         assert key not in text
-        assert key[len("trace_sk_"):][:16] not in text
+        assert key[len("trace_sk_") :][:16] not in text
     assert "Traceback" not in text

@@ -117,7 +117,13 @@ class _AccessLog:
         try:
             await self.app(scope, receive, _send)
         except Exception as exc:  # noqa: BLE001 - never a stack trace to the client
-            log.error("unhandled %s in %s %s (request %s)", type(exc).__name__, scope.get("method"), scope.get("path"), rid)
+            log.error(
+                "unhandled %s in %s %s (request %s)",
+                type(exc).__name__,
+                scope.get("method"),
+                scope.get("path"),
+                rid,
+            )
             if status["code"] == 0:
                 resp = render(ApiError(500, "internal_error", "Internal error."), rid)
                 await resp(scope, receive, _send)
@@ -207,7 +213,13 @@ def create_app(db_path: str | Path) -> FastAPI:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.error("unhandled %s in %s %s (request %s)", type(exc).__name__, request.method, request.url.path, _rid(request))
+        log.error(
+            "unhandled %s in %s %s (request %s)",
+            type(exc).__name__,
+            request.method,
+            request.url.path,
+            _rid(request),
+        )
         return render(ApiError(500, "internal_error", "Internal error."), _rid(request))
 
     # -------------------------------------------------------------------------------------------- auth
@@ -306,7 +318,10 @@ def create_app(db_path: str | Path) -> FastAPI:
         return JSONResponse(
             body,
             201,
-            headers={"ETag": f'"{rec.etag}"', "Location": f"/v1/trace/rule-packs/{rec.pack_id}?version={rec.version}"},
+            headers={
+                "ETag": f'"{rec.etag}"',
+                "Location": f"/v1/trace/rule-packs/{rec.pack_id}?version={rec.version}",
+            },
         )
 
     @app.get("/v1/trace/rule-packs/{id}", operation_id="getTraceRulePack", tags=["Trace"])
@@ -332,7 +347,9 @@ def create_app(db_path: str | Path) -> FastAPI:
         n = page_size(limit)
         if agent_id is not None:
             resources.require_agent(conn, who.tenant, agent_id)
-        page = views.list_interactions(conn, who.tenant, verdict=verdict, agent_id=agent_id, limit=n, cursor=cursor or None)
+        page = views.list_interactions(
+            conn, who.tenant, verdict=verdict, agent_id=agent_id, limit=n, cursor=cursor or None
+        )
         return JSONResponse(page)
 
     @app.get("/v1/trace/interactions/{id}", operation_id="getTraceInteraction", tags=["Trace"])

@@ -58,7 +58,9 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def create_key(conn: sqlite3.Connection, tenant: str, scopes: frozenset[str] | set[str] | str, note: str | None = None) -> tuple[str, str]:
+def create_key(
+    conn: sqlite3.Connection, tenant: str, scopes: frozenset[str] | set[str] | str, note: str | None = None
+) -> tuple[str, str]:
     """Create a key for ``tenant``. Returns ``(key, key_id)``; the key is not recoverable afterwards."""
     if not isinstance(tenant, str) or not TENANT_RE.match(tenant):
         raise ValueError(f"invalid tenant name {tenant!r}")
@@ -77,7 +79,8 @@ def create_key(conn: sqlite3.Connection, tenant: str, scopes: frozenset[str] | s
 
 def revoke_key(conn: sqlite3.Connection, key_id: str) -> bool:
     cur = conn.execute(
-        "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL", (int(time.time() * 1000), key_id)
+        "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL",
+        (int(time.time() * 1000), key_id),
     )
     return cur.rowcount > 0
 
@@ -88,7 +91,8 @@ def authenticate(conn: sqlite3.Connection, key: str | None) -> Principal | None:
         return None
     digest = hash_key(key)
     row = conn.execute(
-        "SELECT key_id, tenant, scopes, key_hash FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL", (digest,)
+        "SELECT key_id, tenant, scopes, key_hash FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL",
+        (digest,),
     ).fetchone()
     if row is None or not hmac.compare_digest(row[3], digest):
         return None

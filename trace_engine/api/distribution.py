@@ -95,7 +95,9 @@ def _enabled_refs(config: dict[str, Any]) -> list[tuple[str, str | None]]:
     return refs
 
 
-def build_engine(config: dict[str, Any], specs: list[dict[str, Any]], *, source: str, etag: str | None, **kw: Any):
+def build_engine(
+    config: dict[str, Any], specs: list[dict[str, Any]], *, source: str, etag: str | None, **kw: Any
+):
     """An :class:`Engine` enforcing ``specs`` (JSON-form packs) under ``config`` (``TraceConfigInput``)."""
     from trace_engine.dsl.jsonform import pack_from_dict
     from trace_engine.gate.engine import Engine
@@ -156,7 +158,9 @@ def engine_from_service(
     cached = _load_cache(cache_dir, ck)
     own = client is None
     if own:
-        client = httpx.Client(base_url=url.rstrip("/"), timeout=timeout, headers={"Authorization": f"Bearer {key}"})
+        client = httpx.Client(
+            base_url=url.rstrip("/"), timeout=timeout, headers={"Authorization": f"Bearer {key}"}
+        )
     try:
         q = f"?agent_id={quote(agent_id, safe='')}" if agent_id else ""
         status, body, etag = _get(client, f"/v1/trace/config{q}", cached.get("config_etag"))
@@ -189,10 +193,16 @@ def engine_from_service(
         return engine
     except _Unreachable as exc:
         if cached.get("config") is not None:
-            log.warning("trace service unreachable (%s); enforcing the last good config %s", exc, cached.get("config_etag"))
+            log.warning(
+                "trace service unreachable (%s); enforcing the last good config %s",
+                exc,
+                cached.get("config_etag"),
+            )
             config = cached["config"]
             slots = cached.get("packs", {})
-            specs = [slots[f"{p}@{v or ''}"]["spec"] for p, v in _enabled_refs(config) if f"{p}@{v or ''}" in slots]
+            specs = [
+                slots[f"{p}@{v or ''}"]["spec"] for p, v in _enabled_refs(config) if f"{p}@{v or ''}" in slots
+            ]
             return build_engine(config, specs, source="cache", etag=cached.get("config_etag"), **engine_kw)
         log.warning("trace service unreachable (%s) and nothing cached; using the safe default config", exc)
         return build_engine(dict(SAFE_DEFAULT), [], source="default", etag=None, **engine_kw)
@@ -201,7 +211,12 @@ def engine_from_service(
             client.close()
 
 
-def engine_from_store(db: str | os.PathLike[str] | sqlite3.Connection, agent_id: str | None, tenant: str | None = None, **engine_kw: Any):
+def engine_from_store(
+    db: str | os.PathLike[str] | sqlite3.Connection,
+    agent_id: str | None,
+    tenant: str | None = None,
+    **engine_kw: Any,
+):
     """The same engine as :func:`engine_from_service`, read straight from the database at ``db``."""
     from trace_engine.api import resources
     from trace_engine.api.tables import init_api_schema
@@ -220,7 +235,9 @@ def engine_from_store(db: str | os.PathLike[str] | sqlite3.Connection, agent_id:
         for pack_id, version in _enabled_refs(stored.config):
             rec = resources.find_pack(conn, tenant, pack_id, version)
             if rec is None:
-                raise DistributionError(404, f"no rule pack {pack_id!r}{' version ' + repr(version) if version else ''}")
+                raise DistributionError(
+                    404, f"no rule pack {pack_id!r}{' version ' + repr(version) if version else ''}"
+                )
             specs.append(rec.spec)
         config = stored.to_api()["config"]  # exactly what GET /v1/trace/config returns
         return build_engine(config, specs, source="store", etag=stored.etag, **engine_kw)

@@ -64,7 +64,9 @@ def forbidden(scope: str) -> ApiError:
     return ApiError(403, "forbidden", f"This API key lacks the `{scope}` scope.")
 
 
-def bad_request(detail: str, code: str = "invalid_request", *, param: str | None = None, **extra: Any) -> ApiError:
+def bad_request(
+    detail: str, code: str = "invalid_request", *, param: str | None = None, **extra: Any
+) -> ApiError:
     return ApiError(400, code, detail, param=param, extra=extra)
 
 
@@ -77,7 +79,13 @@ def conflict(detail: str, **extra: Any) -> ApiError:
 
 
 def error_envelope(status: int, code: str, message: str, param: str | None = None) -> dict[str, Any]:
-    etype = "authentication_error" if status == 401 else "permission_error" if status == 403 else "invalid_request_error"
+    etype = (
+        "authentication_error"
+        if status == 401
+        else "permission_error"
+        if status == 403
+        else "invalid_request_error"
+    )
     return {"error": {"message": message, "type": etype, "code": code, "param": param}}
 
 
@@ -99,7 +107,9 @@ def render(exc: ApiError, request_id: str | None) -> JSONResponse:
     if request_id:
         headers["X-Request-Id"] = request_id
     if exc.status in (401, 403):
-        return JSONResponse(error_envelope(exc.status, exc.code, exc.detail, exc.param), exc.status, headers=headers)
+        return JSONResponse(
+            error_envelope(exc.status, exc.code, exc.detail, exc.param), exc.status, headers=headers
+        )
     extra = dict(exc.extra)
     if exc.param is not None:
         extra.setdefault("param", exc.param)

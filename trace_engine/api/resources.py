@@ -55,7 +55,9 @@ def now_ms() -> int:
 
 
 def agent_owner(conn: sqlite3.Connection, agent_id: str) -> str | None:
-    row = conn.execute("SELECT tenant FROM agents WHERE agent_id = ? ORDER BY rowid LIMIT 1", (agent_id,)).fetchone()
+    row = conn.execute(
+        "SELECT tenant FROM agents WHERE agent_id = ? ORDER BY rowid LIMIT 1", (agent_id,)
+    ).fetchone()
     return row[0] if row else None
 
 
@@ -71,7 +73,10 @@ def _claim_agent(conn: sqlite3.Connection, tenant: str, agent_id: str) -> None:
     """Inside a write transaction: make ``tenant`` the owner of an unowned agent; 404 when another owns it."""
     owner = agent_owner(conn, agent_id)
     if owner is None:
-        conn.execute("INSERT OR IGNORE INTO agents(tenant, agent_id, first_seen) VALUES (?,?,?)", (tenant, agent_id, now_ms()))
+        conn.execute(
+            "INSERT OR IGNORE INTO agents(tenant, agent_id, first_seen) VALUES (?,?,?)",
+            (tenant, agent_id, now_ms()),
+        )
     elif owner != tenant:
         raise not_found(f"No agent {agent_id!r} for this tenant.")
 
@@ -134,7 +139,11 @@ def unwrap_config(body: Any) -> tuple[str | None, dict[str, Any]]:
         agent = body.get("agent_id")
         cfg = {k: v for k, v in body.items() if k != "agent_id"}
     if agent is not None and (not isinstance(agent, str) or not agent.strip() or len(agent) > 256):
-        raise bad_request("`agent_id` must be a non-empty string (at most 256 characters).", "invalid_config", param="agent_id")
+        raise bad_request(
+            "`agent_id` must be a non-empty string (at most 256 characters).",
+            "invalid_config",
+            param="agent_id",
+        )
     return agent, cfg
 
 
@@ -169,12 +178,20 @@ def validate_config(conn: sqlite3.Connection, tenant: str, cfg: dict[str, Any]) 
         ) from None
     stored = model.model_dump(mode="json", exclude_unset=True)
     stored.pop("agent_id", None)
-    stored["enabled"] = model.enabled if "enabled" in cfg else False  # the spec's default, not the local gate's
+    stored["enabled"] = (
+        model.enabled if "enabled" in cfg else False
+    )  # the spec's default, not the local gate's
     problems = []
     for pack_id, ref in model.rule_packs.items():
         if find_pack(conn, tenant, pack_id, ref.version) is None:
             want = f"{pack_id}@{ref.version}" if ref.version else pack_id
-            problems.append({"code": "unknown_rule_pack", "message": f"no rule pack {want!r} is available", "pointer": f"/rule_packs/{pack_id}"})
+            problems.append(
+                {
+                    "code": "unknown_rule_pack",
+                    "message": f"no rule pack {want!r} is available",
+                    "pointer": f"/rule_packs/{pack_id}",
+                }
+            )
     if problems:
         raise bad_request(
             "The config names rule packs that do not exist: " + ", ".join(p["message"] for p in problems),
@@ -185,11 +202,15 @@ def validate_config(conn: sqlite3.Connection, tenant: str, cfg: dict[str, Any]) 
     return stored
 
 
-def put_config(conn: sqlite3.Connection, tenant: str, body: Any, agent_id_param: str | None = None) -> StoredConfig:
+def put_config(
+    conn: sqlite3.Connection, tenant: str, body: Any, agent_id_param: str | None = None
+) -> StoredConfig:
     agent, cfg = unwrap_config(body)
     if agent_id_param is not None:
         if agent is not None and agent != agent_id_param:
-            raise bad_request("The body's `agent_id` differs from the query's.", "invalid_config", param="agent_id")
+            raise bad_request(
+                "The body's `agent_id` differs from the query's.", "invalid_config", param="agent_id"
+            )
         agent = agent_id_param
     if agent is not None and not agent.strip():
         raise bad_request("`agent_id` must not be empty.", "invalid_config", param="agent_id")
@@ -279,7 +300,8 @@ def builtin_packs() -> dict[str, tuple[PackRecord, ...]]:
                 created = 0
             out.setdefault(pack_id, []).append(
                 PackRecord(
-                    id="tpack_" + hashlib.sha256(f"builtin/{pack_id}/{f.pack.version}".encode()).hexdigest()[:20],
+                    id="tpack_"
+                    + hashlib.sha256(f"builtin/{pack_id}/{f.pack.version}".encode()).hexdigest()[:20],
                     pack_id=pack_id,
                     version=f.pack.version,
                     builtin=True,
@@ -303,7 +325,9 @@ _PACK_COLS = "id, pack_id, version, jurisdiction, legal_status, etag, created_at
 
 
 def _upload(row: tuple, status: str) -> PackRecord:
-    return PackRecord(row[0], row[1], row[2], False, row[3], row[4], row[5], row[6], json.loads(row[7]), status)
+    return PackRecord(
+        row[0], row[1], row[2], False, row[3], row[4], row[5], row[6], json.loads(row[7]), status
+    )
 
 
 def tenant_packs(conn: sqlite3.Connection, tenant: str, pack_id: str | None = None) -> list[PackRecord]:
@@ -329,7 +353,9 @@ def list_packs(conn: sqlite3.Connection, tenant: str) -> list[PackRecord]:
     return out
 
 
-def find_pack(conn: sqlite3.Connection, tenant: str, pack_id: str, version: str | None = None) -> PackRecord | None:
+def find_pack(
+    conn: sqlite3.Connection, tenant: str, pack_id: str, version: str | None = None
+) -> PackRecord | None:
     """The tenant's upload ``pack_id`` (at ``version``, else its latest), else the built-in one, else ``None``."""
     uploads = tenant_packs(conn, tenant, pack_id)
     if uploads:
@@ -376,7 +402,11 @@ def create_pack(conn: sqlite3.Connection, tenant: str, raw: bytes) -> tuple[Pack
         missing = {k: v for k, v in UPLOAD_DEFAULTS.items() if k not in data}
         if missing:
             at = text.index("{") + 1
-            text = text[:at] + " ".join(f"{json.dumps(k)}: {json.dumps(v)}," for k, v in missing.items()) + text[at:]
+            text = (
+                text[:at]
+                + " ".join(f"{json.dumps(k)}: {json.dumps(v)}," for k, v in missing.items())
+                + text[at:]
+            )
     filename = "rule-pack.json"
     try:
         pack, source = load_json_pack(text, filename)
@@ -393,7 +423,14 @@ def create_pack(conn: sqlite3.Connection, tenant: str, raw: bytes) -> tuple[Pack
         log.warning("rule pack upload failed to compile: %s", type(exc).__name__)
         raise _pack_problem(
             "The rule pack does not compile",
-            [{"code": "TC000", "level": "error", "message": f"compile failed ({type(exc).__name__})", "location": {"file": filename, "line": 1, "col": 1, "end_line": 1, "end_col": 2}}],
+            [
+                {
+                    "code": "TC000",
+                    "level": "error",
+                    "message": f"compile failed ({type(exc).__name__})",
+                    "location": {"file": filename, "line": 1, "col": 1, "end_line": 1, "end_col": 2},
+                }
+            ],
         ) from None
     try:
         findings = lint_pack(pack, source)
@@ -405,7 +442,9 @@ def create_pack(conn: sqlite3.Connection, tenant: str, raw: bytes) -> tuple[Pack
         raise _pack_problem("The rule pack has lint errors", lint_errors)
     warnings = [_diag(d) for d in findings if d.level != "error"]
     if pack.pack_id in builtin_packs():
-        raise conflict(f"pack_id {pack.pack_id!r} is a built-in pack; choose another pack_id.", pack_id=pack.pack_id)
+        raise conflict(
+            f"pack_id {pack.pack_id!r} is a built-in pack; choose another pack_id.", pack_id=pack.pack_id
+        )
     spec = pack_to_dict(pack)
     etag = content_etag(spec)
     rec_id = "tpack_" + hashlib.sha256(f"{tenant}/{pack.pack_id}/{pack.version}".encode()).hexdigest()[:20]
@@ -423,25 +462,42 @@ def create_pack(conn: sqlite3.Connection, tenant: str, raw: bytes) -> tuple[Pack
                 version=pack.version,
             )
         last = conn.execute(
-            "SELECT max(created_at) FROM trace_rule_packs WHERE tenant = ? AND pack_id = ?", (tenant, pack.pack_id)
+            "SELECT max(created_at) FROM trace_rule_packs WHERE tenant = ? AND pack_id = ?",
+            (tenant, pack.pack_id),
         ).fetchone()[0]
         if last is not None and ts <= last:
             ts = last + 1  # the newest upload is the latest active, even within one millisecond
         conn.execute(
             "INSERT INTO trace_rule_packs(tenant, pack_id, version, id, spec, etag, jurisdiction, legal_status, created_at) "
             "VALUES (?,?,?,?,?,?,?,?,?)",
-            (tenant, pack.pack_id, pack.version, rec_id, canonical_json(spec), etag, pack.jurisdiction, pack.legal_status, ts),
+            (
+                tenant,
+                pack.pack_id,
+                pack.version,
+                rec_id,
+                canonical_json(spec),
+                etag,
+                pack.jurisdiction,
+                pack.legal_status,
+                ts,
+            ),
         )
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
-    rec = PackRecord(rec_id, pack.pack_id, pack.version, False, pack.jurisdiction, pack.legal_status, etag, ts, spec)
+    rec = PackRecord(
+        rec_id, pack.pack_id, pack.version, False, pack.jurisdiction, pack.legal_status, etag, ts, spec
+    )
     return rec, warnings
 
 
 def _pack_problem(title: str, errors: list[dict[str, Any]]) -> ApiError:
-    lines = [f"{e['location']['line']}:{e['location']['col']} {e['code']} {e['message']}" for e in errors[:20]]
+    lines = [
+        f"{e['location']['line']}:{e['location']['col']} {e['code']} {e['message']}" for e in errors[:20]
+    ]
     more = f" (and {len(errors) - 20} more)" if len(errors) > 20 else ""
-    return bad_request(f"{title}: {len(errors)} error(s): " + "; ".join(lines) + more, "invalid_rule_pack", errors=errors)
+    return bad_request(
+        f"{title}: {len(errors)} error(s): " + "; ".join(lines) + more, "invalid_rule_pack", errors=errors
+    )

@@ -96,7 +96,10 @@ def init_api_schema(conn: sqlite3.Connection) -> None:
 
 
 def _has_index(conn: sqlite3.Connection, name: str) -> bool:
-    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", (name,)).fetchone() is not None
+    return (
+        conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", (name,)).fetchone()
+        is not None
+    )
 
 
 def open_db(path: str, *, create: bool = True) -> sqlite3.Connection:

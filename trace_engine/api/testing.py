@@ -49,8 +49,20 @@ def running_server(
     log_path = Path(log_path)
     fh = open(log_path, "wb")  # noqa: SIM115 - closed in finally
     proc = subprocess.Popen(
-        [sys.executable, "-m", "trace_engine", "serve", "--db", str(db_path), "--host", "127.0.0.1", "--port", str(port),
-         "--log-level", log_level],
+        [
+            sys.executable,
+            "-m",
+            "trace_engine",
+            "serve",
+            "--db",
+            str(db_path),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            log_level,
+        ],
         stdout=fh,
         stderr=subprocess.STDOUT,
         env={**os.environ, **(env or {})},
@@ -60,7 +72,9 @@ def running_server(
         deadline = time.monotonic() + start_timeout
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"trace serve exited with {proc.returncode}: {log_path.read_text(errors='replace')[-2000:]}")
+                raise RuntimeError(
+                    f"trace serve exited with {proc.returncode}: {log_path.read_text(errors='replace')[-2000:]}"
+                )
             try:
                 if httpx.get(url + "/openapi.json", timeout=1.0).status_code == 200:
                     break

@@ -103,13 +103,20 @@ def list_findings(
         where.append("rowid < ?")
         args.append(k[0])
     rows = conn.execute(
-        "SELECT rowid, body, interaction_id FROM tier2_findings WHERE " + " AND ".join(where) + " ORDER BY rowid DESC LIMIT ?",
+        "SELECT rowid, body, interaction_id FROM tier2_findings WHERE "
+        + " AND ".join(where)
+        + " ORDER BY rowid DESC LIMIT ?",
         [*args, n + 1],
     ).fetchall()
     has_more = len(rows) > n
     rows = rows[:n]
     nxt = encode_cursor(secret, "findings", tenant, filters, [rows[-1][0]]) if has_more else None
-    return {"object": "list", "data": [_finding(r[1], r[2]) for r in rows], "has_more": has_more, "next_cursor": nxt}
+    return {
+        "object": "list",
+        "data": [_finding(r[1], r[2]) for r in rows],
+        "has_more": has_more,
+        "next_cursor": nxt,
+    }
 
 
 HOUR_MS = 3_600_000
@@ -152,7 +159,8 @@ def catch_up(conn: sqlite3.Connection, tenant: str) -> int:
         ).fetchall():
             if supersedes:
                 old = conn.execute(
-                    "SELECT seq, scored_at, verdict FROM scorecards WHERE tenant = ? AND audit_hash = ?", (tenant, supersedes)
+                    "SELECT seq, scored_at, verdict FROM scorecards WHERE tenant = ? AND audit_hash = ?",
+                    (tenant, supersedes),
                 ).fetchone()
                 if old is not None:
                     pairs = fired.get(old[0])
@@ -160,7 +168,8 @@ def catch_up(conn: sqlite3.Connection, tenant: str) -> int:
                         pairs = {
                             (r, _NULL if p is None else p)
                             for r, p in conn.execute(
-                                "SELECT rule_id, pack_id FROM violations WHERE tenant = ? AND seq = ?", (tenant, old[0])
+                                "SELECT rule_id, pack_id FROM violations WHERE tenant = ? AND seq = ?",
+                                (tenant, old[0]),
                             )
                         }
                     add(old[1] // HOUR_MS * HOUR_MS, old[2], pairs, -1)
@@ -227,7 +236,9 @@ def exposure_rollup(
             counts[k] = counts.get(k, 0) + c
         for rule_id, pack_id, c in conn.execute(
             "SELECT v.rule_id, v.pack_id, count(DISTINCT v.seq) FROM violations v WHERE v.tenant = ? AND v.scored_at >= ? "
-            "AND v.scored_at < ? AND +v.seq <= ? AND " + latest.format(a="v") + " GROUP BY v.rule_id, v.pack_id",
+            "AND v.scored_at < ? AND +v.seq <= ? AND "
+            + latest.format(a="v")
+            + " GROUP BY v.rule_id, v.pack_id",
             (tenant, since, edge, wm, wm),
         ):
             counts[(rule_id, pack_id)] = counts.get((rule_id, pack_id), 0) + c
@@ -243,7 +254,10 @@ def exposure_rollup(
         key=lambda x: (-x[2], x[0], x[1] is not None, x[1] or ""),
     )
     gap = scanned - by_verdict.get("PASS", 0)
-    by_rule = [{"rule_id": r, "pack_id": p, "count": c, "rate": (c / scanned) if scanned else 0.0} for r, p, c in ranked]
+    by_rule = [
+        {"rule_id": r, "pack_id": p, "count": c, "rate": (c / scanned) if scanned else 0.0}
+        for r, p, c in ranked
+    ]
     return {
         "object": "trace.exposure",
         "window_days": window_days,

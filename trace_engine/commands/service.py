@@ -47,7 +47,9 @@ def serve(
     level = getattr(logging, log_level.upper(), None)
     if not isinstance(level, int):
         raise _fail(f"unknown log level {log_level!r}", EXIT_USAGE)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
     try:
         app = create_app(db)
     except UnreadableDatabase as exc:
@@ -112,7 +114,14 @@ def keys_list(
         conn.close()
     emit_json(
         [
-            {"key_id": r[0], "tenant": r[1], "scopes": r[2].split(","), "created_at": r[3], "revoked_at": r[4], "note": r[5]}
+            {
+                "key_id": r[0],
+                "tenant": r[1],
+                "scopes": r[2].split(","),
+                "created_at": r[3],
+                "revoked_at": r[4],
+                "note": r[5],
+            }
             for r in rows
         ]
     )
