@@ -13,8 +13,12 @@ from trace_engine.store.cursor import CursorError
 from trace_engine.store.log import EvidenceLog
 from trace_engine.store.reads import exposure, interaction_detail, list_interactions, list_violations
 
-SEED = Path("/work/shared/seeds/001_e3c989389c972ad5.txt")
 ROOT = Path(__file__).resolve().parents[1]
+_SEED_NAME = "seeds/001_e3c989389c972ad5.txt"
+SEED = next(
+    (p for p in (ROOT.parent / "shared" / _SEED_NAME, Path("/work/shared") / _SEED_NAME) if p.exists()),
+    ROOT.parent / "shared" / _SEED_NAME,
+)
 KEY = SigningKey.generate()
 NOW = 1_760_000_000_000 + 200 * 1000 + 1
 
