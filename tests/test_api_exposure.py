@@ -7,7 +7,7 @@ import random
 import pytest
 
 from trace_engine.api.tables import open_db
-from trace_engine.api.views import exposure_rollup
+from trace_engine.api.views import WholeHoursMemo, exposure_rollup
 from trace_engine.evidence.scorecard import Finding
 from trace_engine.evidence.signing import SigningKey
 from trace_engine.evidence.synthetic import synthetic_scorecard
@@ -30,9 +30,17 @@ def db(tmp_path):
     return tmp_path / "t.db"
 
 
+MEMO = WholeHoursMemo()
+
+
 def _same(conn, tenant, windows, now=NOW):
     for w in windows:
-        assert exposure_rollup(conn, tenant, w, now_ms=now) == exposure(conn, tenant, w, now_ms=now), w
+        want = exposure(conn, tenant, w, now_ms=now)
+        assert exposure_rollup(conn, tenant, w, now_ms=now) == want, w
+        assert exposure_rollup(conn, tenant, w, now_ms=now, memo=MEMO) == want, w
+        assert exposure_rollup(conn, tenant, w, now_ms=now + 1, memo=MEMO) == exposure(
+            conn, tenant, w, now_ms=now + 1
+        )
 
 
 def test_rollup_matches_store(db):

@@ -149,6 +149,7 @@ def create_app(db_path: str | Path) -> FastAPI:
     init = open_db(db_path, create=True)
     init.close()
     pool = _Connections(db_path)
+    exposure_memo = views.WholeHoursMemo()
 
     def _warm() -> None:
         # off the request path: load the built-in packs and bring every tenant's exposure rollup up to date
@@ -425,7 +426,7 @@ def create_app(db_path: str | Path) -> FastAPI:
             from trace_engine.store.reads import exposure
 
             return JSONResponse(exposure(conn, who.tenant, window_days=window_days, agent_id=agent_id))
-        return JSONResponse(views.exposure_rollup(conn, who.tenant, window_days))
+        return JSONResponse(views.exposure_rollup(conn, who.tenant, window_days, memo=exposure_memo))
 
     return _wrap(app)
 

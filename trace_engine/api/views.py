@@ -16,7 +16,9 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
+import threading
 import time
+from collections import OrderedDict
 from typing import Any
 
 from trace_engine.api.errors import ApiError, bad_request, not_found
@@ -198,8 +200,55 @@ def catch_up(conn: sqlite3.Connection, tenant: str) -> int:
     return top
 
 
+class WholeHoursMemo:
+    """Per-app memo of the whole-hours part of an exposure: keyed by (tenant, rollup watermark, first whole hour),
+    which fully determines it (the rollup only changes when the watermark moves), so a hit is never stale."""
+
+    def __init__(self, max_entries: int = 512):
+        self.max_entries = max_entries
+        self._data: OrderedDict[tuple, tuple] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> tuple | None:
+        with self._lock:
+            hit = self._data.get(key)
+            if hit is not None:
+                self._data.move_to_end(key)
+            return hit
+
+    def put(self, key: tuple, value: tuple) -> None:
+        with self._lock:
+            self._data[key] = value
+            while len(self._data) > self.max_entries:
+                self._data.popitem(last=False)
+
+
+def _whole_hours(
+    conn: sqlite3.Connection, tenant: str, edge: int
+) -> tuple[dict[str, int], dict[tuple[str, str | None], int]]:
+    verdicts: dict[str, int] = {}
+    for verdict, c in conn.execute(
+        "SELECT verdict, sum(n) FROM api_exposure_verdicts WHERE tenant = ? AND hour >= ? GROUP BY verdict",
+        (tenant, edge),
+    ):
+        verdicts[verdict] = verdicts.get(verdict, 0) + c
+    counts: dict[tuple[str, str | None], int] = {}
+    for rule_id, pack_id, c in conn.execute(
+        "SELECT rule_id, pack_id, sum(n) FROM api_exposure_rules WHERE tenant = ? AND hour >= ? GROUP BY rule_id, pack_id",
+        (tenant, edge),
+    ):
+        k = (rule_id, None if pack_id == _NULL else pack_id)
+        counts[k] = counts.get(k, 0) + c
+    return verdicts, counts
+
+
 def exposure_rollup(
-    conn: sqlite3.Connection, tenant: str, window_days: int = 30, *, now_ms: int | None = None
+    conn: sqlite3.Connection,
+    tenant: str,
+    window_days: int = 30,
+    *,
+    now_ms: int | None = None,
+    memo: WholeHoursMemo | None = None,
 ) -> dict[str, Any]:
     """``GET /v1/trace/exposure``, equal to :func:`trace_engine.store.reads.exposure` but read from the hourly
     rollup: whole hours of the window from ``api_exposure_*``, the partial first hour exactly from the evidence
@@ -213,12 +262,13 @@ def exposure_rollup(
     try:
         row = conn.execute("SELECT last_seq FROM api_exposure_state WHERE tenant = ?", (tenant,)).fetchone()
         wm = row[0] if row else -1
-        by_verdict = {"PASS": 0, "WARN": 0, "FAIL": 0}
-        for verdict, c in conn.execute(
-            "SELECT verdict, sum(n) FROM api_exposure_verdicts WHERE tenant = ? AND hour >= ? GROUP BY verdict",
-            (tenant, edge),
-        ):
-            by_verdict[verdict] = by_verdict.get(verdict, 0) + c
+        whole = memo.get((tenant, wm, edge)) if memo is not None else None
+        if whole is None:
+            whole = _whole_hours(conn, tenant, edge)
+            if memo is not None:
+                memo.put((tenant, wm, edge), whole)
+        by_verdict = {"PASS": 0, "WARN": 0, "FAIL": 0, **whole[0]}
+        counts: dict[tuple[str, str | None], int] = dict(whole[1])
         # unary + keeps SQLite from answering the seq bounds with the (tenant, seq) index (a scan of the whole log)
         latest = "NOT EXISTS (SELECT 1 FROM scorecards n WHERE n.tenant = {a}.tenant AND n.supersedes = {a}.audit_hash AND +n.seq <= ?)"
         for verdict, c in conn.execute(
@@ -227,13 +277,6 @@ def exposure_rollup(
             (tenant, since, edge, wm, wm),
         ):
             by_verdict[verdict] = by_verdict.get(verdict, 0) + c
-        counts: dict[tuple[str, str | None], int] = {}
-        for rule_id, pack_id, c in conn.execute(
-            "SELECT rule_id, pack_id, sum(n) FROM api_exposure_rules WHERE tenant = ? AND hour >= ? GROUP BY rule_id, pack_id",
-            (tenant, edge),
-        ):
-            k = (rule_id, None if pack_id == _NULL else pack_id)
-            counts[k] = counts.get(k, 0) + c
         for rule_id, pack_id, c in conn.execute(
             "SELECT v.rule_id, v.pack_id, count(DISTINCT v.seq) FROM violations v WHERE v.tenant = ? AND v.scored_at >= ? "
             "AND v.scored_at < ? AND +v.seq <= ? AND "
