@@ -599,3 +599,15 @@ def test_no_key_in_logs(env, acme):
         assert key not in text
         assert key[len("trace_sk_") :][:16] not in text
     assert "Traceback" not in text
+
+
+def test_agent_claim_race_has_one_winner(acme, globex):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def put(c):
+        return c, c.put("/v1/trace/config", json={"agent_id": "contested", "enabled": True}).status_code
+
+    with ThreadPoolExecutor(8) as ex:
+        results = list(ex.map(put, [acme, globex] * 6))
+    by_tenant = {"acme": {s for c, s in results if c is acme}, "globex": {s for c, s in results if c is globex}}
+    assert sorted(map(frozenset, by_tenant.values()), key=sorted) == sorted([frozenset({200}), frozenset({404})], key=sorted)
