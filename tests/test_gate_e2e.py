@@ -57,7 +57,7 @@ EXPECTED = {
         "FAIL",  # tcpa-002: no callback number was ever given (remedy flag): never remediated
     ),
     "solar-003-after-hours-florida": ({"tcpa-005"}, "FAIL", "FAIL"),  # 8:30 pm in Florida
-    "solar-004-robot-question": ({"tcpa-006"}, "FAIL", None),  # block modes: see the xfail test below
+    "solar-004-robot-question": ({"tcpa-006"}, "FAIL", "WARN"),  # block modes suppress the false "real person" claim
     "billing-005-card-read-back": ({"pii-001", "pii-002", "pii-005"}, "FAIL", "WARN"),
     "billing-006-clean": (set(), "PASS", "PASS"),
     "clinic-007-phi-before-verification": ({"hipaa-001"}, "FAIL", "WARN"),
@@ -101,9 +101,6 @@ def test_call_verdicts(call_id, mode):
     assert card.modified_turns == sum(d.action == "modify" for _, d in decisions)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="gate bug: block modes only flag the agent's 'I'm a real person' (tcpa-006) and speak it"
-)
 @pytest.mark.parametrize("mode", ["block", "human_handoff"])
 def test_robot_question_in_block_modes(mode):
     decisions, card = run("solar-004-robot-question", mode)

@@ -221,11 +221,6 @@ def test_roughly_linear_time(unit):
     assert t_big < 12 * t_small + 0.05, (unit, t_small, t_big)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gate bug: time is quadratic in the number of matches in one turn (per-hit list-membership dedupe in "
-    "matchers._add_span / session._check_prohibition); '$' * 20000 takes ~90 s with the tcpa pack",
-)
 @pytest.mark.parametrize(
     "unit, chars",
     [

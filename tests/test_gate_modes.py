@@ -142,13 +142,12 @@ def test_modify_removes_blocked_phrases_with_tidy_spacing(text, expected):
     assert {f.rule_id for f in d.findings} == {"guardrails-blocked-phrases"}
 
 
-@pytest.mark.xfail(strict=True, reason="gate bug: removing a blocked phrase leaves orphan punctuation (',.' / ',,')")
 @pytest.mark.parametrize(
     "text, expected",
     [
         ("I will, trust me.", "I will."),
         ("It works, trust me.", "It works."),
-        ("We can, to be honest, help today.", "We can, help today."),
+        ("We can, to be honest, help today.", "We can help today."),
         ("To be honest, trust me, it works.", "It works."),
     ],
 )
@@ -218,20 +217,11 @@ def test_human_handoff_for_handoff_rule():
     assert call.agent_turn("Sure, one moment.").action == "block"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gate bug: human_handoff mode blocks (action 'block', fallback line) instead of handing off a suppressed turn",
-)
 def test_human_handoff_mode_hands_off_every_suppressed_turn():
     d = engine("human_handoff", packs=["brand_voice"]).start_call("c").agent_turn("We guarantee you will save.")
     assert (d.action, d.text) == ("handoff", "Let me connect you with a colleague who can help.")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gate bug: in block mode a must_not_say violation whose remedy (inject) cannot fix it is only flagged; "
-    "the turn claiming to be human is spoken",
-)
 def test_block_suppresses_turn_still_in_violation_after_modification():
     e = engine("block", packs=["tcpa"])
     meta = {"direction": "outbound", "business_name": "Acme Solar", "agent_name": "Sam"}

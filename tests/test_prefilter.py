@@ -123,7 +123,6 @@ def test_a_hundred_percent(name):
     assert not unsound(name, "not a hundred percent")
 
 
-@pytest.mark.xfail(strict=True, reason="gate bug: prefilter misses a half-written email 'jane at example.com' (no literal 'dot')")
 def test_spoken_at_with_written_domain():
     assert not unsound("all", "you can reach jane at example.com")
 
@@ -192,22 +191,13 @@ def turns(draw):
     return {"same": text, "upper": text.upper(), "lower": text.lower(), "title": text.title(), "capitalize": text.capitalize()}[case]
 
 
-def _known(text):
-    low = text.casefold()
-    return " at " in low and "@" not in low and "dot" not in low
-
-
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(turns())
 def test_prefilter_sound_on_random_turns_all_packs(text):
-    if _known(text):  # the tracked email miss (xfail test above) would drown everything else
-        return
     assert not unsound("all", text), text
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from([n for n in CONFIGS if n != "all"]), turns())
 def test_prefilter_sound_on_random_turns_single_packs(name, text):
-    if _known(text):
-        return
     assert not unsound(name, text), (name, text)

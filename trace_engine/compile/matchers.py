@@ -145,6 +145,9 @@ class CompiledMatchers:
                         self._add(found, ids, nt, match.start(), match.end())
         if self.detector_leaves:
             self._run_detectors(found, nt, exempt)
+        for spans in found.values():
+            if len(spans) > 1:
+                spans[:] = sorted(set(spans))  # several leaves of one matcher may report in any order
         return found
 
     def _run_detectors(
@@ -177,7 +180,7 @@ def _add_span(found: dict[int, list[Span]], ids: tuple[int, ...], span: Span) ->
         spans = found.get(mid)
         if spans is None:
             found[mid] = [span]
-        elif span not in spans:
+        elif spans[-1] != span:  # hits arrive in text order, so a repeat can only be the last one
             spans.append(span)
 
 

@@ -217,7 +217,7 @@ class Prefilter:
         for needle in needles:
             if needle in view:
                 return True
-        if self.email_detector and ("@" in view or (" at " in view and " dot " in view)):
+        if self.email_detector and ("@" in view or (" at " in view and (" dot " in view or " . " in view))):
             return True
         if self.automaton is None:
             return False

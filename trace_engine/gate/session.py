@@ -101,6 +101,7 @@ class TurnOutcome:
     pii_spans: list[tuple[int, int, str, int]] = field(default_factory=list)  # start, end, kind, rule index
     unresolved_prefix: bool = False  # a first-turn obligation is still open within this turn
     injected: tuple[str, ...] = ()  # text the mode added to the turn (it is spoken, so it meets obligations)
+    seen_spans: set[tuple[int, int, int]] = field(default_factory=set)  # (rule, start, end) already reported
 
 
 @dataclass(slots=True)
@@ -454,13 +455,16 @@ class Call:
         if not self._applies(rule):
             return
         exceptions = matches.get(check.unless) if check.unless is not None else None
+        seen = out.seen_spans
         for start, end, kind in matches[check.matcher]:
             if allowed_from is not None and start >= allowed_from:
                 continue
-            if exceptions and any(s < end and start < e for s, e, _ in exceptions):
+            if exceptions and _overlaps(exceptions, start, end):
                 continue
-            if any(v.rule is rule and v.span == (start, end) for v in out.violations):
+            key = (rule.index, start, end)
+            if key in seen:
                 continue
+            seen.add(key)
             out.violations.append(Violation(rule, (start, end), kind))
 
     def _open_cue(self, cue: CueProgram, *, start_turn: int, t0: float, into: TurnOutcome | None) -> None:
@@ -491,9 +495,12 @@ class Call:
             want = REMEDY_RANK.get(v.rule.remedy_kind, 0)
             v.effective = min(want, cap)
             if v.effective == 1 and not self._modification(v, out.text, plan):
-                v.effective = 0
+                # rewriting cannot fix it: block modes suppress the turn, modify mode flags it
+                v.effective = 2 if cap >= 2 else 0
             if v.effective >= 2:
                 plan.suppress = max(plan.suppress, v.effective)
+        if plan.suppress and cap >= 3:
+            plan.suppress = 3  # human_handoff: every suppressed turn goes to a person
         if plan.suppress:
             for v in out.violations:
                 v.action_taken, v.remediated = "block", True
@@ -514,8 +521,13 @@ class Call:
             line = self.engine.config.handoff_line if handoff else self.engine.config.fallback_line
             return Decision("handoff" if handoff else "block", line, self._turn_findings(out))
         if plan.edits or plan.prefixes or plan.suffixes:
+            spoken = plan.render(out.text)
+            if not spoken.strip() and self.mode_cap >= 2:
+                for v in out.violations:  # nothing left to say: suppress rather than speak silence
+                    v.action_taken, v.remediated = "block", True
+                return Decision("block", self.engine.config.fallback_line, self._turn_findings(out))
             out.injected = (*plan.prefixes, *plan.suffixes)
-            return Decision("modify", plan.render(out.text), self._turn_findings(out))
+            return Decision("modify", spoken, self._turn_findings(out))
         return Decision("flag", out.text, self._turn_findings(out))
 
     def _modification(self, v: Violation, text: str, plan: TurnPlan) -> bool:
@@ -732,6 +744,21 @@ class Call:
 # --------------------------------------------------------------------------------------------- helpers
 
 
+def _overlaps(spans: list[tuple[int, int, str | None]], start: int, end: int) -> bool:
+    """Whether any of ``spans`` (sorted by start) overlaps ``[start, end)``; binary search keeps it linear overall."""
+    lo, hi = 0, len(spans)
+    while lo < hi:  # first span starting at or after `end`
+        mid = (lo + hi) // 2
+        if spans[mid][0] < end:
+            lo = mid + 1
+        else:
+            hi = mid
+    for i in range(lo - 1, max(-1, lo - 9), -1):
+        if spans[i][1] > start:
+            return True
+    return lo > 8 and any(s < end and start < e for s, e, _ in spans[: lo - 8])
+
+
 def _missing_reason(missing: list[str]) -> str:
     return "missing metadata: " + ", ".join(missing) if missing else "inputs unusable"
 
@@ -757,19 +784,41 @@ def _mask_digits(segment: str, keep_last: int) -> str:
     return "[redacted]"
 
 
+def _next_visible(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos] in " \t":
+        pos += 1
+    return pos
+
+
+def _prev_visible(text: str, pos: int) -> int:
+    """Index of the last non-blank character before ``pos`` (-1 when there is none)."""
+    pos -= 1
+    while pos >= 0 and text[pos] in " \t":
+        pos -= 1
+    return pos
+
+
 def removal_extent(text: str, start: int, end: int) -> tuple[int, int]:
-    """Widen a removal so that no double space or space-before-punctuation is left behind. Purely local, so the
-    same edit gives the same result on a prefix of the text (streaming relies on that)."""
-    if end < len(text) and text[end] in " \t" and (start == 0 or text[start - 1] in " \t"):
-        while end < len(text) and text[end] in " \t":
-            end += 1
-    elif end < len(text) and text[end] in ",.;:!?":
-        while start > 0 and text[start - 1] in " \t":
-            start -= 1
-    elif end == len(text):
-        while start > 0 and text[start - 1] in " \t":
-            start -= 1
-    return start, end
+    """Widen a removal so that it leaves no double space, no space before punctuation and no orphaned comma
+    ("I will, trust me." -> "I will."; "We can, to be honest, help." -> "We can help."; "To be honest, it
+    works." -> "it works."). It looks one visible character either side, so streaming can hold that much back."""
+    before = _prev_visible(text, start)
+    after = _next_visible(text, end)
+    prev_ch = text[before] if before >= 0 else ""
+    next_ch = text[after] if after < len(text) else ""
+    if prev_ch == "," and next_ch == ",":
+        return before, after + 1  # "can, X, help" -> "can help"
+    if prev_ch == "," and next_ch in ".;:!?":
+        return before, after
+    if prev_ch in ("", ".", "!", "?") and next_ch == ",":
+        return start, _next_visible(text, after + 1)
+    if next_ch in ",.;:!?":
+        return before + 1, after
+    if next_ch == "":
+        return before + 1, len(text)
+    if prev_ch == "":
+        return start, after
+    return start, after
 
 
 def apply_edits(text: str, edits: list[tuple[int, int, str]]) -> str:
@@ -780,12 +829,23 @@ def apply_edits(text: str, edits: list[tuple[int, int, str]]) -> str:
     for start, end, repl in sorted(edits, key=lambda e: (e[0], -e[1])):
         if repl == "":
             start, end = removal_extent(text, start, end)
+            if 0 < start and end < len(text) and text[start - 1] not in " \t" and text[end] not in " \t,.;:!?":
+                repl = " "  # keep the words on either side apart
         if merged and start < merged[-1][1]:
             last = merged[-1]
             if end > last[1]:
                 last[1] = end
             continue
         merged.append([start, end, repl])
+    if merged and merged[0][0] == 0 and merged[0][2] == "":
+        merged[0][1] = _next_visible(text, merged[0][1])  # nothing left before it: no leading space either
+    for edit in merged:
+        start, end, repl = edit
+        # a capitalized sentence opening was removed: the next word now opens the sentence
+        if repl == "" and end < len(text) and text[end].islower() and text[start].isupper():
+            before = _prev_visible(text, start)
+            if before == -1 or text[before] in ".!?":
+                edit[1], edit[2] = end + 1, text[end].upper()
     parts = []
     pos = 0
     for start, end, repl in merged:

@@ -128,7 +128,10 @@ class AgentStream:
             i -= 1
         if i > 0:
             i -= 1  # one more word: the local part of a spoken email, or a number's lead-in
-        return starts[i]
+        safe = starts[i]
+        while safe > 0 and text[safe - 1] in " \t,;:":
+            safe -= 1  # a removal in the held words may take the comma before them too
+        return safe
 
     def close(self) -> Decision:
         """Finish the turn: returns the whole-turn :class:`Decision`; :attr:`tail` is what remains to speak."""
