@@ -174,6 +174,12 @@ def test_credit_card(text: str, expected) -> None:
     assert found("credit_card", text) == expected
 
 
+def test_credit_card_any_luhn_valid_prefix() -> None:
+    # no issuer (IIN) table by design: any Luhn-valid 13-19 digit window is a card (see the module docstring)
+    assert found("credit_card", "1748503543012") == [("1748503543012", "1748503543012")]
+    assert found("credit_card", "2221 0000 0000 0009") == [("2221 0000 0000 0009", "2221000000000009")]
+
+
 def test_credit_card_exempt() -> None:
     assert found("credit_card", "4111-1111-1111-1111", exempt={"4111 1111 1111 1111"}) == []
 
@@ -203,7 +209,9 @@ def test_credit_card_exempt() -> None:
         ("078-05-1120", []),
         ("219-09-9999", []),
         ("123-45-67890", []),  # part of a longer run
-        ("1 123-45-6789", []),
+        ("1-123-45-6789", []),  # dashed into a longer written number
+        # a separate group before it does not hide it (windows inside the run, not the whole run)
+        ("1 123-45-6789", [("123-45-6789", "123456789")]),
         ("routing number 322271627", []),  # valid ABA introduced as routing: not an SSN
         ("aba 322-271-627", []),
         ("my ssn is 322271627", [("322271627", "322271627")]),  # no routing context
@@ -283,6 +291,117 @@ def test_us_phone(text: str, expected) -> None:
     assert found("us_phone", text) == expected
 
 
+# ------------------------------------------------------------------------------------------- digit runs
+
+
+@pytest.mark.parametrize(
+    "kind, text, expected",
+    [
+        # bug 2: a comma (or sentence punctuation) between written groups ends the run
+        ("us_phone", "We are open 9 to 5, 415-555-0132.", [("415-555-0132", "4155550132")]),
+        ("ssn", "my ssn is 078-05-1121, 2 kids", [("078-05-1121", "078051121")]),
+        ("ssn", "The location is 4175, 42151 Blacow Road.", []),
+        ("ssn", "it was 123. 45 6789 later", []),
+        ("us_phone", "Room 12; 415 555 0132", [("415 555 0132", "4155550132")]),
+        ("us_phone", "call 5! 415.555.0132", [("415.555.0132", "4155550132")]),
+        # windows inside a run: two numbers side by side are both found
+        ("ssn", "078-05-1121 078-05-1121", [("078-05-1121", "078051121"), ("078-05-1121", "078051121")]),
+        (
+            "us_phone",
+            "415-555-0198 212-555-0100",
+            [("415-555-0198", "4155550198"), ("212-555-0100", "2125550100")],
+        ),
+        ("us_phone", "open 9 to 5 415-555-0132", [("415-555-0132", "4155550132")]),
+        (
+            "aba_routing",
+            "021000021 322271627",
+            [("021000021", "021000021"), ("322271627", "322271627")],
+        ),
+        # spoken digits split by commas are still one number
+        (
+            "us_phone",
+            "it's four one five, five five five, zero one nine eight, thanks",
+            [("four one five, five five five, zero one nine eight", "4155550198")],
+        ),
+        (
+            "ssn",
+            "the ssn on file is oh seven eight, oh five, one one two one.",
+            [("oh seven eight, oh five, one one two one", "078051121")],
+        ),
+        # a written group dashed onto the window makes a longer number
+        ("us_phone", "2-415-555-0198", []),
+        ("ssn", "123-45-6789-01", []),
+        # another country's code before ten digits
+        ("us_phone", "+91 4155550132", []),
+        ("us_phone", "+44 4155550132 or +1 415 555 0132", [("+1 415 555 0132", "4155550132")]),
+    ],
+)
+def test_digit_run_segments_and_windows(kind: str, text: str, expected) -> None:
+    assert found(kind, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # bug 3: written 9-digit numbers grouped unlike an SSN (foreign phone numbers)
+        ("call them at 1 40 62 05 00", []),
+        ("You can call them at 2 8765 2000.", []),
+        ("The phone number is 3-2333 1888.", []),
+        ("12-559 9034", []),
+        ("21 481 3938", []),
+        ("1234 56789", []),
+        # SSN groupings
+        ("123-45-6789", [("123-45-6789", "123456789")]),
+        ("123 45 6789", [("123 45 6789", "123456789")]),
+        ("123456789", [("123456789", "123456789")]),
+        ("078.05.1123", [("078.05.1123", "078051123")]),
+        # another grouping only with SSN context right before it
+        ("my ssn is 078-051121", [("078-051121", "078051121")]),
+        ("social security number 07805-1121", [("07805-1121", "078051121")]),
+        ("078-051121 07805-1121", []),
+        # spoken digits may be grouped any way
+        (
+            "one two, three four five, six seven eight nine",
+            [("one two, three four five, six seven eight nine", "123456789")],
+        ),
+        (
+            "one two three four five six seven eight nine",
+            [("one two three four five six seven eight nine", "123456789")],
+        ),
+        (
+            "12 three four five six seven eight nine",
+            [("12 three four five six seven eight nine", "123456789")],
+        ),
+    ],
+)
+def test_ssn_written_grouping(text: str, expected) -> None:
+    assert found("ssn", text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("(415) 555-0132", [("(415) 555-0132", "4155550132")]),
+        ("425 8829090", [("425 8829090", "4258829090")]),
+        ("14155550132", [("14155550132", "4155550132")]),
+        ("1 4155550132", [("1 4155550132", "4155550132")]),
+        ("1-800-555-0199", [("1-800-555-0199", "8005550199")]),
+        # written numbers grouped unlike a US phone (Mexico City, India, …)
+        ("Their phone number is 55 5395 4586", []),
+        ("contact them at 83770 02902", []),
+        ("contact them on 21 2753-9489", []),
+        ("4155 550132", []),
+        # spoken: any grouping
+        (
+            "four one, five five five five, oh one three two",
+            [("four one, five five five five, oh one three two", "4155550132")],
+        ),
+    ],
+)
+def test_us_phone_written_grouping(text: str, expected) -> None:
+    assert found("us_phone", text) == expected
+
+
 @pytest.mark.parametrize("exempt", [{"4155550198"}, {"(415) 555-0198"}, {"+1 415 555 0198"}, ["14155550198"]])
 def test_us_phone_exempt_callback(exempt) -> None:
     text = "call us back at 415-555-0198 or at 212-555-0100"
@@ -337,6 +456,48 @@ def test_email(text: str, expected) -> None:
 
 def test_email_exempt() -> None:
     assert found("email", "write support@acme.com", exempt={"Support@Acme.com"}) == []
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # bug 1: a written '@' glued on both sides accepts any alphabetic TLD of 2+ letters
+        ("jane@example.de", [("jane@example.de", "jane@example.de")]),
+        ("write info@presidio.site today", [("info@presidio.site", "info@presidio.site")]),
+        ("bob@shop.xyz", [("bob@shop.xyz", "bob@shop.xyz")]),
+        ("a@b.online.", [("a@b.online", "a@b.online")]),
+        ("Mail@Example.Museum", [("Mail@Example.Museum", "mail@example.museum")]),
+        (
+            "info@presidio.site or anotherinfo@presidio.site",
+            [
+                ("info@presidio.site", "info@presidio.site"),
+                ("anotherinfo@presidio.site", "anotherinfo@presidio.site"),
+            ],
+        ),
+        # punycode labels ("--" inside a label)
+        ("me@xn--bcher-kva.example", [("me@xn--bcher-kva.example", "me@xn--bcher-kva.example")]),
+        (
+            "my email is user@xn--80ak6aa92e.com today",
+            [("user@xn--80ak6aa92e.com", "user@xn--80ak6aa92e.com")],
+        ),
+        ("a@xn--d1acufc.xn--p1ai", [("a@xn--d1acufc.xn--p1ai", "a@xn--d1acufc.xn--p1ai")]),
+        # a sentence glued to the address stops at the last built-in / two-letter TLD
+        ("bob@example.com.Thanks", [("bob@example.com", "bob@example.com")]),
+        ("bob@example.de.Thanks", [("bob@example.de", "bob@example.de")]),
+        # not a TLD: one letter, digits, nothing after the dot
+        ("jane@example.x", []),
+        ("jane@example.123", []),
+        ("my email is info@presidio.", []),
+        ("xn--bcher-kva.example", []),  # no '@'
+        ("jane @ example.de", []),  # '@' not glued
+        # the spoken form keeps the built-in TLD list (the TLD is the only evidence there)
+        ("jane at example dot de", []),
+        ("we met at the cafe dot site", []),
+        ("jane at example dot com", [("jane at example dot com", "jane@example.com")]),
+    ],
+)
+def test_email_written_any_tld(text: str, expected) -> None:
+    assert found("email", text) == expected
 
 
 # ------------------------------------------------------------------------------------------- mbi

@@ -186,7 +186,7 @@ def turns(draw):
         )
     )
     seps = draw(st.lists(st.sampled_from(SEPARATORS), min_size=len(pieces), max_size=len(pieces)))
-    text = "".join(p + s for p, s in zip(pieces, seps)).strip()
+    text = "".join(p + s for p, s in zip(pieces, seps, strict=False)).strip()
     case = draw(st.sampled_from(["same", "upper", "lower", "title", "capitalize"]))
     return {"same": text, "upper": text.upper(), "lower": text.lower(), "title": text.title(), "capitalize": text.capitalize()}[case]
 

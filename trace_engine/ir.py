@@ -21,7 +21,7 @@ expr        a metadata predicate, evaluated with Kleene three-valued logic: a mi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 SEVERITIES: tuple[str, ...] = ("low", "medium", "high", "critical")
 SPEAKERS: tuple[str, ...] = ("agent", "caller")
@@ -99,7 +99,7 @@ class AnyOf:
     members: tuple[Matcher, ...]
 
 
-Matcher = Union[Phrases, Regex, Detector, AnyOf]
+Matcher = Phrases | Regex | Detector | AnyOf
 
 
 # --------------------------------------------------------------------------------------------- windows
@@ -129,7 +129,7 @@ class CallEnd:
     """Any time before the call ends."""
 
 
-Window = Union[FirstTurn, Turns, Seconds, CallEnd]
+Window = FirstTurn | Turns | Seconds | CallEnd
 
 
 # --------------------------------------------------------------------------------------------- scopes
@@ -154,7 +154,7 @@ class ForTurns:
     count: int
 
 
-Scope = Union[Always, UntilState, ForTurns]
+Scope = Always | UntilState | ForTurns
 
 
 # --------------------------------------------------------------------------------------------- expressions
@@ -224,7 +224,7 @@ class IfElse:
     otherwise: Expr
 
 
-Expr = Union[Field, Const, Call, Compare, Between, BoolOp, Not, IfElse]
+Expr = Field | Const | Call | Compare | Between | BoolOp | Not | IfElse
 
 
 # --------------------------------------------------------------------------------------------- checks
@@ -289,7 +289,7 @@ class Tier2Ref:
     check_id: str
 
 
-Check = Union[MustSay, MustNotSay, OnCue, Require, Tier2Ref]
+Check = MustSay | MustNotSay | OnCue | Require | Tier2Ref
 
 
 # --------------------------------------------------------------------------------------------- remedies

@@ -54,7 +54,7 @@ def score_transcript(
         last_t = t if t is not None else last_t
     card = call.end(last_t)
     if any(transcript.extras):
-        for event, extra in zip(card.timeline, transcript.extras):
+        for event, extra in zip(card.timeline, transcript.extras, strict=False):
             if extra:
                 for key, value in extra.items():
                     setattr(event, key, value)
@@ -184,7 +184,7 @@ def rescore(
             from trace_engine.tier2.store import append_findings
 
             found: list[dict[str, Any]] = []
-            for card, result in zip(cards, results):
+            for card, result in zip(cards, results, strict=False):
                 transcript = transcripts_by_id.pop(card.call_id, None)
                 if transcript is None:
                     continue
@@ -193,7 +193,7 @@ def rescore(
                     found.append(finding)
             if found:
                 append_findings(log.conn, tenant, found)
-        for card, result in zip(cards, results):
+        for card, result in zip(cards, results, strict=False):
             summary.scored += 1
             summary.turns += len(card.timeline)
             summary.verdicts[card.verdict] = summary.verdicts.get(card.verdict, 0) + 1

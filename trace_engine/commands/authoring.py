@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import json
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,20 +24,20 @@ FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="text for peop
 OutOpt = Annotated[Path | None, typer.Option("-o", "--out", help="Write here instead of stdout.")]
 
 
-class LintFormat(str, Enum):
+class LintFormat(StrEnum):
     text = "text"
     json = "json"
     sarif = "sarif"
     github = "github"
 
 
-class FailLevel(str, Enum):
+class FailLevel(StrEnum):
     error = "error"
     warning = "warning"
     never = "never"
 
 
-class Target(str, Enum):
+class Target(StrEnum):
     json = "json"
     trace = "trace"
 

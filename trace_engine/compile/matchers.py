@@ -25,7 +25,13 @@ import re2
 
 from trace_engine import ir
 from trace_engine.compile.atoms import extract_atoms
-from trace_engine.compile.prefilter import Prefilter, build_prefilter, choose_atoms, conjunction, regex_atom_words
+from trace_engine.compile.prefilter import (
+    Prefilter,
+    build_prefilter,
+    choose_atoms,
+    conjunction,
+    regex_atom_words,
+)
 from trace_engine.text import NormalizedText, detect, normalize_phrase
 
 Span = tuple[int, int, str | None]  # original start, original end, detector kind (None for phrases and regexes)

@@ -94,11 +94,13 @@ def load_config(cfg: dict[str, Any] | str | Path | TraceConfig | None) -> TraceC
         try:
             cfg = json.loads(Path(cfg).read_text(encoding="utf-8"))
         except OSError as exc:
-            raise TraceConfigError([Diagnostic("TC001", f"cannot read config: {exc.strerror}", Location(source, 1, 1))])
+            raise TraceConfigError(
+                [Diagnostic("TC001", f"cannot read config: {exc.strerror}", Location(source, 1, 1))]
+            ) from None
         except json.JSONDecodeError as exc:
             raise TraceConfigError(
                 [Diagnostic("TC002", f"config is not valid JSON: {exc.msg}", Location(source, exc.lineno, exc.colno))]
-            )
+            ) from None
     if not isinstance(cfg, dict):
         raise TraceConfigError([Diagnostic("TC003", "config must be a JSON object", Location(source, 1, 1))])
     if set(cfg) <= {"agent_id", "config"} and isinstance(cfg.get("config"), dict):

@@ -16,9 +16,8 @@ from trace_engine.evidence.scorecard import (
     TimelineEvent,
     compute_verdict,
 )
-from trace_engine.version import ENGINE_VERSION
-
 from trace_engine.gate.session import _missing_reason
+from trace_engine.version import ENGINE_VERSION
 
 if TYPE_CHECKING:
     from trace_engine.gate.session import Call

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from trace_engine.compile.expr import missing_inputs, truth
+from trace_engine.compile.prefilter import token_alternatives
 from trace_engine.compile.program import (
-    CALL_END,
     FIRST_TURN,
     FOR_TURNS,
     MODE_CAP,
@@ -34,7 +34,6 @@ from trace_engine.compile.program import (
     MustSayProgram,
     RuleInfo,
 )
-from trace_engine.compile.prefilter import token_alternatives
 from trace_engine.gate.decision import Decision, TurnFinding
 from trace_engine.text import normalize, normalize_phrase
 

@@ -6,26 +6,49 @@ tokens' original spans) and a canonical value. Each detector runs independently 
 decide what to do about overlaps between kinds.
 
 Numeric detectors look at *digit runs*: maximal sequences of consecutive digit tokens in the normalized view
-(fillers are already gone; any punctuation between the tokens is allowed: "(415) 555-0198").
+(fillers are already gone; punctuation between the tokens is allowed: "(415) 555-0198"). A token is *written*
+when its original text has no letters ("415", "1,000") and *spoken* when number words went into it ("four
+one five" → "415"); the original text between two tokens (their original spans) tells a comma from a space.
+
+* **Segments.** A run is cut where two written groups are separated by a comma or sentence punctuation
+  (``, ; ! ?``, or ``. :`` before a space): "open 9 to 5, 415-555-0132", "4175, 42151 Blacow Road". Spoken
+  groups are never cut, because speech-to-text puts commas between them ("four one five, five five five, zero
+  one nine eight" is one phone number).
+* **Windows.** ``ssn``, ``aba_routing`` and ``us_phone`` look for their number as a window of consecutive
+  whole tokens inside a segment (never cutting a token), so two numbers side by side are both found
+  ("078-05-1121 078-05-1121"). A written window that continues into a neighbouring written group through a
+  dash, dot or slash with no space ("2-415-555-0198", "123-45-6789-01") is part of a longer number and is
+  skipped. Among overlapping valid windows the longest wins, then the leftmost.
+* **Groupings.** Spoken digits merge into one token, so a window containing a spoken token may be grouped
+  any way. A window of written groups must be grouped like the number it claims to be: SSN 3-2-4 or 9
+  ungrouped digits (other groupings only with "ssn"/"social" among the 4 tokens before it: "my ssn is
+  078-051121"); phone 3-3-4, 3-7 or 10 ungrouped, optionally after a ``1`` group (``1-800-555-0199``), or 11
+  ungrouped starting with 1. ABA routing numbers may be grouped any way (the checksum is the evidence).
 
 * ``credit_card``: 13–19 digits formed by consecutive whole tokens of a run, Luhn-valid. Candidate windows
   are aligned to token boundaries (a card is never cut out of the middle of a token); the longest valid window
   wins, then the leftmost, and chosen windows never overlap. A run that is longer than the card (an expiry
-  date spoken right after it) still yields the card.
-* ``ssn``: a whole digit run of exactly 9 digits (any grouping: 3-2-4, one run of 9, spoken), with area not
-  000/666/900–999, group not 00, serial not 0000, and not a well-known fake (078-05-1120, 219-09-9999). A
-  9-digit run that is a valid ABA routing number and has "routing" or "aba" among the 3 tokens before it is
-  not reported as an SSN.
-* ``aba_routing``: a whole digit run of exactly 9 digits passing the ABA checksum with a valid prefix
-  (00–12, 21–32, 61–72, 80). No context word is required.
-* ``us_phone``: a whole digit run of 10 digits, or 11 starting with the country code 1; NANP-valid (area and
-  exchange start 2–9, area not N11). Value: the 10 digits.
+  date spoken right after it) still yields the card. There is deliberately no issuer (IIN) prefix table:
+  issuer ranges are reassigned and extended over time (Mastercard's 2-series, 8-digit IINs), a stale table
+  silently misses real cards, and Luhn plus length is the PCI DSS guidance for cardholder-data discovery.
+* ``ssn``: a window of exactly 9 digits (grouping above), with area not 000/666/900–999, group not 00,
+  serial not 0000, and not a well-known fake (078-05-1120, 219-09-9999). A 9-digit window that is a valid ABA
+  routing number and has "routing" or "aba" among the 3 tokens before it is not reported as an SSN.
+* ``aba_routing``: a window of exactly 9 digits passing the ABA checksum with a valid prefix (00–12, 21–32,
+  61–72, 80). No context word is required.
+* ``us_phone``: a window of 10 digits, or 11 starting with the country code 1; NANP-valid (area and exchange
+  start 2–9, area not N11). A 10-digit window right after a ``+``-prefixed group ("+44 20 …", "+91
+  4155550132") belongs to another country and is skipped. Value: the 10 digits.
 * ``email``: ``LOCAL at DOMAIN``. Written (the ``at`` came from ``@``): the local part and domain are the
   tokens glued to it in the original (no whitespace between them; ``.``, ``_``, ``-`` and ``+`` inside
-  allowed); value is the original text, lower-cased. Spoken: the local part is 1–3 labels joined by ``dot`` /
-  ``underscore`` / ``dash``, ending right before ``at``; a single-label local part that is a function word
-  (``me``, ``us``, ``him``, …) is rejected. Either way the domain is labels joined by ``dot`` ending in a
-  built-in TLD (:data:`TLDS`, no network, no public-suffix list); the domain is cut at its last TLD label.
+  allowed); value is the original text, lower-cased. A written ``@`` glued on both sides is strong evidence,
+  so the domain may end in any TLD of two or more letters or a punycode label (``jane@example.de``,
+  ``info@presidio.site``, ``a@xn--d1acufc.xn--p1ai``); it ends at its last built-in, two-letter or punycode
+  TLD when it has one (``bob@example.com.Thanks`` → ``bob@example.com``). Spoken: the local part is 1–3
+  labels joined by ``dot`` / ``underscore`` / ``dash``, ending right before ``at``; a single-label local part
+  that is a function word (``me``, ``us``, ``him``, …) is rejected, and the domain is labels joined by
+  ``dot`` cut at its last built-in TLD (:data:`TLDS`, no network, no public-suffix list), because in speech
+  the TLD is the only evidence.
 * ``mbi``: Medicare Beneficiary Identifier, 11 characters ``C A AN N A AN N A A N N``. Candidate tokens are
   single letters, digit tokens, and short letter+digit mixes ("1eg4"); consecutive candidates are
   concatenated and every 11-character window that starts and ends on a token boundary — or inside a digit
@@ -224,59 +247,163 @@ def _credit_card(nt: NormalizedText, exempt: frozenset[str]) -> list[DetectorHit
     return hits
 
 
-def _whole_runs(nt: NormalizedText, length: int) -> Iterable[tuple[int, int, str]]:
+_BREAK_RE = re.compile(r"[,;!?]|[.:]\s")
+_TIGHT_RE = re.compile(r"[-./\u2010-\u2015]+")
+
+
+def _is_written(nt: NormalizedText, k: int) -> bool:
+    """Digit token ``k`` was written with digits (no number word merged into it)."""
+    for ch in nt.original[nt.orig_starts[k] : nt.orig_ends[k]]:
+        if ch.isalpha():
+            return False
+    return True
+
+
+def _segments(nt: NormalizedText) -> Iterable[tuple[int, int, list[bool]]]:
+    """Digit runs cut where two WRITTEN digit groups are separated by a comma or sentence punctuation
+    (``, ; ! ?`` or ``. :`` followed by a space). Spoken digits are never cut: speech-to-text puts commas
+    between spoken groups ("four one five, five five five, …"). Yields ``(i, j, written)`` with
+    ``written[k - i]`` telling whether token ``k`` was written with digits."""
+    original, starts, ends = nt.original, nt.orig_starts, nt.orig_ends
+    for ri, rj in _digit_runs(nt):
+        written = [_is_written(nt, k) for k in range(ri, rj + 1)]
+        a = ri
+        for k in range(ri, rj):
+            if (
+                written[k - ri]
+                and written[k + 1 - ri]
+                and _BREAK_RE.search(original, ends[k], starts[k + 1]) is not None
+            ):
+                yield a, k, written[a - ri : k + 1 - ri]
+                a = k + 1
+        yield a, rj, written[a - ri :]
+
+
+def _tight(nt: NormalizedText, k: int) -> bool:
+    """Digit tokens ``k`` and ``k + 1`` are joined by a dash, dot or slash with no space around it."""
+    return _TIGHT_RE.fullmatch(nt.original, nt.orig_ends[k], nt.orig_starts[k + 1]) is not None
+
+
+def _windows(
+    nt: NormalizedText, lengths: frozenset[int]
+) -> Iterable[tuple[int, int, str, tuple[int, ...] | None]]:
+    """Candidate numbers: windows ``(a, b, digits, grouping)`` of consecutive whole digit tokens of one
+    segment (:func:`_segments`) whose digit count is in ``lengths``. ``grouping`` is the tuple of token
+    lengths when every token of the window was written with digits, else ``None`` (spoken digits merge, so
+    their grouping says nothing). A written window that continues into a neighbouring written group through
+    a dash, dot or slash ("2-415-555-0198", "123-45-6789-01") is part of a longer number and is skipped."""
     toks = nt.tokens
-    for i, j in _digit_runs(nt):
-        total = 0
-        for k in range(i, j + 1):
-            total += len(toks[k])
-            if total > length + 1:
-                break
-        if total == length or total == length + 1:
-            yield i, j, "".join(toks[i : j + 1])
+    longest = max(lengths)
+    for si, sj, written in _segments(nt):
+        for a in range(si, sj + 1):
+            if a > si and written[a - si] and written[a - 1 - si] and _tight(nt, a - 1):
+                continue
+            total = 0
+            for b in range(a, sj + 1):
+                total += len(toks[b])
+                if total > longest:
+                    break
+                if total not in lengths:
+                    continue
+                if b < sj and written[b - si] and written[b + 1 - si] and _tight(nt, b):
+                    continue
+                all_written = all(written[a - si : b + 1 - si])
+                grouping = tuple(len(toks[k]) for k in range(a, b + 1)) if all_written else None
+                yield a, b, "".join(toks[a : b + 1]), grouping
+
+
+def _pick(cands: list[tuple[int, int, int, str]]) -> list[tuple[int, int, str]]:
+    """Non-overlapping candidates ``(-length, a, b, value)``: longest first, then leftmost; in text order."""
+    cands.sort()
+    used: set[int] = set()
+    out = []
+    for _neg, a, b, value in cands:
+        if any(k in used for k in range(a, b + 1)):
+            continue
+        used.update(range(a, b + 1))
+        out.append((a, b, value))
+    out.sort()
+    return out
 
 
 _ROUTING_CONTEXT = frozenset({"routing", "aba"})
+_SSN_CONTEXT = frozenset({"ssn", "ssns", "social"})
+_SSN_GROUPINGS = frozenset({(9,), (3, 2, 4)})
 
 
 def _routing_context(nt: NormalizedText, i: int) -> bool:
     return any(t in _ROUTING_CONTEXT for t in nt.tokens[max(0, i - 3) : i])
 
 
+def _ssn_context(nt: NormalizedText, i: int) -> bool:
+    return any(t in _SSN_CONTEXT for t in nt.tokens[max(0, i - 4) : i])
+
+
+_NINE = frozenset({9})
+
+
 def _ssn(nt: NormalizedText, exempt: frozenset[str]) -> list[DetectorHit]:
+    cands = []
+    for a, b, d, grouping in _windows(nt, _NINE):
+        if grouping is not None and grouping not in _SSN_GROUPINGS and not _ssn_context(nt, a):
+            continue  # a written 9-digit number grouped unlike an SSN ("1 40 62 05 00", "2 9298 3777")
+        if ssn_ok(d):
+            cands.append((-9, a, b, d))
     hits = []
-    for i, j, d in _whole_runs(nt, 9):
-        if len(d) != 9 or not ssn_ok(d) or d in exempt:
+    for a, b, d in _pick(cands):
+        if d in exempt or (aba_ok(d) and _routing_context(nt, a)):
             continue
-        if aba_ok(d) and _routing_context(nt, i):
-            continue
-        hits.append(_hit("ssn", nt, i, j, d))
+        hits.append(_hit("ssn", nt, a, b, d))
     return hits
 
 
 def _aba_routing(nt: NormalizedText, exempt: frozenset[str]) -> list[DetectorHit]:
-    return [
-        _hit("aba_routing", nt, i, j, d)
-        for i, j, d in _whole_runs(nt, 9)
-        if len(d) == 9 and aba_ok(d) and d not in exempt
-    ]
+    cands = [(-9, a, b, d) for a, b, d, _g in _windows(nt, _NINE) if aba_ok(d)]
+    return [_hit("aba_routing", nt, a, b, d) for a, b, d in _pick(cands) if d not in exempt]
+
+
+_PHONE_LENGTHS = frozenset({10, 11})
+_PHONE_GROUPINGS = frozenset({(10,), (3, 3, 4), (3, 7)})
+
+
+def _phone_grouping_ok(g: tuple[int, ...]) -> bool:
+    if g == (11,):
+        return True
+    if g[0] == 1 and sum(g) == 11:
+        g = g[1:]
+    return g in _PHONE_GROUPINGS
 
 
 def _us_phone(nt: NormalizedText, exempt: frozenset[str]) -> list[DetectorHit]:
-    hits = []
-    for i, j, d in _whole_runs(nt, 10):
+    original = nt.original
+    cands = []
+    for a, b, d, grouping in _windows(nt, _PHONE_LENGTHS):
         if len(d) == 11:
             if d[0] != "1":
                 continue
-            d = d[1:]
-        if nanp_ok(d) and d not in exempt:
-            start, end = nt.orig_starts[i], nt.orig_ends[j]
-            # include a leading "+" ("+1 415…") or an opening parenthesis closed inside the hit ("(415) …")
-            if start > 0:
-                prev = nt.original[start - 1]
-                if prev == "+" or (prev == "(" and ")" in nt.original[start:end]):
-                    start -= 1
-            hits.append(DetectorHit("us_phone", start, end, d))
+            d10 = d[1:]
+        else:
+            d10 = d
+            # "+44 20 7123 4567": digits after another country's code are not a NANP number
+            if a > 0 and nt.is_digits[a - 1]:
+                s_prev = nt.orig_starts[a - 1]
+                if s_prev > 0 and original[s_prev - 1] == "+":
+                    continue
+        if grouping is not None and not _phone_grouping_ok(grouping):
+            continue  # a written number grouped unlike a US phone ("55 5395 4586")
+        if nanp_ok(d10):
+            cands.append((-len(d), a, b, d10))
+    hits = []
+    for a, b, d in _pick(cands):
+        if d in exempt:
+            continue
+        start, end = nt.orig_starts[a], nt.orig_ends[b]
+        # include a leading "+" ("+1 415…") or an opening parenthesis closed inside the hit ("(415) …")
+        if start > 0:
+            prev = original[start - 1]
+            if prev == "+" or (prev == "(" and ")" in original[start:end]):
+                start -= 1
+        hits.append(DetectorHit("us_phone", start, end, d))
     return hits
 
 
@@ -292,48 +419,84 @@ _LOCAL_STOP = frozenset(
     ).split()
 )
 _LABEL_RE = re.compile(r"[^\W_]+")
-_WRITTEN_GLUE = frozenset({"", "-", "+"})
 
 
 def _is_label(tok: str) -> bool:
     return tok not in _JOINERS and tok != "at" and _LABEL_RE.fullmatch(tok) is not None
 
 
+_HYPHENS_RE = re.compile(r"-+")
+
+
 def _glued(nt: NormalizedText, a: int, b: int) -> bool:
-    """Tokens ``a`` and ``b = a + 1`` touch in the original (nothing but ``-``/``+`` between them)."""
+    """Tokens ``a`` and ``b = a + 1`` touch in the original (nothing between them but one ``+`` or hyphens:
+    ``my-site``, ``name+tag``, the ``--`` of a punycode label ``xn--bcher-kva``)."""
     e, s = nt.orig_ends[a], nt.orig_starts[b]
     if s <= e:
         return True
-    return nt.original[e:s] in _WRITTEN_GLUE
+    return (s == e + 1 and nt.original[e] == "+") or _HYPHENS_RE.fullmatch(nt.original, e, s) is not None
 
 
-def _domain(nt: NormalizedText, k: int, written: bool) -> int:
-    """Index of the domain's last (TLD) token after the ``at`` token ``k``, or -1."""
+def _hyphenated(nt: NormalizedText, a: int) -> bool:
+    """Tokens ``a`` and ``a + 1`` are joined by hyphens only (one written domain label)."""
+    return _HYPHENS_RE.fullmatch(nt.original, nt.orig_ends[a], nt.orig_starts[a + 1]) is not None
+
+
+_PUNYCODE_RE = re.compile(r"xn--[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+def _written_domain(nt: NormalizedText, k: int) -> int:
+    """Index of the last token of a WRITTEN domain glued to the ``@`` token ``k``, or -1.
+
+    The domain is labels (tokens joined by hyphens) joined by glued dots. Any label after the first can end
+    it: a *strong* TLD (a built-in one, any two-letter country code, a punycode ``xn--…`` label) or else a
+    *generic* one (two or more letters: ``.site``, ``.online``). The domain ends at its last strong TLD, or
+    at its last generic one when it has no strong one, so a sentence glued to the address
+    (``bob@example.com.Thanks``) is left out."""
     toks = nt.tokens
     n = len(toks)
     j = k + 1
-    if j >= n or not _is_label(toks[j]) or (written and not _glued(nt, k, j)):
+    if j >= n or not _is_label(toks[j]) or not _glued(nt, k, j):
         return -1
-    best = -1
+    strong = generic = -1
+    first = True
     while True:
-        if j + 2 < n and toks[j + 1] == "dot" and _is_label(toks[j + 2]):
-            if written and not (_glued(nt, j, j + 1) and _glued(nt, j + 1, j + 2)):
-                break
-            j += 2
-            if toks[j] in TLDS:
-                best = j
-        elif (
-            written
-            and j + 1 < n
-            and _is_label(toks[j + 1])
+        a = j
+        while j + 1 < n and _is_label(toks[j + 1]) and _hyphenated(nt, j):
+            j += 1
+        if not first:
+            label = nt.original[nt.orig_starts[a] : nt.orig_ends[j]].casefold()
+            if label in TLDS or (len(label) == 2 and label.isalpha()) or _PUNYCODE_RE.fullmatch(label):
+                strong = j
+            elif len(label) >= 2 and label.isalpha():
+                generic = j
+        first = False
+        if (
+            j + 2 < n
+            and toks[j + 1] == "dot"
+            and _is_label(toks[j + 2])
             and _glued(nt, j, j + 1)
-            and (nt.orig_starts[j + 1] > nt.orig_ends[j])
+            and _glued(nt, j + 1, j + 2)
         ):
-            j += 1  # a hyphen inside a written label ("my-site")
-            if best == j - 1:
-                best = -1
+            j += 2
         else:
             break
+    return strong if strong >= 0 else generic
+
+
+def _spoken_domain(nt: NormalizedText, k: int) -> int:
+    """Index of the last (TLD) token of a spoken domain after the ``at`` token ``k``, or -1: labels joined by
+    ``dot``, cut at the last built-in TLD (:data:`TLDS`; the TLD is the only evidence in speech)."""
+    toks = nt.tokens
+    n = len(toks)
+    j = k + 1
+    if j >= n or not _is_label(toks[j]):
+        return -1
+    best = -1
+    while j + 2 < n and toks[j + 1] == "dot" and _is_label(toks[j + 2]):
+        j += 2
+        if toks[j] in TLDS:
+            best = j
     return best
 
 
@@ -345,7 +508,7 @@ def _email(nt: NormalizedText, exempt: frozenset[str]) -> list[DetectorHit]:
         if tok != "at" or k == 0 or k <= last_end:
             continue
         written = nt.original[nt.orig_starts[k] : nt.orig_ends[k]] == "@"
-        end = _domain(nt, k, written)
+        end = _written_domain(nt, k) if written else _spoken_domain(nt, k)
         if end < 0:
             continue
         if written:

@@ -447,6 +447,17 @@ class LintContext:
             return ("rule_at", index)
         return ("rule", rule.id)
 
+    def regex_sites(self) -> Iterator[tuple[str, Location]]:
+        """Every regex of the pack once per place: named patterns, then inline ``/.../`` matchers."""
+        for name, regex in self.pack.patterns:
+            yield regex, self.location("pattern", name)
+        seen: set[tuple] = set()
+        for site in self.sites:
+            for leaf in leaves(site.matcher):
+                if isinstance(leaf, ir.Regex) and leaf.ref is None and (site.key, leaf.source) not in seen:
+                    seen.add((site.key, leaf.source))
+                    yield leaf.source, self.location(*site.key)
+
     def location(self, *key: object) -> Location:
         return self.source.get(*key)
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from trace_engine import ir
 from trace_engine.compile.atoms import DEFAULT_MIN_LEN, atoms_or_none
-from trace_engine.dsl.lint.base import LintContext, LintRule, leaves
+from trace_engine.dsl.lint.base import LintContext, LintRule
 from trace_engine.errors import Diagnostic, SourceMap
 
 
@@ -48,18 +48,10 @@ rule no-account-number {
     )
 
     def check(self, pack: ir.Pack, source: SourceMap, ctx: LintContext) -> Iterator[Diagnostic]:
-        for name, regex in pack.patterns:
-            diag = self._check(ctx, regex, ctx.location("pattern", name))
+        for regex, location in ctx.regex_sites():
+            diag = self._check(ctx, regex, location)
             if diag:
                 yield diag
-        seen: set[tuple] = set()
-        for site in ctx.sites:
-            for leaf in leaves(site.matcher):
-                if isinstance(leaf, ir.Regex) and leaf.ref is None and (site.key, leaf.source) not in seen:
-                    seen.add((site.key, leaf.source))
-                    diag = self._check(ctx, leaf.source, ctx.location(*site.key))
-                    if diag:
-                        yield diag
 
     def _check(self, ctx: LintContext, regex: str, location) -> Diagnostic | None:
         atoms = atoms_or_none(regex)
