@@ -62,6 +62,8 @@ class TraceConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     agent_id: str | None = None
+    #: ``False`` turns the gate into a pass-through (the seed spec's stored default); ``Engine.from_config`` treats
+    #: a config that says nothing as enabled, since asking for an engine is asking for enforcement
     enabled: bool = True
     channels: list[Literal["voice", "text"]] = Field(default_factory=lambda: ["voice"])
     rule_packs: dict[str, RulePackRef] = Field(default_factory=dict)

@@ -61,13 +61,14 @@ class Engine:
         """
         config = load_config(cfg)
         enforced: list[ir.Pack] = []
-        for pack_id, ref in config.rule_packs.items():
-            if ref.enabled:
-                enforced.append(resolve_pack(pack_id, ref.version, list(config.packs_dir)))
-        enforced.extend(packs or ())
-        synthesized = guardrails_pack(config.guardrails)
-        if synthesized is not None:
-            enforced.append(synthesized)
+        if config.enabled:  # a disabled config (the service's safe default) enforces nothing: every turn passes
+            for pack_id, ref in config.rule_packs.items():
+                if ref.enabled:
+                    enforced.append(resolve_pack(pack_id, ref.version, list(config.packs_dir)))
+            enforced.extend(packs or ())
+            synthesized = guardrails_pack(config.guardrails)
+            if synthesized is not None:
+                enforced.append(synthesized)
         compile_input = config.model_dump(mode="json", exclude={"variables", "callback_numbers", "tier2"})
         etag = pack_set_etag(enforced, compile_input)
         with _LOCK:
