@@ -20,7 +20,6 @@ numeric detectors, ``@`` or both ``at`` and ``dot`` for email.
 
 from __future__ import annotations
 
-import string
 from dataclasses import dataclass
 
 import ahocorasick
@@ -47,26 +46,37 @@ NUMBER_WORD_WEIGHT: dict[str, int] = {
 }
 #: Numeric detectors need at least this much digit material (MBI has the fewest digits: 5 of 11 characters).
 MIN_DIGIT_MATERIAL = 5
-_DELETE_DIGITS = str.maketrans("", "", "0123456789")
 _TYPOGRAPHY = str.maketrans(
     {"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-",
      "\u2026": ".", "\u00a0": " "}
 )
 _KEPT_SYMBOLS = "'@$%._"
-_WORD_VIEW = str.maketrans(
-    {**{c: " " for c in string.punctuation + string.whitespace if c not in _KEPT_SYMBOLS},
-     **{c: f" {c} " for c in _KEPT_SYMBOLS}}
+_KEPT_BYTES = tuple(c.encode() for c in _KEPT_SYMBOLS)
+#: ASCII punctuation, whitespace and control characters become spaces; letters, digits and kept symbols stay.
+_SPACE_BYTES = bytes(
+    b if (chr(b).isalnum() or chr(b) in _KEPT_SYMBOLS) else 32 for b in range(256)
 )
+_DIGIT_BYTES = b"0123456789"
+
+
+def _view_bytes(raw: bytes) -> str:
+    spaced = raw.translate(_SPACE_BYTES)
+    for symbol in _KEPT_BYTES:
+        if symbol in spaced:
+            spaced = spaced.replace(symbol, b" " + symbol + b" ")
+    return (b" " + b" ".join(spaced.split()) + b" ").decode("ascii")
 
 
 def word_view(text: str) -> str:
-    """The case-folded, space-delimited, padded view the prefilter scans (see the module docstring)."""
-    return " " + " ".join(text.casefold().translate(_TYPOGRAPHY).translate(_WORD_VIEW).split()) + " "
+    """The case-folded, space-delimited, padded view the prefilter scans (see the module docstring); ``""``
+    for text that is not ASCII after mapping typographic quotes and dashes."""
+    low = text.casefold().translate(_TYPOGRAPHY)
+    return _view_bytes(low.encode("ascii")) if low.isascii() else ""
 
 
 def _surface(raw: str) -> str:
     """A rewritten surface (``n't``, ``won't``, ``@``) as it appears inside the word view."""
-    return " ".join(raw.translate(_WORD_VIEW).split())
+    return word_view(raw).strip()
 
 
 def _produced_by() -> dict[str, set[str]]:
@@ -198,22 +208,24 @@ class Prefilter:
     email_detector: bool
     #: variables whose per-call value is the only literal of some phrase ("{business_name}")
     needle_variables: tuple[str, ...] = ()
-    #: conjunction slot -> its phrase; phrase -> its slots
-    slot_phrase: tuple[int, ...] = ()
-    phrase_slots: tuple[tuple[int, ...], ...] = ()
+    #: conjunction slot -> the other slots of its phrase (all must hit too)
+    slot_partners: tuple[tuple[int, ...], ...] = ()
 
     def maybe(self, text: str, needles: tuple[str, ...] = ()) -> bool:
-        """``needles``: the call's word-view forms of :attr:`needle_variables`' values (``" acme "``)."""
+        """``needles``: word-view surfaces of the call's values of :attr:`needle_variables` (``" acme "``)."""
         if self.always:
             return True
-        low = text.casefold().translate(_TYPOGRAPHY)
+        low = text.casefold()
         if not low.isascii():
-            return True
+            low = low.translate(_TYPOGRAPHY)
+            if not low.isascii():
+                return True
+        raw = low.encode("ascii")
         numeric = self.numeric_detectors
-        material = len(low) - len(low.translate(_DELETE_DIGITS)) if numeric else 0
+        material = len(raw) - len(raw.translate(None, _DIGIT_BYTES)) if numeric else 0
         if material >= MIN_DIGIT_MATERIAL:
             return True
-        view = " " + " ".join(low.translate(_WORD_VIEW).split()) + " "
+        view = _view_bytes(raw)
         for needle in needles:
             if needle in view:
                 return True
@@ -235,9 +247,12 @@ class Prefilter:
         if material >= MIN_DIGIT_MATERIAL:
             return True
         if slots:
-            phrase_slots = self.phrase_slots
-            for phrase in {self.slot_phrase[s] for s in slots}:
-                if all(s in slots for s in phrase_slots[phrase]):
+            partners = self.slot_partners
+            for slot in slots:
+                for other in partners[slot]:
+                    if other not in slots:
+                        break
+                else:
                     return True
         return False
 
@@ -279,12 +294,7 @@ def build_prefilter(
         automaton.add_word(surface, tuple(dict.fromkeys(codes)))
     if payloads:
         automaton.make_automaton()
-    return Prefilter(
-        automaton if payloads else None,
-        always,
-        numeric_detectors,
-        email_detector,
-        needle_variables,
-        tuple(slot_phrase),
-        tuple(phrase_slots),
+    partners = tuple(
+        tuple(other for other in phrase_slots[phrase] if other != slot) for slot, phrase in enumerate(slot_phrase)
     )
+    return Prefilter(automaton if payloads else None, always, numeric_detectors, email_detector, needle_variables, partners)

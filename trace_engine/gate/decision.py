@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass
+from typing import Literal, NamedTuple
 
 Action = Literal["pass", "flag", "modify", "block", "handoff"]
 ActionTaken = Literal["pass", "flag", "modify", "block"]
@@ -42,9 +42,8 @@ class TurnFinding:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """The gate's answer for one agent turn.
+class Decision(NamedTuple):
+    """The gate's answer for one agent turn (immutable; a named tuple because one is built per turn).
 
     Fields:
         action: ``pass`` nothing fired; ``flag`` findings recorded, text unchanged; ``modify`` text rewritten;
@@ -59,7 +58,7 @@ class Decision:
     text: str | None
     findings: tuple[TurnFinding, ...] = ()
     latency_ns: int = 0
-    preempt: tuple[str, ...] = field(default=())
+    preempt: tuple[str, ...] = ()
 
     @property
     def handoff(self) -> bool:

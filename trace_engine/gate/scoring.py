@@ -85,7 +85,7 @@ def build_scorecard(call: Call) -> Scorecard:
         not_evaluated=not_evaluated,
         redactions=[Redaction.from_dict(r) for r in call.redactions],
         gate_health=health,
-        timeline=[TimelineEvent.from_dict(e) for e in call.timeline],
+        timeline=[TimelineEvent(seq, round(t * 1000.0, 3), role, text) for seq, t, role, text in call.timeline],
         quality_metrics=None,
         blocked_turns=call.blocked_turns,
         modified_turns=call.modified_turns,

@@ -269,6 +269,8 @@ class Call:
         (or closed, with ``fail_open: false``)."""
         started = time.perf_counter_ns()
         try:
+            if self._quiet_turn(text, t):
+                return self._pass_through(text, t, started)
             outcome = self._evaluate(text, t)
             decision = self._decide(outcome)
             elapsed = time.perf_counter_ns() - started
@@ -285,6 +287,41 @@ class Call:
         except Exception:  # noqa: BLE001 - fail-open is the contract: nothing escapes into the turn loop
             self.errors += 1
             return self._unavailable(text, t, time.perf_counter_ns() - started, commit=None)
+
+    def _quiet_turn(self, text: str, t: float | None) -> bool:
+        """True when nothing can happen on this turn: the prefilter proves no matcher can hit, and no open
+        obligation closes on it. Such turns skip the full evaluation (the common case on compliant calls)."""
+        prefilter = self.program.matchers.prefilter
+        if prefilter is None or prefilter.maybe(text, self.needles):
+            return False
+        turn = self.agent_turns + 1
+        # an upper bound on when this turn ends: every character counted as a word
+        horizon = (t + len(text) / WORDS_PER_SECOND + NEXT_TURN_GAP_S) if t is not None else None
+        for ob in self.obligations:
+            if turn >= ob.deadline_turn:
+                return False
+            if ob.deadline_t != INF and (horizon is None or horizon >= ob.deadline_t):
+                return False
+        return True
+
+    def _pass_through(self, text: str, t: float | None, started: int) -> Decision:
+        self.agent_turns += 1
+        self.seq += 1
+        if t is not None:
+            self.last_t = t
+        turn = self.agent_turns
+        for ob in self.obligations:
+            if ob.start_turn <= turn:
+                ob.turns_seen += 1
+        self.timeline.append((self.seq, t if t is not None else (self.last_t or 0.0), "agent", text))
+        for observer in self._observers:
+            _notify(observer.on_turn, self, "agent", text, t)
+        preempt: tuple[str, ...] = ()
+        if self.preempt:
+            preempt, self.preempt[:] = tuple(self.preempt), []
+        elapsed = time.perf_counter_ns() - started
+        self.latencies_ns.append(elapsed)
+        return Decision("pass", text, (), elapsed, preempt)
 
     def _unavailable(self, text: str, t: float | None, elapsed: int, commit: TurnOutcome | None) -> Decision:
         self.fail_open_events += 1
@@ -692,9 +729,9 @@ class Call:
         spans = [(s, e, k) for spans in matches.values() for s, e, k in spans if k is not None]
         return self._redact_for_storage(spoken, spans, role="agent") if spans else spoken
 
-    def _event(self, role: str, text: str, t: float | None) -> dict[str, Any]:
-        when = t if t is not None else (self.last_t or 0.0)
-        return {"seq": self.seq, "t_ms": round(when * 1000.0, 3), "role": role, "text": text}
+    def _event(self, role: str, text: str, t: float | None) -> tuple[int, float, str, str]:
+        """A timeline entry as a plain tuple (seq, seconds, role, stored text); the scorecard builds the objects."""
+        return (self.seq, t if t is not None else (self.last_t or 0.0), role, text)
 
     # ----------------------------------------------------------------------------------------- end
 

@@ -23,7 +23,12 @@ one five" → "415"); the original text between two tokens (their original spans
   any way. A window of written groups must be grouped like the number it claims to be: SSN 3-2-4 or 9
   ungrouped digits (other groupings only with "ssn"/"social" among the 4 tokens before it: "my ssn is
   078-051121"); phone 3-3-4, 3-7 or 10 ungrouped, optionally after a ``1`` group (``1-800-555-0199``), or 11
-  ungrouped starting with 1. ABA routing numbers may be grouped any way (the checksum is the evidence).
+  ungrouped starting with 1; ABA routing number 9 ungrouped, 4-4-1 (``3222-7162-7``) or 3-3-3. Digits
+  dictated one by one and transcribed as numerals ("2 1 9, 4 4, 3 3 2 1": two or more single digits
+  separated by spaces) count as spoken.
+* **International numbers.** A window that starts after a ``+`` country code in its segment ("+61 2 9265
+  8888", "+91 4155550132") is part of an international number and is skipped (with ``+1`` the window that
+  starts at the code is the US number).
 
 * ``credit_card``: 13–19 digits formed by consecutive whole tokens of a run, Luhn-valid. Candidate windows
   are aligned to token boundaries (a card is never cut out of the middle of a token); the longest valid window
@@ -37,8 +42,7 @@ one five" → "415"); the original text between two tokens (their original spans
 * ``aba_routing``: a window of exactly 9 digits passing the ABA checksum with a valid prefix (00–12, 21–32,
   61–72, 80). No context word is required.
 * ``us_phone``: a window of 10 digits, or 11 starting with the country code 1; NANP-valid (area and exchange
-  start 2–9, area not N11). A 10-digit window right after a ``+``-prefixed group ("+44 20 …", "+91
-  4155550132") belongs to another country and is skipped. Value: the 10 digits.
+  start 2–9, area not N11). Value: the 10 digits.
 * ``email``: ``LOCAL at DOMAIN``. Written (the ``at`` came from ``@``): the local part and domain are the
   tokens glued to it in the original (no whitespace between them; ``.``, ``_``, ``-`` and ``+`` inside
   allowed); value is the original text, lower-cased. A written ``@`` glued on both sides is strong evidence,
@@ -206,6 +210,10 @@ def _hit(kind: str, nt: NormalizedText, i: int, j: int, value: str) -> DetectorH
 
 
 def _credit_card(nt: NormalizedText, exempt: frozenset[str]) -> list[DetectorHit]:
+    """Luhn-valid windows of 13-19 digits. Deliberately no issuer (IIN) prefix table: issuer ranges change
+    (Mastercard's 2-series, the move to 8-digit IINs) and a stale table silently misses real cards, while
+    Luhn plus length is PCI's own guidance for discovering cardholder data. The cost is the occasional
+    Luhn-valid number that no issuer uses ("1748503543012")."""
     toks = nt.tokens
     cands: list[tuple[int, int, int, str]] = []  # (-len, i, j, digits)
     for ri, rj in _digit_runs(nt):
@@ -262,11 +270,23 @@ def _is_written(nt: NormalizedText, k: int) -> bool:
 def _segments(nt: NormalizedText) -> Iterable[tuple[int, int, list[bool]]]:
     """Digit runs cut where two WRITTEN digit groups are separated by a comma or sentence punctuation
     (``, ; ! ?`` or ``. :`` followed by a space). Spoken digits are never cut: speech-to-text puts commas
-    between spoken groups ("four one five, five five five, …"). Yields ``(i, j, written)`` with
-    ``written[k - i]`` telling whether token ``k`` was written with digits."""
-    original, starts, ends = nt.original, nt.orig_starts, nt.orig_ends
+    between spoken groups ("four one five, five five five, …"). Digits dictated one by one and transcribed
+    as numerals ("2 1 9, 4 4, 3 3 2 1": two or more single digits separated by spaces) count as spoken.
+    Yields ``(i, j, written)`` with ``written[k - i]`` telling whether token ``k`` counts as written."""
+    original, starts, ends, toks = nt.original, nt.orig_starts, nt.orig_ends, nt.tokens
     for ri, rj in _digit_runs(nt):
         written = [_is_written(nt, k) for k in range(ri, rj + 1)]
+        dictated = [
+            k
+            for k in range(ri, rj)
+            if len(toks[k]) == 1
+            and len(toks[k + 1]) == 1
+            and written[k - ri]
+            and written[k + 1 - ri]
+            and original[ends[k] : starts[k + 1]].isspace()
+        ]
+        for k in dictated:
+            written[k - ri] = written[k + 1 - ri] = False
         a = ri
         for k in range(ri, rj):
             if (
@@ -291,11 +311,19 @@ def _windows(
     segment (:func:`_segments`) whose digit count is in ``lengths``. ``grouping`` is the tuple of token
     lengths when every token of the window was written with digits, else ``None`` (spoken digits merge, so
     their grouping says nothing). A written window that continues into a neighbouring written group through
-    a dash, dot or slash ("2-415-555-0198", "123-45-6789-01") is part of a longer number and is skipped."""
+    a dash, dot or slash ("2-415-555-0198", "123-45-6789-01") is part of a longer number and is skipped, and so
+    is a window that starts after a ``+`` country code of its segment ("+61 2 9265 8888", "+44 4155550132"):
+    an international number (with ``+1`` the window starting at the code is the number)."""
     toks = nt.tokens
+    original, starts = nt.original, nt.orig_starts
     longest = max(lengths)
     for si, sj, written in _segments(nt):
+        after_plus = False
         for a in range(si, sj + 1):
+            if a > si and starts[a - 1] > 0 and original[starts[a - 1] - 1] == "+":
+                after_plus = True
+            if after_plus:
+                break
             if a > si and written[a - si] and written[a - 1 - si] and _tight(nt, a - 1):
                 continue
             total = 0
@@ -357,8 +385,15 @@ def _ssn(nt: NormalizedText, exempt: frozenset[str]) -> list[DetectorHit]:
     return hits
 
 
+_ABA_GROUPINGS = frozenset({(9,), (4, 4, 1), (3, 3, 3)})
+
+
 def _aba_routing(nt: NormalizedText, exempt: frozenset[str]) -> list[DetectorHit]:
-    cands = [(-9, a, b, d) for a, b, d, _g in _windows(nt, _NINE) if aba_ok(d)]
+    cands = [
+        (-9, a, b, d)
+        for a, b, d, grouping in _windows(nt, _NINE)
+        if (grouping is None or grouping in _ABA_GROUPINGS) and aba_ok(d)
+    ]
     return [_hit("aba_routing", nt, a, b, d) for a, b, d in _pick(cands) if d not in exempt]
 
 
@@ -384,11 +419,6 @@ def _us_phone(nt: NormalizedText, exempt: frozenset[str]) -> list[DetectorHit]:
             d10 = d[1:]
         else:
             d10 = d
-            # "+44 20 7123 4567": digits after another country's code are not a NANP number
-            if a > 0 and nt.is_digits[a - 1]:
-                s_prev = nt.orig_starts[a - 1]
-                if s_prev > 0 and original[s_prev - 1] == "+":
-                    continue
         if grouping is not None and not _phone_grouping_ok(grouping):
             continue  # a written number grouped unlike a US phone ("55 5395 4586")
         if nanp_ok(d10):
