@@ -98,9 +98,9 @@ CLASS_REASONS = {
         "digit window (no IIN table), so it reports it."
     ),
     "ssn_adjacent_numbers": (
-        "Presidio scores these weakly (0.0-0.3, non-standard 3-6 / 5-4 grouping) and still counts them. Two "
-        "9-digit numbers separated only by a space form one 18-digit digit run for us, and `ssn` needs the whole "
-        "run to be 9 digits, so neither is reported (same root cause as the digit-run merge bug)."
+        "Presidio scores these weakly (0.0-0.3, non-standard 3-6 / 5-4 grouping) and still counts them. `ssn` "
+        "accepts a written 9-digit number only when grouped 3-2-4 or ungrouped (other groupings need 'ssn' / "
+        "'social' right before it), so neither is reported; two well-grouped SSNs side by side are both found."
     ),
     "ssn_known_fake": (
         "Deliberate: 078-05-1120 is the Woolworth wallet-card SSN, listed as a well-known fake that `ssn_ok` "

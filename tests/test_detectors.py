@@ -341,6 +341,33 @@ def test_digit_run_segments_and_windows(kind: str, text: str, expected) -> None:
 
 
 @pytest.mark.parametrize(
+    "kind, text, expected",
+    [
+        # digits dictated one by one and transcribed as numerals count as spoken: commas do not cut them
+        (
+            "ssn",
+            "confirming social security number 2 1 9, 4 4, 3 3 2 1 for the account",
+            [("2 1 9, 4 4, 3 3 2 1", "219443321")],
+        ),
+        ("us_phone", "my number is 4 1 5, 5 5 5, 0 1 3 2.", [("4 1 5, 5 5 5, 0 1 3 2", "4155550132")]),
+        ("us_phone", "4 1 5 5 5 5 0 1 3 2", [("4 1 5 5 5 5 0 1 3 2", "4155550132")]),
+        # a lone single digit is still a written group
+        ("ssn", "call them at 1 40 62 05 00", []),
+        # ABA written groupings: 9, 4-4-1, 3-3-3
+        ("aba_routing", "0711-0130-7", [("0711-0130-7", "071101307")]),
+        ("aba_routing", "routing 021 000 021", [("021 000 021", "021000021")]),
+        ("aba_routing", "02 1000 021", []),
+        # windows after another country's code are part of an international number
+        ("aba_routing", "The hotel's phone number is +60 3-2268 3888", []),
+        ("aba_routing", "they can be reached at +61 2 9265 8888.", []),
+        ("ssn", "+33 140 62 0500", []),
+    ],
+)
+def test_dictated_numerals_aba_groupings_international(kind: str, text: str, expected) -> None:
+    assert found(kind, text) == expected
+
+
+@pytest.mark.parametrize(
     "text, expected",
     [
         # bug 3: written 9-digit numbers grouped unlike an SSN (foreign phone numbers)
