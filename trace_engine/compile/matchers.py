@@ -398,7 +398,7 @@ class MatcherBuilder:
             key = " ".join(tokens[template.anchor : template.anchor + template.anchor_len])
             keys.setdefault(key, []).append((False, leaf, len(key)))
         phrase_atoms: list[tuple[str, ...] | None] = []
-        conjunctions: list[list[tuple[tuple[str, bool], ...]]] = []
+        conjunctions: list[tuple[str, ...]] = []
         needle_variables: list[str] = []
         for tokens in self._phrase_tokens:
             atoms = choose_atoms(tokens)
@@ -452,6 +452,10 @@ class MatcherBuilder:
             email_detector=bool(out._email_detectors),
             needle_variables=tuple(dict.fromkeys(needle_variables)),
             conjunctions=conjunctions,
+            numeric_min=min(
+                (MIN_DIGITS[k] for _, k, _ in out.detector_leaves if k not in ("email", "mbi")), default=10**6
+            ),
+            mbi=any(k == "mbi" for _, k, _ in out.detector_leaves),
         )
         out.max_phrase_tokens = max_tokens
         out.variables = frozenset(variables)

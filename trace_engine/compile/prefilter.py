@@ -20,6 +20,7 @@ numeric detectors, ``@`` or both ``at`` and ``dot`` for email.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import ahocorasick
@@ -57,6 +58,11 @@ _SPACE_BYTES = bytes(
     b if (chr(b).isalnum() or chr(b) in _KEPT_SYMBOLS) else 32 for b in range(256)
 )
 _DIGIT_BYTES = b"0123456789"
+_GLUED_DOT = re.compile(rb"[a-z0-9]\.[a-z]{2}").search  # "example.com", not "p.m."
+#: an MBI's character classes with any separators between its three groups (letters include excluded ones:
+#: looser than the detector, as a prefilter must be)
+_MBI_WRITTEN = re.compile(rb"[0-9][a-z][a-z0-9][0-9][^a-z0-9]*[a-z][a-z0-9][0-9][^a-z0-9]*[a-z][a-z][0-9][0-9]").search
+_SINGLE_LETTER = re.compile(r"(?<= )[a-z](?= )").findall
 
 
 def _view_bytes(raw: bytes) -> str:
@@ -155,8 +161,11 @@ def _strong(token: str) -> bool:
 
 
 def choose_atoms(tokens: tuple[str, ...]) -> tuple[str, ...] | None:
-    """One rare token's surface for a phrase (any hit means "maybe"), or ``None`` when no token is rare enough
-    (then :func:`conjunction` applies) or the phrase has no literal token at all."""
+    """For a one-word phrase with a rare word: that word's surfaces (any hit means "maybe"). ``None`` otherwise:
+    :func:`conjunction` applies (two rare words together are far more selective than one)."""
+    literal = [t for t in tokens if t != "*" and not (t.startswith("{") and t.endswith("}"))]
+    if len(set(literal)) != 1:
+        return None
     best = None
     for token in tokens:
         if token == "*" or (token.startswith("{") and token.endswith("}")):
@@ -175,11 +184,10 @@ def _rarity(token: str) -> tuple[int, int, int]:
 CONJUNCTION_TOKENS = 2
 
 
-def conjunction(tokens: tuple[str, ...]) -> list[tuple[str, ...]]:
-    """Alternatives for the rarest literal tokens of a phrase: it can only match if every one of them occurs."""
+def conjunction(tokens: tuple[str, ...]) -> tuple[str, ...]:
+    """The rarest literal tokens of a phrase (rarest first): it can only match if every one of them occurs."""
     literal = [t for t in dict.fromkeys(tokens) if t != "*" and not (t.startswith("{") and t.endswith("}"))]
-    chosen = sorted(literal, key=_rarity, reverse=True)[:CONJUNCTION_TOKENS]
-    return [token_alternatives(token) for token in chosen]
+    return tuple(sorted(literal, key=_rarity, reverse=True)[:CONJUNCTION_TOKENS])
 
 
 def regex_atom_words(atoms: list[str]) -> tuple[str, ...] | None:
@@ -199,7 +207,7 @@ class Prefilter:
     """Answers whether a turn may match anything. Picklable (pyahocorasick automata pickle).
 
     Automaton payloads are tuples of ints: ``0`` a rare atom (any hit means "maybe"); ``> 0`` a number word's
-    digit weight; ``< 0`` the conjunction slot ``-(slot + 1)``.
+    digit weight; ``< 0`` a conjunction token ``-(token_id + 1)``.
     """
 
     automaton: object | None
@@ -208,8 +216,17 @@ class Prefilter:
     email_detector: bool
     #: variables whose per-call value is the only literal of some phrase ("{business_name}")
     needle_variables: tuple[str, ...] = ()
-    #: conjunction slot -> the other slots of its phrase (all must hit too)
-    slot_partners: tuple[tuple[int, ...], ...] = ()
+    #: conjunction token id -> for each phrase whose rarest token it is, the partner token id (-1: alone)
+    triggers: tuple[tuple[int, ...], ...] = ()
+    #: digit material that can make a hit for the enabled numeric detectors other than MBI (SSN/ABA: 9)
+    numeric_min: int = MIN_DIGIT_MATERIAL
+    #: the MBI detector is enabled: 5+ digits in an MBI-like shape also mean "maybe"
+    mbi: bool = False
+
+    @staticmethod
+    def _mbi_shape(raw: bytes, view: str) -> bool:
+        """Written MBI (``1EG4-TE5-MK73`` and separated variants) or spoken one (4+ single letters)."""
+        return _MBI_WRITTEN(raw) is not None or len(_SINGLE_LETTER(view)) >= 4
 
     def maybe(self, text: str, needles: tuple[str, ...] = ()) -> bool:
         """``needles``: word-view surfaces of the call's values of :attr:`needle_variables` (``" acme "``)."""
@@ -223,37 +240,37 @@ class Prefilter:
         raw = low.encode("ascii")
         numeric = self.numeric_detectors
         material = len(raw) - len(raw.translate(None, _DIGIT_BYTES)) if numeric else 0
-        if material >= MIN_DIGIT_MATERIAL:
+        if material >= self.numeric_min:
             return True
         view = _view_bytes(raw)
         for needle in needles:
             if needle in view:
                 return True
-        if self.email_detector and ("@" in view or (" at " in view and (" dot " in view or " . " in view))):
+        if self.email_detector and (
+            b"@" in raw or (" at " in view and (" dot " in view or _GLUED_DOT(raw) is not None))
+        ):
             return True
         if self.automaton is None:
             return False
-        slots: set[int] | None = None
+        seen: set[int] | None = None
         for _, codes in self.automaton.iter(view):
             for code in codes:
                 if code == 0:
                     return True
                 if code > 0:
                     material += code
-                elif slots is None:
-                    slots = {-code - 1}
+                elif seen is None:
+                    seen = {-code - 1}
                 else:
-                    slots.add(-code - 1)
-        if material >= MIN_DIGIT_MATERIAL:
+                    seen.add(-code - 1)
+        if material >= self.numeric_min or (material >= MIN_DIGIT_MATERIAL and self.mbi and self._mbi_shape(raw, view)):
             return True
-        if slots:
-            partners = self.slot_partners
-            for slot in slots:
-                for other in partners[slot]:
-                    if other not in slots:
-                        break
-                else:
-                    return True
+        if seen:
+            triggers = self.triggers
+            for token in seen:
+                for partner in triggers[token]:
+                    if partner < 0 or partner in seen:
+                        return True
         return False
 
 
@@ -263,29 +280,34 @@ def build_prefilter(
     numeric_detectors: bool,
     email_detector: bool,
     needle_variables: tuple[str, ...] = (),
-    conjunctions: list[list[tuple[str, ...]]] | None = None,
+    conjunctions: list[tuple[str, ...]] | None = None,
+    numeric_min: int = MIN_DIGIT_MATERIAL,
+    mbi: bool = False,
 ) -> Prefilter:
-    """Assemble the prefilter. ``phrase_atoms``: word-view surfaces per strong phrase; ``conjunctions``: per weak
-    phrase, per token, its surfaces. A regex with no usable atom makes the prefilter always answer "maybe"."""
+    """Assemble the prefilter. ``phrase_atoms``: word-view surfaces per one-word rare phrase; ``conjunctions``: per
+    other phrase, its rarest tokens (rarest first). A regex with no usable atom makes it always answer "maybe"."""
     always = any(a is None for a in regex_atoms)
     payloads: dict[str, list[int]] = {}
     for atoms in (*phrase_atoms, *regex_atoms):
         for atom in atoms or ():
             payloads.setdefault(atom, []).append(0)
-    slot_phrase: list[int] = []
-    phrase_slots: list[tuple[int, ...]] = []
+    token_ids: dict[str, int] = {}
+    triggers: list[set[int]] = []
+
+    def token_id(token: str) -> int:
+        if token not in token_ids:
+            token_ids[token] = len(token_ids)
+            triggers.append(set())
+            for surface in token_alternatives(token):
+                payloads.setdefault(surface, []).append(-(token_ids[token] + 1))
+        return token_ids[token]
+
     for tokens in conjunctions or ():
         if not tokens:
             always = True
             continue
-        mine = []
-        for alternatives in tokens:
-            slot = len(slot_phrase)
-            slot_phrase.append(len(phrase_slots))
-            mine.append(slot)
-            for surface in alternatives:
-                payloads.setdefault(surface, []).append(-(slot + 1))
-        phrase_slots.append(tuple(mine))
+        rare = token_id(tokens[0])
+        triggers[rare].add(token_id(tokens[1]) if len(tokens) > 1 else -1)
     if numeric_detectors:
         for word, weight in NUMBER_WORD_WEIGHT.items():
             payloads.setdefault(f" {word} ", []).append(weight)
@@ -294,7 +316,13 @@ def build_prefilter(
         automaton.add_word(surface, tuple(dict.fromkeys(codes)))
     if payloads:
         automaton.make_automaton()
-    partners = tuple(
-        tuple(other for other in phrase_slots[phrase] if other != slot) for slot, phrase in enumerate(slot_phrase)
+    return Prefilter(
+        automaton if payloads else None,
+        always,
+        numeric_detectors,
+        email_detector,
+        needle_variables,
+        tuple(tuple(sorted(t)) for t in triggers),
+        numeric_min,
+        mbi,
     )
-    return Prefilter(automaton if payloads else None, always, numeric_detectors, email_detector, needle_variables, partners)

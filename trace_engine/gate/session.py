@@ -158,6 +158,7 @@ class Call:
         # evidence
         self.findings: list[dict[str, Any]] = []
         self._recorded: set[tuple[int, int]] = set()
+        self._injected_matches: dict[str, dict] = {}
         self.rule_fired: set[int] = set()
         self.rule_satisfied: dict[int, tuple[float | None, int | None]] = {}
         self.rule_unknown: dict[int, str] = {}
@@ -295,12 +296,13 @@ class Call:
         if prefilter is None or prefilter.maybe(text, self.needles):
             return False
         turn = self.agent_turns + 1
-        # an upper bound on when this turn ends: every character counted as a word
-        horizon = (t + len(text) / WORDS_PER_SECOND + NEXT_TURN_GAP_S) if t is not None else None
+        words = _spoken_words(text)
         for ob in self.obligations:
             if turn >= ob.deadline_turn:
                 return False
-            if ob.deadline_t != INF and (horizon is None or horizon >= ob.deadline_t):
+            if ob.deadline_t != INF and (
+                t is None or t >= ob.deadline_t or (self.mode_cap >= 1 and _deadline_falls_on_turn(ob, t, words, turn))
+            ):
                 return False
         return True
 
@@ -403,10 +405,9 @@ class Call:
         if matchers.prefilter is None or matchers.prefilter.maybe(text, self.needles):
             nt = normalize(text)
             matches = matchers.scan(nt, self.var_tokens, self.exempt)
-            words = len(nt.tokens)
         else:
             matches = {}
-            words = text.count(" ") + 1
+        words = _spoken_words(text)
         rules = program.rules
         checks = program.checks
 
@@ -648,7 +649,10 @@ class Call:
         """Injected disclosures are spoken: let them meet other open obligations (a recording notice injected for
         one rule satisfies another rule asking for the same notice)."""
         text = " ".join(out.injected)
-        matches = self.program.matchers.scan(normalize(text), self.var_tokens, self.exempt)
+        matches = self._injected_matches.get(text)
+        if matches is None:  # the same few disclosures are injected again and again: scan each once per call
+            matches = self.program.matchers.scan(normalize(text), self.var_tokens, self.exempt)
+            self._injected_matches[text] = matches
         if not matches:
             return
         still_open = []
@@ -797,6 +801,11 @@ def _overlaps(spans: list[tuple[int, int, str | None]], start: int, end: int) ->
 
 def _missing_reason(missing: list[str]) -> str:
     return "missing metadata: " + ", ".join(missing) if missing else "inputs unusable"
+
+
+def _spoken_words(text: str) -> int:
+    """Words in a turn, for estimating how long it takes to say (cheap: spaces, not tokens)."""
+    return text.count(" ") + 1
 
 
 def _deadline_falls_on_turn(ob: Obligation, t: float | None, words: int, turn: int) -> bool:
