@@ -49,6 +49,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from itertools import accumulate
+from operator import add
 
 from trace_engine.text.numbers import (
     GAP_HYPHEN,
@@ -146,6 +147,16 @@ _HYPHEN_GAP_RE = re.compile(r"\s*[-\u2010-\u2015]+\s*")
 # fast path
 _FAST_SPECIAL_RE = re.compile(r"[0-9$%@_'`]|[a-z]\.[a-z]")
 _FAST_WORD_RE = re.compile(r"[a-z]+")
+# second ASCII path (:func:`_ascii_items`): words of letters/digits joined by apostrophes, and ``$ % @``
+_ASCII_SCAN_RE = re.compile(r"[a-z0-9]++(?:'[a-z0-9]++)*+|[$%@]")
+_ASCII_INNER_SEP_RE = re.compile(r"[a-z0-9][.,_][a-z0-9]")
+# :func:`_ascii_fast`: splitting on the same words (captured) gives gap, word, gap, …, gap in C; the running
+# sum of their lengths gives every word's offsets
+_ASCII_SPLIT_RE = re.compile(r"([a-z0-9]++(?:'[a-z0-9]++)*+)")
+# same test as _ASCII_INNER_SEP_RE, but led by a rare character class so the regex engine skips ahead fast
+_ASCII_INNER_SEP_FAST_RE = re.compile(r"[.,_](?<=[a-z0-9][.,_])(?=[a-z0-9])")
+_NUMBER_PASS_WORDS = NUMBER_PASS_WORDS
+_NO_APOS_CONTRACTIONS: frozenset[str] = frozenset(k for k in CONTRACTIONS if "'" not in k)
 _FAST_REWRITE_WORDS: frozenset[str] = frozenset(
     {*NUMBER_PASS_WORDS, *(k for k in CONTRACTIONS if "'" not in k)}
 )
@@ -349,23 +360,25 @@ def _scan(text: str, phrase: bool) -> tuple[list, bool]:
 
 
 def _norm_starts(tokens: list[str]) -> list[int]:
-    out = [0]
-    out.extend(accumulate(len(t) + 1 for t in tokens))
-    out.pop()
-    return out
+    # token i starts after the i earlier tokens and their i separating spaces; all of it runs in C
+    return list(map(add, accumulate(map(len, tokens), initial=0), range(len(tokens))))
 
 
 def _build(original: str, toks: list[tuple]) -> NormalizedText:
-    """``toks`` are ``(text, start, end, …, kind)`` tuples (the kind is always last)."""
-    tokens = [t[0] for t in toks]
+    """``toks`` are ``(text, start, end, …, kind)`` tuples (the kind is always last; all of one length)."""
+    if not toks:
+        return NormalizedText(original, "", [], [], [], [], [])
+    # transpose once in C instead of one list comprehension per field
+    cols = list(zip(*toks))
+    tokens = list(cols[0])
     return NormalizedText(
-        original=original,
-        text=" ".join(tokens),
-        tokens=tokens,
-        norm_starts=_norm_starts(tokens),
-        orig_starts=[t[1] for t in toks],
-        orig_ends=[t[2] for t in toks],
-        is_digits=[t[-1] == K_DIGITS for t in toks],
+        original,
+        " ".join(tokens),
+        tokens,
+        _norm_starts(tokens),
+        list(cols[1]),
+        list(cols[2]),
+        list(map(K_DIGITS.__eq__, cols[-1])),
     )
 
 
@@ -391,6 +404,140 @@ def _fast(text: str) -> NormalizedText | None:
     )
 
 
+def _ascii_fast(text: str, low: str) -> NormalizedText | None:
+    """The common shape with no per-character Python work: ASCII text (``low`` is it lower-cased) without
+    ``$ % @`` and without ``. , _`` between word characters, and with no word the number pass touches.
+    Contractions are expanded by splicing. ``None`` when :func:`_ascii_items` / the general path is needed.
+
+    Equivalent to the general path because each ``_CHUNK`` is then exactly one ``[a-z0-9]+('[a-z0-9]+)*``
+    word, and with no number/filler word :func:`convert_numbers` is the identity (gaps do not matter)."""
+    parts = _ASCII_SPLIT_RE.split(low)  # gap0, word0, gap1, word1, …, gapN
+    tokens = parts[1::2]
+    if not _NUMBER_PASS_WORDS.isdisjoint(tokens):
+        return None
+    pos = list(accumulate(map(len, parts)))  # pos[2k] = start of word k, pos[2k+1] = its end
+    starts = pos[0:-1:2]
+    ends = pos[1::2]
+    if "'" in low or not _NO_APOS_CONTRACTIONS.isdisjoint(tokens):
+        todo = [i for i, t in enumerate(tokens) if "'" in t or t in _NO_APOS_CONTRACTIONS]
+        if todo:
+            nt: list[str] = []
+            ns: list[int] = []
+            ne: list[int] = []
+            prev = 0
+            for i in todo:
+                exp = _expand(tokens[i])
+                if exp is None:
+                    continue
+                if not _NUMBER_PASS_WORDS.isdisjoint(exp):  # "one's" -> "one": the number pass decides
+                    return None
+                nt += tokens[prev:i]
+                ns += starts[prev:i]
+                ne += ends[prev:i]
+                nt += exp
+                ns += [starts[i]] * len(exp)
+                ne += [ends[i]] * len(exp)
+                prev = i + 1
+            if prev:
+                tokens = nt + tokens[prev:]
+                starts = ns + starts[prev:]
+                ends = ne + ends[prev:]
+    return NormalizedText(
+        text,
+        " ".join(tokens),
+        tokens,
+        _norm_starts(tokens),
+        starts,
+        ends,
+        list(map(str.isdigit, tokens)),  # ASCII tokens: digits-only means a digit token
+    )
+
+
+def _expand(w: str) -> tuple[str, ...] | None:
+    """Contraction expansion of a lower-cased word (``None``: keep it), exactly as :func:`_add_word`."""
+    exp = CONTRACTIONS.get(w)
+    if exp is None and "'" in w:
+        for suf, repl in _GENERIC_SUFFIXES:
+            if w.endswith(suf) and len(w) > len(suf):
+                base = w[: -len(suf)]
+                if "'" in base:
+                    break
+                exp = (base,) if repl is None else (base, repl)
+                break
+    return exp
+
+
+def _ascii_items(low: str) -> tuple[list, bool] | None:
+    """Items for ASCII text whose words are letters/digits joined only by apostrophes (times, counts, prices,
+    contractions, ``$ % @``): one regex scan, no per-chunk helpers. ``None`` when the general path is needed
+    (a ``. , _`` between two word characters: decimals, thousands, e-mails, ``dot``/``underscore``).
+
+    ``low`` is the lower-cased ASCII text (same offsets). Returns exactly the items :func:`_scan` would, and
+    whether the number pass has anything to do: only a number word, ``oh``/``o``, a repeater or a filler can
+    change anything there (written digit groups never merge with each other), so unlike :func:`_scan` the
+    flag is not raised for digits or punctuation, where :func:`convert_numbers` copies the items unchanged."""
+    if _ASCII_INNER_SEP_RE.search(low) is not None:
+        return None
+    items: list = []
+    append = items.append
+    contractions = CONTRACTIONS
+    number_words = NUMBER_PASS_WORDS
+    number_pass = False
+    prev_end = 0
+    dollar = -1  # start of a pending "$"
+    dgap = 0
+    for m in _ASCII_SCAN_RE.finditer(low):
+        s, e = m.span()
+        # gap classification, as in _scan (most gaps are one space)
+        if s == prev_end or (s == prev_end + 1 and low[prev_end] == " "):
+            gap = GAP_WS
+        else:
+            gap = _gap(low, prev_end, s)
+        prev_end = e
+        w = m.group()
+        c = w[0]
+        if c == "$":
+            if dollar >= 0:
+                append(("dollars", dollar, dollar + 1, dgap, K_WORD))
+            dollar = s
+            dgap = gap
+            continue
+        mark = len(items)
+        if c == "%":
+            append(("percent", s, e, gap, K_WORD))
+        elif c == "@":
+            append(("at", s, e, gap, K_WORD))
+        elif w.isdigit():
+            append((w, s, e, gap, K_DIGITS))
+        else:
+            exp = contractions.get(w) if "'" not in w else _expand(w)
+            if exp is None:
+                append((w, s, e, gap, K_WORD))
+                if w in number_words:
+                    number_pass = True
+            else:
+                g = gap
+                for part in exp:
+                    if part.isdigit():  # "90's" -> "90"
+                        append((part, s, e, g, K_DIGITS))
+                    else:
+                        append((part, s, e, g, K_WORD))
+                        if part in number_words:  # "one's" -> "one"
+                            number_pass = True
+                    g = GAP_WS
+        if dollar >= 0:
+            # "$12" reads "12 dollars", both tokens spanning "$12"; otherwise "dollars" goes first
+            if len(items) == mark + 1 and items[mark][4] == K_DIGITS and items[mark][3] == GAP_WS:
+                items[mark] = (items[mark][0], dollar, e, dgap, K_DIGITS)
+                append(("dollars", dollar, e, GAP_WS, K_WORD))
+            else:
+                items.insert(mark, ("dollars", dollar, dollar + 1, dgap, K_WORD))
+            dollar = -1
+    if dollar >= 0:
+        append(("dollars", dollar, dollar + 1, dgap, K_WORD))
+    return items, number_pass
+
+
 def _normalize_general(text: str, phrase: bool = False) -> NormalizedText:
     items, number_pass = _scan(text, phrase)
     return _build(text, convert_numbers(items) if number_pass else items)
@@ -401,9 +548,21 @@ def normalize(text: str) -> NormalizedText:
     any ``str``; non-``str`` input is coerced with ``str()``."""
     if not isinstance(text, str):
         text = str(text)
-    nt = _fast(text)
-    if nt is not None:
-        return nt
+    if text.isascii():
+        low = text.lower()  # ASCII: same length, same offsets
+        if (
+            "$" not in low
+            and "%" not in low
+            and "@" not in low
+            and _ASCII_INNER_SEP_FAST_RE.search(low) is None
+        ):
+            nt = _ascii_fast(text, low)
+            if nt is not None:
+                return nt
+        scanned = _ascii_items(low)
+        if scanned is not None:
+            items, number_pass = scanned
+            return _build(text, convert_numbers(items) if number_pass else items)
     return _normalize_general(text)
 
 
