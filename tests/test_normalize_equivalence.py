@@ -99,6 +99,8 @@ def test_tricky_pieces(src: str) -> None:
         "He said “don’t” and ‘it’s’ ok'",
         "DON'T CALL ME AGAIN",
         "hello world and I'm here",
+        "$$5 $45's $ 45 $\t7 %@ $cannot a$b $-5 $, 5 5$ $ $one's 90's one's er'd",
+        "I booked 7:30 pm for $45 per person, is that okay?",
     ],
 )
 def test_examples(src: str) -> None:

@@ -152,11 +152,12 @@ _ASCII_SCAN_RE = re.compile(r"[a-z0-9]++(?:'[a-z0-9]++)*+|[$%@]")
 _ASCII_INNER_SEP_RE = re.compile(r"[a-z0-9][.,_][a-z0-9]")
 # :func:`_ascii_fast`: splitting on the same words (captured) gives gap, word, gap, …, gap in C; the running
 # sum of their lengths gives every word's offsets
-_ASCII_SPLIT_RE = re.compile(r"([a-z0-9]++(?:'[a-z0-9]++)*+)")
+_ASCII_SPLIT_RE = re.compile(r"([a-z0-9]++(?:'[a-z0-9]++)*+|[$%@])")
 # same test as _ASCII_INNER_SEP_RE, but led by a rare character class so the regex engine skips ahead fast
 _ASCII_INNER_SEP_FAST_RE = re.compile(r"[.,_](?<=[a-z0-9][.,_])(?=[a-z0-9])")
 _NUMBER_PASS_WORDS = NUMBER_PASS_WORDS
 _NO_APOS_CONTRACTIONS: frozenset[str] = frozenset(k for k in CONTRACTIONS if "'" not in k)
+_SPLICE_TOKENS: frozenset[str] = _NO_APOS_CONTRACTIONS | {"$", "%", "@"}
 _FAST_REWRITE_WORDS: frozenset[str] = frozenset(
     {*NUMBER_PASS_WORDS, *(k for k in CONTRACTIONS if "'" not in k)}
 )
@@ -405,9 +406,9 @@ def _fast(text: str) -> NormalizedText | None:
 
 
 def _ascii_fast(text: str, low: str) -> NormalizedText | None:
-    """The common shape with no per-character Python work: ASCII text (``low`` is it lower-cased) without
-    ``$ % @`` and without ``. , _`` between word characters, and with no word the number pass touches.
-    Contractions are expanded by splicing. ``None`` when :func:`_ascii_items` / the general path is needed.
+    """The common shape with almost no per-character Python work: ASCII text (``low`` is it lower-cased)
+    without ``. , _`` between word characters and with no word the number pass touches. Contractions and
+    ``$ % @`` are spliced in afterwards. ``None`` when :func:`_ascii_items` / the general path is needed.
 
     Equivalent to the general path because each ``_CHUNK`` is then exactly one ``[a-z0-9]+('[a-z0-9]+)*``
     word, and with no number/filler word :func:`convert_numbers` is the identity (gaps do not matter)."""
@@ -418,30 +419,52 @@ def _ascii_fast(text: str, low: str) -> NormalizedText | None:
     pos = list(accumulate(map(len, parts)))  # pos[2k] = start of word k, pos[2k+1] = its end
     starts = pos[0:-1:2]
     ends = pos[1::2]
-    if "'" in low or not _NO_APOS_CONTRACTIONS.isdisjoint(tokens):
-        todo = [i for i, t in enumerate(tokens) if "'" in t or t in _NO_APOS_CONTRACTIONS]
-        if todo:
-            nt: list[str] = []
-            ns: list[int] = []
-            ne: list[int] = []
-            prev = 0
-            for i in todo:
-                exp = _expand(tokens[i])
+    if "'" in low or not _SPLICE_TOKENS.isdisjoint(tokens):
+        todo = [i for i, t in enumerate(tokens) if "'" in t or t in _SPLICE_TOKENS]
+        nt: list[str] = []
+        ns: list[int] = []
+        ne: list[int] = []
+        prev = 0
+        n = len(tokens)
+        for i in todo:
+            if i < prev:  # the digits after a "$", already consumed
+                continue
+            t = tokens[i]
+            s = starts[i]
+            e = ends[i]
+            last = i
+            if t == "$":
+                j = i + 1
+                if j < n and tokens[j].isdigit() and (not parts[2 * j] or parts[2 * j].isspace()):
+                    # "$12" / "$ 12" reads "12 dollars", both tokens spanning "$12"
+                    exp: tuple[str, ...] | None = (tokens[j], "dollars")
+                    e = ends[j]
+                    last = j
+                elif j < n and "'" in tokens[j]:
+                    return None  # "$45's": which item count the "$" sees depends on the expansion
+                else:
+                    exp = ("dollars",)
+            elif t == "%":
+                exp = ("percent",)
+            elif t == "@":
+                exp = ("at",)
+            else:
+                exp = _expand(t)
                 if exp is None:
                     continue
                 if not _NUMBER_PASS_WORDS.isdisjoint(exp):  # "one's" -> "one": the number pass decides
                     return None
-                nt += tokens[prev:i]
-                ns += starts[prev:i]
-                ne += ends[prev:i]
-                nt += exp
-                ns += [starts[i]] * len(exp)
-                ne += [ends[i]] * len(exp)
-                prev = i + 1
-            if prev:
-                tokens = nt + tokens[prev:]
-                starts = ns + starts[prev:]
-                ends = ne + ends[prev:]
+            nt += tokens[prev:i]
+            ns += starts[prev:i]
+            ne += ends[prev:i]
+            nt += exp
+            ns += [s] * len(exp)
+            ne += [e] * len(exp)
+            prev = last + 1
+        if prev:
+            tokens = nt + tokens[prev:]
+            starts = ns + starts[prev:]
+            ends = ne + ends[prev:]
     return NormalizedText(
         text,
         " ".join(tokens),
@@ -550,12 +573,7 @@ def normalize(text: str) -> NormalizedText:
         text = str(text)
     if text.isascii():
         low = text.lower()  # ASCII: same length, same offsets
-        if (
-            "$" not in low
-            and "%" not in low
-            and "@" not in low
-            and _ASCII_INNER_SEP_FAST_RE.search(low) is None
-        ):
+        if _ASCII_INNER_SEP_FAST_RE.search(low) is None:
             nt = _ascii_fast(text, low)
             if nt is not None:
                 return nt
