@@ -29,6 +29,8 @@ Rules (see :func:`convert_numbers`):
 
 from __future__ import annotations
 
+from operator import itemgetter
+
 GAP_WS = 0
 GAP_HYPHEN = 1
 GAP_OTHER = 2
@@ -182,29 +184,35 @@ def _parse_compound(items: list[Item], i: int, n: int) -> tuple[int, int]:
     return total + cur, end
 
 
-def convert_numbers(items: list[Item]) -> list[tuple[str, int, int, int]]:
-    """Drop fillers, convert number words, merge digit runs. Returns ``(text, start, end, kind)`` tuples."""
-    # 1. fillers out, carrying the widest gap forward
-    cleaned: list[Item] = []
-    carry = -1
-    for it in items:
-        if it[4] == K_WORD and it[0] in FILLERS:
-            carry = max(carry, it[3])
-            continue
-        if carry >= 0:
-            if carry > it[3]:
-                it = (it[0], it[1], it[2], carry, it[4])
-            carry = -1
-        cleaned.append(it)
+def convert_numbers(items: list[Item]) -> list[Item]:
+    """Drop fillers, convert number words, merge digit runs. Returns ``(text, start, end, gap, kind)`` items
+    (untouched items are passed through as they are; the gap of a produced item is not meaningful)."""
+    # 1. fillers out, carrying the widest gap forward (most turns have none: skip the copy then)
+    if FILLERS.isdisjoint(map(itemgetter(0), items)):
+        cleaned = items
+    else:
+        cleaned = []
+        carry = -1
+        for it in items:
+            if it[4] == K_WORD and it[0] in FILLERS:
+                carry = max(carry, it[3])
+                continue
+            if carry >= 0:
+                if carry > it[3]:
+                    it = (it[0], it[1], it[2], carry, it[4])
+                carry = -1
+            cleaned.append(it)
 
     # 2. digit runs and compounds
-    out: list[tuple[str, int, int, int]] = []
+    out: list[Item] = []
+    append = out.append
+    number_words = NUMBER_PASS_WORDS
     n = len(cleaned)
     i = 0
     while i < n:
         it = cleaned[i]
         kind = it[4]
-        if kind == K_DIGITS or (kind == K_WORD and it[0] in NUMBER_PASS_WORDS):
+        if kind == K_DIGITS or (kind == K_WORD and it[0] in number_words):
             d = _digit_item(cleaned, i, n)
             if d is not None:
                 digits, j, all_zero_words = d
@@ -219,18 +227,16 @@ def convert_numbers(items: list[Item]) -> list[tuple[str, int, int, int]]:
                     all_zero_words = all_zero_words and d2[2]
                     j = d2[1]
                 if all_zero_words:  # "oh", "oh oh": not a number
-                    for k in range(i, j):
-                        c = cleaned[k]
-                        out.append((c[0], c[1], c[2], c[4]))
+                    out.extend(cleaned[i:j])
                 else:
-                    out.append(("".join(parts), it[1], cleaned[j - 1][2], K_DIGITS))
+                    append(("".join(parts), it[1], cleaned[j - 1][2], GAP_WS, K_DIGITS))
                 i = j
                 continue
             if kind == K_WORD and it[0] in COMPOUND_WORDS:
                 value, j = _parse_compound(cleaned, i, n)
-                out.append((str(value), it[1], cleaned[j - 1][2], K_DIGITS))
+                append((str(value), it[1], cleaned[j - 1][2], GAP_WS, K_DIGITS))
                 i = j
                 continue
-        out.append((it[0], it[1], it[2], kind))
+        append(it)
         i += 1
     return out
