@@ -25,7 +25,10 @@ SGD = Path("/work/shared/corpora/sgd_calls.jsonl")
 
 SENTENCES = [
     ("prose", "Thanks for calling Acme, how can I help you today?"),
-    ("prose long", "Your reservation at the restaurant is confirmed. Is there anything else I can help with?"),
+    (
+        "prose long",
+        "Your reservation at the restaurant is confirmed. Is there anything else I can help with?",
+    ),
     ("contractions", "I'm sorry, I don't have that information, but I'll check and we'll call you back."),
     ("contractions 2", "That's great! It's booked, and you're all set. Let's get started."),
     ("time+price", "I booked 7:30 pm for $45 per person, is that okay?"),

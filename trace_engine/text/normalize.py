@@ -39,8 +39,15 @@ Rules (deterministic, linear time, never raise):
 Phrases in rule packs go through the same rules (:func:`normalize_phrase`), except that ``{variable}``
 placeholders and ``*`` gap tokens pass through untouched as single tokens.
 
-Fast path: ASCII text with no digit, no ``$ % @ _``, no apostrophe, no dot inside a word and no word that a
-later rule rewrites (number words, fillers, ``cannot``/``gonna``/…) is tokenized with a single regex scan.
+Fast paths (all produce exactly what the general path would; ``tests/test_normalize_equivalence.py`` checks
+them against a frozen copy of the original implementation):
+
+* :func:`_ascii_fast` — ASCII text with no ``. , _`` between two word characters and no number word or
+  filler: one ``re.split`` yields words and offsets in C; contractions and ``$ % @`` are spliced in.
+* :func:`_ascii_items` — the same ASCII shape with number words/fillers: one regex loop builds the items for
+  :func:`~trace_engine.text.numbers.convert_numbers`.
+* :func:`_fast` — plain prose only (no digit, ``$ % @ _``, apostrophe, inner dot or rewritten word); kept as
+  the documented plain-prose contract, :func:`_ascii_fast` covers it in :func:`normalize`.
 """
 
 from __future__ import annotations
@@ -370,7 +377,7 @@ def _build(original: str, toks: list[tuple]) -> NormalizedText:
     if not toks:
         return NormalizedText(original, "", [], [], [], [], [])
     # transpose once in C instead of one list comprehension per field
-    cols = list(zip(*toks))
+    cols = list(zip(*toks, strict=True))  # every item has the same length
     tokens = list(cols[0])
     return NormalizedText(
         original,
