@@ -44,8 +44,8 @@ them against a frozen copy of the original implementation):
 
 * :func:`_ascii_fast` — ASCII text with no ``. , _`` between two word characters and no number word or
   filler: one ``re.split`` yields words and offsets in C; contractions and ``$ % @`` are spliced in.
-* :func:`_ascii_items` — the same ASCII shape with number words/fillers: one regex loop builds the items for
-  :func:`~trace_engine.text.numbers.convert_numbers`.
+* :func:`_ascii_items` — the same ASCII shape with number words/fillers: one loop over that split builds the
+  items for :func:`~trace_engine.text.numbers.convert_numbers`.
 * :func:`_fast` — plain prose only (no digit, ``$ % @ _``, apostrophe, inner dot or rewritten word); kept as
   the documented plain-prose contract, :func:`_ascii_fast` covers it in :func:`normalize`.
 """
@@ -154,14 +154,12 @@ _HYPHEN_GAP_RE = re.compile(r"\s*[-\u2010-\u2015]+\s*")
 # fast path
 _FAST_SPECIAL_RE = re.compile(r"[0-9$%@_'`]|[a-z]\.[a-z]")
 _FAST_WORD_RE = re.compile(r"[a-z]+")
-# second ASCII path (:func:`_ascii_items`): words of letters/digits joined by apostrophes, and ``$ % @``
-_ASCII_SCAN_RE = re.compile(r"[a-z0-9]++(?:'[a-z0-9]++)*+|[$%@]")
-_ASCII_INNER_SEP_RE = re.compile(r"[a-z0-9][.,_][a-z0-9]")
 # :func:`_ascii_fast`: splitting on the same words (captured) gives gap, word, gap, …, gap in C; the running
 # sum of their lengths gives every word's offsets
 _ASCII_SPLIT_RE = re.compile(r"([a-z0-9]++(?:'[a-z0-9]++)*+|[$%@])")
-# same test as _ASCII_INNER_SEP_RE, but led by a rare character class so the regex engine skips ahead fast
-_ASCII_INNER_SEP_FAST_RE = re.compile(r"[.,_](?<=[a-z0-9][.,_])(?=[a-z0-9])")
+# ". , _" between two word characters (decimals, thousands, e-mails, "dot"/"underscore": the general path);
+# led by the rare character class so the regex engine skips ahead fast
+_ASCII_INNER_SEP_RE = re.compile(r"[.,_](?<=[a-z0-9][.,_])(?=[a-z0-9])")
 _NUMBER_PASS_WORDS = NUMBER_PASS_WORDS
 _NO_APOS_CONTRACTIONS: frozenset[str] = frozenset(k for k in CONTRACTIONS if "'" not in k)
 _SPLICE_TOKENS: frozenset[str] = _NO_APOS_CONTRACTIONS | {"$", "%", "@"}
@@ -412,20 +410,21 @@ def _fast(text: str) -> NormalizedText | None:
     )
 
 
-def _ascii_fast(text: str, low: str) -> NormalizedText | None:
-    """The common shape with almost no per-character Python work: ASCII text (``low`` is it lower-cased)
-    without ``. , _`` between word characters and with no word the number pass touches. Contractions and
-    ``$ % @`` are spliced in afterwards. ``None`` when :func:`_ascii_items` / the general path is needed.
+def _ascii_fast(text: str, low: str) -> NormalizedText:
+    """ASCII text (``low`` is it lower-cased) without ``. , _`` between two word characters, with almost no
+    per-character Python work: one ``re.split`` gives the words and their offsets in C; contractions and
+    ``$ % @`` are spliced in afterwards. Text with a number word or filler goes through :func:`_ascii_items`
+    and the number pass instead, reusing the split.
 
     Equivalent to the general path because each ``_CHUNK`` is then exactly one ``[a-z0-9]+('[a-z0-9]+)*``
     word, and with no number/filler word :func:`convert_numbers` is the identity (gaps do not matter)."""
     parts = _ASCII_SPLIT_RE.split(low)  # gap0, word0, gap1, word1, …, gapN
     tokens = parts[1::2]
-    if not _NUMBER_PASS_WORDS.isdisjoint(tokens):
-        return None
     pos = list(accumulate(map(len, parts)))  # pos[2k] = start of word k, pos[2k+1] = its end
     starts = pos[0:-1:2]
     ends = pos[1::2]
+    if not _NUMBER_PASS_WORDS.isdisjoint(tokens):
+        return _ascii_numbers(text, parts, starts, ends)
     if "'" in low or not _SPLICE_TOKENS.isdisjoint(tokens):
         todo = [i for i, t in enumerate(tokens) if "'" in t or t in _SPLICE_TOKENS]
         nt: list[str] = []
@@ -448,7 +447,8 @@ def _ascii_fast(text: str, low: str) -> NormalizedText | None:
                     e = ends[j]
                     last = j
                 elif j < n and "'" in tokens[j]:
-                    return None  # "$45's": which item count the "$" sees depends on the expansion
+                    # "$45's": which item count the "$" sees depends on the expansion
+                    return _ascii_numbers(text, parts, pos[0:-1:2], pos[1::2])
                 else:
                     exp = ("dollars",)
             elif t == "%":
@@ -460,7 +460,7 @@ def _ascii_fast(text: str, low: str) -> NormalizedText | None:
                 if exp is None:
                     continue
                 if not _NUMBER_PASS_WORDS.isdisjoint(exp):  # "one's" -> "one": the number pass decides
-                    return None
+                    return _ascii_numbers(text, parts, pos[0:-1:2], pos[1::2])
             nt += tokens[prev:i]
             ns += starts[prev:i]
             ne += ends[prev:i]
@@ -497,34 +497,34 @@ def _expand(w: str) -> tuple[str, ...] | None:
     return exp
 
 
-def _ascii_items(low: str) -> tuple[list, bool] | None:
-    """Items for ASCII text whose words are letters/digits joined only by apostrophes (times, counts, prices,
-    contractions, ``$ % @``): one regex scan, no per-chunk helpers. ``None`` when the general path is needed
-    (a ``. , _`` between two word characters: decimals, thousands, e-mails, ``dot``/``underscore``).
+def _ascii_numbers(text: str, parts: list[str], starts: list[int], ends: list[int]) -> NormalizedText:
+    items, number_pass = _ascii_items(parts, starts, ends)
+    return _build(text, convert_numbers(items) if number_pass else items)
 
-    ``low`` is the lower-cased ASCII text (same offsets). Returns exactly the items :func:`_scan` would, and
+
+def _ascii_items(parts: list[str], starts: list[int], ends: list[int]) -> tuple[list, bool]:
+    """Items for the text shape of :func:`_ascii_fast` (words of letters/digits joined only by apostrophes,
+    ``$ % @``), from its split ``parts`` (gap, word, …) and word offsets: no regex, no per-chunk helpers.
+
+    Returns exactly the items :func:`_scan` would, and
     whether the number pass has anything to do: only a number word, ``oh``/``o``, a repeater or a filler can
     change anything there (written digit groups never merge with each other), so unlike :func:`_scan` the
     flag is not raised for digits or punctuation, where :func:`convert_numbers` copies the items unchanged."""
-    if _ASCII_INNER_SEP_RE.search(low) is not None:
-        return None
     items: list = []
     append = items.append
     contractions = CONTRACTIONS
     number_words = NUMBER_PASS_WORDS
     number_pass = False
-    prev_end = 0
     dollar = -1  # start of a pending "$"
     dgap = 0
-    for m in _ASCII_SCAN_RE.finditer(low):
-        s, e = m.span()
-        # gap classification, as in _scan (most gaps are one space)
-        if s == prev_end or (s == prev_end + 1 and low[prev_end] == " "):
+    for g, w, s, e in zip(parts[0:-1:2], parts[1::2], starts, ends, strict=True):
+        # gap classification, as in _scan/_gap (most gaps are one space)
+        if g == " " or not g or g.isspace():
             gap = GAP_WS
+        elif _HYPHEN_GAP_RE.fullmatch(g):
+            gap = GAP_HYPHEN
         else:
-            gap = _gap(low, prev_end, s)
-        prev_end = e
-        w = m.group()
+            gap = GAP_OTHER
         c = w[0]
         if c == "$":
             if dollar >= 0:
@@ -580,14 +580,8 @@ def normalize(text: str) -> NormalizedText:
         text = str(text)
     if text.isascii():
         low = text.lower()  # ASCII: same length, same offsets
-        if _ASCII_INNER_SEP_FAST_RE.search(low) is None:
-            nt = _ascii_fast(text, low)
-            if nt is not None:
-                return nt
-        scanned = _ascii_items(low)
-        if scanned is not None:
-            items, number_pass = scanned
-            return _build(text, convert_numbers(items) if number_pass else items)
+        if _ASCII_INNER_SEP_RE.search(low) is None:
+            return _ascii_fast(text, low)
     return _normalize_general(text)
 
 
