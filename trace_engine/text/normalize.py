@@ -56,7 +56,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from itertools import accumulate
-from operator import add
+from operator import add, itemgetter
 
 from trace_engine.text.numbers import (
     GAP_HYPHEN,
@@ -570,7 +570,12 @@ def _ascii_items(parts: list[str], starts: list[int], ends: list[int]) -> tuple[
 
 def _normalize_general(text: str, phrase: bool = False) -> NormalizedText:
     items, number_pass = _scan(text, phrase)
-    return _build(text, convert_numbers(items) if number_pass else items)
+    # _scan's flag is conservative; the number pass only changes anything when some item is a number word,
+    # ``oh``/``o``, a repeater or a filler (written digit groups never merge with each other), so check that
+    # exactly, in C, before paying for the pass
+    if number_pass and not _NUMBER_PASS_WORDS.isdisjoint(map(itemgetter(0), items)):
+        items = convert_numbers(items)
+    return _build(text, items)
 
 
 def normalize(text: str) -> NormalizedText:
