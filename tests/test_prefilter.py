@@ -127,6 +127,13 @@ def test_spoken_at_with_written_domain():
     assert not unsound("all", "you can reach jane at example.com")
 
 
+@pytest.mark.parametrize("text", ["thousand 10000", "a million and 99", "hundred 100000"])
+def test_scale_words_count_the_digits_they_make(text):
+    # regression: "thousand" reads as 1000 (four digits); weighted 3 it hid a checksum-valid ABA run
+    for name in ("pii", "all"):
+        assert not unsound(name, text)
+
+
 @pytest.mark.parametrize(
     "text",
     [

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from trace_engine import ir
@@ -85,8 +86,14 @@ def missing_inputs(expr: ir.Expr, metadata: Mapping[str, Any], states: Mapping[s
     """The metadata keys that made ``expr`` UNKNOWN: the missing keys its evaluation really read (keys tested
     only through ``has()``/``default()``, or skipped by short-circuit, are not blamed)."""
     recorder = _ReadRecorder(metadata)
-    compile_expr(expr)(recorder, states or {})
+    _compiled(expr)(recorder, states or {})
     return sorted(recorder.missing)
+
+
+@lru_cache(maxsize=4096)
+def _compiled(expr: ir.Expr) -> Evaluator:
+    """IR expressions are frozen and hashable: compile each once per process."""
+    return compile_expr(expr)
 
 
 # --------------------------------------------------------------------------------------------- nodes

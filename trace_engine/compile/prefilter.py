@@ -42,8 +42,9 @@ NUMBER_WORD_WEIGHT: dict[str, int] = {
     **{w: 2 for w in TEENS},
     **{w: 2 for w in TENS},
     **{w: 3 for w in REPEATERS},
-    "hundred": 2,
-    **{w: {1_000: 3, 1_000_000: 6, 1_000_000_000: 9}.get(v, 9) for w, v in SCALES.items()},
+    # a scale word alone is a number: "thousand" reads as 1000 (four digits), "a million" as seven
+    "hundred": 3,
+    **{w: len(str(v)) for w, v in SCALES.items()},
 }
 #: Numeric detectors need at least this much digit material (MBI has the fewest digits: 5 of 11 characters).
 MIN_DIGIT_MATERIAL = 5

@@ -43,6 +43,10 @@ class Engine:
         #: objects with ``on_turn(call, role, stored_text, t)`` and ``on_end(call, scorecard)``, called after each
         #: turn and at call end (Tier-2 queues work here). They must return at once; exceptions are swallowed.
         self.observers: list[Any] = list(observers)
+        #: scans of injected disclosure text, keyed by (text, the call's variables): shared by all calls
+        self.injected_matches: dict[tuple, dict] = {}
+        #: per distinct set of call variables: (unmatchable matchers, prefilter needles)
+        self.variable_cache: dict[tuple, tuple[dict[int, str], tuple[str, ...]]] = {}
         self.timeout_ns = int(config.guardrails.inline_timeout_ms * 1_000_000)
 
     @classmethod

@@ -58,7 +58,7 @@ def build_scorecard(call: Call) -> Scorecard:
             at_t, turn = call.rule_satisfied[rule.index]
             satisfied.append(Satisfied(rule.rule_id, rule.pack_id, at_t, turn))
         elif rule.index in call.rule_unknown:
-            not_evaluated.append(NotEvaluated(rule.rule_id, rule.pack_id, call.rule_unknown[rule.index]))
+            not_evaluated.append(NotEvaluated(rule.rule_id, rule.pack_id, call.unknown_reason(rule.index)))
         elif rule.tier2 and not rule.check_count:
             reason = "judged by Tier-2 (" + ", ".join(rule.tier2) + "): advisory, not inline"
             not_evaluated.append(NotEvaluated(rule.rule_id, rule.pack_id, reason))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import re
 import time
+from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -158,10 +159,10 @@ class Call:
         # evidence
         self.findings: list[dict[str, Any]] = []
         self._recorded: set[tuple[int, int]] = set()
-        self._injected_matches: dict[str, dict] = {}
         self.rule_fired: set[int] = set()
         self.rule_satisfied: dict[int, tuple[float | None, int | None]] = {}
-        self.rule_unknown: dict[int, str] = {}
+        #: rule index -> why it was not evaluated: a reason string, or the expression that came out UNKNOWN
+        self.rule_unknown: dict[int, Any] = {}
         self.rule_evaluated: set[int] = set()
         self.redactions: list[dict[str, Any]] = []
         self.timeline: list[dict[str, Any]] = []
@@ -192,24 +193,19 @@ class Call:
         for name in self.program.matchers.variables:
             value = self._variable(name)
             if isinstance(value, (str, int, float)) and str(value).strip():
-                self.var_tokens[name] = tuple(normalize_phrase(str(value)).split()) or None
+                self.var_tokens[name] = _variable_tokens(str(value))
             else:
                 self.var_tokens[name] = None
-        #: must_say matchers that cannot match on this call: every phrase needs a variable it lacks
-        self.unmatchable: dict[int, str] = {}
-        for mid, leaf_vars in self.program.matchers.matcher_vars.items():
-            missing = [sorted(v for v in leaf if not self.var_tokens.get(v)) for leaf in leaf_vars]
-            if all(missing):
-                names = sorted({name for leaf in missing for name in leaf})
-                self.unmatchable[mid] = "missing variable: " + ", ".join(names)
-        prefilter = self.program.matchers.prefilter
-        self.needles: tuple[str, ...] = tuple(
-            surface
-            for name in (prefilter.needle_variables if prefilter else ())
-            if (tokens := self.var_tokens.get(name))
-            for surface in token_alternatives(tokens[0])
-        )
+        derived = self.engine.variable_cache.get(tuple(self.var_tokens.items()))
+        if derived is None:
+            derived = _derive_from_variables(self.program, self.var_tokens)
+            if len(self.engine.variable_cache) < 1024:
+                self.engine.variable_cache[tuple(self.var_tokens.items())] = derived
+        #: must_say matchers that cannot match on this call (every phrase needs a variable it lacks), and the
+        #: prefilter needles for phrases made only of variables
+        self.unmatchable, self.needles = derived
         numbers = list(self.metadata.get("callback_numbers") or []) + list(self.engine.config.callback_numbers)
+        self._var_key = (tuple(self.var_tokens.items()), tuple(map(str, numbers)))
         canonical = set()
         for number in numbers:
             digits = "".join(ch for ch in str(number) if ch.isdigit())
@@ -231,8 +227,7 @@ class Call:
                 continue
             verdict = truth(check.expr(self.metadata, self.states))
             if verdict is None:
-                missing = missing_inputs(check.source, self.metadata)
-                self.rule_unknown.setdefault(rule.index, _missing_reason(missing))
+                self.rule_unknown.setdefault(rule.index, check.source)
                 continue
             self.rule_evaluated.add(rule.index)
             if verdict:
@@ -259,7 +254,7 @@ class Call:
         verdict = truth(rule.when(self.metadata, self.states))
         if verdict is None:
             if rule.index not in self.rule_unknown:
-                self.rule_unknown[rule.index] = _missing_reason(missing_inputs(rule.when_source, self.metadata))
+                self.rule_unknown[rule.index] = rule.when_source  # the reason is worked out at end()
             return False
         return verdict
 
@@ -649,10 +644,13 @@ class Call:
         """Injected disclosures are spoken: let them meet other open obligations (a recording notice injected for
         one rule satisfies another rule asking for the same notice)."""
         text = " ".join(out.injected)
-        matches = self._injected_matches.get(text)
-        if matches is None:  # the same few disclosures are injected again and again: scan each once per call
+        key = (text, self._var_key)
+        cache = self.engine.injected_matches
+        matches = cache.get(key)
+        if matches is None:  # the same few disclosures are injected call after call: scan each once
             matches = self.program.matchers.scan(normalize(text), self.var_tokens, self.exempt)
-            self._injected_matches[text] = matches
+            if len(cache) < 4096:
+                cache[key] = matches
         if not matches:
             return
         still_open = []
@@ -763,6 +761,13 @@ class Call:
                 pass
         return card
 
+    def unknown_reason(self, index: int) -> str:
+        """Why rule ``index`` was not evaluated, in words (built only when the scorecard is)."""
+        reason = self.rule_unknown[index]
+        if isinstance(reason, str):
+            return reason
+        return _missing_reason(missing_inputs(reason, self.metadata))
+
     def _close_windows(self) -> None:
         rules = self.program.rules
         for ob in self.obligations:
@@ -801,6 +806,30 @@ def _overlaps(spans: list[tuple[int, int, str | None]], start: int, end: int) ->
 
 def _missing_reason(missing: list[str]) -> str:
     return "missing metadata: " + ", ".join(missing) if missing else "inputs unusable"
+
+
+def _derive_from_variables(
+    program: CompiledPackSet, var_tokens: dict[str, tuple[str, ...] | None]
+) -> tuple[dict[int, str], tuple[str, ...]]:
+    unmatchable: dict[int, str] = {}
+    for mid, leaf_vars in program.matchers.matcher_vars.items():
+        missing = [sorted(v for v in leaf if not var_tokens.get(v)) for leaf in leaf_vars]
+        if all(missing):
+            unmatchable[mid] = "missing variable: " + ", ".join(sorted({n for leaf in missing for n in leaf}))
+    prefilter = program.matchers.prefilter
+    needles = tuple(
+        surface
+        for name in (prefilter.needle_variables if prefilter else ())
+        if (tokens := var_tokens.get(name))
+        for surface in token_alternatives(tokens[0])
+    )
+    return unmatchable, needles
+
+
+@lru_cache(maxsize=8192)
+def _variable_tokens(value: str) -> tuple[str, ...] | None:
+    """A variable's value as normalized tokens (the same business names recur on every call)."""
+    return tuple(normalize_phrase(value).split()) or None
 
 
 def _spoken_words(text: str) -> int:
