@@ -20,6 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import re
+
 import ahocorasick
 import re2
 
@@ -37,6 +39,16 @@ from trace_engine.text import NormalizedText, detect, normalize_phrase
 Span = tuple[int, int, str | None]  # original start, original end, detector kind (None for phrases and regexes)
 
 _DELETE_DIGITS = str.maketrans("", "", "0123456789")
+_DIGIT_THEN_LETTER = re.compile(r"[0-9][a-z]").search
+_SINGLE_LETTERS = re.compile(r"(?:^| )[a-z](?= |$)").findall
+
+
+def _mbi_possible(text: str) -> bool:
+    """An MBI starts with a digit then a letter: written, that is one token ("1eg4"); spelled out, it has at least
+    four single-letter tokens ("one e g four t e five m k seven three")."""
+    return _DIGIT_THEN_LETTER(text) is not None or len(_SINGLE_LETTERS(text)) >= 4
+
+
 #: Digits a detector's shortest valid value has (spoken digits are digits in the normalized view).
 MIN_DIGITS: dict[str, int] = {"mbi": 5, "ssn": 9, "aba_routing": 9, "us_phone": 10, "credit_card": 13}
 GAP = "*"
@@ -166,6 +178,8 @@ class CompiledMatchers:
             for leaf in self._digit_detectors:
                 ids, kind, exempt_var = leaves[leaf]
                 if digits < MIN_DIGITS[kind]:
+                    continue
+                if kind == "mbi" and not _mbi_possible(text):
                     continue
                 for hit in detect(kind, nt, exempt.get(exempt_var, frozenset()) if exempt_var else frozenset()):
                     _add_span(found, ids, (hit.start, hit.end, kind))
