@@ -16,11 +16,10 @@ Scanning a turn returns ``{matcher_id: [(start, end, kind), ...]}`` with spans i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-
-import re
 
 import ahocorasick
 import re2

@@ -15,8 +15,9 @@ from __future__ import annotations
 import math
 import re
 import time
-from functools import lru_cache
+from bisect import bisect_left
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from trace_engine.compile.expr import missing_inputs, truth
@@ -486,12 +487,13 @@ class Call:
         rule = self.program.rules[check.rule]
         if not self._applies(rule):
             return
-        exceptions = matches.get(check.unless) if check.unless is not None else None
+        exception_spans = matches.get(check.unless) if check.unless is not None else None
+        exceptions = _SpanIndex(exception_spans) if exception_spans else None
         seen = out.seen_spans
         for start, end, kind in matches[check.matcher]:
             if allowed_from is not None and start >= allowed_from:
                 continue
-            if exceptions and _overlaps(exceptions, start, end):
+            if exceptions is not None and exceptions.overlaps(start, end):
                 continue
             key = (rule.index, start, end)
             if key in seen:
@@ -789,19 +791,23 @@ class Call:
 # --------------------------------------------------------------------------------------------- helpers
 
 
-def _overlaps(spans: list[tuple[int, int, str | None]], start: int, end: int) -> bool:
-    """Whether any of ``spans`` (sorted by start) overlaps ``[start, end)``; binary search keeps it linear overall."""
-    lo, hi = 0, len(spans)
-    while lo < hi:  # first span starting at or after `end`
-        mid = (lo + hi) // 2
-        if spans[mid][0] < end:
-            lo = mid + 1
-        else:
-            hi = mid
-    for i in range(lo - 1, max(-1, lo - 9), -1):
-        if spans[i][1] > start:
-            return True
-    return lo > 8 and any(s < end and start < e for s, e, _ in spans[: lo - 8])
+class _SpanIndex:
+    """Answers "does any span overlap [start, end)?" in O(log n): spans sorted by start, with the running maximum
+    of their ends (a span that starts before ``end`` overlaps iff the furthest end among them passes ``start``)."""
+
+    __slots__ = ("starts", "max_ends")
+
+    def __init__(self, spans: list[tuple[int, int, str | None]]) -> None:
+        self.starts = [s for s, _, _ in spans]
+        self.max_ends: list[int] = []
+        furthest = -1
+        for _, e, _ in spans:
+            furthest = max(furthest, e)
+            self.max_ends.append(furthest)
+
+    def overlaps(self, start: int, end: int) -> bool:
+        before = bisect_left(self.starts, end)
+        return before > 0 and self.max_ends[before - 1] > start
 
 
 def _missing_reason(missing: list[str]) -> str:
