@@ -23,8 +23,7 @@ from typing import Any
 
 from trace_engine.api.errors import ApiError, bad_request, not_found
 from trace_engine.store import reads
-from trace_engine.store.cursor import CursorError, decode_cursor, encode_cursor
-from trace_engine.store.db import cursor_secret
+from trace_engine.store.cursor import CursorError
 
 
 def cursor_error(exc: CursorError, cursor: str, tenant: str) -> ApiError:
@@ -54,71 +53,16 @@ def list_violations(conn: sqlite3.Connection, tenant: str, **kw: Any) -> dict[st
         raise cursor_error(exc, kw.get("cursor") or "", tenant) from None
 
 
-_FINDING_FILTERS = ("check_id", "action", "severity")
 
 
-def _finding(body: str, interaction_id: str) -> dict[str, Any]:
+def list_findings(conn: sqlite3.Connection, tenant: str, *, cursor: str | None = None, **filters: Any) -> dict[str, Any]:
+    """``GET /v1/trace/findings``: the Tier-2 store's list, with cursor errors as HTTP errors."""
+    from trace_engine.tier2.store import list_findings as store_list_findings
+
     try:
-        d = json.loads(body)
-    except ValueError:
-        d = {}
-    if not isinstance(d, dict):
-        d = {}
-    d.setdefault("object", "trace.finding")
-    d.setdefault("interaction_id", interaction_id)
-    d.setdefault("tier", 2)
-    return d
-
-
-def list_findings(
-    conn: sqlite3.Connection,
-    tenant: str,
-    *,
-    check_id: str | None = None,
-    action: str | None = None,
-    severity: str | None = None,
-    interaction_id: str | None = None,
-    limit: int = 20,
-    cursor: str | None = None,
-) -> dict[str, Any]:
-    """``GET /v1/trace/findings``: Tier-2 findings, newest first, keyset-paginated by insertion order."""
-    n = max(1, min(reads.MAX_LIMIT, int(limit)))
-    filters = {"check_id": check_id, "action": action, "severity": severity, "interaction_id": interaction_id}
-    secret = cursor_secret(conn)
-    where = ["tenant = ?"]
-    args: list[Any] = [tenant]
-    if interaction_id is not None:
-        where.append("interaction_id = ?")
-        args.append(interaction_id)
-    for name in _FINDING_FILTERS:
-        val = filters[name]
-        if val is not None:
-            where.append(f"json_extract(body, '$.{name}') = ?")
-            args.append(val)
-    if cursor:
-        try:
-            k = decode_cursor(secret, cursor, "findings", tenant, filters)
-        except CursorError as exc:
-            raise cursor_error(exc, cursor, tenant) from None
-        if len(k) != 1:
-            raise bad_request("Invalid cursor: malformed cursor.", "invalid_cursor", param="cursor")
-        where.append("rowid < ?")
-        args.append(k[0])
-    rows = conn.execute(
-        "SELECT rowid, body, interaction_id FROM tier2_findings WHERE "
-        + " AND ".join(where)
-        + " ORDER BY rowid DESC LIMIT ?",
-        [*args, n + 1],
-    ).fetchall()
-    has_more = len(rows) > n
-    rows = rows[:n]
-    nxt = encode_cursor(secret, "findings", tenant, filters, [rows[-1][0]]) if has_more else None
-    return {
-        "object": "list",
-        "data": [_finding(r[1], r[2]) for r in rows],
-        "has_more": has_more,
-        "next_cursor": nxt,
-    }
+        return store_list_findings(conn, tenant, cursor=cursor, **filters)
+    except CursorError as exc:
+        raise cursor_error(exc, cursor or "", tenant) from None
 
 
 HOUR_MS = 3_600_000

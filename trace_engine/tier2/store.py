@@ -73,21 +73,27 @@ def list_findings(
     alerts: bool = False,
     limit: int = 20,
     cursor: str | None = None,
+    action: str | None = None,
 ) -> dict[str, Any]:
-    """``{object: "list", data: [TraceFinding], has_more, next_cursor}``, newest first. ``alerts`` keeps only
-    ``escalate`` or ``critical`` findings (the alerts feed)."""
+    """``{object: "list", data: [TraceFinding], has_more, next_cursor}``, newest first, keyset-paginated by
+    insertion order. ``alerts`` keeps only ``escalate`` or ``critical`` findings (the alerts feed). Shared by
+    ``trace findings`` and ``GET /v1/trace/findings``; raises :class:`CursorError` for a bad cursor."""
     n = _limit(limit)
-    filters = {"check_id": check_id, "severity": severity, "interaction_id": interaction_id, "alerts": alerts or None}
+    filters = {
+        "check_id": check_id,
+        "action": action,
+        "severity": severity,
+        "interaction_id": interaction_id,
+        "alerts": alerts or None,
+    }
     with _open(db) as conn:
         secret = cursor_secret(conn)
         where = ["tenant = ?"]
         args: list[Any] = [tenant]
-        if check_id is not None:
-            where.append("json_extract(body, '$.check_id') = ?")
-            args.append(check_id)
-        if severity is not None:
-            where.append("json_extract(body, '$.severity') = ?")
-            args.append(severity)
+        for name in ("check_id", "action", "severity"):
+            if filters[name] is not None:
+                where.append(f"json_extract(body, '$.{name}') = ?")
+                args.append(filters[name])
         if interaction_id is not None:
             where.append("interaction_id = ?")
             args.append(interaction_id)
@@ -100,17 +106,28 @@ def list_findings(
             where.append("rowid < ?")
             args.append(k[0])
         rows = conn.execute(
-            "SELECT rowid, body, audit_hash FROM tier2_findings WHERE " + " AND ".join(where)
+            "SELECT rowid, body, interaction_id FROM tier2_findings WHERE " + " AND ".join(where)
             + " ORDER BY rowid DESC LIMIT ?",
             [*args, n + 1],
         ).fetchall()
     has_more = len(rows) > n
     rows = rows[:n]
-    data = []
-    for _, body, _audit in rows:
-        data.append(json.loads(body))
     nxt = encode_cursor(secret, "findings", tenant, filters, [rows[-1][0]]) if has_more else None
-    return {"object": "list", "data": data, "has_more": has_more, "next_cursor": nxt}
+    return {"object": "list", "data": [_finding(body, iid) for _, body, iid in rows], "has_more": has_more, "next_cursor": nxt}
+
+
+def _finding(body: str, interaction_id: str) -> dict[str, Any]:
+    """A stored finding in the ``TraceFinding`` shape (tolerating rows written before a field existed)."""
+    try:
+        d = json.loads(body)
+    except ValueError:
+        d = {}
+    if not isinstance(d, dict):
+        d = {}
+    d.setdefault("object", "trace.finding")
+    d.setdefault("interaction_id", interaction_id)
+    d.setdefault("tier", 2)
+    return d
 
 
 def list_alerts(db: DB, tenant: str = "default", limit: int = 20, cursor: str | None = None) -> dict[str, Any]:
