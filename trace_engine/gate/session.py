@@ -266,9 +266,11 @@ class Call:
         (or closed, with ``fail_open: false``)."""
         started = time.perf_counter_ns()
         try:
-            if self._quiet_turn(text, t):
+            prefilter = self.program.matchers.prefilter
+            maybe = prefilter is None or prefilter.maybe(text, self.needles)
+            if not maybe and not self._window_closes(text, t):
                 return self._pass_through(text, t, started)
-            outcome = self._evaluate(text, t)
+            outcome = self._evaluate(text, t, maybe=maybe)
             decision = self._decide(outcome)
             elapsed = time.perf_counter_ns() - started
             if elapsed > self.engine.timeout_ns:
@@ -291,16 +293,20 @@ class Call:
         prefilter = self.program.matchers.prefilter
         if prefilter is None or prefilter.maybe(text, self.needles):
             return False
+        return not self._window_closes(text, t)
+
+    def _window_closes(self, text: str, t: float | None) -> bool:
+        """Whether an open obligation's window closes (or may, for a seconds deadline) on this agent turn."""
         turn = self.agent_turns + 1
         words = _spoken_words(text)
         for ob in self.obligations:
             if turn >= ob.deadline_turn:
-                return False
+                return True
             if ob.deadline_t != INF and (
                 t is None or t >= ob.deadline_t or (self.mode_cap >= 1 and _deadline_falls_on_turn(ob, t, words, turn))
             ):
-                return False
-        return True
+                return True
+        return False
 
     def _pass_through(self, text: str, t: float | None, started: int) -> Decision:
         self.agent_turns += 1
@@ -393,12 +399,15 @@ class Call:
 
     # ----------------------------------------------------------------------------------------- evaluation
 
-    def _evaluate(self, text: str, t: float | None, *, final: bool = True) -> TurnOutcome:
+    def _evaluate(self, text: str, t: float | None, *, final: bool = True, maybe: bool | None = None) -> TurnOutcome:
+        """What this agent turn would do (no side effects). ``maybe``: the prefilter's answer, when known."""
         program = self.program
         turn = self.agent_turns + 1
         out = TurnOutcome(text=text, t=t, turn=turn)
         matchers = program.matchers
-        if matchers.prefilter is None or matchers.prefilter.maybe(text, self.needles):
+        if maybe is None:
+            maybe = matchers.prefilter is None or matchers.prefilter.maybe(text, self.needles)
+        if maybe:
             nt = normalize(text)
             matches = matchers.scan(nt, self.var_tokens, self.exempt)
         else:
