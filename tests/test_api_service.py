@@ -12,6 +12,7 @@ import jsonschema
 import pytest
 
 from trace_engine.api.auth import create_key
+from trace_engine.api.schemas import to_jsonschema
 from trace_engine.api.tables import open_db
 from trace_engine.api.testing import running_server
 from trace_engine.evidence.signing import SigningKey
@@ -27,23 +28,6 @@ BASE = NOW - 3 * 86_400_000  # inside the default 30-day exposure window
 # ----------------------------------------------------------------------------------------- spec helpers
 
 
-def _to_jsonschema(node):
-    """OpenAPI 3.0 -> JSON Schema: ``nullable: true`` becomes a null alternative."""
-    if isinstance(node, list):
-        return [_to_jsonschema(x) for x in node]
-    if not isinstance(node, dict):
-        return node
-    out = {k: _to_jsonschema(v) for k, v in node.items() if k not in ("nullable", "example")}
-    if node.get("nullable"):
-        if "type" in out:
-            out["type"] = [out["type"], "null"]
-        if "enum" in out and None not in out["enum"]:
-            out["enum"] = [*out["enum"], None]
-        if "allOf" in out:
-            out = {"anyOf": [{"allOf": out.pop("allOf")}, {"type": "null"}], **out}
-    return out
-
-
 @pytest.fixture(scope="module")
 def spec():
     raw = json.loads(SEED.read_text()) if SEED.exists() else json.loads(PACKAGED.read_text())
@@ -53,8 +37,8 @@ def spec():
 def _doc(spec, schema):
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "components": {"schemas": _to_jsonschema(spec["components"]["schemas"])},
-        **_to_jsonschema(schema),
+        "components": {"schemas": to_jsonschema(spec["components"]["schemas"])},
+        **to_jsonschema(schema),
     }
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from trace_engine.api.schemas import to_jsonschema
 from trace_engine.evidence.metrics import derived_metrics, percentile
 from trace_engine.evidence.scorecard import Finding
 from trace_engine.evidence.signing import SigningKey
@@ -23,34 +24,17 @@ KEY = SigningKey.generate()
 NOW = 1_760_000_000_000 + 200 * 1000 + 1
 
 
-def _to_jsonschema(node):
-    """OpenAPI 3.0 -> JSON Schema: `nullable: true` becomes a null alternative."""
-    if isinstance(node, list):
-        return [_to_jsonschema(x) for x in node]
-    if not isinstance(node, dict):
-        return node
-    out = {k: _to_jsonschema(v) for k, v in node.items() if k not in ("nullable", "example")}
-    if node.get("nullable"):
-        if "type" in out:
-            out["type"] = [out["type"], "null"]
-        if "enum" in out and None not in out["enum"]:
-            out["enum"] = [*out["enum"], None]
-        if "allOf" in out:
-            out = {"anyOf": [{"allOf": out.pop("allOf")}, {"type": "null"}], **out}
-    return out
-
-
 @pytest.fixture(scope="module")
 def spec():
     if not SEED.exists():
         pytest.skip("seed spec not available")
     s = json.loads(SEED.read_text())
-    return {"components": {"schemas": _to_jsonschema(s["components"]["schemas"])}, "paths": s["paths"]}
+    return {"components": {"schemas": to_jsonschema(s["components"]["schemas"])}, "paths": s["paths"]}
 
 
 def validate(spec, instance, ref=None, schema=None):
     doc = {"$schema": "https://json-schema.org/draft/2020-12/schema", "components": spec["components"]}
-    doc.update({"$ref": f"#/components/schemas/{ref}"} if ref else _to_jsonschema(schema))
+    doc.update({"$ref": f"#/components/schemas/{ref}"} if ref else to_jsonschema(schema))
     jsonschema.Draft202012Validator(doc).validate(instance)
 
 

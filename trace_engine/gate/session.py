@@ -287,14 +287,6 @@ class Call:
             self.errors += 1
             return self._unavailable(text, t, time.perf_counter_ns() - started, commit=None)
 
-    def _quiet_turn(self, text: str, t: float | None) -> bool:
-        """True when nothing can happen on this turn: the prefilter proves no matcher can hit, and no open
-        obligation closes on it. Such turns skip the full evaluation (the common case on compliant calls)."""
-        prefilter = self.program.matchers.prefilter
-        if prefilter is None or prefilter.maybe(text, self.needles):
-            return False
-        return not self._window_closes(text, t)
-
     def _window_closes(self, text: str, t: float | None) -> bool:
         """Whether an open obligation's window closes (or may, for a seconds deadline) on this agent turn."""
         turn = self.agent_turns + 1
@@ -349,7 +341,6 @@ class Call:
     def caller_turn(self, text: str, t: float | None = None) -> None:
         """Feed a caller turn: it can open cues and set states; it is never blocked, and PII in it is redacted
         from what is stored."""
-        started = time.perf_counter_ns()
         try:
             self.seq += 1
             if t is not None:
@@ -388,8 +379,6 @@ class Call:
             self.errors += 1
             self.fail_open_events += 1
             self.timeline.append(self._event("caller", "[unavailable]", t))
-        finally:
-            del started
 
     def agent_stream(self, t: float | None = None):  # noqa: ANN201 - returns AgentStream
         """Start a streamed agent turn: ``feed`` chunks as the LLM produces them, then ``close``."""
@@ -943,10 +932,6 @@ def apply_edits(text: str, edits: list[tuple[int, int, str]]) -> str:
         pos = end
     parts.append(text[pos:])
     return "".join(parts)
-
-
-def _with_latency(decision: Decision, elapsed: int) -> Decision:
-    return Decision(decision.action, decision.text, decision.findings, elapsed, decision.preempt)
 
 
 def _notify(hook: Any, *args: Any) -> None:
