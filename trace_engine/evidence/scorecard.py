@@ -47,7 +47,9 @@ def _span(v: Any) -> tuple[int, int] | None:
 
 @dataclass(slots=True)
 class Finding:
-    """A rule that fired. ``span`` is ``[start, end)`` in that turn's ORIGINAL text; ``at_t`` is seconds."""
+    """A rule that fired. ``span`` is ``[start, end)`` in that turn's ORIGINAL text; ``at_t`` is seconds.
+    ``late``: the gate computed it but ran out of time (or failed) before acting on it, so the turn went out as
+    it was (``action_taken`` is ``pass``); omitted from the wire form when false."""
 
     rule_id: str
     pack_id: str | None
@@ -59,9 +61,10 @@ class Finding:
     turn: int | None = None
     span: tuple[int, int] | None = None
     remediated: bool = False
+    late: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "rule_id": self.rule_id,
             "pack_id": self.pack_id,
             "severity": self.severity,
@@ -73,6 +76,9 @@ class Finding:
             "span": list(self.span) if self.span is not None else None,
             "remediated": self.remediated,
         }
+        if self.late:
+            out["late"] = True
+        return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Finding:
@@ -93,6 +99,7 @@ class Finding:
             turn=d.get("turn"),
             span=_span(d.get("span")),
             remediated=bool(d.get("remediated", False)),
+            late=d.get("late") is True,
         )
 
 
@@ -227,6 +234,37 @@ class TimelineEvent:
         )
 
 
+#: values of :attr:`ScoredInput.speakers`
+SPEAKERS: tuple[str, ...] = ("labeled", "unknown")
+
+
+@dataclass(slots=True)
+class ScoredInput:
+    """What a re-scored call was scored from (``trace rescore``; absent on calls the gate watched live).
+
+    Fields:
+        sha256: hex SHA-256 of the transcript's content (:func:`trace_engine.transcripts.content_hash`):
+            re-scoring the call with other content appends a scorecard that supersedes this one.
+        speakers: ``labeled``, or ``unknown`` when the transcript did not say who spoke (a plain-string
+            transcript without speaker labels): such turns were scored as the agent's, the rules that depend on
+            what the caller says are listed as not evaluated, and the verdict is never PASS.
+    """
+
+    sha256: str
+    speakers: str = "labeled"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"sha256": self.sha256, "speakers": self.speakers}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ScoredInput:
+        sha = _req(d, "sha256", "input")
+        speakers = d.get("speakers", "labeled")
+        if not isinstance(sha, str) or speakers not in SPEAKERS:
+            raise ScorecardError(f"input: sha256 must be a string and speakers one of {SPEAKERS}")
+        return cls(sha, speakers)
+
+
 @dataclass(slots=True)
 class Scorecard:
     """One call's Tier-0 compliance scorecard (``trace-scorecard-v1``).
@@ -255,6 +293,8 @@ class Scorecard:
     blocked_turns: int = 0
     modified_turns: int = 0
     schema: str = SCHEMA_V1
+    #: re-scoring only: what the call was scored from (omitted from the wire form when ``None``)
+    input: ScoredInput | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -280,6 +320,8 @@ class Scorecard:
         if self.schema != SCHEMA_V0:
             out["timeline"] = [e.to_dict() for e in self.timeline]
             out["quality_metrics"] = dict(self.quality_metrics) if self.quality_metrics is not None else None
+        if self.input is not None:
+            out["input"] = self.input.to_dict()
         return out
 
     @classmethod
@@ -317,15 +359,17 @@ class Scorecard:
             quality_metrics=dict(qm) if qm is not None else None,
             blocked_turns=int(d.get("blocked_turns", 0)),
             modified_turns=int(d.get("modified_turns", 0)),
+            input=ScoredInput.from_dict(d["input"]) if d.get("input") is not None else None,
         )
 
 
-def compute_verdict(findings: list[Finding], gate_health: GateHealth | None) -> str:
+def compute_verdict(findings: list[Finding], gate_health: GateHealth | None, *, speakers_known: bool = True) -> str:
     """The call's verdict.
 
     * ``FAIL`` when a ``high`` or ``critical`` finding was not remediated;
     * ``WARN`` when any finding remains or was remediated, or the gate failed open
-      (``fail_open > 0`` or ``unavailable > 0``): a call the gate did not fully watch is never a clean PASS;
+      (``fail_open > 0`` or ``unavailable > 0``), or the transcript did not say who spoke
+      (``speakers_known=False``): a call that could not be fully judged is never a clean PASS;
     * ``PASS`` otherwise.
     """
     if any(f.severity in FAILING_SEVERITIES and not f.remediated for f in findings):
@@ -333,6 +377,8 @@ def compute_verdict(findings: list[Finding], gate_health: GateHealth | None) -> 
     if findings:
         return "WARN"
     if gate_health is not None and (gate_health.fail_open > 0 or gate_health.unavailable > 0):
+        return "WARN"
+    if not speakers_known:
         return "WARN"
     return "PASS"
 
