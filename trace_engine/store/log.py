@@ -15,9 +15,11 @@ one RFC 6962 Merkle tree per tenant; a signed checkpoint (C2SP note, :mod:`trace
 the tree head is written at every multiple of 256 records, when 10 s have passed since the last one while
 writing, and at :meth:`EvidenceLog.close`.
 
-Idempotence: a scorecard whose ``(tenant, call_id, config_etag, engine_version)`` is already in the log writes
-nothing. A scorecard for a known call with another config or engine version is appended and *supersedes* the
-call's latest record (its body names the superseded audit hash); reads show only the latest, history stays.
+Idempotence: a scorecard whose ``(tenant, call_id, config_etag, engine_version, input sha256)`` is already in
+the log writes nothing (``input`` is the re-scored transcript's content hash; ``None`` for live calls). A
+scorecard for a known call with another config, engine version or transcript content is appended and
+*supersedes* the call's latest record (its body names the superseded audit hash); reads show only the latest,
+history stays.
 
 Signing key: ``key`` may be a :class:`SigningKey` or a path to a ``trace.key`` file. When it is ``None`` the log
 uses ``trace.key`` next to the database, generating ``trace.key`` (0600) and ``trace.pub`` there on first use.
@@ -208,6 +210,9 @@ class EvidenceLog:
             raise ValueError(f"invalid tenant name {sc.tenant!r}")
         if not isinstance(sc.call_id, str) or not sc.call_id:
             raise ValueError("call_id must be a non-empty string")
+        if sc.agent_id is not None and type(sc.agent_id) is not str:
+            # a column holding 7 where the signed body says 7 would read back as "7" and fail verification
+            raise ValueError(f"agent_id must be a string or null, got {type(sc.agent_id).__name__}")
         return sc
 
     def _append_batch(
@@ -237,8 +242,8 @@ class EvidenceLog:
             v_rows: list[tuple] = []
             agent_rows: list[tuple] = []
             ck_rows: list[tuple] = []
-            # (tenant, call_id) -> list of (config_etag, engine_version) known + latest audit hash
-            known: dict[tuple[str, str], tuple[set[tuple[str, str]], str | None]] = {}
+            # (tenant, call_id) -> the (config_etag, engine_version, input sha256) known + latest audit hash
+            known: dict[tuple[str, str], tuple[set[tuple[str, str, str | None]], str | None]] = {}
             for i, sc in prepared:
                 t = sc.tenant
                 if t not in work:
@@ -248,18 +253,19 @@ class EvidenceLog:
                 st = work[t]
                 kc = (t, sc.call_id)
                 if kc not in known:
-                    ids: set[tuple[str, str]] = set()
+                    ids: set[tuple[str, str, str | None]] = set()
                     latest: str | None = None
-                    for etag, ev, ah in conn.execute(
-                        "SELECT config_etag, engine_version, audit_hash FROM scorecards "
-                        "WHERE tenant = ? AND call_id = ? ORDER BY +seq",
+                    for etag, ev, input_sha, ah in conn.execute(
+                        "SELECT config_etag, engine_version, json_extract(body, '$.scorecard.input.sha256'), "
+                        "audit_hash FROM scorecards WHERE tenant = ? AND call_id = ? ORDER BY +seq",
                         (t, sc.call_id),
                     ):
-                        ids.add((etag, ev))
+                        ids.add((etag, ev, input_sha))
                         latest = ah
                     known[kc] = (ids, latest)
                 ids, latest = known[kc]
-                if (sc.config_etag, sc.engine_version) in ids:
+                identity = (sc.config_etag, sc.engine_version, sc.input.sha256 if sc.input is not None else None)
+                if identity in ids:
                     results[i] = AppendResult("duplicate", t, sc.call_id, audit_hash=latest)
                     continue
                 try:
@@ -294,7 +300,7 @@ class EvidenceLog:
                 st.frontier.append(lh)
                 st.size = seq + 1
                 st.head = ah
-                ids.add((sc.config_etag, sc.engine_version))
+                ids.add(identity)
                 known[kc] = (ids, ah_hex)
                 results[i] = AppendResult("appended", t, sc.call_id, seq, ah_hex, latest)
                 if self.checkpoint_every and st.size % self.checkpoint_every == 0:
