@@ -122,8 +122,11 @@ def test_writer_failure_never_raises():
     assert call.end().verdict == "PASS"
 
 
-@pytest.mark.parametrize("fail_open, action, text", [(True, "pass", TEXT), (False, "block", "Sorry, let me rephrase that.")])
-def test_timeout_fails_open_or_closed(fail_open, action, text):
+@pytest.mark.parametrize(
+    "fail_open, action, text, late_action, verdict",
+    [(True, "pass", TEXT, "pass", "FAIL"), (False, "block", "Sorry, let me rephrase that.", "block", "WARN")],
+)
+def test_timeout_fails_open_or_closed(fail_open, action, text, late_action, verdict):
     call = engine(timeout_ms=0.000001, fail_open=fail_open).start_call("c")
     d = call.agent_turn(TEXT)
     assert (d.action, d.text) == (action, text)
@@ -131,7 +134,11 @@ def test_timeout_fails_open_or_closed(fail_open, action, text):
     card = call.end()
     assert card.gate_health.timeouts == 1
     assert card.gate_health.fail_open == 1
-    assert card.verdict == "WARN"
+    # the turn is judged after all (off the critical path): the finding is kept, marked late
+    late = [f for f in card.findings if f.late]
+    assert late and {f.action_taken for f in late} == {late_action}
+    assert card.verdict == verdict  # fail-open: the card number went out unmasked, a real violation
+    assert all("4111 1111 1111" not in e.text for e in card.timeline)
 
 
 def test_timeout_still_advances_state():

@@ -37,7 +37,7 @@ from trace_engine.compile.program import (
     RuleInfo,
 )
 from trace_engine.gate.decision import Decision, TurnFinding
-from trace_engine.text import normalize, normalize_phrase
+from trace_engine.text import detect_all, normalize, normalize_phrase
 
 if TYPE_CHECKING:
     from trace_engine.gate.engine import Engine
@@ -48,6 +48,18 @@ INF = math.inf
 WORDS_PER_SECOND = 2.5
 NEXT_TURN_GAP_S = 3.0
 _VAR = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+#: what is stored for a turn the gate could not look at and could not redact either
+WITHHELD = "[withheld: the gate could not check this turn]"
+#: turns that are kept on the timeline but never scored (not speech)
+UNSCORED_ROLES = frozenset({"system", "tool"})
+
+
+class OverBudget(Exception):
+    """The turn ran past ``inline_timeout_ms`` between two stages. ``pii_spans``: detector hits already found."""
+
+    def __init__(self, pii_spans: list[tuple[int, int, str]] | None = None) -> None:
+        super().__init__("inline_timeout_ms exceeded")
+        self.pii_spans = pii_spans
 
 
 @dataclass(slots=True)
@@ -175,6 +187,10 @@ class Call:
         self.modified_turns = 0
         #: advisory instructions for the next agent turn (Tier-2 ``preempt_next``); appended from other threads
         self.preempt: list[str] = []
+        #: perf_counter_ns deadline of the agent turn being checked (0: none); stages check it in between
+        self._deadline_ns = 0
+        #: an agent turn that ran out of time before it was evaluated: (text, t, detector spans found)
+        self._late: tuple[str, float | None, list[tuple[int, int, str]] | None] | None = None
         self._observers = tuple(engine.observers)
         self._resolve_variables()
         self._start()
@@ -262,15 +278,29 @@ class Call:
     # ----------------------------------------------------------------------------------------- turns
 
     def agent_turn(self, text: str, t: float | None = None) -> Decision:
-        """Check one agent turn before it is spoken. Never raises: on any internal error the gate fails open
-        (or closed, with ``fail_open: false``)."""
+        """Check one agent turn before it is spoken. Never raises.
+
+        On an internal error, or when the turn runs past ``inline_timeout_ms`` (checked between stages, not
+        only at the end), the gate fails open (or closed, with ``fail_open: false``). Nothing unredacted is
+        stored: the text is redacted by the detectors alone (or withheld), and findings already computed are
+        kept, marked late. A turn that ran out of time before it was evaluated is evaluated when the call is next
+        touched (the next turn or :meth:`end`), off the turn loop's critical path, so the call's state and
+        evidence still account for what was said."""
+        if self._late is not None:
+            self._settle()
         started = time.perf_counter_ns()
+        seq0, turns0, blocked0, modified0 = self.seq, self.agent_turns, self.blocked_turns, self.modified_turns
+        deadline = started + self.engine.timeout_ns
         try:
             prefilter = self.program.matchers.prefilter
             maybe = prefilter is None or prefilter.maybe(text, self.needles)
             if not maybe and not self._window_closes(text, t):
                 return self._pass_through(text, t, started)
+            if time.perf_counter_ns() > deadline:
+                raise OverBudget()
+            self._deadline_ns = deadline
             outcome = self._evaluate(text, t, maybe=maybe)
+            self._deadline_ns = 0
             decision = self._decide(outcome)
             elapsed = time.perf_counter_ns() - started
             if elapsed > self.engine.timeout_ns:
@@ -283,9 +313,63 @@ class Call:
             decision = Decision(decision.action, decision.text, decision.findings, elapsed, preempt)
             self.latencies_ns.append(elapsed)
             return decision
+        except OverBudget as late:
+            self._deadline_ns = 0
+            self.timeouts += 1
+            return self._defer(text, t, time.perf_counter_ns() - started, late.pii_spans)
         except Exception:  # noqa: BLE001 - fail-open is the contract: nothing escapes into the turn loop
+            self._deadline_ns = 0
             self.errors += 1
+            self._undo_partial_turn(seq0, turns0, blocked0, modified0)
             return self._unavailable(text, t, time.perf_counter_ns() - started, commit=None)
+
+    def _defer(self, text: str, t: float | None, elapsed: int, spans: list[tuple[int, int, str]] | None) -> Decision:
+        """Out of time before the rules ran: let the turn go (fail open or closed) and judge it later."""
+        self.fail_open_events += 1
+        self.latencies_ns.append(elapsed)
+        self._late = (text, t, spans)
+        if self.engine.config.guardrails.fail_open:
+            return Decision("pass", text, (), elapsed)
+        return Decision("block", self.engine.config.fallback_line, (), elapsed)
+
+    def _settle(self) -> None:
+        """Evaluate the turn that ran out of time (see :meth:`agent_turn`) and record it, late."""
+        late, self._late = self._late, None
+        if late is None:
+            return
+        text, t, spans = late
+        seq0, turns0, blocked0, modified0 = self.seq, self.agent_turns, self.blocked_turns, self.modified_turns
+        try:
+            outcome: TurnOutcome | None = self._evaluate(text, t)
+        except Exception:  # noqa: BLE001
+            self.errors += 1
+            self._undo_partial_turn(seq0, turns0, blocked0, modified0)
+            outcome = None
+        self._record_unavailable(text, t, outcome, spans)
+
+    def _undo_partial_turn(self, seq0: int, turns0: int, blocked0: int, modified0: int) -> None:
+        """An error inside the commit left the turn half-recorded: drop what it stored (redaction happens again
+        in :meth:`_unavailable`) and keep its findings as late, since the original text went out."""
+        try:
+            if self.seq == seq0:
+                return
+            self.seq, self.agent_turns = seq0, turns0
+            self.blocked_turns, self.modified_turns = blocked0, modified0
+            while self.timeline and self.timeline[-1][0] > seq0:
+                self.timeline.pop()
+            self.redactions = [r for r in self.redactions if r["turn"] <= seq0]
+            for finding in self.findings:
+                if finding["turn"] is not None and finding["turn"] > seq0:
+                    self._mark_late(finding)
+        except Exception:  # noqa: BLE001
+            pass
+
+    def _mark_late(self, finding: dict[str, Any]) -> None:
+        finding["late"] = True
+        if self.engine.config.guardrails.fail_open:
+            finding["action_taken"], finding["remediated"] = "pass", False
+        else:  # failing closed, the turn was replaced by the fallback line
+            finding["action_taken"], finding["remediated"] = "block", True
 
     def _window_closes(self, text: str, t: float | None) -> bool:
         """Whether an open obligation's window closes (or may, for a seconds deadline) on this agent turn."""
@@ -319,28 +403,83 @@ class Call:
         self.latencies_ns.append(elapsed)
         return Decision("pass", text, (), elapsed, preempt)
 
-    def _unavailable(self, text: str, t: float | None, elapsed: int, commit: TurnOutcome | None) -> Decision:
+    def _unavailable(
+        self,
+        text: str,
+        t: float | None,
+        elapsed: int,
+        commit: TurnOutcome | None,
+        spans: list[tuple[int, int, str]] | None = None,
+    ) -> Decision:
+        """Fail open (or closed): the turn goes out as it was (or as the fallback line)."""
         self.fail_open_events += 1
+        self.latencies_ns.append(elapsed)
+        self._record_unavailable(text, t, commit, spans)
+        if self.engine.config.guardrails.fail_open:
+            return Decision("pass", text, (), elapsed)
+        return Decision("block", self.engine.config.fallback_line, (), elapsed)
+
+    def _record_unavailable(
+        self, text: str, t: float | None, commit: TurnOutcome | None, spans: list[tuple[int, int, str]] | None
+    ) -> None:
+        """Record a turn the gate did not act on. Stored: the text redacted by the detectors alone (the hits
+        already found, else a fresh detector pass), or :data:`WITHHELD` when even that fails; failing closed,
+        the fallback line. Findings ``commit`` computed are kept, marked late."""
+        fail_open = self.engine.config.guardrails.fail_open
         try:
             self.agent_turns += 1
             self.seq += 1
             self.last_t = t if t is not None else self.last_t
             if commit is not None:
-                self._advance_state(commit, suppressed=False)
-            self.latencies_ns.append(elapsed)
-            fail_open = self.engine.config.guardrails.fail_open
-            spoken = text if fail_open else self.engine.config.fallback_line
-            self.timeline.append(self._event("agent", spoken or "", t))
+                self._advance_state(commit, suppressed=not fail_open)
+                for v in commit.violations:
+                    before = len(self.findings)
+                    self._record(v, turn=self.seq, t=t, role="agent")
+                    if len(self.findings) > before:
+                        self._mark_late(self.findings[-1])
+                spans = [(s, e, k) for s, e, k, _ in commit.pii_spans]
+            stored = self.redact_by_detectors(text, spans) if fail_open else (self.engine.config.fallback_line or "")
+            self.timeline.append(self._event("agent", stored, t))
         except Exception:  # noqa: BLE001
-            fail_open = self.engine.config.guardrails.fail_open
-            spoken = text if fail_open else self.engine.config.fallback_line
-        if fail_open:
-            return Decision("pass", text, (), elapsed)
-        return Decision("block", spoken, (), elapsed)
+            if not self.timeline or self.timeline[-1][0] != self.seq:
+                self.timeline.append(self._event("agent", WITHHELD, t))
+
+    def redact_by_detectors(
+        self, text: str, spans: list[tuple[int, int, str]] | None = None, *, record: bool = True
+    ) -> str:
+        """``text`` for storage with every hit of the pack set's detectors masked (``[kind]``), recorded as a
+        redaction of the current turn unless ``record`` is false; :data:`WITHHELD` if that cannot be done.
+        ``spans``: hits already found."""
+        try:
+            if spans is None:
+                kinds = self.program.redact_kinds
+                spans = [(h.start, h.end, h.kind) for h in detect_all(normalize(text), kinds)] if kinds else []
+            if not spans:
+                return text
+            if record:
+                return self._redact_for_storage(text, spans, role="stored")
+            return apply_edits(text, [(s, e, f"[{k}]") for s, e, k in sorted(set(spans))])
+        except Exception:  # noqa: BLE001 - nothing unredacted may reach storage
+            return WITHHELD
+
+    def other_turn(self, role: str, text: str, t: float | None = None) -> None:
+        """Keep a turn that is not speech (``system`` prompt, ``tool`` result) on the timeline. It is never
+        scored: no cues, states or windows; PII in it is redacted by the detectors. Never raises."""
+        if self._late is not None:
+            self._settle()
+        try:
+            self.seq += 1
+            if t is not None:
+                self.last_t = t
+            self.timeline.append(self._event(role, self.redact_by_detectors(text), t))
+        except Exception:  # noqa: BLE001
+            self.errors += 1
 
     def caller_turn(self, text: str, t: float | None = None) -> None:
         """Feed a caller turn: it can open cues and set states; it is never blocked, and PII in it is redacted
         from what is stored."""
+        if self._late is not None:
+            self._settle()
         try:
             self.seq += 1
             if t is not None:
@@ -378,12 +517,17 @@ class Call:
         except Exception:  # noqa: BLE001 - a caller turn must never break the call either
             self.errors += 1
             self.fail_open_events += 1
-            self.timeline.append(self._event("caller", "[unavailable]", t))
+            if self.timeline and self.timeline[-1][0] == self.seq:
+                return  # stored already; what failed came after
+            self.redactions = [r for r in self.redactions if r["turn"] != self.seq]
+            self.timeline.append(self._event("caller", self.redact_by_detectors(text), t))
 
     def agent_stream(self, t: float | None = None):  # noqa: ANN201 - returns AgentStream
         """Start a streamed agent turn: ``feed`` chunks as the LLM produces them, then ``close``."""
         from trace_engine.gate.stream import AgentStream
 
+        if self._late is not None:
+            self._settle()
         return AgentStream(self, t)
 
     # ----------------------------------------------------------------------------------------- evaluation
@@ -399,6 +543,8 @@ class Call:
         if maybe:
             nt = normalize(text)
             matches = matchers.scan(nt, self.var_tokens, self.exempt)
+            if self._deadline_ns and time.perf_counter_ns() > self._deadline_ns:
+                raise OverBudget([(s, e, k) for hits in matches.values() for s, e, k in hits if k is not None])
         else:
             matches = {}
         words = _spoken_words(text)
@@ -741,6 +887,8 @@ class Call:
         """Close the call and return its scorecard (also handed to the engine's evidence writer, if any)."""
         from trace_engine.gate.scoring import build_scorecard
 
+        if self._late is not None:
+            self._settle()
         if not self.ended:
             self.ended = True
             if t is not None:
