@@ -186,8 +186,10 @@ def test_rescore_then_reads_and_verify(tmp_path: Path) -> None:
     db = str(tmp_path / "t.db")
     first = trace("rescore", "corpora/outbound_calls.jsonl", "--db", db, "--format", "json")
     assert first.returncode == 0
-    lines = [json.loads(line) for line in first.stdout.splitlines()]
-    assert len(lines) == 12 and all(line["object"] == "trace.interaction" and line["audit_hash"] for line in lines)
+    objects = [json.loads(line) for line in first.stdout.splitlines()]
+    lines = [o for o in objects if o["object"] == "trace.interaction"]
+    assert len(lines) == 12 and all(line["audit_hash"] and line["rescore"] == "appended" for line in lines)
+    assert objects[-1]["object"] == "trace.rescore.summary" and objects[-1]["scored"] == 12
     assert trace("verify", "--db", db).returncode == 0
     exposure = json.loads(trace("exposure", "--db", db, "--format", "json").stdout)
     assert exposure["interactions_scanned"] == 12
@@ -200,5 +202,5 @@ def test_rescore_skips_malformed_input_with_exit_3(tmp_path: Path) -> None:
     result = trace("rescore", str(data), "--db", str(tmp_path / "t.db"))
     assert result.returncode == 3
     assert f"{data}:2: invalid JSON" in result.stderr
-    assert f"{data}:3: no inline transcript" in result.stderr
+    assert f"{data}:3: missing transcript" in result.stderr
     assert "scored 1 calls" in result.stdout

@@ -10,8 +10,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from trace_engine.gate.decision import Decision
 from trace_engine.gate.engine import Engine
-from trace_engine.gate.session import Call
+from trace_engine.gate.session import UNSCORED_ROLES, Call
+
+
+def feed_turn(call: Call, role: str, text: str, t: float | None = None) -> Decision | None:
+    """Feed one transcript turn to ``call`` by its role: ``agent`` turns are checked (and so are turns whose
+    speaker is ``unknown``: nothing an agent must not say escapes), ``caller`` turns open cues and set states,
+    ``system``/``tool`` turns are kept on the timeline unscored. Returns the agent turn's decision."""
+    if role == "agent" or role == "unknown":
+        return call.agent_turn(text, t)
+    if role == "caller":
+        call.caller_turn(text, t)
+    elif role in UNSCORED_ROLES:
+        call.other_turn(role, text, t)
+    else:
+        raise ValueError(f"unknown role {role!r}")
+    return None
 
 
 @dataclass(slots=True)
@@ -20,7 +36,8 @@ class TurnReport:
 
     Fields:
         index: position in the transcript (0-based); ``-1`` for call start, ``len(turns)`` for call end.
-        role: ``agent``, ``caller``, ``start`` or ``end``.
+        role: ``agent``, ``caller``, ``unknown`` (scored as the agent), ``system``/``tool`` (not scored),
+            ``start`` or ``end``.
         text: the turn as given.
         t: seconds since call start, if known.
         findings: finding dicts (scorecard shape) recorded on this turn.
@@ -85,13 +102,11 @@ class Replay:
         return report
 
     def turn(self, role: str, text: str, t: float | None = None) -> TurnReport:
-        """Feed one turn (``agent`` or ``caller``)."""
+        """Feed one turn (see :func:`feed_turn` for the roles)."""
         report = TurnReport(len(self.reports) - 1, role, text, t)
-        if role == "agent":
-            decision = self.call.agent_turn(text, t)
+        decision = feed_turn(self.call, role, text, t)
+        if decision is not None:
             report.spoken, report.action = decision.text, decision.action
-        else:
-            self.call.caller_turn(text, t)
         self.reports.append(self._collect(report))
         return report
 
