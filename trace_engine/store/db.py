@@ -96,9 +96,18 @@ _TABLES: dict[str, tuple[dict[str, type], dict]] = {
     ),
 }
 
+#: one record per (tenant, call, config, engine, re-scored content); the content hash is read from the signed body
+#: (never from a separate, unverified column), ``''`` for live calls
+_IDENTITY_INDEX = (
+    "CREATE UNIQUE INDEX IF NOT EXISTS scorecards_identity_content ON scorecards(tenant, call_id, config_etag, "
+    "engine_version, coalesce(json_extract(body, '$.scorecard.input.sha256'), ''))"
+)
+#: the identity index before re-scoring hashed content; replaced on open
+_OLD_IDENTITY_INDEX = "scorecards_identity"
+
 _INDEXES = [
     "CREATE UNIQUE INDEX IF NOT EXISTS scorecards_pos ON scorecards(tenant, seq)",
-    "CREATE UNIQUE INDEX IF NOT EXISTS scorecards_identity ON scorecards(tenant, call_id, config_etag, engine_version)",
+    _IDENTITY_INDEX,
     "CREATE INDEX IF NOT EXISTS scorecards_recent ON scorecards(tenant, scored_at, seq)",
     # covering index for exposure: the aggregate never touches the (large) scorecard rows
     "CREATE INDEX IF NOT EXISTS scorecards_window ON scorecards(tenant, scored_at, verdict, agent_id, audit_hash)",
@@ -160,6 +169,7 @@ def init_schema(conn: sqlite3.Connection) -> None:
     db = sqlite_utils.Database(conn)
     existing = set(db.table_names())
     if REQUIRED_TABLES <= existing:
+        _migrate_identity_index(conn)
         return
     for name, (cols, opts) in _TABLES.items():
         if name not in existing:
@@ -175,6 +185,20 @@ def init_schema(conn: sqlite3.Connection) -> None:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+
+
+def _migrate_identity_index(conn: sqlite3.Connection) -> None:
+    """A DB from before content hashing: its identity index would refuse a corrected transcript's scorecard."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", (_OLD_IDENTITY_INDEX,)).fetchone():
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(f"DROP INDEX IF EXISTS {_OLD_IDENTITY_INDEX}")
+            conn.execute(_IDENTITY_INDEX)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
 
 
 def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
