@@ -6,7 +6,7 @@ import pytest
 
 from trace_engine import ir
 from trace_engine.compile import PASSES, compile_packs, pack_set_etag
-from trace_engine.compile.artifact import MAGIC, read_artifact, write_artifact
+from trace_engine.compile.artifact import read_artifact, write_artifact
 from trace_engine.dsl import load_pack
 from trace_engine.dsl.jsonform import dump_json_pack, load_json_pack
 from trace_engine.errors import TraceCompileError
@@ -74,10 +74,22 @@ def test_artifact_refuses_foreign_files(tmp_path) -> None:
     with pytest.raises(TraceCompileError) as err:
         read_artifact(junk)
     assert err.value.diagnostics[0].code == "TA001"
-    stale = tmp_path / "stale.tart"
-    stale.write_bytes(MAGIC + b'{"engine_version": "0.0.0", "etag": "x"}\n')
+
+
+def test_artifact_refuses_another_engine_version(tmp_path, builtin_packs: list[ir.Pack]) -> None:
+    import hashlib
+    import json
+
+    from trace_engine.evidence.canonical import canonical_bytes
+
+    path = tmp_path / "packs.tart"
+    write_artifact(Engine.from_config(CONFIG, packs=builtin_packs).program, path)
+    doc = json.loads(path.read_text())
+    doc["payload"]["engine_version"] = "0.0.0"
+    doc["sha256"] = hashlib.sha256(canonical_bytes(doc["payload"])).hexdigest()
+    path.write_text(json.dumps(doc))
     with pytest.raises(TraceCompileError) as err:
-        read_artifact(stale)
+        read_artifact(path)
     assert err.value.diagnostics[0].code == "TA003"
     assert err.value.diagnostics[0].message == "artifact was built by engine 0.0.0, this is 0.1.0"
 

@@ -191,10 +191,20 @@ def build(
     packs: PacksArg,
     out: Annotated[Path, typer.Option("-o", "--out", help="Artifact path.")],
     config: Annotated[Path | None, typer.Option("--config", help="A config whose guardrails are compiled in.")] = None,
+    key: Annotated[Path | None, typer.Option("--key", help="Sign the artifact with this Ed25519 key (trace keygen).")] = None,
 ) -> None:
-    """Compile packs (and a config's guardrails) into a versioned artifact that loads without parsing."""
+    """Compile packs (and a config's guardrails) into a versioned, hash-checked artifact (data, not code)."""
     from trace_engine.compile.artifact import write_artifact
+    from trace_engine.evidence.signing import load_signing_key
     from trace_engine.gate.engine import Engine
+
+    signing_key = None
+    if key is not None:
+        try:
+            signing_key = load_signing_key(key)
+        except (OSError, ValueError) as exc:
+            sys.stderr.write(f"{key}: cannot load the signing key: {exc}\n")
+            raise typer.Exit(EXIT_USAGE) from None
 
     loaded, failed = _load(packs)
     if failed:
@@ -205,8 +215,9 @@ def build(
     except TraceError as exc:
         sys.stderr.write(exc.render() + "\n")
         raise typer.Exit(EXIT_PROBLEMS) from None
-    header = write_artifact(engine.program, out)
-    sys.stdout.write(f"wrote {out}: {', '.join(header['packs'])} (etag {header['etag'][:16]}…)\n")
+    header = write_artifact(engine.program, out, key=signing_key)
+    signed = f", signed by {header['signed_by']}" if header["signed_by"] else ""
+    sys.stdout.write(f"wrote {out}: {', '.join(header['packs'])} (etag {header['etag'][:16]}…{signed})\n")
 
 
 def test(

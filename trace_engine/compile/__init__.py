@@ -221,6 +221,7 @@ def build_matchers(c: Compilation) -> None:
         redact_kinds=redact_kinds,
         hold_back_tokens=matchers.max_phrase_tokens + 2,
         ir_packs=c.packs,
+        etag_input=c.extra_etag_input,
     )
 
 

@@ -135,6 +135,7 @@ class CompiledPackSet:
         state_by_matcher: matcher id -> [(state name, step index)].
         redact_kinds: detector kinds whose hits are redacted from stored caller text.
         hold_back_tokens: streaming hold-back in normalized tokens.
+        ir_packs: the IR packs it was compiled from (what ``trace build`` writes).
     """
 
     etag: str
@@ -152,6 +153,8 @@ class CompiledPackSet:
     redact_kinds: frozenset[str] = frozenset()
     hold_back_tokens: int = 8
     ir_packs: tuple = ()
+    #: the config part of the etag (``extra_etag_input``): artifacts carry it so a load recomputes the same etag
+    etag_input: object = None
 
     def packs_enforced(self) -> list[str]:
         return [f"{pack_id}@{version}" for pack_id, version in self.packs]

@@ -88,11 +88,19 @@ class Engine:
         return cls(config, program, writer, observers)
 
     @classmethod
-    def from_artifact(cls, path: str | Path, cfg: dict[str, Any] | TraceConfig | None = None, *, writer: Any = None) -> Engine:
-        """Load a pack set written by ``trace build`` (no parsing, no compiling)."""
+    def from_artifact(
+        cls,
+        path: str | Path,
+        cfg: dict[str, Any] | TraceConfig | None = None,
+        *,
+        writer: Any = None,
+        trusted_keys: Any = None,
+    ) -> Engine:
+        """Load a pack set written by ``trace build``: data checked against its hash (and, with ``trusted_keys``,
+        its Ed25519 signature), compiled from the packs' JSON form; nothing in the file is executed."""
         from trace_engine.compile.artifact import read_artifact
 
-        return cls(load_config(cfg), read_artifact(path), writer)
+        return cls(load_config(cfg), read_artifact(path, trusted_keys=trusted_keys), writer)
 
     @classmethod
     def from_service(cls, url: str, key: str, agent_id: str, **kwargs: Any) -> Engine:
