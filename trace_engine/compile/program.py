@@ -43,7 +43,7 @@ class RuleInfo:
     tier2: tuple[str, ...] = ()
     check_count: int = 0
 
-    # closures do not pickle: artifacts carry the expression IR and compile it again on load
+    # closures do not pickle: a pickled program (sent to another process) carries the expression IR instead
     def __getstate__(self) -> dict:
         return {name: getattr(self, name) for name in self.__slots__ if name != "when"}
 

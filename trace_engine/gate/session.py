@@ -442,7 +442,7 @@ class Call:
             self.timeline.append(self._event("agent", stored, t))
         except Exception:  # noqa: BLE001
             if not self.timeline or self.timeline[-1][0] != self.seq:
-                self.timeline.append(self._event("agent", WITHHELD, t))
+                self.timeline.append((self.seq, t if t is not None else (self.last_t or 0.0), "agent", WITHHELD))
 
     def redact_by_detectors(
         self, text: str, spans: list[tuple[int, int, str]] | None = None, *, record: bool = True
@@ -471,7 +471,8 @@ class Call:
             self.seq += 1
             if t is not None:
                 self.last_t = t
-            self.timeline.append(self._event(role, self.redact_by_detectors(text), t))
+            stored = self.redact_by_detectors(text)
+            self.timeline.append((self.seq, t if t is not None else (self.last_t or 0.0), role, stored))
         except Exception:  # noqa: BLE001
             self.errors += 1
 
@@ -520,7 +521,8 @@ class Call:
             if self.timeline and self.timeline[-1][0] == self.seq:
                 return  # stored already; what failed came after
             self.redactions = [r for r in self.redactions if r["turn"] != self.seq]
-            self.timeline.append(self._event("caller", self.redact_by_detectors(text), t))
+            stored = self.redact_by_detectors(text)
+            self.timeline.append((self.seq, t if t is not None else (self.last_t or 0.0), "caller", stored))
 
     def agent_stream(self, t: float | None = None):  # noqa: ANN201 - returns AgentStream
         """Start a streamed agent turn: ``feed`` chunks as the LLM produces them, then ``close``."""
