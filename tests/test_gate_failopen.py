@@ -84,6 +84,74 @@ def test_exception_in_caller_turn_is_swallowed(monkeypatch):
     assert all("4111" not in e.text for e in card.timeline)
 
 
+def test_exception_in_caller_turn_stores_detector_redaction(monkeypatch):
+    """The rules failed but the detectors still work: the stored caller text is redacted by them alone."""
+    from trace_engine.compile.matchers import CompiledMatchers
+
+    call = engine().start_call("c")
+    monkeypatch.setattr(CompiledMatchers, "scan", _boom)
+    call.caller_turn("my card is 4111 1111 1111 1111 ok")
+    monkeypatch.undo()
+    card = call.end()
+    assert [e.text for e in card.timeline] == ["my card is [credit_card] ok"]
+    assert [(r.kind, r.span) for r in card.redactions] == [("credit_card", (11, 30))]
+
+
+def test_exception_everywhere_withholds_the_turn(monkeypatch):
+    """Normalization broken: not even the detectors can run, so the stored text is withheld."""
+    call = engine().start_call("c")
+    monkeypatch.setattr(session_mod, "normalize", _boom)
+    d = call.agent_turn(TEXT)
+    monkeypatch.undo()
+    assert (d.action, d.text) == ("pass", TEXT)
+    assert [e.text for e in call.end().timeline] == [session_mod.WITHHELD]
+
+
+def test_error_inside_commit_keeps_findings_as_late_and_one_timeline_entry(monkeypatch):
+    call = engine("modify").start_call("c")
+    monkeypatch.setattr(call, "_stored_agent_text", _boom)  # fails after findings were recorded
+    d = call.agent_turn(TEXT, t=1.0)
+    monkeypatch.undo()
+    assert (d.action, d.text) == ("pass", TEXT)  # fail-open: the original text went out
+    card = call.end()
+    assert [(e.seq, e.text) for e in card.timeline] == [(1, "Your card is [credit_card].")]
+    assert {f.rule_id for f in card.findings} == {"pii-001", "guardrails-pii-credit_card"}
+    assert {(f.action_taken, f.remediated, f.late, f.turn) for f in card.findings} == {("pass", False, True, 1)}
+    assert card.modified_turns == 0 and card.verdict == "FAIL"
+
+
+def test_deadline_is_checked_between_stages(monkeypatch):
+    """A scan that overruns the budget stops the turn before the rules run; the turn is judged later, off the
+    critical path (at the next turn or at end), with its findings marked late."""
+    from trace_engine.compile.matchers import CompiledMatchers
+
+    e = engine("modify", timeout_ms=5.0)
+    call = e.start_call("c")
+    clock = [0]
+    monkeypatch.setattr(session_mod.time, "perf_counter_ns", lambda: clock[0])
+    real_scan = CompiledMatchers.scan
+
+    def slow_scan(self, *args, **kwargs):
+        clock[0] += 50_000_000  # 50 ms: past the 5 ms budget
+        return real_scan(self, *args, **kwargs)
+
+    decided: list[str] = []
+    real_decide = session_mod.Call._decide
+    monkeypatch.setattr(CompiledMatchers, "scan", slow_scan)
+    monkeypatch.setattr(session_mod.Call, "_decide", lambda self, out: decided.append(out.text) or real_decide(self, out))
+    d = call.agent_turn(TEXT, t=1.0)
+    assert (d.action, d.text) == ("pass", TEXT)
+    assert decided == []  # the rules did not run inside the turn
+    assert call.timeline == []  # nothing stored yet, nothing stored raw
+    monkeypatch.undo()
+    card = call.end()
+    assert card.gate_health.timeouts == 1 and card.gate_health.fail_open == 1
+    assert [e.text for e in card.timeline] == ["Your card is [credit_card]."]
+    assert {(f.rule_id, f.action_taken, f.late) for f in card.findings} == {
+        ("pii-001", "pass", True), ("guardrails-pii-credit_card", "pass", True)
+    }
+
+
 def test_exception_in_stream_fails_open(monkeypatch):
     call = engine().start_call("c")
     s = call.agent_stream()
