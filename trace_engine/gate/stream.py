@@ -87,6 +87,7 @@ class AgentStream:
             delta = self._release()
         except Exception:  # noqa: BLE001 - fail open: pass the text through, as the whole-turn gate would
             self.failed = True
+            self.call.errors += 1  # close() records the turn redacted by the detectors alone (never raw)
             delta = self.buffer[len(self.emitted) :] if self.buffer.startswith(self.emitted) else ""
             self.emitted += delta
         self.chunk_latencies_ns.append(time.perf_counter_ns() - started)
