@@ -380,3 +380,15 @@ def test_a_database_from_before_content_hashing_accepts_corrections(tmp_path: Pa
     path.write_text(json.dumps(corrected) + "\n")
     summary = rescore([str(path)], db=str(db), config=CONFIG)
     assert summary.superseded == 1 and verify_db(str(db)).ok
+
+
+def test_workers_skip_the_same_records_and_report_them_as_objects(tmp_path: Path) -> None:
+    path = tmp_path / "calls.jsonl"
+    good = _good(40)
+    path.write_bytes(b"\n".join([*(g.encode() for g in good[:20]), HOSTILE["lone surrogate"][0], *(g.encode() for g in good[20:])]) + b"\n")
+    notices: list[dict] = []
+    one = rescore([str(path)], db=str(tmp_path / "one.db"), config=CONFIG)
+    two = rescore([str(path)], db=str(tmp_path / "two.db"), config=CONFIG, workers=2, on_report=notices.append)
+    assert (one.scored, one.skipped) == (two.scored, two.skipped) == (40, two.skipped)
+    assert notices == [{"object": "trace.rescore.skipped", "source": f"{path}:21", "reason": notices[0]["reason"]}]
+    assert "lone surrogate" in notices[0]["reason"]

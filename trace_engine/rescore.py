@@ -240,24 +240,24 @@ def _worker_score(batch: list[Transcript]) -> list[dict[str, Any] | str]:
     return out
 
 
-def _records(inputs: list[str], summary: RescoreSummary, skip: Callable[[str], None]) -> Iterator[Any]:
+def _records(inputs: list[str], summary: RescoreSummary, skip: Callable[[str, str], None]) -> Iterator[Any]:
     for path in inputs:
         if path != "-" and not os.path.exists(path):
             summary.unreadable.append(path)
-            skip(f"{path}: no such file or directory")
+            skip(path, "no such file or directory")
             continue
         try:
             yield from iter_records(path)
         except OSError as exc:
             summary.unreadable.append(path)
-            skip(f"{path}: cannot read: {exc.strerror or exc}")
+            skip(path, f"cannot read: {exc.strerror or exc}")
 
 
 def _screen(
     records: Iterable[Any],
     summary: RescoreSummary,
     policy: str,
-    skip: Callable[[str], None],
+    skip: Callable[[str, str], None],
     report: Callable[[dict[str, Any]], None],
 ) -> Iterator[Transcript]:
     """The transcripts to score, in input order: errors reported and skipped, failed calls reported, call ids
@@ -267,7 +267,7 @@ def _screen(
         summary.inputs += 1
         if isinstance(item, TranscriptError):
             summary.skipped.append(str(item))
-            skip(str(item))
+            skip(f"{item.file}:{item.line}", item.message)
             continue
         if isinstance(item, NotScored):
             summary.not_scored.append(item)
@@ -321,8 +321,9 @@ def rescore(
     ``on_result(line)`` is called for each scored call after its batch is committed: the ``TraceInteraction``
     fields plus ``violations``, ``audit_hash``, ``rescore`` (``appended``, ``supersedes`` or ``unchanged``),
     ``supersedes`` (the audit hash of the record it replaced) and ``source`` (``file:line``). ``on_skip(message)``
-    for each malformed record or unreadable input (``file:line: reason``). ``on_report(notice)`` for calls not
-    scored (``trace.rescore.not_scored``) and call ids seen twice (``trace.rescore.duplicate_id``). With ``tier2``
+    for each malformed record or unreadable input (``file:line: reason``). ``on_report(notice)`` for the same
+    skips as objects (``trace.rescore.skipped`` with ``source`` and ``reason``), calls not scored
+    (``trace.rescore.not_scored``) and call ids seen twice (``trace.rescore.duplicate_id``). With ``tier2``
     the model-judged checks run on each call too; their findings go to the findings table and never change a
     scorecard's audit hash. Raises ``sqlite3.Error``/``OSError`` only when the database itself fails.
     """
@@ -335,9 +336,11 @@ def rescore(
     tier2_config = cfg.tier2 if cfg.tier2 is not None else {}
     log: EvidenceLog | None = None
 
-    def skip(message: str) -> None:
+    def skip(source: str, reason: str) -> None:
         if on_skip:
-            on_skip(message)
+            on_skip(f"{source}: {reason}")
+        if on_report:
+            on_report({"object": "trace.rescore.skipped", "source": source, "reason": reason})
 
     def report(notice: dict[str, Any]) -> None:
         if on_report:
@@ -349,7 +352,7 @@ def rescore(
         for t, result in zip(batch, results, strict=True):
             if isinstance(result, str):
                 summary.skipped.append(f"{t.source}: {result}")
-                skip(f"{t.source}: {result}")
+                skip(t.source, result)
             else:
                 pairs.append((t, result))
         if not pairs:
@@ -361,9 +364,9 @@ def rescore(
             _judge_tier2(log, tenant, tier2_config, pairs, stored)
         for (t, card), result in zip(pairs, stored, strict=True):
             if result.status == "invalid":
-                message = f"{t.source}: the evidence log refused the scorecard: {result.error}"
-                summary.skipped.append(message)
-                skip(message)
+                reason = f"the evidence log refused the scorecard: {result.error}"
+                summary.skipped.append(f"{t.source}: {reason}")
+                skip(t.source, reason)
                 continue
             summary.scored += 1
             summary.turns += len(card.timeline)

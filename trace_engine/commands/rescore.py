@@ -69,12 +69,12 @@ def rescore(
 
     def on_skip(message: str) -> None:
         sys.stderr.write(f"skipped {message}\n")
-        if as_json:
-            emit({"object": "trace.rescore.skipped", "message": message})
 
     def on_report(notice: dict[str, Any]) -> None:
         if as_json:
             emit(notice)
+        elif notice["object"] == "trace.rescore.skipped":
+            pass  # on_skip wrote it
         elif notice["object"] == "trace.rescore.not_scored":
             sys.stderr.write(f"not scored {notice['source']}: {notice['id']}: {notice['reason']}\n")
         else:
