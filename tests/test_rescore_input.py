@@ -392,3 +392,13 @@ def test_workers_skip_the_same_records_and_report_them_as_objects(tmp_path: Path
     assert (one.scored, one.skipped) == (two.scored, two.skipped) == (40, two.skipped)
     assert notices == [{"object": "trace.rescore.skipped", "source": f"{path}:21", "reason": notices[0]["reason"]}]
     assert "lone surrogate" in notices[0]["reason"]
+
+
+def test_caller_dependent_rules_are_the_ones_a_caller_opens_or_unlocks() -> None:
+    from trace_engine import Engine
+    from trace_engine.rescore import caller_dependent_rules
+
+    program = Engine.from_config({"rule_packs": {p: {"enabled": True} for p in ("tcpa", "hipaa", "pii", "brand_voice")}}).program
+    ids = {program.rules[i].rule_id for i in caller_dependent_rules(program)}
+    assert {"tcpa-004", "hipaa-001", "pii-003"} <= ids  # opt-out cue, PHI until verified, caller-spoken card
+    assert not ids & {"tcpa-001", "pii-001", "brand-001"}  # what the agent says on its own
