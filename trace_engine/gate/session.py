@@ -289,8 +289,9 @@ class Call:
         if self._late is not None:
             self._settle()
         started = time.perf_counter_ns()
-        seq0, turns0, blocked0, modified0 = self.seq, self.agent_turns, self.blocked_turns, self.modified_turns
+        seq0 = self.seq
         deadline = started + self.engine.timeout_ns
+        decision: Decision | None = None
         try:
             prefilter = self.program.matchers.prefilter
             maybe = prefilter is None or prefilter.maybe(text, self.needles)
@@ -320,7 +321,7 @@ class Call:
         except Exception:  # noqa: BLE001 - fail-open is the contract: nothing escapes into the turn loop
             self._deadline_ns = 0
             self.errors += 1
-            self._undo_partial_turn(seq0, turns0, blocked0, modified0)
+            self._undo_partial_turn(seq0, decision)
             return self._unavailable(text, t, time.perf_counter_ns() - started, commit=None)
 
     def _defer(self, text: str, t: float | None, elapsed: int, spans: list[tuple[int, int, str]] | None) -> Decision:
@@ -338,23 +339,26 @@ class Call:
         if late is None:
             return
         text, t, spans = late
-        seq0, turns0, blocked0, modified0 = self.seq, self.agent_turns, self.blocked_turns, self.modified_turns
         try:
-            outcome: TurnOutcome | None = self._evaluate(text, t)
+            outcome: TurnOutcome | None = self._evaluate(text, t)  # no side effects: nothing to undo if it fails
         except Exception:  # noqa: BLE001
             self.errors += 1
-            self._undo_partial_turn(seq0, turns0, blocked0, modified0)
             outcome = None
         self._record_unavailable(text, t, outcome, spans)
 
-    def _undo_partial_turn(self, seq0: int, turns0: int, blocked0: int, modified0: int) -> None:
-        """An error inside the commit left the turn half-recorded: drop what it stored (redaction happens again
-        in :meth:`_unavailable`) and keep its findings as late, since the original text went out."""
+    def _undo_partial_turn(self, seq0: int, decision: Decision | None) -> None:
+        """An error inside :meth:`_commit` (the only step that changes the call before the turn is recorded) left
+        the turn half-recorded: drop what it stored (redaction happens again in :meth:`_unavailable`) and keep its
+        findings as late, since the original text went out. ``seq0``: the sequence number before the turn."""
         try:
             if self.seq == seq0:
                 return
-            self.seq, self.agent_turns = seq0, turns0
-            self.blocked_turns, self.modified_turns = blocked0, modified0
+            self.seq = seq0
+            self.agent_turns -= 1  # _commit set it to the turn's number before advancing seq
+            if decision is not None and decision.action in ("block", "handoff"):
+                self.blocked_turns -= 1
+            elif decision is not None and decision.action == "modify":
+                self.modified_turns -= 1
             while self.timeline and self.timeline[-1][0] > seq0:
                 self.timeline.pop()
             self.redactions = [r for r in self.redactions if r["turn"] <= seq0]
