@@ -39,7 +39,10 @@ REPO = Path(__file__).resolve().parents[1]
         ("guarant\u0435\u0435d", "guaranteed"),  # Cyrillic ie
         ("gu\u0430r\u0430nteed", "guaranteed"),  # Cyrillic a
         ("\u0261uaranteed", "guaranteed"),  # Latin script g
-        ("\u0261\u057d\u0430\u0433\u0430\u0578\u0442\u0435\u0435\u0501", "guaranteed"),  # every letter a lookalike
+        (
+            "\u0261\u057d\u0430\u0433\u0430\u0578\u0442\u0435\u0435\u0501",
+            "guaranteed",
+        ),  # every letter a lookalike
         ("Привет мир", "Привет мир"),  # real Cyrillic words stay
         ("０７８-０５-１１２１", "078-05-1121"),
         ("٠٧٨-٠٥-١١٢١", "078-05-1121"),  # Arabic-Indic
@@ -105,11 +108,15 @@ def test_skeleton_table_is_letters_to_ascii_letters() -> None:
     for c, s in SKELETON.items():
         assert not c.isascii() and c.isalpha(), c
         assert s.isascii() and s.isalpha() and s == s.casefold(), (c, s)
-        base = "".join(x for x in unicodedata.normalize("NFKD", c) if not unicodedata.category(x).startswith("M"))
+        base = "".join(
+            x for x in unicodedata.normalize("NFKD", c) if not unicodedata.category(x).startswith("M")
+        )
         assert not (base.isascii() and base.isalpha()), c  # NFKD already handles it: not in the table
 
 
-@pytest.mark.skipif(importlib.util.find_spec("confusable_homoglyphs") is None, reason="confusable-homoglyphs missing")
+@pytest.mark.skipif(
+    importlib.util.find_spec("confusable_homoglyphs") is None, reason="confusable-homoglyphs missing"
+)
 def test_skeleton_table_is_fresh() -> None:
     spec = importlib.util.spec_from_file_location("gen_confusables", REPO / "tools" / "gen_confusables.py")
     assert spec is not None and spec.loader is not None

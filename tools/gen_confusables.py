@@ -99,7 +99,9 @@ def _literal(c: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--check", action="store_true", help="compare with the committed table instead of writing")
+    ap.add_argument(
+        "--check", action="store_true", help="compare with the committed table instead of writing"
+    )
     args = ap.parse_args(argv)
     text = render(build_table())
     if args.check:

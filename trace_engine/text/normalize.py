@@ -206,6 +206,8 @@ class NormalizedText:
     folded_ends: list[int] = field(default_factory=list)
     #: folded index -> original index, ``None`` when ``folded is original``
     fold_map: list[int] | None = None
+    #: per-view scratch space for consumers that derive data from the view once (the detectors' digit flags)
+    cache: dict | None = None
 
     def __post_init__(self) -> None:
         if self.fold_map is None:
