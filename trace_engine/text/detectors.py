@@ -569,11 +569,20 @@ PROVIDER_SPLITS: dict[tuple[str, str], str] = {
 }
 #: words that say "@" after "at" ("jane at sign example dot com", Indian English "at the rate")
 _AT_SUFFIXES: tuple[tuple[str, ...], ...] = (("sign",), ("symbol",), ("the", "rate", "of"), ("the", "rate"))
+#: most words a spoken first domain label may be heard as ("lakeside roofing dot com")
+_DOMAIN_WORDS = 3
+#: words that end a multi-word domain label: they are sentence words, not parts of a name
+_DOMAIN_STOP = frozenset(
+    """a an the my your our their his her its this that these those and or but of for to in on at by with from
+    is are was were be been am will would can could should do does did not no yes please thanks thank you me us
+    him them it we they i he she there here then than so if as""".split()
+)
 _LOCAL_STOP = frozenset(
     (
         "me us him her it look is here there email you them at this that i we they am are was were be "
         "mail reach call text write contact arrive arrived stay staying work works live lives home office "
-        "back not"
+        "back not looking visit visiting check checking find found available online shop order register apply "
+        "sign log logged login site website page portal app up in on out go going went"
     ).split()
 )
 #: most labels a spoken local part may have ("jane dot m dot doe")
@@ -677,6 +686,24 @@ def _spoken_domain(nt: NormalizedText, j: int) -> tuple[int, str]:
     if first is None:
         return -1, ""
     j, label = first
+    # a first label heard as several words ("lakeside roofing dot com"): content words right before a "dot"
+    words = 1
+    while (
+        words < _DOMAIN_WORDS
+        and j + 2 < n
+        and toks[j + 1] not in _DOMAIN_STOP
+        and _is_label(toks[j + 1])
+        and not toks[j + 1].isdigit()
+        and label not in _DOMAIN_STOP
+    ):
+        ahead = j + 1
+        while ahead < n and ahead - j <= _DOMAIN_WORDS - words and toks[ahead] not in ("dot", *_DASHES):
+            ahead += 1
+        if ahead >= n or toks[ahead] != "dot" or any(t in _DOMAIN_STOP or not _is_label(t) for t in toks[j + 1 : ahead]):
+            break
+        label += "".join(toks[j + 1 : ahead])
+        words += ahead - j - 1
+        j = ahead - 1
     labels = [label]
     best, best_labels = -1, 0
     while j + 2 < n and toks[j + 1] == "dot":
@@ -725,6 +752,13 @@ def _spoken_local(nt: NormalizedText, k: int) -> int:
     if _is_letter(toks[i]):
         while i >= 1 and _is_letter(toks[i - 1]):
             i -= 1
+    elif i >= 1 and _is_letter(toks[i - 1]):
+        # spelled initials before a name ("d r smith at …"); a lone "a" or "i" is a word, not an initial
+        h = i - 1
+        while h >= 1 and _is_letter(toks[h - 1]):
+            h -= 1
+        if i - h > 1 or toks[h] not in ("a", "i"):
+            i = h
     if k - i == 1 and toks[i] in _LOCAL_STOP:
         return -1
     return i
