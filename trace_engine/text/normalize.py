@@ -34,8 +34,8 @@ Rules (deterministic, linear time, never raise):
    Other words: ``X'll`` → ``X will``, ``X've`` → ``X have``, ``X're`` → ``X are``, ``X'd`` → ``X would``,
    ``X'm`` → ``X am``, ``Xn't`` → ``X not``; a trailing possessive ``'s`` is dropped (``john's`` → ``john``,
    ``90's`` → ``90``); any other apostrophe word is kept as one token (``o'clock``).
-5. **Spelled words**: three or more single letters, each a word of its own, separated by spaces and/or one of
-   ``- . _ * / | + ~ · •`` become one word spanning them (``g u a r a n t e e d``, ``g.u.a.r.a.n.t.e.e.d``,
+5. **Spelled words**: three or more single letters, each a word of its own, separated all by spaces or all by
+   the same one of ``- . _ * / | + ~ · •`` become one word spanning them (``g u a r a n t e e d``, ``g.u.a.r.a.n.t.e.e.d``,
    ``s a m at …`` → ``sam at …``, ``U.S.A.`` → ``usa``), except a run of ``o`` only (zeros between digits).
    **Fillers** ``uh um uhm umm er erm ah hmm hm mm`` are removed; they never break a phrase or a digit run.
 6. **Numbers** (see :mod:`trace_engine.text.numbers`): ``zero``–``nine`` (and ``niner``) are digits; whitespace-adjacent
@@ -170,13 +170,16 @@ _ASCII_SPLIT_RE = re.compile(r"([a-z0-9]++(?:'[a-z0-9]++)*+|[$%@])")
 # led by the rare character class so the regex engine skips ahead fast
 _ASCII_INNER_SEP_RE = re.compile(r"[.,_](?<=[a-z0-9][.,_])(?=[a-z0-9])")
 _NUMBER_PASS_WORDS = NUMBER_PASS_WORDS
-_SPELLED_SEP = r"(?:[^\S\n]+(?:[-._*/|+~\u00b7\u2022][^\S\n]*)?|[-._*/|+~\u00b7\u2022][^\S\n]*)"
-#: A word spelled out letter by letter: three or more single ASCII letters, each a whole word, separated by
-#: spaces and/or one of ``- . _ * / | + ~ · •`` ("g u a r a n t e e d", "g.u.a.r.a.n.t.e.e.d", "s-a-m",
-#: "U.S.A."). Letters joined by an apostrophe ("i'm") are words of their own, not spelled letters.
+_LETTER_END = r"(?![^\W_]|['\u2019\u2018\u02bc])"
+#: A word spelled out letter by letter: three or more single ASCII letters, each a whole word, separated all by
+#: spaces or all by the same one of ``- . _ * / | + ~ · •`` (spaces around it allowed): "g u a r a n t e e d",
+#: "g.u.a.r.a.n.t.e.e.d", "s-a-m", "c . v . v", "U.S.A."; "a-c-t n-o-w" is two words. Letters joined by an
+#: apostrophe ("i'm") are words of their own, not spelled letters.
 SPELLED_RE = re.compile(
-    r"(?<![^\W_])(?<!['\u2019\u2018\u02bc])[a-zA-Z]"
-    r"(?:" + _SPELLED_SEP + r"[a-zA-Z](?![^\W_]|['\u2019\u2018\u02bc])){2,}"
+    r"(?<![^\W_])(?<!['\u2019\u2018\u02bc])[a-zA-Z](?:"
+    r"(?:[^\S\n]+[a-zA-Z]" + _LETTER_END + r"){2,}"
+    r"|[^\S\n]*([-._*/|+~\u00b7\u2022])[^\S\n]*[a-zA-Z]" + _LETTER_END
+    + r"(?:[^\S\n]*\1[^\S\n]*[a-zA-Z]" + _LETTER_END + r")+)"
 )
 _NO_APOS_CONTRACTIONS: frozenset[str] = frozenset(k for k in CONTRACTIONS if "'" not in k)
 _SPLICE_TOKENS: frozenset[str] = _NO_APOS_CONTRACTIONS | {"$", "%", "@"}
