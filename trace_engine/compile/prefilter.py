@@ -76,11 +76,17 @@ _SPELLED_VIEW = re.compile(r" [a-z](?: [._])? [a-z](?: [._])? [a-z] ").search
 
 
 def _view_bytes(raw: bytes) -> str:
+    return _view_bytes_singles(raw)[0]
+
+
+def _view_bytes_singles(raw: bytes) -> tuple[str, int]:
+    """The word view of ASCII ``raw`` and how many of its words are one character long."""
     spaced = raw.translate(_SPACE_BYTES)
     for symbol in _KEPT_BYTES:
         if symbol in spaced:
             spaced = spaced.replace(symbol, b" " + symbol + b" ")
-    return (b" " + b" ".join(spaced.split()) + b" ").decode("ascii")
+    words = spaced.split()
+    return (b" " + b" ".join(words) + b" ").decode("ascii"), list(map(len, words)).count(1)
 
 
 def word_view(text: str) -> str:
@@ -253,8 +259,8 @@ class Prefilter:
         material = len(raw) - len(raw.translate(None, _DIGIT_BYTES)) if numeric else 0
         if material >= self.numeric_min:
             return True
-        view = _view_bytes(raw)
-        if _SPELLED_VIEW(view) is not None:
+        view, singles = _view_bytes_singles(raw)
+        if singles >= 3 and _SPELLED_VIEW(view) is not None:
             return True  # a word spelled letter by letter becomes one token: any phrase may hide in it
         for needle in needles:
             if needle in view:

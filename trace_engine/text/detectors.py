@@ -74,7 +74,6 @@ one five" → "415"); the original text between two tokens (their original spans
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -182,38 +181,40 @@ def mbi_ok(s: str) -> bool:
 # ------------------------------------------------------------------------------------------- helpers
 
 
-_MONTH = r"(?:0?[1-9]|1[0-2])"
-_DAY = r"(?:0?[1-9]|[12][0-9]|3[01])"
-_CLOCK = r"(?:[01]?[0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:[.,][0-9]+)?)?"
-#: Dates and times written with digits. Their digits are no card, SSN, phone or routing number: an ISO timestamp
-#: "2019-07-12 16:30:49" is Luhn-valid one time in ten.
-_DATETIME_RE = re.compile(
-    r"(?<![0-9])(?:"
-    # ISO date (and time): 2019-07-12, 2019/07/12, 2019.07.12, 2019-07-12T16:30:49.123+02:00
-    rf"(?:1[89]|20)[0-9]{{2}}([-/.]){_MONTH}\1{_DAY}"
-    rf"(?:(?:[Tt]|[^\S\n]+){_CLOCK}(?:[Zz]|[+-][0-9]{{2}}:?[0-9]{{2}})?)?"
-    # US or European date: 07/12/2019, 12.07.2019, 7-12-19
-    rf"|(?:{_MONTH}([-/.]){_DAY}|{_DAY}([-/.]){_MONTH})(?:\2|\3)(?:[0-9]{{4}}|[0-9]{{2}})"
-    # clock time: 16:30, 4:30 pm, 16:30:49
-    rf"|{_CLOCK}(?:[^\S\n]*[AaPp]\.?[Mm]\b\.?)?"
-    r")(?![0-9])"
-)
-
-
 def _datetime_tokens(nt: NormalizedText) -> set[int]:
-    """Indices of the digit tokens that belong to a written date or time (:data:`_DATETIME_RE`)."""
-    folded = nt.folded
-    if ":" not in folded and "/" not in folded and "-" not in folded and "." not in folded:
-        return set()
+    """Indices of the digit tokens of written dates and times: ``h:mm`` / ``hh:mm:ss`` (hour < 24, minutes and
+    seconds < 60), and three groups joined by the same ``-``, ``/`` or ``.``: ``YYYY-MM-DD`` (year 1800-2099),
+    ``MM/DD/YYYY`` or ``DD.MM.YY`` (day and month in range either way round). Their digits are no card, SSN,
+    phone or routing number: an ISO timestamp "2019-07-12 16:30:49" is Luhn-valid one time in ten."""
+    toks, flags = nt.tokens, nt.is_digits
+    folded, starts, ends = nt.folded, nt.folded_starts, nt.folded_ends
     out: set[int] = set()
-    starts, ends = nt.folded_starts, nt.folded_ends
-    for m in _DATETIME_RE.finditer(folded):
-        a, b = m.span()
-        k = bisect_left(ends, a + 1)  # first token ending after a
-        while k < len(starts) and starts[k] < b:
-            if nt.is_digits[k]:
-                out.add(k)
-            k += 1
+    n = len(toks)
+    k = flags.index(True) if True in flags else n
+    while k < n - 1:
+        if not flags[k + 1]:
+            k += 2
+            continue
+        a, b = toks[k], toks[k + 1]
+        gap = folded[ends[k] : starts[k + 1]]
+        if gap == ":" and len(a) <= 2 and len(b) == 2 and int(a) < 24 and int(b) < 60:
+            out.update((k, k + 1))
+            if k + 2 < n and flags[k + 2] and len(toks[k + 2]) == 2 and folded[ends[k + 1] : starts[k + 2]] == ":":
+                if int(toks[k + 2]) < 61:
+                    out.add(k + 2)
+        elif gap in ("-", "/", ".") and k + 2 < n and flags[k + 2] and folded[ends[k + 1] : starts[k + 2]] == gap:
+            c = toks[k + 2]
+            if len(b) <= 2 and 1 <= int(b) and (
+                (len(a) == 4 and 1800 <= int(a) <= 2099 and int(b) <= 12 and len(c) <= 2 and 1 <= int(c) <= 31)
+                or (
+                    len(a) <= 2
+                    and len(c) in (2, 4)
+                    and 1 <= int(a)
+                    and ((int(a) <= 12 and int(b) <= 31) or (int(a) <= 31 and int(b) <= 12))
+                )
+            ):
+                out.update((k, k + 1, k + 2))
+        k += 1
     return out
 
 
@@ -349,7 +350,18 @@ def _is_written(nt: NormalizedText, k: int) -> bool:
 _DICTATION_GAP_RE = re.compile(r"\s+|\s*[-./_*|+~\u2010-\u2015]\s*")
 
 
-def _segments(nt: NormalizedText) -> Iterable[tuple[int, int, list[bool]]]:
+def _segments(nt: NormalizedText) -> list[tuple[int, int, list[bool]]]:
+    """:func:`_segment_runs`, computed once per view (the SSN, routing and phone detectors all read them)."""
+    cache = nt.cache
+    if cache is None:
+        nt.cache = cache = {}
+    segments = cache.get("segments")
+    if segments is None:
+        segments = cache["segments"] = list(_segment_runs(nt))
+    return segments
+
+
+def _segment_runs(nt: NormalizedText) -> Iterable[tuple[int, int, list[bool]]]:
     """Digit runs cut where two WRITTEN digit groups are separated by a comma or sentence punctuation
     (``, ; ! ?`` or ``. :`` followed by a space). Spoken digits are never cut: speech-to-text puts commas
     between spoken groups ("four one five, five five five, …"). Digits dictated one by one and transcribed
@@ -358,7 +370,8 @@ def _segments(nt: NormalizedText) -> Iterable[tuple[int, int, list[bool]]]:
     Yields ``(i, j, written)`` with ``written[k - i]`` telling whether token ``k`` counts as written."""
     original, starts, ends, toks = nt.folded, nt.folded_starts, nt.folded_ends, nt.tokens
     for ri, rj in _digit_runs(nt):
-        written = [_is_written(nt, k) for k in range(ri, rj + 1)]
+        # written with digits: no letter in the token's text (no number word merged into it)
+        written = [not any(map(str.isalpha, original[starts[k] : ends[k]])) for k in range(ri, rj + 1)]
         dictated = [
             k
             for k in range(ri, rj)
@@ -388,6 +401,19 @@ def _tight(nt: NormalizedText, k: int) -> bool:
 
 
 def _windows(
+    nt: NormalizedText, lengths: frozenset[int]
+) -> list[tuple[int, int, str, tuple[int, ...] | None]]:
+    """:func:`_window_iter`, computed once per view and set of lengths (SSN and routing share the 9-digit ones)."""
+    cache = nt.cache
+    if cache is None:
+        nt.cache = cache = {}
+    windows = cache.get(lengths)
+    if windows is None:
+        windows = cache[lengths] = list(_window_iter(nt, lengths))
+    return windows
+
+
+def _window_iter(
     nt: NormalizedText, lengths: frozenset[int]
 ) -> Iterable[tuple[int, int, str, tuple[int, ...] | None]]:
     """Candidate numbers: windows ``(a, b, digits, grouping)`` of consecutive whole digit tokens of one
@@ -569,6 +595,7 @@ PROVIDER_SPLITS: dict[tuple[str, str], str] = {
 }
 #: words that say "@" after "at" ("jane at sign example dot com", Indian English "at the rate")
 _AT_SUFFIXES: tuple[tuple[str, ...], ...] = (("sign",), ("symbol",), ("the", "rate", "of"), ("the", "rate"))
+_AT_FIRST = frozenset(suffix[0] for suffix in _AT_SUFFIXES)
 #: most words a spoken first domain label may be heard as ("lakeside roofing dot com")
 _DOMAIN_WORDS = 3
 #: words that end a multi-word domain label: they are sentence words, not parts of a name
@@ -721,9 +748,10 @@ def _spoken_domain(nt: NormalizedText, j: int) -> tuple[int, str]:
 
 def _at_width(toks: list[str], k: int) -> int:
     """How many tokens say "@" from the ``at`` token ``k`` ("at", "at sign", "at the rate of")."""
-    for suffix in _AT_SUFFIXES:
-        if tuple(toks[k + 1 : k + 1 + len(suffix)]) == suffix:
-            return 1 + len(suffix)
+    if k + 1 < len(toks) and toks[k + 1] in _AT_FIRST:
+        for suffix in _AT_SUFFIXES:
+            if tuple(toks[k + 1 : k + 1 + len(suffix)]) == suffix:
+                return 1 + len(suffix)
     return 1
 
 
@@ -783,6 +811,8 @@ def _written_local(nt: NormalizedText, k: int) -> int:
 
 def _email(nt: NormalizedText, exempt: frozenset[str]) -> list[DetectorHit]:
     toks = nt.tokens
+    if "dot" not in toks:
+        return []  # every domain has a dot, written ("example.com" reads "example dot com") or spoken
     folded, fstarts, fends = nt.folded, nt.folded_starts, nt.folded_ends
     hits: list[DetectorHit] = []
     last_end = -1
@@ -935,33 +965,49 @@ def possible(kind: str, nt: NormalizedText, digits: int) -> bool:
     return kind != "mbi" or _mbi_possible(nt.text)
 
 
+_NO_HITS: list[DetectorHit] = []
+
+
 def detect_many(
     nt: NormalizedText, requests: Iterable[tuple[str, frozenset[str]]]
 ) -> list[list[DetectorHit]]:
     """Hits per request ``(kind, canonical exempt values)``, one finding per value: a hit overlapping a hit of a
     more specific kind (:data:`SPECIFICITY`, found whether or not that kind was requested, exempt values
-    included) is dropped. Each detector runs at most once per exempt set, and only when :func:`possible`."""
+    included) is dropped. Each detector runs at most once per exempt set, and only when :func:`possible`.
+    The returned lists must not be mutated (empty results share one list)."""
     requests = list(requests)
     text = nt.text
     digits = len(text) - len(text.translate(_DELETE_DIGITS))
+    if digits < 5 and " at " not in text:
+        return [_NO_HITS] * len(requests)  # the common case: nothing any detector could find
+    can: dict[str, bool] = {}
     raw: dict[str, list[DetectorHit]] = {}
 
-    def run(kind: str) -> list[DetectorHit]:
+    def run(kind: str, exempt: frozenset[str]) -> list[DetectorHit]:
+        ok = can.get(kind)
+        if ok is None:
+            ok = can[kind] = possible(kind, nt, digits)
+        if not ok:
+            return _NO_HITS
+        if exempt:
+            return DETECTORS[kind](nt, exempt)
         hits = raw.get(kind)
         if hits is None:
-            hits = raw[kind] = DETECTORS[kind](nt, frozenset()) if possible(kind, nt, digits) else []
+            hits = raw[kind] = DETECTORS[kind](nt, exempt)
         return hits
 
     out: list[list[DetectorHit]] = []
     for kind, exempt in requests:
-        own = run(kind) if not exempt else (DETECTORS[kind](nt, exempt) if possible(kind, nt, digits) else [])
+        own = run(kind, exempt)
         if own:
-            rank = _RANK[kind]
-            claims = [h for better in SPECIFICITY[:rank] for h in run(better)]
+            claims = [h for better in SPECIFICITY[: _RANK[kind]] for h in run(better, _NO_EXEMPT)]
             if claims:
                 own = [h for h in own if not any(c.start < h.end and h.start < c.end for c in claims)]
         out.append(own)
     return out
+
+
+_NO_EXEMPT: frozenset[str] = frozenset()
 
 
 def detect_all(

@@ -62,7 +62,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import accumulate
 from operator import add, itemgetter
 
@@ -201,28 +201,36 @@ class NormalizedText:
     orig_starts: list[int]
     orig_ends: list[int]
     is_digits: list[bool]
-    #: the folded text the tokens were read from (:func:`~trace_engine.text.fold.fold`); ``original`` itself when
-    #: folding changed nothing. Detectors that look at the characters between tokens read this text, with
-    #: ``folded_starts``/``folded_ends`` (the same lists as ``orig_starts``/``orig_ends`` when nothing was folded).
-    folded: str = ""
-    folded_starts: list[int] = field(default_factory=list)
-    folded_ends: list[int] = field(default_factory=list)
-    #: folded index -> original index, ``None`` when ``folded is original``
-    fold_map: list[int] | None = None
+    #: set only when folding changed the text (:func:`~trace_engine.text.fold.fold`): the folded text the tokens
+    #: were read from, the tokens' starts and ends in it, and for each folded character its original index. See
+    #: :attr:`folded`, :attr:`folded_starts`, :attr:`folded_ends`, :meth:`folded_to_original`.
+    fold: tuple[str, list[int], list[int], list[int]] | None = None
     #: per-view scratch space for consumers that derive data from the view once (the detectors' digit flags)
     cache: dict | None = None
 
-    def __post_init__(self) -> None:
-        if self.fold_map is None:
-            self.folded = self.original
-            self.folded_starts = self.orig_starts
-            self.folded_ends = self.orig_ends
+    @property
+    def folded(self) -> str:
+        """The text the tokens were read from: ``original`` unless folding changed it. Detectors that look at the
+        characters between tokens read this, with :attr:`folded_starts` / :attr:`folded_ends`."""
+        f = self.fold
+        return self.original if f is None else f[0]
+
+    @property
+    def folded_starts(self) -> list[int]:
+        f = self.fold
+        return self.orig_starts if f is None else f[1]
+
+    @property
+    def folded_ends(self) -> list[int]:
+        f = self.fold
+        return self.orig_ends if f is None else f[2]
 
     def folded_to_original(self, start: int, end: int) -> tuple[int, int]:
         """Original ``(start, end)`` of the folded characters ``folded[start:end]`` (``end > start``)."""
-        m = self.fold_map
-        if m is None:
+        f = self.fold
+        if f is None:
             return (start, end)
+        m = f[3]
         return (m[start], m[end - 1] + 1)
 
     def token_at(self, norm_offset: int) -> int:
@@ -454,7 +462,8 @@ def _fast(text: str) -> NormalizedText | None:
 
 
 def _ascii_fast(text: str, low: str) -> NormalizedText:
-    """ASCII text (``low`` is it lower-cased) without ``. , _`` between two word characters, with almost no
+    """ASCII text (``low`` is it lower-cased) without ``. , _`` between two word characters (a spelled word hands
+    over to the general path), with almost no
     per-character Python work: one ``re.split`` gives the words and their offsets in C; contractions and
     ``$ % @`` are spliced in afterwards. Text with a number word or filler goes through :func:`_ascii_items`
     and the number pass instead, reusing the split.
@@ -463,6 +472,10 @@ def _ascii_fast(text: str, low: str) -> NormalizedText:
     word, and with no number/filler word :func:`convert_numbers` is the identity (gaps do not matter)."""
     parts = _ASCII_SPLIT_RE.split(low)  # gap0, word0, gap1, word1, …, gapN
     tokens = parts[1::2]
+    # a spelled word is three single-letter words in a row: look for it only when there are three single
+    # characters at all (counted in C)
+    if list(map(len, tokens)).count(1) >= 3 and SPELLED_RE.search(low) is not None:
+        return _normalize_general(text)
     pos = list(accumulate(map(len, parts)))  # pos[2k] = start of word k, pos[2k+1] = its end
     starts = pos[0:-1:2]
     ends = pos[1::2]
@@ -656,10 +669,7 @@ def _unfold(nt: NormalizedText, original: str, source: list[int]) -> NormalizedT
         [source[s] for s in nt.orig_starts],
         [source[e - 1] + 1 for e in nt.orig_ends],
         nt.is_digits,
-        nt.original,
-        nt.orig_starts,
-        nt.orig_ends,
-        source,
+        (nt.original, nt.orig_starts, nt.orig_ends, source),
     )
 
 
@@ -670,7 +680,7 @@ def normalize(text: str) -> NormalizedText:
         text = str(text)
     if text.isascii():
         low = text.lower()  # ASCII: same length, same offsets
-        if _ASCII_INNER_SEP_RE.search(low) is None and SPELLED_RE.search(low) is None:
+        if _ASCII_INNER_SEP_RE.search(low) is None:
             return _ascii_fast(text, low)
         return _normalize_general(text)
     folded, source = fold(text)
