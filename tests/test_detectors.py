@@ -697,7 +697,12 @@ def test_number_introduced_as_another_identifier_is_not_an_ssn(text: str) -> Non
 
 @pytest.mark.parametrize(
     "text",
-    ["my ssn is 123-45-6789", "for the order I need your social, it is 123-45-6789", "123-45-6789"],
+    [
+        "my ssn is 123-45-6789",
+        "for the order I need your social, it is 123-45-6789",
+        "the ssn on the application is 123456789",
+        "123-45-6789",
+    ],
 )
 def test_ssn_still_found(text: str) -> None:
     assert [v for _, v in found("ssn", text)] == ["123456789"]

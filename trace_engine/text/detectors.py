@@ -45,7 +45,7 @@ one five" → "415"); the original text between two tokens (their original spans
   serial not 0000, and not a well-known fake (078-05-1120, 219-09-9999). A 9-digit window that is a valid ABA
   routing number and has "routing" or "aba" among the 3 tokens before it is not reported as an SSN, nor is a
   number introduced as another identifier (an :data:`ID_LABELS` noun, "claim", "order", "policy", "tracking",
-  "member", "license", "reference", "confirmation"…, among the 6 tokens before it with no "ssn"/"social" between).
+  "member", "license", "reference", "confirmation"…, among the 6 tokens before it, and no "ssn"/"social" there).
 * ``aba_routing``: a window of exactly 9 digits passing the ABA checksum with a valid prefix (00–12, 21–32,
   61–72, 80). No context word is required.
 * ``us_phone``: a window of 10 digits, or 11 starting with the country code 1; NANP-valid (area and exchange
@@ -490,13 +490,10 @@ def _ssn_context(nt: NormalizedText, i: int) -> bool:
 
 def _other_identifier(nt: NormalizedText, i: int) -> bool:
     """The number starting at token ``i`` is introduced as another identifier: an :data:`ID_LABELS` noun among the
-    :data:`_LABEL_WINDOW` tokens before it, with no SSN word ("ssn", "social") between that noun and the number."""
-    for t in reversed(nt.tokens[max(0, i - _LABEL_WINDOW) : i]):
-        if t in _SSN_CONTEXT:
-            return False
-        if t in ID_LABELS:
-            return True
-    return False
+    :data:`_LABEL_WINDOW` tokens before it and no SSN word ("ssn", "social") among them ("the ssn on the
+    application is …" is an SSN)."""
+    window = nt.tokens[max(0, i - _LABEL_WINDOW) : i]
+    return _SSN_CONTEXT.isdisjoint(window) and not ID_LABELS.isdisjoint(window)
 
 
 _NINE = frozenset({9})
