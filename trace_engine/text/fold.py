@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from trace_engine.text._confusables import SKELETON
 
@@ -48,7 +49,6 @@ _IGNORABLE_RANGES: tuple[tuple[int, int], ...] = (
 #: characters with no compatibility mapping that are read like an ASCII one
 _EXTRA: dict[str, str] = {"\u2212": "-", "\u2043": "-"}
 _APOSTROPHES = frozenset("'\u2019\u2018\u02bc")
-_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
 #: a word (letters/digits) containing a non-ASCII letter
 _FOREIGN_WORD = re.compile(r"[^\W_]*[^\x00-\x7f\W\d][^\W_]*")
 
@@ -94,65 +94,88 @@ def fold_char(ch: str) -> str:
     return r
 
 
-def _skeletons(text: str, src: list[int]) -> tuple[str, list[int]]:
-    """Step 5 over the words of ``text`` that contain a non-ASCII letter."""
+@lru_cache(maxsize=256)
+def _resizing(codepoints: frozenset[int]) -> re.Pattern[str]:
+    """A character class of the characters whose fold is not one character (the same few recur turn after turn)."""
+    return re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(codepoints)) + "]")
+
+
+_SKELETON_TABLE = str.maketrans(SKELETON)
+#: the same, with typographic apostrophes made ASCII: a word qualifies when this makes it ASCII
+_QUALIFY_TABLE = str.maketrans({**SKELETON, **{c: "'" for c in _APOSTROPHES}})
+_WIDE = frozenset(c for c, r in SKELETON.items() if len(r) != 1)
+
+
+def _skeletons(text: str, src: list[int] | None) -> tuple[str, list[int] | None]:
+    """Step 5 over the words of ``text`` that contain a non-ASCII letter. ``src``: original index per character
+    (``None``: the identity); returned the same way, ``None`` when no skeleton changed the length."""
     pieces: list[str] = []
-    out_src: list[int] = []
     pos = 0
-    changed = False
+    wide: list[tuple[int, str]] = []  # (start in text, replaced word) of words whose length changes
     for m in _FOREIGN_WORD.finditer(text):
         word = m.group()
-        if not all(c.isascii() or c in SKELETON or c in _APOSTROPHES for c in word):
-            continue
-        if not any(c in SKELETON for c in word):
-            continue  # only apostrophes ("donʼt"): nothing to map
+        mapped = word.translate(_SKELETON_TABLE)
+        if mapped == word or not word.translate(_QUALIFY_TABLE).isascii():
+            continue  # nothing to map ("donʼt"), or a letter with no lookalike: a real word of another script
         a, b = m.span()
         pieces.append(text[pos:a])
-        out_src.extend(src[pos:a])
-        for k, c in enumerate(word, a):
-            r = SKELETON.get(c, c)
-            pieces.append(r)
-            out_src.extend([src[k]] * len(r))
+        pieces.append(mapped)
+        if len(mapped) != len(word):
+            wide.append((a, word))
         pos = b
-        changed = True
-    if not changed:
+    if not pieces:
         return text, src
     pieces.append(text[pos:])
-    out_src.extend(src[pos:])
-    return "".join(pieces), out_src
+    folded = "".join(pieces)
+    if not wide:
+        return folded, src
+    base = list(range(len(text))) if src is None else src
+    out: list[int] = []
+    pos = 0
+    for a, word in wide:
+        out.extend(base[pos:a])
+        for k, c in enumerate(word, a):
+            out.extend([base[k]] * len(SKELETON.get(c, c)))
+        pos = a + len(word)
+    out.extend(base[pos:])
+    return folded, out
 
 
 def fold(text: str) -> tuple[str, list[int] | None]:
     """``(folded, source)``: the folded text and, for each of its characters, the index of the original character
-    it came from. ``source`` is ``None`` when nothing changed (``folded is text``), always for ASCII text."""
+    it came from. ``source`` is ``None`` when every character kept its place (``folded`` has the original's
+    offsets), and ``folded is text`` when nothing changed (always for ASCII text)."""
     if text.isascii():
         return text, None
-    pieces: list[str] = []
-    src: list[int] = []
-    pos = 0
-    changed = False
-    for m in _NON_ASCII_RUN.finditer(text):
-        a, b = m.span()
-        if a > pos:
-            pieces.append(text[pos:a])
-            src.extend(range(pos, a))
-        for i in range(a, b):
-            ch = text[i]
-            r = fold_char(ch)
-            if r != ch:
-                changed = True
-            if r:
-                pieces.append(r)
-                src.extend([i] * len(r))
-        pos = b
-    if pos < len(text):
-        pieces.append(text[pos:])
+    # each distinct character is looked at once (set() and translate() run in C), so the cost per character of
+    # text stays that of the C loops whatever the text repeats
+    changes = {}
+    resize = skeleton = False
+    for ch in set(text):
+        if ch.isascii():
+            continue
+        r = fold_char(ch)
+        if r != ch:
+            changes[ord(ch)] = r
+            resize = resize or len(r) != 1
+        if ch in SKELETON or r in SKELETON:
+            skeleton = True
+    if not changes and not skeleton:
+        return text, None
+    folded = text.translate(changes) if changes else text
+    src: list[int] | None = None
+    if resize:
+        # only characters that vanish or expand move offsets: walk those, copy the runs between them in C
+        src = []
+        pos = 0
+        for m in _resizing(frozenset(c for c, r in changes.items() if len(r) != 1)).finditer(text):
+            i = m.start()
+            src.extend(range(pos, i))
+            src.extend([i] * len(changes[ord(text[i])]))
+            pos = i + 1
         src.extend(range(pos, len(text)))
-    folded = "".join(pieces) if changed else text
-    if not folded.isascii():
-        folded2, src = _skeletons(folded, src)
-        changed = changed or folded2 is not folded
-        folded = folded2
-    if not changed:
+    if skeleton and not folded.isascii():
+        folded, src = _skeletons(folded, src)
+    if folded == text:
         return text, None
     return folded, src

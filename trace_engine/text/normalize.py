@@ -202,9 +202,10 @@ class NormalizedText:
     orig_ends: list[int]
     is_digits: list[bool]
     #: set only when folding changed the text (:func:`~trace_engine.text.fold.fold`): the folded text the tokens
-    #: were read from, the tokens' starts and ends in it, and for each folded character its original index. See
+    #: were read from, the tokens' starts and ends in it, and for each folded character its original index
+    #: (``None`` when folding kept every character in its place). See
     #: :attr:`folded`, :attr:`folded_starts`, :attr:`folded_ends`, :meth:`folded_to_original`.
-    fold: tuple[str, list[int], list[int], list[int]] | None = None
+    fold: tuple[str, list[int], list[int], list[int] | None] | None = None
     #: per-view scratch space for consumers that derive data from the view once (the detectors' digit flags)
     cache: dict | None = None
 
@@ -228,9 +229,9 @@ class NormalizedText:
     def folded_to_original(self, start: int, end: int) -> tuple[int, int]:
         """Original ``(start, end)`` of the folded characters ``folded[start:end]`` (``end > start``)."""
         f = self.fold
-        if f is None:
+        m = None if f is None else f[3]
+        if m is None:
             return (start, end)
-        m = f[3]
         return (m[start], m[end - 1] + 1)
 
     def token_at(self, norm_offset: int) -> int:
@@ -659,15 +660,21 @@ def _normalize_general(text: str, phrase: bool = False) -> NormalizedText:
     return _build(text, items)
 
 
-def _unfold(nt: NormalizedText, original: str, source: list[int]) -> NormalizedText:
-    """``nt`` was built over the folded text: keep its folded offsets, map token spans to ``original``."""
+def _unfold(nt: NormalizedText, original: str, source: list[int] | None) -> NormalizedText:
+    """``nt`` was built over the folded text: keep its folded offsets, map token spans to ``original``
+    (``source`` ``None``: the folded text kept the original's offsets)."""
+    if source is None:
+        starts, ends = nt.orig_starts, nt.orig_ends
+    else:
+        starts = [source[s] for s in nt.orig_starts]
+        ends = [source[e - 1] + 1 for e in nt.orig_ends]
     return NormalizedText(
         original,
         nt.text,
         nt.tokens,
         nt.norm_starts,
-        [source[s] for s in nt.orig_starts],
-        [source[e - 1] + 1 for e in nt.orig_ends],
+        starts,
+        ends,
         nt.is_digits,
         (nt.original, nt.orig_starts, nt.orig_ends, source),
     )
@@ -684,7 +691,7 @@ def normalize(text: str) -> NormalizedText:
             return _ascii_fast(text, low)
         return _normalize_general(text)
     folded, source = fold(text)
-    if source is None:
+    if folded is text:
         return _normalize_general(text)
     return _unfold(_normalize_general(folded), text, source)
 
