@@ -123,10 +123,21 @@ class Engine:
         *,
         agent_id: str | None = None,
         metadata: dict[str, Any] | None = None,
-        tenant: str = "default",
+        tenant: str | None = None,
         product: str | None = None,
     ) -> Call:
-        """Begin gating one call. ``metadata`` holds the call facts the packs read (direction, local_time...)."""
+        """Begin gating one call. ``metadata`` holds the call facts the packs read (direction, local_time...).
+
+        ``tenant`` defaults to the evidence writer's tenant (``"default"`` without a writer). A tenant other than
+        the writer's is an error here, not a scorecard lost at the end of the call."""
+        own = getattr(self.writer, "tenant", None) if self.writer is not None else None
+        if tenant is None:
+            tenant = own if isinstance(own, str) else "default"
+        elif isinstance(own, str) and tenant != own:
+            raise ValueError(
+                f"call {call_id!r} is for tenant {tenant!r} but this engine's evidence writer records tenant {own!r}: "
+                "its scorecard would be lost; use a writer for that tenant"
+            )
         return Call(self, call_id, agent_id=agent_id, metadata=metadata, tenant=tenant, product=product)
 
     @property
