@@ -420,4 +420,4 @@ def _judge_tier2(
             finding.setdefault("audit_hash", result.audit_hash)
             found.append(finding)
     if found:
-        append_findings(log.conn, tenant, found)
+        append_findings(log, tenant, found)
