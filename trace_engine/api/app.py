@@ -143,21 +143,24 @@ def _rid(request: Request) -> str | None:
     return request.scope.get("state", {}).get("request_id")
 
 
-def create_app(db_path: str | Path) -> FastAPI:
-    """The service over the evidence database at ``db_path`` (created, with the service tables, when missing)."""
+def create_app(db_path: str | Path, key: Any = None) -> FastAPI:
+    """The service over the evidence database at ``db_path`` (created, with the service tables, when missing).
+
+    ``key`` (a ``SigningKey`` or a ``trace.key`` path; default ``trace.key`` beside the database) signs the
+    evidence records the service writes: keys, configs, rule packs, agents."""
+    from trace_engine.store.log import resolve_signing_key, use_key
+
     db_path = str(db_path)
+    use_key(db_path, resolve_signing_key(key, db_path))
     init = open_db(db_path, create=True)
     init.close()
     pool = _Connections(db_path)
     exposure_memo = views.WholeHoursMemo()
 
     def _warm() -> None:
-        # off the request path: load the built-in packs and bring every tenant's exposure rollup up to date
+        # off the request path: load the built-in packs
         try:
             resources.builtin_packs()
-            conn = pool.get()
-            for (tenant,) in conn.execute("SELECT DISTINCT tenant FROM scorecards").fetchall():
-                views.catch_up(conn, tenant)
         except Exception as exc:  # noqa: BLE001 - warming is best effort; requests do the same work lazily
             log.warning("warm-up skipped: %s", type(exc).__name__)
 

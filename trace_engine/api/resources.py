@@ -70,13 +70,15 @@ def require_agent(conn: sqlite3.Connection, tenant: str, agent_id: str, *, must_
 
 
 def _claim_agent(conn: sqlite3.Connection, tenant: str, agent_id: str) -> None:
-    """Inside a write transaction: make ``tenant`` the owner of an unowned agent; 404 when another owns it."""
+    """Inside an evidence transaction: make ``tenant`` the owner of an unowned agent (a signed ``agent`` record);
+    404 when another owns it."""
+    from trace_engine.store.log import log_for
+
     owner = agent_owner(conn, agent_id)
     if owner is None:
-        conn.execute(
-            "INSERT OR IGNORE INTO agents(tenant, agent_id, first_seen) VALUES (?,?,?)",
-            (tenant, agent_id, now_ms()),
-        )
+        tx = log_for(conn).current
+        assert tx is not None, "claiming an agent needs an evidence transaction"
+        tx.claim_agent(tenant, agent_id, now_ms())
     elif owner != tenant:
         raise not_found(f"No agent {agent_id!r} for this tenant.")
 
@@ -217,21 +219,21 @@ def put_config(
     stored = validate_config(conn, tenant, cfg)
     etag = content_etag(stored)
     ts = now_ms()
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    from trace_engine.store.log import transaction
+
+    with transaction(conn) as tx:
         if agent is not None:
             _claim_agent(conn, tenant, agent)
+        body = canonical_json(stored)
         conn.execute(
             "INSERT INTO trace_configs(tenant, agent_id, body, etag, updated_at) VALUES (?,?,?,?,?) "
             "ON CONFLICT(tenant, agent_id) DO UPDATE SET body = excluded.body, etag = excluded.etag, "
             "updated_at = excluded.updated_at",
-            (tenant, agent or ORG_DEFAULT, canonical_json(stored), etag, ts),
+            (tenant, agent or ORG_DEFAULT, body, etag, ts),
         )
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
+        tx.append_event(
+            tenant, "config", {"agent_id": agent or ORG_DEFAULT, "body": body, "etag": etag, "updated_at": ts}
+        )
     return StoredConfig(agent, stored, etag, ts, "agent" if agent else "org_default")
 
 
@@ -449,8 +451,9 @@ def create_pack(conn: sqlite3.Connection, tenant: str, raw: bytes) -> tuple[Pack
     etag = content_etag(spec)
     rec_id = "tpack_" + hashlib.sha256(f"{tenant}/{pack.pack_id}/{pack.version}".encode()).hexdigest()[:20]
     ts = now_ms()
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    from trace_engine.store.log import transaction
+
+    with transaction(conn) as tx:
         exists = conn.execute(
             "SELECT 1 FROM trace_rule_packs WHERE tenant = ? AND pack_id = ? AND version = ?",
             (tenant, pack.pack_id, pack.version),
@@ -467,6 +470,7 @@ def create_pack(conn: sqlite3.Connection, tenant: str, raw: bytes) -> tuple[Pack
         ).fetchone()[0]
         if last is not None and ts <= last:
             ts = last + 1  # the newest upload is the latest active, even within one millisecond
+        spec_text = canonical_json(spec)
         conn.execute(
             "INSERT INTO trace_rule_packs(tenant, pack_id, version, id, spec, etag, jurisdiction, legal_status, created_at) "
             "VALUES (?,?,?,?,?,?,?,?,?)",
@@ -475,18 +479,21 @@ def create_pack(conn: sqlite3.Connection, tenant: str, raw: bytes) -> tuple[Pack
                 pack.pack_id,
                 pack.version,
                 rec_id,
-                canonical_json(spec),
+                spec_text,
                 etag,
                 pack.jurisdiction,
                 pack.legal_status,
                 ts,
             ),
         )
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
+        tx.append_event(
+            tenant,
+            "rule_pack",
+            {
+                "pack_id": pack.pack_id, "version": pack.version, "id": rec_id, "spec": spec_text, "etag": etag,
+                "jurisdiction": pack.jurisdiction, "legal_status": pack.legal_status, "created_at": ts,
+            },
+        )
     rec = PackRecord(
         rec_id, pack.pack_id, pack.version, False, pack.jurisdiction, pack.legal_status, etag, ts, spec
     )
