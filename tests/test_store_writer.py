@@ -37,7 +37,7 @@ def test_writes_batches_and_checkpoints(tmp_path):
     assert w.stats["committed"] == 700 and w.stats["duplicates"] == 1 and w.stats["lost"] == 0
     assert len(set(committed)) == 700
     assert q(db, "SELECT count(*) FROM scorecards")[0][0] == 700
-    sizes = [r[0] for r in q(db, "SELECT size FROM checkpoints ORDER BY rowid")]
+    sizes = [r[0] for r in q(db, "SELECT size FROM checkpoints WHERE tenant = 'acme' ORDER BY rowid")]
     assert sizes[:2] == [256, 512] and sizes[-1] == 700
     assert verify_db(db, pubkey=KEY.verifier).ok
     assert not w.submit(synthetic_scorecard(999, "acme"))  # closed: refused, never raises
