@@ -219,3 +219,24 @@ def test_invalid_scorecards(tmp_path, key):
     assert [r.status for r in res] == ["invalid", "invalid", "appended"]
     assert res[2].seq == 0
     log.close()
+
+
+def test_key_rotation(tmp_path, key):
+    db = tmp_path / "t.db"
+    with EvidenceLog(db, key) as log:
+        log.append_many([synthetic_scorecard(i, "a") for i in range(300)])
+        log.append_many([synthetic_scorecard(i, "b") for i in range(3)])
+    new = SigningKey.generate()
+    with EvidenceLog(db, key) as log:
+        assert log.rotate(new) == {"": 3, "a": 300, "b": 3}
+    with EvidenceLog(db, new) as log:  # the new key alone now extends every log
+        log.append(synthetic_scorecard(300, "a"))
+        log.append(synthetic_scorecard(0, "c"))
+    assert verify_db(db, pubkeys=[key.verifier, new.verifier]).ok
+    rep = verify_db(db, pubkey=new.verifier)  # the checkpoint at 256 was signed by the old key only
+    assert [(p.tenant, p.message) for p in rep.problems] == [
+        ("a", "checkpoint at size 256: signed by an unknown key (key ids " + key.verifier.key_id.hex() + ")")
+    ]
+    c = sqlite3.connect(db)
+    (body,) = c.execute("SELECT body FROM events WHERE tenant = '' AND kind = 'key.rotated'").fetchone()
+    assert json.loads(body)["new"] == new.verifier.encode()

@@ -180,6 +180,34 @@ def register(app: typer.Typer) -> None:
                 con.print("OK: log consistent, but checked only against the key beside it (not trusted)", markup=False)
         raise typer.Exit(EXIT_OK if report.ok else EXIT_PROBLEMS)
 
+    @app.command("rotate-key")
+    def rotate_key(
+        db: str = DbOpt,
+        key: str = typer.Option(..., "--key", help="The log's current signing key (trace.key)."),
+        new_key: str = typer.Option(..., "--new-key", help="The signing key that takes over (from `trace keygen`)."),
+    ) -> None:
+        """Hand the log over to a new signing key: a key.rotated entry, and every log co-signed by both keys."""
+        from trace_engine.evidence.signing import load_signing_key
+        from trace_engine.store.db import UnreadableDatabase, connect
+        from trace_engine.store.log import EvidenceLog, LogIntegrityError
+
+        try:
+            connect(db, create=False).close()
+            new = load_signing_key(new_key)
+            with EvidenceLog(db, key) as log:
+                old = log.key.verifier.encode()
+                signed = log.rotate(new)
+        except UnreadableDatabase as exc:
+            raise _fail(str(exc), EXIT_USAGE) from None
+        except LogIntegrityError as exc:
+            raise _fail(str(exc), EXIT_PROBLEMS) from None
+        except (OSError, ValueError) as exc:
+            raise _fail(f"cannot load a key: {exc}", EXIT_USAGE) from None
+        lines = [f"{'directory' if t == '' else 'tenant ' + t}: co-signed at size {n}" for t, n in signed.items()]
+        lines.append(f"old key: {old}\nnew key: {new.verifier.encode()}")
+        lines.append("verifiers now need both keys (--pubkey OLD --pubkey NEW, or a --trusted-keys file)")
+        write_text("\n".join(lines) + "\n")
+
     @app.command("checkpoint")
     def checkpoint_cmd(
         db: str = DbOpt,

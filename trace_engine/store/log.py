@@ -82,7 +82,10 @@ EVENT_REFS: dict[str, str | None] = {
     "rule_pack": "pack_id",
     "api_key.created": "key_id",
     "api_key.revoked": "key_id",
+    "key.rotated": "new",
 }
+#: the kinds the directory log holds (and only it)
+DIRECTORY_KINDS = frozenset({"tenant", "key.rotated"})
 
 
 def audit_link(prev: bytes, leaf: bytes, tenant: str, seq: int) -> bytes:
@@ -341,9 +344,11 @@ class EvidenceLog:
                 )
             if tenant == DIRECTORY:
                 try:
-                    st.names.add(json.loads(body)["name"])
+                    doc = json.loads(body)
+                    if doc["event"] == "tenant":
+                        st.names.add(doc["name"])
                 except (TypeError, ValueError, KeyError):
-                    raise LogIntegrityError(tenant, seq, "directory record is not a tenant entry") from None
+                    raise LogIntegrityError(tenant, seq, "directory record is not a directory entry") from None
             st.frontier.append(leaf)
             st.head = link
             st.size = seq + 1
@@ -510,6 +515,23 @@ class EvidenceLog:
                 n += tx.add_tier2_finding(tenant, f)
         return n
 
+    def rotate(self, new_key: SigningKey) -> dict[str, int]:
+        """Hand the logs over to ``new_key``: record a ``key.rotated`` entry in the directory, then co-sign every
+        log's checkpoint at its current size with this log's key and the new one. Writers holding only the new key
+        then accept the logs (their latest checkpoint carries its signature); verifiers trust both keys. Returns
+        the size co-signed per log."""
+        old = self.key
+        signed: dict[str, int] = {}
+        with self.transaction() as tx:
+            tx.append_event(DIRECTORY, "key.rotated", {"old": old.verifier.encode(), "new": new_key.verifier.encode(),
+                                                       "at": int(self._clock() * 1000)})
+            for t in [DIRECTORY, *sorted(tx.state(DIRECTORY).names)]:
+                st = tx.state(t)
+                if st.size:
+                    tx.cosign(t, new_key)
+                    signed[t] = st.size
+        return signed
+
     def latest_checkpoint(self, tenant: str) -> str | None:
         row = self.conn.execute(
             "SELECT note FROM checkpoints WHERE tenant = ? ORDER BY size DESC, rowid DESC LIMIT 1", (tenant,)
@@ -549,6 +571,33 @@ class LogTransaction:
         self._known: dict[tuple[str, str], tuple[set[tuple[str, str]], str | None, int | None]] = {}
         # audit hash -> rollup contribution, for records appended in this transaction
         self._contrib: dict[str, rollup.Contribution] = {}
+        # scorecard, violation and agent rows, inserted in bulk before anything reads those tables
+        self._sc_rows: list[tuple] = []
+        self._v_rows: list[tuple] = []
+        self._agent_rows: list[tuple] = []
+
+    def _flush_rows(self) -> None:
+        if self._sc_rows:
+            self.conn.executemany(
+                "INSERT INTO scorecards(tenant, seq, call_id, agent_id, product, config_etag, engine_version, verdict, "
+                "scored_at, call_at, findings, blocked_turns, modified_turns, packs_enforced, body, leaf_hash, "
+                "prev_hash, audit_hash, supersedes) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                self._sc_rows,
+            )
+            self._sc_rows = []
+        if self._v_rows:
+            self.conn.executemany(
+                "INSERT INTO violations(tenant, seq, idx, id, audit_hash, interaction_id, agent_id, rule_id, "
+                "pack_id, severity, action_taken, citation, reason, at_t, scored_at, call_at) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                self._v_rows,
+            )
+            self._v_rows = []
+        if self._agent_rows:
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO agents(tenant, agent_id, first_seen, seq) VALUES (?,?,?,?)", self._agent_rows
+            )
+            self._agent_rows = []
 
     def state(self, tenant: str) -> ChainState:
         st = self.work.get(tenant)
@@ -613,6 +662,7 @@ class LogTransaction:
         body.setdefault("tier", 2)
         fid = body.get("id") or "tfind_" + hashlib.sha256(canonical_bytes(body)).hexdigest()[:24]
         body["id"] = fid
+        self._flush_rows()
         if self.conn.execute("SELECT 1 FROM tier2_findings WHERE tenant = ? AND id = ?", (tenant, fid)).fetchone():
             return 0
         known = self._known.get((tenant, call_id))
@@ -638,6 +688,7 @@ class LogTransaction:
 
     def claim_agent(self, tenant: str, agent_id: str, at: int | None = None) -> int | None:
         """Record ``agent_id`` as the tenant's (an ``agent`` event) unless the tenant already has it."""
+        self._flush_rows()
         if self.conn.execute(
             "SELECT 1 FROM agents WHERE tenant = ? AND agent_id = ?", (tenant, agent_id)
         ).fetchone():
@@ -652,7 +703,7 @@ class LogTransaction:
     def _lookup_call(self, t: str, call_id: str) -> tuple[set[tuple[str, str]], str | None, int | None]:
         kc = (t, call_id)
         if kc not in self._known:
-            ids: set[tuple[str, str]] = set()
+            ids: set[tuple[str, str]] = set()  # rows of this transaction are in _known already
             latest: str | None = None
             latest_seq: int | None = None
             for etag, ev, ah, seq in self.conn.execute(
@@ -690,34 +741,22 @@ class LogTransaction:
         lh = leaf_hash(body)
         link = audit_link(st.head, lh, t, seq)
         ah_hex = link.hex()
-        self.conn.execute(
-            "INSERT INTO scorecards(tenant, seq, call_id, agent_id, product, config_etag, engine_version, verdict, "
-            "scored_at, call_at, findings, blocked_turns, modified_turns, packs_enforced, body, leaf_hash, prev_hash, "
-            "audit_hash, supersedes) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        self._sc_rows.append(
             (
                 t, seq, sc.call_id, sc.agent_id, sc.product, sc.config_etag, sc.engine_version, sc.verdict,
                 sc.scored_at, at, len(sc.findings), sc.blocked_turns, sc.modified_turns, ",".join(sc.packs_enforced),
                 body_text, lh.hex(), st.head.hex(), ah_hex, latest,
-            ),
+            )
         )
-        if viols:
-            self.conn.executemany(
-                "INSERT INTO violations(tenant, seq, idx, id, audit_hash, interaction_id, agent_id, rule_id, "
-                "pack_id, severity, action_taken, citation, reason, at_t, scored_at, call_at) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [
-                    (
-                        t, seq, j, v["id"], ah_hex, sc.call_id, sc.agent_id, v["rule_id"], v["pack_id"],
-                        v["severity"], v["action_taken"], v["citation"], v["reason"], v["at_t"], sc.scored_at, at,
-                    )
-                    for j, v in enumerate(viols)
-                ],
+        self._v_rows.extend(
+            (
+                t, seq, j, v["id"], ah_hex, sc.call_id, sc.agent_id, v["rule_id"], v["pack_id"],
+                v["severity"], v["action_taken"], v["citation"], v["reason"], v["at_t"], sc.scored_at, at,
             )
+            for j, v in enumerate(viols)
+        )
         if sc.agent_id is not None:
-            self.conn.execute(
-                "INSERT OR IGNORE INTO agents(tenant, agent_id, first_seen, seq) VALUES (?,?,?,?)",
-                (t, sc.agent_id, sc.scored_at, seq),
-            )
+            self._agent_rows.append((t, sc.agent_id, sc.scored_at, seq))
         # the exposure rollup, from the scorecard itself
         if latest is not None:
             old = self._old_contribution(t, latest, latest_seq)
@@ -740,8 +779,21 @@ class LogTransaction:
         created = int(self.log._clock() * 1000)
         return (tenant, st.size, st.frontier.root().hex(), note, sig, key.verifier.key_id.hex(), created)
 
+    def cosign(self, tenant: str, other: SigningKey) -> None:
+        """Sign the tenant's log at its current size with this log's key and ``other`` (a key rotation)."""
+        st = self.state(tenant)
+        key = self.log.key
+        # the co-signed note replaces a head at that size (a kept multiple of 256 stays as it is)
+        self.conn.execute(
+            "DELETE FROM checkpoints WHERE tenant = ? AND size = ? AND size % ? != 0", (tenant, st.size, CHECKPOINT_EVERY)
+        )
+        note, sig = sign_note(checkpoint_body(tenant, st.size, st.frontier.root()), key, other)
+        created = int(self.log._clock() * 1000)
+        self._ck_rows.append((tenant, st.size, st.frontier.root().hex(), note, sig, key.verifier.key_id.hex(), created))
+
     def _finish(self) -> None:
         """Sign every log this transaction extended at its new size; drop the heads that replaces."""
+        self._flush_rows()
         for t, st in self.work.items():
             start = self._start[t]
             if st.size == start:

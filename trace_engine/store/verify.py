@@ -208,12 +208,13 @@ class _Verifier:
             vrows.setdefault(r[0], []).append(r[1:])
         sc_rows = conn.execute(
             "SELECT seq, 's', call_id, agent_id, product, config_etag, engine_version, verdict, scored_at, call_at, "
-            "findings, blocked_turns, modified_turns, packs_enforced, body, leaf_hash, prev_hash, audit_hash, supersedes "
-            "FROM scorecards WHERE tenant = ? ORDER BY seq",
+            "findings, blocked_turns, modified_turns, packs_enforced, CAST(body AS BLOB), leaf_hash, prev_hash, audit_hash, "
+            "supersedes FROM scorecards WHERE tenant = ? ORDER BY seq",
             (tenant,),
         )
         ev_rows = conn.execute(
-            "SELECT seq, 'e', kind, ref, body, leaf_hash, prev_hash, audit_hash FROM events WHERE tenant = ? ORDER BY seq",
+            "SELECT seq, 'e', kind, ref, CAST(body AS BLOB), leaf_hash, prev_hash, audit_hash FROM events WHERE tenant = ? "
+            "ORDER BY seq",
             (tenant,),
         )
 
@@ -247,11 +248,7 @@ class _Verifier:
             is_sc = row[1] == "s"
             body, stored_leaf, stored_prev, stored_audit = (row[14:18] if is_sc else row[4:8])
             call_id = row[2] if is_sc and isinstance(row[2], str) else None
-            try:
-                raw = body.encode("utf-8", "surrogateescape") if isinstance(body, str) else bytes(body or b"")
-            except (TypeError, ValueError, UnicodeEncodeError):
-                raw = b""
-                add(tenant, "body", "record body is not text", seq, call_id)
+            raw = body if isinstance(body, bytes) else b""  # the exact bytes stored, even if not valid UTF-8
             lh = leaf_hash(raw)
             if lh.hex() != stored_leaf:
                 add(tenant, "leaf", "leaf hash mismatch: the record's body was altered", seq, call_id)
@@ -259,7 +256,7 @@ class _Verifier:
                 doc = json.loads(raw)
                 if not isinstance(doc, dict):
                     raise ValueError("not an object")
-            except (ValueError, RecursionError):
+            except (ValueError, RecursionError, UnicodeDecodeError):
                 doc = None
                 add(tenant, "body", "record body is not JSON", seq, call_id)
             foreign = False
@@ -312,7 +309,8 @@ class _Verifier:
                 add(tenant, "root", f"checkpoint root mismatch at size {size}: the log's records differ from the signed tree")
             else:
                 signed = max(signed, size)
-        have = {s for s, _ in cks}
+        have = {r[0] for r in conn.execute("SELECT size FROM checkpoints WHERE tenant = ?", (tenant,))}
+        have = {x for x in have if type(x) is int}
         missing = [k for k in range(CHECKPOINT_EVERY, min(log_size, max(have, default=0)) + 1, CHECKPOINT_EVERY) if k not in have]
         for k in missing[:5]:
             add(tenant, "checkpoint", f"the signed checkpoint at size {k} is missing (deleted)", k - 1)
@@ -440,7 +438,9 @@ class _Verifier:
         want_ref = doc.get(ref_field) if ref_field else None
         if (None if want_ref is None else str(want_ref)) != ref:
             self.add(tenant, "columns", "event row ref differs from the signed body", seq)
-        if (tenant == DIRECTORY) != (ev == "tenant"):
+        from trace_engine.store.log import DIRECTORY_KINDS
+
+        if (tenant == DIRECTORY) != (ev in DIRECTORY_KINDS):
             self.add(tenant, "body", f"a {ev!r} record does not belong in this log", seq)
             return False
         if ev == "tenant":
@@ -589,8 +589,6 @@ def verify_db(
                  for c in parse_checkpoints(text)]
     report = VerifyReport(path, None, None)
     conn = connect(path, create=False)
-    # a damaged text cell must not stop the check: keep its bytes (the leaf hash then names the record)
-    conn.text_factory = lambda b: b.decode("utf-8", "surrogateescape")
     try:
         keys = _pick_keys(path, keys, report)
         report.key = keys[0].encode()
