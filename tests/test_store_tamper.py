@@ -137,3 +137,25 @@ def test_schema_version_is_checked(small, tmp_path):
     c.close()
     r = _verify(db, small / "k.pub")
     assert r.returncode == 2 and "schema version '1'" in r.stderr
+
+
+def test_service_reads_refuse_rows_their_records_do_not_vouch_for(base, tmp_path):
+    from trace_engine.api.auth import authenticate
+    from trace_engine.api.errors import ApiError
+    from trace_engine.api.resources import find_pack, get_config
+    from trace_engine.api.tables import open_db
+
+    s = tamper.copy(base, tmp_path / "s")
+    conn = open_db(str(s.db))
+    assert get_config(conn, "acme", "agent-9").config["enabled"] is True
+    assert find_pack(conn, "acme", "acme_pii") is not None
+    conn.close()
+    for attack in ("side table: trace_configs", "side table: trace_rule_packs", "side table: api_keys (mint)"):
+        next(a for a in tamper.ATTACKS if a.name == attack).apply(s)
+    conn = open_db(str(s.db))
+    with pytest.raises(ApiError, match="does not match its signed record"):
+        get_config(conn, "acme", "agent-9")
+    with pytest.raises(ApiError, match="rule pack acme_pii@9.9.9"):
+        find_pack(conn, "acme", "acme_pii")
+    assert authenticate(conn, "trace_sk_evil") is None  # the minted key (its hash is in api_keys) is refused
+    conn.close()

@@ -112,11 +112,15 @@ class StoredConfig:
 
 def get_config(conn: sqlite3.Connection, tenant: str, agent_id: str | None) -> StoredConfig:
     """The effective config of ``agent_id`` (or the org default when ``None``). The caller checks ownership."""
+    from trace_engine.store.events import config_is_signed
+
     keys = [agent_id, ORG_DEFAULT] if agent_id else [ORG_DEFAULT]
     for k in keys:
         row = conn.execute(
             "SELECT body, etag, updated_at FROM trace_configs WHERE tenant = ? AND agent_id = ?", (tenant, k)
         ).fetchone()
+        if row is not None and not config_is_signed(conn, tenant, k, row[0], row[1], row[2]):
+            raise _unsigned("config")
         if row is not None:
             source = "agent" if k else "org_default"
             return StoredConfig(agent_id or None, json.loads(row[0]), row[1], row[2], source)
@@ -332,8 +336,16 @@ def _upload(row: tuple, status: str) -> PackRecord:
     )
 
 
+def _unsigned(what: str) -> ApiError:
+    """A stored row that its signed evidence record does not vouch for: never served."""
+    return ApiError(500, "evidence_mismatch", f"The stored {what} does not match its signed record; run `trace verify`.")
+
+
 def tenant_packs(conn: sqlite3.Connection, tenant: str, pack_id: str | None = None) -> list[PackRecord]:
-    """The tenant's uploads (all versions), newest upload of each pack_id first and ``active``."""
+    """The tenant's uploads (all versions), newest upload of each pack_id first and ``active``. Each is checked
+    against its signed ``rule_pack`` record first."""
+    from trace_engine.store.events import pack_is_signed
+
     sql = f"SELECT {_PACK_COLS} FROM trace_rule_packs WHERE tenant = ?"
     args: list[Any] = [tenant]
     if pack_id is not None:
@@ -342,7 +354,9 @@ def tenant_packs(conn: sqlite3.Connection, tenant: str, pack_id: str | None = No
     sql += " ORDER BY pack_id, created_at DESC, rowid DESC"
     out: list[PackRecord] = []
     seen: set[str] = set()
-    for row in conn.execute(sql, args):
+    for row in conn.execute(sql, args).fetchall():
+        if not pack_is_signed(conn, tenant, row[1], row[2], row[7], row[5]):
+            raise _unsigned(f"rule pack {row[1]}@{row[2]}")
         status = "deprecated" if row[1] in seen else "active"
         seen.add(row[1])
         out.append(_upload(row, status))

@@ -272,6 +272,8 @@ def init_schema(conn: sqlite3.Connection) -> None:
             conn.execute(sql)
         conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
         conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('cursor_secret', ?)", (secrets.token_hex(32),))
+        # names this database for the writers' in-memory tree heads (a file recreated at the same path is another log)
+        conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('log_id', ?)", (secrets.token_hex(16),))
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:

@@ -47,3 +47,24 @@ def api_key_is_signed(conn: sqlite3.Connection, tenant: str, key_id: str, key_ha
     if not created:
         log.critical("ALERT api key %s (tenant %s) has no signed record: refused; run `trace verify`", key_id, tenant)
     return created and not revoked
+
+
+def config_is_signed(conn: sqlite3.Connection, tenant: str, agent_id: str, body: str, etag: str, updated_at: int) -> bool:
+    """``True`` when the latest signed ``config`` record of ``(tenant, agent_id)`` says exactly this."""
+    docs = [d for d in _signed_events(conn, tenant, ("config",), agent_id) if d.get("agent_id") == agent_id]
+    ok = bool(docs) and (docs[-1].get("body"), docs[-1].get("etag"), docs[-1].get("updated_at")) == (body, etag, updated_at)
+    if not ok:
+        log.critical("ALERT config of %r (tenant %s) differs from its signed record; run `trace verify`", agent_id, tenant)
+    return ok
+
+
+def pack_is_signed(conn: sqlite3.Connection, tenant: str, pack_id: str, version: str, spec: str, etag: str) -> bool:
+    """``True`` when a signed ``rule_pack`` record of the tenant uploaded exactly this pack version."""
+    ok = any(
+        (d.get("version"), d.get("spec"), d.get("etag")) == (version, spec, etag)
+        for d in _signed_events(conn, tenant, ("rule_pack",), pack_id)
+    )
+    if not ok:
+        log.critical("ALERT rule pack %s@%s (tenant %s) has no matching signed record; run `trace verify`",
+                     pack_id, version, tenant)
+    return ok

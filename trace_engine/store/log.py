@@ -218,7 +218,7 @@ class EvidenceLog:
         if isinstance(self.conn, TraceConnection) and self.conn.evidence_log is None:
             self.conn.evidence_log = self
         real = os.path.realpath(self.db_path) if self.db_path != ":memory:" else f":memory:{id(self)}"
-        self._cache_prefix = real
+        self._cache_prefix = f"{real}#{get_meta(self.conn, 'log_id')}"
         self._tx: LogTransaction | None = None
 
     # ------------------------------------------------------------------------------------------- keys
