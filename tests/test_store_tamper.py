@@ -159,3 +159,13 @@ def test_service_reads_refuse_rows_their_records_do_not_vouch_for(base, tmp_path
         find_pack(conn, "acme", "acme_pii")
     assert authenticate(conn, "trace_sk_evil") is None  # the minted key (its hash is in api_keys) is refused
     conn.close()
+
+
+def test_a_tampered_rollup_is_rebuilt_from_the_records(base, tmp_path):
+    s = tamper.copy(base, tmp_path / "s")
+    next(a for a in tamper.ATTACKS if a.name == "rollup edited").apply(s)
+    args = ["verify", "--db", str(s.db), "--pubkey", str(s.pubkey)]
+    code, out = tamper.run_cli([*args, "--rebuild-rollup"])
+    assert code == 1 and "rebuilt the exposure rollup of tenant acme" in out
+    code, out = tamper.run_cli(args)
+    assert code == 0, out

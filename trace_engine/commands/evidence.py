@@ -129,6 +129,9 @@ def register(app: typer.Typer) -> None:
             None, "--trusted-keys", help="File of trusted verifier keys, one per line (# comments)."
         ),
         proof: Path | None = typer.Option(None, "--proof", help="Verify an inclusion proof file instead (no DB)."),
+        rebuild_rollup: bool = typer.Option(
+            False, "--rebuild-rollup", help="Rewrite an exposure rollup that differs from its (intact) records."
+        ),
         fmt: Fmt = FmtOpt,
     ) -> None:
         """Recompute every hash, link, tree head and signature. Exit 0 intact, 1 tampered, 2 unreadable."""
@@ -147,7 +150,7 @@ def register(app: typer.Typer) -> None:
             except (OSError, UnicodeDecodeError) as exc:
                 raise _fail(f"cannot read checkpoint {c}: {exc}", EXIT_USAGE) from None
         try:
-            report = verify_db(db, pubkeys=keys, trusted_checkpoints=witnessed)
+            report = verify_db(db, pubkeys=keys, trusted_checkpoints=witnessed, rebuild_rollups=rebuild_rollup)
         except (UnreadableDatabase, NoTrustedKey) as exc:
             raise _fail(str(exc), EXIT_USAGE) from None
         except NoteError as exc:
@@ -172,6 +175,8 @@ def register(app: typer.Typer) -> None:
                 con.print(f"TAMPERED {p.render()}", markup=False)
             if report.omitted:
                 con.print(f"... and {report.omitted} more problem(s) of the same kinds", markup=False)
+            for t in report.rebuilt:
+                con.print(f"rebuilt the exposure rollup of tenant {t} from its signed records", markup=False)
             if not report.ok:
                 con.print(f"FAIL: {len(report.problems) + report.omitted} problem(s)", markup=False)
             elif report.trusted:

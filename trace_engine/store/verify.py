@@ -84,6 +84,8 @@ class VerifyReport:
     problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     omitted: int = 0
+    #: tenants whose exposure rollup was rebuilt from the records
+    rebuilt: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -102,6 +104,7 @@ class VerifyReport:
             "problems": [p.to_dict() for p in self.problems],
             "problems_omitted": self.omitted,
             "warnings": self.warnings,
+            "rollups_rebuilt": self.rebuilt,
         }
 
 
@@ -546,6 +549,29 @@ class _Verifier:
             self._compare("trace_rule_packs", "rule pack", ctx.packs, have,
                           lambda k, w, h: (k[0], None, f"{k[1]}@{k[2]}"))
 
+    def rebuild_rollups(self) -> list[str]:
+        """Rewrite the rollup of every tenant whose records verified but whose rollup differs (a cache)."""
+        bad_logs = {p.tenant for p in self.report.problems if p.kind != "rollup"}
+        stale = sorted({p.tenant for p in self.report.problems if p.kind == "rollup"} - bad_logs)
+        if not stale:
+            return []
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for t in stale:
+                conn.execute("DELETE FROM rollup_verdicts WHERE tenant = ?", (t,))
+                conn.execute("DELETE FROM rollup_rules WHERE tenant = ?", (t,))
+                delta = rollup.RollupDelta()
+                want_v, want_r = self.ctx.rollups.get(t, ({}, {}))
+                delta.verdicts, delta.rules = dict(want_v), dict(want_r)
+                delta.flush(conn, [(t, self.ctx.sizes.get(t, 0))])
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return stale
+
     def rollups(self) -> None:
         conn = self.conn
         tenants = set(self.ctx.rollups) | {r[0] for r in conn.execute(
@@ -574,9 +600,12 @@ def verify_db(
     trusted_checkpoints: list[str] | tuple[str, ...] = (),
     pubkey: VerifierKey | None = None,
     trusted_checkpoint: str | None = None,
+    rebuild_rollups: bool = False,
 ) -> VerifyReport:
     """Verify the whole DB against ``pubkeys`` (trusted; without any, the ``trace.pub`` beside the DB, flagged
-    untrusted) and the witnessed ``trusted_checkpoints`` (note texts, each may hold several notes).
+    untrusted) and the witnessed ``trusted_checkpoints`` (note texts, each may hold several notes). With
+    ``rebuild_rollups`` an exposure rollup that differs from its tenant's (otherwise intact) records is rewritten
+    from them; the difference is still reported.
 
     Raises :class:`~trace_engine.store.db.UnreadableDatabase` when the file cannot be read (damaged, truncated,
     not a Trace DB), :class:`NoTrustedKey` when there is no key at all, and
@@ -606,6 +635,8 @@ def verify_db(
         v.directory()
         v.side_tables()
         v.rollups()
+        if rebuild_rollups:
+            report.rebuilt = v.rebuild_rollups()
         report.keys = sorted(v.used_keys)
         report.tenants = [t for t in report.tenants if t["tenant"] != DIRECTORY or t["records"]]
         return report
