@@ -234,7 +234,9 @@ class _Verifier:
         interned: dict[rollup.Contribution, rollup.Contribution] = {}
         delta = rollup.RollupDelta()
         has_scorecards = False
-        for row in heapq.merge(sc_rows, ev_rows, key=by_seq):
+        ev_list = ev_rows.fetchall()  # events are few next to scorecards: merge only when there are any
+        rows = heapq.merge(sc_rows, ev_list, key=by_seq) if ev_list else sc_rows
+        for row in rows:
             seq = row[0]
             if type(seq) is not int:
                 add(tenant, "chain", f"a record's position is not an integer ({seq!r})")
