@@ -47,6 +47,7 @@ def rescore(
     2 when no input could be read at all or the database cannot be written; 1 for a bad config.
     """
     from trace_engine.rescore import rescore as run
+    from trace_engine.store.db import UnreadableDatabase
     from trace_engine.store.log import LogIntegrityError
 
     as_json = output == OutputFormat.json
@@ -105,6 +106,9 @@ def rescore(
     except LogIntegrityError as exc:  # the log holds records its key did not sign: nothing is appended over them
         sys.stderr.write(f"error: {exc}\n")
         raise typer.Exit(EXIT_PROBLEMS) from None
+    except UnreadableDatabase as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        raise typer.Exit(EXIT_USAGE) from None
     except (sqlite3.Error, OSError) as exc:
         sys.stderr.write(f"{db}: cannot write the evidence database: {exc}\n")
         raise typer.Exit(EXIT_USAGE) from None

@@ -149,10 +149,20 @@ _TABLES: dict[str, tuple[dict[str, type], dict]] = {
     ),
 }
 
+#: one record per (tenant, call, config, engine, re-scored content); the content hash is read from the signed body
+#: (never from a separate, unverified column), ``''`` for live calls
+_IDENTITY_INDEX = (
+    "CREATE UNIQUE INDEX IF NOT EXISTS scorecards_identity_content ON scorecards(tenant, call_id, config_etag, "
+    "engine_version, coalesce(json_extract(body, '$.scorecard.input.sha256'), ''))"
+)
+
+#: the identity index before re-scoring hashed content; replaced on open
+_OLD_IDENTITY_INDEX = "scorecards_identity"
+
 # Lists and exposure order and window by call_at (when the call happened), not by when it was scored.
 _INDEXES = [
     "CREATE UNIQUE INDEX IF NOT EXISTS scorecards_pos ON scorecards(tenant, seq)",
-    "CREATE UNIQUE INDEX IF NOT EXISTS scorecards_identity ON scorecards(tenant, call_id, config_etag, engine_version)",
+    _IDENTITY_INDEX,
     "CREATE INDEX IF NOT EXISTS scorecards_recent ON scorecards(tenant, call_at, seq)",
     "CREATE INDEX IF NOT EXISTS scorecards_verdict ON scorecards(tenant, verdict, call_at, seq)",
     "CREATE INDEX IF NOT EXISTS scorecards_agent ON scorecards(tenant, agent_id, call_at, seq)",
@@ -260,6 +270,7 @@ def init_schema(conn: sqlite3.Connection) -> None:
     db = sqlite_utils.Database(conn)
     existing = set(db.table_names())
     if REQUIRED_TABLES <= existing:
+        _migrate_identity_index(conn)
         return
     if "scorecards" in existing and "events" not in existing:
         raise UnreadableDatabase("evidence database from an older Trace (schema version 1); start a new database")
@@ -279,6 +290,20 @@ def init_schema(conn: sqlite3.Connection) -> None:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+
+
+def _migrate_identity_index(conn: sqlite3.Connection) -> None:
+    """A DB from before content hashing: its identity index would refuse a corrected transcript's scorecard."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", (_OLD_IDENTITY_INDEX,)).fetchone():
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(f"DROP INDEX IF EXISTS {_OLD_IDENTITY_INDEX}")
+            conn.execute(_IDENTITY_INDEX)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
 
 
 def get_meta(conn: sqlite3.Connection, key: str) -> str | None:

@@ -29,9 +29,11 @@ not put its signature over records it did not write.
 tenant, appended in the transaction that creates the tenant's first record. Deleting a tenant's records and
 checkpoints therefore leaves a signed directory entry without a log.
 
-Idempotence: a scorecard whose ``(tenant, call_id, config_etag, engine_version)`` is already in the log writes
-nothing. A scorecard for a known call with another config or engine version is appended and *supersedes* the
-call's latest record (its body names the superseded audit hash); reads show only the latest, history stays.
+Idempotence: a scorecard whose ``(tenant, call_id, config_etag, engine_version, input sha256)`` is already in
+the log writes nothing (``input`` is the re-scored transcript's content hash; ``None`` for live calls). A
+scorecard for a known call with another config, engine version or transcript content is appended and
+*supersedes* the call's latest record (its body names the superseded audit hash); reads show only the latest,
+history stays.
 
 Signing key: ``key`` may be a :class:`SigningKey` or a path to a ``trace.key`` file. When it is ``None`` the log
 uses ``trace.key`` next to the database, generating ``trace.key`` (0600) and ``trace.pub`` there on first use.
@@ -567,8 +569,8 @@ class LogTransaction:
         self._ck_rows: list[tuple] = []
         self._rollup = rollup.RollupDelta()
         self._rolled: set[str] = set()
-        # (tenant, call_id) -> (config identities known, latest audit hash, latest seq)
-        self._known: dict[tuple[str, str], tuple[set[tuple[str, str]], str | None, int | None]] = {}
+        # (tenant, call_id) -> (identities known: config etag, engine version, input sha256; latest audit hash, seq)
+        self._known: dict[tuple[str, str], tuple[set[tuple[str, str, str | None]], str | None, int | None]] = {}
         # audit hash -> rollup contribution, for records appended in this transaction
         self._contrib: dict[str, rollup.Contribution] = {}
         # scorecard, violation and agent rows, inserted in bulk before anything reads those tables
@@ -700,18 +702,18 @@ class LogTransaction:
         )
         return seq
 
-    def _lookup_call(self, t: str, call_id: str) -> tuple[set[tuple[str, str]], str | None, int | None]:
+    def _lookup_call(self, t: str, call_id: str) -> tuple[set[tuple[str, str, str | None]], str | None, int | None]:
         kc = (t, call_id)
         if kc not in self._known:
-            ids: set[tuple[str, str]] = set()  # rows of this transaction are in _known already
+            ids: set[tuple[str, str, str | None]] = set()  # rows of this transaction are in _known already
             latest: str | None = None
             latest_seq: int | None = None
-            for etag, ev, ah, seq in self.conn.execute(
-                "SELECT config_etag, engine_version, audit_hash, seq FROM scorecards "
-                "WHERE tenant = ? AND call_id = ? ORDER BY +seq",
+            for etag, ev, input_sha, ah, seq in self.conn.execute(
+                "SELECT config_etag, engine_version, json_extract(body, '$.scorecard.input.sha256'), audit_hash, seq "
+                "FROM scorecards WHERE tenant = ? AND call_id = ? ORDER BY +seq",
                 kc,
             ):
-                ids.add((etag, ev))
+                ids.add((etag, ev, input_sha))
                 latest, latest_seq = ah, seq
             self._known[kc] = (ids, latest, latest_seq)
         return self._known[kc]
@@ -729,7 +731,8 @@ class LogTransaction:
     def append_scorecard(self, sc: Scorecard) -> AppendResult:
         t = sc.tenant
         ids, latest, latest_seq = self._lookup_call(t, sc.call_id)
-        if (sc.config_etag, sc.engine_version) in ids:
+        identity = (sc.config_etag, sc.engine_version, sc.input.sha256 if sc.input is not None else None)
+        if identity in ids:
             return AppendResult("duplicate", t, sc.call_id, audit_hash=latest)
         body_obj, viols = record_body(sc, latest)
         body = canonical_bytes(body_obj)
@@ -767,7 +770,7 @@ class LogTransaction:
         self._contrib[ah_hex] = c
         self._rolled.add(t)
         self._advance(t, st, lh, link)
-        ids.add((sc.config_etag, sc.engine_version))
+        ids.add(identity)
         self._known[(t, sc.call_id)] = (ids, ah_hex, seq)
         return AppendResult("appended", t, sc.call_id, seq, ah_hex, latest)
 
