@@ -169,3 +169,23 @@ def test_a_tampered_rollup_is_rebuilt_from_the_records(base, tmp_path):
     assert code == 1 and "rebuilt the exposure rollup of tenant acme" in out
     code, out = tamper.run_cli(args)
     assert code == 0, out
+
+
+def test_the_api_refuses_what_it_cannot_vouch_for(base, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from trace_engine.api.app import create_app
+    from trace_engine.api.auth import create_key
+    from trace_engine.api.tables import open_db
+
+    s = tamper.copy(base, tmp_path / "s")
+    conn = open_db(str(s.db))
+    key = create_key(conn, "acme", "trace:*")[0]
+    conn.close()
+    tamper.forge_append(s)  # a PASS superseding a FAIL, no key
+    with TestClient(create_app(s.db)) as client:
+        h = {"Authorization": f"Bearer {key}"}
+        r = client.get(f"/v1/trace/interactions/{s.fail_call}", headers=h)
+        assert r.status_code == 500 and r.json()["type"].endswith("evidence_mismatch")
+        r = client.put("/v1/trace/config", headers=h, json={"agent_id": "agent-9", "enabled": False})
+        assert r.status_code == 503 and r.json()["type"].endswith("evidence_integrity")  # nothing signed over it

@@ -47,6 +47,8 @@ from trace_engine.api.auth import Principal, authenticate, key_from_headers
 from trace_engine.api.errors import ApiError, bad_request, forbidden, not_found, render, unauthorized
 from trace_engine.api.schemas import openapi_document
 from trace_engine.api.tables import open_db
+from trace_engine.store.log import LogIntegrityError
+from trace_engine.store.reads import TamperedRecord
 
 log = logging.getLogger("trace.api")
 access_log = logging.getLogger("trace.api.access")
@@ -214,6 +216,22 @@ def create_app(db_path: str | Path, key: Any = None) -> FastAPI:
         if exc.headers:
             resp.headers.update(exc.headers)
         return resp
+
+    @app.exception_handler(LogIntegrityError)
+    async def _integrity(request: Request, exc: LogIntegrityError) -> JSONResponse:
+        # the log holds records the service's key did not sign: it writes nothing over them
+        log.critical("ALERT %s (request %s)", exc, _rid(request))
+        return render(
+            ApiError(503, "evidence_integrity", "The evidence log cannot be extended: run `trace verify`."), _rid(request)
+        )
+
+    @app.exception_handler(TamperedRecord)
+    async def _tampered(request: Request, exc: TamperedRecord) -> JSONResponse:
+        log.critical("ALERT %s (request %s)", exc, _rid(request))
+        return render(
+            ApiError(500, "evidence_mismatch", "A stored record does not match its signature: run `trace verify`."),
+            _rid(request),
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
