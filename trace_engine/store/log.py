@@ -153,7 +153,7 @@ class ChainState:
         return ChainState(self.size, self.head, self.frontier.copy(), set(self.names))
 
 
-# tree heads shared by the EvidenceLog instances of this process: (db realpath, trusted key ids, tenant) -> state
+# tree heads shared by the EvidenceLog instances of this process: (db realpath#log_id, trusted keys, tenant) -> state
 _HEADS: dict[tuple[str, frozenset[str], str], ChainState] = {}
 _HEADS_LOCK = threading.Lock()
 
