@@ -5,7 +5,9 @@ Every matcher of every enabled rule is flattened into *leaves*:
 * a **plain phrase** ("stop calling me") is its own key in the automaton: a hit on word boundaries is a match;
 * a **template phrase** ("calling from {business_name}", "take me off * list") contributes its longest literal
   segment as an atom; a hit on the atom is verified against the whole template at that place, with variables
-  resolved per call;
+  resolved per call. ``{name|*}`` is the variable's value, or a ``*`` gap when the call has none ("calling from
+  {business_name|*}": the configured business, else some name); an article may stand before a variable's value
+  ("calling from the acme solar");
 * a **regex** contributes its literal atoms (YARA-style); RE2 runs over the normalized text only when an atom hit,
   or on every turn when the regex has no atom (lint warns about those);
 * a **detector** runs when its cheap precondition holds (digits in the turn, or an ``at`` token for email).
@@ -60,6 +62,16 @@ def _is_var(token: str) -> bool:
     return len(token) > 2 and token[0] == "{" and token[-1] == "}"
 
 
+def _var_parts(token: str) -> tuple[str, bool]:
+    """``{name}`` -> ``(name, False)``; ``{name|*}`` -> ``(name, True)``: a gap stands in when the value is missing."""
+    name, _, fallback = token[1:-1].partition("|")
+    return name, fallback == GAP
+
+
+#: Words that may stand before a variable's value without being part of it.
+ARTICLES = frozenset({"the", "a", "an"})
+
+
 @dataclass(slots=True)
 class PhraseTemplate:
     """A phrase with ``{variables}`` or ``*`` gaps, as a token pattern.
@@ -69,12 +81,14 @@ class PhraseTemplate:
         anchor: index of the literal element used as the atom.
         anchor_len: number of consecutive literal tokens starting at ``anchor`` covered by the atom.
         variables: variable names used.
+        required: the variables without a ``|*`` fallback (the phrase cannot match on a call without them).
     """
 
     elements: tuple[str, ...]
     anchor: int
     anchor_len: int
     variables: tuple[str, ...]
+    required: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -226,9 +240,12 @@ def _match_forward(
                 return got
         return None
     if _is_var(head):
-        value = var_tokens.get(head[1:-1])
+        name, gap = _var_parts(head)
+        value = var_tokens.get(name)
         if not value:
-            return None
+            return _match_forward((GAP, *rest), tokens, pos, var_tokens) if gap else None
+        if pos < len(tokens) and tokens[pos] in ARTICLES and value[0] != tokens[pos]:
+            pos += 1  # "from the acme solar"
         if tuple(tokens[pos : pos + len(value)]) != value:
             return None
         return _match_forward(rest, tokens, pos + len(value), var_tokens)
@@ -253,12 +270,17 @@ def _match_backward(
                 return got
         return None
     if _is_var(head):
-        value = var_tokens.get(head[1:-1])
-        if not value or end - len(value) < 0:
+        name, gap = _var_parts(head)
+        value = var_tokens.get(name)
+        if not value:
+            return _match_backward((*rest, GAP), tokens, end, var_tokens) if gap else None
+        start = end - len(value)
+        if start < 0 or tuple(tokens[start:end]) != value:
             return None
-        if tuple(tokens[end - len(value) : end]) != value:
-            return None
-        return _match_backward(rest, tokens, end - len(value), var_tokens)
+        got = _match_backward(rest, tokens, start, var_tokens)
+        if got is None and start > 0 and tokens[start - 1] in ARTICLES:
+            got = _match_backward(rest, tokens, start - 1, var_tokens)  # "from the acme solar"
+        return got
     if end - 1 >= 0 and tokens[end - 1] == head:
         return _match_backward(rest, tokens, end - 1, var_tokens)
     return None
@@ -292,7 +314,7 @@ def _search_template(
 ) -> list[tuple[int, int]]:
     """Find a variable-led template with no literal atom by locating the first variable's value."""
     first_var = next((e for e in template.elements if _is_var(e)), None)
-    value = var_tokens.get(first_var[1:-1]) if first_var else None
+    value = var_tokens.get(_var_parts(first_var)[0]) if first_var else None
     if not value:
         return []
     needle = " ".join(value)
@@ -323,10 +345,12 @@ def _template_of(tokens: tuple[str, ...]) -> PhraseTemplate:
                 best, best_len = run_start, length
                 best_run = i - run_start
             run_start = None
-    variables = tuple(t[1:-1] for t in tokens if _is_var(t))
+    parts = [_var_parts(t) for t in tokens if _is_var(t)]
+    variables = tuple(name for name, _ in parts)
+    required = tuple(name for name, gap in parts if not gap)
     if best < 0:
-        return PhraseTemplate(tokens, -1, 0, variables)
-    return PhraseTemplate(tokens, best, best_run, variables)
+        return PhraseTemplate(tokens, -1, 0, variables, required)
+    return PhraseTemplate(tokens, best, best_run, variables, required)
 
 
 # --------------------------------------------------------------------------------------------- building
@@ -422,7 +446,7 @@ class MatcherBuilder:
             if literal:
                 conjunctions.append(literal)
             else:  # only variables and gaps: look for the call's value of the first variable
-                needle_variables.append(next(t[1:-1] for t in tokens if _is_var(t)))
+                needle_variables.append(next(_var_parts(t)[0] for t in tokens if _is_var(t)))
         regex_atoms: list[tuple[str, ...] | None] = []
         always: list[int] = []
         for source, leaf in sorted(self._regex_leaf.items(), key=lambda kv: kv[1]):
@@ -450,7 +474,7 @@ class MatcherBuilder:
             needs = frozenset()
             if kind == "phrase":
                 template = out.phrase_leaves[leaf][1]
-                needs = frozenset(template.variables) if template else frozenset()
+                needs = frozenset(template.required) if template else frozenset()
             for mid in owners:
                 leaf_vars.setdefault(mid, []).append(needs)
         out.matcher_vars = {mid: tuple(v) for mid, v in leaf_vars.items() if all(v)}

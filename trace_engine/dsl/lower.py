@@ -58,8 +58,8 @@ from typing import Any
 
 from trace_engine import ir
 from trace_engine.dsl import ast
-from trace_engine.facts import FACTS, scope_fact_names
 from trace_engine.errors import Diagnostic, Location, SourceMap, TraceSyntaxError
+from trace_engine.facts import FACTS, scope_fact_names
 
 PACK_ID_RE = re.compile(r"^[a-z0-9_]+$")
 HEADER_ORDER = ("pack", "version", "jurisdiction", "legal_status", "description", "applies_to", "when")
