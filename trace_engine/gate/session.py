@@ -670,6 +670,8 @@ class Call:
         try:
             if self.ended or not facts:
                 return
+            if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t)):
+                raise ValueError(f"t must be seconds since call start, got {t!r}")
             for key, value in facts.items():
                 if value is None:
                     self._updates.pop(key, None)

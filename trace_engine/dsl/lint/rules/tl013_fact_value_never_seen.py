@@ -66,7 +66,7 @@ rule no-phi-on-voicemail {
 
 
 def _compared(expr: ir.Expr) -> Iterator[tuple[CallFact, Any]]:
-    """Every (fact, constant) a comparison in ``expr`` pits against each other."""
+    """Every (fact, constant) a comparison in ``expr`` pits against each other, in source order."""
     stack: list[Any] = [expr]
     while stack:
         node = stack.pop()
@@ -76,8 +76,7 @@ def _compared(expr: ir.Expr) -> Iterator[tuple[CallFact, Any]]:
                     values = const.value if isinstance(const.value, tuple) else (const.value,)
                     for value in values:
                         yield FACTS[field.name], value
-        for child in _children(node):
-            stack.append(child)
+        stack.extend(reversed(_children(node)))
 
 
 def _children(node: Any) -> tuple[Any, ...]:
