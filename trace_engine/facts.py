@@ -24,6 +24,7 @@ AMD decisions are read in both vocabularies the catalog names, from ``answered_b
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -277,35 +278,59 @@ class ResolvedFacts:
 
 
 def resolve_facts(layers: Iterable[tuple[str, Mapping[str, Any] | None]]) -> ResolvedFacts:
-    """Resolve facts from ``(source, mapping)`` layers, first layer first (see the module docstring)."""
+    """Resolve facts from ``(source, mapping)`` layers, first layer first (see the module docstring). Runs at every
+    call start: it walks the keys each layer gives, not the fact table, and normalizes through a cache."""
     out = ResolvedFacts()
-    decided: set[str] = set()
+    values, sources, problems, raws = out.values, out.sources, out.problems, out.raw
     for source, mapping in layers:
         if not mapping:
             continue
-        for fact in _FACT_LIST:
-            if fact.name in decided:
+        given: dict[str, list[Any]] | None = None
+        for key, raw in mapping.items():
+            if raw is None:
                 continue
-            given = [(key, mapping[key]) for key in fact.keys if mapping.get(key) is not None]
-            if not given:
-                continue
-            decided.add(fact.name)
-            out.sources[fact.name] = source
+            name = _INPUTS.get(key)
+            if name is None:
+                if key != BY_AGENT and key not in values:
+                    values[key] = raw  # not a call fact: custom packs may read it as given
+            elif name not in sources:
+                if given is None:
+                    given = {}
+                given.setdefault(name, []).append((_INPUT_RANK[key], raw))
+        if not given:
+            continue
+        for name, inputs in given.items():
+            sources[name] = source
+            if len(inputs) > 1:
+                inputs.sort(key=lambda item: item[0])  # answered_by before answered_by_twilio
             reasons = []
-            for _key, raw in given:
-                value, problem = fact.normalize(raw)
+            for _, raw in inputs:
+                value, problem = _normalized(name, raw)
                 if problem is None:
-                    out.values[fact.name] = value
-                    out.raw[fact.name] = raw
+                    values[name] = value
+                    raws[name] = raw
                     break
                 reasons.append(problem)
             else:
-                out.raw[fact.name] = given[0][1]
-                out.problems[fact.name] = "; ".join(dict.fromkeys(reasons))
-        for key, value in mapping.items():
-            if key not in _INPUTS and key != BY_AGENT and key not in out.values and value is not None:
-                out.values[key] = value
+                raws[name] = inputs[0][1]
+                problems[name] = "; ".join(dict.fromkeys(reasons))
     return out
+
+
+#: input key -> its rank among its fact's inputs
+_INPUT_RANK: dict[str, int] = {key: i for f in _FACT_LIST for i, key in enumerate(f.keys)}
+
+
+def _normalized(name: str, raw: Any) -> tuple[Any, str | None]:
+    """``FACTS[name].normalize(raw)``, cached for the scalar values that recur on every call."""
+    if isinstance(raw, (str, bool, int, float)):
+        return _normalized_scalar(name, raw, type(raw))
+    return FACTS[name].normalize(raw)
+
+
+@functools.lru_cache(maxsize=4096)
+def _normalized_scalar(name: str, raw: Any, _type: type) -> tuple[Any, str | None]:
+    return FACTS[name].normalize(raw)
 
 
 def defaults_errors(defaults: Mapping[str, Any], where: str = "call_defaults") -> list[str]:

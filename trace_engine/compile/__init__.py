@@ -205,8 +205,40 @@ def _lower_check(c: Compilation, rule: int, check: ir.Check, pack_id: str, *, in
     return index
 
 
+def _speakers(c: Compilation) -> dict[int, frozenset[str]]:
+    """Which turns each matcher is tested on: checks and agent steps on agent turns (a cue's ``after`` is an agent
+    step), caller cues and one-step caller states on caller turns, and the answer step of a question and the caller
+    cues that answer one (``after``) on caller turns while a question is open (``answer``)."""
+    out: dict[int, set[str]] = {}
+
+    def add(mid: int | None, speaker: str) -> None:
+        if mid is not None:
+            out.setdefault(mid, set()).add(speaker)
+
+    def add_step(step: StepProgram, speaker: str | None = None) -> None:
+        for m in step[1:]:
+            add(m, speaker or step[0])
+
+    for check in c.checks:
+        if isinstance(check, MustSayProgram):
+            add(check.matcher, "agent")
+        elif isinstance(check, MustNotSayProgram):
+            add(check.matcher, "agent")
+            add(check.unless, "agent")
+        elif isinstance(check, CueProgram):
+            speaker = "answer" if check.after is not None and check.speaker == "caller" else check.speaker
+            add(check.matcher, speaker)
+            add(check.and_not, speaker)
+            if check.after is not None:
+                add_step(check.after)
+    for state in c.states:
+        for index, step in enumerate(state.steps):
+            add_step(step, "answer" if index == 1 else None)
+    return {mid: frozenset(speakers) for mid, speakers in out.items()}
+
+
 def build_matchers(c: Compilation) -> None:
-    matchers = c.builder.build()
+    matchers = c.builder.build(_speakers(c))
     by_matcher: dict[int, list[int]] = {}
     cues: dict[str, list[int]] = {"agent": [], "caller": []}
     top_must_say: list[int] = []

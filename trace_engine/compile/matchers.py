@@ -110,7 +110,15 @@ class CompiledMatchers:
     variables: frozenset[str] = frozenset()
     #: matcher id -> per leaf, the variables it needs; only for matchers whose every leaf needs one
     matcher_vars: dict[int, tuple[frozenset[str], ...]] = field(default_factory=dict)
+    #: "nothing can match" tests: ``prefilter`` for agent turns (the matchers checked in agent turns),
+    #: ``caller_prefilter`` for caller turns (caller cues and caller state steps) and ``answer_prefilter`` for caller
+    #: turns while a question is open (also the answer steps and the cues that answer a question); all keep the
+    #: detectors, whose hits are redacted from stored text whoever spoke
     prefilter: Prefilter | None = None
+    caller_prefilter: Prefilter | None = None
+    answer_prefilter: Prefilter | None = None
+    #: matcher id -> the turns it is tested on (``agent``, ``caller``, ``answer``); absent: all of them
+    speakers: dict[int, frozenset[str]] = field(default_factory=dict)
     _regexes: list[Any] = field(default_factory=list, repr=False)
     _always_regexes: tuple[int, ...] = ()
     _digit_detectors: tuple[int, ...] = ()
@@ -206,6 +214,10 @@ class CompiledMatchers:
     def _add(found: dict[int, list[Span]], ids: tuple[int, ...], nt: NormalizedText, start: int, stop: int) -> None:
         ostart, oend = nt.to_original(start, stop)
         _add_span(found, ids, (ostart, oend, None))
+
+
+def _tested_on(owners: list[int], wanted: set[str], speakers: Mapping[int, frozenset[str]] | None) -> bool:
+    return speakers is None or any(mid not in speakers or not wanted.isdisjoint(speakers[mid]) for mid in owners)
 
 
 def _add_span(found: dict[int, list[Span]], ids: tuple[int, ...], span: Span) -> None:
@@ -410,7 +422,51 @@ class MatcherBuilder:
         else:  # pragma: no cover - the IR admits nothing else
             raise TypeError(f"not a matcher: {member!r}")
 
-    def build(self) -> CompiledMatchers:
+    def _prefilter(
+        self,
+        speaker: set[str],
+        speakers: Mapping[int, frozenset[str]] | None,
+        regex_atoms: list[tuple[str, ...] | None],
+    ) -> Prefilter:
+        """The prefilter of some turns, over the leaves of the matchers tested on them (see :meth:`build`)."""
+        out = self.out
+        phrase_atoms: list[tuple[str, ...] | None] = []
+        conjunctions: list[tuple[str, ...]] = []
+        needle_variables: list[str] = []
+        for leaf, tokens in enumerate(self._phrase_tokens):
+            if not _tested_on(self._leaf_matchers[("phrase", leaf)], speaker, speakers):
+                continue
+            atoms = choose_atoms(tokens)
+            if atoms is not None:
+                phrase_atoms.append(atoms)
+                continue
+            literal = conjunction(tokens)
+            if literal:
+                conjunctions.append(literal)
+            else:  # only variables and gaps: look for the call's value of the first variable
+                needle_variables.append(next(_var_parts(t)[0] for t in tokens if _is_var(t)))
+        regexes = [
+            atoms
+            for leaf, atoms in enumerate(regex_atoms)
+            if _tested_on(self._leaf_matchers[("regex", leaf)], speaker, speakers)
+        ]
+        return build_prefilter(
+            phrase_atoms,
+            regexes,
+            numeric_detectors=bool(out._digit_detectors),
+            email_detector=bool(out._email_detectors),
+            needle_variables=tuple(dict.fromkeys(needle_variables)),
+            conjunctions=conjunctions,
+            numeric_min=min(
+                (MIN_DIGITS[k] for _, k, _ in out.detector_leaves if k not in ("email", "mbi")), default=10**6
+            ),
+            mbi=any(k == "mbi" for _, k, _ in out.detector_leaves),
+        )
+
+    def build(self, speakers: Mapping[int, frozenset[str]] | None = None) -> CompiledMatchers:
+        """Make the automaton and the prefilters. ``speakers``: matcher id -> which turns it is tested on:
+        ``agent``, ``caller``, or ``answer`` (caller turns while a question is open); a matcher absent from it
+        counts for all."""
         out = self.out
         out.matcher_count = len(self._ids)
         automaton = ahocorasick.Automaton()
@@ -434,19 +490,6 @@ class MatcherBuilder:
                 continue
             key = " ".join(tokens[template.anchor : template.anchor + template.anchor_len])
             keys.setdefault(key, []).append((False, leaf, len(key)))
-        phrase_atoms: list[tuple[str, ...] | None] = []
-        conjunctions: list[tuple[str, ...]] = []
-        needle_variables: list[str] = []
-        for tokens in self._phrase_tokens:
-            atoms = choose_atoms(tokens)
-            if atoms is not None:
-                phrase_atoms.append(atoms)
-                continue
-            literal = conjunction(tokens)
-            if literal:
-                conjunctions.append(literal)
-            else:  # only variables and gaps: look for the call's value of the first variable
-                needle_variables.append(next(_var_parts(t)[0] for t in tokens if _is_var(t)))
         regex_atoms: list[tuple[str, ...] | None] = []
         always: list[int] = []
         for source, leaf in sorted(self._regex_leaf.items(), key=lambda kv: kv[1]):
@@ -482,18 +525,10 @@ class MatcherBuilder:
         out._regexes = [re2.compile(src, _OPTIONS) for _, src, _ in out.regex_leaves]
         out._digit_detectors = tuple(i for i, (_, k, _) in enumerate(out.detector_leaves) if k != "email")
         out._email_detectors = tuple(i for i, (_, k, _) in enumerate(out.detector_leaves) if k == "email")
-        out.prefilter = build_prefilter(
-            phrase_atoms,
-            regex_atoms,
-            numeric_detectors=bool(out._digit_detectors),
-            email_detector=bool(out._email_detectors),
-            needle_variables=tuple(dict.fromkeys(needle_variables)),
-            conjunctions=conjunctions,
-            numeric_min=min(
-                (MIN_DIGITS[k] for _, k, _ in out.detector_leaves if k not in ("email", "mbi")), default=10**6
-            ),
-            mbi=any(k == "mbi" for _, k, _ in out.detector_leaves),
-        )
+        out.speakers = dict(speakers or {})
+        out.prefilter = self._prefilter({"agent"}, speakers, regex_atoms)
+        out.caller_prefilter = self._prefilter({"caller"}, speakers, regex_atoms)
+        out.answer_prefilter = self._prefilter({"caller", "answer"}, speakers, regex_atoms)
         out.max_phrase_tokens = max_tokens
         out.variables = frozenset(variables)
         return out

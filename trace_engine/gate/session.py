@@ -45,7 +45,7 @@ from trace_engine.compile.program import (
     RuleInfo,
     StepProgram,
 )
-from trace_engine.facts import FACTS, ResolvedFacts, resolve_facts
+from trace_engine.facts import FACTS, ResolvedFacts, resolve_facts, scope_fact_names
 from trace_engine.gate.decision import Decision, TurnFinding
 from trace_engine.text import detect_all, normalize, normalize_phrase
 
@@ -65,6 +65,8 @@ UNSCORED_ROLES = frozenset({"system", "tool"})
 
 #: A rule's scope status when it is off: outside the scope, or a fact it needs is missing.
 NOT_APPLICABLE, MISSING_FACT = "not_applicable", "missing"
+#: The facts a scope may name: a call's scope depends on these alone.
+_SCOPE_FACTS: tuple[str, ...] = scope_fact_names()
 #: Words dropped from the edges of a variable's value: "The Lakeside Roofing Co." is said "lakeside roofing".
 _LEADING_ARTICLES = frozenset({"the", "a", "an"})
 _TRAILING_SUFFIXES = frozenset({"inc", "llc", "ltd", "corp", "co", "pllc", "llp", "lp"})
@@ -243,8 +245,15 @@ class Call:
         self.facts: dict[str, Any] = self.fact_info.values
 
     def _decide_scope(self) -> None:
-        """Which rules are outside their scope, or cannot tell (a fact is missing). Once per call and per update."""
+        """Which rules are outside their scope, or cannot tell (a fact is missing). Once per call and per update,
+        and cached on the engine by the values of the facts scopes name (calls of one agent share them)."""
         facts = self.facts
+        problems = self.fact_info.problems
+        key = tuple((facts.get(name), problems.get(name)) for name in _SCOPE_FACTS)
+        cached = self.engine.scope_cache.get(key)
+        if cached is not None:
+            self.scope_off = cached
+            return
         rules = self.program.rules
         off: dict[int, tuple[str, str, bool]] = {}
         for index in self.program.scoped_rules:
@@ -264,6 +273,8 @@ class Call:
                 if missing is not None:
                     off[index] = (MISSING_FACT, self.missing_reason([missing[0]]), missing[1])
         self.scope_off = off
+        if len(self.engine.scope_cache) < 1024:
+            self.engine.scope_cache[key] = off
 
     def missing_reason(self, keys: list[str]) -> str:
         """Why facts are missing: not given at all, or given in a form that cannot be used (the value named)."""
@@ -586,7 +597,9 @@ class Call:
                 self.last_t = t
             program = self.program
             matchers = program.matchers
-            if matchers.prefilter is None or matchers.prefilter.maybe(text, self.needles):
+            # answers to an open question are looked for only while one is open
+            prefilter = matchers.answer_prefilter if self.pending or self.after_open else matchers.caller_prefilter
+            if prefilter is None or prefilter.maybe(text, self.needles):
                 matches = matchers.scan(normalize(text), self.var_tokens, self.exempt)
             else:
                 matches = {}
@@ -1197,10 +1210,10 @@ def _derive_from_variables(
         missing = [sorted(v for v in leaf if not var_tokens.get(v)) for leaf in leaf_vars]
         if all(missing):
             unmatchable[mid] = "missing variable: " + ", ".join(sorted({n for leaf in missing for n in leaf}))
-    prefilter = program.matchers.prefilter
+    prefilters = (program.matchers.prefilter, program.matchers.answer_prefilter)
     needles = tuple(
         surface
-        for name in (prefilter.needle_variables if prefilter else ())
+        for name in dict.fromkeys(n for pf in prefilters if pf is not None for n in pf.needle_variables)
         if (tokens := var_tokens.get(name))
         for surface in token_alternatives(tokens[0])
     )
