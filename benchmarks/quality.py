@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import dataclasses
 import json
 import os
 import re
@@ -49,6 +50,7 @@ sys.path.insert(0, str(REPO))
 
 from trace_engine import ir  # noqa: E402
 from trace_engine.gate import Engine  # noqa: E402
+from trace_engine.rescore import score_transcript  # noqa: E402
 from trace_engine.text import TLDS, detect, luhn_ok, nanp_ok, normalize  # noqa: E402
 from trace_engine.transcripts import Transcript, iter_records  # noqa: E402
 
@@ -597,16 +599,8 @@ def verdicts(path: Path, limit: int | None, metadata: dict[str, Any], examples: 
     calls = errors = 0
     for rec in iter_calls(path, limit):
         calls += 1
-        call = engine.start_call(rec.call_id, metadata={**rec.metadata, **metadata})
-        last_t = None
-        for role, text, t in rec.turns:
-            if role == "agent":
-                call.agent_turn(text, t)
-            else:
-                call.caller_turn(text, t)
-            last_t = t if t is not None else last_t
-        card = call.end(last_t)
-        errors += call.errors + call.fail_open_events
+        card = score_transcript(engine, dataclasses.replace(rec, metadata={**rec.metadata, **metadata}))
+        errors += card.gate_health.errors + card.gate_health.fail_open
         counts[card.verdict] += 1
         fired = {f.rule_id for f in card.findings}
         per_rule.update(fired)
@@ -668,7 +662,7 @@ def _pct(x: float | None) -> str:
 def verdict_summary(res: dict[str, Any]) -> Iterable[str]:
     for name, v in res.items():
         yield (f"== Verdicts: {name} ({v['calls']} calls, all five packs, metadata {v['metadata']}): "
-               f"FAIL rate {_pct(v['fail_rate'])} (goal <= 0.5%), {v['verdicts']}, findings from out-of-scope "
+               f"FAIL rate {100 * v['fail_rate']:.2f}% (goal <= 0.5%), {v['verdicts']}, findings from out-of-scope "
                f"rules {v['findings_out_of_scope']} (goal 0), gate errors {v['gate_errors']}")
         if v["out_of_scope_by_rule"]:
             yield f"  out of scope by rule: {v['out_of_scope_by_rule']}"
