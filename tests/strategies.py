@@ -17,7 +17,9 @@ What "valid" means here (what both pack forms, DSL and JSON, must be able to exp
   float, ``CallEnd``), every scope (``Always``; ``UntilState``; ``ForTurns`` inside ``OnCue`` only), every check kind,
   every expression node (``Call`` with the arity from :data:`ir.EXPR_FUNCTIONS`; ``Const`` of str, int, float, bool or a
   *tuple* of str/int), remedies (``mask`` with exactly one of ``keep_last``/``placeholder``, ``inject`` with ``text``,
-  the others bare) and ``None`` remedies.
+  the others bare) and ``None`` remedies; state steps with and without ``unless`` / ``and_not``; ``OnCue`` with and
+  without ``and_not`` and (caller cues only) ``after``; ``applies_to`` on the pack and on rules (a rule's only narrows
+  its pack's: for a fact both name, its values are a subset).
 * free text (titles, reasons, examples, string constants...) comes from the ``text`` strategy argument; the default
   :func:`safe_text` avoids ``"``, ``\\`` and control characters so that a DSL printer needs no escapes; pass
   ``text=st.text(min_size=1)`` to stress a form that escapes everything (JSON does).
