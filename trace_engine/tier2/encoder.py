@@ -421,6 +421,17 @@ def model() -> _Batcher:
     return _MODEL
 
 
+def check_installed() -> None:
+    """Raise :class:`EncoderUnavailable` (with the install hint) unless numpy and the model file are present;
+    cheap: nothing is loaded or hashed."""
+    try:
+        import numpy  # noqa: F401
+    except ImportError as e:
+        raise EncoderUnavailable(INSTALL_HINT) from e
+    if not model_file().is_file():
+        raise EncoderUnavailable(INSTALL_HINT)
+
+
 def available() -> bool:
     """Whether the encoder can load here (loads it)."""
     try:
