@@ -50,10 +50,13 @@ THIRD_PARTY = re.compile(
     r"\b(calling|call) (for|on behalf of) (him|her|them|someone)\b|"
     r"\b(he|she)'?s? (is )?(not|isn'?t) (home|here|in|available|around)\b|\b(he|she) (stepped|went) out\b|"
     r"\bcan i take a message\b|\bwrong number\b|\bthis is not (him|her)\b|\bi'?m not (him|her)\b|"
-    r"\b(my|our) " + _REL + r"'?s? (test|results?|appointment|biopsy|scan|prescription|medication|account|bill)\b", _I)
+    r"\b(my|our) " + _REL + r"'?s? (test|results?|appointment|biopsy|scan|prescription|medication|account|bill)\b|"
+    r"\b(this is|i'?m) [a-z]+( [a-z]+)?'s " + _REL + r"\b", _I)
 PHONE = re.compile(r"\b(thank(s| you) for calling|calling (from|on behalf of|about)|this is \w+ (from|with|at)|"
-                   r"on the (phone|line)|give (us|me) a call|call (you|me) back|hold on|please hold|"
-                   r"you'?ve reached|returning your call)\b", _I)
+                   r"this is \w+ speaking|this is the \w+( \w+)? (at|from|with)|on the (phone|line)|give (us|me) a call|call (you|me) back|please hold|"
+                   r"you'?ve reached|returning your call|i'?m calling|(how|what) (can|may) i (help|do for) you|"
+                   r"^\W*(hello|hi|good (morning|afternoon|evening))?,? ?[a-z]+( [a-z]+)? (clinic|medical|practice|"
+                   r"health|hospital|pharmacy|cardiology|dental|pediatrics|nurse line)\b)", _I)
 SELF_HEALTH = re.compile(
     r"\b(i'?ve (been|had|got)|i (have|had|get|feel|felt|take|took|am taking|started|hurt|broke|fell)|"
     r"i'?m (having|taking|feeling|on|in pain|allergic|pregnant|diabetic|sore)|my (\w+ )?(pain|knee|back|"

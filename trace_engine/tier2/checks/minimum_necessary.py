@@ -29,12 +29,12 @@ class MinimumNecessaryJudge(EncoderJudge):
         from trace_engine.tier2.context import context_for
 
         call = getattr(ctx, "call", None) or context_for([(t.role, t.text) for t in window])
+        if not listener_at_risk(call):  # the verified or in-person patient: telling them is not over-disclosure
+            return []
         if call.third_party:
             who = "to a caller who said they are someone other than the patient"
-        elif listener_at_risk(call):
-            who = "to a phone caller who was not verified"
         else:
-            who = "beyond what the listener needs"
+            who = "to a phone caller who was not verified"
         said = re.sub(r"\s+", " ", window[-1].text.strip())[:140]
         return [Verdict("minimum_necessary", "high", confidence, "escalate", "agent",
                         f'The agent disclosed health information ("{said}") {who}.', INSTRUCTION)]

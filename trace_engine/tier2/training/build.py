@@ -29,17 +29,20 @@ from typing import Any
 
 from trace_engine.tier2.context import split_ask_tell
 from trace_engine.tier2.training import corpora
+from trace_engine.tier2.training.kb_claims import KBS
+from trace_engine.tier2.training.kb_claims import examples as kb_examples
 from trace_engine.tier2.training.written import GENERATORS, PREFIX, SUFFIX
 
 OUT = corpora.ROOT / "tests" / "data" / "tier2"
 WINDOW = 6
-CHECKS = ("ambiguous_optout", "brand_tone", "minimum_necessary")
-SPEAKER = {"ambiguous_optout": "caller", "brand_tone": "agent", "minimum_necessary": "agent"}
+CHECKS = ("ambiguous_optout", "brand_tone", "minimum_necessary", "hallucination")
+SPEAKER = {"ambiguous_optout": "caller", "brand_tone": "agent", "minimum_necessary": "agent", "hallucination": "agent"}
 #: corpus turns per check and source (before review triggers add their hits)
 QUOTA = {
     "ambiguous_optout": {"sgd": 1100, "taskmaster": 700, "mts": 800},
     "brand_tone": {"sgd": 900, "taskmaster": 600, "mts": 1100},
     "minimum_necessary": {"sgd": 700, "taskmaster": 300, "mts": 1500},
+    "hallucination": {"sgd": 900, "taskmaster": 300, "mts": 200},
 }
 #: hard-negative hints: corpus turns with these words are drawn first (half of each quota)
 HARD = {
@@ -49,6 +52,7 @@ HARD = {
                              r"should|don'?t|sorry|urgent|soon)\b", re.I),
     "minimum_necessary": re.compile(r"\b(your|his|her|diagnos\w*|results?|test|blood|medication|pressure|"
                                     r"diabetes|cancer|infection|mri|x ?ray|scan)\b", re.I),
+    "hallucination": re.compile(r"\d|\$|\b(free|fee|cost|price|open|close|dollars|percent|days?|hours?)\b", re.I),
 }
 #: review triggers: corpus turns these hit are hand-labeled, never labeled by rule
 _CALLS = r"(call|calling|called|ring|contact\w*|text\w*|phone)"
@@ -64,6 +68,9 @@ TRIGGERS = {
     "minimum_necessary": re.compile(
         r"\b(this is (his|her) \w+|i'?m (his|her) \w+|calling (for|about|on behalf of) (my|his|her)|"
         r"(he|she)'?s? not (home|here)|take a message)\b", re.I),
+    # corpus agent turns are about other businesses and the caller's own bookings: never a claim about the
+    # written KBs, so nothing needs a hand label
+    "hallucination": re.compile(r"(?!x)x"),
 }
 HEALTH = re.compile(
     r"\b(diagnos\w*|biops\w*|cancer|tumou?r|hiv|hepatitis|diabet\w*|hypertension|blood pressure|cholesterol|"
@@ -164,11 +171,16 @@ def build(check: str, data_dir: Path = OUT, seed: int = 18) -> tuple[list[dict[s
     """(labeled rows, trigger hits still without a hand label)."""
     rng = random.Random(f"{seed}:{check}")
     rows: list[dict[str, Any]] = []
-    for ex in GENERATORS[check](rng):
+    gen = kb_examples if check == "hallucination" else GENERATORS[check]
+    for ex in gen(rng):
         rows.append({"turns": ex["turns"], "label": ex["label"], "category": ex["category"],
-                     "labeled_by": "written", "group": ex["group"], "split": split_of(ex["group"])})
-    rows.extend(_legacy(check, data_dir))
+                     "labeled_by": "written", "group": ex["group"], "split": split_of(ex["group"]),
+                     **({"kb": ex["kb"]} if "kb" in ex else {})})
+    rows.extend({**r, "kb": "telecom"} if check == "hallucination" else r for r in _legacy(check, data_dir))
     corpus_rows, review = _corpus_rows(check, rng)
+    if check == "hallucination":
+        for r in corpus_rows:
+            r["kb"] = rng.choice(sorted(KBS))
     rows.extend(corpus_rows)
     hand = load_hand_labels(data_dir)
     missing = []

@@ -109,7 +109,55 @@ def choose_threshold(conf: Any, y: Any, target: float = TARGET_PRECISION) -> flo
     return max(0.05, min(0.95, best))
 
 
+def hallucination_dataset(split: str, cache: EmbeddingCache, data_dir: Path = OUT) -> tuple[Any, Any, list]:
+    """One row per doubtful claim sentence (a sentence the comparison leaves contradicted or unsupported); a
+    labeled turn without one is predicted negative without the model and adds no row."""
+    from trace_engine.tier2.checks.hallucination import KBIndex, claim_features
+    from trace_engine.tier2.context import sentences, split_ask_tell
+    from trace_engine.tier2.training.kb_claims import passages
+
+    np = cache.np
+    kbs: dict[str, KBIndex] = {}
+    feats, ys, rows = [], [], []
+    items = [(r, w) for r, w in load("hallucination", data_dir, split) if not abstains("hallucination", w[-1][1])]
+    claims = [(r, s) for r, w in items for s in sentences(split_ask_tell(w[-1][1])[1])
+              if not abstains("hallucination", s)]
+    cache.fill([s for _, s in claims])
+    for r, s in claims:
+        kb = kbs.get(r["kb"]) or kbs.setdefault(r["kb"], KBIndex(passages(r["kb"])))
+        f, kind, _ = claim_features(s, kb, cache)
+        if kind in (None, "supported"):
+            continue
+        feats.append(f)
+        ys.append(bool(r["label"]))
+        rows.append(r)
+    return np.asarray(feats, dtype=np.float32), np.asarray(ys), rows
+
+
+def fit_hallucination(cache: EmbeddingCache, data_dir: Path = OUT) -> dict[str, Any]:
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    Xtr, ytr, _ = hallucination_dataset("train", cache, data_dir)
+    Xdv, ydv, _ = hallucination_dataset("dev", cache, data_dir)
+    lr = LogisticRegression(C=1.0, max_iter=3000, class_weight="balanced").fit(Xtr, ytr)
+    m_dev = lr.decision_function(Xdv)
+    platt = LogisticRegression(C=1e4, max_iter=1000).fit(m_dev.reshape(-1, 1), ydv)
+    a, b = float(platt.coef_[0][0]), float(platt.intercept_[0])
+    conf = 1 / (1 + np.exp(-(a * m_dev + b)))
+    thr = choose_threshold(conf, ydv)
+    pred = conf >= thr
+    tp = int((pred & ydv).sum())
+    return {"check": "hallucination", "weights": [round(float(x), 6) for x in lr.coef_[0]],
+            "bias": float(lr.intercept_[0]), "platt": [a, b], "threshold": round(thr, 4),
+            "meta": {"trained_on": "tests/data/tier2/hallucination.jsonl split=train (doubtful claim sentences)",
+                     "train_rows": len(ytr), "dev_rows": len(ydv), "dev_precision": round(tp / max(1, int(pred.sum())), 4),
+                     "dev_recall_of_doubtful": round(tp / max(1, int(ydv.sum())), 4)}}
+
+
 def fit(check: str, cache: EmbeddingCache, data_dir: Path = OUT) -> dict[str, Any]:
+    if check == "hallucination":
+        return fit_hallucination(cache, data_dir)
     import numpy as np
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import average_precision_score
