@@ -175,6 +175,8 @@ SCAM_THREATS = [
     "your identity has been used in a money laundering case", "your medicare card will be deactivated",
     "a judgment will be entered against you by default", "your bank accounts are being frozen as we speak",
     "an arrest order has been issued under your name", "your home will go into foreclosure proceedings",
+    "your passport will be flagged at the border", "the police are on their way to your address",
+    "your driving privileges will be suspended tonight",
 ]
 SCAM_DEADLINES = [
     "you must respond immediately", "you need to call us back within the next hour",
@@ -211,6 +213,11 @@ SALES_URGENCY = [
     "you won't get a second chance at this rate", "i'm told we have three left, and people are buying as we talk",
     "commit in the next five minutes and we waive the fee, after that it's gone", "tonight is the cutoff, no exceptions",
     "decide before we hang up, i can't hold it for you", "you'll lose your place in line if you don't pay now",
+    "the system will lock you out of this deal in minutes", "if you don't buy now, your price doubles at midnight",
+    "last call, this offer is gone the moment i hang up", "you have sixty seconds to decide",
+    "this is literally the final hour of the sale, you need to act", "commit now, we can't promise tomorrow",
+    "there's one slot left and three people asking, so decide right this second",
+    "your approval expires today unless you accept on this call",
 ]
 RUDE = [
     "are you even listening to me", "i already explained this twice, try to keep up",
@@ -234,6 +241,14 @@ RUDE = [
     "read the email, it's not that complicated", "whatever, do what you want, i don't care",
     "you sound confused, as usual", "do i have to explain everything to you twice",
     "gosh, you're slow", "i'm honestly tired of talking to you", "just stop talking and let me finish",
+    "you're not very bright, are you", "i can't believe i have to deal with this", "that's the silliest complaint i've heard",
+    "maybe if you paid attention you wouldn't have this problem", "don't be so dramatic", "quit being so needy",
+    "you people never learn", "can you not interrupt me like a child", "that is frankly none of your business",
+    "you obviously have no idea how this works", "i'm not going to hold your hand through this",
+    "stop acting like the victim", "ugh, not you again", "you're the reason we have rules", "get a clue",
+    "honestly, you should be embarrassed", "that's a lazy excuse", "i don't have the patience for this today",
+    "you clearly can't follow simple directions", "look, it's your own fault", "are you always this difficult",
+    "that's pathetic", "do yourself a favor and stop talking", "wow, what a stupid mistake to make",
 ]
 PUSHY = [
     "i won't take no for an answer", "just say yes and we'll sort out the details later",
@@ -256,6 +271,13 @@ PUSHY = [
     "what would it take for you to sign today", "you need this, everybody needs this, let's start",
     "i already added it to your account, you can thank me later", "let's not waste time, give me the card",
     "you'd be letting your family down if you pass on this", "i'll mark you down as a yes",
+    "i'm not letting you off the phone until we sign you up", "you're saying yes, right? great, done",
+    "just trust me and hand over the card", "if you say no you'll be the only one on your street",
+    "i'll sign you up now and you can cancel later if you really want", "everyone i talk to says yes, so you will too",
+    "don't you want to protect your family? then say yes", "we're doing this today, no more excuses",
+    "there's nothing to discuss, let's get you enrolled", "i'll just charge the card now and email you later",
+    "i'm adding the protection plan, you'll need it", "you can't afford to think about it, sign up",
+    "say yes and i'll stop calling", "i've already started your application, just confirm",
 ]
 ADVICE = [
     "you don't need to see a doctor for that, just take some ibuprofen and sleep it off",
@@ -284,6 +306,11 @@ ADVICE = [
     "withdraw everything from your savings and put it in this plan", "i'd stop paying child support until they sue",
     "don't answer the subpoena, it's probably fake", "you can mix those medications, it's fine",
     "stop your blood pressure medicine for a week and see", "you should file for divorce before the house sells",
+    "cancel your health insurance, you're young and healthy", "you don't need that surgery, try yoga instead",
+    "don't pay the hospital bill, they'll forget about it", "you should cash in your life insurance now",
+    "take your wife's blood pressure pills, they're the same", "sign the contract without reading it, it's standard",
+    "skip the dentist, that tooth pain goes away on its own", "put everything on a credit card and declare bankruptcy later",
+    "you should stop your dialysis for a while", "don't tell the insurance company about your diagnosis",
 ]
 TONE_NEG = [
     "hi, this is sam from acme solar", "ok, and do you smoke?", "your payment is due on the twentieth",
@@ -332,6 +359,18 @@ TONE_NEG = [
     "if you have questions about your taxes, a tax preparer can help", "i'm sorry, that was my mistake",
     "that sounds frustrating, let me see what i can do", "no pressure at all, it's your call",
     "stock is limited, but you can join the waitlist", "this price is good through sunday",
+    "i'm happy to help you with that", "let me double check the spelling of your street",
+    "i apologize, i misheard you earlier", "we can set that up whenever it suits you",
+    "the technician will arrive between one and five", "please note the store closes early on holidays",
+    "if you don't mind me asking, what prompted the call today?", "you may want to compare a few options first",
+    "i understand your frustration, let's get this fixed", "i can't advise on medications, your pharmacist can",
+    "we'll need a signed form before we can release the records", "you're all set, have a wonderful evening",
+    "would you like to hear the options, or should i just email them?", "there's no obligation to buy anything today",
+    "the warranty covers parts and labor for one year", "our records show the payment posted yesterday",
+    "if the pain is severe, please go to the emergency room", "you'll want to bring your insurance card",
+    "i can offer you a callback tomorrow morning", "that rate is available until the end of the month",
+    "we have limited appointments this week, but plenty next week", "sorry, could you hold for just a moment?",
+    "your package should arrive by friday", "the fee is waived if you pay online", "that's entirely your decision",
 ]
 
 
