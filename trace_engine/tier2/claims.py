@@ -96,8 +96,8 @@ def _spoken(toks: list[str], i: int) -> tuple[float, int] | None:
         elif w == "thousand" and seen:
             total += (cur or 1) * 1000
             cur = 0
-        elif w == "and" and seen and j + 1 < len(toks) and toks[j + 1] in UNITS | TENS and cur >= 100:
-            pass
+        elif w == "and" and seen and cur >= 100 and j + 1 < len(toks) and (toks[j + 1] in UNITS or toks[j + 1] in TENS):
+            pass  # "three hundred and fifty"
         else:
             break
         seen = True
@@ -138,9 +138,9 @@ def _numbers(toks: list[str]) -> list[tuple[float, int, int, bool]]:
         sp = _spoken(toks, i)
         if sp:
             v, j = sp
-            if j + 1 < len(toks) and toks[j] == "and" and toks[j + 1] in ("a", "half") and toks[j + 1 if toks[j + 1] == "half" else j + 2 if j + 2 < len(toks) else j] == "half":
+            if toks[j : j + 3] == ["and", "a", "half"]:  # "two and a half hours"
                 v += 0.5
-                j += 3 if toks[j + 1] == "a" else 2
+                j += 3
             out.append((v, i, j, False))
             i = j
             continue

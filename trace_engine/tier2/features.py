@@ -77,23 +77,28 @@ class Spec:
 
     def __init__(self, texts: Callable[[Sequence[tuple[str, str]], CallContext], list[str]],
                  hand: Callable[[Sequence[tuple[str, str]], CallContext], list[float]],
-                 gate: Callable[[CallContext], bool] | None = None) -> None:
+                 gate: Callable[[CallContext], bool] | None = None, prev_ngrams: bool = False) -> None:
         self.texts = texts
         self.hand = hand
         self.gate = gate
+        self.prev_ngrams = prev_ngrams
 
     def sparse(self, window: Sequence[tuple[str, str]], ctx: CallContext) -> dict[int, float]:
-        """Hashed n-grams of the first embedded text (gated like the embedding: two slot ranges)."""
+        """Hashed n-grams of the first embedded text (gated like the embedding: two slot ranges), and for a
+        caller turn those of the agent turn it answers (a third range: cheap context, no second embedding)."""
         offset = HASH_DIM if self.gate is not None and self.gate(ctx) else 0
-        return hashed_ngrams(self.texts(window, ctx)[0], offset)
+        out = hashed_ngrams(self.texts(window, ctx)[0], offset)
+        if self.prev_ngrams:
+            out.update(hashed_ngrams(ctx.prev_other, HASH_DIM))
+        return out
 
     @property
     def sparse_dim(self) -> int:
-        return HASH_DIM * (2 if self.gate is not None else 1)
+        return HASH_DIM * (2 if self.gate is not None or self.prev_ngrams else 1)
 
 
 def _optout_texts(w: Sequence[tuple[str, str]], ctx: CallContext) -> list[str]:
-    return [w[-1][1], ctx.prev_other]
+    return [w[-1][1]]
 
 
 def _optout_hand(w: Sequence[tuple[str, str]], ctx: CallContext) -> list[float]:
@@ -125,7 +130,7 @@ def _minnec_hand(w: Sequence[tuple[str, str]], ctx: CallContext) -> list[float]:
 
 
 SPECS: dict[str, Spec] = {
-    "ambiguous_optout": Spec(_optout_texts, _optout_hand),
+    "ambiguous_optout": Spec(_optout_texts, _optout_hand, prev_ngrams=True),
     "brand_tone": Spec(_tone_texts, _tone_hand),
     "minimum_necessary": Spec(_minnec_texts, _minnec_hand, gate=listener_at_risk),
 }

@@ -120,10 +120,10 @@ class HallucinationJudge:
         if abstains(self.check_id, text):
             return 0.0, None, None, None
         _, tell = split_ask_tell(text)
+        claims = [s for s in sentences(tell) if not abstains(self.check_id, s)]
+        encoder.embed_many(claims)  # one batch; claim_features then reads the cache
         best = (0.0, None, None, None)
-        for s in sentences(tell):
-            if abstains(self.check_id, s):
-                continue
+        for s in claims:
             f, kind, passage = claim_features(s, kb, encoder.embed_one)
             if kind in (None, "supported"):
                 continue

@@ -233,10 +233,10 @@ def _fill(rng: random.Random, kind: str, value: float, template: str, unit_days:
 def examples(rng: random.Random) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for kb_name, kb in KBS.items():
-        for fi, (passage, kind, value, wrong, templates, same, diff) in enumerate(kb["facts"]):
+        for fi, (_passage, kind, value, wrong, templates, same, diff) in enumerate(kb["facts"]):
             group = f"hall-{kb_name}-{fi}"
 
-            def add(text: str, label: bool, category: str, group: str = group) -> None:
+            def add(text: str, label: bool, category: str, group: str = group, kb_name: str = kb_name) -> None:
                 out.append({"kb": kb_name, "turns": [["caller", "can you tell me about that?"],
                                                      ["agent", rng.choice(LEADS) + text]],
                             "label": label, "category": category, "group": group})

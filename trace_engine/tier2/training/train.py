@@ -41,7 +41,7 @@ class EmbeddingCache:
 
     @staticmethod
     def key(text: str) -> str:
-        return hashlib.sha1(text.encode()).hexdigest()
+        return hashlib.sha1(f"{encoder.MAX_TOKENS}:{text}".encode()).hexdigest()
 
     def fill(self, texts: list[str]) -> None:
         todo = sorted({t for t in texts if t.strip() and self.key(t) not in self.data})
