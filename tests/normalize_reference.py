@@ -3,6 +3,15 @@
 Used only by ``tests/test_normalize_equivalence.py`` and ``benchmarks/bench_normalize.py``: the optimized
 normalizer must produce exactly the same output as this code. Do not edit, do not "fix": any behaviour change
 to the normalizer is a spec change and belongs in ``tests/test_normalize.py``.
+
+Spec changes made here deliberately (each in its own commit, with the reason):
+
+* issue 11, text normalized against evasion: Unicode folding before tokenizing (:func:`_ref_fold`: format and
+  default-ignorable characters dropped, NFKD compatibility forms, combining marks dropped, every decimal digit to
+  ASCII, confusable letter skeletons), token spans mapped back to the original characters; words spelled letter
+  by letter become one word (:func:`_ref_merge_spelled`); ``niner`` is 9, ``nought``/``naught`` are zeros. The
+  reference versions are deliberately naive (one character, one item at a time); only the data tables (the
+  skeleton table, the default-ignorable ranges) and the spelled-word regex, which define the spec, are shared.
 """
 # ruff: noqa
 # fmt: off
@@ -60,6 +69,7 @@ UNITS: dict[str, int] = {
     "seven": 7,
     "eight": 8,
     "nine": 9,
+    "niner": 9,
 }
 TEENS: dict[str, int] = {
     "ten": 10,
@@ -86,7 +96,7 @@ TENS: dict[str, int] = {
 SCALES: dict[str, int] = {"thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
 HUNDRED = "hundred"
 MULTIPLIERS: frozenset[str] = frozenset({HUNDRED, *SCALES})
-ZERO_WORDS: frozenset[str] = frozenset({"oh", "o"})
+ZERO_WORDS: frozenset[str] = frozenset({"oh", "o", "nought", "naught"})
 REPEATERS: dict[str, int] = {"double": 2, "triple": 3, "treble": 3}
 FILLERS: frozenset[str] = frozenset({"uh", "um", "uhm", "umm", "er", "erm", "ah", "hmm", "hm", "mm"})
 
@@ -629,9 +639,80 @@ def _fast(text: str) -> NormalizedText | None:
     )
 
 
+# ============================================================================ issue 11 (spec change)
+import unicodedata
+
+from trace_engine.text._confusables import SKELETON
+from trace_engine.text.fold import _IGNORABLE_RANGES
+from trace_engine.text.normalize import SPELLED_RE
+
+
+def _ref_fold_char(ch: str) -> str:
+    cp = ord(ch)
+    if unicodedata.category(ch) == "Cf" or any(lo <= cp <= hi for lo, hi in _IGNORABLE_RANGES):
+        return ""
+    if unicodedata.category(ch) in ("Cs", "Co", "Cn"):
+        return ch
+    out = ""
+    for c in unicodedata.normalize("NFKD", ch):
+        cat = unicodedata.category(c)
+        if c.isascii():
+            out += c
+        elif cat in ("Mn", "Me", "Cf") or any(lo <= ord(c) <= hi for lo, hi in _IGNORABLE_RANGES):
+            pass
+        elif cat == "Nd":
+            out += str(unicodedata.decimal(c))
+        elif c in ("\u2212", "\u2043"):
+            out += "-"
+        else:
+            out += c
+    return out
+
+
+def _ref_fold(text: str) -> tuple[str, list[int]]:
+    chars: list[tuple[str, int]] = []  # (folded char, original index)
+    for i, ch in enumerate(text):
+        for c in _ref_fold_char(ch):
+            chars.append((c, i))
+    # skeletons: words (letters/digits) with a non-ASCII letter, all of whose non-ASCII characters have one
+    out: list[tuple[str, int]] = []
+    k = 0
+    while k < len(chars):
+        c = chars[k][0]
+        if not (c.isalnum()):
+            out.append(chars[k])
+            k += 1
+            continue
+        j = k
+        while j < len(chars) and chars[j][0].isalnum():
+            j += 1
+        word = chars[k:j]
+        mapped = any(w in SKELETON for w, _ in word)
+        if mapped and all(w.isascii() or w in SKELETON or w in "\u2019\u2018\u02bc" for w, _ in word):
+            for w, i in word:
+                out.extend((x, i) for x in SKELETON.get(w, w))
+        else:
+            out.extend(word)
+        k = j
+    return "".join(c for c, _ in out), [i for _, i in out]
+
+
+def _ref_merge_spelled(text: str, items: list) -> list:
+    for m in reversed(list(SPELLED_RE.finditer(text))):
+        a, b = m.span()
+        letters = "".join(ch for ch in m.group() if ch.isalpha()).lower()
+        if set(letters) == {"o"}:
+            continue
+        inside = [k for k, it in enumerate(items) if a <= it[1] and it[2] <= b]
+        first = inside[0]
+        items[first : inside[-1] + 1] = [(letters, a, b, items[first][3], K_WORD)]
+    return items
+
+
 def _normalize_general(text: str, phrase: bool = False) -> NormalizedText:
     items, number_pass = _scan(text, phrase)
-    return _build(text, convert_numbers(items) if number_pass else items)
+    items = _ref_merge_spelled(text, items)
+    return _build(text, convert_numbers(items))
 
 
 def normalize(text: str) -> NormalizedText:
@@ -639,10 +720,12 @@ def normalize(text: str) -> NormalizedText:
     any ``str``; non-``str`` input is coerced with ``str()``."""
     if not isinstance(text, str):
         text = str(text)
-    nt = _fast(text)
-    if nt is not None:
-        return nt
-    return _normalize_general(text)
+    folded, source = _ref_fold(text)
+    nt = _normalize_general(folded)
+    nt.original = text
+    nt.orig_starts = [source[s] for s in nt.orig_starts]
+    nt.orig_ends = [source[e - 1] + 1 for e in nt.orig_ends]
+    return nt
 
 
 def normalize_phrase(phrase: str) -> str:
@@ -650,4 +733,4 @@ def normalize_phrase(phrase: str) -> str:
     tokens, verbatim."""
     if not isinstance(phrase, str):
         phrase = str(phrase)
-    return _normalize_general(phrase, phrase=True).text
+    return _normalize_general(_ref_fold(phrase)[0], phrase=True).text

@@ -471,7 +471,9 @@ def test_canonical_exempt() -> None:
         ("meet at noon dot", []),
         ("jane at example dot invalid", []),
         ("jane@example", []),
-        ("jane @ example.com", []),  # written '@' must touch both sides
+        # a written '@' with spaces reads like a spoken "at" (the domain must end in a built-in TLD)
+        ("jane @ example.com", [("jane @ example.com", "jane@example.com")]),
+        ("jane @ example.zz", []),
         ("@example.com", []),
         ("we arrived at the hotel", []),
         ("one two three at gmail dot com", [("one two three at gmail dot com", "123@gmail.com")]),
@@ -618,3 +620,124 @@ def test_adversarial_inputs_finish(big: str) -> None:
     nt = normalize(big)
     for kind in DETECTORS:
         detect(kind, nt)
+
+
+# ------------------------------------------------------------------------------------------- issue 10: sharper
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("maria.g@outlook dot com", [("maria.g@outlook dot com", "maria.g@outlook.com")]),
+        ("tom at hot mail dot com", [("tom at hot mail dot com", "tom@hotmail.com")]),
+        ("jane at g mail dot com", [("jane at g mail dot com", "jane@gmail.com")]),
+        ("kim at out look dot com", [("kim at out look dot com", "kim@outlook.com")]),
+        ("bo at ya hoo dot com", [("bo at ya hoo dot com", "bo@yahoo.com")]),
+        ("s a m at example dot org", [("s a m at example dot org", "sam@example.org")]),
+        ("j o h n dot smith at example dot com", [("j o h n dot smith at example dot com", "john.smith@example.com")]),
+        ("j d at yahoo dot com", [("j d at yahoo dot com", "jd@yahoo.com")]),
+        (
+            "front dash desk at river dash clinic dot com",
+            [("front dash desk at river dash clinic dot com", "front-desk@river-clinic.com")],
+        ),
+        ("sam underscore lee at example dot net", [("sam underscore lee at example dot net", "sam_lee@example.net")]),
+        ("john two three at g mail dot com", [("john two three at g mail dot com", "john23@gmail.com")]),
+        ("jane at sign example dot com", [("jane at sign example dot com", "jane@example.com")]),
+        ("ravi at the rate g mail dot com", [("ravi at the rate g mail dot com", "ravi@gmail.com")]),
+        ("ｊａｎｅ＠ｅｘａｍｐｌｅ．ｃｏｍ", [("ｊａｎｅ＠ｅｘａｍｐｌｅ．ｃｏｍ", "jane@example.com")]),
+        ("jane\u200b@example.com", [("jane\u200b@example.com", "jane@example.com")]),
+        # near misses
+        ("reach me at g mail dot com", []),
+        ("we are at the mall dot", []),
+        ("meet at hot mail", []),
+    ],
+)
+def test_email_mixed_asr_forms_whole_span(text: str, expected) -> None:
+    assert found("email", text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "logged at 2019-07-12 16:30:49",
+        "created 2019-07-12T16:30:49Z",
+        "on 07/12/2019 4:30 pm",
+        "on 12.07.2019 at 16:30",
+        "timestamp 20190712163000",
+        "timestamp 20190712 163000",
+    ],
+)
+def test_dates_and_times_are_not_cards(text: str) -> None:
+    nt = normalize(text)
+    assert detect_all(nt) == []
+
+
+def test_luhn_valid_timestamps_are_not_cards() -> None:
+    stamps = [f"2019-07-{d:02d} {h:02d}:{m:02d}:{s:02d}" for d in (1, 12) for h in (9, 16) for m in (5, 30) for s in range(60)]
+    luhn_valid = [t for t in stamps if luhn_ok("".join(ch for ch in t if ch.isdigit()))]
+    assert len(luhn_valid) > 30  # about one in ten
+    assert [t for t in luhn_valid if detect("credit_card", normalize(t))] == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "your claim number is 123-45-6789",
+        "order number one two three, four five, six seven eight nine",
+        "the reference number is one two three four five six seven eight nine",
+        "policy 123 45 6789",
+        "tracking number: 123456789",
+        "member id 123-45-6789",
+        "your confirmation number for the booking is 123 45 6789",
+    ],
+)
+def test_number_introduced_as_another_identifier_is_not_an_ssn(text: str) -> None:
+    assert found("ssn", text) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my ssn is 123-45-6789",
+        "for the order I need your social, it is 123-45-6789",
+        "the ssn on the application is 123456789",
+        "123-45-6789",
+    ],
+)
+def test_ssn_still_found(text: str) -> None:
+    assert [v for _, v in found("ssn", text)] == ["123456789"]
+
+
+@pytest.mark.parametrize(
+    "text, kind",
+    [
+        ("three seven eight two, eight two two four six three, one oh oh oh five", "credit_card"),
+        ("3782 822463 10005", "credit_card"),
+        ("4-1-1-1-1-1-1-1-1-1-1-1-1-1-1-1", "credit_card"),
+        ("four one one one one one one one one one one one one one one one", "credit_card"),
+        ("call 4155550198 at txt dot att dot net", "email"),
+        ("123456789", "ssn"),  # valid as an SSN and as a routing number, no context: the SSN
+        ("routing number 021000021", "aba_routing"),
+    ],
+)
+def test_one_value_one_finding_of_its_most_specific_kind(text: str, kind: str) -> None:
+    hits = detect_all(normalize(text))
+    assert [h.kind for h in hits] == [kind], hits
+
+
+@pytest.mark.parametrize(
+    "text, kind, value",
+    [
+        ("ssn ０７８-０５-１１２２", "ssn", "078051122"),
+        ("ssn ٠٧٨-٠٥-١١٢٢", "ssn", "078051122"),
+        ("ssn 𝟎𝟕𝟖-𝟎𝟓-𝟏𝟏𝟐𝟐", "ssn", "078051122"),
+        ("ssn 0\u200b7\u200b8-05-1122", "ssn", "078051122"),
+        ("ssn 1-2-3-4-5-6-7-8-9", "ssn", "123456789"),
+        ("ssn one two three, four five, six seven eight niner", "ssn", "123456789"),
+        ("card 4\u00ad111 1111 1111 1111", "credit_card", "4111111111111111"),
+    ],
+)
+def test_evasive_numbers_span_the_original_characters(text: str, kind: str, value: str) -> None:
+    hits = detect(kind, normalize(text))
+    assert [h.value for h in hits] == [value]
+    assert text[hits[0].start : hits[0].end] == text[text.index(" ") + 1 :]

@@ -99,7 +99,7 @@ def check_invariants(nt: NormalizedText) -> None:
         ("415,555,0198", "415 555 0198"),
         ("It ends.Then", "it ends dot then"),
         ("Straße", "strasse"),
-        ("ÇA VA", "ça va"),
+        ("ÇA VA", "ca va"),  # combining marks are dropped (fold)
         ("emoji 😀 here", "emoji here"),
         ("nul\x00byte", "nul byte"),
         ("lone \ud800 surrogate", "lone surrogate"),

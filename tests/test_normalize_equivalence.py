@@ -255,3 +255,21 @@ def _sgd_turns(limit_calls: int = 3000) -> list[str]:
 def test_sgd_corpus_identical() -> None:
     bad = [t for t in _sgd_turns() if fields(normalize(t)) != fields(ref.normalize(t))]
     assert not bad, bad[:5]
+
+
+# issue 11: evasion forms (folding, spelled words, spoken digit variants) against the reference
+_EVASIONS = [
+    "guar\u200danteed", "guar\u200banteed", "guar\u00adanteed", "\u202eguaranteed\u202c", "\u2066ok\u2069",
+    "ｇｕａｒａｎｔｅｅｄ", "𝐠𝐮𝐚𝐫𝐚𝐧𝐭𝐞𝐞𝐝", "guarant\u0435\u0435d", "gυaranteeʼs", "Привет мир", "ΑΒΓ",
+    "g u a r a n t e e d", "g.u.a.r.a.n.t.e.e.d", "g-u-a-r-a-n-t-e-e-d", "g_u_a", "s a m at", "o o o", "U.S.A.",
+    "٠٧٨-٠٥-١١٢١", "０７８-０５-１１２１", "𝟎𝟕𝟖", "niner", "nought", "4-1-1-1", "\u00a0", "\u2212", "e\u0301",
+    "ﬁne", "①", "½", "\ufeff", "\U000e0041", "\ufe0f", "ß", "İ", "i'm", "x\u2019y z",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_EVASIONS + _PIECES), st.sampled_from(_SEPS)), max_size=20).map(
+    lambda xs: "".join(p + s for p, s in xs)
+))
+def test_evasion_pieces(src: str) -> None:
+    assert_same(src)

@@ -122,6 +122,65 @@ def _variants(phrase):
     yield from (c.replace("'", "\u2019") for c in contracted(phrase))
 
 
+_CYRILLIC = str.maketrans({"e": "\u0435", "a": "\u0430", "o": "\u043e", "c": "\u0441", "p": "\u0440"})
+_FULLWIDTH = {c: chr(ord(c) + 0xFEE0) for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"}
+
+
+def _longest_word(phrase):
+    words = re.findall(r"[A-Za-z]+", phrase)
+    return max(words, key=len) if words else None
+
+
+def _evaded(phrase):
+    """The issue-11 evasions of a phrase: each must still be seen by the prefilter when the scan matches."""
+    word = _longest_word(phrase)
+    if word and len(word) >= 2:
+        mid = len(word) // 2
+        for joiner in ("\u200d", "\u200b", "\u200c", "\u00ad", "\u2060", "\ufeff", "\u202e"):
+            yield phrase.replace(word, word[:mid] + joiner + word[mid:], 1)
+        for sep in (" ", ".", "-", "_", "*", " . ", "/"):
+            yield phrase.replace(word, sep.join(word), 1)
+        yield phrase.replace(word, word.translate(_CYRILLIC), 1)
+    yield "".join(_FULLWIDTH.get(c, c) for c in phrase)
+    yield phrase.replace(" ", "\u00a0")
+    yield "\u202e" + phrase + "\u202c"
+    yield "\u2066" + phrase.upper() + "\u2069"
+
+
+@pytest.mark.parametrize("name", ["all", "brand_voice", "tcpa", "pii"])
+def test_every_builtin_phrase_evaded(name):
+    engine, _ = setup(name)
+    phrases = [fill(p) for p in _phrases(engine)]
+    bad = [v for p in phrases for v in _evaded(p) if unsound(name, v)]
+    assert bad == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ssn \uff10\uff17\uff18-\uff10\uff15-\uff11\uff11\uff12\uff11",  # fullwidth
+        "ssn \u0660\u0667\u0668-\u0660\u0665-\u0661\u0661\u0662\u0661",  # Arabic-Indic
+        "\U0001d7ce\U0001d7d5\U0001d7d6 \U0001d7ce\U0001d7d3 \U0001d7cf\U0001d7cf\U0001d7d0\U0001d7cf",  # math bold
+        "0\u200b7\u200b8-05-1121",
+        "4-1-1-1-1-1-1-1-1-1-1-1-1-1-1-1",
+        "zero seven eight, zero five, one one two one",
+        "niner niner niner one two three four five six seven",
+        "it is g u a r a n t e e d",
+        "it is g.u.a.r.a.n.t.e.e.d",
+        "it is guarant\u0435\u0435d",
+        "it is guar\u200danteed",
+        "c v v please",
+        "s a m at example dot org",
+        "maria.g@outlook dot com",
+        "jane at g mail dot com",
+        "front dash desk at river dash clinic dot com",
+        "j o h n dot smith at example dot com",
+    ],
+)
+def test_evasion_texts(text):
+    assert not unsound("all", text)
+
+
 def test_all_pack_phrases_present():
     assert len(ALL_PHRASES) > 500
 
@@ -214,6 +273,45 @@ def turns(draw):
     text = "".join(p + s for p, s in zip(pieces, seps, strict=False)).strip()
     case = draw(st.sampled_from(["same", "upper", "lower", "title", "capitalize"]))
     return {"same": text, "upper": text.upper(), "lower": text.lower(), "title": text.title(), "capitalize": text.capitalize()}[case]
+
+
+_INVISIBLE = ["\u200b", "\u200c", "\u200d", "\u00ad", "\u2060", "\ufeff", "\u202a", "\u202e", "\u2066", "\u2069"]
+
+
+@st.composite
+def evaded_turns(draw):
+    """A random turn with random issue-11 evasions applied at random places."""
+    text = draw(turns())
+    for _ in range(draw(st.integers(1, 4))):
+        how = draw(st.sampled_from(["invisible", "spell", "confusable", "fullwidth", "digits", "nbsp"]))
+        if not text:
+            break
+        pos = draw(st.integers(0, len(text) - 1))
+        if how == "invisible":
+            text = text[:pos] + draw(st.sampled_from(_INVISIBLE)) + text[pos:]
+        elif how == "spell":
+            words = list(re.finditer(r"[A-Za-z]{2,}", text))
+            if words:
+                m = draw(st.sampled_from(words))
+                sep = draw(st.sampled_from([" ", ".", "-", "_", " . "]))
+                text = text[: m.start()] + sep.join(m.group()) + text[m.end() :]
+        elif how == "confusable":
+            text = text[:pos] + text[pos:].translate(_CYRILLIC)
+        elif how == "fullwidth":
+            end = draw(st.integers(pos, len(text)))
+            text = text[:pos] + "".join(_FULLWIDTH.get(c, c) for c in text[pos:end]) + text[end:]
+        elif how == "digits":
+            offset = draw(st.sampled_from([0x0660, 0x06F0, 0x0966, 0xFF10, 0x1D7CE]))
+            text = "".join(chr(offset + int(c)) if c.isdigit() and c.isascii() else c for c in text)
+        else:
+            text = text.replace(" ", "\u00a0", 1)
+    return text
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(evaded_turns())
+def test_prefilter_sound_on_evaded_turns(text):
+    assert not unsound("all", text), text
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -10,7 +10,8 @@ Every matcher of every enabled rule is flattened into *leaves*:
   ("calling from the acme solar");
 * a **regex** contributes its literal atoms (YARA-style); RE2 runs over the normalized text only when an atom hit,
   or on every turn when the regex has no atom (lint warns about those);
-* a **detector** runs when its cheap precondition holds (digits in the turn, or an ``at`` token for email).
+* a **detector** runs when its cheap precondition holds (digits in the turn, or an ``at`` token for email); one
+  value gives one finding of its most specific kind (:func:`~trace_engine.text.detectors.detect_many`).
 
 Scanning a turn returns ``{matcher_id: [(start, end, kind), ...]}`` with spans in the turn's *original* text, so
 ``unless`` overlap tests, redaction and explain output all speak the same coordinates.
@@ -18,7 +19,6 @@ Scanning a turn returns ``{matcher_id: [(start, end, kind), ...]}`` with spans i
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,23 +35,11 @@ from trace_engine.compile.prefilter import (
     conjunction,
     regex_atom_words,
 )
-from trace_engine.text import NormalizedText, detect, normalize_phrase
+from trace_engine.text import NormalizedText, detect_many, normalize_phrase
+from trace_engine.text.detectors import MIN_DIGITS
 
 Span = tuple[int, int, str | None]  # original start, original end, detector kind (None for phrases and regexes)
 
-_DELETE_DIGITS = str.maketrans("", "", "0123456789")
-_DIGIT_THEN_LETTER = re.compile(r"[0-9][a-z]").search
-_SINGLE_LETTERS = re.compile(r"(?:^| )[a-z](?= |$)").findall
-
-
-def _mbi_possible(text: str) -> bool:
-    """An MBI starts with a digit then a letter: written, that is one token ("1eg4"); spelled out, it has at least
-    four single-letter tokens ("one e g four t e five m k seven three")."""
-    return _DIGIT_THEN_LETTER(text) is not None or len(_SINGLE_LETTERS(text)) >= 4
-
-
-#: Digits a detector's shortest valid value has (spoken digits are digits in the normalized view).
-MIN_DIGITS: dict[str, int] = {"mbi": 5, "ssn": 9, "aba_routing": 9, "us_phone": 10, "credit_card": 13}
 GAP = "*"
 GAP_MAX_WORDS = 3
 _OPTIONS = re2.Options()
@@ -193,22 +181,10 @@ class CompiledMatchers:
         self, found: dict[int, list[Span]], nt: NormalizedText, exempt: Mapping[str, frozenset[str]]
     ) -> None:
         leaves = self.detector_leaves
-        text = nt.text
-        digits = len(text) - len(text.translate(_DELETE_DIGITS)) if self._digit_detectors else 0
-        if digits:
-            for leaf in self._digit_detectors:
-                ids, kind, exempt_var = leaves[leaf]
-                if digits < MIN_DIGITS[kind]:
-                    continue
-                if kind == "mbi" and not _mbi_possible(text):
-                    continue
-                for hit in detect(kind, nt, exempt.get(exempt_var, frozenset()) if exempt_var else frozenset()):
-                    _add_span(found, ids, (hit.start, hit.end, kind))
-        if self._email_detectors and " at " in nt.text:
-            for leaf in self._email_detectors:
-                ids, kind, exempt_var = leaves[leaf]
-                for hit in detect(kind, nt, exempt.get(exempt_var, frozenset()) if exempt_var else frozenset()):
-                    _add_span(found, ids, (hit.start, hit.end, kind))
+        requests = [(kind, exempt.get(var, frozenset()) if var else frozenset()) for _, kind, var in leaves]
+        for (ids, kind, _), hits in zip(leaves, detect_many(nt, requests), strict=True):
+            for hit in hits:
+                _add_span(found, ids, (hit.start, hit.end, kind))
 
     @staticmethod
     def _add(found: dict[int, list[Span]], ids: tuple[int, ...], nt: NormalizedText, start: int, stop: int) -> None:

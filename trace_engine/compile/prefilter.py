@@ -5,8 +5,12 @@ Building the normalized view costs tens of microseconds; most agent turns match 
 never "no" wrongly. It works on a *word view* of the turn built with ``str.translate`` (C speed): case-folded,
 ASCII punctuation turned into spaces, the symbols the normalizer rewrites (``' @ $ % . _``) kept as words of their
 own, whitespace collapsed, padded with a space at each end. In that view a whole word ``w`` is the substring
-``" w "``, so one Aho-Corasick pass reports whole-word hits with no per-hit Python work. A turn with non-ASCII
-characters left after mapping typographic quotes and dashes is always "maybe" (word boundaries would be unsure).
+``" w "``, so one Aho-Corasick pass reports whole-word hits with no per-hit Python work. Non-ASCII text is first
+folded exactly as the normalizer folds it (:func:`~trace_engine.text.fold.fold`: invisible characters dropped,
+compatibility forms, all decimal digits and confusable letters made ASCII), so a fullwidth SSN or a zero-width-split
+phrase is seen as what it reads; a turn with non-ASCII characters left after that and after mapping typographic
+quotes and dashes is always "maybe" (word boundaries would be unsure). A word spelled letter by letter
+("g u a r a n t e e d", "c.v.v") is always "maybe": the normalizer joins it into one token.
 
 Why single tokens are safe: every normalized token either appears as a whole word of the view (words, hyphen
 halves, possessive stems, ``it`` of ``it'll``), or is *produced* by a rewrite: ``not`` of ``won't``, ``do`` of
@@ -25,6 +29,7 @@ from dataclasses import dataclass
 
 import ahocorasick
 
+from trace_engine.text.fold import fold
 from trace_engine.text.normalize import _GENERIC_SUFFIXES, CONTRACTIONS
 from trace_engine.text.numbers import REPEATERS, SCALES, TEENS, TENS, UNITS, ZERO_WORDS
 
@@ -64,20 +69,30 @@ _GLUED_DOT = re.compile(rb"[a-z0-9]\.[a-z]{2}").search  # "example.com", not "p.
 #: looser than the detector, as a prefilter must be)
 _MBI_WRITTEN = re.compile(rb"[0-9][a-z][a-z0-9][0-9][^a-z0-9]*[a-z][a-z0-9][0-9][^a-z0-9]*[a-z][a-z][0-9][0-9]").search
 _SINGLE_LETTER = re.compile(r"(?<= )[a-z](?= )").findall
+#: three single-letter words with nothing but ``.`` / ``_`` words between them: a superset, in the word view, of
+#: the normalizer's spelled words (:data:`~trace_engine.text.normalize.SPELLED_RE`; its other separators are
+#: spaces in the view)
+_SPELLED_VIEW = re.compile(r" [a-z](?: [._])? [a-z](?: [._])? [a-z] ").search
 
 
 def _view_bytes(raw: bytes) -> str:
+    return _view_bytes_singles(raw)[0]
+
+
+def _view_bytes_singles(raw: bytes) -> tuple[str, int]:
+    """The word view of ASCII ``raw`` and how many of its words are one character long."""
     spaced = raw.translate(_SPACE_BYTES)
     for symbol in _KEPT_BYTES:
         if symbol in spaced:
             spaced = spaced.replace(symbol, b" " + symbol + b" ")
-    return (b" " + b" ".join(spaced.split()) + b" ").decode("ascii")
+    words = spaced.split()
+    return (b" " + b" ".join(words) + b" ").decode("ascii"), list(map(len, words)).count(1)
 
 
 def word_view(text: str) -> str:
     """The case-folded, space-delimited, padded view the prefilter scans (see the module docstring); ``""``
-    for text that is not ASCII after mapping typographic quotes and dashes."""
-    low = text.casefold().translate(_TYPOGRAPHY)
+    for text that is not ASCII after folding and mapping typographic quotes and dashes."""
+    low = fold(text)[0].casefold().translate(_TYPOGRAPHY)
     return _view_bytes(low.encode("ascii")) if low.isascii() else ""
 
 
@@ -235,7 +250,8 @@ class Prefilter:
             return True
         low = text.casefold()
         if not low.isascii():
-            low = low.translate(_TYPOGRAPHY)
+            # the normalizer reads the folded text: fold the same way, then look at it like ASCII text
+            low = fold(text)[0].casefold().translate(_TYPOGRAPHY)
             if not low.isascii():
                 return True
         raw = low.encode("ascii")
@@ -243,7 +259,9 @@ class Prefilter:
         material = len(raw) - len(raw.translate(None, _DIGIT_BYTES)) if numeric else 0
         if material >= self.numeric_min:
             return True
-        view = _view_bytes(raw)
+        view, singles = _view_bytes_singles(raw)
+        if singles >= 3 and _SPELLED_VIEW(view) is not None:
+            return True  # a word spelled letter by letter becomes one token: any phrase may hide in it
         for needle in needles:
             if needle in view:
                 return True

@@ -19,20 +19,13 @@ from typing import TYPE_CHECKING
 
 from trace_engine.gate.decision import Decision
 from trace_engine.gate.session import removal_extent
+from trace_engine.text.numbers import NUMBER_PASS_WORDS
 
 if TYPE_CHECKING:
     from trace_engine.gate.session import Call
 
 #: raw words that can be part of a detector hit spanning several words
-_STICKY_WORDS = frozenset(
-    {
-        "zero", "oh", "o", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-        "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
-        "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety", "hundred", "thousand",
-        "million", "billion", "double", "triple", "treble", "dot", "at", "dash", "underscore",
-        "uh", "um", "uhm", "umm", "er", "erm", "ah", "hmm", "hm", "mm",
-    }
-)
+_STICKY_WORDS = NUMBER_PASS_WORDS | {"dot", "at", "dash", "hyphen", "underscore"}
 
 
 def _word_starts(text: str) -> list[int]:

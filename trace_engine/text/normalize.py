@@ -5,6 +5,11 @@ normalized text maps back exactly to the characters a redaction must cut.
 
 Rules (deterministic, linear time, never raise):
 
+0. **Unicode folding** (:mod:`trace_engine.text.fold`, non-ASCII text only): invisible format characters
+   (zero-width, soft hyphen, bidi controls, BOM…) dropped; compatibility forms (fullwidth, mathematical
+   alphanumerics, no-break space…) and every Unicode decimal digit made ASCII; combining marks dropped;
+   confusable letters (Cyrillic ``е``…) replaced by their ASCII skeleton in words made only of such letters and
+   ASCII. Tokens are read from the folded text; their spans are mapped back to the original characters.
 1. **Case and quotes.** Tokens are case-folded (``str.casefold``). Curly apostrophes (’ ‘ ʼ) count as ``'``;
    other quotes are punctuation.
 2. **Tokens.** A word is a run of letters/digits (Unicode ``\\w`` without ``_``); punctuation at word edges is
@@ -29,8 +34,11 @@ Rules (deterministic, linear time, never raise):
    Other words: ``X'll`` → ``X will``, ``X've`` → ``X have``, ``X're`` → ``X are``, ``X'd`` → ``X would``,
    ``X'm`` → ``X am``, ``Xn't`` → ``X not``; a trailing possessive ``'s`` is dropped (``john's`` → ``john``,
    ``90's`` → ``90``); any other apostrophe word is kept as one token (``o'clock``).
-5. **Fillers** ``uh um uhm umm er erm ah hmm hm mm`` are removed; they never break a phrase or a digit run.
-6. **Numbers** (see :mod:`trace_engine.text.numbers`): ``zero``–``nine`` are digits; whitespace-adjacent
+5. **Spelled words**: three or more single letters, each a word of its own, separated all by spaces or all by
+   the same one of ``- . _ * / | + ~ · •`` become one word spanning them (``g u a r a n t e e d``, ``g.u.a.r.a.n.t.e.e.d``,
+   ``s a m at …`` → ``sam at …``, ``U.S.A.`` → ``usa``), except a run of ``o`` only (zeros between digits).
+   **Fillers** ``uh um uhm umm er erm ah hmm hm mm`` are removed; they never break a phrase or a digit run.
+6. **Numbers** (see :mod:`trace_engine.text.numbers`): ``zero``–``nine`` (and ``niner``) are digits; whitespace-adjacent
    digit words merge into one digit token, also with an adjacent written group (``four one one one`` →
    ``4111``, ``4111 one one`` → ``411111``), but two written groups stay apart (``4111 1111``); ``oh``/``o`` is ``0`` only inside such a run; ``double five`` → ``55``,
    ``triple seven`` → ``777``; compounds are their own token (``twenty five`` → ``25``,
@@ -42,8 +50,8 @@ placeholders and ``*`` gap tokens pass through untouched as single tokens.
 Fast paths (all produce exactly what the general path would; ``tests/test_normalize_equivalence.py`` checks
 them against a frozen copy of the original implementation):
 
-* :func:`_ascii_fast` — ASCII text with no ``. , _`` between two word characters and no number word or
-  filler: one ``re.split`` yields words and offsets in C; contractions and ``$ % @`` are spliced in.
+* :func:`_ascii_fast` — ASCII text with no ``. , _`` between two word characters, no spelled word and no
+  number word or filler: one ``re.split`` yields words and offsets in C; contractions and ``$ % @`` are spliced in.
 * :func:`_ascii_items` — the same ASCII shape with number words/fillers: one loop over that split builds the
   items for :func:`~trace_engine.text.numbers.convert_numbers`.
 * :func:`_fast` — plain prose only (no digit, ``$ % @ _``, apostrophe, inner dot or rewritten word); kept as
@@ -58,6 +66,7 @@ from dataclasses import dataclass
 from itertools import accumulate
 from operator import add, itemgetter
 
+from trace_engine.text.fold import fold
 from trace_engine.text.numbers import (
     GAP_HYPHEN,
     GAP_OTHER,
@@ -161,6 +170,17 @@ _ASCII_SPLIT_RE = re.compile(r"([a-z0-9]++(?:'[a-z0-9]++)*+|[$%@])")
 # led by the rare character class so the regex engine skips ahead fast
 _ASCII_INNER_SEP_RE = re.compile(r"[.,_](?<=[a-z0-9][.,_])(?=[a-z0-9])")
 _NUMBER_PASS_WORDS = NUMBER_PASS_WORDS
+_LETTER_END = r"(?![^\W_]|['\u2019\u2018\u02bc])"
+#: A word spelled out letter by letter: three or more single ASCII letters, each a whole word, separated all by
+#: spaces or all by the same one of ``- . _ * / | + ~ · •`` (spaces around it allowed): "g u a r a n t e e d",
+#: "g.u.a.r.a.n.t.e.e.d", "s-a-m", "c . v . v", "U.S.A."; "a-c-t n-o-w" is two words. Letters joined by an
+#: apostrophe ("i'm") are words of their own, not spelled letters.
+SPELLED_RE = re.compile(
+    r"(?<![^\W_])(?<!['\u2019\u2018\u02bc])[a-zA-Z](?:"
+    r"(?:[^\S\n]+[a-zA-Z]" + _LETTER_END + r"){2,}"
+    r"|[^\S\n]*([-._*/|+~\u00b7\u2022])[^\S\n]*[a-zA-Z]" + _LETTER_END
+    + r"(?:[^\S\n]*\1[^\S\n]*[a-zA-Z]" + _LETTER_END + r")+)"
+)
 _NO_APOS_CONTRACTIONS: frozenset[str] = frozenset(k for k in CONTRACTIONS if "'" not in k)
 _SPLICE_TOKENS: frozenset[str] = _NO_APOS_CONTRACTIONS | {"$", "%", "@"}
 _FAST_REWRITE_WORDS: frozenset[str] = frozenset(
@@ -181,6 +201,38 @@ class NormalizedText:
     orig_starts: list[int]
     orig_ends: list[int]
     is_digits: list[bool]
+    #: set only when folding changed the text (:func:`~trace_engine.text.fold.fold`): the folded text the tokens
+    #: were read from, the tokens' starts and ends in it, and for each folded character its original index
+    #: (``None`` when folding kept every character in its place). See
+    #: :attr:`folded`, :attr:`folded_starts`, :attr:`folded_ends`, :meth:`folded_to_original`.
+    fold: tuple[str, list[int], list[int], list[int] | None] | None = None
+    #: per-view scratch space for consumers that derive data from the view once (the detectors' digit flags)
+    cache: dict | None = None
+
+    @property
+    def folded(self) -> str:
+        """The text the tokens were read from: ``original`` unless folding changed it. Detectors that look at the
+        characters between tokens read this, with :attr:`folded_starts` / :attr:`folded_ends`."""
+        f = self.fold
+        return self.original if f is None else f[0]
+
+    @property
+    def folded_starts(self) -> list[int]:
+        f = self.fold
+        return self.orig_starts if f is None else f[1]
+
+    @property
+    def folded_ends(self) -> list[int]:
+        f = self.fold
+        return self.orig_ends if f is None else f[2]
+
+    def folded_to_original(self, start: int, end: int) -> tuple[int, int]:
+        """Original ``(start, end)`` of the folded characters ``folded[start:end]`` (``end > start``)."""
+        f = self.fold
+        m = None if f is None else f[3]
+        if m is None:
+            return (start, end)
+        return (m[start], m[end - 1] + 1)
 
     def token_at(self, norm_offset: int) -> int:
         """Index of the token containing (or starting at) ``norm_offset``; on a separating space, the token
@@ -393,7 +445,7 @@ def _fast(text: str) -> NormalizedText | None:
     if not text.isascii():
         return None
     low = text.lower()
-    if _FAST_SPECIAL_RE.search(low) is not None:
+    if _FAST_SPECIAL_RE.search(low) is not None or SPELLED_RE.search(low) is not None:
         return None
     ms = list(_FAST_WORD_RE.finditer(low))
     tokens = [m.group() for m in ms]
@@ -411,7 +463,8 @@ def _fast(text: str) -> NormalizedText | None:
 
 
 def _ascii_fast(text: str, low: str) -> NormalizedText:
-    """ASCII text (``low`` is it lower-cased) without ``. , _`` between two word characters, with almost no
+    """ASCII text (``low`` is it lower-cased) without ``. , _`` between two word characters (a spelled word hands
+    over to the general path), with almost no
     per-character Python work: one ``re.split`` gives the words and their offsets in C; contractions and
     ``$ % @`` are spliced in afterwards. Text with a number word or filler goes through :func:`_ascii_items`
     and the number pass instead, reusing the split.
@@ -420,6 +473,10 @@ def _ascii_fast(text: str, low: str) -> NormalizedText:
     word, and with no number/filler word :func:`convert_numbers` is the identity (gaps do not matter)."""
     parts = _ASCII_SPLIT_RE.split(low)  # gap0, word0, gap1, word1, …, gapN
     tokens = parts[1::2]
+    # a spelled word is three single-letter words in a row: look for it only when there are three single
+    # characters at all (counted in C)
+    if list(map(len, tokens)).count(1) >= 3 and SPELLED_RE.search(low) is not None:
+        return _normalize_general(text)
     pos = list(accumulate(map(len, parts)))  # pos[2k] = start of word k, pos[2k+1] = its end
     starts = pos[0:-1:2]
     ends = pos[1::2]
@@ -568,14 +625,59 @@ def _ascii_items(parts: list[str], starts: list[int], ends: list[int]) -> tuple[
     return items, number_pass
 
 
+def _merge_spelled(text: str, items: list) -> list:
+    """Replace the items of each spelled-out word (:data:`SPELLED_RE`) with one word item spanning it."""
+    out: list = []
+    k = 0
+    n = len(items)
+    for m in SPELLED_RE.finditer(text):
+        a, b = m.span()
+        word = m.group()
+        letters = "".join(ch for ch in word if ch.isalpha()).lower()
+        if letters.strip("o") == "":
+            continue  # "o o o": zeros between digits ("one o o o five"), not a word
+        while k < n and items[k][1] < a:
+            out.append(items[k])
+            k += 1
+        gap = items[k][3] if k < n else GAP_WS
+        while k < n and items[k][2] <= b:
+            k += 1
+        out.append((letters, a, b, gap, K_WORD))
+    out.extend(items[k:])
+    return out
+
+
 def _normalize_general(text: str, phrase: bool = False) -> NormalizedText:
     items, number_pass = _scan(text, phrase)
+    if SPELLED_RE.search(text) is not None:
+        items = _merge_spelled(text, items)
+        number_pass = True  # a spelled word may be a number word ("t w o"); checked exactly below
     # _scan's flag is conservative; the number pass only changes anything when some item is a number word,
     # ``oh``/``o``, a repeater or a filler (written digit groups never merge with each other), so check that
     # exactly, in C, before paying for the pass
     if number_pass and not _NUMBER_PASS_WORDS.isdisjoint(map(itemgetter(0), items)):
         items = convert_numbers(items)
     return _build(text, items)
+
+
+def _unfold(nt: NormalizedText, original: str, source: list[int] | None) -> NormalizedText:
+    """``nt`` was built over the folded text: keep its folded offsets, map token spans to ``original``
+    (``source`` ``None``: the folded text kept the original's offsets)."""
+    if source is None:
+        starts, ends = nt.orig_starts, nt.orig_ends
+    else:
+        starts = [source[s] for s in nt.orig_starts]
+        ends = [source[e - 1] + 1 for e in nt.orig_ends]
+    return NormalizedText(
+        original,
+        nt.text,
+        nt.tokens,
+        nt.norm_starts,
+        starts,
+        ends,
+        nt.is_digits,
+        (nt.original, nt.orig_starts, nt.orig_ends, source),
+    )
 
 
 def normalize(text: str) -> NormalizedText:
@@ -587,7 +689,11 @@ def normalize(text: str) -> NormalizedText:
         low = text.lower()  # ASCII: same length, same offsets
         if _ASCII_INNER_SEP_RE.search(low) is None:
             return _ascii_fast(text, low)
-    return _normalize_general(text)
+        return _normalize_general(text)
+    folded, source = fold(text)
+    if folded is text:
+        return _normalize_general(text)
+    return _unfold(_normalize_general(folded), text, source)
 
 
 def normalize_phrase(phrase: str) -> str:
@@ -595,4 +701,4 @@ def normalize_phrase(phrase: str) -> str:
     tokens, verbatim."""
     if not isinstance(phrase, str):
         phrase = str(phrase)
-    return _normalize_general(phrase, phrase=True).text
+    return _normalize_general(fold(phrase)[0], phrase=True).text

@@ -10,8 +10,9 @@ Rules (see :func:`convert_numbers`):
 
 * **Fillers** ("uh", "um", …) are removed first; the gap they leave is the widest of the gaps around them, so
   ``four one uh one one`` still reads as one digit run.
-* **Digit items** are: a written run of ASCII digits; ``zero`` … ``nine`` (unless followed by ``hundred`` /
-  ``thousand`` / ``million`` / ``billion``, which makes them part of a compound); ``oh`` / ``o`` (zero); and
+* **Digit items** are: a written run of ASCII digits; ``zero`` … ``nine`` and ``niner`` (unless followed by
+  ``hundred`` / ``thousand`` / ``million`` / ``billion``, which makes them part of a compound); ``oh`` / ``o`` /
+  ``nought`` / ``naught`` (zero); and
   ``double X`` / ``triple X`` / ``treble X`` with X a single-digit word, ``oh``/``o`` or a one-digit written
   number.
 * A **digit run** is a maximal sequence of digit items separated only by whitespace (or by a removed filler).
@@ -51,6 +52,7 @@ UNITS: dict[str, int] = {
     "seven": 7,
     "eight": 8,
     "nine": 9,
+    "niner": 9,  # radiotelephony (ICAO) pronunciation
 }
 TEENS: dict[str, int] = {
     "ten": 10,
@@ -77,7 +79,7 @@ TENS: dict[str, int] = {
 SCALES: dict[str, int] = {"thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
 HUNDRED = "hundred"
 MULTIPLIERS: frozenset[str] = frozenset({HUNDRED, *SCALES})
-ZERO_WORDS: frozenset[str] = frozenset({"oh", "o"})
+ZERO_WORDS: frozenset[str] = frozenset({"oh", "o", "nought", "naught"})
 REPEATERS: dict[str, int] = {"double": 2, "triple": 3, "treble": 3}
 FILLERS: frozenset[str] = frozenset({"uh", "um", "uhm", "umm", "er", "erm", "ah", "hmm", "hm", "mm"})
 
