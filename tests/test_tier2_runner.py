@@ -63,10 +63,10 @@ def test_queue_drops_oldest_and_counts(fake_judge) -> None:
     deadline = time.monotonic() + 5
     while r._queue and time.monotonic() < deadline:
         time.sleep(0.005)
-    t0 = time.perf_counter()
     for i in range(10):
         r.on_turn(call, "caller", f"turn {i}", float(i))
-    assert time.perf_counter() - t0 < 0.05  # on_turn never blocks
+    # on_turn never waits for the worker: ten turns were taken while the judge is still blocked on the first
+    assert fake_judge.seen == [] and not fake_judge.release.is_set()
     assert r.dropped == 7 and len(r._queue) == 3
     fake_judge.release.set()
     assert r.flush(5)
@@ -179,3 +179,41 @@ def test_llm_unreachable_yields_nothing() -> None:
     cfg = Tier2Config(checks=["brand_tone"], llm={"enabled": True, "url": "http://127.0.0.1:9/v1",
                                                   "checks": ["brand_tone"], "replace_local": True, "timeout_s": 0.5})
     assert judge_window(cfg, (Turn("agent", "you're an idiot"),)) == []
+
+
+class ContextJudge:
+    """Records the call context each judged turn was read in."""
+
+    check_id = "ambiguous_optout"
+    speaker = "any"
+    seen: list[Any] = []
+
+    def judge(self, window: tuple[Turn, ...], ctx: Any) -> list[Verdict]:
+        ContextJudge.seen.append((window[-1].text, ctx.call))
+        return []
+
+
+def test_runner_reads_the_gate_states_per_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(judges.REGISTRY, "ambiguous_optout", f"{__name__}:ContextJudge")
+    judges._INSTANCES.pop("ambiguous_optout", None)
+    ContextJudge.seen = []
+    r = Tier2Runner({"checks": ["ambiguous_optout"]})
+    a, b = FakeCall("a"), FakeCall("b")
+    a.states = {}
+    b.states = {"verified": True}
+    r.on_turn(a, "agent", "thank you for calling northwind clinic", 0.0)
+    r.on_turn(a, "caller", "hi, this is his wife", 1.0)
+    r.on_turn(b, "caller", "it's about my results", 0.0)
+    a.states = {"verified": True}  # a state set later applies from the next turn on
+    r.on_turn(a, "agent", "thanks, one moment", 2.0)
+    assert r.flush(5)
+    r.on_end(a, None)
+    assert r.flush(5)
+    ctx = {text: c for text, c in ContextJudge.seen}
+    assert ctx["hi, this is his wife"].third_party and ctx["hi, this is his wife"].phone
+    assert not ctx["hi, this is his wife"].verified
+    assert ctx["it's about my results"].verified and not ctx["it's about my results"].third_party
+    assert ctx["thanks, one moment"].verified and "verified" in ctx["thanks, one moment"].states
+    assert id(a) not in r._trackers and id(b) in r._trackers
+    r.close()
+    judges._INSTANCES.pop("ambiguous_optout", None)

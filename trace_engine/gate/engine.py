@@ -47,6 +47,8 @@ class Engine:
         self.injected_matches: dict[tuple, dict] = {}
         #: per distinct set of call variables: (unmatchable matchers, prefilter needles)
         self.variable_cache: dict[tuple, tuple[dict[int, str], tuple[str, ...]]] = {}
+        #: per distinct values of the facts scopes name: the rules out of scope (see Call._decide_scope)
+        self.scope_cache: dict[tuple, dict[int, tuple[str, str, bool]]] = {}
         self.timeout_ns = int(config.guardrails.inline_timeout_ms * 1_000_000)
 
     @classmethod

@@ -8,7 +8,8 @@
               "checks": ["hallucination"], "timeout_s": 10},
       "queue_size": 256,
       "window_turns": 6,
-      "min_confidence": 0.5
+      "min_confidence": 0.5,
+      "thresholds": {"brand_tone": 0.85}    # per check, on the calibrated confidence; default: the shipped one
     }
 
 ``Tier2Config.from_any`` accepts the block itself, a whole Trace config holding a ``tier2`` key, a JSON path, or
@@ -50,6 +51,17 @@ class Tier2Config(BaseModel):
     queue_size: int = Field(default=256, ge=1, le=1_000_000)
     window_turns: int = Field(default=6, ge=1, le=50)
     min_confidence: float = Field(default=0.5, ge=0, le=1)
+    #: per-check decision thresholds on the calibrated confidence (the encoder-backed checks); a check not named
+    #: here uses the threshold fitted on its dev split (shipped in ``data/<check>.model.json``)
+    thresholds: dict[CheckId, float] = Field(default_factory=dict)
+
+    @field_validator("thresholds")
+    @classmethod
+    def _in_unit_range(cls, v: dict[str, float]) -> dict[str, float]:
+        for k, x in v.items():
+            if not 0.0 <= x <= 1.0:
+                raise ValueError(f"thresholds.{k} must be between 0 and 1, got {x}")
+        return v
 
     @field_validator("checks")
     @classmethod

@@ -46,11 +46,13 @@ class Judge(Protocol):
 
 @dataclass(slots=True)
 class JudgeContext:
-    """What a judge may need beyond the turns: the Tier-2 config (knowledge base, thresholds)."""
+    """What a judge may need beyond the turns: the Tier-2 config (knowledge base, thresholds) and the call's
+    context as of the judged turn (:class:`trace_engine.tier2.context.CallContext`; None: read from the window)."""
 
     config: Any
     call_id: str | None = None
     agent_id: str | None = None
+    call: Any = None
 
 
 #: check id -> "module:Class" (imported on first use, so an unused check costs nothing)

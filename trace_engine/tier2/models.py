@@ -35,10 +35,11 @@ def cached(name: str, loader: Callable[[], Any]) -> Any:
     return obj
 
 
-def linear(name: str):  # noqa: ANN201 - LinearTextModel
-    from trace_engine.tier2.linear import LinearTextModel
+def calibrated(check: str):  # noqa: ANN201 - Calibrated
+    """The shipped classifier of ``check`` (``data/<check>.model.json``)."""
+    from trace_engine.tier2.classifier import Calibrated
 
-    return cached("linear:" + name, lambda: LinearTextModel.load(DATA_DIR / f"{name}.json"))
+    return cached("model:" + check, lambda: Calibrated.load(check, DATA_DIR / f"{check}.model.json"))
 
 
 def analyzer():  # noqa: ANN201 - presidio AnalyzerEngine

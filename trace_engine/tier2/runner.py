@@ -24,9 +24,21 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from trace_engine.tier2.config import Tier2Config
+from trace_engine.tier2.context import CallContext, ContextTracker
+from trace_engine.tier2.encoder import EncoderUnavailable
 from trace_engine.tier2.judges import JudgeContext, Turn, applies, get_judge, make_finding
 
 ALERT_ACTIONS = {"escalate"}
+#: the checks that need the sentence encoder (the ``tier2`` extra)
+ENCODER_CHECKS = frozenset({"ambiguous_optout", "brand_tone", "minimum_necessary", "hallucination"})
+
+
+def require_encoder(config: Tier2Config) -> None:
+    """Fail early, with the install hint, when a configured check needs the encoder and it is not installed."""
+    if config.enabled and ENCODER_CHECKS.intersection(config.checks):
+        from trace_engine.tier2.encoder import check_installed
+
+        check_installed()
 
 
 def _judges(config: Tier2Config) -> list[Any]:
@@ -52,14 +64,19 @@ def judge_window(
     call_id: str | None = None,
     agent_id: str | None = None,
     turn_index: int | None = None,
+    call: CallContext | None = None,
 ) -> list[dict[str, Any]]:
-    """Judge the last turn of ``window`` with every configured check; return ``TraceFinding`` dicts."""
+    """Judge the last turn of ``window`` with every configured check; return ``TraceFinding`` dicts.
+
+    ``call`` is the call's context as of this turn (:class:`ContextTracker`); without it the checks read the
+    context from the window alone. A missing encoder raises :class:`EncoderUnavailable`; any other error in one
+    judge is swallowed so that it cannot silence the others."""
     if not window or not config.enabled:
         return []
     cached = _JUDGE_CACHE.get(id(config))
     if cached is None or cached[0] is not config:
         cached = _JUDGE_CACHE[id(config)] = (config, _judges(config))
-    ctx = JudgeContext(config, call_id, agent_id)
+    ctx = JudgeContext(config, call_id, agent_id, call)
     last = window[-1]
     out: list[dict[str, Any]] = []
     for judge in cached[1]:
@@ -67,6 +84,8 @@ def judge_window(
             continue
         try:
             verdicts = judge.judge(window, ctx)
+        except EncoderUnavailable:
+            raise
         except Exception:  # noqa: BLE001 - one broken judge must not silence the others
             continue
         for v in verdicts:
@@ -117,10 +136,13 @@ def judge_transcript(
         agent_id = getattr(transcript, "agent_id", None) or (
             transcript.get("agent_id") if isinstance(transcript, dict) else None)
     turns = _turns_of(transcript)
+    require_encoder(cfg)
+    tracker = ContextTracker()
     findings: list[dict[str, Any]] = []
     for i in range(len(turns)):
         window = tuple(turns[max(0, i + 1 - cfg.window_turns) : i + 1])
-        findings.extend(judge_window(cfg, window, call_id=call_id, agent_id=agent_id, turn_index=i))
+        call = tracker.feed(turns[i].role, turns[i].text)
+        findings.extend(judge_window(cfg, window, call_id=call_id, agent_id=agent_id, turn_index=i, call=call))
     return findings
 
 
@@ -135,10 +157,10 @@ def _init_worker(config_json: str) -> None:
 
 
 def _judge_remote(window: tuple[tuple[str, str, float | None], ...], call_id: str | None, agent_id: str | None,
-                  turn_index: int) -> list[dict[str, Any]]:
+                  turn_index: int, call: CallContext | None = None) -> list[dict[str, Any]]:
     assert _WORKER_CONFIG is not None
     return judge_window(_WORKER_CONFIG, tuple(Turn(*w) for w in window), call_id=call_id, agent_id=agent_id,
-                        turn_index=turn_index)
+                        turn_index=turn_index, call=call)
 
 
 class Tier2Runner:
@@ -159,7 +181,9 @@ class Tier2Runner:
         self.on_preempt = on_preempt
         self.on_finding = on_finding
         self.mode = mode
-        self._queue: deque[tuple[Any, tuple[Turn, ...], int]] = deque()
+        self._queue: deque[tuple[Any, tuple[Turn, ...], int, frozenset[str]]] = deque()
+        #: per call, the context tracker (worker thread only: it sees a call's turns in order)
+        self._trackers: dict[int, ContextTracker] = {}
         self._cv = threading.Condition()
         self._windows: dict[int, tuple[deque[Turn], list[int]]] = {}
         self._busy = False
@@ -186,7 +210,10 @@ class Tier2Runner:
         win.append(Turn(role, text, t))
         idx = counter[0]
         counter[0] = idx + 1
-        item = (call, tuple(win), idx)
+        states = getattr(call, "states", None)
+        # the gate's question-and-answer states as of this turn (verified, right party, third party...)
+        on = frozenset(k for k, v in states.items() if v) if isinstance(states, dict) and states else frozenset()
+        item = (call, tuple(win), idx, on)
         with self._cv:
             if len(self._queue) >= self.config.queue_size:
                 self._queue.popleft()
@@ -199,10 +226,14 @@ class Tier2Runner:
 
     def on_end(self, call: Any, scorecard: Any) -> None:
         self._windows.pop(id(call), None)
+        with self._cv:
+            self._queue.append((call, (), -1, frozenset()))  # the worker forgets the call's context in order
+            self._cv.notify()
 
     # ------------------------------------------------------------------ worker
 
     def start(self) -> None:
+        require_encoder(self.config)
         with self._cv:
             if self._thread is not None:
                 return
@@ -228,22 +259,29 @@ class Tier2Runner:
                     self._busy = False
                     self._cv.notify_all()
                     return
-                call, window, idx = self._queue.popleft()
+                call, window, idx, states = self._queue.popleft()
                 self._busy = True
             try:
-                self._handle(call, window, idx)
+                if idx < 0:
+                    self._trackers.pop(id(call), None)
+                    continue
+                tracker = self._trackers.get(id(call))
+                if tracker is None:
+                    tracker = self._trackers[id(call)] = ContextTracker()
+                ctx = tracker.feed(window[-1].role, window[-1].text, states)
+                self._handle(call, window, idx, ctx)
             except Exception:  # noqa: BLE001 - the worker never dies
                 self.errors += 1
 
-    def _judge(self, call: Any, window: tuple[Turn, ...], idx: int) -> list[dict[str, Any]]:
+    def _judge(self, call: Any, window: tuple[Turn, ...], idx: int, ctx: CallContext) -> list[dict[str, Any]]:
         call_id, agent_id = getattr(call, "call_id", None), getattr(call, "agent_id", None)
         if self._pool is not None:
             payload = tuple((w.role, w.text, w.t) for w in window)
-            return self._pool.submit(_judge_remote, payload, call_id, agent_id, idx).result()
-        return judge_window(self.config, window, call_id=call_id, agent_id=agent_id, turn_index=idx)
+            return self._pool.submit(_judge_remote, payload, call_id, agent_id, idx, ctx).result()
+        return judge_window(self.config, window, call_id=call_id, agent_id=agent_id, turn_index=idx, call=ctx)
 
-    def _handle(self, call: Any, window: tuple[Turn, ...], idx: int) -> None:
-        findings = self._judge(call, window, idx)
+    def _handle(self, call: Any, window: tuple[Turn, ...], idx: int, ctx: CallContext) -> None:
+        findings = self._judge(call, window, idx, ctx)
         self.judged += 1
         if not findings:
             return

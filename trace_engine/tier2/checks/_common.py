@@ -1,8 +1,9 @@
-"""Helpers shared by the checks."""
+"""Helpers shared by the checks, and the base of the three encoder-backed checks."""
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from trace_engine.tier2.judges import Turn
 
@@ -17,3 +18,53 @@ def earlier(window: tuple[Turn, ...], role: str) -> str:
 
 def rx(*alts: str) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{a})" for a in alts), re.IGNORECASE)
+
+
+class EncoderJudge:
+    """A calibrated classifier over the judged turn's embedding, hashed n-grams and call context.
+
+    Subclasses set ``check_id`` and ``speaker`` and turn a confidence into a verdict (:meth:`verdict`). The
+    turn is not judged when it is too short (:func:`trace_engine.tier2.features.abstains`); otherwise it is a
+    concern when the calibrated confidence reaches the check's threshold (``tier2.thresholds.<check>``, else the
+    one fitted on the dev split and shipped in the model file)."""
+
+    check_id: str
+    speaker: str
+
+    def __init__(self) -> None:
+        from trace_engine.tier2 import models
+
+        self.model = models.calibrated(self.check_id)
+
+    def score(self, window: tuple[Turn, ...], ctx: Any) -> tuple[float, Any] | None:
+        """(calibrated confidence, feature vector), or None when the turn abstains."""
+        from trace_engine.tier2 import encoder
+        from trace_engine.tier2.context import context_for
+        from trace_engine.tier2.features import SPECS, abstains, vector
+
+        turn = window[-1]
+        if abstains(self.check_id, turn.text):
+            return None
+        call = getattr(ctx, "call", None)
+        if call is None:
+            call = context_for([(t.role, t.text) for t in window])
+        pairs = [(t.role, t.text) for t in window]
+        x = vector(self.check_id, pairs, call, encoder.embed_one)
+        return self.model.confidence(x, SPECS[self.check_id].sparse(pairs, call)), x
+
+    def threshold(self, ctx: Any) -> float:
+        cfg = getattr(ctx, "config", None)
+        t = getattr(cfg, "thresholds", {}) or {}
+        return float(t.get(self.check_id, self.model.threshold))
+
+    def judge(self, window: tuple[Turn, ...], ctx: Any) -> list[Any]:
+        turn = last(window)
+        if turn is None or turn.role != self.speaker or not turn.text.strip():
+            return []
+        scored = self.score(window, ctx)
+        if scored is None or scored[0] < self.threshold(ctx):
+            return []
+        return self.verdict(window, ctx, *scored)
+
+    def verdict(self, window: tuple[Turn, ...], ctx: Any, confidence: float, x: Any) -> list[Any]:  # pragma: no cover
+        raise NotImplementedError

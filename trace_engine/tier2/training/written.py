@@ -1,0 +1,507 @@
+"""Written examples: the phenomena real task dialogue does not contain (scam pressure, indirect opt-outs,
+over-disclosure to third parties), and hard negatives that look like them.
+
+Each example is ``{"turns": [[role, text], ...], "label": bool, "category": str, "group": str}``; the last turn
+is judged. ``group`` names the *core* wording (one list entry below): every variant of a core (prefix, suffix,
+casing, surrounding turns) shares it, and splits are assigned per group, so the test split holds wordings the
+classifier never saw in any form. The labeling rules these lists follow are in docs/tier2.md ("Labeling guide").
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from typing import Any
+
+Example = dict[str, Any]
+
+# ------------------------------------------------------------------------------------------ ambiguous_optout
+
+PITCHES = [
+    "hi this is dana from brightline solar, we're offering free home energy audits in your area this month",
+    "Hello, this is Mark with Summit Home Warranty calling about coverage for your appliances.",
+    "good afternoon, i'm calling from clearpath insurance about lowering your auto premium",
+    "Hi, this is an automated reminder from Lakeside Dental about your cleaning next week.",
+    "this is jess from apex internet, you qualify for our fiber upgrade at no extra cost",
+    "Hi, this is Tom from Pinnacle Credit Services regarding your account.",
+    "hello, we're conducting a short survey about local utilities, it only takes two minutes",
+    "Hi! This is Ava with Evergreen Realty, are you thinking about selling your home this year?",
+    "this is a courtesy call from northwind wireless about your plan options",
+    "hey there, it's rachel from freshbox meals, we have a new family plan i think you'd love",
+    "Good evening, I'm calling on behalf of the Riverside Animal Shelter's fundraising drive.",
+    "hi, this is a follow up on the vehicle service contract we mailed you",
+    "so as i was saying, the premium plan is only forty nine a month and includes roadside assistance",
+    "would you be interested in hearing about our new savings account with a two percent bonus?",
+    "Can I tell you about our spring promotion? It's really popular.",
+    "i'm calling to let you know about a special rate on debt consolidation",
+]
+
+OPTOUT_CORES = [
+    "please don't ring this number again", "lose my number", "i'd appreciate it if you never called here again",
+    "take this number out of your system", "i don't want you people phoning me anymore",
+    "this is the fifth time this week, i want it to end", "quit ringing me", "do not contact me in the future",
+    "i never want to hear from your company again", "cross me off whatever list you have",
+    "erase my details and don't reach out again", "i'm asking you nicely to stop contacting me",
+    "no more calls, no more texts, nothing", "i'm on the do not call registry, you shouldn't be calling",
+    "stop bugging me with these calls", "don't bother calling back, ever", "i want my number deleted from your records",
+    "you need to stop calling my house", "can you make sure i never get another call from you",
+    "i've told you guys before, no more phone calls", "please unsubscribe me from these calls",
+    "i don't consent to these calls anymore", "i'm revoking my permission for you to call me",
+    "this number is not to be called again", "remove my phone number from your database",
+    "how do i get you people to stop calling me", "every day you call, i want it to stop",
+    "stop harassing me on the phone", "i'm blocking this number and don't try another one",
+    "i don't want any more of these calls or messages", "leave me alone and don't call back",
+    "take me off your call list", "put me on your internal do not contact list", "don't call my cell again",
+    "i'd rather not receive any further calls from you", "i'm done getting these calls, make it stop",
+    "if you call again i'm reporting you", "no further contact please", "stop texting and calling me",
+    "never dial this number again", "you can forget about calling me again", "don't reach out to me again",
+    "i want off all your lists", "i don't want to be contacted by your company",
+    "please stop the robocalls", "i'm sick of your calls, stop", "tell your system to stop calling me",
+    "whatever you're selling, don't call me about it again", "we don't want calls from you anymore",
+    "stop calling here, my mother is elderly and it upsets her", "i asked last week to not be called again",
+    "this is harassment, cease calling", "i withdraw consent to be called", "do not phone me again",
+    "no more calls to this number, understood?", "please stop dialing me", "stop contacting me, period",
+    "i'm not interested and i don't want to be called ever again", "don't ever call this house again",
+    "get my number off your list", "stop with the calls already", "i want these calls to end today",
+    "don't text me and don't call me", "mark me as do not call", "i don't want to get calls like this",
+    "this number should not be on your list", "you have my permission to never call again",
+    "i'm asking to be removed from your calling", "please cease all contact with me",
+    "i'd like you to stop phoning me at work and at home", "quit calling, i mean it",
+    "i don't want any follow up calls", "no, and stop calling me every morning",
+    "do me a favor and lose this number", "stop calling my phone", "i never signed up for this, stop calling",
+    "the answer is no and stop calling", "don't call me, i'll call you if i ever need anything",
+    "take my name off your list", "stop leaving me voicemails", "i want you to stop contacting my family too",
+    "do not call this number again", "please put me on your no call list", "i'd like all calls to this line to stop",
+    "don't contact me again about anything", "i'm telling you for the last time, stop calling",
+    "no more robocalls to my phone", "i want out of your phone list", "don't ring me ever again",
+    "stop phoning me, i'm not going to buy anything", "make this the last call i get from you",
+    "purge my number from your system", "i don't wish to be called by your company",
+    "you're not allowed to call me anymore", "keep my number out of your dialer",
+]
+
+OPTOUT_NEG_CORES = [
+    "i'm not interested in the premium plan", "no thanks, not right now", "can you call me back tomorrow",
+    "call me after five please", "could you call back next week, i'm driving", "stop, let me grab a pen",
+    "hold on, stop, i didn't catch that", "please cancel my order", "take the whip cream off please",
+    "remove the extra shot", "can you take me off the waitlist for tuesday", "cancel the reservation for friday",
+    "i don't need the insurance add on", "not interested in the upgrade, but i have a billing question",
+    "how did you get my number?", "who is this?", "what company are you with?", "say again?", "sorry, what?",
+    "i'm busy right now, can you try me later", "no, that's all for today", "no, i'm good, thanks",
+    "i don't want the extended warranty", "you can call my cell instead, it's easier",
+    "please call my wife, she handles the bills", "don't call the restaurant, just book it online",
+    "i'll think about it", "send me something in the mail instead", "email is better for me than calls",
+    "i already have solar", "we rent, so i can't", "stop the timer please", "can you stop the recording?",
+    "i want to stop my subscription renewal, the coffee one", "take my old card off the account",
+    "remove my son from the policy", "no, the appointment works", "don't call it a loan, it's a grant",
+    "i'm not interested in paying that much", "maybe later in the year",
+    "you called yesterday too, did you get my message?", "why do you keep asking for my zip code?",
+    "stop, that's the wrong address", "i don't want to talk about the car right now, what about the house?",
+    "not this time", "nah", "i'll pass on that one", "can you text me the details instead",
+    "we're not looking to move", "i just signed with another company", "please hold on a second",
+    "i'm on the other line, can you call back in ten minutes", "don't call me sir, i'm fine with sam",
+    "you can reach me after six", "i've got no interest in the survey but thanks",
+    "no, i don't want to change my plan", "call me back when you have the quote ready",
+    "please don't call the house phone, use my cell", "delete the last item from my order",
+    "can you unsubscribe me from the newsletter but keep my account?", "stop by anytime after nine",
+    "can you call my landline instead", "i'm not interested in the car loan, what about the savings account?",
+    "remove the onions please", "cancel my appointment for monday, i'll reschedule", "no, i don't need a receipt",
+    "stop the music please", "i don't want a call back, i'll wait on hold", "please don't put me on hold again",
+    "i'd rather you email me the quote", "take my husband off the order", "no thank you, that's all",
+    "call me back in an hour", "we already have a plan we like", "i don't want to renew the magazine",
+    "not today, maybe next month", "why are you calling about my car?",
+]
+
+#: fillers around a core wording; corpus rows get the same wrappers (build.py), so a filler is never a cue
+PREFIX = ["", "look, ", "okay, ", "listen, ", "honestly, ", "sir, ", "ma'am, ", "um, ", "yeah, ", "no. ",
+          "i'm going to be clear. ", "hey, ", "so, ", "well, ", "alright, "]
+SUFFIX = ["", ".", " please.", ", thank you.", ", okay?", ". bye.", ", seriously.", " goodbye.", ", alright?"]
+_PREFIX, _SUFFIX = PREFIX, SUFFIX
+
+
+def _style(rng: random.Random, text: str) -> str:
+    r = rng.random()
+    if r < 0.45:
+        return text.lower().rstrip(".")
+    if r < 0.8:
+        return text[0].upper() + text[1:]
+    return text.upper() if len(text) < 30 and rng.random() < 0.2 else text
+
+
+def _variants(rng: random.Random, core: str, n: int) -> Iterator[str]:
+    seen = set()
+    for k in range(n * 4):
+        t = _style(rng, core if k == 0 else rng.choice(_PREFIX) + core + rng.choice(_SUFFIX))
+        if t not in seen:
+            seen.add(t)
+            yield t
+            if len(seen) >= n:
+                return
+
+
+def ambiguous_optout(rng: random.Random) -> list[Example]:
+    out: list[Example] = []
+    for gi, core in enumerate(OPTOUT_CORES):
+        for v in _variants(rng, core, 6):
+            out.append({"turns": [["agent", rng.choice(PITCHES)], ["caller", v]], "label": True,
+                        "category": "revocation", "group": f"optout-pos-{gi}"})
+    for gi, core in enumerate(OPTOUT_NEG_CORES):
+        for v in _variants(rng, core, 6):
+            out.append({"turns": [["agent", rng.choice(PITCHES)], ["caller", v]], "label": False,
+                        "category": "hard_negative", "group": f"optout-neg-{gi}"})
+    return out
+
+
+# -------------------------------------------------------------------------------------------- brand_tone
+
+SCAM_AUTHORITY = [
+    "this is an important message from the social security administration",
+    "this call is from the department of legal affairs", "this is officer daniels with the tax crimes unit",
+    "this is a final notice from your vehicle warranty department", "this message is from the fraud department",
+    "this is the internal revenue service", "this call is regarding your amazon account",
+    "this is a notice from your electric utility", "we are calling from the federal student aid office",
+    "this is the county sheriff's office, civil division", "this is medicare benefits services",
+    "this is a message from your bank's security team",
+]
+SCAM_THREATS = [
+    "legal enforcement action has been filed on your social security number",
+    "a warrant will be issued for your arrest", "your social security number has been suspended",
+    "your account will be frozen", "your power will be shut off", "a lawsuit has been filed against you",
+    "your license will be revoked", "you will be taken into custody by local police",
+    "your benefits will be cancelled permanently", "your wages will be garnished starting this week",
+    "your car's factory warranty will be voided", "your case will be forwarded to the federal court",
+    "we will send this to collections and ruin your credit", "your property will be seized",
+    "your internet service will be terminated", "criminal charges will be pressed",
+    "there is a federal case pending in your name", "your tax refund has been flagged for fraud and seized",
+    "your identity has been used in a money laundering case", "your medicare card will be deactivated",
+    "a judgment will be entered against you by default", "your bank accounts are being frozen as we speak",
+    "an arrest order has been issued under your name", "your home will go into foreclosure proceedings",
+    "your passport will be flagged at the border", "the police are on their way to your address",
+    "your driving privileges will be suspended tonight",
+]
+SCAM_DEADLINES = [
+    "you must respond immediately", "you need to call us back within the next hour",
+    "this is your final notice before we proceed", "failure to respond today will result in action",
+    "press one now to speak to an officer", "call back before five pm today",
+    "you have twenty four hours to resolve this", "act immediately to avoid penalties",
+    "do not ignore this message", "you need to settle this before the end of the day",
+    "respond within the next thirty minutes", "return this call urgently",
+    "if we don't hear from you by end of business, the matter goes to the magistrate",
+    "this is time sensitive, call back immediately", "you must call before the office closes today",
+    "this is your last opportunity to resolve it before enforcement", "stay on the line or the case proceeds",
+]
+SALES_URGENCY = [
+    "this price disappears the moment we hang up", "you have to decide right now or you lose it",
+    "there are only two spots left and they'll be gone tonight", "if you wait until tomorrow it'll cost double",
+    "i can only hold this rate for the next ten minutes", "everyone in your neighborhood already signed up today",
+    "this is a one time offer that expires at the end of this call", "you'll regret it if you don't sign today",
+    "my manager says this deal ends in an hour", "once i hang up this discount is gone forever",
+    "sign today or the rate goes up tomorrow morning", "i need your answer before the end of this call",
+    "we're almost sold out so you really need to commit now", "the bonus is only for people who say yes right now",
+    "there's no time to think it over, decide now", "the waitlist closes in fifteen minutes",
+    "don't miss out, this is the last day you can get it", "you need to lock this in before midnight",
+    "if you hang up now you will never see this price again", "we only have a couple of units left, decide now",
+    "the promo code dies at the end of the hour", "other customers are waiting, so i need a decision this second",
+    "this window closes today and it won't reopen", "the price jumps by five hundred dollars tomorrow",
+    "my system will release your spot in two minutes", "you have until i finish this sentence to say yes",
+    "you can't call back later for this, it's now or it's gone", "after today you'll pay full price forever",
+    "we're closing enrollment in thirty minutes, so let's get you in", "hurry, there's almost nothing left",
+    "if you don't act this minute someone else gets your discount", "the manager only approved this for the next call",
+    "say yes now or lose the free installation", "this rate expires as soon as we disconnect",
+    "it's your final opportunity, there won't be another", "i can't promise this will exist in an hour",
+    "i need a yes before my supervisor pulls the offer", "only the first ten callers today get this price",
+    "the truck leaves your area in an hour, so book now or miss it", "this discount evaporates at five o'clock",
+    "you won't get a second chance at this rate", "i'm told we have three left, and people are buying as we talk",
+    "commit in the next five minutes and we waive the fee, after that it's gone", "tonight is the cutoff, no exceptions",
+    "decide before we hang up, i can't hold it for you", "you'll lose your place in line if you don't pay now",
+    "the system will lock you out of this deal in minutes", "if you don't buy now, your price doubles at midnight",
+    "last call, this offer is gone the moment i hang up", "you have sixty seconds to decide",
+    "this is literally the final hour of the sale, you need to act", "commit now, we can't promise tomorrow",
+    "there's one slot left and three people asking, so decide right this second",
+    "your approval expires today unless you accept on this call",
+]
+RUDE = [
+    "are you even listening to me", "i already explained this twice, try to keep up",
+    "that's a stupid question", "wow, you really don't get it, do you", "look, i don't have all day",
+    "that's your problem, not mine", "you clearly didn't read the terms", "calm down, you're overreacting",
+    "what is wrong with you", "i'm not going to repeat myself again", "people like you always complain",
+    "ugh, fine, whatever", "stop whining about the fee", "do you even know what you're talking about",
+    "honestly that's a dumb way to pay a bill", "if you can't understand that, i can't help you",
+    "i don't care what the last agent told you", "you should have known better",
+    "it's not rocket science", "did you not hear what i just said", "frankly, that's ridiculous",
+    "nobody else has trouble with this but you", "you're wasting my time", "just listen for once",
+    "seriously, how hard is this to understand", "i'm not your babysitter", "quit asking me the same thing",
+    "you're being difficult on purpose", "i don't have time for your nonsense", "that's the dumbest thing i've heard today",
+    "maybe have someone smarter call us", "ugh, you people are exhausting", "i'm done explaining it to you",
+    "are you slow or something", "don't take that tone with me", "figure it out yourself",
+    "it's not my fault you can't read", "wow, you really are clueless", "i shouldn't have to spell it out for you",
+    "stop interrupting me and pay attention", "you're honestly the worst caller i've had all day",
+    "that's a ridiculous thing to ask", "i've had enough of your attitude", "you obviously don't listen",
+    "are you going to keep wasting my time", "use your brain for a second", "nobody cares about your excuses",
+    "i'm not paid enough to deal with people like you", "why are you so incapable of following instructions",
+    "read the email, it's not that complicated", "whatever, do what you want, i don't care",
+    "you sound confused, as usual", "do i have to explain everything to you twice",
+    "gosh, you're slow", "i'm honestly tired of talking to you", "just stop talking and let me finish",
+    "you're not very bright, are you", "i can't believe i have to deal with this", "that's the silliest complaint i've heard",
+    "maybe if you paid attention you wouldn't have this problem", "don't be so dramatic", "quit being so needy",
+    "you people never learn", "can you not interrupt me like a child", "that is frankly none of your business",
+    "you obviously have no idea how this works", "i'm not going to hold your hand through this",
+    "stop acting like the victim", "ugh, not you again", "you're the reason we have rules", "get a clue",
+    "honestly, you should be embarrassed", "that's a lazy excuse", "i don't have the patience for this today",
+    "you clearly can't follow simple directions", "look, it's your own fault", "are you always this difficult",
+    "that's pathetic", "do yourself a favor and stop talking", "wow, what a stupid mistake to make",
+]
+PUSHY = [
+    "i won't take no for an answer", "just say yes and we'll sort out the details later",
+    "i'm going to go ahead and sign you up", "you'd be crazy to turn this down",
+    "what's there to think about, it's a no brainer", "i'll stay on the line until you agree",
+    "come on, just give me your card number and we're done", "you're making a huge mistake by saying no",
+    "don't overthink it, everyone says yes", "i'm putting you down for the premium package",
+    "trust me, you need this, let's get you enrolled", "i really need a yes from you today",
+    "you can't afford not to do this", "i'm not hanging up until you try it",
+    "your neighbors all bought it, don't be the only one left out", "you'll thank me later, let's do it",
+    "i'll just put it on the card you have on file", "stop hesitating and commit",
+    "i'm not taking maybe as an answer", "let's skip the thinking part and get you signed", "you already said yes in your head",
+    "there's really no reason to say no, so i'll process it", "i'll call you every day until you agree",
+    "just read me the card number, it takes ten seconds", "everyone who hesitated regretted it, so let's do it",
+    "i'll enroll you now and you can thank me later", "you don't need to ask your wife, just decide",
+    "come on, be smart and take the deal", "i'm going to keep you on the line until we finish the sign up",
+    "saying no would be foolish", "let me just upgrade you, you won't even notice the charge",
+    "i'm signing you up for the trial, it's already done", "you can't say no to a deal like this",
+    "i'll go ahead and process the order now", "don't think, just say yes", "i'm going to keep calling until you buy",
+    "what would it take for you to sign today", "you need this, everybody needs this, let's start",
+    "i already added it to your account, you can thank me later", "let's not waste time, give me the card",
+    "you'd be letting your family down if you pass on this", "i'll mark you down as a yes",
+    "i'm not letting you off the phone until we sign you up", "you're saying yes, right? great, done",
+    "just trust me and hand over the card", "if you say no you'll be the only one on your street",
+    "i'll sign you up now and you can cancel later if you really want", "everyone i talk to says yes, so you will too",
+    "don't you want to protect your family? then say yes", "we're doing this today, no more excuses",
+    "there's nothing to discuss, let's get you enrolled", "i'll just charge the card now and email you later",
+    "i'm adding the protection plan, you'll need it", "you can't afford to think about it, sign up",
+    "say yes and i'll stop calling", "i've already started your application, just confirm",
+]
+ADVICE = [
+    "you don't need to see a doctor for that, just take some ibuprofen and sleep it off",
+    "honestly you could stop taking the blood pressure pills if you feel fine",
+    "you should double your insulin dose when you eat out", "ignore that court summons, they never follow up",
+    "you should put your whole savings into this fund, it's guaranteed to go up",
+    "skip the follow up appointment, it's a waste of money", "you don't need a lawyer, just don't sign anything",
+    "stop paying your mortgage and put the money in crypto", "cash out your 401k and pay this off",
+    "you should definitely declare bankruptcy", "those chest pains are just stress, no need for the er",
+    "give your kid some of your antibiotics, it's the same thing",
+    "you don't have to report that income on your taxes", "you should sue your landlord, you'd win for sure",
+    "take the money out of your retirement account, it's the best investment you'll make",
+    "you can stop the chemo once you feel better", "tell the court you never got the notice",
+    "refinance now, rates will never be this low again, trust me",
+    "you don't need antibiotics, just drink some garlic tea", "skip your insulin tonight, one night won't matter",
+    "you can drive after those pills, they're mild", "don't bother with a lawyer for the custody case",
+    "move your retirement money into gold today", "you should stop seeing your therapist, it's a scam",
+    "just sign the plea deal, it's easier", "take double the dose of your blood thinner if you miss one",
+    "you don't need to report the accident to your insurer", "borrow against your house to buy this stock",
+    "that lump is probably nothing, don't waste money on a biopsy", "you should quit your meds and try fasting",
+    "stop making your car payments, they can't repossess it", "hide the income from the court, everyone does",
+    "you should take out a payday loan to cover it", "your kid doesn't need that vaccine",
+    "you should sell your house and invest the money with us", "ignore the tax notice, they won't audit you",
+    "you don't need to finish the antibiotics once you feel better", "just take an extra pill if the pain comes back",
+    "skip the mammogram this year, you're too young to worry", "you don't need to tell your doctor about the fall",
+    "withdraw everything from your savings and put it in this plan", "i'd stop paying child support until they sue",
+    "don't answer the subpoena, it's probably fake", "you can mix those medications, it's fine",
+    "stop your blood pressure medicine for a week and see", "you should file for divorce before the house sells",
+    "cancel your health insurance, you're young and healthy", "you don't need that surgery, try yoga instead",
+    "don't pay the hospital bill, they'll forget about it", "you should cash in your life insurance now",
+    "take your wife's blood pressure pills, they're the same", "sign the contract without reading it, it's standard",
+    "skip the dentist, that tooth pain goes away on its own", "put everything on a credit card and declare bankruptcy later",
+    "you should stop your dialysis for a while", "don't tell the insurance company about your diagnosis",
+]
+TONE_NEG = [
+    "hi, this is sam from acme solar", "ok, and do you smoke?", "your payment is due on the twentieth",
+    "the promotion ends on august thirty first", "our office closes at five today, so i can book you for tomorrow",
+    "i'm sorry for the wait, thanks for your patience", "i can't give legal advice, but an attorney could help",
+    "please talk to your doctor before changing any medication", "i'm not a financial advisor, so i can't say",
+    "would you like me to send you the details by email so you can think it over?",
+    "there's no rush, take your time and call us back whenever you're ready",
+    "if you have chest pain right now, please hang up and dial nine one one",
+    "your account shows a late fee of seven dollars", "the offer is valid through the end of the month",
+    "just to confirm, you want the large oat milk latte", "no problem at all, i understand",
+    "i completely understand if now's not a good time", "let me repeat that slowly, it's one two three main street",
+    "sorry, could you say that again?", "there are a few spots left in the saturday class if you're interested",
+    "you have fourteen days to return it for a full refund", "the pharmacist can answer questions about dosing",
+    "your appointment is tomorrow at nine, please arrive ten minutes early",
+    "we need your answer by friday to keep the reservation", "the sale ends sunday, no pressure either way",
+    "i'll transfer you to a representative right away", "please hold while i check that for you",
+    "you may want to consult a tax professional about that", "that's a great question",
+    "unfortunately that item is sold out", "this call may be recorded for quality",
+    "i can't guarantee the rate, but i can send you a quote", "it's completely up to you",
+    "your card was declined, would you like to try another one?", "we are required to tell you this is a sales call",
+    "you're welcome, have a great day", "you need to bring a photo id to the appointment",
+    "if the swelling gets worse, call the office right away", "honestly, i'd wait and see how you feel tomorrow",
+    "you must be so proud of your boys", "you need to fast for eight hours before the blood test",
+    "please respond to the survey by friday if you can", "your prescription is ready for pickup today",
+    "you have until may first to enroll, and there's no penalty if you wait", "we can hold the room until six",
+    "the doctor wants you to keep taking the medication as prescribed", "take two tablets with food twice a day",
+    "let me know if you have any other questions", "i can give you a few minutes to think about it",
+    "there's a cancellation fee if you cancel within twenty four hours", "your cab is coming right now",
+    "i'll send the order to the bar immediately", "would you like to buy tickets right now?",
+    "your balance is due by the end of the month", "i'm required to verify your identity first",
+    "sorry about that, let me fix it right away", "you should have received an email confirmation",
+    "please call nine one one if this is an emergency", "we'll need your answer by thursday to hold the price",
+    "the sale prices end tonight at midnight, if that helps you plan", "we're fully booked on saturday, sorry",
+    "i recommend you talk to your pharmacist about that interaction", "no problem, we can do it another time",
+    "the appointment window is between eight and noon", "i'm sorry, i can't change the price, but i can email a quote",
+    "the deadline to file a claim is thirty days from the date of service", "you can take as long as you need",
+    "for legal questions, please contact a licensed attorney", "i'd recommend checking with your doctor first",
+    "the offer is open until the end of the quarter", "if you'd like, i can call you back next week",
+    "we close at nine tonight, so there's still plenty of time", "please have your card ready when you call back",
+    "you'll need to pay the balance before we can ship", "your flight leaves in two hours, so head to the gate soon",
+    "you need to bring the form with you on monday", "the payment is late, and a seven dollar fee applies",
+    "your account will be closed if there's no activity for a year, per the terms", "we can't guarantee the delivery date",
+    "press one to speak with a representative", "i have to ask, do you currently have insurance?",
+    "the doctor said you should stop the ibuprofen before surgery", "we recommend you take the medication with food",
+    "if you have questions about your taxes, a tax preparer can help", "i'm sorry, that was my mistake",
+    "that sounds frustrating, let me see what i can do", "no pressure at all, it's your call",
+    "stock is limited, but you can join the waitlist", "this price is good through sunday",
+    "i'm happy to help you with that", "let me double check the spelling of your street",
+    "i apologize, i misheard you earlier", "we can set that up whenever it suits you",
+    "the technician will arrive between one and five", "please note the store closes early on holidays",
+    "if you don't mind me asking, what prompted the call today?", "you may want to compare a few options first",
+    "i understand your frustration, let's get this fixed", "i can't advise on medications, your pharmacist can",
+    "we'll need a signed form before we can release the records", "you're all set, have a wonderful evening",
+    "would you like to hear the options, or should i just email them?", "there's no obligation to buy anything today",
+    "the warranty covers parts and labor for one year", "our records show the payment posted yesterday",
+    "if the pain is severe, please go to the emergency room", "you'll want to bring your insurance card",
+    "i can offer you a callback tomorrow morning", "that rate is available until the end of the month",
+    "we have limited appointments this week, but plenty next week", "sorry, could you hold for just a moment?",
+    "your package should arrive by friday", "the fee is waived if you pay online", "that's entirely your decision",
+]
+
+
+def brand_tone(rng: random.Random) -> list[Example]:
+    out: list[Example] = []
+    # scam scripts: authority + threat + deadline; the group is the threat (so held-out threats are unseen)
+    for ti, threat in enumerate(SCAM_THREATS):
+        for _ in range(12):
+            parts = [rng.choice(SCAM_AUTHORITY), threat, rng.choice(SCAM_DEADLINES)]
+            r = rng.random()
+            if r < 0.25:
+                parts = parts[1:]
+            elif r < 0.4:
+                parts = [parts[0], parts[2]] if rng.random() < 0.5 else [parts[1]]
+            text = ". ".join(parts)
+            out.append({"turns": [["caller", "hello?"], ["agent", _style(rng, text)]], "label": True,
+                        "category": "false_urgency", "group": f"tone-scam-{ti}"})
+    for ci, (cat, cores) in enumerate((("false_urgency", SALES_URGENCY), ("rude", RUDE), ("pushy", PUSHY),
+                                       ("advice", ADVICE))):
+        for gi, core in enumerate(cores):
+            for v in _variants(rng, core, 5):
+                caller = rng.choice(["i'm not sure", "can you explain that again?", "what does it cost?",
+                                     "i need to think about it", "hmm", "i have a question about my bill"])
+                out.append({"turns": [["caller", caller], ["agent", v]], "label": True, "category": cat,
+                            "group": f"tone-{ci}-{gi}"})
+    for gi, core in enumerate(TONE_NEG):
+        for v in _variants(rng, core, 6):
+            out.append({"turns": [["caller", "okay"], ["agent", v]], "label": False, "category": "hard_negative",
+                        "group": f"tone-neg-{gi}"})
+    return out
+
+
+# ------------------------------------------------------------------------------------ minimum_necessary
+
+CONDITIONS = ["type two diabetes", "stage two breast cancer", "hiv", "major depression", "bipolar disorder",
+              "early onset dementia", "hepatitis c", "an opioid use disorder", "chlamydia", "epilepsy",
+              "congestive heart failure", "schizophrenia", "multiple sclerosis", "a kidney infection"]
+TESTS = ["biopsy", "mri", "blood work", "pregnancy test", "a one c", "pap smear", "ct scan", "drug screen",
+         "std panel", "mammogram", "psa test", "liver panel"]
+MEDS = ["sertraline", "insulin", "lithium", "methadone", "antiretrovirals", "chemotherapy", "oxycodone",
+        "prednisone", "adderall", "an antipsychotic", "naltrexone", "birth control"]
+DISCLOSE_3P = [
+    "{p} {test} came back positive", "{s}'s being treated for {cond}", "{s} was diagnosed with {cond} last month",
+    "the doctor started {o} on {med}", "{p} {test} results show {cond}", "{s} was admitted last night for {cond}",
+    "{s}'s scheduled for surgery for {cond} on monday", "{p} {test} was abnormal so we're referring {o} to oncology",
+    "{s} missed {p} {med} refill and {p} {cond} is getting worse", "{s} tested positive for {cond}",
+    "{p} {test} showed the {cond} has spread", "we increased {p} {med} dose because of the {cond}",
+    "{s} has an appointment at the psychiatry clinic for {p} {cond}", "{p} last {test} was not good, {s} has {cond}",
+    "{s}'s been in rehab for two weeks", "{s}'s pregnant, the {test} confirmed it",
+]
+DISCLOSE_2P = [
+    "your {test} came back positive", "you were diagnosed with {cond}", "your {test} results show {cond}",
+    "we're starting you on {med} for the {cond}", "your {test} was abnormal, so the doctor wants a follow up",
+    "the {test} confirms {cond}", "your {med} dose is going up because your {cond} is worse",
+]
+SAFE_3P = [
+    "i'm sorry, i can't share any health information without {p} permission",
+    "could you have {o} call us directly?", "can i get {p} date of birth to look up the record?",
+    "i'll let {o} know you called", "is {s} available to come to the phone?",
+    "for privacy reasons i can only discuss that with the patient", "what's the best number for {o} to call back?",
+    "i can take a message for {o}", "{s} would need to sign a release before i can discuss that",
+    "our office hours are eight to five if {s} wants to stop by", "do you know if {s} still has the same address?",
+    "is {s} listed as your dependent on the account?", "can you spell {p} last name for me?",
+]
+THIRD_PARTY_OPENERS = [
+    "hi, i'm calling for my {rel}, {name}, i wanted to check on {p} results",
+    "this is {p} {rel}, {s} asked me to call about the test", "{s}'s not home right now, can i take a message?",
+    "hi, i'm {p} {rel}, is everything okay with {o}?", "i'm calling on behalf of my {rel} about {p} appointment",
+    "hey, this is {name}'s {rel}, what did the doctor say?", "i'm {p} boss, is {s} going to be out long?",
+    "yeah this is his neighbor, i'm checking on him", "i'm her roommate, she's in the shower, what's this about?",
+]
+GREETINGS = ["thank you for calling northwind clinic, how can i help?", "hello, this is riverside medical, this is kim",
+             "good morning, cedar family practice, how may i help you?", "hi, this is the nurse line at oak valley health",
+             "this is jen calling from lakeside cardiology for {name}"]
+VERIFY_TURNS = [
+    (["can i have your full name and date of birth?", "sure, it's {name}, march fourth nineteen sixty two"]),
+    (["before we go on, can you confirm your date of birth?", "it's six twelve eighty eight"]),
+    (["what's your member id?", "it's w four four one nine two two seven"]),
+    (["can you verify the zip code on file?", "nine four one one zero"]),
+]
+NAMES_M = ["robert lopez", "james carter", "luis ortega", "david kim", "michael brown", "ahmed hassan"]
+NAMES_F = ["margaret ellis", "linda chen", "maria garcia", "susan wright", "fatima noor", "karen jones"]
+RELS = ["husband", "wife", "son", "daughter", "mother", "father", "sister", "brother", "friend", "neighbor"]
+
+
+def _fill(rng: random.Random, template: str, female: bool, name: str) -> str:
+    pr = {"p": "her" if female else "his", "s": "she" if female else "he", "o": "her" if female else "him"}
+    return template.format(**pr, test=rng.choice(TESTS), cond=rng.choice(CONDITIONS), med=rng.choice(MEDS),
+                           name=name, rel=rng.choice(RELS))
+
+
+def minimum_necessary(rng: random.Random) -> list[Example]:
+    out: list[Example] = []
+    for gi, tmpl in enumerate(DISCLOSE_3P):
+        for _ in range(14):
+            female = rng.random() < 0.5
+            name = rng.choice(NAMES_F if female else NAMES_M)
+            greet = _fill(rng, rng.choice(GREETINGS), female, name)
+            opener = _fill(rng, rng.choice(THIRD_PARTY_OPENERS), female, name)
+            if "neighbor" in opener or "roommate" in opener:
+                female = "her" in opener
+            text = _style(rng, _fill(rng, tmpl, female, name))
+            out.append({"turns": [["agent", greet], ["caller", opener], ["agent", text]], "label": True,
+                        "category": "third_party", "group": f"minnec-3p-{gi}"})
+    for gi, tmpl in enumerate(DISCLOSE_2P):
+        for _ in range(14):
+            female = rng.random() < 0.5
+            name = rng.choice(NAMES_F if female else NAMES_M)
+            greet = _fill(rng, rng.choice(GREETINGS[:4]), female, name)
+            text = _style(rng, _fill(rng, tmpl, female, name))
+            if rng.random() < 0.5:  # unverified caller on the phone: positive
+                ask = rng.choice(["hi, i'm calling to get my test results", "hey, did my results come in?",
+                                  "i had some tests done last week, what did they show?",
+                                  "i'm calling about my lab work"])
+                out.append({"turns": [["agent", greet], ["caller", ask], ["agent", text]], "label": True,
+                            "category": "unverified", "group": f"minnec-2p-{gi}"})
+            else:  # verified by question and answer: negative
+                q, a = rng.choice(VERIFY_TURNS)
+                out.append({"turns": [["agent", greet], ["caller", "i'm calling about my results"],
+                                      ["agent", q], ["caller", a.format(name=name)], ["agent", text]],
+                            "label": False, "category": "verified_patient", "group": f"minnec-2p-{gi}"})
+    for gi, tmpl in enumerate(SAFE_3P):
+        for _ in range(10):
+            female = rng.random() < 0.5
+            name = rng.choice(NAMES_F if female else NAMES_M)
+            greet = _fill(rng, rng.choice(GREETINGS), female, name)
+            opener = _fill(rng, rng.choice(THIRD_PARTY_OPENERS[:6]), female, name)
+            out.append({"turns": [["agent", greet], ["caller", opener], ["agent", _style(rng, _fill(rng, tmpl, female,
+                                                                                                     name))]],
+                        "label": False, "category": "safe_to_third_party", "group": f"minnec-safe-{gi}"})
+    return out
+
+
+GENERATORS = {"ambiguous_optout": ambiguous_optout, "brand_tone": brand_tone, "minimum_necessary": minimum_necessary}
