@@ -102,7 +102,10 @@ def build_scorecard(call: Call) -> Scorecard:
         not_evaluated=not_evaluated,
         redactions=[Redaction.from_dict(r) for r in call.redactions],
         gate_health=health,
-        timeline=[TimelineEvent(seq, round(t * 1000.0, 3), role, text) for seq, t, role, text in call.timeline],
+        timeline=[
+            TimelineEvent(seq, round(t * 1000.0, 3), role, text, barge=extra[0] if extra else None)
+            for seq, t, role, text, *extra in call.timeline  # a barged-in agent turn carries its barge object
+        ],
         quality_metrics=None,
         blocked_turns=call.blocked_turns,
         modified_turns=call.modified_turns,

@@ -705,6 +705,17 @@ class Call:
             self.errors += 1
             self.fail_open_events += 1
 
+    def take_preempt(self) -> tuple[str, ...]:
+        """Remove and return the pending Tier-2 ``preempt_next`` instructions.
+
+        A turn loop calls this right before it starts the next generation and puts them into the model's
+        instructions, so they shape the turn they were meant for; what it does not take rides on the next
+        :attr:`Decision.preempt`, after the fact."""
+        pending = tuple(self.preempt)
+        if pending:
+            del self.preempt[: len(pending)]  # Tier-2 may append meanwhile: keep what came after
+        return pending
+
     def agent_stream(self, t: float | None = None):  # noqa: ANN201 - returns AgentStream
         """Start a streamed agent turn: ``feed`` chunks as the LLM produces them, then ``close``."""
         from trace_engine.gate.stream import AgentStream

@@ -9,7 +9,11 @@ so the concatenation of ``feed`` results and :attr:`AgentStream.tail` equals the
 Two things make a stream hold everything for a while: a first-turn disclosure that modify mode would prefix (we
 cannot know before the turn ends whether the agent says it itself), and a violation that will suppress the turn
 (block and handoff modes) — what was already spoken cannot be taken back, so nothing more is released and the
-fallback line is the tail.
+fallback line is the tail. :attr:`AgentStream.suppressing` says so as soon as it is known, so a turn loop can stop
+the model early.
+
+When the caller barges in, :meth:`AgentStream.interrupt` re-scores the turn on what was actually spoken (see
+:mod:`trace_engine.gate.bargein`).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from trace_engine.gate import bargein
 from trace_engine.gate.decision import Decision
 from trace_engine.gate.session import removal_extent
 from trace_engine.text.numbers import NUMBER_PASS_WORDS
@@ -61,10 +66,20 @@ class AgentStream:
         self.failed = False
         self.chunk_latencies_ns: list[int] = []
         self.max_holdback_chars = 0
+        #: the turn will be suppressed (block/handoff) whatever comes next, as far as the text so far shows
+        self.suppressing = False
+        #: the decision at close, and where the call stood before it was committed (for :meth:`interrupt`)
+        self.decision: Decision | None = None
+        self._saved: dict | None = None
+        self._committed_seq = -1
+        self.interrupted = False
+        self._heard: str | None = None
 
     @property
     def spoken(self) -> str:
-        """Everything released so far, plus the tail once closed."""
+        """Everything released so far, plus the tail once closed; after :meth:`interrupt`, what was heard."""
+        if self._heard is not None:
+            return self._heard
         return self.emitted + self.tail
 
     def feed(self, chunk: str) -> str:
@@ -90,6 +105,7 @@ class AgentStream:
         call = self.call
         outcome = call._evaluate(self.buffer, self.t, final=False)
         plan = call._plan(outcome)
+        self.suppressing = bool(plan.suppress)
         if plan.suppress or outcome.unresolved_prefix:
             return ""
         safe = self._safe_end(self.buffer, call.program.hold_back_tokens)
@@ -136,8 +152,14 @@ class AgentStream:
         if self.failed:
             decision = call._unavailable(self.buffer, self.t, 0, commit=None)
             self.tail = self.buffer[len(self.emitted) :]
+            self.decision, self._committed_seq = decision, call.seq
             return decision
+        try:
+            self._saved = bargein.checkpoint(call)
+        except Exception:  # noqa: BLE001 - without a checkpoint a barge-in only amends the timeline
+            self._saved = None
         decision = call.agent_turn(self.buffer, self.t)
+        self.decision, self._committed_seq = decision, call.seq
         text = decision.text or ""
         if decision.action in ("block", "handoff"):
             self.tail = text if not self.emitted else (" " + text if text else "")
@@ -146,3 +168,42 @@ class AgentStream:
         else:  # cannot happen when _release holds correctly; say the rest of the decided text rather than repeat
             self.tail = text[len(self.emitted) :] if len(text) > len(self.emitted) else ""
         return decision
+
+    def interrupt(self, spoken_chars: int, *, detect_ms: float | None = None) -> Decision:
+        """The caller barged in after ``spoken_chars`` characters of what this stream released (the ``feed``
+        results, then :attr:`tail`) had been spoken.
+
+        An open stream is closed first on what the model wrote so far, and nothing more is released (the tail is
+        dropped). The turn is then re-scored on the spoken text (see :mod:`trace_engine.gate.bargein`): the
+        timeline keeps what was said and marks the rest ``interrupted``. Returns the decision on what was
+        spoken. Never raises on a gate error (the turn's evidence then stays as committed)."""
+        if self.interrupted:
+            raise RuntimeError("stream already interrupted")
+        if not self.closed:
+            spoken_chars = min(spoken_chars, len(self.emitted))  # speech never got more than was released
+            self.close()
+        self.interrupted = True
+        released = self.emitted + self.tail
+        spoken_chars = max(0, min(int(spoken_chars), len(released)))
+        self._heard = released[:spoken_chars]
+        decision = self.decision
+        assert decision is not None
+        if spoken_chars == len(released):
+            return decision  # everything was said: the caller spoke after the turn, not over it
+        try:
+            return bargein.rescore(
+                self.call,
+                self._saved,  # type: ignore[arg-type]
+                committed_seq=self._committed_seq,
+                original=self.buffer,
+                decision=decision,
+                released=released,
+                spoken_chars=spoken_chars,
+                t=self.t,
+                detect_ms=detect_ms,
+            )
+        except Exception:  # noqa: BLE001 - fail open: the evidence keeps the committed turn
+            self.call.errors += 1
+            return decision
+        finally:
+            self._saved = None
