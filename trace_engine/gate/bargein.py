@@ -79,7 +79,7 @@ def stored_form(call: Call, text: str) -> str:
 
 def _spoken_offset(original: str, released: str, offset: int) -> int:
     """Where ``original[offset]`` landed in ``released`` (the gate's rewrite of it)."""
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, original, released, autojunk=False).get_opcodes():
+    for tag, i1, i2, j1, _j2 in difflib.SequenceMatcher(None, original, released, autojunk=False).get_opcodes():
         if i1 <= offset < i2:
             return j1 + (offset - i1) if tag == "equal" else j1
     return len(released)
