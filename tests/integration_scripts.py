@@ -79,8 +79,8 @@ PREEMPT = "Confirm the do-not-call request before anything else."
 def preempt_call() -> DemoCall:
     return DemoCall("preempt", dict(META), [
         Step("agent", GREETING, 0.0),
+        Step("preempt", PREEMPT),  # Tier-2 judged the greeting's reply window; pending when the caller is done
         Step("caller", "i don't really want these calls", 5.0),
-        Step("preempt", PREEMPT),
         Step("agent", "Understood, I'll make sure you're not called again.", 8.0),
     ])
 
