@@ -43,11 +43,15 @@ def session(eng: Engine, call: DemoCall, **kwargs: Any) -> tuple[TraceSession, S
     return TraceSession(eng, call.call_id, profile=profile, metadata=call.metadata, clock=clock, **kwargs), clock
 
 
+PII_TEXT = f"Sure, I can help with that. The card on file is {CARD}, expiring next year, and I can use it today."
+PII_SPOKEN = "Sure, I can help with that. The card on file is XXXX XXXX XXXX 1111, expiring next year, and I can use it today."
+
+
 def pii_call() -> DemoCall:
     return DemoCall("pii", dict(META), [
         Step("agent", GREETING, 0.0),
         Step("caller", "what card do you have on file", 5.0),
-        Step("agent", f"The card on file is {CARD}, expiring next year.", 8.0),
+        Step("agent", PII_TEXT, 8.0),
     ])
 
 

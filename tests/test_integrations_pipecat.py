@@ -79,7 +79,7 @@ def test_scripted_pipeline_pii_and_greeting():
     result = run(pipecat_demo.run(session, call, clock=clock))
     assert [t["spoken"] for t in result.turns] == [
         S.GREETING,
-        "The card on file is XXXX XXXX XXXX 1111, expiring next year.",
+        S.PII_SPOKEN,
     ]
     assert [t["action"] for t in result.turns] == ["pass", "modify"]
     assert [e.role for e in result.scorecard.timeline] == ["agent", "caller", "agent"]  # the greeting is turn 1

@@ -84,7 +84,7 @@ def test_fake_server_pii_call():
     call = S.pii_call()
     session, clock = S.session(S.engine("modify", "pii"), call)
     result = run(realtime_demo.run(session, call, clock=clock))
-    assert [t["spoken"] for t in result.turns] == [S.GREETING, "The card on file is XXXX XXXX XXXX 1111, expiring next year."]
+    assert [t["spoken"] for t in result.turns] == [S.GREETING, S.PII_SPOKEN]
     assert "4111" not in str(result.scorecard.to_dict())
 
 

@@ -51,6 +51,8 @@ class DemoResult:
     scorecard: Any
     handoffs: list[Any] = field(default_factory=list)
     instructions_seen: list[str] = field(default_factory=list)
+    #: the text deltas the speech side received, per agent turn (where the runner records them)
+    received: dict[int, list[str]] = field(default_factory=dict)
 
     def verdict_line(self) -> dict[str, Any]:
         card = self.scorecard
