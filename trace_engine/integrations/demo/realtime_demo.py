@@ -67,6 +67,18 @@ class FakeRealtimeServer:
             await ws.send(json.dumps(event))
 
         await emit({"type": "session.created", "session": {"instructions": self.instructions}})
+        try:
+            await self._serve(ws, emit)
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            if self._streaming is not None and not self._streaming.done():
+                self._streaming.cancel()
+            with contextlib.suppress(asyncio.CancelledError, websockets.ConnectionClosed):
+                if self._streaming is not None:
+                    await self._streaming
+
+    async def _serve(self, ws: Any, emit: Any) -> None:
         async for message in ws:
             event = json.loads(message)
             self.received.append(event)
@@ -159,13 +171,18 @@ class CaptureApp:
             self.audio_ms += len(event["delta"]) * 3 / 4 / 48.0
         elif kind == "response.output_audio_transcript.delta" and not self.replacing:
             self.transcript += event["delta"]
-            limit = self.interrupt_at.get(self.turn)
-            if limit is not None and not self.barge and len(self.transcript) >= limit:
-                self.barge = True
-                # played audio up to the cue, in step with the transcript the app was shown
-                self.frozen_ms = self.audio_ms * limit / len(self.transcript)
         elif kind == "response.done":
             self.done.set()
+
+    def after_batch(self) -> bool:
+        """After the events one server event turned into: has the cue been reached (barge in now)?"""
+        limit = self.interrupt_at.get(self.turn)
+        if limit is None or self.barge or self.frozen_ms is not None or len(self.transcript) < limit:
+            return False
+        self.barge = True
+        # the audio played up to the cue, in step with the transcript the app was shown
+        self.frozen_ms = self.audio_ms * limit / len(self.transcript)
+        return True
 
 
 async def run(session: TraceSession, call: DemoCall, *, clock: Any = None, tier2: Any = None,
@@ -188,9 +205,8 @@ async def run(session: TraceSession, call: DemoCall, *, clock: Any = None, tier2
                 async for message in ws:
                     for out in await gate.on_server_event(json.loads(message)):
                         app.on_event(out)
-                        if app.barge and out.get("type") == "response.output_audio_transcript.delta":
-                            app.barge = False  # once
-                            await send({"type": "fake.barge"})
+                    if app.after_batch():
+                        await send({"type": "fake.barge"})
                     if json.loads(message).get("type") == "response.done":
                         responses += 1
                         waiter.set()
@@ -222,6 +238,9 @@ async def run(session: TraceSession, call: DemoCall, *, clock: Any = None, tier2
                 if step.kind == "caller":
                     before = session.call.seq
                     upcoming = next((s for s in steps[i + 1 :] if s.kind in ("agent", "caller")), None)
+                    if not any(s.kind == "agent" for s in steps[i + 1 :]):
+                        session.caller_turn(step.text)  # the call ends on it: no response to ask the server for
+                        continue
                     await send({"type": "fake.caller", "text": step.text})
                     for _ in range(3000):
                         if session.call.seq > before:
