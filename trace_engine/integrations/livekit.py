@@ -110,9 +110,12 @@ async def gate_text_stream(trace: TraceSession, source: Any) -> AsyncIterator[An
                 if released:
                     yield released
             elif isinstance(chunk, llm.ChatChunk) and chunk.delta is not None and chunk.delta.content:
-                released = feed(chunk.delta.content)
-                if released or chunk.delta.tool_calls:
-                    yield chunk.model_copy(update={"delta": chunk.delta.model_copy(update={"content": released or None})})
+                delta = chunk.delta
+                if delta.tool_calls:  # rare: a tool call and text in one chunk; the call goes on without the text
+                    yield chunk.model_copy(update={"delta": delta.model_copy(update={"content": None})})
+                released = feed(delta.content)  # type: ignore[arg-type]
+                if released:
+                    yield released  # llm_node may yield plain text: no model copy per chunk
             else:
                 yield chunk  # tool calls, usage: not speech
         result = await trace.finish_turn(turn)
