@@ -62,14 +62,9 @@ def _quiet_frameworks() -> None:
         pass
 
 
-async def _play(args: argparse.Namespace, engine: Any, runner: Any, tier2: Any) -> None:
+async def _play(args: argparse.Namespace, calls: list[Any], engine: Any, runner: Any, tier2: Any) -> None:
     from trace_engine.integrations.core import TraceSession
 
-    calls = load_calls(args.transcript)
-    if args.call_id:
-        calls = [c for c in calls if c.call_id == args.call_id]
-        if not calls:
-            raise ValueError(f"no call {args.call_id!r} in {args.transcript}")
     for call in calls:
         call.interrupt_at = dict(args.interrupt_at)
         clock = SessionClock()
@@ -85,6 +80,27 @@ async def _play(args: argparse.Namespace, engine: Any, runner: Any, tier2: Any) 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    from trace_engine import Engine
+
+    tier2 = None
+    try:  # inputs first: a bad file is reported as such whatever is installed
+        calls = load_calls(args.transcript)
+        if args.call_id:
+            calls = [c for c in calls if c.call_id == args.call_id]
+            if not calls:
+                raise ValueError(f"no call {args.call_id!r} in {args.transcript}")
+        engine = Engine.from_config(args.config)
+        if engine.config.tier2 and engine.config.tier2.get("enabled", True):
+            from trace_engine.tier2.runner import Tier2Runner
+
+            tier2 = Tier2Runner(engine.config.tier2)
+            engine.observers.append(tier2)
+    except TraceConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     module_name, extra = FRAMEWORKS[args.framework]
     _quiet_frameworks()
     try:
@@ -95,24 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: the {args.framework} demo needs the {extra!r} extra: pip install 'trace-engine[{extra}]' "
               f"({exc})", file=sys.stderr)
         return 2
-    from trace_engine import Engine
-
-    tier2 = None
-    try:
-        engine = Engine.from_config(args.config)
-        if engine.config.tier2 and engine.config.tier2.get("enabled", True):
-            from trace_engine.tier2.runner import Tier2Runner
-
-            tier2 = Tier2Runner(engine.config.tier2)
-            engine.observers.append(tier2)
-    except TraceConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    try:
-        asyncio.run(_play(args, engine, runner, tier2))
-    except (OSError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    asyncio.run(_play(args, calls, engine, runner, tier2))
     return 0
 
 
