@@ -101,6 +101,22 @@ def amd_call(with_amd: bool) -> DemoCall:
     return DemoCall("amd", meta, steps)
 
 
+def check_amd_switches_voicemail_rules_on(runner: Any) -> None:
+    """The same call twice through ``runner`` (a demo runner module): only the one whose AMD decision says
+    voicemail before the second agent turn gets the limited-content voicemail finding, on that turn."""
+    import asyncio
+
+    def play(with_amd: bool) -> Any:
+        call = amd_call(with_amd)
+        sess, clock = session(engine("block", "debt_collection"), call)
+        return asyncio.run(runner.run(sess, call, clock=clock))
+
+    human, machine = play(False), play(True)
+    assert "debt-003" not in [f.rule_id for f in human.scorecard.findings]
+    assert "debt-003" in [f.rule_id for f in machine.scorecard.findings]
+    assert machine.turns[1]["action"] == "block"
+
+
 needs_update_facts = pytest.mark.skipif(
     not hasattr(Call, "update_facts"), reason="pending: Call.update_facts (AMD mid-call) has not landed on main yet"
 )

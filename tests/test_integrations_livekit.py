@@ -98,11 +98,4 @@ def test_caller_turns_are_on_record_before_the_reply():
 
 @S.needs_update_facts
 def test_amd_switches_voicemail_rules_on():
-    def rules(with_amd):
-        call = S.amd_call(with_amd)
-        session, clock = S.session(S.engine("block", "debt_collection"), call)
-        result = run(livekit_demo.run(session, call, clock=clock))
-        return [f.rule_id for f in result.scorecard.findings]
-
-    assert "debt-003" not in rules(False)
-    assert "debt-003" in rules(True)
+    S.check_amd_switches_voicemail_rules_on(livekit_demo)

@@ -171,11 +171,4 @@ def test_preempt_instructions_are_restored_after_the_response():
 
 @S.needs_update_facts
 def test_fake_server_amd_switches_voicemail_rules_on():
-    def rules(with_amd):
-        call = S.amd_call(with_amd)
-        session, clock = S.session(S.engine("block", "debt_collection"), call)
-        result = run(realtime_demo.run(session, call, clock=clock))
-        return [f.rule_id for f in result.scorecard.findings]
-
-    assert "debt-003" not in rules(False)
-    assert "debt-003" in rules(True)
+    S.check_amd_switches_voicemail_rules_on(realtime_demo)

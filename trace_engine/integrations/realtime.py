@@ -121,11 +121,11 @@ class RealtimeGate:
         if kind == "conversation.item.input_audio_transcription.completed":
             self.session.caller_turn(str(event.get("transcript") or ""))
             if self.manual_responses:  # the gate creates the response: after the caller turn is on record
-                await self._before_generation()
+                await self.respond()
             return [event]
         if kind == "input_audio_buffer.committed":
             if not self.manual_responses:  # the server answers now: the instructions must beat it there
-                await self._before_generation()
+                await self._deliver_preempt()
             return [event]
         if kind == "input_audio_buffer.speech_started":
             await self._barge_in()
@@ -142,7 +142,7 @@ class RealtimeGate:
             return await self._done(event)
         return [event]
 
-    async def _before_generation(self) -> None:
+    async def _deliver_preempt(self) -> None:
         pending = await self.session.before_generation()
         if pending:
             base = (self.instructions or "").rstrip()
@@ -150,8 +150,12 @@ class RealtimeGate:
             await self._send({"type": "session.update",
                               "session": {"instructions": f"{base}\n\n{text}" if base else text}})
             self._preempted = True
-        if self.manual_responses:
-            await self._send({"type": "response.create"})
+
+    async def respond(self) -> None:
+        """Ask the server for the next response, pending preempt instructions first (what the gate does after each
+        caller turn with ``manual_responses``; call it for a response no caller turn asked for)."""
+        await self._deliver_preempt()
+        await self._send({"type": "response.create"})
 
     def _start(self, event: dict[str, Any]) -> None:
         self._turn = self.session.agent_turn()

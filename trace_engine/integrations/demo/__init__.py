@@ -8,6 +8,7 @@ drive, with scripts that exercise PII, blocks, handoff, barge-in, preempt and AM
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,3 +111,21 @@ class SessionClock:
 
     def __call__(self) -> float:
         return self.now
+
+
+def side_event(session: Any, step: Step) -> bool:
+    """Apply a step that is not speech (an AMD decision; a Tier-2 instruction arriving, as the Tier-2 runner
+    appends it); ``False`` for speech steps."""
+    if step.kind == "amd":
+        session.amd(step.event or {})
+        return True
+    if step.kind == "preempt":
+        session.call.preempt.append(step.text)
+        return True
+    return False
+
+
+async def tier2_settled(tier2: Any) -> None:
+    """Let the Tier-2 runner (if any) judge what it has queued before the next generation (bounded)."""
+    if tier2 is not None:
+        await asyncio.get_running_loop().run_in_executor(None, tier2.flush, 5.0)

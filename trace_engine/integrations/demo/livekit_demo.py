@@ -16,7 +16,7 @@ from livekit.agents.voice import AgentSession
 from livekit.agents.voice.agent import ModelSettings
 
 from trace_engine.integrations.core import TraceSession
-from trace_engine.integrations.demo import CHUNK, DemoCall, DemoResult, turn_line
+from trace_engine.integrations.demo import CHUNK, DemoCall, DemoResult, side_event, turn_line
 from trace_engine.integrations.instructions import PREFIX
 from trace_engine.integrations.livekit import ScriptedLLM, TraceAgent, watch_session
 
@@ -95,14 +95,12 @@ async def run(session: TraceSession, call: DemoCall, *, clock: Any = None, tier2
         for step in steps:
             if clock is not None and step.t is not None:
                 clock.now = step.t
+            if side_event(session, step):
+                continue
             if step.kind == "caller":
                 if pending_caller is not None:  # two caller lines in a row: the first gets no reply
                     session.caller_turn(pending_caller)
                 pending_caller = step.text
-            elif step.kind == "amd":
-                session.amd(step.event or {})
-            elif step.kind == "preempt":
-                session.call.preempt.append(step.text)
             elif step.kind == "agent":
                 if tier2 is not None:  # judged so far (the caller's new line is read in llm_node, after this)
                     await asyncio.get_running_loop().run_in_executor(None, tier2.flush, 5.0)

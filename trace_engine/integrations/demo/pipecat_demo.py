@@ -28,7 +28,14 @@ from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.workers.runner import WorkerRunner
 
 from trace_engine.integrations.core import TraceSession
-from trace_engine.integrations.demo import CHUNK, DemoCall, DemoResult, chunks, turn_line
+from trace_engine.integrations.demo import (
+    CHUNK,
+    DemoCall,
+    DemoResult,
+    chunks,
+    side_event,
+    turn_line,
+)
 from trace_engine.integrations.pipecat import TracePipecat
 
 
@@ -174,15 +181,13 @@ async def run(
         for step in steps:
             if clock is not None and step.t is not None:
                 clock.now = step.t
+            if side_event(session, step):
+                continue
             if step.kind == "caller":
                 before = session.call.seq
                 context.add_message({"role": "user", "content": step.text})
                 await worker.queue_frame(TranscriptionFrame(step.text, "caller", ""))
                 await settle(lambda before=before: session.call.seq > before)
-            elif step.kind == "amd":
-                session.amd(step.event or {})
-            elif step.kind == "preempt":
-                session.call.preempt.append(step.text)
             elif step.kind == "agent":
                 if tier2 is not None:
                     await asyncio.get_running_loop().run_in_executor(None, tier2.flush, 5.0)

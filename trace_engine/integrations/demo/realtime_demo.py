@@ -22,7 +22,14 @@ from typing import Any
 import websockets
 
 from trace_engine.integrations.core import TraceSession
-from trace_engine.integrations.demo import CHUNK, DemoCall, DemoResult, chunks, turn_line
+from trace_engine.integrations.demo import (
+    CHUNK,
+    DemoCall,
+    DemoResult,
+    chunks,
+    side_event,
+    turn_line,
+)
 from trace_engine.integrations.realtime import RealtimeGate, audio_delta
 
 #: fake audio: this many PCM16 bytes per transcript character (~ 150 words a minute at 24 kHz)
@@ -235,6 +242,8 @@ async def run(session: TraceSession, call: DemoCall, *, clock: Any = None, tier2
             for i, step in enumerate(steps):
                 if clock is not None and step.t is not None:
                     clock.now = step.t
+                if side_event(session, step):
+                    continue
                 if step.kind == "caller":
                     before = session.call.seq
                     upcoming = next((s for s in steps[i + 1 :] if s.kind in ("agent", "caller")), None)
@@ -248,17 +257,11 @@ async def run(session: TraceSession, call: DemoCall, *, clock: Any = None, tier2
                         await asyncio.sleep(0.001)
                     if clock is not None and upcoming is not None and upcoming.kind == "agent" and upcoming.t is not None:
                         clock.now = upcoming.t  # the gate starts the response right after the transcript
-                elif step.kind == "amd":
-                    session.amd(step.event or {})
-                elif step.kind == "preempt":
-                    session.call.preempt.append(step.text)
                 elif step.kind == "agent":
                     if tier2 is not None:
                         await asyncio.get_running_loop().run_in_executor(None, tier2.flush, 5.0)
-                    if gate.manual_responses and (not steps or step is not steps[0]) and _follows_caller(call, step):
-                        pass  # the gate sent response.create after the caller's transcript
-                    else:
-                        await gate._before_generation()
+                    if not _follows_caller(call, step):  # else the gate asked already, after the transcript
+                        await gate.respond()
                     expected += 1
                     await until_responses(expected)
                     await settle()
