@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from trace_engine.gate.session import Call
 from trace_engine.integrations.core import TraceSession
 from trace_engine.integrations.demo import DemoCall, SessionClock, Step
 
+ROOT = Path(__file__).resolve().parents[1]
 META = {
     "direction": "outbound",
     "business_name": "Acme Solar",

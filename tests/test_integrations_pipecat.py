@@ -118,3 +118,21 @@ def test_scripted_pipeline_handoff_through_the_pipeline():
 @S.needs_update_facts
 def test_scripted_pipeline_amd_switches_voicemail_rules_on():
     S.check_amd_switches_voicemail_rules_on(pipecat_demo)
+
+
+def test_tier2_preempt_from_the_runner_reaches_the_llm_context():
+    from trace_engine import Engine
+    from trace_engine.integrations.demo import SessionClock, load_calls
+    from trace_engine.tier2.runner import Tier2Runner
+
+    tier2 = Tier2Runner({"checks": ["ambiguous_optout"]})
+    eng = Engine.from_config({"rule_packs": {"tcpa": {"enabled": True}}, "guardrails": {"mode": "modify"}},
+                             observers=(tier2,))
+    call = next(c for c in load_calls(S.ROOT / "corpora" / "outbound_calls.jsonl")
+                if c.call_id == "solar-002-optout-ignored")
+    clock = SessionClock()
+    session = TraceSession(eng, call.call_id, profile={"greeting": call.greeting}, metadata=call.metadata, clock=clock)
+    result = run(pipecat_demo.run(session, call, clock=clock, tier2=tier2))
+    instruction = result.turns[2]["preempt_before"]  # the caller asked to stop, then the agent pitched again
+    assert instruction and "do-not-call" in instruction
+    assert any(instruction.splitlines()[0] in seen for seen in result.instructions_seen)
