@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install lint bench docs clean
+.PHONY: demo test install lint bench bench-integrations docs clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -35,6 +35,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/trace bench --format json
+
+bench-integrations: $(STAMP)
+	$(BIN)/python benchmarks/bench_integrations.py --runs 20
 
 docs: $(STAMP)
 	$(BIN)/trace docs --out docs
