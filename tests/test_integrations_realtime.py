@@ -172,3 +172,21 @@ def test_preempt_instructions_are_restored_after_the_response():
 @S.needs_update_facts
 def test_fake_server_amd_switches_voicemail_rules_on():
     S.check_amd_switches_voicemail_rules_on(realtime_demo)
+
+
+def test_caller_speaking_after_the_agent_finished_is_not_a_barge_in():
+    sent = []
+
+    async def send(event):
+        sent.append(event)
+
+    async def main():
+        session = TraceSession(S.engine("modify", "pii"), "rt-turn-taking", metadata=S.META)
+        gate = RealtimeGate(session, send, audio=True, playback_ms=lambda: None)
+        await _feed(gate, "All done here, thank you for your time today.")
+        await gate.on_server_event({"type": "input_audio_buffer.speech_started", "audio_start_ms": 0})
+        return session
+
+    session = run(main())
+    assert sent == [] and not session.current.interrupted
+    assert session.end().timeline[-1].barge is None

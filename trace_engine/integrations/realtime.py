@@ -60,7 +60,8 @@ class RealtimeGate:
         manual_responses: the gate sends ``response.create`` after each caller turn (use with
             ``turn_detection.create_response: false``, so preempt instructions always land first).
         playback_ms: how much of the current response's audio the app has played (for barge-in); by default
-            all the audio the gate let through counts as played.
+            all the audio the gate let through counts as played. In text modality the app's own TTS speaks, and
+            all released text counts as spoken (an over-estimate, never an under-estimate).
         bytes_per_ms: PCM16 mono at 24 kHz is 48 bytes a millisecond.
     """
 
@@ -92,6 +93,8 @@ class RealtimeGate:
         self._audio_out = 0
         self._held: deque[tuple[int, dict[str, Any]]] = deque()
         self._cancelled = False
+        self._replaced = False
+        self._replacement_audio = 0
         self.sent: list[dict[str, Any]] = []
 
     async def _send(self, event: dict[str, Any]) -> None:
@@ -109,6 +112,11 @@ class RealtimeGate:
         if response_id is not None and response_id in self._replacing:
             if kind == "response.done":
                 self._replacing.discard(response_id)
+            elif kind in AUDIO_DELTAS:  # the rest of the turn, spoken for the gate: counts for barge-in timing
+                self._audio_out += len(event.get("delta") or "")
+                self._replacement_audio += len(event.get("delta") or "")
+            elif kind in TRANSCRIPT_DELTAS:
+                self._released += len(event.get("delta") or "")
             return [event]  # the gate's own words: already checked
         if kind in TEXT_DELTAS or kind in TRANSCRIPT_DELTAS:
             return await self._delta(event)
@@ -164,6 +172,8 @@ class RealtimeGate:
         self._fed = self._released = self._audio_in = self._audio_out = 0
         self._held.clear()
         self._cancelled = False
+        self._replaced = False
+        self._replacement_audio = 0
 
     async def _delta(self, event: dict[str, Any]) -> list[dict[str, Any]]:
         turn = self._turn
@@ -217,6 +227,7 @@ class RealtimeGate:
                 self._held.clear()  # the model's audio for the changed words is never played
                 if result.tail.strip():
                     await self._say(result.tail)
+                self._replaced = True
             else:
                 self._released += len(result.tail)
                 out.extend(self._flush_audio(everything=True))
@@ -244,25 +255,29 @@ class RealtimeGate:
         turn = self.session.current
         if turn is None or turn.interrupted:
             return
-        if turn.result is not None and self._turn is None and not self._audio_out and self.audio:
-            return  # a finished turn whose audio is already over
+        released = turn.released
         played_ms = self.playback_ms() if self.playback_ms is not None else None
         out_ms = self._audio_out / 4 * 3 / self.bytes_per_ms  # base64 characters -> bytes -> ms
-        if self.audio and out_ms > 0:
-            share = 1.0 if played_ms is None else max(0.0, min(1.0, played_ms / out_ms))
-            spoken = int(self._released * share)
-            released = turn.released
-            if spoken < len(released):  # an estimate from audio time: count whole words only
-                spoken = released.rfind(" ", 0, spoken + 1) + 1
+        if not self.audio:
+            spoken = len(released)  # the app's TTS speaks: all released text counts (an over-estimate)
+        elif out_ms > 0 and played_ms is not None and played_ms < out_ms:
+            # within the model's own audio: its share of the transcript released with it, whole words only
+            spoken = int(self._released * max(0.0, played_ms) / out_ms)
+            spoken = released.rfind(" ", 0, spoken + 1) + 1 if spoken < len(released) else spoken
+        elif self._replaced or self._turn is None:
+            spoken = len(released)  # the model's audio is over; a replacement's playback is not tracked: all of it
         else:
-            spoken = self._released if self.audio else len(turn.released)
+            spoken = self._released  # still generating: what was let through so far
+        if self._turn is None and spoken >= len(released):
+            return  # the caller spoke after the agent had finished: turn-taking, not a barge-in
         turn.interrupt(spoken)
-        if self._turn is not None:
+        if self._turn is not None or self._replacing:  # the model (or the gate's replacement) is still speaking
             self._turn = None
             self._held.clear()
             await self._send({"type": "response.cancel"})
-        if self.audio and self._item_id:
-            audio_end = int(out_ms if played_ms is None else min(played_ms, out_ms))
+        if self._item_id:  # the conversation item holds only the model's own audio, not the replacement's
+            item_ms = (self._audio_out - self._replacement_audio) / 4 * 3 / self.bytes_per_ms
+            audio_end = int(item_ms if played_ms is None else min(played_ms, item_ms))
             await self._send({"type": "conversation.item.truncate", "item_id": self._item_id,
                               "content_index": 0, "audio_end_ms": audio_end})
 

@@ -162,7 +162,6 @@ class CaptureApp:
         self.frozen_ms: float | None = None
         self.barge = False
         self.done = asyncio.Event()
-        self.replacing = False
 
     def playback_ms(self) -> float | None:
         return self.frozen_ms
@@ -170,13 +169,13 @@ class CaptureApp:
     def on_event(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
         if kind == "response.created":
-            self.replacing = ((event.get("response") or {}).get("metadata") or {}).get("trace") == "replacement"
-            if not self.replacing:
+            # the gate's replacement speaks the rest of the same turn
+            if ((event.get("response") or {}).get("metadata") or {}).get("trace") != "replacement":
                 self.turn += 1
                 self.transcript, self.audio_ms, self.frozen_ms, self.barge = "", 0.0, None, False
         elif kind == "response.output_audio.delta" and self.frozen_ms is None:
             self.audio_ms += len(event["delta"]) * 3 / 4 / 48.0
-        elif kind == "response.output_audio_transcript.delta" and not self.replacing:
+        elif kind == "response.output_audio_transcript.delta":
             self.transcript += event["delta"]
         elif kind == "response.done":
             self.done.set()
