@@ -13,6 +13,8 @@ from pipecat.frames.frames import (  # noqa: E402
     LLMFullResponseEndFrame,
     LLMFullResponseStartFrame,
     LLMTextFrame,
+    TextFrame,
+    TranscriptionFrame,
     TTSSpeakFrame,
 )
 from pipecat.tests.utils import run_test  # noqa: E402
@@ -67,10 +69,18 @@ def test_handoff_calls_the_transfer_callback():
     assert transfers[0].decision.handoff
 
 
-def test_a_canned_tts_speak_frame_is_gated_too():
+def test_canned_lines_are_gated_as_whole_turns():
     session = TraceSession(S.engine("modify", "pii"), "pc-say", metadata=S.META)
-    down, _ = run(run_test(TracePipecat(session).gate(), frames_to_send=[TTSSpeakFrame(f"Card {S.CARD} is on file.")]))
-    assert [f.text for f in down if isinstance(f, TTSSpeakFrame)] == ["Card XXXX XXXX XXXX 1111 is on file."]
+    down, _ = run(run_test(TracePipecat(session).gate(), frames_to_send=[
+        TTSSpeakFrame(f"Card {S.CARD} is on file."),
+        TextFrame(f"One moment, checking card {S.CARD} now."),
+        TranscriptionFrame("my card is 4111 1111 1111 1111", "caller", ""),  # the caller's words: not speech
+    ]))
+    assert [type(f) for f in down] == [TTSSpeakFrame, TextFrame, TranscriptionFrame]  # nothing said twice
+    assert [f.text for f in down] == ["Card XXXX XXXX XXXX 1111 is on file.",
+                                      "One moment, checking card XXXX XXXX XXXX 1111 now.",
+                                      "my card is 4111 1111 1111 1111"]
+    assert [e.role for e in session.end().timeline] == ["agent", "agent"]
 
 
 def test_scripted_pipeline_pii_and_greeting():

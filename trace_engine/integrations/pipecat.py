@@ -19,7 +19,7 @@
 
 ``gate()`` treats ``LLMFullResponseStartFrame`` … ``LLMFullResponseEndFrame`` as one agent turn and pushes
 ``LLMTextFrame`` s holding only what the gate released (so the TTS aggregates sentences as usual); a
-``TTSSpeakFrame`` (a canned line, the greeting) is one whole agent turn. On an ``InterruptionFrame`` the turn is
+``TTSSpeakFrame`` or any other ``TextFrame`` (a canned line, the greeting, a filler) is one whole agent turn. On an ``InterruptionFrame`` the turn is
 cut: ``spoken()``, placed after the output transport, knows which words were played and re-scores the turn on
 them; without it, everything released counts as spoken.
 """
@@ -32,11 +32,13 @@ from pipecat.frames.frames import (
     CancelFrame,
     EndFrame,
     Frame,
+    InterimTranscriptionFrame,
     InterruptionFrame,
     LLMContextFrame,
     LLMFullResponseEndFrame,
     LLMFullResponseStartFrame,
     LLMTextFrame,
+    TextFrame,
     TranscriptionFrame,
     TTSSpeakFrame,
     TTSTextFrame,
@@ -45,6 +47,10 @@ from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 from trace_engine.integrations.core import AgentTurn, TraceSession
 from trace_engine.integrations.instructions import instruction_text
+
+
+#: text frames that are not the agent's speech (transcripts of the caller, words already played)
+_NOT_SPEECH = (TranscriptionFrame, InterimTranscriptionFrame, TTSTextFrame)
 
 
 class TracePipecat:
@@ -130,7 +136,9 @@ class TraceGate(FrameProcessor):
                 turn = self._turn = self._session.agent_turn()
             released = turn.feed(frame.text)
             if released:
-                await self.push_frame(LLMTextFrame(released))
+                out = LLMTextFrame(released)
+                out.skip_tts = frame.skip_tts
+                await self.push_frame(out)
             return
         if isinstance(frame, LLMFullResponseStartFrame):
             self._turn = self._session.agent_turn()
@@ -140,12 +148,13 @@ class TraceGate(FrameProcessor):
             await self._finish()
             await self.push_frame(frame, direction)
             return
-        if isinstance(frame, TTSSpeakFrame):
+        if isinstance(frame, TTSSpeakFrame) or (
+            isinstance(frame, TextFrame) and not isinstance(frame, _NOT_SPEECH)
+        ):  # a canned line (the greeting, a filler) is one whole agent turn
             turn = self._session.agent_turn()
             released = turn.feed(frame.text)
-            self._turn = turn
-            result = await self._finish()
-            text = released + (result.tail if result else "")
+            result = await self._session.finish_turn(turn)
+            text = released + result.tail
             if text.strip():
                 frame.text = text
                 await self.push_frame(frame, direction)
