@@ -48,7 +48,6 @@ from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from trace_engine.integrations.core import AgentTurn, TraceSession
 from trace_engine.integrations.instructions import instruction_text
 
-
 #: text frames that are not the agent's speech (transcripts of the caller, words already played)
 _NOT_SPEECH = (TranscriptionFrame, InterimTranscriptionFrame, TTSTextFrame)
 
