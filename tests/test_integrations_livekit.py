@@ -99,3 +99,19 @@ def test_caller_turns_are_on_record_before_the_reply():
 @S.needs_update_facts
 def test_amd_switches_voicemail_rules_on():
     S.check_amd_switches_voicemail_rules_on(livekit_demo)
+
+
+def test_livekit_amd_predictions_map_to_seed_003_events():
+    from livekit.agents.voice.amd.classifier import AMDCategory, AMDPredictionEvent
+
+    from trace_engine.integrations.livekit import amd_event
+
+    def event(category):
+        return amd_event(AMDPredictionEvent(speech_duration=2.0, category=category, reason="greeting then beep",
+                                            transcript="leave a message", delay=0.64))
+
+    assert event(AMDCategory.MACHINE_VM) == {"event": "amd", "answered_by": "voicemail",
+                                             "reason": "greeting then beep", "decision_ms": 640}
+    assert event(AMDCategory.HUMAN)["answered_by"] == "human"
+    assert event(AMDCategory.MACHINE_IVR)["answered_by"] == "ivr"
+    assert event(AMDCategory.UNCERTAIN) == {}

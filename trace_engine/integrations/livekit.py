@@ -130,9 +130,25 @@ async def _single(item: Any) -> AsyncIterator[Any]:
     yield item
 
 
+#: LiveKit's AMD categories in seed 003's ``answered_by`` vocabulary (``uncertain`` decides nothing)
+AMD_CATEGORIES = {"human": "human", "machine-vm": "voicemail", "machine-unavailable": "voicemail",
+                  "machine-ivr": "ivr"}
+
+
+def amd_event(prediction: Any) -> dict[str, Any]:
+    """A LiveKit ``AMDPredictionEvent`` as a seed-003 ``amd`` event (``{}`` when it decided nothing)."""
+    category = getattr(getattr(prediction, "category", None), "value", getattr(prediction, "category", None))
+    answered_by = AMD_CATEGORIES.get(str(category))
+    if answered_by is None:
+        return {}
+    return {"event": "amd", "answered_by": answered_by, "reason": getattr(prediction, "reason", ""),
+            "decision_ms": round(float(getattr(prediction, "delay", 0.0)) * 1000)}
+
+
 def watch_session(session: AgentSession, trace: TraceSession) -> None:
-    """Barge-ins from the session: an interrupted assistant message cuts the current agent turn to the text
-    LiveKit reports as played. (Caller turns are read in :meth:`TraceAgent.llm_node`, before the reply.)"""
+    """Barge-ins and AMD from the session: an interrupted assistant message cuts the current agent turn to the
+    text LiveKit reports as played; LiveKit's own AMD verdict (when the session runs one) becomes the call's
+    ``answered_by`` fact. (Caller turns are read in :meth:`TraceAgent.llm_node`, before the reply.)"""
 
     def on_item(event: ConversationItemAddedEvent) -> None:
         item = event.item
@@ -140,6 +156,15 @@ def watch_session(session: AgentSession, trace: TraceSession) -> None:
             trace.barge_in(heard=item.text_content or "")
 
     session.on("conversation_item_added", on_item)
+    detector = getattr(session, "amd", None)
+    if detector is not None:
+        detector.on("amd_prediction", lambda prediction: _apply_amd(trace, prediction))
+
+
+def _apply_amd(trace: TraceSession, prediction: Any) -> None:
+    event = amd_event(prediction)
+    if event:
+        trace.amd(event)
 
 
 class ScriptedLLM(llm.LLM):
