@@ -173,3 +173,26 @@ def test_barge_in_scorecard_validates_against_the_schema():
     s, released = stream_turn(call, "Hello there. Your card 4111 1111 1111 1111 is on file.")
     s.interrupt(6)
     jsonschema.validate(call.end().to_dict(), schema)
+
+
+@pytest.mark.skipif(not hasattr(__import__("trace_engine.gate.session", fromlist=["Call"]).Call, "update_facts"),
+                    reason="pending: question-and-answer exchanges land with Call.update_facts")
+def test_a_question_the_caller_never_heard_is_not_answered():
+    """Right party (debt-002): "yes" confirms only a question that was asked. Cut before the question, the
+    caller's "yes" answers nothing, and the debt detail that follows is a violation."""
+    eng = Engine.from_config({"rule_packs": {"debt_collection": {"enabled": True}}, "guardrails": {"mode": "warn"}})
+    meta = {"direction": "outbound", "call_purpose": "debt_collection", "business_name": "Summit Recovery",
+            "answered_by": "human", "local_time": "2026-11-20T10:15:00-05:00", "calls_last_7_days": 1}
+
+    def play(cut_before):
+        call = eng.start_call("qa", metadata=meta)
+        s, released = stream_turn(call, "Hi, this is Max with Summit Recovery, a debt collector. "
+                                        "Am I speaking with Daniel Reyes?")
+        if cut_before is not None:
+            s.interrupt(released.index(cut_before))
+        call.caller_turn("yes", t=5.0)
+        call.agent_turn("Thanks Daniel. Your past due balance is four hundred dollars.", t=8.0)
+        return [f.rule_id for f in call.end().findings]
+
+    assert "debt-002" not in play(None)
+    assert "debt-002" in play("Am I")
