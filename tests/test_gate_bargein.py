@@ -196,3 +196,16 @@ def test_a_question_the_caller_never_heard_is_not_answered():
 
     assert "debt-002" not in play(None)
     assert "debt-002" in play("Am I")
+
+
+def test_a_call_keeps_one_checkpoint_however_many_turns():
+    from trace_engine.gate import bargein
+
+    call = engine().start_call("mem", metadata=META)
+    streams = [stream_turn(call, f"Turn number {i} of a long call, thanks for staying on.")[0] for i in range(50)]
+    kept = call._bargein_saved
+    assert kept[0] is streams[-1]
+    assert "_bargein_saved" not in kept[1]  # no snapshot inside a snapshot
+    assert bargein.recall(call, streams[0]) is None  # an older turn can only be amended
+    streams[0].interrupt(4)
+    assert call.end().timeline[0].barge == {"interrupted": streams[0].decision.text[4:]}

@@ -40,6 +40,7 @@ CALL_LEVEL = frozenset(
     {
         "engine", "program", "call_id", "agent_id", "tenant", "product", "metadata", "facts", "started_at_ms",
         "mode_cap", "preempt", "_observers", "var_tokens", "unmatchable", "needles", "_var_key", "exempt", "ended",
+        "_bargein_saved",
     }
 )
 
@@ -57,6 +58,24 @@ def _copied(value: Any) -> Any:
 def checkpoint(call: Call) -> dict[str, Any]:
     """The per-turn state of ``call`` (shallow copies; a few microseconds per turn)."""
     return {name: _copied(value) for name, value in vars(call).items() if name not in CALL_LEVEL}
+
+
+def remember(call: Call, owner: object) -> None:
+    """Checkpoint ``call`` for ``owner`` (the stream about to commit). A call keeps one checkpoint, the latest:
+    only the last committed turn can be rewound, so memory stays flat however long the call runs."""
+    try:
+        call._bargein_saved = (owner, checkpoint(call))  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - without a checkpoint a barge-in only amends the timeline
+        call._bargein_saved = None  # type: ignore[attr-defined]
+
+
+def recall(call: Call, owner: object) -> dict[str, Any] | None:
+    """The checkpoint taken for ``owner``, if it is still the call's latest (and forget it: usable once)."""
+    kept = getattr(call, "_bargein_saved", None)
+    if kept is None or kept[0] is not owner:
+        return None
+    call._bargein_saved = None  # type: ignore[attr-defined]
+    return kept[1]
 
 
 def rollback(call: Call, saved: dict[str, Any]) -> None:
@@ -87,7 +106,7 @@ def _spoken_offset(original: str, released: str, offset: int) -> int:
 
 def rescore(
     call: Call,
-    saved: dict[str, Any],
+    saved: dict[str, Any] | None,
     *,
     committed_seq: int,
     original: str,

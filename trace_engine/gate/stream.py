@@ -68,9 +68,8 @@ class AgentStream:
         self.max_holdback_chars = 0
         #: the turn will be suppressed (block/handoff) whatever comes next, as far as the text so far shows
         self.suppressing = False
-        #: the decision at close, and where the call stood before it was committed (for :meth:`interrupt`)
+        #: the decision at close (for :meth:`interrupt`)
         self.decision: Decision | None = None
-        self._saved: dict | None = None
         self._committed_seq = -1
         self.interrupted = False
         self._heard: str | None = None
@@ -154,10 +153,7 @@ class AgentStream:
             self.tail = self.buffer[len(self.emitted) :]
             self.decision, self._committed_seq = decision, call.seq
             return decision
-        try:
-            self._saved = bargein.checkpoint(call)
-        except Exception:  # noqa: BLE001 - without a checkpoint a barge-in only amends the timeline
-            self._saved = None
+        bargein.remember(call, self)
         decision = call.agent_turn(self.buffer, self.t)
         self.decision, self._committed_seq = decision, call.seq
         text = decision.text or ""
@@ -193,7 +189,7 @@ class AgentStream:
         try:
             return bargein.rescore(
                 self.call,
-                self._saved,  # type: ignore[arg-type]
+                bargein.recall(self.call, self),
                 committed_seq=self._committed_seq,
                 original=self.buffer,
                 decision=decision,
@@ -205,5 +201,3 @@ class AgentStream:
         except Exception:  # noqa: BLE001 - fail open: the evidence keeps the committed turn
             self.call.errors += 1
             return decision
-        finally:
-            self._saved = None
