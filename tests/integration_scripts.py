@@ -6,10 +6,7 @@ import functools
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from trace_engine import Engine
-from trace_engine.gate.session import Call
 from trace_engine.integrations.core import TraceSession
 from trace_engine.integrations.demo import DemoCall, SessionClock, Step
 
@@ -117,8 +114,3 @@ def check_amd_switches_voicemail_rules_on(runner: Any) -> None:
     assert "debt-003" not in [f.rule_id for f in human.scorecard.findings]
     assert "debt-003" in [f.rule_id for f in machine.scorecard.findings]
     assert machine.turns[1]["action"] == "block"
-
-
-needs_update_facts = pytest.mark.skipif(
-    not hasattr(Call, "update_facts"), reason="pending: Call.update_facts (AMD mid-call) has not landed on main yet"
-)

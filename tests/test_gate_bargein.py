@@ -175,8 +175,6 @@ def test_barge_in_scorecard_validates_against_the_schema():
     jsonschema.validate(call.end().to_dict(), schema)
 
 
-@pytest.mark.skipif(not hasattr(__import__("trace_engine.gate.session", fromlist=["Call"]).Call, "update_facts"),
-                    reason="pending: question-and-answer exchanges land with Call.update_facts")
 def test_a_question_the_caller_never_heard_is_not_answered():
     """Right party (debt-002): "yes" confirms only a question that was asked. Cut before the question, the
     caller's "yes" answers nothing, and the debt detail that follows is a violation."""

@@ -135,7 +135,6 @@ def test_heard_chars(released, heard, expected):
     assert heard_chars(released, heard) == expected
 
 
-@S.needs_update_facts
 def test_amd_event_becomes_call_facts():
     session = TraceSession(S.engine("block", "debt_collection"), "amd", metadata={"direction": "outbound"})
     facts = session.amd({"event": "amd", "answered_by": "voicemail", "answered_by_twilio": "machine_end_beep",

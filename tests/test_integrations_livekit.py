@@ -96,7 +96,6 @@ def test_caller_turns_are_on_record_before_the_reply():
     assert [e.role for e in result.scorecard.timeline] == ["agent", "caller", "agent", "caller", "agent"]
 
 
-@S.needs_update_facts
 def test_amd_switches_voicemail_rules_on():
     S.check_amd_switches_voicemail_rules_on(livekit_demo)
 

@@ -125,7 +125,6 @@ def test_scripted_pipeline_handoff_through_the_pipeline():
     assert len(transfers) == 1
 
 
-@S.needs_update_facts
 def test_scripted_pipeline_amd_switches_voicemail_rules_on():
     S.check_amd_switches_voicemail_rules_on(pipecat_demo)
 

@@ -169,7 +169,6 @@ def test_preempt_instructions_are_restored_after_the_response():
     assert updates[1] == "Be Sam."
 
 
-@S.needs_update_facts
 def test_fake_server_amd_switches_voicemail_rules_on():
     S.check_amd_switches_voicemail_rules_on(realtime_demo)
 
