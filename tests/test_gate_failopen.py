@@ -172,7 +172,7 @@ def test_observer_failure_never_reaches_turn_loop():
         def on_end(self, *a):
             raise RuntimeError("observer")
 
-    e = Engine.from_config({"guardrails": {"inline_timeout_ms": 60000}}, observers=(Bad(),))
+    e = Engine.from_config({"rule_packs": {}, "guardrails": {"inline_timeout_ms": 60000}}, observers=(Bad(),))
     call = e.start_call("c")
     assert call.agent_turn("hello").action == "pass"
     call.caller_turn("hi")
@@ -184,7 +184,7 @@ def test_writer_failure_never_raises():
         def submit(self, card):
             raise OSError("disk full")
 
-    e = Engine.from_config({"guardrails": {"inline_timeout_ms": 60000}}, writer=Writer())
+    e = Engine.from_config({"rule_packs": {}, "guardrails": {"inline_timeout_ms": 60000}}, writer=Writer())
     call = e.start_call("c")
     call.agent_turn("hello")
     assert call.end().verdict == "PASS"

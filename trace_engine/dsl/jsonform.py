@@ -316,6 +316,12 @@ def _load(text: str, filename: str, source: SourceMap) -> tuple[ir.Pack, SourceM
     return pack, source
 
 
+def locate_json_path(text: str, filename: str, path: tuple) -> Location:
+    """Where the value at ``path`` (keys and indices) sits in the JSON ``text`` (which must parse), or its
+    closest located ancestor."""
+    return _Locator(text).location(filename, path)
+
+
 def _find_constant(text: str, name: str, filename: str) -> Location:
     m = re.search(r"(?<![\w\"])" + re.escape(name), text)
     off = m.start() if m else 0
