@@ -4,13 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install lint bench docs clean
+.PHONY: demo test install lint bench docs dist clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml
+$(STAMP): $(BIN)/python pyproject.toml setup.py
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
@@ -39,5 +39,9 @@ bench: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/trace docs --out docs
 
+dist: $(STAMP)  # the wheel (built-in packs inside) and the sdist, offline
+	$(BIN)/python -m pip wheel . --no-deps --no-build-isolation -q -w dist
+	rm -rf build
+
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build dist *.egg-info
