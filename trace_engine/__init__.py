@@ -46,7 +46,23 @@ _EXPORTS: dict[str, str] = {
     "TraceSyntaxError": "trace_engine.errors",
 }
 
-__all__ = ["__version__", "ENGINE_VERSION", *_EXPORTS]
+__all__ = [
+    "__version__",
+    "ENGINE_VERSION",
+    "Engine",
+    "Call",
+    "CallEndedError",
+    "AgentStream",
+    "Decision",
+    "TurnFinding",
+    "Scorecard",
+    "EvidenceWriter",
+    "Tier2Runner",
+    "TraceError",
+    "TraceConfigError",
+    "TraceSyntaxError",
+]
+assert set(__all__[2:]) == set(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:

@@ -66,11 +66,14 @@ class SourceMap:
         file: the path shown in messages.
         text: the whole source text (for printing the offending line with a caret).
         locations: :data:`SourceKey` -> :class:`Location`.
+        comments: the file's comments, each attached to a pack item
+            (:class:`trace_engine.dsl.comments.Comment`), so that ``fmt`` and ``convert`` keep them.
     """
 
     file: str
     text: str = ""
     locations: dict[SourceKey, Location] = field(default_factory=dict)
+    comments: list = field(default_factory=list)
 
     def get(self, *key: object) -> Location:
         """The location of ``key``, falling back to its closest recorded parent, then to line 1."""

@@ -3,7 +3,7 @@
 * ``--format``: ``text`` (people; rich on a terminal, plain in a pipe) and ``json`` (one JSON document) on every
   command that prints data, plus the data formats a command really has: ``sarif``/``github`` for lint, ``jsonl``
   (one object per line) and ``csv`` for lists and streams. One enum, :class:`OutputFormat`; a command narrows it
-  with :func:`format_option`.
+  with :func:`format_type`.
 * errors: :func:`fail` prints ``error: ...`` on stderr and returns the :class:`typer.Exit` to raise, with a code from
   :class:`~trace_engine.commands._exit.ExitCode`.
 * tables: :func:`print_table` never truncates a cell (ids are copied from it into ``trace show``); in a pipe it
@@ -17,12 +17,11 @@ import csv
 import io
 import json
 import sys
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -42,30 +41,38 @@ class OutputFormat(StrEnum):
     github = "github"
 
 
-def format_option(*formats: str, default: str = "text", help: str | None = None) -> Any:
-    """A ``--format`` option accepting ``formats`` (``text`` and ``json`` first, by convention).
+def choices(name: str, *values: str) -> Any:
+    """A ``StrEnum`` of ``values`` for an option with a fixed set of values (typer turns it into a choice that lists
+    them in ``--help`` and in the usage error)."""
+    return StrEnum(name, {v: v for v in values})
 
-    Returns a :class:`typer.Option` whose value is a plain string; an unknown value is a usage error (exit 2) that
-    lists the choices.
+
+_FORMAT_HELP = {
+    "text": "text for people",
+    "json": "json (one document)",
+    "jsonl": "jsonl (one object per line)",
+    "csv": "csv",
+    "sarif": "sarif",
+    "github": "github (workflow annotations)",
+}
+
+
+def format_type(*formats: str, help: str | None = None) -> Any:
+    """The annotated type of a ``--format`` option accepting ``formats`` (``text`` and ``json`` first, by
+    convention): ``output: format_type("text", "json", "csv") = "text"``.
+
+    The value is a ``StrEnum`` member (compare it with plain strings), matched case-insensitively; an unknown
+    value is a usage error (exit 2) that lists the choices.
     """
-    import click
+    enum = choices("Format", *(formats or ("text", "json")))
+    text = help or "Output: " + ", ".join(_FORMAT_HELP[f] for f in enum) + "."
+    return Annotated[enum, typer.Option("--format", case_sensitive=False, help=text)]
 
-    choices = formats or ("text", "json")
-    described = {
-        "text": "text for people",
-        "json": "json (one document)",
-        "jsonl": "jsonl (one object per line)",
-        "csv": "csv",
-        "sarif": "sarif",
-        "github": "github (workflow annotations)",
-    }
-    return typer.Option(
-        default,
-        "--format",
-        click_type=click.Choice(list(choices), case_sensitive=False),
-        help=help or "Output: " + ", ".join(described[f] for f in choices) + ".",
-        show_default=True,
-    )
+
+#: ``--format text|json``: the option of every command that prints data and has no other data format.
+TextOrJson = format_type("text", "json")
+#: ``--format text|json|jsonl|csv``: list commands (one row per record).
+ListFormat = format_type("text", "json", "jsonl", "csv")
 
 
 # --------------------------------------------------------------------------------------------- errors
@@ -285,7 +292,3 @@ def progress(
     with bar:
         task = bar.add_task(description, total=total)
         yield _Shown(bar, task)
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
