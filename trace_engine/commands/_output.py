@@ -194,12 +194,14 @@ def print_table(
     render: Callable[[Any], str] = human,
 ) -> None:
     """A rich table whose cells are never cut: long cells fold onto more lines on a terminal, and stay whole on one
-    line in a pipe."""
-    table = Table(title=title, title_justify="left")
+    line in a pipe. Cells are plain text (``[credit_card]`` is a redaction, not rich markup)."""
+    from rich.text import Text
+
+    table = Table(title=Text(title) if title else None, title_justify="left")
     for c in columns:
         table.add_column(c, overflow="fold")
     for row in rows:
-        table.add_row(*[render(v) for v in row])
+        table.add_row(*[Text(render(v)) for v in row])
     (console or stdout_console()).print(table)
 
 
@@ -237,8 +239,8 @@ class _Quiet:
     def advance(self, n: int = 1) -> None:
         pass
 
-    def total(self, total: int | None) -> None:
-        pass
+    def phase(self, description: str, total: int | None) -> Callable[[], None]:
+        return self.advance
 
 
 class _Shown:
@@ -248,8 +250,10 @@ class _Shown:
     def advance(self, n: int = 1) -> None:
         self._progress.advance(self._task, n)
 
-    def total(self, total: int | None) -> None:
-        self._progress.update(self._task, total=total)
+    def phase(self, description: str, total: int | None) -> Callable[[], None]:
+        """Start the next phase of a multi-step job (count, rate and ETA restart); returns its ``advance``."""
+        self._progress.reset(self._task, total=total, description=description)
+        return self.advance
 
 
 @contextmanager
