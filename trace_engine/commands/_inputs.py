@@ -76,11 +76,14 @@ def resolve_pack_args(args: list[str] | list[Path]) -> list[Path]:
 
 
 def display_name(path: Path) -> str:
-    """How a pack file is named in messages: built-in packs by name, others by the path given."""
+    """How a pack file is named in messages: a built-in pack named by the user (resolved to an absolute path in the
+    package) by its name, anything else by the path as given."""
     from trace_engine.packs import BUILTIN_DIR
 
+    if not path.is_absolute():
+        return str(path)
     try:
-        path.resolve().relative_to(BUILTIN_DIR.resolve())
+        path.relative_to(BUILTIN_DIR)
     except ValueError:
         return str(path)
     return path.stem
