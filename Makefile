@@ -19,7 +19,7 @@ install: $(STAMP)
 DB ?= trace.db
 
 demo: $(STAMP)
-	$(BIN)/trace check rule_packs/*.trace rule_packs/examples/*.trace
+	$(BIN)/trace check rule_packs/
 	$(BIN)/trace test rule_packs/
 	$(BIN)/python examples/turn_loop.py
 	$(BIN)/trace rescore corpora/ --db $(DB) --config examples/demo_config.json
