@@ -31,7 +31,8 @@ from trace_engine.commands._exit import ExitCode
 
 
 class OutputFormat(StrEnum):
-    """Every output format a command may offer; each command accepts the subset that makes sense for it."""
+    """Every output format a command may offer; each command accepts the subset that makes sense for it
+    (declared with :func:`format_type`; this enum names the whole vocabulary)."""
 
     text = "text"
     json = "json"
