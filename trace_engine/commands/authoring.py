@@ -26,6 +26,7 @@ PacksArg = Annotated[
         help="Packs: files (.trace or .json), directories, or built-in pack names (tcpa, hipaa, pii, ...).",
         show_default=False,
         autocompletion=complete_pack,
+        metavar="PACK",
     ),
 ]
 OutOpt = Annotated[Path | None, typer.Option("-o", "--out", help="Write here instead of stdout.")]
@@ -221,7 +222,7 @@ def fmt(
 
 def convert(
     pack: Annotated[str, typer.Argument(help="A pack: a .trace or .json file, or a built-in name.",
-                                        autocompletion=complete_pack)],
+                                        autocompletion=complete_pack, metavar="PACK")],
     to: Annotated[choices("Target", "json", "trace"), typer.Option("--to", case_sensitive=False, help="Target form.")],
     out: OutOpt = None,
 ) -> None:
@@ -300,7 +301,7 @@ def test(
     paths: Annotated[
         list[str] | None,
         typer.Argument(help="Packs (by path or built-in name), .calls files or directories; default: every built-in "
-                       "pack.", autocompletion=complete_pack, show_default=False),
+                       "pack.", autocompletion=complete_pack, show_default=False, metavar="PATH"),
     ] = None,
     output: TextOrJson = "text",
 ) -> None:
@@ -336,11 +337,13 @@ def test(
 
 
 def explain(
-    transcript: Annotated[Path, typer.Argument(help="A .calls file or an Omni transcript (JSON/JSONL).")],
+    transcript: Annotated[
+        Path, typer.Argument(help="A .calls file or an Omni transcript (JSON/JSONL).", metavar="TRANSCRIPT")
+    ],
     pack: Annotated[
         list[str] | None,
         typer.Option("--pack", help="A pack to enforce, by path or built-in name (repeatable). Default: the config's "
-                     "packs, or tcpa, hipaa, pii and brand_voice.", autocompletion=complete_pack),
+                     "packs, or tcpa, hipaa, pii and brand_voice.", autocompletion=complete_pack, metavar="PACK"),
     ] = None,
     config: Annotated[Path | None, typer.Option("--config", help="TraceConfigInput JSON: packs, guardrails, "
                                                  "variables.")] = None,
