@@ -159,10 +159,20 @@ def test_check_reports_every_error_in_one_run(tmp_path):
     assert "4 errors in 1 file" in invoke("check", str(pack)).stdout
 
 
+CLEAN_PACK = (
+    'pack clean\nversion "1"\njurisdiction "US"\nlegal_status "draft"\n\n'
+    'rule c-001 {\n  title "t"\n  severity low\n  citation "c"\n  reason "r"\n  must_not_say "bad thing"\n'
+    '  example "a bad thing"\n}\n'
+)
+
+
 def test_quiet_success_lines(tmp_path):
-    assert invoke("lint", "tcpa", "pii").stdout.strip() == "ok: 2 packs linted, no findings"
-    assert invoke("fmt", "--check", "tcpa").stdout.strip() == "ok: 1 file already formatted"
-    assert invoke("lint", "tcpa", "--format", "json").stdout.strip() == "[]"  # machine formats stay pure
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.trace").write_text(CLEAN_PACK.replace("clean", f"clean_{name}"))
+    packs = [str(tmp_path / "a.trace"), str(tmp_path / "b.trace")]
+    assert invoke("lint", *packs).stdout.strip() == "ok: 2 packs linted, no findings"
+    assert invoke("fmt", "--check", *packs).stdout.strip() == "ok: 2 files already formatted"
+    assert invoke("lint", packs[0], "--format", "json").stdout.strip() == "[]"  # machine formats stay pure
 
 
 def test_fmt_write_keeps_trailing_suppression(tmp_path):
