@@ -75,6 +75,7 @@ def test_wheel_ships_packs_license_and_notice(venv: Path) -> None:
             "builtin_dir": str(packs.BUILTIN_DIR),
             "builtin": sorted(p.name for p in packs.BUILTIN_DIR.rglob("*.trace")),
             "licenses": sorted(f.rsplit("/", 1)[-1] for f in files if "/licenses/" in f),
+            "files": sorted(f for f in files if f.startswith("trace_engine/")),
             "version": trace_engine.__version__,
         }))
         """
@@ -84,6 +85,11 @@ def test_wheel_ships_packs_license_and_notice(venv: Path) -> None:
     assert info["builtin_dir"].startswith(str(venv)) and info["builtin_dir"].endswith("trace_engine/builtin_packs")
     assert info["builtin"] == ["brand_voice.trace", "debt_collection.trace", "hipaa.trace", "pii.trace", "tcpa.trace"]
     assert info["licenses"] == ["LICENSE", "NOTICE"]
+    data = {  # every data file of the package (models, vocabularies, schemas, grammar, notices) is in the wheel
+        str(p.relative_to(REPO)) for p in (REPO / "trace_engine").rglob("*")
+        if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts
+    }
+    assert data and data <= set(info["files"]), sorted(data - set(info["files"]))
     from trace_engine import __version__
 
     assert info["version"] == __version__
