@@ -24,7 +24,7 @@ demo: $(STAMP)
 	$(BIN)/python examples/turn_loop.py
 	$(BIN)/trace rescore corpora/ --db $(DB) --config examples/demo_config.json
 	$(BIN)/trace exposure --db $(DB)
-	$(BIN)/trace verify --db $(DB)
+	$(BIN)/trace verify --db $(DB) --pubkey $(dir $(abspath $(DB)))trace.pub
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 tests

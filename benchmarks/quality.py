@@ -23,6 +23,11 @@ Prints one JSON document (``--out`` also writes it to a file) followed by a read
 5. ``emails``: ``benchmarks/emails_asr.jsonl``, e-mail addresses written, spoken and mixed as speech recognition
    writes them (plus Unicode-evasive ones and negatives), through the gate in modify mode: recall, whole-span
    findings and clean masking (no word of the address left), false positives on the negatives (:func:`emails`).
+6. ``verdicts``: all five built-in packs on inbound customer-service calls (2,000 SGD calls and the Taskmaster
+   corpus, metadata ``direction: inbound``, ``call_purpose: customer_service``) replayed whole through the gate:
+   the FAIL rate (goal <= 0.5%) and the findings from rules the rule catalog scopes away from such a call (goal 0;
+   the scope table :data:`CATALOG_SCOPE` is written from the catalog, not read from the engine). ``--verdicts-only``
+   runs just this part.
 
 SGD is CC BY-SA: it is read at run time only; nothing from it is written into the repository (``--out`` is
 for scratch files; the JSON quotes short excerpts of hit turns).
@@ -32,7 +37,9 @@ from __future__ import annotations
 
 import argparse
 import collections
+import dataclasses
 import json
+import os
 import re
 import socket
 import sys
@@ -46,10 +53,11 @@ sys.path.insert(0, str(REPO))
 
 from trace_engine import ir  # noqa: E402
 from trace_engine.gate import Engine  # noqa: E402
+from trace_engine.rescore import score_transcript  # noqa: E402
 from trace_engine.text import TLDS, detect, luhn_ok, nanp_ok, normalize  # noqa: E402
 from trace_engine.transcripts import Transcript, iter_records  # noqa: E402
 
-SHARED = REPO.parent / "shared"
+SHARED = Path(os.environ.get("TRACE_SHARED_DIR", REPO.parent / "shared"))
 VECTORS = SHARED / "conformance" / "presidio_vectors.jsonl"
 TASKMASTER = SHARED / "corpora" / "taskmaster_calls.jsonl"
 SGD = SHARED / "corpora" / "sgd_calls.jsonl"
@@ -617,6 +625,85 @@ def emails(path: Path = EMAILS) -> dict[str, Any]:
     }
 
 
+# ------------------------------------------------------------------------------------------ 6. verdicts
+
+ALL_FIVE_CFG = {
+    "rule_packs": {p: {"enabled": True} for p in ("tcpa", "hipaa", "pii", "brand_voice", "debt_collection")},
+    "guardrails": {"mode": "warn", "inline_timeout_ms": 60000},
+}
+INBOUND_SERVICE = {"direction": "inbound", "call_purpose": "customer_service"}
+
+#: Where each built-in rule applies, per the rule catalog (revision 2): ``(directions, purposes, extra)`` where
+#: ``None`` means any, and ``extra`` names a fact that must be true. Written from the catalog on purpose, so the
+#: benchmark does not grade the engine with the engine's own notion of scope.
+CATALOG_SCOPE: dict[str, tuple[frozenset[str] | None, frozenset[str] | None, str | None]] = {
+    **{r: (frozenset({"outbound"}), None, None) for r in ("tcpa-001", "tcpa-002", "tcpa-003", "tcpa-006")},
+    **{r: (frozenset({"outbound"}), frozenset({"telemarketing"}), None)
+       for r in ("tcpa-004", "tcpa-005", "tsr-001", "tsr-002")},
+    "tcpa-007": (None, None, "recording_enabled"),
+    **{f"hipaa-00{i}": (None, frozenset({"healthcare"}), None) for i in range(1, 7)},
+    **{f"debt-00{i}": (None, frozenset({"debt_collection"}), None) for i in range(1, 7)},
+}
+
+
+def in_catalog_scope(rule_id: str, metadata: dict[str, Any]) -> bool:
+    """Whether the catalog lets ``rule_id`` judge a call with these facts (pii and brand_voice: every call). A fact
+    the rule needs that the call lacks means the rule cannot judge it either."""
+    scope = CATALOG_SCOPE.get(rule_id)
+    if scope is None:
+        return True
+    directions, purposes, extra = scope
+    if directions is not None and metadata.get("direction") not in directions:
+        return False
+    if purposes is not None and metadata.get("call_purpose") not in purposes:
+        return False
+    return extra is None or metadata.get(extra) is True
+
+
+def verdicts(path: Path, limit: int | None, metadata: dict[str, Any], examples: int = 5) -> dict[str, Any]:
+    """Replay whole calls (caller turns too) with ``metadata`` through all five packs; count verdicts, the FAIL
+    rate, findings per rule, and findings from rules outside the catalog's scope for such a call."""
+    engine = Engine.from_config(ALL_FIVE_CFG)
+    counts: collections.Counter[str] = collections.Counter()
+    per_rule: collections.Counter[str] = collections.Counter()
+    fail_rules: collections.Counter[str] = collections.Counter()
+    out_of_scope: collections.Counter[str] = collections.Counter()
+    fail_examples: list[dict[str, Any]] = []
+    calls = errors = 0
+    for rec in iter_calls(path, limit):
+        calls += 1
+        card = score_transcript(engine, dataclasses.replace(rec, metadata={**rec.metadata, **metadata}))
+        errors += card.gate_health.errors + card.gate_health.fail_open
+        counts[card.verdict] += 1
+        fired = {f.rule_id for f in card.findings}
+        per_rule.update(fired)
+        out_of_scope.update(f.rule_id for f in card.findings if not in_catalog_scope(f.rule_id, metadata))
+        if card.verdict == "FAIL":
+            failing = sorted({f.rule_id for f in card.findings if f.severity in ("high", "critical")})
+            fail_rules.update(failing)
+            if len(fail_examples) < examples:
+                turn = next((f.turn for f in card.findings if f.rule_id in failing and f.turn), None)
+                said = next((e.text for e in card.timeline if e.seq == turn), "") if turn else ""
+                fail_examples.append({"call_id": rec.call_id, "rules": failing, "turn": said[:160]})
+    return {
+        "corpus": path.name, "calls": calls, "metadata": metadata, "gate_errors": errors,
+        "verdicts": dict(sorted(counts.items())),
+        "fail_rate": round(counts["FAIL"] / calls, 6) if calls else None,
+        "findings_out_of_scope": sum(out_of_scope.values()),
+        "out_of_scope_by_rule": dict(out_of_scope.most_common()),
+        "calls_with_finding_by_rule": dict(per_rule.most_common()),
+        "fail_calls_by_rule": dict(fail_rules.most_common()),
+        "fail_examples": fail_examples,
+    }
+
+
+def verdict_quality(sgd_calls: int = 2000, taskmaster_calls: int | None = None) -> dict[str, Any]:
+    return {
+        "sgd": verdicts(SGD, sgd_calls, INBOUND_SERVICE),
+        "taskmaster": verdicts(TASKMASTER, taskmaster_calls, INBOUND_SERVICE),
+    }
+
+
 # ------------------------------------------------------------------------------------------ driver
 
 
@@ -637,6 +724,7 @@ def run(quick: bool = False, presidio: bool = True, vector_limit: int | None = N
     else:
         result["spoken"] = spoken_only()
     result["emails"] = emails()
+    result["verdicts"] = verdict_quality(taskmaster_calls=calls_limit)
     result["cpu_s"] = round(time.process_time() - started, 1)
     return result
 
@@ -645,7 +733,23 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.1f}%"
 
 
+def verdict_summary(res: dict[str, Any]) -> Iterable[str]:
+    for name, v in res.items():
+        yield (f"== Verdicts: {name} ({v['calls']} calls, all five packs, metadata {v['metadata']}): "
+               f"FAIL rate {100 * v['fail_rate']:.2f}% (goal <= 0.5%), {v['verdicts']}, findings from out-of-scope "
+               f"rules {v['findings_out_of_scope']} (goal 0), gate errors {v['gate_errors']}")
+        if v["out_of_scope_by_rule"]:
+            yield f"  out of scope by rule: {v['out_of_scope_by_rule']}"
+        if v["fail_calls_by_rule"]:
+            yield f"  FAIL calls by rule: {v['fail_calls_by_rule']}"
+        for ex in v["fail_examples"]:
+            yield f"    {ex['call_id']} {ex['rules']} {ex['turn'][:100]!r}"
+
+
 def summary(res: dict[str, Any]) -> Iterable[str]:
+    if "conformance" not in res:
+        yield from verdict_summary(res["verdicts"])
+        return
     c = res["conformance"]
     yield f"== Conformance with Presidio's test vectors ({c['vectors']} vectors, {c['agree']} agree)"
     yield f"{'entity':20} {'vectors':>7} {'agree':>6} {'raw':>7} {'asserted':>9} {'context':>8} {'in-scope':>9}"
@@ -694,6 +798,7 @@ def summary(res: dict[str, Any]) -> Iterable[str]:
             yield f"    {form:18} {r}"
         for m in em["misses"]:
             yield f"    miss: {m}"
+    yield from verdict_summary(res["verdicts"])
     yield f"(cpu {res['cpu_s']} s)"
 
 
@@ -703,13 +808,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-presidio", action="store_true", help="skip the Presidio side by side")
     ap.add_argument("--sgd-calls", type=int, default=None, help="SGD calls for the false-positive scan")
     ap.add_argument("--side-turns", type=int, default=None, help="SGD agent turns for the side by side")
+    ap.add_argument("--verdicts-only", action="store_true",
+                    help="only the verdict section: all five packs on inbound service calls (SGD, Taskmaster)")
     ap.add_argument("--json-only", action="store_true")
     ap.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     args = ap.parse_args(argv)
     if not VECTORS.exists() or not SGD.exists():
         print(f"shared data not found under {SHARED}", file=sys.stderr)
         return 2
-    res = run(quick=args.quick, presidio=not args.no_presidio, sgd_calls=args.sgd_calls, side_turns=args.side_turns)
+    if args.verdicts_only:
+        res = {"verdicts": verdict_quality(taskmaster_calls=300 if args.quick else None)}
+    else:
+        res = run(quick=args.quick, presidio=not args.no_presidio, sgd_calls=args.sgd_calls,
+                  side_turns=args.side_turns)
     doc = json.dumps(res, indent=2, ensure_ascii=False, default=list)
     print(doc)
     if args.out:

@@ -44,6 +44,7 @@ def main() -> None:
         agent_id="agent_7",
         metadata={
             "direction": "outbound",
+            "call_purpose": "telemarketing",
             "business_name": "Acme Solar",
             "local_time": "2026-11-20T10:15:00-05:00",
             "callee_state": "NY",

@@ -17,7 +17,9 @@ What "valid" means here (what both pack forms, DSL and JSON, must be able to exp
   float, ``CallEnd``), every scope (``Always``; ``UntilState``; ``ForTurns`` inside ``OnCue`` only), every check kind,
   every expression node (``Call`` with the arity from :data:`ir.EXPR_FUNCTIONS`; ``Const`` of str, int, float, bool or a
   *tuple* of str/int), remedies (``mask`` with exactly one of ``keep_last``/``placeholder``, ``inject`` with ``text``,
-  the others bare) and ``None`` remedies.
+  the others bare) and ``None`` remedies; state steps with and without ``unless`` / ``and_not``; ``OnCue`` with and
+  without ``and_not`` and (caller cues only) ``after``; ``applies_to`` on the pack and on rules (a rule's only narrows
+  its pack's: for a fact both name, its values are a subset).
 * free text (titles, reasons, examples, string constants...) comes from the ``text`` strategy argument; the default
   :func:`safe_text` avoids ``"``, ``\\`` and control characters so that a DSL printer needs no escapes; pass
   ``text=st.text(min_size=1)`` to stress a form that escapes everything (JSON does).
@@ -36,6 +38,7 @@ from dataclasses import dataclass, replace
 from hypothesis import strategies as st
 
 from trace_engine import ir
+from trace_engine.facts import FACTS, scope_fact_names
 
 #: Words a generated name never equals: DSL keywords and built-in names.
 RESERVED: frozenset[str] = frozenset(
@@ -98,6 +101,8 @@ RESERVED: frozenset[str] = frozenset(
         "none",
         "keep_last",
         "any_of",
+        "applies_to",
+        "after",
         "field",
         "const",
         "call",
@@ -170,7 +175,10 @@ def names() -> st.SearchStrategy[str]:
 
 def pack_ids() -> st.SearchStrategy[str]:
     """A pack id matching ``^[a-z0-9_]+$`` (never reserved)."""
-    return st.from_regex(r"[a-z0-9_]{1,12}", fullmatch=True).filter(lambda s: s not in RESERVED)
+    # a digit run followed by a keyword ("0or") lexes as a number then the keyword: the DSL cannot spell it
+    return st.from_regex(r"[a-z0-9_]{1,12}", fullmatch=True).filter(
+        lambda s: s not in RESERVED and s.lstrip("0123456789") not in RESERVED
+    )
 
 
 def rule_ids() -> st.SearchStrategy[str]:
@@ -336,13 +344,44 @@ def must_not_says(ctx: Ctx, in_cue: bool = False) -> st.SearchStrategy[ir.MustNo
 
 
 @functools.cache
+def steps(ctx: Ctx, speaker: str) -> st.SearchStrategy[ir.StateStep]:
+    """A state step (or a cue's ``after``) with or without ``unless`` and ``and not``."""
+    return st.builds(
+        ir.StateStep, st.just(speaker), matchers(ctx), st.none() | matchers(ctx), st.none() | matchers(ctx)
+    )
+
+
+@functools.cache
+def applies_tos(narrowing: ir.AppliesTo | None = None) -> st.SearchStrategy[ir.AppliesTo]:
+    """An ``applies_to`` over the scopable call facts; with ``narrowing``, only values its conditions allow."""
+    allowed = {c.fact: c.values for c in narrowing.conditions} if narrowing else {}
+
+    def condition(fact: str) -> st.SearchStrategy[ir.FactValues]:
+        values = allowed.get(fact, FACTS[fact].scope_values)
+        return st.lists(st.sampled_from(values), min_size=1, max_size=len(values), unique=True).map(
+            lambda vs: ir.FactValues(fact, tuple(vs))
+        )
+
+    facts = st.lists(st.sampled_from(scope_fact_names()), min_size=1, max_size=3, unique=True)
+    return facts.flatmap(lambda fs: st.tuples(*(condition(f) for f in fs))).map(ir.AppliesTo)
+
+
+@functools.cache
 def checks(ctx: Ctx) -> st.SearchStrategy[ir.Check]:
     """Any check kind; ``OnCue`` holds one to three ``MustSay``/``MustNotSay`` (which may use ``ForTurns``)."""
     cue_body = st.lists(st.one_of(must_says(ctx), must_not_says(ctx, in_cue=True)), min_size=1, max_size=2)
     return st.one_of(
         must_says(ctx),
         must_not_says(ctx),
-        st.builds(ir.OnCue, st.sampled_from(ir.SPEAKERS), matchers(ctx), cue_body.map(tuple)),
+        st.builds(ir.OnCue, st.just("agent"), matchers(ctx), cue_body.map(tuple), st.none() | matchers(ctx)),
+        st.builds(
+            ir.OnCue,
+            st.just("caller"),
+            matchers(ctx),
+            cue_body.map(tuple),
+            st.none() | matchers(ctx),
+            st.none() | steps(ctx, "agent"),
+        ),
         st.builds(ir.Require, exprs(ctx, max_leaves=4)),
         st.sampled_from(ir.TIER2_CHECKS).map(ir.Tier2Ref),
     )
@@ -440,26 +479,29 @@ def packs(draw: st.DrawFn, text: st.SearchStrategy[str] | None = None, max_rules
 
     # Strategies are built for placeholder names (so they are cached across examples), then resolved.
     ctx = _placeholder_ctx(n_sets, n_patterns, n_states, text)
-    step_matchers = matchers(_placeholder_ctx(n_sets, n_patterns, 0, text))
+    step_ctx = _placeholder_ctx(n_sets, n_patterns, 0, text)
     states = []
     for n in state_names:
         if draw(st.booleans()):
-            steps = (ir.StateStep(draw(st.sampled_from(ir.SPEAKERS)), draw(step_matchers)),)
+            state_steps = (draw(steps(step_ctx, draw(st.sampled_from(ir.SPEAKERS)))),)
         else:
-            steps = (ir.StateStep("agent", draw(step_matchers)), ir.StateStep("caller", draw(step_matchers)))
-        states.append(ir.State(n, steps))
+            state_steps = (draw(steps(step_ctx, "agent")), draw(steps(step_ctx, "caller")))
+        states.append(ir.State(n, state_steps))
     ids = draw(st.lists(rule_ids(), min_size=1, max_size=max_rules, unique=True))
     rule_strategy = rules(ctx)
+    pack_scope = draw(st.none() | applies_tos())
+    rule_scopes = st.none() | applies_tos(pack_scope)
     pack = ir.Pack(
         pack_id=draw(pack_ids()),
         version=draw(text),
         jurisdiction=draw(text),
         legal_status=draw(text),
-        rules=tuple(replace(draw(rule_strategy), id=rid) for rid in ids),
+        rules=tuple(replace(draw(rule_strategy), id=rid, applies_to=draw(rule_scopes)) for rid in ids),
         description=draw(st.none() | text),
         when=draw(st.none() | exprs(ctx, max_leaves=3)),
         phrase_sets=tuple(phrase_sets),
         patterns=tuple(patterns),
         states=tuple(states),
+        applies_to=pack_scope,
     )
     return _resolve(pack, sets_map, patterns_map, states_map)

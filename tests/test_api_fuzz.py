@@ -25,7 +25,6 @@ from schemathesis.specs.openapi.checks import content_type_conformance, response
 from trace_engine.api.auth import create_key  # noqa: E402
 from trace_engine.api.tables import open_db  # noqa: E402
 from trace_engine.api.testing import running_server  # noqa: E402
-from trace_engine.evidence.signing import SigningKey  # noqa: E402
 from trace_engine.evidence.synthetic import synthetic_scorecard  # noqa: E402
 from trace_engine.store.log import EvidenceLog  # noqa: E402
 
@@ -56,7 +55,7 @@ def server(tmp_path_factory):
     d = tmp_path_factory.mktemp("fuzz")
     db = d / "trace.db"
     base = int(time.time() * 1000) - 86_400_000
-    with EvidenceLog(db, SigningKey.generate()) as log:
+    with EvidenceLog(db) as log:  # trace.key beside the DB: the server signs with it too
         cards = [synthetic_scorecard(i, "fuzz", base_ms=base) for i in range(60)]
         log.append_many(cards)
         for c in cards[:5]:

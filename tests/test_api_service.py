@@ -15,7 +15,6 @@ from trace_engine.api.auth import create_key
 from trace_engine.api.schemas import to_jsonschema
 from trace_engine.api.tables import open_db
 from trace_engine.api.testing import running_server
-from trace_engine.evidence.signing import SigningKey
 from trace_engine.evidence.synthetic import synthetic_scorecard
 from trace_engine.store.log import EvidenceLog
 
@@ -73,7 +72,7 @@ def check(spec, resp: httpx.Response, path: str, method: str = "get"):
 def env(tmp_path_factory):
     d = tmp_path_factory.mktemp("api")
     db = d / "trace.db"
-    with EvidenceLog(db, SigningKey.generate()) as log:
+    with EvidenceLog(db) as log:  # trace.key beside the DB: the server signs with it too
         log.append_many([synthetic_scorecard(i, "acme", base_ms=BASE) for i in range(150)])
         other = []
         for i in range(40):

@@ -186,11 +186,12 @@ def test_rescore_then_reads_and_verify(tmp_path: Path) -> None:
     assert first.returncode == 0
     objects = [json.loads(line) for line in first.stdout.splitlines()]
     lines = [o for o in objects if o["object"] == "trace.interaction"]
-    assert len(lines) == 12 and all(line["audit_hash"] and line["rescore"] == "appended" for line in lines)
-    assert objects[-1]["object"] == "trace.rescore.summary" and objects[-1]["scored"] == 12
+    calls = sum(1 for line in (REPO / "corpora" / "outbound_calls.jsonl").open() if line.strip())
+    assert len(lines) == calls and all(line["audit_hash"] and line["rescore"] == "appended" for line in lines)
+    assert objects[-1]["object"] == "trace.rescore.summary" and objects[-1]["scored"] == calls
     assert trace("verify", "--db", db).returncode == 0
     exposure = json.loads(trace("exposure", "--db", db, "--format", "json").stdout)
-    assert exposure["interactions_scanned"] == 12
+    assert exposure["interactions_scanned"] == calls
 
 
 def test_rescore_skips_malformed_input_with_exit_3(tmp_path: Path) -> None:

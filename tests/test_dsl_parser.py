@@ -33,7 +33,8 @@ def test_docs_example():
     doc = (Path(__file__).parents[1] / "docs" / "dsl.md").read_text(encoding="utf-8")
     src = doc.split("```trace")[1].split("```")[0]
     src += (
-        'phrases verification_question ["date of birth"]\nphrases verification_answer ["born"]\n'
+        'phrases identity_question ["is this *"]\nphrases not_a_name ["is this a"]\nphrases affirm ["yes"]\n'
+        'phrases denial ["no"]\nphrases question_back ["who is this"]\n'
         'phrases dnc_confirmation ["you will not be called"]\nphrases pitch ["special offer"]\n'
     )
     pack, source = load_pack_text(src, "doc.trace")
@@ -44,13 +45,14 @@ def test_docs_example():
         jurisdiction="US",
         legal_status="draft - not attorney-reviewed",
         description="TCPA and the Telemarketing Sales Rule for outbound calls.",
-        when=ir.Compare(
-            "==", ir.Call("default", (ir.Field("direction"), ir.Const("outbound"))), ir.Const("outbound")
-        ),
+        applies_to=ir.AppliesTo((ir.FactValues("direction", ("outbound",)),)),
         phrase_sets=(
             ("opt_out_request", opt_out),
-            ("verification_question", ("date of birth",)),
-            ("verification_answer", ("born",)),
+            ("identity_question", ("is this *",)),
+            ("not_a_name", ("is this a",)),
+            ("affirm", ("yes",)),
+            ("denial", ("no",)),
+            ("question_back", ("who is this",)),
             ("dnc_confirmation", ("you will not be called",)),
             ("pitch", ("special offer",)),
         ),
@@ -58,10 +60,20 @@ def test_docs_example():
         states=(
             ir.State("purpose_stated", (ir.StateStep("agent", ir.Phrases(("calling to offer", "this is a sales call"))),)),
             ir.State(
-                "verified",
+                "right_party",
                 (
-                    ir.StateStep("agent", ir.Phrases(("date of birth",), ref="verification_question")),
-                    ir.StateStep("caller", ir.Phrases(("born",), ref="verification_answer")),
+                    ir.StateStep(
+                        "agent",
+                        ir.Phrases(("is this *",), ref="identity_question"),
+                        unless=ir.Phrases(("is this a",), ref="not_a_name"),
+                    ),
+                    ir.StateStep(
+                        "caller",
+                        ir.Phrases(("yes",), ref="affirm"),
+                        and_not=ir.AnyOf(
+                            (ir.Phrases(("no",), ref="denial"), ir.Phrases(("who is this",), ref="question_back"))
+                        ),
+                    ),
                 ),
             ),
         ),
@@ -84,6 +96,7 @@ def test_docs_example():
                 ),
                 remedy=ir.Remedy("block"),
                 examples=("before you go, we have a special offer for you",),
+                applies_to=ir.AppliesTo((ir.FactValues("call_purpose", ("telemarketing",)),)),
             ),
         ),
     )
@@ -91,13 +104,14 @@ def test_docs_example():
     assert source.get("phrase_set", "opt_out_request").line == 10
     assert source.get("phrase", "opt_out_request", 1).line == 12
     assert source.get("pattern", "price").line == 16
-    assert source.get("state", "verified").line == 19
+    assert source.get("state", "right_party").line == 19
     assert source.get("rule", "tcpa-004").line == 21
     assert source.get("rule", "tcpa-004", "field", "citation").line == 24
-    assert source.get("rule", "tcpa-004", "check", 0).line == 26
-    assert source.get("rule", "tcpa-004", "check", 0, "then", 1).line == 28
-    assert source.get("rule", "tcpa-004", "remedy").line == 30
-    assert source.get("rule", "tcpa-004", "example", 0).line == 31
+    assert source.get("rule", "tcpa-004", "field", "applies_to").line == 26
+    assert source.get("rule", "tcpa-004", "check", 0).line == 27
+    assert source.get("rule", "tcpa-004", "check", 0, "then", 1).line == 29
+    assert source.get("rule", "tcpa-004", "remedy").line == 31
+    assert source.get("rule", "tcpa-004", "example", 0).line == 32
 
 
 @pytest.mark.parametrize(

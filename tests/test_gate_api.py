@@ -241,13 +241,26 @@ def test_variables_resolve_from_metadata_first_then_config():
     assert "tcpa-001" not in {f.rule_id for f in cfg_only.findings}
 
 
-def test_missing_variable_makes_rule_not_evaluated():
+def test_without_a_business_name_some_organization_must_be_named():
     e = _tcpa_engine()
     call = e.start_call("1", metadata={"direction": "outbound"})
     d = call.agent_turn("Hello!")
-    # the identification check needs {business_name}: with no value it is neither injected nor violated
+    # no organization named: tcpa-001 fires; the inject text needs names the call lacks, so it is flagged, not injected
     assert d.text == "Hello!"
-    assert "tcpa-001" not in {f.rule_id for f in d.findings}
-    card = call.end()
-    reasons = {n.rule_id: n.reason for n in card.not_evaluated}
-    assert "agent_name" in reasons["tcpa-001"] and "business_name" in reasons["tcpa-001"]
+    assert [(f.rule_id, f.action_taken) for f in d.findings if f.rule_id == "tcpa-001"] == [("tcpa-001", "flag")]
+    ok = e.start_call("2", metadata={"direction": "outbound"}).agent_turn("Hi, Dana calling from Lakeside Roofing.")
+    assert "tcpa-001" not in {f.rule_id for f in ok.findings}
+
+
+def test_missing_variable_makes_rule_not_evaluated():
+    from trace_engine.dsl import load_pack_text
+
+    pack, _ = load_pack_text(
+        'pack v\nversion "1"\njurisdiction "US"\nlegal_status "d"\nrule v-1 {\n  title "t"\n  severity high\n'
+        '  citation "c"\n  reason "r"\n  must_say ["this is {agent_name} from {business_name}"] within first_turn\n}\n',
+        "v.trace",
+    )
+    call = Engine.from_config({"guardrails": GUARD}, packs=[pack]).start_call("1")
+    assert call.agent_turn("Hello!").findings == ()
+    reasons = {n.rule_id: n.reason for n in call.end().not_evaluated}
+    assert reasons["v-1"] == "missing variable: agent_name, business_name"

@@ -106,7 +106,7 @@ def test_callback_numbers_from_config_are_exempt():
 
 
 def test_pack_detectors_mbi_and_routing():
-    assert hits("your mbi is 1EG4-TE5-MK73 ok", eng=_PACKS) == [("hipaa-006", "1EG4-TE5-MK73")]
+    assert hits("your mbi is 1EG4-TE5-MK73 ok", eng=_PACKS, metadata={"call_purpose": "healthcare"}) == [("hipaa-006", "1EG4-TE5-MK73")]
     assert hits("routing 021000021 ok", eng=_PACKS) == [("pii-007", "021000021")]
     assert hits("routing 021000022 ok", eng=_PACKS) == []
 

@@ -1,7 +1,11 @@
-"""Whole calls from corpora/outbound_calls.jsonl through the public API, in each of the four modes."""
+"""Whole calls from corpora/outbound_calls.jsonl through the public API, in each of the four modes.
+
+Calls carry their own metadata; the purpose (and, for some agents, the direction and business) comes from the
+per-agent ``call_defaults`` of ``examples/demo_config.json``, as it would in production."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -9,11 +13,14 @@ import pytest
 from trace_engine import Engine
 from trace_engine.transcripts import load_transcripts
 
-CORPUS = Path(__file__).resolve().parent.parent / "corpora" / "outbound_calls.jsonl"
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpora" / "outbound_calls.jsonl"
 CALLS = {tr.call_id: tr for tr in load_transcripts(str(CORPUS))}
+CALL_DEFAULTS = json.loads((ROOT / "examples" / "demo_config.json").read_text())["call_defaults"]
 FAMILY_PACKS = {
     "solar": ["tcpa", "brand_voice", "pii"],
     "billing": ["pii", "brand_voice"],
+    "support": ["tcpa", "pii", "brand_voice", "debt_collection", "hipaa"],
     "clinic": ["hipaa", "pii"],
     "collections": ["debt_collection", "pii"],
 }
@@ -24,9 +31,13 @@ def run(call_id, mode, timeout_ms=60000.0):
     tr = CALLS[call_id]
     packs = FAMILY_PACKS[call_id.split("-")[0]]
     engine = Engine.from_config(
-        {"rule_packs": {p: {"enabled": True} for p in packs}, "guardrails": {"mode": mode, "inline_timeout_ms": timeout_ms}}
+        {
+            "rule_packs": {p: {"enabled": True} for p in packs},
+            "guardrails": {"mode": mode, "inline_timeout_ms": timeout_ms},
+            "call_defaults": CALL_DEFAULTS,
+        }
     )
-    call = engine.start_call(call_id, agent_id="agent_e2e", metadata=tr.metadata)
+    call = engine.start_call(call_id, agent_id=tr.agent_id, metadata=tr.metadata)
     decisions = []
     for role, text, t in tr.turns:
         if role == "agent":
@@ -61,11 +72,18 @@ EXPECTED = {
     "billing-005-card-read-back": ({"pii-001", "pii-002", "pii-005"}, "FAIL", "WARN"),
     "billing-006-clean": (set(), "PASS", "PASS"),
     "clinic-007-phi-before-verification": ({"hipaa-001"}, "FAIL", "WARN"),
-    "clinic-008-verified": (set(), "PASS", "PASS"),
+    "clinic-008-verified": (set(), "PASS", "PASS"),  # name and date of birth given to the question
     "clinic-009-voicemail": ({"hipaa-001", "hipaa-002"}, "FAIL", "WARN"),
-    "clinic-010-third-party": (set(), "PASS", "PASS"),
-    "collections-011-threat": ({"debt-001", "debt-002", "debt-006"}, "FAIL", "WARN"),
+    "clinic-010-third-party-compliant": (set(), "PASS", "PASS"),
+    "collections-011-threat": ({"debt-001", "debt-006"}, "FAIL", "WARN"),  # "is this daniel?" "yes": right party
     "collections-012-compliant": (set(), "PASS", "PASS"),
+    "support-013-inbound-clean": (set(), "PASS", "PASS"),  # balance talk on an inbound service call: no debt rules
+    "clinic-014-voicemail-pyai-compliant": (set(), "PASS", "PASS"),
+    "collections-015-voicemail-twilio-compliant": (set(), "PASS", "PASS"),
+    "collections-016-voicemail-twilio-balance": ({"debt-001", "debt-002", "debt-003"}, "FAIL", "WARN"),
+    "collections-017-right-party-compliant": (set(), "PASS", "PASS"),  # "is this pat morgan?" "yes"
+    "clinic-018-verification-refused-phi-shared": ({"hipaa-001"}, "FAIL", "WARN"),
+    "clinic-019-verification-refused-compliant": (set(), "PASS", "PASS"),
 }
 
 

@@ -1,6 +1,9 @@
 """Prefilter soundness: whenever the exact scan matches, the prefilter must say "maybe".
 
-``engine.program.matchers.prefilter.maybe(text, call.needles)`` may be wrong towards True, never towards False.
+``engine.program.matchers.prefilter.maybe(text, call.needles)`` may be wrong towards True, never towards False. There
+are three prefilters, one per kind of turn (agent turns; caller turns; caller turns while a question is open): each
+must say "maybe" whenever a matcher tested on its turns matches, or a detector does (detector hits are redacted from
+whatever turn they are in).
 """
 
 from __future__ import annotations
@@ -40,11 +43,26 @@ def setup(name):
 
 
 def unsound(name, text):
-    """True when the exact scan matches but the prefilter says no."""
+    """True when the exact scan matches but the prefilter of the turns that matcher is tested on says no."""
     engine, call = setup(name)
     matchers = engine.program.matchers
     matches = matchers.scan(normalize(text), call.var_tokens, call.exempt)
-    return bool(matches) and not matchers.prefilter.maybe(text, call.needles)
+    if not matches:
+        return False
+    for prefilter, turns in (
+        (matchers.prefilter, {"agent"}),
+        (matchers.caller_prefilter, {"caller"}),
+        (matchers.answer_prefilter, {"caller", "answer"}),
+    ):
+        relevant = any(
+            mid not in matchers.speakers
+            or turns & matchers.speakers[mid]
+            or any(kind is not None for _, _, kind in spans)
+            for mid, spans in matches.items()
+        )
+        if relevant and not prefilter.maybe(text, call.needles):
+            return True
+    return False
 
 
 def _phrases(engine):

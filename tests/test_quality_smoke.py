@@ -67,3 +67,15 @@ def test_agreement_arithmetic(quality):
     assert a["US_SSN"] == {**a["US_SSN"], "both": 1, "only_trace": 0, "only_presidio": 0, "turn_agreement": 1.0}
     assert a["PHONE_NUMBER"]["only_trace"] == 1 and a["PHONE_NUMBER"]["only_presidio"] == 1
     assert a["PHONE_NUMBER"]["turn_agreement"] == round(1 / 3, 4)
+
+
+def test_verdict_section_on_a_bounded_sample(quality):
+    res = quality.verdicts(quality.SGD, 40, quality.INBOUND_SERVICE)
+    assert res["calls"] == 40 and sum(res["verdicts"].values()) == 40 and res["gate_errors"] == 0
+    # an inbound service call is outside the tcpa, hipaa and debt_collection scopes: none of their findings
+    assert res["findings_out_of_scope"] == 0
+    assert quality.in_catalog_scope("pii-001", quality.INBOUND_SERVICE)
+    assert not quality.in_catalog_scope("hipaa-001", quality.INBOUND_SERVICE)
+    assert not quality.in_catalog_scope("tcpa-007", quality.INBOUND_SERVICE)  # recording_enabled unknown
+    assert quality.in_catalog_scope("tcpa-007", {**quality.INBOUND_SERVICE, "recording_enabled": True})
+    assert list(quality.verdict_summary({"sgd": res}))[0].startswith("== Verdicts: sgd (40 calls")

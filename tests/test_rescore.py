@@ -20,6 +20,9 @@ from trace_engine.store.verify import verify_db
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = str(REPO / "corpora")
 CONFIG = {"rule_packs": {"tcpa": {"enabled": True}, "pii": {"enabled": True}}}
+#: calls in the bundled corpora (taskmaster_sample.jsonl + the hand-written outbound_calls.jsonl)
+HAND_WRITTEN = sum(1 for line in (REPO / "corpora" / "outbound_calls.jsonl").open() if line.strip())
+ALL_CALLS = HAND_WRITTEN + sum(1 for line in (REPO / "corpora" / "taskmaster_sample.jsonl").open() if line.strip())
 
 
 def _rows(db: str) -> list[tuple]:
@@ -30,10 +33,10 @@ def _rows(db: str) -> list[tuple]:
 def test_rescore_is_idempotent(tmp_path: Path) -> None:
     db = str(tmp_path / "t.db")
     first = rescore([CORPUS], db=db, config=CONFIG)
-    assert first.scored == 312 and first.appended == 312
+    assert first.scored == ALL_CALLS and first.appended == ALL_CALLS
     second = rescore([CORPUS], db=db, config=CONFIG)
-    assert second.appended == 0 and second.duplicates == 312
-    assert len(_rows(db)) == 312
+    assert second.appended == 0 and second.duplicates == ALL_CALLS
+    assert len(_rows(db)) == ALL_CALLS
 
 
 def test_changed_config_supersedes(tmp_path: Path) -> None:
@@ -41,12 +44,12 @@ def test_changed_config_supersedes(tmp_path: Path) -> None:
     path = str(REPO / "corpora" / "outbound_calls.jsonl")
     rescore([path], db=db, config=CONFIG)
     changed = rescore([path], db=db, config={**CONFIG, "rule_packs": {**CONFIG["rule_packs"], "brand_voice": {"enabled": True}}})
-    assert changed.appended == 12 and changed.superseded == 12
-    assert len(_rows(db)) == 24  # history stays
+    assert changed.appended == HAND_WRITTEN and changed.superseded == HAND_WRITTEN
+    assert len(_rows(db)) == 2 * HAND_WRITTEN  # history stays
     from trace_engine.store.reads import list_interactions
 
     latest = list_interactions(db, "default", limit=100)
-    assert len(latest["data"]) == 12  # reads show the latest
+    assert len(latest["data"]) == HAND_WRITTEN  # reads show the latest
 
 
 def test_workers_give_the_same_scorecards(tmp_path: Path) -> None:
@@ -93,6 +96,6 @@ def test_kill_9_then_resume_loses_nothing_acknowledged(tmp_path: Path, seed: int
     report = verify_db(db)
     assert report.ok, report
     resumed = rescore([CORPUS], db=db, config=CONFIG)
-    assert resumed.appended + resumed.duplicates == 312
-    assert len(_rows(db)) == 312  # no duplicates
+    assert resumed.appended + resumed.duplicates == ALL_CALLS
+    assert len(_rows(db)) == ALL_CALLS  # no duplicates
     assert verify_db(db).ok

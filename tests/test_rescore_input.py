@@ -307,7 +307,7 @@ Our panels start at nine thousand dollars, it's a guaranteed return.
 
 def test_plain_string_without_speakers_is_scored_by_the_documented_rule(tmp_path: Path) -> None:
     path = tmp_path / "c.jsonl"
-    record = {"call_id": "plain-1", "metadata": {"direction": "outbound", "business_name": "Acme Solar"}, "transcript": UNLABELED}
+    record = {"call_id": "plain-1", "metadata": {"direction": "outbound", "call_purpose": "telemarketing", "business_name": "Acme Solar"}, "transcript": UNLABELED}
     path.write_text(json.dumps(record) + "\n")
     db = str(tmp_path / "t.db")
     rescore([str(path)], db=db, config=CONFIG)

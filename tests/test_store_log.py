@@ -8,7 +8,7 @@ from trace_engine.evidence.canonical import canonical_bytes
 from trace_engine.evidence.signing import SigningKey, parse_checkpoint
 from trace_engine.evidence.synthetic import synthetic_scorecard
 from trace_engine.store.db import EVIDENCE_TABLES
-from trace_engine.store.log import EvidenceLog
+from trace_engine.store.log import EvidenceLog, LogIntegrityError, audit_link
 from trace_engine.store.verify import verify_db
 
 
@@ -54,7 +54,7 @@ def test_idempotent_and_supersede(tmp_path, key):
     assert verify_db(db, pubkey=key.verifier).ok
 
 
-@pytest.mark.parametrize("table", EVIDENCE_TABLES)
+@pytest.mark.parametrize("table", [t for t in EVIDENCE_TABLES if t != "checkpoints"])
 def test_append_only_triggers(tmp_path, key, table):
     db = tmp_path / "t.db"
     with EvidenceLog(db, key) as log:
@@ -69,32 +69,114 @@ def test_append_only_triggers(tmp_path, key, table):
         c.execute(f"UPDATE {table} SET tenant = 'x'")
 
 
-def test_checkpoints_every_256_and_at_close(tmp_path, key):
+def test_checkpoints_every_256_and_every_commit(tmp_path, key):
     db = tmp_path / "t.db"
     with EvidenceLog(db, key) as log:
         log.append_many([synthetic_scorecard(i) for i in range(600)], batch_size=100)
     c = sqlite3.connect(db)
-    sizes = [r[0] for r in c.execute("SELECT size FROM checkpoints ORDER BY rowid")]
-    assert sizes == [256, 512, 600]
+    sizes = [r[0] for r in c.execute("SELECT size FROM checkpoints WHERE tenant = 'default' ORDER BY rowid")]
+    assert sizes == [256, 512, 600]  # the heads at 100, 200, ... were replaced by the next commit's
     ck = parse_checkpoint(c.execute("SELECT note FROM checkpoints ORDER BY rowid DESC").fetchone()[0])
     assert ck.origin == "trace.example/log/default" and ck.verify(key.verifier) is None
+    # the directory lists the tenant, signed too
+    (note,) = c.execute("SELECT note FROM checkpoints WHERE tenant = ''").fetchone()
+    d = parse_checkpoint(note)
+    assert d.origin == "trace.example/directory" and d.size == 1 and d.verify(key.verifier) is None
+    # a multiple of 256 may not be deleted; a head may (the writer replaces it)
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        c.execute("DELETE FROM checkpoints WHERE size = 256")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        c.execute("UPDATE checkpoints SET size = 1")
 
 
-def test_time_based_checkpoint(tmp_path, key):
-    now = [1000.0]
+def test_nothing_unsigned_after_any_commit(tmp_path, key):
     db = tmp_path / "t.db"
-    log = EvidenceLog(db, key, clock=lambda: now[0])
-    log.append(synthetic_scorecard(0))
-    log.append(synthetic_scorecard(1))
-    assert log.latest_checkpoint("default") is None
-    now[0] += 10.5
-    log.append(synthetic_scorecard(2))
-    assert parse_checkpoint(log.latest_checkpoint("default")).size == 3
-    log.append(synthetic_scorecard(3))
-    now[0] += 11
-    log.maybe_checkpoint("default")
-    assert parse_checkpoint(log.latest_checkpoint("default")).size == 4
+    log = EvidenceLog(db, key)
+    for i in range(5):
+        log.append(synthetic_scorecard(i))
+        note = parse_checkpoint(log.latest_checkpoint("default"))
+        assert note.size == log.size("default") == i + 1 and note.verify(key.verifier) is None
+    log.add_gap("default", 1, "test")
+    log.add_tier2_finding("default", {"interaction_id": synthetic_scorecard(0).call_id, "check_id": "x"})
+    assert parse_checkpoint(log.latest_checkpoint("default")).size == log.size("default") == 7
+    heads = log.conn.execute("SELECT count(*) FROM checkpoints WHERE tenant = 'default'").fetchone()[0]
+    assert heads == 1
     log.close()
+    assert verify_db(db, pubkey=key.verifier).ok
+
+
+def _forge_next(db, tenant="default", call=1):
+    """Append a record at the next position computing every hash by the public algorithm (no key)."""
+    c = sqlite3.connect(db)
+    size = 1 + max(
+        c.execute("SELECT coalesce(max(seq), -1) FROM scorecards WHERE tenant = ?", (tenant,)).fetchone()[0],
+        c.execute("SELECT coalesce(max(seq), -1) FROM events WHERE tenant = ?", (tenant,)).fetchone()[0],
+    )
+    prev = c.execute(
+        "SELECT audit_hash FROM (SELECT seq, audit_hash FROM scorecards WHERE tenant = ? UNION ALL "
+        "SELECT seq, audit_hash FROM events WHERE tenant = ?) ORDER BY seq DESC LIMIT 1", (tenant, tenant)
+    ).fetchone()[0]
+    sc = synthetic_scorecard(call, tenant, config_etag="forged")
+    sc.findings, sc.verdict = [], "PASS"
+    body = canonical_bytes({"scorecard": sc.to_dict(), "violations": [], "supersedes": None})
+    lh = hashlib.sha256(b"\x00" + body).digest()
+    ah = audit_link(bytes.fromhex(prev), lh, tenant, size)
+    c.execute(
+        "INSERT INTO scorecards(tenant, seq, call_id, agent_id, product, config_etag, engine_version, verdict, "
+        "scored_at, call_at, findings, blocked_turns, modified_turns, packs_enforced, body, leaf_hash, prev_hash, "
+        "audit_hash, supersedes) VALUES (?,?,?,?,?,?,?,?,?,?,0,0,0,'',?,?,?,?,NULL)",
+        (tenant, size, sc.call_id, sc.agent_id, sc.product, sc.config_etag, sc.engine_version, "PASS", sc.scored_at,
+         sc.started_at, body.decode(), lh.hex(), prev, ah.hex()),
+    )
+    c.commit()
+    c.close()
+    return size, sc.call_id
+
+
+def test_writer_refuses_to_sign_a_forged_append(tmp_path, key):
+    db = tmp_path / "t.db"
+    with EvidenceLog(db, key) as log:
+        log.append_many([synthetic_scorecard(i) for i in range(10)])
+    seq, cid = _forge_next(db)
+    other = EvidenceLog(db, key)  # a fresh writer (no memory of the tail)
+    with pytest.raises(LogIntegrityError) as err:
+        other.append(synthetic_scorecard(50))
+    assert err.value.seq == seq == 10 and err.value.call_id == cid
+    assert "not covered by a checkpoint signed by a trusted key" in str(err.value)
+    other.close()
+    rows = sqlite3.connect(db).execute("SELECT max(size) FROM checkpoints WHERE tenant = 'default'").fetchone()
+    assert rows[0] == 10  # nothing signed over the forged record
+
+
+def test_writer_with_a_tree_head_refuses_a_rewritten_record(tmp_path, key):
+    db = tmp_path / "t.db"
+    log = EvidenceLog(db, key)
+    log.append_many([synthetic_scorecard(i) for i in range(3)])
+    c = sqlite3.connect(db)
+    c.execute("DROP TRIGGER scorecards_no_update")
+    c.execute("UPDATE scorecards SET audit_hash = 'ab' || substr(audit_hash, 3) WHERE seq = 2")
+    c.commit()
+    with pytest.raises(LogIntegrityError, match="seq 2 .*rewritten"):
+        log.append(synthetic_scorecard(9))
+    log.close()
+
+
+def test_another_writer_with_the_same_key_is_accounted_for(tmp_path, key):
+    db = tmp_path / "t.db"
+    a, b = EvidenceLog(db, key), EvidenceLog(db, key)
+    a.append(synthetic_scorecard(0))
+    b.append(synthetic_scorecard(1))  # b accounts for a's record through a's signed checkpoint
+    a.append(synthetic_scorecard(2))
+    stranger = SigningKey.generate()
+    with pytest.raises(LogIntegrityError, match="not covered by a checkpoint signed by a trusted key"):
+        EvidenceLog(db, stranger).append(synthetic_scorecard(3))
+    # with the old key trusted (a rotation), the new key extends the log
+    EvidenceLog(db, stranger, trusted_keys=[key.verifier]).append(synthetic_scorecard(3))
+    a.close()
+    b.close()
+    assert verify_db(db, pubkeys=[key.verifier, stranger.verifier]).ok
+    rep = verify_db(db, pubkey=key.verifier)
+    assert [p.kind for p in rep.problems] == ["checkpoint", "uncovered"]
 
 
 def test_tenants_have_separate_chains(tmp_path, key):
@@ -137,3 +219,24 @@ def test_invalid_scorecards(tmp_path, key):
     assert [r.status for r in res] == ["invalid", "invalid", "appended"]
     assert res[2].seq == 0
     log.close()
+
+
+def test_key_rotation(tmp_path, key):
+    db = tmp_path / "t.db"
+    with EvidenceLog(db, key) as log:
+        log.append_many([synthetic_scorecard(i, "a") for i in range(300)])
+        log.append_many([synthetic_scorecard(i, "b") for i in range(3)])
+    new = SigningKey.generate()
+    with EvidenceLog(db, key) as log:
+        assert log.rotate(new) == {"": 3, "a": 300, "b": 3}
+    with EvidenceLog(db, new) as log:  # the new key alone now extends every log
+        log.append(synthetic_scorecard(300, "a"))
+        log.append(synthetic_scorecard(0, "c"))
+    assert verify_db(db, pubkeys=[key.verifier, new.verifier]).ok
+    rep = verify_db(db, pubkey=new.verifier)  # the checkpoint at 256 was signed by the old key only
+    assert [(p.tenant, p.message) for p in rep.problems] == [
+        ("a", "checkpoint at size 256: signed by an unknown key (key ids " + key.verifier.key_id.hex() + ")")
+    ]
+    c = sqlite3.connect(db)
+    (body,) = c.execute("SELECT body FROM events WHERE tenant = '' AND kind = 'key.rotated'").fetchone()
+    assert json.loads(body)["new"] == new.verifier.encode()

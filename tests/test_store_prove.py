@@ -1,4 +1,5 @@
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -30,14 +31,33 @@ def test_prove_every_position_kind(db):
         r = verify_proof(json.loads(json.dumps(proof)), KEY.verifier)
         assert r.ok, r.problems
         assert verify_proof(proof).ok and "self-attested" in verify_proof(proof).key_source
+        assert proof["pubkey"] == KEY.verifier.encode()
 
 
-def test_uncheckpointed_leaf_gets_a_checkpoint(db):
-    log = EvidenceLog(db, KEY, checkpoint_interval_s=1e9)
-    log.append(synthetic_scorecard(1000, "acme"))
-    log.conn.close()
+def test_every_record_is_provable_at_once_and_prove_never_signs(db):
+    with EvidenceLog(db, KEY) as log:
+        log.append(synthetic_scorecard(1000, "acme"))
+    before = sqlite3.connect(db).execute("SELECT count(*) FROM checkpoints").fetchone()[0]
     proof = make_proof(db, "acme", synthetic_scorecard(1000, "acme").call_id, KEY)
     assert proof["tree_size"] == 301 and verify_proof(proof, KEY.verifier).ok
+    assert sqlite3.connect(db).execute("SELECT count(*) FROM checkpoints").fetchone()[0] == before
+
+
+def test_a_forged_record_is_not_proved(db):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import tamper
+
+    s = tamper.Scenario(db.parent, synthetic_scorecard(1, "acme").call_id, db_name=db.name)
+    seq = tamper.forge_append(s, "acme")
+    with pytest.raises(ProofError, match=f"record {seq} .* not covered by any signed checkpoint"):
+        make_proof(db, "acme", s.fail_call, KEY)
+    # a record whose body was edited does not match its hash
+    c = sqlite3.connect(db)
+    c.execute("DROP TRIGGER IF EXISTS scorecards_no_update")
+    c.execute("UPDATE scorecards SET body = replace(body, 'tcpa', 'tcpX') WHERE tenant = 'acme' AND seq = 3")
+    c.commit()
+    with pytest.raises(ProofError, match="does not match its hash"):
+        make_proof(db, "acme", synthetic_scorecard(3, "acme").call_id, KEY)
 
 
 def test_tampered_proofs_fail(db):

@@ -1,4 +1,5 @@
-"""Property: any single-cell edit of an evidence row is reported by verify (nothing silently passes)."""
+"""Property: any single-cell edit of an evidence row, a side-table row or the exposure rollup is reported by
+verify (nothing silently passes)."""
 
 import shutil
 import sqlite3
@@ -16,14 +17,10 @@ from trace_engine.store.verify import verify_db
 KEY = SigningKey.generate()
 N = 40
 
-SC_COLS = [
-    "tenant", "seq", "call_id", "agent_id", "product", "config_etag", "engine_version", "verdict", "scored_at",
-    "findings", "blocked_turns", "modified_turns", "packs_enforced", "body", "leaf_hash", "prev_hash", "audit_hash",
-    "supersedes",
-]
-V_COLS = ["seq", "idx", "id", "audit_hash", "interaction_id", "agent_id", "rule_id", "pack_id", "severity",
-          "action_taken", "citation", "reason", "at_t", "scored_at"]
-CK_COLS = ["size", "root", "note", "signature", "key_id"]
+TABLES = ["scorecards", "violations", "checkpoints", "events", "gaps", "tier2_findings", "agents", "rollup_verdicts",
+          "rollup_rules"]
+#: not evidence: when a checkpoint row was written (the signed note is what counts)
+UNCHECKED = {("checkpoints", "created_at"), ("checkpoints", "tenant")}
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +30,9 @@ def pristine(tmp_path_factory):
         log.append_many([synthetic_scorecard(i, "a") for i in range(N)])
         log.append(synthetic_scorecard(3, "a", config_etag="etag-2"))
         log.append_many([synthetic_scorecard(i, "b", seed=2) for i in range(5)])
+        log.add_gap("a", 2, "queue full: 2")
+        log.add_tier2_finding("a", {"interaction_id": synthetic_scorecard(3, "a").call_id, "check_id": "x",
+                                    "severity": "high"})
     assert verify_db(p, pubkey=KEY.verifier).ok
     return p
 
@@ -53,16 +53,16 @@ def mutate(value):
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    table=st.sampled_from(["scorecards", "violations", "checkpoints"]),
+    table=st.sampled_from(TABLES),
     pick=st.integers(0, 10_000),
     col_pick=st.integers(0, 100),
 )
 def test_single_cell_edit_is_detected(pristine, tmp_path, table, pick, col_pick):
     db = tmp_path / f"t{pick}-{col_pick}-{table}.db"
     shutil.copy(pristine, db)
-    cols = {"scorecards": SC_COLS, "violations": V_COLS, "checkpoints": CK_COLS}[table]
-    col = cols[col_pick % len(cols)]
     c = sqlite3.connect(db)
+    cols = [r[1] for r in c.execute(f"PRAGMA table_info({table})") if (table, r[1]) not in UNCHECKED]
+    col = cols[col_pick % len(cols)]
     for t in EVIDENCE_TABLES:
         for op in ("update", "delete"):
             c.execute(f"DROP TRIGGER IF EXISTS {t}_no_{op}")

@@ -13,7 +13,7 @@ from trace_engine.evidence.signing import SigningKey
 from trace_engine.evidence.synthetic import synthetic_scorecard
 from trace_engine.store.db import EVIDENCE_TABLES, UnreadableDatabase
 from trace_engine.store.log import EvidenceLog, audit_link
-from trace_engine.store.verify import verify_db
+from trace_engine.store.verify import NoTrustedKey, verify_db
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = SigningKey.generate()
@@ -68,8 +68,8 @@ def trusted_note(db, tenant="a"):
 def test_intact(db):
     rep = verify_db(db, pubkey=KEY.verifier, trusted_checkpoint=trusted_note(db))
     assert rep.ok, [p.render() for p in rep.problems]
-    assert {t["tenant"]: t["records"] for t in rep.tenants} == {"a": 300, "b": 20}
-    assert rep.key_source.startswith("trusted")
+    assert {t["tenant"]: t["records"] for t in rep.tenants} == {"": 2, "a": 300, "b": 20}
+    assert rep.key_source.startswith("trusted") and rep.trusted and rep.keys == [KEY.verifier.encode()]
 
 
 def test_flipped_byte_in_file(db):
@@ -97,17 +97,30 @@ def test_deleted_middle_row(db):
     assert "chain broken: record 5 missing" in msgs
 
 
-def test_deleted_tail_against_trusted_checkpoint(db):
-    note = trusted_note(db)
+def truncate(db, size, tenant="a"):
     sql(
         db,
-        "DELETE FROM scorecards WHERE tenant='a' AND seq >= 250",
-        "DELETE FROM violations WHERE tenant='a' AND seq >= 250",
-        "DELETE FROM checkpoints WHERE tenant='a' AND size > 250",
+        f"DELETE FROM scorecards WHERE tenant='{tenant}' AND seq >= {size}",
+        f"DELETE FROM violations WHERE tenant='{tenant}' AND seq >= {size}",
+        f"DELETE FROM checkpoints WHERE tenant='{tenant}' AND size > {size}",
+        f"DELETE FROM rollup_verdicts WHERE tenant='{tenant}'",
+        f"DELETE FROM rollup_rules WHERE tenant='{tenant}'",
     )
-    assert verify_db(db, pubkey=KEY.verifier).ok  # consistent with itself: only a trusted checkpoint catches it
+
+
+def test_truncated_to_an_unsigned_size(db):
+    truncate(db, 250)
+    rep = verify_db(db, pubkey=KEY.verifier)
+    assert [(p.kind, p.seq) for p in rep.problems if p.kind == "uncovered"] == [("uncovered", 0)]
+
+
+def test_truncated_to_an_earlier_signed_size_needs_a_witness(db):
+    note = trusted_note(db)
+    truncate(db, 256)
+    rep = verify_db(db, pubkey=KEY.verifier)
+    assert {p.kind for p in rep.problems} == {"rollup"}  # the records are consistent with an older signed state
     rep = verify_db(db, pubkey=KEY.verifier, trusted_checkpoint=note)
-    assert [p.message for p in rep.problems] == ["tail truncated: trusted checkpoint has size 300, log has 250"]
+    assert "tail truncated: trusted checkpoint has size 300, log has 256" in [p.message for p in rep.problems]
 
 
 def test_deleted_tail_caught_by_own_checkpoint(db):
@@ -142,15 +155,22 @@ def test_edited_checkpoint(db):
     sql(db, "UPDATE checkpoints SET note = replace(note, char(10) || '300' || char(10), char(10) || '301' || char(10)) WHERE tenant='a' AND size=300")
     rep = verify_db(db, pubkey=KEY.verifier)
     msgs = [p.message for p in problems(rep, "checkpoint")]
-    assert any(m.startswith("checkpoint signature invalid") for m in msgs)
+    assert any(m.startswith("checkpoint at size 301: checkpoint signature invalid") for m in msgs)
+    assert [p.seq for p in problems(rep, "uncovered")] == [256]
 
 
 def test_resigned_with_another_key(tmp_path):
-    db = build(tmp_path / "t.db", key=SigningKey.generate(), n_a=40, n_b=0)
-    assert verify_db(db).ok  # self-consistent: it trusts the key it finds beside / inside the DB
+    other = SigningKey.generate()
+    db = build(tmp_path / "t.db", key=other, n_a=40, n_b=0)
+    with pytest.raises(NoTrustedKey):
+        verify_db(db)  # no key given and none beside the DB: nothing to check against
+    (tmp_path / "trace.pub").write_text(other.verifier.encode())
+    rep = verify_db(db)  # self-consistent with the key beside it, which is not trusted
+    assert rep.ok and not rep.trusted and rep.warnings and "UNTRUSTED" in rep.key_source
     rep = verify_db(db, pubkey=KEY.verifier)
-    msgs = {p.message.split(" (")[0] for p in rep.problems}
+    msgs = {p.message.split(" (")[0].split(": ", 1)[-1] for p in problems(rep, "checkpoint")}
     assert msgs == {"signed by an unknown key"}
+    assert verify_db(db, pubkeys=[KEY.verifier, other.verifier]).ok  # a key set (rotation)
 
 
 def test_rewritten_chain_without_key_caught_by_checkpoint(db):
@@ -197,11 +217,11 @@ def test_unreadable(tmp_path):
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"not a database at all" * 100)
     with pytest.raises(UnreadableDatabase):
-        verify_db(junk)
+        verify_db(junk, pubkey=KEY.verifier)
     other = tmp_path / "other.db"
     sqlite3.connect(other).execute("CREATE TABLE x(a)").connection.commit()
     with pytest.raises(UnreadableDatabase):
-        verify_db(other)
+        verify_db(other, pubkey=KEY.verifier)
 
 
 def cli(*args, cwd=None):

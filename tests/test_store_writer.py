@@ -37,7 +37,7 @@ def test_writes_batches_and_checkpoints(tmp_path):
     assert w.stats["committed"] == 700 and w.stats["duplicates"] == 1 and w.stats["lost"] == 0
     assert len(set(committed)) == 700
     assert q(db, "SELECT count(*) FROM scorecards")[0][0] == 700
-    sizes = [r[0] for r in q(db, "SELECT size FROM checkpoints ORDER BY rowid")]
+    sizes = [r[0] for r in q(db, "SELECT size FROM checkpoints WHERE tenant = 'acme' ORDER BY rowid")]
     assert sizes[:2] == [256, 512] and sizes[-1] == 700
     assert verify_db(db, pubkey=KEY.verifier).ok
     assert not w.submit(synthetic_scorecard(999, "acme"))  # closed: refused, never raises
@@ -152,3 +152,63 @@ def test_kill_9_keeps_acknowledged_records(tmp_path):
     if len(present) >= 256:  # checkpoints every 256 records survive the kills too
         ck = q(db, "SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1")
         assert ck and parse_checkpoint(ck[0][0]).verify(KEY.verifier) is None
+
+
+def test_refuses_a_forged_tail_alerts_and_writes_the_gap_once_restored(tmp_path):
+    import shutil
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import tamper
+
+    db = tmp_path / "t.db"
+    with EvidenceLog(db, KEY) as log:
+        log.append_many([synthetic_scorecard(i, "acme") for i in range(5)])
+    shutil.copy(db, tmp_path / "backup.db")
+    s = tamper.Scenario(tmp_path, synthetic_scorecard(2, "acme").call_id, db_name="t.db")
+    seq = tamper.forge_append(s, "acme")
+    alerts: list[str] = []
+    w = EvidenceWriter(db, "acme", KEY, on_alert=alerts.append, retry_interval_s=0.05)
+    assert w.submit(synthetic_scorecard(10, "acme"))  # never raises, never blocks
+    assert w.flush(timeout=30)
+    assert w.stats["committed"] == 0 and w.stats["lost"] == 1 and w.stats["refused"] >= 1
+    assert alerts and f"seq {seq}" in alerts[0] and "refusing to sign" in alerts[0] and w.alerts
+    assert q(db, "SELECT max(size) FROM checkpoints WHERE tenant = 'acme'")[0][0] == 5  # nothing signed over it
+    shutil.copy(tmp_path / "backup.db", db)  # the operator restores the database
+    deadline = time.time() + 10
+    while time.time() < deadline and not q(db, "SELECT count(*) FROM gaps")[0][0]:
+        time.sleep(0.05)
+    w.close()
+    assert q(db, "SELECT lost, reason FROM gaps") == [(1, "refused: the log holds records this writer cannot account for: 1")]
+    assert verify_db(db, pubkey=KEY.verifier).ok
+
+
+def test_findings_are_queued_with_the_scorecards(tmp_path):
+    from trace_engine.tier2.store import append_findings, list_findings
+
+    db = tmp_path / "t.db"
+    w = EvidenceWriter(db, "acme", KEY)
+    card = synthetic_scorecard(1, "acme")
+    w.submit(card)
+    assert append_findings(w, "acme", [{"interaction_id": card.call_id, "check_id": "brand_tone", "id": "tfind_1"}]) == 1
+    w.close()
+    assert w.stats["findings"] == 1
+    (f,) = list_findings(db, "acme")["data"]
+    assert f["id"] == "tfind_1" and f["interaction_id"] == card.call_id
+    assert verify_db(db, pubkey=KEY.verifier).ok
+
+
+def test_engine_refuses_a_call_for_another_tenant_at_start(tmp_path):
+    import pytest
+
+    from trace_engine.gate.engine import Engine
+
+    w = EvidenceWriter(tmp_path / "t.db", "acme", KEY)
+    engine = Engine.from_config({"rule_packs": {"pii": {"enabled": True}}}, writer=w)
+    with pytest.raises(ValueError, match="tenant 'default' but this engine's evidence writer records tenant 'acme'"):
+        engine.start_call("c1", tenant="default")
+    call = engine.start_call("c2")  # no tenant given: the writer's
+    assert call.tenant == "acme"
+    call.agent_turn("hello there", 0.0)
+    call.end(1.0)
+    w.close()
+    assert w.stats["committed"] == 1 and w.stats["lost"] == 0

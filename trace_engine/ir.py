@@ -14,6 +14,10 @@ window      how long a ``must_say`` obligation stays open.
 scope       how long a ``must_not_say`` prohibition stays in force.
 check       one obligation, prohibition, cue, metadata requirement or Tier-2 reference inside a rule.
 state       a named fact about the call that earlier turns establish ("verified", "purpose_stated").
+applies_to  where a pack (or a rule, narrowing its pack) applies: call facts and their allowed values
+            (:mod:`trace_engine.facts` defines the facts).
+exchange    an agent turn that asks something and the caller turns that answer it, until the agent speaks again
+            (the second step of a two-step state, and ``after`` on a caller cue).
 expr        a metadata predicate, evaluated with Kleene three-valued logic: a missing input is UNKNOWN,
             and a rule whose predicate is UNKNOWN is reported as not evaluated.
 """
@@ -227,6 +231,35 @@ class IfElse:
 Expr = Field | Const | Call | Compare | Between | BoolOp | Not | IfElse
 
 
+# --------------------------------------------------------------------------------------------- applicability
+
+
+@dataclass(frozen=True, slots=True)
+class FactValues:
+    """One condition of an :class:`AppliesTo`: the call fact ``fact`` has one of ``values``.
+
+    Fields:
+        fact: a call fact that scopes may name (:func:`trace_engine.facts.scope_fact_names`).
+        values: the allowed values, in the order written (strings for enum facts, booleans for boolean facts).
+    """
+
+    fact: str
+    values: tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AppliesTo:
+    """Where a pack or a rule applies. A call whose fact has another value is outside the scope: the rules produce
+    no findings and the scorecard lists them as not applicable, with the reason. A call without the fact is not
+    evaluated (the fact is named). A rule's ``applies_to`` narrows its pack's: both must hold.
+
+    Fields:
+        conditions: one per fact, all required (and); the values of one fact are alternatives (or).
+    """
+
+    conditions: tuple[FactValues, ...]
+
+
 # --------------------------------------------------------------------------------------------- checks
 
 
@@ -268,11 +301,18 @@ class OnCue:
             cues on the cue turn itself and after it.
         cue: what opens them.
         then: one or more :class:`MustSay` / :class:`MustNotSay` checks, windows relative to the cue.
+        and_not: a turn that also says this (anywhere) gives no cue (``on caller denial and not
+            identity_confirmation``); ``None`` for none.
+        after: for a caller cue, what the agent's previous turn must have said (an agent :class:`StateStep`):
+            the cue counts only in the caller turns answering that agent turn, until the agent speaks again
+            (``on caller denial after agent says identity_question``); ``None`` for any time.
     """
 
     speaker: Speaker
     cue: Matcher
     then: tuple[MustSay | MustNotSay, ...]
+    and_not: Matcher | None = None
+    after: StateStep | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,10 +361,21 @@ class Remedy:
 
 @dataclass(frozen=True, slots=True)
 class StateStep:
-    """One step of a state definition: ``speaker`` says ``matcher``."""
+    """One step of a state definition (also the ``after`` of a caller cue): ``speaker`` says ``matcher``.
+
+    Fields:
+        speaker: ``agent`` or ``caller``.
+        matcher: what the turn must say.
+        unless: an exception, as in ``must_not_say``: a hit of ``matcher`` overlapped by a hit of ``unless`` does not
+            count ("is this *" unless "is this a good time"); ``None`` for none.
+        and_not: the turn must not also say this, anywhere: a caller turn that affirms *and* asks back ("yes, who's
+            asking?") is no answer, and it ends the exchange; ``None`` for none.
+    """
 
     speaker: Speaker
     matcher: Matcher
+    unless: Matcher | None = None
+    and_not: Matcher | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,8 +384,9 @@ class State:
 
     Fields:
         name: referenced by ``until NAME`` scopes and by expressions as ``state.NAME``.
-        steps: one step (``agent says X``) or two (``agent says X then caller says Y``: Y must come in
-            the next caller turn after X).
+        steps: one step (``agent says X``) or two (``agent says X then caller says Y``: a question and its answer.
+            Y must come in a caller turn answering the agent turn that said X, before the agent speaks again; a
+            caller turn that hits the second step's ``and_not`` ends the exchange unanswered).
     """
 
     name: str
@@ -352,9 +404,11 @@ class Rule:
         citation: the regulation or policy it enforces.
         reason: plain-English explanation shown with every finding.
         checks: what the rule checks; all must hold.
-        when: applicability predicate over metadata and states; ``None`` means always.
+        when: applicability predicate over call facts and states; ``None`` means always.
         remedy: what to do on a violation; ``None`` means ``flag``.
         examples: illustrative violating agent lines, used in generated docs.
+        applies_to: where the rule applies, narrowing its pack's ``applies_to``; ``None`` means wherever the pack
+            applies.
     """
 
     id: str
@@ -366,6 +420,7 @@ class Rule:
     when: Expr | None = None
     remedy: Remedy | None = None
     examples: tuple[str, ...] = ()
+    applies_to: AppliesTo | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,11 +431,12 @@ class Pack:
         pack_id: matches ``^[a-z0-9_]+$``.
         version, jurisdiction, legal_status: header strings (``legal_status`` records provenance).
         description: optional one-paragraph summary.
-        when: pack-wide applicability predicate (``default(direction, "outbound") == "outbound"``).
+        when: pack-wide applicability predicate over call facts and states.
         phrase_sets: name -> phrases, in source order.
         patterns: name -> RE2 source, in source order.
         states: state definitions, in source order.
         rules: the rules, in source order (never empty).
+        applies_to: where the pack applies (``direction: outbound``); ``None`` means every call.
     """
 
     pack_id: str
@@ -393,3 +449,4 @@ class Pack:
     phrase_sets: tuple[tuple[str, tuple[str, ...]], ...] = ()
     patterns: tuple[tuple[str, str], ...] = ()
     states: tuple[State, ...] = ()
+    applies_to: AppliesTo | None = None

@@ -20,6 +20,8 @@ Lines
     ``start`` / ``end``     pseudo-lines that carry markers for findings at call start (``require``) and at call
                             end (a ``within call_end`` obligation never met, a window still open).
     ``[@SECONDS ]agent: TEXT`` / ``[@SECONDS ]caller: TEXT``  a turn; ``@SECONDS`` is its start time.
+    ``[@SECONDS ]facts: {JSON}``  call facts learned during the call (an AMD decision): one line, a JSON object,
+                            given to ``Call.update_facts`` between the turns around it.
     blank lines and lines whose first non-blank character is ``#`` are ignored.
 
 Order inside a call: ``meta:``/``vars:`` first, then ``start``, the turns, ``end``.
@@ -34,7 +36,7 @@ Markers
 Diagnostics (all errors in a file are reported together, as :class:`~trace_engine.errors.TraceSyntaxError`)
     TT001  a line outside any call (before the first ``=== call:``)
     TT002  a line that is not a call header, ``meta:``, ``vars:``, ``start``, ``end``, a turn or a comment
-    TT003  a ``meta:``/``vars:`` value that is not a one-line JSON object
+    TT003  a ``meta:``/``vars:``/``facts:`` value that is not a one-line JSON object
     TT004  ``meta:``/``vars:`` repeated, or after ``start``/a turn
     TT005  a bad time prefix (``@SECONDS`` must be a non-negative number)
     TT006  a malformed marker (unknown kind, missing rule id, bad rule id)
@@ -61,6 +63,8 @@ from trace_engine.errors import Diagnostic, Location, SourceMap, TraceError, Tra
 
 MARKER_KINDS: tuple[str, ...] = ("ruleid", "ok", "todoruleid", "todook")
 ROLES: tuple[str, ...] = ("agent", "caller")
+#: The pseudo-role of a ``facts:`` line (a :class:`PackTestTurn` whose text is a JSON object of call facts).
+FACTS_ROLE = "facts"
 #: Kinds that expect a finding vs. kinds that expect none, for conflict checks.
 _EXPECTS_FINDING = {"ruleid": True, "todoruleid": True, "ok": False, "todook": False}
 
@@ -212,8 +216,10 @@ class _Parser:
             )
             return
         turn = _TURN.match(s)
-        if turn and turn.group("role") in ROLES:
+        if turn and turn.group("role") in (*ROLES, FACTS_ROLE):
             self.parse_turn(lineno, s, turn, col)
+            if turn.group("role") == FACTS_ROLE and self.call.turns and self.call.turns[-1].line == lineno:
+                self.check_facts(lineno, self.call.turns[-1].text, col + turn.start("text"))
             return
         if turn:
             role = turn.group("role")
@@ -239,7 +245,7 @@ class _Parser:
         if close:
             hint = f"did you mean `{close[0]}`?"
         else:
-            hint = "expected `=== call:`, `meta:`, `vars:`, `start`, `end`, `agent:` or `caller:`"
+            hint = "expected `=== call:`, `meta:`, `vars:`, `start`, `end`, `agent:`, `caller:` or `facts:`"
         self.error("TT002", "unrecognized line", lineno, col, col + len(s), hint=hint)
 
     def start_call(self, lineno: int, name: str, col: int) -> None:
@@ -450,6 +456,22 @@ class _Parser:
                 hint="write what was said after the colon",
             )
         self.call.turns.append(PackTestTurn(line=lineno, role=role, text=body, t=t, markers=markers))
+
+    def check_facts(self, lineno: int, body: str, col: int) -> None:
+        """A ``facts:`` line must hold a JSON object on one line."""
+        try:
+            data = json.loads(body)
+        except json.JSONDecodeError as exc:
+            self.error(
+                "TT003", f"invalid JSON in `facts:`: {exc.msg}", lineno, col + exc.pos,
+                hint='write `facts: {"answered_by": "voicemail"}`',
+            )
+            return
+        if not isinstance(data, dict) or not data:
+            self.error(
+                "TT003", "`facts:` must be a non-empty JSON object", lineno, col, col + len(body),
+                hint='write `facts: {"answered_by": "voicemail"}`',
+            )
 
     def parse_markers(self, lineno: int, tail: str, tail_col: int) -> list[Marker]:
         """Parse ``ruleid: X, ok: Y`` (``tail_col`` is the 1-based column of ``tail[0]``)."""

@@ -7,6 +7,7 @@ findings, the requirements it satisfied and the states it set. Nothing here re-i
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,13 +19,16 @@ from trace_engine.gate.session import UNSCORED_ROLES, Call
 def feed_turn(call: Call, role: str, text: str, t: float | None = None) -> Decision | None:
     """Feed one transcript turn to ``call`` by its role: ``agent`` turns are checked (and so are turns whose
     speaker is ``unknown``: nothing an agent must not say escapes), ``caller`` turns open cues and set states,
-    ``system``/``tool`` turns are kept on the timeline unscored. Returns the agent turn's decision."""
+    ``system``/``tool`` turns are kept on the timeline unscored, and ``facts`` (a pack test's ``facts:`` line, ``text``
+    a JSON object) are call facts learned mid-call (``Call.update_facts``). Returns the agent turn's decision."""
     if role == "agent" or role == "unknown":
         return call.agent_turn(text, t)
     if role == "caller":
         call.caller_turn(text, t)
     elif role in UNSCORED_ROLES:
         call.other_turn(role, text, t)
+    elif role == "facts":
+        call.update_facts(t, **json.loads(text))
     else:
         raise ValueError(f"unknown role {role!r}")
     return None

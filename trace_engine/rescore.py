@@ -126,7 +126,7 @@ def _redact_json(value: Any, call: Call) -> Any:
 def caller_dependent_rules(program: CompiledPackSet) -> frozenset[int]:
     """Indexes of the rules that need to know what the caller said: opened by a caller cue, or waiting for (or
     conditioned on) a state the caller's words set."""
-    caller_states = {s.name for s in program.states if any(speaker == "caller" for speaker, _ in s.steps)}
+    caller_states = {s.name for s in program.states if any(step[0] == "caller" for step in s.steps)}
     dependent = {program.checks[ci].rule for ci in program.cues_by_speaker.get("caller", ())}
     for check in program.checks:
         if isinstance(check, MustNotSayProgram) and check.scope == UNTIL_STATE and check.state in caller_states:
@@ -420,4 +420,4 @@ def _judge_tier2(
             finding.setdefault("audit_hash", result.audit_hash)
             found.append(finding)
     if found:
-        append_findings(log.conn, tenant, found)
+        append_findings(log, tenant, found)

@@ -616,7 +616,8 @@ def _iter_calls(path: str) -> Iterator[Record]:
         yield TranscriptError(path, d.location.line, d.message)
         return
     for call in calls:
-        turns = [(turn.role, turn.text, turn.t) for turn in call.turns]
+        # `facts:` lines are for the pack-test runner (Call.update_facts); a transcript has turns only
+        turns = [(turn.role, turn.text, turn.t) for turn in call.turns if turn.role != "facts"]
         t = Transcript(call.name, turns, dict(call.metadata), dict(call.variables), None, [None] * len(turns), f"{path}:{call.line}")
         try:
             t.content_hash = _hash_checked(t)

@@ -47,6 +47,8 @@ from trace_engine.api.auth import Principal, authenticate, key_from_headers
 from trace_engine.api.errors import ApiError, bad_request, forbidden, not_found, render, unauthorized
 from trace_engine.api.schemas import openapi_document
 from trace_engine.api.tables import open_db
+from trace_engine.store.log import LogIntegrityError
+from trace_engine.store.reads import TamperedRecord
 
 log = logging.getLogger("trace.api")
 access_log = logging.getLogger("trace.api.access")
@@ -143,21 +145,24 @@ def _rid(request: Request) -> str | None:
     return request.scope.get("state", {}).get("request_id")
 
 
-def create_app(db_path: str | Path) -> FastAPI:
-    """The service over the evidence database at ``db_path`` (created, with the service tables, when missing)."""
+def create_app(db_path: str | Path, key: Any = None) -> FastAPI:
+    """The service over the evidence database at ``db_path`` (created, with the service tables, when missing).
+
+    ``key`` (a ``SigningKey`` or a ``trace.key`` path; default ``trace.key`` beside the database) signs the
+    evidence records the service writes: keys, configs, rule packs, agents."""
+    from trace_engine.store.log import resolve_signing_key, use_key
+
     db_path = str(db_path)
+    use_key(db_path, resolve_signing_key(key, db_path))
     init = open_db(db_path, create=True)
     init.close()
     pool = _Connections(db_path)
     exposure_memo = views.WholeHoursMemo()
 
     def _warm() -> None:
-        # off the request path: load the built-in packs and bring every tenant's exposure rollup up to date
+        # off the request path: load the built-in packs
         try:
             resources.builtin_packs()
-            conn = pool.get()
-            for (tenant,) in conn.execute("SELECT DISTINCT tenant FROM scorecards").fetchall():
-                views.catch_up(conn, tenant)
         except Exception as exc:  # noqa: BLE001 - warming is best effort; requests do the same work lazily
             log.warning("warm-up skipped: %s", type(exc).__name__)
 
@@ -211,6 +216,22 @@ def create_app(db_path: str | Path) -> FastAPI:
         if exc.headers:
             resp.headers.update(exc.headers)
         return resp
+
+    @app.exception_handler(LogIntegrityError)
+    async def _integrity(request: Request, exc: LogIntegrityError) -> JSONResponse:
+        # the log holds records the service's key did not sign: it writes nothing over them
+        log.critical("ALERT %s (request %s)", exc, _rid(request))
+        return render(
+            ApiError(503, "evidence_integrity", "The evidence log cannot be extended: run `trace verify`."), _rid(request)
+        )
+
+    @app.exception_handler(TamperedRecord)
+    async def _tampered(request: Request, exc: TamperedRecord) -> JSONResponse:
+        log.critical("ALERT %s (request %s)", exc, _rid(request))
+        return render(
+            ApiError(500, "evidence_mismatch", "A stored record does not match its signature: run `trace verify`."),
+            _rid(request),
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -5,6 +5,10 @@ Scopes: ``trace:configure`` (config and rule packs), ``trace:read`` (the evidenc
 ``trace:*`` and ``*`` grant both. A key is ``trace_sk_`` + 43 URL-safe characters (256 random bits), so a plain
 SHA-256 is enough to store it (no salt or stretching needed for a random secret). Log lines name a key by its
 ``key_id`` only.
+
+Minting and revoking a key are signed ``api_key.created`` / ``api_key.revoked`` records of the tenant's evidence
+log, written in the same transaction as the ``api_keys`` row; :func:`authenticate` accepts a key only when its
+row matches its signed record (a key inserted into ``api_keys`` by hand is refused, and ``trace verify`` names it).
 """
 
 from __future__ import annotations
@@ -68,21 +72,37 @@ def create_key(
         scopes = parse_scopes(scopes)
     else:
         scopes = parse_scopes(",".join(scopes))
+    from trace_engine.store.log import transaction
+
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     key_id = "key_" + secrets.token_hex(8)
-    conn.execute(
-        "INSERT INTO api_keys(key_id, tenant, key_hash, scopes, created_at, revoked_at, note) VALUES (?,?,?,?,?,?,?)",
-        (key_id, tenant, hash_key(key), ",".join(sorted(scopes)), int(time.time() * 1000), None, note),
-    )
+    row = (key_id, tenant, hash_key(key), ",".join(sorted(scopes)), int(time.time() * 1000), None, note)
+    with transaction(conn) as tx:
+        conn.execute(
+            "INSERT INTO api_keys(key_id, tenant, key_hash, scopes, created_at, revoked_at, note) VALUES (?,?,?,?,?,?,?)",
+            row,
+        )
+        tx.append_event(
+            tenant,
+            "api_key.created",
+            {"key_id": key_id, "key_hash": row[2], "scopes": row[3], "created_at": row[4], "note": note},
+        )
     return key, key_id
 
 
 def revoke_key(conn: sqlite3.Connection, key_id: str) -> bool:
-    cur = conn.execute(
-        "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL",
-        (int(time.time() * 1000), key_id),
-    )
-    return cur.rowcount > 0
+    from trace_engine.store.log import transaction
+
+    with transaction(conn) as tx:
+        found = conn.execute(
+            "SELECT tenant FROM api_keys WHERE key_id = ? AND revoked_at IS NULL", (key_id,)
+        ).fetchone()
+        if found is None:
+            return False
+        at = int(time.time() * 1000)
+        conn.execute("UPDATE api_keys SET revoked_at = ? WHERE key_id = ?", (at, key_id))
+        tx.append_event(found[0], "api_key.revoked", {"key_id": key_id, "revoked_at": at})
+    return True
 
 
 def authenticate(conn: sqlite3.Connection, key: str | None) -> Principal | None:
@@ -95,6 +115,10 @@ def authenticate(conn: sqlite3.Connection, key: str | None) -> Principal | None:
         (digest,),
     ).fetchone()
     if row is None or not hmac.compare_digest(row[3], digest):
+        return None
+    from trace_engine.store.events import api_key_is_signed
+
+    if not api_key_is_signed(conn, row[1], row[0], digest, row[2]):
         return None
     return Principal(row[1], row[0], frozenset(s for s in row[2].split(",") if s))
 

@@ -70,13 +70,15 @@ def require_agent(conn: sqlite3.Connection, tenant: str, agent_id: str, *, must_
 
 
 def _claim_agent(conn: sqlite3.Connection, tenant: str, agent_id: str) -> None:
-    """Inside a write transaction: make ``tenant`` the owner of an unowned agent; 404 when another owns it."""
+    """Inside an evidence transaction: make ``tenant`` the owner of an unowned agent (a signed ``agent`` record);
+    404 when another owns it."""
+    from trace_engine.store.log import log_for
+
     owner = agent_owner(conn, agent_id)
     if owner is None:
-        conn.execute(
-            "INSERT OR IGNORE INTO agents(tenant, agent_id, first_seen) VALUES (?,?,?)",
-            (tenant, agent_id, now_ms()),
-        )
+        tx = log_for(conn).current
+        assert tx is not None, "claiming an agent needs an evidence transaction"
+        tx.claim_agent(tenant, agent_id, now_ms())
     elif owner != tenant:
         raise not_found(f"No agent {agent_id!r} for this tenant.")
 
@@ -110,11 +112,15 @@ class StoredConfig:
 
 def get_config(conn: sqlite3.Connection, tenant: str, agent_id: str | None) -> StoredConfig:
     """The effective config of ``agent_id`` (or the org default when ``None``). The caller checks ownership."""
+    from trace_engine.store.events import config_is_signed
+
     keys = [agent_id, ORG_DEFAULT] if agent_id else [ORG_DEFAULT]
     for k in keys:
         row = conn.execute(
             "SELECT body, etag, updated_at FROM trace_configs WHERE tenant = ? AND agent_id = ?", (tenant, k)
         ).fetchone()
+        if row is not None and not config_is_signed(conn, tenant, k, row[0], row[1], row[2]):
+            raise _unsigned("config")
         if row is not None:
             source = "agent" if k else "org_default"
             return StoredConfig(agent_id or None, json.loads(row[0]), row[1], row[2], source)
@@ -217,21 +223,21 @@ def put_config(
     stored = validate_config(conn, tenant, cfg)
     etag = content_etag(stored)
     ts = now_ms()
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    from trace_engine.store.log import transaction
+
+    with transaction(conn) as tx:
         if agent is not None:
             _claim_agent(conn, tenant, agent)
+        body = canonical_json(stored)
         conn.execute(
             "INSERT INTO trace_configs(tenant, agent_id, body, etag, updated_at) VALUES (?,?,?,?,?) "
             "ON CONFLICT(tenant, agent_id) DO UPDATE SET body = excluded.body, etag = excluded.etag, "
             "updated_at = excluded.updated_at",
-            (tenant, agent or ORG_DEFAULT, canonical_json(stored), etag, ts),
+            (tenant, agent or ORG_DEFAULT, body, etag, ts),
         )
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
+        tx.append_event(
+            tenant, "config", {"agent_id": agent or ORG_DEFAULT, "body": body, "etag": etag, "updated_at": ts}
+        )
     return StoredConfig(agent, stored, etag, ts, "agent" if agent else "org_default")
 
 
@@ -330,8 +336,16 @@ def _upload(row: tuple, status: str) -> PackRecord:
     )
 
 
+def _unsigned(what: str) -> ApiError:
+    """A stored row that its signed evidence record does not vouch for: never served."""
+    return ApiError(500, "evidence_mismatch", f"The stored {what} does not match its signed record; run `trace verify`.")
+
+
 def tenant_packs(conn: sqlite3.Connection, tenant: str, pack_id: str | None = None) -> list[PackRecord]:
-    """The tenant's uploads (all versions), newest upload of each pack_id first and ``active``."""
+    """The tenant's uploads (all versions), newest upload of each pack_id first and ``active``. Each is checked
+    against its signed ``rule_pack`` record first."""
+    from trace_engine.store.events import pack_is_signed
+
     sql = f"SELECT {_PACK_COLS} FROM trace_rule_packs WHERE tenant = ?"
     args: list[Any] = [tenant]
     if pack_id is not None:
@@ -340,7 +354,9 @@ def tenant_packs(conn: sqlite3.Connection, tenant: str, pack_id: str | None = No
     sql += " ORDER BY pack_id, created_at DESC, rowid DESC"
     out: list[PackRecord] = []
     seen: set[str] = set()
-    for row in conn.execute(sql, args):
+    for row in conn.execute(sql, args).fetchall():
+        if not pack_is_signed(conn, tenant, row[1], row[2], row[7], row[5]):
+            raise _unsigned(f"rule pack {row[1]}@{row[2]}")
         status = "deprecated" if row[1] in seen else "active"
         seen.add(row[1])
         out.append(_upload(row, status))
@@ -449,8 +465,9 @@ def create_pack(conn: sqlite3.Connection, tenant: str, raw: bytes) -> tuple[Pack
     etag = content_etag(spec)
     rec_id = "tpack_" + hashlib.sha256(f"{tenant}/{pack.pack_id}/{pack.version}".encode()).hexdigest()[:20]
     ts = now_ms()
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    from trace_engine.store.log import transaction
+
+    with transaction(conn) as tx:
         exists = conn.execute(
             "SELECT 1 FROM trace_rule_packs WHERE tenant = ? AND pack_id = ? AND version = ?",
             (tenant, pack.pack_id, pack.version),
@@ -467,6 +484,7 @@ def create_pack(conn: sqlite3.Connection, tenant: str, raw: bytes) -> tuple[Pack
         ).fetchone()[0]
         if last is not None and ts <= last:
             ts = last + 1  # the newest upload is the latest active, even within one millisecond
+        spec_text = canonical_json(spec)
         conn.execute(
             "INSERT INTO trace_rule_packs(tenant, pack_id, version, id, spec, etag, jurisdiction, legal_status, created_at) "
             "VALUES (?,?,?,?,?,?,?,?,?)",
@@ -475,18 +493,21 @@ def create_pack(conn: sqlite3.Connection, tenant: str, raw: bytes) -> tuple[Pack
                 pack.pack_id,
                 pack.version,
                 rec_id,
-                canonical_json(spec),
+                spec_text,
                 etag,
                 pack.jurisdiction,
                 pack.legal_status,
                 ts,
             ),
         )
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
+        tx.append_event(
+            tenant,
+            "rule_pack",
+            {
+                "pack_id": pack.pack_id, "version": pack.version, "id": rec_id, "spec": spec_text, "etag": etag,
+                "jurisdiction": pack.jurisdiction, "legal_status": pack.legal_status, "created_at": ts,
+            },
+        )
     rec = PackRecord(
         rec_id, pack.pack_id, pack.version, False, pack.jurisdiction, pack.legal_status, etag, ts, spec
     )

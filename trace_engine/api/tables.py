@@ -5,12 +5,15 @@
   ``scopes`` (comma-separated), ``created_at``, ``revoked_at``.
 * ``trace_configs``: one row per ``(tenant, agent_id)``; ``agent_id`` is ``""`` for the org default. ``body`` is
   the stored ``TraceConfigInput`` (canonical JSON), ``etag`` its content hash, ``updated_at`` Unix ms.
-* ``api_exposure_*``: the exposure rollup (derived data, rebuilt from the evidence tables at any time).
 * ``trace_rule_packs``: tenant uploads, append-only, one row per ``(tenant, pack_id, version)``. ``spec`` is the
   pack's canonical JSON form; the newest row of a ``pack_id`` is its latest active version.
 
 Agent ownership lives in the evidence store's ``agents`` table (append-only): the first row for an ``agent_id``
 (lowest rowid) names the tenant that owns it. Configuring an agent nobody owns inserts that row.
+
+Every write to these tables (a key minted or revoked, a config stored, a pack uploaded, an agent claimed) is also a
+signed record of the tenant's evidence log, in the same transaction (:func:`trace_engine.store.log.transaction`);
+``trace verify`` checks the tables against those records.
 """
 
 from __future__ import annotations
@@ -49,16 +52,6 @@ _TABLES: dict[str, tuple[dict[str, type], dict]] = {
             "created_at": int,
         },
         {"pk": ("tenant", "pack_id", "version"), "not_null": {"id", "spec", "etag", "created_at"}},
-    ),
-    # exposure rollup (see trace_engine.api.views): per tenant and hour of scored_at, over the latest records
-    "api_exposure_state": ({"tenant": str, "last_seq": int}, {"pk": "tenant", "not_null": {"last_seq"}}),
-    "api_exposure_verdicts": (
-        {"tenant": str, "hour": int, "verdict": str, "n": int},
-        {"pk": ("tenant", "hour", "verdict"), "not_null": {"n"}},
-    ),
-    "api_exposure_rules": (
-        {"tenant": str, "hour": int, "rule_id": str, "pack_id": str, "n": int},
-        {"pk": ("tenant", "hour", "rule_id", "pack_id"), "not_null": {"n"}},
     ),
 }
 

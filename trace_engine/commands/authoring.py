@@ -385,7 +385,7 @@ def explain(
             engine = Engine.from_config({**base, "variables": variables}, packs=[p for _, p, _ in loaded] or None)
         except TraceError as exc:
             raise fail(exc.render(), ExitCode.PROBLEMS) from None
-        replay = Replay(engine, call.call_id, metadata=call.metadata)
+        replay = Replay(engine, call.call_id, metadata=call.metadata, agent_id=call.agent_id)
         for role, text, t in call.turns:
             replay.turn(role, text, t)
         card = replay.end()
@@ -395,7 +395,8 @@ def explain(
             [
                 {"call_id": c.call_id, "verdict": card.verdict, "packs_enforced": card.packs_enforced,
                  "turns": [r.to_dict() for r in replay.reports],
-                 "not_evaluated": [n.to_dict() for n in card.not_evaluated]}
+                 "not_evaluated": [n.to_dict() for n in card.not_evaluated],
+                 "not_applicable": [n.to_dict() for n in card.not_applicable or ()]}
                 for c, replay, card in results
             ]
         )
@@ -426,6 +427,8 @@ def _explain_text(call: Any, replay: Any, card: Any) -> str:
             lines.append(f"      state {state} set")
     for n in card.not_evaluated:
         lines.append(f"  not evaluated {n.rule_id}: {n.reason}")
+    for na in card.not_applicable or ():
+        lines.append(f"  not applicable {na.rule_id or 'pack ' + str(na.pack_id)}: {na.reason}")
     return "\n".join(lines) + "\n"
 
 

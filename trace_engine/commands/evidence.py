@@ -1,15 +1,16 @@
-"""Evidence commands: ``keygen``, ``verify``, ``verify-proof``, ``prove``, ``interactions``, ``violations``,
-``exposure``, ``show``.
+"""Evidence commands: ``keygen``, ``verify``, ``checkpoint``, ``verify-proof``, ``prove``, ``interactions``,
+``violations``, ``exposure``, ``show``.
 
 Every command takes ``--db`` (default ``./trace.db``); the read commands take ``--tenant`` (default
-``default``) and ``--format text|json`` (lists also ``jsonl`` and ``csv``). Exit codes follow :mod:`trace_engine.cli`: ``verify`` exits 0 when the
-log is intact, 1 when it was tampered with, 2 when the database cannot be read.
+``default``) and ``--format text|json`` (lists also ``jsonl`` and ``csv``). Exit codes follow :mod:`trace_engine.cli`:
+``verify`` exits 0 when the log is intact, 1 when it was tampered with (naming the record), 2 when the database cannot
+be read or no key was given; a read that meets a row not matching its signed record exits 1.
 
 Signing key: ``--key`` names a ``trace.key`` file; without it the log uses ``trace.key`` beside the database and
 creates it (with ``trace.pub``) on first use. Give verifiers ``trace.pub`` out of band and have them pass it as
-``--pubkey``; keep a copy of a signed checkpoint (``--checkpoint``) to catch a truncated or rewritten log.
-``verify-proof`` never trusts the key a proof carries: without ``--pubkey`` it checks the proof for consistency,
-says UNTRUSTED and exits 1.
+``--pubkey`` (or a ``--trusted-keys`` file); have a second system keep the output of ``trace checkpoint`` and pass
+it as ``--checkpoint`` to catch a truncated or rewritten log (docs/evidence.md). ``verify-proof`` never trusts the
+key a proof carries: without ``--pubkey`` it checks the proof for consistency, says UNTRUSTED and exits 1.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from trace_engine.commands._output import (
     emit_json,
     fail,
     print_list,
+    stderr_console,
     stdout_console,
     write_text,
 )
@@ -56,16 +58,35 @@ def _load_pubkey(pubkey: str | None):
         raise _fail(f"cannot read public key {pubkey}: {exc}", EXIT_USAGE) from None
 
 
+def _trusted_keys(pubkeys: list[str] | None, files: list[Path] | None) -> list:
+    from trace_engine.evidence.signing import load_trusted_keys
+
+    keys = [_load_pubkey(p) for p in pubkeys or []]
+    for f in files or []:
+        try:
+            keys.extend(load_trusted_keys(f))
+        except (OSError, ValueError) as exc:
+            raise _fail(f"cannot read trusted keys {f}: {exc}", EXIT_USAGE) from None
+    return keys
+
+
 def _read_or_exit(fn, *args: Any, **kwargs: Any) -> Any:
+    import sqlite3
+
     from trace_engine.store.cursor import CursorError
     from trace_engine.store.db import UnreadableDatabase
+    from trace_engine.store.reads import TamperedRecord
 
     try:
         return fn(*args, **kwargs)
     except UnreadableDatabase as exc:
         raise _fail(str(exc), EXIT_USAGE) from None
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+        raise _fail(f"the database file is damaged ({exc}); run `trace verify`", EXIT_USAGE) from None
     except CursorError as exc:
         raise _fail(str(exc), EXIT_USAGE) from None
+    except TamperedRecord as exc:
+        raise _fail(str(exc), EXIT_PROBLEMS) from None
 
 
 def _cell(row: dict[str, Any], column: str) -> Any:
@@ -108,36 +129,53 @@ def register(app: typer.Typer) -> None:
     @app.command("verify")
     def verify(
         db: str = DbOpt,
-        checkpoint: Path | None = typer.Option(None, "--checkpoint", help="A trusted signed checkpoint file."),
-        pubkey: str | None = typer.Option(None, "--pubkey", help="Trusted verifier key (trace.pub) file or text."),
+        checkpoint: list[Path] | None = typer.Option(
+            None, "--checkpoint", help="Trusted signed checkpoint(s) kept outside the DB (repeatable; a file may hold several)."
+        ),
+        pubkey: list[str] | None = typer.Option(
+            None, "--pubkey", help="Trusted verifier key (trace.pub) file or text (repeatable: every key of a rotation)."
+        ),
+        trusted_keys: list[Path] | None = typer.Option(
+            None, "--trusted-keys", help="File of trusted verifier keys, one per line (# comments)."
+        ),
         proof: Path | None = typer.Option(None, "--proof", help="Verify an inclusion proof file instead (no DB)."),
+        rebuild_rollup: bool = typer.Option(
+            False, "--rebuild-rollup", help="Rewrite an exposure rollup that differs from its (intact) records."
+        ),
         fmt: TextOrJson = "text",
     ) -> None:
         """Recompute every hash, link, tree head and signature. Exit 0 intact, 1 tampered, 2 unreadable."""
         if proof is not None:
-            _verify_proof_cmd(proof, pubkey, fmt)
+            _verify_proof_cmd(proof, pubkey[0] if pubkey else None, fmt)
             return
+        from trace_engine.evidence.signing import NoteError
         from trace_engine.store.db import UnreadableDatabase
-        from trace_engine.store.verify import verify_db
+        from trace_engine.store.verify import NoTrustedKey, verify_db
 
-        key = _load_pubkey(pubkey)
-        trusted = None
-        if checkpoint is not None:
+        keys = _trusted_keys(pubkey, trusted_keys)
+        witnessed = []
+        for c in checkpoint or []:
             try:
-                trusted = checkpoint.read_text(encoding="utf-8")
-            except OSError as exc:
-                raise _fail(f"cannot read checkpoint {checkpoint}: {exc}", EXIT_USAGE) from None
+                witnessed.append(c.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError) as exc:
+                raise _fail(f"cannot read checkpoint {c}: {exc}", EXIT_USAGE) from None
         try:
-            report = verify_db(db, pubkey=key, trusted_checkpoint=trusted)
-        except UnreadableDatabase as exc:
+            report = verify_db(db, pubkeys=keys, trusted_checkpoints=witnessed, rebuild_rollups=rebuild_rollup)
+        except (UnreadableDatabase, NoTrustedKey) as exc:
             raise _fail(str(exc), EXIT_USAGE) from None
+        except NoteError as exc:
+            raise _fail(f"a --checkpoint file is not a signed checkpoint: {exc}", EXIT_USAGE) from None
+        err = stderr_console()
+        for w in report.warnings:
+            err.print(f"WARNING: {w}", markup=False)
         if fmt == "json":
             emit_json(report.to_dict())
         else:
             con = stdout_console()
             for t in report.tenants:
+                name = "directory" if t["tenant"] == "" else f"tenant {t['tenant']}"
                 con.print(
-                    f"tenant {t['tenant']}: {t['records']} records, {t['checkpoints']} checkpoints "
+                    f"{name}: {t['records']} records, {t['checkpoints']} checkpoints "
                     f"(latest size {t['latest_checkpoint_size']}), root {t['root'][:16]}…"
                     + (f", {t['lost']} scorecards lost in {t['gaps']} gaps" if t["gaps"] else ""),
                     markup=False,
@@ -145,8 +183,89 @@ def register(app: typer.Typer) -> None:
             con.print(f"verifier key: {report.key_source or 'none'}", markup=False)
             for p in report.problems:
                 con.print(f"TAMPERED {p.render()}", markup=False)
-            con.print("OK: log intact" if report.ok else f"FAIL: {len(report.problems)} problem(s)", markup=False)
+            if report.omitted:
+                con.print(f"... and {report.omitted} more problem(s) of the same kinds", markup=False)
+            for t in report.rebuilt:
+                con.print(f"rebuilt the exposure rollup of tenant {t} from its signed records", markup=False)
+            if not report.ok:
+                con.print(f"FAIL: {len(report.problems) + report.omitted} problem(s)", markup=False)
+            elif report.trusted:
+                con.print("OK: log intact", markup=False)
+            else:
+                con.print("OK: log consistent, but checked only against the key beside it (not trusted)", markup=False)
         raise typer.Exit(EXIT_OK if report.ok else EXIT_PROBLEMS)
+
+    @app.command("rotate-key")
+    def rotate_key(
+        db: str = DbOpt,
+        key: str = typer.Option(..., "--key", help="The log's current signing key (trace.key)."),
+        new_key: str = typer.Option(..., "--new-key", help="The signing key that takes over (from `trace keygen`)."),
+    ) -> None:
+        """Hand the log over to a new signing key: a key.rotated entry, and every log co-signed by both keys."""
+        from trace_engine.evidence.signing import load_signing_key
+        from trace_engine.store.db import UnreadableDatabase, connect
+        from trace_engine.store.log import EvidenceLog, LogIntegrityError
+
+        try:
+            connect(db, create=False).close()
+            new = load_signing_key(new_key)
+            with EvidenceLog(db, key) as log:
+                old = log.key.verifier.encode()
+                signed = log.rotate(new)
+        except UnreadableDatabase as exc:
+            raise _fail(str(exc), EXIT_USAGE) from None
+        except LogIntegrityError as exc:
+            raise _fail(str(exc), EXIT_PROBLEMS) from None
+        except (OSError, ValueError) as exc:
+            raise _fail(f"cannot load a key: {exc}", EXIT_USAGE) from None
+        lines = [f"{'directory' if t == '' else 'tenant ' + t}: co-signed at size {n}" for t, n in signed.items()]
+        lines.append(f"old key: {old}\nnew key: {new.verifier.encode()}")
+        lines.append("verifiers now need both keys (--pubkey OLD --pubkey NEW, or a --trusted-keys file)")
+        write_text("\n".join(lines) + "\n")
+
+    @app.command("checkpoint")
+    def checkpoint_cmd(
+        db: str = DbOpt,
+        tenant: str | None = typer.Option(None, "--tenant", help="Only this tenant's log (default: every log)."),
+        pubkey: list[str] | None = typer.Option(None, "--pubkey", help="Check the notes against this trusted key."),
+        out: str | None = typer.Option(None, "-o", "--out", help="Write the notes here instead of stdout."),
+    ) -> None:
+        """Print the latest signed checkpoint of every log (C2SP signed notes) for a witness to keep."""
+        from trace_engine.evidence.signing import NoteError, parse_checkpoint
+        from trace_engine.store.db import UnreadableDatabase, connect
+
+        keys = _trusted_keys(pubkey, None)
+        try:
+            conn = connect(db, create=False)
+            try:
+                sql = "SELECT tenant, note FROM checkpoints c WHERE size = (SELECT max(size) FROM checkpoints d WHERE d.tenant = c.tenant)"
+                args: list[Any] = []
+                if tenant is not None:
+                    sql += " AND tenant = ?"
+                    args.append(tenant)
+                rows = conn.execute(sql + " ORDER BY tenant, rowid", args).fetchall()
+            finally:
+                conn.close()
+        except UnreadableDatabase as exc:
+            raise _fail(str(exc), EXIT_USAGE) from None
+        seen: set[str] = set()
+        notes: list[str] = []
+        for t, note in rows:
+            if t in seen:
+                continue
+            seen.add(t)
+            if keys:
+                try:
+                    ck = parse_checkpoint(note)
+                    signer, bad = ck.verify_any(keys)
+                except NoteError as exc:
+                    signer, bad = None, str(exc)
+                if signer is None:
+                    raise _fail(f"the latest checkpoint of {'the directory' if t == '' else 'tenant ' + t}: {bad}", EXIT_PROBLEMS)
+            notes.append(note)
+        if not notes:
+            raise _fail("no checkpoint" + (f" for tenant {tenant!r}" if tenant is not None else ""), EXIT_PROBLEMS)
+        write_text("\n".join(notes), out)
 
     def _verify_proof_cmd(file: Path, pubkey: str | None, fmt: str) -> None:
         from trace_engine.store.prove import verify_proof
@@ -196,10 +315,11 @@ def register(app: typer.Typer) -> None:
         call_id: str = typer.Argument(..., help="The call to prove."),
         db: str = DbOpt,
         tenant: str = TenantOpt,
-        key: str | None = typer.Option(None, "--key", help="Log signing key (needed only to checkpoint)."),
+        key: str | None = typer.Option(None, "--key", help="Log key (trace.key or trace.pub) to check the checkpoint and embed."),
         out: str | None = typer.Option(None, "-o", "--out", help="Write the proof here instead of stdout."),
     ) -> None:
-        """Write an inclusion proof for the call's latest scorecard (checkable with `trace verify-proof`)."""
+        """Write an inclusion proof for the call's latest scorecard (checkable with `trace verify-proof`). Exit 1 if the
+        log does not match its signed checkpoint."""
         from trace_engine.store.db import UnreadableDatabase, connect
         from trace_engine.store.prove import ProofError, make_proof
 

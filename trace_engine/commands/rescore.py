@@ -92,6 +92,8 @@ def rescore(
     invalid config.
     """
     from trace_engine.rescore import rescore as run
+    from trace_engine.store.db import UnreadableDatabase
+    from trace_engine.store.log import LogIntegrityError
 
     load_config_arg(config)  # exit 2 (unreadable) or 1 (invalid, every problem located) before anything is written
     notices: list[dict[str, Any]] = []
@@ -143,6 +145,10 @@ def rescore(
             )
         except TraceError as exc:
             raise fail(exc.render(), ExitCode.PROBLEMS) from None
+        except LogIntegrityError as exc:  # the log holds records its key did not sign: nothing is appended over them
+            raise fail(str(exc), ExitCode.PROBLEMS) from None
+        except UnreadableDatabase as exc:
+            raise fail(str(exc), ExitCode.USAGE) from None
         except (sqlite3.Error, OSError) as exc:
             raise fail(f"{db}: cannot write the evidence database: {exc}", ExitCode.USAGE) from None
     v = summary.verdicts

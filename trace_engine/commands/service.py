@@ -32,14 +32,20 @@ def _fail(msg: str, code: int) -> typer.Exit:
     return fail(msg, ExitCode(code))
 
 
-def _open(db: str, create: bool):
+def _open(db: str, create: bool, key: str | None = None):
     from trace_engine.api.tables import open_db
     from trace_engine.store.db import UnreadableDatabase
+    from trace_engine.store.log import use_key
 
+    if key is not None:
+        use_key(db, key)
     try:
         return open_db(db, create=create)
     except UnreadableDatabase as exc:
         raise _fail(str(exc), EXIT_USAGE) from None
+
+
+KeyOpt = typer.Option(None, "--key", help="Log signing key (default: trace.key beside the database).")
 
 
 def serve(
@@ -47,6 +53,7 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind (loopback by default)."),
     port: int = typer.Option(8080, "--port", min=0, max=65535, help="TCP port."),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+    key: str = KeyOpt,
 ) -> None:
     """Run the Trace HTTP API (the seed spec's /v1/trace/* operations)."""
     import uvicorn
@@ -61,9 +68,11 @@ def serve(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
     try:
-        app = create_app(db)
+        app = create_app(db, key)
     except UnreadableDatabase as exc:
         raise _fail(str(exc), EXIT_USAGE) from None
+    except (OSError, ValueError) as exc:
+        raise _fail(f"cannot load the signing key: {exc}", EXIT_USAGE) from None
     # uvicorn's own access log prints query strings; ours (trace.api.access) prints paths only
     uvicorn.run(app, host=host, port=port, access_log=False, log_level=log_level.lower(), server_header=False)
 
@@ -81,6 +90,7 @@ def keys_create(
     note: str = typer.Option(None, "--note", help="A label stored with the key."),
     fmt: TextOrJson = "text",
     json_out: bool = typer.Option(False, "--json", hidden=True, help="Same as --format json (kept for scripts)."),
+    key: str = KeyOpt,
 ) -> None:
     """Create an API key. The key is printed once and cannot be shown again."""
     from trace_engine.api.auth import create_key, parse_scopes
@@ -89,17 +99,21 @@ def keys_create(
         parsed = parse_scopes(scopes)
     except ValueError as exc:
         raise _fail(str(exc), EXIT_USAGE) from None
-    conn = _open(db, create=True)
+    from trace_engine.store.log import LogIntegrityError
+
+    conn = _open(db, create=True, key=key)
     try:
-        key, key_id = create_key(conn, tenant, parsed, note)
-    except ValueError as exc:
+        api_key, key_id = create_key(conn, tenant, parsed, note)
+    except LogIntegrityError as exc:
+        raise _fail(str(exc), EXIT_PROBLEMS) from None
+    except (OSError, ValueError) as exc:
         raise _fail(str(exc), EXIT_USAGE) from None
     finally:
         conn.close()
     if json_out or fmt == "json":
-        emit_json({"key": key, "key_id": key_id, "tenant": tenant, "scopes": sorted(parsed)})
+        emit_json({"key": api_key, "key_id": key_id, "tenant": tenant, "scopes": sorted(parsed)})
     else:
-        write_text(key + "\n")
+        write_text(api_key + "\n")
         stderr_console().print(
             f"created {key_id} for tenant {tenant} with scopes {','.join(sorted(parsed))}; "
             "store the key now, it is not shown again",
@@ -144,13 +158,19 @@ def keys_list(
 def keys_revoke(
     key_id: str = typer.Argument(..., help="The key_id to revoke."),
     db: str = typer.Option("trace.db", "--db", help="Evidence database (SQLite)."),
+    key: str = KeyOpt,
 ) -> None:
     """Revoke a key by its id."""
     from trace_engine.api.auth import revoke_key
+    from trace_engine.store.log import LogIntegrityError
 
-    conn = _open(db, create=False)
+    conn = _open(db, create=False, key=key)
     try:
         ok = revoke_key(conn, key_id)
+    except LogIntegrityError as exc:
+        raise _fail(str(exc), EXIT_PROBLEMS) from None
+    except (OSError, ValueError) as exc:
+        raise _fail(str(exc), EXIT_USAGE) from None
     finally:
         conn.close()
     if not ok:

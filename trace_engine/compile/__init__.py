@@ -32,6 +32,7 @@ from trace_engine.compile.program import (
     RequireProgram,
     RuleInfo,
     StateProgram,
+    StepProgram,
 )
 from trace_engine.version import ENGINE_VERSION
 
@@ -80,8 +81,24 @@ def lower_states(c: Compilation) -> None:
     for pack in c.packs:
         for state in pack.states:
             name = f"{pack.pack_id}.{state.name}"  # states are per pack: two packs may both say "verified"
-            steps = tuple((step.speaker, c.builder.add(step.matcher)) for step in state.steps)
+            steps = tuple(_lower_step(c, step) for step in state.steps)
             c.states.append(StateProgram(name=name, steps=steps))
+
+
+def _lower_step(c: Compilation, step: ir.StateStep) -> StepProgram:
+    unless = c.builder.add(step.unless) if step.unless is not None else None
+    and_not = c.builder.add(step.and_not) if step.and_not is not None else None
+    return (step.speaker, c.builder.add(step.matcher), unless, and_not)
+
+
+def _scope(pack: ir.Pack, rule: ir.Rule) -> tuple[tuple[str, tuple[object, ...], bool], ...]:
+    """The rule's scope conditions, the pack's first (a rule only narrows: for a fact both name, the rule's values
+    are a subset of the pack's, and both conditions are kept so the reason names the one that failed)."""
+    out: list[tuple[str, tuple[object, ...], bool]] = []
+    for applies, from_pack in ((pack.applies_to, True), (rule.applies_to, False)):
+        if applies is not None:
+            out.extend((cond.fact, tuple(cond.values), from_pack) for cond in applies.conditions)
+    return tuple(out)
 
 
 def _combined_when(pack: ir.Pack, rule: ir.Rule) -> ir.Expr | None:
@@ -136,6 +153,7 @@ def lower_rules(c: Compilation) -> None:
                 when=compile_expr(when) if when is not None else None,
                 when_source=when,
                 examples=rule.examples,
+                scope=_scope(pack, rule),
             )
             c.rules.append(info)
             tier2 = []
@@ -174,7 +192,9 @@ def _lower_check(c: Compilation, rule: int, check: ir.Check, pack_id: str, *, in
             MustNotSayProgram(index, rule, c.builder.add(check.matcher), unless, kind, state, turns, in_cue)
         )
     elif isinstance(check, ir.OnCue):
-        c.checks.append(CueProgram(index, rule, check.speaker, c.builder.add(check.cue), ()))
+        and_not = c.builder.add(check.and_not) if check.and_not is not None else None
+        after = _lower_step(c, check.after) if check.after is not None else None
+        c.checks.append(CueProgram(index, rule, check.speaker, c.builder.add(check.cue), (), and_not, after))
         then = tuple(_lower_check(c, rule, inner, pack_id, in_cue=True) for inner in check.then)
         c.checks[index].then = then  # type: ignore[union-attr]
     elif isinstance(check, ir.Require):
@@ -185,8 +205,40 @@ def _lower_check(c: Compilation, rule: int, check: ir.Check, pack_id: str, *, in
     return index
 
 
+def _speakers(c: Compilation) -> dict[int, frozenset[str]]:
+    """Which turns each matcher is tested on: checks and agent steps on agent turns (a cue's ``after`` is an agent
+    step), caller cues and one-step caller states on caller turns, and the answer step of a question and the caller
+    cues that answer one (``after``) on caller turns while a question is open (``answer``)."""
+    out: dict[int, set[str]] = {}
+
+    def add(mid: int | None, speaker: str) -> None:
+        if mid is not None:
+            out.setdefault(mid, set()).add(speaker)
+
+    def add_step(step: StepProgram, speaker: str | None = None) -> None:
+        for m in step[1:]:
+            add(m, speaker or step[0])
+
+    for check in c.checks:
+        if isinstance(check, MustSayProgram):
+            add(check.matcher, "agent")
+        elif isinstance(check, MustNotSayProgram):
+            add(check.matcher, "agent")
+            add(check.unless, "agent")
+        elif isinstance(check, CueProgram):
+            speaker = "answer" if check.after is not None and check.speaker == "caller" else check.speaker
+            add(check.matcher, speaker)
+            add(check.and_not, speaker)
+            if check.after is not None:
+                add_step(check.after)
+    for state in c.states:
+        for index, step in enumerate(state.steps):
+            add_step(step, "answer" if index == 1 else None)
+    return {mid: frozenset(speakers) for mid, speakers in out.items()}
+
+
 def build_matchers(c: Compilation) -> None:
-    matchers = c.builder.build()
+    matchers = c.builder.build(_speakers(c))
     by_matcher: dict[int, list[int]] = {}
     cues: dict[str, list[int]] = {"agent": [], "caller": []}
     top_must_say: list[int] = []
@@ -202,8 +254,10 @@ def build_matchers(c: Compilation) -> None:
             requires.append(check.index)
     state_steps: dict[int, list[tuple[int, int]]] = {}
     for si, state in enumerate(c.states):
-        for step_index, (_, mid) in enumerate(state.steps):
+        for step_index, (_, mid, _, _) in enumerate(state.steps):
             state_steps.setdefault(mid, []).append((si, step_index))
+    two_step = tuple(si for si, state in enumerate(c.states) if len(state.steps) == 2)
+    after_cues = tuple(ch.index for ch in c.checks if isinstance(ch, CueProgram) and ch.after is not None)
     redact_kinds = frozenset(kind for _, kind, _ in matchers.detector_leaves)
     c.result = CompiledPackSet(
         etag=c.etag,
@@ -218,6 +272,9 @@ def build_matchers(c: Compilation) -> None:
         cues_by_speaker={k: tuple(v) for k, v in cues.items()},
         requires=tuple(requires),
         state_steps_by_matcher={k: tuple(v) for k, v in state_steps.items()},
+        two_step_states=two_step,
+        after_cues=after_cues,
+        scoped_rules=tuple(r.index for r in c.rules if r.scope),
         redact_kinds=redact_kinds,
         hold_back_tokens=matchers.max_phrase_tokens + 2,
         ir_packs=c.packs,

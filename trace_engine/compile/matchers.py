@@ -5,7 +5,9 @@ Every matcher of every enabled rule is flattened into *leaves*:
 * a **plain phrase** ("stop calling me") is its own key in the automaton: a hit on word boundaries is a match;
 * a **template phrase** ("calling from {business_name}", "take me off * list") contributes its longest literal
   segment as an atom; a hit on the atom is verified against the whole template at that place, with variables
-  resolved per call;
+  resolved per call. ``{name|*}`` is the variable's value, or a ``*`` gap when the call has none ("calling from
+  {business_name|*}": the configured business, else some name); an article may stand before a variable's value
+  ("calling from the acme solar");
 * a **regex** contributes its literal atoms (YARA-style); RE2 runs over the normalized text only when an atom hit,
   or on every turn when the regex has no atom (lint warns about those);
 * a **detector** runs when its cheap precondition holds (digits in the turn, or an ``at`` token for email); one
@@ -48,6 +50,16 @@ def _is_var(token: str) -> bool:
     return len(token) > 2 and token[0] == "{" and token[-1] == "}"
 
 
+def _var_parts(token: str) -> tuple[str, bool]:
+    """``{name}`` -> ``(name, False)``; ``{name|*}`` -> ``(name, True)``: a gap stands in when the value is missing."""
+    name, _, fallback = token[1:-1].partition("|")
+    return name, fallback == GAP
+
+
+#: Words that may stand before a variable's value without being part of it.
+ARTICLES = frozenset({"the", "a", "an"})
+
+
 @dataclass(slots=True)
 class PhraseTemplate:
     """A phrase with ``{variables}`` or ``*`` gaps, as a token pattern.
@@ -57,12 +69,14 @@ class PhraseTemplate:
         anchor: index of the literal element used as the atom.
         anchor_len: number of consecutive literal tokens starting at ``anchor`` covered by the atom.
         variables: variable names used.
+        required: the variables without a ``|*`` fallback (the phrase cannot match on a call without them).
     """
 
     elements: tuple[str, ...]
     anchor: int
     anchor_len: int
     variables: tuple[str, ...]
+    required: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -84,7 +98,15 @@ class CompiledMatchers:
     variables: frozenset[str] = frozenset()
     #: matcher id -> per leaf, the variables it needs; only for matchers whose every leaf needs one
     matcher_vars: dict[int, tuple[frozenset[str], ...]] = field(default_factory=dict)
+    #: "nothing can match" tests: ``prefilter`` for agent turns (the matchers checked in agent turns),
+    #: ``caller_prefilter`` for caller turns (caller cues and caller state steps) and ``answer_prefilter`` for caller
+    #: turns while a question is open (also the answer steps and the cues that answer a question); all keep the
+    #: detectors, whose hits are redacted from stored text whoever spoke
     prefilter: Prefilter | None = None
+    caller_prefilter: Prefilter | None = None
+    answer_prefilter: Prefilter | None = None
+    #: matcher id -> the turns it is tested on (``agent``, ``caller``, ``answer``); absent: all of them
+    speakers: dict[int, frozenset[str]] = field(default_factory=dict)
     _regexes: list[Any] = field(default_factory=list, repr=False)
     _always_regexes: tuple[int, ...] = ()
     _digit_detectors: tuple[int, ...] = ()
@@ -170,6 +192,10 @@ class CompiledMatchers:
         _add_span(found, ids, (ostart, oend, None))
 
 
+def _tested_on(owners: list[int], wanted: set[str], speakers: Mapping[int, frozenset[str]] | None) -> bool:
+    return speakers is None or any(mid not in speakers or not wanted.isdisjoint(speakers[mid]) for mid in owners)
+
+
 def _add_span(found: dict[int, list[Span]], ids: tuple[int, ...], span: Span) -> None:
     for mid in ids:
         spans = found.get(mid)
@@ -202,9 +228,12 @@ def _match_forward(
                 return got
         return None
     if _is_var(head):
-        value = var_tokens.get(head[1:-1])
+        name, gap = _var_parts(head)
+        value = var_tokens.get(name)
         if not value:
-            return None
+            return _match_forward((GAP, *rest), tokens, pos, var_tokens) if gap else None
+        if pos < len(tokens) and tokens[pos] in ARTICLES and value[0] != tokens[pos]:
+            pos += 1  # "from the acme solar"
         if tuple(tokens[pos : pos + len(value)]) != value:
             return None
         return _match_forward(rest, tokens, pos + len(value), var_tokens)
@@ -229,12 +258,17 @@ def _match_backward(
                 return got
         return None
     if _is_var(head):
-        value = var_tokens.get(head[1:-1])
-        if not value or end - len(value) < 0:
+        name, gap = _var_parts(head)
+        value = var_tokens.get(name)
+        if not value:
+            return _match_backward((*rest, GAP), tokens, end, var_tokens) if gap else None
+        start = end - len(value)
+        if start < 0 or tuple(tokens[start:end]) != value:
             return None
-        if tuple(tokens[end - len(value) : end]) != value:
-            return None
-        return _match_backward(rest, tokens, end - len(value), var_tokens)
+        got = _match_backward(rest, tokens, start, var_tokens)
+        if got is None and start > 0 and tokens[start - 1] in ARTICLES:
+            got = _match_backward(rest, tokens, start - 1, var_tokens)  # "from the acme solar"
+        return got
     if end - 1 >= 0 and tokens[end - 1] == head:
         return _match_backward(rest, tokens, end - 1, var_tokens)
     return None
@@ -268,7 +302,7 @@ def _search_template(
 ) -> list[tuple[int, int]]:
     """Find a variable-led template with no literal atom by locating the first variable's value."""
     first_var = next((e for e in template.elements if _is_var(e)), None)
-    value = var_tokens.get(first_var[1:-1]) if first_var else None
+    value = var_tokens.get(_var_parts(first_var)[0]) if first_var else None
     if not value:
         return []
     needle = " ".join(value)
@@ -299,10 +333,12 @@ def _template_of(tokens: tuple[str, ...]) -> PhraseTemplate:
                 best, best_len = run_start, length
                 best_run = i - run_start
             run_start = None
-    variables = tuple(t[1:-1] for t in tokens if _is_var(t))
+    parts = [_var_parts(t) for t in tokens if _is_var(t)]
+    variables = tuple(name for name, _ in parts)
+    required = tuple(name for name, gap in parts if not gap)
     if best < 0:
-        return PhraseTemplate(tokens, -1, 0, variables)
-    return PhraseTemplate(tokens, best, best_run, variables)
+        return PhraseTemplate(tokens, -1, 0, variables, required)
+    return PhraseTemplate(tokens, best, best_run, variables, required)
 
 
 # --------------------------------------------------------------------------------------------- building
@@ -362,7 +398,51 @@ class MatcherBuilder:
         else:  # pragma: no cover - the IR admits nothing else
             raise TypeError(f"not a matcher: {member!r}")
 
-    def build(self) -> CompiledMatchers:
+    def _prefilter(
+        self,
+        speaker: set[str],
+        speakers: Mapping[int, frozenset[str]] | None,
+        regex_atoms: list[tuple[str, ...] | None],
+    ) -> Prefilter:
+        """The prefilter of some turns, over the leaves of the matchers tested on them (see :meth:`build`)."""
+        out = self.out
+        phrase_atoms: list[tuple[str, ...] | None] = []
+        conjunctions: list[tuple[str, ...]] = []
+        needle_variables: list[str] = []
+        for leaf, tokens in enumerate(self._phrase_tokens):
+            if not _tested_on(self._leaf_matchers[("phrase", leaf)], speaker, speakers):
+                continue
+            atoms = choose_atoms(tokens)
+            if atoms is not None:
+                phrase_atoms.append(atoms)
+                continue
+            literal = conjunction(tokens)
+            if literal:
+                conjunctions.append(literal)
+            else:  # only variables and gaps: look for the call's value of the first variable
+                needle_variables.append(next(_var_parts(t)[0] for t in tokens if _is_var(t)))
+        regexes = [
+            atoms
+            for leaf, atoms in enumerate(regex_atoms)
+            if _tested_on(self._leaf_matchers[("regex", leaf)], speaker, speakers)
+        ]
+        return build_prefilter(
+            phrase_atoms,
+            regexes,
+            numeric_detectors=bool(out._digit_detectors),
+            email_detector=bool(out._email_detectors),
+            needle_variables=tuple(dict.fromkeys(needle_variables)),
+            conjunctions=conjunctions,
+            numeric_min=min(
+                (MIN_DIGITS[k] for _, k, _ in out.detector_leaves if k not in ("email", "mbi")), default=10**6
+            ),
+            mbi=any(k == "mbi" for _, k, _ in out.detector_leaves),
+        )
+
+    def build(self, speakers: Mapping[int, frozenset[str]] | None = None) -> CompiledMatchers:
+        """Make the automaton and the prefilters. ``speakers``: matcher id -> which turns it is tested on:
+        ``agent``, ``caller``, or ``answer`` (caller turns while a question is open); a matcher absent from it
+        counts for all."""
         out = self.out
         out.matcher_count = len(self._ids)
         automaton = ahocorasick.Automaton()
@@ -386,19 +466,6 @@ class MatcherBuilder:
                 continue
             key = " ".join(tokens[template.anchor : template.anchor + template.anchor_len])
             keys.setdefault(key, []).append((False, leaf, len(key)))
-        phrase_atoms: list[tuple[str, ...] | None] = []
-        conjunctions: list[tuple[str, ...]] = []
-        needle_variables: list[str] = []
-        for tokens in self._phrase_tokens:
-            atoms = choose_atoms(tokens)
-            if atoms is not None:
-                phrase_atoms.append(atoms)
-                continue
-            literal = conjunction(tokens)
-            if literal:
-                conjunctions.append(literal)
-            else:  # only variables and gaps: look for the call's value of the first variable
-                needle_variables.append(next(t[1:-1] for t in tokens if _is_var(t)))
         regex_atoms: list[tuple[str, ...] | None] = []
         always: list[int] = []
         for source, leaf in sorted(self._regex_leaf.items(), key=lambda kv: kv[1]):
@@ -426,7 +493,7 @@ class MatcherBuilder:
             needs = frozenset()
             if kind == "phrase":
                 template = out.phrase_leaves[leaf][1]
-                needs = frozenset(template.variables) if template else frozenset()
+                needs = frozenset(template.required) if template else frozenset()
             for mid in owners:
                 leaf_vars.setdefault(mid, []).append(needs)
         out.matcher_vars = {mid: tuple(v) for mid, v in leaf_vars.items() if all(v)}
@@ -434,18 +501,10 @@ class MatcherBuilder:
         out._regexes = [re2.compile(src, _OPTIONS) for _, src, _ in out.regex_leaves]
         out._digit_detectors = tuple(i for i, (_, k, _) in enumerate(out.detector_leaves) if k != "email")
         out._email_detectors = tuple(i for i, (_, k, _) in enumerate(out.detector_leaves) if k == "email")
-        out.prefilter = build_prefilter(
-            phrase_atoms,
-            regex_atoms,
-            numeric_detectors=bool(out._digit_detectors),
-            email_detector=bool(out._email_detectors),
-            needle_variables=tuple(dict.fromkeys(needle_variables)),
-            conjunctions=conjunctions,
-            numeric_min=min(
-                (MIN_DIGITS[k] for _, k, _ in out.detector_leaves if k not in ("email", "mbi")), default=10**6
-            ),
-            mbi=any(k == "mbi" for _, k, _ in out.detector_leaves),
-        )
+        out.speakers = dict(speakers or {})
+        out.prefilter = self._prefilter({"agent"}, speakers, regex_atoms)
+        out.caller_prefilter = self._prefilter({"caller"}, speakers, regex_atoms)
+        out.answer_prefilter = self._prefilter({"caller", "answer"}, speakers, regex_atoms)
         out.max_phrase_tokens = max_tokens
         out.variables = frozenset(variables)
         return out

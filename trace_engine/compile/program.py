@@ -42,6 +42,9 @@ class RuleInfo:
     examples: tuple[str, ...]
     tier2: tuple[str, ...] = ()
     check_count: int = 0
+    #: where the rule applies: ``(fact, allowed values, from the pack's applies_to)``, the pack's conditions first;
+    #: decided once per call (and again when its facts change), never per turn
+    scope: tuple[tuple[str, tuple[object, ...], bool], ...] = ()
 
     # closures do not pickle: a pickled program (sent to another process) carries the expression IR instead
     def __getstate__(self) -> dict:
@@ -79,15 +82,25 @@ class MustNotSayProgram:
     in_cue: bool
 
 
+#: A compiled step: ``(speaker, matcher, unless matcher | None, and-not matcher | None)``.
+StepProgram = tuple[str, int, int | None, int | None]
+
+
 @dataclass(slots=True)
 class CueProgram:
-    """When ``speaker`` says ``matcher``, open instances of ``then`` checks."""
+    """When ``speaker`` says ``matcher``, open instances of ``then`` checks.
+
+    ``and_not``: a turn that also hits this matcher gives no cue. ``after``: an agent step; a caller cue counts only
+    in the caller turns answering an agent turn that hit it (until the agent speaks again).
+    """
 
     index: int
     rule: int
     speaker: str
     matcher: int
     then: tuple[int, ...]  # indexes into CompiledPackSet.checks
+    and_not: int | None = None
+    after: StepProgram | None = None
 
 
 @dataclass(slots=True)
@@ -109,10 +122,10 @@ class RequireProgram:
 
 @dataclass(slots=True)
 class StateProgram:
-    """A named state: one step, or an agent step followed by the caller's next turn."""
+    """A named state: one step, or an agent step (a question) and a caller step answering it."""
 
     name: str
-    steps: tuple[tuple[str, int], ...]  # (speaker, matcher id)
+    steps: tuple[StepProgram, ...]
 
 
 CheckProgram = MustSayProgram | MustNotSayProgram | CueProgram | RequireProgram
@@ -132,7 +145,10 @@ class CompiledPackSet:
         must_not_by_matcher: matcher id -> always-on prohibition checks (the hot-path index).
         cues_by_speaker: "agent"/"caller" -> cue checks.
         requires: metadata checks.
-        state_by_matcher: matcher id -> [(state name, step index)].
+        state_steps_by_matcher: matcher id -> [(state index, step index)].
+        two_step_states: states that are a question and its answer.
+        after_cues: caller cues with ``after`` (they answer a question).
+        scoped_rules: rules with an ``applies_to`` (theirs or their pack's).
         redact_kinds: detector kinds whose hits are redacted from stored caller text.
         hold_back_tokens: streaming hold-back in normalized tokens.
         ir_packs: the IR packs it was compiled from (what ``trace build`` writes).
@@ -150,6 +166,9 @@ class CompiledPackSet:
     cues_by_speaker: dict[str, tuple[int, ...]] = field(default_factory=dict)
     requires: tuple[int, ...] = ()
     state_steps_by_matcher: dict[int, tuple[tuple[int, int], ...]] = field(default_factory=dict)
+    two_step_states: tuple[int, ...] = ()
+    after_cues: tuple[int, ...] = ()
+    scoped_rules: tuple[int, ...] = ()
     redact_kinds: frozenset[str] = frozenset()
     hold_back_tokens: int = 8
     ir_packs: tuple = ()

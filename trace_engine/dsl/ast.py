@@ -220,13 +220,16 @@ class MustNotSayNode:
 
 @dataclass(slots=True)
 class OnNode:
-    """``on SPEAKER M { checks }``. Fields: loc; speaker; cue; checks (as written; lowering allows only
-    must_say / must_not_say)."""
+    """``on SPEAKER M [and not N] [after STEP] { checks }``. Fields: loc; speaker; cue; checks (as written; lowering
+    allows only must_say / must_not_say); and_not (N, or None); after (a :class:`StateStepNode`, or None; lowering
+    allows only ``after agent says ...`` on a caller cue)."""
 
     loc: Location
     speaker: str
     cue: MatcherNode
     checks: list[CheckNode]
+    and_not: MatcherNode | None = None
+    after: StateStepNode | None = None
 
 
 @dataclass(slots=True)
@@ -262,9 +265,10 @@ class RemedyNode:
 
 @dataclass(slots=True)
 class FieldNode:
-    """A scalar rule field: ``title``, ``severity``, ``citation``, ``reason`` or ``when``.
+    """A scalar rule field: ``title``, ``severity``, ``citation``, ``reason``, ``applies_to`` or ``when``.
 
-    Fields: loc (the whole field); name; value (str, or an ExprNode for ``when``); value_loc.
+    Fields: loc (the whole field); name; value (str, an AppliesToNode for ``applies_to``, or an ExprNode for
+    ``when``); value_loc.
     """
 
     loc: Location
@@ -296,7 +300,8 @@ class RuleNode:
 @dataclass(slots=True)
 class HeaderNode:
     """A header line. Fields: loc; key (``pack``, ``version``, ``jurisdiction``, ``legal_status``, ``description``,
-    ``when``); value (str, or an ExprNode for ``when``); value_loc."""
+    ``applies_to``, ``when``); value (str, an AppliesToNode for ``applies_to``, or an ExprNode for ``when``);
+    value_loc."""
 
     loc: Location
     key: str
@@ -327,11 +332,43 @@ class PatternNode:
 
 @dataclass(slots=True)
 class StateStepNode:
-    """``SPEAKER says M``. Fields: loc; speaker; matcher."""
+    """``SPEAKER says M [unless U] [and not N]``. Fields: loc; speaker; matcher; unless (U, an overlap exception,
+    or None); and_not (N, which the turn must not say anywhere, or None)."""
 
     loc: Location
     speaker: str
     matcher: MatcherNode
+    unless: MatcherNode | None = None
+    and_not: MatcherNode | None = None
+
+
+@dataclass(slots=True)
+class FactValueNode:
+    """One allowed value in an ``applies_to`` condition. Fields: loc; value (str from a bare name or a string;
+    bool from ``true``/``false``); quoted (True when written as a string)."""
+
+    loc: Location
+    value: Any
+    quoted: bool = False
+
+
+@dataclass(slots=True)
+class FactConditionNode:
+    """``FACT: V1 | V2`` in an ``applies_to``. Fields: loc; fact; fact_loc; values (FactValueNode, source order)."""
+
+    loc: Location
+    fact: str
+    fact_loc: Location
+    values: list[FactValueNode]
+
+
+@dataclass(slots=True)
+class AppliesToNode:
+    """``applies_to C1, C2`` (a pack header line or a rule field). Fields: loc; conditions (FactConditionNode,
+    source order)."""
+
+    loc: Location
+    conditions: list[FactConditionNode]
 
 
 @dataclass(slots=True)

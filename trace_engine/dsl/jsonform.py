@@ -10,12 +10,14 @@ Canonical form (what :func:`pack_to_dict` and :func:`dump_json_pack` write)
 ----------------------------------------------------------------------------
 Key order, everywhere (a key is omitted when the IR value is ``None`` or an empty tuple, or ``ir.Always``):
 
-* pack: ``pack_id, version, jurisdiction, legal_status, description, when, phrases, patterns, states, rules``,
-  then ``comments`` (the ``.trace`` source's comments, kept through ``convert``; not part of the IR, see
+* pack: ``pack_id, version, jurisdiction, legal_status, description, applies_to, when, phrases, patterns, states,
+  rules``, then ``comments`` (the ``.trace`` source's comments, kept through ``convert``; not part of the IR, see
   :mod:`trace_engine.dsl.comments`)
-* rule: ``id, title, severity, citation, reason, when, checks, remedy, examples``
+* rule: ``id, title, severity, citation, reason, applies_to, when, checks, remedy, examples``
 * checks (tag ``kind``): ``must_say``: ``kind, match, within``; ``must_not_say``: ``kind, match, unless, scope``;
-  ``on_cue``: ``kind, speaker, match, then``; ``require``: ``kind, expr``; ``tier2``: ``kind, check_id``
+  ``on_cue``: ``kind, speaker, match, and_not, after, then``; ``require``: ``kind, expr``; ``tier2``:
+  ``kind, check_id``
+* applies_to: ``{FACT: [VALUE, ...], ...}`` in the order written (``{"direction": ["outbound"]}``)
 * matchers (one tag key): ``{"phrases": [...]}``, ``{"phrase_set": NAME}``, ``{"regex": SRC}``, ``{"pattern": NAME}``,
   ``{"detector": KIND, "exempt": VAR}``, ``{"any_of": [...]}``
 * windows: ``{"first_turn": true}``, ``{"turns": N}``, ``{"seconds": N}``, ``{"call_end": true}``
@@ -23,7 +25,8 @@ Key order, everywhere (a key is omitted when the IR value is ``None`` or an empt
 * expressions: ``{"field": F}``, ``{"const": V}``, ``{"call": F, "args": [...]}``,
   ``{"compare": OP, "left": E, "right": E}``, ``{"between": E, "low": E, "high": E}``, ``{"and": [...]}``,
   ``{"or": [...]}``, ``{"not": E}``, ``{"if": C, "then": A, "else": B}``
-* remedy: ``kind, keep_last, placeholder, text``; state: ``name, steps``; step: ``speaker, match``
+* remedy: ``kind, keep_last, placeholder, text``; state: ``name, steps``; step (also ``after``):
+  ``speaker, match, unless, and_not``
 
 ``Const`` list values are written as JSON arrays and read back as tuples. Integers stay integers and floats stay
 floats (``30`` vs ``30.0``), in ``Seconds`` and in ``Const``.
@@ -39,7 +42,8 @@ Diagnostic codes
 ----------------
 ``TJ001`` the text is not JSON; ``TJ002`` the JSON does not follow the schema (one diagnostic per violation);
 ``TJ003`` a reference to an undefined phrase set, pattern or state; ``TJ004`` an invalid RE2 regex;
-``TJ005`` a duplicate (JSON object key, rule id or state name).
+``TJ005`` a duplicate (JSON object key, rule id or state name); ``TJ006`` a rule's ``applies_to`` that widens its
+pack's; ``TJ007`` a two-step state that is not an agent step then a caller step, or an ``after`` on an agent cue.
 """
 
 from __future__ import annotations
@@ -113,6 +117,8 @@ def pack_to_dict(pack: ir.Pack) -> dict[str, Any]:
     }
     if pack.description is not None:
         d["description"] = pack.description
+    if pack.applies_to is not None:
+        d["applies_to"] = _applies_to_dict(pack.applies_to)
     if pack.when is not None:
         d["when"] = w.expr(pack.when)
     if pack.phrase_sets:
@@ -120,15 +126,13 @@ def pack_to_dict(pack: ir.Pack) -> dict[str, Any]:
     if pack.patterns:
         d["patterns"] = {name: source for name, source in pack.patterns}
     if pack.states:
-        d["states"] = [
-            {
-                "name": s.name,
-                "steps": [{"speaker": st.speaker, "match": w.matcher(st.matcher)} for st in s.steps],
-            }
-            for s in pack.states
-        ]
+        d["states"] = [{"name": s.name, "steps": [w.step(st) for st in s.steps]} for s in pack.states]
     d["rules"] = [w.rule(r) for r in pack.rules]
     return d
+
+
+def _applies_to_dict(a: ir.AppliesTo) -> dict[str, list[Any]]:
+    return {c.fact: list(c.values) for c in a.conditions}
 
 
 class _Writer:
@@ -144,6 +148,8 @@ class _Writer:
             "citation": r.citation,
             "reason": r.reason,
         }
+        if r.applies_to is not None:
+            d["applies_to"] = _applies_to_dict(r.applies_to)
         if r.when is not None:
             d["when"] = self.expr(r.when)
         d["checks"] = [self.check(c) for c in r.checks]
@@ -175,17 +181,26 @@ class _Writer:
                 raise ValueError(f"not a scope: {c.scope!r}")
             return d
         if isinstance(c, ir.OnCue):
-            return {
-                "kind": "on_cue",
-                "speaker": c.speaker,
-                "match": self.matcher(c.cue),
-                "then": [self.check(t) for t in c.then],
-            }
+            cue: dict[str, Any] = {"kind": "on_cue", "speaker": c.speaker, "match": self.matcher(c.cue)}
+            if c.and_not is not None:
+                cue["and_not"] = self.matcher(c.and_not)
+            if c.after is not None:
+                cue["after"] = self.step(c.after)
+            cue["then"] = [self.check(t) for t in c.then]
+            return cue
         if isinstance(c, ir.Require):
             return {"kind": "require", "expr": self.expr(c.expr)}
         if isinstance(c, ir.Tier2Ref):
             return {"kind": "tier2", "check_id": c.check_id}
         raise ValueError(f"not a check: {c!r}")
+
+    def step(self, st: ir.StateStep) -> dict[str, Any]:
+        d: dict[str, Any] = {"speaker": st.speaker, "match": self.matcher(st.matcher)}
+        if st.unless is not None:
+            d["unless"] = self.matcher(st.unless)
+        if st.and_not is not None:
+            d["and_not"] = self.matcher(st.and_not)
+        return d
 
     def window(self, win: ir.Window) -> dict[str, Any]:
         if isinstance(win, ir.FirstTurn):
@@ -398,12 +413,17 @@ class _Builder:
             phrase_sets=tuple(self.phrase_sets.items()),
             patterns=tuple(self.patterns.items()),
             states=tuple(
-                ir.State(
-                    s["name"],
-                    tuple(ir.StateStep(st["speaker"], self.matcher(st["match"])) for st in s["steps"]),
-                )
-                for s in d.get("states", ())
+                ir.State(s["name"], tuple(self.step(st) for st in s["steps"])) for s in d.get("states", ())
             ),
+            applies_to=_applies_to(d["applies_to"]) if "applies_to" in d else None,
+        )
+
+    def step(self, st: dict[str, Any]) -> ir.StateStep:
+        return ir.StateStep(
+            st["speaker"],
+            self.matcher(st["match"]),
+            self.matcher(st["unless"]) if "unless" in st else None,
+            self.matcher(st["and_not"]) if "and_not" in st else None,
         )
 
     def rule(self, r: dict[str, Any]) -> ir.Rule:
@@ -422,6 +442,7 @@ class _Builder:
                 else None
             ),
             examples=tuple(r.get("examples", ())),
+            applies_to=_applies_to(r["applies_to"]) if "applies_to" in r else None,
         )
 
     def check(self, c: dict[str, Any]) -> Any:
@@ -436,7 +457,13 @@ class _Builder:
             unless = self.matcher(c["unless"]) if "unless" in c else None
             return ir.MustNotSay(self.matcher(c["match"]), unless, scope)
         if kind == "on_cue":
-            return ir.OnCue(c["speaker"], self.matcher(c["match"]), tuple(self.check(t) for t in c["then"]))
+            return ir.OnCue(
+                c["speaker"],
+                self.matcher(c["match"]),
+                tuple(self.check(t) for t in c["then"]),
+                self.matcher(c["and_not"]) if "and_not" in c else None,
+                self.step(c["after"]) if "after" in c else None,
+            )
         if kind == "require":
             return ir.Require(self.expr(c["expr"]))
         return ir.Tier2Ref(c["check_id"])
@@ -483,6 +510,10 @@ class _Builder:
         if "not" in e:
             return ir.Not(self.expr(e["not"]))
         return ir.IfElse(self.expr(e["if"]), self.expr(e["then"]), self.expr(e["else"]))
+
+
+def _applies_to(d: dict[str, list[Any]]) -> ir.AppliesTo:
+    return ir.AppliesTo(tuple(ir.FactValues(fact, tuple(values)) for fact, values in d.items()))
 
 
 # ============================================================================================ diagnostics
@@ -672,6 +703,47 @@ def _semantic_diagnostics(d: dict[str, Any], locate: Locate) -> list[Diagnostic]
                 )
             seen_ids.add(r["id"])
 
+    pack_scope = d.get("applies_to") if isinstance(d.get("applies_to"), dict) else {}
+    for i, r in enumerate(rules):
+        scope = r.get("applies_to") if isinstance(r, dict) else None
+        if not isinstance(scope, dict):
+            continue
+        for fact, values in scope.items():
+            allowed = pack_scope.get(fact)
+            if isinstance(values, list) and isinstance(allowed, list) and any(v not in allowed for v in values):
+                out.append(
+                    Diagnostic(
+                        "TJ006",
+                        f"$.rules[{i}].applies_to.{fact}: the rule widens its pack's scope (the pack applies to "
+                        f"{fact} {_j(allowed)}); a rule may only narrow where its pack applies",
+                        locate(("rules", i, "applies_to", fact)),
+                    )
+                )
+    for i, s in enumerate(states_l):
+        steps = s.get("steps") if isinstance(s, dict) else None
+        if isinstance(steps, list) and len(steps) == 2 and all(isinstance(x, dict) for x in steps):
+            if (steps[0].get("speaker"), steps[1].get("speaker")) != ("agent", "caller"):
+                out.append(
+                    Diagnostic(
+                        "TJ007",
+                        f"$.states[{i}]: two steps are a question and its answer: an agent step, then a caller step",
+                        locate(("states", i, "steps")),
+                    )
+                )
+
+    def after_on_agent_cue(node: Any, path: Path_) -> None:
+        if isinstance(node, dict) and node.get("kind") == "on_cue" and "after" in node and node.get("speaker") != "caller":
+            out.append(
+                Diagnostic(
+                    "TJ007", f"{_fmt_path(path)}: `after` is for caller cues (the agent turn a caller answers)",
+                    locate(path + ("after",)),
+                )
+            )
+
+    for i, r in enumerate(rules):
+        for j, c in enumerate(r.get("checks", ()) if isinstance(r, dict) and isinstance(r.get("checks"), list) else ()):
+            after_on_agent_cue(c, ("rules", i, "checks", j))
+
     def bad_regex(src: Any, path: Path_) -> None:
         if isinstance(src, str) and src:
             err = _re2_error(src)
@@ -745,7 +817,7 @@ def _is_matcher_context(path: Path_) -> bool:
     if not path:
         return False
     last = path[-1]
-    if last in ("match", "unless"):
+    if last in ("match", "unless", "and_not"):
         return True
     if isinstance(last, int) and len(path) >= 2 and path[-2] == "any_of":
         return True
@@ -786,7 +858,7 @@ def _source_key_for(d: Any, path: Path_) -> tuple:
     if not path:
         return ("header", "pack_id")
     head = path[0]
-    if head in ("pack_id", "version", "jurisdiction", "legal_status", "description", "when"):
+    if head in ("pack_id", "version", "jurisdiction", "legal_status", "description", "applies_to", "when"):
         return ("header", head)
     if head == "phrases":
         if len(path) >= 3 and isinstance(path[2], int):
@@ -817,7 +889,7 @@ def _source_key_for(d: Any, path: Path_) -> tuple:
 
 def _fill_source_map(source: SourceMap, d: dict[str, Any], loc: _Locator, file: str) -> None:
     put = source.locations.__setitem__
-    for k in ("pack_id", "version", "jurisdiction", "legal_status", "description", "when"):
+    for k in ("pack_id", "version", "jurisdiction", "legal_status", "description", "applies_to", "when"):
         if k in d:
             put(("header", k), loc.location(file, (k,)))
     for name, items in d.get("phrases", {}).items():

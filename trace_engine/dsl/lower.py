@@ -28,15 +28,22 @@ TS119  a check that is not allowed inside an ``on`` cue (only ``must_say`` and `
 TS120  header fields out of order, or after the first item
 TS122  a state with more than two steps
 TS123  invalid ``keep_last`` (must be a whole number >= 0)
+TS124  ``applies_to`` names something that is not a call fact a scope can name (enum and boolean facts)
+TS125  ``applies_to`` gives a value the fact never takes
+TS126  ``applies_to`` names a fact twice, or a value twice
+TS127  a rule's ``applies_to`` widens its pack's (a rule may only narrow where its pack applies)
+TS128  ``after`` on a cue other than ``on caller ... after agent says ...``
+TS129  a two-step state that is not ``agent says ... then caller says ...`` (a question, then its answer)
 =====  ==========================================================================================
 
 Duplicate rule ids are *not* an error here (lint reports them); both rules are kept.
 
 Source map keys
 ---------------
-``("header", "pack_id")``, ``("header", "version" | "jurisdiction" | "legal_status" | "description" | "when")``,
+``("header", "pack_id")``, ``("header", "version" | "jurisdiction" | "legal_status" | "description" | "applies_to"
+| "when")``,
 ``("phrase_set", name)``, ``("phrase", name, i)``, ``("pattern", name)``, ``("state", name)``,
-``("rule", id)``, ``("rule", id, "field", "title" | "severity" | "citation" | "reason" | "when")``,
+``("rule", id)``, ``("rule", id, "field", "title" | "severity" | "citation" | "reason" | "applies_to" | "when")``,
 ``("rule", id, "check", i)``, ``("rule", id, "check", i, "then", j)``, ``("rule", id, "remedy")``,
 ``("rule", id, "example", i)``. With duplicate rule ids the ``("rule", id, ...)`` keys point at the first rule;
 the same keys are also recorded per position as ``("rule_at", index, ...)`` (``("rule_at", 0)``,
@@ -52,9 +59,10 @@ from typing import Any
 from trace_engine import ir
 from trace_engine.dsl import ast
 from trace_engine.errors import Diagnostic, Location, SourceMap, TraceSyntaxError
+from trace_engine.facts import FACTS, scope_fact_names
 
 PACK_ID_RE = re.compile(r"^[a-z0-9_]+$")
-HEADER_ORDER = ("pack", "version", "jurisdiction", "legal_status", "description", "when")
+HEADER_ORDER = ("pack", "version", "jurisdiction", "legal_status", "description", "applies_to", "when")
 REQUIRED_HEADER = ("pack", "version", "jurisdiction", "legal_status")
 REQUIRED_RULE_FIELDS = ("title", "severity", "citation", "reason")
 
@@ -93,6 +101,7 @@ class _Lowerer:
         self.phrase_sets: dict[str, tuple[str, ...]] = {}
         self.patterns: dict[str, str] = {}
         self.states: set[str] = set()
+        self.pack_scope: ir.AppliesTo | None = None
 
     def error(self, code: str, message: str, loc: Location, hint: str | None = None) -> None:
         self.diags.append(Diagnostic(code, message, loc, hint=hint))
@@ -178,7 +187,14 @@ class _Lowerer:
                     st.loc,
                     hint="write `state NAME: agent says X then caller says Y`",
                 )
-            steps = tuple(ir.StateStep(s.speaker, self.matcher(s.matcher)) for s in st.steps)
+            if len(st.steps) == 2 and (st.steps[0].speaker, st.steps[1].speaker) != ("agent", "caller"):
+                self.error(
+                    "TS129",
+                    f"state `{st.name}` must be a question and its answer: `agent says ... then caller says ...`",
+                    st.loc,
+                    hint="a one-step state (`caller says X`) covers what either side says on its own",
+                )
+            steps = tuple(self.step(s) for s in st.steps)
             states.append(ir.State(st.name, steps))
             self.put(("state", st.name), st.loc)
 
@@ -203,6 +219,7 @@ class _Lowerer:
             phrase_sets=tuple(phrase_sets),
             patterns=tuple(patterns),
             states=tuple(states),
+            applies_to=header.get("applies_to"),
         )
 
     def header(self) -> dict[str, Any]:
@@ -232,6 +249,9 @@ class _Lowerer:
             elif h.key == "when":
                 self.put(("header", "when"), h.loc)
                 values[h.key] = self.expr(h.value)
+            elif h.key == "applies_to":
+                self.put(("header", "applies_to"), h.loc)
+                values[h.key] = self.pack_scope = self.applies_to(h.value)
             else:
                 self.put(("header", h.key), h.loc)
                 values[h.key] = h.value
@@ -250,7 +270,7 @@ class _Lowerer:
                     "TS120",
                     f"`{order[i]}` must come before `{before}` in the pack header",
                     locs[order[i]],
-                    hint="the header order is pack, version, jurisdiction, legal_status, description, when",
+                    hint="the header order is pack, version, jurisdiction, legal_status, description, applies_to, when",
                 )
         first = node.headers[0].loc if node.headers else Location(self.source.file, 1, 1)
         for key in REQUIRED_HEADER:
@@ -334,6 +354,8 @@ class _Lowerer:
             put(("field", f.name), f.loc)
             if f.name == "when":
                 fields[f.name] = self.expr(f.value)
+            elif f.name == "applies_to":
+                fields[f.name] = self.applies_to(f.value, narrowing=True)
             else:
                 fields[f.name] = f.value
             if f.name == "severity" and f.value not in ir.SEVERITIES:
@@ -375,6 +397,7 @@ class _Lowerer:
             when=fields.get("when"),
             remedy=remedy,
             examples=tuple(e.value for e in r.examples),
+            applies_to=fields.get("applies_to"),
         )
 
     def remedy(self, r: ast.RemedyNode) -> ir.Remedy:
@@ -440,7 +463,18 @@ class _Lowerer:
             if not c.checks:
                 self.error("TS112", "an `on` cue needs at least one check", c.loc)
             then = tuple(t for t in then if isinstance(t, ir.MustSay | ir.MustNotSay))
-            return ir.OnCue(c.speaker, self.matcher(c.cue), then)
+            after = None
+            if c.after is not None:
+                if c.speaker != "caller" or c.after.speaker != "agent":
+                    self.error(
+                        "TS128",
+                        "`after` names the agent turn a caller cue answers: write `on caller X after agent says Y`",
+                        c.after.loc,
+                        hint="an agent cue already sees the caller's turns through states",
+                    )
+                after = self.step(c.after)
+            and_not = self.matcher(c.and_not) if c.and_not is not None else None
+            return ir.OnCue(c.speaker, self.matcher(c.cue), then, and_not, after)
         if isinstance(c, ast.RequireNode):
             return ir.Require(self.expr(c.expr))
         assert isinstance(c, ast.Tier2Node)
@@ -450,6 +484,64 @@ class _Lowerer:
                 hint=did_you_mean(c.check_id, ir.TIER2_CHECKS) or "Tier-2 checks: " + ", ".join(ir.TIER2_CHECKS),
             )
         return ir.Tier2Ref(c.check_id)
+
+    def step(self, s: ast.StateStepNode) -> ir.StateStep:
+        unless = self.matcher(s.unless) if s.unless is not None else None
+        and_not = self.matcher(s.and_not) if s.and_not is not None else None
+        return ir.StateStep(s.speaker, self.matcher(s.matcher), unless, and_not)  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------------ applicability
+    def applies_to(self, node: ast.AppliesToNode, narrowing: bool = False) -> ir.AppliesTo:
+        conditions: list[ir.FactValues] = []
+        seen: dict[str, Location] = {}
+        scopable = scope_fact_names()
+        pack = {c.fact: c.values for c in self.pack_scope.conditions} if narrowing and self.pack_scope else {}
+        for cond in node.conditions:
+            fact = FACTS.get(cond.fact)
+            if cond.fact in seen:
+                self.error(
+                    "TS126", f"`{cond.fact}` is named twice in `applies_to`", cond.fact_loc,
+                    hint=f"list its values once: `{cond.fact}: a | b`",
+                )
+                continue
+            seen[cond.fact] = cond.fact_loc
+            if fact is None or not fact.scopable:
+                why = (
+                    f"`{cond.fact}` is a {fact.type} fact; `applies_to` names facts with a few values "
+                    f"({', '.join(scopable)}); use `when` or `require` for it"
+                    if fact is not None
+                    else did_you_mean(cond.fact, scopable) or "facts a scope can name: " + ", ".join(scopable)
+                )
+                self.error("TS124", f"`{cond.fact}` is not a call fact `applies_to` can name", cond.fact_loc, hint=why)
+                continue
+            values: list[Any] = []
+            allowed = fact.scope_values
+            for v in cond.values:
+                if v.value not in allowed or (fact.type == "bool") != isinstance(v.value, bool):
+                    shown = v.value if not isinstance(v.value, bool) else str(v.value).lower()
+                    choices = ", ".join(str(a).lower() if isinstance(a, bool) else str(a) for a in allowed)
+                    hint = did_you_mean(str(shown), [str(a) for a in allowed]) if fact.type != "bool" else None
+                    self.error(
+                        "TS125", f"`{shown}` is not a value of `{cond.fact}`", v.loc,
+                        hint=hint or f"{cond.fact} is one of {choices}",
+                    )
+                elif v.value in values:
+                    self.error("TS126", f"`{v.value}` is listed twice for `{cond.fact}`", v.loc)
+                else:
+                    values.append(v.value)
+            wider = [x for x in values if cond.fact in pack and x not in pack[cond.fact]]
+            if wider:
+                shown_pack = " | ".join(_fact_value_text(x) for x in pack[cond.fact])
+                self.error(
+                    "TS127",
+                    f"the rule widens its pack's scope: the pack applies to `{cond.fact}: {shown_pack}`",
+                    cond.loc,
+                    hint="a rule may only narrow where its pack applies; widen the pack's `applies_to` and narrow "
+                    "the other rules",
+                )
+            if values:
+                conditions.append(ir.FactValues(cond.fact, tuple(values)))
+        return ir.AppliesTo(tuple(conditions))
 
     # ------------------------------------------------------------------ expressions
     def expr(self, e: ast.ExprNode) -> ir.Expr:
@@ -491,6 +583,10 @@ class _Lowerer:
             return ir.Not(self.expr(e.operand))
         assert isinstance(e, ast.IfNode)
         return ir.IfElse(self.expr(e.cond), self.expr(e.then), self.expr(e.otherwise))
+
+
+def _fact_value_text(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def lower(node: ast.PackNode, source: SourceMap) -> ir.Pack:

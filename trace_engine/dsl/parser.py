@@ -387,6 +387,24 @@ class _TooDeep(Exception):
 _LOC_NONE = None
 
 
+class _AndNot:
+    """``and not M`` while building (a wrapper, so it is not mistaken for an ``unless`` matcher)."""
+
+    __slots__ = ("matcher",)
+
+    def __init__(self, matcher: ast.MatcherNode):
+        self.matcher = matcher
+
+
+class _After:
+    """``after STEP`` while building."""
+
+    __slots__ = ("step",)
+
+    def __init__(self, step: ast.StateStepNode):
+        self.step = step
+
+
 class _Builder:
     """Turns the Lark tree into AST nodes without recursion (a deeply nested tree cannot overflow the stack)."""
 
@@ -525,6 +543,28 @@ class _Builder:
     def _h_when(self, tree: Tree, args: list[Any]) -> ast.HeaderNode:
         return self._header("when", tree, args[0], args[0].loc)
 
+    def _h_applies_to(self, tree: Tree, args: list[Any]) -> ast.HeaderNode:
+        return self._header("applies_to", tree, args[0], args[0].loc)
+
+    def _applies_to(self, tree: Tree, args: list[Any]) -> ast.AppliesToNode:
+        return ast.AppliesToNode(self.mloc(tree), list(args))
+
+    def _fact_condition(self, tree: Tree, args: list[Any]) -> ast.FactConditionNode:
+        fact, *values = args
+        return ast.FactConditionNode(self.mloc(tree), str(fact.value), self.tloc(fact), values)
+
+    def _v_name(self, tree: Tree, args: list[Any]) -> ast.FactValueNode:
+        return ast.FactValueNode(self.tloc(args[0]), str(args[0].value))
+
+    def _v_string(self, tree: Tree, args: list[Any]) -> ast.FactValueNode:
+        return ast.FactValueNode(self.tloc(args[0]), self.string(args[0]), quoted=True)
+
+    def _v_true(self, tree: Tree, args: list[Any]) -> ast.FactValueNode:
+        return ast.FactValueNode(self.mloc(tree), True)
+
+    def _v_false(self, tree: Tree, args: list[Any]) -> ast.FactValueNode:
+        return ast.FactValueNode(self.mloc(tree), False)
+
     def _phrase_set(self, tree: Tree, args: list[Any]) -> ast.PhraseSetNode:
         name, items = args
         return ast.PhraseSetNode(self.mloc(tree), str(name.value), self.tloc(name), items.items)
@@ -541,8 +581,20 @@ class _Builder:
         return ast.StateNode(self.mloc(tree), str(name.value), self.tloc(name), steps)
 
     def _state_step(self, tree: Tree, args: list[Any]) -> ast.StateStepNode:
-        speaker, matcher = args
-        return ast.StateStepNode(self.mloc(tree), speaker, matcher)
+        speaker, matcher, *rest = args
+        node = ast.StateStepNode(self.mloc(tree), speaker, matcher)
+        for a in rest:
+            if isinstance(a, _AndNot):
+                node.and_not = a.matcher
+            else:
+                node.unless = a
+        return node
+
+    def _and_not_clause(self, tree: Tree, args: list[Any]) -> _AndNot:
+        return _AndNot(args[0])
+
+    def _after_clause(self, tree: Tree, args: list[Any]) -> _After:
+        return _After(args[0])
 
     def _speaker(self, tree: Tree, args: list[Any]) -> str:
         return str(args[0].value)
@@ -599,6 +651,9 @@ class _Builder:
     def _f_reason(self, tree: Tree, args: list[Any]) -> ast.FieldNode:
         return self._field("reason", tree, args[0])
 
+    def _f_applies_to(self, tree: Tree, args: list[Any]) -> ast.FieldNode:
+        return ast.FieldNode(self.mloc(tree), "applies_to", args[0], args[0].loc)
+
     def _f_when(self, tree: Tree, args: list[Any]) -> ast.FieldNode:
         return ast.FieldNode(self.mloc(tree), "when", args[0], args[0].loc)
 
@@ -627,8 +682,16 @@ class _Builder:
         return args[0]
 
     def _c_on(self, tree: Tree, args: list[Any]) -> ast.OnNode:
-        speaker, cue, *checks = args
-        return ast.OnNode(self.mloc(tree), speaker, cue, checks)
+        speaker, cue, *rest = args
+        node = ast.OnNode(self.mloc(tree), speaker, cue, [])
+        for a in rest:
+            if isinstance(a, _AndNot):
+                node.and_not = a.matcher
+            elif isinstance(a, _After):
+                node.after = a.step
+            else:
+                node.checks.append(a)
+        return node
 
     def _c_require(self, tree: Tree, args: list[Any]) -> ast.RequireNode:
         return ast.RequireNode(self.mloc(tree), args[0])

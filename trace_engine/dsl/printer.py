@@ -2,7 +2,7 @@
 
 One layout only: the header lines, a blank line, each phrase set (one phrase per line, trailing commas) followed
 by a blank line, the patterns, the states, then the rules separated by blank lines. Inside a rule the fields come
-in the order title, severity, citation, reason, when, checks, remedy, examples, indented by two spaces. Strings
+in the order title, severity, citation, reason, applies_to, when, checks, remedy, examples, indented by two spaces. Strings
 are JSON-escaped; ``within 1 turn`` is singular; expressions get the fewest parentheses that keep their meaning.
 
 Comments (:mod:`trace_engine.dsl.comments`): a comment alone on its line is attached to the first printed item that
@@ -15,7 +15,9 @@ comment after code on its line stays at the end of the line of the last item tha
 from __future__ import annotations
 
 import bisect
+import functools
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,6 +74,56 @@ def matcher(m: ir.Matcher) -> str:
     if isinstance(m, ir.Detector):
         return f"detector {m.kind}" + (f" excluding {m.exempt}" if m.exempt else "")
     raise ValueError(f"not a matcher: {m!r}")
+
+
+def step(st: ir.StateStep) -> str:
+    """``SPEAKER says M [unless U] [and not N]``."""
+    out = f"{st.speaker} says {matcher(st.matcher)}"
+    if st.unless is not None:
+        out += f" unless {matcher(st.unless)}"
+    if st.and_not is not None:
+        out += f" and not {matcher(st.and_not)}"
+    return out
+
+
+def cue_head(c: ir.OnCue) -> str:
+    """``on SPEAKER M [and not N] [after STEP] {``."""
+    out = f"on {c.speaker} {matcher(c.cue)}"
+    if c.and_not is not None:
+        out += f" and not {matcher(c.and_not)}"
+    if c.after is not None:
+        out += f" after {step(c.after)}"
+    return out + " {"
+
+
+# --------------------------------------------------------------------------------------------- applicability
+
+_NAME = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+@functools.cache
+def _keywords() -> frozenset[str]:
+    from trace_engine.dsl.parser import get_parser
+
+    words = set()
+    for term in get_parser().terminals:
+        if term.pattern.type == "str" and term.pattern.value.isidentifier():
+            words.add(term.pattern.value)
+    return frozenset(words)
+
+
+def fact_value(v: Any) -> str:
+    """A value in ``applies_to``: ``true``/``false``, a bare name when it is one (and not a keyword), else a string."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str) and _NAME.fullmatch(v) and v not in _keywords():
+        return v
+    return q(str(v))
+
+
+def applies_to(a: ir.AppliesTo) -> str:
+    """``FACT: V1 | V2, FACT: V``."""
+    return ", ".join(f"{c.fact}: " + " | ".join(fact_value(v) for v in c.values) for c in a.conditions)
 
 
 # --------------------------------------------------------------------------------------------- expressions
@@ -224,6 +276,8 @@ def _layout(pack: ir.Pack, source: SourceMap | None) -> _Layout:
     out.add(0, f"legal_status {q(pack.legal_status)}", ("header", "legal_status"))
     if pack.description is not None:
         out.add(0, f"description {q(pack.description)}", ("header", "description"))
+    if pack.applies_to is not None:
+        out.add(0, f"applies_to {applies_to(pack.applies_to)}", ("header", "applies_to"))
     if pack.when is not None:
         out.add(0, f"when {expr(pack.when)}", ("header", "when"))
     out.blank()
@@ -237,7 +291,7 @@ def _layout(pack: ir.Pack, source: SourceMap | None) -> _Layout:
         out.add(0, f"pattern {name} {regex_literal(src)}", ("pattern", name))
     out.blank()
     for st in pack.states:
-        steps = " then ".join(f"{s.speaker} says {matcher(s.matcher)}" for s in st.steps)
+        steps = " then ".join(step(s) for s in st.steps)
         out.add(0, f"state {st.name}: {steps}", ("state", st.name))
     out.blank()
     for index, r in enumerate(pack.rules):
@@ -247,12 +301,16 @@ def _layout(pack: ir.Pack, source: SourceMap | None) -> _Layout:
         out.add(1, f"severity {r.severity}", at + ("field", "severity"), by + ("field", "severity"))
         out.add(1, f"citation {q(r.citation)}", at + ("field", "citation"), by + ("field", "citation"))
         out.add(1, f"reason {q(r.reason)}", at + ("field", "reason"), by + ("field", "reason"))
+        if r.applies_to is not None:
+            out.add(
+                1, f"applies_to {applies_to(r.applies_to)}", at + ("field", "applies_to"), by + ("field", "applies_to")
+            )
         if r.when is not None:
             out.add(1, f"when {expr(r.when)}", at + ("field", "when"), by + ("field", "when"))
         for i, c in enumerate(r.checks):
             key = ("check", i)
             if isinstance(c, ir.OnCue):
-                out.add(1, f"on {c.speaker} {matcher(c.cue)} {{", at + key, by + key)
+                out.add(1, cue_head(c), at + key, by + key)
                 for j, inner in enumerate(c.then):
                     sub = key + ("then", j)
                     out.add(2, check_line(inner), at + sub, by + sub)

@@ -137,6 +137,25 @@ class NotEvaluated:
 
 
 @dataclass(slots=True)
+class NotApplicable:
+    """A pack (``rule_id`` None) or a rule that does not apply to this call, and why (``"call_purpose is
+    customer_service; pack hipaa applies to call_purpose: healthcare"``). Not passed, not violated: out of scope."""
+
+    pack_id: str | None
+    rule_id: str | None
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"pack_id": self.pack_id, "rule_id": self.rule_id, "reason": self.reason}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> NotApplicable:
+        if not isinstance(d, dict):
+            raise ScorecardError("not_applicable: expected an object")
+        return cls(d.get("pack_id"), d.get("rule_id"), _req(d, "reason", "not_applicable"))
+
+
+@dataclass(slots=True)
 class Redaction:
     """Where something was redacted. Never carries the raw value."""
 
@@ -295,6 +314,13 @@ class Scorecard:
     schema: str = SCHEMA_V1
     #: re-scoring only: what the call was scored from (omitted from the wire form when ``None``)
     input: ScoredInput | None = None
+    #: the call facts in force at the end: fact -> ``{"value", "source"}`` (``"problem"`` instead of a usable value
+    #: when the input could not be used); ``None`` on scorecards from before facts were recorded
+    facts: dict[str, dict[str, Any]] | None = None
+    #: each ``update_facts`` during the call: ``{"seq", "t", "facts"}``
+    fact_changes: list[dict[str, Any]] | None = None
+    #: packs and rules outside this call's scope, with the reason
+    not_applicable: list[NotApplicable] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -320,6 +346,13 @@ class Scorecard:
         if self.schema != SCHEMA_V0:
             out["timeline"] = [e.to_dict() for e in self.timeline]
             out["quality_metrics"] = dict(self.quality_metrics) if self.quality_metrics is not None else None
+            # added in place in v1 (optional keys, absent on older records, so their bytes do not change)
+            if self.facts is not None:
+                out["facts"] = {k: dict(v) for k, v in self.facts.items()}
+            if self.fact_changes is not None:
+                out["fact_changes"] = [dict(c) for c in self.fact_changes]
+            if self.not_applicable is not None:
+                out["not_applicable"] = [n.to_dict() for n in self.not_applicable]
         if self.input is not None:
             out["input"] = self.input.to_dict()
         return out
@@ -360,7 +393,30 @@ class Scorecard:
             blocked_turns=int(d.get("blocked_turns", 0)),
             modified_turns=int(d.get("modified_turns", 0)),
             input=ScoredInput.from_dict(d["input"]) if d.get("input") is not None else None,
+            facts=_objects_by_key(d.get("facts"), "facts"),
+            fact_changes=_objects(d.get("fact_changes"), "fact_changes"),
+            not_applicable=(
+                [NotApplicable.from_dict(x) for x in _objects(d["not_applicable"], "not_applicable") or ()]
+                if d.get("not_applicable") is not None
+                else None
+            ),
         )
+
+
+def _objects(value: Any, where: str) -> list[dict[str, Any]] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(x, dict) for x in value):
+        raise ScorecardError(f"scorecard: {where} must be an array of objects")
+    return [dict(x) for x in value]
+
+
+def _objects_by_key(value: Any, where: str) -> dict[str, dict[str, Any]] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not all(isinstance(x, dict) for x in value.values()):
+        raise ScorecardError(f"scorecard: {where} must be an object of objects")
+    return {k: dict(v) for k, v in value.items()}
 
 
 def compute_verdict(findings: list[Finding], gate_health: GateHealth | None, *, speakers_known: bool = True) -> str:

@@ -9,12 +9,16 @@ Key files use the Go ``golang.org/x/mod/sumdb/note`` text encodings:
 
 A checkpoint (C2SP tlog-checkpoint) is the note text::
 
-    trace.example/log/<tenant>
+    trace.example/log/<tenant>          (the directory log, which lists the tenants: trace.example/directory)
     <tree size, decimal>
     <base64 RFC 6962 root>
 
 followed by a blank line and one signature line per signer: ``— <name> <base64(keyid || signature)>``, where the
-Ed25519 signature covers the note text (every line above, each ending in ``\\n``).
+Ed25519 signature covers the note text (every line above, each ending in ``\\n``). A note may carry several
+signatures (a key rotation co-signs with the old and the new key); a verifier accepts a note signed by any key of
+its trusted set (:func:`verify_note`).
+
+Trusted-keys files hold one verifier key per line; blank lines and lines starting with ``#`` are ignored.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import base64
 import hashlib
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +36,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
 ORIGIN_PREFIX = "trace.example/log/"
+DIRECTORY_ORIGIN = "trace.example/directory"
+#: The directory log's tenant key: not a valid tenant name, so it can never collide with one.
+DIRECTORY = ""
 DEFAULT_KEY_NAME = "trace.example/log"
 ALG_ED25519 = 0x01
 EM_DASH = "\u2014"
@@ -163,24 +171,47 @@ def load_verifier_key(path_or_text: str | os.PathLike[str]) -> VerifierKey:
     return VerifierKey.parse(str(path_or_text))
 
 
+def parse_trusted_keys(text: str) -> list[VerifierKey]:
+    """The keys of a trusted-keys file: one verifier key per line, ``#`` comments and blank lines ignored."""
+    out: list[VerifierKey] = []
+    for n, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            out.append(VerifierKey.parse(line))
+        except ValueError as exc:
+            raise KeyError_(f"line {n}: {exc}") from None
+    return out
+
+
+def load_trusted_keys(path: str | os.PathLike[str]) -> list[VerifierKey]:
+    return parse_trusted_keys(Path(path).read_text(encoding="utf-8"))
+
+
 # ----------------------------------------------------------------------------------------------- notes
 
 
 def origin_for(tenant: str) -> str:
-    return ORIGIN_PREFIX + tenant
+    return DIRECTORY_ORIGIN if tenant == DIRECTORY else ORIGIN_PREFIX + tenant
 
 
 def checkpoint_body(tenant: str, size: int, root: bytes) -> str:
     return f"{origin_for(tenant)}\n{size}\n{base64.b64encode(root).decode()}\n"
 
 
-def sign_note(body: str, key: SigningKey) -> tuple[str, str]:
-    """Return ``(signed note text, base64 signature blob)`` for ``body`` (which must end in a newline)."""
+def sign_note(body: str, key: SigningKey, *cosigners: SigningKey) -> tuple[str, str]:
+    """Return ``(signed note text, base64 signature blob of key)`` for ``body`` (which must end in a newline).
+    ``cosigners`` add their own signature lines (a key rotation is signed by the old and the new key)."""
     if not body.endswith("\n"):
         raise NoteError("note text must end with a newline")
-    sig = key.sign(body.encode())
-    blob = base64.b64encode(key.verifier.key_id + sig).decode()
-    return f"{body}\n{EM_DASH} {key.name} {blob}\n", blob
+    lines = []
+    first = ""
+    for k in (key, *cosigners):
+        blob = base64.b64encode(k.verifier.key_id + k.sign(body.encode())).decode()
+        first = first or blob
+        lines.append(f"{EM_DASH} {k.name} {blob}\n")
+    return f"{body}\n{''.join(lines)}", first
 
 
 @dataclass(frozen=True)
@@ -193,7 +224,24 @@ class Checkpoint:
 
     @property
     def tenant(self) -> str:
+        if self.origin == DIRECTORY_ORIGIN:
+            return DIRECTORY
         return self.origin[len(ORIGIN_PREFIX) :] if self.origin.startswith(ORIGIN_PREFIX) else self.origin
+
+    @property
+    def key_ids(self) -> list[str]:
+        return [kid.hex() for _n, kid, _s in self.signatures]
+
+    def verify_any(self, keys: Sequence[VerifierKey]) -> tuple[VerifierKey | None, str | None]:
+        """The first trusted key that signed this note, or ``(None, problem)``."""
+        problem = "signed by an unknown key"
+        for key in keys:
+            bad = self.verify(key)
+            if bad is None:
+                return key, None
+            if bad != "signed by an unknown key":
+                problem = bad
+        return None, problem
 
     def verify(self, key: VerifierKey) -> str | None:
         """``None`` when ``key`` signed this note, else the problem ("signed by an unknown key", ...)."""
@@ -206,8 +254,39 @@ class Checkpoint:
         return "checkpoint signature invalid"
 
 
+def split_notes(text: str) -> list[str]:
+    """Split a file holding several signed notes (each: text lines, a blank line, signature lines)."""
+    notes: list[str] = []
+    cur: list[str] = []
+    in_sigs = False
+    for line in text.splitlines():
+        if in_sigs and not line.startswith(EM_DASH):
+            notes.append("\n".join(cur) + "\n")
+            cur, in_sigs = [], False
+            if not line.strip():
+                continue
+        if not in_sigs and not line and cur:
+            in_sigs = True
+        if not cur and not line.strip():
+            continue
+        cur.append(line)
+    if cur:
+        notes.append("\n".join(cur) + "\n")
+    return notes
+
+
+def parse_checkpoints(text: str) -> list[Checkpoint]:
+    """Every checkpoint in ``text`` (one or more notes). Raises :class:`NoteError` on a malformed one."""
+    notes = split_notes(text)
+    if not notes:
+        raise NoteError("no checkpoint found")
+    return [parse_checkpoint(n) for n in notes]
+
+
 def parse_checkpoint(text: str) -> Checkpoint:
     """Parse a signed checkpoint note. Raises :class:`NoteError` on malformed input (not on bad signatures)."""
+    if not isinstance(text, str):
+        raise NoteError("checkpoint: not text")
     if "\n\n" not in text:
         raise NoteError("checkpoint: missing blank line before signatures")
     body, sigs = text.split("\n\n", 1)
@@ -216,7 +295,7 @@ def parse_checkpoint(text: str) -> Checkpoint:
     if len(lines) < 3:
         raise NoteError("checkpoint: need origin, size and root lines")
     origin, size_s, root_s = lines[0], lines[1], lines[2]
-    if not size_s.isdigit():
+    if not (size_s.isascii() and size_s.isdigit()) or len(size_s) > 19:
         raise NoteError("checkpoint: size line is not a decimal number")
     try:
         root = base64.b64decode(root_s, validate=True)
@@ -229,7 +308,7 @@ def parse_checkpoint(text: str) -> Checkpoint:
         if not line:
             continue
         parts = line.split(" ")
-        if len(parts) != 3 or parts[0] != EM_DASH:
+        if len(parts) != 3 or parts[0] != EM_DASH or not parts[1]:
             raise NoteError(f"checkpoint: malformed signature line {line!r}")
         try:
             blob = base64.b64decode(parts[2], validate=True)

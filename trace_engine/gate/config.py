@@ -1,6 +1,8 @@
 """The gate's configuration: the seed spec's ``TraceConfigInput`` plus Trace's own extensions.
 
-Extensions (all optional): ``variables`` for rule text (``{business_name}``), ``callback_numbers`` the agent may say,
+Extensions (all optional): ``call_defaults``, the call facts a call has when its metadata lacks them (an object of
+call facts, with per-agent defaults under ``by_agent``; see :mod:`trace_engine.facts`), ``variables`` for rule text
+(``{business_name}``), ``callback_numbers`` the agent may say,
 ``fallback_line`` spoken in place of a blocked turn, ``handoff_line`` spoken when handing off, ``packs_dir``
 for custom packs, and ``tier2`` for the asynchronous model-judged checks. Unknown keys are rejected with a clear error rather than silently ignored.
 """
@@ -11,9 +13,10 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from trace_engine.errors import Diagnostic, Location, TraceConfigError, json_pointer
+from trace_engine.facts import defaults_errors
 
 Mode = Literal["warn", "modify", "block", "human_handoff"]
 PiiPattern = Literal["ssn", "credit_card", "email", "us_phone"]
@@ -68,6 +71,10 @@ class TraceConfig(BaseModel):
     channels: list[Literal["voice", "text"]] = Field(default_factory=lambda: ["voice"])
     rule_packs: dict[str, RulePackRef] = Field(default_factory=dict)
     guardrails: Guardrails = Field(default_factory=Guardrails)
+    #: call facts used when a call's metadata lacks them (``{"direction": "outbound", "call_purpose": ...}``), with
+    #: per-agent defaults under ``by_agent`` (``{"by_agent": {"clinic-bot": {"call_purpose": "healthcare"}}}``).
+    #: Order: the call's metadata, then ``by_agent[agent_id]``, then these. Keys must be call facts.
+    call_defaults: dict[str, Any] = Field(default_factory=dict)
     variables: dict[str, Any] = Field(default_factory=dict)
     callback_numbers: list[str] = Field(default_factory=list)
     fallback_line: str | None = DEFAULT_FALLBACK_LINE
@@ -75,6 +82,14 @@ class TraceConfig(BaseModel):
     packs_dir: list[str] = Field(default_factory=list)
     #: the Tier-2 block (validated by :class:`trace_engine.tier2.config.Tier2Config`); advisory, never inline
     tier2: dict[str, Any] | None = None
+
+    @field_validator("call_defaults")
+    @classmethod
+    def _call_facts_only(cls, value: dict[str, Any]) -> dict[str, Any]:
+        errors = defaults_errors(value)
+        if errors:
+            raise ValueError("; ".join(errors))
+        return value
 
     @property
     def mode(self) -> str:

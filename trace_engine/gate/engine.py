@@ -74,6 +74,8 @@ class Engine:
         self.injected_matches: dict[tuple, dict] = {}
         #: per distinct set of call variables: (unmatchable matchers, prefilter needles)
         self.variable_cache: dict[tuple, tuple[dict[int, str], tuple[str, ...]]] = {}
+        #: per distinct values of the facts scopes name: the rules out of scope (see Call._decide_scope)
+        self.scope_cache: dict[tuple, dict[int, tuple[str, str, bool]]] = {}
         self.timeout_ns = int(config.guardrails.inline_timeout_ms * 1_000_000)
 
     @classmethod
@@ -181,15 +183,26 @@ class Engine:
         *,
         agent_id: str | None = None,
         metadata: dict[str, Any] | None = None,
-        tenant: str = "default",
+        tenant: str | None = None,
         product: str | None = None,
     ) -> Call:
         """Begin gating one call. ``metadata`` holds the call facts the packs read (direction, local_time...).
 
+        ``tenant`` defaults to the evidence writer's tenant (``"default"`` without a writer). A tenant other than
+        the writer's is an error here, not a scorecard lost at the end of the call.
+
         Raises ``TypeError``/``ValueError`` for a ``call_id`` that is not a non-empty ``str``, ``metadata`` that is
         not a dict with ``str`` keys, or ids that are not strings.
         """
+        own = getattr(self.writer, "tenant", None) if self.writer is not None else None
+        if tenant is None:
+            tenant = own if isinstance(own, str) else "default"
         _check_start(call_id, agent_id, metadata, tenant, product)
+        if isinstance(own, str) and tenant != own:
+            raise ValueError(
+                f"call {call_id!r} is for tenant {tenant!r} but this engine's evidence writer records tenant {own!r}: "
+                "its scorecard would be lost; use a writer for that tenant"
+            )
         return Call(self, call_id, agent_id=agent_id, metadata=metadata, tenant=tenant, product=product)
 
     @property

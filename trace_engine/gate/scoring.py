@@ -9,6 +9,7 @@ from trace_engine.compile.expr import missing_inputs, truth
 from trace_engine.evidence.scorecard import (
     Finding,
     GateHealth,
+    NotApplicable,
     NotEvaluated,
     Redaction,
     Satisfied,
@@ -16,10 +17,12 @@ from trace_engine.evidence.scorecard import (
     TimelineEvent,
     compute_verdict,
 )
-from trace_engine.gate.session import _missing_reason
+from trace_engine.facts import FACTS
+from trace_engine.gate.session import MISSING_FACT
 from trace_engine.version import ENGINE_VERSION
 
 if TYPE_CHECKING:
+    from trace_engine.compile.program import RuleInfo
     from trace_engine.gate.session import Call
 
 
@@ -51,24 +54,38 @@ def build_scorecard(call: Call) -> Scorecard:
     )
     satisfied: list[Satisfied] = []
     not_evaluated: list[NotEvaluated] = []
+    not_applicable: list[NotApplicable] = []
+    packs_not_applicable: set[str] = set()
     for rule in rules:
         if rule.index in call.rule_fired:
             continue
+        off = call.scope_off.get(rule.index)
         if rule.index in call.rule_satisfied:
             at_t, turn = call.rule_satisfied[rule.index]
             satisfied.append(Satisfied(rule.rule_id, rule.pack_id, at_t, turn))
+        elif off is not None:
+            status, reason, from_pack = off
+            if status == MISSING_FACT:
+                not_evaluated.append(NotEvaluated(rule.rule_id, rule.pack_id, reason))
+            elif not from_pack:
+                not_applicable.append(NotApplicable(rule.pack_id, rule.rule_id, reason))
+            elif rule.pack_id not in packs_not_applicable:  # the pack's own scope: listed once, for the pack
+                packs_not_applicable.add(rule.pack_id)
+                not_applicable.append(NotApplicable(rule.pack_id, None, reason))
         elif rule.index in call.rule_unknown:
             not_evaluated.append(NotEvaluated(rule.rule_id, rule.pack_id, call.unknown_reason(rule.index)))
         elif rule.tier2 and not rule.check_count:
             reason = "judged by Tier-2 (" + ", ".join(rule.tier2) + "): advisory, not inline"
             not_evaluated.append(NotEvaluated(rule.rule_id, rule.pack_id, reason))
         elif call.agent_turns:
-            applies = True if rule.when is None else truth(rule.when(call.metadata, call.states))
+            applies = True if rule.when is None else truth(rule.when(call.facts, call.states))
             if applies is None:
-                reason = _missing_reason(missing_inputs(rule.when_source, call.metadata))
+                reason = call.missing_reason(missing_inputs(rule.when_source, call.facts))
                 not_evaluated.append(NotEvaluated(rule.rule_id, rule.pack_id, reason))
             elif applies:
                 satisfied.append(Satisfied(rule.rule_id, rule.pack_id, call.last_t, None))
+            else:
+                not_applicable.append(NotApplicable(rule.pack_id, rule.rule_id, _condition_reason(rule)))
     return Scorecard(
         call_id=call.call_id,
         tenant=call.tenant,
@@ -89,7 +106,35 @@ def build_scorecard(call: Call) -> Scorecard:
         quality_metrics=None,
         blocked_turns=call.blocked_turns,
         modified_turns=call.modified_turns,
+        facts=_facts_in_force(call),
+        fact_changes=[dict(c) for c in call.fact_changes],
+        not_applicable=not_applicable,
     )
+
+
+def _facts_in_force(call: Call) -> dict[str, dict[str, object]]:
+    """Every call fact the call had at its end, with where it came from (and why an unusable one was unusable)."""
+    info = call.fact_info
+    out: dict[str, dict[str, object]] = {}
+    for name in FACTS:
+        source = info.sources.get(name)
+        if source is None:
+            continue
+        if name in info.problems:
+            raw = info.raw.get(name)
+            shown = raw if isinstance(raw, (str, int, float, bool)) else str(raw)
+            out[name] = {"value": None, "given": shown, "source": source, "problem": info.problems[name]}
+        else:
+            out[name] = {"value": info.values[name], "source": source}
+    return out
+
+
+def _condition_reason(rule: RuleInfo) -> str:
+    """Why a rule whose ``when`` is false did not apply: its condition, as written in the pack."""
+    from trace_engine.dsl.printer import expr
+
+    text = expr(rule.when_source).replace(f"state.{rule.pack_id}.", "state.")  # type: ignore[arg-type]
+    return f"{rule.rule_id} applies when {text}; it was false on this call"
 
 
 def _round(value: float | None) -> float | None:

@@ -14,6 +14,13 @@ and on an internal error fails open. *Programming errors* at the API boundary ra
 what to do: a ``text`` that is not a ``str`` (``None``, a number, ``bytes`` that would go out unmasked), a ``t`` that
 is not a finite number, a turn after :meth:`Call.end` (:class:`CallEndedError`). The checks are a few type tests at
 the top of each entry point; the hot path does not pay for more.
+
+Call facts (:mod:`trace_engine.facts`) are resolved when the call starts and again on :meth:`Call.update_facts`;
+that is also when each rule's scope (``applies_to``) is decided, so the turn loop only looks a rule up in a dict.
+
+Questions and answers: an agent turn that hits the first step of a two-step state (or the ``after`` of a caller
+cue) opens an *exchange*; the caller turns that follow answer it until the agent speaks again. A caller turn that
+hits the answer step sets the state; one that hits the step's ``and not`` ends the exchange unanswered.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import math
 import re
 import time
 from bisect import bisect_left
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -41,7 +49,9 @@ from trace_engine.compile.program import (
     MustNotSayProgram,
     MustSayProgram,
     RuleInfo,
+    StepProgram,
 )
+from trace_engine.facts import FACTS, ResolvedFacts, resolve_facts, scope_fact_names
 from trace_engine.gate.decision import Decision, TurnFinding
 from trace_engine.text import detect_all, normalize, normalize_phrase
 
@@ -58,6 +68,14 @@ _VAR = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 WITHHELD = "[withheld: the gate could not check this turn]"
 #: turns that are kept on the timeline but never scored (not speech)
 UNSCORED_ROLES = frozenset({"system", "tool"})
+
+#: A rule's scope status when it is off: outside the scope, or a fact it needs is missing.
+NOT_APPLICABLE, MISSING_FACT = "not_applicable", "missing"
+#: The facts a scope may name: a call's scope depends on these alone.
+_SCOPE_FACTS: tuple[str, ...] = scope_fact_names()
+#: Words dropped from the edges of a variable's value: "The Lakeside Roofing Co." is said "lakeside roofing".
+_LEADING_ARTICLES = frozenset({"the", "a", "an"})
+_TRAILING_SUFFIXES = frozenset({"inc", "llc", "ltd", "corp", "co", "pllc", "llp", "lp"})
 
 
 class OverBudget(Exception):
@@ -151,7 +169,8 @@ class TurnOutcome:
     opened: list[Obligation] = field(default_factory=list)
     opened_prohibitions: list[Prohibition] = field(default_factory=list)
     states_set: list[str] = field(default_factory=list)
-    pending_set: list[int] = field(default_factory=list)
+    pending_set: list[int] = field(default_factory=list)  # two-step states whose question this turn asks
+    asked_cues: list[int] = field(default_factory=list)  # caller cues whose ``after`` this turn says
     satisfied_rules: list[int] = field(default_factory=list)
     pii_spans: list[tuple[int, int, str, int]] = field(default_factory=list)  # start, end, kind, rule index
     unresolved_prefix: bool = False  # a first-turn obligation is still open within this turn
@@ -207,7 +226,10 @@ class Call:
         self.seq = 0
         self.last_t: float | None = None
         self.states: dict[str, bool] = {}
-        self.pending: dict[int, bool] = {}  # two-step states waiting for the caller's next turn
+        #: open exchanges: two-step state index -> caller turns seen since the agent asked
+        self.pending: dict[int, int] = {}
+        #: open exchanges of caller cues with ``after``: cue check index -> caller turns seen since the agent asked
+        self.after_open: dict[int, int] = {}
         self.obligations: list[Obligation] = []
         self.prohibitions: list[Prohibition] = []
         self.ended = False
@@ -234,13 +256,82 @@ class Call:
         #: an agent turn that ran out of time before it was evaluated: (text, t, detector spans found)
         self._late: tuple[str, float | None, list[tuple[int, int, str]] | None] | None = None
         self._observers = tuple(engine.observers)
+        #: facts given by :meth:`update_facts` (they override the metadata)
+        self._updates: dict[str, Any] = {}
+        #: each :meth:`update_facts`: ``{"seq", "t", "facts"}`` (what was given, as shown on the timeline)
+        self.fact_changes: list[dict[str, Any]] = []
+        #: rule index -> (NOT_APPLICABLE | MISSING_FACT, reason, decided by the pack's scope)
+        self.scope_off: dict[int, tuple[str, str, bool]] = {}
+        #: require checks not decided yet (a fact was missing, or the rule was out of scope)
+        self.require_pending: list[int] = []
+        self._resolve_facts()
         self._resolve_variables()
+        self._decide_scope()
         self._start()
 
     # ----------------------------------------------------------------------------------------- setup
 
+    def _resolve_facts(self) -> None:
+        """Facts from the updates, the metadata, then the config's per-agent and org ``call_defaults``."""
+        defaults = self.engine.config.call_defaults
+        by_agent = defaults.get("by_agent") or {}
+        self.fact_info: ResolvedFacts = resolve_facts(
+            (
+                ("update_facts", self._updates),
+                ("metadata", self.metadata),
+                ("call_defaults.by_agent", by_agent.get(self.agent_id) if self.agent_id else None),
+                ("call_defaults", defaults),
+            )
+        )
+        #: what expressions, scopes and variables read: the usable facts, normalized
+        self.facts: dict[str, Any] = self.fact_info.values
+
+    def _decide_scope(self) -> None:
+        """Which rules are outside their scope, or cannot tell (a fact is missing). Once per call and per update,
+        and cached on the engine by the values of the facts scopes name (calls of one agent share them)."""
+        facts = self.facts
+        problems = self.fact_info.problems
+        key = tuple((facts.get(name), problems.get(name)) for name in _SCOPE_FACTS)
+        cached = self.engine.scope_cache.get(key)
+        if cached is not None:
+            self.scope_off = cached
+            return
+        rules = self.program.rules
+        off: dict[int, tuple[str, str, bool]] = {}
+        for index in self.program.scoped_rules:
+            rule = rules[index]
+            missing: tuple[str, bool] | None = None
+            for fact, values, from_pack in rule.scope:
+                value = facts.get(fact)
+                if value is None:
+                    missing = missing or (fact, from_pack)
+                elif value not in values or isinstance(value, bool) != isinstance(values[0], bool):
+                    whose = f"pack {rule.pack_id}" if from_pack else rule.rule_id
+                    allowed = " | ".join(_fact_text(v) for v in values)
+                    reason = f"{fact} is {_fact_text(value)}; {whose} applies to {fact}: {allowed}"
+                    off[index] = (NOT_APPLICABLE, reason, from_pack)
+                    break
+            else:
+                if missing is not None:
+                    off[index] = (MISSING_FACT, self.missing_reason([missing[0]]), missing[1])
+        self.scope_off = off
+        if len(self.engine.scope_cache) < 1024:
+            self.engine.scope_cache[key] = off
+
+    def missing_reason(self, keys: list[str]) -> str:
+        """Why facts are missing: not given at all, or given in a form that cannot be used (the value named)."""
+        problems = self.fact_info.problems
+        unusable = [problems[k] for k in keys if k in problems]
+        absent = [k for k in keys if k not in problems]
+        parts = []
+        if absent:
+            parts.append(_missing_reason(absent))
+        if unusable:
+            parts.append("unusable metadata: " + "; ".join(unusable))
+        return "; ".join(parts) or "inputs unusable"
+
     def _variable(self, name: str) -> Any:
-        value = self.metadata.get(name)
+        value = self.facts.get(name)
         if value is None:
             value = self.engine.config.variables.get(name)
         if value is None and name == "callback_numbers" and self.engine.config.callback_numbers:
@@ -263,7 +354,7 @@ class Call:
         #: must_say matchers that cannot match on this call (every phrase needs a variable it lacks), and the
         #: prefilter needles for phrases made only of variables
         self.unmatchable, self.needles = derived
-        numbers = list(self.metadata.get("callback_numbers") or []) + list(self.engine.config.callback_numbers)
+        numbers = list(self.facts.get("callback_numbers") or []) + list(self.engine.config.callback_numbers)
         self._var_key = (tuple(self.var_tokens.items()), tuple(map(str, numbers)))
         canonical = set()
         for number in numbers:
@@ -279,22 +370,32 @@ class Call:
         for ci in program.top_must_say:
             check = program.checks[ci]
             self.obligations.append(self._open_obligation(check, start_turn=1, t0=0.0))
-        for ci in program.requires:
+        self.require_pending = list(program.requires)
+        self._check_requires(0.0)
+
+    def _check_requires(self, t: float | None) -> None:
+        """Decide the metadata requirements that are not decided yet (at call start, and after new facts)."""
+        program = self.program
+        still: list[int] = []
+        for ci in self.require_pending:
             check = program.checks[ci]
             rule = program.rules[check.rule]
             if not self._applies(rule):
+                still.append(ci)  # out of scope, or its `when` is not met: new facts may change that
                 continue
-            verdict = truth(check.expr(self.metadata, self.states))
+            verdict = truth(check.expr(self.facts, self.states))
             if verdict is None:
                 self.rule_unknown.setdefault(rule.index, check.source)
+                still.append(ci)
                 continue
+            if self.rule_unknown.get(rule.index) is check.source:
+                del self.rule_unknown[rule.index]  # decided now that the fact arrived
             self.rule_evaluated.add(rule.index)
             if verdict:
-                self.rule_satisfied.setdefault(rule.index, (0.0, None))
+                self.rule_satisfied.setdefault(rule.index, (t, None))
             else:
-                self._record(
-                    Violation(rule, None, None, action_taken="flag"), turn=None, t=0.0, role="call_start"
-                )
+                self._record(Violation(rule, None, None, action_taken="flag"), turn=None, t=t, role="call_start")
+        self.require_pending = still
 
     def _open_obligation(self, check: MustSayProgram, *, start_turn: int, t0: float) -> Obligation:
         window, amount = check.window, check.amount
@@ -307,10 +408,13 @@ class Call:
         return Obligation(check, start_turn, INF, INF, prefix=False)
 
     def _applies(self, rule: RuleInfo) -> bool:
-        """Whether ``rule`` applies now; an UNKNOWN predicate marks the rule not evaluated."""
+        """Whether ``rule`` applies now: in scope (decided per call, see :meth:`_decide_scope`) and its ``when``
+        true; an UNKNOWN ``when`` marks the rule not evaluated."""
+        if rule.index in self.scope_off:
+            return False
         if rule.when is None:
             return True
-        verdict = truth(rule.when(self.metadata, self.states))
+        verdict = truth(rule.when(self.facts, self.states))
         if verdict is None:
             if rule.index not in self.rule_unknown:
                 self.rule_unknown[rule.index] = rule.when_source  # the reason is worked out at end()
@@ -452,6 +556,8 @@ class Call:
         for ob in self.obligations:
             if ob.start_turn <= turn:
                 ob.turns_seen += 1
+        if self.pending or self.after_open:
+            self._agent_spoke((), ())
         self.timeline.append((self.seq, t if t is not None else (self.last_t or 0.0), "agent", text))
         for observer in self._observers:
             _notify(observer.on_turn, self, "agent", text, t)
@@ -553,27 +659,34 @@ class Call:
                 self.last_t = t
             program = self.program
             matchers = program.matchers
-            if matchers.prefilter is None or matchers.prefilter.maybe(text, self.needles):
+            # answers to an open question are looked for only while one is open
+            prefilter = matchers.answer_prefilter if self.pending or self.after_open else matchers.caller_prefilter
+            if prefilter is None or prefilter.maybe(text, self.needles):
                 matches = matchers.scan(normalize(text), self.var_tokens, self.exempt)
             else:
                 matches = {}
-            pending_before = self.pending
-            self.pending = {}
             if matches:
+                checks = program.checks
                 for ci in program.cues_by_speaker.get("caller", ()):
-                    cue = program.checks[ci]
-                    if cue.matcher in matches and self._applies(program.rules[cue.rule]):
+                    cue = checks[ci]
+                    if cue.matcher not in matches or (cue.and_not is not None and cue.and_not in matches):
+                        continue
+                    if cue.after is not None and ci not in self.after_open:
+                        continue  # the agent's previous turn did not ask what this cue answers
+                    if self._applies(program.rules[cue.rule]):
                         self._open_cue(cue, start_turn=self.agent_turns + 1, t0=t or 0.0, into=None)
                 for mid, steps in program.state_steps_by_matcher.items():
                     if mid not in matches:
                         continue
-                    for si, step_index in steps:
+                    for si, _step_index in steps:
                         state = program.states[si]
-                        speaker, _ = state.steps[step_index]
-                        if speaker != "caller":
-                            continue
-                        if len(state.steps) == 1 or (step_index == 1 and pending_before.get(si)):
-                            self.states[state.name] = True
+                        if len(state.steps) == 1 and state.steps[0][0] == "caller":
+                            if _step_hit(matches, state.steps[0]) is not None:
+                                self.states[state.name] = True
+            if self.pending:
+                self._answer(matches)
+            for ci in self.after_open:
+                self.after_open[ci] += 1
             stored = text
             spans = [(s, e, k) for spans in matches.values() for s, e, k in spans if k is not None]
             if spans:
@@ -589,6 +702,70 @@ class Call:
             self.redactions = [r for r in self.redactions if r["turn"] != self.seq]
             stored = self.redact_by_detectors(text)
             self.timeline.append((self.seq, t if t is not None else (self.last_t or 0.0), "caller", stored))
+
+    def _answer(self, matches: dict) -> None:
+        """A caller turn in open exchanges: it answers (the state is set), declines (``and not``: the exchange
+        ends unanswered), or neither (a partial or filler turn: the exchange stays open until the agent speaks)."""
+        states = self.program.states
+        for si in list(self.pending):
+            state = states[si]
+            answer = state.steps[1]
+            and_not = answer[3]
+            if and_not is not None and and_not in matches:
+                del self.pending[si]
+            elif _step_hit(matches, answer) is not None:
+                self.states[state.name] = True
+                del self.pending[si]
+            else:
+                self.pending[si] += 1
+
+    def _agent_spoke(self, asked_states: Iterable[int], asked_cues: Iterable[int]) -> None:
+        """An agent turn was spoken: exchanges the caller already replied to are over; the questions this turn
+        asks open (or reopen) theirs. Exchanges with no caller reply yet stay open (the agent may speak in two
+        turns before the caller answers)."""
+        if self.pending:
+            self.pending = {si: n for si, n in self.pending.items() if n == 0}
+        if self.after_open:
+            self.after_open = {ci: n for ci, n in self.after_open.items() if n == 0}
+        for si in asked_states:
+            self.pending[si] = 0
+        for ci in asked_cues:
+            self.after_open[ci] = 0
+
+    def update_facts(self, t: float | None = None, **facts: Any) -> None:
+        """Tell the gate facts it learned during the call (``call.update_facts(answered_by="voicemail", t=4.2)``).
+
+        Keys are call facts (:data:`trace_engine.facts.FACTS`; ``answered_by_twilio`` too) or any other metadata key
+        a pack reads; ``None`` withdraws a value given by an earlier update. The facts override the call's metadata
+        and take effect from the next turn: scopes (``applies_to``) are decided again, ``when`` conditions see the
+        new values, and metadata requirements not decided yet are checked. The change goes on the timeline (role
+        ``facts``) and into the scorecard (``fact_changes``; ``facts`` holds the facts in force at the end). Never
+        raises: a failure counts as a fail-open event, like a failed turn.
+        """
+        try:
+            if self.ended or not facts:
+                return
+            if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t)):
+                raise ValueError(f"t must be seconds since call start, got {t!r}")
+            for key, value in facts.items():
+                if value is None:
+                    self._updates.pop(key, None)
+                else:
+                    self._updates[key] = value
+            self.seq += 1
+            if t is not None:
+                self.last_t = t
+            self._resolve_facts()
+            self._resolve_variables()
+            self._decide_scope()
+            if self.require_pending:
+                self._check_requires(t if t is not None else self.last_t)
+            shown = {key: _shown_fact(key, value, self.fact_info) for key, value in facts.items()}
+            self.fact_changes.append({"seq": self.seq, "t": t, "facts": shown})
+            self.timeline.append(self._event("facts", ", ".join(f"{k}: {v}" for k, v in shown.items()), t))
+        except Exception:  # noqa: BLE001 - like a turn, a fact update must never break the call
+            self.errors += 1
+            self.fail_open_events += 1
 
     def agent_stream(self, t: float | None = None):  # noqa: ANN201 - returns AgentStream
         """Start a streamed agent turn: ``feed`` chunks as the LLM produces them, then ``close``."""
@@ -636,18 +813,25 @@ class Call:
         turn_states: dict[str, int] = {}
         if matches:
             for mid, steps in program.state_steps_by_matcher.items():
-                spans = matches.get(mid)
-                if not spans:
+                if mid not in matches:
                     continue
                 for si, step_index in steps:
                     state = program.states[si]
-                    if state.steps[step_index][0] != "agent":
+                    step = state.steps[step_index]
+                    if step[0] != "agent":
+                        continue
+                    end = _step_hit(matches, step)
+                    if end is None:
                         continue
                     if len(state.steps) == 1:
                         out.states_set.append(state.name)
-                        turn_states[state.name] = min(end for _, end, _ in spans)
+                        turn_states[state.name] = end
                     elif step_index == 0:
                         out.pending_set.append(si)
+            for ci in program.after_cues:
+                after = checks[ci].after  # type: ignore[union-attr]
+                if after is not None and _step_hit(matches, after) is not None:
+                    out.asked_cues.append(ci)
             for spans in matches.values():
                 for s, e, kind in spans:
                     if kind is not None:
@@ -688,6 +872,8 @@ class Call:
                 out.closed.append(ob)
                 if self._applies(rule):
                     out.violations.append(Violation(rule, None, None, obligation=ob))
+                elif rule.index in self.scope_off:
+                    self._unjudged(rule)
 
         return out
 
@@ -895,8 +1081,9 @@ class Call:
             self.prohibitions.extend(out.opened_prohibitions)
             for name in out.states_set:
                 self.states[name] = True
-            for si in out.pending_set:
-                self.pending[si] = True
+            self._agent_spoke(out.pending_set, out.asked_cues)
+        elif self.pending or self.after_open:
+            self._agent_spoke((), ())  # the fallback line was spoken instead: the question was not asked
         for ob in keep:
             if ob.start_turn <= out.turn:
                 ob.turns_seen += 1
@@ -985,12 +1172,18 @@ class Call:
                 pass
         return card
 
+    def _unjudged(self, rule: RuleInfo) -> None:
+        """An obligation's window closed while its rule was out of scope. If facts learned later bring the rule into
+        scope, the scorecard must not call it satisfied: nobody judged that window."""
+        status, reason, _ = self.scope_off[rule.index]
+        self.rule_unknown.setdefault(rule.index, f"its window closed before its scope was known ({reason})")
+
     def unknown_reason(self, index: int) -> str:
         """Why rule ``index`` was not evaluated, in words (built only when the scorecard is)."""
         reason = self.rule_unknown[index]
         if isinstance(reason, str):
             return reason
-        return _missing_reason(missing_inputs(reason, self.metadata))
+        return self.missing_reason(missing_inputs(reason, self.facts))
 
     def _close_windows(self) -> None:
         rules = self.program.rules
@@ -1003,6 +1196,8 @@ class Call:
                 continue  # the window never saw an agent turn: nothing to judge
             if self._applies(rule):
                 self._record(Violation(rule, None, None, action_taken="flag"), turn=None, t=self.last_t, role="end")
+            elif rule.index in self.scope_off:
+                self._unjudged(rule)
         self.obligations = []
         if self.agent_turns == 0:
             for rule in rules:
@@ -1036,6 +1231,47 @@ def _missing_reason(missing: list[str]) -> str:
     return "missing metadata: " + ", ".join(missing) if missing else "inputs unusable"
 
 
+def _step_hit(matches: dict, step: StepProgram) -> int | None:
+    """Where a state step's (or an ``after``'s) hit in this turn ends (the earliest), or ``None`` when the turn does
+    not count for it: no hit, every hit overlapped by its ``unless``, or its ``and not`` anywhere in the turn."""
+    _, mid, unless, and_not = step
+    spans = matches.get(mid)
+    if not spans or (and_not is not None and and_not in matches):
+        return None
+    exceptions = matches.get(unless) if unless is not None else None
+    if exceptions:
+        index = _SpanIndex(exceptions)
+        ends = [e for s, e, _ in spans if not index.overlaps(s, e)]
+        return min(ends) if ends else None
+    return min(e for _, e, _ in spans)
+
+
+def _fact_text(value: Any) -> str:
+    """A fact value as the reasons write it (``true``, ``customer_service``)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _shown_fact(key: str, raw: Any, info: ResolvedFacts) -> str:
+    """What the timeline says about one updated fact: its value (and category), why it is unusable, or, for a key
+    that is not a call fact, only that it was set (its value may be anything; nothing unexpected goes on record)."""
+    from trace_engine.facts import fact_names
+
+    if raw is None:
+        return "withdrawn"
+    if key not in fact_names():
+        return "set"
+    fact = next(f for f in FACTS.values() if key in f.keys)
+    if fact.name in info.problems and info.sources.get(fact.name) == "update_facts":
+        return f"unusable ({info.problems[fact.name]})"
+    value, problem = fact.normalize(raw)
+    if problem is not None:
+        return f"unusable ({problem})"
+    text = _fact_text(raw) if not isinstance(raw, list) else ", ".join(map(str, raw))
+    text = text if len(text) <= 80 else text[:77] + "..."
+    shown = _fact_text(value) if not isinstance(value, list) else text
+    return text if shown == text else f"{text} ({shown})"
+
+
 def _derive_from_variables(
     program: CompiledPackSet, var_tokens: dict[str, tuple[str, ...] | None]
 ) -> tuple[dict[int, str], tuple[str, ...]]:
@@ -1044,10 +1280,10 @@ def _derive_from_variables(
         missing = [sorted(v for v in leaf if not var_tokens.get(v)) for leaf in leaf_vars]
         if all(missing):
             unmatchable[mid] = "missing variable: " + ", ".join(sorted({n for leaf in missing for n in leaf}))
-    prefilter = program.matchers.prefilter
+    prefilters = (program.matchers.prefilter, program.matchers.answer_prefilter)
     needles = tuple(
         surface
-        for name in (prefilter.needle_variables if prefilter else ())
+        for name in dict.fromkeys(n for pf in prefilters if pf is not None for n in pf.needle_variables)
         if (tokens := var_tokens.get(name))
         for surface in token_alternatives(tokens[0])
     )
@@ -1056,8 +1292,15 @@ def _derive_from_variables(
 
 @lru_cache(maxsize=8192)
 def _variable_tokens(value: str) -> tuple[str, ...] | None:
-    """A variable's value as normalized tokens (the same business names recur on every call)."""
-    return tuple(normalize_phrase(value).split()) or None
+    """A variable's value as normalized tokens (the same business names recur on every call). A leading article and
+    a trailing corporate suffix are dropped: "The Lakeside Roofing Co." is said "lakeside roofing" (matching also
+    lets an article stand before the value: "calling from the lakeside roofing")."""
+    tokens = normalize_phrase(value).split()
+    if len(tokens) > 1 and tokens[0] in _LEADING_ARTICLES:
+        tokens = tokens[1:]
+    while len(tokens) > 1 and tokens[-1] in _TRAILING_SUFFIXES:
+        tokens = tokens[:-1]
+    return tuple(tokens) or None
 
 
 def _spoken_words(text: str) -> int:

@@ -13,29 +13,35 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from trace_engine.evidence.merkle import inclusion_path, leaf_hash, root_from_inclusion
 from trace_engine.evidence.signing import NoteError, SigningKey, VerifierKey, parse_checkpoint
-from trace_engine.store.log import EvidenceLog
+from trace_engine.store.db import connect
 
 PROOF_OBJECT = "trace.inclusion_proof"
 
 
 class ProofError(Exception):
-    """A proof could not be produced (unknown call, no key to sign a covering checkpoint)."""
+    """A proof could not be produced (unknown call, or a log that does not match its signed checkpoint)."""
 
 
 def make_proof(
     db_path: str | os.PathLike[str],
     tenant: str,
     call_id: str,
-    key: SigningKey | str | os.PathLike[str] | None = None,
+    key: SigningKey | VerifierKey | str | os.PathLike[str] | None = None,
 ) -> dict[str, Any]:
-    """Build an inclusion proof for the call's latest record, checkpointing first if no checkpoint covers it."""
-    log = EvidenceLog(db_path, key)
+    """Build an inclusion proof for the call's latest record under the log's latest signed checkpoint.
+
+    Nothing is signed here: every commit already carries its checkpoint, so a record that none covers was
+    written without the key and is refused (:class:`ProofError`), as is a log whose records no longer give the
+    checkpoint's root. ``key`` (the log's signing key, its verifier key, or a path to either) checks the
+    checkpoint's signature and is embedded for convenience; without it ``trace.pub`` beside the DB is embedded.
+    """
+    conn = connect(db_path, create=False)
     try:
-        conn = log.conn
         row = conn.execute(
             "SELECT seq, body, leaf_hash, audit_hash FROM scorecards WHERE tenant = ? AND call_id = ? "
             "ORDER BY +seq DESC LIMIT 1",
@@ -43,27 +49,40 @@ def make_proof(
         ).fetchone()
         if row is None:
             raise ProofError(f"no interaction {call_id!r} for tenant {tenant!r}")
-        seq, body, _lh, audit = row
-        ck = conn.execute(
+        seq, body, stored_leaf, audit = row
+        if not isinstance(body, str) or leaf_hash(body.encode("utf-8")).hex() != stored_leaf:
+            raise ProofError(f"record {seq} (call {call_id}) does not match its hash: run `trace verify`")
+        ck_row = conn.execute(
             "SELECT size, note FROM checkpoints WHERE tenant = ? ORDER BY size DESC, rowid DESC LIMIT 1", (tenant,)
         ).fetchone()
-        if ck is None or ck[0] <= seq:
-            log.checkpoint(tenant)
-            ck = conn.execute(
-                "SELECT size, note FROM checkpoints WHERE tenant = ? ORDER BY size DESC, rowid DESC LIMIT 1",
-                (tenant,),
-            ).fetchone()
-        size, note = ck
-        leaves = [
-            bytes.fromhex(h)
-            for (h,) in conn.execute(
-                "SELECT leaf_hash FROM scorecards WHERE tenant = ? AND seq < ? ORDER BY seq", (tenant, size)
+        if ck_row is None or ck_row[0] <= seq:
+            raise ProofError(
+                f"record {seq} (call {call_id}) is not covered by any signed checkpoint: it was written without the "
+                "signing key; run `trace verify`"
             )
+        size, note = ck_row
+        try:
+            ck = parse_checkpoint(note)
+        except NoteError as exc:
+            raise ProofError(f"the latest checkpoint of tenant {tenant!r} is unreadable: {exc}") from None
+        verifier = _verifier(key, db_path)
+        if verifier is not None and ck.verify(verifier) is not None:
+            raise ProofError(f"the latest checkpoint of tenant {tenant!r} is not signed by {verifier.encode()}")
+        rows = [
+            r
+            for table in ("scorecards", "events")
+            for r in conn.execute(f"SELECT seq, leaf_hash FROM {table} WHERE tenant = ? AND seq < ?", (tenant, size))
         ]
-        if len(leaves) != size:
-            raise ProofError(f"log for tenant {tenant!r} has {len(leaves)} records below checkpoint size {size}")
-        path = inclusion_path(leaves, seq)
-        pub = log.conn.execute("SELECT value FROM meta WHERE key = 'log_pubkey'").fetchone()
+        rows.sort(key=lambda r: r[0] if type(r[0]) is int else -1)
+        try:
+            if [r[0] for r in rows] != list(range(size)):
+                raise ValueError
+            hashes = [bytes.fromhex(r[1]) for r in rows]
+        except (TypeError, ValueError):
+            raise ProofError(f"log for tenant {tenant!r} does not hold records 0..{size - 1}: run `trace verify`") from None
+        path = inclusion_path(hashes, seq)
+        if root_from_inclusion(hashes[seq], seq, size, path) != ck.root:
+            raise ProofError(f"the records of tenant {tenant!r} do not match its signed checkpoint: run `trace verify`")
         return {
             "object": PROOF_OBJECT,
             "version": 1,
@@ -72,14 +91,29 @@ def make_proof(
             "leaf_index": seq,
             "tree_size": size,
             "leaf_body": body,
-            "leaf_hash": leaf_hash(body.encode("utf-8")).hex(),
+            "leaf_hash": stored_leaf,
             "audit_hash": audit,
             "audit_path": [h.hex() for h in path],
             "checkpoint": note,
-            "pubkey": pub[0] if pub else log.key.verifier.encode(),
+            "pubkey": verifier.encode() if verifier is not None else None,
         }
     finally:
-        log.conn.close()
+        conn.close()
+
+
+def _verifier(key: SigningKey | VerifierKey | str | os.PathLike[str] | None, db_path: str | os.PathLike[str]) -> VerifierKey | None:
+    if isinstance(key, SigningKey):
+        return key.verifier
+    if isinstance(key, VerifierKey):
+        return key
+    if key is not None:
+        text = Path(key).read_text(encoding="utf-8")
+        return SigningKey.parse(text).verifier if text.startswith("PRIVATE+KEY+") else VerifierKey.parse(text)
+    beside = Path(os.path.abspath(str(db_path))).parent / "trace.pub"
+    try:
+        return VerifierKey.parse(beside.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 @dataclass
@@ -119,6 +153,9 @@ def verify_proof(proof: dict[str, Any], pubkey: VerifierKey | None = None) -> Pr
         ck = parse_checkpoint(proof["checkpoint"])
         res.tenant, res.call_id, res.leaf_index, res.tree_size = proof.get("tenant"), proof.get("call_id"), index, ck.size
         if pubkey is None:
+            if not proof.get("pubkey"):
+                probs.append("the proof embeds no key: pass --pubkey")
+                return res
             key = VerifierKey.parse(proof["pubkey"])
             res.key_source = "self-attested (embedded in the proof; pass --pubkey to check against a trusted key)"
         else:

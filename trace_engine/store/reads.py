@@ -1,10 +1,23 @@
 """Read views over the evidence log, in exactly the seed API's shapes.
 
+**What a read reports is signed.** A read first checks that the tenant's latest checkpoint covers its whole log
+and is signed by the log's key (the service's key, or ``trace.pub`` beside the database), so a record appended
+without the key is refused rather than shown (:func:`signed_size`). The ``scorecards`` / ``violations`` columns are an index: they
+choose and order rows, but every row a read returns is rebuilt from its record's body after the body was checked
+against the record's leaf hash and the index columns against the body. A row that fails either check raises
+:class:`TamperedRecord` naming the record (``UPDATE scorecards SET verdict = 'PASS'`` cannot change what
+``show``, a list or ``exposure`` says; ``trace verify`` reports it). Exposure reads the rollup the writer keeps
+from the scorecards themselves (:mod:`trace_engine.store.rollup`), plus the records of the window's partial first
+hour, read from their bodies.
+
+Time: lists are ordered and exposure windows are counted by ``call_at``, when the call happened (its
+``started_at``; the scored time when the start is unknown), not by when it was scored.
+
 Only the latest record of each call is visible: a record superseded by a later one (same call, another config
 or engine version) is skipped with an anti-join on the ``scorecards_supersedes`` partial index. History stays in
 the log and in ``trace verify``.
 
-Lists are newest first (``scored_at`` desc, then ``seq`` desc; violations also by finding index desc) and use
+Lists are newest first (``call_at`` desc, then ``seq`` desc; violations also by finding index desc) and use
 keyset pagination with signed cursors (:mod:`trace_engine.store.cursor`). ``limit`` is clamped to 1..100.
 
 ``db`` may be a path or an open ``sqlite3.Connection``.
@@ -20,15 +33,27 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from trace_engine.evidence.merkle import leaf_hash
 from trace_engine.evidence.metrics import derived_metrics
-from trace_engine.store.cursor import decode_cursor, encode_cursor
+from trace_engine.store import rollup
+from trace_engine.store.cursor import CursorError, decode_cursor, encode_cursor
 from trace_engine.store.db import connect, cursor_secret
 
 MAX_LIMIT = 100
 DAY_MS = 86_400_000
+HOUR_MS = rollup.HOUR_MS
 _LATEST = "NOT EXISTS (SELECT 1 FROM scorecards n WHERE n.tenant = {a}.tenant AND n.supersedes = {a}.audit_hash)"
 
 DB = str | os.PathLike[str] | sqlite3.Connection
+
+
+class TamperedRecord(Exception):
+    """A row whose body does not match its hash, or whose index columns do not match its body."""
+
+    def __init__(self, tenant: str, seq: Any, message: str, call_id: str | None = None):
+        self.tenant, self.seq, self.call_id, self.message = tenant, seq, call_id, message
+        where = f"tenant {tenant} seq {seq}" + (f" (call {call_id})" if call_id else "")
+        super().__init__(f"{where}: {message}: the evidence database was tampered with; run `trace verify`")
 
 
 @contextmanager
@@ -57,20 +82,115 @@ def _limit(limit: int | None) -> int:
     return max(1, min(MAX_LIMIT, int(limit)))
 
 
-def _interaction(row: sqlite3.Row | tuple) -> dict[str, Any]:
-    call_id, agent_id, product, verdict, findings, blocked, modified, packs, scored_at = row[:9]
+# ------------------------------------------------------------------------------------------ row checks
+
+# (db file, tenant, note) -> tree size whose signature was checked
+_SIGNED: dict[tuple[str, str, str], int] = {}
+
+
+def _reader_keys(db_file: str) -> list[Any]:
+    """The key reads check checkpoints against: the service's registered key, else ``trace.pub`` beside the DB."""
+    from pathlib import Path
+
+    from trace_engine.evidence.signing import SigningKey, VerifierKey
+    from trace_engine.store.log import _REGISTERED_KEYS
+
+    key = _REGISTERED_KEYS.get(os.path.realpath(db_file))
+    try:
+        if isinstance(key, SigningKey):
+            return [key.verifier]
+        if key is not None:
+            text = Path(key).read_text(encoding="utf-8")
+            return [SigningKey.parse(text).verifier if text.startswith("PRIVATE+KEY+") else VerifierKey.parse(text)]
+        return [VerifierKey.parse((Path(os.path.abspath(db_file)).parent / "trace.pub").read_text(encoding="utf-8"))]
+    except (OSError, ValueError):
+        return []
+
+
+def signed_size(conn: sqlite3.Connection, tenant: str) -> int:
+    """The tenant's log size, after checking that its latest checkpoint covers all of it and is signed by the
+    log's key (when one is known). Every commit writes that checkpoint, so anything else is tampering: raises
+    :class:`TamperedRecord` naming the first record no signature covers."""
+    from trace_engine.evidence.signing import NoteError, parse_checkpoint
+    from trace_engine.store.log import _db_file
+
+    size = -1
+    for table in ("scorecards", "events"):
+        row = conn.execute(f"SELECT max(seq) FROM {table} WHERE tenant = ?", (tenant,)).fetchone()
+        if row[0] is not None:
+            size = max(size, row[0])
+    size += 1
+    if size == 0:
+        return 0
+    ck = conn.execute(
+        "SELECT size, note FROM checkpoints WHERE tenant = ? ORDER BY size DESC LIMIT 1", (tenant,)
+    ).fetchone()
+    covered = ck[0] if ck is not None and isinstance(ck[0], int) else 0
+    if covered < size:
+        raise TamperedRecord(tenant, covered, f"records {covered}..{size - 1} are not covered by a signed checkpoint")
+    db_file = _db_file(conn)
+    memo = (db_file, tenant, ck[1])
+    if _SIGNED.get(memo) == size:
+        return size
+    keys = _reader_keys(db_file)
+    if keys:
+        try:
+            note = parse_checkpoint(ck[1])
+            signer, bad = note.verify_any(keys)
+        except NoteError as exc:
+            note, signer, bad = None, None, str(exc)
+        if signer is None or note is None or note.size != size or note.tenant != tenant:
+            raise TamperedRecord(tenant, size - 1, f"the latest checkpoint is not the log's signed checkpoint ({bad})")
+    if len(_SIGNED) > 10_000:
+        _SIGNED.clear()
+    _SIGNED[memo] = size
+    return size
+
+
+_INDEX_COLS = "s.seq, s.call_id, s.agent_id, s.verdict, s.call_at, s.supersedes, s.body, s.leaf_hash"
+
+
+def signed_record(tenant: str, row: tuple) -> dict[str, Any]:
+    """The record body of a ``_INDEX_COLS`` row, after checking it against its leaf hash and the index columns
+    against it. Raises :class:`TamperedRecord`."""
+    seq, call_id, agent_id, verdict, call_at, supersedes, body, leaf = row
+    raw = body.encode("utf-8") if isinstance(body, str) else bytes(body or b"")
+    if leaf_hash(raw).hex() != leaf:
+        raise TamperedRecord(tenant, seq, "the record's body does not match its hash", call_id)
+    try:
+        doc = json.loads(raw)
+        sc = doc["scorecard"]
+        want = (sc["tenant"], sc["call_id"], sc.get("agent_id"), sc["verdict"], rollup.call_at(sc), doc.get("supersedes"))
+    except (ValueError, KeyError, TypeError):
+        raise TamperedRecord(tenant, seq, "the record's body is not a scorecard record", call_id) from None
+    if want != (tenant, call_id, agent_id, verdict, call_at, supersedes):
+        raise TamperedRecord(tenant, seq, "the row's columns differ from its signed body", call_id)
+    return doc
+
+
+def _interaction(sc: dict[str, Any]) -> dict[str, Any]:
     return {
         "object": "trace.interaction",
-        "id": call_id,
-        "agent_id": agent_id,
-        "product": product,
-        "verdict": verdict,
-        "findings": findings,
-        "blocked_turns": blocked,
-        "modified_turns": modified,
-        "packs_enforced": packs,
-        "scored_at": scored_at,
+        "id": sc["call_id"],
+        "agent_id": sc.get("agent_id"),
+        "product": sc.get("product"),
+        "verdict": sc["verdict"],
+        "findings": len(sc.get("findings") or []),
+        "blocked_turns": sc.get("blocked_turns", 0),
+        "modified_turns": sc.get("modified_turns", 0),
+        "packs_enforced": ",".join(sc.get("packs_enforced") or []),
+        "scored_at": sc["scored_at"],
     }
+
+
+def _cursor_key(secret: bytes, cursor: str, view: str, tenant: str, filters: dict[str, Any], n: int) -> list[int]:
+    k = decode_cursor(secret, cursor, view, tenant, filters)
+    if len(k) != n:
+        raise CursorError("malformed cursor")
+    return k
+
+
+# ----------------------------------------------------------------------------------------------- lists
 
 
 def list_interactions(
@@ -86,6 +206,7 @@ def list_interactions(
     filters = {"verdict": verdict, "agent_id": agent_id}
     with _open(db) as conn:
         secret = cursor_secret(conn)
+        signed_size(conn, tenant)
         where = ["s.tenant = ?"]
         args: list[Any] = [tenant]
         if verdict is not None:
@@ -95,25 +216,20 @@ def list_interactions(
             where.append("s.agent_id = ?")
             args.append(agent_id)
         if cursor:
-            k = decode_cursor(secret, cursor, "interactions", tenant, filters)
-            if len(k) != 2:
-                from trace_engine.store.cursor import CursorError
-
-                raise CursorError("malformed cursor")
-            where.append("(s.scored_at, s.seq) < (?, ?)")
-            args.extend(k)
+            where.append("(s.call_at, s.seq) < (?, ?)")
+            args.extend(_cursor_key(secret, cursor, "interactions", tenant, filters, 2))
         where.append(_latest_clause(conn, tenant, "s"))
         rows = conn.execute(
-            "SELECT s.call_id, s.agent_id, s.product, s.verdict, s.findings, s.blocked_turns, s.modified_turns, "
-            "s.packs_enforced, s.scored_at, s.seq FROM scorecards s WHERE "
+            f"SELECT {_INDEX_COLS} FROM scorecards s WHERE "
             + " AND ".join(where)
-            + " ORDER BY s.scored_at DESC, s.seq DESC LIMIT ?",
+            + " ORDER BY s.call_at DESC, s.seq DESC LIMIT ?",
             [*args, n + 1],
         ).fetchall()
     has_more = len(rows) > n
     rows = rows[:n]
-    nxt = encode_cursor(secret, "interactions", tenant, filters, [rows[-1][8], rows[-1][9]]) if has_more else None
-    return {"object": "list", "data": [_interaction(r) for r in rows], "has_more": has_more, "next_cursor": nxt}
+    data = [_interaction(signed_record(tenant, r)["scorecard"]) for r in rows]
+    nxt = encode_cursor(secret, "interactions", tenant, filters, [rows[-1][4], rows[-1][0]]) if has_more else None
+    return {"object": "list", "data": data, "has_more": has_more, "next_cursor": nxt}
 
 
 def list_violations(
@@ -131,6 +247,7 @@ def list_violations(
     filters = {"rule_id": rule_id, "severity": severity, "agent_id": agent_id, "interaction_id": interaction_id}
     with _open(db) as conn:
         secret = cursor_secret(conn)
+        signed_size(conn, tenant)
         where = ["v.tenant = ?"]
         args: list[Any] = [tenant]
         for col, val in filters.items():
@@ -138,84 +255,116 @@ def list_violations(
                 where.append(f"v.{col} = ?")
                 args.append(val)
         if cursor:
-            k = decode_cursor(secret, cursor, "violations", tenant, filters)
-            if len(k) != 3:
-                from trace_engine.store.cursor import CursorError
-
-                raise CursorError("malformed cursor")
-            where.append("(v.scored_at, v.seq, v.idx) < (?, ?, ?)")
-            args.extend(k)
+            where.append("(v.call_at, v.seq, v.idx) < (?, ?, ?)")
+            args.extend(_cursor_key(secret, cursor, "violations", tenant, filters, 3))
         where.append(_latest_clause(conn, tenant, "v"))
         rows = conn.execute(
-            "SELECT v.id, v.interaction_id, v.agent_id, v.rule_id, v.pack_id, v.severity, v.action_taken, "
-            "v.citation, v.reason, v.at_t, v.scored_at, v.seq, v.idx FROM violations v WHERE "
+            "SELECT v.seq, v.idx, v.call_at, v.id, v.interaction_id, v.agent_id, v.rule_id, v.pack_id, v.severity, "
+            "v.action_taken, v.citation, v.reason, v.at_t FROM violations v WHERE "
             + " AND ".join(where)
-            + " ORDER BY v.scored_at DESC, v.seq DESC, v.idx DESC LIMIT ?",
+            + " ORDER BY v.call_at DESC, v.seq DESC, v.idx DESC LIMIT ?",
             [*args, n + 1],
         ).fetchall()
-    has_more = len(rows) > n
-    rows = rows[:n]
-    nxt = encode_cursor(secret, "violations", tenant, filters, list(rows[-1][10:13])) if has_more else None
-    data = [
-        {
-            "object": "trace.violation",
-            "id": r[0],
-            "interaction_id": r[1],
-            "agent_id": r[2],
-            "rule_id": r[3],
-            "pack_id": r[4],
-            "severity": r[5],
-            "action_taken": r[6],
-            "citation": r[7] or "",
-            "reason": r[8] or "",
-            "at_t": r[9],
-        }
-        for r in rows
-    ]
+        has_more = len(rows) > n
+        rows = rows[:n]
+        docs: dict[int, dict[str, Any]] = {}
+        seqs = sorted({r[0] for r in rows})
+        for i in range(0, len(seqs), 500):
+            chunk = seqs[i : i + 500]
+            for rec in conn.execute(
+                f"SELECT {_INDEX_COLS} FROM scorecards s WHERE s.tenant = ? AND s.seq IN ({','.join('?' * len(chunk))})",
+                [tenant, *chunk],
+            ):
+                docs[rec[0]] = signed_record(tenant, rec)
+    data = []
+    for seq, idx, call_at, *cols in rows:
+        doc = docs.get(seq)
+        v = None
+        if doc is not None and isinstance(idx, int) and 0 <= idx < len(doc.get("violations") or []):
+            v = doc["violations"][idx]
+        fields = ("id", "interaction_id", "agent_id", "rule_id", "pack_id", "severity", "action_taken", "citation",
+                  "reason", "at_t")
+        if v is None or call_at != rollup.call_at(doc["scorecard"]) or tuple(cols) != tuple(v.get(f) for f in fields):
+            raise TamperedRecord(tenant, seq, f"violation row {idx} differs from its signed record")
+        data.append(
+            {
+                "object": "trace.violation",
+                **{f: v.get(f) for f in fields},
+                "citation": v.get("citation") or "",
+                "reason": v.get("reason") or "",
+            }
+        )
+    nxt = encode_cursor(secret, "violations", tenant, filters, [rows[-1][2], rows[-1][0], rows[-1][1]]) if has_more else None
     return {"object": "list", "data": data, "has_more": has_more, "next_cursor": nxt}
 
 
+# -------------------------------------------------------------------------------------------- exposure
+
+
 def exposure(
-    db: DB, tenant: str, window_days: int = 30, agent_id: str | None = None, *, now_ms: int | None = None
+    db: DB,
+    tenant: str,
+    window_days: int = 30,
+    agent_id: str | None = None,
+    *,
+    now_ms: int | None = None,
+    memo: Any = None,
 ) -> dict[str, Any]:
-    """``GET /v1/trace/exposure`` over the latest scorecards with ``scored_at`` in the trailing window.
+    """``GET /v1/trace/exposure`` over the latest record of every call that started in the trailing window.
 
     ``with_a_gap`` counts interactions whose verdict is not PASS. ``by_rule[].count`` is the number of
     interactions in which the rule fired (at least once) and ``rate`` is ``count / interactions_scanned``;
     ranked by count, then rule_id. ``top_exposure`` is the first of that ranking (``null`` when none fired).
-    Aggregated in SQL.
+
+    Whole hours come from the rollup; the window's partial first hour from the records' bodies. ``memo`` (an
+    object with ``get(key)`` / ``put(key, value)``) caches the whole-hours part per rollup state.
     """
     window_days = max(1, min(365, int(window_days)))
     now = int(time.time() * 1000) if now_ms is None else now_ms
     since = now - window_days * DAY_MS
+    edge = -(-since // HOUR_MS) * HOUR_MS  # first whole hour inside the window
     with _open(db) as conn:
-        agent_sql = " AND s.agent_id = ?" if agent_id is not None else ""
-        latest = _latest_clause(conn, tenant, "s")
-        args: list[Any] = [tenant, since] + ([agent_id] if agent_id is not None else [])
-        by_verdict = {"PASS": 0, "WARN": 0, "FAIL": 0}
-        for verdict, c in conn.execute(
-            "SELECT s.verdict, count(*) FROM scorecards s WHERE s.tenant = ? AND s.scored_at >= ?"
-            + agent_sql
-            + " AND "
-            + latest
-            + " GROUP BY s.verdict",
-            args,
-        ):
-            by_verdict[verdict] = by_verdict.get(verdict, 0) + c
-        scanned = sum(by_verdict.values())
-        rules = conn.execute(
-            "SELECT s.rule_id, s.pack_id, count(DISTINCT s.seq) AS c FROM violations s "
-            "WHERE s.tenant = ? AND s.scored_at >= ?"
-            + agent_sql
-            + " AND "
-            + latest
-            + " GROUP BY s.rule_id, s.pack_id ORDER BY c DESC, s.rule_id, s.pack_id",
-            args,
-        ).fetchall()
+        own_tx = not conn.in_transaction
+        if own_tx:
+            conn.execute("BEGIN")  # one snapshot: rollup and records agree
+        try:
+            signed_size(conn, tenant)
+            row = conn.execute("SELECT size FROM rollup_state WHERE tenant = ?", (tenant,)).fetchone()
+            mkey = (tenant, row[0] if row else 0, edge, agent_id)
+            whole = memo.get(mkey) if memo is not None else None
+            if whole is None:
+                whole = rollup.whole_hours(conn, tenant, edge, agent_id)
+                if memo is not None:
+                    memo.put(mkey, whole)
+            by_verdict: dict[str, int] = {"PASS": 0, "WARN": 0, "FAIL": 0}
+            for v, c in whole[0].items():
+                by_verdict[v] = by_verdict.get(v, 0) + c
+            counts: dict[tuple[str, str | None], int] = dict(whole[1])
+            agent_sql = " AND s.agent_id = ?" if agent_id is not None else ""
+            for r in conn.execute(
+                f"SELECT {_INDEX_COLS} FROM scorecards s WHERE s.tenant = ? AND s.call_at >= ? AND s.call_at < ?"
+                + agent_sql
+                + " AND "
+                + _latest_clause(conn, tenant, "s"),
+                [tenant, since, edge] + ([agent_id] if agent_id is not None else []),
+            ):
+                sc = signed_record(tenant, r)["scorecard"]
+                _hour, _agent, verdict, rules = rollup.contribution(sc)
+                by_verdict[verdict] = by_verdict.get(verdict, 0) + 1
+                for rule_id, pack in rules:
+                    k = (rule_id, None if pack == rollup.NONE else pack)
+                    counts[k] = counts.get(k, 0) + 1
+        finally:
+            if own_tx and conn.in_transaction:
+                conn.execute("COMMIT")
+    by_verdict = {k: v for k, v in by_verdict.items() if v or k in ("PASS", "WARN", "FAIL")}
+    scanned = sum(by_verdict.values())
+    ranked = sorted(
+        ((r, p, c) for (r, p), c in counts.items() if c > 0),
+        key=lambda x: (-x[2], x[0], x[1] is not None, x[1] or ""),
+    )
     gap = scanned - by_verdict.get("PASS", 0)
-    by_rule = [
-        {"rule_id": r, "pack_id": p, "count": c, "rate": (c / scanned) if scanned else 0.0} for r, p, c in rules
-    ]
+    by_rule = [{"rule_id": r, "pack_id": p, "count": c, "rate": (c / scanned) if scanned else 0.0} for r, p, c in ranked]
     return {
         "object": "trace.exposure",
         "window_days": window_days,
@@ -228,31 +377,68 @@ def exposure(
     }
 
 
+# ---------------------------------------------------------------------------------------------- detail
+
+
+def signed_findings(conn: sqlite3.Connection, tenant: str, rows: list[tuple[Any, str]]) -> list[dict[str, Any]]:
+    """Tier-2 finding rows ``(seq, body)`` as their signed events say them. Raises :class:`TamperedRecord`."""
+    out = []
+    for seq, body in rows:
+        ev = conn.execute(
+            "SELECT body, leaf_hash FROM events WHERE tenant = ? AND seq = ? AND kind = 'tier2_finding'", (tenant, seq)
+        ).fetchone()
+        if ev is None:
+            raise TamperedRecord(tenant, seq, "a Tier-2 finding has no signed record")
+        raw = ev[0].encode("utf-8")
+        if leaf_hash(raw).hex() != ev[1]:
+            raise TamperedRecord(tenant, seq, "the Tier-2 finding's record does not match its hash")
+        try:
+            finding = json.loads(raw)["finding"]
+            same = json.loads(body) == finding
+        except (ValueError, KeyError, TypeError):
+            same = False
+        if not same:
+            raise TamperedRecord(tenant, seq, "the Tier-2 finding row differs from its signed record")
+        out.append(finding)
+    return out
+
+
 def interaction_detail(db: DB, tenant: str, call_id: str) -> dict[str, Any] | None:
     """``GET /v1/trace/interactions/{id}``: the latest scorecard of the call, or ``None`` when unknown."""
+    from trace_engine.store.log import audit_link
+
     with _open(db) as conn:
+        signed_size(conn, tenant)
         row = conn.execute(
-            "SELECT call_id, agent_id, product, verdict, findings, blocked_turns, modified_turns, packs_enforced, "
-            "scored_at, body, audit_hash, seq FROM scorecards WHERE tenant = ? AND call_id = ? "
-            "ORDER BY +seq DESC LIMIT 1",
+            f"SELECT {_INDEX_COLS}, s.prev_hash, s.audit_hash FROM scorecards s WHERE s.tenant = ? AND s.call_id = ? "
+            "ORDER BY +s.seq DESC LIMIT 1",
             (tenant, call_id),
         ).fetchone()
         if row is None:
             return None
-        tier2 = [
-            json.loads(b)
-            for (b,) in conn.execute(
-                "SELECT body FROM tier2_findings WHERE tenant = ? AND interaction_id = ? ORDER BY rowid",
+        doc = signed_record(tenant, row[:8])
+        seq, prev, audit = row[0], row[8], row[9]
+        try:
+            linked = audit_link(bytes.fromhex(prev), bytes.fromhex(row[7]), tenant, seq).hex() == audit
+        except (TypeError, ValueError):
+            linked = False
+        if not linked:
+            raise TamperedRecord(tenant, seq, "the record's audit hash does not recompute", call_id)
+        tier2 = signed_findings(
+            conn,
+            tenant,
+            conn.execute(
+                "SELECT seq, body FROM tier2_findings WHERE tenant = ? AND interaction_id = ? ORDER BY seq",
                 (tenant, call_id),
-            )
-        ]
-    out = _interaction(row)
-    sc = json.loads(row[9])["scorecard"]
+            ).fetchall(),
+        )
+    sc = doc["scorecard"]
+    out = _interaction(sc)
     timeline = sc.get("timeline") or []
     out.update(
         {
-            "audit_hash": row[10],
-            "seq": row[11],
+            "audit_hash": audit,
+            "seq": seq,
             "scorecard": sc,
             "tier2_findings": tier2,
             "timeline": timeline,

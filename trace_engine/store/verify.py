@@ -1,37 +1,56 @@
-"""``trace verify``: recompute every hash, link, tree head and signature in an evidence DB.
+"""``trace verify``: recompute every hash, link, tree head and signature in an evidence DB, and check that every
+row a read reports is what a signed record says.
 
-What is checked, per tenant, in ``seq`` order:
+Keys: checkpoints must be signed by a **trusted** key: ``--pubkey`` (repeatable) or a trusted-keys file. Without
+one, the ``trace.pub`` beside the database is used with a loud warning (whoever can write the directory can swap
+it) and the report says the result is not trusted.
 
-* positions are contiguous from 0 (``chain broken: record 5 missing``);
-* ``leaf_hash == SHA-256(0x00 || body)`` (``leaf hash mismatch``);
-* the body's ``scorecard.tenant`` is the chain's tenant (``record belongs to tenant a but is in tenant b's chain``);
-* the denormalized columns (verdict, call_id, ...) and the ``violations`` rows equal what the body says;
-* ``prev_hash`` is the previous record's ``audit_hash`` (``records reordered`` when it names another record of
-  the chain) and ``audit_hash`` recomputes;
-* every stored checkpoint parses, is signed by the verifier key (``checkpoint signature invalid``,
-  ``signed by an unknown key``), and its root equals the recomputed RFC 6962 root at its size; a checkpoint larger
-  than the log means the tail was cut (``tail truncated: checkpoint has size 300, log has 250``);
-* a trusted checkpoint (``--checkpoint``), kept outside the DB, is checked the same way.
+What is checked, per log (each tenant's, and the directory's), in ``seq`` order across ``scorecards`` and
+``events``:
 
-The verifier key is, in order: ``--pubkey`` (trusted), ``trace.pub`` beside the DB, or the key recorded in the
-DB's ``meta`` table. The last two are only as trustworthy as the directory; the report says which was used.
-``gaps`` records (scorecards the inline writer lost) are reported but are not tampering.
+* positions are contiguous from 0 and unique (``chain broken: record 5 missing``);
+* ``leaf_hash == SHA-256(0x00 || body)`` (``leaf hash mismatch``), the body names the log's tenant, and its
+  index columns (verdict, call_id, call_at, ...) and ``violations`` rows equal what it says;
+* ``prev_hash`` is the previous record's ``audit_hash`` and ``audit_hash`` recomputes;
+* every stored checkpoint parses, is signed by a trusted key, and its root equals the recomputed RFC 6962 root
+  at its size; one exists at every multiple of 256; **the latest covers the whole log**: a record beyond it was
+  written without the key (``records 300..300 are not covered by a signed checkpoint``); a checkpoint larger
+  than the log means the tail was cut;
+* every trusted checkpoint (``--checkpoint``, kept outside the DB by a witness) is signed by a trusted key and
+  its root matches the log at its size.
+
+Then, across logs: every tenant with records is in the signed directory and every tenant in the directory has
+records (a deleted tenant); the ``gaps``, ``tier2_findings`` and ``agents`` rows, and the service tables
+(``api_keys``, ``trace_configs``, ``trace_rule_packs``), equal what the signed events say (a key minted, a
+config edited, a finding changed outside the log); the exposure rollup equals the one rebuilt from the records.
+
+Damaged files raise :class:`~trace_engine.store.db.UnreadableDatabase` (``trace verify`` exits 2).
 """
 
 from __future__ import annotations
 
 import base64
+import heapq
 import json
 import os
 import sqlite3
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from trace_engine.evidence.merkle import Frontier, leaf_hash
-from trace_engine.evidence.signing import NoteError, VerifierKey, parse_checkpoint
-from trace_engine.store.db import connect, get_meta
+from trace_engine.evidence.signing import DIRECTORY, Checkpoint, NoteError, VerifierKey, parse_checkpoint
+from trace_engine.store import rollup
+from trace_engine.store.db import CHECKPOINT_EVERY, UnreadableDatabase, connect
 from trace_engine.store.log import GENESIS, audit_link
+
+#: at most this many problems of one kind per log are listed (the count says how many there were)
+MAX_PER_KIND = 50
+
+
+class NoTrustedKey(Exception):
+    """No key to check signatures against."""
 
 
 @dataclass
@@ -46,7 +65,7 @@ class Problem:
         return {"tenant": self.tenant, "seq": self.seq, "call_id": self.call_id, "kind": self.kind, "message": self.message}
 
     def render(self) -> str:
-        where = f"tenant {self.tenant}"
+        where = "directory" if self.tenant == DIRECTORY else f"tenant {self.tenant}"
         if self.seq is not None:
             where += f" seq {self.seq}"
         if self.call_id is not None:
@@ -59,8 +78,14 @@ class VerifyReport:
     db: str
     key_source: str | None
     key: str | None
+    trusted: bool = True
+    keys: list[str] = field(default_factory=list)
     tenants: list[dict[str, Any]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    omitted: int = 0
+    #: tenants whose exposure rollup was rebuilt from the records
+    rebuilt: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -70,226 +95,562 @@ class VerifyReport:
         return {
             "object": "trace.verification",
             "ok": self.ok,
+            "trusted": self.trusted,
             "db": self.db,
             "key_source": self.key_source,
             "key": self.key,
+            "keys": self.keys,
             "tenants": self.tenants,
             "problems": [p.to_dict() for p in self.problems],
+            "problems_omitted": self.omitted,
+            "warnings": self.warnings,
+            "rollups_rebuilt": self.rebuilt,
         }
 
 
-def _pick_key(conn: sqlite3.Connection, db_path: str, pubkey: VerifierKey | None) -> tuple[VerifierKey | None, str | None]:
-    if pubkey is not None:
-        return pubkey, "trusted (--pubkey)"
-    beside = Path(os.path.abspath(db_path)).parent / "trace.pub"
+def beside_key(db_path: str) -> Path:
+    return Path(os.path.abspath(db_path)).parent / "trace.pub"
+
+
+def _pick_keys(db_path: str, keys: list[VerifierKey], report: VerifyReport) -> list[VerifierKey]:
+    if keys:
+        report.key_source = "trusted (given)"
+        return keys
+    beside = beside_key(db_path)
     if beside.is_file():
         try:
-            return VerifierKey.parse(beside.read_text()), f"beside the database ({beside})"
-        except ValueError:
-            pass
-    m = get_meta(conn, "log_pubkey")
-    if m:
+            k = VerifierKey.parse(beside.read_text(encoding="utf-8"))
+        except (ValueError, OSError) as exc:
+            raise NoTrustedKey(f"no trusted key given, and {beside} is not a verifier key ({exc})") from None
+        report.trusted = False
+        report.key_source = f"UNTRUSTED: {beside}, beside the database"
+        report.warnings.append(
+            f"no trusted key given: using {beside}, which anyone who can write the database's directory can "
+            "replace together with the log. Pass the key you were given out of band with --pubkey (or "
+            "--trusted-keys) for a result you can rely on."
+        )
+        return [k]
+    raise NoTrustedKey("no trusted key: pass --pubkey KEY (or --trusted-keys FILE); no trace.pub beside the database")
+
+
+class _Context:
+    """What the logs say the side tables and the rollup must hold, gathered while walking them."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, int] = {}  # directory: tenant -> entry seq
+        self.sizes: dict[str, int] = {}
+        self.gaps: list[tuple] = []
+        self.tier2: list[tuple] = []
+        self.agents: dict[tuple[str, str], tuple[int, int]] = {}
+        self.keys: dict[str, tuple] = {}  # key_id -> (tenant, key_hash, scopes, created_at, revoked_at, note)
+        self.configs: dict[tuple[str, str], tuple] = {}
+        self.packs: dict[tuple[str, str, str], tuple] = {}
+        self.rollups: dict[str, tuple[dict, dict]] = {}
+        self.rollup_sizes: dict[str, int] = {}
+
+
+class _Verifier:
+    def __init__(self, conn: sqlite3.Connection, keys: list[VerifierKey], report: VerifyReport):
+        self.conn = conn
+        self.keys = keys
+        self.report = report
+        self.ctx = _Context()
+        self.kind_counts: dict[tuple[str, str], int] = {}
+        self.used_keys: set[str] = set()
+
+    def add(self, tenant: str, kind: str, message: str, seq: int | None = None, call_id: str | None = None) -> None:
+        k = (tenant, kind)
+        n = self.kind_counts.get(k, 0) + 1
+        self.kind_counts[k] = n
+        if n > MAX_PER_KIND:
+            self.report.omitted += 1
+            return
+        self.report.problems.append(Problem(tenant, kind, message, seq, call_id))
+
+    # -------------------------------------------------------------------------------------- checkpoints
+
+    def _checkpoints(self, tenant: str) -> list[tuple[int, Checkpoint]]:
+        out = []
+        for rowid, size, root_hex, note, sig_col, kid_col in self.conn.execute(
+            "SELECT rowid, size, root, note, signature, key_id FROM checkpoints WHERE tenant = ? ORDER BY size, rowid",
+            (tenant,),
+        ):
+            try:
+                ck = parse_checkpoint(note)
+            except NoteError as exc:
+                self.add(tenant, "checkpoint", f"checkpoint (row {rowid}) unreadable: {exc}")
+                continue
+            if ck.tenant != tenant:
+                self.add(tenant, "checkpoint", f"checkpoint at size {ck.size} is for log {ck.origin!r}")
+                continue
+            blobs = {base64.b64encode(kid + sig).decode() for _n, kid, sig in ck.signatures}
+            if ck.size != size or ck.root.hex() != root_hex or sig_col not in blobs or (kid_col and kid_col not in ck.key_ids):
+                self.add(tenant, "checkpoint", f"checkpoint at size {ck.size}: its columns differ from the signed note")
+            key, bad = ck.verify_any(self.keys)
+            if key is None:
+                self.add(tenant, "checkpoint", f"checkpoint at size {ck.size}: {bad} (key ids {', '.join(ck.key_ids)})")
+                continue
+            self.used_keys.add(key.encode())
+            out.append((ck.size, ck))
+        return out
+
+    # --------------------------------------------------------------------------------------------- logs
+
+    def verify_log(self, tenant: str, trusted: list[Checkpoint]) -> None:
+        add = self.add
+        conn = self.conn
+        cks = self._checkpoints(tenant)
+        sizes = {s for s, _ in cks} | {c.size for c in trusted}
+        roots: dict[int, bytes] = {}
+        vrows: dict[int, list[tuple]] = {}
+        for r in conn.execute(
+            "SELECT seq, idx, id, audit_hash, interaction_id, agent_id, rule_id, pack_id, severity, action_taken, "
+            "citation, reason, at_t, scored_at, call_at FROM violations WHERE tenant = ? ORDER BY seq, idx",
+            (tenant,),
+        ):
+            vrows.setdefault(r[0], []).append(r[1:])
+        sc_rows = conn.execute(
+            "SELECT seq, 's', call_id, agent_id, product, config_etag, engine_version, verdict, scored_at, call_at, "
+            "findings, blocked_turns, modified_turns, packs_enforced, CAST(body AS BLOB), leaf_hash, prev_hash, audit_hash, "
+            "supersedes FROM scorecards WHERE tenant = ? ORDER BY seq",
+            (tenant,),
+        )
+        ev_rows = conn.execute(
+            "SELECT seq, 'e', kind, ref, CAST(body AS BLOB), leaf_hash, prev_hash, audit_hash FROM events WHERE tenant = ? "
+            "ORDER BY seq",
+            (tenant,),
+        )
+
+        def by_seq(r: tuple) -> float:
+            return r[0] if type(r[0]) is int else float("inf")
+
+        f = Frontier()
+        if 0 in sizes:
+            roots[0] = f.root()
+        expected = 0
+        link: bytes | None = GENESIS
+        count = 0
+        contrib: dict[str, rollup.Contribution] = {}
+        interned: dict[rollup.Contribution, rollup.Contribution] = {}
+        delta = rollup.RollupDelta()
+        has_scorecards = False
+        ev_list = ev_rows.fetchall()  # events are few next to scorecards: merge only when there are any
+        rows = heapq.merge(sc_rows, ev_list, key=by_seq) if ev_list else sc_rows
+        for row in rows:
+            seq = row[0]
+            if type(seq) is not int:
+                add(tenant, "chain", f"a record's position is not an integer ({seq!r})")
+                continue
+            count += 1
+            if seq != expected:
+                if seq > expected:
+                    missing = f"record {expected} missing" if seq == expected + 1 else f"records {expected}-{seq - 1} missing"
+                    add(tenant, "chain", f"chain broken: {missing}", expected)
+                else:
+                    add(tenant, "chain", "two records at the same position", seq)
+                    continue
+                link = None
+            is_sc = row[1] == "s"
+            body, stored_leaf, stored_prev, stored_audit = (row[14:18] if is_sc else row[4:8])
+            call_id = row[2] if is_sc and isinstance(row[2], str) else None
+            raw = body if isinstance(body, bytes) else b""  # the exact bytes stored, even if not valid UTF-8
+            lh = leaf_hash(raw)
+            if lh.hex() != stored_leaf:
+                add(tenant, "leaf", "leaf hash mismatch: the record's body was altered", seq, call_id)
+            try:
+                doc = json.loads(raw)
+                if not isinstance(doc, dict):
+                    raise ValueError("not an object")
+            except (ValueError, RecursionError, UnicodeDecodeError):
+                doc = None
+                add(tenant, "body", "record body is not JSON", seq, call_id)
+            foreign = False
+            if doc is not None:
+                try:
+                    if is_sc:
+                        has_scorecards = True
+                        foreign = self._scorecard(tenant, seq, row, doc, vrows.pop(seq, []), stored_audit, contrib,
+                                                  interned, delta)
+                    else:
+                        foreign = self._event(tenant, seq, row, doc)
+                except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                    add(tenant, "body", f"record body is malformed ({type(exc).__name__}: {exc})", seq, call_id)
+            if not foreign:
+                if link is not None and stored_prev != link.hex():
+                    other = self._seq_of(tenant, stored_prev)
+                    if other is not None and other != seq - 1:
+                        add(tenant, "order", f"records reordered: record at seq {seq} follows the record now at seq {other}",
+                            seq, call_id)
+                    else:
+                        add(tenant, "chain", f"chain broken: record {seq} does not link to record {seq - 1}", seq, call_id)
+                else:
+                    try:
+                        want = audit_link(bytes.fromhex(stored_prev), bytes.fromhex(stored_leaf), tenant, seq).hex()
+                    except (TypeError, ValueError):
+                        want = None
+                    if want != stored_audit:
+                        add(tenant, "audit", "audit hash mismatch: the record was altered, moved or reordered", seq, call_id)
+            try:
+                link = bytes.fromhex(stored_audit)
+            except (TypeError, ValueError):
+                link = None
+            expected = seq + 1
+            f.append(lh)
+            if f.size in sizes:
+                roots[f.size] = f.root()
+
+        for seq in sorted(vrows):
+            add(tenant, "violations", f"violation rows for seq {seq} have no scorecard record", seq)
+
+        log_size = expected
+        self.ctx.sizes[tenant] = log_size
+        if has_scorecards or tenant != DIRECTORY:
+            self.ctx.rollups[tenant] = delta.nonzero()
+        signed = 0
+        for size, ck in cks:
+            if size > log_size:
+                add(tenant, "truncated", f"tail truncated: checkpoint has size {size}, log has {log_size}")
+            elif roots.get(size) != ck.root:
+                add(tenant, "root", f"checkpoint root mismatch at size {size}: the log's records differ from the signed tree")
+            else:
+                signed = max(signed, size)
+        have = {r[0] for r in conn.execute("SELECT size FROM checkpoints WHERE tenant = ?", (tenant,))}
+        have = {x for x in have if type(x) is int}
+        missing = [k for k in range(CHECKPOINT_EVERY, min(log_size, max(have, default=0)) + 1, CHECKPOINT_EVERY) if k not in have]
+        for k in missing[:5]:
+            add(tenant, "checkpoint", f"the signed checkpoint at size {k} is missing (deleted)", k - 1)
+        if log_size > signed:
+            cid = self._call_at(tenant, signed)
+            add(
+                tenant,
+                "uncovered",
+                f"records {signed}..{log_size - 1} are not covered by a signed checkpoint (the latest valid one has "
+                f"size {signed}): appended without the signing key, or its checkpoints were deleted",
+                signed,
+                cid,
+            )
+        for ck in trusted:
+            key, bad = ck.verify_any(self.keys)
+            if key is None:
+                add(tenant, "trusted_checkpoint", f"trusted checkpoint at size {ck.size}: {bad}")
+            elif ck.size > log_size:
+                add(tenant, "truncated", f"tail truncated: trusted checkpoint has size {ck.size}, log has {log_size}")
+            elif roots.get(ck.size) != ck.root:
+                add(tenant, "root", f"trusted checkpoint root mismatch at size {ck.size}: the log was rewritten")
+        gaps = conn.execute("SELECT coalesce(sum(lost), 0), count(*) FROM gaps WHERE tenant = ?", (tenant,)).fetchone()
+        latest = max(have, default=None)
+        self.report.tenants.append(
+            {
+                "tenant": tenant,
+                "records": count,
+                "size": log_size,
+                "checkpoints": len(cks),
+                "latest_checkpoint_size": latest,
+                "root": f.root().hex(),
+                "uncheckpointed": max(0, log_size - signed),
+                "gaps": gaps[1],
+                "lost": gaps[0],
+            }
+        )
+
+    def _seq_of(self, tenant: str, audit: Any) -> int | None:
+        for table in ("scorecards", "events"):
+            r = self.conn.execute(f"SELECT seq FROM {table} WHERE tenant = ? AND audit_hash = ?", (tenant, audit)).fetchone()
+            if r is not None:
+                return r[0]
+        return None
+
+    def _call_at(self, tenant: str, seq: int) -> str | None:
+        r = self.conn.execute("SELECT call_id FROM scorecards WHERE tenant = ? AND seq = ?", (tenant, seq)).fetchone()
+        return r[0] if r and isinstance(r[0], str) else None
+
+    def _scorecard(
+        self,
+        tenant: str,
+        seq: int,
+        row: tuple,
+        doc: dict[str, Any],
+        have: list[tuple],
+        stored_audit: Any,
+        contrib: dict[str, rollup.Contribution],
+        interned: dict[rollup.Contribution, rollup.Contribution],
+        delta: rollup.RollupDelta,
+    ) -> bool:
+        (_seq, _t, call_id, agent_id, product, etag, ev, verdict, scored_at, call_at, nfind, blocked, modified, packs,
+         _body, _leaf, _prev, _audit, supersedes) = row
+        if tenant == DIRECTORY:
+            self.add(tenant, "body", "the directory holds a scorecard", seq, call_id)
+            return False
+        sc = doc["scorecard"]
+        if sc.get("tenant") != tenant:
+            self.add(tenant, "tenant", f"record belongs to tenant {sc.get('tenant')} but is in tenant {tenant}'s chain",
+                     seq, call_id)
+            return True
+        cols = {
+            "call_id": (call_id, sc.get("call_id")),
+            "agent_id": (agent_id, sc.get("agent_id")),
+            "product": (product, sc.get("product")),
+            "config_etag": (etag, sc.get("config_etag")),
+            "engine_version": (ev, sc.get("engine_version")),
+            "verdict": (verdict, sc.get("verdict")),
+            "scored_at": (scored_at, sc.get("scored_at")),
+            "call_at": (call_at, rollup.call_at(sc)),
+            "findings": (nfind, len(sc.get("findings") or [])),
+            "blocked_turns": (blocked, sc.get("blocked_turns")),
+            "modified_turns": (modified, sc.get("modified_turns")),
+            "packs_enforced": (packs, ",".join(sc.get("packs_enforced") or [])),
+            "supersedes": (supersedes, doc.get("supersedes")),
+        }
+        diff = sorted(k for k, (a, b) in cols.items() if a != b)
+        if diff:
+            self.add(tenant, "columns", f"row columns differ from the signed body: {', '.join(diff)}", seq, call_id)
+        want = [
+            (
+                i, v.get("id"), stored_audit, v.get("interaction_id"), v.get("agent_id"), v.get("rule_id"),
+                v.get("pack_id"), v.get("severity"), v.get("action_taken"), v.get("citation"), v.get("reason"),
+                v.get("at_t"), sc.get("scored_at"), cols["call_at"][1],
+            )
+            for i, v in enumerate(doc.get("violations") or [])
+        ]
+        if [tuple(x) for x in have] != want:
+            self.add(tenant, "violations", "violation rows differ from the signed body", seq, call_id)
+        a = sc.get("agent_id")
+        if isinstance(a, str) and (tenant, a) not in self.ctx.agents:
+            self.ctx.agents[(tenant, a)] = (sc.get("scored_at"), seq)
+        # the rollup, rebuilt as the writer builds it
+        c = rollup.contribution(sc)
+        c = interned.setdefault(c, c)
+        old = doc.get("supersedes")
+        if old is not None and old in contrib:
+            delta.add(tenant, contrib[old], -1)
+        delta.add(tenant, c, 1)
+        if isinstance(stored_audit, str):
+            contrib[stored_audit] = c
+        return False
+
+    def _event(self, tenant: str, seq: int, row: tuple, doc: dict[str, Any]) -> bool:
+        _seq, _e, kind, ref, _body, _leaf, _prev, _audit = row
+        ctx = self.ctx
+        if doc.get("tenant") != tenant:
+            self.add(tenant, "tenant", f"record belongs to tenant {doc.get('tenant')} but is in tenant {tenant}'s chain", seq)
+            return True
+        ev = doc.get("event")
+        if ev != kind:
+            self.add(tenant, "columns", f"event row kind {kind!r} differs from the signed body ({ev!r})", seq)
+        from trace_engine.store.log import EVENT_REFS
+
+        ref_field = EVENT_REFS.get(ev) if isinstance(ev, str) else None
+        want_ref = doc.get(ref_field) if ref_field else None
+        if (None if want_ref is None else str(want_ref)) != ref:
+            self.add(tenant, "columns", "event row ref differs from the signed body", seq)
+        from trace_engine.store.log import DIRECTORY_KINDS
+
+        if (tenant == DIRECTORY) != (ev in DIRECTORY_KINDS):
+            self.add(tenant, "body", f"a {ev!r} record does not belong in this log", seq)
+            return False
+        if ev == "tenant":
+            name = doc["name"]
+            if name in ctx.names:
+                self.add(tenant, "directory", f"tenant {name} is listed twice (entries {ctx.names[name]} and {seq}): "
+                         "its log was deleted and started again", seq)
+            else:
+                ctx.names[name] = seq
+        elif ev == "gap":
+            ctx.gaps.append((tenant, doc["lost"], doc["reason"], doc["at"], seq))
+        elif ev == "tier2_finding":
+            ctx.tier2.append(
+                (tenant, doc["finding"].get("id"), doc["interaction_id"], doc["audit_hash"],
+                 json.dumps(doc["finding"], sort_keys=True), doc["at"], seq)
+            )
+        elif ev == "agent":
+            ctx.agents.setdefault((tenant, doc["agent_id"]), (doc["at"], seq))
+        elif ev == "api_key.created":
+            ctx.keys[doc["key_id"]] = (tenant, doc["key_hash"], doc["scopes"], doc["created_at"], None, doc.get("note"))
+        elif ev == "api_key.revoked":
+            k = ctx.keys.get(doc["key_id"])
+            if k is None or k[0] != tenant:
+                self.add(tenant, "body", f"revocation of unknown key {doc['key_id']}", seq)
+            else:
+                ctx.keys[doc["key_id"]] = (*k[:4], doc["revoked_at"], k[5])
+        elif ev == "config":
+            ctx.configs[(tenant, doc["agent_id"])] = (doc["body"], doc["etag"], doc["updated_at"])
+        elif ev == "rule_pack":
+            ctx.packs[(tenant, doc["pack_id"], doc["version"])] = (
+                doc["id"], doc["spec"], doc["etag"], doc.get("jurisdiction"), doc.get("legal_status"), doc["created_at"]
+            )
+        return False
+
+    # --------------------------------------------------------------------------------- across the logs
+
+    def directory(self) -> None:
+        ctx = self.ctx
+        for t, size in sorted(ctx.sizes.items()):
+            if t == DIRECTORY:
+                continue
+            if size and t not in ctx.names:
+                self.add(t, "directory", "the tenant has records but is not in the signed directory", 0)
+        for name, entry in sorted(ctx.names.items()):
+            if not ctx.sizes.get(name):
+                self.add(name, "deleted", f"the tenant is in the signed directory (entry {entry}) but has no records: "
+                         "its log was deleted")
+
+    def _compare(self, table: str, label: str, want: dict[Any, tuple], have: dict[Any, tuple], fmt: Any) -> None:
+        for k in sorted(set(want) | set(have), key=repr):
+            w, h = want.get(k), have.get(k)
+            if w == h:
+                continue
+            tenant, seq, what = fmt(k, w, h)
+            if h is None:
+                self.add(tenant, table, f"the signed {label} has no {table} row (deleted)", seq)
+            elif w is None:
+                self.add(tenant, table, f"{table} row {what} has no signed record: written outside the log", seq)
+            else:
+                self.add(tenant, table, f"{table} row {what} differs from its signed record", seq)
+
+    def side_tables(self) -> None:
+        ctx, conn = self.ctx, self.conn
+
+        def rows(sql: str) -> list[tuple]:
+            return conn.execute(sql).fetchall()
+
+        want = {g: g for g in ctx.gaps}
+        have = {r: r for r in rows("SELECT tenant, lost, reason, at, seq FROM gaps")}
+        self._compare("gaps", "gap record", want, have, lambda k, w, h: (k[0], k[4], f"at seq {k[4]}"))
+
+        def norm_finding(r: tuple) -> tuple:
+            try:
+                body = json.dumps(json.loads(r[4]), sort_keys=True)
+            except (TypeError, ValueError):
+                body = r[4]
+            return (r[0], r[1], r[2], r[3], body, r[5], r[6])
+
+        want = {(t[0], t[6]): t for t in ctx.tier2}
+        have = {(r[0], r[6]): norm_finding(r) for r in rows(
+            "SELECT tenant, id, interaction_id, audit_hash, body, created_at, seq FROM tier2_findings")}
+        self._compare("tier2_findings", "Tier-2 finding", want, have, lambda k, w, h: (k[0], k[1], (w or h)[1]))
+
+        want = {k: v for k, v in ctx.agents.items()}
+        have = {(r[0], r[1]): (r[2], r[3]) for r in rows("SELECT tenant, agent_id, first_seen, seq FROM agents")}
+        self._compare("agents", "agent record", want, have, lambda k, w, h: (k[0], (w or h)[1], repr(k[1])))
+
+        tables = {r[0] for r in rows("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "api_keys" in tables:
+            have = {r[0]: tuple(r[1:]) for r in rows(
+                "SELECT key_id, tenant, key_hash, scopes, created_at, revoked_at, note FROM api_keys")}
+            self._compare("api_keys", "API key", ctx.keys, have,
+                          lambda k, w, h: ((w or h)[0], None, k))
+        if "trace_configs" in tables:
+            have = {(r[0], r[1]): tuple(r[2:]) for r in rows(
+                "SELECT tenant, agent_id, body, etag, updated_at FROM trace_configs")}
+            self._compare("trace_configs", "config", ctx.configs, have,
+                          lambda k, w, h: (k[0], None, f"for agent {k[1]!r}" if k[1] else "for the org default"))
+        if "trace_rule_packs" in tables:
+            have = {(r[0], r[1], r[2]): tuple(r[3:]) for r in rows(
+                "SELECT tenant, pack_id, version, id, spec, etag, jurisdiction, legal_status, created_at "
+                "FROM trace_rule_packs")}
+            self._compare("trace_rule_packs", "rule pack", ctx.packs, have,
+                          lambda k, w, h: (k[0], None, f"{k[1]}@{k[2]}"))
+
+    def rebuild_rollups(self) -> list[str]:
+        """Rewrite the rollup of every tenant whose records verified but whose rollup differs (a cache)."""
+        bad_logs = {p.tenant for p in self.report.problems if p.kind != "rollup"}
+        stale = sorted({p.tenant for p in self.report.problems if p.kind == "rollup"} - bad_logs)
+        if not stale:
+            return []
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
         try:
-            return VerifierKey.parse(m), "self-attested (database meta)"
-        except ValueError:
-            pass
-    return None, None
+            for t in stale:
+                conn.execute("DELETE FROM rollup_verdicts WHERE tenant = ?", (t,))
+                conn.execute("DELETE FROM rollup_rules WHERE tenant = ?", (t,))
+                delta = rollup.RollupDelta()
+                want_v, want_r = self.ctx.rollups.get(t, ({}, {}))
+                delta.verdicts, delta.rules = dict(want_v), dict(want_r)
+                delta.flush(conn, [(t, self.ctx.sizes.get(t, 0))])
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return stale
 
-
-_COLS = (
-    "seq, call_id, agent_id, product, config_etag, engine_version, verdict, scored_at, findings, blocked_turns, "
-    "modified_turns, packs_enforced, body, leaf_hash, prev_hash, audit_hash, supersedes"
-)
+    def rollups(self) -> None:
+        conn = self.conn
+        tenants = set(self.ctx.rollups) | {r[0] for r in conn.execute(
+            "SELECT tenant FROM rollup_verdicts UNION SELECT tenant FROM rollup_rules UNION SELECT tenant FROM rollup_state")}
+        for t in sorted(tenants, key=str):
+            want_v, want_r = self.ctx.rollups.get(t, ({}, {}))
+            have_v, have_r = rollup.stored(conn, t)
+            bad = [k for k in set(want_v) | set(have_v) if want_v.get(k, 0) != have_v.get(k, 0)]
+            bad += [k for k in set(want_r) | set(have_r) if want_r.get(k, 0) != have_r.get(k, 0)]
+            for k in sorted(bad, key=repr)[:5]:
+                hour = datetime.fromtimestamp(k[1] / 1000, tz=UTC).strftime("%Y-%m-%dT%H:00Z")
+                what = f"verdict {k[3]}" if len(k) == 4 else f"rule {k[3]}"
+                want = (want_v if len(k) == 4 else want_r).get(k, 0)
+                have = (have_v if len(k) == 4 else have_r).get(k, 0)
+                agent = "no agent" if k[2] == rollup.NONE else f"agent {k[2]}"
+                self.add(t, "rollup", f"exposure rollup differs from the signed records: hour {hour}, {agent}, {what}: "
+                         f"stored {have}, records say {want}")
+            if len(bad) > 5:
+                self.add(t, "rollup", f"{len(bad) - 5} more exposure rollup cells differ from the signed records")
 
 
 def verify_db(
     db_path: str | os.PathLike[str],
     *,
+    pubkeys: list[VerifierKey] | tuple[VerifierKey, ...] = (),
+    trusted_checkpoints: list[str] | tuple[str, ...] = (),
     pubkey: VerifierKey | None = None,
     trusted_checkpoint: str | None = None,
+    rebuild_rollups: bool = False,
 ) -> VerifyReport:
-    """Verify the whole DB. Raises :class:`~trace_engine.store.db.UnreadableDatabase` when it cannot be read."""
+    """Verify the whole DB against ``pubkeys`` (trusted; without any, the ``trace.pub`` beside the DB, flagged
+    untrusted) and the witnessed ``trusted_checkpoints`` (note texts, each may hold several notes). With
+    ``rebuild_rollups`` an exposure rollup that differs from its tenant's (otherwise intact) records is rewritten
+    from them; the difference is still reported.
+
+    Raises :class:`~trace_engine.store.db.UnreadableDatabase` when the file cannot be read (damaged, truncated,
+    not a Trace DB), :class:`NoTrustedKey` when there is no key at all, and
+    :class:`~trace_engine.evidence.signing.NoteError` for a trusted checkpoint that does not parse."""
+    from trace_engine.evidence.signing import parse_checkpoints
+
     path = str(db_path)
+    keys = [*pubkeys, *([pubkey] if pubkey is not None else [])]
+    witnessed = [c for text in [*trusted_checkpoints, *([trusted_checkpoint] if trusted_checkpoint else [])]
+                 for c in parse_checkpoints(text)]
+    report = VerifyReport(path, None, None)
     conn = connect(path, create=False)
     try:
-        key, source = _pick_key(conn, path, pubkey)
-        report = VerifyReport(path, source, key.encode() if key else None)
-        trusted = None
-        if trusted_checkpoint is not None:
-            try:
-                trusted = parse_checkpoint(trusted_checkpoint)
-            except NoteError as exc:
-                report.problems.append(Problem("?", "trusted_checkpoint", f"trusted checkpoint unreadable: {exc}"))
-        tenants = sorted(
-            {r[0] for r in conn.execute("SELECT DISTINCT tenant FROM scorecards")}
-            | {r[0] for r in conn.execute("SELECT DISTINCT tenant FROM checkpoints")}
-            | ({trusted.tenant} if trusted else set())
+        empty = not witnessed and not any(
+            conn.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone() for t in ("scorecards", "events", "checkpoints")
         )
-        for t in tenants:
-            _verify_tenant(conn, t, key, trusted if trusted and trusted.tenant == t else None, report)
+        if empty and not keys and not beside_key(path).is_file():
+            report.key_source = "none needed: the log is empty"
+            return report
+        keys = _pick_keys(path, keys, report)
+        report.key = keys[0].encode()
+        v = _Verifier(conn, keys, report)
+        tenants = set()
+        for table in ("scorecards", "events", "checkpoints", "gaps", "tier2_findings", "agents", "violations"):
+            tenants |= {r[0] for r in conn.execute(f"SELECT DISTINCT tenant FROM {table}")}
+        tenants |= {c.tenant for c in witnessed}
+        tenants.add(DIRECTORY)
+        for t in sorted(tenants, key=lambda x: (x != DIRECTORY, str(x))):
+            if not isinstance(t, str):
+                v.add(str(t), "tenant", f"rows with a non-text tenant ({t!r})")
+                continue
+            v.verify_log(t, [c for c in witnessed if c.tenant == t])
+        v.directory()
+        v.side_tables()
+        v.rollups()
+        if rebuild_rollups:
+            report.rebuilt = v.rebuild_rollups()
+        report.keys = sorted(v.used_keys)
+        report.tenants = [t for t in report.tenants if t["tenant"] != DIRECTORY or t["records"]]
         return report
+    except sqlite3.Error as exc:
+        raise UnreadableDatabase(f"{path}: the database file is damaged ({exc})") from exc
+    except (MemoryError, RecursionError, UnicodeError) as exc:
+        raise UnreadableDatabase(f"{path}: the database cannot be read ({type(exc).__name__})") from exc
     finally:
         conn.close()
-
-
-def _verify_tenant(conn: sqlite3.Connection, tenant: str, key: VerifierKey | None, trusted: Any, report: VerifyReport) -> None:
-    problems = report.problems
-
-    def add(kind: str, msg: str, seq: int | None = None, call_id: str | None = None) -> None:
-        problems.append(Problem(tenant, kind, msg, seq, call_id))
-
-    # Checkpoints first: which tree sizes must we capture roots at?
-    cks: list[tuple[int, str, str, Any]] = []  # (size, root hex column, note, parsed)
-    for rowid, size, root_hex, note, sig_col, kid_col in conn.execute(
-        "SELECT rowid, size, root, note, signature, key_id FROM checkpoints WHERE tenant = ? ORDER BY size, rowid",
-        (tenant,),
-    ):
-        try:
-            ck = parse_checkpoint(note)
-        except NoteError as exc:
-            add("checkpoint", f"checkpoint {rowid} unreadable: {exc}")
-            continue
-        if ck.tenant != tenant:
-            add("checkpoint", f"checkpoint {rowid} is for log {ck.origin!r}, stored under tenant {tenant}")
-        blobs = {base64.b64encode(kid + sig).decode() for _n, kid, sig in ck.signatures}
-        kids = {kid.hex() for _n, kid, _s in ck.signatures}
-        if ck.size != size or ck.root.hex() != root_hex or sig_col not in blobs or (kid_col and kid_col not in kids):
-            add("checkpoint", f"checkpoint {rowid}: size/root/signature columns differ from the signed note")
-        if key is None:
-            add("checkpoint", "no verifier key: checkpoint signatures cannot be checked (pass --pubkey)")
-            key = VerifierKey("", b"")  # report once; later checks say "unknown key"
-        else:
-            bad = ck.verify(key)
-            if bad:
-                add("checkpoint", f"{bad} (checkpoint {rowid}, size {ck.size})")
-        cks.append((ck.size, root_hex, note, ck))
-    if trusted is not None and key is not None:
-        bad = trusted.verify(key)
-        if bad:
-            add("trusted_checkpoint", f"trusted checkpoint: {bad}")
-    sizes = {c[0] for c in cks} | ({trusted.size} if trusted is not None else set())
-    roots: dict[int, bytes] = {}
-
-    # Violations rows, for the consistency check against bodies.
-    vrows: dict[int, list[tuple]] = {}
-    for r in conn.execute(
-        "SELECT seq, idx, id, audit_hash, interaction_id, agent_id, rule_id, pack_id, severity, action_taken, "
-        "citation, reason, at_t, scored_at FROM violations WHERE tenant = ? ORDER BY seq, idx",
-        (tenant,),
-    ):
-        vrows.setdefault(r[0], []).append(r[1:])
-
-    f = Frontier()
-    if 0 in sizes:
-        roots[0] = f.root()
-    expected = 0
-    link: bytes | None = GENESIS
-    count = 0
-    for row in conn.execute(f"SELECT {_COLS} FROM scorecards WHERE tenant = ? ORDER BY seq", (tenant,)):
-        (seq, call_id, agent_id, product, etag, ev, verdict, scored_at, nfind, blocked, modified, packs,
-         body, stored_leaf, stored_prev, stored_audit, supersedes) = row
-        count += 1
-        if seq != expected:
-            if seq > expected:
-                missing = f"record {expected} missing" if seq == expected + 1 else f"records {expected}-{seq - 1} missing"
-                add("chain", f"chain broken: {missing}", expected)
-            link = None
-        raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
-        lh = leaf_hash(raw)
-        if lh.hex() != stored_leaf:
-            add("leaf", "leaf hash mismatch: the record's body was altered", seq, call_id)
-        foreign = False
-        try:
-            doc = json.loads(raw)
-            sc = doc["scorecard"]
-            body_tenant = sc.get("tenant")
-        except (ValueError, KeyError, TypeError, AttributeError):
-            doc, sc, body_tenant = None, None, None
-            add("body", "record body is not a scorecard record", seq, call_id)
-        if sc is not None:
-            if body_tenant != tenant:
-                foreign = True
-                add("tenant", f"record belongs to tenant {body_tenant} but is in tenant {tenant}'s chain", seq, call_id)
-            cols = {
-                "call_id": (call_id, sc.get("call_id")),
-                "agent_id": (agent_id, sc.get("agent_id")),
-                "product": (product, sc.get("product")),
-                "config_etag": (etag, sc.get("config_etag")),
-                "engine_version": (ev, sc.get("engine_version")),
-                "verdict": (verdict, sc.get("verdict")),
-                "scored_at": (scored_at, sc.get("scored_at")),
-                "findings": (nfind, len(sc.get("findings") or [])),
-                "blocked_turns": (blocked, sc.get("blocked_turns")),
-                "modified_turns": (modified, sc.get("modified_turns")),
-                "packs_enforced": (packs, ",".join(sc.get("packs_enforced") or [])),
-                "supersedes": (supersedes, doc.get("supersedes")),
-            }
-            diff = sorted(k for k, (a, b) in cols.items() if a != b)
-            if diff:
-                add("columns", f"row columns differ from the signed body: {', '.join(diff)}", seq, call_id)
-            want = [
-                (
-                    i, v.get("id"), stored_audit, v.get("interaction_id"), v.get("agent_id"), v.get("rule_id"),
-                    v.get("pack_id"), v.get("severity"), v.get("action_taken"), v.get("citation"), v.get("reason"),
-                    v.get("at_t"), sc.get("scored_at"),
-                )
-                for i, v in enumerate(doc.get("violations") or [])
-            ]
-            have = vrows.pop(seq, [])
-            if [tuple(x) for x in have] != want:
-                add("violations", "violation rows differ from the signed body", seq, call_id)
-        if not foreign:
-            if link is not None and stored_prev != link.hex():
-                other = conn.execute(
-                    "SELECT seq FROM scorecards WHERE tenant = ? AND audit_hash = ?", (tenant, stored_prev)
-                ).fetchone()
-                if other is not None and other[0] != seq - 1:
-                    add("order", f"records reordered: record at seq {seq} follows the record now at seq {other[0]}", seq, call_id)
-                else:
-                    add("chain", f"chain broken: record {seq} does not link to record {seq - 1}", seq, call_id)
-            else:
-                try:
-                    prev_b = bytes.fromhex(stored_prev)
-                    want_audit = audit_link(prev_b, bytes.fromhex(stored_leaf), tenant, seq).hex()
-                except ValueError:
-                    want_audit = None
-                if want_audit != stored_audit:
-                    add("audit", "audit hash mismatch: the record was altered, moved or reordered", seq, call_id)
-        try:
-            link = bytes.fromhex(stored_audit)
-        except ValueError:
-            link = None
-        expected = seq + 1
-        f.append(lh)
-        if f.size in sizes:
-            roots[f.size] = f.root()
-
-    for seq in sorted(vrows):
-        add("violations", f"violation rows for seq {seq} have no scorecard record", seq)
-
-    log_size = expected
-    for size, _root_hex, _note, ck in cks:
-        if size > log_size:
-            add("truncated", f"tail truncated: checkpoint has size {size}, log has {log_size}")
-        elif size in roots and roots[size] != ck.root:
-            add("root", f"checkpoint root mismatch at size {size}: the log's records differ from the signed tree")
-    if trusted is not None:
-        if trusted.size > log_size:
-            add("truncated", f"tail truncated: trusted checkpoint has size {trusted.size}, log has {log_size}")
-        elif roots.get(trusted.size) != trusted.root:
-            add("root", f"trusted checkpoint root mismatch at size {trusted.size}: the log was rewritten")
-    lost = conn.execute("SELECT coalesce(sum(lost), 0), count(*) FROM gaps WHERE tenant = ?", (tenant,)).fetchone()
-    latest = cks[-1][0] if cks else None
-    report.tenants.append(
-        {
-            "tenant": tenant,
-            "records": count,
-            "size": log_size,
-            "checkpoints": len(cks),
-            "latest_checkpoint_size": latest,
-            "root": f.root().hex(),
-            "uncheckpointed": log_size - (latest or 0) if latest is not None and latest <= log_size else log_size,
-            "gaps": lost[1],
-            "lost": lost[0],
-        }
-    )

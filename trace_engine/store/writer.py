@@ -2,20 +2,25 @@
 
 :meth:`EvidenceWriter.submit` never blocks and never raises. It puts the scorecard on a bounded queue; when the
 queue is full the scorecard is counted as lost. One background thread drains the queue in batches, one
-transaction per batch (:meth:`EvidenceLog.append_many`). Any SQLite error (disk full, database locked, I/O error)
-is caught: the batch is counted as lost, the connection is reopened on the next attempt, and a ``gaps`` record
-saying how many scorecards were lost and why is written as soon as the database takes writes again (in the same
-transaction as the next batch), or at :meth:`close`.
+transaction per batch (:meth:`EvidenceLog.append_many`), each signed by its own checkpoint before it commits.
+Any SQLite error (disk full, database locked, I/O error) is caught: the batch is counted as lost, the connection
+is reopened on the next attempt, and a ``gap`` record saying how many scorecards were lost and why is written as
+soon as the database takes writes again (in the same transaction as the next batch), or at :meth:`close`.
 
-Checkpoints: every 256 records (inside the batch), every 10 s while records are uncovered (the thread checks
-when idle), and at :meth:`close`.
+**Refusal.** When the log holds records this writer cannot account for (a forged append, a rewritten tail,
+checkpoints signed by an unknown key: :class:`~trace_engine.store.log.LogIntegrityError`), the writer does not
+sign over them: the batch is counted as lost with the reason, an alert is raised (``stats["refused"]``,
+``alerts``, ``on_alert(message)`` and a CRITICAL line on the ``trace.evidence`` logger), and the pending gap record
+is written as soon as the log is sound again (restored from a backup).
 
 ``on_commit(results)`` is called from the writer thread after each committed batch with the
 :class:`~trace_engine.store.log.AppendResult` list; a scorecard is durable once it has been reported there.
+Tier-2 findings for the writer's tenant may be queued too (:meth:`submit_findings`).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import sqlite3
@@ -25,10 +30,15 @@ from collections.abc import Callable
 from typing import Any
 
 from trace_engine.evidence.scorecard import Scorecard
-from trace_engine.evidence.signing import SigningKey
-from trace_engine.store.log import AppendResult, EvidenceLog
+from trace_engine.evidence.signing import SigningKey, VerifierKey
+from trace_engine.store.log import AppendResult, EvidenceLog, LogIntegrityError
 
 _STOP = object()
+log = logging.getLogger("trace.evidence")
+
+
+class _Findings(list):
+    """A queue item: Tier-2 findings for the writer's tenant."""
 
 
 class EvidenceWriter:
@@ -42,19 +52,25 @@ class EvidenceWriter:
         queue_size: int = 1024,
         *,
         batch_size: int = 256,
-        checkpoint_interval_s: float = 10.0,
         retry_interval_s: float = 0.25,
         on_commit: Callable[[list[AppendResult]], None] | None = None,
+        on_alert: Callable[[str], None] | None = None,
         connect_hook: Callable[[sqlite3.Connection], None] | None = None,
+        trusted_keys: tuple[VerifierKey, ...] = (),
     ):
+        from trace_engine.evidence.signing import TENANT_RE
+
+        if not isinstance(tenant, str) or not TENANT_RE.match(tenant):
+            raise ValueError(f"invalid tenant name {tenant!r}")
         self.db_path = str(db_path)
         self.tenant = tenant
         self._key = key
+        self._trusted = tuple(trusted_keys)
         self._q: queue.Queue[Any] = queue.Queue(maxsize=max(1, queue_size))
         self._batch_size = batch_size
-        self._ck_interval = checkpoint_interval_s
         self._retry_interval = retry_interval_s
         self._on_commit = on_commit
+        self._on_alert = on_alert
         self._connect_hook = connect_hook
         self._lock = threading.Lock()
         self._pending_lost = 0
@@ -70,9 +86,13 @@ class EvidenceWriter:
             "duplicates": 0,
             "lost": 0,
             "errors": 0,
+            "refused": 0,
             "gaps_written": 0,
+            "findings": 0,
         }
         self.last_error: str | None = None
+        #: integrity alerts (a log this writer refused to extend), newest last
+        self.alerts: list[str] = []
         self._thread = threading.Thread(target=self._run, name=f"trace-evidence-{tenant}", daemon=True)
         self._thread.start()
 
@@ -107,6 +127,23 @@ class EvidenceWriter:
                 pass
             return False
 
+    def submit_findings(self, findings: list[dict[str, Any]]) -> bool:
+        """Queue Tier-2 findings (``TraceFinding`` dicts) of this writer's tenant. Never raises."""
+        try:
+            if self._closing.is_set() or not findings:
+                return False
+            with self._lock:
+                self._in_flight += 1
+            try:
+                self._q.put_nowait(_Findings(findings))
+            except queue.Full:
+                with self._lock:
+                    self._in_flight -= 1
+                return False
+            return True
+        except Exception:  # noqa: BLE001
+            return False
+
     def _lose(self, n: int, reason: str) -> None:
         with self._lock:
             self._pending_lost += n
@@ -125,7 +162,7 @@ class EvidenceWriter:
         return True
 
     def close(self, timeout: float | None = 30.0) -> None:
-        """Flush, write any pending gap record and a final checkpoint, stop the thread. Never raises."""
+        """Flush, write any pending gap record, stop the thread. Never raises."""
         if self._closing.is_set() and not self._thread.is_alive():
             return
         self._closing.set()
@@ -142,9 +179,21 @@ class EvidenceWriter:
     def _open(self) -> EvidenceLog:
         if self._log is None:
             self._log = EvidenceLog(
-                self.db_path, self._key, checkpoint_interval_s=self._ck_interval, connect_hook=self._connect_hook
+                self.db_path, self._key, trusted_keys=self._trusted, connect_hook=self._connect_hook
             )
         return self._log
+
+    def _alert(self, message: str) -> None:
+        log.critical("ALERT evidence log integrity: %s", message)
+        with self._lock:
+            self.stats["refused"] += 1
+            self.alerts.append(message)
+            del self.alerts[:-100]
+        if self._on_alert is not None:
+            try:
+                self._on_alert(message)
+            except Exception:  # noqa: BLE001
+                pass
 
     def _drop_log(self) -> None:
         if self._log is not None:
@@ -172,8 +221,10 @@ class EvidenceWriter:
             self._in_flight -= n
             self._idle.notify_all()
 
-    def _write(self, batch: list[Any]) -> None:
-        if not batch:
+    def _write(self, items: list[Any]) -> None:
+        batch = [x for x in items if not isinstance(x, _Findings)]
+        findings = [(self.tenant, f) for x in items if isinstance(x, _Findings) for f in x]
+        if not items:
             with self._lock:
                 if not self._pending_lost:
                     return
@@ -183,7 +234,18 @@ class EvidenceWriter:
         reason = ", ".join(f"{k}: {v}" for k, v in sorted(reasons.items())) or "lost"
         gaps = [(self.tenant, lost_n, reason)] if lost_n else None
         try:
-            results = self._open().append_many(batch, batch_size=len(batch) + 1, skip_invalid=True, gaps=gaps)
+            results = self._open().append_many(
+                batch, batch_size=len(batch) + 1, skip_invalid=True, gaps=gaps, findings=findings
+            )
+        except LogIntegrityError as exc:
+            self._last_failure = time.monotonic()
+            self.last_error = str(exc)
+            self._drop_log()
+            self._restore_gap(lost_n, reasons)
+            self._alert(str(exc))
+            if batch:
+                self._lose(len(batch), "refused: the log holds records this writer cannot account for")
+            return
         except Exception as exc:  # noqa: BLE001 - disk full, locked, I/O error, ...
             self._last_failure = time.monotonic()
             self.last_error = f"{type(exc).__name__}: {exc}"
@@ -205,6 +267,7 @@ class EvidenceWriter:
         with self._lock:
             self.stats["committed"] += len(committed)
             self.stats["duplicates"] += sum(1 for r in results if r.status == "duplicate")
+            self.stats["findings"] += len(findings)
         if invalid:
             self._lose(len(invalid), "invalid scorecard")
         if self._on_commit is not None and results:
@@ -231,25 +294,13 @@ class EvidenceWriter:
             finally:
                 if batch:
                     self._done(len(batch))
-            if not batch:
-                if closing:
-                    break
-                try:
-                    if self._log is not None:
-                        self._log.maybe_checkpoint(self.tenant)
-                except Exception:  # noqa: BLE001
-                    self._drop_log()
-        # Closing: one last try for a pending gap record, then the final checkpoint.
+            if not batch and closing:
+                break
+        # Closing: one last try for a pending gap record (every commit is already signed).
         self._last_failure = 0.0
         try:
             self._write([])
         except Exception:  # noqa: BLE001
             pass
-        try:
-            log = self._open()
-            if log.size(self.tenant) > 0:
-                log.checkpoint(self.tenant)
-        except Exception as exc:  # noqa: BLE001
-            self.last_error = f"{type(exc).__name__}: {exc}"
         finally:
             self._drop_log()

@@ -1,67 +1,52 @@
-"""Findings in the evidence DB's ``tier2_findings`` table (same conventions as ``EvidenceLog.add_tier2_finding``:
-RFC 8785 canonical body, ``tfind_`` ids, the call's latest ``audit_hash`` when its scorecard is already logged).
+"""Tier-2 findings: signed ``tier2_finding`` records of the tenant's log, projected into the
+``tier2_findings`` table (RFC 8785 canonical body, ``tfind_`` ids, the call's latest ``audit_hash`` when its
+scorecard is already logged). See ``EvidenceLog.add_tier2_findings``.
 
-The table sits beside the hash chain: appending here never changes any scorecard's audit hash. Lists are newest
-first (by rowid) with signed keyset cursors (:mod:`trace_engine.store.cursor`, view ``findings``).
+A finding is appended after the call's scorecard and never changes its audit hash. Lists are newest first (by
+position in the log) with signed keyset cursors (:mod:`trace_engine.store.cursor`, view ``findings``); every
+listed row is checked against its signed record first (:func:`trace_engine.store.reads.signed_findings`).
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
-import time
 from collections.abc import Iterable
 from typing import Any
 
-from trace_engine.evidence.canonical import canonical_bytes
 from trace_engine.store.cursor import CursorError, decode_cursor, encode_cursor
-from trace_engine.store.db import connect, cursor_secret
-from trace_engine.store.reads import DB, _limit, _open
+from trace_engine.store.db import cursor_secret
+from trace_engine.store.reads import DB, _limit, _open, signed_findings, signed_size
 
 ALERT_SQL = "(json_extract(body, '$.action') = 'escalate' OR json_extract(body, '$.severity') = 'critical')"
 
 
-def append_findings(db: DB, tenant: str, findings: Iterable[dict[str, Any]]) -> int:
-    """Append findings (dicts in the ``TraceFinding`` shape) in one transaction; returns how many were written.
-    A finding whose id is already stored for the tenant is skipped (judging is idempotent)."""
-    own = not isinstance(db, sqlite3.Connection)
-    conn = connect(db) if own else db
-    n = 0
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            for f in findings:
-                call_id = f.get("interaction_id")
-                if not call_id:
-                    raise ValueError("tier-2 finding needs interaction_id")
-                body = dict(f)
-                body.setdefault("object", "trace.finding")
-                body.setdefault("tier", 2)
-                fid = body.get("id")
-                if fid and conn.execute(
-                    "SELECT 1 FROM tier2_findings WHERE tenant = ? AND id = ?", (tenant, fid)
-                ).fetchone():
-                    continue
-                row = conn.execute(
-                    "SELECT audit_hash FROM scorecards WHERE tenant = ? AND call_id = ? ORDER BY seq DESC LIMIT 1",
-                    (tenant, call_id),
-                ).fetchone()
-                conn.execute(
-                    "INSERT INTO tier2_findings(tenant, id, interaction_id, audit_hash, body, created_at) "
-                    "VALUES (?,?,?,?,?,?)",
-                    (tenant, fid, call_id, row[0] if row else None, canonical_bytes(body).decode(),
-                     int(time.time() * 1000)),
-                )
-                n += 1
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-    finally:
-        if own:
-            conn.close()
-    return n
+def append_findings(db: Any, tenant: str, findings: Iterable[dict[str, Any]]) -> int:
+    """Append findings (dicts in the ``TraceFinding`` shape) as signed ``tier2_finding`` records of the tenant's
+    log, in one transaction; returns how many were written. A finding whose id is already stored for the tenant
+    is skipped (judging is idempotent).
+
+    ``db`` is an :class:`~trace_engine.store.writer.EvidenceWriter` (the findings are queued to it, same key and
+    sequencer as the scorecards; returns the number queued), an :class:`~trace_engine.store.log.EvidenceLog`, an
+    open connection, or a database path (the log's default key beside it)."""
+    from trace_engine.store.log import EvidenceLog, log_for
+    from trace_engine.store.writer import EvidenceWriter
+
+    items = list(findings)
+    for f in items:
+        if not f.get("interaction_id"):
+            raise ValueError("tier-2 finding needs interaction_id")
+    if not items:
+        return 0
+    if isinstance(db, EvidenceWriter):
+        if tenant != db.tenant:
+            raise ValueError(f"findings for tenant {tenant!r} given to the writer of tenant {db.tenant!r}")
+        return len(items) if db.submit_findings(items) else 0
+    if isinstance(db, EvidenceLog):
+        return db.add_tier2_findings(tenant, items)
+    if isinstance(db, sqlite3.Connection):
+        return log_for(db).add_tier2_findings(tenant, items)
+    with EvidenceLog(db) as log:
+        return log.add_tier2_findings(tenant, items)
 
 
 def list_findings(
@@ -88,6 +73,7 @@ def list_findings(
     }
     with _open(db) as conn:
         secret = cursor_secret(conn)
+        signed_size(conn, tenant)
         where = ["tenant = ?"]
         args: list[Any] = [tenant]
         for name in ("check_id", "action", "severity"):
@@ -103,31 +89,17 @@ def list_findings(
             k = decode_cursor(secret, cursor, "findings", tenant, filters)
             if len(k) != 1:
                 raise CursorError("malformed cursor")
-            where.append("rowid < ?")
+            where.append("seq < ?")
             args.append(k[0])
         rows = conn.execute(
-            "SELECT rowid, body, interaction_id FROM tier2_findings WHERE " + " AND ".join(where)
-            + " ORDER BY rowid DESC LIMIT ?",
+            "SELECT seq, body FROM tier2_findings WHERE " + " AND ".join(where) + " ORDER BY seq DESC LIMIT ?",
             [*args, n + 1],
         ).fetchall()
-    has_more = len(rows) > n
-    rows = rows[:n]
+        has_more = len(rows) > n
+        rows = rows[:n]
+        data = signed_findings(conn, tenant, rows)
     nxt = encode_cursor(secret, "findings", tenant, filters, [rows[-1][0]]) if has_more else None
-    return {"object": "list", "data": [_finding(body, iid) for _, body, iid in rows], "has_more": has_more, "next_cursor": nxt}
-
-
-def _finding(body: str, interaction_id: str) -> dict[str, Any]:
-    """A stored finding in the ``TraceFinding`` shape (tolerating rows written before a field existed)."""
-    try:
-        d = json.loads(body)
-    except ValueError:
-        d = {}
-    if not isinstance(d, dict):
-        d = {}
-    d.setdefault("object", "trace.finding")
-    d.setdefault("interaction_id", interaction_id)
-    d.setdefault("tier", 2)
-    return d
+    return {"object": "list", "data": data, "has_more": has_more, "next_cursor": nxt}
 
 
 def list_alerts(db: DB, tenant: str = "default", limit: int = 20, cursor: str | None = None) -> dict[str, Any]:

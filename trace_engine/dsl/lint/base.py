@@ -19,6 +19,7 @@ from typing import ClassVar
 
 from trace_engine import ir
 from trace_engine.errors import Diagnostic, Location, SourceKey, SourceMap
+from trace_engine.facts import fact_names
 
 __all__ = [
     "CATEGORIES",
@@ -40,21 +41,9 @@ __all__ = [
 CATEGORIES: tuple[str, ...] = ("correctness", "matching", "style", "performance", "documentation")
 LEVELS: tuple[str, ...] = ("error", "warning")
 
-#: Metadata keys every call may carry; any other ``{variable}`` must come from the config's ``variables``.
-CALL_METADATA_KEYS: frozenset[str] = frozenset(
-    {
-        "direction",
-        "local_time",
-        "callee_state",
-        "answered_by",
-        "recording_enabled",
-        "business_name",
-        "agent_name",
-        "callback_numbers",
-        "calls_last_7_days",
-        "last_conversation_at",
-    }
-)
+#: Metadata keys every call may carry (the call facts of :mod:`trace_engine.facts`); any other ``{variable}`` must
+#: come from the config's ``variables``.
+CALL_METADATA_KEYS: frozenset[str] = fact_names()
 
 _VAR_RE = re.compile(r"\{([^{}\s]*)\}")
 
@@ -248,7 +237,9 @@ class MatcherSite:
     """One place a matcher is used.
 
     Fields:
-        role: ``must_say``, ``must_not_say``, ``unless`` (a must_not_say's exception), ``cue`` or ``state``.
+        role: ``must_say``, ``must_not_say``, ``unless`` (a must_not_say's exception), ``cue``, ``state`` (a state
+            step, or a cue's ``after``), ``step_unless`` (a step's exception) or ``and_not`` (what a step's or a
+            cue's turn must not also say).
         matcher: the matcher.
         key: its :class:`SourceMap` key (``("rule", id, "check", i)``, ``("rule", id, "check", i, "then", j)`` for
             a check inside a cue, ``("state", name, "step", k)``); ``("rule_at", index, ...)`` replaces
@@ -405,13 +396,17 @@ class LintContext:
                 key = (*prefix, "check", i)
                 if isinstance(check, ir.OnCue):
                     out.append(MatcherSite("cue", check.cue, key, rule, check, check, i))
+                    if check.and_not is not None:
+                        out.append(MatcherSite("and_not", check.and_not, key, rule, check, check, i))
+                    if check.after is not None:
+                        out.extend(_step_sites(check.after, key, rule=rule, cue=check, index=i))
                     for j, inner in enumerate(check.then):
                         out.extend(_check_sites(inner, (*key, "then", j), rule, check, i))
                 elif isinstance(check, ir.MustSay | ir.MustNotSay):
                     out.extend(_check_sites(check, key, rule, None, i))
         for state in self.pack.states:
             for k, step in enumerate(state.steps):
-                out.append(MatcherSite("state", step.matcher, ("state", state.name, "step", k), state=state))
+                out.extend(_step_sites(step, ("state", state.name, "step", k), state=state))
         return tuple(out)
 
     @cached_property
@@ -462,6 +457,24 @@ class LintContext:
         return self.source.get(*key)
 
 
+def _step_sites(
+    step: ir.StateStep,
+    key: SourceKey,
+    *,
+    rule: ir.Rule | None = None,
+    cue: ir.OnCue | None = None,
+    index: int = -1,
+    state: ir.State | None = None,
+) -> list[MatcherSite]:
+    """The matchers of a state step (or of a cue's ``after``)."""
+    out = [MatcherSite("state", step.matcher, key, rule, cue, cue, index, state)]
+    if step.unless is not None:
+        out.append(MatcherSite("step_unless", step.unless, key, rule, cue, cue, index, state))
+    if step.and_not is not None:
+        out.append(MatcherSite("and_not", step.and_not, key, rule, cue, cue, index, state))
+    return out
+
+
 def _check_sites(
     check: ir.MustSay | ir.MustNotSay, key: SourceKey, rule: ir.Rule, cue: ir.OnCue | None, index: int
 ) -> list[MatcherSite]:
@@ -489,8 +502,9 @@ def quote(text: str) -> str:
 
 
 def placeholders(text: str) -> list[str]:
-    """The ``{variable}`` names in a phrase or inject text."""
-    return _VAR_RE.findall(text)
+    """The ``{variable}`` names in a phrase or inject text (``{name|*}``, a variable with a gap as fallback, gives
+    ``name``)."""
+    return [v.partition("|")[0] for v in _VAR_RE.findall(text)]
 
 
 def prohibition_covers(required: MatcherSite, forbidden: MatcherSite) -> bool:

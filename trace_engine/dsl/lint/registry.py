@@ -15,6 +15,7 @@ from trace_engine.dsl.lint.rules.tl009_required_and_forbidden import RequiredAnd
 from trace_engine.dsl.lint.rules.tl010_unused_definition import UnusedDefinition
 from trace_engine.dsl.lint.rules.tl011_unused_state import UnusedState
 from trace_engine.dsl.lint.rules.tl012_missing_example import MissingExample
+from trace_engine.dsl.lint.rules.tl013_fact_value_never_seen import FactValueNeverSeen
 
 __all__ = ["RULES", "RULES_BY_CODE", "RULES_BY_NAME", "docs_path", "lookup"]
 
@@ -31,6 +32,7 @@ RULES: tuple[type[LintRule], ...] = (
     UnusedDefinition,
     UnusedState,
     MissingExample,
+    FactValueNeverSeen,
 )
 
 RULES_BY_CODE: dict[str, type[LintRule]] = {rule.code: rule for rule in RULES}

@@ -1,0 +1,199 @@
+"""Questions and answers: two-step states and caller cues conditioned on the agent's previous turn (exchanges), the
+`unless` / `and not` refinements, `{name|*}` variables, and the JSON form's checks for them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from trace_engine import Engine
+from trace_engine.dsl import load_pack_text
+from trace_engine.dsl.jsonform import dump_json_pack, load_json_pack, pack_to_dict
+from trace_engine.errors import TraceSyntaxError
+
+HEADER = 'pack qa\nversion "1"\njurisdiction "US"\nlegal_status "d"\n'
+PACK = HEADER + """
+state right_party: agent says "is this *" unless "is this a" then caller says ["yes", "speaking"] and not ["who is asking", "his wife"]
+rule qa-001 {
+  title "t"
+  severity high
+  citation "c"
+  reason "r"
+  must_not_say "balance" until right_party
+  on caller "no" and not "yes" after agent says "is this *" unless "is this a" {
+    must_not_say "payment"
+  }
+}
+"""
+
+
+def call(mode: str = "warn"):
+    pack, _ = load_pack_text(PACK, "qa.trace")
+    engine = Engine.from_config({"guardrails": {"mode": mode, "inline_timeout_ms": 60000}}, packs=[pack])
+    return engine.start_call("c")
+
+
+def fired(c, role: str, text: str) -> set[str]:
+    if role == "caller":
+        c.caller_turn(text)
+        return set()
+    return {f.rule_id for f in c.agent_turn(text).findings}
+
+
+def run(turns: list[tuple[str, str]]) -> list[set[str]]:
+    c = call()
+    return [fired(c, role, text) for role, text in turns]
+
+
+def test_an_answer_to_the_question_sets_the_state():
+    out = run([("agent", "hi, is this pat morgan?"), ("caller", "yes"), ("agent", "your balance is ten dollars")])
+    assert out[-1] == set()
+
+
+def test_a_yes_without_the_question_is_not_an_answer():
+    out = run([("agent", "hi there"), ("caller", "yes"), ("agent", "your balance is ten dollars")])
+    assert out[-1] == {"qa-001"}
+
+
+def test_the_question_unless_its_exception_overlaps():
+    out = run([("agent", "hi, is this a good time?"), ("caller", "yes"), ("agent", "your balance is ten dollars")])
+    assert out[-1] == {"qa-001"}
+    # the exception only takes out the hit it overlaps: a second question in the same turn still asks
+    out = run([("agent", "is this a good time? is this pat?"), ("caller", "yes"), ("agent", "your balance")])
+    assert out[-1] == set()
+
+
+def test_and_not_makes_a_turn_no_answer_and_ends_the_exchange():
+    out = run([("agent", "is this pat?"), ("caller", "yes, who's asking?"), ("agent", "your balance")])
+    assert out[-1] == {"qa-001"}
+    # after a declining turn, a later yes to the same question no longer counts
+    out = run([("agent", "is this pat?"), ("caller", "who's asking"), ("caller", "yes"), ("agent", "your balance")])
+    assert out[-1] == {"qa-001"}
+
+
+def test_an_answer_may_take_several_caller_turns_and_the_question_several_agent_turns():
+    out = run([("agent", "is this pat?"), ("caller", "um"), ("caller", "speaking"), ("agent", "your balance")])
+    assert out[-1] == set()
+    out = run([("agent", "is this pat?"), ("agent", "hello?"), ("caller", "yes"), ("agent", "your balance")])
+    assert out[-1] == set()
+
+
+def test_the_exchange_ends_when_the_agent_speaks_after_a_reply():
+    out = run([("agent", "is this pat?"), ("caller", "hello?"), ("agent", "hi there"), ("caller", "yes"),
+               ("agent", "your balance")])
+    assert out[-1] == {"qa-001"}
+
+
+def test_a_suppressed_question_was_never_asked():
+    pack, _ = load_pack_text(
+        HEADER + 'state asked: agent says "is this *" then caller says "yes"\n'
+        'rule qa-002 {\n  title "t"\n  severity high\n  citation "c"\n  reason "r"\n'
+        '  must_not_say "balance" until asked\n  must_not_say "secret"\n  remedy block\n}\n',
+        "qa.trace",
+    )
+    c = Engine.from_config({"guardrails": {"mode": "block", "inline_timeout_ms": 60000}}, packs=[pack]).start_call("c")
+    assert c.agent_turn("is this pat? the secret is out").action == "block"  # the fallback line was spoken instead
+    c.caller_turn("yes")
+    assert c.agent_turn("your balance").action == "block"
+
+
+def test_a_caller_cue_after_the_agents_question():
+    # "no" to "is this pat?" opens the prohibition; "no" to anything else does not
+    out = run([("agent", "is this pat?"), ("caller", "no"), ("agent", "please make a payment")])
+    assert out[-1] == {"qa-001"}
+    out = run([("agent", "is this a good time?"), ("caller", "no"), ("agent", "please make a payment")])
+    assert out[-1] == set()
+    out = run([("agent", "hi there"), ("caller", "no"), ("agent", "please make a payment")])
+    assert out[-1] == set()
+    out = run([("agent", "is this pat?"), ("caller", "no problem, yes"), ("agent", "please make a payment")])
+    assert out[-1] == set()
+
+
+def test_grammar_checks_for_questions():
+    with pytest.raises(TraceSyntaxError) as exc:
+        load_pack_text(HEADER + 'state s: caller says "x" then agent says "y"\n'
+                       'rule r-1 {\n  title "t"\n  severity low\n  citation "c"\n  reason "r"\n'
+                       '  must_not_say "z" until s\n}\n', "p.trace")
+    assert "TS129 state `s` must be a question and its answer" in str(exc.value)
+    with pytest.raises(TraceSyntaxError) as exc:
+        load_pack_text(HEADER + 'rule r-1 {\n  title "t"\n  severity low\n  citation "c"\n  reason "r"\n'
+                       '  on agent "x" after caller says "y" {\n    must_not_say "z"\n  }\n}\n', "p.trace")
+    assert "TS128 `after` names the agent turn a caller cue answers" in str(exc.value)
+
+
+def test_the_json_form_round_trips_and_checks_questions():
+    pack, _ = load_pack_text(PACK, "qa.trace")
+    text = dump_json_pack(pack)
+    assert load_json_pack(text, "qa.json")[0] == pack
+    d = pack_to_dict(pack)
+    step = d["states"][0]["steps"][1]
+    assert list(step) == ["speaker", "match", "and_not"]
+    cue = d["rules"][0]["checks"][1]
+    assert list(cue) == ["kind", "speaker", "match", "and_not", "after", "then"]
+    d["states"][0]["steps"].reverse()
+    d["rules"][0]["checks"][1]["speaker"] = "agent"
+    with pytest.raises(TraceSyntaxError) as exc:
+        load_json_pack(json.dumps(d), "qa.json")
+    codes = [x.code for x in exc.value.diagnostics]
+    assert codes.count("TJ007") == 1 + 1  # the reversed state and the agent cue with `after`
+
+
+def test_the_json_form_checks_scopes():
+    pack, _ = load_pack_text(
+        HEADER + "applies_to call_purpose: healthcare\n"
+        'rule r-1 {\n  title "t"\n  severity low\n  citation "c"\n  reason "r"\n'
+        "  applies_to direction: inbound\n  must_not_say \"z\"\n}\n",
+        "p.trace",
+    )
+    d = pack_to_dict(pack)
+    assert d["applies_to"] == {"call_purpose": ["healthcare"]}
+    d["rules"][0]["applies_to"] = {"call_purpose": ["telemarketing"], "answered_by": ["voicemail"]}
+    with pytest.raises(TraceSyntaxError) as exc:
+        load_json_pack(json.dumps(d), "p.json")
+    messages = [x.message for x in exc.value.diagnostics]
+    assert any(m.startswith("$.rules[0].applies_to.call_purpose: the rule widens its pack's scope") for m in messages)
+    assert any('"voicemail" is not one of "human", "machine"' in m for m in messages)
+
+
+# ------------------------------------------------------------------------------------------------ {name|*}
+
+
+def identification(metadata: dict, text: str) -> set[str]:
+    pack, _ = load_pack_text(
+        HEADER + 'rule id-001 {\n  title "t"\n  severity high\n  citation "c"\n  reason "r"\n'
+        '  must_say ["calling from {business_name|*}", "from {business_name}"] within first_turn\n}\n',
+        "p.trace",
+    )
+    engine = Engine.from_config({"guardrails": {"mode": "warn", "inline_timeout_ms": 60000}}, packs=[pack])
+    return {f.rule_id for f in engine.start_call("c", metadata=metadata).agent_turn(text).findings}
+
+
+def test_a_variable_with_a_gap_fallback():
+    # no business configured: some organization named as the caller is enough
+    assert identification({}, "hi, dana calling from lakeside roofing") == set()
+    assert identification({}, "hi, this is dana") == {"id-001"}
+    # configured: that business must be named, with or without an article; another name does not count
+    acme = {"business_name": "The Acme Solar Co."}
+    assert identification(acme, "hi, sam calling from acme solar") == set()
+    assert identification(acme, "hi, sam from the acme solar team") == set()
+    assert identification(acme, "hi, sam calling from sunrise energy") == {"id-001"}
+
+
+def test_answers_are_looked_for_only_while_a_question_is_open(monkeypatch):
+    from trace_engine.gate import session
+
+    c = call()
+    prefilters = c.program.matchers
+    # "yes" only matters as an answer: caller turns skip the scan for it unless a question is open
+    assert not prefilters.caller_prefilter.maybe("yes", ())
+    assert prefilters.answer_prefilter.maybe("yes", ())
+    assert not prefilters.prefilter.maybe("yes", ())  # nor is it looked for in agent turns
+    scanned: list[str] = []
+    original = session.normalize
+    monkeypatch.setattr(session, "normalize", lambda text: scanned.append(text) or original(text))
+    c.caller_turn("yes")
+    assert scanned == []
+    c.agent_turn("is this pat?")
+    c.caller_turn("yes")
+    assert scanned == ["is this pat?", "yes"] and c.states == {"qa.right_party": True}
