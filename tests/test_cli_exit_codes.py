@@ -59,6 +59,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     keys = root / "keys"
     assert runner.invoke(app, ["keygen", "--out", str(keys)]).exit_code == 0
     files["key"], files["pub"] = keys / "trace.key", keys / "trace.pub"
+    other = root / "other"
+    assert runner.invoke(app, ["keygen", "--out", str(other)]).exit_code == 0
+    files["otherkey"], files["otherpub"] = other / "trace.key", other / "trace.pub"
     db = root / "t.db"
     done = runner.invoke(app, ["rescore", str(OUTBOUND), "--db", str(db), "--key", str(files["key"])])
     assert done.exit_code == 0, done.output
@@ -76,6 +79,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     conn.commit()
     conn.close()
     files["tampered"] = tampered
+    files["rotdb"] = root / "rot.db"
+    shutil.copy(db, files["rotdb"])
     files["junkdb"] = root / "junk.db"
     files["junkdb"].write_bytes(b"this is not a database" * 100)
     files["docs"] = root / "docs"
@@ -179,6 +184,16 @@ CASES: dict[str, list[tuple[str, tuple[str, ...], ExitCode]]] = {
         ("trusted key", ("verify-proof", "{proof}", "--pubkey", "{pub}"), OK),
         ("no trusted key", ("verify-proof", "{proof}"), PROBLEMS),
         ("unreadable", ("verify-proof", "{tmp:nope.json}", "--pubkey", "{pub}"), USAGE),
+    ],
+    "checkpoint": [
+        ("latest notes", ("checkpoint", "--db", "{db}", "--pubkey", "{pub}"), OK),
+        ("signed by another key", ("checkpoint", "--db", "{db}", "--pubkey", "{otherpub}"), PROBLEMS),
+        ("unreadable", ("checkpoint", "--db", "{junkdb}"), USAGE),
+    ],
+    "rotate-key": [
+        ("handed over", ("rotate-key", "--db", "{rotdb}", "--key", "{key}", "--new-key", "{otherkey}"), OK),
+        ("not the log's key", ("rotate-key", "--db", "{db}", "--key", "{otherkey}", "--new-key", "{key}"), PROBLEMS),
+        ("missing key", ("rotate-key", "--db", "{db}", "--key", "{key}", "--new-key", "{tmp:nokey}"), USAGE),
     ],
     "prove": [
         ("known call", ("prove", "solar-002-optout-ignored", "--db", "{db}", "-o", "{tmp:p.json}"), OK),

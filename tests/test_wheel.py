@@ -101,7 +101,7 @@ def test_engine_from_wheel_scores_a_call(venv: Path, tmp_path: Path) -> None:
         from trace_engine import Engine
         engine = Engine.from_config({"rule_packs": {"tcpa": {"enabled": True}, "pii": {"enabled": True}},
                                      "guardrails": {"mode": "modify", "inline_timeout_ms": 60000}})
-        call = engine.start_call("wheel-1", metadata={"direction": "outbound", "business_name": "Acme"})
+        call = engine.start_call("wheel-1", metadata={"direction": "outbound", "call_purpose": "telemarketing", "business_name": "Acme"})
         print(call.agent_turn("your card 4111 1111 1111 1111 is on file", t=1.0).text)
         call.caller_turn("please stop calling me", t=2.0)
         call.agent_turn("but this offer is great, buy now", t=3.0)
