@@ -4,13 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install lint bench bench-integrations docs clean
+.PHONY: demo test install lint bench bench-integrations docs dist clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml
+$(STAMP): $(BIN)/python pyproject.toml setup.py
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
@@ -19,7 +19,7 @@ install: $(STAMP)
 DB ?= trace.db
 
 demo: $(STAMP)
-	$(BIN)/trace check rule_packs/*.trace rule_packs/examples/*.trace
+	$(BIN)/trace check rule_packs/
 	$(BIN)/trace test rule_packs/
 	$(BIN)/python examples/turn_loop.py
 	$(BIN)/trace rescore corpora/ --db $(DB) --config examples/demo_config.json
@@ -42,5 +42,9 @@ bench-integrations: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/trace docs --out docs
 
+dist: $(STAMP)  # the wheel (built-in packs inside) and the sdist, offline
+	$(BIN)/python -m pip wheel . --no-deps --no-build-isolation -q -w dist
+	rm -rf build
+
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build dist *.egg-info

@@ -28,7 +28,7 @@ def test_keys_create_prints_once_and_stores_only_the_hash(tmp_path):
     raw = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
     assert key.encode() not in raw and hash_key(key).encode() in raw
 
-    listed = runner.invoke(app, ["keys", "list", "--db", str(db)])
+    listed = runner.invoke(app, ["keys", "list", "--db", str(db), "--format", "json"])
     assert listed.exit_code == 0 and key not in listed.stdout
     rows = json.loads(listed.stdout)
     assert rows[0]["tenant"] == "acme" and rows[0]["revoked_at"] is None

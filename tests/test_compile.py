@@ -13,7 +13,7 @@ from trace_engine.errors import TraceCompileError
 from trace_engine.gate.engine import Engine
 from trace_engine.text import normalize
 
-CONFIG = {"guardrails": {"mode": "modify", "inline_timeout_ms": 60_000}}
+CONFIG = {"rule_packs": {}, "guardrails": {"mode": "modify", "inline_timeout_ms": 60_000}}
 TURNS = [
     "hi this is sam calling from acme solar, this call may be recorded",
     "your card is 4111 1111 1111 1111 and the cvv please",

@@ -62,12 +62,16 @@ def test_unterminated_string_render():
 
 def test_missing_closing_brace_render():
     text = H + 'rule a-1 {\n  title "t"\n  must_not_say "x"\n\nrule a-2 {\n  title "t"\n}\n'
-    assert errors(text).render() == (
+    rendered = errors(text).render()
+    assert rendered.startswith(
         "p.trace:9:1 TS001 missing closing `}`\n"
         "    rule a-2 {\n"
         "    ^^^^\n"
-        "    hint: every `{` needs a matching `}`"
+        "    hint: every `{` needs a matching `}`\n"
     )
+    # the rest of the file is still checked: rule a-2 parsed, and its own problems are reported in the same run
+    assert "p.trace:9:6 TS116 rule `a-2` is missing `severity`" in rendered
+    assert "a-1" not in rendered  # the broken rule's fields are not reported again
 
 
 def test_missing_closing_brace_at_end_of_file():

@@ -54,9 +54,8 @@ def test_fmt_normalizes_layout():
         "rule a-1 {\n"
         '  title "t"\n'
         "  severity low\n"
-        "  # why\n"
         '  citation "c"\n'
-        '  reason "r"\n'
+        '  reason "r"  # why\n'
         "  tier2 brand_tone\n"
         '  must_say "x" within 1 turn\n'
         "  remedy flag\n"

@@ -16,7 +16,7 @@ ALL_PII = ["ssn", "credit_card", "email", "us_phone"]
 
 
 def _cfg(**guardrails):
-    return {"guardrails": {**GUARD, **guardrails}}
+    return {"rule_packs": {}, "guardrails": {**GUARD, **guardrails}}
 
 
 # ------------------------------------------------------------------------------------------------ config shapes
@@ -43,8 +43,17 @@ def test_from_config_dict_path_model_and_wrapped_body_agree(tmp_path):
     assert engines[-1].config.agent_id == "agent_7"
 
 
-def test_none_config_is_warn_with_no_packs():
-    e = Engine.from_config(None)
+@pytest.mark.parametrize("cfg", [None, {}, {"guardrails": {"mode": "block"}}], ids=["none", "empty", "mode-only"])
+def test_a_config_that_enforces_nothing_is_an_error(cfg):
+    with pytest.raises(TraceConfigError) as info:
+        Engine.from_config(cfg)
+    (diag,) = info.value.diagnostics
+    assert diag.code == "TC005" and "enforces nothing" in diag.message
+    assert '"rule_packs": {}' in diag.hint and '"enabled": false' in diag.hint
+
+
+def test_explicitly_empty_rule_packs_is_warn_with_no_packs():
+    e = Engine.from_config({"rule_packs": {}})
     assert e.config.guardrails.mode == "warn"
     assert e.packs_enforced == []
     d = e.start_call("c").agent_turn("My card is 4111 1111 1111 1111.")
@@ -61,7 +70,6 @@ def test_none_config_is_warn_with_no_packs():
         ({"guardrails": {"mandatory_disclosures": [{"text": ""}]}}, "TC004", "guardrails.mandatory_disclosures.0.text"),
         ({"guardrails": {"mandatory_disclosures": [{"text": "x", "trigger": "later"}]}}, "TC004", "trigger"),
         ({"rule_packs": {"pii": {"enabled": True, "colour": "red"}}}, "TC004", "rule_packs.pii.colour"),
-        ([1, 2], "TC003", "config must be a JSON object"),
     ],
 )
 def test_bad_config_raises_trace_config_error_with_message(cfg, code, fragment):

@@ -79,7 +79,7 @@ def test_kill_9_then_resume_loses_nothing_acknowledged(tmp_path: Path, seed: int
     db = str(tmp_path / "t.db")
     config = tmp_path / "cfg.json"
     config.write_text(json.dumps(CONFIG))
-    cmd = [sys.executable, "-m", "trace_engine", "rescore", CORPUS, "--db", db, "--config", str(config), "--format", "json"]
+    cmd = [sys.executable, "-m", "trace_engine", "rescore", CORPUS, "--db", db, "--config", str(config), "--format", "jsonl"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=REPO)
     acknowledged: list[str] = []
     kill_after = random.Random(seed).randint(1, 250)

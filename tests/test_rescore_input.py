@@ -261,7 +261,7 @@ def test_duplicate_ids_in_one_run_are_reported_and_the_later_supersedes(tmp_path
 def test_duplicate_ids_with_suffix_score_every_transcript(tmp_path: Path) -> None:
     path = _dupes_file(tmp_path)
     db = str(tmp_path / "t.db")
-    result = trace("rescore", str(path), "--db", db, "--duplicate-ids", "suffix", "--format", "json")
+    result = trace("rescore", str(path), "--db", db, "--duplicate-ids", "suffix", "--format", "jsonl")
     assert result.returncode == 0, result.stderr
     ids = [o["id"] for o in map(json.loads, result.stdout.splitlines()) if o["object"] == "trace.interaction"]
     assert ids == [GOOD[0]["call_id"], GOOD[2]["call_id"], GOOD[0]["call_id"] + "#2"]

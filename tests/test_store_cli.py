@@ -52,7 +52,7 @@ def test_table_outputs(db):
         assert r.stdout.strip()
     cid = synthetic_scorecard(3).call_id
     r = run("show", cid, "--db", db)
-    assert r.returncode == 0 and cid in r.stdout and "audit_hash" in r.stdout
+    assert r.returncode == 0 and cid in r.stdout and "audit hash" in r.stdout
     d = json.loads(run("show", cid, "--db", db, "--format", "json").stdout)
     assert d["id"] == cid and "derived_metrics" in d
     assert run("show", "nope", "--db", db).returncode == 1

@@ -80,7 +80,7 @@ def test_preempt_reaches_next_decision(fake_judge) -> None:
     fake_judge.release.set()
     got: list[tuple[str, str]] = []
     r = Tier2Runner({"checks": ["ambiguous_optout"]}, on_preempt=lambda call, f: got.append((call.call_id, f["id"])))
-    engine = Engine.from_config(None, observers=(r,))
+    engine = Engine.from_config({"rule_packs": {}}, observers=(r,))
     call = engine.start_call("live-1", agent_id="a")
     assert call.agent_turn("hello, quick offer", 0.0).preempt == ()
     call.caller_turn("please stop", 1.0)

@@ -9,22 +9,70 @@ Pipeline: source (.trace or JSON) -> AST -> IR (:mod:`trace_engine.ir`) -> autom
     >>> call = engine.start_call("call-1", metadata={"direction": "outbound"})
     >>> call.agent_turn("your card 4111 1111 1111 1111 is on file").text
     'your card XXXX XXXX XXXX 1111 is on file'
+
+The names below are the public API; each is imported on first use, so ``import trace_engine`` (and ``trace --help``)
+stays fast.
 """
 
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from trace_engine.version import ENGINE_VERSION
 
-if TYPE_CHECKING:
-    from trace_engine.gate import Call, Decision, Engine, TurnFinding
+__version__ = ENGINE_VERSION
 
-__all__ = ["ENGINE_VERSION", "Engine", "Call", "Decision", "TurnFinding"]
+if TYPE_CHECKING:
+    from trace_engine.errors import TraceConfigError, TraceError, TraceSyntaxError
+    from trace_engine.evidence.scorecard import Scorecard
+    from trace_engine.gate import Call, Decision, Engine, TurnFinding
+    from trace_engine.gate.session import CallEndedError
+    from trace_engine.gate.stream import AgentStream
+    from trace_engine.store.writer import EvidenceWriter
+    from trace_engine.tier2.runner import Tier2Runner
+
+#: public name -> the module that defines it
+_EXPORTS: dict[str, str] = {
+    "Engine": "trace_engine.gate.engine",
+    "Call": "trace_engine.gate.session",
+    "CallEndedError": "trace_engine.gate.session",
+    "AgentStream": "trace_engine.gate.stream",
+    "Decision": "trace_engine.gate.decision",
+    "TurnFinding": "trace_engine.gate.decision",
+    "Scorecard": "trace_engine.evidence.scorecard",
+    "EvidenceWriter": "trace_engine.store.writer",
+    "Tier2Runner": "trace_engine.tier2.runner",
+    "TraceError": "trace_engine.errors",
+    "TraceConfigError": "trace_engine.errors",
+    "TraceSyntaxError": "trace_engine.errors",
+}
+
+__all__ = [
+    "__version__",
+    "ENGINE_VERSION",
+    "Engine",
+    "Call",
+    "CallEndedError",
+    "AgentStream",
+    "Decision",
+    "TurnFinding",
+    "Scorecard",
+    "EvidenceWriter",
+    "Tier2Runner",
+    "TraceError",
+    "TraceConfigError",
+    "TraceSyntaxError",
+]
+assert set(__all__[2:]) == set(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:
-    # the gate pulls in the compiler and automata; import it only when asked so `trace --help` stays fast
-    if name in ("Engine", "Call", "Decision", "TurnFinding"):
-        from trace_engine import gate
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'trace_engine' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
 
-        return getattr(gate, name)
-    raise AttributeError(name)
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

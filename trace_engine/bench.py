@@ -18,7 +18,7 @@ import platform
 import re
 import time
 import tracemalloc
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +75,7 @@ def corpus_calls(paths: Iterable[str] | None, max_turns: int) -> list[Transcript
     agent turns in all."""
     chosen = list(paths or ())
     if not chosen:
-        chosen = [str(SHARED_SGD)] if SHARED_SGD.exists() else [str(REPO / "corpora")]
+        chosen = default_corpus()
     calls: list[Transcript] = []
     agent_turns = 0
     for path in chosen:
@@ -171,10 +171,15 @@ def _summary(samples_ns: list[int]) -> dict[str, Any]:
     }
 
 
-def run_gate(engine: Engine, calls: list[Transcript]) -> list[int]:
+def _no_tick() -> None:
+    pass
+
+
+def run_gate(engine: Engine, calls: list[Transcript], tick: Callable[[], None] = _no_tick) -> list[int]:
     samples: list[int] = []
     clock = time.perf_counter_ns
     for n, transcript in enumerate(calls):
+        tick()  # progress, once per call and outside the timed region
         call = engine.start_call(f"bench-{n}", metadata={"direction": "outbound", **transcript.metadata})
         for role, text, t in transcript.turns:
             if role == "agent":
@@ -186,10 +191,11 @@ def run_gate(engine: Engine, calls: list[Transcript]) -> list[int]:
     return samples
 
 
-def run_baseline(baseline: Baseline, calls: list[Transcript]) -> list[int]:
+def run_baseline(baseline: Baseline, calls: list[Transcript], tick: Callable[[], None] = _no_tick) -> list[int]:
     samples: list[int] = []
     clock = time.perf_counter_ns
     for transcript in calls:
+        tick()
         for role, text, _ in transcript.turns:
             if role == "agent":
                 started = clock()
@@ -203,12 +209,15 @@ def _chunks(text: str, words: int = 2) -> list[str]:
     return ["".join(parts[i : i + words]) for i in range(0, len(parts), words)] or [text]
 
 
-def run_stream(engine: Engine, calls: list[Transcript], max_turns: int) -> dict[str, Any]:
+def run_stream(
+    engine: Engine, calls: list[Transcript], max_turns: int, tick: Callable[[], None] = _no_tick
+) -> dict[str, Any]:
     samples: list[int] = []
     holdback = 0
     turns = 0
     clock = time.perf_counter_ns
     for n, transcript in enumerate(calls):
+        tick()
         call = engine.start_call(f"stream-{n}", metadata={"direction": "outbound", **transcript.metadata})
         for role, text, t in transcript.turns:
             if role != "agent":
@@ -252,32 +261,51 @@ def machine() -> dict[str, Any]:
     return {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(), "cpu": cpu}
 
 
-def run(corpus: list[str] | None = None, turns: int = 20_000, stream_turns: int = 2_000, tier2: bool = False) -> dict[str, Any]:
-    """Everything ``trace bench`` prints."""
+def default_corpus() -> list[str]:
+    """The shared SGD corpus when present, else the repository's ``corpora/``; empty in an installed wheel."""
+    for candidate in (SHARED_SGD, REPO / "corpora"):
+        if candidate.exists():
+            return [str(candidate)]
+    return []
+
+
+def run(
+    corpus: list[str] | None = None,
+    turns: int = 20_000,
+    stream_turns: int = 2_000,
+    tier2: bool = False,
+    phase: Callable[[str, int | None], Callable[[], None]] | None = None,
+) -> dict[str, Any]:
+    """Everything ``trace bench`` prints. ``phase(description, calls)`` is called as each phase starts and returns
+    the function to call once per call (progress display; never inside a timed region)."""
+    start = phase or (lambda description, total: _no_tick)
     config = default_gate_config()
+    start("compiling", None)
     memory_mb = compiled_memory_mb(config)
     engine = Engine.from_config(config)
+    start("loading corpus", None)
     calls = corpus_calls(corpus, turns)
     baseline = Baseline(list(engine.program.ir_packs), {k: str(v) for k, v in config["variables"].items()})
-    run_gate(engine, calls[: max(1, len(calls) // 10)])  # warm-up: caches, branch predictors, lazy imports
-    gate = run_gate(engine, calls)
-    base = run_baseline(baseline, calls)
+    warm = calls[: max(1, len(calls) // 10)]
+    run_gate(engine, warm, start("warm-up", len(warm)))  # caches, branch predictors, lazy imports
+    gate = run_gate(engine, calls, start("gate", len(calls)))
+    base = run_baseline(baseline, calls, start("baseline", len(calls)))
     gate_summary = _summary(gate)
     base_summary = _summary(base)
     result: dict[str, Any] = {
         "machine": machine(),
-        "corpus": [str(c) for c in (corpus or [str(SHARED_SGD) if SHARED_SGD.exists() else str(REPO / "corpora")])],
+        "corpus": [str(c) for c in (corpus or default_corpus())],
         "config": {"packs": engine.packs_enforced, "mode": "modify", "blocked_phrases": len(BLOCKED_PHRASES)},
         "gate": {"turns": len(gate), **gate_summary},
         "baseline": {"turns": len(base), **base_summary},
         "speedup_p50": round(base_summary["p50_us"] / gate_summary["p50_us"], 2) if gate_summary["p50_us"] else None,
         "speedup_p99": round(base_summary["p99_us"] / gate_summary["p99_us"], 2) if gate_summary["p99_us"] else None,
-        "stream": run_stream(engine, calls, stream_turns),
+        "stream": run_stream(engine, calls, stream_turns, start("streaming", None)),
         "memory_mb": memory_mb,
         "prefilter_pass_rate": _prefilter_rate(engine, calls),
     }
     if tier2:
-        result["gate_with_tier2"] = _with_tier2(config, calls)
+        result["gate_with_tier2"] = _with_tier2(config, calls, start("gate + tier-2", len(calls)))
     return result
 
 
@@ -289,14 +317,14 @@ def _prefilter_rate(engine: Engine, calls: list[Transcript]) -> float:
     return round(sum(1 for t in texts if not prefilter.maybe(t)) / len(texts), 4)
 
 
-def _with_tier2(config: dict[str, Any], calls: list[Transcript]) -> dict[str, Any]:
+def _with_tier2(config: dict[str, Any], calls: list[Transcript], tick: Callable[[], None] = _no_tick) -> dict[str, Any]:
     try:
         from trace_engine.tier2.runner import tier2_observer_for_bench
     except ImportError:
         return {"available": False}
     observer = tier2_observer_for_bench()
     engine = Engine.from_config(config, observers=(observer,))
-    samples = run_gate(engine, calls)
+    samples = run_gate(engine, calls, tick)
     close = getattr(observer, "close", None)
     if close:
         close()

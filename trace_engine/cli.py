@@ -1,12 +1,9 @@
 """The ``trace`` command line: a thin facade over the library.
 
-Exit codes (the same for every command):
-
-    0  success: no errors (and, for lint/test/verify, nothing at or above the failing level)
-    1  the input has problems: syntax or compile errors, lint findings at --fail-level, failing pack tests,
-       a tampered log (verify)
-    2  usage error, or an input that cannot be read at all (missing file, unreadable database)
-    3  partial success: some inputs were malformed and skipped (rescore), the rest was processed
+Every command follows the same conventions (:mod:`trace_engine.commands._output`): ``--format text|json`` plus the
+data formats it has, exit codes from one table (:mod:`trace_engine.commands._exit`), built-in packs by name wherever a
+pack path is taken, and progress on stderr only when stderr is a terminal. Shell completion comes from typer:
+``trace --install-completion`` (or ``--show-completion`` to print the script).
 """
 
 from __future__ import annotations
@@ -16,24 +13,42 @@ import sys
 
 import typer
 
-EXIT_OK = 0
-EXIT_PROBLEMS = 1
-EXIT_USAGE = 2
-EXIT_PARTIAL = 3
+from trace_engine.commands._exit import ExitCode, exit_code_help
 
-HELP = (
-    "Exit codes (the same for every command):\n\n\b\n"
-    + "\n".join(line.strip() for line in (__doc__ or "").split("\n\n", 2)[2].strip().splitlines())
-)
+# kept for modules that import the codes from here; new code uses ExitCode
+EXIT_OK = ExitCode.OK
+EXIT_PROBLEMS = ExitCode.PROBLEMS
+EXIT_USAGE = ExitCode.USAGE
+EXIT_PARTIAL = ExitCode.PARTIAL
+
+HELP = "Exit codes (the same for every command):\n\n\b\n" + exit_code_help()
 
 app = typer.Typer(
     name="trace",
     help="Trace: compliance rules for AI voice agents.\n\n" + HELP,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from trace_engine.version import ENGINE_VERSION
+
+        typer.echo(f"trace {ENGINE_VERSION} (Python {sys.version.split()[0]})")
+        raise typer.Exit(ExitCode.OK)
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Trace: compliance rules for AI voice agents."""
+
 
 #: Command modules, in the order their commands appear in ``trace --help``.
 COMMAND_MODULES: tuple[str, ...] = (

@@ -12,22 +12,44 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True, slots=True)
 class Location:
-    """A span in a source file. Lines and columns are 1-based; ``end_*`` point just past the span."""
+    """A span in a source file. Lines and columns are 1-based; ``end_*`` point just past the span.
+
+    A place in a document that has no text (a config passed as a dict) has ``line`` 0 and a JSON pointer
+    (RFC 6901, ``/guardrails/mode``) in ``pointer``; a whole file that could not be read has ``line`` 0 and no
+    pointer. :meth:`where` prints each kind the way people read it.
+    """
 
     file: str
     line: int
     col: int
     end_line: int | None = None
     end_col: int | None = None
+    pointer: str | None = None
+
+    def where(self) -> str:
+        """``file:line:col``, ``file#/json/pointer`` or ``file``."""
+        if self.line > 0:
+            return f"{self.file}:{self.line}:{self.col}"
+        if self.pointer is not None:
+            return f"{self.file}#{self.pointer}"
+        return self.file
 
     def to_dict(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "file": self.file,
             "line": self.line,
             "col": self.col,
             "end_line": self.end_line if self.end_line is not None else self.line,
             "end_col": self.end_col if self.end_col is not None else self.col + 1,
         }
+        if self.pointer is not None:
+            out["pointer"] = self.pointer
+        return out
+
+
+def json_pointer(path: tuple | list) -> str:
+    """The RFC 6901 pointer of a path of keys and indices: ``("rule_packs", "a/b", 0)`` -> ``/rule_packs/a~1b/0``."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
 
 
 #: Keys into a :class:`SourceMap`. ``("rule", "tcpa-001")``, ``("rule", "tcpa-001", "check", 0)``,
@@ -44,11 +66,14 @@ class SourceMap:
         file: the path shown in messages.
         text: the whole source text (for printing the offending line with a caret).
         locations: :data:`SourceKey` -> :class:`Location`.
+        comments: the file's comments, each attached to a pack item
+            (:class:`trace_engine.dsl.comments.Comment`), so that ``fmt`` and ``convert`` keep them.
     """
 
     file: str
     text: str = ""
     locations: dict[SourceKey, Location] = field(default_factory=dict)
+    comments: list = field(default_factory=list)
 
     def get(self, *key: object) -> Location:
         """The location of ``key``, falling back to its closest recorded parent, then to line 1."""
@@ -86,8 +111,8 @@ class Diagnostic:
     def render(self, source_line: str | None = None) -> str:
         """``file:line:col CODE message``, then the source line with a caret, then the hint."""
         loc = self.location
-        out = [f"{loc.file}:{loc.line}:{loc.col} {self.code} {self.message}"]
-        if source_line is not None:
+        out = [f"{loc.where()} {self.code} {self.message}"]
+        if source_line is not None and loc.line > 0:
             width = 1
             if loc.end_line in (None, loc.line) and loc.end_col is not None and loc.end_col > loc.col:
                 width = loc.end_col - loc.col
@@ -106,7 +131,7 @@ class TraceError(Exception):
         self.source = source
         first = self.diagnostics[0] if self.diagnostics else None
         super().__init__(
-            f"{first.location.file}:{first.location.line}:{first.location.col} {first.code} {first.message}"
+            f"{first.location.where()} {first.code} {first.message}"
             if first
             else "invalid input"
         )

@@ -1,4 +1,8 @@
-"""Where packs come from: the built-in packs in ``rule_packs/`` and any extra directories a config names.
+"""Where packs come from: the built-in packs and any extra directories a config names.
+
+The built-in packs are kept in the repository's ``rule_packs/`` and shipped inside the wheel as the package data
+directory ``trace_engine/builtin_packs`` (``pyproject.toml`` maps one onto the other), so they are found the same
+way from a source checkout, an editable install and an installed wheel; ``TRACE_PACKS_DIR`` overrides both.
 
 A pack is found by its ``pack_id`` (not its file name) and, optionally, its version. Loading is cached by file
 path and modification time, so many engines built from the same packs parse each file once per process.
@@ -8,15 +12,41 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from trace_engine import ir
-from trace_engine.errors import Diagnostic, Location, TraceError, TraceSyntaxError
+from trace_engine.errors import Diagnostic, Location, TraceConfigError, TraceError
 
-#: The built-in packs ship beside the package in a source checkout; ``TRACE_PACKS_DIR`` overrides.
-BUILTIN_DIR = Path(os.environ.get("TRACE_PACKS_DIR") or Path(__file__).resolve().parents[1] / "rule_packs")
+
+def _builtin_dir() -> Path:
+    override = os.environ.get("TRACE_PACKS_DIR")
+    if override:
+        return Path(override)
+    shipped = resources.files("trace_engine") / "builtin_packs"  # an installed wheel
+    if shipped.is_dir():
+        return Path(str(shipped))
+    return Path(__file__).resolve().parents[1] / "rule_packs"  # a source checkout (plain or editable install)
+
+
+#: Where the built-in packs (and their ``.calls`` tests) are.
+BUILTIN_DIR = _builtin_dir()
+#: Every built-in pack, by pack id (``debt_collection`` is an example pack under ``examples/``).
 BUILTIN_PACK_IDS: tuple[str, ...] = ("tcpa", "hipaa", "pii", "brand_voice", "debt_collection")
+#: What the CLI enforces when no config names packs (``rescore``, ``explain``, ``bench``).
+DEFAULT_PACK_IDS: tuple[str, ...] = ("tcpa", "hipaa", "pii", "brand_voice")
 PACK_SUFFIXES = (".trace", ".json")
+
+
+def builtin_pack_path(name: str) -> Path | None:
+    """The file of built-in pack ``name`` (``tcpa`` -> ``.../tcpa.trace``), or ``None``."""
+    if name not in BUILTIN_PACK_IDS:
+        return None
+    for suffix in PACK_SUFFIXES:
+        for path in sorted(BUILTIN_DIR.rglob(name + suffix)):
+            if path.is_file() and "fixtures" not in path.parts:
+                return path
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,17 +103,30 @@ def available_packs(directories: list[str | Path] | None = None) -> dict[str, li
     return out
 
 
-def resolve_pack(pack_id: str, version: str | None, directories: list[str | Path] | None = None) -> ir.Pack:
-    """The pack ``pack_id`` at ``version`` (or the latest found). Raises :class:`TraceSyntaxError` (code TC010)
-    when there is no such pack."""
+def resolve_pack(
+    pack_id: str,
+    version: str | None,
+    directories: list[str | Path] | None = None,
+    *,
+    location: Location | None = None,
+) -> ir.Pack:
+    """The pack ``pack_id`` at ``version`` (or the latest found). Raises :class:`TraceConfigError` (code TC010,
+    at ``location``: where the config names the pack) when there is no such pack."""
     candidates = available_packs(directories).get(pack_id, [])
     if version is not None:
         candidates = [c for c in candidates if c.pack.version == version]
     if not candidates:
         wanted = f"{pack_id}@{version}" if version else pack_id
         known = ", ".join(sorted(available_packs(directories))) or "none"
-        raise TraceSyntaxError(
-            [Diagnostic("TC010", f"no rule pack {wanted!r} is available", Location("<config>", 1, 1), hint=f"known packs: {known}")]
+        raise TraceConfigError(
+            [
+                Diagnostic(
+                    "TC010",
+                    f"no rule pack {wanted!r} is available",
+                    location or Location("<config>", 0, 0, pointer=f"/rule_packs/{pack_id}"),
+                    hint=f"known packs: {known}",
+                )
+            ]
         )
     return max(candidates, key=lambda c: _version_key(c.pack.version)).pack
 

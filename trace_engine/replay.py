@@ -39,7 +39,8 @@ class TurnReport:
     """What one turn did.
 
     Fields:
-        index: position in the transcript (0-based); ``-1`` for call start, ``len(turns)`` for call end.
+        index: position in the transcript (0-based); ``-1`` for call start, ``len(turns)`` for call end. People see
+            :attr:`turn` instead, which is 1-based like a finding's ``turn`` in the scorecard and ``trace show``.
         role: ``agent``, ``caller``, ``unknown`` (scored as the agent), ``system``/``tool`` (not scored),
             ``start`` or ``end``.
         text: the turn as given.
@@ -62,12 +63,17 @@ class TurnReport:
     action: str | None = None
 
     @property
+    def turn(self) -> int | None:
+        """The turn number (1-based, every role alike, as in scorecards); ``None`` for call start and end."""
+        return self.index + 1 if self.role not in ("start", "end") else None
+
+    @property
     def fired(self) -> set[str]:
         return {f["rule_id"] for f in self.findings}
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "index": self.index,
+            "turn": self.turn,
             "role": self.role,
             "text": self.text,
             "t": self.t,

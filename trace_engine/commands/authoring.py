@@ -1,45 +1,43 @@
 """Commands for pack authors: check, lint, fmt, convert, build, test, explain, docs.
 
-Every command takes packs in either form (``.trace`` or ``.json``) and writes to stdout unless given ``-o``.
-Bad pack input is reported as ``file:line:col CODE message`` with the source line and a caret; never a traceback.
+Every command takes packs in either form (``.trace`` or ``.json``), by path, by directory or by built-in name
+(:mod:`trace_engine.commands._inputs`), and writes to stdout unless given ``-o``. Bad pack input is reported as
+``file:line:col CODE message`` with the source line and a caret; never a traceback. Exit codes come from
+:class:`~trace_engine.commands._exit.ExitCode`: 1 for problems in the input, 2 for input that cannot be read.
 """
 
 from __future__ import annotations
 
 import difflib
-import json
 import sys
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from trace_engine.cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
-from trace_engine.commands._output import OutputFormat, emit_json, write_text
+from trace_engine.commands._exit import ExitCode
+from trace_engine.commands._inputs import complete_pack, display_name, load_config_arg, resolve_pack_args
+from trace_engine.commands._output import TextOrJson, choices, emit_json, fail, format_type, write_text
 from trace_engine.errors import Diagnostic, SourceMap, TraceError
 
-PacksArg = Annotated[list[Path], typer.Argument(help="Pack files (.trace or .json).", show_default=False)]
-FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="text for people, json for machines.")]
+PacksArg = Annotated[
+    list[str],
+    typer.Argument(
+        help="Packs: files (.trace or .json), directories, or built-in pack names (tcpa, hipaa, pii, ...).",
+        show_default=False,
+        autocompletion=complete_pack,
+        metavar="PACK",
+    ),
+]
 OutOpt = Annotated[Path | None, typer.Option("-o", "--out", help="Write here instead of stdout.")]
+MODES = ("warn", "modify", "block", "human_handoff")
 
 
-class LintFormat(StrEnum):
-    text = "text"
-    json = "json"
-    sarif = "sarif"
-    github = "github"
+# --------------------------------------------------------------------------------------------- shared
 
 
-class FailLevel(StrEnum):
-    error = "error"
-    warning = "warning"
-    never = "never"
-
-
-class Target(StrEnum):
-    json = "json"
-    trace = "trace"
+def _unreadable(exc: TraceError) -> bool:
+    return any(d.code == "TS012" for d in exc.diagnostics)
 
 
 def _load(paths: list[Path]) -> tuple[list[tuple[Path, Any, SourceMap]], list[TraceError]]:
@@ -56,6 +54,15 @@ def _load(paths: list[Path]) -> tuple[list[tuple[Path, Any, SourceMap]], list[Tr
     return loaded, failed
 
 
+def _load_or_exit(args: list[str]) -> list[tuple[Path, Any, SourceMap]]:
+    """Resolve and load packs; print every error and exit (2 unreadable, 1 invalid) if any pack fails."""
+    loaded, failed = _load(resolve_pack_args(args))
+    if failed:
+        _print_errors(failed)
+        raise typer.Exit(ExitCode.USAGE if any(_unreadable(e) for e in failed) else ExitCode.PROBLEMS)
+    return loaded
+
+
 def _print_errors(errors: list[TraceError]) -> None:
     for exc in errors:
         sys.stderr.write(exc.render() + "\n")
@@ -65,12 +72,26 @@ def _diag_json(d: Diagnostic) -> dict[str, Any]:
     return {"code": d.code, "level": d.level, "message": d.message, "location": d.location.to_dict(), "hint": d.hint}
 
 
-def check(packs: PacksArg, output: FormatOpt = OutputFormat.text, strict: bool = False) -> None:
-    """Parse and compile packs; report every error (not only the first). Exit 1 on errors."""
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+# --------------------------------------------------------------------------------------------- check
+
+
+def check(
+    packs: PacksArg,
+    output: TextOrJson = "text",
+    strict: Annotated[bool, typer.Option(help="Treat regexes without literal atoms as errors.")] = False,
+) -> None:
+    """Parse and compile packs; report every error in every file (syntax, names, regexes, compile), not only the first.
+
+    Exit 1 on errors, 2 when a pack cannot be read."""
     from trace_engine.compile import compile_packs
     from trace_engine.dsl.lint import lint_pack
 
-    loaded, failed = _load(packs)
+    paths = resolve_pack_args(packs)
+    loaded, failed = _load(paths)
     diagnostics = [d for exc in failed for d in exc.diagnostics]
     compiled = []
     for path, pack, source in loaded:
@@ -85,46 +106,64 @@ def check(packs: PacksArg, output: FormatOpt = OutputFormat.text, strict: bool =
             failed.append(exc)
             diagnostics.extend(exc.diagnostics)
             continue
-        compiled.append({"file": str(path), "pack_id": pack.pack_id, "version": pack.version, "rules": len(pack.rules), "etag": program.etag})
-    if output == OutputFormat.json:
+        compiled.append(
+            {"file": display_name(path), "pack_id": pack.pack_id, "version": pack.version, "rules": len(pack.rules),
+             "etag": program.etag}
+        )
+    if output == "json":
         emit_json({"ok": not diagnostics, "packs": compiled, "errors": [_diag_json(d) for d in diagnostics]})
     else:
         _print_errors(failed)
         for item in compiled:
-            sys.stdout.write(f"ok {item['file']}: {item['pack_id']}@{item['version']}, {item['rules']} rules\n")
+            sys.stdout.write(f"ok {item['file']}: {item['pack_id']}@{item['version']}, {_plural(item['rules'], 'rule')}\n")
         if diagnostics:
-            sys.stdout.write(f"{len(diagnostics)} error(s)\n")
-    raise typer.Exit(EXIT_PROBLEMS if diagnostics else EXIT_OK)
+            files = len({d.location.file for d in diagnostics})
+            sys.stdout.write(f"{_plural(len(diagnostics), 'error')} in {_plural(files, 'file')}\n")
+    if any(_unreadable(e) for e in failed):
+        raise typer.Exit(ExitCode.USAGE)
+    raise typer.Exit(ExitCode.PROBLEMS if diagnostics else ExitCode.OK)
+
+
+# --------------------------------------------------------------------------------------------- lint
 
 
 def lint(
     packs: PacksArg,
-    output: Annotated[LintFormat, typer.Option("--format", help="text, json, sarif or github.")] = LintFormat.text,
-    fail_level: Annotated[FailLevel, typer.Option("--fail-level", help="Exit 1 at or above this level.")] = FailLevel.error,
+    output: format_type("text", "json", "sarif", "github") = "text",
+    fail_level: Annotated[
+        choices("FailLevel", "error", "warning", "never"),
+        typer.Option("--fail-level", case_sensitive=False, help="Exit 1 at or above this level."),
+    ] = "error",
     strict: Annotated[bool, typer.Option(help="Treat regexes without atoms as errors.")] = False,
     select: Annotated[str | None, typer.Option(help="Comma-separated codes to run.")] = None,
     ignore: Annotated[str | None, typer.Option(help="Comma-separated codes to skip.")] = None,
     out: OutOpt = None,
 ) -> None:
-    """Lint packs (one rule per file under trace_engine/dsl/lint/rules; docs in docs/lint/)."""
+    """Lint packs (one rule per file under trace_engine/dsl/lint/rules; docs in docs/lint/). Prints `ok` when clean."""
     from trace_engine.dsl.lint import lint_pack
     from trace_engine.dsl.lint.report import exit_code, render
 
-    loaded, failed = _load(packs)
+    paths = resolve_pack_args(packs)
+    loaded, failed = _load(paths)
     diags = [d for exc in failed for d in exc.diagnostics]
     sources = {exc.source.file: exc.source for exc in failed if exc.source}
-    chosen = set(select.split(",")) if select else None
-    skipped = set(ignore.split(",")) if ignore else None
+    chosen = {c.strip().upper() for c in select.split(",") if c.strip()} if select else None
+    skipped = {c.strip().upper() for c in ignore.split(",") if c.strip()} if ignore else None
     for _path, pack, source in loaded:
         sources[source.file] = source
         try:
             diags.extend(lint_pack(pack, source, strict=strict, select=chosen, ignore=skipped))
         except KeyError as exc:
-            sys.stderr.write(f"unknown lint code: {exc.args[0]}\n")
-            raise typer.Exit(EXIT_USAGE) from None
-    write_text(render(diags, output.value, sources), str(out) if out else None)
-    code = exit_code(diags, fail_level.value)
-    raise typer.Exit(EXIT_PROBLEMS if (code or failed) else EXIT_OK)
+            raise fail(f"unknown lint code: {exc.args[0]}", ExitCode.USAGE) from None
+    write_text(render(diags, str(output), sources), str(out) if out else None)
+    if output == "text" and not diags and not out:
+        sys.stdout.write(f"ok: {_plural(len(loaded), 'pack')} linted, no findings\n")
+    if any(_unreadable(e) for e in failed):
+        raise typer.Exit(ExitCode.USAGE)
+    raise typer.Exit(ExitCode.PROBLEMS if (exit_code(diags, str(fail_level)) or failed) else ExitCode.OK)
+
+
+# --------------------------------------------------------------------------------------------- fmt
 
 
 def fmt(
@@ -133,23 +172,27 @@ def fmt(
     diff: Annotated[bool, typer.Option("--diff", help="Print a unified diff instead of the result.")] = False,
     write: Annotated[bool, typer.Option("--write", help="Rewrite the files in place.")] = False,
 ) -> None:
-    """Format .trace packs in the one canonical layout."""
-    from trace_engine.dsl import decode_source, format_source
+    """Format packs in the one canonical layout: .trace source, or canonical JSON for .json packs. Comments stay
+    where they are (a trailing `# trace: ignore[...]` stays on its line)."""
+    from trace_engine.dsl import decode_source, format_pack_source
 
-    unformatted = 0
+    if sum((check_only, diff, write)) > 1:
+        raise fail("--check, --diff and --write cannot be combined", ExitCode.USAGE)
+    paths = resolve_pack_args(packs)
+    unformatted: list[Path] = []
     errors: list[TraceError] = []
-    for path in packs:
+    for path in paths:
         try:
             original = decode_source(path.read_bytes(), str(path))
-            formatted = format_source(original, str(path))
+            formatted = format_pack_source(original, str(path))
         except TraceError as exc:
             errors.append(exc)
             continue
         except OSError as exc:
-            sys.stderr.write(f"{path}: cannot read: {exc.strerror}\n")
-            raise typer.Exit(EXIT_USAGE) from None
+            raise fail(f"{path}: cannot read: {exc.strerror}", ExitCode.USAGE) from None
         changed = formatted != original
-        unformatted += changed
+        if changed:
+            unformatted.append(path)
         if diff:
             sys.stdout.writelines(
                 difflib.unified_diff(original.splitlines(True), formatted.splitlines(True), f"{path}", f"{path} (formatted)")
@@ -164,26 +207,36 @@ def fmt(
         else:
             sys.stdout.write(formatted)
     _print_errors(errors)
+    done = len(paths) - len(errors)
+    if check_only and not unformatted and not errors:
+        sys.stdout.write(f"ok: {_plural(done, 'file')} already formatted\n")
+    if write and not errors:
+        sys.stdout.write(f"{_plural(len(unformatted), 'file')} reformatted, {done - len(unformatted)} unchanged\n")
     if errors or ((check_only or diff) and unformatted):
-        raise typer.Exit(EXIT_PROBLEMS)
-    raise typer.Exit(EXIT_OK)
+        raise typer.Exit(ExitCode.PROBLEMS)
+    raise typer.Exit(ExitCode.OK)
+
+
+# --------------------------------------------------------------------------------------------- convert, build
 
 
 def convert(
-    pack: Annotated[Path, typer.Argument(help="A pack (.trace or .json).")],
-    to: Annotated[Target, typer.Option("--to", help="Target form.")],
+    pack: Annotated[str, typer.Argument(help="A pack: a .trace or .json file, or a built-in name.",
+                                        autocompletion=complete_pack, metavar="PACK")],
+    to: Annotated[choices("Target", "json", "trace"), typer.Option("--to", case_sensitive=False, help="Target form.")],
     out: OutOpt = None,
 ) -> None:
-    """Convert a pack between the DSL and the JSON form, without loss."""
+    """Convert a pack between the DSL and the JSON form, without loss: comments travel in the JSON form's
+    `comments` list, keyed by the JSON pointer of the item they belong to."""
     from trace_engine.dsl import print_pack
     from trace_engine.dsl.jsonform import dump_json_pack
 
-    loaded, failed = _load([pack])
-    if failed:
-        _print_errors(failed)
-        raise typer.Exit(EXIT_PROBLEMS)
-    _, ir_pack, _ = loaded[0]
-    text = dump_json_pack(ir_pack) if to == Target.json else print_pack(ir_pack)
+    paths = resolve_pack_args([pack])
+    if len(paths) != 1:
+        raise fail(f"{pack}: convert takes one pack, and this names {len(paths)}", ExitCode.USAGE)
+    ((_, ir_pack, source),) = _load_or_exit(paths)
+    comments = source.comments
+    text = dump_json_pack(ir_pack, comments=comments) if to == "json" else print_pack(ir_pack, comments=comments)
     write_text(text, str(out) if out else None)
 
 
@@ -203,36 +256,64 @@ def build(
         try:
             signing_key = load_signing_key(key)
         except (OSError, ValueError) as exc:
-            sys.stderr.write(f"{key}: cannot load the signing key: {exc}\n")
-            raise typer.Exit(EXIT_USAGE) from None
-
-    loaded, failed = _load(packs)
-    if failed:
-        _print_errors(failed)
-        raise typer.Exit(EXIT_PROBLEMS)
+            raise fail(f"{key}: cannot load the signing key: {exc}", ExitCode.USAGE) from None
+    loaded = _load_or_exit(packs)
+    cfg = load_config_arg(config)
     try:
-        engine = Engine.from_config(str(config) if config else None, packs=[p for _, p, _ in loaded])
+        engine = Engine.from_config(cfg if cfg is not None else {"rule_packs": {}}, packs=[p for _, p, _ in loaded])
     except TraceError as exc:
-        sys.stderr.write(exc.render() + "\n")
-        raise typer.Exit(EXIT_PROBLEMS) from None
-    header = write_artifact(engine.program, out, key=signing_key)
+        raise fail(exc.render(), ExitCode.PROBLEMS) from None
+    try:
+        header = write_artifact(engine.program, out, key=signing_key)
+    except OSError as exc:
+        raise fail(f"cannot write {out}: {exc.strerror}", ExitCode.USAGE) from None
     signed = f", signed by {header['signed_by']}" if header["signed_by"] else ""
     sys.stdout.write(f"wrote {out}: {', '.join(header['packs'])} (etag {header['etag'][:16]}…{signed})\n")
 
 
+# --------------------------------------------------------------------------------------------- test
+
+
+def _test_targets(paths: list[str]) -> list[str]:
+    """Pack-test arguments -> paths for discovery: built-in names become their pack files; a pack file without a
+    sibling .calls file is an error (exit 1), a path that does not exist a usage error (exit 2)."""
+    from trace_engine.packs import PACK_SUFFIXES, builtin_pack_path
+
+    out: list[str] = []
+    for arg in paths:
+        path = Path(arg)
+        if not path.exists():
+            builtin = builtin_pack_path(arg)
+            if builtin is None:
+                resolve_pack_args([arg])  # exits 2 with the standard message
+            path = builtin
+        if path.is_file() and path.suffix in PACK_SUFFIXES and not path.with_suffix(".calls").is_file():
+            raise fail(
+                f"{display_name(path)}: this pack has no tests; write {path.with_suffix('.calls').name} beside it "
+                "(the format: docs/packtest.md)",
+                ExitCode.PROBLEMS,
+            )
+        out.append(str(path))
+    return out
+
+
 def test(
-    paths: Annotated[list[Path] | None, typer.Argument(help="Pack files, .calls files or directories.")] = None,
-    output: FormatOpt = OutputFormat.text,
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(help="Packs (by path or built-in name), .calls files or directories; default: every built-in "
+                       "pack.", autocompletion=complete_pack, show_default=False, metavar="PATH"),
+    ] = None,
+    output: TextOrJson = "text",
 ) -> None:
-    """Run pack tests (.calls transcripts with ruleid:/ok: markers). Last line: N passed, N failed."""
+    """Run pack tests (.calls transcripts with ruleid:/ok: markers; see docs/packtest.md). Last line: N passed,
+    N failed. Exit 1 on a failure, or when there is nothing to test."""
+    from trace_engine.packs import BUILTIN_DIR
     from trace_engine.packtest_run import render_text, run_pack_tests
 
-    try:
-        report = run_pack_tests([str(p) for p in (paths or [Path("rule_packs")])])
-    except FileNotFoundError as exc:
-        sys.stderr.write(f"no such file or directory: {exc.args[0]}\n")
-        raise typer.Exit(EXIT_USAGE) from None
-    if output == OutputFormat.json:
+    targets = _test_targets(paths) if paths else [str(BUILTIN_DIR)]
+    report = run_pack_tests(targets)
+    empty = not report.results and not report.errors
+    if output == "json":
         emit_json(
             {
                 "passed": len(report.passed),
@@ -242,49 +323,78 @@ def test(
                 "errors": [_diag_json(d) for d in report.errors],
             }
         )
+    elif empty:
+        raise fail(
+            f"no pack tests in {', '.join(targets)}: a test is a .calls file beside its pack (docs/packtest.md)",
+            ExitCode.PROBLEMS,
+        )
     else:
         write_text(render_text(report))
-    raise typer.Exit(EXIT_PROBLEMS if (report.failed or report.errors) else EXIT_OK)
+    raise typer.Exit(ExitCode.PROBLEMS if (report.failed or report.errors or empty) else ExitCode.OK)
+
+
+# --------------------------------------------------------------------------------------------- explain
 
 
 def explain(
-    transcript: Annotated[Path, typer.Argument(help="A .calls file or an Omni transcript (JSON/JSONL).")],
-    pack: Annotated[list[Path], typer.Option("--pack", help="Packs to enforce (repeatable).")],
-    mode: Annotated[str, typer.Option(help="warn, modify, block or human_handoff.")] = "warn",
-    output: FormatOpt = OutputFormat.text,
+    transcript: Annotated[
+        Path, typer.Argument(help="A .calls file or an Omni transcript (JSON/JSONL).", metavar="TRANSCRIPT")
+    ],
+    pack: Annotated[
+        list[str] | None,
+        typer.Option("--pack", help="A pack to enforce, by path or built-in name (repeatable). Default: the config's "
+                     "packs, or tcpa, hipaa, pii and brand_voice.", autocompletion=complete_pack, metavar="PACK"),
+    ] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="TraceConfigInput JSON: packs, guardrails, "
+                                                 "variables.")] = None,
+    mode: Annotated[
+        choices("Mode", *MODES) | None,
+        typer.Option(case_sensitive=False, help="Gate mode (default: the config's, else warn)."),
+    ] = None,
+    output: TextOrJson = "text",
 ) -> None:
-    """For each turn: which rules fired or were satisfied, on which span, and why."""
+    """For each turn (numbered from 1, as in `trace show`): which rules fired or were satisfied, on which span, why."""
     from trace_engine.gate.engine import Engine
+    from trace_engine.packs import DEFAULT_PACK_IDS
     from trace_engine.replay import Replay
     from trace_engine.transcripts import TranscriptError, load_transcripts
 
-    loaded, failed = _load(pack)
-    if failed:
-        _print_errors(failed)
-        raise typer.Exit(EXIT_PROBLEMS)
+    loaded = _load_or_exit(pack) if pack else []
+    cfg = load_config_arg(config)
+    base: dict[str, Any] = cfg.model_dump(mode="json", exclude_unset=True) if cfg is not None else {}
+    if not pack and "rule_packs" not in base:
+        base["rule_packs"] = {p: {"enabled": True} for p in DEFAULT_PACK_IDS}
+    base.setdefault("rule_packs", {})
+    guardrails = dict(base.get("guardrails") or {})
+    guardrails["inline_timeout_ms"] = 60_000  # explain shows what the rules do, not what this machine's timing does
+    if mode is not None:
+        guardrails["mode"] = str(mode)
+    base["guardrails"] = guardrails
+    if not transcript.exists():
+        raise fail(f"{transcript}: no such file or directory", ExitCode.USAGE)
     try:
         calls = list(load_transcripts(str(transcript)))
     except TranscriptError as exc:
-        sys.stderr.write(f"{exc}\n")
-        raise typer.Exit(EXIT_PROBLEMS) from None
+        raise fail(str(exc), ExitCode.PROBLEMS) from None
     except OSError as exc:
-        sys.stderr.write(f"{transcript}: cannot read: {exc.strerror}\n")
-        raise typer.Exit(EXIT_USAGE) from None
+        raise fail(f"{transcript}: cannot read: {exc.strerror}", ExitCode.USAGE) from None
     results = []
     for call in calls:
-        engine = Engine.from_config(
-            {"guardrails": {"mode": mode, "inline_timeout_ms": 60_000}, "variables": call.variables},
-            packs=[p for _, p, _ in loaded],
-        )
+        variables = {**(base.get("variables") or {}), **call.variables}
+        try:
+            engine = Engine.from_config({**base, "variables": variables}, packs=[p for _, p, _ in loaded] or None)
+        except TraceError as exc:
+            raise fail(exc.render(), ExitCode.PROBLEMS) from None
         replay = Replay(engine, call.call_id, metadata=call.metadata, agent_id=call.agent_id)
         for role, text, t in call.turns:
             replay.turn(role, text, t)
         card = replay.end()
         results.append((call, replay, card))
-    if output == OutputFormat.json:
+    if output == "json":
         emit_json(
             [
-                {"call_id": c.call_id, "verdict": card.verdict, "turns": [r.to_dict() for r in replay.reports],
+                {"call_id": c.call_id, "verdict": card.verdict, "packs_enforced": card.packs_enforced,
+                 "turns": [r.to_dict() for r in replay.reports],
                  "not_evaluated": [n.to_dict() for n in card.not_evaluated],
                  "not_applicable": [n.to_dict() for n in card.not_applicable or ()]}
                 for c, replay, card in results
@@ -295,12 +405,13 @@ def explain(
 
 
 def _explain_text(call: Any, replay: Any, card: Any) -> str:
-    lines = [f"call {call.call_id}: {card.verdict}  (packs {', '.join(card.packs_enforced)})"]
+    lines = [f"call {call.call_id}: {card.verdict}  (packs {', '.join(card.packs_enforced) or 'none'})"]
     for report in replay.reports:
         if report.role in ("start", "end") and not (report.findings or report.satisfied):
             continue
         stamp = f" @{report.t:g}s" if report.t is not None and report.role in ("agent", "caller") else ""
-        head = f"  [{report.index}] {report.role}{stamp}"
+        label = f"turn {report.turn}" if report.turn is not None else f"call {report.role}"
+        head = f"  [{label}] {report.role}{stamp}" if report.turn is not None else f"  [{label}]"
         lines.append(f"{head}: {report.text}" if report.text else head)
         if report.action and report.action != "pass":
             lines.append(f"      gate: {report.action} -> {report.spoken!r}")
@@ -321,6 +432,9 @@ def _explain_text(call: Any, replay: Any, card: Any) -> str:
     return "\n".join(lines) + "\n"
 
 
+# --------------------------------------------------------------------------------------------- docs
+
+
 def docs(
     out: Annotated[Path, typer.Option("--out", help="The docs directory.")] = Path("docs"),
     check_only: Annotated[bool, typer.Option("--check", help="Exit 1 if the generated docs are stale.")] = False,
@@ -331,7 +445,9 @@ def docs(
     stale = generate_all(out, check_only=check_only)
     for path in stale:
         sys.stdout.write(f"{'stale' if check_only else 'wrote'} {path}\n")
-    raise typer.Exit(EXIT_PROBLEMS if (check_only and stale) else EXIT_OK)
+    if not stale:
+        sys.stdout.write(f"ok: {out} is up to date\n")
+    raise typer.Exit(ExitCode.PROBLEMS if (check_only and stale) else ExitCode.OK)
 
 
 def register(app: typer.Typer) -> None:
@@ -345,4 +461,4 @@ def register(app: typer.Typer) -> None:
     app.command()(docs)
 
 
-__all__ = ["register", "json"]
+__all__ = ["register"]

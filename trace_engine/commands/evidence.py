@@ -2,46 +2,49 @@
 ``violations``, ``exposure``, ``show``.
 
 Every command takes ``--db`` (default ``./trace.db``); the read commands take ``--tenant`` (default
-``default``) and ``--format json|table``. Exit codes follow :mod:`trace_engine.cli`: ``verify`` exits 0 when the
-log is intact, 1 when it was tampered with (naming the record), 2 when the database cannot be read or no key was
-given; a read that meets a row not matching its signed record exits 1.
+``default``) and ``--format text|json`` (lists also ``jsonl`` and ``csv``). Exit codes follow :mod:`trace_engine.cli`:
+``verify`` exits 0 when the log is intact, 1 when it was tampered with (naming the record), 2 when the database cannot
+be read or no key was given; a read that meets a row not matching its signed record exits 1.
 
 Signing key: ``--key`` names a ``trace.key`` file; without it the log uses ``trace.key`` beside the database and
 creates it (with ``trace.pub``) on first use. Give verifiers ``trace.pub`` out of band and have them pass it as
 ``--pubkey`` (or a ``--trusted-keys`` file); have a second system keep the output of ``trace checkpoint`` and pass
-it as ``--checkpoint`` to catch a truncated or rewritten log (docs/evidence.md).
+it as ``--checkpoint`` to catch a truncated or rewritten log (docs/evidence.md). ``verify-proof`` never trusts the
+key a proof carries: without ``--pubkey`` it checks the proof for consistency, says UNTRUSTED and exits 1.
 """
 
 from __future__ import annotations
 
 import json
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
-from trace_engine.commands._output import emit_json, stderr_console, stdout_console, write_text
+from trace_engine.commands._exit import ExitCode
+from trace_engine.commands._output import (
+    ListFormat,
+    TextOrJson,
+    emit_json,
+    fail,
+    print_list,
+    stderr_console,
+    stdout_console,
+    write_text,
+)
+from trace_engine.commands._views import print_exposure, print_interaction
 
-EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
-
-
-class Fmt(str, Enum):  # noqa: UP042 - same style as commands._output.OutputFormat
-    table = "table"
-    json = "json"
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = ExitCode.OK, ExitCode.PROBLEMS, ExitCode.USAGE
 
 
 DbOpt = typer.Option("trace.db", "--db", help="Evidence database (SQLite).")
 TenantOpt = typer.Option("default", "--tenant", help="Tenant whose records to read.")
-FmtOpt = typer.Option(Fmt.table, "--format", help="table (rich) or json.")
 LimitOpt = typer.Option(20, "--limit", min=1, help="Rows per page (capped at 100).")
 CursorOpt = typer.Option(None, "--cursor", help="next_cursor from a previous page.")
 
 
 def _fail(msg: str, code: int) -> typer.Exit:
-    stderr_console().print(f"error: {msg}", markup=False)
-    return typer.Exit(code)
+    return fail(msg, ExitCode(code))
 
 
 def _load_pubkey(pubkey: str | None):
@@ -86,16 +89,23 @@ def _read_or_exit(fn, *args: Any, **kwargs: Any) -> Any:
         raise _fail(str(exc), EXIT_PROBLEMS) from None
 
 
-def _print_list(payload: dict[str, Any], columns: list[str], title: str) -> None:
-    table = Table(title=title)
-    for c in columns:
-        table.add_column(c)
-    for row in payload["data"]:
-        table.add_row(*["" if row.get(c) is None else str(row.get(c)) for c in columns])
-    con = stdout_console()
-    con.print(table)
-    if payload.get("has_more"):
-        con.print(f"more: --cursor {payload['next_cursor']}", markup=False)
+def _cell(row: dict[str, Any], column: str) -> Any:
+    from trace_engine.commands._output import iso_time
+
+    value = row.get(column)
+    if column == "scored_at":
+        return iso_time(value)
+    if column == "packs_enforced" and isinstance(value, str):
+        return value.split(",") if value else None
+    return value
+
+
+def _upper(value: str | None) -> str | None:
+    return value.upper() if value is not None else None
+
+
+def _lower(value: str | None) -> str | None:
+    return value.lower() if value is not None else None
 
 
 def register(app: typer.Typer) -> None:
@@ -132,7 +142,7 @@ def register(app: typer.Typer) -> None:
         rebuild_rollup: bool = typer.Option(
             False, "--rebuild-rollup", help="Rewrite an exposure rollup that differs from its (intact) records."
         ),
-        fmt: Fmt = FmtOpt,
+        fmt: TextOrJson = "text",
     ) -> None:
         """Recompute every hash, link, tree head and signature. Exit 0 intact, 1 tampered, 2 unreadable."""
         if proof is not None:
@@ -158,7 +168,7 @@ def register(app: typer.Typer) -> None:
         err = stderr_console()
         for w in report.warnings:
             err.print(f"WARNING: {w}", markup=False)
-        if fmt == Fmt.json:
+        if fmt == "json":
             emit_json(report.to_dict())
         else:
             con = stdout_console()
@@ -257,7 +267,7 @@ def register(app: typer.Typer) -> None:
             raise _fail("no checkpoint" + (f" for tenant {tenant!r}" if tenant is not None else ""), EXIT_PROBLEMS)
         write_text("\n".join(notes), out)
 
-    def _verify_proof_cmd(file: Path, pubkey: str | None, fmt: Fmt) -> None:
+    def _verify_proof_cmd(file: Path, pubkey: str | None, fmt: str) -> None:
         from trace_engine.store.prove import verify_proof
 
         key = _load_pubkey(pubkey)
@@ -268,27 +278,36 @@ def register(app: typer.Typer) -> None:
         if not isinstance(proof, dict):
             raise _fail(f"{file}: not a proof object", EXIT_USAGE)
         res = verify_proof(proof, key)
-        if fmt == Fmt.json:
-            emit_json(res.to_dict())
+        trusted = key is not None
+        if fmt == "json":
+            emit_json({**res.to_dict(), "ok": res.ok and trusted, "trusted_key": trusted})
         else:
             con = stdout_console()
-            if res.ok:
+            if res.ok and trusted:
                 con.print(
                     f"OK: call {res.call_id} (tenant {res.tenant}) is record {res.leaf_index} of a signed log of "
                     f"size {res.tree_size}; key {res.key_source}",
                     markup=False,
                 )
+            elif res.ok:
+                con.print(
+                    f"UNTRUSTED: call {res.call_id} is consistent with the key the proof carries, and anyone can make "
+                    "such a proof. Pass --pubkey trace.pub (the log's verifier key, obtained out of band) to verify it.",
+                    markup=False,
+                )
             for p in res.problems:
                 con.print(f"FAIL: {p}", markup=False)
-        raise typer.Exit(EXIT_OK if res.ok else EXIT_PROBLEMS)
+        raise typer.Exit(EXIT_OK if res.ok and trusted else EXIT_PROBLEMS)
 
     @app.command("verify-proof")
     def verify_proof_cmd(
         file: Path = typer.Argument(..., help="Proof JSON written by `trace prove`."),
-        pubkey: str | None = typer.Option(None, "--pubkey", help="Trusted verifier key (trace.pub)."),
-        fmt: Fmt = FmtOpt,
+        pubkey: str | None = typer.Option(
+            None, "--pubkey", help="Trusted verifier key (trace.pub). Without it the proof is never trusted (exit 1)."
+        ),
+        fmt: TextOrJson = "text",
     ) -> None:
-        """Verify an inclusion proof offline, without the database."""
+        """Verify an inclusion proof offline, without the database, against a trusted --pubkey."""
         _verify_proof_cmd(file, pubkey, fmt)
 
     @app.command("prove")
@@ -319,11 +338,11 @@ def register(app: typer.Typer) -> None:
     def interactions(
         db: str = DbOpt,
         tenant: str = TenantOpt,
-        verdict: str | None = typer.Option(None, "--verdict", help="PASS, WARN or FAIL."),
+        verdict: str | None = typer.Option(None, "--verdict", help="PASS, WARN or FAIL (any case).", callback=_upper),
         agent_id: str | None = typer.Option(None, "--agent-id"),
         limit: int = LimitOpt,
         cursor: str | None = CursorOpt,
-        fmt: Fmt = FmtOpt,
+        fmt: ListFormat = "text",
     ) -> None:
         """List scored interactions, newest first."""
         from trace_engine.store.reads import list_interactions
@@ -331,26 +350,27 @@ def register(app: typer.Typer) -> None:
         if verdict is not None and verdict not in ("PASS", "WARN", "FAIL"):
             raise _fail("--verdict must be PASS, WARN or FAIL", EXIT_USAGE)
         res = _read_or_exit(list_interactions, db, tenant, verdict=verdict, agent_id=agent_id, limit=limit, cursor=cursor)
-        if fmt == Fmt.json:
-            emit_json(res)
-        else:
-            _print_list(
-                res,
-                ["id", "agent_id", "verdict", "findings", "blocked_turns", "modified_turns", "packs_enforced", "scored_at"],
-                f"interactions ({tenant})",
-            )
+        print_list(
+            res,
+            ["id", "agent_id", "verdict", "findings", "blocked_turns", "modified_turns", "packs_enforced", "scored_at"],
+            f"interactions ({tenant})",
+            fmt,
+            cells=_cell,
+        )
 
     @app.command("violations")
     def violations_cmd(
         db: str = DbOpt,
         tenant: str = TenantOpt,
         rule_id: str | None = typer.Option(None, "--rule-id"),
-        severity: str | None = typer.Option(None, "--severity", help="low, medium, high or critical."),
+        severity: str | None = typer.Option(
+            None, "--severity", help="low, medium, high or critical (any case).", callback=_lower
+        ),
         agent_id: str | None = typer.Option(None, "--agent-id"),
         interaction_id: str | None = typer.Option(None, "--interaction-id"),
         limit: int = LimitOpt,
         cursor: str | None = CursorOpt,
-        fmt: Fmt = FmtOpt,
+        fmt: ListFormat = "text",
     ) -> None:
         """List violations (every fired rule of the latest scorecards), newest first."""
         from trace_engine.store.reads import list_violations
@@ -361,14 +381,13 @@ def register(app: typer.Typer) -> None:
             list_violations, db, tenant, rule_id=rule_id, severity=severity, agent_id=agent_id,
             interaction_id=interaction_id, limit=limit, cursor=cursor,
         )
-        if fmt == Fmt.json:
-            emit_json(res)
-        else:
-            _print_list(
-                res,
-                ["interaction_id", "rule_id", "severity", "action_taken", "at_t", "citation", "reason"],
-                f"violations ({tenant})",
-            )
+        print_list(
+            res,
+            ["interaction_id", "rule_id", "severity", "action_taken", "at_t", "citation", "reason"],
+            f"violations ({tenant})",
+            fmt,
+            cells=_cell,
+        )
 
     @app.command("exposure")
     def exposure_cmd(
@@ -376,35 +395,23 @@ def register(app: typer.Typer) -> None:
         tenant: str = TenantOpt,
         window_days: int = typer.Option(30, "--window-days", min=1, max=365),
         agent_id: str | None = typer.Option(None, "--agent-id"),
-        fmt: Fmt = FmtOpt,
+        fmt: TextOrJson = "text",
     ) -> None:
         """Compliance exposure over a trailing window: gap rate, verdict mix, per-rule ranking."""
         from trace_engine.store.reads import exposure
 
         res = _read_or_exit(exposure, db, tenant, window_days=window_days, agent_id=agent_id)
-        if fmt == Fmt.json:
+        if fmt == "json":
             emit_json(res)
             return
-        con = stdout_console()
-        con.print(
-            f"{res['interactions_scanned']} interactions in {res['window_days']} days; "
-            f"{res['with_a_gap']} with a gap ({res['gap_rate']:.1%}); "
-            f"PASS {res['by_verdict']['PASS']} WARN {res['by_verdict']['WARN']} FAIL {res['by_verdict']['FAIL']}",
-            markup=False,
-        )
-        table = Table(title="exposure by rule")
-        for c in ("rule_id", "pack_id", "count", "rate"):
-            table.add_column(c)
-        for r in res["by_rule"]:
-            table.add_row(r["rule_id"], r["pack_id"] or "", str(r["count"]), f"{r['rate']:.1%}")
-        con.print(table)
+        print_exposure(res, stdout_console())
 
     @app.command("show")
     def show(
         call_id: str = typer.Argument(...),
         db: str = DbOpt,
         tenant: str = TenantOpt,
-        fmt: Fmt = FmtOpt,
+        fmt: TextOrJson = "text",
     ) -> None:
         """Show one interaction's evidence: scorecard, audit hash, tier-2 findings, derived metrics."""
         from trace_engine.store.reads import interaction_detail
@@ -412,32 +419,7 @@ def register(app: typer.Typer) -> None:
         res = _read_or_exit(interaction_detail, db, tenant, call_id)
         if res is None:
             raise _fail(f"no interaction {call_id!r} for tenant {tenant!r}", EXIT_PROBLEMS)
-        if fmt == Fmt.json:
+        if fmt == "json":
             emit_json(res)
             return
-        con = stdout_console()
-        sc = res["scorecard"]
-        con.print(
-            f"call {res['id']}  verdict {res['verdict']}  agent {res['agent_id']}  packs {res['packs_enforced']}\n"
-            f"audit_hash {res['audit_hash']} (record {res['seq']})",
-            markup=False,
-        )
-        if sc.get("findings"):
-            t = Table(title="findings")
-            for c in ("rule_id", "severity", "action_taken", "turn", "at_t", "remediated", "citation", "reason"):
-                t.add_column(c)
-            for f in sc["findings"]:
-                t.add_row(*["" if f.get(c) is None else str(f.get(c)) for c in
-                            ("rule_id", "severity", "action_taken", "turn", "at_t", "remediated", "citation", "reason")])
-            con.print(t)
-        for label in ("satisfied", "not_evaluated", "redactions"):
-            if sc.get(label):
-                con.print(f"{label}: " + json.dumps(sc[label], ensure_ascii=False), markup=False)
-        con.print("gate_health: " + json.dumps(sc.get("gate_health"), ensure_ascii=False), markup=False)
-        if res["tier2_findings"]:
-            con.print(f"tier-2 findings: {len(res['tier2_findings'])}", markup=False)
-        dm = res["derived_metrics"]
-        con.print(
-            f"timeline: {dm['turns']} turns, ttfb p50 {dm['ttfb_ms']['p50']} ms, barge-ins {dm['barge']['count']}",
-            markup=False,
-        )
+        print_interaction(res, stdout_console())

@@ -1,4 +1,4 @@
-"""``trace bench``: gate latency, baseline, streaming and memory figures, printed as JSON or a table."""
+"""``trace bench``: gate latency, baseline, streaming and memory figures, printed as JSON or text."""
 
 from __future__ import annotations
 
@@ -6,21 +6,36 @@ from typing import Annotated
 
 import typer
 
-from trace_engine.commands._output import OutputFormat, emit_json, write_text
+from trace_engine.commands._exit import ExitCode
+from trace_engine.commands._output import TextOrJson, emit_json, fail, progress, write_text
 
 
 def bench(
-    output: Annotated[OutputFormat, typer.Option("--format", help="text or json.")] = OutputFormat.text,
-    corpus: Annotated[list[str] | None, typer.Option("--corpus", help="Transcript files or directories.")] = None,
-    turns: Annotated[int, typer.Option(help="Agent turns to time (at most).")] = 20_000,
-    stream_turns: Annotated[int, typer.Option(help="Agent turns to stream in chunks.")] = 2_000,
+    output: TextOrJson = "text",
+    corpus: Annotated[
+        list[str] | None,
+        typer.Option("--corpus", help="Transcript files or directories (default: ../shared/corpora/sgd_calls.jsonl "
+                     "when present, else corpora/)."),
+    ] = None,
+    turns: Annotated[int, typer.Option(min=1, help="Agent turns to time (at most).")] = 20_000,
+    stream_turns: Annotated[int, typer.Option(min=1, help="Agent turns to stream in chunks.")] = 2_000,
     tier2: Annotated[bool, typer.Option(help="Also time the gate with Tier-2 observers on.")] = False,
 ) -> None:
-    """Benchmark the default inline gate against a one-regex-per-rule baseline, in one process."""
-    from trace_engine.bench import run
+    """Benchmark the default inline gate against a one-regex-per-rule baseline, in one process. Progress (calls,
+    rate, ETA per phase) goes to stderr on a terminal."""
+    import os
 
-    result = run(corpus, turns, stream_turns, tier2)
-    if output == OutputFormat.json:
+    from trace_engine.bench import default_corpus, run
+
+    chosen = corpus or default_corpus()
+    if not chosen:
+        raise fail("no corpus to run on: pass --corpus FILE (Omni transcripts, JSON or JSONL)", ExitCode.USAGE)
+    missing = [c for c in chosen if not os.path.exists(c)]
+    if missing:
+        raise fail(f"no such file or directory: {', '.join(missing)}", ExitCode.USAGE)
+    with progress("bench", None, unit="calls") as bar:
+        result = run(chosen, turns, stream_turns, tier2, phase=bar.phase)
+    if output == "json":
         emit_json(result)
         return
     g, b, s = result["gate"], result["baseline"], result["stream"]

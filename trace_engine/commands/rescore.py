@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import sys
 from enum import StrEnum
@@ -11,14 +12,52 @@ from typing import Annotated, Any
 
 import typer
 
-from trace_engine.cli import EXIT_OK, EXIT_PARTIAL, EXIT_PROBLEMS, EXIT_USAGE
-from trace_engine.commands._output import OutputFormat
+from trace_engine.commands._exit import ExitCode
+from trace_engine.commands._inputs import load_config_arg
+from trace_engine.commands._output import emit_json, fail, format_type, progress
 from trace_engine.errors import TraceError
 
 
 class DuplicateIds(StrEnum):
     supersede = "supersede"
     suffix = "suffix"
+
+
+def count_records(inputs: list[str]) -> int | None:
+    """How many calls ``inputs`` hold, cheaply (non-blank JSONL lines, ``=== call`` headers, one per JSON file), for
+    the progress bar's total and ETA; ``None`` when it cannot be known up front (stdin, a JSON array)."""
+    total = 0
+    for path in inputs:
+        if path == "-":
+            return None
+        if os.path.isdir(path):
+            for root, dirs, files in os.walk(path):
+                dirs[:] = [d for d in dirs if not d.startswith(".")]
+                for name in files:
+                    if name.endswith((".json", ".jsonl", ".calls")):
+                        n = _count_file(os.path.join(root, name))
+                        if n is None:
+                            return None
+                        total += n
+        elif os.path.isfile(path):
+            n = _count_file(path)
+            if n is None:
+                return None
+            total += n
+    return total
+
+
+def _count_file(path: str) -> int | None:
+    try:
+        with open(path, "rb") as fh:
+            if path.endswith(".calls"):
+                return sum(1 for line in fh if line.lstrip().startswith(b"==="))
+            if path.endswith(".jsonl"):
+                return sum(1 for line in fh if line.strip())
+            head = fh.read(256).lstrip()
+    except OSError:
+        return 0
+    return None if head.startswith(b"[") else 1
 
 
 def rescore(
@@ -38,43 +77,39 @@ def rescore(
             "or each further one is scored as <call_id>#2, #3...",
         ),
     ] = DuplicateIds.supersede,
-    output: Annotated[OutputFormat, typer.Option("--format", help="text (progress + summary) or json (one object per line).")] = OutputFormat.text,
+    output: format_type(
+        "text", "json", "jsonl",
+        help="text (progress on a terminal, notices on stderr, then a summary), json (the summary and every notice "
+        "as one document) or jsonl (one object per line as each batch is committed: trace.interaction, the "
+        "notices, then trace.rescore.summary).",
+    ) = "text",
 ) -> None:
     """Re-score transcripts (warn mode) and append their scorecards to the log.
 
     Exit 0 when every record was scored or is a failed call with nothing to score; 3 when some record was
     malformed and skipped, an input could not be read, or a call id was reused by other content (supersede);
-    2 when no input could be read at all or the database cannot be written; 1 for a bad config.
+    2 when no input could be read at all, the config cannot be read, or the database cannot be written; 1 for an
+    invalid config.
     """
     from trace_engine.rescore import rescore as run
     from trace_engine.store.db import UnreadableDatabase
     from trace_engine.store.log import LogIntegrityError
 
-    as_json = output == OutputFormat.json
-    progress = None
-    task = None
-    if not as_json and sys.stderr.isatty():
-        from rich.progress import Progress
-
-        progress = Progress(transient=True)
-        progress.start()
-        task = progress.add_task("scoring", total=None)
+    load_config_arg(config)  # exit 2 (unreadable) or 1 (invalid, every problem located) before anything is written
+    notices: list[dict[str, Any]] = []
 
     def emit(obj: dict[str, Any]) -> None:
         sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
-
-    def on_result(line: dict) -> None:
-        if as_json:
-            emit(line)
-        elif progress is not None:
-            progress.advance(task)
+        sys.stdout.flush()
 
     def on_skip(message: str) -> None:
         sys.stderr.write(f"skipped {message}\n")
 
     def on_report(notice: dict[str, Any]) -> None:
-        if as_json:
+        if output == "jsonl":
             emit(notice)
+        elif output == "json":
+            notices.append(notice)
         elif notice["object"] == "trace.rescore.skipped":
             pass  # on_skip wrote it
         elif notice["object"] == "trace.rescore.not_scored":
@@ -85,53 +120,55 @@ def rescore(
                 f"{notice['resolution']}\n"
             )
 
-    try:
-        summary = run(
-            inputs,
-            db=db,
-            config=str(config) if config else None,
-            tenant=tenant,
-            agent_id=agent_id,
-            workers=workers,
-            key=key,
-            tier2=tier2,
-            duplicate_ids=duplicate_ids.value,
-            on_result=on_result,
-            on_skip=on_skip,
-            on_report=on_report,
-        )
-    except TraceError as exc:
-        sys.stderr.write(exc.render() + "\n")
-        raise typer.Exit(EXIT_PROBLEMS) from None
-    except LogIntegrityError as exc:  # the log holds records its key did not sign: nothing is appended over them
-        sys.stderr.write(f"error: {exc}\n")
-        raise typer.Exit(EXIT_PROBLEMS) from None
-    except UnreadableDatabase as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        raise typer.Exit(EXIT_USAGE) from None
-    except (sqlite3.Error, OSError) as exc:
-        sys.stderr.write(f"{db}: cannot write the evidence database: {exc}\n")
-        raise typer.Exit(EXIT_USAGE) from None
-    finally:
-        if progress is not None:
-            progress.stop()
+    total = count_records(inputs) if output == "text" else None
+    with progress("scoring", total, unit="calls") as bar:
+
+        def on_result(line: dict) -> None:
+            if output == "jsonl":
+                emit(line)
+            bar.advance()
+
+        try:
+            summary = run(
+                inputs,
+                db=db,
+                config=str(config) if config else None,
+                tenant=tenant,
+                agent_id=agent_id,
+                workers=workers,
+                key=key,
+                tier2=tier2,
+                duplicate_ids=duplicate_ids.value,
+                on_result=on_result,
+                on_skip=on_skip,
+                on_report=on_report,
+            )
+        except TraceError as exc:
+            raise fail(exc.render(), ExitCode.PROBLEMS) from None
+        except LogIntegrityError as exc:  # the log holds records its key did not sign: nothing is appended over them
+            raise fail(str(exc), ExitCode.PROBLEMS) from None
+        except UnreadableDatabase as exc:
+            raise fail(str(exc), ExitCode.USAGE) from None
+        except (sqlite3.Error, OSError) as exc:
+            raise fail(f"{db}: cannot write the evidence database: {exc}", ExitCode.USAGE) from None
     v = summary.verdicts
-    if as_json:
-        emit(
-            {
-                "object": "trace.rescore.summary",
-                "scored": summary.scored,
-                "turns": summary.turns,
-                "appended": summary.appended,
-                "superseded": summary.superseded,
-                "unchanged": summary.duplicates,
-                "verdicts": dict(v),
-                "not_scored": len(summary.not_scored),
-                "skipped": len(summary.skipped),
-                "unreadable": len(summary.unreadable),
-                "duplicate_ids": {"conflicts": summary.conflicts, "renamed": summary.renamed, "repeats": summary.repeats},
-            }
-        )
+    report = {
+        "object": "trace.rescore.summary",
+        "scored": summary.scored,
+        "turns": summary.turns,
+        "appended": summary.appended,
+        "superseded": summary.superseded,
+        "unchanged": summary.duplicates,
+        "verdicts": dict(v),
+        "not_scored": len(summary.not_scored),
+        "skipped": len(summary.skipped),
+        "unreadable": len(summary.unreadable),
+        "duplicate_ids": {"conflicts": summary.conflicts, "renamed": summary.renamed, "repeats": summary.repeats},
+    }
+    if output == "jsonl":
+        emit(report)
+    elif output == "json":
+        emit_json({**report, "notices": notices})
     else:
         dupes = summary.conflicts + summary.renamed + summary.repeats
         sys.stdout.write(
@@ -143,8 +180,8 @@ def rescore(
             + f"{len(summary.skipped)} skipped\n"
         )
     if summary.unreadable and not summary.inputs:
-        raise typer.Exit(EXIT_USAGE)
-    raise typer.Exit(EXIT_PARTIAL if summary.partial else EXIT_OK)
+        raise typer.Exit(ExitCode.USAGE)
+    raise typer.Exit(ExitCode.PARTIAL if summary.partial else ExitCode.OK)
 
 
 def register(app: typer.Typer) -> None:

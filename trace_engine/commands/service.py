@@ -2,7 +2,8 @@
 
 ``trace serve --db DB [--host 127.0.0.1] [--port 8080]`` binds to loopback unless told otherwise.
 ``trace keys create --db DB --tenant T --scopes trace:read,trace:configure`` prints the key once; only its
-SHA-256 hash is stored. Exit codes follow :mod:`trace_engine.cli` (2 for usage errors and unreadable databases).
+SHA-256 hash is stored. ``--format text|json`` as everywhere (``keys list`` also ``jsonl`` and ``csv``). Exit codes
+follow :mod:`trace_engine.commands._exit` (2 for usage errors and unreadable databases).
 """
 
 from __future__ import annotations
@@ -12,14 +13,23 @@ import sys
 
 import typer
 
-from trace_engine.commands._output import emit_json, stderr_console, write_text
+from trace_engine.commands._exit import ExitCode
+from trace_engine.commands._output import (
+    ListFormat,
+    TextOrJson,
+    emit_json,
+    fail,
+    iso_time,
+    print_list,
+    stderr_console,
+    write_text,
+)
 
-EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = ExitCode.OK, ExitCode.PROBLEMS, ExitCode.USAGE
 
 
 def _fail(msg: str, code: int) -> typer.Exit:
-    stderr_console().print(f"error: {msg}", markup=False)
-    return typer.Exit(code)
+    return fail(msg, ExitCode(code))
 
 
 def _open(db: str, create: bool, key: str | None = None):
@@ -78,7 +88,8 @@ def keys_create(
         "trace:read", "--scopes", help="Comma-separated: trace:read, trace:configure, trace:*, *."
     ),
     note: str = typer.Option(None, "--note", help="A label stored with the key."),
-    json_out: bool = typer.Option(False, "--json", help="Print {key, key_id, tenant, scopes} as JSON."),
+    fmt: TextOrJson = "text",
+    json_out: bool = typer.Option(False, "--json", hidden=True, help="Same as --format json (kept for scripts)."),
     key: str = KeyOpt,
 ) -> None:
     """Create an API key. The key is printed once and cannot be shown again."""
@@ -99,7 +110,7 @@ def keys_create(
         raise _fail(str(exc), EXIT_USAGE) from None
     finally:
         conn.close()
-    if json_out:
+    if json_out or fmt == "json":
         emit_json({"key": api_key, "key_id": key_id, "tenant": tenant, "scopes": sorted(parsed)})
     else:
         write_text(api_key + "\n")
@@ -114,6 +125,7 @@ def keys_create(
 def keys_list(
     db: str = typer.Option("trace.db", "--db", help="Evidence database (SQLite)."),
     tenant: str = typer.Option(None, "--tenant", help="Only this tenant's keys."),
+    fmt: ListFormat = "text",
 ) -> None:
     """List keys (ids, tenants, scopes; never the keys)."""
     conn = _open(db, create=False)
@@ -126,19 +138,20 @@ def keys_list(
         rows = conn.execute(sql + " ORDER BY created_at", args).fetchall()
     finally:
         conn.close()
-    emit_json(
-        [
-            {
-                "key_id": r[0],
-                "tenant": r[1],
-                "scopes": r[2].split(","),
-                "created_at": r[3],
-                "revoked_at": r[4],
-                "note": r[5],
-            }
-            for r in rows
-        ]
-    )
+    keys = [
+        {"key_id": r[0], "tenant": r[1], "scopes": r[2].split(","), "created_at": r[3], "revoked_at": r[4], "note": r[5]}
+        for r in rows
+    ]
+    if fmt == "json":
+        emit_json(keys)  # a plain array, as before
+        return
+
+    def cell(row: dict, column: str) -> object:
+        value = row.get(column)
+        return iso_time(value) if column in ("created_at", "revoked_at") and value is not None else value
+
+    columns = ["key_id", "tenant", "scopes", "created_at", "revoked_at", "note"]
+    print_list({"data": keys}, columns, "API keys" + (f" ({tenant})" if tenant else ""), fmt, cells=cell)
 
 
 @keys_app.command("revoke")

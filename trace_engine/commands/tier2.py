@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 import typer
 
-from trace_engine.commands._output import emit_json, stderr_console, stdout_console
-
-EXIT_USAGE = 2
-
-
-class Fmt(StrEnum):
-    table = "table"
-    json = "json"
+from trace_engine.commands._exit import ExitCode
+from trace_engine.commands._output import ListFormat, fail, print_list
 
 
 def register(app: typer.Typer) -> None:
@@ -22,12 +14,15 @@ def register(app: typer.Typer) -> None:
         db: str = typer.Option("trace.db", "--db", help="Evidence database (SQLite)."),
         tenant: str = typer.Option("default", "--tenant", help="Tenant whose records to read."),
         check_id: str | None = typer.Option(None, "--check-id", help="ambiguous_optout, context_pii, ..."),
-        severity: str | None = typer.Option(None, "--severity", help="low, medium, high or critical."),
+        severity: str | None = typer.Option(
+            None, "--severity", help="low, medium, high or critical (any case).",
+            callback=lambda v: v.lower() if v is not None else None,
+        ),
         interaction_id: str | None = typer.Option(None, "--interaction-id"),
         alerts: bool = typer.Option(False, "--alerts", help="Only escalate or critical findings (the alerts feed)."),
         limit: int = typer.Option(20, "--limit", min=1, help="Rows per page (capped at 100)."),
         cursor: str | None = typer.Option(None, "--cursor", help="next_cursor from a previous page."),
-        fmt: Fmt = typer.Option(Fmt.table, "--format", help="table (rich) or json."),
+        fmt: ListFormat = "text",
     ) -> None:
         """List Tier-2 findings (advisory, model-judged), newest first."""
         from trace_engine.store.cursor import CursorError
@@ -35,26 +30,11 @@ def register(app: typer.Typer) -> None:
         from trace_engine.tier2.store import list_findings
 
         if severity is not None and severity not in ("low", "medium", "high", "critical"):
-            stderr_console().print("error: --severity must be low, medium, high or critical", markup=False)
-            raise typer.Exit(EXIT_USAGE)
+            raise fail("--severity must be low, medium, high or critical", ExitCode.USAGE)
         try:
             res = list_findings(db, tenant, check_id=check_id, severity=severity, interaction_id=interaction_id,
                                 alerts=alerts, limit=limit, cursor=cursor)
         except (UnreadableDatabase, CursorError) as exc:
-            stderr_console().print(f"error: {exc}", markup=False)
-            raise typer.Exit(EXIT_USAGE) from None
-        if fmt == Fmt.json:
-            emit_json(res)
-            return
-        from rich.table import Table
-
+            raise fail(str(exc), ExitCode.USAGE) from None
         cols = ["interaction_id", "check_id", "severity", "action", "confidence", "at_t", "reason"]
-        table = Table(title=f"tier-2 findings ({tenant})" + (" - alerts" if alerts else ""))
-        for c in cols:
-            table.add_column(c)
-        for row in res["data"]:
-            table.add_row(*["" if row.get(c) is None else str(row.get(c)) for c in cols])
-        con = stdout_console()
-        con.print(table)
-        if res.get("has_more"):
-            con.print(f"more: --cursor {res['next_cursor']}", markup=False)
+        print_list(res, cols, f"tier-2 findings ({tenant})" + (" - alerts" if alerts else ""), fmt)

@@ -11,7 +11,8 @@ Canonical form (what :func:`pack_to_dict` and :func:`dump_json_pack` write)
 Key order, everywhere (a key is omitted when the IR value is ``None`` or an empty tuple, or ``ir.Always``):
 
 * pack: ``pack_id, version, jurisdiction, legal_status, description, applies_to, when, phrases, patterns, states,
-  rules``
+  rules``, then ``comments`` (the ``.trace`` source's comments, kept through ``convert``; not part of the IR, see
+  :mod:`trace_engine.dsl.comments`)
 * rule: ``id, title, severity, citation, reason, applies_to, when, checks, remedy, examples``
 * checks (tag ``kind``): ``must_say``: ``kind, match, within``; ``must_not_say``: ``kind, match, unless, scope``;
   ``on_cue``: ``kind, speaker, match, and_not, after, then``; ``require``: ``kind, expr``; ``tier2``:
@@ -255,9 +256,18 @@ class _Writer:
         raise ValueError(f"not an expression: {e!r}")
 
 
-def dump_json_pack(pack: ir.Pack) -> str:
-    """Canonical pretty JSON: 2-space indent, keys in the documented order, UTF-8 kept, trailing newline."""
-    return json.dumps(pack_to_dict(pack), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+def dump_json_pack(pack: ir.Pack, comments: list | None = None) -> str:
+    """Canonical pretty JSON: 2-space indent, keys in the documented order, UTF-8 kept, trailing newline.
+
+    ``comments`` (:class:`~trace_engine.dsl.comments.Comment`, e.g. ``source.comments`` of a loaded ``.trace``
+    file) are written last, under ``comments``, each keyed by the JSON pointer of its item.
+    """
+    d = pack_to_dict(pack)
+    if comments:
+        from trace_engine.dsl.comments import to_json
+
+        d["comments"] = to_json(list(comments), pack)
+    return json.dumps(d, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 # ============================================================================================ dict -> IR
@@ -329,7 +339,17 @@ def _load(text: str, filename: str, source: SourceMap) -> tuple[ir.Pack, SourceM
     ]
     pack = _read(data, locate, source, extra=dups)
     _fill_source_map(source, data, locator, filename)
+    if isinstance(data.get("comments"), list):
+        from trace_engine.dsl.comments import from_json
+
+        source.comments = from_json(data["comments"], pack)
     return pack, source
+
+
+def locate_json_path(text: str, filename: str, path: tuple) -> Location:
+    """Where the value at ``path`` (keys and indices) sits in the JSON ``text`` (which must parse), or its
+    closest located ancestor."""
+    return _Locator(text).location(filename, path)
 
 
 def _find_constant(text: str, name: str, filename: str) -> Location:

@@ -36,6 +36,7 @@ Semantic errors (TS1xx) are raised by :mod:`trace_engine.dsl.lower`.
 
 from __future__ import annotations
 
+import bisect
 import contextvars
 import difflib
 import functools
@@ -236,6 +237,8 @@ class _Recovery:
         self.diagnostics: list[Diagnostic] = []
         self.resync_pos: int | None = None  # where the last jump landed
         self.stopped = False
+        #: the tree of the items that did parse, when the error is at the end of the file (an unclosed last item)
+        self.tree: Any = None
 
     def _record(self, diag: Diagnostic) -> None:
         if len(self.diagnostics) >= MAX_ERRORS:
@@ -326,6 +329,7 @@ class _Recovery:
         if tok.type == "$END":
             if self.resync_pos != len(self.text):
                 self._record(self._token_diagnostic(e))
+            self.tree = self._close_at_top_level(ip)
             return False
         landed = tok.start_pos == self.resync_pos
         if self._is_top_level_keyword(tok):
@@ -340,6 +344,17 @@ class _Recovery:
         self._record(self._token_diagnostic(e))
         self._jump(ip, tok.end_pos)
         return True
+
+    @staticmethod
+    def _close_at_top_level(ip: Any) -> Any:
+        """Drop the unfinished item and end the parse there: the tree of everything before it, or ``None``."""
+        try:
+            ps = ip.parser_state
+            del ps.state_stack[2:]
+            del ps.value_stack[1:]
+            return ip.feed_eof()
+        except Exception:  # noqa: BLE001 - best effort: without a partial tree only the syntax errors are reported
+            return None
 
     def _token_diagnostic(self, e: UnexpectedToken) -> Diagnostic:
         tok = e.token
@@ -778,6 +793,46 @@ class _Builder:
 # --------------------------------------------------------------------------------------------- entry point
 
 
+def _attach_partial(error: TraceSyntaxError, tree: Any, diagnostics: list[Diagnostic], filename: str, text: str) -> None:
+    """Give a syntax error what :func:`trace_engine.dsl.load_pack_text` needs to report semantic errors too:
+    ``error.partial``, the AST of the items that did parse (``None`` if there is none), and ``error.broken``,
+    the ``(first_line, end_line)`` ranges of the items recovery skipped (end exclusive)."""
+    error.partial = None
+    error.broken = _broken_ranges(diagnostics, text)
+    if tree is None:
+        return
+    try:
+        node = _Builder(filename, []).build(tree)
+    except Exception:  # noqa: BLE001 - too deep, or a half-built item: report the syntax errors alone
+        return
+    if isinstance(node, ast.PackNode):
+        error.partial = node
+
+
+def _broken_ranges(diagnostics: list[Diagnostic], text: str) -> list[tuple[int, int]]:
+    """The line range of the top-level item around each syntax error. An error reported at the keyword that starts
+    an item ("missing closing `}`" at the next ``rule``) belongs to the item before it."""
+    starts: list[int] = []
+    line, pos = 1, 0
+    for m in _RESYNC_RE.finditer(text):  # line numbers in one pass (a 10 MB file must stay linear)
+        line += text.count("\n", pos, m.start())
+        pos = m.start()
+        starts.append(line)
+    last_line = line + text.count("\n", pos) + 1
+    ranges = []
+    for d in diagnostics:
+        line = d.location.line
+        k = bisect.bisect_right(starts, line) - 1
+        if k >= 0 and starts[k] == line and d.code in ("TS001", "TS005") and "`}`" in d.message:
+            k -= 1  # the unclosed item is the one before this keyword
+            end = line
+        else:
+            end = starts[k + 1] if k + 1 < len(starts) else last_line
+        begin = starts[k] if k >= 0 else 1
+        ranges.append((begin, end))
+    return ranges
+
+
 def parse(text: str, filename: str = "<string>") -> ast.PackNode:
     """Parse ``.trace`` source into an AST; raise :class:`TraceSyntaxError` with every syntax error found."""
     source = SourceMap(filename, text if isinstance(text, str) else "")
@@ -819,7 +874,9 @@ def parse(text: str, filename: str = "<string>") -> ast.PackNode:
     if recovery.diagnostics or tree is None:
         if not recovery.diagnostics:
             recovery.diagnostics.append(Diagnostic("TS001", "syntax error", Location(filename, 1, 1)))
-        raise TraceSyntaxError(recovery.diagnostics, source)
+        error = TraceSyntaxError(recovery.diagnostics, source)
+        _attach_partial(error, tree if tree is not None else recovery.tree, recovery.diagnostics, filename, text)
+        raise error
     diagnostics: list[Diagnostic] = []
     try:
         pack = _Builder(filename, diagnostics).build(tree)

@@ -5,20 +5,25 @@ by a blank line, the patterns, the states, then the rules separated by blank lin
 in the order title, severity, citation, reason, applies_to, when, checks, remedy, examples, indented by two spaces. Strings
 are JSON-escaped; ``within 1 turn`` is singular; expressions get the fewest parentheses that keep their meaning.
 
-Comments: each comment is attached to the first printed item that starts on a later line (per the
-:class:`~trace_engine.errors.SourceMap`) and printed just above it at its indentation; comments after the last item
-go at the end. Printing is idempotent: ``format_source(format_source(x)) == format_source(x)``.
+Comments (:mod:`trace_engine.dsl.comments`): a comment alone on its line is attached to the first printed item that
+starts after it (per the :class:`~trace_engine.errors.SourceMap`) and printed just above it at its indentation; a
+comment after code on its line stays at the end of the line of the last item that starts before it
+(``must_not_say x  # trace: ignore[TL003]``); comments after the last item go at the end. Printing is idempotent:
+``format_source(format_source(x)) == format_source(x)``.
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
 import json
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from trace_engine import ir
+from trace_engine.dsl.comments import Comment
 from trace_engine.errors import Location, SourceMap
 
 INDENT = "  "
@@ -231,12 +236,14 @@ def remedy(r: ir.Remedy) -> str:
 
 @dataclass
 class _Line:
-    """One printed line; ``anchor`` is where its item started in the source (for comments)."""
+    """One printed line; ``key`` names its item (for comments), ``anchor`` is where it started in the source."""
 
     depth: int
     text: str
+    key: tuple | None = None
     anchor: Location | None = None
     comments: list[str] = field(default_factory=list)
+    trailing: str | None = None
 
 
 class _Layout:
@@ -254,7 +261,7 @@ class _Layout:
         return None
 
     def add(self, depth: int, text: str, *keys: tuple) -> None:
-        self.lines.append(_Line(depth, text, self.loc(*keys) if keys else None))
+        self.lines.append(_Line(depth, text, keys[0] if keys else None, self.loc(*keys) if keys else None))
 
     def blank(self) -> None:
         if self.lines and self.lines[-1].text != "":
@@ -319,46 +326,104 @@ def _layout(pack: ir.Pack, source: SourceMap | None) -> _Layout:
     return out
 
 
-def print_pack(
-    pack: ir.Pack, comments: list[tuple[int, str]] | None = None, source: SourceMap | None = None
-) -> str:
-    """The canonical text of ``pack``; ``comments`` (``(line, text)``) are placed using ``source``."""
+def printed_keys(pack: ir.Pack) -> set[tuple]:
+    """The keys of every item the printer writes for ``pack`` (what a comment can be attached to)."""
+    return {ln.key for ln in _layout(pack, None).lines if ln.key is not None}
+
+
+def attach_comments(
+    pack: ir.Pack, source: SourceMap, raw: Iterable[tuple[int, int, str]]
+) -> list[Comment]:
+    """Attach ``(line, col, text)`` comments of ``source`` to the items of ``pack`` (see the module docstring).
+
+    A trailing comment goes with the last item that starts before it on its line; a trailing
+    ``# trace: ignore[...]`` goes with the item its silenced finding points at, so that the suppression still
+    covers that finding once ``fmt`` has put each item on its own line.
+    """
     layout = _layout(pack, source)
-    lines = layout.lines
+    anchored = sorted(
+        (ln.anchor.line, ln.anchor.col, i) for i, ln in enumerate(layout.lines) if ln.anchor is not None
+    )
+    keys = [(a[0], a[1]) for a in anchored]
+    findings: list[Any] | None = None
+    out: list[Comment] = []
+    for line, col, text in sorted(raw):
+        text = text.strip()
+        if source.line_text(line)[: max(col - 1, 0)].strip():  # code before it: a trailing comment
+            first = bisect.bisect_left(keys, (line, 0))
+            last = bisect.bisect_left(keys, (line, col)) - 1
+            if first <= last:
+                k = last
+                if last > first and _SUPPRESSION in text:
+                    if findings is None:
+                        findings = _unsuppressed_findings(pack, source)
+                    k = _silenced_item(text, line, findings, keys, first, last)
+                out.append(Comment(text, layout.lines[anchored[k][2]].key, trailing=True))
+                continue
+        k = bisect.bisect_right(keys, (line, 10**9))
+        out.append(Comment(text, layout.lines[anchored[k][2]].key if k < len(anchored) else None))
+    return out
+
+
+_SUPPRESSION = "trace: ignore["
+
+
+def _unsuppressed_findings(pack: ir.Pack, source: SourceMap) -> list[Any]:
+    from trace_engine.dsl.lint import lint_pack
+
+    try:
+        return lint_pack(pack, SourceMap(source.file, "", source.locations))
+    except Exception:  # noqa: BLE001 - placement is best effort; formatting must not fail on a lint bug
+        return []
+
+
+def _silenced_item(text: str, line: int, findings: list[Any], keys: list[tuple[int, int]], first: int, last: int) -> int:
+    """Among the items ``first..last`` on ``line``, the one a finding silenced by ``text`` points at (else
+    ``first``, the outermost item on the line)."""
+    codes = {c.strip().upper() for c in text.split(_SUPPRESSION, 1)[1].split("]", 1)[0].split(",")}
+    for d in findings:
+        if d.code in codes and d.location.line == line:
+            k = bisect.bisect_right(keys, (line, d.location.col), first, last + 1) - 1
+            return max(k, first)
+    return first
+
+
+def print_pack(
+    pack: ir.Pack, comments: Sequence[Comment] | None = None, source: SourceMap | None = None
+) -> str:
+    """The canonical text of ``pack`` with ``comments`` (:class:`~trace_engine.dsl.comments.Comment`) in place.
+
+    ``source`` is accepted for callers that pass it; placement uses each comment's anchor only.
+    """
+    lines = _layout(pack, None).lines
     while lines and lines[-1].text == "":
         lines.pop()
-    trailing: list[str] = []
-    if comments:
-        anchored = sorted(
-            ((ln.anchor.line, ln.anchor.col, i) for i, ln in enumerate(lines) if ln.anchor is not None),
-        )
-        import bisect
-
-        keys = [(a[0], a[1]) for a in anchored]
-        for line, text in sorted(comments, key=lambda c: c[0]):
-            k = bisect.bisect_right(keys, (line, 10**9))
-            if k < len(anchored):
-                lines[anchored[k][2]].comments.append(text.strip())
-            else:
-                trailing.append(text.strip())
+    by_key = {ln.key: ln for ln in lines if ln.key is not None}
+    trailing_block: list[str] = []
+    for c in comments or ():
+        target = by_key.get(c.anchor) if c.anchor is not None else None
+        if target is None:
+            trailing_block.append(c.text)
+        elif c.trailing and target.trailing is None:
+            target.trailing = c.text
+        else:
+            target.comments.append(c.text)
     out: list[str] = []
     for ln in lines:
         pad = INDENT * ln.depth
         for c in ln.comments:
             out.append(pad + c)
-        out.append(pad + ln.text if ln.text else "")
-    if trailing:
+        text = pad + ln.text if ln.text else ""
+        out.append(f"{text}  {ln.trailing}" if ln.trailing else text)
+    if trailing_block:
         out.append("")
-        out.extend(trailing)
+        out.extend(trailing_block)
     return "\n".join(out) + "\n"
 
 
 def format_source(text: str, filename: str = "<string>") -> str:
     """parse -> lower -> print, with the comments of ``text`` kept."""
-    from trace_engine.dsl.lower import lower
-    from trace_engine.dsl.parser import parse
+    from trace_engine.dsl import load_pack_text
 
-    node = parse(text, filename)
-    source = SourceMap(filename, text)
-    pack = lower(node, source)
-    return print_pack(pack, [(line, c) for line, _col, c in node.comments], source)
+    pack, source = load_pack_text(text, filename)
+    return print_pack(pack, source.comments)

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from trace_engine.errors import Diagnostic, Location, TraceConfigError
+from trace_engine.errors import Diagnostic, Location, TraceConfigError, json_pointer
 from trace_engine.facts import defaults_errors
 
 Mode = Literal["warn", "modify", "block", "human_handoff"]
@@ -97,30 +97,47 @@ class TraceConfig(BaseModel):
 
 
 def load_config(cfg: dict[str, Any] | str | Path | TraceConfig | None) -> TraceConfig:
-    """Accept a dict, a JSON file path, a model, or ``None`` (all built-in packs off, warn mode).
+    """Accept a dict, a JSON file path, a model, or ``None`` (no packs, warn mode; see :meth:`Engine.from_config`
+    for what an engine makes of a config that enforces nothing).
 
-    A wrapped body ``{"agent_id": ..., "config": {...}}`` is unwrapped as the API allows.
+    A wrapped body ``{"agent_id": ..., "config": {...}}`` is unwrapped as the API allows. Errors are
+    :class:`TraceConfigError` located where the problem is: ``cfg.json:3:14`` for a file, a JSON pointer
+    (``<config>#/guardrails/mode``) for a dict; anything that is not a dict, a path or a model is a ``TypeError``.
     """
     if cfg is None:
         return TraceConfig()
     if isinstance(cfg, TraceConfig):
         return cfg
     source = "<config>"
+    locate = _pointer_locator(source)
     if isinstance(cfg, (str, Path)):
         source = str(cfg)
         try:
-            cfg = json.loads(Path(cfg).read_text(encoding="utf-8"))
-        except OSError as exc:
+            text = Path(cfg).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise TraceConfigError(
-                [Diagnostic("TC001", f"cannot read config: {exc.strerror}", Location(source, 1, 1))]
+                [Diagnostic("TC001", f"cannot read config: {reason}", Location(source, 0, 0))]
             ) from None
+        try:
+            cfg = json.loads(text)
         except json.JSONDecodeError as exc:
             raise TraceConfigError(
                 [Diagnostic("TC002", f"config is not valid JSON: {exc.msg}", Location(source, exc.lineno, exc.colno))]
             ) from None
+        from trace_engine.dsl.jsonform import locate_json_path
+
+        def locate(path: tuple) -> Location:
+            return locate_json_path(text, source, path)
+    elif not isinstance(cfg, dict):
+        raise TypeError(
+            f"config must be a dict, a path to a JSON file, a TraceConfig or None, not {type(cfg).__name__}"
+        )
     if not isinstance(cfg, dict):
-        raise TraceConfigError([Diagnostic("TC003", "config must be a JSON object", Location(source, 1, 1))])
+        raise TraceConfigError([Diagnostic("TC003", "config must be a JSON object", locate(()))])
+    prefix: tuple = ()
     if set(cfg) <= {"agent_id", "config"} and isinstance(cfg.get("config"), dict):
+        prefix = ("config",)
         cfg = {**cfg["config"], **({"agent_id": cfg["agent_id"]} if cfg.get("agent_id") else {})}
     try:
         return TraceConfig.model_validate(cfg)
@@ -129,8 +146,15 @@ def load_config(cfg: dict[str, Any] | str | Path | TraceConfig | None) -> TraceC
             Diagnostic(
                 "TC004",
                 f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}",
-                Location(source, 1, 1),
+                locate(prefix + tuple(err["loc"])),
             )
             for err in exc.errors()
         ]
         raise TraceConfigError(diags) from None
+
+
+def _pointer_locator(source: str) -> Any:
+    def locate(path: tuple) -> Location:
+        return Location(source, 0, 0, pointer=json_pointer(path) if path else None)
+
+    return locate

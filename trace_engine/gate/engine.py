@@ -7,12 +7,14 @@ etag per process (an LRU of compiled sets). A :class:`~trace_engine.gate.session
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Mapping
 from pathlib import Path
 from threading import Lock
 from typing import Any
 
 from trace_engine import ir
 from trace_engine.compile import CompiledPackSet, compile_packs, pack_set_etag
+from trace_engine.errors import Diagnostic, Location, TraceConfigError, json_pointer
 from trace_engine.gate.config import TraceConfig, load_config
 from trace_engine.gate.guardrails import guardrails_pack
 from trace_engine.gate.session import Call
@@ -21,6 +23,31 @@ from trace_engine.packs import resolve_pack
 _COMPILED: OrderedDict[str, CompiledPackSet] = OrderedDict()
 _COMPILED_MAX = 32
 _LOCK = Lock()
+
+
+def _source_name(cfg: Any) -> str:
+    return str(cfg) if isinstance(cfg, str | Path) else "<config>"
+
+
+def _check_start(call_id: Any, agent_id: Any, metadata: Any, tenant: Any, product: Any) -> None:
+    def kind(v: Any) -> str:
+        return "None" if v is None else type(v).__name__
+
+    if not isinstance(call_id, str):
+        raise TypeError(f"start_call: call_id must be a non-empty str, not {kind(call_id)}")
+    if not call_id.strip():
+        raise ValueError("start_call: call_id must be a non-empty str")
+    if not isinstance(tenant, str) or not tenant.strip():
+        raise TypeError(f"start_call: tenant must be a non-empty str, not {kind(tenant)}")
+    for name, value in (("agent_id", agent_id), ("product", product)):
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"start_call: {name} must be a str or None, not {kind(value)}")
+    if metadata is not None:
+        if not isinstance(metadata, Mapping):
+            raise TypeError(f"start_call: metadata must be a dict of call facts, not {kind(metadata)}")
+        bad = next((k for k in metadata if not isinstance(k, str)), None)
+        if bad is not None:
+            raise TypeError(f"start_call: metadata keys must be str, not {kind(bad)} ({bad!r})")
 
 
 class Engine:
@@ -64,17 +91,48 @@ class Engine:
 
         ``packs`` adds IR packs directly (enforced after the config's ``rule_packs``), which is how tests and
         ``trace test`` run a pack that is not installed.
+
+        A config must say what it enforces: rule packs under ``rule_packs`` (the CLI's default set is
+        ``{"tcpa", "hipaa", "pii", "brand_voice"}``, see :data:`trace_engine.packs.DEFAULT_PACK_IDS`),
+        ``guardrails`` that enforce something (``block_pii``, ``mandatory_disclosures``, ``blocked_phrases``),
+        or ``packs``. ``None``, ``{}`` or a config naming none of these raises :class:`TraceConfigError` TC005
+        rather than build an engine that silently passes everything; ``"rule_packs": {}`` says "no packs" on
+        purpose (a Tier-2-only engine), and ``"enabled": false`` makes a pass-through.
+
+        Errors: bad config *content* raises :class:`TraceConfigError` (every problem, each located as
+        ``file:line:col`` or ``<config>#/json/pointer``); a wrong Python *type* of argument raises ``TypeError``.
         """
+        if packs is not None and (
+            not isinstance(packs, list | tuple) or not all(isinstance(p, ir.Pack) for p in packs)
+        ):
+            raise TypeError("packs must be a list of trace_engine.ir.Pack (load files with trace_engine.dsl.load_pack)")
+        if not isinstance(observers, tuple | list):
+            raise TypeError(f"observers must be a tuple of observers, not {type(observers).__name__}")
+        if writer is not None and not callable(getattr(writer, "submit", None)):
+            raise TypeError("writer must have a submit(scorecard) method (an EvidenceWriter)")
         config = load_config(cfg)
         enforced: list[ir.Pack] = []
         if config.enabled:  # a disabled config (the service's safe default) enforces nothing: every turn passes
             for pack_id, ref in config.rule_packs.items():
                 if ref.enabled:
-                    enforced.append(resolve_pack(pack_id, ref.version, list(config.packs_dir)))
+                    where = Location(_source_name(cfg), 0, 0, pointer=json_pointer(("rule_packs", pack_id)))
+                    enforced.append(resolve_pack(pack_id, ref.version, list(config.packs_dir), location=where))
             enforced.extend(packs or ())
             synthesized = guardrails_pack(config.guardrails)
             if synthesized is not None:
                 enforced.append(synthesized)
+            if not enforced and "rule_packs" not in config.model_fields_set and packs is None:
+                raise TraceConfigError(
+                    [
+                        Diagnostic(
+                            "TC005",
+                            "the config enforces nothing: it names no rule packs and no guardrails",
+                            Location(_source_name(cfg), 0, 0),
+                            hint='enable packs, e.g. {"rule_packs": {"tcpa": {"enabled": true}, "pii": {"enabled": true}}}; '
+                            'write "rule_packs": {} to run without packs on purpose, or "enabled": false for a pass-through',
+                        )
+                    ]
+                )
         compile_input = config.model_dump(mode="json", exclude={"variables", "callback_numbers", "tier2"})
         etag = pack_set_etag(enforced, compile_input)
         with _LOCK:
@@ -87,7 +145,7 @@ class Engine:
                 _COMPILED[etag] = program
                 while len(_COMPILED) > _COMPILED_MAX:
                     _COMPILED.popitem(last=False)
-        return cls(config, program, writer, observers)
+        return cls(config, program, writer, tuple(observers))
 
     @classmethod
     def from_artifact(
@@ -131,11 +189,16 @@ class Engine:
         """Begin gating one call. ``metadata`` holds the call facts the packs read (direction, local_time...).
 
         ``tenant`` defaults to the evidence writer's tenant (``"default"`` without a writer). A tenant other than
-        the writer's is an error here, not a scorecard lost at the end of the call."""
+        the writer's is an error here, not a scorecard lost at the end of the call.
+
+        Raises ``TypeError``/``ValueError`` for a ``call_id`` that is not a non-empty ``str``, ``metadata`` that is
+        not a dict with ``str`` keys, or ids that are not strings.
+        """
         own = getattr(self.writer, "tenant", None) if self.writer is not None else None
         if tenant is None:
             tenant = own if isinstance(own, str) else "default"
-        elif isinstance(own, str) and tenant != own:
+        _check_start(call_id, agent_id, metadata, tenant, product)
+        if isinstance(own, str) and tenant != own:
             raise ValueError(
                 f"call {call_id!r} is for tenant {tenant!r} but this engine's evidence writer records tenant {own!r}: "
                 "its scorecard would be lost; use a writer for that tenant"

@@ -9,6 +9,12 @@ Each agent turn is handled in three steps so that streaming can reuse the first 
 
 Windows count agent turns from 1. Timings ``t`` are seconds since call start and optional.
 
+Two kinds of bad input, two contracts. *Content* (any text at all, however hostile) never raises: the gate decides,
+and on an internal error fails open. *Programming errors* at the API boundary raise at once with a message that says
+what to do: a ``text`` that is not a ``str`` (``None``, a number, ``bytes`` that would go out unmasked), a ``t`` that
+is not a finite number, a turn after :meth:`Call.end` (:class:`CallEndedError`). The checks are a few type tests at
+the top of each entry point; the hot path does not pay for more.
+
 Call facts (:mod:`trace_engine.facts`) are resolved when the call starts and again on :meth:`Call.update_facts`;
 that is also when each rule's scope (``applies_to``) is decided, so the turn loop only looks a rule up in a dict.
 
@@ -78,6 +84,42 @@ class OverBudget(Exception):
     def __init__(self, pii_spans: list[tuple[int, int, str]] | None = None) -> None:
         super().__init__("inline_timeout_ms exceeded")
         self.pii_spans = pii_spans
+
+
+class CallEndedError(RuntimeError):
+    """A turn, stream or ``end()`` on a call that has already ended."""
+
+
+def _describe(value: Any) -> str:
+    return "None" if value is None else type(value).__name__
+
+
+def _check_text(text: Any, where: str) -> None:
+    """Raise ``TypeError`` unless ``text`` is a ``str`` (a subclass is fine)."""
+    if isinstance(text, str):
+        return
+    hint = " (decode it first: text.decode('utf-8'))" if isinstance(text, bytes | bytearray | memoryview) else ""
+    raise TypeError(f"{where}: text must be a str, not {_describe(text)}{hint}")
+
+
+def _check_time(t: Any, where: str) -> None:
+    """Raise unless ``t`` is ``None`` or a finite real number of seconds (``bool`` is not a number here)."""
+    if t is None:
+        return
+    if isinstance(t, bool) or not isinstance(t, int | float) and not hasattr(t, "__float__"):
+        raise TypeError(f"{where}: t must be seconds since call start (a number) or None, not {_describe(t)}")
+    try:
+        value = float(t)
+    except (TypeError, ValueError):
+        raise TypeError(f"{where}: t must be seconds since call start (a number) or None, not {_describe(t)}") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{where}: t must be a finite number of seconds, not {value}")
+
+
+def _plain_time(t: Any) -> bool:
+    """The fast path of the boundary check: ``None``, an ``int`` or a finite ``float``."""
+    cls = t.__class__
+    return t is None or cls is int or (cls is float and t - t == 0.0)
 
 
 @dataclass(slots=True)
@@ -381,15 +423,28 @@ class Call:
 
     # ----------------------------------------------------------------------------------------- turns
 
-    def agent_turn(self, text: str, t: float | None = None) -> Decision:
-        """Check one agent turn before it is spoken. Never raises.
+    def _check_turn(self, text: Any, t: Any, where: str) -> None:
+        """The API-boundary checks of a turn (see the module docstring); raises, or returns when all is well."""
+        if self.ended:
+            raise CallEndedError(f"{where}: call {self.call_id!r} has ended; start a new call for more turns")
+        _check_text(text, where)
+        _check_time(t, where)
 
-        On an internal error, or when the turn runs past ``inline_timeout_ms`` (checked between stages, not
-        only at the end), the gate fails open (or closed, with ``fail_open: false``). Nothing unredacted is
-        stored: the text is redacted by the detectors alone (or withheld), and findings already computed are
-        kept, marked late. A turn that ran out of time before it was evaluated is evaluated when the call is next
-        touched (the next turn or :meth:`end`), off the turn loop's critical path, so the call's state and
-        evidence still account for what was said."""
+    def agent_turn(self, text: str, t: float | None = None) -> Decision:
+        """Check one agent turn before it is spoken.
+
+        Never raises on content. On an internal error, or when the turn runs past ``inline_timeout_ms`` (checked
+        between stages, not only at the end), the gate fails open (or closed, with ``fail_open: false``). Nothing
+        unredacted is stored: the text is redacted by the detectors alone (or withheld), and findings already
+        computed are kept, marked late. A turn that ran out of time before it was evaluated is evaluated when the
+        call is next touched (the next turn or :meth:`end`), off the turn loop's critical path, so the call's state
+        and evidence still account for what was said.
+
+        Raises ``TypeError``/``ValueError`` for a ``text`` that is not a ``str`` or a ``t`` that is not a finite
+        number, and :class:`CallEndedError` after :meth:`end` (programming errors, not content).
+        """
+        if self.ended or text.__class__ is not str or not _plain_time(t):
+            self._check_turn(text, t, "agent_turn")
         if self._late is not None:
             self._settle()
         started = time.perf_counter_ns()
@@ -574,7 +629,12 @@ class Call:
 
     def other_turn(self, role: str, text: str, t: float | None = None) -> None:
         """Keep a turn that is not speech (``system`` prompt, ``tool`` result) on the timeline. It is never
-        scored: no cues, states or windows; PII in it is redacted by the detectors. Never raises."""
+        scored: no cues, states or windows; PII in it is redacted by the detectors. Never raises on content;
+        argument errors raise as for :meth:`agent_turn`."""
+        if self.ended or text.__class__ is not str or not _plain_time(t) or not isinstance(role, str):
+            if not isinstance(role, str):
+                raise TypeError(f"other_turn: role must be a str such as 'system' or 'tool', not {_describe(role)}")
+            self._check_turn(text, t, "other_turn")
         if self._late is not None:
             self._settle()
         try:
@@ -588,7 +648,9 @@ class Call:
 
     def caller_turn(self, text: str, t: float | None = None) -> None:
         """Feed a caller turn: it can open cues and set states; it is never blocked, and PII in it is redacted
-        from what is stored."""
+        from what is stored. Argument errors raise as for :meth:`agent_turn`."""
+        if self.ended or text.__class__ is not str or not _plain_time(t):
+            self._check_turn(text, t, "caller_turn")
         if self._late is not None:
             self._settle()
         try:
@@ -720,6 +782,9 @@ class Call:
         """Start a streamed agent turn: ``feed`` chunks as the LLM produces them, then ``close``."""
         from trace_engine.gate.stream import AgentStream
 
+        if self.ended:
+            raise CallEndedError(f"agent_stream: call {self.call_id!r} has ended; start a new call for more turns")
+        _check_time(t, "agent_stream")
         if self._late is not None:
             self._settle()
         return AgentStream(self, t)
@@ -1088,20 +1153,25 @@ class Call:
     # ----------------------------------------------------------------------------------------- end
 
     def end(self, t: float | None = None):  # noqa: ANN201 - returns Scorecard
-        """Close the call and return its scorecard (also handed to the engine's evidence writer, if any)."""
+        """Close the call and return its scorecard (also handed to the engine's evidence writer, if any).
+
+        A call ends once: a second ``end()`` raises :class:`CallEndedError` (the scorecard was already written).
+        """
         from trace_engine.gate.scoring import build_scorecard
 
+        if self.ended:
+            raise CallEndedError(f"end: call {self.call_id!r} has already ended")
+        _check_time(t, "end")
         if self._late is not None:
             self._settle()
-        if not self.ended:
-            self.ended = True
-            if t is not None:
-                self.last_t = t
-            try:
-                self._close_windows()
-            except Exception:  # noqa: BLE001
-                self.errors += 1
-                self.fail_open_events += 1
+        self.ended = True
+        if t is not None:
+            self.last_t = t
+        try:
+            self._close_windows()
+        except Exception:  # noqa: BLE001
+            self.errors += 1
+            self.fail_open_events += 1
         card = build_scorecard(self)
         for observer in self._observers:
             _notify(observer.on_end, self, card)

@@ -82,10 +82,17 @@ class AgentStream:
         return self.emitted + self.tail
 
     def feed(self, chunk: str) -> str:
-        """Add ``chunk``; return the part of the turn that is now safe to speak (possibly empty)."""
-        started = time.perf_counter_ns()
+        """Add ``chunk``; return the part of the turn that is now safe to speak (possibly empty).
+
+        A chunk that arrives after :meth:`close` (the LLM still writing after a barge-in) is dropped: nothing more
+        of this turn is spoken, and ``""`` is returned. Raises ``TypeError`` for a chunk that is not a ``str`` and
+        :class:`~trace_engine.gate.session.CallEndedError` once the call has ended; never on content.
+        """
+        if chunk.__class__ is not str or self.call.ended:
+            self._check_feed(chunk)
         if self.closed:
             return ""
+        started = time.perf_counter_ns()
         self.buffer += chunk
         if self.failed:
             self.emitted += chunk
@@ -99,6 +106,13 @@ class AgentStream:
             self.emitted += delta
         self.chunk_latencies_ns.append(time.perf_counter_ns() - started)
         return delta
+
+    def _check_feed(self, chunk: object) -> None:
+        from trace_engine.gate.session import CallEndedError, _check_text
+
+        if self.call.ended:
+            raise CallEndedError(f"feed: call {self.call.call_id!r} has ended")
+        _check_text(chunk, "feed")
 
     def _release(self) -> str:
         call = self.call
