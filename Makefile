@@ -10,7 +10,10 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml setup.py
+# the native core (core/, Rust) is compiled by maturin during the install; editing it re-installs
+CORE_SOURCES := core/Cargo.toml $(wildcard core/Cargo.lock core/src/*.rs core/src/*/*.rs)
+
+$(STAMP): $(BIN)/python pyproject.toml $(CORE_SOURCES)
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
@@ -42,9 +45,8 @@ bench-integrations: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/trace docs --out docs
 
-dist: $(STAMP)  # the wheel (built-in packs inside) and the sdist, offline
-	$(BIN)/python -m pip wheel . --no-deps --no-build-isolation -q -w dist
-	rm -rf build
+dist: $(STAMP)  # the wheel (native core and built-in packs inside), offline
+	$(BIN)/maturin build --release --out dist
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info
+	rm -rf $(VENV) build dist *.egg-info core/target trace_engine/_core*.so

@@ -19,6 +19,7 @@ from trace_engine.errors import TraceCompileError
 from trace_engine.evidence.canonical import canonical_bytes
 from trace_engine.evidence.signing import SigningKey
 from trace_engine.gate.engine import Engine
+from trace_engine.version import ENGINE_VERSION
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = {"guardrails": {"mode": "modify", "inline_timeout_ms": 60_000, "block_pii": {"patterns": ["ssn"]}}}
@@ -151,7 +152,7 @@ def test_damaged_files_get_clear_errors(tmp_path: Path, data: bytes, code: str) 
 
 
 def test_hostile_pack_json_gets_a_clear_error(tmp_path: Path) -> None:
-    payload = {"kind": "ir-packs", "engine_version": "0.1.0", "etag": "x", "packs_enforced": [], "etag_input": None,
+    payload = {"kind": "ir-packs", "engine_version": ENGINE_VERSION, "etag": "x", "packs_enforced": [], "etag_input": None,
                "packs": [{"pack_id": "x", "rules": "not a list"}]}
     path = tmp_path / "x.tart"
     path.write_text(json.dumps({"trace_artifact": 2, "payload": payload, "sha256": hashlib.sha256(canonical_bytes(payload)).hexdigest()}))

@@ -12,6 +12,7 @@ from trace_engine.dsl.jsonform import dump_json_pack, load_json_pack
 from trace_engine.errors import TraceCompileError
 from trace_engine.gate.engine import Engine
 from trace_engine.text import normalize
+from trace_engine.version import ENGINE_VERSION
 
 CONFIG = {"rule_packs": {}, "guardrails": {"mode": "modify", "inline_timeout_ms": 60_000}}
 TURNS = [
@@ -91,7 +92,7 @@ def test_artifact_refuses_another_engine_version(tmp_path, builtin_packs: list[i
     with pytest.raises(TraceCompileError) as err:
         read_artifact(path)
     assert err.value.diagnostics[0].code == "TA003"
-    assert err.value.diagnostics[0].message == "artifact was built by engine 0.0.0, this is 0.1.0"
+    assert err.value.diagnostics[0].message == f"artifact was built by engine 0.0.0, this is {ENGINE_VERSION}"
 
 
 def _pack(*checks: ir.Check, phrase_sets=()) -> ir.Pack:

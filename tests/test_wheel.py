@@ -1,8 +1,9 @@
 """The installed wheel works on its own: built-in packs, the CLI and the engine, run from outside the source tree.
 
-Offline and bounded: the wheel is built without build isolation from a copy of the sources (setuptools comes from
-the test extra), installed with ``--no-index --no-deps`` into a fresh ``venv``, and the dependencies are the ones
-already installed in this environment (made visible to the new venv by a ``.pth`` line; nothing is downloaded).
+Offline and bounded: the wheel is built by maturin (from the test extra) out of a copy of the sources, reusing the
+checkout's cargo build tree so the native core is not compiled from scratch; it is installed with ``--no-index
+--no-deps`` into a fresh ``venv``, and the dependencies are the ones already installed in this environment (made
+visible to the new venv by a ``.pth`` line; nothing is downloaded).
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 #: what a source distribution carries into the wheel build
-SOURCES = ("setup.py", "pyproject.toml", "README.md", "LICENSE", "NOTICE", "MANIFEST.in", "trace_engine", "rule_packs")
+SOURCES = ("pyproject.toml", "README.md", "LICENSE", "NOTICE", "core", "trace_engine")
 TIMEOUT = 300
 
 
-def _run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess[str]:
+def _run(cmd: list[str], extra_env: dict[str, str] | None = None, **kwargs) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("TRACE_PACKS_DIR", "PYTHONPATH", "VIRTUAL_ENV")}
+    env.update(extra_env or {})
     env["PIP_NO_INDEX"] = "1"  # never reach for the network
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT, env=env, **kwargs)
@@ -35,14 +37,13 @@ def _run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    setuptools = pytest.importorskip("setuptools")
-    if int(setuptools.__version__.split(".")[0]) < 77:
-        pytest.skip("the wheel build needs setuptools>=77 (the [test] extra)")
-    pytest.importorskip("wheel")
+    maturin = shutil.which("maturin", path=str(Path(sys.executable).parent))
+    if maturin is None:
+        pytest.skip("the wheel build needs maturin (the [test] extra)")
     root = tmp_path_factory.mktemp("wheel")
     src = root / "src"
     src.mkdir()
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "target", "_core*.so")
     for name in SOURCES:
         path = REPO / name
         if path.is_dir():
@@ -50,7 +51,8 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
         else:
             shutil.copy2(path, src / name)
     dist = root / "dist"
-    _run([sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", "--no-build-isolation", "-q", "-w", str(dist)])
+    target = {"CARGO_TARGET_DIR": str(REPO / "core" / "target")}
+    _run([maturin, "build", "--release", "--quiet", "--out", str(dist)], extra_env=target, cwd=src)
     (wheel,) = dist.glob("trace_engine-*.whl")
     env_dir = root / "venv"
     _run([sys.executable, "-m", "venv", "--without-pip", str(env_dir)])

@@ -95,7 +95,8 @@ def rendered_pack_docs() -> dict[str, str]:
         if not files:
             continue
         pack_file = max(files, key=lambda f: f.pack.version)
-        rel = pack_file.path.resolve().relative_to(BUILTIN_DIR.resolve().parent)
+        # named as authors see it in the repository: rule_packs/ (the built-in packs' directory)
+        rel = Path("rule_packs") / pack_file.path.resolve().relative_to(BUILTIN_DIR.resolve())
         out[f"packs/{pack_id}.md"] = render_pack(pack_file.pack, str(rel))
         index.append(f"| [{pack_id}]({pack_id}.md) | {pack_file.pack.version} | {len(pack_file.pack.rules)} | {pack_file.pack.legal_status} |")
     out["packs/README.md"] = "\n".join(index) + "\n"

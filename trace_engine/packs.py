@@ -1,8 +1,8 @@
 """Where packs come from: the built-in packs and any extra directories a config names.
 
-The built-in packs are kept in the repository's ``rule_packs/`` and shipped inside the wheel as the package data
-directory ``trace_engine/builtin_packs`` (``pyproject.toml`` maps one onto the other), so they are found the same
-way from a source checkout, an editable install and an installed wheel; ``TRACE_PACKS_DIR`` overrides both.
+The built-in packs live in the package data directory ``trace_engine/builtin_packs`` (the repository's top-level
+``rule_packs`` is a symlink to it, where authors edit and test them), so they are found the same way from a source
+checkout, an editable install and an installed wheel; ``TRACE_PACKS_DIR`` overrides that.
 
 A pack is found by its ``pack_id`` (not its file name) and, optionally, its version. Loading is cached by file
 path and modification time, so many engines built from the same packs parse each file once per process.
@@ -23,10 +23,7 @@ def _builtin_dir() -> Path:
     override = os.environ.get("TRACE_PACKS_DIR")
     if override:
         return Path(override)
-    shipped = resources.files("trace_engine") / "builtin_packs"  # an installed wheel
-    if shipped.is_dir():
-        return Path(str(shipped))
-    return Path(__file__).resolve().parents[1] / "rule_packs"  # a source checkout (plain or editable install)
+    return Path(str(resources.files("trace_engine") / "builtin_packs"))
 
 
 #: Where the built-in packs (and their ``.calls`` tests) are.
