@@ -6,6 +6,9 @@
 
 use pyo3::prelude::*;
 
+pub mod engine;
+pub mod text;
+
 /// The engine version (also the package version: maturin reads it from Cargo.toml).
 pub const ENGINE_VERSION: &str = env!("CARGO_PKG_VERSION");
 

@@ -1,0 +1,144 @@
+"""Turn a finished :class:`~reference_gate.gate.session.Call` into its :class:`Scorecard`."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from reference_gate.compile.expr import missing_inputs, truth
+from trace_engine.evidence.scorecard import (
+    Finding,
+    GateHealth,
+    NotApplicable,
+    NotEvaluated,
+    Redaction,
+    Satisfied,
+    Scorecard,
+    TimelineEvent,
+    compute_verdict,
+)
+from reference_gate.facts import FACTS
+from reference_gate.gate.session import MISSING_FACT
+from trace_engine.version import ENGINE_VERSION
+
+if TYPE_CHECKING:
+    from reference_gate.compile.program import RuleInfo
+    from reference_gate.gate.session import Call
+
+
+def percentile(sorted_values: list[float], q: float) -> float | None:
+    """Linear interpolation between closest ranks (the method the read views use too)."""
+    if not sorted_values:
+        return None
+    if len(sorted_values) == 1:
+        return float(sorted_values[0])
+    pos = (len(sorted_values) - 1) * q
+    low = int(pos)
+    high = min(low + 1, len(sorted_values) - 1)
+    return float(sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (pos - low))
+
+
+def build_scorecard(call: Call) -> Scorecard:
+    program = call.program
+    rules = program.rules
+    findings = [Finding.from_dict(f) for f in call.findings]
+    latencies = sorted(ns / 1000.0 for ns in call.latencies_ns)
+    health = GateHealth(
+        turns=len(call.latencies_ns),
+        latency_p50_us=_round(percentile(latencies, 0.50)),
+        latency_p99_us=_round(percentile(latencies, 0.99)),
+        timeouts=call.timeouts,
+        errors=call.errors,
+        fail_open=call.fail_open_events,
+        unavailable=call.fail_open_events,
+    )
+    satisfied: list[Satisfied] = []
+    not_evaluated: list[NotEvaluated] = []
+    not_applicable: list[NotApplicable] = []
+    packs_not_applicable: set[str] = set()
+    for rule in rules:
+        if rule.index in call.rule_fired:
+            continue
+        off = call.scope_off.get(rule.index)
+        if rule.index in call.rule_satisfied:
+            at_t, turn = call.rule_satisfied[rule.index]
+            satisfied.append(Satisfied(rule.rule_id, rule.pack_id, at_t, turn))
+        elif off is not None:
+            status, reason, from_pack = off
+            if status == MISSING_FACT:
+                not_evaluated.append(NotEvaluated(rule.rule_id, rule.pack_id, reason))
+            elif not from_pack:
+                not_applicable.append(NotApplicable(rule.pack_id, rule.rule_id, reason))
+            elif rule.pack_id not in packs_not_applicable:  # the pack's own scope: listed once, for the pack
+                packs_not_applicable.add(rule.pack_id)
+                not_applicable.append(NotApplicable(rule.pack_id, None, reason))
+        elif rule.index in call.rule_unknown:
+            not_evaluated.append(NotEvaluated(rule.rule_id, rule.pack_id, call.unknown_reason(rule.index)))
+        elif rule.tier2 and not rule.check_count:
+            reason = "judged by Tier-2 (" + ", ".join(rule.tier2) + "): advisory, not inline"
+            not_evaluated.append(NotEvaluated(rule.rule_id, rule.pack_id, reason))
+        elif call.agent_turns:
+            applies = True if rule.when is None else truth(rule.when(call.facts, call.states))
+            if applies is None:
+                reason = call.missing_reason(missing_inputs(rule.when_source, call.facts))
+                not_evaluated.append(NotEvaluated(rule.rule_id, rule.pack_id, reason))
+            elif applies:
+                satisfied.append(Satisfied(rule.rule_id, rule.pack_id, call.last_t, None))
+            else:
+                not_applicable.append(NotApplicable(rule.pack_id, rule.rule_id, _condition_reason(rule)))
+    return Scorecard(
+        call_id=call.call_id,
+        tenant=call.tenant,
+        verdict=compute_verdict(findings, health),
+        packs_enforced=program.packs_enforced(),
+        config_etag=call.engine.etag,
+        engine_version=ENGINE_VERSION,
+        scored_at=int(time.time() * 1000),
+        agent_id=call.agent_id,
+        product=call.product,
+        started_at=call.started_at_ms,
+        findings=findings,
+        satisfied=satisfied,
+        not_evaluated=not_evaluated,
+        redactions=[Redaction.from_dict(r) for r in call.redactions],
+        gate_health=health,
+        timeline=[
+            TimelineEvent(seq, round(t * 1000.0, 3), role, text, barge=extra[0] if extra else None)
+            for seq, t, role, text, *extra in call.timeline  # a barged-in agent turn carries its barge object
+        ],
+        quality_metrics=None,
+        blocked_turns=call.blocked_turns,
+        modified_turns=call.modified_turns,
+        facts=_facts_in_force(call),
+        fact_changes=[dict(c) for c in call.fact_changes],
+        not_applicable=not_applicable,
+    )
+
+
+def _facts_in_force(call: Call) -> dict[str, dict[str, object]]:
+    """Every call fact the call had at its end, with where it came from (and why an unusable one was unusable)."""
+    info = call.fact_info
+    out: dict[str, dict[str, object]] = {}
+    for name in FACTS:
+        source = info.sources.get(name)
+        if source is None:
+            continue
+        if name in info.problems:
+            raw = info.raw.get(name)
+            shown = raw if isinstance(raw, (str, int, float, bool)) else str(raw)
+            out[name] = {"value": None, "given": shown, "source": source, "problem": info.problems[name]}
+        else:
+            out[name] = {"value": info.values[name], "source": source}
+    return out
+
+
+def _condition_reason(rule: RuleInfo) -> str:
+    """Why a rule whose ``when`` is false did not apply: its condition, as written in the pack."""
+    from trace_engine.dsl.printer import expr
+
+    text = expr(rule.when_source).replace(f"state.{rule.pack_id}.", "state.")  # type: ignore[arg-type]
+    return f"{rule.rule_id} applies when {text}; it was false on this call"
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
