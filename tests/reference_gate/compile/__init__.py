@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from trace_engine import ir
 from reference_gate.compile.expr import compile_expr
 from reference_gate.compile.matchers import MatcherBuilder
 from reference_gate.compile.program import (
@@ -34,6 +33,7 @@ from reference_gate.compile.program import (
     StateProgram,
     StepProgram,
 )
+from trace_engine import ir
 from trace_engine.version import ENGINE_VERSION
 
 __all__ = ["compile_packs", "pack_set_etag", "CompiledPackSet", "PASSES"]

@@ -26,7 +26,6 @@ from typing import Any
 import ahocorasick
 import re2
 
-from trace_engine import ir
 from reference_gate.compile.atoms import extract_atoms
 from reference_gate.compile.prefilter import (
     Prefilter,
@@ -37,6 +36,7 @@ from reference_gate.compile.prefilter import (
 )
 from reference_gate.text import NormalizedText, detect_many, normalize_phrase
 from reference_gate.text.detectors import MIN_DIGITS
+from trace_engine import ir
 
 Span = tuple[int, int, str | None]  # original start, original end, detector kind (None for phrases and regexes)
 

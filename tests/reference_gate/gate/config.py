@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from trace_engine.errors import Diagnostic, Location, TraceConfigError, json_pointer
 from reference_gate.facts import defaults_errors
+from trace_engine.errors import Diagnostic, Location, TraceConfigError, json_pointer
 
 Mode = Literal["warn", "modify", "block", "human_handoff"]
 PiiPattern = Literal["ssn", "credit_card", "email", "us_phone"]

@@ -12,12 +12,12 @@ from pathlib import Path
 from threading import Lock
 from typing import Any
 
-from trace_engine import ir
 from reference_gate.compile import CompiledPackSet, compile_packs, pack_set_etag
-from trace_engine.errors import Diagnostic, Location, TraceConfigError, json_pointer
 from reference_gate.gate.config import TraceConfig, load_config
 from reference_gate.gate.guardrails import guardrails_pack
 from reference_gate.gate.session import Call
+from trace_engine import ir
+from trace_engine.errors import Diagnostic, Location, TraceConfigError, json_pointer
 from trace_engine.packs import resolve_pack
 
 _COMPILED: OrderedDict[str, CompiledPackSet] = OrderedDict()

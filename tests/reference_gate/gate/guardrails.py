@@ -6,8 +6,8 @@ disclosure (1-based, in config order), ``guardrails-blocked-phrases`` for the bl
 
 from __future__ import annotations
 
-from trace_engine import ir
 from reference_gate.gate.config import Guardrails
+from trace_engine import ir
 
 PACK_ID = "guardrails"
 

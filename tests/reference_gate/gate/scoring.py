@@ -6,6 +6,8 @@ import time
 from typing import TYPE_CHECKING
 
 from reference_gate.compile.expr import missing_inputs, truth
+from reference_gate.facts import FACTS
+from reference_gate.gate.session import MISSING_FACT
 from trace_engine.evidence.scorecard import (
     Finding,
     GateHealth,
@@ -17,8 +19,6 @@ from trace_engine.evidence.scorecard import (
     TimelineEvent,
     compute_verdict,
 )
-from reference_gate.facts import FACTS
-from reference_gate.gate.session import MISSING_FACT
 from trace_engine.version import ENGINE_VERSION
 
 if TYPE_CHECKING:
