@@ -324,6 +324,15 @@ def _load(text: str, filename: str, source: SourceMap) -> tuple[ir.Pack, SourceM
         diag = Diagnostic("TJ001", f"invalid JSON: {e} is not a JSON value", loc)
         raise TraceSyntaxError([diag], source) from None
 
+    from trace_engine.compile.limits import LIMIT_CODES, LIMITS, json_depth_exceeds
+
+    if json_depth_exceeds(data, LIMITS.nesting):
+        diag = Diagnostic(
+            LIMIT_CODES["nesting"],
+            f"the JSON is nested more than {LIMITS.nesting} levels deep; the limit (nesting) is {LIMITS.nesting}",
+            Location(filename, 1, 1),
+        )
+        raise TraceSyntaxError([diag], source)
     locator = _Locator(text)
 
     def locate(path: Path_, on_key: bool = False) -> Location:
