@@ -31,6 +31,7 @@ bodies, which get a 400 naming the limit; see ``docs/api.md``).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from typing import Any
@@ -38,7 +39,15 @@ from typing import Any
 from trace_engine import ir
 from trace_engine.errors import Diagnostic, Location, SourceMap
 
-__all__ = ["LIMITS", "Limits", "LIMIT_CODES", "check_pack", "json_depth_exceeds", "source_too_large"]
+__all__ = [
+    "LIMITS",
+    "Limits",
+    "LIMIT_CODES",
+    "check_pack",
+    "has_non_finite",
+    "json_depth_exceeds",
+    "source_too_large",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +114,26 @@ def json_depth_exceeds(value: Any, limit: int) -> bool:
             return True
         stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
     return False
+
+
+def has_non_finite(value: Any) -> bool:
+    """Whether parsed JSON ``value`` holds a float JSON cannot represent (``1e999`` parses to ``inf``; storing it
+    would write ``Infinity``, which is not JSON)."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, float) and not math.isfinite(node):
+            return True
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
+
+
+def reject_constant(name: str) -> Any:
+    """``json.loads(parse_constant=...)``: ``NaN``, ``Infinity`` and ``-Infinity`` are not JSON."""
+    raise ValueError(f"{name} is not a JSON value")
 
 
 # ------------------------------------------------------------------------------------------------ the pack

@@ -585,10 +585,21 @@ def _hint(word: Any, candidates: Iterable[str]) -> str | None:
     return f"did you mean {json.dumps(close[0], ensure_ascii=False)}?" if close else None
 
 
+#: schema errors reported at most (like the parser's MAX_ERRORS): a pack of 10,000 empty rules is 60,000 errors,
+#: and finding, locating and sending them all took seconds
+MAX_SCHEMA_ERRORS = 100
+
+
 def _schema_diagnostics(data: Any, locate: Locate) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     for err in schema_validator().iter_errors(data):
         out.extend(_diagnostics_for(err, locate))
+        if len(out) >= MAX_SCHEMA_ERRORS:
+            out = out[:MAX_SCHEMA_ERRORS]
+            out.append(
+                Diagnostic("TS009", f"too many errors: reporting stopped after {MAX_SCHEMA_ERRORS}", locate(()))
+            )
+            break
     return out
 
 
