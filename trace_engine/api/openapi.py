@@ -131,13 +131,41 @@ def _tier2() -> dict[str, Any]:
     }
 
 
+def _call_defaults() -> dict[str, Any]:
+    """``call_defaults`` (:mod:`trace_engine.facts`): call facts by input key, plus ``by_agent``."""
+    from trace_engine import facts
+
+    def schema(fact: Any) -> dict[str, Any]:
+        if fact.type == "enum":
+            return {"enum": list(fact.values)}
+        if fact.type == "state_code":
+            return {"enum": sorted(facts.US_STATE_CODES)}
+        return {
+            "bool": {"type": "boolean"},
+            "int": {"type": "integer", "minimum": 0},
+            "text": {"type": "string", "minLength": 1, "maxLength": LIMITS.phrase_chars, "pattern": "\\S"},
+            "text_list": {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "\\S"}},
+            "timestamp": {"type": "string", "format": "date-time"},
+        }[fact.type]
+
+    props = {key: {**schema(facts.FACTS[name]), "description": facts.FACTS[name].doc} for key, name in facts._INPUTS.items()}
+    one = {"type": "object", "additionalProperties": False, "properties": props}
+    return {
+        "type": "object",
+        "description": "Trace extension: the call facts a call has when its metadata lacks them (docs/dsl.md), with "
+        "per-agent defaults under `by_agent`.",
+        "additionalProperties": False,
+        "properties": {**props, "by_agent": {"type": "object", "additionalProperties": one, "maxProperties": 1000}},
+    }
+
+
 def _config_input(seed: dict[str, Any]) -> dict[str, Any]:
     c = copy.deepcopy(seed)
     props = c["properties"]
     c["additionalProperties"] = False
     c["description"] += (
-        " Closed: an unknown field is a 400 (a typo must not pass silently). Trace's extensions: `variables`, "
-        "`callback_numbers`, `fallback_line`, `handoff_line`, `tier2`."
+        " Closed: an unknown field is a 400 (a typo must not pass silently). Trace's extensions: `call_defaults`, "
+        "`variables`, `callback_numbers`, `fallback_line`, `handoff_line`, `tier2`."
     )
     props["agent_id"] = _id_schema("Agent to configure; omit for the org-wide default.")
     ref = props["rule_packs"]["additionalProperties"]
@@ -161,6 +189,7 @@ def _config_input(seed: dict[str, Any]) -> dict[str, Any]:
     for name, what in (("fallback_line", "spoken in place of a blocked turn"), ("handoff_line", "spoken when handing off")):
         props[name] = {"type": ["string", "null"], "maxLength": LIMITS.phrase_chars, "description": f"Trace extension: {what}."}
     props["tier2"] = _tier2()
+    props["call_defaults"] = _call_defaults()
     return c
 
 
