@@ -39,7 +39,6 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from trace_engine.evidence.signing import SigningKey  # noqa: E402
 from trace_engine.evidence.synthetic import synthetic_scorecard  # noqa: E402
 
 TENANT = "bench"
@@ -61,7 +60,7 @@ def build_store(db: Path, n: int, batch: int) -> dict:
     step = max(1, span_ms // n)
     base = now - span_ms
     t0 = time.perf_counter()
-    with EvidenceLog(db, SigningKey.generate()) as log:
+    with EvidenceLog(db) as log:
         start = log.size(TENANT)
         for lo in range(start, n, batch):
             cards = []

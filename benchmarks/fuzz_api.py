@@ -32,12 +32,11 @@ HERE = Path(__file__).resolve().parent
 def build_store(db: Path) -> str:
     from trace_engine.api.auth import create_key
     from trace_engine.api.tables import open_db
-    from trace_engine.evidence.signing import SigningKey
     from trace_engine.evidence.synthetic import synthetic_scorecard
     from trace_engine.store.log import EvidenceLog
 
     base = int(time.time() * 1000) - 86_400_000
-    with EvidenceLog(db, SigningKey.generate()) as log:
+    with EvidenceLog(db) as log:
         cards = [synthetic_scorecard(i, "fuzz", base_ms=base) for i in range(60)]
         log.append_many(cards)
         log.append_many([synthetic_scorecard(i, "other", base_ms=base, seed=3) for i in range(10)])

@@ -20,7 +20,6 @@ from trace_engine.api.openapi import served_document
 from trace_engine.api.tables import open_db
 from trace_engine.api.testing import running_server
 from trace_engine.compile.limits import LIMITS
-from trace_engine.evidence.signing import SigningKey
 from trace_engine.evidence.synthetic import synthetic_scorecard
 from trace_engine.store.log import EvidenceLog
 
@@ -68,7 +67,7 @@ def _children(pid: int) -> list[int]:
 def env(tmp_path_factory):
     d = tmp_path_factory.mktemp("hostile")
     db = d / "trace.db"
-    with EvidenceLog(db, SigningKey.generate()) as log:
+    with EvidenceLog(db) as log:
         log.append_many([synthetic_scorecard(i, "victim", base_ms=NOW - 86_400_000) for i in range(30)])
     conn = open_db(str(db))
     keys = {

@@ -504,3 +504,22 @@ def store_upload(conn: sqlite3.Connection, tenant: str, compiled: dict[str, Any]
             },
         )
     return PackRecord(rec_id, pack_id, version, False, meta["jurisdiction"], meta["legal_status"], etag, ts, spec_json)
+
+
+def create_pack(conn: sqlite3.Connection, tenant: str, raw: bytes) -> tuple[PackRecord, list[dict[str, Any]]]:
+    """Upload a pack in this process (local tools, tests, benchmarks): the same steps as ``POST
+    /v1/trace/rule-packs`` without the compiler process and its budgets. Returns the record and the lint warnings;
+    raises :class:`ApiError` (400 with every diagnostic, 409 for a duplicate or a built-in ``pack_id``)."""
+    from trace_engine.api.compiler import compile_upload, read_upload
+
+    header, text = read_upload(raw)
+    outcome = header
+    if text is not None:
+        check_upload_identity(conn, tenant, header["pack_id"], header["version"])
+        outcome = compile_upload(text)
+    if outcome["status"] != "ok":
+        errors = outcome["errors"]
+        if outcome.get("limit"):
+            raise limit_exceeded(outcome["limit"]["name"], outcome["limit"]["max"], "The rule pack exceeds a limit.", errors=errors)
+        raise bad_request(f"The rule pack is invalid: {len(errors)} error(s).", "invalid_rule_pack", errors=errors)
+    return store_upload(conn, tenant, outcome), outcome["warnings"]
