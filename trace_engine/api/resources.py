@@ -149,6 +149,10 @@ def unwrap_config(body: Any) -> tuple[str | None, dict[str, Any]]:
         raise bad_request("The config must be a JSON object.", "invalid_config")
     wrapped = "config" in body
     shape = schemas.errors("TraceConfigWrapped" if wrapped else "TraceConfigInput", body)
+    facts_only = ("/config/call_defaults", "/call_defaults")
+    if shape and all(e["pointer"].startswith(facts_only) for e in shape):
+        # the gate's own messages about call facts are better ("did you mean 'call_purpose'?"): use them
+        _gate_errors(body["config"] if wrapped and isinstance(body["config"], dict) else body)
     if shape:
         if any(e["pointer"] == "/agent_id" for e in shape):
             check_agent_id(body["agent_id"])  # the specific code for the common mistake
@@ -162,6 +166,22 @@ def unwrap_config(body: Any) -> tuple[str | None, dict[str, Any]]:
     else:
         agent, cfg = body.get("agent_id"), {k: v for k, v in body.items() if k != "agent_id"}
     return agent, cfg
+
+
+def _gate_errors(cfg: dict[str, Any]) -> None:
+    """400 with the gate's config model's messages when it refuses ``cfg``."""
+    from trace_engine.errors import TraceConfigError
+    from trace_engine.gate.config import load_config
+
+    try:
+        load_config({k: v for k, v in cfg.items() if k != "agent_id"})
+    except TraceConfigError as exc:
+        errors = [{"code": d.code, "message": d.message} for d in exc.diagnostics]
+        raise bad_request(
+            "The config does not follow TraceConfigInput: " + "; ".join(e["message"] for e in errors),
+            "invalid_config",
+            errors=errors,
+        ) from None
 
 
 def validate_config(conn: sqlite3.Connection, tenant: str, cfg: dict[str, Any]) -> dict[str, Any]:
