@@ -99,7 +99,7 @@ def test_nothing_unsigned_after_any_commit(tmp_path, key):
     log.add_gap("default", 1, "test")
     log.add_tier2_finding("default", {"interaction_id": synthetic_scorecard(0).call_id, "check_id": "x"})
     assert parse_checkpoint(log.latest_checkpoint("default")).size == log.size("default") == 7
-    heads = log.conn.execute("SELECT count(*) FROM checkpoints WHERE tenant = 'default'").fetchone()[0]
+    heads = sqlite3.connect(db).execute("SELECT count(*) FROM checkpoints WHERE tenant = 'default'").fetchone()[0]
     assert heads == 1
     log.close()
     assert verify_db(db, pubkey=key.verifier).ok

@@ -325,7 +325,8 @@ def rescore(
     skips as objects (``trace.rescore.skipped`` with ``source`` and ``reason``), calls not scored
     (``trace.rescore.not_scored``) and call ids seen twice (``trace.rescore.duplicate_id``). With ``tier2``
     the model-judged checks run on each call too; their findings go to the findings table and never change a
-    scorecard's audit hash. Raises ``sqlite3.Error``/``OSError`` only when the database itself fails.
+    scorecard's audit hash. Raises ``StoreError``/``OSError`` only when the database itself fails. ``db`` is a
+    SQLite path or a ``postgresql://`` URL.
     """
     from trace_engine.store.log import EvidenceLog
 

@@ -24,7 +24,6 @@ import hashlib
 import json
 import logging
 import os
-import sqlite3
 import tempfile
 import threading
 from pathlib import Path
@@ -32,6 +31,7 @@ from typing import Any
 from urllib.parse import quote
 
 from trace_engine.api.resources import SAFE_DEFAULT
+from trace_engine.store.interfaces import Store
 
 log = logging.getLogger("trace.api.distribution")
 
@@ -213,20 +213,18 @@ def engine_from_service(
 
 
 def engine_from_store(
-    db: str | os.PathLike[str] | sqlite3.Connection,
+    db: str | os.PathLike[str] | Store,
     agent_id: str | None,
     tenant: str | None = None,
     **engine_kw: Any,
 ):
     """The same engine as :func:`engine_from_service`, read straight from the database at ``db``."""
     from trace_engine.api import resources
-    from trace_engine.api.tables import init_api_schema
-    from trace_engine.store.db import connect
+    from trace_engine.api.tables import open_db
 
-    own = not isinstance(db, sqlite3.Connection)
-    conn = connect(db, create=False) if own else db
+    own = not isinstance(db, Store)
+    conn = open_db(db, create=False) if own else db
     try:
-        init_api_schema(conn)
         if tenant is None:
             tenants = resources.agent_tenants(conn, agent_id) if agent_id else []
             if len(tenants) > 1:

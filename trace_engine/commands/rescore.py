@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -62,7 +61,7 @@ def _count_file(path: str) -> int | None:
 
 def rescore(
     inputs: Annotated[list[str], typer.Argument(help="Transcript files, directories, or - for stdin.")],
-    db: Annotated[str, typer.Option("--db", help="Evidence database (SQLite, created when there is a first scorecard).")] = "trace.db",
+    db: Annotated[str, typer.Option("--db", help="Evidence database: a SQLite file (created when there is a first scorecard) or a postgresql:// URL.")] = "trace.db",
     config: Annotated[Path | None, typer.Option("--config", help="TraceConfigInput JSON; default: the four built-in packs.")] = None,
     agent_id: Annotated[str | None, typer.Option("--agent-id", help="Agent id for calls that carry none.")] = None,
     tenant: Annotated[str, typer.Option("--tenant", help="Tenant the records belong to.")] = "default",
@@ -92,7 +91,8 @@ def rescore(
     invalid config.
     """
     from trace_engine.rescore import rescore as run
-    from trace_engine.store.db import UnreadableDatabase
+    from trace_engine.store import store_name
+    from trace_engine.store.interfaces import StoreError, UnreadableDatabase
     from trace_engine.store.log import LogIntegrityError
 
     load_config_arg(config)  # exit 2 (unreadable) or 1 (invalid, every problem located) before anything is written
@@ -149,8 +149,8 @@ def rescore(
             raise fail(str(exc), ExitCode.PROBLEMS) from None
         except UnreadableDatabase as exc:
             raise fail(str(exc), ExitCode.USAGE) from None
-        except (sqlite3.Error, OSError) as exc:
-            raise fail(f"{db}: cannot write the evidence database: {exc}", ExitCode.USAGE) from None
+        except (StoreError, OSError) as exc:
+            raise fail(f"{store_name(db)}: cannot write the evidence database: {exc}", ExitCode.USAGE) from None
     v = summary.verdicts
     report = {
         "object": "trace.rescore.summary",
