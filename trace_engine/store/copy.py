@@ -27,13 +27,13 @@ class CopyError(Exception):
 
 
 def copy_store(src: str | os.PathLike[str] | Store, dst: str | os.PathLike[str] | Store) -> dict[str, Any]:
-    """Copy ``src`` into ``dst`` (migrated to the latest schema first when it is a new SQLite file). Returns a
+    """Copy ``src`` into ``dst`` (migrated to the latest schema first, on either backend). Returns a
     report: rows copied per table, and every log's size and latest checkpoint size."""
     from trace_engine.store import open_store
 
     source = open_store(src, create=False)
     try:
-        target = open_store(dst, create=True)
+        target = open_store(dst, create=True, migrate=True)  # an explicit admin step: bring DST to the latest schema
     except BaseException:
         if source is not src:
             source.close()

@@ -306,18 +306,30 @@ class SqlSession:
 
     # -------------------------------------------------------------------------------- the log: rollup
 
+    #: how a rollup key's "none" (:data:`trace_engine.store.rollup.NONE`) is stored: as is here; a backend whose
+    #: text cannot hold it stores ``NULL`` (:meth:`_rollup_row` / :meth:`_rollup_key` translate)
+    ROLLUP_NONE: Any = "\x00"
+
+    def _rollup_row(self, row: Sequence[Any]) -> tuple:
+        none = self.ROLLUP_NONE
+        return tuple(none if v == "\x00" else v for v in row)
+
+    def _rollup_key(self, row: Sequence[Any]) -> tuple:
+        none = self.ROLLUP_NONE
+        return tuple("\x00" if v is none or v == none else v for v in row)
+
     def apply_rollup(
         self, verdicts: dict[tuple, int], rules: dict[tuple, int], sizes: Iterable[tuple[str, int]]
     ) -> None:
         self._many(
             "INSERT INTO rollup_verdicts(tenant, hour, agent, verdict, n) VALUES (?,?,?,?,?) "
             "ON CONFLICT(tenant, hour, agent, verdict) DO UPDATE SET n = rollup_verdicts.n + excluded.n",
-            [(*k, n) for k, n in verdicts.items() if n],
+            [self._rollup_row((*k, n)) for k, n in verdicts.items() if n],
         )
         self._many(
             "INSERT INTO rollup_rules(tenant, hour, agent, rule_id, pack, n) VALUES (?,?,?,?,?,?) "
             "ON CONFLICT(tenant, hour, agent, rule_id, pack) DO UPDATE SET n = rollup_rules.n + excluded.n",
-            [(*k, n) for k, n in rules.items() if n],
+            [self._rollup_row((*k, n)) for k, n in rules.items() if n],
         )
         self._many(
             "INSERT INTO rollup_state(tenant, size) VALUES (?, ?) ON CONFLICT(tenant) DO UPDATE SET size = excluded.size",
@@ -331,13 +343,13 @@ class SqlSession:
 
     def stored_rollup(self, tenant: str) -> tuple[dict[tuple, int], dict[tuple, int]]:
         verdicts = {
-            (tenant, h, a, v): int(n)
+            self._rollup_key((tenant, h, a, v)): int(n)
             for h, a, v, n in self._all(
                 "SELECT hour, agent, verdict, n FROM rollup_verdicts WHERE tenant = ? AND n != 0", (tenant,)
             )
         }
         rules = {
-            (tenant, h, a, r, p): int(n)
+            self._rollup_key((tenant, h, a, r, p)): int(n)
             for h, a, r, p, n in self._all(
                 "SELECT hour, agent, rule_id, pack, n FROM rollup_rules WHERE tenant = ? AND n != 0", (tenant,)
             )
@@ -414,11 +426,16 @@ class SqlSession:
 
     def dump_table(self, table: str) -> tuple[list[str], Iterator[tuple]]:
         columns, order = TABLE_COLUMNS[table]
-        return [c.strip() for c in columns.split(",")], self._scan(f"SELECT {columns} FROM {table} ORDER BY {order}")
+        rows = self._scan(f"SELECT {columns} FROM {table} ORDER BY {order}")
+        if table in ("rollup_verdicts", "rollup_rules"):
+            rows = (self._rollup_key(r) for r in rows)
+        return [c.strip() for c in columns.split(",")], rows
 
     def load_rows(self, table: str, columns: Sequence[str], rows: Sequence[tuple]) -> None:
         if table not in TABLE_COLUMNS or any(c not in TABLE_COLUMNS[table][0].split(", ") for c in columns):
             raise ValueError(f"unknown table or column: {table}({', '.join(columns)})")
+        if table in ("rollup_verdicts", "rollup_rules"):
+            rows = [self._rollup_row(r) for r in rows]
         self._many(f"INSERT INTO {table}({', '.join(columns)}) VALUES ({_marks(len(columns))})", rows)
 
     # ------------------------------------------------------------------------------------ the read model
@@ -510,7 +527,7 @@ class SqlSession:
             )
         ]
         rules = [
-            (r, p, int(c))
+            (*self._rollup_key((r, p)), int(c))
             for r, p, c in self._all(
                 "SELECT rule_id, pack, sum(n) FROM rollup_rules WHERE tenant = ? AND hour >= ?" + agent_sql
                 + " GROUP BY rule_id, pack",
