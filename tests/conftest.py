@@ -74,6 +74,32 @@ class Backend:
 
         return psycopg.connect(self.db, autocommit=True)
 
+    @property
+    def errors(self) -> tuple[type[BaseException], ...]:
+        """What the driver raises when the database refuses a statement."""
+        if self.name == "sqlite":
+            import sqlite3
+
+            return (sqlite3.DatabaseError,)
+        import psycopg
+
+        return (psycopg.Error,)
+
+    def execute(self, statement: str, args: tuple = ()) -> None:
+        """Run one statement and commit (tests that play the attacker)."""
+        conn = self.raw()
+        try:
+            conn.execute(self.sql(statement), args)
+        finally:
+            conn.close()
+
+    def drop_guard(self, table: str) -> None:
+        """Drop the append-only trigger that refuses updates of ``table`` (an attacker who owns the database)."""
+        if self.name == "sqlite":
+            self.execute(f"DROP TRIGGER {table}_no_update")
+        else:
+            self.execute(f"DROP TRIGGER {table}_no_change ON {table}")
+
     def sql(self, statement: str) -> str:
         """``?`` placeholders in the driver's style."""
         return statement if self.name == "sqlite" else statement.replace("%", "%%").replace("?", "%s")
