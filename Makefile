@@ -29,8 +29,10 @@ demo: $(STAMP)
 	$(BIN)/trace exposure --db $(DB)
 	$(BIN)/trace verify --db $(DB) --pubkey $(dir $(abspath $(DB)))trace.pub
 
+# the storage suites run on SQLite and on a throwaway PostgreSQL server (installed from Debian's packages when
+# missing; started on loopback in a temp dir; stopped afterwards) and Ray tests on a local Ray cluster they start
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 tests
+	.ci/with-postgres $(BIN)/python -m pytest -n 2 tests
 	$(BIN)/trace test rule_packs/
 
 lint: $(STAMP)

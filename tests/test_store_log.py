@@ -1,5 +1,6 @@
 import hashlib
 import json
+
 import pytest
 
 from trace_engine.evidence.canonical import canonical_bytes

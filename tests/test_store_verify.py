@@ -11,8 +11,8 @@ from trace_engine.evidence.merkle import leaf_hash
 from trace_engine.evidence.scorecard import NotEvaluated
 from trace_engine.evidence.signing import SigningKey
 from trace_engine.evidence.synthetic import synthetic_scorecard
-from trace_engine.store.db import EVIDENCE_TABLES, UnreadableDatabase
 from trace_engine.store.copy import copy_store
+from trace_engine.store.db import EVIDENCE_TABLES, UnreadableDatabase
 from trace_engine.store.log import EvidenceLog, audit_link
 from trace_engine.store.verify import NoTrustedKey, verify_db
 
