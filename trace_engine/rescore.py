@@ -38,6 +38,7 @@ when there is a first scorecard to write.
 
 from __future__ import annotations
 
+import glob
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -54,6 +55,8 @@ from trace_engine.replay import feed_turn
 from trace_engine.transcripts import NotScored, Transcript, TranscriptError, iter_records
 
 BATCH = 256
+#: where scoring runs (``rescore(engine=...)``)
+ENGINES = ("local", "ray")
 DEFAULT_PACKS = ("tcpa", "hipaa", "pii", "brand_voice")
 DUPLICATE_POLICIES = ("supersede", "suffix")
 SPEAKERS_UNKNOWN = "speakers unknown: this rule depends on what the caller says, and the transcript does not say who spoke"
@@ -240,8 +243,20 @@ def _worker_score(batch: list[Transcript]) -> list[dict[str, Any] | str]:
     return out
 
 
-def _records(inputs: list[str], summary: RescoreSummary, skip: Callable[[str, str], None]) -> Iterator[Any]:
+def expand_inputs(inputs: Iterable[str]) -> list[str]:
+    """The inputs with each glob (``calls/2026-*/*.jsonl``, ``**`` across directories) that names no file as such
+    replaced by its matches, sorted; a glob matching nothing stays, and is reported as missing."""
+    out: list[str] = []
     for path in inputs:
+        if path != "-" and not os.path.exists(path) and glob.has_magic(path):
+            out.extend(sorted(glob.glob(path, recursive=True)) or [path])
+        else:
+            out.append(path)
+    return out
+
+
+def _records(inputs: list[str], summary: RescoreSummary, skip: Callable[[str, str], None]) -> Iterator[Any]:
+    for path in expand_inputs(inputs):
         if path != "-" and not os.path.exists(path):
             summary.unreadable.append(path)
             skip(path, "no such file or directory")
@@ -296,6 +311,15 @@ def _screen(
         yield item
 
 
+def _pool(engine: str, workers: int, address: str | None, initargs: tuple) -> Any:
+    """The executor of the map step: a local process pool, or Ray tasks (``submit(fn, shard)`` → ``.result()``)."""
+    if engine == "ray":
+        from trace_engine.rescore_ray import RayPool
+
+        return RayPool(address, workers or None, initargs)
+    return ProcessPoolExecutor(max_workers=workers, initializer=_worker_init, initargs=initargs)
+
+
 def _batches(items: Iterator[Transcript]) -> Iterator[list[Transcript]]:
     while batch := list(islice(items, BATCH)):
         yield batch
@@ -308,10 +332,12 @@ def rescore(
     config: dict[str, Any] | str | TraceConfig | None = None,
     tenant: str = "default",
     agent_id: str | None = None,
-    workers: int = 1,
+    workers: int | None = 1,
     key: str | None = None,
     tier2: bool = False,
     duplicate_ids: str = "supersede",
+    engine: str = "local",
+    address: str | None = None,
     on_result: Callable[[dict[str, Any]], None] | None = None,
     on_skip: Callable[[str], None] | None = None,
     on_report: Callable[[dict[str, Any]], None] | None = None,
@@ -327,11 +353,18 @@ def rescore(
     the model-judged checks run on each call too; their findings go to the findings table and never change a
     scorecard's audit hash. Raises ``StoreError``/``OSError`` only when the database itself fails. ``db`` is a
     SQLite path or a ``postgresql://`` URL.
+
+    ``engine``: where scoring runs. ``local`` (default): this process, or a pool of ``workers`` processes.
+    ``ray``: one Ray task per shard on the cluster at ``address`` (:mod:`trace_engine.rescore_ray`; ``workers``
+    shards at once, default the cluster's CPUs). Either way this process is the one sequencer of the tenant's log,
+    so a run is idempotent and resumable the same way.
     """
     from trace_engine.store.log import EvidenceLog
 
     if duplicate_ids not in DUPLICATE_POLICIES:
         raise ValueError(f"duplicate_ids must be one of {DUPLICATE_POLICIES}, got {duplicate_ids!r}")
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
     summary = RescoreSummary()
     cfg = offline_config(config)
     tier2_config = cfg.tier2 if cfg.tier2 is not None else {}
@@ -386,14 +419,14 @@ def rescore(
 
     try:
         batches = _batches(_screen(_records(inputs, summary, skip), summary, duplicate_ids, skip, report))
-        if workers <= 1:
-            engine = Engine.from_config(cfg)
+        initargs = (cfg.model_dump_json(), tenant, agent_id)
+        if engine == "local" and (workers or 1) <= 1:
+            gate = Engine.from_config(cfg)
             for batch in batches:
-                commit(batch, [_score_safely(engine, t, tenant, agent_id) for t in batch])
+                commit(batch, [_score_safely(gate, t, tenant, agent_id) for t in batch])
         else:
-            with ProcessPoolExecutor(
-                max_workers=workers, initializer=_worker_init, initargs=(cfg.model_dump_json(), tenant, agent_id)
-            ) as pool:
+            with _pool(engine, workers, address, initargs) as pool:
+                workers = getattr(pool, "workers", workers)
                 pending = [(b, pool.submit(_worker_score, b)) for b in islice(batches, workers * 2)]
                 while pending:
                     batch, done = pending.pop(0)
