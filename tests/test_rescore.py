@@ -103,3 +103,12 @@ def test_kill_9_then_resume_loses_nothing_acknowledged(backend: Any, tmp_path: P
     assert resumed.appended + resumed.duplicates == ALL_CALLS
     assert len(_rows(backend)) == ALL_CALLS  # no duplicates
     assert verify_db(db).ok
+
+
+def test_globs_name_inputs(tmp_path: Path) -> None:
+    """A quoted glob (``**`` too) is expanded in sorted order; one that matches nothing is reported as missing."""
+    db = str(tmp_path / "t.db")
+    summary = rescore([str(REPO / "corpora" / "**" / "outbound_*.jsonl"), str(tmp_path / "none-*.jsonl")], db=db,
+                      config=CONFIG)
+    assert summary.scored == HAND_WRITTEN
+    assert summary.unreadable == [str(tmp_path / "none-*.jsonl")]
