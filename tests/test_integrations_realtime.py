@@ -10,7 +10,7 @@ pytest.importorskip("websockets", reason="the realtime extra is not installed")
 
 from tests import integration_scripts as S  # noqa: E402
 from trace_engine.integrations.core import TraceSession  # noqa: E402
-from trace_engine.integrations.demo import realtime_demo  # noqa: E402
+from trace_engine.integrations.demo import DemoCall, Step, realtime_demo  # noqa: E402
 from trace_engine.integrations.realtime import RealtimeGate, audio_delta  # noqa: E402
 
 
@@ -189,3 +189,48 @@ def test_caller_speaking_after_the_agent_finished_is_not_a_barge_in():
     session = run(main())
     assert sent == [] and not session.current.interrupted
     assert session.end().timeline[-1].barge is None
+
+
+
+def test_a_replacement_does_not_shift_the_responses_of_later_turns():
+    """A turn the gate changes in modify mode (here the greeting, which lacks the business name) is spoken by a
+    replacement response, a second response for the same turn. The demo must wait for it, not take it for the
+    next turn's response: it did, so every later turn was read one response early and the last one was cut off
+    when the call ended (always after a replaced greeting; after other turns when the replacement outlasted a
+    fixed 20 ms pause, as on a busy machine)."""
+    script = [
+        "Hi there, do you have a minute to talk about your electric bill?",
+        "Great, I can help with that. You can reach us at 415-555-0198.",
+        "Thanks for your time, goodbye now.",
+    ]
+    call = DemoCall("replaced", dict(S.META), [
+        Step("agent", script[0], 0.0),
+        Step("caller", "ok sure", 5.0),
+        Step("agent", script[1], 8.0),
+        Step("caller", "ok", 12.0),
+        Step("agent", script[2], 14.0),
+    ])
+    session, clock = S.session(S.engine("modify", "tcpa", "pii"), call)
+
+    async def main():
+        original = realtime_demo.FakeRealtimeServer
+
+        class Slow(original):
+            async def _respond(self, emit, request):
+                if request.get("conversation") == "none":
+                    for _ in range(50):  # a replacement the server is slow to start
+                        await asyncio.sleep(0.002)
+                await super()._respond(emit, request)
+
+        realtime_demo.FakeRealtimeServer = Slow
+        try:
+            return await realtime_demo.run(session, call, clock=clock)
+        finally:
+            realtime_demo.FakeRealtimeServer = original
+
+    result = run(main())
+    spoken = [t["spoken"] for t in result.turns]
+    assert len(spoken) == 3, spoken
+    assert result.turns[0]["action"] == "modify" and spoken[0] != script[0]
+    for said, line in zip(spoken, script, strict=True):
+        assert line in said, (line, said)
