@@ -468,3 +468,17 @@ def test_docs_list_every_stable_code_and_limit():
         assert f"`{code}`" in text
     for name in LIMITS.as_dict():
         assert f"`{name}`" in text
+
+
+def test_a_compiler_whose_pipe_is_closed_under_it_is_not_ready_not_a_dead_thread():
+    """The server closing while a compiler boots closes the worker's pipes under the boot thread (EBADF): that
+    thread died with an unhandled OSError (seen in the suite as PytestUnhandledThreadExceptionWarning)."""
+    from trace_engine.api.compiler import CompilerPool
+
+    pool = CompilerPool(workers=1)
+    w = pool._spawn()
+    try:
+        os.close(w.proc.stdout.fileno())  # what close() does to a booting worker, from another thread
+        assert pool._await_ready(w).ready is False
+    finally:
+        pool.close()
