@@ -130,6 +130,14 @@ def test_show_is_for_people(db):
     assert "tcpa-004" in out and "timeline (6 turns" in out
 
 
+def test_show_says_what_was_out_of_scope_and_which_facts_decided_it(db):
+    """A pack outside the call's scope is listed as not applicable, with the reason, and the facts in force are
+    shown with their source: a reader must not take an inbound call's missing TCPA findings for a pass."""
+    out = invoke("show", "billing-006-clean", "--db", db).stdout
+    assert re.search(r"facts\s+.*direction inbound \(metadata\)", out)
+    assert "not applicable tcpa-001: direction is inbound; tcpa-001 applies to direction: outbound" in out
+
+
 def test_explain_numbers_turns_like_show(db):
     detail = json.loads(invoke("show", "solar-002-optout-ignored", "--db", db, "--format", "json").stdout)
     turn_of = {f["rule_id"]: f["turn"] for f in detail["scorecard"]["findings"] if f["turn"] is not None}
