@@ -347,8 +347,8 @@ def test_a_newline_in_the_path_cannot_forge_an_access_log_line(env):
         sock.sendall(b'GET /v1/trace/interactions/q"\xe2\x80\xa8z HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
         while sock.recv(65536):
             pass
-    time.sleep(0.3)
-    lines = env["srv"].log_text().splitlines()
+    lines = env["srv"].wait_for_log(lambda t: "/v1/trace/interactions/x" in t and "/v1/trace/interactions/q" in t)
+    lines = lines.splitlines()
     assert not any(line.startswith(forged) or line.startswith("GET /v1/trace/config 200") for line in lines)
     logged = [line for line in lines if "trace.api.access" in line and "/v1/trace/interactions/x" in line]
     assert len(logged) == 1 and "%0A" in logged[0] and "%0D" in logged[0]
