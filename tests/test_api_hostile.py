@@ -173,10 +173,12 @@ def test_a_compiler_that_dies_is_a_400_for_that_request_only(env):
         with client(env, "attacker2") as c:
             result["r"] = c.post("/v1/trace/rule-packs", json=slow_pack("killed", "2"))
 
+    started = env["srv"].log_text().count("compilation ")
     t = threading.Thread(target=upload)
     t.start()
-    time.sleep(1.0)  # the compiler is busy with the slow pack now
-    for pid in before:
+    # the compiler is busy with the slow pack once it logged the start (a fixed sleep raced a loaded machine)
+    env["srv"].wait_for_log(lambda text: text.count("compilation ") > started)
+    for pid in set(before) | set(_children(server_pid)):
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
