@@ -80,6 +80,16 @@ def test_modify_in_audio_mode_never_plays_the_model_audio_for_the_changed_words(
     assert "4111" not in replacement[0]["response"]["instructions"]
 
 
+async def _run_with_server(server_cls, session, call, clock):
+    """Run the realtime demo against ``server_cls`` (a FakeRealtimeServer subclass) instead of the fake server."""
+    original = realtime_demo.FakeRealtimeServer
+    realtime_demo.FakeRealtimeServer = server_cls
+    try:
+        return await realtime_demo.run(session, call, clock=clock)
+    finally:
+        realtime_demo.FakeRealtimeServer = original
+
+
 def test_fake_server_pii_call():
     call = S.pii_call()
     session, clock = S.session(S.engine("modify", "pii"), call)
@@ -93,21 +103,12 @@ def test_fake_server_block_cancels_and_speaks_the_fallback_line():
     session, clock = S.session(S.engine("block", "pii"), call)
     seen = {}
 
-    async def main():
-        original = realtime_demo.FakeRealtimeServer
+    class Spy(realtime_demo.FakeRealtimeServer):
+        async def __aexit__(self, *exc):
+            seen["received"] = list(self.received)
+            await super().__aexit__(*exc)
 
-        class Spy(original):
-            async def __aexit__(self, *exc):
-                seen["received"] = list(self.received)
-                await super().__aexit__(*exc)
-
-        realtime_demo.FakeRealtimeServer = Spy
-        try:
-            return await realtime_demo.run(session, call, clock=clock)
-        finally:
-            realtime_demo.FakeRealtimeServer = original
-
-    result = run(main())
+    result = run(_run_with_server(Spy, session, call, clock))
     assert result.turns[1]["action"] == "block"
     assert result.turns[1]["spoken"] == "Sorry, let me rephrase that."
     kinds = [e["type"] for e in seen["received"]]
@@ -212,23 +213,14 @@ def test_a_replacement_does_not_shift_the_responses_of_later_turns():
     ])
     session, clock = S.session(S.engine("modify", "tcpa", "pii"), call)
 
-    async def main():
-        original = realtime_demo.FakeRealtimeServer
+    class Slow(realtime_demo.FakeRealtimeServer):
+        async def _respond(self, emit, request):
+            if request.get("conversation") == "none":
+                for _ in range(50):  # a replacement the server is slow to start
+                    await asyncio.sleep(0.002)
+            await super()._respond(emit, request)
 
-        class Slow(original):
-            async def _respond(self, emit, request):
-                if request.get("conversation") == "none":
-                    for _ in range(50):  # a replacement the server is slow to start
-                        await asyncio.sleep(0.002)
-                await super()._respond(emit, request)
-
-        realtime_demo.FakeRealtimeServer = Slow
-        try:
-            return await realtime_demo.run(session, call, clock=clock)
-        finally:
-            realtime_demo.FakeRealtimeServer = original
-
-    result = run(main())
+    result = run(_run_with_server(Slow, session, call, clock))
     spoken = [t["spoken"] for t in result.turns]
     assert len(spoken) == 3, spoken
     assert result.turns[0]["action"] == "modify" and spoken[0] != script[0]
