@@ -32,7 +32,7 @@ demo: $(STAMP)
 # the storage suites run on SQLite and on a throwaway PostgreSQL server (installed from Debian's packages when
 # missing; started on loopback in a temp dir; stopped afterwards) and Ray tests on a local Ray cluster they start
 test: $(STAMP)
-	.ci/with-postgres $(BIN)/python -m pytest -n 2 tests
+	.ci/with-postgres $(BIN)/python -m pytest -n 2 --dist loadgroup tests
 	$(BIN)/trace test rule_packs/
 
 lint: $(STAMP)

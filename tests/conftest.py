@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -130,6 +131,33 @@ def make_backend(name: str, tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
     try:
         yield Backend("postgres", url, tmp)
     finally:
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@contextmanager
+def pg_database(key_dir: Path) -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database (a schema of the test server) for a module-scoped fixture; its URL.
+    ``TRACE_KEY_DIR`` names ``key_dir`` meanwhile (for this process and the servers it starts)."""
+    require_pg()
+    import psycopg
+
+    from trace_engine.store import open_store
+
+    schema = "m_" + secrets.token_hex(6)
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    before = os.environ.get("TRACE_KEY_DIR")
+    os.environ["TRACE_KEY_DIR"] = str(key_dir)
+    url = pg_schema_url(schema)
+    try:
+        open_store(url, migrate=True).close()
+        yield url
+    finally:
+        if before is None:
+            os.environ.pop("TRACE_KEY_DIR", None)
+        else:
+            os.environ["TRACE_KEY_DIR"] = before
         with psycopg.connect(PG_URL, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
 

@@ -29,6 +29,9 @@ os.environ.update(LOOPBACK)
 if importlib.util.find_spec("ray") is None:
     pytest.skip("Ray is not installed (pip install 'trace-engine[ray]')", allow_module_level=True)
 
+#: one xdist worker runs this module, so one Ray cluster is started (``make test`` runs ``--dist loadgroup``)
+pytestmark = pytest.mark.xdist_group("ray")
+
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = str(REPO / "corpora")
 CONFIG = {"rule_packs": {"tcpa": {"enabled": True}, "pii": {"enabled": True}}}
@@ -57,7 +60,7 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     cmd = [
         str(RAY), "start", "--head", "--block", "--num-cpus", "2", "--port", str(port), "--node-ip-address",
         "127.0.0.1", "--include-dashboard=false", "--disable-usage-stats", "--temp-dir", str(temp),
-        "--ray-client-server-port", str(_free_port()), "--min-worker-port", "20000", "--max-worker-port", "29999",
+        "--ray-client-server-port", str(_free_port()), "--object-store-memory", str(200 * 1024 * 1024),
     ]
     log = (temp / "head.log").open("w")
     head = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
@@ -74,7 +77,7 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             time.sleep(0.5)
         yield address
     finally:
-        for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 10)):
+        for sig, wait in ((signal.SIGTERM, 5), (signal.SIGKILL, 10)):
             try:
                 os.killpg(head.pid, sig)
             except ProcessLookupError:

@@ -163,7 +163,7 @@ class PostgresStore(Store):
         try:
             self._pool = ConnectionPool(
                 url, min_size=min_size, max_size=max_size, timeout=timeout, configure=configure, open=False,
-                name="trace",
+                name="trace", kwargs=_liveness(url),
             )
             self._pool.open(wait=True, timeout=timeout)
         except Exception as exc:  # noqa: BLE001 - psycopg_pool raises PoolTimeout with the cause in the log
@@ -259,6 +259,28 @@ class PostgresStore(Store):
                 s.set_meta("cursor_secret", secrets.token_hex(32), replace=False)
                 s.set_meta("log_id", secrets.token_hex(16), replace=False)
         return done
+
+
+#: connection settings that free a tenant's lock when its writer's host vanishes (a killed process closes its socket
+#: and the server ends its transaction at once; a host that loses power or network does not): TCP keepalives, and
+#: a transaction left idle this long is ended by the server. The URL's own settings win.
+LIVENESS: dict[str, Any] = {
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "options": "-c idle_in_transaction_session_timeout=300000",
+}
+
+
+def _liveness(url: str) -> dict[str, Any]:
+    from psycopg.conninfo import conninfo_to_dict
+
+    given = conninfo_to_dict(url)
+    extra = {k: v for k, v in LIVENESS.items() if k not in given}
+    if "options" in given and "idle_in_transaction_session_timeout" not in str(given["options"]):
+        extra["options"] = f"{given['options']} {LIVENESS['options']}"
+    return extra
 
 
 def _reason(exc: BaseException) -> str:
