@@ -190,9 +190,9 @@ def render() -> str:
         "//!",
         "//! Ranges are inclusive code point ranges of NON-ASCII characters, sorted; ASCII is decided in code.",
         "",
-        f'/// The Unicode version of Python\'s `unicodedata` the tables were made from.',
+        '/// The Unicode version of Python\'s `unicodedata` the tables were made from.',
         f'pub const UNICODE_VERSION: &str = "{unicodedata.unidata_version}";',
-        f'/// The confusable-homoglyphs release the skeletons were made from.',
+        '/// The confusable-homoglyphs release the skeletons were made from.',
         f'pub const CONFUSABLES_VERSION: &str = "{version("confusable-homoglyphs")}";',
         "",
     ]

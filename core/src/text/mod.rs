@@ -7,6 +7,7 @@
 //! Offsets into the normalized `text` itself (`norm_starts`, `norm_ends`) are bytes, for slicing in Rust.
 
 pub mod chars;
+pub mod detectors;
 pub mod fold;
 mod items;
 pub mod normalize;

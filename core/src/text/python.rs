@@ -5,11 +5,12 @@
 //! treats them alike) and the surrogates are put back wherever original characters are copied out (the original,
 //! the folded text, a phrase's `{placeholder}`).
 
-use pyo3::exceptions::PyIndexError;
+use pyo3::exceptions::{PyIndexError, PyKeyError};
 use pyo3::prelude::*;
 use pyo3::sync::GILOnceCell;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
+use super::detectors::{self as det, Exempt, Hit, Kind, Mask, DETECTORS};
 use super::fold::{fold, fold_char, CharFold};
 use super::normalize::{normalize_into, normalize_phrase_view};
 use super::{words, NormalizedText};
@@ -354,15 +355,25 @@ impl PyNormalizedText {
     }
 }
 
-/// Build the normalized view of ``text`` (see ``trace_engine.text.normalize``). Never raises for any ``str``.
+/// A `str` argument, or `str(value)` of anything else.
+fn as_py_str<'py>(value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyString>> {
+    match value.downcast::<PyString>() {
+        Ok(s) => Ok(s.clone()),
+        Err(_) => value.str(),
+    }
+}
+
+/// Build the normalized view of ``text`` (see ``trace_engine.text.normalize``). Never raises for any ``str``;
+/// non-``str`` input is coerced with ``str()``.
 #[pyfunction]
-fn normalize(text: Bound<'_, PyString>) -> PyResult<PyNormalizedText> {
-    PyNormalizedText::build(text)
+fn normalize(text: &Bound<'_, PyAny>) -> PyResult<PyNormalizedText> {
+    PyNormalizedText::build(as_py_str(text)?)
 }
 
 /// Normalize a rule phrase with the same rules; ``{variable}`` placeholders and ``*`` stay single tokens, verbatim.
 #[pyfunction]
-fn normalize_phrase<'py>(py: Python<'py>, phrase: Bound<'py, PyString>) -> PyResult<Bound<'py, PyAny>> {
+fn normalize_phrase<'py>(py: Python<'py>, phrase: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let phrase = as_py_str(phrase)?;
     let text = PyText::new(&phrase)?;
     let PyText::Surrogates(s, cps) = &text else {
         return Ok(PyString::new(py, &super::normalize::normalize_phrase(text.as_str())).into_any());
@@ -449,6 +460,192 @@ fn word_tables<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
     Ok(d)
 }
 
+// ------------------------------------------------------------------------------------------- detectors
+
+/// One detector finding. ``start``/``end`` are offsets in the ORIGINAL text; ``value`` is canonical.
+#[pyclass(name = "DetectorHit", module = "trace_engine.text", frozen, eq, hash)]
+#[derive(PartialEq, Eq, Hash, Clone)]
+pub struct PyDetectorHit {
+    #[pyo3(get)]
+    kind: &'static str,
+    #[pyo3(get)]
+    start: usize,
+    #[pyo3(get)]
+    end: usize,
+    #[pyo3(get)]
+    value: String,
+}
+
+impl From<Hit> for PyDetectorHit {
+    fn from(h: Hit) -> Self {
+        PyDetectorHit {
+            kind: h.kind.name(),
+            start: h.start,
+            end: h.end,
+            value: h.value,
+        }
+    }
+}
+
+#[pymethods]
+impl PyDetectorHit {
+    #[new]
+    fn new(kind: &str, start: usize, end: usize, value: String) -> PyResult<Self> {
+        Ok(PyDetectorHit {
+            kind: kind_of(kind)?.name(),
+            start,
+            end,
+            value,
+        })
+    }
+
+    #[classattr]
+    fn __match_args__() -> (&'static str, &'static str, &'static str, &'static str) {
+        ("kind", "start", "end", "value")
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "DetectorHit(kind={}, start={}, end={}, value={})",
+            PyString::new(py, self.kind).repr()?,
+            self.start,
+            self.end,
+            PyString::new(py, &self.value).repr()?
+        ))
+    }
+
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, HitArgs)> {
+        let h = slf.get();
+        Ok((slf.get_type().into_any(), (h.kind, h.start, h.end, h.value.clone())))
+    }
+}
+
+/// `DetectorHit(kind, start, end, value)`'s arguments (pickling).
+type HitArgs = (&'static str, usize, usize, String);
+
+fn kind_of(name: &str) -> PyResult<Kind> {
+    Kind::from_name(name).ok_or_else(|| PyKeyError::new_err(name.to_string()))
+}
+
+fn hits(py: Python<'_>, found: Vec<Hit>) -> PyResult<Py<PyList>> {
+    Ok(PyList::new(py, found.into_iter().map(PyDetectorHit::from))?.unbind())
+}
+
+/// Canonical exempt values of ``kind`` from strings (the face turns other values into strings first).
+#[pyfunction]
+fn canonical_exempt(kind: &str, values: Vec<String>) -> PyResult<Exempt> {
+    Ok(det::canonical_exempt(kind_of(kind)?, values.iter().map(String::as_str)))
+}
+
+/// Run detector ``kind`` over ``nt`` with CANONICAL exempt values. Raises ``KeyError`` for an unknown kind.
+#[pyfunction]
+#[pyo3(signature = (kind, nt, exempt = None))]
+fn detect(py: Python<'_>, kind: &str, nt: &PyNormalizedText, exempt: Option<Exempt>) -> PyResult<Py<PyList>> {
+    let kind = kind_of(kind)?;
+    hits(py, det::detect(kind, &nt.nt, &exempt.unwrap_or_default()))
+}
+
+/// Hits per request ``(kind, canonical exempt values)``, one finding per value (see the face).
+#[pyfunction]
+fn detect_many(py: Python<'_>, nt: &PyNormalizedText, requests: Vec<(String, Exempt)>) -> PyResult<Py<PyList>> {
+    let kinds = requests
+        .iter()
+        .map(|(k, _)| kind_of(k))
+        .collect::<PyResult<Vec<Kind>>>()?;
+    let reqs: Vec<(Kind, &Exempt)> = kinds.iter().zip(&requests).map(|(&k, (_, e))| (k, e)).collect();
+    let found = det::detect_many(&nt.nt, &reqs);
+    let lists = found.into_iter().map(|h| hits(py, h)).collect::<PyResult<Vec<_>>>()?;
+    Ok(PyList::new(py, lists)?.unbind())
+}
+
+/// ``detect_many`` flattened and sorted by ``(start, end, kind)``.
+#[pyfunction]
+fn detect_all(py: Python<'_>, nt: &PyNormalizedText, requests: Vec<(String, Exempt)>) -> PyResult<Py<PyList>> {
+    let kinds = requests
+        .iter()
+        .map(|(k, _)| kind_of(k))
+        .collect::<PyResult<Vec<Kind>>>()?;
+    let reqs: Vec<(Kind, &Exempt)> = kinds.iter().zip(&requests).map(|(&k, (_, e))| (k, e)).collect();
+    hits(py, det::detect_all(&nt.nt, &reqs))
+}
+
+/// Cheap precondition: ``kind`` can have a hit in ``nt`` (``digits``: digit characters in ``nt.text``).
+#[pyfunction]
+fn possible(kind: &str, nt: &PyNormalizedText, digits: usize) -> PyResult<bool> {
+    Ok(det::possible(kind_of(kind)?, &nt.nt, digits))
+}
+
+#[pyfunction]
+fn luhn_ok(digits: &str) -> bool {
+    det::luhn_ok(digits)
+}
+
+#[pyfunction]
+fn ssn_ok(d: &str) -> bool {
+    det::ssn_ok(d)
+}
+
+#[pyfunction]
+fn nanp_ok(d10: &str) -> bool {
+    det::nanp_ok(d10)
+}
+
+#[pyfunction]
+fn aba_ok(d9: &str) -> bool {
+    det::aba_ok(d9)
+}
+
+#[pyfunction]
+fn mbi_ok(s: &str) -> bool {
+    det::mbi_ok(s)
+}
+
+/// The detector registry as plain data, in registry order (the one definition the Python side derives from).
+fn detector_specs<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+    let out = PyList::empty(py);
+    for spec in &DETECTORS {
+        let d = PyDict::new(py);
+        d.set_item("name", spec.name)?;
+        d.set_item("title", spec.title)?;
+        d.set_item("doc", spec.doc)?;
+        d.set_item("examples", PyList::new(py, spec.examples.iter().copied())?)?;
+        d.set_item("specificity", spec.specificity)?;
+        d.set_item("min_digits", spec.min_digits)?;
+        d.set_item("needs_at", spec.needs_at)?;
+        d.set_item("presidio_entity", spec.presidio_entity)?;
+        let guardrail = match &spec.guardrail {
+            None => None,
+            Some(g) => {
+                let gd = PyDict::new(py);
+                gd.set_item("title", g.title)?;
+                gd.set_item("severity", g.severity)?;
+                match g.mask {
+                    Mask::KeepLast(n) => gd.set_item("keep_last", n)?,
+                    Mask::Placeholder(p) => gd.set_item("placeholder", p)?,
+                }
+                gd.set_item("reason", g.reason)?;
+                gd.set_item("exempt_variable", g.exempt_variable)?;
+                Some(gd)
+            }
+        };
+        d.set_item("guardrail", guardrail)?;
+        out.append(d)?;
+    }
+    Ok(out)
+}
+
+fn detector_tables<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("TLDS", PyTuple::new(py, det::TLDS)?)?;
+    d.set_item("ID_LABELS", PyTuple::new(py, det::ID_LABELS)?)?;
+    let providers = PyDict::new(py);
+    for ((a, b), name) in det::PROVIDER_SPLITS {
+        providers.set_item((a, b), name)?;
+    }
+    d.set_item("PROVIDER_SPLITS", providers)?;
+    Ok(d)
+}
+
 use pyo3::types::IntoPyDict;
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -458,5 +655,18 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(py_fold, m)?)?;
     m.add_function(wrap_pyfunction!(py_fold_char, m)?)?;
     m.add("TEXT_TABLES", word_tables(m.py())?)?;
+    m.add_class::<PyDetectorHit>()?;
+    m.add_function(wrap_pyfunction!(canonical_exempt, m)?)?;
+    m.add_function(wrap_pyfunction!(detect, m)?)?;
+    m.add_function(wrap_pyfunction!(detect_many, m)?)?;
+    m.add_function(wrap_pyfunction!(detect_all, m)?)?;
+    m.add_function(wrap_pyfunction!(possible, m)?)?;
+    m.add_function(wrap_pyfunction!(luhn_ok, m)?)?;
+    m.add_function(wrap_pyfunction!(ssn_ok, m)?)?;
+    m.add_function(wrap_pyfunction!(nanp_ok, m)?)?;
+    m.add_function(wrap_pyfunction!(aba_ok, m)?)?;
+    m.add_function(wrap_pyfunction!(mbi_ok, m)?)?;
+    m.add("DETECTOR_SPECS", detector_specs(m.py())?)?;
+    m.add("DETECTOR_TABLES", detector_tables(m.py())?)?;
     Ok(())
 }

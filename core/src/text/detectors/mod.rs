@@ -1,0 +1,432 @@
+//! The built-in PII detectors over the normalized view's token stream, and their registry: **a detector is defined
+//! once, here** (its module holds the code, [`DETECTORS`] its entry), and everything else is derived from the
+//! registry: the IR enum and the JSON schemas' enums, the config's PII pattern names and guardrail rules, the
+//! compile path's prefilter hints, the generated docs (`docs/detectors.md`) and the quality benchmark's entity map.
+//!
+//! Detectors read tokens, not characters, so written and spoken forms are found alike; every hit carries ORIGINAL
+//! offsets (characters) and a canonical value. [`detect_many`] gives one finding per value, of its most specific
+//! kind. The rules are stated in `trace_engine/text/detectors.py` (the Python face) and held to the frozen Python
+//! reference by equivalence tests.
+//!
+//! Adding a detector (see docs/architecture.md): write its module (`fn(&mut Ctx, &Exempt) -> Vec<Hit>`), add a
+//! [`Kind`] variant and its [`DetectorSpec`] to [`DETECTORS`], then run `trace docs` (docs and schemas) and the tests.
+
+mod context;
+mod email;
+mod mbi;
+mod numeric;
+pub mod validators;
+
+use std::collections::HashSet;
+
+pub use context::Ctx;
+pub use email::{PROVIDER_SPLITS, TLDS};
+pub use numeric::ID_LABELS;
+pub use validators::{aba_ok, luhn_ok, mbi_ok, nanp_ok, ssn_ok};
+
+use super::chars::{casefold, is_space};
+use super::NormalizedText;
+
+/// Canonical values that are never reported (see [`canonical_exempt`]).
+pub type Exempt = HashSet<String>;
+
+/// A detector kind, in registry order (the index of its [`DetectorSpec`] in [`DETECTORS`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Kind {
+    CreditCard,
+    Ssn,
+    Email,
+    UsPhone,
+    Mbi,
+    AbaRouting,
+}
+
+impl Kind {
+    /// The detector's registry entry.
+    #[inline]
+    pub fn spec(self) -> &'static DetectorSpec {
+        &DETECTORS[self as usize]
+    }
+
+    /// The detector's name (`credit_card`…), as rule packs and findings spell it.
+    #[inline]
+    pub fn name(self) -> &'static str {
+        self.spec().name
+    }
+
+    /// The kind of a detector name.
+    pub fn from_name(name: &str) -> Option<Kind> {
+        DETECTORS.iter().find(|s| s.name == name).map(|s| s.kind)
+    }
+}
+
+/// One detector finding: `start..end` are characters of the ORIGINAL text; `value` is canonical.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Hit {
+    pub kind: Kind,
+    pub start: usize,
+    pub end: usize,
+    pub value: String,
+}
+
+impl Hit {
+    /// A hit spanning the original characters of tokens `i..=j`.
+    pub(crate) fn tokens(kind: Kind, nt: &NormalizedText, i: usize, j: usize, value: String) -> Hit {
+        Hit {
+            kind,
+            start: nt.orig_starts[i],
+            end: nt.orig_ends[j],
+            value,
+        }
+    }
+}
+
+/// The remedy a config guardrail applies to a finding of this kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mask {
+    /// Mask every character of the value but its last `n` digits.
+    KeepLast(u32),
+    /// Replace the value by a placeholder.
+    Placeholder(&'static str),
+}
+
+/// A config guardrail (`guardrails.block_pii.patterns`): the rule synthesized for this kind.
+#[derive(Debug, Clone, Copy)]
+pub struct Guardrail {
+    pub title: &'static str,
+    pub severity: &'static str,
+    pub mask: Mask,
+    pub reason: &'static str,
+    /// the call variable naming values that do not count (`callback_numbers` for phones)
+    pub exempt_variable: Option<&'static str>,
+}
+
+/// Everything about one detector.
+pub struct DetectorSpec {
+    pub kind: Kind,
+    /// the name rule packs, configs and findings use
+    pub name: &'static str,
+    /// a short human name (docs)
+    pub title: &'static str,
+    /// what it finds, in Markdown (docs)
+    pub doc: &'static str,
+    /// `(text, value)`: texts it must find, with the canonical value (docs and a registry-wide test)
+    pub examples: &'static [(&'static str, &'static str)],
+    /// One value gives one finding: a hit overlapping a hit of a lower rank is dropped (0 is the most specific).
+    pub specificity: u8,
+    /// Prefilter hint: digits its shortest value has (spoken digits count; 0 for a detector of words).
+    pub min_digits: usize,
+    /// Prefilter hint: it needs the word `at` in the normalized text (a spoken or written `@`).
+    pub needs_at: bool,
+    /// A cheap test on the normalized text, after the digit count (`None`: none).
+    pub plausible: Option<fn(&str) -> bool>,
+    /// An exempt value (any written form) in canonical form, `None` when unusable.
+    pub canonical: fn(&str) -> Option<String>,
+    /// The config guardrail for this kind, when `block_pii` may name it.
+    pub guardrail: Option<Guardrail>,
+    /// The Presidio entity type it corresponds to (quality benchmarks).
+    pub presidio_entity: Option<&'static str>,
+    pub run: fn(&mut Ctx<'_>, &Exempt) -> Vec<Hit>,
+}
+
+fn canonical_digits(v: &str) -> Option<String> {
+    let d: String = v.chars().filter(char::is_ascii_digit).collect();
+    (!d.is_empty()).then_some(d)
+}
+
+fn canonical_phone(v: &str) -> Option<String> {
+    let d: String = v.chars().filter(char::is_ascii_digit).collect();
+    let d = if d.len() == 11 && d.starts_with('1') {
+        d[1..].to_string()
+    } else {
+        d
+    };
+    (!d.is_empty()).then_some(d)
+}
+
+fn canonical_email(v: &str) -> Option<String> {
+    Some(casefold(v.trim_matches(is_space)))
+}
+
+fn canonical_mbi(v: &str) -> Option<String> {
+    Some(
+        v.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_uppercase())
+            .collect(),
+    )
+}
+
+/// An MBI starts with a digit then a letter: written, that is one token ("1eg4"); spelled out, it has at least four
+/// single-letter tokens ("one e g four t e five m k seven three").
+fn mbi_plausible(text: &str) -> bool {
+    let b = text.as_bytes();
+    if b.windows(2).any(|w| w[0].is_ascii_digit() && w[1].is_ascii_lowercase()) {
+        return true;
+    }
+    text.split(' ')
+        .filter(|t| t.len() == 1 && t.as_bytes()[0].is_ascii_lowercase())
+        .nth(3)
+        .is_some()
+}
+
+fn spoken_at(text: &str) -> bool {
+    memchr::memmem::find(text.as_bytes(), b" at ").is_some()
+}
+
+/// The registry, in the order rule packs list detectors.
+pub static DETECTORS: [DetectorSpec; 6] = [
+    DetectorSpec {
+        kind: Kind::CreditCard,
+        name: "credit_card",
+        title: "Payment card number",
+        doc: "13–19 digits formed by consecutive whole tokens of a digit run, Luhn-valid; the longest valid window \
+              wins, then the leftmost, and chosen windows never overlap, so a card followed by its spoken expiry is \
+              still found. No issuer (IIN) prefix table: issuer ranges change and a stale table silently misses real \
+              cards; Luhn plus length is PCI DSS's own guidance for discovering cardholder data. Written dates and \
+              times (and a compact `YYYYMMDDhhmmss`) are not digits of a number.",
+        examples: &[
+            ("the card on file is 4111 1111 1111 1111", "4111111111111111"),
+            (
+                "four one one one, one one one one, one one one one, one one one one",
+                "4111111111111111",
+            ),
+        ],
+        specificity: 1,
+        min_digits: 13,
+        needs_at: false,
+        plausible: None,
+        canonical: canonical_digits,
+        guardrail: Some(Guardrail {
+            title: "Never say a full card number",
+            severity: "critical",
+            mask: Mask::KeepLast(4),
+            reason: "A full card number was about to be spoken; only the last four digits may be.",
+            exempt_variable: None,
+        }),
+        presidio_entity: Some("CREDIT_CARD"),
+        run: numeric::credit_card,
+    },
+    DetectorSpec {
+        kind: Kind::Ssn,
+        name: "ssn",
+        title: "US Social Security number",
+        doc: "9 digits as whole tokens of one segment, grouped 3-2-4 or not at all when written (any grouping \
+              right after \"ssn\"/\"social\"); area not 000/666/900–999, group not 00, serial not 0000, not a \
+              well-known fake. Not reported when it is a valid routing number introduced as one (\"routing\", \
+              \"aba\") or a number introduced as another identifier (\"claim\", \"order\", \"policy\", \"member\"… \
+              among the 6 tokens before it, with no SSN word there).",
+        examples: &[
+            ("the social on file is 123-45-6789", "123456789"),
+            ("my ssn is one two three, four five, six seven eight nine", "123456789"),
+        ],
+        specificity: 3,
+        min_digits: 9,
+        needs_at: false,
+        plausible: None,
+        canonical: canonical_digits,
+        guardrail: Some(Guardrail {
+            title: "Never say a full Social Security number",
+            severity: "critical",
+            mask: Mask::KeepLast(4),
+            reason: "A full Social Security number was about to be spoken; only the last four digits may be.",
+            exempt_variable: None,
+        }),
+        presidio_entity: Some("US_SSN"),
+        run: numeric::ssn,
+    },
+    DetectorSpec {
+        kind: Kind::Email,
+        name: "email",
+        title: "E-mail address",
+        doc: "`LOCAL at DOMAIN`, written (`jane.doe@example.com`, any TLD of two or more letters or punycode) or \
+              spoken and mixed as speech recognition writes it (\"jane dot doe at example dot com\", \
+              \"maria.g@outlook dot com\", \"s a m at g mail dot com\", \"front dash desk at river dash clinic dot \
+              com\"); a spoken domain ends at its last built-in TLD. The hit spans the whole address; the value is \
+              the address in lower case.",
+        examples: &[
+            ("you can write to jane.doe@example.com", "jane.doe@example.com"),
+            ("it is jane dot doe at example dot com", "jane.doe@example.com"),
+        ],
+        specificity: 0,
+        min_digits: 0,
+        needs_at: true,
+        plausible: Some(spoken_at),
+        canonical: canonical_email,
+        guardrail: Some(Guardrail {
+            title: "Don't read out email addresses",
+            severity: "medium",
+            mask: Mask::Placeholder("[email]"),
+            reason: "An email address was about to be read aloud.",
+            exempt_variable: None,
+        }),
+        presidio_entity: Some("EMAIL_ADDRESS"),
+        run: email::email,
+    },
+    DetectorSpec {
+        kind: Kind::UsPhone,
+        name: "us_phone",
+        title: "US phone number",
+        doc: "10 digits, or 11 starting with the country code 1, as whole tokens of one segment; NANP-valid (area \
+              and exchange start 2–9, area not N11). Written, grouped 3-3-4, 3-7 or not at all (after an optional \
+              `1`). A number after a `+` country code other than 1 is international and skipped. Value: the 10 \
+              digits; the hit takes in a leading `+` or an opening parenthesis.",
+        examples: &[
+            ("call us at (415) 555-0198", "4155550198"),
+            ("four one five, five five five, oh one nine eight", "4155550198"),
+        ],
+        specificity: 5,
+        min_digits: 10,
+        needs_at: false,
+        plausible: None,
+        canonical: canonical_phone,
+        guardrail: Some(Guardrail {
+            title: "Don't read out phone numbers other than the business's",
+            severity: "medium",
+            mask: Mask::Placeholder("[phone]"),
+            reason: "A phone number that is not one of the business's callback numbers was about to be read aloud.",
+            exempt_variable: Some("callback_numbers"),
+        }),
+        presidio_entity: Some("PHONE_NUMBER"),
+        run: numeric::us_phone,
+    },
+    DetectorSpec {
+        kind: Kind::Mbi,
+        name: "mbi",
+        title: "Medicare Beneficiary Identifier",
+        doc: "11 characters `C A AN N A AN N A A N N` (no S, L, O, I, B, Z), written with or without separators or \
+              spelled out; every 11-character window of consecutive single letters, digit tokens and short \
+              letter+digit tokens that starts and ends on a token boundary (or inside a digit token) is checked. \
+              Value: upper case, no separators.",
+        examples: &[("the MBI is 1EG4-TE5-MK73", "1EG4TE5MK73")],
+        specificity: 2,
+        min_digits: 5,
+        needs_at: false,
+        plausible: Some(mbi_plausible),
+        canonical: canonical_mbi,
+        guardrail: None,
+        presidio_entity: Some("US_MBI"),
+        run: mbi::mbi,
+    },
+    DetectorSpec {
+        kind: Kind::AbaRouting,
+        name: "aba_routing",
+        title: "ABA routing number",
+        doc: "9 digits as whole tokens of one segment (written: ungrouped, 4-4-1 or 3-3-3) passing the ABA \
+              checksum with a valid Federal Reserve prefix (00–12, 21–32, 61–72, 80). No context word is required; \
+              a number that is both a valid SSN and a valid routing number is an SSN unless introduced as a \
+              routing number.",
+        examples: &[("the routing number is 021000021", "021000021")],
+        specificity: 4,
+        min_digits: 9,
+        needs_at: false,
+        plausible: None,
+        canonical: canonical_digits,
+        guardrail: None,
+        presidio_entity: Some("ABA_ROUTING_NUMBER"),
+        run: numeric::aba_routing,
+    },
+];
+
+/// Exempt values for `kind` in canonical form (digits only for numbers, 10 digits for phones, lower-case e-mail,
+/// upper-case MBI without separators); unusable entries are dropped.
+pub fn canonical_exempt<'a>(kind: Kind, values: impl IntoIterator<Item = &'a str>) -> Exempt {
+    let canonical = kind.spec().canonical;
+    values.into_iter().filter_map(canonical).collect()
+}
+
+/// Digit characters of the normalized text (spoken digits are digits there).
+#[inline]
+pub fn digit_count(nt: &NormalizedText) -> usize {
+    nt.text.bytes().filter(u8::is_ascii_digit).count()
+}
+
+/// Cheap precondition: `kind` can have a hit in `nt` (`digits`: [`digit_count`]).
+pub fn possible(kind: Kind, nt: &NormalizedText, digits: usize) -> bool {
+    let spec = kind.spec();
+    digits >= spec.min_digits && spec.plausible.is_none_or(|f| f(&nt.text))
+}
+
+/// Runs detector `kind` over `nt` (no precondition, no specificity).
+pub fn detect(kind: Kind, nt: &NormalizedText, exempt: &Exempt) -> Vec<Hit> {
+    (kind.spec().run)(&mut Ctx::new(nt), exempt)
+}
+
+/// Hits per request `(kind, canonical exempt values)`, one finding per value: a hit overlapping a hit of a more
+/// specific kind (found whether or not that kind was requested, exempt values included) is dropped. Each detector
+/// runs at most once per exempt set, and only when [`possible`].
+pub fn detect_many(nt: &NormalizedText, requests: &[(Kind, &Exempt)]) -> Vec<Vec<Hit>> {
+    let digits = digit_count(nt);
+    if !DETECTORS.iter().any(|s| possible(s.kind, nt, digits)) {
+        return vec![Vec::new(); requests.len()]; // the common case: nothing any detector could find
+    }
+    let mut cx = Ctx::new(nt);
+    let no_exempt = Exempt::new();
+    let mut raw: [Option<Vec<Hit>>; DETECTORS.len()] = Default::default();
+    let mut run = |kind: Kind, exempt: &Exempt, cx: &mut Ctx<'_>| -> Vec<Hit> {
+        if !possible(kind, nt, digits) {
+            return Vec::new();
+        }
+        if !exempt.is_empty() {
+            return (kind.spec().run)(cx, exempt);
+        }
+        raw[kind as usize]
+            .get_or_insert_with(|| (kind.spec().run)(cx, &no_exempt))
+            .clone()
+    };
+    let mut out = Vec::with_capacity(requests.len());
+    for &(kind, exempt) in requests {
+        let mut own = run(kind, exempt, &mut cx);
+        if !own.is_empty() {
+            let rank = kind.spec().specificity;
+            let mut better: Vec<&DetectorSpec> = DETECTORS.iter().filter(|s| s.specificity < rank).collect();
+            better.sort_by_key(|s| s.specificity);
+            let claims: Vec<Hit> = better.iter().flat_map(|s| run(s.kind, &no_exempt, &mut cx)).collect();
+            if !claims.is_empty() {
+                own.retain(|h| !claims.iter().any(|c| c.start < h.end && h.start < c.end));
+            }
+        }
+        out.push(own);
+    }
+    out
+}
+
+/// Several detectors, one finding per value ([`detect_many`]); hits sorted by `(start, end, kind name)`.
+pub fn detect_all(nt: &NormalizedText, requests: &[(Kind, &Exempt)]) -> Vec<Hit> {
+    let mut hits: Vec<Hit> = detect_many(nt, requests).into_iter().flatten().collect();
+    hits.sort_by(|a, b| (a.start, a.end, a.kind.name()).cmp(&(b.start, b.end, b.kind.name())));
+    hits
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::normalize;
+
+    #[test]
+    fn registry_is_consistent() {
+        let mut ranks: Vec<u8> = DETECTORS.iter().map(|s| s.specificity).collect();
+        ranks.sort();
+        assert_eq!(ranks, (0..DETECTORS.len() as u8).collect::<Vec<_>>());
+        for (i, spec) in DETECTORS.iter().enumerate() {
+            assert_eq!(spec.kind as usize, i, "{}", spec.name);
+            assert_eq!(Kind::from_name(spec.name), Some(spec.kind));
+        }
+    }
+
+    #[test]
+    fn every_example_is_found() {
+        for spec in &DETECTORS {
+            for (text, value) in spec.examples {
+                let nt = normalize(text);
+                let hits = detect_many(&nt, &[(spec.kind, &Exempt::new())]).remove(0);
+                assert!(
+                    hits.iter().any(|h| h.value == *value),
+                    "{}: {text:?} -> {hits:?}",
+                    spec.name
+                );
+            }
+        }
+    }
+}
