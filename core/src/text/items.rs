@@ -28,6 +28,8 @@ pub(crate) struct Item {
 pub(crate) struct Items {
     pub arena: String,
     pub v: Vec<Item>,
+    /// a second item buffer for passes that rebuild the stream (swapped with `v`, so both are reused)
+    pub spare: Vec<Item>,
 }
 
 impl Items {

@@ -9,24 +9,31 @@ use super::chars::{is_alnum, is_apostrophe, is_inline_space, is_space, push_case
 use super::fold::fold;
 use super::items::{Item, Items, GAP_HYPHEN, GAP_OTHER, GAP_WS, K_DECIMAL, K_DIGITS, K_PLACEHOLDER, K_WORD};
 use super::numbers::{convert_numbers, needs_number_pass};
-use super::words::{contraction, GENERIC_SUFFIXES};
+use super::words::{expansion, GENERIC_SUFFIXES};
 use super::Fold;
 use super::NormalizedText;
 
 /// Characters addressed by index (code points): ASCII text as bytes, anything else as a `char` slice.
+/// (`str` is only ever ASCII text here: its bytes are its characters.)
 pub(crate) trait Chars {
     fn len(&self) -> usize;
     fn at(&self, i: usize) -> char;
+    /// The characters `a..b` as a `str`, when the text is ASCII bytes.
+    fn ascii_str(&self, a: usize, b: usize) -> Option<&str>;
 }
 
-impl Chars for [u8] {
+impl Chars for str {
     #[inline]
     fn len(&self) -> usize {
-        <[u8]>::len(self)
+        str::len(self)
     }
     #[inline]
     fn at(&self, i: usize) -> char {
-        self[i] as char
+        self.as_bytes()[i] as char
+    }
+    #[inline]
+    fn ascii_str(&self, a: usize, b: usize) -> Option<&str> {
+        Some(&self[a..b])
     }
 }
 
@@ -38,6 +45,10 @@ impl Chars for [char] {
     #[inline]
     fn at(&self, i: usize) -> char {
         self[i]
+    }
+    #[inline]
+    fn ascii_str(&self, _: usize, _: usize) -> Option<&str> {
+        None
     }
 }
 
@@ -61,25 +72,44 @@ pub fn normalize_phrase_view(phrase: &str) -> NormalizedText {
     nt
 }
 
+thread_local! {
+    /// The item buffers, reused from turn to turn (taken while in use, so a nested call just allocates).
+    static SCRATCH: std::cell::Cell<Items> = std::cell::Cell::new(Items::default());
+}
+
+/// Runs `f` with empty item buffers.
+fn with_items<R>(f: impl FnOnce(&mut Items) -> R) -> R {
+    let mut items = SCRATCH.with(|s| s.take());
+    items.arena.clear();
+    items.v.clear();
+    items.spare.clear();
+    let out = f(&mut items);
+    SCRATCH.with(|s| s.set(items));
+    out
+}
+
 fn view_into(text: &str, phrase: bool, nt: &mut NormalizedText) {
     nt.clear();
     nt.original.push_str(text);
-    let mut items = Items::default();
+    with_items(|items| view_from(text, phrase, nt, items));
+}
+
+fn view_from(text: &str, phrase: bool, nt: &mut NormalizedText, items: &mut Items) {
     if text.is_ascii() {
-        scan(text.as_bytes(), phrase, &mut items);
-        build(nt, &items, None);
+        scan(text, phrase, items);
+        build(nt, items, None);
         return;
     }
     match fold(text) {
         None => {
             let chars: Vec<char> = text.chars().collect();
-            scan(&chars[..], phrase, &mut items);
-            build(nt, &items, None);
+            scan(&chars[..], phrase, items);
+            build(nt, items, None);
             nt.wide = chars;
         }
         Some(folded) => {
-            scan(&folded.chars[..], phrase, &mut items);
-            build(nt, &items, folded.source.as_deref());
+            scan(&folded.chars[..], phrase, items);
+            build(nt, items, folded.source.as_deref());
             nt.fold = Some(Fold {
                 text: folded.chars.iter().collect(),
                 starts: items.v.iter().map(|it| it.s).collect(),
@@ -95,24 +125,25 @@ fn view_into(text: &str, phrase: bool, nt: &mut NormalizedText) {
 
 /// A rule phrase with the same rules; `{variable}` placeholders and `*` stay single tokens, verbatim.
 pub fn normalize_phrase(phrase: &str) -> String {
-    let mut items = Items::default();
-    if phrase.is_ascii() {
-        scan(phrase.as_bytes(), true, &mut items);
-    } else {
-        let chars: Vec<char> = match fold(phrase) {
-            Some(f) => f.chars,
-            None => phrase.chars().collect(),
-        };
-        scan(&chars[..], true, &mut items);
-    }
-    let mut out = String::new();
-    for (k, it) in items.v.iter().enumerate() {
-        if k > 0 {
-            out.push(' ');
+    with_items(|items| {
+        if phrase.is_ascii() {
+            scan(phrase, true, items);
+        } else {
+            let chars: Vec<char> = match fold(phrase) {
+                Some(f) => f.chars,
+                None => phrase.chars().collect(),
+            };
+            scan(&chars[..], true, items);
         }
-        out.push_str(items.text(it));
-    }
-    out
+        let mut out = String::new();
+        for (k, it) in items.v.iter().enumerate() {
+            if k > 0 {
+                out.push(' ');
+            }
+            out.push_str(items.text(it));
+        }
+        out
+    })
 }
 
 /// Tokens from items; `source` maps the scanned characters to the original's.
@@ -149,7 +180,12 @@ fn build(nt: &mut NormalizedText, items: &Items, source: Option<&[usize]>) {
 /// Raw items of `text`, spelled words merged, number pass applied.
 fn scan<T: Chars + ?Sized>(text: &T, phrase: bool, items: &mut Items) {
     scan_raw(text, phrase, items);
-    if find_spelled(text, 0).is_some() {
+    // every letter of a spelled word is an item of its own: look for one only when there are three such items
+    let single_letters = items.v.iter().filter(|it| {
+        let t = items.text(it);
+        t.len() == 1 && t.as_bytes()[0].is_ascii_alphabetic()
+    });
+    if single_letters.count() >= 3 && find_spelled(text, 0).is_some() {
         merge_spelled(text, items);
     }
     if needs_number_pass(items) {
@@ -158,19 +194,21 @@ fn scan<T: Chars + ?Sized>(text: &T, phrase: bool, items: &mut Items) {
 }
 
 /// The end of the `_CHUNK` starting at `p` (an alphanumeric character): alphanumeric runs joined by single
-/// ``. , _`` or apostrophe characters.
+/// ``. , _`` or apostrophe characters; and whether it has such a joiner at all.
 #[inline]
-fn chunk_end<T: Chars + ?Sized>(text: &T, p: usize) -> usize {
+fn chunk_end<T: Chars + ?Sized>(text: &T, p: usize) -> (usize, bool) {
     let n = text.len();
     let mut q = p;
+    let mut joined = false;
     loop {
         while q < n && is_alnum(text.at(q)) {
             q += 1;
         }
         if q + 1 < n && is_chunk_joiner(text.at(q)) && is_alnum(text.at(q + 1)) {
             q += 1;
+            joined = true;
         } else {
-            return q;
+            return (q, joined);
         }
     }
 }
@@ -235,8 +273,11 @@ fn scan_raw<T: Chars + ?Sized>(text: &T, phrase: bool, items: &mut Items) {
     let mut p = 0;
     while p < n {
         let c = text.at(p);
+        let mut joined = true; // conservative for anything but a plain chunk
         let e = if is_alnum(c) {
-            chunk_end(text, p)
+            let (e, j) = chunk_end(text, p);
+            joined = j;
+            e
         } else if matches!(c, '$' | '%' | '@') || (phrase && c == '*') {
             p + 1
         } else if phrase && c == '{' {
@@ -280,6 +321,7 @@ fn scan_raw<T: Chars + ?Sized>(text: &T, phrase: bool, items: &mut Items) {
                     kind: K_PLACEHOLDER,
                 });
             }
+            _ if !joined => add_word(text, s, e, g, items), // one run of letters/digits: the common case
             _ => add_chunk(text, s, e, g, items),
         }
         if let Some((ds, dgap)) = dollar.take() {
@@ -454,42 +496,53 @@ fn numeric_segment<T: Chars + ?Sized>(text: &T, a: usize, b: usize) -> bool {
 
 /// One word `a..b` (no ". , _" inside): digits, a contraction, a possessive, or a plain word.
 fn add_word<T: Chars + ?Sized>(text: &T, a: usize, b: usize, gap0: u8, items: &mut Items) {
-    let ascii = (a..b).all(|q| text.at(q).is_ascii());
-    if ascii && all_ascii_digits(text, a, b) {
-        let t0 = items.arena.len() as u32;
-        for q in a..b {
-            items.arena.push(text.at(q));
-        }
-        items.v.push(Item {
-            t: (t0, items.arena.len() as u32),
-            s: a,
-            e: b,
-            gap: gap0,
-            kind: K_DIGITS,
-        });
-        return;
-    }
     let w0 = items.arena.len();
-    for q in a..b {
-        let c = text.at(q);
-        if ascii {
-            items.arena.push(c.to_ascii_lowercase());
-        } else if is_apostrophe(c) {
-            items.arena.push('\'');
-        } else {
-            push_casefold(c, &mut items.arena);
+    if let Some(raw) = text.ascii_str(a, b) {
+        items.arena.push_str(raw);
+        if raw.bytes().all(|x| x.is_ascii_digit()) {
+            items.v.push(Item {
+                t: (w0 as u32, items.arena.len() as u32),
+                s: a,
+                e: b,
+                gap: gap0,
+                kind: K_DIGITS,
+            });
+            return;
+        }
+        items.arena[w0..].make_ascii_lowercase();
+    } else {
+        let ascii = (a..b).all(|q| text.at(q).is_ascii());
+        for q in a..b {
+            let c = text.at(q);
+            if ascii {
+                items.arena.push(c.to_ascii_lowercase());
+            } else if is_apostrophe(c) {
+                items.arena.push('\'');
+            } else {
+                push_casefold(c, &mut items.arena);
+            }
+        }
+        if ascii && items.arena[w0..].bytes().all(|x| x.is_ascii_digit()) {
+            items.v.push(Item {
+                t: (w0 as u32, items.arena.len() as u32),
+                s: a,
+                e: b,
+                gap: gap0,
+                kind: K_DIGITS,
+            });
+            return;
         }
     }
     let w1 = items.arena.len();
     let w = &items.arena[w0..w1];
-    if let Some(exp) = contraction(w) {
+    if let Some(exp) = expansion(w) {
         items.arena.truncate(w0);
         for (k, part) in exp.iter().enumerate() {
             items.push(part, a, b, if k == 0 { gap0 } else { GAP_WS }, K_WORD);
         }
         return;
     }
-    if w.contains('\'') {
+    if w.bytes().any(|x| x == b'\'') {
         for &(suf, repl) in GENERIC_SUFFIXES {
             if w.ends_with(suf) && w.len() > suf.len() {
                 let base_end = w1 - suf.len();
@@ -613,7 +666,8 @@ fn find_spelled<T: Chars + ?Sized>(text: &T, from: usize) -> Option<(usize, usiz
 fn merge_spelled<T: Chars + ?Sized>(text: &T, items: &mut Items) {
     let old = std::mem::take(&mut items.v);
     let n = old.len();
-    let mut out = Vec::with_capacity(n);
+    let mut out = std::mem::take(&mut items.spare);
+    out.clear();
     let mut k = 0;
     let mut from = 0;
     while let Some((a, b)) = find_spelled(text, from) {
@@ -649,6 +703,7 @@ fn merge_spelled<T: Chars + ?Sized>(text: &T, items: &mut Items) {
     }
     out.extend_from_slice(&old[k..]);
     items.v = out;
+    items.spare = old;
 }
 
 #[cfg(test)]

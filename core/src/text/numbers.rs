@@ -148,27 +148,33 @@ fn parse_compound(items: &Items, v: &[Item], i: usize) -> (u64, usize) {
 
 /// Drops fillers, converts number words, merges digit runs (the gap of a produced item is not meaningful).
 pub(crate) fn convert_numbers(items: &mut Items) {
-    // 1. fillers out, carrying the widest gap forward
-    let mut cleaned: Vec<Item> = Vec::with_capacity(items.v.len());
-    let mut carry: i16 = -1;
-    for it in &items.v {
-        if it.kind == K_WORD && is_filler(items.text(it)) {
-            carry = carry.max(it.gap as i16);
-            continue;
-        }
-        let mut it = *it;
-        if carry >= 0 {
-            if carry > it.gap as i16 {
-                it.gap = carry as u8;
+    // 1. fillers out, carrying the widest gap forward (in place)
+    if items.v.iter().any(|it| it.kind == K_WORD && is_filler(items.text(it))) {
+        let mut carry: i16 = -1;
+        let mut w = 0;
+        for r in 0..items.v.len() {
+            let mut it = items.v[r];
+            if it.kind == K_WORD && is_filler(items.text(&it)) {
+                carry = carry.max(it.gap as i16);
+                continue;
             }
-            carry = -1;
+            if carry >= 0 {
+                if carry > it.gap as i16 {
+                    it.gap = carry as u8;
+                }
+                carry = -1;
+            }
+            items.v[w] = it;
+            w += 1;
         }
-        cleaned.push(it);
+        items.v.truncate(w);
     }
 
     // 2. digit runs and compounds
+    let cleaned = std::mem::take(&mut items.v);
+    let mut out = std::mem::take(&mut items.spare);
+    out.clear();
     let n = cleaned.len();
-    let mut out: Vec<Item> = Vec::with_capacity(n);
     let mut digits = String::new();
     let mut i = 0;
     while i < n {
@@ -222,4 +228,5 @@ pub(crate) fn convert_numbers(items: &mut Items) {
         i += 1;
     }
     items.v = out;
+    items.spare = cleaned;
 }

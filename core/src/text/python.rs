@@ -600,6 +600,29 @@ fn mbi_ok(s: &str) -> bool {
     det::mbi_ok(s)
 }
 
+thread_local! {
+    static BENCH_VIEW: std::cell::RefCell<NormalizedText> = std::cell::RefCell::new(NormalizedText::default());
+}
+
+/// Benchmarks only: nanoseconds the core spends on ``text`` (normalize into a reused view, then ``detect_many``
+/// with ``requests``), timed inside the core (no Python call, no Python objects), and the number of hits.
+#[pyfunction]
+fn _time_text(text: &str, requests: Vec<(String, Exempt)>) -> PyResult<(u64, usize)> {
+    let kinds = requests
+        .iter()
+        .map(|(k, _)| kind_of(k))
+        .collect::<PyResult<Vec<Kind>>>()?;
+    let reqs: Vec<(Kind, &Exempt)> = kinds.iter().zip(&requests).map(|(&k, (_, e))| (k, e)).collect();
+    Ok(BENCH_VIEW.with(|view| {
+        let mut nt = view.borrow_mut();
+        let t0 = std::time::Instant::now();
+        super::normalize_into(text, &mut nt);
+        let found = det::detect_many(&nt, &reqs);
+        let ns = t0.elapsed().as_nanos() as u64;
+        (ns, found.iter().map(Vec::len).sum())
+    }))
+}
+
 /// The detector registry as plain data, in registry order (the one definition the Python side derives from).
 fn detector_specs<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
     let out = PyList::empty(py);
@@ -666,6 +689,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(nanp_ok, m)?)?;
     m.add_function(wrap_pyfunction!(aba_ok, m)?)?;
     m.add_function(wrap_pyfunction!(mbi_ok, m)?)?;
+    m.add_function(wrap_pyfunction!(_time_text, m)?)?;
     m.add("DETECTOR_SPECS", detector_specs(m.py())?)?;
     m.add("DETECTOR_TABLES", detector_tables(m.py())?)?;
     Ok(())

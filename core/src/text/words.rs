@@ -28,6 +28,59 @@ macro_rules! word_set {
     };
 }
 
+/// A prefilter for word lookups: bit `len` of `mask[first byte]` is set when some word of the table has that first
+/// byte and that length, so most words are rejected with one load instead of a chain of string comparisons.
+pub struct WordMask([u32; 256]);
+
+impl WordMask {
+    const fn empty() -> Self {
+        WordMask([0; 256])
+    }
+
+    const fn with(mut self, w: &str) -> Self {
+        let b = w.as_bytes();
+        if b.len() < 32 {
+            self.0[b[0] as usize] |= 1 << b.len();
+        }
+        self
+    }
+
+    const fn with_set(mut self, words: &[&str]) -> Self {
+        let mut i = 0;
+        while i < words.len() {
+            self = self.with(words[i]);
+            i += 1;
+        }
+        self
+    }
+
+    /// `w` may be in the table (always true for words of 32 bytes or more).
+    #[inline]
+    pub fn may_contain(&self, w: &str) -> bool {
+        let b = w.as_bytes();
+        match b.first() {
+            None => false,
+            Some(&c) => b.len() >= 32 || self.0[c as usize] & (1 << b.len()) != 0,
+        }
+    }
+}
+
+macro_rules! keys {
+    ($table:expr) => {{
+        const N: usize = $table.len();
+        const KEYS: [&str; N] = {
+            let mut out = [""; N];
+            let mut i = 0;
+            while i < N {
+                out[i] = $table[i].0;
+                i += 1;
+            }
+            out
+        };
+        KEYS
+    }};
+}
+
 word_map! {
     /// Contractions and their expansions (every token maps to the contraction's original span).
     CONTRACTIONS, contraction: &'static [&'static str] {
@@ -156,8 +209,32 @@ pub fn is_compound_word(w: &str) -> bool {
     is_small(w) || is_multiplier(w)
 }
 
+/// The prefilter of [`is_number_pass_word`].
+static NUMBER_PASS_MASK: WordMask = WordMask::empty()
+    .with_set(&keys!(UNITS))
+    .with_set(&keys!(TEENS))
+    .with_set(&keys!(TENS))
+    .with_set(&keys!(SCALES))
+    .with(HUNDRED)
+    .with_set(&keys!(REPEATERS))
+    .with_set(ZERO_WORDS)
+    .with_set(FILLERS);
+
+/// The prefilter of [`contraction`].
+static CONTRACTION_MASK: WordMask = WordMask::empty().with_set(&keys!(CONTRACTIONS));
+
 /// Every word the number pass may rewrite or drop.
 #[inline]
 pub fn is_number_pass_word(w: &str) -> bool {
-    is_compound_word(w) || is_zero_word(w) || repeater(w).is_some() || is_filler(w)
+    NUMBER_PASS_MASK.may_contain(w) && (is_compound_word(w) || is_zero_word(w) || repeater(w).is_some() || is_filler(w))
+}
+
+/// [`contraction`] behind its prefilter.
+#[inline]
+pub fn expansion(w: &str) -> Option<&'static [&'static str]> {
+    if CONTRACTION_MASK.may_contain(w) {
+        contraction(w)
+    } else {
+        None
+    }
 }

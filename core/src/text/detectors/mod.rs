@@ -165,14 +165,15 @@ fn mbi_plausible(text: &str) -> bool {
     if b.windows(2).any(|w| w[0].is_ascii_digit() && w[1].is_ascii_lowercase()) {
         return true;
     }
-    text.split(' ')
-        .filter(|t| t.len() == 1 && t.as_bytes()[0].is_ascii_lowercase())
-        .nth(3)
-        .is_some()
+    let single =
+        |i: usize| b[i].is_ascii_lowercase() && (i == 0 || b[i - 1] == b' ') && (i + 1 == b.len() || b[i + 1] == b' ');
+    (0..b.len()).filter(|&i| single(i)).nth(3).is_some()
 }
 
 fn spoken_at(text: &str) -> bool {
-    memchr::memmem::find(text.as_bytes(), b" at ").is_some()
+    static AT: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(" at "));
+    AT.find(text.as_bytes()).is_some()
 }
 
 /// The registry, in the order rule packs list detectors.
@@ -358,14 +359,17 @@ pub fn detect(kind: Kind, nt: &NormalizedText, exempt: &Exempt) -> Vec<Hit> {
 /// runs at most once per exempt set, and only when [`possible`].
 pub fn detect_many(nt: &NormalizedText, requests: &[(Kind, &Exempt)]) -> Vec<Vec<Hit>> {
     let digits = digit_count(nt);
-    if !DETECTORS.iter().any(|s| possible(s.kind, nt, digits)) {
+    // possible() per kind, computed at most once (the cheap digit count first)
+    let mut can: [Option<bool>; DETECTORS.len()] = [None; DETECTORS.len()];
+    let mut possible_kind = |kind: Kind| *can[kind as usize].get_or_insert_with(|| possible(kind, nt, digits));
+    if !DETECTORS.iter().any(|s| possible_kind(s.kind)) {
         return vec![Vec::new(); requests.len()]; // the common case: nothing any detector could find
     }
     let mut cx = Ctx::new(nt);
     let no_exempt = Exempt::new();
     let mut raw: [Option<Vec<Hit>>; DETECTORS.len()] = Default::default();
     let mut run = |kind: Kind, exempt: &Exempt, cx: &mut Ctx<'_>| -> Vec<Hit> {
-        if !possible(kind, nt, digits) {
+        if !possible_kind(kind) {
             return Vec::new();
         }
         if !exempt.is_empty() {
@@ -380,9 +384,10 @@ pub fn detect_many(nt: &NormalizedText, requests: &[(Kind, &Exempt)]) -> Vec<Vec
         let mut own = run(kind, exempt, &mut cx);
         if !own.is_empty() {
             let rank = kind.spec().specificity;
-            let mut better: Vec<&DetectorSpec> = DETECTORS.iter().filter(|s| s.specificity < rank).collect();
-            better.sort_by_key(|s| s.specificity);
-            let claims: Vec<Hit> = better.iter().flat_map(|s| run(s.kind, &no_exempt, &mut cx)).collect();
+            let mut claims: Vec<Hit> = Vec::new();
+            for spec in DETECTORS.iter().filter(|s| s.specificity < rank) {
+                claims.extend(run(spec.kind, &no_exempt, &mut cx));
+            }
             if !claims.is_empty() {
                 own.retain(|h| !claims.iter().any(|c| c.start < h.end && h.start < c.end));
             }
