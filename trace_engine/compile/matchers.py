@@ -36,8 +36,10 @@ from trace_engine.compile.prefilter import (
     regex_atom_words,
 )
 from trace_engine.text import NormalizedText, detect_many, normalize_phrase
-from trace_engine.text.detectors import MIN_DIGITS
+from trace_engine.text.detectors import DETECTORS, MIN_DIGITS
 
+#: detectors the prefilter gates on an ``at``/``@`` (e-mail); every other one on digit material (the registry's hints)
+_AT_KINDS = frozenset(k for k, spec in DETECTORS.items() if spec.needs_at)
 Span = tuple[int, int, str | None]  # original start, original end, detector kind (None for phrases and regexes)
 
 GAP = "*"
@@ -434,7 +436,7 @@ class MatcherBuilder:
             needle_variables=tuple(dict.fromkeys(needle_variables)),
             conjunctions=conjunctions,
             numeric_min=min(
-                (MIN_DIGITS[k] for _, k, _ in out.detector_leaves if k not in ("email", "mbi")), default=10**6
+                (MIN_DIGITS[k] for _, k, _ in out.detector_leaves if k not in _AT_KINDS and k != "mbi"), default=10**6
             ),
             mbi=any(k == "mbi" for _, k, _ in out.detector_leaves),
         )
@@ -499,8 +501,8 @@ class MatcherBuilder:
         out.matcher_vars = {mid: tuple(v) for mid, v in leaf_vars.items() if all(v)}
         out._always_regexes = tuple(always)
         out._regexes = [re2.compile(src, _OPTIONS) for _, src, _ in out.regex_leaves]
-        out._digit_detectors = tuple(i for i, (_, k, _) in enumerate(out.detector_leaves) if k != "email")
-        out._email_detectors = tuple(i for i, (_, k, _) in enumerate(out.detector_leaves) if k == "email")
+        out._digit_detectors = tuple(i for i, (_, k, _) in enumerate(out.detector_leaves) if k not in _AT_KINDS)
+        out._email_detectors = tuple(i for i, (_, k, _) in enumerate(out.detector_leaves) if k in _AT_KINDS)
         out.speakers = dict(speakers or {})
         out.prefilter = self._prefilter({"agent"}, speakers, regex_atoms)
         out.caller_prefilter = self._prefilter({"caller"}, speakers, regex_atoms)
