@@ -29,6 +29,7 @@ import re2
 from trace_engine import ir
 from trace_engine.compile.atoms import extract_atoms
 from trace_engine.compile.prefilter import (
+    SHAPE_TESTED,
     Prefilter,
     build_prefilter,
     choose_atoms,
@@ -36,7 +37,7 @@ from trace_engine.compile.prefilter import (
     regex_atom_words,
 )
 from trace_engine.text import NormalizedText, detect_many, normalize_phrase
-from trace_engine.text.detectors import DETECTORS, MIN_DIGITS
+from trace_engine.text.detectors import DETECTORS
 
 #: detectors the prefilter gates on an ``at``/``@`` (e-mail); every other one on digit material (the registry's hints)
 _AT_KINDS = frozenset(k for k, spec in DETECTORS.items() if spec.needs_at)
@@ -346,6 +347,20 @@ def _template_of(tokens: tuple[str, ...]) -> PhraseTemplate:
 # --------------------------------------------------------------------------------------------- building
 
 
+def _detector_hints(kinds: set[str]) -> dict[str, object]:
+    """The prefilter's detector preconditions, from the registry's hints (``min_digits``, ``needs_at``). A detector
+    the prefilter has no sharper test for (:data:`~trace_engine.compile.prefilter.SHAPE_TESTED`) counts with its
+    registry hints alone: digit material of at least its ``min_digits`` (0, a detector of words: every turn), or an
+    ``at``. Looser than a sharper test, so a new detector is safe before the prefilter learns about it."""
+    return {
+        "numeric_min": min(
+            (DETECTORS[k].min_digits for k in kinds if k not in _AT_KINDS and k not in SHAPE_TESTED), default=10**6
+        ),
+        "mbi": "mbi" in kinds,
+        "at_alone": any(k not in SHAPE_TESTED for k in kinds & _AT_KINDS),
+    }
+
+
 class MatcherBuilder:
     """Assigns ids to IR matchers and accumulates their leaves; :meth:`build` makes the automaton."""
 
@@ -435,10 +450,7 @@ class MatcherBuilder:
             email_detector=bool(out._email_detectors),
             needle_variables=tuple(dict.fromkeys(needle_variables)),
             conjunctions=conjunctions,
-            numeric_min=min(
-                (MIN_DIGITS[k] for _, k, _ in out.detector_leaves if k not in _AT_KINDS and k != "mbi"), default=10**6
-            ),
-            mbi=any(k == "mbi" for _, k, _ in out.detector_leaves),
+            **_detector_hints({k for _, k, _ in out.detector_leaves}),
         )
 
     def build(self, speakers: Mapping[int, frozenset[str]] | None = None) -> CompiledMatchers:

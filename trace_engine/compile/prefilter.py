@@ -18,8 +18,10 @@ halves, possessive stems, ``it`` of ``it'll``), or is *produced* by a rewrite: `
 surface that can produce it. Phrases with a rare token (not a common word, 4+ letters) use that token alone; other
 phrases use a conjunction: every one of their tokens must be present.
 
-Detectors have preconditions instead: enough digit material (digit characters plus weighted number words) for the
-numeric detectors, ``@`` or both ``at`` and ``dot`` for email.
+Detectors have preconditions instead, from their registry hints (``min_digits``, ``needs_at``): enough digit
+material (digit characters plus weighted number words) for the numeric detectors, an ``@`` or an ``at``. Two have a
+sharper test here (:data:`SHAPE_TESTED`): email needs an ``@`` or both ``at`` and ``dot``, and MBI's 5 digits count
+only in an MBI-like shape. A detector without one is let through on its hints alone (looser, hence safe).
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ NUMBER_WORD_WEIGHT: dict[str, int] = {
     "hundred": 3,
     **{w: len(str(v)) for w, v in SCALES.items()},
 }
+#: detectors with a sharper precondition here than their registry hints (see the module docstring)
+SHAPE_TESTED: frozenset[str] = frozenset({"email", "mbi"})
 #: Numeric detectors need at least this much digit material (MBI has the fewest digits: 5 of 11 characters).
 MIN_DIGIT_MATERIAL = 5
 _TYPOGRAPHY = str.maketrans(
@@ -238,6 +242,8 @@ class Prefilter:
     numeric_min: int = MIN_DIGIT_MATERIAL
     #: the MBI detector is enabled: 5+ digits in an MBI-like shape also mean "maybe"
     mbi: bool = False
+    #: a detector needing an ``at`` other than email is enabled: an ``at`` alone means "maybe" (no ``dot`` needed)
+    at_alone: bool = False
 
     @staticmethod
     def _mbi_shape(raw: bytes, view: str) -> bool:
@@ -266,7 +272,7 @@ class Prefilter:
             if needle in view:
                 return True
         if self.email_detector and (
-            b"@" in raw or (" at " in view and (" dot " in view or _GLUED_DOT(raw) is not None))
+            b"@" in raw or (" at " in view and (self.at_alone or " dot " in view or _GLUED_DOT(raw) is not None))
         ):
             return True
         if self.automaton is None:
@@ -302,6 +308,7 @@ def build_prefilter(
     conjunctions: list[tuple[str, ...]] | None = None,
     numeric_min: int = MIN_DIGIT_MATERIAL,
     mbi: bool = False,
+    at_alone: bool = False,
 ) -> Prefilter:
     """Assemble the prefilter. ``phrase_atoms``: word-view surfaces per one-word rare phrase; ``conjunctions``: per
     other phrase, its rarest tokens (rarest first). A regex with no usable atom makes it always answer "maybe"."""
@@ -344,4 +351,5 @@ def build_prefilter(
         tuple(tuple(sorted(t)) for t in triggers),
         numeric_min,
         mbi,
+        at_alone,
     )

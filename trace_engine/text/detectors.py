@@ -35,45 +35,12 @@ one five" → "415"); the original text between two tokens (their original spans
   8888", "+91 4155550132") is part of an international number and is skipped (with ``+1`` the window that
   starts at the code is the US number).
 
-* ``credit_card``: 13–19 digits formed by consecutive whole tokens of a run, Luhn-valid. Candidate windows
-  are aligned to token boundaries (a card is never cut out of the middle of a token); the longest valid window
-  wins, then the leftmost, and chosen windows never overlap. A run that is longer than the card (an expiry
-  date spoken right after it) still yields the card. There is deliberately no issuer (IIN) prefix table:
-  issuer ranges are reassigned and extended over time (Mastercard's 2-series, 8-digit IINs), a stale table
-  silently misses real cards, and Luhn plus length is the PCI DSS guidance for cardholder-data discovery.
-* ``ssn``: a window of exactly 9 digits (grouping above), with area not 000/666/900–999, group not 00,
-  serial not 0000, and not a well-known fake (078-05-1120, 219-09-9999). A 9-digit window that is a valid ABA
-  routing number and has "routing" or "aba" among the 3 tokens before it is not reported as an SSN, nor is a
-  number introduced as another identifier (an :data:`ID_LABELS` noun, "claim", "order", "policy", "tracking",
-  "member", "license", "reference", "confirmation"…, among the 6 tokens before it, and no "ssn"/"social" there).
-* ``aba_routing``: a window of exactly 9 digits passing the ABA checksum with a valid prefix (00–12, 21–32,
-  61–72, 80). No context word is required.
-* ``us_phone``: a window of 10 digits, or 11 starting with the country code 1; NANP-valid (area and exchange
-  start 2–9, area not N11). Value: the 10 digits.
-* ``email``: ``LOCAL at DOMAIN``. Written (the ``at`` came from ``@``): the local part and domain are the
-  tokens glued to it in the original (no whitespace between them; ``.``, ``_``, ``-`` and ``+`` inside
-  allowed); value is the original text, lower-cased. A written ``@`` glued on both sides is strong evidence,
-  so the domain may end in any TLD of two or more letters or a punycode label (``jane@example.de``,
-  ``info@presidio.site``, ``a@xn--d1acufc.xn--p1ai``); it ends at its last built-in, two-letter or punycode
-  TLD when it has one (``bob@example.com.Thanks`` → ``bob@example.com``). Spoken or mixed, as speech
-  recognition writes it ("jane dot doe at example dot com", "maria.g@outlook dot com", "tom at hot mail dot com",
-  "s a m at example dot org", "front dash desk at river dash clinic dot com"): the local part is 1–4 labels
-  joined by ``dot`` / ``underscore`` / ``dash`` / ``hyphen`` (letters spelled one by one are one label, a digit
-  label may follow a word: "john two three"), ending right before ``at`` (or ``at sign``, ``at the rate``, a
-  spaced ``@``); a single-label local part that is a function word (``me``, ``us``, ``him``, …) is rejected.
-  The domain is labels joined by ``dot`` (spoken or written), a label being a word, a provider split in two
-  (:data:`PROVIDER_SPLITS`: "g mail", "hot mail", "out look", "ya hoo") or words joined by ``dash``/``hyphen``;
-  it is cut at its last built-in TLD (:data:`TLDS`, no network, no public-suffix list), because in speech the
-  TLD is the only evidence. The hit spans the whole address, so masking leaves nothing of it.
-* ``mbi``: Medicare Beneficiary Identifier, 11 characters ``C A AN N A AN N A A N N``. Candidate tokens are
-  single letters, digit tokens, and short letter+digit mixes ("1eg4"); consecutive candidates are
-  concatenated and every 11-character window that starts and ends on a token boundary — or inside a digit
-  token, since spoken digits merge ("seven three" → "73") — is checked. Value: upper case, no separators.
+What each detector finds, its validator and its value: ``docs/detectors.md``, generated from the registry.
 
 **One definition.** Each detector is defined once, in the native core (``core/src/text/detectors/``: its code and
 its registry entry, :class:`DetectorSpec` here); the IR enum, the JSON schemas' enums, the config's PII pattern
 names and guardrail rules, the prefilter hints (:data:`MIN_DIGITS`) and ``docs/detectors.md`` are derived from
-:data:`DETECTORS` (``docs/architecture.md``, "Adding a detector").
+:data:`DETECTORS`. Adding a detector: :data:`ADDING_A_DETECTOR` (which files, held by a test).
 """
 
 from __future__ import annotations
@@ -88,6 +55,7 @@ from trace_engine.text.normalize import NormalizedText
 
 __all__ = [
     "DetectorHit",
+    "ADDING_A_DETECTOR",
     "DetectorSpec",
     "Guardrail",
     "detect",
@@ -178,6 +146,35 @@ TLDS: frozenset[str] = frozenset(_core.DETECTOR_TABLES["TLDS"])
 
 _NO_EXEMPT: frozenset[str] = frozenset()
 
+#: What adding a detector touches, file -> why (``docs/detectors.md`` shows it; ``tests/test_detector_registry.py``
+#: holds it against every file that names a detector). ``"edit"``: written by hand (at most 3); ``"generated"``:
+#: rewritten by ``tools/gen_detector_artifacts.py`` (and ``trace docs``), checked for staleness by the tests;
+#: ``"only when"``: edits that some detectors need, for the reason given.
+ADDING_A_DETECTOR: Mapping[str, Mapping[str, str]] = MappingProxyType({
+    "edit": MappingProxyType({
+        "core/src/text/detectors/<name>.rs": "the detector, `fn(&mut Ctx, &Exempt) -> Vec<Hit>`, and its Rust unit "
+        "tests (a detector over digit windows may live in `numeric.rs` instead)",
+        "core/src/text/detectors/mod.rs": "`mod <name>;`, a `Kind` variant and its registry entry: name, title, doc, "
+        "examples (found through the core, the Python face and a compiled pack by the tests), specificity, prefilter "
+        "hints, canonical form of exempt values, config guardrail, Presidio entity",
+        "tests/test_detectors.py": "its cases at the Python face beyond the registry's examples (written, spoken, "
+        "near misses)",
+    }),
+    "generated": MappingProxyType({
+        "schemas/rule_pack_schema.json": "the detectors a pack may name",
+        "trace_engine/data/rule_pack_schema.json": "the packaged copy of the pack schema",
+        "schemas/scorecard-v1.json": "what a redaction hides",
+        "docs/detectors.md": "this page",
+    }),
+    "only when": MappingProxyType({
+        "trace_engine/api/openapi_trace.json": "it has a config guardrail: the data contract's `block_pii.patterns` "
+        "enum lists it (a contract change is made on purpose, never generated; a test holds the two equal)",
+        "trace_engine/compile/prefilter.py": "it wants a sharper precondition than its registry hints (`SHAPE_TESTED`: "
+        "email, mbi); without one the prefilter lets a turn through on the hints alone, which is safe",
+        "trace_engine/bench.py": "a pack that `trace bench` runs names it: the regex baseline's pattern for it",
+    }),
+})
+
 
 def canonical_exempt(kind: str, values: Iterable[str]) -> frozenset[str]:
     """Canonicalize exempt values for ``kind`` (digits only for numbers, 10 digits for phones, lower-case
@@ -251,11 +248,22 @@ def detectors_markdown() -> str:
             remedy = f"masked but the last {g.keep_last} digits" if g.keep_last else f"replaced by `{g.placeholder}`"
             exempt = f"; values in `{g.exempt_variable}` do not count" if g.exempt_variable else ""
             lines += ["", f"Config guardrail `guardrails.block_pii: [{kind}]`: \"{g.title}\" ({g.severity}), {remedy}{exempt}."]
+    lines += ["", "## Adding a detector", "", "Files written by hand (a test holds this list against the repository):", ""]
+    lines += [f"- `{path}`: {why}." for path, why in ADDING_A_DETECTOR["edit"].items()]
     lines += [
         "",
-        "## Adding a detector",
+        "Then `make install` (rebuilds the core) and `.venv/bin/python tools/gen_detector_artifacts.py`, which rewrites",
+        "(the tests fail while one is stale):",
         "",
-        "See `docs/architecture.md` (\"Adding a detector\"): its Rust module, its registry entry, its tests; then",
-        "`trace docs` and `tools/gen_detector_artifacts.py` regenerate this page and the schemas' enums.",
+    ]
+    lines += [f"- `{path}`: {why}." for path, why in ADDING_A_DETECTOR["generated"].items()]
+    lines += ["", "Only when:", ""]
+    lines += [f"- `{path}`: {why}." for path, why in ADDING_A_DETECTOR["only when"].items()]
+    lines += [
+        "",
+        "Everything else follows the registry at import: `ir.DETECTORS`, the DSL's check of detector names, the",
+        "config's `block_pii` patterns and the guardrail rules, the prefilter's hints, the scorecard's redaction kinds",
+        "and the quality benchmark's entity map. A detector more specific than one of the frozen reference's kinds",
+        "(`tests/reference_gate`) may take values from it: the equivalence tests show each such change, for review.",
     ]
     return "\n".join(lines) + "\n"

@@ -182,11 +182,13 @@ pub static DETECTORS: [DetectorSpec; 6] = [
         kind: Kind::CreditCard,
         name: "credit_card",
         title: "Payment card number",
-        doc: "13–19 digits formed by consecutive whole tokens of a digit run, Luhn-valid; the longest valid window \
-              wins, then the leftmost, and chosen windows never overlap, so a card followed by its spoken expiry is \
-              still found. No issuer (IIN) prefix table: issuer ranges change and a stale table silently misses real \
-              cards; Luhn plus length is PCI DSS's own guidance for discovering cardholder data. Written dates and \
-              times (and a compact `YYYYMMDDhhmmss`) are not digits of a number.",
+        doc: "13–19 digits formed by consecutive whole tokens of a digit run, Luhn-valid. Candidate windows are \
+              aligned to token boundaries (a card is never cut out of the middle of a token); the longest valid \
+              window wins, then the leftmost, and chosen windows never overlap, so a run longer than the card (an \
+              expiry date spoken right after it) still yields the card. There is deliberately no issuer (IIN) prefix \
+              table: issuer ranges are reassigned and extended over time (Mastercard's 2-series, 8-digit IINs), a \
+              stale table silently misses real cards, and Luhn plus length is PCI DSS's own guidance for discovering \
+              cardholder data. Value: the digits.",
         examples: &[
             ("the card on file is 4111 1111 1111 1111", "4111111111111111"),
             (
@@ -213,11 +215,13 @@ pub static DETECTORS: [DetectorSpec; 6] = [
         kind: Kind::Ssn,
         name: "ssn",
         title: "US Social Security number",
-        doc: "9 digits as whole tokens of one segment, grouped 3-2-4 or not at all when written (any grouping \
-              right after \"ssn\"/\"social\"); area not 000/666/900–999, group not 00, serial not 0000, not a \
-              well-known fake. Not reported when it is a valid routing number introduced as one (\"routing\", \
-              \"aba\") or a number introduced as another identifier (\"claim\", \"order\", \"policy\", \"member\"… \
-              among the 6 tokens before it, with no SSN word there).",
+        doc: "A window of exactly 9 digits: written, grouped 3-2-4 or 9 ungrouped digits (other groupings only with \
+              \"ssn\"/\"social\" among the 4 tokens before it: \"my ssn is 078-051121\"); area not 000/666/900–999, \
+              group not 00, serial not 0000, and not a well-known fake (078-05-1120, 219-09-9999). Not reported when \
+              it is a valid ABA routing number with \"routing\" or \"aba\" among the 3 tokens before it, nor when it \
+              is introduced as another identifier: an `ID_LABELS` noun (\"claim\", \"order\", \"policy\", \
+              \"tracking\", \"member\", \"license\", \"reference\", \"confirmation\"…) among the 6 tokens before it, \
+              with no \"ssn\"/\"social\" there. Value: the 9 digits.",
         examples: &[
             ("the social on file is 123-45-6789", "123456789"),
             ("my ssn is one two three, four five, six seven eight nine", "123456789"),
@@ -241,11 +245,22 @@ pub static DETECTORS: [DetectorSpec; 6] = [
         kind: Kind::Email,
         name: "email",
         title: "E-mail address",
-        doc: "`LOCAL at DOMAIN`, written (`jane.doe@example.com`, any TLD of two or more letters or punycode) or \
-              spoken and mixed as speech recognition writes it (\"jane dot doe at example dot com\", \
-              \"maria.g@outlook dot com\", \"s a m at g mail dot com\", \"front dash desk at river dash clinic dot \
-              com\"); a spoken domain ends at its last built-in TLD. The hit spans the whole address; the value is \
-              the address in lower case.",
+        doc: "`LOCAL at DOMAIN`. **Written** (the `at` came from `@`): the local part and domain are the tokens \
+              glued to it in the original (no whitespace between them; `.`, `_`, `-` and `+` inside allowed). A \
+              written `@` glued on both sides is strong evidence, so the domain may end in any TLD of two or more \
+              letters or a punycode label (`jane@example.de`, `info@presidio.site`, `a@xn--d1acufc.xn--p1ai`); it \
+              ends at its last built-in, two-letter or punycode TLD when it has one (`bob@example.com.Thanks` → \
+              `bob@example.com`). **Spoken or mixed**, as speech recognition writes it (\"jane dot doe at example \
+              dot com\", \"maria.g@outlook dot com\", \"tom at hot mail dot com\", \"s a m at example dot org\", \
+              \"front dash desk at river dash clinic dot com\"): the local part is 1–4 labels joined by `dot` / \
+              `underscore` / `dash` / `hyphen` (letters spelled one by one are one label, a digit label may follow a \
+              word: \"john two three\"), ending right before `at` (or `at sign`, `at the rate`, a spaced `@`); a \
+              single-label local part that is a function word (`me`, `us`, `him`, …) is rejected. The domain is \
+              labels joined by `dot` (spoken or written), a label being a word, a provider split in two \
+              (`PROVIDER_SPLITS`: \"g mail\", \"hot mail\", \"out look\", \"ya hoo\") or words joined by \
+              `dash`/`hyphen`; it is cut at its last built-in TLD (`TLDS`; no network, no public-suffix list), \
+              because in speech the TLD is the only evidence. The hit spans the whole address, so masking leaves \
+              nothing of it. Value: the address in lower case.",
         examples: &[
             ("you can write to jane.doe@example.com", "jane.doe@example.com"),
             ("it is jane dot doe at example dot com", "jane.doe@example.com"),
@@ -269,10 +284,11 @@ pub static DETECTORS: [DetectorSpec; 6] = [
         kind: Kind::UsPhone,
         name: "us_phone",
         title: "US phone number",
-        doc: "10 digits, or 11 starting with the country code 1, as whole tokens of one segment; NANP-valid (area \
-              and exchange start 2–9, area not N11). Written, grouped 3-3-4, 3-7 or not at all (after an optional \
-              `1`). A number after a `+` country code other than 1 is international and skipped. Value: the 10 \
-              digits; the hit takes in a leading `+` or an opening parenthesis.",
+        doc: "A window of 10 digits, or 11 starting with the country code 1; NANP-valid (area and exchange start \
+              2–9, area not N11). Written, grouped 3-3-4, 3-7 or 10 ungrouped, optionally after a `1` group \
+              (`1-800-555-0199`), or 11 ungrouped starting with 1. A window that starts after a `+` country code \
+              other than 1 in its segment (\"+61 2 9265 8888\") is international and skipped. Value: the 10 digits; \
+              the hit takes in a leading `+` or an opening parenthesis.",
         examples: &[
             ("call us at (415) 555-0198", "4155550198"),
             ("four one five, five five five, oh one nine eight", "4155550198"),
@@ -297,9 +313,10 @@ pub static DETECTORS: [DetectorSpec; 6] = [
         name: "mbi",
         title: "Medicare Beneficiary Identifier",
         doc: "11 characters `C A AN N A AN N A A N N` (no S, L, O, I, B, Z), written with or without separators or \
-              spelled out; every 11-character window of consecutive single letters, digit tokens and short \
-              letter+digit tokens that starts and ends on a token boundary (or inside a digit token) is checked. \
-              Value: upper case, no separators.",
+              spelled out. Candidate tokens are single letters, digit tokens and short letter+digit mixes \
+              (\"1eg4\"); consecutive candidates are concatenated and every 11-character window that starts and ends \
+              on a token boundary (or inside a digit token, since spoken digits merge: \"seven three\" → \"73\") is \
+              checked. Value: upper case, no separators.",
         examples: &[("the MBI is 1EG4-TE5-MK73", "1EG4TE5MK73")],
         specificity: 2,
         min_digits: 5,
@@ -314,10 +331,10 @@ pub static DETECTORS: [DetectorSpec; 6] = [
         kind: Kind::AbaRouting,
         name: "aba_routing",
         title: "ABA routing number",
-        doc: "9 digits as whole tokens of one segment (written: ungrouped, 4-4-1 or 3-3-3) passing the ABA \
-              checksum with a valid Federal Reserve prefix (00–12, 21–32, 61–72, 80). No context word is required; \
-              a number that is both a valid SSN and a valid routing number is an SSN unless introduced as a \
-              routing number.",
+        doc: "A window of exactly 9 digits (written: ungrouped, 4-4-1 as in `3222-7162-7`, or 3-3-3) passing the ABA \
+              checksum with a valid Federal Reserve prefix (00–12, 21–32, 61–72, 80). No context word is required; a \
+              number that is both a valid SSN and a valid routing number is an SSN unless introduced as a routing \
+              number. Value: the 9 digits.",
         examples: &[("the routing number is 021000021", "021000021")],
         specificity: 4,
         min_digits: 9,
