@@ -209,7 +209,8 @@ def detect_all(
     exempt_by_kind: Mapping[str, Iterable[str]] | None = None,
 ) -> list[DetectorHit]:
     """Run several detectors, one finding per value (:func:`detect_many`); hits sorted by ``(start, end, kind)``."""
-    exempt_by_kind = exempt_by_kind or {}
+    if not exempt_by_kind:  # the common case; the core raises KeyError for an unknown kind
+        return _core.detect_all(nt, [(kind, _NO_EXEMPT) for kind in kinds])
     requests = []
     for kind in kinds:
         DETECTORS[kind]  # noqa: B018 - an unknown kind raises KeyError, as detect() does

@@ -545,28 +545,41 @@ fn detect(py: Python<'_>, kind: &str, nt: &PyNormalizedText, exempt: Option<Exem
     hits(py, det::detect(kind, &nt.nt, &exempt.unwrap_or_default()))
 }
 
+/// Requests ``(kind, canonical exempt values)`` from Python: the kind names are read in place and an empty set is
+/// not converted (most requests have no exempt values; converting them cost more than the detectors' precondition).
+fn requests(requests: &Bound<'_, PyAny>) -> PyResult<Vec<(Kind, Option<Exempt>)>> {
+    let mut out = Vec::with_capacity(requests.len().unwrap_or(0));
+    for item in requests.try_iter()? {
+        let (name, exempt): (Bound<'_, PyString>, Bound<'_, PyAny>) = item?.extract()?;
+        let kind = kind_of(name.to_str()?)?;
+        let exempt = if exempt.is_none() || exempt.len()? == 0 {
+            None
+        } else {
+            Some(exempt.extract::<Exempt>()?)
+        };
+        out.push((kind, exempt));
+    }
+    Ok(out)
+}
+
+fn with_requests<T>(requests: &[(Kind, Option<Exempt>)], f: impl FnOnce(&[(Kind, &Exempt)]) -> T) -> T {
+    let none = Exempt::new();
+    let reqs: Vec<(Kind, &Exempt)> = requests.iter().map(|(k, e)| (*k, e.as_ref().unwrap_or(&none))).collect();
+    f(&reqs)
+}
+
 /// Hits per request ``(kind, canonical exempt values)``, one finding per value (see the face).
 #[pyfunction]
-fn detect_many(py: Python<'_>, nt: &PyNormalizedText, requests: Vec<(String, Exempt)>) -> PyResult<Py<PyList>> {
-    let kinds = requests
-        .iter()
-        .map(|(k, _)| kind_of(k))
-        .collect::<PyResult<Vec<Kind>>>()?;
-    let reqs: Vec<(Kind, &Exempt)> = kinds.iter().zip(&requests).map(|(&k, (_, e))| (k, e)).collect();
-    let found = det::detect_many(&nt.nt, &reqs);
+fn detect_many(py: Python<'_>, nt: &PyNormalizedText, requests: &Bound<'_, PyAny>) -> PyResult<Py<PyList>> {
+    let found = with_requests(&self::requests(requests)?, |reqs| det::detect_many(&nt.nt, reqs));
     let lists = found.into_iter().map(|h| hits(py, h)).collect::<PyResult<Vec<_>>>()?;
     Ok(PyList::new(py, lists)?.unbind())
 }
 
 /// ``detect_many`` flattened and sorted by ``(start, end, kind)``.
 #[pyfunction]
-fn detect_all(py: Python<'_>, nt: &PyNormalizedText, requests: Vec<(String, Exempt)>) -> PyResult<Py<PyList>> {
-    let kinds = requests
-        .iter()
-        .map(|(k, _)| kind_of(k))
-        .collect::<PyResult<Vec<Kind>>>()?;
-    let reqs: Vec<(Kind, &Exempt)> = kinds.iter().zip(&requests).map(|(&k, (_, e))| (k, e)).collect();
-    hits(py, det::detect_all(&nt.nt, &reqs))
+fn detect_all(py: Python<'_>, nt: &PyNormalizedText, requests: &Bound<'_, PyAny>) -> PyResult<Py<PyList>> {
+    hits(py, with_requests(&self::requests(requests)?, |reqs| det::detect_all(&nt.nt, reqs)))
 }
 
 /// Cheap precondition: ``kind`` can have a hit in ``nt`` (``digits``: digit characters in ``nt.text``).
