@@ -28,7 +28,9 @@ def builtin_packs() -> list[ir.Pack]:
 
 
 def test_passes_run_in_order() -> None:
-    assert [p.__name__ for p in PASSES] == ["compute_etag", "lower_states", "lower_rules", "build_matchers"]
+    assert [p.__name__ for p in PASSES] == [
+        "check_limits", "compute_etag", "lower_states", "lower_rules", "build_matchers"
+    ]
 
 
 def test_etag_is_the_same_for_both_forms(builtin_packs: list[ir.Pack]) -> None:
