@@ -249,17 +249,16 @@ def detectors_markdown() -> str:
             remedy = f"masked but the last {g.keep_last} digits" if g.keep_last else f"replaced by `{g.placeholder}`"
             exempt = f"; values in `{g.exempt_variable}` do not count" if g.exempt_variable else ""
             lines += ["", f"Config guardrail `guardrails.block_pii: [{kind}]`: \"{g.title}\" ({g.severity}), {remedy}{exempt}."]
-    lines += ["", "## Adding a detector", "", "Files written by hand (a test holds this list against the repository):", ""]
-    lines += [f"- `{path}`: {why}." for path, why in ADDING_A_DETECTOR["edit"].items()]
-    lines += [
-        "",
-        "Then `make install` (rebuilds the core) and `.venv/bin/python tools/gen_detector_artifacts.py`, which rewrites",
-        "(the tests fail while one is stale):",
-        "",
-    ]
-    lines += [f"- `{path}`: {why}." for path, why in ADDING_A_DETECTOR["generated"].items()]
-    lines += ["", "Only when:", ""]
-    lines += [f"- `{path}`: {why}." for path, why in ADDING_A_DETECTOR["only when"].items()]
+    intros = {
+        "edit": "Files written by hand (a test holds this list against the repository):",
+        "generated": "Then `make install` (rebuilds the core) and `.venv/bin/python tools/gen_detector_artifacts.py`, "
+        "which rewrites (the tests fail while one is stale):",
+        "only when": "Only when:",
+    }
+    lines += ["", "## Adding a detector"]
+    for group, intro in intros.items():
+        lines += ["", intro, ""]
+        lines += [f"- `{path}`: {why}." for path, why in ADDING_A_DETECTOR[group].items()]
     lines += [
         "",
         "Everything else follows the registry at import: `ir.DETECTORS`, the DSL's check of detector names, the",
