@@ -564,7 +564,10 @@ fn requests(requests: &Bound<'_, PyAny>) -> PyResult<Vec<(Kind, Option<Exempt>)>
 
 fn with_requests<T>(requests: &[(Kind, Option<Exempt>)], f: impl FnOnce(&[(Kind, &Exempt)]) -> T) -> T {
     let none = Exempt::new();
-    let reqs: Vec<(Kind, &Exempt)> = requests.iter().map(|(k, e)| (*k, e.as_ref().unwrap_or(&none))).collect();
+    let reqs: Vec<(Kind, &Exempt)> = requests
+        .iter()
+        .map(|(k, e)| (*k, e.as_ref().unwrap_or(&none)))
+        .collect();
     f(&reqs)
 }
 
@@ -579,7 +582,10 @@ fn detect_many(py: Python<'_>, nt: &PyNormalizedText, requests: &Bound<'_, PyAny
 /// ``detect_many`` flattened and sorted by ``(start, end, kind)``.
 #[pyfunction]
 fn detect_all(py: Python<'_>, nt: &PyNormalizedText, requests: &Bound<'_, PyAny>) -> PyResult<Py<PyList>> {
-    hits(py, with_requests(&self::requests(requests)?, |reqs| det::detect_all(&nt.nt, reqs)))
+    hits(
+        py,
+        with_requests(&self::requests(requests)?, |reqs| det::detect_all(&nt.nt, reqs)),
+    )
 }
 
 /// Cheap precondition: ``kind`` can have a hit in ``nt`` (``digits``: digit characters in ``nt.text``).
