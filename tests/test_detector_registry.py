@@ -19,8 +19,7 @@ from pathlib import Path
 import pytest
 
 from trace_engine import Engine, ir
-from trace_engine.compile.matchers import _detector_hints
-from trace_engine.compile.prefilter import build_prefilter
+from trace_engine.compile.prefilter import build_prefilter, detector_hints
 from trace_engine.docsgen import generate_all
 from trace_engine.dsl import load_pack_text
 from trace_engine.evidence.scorecard import REDACTION_KINDS
@@ -134,9 +133,9 @@ def test_every_example_reaches_the_gate(kind: str, text: str, value: str) -> Non
 
 def test_prefilter_hints_come_from_the_registry() -> None:
     """A detector without a sharper prefilter test is let through on its registry hints alone (safe when new)."""
-    assert _detector_hints({"aba_routing", "ssn"}) == {"numeric_min": 9, "mbi": False, "at_alone": False}
-    assert _detector_hints({"mbi"})["numeric_min"] == 10**6 and _detector_hints({"mbi"})["mbi"]
-    assert _detector_hints({"email"}) == {"numeric_min": 10**6, "mbi": False, "at_alone": False}
+    assert detector_hints({"aba_routing", "ssn"}) == {"numeric_min": 9, "mbi": False, "at_alone": False}
+    assert detector_hints({"mbi"})["numeric_min"] == 10**6 and detector_hints({"mbi"})["mbi"]
+    assert detector_hints({"email"}) == {"numeric_min": 10**6, "mbi": False, "at_alone": False}
     text = "you can reach jane at the front desk"  # an ``at`` with no ``dot``: not an e-mail address
     assert not build_prefilter([], [], numeric_detectors=False, email_detector=True).maybe(text)
     assert build_prefilter([], [], numeric_detectors=False, email_detector=True, at_alone=True).maybe(text)
@@ -175,7 +174,7 @@ sys.modules["trace_engine._core"] = core
 core.DETECTOR_SPECS.append(json.loads(sys.argv[2]))  # before anything reads the registry
 
 from trace_engine import ir
-from trace_engine.compile.matchers import _detector_hints
+from trace_engine.compile.prefilter import detector_hints
 from trace_engine.dsl import load_pack_text
 from trace_engine.evidence.scorecard import REDACTION_KINDS
 from trace_engine.gate.config import PII_PATTERNS, Guardrails
@@ -192,7 +191,7 @@ print(json.dumps({
     "pii_patterns": list(PII_PATTERNS),
     "pack_detector": pack.rules[0].checks[0].matcher.kind,
     "guardrail_rule": [rules[0].id, rules[0].remedy.placeholder, rules[0].severity],
-    "hints": _detector_hints({"iban"}),
+    "hints": detector_hints({"iban"}),
     "stale": sorted(str(p.relative_to(repo)) for p in gen.stale(texts)),
     "docs_section": "## iban" in texts[repo / "docs" / "detectors.md"],
     "schema_enum": json.loads(texts[repo / "schemas" / "rule_pack_schema.json"])["$defs"]["matcher_detector"]

@@ -29,18 +29,16 @@ import re2
 from trace_engine import ir
 from trace_engine.compile.atoms import extract_atoms
 from trace_engine.compile.prefilter import (
-    SHAPE_TESTED,
+    AT_KINDS,
     Prefilter,
     build_prefilter,
     choose_atoms,
     conjunction,
+    detector_hints,
     regex_atom_words,
 )
 from trace_engine.text import NormalizedText, detect_many, normalize_phrase
-from trace_engine.text.detectors import DETECTORS
 
-#: detectors the prefilter gates on an ``at``/``@`` (e-mail); every other one on digit material (the registry's hints)
-_AT_KINDS = frozenset(k for k, spec in DETECTORS.items() if spec.needs_at)
 Span = tuple[int, int, str | None]  # original start, original end, detector kind (None for phrases and regexes)
 
 GAP = "*"
@@ -347,20 +345,6 @@ def _template_of(tokens: tuple[str, ...]) -> PhraseTemplate:
 # --------------------------------------------------------------------------------------------- building
 
 
-def _detector_hints(kinds: set[str]) -> dict[str, object]:
-    """The prefilter's detector preconditions, from the registry's hints (``min_digits``, ``needs_at``). A detector
-    the prefilter has no sharper test for (:data:`~trace_engine.compile.prefilter.SHAPE_TESTED`) counts with its
-    registry hints alone: digit material of at least its ``min_digits`` (0, a detector of words: every turn), or an
-    ``at``. Looser than a sharper test, so a new detector is safe before the prefilter learns about it."""
-    return {
-        "numeric_min": min(
-            (DETECTORS[k].min_digits for k in kinds if k not in _AT_KINDS and k not in SHAPE_TESTED), default=10**6
-        ),
-        "mbi": "mbi" in kinds,
-        "at_alone": any(k not in SHAPE_TESTED for k in kinds & _AT_KINDS),
-    }
-
-
 class MatcherBuilder:
     """Assigns ids to IR matchers and accumulates their leaves; :meth:`build` makes the automaton."""
 
@@ -450,7 +434,7 @@ class MatcherBuilder:
             email_detector=bool(out._email_detectors),
             needle_variables=tuple(dict.fromkeys(needle_variables)),
             conjunctions=conjunctions,
-            **_detector_hints({k for _, k, _ in out.detector_leaves}),
+            **detector_hints({k for _, k, _ in out.detector_leaves}),
         )
 
     def build(self, speakers: Mapping[int, frozenset[str]] | None = None) -> CompiledMatchers:
@@ -513,8 +497,8 @@ class MatcherBuilder:
         out.matcher_vars = {mid: tuple(v) for mid, v in leaf_vars.items() if all(v)}
         out._always_regexes = tuple(always)
         out._regexes = [re2.compile(src, _OPTIONS) for _, src, _ in out.regex_leaves]
-        out._digit_detectors = tuple(i for i, (_, k, _) in enumerate(out.detector_leaves) if k not in _AT_KINDS)
-        out._email_detectors = tuple(i for i, (_, k, _) in enumerate(out.detector_leaves) if k in _AT_KINDS)
+        out._digit_detectors = tuple(i for i, (_, k, _) in enumerate(out.detector_leaves) if k not in AT_KINDS)
+        out._email_detectors = tuple(i for i, (_, k, _) in enumerate(out.detector_leaves) if k in AT_KINDS)
         out.speakers = dict(speakers or {})
         out.prefilter = self._prefilter({"agent"}, speakers, regex_atoms)
         out.caller_prefilter = self._prefilter({"caller"}, speakers, regex_atoms)

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import ahocorasick
 
+from trace_engine.text.detectors import DETECTORS
 from trace_engine.text.fold import fold
 from trace_engine.text.normalize import _GENERIC_SUFFIXES, CONTRACTIONS
 from trace_engine.text.numbers import REPEATERS, SCALES, TEENS, TENS, UNITS, ZERO_WORDS
@@ -55,6 +56,8 @@ NUMBER_WORD_WEIGHT: dict[str, int] = {
 }
 #: detectors with a sharper precondition here than their registry hints (see the module docstring)
 SHAPE_TESTED: frozenset[str] = frozenset({"email", "mbi"})
+#: detectors gated on an ``at``/``@`` (the registry's ``needs_at``); every other one on digit material
+AT_KINDS: frozenset[str] = frozenset(k for k, spec in DETECTORS.items() if spec.needs_at)
 #: Numeric detectors need at least this much digit material (MBI has the fewest digits: 5 of 11 characters).
 MIN_DIGIT_MATERIAL = 5
 _TYPOGRAPHY = str.maketrans(
@@ -220,6 +223,20 @@ def regex_atom_words(atoms: list[str]) -> tuple[str, ...] | None:
             return None  # an atom made of digits or rewritten words: the regex runs whenever we look closer
         out.append(max(safe, key=len))
     return tuple(out) or None
+
+
+def detector_hints(kinds: set[str]) -> dict[str, object]:
+    """:func:`build_prefilter`'s detector arguments for the enabled detector ``kinds``, from the registry's hints
+    (``min_digits``, ``needs_at``). A detector with no sharper test here (:data:`SHAPE_TESTED`) counts with its
+    hints alone: digit material of at least its ``min_digits`` (0, a detector of words: every turn), or an ``at``.
+    Looser than a sharper test, so a new detector is safe before the prefilter learns about it."""
+    return {
+        "numeric_min": min(
+            (DETECTORS[k].min_digits for k in kinds if k not in AT_KINDS and k not in SHAPE_TESTED), default=10**6
+        ),
+        "mbi": "mbi" in kinds,
+        "at_alone": any(k not in SHAPE_TESTED for k in kinds & AT_KINDS),
+    }
 
 
 @dataclass(slots=True)
