@@ -19,13 +19,11 @@ from typing import Any
 
 import pytest
 
-from trace_engine.rescore import rescore
 from trace_engine.store.verify import verify_db
 
-#: Ray binds a node's routable address unless told it is a one-machine cluster: keep it on loopback. Ray reads
-#: this when it is imported, so it is set before anything here imports it (no other test module imports Ray).
+#: Ray binds a node's routable address unless told it is a one-machine cluster: keep it on loopback (the head and
+#: every ``trace rescore`` here run with it; Ray itself is only ever imported by those processes)
 LOOPBACK = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
-os.environ.update(LOOPBACK)
 if importlib.util.find_spec("ray") is None:
     pytest.skip("Ray is not installed (pip install 'trace-engine[ray]')", allow_module_level=True)
 
@@ -107,26 +105,32 @@ def _count(backend: Any) -> int:
     return backend.query("SELECT count(*) FROM scorecards")[0][0]
 
 
-def test_ray_gives_the_same_scorecards_as_local_and_is_idempotent(
-    ray_cluster: str, tmp_path: Path
-) -> None:
-    import ray
+def _cli_rescore(db: Any, config: Path, *extra: str) -> tuple[list[dict], dict]:
+    """``trace rescore --format jsonl`` in a subprocess (Ray's driver never runs inside the test process): the
+    interaction lines and the summary."""
+    r = subprocess.run(
+        [sys.executable, "-m", "trace_engine", "rescore", CORPUS, "--db", str(db), "--config", str(config),
+         "--format", "jsonl", *extra],
+        capture_output=True, text=True, cwd=REPO, env={**os.environ, **LOOPBACK}, timeout=600,
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    objs = [json.loads(line) for line in r.stdout.splitlines()]
+    return [o for o in objs if o["object"] == "trace.interaction"], objs[-1]
 
-    local, distributed = str(tmp_path / "local.db"), str(tmp_path / "ray.db")
-    lines_local: list[dict] = []
-    lines_ray: list[dict] = []
-    a = rescore([CORPUS], db=local, config=CONFIG, on_result=lines_local.append)
-    try:
-        b = rescore([CORPUS], db=distributed, config=CONFIG, engine="ray", address=ray_cluster, workers=2,
-                    on_result=lines_ray.append)
-        assert [line["id"] for line in lines_ray] == [line["id"] for line in lines_local]  # input order kept
-        assert list(map(_key, lines_ray)) == list(map(_key, lines_local))
-        assert (b.scored, b.appended, b.turns, b.verdicts) == (a.scored, a.appended, a.turns, a.verdicts) \
-            and b.scored == ALL_CALLS
-        again = rescore([CORPUS], db=distributed, config=CONFIG, engine="ray", address=ray_cluster)
-        assert again.appended == 0 and again.duplicates == ALL_CALLS
-    finally:
-        ray.shutdown()
+
+def test_ray_gives_the_same_scorecards_as_local_and_is_idempotent(ray_cluster: str, tmp_path: Path) -> None:
+    config = tmp_path / "cfg.json"
+    config.write_text(json.dumps(CONFIG))
+    local, distributed = tmp_path / "local.db", tmp_path / "ray.db"
+    lines_local, a = _cli_rescore(local, config)
+    lines_ray, b = _cli_rescore(distributed, config, "--engine", "ray", "--address", ray_cluster, "--workers", "2")
+    assert [line["id"] for line in lines_ray] == [line["id"] for line in lines_local]  # input order kept
+    assert list(map(_key, lines_ray)) == list(map(_key, lines_local))
+    assert b["object"] == "trace.rescore.summary" and b["scored"] == ALL_CALLS
+    assert {k: b[k] for k in ("scored", "appended", "turns", "verdicts")} == \
+        {k: a[k] for k in ("scored", "appended", "turns", "verdicts")}
+    _, again = _cli_rescore(distributed, config, "--engine", "ray", "--address", ray_cluster)
+    assert again["appended"] == 0 and again["unchanged"] == ALL_CALLS
     assert verify_db(distributed).ok
 
 
@@ -157,13 +161,8 @@ def test_kill_9_of_the_sequencer_then_resume_on_ray(
     stored = {r[0] for r in backend.query("SELECT call_id FROM scorecards")}
     assert set(acknowledged) <= stored
     assert verify_db(backend.db).ok
-    import ray
-
-    try:
-        resumed = rescore([CORPUS], db=backend.db, config=CONFIG, engine="ray", address=ray_cluster)
-    finally:
-        ray.shutdown()
-    assert resumed.appended + resumed.duplicates == ALL_CALLS and resumed.duplicates >= len(acknowledged)
+    _, resumed = _cli_rescore(backend.db, config, "--engine", "ray", "--address", ray_cluster)
+    assert resumed["appended"] + resumed["unchanged"] == ALL_CALLS and resumed["unchanged"] >= len(acknowledged)
     assert _count(backend) == ALL_CALLS  # no duplicates
     assert verify_db(backend.db).ok
 
