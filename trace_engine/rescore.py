@@ -46,11 +46,12 @@ from itertools import islice
 from typing import Any
 
 from trace_engine.compile.program import UNTIL_STATE, CompiledPackSet, CueProgram, MustNotSayProgram
-from trace_engine.evidence.scorecard import NotEvaluated, Scorecard, ScoredInput, compute_verdict, violations
+from trace_engine.evidence.scorecard import NotEvaluated, Scorecard, ScoredInput, compute_verdict
 from trace_engine.gate.config import TraceConfig, load_config
 from trace_engine.gate.engine import Engine
 from trace_engine.gate.session import Call
 from trace_engine.replay import feed_turn
+from trace_engine.store.log import EvidenceLog, ReadyRecord, ready_record
 from trace_engine.transcripts import NotScored, Transcript, TranscriptError, iter_records
 
 BATCH = 256
@@ -174,20 +175,38 @@ def _score_safely(engine: Engine, t: Transcript, tenant: str, agent_id: str | No
         return f"internal error while scoring: {type(exc).__name__}: {exc}"
 
 
-def interaction_line(card: Scorecard, audit_hash: str | None) -> dict[str, Any]:
-    """The ``TraceInteraction`` fields of ``card`` plus its ``violations`` and ``audit_hash``."""
+def score_ready(
+    engine: Engine, batch: list[Transcript], supersedes: dict[str, str], tenant: str, agent_id: str | None
+) -> list[ReadyRecord | str]:
+    """Each transcript of ``batch`` scored and made into a record ready to append (canonical bytes, leaf hash, row
+    fields), superseding ``supersedes[call_id]``; or, as a string, why it cannot be appended."""
+    out: list[ReadyRecord | str] = []
+    for t in batch:
+        card = _score_safely(engine, t, tenant, agent_id)
+        if isinstance(card, str):
+            out.append(card)
+            continue
+        try:
+            out.append(ready_record(card, supersedes.get(card.call_id)))
+        except (TypeError, ValueError) as exc:  # rfc8785's errors are ValueErrors
+            out.append(f"the evidence log refused the scorecard: {exc}")
+    return out
+
+
+def interaction_line(rec: ReadyRecord, audit_hash: str | None) -> dict[str, Any]:
+    """The ``TraceInteraction`` fields of a scored call plus its ``violations`` and ``audit_hash``."""
     return {
         "object": "trace.interaction",
-        "id": card.call_id,
-        "agent_id": card.agent_id,
-        "product": card.product,
-        "verdict": card.verdict,
-        "findings": len(card.findings),
-        "blocked_turns": card.blocked_turns,
-        "modified_turns": card.modified_turns,
-        "packs_enforced": ",".join(card.packs_enforced),
-        "scored_at": card.scored_at,
-        "violations": violations(card),
+        "id": rec.call_id,
+        "agent_id": rec.agent_id,
+        "product": rec.product,
+        "verdict": rec.verdict,
+        "findings": rec.findings,
+        "blocked_turns": rec.blocked_turns,
+        "modified_turns": rec.modified_turns,
+        "packs_enforced": rec.packs_enforced,
+        "scored_at": rec.scored_at,
+        "violations": rec.violations,
         "audit_hash": audit_hash,
     }
 
@@ -215,6 +234,9 @@ class RescoreSummary:
     renamed: int = 0
     repeats: int = 0
     inputs: int = 0
+    #: records the log relinked because what they were built to supersede had changed (another writer, or a
+    #: second version of the call earlier in this run); their bodies were hashed again in the appending process
+    relinked: int = 0
 
     @property
     def partial(self) -> bool:
@@ -231,13 +253,8 @@ def _worker_init(config_json: str, tenant: str, agent_id: str | None) -> None:
     _WORKER["agent_id"] = agent_id
 
 
-def _worker_score(batch: list[Transcript]) -> list[dict[str, Any] | str]:
-    engine = _WORKER["engine"]
-    out: list[dict[str, Any] | str] = []
-    for t in batch:
-        result = _score_safely(engine, t, _WORKER["tenant"], _WORKER["agent_id"])
-        out.append(result if isinstance(result, str) else result.to_dict())
-    return out
+def _worker_score(batch: list[Transcript], supersedes: dict[str, str]) -> list[ReadyRecord | str]:
+    return score_ready(_WORKER["engine"], batch, supersedes, _WORKER["tenant"], _WORKER["agent_id"])
 
 
 def _records(inputs: list[str], summary: RescoreSummary, skip: Callable[[str, str], None]) -> Iterator[Any]:
@@ -327,8 +344,6 @@ def rescore(
     the model-judged checks run on each call too; their findings go to the findings table and never change a
     scorecard's audit hash. Raises ``sqlite3.Error``/``OSError`` only when the database itself fails.
     """
-    from trace_engine.store.log import EvidenceLog
-
     if duplicate_ids not in DUPLICATE_POLICIES:
         raise ValueError(f"duplicate_ids must be one of {DUPLICATE_POLICIES}, got {duplicate_ids!r}")
     summary = RescoreSummary()
@@ -346,9 +361,13 @@ def rescore(
         if on_report:
             on_report(notice)
 
-    def commit(batch: list[Transcript], results: list[Scorecard | str]) -> None:
+    def supersedes(batch: list[Transcript]) -> dict[str, str]:
+        """What each call's record will supersede, as far as the log knows now (the sequencer checks)."""
+        return log.latest_audit_hashes(tenant, [t.call_id for t in batch]) if log is not None else {}
+
+    def commit(batch: list[Transcript], results: list[ReadyRecord | str]) -> None:
         nonlocal log
-        pairs: list[tuple[Transcript, Scorecard]] = []
+        pairs: list[tuple[Transcript, ReadyRecord]] = []
         for t, result in zip(batch, results, strict=True):
             if isinstance(result, str):
                 summary.skipped.append(f"{t.source}: {result}")
@@ -359,18 +378,18 @@ def rescore(
             return
         if log is None:
             log = EvidenceLog(db, key)
-        stored = log.append_many([card for _, card in pairs], skip_invalid=True)
+        stored = log.append_many([rec for _, rec in pairs], skip_invalid=True)
         if tier2:
             _judge_tier2(log, tenant, tier2_config, pairs, stored)
-        for (t, card), result in zip(pairs, stored, strict=True):
+        for (t, rec), result in zip(pairs, stored, strict=True):
             if result.status == "invalid":
                 reason = f"the evidence log refused the scorecard: {result.error}"
                 summary.skipped.append(f"{t.source}: {reason}")
                 skip(t.source, reason)
                 continue
             summary.scored += 1
-            summary.turns += len(card.timeline)
-            summary.verdicts[card.verdict] = summary.verdicts.get(card.verdict, 0) + 1
+            summary.turns += rec.turns
+            summary.verdicts[rec.verdict] = summary.verdicts.get(rec.verdict, 0) + 1
             if result.status == "duplicate":
                 summary.duplicates += 1
                 status = "unchanged"
@@ -379,35 +398,38 @@ def rescore(
                 summary.superseded += bool(result.supersedes)
                 status = "supersedes" if result.supersedes else "appended"
             if on_result:
-                line = interaction_line(card, result.audit_hash)
+                line = interaction_line(rec, result.audit_hash)
                 line.update(rescore=status, supersedes=result.supersedes, source=t.source)
                 on_result(line)
 
     try:
+        if os.path.exists(db):  # look up what the records will supersede; a new log is created only when needed
+            log = EvidenceLog(db, key)
         batches = _batches(_screen(_records(inputs, summary, skip), summary, duplicate_ids, skip, report))
         if workers <= 1:
             engine = Engine.from_config(cfg)
             for batch in batches:
-                commit(batch, [_score_safely(engine, t, tenant, agent_id) for t in batch])
+                commit(batch, score_ready(engine, batch, supersedes(batch), tenant, agent_id))
         else:
             with ProcessPoolExecutor(
                 max_workers=workers, initializer=_worker_init, initargs=(cfg.model_dump_json(), tenant, agent_id)
             ) as pool:
-                pending = [(b, pool.submit(_worker_score, b)) for b in islice(batches, workers * 2)]
+                pending = [(b, pool.submit(_worker_score, b, supersedes(b))) for b in islice(batches, workers * 2)]
                 while pending:
                     batch, done = pending.pop(0)
                     nxt = next(batches, None)
                     if nxt is not None:
-                        pending.append((nxt, pool.submit(_worker_score, nxt)))
-                    commit(batch, [r if isinstance(r, str) else Scorecard.from_dict(r) for r in done.result()])
+                        pending.append((nxt, pool.submit(_worker_score, nxt, supersedes(nxt))))
+                    commit(batch, done.result())
     finally:
         if log is not None:
+            summary.relinked = log.relinked
             log.close()
     return summary
 
 
 def _judge_tier2(
-    log: Any, tenant: str, tier2_config: Any, pairs: list[tuple[Transcript, Scorecard]], stored: list[Any]
+    log: Any, tenant: str, tier2_config: Any, pairs: list[tuple[Transcript, ReadyRecord]], stored: list[Any]
 ) -> None:
     from trace_engine.tier2.runner import judge_transcript
     from trace_engine.tier2.store import append_findings
