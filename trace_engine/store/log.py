@@ -168,6 +168,20 @@ class ReadyRecord:
         return dataclasses.replace(self, supersedes=supersedes, body=body, leaf=leaf_hash(body))
 
 
+def _call_records(conn: sqlite3.Connection, tenant: str, call_ids: Iterable[str]) -> Iterator[tuple]:
+    """``(call_id, config_etag, engine_version, input sha256, audit_hash, seq)`` of every scorecard record of the
+    calls, in log order; one query per 500 calls. The content hash is read from the signed body, never from a
+    column of its own."""
+    ids = list(dict.fromkeys(call_ids))
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        yield from conn.execute(
+            "SELECT call_id, config_etag, engine_version, json_extract(body, '$.scorecard.input.sha256'), audit_hash, "
+            f"seq FROM scorecards WHERE tenant = ? AND call_id IN ({','.join('?' * len(chunk))}) ORDER BY +seq",
+            (tenant, *chunk),
+        )
+
+
 def check_scorecard(sc: Any) -> Scorecard:
     """``sc`` (a :class:`Scorecard` or its dict form) as a scorecard the log accepts, or ``TypeError``/``ValueError``
     saying why not."""
@@ -534,17 +548,7 @@ class EvidenceLog:
     def latest_audit_hashes(self, tenant: str, call_ids: Iterable[str]) -> dict[str, str]:
         """The audit hash of each call's latest record, for the calls of ``call_ids`` that have one (what a
         :func:`ready_record` for it should supersede). A hint, read outside any transaction: the sequencer checks it."""
-        ids = list(dict.fromkeys(call_ids))
-        latest: dict[str, str] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            for call_id, audit_hash in self.conn.execute(
-                f"SELECT call_id, audit_hash FROM scorecards WHERE tenant = ? AND call_id IN ({','.join('?' * len(chunk))}) "
-                "ORDER BY seq",
-                (tenant, *chunk),
-            ):
-                latest[call_id] = audit_hash
-        return latest
+        return {call_id: ah for call_id, _etag, _ev, _sha, ah, _seq in _call_records(self.conn, tenant, call_ids)}
 
     def head(self, tenant: str) -> ChainState:
         """The tenant's accounted tree head (reads the tail; raises :class:`LogIntegrityError` if tampered)."""
@@ -618,6 +622,11 @@ class EvidenceLog:
         with self.transaction() as tx:
             for t, lost, reason in gaps:
                 tx.add_gap(t, lost, reason, now_ms)
+            calls_by_tenant: dict[str, list[str]] = {}
+            for _, sc in prepared:  # validated: tenant and call id are strings
+                calls_by_tenant.setdefault(sc.tenant, []).append(sc.call_id)
+            for t, call_ids in calls_by_tenant.items():
+                tx.prefetch_calls(t, call_ids)
             for i, sc in prepared:
                 try:
                     results[i] = tx.append_ready(sc) if isinstance(sc, ReadyRecord) else tx.append_scorecard(sc)
@@ -835,18 +844,23 @@ class LogTransaction:
     def _lookup_call(self, t: str, call_id: str) -> tuple[set[tuple[str, str, str | None]], str | None, int | None]:
         kc = (t, call_id)
         if kc not in self._known:
-            ids: set[tuple[str, str, str | None]] = set()  # rows of this transaction are in _known already
-            latest: str | None = None
-            latest_seq: int | None = None
-            for etag, ev, input_sha, ah, seq in self.conn.execute(
-                "SELECT config_etag, engine_version, json_extract(body, '$.scorecard.input.sha256'), audit_hash, seq "
-                "FROM scorecards WHERE tenant = ? AND call_id = ? ORDER BY +seq",
-                kc,
-            ):
-                ids.add((etag, ev, input_sha))
-                latest, latest_seq = ah, seq
-            self._known[kc] = (ids, latest, latest_seq)
+            self.prefetch_calls(t, (call_id,))
         return self._known[kc]
+
+    def prefetch_calls(self, t: str, call_ids: Iterable[str]) -> None:
+        """Read what the log holds for each of ``call_ids`` (identities, latest audit hash and position) in one
+        query per 500 calls, for the appends that follow. Calls already known to this transaction (its own
+        appends among them) are not read again."""
+        wanted = [c for c in dict.fromkeys(call_ids) if (t, c) not in self._known]
+        found: dict[str, tuple[set[tuple[str, str, str | None]], str | None, int | None]] = {
+            c: (set(), None, None) for c in wanted
+        }
+        for call_id, etag, ev, input_sha, ah, seq in _call_records(self.conn, t, wanted):
+            ids = found[call_id][0]
+            ids.add((etag, ev, input_sha))
+            found[call_id] = (ids, ah, seq)
+        for call_id, known in found.items():
+            self._known[(t, call_id)] = known
 
     def _old_contribution(self, t: str, audit: str, seq: int | None) -> rollup.Contribution | None:
         c = self._contrib.get(audit)
