@@ -104,11 +104,13 @@ class _Counting:
 
 
 def test_with_workers_the_parent_only_appends(tmp_path, monkeypatch):
-    """Workers score, canonicalize and hash; the appending process builds no record and hashes no body (counted in
+    """Workers parse, score, canonicalize and hash; the appending process parses no line, builds no record and hashes no body (counted in
     the parent; the forked workers count in their own memory)."""
     built = _Counting(rescore_module.ready_record)
     hashed = _Counting(log_module.leaf_hash)
+    parsed = _Counting(rescore_module.parse_line)
     monkeypatch.setattr(rescore_module, "ready_record", built)
+    monkeypatch.setattr(rescore_module, "parse_line", parsed)
     monkeypatch.setattr(log_module, "leaf_hash", hashed)
     db = tmp_path / "t.db"
     first = rescore([str(CORPUS)], db=str(db), config=CONFIG, workers=2)
@@ -117,6 +119,7 @@ def test_with_workers_the_parent_only_appends(tmp_path, monkeypatch):
     assert first.appended == second.superseded == second.appended > 0
     assert first.relinked == second.relinked == 0
     assert built.calls == 0
+    assert parsed.calls == 0  # the workers parse the lines too
     assert hashed.calls == 1  # the signed directory's entry for the new tenant, an event
     assert verify_db(str(db)).ok
 

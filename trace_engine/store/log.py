@@ -182,6 +182,13 @@ def _call_records(conn: sqlite3.Connection, tenant: str, call_ids: Iterable[str]
         )
 
 
+def latest_audit_hashes(conn: sqlite3.Connection, tenant: str, call_ids: Iterable[str]) -> dict[str, str]:
+    """The audit hash of each call's latest record, for the calls of ``call_ids`` that have one: what a
+    :func:`ready_record` for the call should supersede. A hint, read outside any transaction (by any process): the
+    sequencer checks it."""
+    return {call_id: ah for call_id, _etag, _ev, _sha, ah, _seq in _call_records(conn, tenant, call_ids)}
+
+
 def check_scorecard(sc: Any) -> Scorecard:
     """``sc`` (a :class:`Scorecard` or its dict form) as a scorecard the log accepts, or ``TypeError``/``ValueError``
     saying why not."""
@@ -546,9 +553,8 @@ class EvidenceLog:
         return self._tail(tenant)[0]
 
     def latest_audit_hashes(self, tenant: str, call_ids: Iterable[str]) -> dict[str, str]:
-        """The audit hash of each call's latest record, for the calls of ``call_ids`` that have one (what a
-        :func:`ready_record` for it should supersede). A hint, read outside any transaction: the sequencer checks it."""
-        return {call_id: ah for call_id, _etag, _ev, _sha, ah, _seq in _call_records(self.conn, tenant, call_ids)}
+        """See :func:`latest_audit_hashes`."""
+        return latest_audit_hashes(self.conn, tenant, call_ids)
 
     def head(self, tenant: str) -> ChainState:
         """The tenant's accounted tree head (reads the tail; raises :class:`LogIntegrityError` if tampered)."""
