@@ -17,6 +17,7 @@ from trace_engine.evidence.merkle import leaf_hash
 from trace_engine.evidence.signing import SigningKey
 from trace_engine.evidence.synthetic import synthetic_scorecard
 from trace_engine.rescore import rescore
+from trace_engine.store import rollup
 from trace_engine.store.log import EvidenceLog, ready_record, record_body
 from trace_engine.store.verify import verify_db
 
@@ -63,9 +64,10 @@ def test_appending_ready_records_writes_what_appending_scorecards_writes(tmp_pat
         log.append_many(later)
     with EvidenceLog(tmp_path / "b.db", key, clock=lambda: 1.0) as log:
         log.append_many([ready_record(c) for c in cards])
-        hints = log.latest_audit_hashes("acme", [c.call_id for c in later])
+        hints = log.latest_records("acme", [c.call_id for c in later])
         assert len(hints) == len(cards)
-        log.append_many([ready_record(c, hints[c.call_id]) for c in later])
+        assert [hints[c.call_id][1] for c in cards] == [rollup.contribution(c.to_dict()) for c in cards]
+        log.append_many([ready_record(c, *hints[c.call_id]) for c in later])
         assert log.relinked == 0
     assert _bodies(tmp_path / "a.db") == _bodies(tmp_path / "b.db")
     assert verify_db(tmp_path / "b.db", pubkey=key.verifier).ok
@@ -109,6 +111,8 @@ def test_with_workers_the_parent_only_appends(tmp_path, monkeypatch):
     built = _Counting(rescore_module.ready_record)
     hashed = _Counting(log_module.leaf_hash)
     parsed = _Counting(rescore_module.parse_line)
+    old_bodies = _Counting(log_module._body_contribution)
+    monkeypatch.setattr(log_module, "_body_contribution", old_bodies)
     monkeypatch.setattr(rescore_module, "ready_record", built)
     monkeypatch.setattr(rescore_module, "parse_line", parsed)
     monkeypatch.setattr(log_module, "leaf_hash", hashed)
@@ -120,6 +124,7 @@ def test_with_workers_the_parent_only_appends(tmp_path, monkeypatch):
     assert first.relinked == second.relinked == 0
     assert built.calls == 0
     assert parsed.calls == 0  # the workers parse the lines too
+    assert old_bodies.calls == 0  # and read the superseded records' rollup contributions
     assert hashed.calls == 1  # the signed directory's entry for the new tenant, an event
     assert verify_db(str(db)).ok
 

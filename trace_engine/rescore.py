@@ -52,7 +52,8 @@ from trace_engine.gate.config import TraceConfig, load_config
 from trace_engine.gate.engine import Engine
 from trace_engine.gate.session import Call
 from trace_engine.replay import feed_turn
-from trace_engine.store.log import EvidenceLog, ReadyRecord, latest_audit_hashes, ready_record
+from trace_engine.store import rollup
+from trace_engine.store.log import EvidenceLog, ReadyRecord, latest_records, ready_record
 from trace_engine.transcripts import NotScored, RawLine, Transcript, TranscriptError, iter_records, parse_line
 
 BATCH = 256
@@ -176,8 +177,13 @@ def _score_safely(engine: Engine, t: Transcript, tenant: str, agent_id: str | No
         return f"internal error while scoring: {type(exc).__name__}: {exc}"
 
 
+#: what a call's record will supersede, as far as the log knows: the latest record's audit hash and its rollup
+#: contribution (see :func:`~trace_engine.store.log.latest_records`)
+Latest = tuple[str, rollup.Contribution | None]
+
+
 def ready_safely(
-    engine: Engine, t: Transcript, supersedes: str | None, tenant: str, agent_id: str | None
+    engine: Engine, t: Transcript, supersedes: Latest | None, tenant: str, agent_id: str | None
 ) -> ReadyRecord | str:
     """``t`` scored and made into a record ready to append (canonical bytes, leaf hash, row fields), superseding
     ``supersedes``; or, as a string, why it cannot be appended."""
@@ -185,7 +191,7 @@ def ready_safely(
     if isinstance(card, str):
         return card
     try:
-        return ready_record(card, supersedes)
+        return ready_record(card, *(supersedes or (None, None)))
     except (TypeError, ValueError) as exc:  # rfc8785's errors are ValueErrors
         return f"the evidence log refused the scorecard: {exc}"
 
@@ -210,7 +216,7 @@ Outcome = Scored | NotScored | TranscriptError
 def score_units(
     engine: Engine,
     units: list[Unit],
-    supersedes: Callable[[list[str]], dict[str, str]],
+    supersedes: Callable[[list[str]], dict[str, Latest]],
     tenant: str,
     agent_id: str | None,
     keep_transcripts: bool = False,
@@ -294,7 +300,7 @@ def _worker_init(config_json: str, tenant: str, agent_id: str | None, db: str, k
     )
 
 
-def _worker_supersedes(call_ids: list[str]) -> dict[str, str]:
+def _worker_supersedes(call_ids: list[str]) -> dict[str, Latest]:
     """What the log says each call's record will supersede, read by the worker itself (a hint: the sequencer
     checks it). Nothing when the database is not there yet or cannot be read right now."""
     if not call_ids:
@@ -304,7 +310,7 @@ def _worker_supersedes(call_ids: list[str]) -> dict[str, str]:
             if not os.path.exists(_WORKER["db"]):
                 return {}
             _WORKER["conn"] = sqlite3.connect(_WORKER["db"], timeout=0.2)
-        return latest_audit_hashes(_WORKER["conn"], _WORKER["tenant"], call_ids)
+        return latest_records(_WORKER["conn"], _WORKER["tenant"], call_ids)
     except sqlite3.Error:
         return {}
 
@@ -407,9 +413,9 @@ def rescore(
         if on_report:
             on_report(notice)
 
-    def supersedes(call_ids: list[str]) -> dict[str, str]:
+    def supersedes(call_ids: list[str]) -> dict[str, Latest]:
         """What each call's record will supersede, as far as the log knows now (the sequencer checks)."""
-        return log.latest_audit_hashes(tenant, call_ids) if log is not None and call_ids else {}
+        return log.latest_records(tenant, call_ids) if log is not None and call_ids else {}
 
     screen = _Screen(summary, duplicate_ids, report)
     parent_engine: list[Engine] = []

@@ -149,6 +149,9 @@ class ReadyRecord:
     body: bytes
     leaf: bytes
     scorecard_end: int
+    #: the rollup contribution of the record ``supersedes`` names, when its maker read it (the appender then need
+    #: not read that record's body again)
+    superseded_contribution: rollup.Contribution | None = None
 
     @property
     def identity(self) -> tuple[str, str, str | None]:
@@ -165,7 +168,9 @@ class ReadyRecord:
                 self.body[self.body.index(_VIOLATIONS, self.scorecard_end + len(_SUPERSEDES)) :],
             )
         )
-        return dataclasses.replace(self, supersedes=supersedes, body=body, leaf=leaf_hash(body))
+        return dataclasses.replace(
+            self, supersedes=supersedes, body=body, leaf=leaf_hash(body), superseded_contribution=None
+        )
 
 
 def _call_records(conn: sqlite3.Connection, tenant: str, call_ids: Iterable[str]) -> Iterator[tuple]:
@@ -182,11 +187,36 @@ def _call_records(conn: sqlite3.Connection, tenant: str, call_ids: Iterable[str]
         )
 
 
-def latest_audit_hashes(conn: sqlite3.Connection, tenant: str, call_ids: Iterable[str]) -> dict[str, str]:
-    """The audit hash of each call's latest record, for the calls of ``call_ids`` that have one: what a
-    :func:`ready_record` for the call should supersede. A hint, read outside any transaction (by any process): the
+def _body_contribution(body: str | bytes | None) -> rollup.Contribution | None:
+    """The rollup contribution of a stored record's body (``None`` when it is not a scorecard record)."""
+    try:
+        return rollup.contribution(json.loads(body)["scorecard"])  # type: ignore[arg-type]
+    except (TypeError, ValueError, KeyError):
+        return None
+
+
+def latest_records(
+    conn: sqlite3.Connection, tenant: str, call_ids: Iterable[str]
+) -> dict[str, tuple[str, rollup.Contribution | None]]:
+    """For each call of ``call_ids`` that has a record, its latest record's audit hash (what a :func:`ready_record`
+    for the call should supersede) and rollup contribution (what appending that record takes away). A hint, read
+    outside any transaction (by any process, so re-scoring workers parse the old bodies, not the appender): the
     sequencer checks it."""
-    return {call_id: ah for call_id, _etag, _ev, _sha, ah, _seq in _call_records(conn, tenant, call_ids)}
+    latest = {call_id: (ah, seq) for call_id, _etag, _ev, _sha, ah, seq in _call_records(conn, tenant, call_ids)}
+    by_seq: dict[int, tuple[str, str]] = {}
+    seqs = [seq for _, seq in latest.values()]
+    for start in range(0, len(seqs), 500):
+        chunk = seqs[start : start + 500]
+        for seq, ah, body in conn.execute(
+            f"SELECT seq, audit_hash, body FROM scorecards WHERE tenant = ? AND seq IN ({','.join('?' * len(chunk))})",
+            (tenant, *chunk),
+        ):
+            by_seq[seq] = (ah, body)
+    out: dict[str, tuple[str, rollup.Contribution | None]] = {}
+    for call_id, (ah, seq) in latest.items():
+        row = by_seq.get(seq)
+        out[call_id] = (ah, _body_contribution(row[1]) if row is not None and row[0] == ah else None)
+    return out
 
 
 def check_scorecard(sc: Any) -> Scorecard:
@@ -207,8 +237,13 @@ def check_scorecard(sc: Any) -> Scorecard:
     return sc
 
 
-def ready_record(sc: Scorecard | dict[str, Any], supersedes: str | None = None) -> ReadyRecord:
-    """The record of scorecard ``sc`` superseding ``supersedes``, ready for :meth:`LogTransaction.append_ready`.
+def ready_record(
+    sc: Scorecard | dict[str, Any],
+    supersedes: str | None = None,
+    superseded_contribution: rollup.Contribution | None = None,
+) -> ReadyRecord:
+    """The record of scorecard ``sc`` superseding ``supersedes`` (whose rollup contribution, when known, is
+    ``superseded_contribution``: see :func:`latest_records`), ready for :meth:`LogTransaction.append_ready`.
     Raises ``TypeError``/``ValueError`` (``rfc8785`` errors included) for a scorecard the log refuses."""
     sc = check_scorecard(sc)
     sdict = sc.to_dict()
@@ -239,6 +274,7 @@ def ready_record(sc: Scorecard | dict[str, Any], supersedes: str | None = None) 
         body=body,
         leaf=leaf_hash(body),
         scorecard_end=len(_OPEN) + len(scorecard_bytes),
+        superseded_contribution=superseded_contribution if supersedes is not None else None,
     )
 
 
@@ -552,9 +588,9 @@ class EvidenceLog:
     def size(self, tenant: str) -> int:
         return self._tail(tenant)[0]
 
-    def latest_audit_hashes(self, tenant: str, call_ids: Iterable[str]) -> dict[str, str]:
-        """See :func:`latest_audit_hashes`."""
-        return latest_audit_hashes(self.conn, tenant, call_ids)
+    def latest_records(self, tenant: str, call_ids: Iterable[str]) -> dict[str, tuple[str, rollup.Contribution | None]]:
+        """See :func:`latest_records`."""
+        return latest_records(self.conn, tenant, call_ids)
 
     def head(self, tenant: str) -> ChainState:
         """The tenant's accounted tree head (reads the tail; raises :class:`LogIntegrityError` if tampered)."""
@@ -873,10 +909,7 @@ class LogTransaction:
         if c is not None or seq is None:
             return c
         row = self.conn.execute("SELECT body FROM scorecards WHERE tenant = ? AND seq = ?", (t, seq)).fetchone()
-        try:
-            return rollup.contribution(json.loads(row[0])["scorecard"])
-        except (TypeError, ValueError, KeyError):
-            return None
+        return _body_contribution(row[0] if row else None)
 
     def append_scorecard(self, sc: Scorecard) -> AppendResult:
         """Append one scorecard (``duplicate`` when its identity is in the log already)."""
@@ -918,7 +951,9 @@ class LogTransaction:
             self._agent_rows.append((t, rec.agent_id, rec.scored_at, seq))
         # the exposure rollup, from the scorecard itself
         if latest is not None:
-            old = self._old_contribution(t, latest, latest_seq)
+            old = rec.superseded_contribution  # read by the record's maker for ``latest`` (a relinked record has none)
+            if old is None:
+                old = self._old_contribution(t, latest, latest_seq)
             if old is not None:
                 self._rollup.add(t, old, -1)
         self._rollup.add(t, rec.contribution, 1)
