@@ -116,3 +116,22 @@ def test_cli_text_output():
     )
     assert done.returncode == 0, done.stderr
     assert "cost per agent turn" in done.stdout and "single_pass" in done.stdout and "streamed" in done.stdout
+
+
+def test_phrases_beyond_one_packs_limit_go_to_generated_packs(tmp_path, monkeypatch):
+    """The phrases axis reaches 100,000 though a pack holds 50,000: the rest go to generated packs, every phrase is
+    blocked by the gate and the single pass alike (the limit shrunk to 10 here to keep it small)."""
+    from trace_engine.compile.limits import Limits
+    from trace_engine.gate.engine import Engine
+
+    monkeypatch.setattr(bench, "LIMITS", Limits(phrases=10))
+    phrases = [f"alpha{i} beta gamma" for i in range(25)]
+    config = bench.phrases_config(phrases, tmp_path)
+    assert len(config["guardrails"]["blocked_phrases"]) == 8  # and the two disclosures: 10
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bench_phrases_1.trace", "bench_phrases_2.trace"]
+    engine, single = Engine.from_config(config), bench.single_pass_for(config)
+    for i, phrase in enumerate(phrases):
+        decision = engine.start_call(f"c{i}").agent_turn(f"well {phrase} indeed")
+        assert any(f.rule_id in ("guardrails-blocked-phrases", "bench-blocked-1", "bench-blocked-2")
+                   for f in decision.findings), phrase
+        assert single.check(f"well {phrase} indeed") >= 1

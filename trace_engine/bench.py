@@ -27,7 +27,8 @@ min-of-N), and ``streamed_over_whole_1000``: the cost of streaming a 1,000-chara
 (``agent_stream`` through ``close``) over checking it whole (``agent_turn``), median over 1,000-character turns
 made of consecutive agent turns. ``by_length``: cost per turn from 50 to 10,000 characters; ``by_phrases``: cost
 per turn with 1,000 to 100,000 blocked phrases (three-word phrases drawn from the corpus vocabulary), compile time
-included. ``memory_mb``: resident memory the default gate adds to a fresh interpreter.
+included; one pack holds at most ``LIMITS.phrases`` (50,000), so beyond that the rest go to generated packs, as a
+deployment would split them. ``memory_mb``: resident memory the default gate adds to a fresh interpreter.
 """
 
 from __future__ import annotations
@@ -38,8 +39,10 @@ import os
 import platform
 import random
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -48,6 +51,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from trace_engine import ir
+from trace_engine.compile.limits import LIMITS
 from trace_engine.gate.config import load_config
 from trace_engine.gate.engine import Engine
 from trace_engine.gate.guardrails import guardrails_pack
@@ -310,7 +314,9 @@ class SinglePass:
 def single_pass_for(config: dict[str, Any]) -> SinglePass:
     """The single-pass baseline over the packs and guardrails ``config`` enforces."""
     cfg = load_config(config)
-    packs = [resolve_pack(pack_id, ref.version) for pack_id, ref in cfg.rule_packs.items() if ref.enabled]
+    packs = [
+        resolve_pack(pack_id, ref.version, list(cfg.packs_dir)) for pack_id, ref in cfg.rule_packs.items() if ref.enabled
+    ]
     synthesized = guardrails_pack(cfg.guardrails)
     if synthesized is not None:
         packs.append(synthesized)
@@ -543,13 +549,34 @@ def by_length(
     return rows
 
 
+def phrases_config(phrases: Sequence[str], directory: Path) -> dict[str, Any]:
+    """:func:`default_gate_config` blocking ``phrases``: as many as one pack may hold in the guardrails, the rest in
+    packs of at most that many written to ``directory`` (``bench_phrases_<n>``, blocking like the guardrails)."""
+    per_pack = LIMITS.phrases
+    in_guardrails = per_pack - len(default_gate_config()["guardrails"]["mandatory_disclosures"])  # a phrase each
+    config = default_gate_config(phrases[:in_guardrails])
+    for n, start in enumerate(range(in_guardrails, len(phrases), per_pack), start=1):
+        listed = ",\n".join(f'  "{p}"' for p in phrases[start : start + per_pack])  # [a-z]+ words: nothing to escape
+        (directory / f"bench_phrases_{n}.trace").write_text(
+            f'pack bench_phrases_{n}\nversion "1"\njurisdiction "US"\nlegal_status "benchmark"\n'
+            f'description "Generated blocked phrases for trace bench."\n\nphrases blocked [\n{listed}\n]\n\n'
+            f'rule bench-blocked-{n} {{\n  title "Blocked phrase"\n  severity high\n  citation "trace bench"\n'
+            f'  reason "A generated blocked phrase."\n  must_not_say blocked\n  remedy block\n}}\n',
+            encoding="utf-8",
+        )
+        config["rule_packs"][f"bench_phrases_{n}"] = {"enabled": True}
+        config["packs_dir"] = [str(directory)]
+    return config
+
+
 def by_phrases(
     calls: Sequence[Transcript], pool: Sequence[str], runs: int, with_reference: type | None, phase: Phase = _no_phase
 ) -> list[dict[str, Any]]:
     """Cost per turn with 1,000 to 100,000 blocked phrases (replacing the default 50), compile time included."""
     rows = []
     for count in PHRASE_COUNTS:
-        config = default_gate_config(generated_phrases(pool, count))
+        packs_dir = Path(tempfile.mkdtemp(prefix="trace-bench-"))
+        config = phrases_config(generated_phrases(pool, count), packs_dir)
         phase(f"{count:,} phrases: compiling", None)
         row: dict[str, Any] = {"phrases": count}
         competitors: dict[str, Competitor] = {}
@@ -559,10 +586,14 @@ def by_phrases(
         }
         if with_reference is not None:
             builders["reference"] = lambda cfg: GateCompetitor(with_reference.from_config(cfg))
-        for name, build in builders.items():
-            started = time.perf_counter()
-            competitors[name] = build(config)
-            row[f"{name}_compile_s"] = round(time.perf_counter() - started, 2)
+        try:
+            for name, build in builders.items():
+                started = time.perf_counter()
+                competitors[name] = build(config)
+                row[f"{name}_compile_s"] = round(time.perf_counter() - started, 2)
+        finally:
+            shutil.rmtree(packs_dir, ignore_errors=True)
+        row["packs"] = 1 + len(config["rule_packs"]) - len(BUILTIN_PACKS)  # the guardrails and the generated ones
         timed = interleaved(competitors, calls, runs, phase=phase, label=f"{count:,} phrases: ")
         for name, per_run in timed.items():
             s = summary(per_run)
