@@ -12,8 +12,8 @@ agent's and the caller's). ``cpu_us_per_turn`` is the CPU time of all processes 
 pool's workers) per turn, ``parent_cpu_us_per_turn`` the appending process's share: on a machine shared with other
 work the wall-clock rate of two workers says little, and these say whether the parent could keep two workers busy.
 
-``stages`` (one process, the same calls): the time per turn of each step on its own, which says where the time
-goes: ``read`` (parse and validate the records), ``score`` (the gate and the scorecard), ``ready`` (the record's
+``stages`` (one process, the same calls): the CPU time per turn of each step on its own (CPU, not wall clock, so
+a machine shared with other work still says where the time goes), best of two passes: ``read`` (parse and validate the records), ``score`` (the gate and the scorecard), ``ready`` (the record's
 canonical bytes and leaf hash: a worker's share after scoring), ``append`` (identity check, chain, checkpoint,
 rows: the appending process's share).
 """
@@ -86,8 +86,8 @@ def throughput(sample: Path, tmp: Path, worker_counts: list[int], runs: int) -> 
 
 
 def stages(sample: Path, tmp: Path) -> dict[str, Any]:
-    """Each step on its own, in this process, in microseconds per turn (best of two passes)."""
-    clock = time.perf_counter
+    """Each step on its own, in this process, in CPU microseconds per turn (best of two passes)."""
+    clock = time.process_time
 
     def best_of_two(fn: Any) -> tuple[float, Any]:
         times, out = [], None
