@@ -202,20 +202,17 @@ def latest_records(
     for the call should supersede) and rollup contribution (what appending that record takes away). A hint, read
     outside any transaction (by any process, so re-scoring workers parse the old bodies, not the appender): the
     sequencer checks it."""
-    latest = {call_id: (ah, seq) for call_id, _etag, _ev, _sha, ah, seq in _call_records(conn, tenant, call_ids)}
-    by_seq: dict[int, tuple[str, str]] = {}
-    seqs = [seq for _, seq in latest.values()]
-    for start in range(0, len(seqs), 500):
-        chunk = seqs[start : start + 500]
-        for seq, ah, body in conn.execute(
-            f"SELECT seq, audit_hash, body FROM scorecards WHERE tenant = ? AND seq IN ({','.join('?' * len(chunk))})",
-            (tenant, *chunk),
-        ):
-            by_seq[seq] = (ah, body)
+    ids = list(dict.fromkeys(call_ids))
     out: dict[str, tuple[str, rollup.Contribution | None]] = {}
-    for call_id, (ah, seq) in latest.items():
-        row = by_seq.get(seq)
-        out[call_id] = (ah, _body_contribution(row[1]) if row is not None and row[0] == ah else None)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        # the latest is the last in log order; only its body is read (no other record's JSON is parsed)
+        for call_id, ah, body in conn.execute(
+            "SELECT call_id, audit_hash, body FROM scorecards WHERE tenant = ? AND seq IN (SELECT max(seq) FROM "
+            f"scorecards WHERE tenant = ? AND call_id IN ({','.join('?' * len(chunk))}) GROUP BY call_id)",
+            (tenant, tenant, *chunk),
+        ):
+            out[call_id] = (ah, _body_contribution(body))
     return out
 
 
