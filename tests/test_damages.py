@@ -14,6 +14,7 @@ from trace_engine.dsl.printer import print_pack
 from trace_engine.errors import TraceSyntaxError
 from trace_engine.packs import builtin_pack_path, load_pack_file
 
+DAY = 86_400_000
 HEAD = 'pack demo\nversion "1"\njurisdiction "US"\nlegal_status "draft"\n\n'
 
 
@@ -174,3 +175,53 @@ def test_per_violation_counts_findings():
 def test_a_claim_that_needs_reads_without_a_reader_is_refused():
     with pytest.raises(ValueError):
         claims(TABLE, ranking(x_1=2))
+
+
+# ------------------------------------------------------------------------------- over a store, end to end
+
+
+def test_estimate_over_a_store_matches_a_brute_force_count(tmp_path):
+    import random
+
+    from trace_engine.evidence.scorecard import Finding
+    from trace_engine.evidence.signing import SigningKey
+    from trace_engine.evidence.synthetic import synthetic_scorecard
+    from trace_engine.store.db import connect
+    from trace_engine.store.log import EvidenceLog
+    from trace_engine.store.reads import exposure, window_start
+
+    now = 1_770_000_000_000
+    rng = random.Random(7)
+    pool = [("tcpa-004", "tcpa"), ("tcpa-005", "tcpa"), ("tcpa-001", "tcpa"), ("debt-001", "debt_collection"),
+            ("debt-006", "debt_collection"), ("tcpa-007", "tcpa")]
+    cards = []
+    for i in range(300):
+        sc = synthetic_scorecard(i, "acme")
+        sc.started_at = now - rng.randrange(40 * DAY)
+        sc.findings = [Finding(r, p, "high", "flag", "c", "r", 1.0, 1, (0, 1)) for r, p in rng.sample(pool, rng.randrange(3))]
+        sc.verdict = "FAIL" if sc.findings else "PASS"
+        cards.append(sc)
+    with EvidenceLog(tmp_path / "t.db", SigningKey.generate()) as log:
+        log.append_many(cards)
+    conn = connect(tmp_path / "t.db", create=False)
+    from trace_engine.damages import exposure_with_estimate
+
+    for window in (1, 7, 30):
+        since = window_start(window, now)
+        got = exposure_with_estimate(conn, "acme", exposure(conn, "acme", window, now_ms=now), since_ms=since)
+        est = got["estimated_damages"]
+        in_window = [c for c in cards if c.started_at >= since]
+
+        def calls_with(rules, in_window=in_window):
+            return sum(1 for c in in_window if {(f.rule_id, f.pack_id) for f in c.findings} & set(rules))
+
+        c5 = calls_with([("tcpa-004", "tcpa"), ("tcpa-005", "tcpa")])
+        cipa = calls_with([("tcpa-007", "tcpa")])
+        fdcpa = calls_with([("debt-001", "debt_collection"), ("debt-006", "debt_collection")])
+        assert (est["low"], est["high"]) == (500 * c5, 1500 * c5 + 5000 * cipa + 1000 * fdcpa), window
+        assert {c["citation"]: c["count"] for c in est["claims"]} == {
+            k: v for k, v in {"47 U.S.C. § 227(c)(5)": c5, "Cal. Penal Code § 637.2(a)": cipa,
+                              "15 U.S.C. § 1692k(a)(2)(A)": fdcpa}.items() if v
+        }
+        assert est["rules_without_figure"] == (1 if calls_with([("tcpa-001", "tcpa")]) else 0)
+    conn.close()

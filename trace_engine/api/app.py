@@ -629,12 +629,18 @@ def create_app(db_path: str | Path, settings: ServerSettings | None = None, *, k
         agent_id = _agent_param(q["agent_id"])
 
         def _exposure() -> dict[str, Any]:
-            conn = pool.get()
-            if agent_id is not None:
-                from trace_engine.store.reads import exposure
+            from trace_engine.damages import exposure_with_estimate
+            from trace_engine.store.reads import exposure, window_start
 
-                return exposure(conn, who.tenant, window_days=window_days, agent_id=agent_id)
-            return views.exposure_rollup(conn, who.tenant, window_days, memo=exposure_memo)
+            conn = pool.get()
+            now = int(time.time() * 1000)
+            if agent_id is not None:
+                exp = exposure(conn, who.tenant, window_days=window_days, agent_id=agent_id, now_ms=now)
+            else:
+                exp = views.exposure_rollup(conn, who.tenant, window_days, now_ms=now, memo=exposure_memo)
+            return exposure_with_estimate(
+                conn, who.tenant, exp, since_ms=window_start(window_days, now), agent_id=agent_id
+            )
 
         return JSONResponse(await run_in_threadpool(_exposure))
 
