@@ -15,7 +15,7 @@ from trace_engine.facts import facts_markdown
 from trace_engine.packs import BUILTIN_DIR, BUILTIN_PACK_IDS, available_packs
 
 
-def _rule_blocks(pack: ir.Pack) -> dict[str, str]:
+def rule_blocks(pack: ir.Pack) -> dict[str, str]:
     """rule id -> its canonical DSL text (from the printer, so the docs show exactly what the pack says)."""
     blocks: dict[str, str] = {}
     current: list[str] | None = None
@@ -51,7 +51,7 @@ def render_pack(pack: ir.Pack, source_path: str) -> str:
         scope = _scope_text(pack, rule)
         lines.append(f"| [{rule.id}](#{rule.id}) | {rule.title} | {rule.severity} | {rule.citation} | {scope} |")
     lines.append("")
-    blocks = _rule_blocks(pack)
+    blocks = rule_blocks(pack)
     for rule in pack.rules:
         lines += [f"## {rule.id}", "", f"**{rule.title}** — severity `{rule.severity}` — {rule.citation}", "", rule.reason, ""]
         if rule.damages is not None:

@@ -15,6 +15,7 @@ Operations (the seed spec's ``/v1/trace/*``; the served ``/openapi.json`` is :mo
 ``GET  /v1/trace/exposure``                trace:read          the exposure summary
 ``GET  /healthz``, ``/readyz``             (none)              liveness, readiness
 ``GET  /docs``, ``/openapi.json``          (none)              Swagger UI (offline), the OpenAPI 3.1 document
+``GET  /``, ``/exposure``, ``/calls`` ...  trace:read          the dashboard (:mod:`trace_engine.web.pages`)
 =========================================  ==================  ========================================
 
 Every request goes through the same steps, in this order, so that no work is done for a caller who may not ask:
@@ -681,6 +682,12 @@ def create_app(db_path: str | Path, settings: ServerSettings | None = None, *, k
             raise not_found("No such resource.")
         media = docs.ASSETS.get(name, "application/javascript")
         return Response(data, media_type=media, headers={"Cache-Control": "public, max-age=86400"})
+
+    # ---------------------------------------------------------------------------------------- dashboard
+
+    from trace_engine.web.pages import mount
+
+    mount(app, pool=pool, limiter=requests.take, compilers=compilers, exposure_memo=exposure_memo)
 
     app.add_middleware(_AccessLog)
     return app
