@@ -224,6 +224,6 @@ def test_exposure_reports_agree_with_the_json(db):
 
 
 def test_csv_cells_cannot_become_formulas():
-    from trace_engine.report import _cell
+    from trace_engine.report import csv_cell
 
-    assert _cell("=HYPERLINK(1)") == "'=HYPERLINK(1)" and _cell("+1") == "'+1" and _cell("ok") == "ok"
+    assert csv_cell("=HYPERLINK(1)") == "'=HYPERLINK(1)" and csv_cell("+1") == "'+1" and csv_cell("ok") == "ok"

@@ -201,16 +201,16 @@ def to_csv(report: dict[str, Any]) -> str:
         d = row.get("damages") or {}
         w.writerow(
             [
-                _cell(row["rule_id"]), _cell(row["pack_id"]), _cell(row.get("title")), _cell(row.get("severity")),
-                _cell(row.get("citation")), row["count"], f"{row['rate']:.6f}", _cell(d.get("per")),
-                d.get("low", ""), d.get("high", ""), _cell(d.get("citation")), report["window_days"],
+                csv_cell(row["rule_id"]), csv_cell(row["pack_id"]), csv_cell(row.get("title")), csv_cell(row.get("severity")),
+                csv_cell(row.get("citation")), row["count"], f"{row['rate']:.6f}", csv_cell(d.get("per")),
+                d.get("low", ""), d.get("high", ""), csv_cell(d.get("citation")), report["window_days"],
                 _iso(report["since_ms"]), _iso(report["now_ms"]),
             ]
         )
     return buf.getvalue()
 
 
-def _cell(value: Any) -> str:
+def csv_cell(value: Any) -> str:
     """A CSV cell that a spreadsheet will not run as a formula (``=``, ``+``, ``-``, ``@`` lead with a quote)."""
     text = "" if value is None else str(value)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -39,8 +39,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from starlette.concurrency import run_in_threadpool
 
 from trace_engine import damages
+from trace_engine.api import resources
 from trace_engine.api.auth import Principal, authenticate, authenticate_hash, hash_key, key_from_headers
 from trace_engine.evidence import spans
+from trace_engine.report import csv_cell, exposure_report, rule_info
 from trace_engine.store import reads
 from trace_engine.web import session
 from trace_engine.web.charts import daily_trend
@@ -151,6 +153,8 @@ def mount(
     """Add the dashboard to the service ``app``. ``pool.get()`` gives this thread's connection; ``limiter(key_id)``
     is the service's per-key rate limit (seconds to wait, 0 to go)."""
     env = _env()
+    for name in (HERE / "templates").glob("*.html"):  # compiled now, not on a first request
+        env.get_template(name.name)
     db_path = app.state.db_path
     secrets_box: dict[str, bytes] = {}
     verify_runs: dict[str, dict[str, Any]] = {}
@@ -298,9 +302,6 @@ def mount(
         pack = _text(q.get("pack"), 64)
 
         def build() -> dict[str, Any]:
-            from trace_engine.api import resources
-            from trace_engine.report import exposure_report
-
             conn = pool.get()
             report = exposure_report(conn, who.tenant, window, agent_id=agent, pack_id=pack,
                                      memo=exposure_memo if agent is None else None)
@@ -376,8 +377,6 @@ def mount(
 
     @app.get("/calls.csv", include_in_schema=False)
     async def calls_csv(request: Request) -> Response:
-        from trace_engine.report import _cell
-
         who, _ = await run_in_threadpool(principal, request)
         f = call_filters(request)
         conn_pool = pool
@@ -391,8 +390,8 @@ def mount(
             while rows < CSV_ROWS:
                 page = reads.list_calls(conn_pool.get(), who.tenant, **f, limit=1000, cursor=cursor)
                 for c in page["data"]:
-                    w.writerow([_cell(c["id"]), _iso(c["call_at"]), _cell(c["agent_id"]), c["verdict"], c["findings"],
-                                c["blocked_turns"], c["modified_turns"], _cell(c["packs_enforced"]),
+                    w.writerow([csv_cell(c["id"]), _iso(c["call_at"]), csv_cell(c["agent_id"]), c["verdict"], c["findings"],
+                                c["blocked_turns"], c["modified_turns"], csv_cell(c["packs_enforced"]),
                                 _iso(c["scored_at"])])
                 rows += len(page["data"])
                 yield buf.getvalue()
@@ -424,8 +423,6 @@ def mount(
         cid = _text(call_id) or ""
 
         def build() -> dict[str, Any] | None:
-            from trace_engine.report import rule_info
-
             conn = pool.get()
             detail = reads.interaction_detail(conn, who.tenant, cid)
             if detail is None:
@@ -436,8 +433,10 @@ def mount(
             keys |= {(s["rule_id"], s.get("pack_id")) for s in sc.get("not_evaluated") or () if s.get("rule_id")}
             info = rule_info(conn, who.tenant, sorted(keys, key=lambda k: (k[0], k[1] or "")))
             remedies = _remedies(conn, who.tenant, keys)
-            proof = _proof(db_path, who.tenant, cid)
-            return {"detail": detail, "info": info, "remedies": remedies, "proof": proof}
+            # the read checked the record against its leaf hash and its audit chain, and that the latest signed
+            # checkpoint covers the log; the Merkle path itself is built on download (it reads every leaf)
+            ck = reads.latest_checkpoint(conn, who.tenant)
+            return {"detail": detail, "info": info, "remedies": remedies, "ck": ck}
 
         data = await run_in_threadpool(build)
         if data is None:
@@ -450,15 +449,10 @@ def mount(
             for i, f in enumerate(sc.get("findings") or ())
         ]
         timeline = [_turn(e, findings) for e in sc.get("timeline") or ()]
-        proof_ok = None
-        if data["proof"] is not None:
-            from trace_engine.store.prove import verify_proof
-
-            keys = reads._reader_keys(db_path)
-            proof_ok = verify_proof(data["proof"], keys[0] if keys else None)
+        ck = data["ck"]
         return render(
             request, "call.html", who=who, nav="calls", d=detail, sc=sc, findings=findings, timeline=timeline,
-            info=data["info"], proof=data["proof"], proof_ok=proof_ok,
+            info=data["info"], ck=ck, covered=ck is not None and detail["seq"] < ck["size"],
             call_level=[f for f in findings if not isinstance(f.get("turn"), int)],
         )
 
@@ -469,8 +463,6 @@ def mount(
         who, _ = await run_in_threadpool(principal, request)
 
         def build() -> dict[str, Any]:
-            from trace_engine.api import resources
-
             conn = pool.get()
             cfg = resources.get_config(conn, who.tenant, None)
             in_force = {pid: (ref or {}) for pid, ref in (cfg.config.get("rule_packs") or {}).items()
@@ -491,7 +483,6 @@ def mount(
         version = _text(request.query_params.get("version"), 64)
 
         def build() -> dict[str, Any] | None:
-            from trace_engine.api import resources
             from trace_engine.docsgen import rule_blocks
             from trace_engine.dsl.printer import applies_to
 
