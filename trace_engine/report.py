@@ -30,7 +30,7 @@ TITLE = "Compliance exposure"
 
 
 def rule_info(conn: sqlite3.Connection, tenant: str, keys: list[tuple[str, str | None]]) -> dict[tuple, dict[str, Any]]:
-    """``(rule_id, pack_id)`` -> ``{"title", "severity", "citation", "damages"}`` from the tenant's packs (latest
+    """``(rule_id, pack_id)`` -> ``{"title", "severity", "citation", "damages", "remedy"}`` from the tenant's packs (latest
     versions); rules of a pack the tenant no longer has are absent."""
     out: dict[tuple, dict[str, Any]] = {}
     packs: dict[str, Any] = {}
@@ -47,6 +47,7 @@ def rule_info(conn: sqlite3.Connection, tenant: str, keys: list[tuple[str, str |
                 "severity": rule.severity,
                 "citation": rule.citation,
                 "damages": _damages_dict(rule.damages),
+                "remedy": rule.remedy.kind if rule.remedy is not None else "flag",
             }
     return out
 
@@ -87,7 +88,7 @@ def exposure_report(
     estimate = damages.exposure_with_estimate(conn, tenant, scoped, since_ms=since, agent_id=agent_id)
     info = rule_info(conn, tenant, [(r["rule_id"], r["pack_id"]) for r in ranking_rows])
     ranking = [{**r, **info.get((r["rule_id"], r["pack_id"]), {"title": None, "severity": None, "citation": None,
-                                                              "damages": None})} for r in ranking_rows]
+                                                              "damages": None, "remedy": None})} for r in ranking_rows]
     return {
         "object": "trace.exposure_report",
         "tenant": tenant,

@@ -27,6 +27,7 @@ import asyncio
 import csv
 import io
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -158,6 +159,17 @@ def mount(
     db_path = app.state.db_path
     secrets_box: dict[str, bytes] = {}
     verify_runs: dict[str, dict[str, Any]] = {}
+    # a verify reads the whole database and a diff re-scores up to MAX_CALLS calls: one of each at a time, so a
+    # key that loops on them cannot take the server's cores from everyone else
+    heavy = {"verify": threading.Lock(), "diff": threading.Lock()}
+
+    def one_at_a_time(name: str, job: Callable[[], Any]) -> Any:
+        if not heavy[name].acquire(blocking=False):
+            raise _PageError(429, "Busy", f"Another {name} is running; retry in a moment.")
+        try:
+            return job()
+        finally:
+            heavy[name].release()
     cookie = session.cookie_args(secure_cookies)
 
     def secret() -> bytes:
@@ -432,22 +444,21 @@ def mount(
             keys |= {(s["rule_id"], s.get("pack_id")) for s in sc.get("satisfied") or () if s.get("rule_id")}
             keys |= {(s["rule_id"], s.get("pack_id")) for s in sc.get("not_evaluated") or () if s.get("rule_id")}
             info = rule_info(conn, who.tenant, sorted(keys, key=lambda k: (k[0], k[1] or "")))
-            remedies = _remedies(conn, who.tenant, keys)
             # the read checked the record against its leaf hash and its audit chain, and that the latest signed
             # checkpoint covers the log; the Merkle path itself is built on download (it reads every leaf)
             ck = reads.latest_checkpoint(conn, who.tenant)
-            return {"detail": detail, "info": info, "remedies": remedies, "ck": ck}
+            return {"detail": detail, "info": info, "ck": ck}
 
         data = await run_in_threadpool(build)
         if data is None:
             raise _PageError(404, "No such call", "This tenant has no call with that id.")
         detail = data["detail"]
         sc = detail["scorecard"]
-        findings = [
-            {**f, "n": i, "title": (data["info"].get((f["rule_id"], f.get("pack_id"))) or {}).get("title"),
-             "remedy": data["remedies"].get((f["rule_id"], f.get("pack_id"))), "mark": spans.locate(sc, f)}
-            for i, f in enumerate(sc.get("findings") or ())
-        ]
+        findings = []
+        for i, f in enumerate(sc.get("findings") or ()):
+            rule = data["info"].get((f["rule_id"], f.get("pack_id"))) or {}
+            findings.append({**f, "n": i, "title": rule.get("title"), "remedy": rule.get("remedy"),
+                             "mark": spans.locate(sc, f)})
         timeline = [_turn(e, findings) for e in sc.get("timeline") or ()]
         ck = data["ck"]
         return render(
@@ -532,7 +543,7 @@ def mount(
                     "problem_count": len(problems), "key": report.key, "trusted": report.trusted,
                     "at_ms": int(time.time() * 1000), "seconds": time.perf_counter() - started}
 
-        verify_runs[who.tenant] = await run_in_threadpool(run)
+        verify_runs[who.tenant] = await run_in_threadpool(one_at_a_time, "verify", run)
         return RedirectResponse("/evidence#verify", 303, headers=_headers())
 
     # ----------------------------------------------------------------------------------------- diff
@@ -562,7 +573,7 @@ def mount(
             return {"problem": None, "report": diffjob.run(pool.get(), who.tenant, pack, calls or 1),
                     "warnings": warnings}
 
-        data = await run_in_threadpool(build)
+        data = await run_in_threadpool(one_at_a_time, "diff", build)
         status = 200 if data["problem"] is None else 422
         return render(request, "diff.html", status, who=who, nav="diff", draft=draft, calls=calls,
                       max_calls=diffjob.MAX_CALLS, **data)
@@ -584,22 +595,6 @@ def _proof(db_path: str, tenant: str, call_id: str) -> dict[str, Any] | None:
         return make_proof(db_path, tenant, call_id, keys[0] if keys else None)
     except ProofError:
         return None
-
-
-def _remedies(conn: Any, tenant: str, keys: set[tuple[str, str | None]]) -> dict[tuple, str]:
-    """What each rule wants done on a violation (its ``remedy``; ``flag`` when it names none)."""
-    out: dict[tuple, str] = {}
-    packs: dict[str, Any] = {}
-    for rule_id, pack_id in keys:
-        if not pack_id:
-            continue
-        if pack_id not in packs:
-            packs[pack_id] = damages.tenant_pack(conn, tenant, pack_id)
-        pack = packs[pack_id]
-        rule = next((r for r in pack.rules if r.id == rule_id), None) if pack is not None else None
-        if rule is not None:
-            out[(rule_id, pack_id)] = rule.remedy.kind if rule.remedy is not None else "flag"
-    return out
 
 
 _LINT: dict[str, dict[str, Any]] = {}
