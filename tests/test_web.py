@@ -30,18 +30,18 @@ HOSTILE = '<script>alert("x")</script>'
 def world(tmp_path_factory):
     root = tmp_path_factory.mktemp("web")
     db = root / "t.db"
-    now = int(time.time() * 1000)
+    base_ms = int(time.time() * 1000)
     cards = []
     for i in range(120):
         sc = synthetic_scorecard(i, "acme")
-        sc.started_at = now - (i % 20) * DAY - 1000
+        sc.started_at = base_ms - (i % 20) * DAY - 1000
         sc.agent_id = "agent-a" if i % 2 else "agent-b"
         if i % 3 == 0:
             sc.findings = [Finding("tcpa-004", "tcpa", "critical", "flag", "47 CFR", "Honor DNC.", 1.0, 1, (0, 4))]
             sc.verdict = "FAIL"
         cards.append(sc)
     odd = synthetic_scorecard(500, "acme")
-    odd.call_id, odd.agent_id, odd.started_at = "=HYPERLINK(\"x\")" + HOSTILE, HOSTILE, now - 5000
+    odd.call_id, odd.agent_id, odd.started_at = "=HYPERLINK(\"x\")" + HOSTILE, HOSTILE, base_ms - 5000
     odd.timeline[0].text = HOSTILE + " text"
     odd.findings = [Finding("tcpa-004", "tcpa", "critical", "flag", HOSTILE, HOSTILE, 1.0, 0, (0, 8))]
     odd.verdict = "FAIL"
