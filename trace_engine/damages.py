@@ -153,13 +153,15 @@ def tenant_pack(conn: sqlite3.Connection, tenant: str, pack_id: str, version: st
         rec = next((r for r in builtins if version is None or r.version == version), None)
     if rec is None:
         return None
-    return _pack_from_spec(rec.etag, rec.spec_json)
+    return pack_from_spec(rec.etag, rec.spec_json)
 
 
 _PACKS: dict[str, ir.Pack] = {}
 
 
-def _pack_from_spec(etag: str, spec_json: str) -> ir.Pack:
+def pack_from_spec(etag: str, spec_json: str) -> ir.Pack:
+    """The IR of a stored pack (its canonical JSON form), cached by etag: the schema check behind it costs tens of
+    milliseconds a pack."""
     from trace_engine.dsl.jsonform import pack_from_dict
 
     pack = _PACKS.get(etag)

@@ -156,6 +156,7 @@ def mount(
     env = _env()
     for name in (HERE / "templates").glob("*.html"):  # compiled now, not on a first request
         env.get_template(name.name)
+    threading.Thread(target=_warm, name="trace-web-warm", daemon=True).start()
     db_path = app.state.db_path
     secrets_box: dict[str, bytes] = {}
     verify_runs: dict[str, dict[str, Any]] = {}
@@ -501,7 +502,7 @@ def mount(
             rec = resources.find_pack(conn, who.tenant, pid, version, with_spec=True)
             if rec is None:
                 return None
-            pack = damages._pack_from_spec(rec.etag, rec.spec_json)
+            pack = damages.pack_from_spec(rec.etag, rec.spec_json)
             versions = [r for r in resources.list_packs(conn, who.tenant) if r.pack_id == pid]
             return {"rec": rec, "pack": pack, "blocks": rule_blocks(pack), "lint": _lint(rec), "versions": versions,
                     "scope": applies_to(pack.applies_to) if pack.applies_to else None,
@@ -580,6 +581,19 @@ def mount(
 
 
 # --------------------------------------------------------------------------------------------- helpers
+
+
+def _warm() -> None:
+    """Off the request path, at start-up: the built-in packs' IR (the exposure page reads titles, citations and
+    damages figures from it) and the modules a first read imports."""
+    try:
+        import trace_engine.evidence.signing  # noqa: F401
+        import trace_engine.store.prove  # noqa: F401
+
+        for recs in resources.builtin_packs().values():
+            damages.pack_from_spec(recs[0].etag, recs[0].spec_json)
+    except Exception:  # noqa: BLE001 - best effort: a first request does the same work
+        pass
 
 
 def _headers() -> dict[str, str]:
