@@ -118,6 +118,11 @@ def test_sign_in_cookie_and_csrf(world):
         assert flag in cookie
     assert world["keys"]["read"] not in cookie
     assert c.get("/calls").status_code == 200
+    # over plain HTTP to another host the Secure cookie would be dropped: sign-in says why instead of looping
+    plain = TestClient(c.app, base_url="http://dashboard.example")
+    token = csrf_of(plain.get("/sign-in").text)
+    r = plain.post("/sign-in", data={"csrf": token, "api_key": world["keys"]["read"]})
+    assert r.status_code == 400 and "Serve the dashboard over HTTPS" in r.text
 
 
 def test_sessions_cannot_be_forged_and_end_with_their_key(world):

@@ -276,6 +276,10 @@ def mount(
 
     @app.post("/sign-in", include_in_schema=False)
     async def sign_in(request: Request) -> Response:
+        if secure_cookies and not _cookie_can_stick(request):  # before the CSRF check, whose cookie is Secure too
+            return render(request, "signin.html", 400, next="/exposure", error=(
+                "This page was reached over plain HTTP, and the session cookie is Secure: a browser keeps it only "
+                "over HTTPS or on this machine. Serve the dashboard over HTTPS (TLS in front of trace serve)."))
         fields = await form(request, 8 * 1024)
         key = (fields.get("api_key") or "").strip()
         nxt = _safe_next(fields.get("next"))
@@ -581,6 +585,14 @@ def mount(
 
 
 # --------------------------------------------------------------------------------------------- helpers
+
+
+def _cookie_can_stick(request: Request) -> bool:
+    """Whether a browser will keep a ``Secure`` cookie from this request: over HTTPS, or on loopback."""
+    if request.url.scheme == "https":
+        return True
+    host = (request.url.hostname or "").strip("[]").lower()
+    return host in ("localhost", "::1") or host.endswith(".localhost") or host.startswith("127.")
 
 
 def _warm() -> None:
