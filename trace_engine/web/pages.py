@@ -171,6 +171,7 @@ def mount(
             return job()
         finally:
             heavy[name].release()
+
     cookie = session.cookie_args(secure_cookies)
 
     def secret() -> bytes:
@@ -182,15 +183,15 @@ def mount(
 
     # ---------------------------------------------------------------------------------------- auth
 
-    def principal(request: Request) -> tuple[Principal, bool]:
-        """The caller and whether a cookie (not a header) authenticated it; raises :class:`_SignIn`."""
+    def principal(request: Request) -> Principal:
+        """The caller, by its key in a header, else by its session cookie; raises :class:`_SignIn` when neither."""
         conn = pool.get()
         key = key_from_headers(request.headers.get("authorization"), request.headers.get("x-api-key"))
         if key is not None:
-            who, by_cookie = authenticate(conn, key), False
+            who = authenticate(conn, key)
         else:
             digest = session.key_hash_of(secret(), request.cookies.get(session.SESSION_COOKIE))
-            who, by_cookie = (authenticate_hash(conn, digest) if digest else None), True
+            who = authenticate_hash(conn, digest) if digest else None
         if who is None:
             if key is not None:
                 raise _PageError(401, "Not signed in", "The API key in the request is not valid.")
@@ -201,7 +202,7 @@ def mount(
             raise _PageError(429, "Slow down", f"Too many requests; retry in {wait:.0f} s.")
         if not who.allows(READ):
             raise _PageError(403, "Not allowed", "This key does not have the trace:read scope the dashboard needs.")
-        return who, by_cookie
+        return who
 
     def csrf_cookie(request: Request) -> tuple[str, bool]:
         value = request.cookies.get(session.CSRF_COOKIE)
@@ -312,7 +313,7 @@ def mount(
 
     @app.get("/exposure", include_in_schema=False)
     async def exposure_page(request: Request) -> Response:
-        who, _ = await run_in_threadpool(principal, request)
+        who = await run_in_threadpool(principal, request)
         q = request.query_params
         window = _int(q.get("window"), 30, 1, 365)
         agent = _text(q.get("agent"))
@@ -368,7 +369,7 @@ def mount(
 
     @app.get("/calls", include_in_schema=False)
     async def calls_page(request: Request) -> Response:
-        who, _ = await run_in_threadpool(principal, request)
+        who = await run_in_threadpool(principal, request)
         f = call_filters(request)
         cursor = _text(request.query_params.get("cursor"), 1024)
 
@@ -394,7 +395,7 @@ def mount(
 
     @app.get("/calls.csv", include_in_schema=False)
     async def calls_csv(request: Request) -> Response:
-        who, _ = await run_in_threadpool(principal, request)
+        who = await run_in_threadpool(principal, request)
         f = call_filters(request)
         conn_pool = pool
 
@@ -426,7 +427,7 @@ def mount(
 
     @app.get("/proofs/{call_id:path}", include_in_schema=False)
     async def call_proof(request: Request, call_id: str) -> Response:
-        who, _ = await run_in_threadpool(principal, request)
+        who = await run_in_threadpool(principal, request)
         proof = await run_in_threadpool(_proof, db_path, who.tenant, _text(call_id) or "")
         if proof is None:
             raise _PageError(404, "No proof", "No such call, or its record is not covered by a signed checkpoint.")
@@ -436,7 +437,7 @@ def mount(
 
     @app.get("/calls/{call_id:path}", include_in_schema=False)
     async def call_page(request: Request, call_id: str) -> Response:
-        who, _ = await run_in_threadpool(principal, request)
+        who = await run_in_threadpool(principal, request)
         cid = _text(call_id) or ""
 
         def build() -> dict[str, Any] | None:
@@ -476,7 +477,7 @@ def mount(
 
     @app.get("/packs", include_in_schema=False)
     async def packs_page(request: Request) -> Response:
-        who, _ = await run_in_threadpool(principal, request)
+        who = await run_in_threadpool(principal, request)
 
         def build() -> dict[str, Any]:
             conn = pool.get()
@@ -494,7 +495,7 @@ def mount(
 
     @app.get("/packs/{pack_id}", include_in_schema=False)
     async def pack_page(request: Request, pack_id: str) -> Response:
-        who, _ = await run_in_threadpool(principal, request)
+        who = await run_in_threadpool(principal, request)
         pid = _text(pack_id, 64) or ""
         version = _text(request.query_params.get("version"), 64)
 
@@ -522,7 +523,7 @@ def mount(
 
     @app.get("/evidence", include_in_schema=False)
     async def evidence_page(request: Request) -> Response:
-        who, _ = await run_in_threadpool(principal, request)
+        who = await run_in_threadpool(principal, request)
 
         def build() -> dict[str, Any]:
             keys = reads._reader_keys(db_path)
@@ -534,7 +535,7 @@ def mount(
 
     @app.post("/evidence/verify", include_in_schema=False)
     async def evidence_verify(request: Request) -> Response:
-        who, _ = await run_in_threadpool(principal, request)
+        who = await run_in_threadpool(principal, request)
         await form(request, 4 * 1024)
 
         def run() -> dict[str, Any]:
@@ -555,7 +556,7 @@ def mount(
 
     @app.get("/diff", include_in_schema=False)
     async def diff_form(request: Request) -> Response:
-        who, _ = await run_in_threadpool(principal, request)
+        who = await run_in_threadpool(principal, request)
         from trace_engine.web.diffjob import DEFAULT_CALLS, MAX_CALLS
 
         return render(request, "diff.html", who=who, nav="diff", draft="", calls=DEFAULT_CALLS, max_calls=MAX_CALLS,
@@ -565,7 +566,7 @@ def mount(
     async def diff_run(request: Request) -> Response:
         from trace_engine.web import diffjob
 
-        who, _ = await run_in_threadpool(principal, request)
+        who = await run_in_threadpool(principal, request)
         fields = await form(request)
         draft = fields.get("draft") or ""
         calls = _int(fields.get("calls"), diffjob.DEFAULT_CALLS, 1, diffjob.MAX_CALLS)
