@@ -628,32 +628,35 @@ def _call_where(
     return where, args
 
 
+def _call_filters(filters: dict[str, Any]) -> dict[str, Any]:
+    """``filters`` (keyword arguments of :func:`list_calls`) in :data:`CALL_FILTERS` order, unset ones ``None``."""
+    unknown = set(filters) - set(CALL_FILTERS)
+    if unknown:
+        raise TypeError(f"unknown call filter(s): {', '.join(sorted(unknown))} (known: {', '.join(CALL_FILTERS)})")
+    out = {name: filters.get(name) for name in CALL_FILTERS}
+    out["verdicts"] = sorted(out["verdicts"]) if out["verdicts"] else None
+    out["call_id_contains"] = out["call_id_contains"] or None
+    return out
+
+
 def list_calls(
     db: DB,
     tenant: str,
     *,
-    verdicts: tuple[str, ...] | None = None,
-    agent_id: str | None = None,
-    rule_id: str | None = None,
-    pack_id: str | None = None,
-    since_ms: int | None = None,
-    until_ms: int | None = None,
-    call_id_contains: str | None = None,
     limit: int = 50,
     cursor: str | None = None,
     with_scorecards: bool = False,
+    **filters: Any,
 ) -> dict[str, Any]:
-    """The dashboard's call list: the latest record of each call, newest call first, filtered by verdicts, agent,
-    a rule or pack that fired in it, a call-time range ``[since_ms, until_ms)`` and a call id substring.
+    """The dashboard's call list: the latest record of each call, newest call first, filtered (keyword arguments,
+    :data:`CALL_FILTERS`) by ``verdicts`` (a tuple), ``agent_id``, ``rule_id`` / ``pack_id`` (a rule or pack that
+    fired in it), a call-time range ``[since_ms, until_ms)`` and ``call_id_contains`` (a call id substring).
 
     Returns ``{"object": "list", "data": [TraceInteraction + "call_at"], "has_more", "next_cursor"}`` (with
     ``with_scorecards``, each item also carries its signed ``scorecard``). Rows are rebuilt from their signed
     bodies (:func:`signed_record`). ``limit`` is clamped to 1..1000; the cursor is bound to the filters."""
     n = max(1, min(1000, int(limit)))
-    filters = {
-        "verdicts": sorted(verdicts) if verdicts else None, "agent_id": agent_id, "rule_id": rule_id,
-        "pack_id": pack_id, "since_ms": since_ms, "until_ms": until_ms, "call_id_contains": call_id_contains or None,
-    }
+    filters = _call_filters(filters)
     with _open(db) as conn:
         secret = cursor_secret(conn)
         signed_size(conn, tenant)
@@ -679,23 +682,9 @@ def list_calls(
     return {"object": "list", "data": data, "has_more": has_more, "next_cursor": nxt}
 
 
-def count_calls(
-    db: DB,
-    tenant: str,
-    *,
-    verdicts: tuple[str, ...] | None = None,
-    agent_id: str | None = None,
-    rule_id: str | None = None,
-    pack_id: str | None = None,
-    since_ms: int | None = None,
-    until_ms: int | None = None,
-    call_id_contains: str | None = None,
-) -> int:
+def count_calls(db: DB, tenant: str, **filters: Any) -> int:
     """How many calls :func:`list_calls` would list with these filters (over the index columns)."""
-    filters = {
-        "verdicts": verdicts, "agent_id": agent_id, "rule_id": rule_id, "pack_id": pack_id, "since_ms": since_ms,
-        "until_ms": until_ms, "call_id_contains": call_id_contains or None,
-    }
+    filters = _call_filters(filters)
     with _open(db) as conn:
         signed_size(conn, tenant)
         where, args = _call_where(conn, tenant, filters)
