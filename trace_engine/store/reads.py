@@ -340,15 +340,7 @@ def exposure(
             for v, c in whole[0].items():
                 by_verdict[v] = by_verdict.get(v, 0) + c
             counts: dict[tuple[str, str | None], int] = dict(whole[1])
-            agent_sql = " AND s.agent_id = ?" if agent_id is not None else ""
-            for r in conn.execute(
-                f"SELECT {_INDEX_COLS} FROM scorecards s WHERE s.tenant = ? AND s.call_at >= ? AND s.call_at < ?"
-                + agent_sql
-                + " AND "
-                + _latest_clause(conn, tenant, "s"),
-                [tenant, since, edge] + ([agent_id] if agent_id is not None else []),
-            ):
-                sc = signed_record(tenant, r)["scorecard"]
+            for sc in _partial_hour(conn, tenant, since, edge, agent_id):
                 _hour, _agent, verdict, rules = rollup.contribution(sc)
                 by_verdict[verdict] = by_verdict.get(verdict, 0) + 1
                 for rule_id, pack in rules:
