@@ -15,6 +15,7 @@ Operations (the seed spec's ``/v1/trace/*``; the served ``/openapi.json`` is :mo
 ``GET  /v1/trace/exposure``                trace:read          the exposure summary
 ``GET  /healthz``, ``/readyz``             (none)              liveness, readiness
 ``GET  /docs``, ``/openapi.json``          (none)              Swagger UI (offline), the OpenAPI 3.1 document
+``GET  /``, ``/exposure``, ``/calls`` ...  trace:read          the dashboard (:mod:`trace_engine.web.pages`)
 =========================================  ==================  ========================================
 
 Every request goes through the same steps, in this order, so that no work is done for a caller who may not ask:
@@ -602,11 +603,17 @@ def create_app(db_path: str | Path, settings: ServerSettings | None = None, *, k
         agent_id = _agent_param(q["agent_id"])
 
         def _exposure() -> dict[str, Any]:
-            if agent_id is not None:
-                from trace_engine.store.reads import exposure
+            from trace_engine.damages import exposure_with_estimate
+            from trace_engine.store.reads import exposure, window_start
 
-                return exposure(store, who.tenant, window_days=window_days, agent_id=agent_id)
-            return views.exposure_rollup(store, who.tenant, window_days, memo=exposure_memo)
+            now = int(time.time() * 1000)
+            if agent_id is not None:
+                exp = exposure(store, who.tenant, window_days=window_days, agent_id=agent_id, now_ms=now)
+            else:
+                exp = views.exposure_rollup(store, who.tenant, window_days, now_ms=now, memo=exposure_memo)
+            return exposure_with_estimate(
+                store, who.tenant, exp, since_ms=window_start(window_days, now), agent_id=agent_id
+            )
 
         return JSONResponse(await run_in_threadpool(_exposure))
 
@@ -649,8 +656,24 @@ def create_app(db_path: str | Path, settings: ServerSettings | None = None, *, k
         media = docs.ASSETS.get(name, "application/javascript")
         return Response(data, media_type=media, headers={"Cache-Control": "public, max-age=86400"})
 
+    # ---------------------------------------------------------------------------------------- dashboard
+
+    from trace_engine.web.pages import mount
+
+    mount(app, pool=_StorePool(store), limiter=requests.take, compilers=compilers, exposure_memo=exposure_memo)
+
     app.add_middleware(_AccessLog)
     return app
+
+
+class _StorePool:
+    """What the dashboard asks of a connection pool: ``get()`` gives the store (sessions are per thread)."""
+
+    def __init__(self, store: Any):
+        self.store = store
+
+    def get(self) -> Any:
+        return self.store
 
 
 def _allowed_methods(app: FastAPI, scope: dict) -> str:

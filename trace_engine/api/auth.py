@@ -109,7 +109,12 @@ def authenticate(store: Store, key: str | None) -> Principal | None:
     """The principal for ``key``, or ``None`` when it is missing, unknown or revoked."""
     if not key or len(key) > MAX_KEY_LEN:
         return None
-    digest = hash_key(key)
+    return authenticate_hash(store, hash_key(key))
+
+
+def authenticate_hash(store: Store, digest: str) -> Principal | None:
+    """The principal of the key whose SHA-256 is ``digest`` (a dashboard session names its key so), or ``None``
+    when it is unknown, revoked, or its row does not match its signed record."""
     from trace_engine.store.events import api_key_is_signed
 
     with store.read() as s:

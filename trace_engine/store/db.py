@@ -33,3 +33,11 @@ def connect(db: str | os.PathLike[str] | Store, *, create: bool = True, **option
     from trace_engine.store import open_store
 
     return open_store(db, create=create, **options)
+
+
+def cursor_secret(db: str | os.PathLike[str] | Store) -> bytes:
+    """The database's HMAC secret for the read views' cursors (:meth:`Store.cursor_secret`)."""
+    if isinstance(db, Store):
+        return db.cursor_secret()
+    with connect(db, create=False) as store:
+        return store.cursor_secret()

@@ -104,6 +104,9 @@ class LogStore(Protocol):
 
     def scorecard_body(self, tenant: str, seq: int) -> str | None: ...
 
+    def latest_bodies(self, tenant: str, call_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """Per call id that has a record, ``(audit_hash, body)`` of its latest scorecard record."""
+
     def latest_audit_hash(self, tenant: str, call_id: str) -> str | None:
         """The audit hash of the call's latest scorecard record."""
 

@@ -106,6 +106,15 @@ class SqlSession:
 
     # --------------------------------------------------------------------------------------- execution
 
+    #: a session is one transaction (read code written against a raw connection asks)
+    in_transaction = True
+
+    def execute(self, statement: str, args: Sequence[Any] = ()) -> Any:
+        """``statement`` (``?`` placeholders) on this session's connection, for the read modules not yet moved
+        behind the interfaces (the dashboard's lists, damages, reports): their SQL is SQLite's, so on PostgreSQL
+        they work only as far as it agrees."""
+        return self._run(statement, args)
+
     def _run(self, statement: str, args: Sequence[Any] = ()) -> Any:
         try:
             return self.conn.execute(self.sql(statement), args)
@@ -252,6 +261,17 @@ class SqlSession:
             list(out),
         ):
             out[call_id].append(tuple(rest))
+        return out
+
+    def latest_bodies(self, tenant: str, call_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        out: dict[str, tuple[str, str]] = {}
+        for call_id, audit_hash, body in self._chunked(
+            "SELECT call_id, audit_hash, body FROM scorecards WHERE tenant = ? AND seq IN (SELECT max(seq) FROM "
+            "scorecards WHERE tenant = ? AND call_id IN ({marks}) GROUP BY call_id)",
+            [tenant, tenant],
+            list(dict.fromkeys(call_ids)),
+        ):
+            out[call_id] = (audit_hash, body)
         return out
 
     def latest_audit_hashes(self, tenant: str, call_ids: Sequence[str]) -> dict[str, str]:
