@@ -29,14 +29,15 @@ import re2
 from trace_engine import ir
 from trace_engine.compile.atoms import extract_atoms
 from trace_engine.compile.prefilter import (
+    AT_KINDS,
     Prefilter,
     build_prefilter,
     choose_atoms,
     conjunction,
+    detector_hints,
     regex_atom_words,
 )
 from trace_engine.text import NormalizedText, detect_many, normalize_phrase
-from trace_engine.text.detectors import MIN_DIGITS
 
 Span = tuple[int, int, str | None]  # original start, original end, detector kind (None for phrases and regexes)
 
@@ -433,10 +434,7 @@ class MatcherBuilder:
             email_detector=bool(out._email_detectors),
             needle_variables=tuple(dict.fromkeys(needle_variables)),
             conjunctions=conjunctions,
-            numeric_min=min(
-                (MIN_DIGITS[k] for _, k, _ in out.detector_leaves if k not in ("email", "mbi")), default=10**6
-            ),
-            mbi=any(k == "mbi" for _, k, _ in out.detector_leaves),
+            **detector_hints({k for _, k, _ in out.detector_leaves}),
         )
 
     def build(self, speakers: Mapping[int, frozenset[str]] | None = None) -> CompiledMatchers:
@@ -499,8 +497,8 @@ class MatcherBuilder:
         out.matcher_vars = {mid: tuple(v) for mid, v in leaf_vars.items() if all(v)}
         out._always_regexes = tuple(always)
         out._regexes = [re2.compile(src, _OPTIONS) for _, src, _ in out.regex_leaves]
-        out._digit_detectors = tuple(i for i, (_, k, _) in enumerate(out.detector_leaves) if k != "email")
-        out._email_detectors = tuple(i for i, (_, k, _) in enumerate(out.detector_leaves) if k == "email")
+        out._digit_detectors = tuple(i for i, (_, k, _) in enumerate(out.detector_leaves) if k not in AT_KINDS)
+        out._email_detectors = tuple(i for i, (_, k, _) in enumerate(out.detector_leaves) if k in AT_KINDS)
         out.speakers = dict(speakers or {})
         out.prefilter = self._prefilter({"agent"}, speakers, regex_atoms)
         out.caller_prefilter = self._prefilter({"caller"}, speakers, regex_atoms)

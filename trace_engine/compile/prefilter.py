@@ -18,8 +18,10 @@ halves, possessive stems, ``it`` of ``it'll``), or is *produced* by a rewrite: `
 surface that can produce it. Phrases with a rare token (not a common word, 4+ letters) use that token alone; other
 phrases use a conjunction: every one of their tokens must be present.
 
-Detectors have preconditions instead: enough digit material (digit characters plus weighted number words) for the
-numeric detectors, ``@`` or both ``at`` and ``dot`` for email.
+Detectors have preconditions instead, from their registry hints (``min_digits``, ``needs_at``): enough digit
+material (digit characters plus weighted number words) for the numeric detectors, an ``@`` or an ``at``. Two have a
+sharper test here (:data:`SHAPE_TESTED`): email needs an ``@`` or both ``at`` and ``dot``, and MBI's 5 digits count
+only in an MBI-like shape. A detector without one is let through on its hints alone (looser, hence safe).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from dataclasses import dataclass
 
 import ahocorasick
 
+from trace_engine.text.detectors import DETECTORS
 from trace_engine.text.fold import fold
 from trace_engine.text.normalize import _GENERIC_SUFFIXES, CONTRACTIONS
 from trace_engine.text.numbers import REPEATERS, SCALES, TEENS, TENS, UNITS, ZERO_WORDS
@@ -51,6 +54,10 @@ NUMBER_WORD_WEIGHT: dict[str, int] = {
     "hundred": 3,
     **{w: len(str(v)) for w, v in SCALES.items()},
 }
+#: detectors with a sharper precondition here than their registry hints (see the module docstring)
+SHAPE_TESTED: frozenset[str] = frozenset({"email", "mbi"})
+#: detectors gated on an ``at``/``@`` (the registry's ``needs_at``); every other one on digit material
+AT_KINDS: frozenset[str] = frozenset(k for k, spec in DETECTORS.items() if spec.needs_at)
 #: Numeric detectors need at least this much digit material (MBI has the fewest digits: 5 of 11 characters).
 MIN_DIGIT_MATERIAL = 5
 _TYPOGRAPHY = str.maketrans(
@@ -218,6 +225,20 @@ def regex_atom_words(atoms: list[str]) -> tuple[str, ...] | None:
     return tuple(out) or None
 
 
+def detector_hints(kinds: set[str]) -> dict[str, object]:
+    """:func:`build_prefilter`'s detector arguments for the enabled detector ``kinds``, from the registry's hints
+    (``min_digits``, ``needs_at``). A detector with no sharper test here (:data:`SHAPE_TESTED`) counts with its
+    hints alone: digit material of at least its ``min_digits`` (0, a detector of words: every turn), or an ``at``.
+    Looser than a sharper test, so a new detector is safe before the prefilter learns about it."""
+    return {
+        "numeric_min": min(
+            (DETECTORS[k].min_digits for k in kinds if k not in AT_KINDS and k not in SHAPE_TESTED), default=10**6
+        ),
+        "mbi": "mbi" in kinds,
+        "at_alone": any(k not in SHAPE_TESTED for k in kinds & AT_KINDS),
+    }
+
+
 @dataclass(slots=True)
 class Prefilter:
     """Answers whether a turn may match anything. Picklable (pyahocorasick automata pickle).
@@ -238,6 +259,8 @@ class Prefilter:
     numeric_min: int = MIN_DIGIT_MATERIAL
     #: the MBI detector is enabled: 5+ digits in an MBI-like shape also mean "maybe"
     mbi: bool = False
+    #: a detector needing an ``at`` other than email is enabled: an ``at`` alone means "maybe" (no ``dot`` needed)
+    at_alone: bool = False
 
     @staticmethod
     def _mbi_shape(raw: bytes, view: str) -> bool:
@@ -266,7 +289,7 @@ class Prefilter:
             if needle in view:
                 return True
         if self.email_detector and (
-            b"@" in raw or (" at " in view and (" dot " in view or _GLUED_DOT(raw) is not None))
+            b"@" in raw or (" at " in view and (self.at_alone or " dot " in view or _GLUED_DOT(raw) is not None))
         ):
             return True
         if self.automaton is None:
@@ -302,6 +325,7 @@ def build_prefilter(
     conjunctions: list[tuple[str, ...]] | None = None,
     numeric_min: int = MIN_DIGIT_MATERIAL,
     mbi: bool = False,
+    at_alone: bool = False,
 ) -> Prefilter:
     """Assemble the prefilter. ``phrase_atoms``: word-view surfaces per one-word rare phrase; ``conjunctions``: per
     other phrase, its rarest tokens (rarest first). A regex with no usable atom makes it always answer "maybe"."""
@@ -344,4 +368,5 @@ def build_prefilter(
         tuple(tuple(sorted(t)) for t in triggers),
         numeric_min,
         mbi,
+        at_alone,
     )
