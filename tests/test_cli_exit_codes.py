@@ -161,7 +161,8 @@ CASES: dict[str, list[tuple[str, tuple[str, ...], ExitCode]]] = {
         ("stale", ("docs", "--check", "--out", "{tmp:empty-docs}"), PROBLEMS),
     ],
     "bench": [
-        ("tiny", ("bench", "--corpus", str(OUTBOUND), "--turns", "5", "--stream-turns", "2", "--format", "json"), OK),
+        ("tiny", ("bench", "--corpus", str(OUTBOUND), "--turns", "5", "--stream-turns", "2", "--runs", "1", "--no-scaling",
+                  "--format", "json"), OK),
         ("missing corpus", ("bench", "--corpus", "{tmp:nope.jsonl}"), USAGE),
     ],
     "rescore": [
