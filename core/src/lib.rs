@@ -15,5 +15,6 @@ pub const ENGINE_VERSION: &str = env!("CARGO_PKG_VERSION");
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ENGINE_VERSION", ENGINE_VERSION)?;
+    engine::py::register(m)?;
     Ok(())
 }
