@@ -302,19 +302,10 @@ def run(
         "speedup_p99": round(base_summary["p99_us"] / gate_summary["p99_us"], 2) if gate_summary["p99_us"] else None,
         "stream": run_stream(engine, calls, stream_turns, start("streaming", None)),
         "memory_mb": memory_mb,
-        "prefilter_pass_rate": _prefilter_rate(engine, calls),
     }
     if tier2:
         result["gate_with_tier2"] = _with_tier2(config, calls, start("gate + tier-2", len(calls)))
     return result
-
-
-def _prefilter_rate(engine: Engine, calls: list[Transcript]) -> float:
-    prefilter = engine.program.matchers.prefilter
-    texts = [text for c in calls for role, text, _ in c.turns if role == "agent"]
-    if prefilter is None or not texts:
-        return 0.0
-    return round(sum(1 for t in texts if not prefilter.maybe(t)) / len(texts), 4)
 
 
 def _with_tier2(config: dict[str, Any], calls: list[Transcript], tick: Callable[[], None] = _no_tick) -> dict[str, Any]:

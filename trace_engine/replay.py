@@ -1,7 +1,7 @@
 """Replay a transcript through the gate and attribute what happened to each turn.
 
 Shared by ``trace test`` (pack tests in ``.calls`` files), ``trace explain`` and offline re-scoring: a
-:class:`Replay` drives a real :class:`~trace_engine.gate.session.Call` turn by turn and records, per turn, the
+:class:`Replay` drives a real :class:`~trace_engine.gate.call.Call` turn by turn and records, per turn, the
 findings, the requirements it satisfied and the states it set. Nothing here re-implements rule semantics.
 """
 
@@ -11,9 +11,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from trace_engine.gate.call import UNSCORED_ROLES, Call
 from trace_engine.gate.decision import Decision
 from trace_engine.gate.engine import Engine
-from trace_engine.gate.session import UNSCORED_ROLES, Call
 
 
 def feed_turn(call: Call, role: str, text: str, t: float | None = None) -> Decision | None:

@@ -46,7 +46,7 @@ def bench(
         f"baseline {b['turns']:>7} turns  p50 {b['p50_us']:>8.2f} us  p99 {b['p99_us']:>8.2f} us",
         f"speedup  p50 x{result['speedup_p50']}  p99 x{result['speedup_p99']}",
         f"stream   {s['chunks']:>7} chunks p50 {s['p50_us']:>8.2f} us  p99 {s['p99_us']:>8.2f} us  max hold-back {s['max_holdback_chars']} chars",
-        f"memory   {result['memory_mb']} MB compiled; prefilter skips {result['prefilter_pass_rate'] * 100:.1f}% of agent turns",
+        f"memory   {result['memory_mb']} MB compiled",
     ]
     write_text("\n".join(lines) + "\n")
 
