@@ -1,0 +1,166 @@
+"""The native gate against the frozen Python gate (``tests/reference_gate``), turn by turn, on whole corpora.
+
+For every call of each corpus, in every mode, under several configs and call-fact variants, both gates replay the
+call; every agent turn's decision (action, text, findings) and the final scorecard (minus timing) must be equal,
+and so must the states the call ends with. Prints one line per corpus and mode and the first differences found;
+exits 1 on any difference.
+
+    .venv/bin/python benchmarks/equivalence.py                   # SGD, Taskmaster, MTS-Dialog, demo
+    .venv/bin/python benchmarks/equivalence.py --corpus corpora/outbound_calls.jsonl --limit 200
+    .venv/bin/python benchmarks/equivalence.py --streams          # also: streamed turns at random splits
+
+The test suite runs a bounded sample of the same comparison (``tests/test_reference_gate.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("TRACE_SHARED", REPO.parent / "shared"))
+sys.path.insert(0, str(REPO / "tests"))
+
+MODES = ("warn", "modify", "block", "human_handoff")
+PACKS = ("tcpa", "hipaa", "pii", "brand_voice", "debt_collection")
+CORPORA = {
+    "sgd": SHARED / "corpora" / "sgd_calls.jsonl",
+    "taskmaster": SHARED / "corpora" / "taskmaster_calls.jsonl",
+    "mts": SHARED / "corpora" / "mts_dialog_calls.jsonl",
+    "demo": REPO / "corpora" / "outbound_calls.jsonl",
+}
+#: call-fact variants laid over each transcript's own metadata (each call gets one, by its index)
+FACT_VARIANTS: tuple[dict[str, Any], ...] = (
+    {},
+    {"direction": "outbound", "call_purpose": "telemarketing", "business_name": "Acme Solar", "agent_name": "Sam",
+     "recording_enabled": True, "local_time": "2026-11-20T10:15:00-05:00", "callee_state": "FL",
+     "callback_numbers": ["415-555-0198"]},
+    {"direction": "outbound", "call_purpose": "healthcare", "answered_by": "voicemail"},
+    {"direction": "inbound", "call_purpose": "debt_collection", "business_name": "The Lakeside Roofing Co.",
+     "calls_last_7_days": 3, "last_conversation_at": "2026-11-01T09:00:00Z", "local_time": "2026-11-20T22:15:00Z"},
+)
+
+
+def configs(mode: str) -> list[dict[str, Any]]:
+    from trace_engine.bench import default_gate_config
+
+    bench = default_gate_config()
+    bench["guardrails"] = {**bench["guardrails"], "mode": mode, "inline_timeout_ms": 600_000}
+    bench["rule_packs"] = {p: {"enabled": True} for p in PACKS}
+    return [
+        {"rule_packs": {p: {"enabled": True} for p in PACKS}, "guardrails": {"mode": mode, "inline_timeout_ms": 600_000}},
+        bench,
+    ]
+
+
+def replay(engine: Any, call: Any, facts: dict[str, Any], streams: random.Random | None = None) -> Any:
+    gate = engine.start_call(call.call_id, agent_id=call.agent_id, metadata={**call.metadata, **facts})
+    turns = []
+    for role, text, t in call.turns:
+        if role == "agent":
+            if streams is not None and streams.random() < 0.3:
+                stream = gate.agent_stream(t)
+                cuts = sorted(streams.sample(range(len(text) + 1), k=min(len(text) + 1, streams.randint(0, 6))))
+                released, prev = [], 0
+                for cut in [*cuts, len(text)]:
+                    released.append(stream.feed(text[prev:cut]))
+                    prev = cut
+                d = stream.close()
+                turns.append(("stream", d.action, "".join(released) + stream.tail, [f.to_dict() for f in d.findings]))
+            else:
+                d = gate.agent_turn(text, t)
+                turns.append((d.action, d.text, [f.to_dict() for f in d.findings]))
+        elif role == "caller":
+            gate.caller_turn(text, t)
+        elif role in ("system", "tool"):
+            gate.other_turn(role, text, t)
+    card = gate.end().to_dict()
+    for volatile in ("gate_health", "scored_at", "started_at"):
+        card.pop(volatile, None)
+    return turns, card, dict(gate.states)
+
+
+def _first_difference(a: Any, b: Any, path: str = "") -> str:
+    if type(a) is not type(b):
+        return f"{path}: {a!r} != {b!r}"
+    if isinstance(a, dict):
+        for k in sorted(set(a) | set(b), key=str):
+            if a.get(k) != b.get(k):
+                return _first_difference(a.get(k), b.get(k), f"{path}.{k}")
+    if isinstance(a, (list, tuple)):
+        if len(a) != len(b):
+            return f"{path}: length {len(a)} != {len(b)}: {a!r} vs {b!r}"[:2000]
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            if x != y:
+                return _first_difference(x, y, f"{path}[{i}]")
+    return f"{path}: {a!r} != {b!r}"[:2000]
+
+
+def compare_chunk(args: tuple[str, str, int, int, bool]) -> tuple[int, int, list[str]]:
+    from reference_gate.gate.engine import Engine as ReferenceEngine
+
+    from trace_engine import Engine
+    from trace_engine.transcripts import load_transcripts
+
+    path, mode, start, stop, streams = args
+    calls = [c for i, c in enumerate(load_transcripts(path)) if start <= i < stop]
+    pairs = [(Engine.from_config(cfg), ReferenceEngine.from_config(cfg)) for cfg in configs(mode)]
+    turns = differences = 0
+    report: list[str] = []
+    for i, call in enumerate(calls, start=start):
+        facts = FACT_VARIANTS[i % len(FACT_VARIANTS)]
+        for k, (live, ref) in enumerate(pairs):
+            seed = random.Random(f"{path}:{i}:{mode}:{k}") if streams else None
+            a = replay(live, call, facts, seed)
+            b = replay(ref, call, facts, random.Random(f"{path}:{i}:{mode}:{k}") if streams else None)
+            turns += len(a[0])
+            if json.dumps(a, sort_keys=True, default=str) != json.dumps(b, sort_keys=True, default=str):
+                differences += 1
+                if len(report) < 5:
+                    report.append(f"{call.call_id} (config {k}, facts {i % len(FACT_VARIANTS)}): {_first_difference(a, b)}")
+    return turns, differences, report
+
+
+def count_calls(path: str) -> int:
+    with open(path, encoding="utf-8") as fh:
+        return sum(1 for line in fh if line.strip())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", action="append", help="a corpus file (repeatable; default: all known)")
+    parser.add_argument("--mode", action="append", choices=MODES)
+    parser.add_argument("--limit", type=int, default=0, help="calls per corpus (0: all)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--streams", action="store_true", help="stream about a third of the agent turns")
+    args = parser.parse_args()
+    corpora = args.corpus or [str(p) for p in CORPORA.values() if p.exists()]
+    failed = False
+    with ProcessPoolExecutor(max_workers=args.workers) as pool:
+        for path in corpora:
+            total = count_calls(path)
+            n = min(total, args.limit) if args.limit else total
+            step = max(1, n // (args.workers * 8))
+            for mode in args.mode or MODES:
+                chunks = [(path, mode, s, min(s + step, n), args.streams) for s in range(0, n, step)]
+                turns = diffs = 0
+                reports: list[str] = []
+                for t, d, r in pool.map(compare_chunk, chunks):
+                    turns, diffs = turns + t, diffs + d
+                    reports.extend(r)
+                print(f"{Path(path).name:28} {mode:14} calls {n:6}  agent turns compared {turns:8}  differing calls {diffs}")
+                for line in reports[:5]:
+                    print("   ", line)
+                failed = failed or diffs > 0
+                sys.stdout.flush()
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
