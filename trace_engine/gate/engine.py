@@ -21,6 +21,7 @@ from trace_engine.errors import Diagnostic, Location, TraceConfigError, json_poi
 from trace_engine.gate.call import Call
 from trace_engine.gate.config import TraceConfig, load_config
 from trace_engine.gate.guardrails import guardrails_pack
+from trace_engine.gate.stream import STICKY_WORDS
 from trace_engine.packs import resolve_pack
 
 _COMPILED: OrderedDict[str, CompiledPackSet] = OrderedDict()
@@ -116,6 +117,7 @@ class Engine:
             handoff_line=config.handoff_line,
             text_layer=text_layer(),
             time_parser=time_parts,
+            sticky_words=sorted(STICKY_WORDS),
         )
 
     @classmethod

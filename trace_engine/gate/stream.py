@@ -23,10 +23,14 @@ from typing import TYPE_CHECKING, Any
 from trace_engine import _core
 from trace_engine.gate import bargein
 from trace_engine.gate.call import CallEndedError, _check_text
+from trace_engine.text.numbers import NUMBER_PASS_WORDS
 
 if TYPE_CHECKING:
     from trace_engine.gate.call import Call
     from trace_engine.gate.decision import Decision
+
+#: words a detector may still join to what follows (number words, spoken symbols): the hold-back extends over them
+STICKY_WORDS: frozenset[str] = NUMBER_PASS_WORDS | {"dot", "at", "dash", "hyphen", "underscore"}
 
 
 class AgentStream(_core.StreamCore):
