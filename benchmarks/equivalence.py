@@ -21,85 +21,11 @@ import random
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("TRACE_SHARED", REPO.parent / "shared"))
 sys.path.insert(0, str(REPO / "tests"))
 
-MODES = ("warn", "modify", "block", "human_handoff")
-PACKS = ("tcpa", "hipaa", "pii", "brand_voice", "debt_collection")
-CORPORA = {
-    "sgd": SHARED / "corpora" / "sgd_calls.jsonl",
-    "taskmaster": SHARED / "corpora" / "taskmaster_calls.jsonl",
-    "mts": SHARED / "corpora" / "mts_dialog_calls.jsonl",
-    "demo": REPO / "corpora" / "outbound_calls.jsonl",
-}
-#: call-fact variants laid over each transcript's own metadata (each call gets one, by its index)
-FACT_VARIANTS: tuple[dict[str, Any], ...] = (
-    {},
-    {"direction": "outbound", "call_purpose": "telemarketing", "business_name": "Acme Solar", "agent_name": "Sam",
-     "recording_enabled": True, "local_time": "2026-11-20T10:15:00-05:00", "callee_state": "FL",
-     "callback_numbers": ["415-555-0198"]},
-    {"direction": "outbound", "call_purpose": "healthcare", "answered_by": "voicemail"},
-    {"direction": "inbound", "call_purpose": "debt_collection", "business_name": "The Lakeside Roofing Co.",
-     "calls_last_7_days": 3, "last_conversation_at": "2026-11-01T09:00:00Z", "local_time": "2026-11-20T22:15:00Z"},
-)
-
-
-def configs(mode: str) -> list[dict[str, Any]]:
-    from trace_engine.bench import default_gate_config
-
-    bench = default_gate_config()
-    bench["guardrails"] = {**bench["guardrails"], "mode": mode, "inline_timeout_ms": 600_000}
-    bench["rule_packs"] = {p: {"enabled": True} for p in PACKS}
-    return [
-        {"rule_packs": {p: {"enabled": True} for p in PACKS}, "guardrails": {"mode": mode, "inline_timeout_ms": 600_000}},
-        bench,
-    ]
-
-
-def replay(engine: Any, call: Any, facts: dict[str, Any], streams: random.Random | None = None) -> Any:
-    gate = engine.start_call(call.call_id, agent_id=call.agent_id, metadata={**call.metadata, **facts})
-    turns = []
-    for role, text, t in call.turns:
-        if role == "agent":
-            if streams is not None and streams.random() < 0.3:
-                stream = gate.agent_stream(t)
-                cuts = sorted(streams.sample(range(len(text) + 1), k=min(len(text) + 1, streams.randint(0, 6))))
-                released, prev = [], 0
-                for cut in [*cuts, len(text)]:
-                    released.append(stream.feed(text[prev:cut]))
-                    prev = cut
-                d = stream.close()
-                turns.append(("stream", d.action, "".join(released) + stream.tail, [f.to_dict() for f in d.findings]))
-            else:
-                d = gate.agent_turn(text, t)
-                turns.append((d.action, d.text, [f.to_dict() for f in d.findings]))
-        elif role == "caller":
-            gate.caller_turn(text, t)
-        elif role in ("system", "tool"):
-            gate.other_turn(role, text, t)
-    card = gate.end().to_dict()
-    for volatile in ("gate_health", "scored_at", "started_at"):
-        card.pop(volatile, None)
-    return turns, card, dict(gate.states)
-
-
-def _first_difference(a: Any, b: Any, path: str = "") -> str:
-    if type(a) is not type(b):
-        return f"{path}: {a!r} != {b!r}"
-    if isinstance(a, dict):
-        for k in sorted(set(a) | set(b), key=str):
-            if a.get(k) != b.get(k):
-                return _first_difference(a.get(k), b.get(k), f"{path}.{k}")
-    if isinstance(a, (list, tuple)):
-        if len(a) != len(b):
-            return f"{path}: length {len(a)} != {len(b)}: {a!r} vs {b!r}"[:2000]
-        for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            if x != y:
-                return _first_difference(x, y, f"{path}[{i}]")
-    return f"{path}: {a!r} != {b!r}"[:2000]
+from gate_equivalence import CORPORA, FACT_VARIANTS, MODES, configs, first_difference, replay  # noqa: E402
 
 
 def compare_chunk(args: tuple[str, str, int, int, bool]) -> tuple[int, int, list[str]]:
@@ -123,7 +49,7 @@ def compare_chunk(args: tuple[str, str, int, int, bool]) -> tuple[int, int, list
             if json.dumps(a, sort_keys=True, default=str) != json.dumps(b, sort_keys=True, default=str):
                 differences += 1
                 if len(report) < 5:
-                    report.append(f"{call.call_id} (config {k}, facts {i % len(FACT_VARIANTS)}): {_first_difference(a, b)}")
+                    report.append(f"{call.call_id} (config {k}, facts {i % len(FACT_VARIANTS)}): {first_difference(a, b)}")
     return turns, differences, report
 
 
