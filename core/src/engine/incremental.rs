@@ -1,4 +1,5 @@
-//! The scan of a streamed turn, kept up to date as chunks arrive.
+//! The scan of a streamed turn, kept up to date as chunks arrive: today a full scan of the turn so far on each feed
+//! (see [`super::stream`]), with its buffers reused across feeds.
 
 use pyo3::prelude::*;
 

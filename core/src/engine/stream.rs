@@ -10,8 +10,11 @@
 //! a violation that will suppress the turn (block and handoff modes): what was already spoken cannot be taken back,
 //! so nothing more is released and the fallback line is the tail. `suppressing` says so as soon as it is known.
 //!
-//! Work per feed: the new text is scanned once, from the automaton state the previous feed left at the last frozen
-//! token ([`Incremental`]), so a turn costs about one pass over its text however it is split.
+//! Work per feed: the turn so far is normalized, scanned and evaluated again ([`Incremental`] is the seam where an
+//! incremental scan belongs), so a turn streamed in many small chunks costs more than checking it whole (about 18x
+//! for a 1,000-character turn in 2-word chunks with the native text layer). Scanning only the new text plus the
+//! hold-back needs a normalizer that can resume at a frozen token; until then every feed is exact by construction:
+//! it decides on the same text the frozen Python gate decides on.
 
 use std::collections::HashSet;
 
