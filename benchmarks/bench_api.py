@@ -1,6 +1,10 @@
 """HTTP API load benchmark on loopback: a store of N scored calls, then a bounded load run. Prints JSON.
 
     .venv/bin/python benchmarks/bench_api.py [--n 100000] [--db PATH] [--duration 40] [--threads 4]
+    .venv/bin/python benchmarks/bench_api.py --abuse [--n 20000] [--rounds 2] [--phase-seconds 20]
+
+``--abuse`` is the upload-flood benchmark (:mod:`bench_api_abuse`): a victim tenant's read latency while other
+tenants flood the server with rule-pack uploads, as a ratio to its idle latency, and whether the server lived.
 
 1. Store: N synthetic scorecards (``trace_engine.evidence.synthetic``) appended through ``EvidenceLog.append_many``
    in batches, spread over the last ~20 days so the default 30-day exposure window covers all of them. An
@@ -35,7 +39,6 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from trace_engine.evidence.signing import SigningKey  # noqa: E402
 from trace_engine.evidence.synthetic import synthetic_scorecard  # noqa: E402
 
 TENANT = "bench"
@@ -57,7 +60,7 @@ def build_store(db: Path, n: int, batch: int) -> dict:
     step = max(1, span_ms // n)
     base = now - span_ms
     t0 = time.perf_counter()
-    with EvidenceLog(db, SigningKey.generate()) as log:
+    with EvidenceLog(db) as log:
         start = log.size(TENANT)
         for lo in range(start, n, batch):
             cards = []
@@ -147,10 +150,19 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=40.0, help="total seconds of load, over all phases")
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--generate-only", action="store_true")
+    ap.add_argument("--abuse", action="store_true", help="upload-flood mode (see benchmarks/bench_api_abuse.py)")
+    ap.add_argument("--rounds", type=int, default=2, help="--abuse: idle/flood rounds")
+    ap.add_argument("--phase-seconds", type=float, default=20.0, help="--abuse: seconds per phase")
+    ap.add_argument("--read-rps", type=float, default=40.0, help="--abuse: the victim's paced read rate")
     ap.add_argument(
         "--phases", default="interactions_list,interaction_detail,exposure_random_window,exposure_30d"
     )
     args = ap.parse_args()
+    if args.abuse:
+        from bench_api_abuse import run_abuse  # noqa: I001 - benchmarks/ is on sys.path when run as a script
+
+        print(json.dumps(run_abuse(args), indent=2))
+        return
     tmp = tempfile.TemporaryDirectory()
     db = Path(args.db) if args.db else Path(tmp.name) / "bench.db"
     store = build_store(db, args.n, args.batch)
@@ -214,7 +226,8 @@ def main() -> None:
         return "/v1/trace/exposure", {}
 
     with tempfile.TemporaryDirectory() as logdir:
-        with running_server(db, Path(logdir) / "server.log", log_level="warning") as srv:
+        # a load test of the read path: the per-key rate limit is off here (``--abuse`` runs with limits on)
+        with running_server(db, Path(logdir) / "server.log", log_level="warning", args=["--rate-limit", "0"]) as srv:
             warm = run_phase(srv.url, key, 1, 1.0, interactions)  # noqa: F841 - warm the server's connections
             phases = {
                 "interactions_list": interactions,

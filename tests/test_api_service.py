@@ -1,4 +1,5 @@
-"""The Trace HTTP API through a real ``trace serve`` on loopback, every response checked against the seed spec."""
+"""The Trace HTTP API through a real ``trace serve`` on loopback, every response checked against the served OpenAPI
+3.1 document (which is the seed's contract made exact; a test below holds it to the seed)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import jsonschema
 import pytest
 
 from trace_engine.api.auth import create_key
-from trace_engine.api.schemas import to_jsonschema
+from trace_engine.api.openapi import served_document, to_31
 from trace_engine.api.tables import open_db
 from trace_engine.api.testing import running_server
 from trace_engine.evidence.synthetic import synthetic_scorecard
@@ -29,15 +30,14 @@ BASE = NOW - 3 * 86_400_000  # inside the default 30-day exposure window
 
 @pytest.fixture(scope="module")
 def spec():
-    raw = json.loads(SEED.read_text()) if SEED.exists() else json.loads(PACKAGED.read_text())
-    return raw
+    return served_document()
 
 
 def _doc(spec, schema):
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "components": {"schemas": to_jsonschema(spec["components"]["schemas"])},
-        **to_jsonschema(schema),
+        "components": {"schemas": spec["components"]["schemas"]},
+        **schema,
     }
 
 
@@ -114,7 +114,8 @@ def env(tmp_path_factory):
         "globex": create_key(conn, "globex", "trace:read,trace:configure")[0],
     }
     conn.close()
-    with running_server(db, d / "server.log") as srv:
+    # functional tests: rate limits off (tests/test_api_hostile.py covers them)
+    with running_server(db, d / "server.log", args=["--rate-limit", "0", "--upload-rate", "0"]) as srv:
         yield {"srv": srv, "keys": keys, "db": db, "dir": d}
 
 
@@ -244,8 +245,6 @@ def test_bad_configs_are_400(acme, spec):
     for body in (
         {"enabled": "yes"},
         {"guardrails": {"mode": "explode"}},
-        {"rule_packs": {"no_such_pack": {"enabled": True}}},
-        {"rule_packs": {"tcpa": {"version": "0.0.0-nope"}}},
         {"unknown_field": 1},
         {"packs_dir": ["/etc"]},
         [1, 2],
@@ -256,26 +255,36 @@ def test_bad_configs_are_400(acme, spec):
     r = acme.put("/v1/trace/config", content=b"{not json", headers={"content-type": "application/json"})
     assert r.status_code == 400
     check(spec, r, "")
+    # naming a pack the tenant does not have conflicts with the store's state: 409, every missing pack listed
+    r = acme.put(
+        "/v1/trace/config",
+        json={"rule_packs": {"no_such_pack": {"enabled": True}, "tcpa": {"version": "0.0.0-nope"}}},
+    )
+    assert r.status_code == 409
+    body = check(spec, r, "")
+    assert body["code"] == "unknown_rule_pack" and len(body["errors"]) == 2
 
 
 def test_agents_belong_to_their_tenant(acme, globex, spec):
-    # acme scored calls under agent-0..4; globex under gx-agent-0/1
+    # acme scored calls under agent-0..4; globex under gx-agent-0/1. Each tenant's ids are its own.
     for c, agent in ((globex, "agent-2"), (acme, "gx-agent-0")):
-        r = c.put("/v1/trace/config", json={"agent_id": agent, "enabled": True})
-        assert r.status_code == 404
-        check(spec, r, "")
-        assert c.get("/v1/trace/config", params={"agent_id": agent}).status_code == 404
-        assert c.get("/v1/trace/interactions", params={"agent_id": agent}).status_code == 404
-    # the first tenant to configure a new agent owns it
-    assert acme.put("/v1/trace/config", json={"agent_id": "brand-new", "enabled": True}).status_code == 200
-    assert globex.put("/v1/trace/config", json={"agent_id": "brand-new", "enabled": False}).status_code == 404
-    assert globex.get("/v1/trace/config", params={"agent_id": "brand-new"}).status_code == 404
-    assert (
-        check(spec, acme.get("/v1/trace/config", params={"agent_id": "brand-new"}), "/v1/trace/config")[
-            "enabled"
-        ]
-        is True
-    )
+        r = c.put("/v1/trace/config", json={"agent_id": agent, "enabled": True, "guardrails": {"mode": "block"}})
+        assert r.status_code == 200, r.text
+        assert check(spec, c.get("/v1/trace/config", params={"agent_id": agent}), "/v1/trace/config")["mode"] == "block"
+        # the other tenant's calls under that id stay invisible: an unknown agent is an empty list
+        listed = check(spec, c.get("/v1/trace/interactions", params={"agent_id": agent}), "/v1/trace/interactions")
+        assert listed["data"] == [] and listed["has_more"] is False
+    # the owner of the calls still sees its own config and calls under the same id, untouched
+    mine = check(spec, acme.get("/v1/trace/config", params={"agent_id": "agent-2"}), "/v1/trace/config")
+    assert mine["mode"] != "block"
+    assert acme.get("/v1/trace/interactions", params={"agent_id": "agent-2"}).json()["data"]
+    # nothing reveals whether another tenant uses an id: a fresh id reads exactly like one another tenant configured
+    a = globex.get("/v1/trace/config", params={"agent_id": "brand-new-1"}).json()
+    acme.put("/v1/trace/config", json={"agent_id": "brand-new-2", "enabled": True})
+    b = globex.get("/v1/trace/config", params={"agent_id": "brand-new-2"}).json()
+    assert {k: v for k, v in a.items() if k not in ("agent_id", "config")} == {
+        k: v for k, v in b.items() if k not in ("agent_id", "config")
+    }
 
 
 # ------------------------------------------------------------------------------------------- rule packs
@@ -318,7 +327,7 @@ def test_upload_versions_and_conflicts(acme, globex, spec):
     assert v1["builtin"] is False and v1["version"] == "1.0.0" and v1["spec"]["pack_id"] == "acme_policy"
     dup = acme.post("/v1/trace/rule-packs", json=PACK)
     assert dup.status_code == 409
-    check(spec, dup, "")
+    assert check(spec, dup, "")["code"] == "rule_pack_exists"
     v2pack = json.loads(json.dumps(PACK))
     v2pack["version"] = "1.1.0"
     v2pack["rules"][0]["checks"][0]["match"]["phrases"].append("approval is guaranteed")
@@ -342,7 +351,8 @@ def test_upload_versions_and_conflicts(acme, globex, spec):
     assert globex.post("/v1/trace/rule-packs", json=PACK).status_code == 201
     # a built-in pack_id is reserved
     taken = dict(PACK, pack_id="tcpa")
-    assert acme.post("/v1/trace/rule-packs", json=taken).status_code == 409
+    r = acme.post("/v1/trace/rule-packs", json=taken)
+    assert r.status_code == 409 and r.json()["code"] == "builtin_pack_id"
     # configs may pin uploaded versions
     ok = acme.put(
         "/v1/trace/config",
@@ -355,7 +365,7 @@ def test_upload_versions_and_conflicts(acme, globex, spec):
     assert ok.status_code == 200, ok.text
     assert (
         globex.put("/v1/trace/config", json={"rule_packs": {"acme_policy": {"version": "1.1.0"}}}).status_code
-        == 400
+        == 409
     )
 
 
@@ -425,9 +435,11 @@ def _walk(c, spec, path, **params):
 def test_interactions_pages_and_limits(acme, spec):
     first = check(spec, acme.get("/v1/trace/interactions"), "/v1/trace/interactions")
     assert len(first["data"]) == 20 and first["has_more"] is True  # default page size
-    capped = check(spec, acme.get("/v1/trace/interactions", params={"limit": 500}), "/v1/trace/interactions")
-    assert len(capped["data"]) == 100
-    assert acme.get("/v1/trace/interactions", params={"limit": 0}).status_code == 400
+    full = check(spec, acme.get("/v1/trace/interactions", params={"limit": 100}), "/v1/trace/interactions")
+    assert len(full["data"]) == 100
+    for bad in (0, 101, 500, -1, "x", "1.5"):  # the seed says 1..100: outside it is a 400, not a silent clamp
+        r = acme.get("/v1/trace/interactions", params={"limit": bad})
+        assert r.status_code == 400 and check(spec, r, "")["param"] == "limit"
     ids, pages = _walk(acme, spec, "/v1/trace/interactions", limit=33)
     assert len(ids) == len(set(ids)) == 150 and pages == 5
     fails, _ = _walk(acme, spec, "/v1/trace/interactions", verdict="FAIL", limit=10)
@@ -530,34 +542,40 @@ def test_cursors_are_bound_to_their_tenant(acme, globex, spec):
     assert globex.get("/v1/trace/violations", params={"limit": 2, "cursor": av}).status_code == 404
     af = acme.get("/v1/trace/findings", params={"limit": 2}).json()["next_cursor"]
     assert globex.get("/v1/trace/findings", params={"limit": 2, "cursor": af}).status_code == 404
-    # altered, foreign-view or garbage cursors are 400
-    for cur in (a[:-2] + ("AA" if not a.endswith("AA") else "BB"), av, "garbage", "a.b"):
+    # a well-formed cursor that does not verify (altered, another list's, made up) is not found either
+    for cur in (a[:-2] + ("AA" if not a.endswith("AA") else "BB"), av, "a.b"):
         r = acme.get("/v1/trace/interactions", params={"limit": 5, "cursor": cur})
-        assert r.status_code == 400, cur
+        assert r.status_code == 404, cur
         check(spec, r, "")
+    # one that is not even well-formed is a 400
+    for cur in ("garbage", "a.b.c", "x" * 2000):
+        r = acme.get("/v1/trace/interactions", params={"limit": 5, "cursor": cur})
+        assert r.status_code == 400 and check(spec, r, "")["code"] == "invalid_cursor", cur
 
 
 # ----------------------------------------------------------------------------------- openapi, errors, logs
 
 
-def test_openapi_describes_the_same_operations(env, spec):
+def test_openapi_describes_the_same_operations(env):
+    """The served document is valid OpenAPI 3.1 and has every operation of the seed's contract, with its
+    operationId, parameters (the seed's, plus documented extensions) and statuses (plus the errors it returns)."""
+    from openapi_spec_validator import validate
+
     served = httpx.get(env["srv"].url + "/openapi.json", timeout=10).json()
-
-    def ops(doc):
-        return {
-            (path, method): (
-                op.get("operationId"),
-                json.dumps(op.get("parameters", []), sort_keys=True),
-                sorted(op.get("responses", {})),
-            )
-            for path, item in doc["paths"].items()
-            if path.startswith("/v1/trace/")
-            for method, op in item.items()
-        }
-
-    assert ops(served) == ops(spec)
-    for name in ("TraceConfig", "TraceInteractionDetail", "TraceExposure", "Problem", "Error"):
-        assert served["components"]["schemas"][name] == spec["components"]["schemas"][name]
+    validate(served)
+    assert served["openapi"] == "3.1.0" and "nullable" not in json.dumps(served)
+    seed = json.loads(SEED.read_text()) if SEED.exists() else json.loads(PACKAGED.read_text())
+    for path, item in seed["paths"].items():
+        if not path.startswith("/v1/trace/"):
+            continue
+        for method, op in item.items():
+            mine = served["paths"][path][method]
+            assert mine["operationId"] == op["operationId"]
+            assert {p["name"] for p in op.get("parameters", [])} <= {p["name"] for p in mine.get("parameters", [])}
+            assert set(op["responses"]) <= set(mine["responses"])
+    # the response schemas are the seed's (converted to 3.1), except where Trace documents an extension
+    for name in ("TraceInteractionDetail", "TraceExposure", "TraceViolation", "TraceFinding", "Error"):
+        assert served["components"]["schemas"][name] == to_31(seed["components"]["schemas"][name])
 
 
 def test_unknown_routes_and_methods(acme, spec):
@@ -584,13 +602,15 @@ def test_no_key_in_logs(env, acme):
     assert "Traceback" not in text
 
 
-def test_agent_claim_race_has_one_winner(acme, globex):
+def test_two_tenants_configure_the_same_agent_id_at_once(acme, globex, spec):
     from concurrent.futures import ThreadPoolExecutor
 
-    def put(c):
-        return c, c.put("/v1/trace/config", json={"agent_id": "contested", "enabled": True}).status_code
+    def put(args):
+        c, mode = args
+        return c.put("/v1/trace/config", json={"agent_id": "contested", "guardrails": {"mode": mode}}).status_code
 
     with ThreadPoolExecutor(8) as ex:
-        results = list(ex.map(put, [acme, globex] * 6))
-    by_tenant = {"acme": {s for c, s in results if c is acme}, "globex": {s for c, s in results if c is globex}}
-    assert sorted(map(frozenset, by_tenant.values()), key=sorted) == sorted([frozenset({200}), frozenset({404})], key=sorted)
+        statuses = list(ex.map(put, [(acme, "block"), (globex, "modify")] * 6))
+    assert set(statuses) == {200}
+    assert acme.get("/v1/trace/config", params={"agent_id": "contested"}).json()["mode"] == "block"
+    assert globex.get("/v1/trace/config", params={"agent_id": "contested"}).json()["mode"] == "modify"

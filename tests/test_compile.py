@@ -27,7 +27,9 @@ def builtin_packs() -> list[ir.Pack]:
 
 
 def test_passes_run_in_order() -> None:
-    assert [p.__name__ for p in PASSES] == ["compute_etag", "lower_states", "lower_rules", "emit_program", "load_core"]
+    assert [p.__name__ for p in PASSES] == [
+        "check_limits", "compute_etag", "lower_states", "lower_rules", "emit_program", "load_core"
+    ]
 
 
 def test_the_program_is_plain_data(builtin_packs: list[ir.Pack]) -> None:

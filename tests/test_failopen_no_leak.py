@@ -181,7 +181,10 @@ def test_no_detector_positive_value_leaks_anywhere(tmp_path: Path) -> None:
         conn = open_db(str(db))
         key = create_key(conn, "default", "trace:read")[0]
         conn.close()
-        with TestClient(create_app(str(db))) as client:
+        from trace_engine.api.settings import ServerSettings
+
+        # every stored call is read back at once: the per-key rate limit (20/s by default) is off for this reader
+        with TestClient(create_app(str(db), ServerSettings(rate_limit=0))) as client:
             headers = {"Authorization": f"Bearer {key}"}
             responses = [client.get("/v1/trace/interactions", params={"limit": 100}, headers=headers).text]
             responses += [client.get("/v1/trace/violations", params={"limit": 100}, headers=headers).text]

@@ -8,6 +8,7 @@ visible to the new venv by a ``.pth`` line; nothing is downloaded).
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -51,8 +52,12 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
         else:
             shutil.copy2(path, src / name)
     dist = root / "dist"
-    target = {"CARGO_TARGET_DIR": str(REPO / "core" / "target")}
-    _run([maturin, "build", "--release", "--quiet", "--out", str(dist)], extra_env=target, cwd=src)
+    target = REPO / "core" / "target"
+    target.mkdir(parents=True, exist_ok=True)
+    # one build at a time on the shared cargo tree (pytest-xdist runs this fixture once per worker)
+    with open(target / ".wheel-test.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _run([maturin, "build", "--release", "--quiet", "--out", str(dist)], extra_env={"CARGO_TARGET_DIR": str(target)}, cwd=src)
     (wheel,) = dist.glob("trace_engine-*.whl")
     env_dir = root / "venv"
     _run([sys.executable, "-m", "venv", "--without-pip", str(env_dir)])

@@ -9,8 +9,9 @@ are enforced; with nothing cached the safe default (no packs, ``warn``, fail-ope
 scope, another tenant's agent, a pack that no longer exists) is a :class:`DistributionError`: that is a
 misconfiguration, not an outage.
 
-``engine_from_store(db, agent_id, tenant=None)`` builds the same engine straight from the database (the tenant
-defaults to the agent's owner).
+``engine_from_store(db, agent_id, tenant=None)`` builds the same engine straight from the database. Agents are per
+tenant, so the tenant names the agent; without one, the only tenant that has ``agent_id`` is used (several is a
+:class:`DistributionError`: say which).
 
 The engine gets every pack from the service (or store), never from local files, so a tenant's uploads and the
 server's built-in versions are what the gate enforces. ``engine.distribution`` records where the config came
@@ -227,13 +228,14 @@ def engine_from_store(
     try:
         init_api_schema(conn)
         if tenant is None:
-            tenant = (resources.agent_owner(conn, agent_id) if agent_id else None) or "default"
-        elif agent_id is not None:
-            resources.require_agent(conn, tenant, agent_id, must_exist=False)
+            tenants = resources.agent_tenants(conn, agent_id) if agent_id else []
+            if len(tenants) > 1:
+                raise DistributionError(400, f"agent {agent_id!r} exists in several tenants; pass the tenant")
+            tenant = tenants[0] if tenants else "default"
         stored = resources.get_config(conn, tenant, agent_id)
         specs = []
         for pack_id, version in _enabled_refs(stored.config):
-            rec = resources.find_pack(conn, tenant, pack_id, version)
+            rec = resources.find_pack(conn, tenant, pack_id, version, with_spec=True)
             if rec is None:
                 raise DistributionError(
                     404, f"no rule pack {pack_id!r}{' version ' + repr(version) if version else ''}"

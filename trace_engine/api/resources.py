@@ -1,16 +1,20 @@
 """Tenancy, the config store and the rule-pack store, over one SQLite connection. No HTTP here: the app and
 :mod:`trace_engine.api.distribution` (``engine_from_store``) both use these functions.
 
-Agents: an agent belongs to the tenant that first configured it or scored calls under it (the first row for the
-``agent_id`` in the evidence store's ``agents`` table). Another tenant's agent is reported as not found.
+Agents: an agent's identity is ``(tenant, agent_id)``. Each tenant has its own namespace of agent ids, so two
+tenants may both have an ``agent-1`` and neither can see, claim or even detect the other's. Configuring an agent
+(or scoring a call under it) registers it in the evidence store's ``agents`` table for that tenant.
 
 Configs: per agent or the org default (``agent_id`` ``""``). Reading an agent's config falls back to the org
 default and then to the safe default (``enabled: false``, ``mode: warn``, ``fail_open: true``). The ETag is the
-content hash of the stored ``TraceConfigInput``.
+content hash of the stored ``TraceConfigInput``. ``If-Match`` / ``If-None-Match`` are checked against the
+effective config inside the write transaction (see :func:`put_config`).
 
 Rule packs: the built-in packs (``builtin: true``) and each tenant's uploads, versioned per tenant. The newest
 upload of a ``pack_id`` is its latest active version; older versions stay retrievable by ``version`` and are
-listed as ``deprecated``. Uploads are parsed, compiled and linted before they are stored.
+listed as ``deprecated``. Uploads are parsed and checked structurally in a compiler process
+(:mod:`trace_engine.api.compiler`), refused here if they duplicate a version or a built-in (:func:`check_upload_identity`,
+before compiling), compiled and linted there, and stored by :func:`store_upload`. Specs are kept as canonical JSON text and spliced into responses as they are.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from trace_engine.api.errors import ApiError, bad_request, conflict, not_found
+from trace_engine.api.errors import ApiError, bad_request, limit_exceeded, problem_error
+from trace_engine.compile.limits import LIMITS
 
 log = logging.getLogger("trace.api")
 
@@ -35,7 +40,7 @@ SAFE_DEFAULT: dict[str, Any] = {
     "guardrails": {"mode": "warn", "fail_open": True},
 }
 ORG_DEFAULT = ""
-MAX_PACK_BYTES = 1_000_000
+MAX_AGENT_ID = 256
 UPLOAD_DEFAULTS = {"jurisdiction": "unspecified", "legal_status": "tenant upload - not reviewed"}
 
 
@@ -54,33 +59,25 @@ def now_ms() -> int:
 # =========================================================================================== agents
 
 
-def agent_owner(conn: sqlite3.Connection, agent_id: str) -> str | None:
-    row = conn.execute(
-        "SELECT tenant FROM agents WHERE agent_id = ? ORDER BY rowid LIMIT 1", (agent_id,)
-    ).fetchone()
-    return row[0] if row else None
-
-
-def require_agent(conn: sqlite3.Connection, tenant: str, agent_id: str, *, must_exist: bool = True) -> None:
-    """404 unless ``agent_id`` belongs to ``tenant`` (or, without ``must_exist``, belongs to nobody yet)."""
-    owner = agent_owner(conn, agent_id)
-    if owner == tenant or (owner is None and not must_exist):
-        return
-    raise not_found(f"No agent {agent_id!r} for this tenant.")
-
-
-def _claim_agent(conn: sqlite3.Connection, tenant: str, agent_id: str) -> None:
-    """Inside an evidence transaction: make ``tenant`` the owner of an unowned agent (a signed ``agent`` record);
-    404 when another owns it."""
+def register_agent(conn: sqlite3.Connection, tenant: str, agent_id: str) -> None:
+    """Inside an evidence transaction: record ``(tenant, agent_id)`` as the tenant's (a signed ``agent`` record;
+    a known agent is left as it is). Another tenant's agent of the same id is another agent."""
     from trace_engine.store.log import log_for
 
-    owner = agent_owner(conn, agent_id)
-    if owner is None:
-        tx = log_for(conn).current
-        assert tx is not None, "claiming an agent needs an evidence transaction"
-        tx.claim_agent(tenant, agent_id, now_ms())
-    elif owner != tenant:
-        raise not_found(f"No agent {agent_id!r} for this tenant.")
+    tx = log_for(conn).current
+    assert tx is not None, "registering an agent needs an evidence transaction"
+    tx.claim_agent(tenant, agent_id, now_ms())
+
+
+def agent_tenants(conn: sqlite3.Connection, agent_id: str) -> list[str]:
+    """The tenants that have an agent called ``agent_id`` (for local tools that are not given a tenant; never
+    used to answer an HTTP request)."""
+    rows = conn.execute(
+        "SELECT tenant FROM agents WHERE agent_id = ? UNION SELECT tenant FROM trace_configs WHERE agent_id = ? "
+        "ORDER BY 1",
+        (agent_id, agent_id),
+    ).fetchall()
+    return [r[0] for r in rows]
 
 
 # =========================================================================================== configs
@@ -127,36 +124,74 @@ def get_config(conn: sqlite3.Connection, tenant: str, agent_id: str | None) -> S
     return StoredConfig(agent_id or None, dict(SAFE_DEFAULT), content_etag(SAFE_DEFAULT), 0, "default")
 
 
+def check_agent_id(value: Any, param: str = "agent_id") -> str:
+    """A usable ``agent_id``: a non-empty string of at most 256 characters without control characters."""
+    if (
+        not isinstance(value, str)
+        or not value.strip()
+        or len(value) > MAX_AGENT_ID
+        or any(ord(c) < 32 or 127 <= ord(c) < 160 for c in value)
+    ):
+        raise bad_request(
+            f"`{param}` must be a non-empty string of at most {MAX_AGENT_ID} characters without control characters.",
+            "invalid_agent_id",
+            param=param,
+        )
+    return value
+
+
 def unwrap_config(body: Any) -> tuple[str | None, dict[str, Any]]:
-    """Accept the raw ``TraceConfigInput`` or ``{agent_id, config}``; returns ``(agent_id, config_without_agent_id)``."""
+    """Accept the raw ``TraceConfigInput`` or ``{agent_id, config}`` (the served ``TraceConfigBody``); returns
+    ``(agent_id, config_without_agent_id)``. Every shape error is a 400 listing each violation."""
+    from trace_engine.api import schemas
+
     if not isinstance(body, dict):
         raise bad_request("The config must be a JSON object.", "invalid_config")
-    if "config" in body and set(body) <= {"agent_id", "config"}:
-        inner = body["config"]
-        if not isinstance(inner, dict):
-            raise bad_request("`config` must be a JSON object.", "invalid_config", param="config")
-        outer_agent = body.get("agent_id")
-        inner_agent = inner.get("agent_id")
-        if outer_agent is not None and inner_agent is not None and outer_agent != inner_agent:
-            raise bad_request("`agent_id` and `config.agent_id` differ.", "invalid_config", param="agent_id")
-        agent = outer_agent if outer_agent is not None else inner_agent
-        cfg = {k: v for k, v in inner.items() if k != "agent_id"}
-    else:
-        agent = body.get("agent_id")
-        cfg = {k: v for k, v in body.items() if k != "agent_id"}
-    if agent is not None and (not isinstance(agent, str) or not agent.strip() or len(agent) > 256):
+    wrapped = "config" in body
+    shape = schemas.errors("TraceConfigWrapped" if wrapped else "TraceConfigInput", body)
+    facts_only = ("/config/call_defaults", "/call_defaults")
+    if shape and all(e["pointer"].startswith(facts_only) for e in shape):
+        # the gate's own messages about call facts are better ("did you mean 'call_purpose'?"): use them
+        _gate_errors(body["config"] if wrapped and isinstance(body["config"], dict) else body)
+    if shape:
+        if any(e["pointer"] == "/agent_id" for e in shape):
+            check_agent_id(body["agent_id"])  # the specific code for the common mistake
         raise bad_request(
-            "`agent_id` must be a non-empty string (at most 256 characters).",
+            "The config does not follow TraceConfigInput: " + "; ".join(e["message"] for e in shape[:10]),
             "invalid_config",
-            param="agent_id",
+            errors=shape,
         )
+    if wrapped:
+        agent, cfg = body.get("agent_id"), dict(body["config"])
+    else:
+        agent, cfg = body.get("agent_id"), {k: v for k, v in body.items() if k != "agent_id"}
     return agent, cfg
 
 
-def validate_config(conn: sqlite3.Connection, tenant: str, cfg: dict[str, Any]) -> dict[str, Any]:
-    """Validate with the gate's config model and check the packs it names; returns what is stored."""
+def _gate_errors(cfg: dict[str, Any]) -> None:
+    """400 with the gate's config model's messages when it refuses ``cfg``."""
     from trace_engine.errors import TraceConfigError
     from trace_engine.gate.config import load_config
+
+    try:
+        load_config({k: v for k, v in cfg.items() if k != "agent_id"})
+    except TraceConfigError as exc:
+        errors = [{"code": d.code, "message": d.message} for d in exc.diagnostics]
+        raise bad_request(
+            "The config does not follow TraceConfigInput: " + "; ".join(e["message"] for e in errors),
+            "invalid_config",
+            errors=errors,
+        ) from None
+
+
+def validate_config(conn: sqlite3.Connection, tenant: str, cfg: dict[str, Any]) -> dict[str, Any]:
+    """Validate against the served ``TraceConfigInput`` (closed, with limits), then the gate's config model and
+    the compiler's limits on the guardrails pack; 409 for packs the tenant does not have. Returns what is stored."""
+    from trace_engine.api import schemas
+    from trace_engine.compile.limits import CODE_LIMITS, check_pack
+    from trace_engine.errors import TraceConfigError
+    from trace_engine.gate.config import load_config
+    from trace_engine.gate.guardrails import guardrails_pack
 
     if "packs_dir" in cfg:
         raise bad_request(
@@ -164,8 +199,6 @@ def validate_config(conn: sqlite3.Connection, tenant: str, cfg: dict[str, Any]) 
             "invalid_config",
             param="packs_dir",
         )
-    from trace_engine.api import schemas
-
     shape = schemas.errors("TraceConfigInput", cfg)
     if shape:
         raise bad_request(
@@ -182,11 +215,19 @@ def validate_config(conn: sqlite3.Connection, tenant: str, cfg: dict[str, Any]) 
             "invalid_config",
             errors=errors,
         ) from None
+    synthesized = guardrails_pack(model.guardrails)
+    beyond = check_pack(synthesized) if synthesized is not None else []
+    if beyond:
+        name = CODE_LIMITS[beyond[0].code]
+        raise limit_exceeded(
+            name,
+            LIMITS.as_dict()[name],
+            "The guardrails exceed the compiler's limits: " + "; ".join(d.message for d in beyond[:5]),
+            errors=[{"code": d.code, "message": d.message, "pointer": "/guardrails"} for d in beyond],
+        )
     stored = model.model_dump(mode="json", exclude_unset=True)
     stored.pop("agent_id", None)
-    stored["enabled"] = (
-        model.enabled if "enabled" in cfg else False
-    )  # the spec's default, not the local gate's
+    stored["enabled"] = model.enabled if "enabled" in cfg else False  # the spec's default, not the local gate's
     problems = []
     for pack_id, ref in model.rule_packs.items():
         if find_pack(conn, tenant, pack_id, ref.version) is None:
@@ -194,49 +235,79 @@ def validate_config(conn: sqlite3.Connection, tenant: str, cfg: dict[str, Any]) 
             problems.append(
                 {
                     "code": "unknown_rule_pack",
-                    "message": f"no rule pack {want!r} is available",
+                    "message": f"no rule pack {want!r} is available to this tenant",
                     "pointer": f"/rule_packs/{pack_id}",
                 }
             )
     if problems:
-        raise bad_request(
-            "The config names rule packs that do not exist: " + ", ".join(p["message"] for p in problems),
-            "invalid_config",
+        raise problem_error(
+            "unknown_rule_pack",
+            "The config names rule packs this tenant does not have: " + ", ".join(p["message"] for p in problems),
             param="rule_packs",
             errors=problems,
         )
     return stored
 
 
+def _entity_tags(header: str) -> tuple[bool, set[str]]:
+    """``(has_star, strong_tags)`` of an ``If-Match`` / ``If-None-Match`` value (weak tags never match strongly)."""
+    star, tags = False, set()
+    for raw in header.split(","):
+        tok = raw.strip()
+        if tok == "*":
+            star = True
+        elif tok and not tok.startswith("W/"):
+            tags.add(tok.strip('"'))
+    return star, tags
+
+
 def put_config(
-    conn: sqlite3.Connection, tenant: str, body: Any, agent_id_param: str | None = None
+    conn: sqlite3.Connection,
+    tenant: str,
+    body: Any,
+    *,
+    if_match: str | None = None,
+    if_none_match: str | None = None,
 ) -> StoredConfig:
+    """Validate and store a config. ``if_match`` / ``if_none_match`` (raw header values) are checked against the
+    effective config (what ``GET`` returned) inside the write transaction: a stale ETag is 412
+    ``precondition_failed``. ``If-Match: *`` always holds; ``If-None-Match: *`` holds only when the agent (or the
+    org default) has no config of its own yet."""
     agent, cfg = unwrap_config(body)
-    if agent_id_param is not None:
-        if agent is not None and agent != agent_id_param:
-            raise bad_request(
-                "The body's `agent_id` differs from the query's.", "invalid_config", param="agent_id"
-            )
-        agent = agent_id_param
-    if agent is not None and not agent.strip():
-        raise bad_request("`agent_id` must not be empty.", "invalid_config", param="agent_id")
     stored = validate_config(conn, tenant, cfg)
     etag = content_etag(stored)
     ts = now_ms()
     from trace_engine.store.log import transaction
 
     with transaction(conn) as tx:
+        current = get_config(conn, tenant, agent)
+        own = current.source == ("agent" if agent else "org_default")
+        failed = None
+        if if_match is not None:
+            star, tags = _entity_tags(if_match)
+            if not star and current.etag not in tags:
+                failed = "If-Match does not name the current ETag: the config changed since it was read"
+        if if_none_match is not None and failed is None:
+            star, tags = _entity_tags(if_none_match)
+            if (star and own) or current.etag in tags:
+                failed = (
+                    "If-None-Match: * but the config already exists"
+                    if star
+                    else "If-None-Match names the current ETag"
+                )
+        if failed is not None:
+            raise ApiError(412, "precondition_failed", failed + ".", headers={"ETag": f'"{current.etag}"'})
         if agent is not None:
-            _claim_agent(conn, tenant, agent)
-        body = canonical_json(stored)
+            register_agent(conn, tenant, agent)
+        text = canonical_json(stored)
         conn.execute(
             "INSERT INTO trace_configs(tenant, agent_id, body, etag, updated_at) VALUES (?,?,?,?,?) "
             "ON CONFLICT(tenant, agent_id) DO UPDATE SET body = excluded.body, etag = excluded.etag, "
             "updated_at = excluded.updated_at",
-            (tenant, agent or ORG_DEFAULT, body, etag, ts),
+            (tenant, agent or ORG_DEFAULT, text, etag, ts),
         )
         tx.append_event(
-            tenant, "config", {"agent_id": agent or ORG_DEFAULT, "body": body, "etag": etag, "updated_at": ts}
+            tenant, "config", {"agent_id": agent or ORG_DEFAULT, "body": text, "etag": etag, "updated_at": ts}
         )
     return StoredConfig(agent, stored, etag, ts, "agent" if agent else "org_default")
 
@@ -254,11 +325,16 @@ class PackRecord:
     legal_status: str | None
     etag: str
     created_at: int
-    spec: dict[str, Any]
+    spec_json: str  # canonical JSON of the pack's JSON form
     status: str = "active"
 
-    def to_api(self, with_spec: bool = False) -> dict[str, Any]:
-        out = {
+    @property
+    def spec(self) -> dict[str, Any]:
+        return json.loads(self.spec_json)
+
+    def to_api(self) -> dict[str, Any]:
+        """The ``TraceRulePack`` fields without ``spec`` (see :meth:`to_json` for the single-pack form)."""
+        return {
             "object": "trace.rule_pack",
             "id": self.id,
             "pack_id": self.pack_id,
@@ -270,9 +346,12 @@ class PackRecord:
             "status": self.status,
             "created_at": self.created_at,
         }
-        if with_spec:
-            out["spec"] = self.spec
-        return out
+
+    def to_json(self, **extra: Any) -> bytes:
+        """The single-pack response body, ``spec`` included: the stored JSON text is spliced in as it is, so a
+        2 MB pack costs the server a copy, not a parse and a dump."""
+        head = json.dumps({**self.to_api(), **extra}, ensure_ascii=False, separators=(",", ":"))
+        return (head[:-1] + ',"spec":' + self.spec_json + "}").encode("utf-8")
 
 
 def _version_key(version: str) -> tuple:
@@ -306,8 +385,7 @@ def builtin_packs() -> dict[str, tuple[PackRecord, ...]]:
                 created = 0
             out.setdefault(pack_id, []).append(
                 PackRecord(
-                    id="tpack_"
-                    + hashlib.sha256(f"builtin/{pack_id}/{f.pack.version}".encode()).hexdigest()[:20],
+                    id="tpack_" + hashlib.sha256(f"builtin/{pack_id}/{f.pack.version}".encode()).hexdigest()[:20],
                     pack_id=pack_id,
                     version=f.pack.version,
                     builtin=True,
@@ -315,7 +393,7 @@ def builtin_packs() -> dict[str, tuple[PackRecord, ...]]:
                     legal_status=f.pack.legal_status,
                     etag=content_etag(spec),
                     created_at=created,
-                    spec=spec,
+                    spec_json=canonical_json(spec),
                 )
             )
     result = {}
@@ -327,13 +405,7 @@ def builtin_packs() -> dict[str, tuple[PackRecord, ...]]:
     return result
 
 
-_PACK_COLS = "id, pack_id, version, jurisdiction, legal_status, etag, created_at, spec"
-
-
-def _upload(row: tuple, status: str) -> PackRecord:
-    return PackRecord(
-        row[0], row[1], row[2], False, row[3], row[4], row[5], row[6], json.loads(row[7]), status
-    )
+_PACK_COLS = "id, pack_id, version, jurisdiction, legal_status, etag, created_at"
 
 
 def _unsigned(what: str) -> ApiError:
@@ -341,12 +413,15 @@ def _unsigned(what: str) -> ApiError:
     return ApiError(500, "evidence_mismatch", f"The stored {what} does not match its signed record; run `trace verify`.")
 
 
-def tenant_packs(conn: sqlite3.Connection, tenant: str, pack_id: str | None = None) -> list[PackRecord]:
+def tenant_packs(
+    conn: sqlite3.Connection, tenant: str, pack_id: str | None = None, *, with_spec: bool = True
+) -> list[PackRecord]:
     """The tenant's uploads (all versions), newest upload of each pack_id first and ``active``. Each is checked
-    against its signed ``rule_pack`` record first."""
+    against its signed ``rule_pack`` record first (which needs the spec: ``with_spec`` is kept for callers, the
+    spec is always read)."""
     from trace_engine.store.events import pack_is_signed
 
-    sql = f"SELECT {_PACK_COLS} FROM trace_rule_packs WHERE tenant = ?"
+    sql = f"SELECT {_PACK_COLS}, spec FROM trace_rule_packs WHERE tenant = ?"
     args: list[Any] = [tenant]
     if pack_id is not None:
         sql += " AND pack_id = ?"
@@ -359,21 +434,21 @@ def tenant_packs(conn: sqlite3.Connection, tenant: str, pack_id: str | None = No
             raise _unsigned(f"rule pack {row[1]}@{row[2]}")
         status = "deprecated" if row[1] in seen else "active"
         seen.add(row[1])
-        out.append(_upload(row, status))
+        out.append(PackRecord(row[0], row[1], row[2], False, row[3], row[4], row[5], row[6], row[7], status))
     return out
 
 
 def list_packs(conn: sqlite3.Connection, tenant: str) -> list[PackRecord]:
-    out = [r for recs in sorted(builtin_packs().items()) for r in recs[1]]
+    out = [r for _, recs in sorted(builtin_packs().items()) for r in recs]
     out.extend(tenant_packs(conn, tenant))
     return out
 
 
 def find_pack(
-    conn: sqlite3.Connection, tenant: str, pack_id: str, version: str | None = None
+    conn: sqlite3.Connection, tenant: str, pack_id: str, version: str | None = None, *, with_spec: bool = False
 ) -> PackRecord | None:
     """The tenant's upload ``pack_id`` (at ``version``, else its latest), else the built-in one, else ``None``."""
-    uploads = tenant_packs(conn, tenant, pack_id)
+    uploads = tenant_packs(conn, tenant, pack_id, with_spec=with_spec)
     if uploads:
         if version is None:
             return uploads[0]
@@ -384,141 +459,87 @@ def find_pack(
     return next((r for r in builtins if r.version == version), None)
 
 
-def _diag(d: Any) -> dict[str, Any]:
-    out = {"code": d.code, "level": d.level, "message": d.message, "location": d.location.to_dict()}
-    if d.hint:
-        out["hint"] = d.hint
-    return out
-
-
-def create_pack(conn: sqlite3.Connection, tenant: str, raw: bytes) -> tuple[PackRecord, list[dict[str, Any]]]:
-    """Parse, compile, lint and store an upload. Returns the record and the lint warnings.
-
-    400 ``invalid_rule_pack`` lists every error (parse, schema, compile or lint error) with its location in the
-    request body; 409 when the pack_id is a built-in's or the tenant already has that pack_id and version.
-    """
-    from trace_engine.compile import compile_packs
-    from trace_engine.dsl.jsonform import load_json_pack, pack_to_dict
-    from trace_engine.dsl.lint import lint_pack
-    from trace_engine.errors import TraceError
-
-    if len(raw) > MAX_PACK_BYTES:
-        raise ApiError(413, "payload_too_large", f"A rule pack may be at most {MAX_PACK_BYTES} bytes.")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise bad_request("The request body is not UTF-8.", "invalid_rule_pack") from None
-    try:
-        data = json.loads(text)
-    except (ValueError, RecursionError):
-        data = None  # load_json_pack reports where the JSON is broken
-    if isinstance(data, dict):
-        # the seed spec requires only pack_id, version and rules; the JSON form also wants these two. They are
-        # inserted right after the opening brace, so every other line and column of the body stays where it was.
-        missing = {k: v for k, v in UPLOAD_DEFAULTS.items() if k not in data}
-        if missing:
-            at = text.index("{") + 1
-            text = (
-                text[:at]
-                + " ".join(f"{json.dumps(k)}: {json.dumps(v)}," for k, v in missing.items())
-                + text[at:]
-            )
-    filename = "rule-pack.json"
-    try:
-        pack, source = load_json_pack(text, filename)
-    except TraceError as exc:
-        errors = [_diag(d) for d in exc.diagnostics]
-        raise _pack_problem("The rule pack does not parse", errors) from None
-    except RecursionError:
-        raise bad_request("The rule pack is nested too deeply.", "invalid_rule_pack") from None
-    try:
-        compile_packs([pack])
-    except TraceError as exc:
-        raise _pack_problem("The rule pack does not compile", [_diag(d) for d in exc.diagnostics]) from None
-    except Exception as exc:  # noqa: BLE001 - a compiler failure must be a 400 for the upload, never a 500
-        log.warning("rule pack upload failed to compile: %s", type(exc).__name__)
-        raise _pack_problem(
-            "The rule pack does not compile",
-            [
-                {
-                    "code": "TC000",
-                    "level": "error",
-                    "message": f"compile failed ({type(exc).__name__})",
-                    "location": {"file": filename, "line": 1, "col": 1, "end_line": 1, "end_col": 2},
-                }
-            ],
-        ) from None
-    try:
-        findings = lint_pack(pack, source)
-    except Exception as exc:  # noqa: BLE001
-        log.warning("lint failed on an upload: %s", type(exc).__name__)
-        findings = []
-    lint_errors = [_diag(d) for d in findings if d.level == "error"]
-    if lint_errors:
-        raise _pack_problem("The rule pack has lint errors", lint_errors)
-    warnings = [_diag(d) for d in findings if d.level != "error"]
-    if pack.pack_id in builtin_packs():
-        raise conflict(
-            f"pack_id {pack.pack_id!r} is a built-in pack; choose another pack_id.", pack_id=pack.pack_id
+def check_upload_identity(conn: sqlite3.Connection, tenant: str, pack_id: str, version: str) -> None:
+    """Refuse, before anything is compiled, an upload whose ``pack_id`` is a built-in's or whose version the
+    tenant already has (409)."""
+    if pack_id in builtin_packs():
+        raise problem_error(
+            "builtin_pack_id", f"pack_id {pack_id!r} is a built-in pack; choose another pack_id.", param="pack_id"
         )
-    spec = pack_to_dict(pack)
-    etag = content_etag(spec)
-    rec_id = "tpack_" + hashlib.sha256(f"{tenant}/{pack.pack_id}/{pack.version}".encode()).hexdigest()[:20]
+    _refuse_existing(conn, tenant, pack_id, version)
+
+
+def _refuse_existing(conn: sqlite3.Connection, tenant: str, pack_id: str, version: str) -> None:
+    exists = conn.execute(
+        "SELECT 1 FROM trace_rule_packs WHERE tenant = ? AND pack_id = ? AND version = ?", (tenant, pack_id, version)
+    ).fetchone()
+    if exists:
+        raise problem_error(
+            "rule_pack_exists",
+            f"Rule pack {pack_id!r} version {version!r} already exists; upload a new version.",
+            param="version",
+        )
+
+
+def with_upload_defaults(text: str, data: dict[str, Any]) -> str:
+    """The seed requires only ``pack_id``, ``version`` and ``rules``; the JSON form also wants ``jurisdiction``
+    and ``legal_status``. They are inserted right after the opening brace, so every other line and column of the
+    body stays where it was (diagnostics point into what the client sent)."""
+    missing = {k: v for k, v in UPLOAD_DEFAULTS.items() if k not in data}
+    if not missing:
+        return text
+    at = text.index("{") + 1
+    return text[:at] + " ".join(f"{json.dumps(k)}: {json.dumps(v)}," for k, v in missing.items()) + text[at:]
+
+
+def store_upload(conn: sqlite3.Connection, tenant: str, compiled: dict[str, Any]) -> PackRecord:
+    """Store a pack the compiler accepted (:func:`trace_engine.api.compiler.compile_upload`'s ``ok`` outcome);
+    409 when the same version was stored meanwhile."""
+    meta = compiled["pack"]
+    pack_id, version = meta["pack_id"], meta["version"]
+    spec_json: str = compiled["spec"]
+    etag = hashlib.sha256(spec_json.encode("utf-8")).hexdigest()[:32]
+    rec_id = "tpack_" + hashlib.sha256(f"{tenant}/{pack_id}/{version}".encode()).hexdigest()[:20]
     ts = now_ms()
     from trace_engine.store.log import transaction
 
     with transaction(conn) as tx:
-        exists = conn.execute(
-            "SELECT 1 FROM trace_rule_packs WHERE tenant = ? AND pack_id = ? AND version = ?",
-            (tenant, pack.pack_id, pack.version),
-        ).fetchone()
-        if exists:
-            raise conflict(
-                f"Rule pack {pack.pack_id!r} version {pack.version!r} already exists; upload a new version.",
-                pack_id=pack.pack_id,
-                version=pack.version,
-            )
+        _refuse_existing(conn, tenant, pack_id, version)  # again, inside the write: a concurrent upload may have won
         last = conn.execute(
-            "SELECT max(created_at) FROM trace_rule_packs WHERE tenant = ? AND pack_id = ?",
-            (tenant, pack.pack_id),
+            "SELECT max(created_at) FROM trace_rule_packs WHERE tenant = ? AND pack_id = ?", (tenant, pack_id)
         ).fetchone()[0]
         if last is not None and ts <= last:
             ts = last + 1  # the newest upload is the latest active, even within one millisecond
-        spec_text = canonical_json(spec)
         conn.execute(
-            "INSERT INTO trace_rule_packs(tenant, pack_id, version, id, spec, etag, jurisdiction, legal_status, created_at) "
-            "VALUES (?,?,?,?,?,?,?,?,?)",
-            (
-                tenant,
-                pack.pack_id,
-                pack.version,
-                rec_id,
-                spec_text,
-                etag,
-                pack.jurisdiction,
-                pack.legal_status,
-                ts,
-            ),
+            "INSERT INTO trace_rule_packs(tenant, pack_id, version, id, spec, etag, jurisdiction, legal_status, "
+            "created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+            (tenant, pack_id, version, rec_id, spec_json, etag, meta["jurisdiction"], meta["legal_status"], ts),
         )
         tx.append_event(
             tenant,
             "rule_pack",
             {
-                "pack_id": pack.pack_id, "version": pack.version, "id": rec_id, "spec": spec_text, "etag": etag,
-                "jurisdiction": pack.jurisdiction, "legal_status": pack.legal_status, "created_at": ts,
+                "pack_id": pack_id, "version": version, "id": rec_id, "spec": spec_json, "etag": etag,
+                "jurisdiction": meta["jurisdiction"], "legal_status": meta["legal_status"], "created_at": ts,
             },
         )
-    rec = PackRecord(
-        rec_id, pack.pack_id, pack.version, False, pack.jurisdiction, pack.legal_status, etag, ts, spec
-    )
-    return rec, warnings
+    return PackRecord(rec_id, pack_id, version, False, meta["jurisdiction"], meta["legal_status"], etag, ts, spec_json)
 
 
-def _pack_problem(title: str, errors: list[dict[str, Any]]) -> ApiError:
-    lines = [
-        f"{e['location']['line']}:{e['location']['col']} {e['code']} {e['message']}" for e in errors[:20]
-    ]
-    more = f" (and {len(errors) - 20} more)" if len(errors) > 20 else ""
-    return bad_request(
-        f"{title}: {len(errors)} error(s): " + "; ".join(lines) + more, "invalid_rule_pack", errors=errors
-    )
+def create_pack(conn: sqlite3.Connection, tenant: str, raw: bytes) -> tuple[PackRecord, list[dict[str, Any]]]:
+    """Upload a pack in this process (local tools, tests, benchmarks): the same steps as ``POST
+    /v1/trace/rule-packs`` without the compiler process and its budgets. Returns the record and the lint warnings;
+    raises :class:`ApiError` (400 with every diagnostic, 409 for a duplicate or a built-in ``pack_id``)."""
+    from trace_engine.api.compiler import compile_upload, read_upload
+
+    header, text = read_upload(raw)
+    outcome = header
+    if text is not None:
+        check_upload_identity(conn, tenant, header["pack_id"], header["version"])
+        outcome = compile_upload(text)
+    if outcome["status"] != "ok":
+        errors = outcome["errors"]
+        if outcome.get("limit"):
+            raise limit_exceeded(outcome["limit"]["name"], outcome["limit"]["max"], "The rule pack exceeds a limit.", errors=errors)
+        raise bad_request(f"The rule pack is invalid: {len(errors)} error(s).", "invalid_rule_pack", errors=errors)
+    return store_upload(conn, tenant, outcome), outcome["warnings"]

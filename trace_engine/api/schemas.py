@@ -1,54 +1,43 @@
-"""The seed spec's schemas as JSON Schema validators (OpenAPI 3.0 ``nullable`` turned into null alternatives)."""
+"""JSON Schema validators for request bodies, compiled from the served OpenAPI 3.1 document
+(:mod:`trace_engine.api.openapi`), so that what the document promises and what the server accepts are one thing.
+OpenAPI 3.1 schemas are JSON Schema 2020-12, so they are used as they are."""
 
 from __future__ import annotations
 
 import functools
-import json
-from pathlib import Path
 from typing import Any
 
-OPENAPI_PATH = Path(__file__).with_name("openapi_trace.json")
+from trace_engine.api.openapi import served_document, to_31
 
 
-@functools.cache
 def openapi_document() -> dict[str, Any]:
-    """The seed spec's ``/v1/trace/*`` operations with the schemas they reference (shipped with the package)."""
-    return json.loads(OPENAPI_PATH.read_text(encoding="utf-8"))
+    """The served document (kept under this name for callers of the first version)."""
+    return served_document()
 
 
 def to_jsonschema(node: Any) -> Any:
-    if isinstance(node, list):
-        return [to_jsonschema(x) for x in node]
-    if not isinstance(node, dict):
-        return node
-    out = {k: to_jsonschema(v) for k, v in node.items() if k not in ("nullable", "example")}
-    if node.get("nullable"):
-        if "type" in out:
-            out["type"] = [out["type"], "null"]
-        if "enum" in out and None not in out["enum"]:
-            out["enum"] = [*out["enum"], None]
-        if "allOf" in out:
-            out = {"anyOf": [{"allOf": out.pop("allOf")}, {"type": "null"}], **out}
-    return out
+    """An OpenAPI 3.0 schema (``nullable``) as JSON Schema 2020-12 (type unions): :func:`openapi.to_31`."""
+    return to_31(node)
 
 
 @functools.cache
 def validator(name: str) -> Any:
-    """A Draft 2020-12 validator for ``components/schemas/<name>``."""
+    """A Draft 2020-12 validator for the served ``components/schemas/<name>``."""
     import jsonschema
 
     doc = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "components": {"schemas": to_jsonschema(openapi_document()["components"]["schemas"])},
+        "components": {"schemas": served_document()["components"]["schemas"]},
         "$ref": f"#/components/schemas/{name}",
     }
     return jsonschema.Draft202012Validator(doc)
 
 
 def errors(name: str, instance: Any) -> list[dict[str, str]]:
-    """Every violation of schema ``name``: ``{"pointer": "/guardrails/mode", "message": ...}``."""
+    """Every violation of schema ``name``: ``{"code": "schema", "pointer": "/guardrails/mode", "message": ...}``."""
     out = []
-    for err in sorted(validator(name).iter_errors(instance), key=lambda e: list(e.absolute_path)):
+    for err in sorted(validator(name).iter_errors(instance), key=lambda e: [str(p) for p in e.absolute_path]):
         pointer = "/" + "/".join(str(p) for p in err.absolute_path)
-        out.append({"code": "schema", "pointer": pointer, "message": f"{pointer}: {err.message}"})
+        message = err.message if len(err.message) <= 300 else err.message[:297] + "..."
+        out.append({"code": "schema", "pointer": pointer, "message": f"{pointer}: {message}"})
     return out

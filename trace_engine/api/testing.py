@@ -41,8 +41,11 @@ def running_server(
     start_timeout: float = 60.0,
     log_level: str = "debug",
     env: dict[str, str] | None = None,
+    args: list[str] | None = None,
+    ready_path: str = "/readyz",
 ) -> Iterator[Server]:
-    """``trace serve --db DB --port <free>`` in a subprocess (stderr and stdout to ``log_path``)."""
+    """``trace serve --db DB --port <free> [args]`` in a subprocess (stderr and stdout to ``log_path``), yielded once
+    ``/readyz`` answers 200 (the database is open and the rule-pack compilers are up)."""
     import httpx
 
     port = free_port()
@@ -62,6 +65,7 @@ def running_server(
             str(port),
             "--log-level",
             log_level,
+            *(args or []),
         ],
         stdout=fh,
         stderr=subprocess.STDOUT,
@@ -76,7 +80,7 @@ def running_server(
                     f"trace serve exited with {proc.returncode}: {log_path.read_text(errors='replace')[-2000:]}"
                 )
             try:
-                if httpx.get(url + "/openapi.json", timeout=1.0).status_code == 200:
+                if httpx.get(url + ready_path, timeout=1.0).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass

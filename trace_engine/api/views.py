@@ -2,35 +2,27 @@
 
 Interactions, violations, exposure and the detail view are :mod:`trace_engine.store.reads`; this module adds the
 Tier-2 findings list (read from the store's ``tier2_findings`` table), maps cursor errors to API errors (a cursor
-minted for another tenant is a 404, a malformed or altered one a 400) and memoizes the whole-hours part of the
+that does not verify for this tenant, list and filters is a 404) and memoizes the whole-hours part of the
 exposure rollup (:mod:`trace_engine.store.rollup`, kept by the evidence writer, rebuilt by ``trace verify``).
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import sqlite3
 import threading
 from collections import OrderedDict
 from typing import Any
 
-from trace_engine.api.errors import ApiError, bad_request, not_found
+from trace_engine.api.errors import ApiError, not_found
 from trace_engine.store import reads
 from trace_engine.store.cursor import CursorError
 
 
-def cursor_error(exc: CursorError, cursor: str, tenant: str) -> ApiError:
-    """Another tenant's (validly signed) cursor: 404, as for any other tenant's resource. Anything else: 400."""
-    owner = None
-    try:
-        payload = cursor.split(".", 1)[0]
-        owner = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))).get("t")
-    except Exception:  # noqa: BLE001 - a cursor we cannot read is simply malformed
-        owner = None
-    if owner is not None and owner != tenant and "another tenant" in str(exc):
-        return not_found("No such cursor for this tenant.")
-    return bad_request(f"Invalid cursor: {exc}.", "invalid_cursor", param="cursor")
+def cursor_error(exc: CursorError, cursor: str, tenant: str) -> ApiError:  # noqa: ARG001
+    """A well-formed cursor that does not verify for this tenant, list and filters (altered, minted by another
+    database, another tenant's, another list's): 404, as for any resource the tenant does not have. A cursor that
+    is not even well-formed is a 400 before it gets here."""
+    return not_found("No such cursor for this tenant, list and filters: start again without `cursor`.")
 
 
 def list_interactions(conn: sqlite3.Connection, tenant: str, **kw: Any) -> dict[str, Any]:

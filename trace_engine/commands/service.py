@@ -1,6 +1,7 @@
 """Service commands: ``serve`` (the HTTP API) and ``keys create`` / ``keys list`` / ``keys revoke``.
 
-``trace serve --db DB [--host 127.0.0.1] [--port 8080]`` binds to loopback unless told otherwise.
+``trace serve --db DB [--host 127.0.0.1] [--port 8080]`` binds to loopback unless told otherwise; its other options
+are the server settings (:mod:`trace_engine.api.settings`: rate limits, compiler budgets).
 ``trace keys create --db DB --tenant T --scopes trace:read,trace:configure`` prints the key once; only its
 SHA-256 hash is stored. ``--format text|json`` as everywhere (``keys list`` also ``jsonl`` and ``csv``). Exit codes
 follow :mod:`trace_engine.commands._exit` (2 for usage errors and unreadable databases).
@@ -13,6 +14,7 @@ import sys
 
 import typer
 
+from trace_engine.api.settings import ServerSettings
 from trace_engine.commands._exit import ExitCode
 from trace_engine.commands._output import (
     ListFormat,
@@ -26,6 +28,7 @@ from trace_engine.commands._output import (
 )
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = ExitCode.OK, ExitCode.PROBLEMS, ExitCode.USAGE
+_DEFAULTS = ServerSettings()
 
 
 def _fail(msg: str, code: int) -> typer.Exit:
@@ -54,8 +57,31 @@ def serve(
     port: int = typer.Option(8080, "--port", min=0, max=65535, help="TCP port."),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
     key: str = KeyOpt,
+    rate_limit: float = typer.Option(
+        _DEFAULTS.rate_limit, "--rate-limit", min=0, help="Requests per second per API key (0: no limit)."
+    ),
+    rate_burst: int = typer.Option(_DEFAULTS.rate_burst, "--rate-burst", min=1, help="Burst size per key."),
+    upload_rate: float = typer.Option(
+        _DEFAULTS.upload_rate, "--upload-rate", min=0, help="Rule-pack uploads per second per key (0: no limit)."
+    ),
+    upload_burst: int = typer.Option(_DEFAULTS.upload_burst, "--upload-burst", min=1, help="Upload burst per key."),
+    tenant_compiles: int = typer.Option(
+        _DEFAULTS.tenant_compiles, "--tenant-compiles", min=1, help="Compilations one tenant may have at once."
+    ),
+    compile_workers: int = typer.Option(
+        _DEFAULTS.compile_workers, "--compile-workers", min=1, help="Rule-pack compiler processes."
+    ),
+    compile_queue: int = typer.Option(
+        _DEFAULTS.compile_queue, "--compile-queue", min=0, help="Uploads that may wait for a compiler."
+    ),
+    compile_seconds: float = typer.Option(
+        _DEFAULTS.compile_seconds, "--compile-seconds", min=1, help="Time budget of one compilation."
+    ),
+    compile_memory_mb: int = typer.Option(
+        _DEFAULTS.compile_memory_mb, "--compile-memory-mb", min=256, help="Memory budget of a compiler process."
+    ),
 ) -> None:
-    """Run the Trace HTTP API (the seed spec's /v1/trace/* operations)."""
+    """Run the Trace HTTP API (the seed spec's /v1/trace/* operations). Limits: docs/api.md."""
     import uvicorn
 
     from trace_engine.api.app import create_app
@@ -68,12 +94,26 @@ def serve(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
     try:
-        app = create_app(db, key)
+        settings = ServerSettings(
+            rate_limit=rate_limit,
+            rate_burst=rate_burst,
+            upload_rate=upload_rate,
+            upload_burst=upload_burst,
+            tenant_compiles=tenant_compiles,
+            compile_workers=compile_workers,
+            compile_queue=compile_queue,
+            compile_seconds=compile_seconds,
+            compile_memory_mb=compile_memory_mb,
+        )
+    except ValueError as exc:
+        raise _fail(str(exc), EXIT_USAGE) from None
+    try:
+        app = create_app(db, settings, key=key)
     except UnreadableDatabase as exc:
         raise _fail(str(exc), EXIT_USAGE) from None
     except (OSError, ValueError) as exc:
         raise _fail(f"cannot load the signing key: {exc}", EXIT_USAGE) from None
-    # uvicorn's own access log prints query strings; ours (trace.api.access) prints paths only
+    # uvicorn's own access log prints query strings; ours (trace.api.access) prints escaped paths only
     uvicorn.run(app, host=host, port=port, access_log=False, log_level=log_level.lower(), server_header=False)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from trace_engine import ir
 from trace_engine.compile.expr import expr_data
+from trace_engine.compile.limits import check_pack
 from trace_engine.compile.matchers import MatcherBuilder
 from trace_engine.compile.program import (
     ALWAYS,
@@ -67,6 +68,15 @@ def pack_set_etag(packs: Iterable[ir.Pack], extra: Any = None) -> str:
 
 
 # --------------------------------------------------------------------------------------------- passes
+
+
+def check_limits(c: Compilation) -> None:
+    """Refuse a pack beyond :data:`trace_engine.compile.limits.LIMITS` before any automaton is built."""
+    from trace_engine.errors import TraceCompileError
+
+    problems = [d for pack in c.packs for d in check_pack(pack)]
+    if problems:
+        raise TraceCompileError(problems)
 
 
 def compute_etag(c: Compilation) -> None:
@@ -245,6 +255,7 @@ def load_core(c: Compilation) -> None:
 
 #: The compiler, in order. Each pass is a small function of the :class:`Compilation`.
 PASSES: tuple[Callable[[Compilation], None], ...] = (
+    check_limits,
     compute_etag,
     lower_states,
     lower_rules,

@@ -136,6 +136,11 @@ def load_pack(path: str | os.PathLike[str]) -> tuple[ir.Pack, SourceMap]:
         raise TraceSyntaxError(
             [Diagnostic("TS012", f"cannot read file: {e.strerror or e}", Location(filename, 1, 1))]
         ) from None
+    from trace_engine.compile.limits import source_too_large
+
+    too_large = source_too_large(len(data), filename)
+    if too_large is not None:
+        raise TraceSyntaxError([too_large], SourceMap(filename, ""))
     text = decode_source(data, filename)
     if filename.lower().endswith(".json"):
         from trace_engine.dsl.jsonform import load_json_pack

@@ -324,6 +324,15 @@ def _load(text: str, filename: str, source: SourceMap) -> tuple[ir.Pack, SourceM
         diag = Diagnostic("TJ001", f"invalid JSON: {e} is not a JSON value", loc)
         raise TraceSyntaxError([diag], source) from None
 
+    from trace_engine.compile.limits import LIMIT_CODES, LIMITS, json_depth_exceeds
+
+    if json_depth_exceeds(data, LIMITS.nesting):
+        diag = Diagnostic(
+            LIMIT_CODES["nesting"],
+            f"the JSON is nested more than {LIMITS.nesting} levels deep; the limit (nesting) is {LIMITS.nesting}",
+            Location(filename, 1, 1),
+        )
+        raise TraceSyntaxError([diag], source)
     locator = _Locator(text)
 
     def locate(path: Path_, on_key: bool = False) -> Location:
@@ -576,10 +585,21 @@ def _hint(word: Any, candidates: Iterable[str]) -> str | None:
     return f"did you mean {json.dumps(close[0], ensure_ascii=False)}?" if close else None
 
 
+#: schema errors reported at most (like the parser's MAX_ERRORS): a pack of 10,000 empty rules is 60,000 errors,
+#: and finding, locating and sending them all took seconds
+MAX_SCHEMA_ERRORS = 100
+
+
 def _schema_diagnostics(data: Any, locate: Locate) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     for err in schema_validator().iter_errors(data):
         out.extend(_diagnostics_for(err, locate))
+        if len(out) >= MAX_SCHEMA_ERRORS:
+            out = out[:MAX_SCHEMA_ERRORS]
+            out.append(
+                Diagnostic("TS009", f"too many errors: reporting stopped after {MAX_SCHEMA_ERRORS}", locate(()))
+            )
+            break
     return out
 
 

@@ -50,11 +50,12 @@ from typing import Any
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
+from trace_engine.compile.limits import LIMITS  # the one definition of the compiler's limits
 from trace_engine.dsl import ast
 from trace_engine.errors import Diagnostic, Location, SourceMap, TraceSyntaxError
 
-MAX_SOURCE_CHARS = 16 * 1024 * 1024
-MAX_DEPTH = 100
+MAX_SOURCE_CHARS = LIMITS.pack_bytes
+MAX_DEPTH = LIMITS.nesting
 MAX_ERRORS = 50
 
 #: Tokens that start a top-level item; error recovery resynchronises on them.

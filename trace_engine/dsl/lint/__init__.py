@@ -8,6 +8,9 @@ Lint works on the IR, so ``.trace`` and JSON packs are linted alike. In ``.trace
 ``# trace: ignore[TL003]`` (or ``# trace: ignore[TL003,TL004]``) at the end of the offending line, or alone on the
 line above it. JSON has no comments, so JSON packs cannot suppress findings.
 
+A pack beyond the compiler's limits (:mod:`trace_engine.compile.limits`) gets those errors (TS301-TS307) and no
+lint findings: they are the first thing to fix, and the rules are only linear-time within the limits.
+
 Output formats (text, json, sarif, github) are in :mod:`trace_engine.dsl.lint.report`.
 """
 
@@ -56,6 +59,12 @@ def lint_pack(
         normalize: override the phrase normalizer (tests); defaults to
             :func:`trace_engine.text.normalize.normalize_phrase`.
     """
+    from trace_engine.compile.limits import check_pack
+
+    beyond = check_pack(pack, source)
+    if beyond:
+        # a pack beyond the compiler's limits is an error already; the rules' own automata are not built for it
+        return sorted(beyond, key=_sort_key)
     chosen = {lookup(c).code for c in select} if select is not None else None
     skipped = {lookup(c).code for c in ignore} if ignore else set()
     ctx = LintContext(pack, source, strict=strict, normalize=normalize)
