@@ -669,7 +669,9 @@ impl CallCore {
         let (s, lossy) = py_str_lossless_offsets(&spoken)?;
         let stext = Text::new(&s, if lossy { Some(spoken.clone()) } else { None });
         let view = self.normalize(py, &s, Some(&spoken))?;
-        self.scan_into(py, &view, true)?;
+        stage(Stage::Scan)?;
+        let sh = self.sh.clone();
+        sh.program.matchers.scan_detectors(py, &view, &self.vars, &sh.layer, &mut self.aux)?;
         let spans = self.aux.detector_spans();
         if spans.is_empty() {
             return Ok(spoken.unbind());

@@ -731,24 +731,40 @@ impl Matchers {
                 }
             }
         }
-        if !self.detectors.is_empty() {
-            let requests: Vec<(DetKind, &[String])> = self
-                .detectors
-                .iter()
-                .enumerate()
-                .map(|(i, d)| (d.kind, vars.exempt.get(i).map(Vec::as_slice).unwrap_or(&[])))
-                .collect();
-            let hits = layer.detect(py, view, &requests)?;
-            for (d, found) in self.detectors.iter().zip(hits.iter()) {
-                for h in found {
-                    let span = Span { start: h.start, end: h.end, kind: d.kind as u8 };
-                    for &m in &d.owners {
-                        out.add(m, span);
-                    }
+        self.detect(py, view, vars, layer, out)?;
+        out.finish();
+        Ok(())
+    }
+
+    /// The detector leaves' hits alone (what storage redaction needs), into `out` (cleared first).
+    pub fn scan_detectors(&self, py: Python<'_>, view: &View, vars: &ScanVars, layer: &TextLayer, out: &mut Matches) -> PyResult<()> {
+        out.clear();
+        if !view.nt.text.is_empty() {
+            self.detect(py, view, vars, layer, out)?;
+        }
+        out.finish();
+        Ok(())
+    }
+
+    fn detect(&self, py: Python<'_>, view: &View, vars: &ScanVars, layer: &TextLayer, out: &mut Matches) -> PyResult<()> {
+        if self.detectors.is_empty() {
+            return Ok(());
+        }
+        let requests: Vec<(DetKind, &[String])> = self
+            .detectors
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.kind, vars.exempt.get(i).map(Vec::as_slice).unwrap_or(&[])))
+            .collect();
+        let hits = layer.detect(py, view, &requests)?;
+        for (d, found) in self.detectors.iter().zip(hits.iter()) {
+            for h in found {
+                let span = Span { start: h.start, end: h.end, kind: d.kind as u8 };
+                for &m in &d.owners {
+                    out.add(m, span);
                 }
             }
         }
-        out.finish();
         Ok(())
     }
 }
