@@ -11,7 +11,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 # the native core (core/, Rust) is compiled by maturin during the install; editing it re-installs
-CORE_SOURCES := core/Cargo.toml $(wildcard core/Cargo.lock core/src/*.rs core/src/*/*.rs)
+CORE_SOURCES := core/Cargo.toml $(wildcard core/Cargo.lock core/src/*.rs core/src/*/*.rs core/src/*/*/*.rs)
 
 $(STAMP): $(BIN)/python pyproject.toml $(CORE_SOURCES)
 	$(BIN)/python -m pip install -q -e '.[test]'

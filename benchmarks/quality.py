@@ -54,7 +54,7 @@ sys.path.insert(0, str(REPO))
 from trace_engine import ir  # noqa: E402
 from trace_engine.gate import Engine  # noqa: E402
 from trace_engine.rescore import score_transcript  # noqa: E402
-from trace_engine.text import TLDS, detect, luhn_ok, nanp_ok, normalize  # noqa: E402
+from trace_engine.text import DETECTORS, TLDS, detect, luhn_ok, nanp_ok, normalize  # noqa: E402
 from trace_engine.transcripts import Transcript, iter_records  # noqa: E402
 
 SHARED = Path(os.environ.get("TRACE_SHARED_DIR", REPO.parent / "shared"))
@@ -63,15 +63,8 @@ TASKMASTER = SHARED / "corpora" / "taskmaster_calls.jsonl"
 SGD = SHARED / "corpora" / "sgd_calls.jsonl"
 SPOKEN = REPO / "benchmarks" / "spoken_pii.jsonl"
 
-#: Presidio entity -> our detector kind
-ENTITY_KIND = {
-    "CREDIT_CARD": "credit_card",
-    "US_SSN": "ssn",
-    "EMAIL_ADDRESS": "email",
-    "PHONE_NUMBER": "us_phone",
-    "US_MBI": "mbi",
-    "ABA_ROUTING_NUMBER": "aba_routing",
-}
+#: Presidio entity -> our detector kind (the detector registry's ``presidio_entity``)
+ENTITY_KIND = {spec.presidio_entity: kind for kind, spec in DETECTORS.items() if spec.presidio_entity}
 #: the four entities compared side by side with Presidio
 SIDE_ENTITIES = ("CREDIT_CARD", "US_SSN", "EMAIL_ADDRESS", "PHONE_NUMBER")
 KIND_ENTITY = {ENTITY_KIND[e]: e for e in SIDE_ENTITIES}

@@ -130,6 +130,14 @@ def test_show_is_for_people(db):
     assert "tcpa-004" in out and "timeline (6 turns" in out
 
 
+def test_show_says_what_was_out_of_scope_and_which_facts_decided_it(db):
+    """A pack outside the call's scope is listed as not applicable, with the reason, and the facts in force are
+    shown with their source: a reader must not take an inbound call's missing TCPA findings for a pass."""
+    out = invoke("show", "billing-006-clean", "--db", db).stdout
+    assert re.search(r"facts\s+.*direction inbound \(metadata\)", out)
+    assert "not applicable tcpa-001: direction is inbound; tcpa-001 applies to direction: outbound" in out
+
+
 def test_explain_numbers_turns_like_show(db):
     detail = json.loads(invoke("show", "solar-002-optout-ignored", "--db", db, "--format", "json").stdout)
     turn_of = {f["rule_id"]: f["turn"] for f in detail["scorecard"]["findings"] if f["turn"] is not None}
@@ -258,3 +266,26 @@ def test_human_values():
         "-", "no", "yes", "-", "a, b", "k=-"
     ]
     assert iso_time(0) == "1970-01-01T00:00:00Z" and iso_time(None) == "-"
+
+
+def test_docs_name_only_formats_the_command_has():
+    # a `trace <command> ... --format a|b` in the docs (inline code may wrap lines) offers what the command takes
+    formats = {}
+    for name, cmd in _commands():
+        for param in cmd.params:
+            if "--format" in getattr(param, "opts", []):
+                formats[name] = {m.value for m in param.type_descriptor.annotation}
+    root = Path(__file__).resolve().parents[1]
+    checked = 0
+    for doc in [root / "README.md", *sorted((root / "docs").glob("*.md"))]:
+        text = doc.read_text(encoding="utf-8")
+        for span in re.findall(r"```.*?```|`[^`]+`", text, flags=re.S):
+            for line in re.split(r"\n(?!\s)", span):  # a fenced block: one command per unindented line
+                match = re.search(r"\btrace ([a-z][a-z-]*(?: (?:create|list|revoke))?)\b", line)
+                fmt = re.search(r"--format ([a-z|]+)", line)
+                if not match or not fmt or match.group(1) not in formats:
+                    continue
+                offered = set(fmt.group(1).split("|"))
+                assert offered <= formats[match.group(1)], (doc.name, match.group(1), offered)
+                checked += 1
+    assert checked >= 5

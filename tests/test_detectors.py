@@ -587,7 +587,7 @@ def test_unknown_kind() -> None:
 # ------------------------------------------------------------------------------------------- robustness
 
 _alphabet = st.sampled_from(
-    list("0123456789 -.,()+@_abceg$%\x00😀\n")
+    list("0123456789 -.,()+@_:/abceg$%\x00😀\n")
     + ["\ud800", " one ", " oh ", " double ", " dot ", " at ", " com ", " uh ", " routing ", " e ", " k "]
 )
 
@@ -599,6 +599,21 @@ def test_detectors_never_raise(text: str) -> None:
     for h in detect_all(nt):
         assert 0 <= h.start < h.end <= len(text)
         assert h.kind in DETECTORS
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("call 5551234 x at:30", []),
+        ("415 555 0198 x ab-12-2020", [("us_phone", "4155550198")]),
+        ("078 05 1121 x s123-07-12", [("ssn", "078051121")]),
+        ("4111 1111 1111 1111 x of/07/12", [("credit_card", "4111111111111111")]),
+    ],
+)
+def test_a_word_before_a_time_or_date_is_no_date(text: str, expected) -> None:
+    """A word glued to a digit group by ":" "-" "/" "." once made the date/time scan read it as a number (and
+    raise, failing the turn open)."""
+    assert [(h.kind, h.value) for h in detect_all(normalize(text))] == expected
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from trace_engine import Engine
+from trace_engine.dsl import load_pack
 from trace_engine.errors import TraceConfigError
 from trace_engine.gate.call import CallEndedError
 
@@ -122,6 +123,9 @@ def test_from_config_type_errors():
         Engine.from_config([1, 2])
     with pytest.raises(TypeError, match="packs must be a list of trace_engine.ir.Pack"):
         Engine.from_config(CFG, packs=["rule_packs/tcpa.trace"])
+    # load_pack returns (pack, source map): the message says which part to pass
+    with pytest.raises(TypeError, match=r"load_pack\(path\)\[0\]"):
+        Engine.from_config(CFG, packs=[load_pack("rule_packs/tcpa.trace")])
     with pytest.raises(TypeError, match="writer must have a submit"):
         Engine.from_config(CFG, writer=object())
 

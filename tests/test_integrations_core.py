@@ -15,6 +15,7 @@ import pytest
 from tests import integration_scripts as S
 from trace_engine import Engine
 from trace_engine.integrations.core import AgentProfile, TraceSession, heard_chars
+from trace_engine.integrations.demo import load_calls
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -207,3 +208,29 @@ def test_demo_cli_plays_a_transcript(framework, tmp_path):
     assert "Thanks Daniel. This is a debt collector.".startswith(turns[1]["spoken"].rstrip())
     assert len(turns[1]["spoken"].rstrip()) <= 40
     assert verdict["call_id"] == "collections-012-compliant" and verdict["verdict"] in ("PASS", "WARN", "FAIL")
+
+
+@pytest.mark.parametrize("framework", ["pipecat", "livekit", "realtime"])
+def test_demo_applies_the_transcript_agents_call_defaults(framework):
+    # collections-012-compliant names no business or callback number in its metadata: they are its agent's
+    # call_defaults in the demo config. Without the agent the call failed tcpa-001 and pii-006 in the demo while
+    # `trace rescore` (the same config) passed it.
+    module = {"pipecat": "pipecat", "livekit": "livekit.agents", "realtime": "websockets"}[framework]
+    pytest.importorskip(module, reason=f"the {framework} extra is not installed")
+    done = _demo("--framework", framework, "--transcript", "corpora/outbound_calls.jsonl",
+                 "--config", "examples/demo_config.json", "--call-id", "collections-012-compliant")
+    assert done.returncode == 0, done.stderr
+    verdict = json.loads(done.stdout.splitlines()[-1])
+    # PASS, or WARN when a loaded machine made the gate fail open on a turn; never a finding
+    assert verdict["findings"] == [] and verdict["verdict"] in ("PASS", "WARN"), verdict
+
+
+def test_demo_reads_the_transcripts_agent(tmp_path):
+    path = tmp_path / "calls.jsonl"
+    turns = {"turns": [{"role": "assistant", "text": "Hi."}]}
+    path.write_text(json.dumps({"call_id": "a", "agent_id": "summit-collections", "transcript": turns}) + "\n"
+                    + json.dumps({"call_id": "b", "transcript": turns}) + "\n")
+    assert [c.agent_id for c in load_calls(path)] == ["summit-collections", None]
+    path.write_text(json.dumps({"call_id": "a", "agent_id": 7, "transcript": turns}) + "\n")
+    with pytest.raises(ValueError, match="agent_id must be a string"):
+        load_calls(path)

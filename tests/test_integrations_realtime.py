@@ -10,7 +10,7 @@ pytest.importorskip("websockets", reason="the realtime extra is not installed")
 
 from tests import integration_scripts as S  # noqa: E402
 from trace_engine.integrations.core import TraceSession  # noqa: E402
-from trace_engine.integrations.demo import realtime_demo  # noqa: E402
+from trace_engine.integrations.demo import DemoCall, Step, realtime_demo  # noqa: E402
 from trace_engine.integrations.realtime import RealtimeGate, audio_delta  # noqa: E402
 
 
@@ -80,6 +80,16 @@ def test_modify_in_audio_mode_never_plays_the_model_audio_for_the_changed_words(
     assert "4111" not in replacement[0]["response"]["instructions"]
 
 
+async def _run_with_server(server_cls, session, call, clock):
+    """Run the realtime demo against ``server_cls`` (a FakeRealtimeServer subclass) instead of the fake server."""
+    original = realtime_demo.FakeRealtimeServer
+    realtime_demo.FakeRealtimeServer = server_cls
+    try:
+        return await realtime_demo.run(session, call, clock=clock)
+    finally:
+        realtime_demo.FakeRealtimeServer = original
+
+
 def test_fake_server_pii_call():
     call = S.pii_call()
     session, clock = S.session(S.engine("modify", "pii"), call)
@@ -93,21 +103,12 @@ def test_fake_server_block_cancels_and_speaks_the_fallback_line():
     session, clock = S.session(S.engine("block", "pii"), call)
     seen = {}
 
-    async def main():
-        original = realtime_demo.FakeRealtimeServer
+    class Spy(realtime_demo.FakeRealtimeServer):
+        async def __aexit__(self, *exc):
+            seen["received"] = list(self.received)
+            await super().__aexit__(*exc)
 
-        class Spy(original):
-            async def __aexit__(self, *exc):
-                seen["received"] = list(self.received)
-                await super().__aexit__(*exc)
-
-        realtime_demo.FakeRealtimeServer = Spy
-        try:
-            return await realtime_demo.run(session, call, clock=clock)
-        finally:
-            realtime_demo.FakeRealtimeServer = original
-
-    result = run(main())
+    result = run(_run_with_server(Spy, session, call, clock))
     assert result.turns[1]["action"] == "block"
     assert result.turns[1]["spoken"] == "Sorry, let me rephrase that."
     kinds = [e["type"] for e in seen["received"]]
@@ -189,3 +190,39 @@ def test_caller_speaking_after_the_agent_finished_is_not_a_barge_in():
     session = run(main())
     assert sent == [] and not session.current.interrupted
     assert session.end().timeline[-1].barge is None
+
+
+
+def test_a_replacement_does_not_shift_the_responses_of_later_turns():
+    """A turn the gate changes in modify mode (here the greeting, which lacks the business name) is spoken by a
+    replacement response, a second response for the same turn. The demo must wait for it, not take it for the
+    next turn's response: it did, so every later turn was read one response early and the last one was cut off
+    when the call ended (always after a replaced greeting; after other turns when the replacement outlasted a
+    fixed 20 ms pause, as on a busy machine)."""
+    script = [
+        "Hi there, do you have a minute to talk about your electric bill?",
+        "Great, I can help with that. You can reach us at 415-555-0198.",
+        "Thanks for your time, goodbye now.",
+    ]
+    call = DemoCall("replaced", dict(S.META), [
+        Step("agent", script[0], 0.0),
+        Step("caller", "ok sure", 5.0),
+        Step("agent", script[1], 8.0),
+        Step("caller", "ok", 12.0),
+        Step("agent", script[2], 14.0),
+    ])
+    session, clock = S.session(S.engine("modify", "tcpa", "pii"), call)
+
+    class Slow(realtime_demo.FakeRealtimeServer):
+        async def _respond(self, emit, request):
+            if request.get("conversation") == "none":
+                for _ in range(50):  # a replacement the server is slow to start
+                    await asyncio.sleep(0.002)
+            await super()._respond(emit, request)
+
+    result = run(_run_with_server(Slow, session, call, clock))
+    spoken = [t["spoken"] for t in result.turns]
+    assert len(spoken) == 3, spoken
+    assert result.turns[0]["action"] == "modify" and spoken[0] != script[0]
+    for said, line in zip(spoken, script, strict=True):
+        assert line in said, (line, said)

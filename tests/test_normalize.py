@@ -7,7 +7,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from trace_engine.text import NormalizedText, normalize, normalize_phrase
-from trace_engine.text.normalize import _fast, _normalize_general
 
 
 def spans(nt: NormalizedText) -> list[str]:
@@ -201,12 +200,6 @@ def test_phrase_and_turn_normalize_alike() -> None:
         assert normalize_phrase(phrase) in normalize("Please, don't call me again.").text
 
 
-def test_fast_path_taken_for_plain_prose() -> None:
-    assert _fast("Thanks for calling Acme, how can I help you today?") is not None
-    for s in ["I don't know", "call 911", "one more", "uh yes", "a@b", "$5", "example.com", "cannot"]:
-        assert _fast(s) is None, s
-
-
 # ------------------------------------------------------------------------------------------- properties
 
 _alphabet = st.sampled_from(
@@ -230,20 +223,6 @@ def test_property_invariants(src: str) -> None:
             assert nt.is_token_start(s)
             assert nt.is_token_end(s + len(nt.tokens[i]))
             assert nt.to_original(s, s + len(nt.tokens[i])) == (nt.orig_starts[i], nt.orig_ends[i])
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.one_of(st.text(alphabet=st.characters(max_codepoint=127), max_size=120), _texty))
-def test_fast_path_matches_general(src: str) -> None:
-    fast = _fast(src)
-    if fast is not None:
-        gen = _normalize_general(src)
-        assert (fast.tokens, fast.orig_starts, fast.orig_ends, fast.is_digits) == (
-            gen.tokens,
-            gen.orig_starts,
-            gen.orig_ends,
-            gen.is_digits,
-        )
 
 
 @settings(max_examples=200, deadline=None)

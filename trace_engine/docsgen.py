@@ -1,5 +1,6 @@
-"""Generated documentation: ``docs/lint/`` from the lint rules, ``docs/packs/`` from the built-in packs and
-``docs/facts.md`` from the call facts (:mod:`trace_engine.facts`).
+"""Generated documentation: ``docs/lint/`` from the lint rules, ``docs/packs/`` from the built-in packs,
+``docs/facts.md`` from the call facts (:mod:`trace_engine.facts`) and ``docs/detectors.md`` from the detector
+registry (:mod:`trace_engine.text.detectors`).
 
 ``trace docs`` writes them; ``trace docs --check`` (run by the test suite) fails when a committed page is stale.
 """
@@ -13,6 +14,7 @@ from trace_engine.dsl import print_pack
 from trace_engine.dsl.printer import applies_to
 from trace_engine.facts import facts_markdown
 from trace_engine.packs import BUILTIN_DIR, BUILTIN_PACK_IDS, available_packs
+from trace_engine.text.detectors import detectors_markdown
 
 
 def _rule_blocks(pack: ir.Pack) -> dict[str, str]:
@@ -111,6 +113,7 @@ def generate_all(out_dir: str | Path, *, check_only: bool = False) -> list[Path]
     pages = {f"lint/{name}": text for name, text in lint_pages().items()}
     pages.update(rendered_pack_docs())
     pages["facts.md"] = render_facts()
+    pages["detectors.md"] = detectors_markdown()
     touched: list[Path] = []
     for rel, text in sorted(pages.items()):
         path = root / rel

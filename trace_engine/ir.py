@@ -27,9 +27,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from trace_engine.text.detectors import DETECTORS as _DETECTOR_REGISTRY
+
 SEVERITIES: tuple[str, ...] = ("low", "medium", "high", "critical")
 SPEAKERS: tuple[str, ...] = ("agent", "caller")
-DETECTORS: tuple[str, ...] = ("credit_card", "ssn", "email", "us_phone", "mbi", "aba_routing")
+#: the built-in detectors, from their one definition (the native core's registry, :mod:`trace_engine.text.detectors`)
+DETECTORS: tuple[str, ...] = tuple(_DETECTOR_REGISTRY)
 REMEDY_KINDS: tuple[str, ...] = ("flag", "mask", "redact", "inject", "block", "handoff")
 TIER2_CHECKS: tuple[str, ...] = (
     "ambiguous_optout",

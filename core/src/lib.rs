@@ -16,5 +16,6 @@ pub const ENGINE_VERSION: &str = env!("CARGO_PKG_VERSION");
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ENGINE_VERSION", ENGINE_VERSION)?;
     engine::py::register(m)?;
+    text::python::register(m)?;
     Ok(())
 }

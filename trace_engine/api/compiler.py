@@ -335,7 +335,7 @@ class CompilerPool:
         try:
             hello, _ = _read(w.proc.stdout.fileno(), time.monotonic() + 120)
             w.ready = bool(hello.get("ready"))
-        except (EOFError, _Timeout, ValueError):
+        except (EOFError, _Timeout, ValueError, OSError):  # OSError: the pool closed the pipe under us
             w.ready = False
         return w
 

@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +31,16 @@ class Server:
             return self.log_path.read_text(encoding="utf-8", errors="replace")
         except OSError:
             return ""
+
+    def wait_for_log(self, until: Callable[[str], bool], timeout: float = 60.0) -> str:
+        """The log once ``until(text)`` holds (or at the deadline, a deadlock guard): the access line of a request
+        is written after its response went out, so a client can read the log before the line is there."""
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.log_text()
+            if until(text) or time.monotonic() > deadline:
+                return text
+            time.sleep(0.05)
 
 
 @contextlib.contextmanager

@@ -45,6 +45,12 @@ def print_interaction(res: dict[str, Any], console: Console) -> None:
         ("evidence", f"record {human(res.get('seq'))}, audit hash {res.get('audit_hash')}"),
         ("config", f"etag {human(sc.get('config_etag'))}, engine {human(sc.get('engine_version'))}"),
     ]
+    facts = _facts(sc.get("facts"))
+    if facts:
+        rows.append(("facts", facts))
+    speakers = (sc.get("input") or {}).get("speakers")
+    if speakers == "unknown":
+        rows.append(("speakers", "unknown: the transcript did not say who spoke (rules on the caller's words not judged)"))
     for label, value in rows:
         out(f"  {label:<9} {human(value)}", markup=False)
 
@@ -67,6 +73,9 @@ def print_interaction(res: dict[str, Any], console: Console) -> None:
         out(f"satisfied ({len(satisfied)}): " + ", ".join(s.get("rule_id", "?") for s in satisfied), markup=False)
     for n in sc.get("not_evaluated") or []:
         out(f"not evaluated {n.get('rule_id')}: {human(n.get('reason'))}", markup=False)
+    for n in sc.get("not_applicable") or []:  # outside the call's scope: neither passed nor failed
+        what = n.get("rule_id") or f"pack {n.get('pack_id')}"
+        out(f"not applicable {what}: {human(n.get('reason'))}", markup=False)
     redactions = sc.get("redactions") or []
     if redactions:
         print_table(
@@ -117,6 +126,21 @@ def print_interaction(res: dict[str, Any], console: Console) -> None:
             f"tool calls {human(dm.get('tool_calls'))}",
             markup=False,
         )
+
+
+def _facts(facts: Any) -> str:
+    """The call facts in force at the end, each with where it came from: ``direction inbound (metadata)``."""
+    if not isinstance(facts, dict):
+        return ""
+    parts = []
+    for name, fact in facts.items():
+        if not isinstance(fact, dict):
+            continue
+        if "value" in fact:
+            parts.append(f"{name} {human(fact.get('value'))} ({human(fact.get('source'))})")
+        else:
+            parts.append(f"{name} unusable: {human(fact.get('problem'))} ({human(fact.get('source'))})")
+    return "; ".join(parts)
 
 
 def _span(span: Any) -> str:

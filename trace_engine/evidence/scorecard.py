@@ -15,13 +15,16 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from trace_engine.ir import DETECTORS
+
 SCHEMA_V1 = "trace-scorecard-v1"
 SCHEMA_V0 = "trace-scorecard-v0"
 SCHEMAS: tuple[str, ...] = (SCHEMA_V0, SCHEMA_V1)
 VERDICTS: tuple[str, ...] = ("PASS", "WARN", "FAIL")
 SEVERITIES: tuple[str, ...] = ("low", "medium", "high", "critical")
 ACTIONS: tuple[str, ...] = ("pass", "flag", "modify", "block")
-REDACTION_KINDS: tuple[str, ...] = ("credit_card", "ssn", "email", "us_phone", "mbi", "aba_routing", "phrase")
+#: what a redaction hides: a detector's finding (the detector registry, :data:`trace_engine.ir.DETECTORS`) or a phrase
+REDACTION_KINDS: tuple[str, ...] = (*DETECTORS, "phrase")
 #: Severities that make a call FAIL when a finding at that level was not remediated.
 FAILING_SEVERITIES: frozenset[str] = frozenset({"high", "critical"})
 

@@ -17,9 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from trace_engine.errors import Diagnostic, Location, TraceConfigError, json_pointer
 from trace_engine.facts import defaults_errors
+from trace_engine.text.detectors import DETECTORS
 
 Mode = Literal["warn", "modify", "block", "human_handoff"]
-PiiPattern = Literal["ssn", "credit_card", "email", "us_phone"]
+#: the detectors a config guardrail may block: those whose registry entry has a guardrail (the data contract's
+#: ``block_pii.patterns`` enum; a test holds the two equal)
+PII_PATTERNS: tuple[str, ...] = tuple(k for k, spec in DETECTORS.items() if spec.guardrail is not None)
+PiiPattern = Literal[PII_PATTERNS]  # type: ignore[valid-type]
 
 DEFAULT_FALLBACK_LINE = "Sorry, let me rephrase that."
 DEFAULT_HANDOFF_LINE = "Let me connect you with a colleague who can help."

@@ -147,7 +147,7 @@ class Engine:
         if packs is not None and (
             not isinstance(packs, list | tuple) or not all(isinstance(p, ir.Pack) for p in packs)
         ):
-            raise TypeError("packs must be a list of trace_engine.ir.Pack (load files with trace_engine.dsl.load_pack)")
+            raise TypeError("packs must be a list of trace_engine.ir.Pack (a file: trace_engine.dsl.load_pack(path)[0]; load_pack also returns the source map)")
         if not isinstance(observers, tuple | list):
             raise TypeError(f"observers must be a tuple of observers, not {type(observers).__name__}")
         if writer is not None and not callable(getattr(writer, "submit", None)):

@@ -1,6 +1,7 @@
 """Guardrails compile into an ordinary pack, ``guardrails``, so they are rules with ids like any other.
 
-Rule ids: ``guardrails-pii-<kind>`` per blocked PII pattern, ``guardrails-disclosure-<n>`` per mandatory
+Rule ids: ``guardrails-pii-<kind>`` per blocked PII pattern (title, severity, remedy and reason from the detector's
+registry entry, :class:`~trace_engine.text.detectors.Guardrail`), ``guardrails-disclosure-<n>`` per mandatory
 disclosure (1-based, in config order), ``guardrails-blocked-phrases`` for the blocked phrase list.
 """
 
@@ -8,52 +9,25 @@ from __future__ import annotations
 
 from trace_engine import ir
 from trace_engine.gate.config import Guardrails
+from trace_engine.text.detectors import DETECTORS
 
 PACK_ID = "guardrails"
-
-_PII: dict[str, tuple[str, str, ir.Remedy, str]] = {
-    "credit_card": (
-        "Never say a full card number",
-        "critical",
-        ir.Remedy("mask", keep_last=4),
-        "A full card number was about to be spoken; only the last four digits may be.",
-    ),
-    "ssn": (
-        "Never say a full Social Security number",
-        "critical",
-        ir.Remedy("mask", keep_last=4),
-        "A full Social Security number was about to be spoken; only the last four digits may be.",
-    ),
-    "email": (
-        "Don't read out email addresses",
-        "medium",
-        ir.Remedy("mask", placeholder="[email]"),
-        "An email address was about to be read aloud.",
-    ),
-    "us_phone": (
-        "Don't read out phone numbers other than the business's",
-        "medium",
-        ir.Remedy("mask", placeholder="[phone]"),
-        "A phone number that is not one of the business's callback numbers was about to be read aloud.",
-    ),
-}
-
 
 def guardrails_pack(guardrails: Guardrails) -> ir.Pack | None:
     """The synthesized pack for ``guardrails``, or ``None`` when they ask for nothing."""
     rules: list[ir.Rule] = []
     for kind in dict.fromkeys(guardrails.block_pii.patterns):
-        title, severity, remedy, reason = _PII[kind]
-        detector = ir.Detector(kind, "callback_numbers" if kind == "us_phone" else None)
+        g = DETECTORS[kind].guardrail
+        assert g is not None  # the config only accepts kinds with a guardrail (PiiPattern)
         rules.append(
             ir.Rule(
                 id=f"guardrails-pii-{kind}",
-                title=title,
-                severity=severity,
+                title=g.title,
+                severity=g.severity,
                 citation=f"guardrails.block_pii: {kind}",
-                reason=reason,
-                checks=(ir.MustNotSay(detector),),
-                remedy=remedy,
+                reason=g.reason,
+                checks=(ir.MustNotSay(ir.Detector(kind, g.exempt_variable)),),
+                remedy=ir.Remedy("mask", keep_last=g.keep_last, placeholder=g.placeholder),
             )
         )
     for n, disclosure in enumerate(guardrails.mandatory_disclosures, start=1):

@@ -1,9 +1,11 @@
-"""Text layer: the normalized view of a turn and the built-in PII detectors."""
+"""Text layer: the normalized view of a turn and the built-in PII detectors (the Python face of the native core,
+``core/src/text``)."""
 
 from trace_engine.text.detectors import (
     DETECTORS,
     TLDS,
     DetectorHit,
+    DetectorSpec,
     aba_ok,
     canonical_exempt,
     detect,
@@ -14,14 +16,17 @@ from trace_engine.text.detectors import (
     nanp_ok,
     ssn_ok,
 )
+from trace_engine.text.fold import fold
 from trace_engine.text.normalize import NormalizedText, normalize, normalize_phrase
 
 __all__ = [
+    "fold",
     "NormalizedText",
     "normalize",
     "normalize_phrase",
     "DetectorHit",
     "DETECTORS",
+    "DetectorSpec",
     "TLDS",
     "detect",
     "detect_all",

@@ -273,7 +273,7 @@ impl CallCore {
                         kinds
                             .iter()
                             .zip(hits.iter())
-                            .flat_map(|(k, hs)| hs.iter().map(move |h| Span { start: h.start, end: h.end, kind: *k as u8 }))
+                            .flat_map(|(k, hs)| hs.iter().map(move |h| Span { start: h.start, end: h.end, kind: k.code() }))
                             .collect()
                     }
                 }
@@ -1349,7 +1349,7 @@ impl CallCore {
     fn redact_by_detectors(&mut self, py: Python<'_>, text: &Bound<'_, PyString>, spans: Option<Vec<(u32, u32, String)>>, record: bool) -> Py<PyString> {
         let spans = spans.map(|v| {
             v.into_iter()
-                .filter_map(|(s, e, k)| DetKind::parse(&k).map(|k| Span { start: s, end: e, kind: k as u8 }))
+                .filter_map(|(s, e, k)| DetKind::parse(&k).map(|k| Span { start: s, end: e, kind: k.code() }))
                 .collect()
         });
         self.redact_detectors(py, text, spans, record)

@@ -11,7 +11,7 @@ use super::call::{Shared, Strs};
 use super::clock::{set_fault, FaultKind, Stage};
 use super::expr::Value;
 use super::program::Program;
-use super::textview::{DetKind, TextLayer, DET_KINDS};
+use super::textview::{DetKind, TextLayer};
 
 /// A program loaded into the core (validated; see `compile/program.py` for the format).
 #[pyclass(frozen, module = "trace_engine._core", name = "Program")]
@@ -133,7 +133,7 @@ impl EngineCore {
         };
         let s = |x: &str| PyString::intern(py, x).unbind();
         let mut kinds = vec![s("")];
-        for k in DET_KINDS {
+        for k in DetKind::all() {
             kinds.push(s(k.name()));
         }
         let rules = program

@@ -759,7 +759,7 @@ impl Matchers {
         let hits = layer.detect(py, view, &requests)?;
         for (d, found) in self.detectors.iter().zip(hits.iter()) {
             for h in found {
-                let span = Span { start: h.start, end: h.end, kind: d.kind as u8 };
+                let span = Span { start: h.start, end: h.end, kind: d.kind.code() };
                 for &m in &d.owners {
                     out.add(m, span);
                 }

@@ -8,41 +8,60 @@
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString, PyTuple};
 
+use std::sync::OnceLock;
+
+use crate::text::detectors::{Kind, DETECTORS};
 use crate::text::NormalizedText;
 
-/// Detector kinds, in the order of their names (spans sort by kind name, as the Python gate's tuples do).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[repr(u8)]
-pub enum DetKind {
-    AbaRouting = 1,
-    CreditCard = 2,
-    Email = 3,
-    Mbi = 4,
-    Ssn = 5,
-    UsPhone = 6,
-}
+/// A detector kind as the evaluator keys it: the text layer's registry kind, with a code (1, 2, ...) in the order of
+/// the detectors' names, so that spans sorted by code sort as the Python gate's tuples do (by kind name). Nothing
+/// here names a detector: a new registry entry is a new kind with no edit (see `crate::text::detectors`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DetKind(pub Kind);
 
-pub const DET_KINDS: [DetKind; 6] =
-    [DetKind::AbaRouting, DetKind::CreditCard, DetKind::Email, DetKind::Mbi, DetKind::Ssn, DetKind::UsPhone];
+/// The registry's kinds in the order of their names.
+fn by_name() -> &'static [Kind] {
+    static KINDS: OnceLock<Vec<Kind>> = OnceLock::new();
+    KINDS.get_or_init(|| {
+        let mut kinds: Vec<Kind> = DETECTORS.iter().map(|s| s.kind).collect();
+        kinds.sort_by_key(|k| k.name());
+        kinds
+    })
+}
 
 impl DetKind {
     pub fn name(self) -> &'static str {
-        match self {
-            DetKind::AbaRouting => "aba_routing",
-            DetKind::CreditCard => "credit_card",
-            DetKind::Email => "email",
-            DetKind::Mbi => "mbi",
-            DetKind::Ssn => "ssn",
-            DetKind::UsPhone => "us_phone",
-        }
+        self.0.name()
     }
 
     pub fn parse(s: &str) -> Option<DetKind> {
-        DET_KINDS.iter().copied().find(|k| k.name() == s)
+        Kind::from_name(s).map(DetKind)
+    }
+
+    /// 1 + the kind's rank by name (0 is no kind: a phrase or regex span).
+    pub fn code(self) -> u8 {
+        by_name().iter().position(|k| *k == self.0).map_or(0, |i| i as u8 + 1)
     }
 
     pub fn from_code(code: u8) -> Option<DetKind> {
-        DET_KINDS.iter().copied().find(|k| *k as u8 == code)
+        (code as usize).checked_sub(1).and_then(|i| by_name().get(i)).map(|k| DetKind(*k))
+    }
+
+    /// Every kind, in code order.
+    pub fn all() -> impl Iterator<Item = DetKind> {
+        by_name().iter().map(|k| DetKind(*k))
+    }
+}
+
+impl PartialOrd for DetKind {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for DetKind {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.name().cmp(other.name())
     }
 }
 
@@ -50,15 +69,21 @@ impl DetKind {
 /// normalized view.
 pub struct View {
     pub nt: NormalizedText,
-    /// byte end of each token in `nt.text`
-    pub ends: Vec<usize>,
     /// the Python `NormalizedText` this view was read from (the Python bridge only)
     pub py_nt: Option<Py<PyAny>>,
 }
 
+impl Drop for View {
+    fn drop(&mut self) {
+        if self.py_nt.is_none() {
+            crate::engine::native::recycle(std::mem::take(&mut self.nt));
+        }
+    }
+}
+
 impl View {
     pub fn empty() -> View {
-        View { nt: NormalizedText::default(), ends: Vec::new(), py_nt: None }
+        View { nt: NormalizedText::default(), py_nt: None }
     }
 
     /// Number of tokens.
@@ -70,7 +95,7 @@ impl View {
     /// Token `i`.
     #[inline]
     pub fn tok(&self, i: usize) -> &str {
-        &self.nt.text[self.nt.norm_starts[i]..self.ends[i]]
+        &self.nt.text[self.nt.norm_starts[i]..self.nt.norm_ends[i]]
     }
 
     /// Whether the tokens from `at` are `value`.
@@ -104,7 +129,7 @@ impl View {
             i = 0;
         } else {
             let iu = i as usize;
-            if iu + 1 < n && norm_start >= self.ends[iu] {
+            if iu + 1 < n && norm_start >= self.nt.norm_ends[iu] {
                 i += 1; // on the space after token i
             }
         }
@@ -119,7 +144,7 @@ impl View {
     /// Normalized `(start, stop)` bytes of tokens `first..last_excl`.
     #[inline]
     pub fn token_span(&self, first: usize, last_excl: usize) -> (usize, usize) {
-        (self.nt.norm_starts[first], self.ends[last_excl - 1])
+        (self.nt.norm_starts[first], self.nt.norm_ends[last_excl - 1])
     }
 }
 
@@ -175,9 +200,7 @@ impl TextLayer {
     pub fn normalize(&self, py: Python<'_>, text: &str, py_text: Option<&Bound<'_, PyString>>) -> PyResult<View> {
         match self {
             TextLayer::Native => {
-                let nt = crate::engine::native::normalize(text)?;
-                let ends = nt.norm_starts.iter().zip(nt.tokens.iter()).map(|(s, t)| s + t.len()).collect();
-                Ok(View { nt, ends, py_nt: None })
+                Ok(View { nt: crate::engine::native::normalize(text), py_nt: None })
             }
             TextLayer::Python { normalize, .. } => {
                 let arg = match py_text {
@@ -195,17 +218,18 @@ impl TextLayer {
                 let char_starts: Vec<usize> = obj.getattr("norm_starts")?.extract()?;
                 let map = char_to_byte_offsets(&ntext);
                 let norm_starts: Vec<usize> = char_starts.iter().map(|&c| map.get(c).copied().unwrap_or(ntext.len())).collect();
-                let ends = norm_starts.iter().zip(tokens.iter()).map(|(s, t)| s + t.len()).collect();
+                let norm_ends = norm_starts.iter().zip(tokens.iter()).map(|(s, t)| s + t.len()).collect();
                 let nt = NormalizedText {
                     original: text.to_string(),
                     text: ntext,
-                    tokens,
                     norm_starts,
+                    norm_ends,
                     orig_starts: obj.getattr("orig_starts")?.extract()?,
                     orig_ends: obj.getattr("orig_ends")?.extract()?,
                     is_digits: obj.getattr("is_digits")?.extract()?,
+                    ..NormalizedText::default()
                 };
-                Ok(View { nt, ends, py_nt: Some(obj.unbind()) })
+                Ok(View { nt, py_nt: Some(obj.unbind()) })
             }
         }
     }

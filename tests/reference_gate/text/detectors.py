@@ -195,6 +195,9 @@ def _datetime_tokens(nt: NormalizedText) -> set[int]:
         if not flags[k + 1]:
             k += 2
             continue
+        if not flags[k]:  # a word right before a digit group ("at:30"): no date or time starts here
+            k += 1
+            continue
         a, b = toks[k], toks[k + 1]
         gap = folded[ends[k] : starts[k + 1]]
         if gap == ":" and len(a) <= 2 and len(b) == 2 and int(a) < 24 and int(b) < 60:

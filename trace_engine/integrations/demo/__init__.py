@@ -34,6 +34,8 @@ class DemoCall:
     call_id: str
     metadata: dict[str, Any]
     steps: list[Step]
+    #: the transcript's agent: the config's ``call_defaults`` for it (business name, callback numbers...) apply
+    agent_id: str | None = None
     #: agent turn number -> characters of it spoken before the caller barges in
     interrupt_at: dict[int, int] = field(default_factory=dict)
 
@@ -85,7 +87,10 @@ def load_calls(path: str | Path) -> list[DemoCall]:
                 for turn in turns
                 if turn.get("role") in ("assistant", "user") and str(turn.get("text") or "").strip()
             ]
-            calls.append(DemoCall(str(record["call_id"]), dict(record.get("metadata") or {}), steps))
+            agent_id = record.get("agent_id")
+            if agent_id is not None and not isinstance(agent_id, str):
+                raise TypeError(f"agent_id must be a string, not {type(agent_id).__name__}")
+            calls.append(DemoCall(str(record["call_id"]), dict(record.get("metadata") or {}), steps, agent_id=agent_id))
         except (ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"{path}:{lineno}: not an Omni call transcript ({exc})") from None
     return calls

@@ -70,7 +70,7 @@ async def _play(args: argparse.Namespace, calls: list[Any], engine: Any, runner:
         clock = SessionClock()
         profile = {"greeting": call.greeting, "recordings_enabled": call.metadata.get("recording_enabled")}
         session = TraceSession(engine, call.call_id, profile=profile, metadata=call.metadata, clock=clock,
-                               product="omni")
+                               agent_id=call.agent_id, product="omni")
         result = await runner.run(session, call, clock=clock, tier2=tier2, chunk=max(1, args.chunk))
         for line in result.turns:
             print(json.dumps(line, ensure_ascii=False))

@@ -200,7 +200,12 @@ async def run(session: TraceSession, call: DemoCall, *, clock: Any = None, tier2
         app = CaptureApp(call.interrupt_at)
         async with websockets.connect(server.url) as ws:
 
+            requested = 0  # response.create events sent (by the gate or this driver): each ends in one response.done
+
             async def send(event: dict[str, Any]) -> None:
+                nonlocal requested
+                if event.get("type") == "response.create":
+                    requested += 1
                 await ws.send(json.dumps(event))
 
             gate = RealtimeGate(session, send, audio=audio, manual_responses=True, playback_ms=app.playback_ms)
@@ -221,7 +226,10 @@ async def run(session: TraceSession, call: DemoCall, *, clock: Any = None, tier2
             reader = asyncio.create_task(pump())
 
             async def until_responses(n: int) -> None:
-                while responses < n:
+                # at least n, and every response asked for so far: a turn the gate changed is spoken by a
+                # replacement (asked for when the turn's own response ends), which must not pass for the next
+                # turn's response
+                while responses < max(n, requested):
                     waiter.clear()
                     await asyncio.wait_for(waiter.wait(), timeout=30)
 

@@ -1,0 +1,367 @@
+//! What the detectors derive from a view once and share: the folded text by character, digit tokens with written
+//! dates and times left out, digit runs cut into segments, and candidate number windows.
+
+use crate::text::chars::{is_alpha, is_space};
+use crate::text::normalize::is_hyphen;
+use crate::text::{NormalizedText, View};
+
+/// A digit run cut where two written groups are separated by sentence punctuation: tokens `i..=j`, and whether
+/// each counts as written (digits dictated one by one count as spoken).
+pub(crate) struct Segment {
+    pub i: usize,
+    pub j: usize,
+    pub written: Vec<bool>,
+}
+
+/// A candidate number: whole digit tokens `a..=b` of one segment, their digits, and their grouping (the token
+/// lengths) when every token was written with digits.
+pub(crate) struct Window {
+    pub a: usize,
+    pub b: usize,
+    pub digits: String,
+    pub grouping: Option<Vec<usize>>,
+}
+
+/// A view and what the detectors computed from it so far.
+pub struct Ctx<'a> {
+    pub nt: &'a NormalizedText,
+    pub view: View<'a>,
+    flags: Option<Vec<bool>>,
+    segments: Option<Vec<Segment>>,
+    nine: Option<Vec<Window>>,
+    phone: Option<Vec<Window>>,
+}
+
+/// The decimal value of a short ASCII digit string (saturating: only compared with small bounds).
+#[inline]
+pub(crate) fn num(s: &str) -> u64 {
+    s.bytes()
+        .fold(0u64, |v, b| v.saturating_mul(10).saturating_add((b - b'0') as u64))
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(nt: &'a NormalizedText) -> Self {
+        Ctx {
+            nt,
+            view: nt.view(),
+            flags: None,
+            segments: None,
+            nine: None,
+            phone: None,
+        }
+    }
+
+    #[inline]
+    pub fn n(&self) -> usize {
+        self.nt.len()
+    }
+
+    #[inline]
+    pub fn tok(&self, k: usize) -> &'a str {
+        self.nt.token(k)
+    }
+
+    #[inline]
+    pub fn fstart(&self, k: usize) -> usize {
+        self.nt.folded_start(k)
+    }
+
+    #[inline]
+    pub fn fend(&self, k: usize) -> usize {
+        self.nt.folded_end(k)
+    }
+
+    /// The folded characters `a..b` (none when `b <= a`).
+    #[inline]
+    pub fn chars(&self, a: usize, b: usize) -> impl Iterator<Item = char> + 'a {
+        let view = self.view;
+        (a..b.max(a)).map(move |i| view.at(i))
+    }
+
+    /// The folded characters `a..b` equal `s`.
+    pub fn chars_eq(&self, a: usize, b: usize, s: &str) -> bool {
+        self.chars(a, b).eq(s.chars())
+    }
+
+    /// The characters between tokens `k` and `k + 1`.
+    #[inline]
+    pub fn gap(&self, k: usize) -> impl Iterator<Item = char> + 'a {
+        self.chars(self.fend(k), self.fstart(k + 1))
+    }
+
+    /// Token `k` was written with digits: no letter in its folded text (no number word merged into it).
+    pub fn is_written(&self, k: usize) -> bool {
+        !self.chars(self.fstart(k), self.fend(k)).any(is_alpha)
+    }
+
+    // ------------------------------------------------------------------------------------- dates and times
+
+    /// Digit tokens of written dates and times: `h:mm` / `hh:mm:ss` (hour < 24, minutes and seconds < 60), and three
+    /// groups joined by the same `-`, `/` or `.`: `YYYY-MM-DD` (year 1800-2099), `MM/DD/YYYY` or `DD.MM.YY` (day and
+    /// month in range either way round). Their digits are no card, SSN, phone or routing number.
+    fn datetime_tokens(&self) -> Vec<usize> {
+        let flags = &self.nt.is_digits;
+        let n = flags.len();
+        let mut out = Vec::new();
+        let mut k = flags.iter().position(|&f| f).unwrap_or(n);
+        while k + 1 < n {
+            if !flags[k + 1] {
+                k += 2;
+                continue;
+            }
+            if !flags[k] {
+                k += 1; // a word right before a digit group: no date or time starts here
+                continue;
+            }
+            let (a, b) = (self.tok(k), self.tok(k + 1));
+            let mut gap = self.gap(k);
+            let sep = match (gap.next(), gap.next()) {
+                (Some(c), None) => Some(c),
+                _ => None,
+            };
+            let then = |s: char| k + 2 < n && flags[k + 2] && self.gap(k + 1).eq(std::iter::once(s));
+            if sep == Some(':') && a.len() <= 2 && b.len() == 2 && num(a) < 24 && num(b) < 60 {
+                out.extend([k, k + 1]);
+                if then(':') && self.tok(k + 2).len() == 2 && num(self.tok(k + 2)) < 61 {
+                    out.push(k + 2);
+                }
+            } else if let Some(s @ ('-' | '/' | '.')) = sep {
+                if then(s) {
+                    let c = self.tok(k + 2);
+                    let (va, vb) = (num(a), num(b));
+                    let ymd = a.len() == 4 && (1800..=2099).contains(&va) && vb <= 12 && c.len() <= 2 && {
+                        let vc = num(c);
+                        (1..=31).contains(&vc)
+                    };
+                    let dmy = a.len() <= 2
+                        && (c.len() == 2 || c.len() == 4)
+                        && 1 <= va
+                        && ((va <= 12 && vb <= 31) || (va <= 31 && vb <= 12));
+                    if b.len() <= 2 && 1 <= vb && (ymd || dmy) {
+                        out.extend([k, k + 1, k + 2]);
+                    }
+                }
+            }
+            k += 1;
+        }
+        out
+    }
+
+    /// `is_digits` with the tokens of written dates and times switched off.
+    pub fn digit_flags(&mut self) -> &[bool] {
+        if self.flags.is_none() {
+            let mut flags = self.nt.is_digits.clone();
+            if flags.contains(&true) {
+                for k in self.datetime_tokens() {
+                    flags[k] = false;
+                }
+            }
+            self.flags = Some(flags);
+        }
+        self.flags.as_deref().unwrap_or(&[])
+    }
+
+    /// Maximal runs `(i, j)` (inclusive) of consecutive digit tokens, dates and times left out.
+    pub fn digit_runs(&mut self) -> Vec<(usize, usize)> {
+        let flags = self.digit_flags();
+        let n = flags.len();
+        let mut runs = Vec::new();
+        let mut i = 0;
+        while i < n {
+            if !flags[i] {
+                i += 1;
+                continue;
+            }
+            let mut j = i;
+            while j + 1 < n && flags[j + 1] {
+                j += 1;
+            }
+            runs.push((i, j));
+            i = j + 1;
+        }
+        runs
+    }
+
+    // ------------------------------------------------------------------------------------- segments
+
+    /// `\s+|\s*[-./_*|+~‐-―]\s*` over the characters between tokens `k` and `k + 1`.
+    fn dictation_gap(&self, k: usize) -> bool {
+        let g: Vec<char> = self.gap(k).collect();
+        if g.is_empty() {
+            return false;
+        }
+        if g.iter().all(|&c| is_space(c)) {
+            return true;
+        }
+        let lead = g.iter().take_while(|&&c| is_space(c)).count();
+        let trail = g.iter().rev().take_while(|&&c| is_space(c)).count();
+        lead + trail + 1 == g.len() && {
+            let c = g[lead];
+            matches!(c, '-' | '.' | '/' | '_' | '*' | '|' | '+' | '~') || ('\u{2010}'..='\u{2015}').contains(&c)
+        }
+    }
+
+    /// `[,;!?]|[.:]\s` somewhere between tokens `k` and `k + 1`.
+    fn sentence_break(&self, k: usize) -> bool {
+        let g: Vec<char> = self.gap(k).collect();
+        g.iter().enumerate().any(|(i, &c)| {
+            matches!(c, ',' | ';' | '!' | '?') || (matches!(c, '.' | ':') && g.get(i + 1).is_some_and(|&x| is_space(x)))
+        })
+    }
+
+    /// Digit tokens `k` and `k + 1` are joined by a dash, dot or slash with no space around it.
+    pub fn tight(&self, k: usize) -> bool {
+        let mut any = false;
+        for c in self.gap(k) {
+            if !(matches!(c, '.' | '/') || is_hyphen(c)) {
+                return false;
+            }
+            any = true;
+        }
+        any
+    }
+
+    /// Digit runs cut where two WRITTEN digit groups are separated by a comma or sentence punctuation (`, ; ! ?` or
+    /// `. :` followed by a space). Spoken digits are never cut (speech-to-text puts commas between spoken groups);
+    /// digits dictated one by one and transcribed as numerals count as spoken.
+    pub(crate) fn segments(&mut self) -> &[Segment] {
+        if self.segments.is_none() {
+            let mut out = Vec::new();
+            for (ri, rj) in self.digit_runs() {
+                let mut written: Vec<bool> = (ri..=rj).map(|k| self.is_written(k)).collect();
+                let dictated: Vec<usize> = (ri..rj)
+                    .filter(|&k| {
+                        self.tok(k).len() == 1
+                            && self.tok(k + 1).len() == 1
+                            && written[k - ri]
+                            && written[k + 1 - ri]
+                            && self.dictation_gap(k)
+                    })
+                    .collect();
+                for k in dictated {
+                    written[k - ri] = false;
+                    written[k + 1 - ri] = false;
+                }
+                let mut a = ri;
+                for k in ri..rj {
+                    if written[k - ri] && written[k + 1 - ri] && self.sentence_break(k) {
+                        out.push(Segment {
+                            i: a,
+                            j: k,
+                            written: written[a - ri..=k - ri].to_vec(),
+                        });
+                        a = k + 1;
+                    }
+                }
+                out.push(Segment {
+                    i: a,
+                    j: rj,
+                    written: written[a - ri..].to_vec(),
+                });
+            }
+            self.segments = Some(out);
+        }
+        self.segments.as_deref().unwrap_or(&[])
+    }
+
+    // ------------------------------------------------------------------------------------- windows
+
+    fn window_iter(&mut self, lengths: &[usize]) -> Vec<Window> {
+        let longest = lengths.iter().copied().max().unwrap_or(0);
+        self.segments();
+        let segments = self.segments.take().unwrap_or_default();
+        let mut out = Vec::new();
+        for seg in &segments {
+            let (si, sj, written) = (seg.i, seg.j, &seg.written);
+            let mut after_plus = false;
+            for a in si..=sj {
+                if a > si {
+                    let s = self.fstart(a - 1);
+                    if s > 0 && self.view.at(s - 1) == '+' {
+                        after_plus = true;
+                    }
+                }
+                if after_plus {
+                    break;
+                }
+                if a > si && written[a - si] && written[a - 1 - si] && self.tight(a - 1) {
+                    continue;
+                }
+                let mut total = 0;
+                for b in a..=sj {
+                    total += self.tok(b).len();
+                    if total > longest {
+                        break;
+                    }
+                    if !lengths.contains(&total) {
+                        continue;
+                    }
+                    if b < sj && written[b - si] && written[b + 1 - si] && self.tight(b) {
+                        continue;
+                    }
+                    let all_written = written[a - si..=b - si].iter().all(|&w| w);
+                    let grouping = all_written.then(|| (a..=b).map(|k| self.tok(k).len()).collect());
+                    let digits = (a..=b).map(|k| self.tok(k)).collect();
+                    out.push(Window { a, b, digits, grouping });
+                }
+            }
+        }
+        self.segments = Some(segments);
+        out
+    }
+
+    /// Candidate numbers of exactly 9 digits (SSN and routing number share them). A written window that continues
+    /// into a neighbouring written group through a dash, dot or slash is part of a longer number and skipped, and so
+    /// is a window that starts after a `+` country code of its segment.
+    pub(crate) fn nine_digit_windows(&mut self) -> &Self {
+        if self.nine.is_none() {
+            self.nine = Some(self.window_iter(&[9]));
+        }
+        self
+    }
+
+    /// The windows [`Self::nine_digit_windows`] computed.
+    pub(crate) fn nine(&self) -> &[Window] {
+        self.nine.as_deref().unwrap_or(&[])
+    }
+
+    /// Candidate phone numbers: windows of 10 or 11 digits.
+    pub(crate) fn phone_windows(&mut self) -> &Self {
+        if self.phone.is_none() {
+            self.phone = Some(self.window_iter(&[10, 11]));
+        }
+        self
+    }
+
+    /// The windows [`Self::phone_windows`] computed.
+    pub(crate) fn phones(&self) -> &[Window] {
+        self.phone.as_deref().unwrap_or(&[])
+    }
+}
+
+/// Non-overlapping candidates `(length, a, b, value)`: longest first, then leftmost; in the order chosen.
+pub(crate) fn pick_greedy(mut cands: Vec<(usize, usize, usize, String)>) -> Vec<(usize, usize, String)> {
+    cands.sort_by(|x, y| {
+        y.0.cmp(&x.0)
+            .then(x.1.cmp(&y.1))
+            .then(x.2.cmp(&y.2))
+            .then(x.3.cmp(&y.3))
+    });
+    let mut used: Vec<(usize, usize)> = Vec::new();
+    let mut out = Vec::new();
+    for (_, a, b, value) in cands {
+        if used.iter().any(|&(u, v)| a <= v && u <= b) {
+            continue;
+        }
+        used.push((a, b));
+        out.push((a, b, value));
+    }
+    out
+}
+
+/// [`pick_greedy`] in text order.
+pub(crate) fn pick(cands: Vec<(usize, usize, usize, String)>) -> Vec<(usize, usize, String)> {
+    let mut out = pick_greedy(cands);
+    out.sort();
+    out
+}

@@ -1,0 +1,454 @@
+//! The built-in PII detectors over the normalized view's token stream, and their registry: **a detector is defined
+//! once, here** (its module holds the code, [`DETECTORS`] its entry), and everything else is derived from the
+//! registry: the IR enum and the JSON schemas' enums, the config's PII pattern names and guardrail rules, the
+//! compile path's prefilter hints, the generated docs (`docs/detectors.md`) and the quality benchmark's entity map.
+//!
+//! Detectors read tokens, not characters, so written and spoken forms are found alike; every hit carries ORIGINAL
+//! offsets (characters) and a canonical value. [`detect_many`] gives one finding per value, of its most specific
+//! kind. The rules are stated in `trace_engine/text/detectors.py` (the Python face) and held to the frozen Python
+//! reference by equivalence tests.
+//!
+//! Adding a detector (see docs/architecture.md): write its module (`fn(&mut Ctx, &Exempt) -> Vec<Hit>`), add a
+//! [`Kind`] variant and its [`DetectorSpec`] to [`DETECTORS`], then run `trace docs` (docs and schemas) and the tests.
+
+mod context;
+mod email;
+mod mbi;
+mod numeric;
+pub mod validators;
+
+use std::collections::HashSet;
+
+pub use context::Ctx;
+pub use email::{PROVIDER_SPLITS, TLDS};
+pub use numeric::ID_LABELS;
+pub use validators::{aba_ok, luhn_ok, mbi_ok, nanp_ok, ssn_ok};
+
+use super::chars::{casefold, is_space};
+use super::NormalizedText;
+
+/// Canonical values that are never reported (see [`canonical_exempt`]).
+pub type Exempt = HashSet<String>;
+
+/// A detector kind, in registry order (the index of its [`DetectorSpec`] in [`DETECTORS`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Kind {
+    CreditCard,
+    Ssn,
+    Email,
+    UsPhone,
+    Mbi,
+    AbaRouting,
+}
+
+impl Kind {
+    /// The detector's registry entry.
+    #[inline]
+    pub fn spec(self) -> &'static DetectorSpec {
+        &DETECTORS[self as usize]
+    }
+
+    /// The detector's name (`credit_card`…), as rule packs and findings spell it.
+    #[inline]
+    pub fn name(self) -> &'static str {
+        self.spec().name
+    }
+
+    /// The kind of a detector name.
+    pub fn from_name(name: &str) -> Option<Kind> {
+        DETECTORS.iter().find(|s| s.name == name).map(|s| s.kind)
+    }
+}
+
+/// One detector finding: `start..end` are characters of the ORIGINAL text; `value` is canonical.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Hit {
+    pub kind: Kind,
+    pub start: usize,
+    pub end: usize,
+    pub value: String,
+}
+
+impl Hit {
+    /// A hit spanning the original characters of tokens `i..=j`.
+    pub(crate) fn tokens(kind: Kind, nt: &NormalizedText, i: usize, j: usize, value: String) -> Hit {
+        Hit {
+            kind,
+            start: nt.orig_starts[i],
+            end: nt.orig_ends[j],
+            value,
+        }
+    }
+}
+
+/// The remedy a config guardrail applies to a finding of this kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mask {
+    /// Mask every character of the value but its last `n` digits.
+    KeepLast(u32),
+    /// Replace the value by a placeholder.
+    Placeholder(&'static str),
+}
+
+/// A config guardrail (`guardrails.block_pii.patterns`): the rule synthesized for this kind.
+#[derive(Debug, Clone, Copy)]
+pub struct Guardrail {
+    pub title: &'static str,
+    pub severity: &'static str,
+    pub mask: Mask,
+    pub reason: &'static str,
+    /// the call variable naming values that do not count (`callback_numbers` for phones)
+    pub exempt_variable: Option<&'static str>,
+}
+
+/// Everything about one detector.
+pub struct DetectorSpec {
+    pub kind: Kind,
+    /// the name rule packs, configs and findings use
+    pub name: &'static str,
+    /// a short human name (docs)
+    pub title: &'static str,
+    /// what it finds, in Markdown (docs)
+    pub doc: &'static str,
+    /// `(text, value)`: texts it must find, with the canonical value (docs and a registry-wide test)
+    pub examples: &'static [(&'static str, &'static str)],
+    /// One value gives one finding: a hit overlapping a hit of a lower rank is dropped (0 is the most specific).
+    pub specificity: u8,
+    /// Prefilter hint: digits its shortest value has (spoken digits count; 0 for a detector of words).
+    pub min_digits: usize,
+    /// Prefilter hint: it needs the word `at` in the normalized text (a spoken or written `@`).
+    pub needs_at: bool,
+    /// A cheap test on the normalized text, after the digit count (`None`: none).
+    pub plausible: Option<fn(&str) -> bool>,
+    /// An exempt value (any written form) in canonical form, `None` when unusable.
+    pub canonical: fn(&str) -> Option<String>,
+    /// The config guardrail for this kind, when `block_pii` may name it.
+    pub guardrail: Option<Guardrail>,
+    /// The Presidio entity type it corresponds to (quality benchmarks).
+    pub presidio_entity: Option<&'static str>,
+    pub run: fn(&mut Ctx<'_>, &Exempt) -> Vec<Hit>,
+}
+
+fn canonical_digits(v: &str) -> Option<String> {
+    let d: String = v.chars().filter(char::is_ascii_digit).collect();
+    (!d.is_empty()).then_some(d)
+}
+
+fn canonical_phone(v: &str) -> Option<String> {
+    let d: String = v.chars().filter(char::is_ascii_digit).collect();
+    let d = if d.len() == 11 && d.starts_with('1') {
+        d[1..].to_string()
+    } else {
+        d
+    };
+    (!d.is_empty()).then_some(d)
+}
+
+fn canonical_email(v: &str) -> Option<String> {
+    Some(casefold(v.trim_matches(is_space)))
+}
+
+fn canonical_mbi(v: &str) -> Option<String> {
+    Some(
+        v.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_uppercase())
+            .collect(),
+    )
+}
+
+/// An MBI starts with a digit then a letter: written, that is one token ("1eg4"); spelled out, it has at least four
+/// single-letter tokens ("one e g four t e five m k seven three").
+fn mbi_plausible(text: &str) -> bool {
+    let b = text.as_bytes();
+    if b.windows(2).any(|w| w[0].is_ascii_digit() && w[1].is_ascii_lowercase()) {
+        return true;
+    }
+    let single =
+        |i: usize| b[i].is_ascii_lowercase() && (i == 0 || b[i - 1] == b' ') && (i + 1 == b.len() || b[i + 1] == b' ');
+    (0..b.len()).filter(|&i| single(i)).nth(3).is_some()
+}
+
+fn spoken_at(text: &str) -> bool {
+    static AT: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(" at "));
+    AT.find(text.as_bytes()).is_some()
+}
+
+/// The registry, in the order rule packs list detectors.
+pub static DETECTORS: [DetectorSpec; 6] = [
+    DetectorSpec {
+        kind: Kind::CreditCard,
+        name: "credit_card",
+        title: "Payment card number",
+        doc: "13–19 digits formed by consecutive whole tokens of a digit run, Luhn-valid. Candidate windows are \
+              aligned to token boundaries (a card is never cut out of the middle of a token); the longest valid \
+              window wins, then the leftmost, and chosen windows never overlap, so a run longer than the card (an \
+              expiry date spoken right after it) still yields the card. There is deliberately no issuer (IIN) prefix \
+              table: issuer ranges are reassigned and extended over time (Mastercard's 2-series, 8-digit IINs), a \
+              stale table silently misses real cards, and Luhn plus length is PCI DSS's own guidance for discovering \
+              cardholder data. Value: the digits.",
+        examples: &[
+            ("the card on file is 4111 1111 1111 1111", "4111111111111111"),
+            (
+                "four one one one, one one one one, one one one one, one one one one",
+                "4111111111111111",
+            ),
+        ],
+        specificity: 1,
+        min_digits: 13,
+        needs_at: false,
+        plausible: None,
+        canonical: canonical_digits,
+        guardrail: Some(Guardrail {
+            title: "Never say a full card number",
+            severity: "critical",
+            mask: Mask::KeepLast(4),
+            reason: "A full card number was about to be spoken; only the last four digits may be.",
+            exempt_variable: None,
+        }),
+        presidio_entity: Some("CREDIT_CARD"),
+        run: numeric::credit_card,
+    },
+    DetectorSpec {
+        kind: Kind::Ssn,
+        name: "ssn",
+        title: "US Social Security number",
+        doc: "A window of exactly 9 digits: written, grouped 3-2-4 or 9 ungrouped digits (other groupings only with \
+              \"ssn\"/\"social\" among the 4 tokens before it: \"my ssn is 078-051121\"); area not 000/666/900–999, \
+              group not 00, serial not 0000, and not a well-known fake (078-05-1120, 219-09-9999). Not reported when \
+              it is a valid ABA routing number with \"routing\" or \"aba\" among the 3 tokens before it, nor when it \
+              is introduced as another identifier: an `ID_LABELS` noun (\"claim\", \"order\", \"policy\", \
+              \"tracking\", \"member\", \"license\", \"reference\", \"confirmation\"…) among the 6 tokens before it, \
+              with no \"ssn\"/\"social\" there. Value: the 9 digits.",
+        examples: &[
+            ("the social on file is 123-45-6789", "123456789"),
+            ("my ssn is one two three, four five, six seven eight nine", "123456789"),
+        ],
+        specificity: 3,
+        min_digits: 9,
+        needs_at: false,
+        plausible: None,
+        canonical: canonical_digits,
+        guardrail: Some(Guardrail {
+            title: "Never say a full Social Security number",
+            severity: "critical",
+            mask: Mask::KeepLast(4),
+            reason: "A full Social Security number was about to be spoken; only the last four digits may be.",
+            exempt_variable: None,
+        }),
+        presidio_entity: Some("US_SSN"),
+        run: numeric::ssn,
+    },
+    DetectorSpec {
+        kind: Kind::Email,
+        name: "email",
+        title: "E-mail address",
+        doc: "`LOCAL at DOMAIN`. **Written** (the `at` came from `@`): the local part and domain are the tokens \
+              glued to it in the original (no whitespace between them; `.`, `_`, `-` and `+` inside allowed). A \
+              written `@` glued on both sides is strong evidence, so the domain may end in any TLD of two or more \
+              letters or a punycode label (`jane@example.de`, `info@presidio.site`, `a@xn--d1acufc.xn--p1ai`); it \
+              ends at its last built-in, two-letter or punycode TLD when it has one (`bob@example.com.Thanks` → \
+              `bob@example.com`). **Spoken or mixed**, as speech recognition writes it (\"jane dot doe at example \
+              dot com\", \"maria.g@outlook dot com\", \"tom at hot mail dot com\", \"s a m at example dot org\", \
+              \"front dash desk at river dash clinic dot com\"): the local part is 1–4 labels joined by `dot` / \
+              `underscore` / `dash` / `hyphen` (letters spelled one by one are one label, a digit label may follow a \
+              word: \"john two three\"), ending right before `at` (or `at sign`, `at the rate`, a spaced `@`); a \
+              single-label local part that is a function word (`me`, `us`, `him`, …) is rejected. The domain is \
+              labels joined by `dot` (spoken or written), a label being a word, a provider split in two \
+              (`PROVIDER_SPLITS`: \"g mail\", \"hot mail\", \"out look\", \"ya hoo\") or words joined by \
+              `dash`/`hyphen`; it is cut at its last built-in TLD (`TLDS`; no network, no public-suffix list), \
+              because in speech the TLD is the only evidence. The hit spans the whole address, so masking leaves \
+              nothing of it. Value: the address in lower case.",
+        examples: &[
+            ("you can write to jane.doe@example.com", "jane.doe@example.com"),
+            ("it is jane dot doe at example dot com", "jane.doe@example.com"),
+        ],
+        specificity: 0,
+        min_digits: 0,
+        needs_at: true,
+        plausible: Some(spoken_at),
+        canonical: canonical_email,
+        guardrail: Some(Guardrail {
+            title: "Don't read out email addresses",
+            severity: "medium",
+            mask: Mask::Placeholder("[email]"),
+            reason: "An email address was about to be read aloud.",
+            exempt_variable: None,
+        }),
+        presidio_entity: Some("EMAIL_ADDRESS"),
+        run: email::email,
+    },
+    DetectorSpec {
+        kind: Kind::UsPhone,
+        name: "us_phone",
+        title: "US phone number",
+        doc: "A window of 10 digits, or 11 starting with the country code 1; NANP-valid (area and exchange start \
+              2–9, area not N11). Written, grouped 3-3-4, 3-7 or 10 ungrouped, optionally after a `1` group \
+              (`1-800-555-0199`), or 11 ungrouped starting with 1. A window that starts after a `+` country code \
+              other than 1 in its segment (\"+61 2 9265 8888\") is international and skipped. Value: the 10 digits; \
+              the hit takes in a leading `+` or an opening parenthesis.",
+        examples: &[
+            ("call us at (415) 555-0198", "4155550198"),
+            ("four one five, five five five, oh one nine eight", "4155550198"),
+        ],
+        specificity: 5,
+        min_digits: 10,
+        needs_at: false,
+        plausible: None,
+        canonical: canonical_phone,
+        guardrail: Some(Guardrail {
+            title: "Don't read out phone numbers other than the business's",
+            severity: "medium",
+            mask: Mask::Placeholder("[phone]"),
+            reason: "A phone number that is not one of the business's callback numbers was about to be read aloud.",
+            exempt_variable: Some("callback_numbers"),
+        }),
+        presidio_entity: Some("PHONE_NUMBER"),
+        run: numeric::us_phone,
+    },
+    DetectorSpec {
+        kind: Kind::Mbi,
+        name: "mbi",
+        title: "Medicare Beneficiary Identifier",
+        doc: "11 characters `C A AN N A AN N A A N N` (no S, L, O, I, B, Z), written with or without separators or \
+              spelled out. Candidate tokens are single letters, digit tokens and short letter+digit mixes \
+              (\"1eg4\"); consecutive candidates are concatenated and every 11-character window that starts and ends \
+              on a token boundary (or inside a digit token, since spoken digits merge: \"seven three\" → \"73\") is \
+              checked. Value: upper case, no separators.",
+        examples: &[("the MBI is 1EG4-TE5-MK73", "1EG4TE5MK73")],
+        specificity: 2,
+        min_digits: 5,
+        needs_at: false,
+        plausible: Some(mbi_plausible),
+        canonical: canonical_mbi,
+        guardrail: None,
+        presidio_entity: Some("US_MBI"),
+        run: mbi::mbi,
+    },
+    DetectorSpec {
+        kind: Kind::AbaRouting,
+        name: "aba_routing",
+        title: "ABA routing number",
+        doc: "A window of exactly 9 digits (written: ungrouped, 4-4-1 as in `3222-7162-7`, or 3-3-3) passing the ABA \
+              checksum with a valid Federal Reserve prefix (00–12, 21–32, 61–72, 80). No context word is required; a \
+              number that is both a valid SSN and a valid routing number is an SSN unless introduced as a routing \
+              number. Value: the 9 digits.",
+        examples: &[("the routing number is 021000021", "021000021")],
+        specificity: 4,
+        min_digits: 9,
+        needs_at: false,
+        plausible: None,
+        canonical: canonical_digits,
+        guardrail: None,
+        presidio_entity: Some("ABA_ROUTING_NUMBER"),
+        run: numeric::aba_routing,
+    },
+];
+
+/// Exempt values for `kind` in canonical form (digits only for numbers, 10 digits for phones, lower-case e-mail,
+/// upper-case MBI without separators); unusable entries are dropped.
+pub fn canonical_exempt<'a>(kind: Kind, values: impl IntoIterator<Item = &'a str>) -> Exempt {
+    let canonical = kind.spec().canonical;
+    values.into_iter().filter_map(canonical).collect()
+}
+
+/// Digit characters of the normalized text (spoken digits are digits there).
+#[inline]
+pub fn digit_count(nt: &NormalizedText) -> usize {
+    nt.text.bytes().filter(u8::is_ascii_digit).count()
+}
+
+/// Cheap precondition: `kind` can have a hit in `nt` (`digits`: [`digit_count`]).
+pub fn possible(kind: Kind, nt: &NormalizedText, digits: usize) -> bool {
+    let spec = kind.spec();
+    digits >= spec.min_digits && spec.plausible.is_none_or(|f| f(&nt.text))
+}
+
+/// Runs detector `kind` over `nt` (no precondition, no specificity).
+pub fn detect(kind: Kind, nt: &NormalizedText, exempt: &Exempt) -> Vec<Hit> {
+    (kind.spec().run)(&mut Ctx::new(nt), exempt)
+}
+
+/// Hits per request `(kind, canonical exempt values)`, one finding per value: a hit overlapping a hit of a more
+/// specific kind (found whether or not that kind was requested, exempt values included) is dropped. Each detector
+/// runs at most once per exempt set, and only when [`possible`].
+pub fn detect_many(nt: &NormalizedText, requests: &[(Kind, &Exempt)]) -> Vec<Vec<Hit>> {
+    let digits = digit_count(nt);
+    // possible() per kind, computed at most once (the cheap digit count first)
+    let mut can: [Option<bool>; DETECTORS.len()] = [None; DETECTORS.len()];
+    let mut possible_kind = |kind: Kind| *can[kind as usize].get_or_insert_with(|| possible(kind, nt, digits));
+    if !DETECTORS.iter().any(|s| possible_kind(s.kind)) {
+        return vec![Vec::new(); requests.len()]; // the common case: nothing any detector could find
+    }
+    let mut cx = Ctx::new(nt);
+    let no_exempt = Exempt::new();
+    let mut raw: [Option<Vec<Hit>>; DETECTORS.len()] = Default::default();
+    let mut run = |kind: Kind, exempt: &Exempt, cx: &mut Ctx<'_>| -> Vec<Hit> {
+        if !possible_kind(kind) {
+            return Vec::new();
+        }
+        if !exempt.is_empty() {
+            return (kind.spec().run)(cx, exempt);
+        }
+        raw[kind as usize]
+            .get_or_insert_with(|| (kind.spec().run)(cx, &no_exempt))
+            .clone()
+    };
+    let mut out = Vec::with_capacity(requests.len());
+    for &(kind, exempt) in requests {
+        let mut own = run(kind, exempt, &mut cx);
+        if !own.is_empty() {
+            let rank = kind.spec().specificity;
+            let mut claims: Vec<Hit> = Vec::new();
+            for spec in DETECTORS.iter().filter(|s| s.specificity < rank) {
+                claims.extend(run(spec.kind, &no_exempt, &mut cx));
+            }
+            if !claims.is_empty() {
+                own.retain(|h| !claims.iter().any(|c| c.start < h.end && h.start < c.end));
+            }
+        }
+        out.push(own);
+    }
+    out
+}
+
+/// Several detectors, one finding per value ([`detect_many`]); hits sorted by `(start, end, kind name)`.
+pub fn detect_all(nt: &NormalizedText, requests: &[(Kind, &Exempt)]) -> Vec<Hit> {
+    let mut hits: Vec<Hit> = detect_many(nt, requests).into_iter().flatten().collect();
+    hits.sort_by(|a, b| (a.start, a.end, a.kind.name()).cmp(&(b.start, b.end, b.kind.name())));
+    hits
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::normalize;
+
+    #[test]
+    fn registry_is_consistent() {
+        let mut ranks: Vec<u8> = DETECTORS.iter().map(|s| s.specificity).collect();
+        ranks.sort();
+        assert_eq!(ranks, (0..DETECTORS.len() as u8).collect::<Vec<_>>());
+        for (i, spec) in DETECTORS.iter().enumerate() {
+            assert_eq!(spec.kind as usize, i, "{}", spec.name);
+            assert_eq!(Kind::from_name(spec.name), Some(spec.kind));
+        }
+    }
+
+    #[test]
+    fn every_example_is_found() {
+        for spec in &DETECTORS {
+            for (text, value) in spec.examples {
+                let nt = normalize(text);
+                let hits = detect_many(&nt, &[(spec.kind, &Exempt::new())]).remove(0);
+                assert!(
+                    hits.iter().any(|h| h.value == *value),
+                    "{}: {text:?} -> {hits:?}",
+                    spec.name
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,754 @@
+//! The normalized view of a turn (the Rust twin of `trace_engine/text/normalize.py`, whose docstring states the
+//! rules): fold, tokens with their original spans, symbols, contractions, spelled words, then the number pass.
+//!
+//! The scanner is hand-written rather than built on the `regex` crate: the rules are written in Python's `\w`/`\s`
+//! classes on Python's Unicode version ([`super::chars`]), the spelled-word rule needs a back-reference, and a
+//! single pass over the characters that classifies gaps as it goes costs less than a regex plus a second look.
+
+use super::chars::{is_alnum, is_apostrophe, is_inline_space, is_space, push_casefold};
+use super::fold::fold;
+use super::items::{Item, Items, GAP_HYPHEN, GAP_OTHER, GAP_WS, K_DECIMAL, K_DIGITS, K_PLACEHOLDER, K_WORD};
+use super::numbers::{convert_numbers, needs_number_pass};
+use super::words::{expansion, GENERIC_SUFFIXES};
+use super::Fold;
+use super::NormalizedText;
+
+/// Characters addressed by index (code points): ASCII text as bytes, anything else as a `char` slice.
+/// (`str` is only ever ASCII text here: its bytes are its characters.)
+pub(crate) trait Chars {
+    fn len(&self) -> usize;
+    fn at(&self, i: usize) -> char;
+    /// The characters `a..b` as a `str`, when the text is ASCII bytes.
+    fn ascii_str(&self, a: usize, b: usize) -> Option<&str>;
+}
+
+impl Chars for str {
+    #[inline]
+    fn len(&self) -> usize {
+        str::len(self)
+    }
+    #[inline]
+    fn at(&self, i: usize) -> char {
+        self.as_bytes()[i] as char
+    }
+    #[inline]
+    fn ascii_str(&self, a: usize, b: usize) -> Option<&str> {
+        Some(&self[a..b])
+    }
+}
+
+impl Chars for [char] {
+    #[inline]
+    fn len(&self) -> usize {
+        <[char]>::len(self)
+    }
+    #[inline]
+    fn at(&self, i: usize) -> char {
+        self[i]
+    }
+    #[inline]
+    fn ascii_str(&self, _: usize, _: usize) -> Option<&str> {
+        None
+    }
+}
+
+/// Builds the normalized view of `text`.
+pub fn normalize(text: &str) -> NormalizedText {
+    let mut nt = NormalizedText::default();
+    normalize_into(text, &mut nt);
+    nt
+}
+
+/// Builds the normalized view of `text` into `nt`, reusing its buffers (no allocation once they are large enough,
+/// for ASCII text).
+pub fn normalize_into(text: &str, nt: &mut NormalizedText) {
+    view_into(text, false, nt);
+}
+
+/// The normalized view of a rule phrase (`{variable}` and `*` kept as tokens); [`normalize_phrase`] is its text.
+pub fn normalize_phrase_view(phrase: &str) -> NormalizedText {
+    let mut nt = NormalizedText::default();
+    view_into(phrase, true, &mut nt);
+    nt
+}
+
+thread_local! {
+    /// The item buffers, reused from turn to turn (taken while in use, so a nested call just allocates).
+    static SCRATCH: std::cell::Cell<Items> = std::cell::Cell::new(Items::default());
+}
+
+/// Runs `f` with empty item buffers.
+fn with_items<R>(f: impl FnOnce(&mut Items) -> R) -> R {
+    let mut items = SCRATCH.with(|s| s.take());
+    items.arena.clear();
+    items.v.clear();
+    items.spare.clear();
+    let out = f(&mut items);
+    SCRATCH.with(|s| s.set(items));
+    out
+}
+
+fn view_into(text: &str, phrase: bool, nt: &mut NormalizedText) {
+    nt.clear();
+    nt.original.push_str(text);
+    with_items(|items| view_from(text, phrase, nt, items));
+}
+
+fn view_from(text: &str, phrase: bool, nt: &mut NormalizedText, items: &mut Items) {
+    if text.is_ascii() {
+        scan(text, phrase, items);
+        build(nt, items, None);
+        return;
+    }
+    match fold(text) {
+        None => {
+            let chars: Vec<char> = text.chars().collect();
+            scan(&chars[..], phrase, items);
+            build(nt, items, None);
+            nt.wide = chars;
+        }
+        Some(folded) => {
+            scan(&folded.chars[..], phrase, items);
+            build(nt, items, folded.source.as_deref());
+            nt.fold = Some(Fold {
+                text: folded.chars.iter().collect(),
+                starts: items.v.iter().map(|it| it.s).collect(),
+                ends: items.v.iter().map(|it| it.e).collect(),
+                source: folded.source,
+            });
+            if !folded.chars.iter().all(char::is_ascii) {
+                nt.wide = folded.chars;
+            }
+        }
+    }
+}
+
+/// A rule phrase with the same rules; `{variable}` placeholders and `*` stay single tokens, verbatim.
+pub fn normalize_phrase(phrase: &str) -> String {
+    with_items(|items| {
+        if phrase.is_ascii() {
+            scan(phrase, true, items);
+        } else {
+            let chars: Vec<char> = match fold(phrase) {
+                Some(f) => f.chars,
+                None => phrase.chars().collect(),
+            };
+            scan(&chars[..], true, items);
+        }
+        let mut out = String::new();
+        for (k, it) in items.v.iter().enumerate() {
+            if k > 0 {
+                out.push(' ');
+            }
+            out.push_str(items.text(it));
+        }
+        out
+    })
+}
+
+/// Tokens from items; `source` maps the scanned characters to the original's.
+fn build(nt: &mut NormalizedText, items: &Items, source: Option<&[usize]>) {
+    let n = items.v.len();
+    nt.norm_starts.reserve(n);
+    nt.norm_ends.reserve(n);
+    nt.orig_starts.reserve(n);
+    nt.orig_ends.reserve(n);
+    nt.is_digits.reserve(n);
+    for (k, it) in items.v.iter().enumerate() {
+        if k > 0 {
+            nt.text.push(' ');
+        }
+        nt.norm_starts.push(nt.text.len());
+        nt.text.push_str(items.text(it));
+        nt.norm_ends.push(nt.text.len());
+        match source {
+            None => {
+                nt.orig_starts.push(it.s);
+                nt.orig_ends.push(it.e);
+            }
+            Some(m) => {
+                nt.orig_starts.push(m[it.s]);
+                nt.orig_ends.push(m[it.e - 1] + 1);
+            }
+        }
+        nt.is_digits.push(it.kind == K_DIGITS);
+    }
+}
+
+// ------------------------------------------------------------------------------------------- scanning
+
+/// Raw items of `text`, spelled words merged, number pass applied.
+fn scan<T: Chars + ?Sized>(text: &T, phrase: bool, items: &mut Items) {
+    scan_raw(text, phrase, items);
+    // every letter of a spelled word is an item of its own: look for one only when there are three such items
+    let single_letters = items.v.iter().filter(|it| {
+        let t = items.text(it);
+        t.len() == 1 && t.as_bytes()[0].is_ascii_alphabetic()
+    });
+    if single_letters.count() >= 3 && find_spelled(text, 0).is_some() {
+        merge_spelled(text, items);
+    }
+    if needs_number_pass(items) {
+        convert_numbers(items);
+    }
+}
+
+/// The end of the `_CHUNK` starting at `p` (an alphanumeric character): alphanumeric runs joined by single
+/// ``. , _`` or apostrophe characters; and whether it has such a joiner at all.
+#[inline]
+fn chunk_end<T: Chars + ?Sized>(text: &T, p: usize) -> (usize, bool) {
+    let n = text.len();
+    let mut q = p;
+    let mut joined = false;
+    loop {
+        while q < n && is_alnum(text.at(q)) {
+            q += 1;
+        }
+        if q + 1 < n && is_chunk_joiner(text.at(q)) && is_alnum(text.at(q + 1)) {
+            q += 1;
+            joined = true;
+        } else {
+            return (q, joined);
+        }
+    }
+}
+
+#[inline]
+fn is_chunk_joiner(c: char) -> bool {
+    matches!(c, '.' | ',' | '_') || is_apostrophe(c)
+}
+
+/// The end of a `{variable}` placeholder at `p` (`\{[^{}\s]+\}`), if there is one.
+fn placeholder_end<T: Chars + ?Sized>(text: &T, p: usize) -> Option<usize> {
+    let n = text.len();
+    let mut q = p + 1;
+    while q < n {
+        let c = text.at(q);
+        if c == '{' || c == '}' || is_space(c) {
+            break;
+        }
+        q += 1;
+    }
+    (q > p + 1 && q < n && text.at(q) == '}').then_some(q + 1)
+}
+
+/// How the characters `a..b` between two matches read (`_gap`).
+fn gap<T: Chars + ?Sized>(text: &T, a: usize, b: usize) -> u8 {
+    if a >= b || (b == a + 1 && text.at(a) == ' ') {
+        return GAP_WS;
+    }
+    let mut q = a;
+    while q < b && is_space(text.at(q)) {
+        q += 1;
+    }
+    if q == b {
+        return GAP_WS;
+    }
+    let h = q;
+    while q < b && is_hyphen(text.at(q)) {
+        q += 1;
+    }
+    if q == h {
+        return GAP_OTHER;
+    }
+    while q < b && is_space(text.at(q)) {
+        q += 1;
+    }
+    if q == b {
+        GAP_HYPHEN
+    } else {
+        GAP_OTHER
+    }
+}
+
+#[inline]
+pub(crate) fn is_hyphen(c: char) -> bool {
+    c == '-' || ('\u{2010}'..='\u{2015}').contains(&c)
+}
+
+fn scan_raw<T: Chars + ?Sized>(text: &T, phrase: bool, items: &mut Items) {
+    let n = text.len();
+    let mut prev_end = 0;
+    let mut dollar: Option<(usize, u8)> = None; // (start, gap) of a pending "$"
+    let mut p = 0;
+    while p < n {
+        let c = text.at(p);
+        let mut joined = true; // conservative for anything but a plain chunk
+        let e = if is_alnum(c) {
+            let (e, j) = chunk_end(text, p);
+            joined = j;
+            e
+        } else if matches!(c, '$' | '%' | '@') || (phrase && c == '*') {
+            p + 1
+        } else if phrase && c == '{' {
+            match placeholder_end(text, p) {
+                Some(e) => e,
+                None => {
+                    p += 1;
+                    continue;
+                }
+            }
+        } else {
+            p += 1;
+            continue;
+        };
+        let s = p;
+        let g = gap(text, prev_end, s);
+        prev_end = e;
+        p = e;
+        if c == '$' {
+            if let Some((ds, dgap)) = dollar {
+                items.push("dollars", ds, ds + 1, dgap, K_WORD);
+            }
+            dollar = Some((s, g));
+            continue;
+        }
+        let mark = items.v.len();
+        match c {
+            '%' => items.push("percent", s, e, g, K_WORD),
+            '@' => items.push("at", s, e, g, K_WORD),
+            '*' | '{' => {
+                let a = items.arena.len() as u32;
+                for q in s..e {
+                    items.arena.push(text.at(q));
+                }
+                let t = (a, items.arena.len() as u32);
+                items.v.push(Item {
+                    t,
+                    s,
+                    e,
+                    gap: g,
+                    kind: K_PLACEHOLDER,
+                });
+            }
+            _ if !joined => add_word(text, s, e, g, items), // one run of letters/digits: the common case
+            _ => add_chunk(text, s, e, g, items),
+        }
+        if let Some((ds, dgap)) = dollar.take() {
+            let first = items.v.get(mark).copied();
+            match first {
+                Some(first)
+                    if items.v.len() == mark + 1
+                        && (first.kind == K_DIGITS || first.kind == K_DECIMAL)
+                        && first.gap == GAP_WS =>
+                {
+                    // "$12" reads "12 dollars", both tokens spanning "$12"
+                    let it = &mut items.v[mark];
+                    it.s = ds;
+                    it.gap = dgap;
+                    let end = it.e;
+                    items.push("dollars", ds, end, GAP_WS, K_WORD);
+                }
+                _ => {
+                    let t = items.push_str("dollars");
+                    items.v.insert(
+                        mark,
+                        Item {
+                            t,
+                            s: ds,
+                            e: ds + 1,
+                            gap: dgap,
+                            kind: K_WORD,
+                        },
+                    );
+                }
+            }
+        }
+    }
+    if let Some((ds, dgap)) = dollar {
+        items.push("dollars", ds, ds + 1, dgap, K_WORD);
+    }
+}
+
+#[inline]
+fn all_ascii_digits<T: Chars + ?Sized>(text: &T, a: usize, b: usize) -> bool {
+    (a..b).all(|q| text.at(q).is_ascii_digit())
+}
+
+/// A chunk `s..e`: word characters joined by single ``. , _`` or apostrophe characters.
+fn add_chunk<T: Chars + ?Sized>(text: &T, s: usize, e: usize, gap0: u8, items: &mut Items) {
+    if !(s..e).any(|q| matches!(text.at(q), '.' | ',' | '_')) {
+        add_word(text, s, e, gap0, items);
+        return;
+    }
+    // sub-words (apostrophes keep a word together), separated by exactly one ". , _"
+    let mut subs: Vec<(usize, usize, bool)> = Vec::new();
+    let mut a = s;
+    for q in s..=e {
+        if q == e || matches!(text.at(q), '.' | ',' | '_') {
+            subs.push((a, q, all_ascii_digits(text, a, q)));
+            a = q + 1;
+        }
+    }
+    let nsub = subs.len();
+    let mut k = 0;
+    let mut cur_gap = gap0;
+    while k < nsub {
+        let (a, b, dig) = subs[k];
+        if dig {
+            let mut j = k;
+            while j + 1 < nsub && subs[j + 1].2 && matches!(text.at(subs[j].1), '.' | ',') {
+                j += 1;
+            }
+            let end = subs[j].1;
+            if j > k && numeric_segment(text, a, end) {
+                let t0 = items.arena.len() as u32;
+                let mut decimal = false;
+                for q in a..end {
+                    match text.at(q) {
+                        ',' => {}
+                        '.' => {
+                            decimal = true;
+                            items.arena.push('.');
+                        }
+                        ch => items.arena.push(ch),
+                    }
+                }
+                let t = (t0, items.arena.len() as u32);
+                let kind = if decimal { K_DECIMAL } else { K_DIGITS };
+                items.v.push(Item {
+                    t,
+                    s: a,
+                    e: end,
+                    gap: cur_gap,
+                    kind,
+                });
+            } else {
+                for (q, &(qa, qb, _)) in subs.iter().enumerate().take(j + 1).skip(k) {
+                    let t0 = items.arena.len() as u32;
+                    for x in qa..qb {
+                        items.arena.push(text.at(x));
+                    }
+                    let t = (t0, items.arena.len() as u32);
+                    let g = if q == k { cur_gap } else { GAP_OTHER };
+                    items.v.push(Item {
+                        t,
+                        s: qa,
+                        e: qb,
+                        gap: g,
+                        kind: K_DIGITS,
+                    });
+                }
+            }
+            k = j;
+        } else {
+            add_word(text, a, b, cur_gap, items);
+        }
+        // the separator after sub k
+        if k + 1 < nsub {
+            let p = subs[k].1;
+            let sep = text.at(p);
+            if sep == '.' && !(subs[k].2 && subs[k + 1].2) {
+                items.push("dot", p, p + 1, GAP_WS, K_WORD);
+                cur_gap = GAP_WS;
+            } else if sep == '_' {
+                items.push("underscore", p, p + 1, GAP_WS, K_WORD);
+                cur_gap = GAP_WS;
+            } else {
+                cur_gap = GAP_OTHER;
+            }
+        }
+        k += 1;
+    }
+}
+
+/// `[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?|[0-9]+\.[0-9]+` over `a..b` (digits, commas and dots only).
+fn numeric_segment<T: Chars + ?Sized>(text: &T, a: usize, b: usize) -> bool {
+    let digits_run = |mut q: usize| {
+        let st = q;
+        while q < b && text.at(q).is_ascii_digit() {
+            q += 1;
+        }
+        (q, q - st)
+    };
+    // thousands grouping
+    let (mut q, first) = digits_run(a);
+    if (1..=3).contains(&first) {
+        let mut groups = 0;
+        while q < b && text.at(q) == ',' {
+            let (r, len) = digits_run(q + 1);
+            if len != 3 {
+                break;
+            }
+            q = r;
+            groups += 1;
+        }
+        if groups > 0 {
+            if q == b {
+                return true;
+            }
+            if text.at(q) == '.' {
+                let (r, len) = digits_run(q + 1);
+                if len > 0 && r == b {
+                    return true;
+                }
+            }
+        }
+    }
+    // a decimal
+    let (q, first) = digits_run(a);
+    if first == 0 || q >= b || text.at(q) != '.' {
+        return false;
+    }
+    let (r, len) = digits_run(q + 1);
+    len > 0 && r == b
+}
+
+/// One word `a..b` (no ". , _" inside): digits, a contraction, a possessive, or a plain word.
+fn add_word<T: Chars + ?Sized>(text: &T, a: usize, b: usize, gap0: u8, items: &mut Items) {
+    let w0 = items.arena.len();
+    if let Some(raw) = text.ascii_str(a, b) {
+        items.arena.push_str(raw);
+        if raw.bytes().all(|x| x.is_ascii_digit()) {
+            items.v.push(Item {
+                t: (w0 as u32, items.arena.len() as u32),
+                s: a,
+                e: b,
+                gap: gap0,
+                kind: K_DIGITS,
+            });
+            return;
+        }
+        items.arena[w0..].make_ascii_lowercase();
+    } else {
+        let ascii = (a..b).all(|q| text.at(q).is_ascii());
+        for q in a..b {
+            let c = text.at(q);
+            if ascii {
+                items.arena.push(c.to_ascii_lowercase());
+            } else if is_apostrophe(c) {
+                items.arena.push('\'');
+            } else {
+                push_casefold(c, &mut items.arena);
+            }
+        }
+        if ascii && items.arena[w0..].bytes().all(|x| x.is_ascii_digit()) {
+            items.v.push(Item {
+                t: (w0 as u32, items.arena.len() as u32),
+                s: a,
+                e: b,
+                gap: gap0,
+                kind: K_DIGITS,
+            });
+            return;
+        }
+    }
+    let w1 = items.arena.len();
+    let w = &items.arena[w0..w1];
+    if let Some(exp) = expansion(w) {
+        items.arena.truncate(w0);
+        for (k, part) in exp.iter().enumerate() {
+            items.push(part, a, b, if k == 0 { gap0 } else { GAP_WS }, K_WORD);
+        }
+        return;
+    }
+    if w.bytes().any(|x| x == b'\'') {
+        for &(suf, repl) in GENERIC_SUFFIXES {
+            if w.ends_with(suf) && w.len() > suf.len() {
+                let base_end = w1 - suf.len();
+                if items.arena[w0..base_end].contains('\'') {
+                    break;
+                }
+                items.arena.truncate(base_end);
+                let base = &items.arena[w0..base_end];
+                let kind = if base.bytes().all(|x| x.is_ascii_digit()) {
+                    K_DIGITS
+                } else {
+                    K_WORD
+                };
+                items.v.push(Item {
+                    t: (w0 as u32, base_end as u32),
+                    s: a,
+                    e: b,
+                    gap: gap0,
+                    kind,
+                });
+                if let Some(r) = repl {
+                    items.push(r, a, b, GAP_WS, K_WORD);
+                }
+                return;
+            }
+        }
+    }
+    items.v.push(Item {
+        t: (w0 as u32, w1 as u32),
+        s: a,
+        e: b,
+        gap: gap0,
+        kind: K_WORD,
+    });
+}
+
+// ------------------------------------------------------------------------------------------- spelled words
+
+#[inline]
+fn is_spell_separator(c: char) -> bool {
+    matches!(c, '-' | '.' | '_' | '*' | '/' | '|' | '+' | '~' | '\u{b7}' | '\u{2022}')
+}
+
+/// `(?![^\W_]|['’‘ʼ])` at `i`.
+#[inline]
+fn letter_ends<T: Chars + ?Sized>(text: &T, i: usize) -> bool {
+    i >= text.len() || {
+        let c = text.at(i);
+        !is_alnum(c) && !is_apostrophe(c)
+    }
+}
+
+#[inline]
+fn skip_inline_space<T: Chars + ?Sized>(text: &T, mut q: usize) -> usize {
+    while q < text.len() && is_inline_space(text.at(q)) {
+        q += 1;
+    }
+    q
+}
+
+/// The spelled word (`SPELLED_RE`) starting exactly at `p`, if any: its end.
+fn spelled_at<T: Chars + ?Sized>(text: &T, p: usize) -> Option<usize> {
+    let n = text.len();
+    if !text.at(p).is_ascii_alphabetic() {
+        return None;
+    }
+    if p > 0 {
+        let b = text.at(p - 1);
+        if is_alnum(b) || is_apostrophe(b) {
+            return None;
+        }
+    }
+    // letters separated by whitespace, at least three in all
+    let mut q = p + 1;
+    let mut count = 0;
+    loop {
+        let r = skip_inline_space(text, q);
+        if r == q || r >= n || !text.at(r).is_ascii_alphabetic() || !letter_ends(text, r + 1) {
+            break;
+        }
+        q = r + 1;
+        count += 1;
+    }
+    if count >= 2 {
+        return Some(q);
+    }
+    // letters separated by the same one of "- . _ * / | + ~ · •" (spaces around it allowed)
+    let r = skip_inline_space(text, p + 1);
+    if r >= n || !is_spell_separator(text.at(r)) {
+        return None;
+    }
+    let sep = text.at(r);
+    let letter = |r: usize| -> Option<usize> {
+        let r = skip_inline_space(text, r);
+        (r < n && text.at(r).is_ascii_alphabetic() && letter_ends(text, r + 1)).then_some(r + 1)
+    };
+    let mut q = letter(r + 1)?;
+    let mut more = 0;
+    loop {
+        let r = skip_inline_space(text, q);
+        if r >= n || text.at(r) != sep {
+            break;
+        }
+        match letter(r + 1) {
+            Some(end) => {
+                q = end;
+                more += 1;
+            }
+            None => break,
+        }
+    }
+    (more >= 1).then_some(q)
+}
+
+/// The first spelled word at or after `from`: `(start, end)`.
+fn find_spelled<T: Chars + ?Sized>(text: &T, from: usize) -> Option<(usize, usize)> {
+    (from..text.len()).find_map(|p| spelled_at(text, p).map(|e| (p, e)))
+}
+
+/// Replaces the items of each spelled-out word with one word item spanning it.
+fn merge_spelled<T: Chars + ?Sized>(text: &T, items: &mut Items) {
+    let old = std::mem::take(&mut items.v);
+    let n = old.len();
+    let mut out = std::mem::take(&mut items.spare);
+    out.clear();
+    let mut k = 0;
+    let mut from = 0;
+    while let Some((a, b)) = find_spelled(text, from) {
+        from = b;
+        if (a..b).all(|q| {
+            let c = text.at(q);
+            !c.is_ascii_alphabetic() || c == 'o' || c == 'O'
+        }) {
+            continue; // "o o o": zeros between digits ("one o o o five"), not a word
+        }
+        while k < n && old[k].s < a {
+            out.push(old[k]);
+            k += 1;
+        }
+        let g = if k < n { old[k].gap } else { GAP_WS };
+        while k < n && old[k].e <= b {
+            k += 1;
+        }
+        let t0 = items.arena.len() as u32;
+        for q in a..b {
+            let c = text.at(q);
+            if c.is_ascii_alphabetic() {
+                items.arena.push(c.to_ascii_lowercase());
+            }
+        }
+        out.push(Item {
+            t: (t0, items.arena.len() as u32),
+            s: a,
+            e: b,
+            gap: g,
+            kind: K_WORD,
+        });
+    }
+    out.extend_from_slice(&old[k..]);
+    items.v = out;
+    items.spare = old;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens(s: &str) -> Vec<String> {
+        normalize(s).tokens().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn words_symbols_and_contractions() {
+        assert_eq!(
+            tokens("Don't pay $12.99 at 50%"),
+            ["do", "not", "pay", "12.99", "dollars", "at", "50", "percent"]
+        );
+        assert_eq!(
+            tokens("jane.doe@example.com"),
+            ["jane", "dot", "doe", "at", "example", "dot", "com"]
+        );
+        assert_eq!(tokens("1,000 and 415.555.0198"), ["1000", "and", "415", "555", "0198"]);
+    }
+
+    #[test]
+    fn numbers_and_spelled_words() {
+        assert_eq!(tokens("four one one one, double five"), ["4111", "55"]);
+        assert_eq!(tokens("two thousand twenty four"), ["2024"]);
+        assert_eq!(tokens("it is g u a r a n t e e d"), ["it", "is", "guaranteed"]);
+        assert_eq!(tokens("one o o o five"), ["10005"]);
+    }
+
+    #[test]
+    fn spans_are_characters_of_the_original() {
+        let nt = normalize("ssn ０７８-０５ ok");
+        assert_eq!(nt.tokens().collect::<Vec<_>>(), ["ssn", "078", "05", "ok"]);
+        assert_eq!((nt.orig_starts[1], nt.orig_ends[1]), (4, 7));
+        let nt = normalize("guar\u{200d}anteed");
+        assert_eq!((nt.token(0), nt.orig_starts[0], nt.orig_ends[0]), ("guaranteed", 0, 11));
+    }
+
+    #[test]
+    fn phrases_keep_placeholders() {
+        assert_eq!(
+            normalize_phrase("This is {agent_name} from * Inc."),
+            "this is {agent_name} from * inc"
+        );
+    }
+}

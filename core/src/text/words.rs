@@ -1,0 +1,240 @@
+//! The word tables of the normalized view, each defined once: a static list (exported to Python, so
+//! `trace_engine.text` and the compile path read the same tables) and a `match`-based lookup for the hot path.
+
+macro_rules! word_map {
+    ($(#[$m:meta])* $name:ident, $lookup:ident: $ty:ty { $($w:literal => $v:expr),* $(,)? }) => {
+        $(#[$m])*
+        pub static $name: &[(&str, $ty)] = &[$(($w, $v)),*];
+        #[doc = concat!("Lookup in [`", stringify!($name), "`].")]
+        #[inline]
+        pub fn $lookup(w: &str) -> Option<$ty> {
+            match w {
+                $($w => Some($v),)*
+                _ => None,
+            }
+        }
+    };
+}
+
+macro_rules! word_set {
+    ($(#[$m:meta])* $name:ident, $lookup:ident { $($w:literal),* $(,)? }) => {
+        $(#[$m])*
+        pub static $name: &[&str] = &[$($w),*];
+        #[doc = concat!("Membership in [`", stringify!($name), "`].")]
+        #[inline]
+        pub fn $lookup(w: &str) -> bool {
+            matches!(w, $($w)|*)
+        }
+    };
+}
+
+/// A prefilter for word lookups: bit `len` of `mask[first byte]` is set when some word of the table has that first
+/// byte and that length, so most words are rejected with one load instead of a chain of string comparisons.
+pub struct WordMask([u32; 256]);
+
+impl WordMask {
+    const fn empty() -> Self {
+        WordMask([0; 256])
+    }
+
+    const fn with(mut self, w: &str) -> Self {
+        let b = w.as_bytes();
+        if b.len() < 32 {
+            self.0[b[0] as usize] |= 1 << b.len();
+        }
+        self
+    }
+
+    const fn with_set(mut self, words: &[&str]) -> Self {
+        let mut i = 0;
+        while i < words.len() {
+            self = self.with(words[i]);
+            i += 1;
+        }
+        self
+    }
+
+    /// `w` may be in the table (always true for words of 32 bytes or more).
+    #[inline]
+    pub fn may_contain(&self, w: &str) -> bool {
+        let b = w.as_bytes();
+        match b.first() {
+            None => false,
+            Some(&c) => b.len() >= 32 || self.0[c as usize] & (1 << b.len()) != 0,
+        }
+    }
+}
+
+macro_rules! keys {
+    ($table:expr) => {{
+        const N: usize = $table.len();
+        const KEYS: [&str; N] = {
+            let mut out = [""; N];
+            let mut i = 0;
+            while i < N {
+                out[i] = $table[i].0;
+                i += 1;
+            }
+            out
+        };
+        KEYS
+    }};
+}
+
+word_map! {
+    /// Contractions and their expansions (every token maps to the contraction's original span).
+    CONTRACTIONS, contraction: &'static [&'static str] {
+        "don't" => &["do", "not"],
+        "doesn't" => &["does", "not"],
+        "didn't" => &["did", "not"],
+        "can't" => &["can", "not"],
+        "cannot" => &["can", "not"],
+        "won't" => &["will", "not"],
+        "shan't" => &["shall", "not"],
+        "ain't" => &["is", "not"],
+        "isn't" => &["is", "not"],
+        "aren't" => &["are", "not"],
+        "wasn't" => &["was", "not"],
+        "weren't" => &["were", "not"],
+        "shouldn't" => &["should", "not"],
+        "wouldn't" => &["would", "not"],
+        "couldn't" => &["could", "not"],
+        "mustn't" => &["must", "not"],
+        "needn't" => &["need", "not"],
+        "haven't" => &["have", "not"],
+        "hasn't" => &["has", "not"],
+        "hadn't" => &["had", "not"],
+        "i'm" => &["i", "am"],
+        "you're" => &["you", "are"],
+        "we're" => &["we", "are"],
+        "they're" => &["they", "are"],
+        "it's" => &["it", "is"],
+        "that's" => &["that", "is"],
+        "there's" => &["there", "is"],
+        "here's" => &["here", "is"],
+        "what's" => &["what", "is"],
+        "where's" => &["where", "is"],
+        "who's" => &["who", "is"],
+        "how's" => &["how", "is"],
+        "he's" => &["he", "is"],
+        "she's" => &["she", "is"],
+        "let's" => &["let", "us"],
+        "i've" => &["i", "have"],
+        "you've" => &["you", "have"],
+        "we've" => &["we", "have"],
+        "they've" => &["they", "have"],
+        "i'll" => &["i", "will"],
+        "you'll" => &["you", "will"],
+        "we'll" => &["we", "will"],
+        "they'll" => &["they", "will"],
+        "he'll" => &["he", "will"],
+        "she'll" => &["she", "will"],
+        "it'll" => &["it", "will"],
+        "i'd" => &["i", "would"],
+        "you'd" => &["you", "would"],
+        "he'd" => &["he", "would"],
+        "she'd" => &["she", "would"],
+        "we'd" => &["we", "would"],
+        "they'd" => &["they", "would"],
+        "y'all" => &["you", "all"],
+        "gonna" => &["going", "to"],
+        "wanna" => &["want", "to"],
+        "gotta" => &["got", "to"],
+    }
+}
+
+/// Contraction suffixes of any other word, in the order they are tried (`None`: a possessive, dropped).
+pub static GENERIC_SUFFIXES: &[(&str, Option<&str>)] = &[
+    ("n't", Some("not")),
+    ("'ll", Some("will")),
+    ("'ve", Some("have")),
+    ("'re", Some("are")),
+    ("'d", Some("would")),
+    ("'m", Some("am")),
+    ("'s", None),
+];
+
+word_map! {
+    /// Single-digit words (``niner``: radiotelephony).
+    UNITS, unit: u64 {
+        "zero" => 0, "one" => 1, "two" => 2, "three" => 3, "four" => 4, "five" => 5, "six" => 6,
+        "seven" => 7, "eight" => 8, "nine" => 9, "niner" => 9,
+    }
+}
+word_map! {
+    TEENS, teen: u64 {
+        "ten" => 10, "eleven" => 11, "twelve" => 12, "thirteen" => 13, "fourteen" => 14, "fifteen" => 15,
+        "sixteen" => 16, "seventeen" => 17, "eighteen" => 18, "nineteen" => 19,
+    }
+}
+word_map! {
+    TENS, tens: u64 {
+        "twenty" => 20, "thirty" => 30, "forty" => 40, "fifty" => 50, "sixty" => 60, "seventy" => 70,
+        "eighty" => 80, "ninety" => 90,
+    }
+}
+word_map! {
+    SCALES, scale: u64 { "thousand" => 1_000, "million" => 1_000_000, "billion" => 1_000_000_000 }
+}
+word_map! {
+    /// ``double X`` / ``triple X``: X repeated.
+    REPEATERS, repeater: usize { "double" => 2, "triple" => 3, "treble" => 3 }
+}
+word_set! {
+    /// Words read as the digit 0 inside a digit run.
+    ZERO_WORDS, is_zero_word { "oh", "o", "nought", "naught" }
+}
+word_set! {
+    /// Hesitations removed from the token stream (they never break a phrase or a digit run).
+    FILLERS, is_filler { "uh", "um", "uhm", "umm", "er", "erm", "ah", "hmm", "hm", "mm" }
+}
+
+pub const HUNDRED: &str = "hundred";
+
+/// ``hundred`` and the scales: a unit before one of them is part of a compound, not a digit.
+#[inline]
+pub fn is_multiplier(w: &str) -> bool {
+    w == HUNDRED || scale(w).is_some()
+}
+
+/// Units, teens and tens.
+#[inline]
+pub fn is_small(w: &str) -> bool {
+    unit(w).is_some() || teen(w).is_some() || tens(w).is_some()
+}
+
+/// Every word a compound number may be made of.
+#[inline]
+pub fn is_compound_word(w: &str) -> bool {
+    is_small(w) || is_multiplier(w)
+}
+
+/// The prefilter of [`is_number_pass_word`].
+static NUMBER_PASS_MASK: WordMask = WordMask::empty()
+    .with_set(&keys!(UNITS))
+    .with_set(&keys!(TEENS))
+    .with_set(&keys!(TENS))
+    .with_set(&keys!(SCALES))
+    .with(HUNDRED)
+    .with_set(&keys!(REPEATERS))
+    .with_set(ZERO_WORDS)
+    .with_set(FILLERS);
+
+/// The prefilter of [`contraction`].
+static CONTRACTION_MASK: WordMask = WordMask::empty().with_set(&keys!(CONTRACTIONS));
+
+/// Every word the number pass may rewrite or drop.
+#[inline]
+pub fn is_number_pass_word(w: &str) -> bool {
+    NUMBER_PASS_MASK.may_contain(w) && (is_compound_word(w) || is_zero_word(w) || repeater(w).is_some() || is_filler(w))
+}
+
+/// [`contraction`] behind its prefilter.
+#[inline]
+pub fn expansion(w: &str) -> Option<&'static [&'static str]> {
+    if CONTRACTION_MASK.may_contain(w) {
+        contraction(w)
+    } else {
+        None
+    }
+}
