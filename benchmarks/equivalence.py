@@ -63,6 +63,7 @@ def main() -> int:
     parser.add_argument("--corpus", action="append", help="a corpus file (repeatable; default: all known)")
     parser.add_argument("--mode", action="append", choices=MODES)
     parser.add_argument("--limit", type=int, default=0, help="calls per corpus (0: all)")
+    parser.add_argument("--offset", type=int, default=0, help="skip this many calls of each corpus first")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--streams", action="store_true", help="stream about a third of the agent turns")
     args = parser.parse_args()
@@ -71,16 +72,17 @@ def main() -> int:
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
         for path in corpora:
             total = count_calls(path)
-            n = min(total, args.limit) if args.limit else total
-            step = max(1, n // (args.workers * 8))
+            first = min(total, args.offset)
+            n = min(total, first + args.limit) if args.limit else total
+            step = max(1, (n - first) // (args.workers * 8))
             for mode in args.mode or MODES:
-                chunks = [(path, mode, s, min(s + step, n), args.streams) for s in range(0, n, step)]
+                chunks = [(path, mode, s, min(s + step, n), args.streams) for s in range(first, n, step)]
                 turns = diffs = 0
                 reports: list[str] = []
                 for t, d, r in pool.map(compare_chunk, chunks):
                     turns, diffs = turns + t, diffs + d
                     reports.extend(r)
-                print(f"{Path(path).name:28} {mode:14} calls {n:6}  agent turns compared {turns:8}  differing calls {diffs}")
+                print(f"{Path(path).name:28} {mode:14} calls {n - first:6}  agent turns compared {turns:8}  differing calls {diffs}")
                 for line in reports[:5]:
                     print("   ", line)
                 failed = failed or diffs > 0
