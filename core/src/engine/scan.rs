@@ -335,7 +335,7 @@ impl Matchers {
         } else {
             Some(
                 AhoCorasick::builder()
-                    .kind(Some(AhoCorasickKind::DFA))
+                    .kind(Some(AhoCorasickKind::ContiguousNFA))
                     .match_kind(MatchKind::Standard)
                     .build(&keys)
                     .or_else(|_| AhoCorasick::builder().match_kind(MatchKind::Standard).build(&keys))
