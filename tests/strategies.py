@@ -62,6 +62,7 @@ RESERVED: frozenset[str] = frozenset(
         "citation",
         "reason",
         "remedy",
+        "damages",
         "example",
         "examples",
         "must_say",
@@ -400,6 +401,21 @@ def remedies(ctx: Ctx) -> st.SearchStrategy[ir.Remedy | None]:
 
 
 @functools.cache
+def damages(ctx: Ctx) -> st.SearchStrategy[ir.Damages | None]:
+    def build(low: int, extra: int, per: str, citation: str, note: str | None) -> ir.Damages:
+        return ir.Damages(low, min(ir.MAX_DAMAGES, low + extra), per, citation, note)
+
+    return st.none() | st.builds(
+        build,
+        st.integers(0, ir.MAX_DAMAGES),
+        st.integers(0, 5000),
+        st.sampled_from(ir.DAMAGES_BASES),
+        ctx.text.filter(bool),
+        st.none() | ctx.text,
+    )
+
+
+@functools.cache
 def rules(ctx: Ctx, rule_id: str = "rule-001") -> st.SearchStrategy[ir.Rule]:
     return st.builds(
         ir.Rule,
@@ -412,6 +428,7 @@ def rules(ctx: Ctx, rule_id: str = "rule-001") -> st.SearchStrategy[ir.Rule]:
         when=st.none() | exprs(ctx, max_leaves=3),
         remedy=remedies(ctx),
         examples=st.lists(ctx.text, max_size=2).map(tuple),
+        damages=damages(ctx),
     )
 
 

@@ -575,7 +575,10 @@ def test_openapi_describes_the_same_operations(env):
             assert set(op["responses"]) <= set(mine["responses"])
     # the response schemas are the seed's (converted to 3.1), except where Trace documents an extension
     for name in ("TraceInteractionDetail", "TraceExposure", "TraceViolation", "TraceFinding", "Error"):
-        assert served["components"]["schemas"][name] == to_31(seed["components"]["schemas"][name])
+        mine = json.loads(json.dumps(served["components"]["schemas"][name]))
+        if name == "TraceExposure":  # the documented extension: the statutory exposure estimate
+            assert "Trace extension" in mine["properties"].pop("estimated_damages")["description"]
+        assert mine == to_31(seed["components"]["schemas"][name])
 
 
 def test_unknown_routes_and_methods(acme, spec):

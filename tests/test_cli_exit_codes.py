@@ -161,7 +161,8 @@ CASES: dict[str, list[tuple[str, tuple[str, ...], ExitCode]]] = {
         ("stale", ("docs", "--check", "--out", "{tmp:empty-docs}"), PROBLEMS),
     ],
     "bench": [
-        ("tiny", ("bench", "--corpus", str(OUTBOUND), "--turns", "5", "--stream-turns", "2", "--format", "json"), OK),
+        ("tiny", ("bench", "--corpus", str(OUTBOUND), "--turns", "5", "--stream-turns", "2", "--runs", "1", "--no-scaling",
+                  "--format", "json"), OK),
         ("missing corpus", ("bench", "--corpus", "{tmp:nope.jsonl}"), USAGE),
     ],
     "rescore": [
@@ -170,6 +171,16 @@ CASES: dict[str, list[tuple[str, tuple[str, ...], ExitCode]]] = {
         ("invalid config", ("rescore", str(OUTBOUND), "--db", "{tmp:r.db}", "--config", "{badcfg}"), PROBLEMS),
         ("missing input", ("rescore", "{tmp:nope.jsonl}", "--db", "{tmp:r.db}"), USAGE),
         ("missing config", ("rescore", str(OUTBOUND), "--db", "{tmp:r.db}", "--config", "{tmp:nope.json}"), USAGE),
+    ],
+    "diff": [
+        ("compared", ("diff", str(OUTBOUND), "--before", "tcpa", "--after", "{cfg}"), OK),
+        ("changed with --fail-on-change", ("diff", str(OUTBOUND), "--before", "pii", "--after", "tcpa",
+                                           "--fail-on-change"), PROBLEMS),
+        ("skipped records", ("diff", "{mixed}", "--before", "tcpa", "--after", "pii"), PARTIAL),
+        ("broken pack", ("diff", str(OUTBOUND), "--before", "tcpa", "--after", "{broken}"), PROBLEMS),
+        ("invalid config", ("diff", str(OUTBOUND), "--before", "tcpa", "--after", "{badcfg}"), PROBLEMS),
+        ("missing corpus", ("diff", "{tmp:nope.jsonl}", "--before", "tcpa", "--after", "pii"), USAGE),
+        ("unknown pack", ("diff", str(OUTBOUND), "--before", "nope", "--after", "pii"), USAGE),
     ],
     "keygen": [
         ("new", ("keygen", "--out", "{tmp:k}"), OK),
@@ -212,6 +223,8 @@ CASES: dict[str, list[tuple[str, tuple[str, ...], ExitCode]]] = {
     ],
     "exposure": [
         ("summary", ("exposure", "--db", "{db}"), OK),
+        ("markdown for one pack", ("exposure", "--db", "{db}", "--pack", "tcpa", "--format", "markdown"), OK),
+        ("bad format", ("exposure", "--db", "{db}", "--format", "yaml"), USAGE),
         ("unreadable", ("exposure", "--db", "{junkdb}"), USAGE),
     ],
     "show": [

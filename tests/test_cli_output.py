@@ -42,7 +42,7 @@ def _commands():
 
 
 def test_one_format_vocabulary():
-    allowed = {"text", "json", "jsonl", "csv", "sarif", "github"}
+    allowed = {"text", "json", "jsonl", "csv", "sarif", "github", "markdown"}
     seen = {}
     for name, cmd in _commands():
         for param in cmd.params:
@@ -56,9 +56,11 @@ def test_one_format_vocabulary():
             assert choices[:2] == ["text", "json"] and set(choices) <= allowed, (name, choices)
             assert param.default in ("text",), (name, param.default)
     for name in ("check", "lint", "test", "explain", "bench", "rescore", "verify", "verify-proof", "interactions",
-                 "violations", "exposure", "show", "findings", "keys create", "keys list"):
+                 "violations", "exposure", "show", "findings", "keys create", "keys list", "diff"):
         assert name in seen, f"{name} has no --format"
     assert seen["lint"] == ["text", "json", "sarif", "github"]
+    assert seen["exposure"] == ["text", "json", "csv", "markdown"]
+    assert seen["diff"] == ["text", "json", "markdown"]
     assert seen["interactions"] == seen["violations"] == seen["findings"] == seen["keys list"] == ["text", "json", "jsonl", "csv"]
 
 

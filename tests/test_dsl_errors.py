@@ -90,8 +90,8 @@ def test_several_syntax_errors_in_one_file():
         + 'rule a-3 {\n  severity "high"\n}\n'
     )
     assert errors(text).render() == (
-        "p.trace:6:3 TS001 unexpected name `titel`; expected `applies_to`, `citation`, `example`, `must_not_say`, "
-        "`must_say`, `on`, `reason`, `remedy`, `require`, `severity`, ...\n"
+        "p.trace:6:3 TS001 unexpected name `titel`; expected `applies_to`, `citation`, `damages`, `example`, "
+        "`must_not_say`, `must_say`, `on`, `reason`, `remedy`, `require`, ...\n"
         '      titel "t"\n'
         "      ^^^^^\n"
         "    hint: did you mean `title`?\n"

@@ -187,6 +187,15 @@ def packs(draw) -> ir.Pack:
         when=st.none() | expr,
         remedy=remedies,
         examples=st.lists(texts, max_size=2).map(tuple),
+        damages=st.none()
+        | st.builds(
+            lambda low, extra, per, cite, note: ir.Damages(low, low + extra, per, cite, note),
+            st.integers(0, 10**6),
+            st.integers(0, 10**6),
+            st.sampled_from(ir.DAMAGES_BASES),
+            texts.filter(bool),
+            st.none() | texts,
+        ),
     )
     states = tuple(
         ir.State(n, (draw(step(draw(speakers))),) if draw(st.booleans()) else (draw(step("agent")), draw(step("caller"))))

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from trace_engine.evidence.scorecard import Scorecard
-from trace_engine.rescore import SPEAKERS_UNKNOWN, rescore
+from trace_engine.rescore import DUPLICATE_POLICIES, SPEAKERS_UNKNOWN, rescore
 from trace_engine.store.log import EvidenceLog
 from trace_engine.store.reads import interaction_detail as get_interaction
 from trace_engine.store.verify import verify_db
@@ -267,6 +267,21 @@ def test_duplicate_ids_with_suffix_score_every_transcript(tmp_path: Path) -> Non
     assert ids == [GOOD[0]["call_id"], GOOD[2]["call_id"], GOOD[0]["call_id"] + "#2"]
     again = rescore([str(path)], db=db, duplicate_ids="suffix")
     assert again.duplicates == 3 and again.appended == 0  # stable ids: a re-run changes nothing
+
+
+@pytest.mark.parametrize("policy", DUPLICATE_POLICIES)
+def test_duplicate_ids_resolve_alike_with_workers(tmp_path: Path, policy: str) -> None:
+    """Workers parse and score the lines; the appending process screens ids in input order, so two workers write
+    the calls, ids and notices one process writes (a renamed version is scored again under its new id)."""
+    path = _dupes_file(tmp_path)
+    seen = {}
+    for workers in (1, 2):
+        notices: list[dict] = []
+        db = tmp_path / f"w{workers}.db"
+        summary = rescore([str(path)], db=str(db), config=CONFIG, workers=workers, duplicate_ids=policy,
+                          on_report=notices.append)
+        seen[workers] = (summary.appended, summary.superseded, summary.repeats, summary.renamed, notices, _rows(db))
+    assert seen[1] == seen[2]
 
 
 # ------------------------------------------------------------------------------------- transcripts as users have them

@@ -55,6 +55,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "trace_engine.commands.authoring",  # check, lint, fmt, convert, build, test, explain, docs
     "trace_engine.commands.gate",  # bench
     "trace_engine.commands.rescore",  # rescore
+    "trace_engine.commands.diff",  # diff
     "trace_engine.commands.evidence",  # keygen, verify, prove, interactions, violations, exposure, show
     "trace_engine.commands.tier2",  # findings
     "trace_engine.commands.service",  # serve, keys

@@ -17,7 +17,7 @@ from trace_engine.packs import BUILTIN_DIR, BUILTIN_PACK_IDS, available_packs
 from trace_engine.text.detectors import detectors_markdown
 
 
-def _rule_blocks(pack: ir.Pack) -> dict[str, str]:
+def rule_blocks(pack: ir.Pack) -> dict[str, str]:
     """rule id -> its canonical DSL text (from the printer, so the docs show exactly what the pack says)."""
     blocks: dict[str, str] = {}
     current: list[str] | None = None
@@ -34,7 +34,8 @@ def _rule_blocks(pack: ir.Pack) -> dict[str, str]:
 
 
 def render_pack(pack: ir.Pack, source_path: str) -> str:
-    """One pack's reference page: every rule with id, title, severity, citation, reason, its DSL and examples."""
+    """One pack's reference page: every rule with id, title, severity, citation, reason, damages, its DSL and
+    examples."""
     lines = [
         f"# `{pack.pack_id}` — {pack.description or pack.pack_id}",
         "",
@@ -52,9 +53,11 @@ def render_pack(pack: ir.Pack, source_path: str) -> str:
         scope = _scope_text(pack, rule)
         lines.append(f"| [{rule.id}](#{rule.id}) | {rule.title} | {rule.severity} | {rule.citation} | {scope} |")
     lines.append("")
-    blocks = _rule_blocks(pack)
+    blocks = rule_blocks(pack)
     for rule in pack.rules:
         lines += [f"## {rule.id}", "", f"**{rule.title}** — severity `{rule.severity}` — {rule.citation}", "", rule.reason, ""]
+        if rule.damages is not None:
+            lines += [_damages_text(rule.damages), ""]
         lines += ["```trace", blocks.get(rule.id, ""), "```", ""]
         if rule.examples:
             lines.append("Example of a violating agent line:")
@@ -67,6 +70,13 @@ def render_pack(pack: ir.Pack, source_path: str) -> str:
             lines.append(f"- **{name}** ({len(items)}): " + ", ".join(f"`{item}`" for item in items))
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _damages_text(d: ir.Damages) -> str:
+    from trace_engine.damages import describe
+
+    note = f" {d.note}" if d.note else ""
+    return f"Statutory damages (an estimate for exposure, not legal advice): {describe(d)}.{note}"
 
 
 def _scope_text(pack: ir.Pack, rule: ir.Rule) -> str:

@@ -34,6 +34,10 @@ SPEAKERS: tuple[str, ...] = ("agent", "caller")
 #: the built-in detectors, from their one definition (the native core's registry, :mod:`trace_engine.text.detectors`)
 DETECTORS: tuple[str, ...] = tuple(_DETECTOR_REGISTRY)
 REMEDY_KINDS: tuple[str, ...] = ("flag", "mask", "redact", "inject", "block", "handoff")
+#: what a :class:`Damages` figure is counted per: each call in which the rule fired, or each finding
+DAMAGES_BASES: tuple[str, ...] = ("call", "violation")
+#: the largest damages amount a pack may state (whole US dollars): far above any statute, far below float trouble
+MAX_DAMAGES = 1_000_000_000
 TIER2_CHECKS: tuple[str, ...] = (
     "ambiguous_optout",
     "context_pii",
@@ -359,6 +363,28 @@ class Remedy:
     text: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Damages:
+    """The statutory damages a violation of the rule may carry, for an exposure *estimate* (never legal advice):
+    what a statute lets a person recover, not what any court would award.
+
+    Fields:
+        low, high: whole US dollars, ``0 <= low <= high`` (``high`` the willful/knowing figure where the statute
+            trebles: TCPA ``500`` to ``1500``).
+        per: ``call`` (one recovery per call, however many rules citing the same provision fired in it: the TCPA
+            counts calls, the FDCPA actions) or ``violation`` (each finding counts).
+        citation: the provision that gives the figure (``47 U.S.C. § 227(c)(5)``); rules whose damages cite the
+            same provision with the same figure and ``per call`` make one claim per call.
+        note: the conditions in words (``trebled if willful or knowing``), or ``None``.
+    """
+
+    low: int
+    high: int
+    per: str
+    citation: str
+    note: str | None = None
+
+
 # --------------------------------------------------------------------------------------------- pack
 
 
@@ -412,6 +438,8 @@ class Rule:
         examples: illustrative violating agent lines, used in generated docs.
         applies_to: where the rule applies, narrowing its pack's ``applies_to``; ``None`` means wherever the pack
             applies.
+        damages: the statutory damages a violation may carry (:class:`Damages`), or ``None`` when the pack
+            states none.
     """
 
     id: str
@@ -424,6 +452,7 @@ class Rule:
     remedy: Remedy | None = None
     examples: tuple[str, ...] = ()
     applies_to: AppliesTo | None = None
+    damages: Damages | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,19 +39,22 @@ when there is a first scorecard to write.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+import sqlite3
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
 from trace_engine.compile.program import CompiledPackSet
-from trace_engine.evidence.scorecard import NotEvaluated, Scorecard, ScoredInput, compute_verdict, violations
+from trace_engine.evidence.scorecard import NotEvaluated, Scorecard, ScoredInput, compute_verdict
 from trace_engine.gate.call import Call
 from trace_engine.gate.config import TraceConfig, load_config
 from trace_engine.gate.engine import Engine
 from trace_engine.replay import feed_turn
-from trace_engine.transcripts import NotScored, Transcript, TranscriptError, iter_records
+from trace_engine.store import rollup
+from trace_engine.store.log import EvidenceLog, ReadyRecord, latest_records, ready_record
+from trace_engine.transcripts import NotScored, RawLine, Transcript, TranscriptError, iter_records, parse_line
 
 BATCH = 256
 DEFAULT_PACKS = ("tcpa", "hipaa", "pii", "brand_voice")
@@ -148,20 +151,78 @@ def _score_safely(engine: Engine, t: Transcript, tenant: str, agent_id: str | No
         return f"internal error while scoring: {type(exc).__name__}: {exc}"
 
 
-def interaction_line(card: Scorecard, audit_hash: str | None) -> dict[str, Any]:
-    """The ``TraceInteraction`` fields of ``card`` plus its ``violations`` and ``audit_hash``."""
+#: what a call's record will supersede, as far as the log knows: the latest record's audit hash and its rollup
+#: contribution (see :func:`~trace_engine.store.log.latest_records`)
+Latest = tuple[str, rollup.Contribution | None]
+
+
+def ready_safely(
+    engine: Engine, t: Transcript, supersedes: Latest | None, tenant: str, agent_id: str | None
+) -> ReadyRecord | str:
+    """``t`` scored and made into a record ready to append (canonical bytes, leaf hash, row fields), superseding
+    ``supersedes``; or, as a string, why it cannot be appended."""
+    card = _score_safely(engine, t, tenant, agent_id)
+    if isinstance(card, str):
+        return card
+    try:
+        return ready_record(card, *(supersedes or (None, None)))
+    except (TypeError, ValueError) as exc:  # rfc8785's errors are ValueErrors
+        return f"the evidence log refused the scorecard: {exc}"
+
+
+@dataclass(slots=True)
+class Scored:
+    """A transcript parsed and scored off the sequencer: what screening needs to know about it, and its ready
+    record (or why it has none). ``transcript`` travels back only when the appending process needs it (Tier-2)."""
+
+    call_id: str
+    content_hash: str
+    source: str
+    result: ReadyRecord | str
+    transcript: Transcript | None = None
+
+
+#: what the reader hands on: a parsed record, or a ``.jsonl`` line for a worker to parse
+Unit = Transcript | NotScored | TranscriptError | RawLine
+Outcome = Scored | NotScored | TranscriptError
+
+
+def score_units(
+    engine: Engine,
+    units: list[Unit],
+    supersedes: Callable[[list[str]], dict[str, Latest]],
+    tenant: str,
+    agent_id: str | None,
+    keep_transcripts: bool = False,
+) -> list[Outcome]:
+    """The map step, one outcome per unit: lines parsed, transcripts scored into ready records superseding what
+    ``supersedes(call_ids)`` says are the calls' latest records; failed calls and malformed records as they are."""
+    records = [parse_line(u) if isinstance(u, RawLine) else u for u in units]
+    hints = supersedes([r.call_id for r in records if isinstance(r, Transcript)])
+    out: list[Outcome] = []
+    for r in records:
+        if isinstance(r, Transcript):
+            result = ready_safely(engine, r, hints.get(r.call_id), tenant, agent_id)
+            out.append(Scored(r.call_id, r.content_hash, r.source, result, r if keep_transcripts else None))
+        else:
+            out.append(r)
+    return out
+
+
+def interaction_line(rec: ReadyRecord, audit_hash: str | None) -> dict[str, Any]:
+    """The ``TraceInteraction`` fields of a scored call plus its ``violations`` and ``audit_hash``."""
     return {
         "object": "trace.interaction",
-        "id": card.call_id,
-        "agent_id": card.agent_id,
-        "product": card.product,
-        "verdict": card.verdict,
-        "findings": len(card.findings),
-        "blocked_turns": card.blocked_turns,
-        "modified_turns": card.modified_turns,
-        "packs_enforced": ",".join(card.packs_enforced),
-        "scored_at": card.scored_at,
-        "violations": violations(card),
+        "id": rec.call_id,
+        "agent_id": rec.agent_id,
+        "product": rec.product,
+        "verdict": rec.verdict,
+        "findings": rec.findings,
+        "blocked_turns": rec.blocked_turns,
+        "modified_turns": rec.modified_turns,
+        "packs_enforced": rec.packs_enforced,
+        "scored_at": rec.scored_at,
+        "violations": rec.violations,
         "audit_hash": audit_hash,
     }
 
@@ -189,6 +250,9 @@ class RescoreSummary:
     renamed: int = 0
     repeats: int = 0
     inputs: int = 0
+    #: records the log relinked because what they were built to supersede had changed (another writer, or a
+    #: second version of the call earlier in this run); their bodies were hashed again in the appending process
+    relinked: int = 0
 
     @property
     def partial(self) -> bool:
@@ -199,78 +263,83 @@ class RescoreSummary:
 _WORKER: dict[str, Any] = {}
 
 
-def _worker_init(config_json: str, tenant: str, agent_id: str | None) -> None:
-    _WORKER["engine"] = Engine.from_config(TraceConfig.model_validate_json(config_json))
-    _WORKER["tenant"] = tenant
-    _WORKER["agent_id"] = agent_id
+def _worker_init(config_json: str, tenant: str, agent_id: str | None, db: str, keep_transcripts: bool) -> None:
+    _WORKER.update(
+        engine=Engine.from_config(TraceConfig.model_validate_json(config_json)),
+        tenant=tenant,
+        agent_id=agent_id,
+        db=db,
+        keep_transcripts=keep_transcripts,
+        conn=None,
+    )
 
 
-def _worker_score(batch: list[Transcript]) -> list[dict[str, Any] | str]:
-    engine = _WORKER["engine"]
-    out: list[dict[str, Any] | str] = []
-    for t in batch:
-        result = _score_safely(engine, t, _WORKER["tenant"], _WORKER["agent_id"])
-        out.append(result if isinstance(result, str) else result.to_dict())
-    return out
+def _worker_supersedes(call_ids: list[str]) -> dict[str, Latest]:
+    """What the log says each call's record will supersede, read by the worker itself (a hint: the sequencer
+    checks it). Nothing when the database is not there yet or cannot be read right now."""
+    if not call_ids:
+        return {}
+    try:
+        if _WORKER["conn"] is None:
+            if not os.path.exists(_WORKER["db"]):
+                return {}
+            _WORKER["conn"] = sqlite3.connect(_WORKER["db"], timeout=0.2)
+        return latest_records(_WORKER["conn"], _WORKER["tenant"], call_ids)
+    except sqlite3.Error:
+        return {}
 
 
-def _records(inputs: list[str], summary: RescoreSummary, skip: Callable[[str, str], None]) -> Iterator[Any]:
+def _worker_score(units: list[Unit]) -> list[Outcome]:
+    w = _WORKER
+    return score_units(w["engine"], units, _worker_supersedes, w["tenant"], w["agent_id"], w["keep_transcripts"])
+
+
+def _units(inputs: list[str], summary: RescoreSummary, skip: Callable[[str, str], None]) -> Iterator[Unit]:
+    """Every record of ``inputs`` in order, ``.jsonl`` lines unparsed; unreadable inputs reported."""
     for path in inputs:
         if path != "-" and not os.path.exists(path):
             summary.unreadable.append(path)
             skip(path, "no such file or directory")
             continue
         try:
-            yield from iter_records(path)
+            yield from iter_records(path, raw_lines=True)
         except OSError as exc:
             summary.unreadable.append(path)
             skip(path, f"cannot read: {exc.strerror or exc}")
 
 
-def _screen(
-    records: Iterable[Any],
-    summary: RescoreSummary,
-    policy: str,
-    skip: Callable[[str, str], None],
-    report: Callable[[dict[str, Any]], None],
-) -> Iterator[Transcript]:
-    """The transcripts to score, in input order: errors reported and skipped, failed calls reported, call ids
-    seen before in this run resolved by ``policy`` (see the module docstring)."""
-    versions: dict[str, list[tuple[str, str]]] = {}  # call_id -> [(content hash, source)] of distinct contents
-    for item in records:
-        summary.inputs += 1
-        if isinstance(item, TranscriptError):
-            summary.skipped.append(str(item))
-            skip(f"{item.file}:{item.line}", item.message)
-            continue
-        if isinstance(item, NotScored):
-            summary.not_scored.append(item)
-            report({"object": "trace.rescore.not_scored", "id": item.call_id, "source": item.source, "reason": item.reason})
-            continue
-        seen = versions.get(item.call_id)
+class _Screen:
+    """Call ids seen before in this run, resolved by the duplicate policy (see the module docstring)."""
+
+    def __init__(self, summary: RescoreSummary, policy: str, report: Callable[[dict[str, Any]], None]) -> None:
+        self.summary, self.policy, self.report = summary, policy, report
+        self.versions: dict[str, list[tuple[str, str]]] = {}  # call_id -> [(content hash, source)] of distinct contents
+
+    def admit(self, call_id: str, digest: str, source: str) -> str | None:
+        """The id to score the transcript under, or ``None`` when it repeats one already scored in this run."""
+        seen = self.versions.get(call_id)
         if seen is None:
-            versions[item.call_id] = [(item.content_hash, item.source)]
-            yield item
-            continue
-        notice = {"object": "trace.rescore.duplicate_id", "id": item.call_id, "source": item.source}
-        same = next((source for digest, source in seen if digest == item.content_hash), None)
+            self.versions[call_id] = [(digest, source)]
+            return call_id
+        notice = {"object": "trace.rescore.duplicate_id", "id": call_id, "source": source}
+        same = next((src for d, src in seen if d == digest), None)
         if same is not None:
-            summary.repeats += 1
-            report({**notice, "first_source": same, "identical": True, "resolution": "not scored again (same content)"})
-            continue
+            self.summary.repeats += 1
+            self.report({**notice, "first_source": same, "identical": True, "resolution": "not scored again (same content)"})
+            return None
         earlier = seen[-1][1]
-        seen.append((item.content_hash, item.source))
-        if policy == "suffix":
-            item.call_id = f"{item.call_id}#{len(seen)}"
-            summary.renamed += 1
-            report({**notice, "first_source": seen[0][1], "identical": False, "resolution": f"scored as {item.call_id}"})
-        else:
-            summary.conflicts += 1
-            report({**notice, "first_source": earlier, "identical": False, "resolution": f"supersedes the transcript at {earlier}"})
-        yield item
+        seen.append((digest, source))
+        if self.policy == "suffix":
+            renamed = f"{call_id}#{len(seen)}"
+            self.summary.renamed += 1
+            self.report({**notice, "first_source": seen[0][1], "identical": False, "resolution": f"scored as {renamed}"})
+            return renamed
+        self.summary.conflicts += 1
+        self.report({**notice, "first_source": earlier, "identical": False, "resolution": f"supersedes the transcript at {earlier}"})
+        return call_id
 
 
-def _batches(items: Iterator[Transcript]) -> Iterator[list[Transcript]]:
+def _batches(items: Iterator[Unit]) -> Iterator[list[Unit]]:
     while batch := list(islice(items, BATCH)):
         yield batch
 
@@ -301,8 +370,6 @@ def rescore(
     the model-judged checks run on each call too; their findings go to the findings table and never change a
     scorecard's audit hash. Raises ``sqlite3.Error``/``OSError`` only when the database itself fails.
     """
-    from trace_engine.store.log import EvidenceLog
-
     if duplicate_ids not in DUPLICATE_POLICIES:
         raise ValueError(f"duplicate_ids must be one of {DUPLICATE_POLICIES}, got {duplicate_ids!r}")
     summary = RescoreSummary()
@@ -320,31 +387,67 @@ def rescore(
         if on_report:
             on_report(notice)
 
-    def commit(batch: list[Transcript], results: list[Scorecard | str]) -> None:
+    def supersedes(call_ids: list[str]) -> dict[str, Latest]:
+        """What each call's record will supersede, as far as the log knows now (the sequencer checks)."""
+        return log.latest_records(tenant, call_ids) if log is not None and call_ids else {}
+
+    screen = _Screen(summary, duplicate_ids, report)
+    parent_engine: list[Engine] = []
+
+    def take(units: list[Unit], outcomes: list[Outcome]) -> None:
+        """Screen a batch's outcomes in input order, then append what is to be appended."""
+        pending: list[tuple[str, ReadyRecord | str, Transcript | None]] = []
+        for unit, outcome in zip(units, outcomes, strict=True):
+            summary.inputs += 1
+            if isinstance(outcome, TranscriptError):
+                summary.skipped.append(str(outcome))
+                skip(f"{outcome.file}:{outcome.line}", outcome.message)
+                continue
+            if isinstance(outcome, NotScored):
+                summary.not_scored.append(outcome)
+                report({"object": "trace.rescore.not_scored", "id": outcome.call_id, "source": outcome.source,
+                        "reason": outcome.reason})
+                continue
+            call_id = screen.admit(outcome.call_id, outcome.content_hash, outcome.source)
+            if call_id is None:
+                continue
+            result, transcript = outcome.result, outcome.transcript
+            if call_id != outcome.call_id:  # renamed by the suffix policy: scored again, here, under its new id
+                again = parse_line(unit) if isinstance(unit, RawLine) else unit
+                assert isinstance(again, Transcript)
+                again.call_id = call_id
+                if not parent_engine:
+                    parent_engine.append(Engine.from_config(cfg))
+                result = ready_safely(parent_engine[0], again, supersedes([call_id]).get(call_id), tenant, agent_id)
+                transcript = again if tier2 else None
+            pending.append((outcome.source, result, transcript))
+        commit(pending)
+
+    def commit(pending: list[tuple[str, ReadyRecord | str, Transcript | None]]) -> None:
         nonlocal log
-        pairs: list[tuple[Transcript, Scorecard]] = []
-        for t, result in zip(batch, results, strict=True):
+        ready: list[tuple[str, ReadyRecord, Transcript | None]] = []
+        for source, result, transcript in pending:
             if isinstance(result, str):
-                summary.skipped.append(f"{t.source}: {result}")
-                skip(t.source, result)
+                summary.skipped.append(f"{source}: {result}")
+                skip(source, result)
             else:
-                pairs.append((t, result))
-        if not pairs:
+                ready.append((source, result, transcript))
+        if not ready:
             return
         if log is None:
             log = EvidenceLog(db, key)
-        stored = log.append_many([card for _, card in pairs], skip_invalid=True)
+        stored = log.append_many([rec for _, rec, _ in ready], skip_invalid=True)
         if tier2:
-            _judge_tier2(log, tenant, tier2_config, pairs, stored)
-        for (t, card), result in zip(pairs, stored, strict=True):
+            _judge_tier2(log, tenant, tier2_config, [(t, rec) for _, rec, t in ready], stored)
+        for (source, rec, _), result in zip(ready, stored, strict=True):
             if result.status == "invalid":
                 reason = f"the evidence log refused the scorecard: {result.error}"
-                summary.skipped.append(f"{t.source}: {reason}")
-                skip(t.source, reason)
+                summary.skipped.append(f"{source}: {reason}")
+                skip(source, reason)
                 continue
             summary.scored += 1
-            summary.turns += len(card.timeline)
-            summary.verdicts[card.verdict] = summary.verdicts.get(card.verdict, 0) + 1
+            summary.turns += rec.turns
+            summary.verdicts[rec.verdict] = summary.verdicts.get(rec.verdict, 0) + 1
             if result.status == "duplicate":
                 summary.duplicates += 1
                 status = "unchanged"
@@ -353,19 +456,23 @@ def rescore(
                 summary.superseded += bool(result.supersedes)
                 status = "supersedes" if result.supersedes else "appended"
             if on_result:
-                line = interaction_line(card, result.audit_hash)
-                line.update(rescore=status, supersedes=result.supersedes, source=t.source)
+                line = interaction_line(rec, result.audit_hash)
+                line.update(rescore=status, supersedes=result.supersedes, source=source)
                 on_result(line)
 
     try:
-        batches = _batches(_screen(_records(inputs, summary, skip), summary, duplicate_ids, skip, report))
+        if os.path.exists(db):  # look up what the records will supersede; a new log is created only when needed
+            log = EvidenceLog(db, key)
+        batches = _batches(_units(inputs, summary, skip))
         if workers <= 1:
             engine = Engine.from_config(cfg)
             for batch in batches:
-                commit(batch, [_score_safely(engine, t, tenant, agent_id) for t in batch])
+                take(batch, score_units(engine, batch, supersedes, tenant, agent_id, tier2))
         else:
             with ProcessPoolExecutor(
-                max_workers=workers, initializer=_worker_init, initargs=(cfg.model_dump_json(), tenant, agent_id)
+                max_workers=workers,
+                initializer=_worker_init,
+                initargs=(cfg.model_dump_json(), tenant, agent_id, db, tier2),
             ) as pool:
                 pending = [(b, pool.submit(_worker_score, b)) for b in islice(batches, workers * 2)]
                 while pending:
@@ -373,22 +480,23 @@ def rescore(
                     nxt = next(batches, None)
                     if nxt is not None:
                         pending.append((nxt, pool.submit(_worker_score, nxt)))
-                    commit(batch, [r if isinstance(r, str) else Scorecard.from_dict(r) for r in done.result()])
+                    take(batch, done.result())
     finally:
         if log is not None:
+            summary.relinked = log.relinked
             log.close()
     return summary
 
 
 def _judge_tier2(
-    log: Any, tenant: str, tier2_config: Any, pairs: list[tuple[Transcript, Scorecard]], stored: list[Any]
+    log: Any, tenant: str, tier2_config: Any, pairs: list[tuple[Transcript | None, ReadyRecord]], stored: list[Any]
 ) -> None:
     from trace_engine.tier2.runner import judge_transcript
     from trace_engine.tier2.store import append_findings
 
     found: list[dict[str, Any]] = []
     for (transcript, card), result in zip(pairs, stored, strict=True):
-        if result.status == "invalid":
+        if result.status == "invalid" or transcript is None:
             continue
         for finding in judge_transcript(transcript, tier2_config, call_id=card.call_id, agent_id=card.agent_id):
             finding.setdefault("audit_hash", result.audit_hash)

@@ -81,6 +81,9 @@ class TranscriptError(ValueError):
         self.file, self.line, self.message = file, line, message
         super().__init__(f"{file}:{line}: {message}")
 
+    def __reduce__(self) -> tuple[type[TranscriptError], tuple[str, int, str]]:  # re-scoring workers send it back
+        return (TranscriptError, (self.file, self.line, self.message))
+
 
 @dataclass(slots=True)
 class Transcript:
@@ -507,9 +510,31 @@ def _parse_line(decoder: _Decoder, raw: bytes, file: str, lineno: int) -> Record
     return _record(decoder, value, file, lineno)
 
 
-def iter_records(path: str) -> Iterator[Record]:
+@dataclass(frozen=True, slots=True)
+class RawLine:
+    """One non-blank line of a ``.jsonl`` file, read but not yet parsed: :func:`parse_line` makes it the record
+    :func:`iter_records` would have given (re-scoring workers parse in parallel this way)."""
+
+    raw: bytes
+    file: str
+    line: int
+
+
+_LINE_DECODER: _Decoder | None = None
+
+
+def parse_line(line: RawLine) -> Record:
+    """The record on ``line``: exactly what :func:`iter_records` gives for it."""
+    global _LINE_DECODER
+    if _LINE_DECODER is None:
+        _LINE_DECODER = _Decoder()
+    return _parse_line(_LINE_DECODER, line.raw, line.file, line.line)
+
+
+def iter_records(path: str, *, raw_lines: bool = False) -> Iterator[Record | RawLine]:
     """Every record in ``path`` (file, directory or ``-``), as transcripts, not-scored calls or errors, in
-    order. Raises ``OSError`` only when ``path`` itself cannot be opened."""
+    order. With ``raw_lines`` the lines of ``.jsonl`` files come unparsed (:class:`RawLine`; see :func:`parse_line`).
+    Raises ``OSError`` only when ``path`` itself cannot be opened."""
     if path == "-":
         yield from _iter_document(sys.stdin.buffer.read(), "<stdin>")
         return
@@ -518,7 +543,7 @@ def iter_records(path: str) -> Iterator[Record]:
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             for name in sorted(files):
                 if name.endswith((".json", ".jsonl", ".calls")):
-                    yield from iter_records(os.path.join(root, name))
+                    yield from iter_records(os.path.join(root, name), raw_lines=raw_lines)
         return
     if path.endswith(".calls"):
         yield from _iter_calls(path)
@@ -528,7 +553,7 @@ def iter_records(path: str) -> Iterator[Record]:
             decoder = _Decoder()
             for lineno, raw in enumerate(fh, start=1):
                 if raw.strip():
-                    yield _parse_line(decoder, raw, path, lineno)
+                    yield RawLine(raw, path, lineno) if raw_lines else _parse_line(decoder, raw, path, lineno)
             return
         data = fh.read()
     yield from _iter_document(data, path)

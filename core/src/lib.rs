@@ -6,6 +6,7 @@
 
 use pyo3::prelude::*;
 
+pub mod canon;
 pub mod engine;
 pub mod text;
 
@@ -16,6 +17,7 @@ pub const ENGINE_VERSION: &str = env!("CARGO_PKG_VERSION");
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ENGINE_VERSION", ENGINE_VERSION)?;
     engine::py::register(m)?;
+    canon::register(m)?;
     text::python::register(m)?;
     Ok(())
 }

@@ -15,6 +15,7 @@ Operations (the seed spec's ``/v1/trace/*``; the served ``/openapi.json`` is :mo
 ``GET  /v1/trace/exposure``                trace:read          the exposure summary
 ``GET  /healthz``, ``/readyz``             (none)              liveness, readiness
 ``GET  /docs``, ``/openapi.json``          (none)              Swagger UI (offline), the OpenAPI 3.1 document
+``GET  /``, ``/exposure``, ``/calls`` ...  trace:read          the dashboard (:mod:`trace_engine.web.pages`)
 =========================================  ==================  ========================================
 
 Every request goes through the same steps, in this order, so that no work is done for a caller who may not ask:
@@ -629,12 +630,18 @@ def create_app(db_path: str | Path, settings: ServerSettings | None = None, *, k
         agent_id = _agent_param(q["agent_id"])
 
         def _exposure() -> dict[str, Any]:
-            conn = pool.get()
-            if agent_id is not None:
-                from trace_engine.store.reads import exposure
+            from trace_engine.damages import exposure_with_estimate
+            from trace_engine.store.reads import exposure, window_start
 
-                return exposure(conn, who.tenant, window_days=window_days, agent_id=agent_id)
-            return views.exposure_rollup(conn, who.tenant, window_days, memo=exposure_memo)
+            conn = pool.get()
+            now = int(time.time() * 1000)
+            if agent_id is not None:
+                exp = exposure(conn, who.tenant, window_days=window_days, agent_id=agent_id, now_ms=now)
+            else:
+                exp = views.exposure_rollup(conn, who.tenant, window_days, now_ms=now, memo=exposure_memo)
+            return exposure_with_estimate(
+                conn, who.tenant, exp, since_ms=window_start(window_days, now), agent_id=agent_id
+            )
 
         return JSONResponse(await run_in_threadpool(_exposure))
 
@@ -675,6 +682,12 @@ def create_app(db_path: str | Path, settings: ServerSettings | None = None, *, k
             raise not_found("No such resource.")
         media = docs.ASSETS.get(name, "application/javascript")
         return Response(data, media_type=media, headers={"Cache-Control": "public, max-age=86400"})
+
+    # ---------------------------------------------------------------------------------------- dashboard
+
+    from trace_engine.web.pages import mount
+
+    mount(app, pool=pool, limiter=requests.take, compilers=compilers, exposure_memo=exposure_memo)
 
     app.add_middleware(_AccessLog)
     return app

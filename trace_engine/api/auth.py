@@ -109,7 +109,12 @@ def authenticate(conn: sqlite3.Connection, key: str | None) -> Principal | None:
     """The principal for ``key``, or ``None`` when it is missing, unknown or revoked."""
     if not key or len(key) > MAX_KEY_LEN:
         return None
-    digest = hash_key(key)
+    return authenticate_hash(conn, hash_key(key))
+
+
+def authenticate_hash(conn: sqlite3.Connection, digest: str) -> Principal | None:
+    """The principal of the key whose SHA-256 is ``digest`` (a dashboard session names its key so), or ``None``
+    when it is unknown, revoked, or its row does not match its signed record."""
     row = conn.execute(
         "SELECT key_id, tenant, scopes, key_hash FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL",
         (digest,),

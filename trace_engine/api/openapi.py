@@ -225,6 +225,51 @@ def _problem(seed: dict[str, Any]) -> dict[str, Any]:
     return p
 
 
+def _exposure_estimate() -> dict[str, Any]:
+    """``TraceExposure.estimated_damages`` (:func:`trace_engine.damages.estimate`)."""
+    count = {"type": "integer", "minimum": 0}
+    rule = {
+        "type": "object",
+        "properties": {"rule_id": {"type": "string"}, "pack_id": {"type": ["string", "null"]}},
+        "required": ["rule_id", "pack_id"],
+    }
+    claim = {
+        "type": "object",
+        "description": "One figure: the rules that carry it and how many times it applies (calls for `per: call`, "
+        "findings for `per: violation`).",
+        "required": ["citation", "per", "low", "high", "note", "rules", "count", "estimated_low", "estimated_high"],
+        "properties": {
+            "citation": {"type": "string", "description": "The provision that gives the figure."},
+            "per": {"type": "string", "enum": ["call", "violation"]},
+            "low": count,
+            "high": count,
+            "note": {"type": ["string", "null"]},
+            "rules": {"type": "array", "items": rule},
+            "count": count,
+            "estimated_low": count,
+            "estimated_high": count,
+        },
+    }
+    return {
+        "type": "object",
+        "description": "Trace extension: estimated statutory exposure over the window, in whole US dollars: each "
+        "damages figure a rule pack states times how often it applies (rules citing the same provision with the "
+        "same figure `per call` are one claim per call). An estimate, not legal advice.",
+        "required": ["object", "currency", "low", "high", "claims", "rules_with_figure", "rules_without_figure",
+                     "disclaimer"],
+        "properties": {
+            "object": {"type": "string", "example": "trace.exposure_estimate"},
+            "currency": {"type": "string", "example": "USD"},
+            "low": count,
+            "high": count,
+            "claims": {"type": "array", "items": claim},
+            "rules_with_figure": count,
+            "rules_without_figure": count,
+            "disclaimer": {"type": "string"},
+        },
+    }
+
+
 def _schemas(seed: dict[str, Any]) -> dict[str, Any]:
     s = to_31(copy.deepcopy(seed["components"]["schemas"]))
     s["Problem"] = _problem(s["Problem"])
@@ -249,6 +294,12 @@ def _schemas(seed: dict[str, Any]) -> dict[str, Any]:
         "enum": ["agent", "org_default", "default"],
         "description": "Trace extension: where the effective config comes from (the agent's own, the org "
         "default it inherits, or the safe default).",
+    }
+    s["TraceExposureEstimate"] = _exposure_estimate()
+    s["TraceExposure"]["properties"]["estimated_damages"] = {
+        "$ref": "#/components/schemas/TraceExposureEstimate",
+        "description": "Trace extension: the statutory damages the packs' figures give for the window's findings "
+        "(an estimate, not legal advice).",
     }
     spec = s["TraceRulePackSpec"]
     spec["properties"]["pack_id"]["maxLength"] = 64

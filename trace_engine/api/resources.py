@@ -30,15 +30,10 @@ from typing import Any
 
 from trace_engine.api.errors import ApiError, bad_request, limit_exceeded, problem_error
 from trace_engine.compile.limits import LIMITS
+from trace_engine.gate.remote import SAFE_DEFAULT  # one definition: what a gate with no config enforces
 
 log = logging.getLogger("trace.api")
 
-SAFE_DEFAULT: dict[str, Any] = {
-    "enabled": False,
-    "channels": ["voice"],
-    "rule_packs": {},
-    "guardrails": {"mode": "warn", "fail_open": True},
-}
 ORG_DEFAULT = ""
 MAX_AGENT_ID = 256
 UPLOAD_DEFAULTS = {"jurisdiction": "unspecified", "legal_status": "tenant upload - not reviewed"}

@@ -40,6 +40,7 @@ class OutputFormat(StrEnum):
     csv = "csv"
     sarif = "sarif"
     github = "github"
+    markdown = "markdown"
 
 
 def choices(name: str, *values: str) -> Any:
@@ -55,6 +56,7 @@ _FORMAT_HELP = {
     "csv": "csv",
     "sarif": "sarif",
     "github": "github (workflow annotations)",
+    "markdown": "markdown (a report)",
 }
 
 

@@ -153,20 +153,37 @@ def _ms(t_ms: Any) -> str:
     return seconds(t_ms / 1000.0) if isinstance(t_ms, int | float) and not isinstance(t_ms, bool) else "-"
 
 
-def print_exposure(res: dict[str, Any], console: Console) -> None:
-    """``trace exposure``: the headline, the verdict mix and the per-rule ranking."""
-    verdicts = res.get("by_verdict") or {}
+def print_exposure(report: dict[str, Any], console: Console) -> None:
+    """``trace exposure``: the headline, the verdict mix, the per-rule ranking and the estimated statutory exposure
+    (an :func:`trace_engine.report.exposure_report`)."""
+    from trace_engine.damages import amount_range
+    from trace_engine.report import gap_label
+
+    verdicts = report.get("by_verdict") or {}
+    scope = "".join(
+        f", {k} {report[k]}" for k in ("agent_id", "pack_id") if report.get(k)
+    )
     console.print(
-        f"{res['interactions_scanned']} interactions in the last {res['window_days']} days; "
-        f"{res['with_a_gap']} with a gap ({res['gap_rate']:.1%}); "
+        f"{report['interactions_scanned']} interactions in the last {report['window_days']} days{scope}; "
+        f"{report['with_a_gap']} {gap_label(report)} ({report['gap_rate']:.1%}); "
         f"PASS {verdicts.get('PASS', 0)}, WARN {verdicts.get('WARN', 0)}, FAIL {verdicts.get('FAIL', 0)}",
         markup=False,
     )
-    by_rule = res.get("by_rule") or []
-    if by_rule:
+    ranking = report.get("ranking") or []
+    if ranking:
         print_table(
             "exposure by rule",
-            ["rule", "pack", "calls", "rate"],
-            ([r.get("rule_id"), r.get("pack_id"), r.get("count"), f"{r.get('rate', 0):.1%}"] for r in by_rule),
+            ["rule", "pack", "title", "calls", "rate", "damages figure"],
+            (
+                [r.get("rule_id"), r.get("pack_id"), r.get("title"), r.get("count"), f"{r.get('rate', 0):.1%}",
+                 (r.get("damages") or {}).get("text")]
+                for r in ranking
+            ),
             console=console,
         )
+    est = report["estimated_damages"]
+    console.print(
+        f"estimated statutory exposure: {amount_range(est['low'], est['high'])} from {len(est['claims'])} "
+        f"claim(s); {est['rules_without_figure']} rule(s) that fired state no figure. {est['disclaimer']}",
+        markup=False,
+    )

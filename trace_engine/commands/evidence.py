@@ -27,6 +27,7 @@ from trace_engine.commands._output import (
     TextOrJson,
     emit_json,
     fail,
+    format_type,
     print_list,
     stderr_console,
     stdout_console,
@@ -38,6 +39,7 @@ EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = ExitCode.OK, ExitCode.PROBLEMS, ExitCode.US
 
 
 DbOpt = typer.Option("trace.db", "--db", help="Evidence database (SQLite).")
+ExposureFormat = format_type("text", "json", "csv", "markdown")
 TenantOpt = typer.Option("default", "--tenant", help="Tenant whose records to read.")
 LimitOpt = typer.Option(20, "--limit", min=1, help="Rows per page (capped at 100).")
 CursorOpt = typer.Option(None, "--cursor", help="next_cursor from a previous page.")
@@ -395,16 +397,34 @@ def register(app: typer.Typer) -> None:
         tenant: str = TenantOpt,
         window_days: int = typer.Option(30, "--window-days", min=1, max=365),
         agent_id: str | None = typer.Option(None, "--agent-id"),
-        fmt: TextOrJson = "text",
+        pack: str | None = typer.Option(
+            None, "--pack", help="Only this pack's rules (the headline then counts calls with one of its findings)."
+        ),
+        fmt: ExposureFormat = "text",
     ) -> None:
-        """Compliance exposure over a trailing window: gap rate, verdict mix, per-rule ranking."""
-        from trace_engine.store.reads import exposure
+        """Compliance exposure over a trailing window: gap rate, verdict mix, per-rule ranking, estimated
+        statutory exposure (an estimate, not legal advice). --format markdown is a report; csv the ranking."""
+        from trace_engine.report import exposure_report, to_csv, to_markdown
+        from trace_engine.store.db import connect
 
-        res = _read_or_exit(exposure, db, tenant, window_days=window_days, agent_id=agent_id)
+        def run() -> dict[str, Any]:
+            conn = connect(db, create=False)
+            try:
+                return exposure_report(conn, tenant, window_days, agent_id=agent_id, pack_id=pack)
+            finally:
+                conn.close()
+
+        report = _read_or_exit(run)
         if fmt == "json":
-            emit_json(res)
-            return
-        print_exposure(res, stdout_console())
+            exp = report["exposure"]
+            emit_json({**exp, "by_rule": [r for r in exp["by_rule"] if pack is None or r["pack_id"] == pack]}
+                      if pack else exp)
+        elif fmt == "markdown":
+            write_text(to_markdown(report))
+        elif fmt == "csv":
+            write_text(to_csv(report))
+        else:
+            print_exposure(report, stdout_console())
 
     @app.command("show")
     def show(

@@ -264,6 +264,26 @@ class RemedyNode:
 
 
 @dataclass(slots=True)
+class DamagesNode:
+    """``damages LOW [to HIGH] per BASIS citation "..." [note "..."]``.
+
+    Fields: loc; low; high (``None`` when one amount was given); per (the basis as written: ``call`` or
+    ``violation``); per_loc; citation; note (``None`` when absent); words (the connecting words as written, each
+    with its location: ``to``, ``per``, ``note``; lowering checks them, they are not reserved). Amounts are as
+    written (lowering checks them).
+    """
+
+    loc: Location
+    low: int | float
+    high: int | float | None
+    per: str
+    per_loc: Location
+    citation: str
+    note: str | None = None
+    words: list[tuple[str, str, Location]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
 class FieldNode:
     """A scalar rule field: ``title``, ``severity``, ``citation``, ``reason``, ``applies_to`` or ``when``.
 
@@ -282,7 +302,7 @@ class RuleNode:
     """``rule ID { ... }``.
 
     Fields: loc; id; id_loc; fields (FieldNode, source order, duplicates kept); checks; remedies (normally zero
-    or one; more is reported by lowering); examples (StringNode).
+    or one; more is reported by lowering); examples (StringNode); damages (DamagesNode, normally zero or one).
     """
 
     loc: Location
@@ -292,6 +312,7 @@ class RuleNode:
     checks: list[CheckNode] = field(default_factory=list)
     remedies: list[RemedyNode] = field(default_factory=list)
     examples: list[StringNode] = field(default_factory=list)
+    damages: list[DamagesNode] = field(default_factory=list)
 
 
 # ------------------------------------------------------------------------------------------------ top level

@@ -1,7 +1,7 @@
 """Comments kept through ``fmt`` and ``convert``: each belongs to a pack item, not to a line number.
 
 A comment is attached to an item of the printed layout (a header field, a phrase set or one of its phrases, a
-pattern, a state, a rule, a rule field, a check, a remedy, an example), named by its printer key
+pattern, a state, a rule, a rule field, a check, a remedy, damages, an example), named by its printer key
 (``("rule_at", 0, "check", 1)``), or to the end of the file (``anchor=None``):
 
 * a comment alone on its line belongs to the first item that starts after it, and is printed on its own line above
@@ -43,7 +43,7 @@ class Comment:
     trailing: bool = False
 
 
-_RULE_PARTS = {"field", "check", "remedy", "example"}
+_RULE_PARTS = {"field", "check", "remedy", "damages", "example"}
 
 
 def key_to_pointer(key: Key, pack: ir.Pack) -> str | None:
@@ -72,8 +72,8 @@ def key_to_pointer(key: Key, pack: ir.Pack) -> str | None:
             return json_pointer([*path, "checks", more[0]])
         if part == "check" and len(more) == 3 and more[1] == "then":
             return json_pointer([*path, "checks", more[0], "then", more[2]])
-        if part == "remedy" and not more:
-            return json_pointer([*path, "remedy"])
+        if part in ("remedy", "damages") and not more:
+            return json_pointer([*path, part])
         if part == "example" and len(more) == 1:
             return json_pointer([*path, "examples", more[0]])
     return None
@@ -106,8 +106,8 @@ def pointer_to_key(pointer: str, pack: ir.Pack) -> Key | None:
             return (*base, "check", int(tail[1]))
         if tail[0] == "checks" and len(tail) == 4 and tail[1].isdigit() and tail[2] == "then" and tail[3].isdigit():
             return (*base, "check", int(tail[1]), "then", int(tail[3]))
-        if tail == ["remedy"]:
-            return (*base, "remedy")
+        if tail in (["remedy"], ["damages"]):
+            return (*base, tail[0])
         if tail[0] == "examples" and len(tail) == 2 and tail[1].isdigit():
             return (*base, "example", int(tail[1]))
     return None

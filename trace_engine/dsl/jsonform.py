@@ -13,7 +13,7 @@ Key order, everywhere (a key is omitted when the IR value is ``None`` or an empt
 * pack: ``pack_id, version, jurisdiction, legal_status, description, applies_to, when, phrases, patterns, states,
   rules``, then ``comments`` (the ``.trace`` source's comments, kept through ``convert``; not part of the IR, see
   :mod:`trace_engine.dsl.comments`)
-* rule: ``id, title, severity, citation, reason, applies_to, when, checks, remedy, examples``
+* rule: ``id, title, severity, citation, reason, applies_to, when, checks, remedy, damages, examples``
 * checks (tag ``kind``): ``must_say``: ``kind, match, within``; ``must_not_say``: ``kind, match, unless, scope``;
   ``on_cue``: ``kind, speaker, match, and_not, after, then``; ``require``: ``kind, expr``; ``tier2``:
   ``kind, check_id``
@@ -25,6 +25,7 @@ Key order, everywhere (a key is omitted when the IR value is ``None`` or an empt
 * expressions: ``{"field": F}``, ``{"const": V}``, ``{"call": F, "args": [...]}``,
   ``{"compare": OP, "left": E, "right": E}``, ``{"between": E, "low": E, "high": E}``, ``{"and": [...]}``,
   ``{"or": [...]}``, ``{"not": E}``, ``{"if": C, "then": A, "else": B}``
+* damages: ``low, high, per, citation, note``
 * remedy: ``kind, keep_last, placeholder, text``; state: ``name, steps``; step (also ``after``):
   ``speaker, match, unless, and_not``
 
@@ -43,7 +44,8 @@ Diagnostic codes
 ``TJ001`` the text is not JSON; ``TJ002`` the JSON does not follow the schema (one diagnostic per violation);
 ``TJ003`` a reference to an undefined phrase set, pattern or state; ``TJ004`` an invalid RE2 regex;
 ``TJ005`` a duplicate (JSON object key, rule id or state name); ``TJ006`` a rule's ``applies_to`` that widens its
-pack's; ``TJ007`` a two-step state that is not an agent step then a caller step, or an ``after`` on an agent cue.
+pack's; ``TJ007`` a two-step state that is not an agent step then a caller step, or an ``after`` on an agent cue;
+``TJ008`` damages whose ``low`` is above their ``high``.
 """
 
 from __future__ import annotations
@@ -162,6 +164,16 @@ class _Writer:
             if r.remedy.text is not None:
                 rem["text"] = r.remedy.text
             d["remedy"] = rem
+        if r.damages is not None:
+            dmg: dict[str, Any] = {
+                "low": r.damages.low,
+                "high": r.damages.high,
+                "per": r.damages.per,
+                "citation": r.damages.citation,
+            }
+            if r.damages.note is not None:
+                dmg["note"] = r.damages.note
+            d["damages"] = dmg
         if r.examples:
             d["examples"] = list(r.examples)
         return d
@@ -437,6 +449,7 @@ class _Builder:
 
     def rule(self, r: dict[str, Any]) -> ir.Rule:
         rem = r.get("remedy")
+        dmg = r.get("damages")
         return ir.Rule(
             id=r["id"],
             title=r["title"],
@@ -452,6 +465,11 @@ class _Builder:
             ),
             examples=tuple(r.get("examples", ())),
             applies_to=_applies_to(r["applies_to"]) if "applies_to" in r else None,
+            damages=(
+                ir.Damages(dmg["low"], dmg["high"], dmg["per"], dmg["citation"], dmg.get("note"))
+                if dmg is not None
+                else None
+            ),
         )
 
     def check(self, c: dict[str, Any]) -> Any:
@@ -737,6 +755,18 @@ def _semantic_diagnostics(d: dict[str, Any], locate: Locate) -> list[Diagnostic]
                         f"$.rules[{i}].applies_to.{fact}: the rule widens its pack's scope (the pack applies to "
                         f"{fact} {_j(allowed)}); a rule may only narrow where its pack applies",
                         locate(("rules", i, "applies_to", fact)),
+                    )
+                )
+    for i, r in enumerate(rules):
+        dmg = r.get("damages") if isinstance(r, dict) else None
+        if isinstance(dmg, dict):
+            low, high = dmg.get("low"), dmg.get("high")
+            if all(isinstance(v, int) and not isinstance(v, bool) for v in (low, high)) and low > high:
+                out.append(
+                    Diagnostic(
+                        "TJ008",
+                        f"$.rules[{i}].damages: low ({low}) is above high ({high})",
+                        locate(("rules", i, "damages", "low")),
                     )
                 )
     for i, s in enumerate(states_l):

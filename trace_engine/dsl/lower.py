@@ -34,6 +34,8 @@ TS126  ``applies_to`` names a fact twice, or a value twice
 TS127  a rule's ``applies_to`` widens its pack's (a rule may only narrow where its pack applies)
 TS128  ``after`` on a cue other than ``on caller ... after agent says ...``
 TS129  a two-step state that is not ``agent says ... then caller says ...`` (a question, then its answer)
+TS130  invalid ``damages``: amounts must be whole dollars from 0 to 1,000,000,000 with ``low <= high``, the basis
+       ``call`` or ``violation``, the citation not empty, and the connecting words ``to``, ``per``, ``note``
 =====  ==========================================================================================
 
 Duplicate rule ids are *not* an error here (lint reports them); both rules are kept.
@@ -45,7 +47,7 @@ Source map keys
 ``("phrase_set", name)``, ``("phrase", name, i)``, ``("pattern", name)``, ``("state", name)``,
 ``("rule", id)``, ``("rule", id, "field", "title" | "severity" | "citation" | "reason" | "applies_to" | "when")``,
 ``("rule", id, "check", i)``, ``("rule", id, "check", i, "then", j)``, ``("rule", id, "remedy")``,
-``("rule", id, "example", i)``. With duplicate rule ids the ``("rule", id, ...)`` keys point at the first rule;
+``("rule", id, "damages")``, ``("rule", id, "example", i)``. With duplicate rule ids the ``("rule", id, ...)`` keys point at the first rule;
 the same keys are also recorded per position as ``("rule_at", index, ...)`` (``("rule_at", 0)``,
 ``("rule_at", 0, "check", 1)``...), which is what the printer uses.
 """
@@ -385,6 +387,13 @@ class _Lowerer:
                 continue
             put(("remedy",), rem.loc)
             remedy = self.remedy(rem)
+        damages = None
+        for k, dmg in enumerate(r.damages):
+            if k:
+                self.error("TS117", f"duplicate `damages` in rule `{r.id}`", dmg.loc)
+                continue
+            put(("damages",), dmg.loc)
+            damages = self.damages(dmg)
         for i, ex in enumerate(r.examples):
             put(("example", i), ex.loc)
         return ir.Rule(
@@ -398,7 +407,40 @@ class _Lowerer:
             remedy=remedy,
             examples=tuple(e.value for e in r.examples),
             applies_to=fields.get("applies_to"),
+            damages=damages,
         )
+
+    def damages(self, d: ast.DamagesNode) -> ir.Damages | None:
+        ok = True
+        for want, said, loc in d.words:
+            if said != want:
+                self.error(
+                    "TS130", f"expected `{want}` in `damages`, got `{said}`", loc,
+                    hint='write `damages 500 to 1500 per call citation "..." note "..."`',
+                )
+                ok = False
+        amounts = (d.low,) if d.high is None else (d.low, d.high)
+        for value in amounts:
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= ir.MAX_DAMAGES:
+                self.error(
+                    "TS130", f"a damages amount must be whole US dollars from 0 to {ir.MAX_DAMAGES:,}, got {value}",
+                    d.loc, hint="write `damages 500 to 1500 per call citation \"...\"`",
+                )
+                ok = False
+        amounts = (amounts[0], amounts[-1])
+        if ok and amounts[0] > amounts[1]:
+            self.error("TS130", f"damages `{amounts[0]} to {amounts[1]}`: the low amount is above the high", d.loc)
+            ok = False
+        if d.per not in ir.DAMAGES_BASES:
+            self.error(
+                "TS130", f"damages are counted per `call` or per `violation`, not `{d.per}`", d.per_loc,
+                hint=did_you_mean(d.per, ir.DAMAGES_BASES),
+            )
+            ok = False
+        if not d.citation:
+            self.error("TS130", "damages need the citation of the provision that gives them", d.loc)
+            ok = False
+        return ir.Damages(int(amounts[0]), int(amounts[1]), d.per, d.citation, d.note) if ok else None
 
     def remedy(self, r: ast.RemedyNode) -> ir.Remedy:
         keep = r.keep_last

@@ -632,6 +632,8 @@ class _Builder:
                 rule.remedies.append(it)
             elif isinstance(it, ast.StringNode):
                 rule.examples.append(it)
+            elif isinstance(it, ast.DamagesNode):
+                rule.damages.append(it)
             else:
                 rule.checks.append(it)
         return rule
@@ -662,6 +664,44 @@ class _Builder:
         r: ast.RemedyNode = args[0]
         r.loc = self.mloc(tree)
         return r
+
+    def _f_damages(self, tree: Tree, args: list[Any]) -> ast.DamagesNode:
+        d: ast.DamagesNode = args[0]
+        d.loc = self.mloc(tree)
+        return d
+
+    def _damages(self, tree: Tree, args: list[Any]) -> ast.DamagesNode:
+        # NUMBER [("to", NUMBER)] NAME("per") NAME(basis) STRING [("note", STRING)]
+        low_tok, *rest = args
+        words: list[tuple[str, str, Location]] = []
+        high = None
+        if rest and isinstance(rest[0], tuple):
+            (to_tok, high_tok), *rest = rest
+            words.append(("to", str(to_tok.value), self.tloc(to_tok)))
+            high = self.number(high_tok)
+        per_tok, basis, citation, *rest = rest
+        words.append(("per", str(per_tok.value), self.tloc(per_tok)))
+        note = None
+        if rest:
+            note_tok, note_str = rest[0]
+            words.append(("note", str(note_tok.value), self.tloc(note_tok)))
+            note = self.string(note_str)
+        return ast.DamagesNode(
+            self.mloc(tree),
+            self.number(low_tok),
+            high,
+            str(basis.value),
+            self.tloc(basis),
+            self.string(citation),
+            note,
+            words,
+        )
+
+    def _damages_high(self, tree: Tree, args: list[Any]) -> tuple[Token, Token]:
+        return (args[0], args[1])
+
+    def _damages_note(self, tree: Tree, args: list[Any]) -> tuple[Token, Token]:
+        return (args[0], args[1])
 
     def _f_example(self, tree: Tree, args: list[Any]) -> ast.StringNode:
         return ast.StringNode(self.mloc(tree), self.string(args[0]))

@@ -2,8 +2,8 @@
 
 One layout only: the header lines, a blank line, each phrase set (one phrase per line, trailing commas) followed
 by a blank line, the patterns, the states, then the rules separated by blank lines. Inside a rule the fields come
-in the order title, severity, citation, reason, applies_to, when, checks, remedy, examples, indented by two spaces. Strings
-are JSON-escaped; ``within 1 turn`` is singular; expressions get the fewest parentheses that keep their meaning.
+in the order title, severity, citation, reason, applies_to, when, checks, remedy, damages, examples, indented by two
+spaces. Strings are JSON-escaped; ``within 1 turn`` is singular; expressions get the fewest parentheses that keep their meaning.
 
 Comments (:mod:`trace_engine.dsl.comments`): a comment alone on its line is attached to the first printed item that
 starts after it (per the :class:`~trace_engine.errors.SourceMap`) and printed just above it at its indentation; a
@@ -221,6 +221,13 @@ def check_line(c: Any) -> str:
     raise ValueError(f"not a check: {c!r}")
 
 
+def damages(d: ir.Damages) -> str:
+    """``damages 500 to 1500 per call citation "..." note "..."`` (one amount when low and high are equal)."""
+    amount = str(d.low) if d.low == d.high else f"{d.low} to {d.high}"
+    line = f"damages {amount} per {d.per} citation {q(d.citation)}"
+    return line + (f" note {q(d.note)}" if d.note is not None else "")
+
+
 def remedy(r: ir.Remedy) -> str:
     if r.kind == "mask":
         if r.placeholder is not None:
@@ -319,6 +326,8 @@ def _layout(pack: ir.Pack, source: SourceMap | None) -> _Layout:
                 out.add(1, check_line(c), at + key, by + key)
         if r.remedy is not None:
             out.add(1, remedy(r.remedy), at + ("remedy",), by + ("remedy",))
+        if r.damages is not None:
+            out.add(1, damages(r.damages), at + ("damages",), by + ("damages",))
         for i, ex in enumerate(r.examples):
             out.add(1, f"example {q(ex)}", at + ("example", i), by + ("example", i))
         out.add(0, "}")

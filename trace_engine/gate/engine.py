@@ -207,14 +207,17 @@ class Engine:
     @classmethod
     def from_service(cls, url: str, key: str, agent_id: str, **kwargs: Any) -> Engine:
         """Pull the agent's config and pinned packs from a Trace service (ETag-cached; keeps enforcing the last
-        good config when the service is unreachable). See :mod:`trace_engine.api.distribution`."""
-        from trace_engine.api.distribution import engine_from_service
+        good config when the service is unreachable). See :mod:`trace_engine.gate.remote` (no web framework is
+        imported)."""
+        from trace_engine.gate.remote import engine_from_service
 
         return engine_from_service(url, key, agent_id, **kwargs)
 
     @classmethod
     def from_store(cls, db: str | Path, agent_id: str, tenant: str = "default", **kwargs: Any) -> Engine:
-        """The same as :meth:`from_service`, reading the service's database directly."""
+        """The same as :meth:`from_service`, reading the service's database directly: for code running beside the
+        service (it reads the service's tables through :mod:`trace_engine.api.distribution`, so it imports the
+        service's modules; a gate in an agent process pulls with :meth:`from_service`)."""
         from trace_engine.api.distribution import engine_from_store
 
         return engine_from_store(db, agent_id, tenant, **kwargs)

@@ -35,12 +35,20 @@ scorecard for a known call with another config, engine version or transcript con
 *supersedes* the call's latest record (its body names the superseded audit hash); reads show only the latest,
 history stays.
 
+**Ready records.** A scorecard's record body does not depend on its position, only on the audit hash it
+supersedes, so :func:`ready_record` builds it (canonical bytes, leaf hash, row fields, rollup contribution) away
+from the sequencer: re-scoring workers do, and the appending process only checks identity, links the record into
+the chain and writes rows. When the ``supersedes`` a record was built for is no longer the call's latest record
+(another writer, or a second version of the call earlier in the same run), the sequencer splices the right one into
+the bytes and hashes the body again (:meth:`ReadyRecord.relinked`); nothing is canonicalized twice.
+
 Signing key: ``key`` may be a :class:`SigningKey` or a path to a ``trace.key`` file. When it is ``None`` the log
 uses ``trace.key`` next to the database, generating ``trace.key`` (0600) and ``trace.pub`` there on first use.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import heapq
 import json
@@ -96,9 +104,175 @@ def audit_link(prev: bytes, leaf: bytes, tenant: str, seq: int) -> bytes:
 
 
 def record_body(sc: Scorecard, supersedes: str | None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A scorecard record's body as an object (its canonical bytes are what :func:`ready_record` writes) and the
+    scorecard's violations."""
     d = sc.to_dict()
     v = violations(sc)
     return {"scorecard": d, "violations": v, "supersedes": supersedes}, v
+
+
+# RFC 8785 orders the body's three members "scorecard" < "supersedes" < "violations" (UTF-16 code units), and a
+# canonical object's members are canonical on their own: the body is these bytes around the members' bytes.
+_OPEN = b'{"scorecard":'
+_SUPERSEDES = b',"supersedes":'
+_VIOLATIONS = b',"violations":'
+
+
+@dataclass(slots=True)
+class ReadyRecord:
+    """A scorecard record ready to append: everything but its position in the log (see the module docstring).
+
+    ``body`` is the canonical record naming ``supersedes``; ``leaf`` its RFC 6962 leaf hash; ``scorecard_end`` the
+    offset where the scorecard's bytes end inside ``body``. The other fields are the rows' columns, the
+    ``violations`` (``TraceViolation`` objects), the rollup ``contribution`` and the timeline's length (``turns``).
+    Make one with :func:`ready_record`.
+    """
+
+    tenant: str
+    call_id: str
+    agent_id: str | None
+    product: str | None
+    config_etag: str
+    engine_version: str
+    input_sha256: str | None
+    verdict: str
+    scored_at: int
+    call_at: int
+    findings: int
+    blocked_turns: int
+    modified_turns: int
+    packs_enforced: str
+    turns: int
+    violations: list[dict[str, Any]]
+    contribution: rollup.Contribution
+    supersedes: str | None
+    body: bytes
+    leaf: bytes
+    scorecard_end: int
+    #: the rollup contribution of the record ``supersedes`` names, when its maker read it (the appender then need
+    #: not read that record's body again)
+    superseded_contribution: rollup.Contribution | None = None
+
+    @property
+    def identity(self) -> tuple[str, str, str | None]:
+        """What makes a second record of the call a duplicate: config etag, engine version, input content hash."""
+        return (self.config_etag, self.engine_version, self.input_sha256)
+
+    def relinked(self, supersedes: str | None) -> ReadyRecord:
+        """The same record superseding ``supersedes`` instead: the bytes spliced, the body hashed again."""
+        body = b"".join(
+            (
+                self.body[: self.scorecard_end],
+                _SUPERSEDES,
+                canonical_bytes(supersedes),
+                self.body[self.body.index(_VIOLATIONS, self.scorecard_end + len(_SUPERSEDES)) :],
+            )
+        )
+        return dataclasses.replace(
+            self, supersedes=supersedes, body=body, leaf=leaf_hash(body), superseded_contribution=None
+        )
+
+
+def _call_records(conn: sqlite3.Connection, tenant: str, call_ids: Iterable[str]) -> Iterator[tuple]:
+    """``(call_id, config_etag, engine_version, input sha256, audit_hash, seq)`` of every scorecard record of the
+    calls, in log order; one query per 500 calls. The content hash is read from the signed body, never from a
+    column of its own."""
+    ids = list(dict.fromkeys(call_ids))
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        yield from conn.execute(
+            "SELECT call_id, config_etag, engine_version, json_extract(body, '$.scorecard.input.sha256'), audit_hash, "
+            f"seq FROM scorecards WHERE tenant = ? AND call_id IN ({','.join('?' * len(chunk))}) ORDER BY +seq",
+            (tenant, *chunk),
+        )
+
+
+def _body_contribution(body: str | bytes | None) -> rollup.Contribution | None:
+    """The rollup contribution of a stored record's body (``None`` when it is not a scorecard record)."""
+    try:
+        return rollup.contribution(json.loads(body)["scorecard"])  # type: ignore[arg-type]
+    except (TypeError, ValueError, KeyError):
+        return None
+
+
+def latest_records(
+    conn: sqlite3.Connection, tenant: str, call_ids: Iterable[str]
+) -> dict[str, tuple[str, rollup.Contribution | None]]:
+    """For each call of ``call_ids`` that has a record, its latest record's audit hash (what a :func:`ready_record`
+    for the call should supersede) and rollup contribution (what appending that record takes away). A hint, read
+    outside any transaction (by any process, so re-scoring workers parse the old bodies, not the appender): the
+    sequencer checks it."""
+    ids = list(dict.fromkeys(call_ids))
+    out: dict[str, tuple[str, rollup.Contribution | None]] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        # the latest is the last in log order; only its body is read (no other record's JSON is parsed)
+        for call_id, ah, body in conn.execute(
+            "SELECT call_id, audit_hash, body FROM scorecards WHERE tenant = ? AND seq IN (SELECT max(seq) FROM "
+            f"scorecards WHERE tenant = ? AND call_id IN ({','.join('?' * len(chunk))}) GROUP BY call_id)",
+            (tenant, tenant, *chunk),
+        ):
+            out[call_id] = (ah, _body_contribution(body))
+    return out
+
+
+def check_scorecard(sc: Any) -> Scorecard:
+    """``sc`` (a :class:`Scorecard` or its dict form) as a scorecard the log accepts, or ``TypeError``/``ValueError``
+    saying why not."""
+    sc = Scorecard.from_dict(sc) if isinstance(sc, dict) else sc
+    if not isinstance(sc, Scorecard):
+        raise TypeError(f"expected a Scorecard, got {type(sc).__name__}")
+    if not isinstance(sc.tenant, str) or not TENANT_RE.match(sc.tenant):
+        raise ValueError(f"invalid tenant name {sc.tenant!r}")
+    if not isinstance(sc.call_id, str) or not sc.call_id:
+        raise ValueError("call_id must be a non-empty string")
+    if sc.agent_id is not None and not isinstance(sc.agent_id, str):
+        raise ValueError(f"agent_id must be a string or null, got {type(sc.agent_id).__name__}")
+    for name in ("config_etag", "engine_version"):
+        if not isinstance(getattr(sc, name), str):
+            raise ValueError(f"{name} must be a string")
+    return sc
+
+
+def ready_record(
+    sc: Scorecard | dict[str, Any],
+    supersedes: str | None = None,
+    superseded_contribution: rollup.Contribution | None = None,
+) -> ReadyRecord:
+    """The record of scorecard ``sc`` superseding ``supersedes`` (whose rollup contribution, when known, is
+    ``superseded_contribution``: see :func:`latest_records`), ready for :meth:`LogTransaction.append_ready`.
+    Raises ``TypeError``/``ValueError`` (``rfc8785`` errors included) for a scorecard the log refuses."""
+    sc = check_scorecard(sc)
+    sdict = sc.to_dict()
+    viols = violations(sc)
+    scorecard_bytes = canonical_bytes(sdict)
+    body = b"".join(
+        (_OPEN, scorecard_bytes, _SUPERSEDES, canonical_bytes(supersedes), _VIOLATIONS, canonical_bytes(viols), b"}")
+    )
+    return ReadyRecord(
+        tenant=sc.tenant,
+        call_id=sc.call_id,
+        agent_id=sc.agent_id,
+        product=sc.product,
+        config_etag=sc.config_etag,
+        engine_version=sc.engine_version,
+        input_sha256=sc.input.sha256 if sc.input is not None else None,
+        verdict=sc.verdict,
+        scored_at=sc.scored_at,
+        call_at=rollup.call_at(sdict),
+        findings=len(sc.findings),
+        blocked_turns=sc.blocked_turns,
+        modified_turns=sc.modified_turns,
+        packs_enforced=",".join(sc.packs_enforced),
+        turns=len(sc.timeline),
+        violations=viols,
+        contribution=rollup.contribution(sdict),
+        supersedes=supersedes,
+        body=body,
+        leaf=leaf_hash(body),
+        scorecard_end=len(_OPEN) + len(scorecard_bytes),
+        superseded_contribution=superseded_contribution if supersedes is not None else None,
+    )
 
 
 def event_body(tenant: str, kind: str, payload: dict[str, Any]) -> bytes:
@@ -222,6 +396,8 @@ class EvidenceLog:
         real = os.path.realpath(self.db_path) if self.db_path != ":memory:" else f":memory:{id(self)}"
         self._cache_prefix = f"{real}#{get_meta(self.conn, 'log_id')}"
         self._tx: LogTransaction | None = None
+        #: ready records relinked by this log's committed transactions (see :meth:`LogTransaction.append_ready`)
+        self.relinked = 0
 
     # ------------------------------------------------------------------------------------------- keys
 
@@ -258,6 +434,7 @@ class EvidenceLog:
             yield tx
             tx._finish()
             conn.execute("COMMIT")
+            self.relinked += tx.relinked
         except BaseException:
             try:
                 if conn.in_transaction:
@@ -408,6 +585,10 @@ class EvidenceLog:
     def size(self, tenant: str) -> int:
         return self._tail(tenant)[0]
 
+    def latest_records(self, tenant: str, call_ids: Iterable[str]) -> dict[str, tuple[str, rollup.Contribution | None]]:
+        """See :func:`latest_records`."""
+        return latest_records(self.conn, tenant, call_ids)
+
     def head(self, tenant: str) -> ChainState:
         """The tenant's accounted tree head (reads the tail; raises :class:`LogIntegrityError` if tampered)."""
         self.conn.execute("BEGIN")
@@ -424,20 +605,21 @@ class EvidenceLog:
 
     def append_many(
         self,
-        scorecards: Iterable[Scorecard | dict[str, Any]],
+        scorecards: Iterable[Scorecard | ReadyRecord | dict[str, Any]],
         *,
         batch_size: int = 2000,
         skip_invalid: bool = False,
         gaps: list[tuple[str, int, str]] | None = None,
         findings: list[tuple[str, dict[str, Any]]] | None = None,
     ) -> list[AppendResult]:
-        """Append scorecards in batches, one transaction (and one signed checkpoint per log) per batch.
+        """Append scorecards (or :class:`ReadyRecord` s) in batches, one transaction (and one signed checkpoint per
+        log) per batch.
 
         ``gaps`` ``(tenant, lost, reason)`` are written in the first batch's transaction, before its scorecards;
         Tier-2 ``findings`` ``(tenant, finding)`` in the last one, after them. With ``skip_invalid`` a scorecard
         that cannot be serialized is reported as ``invalid`` instead of raising."""
         results: list[AppendResult] = []
-        batch: list[Scorecard | dict[str, Any]] = []
+        batch: list[Scorecard | ReadyRecord | dict[str, Any]] = []
         pending_gaps = list(gaps or [])
         for sc in scorecards:
             batch.append(sc)
@@ -449,30 +631,19 @@ class EvidenceLog:
             results.extend(self._append_batch(batch, skip_invalid, pending_gaps, list(findings or [])))
         return results
 
-    def _prepare(self, item: Scorecard | dict[str, Any]) -> Scorecard:
-        sc = Scorecard.from_dict(item) if isinstance(item, dict) else item
-        if not isinstance(sc, Scorecard):
-            raise TypeError(f"expected a Scorecard, got {type(item).__name__}")
-        if not isinstance(sc.tenant, str) or not TENANT_RE.match(sc.tenant):
-            raise ValueError(f"invalid tenant name {sc.tenant!r}")
-        if not isinstance(sc.call_id, str) or not sc.call_id:
-            raise ValueError("call_id must be a non-empty string")
-        if sc.agent_id is not None and not isinstance(sc.agent_id, str):
-            raise ValueError(f"agent_id must be a string or null, got {type(sc.agent_id).__name__}")
-        for name in ("config_etag", "engine_version"):
-            if not isinstance(getattr(sc, name), str):
-                raise ValueError(f"{name} must be a string")
-        return sc
+    @staticmethod
+    def _prepare(item: Scorecard | ReadyRecord | dict[str, Any]) -> Scorecard | ReadyRecord:
+        return item if isinstance(item, ReadyRecord) else check_scorecard(item)
 
     def _append_batch(
         self,
-        items: list[Scorecard | dict[str, Any]],
+        items: list[Scorecard | ReadyRecord | dict[str, Any]],
         skip_invalid: bool,
         gaps: list[tuple[str, int, str]],
         findings: list[tuple[str, dict[str, Any]]],
     ) -> list[AppendResult]:
         results: list[AppendResult | None] = [None] * len(items)
-        prepared: list[tuple[int, Scorecard]] = []
+        prepared: list[tuple[int, Scorecard | ReadyRecord]] = []
         for i, item in enumerate(items):
             try:
                 prepared.append((i, self._prepare(item)))
@@ -490,9 +661,14 @@ class EvidenceLog:
         with self.transaction() as tx:
             for t, lost, reason in gaps:
                 tx.add_gap(t, lost, reason, now_ms)
+            calls_by_tenant: dict[str, list[str]] = {}
+            for _, sc in prepared:  # validated: tenant and call id are strings
+                calls_by_tenant.setdefault(sc.tenant, []).append(sc.call_id)
+            for t, call_ids in calls_by_tenant.items():
+                tx.prefetch_calls(t, call_ids)
             for i, sc in prepared:
                 try:
-                    results[i] = tx.append_scorecard(sc)
+                    results[i] = tx.append_ready(sc) if isinstance(sc, ReadyRecord) else tx.append_scorecard(sc)
                 except (ValueError, TypeError) as exc:
                     if not skip_invalid:
                         raise
@@ -577,6 +753,8 @@ class LogTransaction:
         self._sc_rows: list[tuple] = []
         self._v_rows: list[tuple] = []
         self._agent_rows: list[tuple] = []
+        #: ready records whose ``supersedes`` was stale, so their body was spliced and hashed again here
+        self.relinked = 0
 
     def _flush_rows(self) -> None:
         if self._sc_rows:
@@ -705,74 +883,83 @@ class LogTransaction:
     def _lookup_call(self, t: str, call_id: str) -> tuple[set[tuple[str, str, str | None]], str | None, int | None]:
         kc = (t, call_id)
         if kc not in self._known:
-            ids: set[tuple[str, str, str | None]] = set()  # rows of this transaction are in _known already
-            latest: str | None = None
-            latest_seq: int | None = None
-            for etag, ev, input_sha, ah, seq in self.conn.execute(
-                "SELECT config_etag, engine_version, json_extract(body, '$.scorecard.input.sha256'), audit_hash, seq "
-                "FROM scorecards WHERE tenant = ? AND call_id = ? ORDER BY +seq",
-                kc,
-            ):
-                ids.add((etag, ev, input_sha))
-                latest, latest_seq = ah, seq
-            self._known[kc] = (ids, latest, latest_seq)
+            self.prefetch_calls(t, (call_id,))
         return self._known[kc]
+
+    def prefetch_calls(self, t: str, call_ids: Iterable[str]) -> None:
+        """Read what the log holds for each of ``call_ids`` (identities, latest audit hash and position) in one
+        query per 500 calls, for the appends that follow. Calls already known to this transaction (its own
+        appends among them) are not read again."""
+        wanted = [c for c in dict.fromkeys(call_ids) if (t, c) not in self._known]
+        found: dict[str, tuple[set[tuple[str, str, str | None]], str | None, int | None]] = {
+            c: (set(), None, None) for c in wanted
+        }
+        for call_id, etag, ev, input_sha, ah, seq in _call_records(self.conn, t, wanted):
+            ids = found[call_id][0]
+            ids.add((etag, ev, input_sha))
+            found[call_id] = (ids, ah, seq)
+        for call_id, known in found.items():
+            self._known[(t, call_id)] = known
 
     def _old_contribution(self, t: str, audit: str, seq: int | None) -> rollup.Contribution | None:
         c = self._contrib.get(audit)
         if c is not None or seq is None:
             return c
         row = self.conn.execute("SELECT body FROM scorecards WHERE tenant = ? AND seq = ?", (t, seq)).fetchone()
-        try:
-            return rollup.contribution(json.loads(row[0])["scorecard"])
-        except (TypeError, ValueError, KeyError):
-            return None
+        return _body_contribution(row[0] if row else None)
 
     def append_scorecard(self, sc: Scorecard) -> AppendResult:
-        t = sc.tenant
-        ids, latest, latest_seq = self._lookup_call(t, sc.call_id)
-        identity = (sc.config_etag, sc.engine_version, sc.input.sha256 if sc.input is not None else None)
+        """Append one scorecard (``duplicate`` when its identity is in the log already)."""
+        ids, latest, _ = self._lookup_call(sc.tenant, sc.call_id)
+        if (sc.config_etag, sc.engine_version, sc.input.sha256 if sc.input is not None else None) in ids:
+            return AppendResult("duplicate", sc.tenant, sc.call_id, audit_hash=latest)
+        return self.append_ready(ready_record(sc, latest))
+
+    def append_ready(self, rec: ReadyRecord) -> AppendResult:
+        """Append one ready record: ``duplicate`` when its identity is in the log already; relinked (and counted in
+        ``relinked``) when the call's latest record is not the one it was built to supersede."""
+        t = rec.tenant
+        ids, latest, latest_seq = self._lookup_call(t, rec.call_id)
+        identity = rec.identity
         if identity in ids:
-            return AppendResult("duplicate", t, sc.call_id, audit_hash=latest)
-        body_obj, viols = record_body(sc, latest)
-        body = canonical_bytes(body_obj)
-        body_text = body.decode("utf-8")
-        sdict = body_obj["scorecard"]
-        at = rollup.call_at(sdict)
+            return AppendResult("duplicate", t, rec.call_id, audit_hash=latest)
+        if rec.supersedes != latest:
+            rec = rec.relinked(latest)
+            self.relinked += 1
         st = self._position(t)
         seq = st.size
-        lh = leaf_hash(body)
-        link = audit_link(st.head, lh, t, seq)
+        link = audit_link(st.head, rec.leaf, t, seq)
         ah_hex = link.hex()
         self._sc_rows.append(
             (
-                t, seq, sc.call_id, sc.agent_id, sc.product, sc.config_etag, sc.engine_version, sc.verdict,
-                sc.scored_at, at, len(sc.findings), sc.blocked_turns, sc.modified_turns, ",".join(sc.packs_enforced),
-                body_text, lh.hex(), st.head.hex(), ah_hex, latest,
+                t, seq, rec.call_id, rec.agent_id, rec.product, rec.config_etag, rec.engine_version, rec.verdict,
+                rec.scored_at, rec.call_at, rec.findings, rec.blocked_turns, rec.modified_turns, rec.packs_enforced,
+                rec.body.decode("utf-8"), rec.leaf.hex(), st.head.hex(), ah_hex, latest,
             )
         )
         self._v_rows.extend(
             (
-                t, seq, j, v["id"], ah_hex, sc.call_id, sc.agent_id, v["rule_id"], v["pack_id"],
-                v["severity"], v["action_taken"], v["citation"], v["reason"], v["at_t"], sc.scored_at, at,
+                t, seq, j, v["id"], ah_hex, rec.call_id, rec.agent_id, v["rule_id"], v["pack_id"],
+                v["severity"], v["action_taken"], v["citation"], v["reason"], v["at_t"], rec.scored_at, rec.call_at,
             )
-            for j, v in enumerate(viols)
+            for j, v in enumerate(rec.violations)
         )
-        if sc.agent_id is not None:
-            self._agent_rows.append((t, sc.agent_id, sc.scored_at, seq))
+        if rec.agent_id is not None:
+            self._agent_rows.append((t, rec.agent_id, rec.scored_at, seq))
         # the exposure rollup, from the scorecard itself
         if latest is not None:
-            old = self._old_contribution(t, latest, latest_seq)
+            old = rec.superseded_contribution  # read by the record's maker for ``latest`` (a relinked record has none)
+            if old is None:
+                old = self._old_contribution(t, latest, latest_seq)
             if old is not None:
                 self._rollup.add(t, old, -1)
-        c = rollup.contribution(sdict)
-        self._rollup.add(t, c, 1)
-        self._contrib[ah_hex] = c
+        self._rollup.add(t, rec.contribution, 1)
+        self._contrib[ah_hex] = rec.contribution
         self._rolled.add(t)
-        self._advance(t, st, lh, link)
+        self._advance(t, st, rec.leaf, link)
         ids.add(identity)
-        self._known[(t, sc.call_id)] = (ids, ah_hex, seq)
-        return AppendResult("appended", t, sc.call_id, seq, ah_hex, latest)
+        self._known[(t, rec.call_id)] = (ids, ah_hex, seq)
+        return AppendResult("appended", t, rec.call_id, seq, ah_hex, latest)
 
     # -------------------------------------------------------------------------------------- checkpoints
 

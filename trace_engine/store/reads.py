@@ -340,15 +340,7 @@ def exposure(
             for v, c in whole[0].items():
                 by_verdict[v] = by_verdict.get(v, 0) + c
             counts: dict[tuple[str, str | None], int] = dict(whole[1])
-            agent_sql = " AND s.agent_id = ?" if agent_id is not None else ""
-            for r in conn.execute(
-                f"SELECT {_INDEX_COLS} FROM scorecards s WHERE s.tenant = ? AND s.call_at >= ? AND s.call_at < ?"
-                + agent_sql
-                + " AND "
-                + _latest_clause(conn, tenant, "s"),
-                [tenant, since, edge] + ([agent_id] if agent_id is not None else []),
-            ):
-                sc = signed_record(tenant, r)["scorecard"]
+            for sc in _partial_hour(conn, tenant, since, edge, agent_id):
                 _hour, _agent, verdict, rules = rollup.contribution(sc)
                 by_verdict[verdict] = by_verdict.get(verdict, 0) + 1
                 for rule_id, pack in rules:
@@ -447,3 +439,280 @@ def interaction_detail(db: DB, tenant: str, call_id: str) -> dict[str, Any] | No
         }
     )
     return out
+
+
+# ------------------------------------------------------------------------------ dashboard reads (trace_engine.web)
+
+
+def window_start(window_days: int, now_ms: int) -> int:
+    """The first instant (Unix ms) of the trailing window :func:`exposure` counts: calls at or after it."""
+    return now_ms - max(1, min(365, int(window_days))) * DAY_MS
+
+
+def _partial_hour(
+    conn: sqlite3.Connection, tenant: str, since: int, edge: int, agent_id: str | None
+) -> Iterator[dict[str, Any]]:
+    """The signed scorecards of the window's partial first hour ``[since, edge)`` (latest records only)."""
+    agent_sql = " AND s.agent_id = ?" if agent_id is not None else ""
+    for r in conn.execute(
+        f"SELECT {_INDEX_COLS} FROM scorecards s WHERE s.tenant = ? AND s.call_at >= ? AND s.call_at < ?"
+        + agent_sql
+        + " AND "
+        + _latest_clause(conn, tenant, "s"),
+        [tenant, since, edge] + ([agent_id] if agent_id is not None else []),
+    ):
+        yield signed_record(tenant, r)["scorecard"]
+
+
+def exposure_days(
+    db: DB, tenant: str, window_days: int = 30, agent_id: str | None = None, *, now_ms: int | None = None
+) -> list[dict[str, Any]]:
+    """The exposure window day by day (UTC days by call time, oldest first; the first is cut at the window's
+    start): ``{"day", "start_ms", "end_ms", "calls", "with_a_gap", "PASS", "WARN", "FAIL"}`` for every day from
+    the window's start to today (and any later day that has calls). The days add up to :func:`exposure`'s
+    ``interactions_scanned`` and ``by_verdict`` for the same ``now_ms``: whole hours come from the rollup, the
+    partial first hour from the signed records."""
+    from datetime import UTC, datetime
+
+    now = int(time.time() * 1000) if now_ms is None else now_ms
+    since = window_start(window_days, now)
+    edge = -(-since // HOUR_MS) * HOUR_MS
+    per_day: dict[int, dict[str, int]] = {}
+
+    def add(day: int, verdict: str, n: int) -> None:
+        cell = per_day.setdefault(day, {})
+        cell[verdict] = cell.get(verdict, 0) + n
+
+    with _open(db) as conn:
+        own_tx = not conn.in_transaction
+        if own_tx:
+            conn.execute("BEGIN")
+        try:
+            signed_size(conn, tenant)
+            for hour, verdicts in rollup.hourly_verdicts(conn, tenant, edge, agent_id).items():
+                for verdict, n in verdicts.items():
+                    add(hour // DAY_MS * DAY_MS, verdict, n)
+            for sc in _partial_hour(conn, tenant, since, edge, agent_id):
+                add(rollup.call_at(sc) // DAY_MS * DAY_MS, str(sc["verdict"]), 1)
+        finally:
+            if own_tx and conn.in_transaction:
+                conn.execute("COMMIT")
+    first = since // DAY_MS * DAY_MS
+    last = max([now // DAY_MS * DAY_MS, *per_day])
+    out = []
+    for day in range(first, last + 1, DAY_MS):
+        cell = per_day.get(day, {})
+        verdicts = {v: cell.get(v, 0) for v in ("PASS", "WARN", "FAIL")}
+        calls = sum(cell.values())
+        out.append(
+            {
+                "day": datetime.fromtimestamp(day / 1000, UTC).strftime("%Y-%m-%d"),
+                "start_ms": max(day, since),
+                "end_ms": day + DAY_MS,
+                "calls": calls,
+                "with_a_gap": calls - verdicts["PASS"],
+                **verdicts,
+            }
+        )
+    return out
+
+
+def _rule_filter(rules: list[tuple[str, str | None]] | None, pack_id: str | None, alias: str) -> tuple[str, list]:
+    """SQL (and arguments) restricting violation rows to ``rules`` (``(rule_id, pack_id)`` pairs) and/or one pack."""
+    sql: list[str] = []
+    args: list[Any] = []
+    if rules is not None:
+        if not rules:
+            return "0", []
+        sql.append("(" + " OR ".join(f"({alias}.rule_id = ? AND {alias}.pack_id IS ?)" for _ in rules) + ")")
+        for rule_id, pack in rules:
+            args.extend((rule_id, pack))
+    if pack_id is not None:
+        sql.append(f"{alias}.pack_id = ?")
+        args.append(pack_id)
+    return (" AND ".join(sql) or "1"), args
+
+
+def rule_activity(
+    db: DB,
+    tenant: str,
+    rules: list[tuple[str, str | None]] | None = None,
+    *,
+    pack_id: str | None = None,
+    since_ms: int,
+    until_ms: int | None = None,
+    agent_id: str | None = None,
+) -> dict[str, Any]:
+    """How often ``rules`` (``(rule_id, pack_id)`` pairs; ``None``: every rule) of ``pack_id`` (``None``: any
+    pack) fired in the latest record of calls with ``since_ms <= call time < until_ms``:
+    ``{"calls": calls in which any of them fired, "findings": {(rule_id, pack_id): findings},
+    "days": {UTC day start ms: calls in which any fired}}``.
+
+    Counted over the ``violations`` index, a projection of the signed records that ``trace verify`` checks row by
+    row (as it checks the rollup behind :func:`exposure`); aggregates are not re-read from the bodies."""
+    where, args = _rule_filter(rules, pack_id, "v")
+    sql = [f"v.tenant = ? AND v.call_at >= ? AND {where}"]
+    params: list[Any] = [tenant, since_ms, *args]
+    if until_ms is not None:
+        sql.append("v.call_at < ?")
+        params.append(until_ms)
+    if agent_id is not None:
+        sql.append("v.agent_id = ?")
+        params.append(agent_id)
+    # aggregated in SQLite (two index range scans, no row reaches Python); a record has one call time, so its
+    # calls per day add up to its calls
+    with _open(db) as conn:
+        signed_size(conn, tenant)
+        sql.append(_latest_clause(conn, tenant, "v"))
+        where_sql = " AND ".join(sql)
+        findings = {
+            (rule_id, pack): n
+            for rule_id, pack, n in conn.execute(
+                f"SELECT v.rule_id, v.pack_id, count(*) FROM violations v WHERE {where_sql} GROUP BY 1, 2", params
+            )
+        }
+        days = {
+            int(day) * DAY_MS: n
+            for day, n in conn.execute(
+                f"SELECT v.call_at / {DAY_MS}, count(DISTINCT v.seq) FROM violations v WHERE {where_sql} GROUP BY 1",
+                params,
+            )
+        }
+    return {"calls": sum(days.values()), "findings": findings, "days": days}
+
+
+#: what :func:`list_calls` filters on, in its cursor's binding order
+CALL_FILTERS = ("verdicts", "agent_id", "rule_id", "pack_id", "since_ms", "until_ms", "call_id_contains")
+
+
+def _call_where(
+    conn: sqlite3.Connection, tenant: str, filters: dict[str, Any]
+) -> tuple[list[str], list[Any]]:
+    where = ["s.tenant = ?"]
+    args: list[Any] = [tenant]
+    verdicts = filters.get("verdicts")
+    if verdicts:
+        where.append(f"s.verdict IN ({','.join('?' * len(verdicts))})")
+        args.extend(verdicts)
+    if filters.get("agent_id") is not None:
+        where.append("s.agent_id = ?")
+        args.append(filters["agent_id"])
+    if filters.get("since_ms") is not None:
+        where.append("s.call_at >= ?")
+        args.append(filters["since_ms"])
+    if filters.get("until_ms") is not None:
+        where.append("s.call_at < ?")
+        args.append(filters["until_ms"])
+    if filters.get("call_id_contains"):
+        where.append("instr(s.call_id, ?) > 0")
+        args.append(filters["call_id_contains"])
+    rule_id, pack = filters.get("rule_id"), filters.get("pack_id")
+    if rule_id is not None or pack is not None:
+        cond = ["v.tenant = s.tenant", "v.seq = s.seq"]
+        if rule_id is not None:
+            cond.append("v.rule_id = ?")
+            args.append(rule_id)
+        if pack is not None:
+            cond.append("v.pack_id = ?")
+            args.append(pack)
+        where.append(f"EXISTS (SELECT 1 FROM violations v WHERE {' AND '.join(cond)})")
+    where.append(_latest_clause(conn, tenant, "s"))
+    return where, args
+
+
+def _call_filters(filters: dict[str, Any]) -> dict[str, Any]:
+    """``filters`` (keyword arguments of :func:`list_calls`) in :data:`CALL_FILTERS` order, unset ones ``None``."""
+    unknown = set(filters) - set(CALL_FILTERS)
+    if unknown:
+        raise TypeError(f"unknown call filter(s): {', '.join(sorted(unknown))} (known: {', '.join(CALL_FILTERS)})")
+    out = {name: filters.get(name) for name in CALL_FILTERS}
+    out["verdicts"] = sorted(out["verdicts"]) if out["verdicts"] else None
+    out["call_id_contains"] = out["call_id_contains"] or None
+    return out
+
+
+def list_calls(
+    db: DB,
+    tenant: str,
+    *,
+    limit: int = 50,
+    cursor: str | None = None,
+    with_scorecards: bool = False,
+    **filters: Any,
+) -> dict[str, Any]:
+    """The dashboard's call list: the latest record of each call, newest call first, filtered (keyword arguments,
+    :data:`CALL_FILTERS`) by ``verdicts`` (a tuple), ``agent_id``, ``rule_id`` / ``pack_id`` (a rule or pack that
+    fired in it), a call-time range ``[since_ms, until_ms)`` and ``call_id_contains`` (a call id substring).
+
+    Returns ``{"object": "list", "data": [TraceInteraction + "call_at"], "has_more", "next_cursor"}`` (with
+    ``with_scorecards``, each item also carries its signed ``scorecard``). Rows are rebuilt from their signed
+    bodies (:func:`signed_record`). ``limit`` is clamped to 1..1000; the cursor is bound to the filters."""
+    n = max(1, min(1000, int(limit)))
+    filters = _call_filters(filters)
+    with _open(db) as conn:
+        secret = cursor_secret(conn)
+        signed_size(conn, tenant)
+        where, args = _call_where(conn, tenant, filters)
+        if cursor:
+            where.append("(s.call_at, s.seq) < (?, ?)")
+            args.extend(_cursor_key(secret, cursor, "calls", tenant, filters, 2))
+        rows = conn.execute(
+            f"SELECT {_INDEX_COLS} FROM scorecards s WHERE " + " AND ".join(where)
+            + " ORDER BY s.call_at DESC, s.seq DESC LIMIT ?",
+            [*args, n + 1],
+        ).fetchall()
+    has_more = len(rows) > n
+    rows = rows[:n]
+    data = []
+    for r in rows:
+        sc = signed_record(tenant, r)["scorecard"]
+        item = {**_interaction(sc), "call_at": r[4]}
+        if with_scorecards:
+            item["scorecard"] = sc
+        data.append(item)
+    nxt = encode_cursor(secret, "calls", tenant, filters, [rows[-1][4], rows[-1][0]]) if has_more else None
+    return {"object": "list", "data": data, "has_more": has_more, "next_cursor": nxt}
+
+
+def count_calls(db: DB, tenant: str, **filters: Any) -> int:
+    """How many calls :func:`list_calls` would list with these filters (over the index columns)."""
+    filters = _call_filters(filters)
+    with _open(db) as conn:
+        signed_size(conn, tenant)
+        where, args = _call_where(conn, tenant, filters)
+        return int(conn.execute("SELECT count(*) FROM scorecards s WHERE " + " AND ".join(where), args).fetchone()[0])
+
+
+def agent_ids(db: DB, tenant: str, limit: int = 500) -> list[str]:
+    """The agents the tenant's calls name (for filter menus), sorted."""
+    with _open(db) as conn:
+        signed_size(conn, tenant)
+        rows = conn.execute(
+            "SELECT DISTINCT agent_id FROM scorecards WHERE tenant = ? AND agent_id IS NOT NULL ORDER BY agent_id LIMIT ?",
+            (tenant, limit),
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+def latest_checkpoint(db: DB, tenant: str) -> dict[str, Any] | None:
+    """The tenant's latest signed checkpoint, after :func:`signed_size` checked that it covers the whole log and
+    is signed by the log's key: ``{"size", "note", "origin", "root", "key_ids"}``, or ``None`` for an empty log."""
+    import base64
+
+    from trace_engine.evidence.signing import parse_checkpoint
+
+    with _open(db) as conn:
+        size = signed_size(conn, tenant)
+        if size == 0:
+            return None
+        row = conn.execute(
+            "SELECT note FROM checkpoints WHERE tenant = ? ORDER BY size DESC, rowid DESC LIMIT 1", (tenant,)
+        ).fetchone()
+    ck = parse_checkpoint(row[0])
+    return {
+        "size": ck.size,
+        "note": row[0],
+        "origin": ck.origin,
+        "root": base64.b64encode(ck.root).decode(),
+        "key_ids": ck.key_ids,
+    }

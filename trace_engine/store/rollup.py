@@ -121,3 +121,21 @@ def whole_hours(
         k = (rule_id, None if pack == NONE else pack)
         counts[k] = counts.get(k, 0) + c
     return verdicts, counts
+
+
+def hourly_verdicts(
+    conn: sqlite3.Connection, tenant: str, edge: int, agent_id: str | None
+) -> dict[int, dict[str, int]]:
+    """Per rollup hour at or after ``edge``: verdict counts (the trend behind :func:`whole_hours`)."""
+    agent_sql, args = ("", [tenant, edge]) if agent_id is None else (" AND agent = ?", [tenant, edge, agent_id])
+    hours: dict[int, dict[str, int]] = {}
+    for hour, verdict, c in conn.execute(
+        "SELECT hour, verdict, sum(n) FROM rollup_verdicts WHERE tenant = ? AND hour >= ?"
+        + agent_sql
+        + " GROUP BY hour, verdict",
+        args,
+    ):
+        if c:
+            cell = hours.setdefault(hour, {})
+            cell[verdict] = cell.get(verdict, 0) + c
+    return hours

@@ -1,0 +1,137 @@
+"""``trace bench``'s harness: what it counts and reports (never how fast anything is: that is the benchmark's job)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from trace_engine import bench
+from trace_engine.transcripts import Transcript
+
+REPO = Path(__file__).resolve().parents[1]
+OUTBOUND = str(REPO / "corpora" / "outbound_calls.jsonl")
+KEYS = {"p50_us", "p99_us", "p50_min_us", "p99_min_us"}
+
+
+def test_summary_takes_raw_percentiles_and_the_per_turn_minimum():
+    runs = [[10_000, 2_000, 3_000], [1_000, 20_000, 3_000], [5_000, 2_000, 30_000]]
+    s = bench.summary(runs)
+    assert (s["turns"], s["runs"]) == (3, 3)
+    assert s["p50_min_us"] == 2.0  # per-turn minimums 1, 2, 3 us
+    assert s["p99_min_us"] == pytest.approx(2.98)
+    assert s["p50_us"] == 3.0  # all nine samples
+    assert s["mean_us"] == pytest.approx(76.0 / 9, abs=1e-3)
+
+
+class _Recorder:
+    def __init__(self, name, log):
+        self.name, self.log = name, log
+
+    def new_call(self, call_id, metadata):
+        self.log.append((self.name, "call", call_id))
+
+    def agent(self, text, t):
+        self.log.append((self.name, "agent", text))
+
+    def caller(self, text, t):
+        self.log.append((self.name, "caller", text))
+
+
+def test_interleaving_gives_each_turn_to_every_competitor_in_rotating_order():
+    log: list[tuple] = []
+    calls = [Transcript("c1", [("caller", "hi", 0.0), ("agent", "a1", 1.0), ("agent", "a2", 2.0)]),
+             Transcript("c2", [("agent", "a3", 0.0), ("system", "s", 1.0)])]
+    competitors = {n: _Recorder(n, log) for n in ("x", "y", "z")}
+    timed = bench.interleaved(competitors, calls, runs=2, every={"z": 2})
+    assert [len(r) for r in timed["x"]] == [3, 3] and [len(r) for r in timed["z"]] == [2, 2]  # z: turns 0 and 2
+    agents = [(who, text) for who, kind, text in log if kind == "agent"]
+    first_run = agents[: len(agents) // 2]
+    assert [who for who, text in first_run if text == "a1"] == ["x", "y", "z"]
+    assert [who for who, text in first_run if text == "a2"] == ["y", "x"]  # rotated by one; z times every 2nd turn
+    assert [who for who, text in first_run if text == "a3"] == ["z", "x", "y"]
+    second_run = agents[len(agents) // 2 :]
+    assert [who for who, text in second_run if text == "a1"] == ["y", "z", "x"]  # and by one more each run
+    assert sum(1 for who, kind, _ in log if kind == "caller") == 6  # every competitor hears the caller, each run
+    assert all(kind != "agent" or text != "s" for _, kind, text in log)  # system turns go to nobody
+
+
+def test_single_pass_finds_the_packs_phrases_and_written_pii():
+    single = bench.single_pass_for(bench.default_gate_config())
+    assert single.phrases > 1000
+    assert single.check("my card is 4111 1111 1111 1111") == 1
+    assert single.check("my card is 4111 1111 1111 1112") == 0  # Luhn
+    assert single.check("write to bob@example.com") == 1
+    assert single.check("it is free money with guaranteed approval") >= 2
+    assert single.check("freemoney") == 0  # word-bounded
+    assert single.check("have a nice day") == 0
+
+
+def test_texts_of_length_and_phrases_are_deterministic():
+    pool = [f"turn number {i} says something about the weather and the table" for i in range(400)]
+    texts = bench.texts_of_length(pool, 1000, 10)
+    assert len(texts) == 10 and all(950 <= len(t) <= 1000 for t in texts)
+    assert bench.generated_phrases(pool, 50) == bench.generated_phrases(pool, 50)
+    assert len(set(bench.generated_phrases(pool, 50))) == 50
+    assert bench.chunks("one two three four five") == ["one two ", "three four ", "five"]
+
+
+def test_run_reports_every_key_the_issue_names(monkeypatch):
+    result = bench.run([OUTBOUND], turns=20, stream_turns=5, runs=2, scaling=False, stream_texts=3)
+    for name in ("gate", "single_pass", "reference"):
+        assert KEYS <= set(result[name]), name
+        assert result[name]["runs"] == 2 and result[name]["turns"] >= 20
+    assert result["gate"]["turns"] == result["single_pass"]["turns"] == result["reference"]["turns"]
+    assert {"p99_min_us", "streamed_over_whole_1000"} <= set(result["stream"])
+    assert result["stream"]["whole_vs_streamed_1000"]["texts"] >= 1
+    assert set(result["ratios"]) >= {"gate_p99_min_over_single_pass", "reference_p99_min_over_gate"}
+    json.dumps(result)
+
+
+def test_without_the_source_tree_the_reference_is_skipped_and_says_why(monkeypatch, tmp_path):
+    monkeypatch.setattr(bench, "REFERENCE_DIR", tmp_path)
+    result = bench.run([OUTBOUND], turns=5, stream_turns=2, runs=1, scaling=False, stream_texts=1)
+    assert result["reference"]["available"] is False and "installed package" in result["reference"]["reason"]
+    assert result["ratios"]["reference_p99_min_over_gate"] is None
+
+
+def test_scaling_tables_cover_lengths_and_phrase_counts(monkeypatch):
+    monkeypatch.setattr(bench, "LENGTHS", (50, 400))
+    monkeypatch.setattr(bench, "PHRASE_COUNTS", (100,))
+    result = bench.run([OUTBOUND], turns=10, stream_turns=2, runs=1, stream_texts=1)
+    assert [r["chars"] for r in result["by_length"]] == [50, 400]
+    assert {"gate_p50_min_us", "single_pass_ns_per_char", "reference_p50_min_us"} <= set(result["by_length"][0])
+    (row,) = result["by_phrases"]
+    assert row["phrases"] == 100 and {"gate_compile_s", "gate_p99_min_us", "single_pass_p50_min_us"} <= set(row)
+
+
+def test_cli_text_output():
+    done = subprocess.run(
+        [sys.executable, "-m", "trace_engine", "bench", "--corpus", OUTBOUND, "--turns", "5", "--stream-turns", "2",
+         "--runs", "1", "--no-scaling"],
+        capture_output=True, text=True, cwd=REPO, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "cost per agent turn" in done.stdout and "single_pass" in done.stdout and "streamed" in done.stdout
+
+
+def test_phrases_beyond_one_packs_limit_go_to_generated_packs(tmp_path, monkeypatch):
+    """The phrases axis reaches 100,000 though a pack holds 50,000: the rest go to generated packs, every phrase is
+    blocked by the gate and the single pass alike (the limit shrunk to 10 here to keep it small)."""
+    from trace_engine.compile.limits import Limits
+    from trace_engine.gate.engine import Engine
+
+    monkeypatch.setattr(bench, "LIMITS", Limits(phrases=10))
+    phrases = [f"alpha{i} beta gamma" for i in range(25)]
+    config = bench.phrases_config(phrases, tmp_path)
+    assert len(config["guardrails"]["blocked_phrases"]) == 8  # and the two disclosures: 10
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bench_phrases_1.trace", "bench_phrases_2.trace"]
+    engine, single = Engine.from_config(config), bench.single_pass_for(config)
+    for i, phrase in enumerate(phrases):
+        decision = engine.start_call(f"c{i}").agent_turn(f"well {phrase} indeed")
+        assert any(f.rule_id in ("guardrails-blocked-phrases", "bench-blocked-1", "bench-blocked-2")
+                   for f in decision.findings), phrase
+        assert single.check(f"well {phrase} indeed") >= 1
