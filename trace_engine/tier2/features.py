@@ -24,7 +24,7 @@ from trace_engine.tier2.context import CallContext, split_ask_tell
 FILLER = frozenset("""yes yeah yep yup no nope nah ok okay alright right sure and or but so um uh uhm er hmm mm mhm
 huh oh ah well hello hi hey bye goodbye thanks thank you please sorry pardon what say again repeat that come
 again got it i see cool great fine good really wow gotcha""".split())
-MIN_WORDS = {"ambiguous_optout": 2, "brand_tone": 3, "minimum_necessary": 3}
+MIN_WORDS = {"ambiguous_optout": 1, "brand_tone": 3, "minimum_necessary": 3}
 _WORD = re.compile(r"[a-z0-9']+")
 
 DECLINE = re.compile(
@@ -61,14 +61,14 @@ def listener_at_risk(ctx: CallContext) -> bool:
 HASH_DIM = 1 << 15
 
 
-def hashed_ngrams(text: str, offset: int = 0) -> dict[int, float]:
-    """Binary word uni- and bigrams hashed (crc32) into ``HASH_DIM`` slots, L2-normalised."""
+def hashed_ngrams(text: str, offset: int = 0, weight: float = 1.0) -> dict[int, float]:
+    """Binary word uni- and bigrams hashed (crc32) into ``HASH_DIM`` slots, L2-normalised, times ``weight``."""
     toks = _WORD.findall(text.lower())
     slots = {offset + zlib.crc32(g.encode()) % HASH_DIM
              for g in [*toks, *(a + " " + b for a, b in zip(toks, toks[1:], strict=False))]}
     if not slots:
         return {}
-    v = 1.0 / math.sqrt(len(slots))
+    v = weight / math.sqrt(len(slots))
     return dict.fromkeys(slots, v)
 
 
@@ -77,17 +77,20 @@ class Spec:
 
     def __init__(self, texts: Callable[[Sequence[tuple[str, str]], CallContext], list[str]],
                  hand: Callable[[Sequence[tuple[str, str]], CallContext], list[float]],
-                 gate: Callable[[CallContext], bool] | None = None, prev_ngrams: bool = False) -> None:
+                 gate: Callable[[CallContext], bool] | None = None, prev_ngrams: bool = False,
+                 ngram_weight: float = 1.0) -> None:
         self.texts = texts
         self.hand = hand
         self.gate = gate
         self.prev_ngrams = prev_ngrams
+        #: the n-grams' norm beside the unit-norm embedding (one regularisation strength serves both); chosen on dev
+        self.ngram_weight = ngram_weight
 
     def sparse(self, window: Sequence[tuple[str, str]], ctx: CallContext) -> dict[int, float]:
         """Hashed n-grams of the first embedded text (gated like the embedding: two slot ranges), and for a
         caller turn those of the agent turn it answers (a third range: cheap context, no second embedding)."""
         offset = HASH_DIM if self.gate is not None and self.gate(ctx) else 0
-        out = hashed_ngrams(self.texts(window, ctx)[0], offset)
+        out = hashed_ngrams(self.texts(window, ctx)[0], offset, self.ngram_weight)
         if self.prev_ngrams:
             out.update(hashed_ngrams(ctx.prev_other, HASH_DIM))
         return out
@@ -131,7 +134,7 @@ def _minnec_hand(w: Sequence[tuple[str, str]], ctx: CallContext) -> list[float]:
 
 SPECS: dict[str, Spec] = {
     "ambiguous_optout": Spec(_optout_texts, _optout_hand, prev_ngrams=True),
-    "brand_tone": Spec(_tone_texts, _tone_hand),
+    "brand_tone": Spec(_tone_texts, _tone_hand, ngram_weight=2.5),
     "minimum_necessary": Spec(_minnec_texts, _minnec_hand, gate=listener_at_risk),
 }
 

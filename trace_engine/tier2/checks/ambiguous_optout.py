@@ -1,11 +1,13 @@
 """``ambiguous_optout``: a caller turn that likely revokes consent to be called, in words the deterministic
 tcpa-004 phrases do not cover ("lose my number", "I'm on the do not call registry, you shouldn't be calling").
 
-Judge: :class:`~trace_engine.tier2.checks._common.EncoderJudge` over the caller turn's embedding, the embedding of
-the agent turn it answers (so "take me off the list" after a restaurant waitlist offer reads differently from after
-a sales pitch) and hashed word n-grams; trained on ``tests/data/tier2/ambiguous_optout.jsonl``. Declining one offer
-("not interested in the premium plan"), asking to be called later, and filler ("Say again.", "and") are not
-revocations; turns under two content words are not judged.
+Judge: :class:`~trace_engine.tier2.checks._common.EncoderJudge` over the caller turn's embedding, hashed word
+n-grams of the caller turn and of the agent turn it answers (so "take me off the list" after a restaurant waitlist
+offer reads differently from after a sales pitch); trained on ``tests/data/tier2/ambiguous_optout.jsonl``. After a
+pitch, a plain "not interested" or a lone "stop" is flagged: the rule catalog's tcpa-004 leaves those to Tier-2.
+Declining one offer while staying engaged ("not interested in the extended plan but keep the basic one"), "stop"
+aimed at something else ("stop, let me grab a pen"), asking to be called later, and filler ("Say again.", "and")
+are not revocations; a turn without a content word is not judged.
 """
 
 from __future__ import annotations

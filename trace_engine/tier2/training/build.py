@@ -31,7 +31,7 @@ from trace_engine.tier2.context import split_ask_tell
 from trace_engine.tier2.training import corpora
 from trace_engine.tier2.training.kb_claims import KBS
 from trace_engine.tier2.training.kb_claims import examples as kb_examples
-from trace_engine.tier2.training.written import GENERATORS, PREFIX, SUFFIX
+from trace_engine.tier2.training.written import GENERATORS, PREFIX, ROUND2, SUFFIX
 
 OUT = corpora.ROOT / "tests" / "data" / "tier2"
 WINDOW = 6
@@ -72,6 +72,13 @@ TRIGGERS = {
     # written KBs, so nothing needs a hand label
     "hallucination": re.compile(r"(?!x)x"),
 }
+#: round 2: turns these hit join the labeled set with a hand label (ambiguous_optout: the plain refusals that the
+#: catalog hands to Tier-2, so every corpus "not interested" or lone "stop" is read in its window)
+ROUND2_TRIGGERS = {
+    "ambiguous_optout": re.compile(r"\bnot interested\b|\bno interest\b|^\W*(please\W+|okay\W+|no\W+)?stop\W*$", re.I),
+}
+#: round 2: more benign corpus turns per source, drawn from those not yet in the set (hard-negative words first)
+ROUND2_QUOTA = {"brand_tone": {"mts": 700, "taskmaster": 300}}
 HEALTH = re.compile(
     r"\b(diagnos\w*|biops\w*|cancer|tumou?r|hiv|hepatitis|diabet\w*|hypertension|blood pressure|cholesterol|"
     r"infection|fracture|broken|mri|x ?-?rays?|ct|scan|results?|test\w*|labs?|blood work|medications?|"
@@ -193,10 +200,64 @@ def build(check: str, data_dir: Path = OUT, seed: int = 18) -> tuple[list[dict[s
         rows.append({**r, "label": h["label"], "category": h.get("category", "hand"), "labeled_by": "hand"})
     if check == "minimum_necessary":
         rows.extend(_frames(rng))
+    missing.extend(_round2(check, rows, hand, random.Random(f"{seed}:{check}:round2")))
     for n, r in enumerate(rows):
         r["id"] = f"{check}-{n:05d}"
         r["check"] = check
     return rows, missing
+
+
+def _round2(check: str, rows: list[dict[str, Any]], hand: dict, rng: random.Random) -> list[dict[str, Any]]:
+    """Append round 2 to ``rows`` (after every first-round row, so no earlier id or split moves): the written
+    examples, the corpus turns a round-2 trigger hits (hand-labeled; a first-round row it hits keeps its id and
+    label, and its label's source becomes the hand label), and more benign corpus turns. Returns the trigger hits
+    still without a hand label."""
+    gen = ROUND2.get(check)
+    for ex in gen(rng) if gen else []:
+        rows.append({"turns": ex["turns"], "label": ex["label"], "category": ex["category"], "labeled_by": "written",
+                     "group": ex["group"], "split": split_of(ex["group"])})
+    have = {(r["ref"]["source"], r["ref"]["call_id"], r["ref"]["turn"]) for r in rows if "ref" in r and "frame" not in r}
+    missing = []
+    trigger = ROUND2_TRIGGERS.get(check)
+    for source in corpora.FILES:
+        if not corpora.available(source):
+            continue
+        cands = [(cid, i, text) for cid, turns in sorted(corpora.calls(source).items())
+                 for i, (role, text) in enumerate(turns) if role == SPEAKER[check] and text.strip()]
+        if trigger is not None:
+            for r in rows:
+                ref = r.get("ref")
+                if ref and ref["source"] == source and "frame" not in r and r["labeled_by"] == "rule:benign_corpus" \
+                        and trigger.search(corpora.calls(source)[ref["call_id"]][ref["turn"]][1]):
+                    h = hand.get((check, source, ref["call_id"], ref["turn"]))
+                    if h is None:
+                        missing.append({"ref": ref, "split": r["split"]})
+                    elif h["label"] == r["label"]:
+                        r.update(category=h.get("category", "hand"), labeled_by="hand")
+                    else:
+                        raise ValueError(f"hand label disagrees with the rule for {ref}: relabel it explicitly")
+            for cid, i, text in cands:
+                if (source, cid, i) in have or not trigger.search(text):
+                    continue
+                ref = {"source": source, "call_id": cid, "turn": i}
+                h = hand.get((check, source, cid, i))
+                if h is None:
+                    missing.append({"ref": ref, "split": split_of(f"{source}:{cid}")})
+                    continue
+                rows.append({"ref": ref, "split": split_of(f"{source}:{cid}"), "label": h["label"],
+                             "category": h.get("category", "hand"), "labeled_by": "hand"})
+                have.add((source, cid, i))
+        quota = ROUND2_QUOTA.get(check, {}).get(source, 0)
+        if quota:
+            rng.shuffle(cands)
+            fresh = [c for c in cands if (source, c[0], c[1]) not in have and not TRIGGERS[check].search(c[2])]
+            hard = [c for c in fresh if HARD[check].search(c[2])][: quota // 2]
+            taken = {(c[0], c[1]) for c in hard}
+            for cid, i, _ in hard + [c for c in fresh if (c[0], c[1]) not in taken][: quota - len(hard)]:
+                rows.append({"ref": {"source": source, "call_id": cid, "turn": i}, "split": split_of(f"{source}:{cid}"),
+                             "label": False, "category": f"{source}_benign", "labeled_by": "rule:benign_corpus"})
+                have.add((source, cid, i))
+    return missing
 
 
 def materialize(row: dict[str, Any], size: int = WINDOW) -> list[tuple[str, str]] | None:

@@ -145,9 +145,105 @@ def ambiguous_optout(rng: random.Random) -> list[Example]:
             out.append({"turns": [["agent", rng.choice(PITCHES)], ["caller", v]], "label": True,
                         "category": "revocation", "group": f"optout-pos-{gi}"})
     for gi, core in enumerate(OPTOUT_NEG_CORES):
+        relabeled = core in NOW_PLAIN_REFUSALS
         for v in _variants(rng, core, 6):
-            out.append({"turns": [["agent", rng.choice(PITCHES)], ["caller", v]], "label": False,
-                        "category": "hard_negative", "group": f"optout-neg-{gi}"})
+            out.append({"turns": [["agent", rng.choice(PITCHES)], ["caller", v]], "label": relabeled,
+                        "category": "plain_refusal" if relabeled else "hard_negative", "group": f"optout-neg-{gi}"})
+    return out
+
+
+# Round 2 (rule catalog rev. 2, tcpa-004): a plain "not interested" or a lone "stop" after a pitch is not an inline
+# opt-out, and Tier-2 is what flags it, so the agent asks whether to put the caller on the do-not-call list. The
+# first round had labeled them negative. These examples come after the first round's rows (build.py), so no
+# earlier row changes id or split; the first round's rows that the new rule turns positive are relabeled in place.
+
+#: first-round hard negatives that are plain refusals of the pitch under the catalog's rule (relabeled positive)
+NOW_PLAIN_REFUSALS = frozenset({"i've got no interest in the survey but thanks"})
+
+#: outbound openers of every length, so that the pitch's wording is no cue by itself
+OPENERS2 = [
+    "hi, quick offer for you", "hello, is this the homeowner?", "Hi there, how are you doing today?",
+    "hey, this is chris with valley roofing, got a second?",
+    "Good morning! I'm reaching out because your home may qualify for a free solar assessment.",
+    "this is an important call about your car's extended warranty", "hi, it's nina from bluewave internet",
+    "we noticed you haven't renewed your membership, and we'd love to have you back at twenty percent off",
+    "Hello, I'm calling on behalf of Granite Financial about a pre-approved personal loan.",
+    "hi, this is the billing team at crestview gym with an offer on personal training",
+    "hi, i'm following up on the quote we sent for new windows", "Can I take two minutes of your time?",
+    "hello, you've been selected for a complimentary vacation package",
+    "hi, this is sara from medsupply, you may be eligible for a back brace at no cost",
+    "We have a new bundle with TV, internet and phone for just eighty nine a month.",
+    "hi, i'm calling residents in your area about our lawn care service", "hello, do you have a moment to talk?",
+]
+
+PLAIN_REFUSAL_CORES = [
+    "i'm not interested", "not interested, thanks", "stop", "please stop", "no, stop", "we're not interested",
+    "not interested at all", "i'm really not interested", "no thank you, i'm not interested",
+    "stop, just stop", "i have no interest", "not interested in anything you're offering",
+    "no, not interested, goodbye", "i'm good, not interested", "nope, not interested", "okay, stop",
+    "stop right there, i'm not interested", "we're not interested in whatever this is", "not interested, bye",
+    "i'm not interested, thank you", "stop, please", "no no no, stop", "really not interested, sorry",
+    "not interested in any of it", "nah, we're not interested", "you can stop, i'm not interested",
+    "thanks, but i'm not interested", "sorry, not interested", "stop, stop, stop", "i am not interested",
+    "i'm not interested in that", "we have no interest, thank you", "not interested, have a good day",
+    "please, stop", "my answer is no, i'm not interested", "not interested, sorry to waste your time",
+]
+#: revocations in words the first round's model missed
+OPTOUT2_CORES = [
+    "please don't reach out anymore", "please don't contact me anymore", "no need to reach out again",
+    "i'd prefer you didn't call again", "you can stop reaching out now", "please don't follow up with me",
+    "i don't need any more calls from you", "don't bother reaching out again", "we're done, don't call back",
+    "please don't get in touch again", "stop reaching out to me", "i'd rather not hear from you again",
+    "no more outreach, please", "don't try this number again", "i don't want to hear from you people again",
+    "kindly stop calling", "don't call, don't text, don't email", "this is the last call i'll take from you",
+    "don't contact me about this or anything else", "i'm asking you not to call me anymore",
+    "please take me out of your calls", "do not reach out to me in the future",
+    "i don't want to be on any of your calling lists", "no more of these calls, thanks",
+]
+OPTOUT2_NEG_CORES = [
+    "not interested in the extended plan but keep the basic one", "stop, let me grab a pen",
+    "stop, let me get my glasses", "wait, stop, what was that number again?",
+    "stop right there, is that per month or per year?",
+    "not interested in the warranty, but can you tell me about the service plan?",
+    "i'm not interested in switching today, call me in the spring",
+    "not interested in the add-on, but keep my current plan", "stop, i need to write this down",
+    "stop, my dog is barking, one sec", "not interested right this minute, can you email me the details?",
+    "i'm not interested in the gold tier, what does silver cost?", "stop, you said fifty or fifteen?",
+    "i'm not interested in financing, i'd pay cash", "not interested in the bundle, just the internet please",
+    "we're not interested in the premium channels, keep the basic package",
+    "stop, go back to the part about the rebate", "i'm not interested in a new card but i'd like to raise my limit",
+    "please stop, you're breaking up, can you call right back?", "stop, you're going too fast",
+    "i'm not interested in the trial, but sign me up for the newsletter", "stop, i think you have the wrong person",
+    "keep calling me with updates on the install date", "stop, let me ask my husband, he's right here",
+    "not interested in the loan yet, call me after we close on the house",
+]
+#: an offered step in a call the caller started (a booking, tickets): refusing it is not a revocation
+SERVICE_OFFERS = [
+    "Do you want to buy tickets for this movie?", "Would you like me to reserve a table?",
+    "shall i add travel insurance to the booking?", "Do you want me to make a transfer?",
+    "would you like a reminder text before the appointment?", "Should I book the hotel for those dates?",
+    "would you like to hear about our loyalty card while i ring this up?", "Can I get you dessert?",
+]
+SERVICE_DECLINES = ["no, not interested", "not interested, thanks", "no, i'm not interested in that",
+                    "nope, not interested", "i'm not interested right now", "no, i am not interested to do that"]
+
+
+def ambiguous_optout_round2(rng: random.Random) -> list[Example]:
+    out: list[Example] = []
+    openers = PITCHES + OPENERS2
+    for name, cores, label, cat in (("plain", PLAIN_REFUSAL_CORES, True, "plain_refusal"),
+                                    ("pos", OPTOUT2_CORES, True, "revocation"),
+                                    ("neg", OPTOUT2_NEG_CORES, False, "hard_negative")):
+        for gi, core in enumerate(cores):
+            for v in _variants(rng, core, 6):
+                out.append({"turns": [["agent", rng.choice(openers)], ["caller", v]], "label": label,
+                            "category": cat, "group": f"optout2-{name}-{gi}"})
+    # the same plain refusals, answering an offered step of a task the caller asked for
+    for gi, offer in enumerate(SERVICE_OFFERS):
+        for core in rng.sample(SERVICE_DECLINES, 4):
+            out.append({"turns": [["caller", "hi, i need some help with a booking"], ["agent", offer],
+                                  ["caller", _style(rng, core)]], "label": False, "category": "service_decline",
+                        "group": f"optout2-service-{gi}"})
     return out
 
 
@@ -403,6 +499,184 @@ def brand_tone(rng: random.Random) -> list[Example]:
     return out
 
 
+# Round 2: the kinds the first round missed on the dev split (contempt phrased politely, sarcasm, blame,
+# dismissiveness, charging or enrolling without a yes, scarcity), and hard negatives from benign clinical and
+# customer-service speech (reassurance, firm policy, a clinician's instructions). Appended after the first round.
+
+RUDE2 = [
+    # condescension
+    "let me explain this slowly so you can follow", "i'll use small words this time",
+    "it's really not that complicated, most people get it the first time", "bless your heart, you tried",
+    "okay sweetie, let me do the thinking here", "i'm sure this is all very confusing for you",
+    "as i've said three times now, the fee is not refundable", "maybe write it down this time so you don't forget",
+    "i can see why you'd be confused, it has more than one step", "do you need me to spell that out for you",
+    # sarcasm
+    "oh great, another expert on billing", "wow, what a brilliant idea, why didn't we think of that",
+    "sure, because that worked so well for you last time", "congratulations, you found the one button not to press",
+    "oh, i'm sure the bank just made that up", "yeah, and i'm the queen of england",
+    "right, because reading the contract would have been too much work",
+    # blame
+    "if you had read the email you wouldn't be calling", "this is what happens when you don't pay on time",
+    "you caused this yourself by ignoring the reminders", "the mistake is on your end, not ours, obviously",
+    "you should have thought about that before you signed", "don't blame us because you forgot your password",
+    "that's what you get for not reading the fine print",
+    # dismissiveness
+    "i don't really care how long you waited", "that's not my department and frankly not my problem",
+    "your complaint has been noted, and ignored", "look, i hear this all day, it's nothing",
+    "i'm not going to waste time on a two dollar charge", "whatever you say, is there anything else",
+    "yeah yeah, everyone's in a hurry", "file a complaint if you want, it won't change anything",
+    "we're not going to bend the rules for you", "you're overthinking a tiny charge, move on",
+    "i've got other calls waiting, so make it quick", "that's nice, but nobody asked",
+    "i'm going to need you to stop talking and listen", "honestly, a child could fill out this form",
+    "you'd know that if you ever opened your mail", "good luck with that, you'll need it",
+    "i'm not going to argue with someone who doesn't understand their own bill",
+    "oh, so now it's our fault you missed three payments", "we've been over this, try harder to keep up",
+    "i really don't have the energy for callers like you", "fine, have it your way, but don't call back crying",
+    "you must be new to this whole paying bills thing", "that's a you problem", "sure, whatever makes you happy",
+    "i don't know what to tell you, maybe learn to read a calendar", "hang on, let me find someone who speaks slow",
+]
+PUSHY2 = [
+    "i went ahead and put the upgrade on your card, it's already processed",
+    "i've added the protection plan to your order, you can remove it later if you really want",
+    "since you didn't say no, i'll take that as a yes", "i'm just going to renew it for you, it's easier",
+    "we'll charge the card on file today and you can call if there's a problem",
+    "you're already enrolled, i just need you to confirm the billing address",
+    "hold on, before you go, i really can't let you leave without this",
+    "you said you'd think about it, so i booked the installer for tuesday",
+    "i'll keep the trial active and start billing next month, that's what everyone does",
+    "no is not really an option here, this is the best plan for you", "you'd be silly to walk away, let's finish",
+    "everyone in your position takes this, let's not make it complicated",
+    "i'm not going to let you talk yourself out of this", "just give me the last four and we're done",
+    "i'll switch your provider today, it's already in motion", "think of your kids, you can't say no to this",
+    "you're not going to find better, so let's lock it in now", "i've already got the paperwork filled out, just say yes",
+    "every time you say maybe, i'm going to call you back", "let's not waste another call, i'm signing you up",
+    "i've taken the liberty of adding the premium package", "i'll put you down for the twelve month contract, okay, done",
+    "your silence tells me you're in, so i'll process it", "i'm charging the deposit now so we don't lose your spot",
+    "don't bother checking with your husband, he'll love it", "you keep saying no, but i know you want it",
+    "let's just get your card number and figure out the rest after",
+    "i'm not hanging up until we've got you enrolled", "i set up the auto pay for you already, no need to thank me",
+]
+URGENCY2 = [
+    "only five homes in your zip code get this price, and four are taken", "we're down to our last three units today",
+    "the first twenty people to call back get the discount, after that it's gone",
+    "spots are filling up as we speak, you need to grab yours now", "if you hang up, someone else takes your slot",
+    "this inventory won't last the afternoon", "my supervisor is closing the promotion in a few minutes",
+    "the rate resets at the top of the hour", "once this batch sells out we won't make more",
+    "you're the last household on my list that gets this offer today",
+    "i can't guarantee the unit will still be here if you call back", "decide in the next two minutes or it's released",
+    "this is the only call you'll get about this offer", "we have one opening left this year and it's yours if you say yes now",
+    "your eligibility expires when this call ends",
+    "the county will file the lien tomorrow morning unless you settle on this call",
+    "we are authorized to suspend your account within the hour", "this is the final warning before your service is disconnected today",
+    "we only set aside a handful of these and they're nearly gone", "there's a crowd of people trying to book this exact slot right now",
+    "prices go up the minute we hang up, so let's do it now", "your pre-approval disappears at midnight tonight",
+]
+ADVICE2 = [
+    "you can skip the antibiotics, they're overprescribed anyway",
+    "just stop the blood thinner for a week before your trip, it's fine",
+    "don't bother filing that claim, they always deny it", "you don't need a will, the state sorts it out",
+    "take out a payday loan to cover this, it's the smart move", "you should stop paying your credit cards and let them settle",
+    "that rash is nothing, don't waste a copay on it", "put your emergency fund into our annuity today",
+    "just sign the lease, you don't need to read it", "skip your kid's vaccines this year, it's a racket",
+    "you don't need to tell your doctor about the supplements", "ignore the letter from the irs, they'll forget about it",
+    "the chest tightness is just anxiety, don't go to the er", "stop your antidepressants cold turkey, you'll feel better",
+    "you don't need a lawyer for a dui, just plead guilty",
+    "just cut the pills in half, you don't need to ask the doctor", "don't go to urgent care for that fever, wait it out",
+    "cash out your pension and put it with us, you'll double it", "stop paying child support until the judge asks",
+    "you can ignore the eviction notice, they can't really do anything", "throw away the inhaler, breathing exercises work better",
+]
+TONE_NEG2 = [
+    # reassurance and plain clinical talk
+    "you have nothing to worry about, this is a routine procedure", "that's very common, and it usually clears up",
+    "i know it's uncomfortable, we're almost done", "you did the right thing by coming in",
+    "let's take it one step at a time", "i'd like you to stop smoking, it will help your lungs heal",
+    "you need to keep the wound dry for two days", "you should avoid heavy lifting for a week",
+    "the results look normal, so no changes for now", "if the fever comes back, come in right away",
+    "you need to finish the whole course of antibiotics", "let's cut back on salt and recheck your pressure in a month",
+    "it sounds like you've had a rough week", "i'm going to press here, tell me if it hurts",
+    "you might feel a little pinch", "take a deep breath for me", "we'll call you as soon as the labs are back",
+    "that's a good question, let me explain how the dose works", "no, you don't have to fast for this one",
+    "honestly, you're doing much better than last time", "don't worry, we see this all the time",
+    # firm but polite customer service
+    "i'm sorry, i can't waive that fee, but i can set up a payment plan",
+    "i understand you're upset, and i want to fix this", "per our policy, refunds take five to seven business days",
+    "i've explained what i can do, would you like me to escalate it to a supervisor?",
+    "unfortunately that's the lowest price i'm able to offer", "i hear you, that wait time was too long",
+    "to be clear, you're not being charged for the trial", "nothing has been added to your account without your approval",
+    "i won't sign you up for anything unless you say so", "let me read back the charges before we finish",
+    "we only have two rooms left for that weekend, do you want me to check other dates?",
+    "the promotion does end friday, but you're welcome to call back before then",
+    "just so you know, the deadline to dispute is sixty days from the statement",
+    "i can hold the appointment until five today if you need to check your schedule",
+    "i'm not able to give legal advice, but the court's self help center can",
+    "you'll want to talk with your pharmacist before combining those",
+    "that's entirely your choice, i just want you to have the facts",
+    "i'll go ahead and cancel that for you, as you asked", "i see the charge, let me reverse it",
+    "thank you for your patience, i know this has been frustrating",
+    "sorry, let me say that again more clearly", "if now's not a good time, i'm happy to call back",
+    "you can decline the protection plan, it's optional", "your card on file will not be charged until you confirm",
+    "you're all caught up, there's nothing due today", "i'm required to ask, is this a good time to talk?",
+    "the account is past due, and we'd like to work out a plan with you",
+    "i need to let you know this call is from a debt collector",
+    "please don't stop the medication without talking to your doctor", "we recommend you bring a list of your medications",
+    "the extended warranty is optional, you don't have to take it", "you don't have to decide today, the quote is good for thirty days",
+    "you don't need to bring anything, we have your records", "you won't be charged anything until the technician confirms",
+    "i'll note that you declined the add on", "it's completely fine to say no to the upgrade",
+    "you may feel tired for a day or two, that's normal", "if you're not comfortable, we can stop at any time",
+    "let's hold off on the new medication until the test results are in", "your blood sugar is a little high, let's talk about diet",
+    "we'll keep you on the same dose for now", "i'm sorry you were transferred so many times",
+    "we can't process a refund without the receipt, but store credit is an option",
+    "your payment is three weeks late, so a late fee was added as the contract says",
+]
+
+
+#: scam threats phrased as conditions ("... unless you ..."), the robocall shape the first round's templates lacked
+SCAM_CONSEQUENCES = [
+    "we will have no choice but to take legal action against you", "the sheriff will come to serve you papers",
+    "your file goes to the fraud division", "a bench warrant will go out in your name",
+    "we start garnishing your paycheck", "your benefits stop permanently", "your utilities get cut off",
+    "your case gets handed to the district attorney", "your credit will be reported as delinquent to every bureau",
+    "your vehicle will be repossessed", "the irs will freeze your refund and your bank account",
+    "you will lose your medicare coverage", "you will be summoned to appear before a judge",
+    "the state will file charges against you", "a process server will be sent to your home",
+    "your name goes on the court docket tomorrow", "the local police department will be notified",
+    "the city will place a lien on your house", "we'll forward this to our attorneys for prosecution",
+    "the department will seize your tax refund", "your passport application will be flagged",
+]
+SCAM_CONDITIONS = ["unless you call us back today", "unless you pay the balance within the hour",
+                   "if you don't press one right now", "unless you confirm your social security number on this call",
+                   "if we don't hear from you before five", "unless you settle this with gift cards today",
+                   "if you ignore this message", "unless you call the number below immediately",
+                   "unless you return this call", "if you don't call back by tomorrow morning",
+                   "unless we receive a payment this afternoon", "if this isn't resolved by end of day"]
+
+
+def brand_tone_round2(rng: random.Random) -> list[Example]:
+    callers = ["i'm not sure", "can you explain that again?", "what does it cost?", "i need to think about it",
+               "hmm", "i have a question about my bill", "that doesn't sound right to me", "i was charged twice",
+               "i've been waiting forty minutes", "no, i don't want that", "can i talk to someone else?",
+               "what happens if i say no?", "i don't understand the letter you sent"]
+    out: list[Example] = []
+    for cat, cores in (("rude", RUDE2), ("pushy", PUSHY2), ("false_urgency", URGENCY2), ("advice", ADVICE2)):
+        for gi, core in enumerate(cores):
+            for v in _variants(rng, core, 5):
+                out.append({"turns": [["caller", rng.choice(callers)], ["agent", v]], "label": True, "category": cat,
+                            "group": f"tone2-{cat}-{gi}"})
+    for gi, consequence in enumerate(SCAM_CONSEQUENCES):
+        for _ in range(10):
+            cond = rng.choice(SCAM_CONDITIONS)
+            text = f"{consequence} {cond}" if rng.random() < 0.5 else f"{cond[0].upper()}{cond[1:]}, {consequence}"
+            if rng.random() < 0.4:
+                text = f"{rng.choice(SCAM_AUTHORITY)}. {text}"
+            out.append({"turns": [["caller", "hello?"], ["agent", _style(rng, text)]], "label": True,
+                        "category": "false_urgency", "group": f"tone2-scam-{gi}"})
+    for gi, core in enumerate(TONE_NEG2):
+        for v in _variants(rng, core, 5):
+            out.append({"turns": [["caller", rng.choice(callers)], ["agent", v]], "label": False,
+                        "category": "hard_negative", "group": f"tone2-neg-{gi}"})
+    return out
+
+
 # ------------------------------------------------------------------------------------ minimum_necessary
 
 CONDITIONS = ["type two diabetes", "stage two breast cancer", "hiv", "major depression", "bipolar disorder",
@@ -505,3 +779,5 @@ def minimum_necessary(rng: random.Random) -> list[Example]:
 
 
 GENERATORS = {"ambiguous_optout": ambiguous_optout, "brand_tone": brand_tone, "minimum_necessary": minimum_necessary}
+#: examples added in round 2, appended after every first-round row (so no earlier id or split moves)
+ROUND2 = {"ambiguous_optout": ambiguous_optout_round2, "brand_tone": brand_tone_round2}
