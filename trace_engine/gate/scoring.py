@@ -17,22 +17,11 @@ from trace_engine.evidence.scorecard import (
     compute_verdict,
 )
 from trace_engine.facts import FACTS
+from trace_engine.stats import percentile
 from trace_engine.version import ENGINE_VERSION
 
 if TYPE_CHECKING:
     from trace_engine.gate.call import Call
-
-
-def percentile(sorted_values: list[float], q: float) -> float | None:
-    """Linear interpolation between closest ranks (the method the read views use too)."""
-    if not sorted_values:
-        return None
-    if len(sorted_values) == 1:
-        return float(sorted_values[0])
-    pos = (len(sorted_values) - 1) * q
-    low = int(pos)
-    high = min(low + 1, len(sorted_values) - 1)
-    return float(sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (pos - low))
 
 
 def build_scorecard(call: Call) -> Scorecard:
@@ -43,8 +32,8 @@ def build_scorecard(call: Call) -> Scorecard:
     latencies = sorted(ns / 1000.0 for ns in call.latencies_ns)
     health = GateHealth(
         turns=len(latencies),
-        latency_p50_us=_round(percentile(latencies, 0.50)),
-        latency_p99_us=_round(percentile(latencies, 0.99)),
+        latency_p50_us=_round(percentile(latencies, 50, presorted=True)),
+        latency_p99_us=_round(percentile(latencies, 99, presorted=True)),
         timeouts=call.timeouts,
         errors=call.errors,
         fail_open=call.fail_open_events,
