@@ -41,6 +41,7 @@ from urllib.parse import urlencode
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from trace_engine.evidence.synthetic import synthetic_scorecard  # noqa: E402
+from trace_engine.stats import percentile  # noqa: E402
 
 TENANT = "bench"
 DAY_MS = 86_400_000
@@ -74,11 +75,8 @@ def build_store(db: Path, n: int, batch: int) -> dict:
 
 
 def pct(xs: list[float], p: float) -> float | None:
-    if not xs:
-        return None
-    xs = sorted(xs)
-    k = max(0, min(len(xs) - 1, int(round(p / 100 * len(xs) + 0.5)) - 1))
-    return round(xs[k], 2)
+    v = percentile(xs, p)
+    return None if v is None else round(v, 2)
 
 
 def run_phase(url: str, key: str, threads: int, seconds: float, make_request) -> dict:

@@ -33,6 +33,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from trace_engine.stats import percentile  # noqa: E402
 from trace_engine.tier2 import encoder  # noqa: E402
 from trace_engine.tier2.config import Tier2Config  # noqa: E402
 from trace_engine.tier2.context import ContextTracker  # noqa: E402
@@ -162,7 +163,7 @@ def latency(n_turns: int = 600, repeat: int = 5) -> dict[str, dict]:
         cpu = sorted(c for _, c in samples)
 
         def pct(xs: list[float], q: float) -> float:
-            return round(xs[max(0, int(len(xs) * q) - 1)], 1)
+            return round(percentile(xs, q * 100, presorted=True) or 0.0, 1)
 
         out[check] = {"turns": len(samples), "wall_p50_us": round(statistics.median(wall), 1),
                       "wall_p99_us": pct(wall, 0.99), "cpu_p50_us": round(statistics.median(cpu), 1),

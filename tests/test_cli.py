@@ -180,6 +180,21 @@ def test_explain_json() -> None:
     assert {"tcpa-001", "tcpa-004"} <= fired
 
 
+def test_explain_shows_the_evaluators_trace() -> None:
+    """``trace explain`` reads the core's tracer: an exception that let a phrase through and an obligation whose
+    window closed unmet are said in words (text), and every event is in the JSON."""
+    text = trace("explain", "corpora/outbound_calls.jsonl")
+    assert text.returncode == 0
+    assert 'why   brand-001 not fired on "guarantee": its exception (unless) matched there' in text.stdout
+    assert "why   tcpa-001: its window closed without the required words" in text.stdout
+    calls = json.loads(trace("explain", "corpora/outbound_calls.jsonl", "--format", "json").stdout)
+    compliant = next(c for c in calls if c["call_id"] == "solar-001-compliant")
+    events = [e for turn in compliant["turns"] for e in turn["events"]]
+    assert {"event": "excepted", "rule_id": "brand-001", "span": [27, 36], "text": "guarantee"} in events
+    assert {"event": "obligation_met", "rule_id": "tcpa-001"} in events
+    assert any(e["event"] == "candidate" and e["phrase"] for e in events)
+
+
 def test_rescore_then_reads_and_verify(tmp_path: Path) -> None:
     db = str(tmp_path / "t.db")
     first = trace("rescore", "corpora/outbound_calls.jsonl", "--db", db, "--format", "jsonl")

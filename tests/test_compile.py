@@ -11,7 +11,6 @@ from trace_engine.dsl import load_pack
 from trace_engine.dsl.jsonform import dump_json_pack, load_json_pack
 from trace_engine.errors import TraceCompileError
 from trace_engine.gate.engine import Engine
-from trace_engine.text import normalize
 from trace_engine.version import ENGINE_VERSION
 
 CONFIG = {"rule_packs": {}, "guardrails": {"mode": "modify", "inline_timeout_ms": 60_000}}
@@ -29,8 +28,45 @@ def builtin_packs() -> list[ir.Pack]:
 
 def test_passes_run_in_order() -> None:
     assert [p.__name__ for p in PASSES] == [
-        "check_limits", "compute_etag", "lower_states", "lower_rules", "build_matchers"
+        "check_limits", "compute_etag", "lower_states", "lower_rules", "emit_program", "load_core"
     ]
+
+
+def test_the_program_is_plain_data(builtin_packs: list[ir.Pack]) -> None:
+    """No closures, nothing pickle-only: the program survives a JSON round trip unchanged, and loads in the core."""
+    import json
+
+    from trace_engine import _core
+
+    program = compile_packs(builtin_packs)
+    text = json.dumps(program.data, allow_nan=False)
+    assert json.loads(text) == program.data
+    assert _core.Program(text.encode()).matcher_count == program.data["matchers"]["count"]
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda d: d["checks"].append({"kind": "must_say", "rule": 999, "matcher": 0, "window": "turns",
+                                       "amount": 1.0, "in_cue": False}), "rule 999 out of range"),
+        (lambda d: d["checks"].append({"kind": "must_not_say", "rule": 0, "matcher": 10**6, "unless": None,
+                                       "scope": "always", "state": None, "turns": 0, "in_cue": False}), "out of range"),
+        (lambda d: d["rules"][0].update(when=["call", "eval", []]), "unknown function"),
+        (lambda d: d["matchers"]["regexes"].append({"source": "(", "atoms": [], "matchers": [0]}), "cannot run"),
+        (lambda d: d.update(format=99), "format 99 is not supported"),
+        (lambda d: d["rules"][0]["remedy"].update(kind="explode"), "unknown remedy kind"),
+    ],
+)
+def test_a_bad_program_is_refused_with_the_reason(builtin_packs: list[ir.Pack], edit, message: str) -> None:
+    import copy
+    import json
+
+    from trace_engine import _core
+
+    data = copy.deepcopy(compile_packs(builtin_packs).data)
+    edit(data)
+    with pytest.raises(ValueError, match=message):
+        _core.Program(json.dumps(data).encode())
 
 
 def test_etag_is_the_same_for_both_forms(builtin_packs: list[ir.Pack]) -> None:
@@ -116,18 +152,24 @@ def _pack(*checks: ir.Check, phrase_sets=()) -> ir.Pack:
 def test_phrase_matching_spans(phrase: str, text: str, span: str) -> None:
     program = compile_packs([_pack(ir.MustNotSay(ir.Phrases((phrase,))))])
     call = Engine(Engine.from_config(CONFIG).config, program).start_call("c", metadata={"business_name": "Acme Solar"})
-    found = program.matchers.scan(normalize(text), call.var_tokens, call.exempt)
+    found = call.scan(text)
     assert [text[s:e] for s, e, _ in found[0]] == [span]
-    assert program.matchers.prefilter.maybe(text, call.needles)
 
 
 def test_words_do_not_match_inside_other_words() -> None:
     program = compile_packs([_pack(ir.MustNotSay(ir.Phrases(("act now",))))])
-    assert program.matchers.scan(normalize("react nowadays"), {}, {}) == {}
+    assert _call(program).scan("react nowadays") == {}
+
+
+def _call(program):
+    return Engine(Engine.from_config(CONFIG).config, program).start_call("c")
 
 
 def test_regex_runs_only_where_its_atom_hits() -> None:
     program = compile_packs([_pack(ir.MustNotSay(ir.Regex(r"account (number )?\d{6,17}")))])
-    assert not program.matchers.prefilter.maybe("nothing to see here", ())
-    found = program.matchers.scan(normalize("my account number 12345678"), {}, {})
-    assert list(found) == [0]
+    call = _call(program)
+    call._trace(True)
+    assert call.scan("nothing to see here 12345678") == {}
+    assert [e["event"] for e in call._take_trace()] == []  # no atom: the regex never ran
+    assert list(call.scan("my account number 12345678")) == [0]
+    assert [e["event"] for e in call._take_trace()] == ["regex_ran"]

@@ -1,6 +1,6 @@
 """A detector is defined once (the native core's registry) and everything else is derived from it (issue 14):
-the IR enum, the JSON schemas' enums, the config's PII patterns and guardrail rules, the prefilter hints, the
-scorecard's redaction kinds, the docs and the quality benchmark's entity map. Every registry example is found
+the IR enum, the JSON schemas' enums, the config's PII patterns and guardrail rules, the scorecard's redaction
+kinds, the gate's detector kinds, the docs and the quality benchmark's entity map. Every registry example is found
 through the Python face and through a compiled pack in the gate.
 
 Adding a detector touches the files of :data:`~trace_engine.text.detectors.ADDING_A_DETECTOR`: at most 3 by hand,
@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 
 from trace_engine import Engine, ir
-from trace_engine.compile.prefilter import build_prefilter, detector_hints
 from trace_engine.docsgen import generate_all
 from trace_engine.dsl import load_pack_text
 from trace_engine.evidence.scorecard import REDACTION_KINDS
@@ -123,22 +122,13 @@ _ENGINE = None
 
 @pytest.mark.parametrize("kind, text, value", EXAMPLES)
 def test_every_example_reaches_the_gate(kind: str, text: str, value: str) -> None:
-    """Compiled into a pack, each detector (and its prefilter hints) finds its examples in a real turn."""
+    """Compiled into a pack, each detector (through the gate's scan and the registry's preconditions) finds its
+    examples in a real turn."""
     global _ENGINE
     if _ENGINE is None:
         _ENGINE = Engine.from_config({"rule_packs": {}}, packs=[_pack_naming_every_detector()])
     decision = _ENGINE.start_call("registry").agent_turn(text)
     assert kind in {f.kind for f in decision.findings}, decision.findings
-
-
-def test_prefilter_hints_come_from_the_registry() -> None:
-    """A detector without a sharper prefilter test is let through on its registry hints alone (safe when new)."""
-    assert detector_hints({"aba_routing", "ssn"}) == {"numeric_min": 9, "mbi": False, "at_alone": False}
-    assert detector_hints({"mbi"})["numeric_min"] == 10**6 and detector_hints({"mbi"})["mbi"]
-    assert detector_hints({"email"}) == {"numeric_min": 10**6, "mbi": False, "at_alone": False}
-    text = "you can reach jane at the front desk"  # an ``at`` with no ``dot``: not an e-mail address
-    assert not build_prefilter([], [], numeric_detectors=False, email_detector=True).maybe(text)
-    assert build_prefilter([], [], numeric_detectors=False, email_detector=True, at_alone=True).maybe(text)
 
 
 # ------------------------------------------------------------------------------------------- adding a detector
@@ -174,7 +164,6 @@ sys.modules["trace_engine._core"] = core
 core.DETECTOR_SPECS.append(json.loads(sys.argv[2]))  # before anything reads the registry
 
 from trace_engine import ir
-from trace_engine.compile.prefilter import detector_hints
 from trace_engine.dsl import load_pack_text
 from trace_engine.evidence.scorecard import REDACTION_KINDS
 from trace_engine.gate.config import PII_PATTERNS, Guardrails
@@ -191,7 +180,6 @@ print(json.dumps({
     "pii_patterns": list(PII_PATTERNS),
     "pack_detector": pack.rules[0].checks[0].matcher.kind,
     "guardrail_rule": [rules[0].id, rules[0].remedy.placeholder, rules[0].severity],
-    "hints": detector_hints({"iban"}),
     "stale": sorted(str(p.relative_to(repo)) for p in gen.stale(texts)),
     "docs_section": "## iban" in texts[repo / "docs" / "detectors.md"],
     "schema_enum": json.loads(texts[repo / "schemas" / "rule_pack_schema.json"])["$defs"]["matcher_detector"]
@@ -202,8 +190,8 @@ print(json.dumps({
 
 def test_a_new_registry_entry_reaches_every_derived_place() -> None:
     """Add an entry to the registry (in a subprocess, before anything reads it) and change nothing else: the IR
-    enum, the DSL, the config's ``block_pii`` patterns, the guardrail rule, the prefilter hints and the scorecard's
-    redaction kinds take it, and the generator rewrites exactly the generated files."""
+    enum, the DSL, the config's ``block_pii`` patterns, the guardrail rule and the scorecard's redaction kinds take
+    it, and the generator rewrites exactly the generated files."""
     if not list((REPO / "trace_engine").glob("_core*.so")):
         pytest.skip("the native core is not built in the source tree")
     pack = (
@@ -222,7 +210,6 @@ def test_a_new_registry_entry_reaches_every_derived_place() -> None:
     assert out["pii_patterns"] == [*PII_PATTERNS, "iban"]
     assert out["pack_detector"] == "iban"
     assert out["guardrail_rule"] == ["guardrails-pii-iban", "[iban]", "high"]
-    assert out["hints"] == {"numeric_min": 11, "mbi": False, "at_alone": False}
     assert out["stale"] == sorted(ADDING_A_DETECTOR["generated"])
     assert out["docs_section"] and out["schema_enum"] == [*DETECTORS, "iban"]
 

@@ -14,45 +14,23 @@ import json
 import logging
 import re
 from pathlib import Path
-from unittest import mock
 
+from faults import fault
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-import trace_engine.gate.session as session_mod
 from trace_engine import Engine
-from trace_engine.compile.matchers import CompiledMatchers
-from trace_engine.compile.prefilter import Prefilter
-from trace_engine.gate.session import Call
-from trace_engine.gate.stream import AgentStream
 from trace_engine.text import detect_all, luhn_ok, normalize
 
 MODES = ("warn", "modify", "block", "human_handoff")
 PATTERNS = ["ssn", "credit_card", "email", "us_phone"]
 
 
-def _fail(*args, **kwargs):
-    raise RuntimeError(f"injected failure with {args!r} {kwargs!r}")  # the turn is in the message
-
-
-STAGES: dict[str, tuple[object, str]] = {
-    "prefilter": (Prefilter, "maybe"),
-    "window check": (Call, "_window_closes"),
-    "normalize": (session_mod, "normalize"),
-    "scan": (CompiledMatchers, "scan"),
-    "evaluate": (Call, "_evaluate"),
-    "decide": (Call, "_decide"),
-    "plan": (Call, "_plan"),
-    "commit": (Call, "_commit"),
-    "advance state": (Call, "_advance_state"),
-    "record finding": (Call, "_record"),
-    "stored agent text": (Call, "_stored_agent_text"),
-    "redact for storage": (Call, "_redact_for_storage"),
-    "apply edits": (session_mod, "apply_edits"),
-    "detectors": (session_mod, "detect_all"),
-    "timeline event": (Call, "_event"),
-    "stream release": (AgentStream, "_release"),
-}
+#: the gate's stages (an exception injected at each, see tests/faults.py)
+STAGES = (
+    "normalize", "scan", "evaluate", "decide", "plan", "commit", "advance state", "record finding",
+    "stored agent text", "redact for storage", "apply edits", "detectors", "timeline event", "stream release",
+)
 FAULTS = ("none", "timeout", "failing writer", *STAGES)
 
 
@@ -116,9 +94,9 @@ def _forms(value: str) -> list[str]:
     return [value] + ([digits] if len(digits) >= 9 and digits != value else [])
 
 
-def _run(engine: Engine, role: str, text: str, fault: str) -> list:
+def _run(engine: Engine, role: str, text: str, stage: str) -> list:
     collect = engine.writer if isinstance(engine.writer, Collect) else None
-    patch = mock.patch.object(*STAGES[fault], _fail) if fault in STAGES else contextlib.nullcontext()
+    patch = fault(stage) if stage in STAGES else contextlib.nullcontext()
     with patch:
         call = engine.start_call("c", metadata={"direction": "outbound", "business_name": "Acme"})
         call.agent_turn("Hi, this is Sam from Acme.", t=0.0)

@@ -201,9 +201,8 @@ def test_a_call_keeps_one_checkpoint_however_many_turns():
 
     call = engine().start_call("mem", metadata=META)
     streams = [stream_turn(call, f"Turn number {i} of a long call, thanks for staying on.")[0] for i in range(50)]
-    kept = call._bargein_saved
-    assert kept[0] is streams[-1]
-    assert "_bargein_saved" not in kept[1]  # no snapshot inside a snapshot
-    assert bargein.recall(call, streams[0]) is None  # an older turn can only be amended
+    assert call._bargein_saved is streams[-1]  # one rewind point (in the core), the latest turn's
+    assert call._snapshot_findings is not None
+    assert bargein.recall(call, streams[0]) is False  # an older turn can only be amended
     streams[0].interrupt(4)
     assert call.end().timeline[0].barge == {"interrupted": streams[0].decision.text[4:]}

@@ -11,7 +11,7 @@ import pytest
 from trace_engine import Engine
 from trace_engine.dsl import load_pack
 from trace_engine.errors import TraceConfigError
-from trace_engine.gate.session import CallEndedError
+from trace_engine.gate.call import CallEndedError
 
 CFG = {"rule_packs": {"pii": {"enabled": True}}, "guardrails": {"mode": "modify", "inline_timeout_ms": 60_000}}
 

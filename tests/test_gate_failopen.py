@@ -5,11 +5,12 @@ from __future__ import annotations
 import sys
 
 import pytest
+from faults import fault
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import trace_engine.gate.session as session_mod
 from trace_engine import Engine
+from trace_engine.gate.call import WITHHELD
 
 PACKS = ["tcpa", "hipaa", "pii", "brand_voice", "debt_collection"]
 ALL_PII = ["ssn", "credit_card", "email", "us_phone"]
@@ -25,29 +26,23 @@ def engine(mode="modify", timeout_ms=60000.0, packs=("pii",), **guardrails):
     )
 
 
-def _boom(*args, **kwargs):
-    raise RuntimeError("boom")
-
-
 @pytest.mark.parametrize("mode", ["warn", "modify", "block", "human_handoff"])
-def test_exception_in_normalize_fails_open(monkeypatch, mode):
+def test_exception_in_normalize_fails_open(mode):
     call = engine(mode).start_call("c")
-    monkeypatch.setattr(session_mod, "normalize", _boom)
-    d = call.agent_turn(TEXT)
+    with fault("normalize"):
+        d = call.agent_turn(TEXT)
     assert (d.action, d.text, d.findings) == ("pass", TEXT, ())
-    monkeypatch.undo()
     card = call.end()
     assert card.gate_health.errors == 1
     assert card.gate_health.fail_open == 1 and card.gate_health.unavailable == 1
     assert card.verdict == "WARN"  # a call the gate did not fully watch is never a clean PASS
 
 
-def test_exception_in_evaluate_fails_open_and_call_continues(monkeypatch):
+def test_exception_in_evaluate_fails_open_and_call_continues():
     call = engine().start_call("c")
-    monkeypatch.setattr(call, "_evaluate", _boom)
-    d = call.agent_turn(TEXT, t=1.0)
+    with fault("evaluate"):
+        d = call.agent_turn(TEXT, t=1.0)
     assert (d.action, d.text) == ("pass", TEXT)
-    monkeypatch.undo()
     d2 = call.agent_turn(TEXT, t=5.0)
     assert d2.action == "modify" and d2.text == "Your card is XXXX XXXX XXXX 1111."
     card = call.end()
@@ -56,7 +51,7 @@ def test_exception_in_evaluate_fails_open_and_call_continues(monkeypatch):
     assert call.agent_turns == 2
 
 
-def test_fail_closed_blocks_with_fallback_line(monkeypatch):
+def test_fail_closed_blocks_with_fallback_line():
     call = Engine.from_config(
         {
             "rule_packs": {"pii": {"enabled": True}},
@@ -64,54 +59,47 @@ def test_fail_closed_blocks_with_fallback_line(monkeypatch):
             "fallback_line": "One moment please.",
         }
     ).start_call("c")
-    monkeypatch.setattr(call, "_evaluate", _boom)
-    d = call.agent_turn(TEXT)
+    with fault("evaluate"):
+        d = call.agent_turn(TEXT)
     assert (d.action, d.text) == ("block", "One moment please.")
-    monkeypatch.undo()
     card = call.end()
     assert card.gate_health.errors == 1
     assert [e.text for e in card.timeline] == ["One moment please."]
 
 
-def test_exception_in_caller_turn_is_swallowed(monkeypatch):
+def test_exception_in_caller_turn_is_swallowed():
     call = engine().start_call("c")
-    monkeypatch.setattr(session_mod, "normalize", _boom)
-    assert call.caller_turn("my card is 4111 1111 1111 1111") is None
-    monkeypatch.undo()
+    with fault("normalize"):
+        assert call.caller_turn("my card is 4111 1111 1111 1111") is None
     card = call.end()
     assert card.gate_health.errors == 1
     # nothing unredacted is stored when the gate could not look
     assert all("4111" not in e.text for e in card.timeline)
 
 
-def test_exception_in_caller_turn_stores_detector_redaction(monkeypatch):
+def test_exception_in_caller_turn_stores_detector_redaction():
     """The rules failed but the detectors still work: the stored caller text is redacted by them alone."""
-    from trace_engine.compile.matchers import CompiledMatchers
-
     call = engine().start_call("c")
-    monkeypatch.setattr(CompiledMatchers, "scan", _boom)
-    call.caller_turn("my card is 4111 1111 1111 1111 ok")
-    monkeypatch.undo()
+    with fault("scan"):
+        call.caller_turn("my card is 4111 1111 1111 1111 ok")
     card = call.end()
     assert [e.text for e in card.timeline] == ["my card is [credit_card] ok"]
     assert [(r.kind, r.span) for r in card.redactions] == [("credit_card", (11, 30))]
 
 
-def test_exception_everywhere_withholds_the_turn(monkeypatch):
+def test_exception_everywhere_withholds_the_turn():
     """Normalization broken: not even the detectors can run, so the stored text is withheld."""
     call = engine().start_call("c")
-    monkeypatch.setattr(session_mod, "normalize", _boom)
-    d = call.agent_turn(TEXT)
-    monkeypatch.undo()
+    with fault("normalize"):
+        d = call.agent_turn(TEXT)
     assert (d.action, d.text) == ("pass", TEXT)
-    assert [e.text for e in call.end().timeline] == [session_mod.WITHHELD]
+    assert [e.text for e in call.end().timeline] == [WITHHELD]
 
 
-def test_error_inside_commit_keeps_findings_as_late_and_one_timeline_entry(monkeypatch):
+def test_error_inside_commit_keeps_findings_as_late_and_one_timeline_entry():
     call = engine("modify").start_call("c")
-    monkeypatch.setattr(call, "_stored_agent_text", _boom)  # fails after findings were recorded
-    d = call.agent_turn(TEXT, t=1.0)
-    monkeypatch.undo()
+    with fault("stored agent text"):  # fails after findings were recorded
+        d = call.agent_turn(TEXT, t=1.0)
     assert (d.action, d.text) == ("pass", TEXT)  # fail-open: the original text went out
     card = call.end()
     assert [(e.seq, e.text) for e in card.timeline] == [(1, "Your card is [credit_card].")]
@@ -120,30 +108,17 @@ def test_error_inside_commit_keeps_findings_as_late_and_one_timeline_entry(monke
     assert card.modified_turns == 0 and card.verdict == "FAIL"
 
 
-def test_deadline_is_checked_between_stages(monkeypatch):
+def test_deadline_is_checked_between_stages():
     """A scan that overruns the budget stops the turn before the rules run; the turn is judged later, off the
     critical path (at the next turn or at end), with its findings marked late."""
-    from trace_engine.compile.matchers import CompiledMatchers
-
     e = engine("modify", timeout_ms=5.0)
     call = e.start_call("c")
-    clock = [0]
-    monkeypatch.setattr(session_mod.time, "perf_counter_ns", lambda: clock[0])
-    real_scan = CompiledMatchers.scan
-
-    def slow_scan(self, *args, **kwargs):
-        clock[0] += 50_000_000  # 50 ms: past the 5 ms budget
-        return real_scan(self, *args, **kwargs)
-
-    decided: list[str] = []
-    real_decide = session_mod.Call._decide
-    monkeypatch.setattr(CompiledMatchers, "scan", slow_scan)
-    monkeypatch.setattr(session_mod.Call, "_decide", lambda self, out: decided.append(out.text) or real_decide(self, out))
-    d = call.agent_turn(TEXT, t=1.0)
+    # the scan takes 50 ms of the gate's clock (past the 5 ms budget); were the mode applied, `decide` would fail
+    with fault(("scan", 50_000_000), "decide"):
+        d = call.agent_turn(TEXT, t=1.0)
     assert (d.action, d.text) == ("pass", TEXT)
-    assert decided == []  # the rules did not run inside the turn
+    assert call.errors == 0  # the rules did not run inside the turn
     assert call.timeline == []  # nothing stored yet, nothing stored raw
-    monkeypatch.undo()
     card = call.end()
     assert card.gate_health.timeouts == 1 and card.gate_health.fail_open == 1
     assert [e.text for e in card.timeline] == ["Your card is [credit_card]."]
@@ -152,13 +127,12 @@ def test_deadline_is_checked_between_stages(monkeypatch):
     }
 
 
-def test_exception_in_stream_fails_open(monkeypatch):
+def test_exception_in_stream_fails_open():
     call = engine().start_call("c")
     s = call.agent_stream()
-    monkeypatch.setattr(call, "_evaluate", _boom)
-    released = s.feed("Hello ") + s.feed("there.")
-    d = s.close()
-    monkeypatch.undo()
+    with fault("evaluate"):
+        released = s.feed("Hello ") + s.feed("there.")
+        d = s.close()
     assert released + s.tail == "Hello there."
     assert d.action == "pass"
     assert call.end().gate_health.fail_open >= 1

@@ -1,39 +1,130 @@
-"""The frozen Python gate (tests/reference_gate) and the live gate agree: decisions and scorecards, every mode."""
+"""The frozen Python gate (tests/reference_gate) is the oracle the native gate is held to: decisions, streamed
+releases, scorecards and end states agree on the demo corpus, on a sample of every shared corpus (SGD, Taskmaster,
+MTS-Dialog) in all four modes, and on random turns cut into random chunks (hypothesis).
+
+``benchmarks/equivalence.py`` runs the same comparison over whole corpora.
+"""
 
 from __future__ import annotations
 
+import functools
 import json
-from pathlib import Path
+import random
 
 import pytest
+from gate_equivalence import CORPORA, FACT_VARIANTS, MODES, configs, first_difference, replay, stream_turn
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from reference_gate.gate.engine import Engine as ReferenceEngine
 
 from trace_engine import Engine
 from trace_engine.transcripts import load_transcripts
 
-REPO = Path(__file__).resolve().parents[1]
-PACKS = {p: {"enabled": True} for p in ("tcpa", "hipaa", "pii", "brand_voice", "debt_collection")}
+#: calls per shared corpus, spread over the file (every call of the demo corpus is compared)
+SAMPLE = 12
 
 
-def _replay(engine, call):
-    gate = engine.start_call(call.call_id, agent_id=call.agent_id, metadata=call.metadata)
-    decisions = []
-    for role, text, t in call.turns:
-        if role == "agent":
-            d = gate.agent_turn(text, t)
-            decisions.append((d.action, d.text, [f.to_dict() for f in d.findings]))
-        elif role == "caller":
-            gate.caller_turn(text, t)
-    card = gate.end().to_dict()
-    for volatile in ("gate_health", "scored_at", "started_at"):
-        card.pop(volatile, None)
-    return decisions, card
+def _same(a, b) -> bool:
+    return json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
 
 
-@pytest.mark.parametrize("mode", ["warn", "modify", "block", "human_handoff"])
+@functools.cache
+def _engines(mode: str, k: int) -> tuple[Engine, ReferenceEngine]:
+    cfg = configs(mode)[k]
+    return Engine.from_config(cfg), ReferenceEngine.from_config(cfg)
+
+
+def _compare(path: str, mode: str, picks: list[int]) -> list[str]:
+    calls = list(load_transcripts(path))
+    differences = []
+    for i in picks:
+        for k in range(len(configs(mode))):
+            live, ref = _engines(mode, k)
+            seed = f"{path}:{i}:{mode}:{k}"
+            a = replay(live, calls[i], FACT_VARIANTS[i % len(FACT_VARIANTS)], random.Random(seed))
+            b = replay(ref, calls[i], FACT_VARIANTS[i % len(FACT_VARIANTS)], random.Random(seed))
+            if not _same(a, b):
+                differences.append(f"{calls[i].call_id} (config {k}): {first_difference(a, b)}")
+    return differences
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_demo_corpus_identical(mode: str) -> None:
-    cfg = {"rule_packs": PACKS, "guardrails": {"mode": mode, "inline_timeout_ms": 60_000}}
-    live, ref = Engine.from_config(cfg), ReferenceEngine.from_config(cfg)
-    for call in load_transcripts(str(REPO / "corpora" / "outbound_calls.jsonl")):
-        a, b = _replay(live, call), _replay(ref, call)
-        assert json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str), call.call_id
+    path = CORPORA["demo"]
+    n = sum(1 for line in path.open(encoding="utf-8") if line.strip())
+    assert _compare(str(path), mode, list(range(n))) == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("corpus", ["sgd", "taskmaster", "mts"])
+def test_shared_corpus_sample_identical(corpus: str, mode: str) -> None:
+    path = CORPORA[corpus]
+    if not path.exists():
+        pytest.skip(f"{path} not available (set TRACE_SHARED)")
+    n = sum(1 for line in path.open(encoding="utf-8") if line.strip())
+    picks = sorted({(j * n) // SAMPLE for j in range(SAMPLE)})
+    assert _compare(str(path), mode, picks) == []
+
+
+SENTENCES = [
+    "Hi, this is Sam calling from Acme Solar.",
+    "This call is recorded.",
+    "We guarantee you'll save money, trust me.",
+    "To be honest, this is a great deal.",
+    "Your card on file is 4111 1111 1111 1111, expiring next year.",
+    "The card is four one one one, uh, one one one one, one one one one, one one one one.",
+    "Your social is 123-45-6789.",
+    "Your social is one two three, four five, six seven eight nine.",
+    "I'll email jane.doe@example.com today.",
+    "Write to jane dot doe at example dot com please.",
+    "Call us at four one five, five five five, zero one nine eight.",
+    "Or 212-555-0143 works too.",
+    "The apartment is located at 1282 Mattox Road and the rent is $5,150 per month.",
+    "What's the CVV on the back of your card?",
+    "Your lab results are ready.",
+    "If you'd like us to stop calling, just say stop.",
+    "It's a limited time offer, act now!",
+    "I'm an AI assistant.",
+    "Your Medicare number is 1EG4-TE5-MK73.",
+    "The routing number is 021000021.",
+]
+CALLER = ["okay, who is this again?", "stop calling me", "yes, this is Jane", "my date of birth is May 4 1980", "sure"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    mode=st.sampled_from(MODES),
+    k=st.integers(0, 1),
+    facts=st.sampled_from(FACT_VARIANTS),
+    turns=st.lists(
+        st.one_of(
+            st.tuples(st.just("agent"), st.lists(st.sampled_from(SENTENCES), min_size=1, max_size=3).map(" ".join),
+                      st.lists(st.integers(0, 10_000), max_size=8)),
+            st.tuples(st.just("caller"), st.sampled_from(CALLER), st.just([])),
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+)
+def test_random_turns_and_chunkings_identical(mode, k, facts, turns) -> None:
+    """Random calls, each agent turn checked whole or streamed at random cuts (an empty list of cuts: whole)."""
+
+    def run(engine):
+        gate = engine.start_call("h", metadata=dict(facts))
+        out = []
+        for role, text, cuts in turns:
+            if role == "caller":
+                gate.caller_turn(text)
+            elif cuts:
+                out.append(stream_turn(gate, text, None, sorted({c % (len(text) + 1) for c in cuts})))
+            else:
+                d = gate.agent_turn(text)
+                out.append((d.action, d.text, [f.to_dict() for f in d.findings]))
+        card = gate.end().to_dict()
+        for volatile in ("gate_health", "scored_at", "started_at"):
+            card.pop(volatile, None)
+        return out, card, dict(gate.states)
+
+    live, ref = _engines(mode, k)
+    a, b = run(live), run(ref)
+    assert _same(a, b), first_difference(a, b)

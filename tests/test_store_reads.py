@@ -5,10 +5,11 @@ import jsonschema
 import pytest
 
 from trace_engine.api.schemas import to_jsonschema
-from trace_engine.evidence.metrics import derived_metrics, percentile
+from trace_engine.evidence.metrics import derived_metrics
 from trace_engine.evidence.scorecard import Finding
 from trace_engine.evidence.signing import SigningKey
 from trace_engine.evidence.synthetic import synthetic_scorecard
+from trace_engine.stats import percentile
 from trace_engine.store.cursor import CursorError
 from trace_engine.store.log import EvidenceLog
 from trace_engine.store.reads import exposure, interaction_detail, list_interactions, list_violations

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from trace_engine.errors import TraceConfigError, TraceError, TraceSyntaxError
     from trace_engine.evidence.scorecard import Scorecard
     from trace_engine.gate import Call, Decision, Engine, TurnFinding
-    from trace_engine.gate.session import CallEndedError
+    from trace_engine.gate.call import CallEndedError
     from trace_engine.gate.stream import AgentStream
     from trace_engine.store.writer import EvidenceWriter
     from trace_engine.tier2.runner import Tier2Runner
@@ -33,8 +33,8 @@ if TYPE_CHECKING:
 #: public name -> the module that defines it
 _EXPORTS: dict[str, str] = {
     "Engine": "trace_engine.gate.engine",
-    "Call": "trace_engine.gate.session",
-    "CallEndedError": "trace_engine.gate.session",
+    "Call": "trace_engine.gate.call",
+    "CallEndedError": "trace_engine.gate.call",
     "AgentStream": "trace_engine.gate.stream",
     "Decision": "trace_engine.gate.decision",
     "TurnFinding": "trace_engine.gate.decision",

@@ -55,8 +55,8 @@ from trace_engine.compile.limits import LIMITS
 from trace_engine.gate.config import load_config
 from trace_engine.gate.engine import Engine
 from trace_engine.gate.guardrails import guardrails_pack
-from trace_engine.gate.scoring import percentile
 from trace_engine.packs import resolve_pack
+from trace_engine.stats import percentile
 from trace_engine.text import aba_ok, luhn_ok, mbi_ok, ssn_ok
 from trace_engine.transcripts import Transcript, iter_records
 
@@ -398,7 +398,7 @@ def summary(runs: Sequence[Sequence[int]]) -> dict[str, Any]:
     mins = sorted(min(item) / 1000.0 for item in zip(*runs, strict=True)) if runs and runs[0] else []
 
     def pct(values: list[float], q: float) -> float:
-        return round(percentile(values, q) or 0.0, 3)
+        return round(percentile(values, q * 100, presorted=True) or 0.0, 3)
 
     return {
         "turns": len(mins),

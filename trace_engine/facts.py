@@ -8,7 +8,7 @@ of known metadata keys, the JSON Schema of ``applies_to``, and the table in ``do
 
 Where a call's facts come from, first match wins, fact by fact:
 
-1. the call's ``metadata`` (and later :meth:`Call.update_facts <trace_engine.gate.session.Call.update_facts>`);
+1. the call's ``metadata`` (and later :meth:`Call.update_facts <trace_engine.gate.call.Call.update_facts>`);
 2. the config's ``call_defaults.by_agent[agent_id]``;
 3. the config's ``call_defaults``.
 

@@ -1,8 +1,12 @@
 """Replay a transcript through the gate and attribute what happened to each turn.
 
 Shared by ``trace test`` (pack tests in ``.calls`` files), ``trace explain`` and offline re-scoring: a
-:class:`Replay` drives a real :class:`~trace_engine.gate.session.Call` turn by turn and records, per turn, the
+:class:`Replay` drives a real :class:`~trace_engine.gate.call.Call` turn by turn and records, per turn, the
 findings, the requirements it satisfied and the states it set. Nothing here re-implements rule semantics.
+
+With ``trace=True`` the core's tracer is on for the call and each report also carries the evaluator's events for
+its turn (:func:`describe_events`): what matched, what an exception or a state allowed, which rules did not apply,
+which obligations were met or closed unmet. Off (the default, and always on the live gate), tracing costs nothing.
 """
 
 from __future__ import annotations
@@ -11,9 +15,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from trace_engine.gate.call import UNSCORED_ROLES, Call
 from trace_engine.gate.decision import Decision
 from trace_engine.gate.engine import Engine
-from trace_engine.gate.session import UNSCORED_ROLES, Call
 
 
 def feed_turn(call: Call, role: str, text: str, t: float | None = None) -> Decision | None:
@@ -50,6 +54,7 @@ class TurnReport:
         states: states this turn set.
         spoken: what the gate let the agent say (agent turns only).
         action: the gate's action (agent turns only).
+        events: the evaluator's events for this turn (:func:`describe_events`), when the replay is traced.
     """
 
     index: int
@@ -61,6 +66,7 @@ class TurnReport:
     states: list[str] = field(default_factory=list)
     spoken: str | None = None
     action: str | None = None
+    events: list[dict[str, Any]] | None = None
 
     @property
     def turn(self) -> int | None:
@@ -82,14 +88,46 @@ class TurnReport:
             "findings": self.findings,
             "satisfied": self.satisfied,
             "states": self.states,
+            **({"events": self.events} if self.events is not None else {}),
         }
+
+
+def describe_events(engine: Engine, events: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
+    """The core's trace events in the program's own words: rule ids for rule indexes, the phrase or regex of a
+    matcher leaf, and the words of ``text`` (the turn as given) a span covers."""
+    data, rules = engine.program.data, engine.program.rules
+    phrases, regexes = data["matchers"]["phrases"], data["matchers"]["regexes"]
+    out = []
+    for e in events:
+        d: dict[str, Any] = {"event": e["event"]}
+        if "rule" in e:
+            d["rule_id"] = rules[e["rule"]].rule_id
+        elif "check" in e:
+            d["rule_id"] = rules[data["checks"][e["check"]]["rule"]].rule_id
+        if e["event"] in ("candidate", "template_rejected"):
+            d["phrase"] = " ".join(phrases[e["leaf"]]["tokens"])
+        elif e["event"] == "regex_ran":
+            d["regex"] = regexes[e["leaf"]]["source"]
+        if "span" in e:
+            start, end = e["span"]
+            d["span"], d["text"] = [start, end], text[start:end]
+        if "met" in e:
+            d["met"] = e["met"]
+        out.append(d)
+    return out
 
 
 class Replay:
     """Drive one call through ``engine`` and collect :class:`TurnReport` objects."""
 
-    def __init__(self, engine: Engine, call_id: str, metadata: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, engine: Engine, call_id: str, metadata: dict[str, Any] | None = None, *, trace: bool = False, **kwargs: Any
+    ) -> None:
+        self.engine = engine
+        self.trace = trace
         self.call: Call = engine.start_call(call_id, metadata=metadata, **kwargs)
+        if trace:
+            self.call._trace(True)
         self.reports: list[TurnReport] = []
         self._seen_findings = 0
         self._seen_satisfied: set[int] = set()
@@ -109,6 +147,8 @@ class Replay:
             if value and name not in self._seen_states:
                 self._seen_states.add(name)
                 report.states.append(name)
+        if self.trace:
+            report.events = describe_events(self.engine, call._take_trace(), report.text)
         return report
 
     def turn(self, role: str, text: str, t: float | None = None) -> TurnReport:

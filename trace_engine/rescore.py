@@ -42,15 +42,15 @@ import glob
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
-from trace_engine.compile.program import UNTIL_STATE, CompiledPackSet, CueProgram, MustNotSayProgram
+from trace_engine.compile.program import CompiledPackSet
 from trace_engine.evidence.scorecard import NotEvaluated, Scorecard, ScoredInput, compute_verdict
+from trace_engine.gate.call import Call
 from trace_engine.gate.config import TraceConfig, load_config
 from trace_engine.gate.engine import Engine
-from trace_engine.gate.session import Call
 from trace_engine.replay import feed_turn
 from trace_engine.store import rollup
 from trace_engine.store.log import EvidenceLog, ReadyRecord, latest_records, ready_record
@@ -129,35 +129,9 @@ def _redact_json(value: Any, call: Call) -> Any:
 
 
 def caller_dependent_rules(program: CompiledPackSet) -> frozenset[int]:
-    """Indexes of the rules that need to know what the caller said: opened by a caller cue, or waiting for (or
-    conditioned on) a state the caller's words set."""
-    caller_states = {s.name for s in program.states if any(step[0] == "caller" for step in s.steps)}
-    dependent = {program.checks[ci].rule for ci in program.cues_by_speaker.get("caller", ())}
-    for check in program.checks:
-        if isinstance(check, MustNotSayProgram) and check.scope == UNTIL_STATE and check.state in caller_states:
-            dependent.add(check.rule)
-        elif isinstance(check, CueProgram) and check.speaker == "caller":
-            dependent.add(check.rule)
-    state_fields = {f"state.{name}" for name in caller_states}
-    for rule in program.rules:
-        if rule.when_source is not None and _field_names(rule.when_source) & state_fields:
-            dependent.add(rule.index)
-    return frozenset(dependent)
-
-
-def _field_names(expr: Any) -> set[str]:
-    """Every ``Field`` name in an expression IR (any dataclass tree)."""
-    names: set[str] = set()
-    stack = [expr]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (tuple, list)):
-            stack.extend(node)
-        elif is_dataclass(node):
-            if type(node).__name__ == "Field" and isinstance(getattr(node, "name", None), str):
-                names.add(node.name)
-            stack.extend(getattr(node, f.name) for f in fields(node))
-    return names
+    """Indexes of the rules that need to know what the caller said (see
+    :meth:`~trace_engine.compile.program.CompiledPackSet.caller_dependent_rules`)."""
+    return program.caller_dependent_rules()
 
 
 def _judge_without_speakers(card: Scorecard, program: CompiledPackSet) -> None:

@@ -16,6 +16,7 @@ pub const ENGINE_VERSION: &str = env!("CARGO_PKG_VERSION");
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ENGINE_VERSION", ENGINE_VERSION)?;
+    engine::py::register(m)?;
     canon::register(m)?;
     text::python::register(m)?;
     Ok(())

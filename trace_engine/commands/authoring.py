@@ -353,7 +353,8 @@ def explain(
     ] = None,
     output: TextOrJson = "text",
 ) -> None:
-    """For each turn (numbered from 1, as in `trace show`): which rules fired or were satisfied, on which span, why."""
+    """For each turn (numbered from 1, as in `trace show`): which rules fired or were satisfied, on which span, why
+    (the evaluator's trace: what matched, what an exception or a state allowed, which rules did not apply)."""
     from trace_engine.gate.engine import Engine
     from trace_engine.packs import DEFAULT_PACK_IDS
     from trace_engine.replay import Replay
@@ -385,7 +386,7 @@ def explain(
             engine = Engine.from_config({**base, "variables": variables}, packs=[p for _, p, _ in loaded] or None)
         except TraceError as exc:
             raise fail(exc.render(), ExitCode.PROBLEMS) from None
-        replay = Replay(engine, call.call_id, metadata=call.metadata, agent_id=call.agent_id)
+        replay = Replay(engine, call.call_id, metadata=call.metadata, agent_id=call.agent_id, trace=True)
         for role, text, t in call.turns:
             replay.turn(role, text, t)
         card = replay.end()
@@ -425,11 +426,28 @@ def _explain_text(call: Any, replay: Any, card: Any) -> str:
             lines.append(f"      met   {rule_id}")
         for state in report.states:
             lines.append(f"      state {state} set")
+        lines.extend(_why(report.events or ()))
     for n in card.not_evaluated:
         lines.append(f"  not evaluated {n.rule_id}: {n.reason}")
     for na in card.not_applicable or ():
         lines.append(f"  not applicable {na.rule_id or 'pack ' + str(na.pack_id)}: {na.reason}")
     return "\n".join(lines) + "\n"
+
+
+def _why(events: Any) -> list[str]:
+    """The trace events worth a line: what was let through and why, which obligations closed unmet. Matches that
+    became findings are already printed; rules out of scope for the whole call are listed once at the end; the rest
+    (candidates, phrases whose words around them differ, regexes run) is in ``--format json``."""
+    lines: list[str] = []
+    for e in events:
+        kind = e["event"]
+        if kind == "excepted":
+            lines.append(f"      why   {e['rule_id']} not fired on \"{e['text']}\": its exception (unless) matched there")
+        elif kind == "allowed_after_state":
+            lines.append(f"      why   {e['rule_id']} not fired on \"{e['text']}\": allowed once its state was set")
+        elif kind == "window_closed" and not e.get("met"):
+            lines.append(f"      why   {e['rule_id']}: its window closed without the required words")
+    return list(dict.fromkeys(lines))  # a span seen by two checks of one rule is said once
 
 
 # --------------------------------------------------------------------------------------------- docs

@@ -1,48 +1,60 @@
-"""Compile IR expressions into closures evaluated with Kleene (three-valued) logic.
+"""IR expressions as data: the small form the native evaluator reads (no closures).
 
-A closure takes ``(metadata, states)`` and returns a value, or :data:`UNKNOWN` when an input it needs is missing.
-Boolean operators follow Kleene: ``True or UNKNOWN`` is True, ``False and UNKNOWN`` is False, anything else touching
-UNKNOWN is UNKNOWN. Compiling once means the hot path never walks the IR tree.
+Each node is a JSON array whose first element names it::
+
+    ["field", name]                   a call fact or other metadata key
+    ["state", "pack.name"]            a state of the rule's own pack (``state.name`` in the source)
+    ["const", value]                  str, int, float, bool, or a list of those (a tuple in the evaluator)
+    ["call", function, [args...]]     a function of :data:`trace_engine.ir.EXPR_FUNCTIONS`
+    ["cmp", op, left, right]          ``== != < <= > >= in not_in``
+    ["between", value, low, high]     inclusive low, exclusive high
+    ["and", [operands...]]  ["or", [operands...]]
+    ["not", operand]
+    ["if", cond, then, otherwise]
+
+The core evaluates it with Kleene (three-valued) logic: a missing input is UNKNOWN, ``True or UNKNOWN`` is True,
+``False and UNKNOWN`` is False, and a rule whose condition is UNKNOWN is reported as not evaluated, with the missing
+inputs its evaluation actually read named. Comparisons follow Python's: ``1 == 1.0``, a string never equals a
+number, and ordering a string against a number is UNKNOWN (the input is unusable, not false).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 from trace_engine import ir
 
+__all__ = ["expr_data", "fields_of"]
 
-class _Unknown:
-    """The third truth value: an input the expression needs is missing or unusable."""
-
-    _instance: _Unknown | None = None
-
-    def __new__(cls) -> _Unknown:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "UNKNOWN"
-
-    def __bool__(self) -> bool:
-        raise TypeError("UNKNOWN has no truth value; test `is UNKNOWN` first")
+STATE_PREFIX = "state."
 
 
-UNKNOWN: Any = _Unknown()
-
-Evaluator = Callable[[Mapping[str, Any], Mapping[str, bool]], Any]
-
-
-def compile_expr(expr: ir.Expr) -> Evaluator:
-    """Turn ``expr`` into a closure ``(metadata, states) -> value | UNKNOWN``."""
-    compiler = _COMPILERS.get(type(expr))
-    if compiler is None:
-        raise TypeError(f"not an expression: {expr!r}")
-    return compiler(expr)
+def expr_data(expr: ir.Expr) -> list[Any]:
+    """``expr`` in the data form above. State fields must already be qualified (``state.<pack_id>.<name>``)."""
+    if isinstance(expr, ir.Field):
+        if expr.name.startswith(STATE_PREFIX):
+            return ["state", expr.name[len(STATE_PREFIX) :]]
+        return ["field", expr.name]
+    if isinstance(expr, ir.Const):
+        value = expr.value
+        return ["const", list(value) if isinstance(value, (list, tuple)) else value]
+    if isinstance(expr, ir.Call):
+        if expr.name not in ir.EXPR_FUNCTIONS:
+            raise ValueError(f"unknown function {expr.name!r}")
+        return ["call", expr.name, [expr_data(a) for a in expr.args]]
+    if isinstance(expr, ir.Compare):
+        if expr.op not in ("==", "!=", "<", "<=", ">", ">=", "in", "not_in"):
+            raise ValueError(f"unknown comparison {expr.op!r}")
+        return ["cmp", expr.op, expr_data(expr.left), expr_data(expr.right)]
+    if isinstance(expr, ir.Between):
+        return ["between", expr_data(expr.value), expr_data(expr.low), expr_data(expr.high)]
+    if isinstance(expr, ir.BoolOp):
+        return [expr.op, [expr_data(o) for o in expr.operands]]
+    if isinstance(expr, ir.Not):
+        return ["not", expr_data(expr.operand)]
+    if isinstance(expr, ir.IfElse):
+        return ["if", expr_data(expr.cond), expr_data(expr.then), expr_data(expr.otherwise)]
+    raise TypeError(f"not an expression: {expr!r}")
 
 
 def fields_of(expr: ir.Expr) -> set[str]:
@@ -66,261 +78,3 @@ def fields_of(expr: ir.Expr) -> set[str]:
         elif isinstance(node, ir.IfElse):
             stack.extend((node.cond, node.then, node.otherwise))
     return out
-
-
-class _ReadRecorder(dict):
-    """Metadata that remembers which missing keys an evaluation actually needed."""
-
-    def __init__(self, data: Mapping[str, Any]) -> None:
-        super().__init__(data)
-        self.missing: set[str] = set()
-
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
-        value = dict.get(self, key, default)
-        if value is None:
-            self.missing.add(key)
-        return value
-
-
-def missing_inputs(expr: ir.Expr, metadata: Mapping[str, Any], states: Mapping[str, bool] | None = None) -> list[str]:
-    """The metadata keys that made ``expr`` UNKNOWN: the missing keys its evaluation really read (keys tested
-    only through ``has()``/``default()``, or skipped by short-circuit, are not blamed)."""
-    recorder = _ReadRecorder(metadata)
-    _compiled(expr)(recorder, states or {})
-    return sorted(recorder.missing)
-
-
-@lru_cache(maxsize=4096)
-def _compiled(expr: ir.Expr) -> Evaluator:
-    """IR expressions are frozen and hashable: compile each once per process."""
-    return compile_expr(expr)
-
-
-# --------------------------------------------------------------------------------------------- nodes
-
-
-def _field(node: ir.Field) -> Evaluator:
-    name = node.name
-    if name.startswith("state."):
-        state = name[len("state.") :]
-        return lambda meta, states: bool(states.get(state, False))
-
-    def read(meta: Mapping[str, Any], states: Mapping[str, bool]) -> Any:
-        value = meta.get(name)
-        return UNKNOWN if value is None else value
-
-    return read
-
-
-def _const(node: ir.Const) -> Evaluator:
-    value = tuple(node.value) if isinstance(node.value, list) else node.value
-    return lambda meta, states: value
-
-
-def _has(args: tuple[ir.Expr, ...]) -> Evaluator:
-    (arg,) = args
-    if not isinstance(arg, ir.Field):
-        inner = compile_expr(arg)
-        return lambda meta, states: inner(meta, states) is not UNKNOWN
-    name = arg.name
-    return lambda meta, states: dict.get(meta, name) is not None if isinstance(meta, dict) else meta.get(name) is not None
-
-
-def _default(args: tuple[ir.Expr, ...]) -> Evaluator:
-    if isinstance(args[0], ir.Field) and not args[0].name.startswith("state."):
-        name, fallback = args[0].name, compile_expr(args[1])
-
-        def run_field(meta: Mapping[str, Any], states: Mapping[str, bool]) -> Any:
-            got = dict.get(meta, name) if isinstance(meta, dict) else meta.get(name)
-            return fallback(meta, states) if got is None else got
-
-        return run_field
-    value, fallback = (compile_expr(a) for a in args)
-
-    def run(meta: Mapping[str, Any], states: Mapping[str, bool]) -> Any:
-        got = value(meta, states)
-        return fallback(meta, states) if got is UNKNOWN else got
-
-    return run
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
-def _time_of_day(args: tuple[ir.Expr, ...]) -> Evaluator:
-    inner = compile_expr(args[0])
-
-    def run(meta: Mapping[str, Any], states: Mapping[str, bool]) -> Any:
-        stamp = _parse_time(inner(meta, states))
-        return UNKNOWN if stamp is None else f"{stamp.hour:02d}:{stamp.minute:02d}"
-
-    return run
-
-
-def _days_between(args: tuple[ir.Expr, ...]) -> Evaluator:
-    first, second = (compile_expr(a) for a in args)
-
-    def run(meta: Mapping[str, Any], states: Mapping[str, bool]) -> Any:
-        a, b = _parse_time(first(meta, states)), _parse_time(second(meta, states))
-        if a is None or b is None or (a.tzinfo is None) != (b.tzinfo is None):
-            return UNKNOWN
-        return (b - a).total_seconds() / 86400.0
-
-    return run
-
-
-def _lower(args: tuple[ir.Expr, ...]) -> Evaluator:
-    inner = compile_expr(args[0])
-
-    def run(meta: Mapping[str, Any], states: Mapping[str, bool]) -> Any:
-        value = inner(meta, states)
-        return value.lower() if isinstance(value, str) else UNKNOWN
-
-    return run
-
-
-_FUNCTIONS: dict[str, Callable[[tuple[ir.Expr, ...]], Evaluator]] = {
-    "has": _has,
-    "default": _default,
-    "time_of_day": _time_of_day,
-    "days_between": _days_between,
-    "lower": _lower,
-}
-
-
-def _call(node: ir.Call) -> Evaluator:
-    factory = _FUNCTIONS.get(node.name)
-    if factory is None:
-        raise ValueError(f"unknown function {node.name!r}")
-    return factory(node.args)
-
-
-def _compare_values(op: str, left: Any, right: Any) -> Any:
-    try:
-        if op == "==":
-            return left == right
-        if op == "!=":
-            return left != right
-        if op == "in":
-            return left in right
-        if op == "not_in":
-            return left not in right
-        if op == "<":
-            return left < right
-        if op == "<=":
-            return left <= right
-        if op == ">":
-            return left > right
-        if op == ">=":
-            return left >= right
-    except TypeError:
-        return UNKNOWN  # comparing a string with a number: the input is unusable, not false
-    raise ValueError(f"unknown comparison {op!r}")
-
-
-def _compare(node: ir.Compare) -> Evaluator:
-    left, right, op = compile_expr(node.left), compile_expr(node.right), node.op
-
-    def run(meta: Mapping[str, Any], states: Mapping[str, bool]) -> Any:
-        a = left(meta, states)
-        if a is UNKNOWN:
-            return UNKNOWN
-        b = right(meta, states)
-        if b is UNKNOWN:
-            return UNKNOWN
-        return _compare_values(op, a, b)
-
-    return run
-
-
-def _between(node: ir.Between) -> Evaluator:
-    value, low, high = compile_expr(node.value), compile_expr(node.low), compile_expr(node.high)
-
-    def run(meta: Mapping[str, Any], states: Mapping[str, bool]) -> Any:
-        v, lo, hi = value(meta, states), low(meta, states), high(meta, states)
-        if v is UNKNOWN or lo is UNKNOWN or hi is UNKNOWN:
-            return UNKNOWN
-        try:
-            return lo <= v < hi
-        except TypeError:
-            return UNKNOWN
-
-    return run
-
-
-def _bool_op(node: ir.BoolOp) -> Evaluator:
-    operands = tuple(compile_expr(o) for o in node.operands)
-    if node.op == "and":
-
-        def run_and(meta: Mapping[str, Any], states: Mapping[str, bool]) -> Any:
-            unknown = False
-            for operand in operands:
-                value = operand(meta, states)
-                if value is UNKNOWN:
-                    unknown = True
-                elif not value:
-                    return False
-            return UNKNOWN if unknown else True
-
-        return run_and
-
-    def run_or(meta: Mapping[str, Any], states: Mapping[str, bool]) -> Any:
-        unknown = False
-        for operand in operands:
-            value = operand(meta, states)
-            if value is UNKNOWN:
-                unknown = True
-            elif value:
-                return True
-        return UNKNOWN if unknown else False
-
-    return run_or
-
-
-def _not(node: ir.Not) -> Evaluator:
-    inner = compile_expr(node.operand)
-
-    def run(meta: Mapping[str, Any], states: Mapping[str, bool]) -> Any:
-        value = inner(meta, states)
-        return UNKNOWN if value is UNKNOWN else not value
-
-    return run
-
-
-def _if_else(node: ir.IfElse) -> Evaluator:
-    cond, then, otherwise = compile_expr(node.cond), compile_expr(node.then), compile_expr(node.otherwise)
-
-    def run(meta: Mapping[str, Any], states: Mapping[str, bool]) -> Any:
-        c = cond(meta, states)
-        if c is UNKNOWN:
-            return UNKNOWN
-        return then(meta, states) if c else otherwise(meta, states)
-
-    return run
-
-
-_COMPILERS: dict[type, Callable[[Any], Evaluator]] = {
-    ir.Field: _field,
-    ir.Const: _const,
-    ir.Call: _call,
-    ir.Compare: _compare,
-    ir.Between: _between,
-    ir.BoolOp: _bool_op,
-    ir.Not: _not,
-    ir.IfElse: _if_else,
-}
-
-
-def truth(value: Any) -> bool | None:
-    """Collapse an evaluated value to True / False / None (UNKNOWN)."""
-    if value is UNKNOWN:
-        return None
-    return bool(value)

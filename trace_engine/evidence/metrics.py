@@ -9,22 +9,10 @@ score lines up with the offline benchmark.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
-
-def percentile(samples: Sequence[float], p: float) -> float | None:
-    """The ``p``-th percentile by linear interpolation between closest ranks; ``None`` without samples."""
-    if not samples:
-        return None
-    xs = sorted(float(x) for x in samples)
-    if len(xs) == 1:
-        return xs[0]
-    h = (len(xs) - 1) * (p / 100.0)
-    lo = math.floor(h)
-    hi = min(lo + 1, len(xs) - 1)
-    return xs[lo] + (h - lo) * (xs[hi] - xs[lo])
+from trace_engine.stats import percentile
 
 
 def latency_summary(samples: Iterable[float]) -> dict[str, Any]:

@@ -20,7 +20,7 @@ REWRITING_ACTIONS = frozenset({"modify", "block"})
 
 def _edits(scorecard: dict[str, Any], turn: int) -> list[list[Any]]:
     """The turn's redactions as the gate applied them: sorted, overlapping ones merged into the widest (the first
-    one's placeholder kept), as :func:`trace_engine.gate.session.apply_edits` does."""
+    one's placeholder kept), as the gate applies edits (``core/src/engine/edits.rs``)."""
     raw = []
     for r in scorecard.get("redactions") or ():
         span = r.get("span") if isinstance(r, dict) else None

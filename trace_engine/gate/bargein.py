@@ -23,77 +23,38 @@ instructions, the engine) are never rewound, so an AMD decision that arrived mea
 
 from __future__ import annotations
 
-import copy
 import difflib
-from dataclasses import is_dataclass
 from typing import TYPE_CHECKING, Any
 
 from trace_engine.gate.decision import Decision
-from trace_engine.gate.session import apply_edits
-from trace_engine.text import normalize
 
 if TYPE_CHECKING:
-    from trace_engine.gate.session import Call
-
-#: Call attributes that describe the call, not the turns so far: a rewind leaves them alone.
-CALL_LEVEL = frozenset(
-    {
-        "engine", "program", "call_id", "agent_id", "tenant", "product", "metadata", "facts", "started_at_ms",
-        "mode_cap", "preempt", "_observers", "var_tokens", "unmatchable", "needles", "_var_key", "exempt", "ended",
-        "_bargein_saved",
-    }
-)
-
-
-def _copied(value: Any) -> Any:
-    if isinstance(value, list):
-        if value and is_dataclass(value[0]):  # obligations and prohibitions are mutated in place (turns_seen)
-            return [copy.copy(item) for item in value]
-        return value.copy()
-    if isinstance(value, (dict, set)):
-        return value.copy()
-    return value
-
-
-def checkpoint(call: Call) -> dict[str, Any]:
-    """The per-turn state of ``call`` (shallow copies; a few microseconds per turn)."""
-    return {name: _copied(value) for name, value in vars(call).items() if name not in CALL_LEVEL}
+    from trace_engine.gate.call import Call
 
 
 def remember(call: Call, owner: object) -> None:
     """Checkpoint ``call`` for ``owner`` (the stream about to commit). A call keeps one checkpoint, the latest:
-    only the last committed turn can be rewound, so memory stays flat however long the call runs."""
+    only the last committed turn can be rewound, so memory stays flat however long the call runs. The checkpoint
+    lives in the core and is cheap: the turn state is copied, the evidence lists only remember their lengths."""
     try:
-        call._bargein_saved = (owner, checkpoint(call))  # type: ignore[attr-defined]
+        call._snapshot()
+        call._bargein_saved = owner
     except Exception:  # noqa: BLE001 - without a checkpoint a barge-in only amends the timeline
-        call._bargein_saved = None  # type: ignore[attr-defined]
+        call._bargein_saved = None
 
 
-def recall(call: Call, owner: object) -> dict[str, Any] | None:
-    """The checkpoint taken for ``owner``, if it is still the call's latest (and forget it: usable once)."""
+def recall(call: Call, owner: object) -> bool:
+    """Whether the checkpoint taken for ``owner`` is still the call's latest (forgotten here: usable once)."""
     kept = getattr(call, "_bargein_saved", None)
-    if kept is None or kept[0] is not owner:
-        return None
-    call._bargein_saved = None  # type: ignore[attr-defined]
-    return kept[1]
-
-
-def rollback(call: Call, saved: dict[str, Any]) -> None:
-    """Put ``call`` back to ``saved`` (a :func:`checkpoint`); usable once."""
-    for name, value in saved.items():
-        setattr(call, name, value)
+    if kept is None or kept is not owner:
+        return False
+    call._bargein_saved = None
+    return True
 
 
 def stored_form(call: Call, text: str) -> str:
     """``text`` as the evidence stores it: PII the packs detect replaced by ``[kind]`` (nothing recorded)."""
-    if not text:
-        return text
-    try:
-        matches = call.program.matchers.scan(normalize(text), call.var_tokens, call.exempt)
-    except Exception:  # noqa: BLE001 - never keep what we could not check
-        return "[unavailable]"
-    edits = sorted({(s, e, f"[{k}]") for spans in matches.values() for s, e, k in spans if k is not None})
-    return apply_edits(text, edits) if edits else text
+    return call.stored_form(text)
 
 
 def _spoken_offset(original: str, released: str, offset: int) -> int:
@@ -106,7 +67,7 @@ def _spoken_offset(original: str, released: str, offset: int) -> int:
 
 def rescore(
     call: Call,
-    saved: dict[str, Any] | None,
+    saved: bool,
     *,
     committed_seq: int,
     original: str,
@@ -125,21 +86,21 @@ def rescore(
     barge: dict[str, Any] = {"interrupted": stored_form(call, rest)}
     if detect_ms is not None:
         barge["detect_ms"] = float(detect_ms)
-    last = call.timeline[-1] if call.timeline else None
     rewindable = (
-        saved is not None
+        saved
         and call.seq == committed_seq
-        and last is not None
-        and last[0] == committed_seq
+        and call._last_timeline_seq == committed_seq
         and decision.action not in ("block", "handoff")
     )
     if not rewindable:
-        _amend(call, committed_seq, spoken, barge)
+        call._drop_snapshot()
+        call._amend_timeline(committed_seq, stored_form(call, spoken), barge)
         return decision
-    findings_before = len(saved["findings"])
-    turn_findings = call.findings[findings_before:]
-    latency = call.latencies_ns[-1] if call.latencies_ns else 0
-    rollback(call, saved)
+    findings_before = call._snapshot_findings
+    turn_findings = call.findings_from(findings_before)
+    latencies = call.latencies_ns
+    latency = latencies[-1] if latencies else 0
+    call._rewind()
     cap, observers = call.mode_cap, call._observers
     call.mode_cap, call._observers = 0, ()  # spoken words cannot be rewritten; Tier-2 already saw this turn
     try:
@@ -148,8 +109,7 @@ def rescore(
         call.mode_cap, call._observers = cap, observers
     if redone.preempt:  # not this turn's to take: leave them for the next generation
         call.preempt[:0] = list(redone.preempt)
-    if call.latencies_ns:
-        call.latencies_ns[-1] = latency  # the gate's real cost was the first pass
+    call._set_last_latency(latency)  # the gate's real cost was the first pass
     kept = [
         f
         for f in turn_findings
@@ -157,21 +117,18 @@ def rescore(
         and f["span"] is not None
         and _spoken_offset(original, released, f["span"][0]) < spoken_chars
     ]
-    present = {(f["rule_id"], f["turn"]) for f in call.findings[findings_before:]}
+    present = {(f["rule_id"], f["turn"]) for f in call.findings_from(findings_before)}
     for f in kept:
         if (f["rule_id"], f["turn"]) not in present:
-            call.findings.append(f)
-            call.rule_fired.update(r.index for r in call.program.rules if r.rule_id == f["rule_id"])
+            indexes = [r.index for r in call.program.rules if r.rule_id == f["rule_id"]]
+            own = next((r.index for r in call.program.rules if (r.pack_id, r.rule_id) == (f["pack_id"], f["rule_id"])), None)
+            call._append_finding(
+                own if own is not None else indexes[0], f["action_taken"], f["at_t"], f["turn"],
+                tuple(f["span"]), f["remediated"], bool(f.get("late")),
+            )
+            for index in indexes:
+                call._mark_fired(index)
     if kept and redone.action != "modify":
         call.modified_turns += 1
-    seq, at, role, text = call.timeline[-1][:4]
-    call.timeline[-1] = (seq, at, role, text, barge)
+    call._set_last_barge(barge)
     return Decision(redone.action, spoken, redone.findings, latency, ())
-
-
-def _amend(call: Call, seq: int, spoken: str, barge: dict[str, Any]) -> None:
-    for i in range(len(call.timeline) - 1, -1, -1):
-        entry = call.timeline[i]
-        if entry[0] == seq and entry[2] == "agent":
-            call.timeline[i] = (entry[0], entry[1], entry[2], stored_form(call, spoken), barge)
-            return

@@ -1,26 +1,60 @@
 """The gate's entry point: ``Engine.from_config(cfg).start_call(...)``.
 
 An :class:`Engine` holds one compiled pack set, shared by every call it starts; compiling happens once per config
-etag per process (an LRU of compiled sets). A :class:`~trace_engine.gate.session.Call` holds only its own state.
+etag per process (an LRU of compiled sets). It loads the program into the core (``_core.EngineCore``) with the
+gate's settings (mode, budget, fail-open, the lines spoken in place of a turn); a
+:class:`~trace_engine.gate.call.Call` holds only its own state, in the core.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from threading import Lock
 from typing import Any
 
-from trace_engine import ir
+from trace_engine import _core, ir
 from trace_engine.compile import CompiledPackSet, compile_packs, pack_set_etag
 from trace_engine.errors import Diagnostic, Location, TraceConfigError, json_pointer
+from trace_engine.gate.call import Call
 from trace_engine.gate.config import TraceConfig, load_config
 from trace_engine.gate.guardrails import guardrails_pack
-from trace_engine.gate.session import Call
+from trace_engine.gate.stream import STICKY_WORDS
 from trace_engine.packs import resolve_pack
 
 _COMPILED: OrderedDict[str, CompiledPackSet] = OrderedDict()
+
+
+def text_layer() -> tuple[Any, Any, Any] | None:
+    """The text layer the core uses: ``None`` for the native one, else the Python text layer's functions."""
+    if _core.NATIVE_TEXT:
+        return None
+    from trace_engine.text import detect_many, normalize, normalize_phrase
+
+    return (normalize, detect_many, normalize_phrase)
+
+
+def time_parts(value: Any) -> tuple[int, int, bool, int] | None:
+    """A time stamp as the core's expressions read it: ``(hour, minute, has an offset, microseconds since the
+    epoch)``, parsed by ``datetime.fromisoformat`` (what the fact layer accepts); ``None`` if it is not one."""
+    if isinstance(value, datetime):
+        stamp = value
+    elif isinstance(value, str):
+        try:
+            stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    else:
+        return None
+    aware = stamp.tzinfo is not None
+    epoch = _EPOCH_AWARE if aware else _EPOCH_NAIVE
+    return stamp.hour, stamp.minute, aware, (stamp - epoch) // timedelta(microseconds=1)
+
+
+_EPOCH_NAIVE = datetime(1970, 1, 1)
+_EPOCH_AWARE = datetime(1970, 1, 1, tzinfo=UTC)
 _COMPILED_MAX = 32
 _LOCK = Lock()
 
@@ -70,13 +104,21 @@ class Engine:
         #: objects with ``on_turn(call, role, stored_text, t)`` and ``on_end(call, scorecard)``, called after each
         #: turn and at call end (Tier-2 queues work here). They must return at once; exceptions are swallowed.
         self.observers: list[Any] = list(observers)
-        #: scans of injected disclosure text, keyed by (text, the call's variables): shared by all calls
-        self.injected_matches: dict[tuple, dict] = {}
-        #: per distinct set of call variables: (unmatchable matchers, prefilter needles)
-        self.variable_cache: dict[tuple, tuple[dict[int, str], tuple[str, ...]]] = {}
-        #: per distinct values of the facts scopes name: the rules out of scope (see Call._decide_scope)
-        self.scope_cache: dict[tuple, dict[int, tuple[str, str, bool]]] = {}
+        #: per distinct values of the facts scopes name: the rules out of scope (see :func:`context.scope_off`)
+        self.scope_cache: dict[tuple, list[tuple[int, bool, str, bool]]] = {}
         self.timeout_ns = int(config.guardrails.inline_timeout_ms * 1_000_000)
+        #: the program in the core, with this engine's settings: what every call reads
+        self.core = _core.EngineCore(
+            program.core,
+            mode=config.guardrails.mode,
+            timeout_ns=self.timeout_ns,
+            fail_open=config.guardrails.fail_open,
+            fallback_line=config.fallback_line,
+            handoff_line=config.handoff_line,
+            text_layer=text_layer(),
+            time_parser=time_parts,
+            sticky_words=sorted(STICKY_WORDS),
+        )
 
     @classmethod
     def from_config(

@@ -1,11 +1,10 @@
-"""Turn a finished :class:`~trace_engine.gate.session.Call` into its :class:`Scorecard`."""
+"""Turn a finished :class:`~trace_engine.gate.call.Call` into its :class:`Scorecard`."""
 
 from __future__ import annotations
 
 import time
 from typing import TYPE_CHECKING
 
-from trace_engine.compile.expr import missing_inputs, truth
 from trace_engine.evidence.scorecard import (
     Finding,
     GateHealth,
@@ -18,35 +17,23 @@ from trace_engine.evidence.scorecard import (
     compute_verdict,
 )
 from trace_engine.facts import FACTS
-from trace_engine.gate.session import MISSING_FACT
+from trace_engine.stats import percentile
 from trace_engine.version import ENGINE_VERSION
 
 if TYPE_CHECKING:
-    from trace_engine.compile.program import RuleInfo
-    from trace_engine.gate.session import Call
-
-
-def percentile(sorted_values: list[float], q: float) -> float | None:
-    """Linear interpolation between closest ranks (the method the read views use too)."""
-    if not sorted_values:
-        return None
-    if len(sorted_values) == 1:
-        return float(sorted_values[0])
-    pos = (len(sorted_values) - 1) * q
-    low = int(pos)
-    high = min(low + 1, len(sorted_values) - 1)
-    return float(sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (pos - low))
+    from trace_engine.gate.call import Call
 
 
 def build_scorecard(call: Call) -> Scorecard:
+    """The scorecard of an ended call, from the core's per-call state."""
     program = call.program
     rules = program.rules
     findings = [Finding.from_dict(f) for f in call.findings]
     latencies = sorted(ns / 1000.0 for ns in call.latencies_ns)
     health = GateHealth(
-        turns=len(call.latencies_ns),
-        latency_p50_us=_round(percentile(latencies, 0.50)),
-        latency_p99_us=_round(percentile(latencies, 0.99)),
+        turns=len(latencies),
+        latency_p50_us=_round(percentile(latencies, 50, presorted=True)),
+        latency_p99_us=_round(percentile(latencies, 99, presorted=True)),
         timeouts=call.timeouts,
         errors=call.errors,
         fail_open=call.fail_open_events,
@@ -56,36 +43,32 @@ def build_scorecard(call: Call) -> Scorecard:
     not_evaluated: list[NotEvaluated] = []
     not_applicable: list[NotApplicable] = []
     packs_not_applicable: set[str] = set()
-    for rule in rules:
-        if rule.index in call.rule_fired:
-            continue
-        off = call.scope_off.get(rule.index)
-        if rule.index in call.rule_satisfied:
-            at_t, turn = call.rule_satisfied[rule.index]
+    for index, status, detail in call._rule_statuses():
+        rule = rules[index]
+        if status == "satisfied":
+            at_t, turn = detail
             satisfied.append(Satisfied(rule.rule_id, rule.pack_id, at_t, turn))
-        elif off is not None:
-            status, reason, from_pack = off
-            if status == MISSING_FACT:
+        elif status == "scope":
+            missing, reason, from_pack = detail
+            if missing:
                 not_evaluated.append(NotEvaluated(rule.rule_id, rule.pack_id, reason))
             elif not from_pack:
                 not_applicable.append(NotApplicable(rule.pack_id, rule.rule_id, reason))
             elif rule.pack_id not in packs_not_applicable:  # the pack's own scope: listed once, for the pack
                 packs_not_applicable.add(rule.pack_id)
                 not_applicable.append(NotApplicable(rule.pack_id, None, reason))
-        elif rule.index in call.rule_unknown:
-            not_evaluated.append(NotEvaluated(rule.rule_id, rule.pack_id, call.unknown_reason(rule.index)))
-        elif rule.tier2 and not rule.check_count:
-            reason = "judged by Tier-2 (" + ", ".join(rule.tier2) + "): advisory, not inline"
+        elif status == "unknown":
+            not_evaluated.append(NotEvaluated(rule.rule_id, rule.pack_id, detail))
+        elif status in ("unknown_keys", "when_unknown"):
+            not_evaluated.append(NotEvaluated(rule.rule_id, rule.pack_id, call.missing_reason(detail)))
+        elif status == "tier2":
+            reason = f"judged by Tier-2 ({detail}): advisory, not inline"
             not_evaluated.append(NotEvaluated(rule.rule_id, rule.pack_id, reason))
-        elif call.agent_turns:
-            applies = True if rule.when is None else truth(rule.when(call.facts, call.states))
-            if applies is None:
-                reason = call.missing_reason(missing_inputs(rule.when_source, call.facts))
-                not_evaluated.append(NotEvaluated(rule.rule_id, rule.pack_id, reason))
-            elif applies:
-                satisfied.append(Satisfied(rule.rule_id, rule.pack_id, call.last_t, None))
-            else:
-                not_applicable.append(NotApplicable(rule.pack_id, rule.rule_id, _condition_reason(rule)))
+        elif status == "always":
+            satisfied.append(Satisfied(rule.rule_id, rule.pack_id, detail, None))
+        elif status == "when_false":
+            reason = f"{rule.rule_id} applies when {detail}; it was false on this call"
+            not_applicable.append(NotApplicable(rule.pack_id, rule.rule_id, reason))
     return Scorecard(
         call_id=call.call_id,
         tenant=call.tenant,
@@ -130,14 +113,6 @@ def _facts_in_force(call: Call) -> dict[str, dict[str, object]]:
         else:
             out[name] = {"value": info.values[name], "source": source}
     return out
-
-
-def _condition_reason(rule: RuleInfo) -> str:
-    """Why a rule whose ``when`` is false did not apply: its condition, as written in the pack."""
-    from trace_engine.dsl.printer import expr
-
-    text = expr(rule.when_source).replace(f"state.{rule.pack_id}.", "state.")  # type: ignore[arg-type]
-    return f"{rule.rule_id} applies when {text}; it was false on this call"
 
 
 def _round(value: float | None) -> float | None:

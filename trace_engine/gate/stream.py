@@ -1,10 +1,10 @@
 """Streaming agent turns: speak what is already safe while the LLM is still writing.
 
-``feed(chunk)`` re-checks the buffered turn and returns the newly safe part of what will be spoken. It holds back
-only a suffix that could still change: the last few words (the longest phrase in the enabled packs, in tokens,
-plus slack), extended over any run of digits, number words, spelled letters or ``dot``/``at`` words that a detector
-could still turn into a hit. Everything before that point is final: the same edits apply to it whatever comes next,
-so the concatenation of ``feed`` results and :attr:`AgentStream.tail` equals the text a whole-turn check gives.
+``feed(chunk)`` (in the core) returns the newly safe part of what will be spoken. It holds back only a suffix that
+could still change: the last few words (the longest phrase in the enabled packs, in tokens, plus slack), extended
+over any run of digits, number words, spelled letters or ``dot``/``at`` words that a detector could still turn into
+a hit. Everything before that point is final: the same edits apply to it whatever comes next, so the concatenation
+of ``feed`` results and :attr:`AgentStream.tail` equals the text a whole-turn check gives.
 
 Two things make a stream hold everything for a while: a first-turn disclosure that modify mode would prefix (we
 cannot know before the turn ends whether the agent says it itself), and a violation that will suppress the turn
@@ -18,56 +18,30 @@ When the caller barges in, :meth:`AgentStream.interrupt` re-scores the turn on w
 
 from __future__ import annotations
 
-import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from trace_engine import _core
 from trace_engine.gate import bargein
-from trace_engine.gate.decision import Decision
-from trace_engine.gate.session import removal_extent
+from trace_engine.gate.call import CallEndedError, _check_text
 from trace_engine.text.numbers import NUMBER_PASS_WORDS
 
 if TYPE_CHECKING:
-    from trace_engine.gate.session import Call
+    from trace_engine.gate.call import Call
+    from trace_engine.gate.decision import Decision
 
-#: raw words that can be part of a detector hit spanning several words
-_STICKY_WORDS = NUMBER_PASS_WORDS | {"dot", "at", "dash", "hyphen", "underscore"}
-
-
-def _word_starts(text: str) -> list[int]:
-    starts = []
-    prev_space = True
-    for i, ch in enumerate(text):
-        space = ch.isspace()
-        if prev_space and not space:
-            starts.append(i)
-        prev_space = space
-    return starts
+#: words a detector may still join to what follows (number words, spoken symbols): the hold-back extends over them
+STICKY_WORDS: frozenset[str] = NUMBER_PASS_WORDS | {"dot", "at", "dash", "hyphen", "underscore"}
 
 
-def _sticky(word: str) -> bool:
-    core = word.strip(" \t\n,;:!?\"()[]").casefold()
-    if not core:
-        return True
-    if core in _STICKY_WORDS or len(core) == 1:
-        return True
-    return any(ch.isdigit() or ch in "@._-" for ch in core)
+class AgentStream(_core.StreamCore):
+    """One streamed agent turn. Use :meth:`Call.agent_stream`.
 
-
-class AgentStream:
-    """One streamed agent turn. Use :meth:`Call.agent_stream`."""
+    ``feed(chunk) -> str`` adds a chunk and returns what is now safe to speak; :meth:`close` finishes the turn.
+    Attributes: ``buffer`` (the turn as written so far), ``emitted`` (released by the feeds), ``tail`` (what remains
+    to speak after :meth:`close`), ``suppressing``, ``max_holdback_chars``, ``chunk_latencies_ns``.
+    """
 
     def __init__(self, call: Call, t: float | None) -> None:
-        self.call = call
-        self.t = t
-        self.buffer = ""
-        self.emitted = ""
-        self.tail = ""
-        self.closed = False
-        self.failed = False
-        self.chunk_latencies_ns: list[int] = []
-        self.max_holdback_chars = 0
-        #: the turn will be suppressed (block/handoff) whatever comes next, as far as the text so far shows
-        self.suppressing = False
         #: the decision at close (for :meth:`interrupt`)
         self.decision: Decision | None = None
         self._committed_seq = -1
@@ -81,80 +55,10 @@ class AgentStream:
             return self._heard
         return self.emitted + self.tail
 
-    def feed(self, chunk: str) -> str:
-        """Add ``chunk``; return the part of the turn that is now safe to speak (possibly empty).
-
-        A chunk that arrives after :meth:`close` (the LLM still writing after a barge-in) is dropped: nothing more
-        of this turn is spoken, and ``""`` is returned. Raises ``TypeError`` for a chunk that is not a ``str`` and
-        :class:`~trace_engine.gate.session.CallEndedError` once the call has ended; never on content.
-        """
-        if chunk.__class__ is not str or self.call.ended:
-            self._check_feed(chunk)
-        if self.closed:
-            return ""
-        started = time.perf_counter_ns()
-        self.buffer += chunk
-        if self.failed:
-            self.emitted += chunk
-            return chunk
-        try:
-            delta = self._release()
-        except Exception:  # noqa: BLE001 - fail open: pass the text through, as the whole-turn gate would
-            self.failed = True
-            self.call.errors += 1  # close() records the turn redacted by the detectors alone (never raw)
-            delta = self.buffer[len(self.emitted) :] if self.buffer.startswith(self.emitted) else ""
-            self.emitted += delta
-        self.chunk_latencies_ns.append(time.perf_counter_ns() - started)
-        return delta
-
-    def _check_feed(self, chunk: object) -> None:
-        from trace_engine.gate.session import CallEndedError, _check_text
-
+    def _check_feed(self, chunk: Any) -> None:
         if self.call.ended:
             raise CallEndedError(f"feed: call {self.call.call_id!r} has ended")
         _check_text(chunk, "feed")
-
-    def _release(self) -> str:
-        call = self.call
-        outcome = call._evaluate(self.buffer, self.t, final=False)
-        plan = call._plan(outcome)
-        self.suppressing = bool(plan.suppress)
-        if plan.suppress or outcome.unresolved_prefix:
-            return ""
-        safe = self._safe_end(self.buffer, call.program.hold_back_tokens)
-        for start, end, repl in plan.edits:
-            if repl == "":
-                start, end = removal_extent(self.buffer, start, end)
-            if start < safe < end or (end >= safe and start < safe):
-                safe = start
-        rendered = plan.render(self.buffer, upto=safe)
-        self.max_holdback_chars = max(self.max_holdback_chars, len(self.buffer) - safe)
-        if not rendered.startswith(self.emitted):
-            return ""  # never contradict what was already released; hold until close
-        delta = rendered[len(self.emitted) :]
-        self.emitted = rendered
-        return delta
-
-    @staticmethod
-    def _safe_end(text: str, hold_words: int) -> int:
-        """The original offset before which nothing can change any more."""
-        starts = _word_starts(text)
-        if not starts:
-            return len(text)
-        ends_clean = text[-1].isspace()
-        held = hold_words if ends_clean else hold_words + 1
-        if len(starts) <= held:
-            return 0
-        i = len(starts) - held
-        words = [text[s : (starts[k + 1] if k + 1 < len(starts) else len(text))] for k, s in enumerate(starts)]
-        while i > 0 and _sticky(words[i - 1]):
-            i -= 1
-        if i > 0:
-            i -= 1  # one more word: the local part of a spoken email, or a number's lead-in
-        safe = starts[i]
-        while safe > 0 and text[safe - 1] in " \t,;:":
-            safe -= 1  # a removal in the held words may take the comma before them too
-        return safe
 
     def close(self) -> Decision:
         """Finish the turn: returns the whole-turn :class:`Decision`; :attr:`tail` is what remains to speak."""
@@ -162,21 +66,23 @@ class AgentStream:
             raise RuntimeError("stream already closed")
         self.closed = True
         call = self.call
+        buffer = self.buffer
+        emitted = self.emitted
         if self.failed:
-            decision = call._unavailable(self.buffer, self.t, 0, commit=None)
-            self.tail = self.buffer[len(self.emitted) :]
+            decision = call._unavailable(buffer, self.t)
+            self.tail = buffer[len(emitted) :]
             self.decision, self._committed_seq = decision, call.seq
             return decision
         bargein.remember(call, self)
-        decision = call.agent_turn(self.buffer, self.t)
+        decision = call.agent_turn(buffer, self.t)
         self.decision, self._committed_seq = decision, call.seq
         text = decision.text or ""
         if decision.action in ("block", "handoff"):
-            self.tail = text if not self.emitted else (" " + text if text else "")
-        elif text.startswith(self.emitted):
-            self.tail = text[len(self.emitted) :]
-        else:  # cannot happen when _release holds correctly; say the rest of the decided text rather than repeat
-            self.tail = text[len(self.emitted) :] if len(text) > len(self.emitted) else ""
+            self.tail = text if not emitted else (" " + text if text else "")
+        elif text.startswith(emitted):
+            self.tail = text[len(emitted) :]
+        else:  # cannot happen when the feeds hold correctly; say the rest of the decided text rather than repeat
+            self.tail = text[len(emitted) :] if len(text) > len(emitted) else ""
         return decision
 
     def interrupt(self, spoken_chars: int, *, detect_ms: float | None = None) -> Decision:

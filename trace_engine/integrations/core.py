@@ -31,9 +31,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from trace_engine.gate.call import Call
 from trace_engine.gate.decision import Decision
 from trace_engine.gate.engine import Engine
-from trace_engine.gate.session import Call
 from trace_engine.gate.stream import AgentStream
 
 log = logging.getLogger("trace.integrations")

@@ -169,8 +169,6 @@ ADDING_A_DETECTOR: Mapping[str, Mapping[str, str]] = MappingProxyType({
     "only when": MappingProxyType({
         "trace_engine/api/openapi_trace.json": "it has a config guardrail: the data contract's `block_pii.patterns` "
         "enum lists it (a contract change is made on purpose, never generated; a test holds the two equal)",
-        "trace_engine/compile/prefilter.py": "it wants a sharper precondition than its registry hints (`SHAPE_TESTED`: "
-        "email, mbi); without one the prefilter lets a turn through on the hints alone, which is safe",
         "trace_engine/bench.py": "a pack that `trace bench` runs names it: the regex baseline's pattern for it",
     }),
 })

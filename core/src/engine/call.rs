@@ -1,0 +1,1726 @@
+//! A call through the gate: per-call state in the core, and the turn loop's entry points.
+//!
+//! `trace_engine.gate.call.Call` is a Python subclass of [`CallCore`]: the turn methods (`agent_turn`,
+//! `caller_turn`, `other_turn`) are these, so a turn costs one call into the core; the facade keeps what is not on
+//! the hot path (call facts, scorecard assembly, observers' end hook, the evidence writer).
+//!
+//! Two kinds of bad input, two contracts. Content (any text at all) never raises: the gate decides, and on an
+//! internal error fails open (issue 11: nothing raw is stored; findings already computed are kept, marked late).
+//! Programming errors at the boundary (a `text` that is not a `str`, a `t` that is not a finite number, a turn after
+//! `end()`) raise at once, through the facade's `_check_turn`.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+
+use super::clock::{fault, now_ns, Stage};
+use super::decision::{Decision, TurnFinding};
+use super::edits::{apply_edits, is_blank, Edit, Piece, Text};
+use super::eval::{meets, step_hit, CallView, Outcome, Plan, ScopeOff, Violation};
+use super::expr::{Ctx, TimeParser, Value};
+use super::program::{Check, Program, RuleId, Speaker};
+use super::scan::{Matches, ScanVars, Scratch, Span, NO_KIND};
+use super::state::{Act, Action, Entry, Finding, Late, Redaction, Role, Snapshot, TurnState, Unknown, T};
+use super::textview::{py_str_lossless_offsets, DetKind, TextLayer, View};
+use super::trace::Tracer;
+
+/// What is stored for a turn the gate could not look at and could not redact either.
+pub const WITHHELD: &str = "[withheld: the gate could not check this turn]";
+
+/// Interned strings for the objects a turn returns.
+pub struct Strs {
+    pub actions: [Py<PyString>; 5],
+    pub acts: [Py<PyString>; 4],
+    /// by `DetKind` code; 0 unused
+    pub kinds: Vec<Py<PyString>>,
+    /// per rule: id, pack id, severity, citation, reason
+    pub rules: Vec<[Py<PyString>; 5]>,
+    pub withheld: Py<PyString>,
+    pub agent: Py<PyString>,
+    pub caller: Py<PyString>,
+    pub facts: Py<PyString>,
+    pub empty_tuple: Py<PyTuple>,
+}
+
+/// What every call of an engine shares.
+pub struct Shared {
+    pub program: Arc<Program>,
+    pub layer: TextLayer,
+    pub timeout_ns: u64,
+    pub fail_open: bool,
+    pub fallback_line: Option<Py<PyString>>,
+    pub handoff_line: Option<Py<PyString>>,
+    pub mode_cap: u8,
+    pub strs: Strs,
+    pub time_func: Option<Py<PyAny>>,
+    pub redact_kinds: Vec<DetKind>,
+    pub state_keys: Vec<Option<u32>>,
+    pub sticky: Arc<super::stream::Sticky>,
+}
+
+enum Fail {
+    /// the turn ran past its budget between two stages; detector spans already found
+    Over(Option<Vec<Span>>),
+    Err(PyErr),
+}
+
+impl From<PyErr> for Fail {
+    fn from(e: PyErr) -> Fail {
+        Fail::Err(e)
+    }
+}
+
+type R<T> = Result<T, Fail>;
+
+fn stage(s: Stage) -> PyResult<()> {
+    fault(s)
+}
+
+/// Read a `t`: `None`, an `int` or a finite `float` (anything else went through the facade's check first).
+pub fn read_t(t: &Bound<'_, PyAny>) -> PyResult<Option<T>> {
+    if t.is_none() {
+        return Ok(None);
+    }
+    if let Ok(i) = t.downcast::<PyInt>() {
+        if !t.is_instance_of::<pyo3::types::PyBool>() {
+            let f: f64 = i.extract()?;
+            return Ok(Some(T { f, int: i.extract::<i64>().ok() }));
+        }
+    }
+    if let Ok(f) = t.downcast::<PyFloat>() {
+        return Ok(Some(T::float(f.value())));
+    }
+    let f: f64 = t.extract()?;
+    Ok(Some(T::float(f)))
+}
+
+fn plain_t(t: &Bound<'_, PyAny>) -> bool {
+    if t.is_none() {
+        return true;
+    }
+    if t.is_exact_instance_of::<PyFloat>() {
+        return t.downcast::<PyFloat>().map(|f| f.value().is_finite()).unwrap_or(false);
+    }
+    t.is_exact_instance_of::<PyInt>()
+}
+
+pub fn t_to_py(py: Python<'_>, t: Option<T>) -> PyObject {
+    match t {
+        None => py.None(),
+        Some(T { int: Some(i), .. }) => i.into_pyobject(py).map(|x| x.into_any().unbind()).unwrap_or_else(|_| py.None()),
+        Some(T { f, .. }) => PyFloat::new(py, f).into_any().unbind(),
+    }
+}
+
+/// The call's [`CallView`], borrowing only the fields it reads (so the turn state can be borrowed mutably beside
+/// it).
+macro_rules! view {
+    ($s:ident, $py:expr) => {
+        CallView {
+            py: $py,
+            program: &$s.sh.program,
+            facts: &$s.facts,
+            scope_off: &$s.scope_off,
+            unmatchable: &$s.unmatchable,
+            fill: &$s.fill,
+            mode_cap: $s.mode_cap,
+            time: &$s.time,
+            state_keys: &$s.sh.state_keys,
+        }
+    };
+}
+
+/// One call. Subclassed in Python by `trace_engine.gate.call.Call`.
+#[pyclass(subclass, module = "trace_engine._core")]
+pub struct CallCore {
+    pub sh: Arc<Shared>,
+    pub st: TurnState,
+    pub findings: Vec<Finding>,
+    pub redactions: Vec<Redaction>,
+    pub timeline: Vec<Entry>,
+    pub latencies: Vec<u64>,
+    pub late: Option<Late>,
+    #[pyo3(get, set)]
+    pub ended: bool,
+    pub facts: Vec<Option<Value>>,
+    pub scope_off: Vec<Option<ScopeOff>>,
+    pub vars: ScanVars,
+    pub unmatchable: Vec<Option<String>>,
+    pub fill: Vec<Option<String>>,
+    #[pyo3(get, set)]
+    pub mode_cap: u8,
+    #[pyo3(get, set, name = "_observers")]
+    pub observers: Py<PyTuple>,
+    #[pyo3(get)]
+    pub preempt: Py<PyList>,
+    pub time: TimeParser,
+    pub matches: Matches,
+    pub aux: Matches,
+    pub scratch: Scratch,
+    pub outcome: Outcome,
+    pub plan: Plan,
+    pub tracer: Option<Tracer>,
+    pub snapshot: Option<Snapshot>,
+    /// whether the turn in progress is stored: what the last agent or caller turn stored (for observers)
+    pub last_stored: Option<Py<PyString>>,
+}
+
+impl CallCore {
+    pub fn new_core(py: Python<'_>, sh: Arc<Shared>, observers: Py<PyTuple>, preempt: Py<PyList>) -> CallCore {
+        let p = &sh.program;
+        let n_m = p.matchers.count as usize;
+        CallCore {
+            st: TurnState::new(p.rules.len(), p.state_names.len()),
+            findings: Vec::new(),
+            redactions: Vec::new(),
+            timeline: Vec::new(),
+            latencies: Vec::new(),
+            late: None,
+            ended: false,
+            facts: vec![None; p.field_names.len()],
+            scope_off: vec![None; p.rules.len()],
+            vars: ScanVars { tokens: vec![None; p.matchers.variables.len()], exempt: vec![Vec::new(); p.matchers.detectors.len()] },
+            unmatchable: vec![None; n_m],
+            fill: vec![None; p.fill_variables.len()],
+            mode_cap: sh.mode_cap,
+            observers,
+            preempt,
+            time: TimeParser::new(sh.time_func.as_ref().map(|f| f.clone_ref(py))),
+            matches: Matches::new(n_m),
+            aux: Matches::new(n_m),
+            scratch: Scratch::default(),
+            outcome: Outcome::default(),
+            plan: Plan::default(),
+            tracer: None,
+            snapshot: None,
+            last_stored: None,
+            sh,
+        }
+    }
+
+    // ------------------------------------------------------------------------------------- text helpers
+
+    fn normalize(&self, py: Python<'_>, text: &str, py_text: Option<&Bound<'_, PyString>>) -> PyResult<View> {
+        stage(Stage::Normalize)?;
+        self.sh.layer.normalize(py, text, py_text)
+    }
+
+    /// Scan `text` into `self.matches` (or `self.aux`).
+    fn scan_into(&mut self, py: Python<'_>, view: &View, aux: bool) -> PyResult<()> {
+        stage(Stage::Scan)?;
+        let sh = self.sh.clone();
+        let out = if aux { &mut self.aux } else { &mut self.matches };
+        sh.program.matchers.scan(py, view, &self.vars, &sh.layer, out, &mut self.scratch, self.tracer.as_mut())
+    }
+
+    fn apply(&self, py: Python<'_>, text: &Text<'_>, edits: &[Edit]) -> PyResult<Vec<Piece>> {
+        stage(Stage::ApplyEdits)?;
+        Ok(apply_edits(py, text, edits))
+    }
+
+    fn py_text(&self, py: Python<'_>, text: &Text<'_>, pieces: &[Piece]) -> PyResult<Py<PyString>> {
+        if let [Piece::Range(0, n)] = pieces {
+            if *n == text.len() {
+                if let Some(orig) = &text.py {
+                    return Ok(orig.clone().unbind());
+                }
+            }
+        }
+        text.materialize(py, pieces)
+    }
+
+    /// `text` for storage with `spans` (detector hits) masked as `[kind]`, each recorded as a redaction of the
+    /// current turn.
+    fn redact_for_storage(&mut self, py: Python<'_>, text: &Text<'_>, orig: &Bound<'_, PyString>, spans: &[Span]) -> PyResult<Py<PyString>> {
+        stage(Stage::RedactForStorage)?;
+        let mut spans: Vec<Span> = spans.iter().filter(|s| s.kind != NO_KIND).copied().collect();
+        spans.sort_unstable();
+        spans.dedup();
+        let mut edits = Vec::with_capacity(spans.len());
+        for s in &spans {
+            let kind = DetKind::from_code(s.kind).expect("a detector span");
+            edits.push((s.start as usize, s.end as usize, format!("[{}]", kind.name())));
+            self.redactions.push(Redaction { kind, turn: self.st.seq, span: (s.start, s.end) });
+        }
+        if edits.is_empty() {
+            stage(Stage::ApplyEdits)?;
+            return Ok(orig.clone().unbind());
+        }
+        let pieces = self.apply(py, text, &edits)?;
+        self.py_text(py, text, &pieces)
+    }
+
+    /// `text` for storage with every hit of the pack set's detectors masked (`[kind]`), recorded as a redaction
+    /// of the current turn unless `record` is false; the withheld marker if that cannot be done.
+    pub fn redact_detectors(&mut self, py: Python<'_>, orig: &Bound<'_, PyString>, spans: Option<Vec<Span>>, record: bool) -> Py<PyString> {
+        let got = (|| -> PyResult<Py<PyString>> {
+            let (s, lossy) = py_str_lossless_offsets(orig)?;
+            let text = Text::new(&s, if lossy { Some(orig.clone()) } else { None });
+            let spans = match spans {
+                Some(s) => s,
+                None => {
+                    let kinds = self.sh.redact_kinds.clone();
+                    if kinds.is_empty() {
+                        Vec::new()
+                    } else {
+                        let view = self.normalize(py, &s, Some(orig))?;
+                        stage(Stage::Detectors)?;
+                        let requests: Vec<(DetKind, &[String])> = kinds.iter().map(|k| (*k, &[][..])).collect();
+                        let hits = self.sh.layer.detect(py, &view, &requests)?;
+                        kinds
+                            .iter()
+                            .zip(hits.iter())
+                            .flat_map(|(k, hs)| hs.iter().map(move |h| Span { start: h.start, end: h.end, kind: k.code() }))
+                            .collect()
+                    }
+                }
+            };
+            if spans.is_empty() {
+                return Ok(orig.clone().unbind());
+            }
+            if record {
+                return self.redact_for_storage(py, &text, orig, &spans);
+            }
+            let mut spans = spans;
+            spans.sort_unstable();
+            spans.dedup();
+            let edits: Vec<Edit> = spans
+                .iter()
+                .map(|s| (s.start as usize, s.end as usize, format!("[{}]", DetKind::from_code(s.kind).map_or("pii", |k| k.name()))))
+                .collect();
+            let pieces = self.apply(py, &text, &edits)?;
+            self.py_text(py, &text, &pieces)
+        })();
+        got.unwrap_or_else(|_| self.sh.strs.withheld.clone_ref(py))
+    }
+
+    fn event(&mut self, py: Python<'_>, role: Role, text: Py<PyString>, t: Option<T>) -> PyResult<()> {
+        stage(Stage::TimelineEvent)?;
+        let at = t.map(|t| t.f).unwrap_or_else(|| self.st.last_t.map_or(0.0, |t| t.f));
+        let _ = py;
+        self.timeline.push(Entry { seq: self.st.seq, t: at, role, text, barge: None });
+        Ok(())
+    }
+
+    fn push_entry(&mut self, role: Role, text: Py<PyString>, t: Option<T>) {
+        let at = t.map(|t| t.f).unwrap_or_else(|| self.st.last_t.map_or(0.0, |t| t.f));
+        self.timeline.push(Entry { seq: self.st.seq, t: at, role, text, barge: None });
+    }
+
+    // ------------------------------------------------------------------------------------- setup
+
+    /// Open the call: obligations that run from the first agent turn, and the metadata requirements.
+    pub fn start(&mut self, py: Python<'_>) -> PyResult<()> {
+        let program = self.sh.program.clone();
+        for &ci in &program.top_must_say {
+            let ob = view!(self, py).open_obligation(&mut self.st, ci, 1, 0.0);
+            self.st.obligations.push(ob);
+        }
+        self.st.require_pending = program.requires.clone();
+        self.check_requires(py, Some(T::float(0.0)))
+    }
+
+    /// Decide the metadata requirements that are not decided yet (at call start, and after new facts).
+    pub fn check_requires(&mut self, py: Python<'_>, t: Option<T>) -> PyResult<()> {
+        let program = self.sh.program.clone();
+        let pending = std::mem::take(&mut self.st.require_pending);
+        let mut still = Vec::new();
+        for ci in pending {
+            let Check::Require { rule, expr } = &program.checks[ci as usize] else { continue };
+            let rule = *rule;
+            let view = view!(self, py);
+            if !view.applies(&mut self.st, rule, true) {
+                still.push(ci); // out of scope, or its `when` is not met: new facts may change that
+                continue;
+            }
+            let verdict = view.eval_truth(&self.st, expr);
+            match verdict {
+                None => {
+                    self.st.set_unknown(rule, Unknown::Require(ci));
+                    still.push(ci);
+                }
+                Some(v) => {
+                    if self.st.rule_unknown[rule as usize] == Some(Unknown::Require(ci)) {
+                        self.st.rule_unknown[rule as usize] = None; // decided now that the fact arrived
+                    }
+                    self.st.rule_evaluated[rule as usize] = true;
+                    if v {
+                        self.st.satisfy(rule, t, None);
+                    } else {
+                        let v = Violation::flag(rule, None, NO_KIND, None);
+                        self.record(&v, None, t)?;
+                    }
+                }
+            }
+        }
+        self.st.require_pending = still;
+        Ok(())
+    }
+
+    /// One scorecard finding per rule per turn (the first span); the Decision keeps every span.
+    fn record(&mut self, v: &Violation, turn: Option<u32>, t: Option<T>) -> PyResult<bool> {
+        stage(Stage::RecordFinding)?;
+        let rule = v.rule;
+        self.st.rule_fired[rule as usize] = true;
+        self.st.rule_evaluated[rule as usize] = true;
+        if let Some(turn) = turn {
+            if self.st.recorded_seq != turn {
+                self.st.recorded_seq = turn;
+                self.st.recorded.clear();
+            }
+            if self.st.recorded.contains(&rule) {
+                return Ok(false);
+            }
+            self.st.recorded.push(rule);
+        }
+        self.findings.push(Finding { rule, action: v.action, at_t: t, turn, span: v.span, remediated: v.remediated, late: false });
+        Ok(true)
+    }
+
+    fn mark_late(&mut self, k: usize) {
+        let fail_open = self.sh.fail_open;
+        let f = &mut self.findings[k];
+        f.late = true;
+        if fail_open {
+            f.action = Act::Pass;
+            f.remediated = false;
+        } else {
+            // failing closed, the turn was replaced by the fallback line
+            f.action = Act::Block;
+            f.remediated = true;
+        }
+    }
+
+    // ------------------------------------------------------------------------------------- agent turns
+
+    fn take_preempt<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        let list = self.preempt.bind(py);
+        if list.is_empty() {
+            return Ok(self.sh.strs.empty_tuple.bind(py).clone());
+        }
+        let items = PyTuple::new(py, list.iter())?;
+        list.del_slice(0, items.len())?;
+        Ok(items)
+    }
+
+    fn decision<'py>(
+        &self,
+        py: Python<'py>,
+        action: Action,
+        text: PyObject,
+        findings: Py<PyTuple>,
+        latency: u64,
+        preempt: Py<PyTuple>,
+    ) -> PyResult<Bound<'py, Decision>> {
+        Bound::new(
+            py,
+            Decision {
+                action: self.sh.strs.actions[action.code()].clone_ref(py),
+                text,
+                findings,
+                latency_ns: latency as i64,
+                preempt,
+            },
+        )
+    }
+
+    fn fallback(&self, py: Python<'_>) -> PyObject {
+        match &self.sh.fallback_line {
+            Some(s) => s.clone_ref(py).into_any(),
+            None => py.None(),
+        }
+    }
+
+    fn turn_findings(&self, py: Python<'_>) -> PyResult<Py<PyTuple>> {
+        let strs = &self.sh.strs;
+        if self.outcome.violations.is_empty() {
+            return Ok(strs.empty_tuple.clone_ref(py));
+        }
+        let mut items = Vec::with_capacity(self.outcome.violations.len());
+        for v in &self.outcome.violations {
+            let r = &strs.rules[v.rule as usize];
+            let span = match v.span {
+                Some(s) => s.into_pyobject(py)?.into_any().unbind(),
+                None => py.None(),
+            };
+            let kind = if v.kind == NO_KIND { py.None() } else { strs.kinds[v.kind as usize].clone_ref(py).into_any() };
+            let act = match v.action {
+                Act::Pass => 0,
+                Act::Flag => 1,
+                Act::Modify => 2,
+                Act::Block => 3,
+            };
+            items.push(Py::new(
+                py,
+                TurnFinding {
+                    rule_id: r[0].clone_ref(py),
+                    pack_id: r[1].clone_ref(py),
+                    severity: r[2].clone_ref(py),
+                    citation: r[3].clone_ref(py),
+                    reason: r[4].clone_ref(py),
+                    span,
+                    action_taken: strs.acts[act].clone_ref(py),
+                    kind,
+                },
+            )?);
+        }
+        Ok(PyTuple::new(py, items)?.unbind())
+    }
+
+    /// Spoken digits of a segment (for masking a spoken number as "ending in NNNN").
+    fn spoken_digits(&self, py: Python<'_>, segment: &str) -> Option<String> {
+        let view = self.normalize(py, segment, None).ok()?;
+        let mut out = String::new();
+        for i in 0..view.ntok() {
+            let tok = view.tok(i);
+            if !tok.is_empty() && tok.bytes().all(|b| b.is_ascii_digit()) {
+                out.push_str(tok);
+            }
+        }
+        Some(out)
+    }
+
+    /// Plan the mode's rewrite of the evaluated turn (sets the violations' actions).
+    fn run_plan(&mut self, py: Python<'_>, text: &Text<'_>) -> PyResult<()> {
+        stage(Stage::Plan)?;
+        let mut outcome = std::mem::take(&mut self.outcome);
+        let mut plan = std::mem::take(&mut self.plan);
+        {
+            let me: &CallCore = self;
+            let mut digits = |seg: &str| me.spoken_digits(py, seg);
+            view!(me, py).plan(&mut outcome, text, &mut plan, &mut digits);
+        }
+        self.outcome = outcome;
+        self.plan = plan;
+        Ok(())
+    }
+
+    /// The mode's answer for the evaluated turn: `(action, spoken text)`.
+    fn decide(&mut self, py: Python<'_>, text: &Text<'_>, orig: &Bound<'_, PyString>) -> PyResult<(Action, PyObject)> {
+        stage(Stage::Decide)?;
+        if self.outcome.violations.is_empty() {
+            return Ok((Action::Pass, orig.clone().into_any().unbind()));
+        }
+        self.run_plan(py, text)?;
+        if self.plan.suppress > 0 {
+            let handoff = self.plan.suppress >= 3;
+            let line = if handoff {
+                self.sh.handoff_line.as_ref().map(|s| s.clone_ref(py).into_any()).unwrap_or_else(|| py.None())
+            } else {
+                self.fallback(py)
+            };
+            return Ok((if handoff { Action::Handoff } else { Action::Block }, line));
+        }
+        if !self.plan.edits.is_empty() || !self.plan.prefixes.is_empty() || !self.plan.suffixes.is_empty() {
+            stage(Stage::ApplyEdits)?;
+            let pieces = self.plan.render(py, text);
+            if is_blank(text, &pieces) && self.mode_cap >= 2 {
+                for v in &mut self.outcome.violations {
+                    v.action = Act::Block; // nothing left to say: suppress rather than speak silence
+                    v.remediated = true;
+                }
+                return Ok((Action::Block, self.fallback(py)));
+            }
+            self.outcome.injected = self.plan.prefixes.iter().chain(self.plan.suffixes.iter()).cloned().collect();
+            let spoken = self.py_text(py, text, &pieces)?;
+            return Ok((Action::Modify, spoken.into_any()));
+        }
+        Ok((Action::Flag, orig.clone().into_any().unbind()))
+    }
+
+    fn advance_state(&mut self, py: Python<'_>, suppressed: bool) -> PyResult<()> {
+        stage(Stage::AdvanceState)?;
+        let program = self.sh.program.clone();
+        let out = std::mem::take(&mut self.outcome);
+        let seq = self.st.seq;
+        if !suppressed {
+            for &id in &out.met {
+                let ob = self.st.obligations.iter().chain(out.opened.iter()).find(|o| o.id == id);
+                if let Some(ob) = ob {
+                    if let Check::MustSay { rule, .. } = &program.checks[ob.check as usize] {
+                        let rule = *rule;
+                        self.st.rule_evaluated[rule as usize] = true;
+                        self.st.satisfy(rule, out.t, Some(seq));
+                    }
+                }
+            }
+        }
+        let gone = |id: u64| out.closed.contains(&id) || (!suppressed && out.met.contains(&id));
+        let mut keep: Vec<_> = self.st.obligations.drain(..).filter(|o| !gone(o.id)).collect();
+        if !suppressed {
+            keep.extend(out.opened.iter().filter(|o| !gone(o.id)).cloned());
+            self.st.prohibitions.extend(out.opened_prohibitions.iter().cloned());
+            for &s in &out.states_set {
+                self.st.set_state(s);
+            }
+            self.agent_spoke(&out.pending_set, &out.asked_cues);
+        } else if !self.st.pending.is_empty() || !self.st.after_open.is_empty() {
+            self.agent_spoke(&[], &[]); // the fallback line was spoken instead: the question was not asked
+        }
+        for ob in &mut keep {
+            if ob.start_turn <= out.turn {
+                ob.turns_seen += 1;
+            }
+        }
+        self.st.obligations = keep;
+        let _ = py;
+        self.outcome = out;
+        Ok(())
+    }
+
+    /// An agent turn was spoken: exchanges the caller already replied to are over; the questions this turn asks
+    /// open (or reopen) theirs.
+    fn agent_spoke(&mut self, asked_states: &[u32], asked_cues: &[u32]) {
+        self.st.pending.retain(|&(_, n)| n == 0);
+        self.st.after_open.retain(|&(_, n)| n == 0);
+        for &si in asked_states {
+            match self.st.pending.iter_mut().find(|(s, _)| *s == si) {
+                Some(e) => e.1 = 0,
+                None => self.st.pending.push((si, 0)),
+            }
+        }
+        for &ci in asked_cues {
+            match self.st.after_open.iter_mut().find(|(c, _)| *c == ci) {
+                Some(e) => e.1 = 0,
+                None => self.st.after_open.push((ci, 0)),
+            }
+        }
+    }
+
+    /// Injected disclosures are spoken: let them meet other open obligations.
+    fn meet_with_injected(&mut self, py: Python<'_>) -> PyResult<()> {
+        let text = self.outcome.injected.join(" ");
+        let view = self.normalize(py, &text, None)?;
+        self.scan_into(py, &view, true)?;
+        if self.aux.is_empty() {
+            return Ok(());
+        }
+        let program = self.sh.program.clone();
+        let (turn, t, seq) = (self.outcome.turn, self.outcome.t, self.st.seq);
+        let obligations = std::mem::take(&mut self.st.obligations);
+        let mut still = Vec::with_capacity(obligations.len());
+        for ob in obligations {
+            if ob.start_turn <= turn {
+                if let Some(rule) = meets(&program, &ob, &self.aux) {
+                    if view!(self, py).applies(&mut self.st, rule, true) {
+                        self.st.rule_evaluated[rule as usize] = true;
+                        self.st.satisfy(rule, t, Some(seq));
+                        continue;
+                    }
+                }
+            }
+            still.push(ob);
+        }
+        self.st.obligations = still;
+        Ok(())
+    }
+
+    fn commit(&mut self, py: Python<'_>, action: Action, spoken: &PyObject, text: &Text<'_>, orig: &Bound<'_, PyString>) -> PyResult<()> {
+        stage(Stage::Commit)?;
+        let suppressed = action.suppresses();
+        self.st.agent_turns = self.outcome.turn;
+        self.st.seq += 1;
+        if let Some(t) = self.outcome.t {
+            self.st.last_t = Some(t);
+        }
+        if suppressed {
+            self.st.blocked_turns += 1;
+        } else if action == Action::Modify {
+            self.st.modified_turns += 1;
+        }
+        self.advance_state(py, suppressed)?;
+        if !self.outcome.injected.is_empty() && !self.st.obligations.is_empty() {
+            self.meet_with_injected(py)?;
+        }
+        let seq = self.st.seq;
+        let t = self.outcome.t;
+        let violations = std::mem::take(&mut self.outcome.violations);
+        let recorded = violations.iter().try_for_each(|v| self.record(v, Some(seq), t).map(|_| ()));
+        self.outcome.violations = violations;
+        recorded?;
+        let stored: Py<PyString> = if !suppressed && !self.outcome.pii_spans.is_empty() {
+            self.stored_agent_text(py, spoken, text, orig)?
+        } else {
+            match spoken.bind(py).downcast::<PyString>() {
+                Ok(s) => s.clone().unbind(),
+                Err(_) => PyString::new(py, "").unbind(),
+            }
+        };
+        self.event(py, Role::Agent, stored.clone_ref(py), t)?;
+        self.last_stored = Some(stored);
+        Ok(())
+    }
+
+    fn stored_agent_text(&mut self, py: Python<'_>, spoken: &PyObject, text: &Text<'_>, orig: &Bound<'_, PyString>) -> PyResult<Py<PyString>> {
+        stage(Stage::StoredAgentText)?;
+        let spoken = spoken.bind(py);
+        if spoken.is(orig) || spoken.eq(orig)? {
+            let spans = self.outcome.pii_spans.clone();
+            return self.redact_for_storage(py, text, orig, &spans);
+        }
+        // the spoken text was rewritten: look again, so nothing unmasked reaches storage
+        let spoken = match spoken.downcast::<PyString>() {
+            Ok(s) => s.clone(),
+            Err(_) => PyString::new(py, ""),
+        };
+        let (s, lossy) = py_str_lossless_offsets(&spoken)?;
+        let stext = Text::new(&s, if lossy { Some(spoken.clone()) } else { None });
+        let view = self.normalize(py, &s, Some(&spoken))?;
+        stage(Stage::Scan)?;
+        let sh = self.sh.clone();
+        sh.program.matchers.scan_detectors(py, &view, &self.vars, &sh.layer, &mut self.aux)?;
+        let spans = self.aux.detector_spans();
+        if spans.is_empty() {
+            return Ok(spoken.unbind());
+        }
+        self.redact_for_storage(py, &stext, &spoken, &spans)
+    }
+
+    /// The turn body; `Err` fails open in the caller.
+    fn agent_body<'py>(
+        &mut self,
+        py: Python<'py>,
+        orig: &Bound<'py, PyString>,
+        t: Option<T>,
+        started: u64,
+        decided: &mut Option<Action>,
+    ) -> R<Bound<'py, Decision>> {
+        let timeout = self.sh.timeout_ns;
+        let deadline = started.saturating_add(timeout);
+        let (s, lossy) = py_str_lossless_offsets(orig)?;
+        if now_ns() > deadline {
+            return Err(Fail::Over(None));
+        }
+        stage(Stage::Evaluate)?;
+        let view = self.normalize(py, &s, Some(orig))?;
+        self.scan_into(py, &view, false)?;
+        if now_ns() > deadline {
+            return Err(Fail::Over(Some(self.matches.detector_spans())));
+        }
+        let text = Text::new(&s, if lossy { Some(orig.clone()) } else { None });
+        {
+            let mut outcome = std::mem::take(&mut self.outcome);
+            let matches = std::mem::take(&mut self.matches);
+            let mut tracer = self.tracer.take();
+            view!(self, py).evaluate(&mut self.st, &matches, &s, t, true, &mut outcome, tracer.as_mut());
+            self.tracer = tracer;
+            self.matches = matches;
+            self.outcome = outcome;
+        }
+        let (action, spoken) = self.decide(py, &text, orig)?;
+        *decided = Some(action);
+        let elapsed = now_ns().saturating_sub(started);
+        if elapsed > timeout {
+            self.st.timeouts += 1;
+            return Ok(self.unavailable(py, orig, t, elapsed, true, None)?);
+        }
+        let findings = self.turn_findings(py)?;
+        self.commit(py, action, &spoken, &text, orig)?;
+        let preempt = self.take_preempt(py)?.unbind();
+        let latency = now_ns().saturating_sub(started);
+        self.latencies.push(latency);
+        Ok(self.decision(py, action, spoken, findings, latency, preempt)?)
+    }
+
+    /// Check one agent turn before it is spoken (see the module docstring for the failure contract).
+    pub fn agent_turn_checked<'py>(&mut self, py: Python<'py>, orig: &Bound<'py, PyString>, t: Option<T>) -> PyResult<Bound<'py, Decision>> {
+        self.last_stored = None;
+        if self.late.is_some() {
+            self.settle(py);
+        }
+        let started = now_ns();
+        let seq0 = self.st.seq;
+        let mut decided = None;
+        let got = catch_unwind(AssertUnwindSafe(|| self.agent_body(py, orig, t, started, &mut decided)));
+        match got {
+            Ok(Ok(d)) => Ok(d),
+            Ok(Err(Fail::Over(spans))) => {
+                self.st.timeouts += 1;
+                let elapsed = now_ns().saturating_sub(started);
+                self.defer(py, orig, t, elapsed, spans)
+            }
+            Ok(Err(Fail::Err(_))) | Err(_) => {
+                self.st.errors += 1;
+                self.undo_partial_turn(seq0, decided);
+                let elapsed = now_ns().saturating_sub(started);
+                self.unavailable(py, orig, t, elapsed, false, None)
+            }
+        }
+    }
+
+    /// Out of time before the rules ran: let the turn go (fail open or closed) and judge it later.
+    fn defer<'py>(&mut self, py: Python<'py>, orig: &Bound<'py, PyString>, t: Option<T>, elapsed: u64, spans: Option<Vec<Span>>) -> PyResult<Bound<'py, Decision>> {
+        self.st.fail_open_events += 1;
+        self.latencies.push(elapsed);
+        self.late = Some(Late { text: orig.clone().unbind(), t, spans });
+        let empty = self.sh.strs.empty_tuple.clone_ref(py);
+        if self.sh.fail_open {
+            self.decision(py, Action::Pass, orig.clone().into_any().unbind(), empty.clone_ref(py), elapsed, empty)
+        } else {
+            self.decision(py, Action::Block, self.fallback(py), empty.clone_ref(py), elapsed, empty)
+        }
+    }
+
+    /// Evaluate the turn that ran out of time and record it, late.
+    pub fn settle(&mut self, py: Python<'_>) {
+        let Some(late) = self.late.take() else { return };
+        let orig = late.text.bind(py).clone();
+        let ok = (|| -> PyResult<()> {
+            let (s, _) = py_str_lossless_offsets(&orig)?;
+            stage(Stage::Evaluate)?;
+            let view = self.normalize(py, &s, Some(&orig))?;
+            self.scan_into(py, &view, false)?;
+            let mut outcome = std::mem::take(&mut self.outcome);
+            let matches = std::mem::take(&mut self.matches);
+            view!(self, py).evaluate(&mut self.st, &matches, &s, late.t, true, &mut outcome, None);
+            self.matches = matches;
+            self.outcome = outcome;
+            Ok(())
+        })();
+        let commit = match ok {
+            Ok(()) => true,
+            Err(_) => {
+                self.st.errors += 1;
+                false
+            }
+        };
+        self.record_unavailable(py, &orig, late.t, commit, late.spans);
+    }
+
+    /// An error inside the commit left the turn half-recorded: drop what it stored and keep its findings as late.
+    fn undo_partial_turn(&mut self, seq0: u32, decided: Option<Action>) {
+        if self.st.seq == seq0 {
+            return;
+        }
+        self.st.seq = seq0;
+        self.st.agent_turns = self.st.agent_turns.saturating_sub(1);
+        match decided {
+            Some(a) if a.suppresses() => self.st.blocked_turns = self.st.blocked_turns.saturating_sub(1),
+            Some(Action::Modify) => self.st.modified_turns = self.st.modified_turns.saturating_sub(1),
+            _ => {}
+        }
+        while self.timeline.last().is_some_and(|e| e.seq > seq0) {
+            self.timeline.pop();
+        }
+        self.redactions.retain(|r| r.turn <= seq0);
+        for k in 0..self.findings.len() {
+            if self.findings[k].turn.is_some_and(|t| t > seq0) {
+                self.mark_late(k);
+            }
+        }
+    }
+
+    /// Fail open (or closed): the turn goes out as it was (or as the fallback line). `commit`: the evaluated
+    /// outcome in `self.outcome` is recorded (late).
+    fn unavailable<'py>(
+        &mut self,
+        py: Python<'py>,
+        orig: &Bound<'py, PyString>,
+        t: Option<T>,
+        elapsed: u64,
+        commit: bool,
+        spans: Option<Vec<Span>>,
+    ) -> PyResult<Bound<'py, Decision>> {
+        self.st.fail_open_events += 1;
+        self.latencies.push(elapsed);
+        self.record_unavailable(py, orig, t, commit, spans);
+        let empty = self.sh.strs.empty_tuple.clone_ref(py);
+        if self.sh.fail_open {
+            self.decision(py, Action::Pass, orig.clone().into_any().unbind(), empty.clone_ref(py), elapsed, empty)
+        } else {
+            self.decision(py, Action::Block, self.fallback(py), empty.clone_ref(py), elapsed, empty)
+        }
+    }
+
+    /// Record a turn the gate did not act on: the text redacted by the detectors alone (or withheld); failing
+    /// closed, the fallback line. Findings the evaluation computed are kept, marked late.
+    fn record_unavailable(&mut self, py: Python<'_>, orig: &Bound<'_, PyString>, t: Option<T>, commit: bool, spans: Option<Vec<Span>>) {
+        let fail_open = self.sh.fail_open;
+        let got = (|| -> PyResult<()> {
+            self.st.agent_turns += 1;
+            self.st.seq += 1;
+            if t.is_some() {
+                self.st.last_t = t;
+            }
+            let mut spans = spans;
+            if commit {
+                self.advance_state(py, !fail_open)?;
+                let violations = std::mem::take(&mut self.outcome.violations);
+                let seq = self.st.seq;
+                let mut result = Ok(());
+                for v in &violations {
+                    match self.record(v, Some(seq), t) {
+                        Ok(true) => {
+                            let k = self.findings.len() - 1;
+                            self.mark_late(k);
+                        }
+                        Ok(false) => {}
+                        Err(e) => {
+                            result = Err(e);
+                            break;
+                        }
+                    }
+                }
+                self.outcome.violations = violations;
+                result?;
+                spans = Some(self.outcome.pii_spans.clone());
+            }
+            let stored = if fail_open {
+                self.redact_detectors(py, orig, spans, true)
+            } else {
+                match &self.sh.fallback_line {
+                    Some(s) => s.clone_ref(py),
+                    None => PyString::new(py, "").unbind(),
+                }
+            };
+            self.event(py, Role::Agent, stored, t)
+        })();
+        if got.is_err() && self.timeline.last().is_none_or(|e| e.seq != self.st.seq) {
+            let withheld = self.sh.strs.withheld.clone_ref(py);
+            self.push_entry(Role::Agent, withheld, t);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------- caller turns
+
+    fn caller_body(&mut self, py: Python<'_>, orig: &Bound<'_, PyString>, t: Option<T>) -> PyResult<()> {
+        self.st.seq += 1;
+        if t.is_some() {
+            self.st.last_t = t;
+        }
+        let (s, lossy) = py_str_lossless_offsets(orig)?;
+        let view = self.normalize(py, &s, Some(orig))?;
+        self.scan_into(py, &view, false)?;
+        let program = self.sh.program.clone();
+        let matches = std::mem::take(&mut self.matches);
+        let result = (|| -> PyResult<()> {
+            if !matches.is_empty() {
+                for &ci in &program.caller_cues {
+                    let Check::Cue { rule, matcher, and_not, after, .. } = &program.checks[ci as usize] else { continue };
+                    if !matches.contains(*matcher) || and_not.is_some_and(|a| matches.contains(a)) {
+                        continue;
+                    }
+                    if after.is_some() && !self.st.after_open.iter().any(|(c, _)| *c == ci) {
+                        continue; // the agent's previous turn did not ask what this cue answers
+                    }
+                    let view = view!(self, py);
+                    if view.applies(&mut self.st, *rule, true) {
+                        let start = self.st.agent_turns + 1;
+                        view.open_cue(&mut self.st, ci, start, t.map_or(0.0, |t| t.f), None);
+                    }
+                }
+                for (mid, steps) in &program.state_steps_by_matcher {
+                    if !matches.contains(*mid) {
+                        continue;
+                    }
+                    for &(si, _) in steps {
+                        let state = &program.states[si as usize];
+                        if state.steps.len() == 1 && state.steps[0].speaker == Speaker::Caller && step_hit(&matches, &state.steps[0]).is_some() {
+                            self.st.set_state(state.name);
+                        }
+                    }
+                }
+            }
+            if !self.st.pending.is_empty() {
+                self.answer(&program, &matches);
+            }
+            for e in &mut self.st.after_open {
+                e.1 += 1;
+            }
+            let spans = matches.detector_spans();
+            let stored = if spans.is_empty() {
+                orig.clone().unbind()
+            } else {
+                let text = Text::new(&s, if lossy { Some(orig.clone()) } else { None });
+                self.redact_for_storage(py, &text, orig, &spans)?
+            };
+            self.event(py, Role::Caller, stored.clone_ref(py), t)?;
+            self.last_stored = Some(stored);
+            Ok(())
+        })();
+        self.matches = matches;
+        result
+    }
+
+    /// A caller turn in open exchanges: it answers (the state is set), declines (`and not`: the exchange ends
+    /// unanswered), or neither (the exchange stays open until the agent speaks).
+    fn answer(&mut self, program: &Program, matches: &Matches) {
+        let pending = std::mem::take(&mut self.st.pending);
+        let mut still = Vec::with_capacity(pending.len());
+        for (si, n) in pending {
+            let state = &program.states[si as usize];
+            let answer = &state.steps[1];
+            if answer.and_not.is_some_and(|a| matches.contains(a)) {
+                continue;
+            }
+            if step_hit(matches, answer).is_some() {
+                self.st.set_state(state.name);
+                continue;
+            }
+            still.push((si, n + 1));
+        }
+        self.st.pending = still;
+    }
+
+    pub fn caller_turn_checked(&mut self, py: Python<'_>, orig: &Bound<'_, PyString>, t: Option<T>) {
+        self.last_stored = None;
+        if self.late.is_some() {
+            self.settle(py);
+        }
+        let got = catch_unwind(AssertUnwindSafe(|| self.caller_body(py, orig, t)));
+        if !matches!(got, Ok(Ok(()))) {
+            self.st.errors += 1;
+            self.st.fail_open_events += 1;
+            if self.timeline.last().is_some_and(|e| e.seq == self.st.seq) {
+                return; // stored already; what failed came after
+            }
+            let seq = self.st.seq;
+            self.redactions.retain(|r| r.turn != seq);
+            let stored = self.redact_detectors(py, orig, None, true);
+            self.last_stored = None; // observers hear of turns the gate handled, as before
+            self.push_entry(Role::Caller, stored, t);
+        }
+    }
+
+    pub fn other_turn_checked(&mut self, py: Python<'_>, role: &Bound<'_, PyString>, orig: &Bound<'_, PyString>, t: Option<T>) {
+        if self.late.is_some() {
+            self.settle(py);
+        }
+        self.st.seq += 1;
+        if t.is_some() {
+            self.st.last_t = t;
+        }
+        let stored = self.redact_detectors(py, orig, None, true);
+        self.push_entry(Role::Other(role.clone().unbind()), stored, t);
+    }
+
+    // ------------------------------------------------------------------------------------- end
+
+    /// Close the windows still open at the end of the call.
+    pub fn close_windows(&mut self, py: Python<'_>) -> PyResult<()> {
+        let program = self.sh.program.clone();
+        let obligations = std::mem::take(&mut self.st.obligations);
+        let last_t = self.st.last_t;
+        for ob in &obligations {
+            let Check::MustSay { rule, matcher, in_cue, .. } = &program.checks[ob.check as usize] else { continue };
+            let rule = *rule;
+            if let Some(why) = &self.unmatchable[*matcher as usize] {
+                self.st.set_unknown(rule, Unknown::Text(why.clone()));
+                continue;
+            }
+            if self.st.agent_turns == 0 || (*in_cue && ob.turns_seen == 0) {
+                continue; // the window never saw an agent turn: nothing to judge
+            }
+            let view = view!(self, py);
+            if view.applies(&mut self.st, rule, true) {
+                self.record(&Violation::flag(rule, None, NO_KIND, None), None, last_t)?;
+            } else if self.scope_off[rule as usize].is_some() {
+                view.unjudged(&mut self.st, rule);
+            }
+        }
+        if self.st.agent_turns == 0 {
+            for (i, r) in program.rules.iter().enumerate() {
+                if r.check_count > 0 && !self.st.rule_evaluated[i] {
+                    self.st.set_unknown(i as RuleId, Unknown::Text("no agent turns".into()));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The missing metadata keys an expression's evaluation read (states read as unset), sorted.
+    pub fn missing_inputs(&self, py: Python<'_>, e: &super::expr::Expr) -> Vec<String> {
+        let ctx = Ctx {
+            py,
+            facts: &self.facts,
+            states: &[],
+            time: &self.time,
+            missing: Some(std::cell::RefCell::new(Vec::new())),
+            state_keys: &self.sh.state_keys,
+        };
+        ctx.eval(e);
+        let names = &self.sh.program.field_names;
+        let mut out: Vec<String> = ctx.missing.unwrap().into_inner().into_iter().map(|f| names[f as usize].clone()).collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// Normalize and scan `text` into `out` (a stream's own buffers).
+    pub fn scan_text(&mut self, py: Python<'_>, text: &str, out: &mut Matches, scratch: &mut Scratch) -> PyResult<()> {
+        let view = self.normalize(py, text, None)?;
+        stage(Stage::Scan)?;
+        let sh = self.sh.clone();
+        sh.program.matchers.scan(py, &view, &self.vars, &sh.layer, out, scratch, self.tracer.as_mut())
+    }
+
+    /// A streamed turn in progress: evaluate it (not final: windows do not close on it) and plan the mode's
+    /// rewrite.
+    #[allow(clippy::too_many_arguments)]
+    pub fn stream_evaluate(
+        &mut self,
+        py: Python<'_>,
+        matches: &Matches,
+        buf: &str,
+        t: Option<T>,
+        outcome: &mut Outcome,
+        text: &Text<'_>,
+        plan: &mut Plan,
+    ) -> PyResult<()> {
+        stage(Stage::Evaluate)?;
+        view!(self, py).evaluate(&mut self.st, matches, buf, t, false, outcome, None);
+        stage(Stage::Plan)?;
+        let me: &CallCore = self;
+        let mut digits = |seg: &str| me.spoken_digits(py, seg);
+        view!(me, py).plan(outcome, text, plan, &mut digits);
+        Ok(())
+    }
+
+    pub fn sticky(&self) -> std::sync::Arc<super::stream::Sticky> {
+        self.sh.sticky.clone()
+    }
+
+    pub fn snapshot_now(&self, py: Python<'_>) -> Snapshot {
+        Snapshot {
+            state: self.st.clone(),
+            late: self.late.as_ref().map(|l| Late { text: l.text.clone_ref(py), t: l.t, spans: l.spans.clone() }),
+            findings: self.findings.len(),
+            redactions: self.redactions.len(),
+            timeline: self.timeline.len(),
+            latencies: self.latencies.len(),
+        }
+    }
+
+    pub fn restore(&mut self, s: Snapshot) {
+        self.st = s.state;
+        self.late = s.late;
+        self.findings.truncate(s.findings);
+        self.redactions.truncate(s.redactions);
+        self.timeline.truncate(s.timeline);
+        self.latencies.truncate(s.latencies);
+    }
+}
+
+// ------------------------------------------------------------------------------------------------- Python face
+
+fn check_via_facade(slf: &Bound<'_, CallCore>, text: &Bound<'_, PyAny>, t: &Bound<'_, PyAny>, where_: &str) -> PyResult<()> {
+    slf.call_method1("_check_turn", (text, t, where_))?;
+    Ok(())
+}
+
+fn notify(py: Python<'_>, slf: &Bound<'_, CallCore>, role: &str, t: &Bound<'_, PyAny>) {
+    let (observers, stored) = {
+        let me = slf.borrow();
+        if me.observers.bind(py).is_empty() {
+            return;
+        }
+        (me.observers.clone_ref(py), me.last_stored.as_ref().map(|s| s.clone_ref(py)))
+    };
+    let Some(stored) = stored else { return };
+    for obs in observers.bind(py).iter() {
+        // an observer's failure is its own business and never reaches the turn loop
+        let _ = obs.call_method1("on_turn", (slf, role, stored.bind(py), t));
+    }
+}
+
+#[pymethods]
+impl CallCore {
+    #[new]
+    #[pyo3(signature = (engine, observers, preempt, *_args, **_kwargs))]
+    fn py_new(
+        py: Python<'_>,
+        engine: &Bound<'_, super::py::EngineCore>,
+        observers: Bound<'_, PyAny>,
+        preempt: Bound<'_, PyList>,
+        _args: &Bound<'_, PyTuple>,
+        _kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Self> {
+        let observers = PyTuple::new(py, observers.try_iter()?.collect::<PyResult<Vec<_>>>()?)?.unbind();
+        Ok(CallCore::new_core(py, engine.get().shared.clone(), observers, preempt.unbind()))
+    }
+
+    /// Check one agent turn before it is spoken; returns the :class:`Decision`. Never raises on content.
+    #[pyo3(signature = (text, t=None))]
+    fn agent_turn<'py>(slf: &Bound<'py, Self>, text: &Bound<'py, PyAny>, t: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, Decision>> {
+        let py = slf.py();
+        let none = py.None().into_bound(py);
+        let t = t.unwrap_or(&none);
+        let ok = text.is_exact_instance_of::<PyString>() && plain_t(t) && !slf.borrow().ended;
+        if !ok {
+            check_via_facade(slf, text, t, "agent_turn")?;
+        }
+        let text = text.downcast::<PyString>()?;
+        let tv = read_t(t)?;
+        let d = slf.borrow_mut().agent_turn_checked(py, text, tv)?;
+        notify(py, slf, "agent", t);
+        Ok(d)
+    }
+
+    /// Feed a caller turn: it can open cues and set states; it is never blocked, and PII in it is redacted from
+    /// what is stored.
+    #[pyo3(signature = (text, t=None))]
+    fn caller_turn(slf: &Bound<'_, Self>, text: &Bound<'_, PyAny>, t: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        let py = slf.py();
+        let none = py.None().into_bound(py);
+        let t = t.unwrap_or(&none);
+        let ok = text.is_exact_instance_of::<PyString>() && plain_t(t) && !slf.borrow().ended;
+        if !ok {
+            check_via_facade(slf, text, t, "caller_turn")?;
+        }
+        let text = text.downcast::<PyString>()?;
+        let tv = read_t(t)?;
+        slf.borrow_mut().caller_turn_checked(py, text, tv);
+        notify(py, slf, "caller", t);
+        Ok(())
+    }
+
+    /// Keep a turn that is not speech (``system`` prompt, ``tool`` result) on the timeline. It is never scored;
+    /// PII in it is redacted by the detectors.
+    #[pyo3(signature = (role, text, t=None))]
+    fn other_turn(slf: &Bound<'_, Self>, role: &Bound<'_, PyAny>, text: &Bound<'_, PyAny>, t: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        let py = slf.py();
+        let none = py.None().into_bound(py);
+        let t = t.unwrap_or(&none);
+        let Ok(role) = role.downcast::<PyString>() else {
+            let kind = if role.is_none() { "None".to_string() } else { role.get_type().name()?.to_string() };
+            return Err(PyTypeError::new_err(format!("other_turn: role must be a str such as 'system' or 'tool', not {kind}")));
+        };
+        let ok = text.is_exact_instance_of::<PyString>() && plain_t(t) && !slf.borrow().ended;
+        if !ok {
+            check_via_facade(slf, text, t, "other_turn")?;
+        }
+        let text = text.downcast::<PyString>()?;
+        let tv = read_t(t)?;
+        slf.borrow_mut().other_turn_checked(py, role, text, tv);
+        Ok(())
+    }
+
+    /// Set what the call knows: facts (resolved), rule scopes, variables, exempt numbers, inject-text values.
+    fn _set_context(
+        &mut self,
+        py: Python<'_>,
+        facts: &Bound<'_, PyDict>,
+        scope_off: &Bound<'_, PyList>,
+        var_tokens: &Bound<'_, PyDict>,
+        exempt: Vec<String>,
+        fill: &Bound<'_, PyDict>,
+    ) -> PyResult<()> {
+        let program = self.sh.program.clone();
+        for (i, name) in program.field_names.iter().enumerate() {
+            self.facts[i] = match facts.get_item(name)? {
+                Some(v) if !v.is_none() => Some(super::py::to_value(&v)?),
+                _ => None,
+            };
+        }
+        for slot in self.scope_off.iter_mut() {
+            *slot = None;
+        }
+        for item in scope_off.iter() {
+            let (rule, missing, reason, from_pack): (usize, bool, String, bool) = item.extract()?;
+            if rule >= self.scope_off.len() {
+                return Err(PyValueError::new_err("scope_off: rule out of range"));
+            }
+            self.scope_off[rule] = Some(ScopeOff { missing, reason, from_pack });
+        }
+        for (i, name) in program.matchers.variables.iter().enumerate() {
+            self.vars.tokens[i] = match var_tokens.get_item(name)? {
+                Some(v) if !v.is_none() => Some(v.extract::<Vec<String>>()?),
+                _ => None,
+            };
+        }
+        for (i, d) in program.matchers.detectors.iter().enumerate() {
+            self.vars.exempt[i] = if d.exempt.as_deref() == Some("callback_numbers") { exempt.clone() } else { Vec::new() };
+        }
+        for (i, name) in program.fill_variables.iter().enumerate() {
+            self.fill[i] = match fill.get_item(name)? {
+                Some(v) if !v.is_none() => Some(v.extract::<String>()?),
+                _ => None,
+            };
+        }
+        // matchers that cannot match on this call: every leaf needs a variable it lacks
+        for (mid, leaves) in program.matchers.matcher_vars.iter().enumerate() {
+            self.unmatchable[mid] = leaves.as_ref().and_then(|leaves| {
+                let missing: Vec<Vec<&str>> = leaves
+                    .iter()
+                    .map(|leaf| {
+                        leaf.iter()
+                            .filter(|&&v| self.vars.tokens[v as usize].as_ref().is_none_or(|t| t.is_empty()))
+                            .map(|&v| program.matchers.variables[v as usize].as_str())
+                            .collect()
+                    })
+                    .collect();
+                if missing.iter().all(|m| !m.is_empty()) {
+                    let mut names: Vec<&str> = missing.into_iter().flatten().collect();
+                    names.sort_unstable();
+                    names.dedup();
+                    Some(format!("missing variable: {}", names.join(", ")))
+                } else {
+                    None
+                }
+            });
+        }
+        let _ = py;
+        Ok(())
+    }
+
+    fn _start(&mut self, py: Python<'_>) -> PyResult<()> {
+        self.start(py)
+    }
+
+    #[pyo3(signature = (t=None))]
+    fn _check_requires(&mut self, py: Python<'_>, t: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        let t = match t {
+            Some(t) => read_t(t)?,
+            None => None,
+        };
+        if !self.st.require_pending.is_empty() {
+            self.check_requires(py, t)?;
+        }
+        Ok(())
+    }
+
+    fn _has_pending_requires(&self) -> bool {
+        !self.st.require_pending.is_empty()
+    }
+
+    /// A fact update is a step of the call: it takes a sequence number and moves the clock.
+    #[pyo3(signature = (t=None))]
+    fn _begin_update(&mut self, t: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        self.st.seq += 1;
+        if let Some(t) = t {
+            if let Some(t) = read_t(t)? {
+                self.st.last_t = Some(t);
+            }
+        }
+        Ok(())
+    }
+
+    #[pyo3(signature = (text, t=None))]
+    fn _facts_event(&mut self, py: Python<'_>, text: Bound<'_, PyString>, t: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        let t = match t {
+            Some(t) => read_t(t)?,
+            None => None,
+        };
+        self.event(py, Role::Facts, text.unbind(), t)
+    }
+
+    /// Record a turn the gate could not act on (a stream that failed) and return the fail-open decision.
+    #[pyo3(signature = (text, t=None))]
+    fn _unavailable<'py>(&mut self, py: Python<'py>, text: &Bound<'py, PyString>, t: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, Decision>> {
+        let t = match t {
+            Some(t) => read_t(t)?,
+            None => None,
+        };
+        self.unavailable(py, text, t, 0, false, None)
+    }
+
+    fn _settle(&mut self, py: Python<'_>) {
+        self.settle(py);
+    }
+
+    #[getter]
+    fn _late_pending(&self) -> bool {
+        self.late.is_some()
+    }
+
+    #[pyo3(signature = (t=None))]
+    fn _end(&mut self, py: Python<'_>, t: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        if let Some(t) = t {
+            if let Some(t) = read_t(t)? {
+                self.st.last_t = Some(t);
+            }
+        }
+        self.ended = true;
+        let closed = catch_unwind(AssertUnwindSafe(|| self.close_windows(py)));
+        if !matches!(closed, Ok(Ok(()))) {
+            self.st.errors += 1;
+            self.st.fail_open_events += 1;
+        }
+        self.st.obligations.clear();
+        Ok(())
+    }
+
+    /// ``text`` for storage with every hit of the pack set's detectors masked (``[kind]``), recorded as a
+    /// redaction of the current turn unless ``record`` is false; the withheld marker if that cannot be done.
+    #[pyo3(signature = (text, spans=None, *, record=true))]
+    fn redact_by_detectors(&mut self, py: Python<'_>, text: &Bound<'_, PyString>, spans: Option<Vec<(u32, u32, String)>>, record: bool) -> Py<PyString> {
+        let spans = spans.map(|v| {
+            v.into_iter()
+                .filter_map(|(s, e, k)| DetKind::parse(&k).map(|k| Span { start: s, end: e, kind: k.code() }))
+                .collect()
+        });
+        self.redact_detectors(py, text, spans, record)
+    }
+
+    /// ``text`` as the evidence stores it, nothing recorded: detector hits of a full scan masked (``[kind]``);
+    /// ``[unavailable]`` if the scan fails.
+    fn stored_form(&mut self, py: Python<'_>, text: &Bound<'_, PyString>) -> PyResult<Py<PyString>> {
+        if text.to_str().map(str::is_empty).unwrap_or(false) {
+            return Ok(text.clone().unbind());
+        }
+        let got = (|| -> PyResult<Py<PyString>> {
+            let (s, lossy) = py_str_lossless_offsets(text)?;
+            let view = self.sh.layer.normalize(py, &s, Some(text))?;
+            stage(Stage::Scan)?;
+            let sh = self.sh.clone();
+            sh.program.matchers.scan(py, &view, &self.vars, &sh.layer, &mut self.aux, &mut self.scratch, None)?;
+            let mut spans = self.aux.detector_spans();
+            if spans.is_empty() {
+                return Ok(text.clone().unbind());
+            }
+            spans.sort_unstable();
+            spans.dedup();
+            let t = Text::new(&s, if lossy { Some(text.clone()) } else { None });
+            let edits: Vec<Edit> = spans
+                .iter()
+                .map(|sp| (sp.start as usize, sp.end as usize, format!("[{}]", DetKind::from_code(sp.kind).map_or("pii", |k| k.name()))))
+                .collect();
+            let pieces = apply_edits(py, &t, &edits);
+            self.py_text(py, &t, &pieces)
+        })();
+        Ok(got.unwrap_or_else(|_| PyString::new(py, "[unavailable]").unbind()))
+    }
+
+    /// Every match of one text on this call, by matcher id: ``{id: [(start, end, kind | None), ...]}``.
+    fn scan<'py>(&mut self, py: Python<'py>, text: &Bound<'py, PyString>) -> PyResult<Bound<'py, PyDict>> {
+        let (s, _) = py_str_lossless_offsets(text)?;
+        let view = self.sh.layer.normalize(py, &s, Some(text))?;
+        let sh = self.sh.clone();
+        sh.program.matchers.scan(py, &view, &self.vars, &sh.layer, &mut self.aux, &mut self.scratch, self.tracer.as_mut())?;
+        let out = PyDict::new(py);
+        for (mid, spans) in self.aux.iter() {
+            let list = PyList::empty(py);
+            for sp in spans {
+                let kind = DetKind::from_code(sp.kind).map(|k| k.name());
+                list.append((sp.start, sp.end, kind))?;
+            }
+            out.set_item(mid, list)?;
+        }
+        Ok(out)
+    }
+
+    // ------------------------------------------------------------------------------------- reads
+
+    #[getter]
+    fn agent_turns(&self) -> u32 {
+        self.st.agent_turns
+    }
+
+    #[getter]
+    fn seq(&self) -> u32 {
+        self.st.seq
+    }
+
+    #[getter]
+    fn last_t(&self, py: Python<'_>) -> PyObject {
+        t_to_py(py, self.st.last_t)
+    }
+
+    #[getter]
+    fn errors(&self) -> u32 {
+        self.st.errors
+    }
+
+    #[setter]
+    fn set_errors(&mut self, n: u32) {
+        self.st.errors = n;
+    }
+
+    #[getter]
+    fn timeouts(&self) -> u32 {
+        self.st.timeouts
+    }
+
+    #[getter]
+    fn fail_open_events(&self) -> u32 {
+        self.st.fail_open_events
+    }
+
+    #[setter]
+    fn set_fail_open_events(&mut self, n: u32) {
+        self.st.fail_open_events = n;
+    }
+
+    #[getter]
+    fn blocked_turns(&self) -> u32 {
+        self.st.blocked_turns
+    }
+
+    #[getter]
+    fn modified_turns(&self) -> u32 {
+        self.st.modified_turns
+    }
+
+    #[setter]
+    fn set_modified_turns(&mut self, n: u32) {
+        self.st.modified_turns = n;
+    }
+
+    #[getter]
+    fn latencies_ns(&self) -> Vec<u64> {
+        self.latencies.clone()
+    }
+
+    fn _set_last_latency(&mut self, ns: u64) {
+        if let Some(l) = self.latencies.last_mut() {
+            *l = ns;
+        }
+    }
+
+    /// The states set so far, in the order they were set: ``{"pack.state": True}``.
+    #[getter]
+    fn states<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        for &s in &self.st.state_order {
+            d.set_item(&self.sh.program.state_names[s as usize], true)?;
+        }
+        Ok(d)
+    }
+
+    /// Rule index -> ``(t, turn)`` of the turn that satisfied it, in the order they were satisfied.
+    #[getter]
+    fn rule_satisfied<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        for &r in &self.st.satisfied_order {
+            if let Some((t, turn)) = self.st.rule_satisfied[r as usize] {
+                d.set_item(r, (t_to_py(py, t), turn))?;
+            }
+        }
+        Ok(d)
+    }
+
+    /// Rule index -> ``(missing, reason, decided by the pack's scope)`` for the rules off on this call.
+    #[getter]
+    fn _scope_off(&self) -> Vec<(usize, bool, String, bool)> {
+        self.scope_off
+            .iter()
+            .enumerate()
+            .filter_map(|(i, o)| o.as_ref().map(|o| (i, o.missing, o.reason.clone(), o.from_pack)))
+            .collect()
+    }
+
+    /// Rule indexes that fired.
+    #[getter]
+    fn rule_fired(&self) -> Vec<usize> {
+        self.st.rule_fired.iter().enumerate().filter(|(_, &f)| f).map(|(i, _)| i).collect()
+    }
+
+    fn _mark_fired(&mut self, rule: usize) {
+        if rule < self.st.rule_fired.len() {
+            self.st.rule_fired[rule] = true;
+        }
+    }
+
+    /// The findings so far, as scorecard dicts (``late`` only when true).
+    #[getter]
+    fn findings<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        self.findings_from(py, 0)
+    }
+
+    fn findings_from<'py>(&self, py: Python<'py>, start: usize) -> PyResult<Bound<'py, PyList>> {
+        let out = PyList::empty(py);
+        let strs = &self.sh.strs;
+        for f in self.findings.iter().skip(start) {
+            let r = &strs.rules[f.rule as usize];
+            let d = PyDict::new(py);
+            d.set_item("rule_id", &r[0])?;
+            d.set_item("pack_id", &r[1])?;
+            d.set_item("severity", &r[2])?;
+            d.set_item("action_taken", f.action.name())?;
+            d.set_item("citation", &r[3])?;
+            d.set_item("reason", &r[4])?;
+            d.set_item("at_t", t_to_py(py, f.at_t))?;
+            d.set_item("turn", f.turn)?;
+            d.set_item("span", f.span.map(|(s, e)| vec![s, e]))?;
+            d.set_item("remediated", f.remediated)?;
+            if f.late {
+                d.set_item("late", true)?;
+            }
+            out.append(d)?;
+        }
+        Ok(out)
+    }
+
+    /// Append a finding (a barge-in keeps a remediation made inside the spoken part).
+    #[pyo3(signature = (rule, action, at_t, turn, span, remediated, late))]
+    #[allow(clippy::too_many_arguments)]
+    fn _append_finding(&mut self, rule: usize, action: &str, at_t: Option<&Bound<'_, PyAny>>, turn: Option<u32>, span: Option<(u32, u32)>, remediated: bool, late: bool) -> PyResult<()> {
+        if rule >= self.sh.program.rules.len() {
+            return Err(PyValueError::new_err("rule out of range"));
+        }
+        let at_t = match at_t {
+            Some(t) => read_t(t)?,
+            None => None,
+        };
+        let action = Act::parse(action).ok_or_else(|| PyValueError::new_err("unknown action"))?;
+        self.findings.push(Finding { rule: rule as RuleId, action, at_t, turn, span, remediated, late });
+        self.st.rule_fired[rule] = true;
+        Ok(())
+    }
+
+    #[getter]
+    fn redactions<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let out = PyList::empty(py);
+        for r in &self.redactions {
+            let d = PyDict::new(py);
+            d.set_item("kind", r.kind.name())?;
+            d.set_item("turn", r.turn)?;
+            d.set_item("span", vec![r.span.0, r.span.1])?;
+            d.set_item("rule_id", py.None())?;
+            out.append(d)?;
+        }
+        Ok(out)
+    }
+
+    /// The timeline as tuples ``(seq, seconds, role, stored text)`` (a barged-in agent turn carries its barge
+    /// object as a fifth element).
+    #[getter]
+    fn timeline<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let out = PyList::empty(py);
+        let strs = &self.sh.strs;
+        for e in &self.timeline {
+            let role = match &e.role {
+                Role::Agent => strs.agent.bind(py).clone(),
+                Role::Caller => strs.caller.bind(py).clone(),
+                Role::Facts => strs.facts.bind(py).clone(),
+                Role::Other(r) => r.bind(py).clone(),
+            };
+            let t = PyFloat::new(py, e.t);
+            match &e.barge {
+                None => out.append((e.seq, t, role, e.text.bind(py)))?,
+                Some(b) => out.append((e.seq, t, role, e.text.bind(py), b.bind(py)))?,
+            }
+        }
+        Ok(out)
+    }
+
+    /// Replace the text (and barge object) of the agent entry ``seq`` (a barge-in amends a turn it cannot rewind).
+    fn _amend_timeline(&mut self, seq: u32, text: Bound<'_, PyString>, barge: Bound<'_, PyAny>) -> bool {
+        for e in self.timeline.iter_mut().rev() {
+            if e.seq == seq && matches!(e.role, Role::Agent) {
+                e.text = text.unbind();
+                e.barge = Some(barge.unbind());
+                return true;
+            }
+        }
+        false
+    }
+
+    fn _set_last_barge(&mut self, barge: Bound<'_, PyAny>) {
+        if let Some(e) = self.timeline.last_mut() {
+            e.barge = Some(barge.unbind());
+        }
+    }
+
+    #[getter]
+    fn _last_timeline_seq(&self) -> Option<u32> {
+        self.timeline.last().map(|e| e.seq)
+    }
+
+    #[getter]
+    fn _finding_count(&self) -> usize {
+        self.findings.len()
+    }
+
+    /// Take a rewind point (a barge-in may put the call back as it was before the next commit).
+    fn _snapshot(&mut self, py: Python<'_>) {
+        self.snapshot = Some(self.snapshot_now(py));
+    }
+
+    fn _drop_snapshot(&mut self) {
+        self.snapshot = None;
+    }
+
+    /// Rewind to the snapshot (usable once); ``False`` when there is none.
+    fn _rewind(&mut self) -> bool {
+        match self.snapshot.take() {
+            Some(s) => {
+                self.restore(s);
+                true
+            }
+            None => false,
+        }
+    }
+
+    #[getter]
+    fn _snapshot_findings(&self) -> Option<usize> {
+        self.snapshot.as_ref().map(|s| s.findings)
+    }
+
+    /// Per rule, what the scorecard says of it: ``(index, status, detail)`` where status is ``fired``,
+    /// ``satisfied`` (detail ``(t, turn)``), ``scope`` (detail ``(missing, reason, from_pack)``), ``unknown``
+    /// (detail: a reason, or the missing keys of the expression that came out UNKNOWN), ``tier2``,
+    /// ``always`` (satisfied at call end), ``when_unknown`` (detail: missing keys), ``when_false`` or ``none``.
+    fn _rule_statuses<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let out = PyList::empty(py);
+        let program = &self.sh.program;
+        for (i, rule) in program.rules.iter().enumerate() {
+            let item: Bound<'py, PyAny> = if self.st.rule_fired[i] {
+                (i, "fired", py.None()).into_pyobject(py)?.into_any()
+            } else if let Some((t, turn)) = self.st.rule_satisfied[i] {
+                (i, "satisfied", (t_to_py(py, t), turn)).into_pyobject(py)?.into_any()
+            } else if let Some(off) = &self.scope_off[i] {
+                (i, "scope", (off.missing, off.reason.as_str(), off.from_pack)).into_pyobject(py)?.into_any()
+            } else if let Some(why) = &self.st.rule_unknown[i] {
+                match why {
+                    Unknown::Text(s) => (i, "unknown", s.as_str()).into_pyobject(py)?.into_any(),
+                    Unknown::When => {
+                        let keys = rule.when.as_ref().map(|e| self.missing_inputs(py, e)).unwrap_or_default();
+                        (i, "unknown_keys", keys).into_pyobject(py)?.into_any()
+                    }
+                    Unknown::Require(ci) => {
+                        let keys = match &program.checks[*ci as usize] {
+                            Check::Require { expr, .. } => self.missing_inputs(py, expr),
+                            _ => Vec::new(),
+                        };
+                        (i, "unknown_keys", keys).into_pyobject(py)?.into_any()
+                    }
+                }
+            } else if !rule.tier2.is_empty() && rule.check_count == 0 {
+                (i, "tier2", rule.tier2.join(", ")).into_pyobject(py)?.into_any()
+            } else if self.st.agent_turns > 0 {
+                match &rule.when {
+                    None => (i, "always", t_to_py(py, self.st.last_t)).into_pyobject(py)?.into_any(),
+                    Some(e) => match view!(self, py).eval_truth(&self.st, e) {
+                        None => (i, "when_unknown", self.missing_inputs(py, e)).into_pyobject(py)?.into_any(),
+                        Some(true) => (i, "always", t_to_py(py, self.st.last_t)).into_pyobject(py)?.into_any(),
+                        Some(false) => (i, "when_false", rule.when_text.clone().unwrap_or_default()).into_pyobject(py)?.into_any(),
+                    },
+                }
+            } else {
+                (i, "none", py.None()).into_pyobject(py)?.into_any()
+            };
+            out.append(item)?;
+        }
+        Ok(out)
+    }
+
+    /// Trace this call's evaluation (``trace explain``): events are collected until ``_take_trace``.
+    fn _trace(&mut self, on: bool) {
+        self.tracer = if on { Some(Tracer::default()) } else { None };
+    }
+
+    fn _take_trace<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let out = PyList::empty(py);
+        if let Some(t) = &mut self.tracer {
+            for e in t.events.drain(..) {
+                out.append(e.to_py(py, &self.sh.program)?)?;
+            }
+        }
+        Ok(out)
+    }
+
+    #[getter]
+    fn _hold_back_tokens(&self) -> usize {
+        self.sh.program.hold_back_tokens
+    }
+
+    #[getter]
+    fn _fail_open(&self) -> bool {
+        self.sh.fail_open
+    }
+
+}

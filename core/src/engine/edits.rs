@@ -1,0 +1,329 @@
+//! Text edits on a turn's original text: masking, removal with tidy spacing, injected prefixes and suffixes.
+//!
+//! Offsets are characters (as Python indexes `str`). Output is built as [`Piece`]s: ranges of the original and
+//! inserted text, so a turn whose Python string holds lone surrogates (which Rust strings cannot) is rebuilt from
+//! the original object, character for character (see [`Text::materialize`]).
+
+use pyo3::prelude::*;
+use pyo3::types::PyString;
+
+/// A turn's text with character indexing.
+pub struct Text<'a> {
+    pub s: &'a str,
+    /// byte offset of each character, plus the end; empty when the text is ASCII (character = byte)
+    offsets: Vec<usize>,
+    /// the Python string it came from, when Rust could not hold it exactly (lone surrogates)
+    pub py: Option<Bound<'a, PyString>>,
+}
+
+/// Python's `str.isspace()` for one character.
+#[inline]
+pub fn py_isspace(c: char) -> bool {
+    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
+}
+
+impl<'a> Text<'a> {
+    pub fn new(s: &'a str, py: Option<Bound<'a, PyString>>) -> Text<'a> {
+        let offsets = if s.is_ascii() {
+            Vec::new()
+        } else {
+            let mut v: Vec<usize> = s.char_indices().map(|(b, _)| b).collect();
+            v.push(s.len());
+            v
+        };
+        Text { s, offsets, py }
+    }
+
+    #[inline]
+    pub fn len(&self) -> usize {
+        if self.offsets.is_empty() {
+            self.s.len()
+        } else {
+            self.offsets.len() - 1
+        }
+    }
+
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.s.is_empty()
+    }
+
+    #[inline]
+    pub fn byte(&self, ci: usize) -> usize {
+        if self.offsets.is_empty() {
+            ci.min(self.s.len())
+        } else {
+            self.offsets[ci.min(self.offsets.len() - 1)]
+        }
+    }
+
+    #[inline]
+    pub fn char_at(&self, ci: usize) -> char {
+        if self.offsets.is_empty() {
+            self.s.as_bytes()[ci] as char
+        } else {
+            self.s[self.offsets[ci]..].chars().next().unwrap_or('\0')
+        }
+    }
+
+    #[inline]
+    pub fn slice(&self, cs: usize, ce: usize) -> &'a str {
+        &self.s[self.byte(cs)..self.byte(ce.max(cs))]
+    }
+
+    /// Pieces as a Python string (from the original object where Rust's copy is not exact).
+    pub fn materialize(&self, py: Python<'_>, pieces: &[Piece]) -> PyResult<Py<PyString>> {
+        match &self.py {
+            None => Ok(PyString::new(py, &self.render(pieces)).unbind()),
+            Some(orig) => {
+                let parts = pyo3::types::PyList::empty(py);
+                for p in pieces {
+                    match p {
+                        Piece::Range(a, b) => parts.append(orig.as_any().get_item(pyo3::types::PySlice::new(py, *a as isize, *b as isize, 1))?)?,
+                        Piece::Lit(s) => parts.append(PyString::new(py, s))?,
+                    }
+                }
+                Ok(PyString::new(py, "").call_method1("join", (parts,))?.downcast_into::<PyString>()?.unbind())
+            }
+        }
+    }
+
+    /// Pieces as Rust text (lone surrogates read as U+FFFD).
+    pub fn render(&self, pieces: &[Piece]) -> String {
+        let mut out = String::new();
+        for p in pieces {
+            match p {
+                Piece::Range(a, b) => out.push_str(self.slice(*a, *b)),
+                Piece::Lit(s) => out.push_str(s),
+            }
+        }
+        out
+    }
+}
+
+/// A part of an output text.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Piece {
+    /// original characters `a..b`
+    Range(usize, usize),
+    Lit(String),
+}
+
+/// Total characters and whether they are all whitespace, over pieces.
+fn pieces_chars<'t>(text: &'t Text<'_>, pieces: &'t [Piece]) -> impl DoubleEndedIterator<Item = char> + 't {
+    pieces.iter().flat_map(move |p| -> Box<dyn DoubleEndedIterator<Item = char> + 't> {
+        match p {
+            Piece::Range(a, b) => Box::new(text.slice(*a, *b).chars()),
+            Piece::Lit(s) => Box::new(s.chars()),
+        }
+    })
+}
+
+/// `body.strip()` is empty.
+pub fn is_blank(text: &Text<'_>, pieces: &[Piece]) -> bool {
+    pieces_chars(text, pieces).all(py_isspace)
+}
+
+/// `body.rstrip()`, on pieces.
+pub fn rstrip(text: &Text<'_>, pieces: &mut Vec<Piece>) {
+    while let Some(last) = pieces.last_mut() {
+        match last {
+            Piece::Range(a, b) => {
+                let mut end = *b;
+                while end > *a && py_isspace(text.char_at(end - 1)) {
+                    end -= 1;
+                }
+                if end > *a {
+                    *b = end;
+                    return;
+                }
+                pieces.pop();
+            }
+            Piece::Lit(s) => {
+                let trimmed = s.trim_end_matches(py_isspace).len();
+                if trimmed > 0 {
+                    s.truncate(trimmed);
+                    return;
+                }
+                pieces.pop();
+            }
+        }
+    }
+}
+
+fn next_visible(text: &Text<'_>, mut pos: usize) -> usize {
+    let n = text.len();
+    while pos < n && matches!(text.char_at(pos), ' ' | '\t') {
+        pos += 1;
+    }
+    pos
+}
+
+/// Index of the last non-blank character before `pos` (-1 when there is none).
+fn prev_visible(text: &Text<'_>, pos: usize) -> isize {
+    let mut p = pos as isize - 1;
+    while p >= 0 && matches!(text.char_at(p as usize), ' ' | '\t') {
+        p -= 1;
+    }
+    p
+}
+
+/// Widen a removal so that it leaves no double space, no space before punctuation and no orphaned comma ("I
+/// will, trust me." -> "I will."). It looks one visible character either side.
+pub fn removal_extent(text: &Text<'_>, start: usize, end: usize) -> (usize, usize) {
+    let before = prev_visible(text, start);
+    let after = next_visible(text, end);
+    let n = text.len();
+    let prev_ch = if before >= 0 { Some(text.char_at(before as usize)) } else { None };
+    let next_ch = if after < n { Some(text.char_at(after)) } else { None };
+    let punct = |c: Option<char>, set: &str| c.is_some_and(|c| set.contains(c));
+    if prev_ch == Some(',') && next_ch == Some(',') {
+        return (before as usize, after + 1); // "can, X, help" -> "can help"
+    }
+    if prev_ch == Some(',') && punct(next_ch, ".;:!?") {
+        return (before as usize, after);
+    }
+    if (prev_ch.is_none() || punct(prev_ch, ".!?")) && next_ch == Some(',') {
+        return (start, next_visible(text, after + 1));
+    }
+    if punct(next_ch, ",.;:!?") {
+        return ((before + 1) as usize, after);
+    }
+    if next_ch.is_none() {
+        return ((before + 1) as usize, n);
+    }
+    (start, after)
+}
+
+fn char_is_lower(py: Python<'_>, c: char) -> bool {
+    if c.is_ascii() {
+        c.is_ascii_lowercase()
+    } else {
+        py_str_method(py, c, "islower").unwrap_or(false)
+    }
+}
+
+fn char_is_upper(py: Python<'_>, c: char) -> bool {
+    if c.is_ascii() {
+        c.is_ascii_uppercase()
+    } else {
+        py_str_method(py, c, "isupper").unwrap_or(false)
+    }
+}
+
+fn py_str_method(py: Python<'_>, c: char, name: &str) -> Option<bool> {
+    let mut buf = [0u8; 4];
+    PyString::new(py, c.encode_utf8(&mut buf)).call_method0(name).ok()?.extract().ok()
+}
+
+fn char_upper(py: Python<'_>, c: char) -> String {
+    if c.is_ascii() {
+        return c.to_ascii_uppercase().to_string();
+    }
+    let mut buf = [0u8; 4];
+    PyString::new(py, c.encode_utf8(&mut buf))
+        .call_method0("upper")
+        .and_then(|u| u.extract::<String>())
+        .unwrap_or_else(|_| c.to_uppercase().collect())
+}
+
+/// An edit: replace original characters `start..end` with `repl` (`""` removes them, tidily).
+pub type Edit = (usize, usize, String);
+
+/// Apply replacements (overlaps merge into the widest; removals tidy their own spacing). `apply_edits` of the
+/// Python gate, as pieces.
+pub fn apply_edits(py: Python<'_>, text: &Text<'_>, edits: &[Edit]) -> Vec<Piece> {
+    let n = text.len();
+    if edits.is_empty() {
+        return vec![Piece::Range(0, n)];
+    }
+    let mut sorted: Vec<&Edit> = edits.iter().collect();
+    sorted.sort_by(|a, b| (a.0, std::cmp::Reverse(a.1)).cmp(&(b.0, std::cmp::Reverse(b.1))));
+    let mut merged: Vec<(usize, usize, Option<String>)> = Vec::new(); // None: the text of an uppercase fix
+    let mut merged_repl: Vec<String> = Vec::new();
+    for (start, end, repl) in sorted {
+        let (mut start, mut end, mut repl) = (*start, (*end).min(n), repl.clone());
+        if repl.is_empty() {
+            let (s, e) = removal_extent(text, start, end);
+            start = s;
+            end = e;
+            if 0 < start && end < n {
+                let before = text.char_at(start - 1);
+                let after = text.char_at(end);
+                if !matches!(before, ' ' | '\t') && !" \t,.;:!?".contains(after) {
+                    repl = " ".to_string(); // keep the words on either side apart
+                }
+            }
+        }
+        if let Some(last) = merged.last_mut() {
+            if start < last.1 {
+                if end > last.1 {
+                    last.1 = end;
+                }
+                continue;
+            }
+        }
+        merged.push((start, end, None));
+        merged_repl.push(repl);
+    }
+    if let Some(first) = merged.first_mut() {
+        if first.0 == 0 && merged_repl[0].is_empty() {
+            first.1 = next_visible(text, first.1); // nothing left before it: no leading space either
+        }
+    }
+    for (k, edit) in merged.iter_mut().enumerate() {
+        let (start, end) = (edit.0, edit.1);
+        // a capitalized sentence opening was removed: the next word now opens the sentence
+        if merged_repl[k].is_empty() && end < n && start < n {
+            let next = text.char_at(end);
+            if char_is_lower(py, next) && char_is_upper(py, text.char_at(start)) {
+                let before = prev_visible(text, start);
+                if before == -1 || ".!?".contains(text.char_at(before as usize)) {
+                    edit.1 = end + 1;
+                    edit.2 = Some(char_upper(py, next));
+                }
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(merged.len() * 2 + 1);
+    let mut pos = 0;
+    for (k, (start, end, upper)) in merged.into_iter().enumerate() {
+        if start > pos {
+            out.push(Piece::Range(pos, start));
+        }
+        let repl = upper.unwrap_or_else(|| std::mem::take(&mut merged_repl[k]));
+        if !repl.is_empty() {
+            out.push(Piece::Lit(repl));
+        }
+        pos = end;
+    }
+    if pos < n {
+        out.push(Piece::Range(pos, n));
+    }
+    out
+}
+
+/// Mask all digits of a written number but the last `keep_last`, keeping its separators; a spoken number becomes
+/// `ending in NNNN`. `digit_positions`: the characters of `segment` Python's `str.isdigit` accepts;
+/// `spoken_digits`: the digit tokens of the segment's normalized view, joined.
+pub fn mask_digits(segment: &str, digit_positions: &[usize], keep_last: usize, spoken_digits: impl FnOnce() -> Option<String>) -> String {
+    if digit_positions.len() >= keep_last.max(1) + 4 {
+        let keep_from = digit_positions.len() - keep_last;
+        let keep: &[usize] = if keep_last > 0 { &digit_positions[keep_from..] } else { &[] };
+        let digit_set: std::collections::HashSet<usize> = digit_positions.iter().copied().collect();
+        return segment
+            .chars()
+            .enumerate()
+            .map(|(i, ch)| if digit_set.contains(&i) && !keep.contains(&i) { 'X' } else { ch })
+            .collect();
+    }
+    match spoken_digits() {
+        Some(digits) if keep_last > 0 && digits.chars().count() >= keep_last => {
+            let tail: Vec<char> = digits.chars().collect();
+            let tail = &tail[tail.len() - keep_last..];
+            let spaced: Vec<String> = tail.iter().map(|c| c.to_string()).collect();
+            format!("ending in {}", spaced.join(" "))
+        }
+        _ => "[redacted]".to_string(),
+    }
+}

@@ -1,0 +1,60 @@
+//! The native text layer behind [`super::textview::TextLayer::Native`]: `crate::text`'s normalizer and detectors.
+
+use std::sync::OnceLock;
+
+use pyo3::PyResult;
+
+use super::textview::{DetKind, Hit};
+use crate::text::detectors::{self, Exempt, Kind};
+use crate::text::NormalizedText;
+
+/// Whether `crate::text` provides the normalizer and detectors in this build.
+pub const AVAILABLE: bool = true;
+
+thread_local! {
+    /// Normalized views given back by dropped [`super::textview::View`]s: a turn reuses their buffers instead of
+    /// allocating new ones (a few views are alive at once: the turn, its stored form, a streamed turn).
+    static POOL: std::cell::RefCell<Vec<NormalizedText>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The normalized view of `text`, in buffers reused from earlier views.
+pub fn normalize(text: &str) -> NormalizedText {
+    let mut nt = POOL.with(|p| p.borrow_mut().pop()).unwrap_or_default();
+    crate::text::normalize_into(text, &mut nt);
+    nt
+}
+
+/// Give a view's buffers back for reuse.
+pub fn recycle(nt: NormalizedText) {
+    POOL.with(|p| {
+        let mut pool = p.borrow_mut();
+        if pool.len() < 8 && nt.text.capacity() <= 1 << 16 {
+            pool.push(nt);
+        }
+    });
+}
+
+pub fn normalize_phrase(phrase: &str) -> PyResult<String> {
+    Ok(crate::text::normalize_phrase(phrase))
+}
+
+fn no_exempt() -> &'static Exempt {
+    static EMPTY: OnceLock<Exempt> = OnceLock::new();
+    EMPTY.get_or_init(Exempt::new)
+}
+
+/// Hits per request; `requests` carry exempt values already in canonical form (the call's variables, canonicalized
+/// once at call start by the same rules).
+pub fn detect_many(nt: &NormalizedText, requests: &[(DetKind, &[String])]) -> PyResult<Vec<Vec<Hit>>> {
+    let owned: Vec<Option<Exempt>> =
+        requests.iter().map(|(_, ex)| (!ex.is_empty()).then(|| ex.iter().cloned().collect())).collect();
+    let reqs: Vec<(Kind, &Exempt)> = requests
+        .iter()
+        .zip(owned.iter())
+        .map(|((k, _), ex)| (k.0, ex.as_ref().unwrap_or_else(|| no_exempt())))
+        .collect();
+    Ok(detectors::detect_many(nt, &reqs)
+        .into_iter()
+        .map(|hits| hits.into_iter().map(|h| Hit { start: h.start as u32, end: h.end as u32 }).collect())
+        .collect())
+}

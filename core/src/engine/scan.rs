@@ -1,0 +1,770 @@
+//! One scan of a turn: every phrase and regex atom in one Aho-Corasick automaton over the normalized view,
+//! templates verified at their anchor hits, regexes run only where one of their atoms hit (YARA-style), then the
+//! detectors.
+//!
+//! The result, [`Matches`], maps matcher ids to spans in the turn's original text (characters), in the order in
+//! which a matcher's first span was found: automaton hits by end position (longer keys first at one end), then
+//! variable-led templates, then regexes by leaf, then detectors. Everything the evaluator reports follows that
+//! order, so it is the Python gate's.
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use pyo3::prelude::*;
+use regex::{Regex, RegexBuilder};
+
+use super::program::{MatcherId, RawMatchers};
+use super::textview::{DetKind, TextLayer, View};
+use super::trace::{Event, Tracer};
+
+pub type VarId = u32;
+
+/// A span in original characters; `kind` is a [`DetKind`] code, or 0 for phrases and regexes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Span {
+    pub start: u32,
+    pub end: u32,
+    pub kind: u8,
+}
+
+pub const NO_KIND: u8 = 0;
+
+/// Gaps stand for one to this many words.
+pub const GAP_MAX_WORDS: usize = 3;
+/// Words that may stand before a variable's value without being part of it.
+const ARTICLES: [&str; 3] = ["the", "a", "an"];
+
+#[derive(Debug, Clone)]
+pub enum Elem {
+    Lit(String),
+    Gap,
+    Var { id: VarId, gap: bool },
+}
+
+/// A phrase with `{variables}` or `*` gaps.
+#[derive(Debug, Clone)]
+pub struct Template {
+    pub elems: Vec<Elem>,
+    /// index of the literal run used as the atom; `None` for a phrase made only of variables and gaps
+    pub anchor: Option<usize>,
+    pub anchor_len: usize,
+    /// variables without a `|*` fallback
+    pub required: Vec<VarId>,
+}
+
+#[derive(Debug)]
+pub struct PhraseLeaf {
+    pub owners: Vec<MatcherId>,
+    pub template: Option<Template>,
+    pub text: String,
+}
+
+#[derive(Debug)]
+pub struct RegexLeaf {
+    pub owners: Vec<MatcherId>,
+    pub source: String,
+    pub regex: Regex,
+    pub always: bool,
+    /// the longest match in bytes, when bounded
+    pub max_len: Option<usize>,
+}
+
+#[derive(Debug)]
+pub struct DetectorLeaf {
+    pub owners: Vec<MatcherId>,
+    pub kind: DetKind,
+    pub exempt: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Payload {
+    pub is_regex: bool,
+    pub leaf: u32,
+    pub len: u32,
+}
+
+#[derive(Debug)]
+pub struct Matchers {
+    pub count: u32,
+    pub phrases: Vec<PhraseLeaf>,
+    pub regexes: Vec<RegexLeaf>,
+    pub detectors: Vec<DetectorLeaf>,
+    pub automaton: Option<AhoCorasick>,
+    /// per automaton pattern: what it stands for (phrase leaves first, then regex atoms)
+    pub payloads: Vec<Vec<Payload>>,
+    pub pattern_len: Vec<u32>,
+    pub atomless: Vec<u32>,
+    pub always_regexes: Vec<u32>,
+    /// variable names (templates and detector exemptions), index = `VarId`
+    pub variables: Vec<String>,
+    /// per matcher: for each leaf, the variables it needs; `None` unless every leaf needs one
+    pub matcher_vars: Vec<Option<Vec<Vec<VarId>>>>,
+    pub max_phrase_tokens: usize,
+}
+
+fn is_var(t: &str) -> bool {
+    t.chars().count() > 2 && t.starts_with('{') && t.ends_with('}')
+}
+
+fn var_parts(t: &str) -> (&str, bool) {
+    let inner = &t[1..t.len() - 1];
+    match inner.split_once('|') {
+        Some((name, fallback)) => (name, fallback == "*"),
+        None => (inner, false),
+    }
+}
+
+/// RE2 syntax → the `regex` crate's, with RE2's meaning: Perl classes and word boundaries are ASCII in RE2
+/// (`\d` is `[0-9]`, `\s` is `[\t\n\f\r ]`, `\b` looks at ASCII word characters), and `\Q...\E` quotes.
+pub fn translate_re2(src: &str) -> String {
+    let chars: Vec<char> = src.chars().collect();
+    let mut out = String::with_capacity(src.len() + 16);
+    let mut i = 0;
+    let mut depth = 0usize; // inside a character class (nested classes count)
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\\' && i + 1 < chars.len() {
+            let n = chars[i + 1];
+            let inside = depth > 0;
+            let rep: Option<&str> = match (n, inside) {
+                ('d', false) => Some("[0-9]"),
+                ('d', true) => Some("0-9"),
+                ('D', _) => Some("[^0-9]"),
+                ('w', false) => Some("[0-9A-Za-z_]"),
+                ('w', true) => Some("0-9A-Za-z_"),
+                ('W', _) => Some("[^0-9A-Za-z_]"),
+                ('s', false) => Some("[\\t\\n\\x0C\\r ]"),
+                ('s', true) => Some("\\t\\n\\x0C\\r "),
+                ('S', _) => Some("[^\\t\\n\\x0C\\r ]"),
+                ('b', false) => Some("(?-u:\\b)"),
+                ('B', false) => Some("(?-u:\\B)"),
+                ('C', false) => Some("(?s:.)"),
+                _ => None,
+            };
+            if let Some(r) = rep {
+                out.push_str(r);
+                i += 2;
+                continue;
+            }
+            if n == 'Q' {
+                let mut j = i + 2;
+                let mut lit = String::new();
+                while j < chars.len() && !(chars[j] == '\\' && j + 1 < chars.len() && chars[j + 1] == 'E') {
+                    lit.push(chars[j]);
+                    j += 1;
+                }
+                out.push_str(&regex::escape(&lit));
+                i = if j < chars.len() { j + 2 } else { j };
+                continue;
+            }
+            out.push(c);
+            out.push(n);
+            i += 2;
+            continue;
+        }
+        if c == '[' {
+            if depth > 0 && i + 1 < chars.len() && chars[i + 1] == ':' {
+                // [:alpha:] inside a class
+                if let Some(end) = (i + 2..chars.len().saturating_sub(1)).find(|&k| chars[k] == ':' && chars[k + 1] == ']') {
+                    out.extend(&chars[i..end + 2]);
+                    i = end + 2;
+                    continue;
+                }
+            }
+            depth += 1;
+            out.push(c);
+            i += 1;
+            // a `]` right after `[` or `[^` is a literal
+            if i < chars.len() && chars[i] == '^' {
+                out.push('^');
+                i += 1;
+            }
+            if i < chars.len() && chars[i] == ']' {
+                out.push_str("\\]");
+                i += 1;
+            }
+            continue;
+        }
+        if c == ']' && depth > 0 {
+            depth -= 1;
+        }
+        out.push(c);
+        i += 1;
+    }
+    out
+}
+
+fn compile_regex(src: &str) -> Result<(Regex, Option<usize>), String> {
+    let translated = translate_re2(src);
+    let regex = RegexBuilder::new(&translated)
+        .octal(true)
+        .size_limit(8 << 20)
+        .build()
+        .map_err(|e| format!("regex /{src}/ cannot run: {e}"))?;
+    let max_len = regex_syntax::ParserBuilder::new()
+        .octal(true)
+        .build()
+        .parse(&translated)
+        .ok()
+        .and_then(|h| h.properties().maximum_len());
+    Ok((regex, max_len))
+}
+
+impl Matchers {
+    pub(crate) fn build(raw: &RawMatchers) -> Result<Matchers, String> {
+        let count = raw.count;
+        let check_owners = |owners: &[u32], at: &str| -> Result<(), String> {
+            if owners.is_empty() {
+                return Err(format!("{at}: a leaf serves at least one matcher"));
+            }
+            for &m in owners {
+                if m >= count {
+                    return Err(format!("{at}: matcher {m} out of range"));
+                }
+            }
+            Ok(())
+        };
+        let mut variables: Vec<String> = Vec::new();
+        let var_id = |name: &str, variables: &mut Vec<String>| -> VarId {
+            if let Some(i) = variables.iter().position(|v| v == name) {
+                return i as VarId;
+            }
+            variables.push(name.to_string());
+            (variables.len() - 1) as VarId
+        };
+        let mut keys: Vec<String> = Vec::new();
+        let mut payloads: Vec<Vec<Payload>> = Vec::new();
+        let mut key_ix: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        let mut add_key = |key: String, p: Payload, keys: &mut Vec<String>, payloads: &mut Vec<Vec<Payload>>| {
+            let at = *key_ix.entry(key.clone()).or_insert_with(|| {
+                keys.push(key);
+                payloads.push(Vec::new());
+                payloads.len() - 1
+            });
+            payloads[at].push(p);
+        };
+        let mut phrases = Vec::with_capacity(raw.phrases.len());
+        let mut atomless = Vec::new();
+        let mut max_tokens = 1usize;
+        for (leaf, p) in raw.phrases.iter().enumerate() {
+            let at = format!("matchers.phrases[{leaf}]");
+            check_owners(&p.matchers, &at)?;
+            if p.tokens.is_empty() || p.tokens.iter().any(|t| t.is_empty() || t.contains(' ')) {
+                return Err(format!("{at}: a phrase is one or more tokens without spaces"));
+            }
+            let tokens = &p.tokens;
+            max_tokens = max_tokens.max(tokens.iter().map(|t| if t == "*" { GAP_MAX_WORDS } else { 1 }).sum());
+            let has_template = tokens.iter().any(|t| t == "*" || is_var(t));
+            if !has_template {
+                let key = tokens.join(" ");
+                add_key(key.clone(), Payload { is_regex: false, leaf: leaf as u32, len: key.len() as u32 }, &mut keys, &mut payloads);
+                phrases.push(PhraseLeaf { owners: p.matchers.clone(), template: None, text: key });
+                continue;
+            }
+            // the longest literal run (in characters; the first on a tie) is the atom
+            let mut best: Option<(usize, usize)> = None;
+            let mut best_len = 0usize;
+            let mut run_start: Option<usize> = None;
+            for i in 0..=tokens.len() {
+                let literal = i < tokens.len() && tokens[i] != "*" && !is_var(&tokens[i]);
+                if literal && run_start.is_none() {
+                    run_start = Some(i);
+                } else if !literal {
+                    if let Some(s) = run_start {
+                        let length: usize = tokens[s..i].iter().map(|t| t.chars().count()).sum();
+                        if length > best_len {
+                            best = Some((s, i - s));
+                            best_len = length;
+                        }
+                        run_start = None;
+                    }
+                }
+            }
+            let mut elems = Vec::with_capacity(tokens.len());
+            let mut required = Vec::new();
+            for t in tokens {
+                if t == "*" {
+                    elems.push(Elem::Gap);
+                } else if is_var(t) {
+                    let (name, gap) = var_parts(t);
+                    let id = var_id(name, &mut variables);
+                    if !gap {
+                        required.push(id);
+                    }
+                    elems.push(Elem::Var { id, gap });
+                } else {
+                    elems.push(Elem::Lit(t.clone()));
+                }
+            }
+            let template = Template { elems, anchor: best.map(|b| b.0), anchor_len: best.map_or(0, |b| b.1), required };
+            match best {
+                None => atomless.push(leaf as u32),
+                Some((s, n)) => {
+                    let key = tokens[s..s + n].join(" ");
+                    add_key(key.clone(), Payload { is_regex: false, leaf: leaf as u32, len: key.len() as u32 }, &mut keys, &mut payloads);
+                }
+            }
+            phrases.push(PhraseLeaf { owners: p.matchers.clone(), template: Some(template), text: tokens.join(" ") });
+        }
+        let mut regexes = Vec::with_capacity(raw.regexes.len());
+        let mut always_regexes = Vec::new();
+        for (leaf, r) in raw.regexes.iter().enumerate() {
+            let at = format!("matchers.regexes[{leaf}]");
+            check_owners(&r.matchers, &at)?;
+            let (regex, max_len) = compile_regex(&r.source).map_err(|e| format!("{at}: {e}"))?;
+            let atoms: Vec<&String> = r.atoms.iter().filter(|a| !a.trim().is_empty()).collect();
+            let always = atoms.is_empty();
+            if always {
+                always_regexes.push(leaf as u32);
+            }
+            for a in atoms {
+                add_key(a.clone(), Payload { is_regex: true, leaf: leaf as u32, len: a.len() as u32 }, &mut keys, &mut payloads);
+            }
+            regexes.push(RegexLeaf { owners: r.matchers.clone(), source: r.source.clone(), regex, always, max_len });
+        }
+        let mut detectors = Vec::with_capacity(raw.detectors.len());
+        for (leaf, d) in raw.detectors.iter().enumerate() {
+            let at = format!("matchers.detectors[{leaf}]");
+            check_owners(&d.matchers, &at)?;
+            let kind = DetKind::parse(&d.kind).ok_or_else(|| format!("{at}: unknown detector {:?}", d.kind))?;
+            if let Some(e) = &d.exempt {
+                var_id(e, &mut variables);
+            }
+            detectors.push(DetectorLeaf { owners: d.matchers.clone(), kind, exempt: d.exempt.clone() });
+        }
+        let automaton = if keys.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasick::builder()
+                    .kind(Some(AhoCorasickKind::ContiguousNFA))
+                    .match_kind(MatchKind::Standard)
+                    .build(&keys)
+                    .or_else(|_| AhoCorasick::builder().match_kind(MatchKind::Standard).build(&keys))
+                    .map_err(|e| format!("automaton: {e}"))?,
+            )
+        };
+        let pattern_len = keys.iter().map(|k| k.len() as u32).collect();
+        // which variables each matcher needs, leaf by leaf, in the order leaves were linked
+        let mut leaf_vars: Vec<Vec<Vec<VarId>>> = vec![Vec::new(); count as usize];
+        for p in &phrases {
+            let needs = p.template.as_ref().map(|t| t.required.clone()).unwrap_or_default();
+            for &m in &p.owners {
+                leaf_vars[m as usize].push(needs.clone());
+            }
+        }
+        for r in &regexes {
+            for &m in &r.owners {
+                leaf_vars[m as usize].push(Vec::new());
+            }
+        }
+        for d in &detectors {
+            for &m in &d.owners {
+                leaf_vars[m as usize].push(Vec::new());
+            }
+        }
+        let matcher_vars = leaf_vars
+            .into_iter()
+            .map(|v| if !v.is_empty() && v.iter().all(|l| !l.is_empty()) { Some(v) } else { None })
+            .collect();
+        Ok(Matchers {
+            count,
+            phrases,
+            regexes,
+            detectors,
+            automaton,
+            payloads,
+            pattern_len,
+            atomless,
+            always_regexes,
+            variables,
+            matcher_vars,
+            max_phrase_tokens: max_tokens,
+        })
+    }
+}
+
+// --------------------------------------------------------------------------------------------- matches
+
+const NONE: u32 = u32::MAX;
+
+/// A turn's matches: matcher id → spans, in first-found order. Reused turn after turn without reallocating.
+#[derive(Debug, Default)]
+pub struct Matches {
+    slot: Vec<u32>,
+    entries: Vec<(MatcherId, Vec<Span>)>,
+    len: usize,
+}
+
+impl Matches {
+    pub fn new(count: usize) -> Matches {
+        Matches { slot: vec![NONE; count], entries: Vec::new(), len: 0 }
+    }
+
+    pub fn clear(&mut self) {
+        for e in &mut self.entries[..self.len] {
+            self.slot[e.0 as usize] = NONE;
+            e.1.clear();
+        }
+        self.len = 0;
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    #[inline]
+    pub fn add(&mut self, mid: MatcherId, span: Span) {
+        let s = self.slot[mid as usize];
+        if s == NONE {
+            self.slot[mid as usize] = self.len as u32;
+            if self.len < self.entries.len() {
+                let e = &mut self.entries[self.len];
+                e.0 = mid;
+                e.1.push(span);
+            } else {
+                self.entries.push((mid, vec![span]));
+            }
+            self.len += 1;
+        } else {
+            let v = &mut self.entries[s as usize].1;
+            if v.last() != Some(&span) {
+                v.push(span);
+            }
+        }
+    }
+
+    #[inline]
+    pub fn contains(&self, mid: MatcherId) -> bool {
+        self.slot.get(mid as usize).is_some_and(|&s| s != NONE)
+    }
+
+    #[inline]
+    pub fn get(&self, mid: MatcherId) -> Option<&[Span]> {
+        match self.slot.get(mid as usize) {
+            Some(&s) if s != NONE => Some(&self.entries[s as usize].1),
+            _ => None,
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (MatcherId, &[Span])> {
+        self.entries[..self.len].iter().map(|(m, v)| (*m, v.as_slice()))
+    }
+
+    /// Several leaves of one matcher report in any order: sort and drop repeats.
+    pub fn finish(&mut self) {
+        for e in &mut self.entries[..self.len] {
+            if e.1.len() > 1 {
+                e.1.sort_unstable();
+                e.1.dedup();
+            }
+        }
+    }
+
+    /// Detector spans (kind set), in matcher order.
+    pub fn detector_spans(&self) -> Vec<Span> {
+        let mut out = Vec::new();
+        for (_, spans) in self.iter() {
+            out.extend(spans.iter().filter(|s| s.kind != NO_KIND));
+        }
+        out
+    }
+}
+
+/// What a call contributes to a scan: its variables' values as tokens and the exempt values per detector leaf.
+#[derive(Debug, Default, Clone)]
+pub struct ScanVars {
+    pub tokens: Vec<Option<Vec<String>>>,
+    /// per detector leaf: canonical exempt values
+    pub exempt: Vec<Vec<String>>,
+}
+
+impl ScanVars {
+    #[inline]
+    fn value(&self, id: VarId) -> Option<&[String]> {
+        self.tokens.get(id as usize).and_then(|v| v.as_deref()).filter(|v| !v.is_empty())
+    }
+}
+
+// --------------------------------------------------------------------------------------------- templates
+
+fn fwd_gap(rest: &[Elem], toks: &View, pos: usize, vars: &ScanVars) -> Option<usize> {
+    for width in 1..=GAP_MAX_WORDS {
+        if pos + width > toks.ntok() {
+            break;
+        }
+        if let Some(got) = fwd(rest, toks, pos + width, vars) {
+            return Some(got);
+        }
+    }
+    None
+}
+
+/// Match `elems` against `toks` from `pos`; the index after the match (shortest gaps first).
+fn fwd(elems: &[Elem], toks: &View, mut pos: usize, vars: &ScanVars) -> Option<usize> {
+    let Some((head, rest)) = elems.split_first() else { return Some(pos) };
+    match head {
+        Elem::Gap => fwd_gap(rest, toks, pos, vars),
+        Elem::Var { id, gap } => match vars.value(*id) {
+            None => {
+                if *gap {
+                    fwd_gap(rest, toks, pos, vars)
+                } else {
+                    None
+                }
+            }
+            Some(value) => {
+                if pos < toks.ntok() && ARTICLES.contains(&toks.tok(pos)) && value[0] != toks.tok(pos) {
+                    pos += 1; // "from the acme solar"
+                }
+                if pos + value.len() > toks.ntok() || !toks.toks_equal(pos, value) {
+                    return None;
+                }
+                fwd(rest, toks, pos + value.len(), vars)
+            }
+        },
+        Elem::Lit(l) => {
+            if pos < toks.ntok() && toks.tok(pos) == l {
+                fwd(rest, toks, pos + 1, vars)
+            } else {
+                None
+            }
+        }
+    }
+}
+
+fn back_gap(rest: &[Elem], toks: &View, end: usize, vars: &ScanVars) -> Option<usize> {
+    for width in 1..=GAP_MAX_WORDS {
+        if width > end {
+            break;
+        }
+        if let Some(got) = back(rest, toks, end - width, vars) {
+            return Some(got);
+        }
+    }
+    None
+}
+
+/// Match `elems` so that they end just before token `end`; the start token index.
+fn back(elems: &[Elem], toks: &View, end: usize, vars: &ScanVars) -> Option<usize> {
+    let Some((head, rest)) = elems.split_last() else { return Some(end) };
+    match head {
+        Elem::Gap => back_gap(rest, toks, end, vars),
+        Elem::Var { id, gap } => match vars.value(*id) {
+            None => {
+                if *gap {
+                    back_gap(rest, toks, end, vars)
+                } else {
+                    None
+                }
+            }
+            Some(value) => {
+                if value.len() > end {
+                    return None;
+                }
+                let start = end - value.len();
+                if !toks.toks_equal(start, value) {
+                    return None;
+                }
+                let got = back(rest, toks, start, vars);
+                if got.is_none() && start > 0 && ARTICLES.contains(&toks.tok(start - 1)) {
+                    return back(rest, toks, start - 1, vars); // "from the acme solar"
+                }
+                got
+            }
+        },
+        Elem::Lit(l) => {
+            if end >= 1 && toks.tok(end - 1) == l {
+                back(rest, toks, end - 1, vars)
+            } else {
+                None
+            }
+        }
+    }
+}
+
+/// The template around an atom hit at normalized byte `atom_start`: its normalized byte span, or `None`.
+fn verify_template(t: &Template, view: &View, atom_start: usize, vars: &ScanVars) -> Option<(usize, usize)> {
+    let anchor = t.anchor?;
+    let anchor_tok = view.token_at(atom_start)?;
+    let toks = view;
+    let first = back(&t.elems[..anchor], toks, anchor_tok, vars)?;
+    let after = fwd(&t.elems[anchor + t.anchor_len..], toks, anchor_tok + t.anchor_len, vars)?;
+    if after == first {
+        return None;
+    }
+    Some(view.token_span(first, after))
+}
+
+/// A variable-led template with no literal atom: find the call's value of its first variable.
+fn search_template(t: &Template, view: &View, vars: &ScanVars, out: &mut Vec<(usize, usize)>) {
+    let Some(idx) = t.elems.iter().position(|e| matches!(e, Elem::Var { .. })) else { return };
+    let Elem::Var { id, .. } = t.elems[idx] else { return };
+    let Some(value) = vars.value(id) else { return };
+    let needle = value.join(" ");
+    let text = view.nt.text.as_bytes();
+    let toks = view;
+    let finder = memchr::memmem::Finder::new(needle.as_bytes());
+    let mut from = 0usize;
+    // every occurrence, overlapping ones too (str.find from one past the last)
+    while let Some(found) = finder.find(&text[from..]) {
+        let pos = from + found;
+        from = pos + 1;
+        let stop = pos + needle.len();
+        if (pos == 0 || text[pos - 1] == b' ') && (stop == text.len() || text[stop] == b' ') {
+            let Some(anchor_tok) = view.token_at(pos) else { continue };
+            let first = back(&t.elems[..idx], toks, anchor_tok, vars);
+            let after = fwd(&t.elems[idx..], toks, anchor_tok, vars);
+            if let (Some(first), Some(after)) = (first, after) {
+                if after > first {
+                    out.push(view.token_span(first, after));
+                }
+            }
+        }
+    }
+}
+
+// --------------------------------------------------------------------------------------------- scanning
+
+/// Per-call scratch space for scans.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    hits: Vec<(usize, u32)>,
+    regex_due: Vec<bool>,
+    spans: Vec<(usize, usize)>,
+}
+
+impl Matchers {
+    fn add_norm(&self, out: &mut Matches, owners: &[MatcherId], view: &View, start: usize, stop: usize) {
+        let (s, e) = view.to_original(start, stop);
+        let span = Span { start: s, end: e, kind: NO_KIND };
+        for &m in owners {
+            out.add(m, span);
+        }
+    }
+
+    /// Every match in one turn (see the module docstring). `out` is cleared first.
+    #[allow(clippy::too_many_arguments)]
+    pub fn scan(
+        &self,
+        py: Python<'_>,
+        view: &View,
+        vars: &ScanVars,
+        layer: &TextLayer,
+        out: &mut Matches,
+        scratch: &mut Scratch,
+        mut tracer: Option<&mut Tracer>,
+    ) -> PyResult<()> {
+        out.clear();
+        let text = view.nt.text.as_bytes();
+        if text.is_empty() {
+            return Ok(());
+        }
+        let n = text.len();
+        scratch.regex_due.clear();
+        scratch.regex_due.resize(self.regexes.len(), false);
+        if let Some(ac) = &self.automaton {
+            scratch.hits.clear();
+            for m in ac.find_overlapping_iter(&view.nt.text) {
+                scratch.hits.push((m.end(), m.pattern().as_u32()));
+            }
+            let lens = &self.pattern_len;
+            scratch.hits.sort_unstable_by_key(|&(end, p)| (end, std::cmp::Reverse(lens[p as usize])));
+            for &(stop, pattern) in &scratch.hits {
+                let ends_word = stop == n || text[stop] == b' ';
+                for p in &self.payloads[pattern as usize] {
+                    if p.is_regex {
+                        scratch.regex_due[p.leaf as usize] = true;
+                        continue;
+                    }
+                    let start = stop - p.len as usize;
+                    if !ends_word || (start > 0 && text[start - 1] != b' ') {
+                        continue;
+                    }
+                    let leaf = &self.phrases[p.leaf as usize];
+                    match &leaf.template {
+                        None => {
+                            if let Some(t) = tracer.as_deref_mut() {
+                                t.push(Event::Candidate { leaf: p.leaf, start: start as u32, end: stop as u32 });
+                            }
+                            self.add_norm(out, &leaf.owners, view, start, stop)
+                        }
+                        Some(t) => match verify_template(t, view, start, vars) {
+                            Some((s, e)) => {
+                                if let Some(tr) = tracer.as_deref_mut() {
+                                    tr.push(Event::Candidate { leaf: p.leaf, start: start as u32, end: stop as u32 });
+                                }
+                                self.add_norm(out, &leaf.owners, view, s, e)
+                            }
+                            None => {
+                                if let Some(tr) = tracer.as_deref_mut() {
+                                    tr.push(Event::TemplateRejected { leaf: p.leaf, start: start as u32, end: stop as u32 });
+                                }
+                            }
+                        },
+                    }
+                }
+            }
+        }
+        for &leaf in &self.atomless {
+            let pl = &self.phrases[leaf as usize];
+            if let Some(t) = &pl.template {
+                scratch.spans.clear();
+                search_template(t, view, vars, &mut scratch.spans);
+                for i in 0..scratch.spans.len() {
+                    let (s, e) = scratch.spans[i];
+                    self.add_norm(out, &pl.owners, view, s, e);
+                }
+            }
+        }
+        for &leaf in &self.always_regexes {
+            scratch.regex_due[leaf as usize] = true;
+        }
+        for (leaf, r) in self.regexes.iter().enumerate() {
+            if !scratch.regex_due[leaf] {
+                continue;
+            }
+            if let Some(t) = tracer.as_deref_mut() {
+                t.push(Event::RegexRan { leaf: leaf as u32 });
+            }
+            for m in r.regex.find_iter(&view.nt.text) {
+                if m.end() > m.start() {
+                    self.add_norm(out, &r.owners, view, m.start(), m.end());
+                }
+            }
+        }
+        self.detect(py, view, vars, layer, out)?;
+        out.finish();
+        Ok(())
+    }
+
+    /// The detector leaves' hits alone (what storage redaction needs), into `out` (cleared first).
+    pub fn scan_detectors(&self, py: Python<'_>, view: &View, vars: &ScanVars, layer: &TextLayer, out: &mut Matches) -> PyResult<()> {
+        out.clear();
+        if !view.nt.text.is_empty() {
+            self.detect(py, view, vars, layer, out)?;
+        }
+        out.finish();
+        Ok(())
+    }
+
+    fn detect(&self, py: Python<'_>, view: &View, vars: &ScanVars, layer: &TextLayer, out: &mut Matches) -> PyResult<()> {
+        if self.detectors.is_empty() {
+            return Ok(());
+        }
+        let requests: Vec<(DetKind, &[String])> = self
+            .detectors
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.kind, vars.exempt.get(i).map(Vec::as_slice).unwrap_or(&[])))
+            .collect();
+        let hits = layer.detect(py, view, &requests)?;
+        for (d, found) in self.detectors.iter().zip(hits.iter()) {
+            for h in found {
+                let span = Span { start: h.start, end: h.end, kind: d.kind.code() };
+                for &m in &d.owners {
+                    out.add(m, span);
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,344 @@
+//! Streaming agent turns: speak what is already safe while the LLM is still writing.
+//!
+//! `feed(chunk)` returns the newly safe part of what will be spoken. It holds back only a suffix that could still
+//! change: the last few words (the longest phrase in the enabled packs, in tokens, plus slack), extended over any run
+//! of digits, number words, spelled letters or `dot`/`at` words that a detector could still turn into a hit.
+//! Everything before that point is final: the same edits apply to it whatever comes next, so what the feeds release
+//! plus the tail at close equals the text a whole-turn check gives.
+//!
+//! Two things make a stream hold everything for a while: a first-turn disclosure that modify mode would prefix, and
+//! a violation that will suppress the turn (block and handoff modes): what was already spoken cannot be taken back,
+//! so nothing more is released and the fallback line is the tail. `suppressing` says so as soon as it is known.
+//!
+//! Work per feed: the turn so far is normalized, scanned and evaluated again ([`Incremental`] is the seam where an
+//! incremental scan belongs), so a turn streamed in many small chunks costs more than checking it whole (about 18x
+//! for a 1,000-character turn in 2-word chunks with the native text layer). Scanning only the new text plus the
+//! hold-back needs a normalizer that can resume at a frozen token; until then every feed is exact by construction:
+//! it decides on the same text the frozen Python gate decides on.
+
+use std::collections::HashSet;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PyString};
+
+use super::call::{read_t, CallCore};
+use super::clock::{fault, now_ns, Stage};
+use super::edits::{apply_edits, py_isspace, removal_extent, Piece, Text};
+use super::eval::{Outcome, Plan};
+use super::incremental::Incremental;
+use super::state::T;
+use super::textview::py_str_lossless_offsets;
+
+/// Words that can be part of a detector hit spanning several words (numbers, spelled symbols).
+pub struct Sticky {
+    pub words: HashSet<String>,
+}
+
+fn is_sticky(py: Python<'_>, sticky: &Sticky, word: &str) -> bool {
+    let core = word.trim_matches(|c: char| " \t\n,;:!?\"()[]".contains(c));
+    if core.is_empty() {
+        return true;
+    }
+    let folded: String = if core.is_ascii() {
+        core.to_ascii_lowercase()
+    } else {
+        PyString::new(py, core).call_method0("casefold").and_then(|s| s.extract()).unwrap_or_else(|_| core.to_lowercase())
+    };
+    if sticky.words.contains(&folded) || folded.chars().count() == 1 {
+        return true;
+    }
+    folded.chars().any(|ch| {
+        "@._-".contains(ch)
+            || if ch.is_ascii() {
+                ch.is_ascii_digit()
+            } else {
+                let mut buf = [0u8; 4];
+                PyString::new(py, ch.encode_utf8(&mut buf)).call_method0("isdigit").and_then(|b| b.extract()).unwrap_or(false)
+            }
+    })
+}
+
+/// One streamed agent turn (subclassed in Python by `trace_engine.gate.stream.AgentStream`).
+#[pyclass(subclass, module = "trace_engine._core")]
+pub struct StreamCore {
+    #[pyo3(get)]
+    pub call: Py<CallCore>,
+    pub t: Option<T>,
+    #[pyo3(get, name = "t")]
+    pub t_obj: PyObject,
+    /// the turn so far (lone surrogates read as U+FFFD), and its length in characters
+    buf: String,
+    chars: usize,
+    /// the chunks as given, kept once one held lone surrogates (the whole-turn check reads them exactly)
+    py_chunks: Option<Vec<Py<PyString>>>,
+    /// character index where each word starts, and whether the last character was whitespace
+    word_starts: Vec<usize>,
+    prev_space: bool,
+    emitted: String,
+    emitted_chars: usize,
+    /// source characters the released text covers when it is a plain copy of the source (no edit, no prefix yet)
+    plain_upto: Option<usize>,
+    #[pyo3(get, set)]
+    pub tail: Py<PyString>,
+    #[pyo3(get, set)]
+    pub closed: bool,
+    #[pyo3(get, set)]
+    pub failed: bool,
+    /// the turn will be suppressed (block/handoff) whatever comes next, as far as the text so far shows
+    #[pyo3(get)]
+    pub suppressing: bool,
+    #[pyo3(get)]
+    pub max_holdback_chars: usize,
+    pub latencies: Vec<u64>,
+    inc: Incremental,
+    outcome: Outcome,
+    plan: Plan,
+}
+
+impl StreamCore {
+    fn append(&mut self, chunk: &str) {
+        let base = self.chars;
+        let mut n = 0;
+        for ch in chunk.chars() {
+            let space = py_isspace(ch);
+            if self.prev_space && !space {
+                self.word_starts.push(base + n);
+            }
+            self.prev_space = space;
+            n += 1;
+        }
+        self.buf.push_str(chunk);
+        self.chars += n;
+    }
+
+    /// The original offset before which nothing can change any more.
+    fn safe_end(&self, py: Python<'_>, text: &Text<'_>, hold_words: usize, sticky: &Sticky) -> usize {
+        let starts = &self.word_starts;
+        if starts.is_empty() {
+            return self.chars;
+        }
+        let ends_clean = self.prev_space;
+        let held = if ends_clean { hold_words } else { hold_words + 1 };
+        if starts.len() <= held {
+            return 0;
+        }
+        let mut i = starts.len() - held;
+        let word = |k: usize| -> &str {
+            let end = if k + 1 < starts.len() { starts[k + 1] } else { self.chars };
+            text.slice(starts[k], end)
+        };
+        while i > 0 && is_sticky(py, sticky, word(i - 1)) {
+            i -= 1;
+        }
+        if i > 0 {
+            i -= 1; // one more word: the local part of a spoken email, or a number's lead-in
+        }
+        let mut safe = starts[i];
+        while safe > 0 && matches!(text.char_at(safe - 1), ' ' | '\t' | ',' | ';' | ':') {
+            safe -= 1; // a removal in the held words may take the comma before them too
+        }
+        safe
+    }
+
+    fn release(&mut self, py: Python<'_>) -> PyResult<String> {
+        let buf = std::mem::take(&mut self.buf);
+        let got = self.release_from(py, &buf);
+        self.buf = buf;
+        got
+    }
+
+    fn release_from(&mut self, py: Python<'_>, buf: &str) -> PyResult<String> {
+        fault(Stage::StreamRelease)?;
+        let call_obj = self.call.clone_ref(py);
+        let mut call = call_obj.borrow_mut(py);
+        let text = Text::new(buf, None);
+        let mut outcome = std::mem::take(&mut self.outcome);
+        let mut plan = std::mem::take(&mut self.plan);
+        let result = (|| -> PyResult<Option<usize>> {
+            let matches = self.inc.update(py, &mut call, buf)?;
+            call.stream_evaluate(py, matches, buf, self.t, &mut outcome, &text, &mut plan)?;
+            self.suppressing = plan.suppress > 0;
+            if plan.suppress > 0 || outcome.unresolved_prefix {
+                return Ok(None);
+            }
+            let sh = call.sh.clone();
+            let mut safe = self.safe_end(py, &text, sh.program.hold_back_tokens, &call.sticky());
+            for (start, end, repl) in &plan.edits {
+                let (s, e) = if repl.is_empty() { removal_extent(&text, *start, *end) } else { (*start, *end) };
+                if (s < safe && safe < e) || (e >= safe && s < safe) {
+                    safe = s;
+                }
+            }
+            Ok(Some(safe))
+        })();
+        self.outcome = outcome;
+        let safe = match result {
+            Ok(Some(s)) => s,
+            Ok(None) => {
+                self.plan = plan;
+                return Ok(String::new());
+            }
+            Err(e) => {
+                self.plan = plan;
+                return Err(e);
+            }
+        };
+        self.max_holdback_chars = self.max_holdback_chars.max(self.chars - safe);
+        let delta = if plan.edits.is_empty() && plan.prefixes.is_empty() && self.plain_upto == Some(self.emitted_chars) {
+            // nothing rewritten: the released text is the source itself
+            if safe > self.emitted_chars {
+                let d = text.slice(self.emitted_chars, safe).to_string();
+                self.plain_upto = Some(safe);
+                d
+            } else {
+                String::new()
+            }
+        } else {
+            self.plain_upto = None;
+            let rendered = render_upto(py, &text, &plan, safe);
+            if !rendered.starts_with(&self.emitted) {
+                String::new() // never contradict what was already released; hold until close
+            } else {
+                rendered[self.emitted.len()..].to_string()
+            }
+        };
+        self.plan = plan;
+        if !delta.is_empty() {
+            self.emitted.push_str(&delta);
+            self.emitted_chars += delta.chars().count();
+            if self.plain_upto.is_some() {
+                self.plain_upto = Some(self.emitted_chars);
+            }
+        }
+        Ok(delta)
+    }
+}
+
+/// What `text[:upto]` becomes (edits that end by `upto`, prefixes; no suffixes).
+fn render_upto(py: Python<'_>, text: &Text<'_>, plan: &Plan, upto: usize) -> String {
+    let head = Text::new(text.slice(0, upto), None);
+    let edits: Vec<_> = plan.edits.iter().filter(|e| e.1 <= upto).cloned().collect();
+    let body = apply_edits(py, &head, &edits);
+    let mut out = String::new();
+    let blank = super::edits::is_blank(&head, &body);
+    if !plan.prefixes.is_empty() {
+        out.push_str(&plan.prefixes.join(" "));
+        if !blank {
+            out.push(' ');
+        } else {
+            return out;
+        }
+    }
+    for p in &body {
+        match p {
+            Piece::Range(a, b) => out.push_str(head.slice(*a, *b)),
+            Piece::Lit(s) => out.push_str(s),
+        }
+    }
+    out
+}
+
+#[pymethods]
+impl StreamCore {
+    #[new]
+    #[pyo3(signature = (call, t=None))]
+    fn new(py: Python<'_>, call: Bound<'_, CallCore>, t: Option<Bound<'_, PyAny>>) -> PyResult<Self> {
+        let t_obj = t.map(|t| t.unbind()).unwrap_or_else(|| py.None());
+        let tv = read_t(t_obj.bind(py))?;
+        let inc = Incremental::new(&call.borrow());
+        Ok(StreamCore {
+            call: call.unbind(),
+            t: tv,
+            t_obj,
+            buf: String::new(),
+            chars: 0,
+            py_chunks: None,
+            word_starts: Vec::new(),
+            prev_space: true,
+            emitted: String::new(),
+            emitted_chars: 0,
+            plain_upto: Some(0),
+            tail: PyString::new(py, "").unbind(),
+            closed: false,
+            failed: false,
+            suppressing: false,
+            max_holdback_chars: 0,
+            latencies: Vec::new(),
+            inc,
+            outcome: Outcome::default(),
+            plan: Plan::default(),
+        })
+    }
+
+    /// Add ``chunk``; return the part of the turn that is now safe to speak (possibly empty).
+    ///
+    /// A chunk that arrives after :meth:`close` (the LLM still writing after a barge-in) is dropped: nothing more of
+    /// this turn is spoken, and ``""`` is returned. Raises ``TypeError`` for a chunk that is not a ``str`` and
+    /// ``CallEndedError`` once the call has ended; never on content.
+    fn feed(slf: &Bound<'_, Self>, chunk: &Bound<'_, PyAny>) -> PyResult<String> {
+        let py = slf.py();
+        let ended = slf.borrow().call.borrow(py).ended;
+        if !chunk.is_exact_instance_of::<PyString>() || ended {
+            slf.call_method1("_check_feed", (chunk,))?;
+        }
+        let mut me = slf.borrow_mut();
+        if me.closed {
+            return Ok(String::new());
+        }
+        let started = now_ns();
+        let chunk = chunk.downcast::<PyString>()?;
+        let (s, lossy) = py_str_lossless_offsets(chunk)?;
+        if lossy && me.py_chunks.is_none() {
+            let so_far = PyString::new(py, &me.buf).unbind();
+            me.py_chunks = Some(vec![so_far]);
+        }
+        if let Some(chunks) = &mut me.py_chunks {
+            chunks.push(chunk.clone().unbind());
+        }
+        me.append(&s);
+        if me.failed {
+            me.emitted.push_str(&s);
+            me.emitted_chars = me.chars;
+            return Ok(s);
+        }
+        let delta = match me.release(py) {
+            Ok(d) => d,
+            Err(_) => {
+                // fail open: pass the text through, as the whole-turn gate would; close() records the turn
+                // redacted by the detectors alone (never raw)
+                me.failed = true;
+                me.call.borrow_mut(py).st.errors += 1;
+                let d = if me.buf.starts_with(&me.emitted) { me.buf[me.emitted.len()..].to_string() } else { String::new() };
+                me.emitted.push_str(&d);
+                me.emitted_chars = me.emitted.chars().count();
+                d
+            }
+        };
+        let elapsed = now_ns().saturating_sub(started);
+        me.latencies.push(elapsed);
+        Ok(delta)
+    }
+
+    /// The turn as written so far (exactly as given).
+    #[getter]
+    fn buffer(&self, py: Python<'_>) -> PyResult<Py<PyString>> {
+        match &self.py_chunks {
+            None => Ok(PyString::new(py, &self.buf).unbind()),
+            Some(chunks) => {
+                let list = PyList::new(py, chunks.iter().map(|c| c.bind(py)))?;
+                Ok(PyString::new(py, "").call_method1("join", (list,))?.downcast_into::<PyString>()?.unbind())
+            }
+        }
+    }
+
+    /// Everything released by the feeds so far.
+    #[getter]
+    fn emitted(&self) -> &str {
+        &self.emitted
+    }
+
+    #[getter]
+    fn chunk_latencies_ns(&self) -> Vec<u64> {
+        self.latencies.clone()
+    }
+}

@@ -1,0 +1,275 @@
+//! The evaluator's view of the text layer: a turn's original text, its normalized view and the detectors.
+//!
+//! The normalizer and the detectors live in `crate::text` (the Rust port of `trace_engine/text/`). The evaluator
+//! reaches them only through [`TextLayer`], which has two implementations: the native one, and a bridge to the
+//! Python text layer (`trace_engine.text.normalize` / `detect_many`), which the equivalence tests use to hold the
+//! evaluator to the frozen Python gate independently of the text layer.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PyString, PyTuple};
+
+use std::sync::OnceLock;
+
+use crate::text::detectors::{Kind, DETECTORS};
+use crate::text::NormalizedText;
+
+/// A detector kind as the evaluator keys it: the text layer's registry kind, with a code (1, 2, ...) in the order of
+/// the detectors' names, so that spans sorted by code sort as the Python gate's tuples do (by kind name). Nothing
+/// here names a detector: a new registry entry is a new kind with no edit (see `crate::text::detectors`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DetKind(pub Kind);
+
+/// The registry's kinds in the order of their names.
+fn by_name() -> &'static [Kind] {
+    static KINDS: OnceLock<Vec<Kind>> = OnceLock::new();
+    KINDS.get_or_init(|| {
+        let mut kinds: Vec<Kind> = DETECTORS.iter().map(|s| s.kind).collect();
+        kinds.sort_by_key(|k| k.name());
+        kinds
+    })
+}
+
+impl DetKind {
+    pub fn name(self) -> &'static str {
+        self.0.name()
+    }
+
+    pub fn parse(s: &str) -> Option<DetKind> {
+        Kind::from_name(s).map(DetKind)
+    }
+
+    /// 1 + the kind's rank by name (0 is no kind: a phrase or regex span).
+    pub fn code(self) -> u8 {
+        by_name().iter().position(|k| *k == self.0).map_or(0, |i| i as u8 + 1)
+    }
+
+    pub fn from_code(code: u8) -> Option<DetKind> {
+        (code as usize).checked_sub(1).and_then(|i| by_name().get(i)).map(|k| DetKind(*k))
+    }
+
+    /// Every kind, in code order.
+    pub fn all() -> impl Iterator<Item = DetKind> {
+        by_name().iter().map(|k| DetKind(*k))
+    }
+}
+
+impl PartialOrd for DetKind {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for DetKind {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.name().cmp(other.name())
+    }
+}
+
+/// One turn's text as the evaluator reads it: the original (as Python indexes it: character offsets) and its
+/// normalized view.
+pub struct View {
+    pub nt: NormalizedText,
+    /// the Python `NormalizedText` this view was read from (the Python bridge only)
+    pub py_nt: Option<Py<PyAny>>,
+}
+
+impl Drop for View {
+    fn drop(&mut self) {
+        if self.py_nt.is_none() {
+            crate::engine::native::recycle(std::mem::take(&mut self.nt));
+        }
+    }
+}
+
+impl View {
+    pub fn empty() -> View {
+        View { nt: NormalizedText::default(), py_nt: None }
+    }
+
+    /// Number of tokens.
+    #[inline]
+    pub fn ntok(&self) -> usize {
+        self.nt.norm_starts.len()
+    }
+
+    /// Token `i`.
+    #[inline]
+    pub fn tok(&self, i: usize) -> &str {
+        &self.nt.text[self.nt.norm_starts[i]..self.nt.norm_ends[i]]
+    }
+
+    /// Whether the tokens from `at` are `value`.
+    #[inline]
+    pub fn toks_equal(&self, at: usize, value: &[String]) -> bool {
+        at + value.len() <= self.ntok() && value.iter().enumerate().all(|(k, v)| self.tok(at + k) == v)
+    }
+
+    /// Index of the token containing (or starting at) normalized byte `off`; on a separating space the token
+    /// before it; `None` when there are no tokens.
+    #[inline]
+    pub fn token_at(&self, off: usize) -> Option<usize> {
+        let starts = &self.nt.norm_starts;
+        if starts.is_empty() {
+            return None;
+        }
+        let i = starts.partition_point(|&s| s <= off);
+        Some(i.saturating_sub(1))
+    }
+
+    /// Original `(start, end)` (characters) covering every token that `text[norm_start..norm_end]` touches.
+    pub fn to_original(&self, norm_start: usize, norm_end: usize) -> (u32, u32) {
+        let nt = &self.nt;
+        let n = self.ntok();
+        if n == 0 {
+            return (0, 0);
+        }
+        let starts = &nt.norm_starts;
+        let mut i = starts.partition_point(|&s| s <= norm_start) as isize - 1;
+        if i < 0 {
+            i = 0;
+        } else {
+            let iu = i as usize;
+            if iu + 1 < n && norm_start >= self.nt.norm_ends[iu] {
+                i += 1; // on the space after token i
+            }
+        }
+        let last = if norm_end > norm_start { norm_end - 1 } else { norm_start };
+        let mut j = starts.partition_point(|&s| s <= last) as isize - 1;
+        if j < i {
+            j = i;
+        }
+        (nt.orig_starts[i as usize] as u32, nt.orig_ends[j as usize] as u32)
+    }
+
+    /// Normalized `(start, stop)` bytes of tokens `first..last_excl`.
+    #[inline]
+    pub fn token_span(&self, first: usize, last_excl: usize) -> (usize, usize) {
+        (self.nt.norm_starts[first], self.nt.norm_ends[last_excl - 1])
+    }
+}
+
+/// A detector hit: original character offsets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hit {
+    pub start: u32,
+    pub end: u32,
+}
+
+/// Where normalization and detection come from.
+pub enum TextLayer {
+    /// `crate::text`
+    Native,
+    /// the Python text layer (`trace_engine.text`), called through the interpreter
+    Python { normalize: Py<PyAny>, detect_many: Py<PyAny>, normalize_phrase: Py<PyAny> },
+}
+
+fn char_to_byte_offsets(s: &str) -> Vec<usize> {
+    let mut out = Vec::with_capacity(s.len() + 1);
+    for (b, _) in s.char_indices() {
+        out.push(b);
+    }
+    out.push(s.len());
+    out
+}
+
+/// A Python `str` as Rust text: lone surrogates (which Rust strings cannot hold) become U+FFFD one for one, so
+/// character offsets are the same on both sides.
+pub fn py_str_lossless_offsets(s: &Bound<'_, PyString>) -> PyResult<(String, bool)> {
+    match s.to_str() {
+        Ok(t) => Ok((t.to_string(), false)),
+        Err(_) => {
+            let raw = s.call_method1("encode", ("utf-32-le", "surrogatepass"))?;
+            let bytes: &[u8] = raw.downcast::<pyo3::types::PyBytes>()?.as_bytes();
+            let mut out = String::with_capacity(bytes.len() / 4);
+            for c in bytes.chunks_exact(4) {
+                let u = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+                out.push(char::from_u32(u).unwrap_or('\u{FFFD}'));
+            }
+            Ok((out, true))
+        }
+    }
+}
+
+impl TextLayer {
+    pub fn is_native(&self) -> bool {
+        matches!(self, TextLayer::Native)
+    }
+
+    /// The normalized view of `text`. `py_text` is the same text as a Python object (the bridge passes it to
+    /// Python as given, lone surrogates included).
+    pub fn normalize(&self, py: Python<'_>, text: &str, py_text: Option<&Bound<'_, PyString>>) -> PyResult<View> {
+        match self {
+            TextLayer::Native => {
+                Ok(View { nt: crate::engine::native::normalize(text), py_nt: None })
+            }
+            TextLayer::Python { normalize, .. } => {
+                let arg = match py_text {
+                    Some(t) => t.clone(),
+                    None => PyString::new(py, text),
+                };
+                let obj = normalize.bind(py).call1((arg,))?;
+                let (ntext, _) = py_str_lossless_offsets(obj.getattr("text")?.downcast::<PyString>()?)?;
+                let tokens: Vec<String> = obj
+                    .getattr("tokens")?
+                    .downcast::<PyList>()?
+                    .iter()
+                    .map(|t| t.downcast::<PyString>().map_err(PyErr::from).and_then(|s| Ok(py_str_lossless_offsets(s)?.0)))
+                    .collect::<PyResult<_>>()?;
+                let char_starts: Vec<usize> = obj.getattr("norm_starts")?.extract()?;
+                let map = char_to_byte_offsets(&ntext);
+                let norm_starts: Vec<usize> = char_starts.iter().map(|&c| map.get(c).copied().unwrap_or(ntext.len())).collect();
+                let norm_ends = norm_starts.iter().zip(tokens.iter()).map(|(s, t)| s + t.len()).collect();
+                let nt = NormalizedText {
+                    original: text.to_string(),
+                    text: ntext,
+                    norm_starts,
+                    norm_ends,
+                    orig_starts: obj.getattr("orig_starts")?.extract()?,
+                    orig_ends: obj.getattr("orig_ends")?.extract()?,
+                    is_digits: obj.getattr("is_digits")?.extract()?,
+                    ..NormalizedText::default()
+                };
+                Ok(View { nt, py_nt: Some(obj.unbind()) })
+            }
+        }
+    }
+
+    /// Hits per request `(kind, canonical exempt values)`, one finding per value (the text layer's
+    /// `detect_many`).
+    pub fn detect(&self, py: Python<'_>, view: &View, requests: &[(DetKind, &[String])]) -> PyResult<Vec<Vec<Hit>>> {
+        match self {
+            TextLayer::Native => crate::engine::native::detect_many(&view.nt, requests),
+            TextLayer::Python { detect_many, .. } => {
+                let nt = match &view.py_nt {
+                    Some(nt) => nt.bind(py).clone(),
+                    None => return Err(pyo3::exceptions::PyRuntimeError::new_err("view has no Python form")),
+                };
+                let frozenset = py.import("builtins")?.getattr("frozenset")?;
+                let reqs = PyList::empty(py);
+                for (kind, exempt) in requests {
+                    let values = PyList::new(py, exempt.iter())?;
+                    reqs.append(PyTuple::new(py, [PyString::new(py, kind.name()).into_any(), frozenset.call1((values,))?])?)?;
+                }
+                let got = detect_many.bind(py).call1((nt, reqs))?;
+                let mut out = Vec::with_capacity(requests.len());
+                for hits in got.try_iter()? {
+                    let mut v = Vec::new();
+                    for h in hits?.try_iter()? {
+                        let h = h?;
+                        v.push(Hit { start: h.getattr("start")?.extract()?, end: h.getattr("end")?.extract()? });
+                    }
+                    out.push(v);
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    /// A phrase's normalized form (``{variables}`` and ``*`` kept as tokens).
+    pub fn normalize_phrase(&self, py: Python<'_>, phrase: &str) -> PyResult<String> {
+        match self {
+            TextLayer::Native => crate::engine::native::normalize_phrase(phrase),
+            TextLayer::Python { normalize_phrase, .. } => normalize_phrase.bind(py).call1((phrase,))?.extract(),
+        }
+    }
+}
