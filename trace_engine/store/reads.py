@@ -561,7 +561,7 @@ def _call_where(
         where.append("s.call_at < ?")
         args.append(filters["until_ms"])
     if filters.get("call_id_contains"):
-        where.append("instr(s.call_id, ?) > 0")
+        where.append(conn.contains("s.call_id"))
         args.append(filters["call_id_contains"])
     rule_id, pack = filters.get("rule_id"), filters.get("pack_id")
     if rule_id is not None or pack is not None:

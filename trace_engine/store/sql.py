@@ -90,6 +90,11 @@ class SqlSession:
         """SQL for the JSON value at ``path`` inside the text ``column`` (``NULL`` when absent)."""
         return f"json_extract({column}, '$.{'.'.join(path)}')"
 
+    def contains(self, column: str) -> str:
+        """SQL true when the text ``column`` contains the bound ``?`` as a substring (case-sensitive, no wildcards:
+        a ``%`` or ``_`` in the search is itself)."""
+        return f"instr({column}, ?) > 0"
+
     def sql(self, statement: str) -> str:
         """A ``?``-placeholder statement in the driver's paramstyle."""
         return statement

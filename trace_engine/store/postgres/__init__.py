@@ -76,6 +76,9 @@ class PostgresSession(SqlSession):
         self._locked: set[str] = set()
         self._shared = False
 
+    def contains(self, column: str) -> str:
+        return f"strpos({column}, ?) > 0"
+
     def json_text(self, column: str, *path: str) -> str:
         # operators, not a '{a,b}' path literal: statements pass through str.format (``{marks}``)
         steps = "".join(f" -> '{p}'" for p in path[:-1])
