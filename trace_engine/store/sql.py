@@ -279,16 +279,6 @@ class SqlSession:
             out[call_id] = (audit_hash, body)
         return out
 
-    def latest_audit_hashes(self, tenant: str, call_ids: Sequence[str]) -> dict[str, str]:
-        latest: dict[str, str] = {}
-        for call_id, audit_hash in self._chunked(
-            "SELECT call_id, audit_hash FROM scorecards WHERE tenant = ? AND call_id IN ({marks}) ORDER BY seq",
-            [tenant],
-            list(dict.fromkeys(call_ids)),
-        ):
-            latest[call_id] = audit_hash
-        return latest
-
     def scorecard_body(self, tenant: str, seq: int) -> str | None:
         row = self._one("SELECT body FROM scorecards WHERE tenant = ? AND seq = ?", (tenant, seq))
         return row[0] if row else None
