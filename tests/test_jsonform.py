@@ -570,3 +570,17 @@ def test_mutated_valid_packs_never_crash(pack: ir.Pack, data: st.DataObject) -> 
     i = data.draw(st.integers(0, len(text)))
     j = data.draw(st.integers(i, min(len(text), i + 8)))
     _never_crashes(text[:i] + data.draw(st.text(max_size=4)) + text[j:])
+
+
+def test_the_error_cap_counts_distinct_errors():
+    # three empty rules are 23 distinct problems; repeats from several schema branches are not "too many errors"
+    with pytest.raises(TraceSyntaxError) as e:
+        load_json_pack('{"rules": [{}, {}, {}]}', "f.json")
+    codes = [d.code for d in e.value.diagnostics]
+    assert "TS009" not in codes and len(codes) == len(set(e.value.diagnostics))
+    # and a pack with more distinct problems than the cap still stops at it, and says so
+    with pytest.raises(TraceSyntaxError) as e:
+        load_json_pack(json.dumps({"rules": [{}] * 40}), "f.json")
+    capped = [d for d in e.value.diagnostics if d.code == "TS009"]
+    assert [d.message for d in capped] == ["too many errors: reporting stopped after 100"]
+    assert len(e.value.diagnostics) == 101

@@ -609,9 +609,15 @@ MAX_SCHEMA_ERRORS = 100
 
 
 def _schema_diagnostics(data: Any, locate: Locate) -> list[Diagnostic]:
+    # counted once each: several schema branches often report the same problem, and a cap that counted those
+    # repeats said "stopped after 100" over a handful of distinct errors
     out: list[Diagnostic] = []
+    seen: set[Diagnostic] = set()
     for err in schema_validator().iter_errors(data):
-        out.extend(_diagnostics_for(err, locate))
+        for d in _diagnostics_for(err, locate):
+            if d not in seen:
+                seen.add(d)
+                out.append(d)
         if len(out) >= MAX_SCHEMA_ERRORS:
             out = out[:MAX_SCHEMA_ERRORS]
             out.append(
