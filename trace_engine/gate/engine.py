@@ -230,8 +230,12 @@ class Engine:
         metadata: dict[str, Any] | None = None,
         tenant: str | None = None,
         product: str | None = None,
+        trace: bool = False,
     ) -> Call:
         """Begin gating one call. ``metadata`` holds the call facts the packs read (direction, local_time...).
+
+        ``trace`` turns the core's tracer on for this call (``trace explain``; see docs/explain.md): each turn's
+        events are read with ``call._take_trace()``. Off (the default) it costs nothing.
 
         ``tenant`` defaults to the evidence writer's tenant (``"default"`` without a writer). A tenant other than
         the writer's is an error here, not a scorecard lost at the end of the call.
@@ -248,7 +252,7 @@ class Engine:
                 f"call {call_id!r} is for tenant {tenant!r} but this engine's evidence writer records tenant {own!r}: "
                 "its scorecard would be lost; use a writer for that tenant"
             )
-        return Call(self, call_id, agent_id=agent_id, metadata=metadata, tenant=tenant, product=product)
+        return Call(self, call_id, agent_id=agent_id, metadata=metadata, tenant=tenant, product=product, trace=trace)
 
     @property
     def packs_enforced(self) -> list[str]:

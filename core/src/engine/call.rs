@@ -21,11 +21,11 @@ use super::decision::{Decision, TurnFinding};
 use super::edits::{apply_edits, is_blank, Edit, Piece, Text};
 use super::eval::{meets, step_hit, CallView, Outcome, Plan, ScopeOff, Violation};
 use super::expr::{Ctx, TimeParser, Value};
-use super::program::{Check, Program, RuleId, Speaker};
+use super::program::{Check, Program, RuleId, Speaker, StateId};
 use super::scan::{Matches, ScanVars, Scratch, Span, NO_KIND};
 use super::state::{Act, Action, Entry, Finding, Late, Redaction, Role, Snapshot, TurnState, Unknown, T};
 use super::textview::{py_str_lossless_offsets, DetKind, TextLayer, View};
-use super::trace::Tracer;
+use super::trace::{Event, Reason, StateSetter, Tracer};
 
 /// What is stored for a turn the gate could not look at and could not redact either.
 pub const WITHHELD: &str = "[withheld: the gate could not check this turn]";
@@ -317,6 +317,9 @@ impl CallCore {
         let program = self.sh.program.clone();
         for &ci in &program.top_must_say {
             let ob = view!(self, py).open_obligation(&mut self.st, ci, 1, 0.0);
+            if let Some(t) = self.tracer.as_mut() {
+                t.push(Event::WindowOpened { rule: program.checks[ci as usize].rule(), check: ci, obligation: true });
+            }
             self.st.obligations.push(ob);
         }
         self.st.require_pending = program.requires.clone();
@@ -554,7 +557,7 @@ impl CallCore {
             keep.extend(out.opened.iter().filter(|o| !gone(o.id)).cloned());
             self.st.prohibitions.extend(out.opened_prohibitions.iter().cloned());
             for &s in &out.states_set {
-                self.st.set_state(s);
+                self.set_state(s, StateSetter::Agent);
             }
             self.agent_spoke(&out.pending_set, &out.asked_cues);
         } else if !self.st.pending.is_empty() || !self.st.after_open.is_empty() {
@@ -569,6 +572,16 @@ impl CallCore {
         let _ = py;
         self.outcome = out;
         Ok(())
+    }
+
+    /// Set a state (traced when it was not set before).
+    fn set_state(&mut self, s: StateId, by: StateSetter) {
+        if let Some(t) = self.tracer.as_mut() {
+            if !self.st.states[s as usize] {
+                t.push(Event::StateSet { state: s, by });
+            }
+        }
+        self.st.set_state(s);
     }
 
     /// An agent turn was spoken: exchanges the caller already replied to are over; the questions this turn asks
@@ -904,12 +917,18 @@ impl CallCore {
                         continue;
                     }
                     if after.is_some() && !self.st.after_open.iter().any(|(c, _)| *c == ci) {
-                        continue; // the agent's previous turn did not ask what this cue answers
+                        // the agent's previous turn did not ask what this cue answers
+                        if let Some(tr) = self.tracer.as_mut() {
+                            tr.push(Event::DidNotFire { rule: *rule, check: ci, reason: Reason::StateNotSet });
+                        }
+                        continue;
                     }
                     let view = view!(self, py);
                     if view.applies(&mut self.st, *rule, true) {
                         let start = self.st.agent_turns + 1;
-                        view.open_cue(&mut self.st, ci, start, t.map_or(0.0, |t| t.f), None);
+                        view.open_cue(&mut self.st, ci, start, t.map_or(0.0, |t| t.f), None, self.tracer.as_mut());
+                    } else if let Some(tr) = self.tracer.as_mut() {
+                        tr.push(Event::DidNotFire { rule: *rule, check: ci, reason: Reason::NotApplicable });
                     }
                 }
                 for (mid, steps) in &program.state_steps_by_matcher {
@@ -919,7 +938,7 @@ impl CallCore {
                     for &(si, _) in steps {
                         let state = &program.states[si as usize];
                         if state.steps.len() == 1 && state.steps[0].speaker == Speaker::Caller && step_hit(&matches, &state.steps[0]).is_some() {
-                            self.st.set_state(state.name);
+                            self.set_state(state.name, StateSetter::Caller);
                         }
                     }
                 }
@@ -957,7 +976,7 @@ impl CallCore {
                 continue;
             }
             if step_hit(matches, answer).is_some() {
-                self.st.set_state(state.name);
+                self.set_state(state.name, StateSetter::Answer);
                 continue;
             }
             still.push((si, n + 1));

@@ -231,5 +231,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_now_ns, m)?)?;
     m.add_function(wrap_pyfunction!(translate_re2, m)?)?;
     m.add("NATIVE_TEXT", super::native::AVAILABLE)?;
+    m.add("TRACE_EVENTS", super::trace::EVENTS.to_vec())?;
+    m.add("TRACE_REASONS", super::trace::REASONS.iter().map(|(_, n, d)| (*n, *d)).collect::<Vec<_>>())?;
     Ok(())
 }

@@ -654,6 +654,9 @@ impl Matchers {
         mut tracer: Option<&mut Tracer>,
     ) -> PyResult<()> {
         out.clear();
+        if let Some(t) = tracer.as_deref_mut() {
+            t.scan_start = t.events.len();
+        }
         let text = view.nt.text.as_bytes();
         if text.is_empty() {
             return Ok(());
