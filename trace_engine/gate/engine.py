@@ -27,15 +27,6 @@ from trace_engine.packs import resolve_pack
 _COMPILED: OrderedDict[str, CompiledPackSet] = OrderedDict()
 
 
-def text_layer() -> tuple[Any, Any, Any] | None:
-    """The text layer the core uses: ``None`` for the native one, else the Python text layer's functions."""
-    if _core.NATIVE_TEXT:
-        return None
-    from trace_engine.text import detect_many, normalize, normalize_phrase
-
-    return (normalize, detect_many, normalize_phrase)
-
-
 def time_parts(value: Any) -> tuple[int, int, bool, int] | None:
     """A time stamp as the core's expressions read it: ``(hour, minute, has an offset, microseconds since the
     epoch)``, parsed by ``datetime.fromisoformat`` (what the fact layer accepts); ``None`` if it is not one."""
@@ -115,7 +106,6 @@ class Engine:
             fail_open=config.guardrails.fail_open,
             fallback_line=config.fallback_line,
             handoff_line=config.handoff_line,
-            text_layer=text_layer(),
             time_parser=time_parts,
             sticky_words=sorted(STICKY_WORDS),
         )

@@ -186,7 +186,7 @@ pub fn step_hit(matches: &Matches, step: &Step) -> Option<u32> {
 /// Whether a seconds deadline is best met on this turn: the next agent turn would likely start too late.
 pub fn deadline_falls_on_turn(ob: &Obligation, t: Option<T>, words: usize, turn: u32) -> bool {
     match t {
-        None => turn >= ob.start_turn + 1,
+        None => turn > ob.start_turn,
         Some(t) => t.f + words as f64 / WORDS_PER_SECOND + NEXT_TURN_GAP_S >= ob.deadline_t,
     }
 }
