@@ -38,8 +38,10 @@ browser:
 	  { $$SUDO apt-get update -q >/dev/null 2>&1 && $$SUDO apt-get install -y -q chromium >/dev/null 2>&1; } || \
 	  echo "chromium could not be installed: the browser tests will skip"; }
 
+# the storage suites run on SQLite and on a throwaway PostgreSQL server (installed from Debian's packages when
+# missing; started on loopback in a temp dir; stopped afterwards) and Ray tests on a local Ray cluster they start
 test: $(STAMP) browser
-	$(BIN)/python -m pytest -n 2 tests
+	.ci/with-postgres $(BIN)/python -m pytest -n 2 --dist loadgroup tests
 	$(BIN)/trace test rule_packs/
 
 lint: $(STAMP)

@@ -29,6 +29,7 @@ import argparse
 import http.client
 import json
 import random
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -47,11 +48,10 @@ DAY_MS = 86_400_000
 
 
 def build_store(db: Path, n: int, batch: int) -> dict:
-    from trace_engine.store.db import connect
     from trace_engine.store.log import EvidenceLog
 
     if db.exists():
-        conn = connect(db, create=False)
+        conn = sqlite3.connect(db)
         have = conn.execute("SELECT count(*) FROM scorecards WHERE tenant = ?", (TENANT,)).fetchone()[0]
         conn.close()
         if have >= n:
@@ -176,12 +176,14 @@ def main() -> None:
 
     conn = open_db(str(db))
     key = create_key(conn, TENANT, "trace:read", "bench_api")[0]
+    raw = sqlite3.connect(db)
     call_ids = [
         r[0]
-        for r in conn.execute(
+        for r in raw.execute(
             "SELECT call_id FROM scorecards WHERE tenant = ? ORDER BY random() LIMIT 5000", (TENANT,)
         )
     ]
+    raw.close()
     cold: dict = {}
     t = time.perf_counter()
     ref = reads.exposure(conn, TENANT, 30)

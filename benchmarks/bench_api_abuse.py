@@ -21,6 +21,7 @@ from __future__ import annotations
 import http.client
 import json
 import random
+import sqlite3
 import statistics
 import tempfile
 import threading
@@ -192,8 +193,10 @@ def run_abuse(args: Any) -> dict[str, Any]:
     conn = open_db(str(db))
     victim_key = create_key(conn, TENANT, "trace:read", "abuse victim")[0]
     attacker_keys = [create_key(conn, f"attacker{t}", "trace:configure")[0] for t in range(3) for _ in range(2)]
-    call_ids = [r[0] for r in conn.execute("SELECT call_id FROM scorecards WHERE tenant = ? LIMIT 2000", (TENANT,))]
     conn.close()
+    raw = sqlite3.connect(db)
+    call_ids = [r[0] for r in raw.execute("SELECT call_id FROM scorecards WHERE tenant = ? LIMIT 2000", (TENANT,))]
+    raw.close()
 
     phases: dict[str, dict[str, Any]] = {"idle": {"lat": [], "p99s": [], "errors": 0}, "flood": {"lat": [], "p99s": [], "errors": 0}}
     attacks: Counter = Counter()

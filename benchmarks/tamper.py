@@ -88,6 +88,8 @@ def build(dirpath: Path) -> Scenario:
     put_config(conn, "acme", {"agent_id": "agent-9", "rule_packs": {"tcpa": {"enabled": True}}, "enabled": True})
     spec = dict(builtin_packs()["pii"][0].spec, pack_id="acme_pii", version="1.0.0")
     create_pack(conn, "acme", json.dumps(spec).encode())
+    conn.close()
+    conn = sqlite3.connect(s.db)  # the scenario's facts, read as the attacker reads them
     row = conn.execute(
         "SELECT call_id, seq FROM scorecards s WHERE tenant = 'acme' AND verdict = 'FAIL' AND supersedes IS NULL "
         "AND NOT EXISTS (SELECT 1 FROM scorecards n WHERE n.supersedes = s.audit_hash) ORDER BY seq LIMIT 1"
@@ -347,7 +349,12 @@ def _truncate_signed(s: Scenario) -> None:
             delta.add("acme", contrib[ah], 1)
         c.execute("DELETE FROM rollup_verdicts WHERE tenant = 'acme'")
         c.execute("DELETE FROM rollup_rules WHERE tenant = 'acme'")
-        delta.flush(c, [("acme", 256)])
+        verdicts, rules = delta.nonzero()
+        c.executemany("INSERT INTO rollup_verdicts(tenant, hour, agent, verdict, n) VALUES (?,?,?,?,?)",
+                      [(*k, n) for k, n in verdicts.items()])
+        c.executemany("INSERT INTO rollup_rules(tenant, hour, agent, rule_id, pack, n) VALUES (?,?,?,?,?,?)",
+                      [(*k, n) for k, n in rules.items()])
+        c.execute("INSERT OR REPLACE INTO rollup_state(tenant, size) VALUES ('acme', 256)")
     c.close()
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import jsonschema
 import pytest
+from conftest import pg_database
 
 from trace_engine.api.auth import create_key
 from trace_engine.api.openapi import served_document, to_31
@@ -68,11 +69,19 @@ def check(spec, resp: httpx.Response, path: str, method: str = "get"):
 # ------------------------------------------------------------------------------------------------ server
 
 
-@pytest.fixture(scope="module")
-def env(tmp_path_factory):
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def env(request, tmp_path_factory):
+    """A served database of each backend (the whole API suite runs on both)."""
     d = tmp_path_factory.mktemp("api")
-    db = d / "trace.db"
-    with EvidenceLog(db) as log:  # trace.key beside the DB: the server signs with it too
+    if request.param == "sqlite":
+        yield from _env(d, d / "trace.db")
+    else:
+        with pg_database(d) as url:
+            yield from _env(d, url)
+
+
+def _env(d, db):
+    with EvidenceLog(db) as log:  # trace.key beside the DB (TRACE_KEY_DIR for PostgreSQL): the server signs with it too
         log.append_many([synthetic_scorecard(i, "acme", base_ms=BASE) for i in range(150)])
         other = []
         for i in range(40):

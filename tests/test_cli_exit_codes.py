@@ -247,6 +247,13 @@ CASES: dict[str, list[tuple[str, tuple[str, ...], ExitCode]]] = {
         ("revoke unknown", ("keys", "revoke", "key_nope", "--db", "{db}"), PROBLEMS),
         ("unreadable", ("keys", "list", "--db", "{junkdb}"), USAGE),
     ],
+    "store": [
+        ("migrate a new file", ("store", "migrate", "--db", "{tmp:m.db}"), OK),
+        ("info", ("store", "info", "--db", "{db}", "--format", "json"), OK),
+        ("copy", ("store", "copy", "{db}", "{tmp:copy.db}"), OK),
+        ("copy into a log", ("store", "copy", "{db}", "{db}"), PROBLEMS),
+        ("unreadable", ("store", "migrate", "--db", "{junkdb}"), USAGE),
+    ],
 }
 
 

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,27 +26,30 @@ HAND_WRITTEN = sum(1 for line in (REPO / "corpora" / "outbound_calls.jsonl").ope
 ALL_CALLS = HAND_WRITTEN + sum(1 for line in (REPO / "corpora" / "taskmaster_sample.jsonl").open() if line.strip())
 
 
-def _rows(db: str) -> list[tuple]:
+def _rows(db: Any) -> list[tuple]:
+    """The scorecards' positions; ``db`` is a backend (from the fixture) or a SQLite path."""
+    if not isinstance(db, str):
+        return db.query("SELECT tenant, seq, call_id, config_etag FROM scorecards ORDER BY tenant, seq")
     with sqlite3.connect(db) as conn:
         return conn.execute("SELECT tenant, seq, call_id, config_etag FROM scorecards ORDER BY tenant, seq").fetchall()
 
 
-def test_rescore_is_idempotent(tmp_path: Path) -> None:
-    db = str(tmp_path / "t.db")
+def test_rescore_is_idempotent(backend: Any) -> None:
+    db = backend.db
     first = rescore([CORPUS], db=db, config=CONFIG)
     assert first.scored == ALL_CALLS and first.appended == ALL_CALLS
     second = rescore([CORPUS], db=db, config=CONFIG)
     assert second.appended == 0 and second.duplicates == ALL_CALLS
-    assert len(_rows(db)) == ALL_CALLS
+    assert len(_rows(backend)) == ALL_CALLS
 
 
-def test_changed_config_supersedes(tmp_path: Path) -> None:
-    db = str(tmp_path / "t.db")
+def test_changed_config_supersedes(backend: Any) -> None:
+    db = backend.db
     path = str(REPO / "corpora" / "outbound_calls.jsonl")
     rescore([path], db=db, config=CONFIG)
     changed = rescore([path], db=db, config={**CONFIG, "rule_packs": {**CONFIG["rule_packs"], "brand_voice": {"enabled": True}}})
     assert changed.appended == HAND_WRITTEN and changed.superseded == HAND_WRITTEN
-    assert len(_rows(db)) == 2 * HAND_WRITTEN  # history stays
+    assert len(_rows(backend)) == 2 * HAND_WRITTEN  # history stays
     from trace_engine.store.reads import list_interactions
 
     latest = list_interactions(db, "default", limit=100)
@@ -65,18 +69,18 @@ def test_workers_give_the_same_scorecards(tmp_path: Path) -> None:
     assert sorted(map(key, lines_one)) == sorted(map(key, lines_two))
 
 
-def test_tenants_are_separate(tmp_path: Path) -> None:
-    db = str(tmp_path / "t.db")
+def test_tenants_are_separate(backend: Any) -> None:
+    db = backend.db
     path = str(REPO / "corpora" / "outbound_calls.jsonl")
     rescore([path], db=db, config=CONFIG, tenant="acme")
     rescore([path], db=db, config=CONFIG, tenant="globex")
-    assert {row[0] for row in _rows(db)} == {"acme", "globex"}
+    assert {row[0] for row in _rows(backend)} == {"acme", "globex"}
     assert verify_db(db).ok
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_kill_9_then_resume_loses_nothing_acknowledged(tmp_path: Path, seed: int) -> None:
-    db = str(tmp_path / "t.db")
+def test_kill_9_then_resume_loses_nothing_acknowledged(backend: Any, tmp_path: Path, seed: int) -> None:
+    db = backend.db
     config = tmp_path / "cfg.json"
     config.write_text(json.dumps(CONFIG))
     cmd = [sys.executable, "-m", "trace_engine", "rescore", CORPUS, "--db", db, "--config", str(config), "--format", "jsonl"]
@@ -91,11 +95,20 @@ def test_kill_9_then_resume_loses_nothing_acknowledged(tmp_path: Path, seed: int
             break
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
-    stored = {row[2] for row in _rows(db)}
+    stored = {row[2] for row in _rows(backend)}
     assert set(acknowledged) <= stored  # everything reported as scored is in the log
     report = verify_db(db)
     assert report.ok, report
     resumed = rescore([CORPUS], db=db, config=CONFIG)
     assert resumed.appended + resumed.duplicates == ALL_CALLS
-    assert len(_rows(db)) == ALL_CALLS  # no duplicates
+    assert len(_rows(backend)) == ALL_CALLS  # no duplicates
     assert verify_db(db).ok
+
+
+def test_globs_name_inputs(tmp_path: Path) -> None:
+    """A quoted glob (``**`` too) is expanded in sorted order; one that matches nothing is reported as missing."""
+    db = str(tmp_path / "t.db")
+    summary = rescore([str(REPO / "corpora" / "**" / "outbound_*.jsonl"), str(tmp_path / "none-*.jsonl")], db=db,
+                      config=CONFIG)
+    assert summary.scored == HAND_WRITTEN
+    assert summary.unreadable == [str(tmp_path / "none-*.jsonl")]

@@ -387,7 +387,8 @@ def test_a_database_from_before_content_hashing_accepts_corrections(tmp_path: Pa
     path = tmp_path / "c.jsonl"
     path.write_text(json.dumps(GOOD[0]) + "\n")
     rescore([str(path)], db=str(db), config=CONFIG)
-    with sqlite3.connect(db) as conn:  # the old identity index, as an older Trace created it
+    with sqlite3.connect(db) as conn:  # the old identity index, as an older Trace created it (before migration files)
+        conn.execute("DROP TABLE schema_migrations")
         conn.execute("DROP INDEX scorecards_identity_content")
         conn.execute("CREATE UNIQUE INDEX scorecards_identity ON scorecards(tenant, call_id, config_etag, engine_version)")
     corrected = json.loads(json.dumps(GOOD[0]))

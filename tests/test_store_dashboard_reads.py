@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
+from conftest import pg_database
 
 from trace_engine.evidence.scorecard import Finding
 from trace_engine.evidence.signing import SigningKey, parse_checkpoint
@@ -37,17 +38,27 @@ def card(i: int, **kw):
     return sc
 
 
-@pytest.fixture(scope="module")
-def db(tmp_path_factory):
-    p = tmp_path_factory.mktemp("dash") / "t.db"
-    with EvidenceLog(p, KEY) as log:
+def fill(db) -> None:
+    with EvidenceLog(db, KEY) as log:
         log.append_many([card(i) for i in range(N)])
         log.append_many([synthetic_scorecard(i, "other", seed=3) for i in range(20)])
         again = card(4, config_etag="etag-2")  # call 4 re-scored: the newer record supersedes
         again.findings = [Finding("tcpa-004", "tcpa", "critical", "block", "c", "r", 1.0, 1, (0, 3))] * 2
         again.verdict = "FAIL"
         log.append(again)
-    return p
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def db(request, tmp_path_factory):
+    """The same signed log on each backend: the dashboard's reads must agree on both."""
+    tmp = tmp_path_factory.mktemp("dash")
+    if request.param == "sqlite":
+        fill(tmp / "t.db")
+        yield tmp / "t.db"
+        return
+    with pg_database(tmp) as url:
+        fill(url)
+        yield url
 
 
 def latest() -> list[dict]:

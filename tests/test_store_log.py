@@ -1,6 +1,5 @@
 import hashlib
 import json
-import sqlite3
 
 import pytest
 
@@ -17,13 +16,12 @@ def key():
     return SigningKey.generate()
 
 
-def test_append_hashes_and_links(tmp_path, key):
-    db = tmp_path / "t.db"
+def test_append_hashes_and_links(backend, key):
+    db = backend.db
     with EvidenceLog(db, key) as log:
         res = log.append_many([synthetic_scorecard(i, "acme") for i in range(5)])
     assert [r.seq for r in res] == [0, 1, 2, 3, 4] and all(r.status == "appended" for r in res)
-    c = sqlite3.connect(db)
-    rows = c.execute("SELECT seq, body, leaf_hash, prev_hash, audit_hash, tenant FROM scorecards ORDER BY seq").fetchall()
+    rows = backend.query("SELECT seq, body, leaf_hash, prev_hash, audit_hash, tenant FROM scorecards ORDER BY seq")
     prev = b"\x00" * 32
     for seq, body, lh, ph, ah, _t in rows:
         doc = json.loads(body)
@@ -37,8 +35,8 @@ def test_append_hashes_and_links(tmp_path, key):
     assert verify_db(db, pubkey=key.verifier).ok
 
 
-def test_idempotent_and_supersede(tmp_path, key):
-    db = tmp_path / "t.db"
+def test_idempotent_and_supersede(backend, key):
+    db = backend.db
     log = EvidenceLog(db, key)
     a = log.append(synthetic_scorecard(1))
     again = log.append(synthetic_scorecard(1))
@@ -55,42 +53,40 @@ def test_idempotent_and_supersede(tmp_path, key):
 
 
 @pytest.mark.parametrize("table", [t for t in EVIDENCE_TABLES if t != "checkpoints"])
-def test_append_only_triggers(tmp_path, key, table):
-    db = tmp_path / "t.db"
+def test_append_only_triggers(backend, key, table):
+    db = backend.db
     with EvidenceLog(db, key) as log:
         log.append_many([synthetic_scorecard(i) for i in range(3)])
         log.add_gap("default", 2, "test")
         log.add_tier2_finding("default", {"interaction_id": synthetic_scorecard(0).call_id, "check_id": "hallucination"})
-    c = sqlite3.connect(db)
-    assert c.execute(f"SELECT count(*) FROM {table}").fetchone()[0] > 0
-    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-        c.execute(f"DELETE FROM {table}")
-    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-        c.execute(f"UPDATE {table} SET tenant = 'x'")
+    assert backend.query(f"SELECT count(*) FROM {table}")[0][0] > 0
+    with pytest.raises(backend.errors, match="append-only"):
+        backend.execute(f"DELETE FROM {table}")
+    with pytest.raises(backend.errors, match="append-only"):
+        backend.execute(f"UPDATE {table} SET tenant = 'x'")
 
 
-def test_checkpoints_every_256_and_every_commit(tmp_path, key):
-    db = tmp_path / "t.db"
+def test_checkpoints_every_256_and_every_commit(backend, key):
+    db = backend.db
     with EvidenceLog(db, key) as log:
         log.append_many([synthetic_scorecard(i) for i in range(600)], batch_size=100)
-    c = sqlite3.connect(db)
-    sizes = [r[0] for r in c.execute("SELECT size FROM checkpoints WHERE tenant = 'default' ORDER BY rowid")]
+    sizes = [r[0] for r in backend.query("SELECT size FROM checkpoints WHERE tenant = 'default' ORDER BY rowid")]
     assert sizes == [256, 512, 600]  # the heads at 100, 200, ... were replaced by the next commit's
-    ck = parse_checkpoint(c.execute("SELECT note FROM checkpoints ORDER BY rowid DESC").fetchone()[0])
+    ck = parse_checkpoint(backend.query("SELECT note FROM checkpoints ORDER BY rowid DESC")[0][0])
     assert ck.origin == "trace.example/log/default" and ck.verify(key.verifier) is None
     # the directory lists the tenant, signed too
-    (note,) = c.execute("SELECT note FROM checkpoints WHERE tenant = ''").fetchone()
+    ((note,),) = backend.query("SELECT note FROM checkpoints WHERE tenant = ''")
     d = parse_checkpoint(note)
     assert d.origin == "trace.example/directory" and d.size == 1 and d.verify(key.verifier) is None
     # a multiple of 256 may not be deleted; a head may (the writer replaces it)
-    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-        c.execute("DELETE FROM checkpoints WHERE size = 256")
-    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-        c.execute("UPDATE checkpoints SET size = 1")
+    with pytest.raises(backend.errors, match="append-only"):
+        backend.execute("DELETE FROM checkpoints WHERE size = 256")
+    with pytest.raises(backend.errors, match="append-only"):
+        backend.execute("UPDATE checkpoints SET size = 1")
 
 
-def test_nothing_unsigned_after_any_commit(tmp_path, key):
-    db = tmp_path / "t.db"
+def test_nothing_unsigned_after_any_commit(backend, key):
+    db = backend.db
     log = EvidenceLog(db, key)
     for i in range(5):
         log.append(synthetic_scorecard(i))
@@ -99,70 +95,65 @@ def test_nothing_unsigned_after_any_commit(tmp_path, key):
     log.add_gap("default", 1, "test")
     log.add_tier2_finding("default", {"interaction_id": synthetic_scorecard(0).call_id, "check_id": "x"})
     assert parse_checkpoint(log.latest_checkpoint("default")).size == log.size("default") == 7
-    heads = log.conn.execute("SELECT count(*) FROM checkpoints WHERE tenant = 'default'").fetchone()[0]
+    heads = backend.query("SELECT count(*) FROM checkpoints WHERE tenant = 'default'")[0][0]
     assert heads == 1
     log.close()
     assert verify_db(db, pubkey=key.verifier).ok
 
 
-def _forge_next(db, tenant="default", call=1):
+def _forge_next(backend, tenant="default", call=1):
     """Append a record at the next position computing every hash by the public algorithm (no key)."""
-    c = sqlite3.connect(db)
     size = 1 + max(
-        c.execute("SELECT coalesce(max(seq), -1) FROM scorecards WHERE tenant = ?", (tenant,)).fetchone()[0],
-        c.execute("SELECT coalesce(max(seq), -1) FROM events WHERE tenant = ?", (tenant,)).fetchone()[0],
+        backend.query("SELECT coalesce(max(seq), -1) FROM scorecards WHERE tenant = ?", (tenant,))[0][0],
+        backend.query("SELECT coalesce(max(seq), -1) FROM events WHERE tenant = ?", (tenant,))[0][0],
     )
-    prev = c.execute(
+    prev = backend.query(
         "SELECT audit_hash FROM (SELECT seq, audit_hash FROM scorecards WHERE tenant = ? UNION ALL "
-        "SELECT seq, audit_hash FROM events WHERE tenant = ?) ORDER BY seq DESC LIMIT 1", (tenant, tenant)
-    ).fetchone()[0]
+        "SELECT seq, audit_hash FROM events WHERE tenant = ?) u ORDER BY seq DESC LIMIT 1", (tenant, tenant)
+    )[0][0]
     sc = synthetic_scorecard(call, tenant, config_etag="forged")
     sc.findings, sc.verdict = [], "PASS"
     body = canonical_bytes({"scorecard": sc.to_dict(), "violations": [], "supersedes": None})
     lh = hashlib.sha256(b"\x00" + body).digest()
     ah = audit_link(bytes.fromhex(prev), lh, tenant, size)
-    c.execute(
+    backend.execute(
         "INSERT INTO scorecards(tenant, seq, call_id, agent_id, product, config_etag, engine_version, verdict, "
         "scored_at, call_at, findings, blocked_turns, modified_turns, packs_enforced, body, leaf_hash, prev_hash, "
         "audit_hash, supersedes) VALUES (?,?,?,?,?,?,?,?,?,?,0,0,0,'',?,?,?,?,NULL)",
         (tenant, size, sc.call_id, sc.agent_id, sc.product, sc.config_etag, sc.engine_version, "PASS", sc.scored_at,
          sc.started_at, body.decode(), lh.hex(), prev, ah.hex()),
     )
-    c.commit()
-    c.close()
     return size, sc.call_id
 
 
-def test_writer_refuses_to_sign_a_forged_append(tmp_path, key):
-    db = tmp_path / "t.db"
+def test_writer_refuses_to_sign_a_forged_append(backend, key):
+    db = backend.db
     with EvidenceLog(db, key) as log:
         log.append_many([synthetic_scorecard(i) for i in range(10)])
-    seq, cid = _forge_next(db)
+    seq, cid = _forge_next(backend)
     other = EvidenceLog(db, key)  # a fresh writer (no memory of the tail)
     with pytest.raises(LogIntegrityError) as err:
         other.append(synthetic_scorecard(50))
     assert err.value.seq == seq == 10 and err.value.call_id == cid
     assert "not covered by a checkpoint signed by a trusted key" in str(err.value)
     other.close()
-    rows = sqlite3.connect(db).execute("SELECT max(size) FROM checkpoints WHERE tenant = 'default'").fetchone()
-    assert rows[0] == 10  # nothing signed over the forged record
+    rows = backend.query("SELECT max(size) FROM checkpoints WHERE tenant = 'default'")
+    assert rows[0][0] == 10  # nothing signed over the forged record
 
 
-def test_writer_with_a_tree_head_refuses_a_rewritten_record(tmp_path, key):
-    db = tmp_path / "t.db"
+def test_writer_with_a_tree_head_refuses_a_rewritten_record(backend, key):
+    db = backend.db
     log = EvidenceLog(db, key)
     log.append_many([synthetic_scorecard(i) for i in range(3)])
-    c = sqlite3.connect(db)
-    c.execute("DROP TRIGGER scorecards_no_update")
-    c.execute("UPDATE scorecards SET audit_hash = 'ab' || substr(audit_hash, 3) WHERE seq = 2")
-    c.commit()
+    backend.drop_guard("scorecards")
+    backend.execute("UPDATE scorecards SET audit_hash = 'ab' || substr(audit_hash, 3) WHERE seq = 2")
     with pytest.raises(LogIntegrityError, match="seq 2 .*rewritten"):
         log.append(synthetic_scorecard(9))
     log.close()
 
 
-def test_another_writer_with_the_same_key_is_accounted_for(tmp_path, key):
-    db = tmp_path / "t.db"
+def test_another_writer_with_the_same_key_is_accounted_for(backend, key):
+    db = backend.db
     a, b = EvidenceLog(db, key), EvidenceLog(db, key)
     a.append(synthetic_scorecard(0))
     b.append(synthetic_scorecard(1))  # b accounts for a's record through a's signed checkpoint
@@ -179,17 +170,16 @@ def test_another_writer_with_the_same_key_is_accounted_for(tmp_path, key):
     assert [p.kind for p in rep.problems] == ["checkpoint", "uncovered"]
 
 
-def test_tenants_have_separate_chains(tmp_path, key):
-    db = tmp_path / "t.db"
+def test_tenants_have_separate_chains(backend, key):
+    db = backend.db
     with EvidenceLog(db, key) as log:
         log.append_many([synthetic_scorecard(i, "a" if i % 2 else "b") for i in range(10)])
-    c = sqlite3.connect(db)
-    assert c.execute("SELECT tenant, max(seq) FROM scorecards GROUP BY tenant ORDER BY tenant").fetchall() == [("a", 4), ("b", 4)]
+    assert backend.query("SELECT tenant, max(seq) FROM scorecards GROUP BY tenant ORDER BY tenant") == [("a", 4), ("b", 4)]
     assert verify_db(db, pubkey=key.verifier).ok
 
 
-def test_two_writers_same_db(tmp_path, key):
-    db = tmp_path / "t.db"
+def test_two_writers_same_db(backend, key):
+    db = backend.db
     l1, l2 = EvidenceLog(db, key), EvidenceLog(db, key)
     for i in range(20):
         (l1 if i % 3 else l2).append(synthetic_scorecard(i))
@@ -208,8 +198,8 @@ def test_default_key_generated_beside_db(tmp_path):
     assert rep.ok and "beside" in rep.key_source
 
 
-def test_invalid_scorecards(tmp_path, key):
-    log = EvidenceLog(tmp_path / "t.db", key)
+def test_invalid_scorecards(backend, key):
+    log = EvidenceLog(backend.db, key)
     bad = synthetic_scorecard(0)
     bad.quality_metrics = {"x": 2**60}  # outside the I-JSON range: cannot be canonicalized
     with pytest.raises(ValueError):
@@ -221,8 +211,8 @@ def test_invalid_scorecards(tmp_path, key):
     log.close()
 
 
-def test_key_rotation(tmp_path, key):
-    db = tmp_path / "t.db"
+def test_key_rotation(backend, key):
+    db = backend.db
     with EvidenceLog(db, key) as log:
         log.append_many([synthetic_scorecard(i, "a") for i in range(300)])
         log.append_many([synthetic_scorecard(i, "b") for i in range(3)])
@@ -237,6 +227,5 @@ def test_key_rotation(tmp_path, key):
     assert [(p.tenant, p.message) for p in rep.problems] == [
         ("a", "checkpoint at size 256: signed by an unknown key (key ids " + key.verifier.key_id.hex() + ")")
     ]
-    c = sqlite3.connect(db)
-    (body,) = c.execute("SELECT body FROM events WHERE tenant = '' AND kind = 'key.rotated'").fetchone()
+    ((body,),) = backend.query("SELECT body FROM events WHERE tenant = '' AND kind = 'key.rotated'")
     assert json.loads(body)["new"] == new.verifier.encode()

@@ -26,8 +26,9 @@ def q(db, sql):
         c.close()
 
 
-def test_writes_batches_and_checkpoints(tmp_path):
-    db = tmp_path / "t.db"
+def test_writes_batches_and_checkpoints(backend):
+    """The gate's writer on each backend (on PostgreSQL: many gate hosts, one chain per tenant)."""
+    db = backend.db
     committed = []
     w = EvidenceWriter(db, "acme", KEY, on_commit=lambda rs: committed.extend(r.call_id for r in rs))
     assert all(w.submit(synthetic_scorecard(i, "acme")) for i in range(700))
@@ -36,21 +37,21 @@ def test_writes_batches_and_checkpoints(tmp_path):
     w.close()
     assert w.stats["committed"] == 700 and w.stats["duplicates"] == 1 and w.stats["lost"] == 0
     assert len(set(committed)) == 700
-    assert q(db, "SELECT count(*) FROM scorecards")[0][0] == 700
-    sizes = [r[0] for r in q(db, "SELECT size FROM checkpoints WHERE tenant = 'acme' ORDER BY rowid")]
+    assert backend.query("SELECT count(*) FROM scorecards")[0][0] == 700
+    sizes = [r[0] for r in backend.query("SELECT size FROM checkpoints WHERE tenant = 'acme' ORDER BY rowid")]
     assert sizes[:2] == [256, 512] and sizes[-1] == 700
     assert verify_db(db, pubkey=KEY.verifier).ok
     assert not w.submit(synthetic_scorecard(999, "acme"))  # closed: refused, never raises
 
 
-def test_submit_never_raises(tmp_path):
-    w = EvidenceWriter(tmp_path / "t.db", "acme", KEY)
+def test_submit_never_raises(backend):
+    w = EvidenceWriter(backend.db, "acme", KEY)
     assert w.submit(synthetic_scorecard(0, "other")) is False  # wrong tenant
     assert w.submit(None) is False  # garbage
     assert w.submit({"tenant": "acme", "call_id": "x"}) is True  # invalid scorecard: queued, then counted lost
     w.close()
     assert w.stats["lost"] == 3
-    rows = q(tmp_path / "t.db", "SELECT sum(lost) FROM gaps")
+    rows = backend.query("SELECT sum(lost) FROM gaps")
     assert rows[0][0] == 3
 
 
@@ -127,8 +128,8 @@ while True:
 """
 
 
-def test_kill_9_keeps_acknowledged_records(tmp_path):
-    db = tmp_path / "t.db"
+def test_kill_9_keeps_acknowledged_records(backend):
+    db = backend.db
     rng = random.Random(7)
     acked: set[str] = set()
     env = dict(os.environ, PYTHONPATH=str(ROOT))
@@ -147,10 +148,11 @@ def test_kill_9_keeps_acknowledged_records(tmp_path):
     assert len(acked) > 100
     rep = verify_db(db, pubkey=KEY.verifier)
     assert rep.ok, [p.render() for p in rep.problems]
-    present = {r[0] for r in q(db, "SELECT call_id FROM scorecards")}
-    assert acked <= present
+    stored = [r[0] for r in backend.query("SELECT call_id FROM scorecards")]
+    present = set(stored)
+    assert acked <= present and len(stored) == len(present)  # nothing acknowledged lost, nothing twice
     if len(present) >= 256:  # checkpoints every 256 records survive the kills too
-        ck = q(db, "SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1")
+        ck = backend.query("SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1")
         assert ck and parse_checkpoint(ck[0][0]).verify(KEY.verifier) is None
 
 
@@ -182,10 +184,10 @@ def test_refuses_a_forged_tail_alerts_and_writes_the_gap_once_restored(tmp_path)
     assert verify_db(db, pubkey=KEY.verifier).ok
 
 
-def test_findings_are_queued_with_the_scorecards(tmp_path):
+def test_findings_are_queued_with_the_scorecards(backend):
     from trace_engine.tier2.store import append_findings, list_findings
 
-    db = tmp_path / "t.db"
+    db = backend.db
     w = EvidenceWriter(db, "acme", KEY)
     card = synthetic_scorecard(1, "acme")
     w.submit(card)

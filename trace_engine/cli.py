@@ -59,6 +59,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "trace_engine.commands.evidence",  # keygen, verify, prove, interactions, violations, exposure, show
     "trace_engine.commands.tier2",  # findings
     "trace_engine.commands.service",  # serve, keys
+    "trace_engine.commands.store",  # store migrate, store copy, store info
 )
 
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from trace_engine import ir
+from trace_engine.store.interfaces import Store
 
 CURRENCY = "USD"
 DISCLAIMER = (
@@ -141,7 +142,7 @@ def estimate(table: DamagesTable, exposure: dict[str, Any], activity: Any = None
 # ------------------------------------------------------------------------------------------- a tenant's packs
 
 
-def tenant_pack(conn: sqlite3.Connection, tenant: str, pack_id: str, version: str | None = None) -> ir.Pack | None:
+def tenant_pack(conn: Store, tenant: str, pack_id: str, version: str | None = None) -> ir.Pack | None:
     """The IR of a pack the tenant has (its upload, else the built-in one; the latest version unless one is
     named), or ``None``. Uploads are read through the service's signed-record check."""
     from trace_engine.api import resources
@@ -173,7 +174,7 @@ def pack_from_spec(etag: str, spec_json: str) -> ir.Pack:
     return pack
 
 
-def tenant_damages(conn: sqlite3.Connection, tenant: str, pack_ids: Iterable[str | None]) -> DamagesTable:
+def tenant_damages(conn: Store, tenant: str, pack_ids: Iterable[str | None]) -> DamagesTable:
     """The damages figures of the named packs as the tenant has them now (latest versions)."""
     table: DamagesTable = {}
     for pack_id in sorted({p for p in pack_ids if p}):
@@ -184,7 +185,7 @@ def tenant_damages(conn: sqlite3.Connection, tenant: str, pack_ids: Iterable[str
 
 
 def exposure_with_estimate(
-    conn: sqlite3.Connection,
+    conn: Store,
     tenant: str,
     exposure: dict[str, Any],
     *,

@@ -19,17 +19,17 @@ from __future__ import annotations
 
 import csv
 import io
-import sqlite3
 import time
 from typing import Any
 
 from trace_engine import damages
 from trace_engine.store import reads
+from trace_engine.store.interfaces import Store
 
 TITLE = "Compliance exposure"
 
 
-def rule_info(conn: sqlite3.Connection, tenant: str, keys: list[tuple[str, str | None]]) -> dict[tuple, dict[str, Any]]:
+def rule_info(conn: Store, tenant: str, keys: list[tuple[str, str | None]]) -> dict[tuple, dict[str, Any]]:
     """``(rule_id, pack_id)`` -> ``{"title", "severity", "citation", "damages", "remedy"}`` from the tenant's packs (latest
     versions); rules of a pack the tenant no longer has are absent."""
     out: dict[tuple, dict[str, Any]] = {}
@@ -60,7 +60,7 @@ def _damages_dict(d: Any) -> dict[str, Any] | None:
 
 
 def exposure_report(
-    conn: sqlite3.Connection,
+    conn: Store,
     tenant: str,
     window_days: int = 30,
     *,

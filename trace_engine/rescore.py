@@ -38,9 +38,9 @@ when there is a first scorecard to write.
 
 from __future__ import annotations
 
+import glob
 import os
-import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
@@ -57,6 +57,8 @@ from trace_engine.store.log import EvidenceLog, ReadyRecord, latest_records, rea
 from trace_engine.transcripts import NotScored, RawLine, Transcript, TranscriptError, iter_records, parse_line
 
 BATCH = 256
+#: where scoring runs (``rescore(engine=...)``)
+ENGINES = ("local", "ray")
 DEFAULT_PACKS = ("tcpa", "hipaa", "pii", "brand_voice")
 DUPLICATE_POLICIES = ("supersede", "suffix")
 SPEAKERS_UNKNOWN = "speakers unknown: this rule depends on what the caller says, and the transcript does not say who spoke"
@@ -270,22 +272,30 @@ def _worker_init(config_json: str, tenant: str, agent_id: str | None, db: str, k
         agent_id=agent_id,
         db=db,
         keep_transcripts=keep_transcripts,
-        conn=None,
+        store=None,
     )
 
 
 def _worker_supersedes(call_ids: list[str]) -> dict[str, Latest]:
-    """What the log says each call's record will supersede, read by the worker itself (a hint: the sequencer
-    checks it). Nothing when the database is not there yet or cannot be read right now."""
+    """What the log says each call's record will supersede, read by the worker itself through the storage
+    interface (a hint: the sequencer checks it). Nothing when the database is not there yet, is a file on another
+    machine (a Ray node), or cannot be read right now."""
     if not call_ids:
         return {}
+    from trace_engine.store import open_store
+    from trace_engine.store.interfaces import StoreError, UnreadableDatabase
+
     try:
-        if _WORKER["conn"] is None:
-            if not os.path.exists(_WORKER["db"]):
+        if _WORKER["store"] is None:
+            db = _WORKER["db"]
+            if db.startswith(("postgresql://", "postgres://")):
+                _WORKER["store"] = open_store(db, create=False, max_size=1)
+            elif os.path.exists(db):
+                _WORKER["store"] = open_store(db, create=False, timeout=0.2)
+            else:
                 return {}
-            _WORKER["conn"] = sqlite3.connect(_WORKER["db"], timeout=0.2)
-        return latest_records(_WORKER["conn"], _WORKER["tenant"], call_ids)
-    except sqlite3.Error:
+        return latest_records(_WORKER["store"], _WORKER["tenant"], call_ids)
+    except (StoreError, UnreadableDatabase):
         return {}
 
 
@@ -294,9 +304,22 @@ def _worker_score(units: list[Unit]) -> list[Outcome]:
     return score_units(w["engine"], units, _worker_supersedes, w["tenant"], w["agent_id"], w["keep_transcripts"])
 
 
-def _units(inputs: list[str], summary: RescoreSummary, skip: Callable[[str, str], None]) -> Iterator[Unit]:
-    """Every record of ``inputs`` in order, ``.jsonl`` lines unparsed; unreadable inputs reported."""
+def expand_inputs(inputs: Iterable[str]) -> list[str]:
+    """The inputs with each glob (``calls/2026-*/*.jsonl``, ``**`` across directories) that names no file as such
+    replaced by its matches, sorted; a glob matching nothing stays, and is reported as missing."""
+    out: list[str] = []
     for path in inputs:
+        if path != "-" and not os.path.exists(path) and glob.has_magic(path):
+            out.extend(sorted(glob.glob(path, recursive=True)) or [path])
+        else:
+            out.append(path)
+    return out
+
+
+def _units(inputs: list[str], summary: RescoreSummary, skip: Callable[[str, str], None]) -> Iterator[Unit]:
+    """Every record of ``inputs`` (globs expanded) in order, ``.jsonl`` lines unparsed; unreadable inputs
+    reported."""
+    for path in expand_inputs(inputs):
         if path != "-" and not os.path.exists(path):
             summary.unreadable.append(path)
             skip(path, "no such file or directory")
@@ -339,6 +362,15 @@ class _Screen:
         return call_id
 
 
+def _pool(engine: str, workers: int | None, address: str | None, initargs: tuple) -> Any:
+    """The executor of the map step: a local process pool, or Ray tasks (``submit(fn, shard)`` → ``.result()``)."""
+    if engine == "ray":
+        from trace_engine.rescore_ray import RayPool
+
+        return RayPool(address, workers or None, initargs)
+    return ProcessPoolExecutor(max_workers=workers, initializer=_worker_init, initargs=initargs)
+
+
 def _batches(items: Iterator[Unit]) -> Iterator[list[Unit]]:
     while batch := list(islice(items, BATCH)):
         yield batch
@@ -351,10 +383,12 @@ def rescore(
     config: dict[str, Any] | str | TraceConfig | None = None,
     tenant: str = "default",
     agent_id: str | None = None,
-    workers: int = 1,
+    workers: int | None = 1,
     key: str | None = None,
     tier2: bool = False,
     duplicate_ids: str = "supersede",
+    engine: str = "local",
+    address: str | None = None,
     on_result: Callable[[dict[str, Any]], None] | None = None,
     on_skip: Callable[[str], None] | None = None,
     on_report: Callable[[dict[str, Any]], None] | None = None,
@@ -368,10 +402,18 @@ def rescore(
     skips as objects (``trace.rescore.skipped`` with ``source`` and ``reason``), calls not scored
     (``trace.rescore.not_scored``) and call ids seen twice (``trace.rescore.duplicate_id``). With ``tier2``
     the model-judged checks run on each call too; their findings go to the findings table and never change a
-    scorecard's audit hash. Raises ``sqlite3.Error``/``OSError`` only when the database itself fails.
+    scorecard's audit hash. Raises ``StoreError``/``OSError`` only when the database itself fails. ``db`` is a
+    SQLite path or a ``postgresql://`` URL.
+
+    ``engine``: where scoring runs. ``local`` (default): this process, or a pool of ``workers`` processes.
+    ``ray``: one Ray task per shard on the cluster at ``address`` (:mod:`trace_engine.rescore_ray`; ``workers``
+    shards at once, default the cluster's CPUs). Either way this process is the one sequencer of the tenant's log,
+    so a run is idempotent and resumable the same way.
     """
     if duplicate_ids not in DUPLICATE_POLICIES:
         raise ValueError(f"duplicate_ids must be one of {DUPLICATE_POLICIES}, got {duplicate_ids!r}")
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
     summary = RescoreSummary()
     cfg = offline_config(config)
     tier2_config = cfg.tier2 if cfg.tier2 is not None else {}
@@ -461,19 +503,18 @@ def rescore(
                 on_result(line)
 
     try:
-        if os.path.exists(db):  # look up what the records will supersede; a new log is created only when needed
+        # look up what the records will supersede; a new SQLite log is created only when there is a record
+        if db.startswith(("postgresql://", "postgres://")) or os.path.exists(db):
             log = EvidenceLog(db, key)
         batches = _batches(_units(inputs, summary, skip))
-        if workers <= 1:
-            engine = Engine.from_config(cfg)
+        initargs = (cfg.model_dump_json(), tenant, agent_id, db, tier2)
+        if engine == "local" and (workers or 1) <= 1:
+            gate = Engine.from_config(cfg)
             for batch in batches:
-                take(batch, score_units(engine, batch, supersedes, tenant, agent_id, tier2))
+                take(batch, score_units(gate, batch, supersedes, tenant, agent_id, tier2))
         else:
-            with ProcessPoolExecutor(
-                max_workers=workers,
-                initializer=_worker_init,
-                initargs=(cfg.model_dump_json(), tenant, agent_id, db, tier2),
-            ) as pool:
+            with _pool(engine, workers, address, initargs) as pool:
+                workers = getattr(pool, "workers", workers) or 1
                 pending = [(b, pool.submit(_worker_score, b)) for b in islice(batches, workers * 2)]
                 while pending:
                     batch, done = pending.pop(0)

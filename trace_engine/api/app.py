@@ -29,8 +29,9 @@ raw path with every byte outside printable ASCII escaped (so ``%0A`` cannot star
 
 The keyset-paginated reads are index lookups of about a millisecond and run on the event loop; everything that
 writes or may scan runs in the thread pool; rule-pack compilation runs in compiler processes
-(:mod:`trace_engine.api.compiler`). Each thread keeps its own SQLite connection (WAL mode, so reads never wait
-for writers).
+(:mod:`trace_engine.api.compiler`). The database is a store (:mod:`trace_engine.store`): a SQLite file, where each
+thread keeps its own connection (WAL mode, so reads never wait for writers), or PostgreSQL through a connection
+pool (several API servers then share it with the gate hosts).
 """
 
 from __future__ import annotations
@@ -42,7 +43,6 @@ import json
 import logging
 import re
 import secrets
-import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -74,6 +74,7 @@ from trace_engine.api.ratelimit import TokenBuckets
 from trace_engine.api.settings import ServerSettings
 from trace_engine.api.tables import open_db
 from trace_engine.compile.limits import LIMITS, has_non_finite, json_depth_exceeds, reject_constant
+from trace_engine.store.interfaces import Store, StoreError
 from trace_engine.store.log import LogIntegrityError
 from trace_engine.store.reads import TamperedRecord
 
@@ -86,37 +87,6 @@ CONFIGURE = "trace:configure"
 READ = "trace:read"
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _CURSOR = re.compile(CURSOR_PATTERN)
-
-
-class _Connections:
-    """One SQLite connection per thread, all on the same file."""
-
-    def __init__(self, path: str):
-        self.path = path
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
-
-    def get(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            from trace_engine.store.db import connect
-
-            conn = connect(self.path, create=False)
-            conn.execute("PRAGMA cache_size = -32000")
-            self._local.conn = conn
-            with self._lock:
-                self._all.append(conn)
-        return conn
-
-    def close(self) -> None:
-        with self._lock:
-            for c in self._all:
-                try:
-                    c.close()
-                except sqlite3.Error:
-                    pass
-            self._all.clear()
 
 
 def log_safe(raw: bytes | str) -> str:
@@ -252,7 +222,8 @@ def _query(request: Request, *allowed: str) -> dict[str, str | None]:
 
 
 def create_app(db_path: str | Path, settings: ServerSettings | None = None, *, key: Any = None) -> FastAPI:
-    """The service over the evidence database at ``db_path`` (created, with the service tables, when missing).
+    """The service over the evidence database ``db_path``: a SQLite path (created, with the service tables, when
+    missing) or a ``postgresql://`` URL (migrated beforehand with ``trace store migrate``).
 
     ``settings``: the server settings (:mod:`trace_engine.api.settings`). ``key`` (a ``SigningKey`` or a
     ``trace.key`` path; default ``trace.key`` beside the database) signs the evidence records the service writes:
@@ -261,10 +232,12 @@ def create_app(db_path: str | Path, settings: ServerSettings | None = None, *, k
 
     settings = settings or ServerSettings()
     db_path = str(db_path)
-    use_key(db_path, resolve_signing_key(key, db_path))
-    init = open_db(db_path, create=True)
-    init.close()
-    pool = _Connections(db_path)
+    store = open_db(db_path, create=True)
+    try:
+        use_key(store, resolve_signing_key(key, store))
+    except BaseException:
+        store.close()
+        raise
     exposure_memo = views.WholeHoursMemo()
     requests = TokenBuckets(settings.rate_limit, settings.rate_burst)
     uploads = TokenBuckets(settings.upload_rate, settings.upload_burst)
@@ -289,11 +262,12 @@ def create_app(db_path: str | Path, settings: ServerSettings | None = None, *, k
             yield
         finally:
             compilers.close()
-            pool.close()
+            store.close()
 
     app = FastAPI(lifespan=lifespan, title="Trace API", version="1.0.0", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.db_path = db_path
-    app.state.pool = pool
+    app.state.store = store
+    app.state.pool = store  # the name earlier code used
     app.state.settings = settings
     app.state.compilers = compilers
 
@@ -349,13 +323,12 @@ def create_app(db_path: str | Path, settings: ServerSettings | None = None, *, k
 
     # ------------------------------------------------------------------------------------ auth, limits
 
-    def auth(request: Request, scope: str) -> tuple[Principal, sqlite3.Connection]:
+    def auth(request: Request, scope: str) -> tuple[Principal, Store]:
         """401, then 429, then 403: see the module docstring."""
-        conn = pool.get()
         key = key_from_headers(request.headers.get("authorization"), request.headers.get("x-api-key"))
         if key is None:
             raise unauthorized("Missing API key: send `Authorization: Bearer <key>` or `x-api-key`.")
-        who = authenticate(conn, key)
+        who = authenticate(store, key)
         if who is None:
             raise unauthorized("Invalid API key.")
         request.scope.setdefault("state", {})["key_id"] = who.key_id
@@ -364,7 +337,7 @@ def create_app(db_path: str | Path, settings: ServerSettings | None = None, *, k
             raise too_many("rate_limit_exceeded", f"Rate limit of {settings.rate_limit:g} requests/s exceeded.", wait)
         if not who.allows(scope):
             raise forbidden(scope)
-        return who, conn
+        return who, store
 
     async def read_body(request: Request, max_bytes: int) -> bytes:
         """The body, read as a stream and refused as soon as it passes ``max_bytes`` (413), or when it is slower
@@ -441,7 +414,7 @@ def create_app(db_path: str | Path, settings: ServerSettings | None = None, *, k
     async def get_trace_config(request: Request) -> Response:
         who, conn = await run_in_threadpool(auth, request, CONFIGURE)
         agent_id = _agent_param(_query(request, "agent_id")["agent_id"])
-        cfg = await run_in_threadpool(resources.get_config, pool.get(), who.tenant, agent_id)
+        cfg = await run_in_threadpool(resources.get_config, store, who.tenant, agent_id)
         return with_etag(request, cfg.to_api(), cfg.etag)
 
     @app.put("/v1/trace/config")
@@ -457,7 +430,7 @@ def create_app(db_path: str | Path, settings: ServerSettings | None = None, *, k
 
         def _put() -> resources.StoredConfig:
             return resources.put_config(
-                pool.get(),
+                store,
                 who.tenant,
                 body,
                 if_match=request.headers.get("if-match"),
@@ -472,7 +445,7 @@ def create_app(db_path: str | Path, settings: ServerSettings | None = None, *, k
     @app.get("/v1/trace/rule-packs")
     async def list_trace_rule_packs(request: Request) -> Response:
         who, conn = await run_in_threadpool(auth, request, CONFIGURE)
-        data = [p.to_api() for p in await run_in_threadpool(resources.list_packs, pool.get(), who.tenant)]
+        data = [p.to_api() for p in await run_in_threadpool(resources.list_packs, store, who.tenant)]
         body = {"object": "list", "data": data}
         etag = hashlib.sha256(resources.canonical_json(body).encode()).hexdigest()[:32]
         return with_etag(request, body, etag)
@@ -497,7 +470,7 @@ def create_app(db_path: str | Path, settings: ServerSettings | None = None, *, k
             raw = await read_body(request, settings.pack_body_bytes)  # parsed in the compiler process
 
             def decide(header: dict[str, Any]) -> None:
-                resources.check_upload_identity(pool.get(), who.tenant, header["pack_id"], header["version"])
+                resources.check_upload_identity(store, who.tenant, header["pack_id"], header["version"])
 
             try:
                 outcome = await run_in_threadpool(compilers.compile, raw, decide)
@@ -536,7 +509,7 @@ def create_app(db_path: str | Path, settings: ServerSettings | None = None, *, k
             if outcome["stage"] == "structure" and errors and errors[0]["code"] == "TJ001":
                 raise bad_request(detail, "invalid_json", errors=errors)
             raise bad_request(detail, "invalid_rule_pack", errors=errors)
-        rec = await run_in_threadpool(resources.store_upload, pool.get(), who.tenant, outcome)
+        rec = await run_in_threadpool(resources.store_upload, store, who.tenant, outcome)
         return Response(
             rec.to_json(warnings=outcome["warnings"]),
             201,
@@ -553,7 +526,7 @@ def create_app(db_path: str | Path, settings: ServerSettings | None = None, *, k
         pack_id = _text_param("id", id)
         version = _text_param("version", _query(request, "version")["version"])
         assert pack_id is not None
-        rec = await run_in_threadpool(resources.find_pack, pool.get(), who.tenant, pack_id, version, with_spec=True)
+        rec = await run_in_threadpool(resources.find_pack, store, who.tenant, pack_id, version, with_spec=True)
         if rec is None:
             want = f"{echo(pack_id)} version {echo(version)}" if version is not None else echo(pack_id)
             raise not_found(f"No rule pack {want} for this tenant.")
@@ -633,14 +606,13 @@ def create_app(db_path: str | Path, settings: ServerSettings | None = None, *, k
             from trace_engine.damages import exposure_with_estimate
             from trace_engine.store.reads import exposure, window_start
 
-            conn = pool.get()
             now = int(time.time() * 1000)
             if agent_id is not None:
-                exp = exposure(conn, who.tenant, window_days=window_days, agent_id=agent_id, now_ms=now)
+                exp = exposure(store, who.tenant, window_days=window_days, agent_id=agent_id, now_ms=now)
             else:
-                exp = views.exposure_rollup(conn, who.tenant, window_days, now_ms=now, memo=exposure_memo)
+                exp = views.exposure_rollup(store, who.tenant, window_days, now_ms=now, memo=exposure_memo)
             return exposure_with_estimate(
-                conn, who.tenant, exp, since_ms=window_start(window_days, now), agent_id=agent_id
+                store, who.tenant, exp, since_ms=window_start(window_days, now), agent_id=agent_id
             )
 
         return JSONResponse(await run_in_threadpool(_exposure))
@@ -655,9 +627,10 @@ def create_app(db_path: str | Path, settings: ServerSettings | None = None, *, k
     async def readyz() -> Response:
         def _db() -> bool:
             try:
-                pool.get().execute("SELECT 1 FROM meta LIMIT 1").fetchone()
+                with store.read() as s:
+                    s.ping()
                 return True
-            except sqlite3.Error:
+            except StoreError:
                 return False
 
         ok = await run_in_threadpool(_db)
@@ -687,10 +660,20 @@ def create_app(db_path: str | Path, settings: ServerSettings | None = None, *, k
 
     from trace_engine.web.pages import mount
 
-    mount(app, pool=pool, limiter=requests.take, compilers=compilers, exposure_memo=exposure_memo)
+    mount(app, pool=_StorePool(store), limiter=requests.take, compilers=compilers, exposure_memo=exposure_memo)
 
     app.add_middleware(_AccessLog)
     return app
+
+
+class _StorePool:
+    """What the dashboard asks of a connection pool: ``get()`` gives the store (sessions are per thread)."""
+
+    def __init__(self, store: Any):
+        self.store = store
+
+    def get(self) -> Any:
+        return self.store
 
 
 def _allowed_methods(app: FastAPI, scope: dict) -> str:

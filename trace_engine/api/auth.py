@@ -16,11 +16,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import sqlite3
 import time
 from dataclasses import dataclass
 
 from trace_engine.evidence.signing import TENANT_RE
+from trace_engine.store.interfaces import Store
 
 KEY_PREFIX = "trace_sk_"
 SCOPES: tuple[str, ...] = ("trace:configure", "trace:read")
@@ -63,7 +63,7 @@ def hash_key(key: str) -> str:
 
 
 def create_key(
-    conn: sqlite3.Connection, tenant: str, scopes: frozenset[str] | set[str] | str, note: str | None = None
+    store: Store, tenant: str, scopes: frozenset[str] | set[str] | str, note: str | None = None
 ) -> tuple[str, str]:
     """Create a key for ``tenant``. Returns ``(key, key_id)``; the key is not recoverable afterwards."""
     if not isinstance(tenant, str) or not TENANT_RE.match(tenant):
@@ -77,11 +77,9 @@ def create_key(
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     key_id = "key_" + secrets.token_hex(8)
     row = (key_id, tenant, hash_key(key), ",".join(sorted(scopes)), int(time.time() * 1000), None, note)
-    with transaction(conn) as tx:
-        conn.execute(
-            "INSERT INTO api_keys(key_id, tenant, key_hash, scopes, created_at, revoked_at, note) VALUES (?,?,?,?,?,?,?)",
-            row,
-        )
+    with transaction(store) as tx:
+        tx.lock([tenant])
+        tx.session.insert_api_key(row)
         tx.append_event(
             tenant,
             "api_key.created",
@@ -90,41 +88,41 @@ def create_key(
     return key, key_id
 
 
-def revoke_key(conn: sqlite3.Connection, key_id: str) -> bool:
+def revoke_key(store: Store, key_id: str) -> bool:
     from trace_engine.store.log import transaction
 
-    with transaction(conn) as tx:
-        found = conn.execute(
-            "SELECT tenant FROM api_keys WHERE key_id = ? AND revoked_at IS NULL", (key_id,)
-        ).fetchone()
-        if found is None:
+    with store.read() as s:
+        tenant = s.active_key_tenant(key_id)
+    if tenant is None:
+        return False
+    with transaction(store) as tx:
+        tx.lock([tenant])
+        if tx.session.active_key_tenant(key_id) != tenant:  # revoked meanwhile
             return False
         at = int(time.time() * 1000)
-        conn.execute("UPDATE api_keys SET revoked_at = ? WHERE key_id = ?", (at, key_id))
-        tx.append_event(found[0], "api_key.revoked", {"key_id": key_id, "revoked_at": at})
+        tx.session.revoke_api_key(key_id, at)
+        tx.append_event(tenant, "api_key.revoked", {"key_id": key_id, "revoked_at": at})
     return True
 
 
-def authenticate(conn: sqlite3.Connection, key: str | None) -> Principal | None:
+def authenticate(store: Store, key: str | None) -> Principal | None:
     """The principal for ``key``, or ``None`` when it is missing, unknown or revoked."""
     if not key or len(key) > MAX_KEY_LEN:
         return None
-    return authenticate_hash(conn, hash_key(key))
+    return authenticate_hash(store, hash_key(key))
 
 
-def authenticate_hash(conn: sqlite3.Connection, digest: str) -> Principal | None:
+def authenticate_hash(store: Store, digest: str) -> Principal | None:
     """The principal of the key whose SHA-256 is ``digest`` (a dashboard session names its key so), or ``None``
     when it is unknown, revoked, or its row does not match its signed record."""
-    row = conn.execute(
-        "SELECT key_id, tenant, scopes, key_hash FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL",
-        (digest,),
-    ).fetchone()
-    if row is None or not hmac.compare_digest(row[3], digest):
-        return None
     from trace_engine.store.events import api_key_is_signed
 
-    if not api_key_is_signed(conn, row[1], row[0], digest, row[2]):
-        return None
+    with store.read() as s:
+        row = s.api_key_by_hash(digest)
+        if row is None or not hmac.compare_digest(row[3], digest):
+            return None
+        if not api_key_is_signed(s, row[1], row[0], digest, row[2]):
+            return None
     return Principal(row[1], row[0], frozenset(s for s in row[2].split(",") if s))
 
 

@@ -17,30 +17,28 @@ from (``service``, ``cache``, ``store`` or ``default``), its ETag and the pack v
 from __future__ import annotations
 
 import os
-import sqlite3
 from typing import Any
 
 from trace_engine.gate.remote import _MEMORY, DistributionError, build_engine, engine_from_service
 from trace_engine.gate.remote import enabled_refs as _enabled_refs
+from trace_engine.store.interfaces import Store
 
 __all__ = ["DistributionError", "build_engine", "engine_from_service", "engine_from_store", "_MEMORY"]
 
 
 def engine_from_store(
-    db: str | os.PathLike[str] | sqlite3.Connection,
+    db: str | os.PathLike[str] | Store,
     agent_id: str | None,
     tenant: str | None = None,
     **engine_kw: Any,
 ):
     """The same engine as :func:`engine_from_service`, read straight from the database at ``db``."""
     from trace_engine.api import resources
-    from trace_engine.api.tables import init_api_schema
-    from trace_engine.store.db import connect
+    from trace_engine.api.tables import open_db
 
-    own = not isinstance(db, sqlite3.Connection)
-    conn = connect(db, create=False) if own else db
+    own = not isinstance(db, Store)
+    conn = open_db(db, create=False) if own else db
     try:
-        init_api_schema(conn)
         if tenant is None:
             tenants = resources.agent_tenants(conn, agent_id) if agent_id else []
             if len(tenants) > 1:

@@ -1,4 +1,5 @@
-"""Tenancy, the config store and the rule-pack store, over one SQLite connection. No HTTP here: the app and
+"""Tenancy, the config store and the rule-pack store, over the evidence store's
+:class:`~trace_engine.store.interfaces.ServiceStore` (any backend). No HTTP here: the app and
 :mod:`trace_engine.api.distribution` (``engine_from_store``) both use these functions.
 
 Agents: an agent's identity is ``(tenant, agent_id)``. Each tenant has its own namespace of agent ids, so two
@@ -23,7 +24,6 @@ import functools
 import hashlib
 import json
 import logging
-import sqlite3
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +31,7 @@ from typing import Any
 from trace_engine.api.errors import ApiError, bad_request, limit_exceeded, problem_error
 from trace_engine.compile.limits import LIMITS
 from trace_engine.gate.remote import SAFE_DEFAULT  # one definition: what a gate with no config enforces
+from trace_engine.store.interfaces import Store
 
 log = logging.getLogger("trace.api")
 
@@ -54,25 +55,21 @@ def now_ms() -> int:
 # =========================================================================================== agents
 
 
-def register_agent(conn: sqlite3.Connection, tenant: str, agent_id: str) -> None:
+def register_agent(store: Store, tenant: str, agent_id: str) -> None:
     """Inside an evidence transaction: record ``(tenant, agent_id)`` as the tenant's (a signed ``agent`` record;
     a known agent is left as it is). Another tenant's agent of the same id is another agent."""
     from trace_engine.store.log import log_for
 
-    tx = log_for(conn).current
+    tx = log_for(store).current
     assert tx is not None, "registering an agent needs an evidence transaction"
     tx.claim_agent(tenant, agent_id, now_ms())
 
 
-def agent_tenants(conn: sqlite3.Connection, agent_id: str) -> list[str]:
+def agent_tenants(store: Store, agent_id: str) -> list[str]:
     """The tenants that have an agent called ``agent_id`` (for local tools that are not given a tenant; never
     used to answer an HTTP request)."""
-    rows = conn.execute(
-        "SELECT tenant FROM agents WHERE agent_id = ? UNION SELECT tenant FROM trace_configs WHERE agent_id = ? "
-        "ORDER BY 1",
-        (agent_id, agent_id),
-    ).fetchall()
-    return [r[0] for r in rows]
+    with store.read() as s:
+        return s.agent_tenants(agent_id)
 
 
 # =========================================================================================== configs
@@ -102,20 +99,19 @@ class StoredConfig:
         }
 
 
-def get_config(conn: sqlite3.Connection, tenant: str, agent_id: str | None) -> StoredConfig:
+def get_config(store: Store, tenant: str, agent_id: str | None) -> StoredConfig:
     """The effective config of ``agent_id`` (or the org default when ``None``). The caller checks ownership."""
     from trace_engine.store.events import config_is_signed
 
     keys = [agent_id, ORG_DEFAULT] if agent_id else [ORG_DEFAULT]
-    for k in keys:
-        row = conn.execute(
-            "SELECT body, etag, updated_at FROM trace_configs WHERE tenant = ? AND agent_id = ?", (tenant, k)
-        ).fetchone()
-        if row is not None and not config_is_signed(conn, tenant, k, row[0], row[1], row[2]):
-            raise _unsigned("config")
-        if row is not None:
-            source = "agent" if k else "org_default"
-            return StoredConfig(agent_id or None, json.loads(row[0]), row[1], row[2], source)
+    with store.read() as s:
+        for k in keys:
+            row = s.config_row(tenant, k)
+            if row is not None and not config_is_signed(s, tenant, k, row[0], row[1], row[2]):
+                raise _unsigned("config")
+            if row is not None:
+                source = "agent" if k else "org_default"
+                return StoredConfig(agent_id or None, json.loads(row[0]), row[1], row[2], source)
     return StoredConfig(agent_id or None, dict(SAFE_DEFAULT), content_etag(SAFE_DEFAULT), 0, "default")
 
 
@@ -179,7 +175,7 @@ def _gate_errors(cfg: dict[str, Any]) -> None:
         ) from None
 
 
-def validate_config(conn: sqlite3.Connection, tenant: str, cfg: dict[str, Any]) -> dict[str, Any]:
+def validate_config(store: Store, tenant: str, cfg: dict[str, Any]) -> dict[str, Any]:
     """Validate against the served ``TraceConfigInput`` (closed, with limits), then the gate's config model and
     the compiler's limits on the guardrails pack; 409 for packs the tenant does not have. Returns what is stored."""
     from trace_engine.api import schemas
@@ -225,7 +221,7 @@ def validate_config(conn: sqlite3.Connection, tenant: str, cfg: dict[str, Any]) 
     stored["enabled"] = model.enabled if "enabled" in cfg else False  # the spec's default, not the local gate's
     problems = []
     for pack_id, ref in model.rule_packs.items():
-        if find_pack(conn, tenant, pack_id, ref.version) is None:
+        if find_pack(store, tenant, pack_id, ref.version) is None:
             want = f"{pack_id}@{ref.version}" if ref.version else pack_id
             problems.append(
                 {
@@ -257,7 +253,7 @@ def _entity_tags(header: str) -> tuple[bool, set[str]]:
 
 
 def put_config(
-    conn: sqlite3.Connection,
+    store: Store,
     tenant: str,
     body: Any,
     *,
@@ -269,13 +265,14 @@ def put_config(
     ``precondition_failed``. ``If-Match: *`` always holds; ``If-None-Match: *`` holds only when the agent (or the
     org default) has no config of its own yet."""
     agent, cfg = unwrap_config(body)
-    stored = validate_config(conn, tenant, cfg)
+    stored = validate_config(store, tenant, cfg)
     etag = content_etag(stored)
     ts = now_ms()
     from trace_engine.store.log import transaction
 
-    with transaction(conn) as tx:
-        current = get_config(conn, tenant, agent)
+    with transaction(store) as tx:
+        tx.lock([tenant])  # the tenant's writes are serialized from here: the precondition holds until commit
+        current = get_config(store, tenant, agent)
         own = current.source == ("agent" if agent else "org_default")
         failed = None
         if if_match is not None:
@@ -293,14 +290,9 @@ def put_config(
         if failed is not None:
             raise ApiError(412, "precondition_failed", failed + ".", headers={"ETag": f'"{current.etag}"'})
         if agent is not None:
-            register_agent(conn, tenant, agent)
+            register_agent(store, tenant, agent)
         text = canonical_json(stored)
-        conn.execute(
-            "INSERT INTO trace_configs(tenant, agent_id, body, etag, updated_at) VALUES (?,?,?,?,?) "
-            "ON CONFLICT(tenant, agent_id) DO UPDATE SET body = excluded.body, etag = excluded.etag, "
-            "updated_at = excluded.updated_at",
-            (tenant, agent or ORG_DEFAULT, text, etag, ts),
-        )
+        tx.session.upsert_config((tenant, agent or ORG_DEFAULT, text, etag, ts))
         tx.append_event(
             tenant, "config", {"agent_id": agent or ORG_DEFAULT, "body": text, "etag": etag, "updated_at": ts}
         )
@@ -400,50 +392,42 @@ def builtin_packs() -> dict[str, tuple[PackRecord, ...]]:
     return result
 
 
-_PACK_COLS = "id, pack_id, version, jurisdiction, legal_status, etag, created_at"
-
-
 def _unsigned(what: str) -> ApiError:
     """A stored row that its signed evidence record does not vouch for: never served."""
     return ApiError(500, "evidence_mismatch", f"The stored {what} does not match its signed record; run `trace verify`.")
 
 
 def tenant_packs(
-    conn: sqlite3.Connection, tenant: str, pack_id: str | None = None, *, with_spec: bool = True
+    store: Store, tenant: str, pack_id: str | None = None, *, with_spec: bool = True
 ) -> list[PackRecord]:
     """The tenant's uploads (all versions), newest upload of each pack_id first and ``active``. Each is checked
     against its signed ``rule_pack`` record first (which needs the spec: ``with_spec`` is kept for callers, the
     spec is always read)."""
     from trace_engine.store.events import pack_is_signed
 
-    sql = f"SELECT {_PACK_COLS}, spec FROM trace_rule_packs WHERE tenant = ?"
-    args: list[Any] = [tenant]
-    if pack_id is not None:
-        sql += " AND pack_id = ?"
-        args.append(pack_id)
-    sql += " ORDER BY pack_id, created_at DESC, rowid DESC"
     out: list[PackRecord] = []
     seen: set[str] = set()
-    for row in conn.execute(sql, args).fetchall():
-        if not pack_is_signed(conn, tenant, row[1], row[2], row[7], row[5]):
-            raise _unsigned(f"rule pack {row[1]}@{row[2]}")
-        status = "deprecated" if row[1] in seen else "active"
-        seen.add(row[1])
-        out.append(PackRecord(row[0], row[1], row[2], False, row[3], row[4], row[5], row[6], row[7], status))
+    with store.read() as s:
+        for row in s.pack_rows(tenant, pack_id):
+            if not pack_is_signed(s, tenant, row[1], row[2], row[7], row[5]):
+                raise _unsigned(f"rule pack {row[1]}@{row[2]}")
+            status = "deprecated" if row[1] in seen else "active"
+            seen.add(row[1])
+            out.append(PackRecord(row[0], row[1], row[2], False, row[3], row[4], row[5], row[6], row[7], status))
     return out
 
 
-def list_packs(conn: sqlite3.Connection, tenant: str) -> list[PackRecord]:
+def list_packs(store: Store, tenant: str) -> list[PackRecord]:
     out = [r for _, recs in sorted(builtin_packs().items()) for r in recs]
-    out.extend(tenant_packs(conn, tenant))
+    out.extend(tenant_packs(store, tenant))
     return out
 
 
 def find_pack(
-    conn: sqlite3.Connection, tenant: str, pack_id: str, version: str | None = None, *, with_spec: bool = False
+    store: Store, tenant: str, pack_id: str, version: str | None = None, *, with_spec: bool = False
 ) -> PackRecord | None:
     """The tenant's upload ``pack_id`` (at ``version``, else its latest), else the built-in one, else ``None``."""
-    uploads = tenant_packs(conn, tenant, pack_id, with_spec=with_spec)
+    uploads = tenant_packs(store, tenant, pack_id, with_spec=with_spec)
     if uploads:
         if version is None:
             return uploads[0]
@@ -454,21 +438,19 @@ def find_pack(
     return next((r for r in builtins if r.version == version), None)
 
 
-def check_upload_identity(conn: sqlite3.Connection, tenant: str, pack_id: str, version: str) -> None:
+def check_upload_identity(store: Store, tenant: str, pack_id: str, version: str) -> None:
     """Refuse, before anything is compiled, an upload whose ``pack_id`` is a built-in's or whose version the
     tenant already has (409)."""
     if pack_id in builtin_packs():
         raise problem_error(
             "builtin_pack_id", f"pack_id {pack_id!r} is a built-in pack; choose another pack_id.", param="pack_id"
         )
-    _refuse_existing(conn, tenant, pack_id, version)
+    with store.read() as s:
+        _refuse_existing(s, tenant, pack_id, version)
 
 
-def _refuse_existing(conn: sqlite3.Connection, tenant: str, pack_id: str, version: str) -> None:
-    exists = conn.execute(
-        "SELECT 1 FROM trace_rule_packs WHERE tenant = ? AND pack_id = ? AND version = ?", (tenant, pack_id, version)
-    ).fetchone()
-    if exists:
+def _refuse_existing(session: Any, tenant: str, pack_id: str, version: str) -> None:
+    if session.pack_exists(tenant, pack_id, version):
         raise problem_error(
             "rule_pack_exists",
             f"Rule pack {pack_id!r} version {version!r} already exists; upload a new version.",
@@ -487,7 +469,7 @@ def with_upload_defaults(text: str, data: dict[str, Any]) -> str:
     return text[:at] + " ".join(f"{json.dumps(k)}: {json.dumps(v)}," for k, v in missing.items()) + text[at:]
 
 
-def store_upload(conn: sqlite3.Connection, tenant: str, compiled: dict[str, Any]) -> PackRecord:
+def store_upload(store: Store, tenant: str, compiled: dict[str, Any]) -> PackRecord:
     """Store a pack the compiler accepted (:func:`trace_engine.api.compiler.compile_upload`'s ``ok`` outcome);
     409 when the same version was stored meanwhile."""
     meta = compiled["pack"]
@@ -498,17 +480,14 @@ def store_upload(conn: sqlite3.Connection, tenant: str, compiled: dict[str, Any]
     ts = now_ms()
     from trace_engine.store.log import transaction
 
-    with transaction(conn) as tx:
-        _refuse_existing(conn, tenant, pack_id, version)  # again, inside the write: a concurrent upload may have won
-        last = conn.execute(
-            "SELECT max(created_at) FROM trace_rule_packs WHERE tenant = ? AND pack_id = ?", (tenant, pack_id)
-        ).fetchone()[0]
+    with transaction(store) as tx:
+        tx.lock([tenant])
+        _refuse_existing(tx.session, tenant, pack_id, version)  # again, inside the write: a concurrent upload may have won
+        last = tx.session.last_pack_upload(tenant, pack_id)
         if last is not None and ts <= last:
             ts = last + 1  # the newest upload is the latest active, even within one millisecond
-        conn.execute(
-            "INSERT INTO trace_rule_packs(tenant, pack_id, version, id, spec, etag, jurisdiction, legal_status, "
-            "created_at) VALUES (?,?,?,?,?,?,?,?,?)",
-            (tenant, pack_id, version, rec_id, spec_json, etag, meta["jurisdiction"], meta["legal_status"], ts),
+        tx.session.insert_pack(
+            (tenant, pack_id, version, rec_id, spec_json, etag, meta["jurisdiction"], meta["legal_status"], ts)
         )
         tx.append_event(
             tenant,
@@ -521,7 +500,7 @@ def store_upload(conn: sqlite3.Connection, tenant: str, compiled: dict[str, Any]
     return PackRecord(rec_id, pack_id, version, False, meta["jurisdiction"], meta["legal_status"], etag, ts, spec_json)
 
 
-def create_pack(conn: sqlite3.Connection, tenant: str, raw: bytes) -> tuple[PackRecord, list[dict[str, Any]]]:
+def create_pack(store: Store, tenant: str, raw: bytes) -> tuple[PackRecord, list[dict[str, Any]]]:
     """Upload a pack in this process (local tools, tests, benchmarks): the same steps as ``POST
     /v1/trace/rule-packs`` without the compiler process and its budgets. Returns the record and the lint warnings;
     raises :class:`ApiError` (400 with every diagnostic, 409 for a duplicate or a built-in ``pack_id``)."""
@@ -530,11 +509,11 @@ def create_pack(conn: sqlite3.Connection, tenant: str, raw: bytes) -> tuple[Pack
     header, text = read_upload(raw)
     outcome = header
     if text is not None:
-        check_upload_identity(conn, tenant, header["pack_id"], header["version"])
+        check_upload_identity(store, tenant, header["pack_id"], header["version"])
         outcome = compile_upload(text)
     if outcome["status"] != "ok":
         errors = outcome["errors"]
         if outcome.get("limit"):
             raise limit_exceeded(outcome["limit"]["name"], outcome["limit"]["max"], "The rule pack exceeds a limit.", errors=errors)
         raise bad_request(f"The rule pack is invalid: {len(errors)} error(s).", "invalid_rule_pack", errors=errors)
-    return store_upload(conn, tenant, outcome), outcome["warnings"]
+    return store_upload(store, tenant, outcome), outcome["warnings"]

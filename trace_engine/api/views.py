@@ -8,7 +8,6 @@ exposure rollup (:mod:`trace_engine.store.rollup`, kept by the evidence writer, 
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from trace_engine.api.errors import ApiError, not_found
 from trace_engine.store import reads
 from trace_engine.store.cursor import CursorError
+from trace_engine.store.interfaces import Store
 
 
 def cursor_error(exc: CursorError, cursor: str, tenant: str) -> ApiError:  # noqa: ARG001
@@ -25,28 +25,28 @@ def cursor_error(exc: CursorError, cursor: str, tenant: str) -> ApiError:  # noq
     return not_found("No such cursor for this tenant, list and filters: start again without `cursor`.")
 
 
-def list_interactions(conn: sqlite3.Connection, tenant: str, **kw: Any) -> dict[str, Any]:
+def list_interactions(store: Store, tenant: str, **kw: Any) -> dict[str, Any]:
     try:
-        return reads.list_interactions(conn, tenant, **kw)
+        return reads.list_interactions(store, tenant, **kw)
     except CursorError as exc:
         raise cursor_error(exc, kw.get("cursor") or "", tenant) from None
 
 
-def list_violations(conn: sqlite3.Connection, tenant: str, **kw: Any) -> dict[str, Any]:
+def list_violations(store: Store, tenant: str, **kw: Any) -> dict[str, Any]:
     try:
-        return reads.list_violations(conn, tenant, **kw)
+        return reads.list_violations(store, tenant, **kw)
     except CursorError as exc:
         raise cursor_error(exc, kw.get("cursor") or "", tenant) from None
 
 
 
 
-def list_findings(conn: sqlite3.Connection, tenant: str, *, cursor: str | None = None, **filters: Any) -> dict[str, Any]:
+def list_findings(store: Store, tenant: str, *, cursor: str | None = None, **filters: Any) -> dict[str, Any]:
     """``GET /v1/trace/findings``: the Tier-2 store's list, with cursor errors as HTTP errors."""
     from trace_engine.tier2.store import list_findings as store_list_findings
 
     try:
-        return store_list_findings(conn, tenant, cursor=cursor, **filters)
+        return store_list_findings(store, tenant, cursor=cursor, **filters)
     except CursorError as exc:
         raise cursor_error(exc, cursor or "", tenant) from None
 
@@ -75,7 +75,7 @@ class WholeHoursMemo:
 
 
 def exposure_rollup(
-    conn: sqlite3.Connection,
+    store: Store,
     tenant: str,
     window_days: int = 30,
     *,
@@ -84,4 +84,4 @@ def exposure_rollup(
 ) -> dict[str, Any]:
     """``GET /v1/trace/exposure``: :func:`trace_engine.store.reads.exposure` (the store's hourly rollup, which its
     writer keeps in the same transaction as the records), with the whole-hours part memoized per rollup state."""
-    return reads.exposure(conn, tenant, window_days, now_ms=now_ms, memo=memo)
+    return reads.exposure(store, tenant, window_days, now_ms=now_ms, memo=memo)

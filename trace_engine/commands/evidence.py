@@ -1,7 +1,7 @@
 """Evidence commands: ``keygen``, ``verify``, ``checkpoint``, ``verify-proof``, ``prove``, ``interactions``,
 ``violations``, ``exposure``, ``show``.
 
-Every command takes ``--db`` (default ``./trace.db``); the read commands take ``--tenant`` (default
+Every command takes ``--db`` (default ``./trace.db``; a SQLite path or a ``postgresql://`` URL); the read commands take ``--tenant`` (default
 ``default``) and ``--format text|json`` (lists also ``jsonl`` and ``csv``). Exit codes follow :mod:`trace_engine.cli`:
 ``verify`` exits 0 when the log is intact, 1 when it was tampered with (naming the record), 2 when the database cannot
 be read or no key was given; a read that meets a row not matching its signed record exits 1.
@@ -38,7 +38,8 @@ from trace_engine.commands._views import print_exposure, print_interaction
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = ExitCode.OK, ExitCode.PROBLEMS, ExitCode.USAGE
 
 
-DbOpt = typer.Option("trace.db", "--db", help="Evidence database (SQLite).")
+DB_HELP = "Evidence database: a SQLite file or a postgresql:// URL."
+DbOpt = typer.Option("trace.db", "--db", help=DB_HELP)
 ExposureFormat = format_type("text", "json", "csv", "markdown")
 TenantOpt = typer.Option("default", "--tenant", help="Tenant whose records to read.")
 LimitOpt = typer.Option(20, "--limit", min=1, help="Rows per page (capped at 100).")
@@ -73,18 +74,16 @@ def _trusted_keys(pubkeys: list[str] | None, files: list[Path] | None) -> list:
 
 
 def _read_or_exit(fn, *args: Any, **kwargs: Any) -> Any:
-    import sqlite3
-
     from trace_engine.store.cursor import CursorError
-    from trace_engine.store.db import UnreadableDatabase
+    from trace_engine.store.interfaces import StoreError, UnreadableDatabase
     from trace_engine.store.reads import TamperedRecord
 
     try:
         return fn(*args, **kwargs)
     except UnreadableDatabase as exc:
         raise _fail(str(exc), EXIT_USAGE) from None
-    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
-        raise _fail(f"the database file is damaged ({exc}); run `trace verify`", EXIT_USAGE) from None
+    except (StoreError, UnicodeDecodeError) as exc:
+        raise _fail(f"the database is damaged ({exc}); run `trace verify`", EXIT_USAGE) from None
     except CursorError as exc:
         raise _fail(str(exc), EXIT_USAGE) from None
     except TamperedRecord as exc:
@@ -205,21 +204,27 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Hand the log over to a new signing key: a key.rotated entry, and every log co-signed by both keys."""
         from trace_engine.evidence.signing import load_signing_key
-        from trace_engine.store.db import UnreadableDatabase, connect
+        from trace_engine.store import open_store
+        from trace_engine.store.interfaces import StoreError, UnreadableDatabase
         from trace_engine.store.log import EvidenceLog, LogIntegrityError
 
         try:
-            connect(db, create=False).close()
+            store = open_store(db, create=False)
+        except UnreadableDatabase as exc:
+            raise _fail(str(exc), EXIT_USAGE) from None
+        try:
             new = load_signing_key(new_key)
-            with EvidenceLog(db, key) as log:
+            with EvidenceLog(store, key) as log:
                 old = log.key.verifier.encode()
                 signed = log.rotate(new)
-        except UnreadableDatabase as exc:
+        except (UnreadableDatabase, StoreError) as exc:
             raise _fail(str(exc), EXIT_USAGE) from None
         except LogIntegrityError as exc:
             raise _fail(str(exc), EXIT_PROBLEMS) from None
         except (OSError, ValueError) as exc:
             raise _fail(f"cannot load a key: {exc}", EXIT_USAGE) from None
+        finally:
+            store.close()
         lines = [f"{'directory' if t == '' else 'tenant ' + t}: co-signed at size {n}" for t, n in signed.items()]
         lines.append(f"old key: {old}\nnew key: {new.verifier.encode()}")
         lines.append("verifiers now need both keys (--pubkey OLD --pubkey NEW, or a --trusted-keys file)")
@@ -234,28 +239,17 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Print the latest signed checkpoint of every log (C2SP signed notes) for a witness to keep."""
         from trace_engine.evidence.signing import NoteError, parse_checkpoint
-        from trace_engine.store.db import UnreadableDatabase, connect
+        from trace_engine.store import open_store
+        from trace_engine.store.interfaces import StoreError, UnreadableDatabase
 
         keys = _trusted_keys(pubkey, None)
         try:
-            conn = connect(db, create=False)
-            try:
-                sql = "SELECT tenant, note FROM checkpoints c WHERE size = (SELECT max(size) FROM checkpoints d WHERE d.tenant = c.tenant)"
-                args: list[Any] = []
-                if tenant is not None:
-                    sql += " AND tenant = ?"
-                    args.append(tenant)
-                rows = conn.execute(sql + " ORDER BY tenant, rowid", args).fetchall()
-            finally:
-                conn.close()
-        except UnreadableDatabase as exc:
+            with open_store(db, create=False) as store, store.read() as session:
+                rows = session.latest_checkpoints(tenant)
+        except (UnreadableDatabase, StoreError) as exc:
             raise _fail(str(exc), EXIT_USAGE) from None
-        seen: set[str] = set()
         notes: list[str] = []
         for t, note in rows:
-            if t in seen:
-                continue
-            seen.add(t)
             if keys:
                 try:
                     ck = parse_checkpoint(note)
@@ -322,13 +316,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Write an inclusion proof for the call's latest scorecard (checkable with `trace verify-proof`). Exit 1 if the
         log does not match its signed checkpoint."""
-        from trace_engine.store.db import UnreadableDatabase, connect
+        from trace_engine.store.interfaces import StoreError, UnreadableDatabase
         from trace_engine.store.prove import ProofError, make_proof
 
         try:
-            connect(db, create=False).close()
             proof = make_proof(db, tenant, call_id, key)
-        except UnreadableDatabase as exc:
+        except (UnreadableDatabase, StoreError) as exc:
             raise _fail(str(exc), EXIT_USAGE) from None
         except ProofError as exc:
             raise _fail(str(exc), EXIT_PROBLEMS) from None

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import sys
+import time
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,11 +23,18 @@ class DuplicateIds(StrEnum):
     suffix = "suffix"
 
 
+class ScoringEngine(StrEnum):
+    local = "local"
+    ray = "ray"
+
+
 def count_records(inputs: list[str]) -> int | None:
     """How many calls ``inputs`` hold, cheaply (non-blank JSONL lines, ``=== call`` headers, one per JSON file), for
     the progress bar's total and ETA; ``None`` when it cannot be known up front (stdin, a JSON array)."""
+    from trace_engine.rescore import expand_inputs
+
     total = 0
-    for path in inputs:
+    for path in expand_inputs(inputs):
         if path == "-":
             return None
         if os.path.isdir(path):
@@ -60,13 +67,39 @@ def _count_file(path: str) -> int | None:
     return None if head.startswith(b"[") else 1
 
 
+PROGRESS_EVERY = 10.0
+
+
+class _Ticker:
+    """Progress as plain lines on stderr (``scored N/M calls, R calls/s``) at most every PROGRESS_EVERY seconds."""
+
+    def __init__(self, total: int | None):
+        self.total, self.done = total, 0
+        self.start = self.last = time.monotonic()
+
+    def tick(self) -> None:
+        self.done += 1
+        now = time.monotonic()
+        if now - self.last >= PROGRESS_EVERY:
+            self.last = now
+            of = f"/{self.total}" if self.total is not None else ""
+            rate = self.done / max(now - self.start, 1e-9)
+            sys.stderr.write(f"progress: scored {self.done}{of} calls, {rate:,.0f} calls/s, {now - self.start:,.0f}s\n")
+            sys.stderr.flush()
+
+
 def rescore(
-    inputs: Annotated[list[str], typer.Argument(help="Transcript files, directories, or - for stdin.")],
-    db: Annotated[str, typer.Option("--db", help="Evidence database (SQLite, created when there is a first scorecard).")] = "trace.db",
+    inputs: Annotated[list[str], typer.Argument(help="Transcript files, directories, globs (quoted: 'calls/**/*.jsonl'), or - for stdin.")],
+    db: Annotated[str, typer.Option("--db", help="Evidence database: a SQLite file (created when there is a first scorecard) or a postgresql:// URL.")] = "trace.db",
     config: Annotated[Path | None, typer.Option("--config", help="TraceConfigInput JSON; default: the four built-in packs.")] = None,
     agent_id: Annotated[str | None, typer.Option("--agent-id", help="Agent id for calls that carry none.")] = None,
     tenant: Annotated[str, typer.Option("--tenant", help="Tenant the records belong to.")] = "default",
-    workers: Annotated[int, typer.Option("--workers", min=1, help="Scoring processes.")] = 1,
+    workers: Annotated[int | None, typer.Option("--workers", min=1, help="Scoring processes (local; default 1), or shards scored at once on Ray (default: the cluster's CPUs).")] = None,
+    engine: Annotated[
+        ScoringEngine,
+        typer.Option("--engine", help="Where scoring runs: local (this machine's processes) or ray (one task per shard on a Ray cluster; this process stays the log's one sequencer)."),
+    ] = ScoringEngine.local,
+    address: Annotated[str | None, typer.Option("--address", help="The Ray cluster (--engine ray): host:port of a node, ray://host:10001, or auto; default RAY_ADDRESS, else a local Ray for this run.")] = None,
     key: Annotated[str | None, typer.Option("--key", help="Log signing key (default: trace.key beside the DB).")] = None,
     tier2: Annotated[bool, typer.Option("--tier2", help="Also run the Tier-2 model-judged checks (advisory).")] = False,
     duplicate_ids: Annotated[
@@ -92,7 +125,9 @@ def rescore(
     invalid config.
     """
     from trace_engine.rescore import rescore as run
-    from trace_engine.store.db import UnreadableDatabase
+    from trace_engine.rescore_ray import RayUnavailable
+    from trace_engine.store import store_name
+    from trace_engine.store.interfaces import StoreError, UnreadableDatabase
     from trace_engine.store.log import LogIntegrityError
 
     load_config_arg(config)  # exit 2 (unreadable) or 1 (invalid, every problem located) before anything is written
@@ -121,12 +156,16 @@ def rescore(
             )
 
     total = count_records(inputs) if output == "text" else None
+    # a long run on a cluster, logged to a file: a progress line (counts and rate) every PROGRESS_EVERY seconds
+    ticker = _Ticker(total) if engine == ScoringEngine.ray and output == "text" and not sys.stderr.isatty() else None
     with progress("scoring", total, unit="calls") as bar:
 
         def on_result(line: dict) -> None:
             if output == "jsonl":
                 emit(line)
             bar.advance()
+            if ticker is not None:
+                ticker.tick()
 
         try:
             summary = run(
@@ -135,7 +174,9 @@ def rescore(
                 config=str(config) if config else None,
                 tenant=tenant,
                 agent_id=agent_id,
-                workers=workers,
+                workers=workers if engine == ScoringEngine.ray else (workers or 1),
+                engine=engine.value,
+                address=address,
                 key=key,
                 tier2=tier2,
                 duplicate_ids=duplicate_ids.value,
@@ -149,8 +190,10 @@ def rescore(
             raise fail(str(exc), ExitCode.PROBLEMS) from None
         except UnreadableDatabase as exc:
             raise fail(str(exc), ExitCode.USAGE) from None
-        except (sqlite3.Error, OSError) as exc:
-            raise fail(f"{db}: cannot write the evidence database: {exc}", ExitCode.USAGE) from None
+        except RayUnavailable as exc:
+            raise fail(str(exc), ExitCode.USAGE) from None
+        except (StoreError, OSError) as exc:
+            raise fail(f"{store_name(db)}: cannot write the evidence database: {exc}", ExitCode.USAGE) from None
     v = summary.verdicts
     report = {
         "object": "trace.rescore.summary",

@@ -1,7 +1,8 @@
 """Service commands: ``serve`` (the HTTP API) and ``keys create`` / ``keys list`` / ``keys revoke``.
 
 ``trace serve --db DB [--host 127.0.0.1] [--port 8080]`` binds to loopback unless told otherwise; its other options
-are the server settings (:mod:`trace_engine.api.settings`: rate limits, compiler budgets).
+are the server settings (:mod:`trace_engine.api.settings`: rate limits, compiler budgets). ``DB`` is a SQLite file
+or a ``postgresql://`` URL (several API servers may serve one PostgreSQL database).
 ``trace keys create --db DB --tenant T --scopes trace:read,trace:configure`` prints the key once; only its
 SHA-256 hash is stored. ``--format text|json`` as everywhere (``keys list`` also ``jsonl`` and ``csv``). Exit codes
 follow :mod:`trace_engine.commands._exit` (2 for usage errors and unreadable databases).
@@ -37,22 +38,23 @@ def _fail(msg: str, code: int) -> typer.Exit:
 
 def _open(db: str, create: bool, key: str | None = None):
     from trace_engine.api.tables import open_db
-    from trace_engine.store.db import UnreadableDatabase
+    from trace_engine.store.interfaces import UnreadableDatabase
     from trace_engine.store.log import use_key
 
-    if key is not None:
-        use_key(db, key)
     try:
-        return open_db(db, create=create)
+        store = open_db(db, create=create)
     except UnreadableDatabase as exc:
         raise _fail(str(exc), EXIT_USAGE) from None
+    if key is not None:
+        use_key(store, key)
+    return store
 
 
 KeyOpt = typer.Option(None, "--key", help="Log signing key (default: trace.key beside the database).")
 
 
 def serve(
-    db: str = typer.Option("trace.db", "--db", help="Evidence database (SQLite); created when missing."),
+    db: str = typer.Option("trace.db", "--db", help="Evidence database: a SQLite file (created when missing) or a postgresql:// URL."),
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind (loopback by default)."),
     port: int = typer.Option(8080, "--port", min=0, max=65535, help="TCP port."),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
@@ -85,7 +87,7 @@ def serve(
     import uvicorn
 
     from trace_engine.api.app import create_app
-    from trace_engine.store.db import UnreadableDatabase
+    from trace_engine.store.interfaces import UnreadableDatabase
 
     level = getattr(logging, log_level.upper(), None)
     if not isinstance(level, int):
@@ -122,7 +124,7 @@ keys_app = typer.Typer(help="API keys: create (printed once), list, revoke.", no
 
 @keys_app.command("create")
 def keys_create(
-    db: str = typer.Option("trace.db", "--db", help="Evidence database (SQLite); created when missing."),
+    db: str = typer.Option("trace.db", "--db", help="Evidence database: a SQLite file (created when missing) or a postgresql:// URL."),
     tenant: str = typer.Option(..., "--tenant", help="Tenant the key acts for."),
     scopes: str = typer.Option(
         "trace:read", "--scopes", help="Comma-separated: trace:read, trace:configure, trace:*, *."
@@ -139,17 +141,18 @@ def keys_create(
         parsed = parse_scopes(scopes)
     except ValueError as exc:
         raise _fail(str(exc), EXIT_USAGE) from None
+    from trace_engine.store.interfaces import StoreError
     from trace_engine.store.log import LogIntegrityError
 
-    conn = _open(db, create=True, key=key)
+    store = _open(db, create=True, key=key)
     try:
-        api_key, key_id = create_key(conn, tenant, parsed, note)
+        api_key, key_id = create_key(store, tenant, parsed, note)
     except LogIntegrityError as exc:
         raise _fail(str(exc), EXIT_PROBLEMS) from None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, StoreError) as exc:
         raise _fail(str(exc), EXIT_USAGE) from None
     finally:
-        conn.close()
+        store.close()
     if json_out or fmt == "json":
         emit_json({"key": api_key, "key_id": key_id, "tenant": tenant, "scopes": sorted(parsed)})
     else:
@@ -163,21 +166,17 @@ def keys_create(
 
 @keys_app.command("list")
 def keys_list(
-    db: str = typer.Option("trace.db", "--db", help="Evidence database (SQLite)."),
+    db: str = typer.Option("trace.db", "--db", help="Evidence database: a SQLite file or a postgresql:// URL."),
     tenant: str = typer.Option(None, "--tenant", help="Only this tenant's keys."),
     fmt: ListFormat = "text",
 ) -> None:
     """List keys (ids, tenants, scopes; never the keys)."""
-    conn = _open(db, create=False)
+    store = _open(db, create=False)
     try:
-        sql = "SELECT key_id, tenant, scopes, created_at, revoked_at, note FROM api_keys"
-        args: list = []
-        if tenant:
-            sql += " WHERE tenant = ?"
-            args.append(tenant)
-        rows = conn.execute(sql + " ORDER BY created_at", args).fetchall()
+        with store.read() as s:
+            rows = s.api_keys(tenant)
     finally:
-        conn.close()
+        store.close()
     keys = [
         {"key_id": r[0], "tenant": r[1], "scopes": r[2].split(","), "created_at": r[3], "revoked_at": r[4], "note": r[5]}
         for r in rows
@@ -197,22 +196,23 @@ def keys_list(
 @keys_app.command("revoke")
 def keys_revoke(
     key_id: str = typer.Argument(..., help="The key_id to revoke."),
-    db: str = typer.Option("trace.db", "--db", help="Evidence database (SQLite)."),
+    db: str = typer.Option("trace.db", "--db", help="Evidence database: a SQLite file or a postgresql:// URL."),
     key: str = KeyOpt,
 ) -> None:
     """Revoke a key by its id."""
     from trace_engine.api.auth import revoke_key
+    from trace_engine.store.interfaces import StoreError
     from trace_engine.store.log import LogIntegrityError
 
-    conn = _open(db, create=False, key=key)
+    store = _open(db, create=False, key=key)
     try:
-        ok = revoke_key(conn, key_id)
+        ok = revoke_key(store, key_id)
     except LogIntegrityError as exc:
         raise _fail(str(exc), EXIT_PROBLEMS) from None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, StoreError) as exc:
         raise _fail(str(exc), EXIT_USAGE) from None
     finally:
-        conn.close()
+        store.close()
     if not ok:
         raise _fail(f"no active key {key_id}", EXIT_PROBLEMS)
     stderr_console().print(f"revoked {key_id}", markup=False)

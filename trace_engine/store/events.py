@@ -2,27 +2,24 @@
 
 A row is trusted only when a record of the tenant's log, whose body matches its leaf hash, says the same thing.
 This stops the cheap attack (a row inserted or edited by hand) at read time; a rewrite that also recomputes the
-record's hashes is caught by ``trace verify`` (the signed tree no longer matches).
+record's hashes is caught by ``trace verify`` (the signed tree no longer matches). ``session`` is an open
+:class:`~trace_engine.store.interfaces.Session` (a read model).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import sqlite3
+from typing import Any
 
 from trace_engine.evidence.merkle import leaf_hash
 
 log = logging.getLogger("trace.evidence")
 
 
-def _signed_events(conn: sqlite3.Connection, tenant: str, kinds: tuple[str, ...], ref: str) -> list[dict]:
+def _signed_events(session: Any, tenant: str, kinds: tuple[str, ...], ref: str) -> list[dict]:
     out = []
-    marks = ",".join("?" * len(kinds))
-    for body, leaf in conn.execute(
-        f"SELECT body, leaf_hash FROM events WHERE tenant = ? AND kind IN ({marks}) AND ref = ? ORDER BY seq",
-        (tenant, *kinds, ref),
-    ):
+    for body, leaf in session.events_by_ref(tenant, kinds, ref):
         raw = body.encode("utf-8") if isinstance(body, str) else b""
         if leaf_hash(raw).hex() != leaf:
             continue
@@ -35,10 +32,10 @@ def _signed_events(conn: sqlite3.Connection, tenant: str, kinds: tuple[str, ...]
     return out
 
 
-def api_key_is_signed(conn: sqlite3.Connection, tenant: str, key_id: str, key_hash: str, scopes: str) -> bool:
+def api_key_is_signed(session: Any, tenant: str, key_id: str, key_hash: str, scopes: str) -> bool:
     """``True`` when the tenant's log holds a signed ``api_key.created`` record for exactly this key and scopes,
     and no ``api_key.revoked`` record for it."""
-    docs = _signed_events(conn, tenant, ("api_key.created", "api_key.revoked"), key_id)
+    docs = _signed_events(session, tenant, ("api_key.created", "api_key.revoked"), key_id)
     created = any(
         d.get("event") == "api_key.created" and d.get("key_hash") == key_hash and d.get("scopes") == scopes
         for d in docs
@@ -49,20 +46,20 @@ def api_key_is_signed(conn: sqlite3.Connection, tenant: str, key_id: str, key_ha
     return created and not revoked
 
 
-def config_is_signed(conn: sqlite3.Connection, tenant: str, agent_id: str, body: str, etag: str, updated_at: int) -> bool:
+def config_is_signed(session: Any, tenant: str, agent_id: str, body: str, etag: str, updated_at: int) -> bool:
     """``True`` when the latest signed ``config`` record of ``(tenant, agent_id)`` says exactly this."""
-    docs = [d for d in _signed_events(conn, tenant, ("config",), agent_id) if d.get("agent_id") == agent_id]
+    docs = [d for d in _signed_events(session, tenant, ("config",), agent_id) if d.get("agent_id") == agent_id]
     ok = bool(docs) and (docs[-1].get("body"), docs[-1].get("etag"), docs[-1].get("updated_at")) == (body, etag, updated_at)
     if not ok:
         log.critical("ALERT config of %r (tenant %s) differs from its signed record; run `trace verify`", agent_id, tenant)
     return ok
 
 
-def pack_is_signed(conn: sqlite3.Connection, tenant: str, pack_id: str, version: str, spec: str, etag: str) -> bool:
+def pack_is_signed(session: Any, tenant: str, pack_id: str, version: str, spec: str, etag: str) -> bool:
     """``True`` when a signed ``rule_pack`` record of the tenant uploaded exactly this pack version."""
     ok = any(
         (d.get("version"), d.get("spec"), d.get("etag")) == (version, spec, etag)
-        for d in _signed_events(conn, tenant, ("rule_pack",), pack_id)
+        for d in _signed_events(session, tenant, ("rule_pack",), pack_id)
     )
     if not ok:
         log.critical("ALERT rule pack %s@%s (tenant %s) has no matching signed record; run `trace verify`",

@@ -25,6 +25,11 @@ to that head and a checkpoint signed by a trusted key (its own, or one given in 
 them. Otherwise it refuses with :class:`LogIntegrityError`, naming the first record it cannot account for: it will
 not put its signature over records it did not write.
 
+**One sequencer per tenant.** A transaction that extends a log first locks it in the database
+(:meth:`~trace_engine.store.interfaces.LogStore.lock_logs`: SQLite's write lock; a per-tenant advisory lock on
+PostgreSQL), then reads its tail, appends and signs. Writers in many processes on many hosts therefore extend one
+chain without forking it, each accounting for the others' records through their signed checkpoints.
+
 **The directory.** Tenant ``""`` (origin ``trace.example/directory``) is a log of ``tenant`` events, one per
 tenant, appended in the transaction that creates the tenant's first record. Deleting a tenant's records and
 checkpoints therefore leaves a signed directory entry without a log.
@@ -43,17 +48,19 @@ the chain and writes rows. When the ``supersedes`` a record was built for is no 
 the bytes and hashes the body again (:meth:`ReadyRecord.relinked`); nothing is canonicalized twice.
 
 Signing key: ``key`` may be a :class:`SigningKey` or a path to a ``trace.key`` file. When it is ``None`` the log
-uses ``trace.key`` next to the database, generating ``trace.key`` (0600) and ``trace.pub`` there on first use.
+uses ``trace.key`` next to the database (a SQLite file; ``TRACE_KEY_DIR`` for a server database), generating
+``trace.key`` (0600) and ``trace.pub`` there on first use.
+
+Storage: the rows are written and read through a :class:`~trace_engine.store.interfaces.Session`; everything here
+(hashes, links, signatures, accounting) is the same on every backend.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import heapq
 import json
 import os
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -78,7 +85,8 @@ from trace_engine.evidence.signing import (
     write_keypair,
 )
 from trace_engine.store import rollup
-from trace_engine.store.db import CHECKPOINT_EVERY, TraceConnection, connect, get_meta
+from trace_engine.store.interfaces import Session, Store
+from trace_engine.store.sql import CHECKPOINT_EVERY
 
 GENESIS = b"\x00" * 32
 
@@ -173,20 +181,6 @@ class ReadyRecord:
         )
 
 
-def _call_records(conn: sqlite3.Connection, tenant: str, call_ids: Iterable[str]) -> Iterator[tuple]:
-    """``(call_id, config_etag, engine_version, input sha256, audit_hash, seq)`` of every scorecard record of the
-    calls, in log order; one query per 500 calls. The content hash is read from the signed body, never from a
-    column of its own."""
-    ids = list(dict.fromkeys(call_ids))
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        yield from conn.execute(
-            "SELECT call_id, config_etag, engine_version, json_extract(body, '$.scorecard.input.sha256'), audit_hash, "
-            f"seq FROM scorecards WHERE tenant = ? AND call_id IN ({','.join('?' * len(chunk))}) ORDER BY +seq",
-            (tenant, *chunk),
-        )
-
-
 def _body_contribution(body: str | bytes | None) -> rollup.Contribution | None:
     """The rollup contribution of a stored record's body (``None`` when it is not a scorecard record)."""
     try:
@@ -196,24 +190,18 @@ def _body_contribution(body: str | bytes | None) -> rollup.Contribution | None:
 
 
 def latest_records(
-    conn: sqlite3.Connection, tenant: str, call_ids: Iterable[str]
+    store: Store, tenant: str, call_ids: Iterable[str]
 ) -> dict[str, tuple[str, rollup.Contribution | None]]:
     """For each call of ``call_ids`` that has a record, its latest record's audit hash (what a :func:`ready_record`
     for the call should supersede) and rollup contribution (what appending that record takes away). A hint, read
-    outside any transaction (by any process, so re-scoring workers parse the old bodies, not the appender): the
+    in its own snapshot (by any process, so re-scoring workers parse the old bodies, not the appender): the
     sequencer checks it."""
     ids = list(dict.fromkeys(call_ids))
-    out: dict[str, tuple[str, rollup.Contribution | None]] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        # the latest is the last in log order; only its body is read (no other record's JSON is parsed)
-        for call_id, ah, body in conn.execute(
-            "SELECT call_id, audit_hash, body FROM scorecards WHERE tenant = ? AND seq IN (SELECT max(seq) FROM "
-            f"scorecards WHERE tenant = ? AND call_id IN ({','.join('?' * len(chunk))}) GROUP BY call_id)",
-            (tenant, tenant, *chunk),
-        ):
-            out[call_id] = (ah, _body_contribution(body))
-    return out
+    if not ids:
+        return {}
+    with store.read() as s:
+        latest = s.latest_bodies(tenant, ids)  # only the latest record's body is read (no other record's JSON)
+    return {call_id: (ah, _body_contribution(body)) for call_id, (ah, body) in latest.items()}
 
 
 def check_scorecard(sc: Any) -> Scorecard:
@@ -231,6 +219,8 @@ def check_scorecard(sc: Any) -> Scorecard:
     for name in ("config_etag", "engine_version"):
         if not isinstance(getattr(sc, name), str):
             raise ValueError(f"{name} must be a string")
+    _no_nul("a scorecard's ids", sc.call_id, sc.agent_id, sc.product, sc.config_etag, sc.engine_version,
+            *sc.packs_enforced)
     return sc
 
 
@@ -245,6 +235,8 @@ def ready_record(
     sc = check_scorecard(sc)
     sdict = sc.to_dict()
     viols = violations(sc)
+    for v in viols:
+        _no_nul("a violation's fields", *(x for x in v.values() if isinstance(x, str)))
     scorecard_bytes = canonical_bytes(sdict)
     body = b"".join(
         (_OPEN, scorecard_bytes, _SUPERSEDES, canonical_bytes(supersedes), _VIOLATIONS, canonical_bytes(viols), b"}")
@@ -332,19 +324,38 @@ _HEADS: dict[tuple[str, frozenset[str], str], ChainState] = {}
 _HEADS_LOCK = threading.Lock()
 
 
-def default_key_path(db_path: str | os.PathLike[str]) -> Path:
-    return Path(os.path.abspath(str(db_path))).parent / "trace.key"
+def key_dir_of(db: str | os.PathLike[str] | Store) -> Path | None:
+    """Where ``trace.key`` / ``trace.pub`` live when no key is given: beside a SQLite file; ``TRACE_KEY_DIR`` for a
+    server database (``None`` when unset)."""
+    if isinstance(db, Store):
+        return db.key_dir
+    text = os.fspath(db)
+    if text.startswith(("postgresql://", "postgres://")):
+        env = os.environ.get("TRACE_KEY_DIR")
+        return Path(env) if env else None
+    if text == ":memory:":
+        return None
+    return Path(os.path.abspath(text.removeprefix("sqlite://"))).parent
 
 
-def resolve_signing_key(key: SigningKey | str | os.PathLike[str] | None, db_path: str | os.PathLike[str]) -> SigningKey:
+def default_key_path(db: str | os.PathLike[str] | Store) -> Path:
+    folder = key_dir_of(db)
+    if folder is None:
+        raise ValueError("a server database has no key beside it: pass --key (or set TRACE_KEY_DIR)")
+    return folder / "trace.key"
+
+
+def resolve_signing_key(
+    key: SigningKey | str | os.PathLike[str] | None, db: str | os.PathLike[str] | Store
+) -> SigningKey:
     """The log's key: given, loaded from a path, or ``trace.key`` beside the DB (generated on first use)."""
     if isinstance(key, SigningKey):
         return key
     if key is not None:
         return load_signing_key(key)
-    if str(db_path) == ":memory:":
+    if isinstance(db, Store) and db.url == ":memory:" or str(db) == ":memory:":
         return SigningKey.generate()
-    path = default_key_path(db_path)
+    path = default_key_path(db)
     if not path.exists():
         try:
             write_keypair(path.parent)
@@ -354,48 +365,50 @@ def resolve_signing_key(key: SigningKey | str | os.PathLike[str] | None, db_path
     return load_signing_key(path)
 
 
-def _db_file(conn: sqlite3.Connection) -> str:
-    for _i, name, file in conn.execute("PRAGMA database_list"):
-        if name == "main":
-            return file or ":memory:"
-    return ":memory:"
+def _no_nul(what: str, *values: Any) -> None:
+    """Text the log stores in columns must not hold NUL (PostgreSQL text cannot; the same log moves between
+    backends). Bodies are canonical JSON, where it is escaped."""
+    for v in values:
+        if isinstance(v, str) and "\x00" in v:
+            raise ValueError(f"{what} must not contain a NUL character")
 
 
 class EvidenceLog:
-    """Appends records to the log. One instance per thread; several processes may share a DB file.
+    """Appends records to the logs of one store. Thread-safe (each thread has its own transaction); several
+    processes, on several hosts for a server database, may append to the same logs at once.
 
+    ``db``: a path or URL (opened, and closed by :meth:`close`) or an open :class:`Store` (left open).
     ``trusted_keys``: verifier keys besides this log's own whose checkpoints it accepts when it finds records it
     did not write (another writer's, or those signed before a key rotation).
     """
 
     def __init__(
         self,
-        db_path: str | os.PathLike[str] = "trace.db",
+        db: str | os.PathLike[str] | Store = "trace.db",
         key: SigningKey | str | os.PathLike[str] | None = None,
         *,
         trusted_keys: Sequence[VerifierKey] = (),
         checkpoint_every: int = CHECKPOINT_EVERY,
-        connect_hook: Callable[[sqlite3.Connection], None] | None = None,
+        connect_hook: Callable[[Any], None] | None = None,
         clock: Callable[[], float] = time.time,
-        conn: sqlite3.Connection | None = None,
+        store: Store | None = None,
     ):
         if checkpoint_every <= 0 or CHECKPOINT_EVERY % checkpoint_every:
             raise ValueError(f"checkpoint_every must divide {CHECKPOINT_EVERY}")
-        self._own_conn = conn is None
-        self.conn = connect(str(db_path)) if conn is None else conn
-        self.db_path = str(db_path) if conn is None else _db_file(conn)
+        from trace_engine.store import open_store
+
+        target = store if store is not None else db
+        self._own_store = not isinstance(target, Store)
+        self.store: Store = open_store(target, connect_hook=connect_hook)
+        self.db_path = self.store.url
         self._key_arg = key
         self._key: SigningKey | None = None
         self._extra_trust = tuple(trusted_keys)
         self.checkpoint_every = checkpoint_every
         self._clock = clock
-        if connect_hook is not None:
-            connect_hook(self.conn)
-        if isinstance(self.conn, TraceConnection) and self.conn.evidence_log is None:
-            self.conn.evidence_log = self
-        real = os.path.realpath(self.db_path) if self.db_path != ":memory:" else f":memory:{id(self)}"
-        self._cache_prefix = f"{real}#{get_meta(self.conn, 'log_id')}"
-        self._tx: LogTransaction | None = None
+        self._local = threading.local()
+        if self.store.evidence_log is None:
+            self.store.evidence_log = self
         #: ready records relinked by this log's committed transactions (see :meth:`LogTransaction.append_ready`)
         self.relinked = 0
 
@@ -404,7 +417,7 @@ class EvidenceLog:
     @property
     def key(self) -> SigningKey:
         if self._key is None:
-            self._key = resolve_signing_key(self._key_arg, self.db_path)
+            self._key = resolve_signing_key(self._key_arg, self.store)
         return self._key
 
     @property
@@ -413,83 +426,47 @@ class EvidenceLog:
         return (self.key.verifier, *self._extra_trust)
 
     def _cache_key(self, tenant: str) -> tuple[str, frozenset[str], str]:
-        return (self._cache_prefix, frozenset(k.encode() for k in self.trusted), tenant)
+        return (self.store.identity, frozenset(k.encode() for k in self.trusted), tenant)
 
     # ------------------------------------------------------------------------------------ transactions
 
     @contextmanager
     def transaction(self) -> Iterator[LogTransaction]:
-        """``BEGIN IMMEDIATE`` … append records, write other rows … sign every extended log … ``COMMIT``.
+        """Open the store's write transaction … lock and append records, write other rows … sign every extended
+        log … commit (:meth:`Store.transaction`, the one transaction helper).
 
-        The caller may write its own rows on ``self.conn`` inside the block (the service tables do); they commit
-        or roll back with the records.
-        """
-        if self._tx is not None:
-            raise RuntimeError("an evidence transaction is already open on this connection")
-        conn = self.conn
-        conn.execute("BEGIN IMMEDIATE")
-        tx = LogTransaction(self)
-        self._tx = tx
-        try:
-            yield tx
-            tx._finish()
-            conn.execute("COMMIT")
-            self.relinked += tx.relinked
-        except BaseException:
+        The caller may write its own rows through ``tx.session`` inside the block (the service tables do); they
+        commit or roll back with the records."""
+        if getattr(self._local, "tx", None) is not None:
+            raise RuntimeError("an evidence transaction is already open on this thread")
+        if self.store.in_transaction:
+            raise RuntimeError("an evidence transaction must be the store's outermost transaction")
+        self.key  # noqa: B018 - load (or create) the key before anything is locked
+        with self.store.transaction() as session:
+            tx = LogTransaction(self, session)
+            self._local.tx = tx
             try:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass
-            raise
-        finally:
-            self._tx = None
+                yield tx
+                tx._finish()
+            finally:
+                self._local.tx = None
+        self.relinked += tx.relinked
         with _HEADS_LOCK:
             for t, st in tx.work.items():
                 _HEADS[self._cache_key(t)] = st
 
     @property
     def current(self) -> LogTransaction | None:
-        """The open transaction, if any (``chain_event`` appends to it)."""
-        return self._tx
+        """This thread's open transaction, if any (``chain_event`` appends to it)."""
+        return getattr(self._local, "tx", None)
 
-    # ------------------------------------------------------------------------------------------ tails
+    # ------------------------------------------------------------------------------------- accounting
 
-    def _tail(self, tenant: str) -> tuple[int, str | None]:
-        """The log's size and last audit hash as stored (both tables)."""
-        best: tuple[int, str | None] = (-1, None)
-        for table in ("scorecards", "events"):
-            row = self.conn.execute(
-                f"SELECT seq, audit_hash FROM {table} WHERE tenant = ? ORDER BY seq DESC LIMIT 1", (tenant,)
-            ).fetchone()
-            if row is not None and isinstance(row[0], int) and row[0] > best[0]:
-                best = (row[0], row[1])
-        return best[0] + 1, best[1]
-
-    def _rows_from(self, tenant: str, start: int) -> Iterator[tuple]:
-        """``(seq, leaf_hash, prev_hash, audit_hash, kind, body)`` from ``start`` on, in position order.
-        Scorecard bodies are not read (``kind`` is ``None``); event bodies are read only for the directory."""
-        sc = self.conn.execute(
-            "SELECT seq, leaf_hash, prev_hash, audit_hash, NULL, NULL FROM scorecards WHERE tenant = ? AND seq >= ? "
-            "ORDER BY seq",
-            (tenant, start),
-        )
-        body = "body" if tenant == DIRECTORY else "NULL"
-        ev = self.conn.execute(
-            f"SELECT seq, leaf_hash, prev_hash, audit_hash, kind, {body} FROM events WHERE tenant = ? AND seq >= ? "
-            "ORDER BY seq",
-            (tenant, start),
-        )
-        return heapq.merge(sc, ev, key=lambda r: r[0] if isinstance(r[0], int) else -1)
-
-    def _call_at_seq(self, tenant: str, seq: int) -> str | None:
-        row = self.conn.execute("SELECT call_id FROM scorecards WHERE tenant = ? AND seq = ?", (tenant, seq)).fetchone()
-        return row[0] if row else None
-
-    def _account(self, tenant: str) -> ChainState:
+    def _account(self, s: Session, tenant: str) -> ChainState:
         """The tenant's tree head, after accounting for any records this process did not write (call inside a
-        transaction). Raises :class:`LogIntegrityError` when they are not covered by a trusted signature."""
-        size, head_hex = self._tail(tenant)
+        transaction, with the log locked). Raises :class:`LogIntegrityError` when they are not covered by a trusted
+        signature."""
+        size, head_hex = s.log_tail(tenant)
         with _HEADS_LOCK:
             cached = _HEADS.get(self._cache_key(tenant))
             cached = cached.copy() if cached is not None else None
@@ -502,13 +479,13 @@ class EvidenceLog:
         st = cached if cached is not None else ChainState()
         known = st.size
         if known:
-            row = self._row_at(tenant, known - 1)
+            row = s.audit_hash_at(tenant, known - 1)
             if row is None or row != st.head.hex():
                 raise LogIntegrityError(
-                    tenant, known - 1, "the record was rewritten after it was signed", self._call_at_seq(tenant, known - 1)
+                    tenant, known - 1, "the record was rewritten after it was signed", s.call_id_at(tenant, known - 1)
                 )
         expected = known
-        for seq, leaf_hex, prev_hex, audit_hex, _kind, body in self._rows_from(tenant, known):
+        for seq, leaf_hex, prev_hex, audit_hex, _kind, body in s.chain_rows(tenant, known, bodies=tenant == DIRECTORY):
             if seq != expected:
                 what = "two records at this position" if isinstance(seq, int) and seq < expected else "a record is missing here"
                 raise LogIntegrityError(tenant, expected, what)
@@ -518,9 +495,7 @@ class EvidenceLog:
                 raise LogIntegrityError(tenant, seq, "the record's leaf hash is not a hash") from None
             link = audit_link(st.head, leaf, tenant, seq)
             if prev_hex != st.head.hex() or audit_hex != link.hex():
-                raise LogIntegrityError(
-                    tenant, seq, "the record does not link to the chain", self._call_at_seq(tenant, seq)
-                )
+                raise LogIntegrityError(tenant, seq, "the record does not link to the chain", s.call_id_at(tenant, seq))
             if tenant == DIRECTORY:
                 try:
                     doc = json.loads(body)
@@ -533,22 +508,13 @@ class EvidenceLog:
             st.size = seq + 1
             expected = seq + 1
         if st.size > known:
-            self._require_checkpoint(tenant, st, known)
+            self._require_checkpoint(s, tenant, st, known)
         return st
 
-    def _row_at(self, tenant: str, seq: int) -> str | None:
-        for table in ("scorecards", "events"):
-            row = self.conn.execute(f"SELECT audit_hash FROM {table} WHERE tenant = ? AND seq = ?", (tenant, seq)).fetchone()
-            if row is not None:
-                return row[0]
-        return None
-
-    def _require_checkpoint(self, tenant: str, st: ChainState, known: int) -> None:
+    def _require_checkpoint(self, s: Session, tenant: str, st: ChainState, known: int) -> None:
         """Records ``known..st.size-1`` are accounted for only if a trusted checkpoint at ``st.size`` signs them."""
         root = st.frontier.root()
-        for (note,) in self.conn.execute(
-            "SELECT note FROM checkpoints WHERE tenant = ? AND size = ?", (tenant, st.size)
-        ).fetchall():
+        for note in s.checkpoints_at(tenant, st.size):
             try:
                 ck = parse_checkpoint(note)
             except NoteError:
@@ -558,9 +524,7 @@ class EvidenceLog:
                 return
         # name the first record no trusted signature covers
         covered = 0
-        for size, note in self.conn.execute(
-            "SELECT size, note FROM checkpoints WHERE tenant = ? AND size <= ? ORDER BY size DESC", (tenant, st.size)
-        ).fetchall():
+        for size, note in s.checkpoints_up_to(tenant, st.size):
             try:
                 ck = parse_checkpoint(note)
             except NoteError:
@@ -571,7 +535,7 @@ class EvidenceLog:
         if covered >= st.size:
             raise LogIntegrityError(
                 tenant, st.size - 1, f"the signed checkpoint at size {st.size} does not match the records: the log "
-                "was rewritten", self._call_at_seq(tenant, st.size - 1)
+                "was rewritten", s.call_id_at(tenant, st.size - 1)
             )
         first = max(covered, known)
         raise LogIntegrityError(
@@ -579,23 +543,21 @@ class EvidenceLog:
             first,
             f"records {first}..{st.size - 1} are not covered by a checkpoint signed by a trusted key (the latest "
             f"such checkpoint has size {covered}): they were written without the signing key",
-            self._call_at_seq(tenant, first),
+            s.call_id_at(tenant, first),
         )
 
     def size(self, tenant: str) -> int:
-        return self._tail(tenant)[0]
+        with self.store.read() as s:
+            return s.log_tail(tenant)[0]
 
     def latest_records(self, tenant: str, call_ids: Iterable[str]) -> dict[str, tuple[str, rollup.Contribution | None]]:
         """See :func:`latest_records`."""
-        return latest_records(self.conn, tenant, call_ids)
+        return latest_records(self.store, tenant, call_ids)
 
     def head(self, tenant: str) -> ChainState:
         """The tenant's accounted tree head (reads the tail; raises :class:`LogIntegrityError` if tampered)."""
-        self.conn.execute("BEGIN")
-        try:
-            return self._account(tenant)
-        finally:
-            self.conn.execute("COMMIT")
+        with self.store.read() as s:
+            return self._account(s, tenant)
 
     # ------------------------------------------------------------------------------------------ append
 
@@ -659,6 +621,12 @@ class EvidenceLog:
             return [r for r in results if r is not None]
         now_ms = int(self._clock() * 1000)
         with self.transaction() as tx:
+            tx.lock({g[0] for g in gaps} | {sc.tenant for _, sc in prepared} | {f[0] for f in findings})
+            by_tenant: dict[str, list[str]] = {}
+            for _, sc in prepared:
+                by_tenant.setdefault(sc.tenant, []).append(sc.call_id)
+            for t, call_ids in by_tenant.items():
+                tx.prefetch_calls(t, call_ids)
             for t, lost, reason in gaps:
                 tx.add_gap(t, lost, reason, now_ms)
             calls_by_tenant: dict[str, list[str]] = {}
@@ -701,6 +669,7 @@ class EvidenceLog:
         old = self.key
         signed: dict[str, int] = {}
         with self.transaction() as tx:
+            tx.session.lock_all_logs()
             tx.append_event(DIRECTORY, "key.rotated", {"old": old.verifier.encode(), "new": new_key.verifier.encode(),
                                                        "at": int(self._clock() * 1000)})
             for t in [DIRECTORY, *sorted(tx.state(DIRECTORY).names)]:
@@ -711,10 +680,9 @@ class EvidenceLog:
         return signed
 
     def latest_checkpoint(self, tenant: str) -> str | None:
-        row = self.conn.execute(
-            "SELECT note FROM checkpoints WHERE tenant = ? ORDER BY size DESC, rowid DESC LIMIT 1", (tenant,)
-        ).fetchone()
-        return row[0] if row else None
+        with self.store.read() as s:
+            row = s.latest_checkpoint(tenant)
+        return row[1] if row else None
 
     def checkpoint(self, tenant: str) -> str | None:
         """The latest signed checkpoint of the tenant's log, after checking it covers the whole log (every
@@ -723,9 +691,12 @@ class EvidenceLog:
         return self.latest_checkpoint(tenant)
 
     def close(self) -> None:
-        """Close the connection (every commit is already signed: there is no final checkpoint to write)."""
-        if self._own_conn:
-            self.conn.close()
+        """Close the store when this log opened it (every commit is already signed: there is no final checkpoint
+        to write)."""
+        if self.store.evidence_log is self:
+            self.store.evidence_log = None
+        if self._own_store:
+            self.store.close()
 
     def __enter__(self) -> EvidenceLog:
         return self
@@ -735,11 +706,11 @@ class EvidenceLog:
 
 
 class LogTransaction:
-    """Records appended inside one :meth:`EvidenceLog.transaction`."""
+    """Records appended inside one :meth:`EvidenceLog.transaction`; ``session`` is the store's transaction."""
 
-    def __init__(self, log: EvidenceLog):
+    def __init__(self, log: EvidenceLog, session: Session):
         self.log = log
-        self.conn = log.conn
+        self.session = session
         self.work: dict[str, ChainState] = {}
         self._start: dict[str, int] = {}
         self._ck_rows: list[tuple] = []
@@ -756,33 +727,29 @@ class LogTransaction:
         #: ready records whose ``supersedes`` was stale, so their body was spliced and hashed again here
         self.relinked = 0
 
+    def lock(self, tenants: Iterable[str]) -> None:
+        """Lock these logs now, in the one order every writer uses (sorted, the directory last), so that two
+        writers never wait for each other in a cycle. Logs first touched later are locked then."""
+        order = sorted(t for t in set(tenants) if t != DIRECTORY)
+        self.session.lock_logs(order)
+
     def _flush_rows(self) -> None:
+        s = self.session
         if self._sc_rows:
-            self.conn.executemany(
-                "INSERT INTO scorecards(tenant, seq, call_id, agent_id, product, config_etag, engine_version, verdict, "
-                "scored_at, call_at, findings, blocked_turns, modified_turns, packs_enforced, body, leaf_hash, "
-                "prev_hash, audit_hash, supersedes) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                self._sc_rows,
-            )
+            s.insert_scorecards(self._sc_rows)
             self._sc_rows = []
         if self._v_rows:
-            self.conn.executemany(
-                "INSERT INTO violations(tenant, seq, idx, id, audit_hash, interaction_id, agent_id, rule_id, "
-                "pack_id, severity, action_taken, citation, reason, at_t, scored_at, call_at) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                self._v_rows,
-            )
+            s.insert_violations(self._v_rows)
             self._v_rows = []
         if self._agent_rows:
-            self.conn.executemany(
-                "INSERT OR IGNORE INTO agents(tenant, agent_id, first_seen, seq) VALUES (?,?,?,?)", self._agent_rows
-            )
+            s.insert_agents(self._agent_rows, ignore_known=True)
             self._agent_rows = []
 
     def state(self, tenant: str) -> ChainState:
         st = self.work.get(tenant)
         if st is None:
-            st = self.log._account(tenant)
+            self.session.lock_logs([tenant])
+            st = self.log._account(self.session, tenant)
             self.work[tenant] = st
             self._start[tenant] = st.size
         return st
@@ -811,25 +778,23 @@ class LogTransaction:
         if tenant != DIRECTORY and not (isinstance(tenant, str) and TENANT_RE.match(tenant)):
             raise ValueError(f"invalid tenant name {tenant!r}")
         body = event_body(tenant, kind, payload)
+        ref_field = EVENT_REFS[kind]
+        ref = payload.get(ref_field) if ref_field else None
+        ref = None if ref is None else str(ref)
+        _no_nul(f"a {kind} event's {ref_field}", ref)
         st = self._position(tenant)
         seq = st.size
         lh = leaf_hash(body)
         link = audit_link(st.head, lh, tenant, seq)
-        ref_field = EVENT_REFS[kind]
-        ref = payload.get(ref_field) if ref_field else None
-        self.conn.execute(
-            "INSERT INTO events(tenant, seq, kind, ref, body, leaf_hash, prev_hash, audit_hash) VALUES (?,?,?,?,?,?,?,?)",
-            (tenant, seq, kind, None if ref is None else str(ref), body.decode("utf-8"), lh.hex(), st.head.hex(), link.hex()),
-        )
+        self.session.insert_event((tenant, seq, kind, ref, body.decode("utf-8"), lh.hex(), st.head.hex(), link.hex()))
         self._advance(tenant, st, lh, link)
         return seq, link.hex()
 
     def add_gap(self, tenant: str, lost: int, reason: str, at: int | None = None) -> int:
         at = int(time.time() * 1000) if at is None else at
+        _no_nul("a gap's reason", reason)
         seq, _ = self.append_event(tenant, "gap", {"lost": int(lost), "reason": str(reason), "at": at})
-        self.conn.execute(
-            "INSERT INTO gaps(tenant, lost, reason, at, seq) VALUES (?,?,?,?,?)", (tenant, int(lost), str(reason), at, seq)
-        )
+        self.session.insert_gap((tenant, int(lost), str(reason), at, seq))
         return seq
 
     def add_tier2_finding(self, tenant: str, finding: dict[str, Any], at: int | None = None) -> int:
@@ -842,71 +807,51 @@ class LogTransaction:
         body.setdefault("tier", 2)
         fid = body.get("id") or "tfind_" + hashlib.sha256(canonical_bytes(body)).hexdigest()[:24]
         body["id"] = fid
+        _no_nul("a Tier-2 finding's ids", call_id, fid)
         self._flush_rows()
-        if self.conn.execute("SELECT 1 FROM tier2_findings WHERE tenant = ? AND id = ?", (tenant, fid)).fetchone():
+        if self.session.tier2_finding_exists(tenant, fid):
             return 0
         known = self._known.get((tenant, call_id))
-        if known is not None:
-            audit = known[1]
-        else:
-            row = self.conn.execute(
-                "SELECT audit_hash FROM scorecards WHERE tenant = ? AND call_id = ? ORDER BY +seq DESC LIMIT 1",
-                (tenant, call_id),
-            ).fetchone()
-            audit = row[0] if row else None
+        audit = known[1] if known is not None else self.session.latest_audit_hash(tenant, call_id)
         at = int(time.time() * 1000) if at is None else at
         text = canonical_bytes(body).decode("utf-8")
         seq, _ = self.append_event(
             tenant, "tier2_finding", {"interaction_id": call_id, "audit_hash": audit, "finding": body, "at": at}
         )
-        self.conn.execute(
-            "INSERT INTO tier2_findings(tenant, id, interaction_id, audit_hash, body, created_at, seq) "
-            "VALUES (?,?,?,?,?,?,?)",
-            (tenant, fid, call_id, audit, text, at, seq),
-        )
+        self.session.insert_tier2_finding((tenant, fid, call_id, audit, text, at, seq))
         return 1
 
     def claim_agent(self, tenant: str, agent_id: str, at: int | None = None) -> int | None:
         """Record ``agent_id`` as the tenant's (an ``agent`` event) unless the tenant already has it."""
         self._flush_rows()
-        if self.conn.execute(
-            "SELECT 1 FROM agents WHERE tenant = ? AND agent_id = ?", (tenant, agent_id)
-        ).fetchone():
+        if self.session.agent_exists(tenant, agent_id):
             return None
         at = int(time.time() * 1000) if at is None else at
         seq, _ = self.append_event(tenant, "agent", {"agent_id": agent_id, "at": at})
-        self.conn.execute(
-            "INSERT INTO agents(tenant, agent_id, first_seen, seq) VALUES (?,?,?,?)", (tenant, agent_id, at, seq)
-        )
+        self.session.insert_agents([(tenant, agent_id, at, seq)])
         return seq
 
-    def _lookup_call(self, t: str, call_id: str) -> tuple[set[tuple[str, str, str | None]], str | None, int | None]:
-        kc = (t, call_id)
-        if kc not in self._known:
-            self.prefetch_calls(t, (call_id,))
-        return self._known[kc]
+    def prefetch_calls(self, tenant: str, call_ids: Iterable[str]) -> None:
+        """Read what the log holds of these calls in one query (before appending their scorecards)."""
+        wanted = [c for c in dict.fromkeys(call_ids) if (tenant, c) not in self._known]
+        if not wanted:
+            return
+        self._flush_rows()
+        for call_id, records in self.session.call_history(tenant, wanted).items():
+            ids = {(etag, ev, sha) for etag, ev, sha, _ah, _seq in records}
+            latest, latest_seq = (records[-1][3], records[-1][4]) if records else (None, None)
+            self._known[(tenant, call_id)] = (ids, latest, latest_seq)
 
-    def prefetch_calls(self, t: str, call_ids: Iterable[str]) -> None:
-        """Read what the log holds for each of ``call_ids`` (identities, latest audit hash and position) in one
-        query per 500 calls, for the appends that follow. Calls already known to this transaction (its own
-        appends among them) are not read again."""
-        wanted = [c for c in dict.fromkeys(call_ids) if (t, c) not in self._known]
-        found: dict[str, tuple[set[tuple[str, str, str | None]], str | None, int | None]] = {
-            c: (set(), None, None) for c in wanted
-        }
-        for call_id, etag, ev, input_sha, ah, seq in _call_records(self.conn, t, wanted):
-            ids = found[call_id][0]
-            ids.add((etag, ev, input_sha))
-            found[call_id] = (ids, ah, seq)
-        for call_id, known in found.items():
-            self._known[(t, call_id)] = known
+    def _lookup_call(self, t: str, call_id: str) -> tuple[set[tuple[str, str, str | None]], str | None, int | None]:
+        if (t, call_id) not in self._known:
+            self.prefetch_calls(t, [call_id])
+        return self._known[(t, call_id)]
 
     def _old_contribution(self, t: str, audit: str, seq: int | None) -> rollup.Contribution | None:
         c = self._contrib.get(audit)
         if c is not None or seq is None:
             return c
-        row = self.conn.execute("SELECT body FROM scorecards WHERE tenant = ? AND seq = ?", (t, seq)).fetchone()
-        return _body_contribution(row[0] if row else None)
+        return _body_contribution(self.session.scorecard_body(t, seq))
 
     def append_scorecard(self, sc: Scorecard) -> AppendResult:
         """Append one scorecard (``duplicate`` when its identity is in the log already)."""
@@ -974,9 +919,7 @@ class LogTransaction:
         st = self.state(tenant)
         key = self.log.key
         # the co-signed note replaces a head at that size (a kept multiple of 256 stays as it is)
-        self.conn.execute(
-            "DELETE FROM checkpoints WHERE tenant = ? AND size = ? AND size % ? != 0", (tenant, st.size, CHECKPOINT_EVERY)
-        )
+        self.session.drop_head_checkpoints(tenant, st.size, at=st.size)
         note, sig = sign_note(checkpoint_body(tenant, st.size, st.frontier.root()), key, other)
         created = int(self.log._clock() * 1000)
         self._ck_rows.append((tenant, st.size, st.frontier.root().hex(), note, sig, key.verifier.key_id.hex(), created))
@@ -990,55 +933,61 @@ class LogTransaction:
                 continue
             if not any(r[0] == t and r[1] == st.size for r in self._ck_rows):
                 self._ck_rows.append(self._checkpoint_row(t, st))
-            self.conn.execute(
-                "DELETE FROM checkpoints WHERE tenant = ? AND size < ? AND size % ? != 0",
-                (t, st.size, CHECKPOINT_EVERY),
-            )
+            self.session.drop_head_checkpoints(t, st.size)
         if self._ck_rows:
-            self.conn.executemany(
-                "INSERT INTO checkpoints(tenant, size, root, note, signature, key_id, created_at) VALUES (?,?,?,?,?,?,?)",
-                self._ck_rows,
-            )
+            self.session.insert_checkpoints(self._ck_rows)
         if self._rolled:
-            self._rollup.flush(self.conn, [(t, self.work[t].size) for t in sorted(self._rolled)])
+            verdicts, rules = self._rollup.nonzero()
+            self.session.apply_rollup(verdicts, rules, [(t, self.work[t].size) for t in sorted(self._rolled)])
 
 
-def log_for(conn: sqlite3.Connection, key: SigningKey | str | os.PathLike[str] | None = None) -> EvidenceLog:
-    """The evidence log bound to ``conn`` (created on first use; the key defaults to ``trace.key`` beside the DB,
-    or the key registered with :func:`use_key` for that file)."""
-    existing = getattr(conn, "evidence_log", None)
+def log_for(store: Store | str | os.PathLike[str], key: SigningKey | str | os.PathLike[str] | None = None) -> EvidenceLog:
+    """The evidence log bound to ``store`` (created on first use; the key defaults to the one registered with
+    :func:`use_key` for that database, else ``trace.key`` beside it)."""
+    from trace_engine.store import open_store
+
+    store = open_store(store)
+    existing = store.evidence_log
     if isinstance(existing, EvidenceLog):
         return existing
     if key is None:
-        key = _REGISTERED_KEYS.get(os.path.realpath(_db_file(conn)))
-    log = EvidenceLog(key=key, conn=conn)
-    if isinstance(conn, TraceConnection):
-        conn.evidence_log = log
-    return log
+        key = registered_key(store)
+    return EvidenceLog(store=store, key=key)
 
 
 _REGISTERED_KEYS: dict[str, SigningKey | str | os.PathLike[str]] = {}
 
 
-def use_key(db_path: str | os.PathLike[str], key: SigningKey | str | os.PathLike[str]) -> None:
-    """Sign records appended through :func:`log_for` connections to ``db_path`` with ``key`` (the service's key)."""
-    _REGISTERED_KEYS[os.path.realpath(str(db_path))] = key
+def _key_name(db: str | os.PathLike[str] | Store) -> str:
+    if isinstance(db, Store):
+        return db.url if db.kind != "sqlite" else os.path.realpath(db.url)
+    text = os.fspath(db)
+    if text.startswith(("postgresql://", "postgres://")):
+        from trace_engine.store import store_name
+
+        return store_name(text)
+    return os.path.realpath(text)
+
+
+def use_key(db: str | os.PathLike[str] | Store, key: SigningKey | str | os.PathLike[str]) -> None:
+    """Sign records appended through :func:`log_for` stores of ``db`` with ``key`` (the service's key)."""
+    _REGISTERED_KEYS[_key_name(db)] = key
+
+
+def registered_key(db: str | os.PathLike[str] | Store) -> SigningKey | str | os.PathLike[str] | None:
+    return _REGISTERED_KEYS.get(_key_name(db))
 
 
 @contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[LogTransaction]:
-    """An evidence transaction on ``conn`` (see :meth:`EvidenceLog.transaction`)."""
-    with log_for(conn).transaction() as tx:
+def transaction(store: Store) -> Iterator[LogTransaction]:
+    """An evidence transaction on ``store`` (see :meth:`EvidenceLog.transaction`)."""
+    with log_for(store).transaction() as tx:
         yield tx
 
 
-def chain_event(conn: sqlite3.Connection, tenant: str, kind: str, payload: dict[str, Any]) -> tuple[int, str]:
-    """Append an event to the transaction open on ``conn`` (opened with :func:`transaction`)."""
-    tx = log_for(conn).current
+def chain_event(store: Store, tenant: str, kind: str, payload: dict[str, Any]) -> tuple[int, str]:
+    """Append an event to the transaction open on ``store`` in this thread (opened with :func:`transaction`)."""
+    tx = log_for(store).current
     if tx is None:
-        raise RuntimeError("chain_event needs an open evidence transaction (store.log.transaction(conn))")
+        raise RuntimeError("chain_event needs an open evidence transaction (store.log.transaction(store))")
     return tx.append_event(tenant, kind, payload)
-
-
-def log_pubkey(conn: sqlite3.Connection) -> str | None:
-    return get_meta(conn, "log_pubkey")

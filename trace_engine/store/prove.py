@@ -18,7 +18,7 @@ from typing import Any
 
 from trace_engine.evidence.merkle import inclusion_path, leaf_hash, root_from_inclusion
 from trace_engine.evidence.signing import NoteError, SigningKey, VerifierKey, parse_checkpoint
-from trace_engine.store.db import connect
+from trace_engine.store.interfaces import Store
 
 PROOF_OBJECT = "trace.inclusion_proof"
 
@@ -28,7 +28,7 @@ class ProofError(Exception):
 
 
 def make_proof(
-    db_path: str | os.PathLike[str],
+    db_path: str | os.PathLike[str] | Store,
     tenant: str,
     call_id: str,
     key: SigningKey | VerifierKey | str | os.PathLike[str] | None = None,
@@ -40,68 +40,66 @@ def make_proof(
     checkpoint's root. ``key`` (the log's signing key, its verifier key, or a path to either) checks the
     checkpoint's signature and is embedded for convenience; without it ``trace.pub`` beside the DB is embedded.
     """
-    conn = connect(db_path, create=False)
+    from trace_engine.store import open_store
+
+    store = open_store(db_path, create=False)
     try:
-        row = conn.execute(
-            "SELECT seq, body, leaf_hash, audit_hash FROM scorecards WHERE tenant = ? AND call_id = ? "
-            "ORDER BY +seq DESC LIMIT 1",
-            (tenant, call_id),
-        ).fetchone()
-        if row is None:
-            raise ProofError(f"no interaction {call_id!r} for tenant {tenant!r}")
-        seq, body, stored_leaf, audit = row
-        if not isinstance(body, str) or leaf_hash(body.encode("utf-8")).hex() != stored_leaf:
-            raise ProofError(f"record {seq} (call {call_id}) does not match its hash: run `trace verify`")
-        ck_row = conn.execute(
-            "SELECT size, note FROM checkpoints WHERE tenant = ? ORDER BY size DESC, rowid DESC LIMIT 1", (tenant,)
-        ).fetchone()
-        if ck_row is None or ck_row[0] <= seq:
-            raise ProofError(
-                f"record {seq} (call {call_id}) is not covered by any signed checkpoint: it was written without the "
-                "signing key; run `trace verify`"
-            )
-        size, note = ck_row
-        try:
-            ck = parse_checkpoint(note)
-        except NoteError as exc:
-            raise ProofError(f"the latest checkpoint of tenant {tenant!r} is unreadable: {exc}") from None
-        verifier = _verifier(key, db_path)
-        if verifier is not None and ck.verify(verifier) is not None:
-            raise ProofError(f"the latest checkpoint of tenant {tenant!r} is not signed by {verifier.encode()}")
-        rows = [
-            r
-            for table in ("scorecards", "events")
-            for r in conn.execute(f"SELECT seq, leaf_hash FROM {table} WHERE tenant = ? AND seq < ?", (tenant, size))
-        ]
-        rows.sort(key=lambda r: r[0] if type(r[0]) is int else -1)
-        try:
-            if [r[0] for r in rows] != list(range(size)):
-                raise ValueError
-            hashes = [bytes.fromhex(r[1]) for r in rows]
-        except (TypeError, ValueError):
-            raise ProofError(f"log for tenant {tenant!r} does not hold records 0..{size - 1}: run `trace verify`") from None
-        path = inclusion_path(hashes, seq)
-        if root_from_inclusion(hashes[seq], seq, size, path) != ck.root:
-            raise ProofError(f"the records of tenant {tenant!r} do not match its signed checkpoint: run `trace verify`")
-        return {
-            "object": PROOF_OBJECT,
-            "version": 1,
-            "tenant": tenant,
-            "call_id": call_id,
-            "leaf_index": seq,
-            "tree_size": size,
-            "leaf_body": body,
-            "leaf_hash": stored_leaf,
-            "audit_hash": audit,
-            "audit_path": [h.hex() for h in path],
-            "checkpoint": note,
-            "pubkey": verifier.encode() if verifier is not None else None,
-        }
+        with store.read() as session:
+            return _prove(session, tenant, call_id, key)
     finally:
-        conn.close()
+        if store is not db_path:
+            store.close()
 
 
-def _verifier(key: SigningKey | VerifierKey | str | os.PathLike[str] | None, db_path: str | os.PathLike[str]) -> VerifierKey | None:
+def _prove(session: Any, tenant: str, call_id: str, key: Any) -> dict[str, Any]:
+    """The proof, from one snapshot (the record, the checkpoint and the tree agree)."""
+    row = session.latest_scorecard(tenant, call_id)
+    if row is None:
+        raise ProofError(f"no interaction {call_id!r} for tenant {tenant!r}")
+    seq, body, stored_leaf, audit = row[0], row[6], row[7], row[9]
+    if not isinstance(body, str) or leaf_hash(body.encode("utf-8")).hex() != stored_leaf:
+        raise ProofError(f"record {seq} (call {call_id}) does not match its hash: run `trace verify`")
+    ck_row = session.latest_checkpoint(tenant)
+    if ck_row is None or ck_row[0] <= seq:
+        raise ProofError(
+            f"record {seq} (call {call_id}) is not covered by any signed checkpoint: it was written without the "
+            "signing key; run `trace verify`"
+        )
+    size, note = ck_row
+    try:
+        ck = parse_checkpoint(note)
+    except NoteError as exc:
+        raise ProofError(f"the latest checkpoint of tenant {tenant!r} is unreadable: {exc}") from None
+    verifier = _verifier(key, session.store)
+    if verifier is not None and ck.verify(verifier) is not None:
+        raise ProofError(f"the latest checkpoint of tenant {tenant!r} is not signed by {verifier.encode()}")
+    rows = session.leaf_hashes(tenant, size)
+    try:
+        if [r[0] for r in rows] != list(range(size)):
+            raise ValueError
+        hashes = [bytes.fromhex(r[1]) for r in rows]
+    except (TypeError, ValueError):
+        raise ProofError(f"log for tenant {tenant!r} does not hold records 0..{size - 1}: run `trace verify`") from None
+    path = inclusion_path(hashes, seq)
+    if root_from_inclusion(hashes[seq], seq, size, path) != ck.root:
+        raise ProofError(f"the records of tenant {tenant!r} do not match its signed checkpoint: run `trace verify`")
+    return {
+        "object": PROOF_OBJECT,
+        "version": 1,
+        "tenant": tenant,
+        "call_id": call_id,
+        "leaf_index": seq,
+        "tree_size": size,
+        "leaf_body": body,
+        "leaf_hash": stored_leaf,
+        "audit_hash": audit,
+        "audit_path": [h.hex() for h in path],
+        "checkpoint": note,
+        "pubkey": verifier.encode() if verifier is not None else None,
+    }
+
+
+def _verifier(key: SigningKey | VerifierKey | str | os.PathLike[str] | None, store: Store) -> VerifierKey | None:
     if isinstance(key, SigningKey):
         return key.verifier
     if isinstance(key, VerifierKey):
@@ -109,7 +107,9 @@ def _verifier(key: SigningKey | VerifierKey | str | os.PathLike[str] | None, db_
     if key is not None:
         text = Path(key).read_text(encoding="utf-8")
         return SigningKey.parse(text).verifier if text.startswith("PRIVATE+KEY+") else VerifierKey.parse(text)
-    beside = Path(os.path.abspath(str(db_path))).parent / "trace.pub"
+    if store.key_dir is None:
+        return None
+    beside = store.key_dir / "trace.pub"
     try:
         return VerifierKey.parse(beside.read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -20,14 +20,15 @@ the log and in ``trace verify``.
 Lists are newest first (``call_at`` desc, then ``seq`` desc; violations also by finding index desc) and use
 keyset pagination with signed cursors (:mod:`trace_engine.store.cursor`). ``limit`` is clamped to 1..100.
 
-``db`` may be a path or an open ``sqlite3.Connection``.
+``db`` may be a path or URL (opened read-only for the call) or an open :class:`~trace_engine.store.Store`. The
+rows come from the store's :class:`~trace_engine.store.interfaces.ReadModel`; every check above is made here, the
+same on every backend.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,14 +38,15 @@ from trace_engine.evidence.merkle import leaf_hash
 from trace_engine.evidence.metrics import derived_metrics
 from trace_engine.store import rollup
 from trace_engine.store.cursor import CursorError, decode_cursor, encode_cursor
-from trace_engine.store.db import connect, cursor_secret
+from trace_engine.store.interfaces import Session, Store, UnreadableDatabase
+from trace_engine.store.sql import _LATEST as _LATEST_SQL
+from trace_engine.store.sql import INDEX_COLS
 
 MAX_LIMIT = 100
 DAY_MS = 86_400_000
 HOUR_MS = rollup.HOUR_MS
-_LATEST = "NOT EXISTS (SELECT 1 FROM scorecards n WHERE n.tenant = {a}.tenant AND n.supersedes = {a}.audit_hash)"
 
-DB = str | os.PathLike[str] | sqlite3.Connection
+DB = str | os.PathLike[str] | Store
 
 
 class TamperedRecord(Exception):
@@ -57,23 +59,28 @@ class TamperedRecord(Exception):
 
 
 @contextmanager
-def _open(db: DB) -> Iterator[sqlite3.Connection]:
-    if isinstance(db, sqlite3.Connection):
-        yield db
+def _open(db: DB) -> Iterator[Session]:
+    """A read snapshot of ``db`` (a store, or a path/URL opened for the length of the read)."""
+    if isinstance(db, Store):
+        with db.read() as session:
+            yield session
         return
-    conn = connect(db, create=False)
+    from trace_engine.store import open_store
+
+    store = open_store(db, create=False)
     try:
-        yield conn
+        with store.read() as session:
+            yield session
     finally:
-        conn.close()
+        store.close()
 
 
-def _latest_clause(conn: sqlite3.Connection, tenant: str, alias: str) -> str:
-    """The "not superseded" anti-join, or nothing when the tenant has no superseding record at all."""
-    row = conn.execute(
-        "SELECT 1 FROM scorecards WHERE tenant = ? AND supersedes IS NOT NULL LIMIT 1", (tenant,)
-    ).fetchone()
-    return _LATEST.format(a=alias) if row else "1"
+def cursor_secret(session: Session) -> bytes:
+    """The database's cursor HMAC secret."""
+    value = session.meta("cursor_secret")
+    if value is None:  # a DB opened read-only before its first write
+        raise UnreadableDatabase("database has no cursor secret")
+    return bytes.fromhex(value)
 
 
 def _limit(limit: int | None) -> int:
@@ -84,55 +91,50 @@ def _limit(limit: int | None) -> int:
 
 # ------------------------------------------------------------------------------------------ row checks
 
-# (db file, tenant, note) -> tree size whose signature was checked
+# (store identity, tenant, note) -> tree size whose signature was checked
 _SIGNED: dict[tuple[str, str, str], int] = {}
 
 
-def _reader_keys(db_file: str) -> list[Any]:
-    """The key reads check checkpoints against: the service's registered key, else ``trace.pub`` beside the DB."""
+def _reader_keys(store: Store) -> list[Any]:
+    """The key reads check checkpoints against: the service's registered key, else ``trace.pub`` in the store's
+    key directory (beside a SQLite file)."""
     from pathlib import Path
 
     from trace_engine.evidence.signing import SigningKey, VerifierKey
-    from trace_engine.store.log import _REGISTERED_KEYS
+    from trace_engine.store.log import registered_key
 
-    key = _REGISTERED_KEYS.get(os.path.realpath(db_file))
+    key = registered_key(store)
     try:
         if isinstance(key, SigningKey):
             return [key.verifier]
         if key is not None:
             text = Path(key).read_text(encoding="utf-8")
             return [SigningKey.parse(text).verifier if text.startswith("PRIVATE+KEY+") else VerifierKey.parse(text)]
-        return [VerifierKey.parse((Path(os.path.abspath(db_file)).parent / "trace.pub").read_text(encoding="utf-8"))]
+        if store.key_dir is None:
+            return []
+        return [VerifierKey.parse((store.key_dir / "trace.pub").read_text(encoding="utf-8"))]
     except (OSError, ValueError):
         return []
 
 
-def signed_size(conn: sqlite3.Connection, tenant: str) -> int:
+def signed_size(session: Session, tenant: str) -> int:
     """The tenant's log size, after checking that its latest checkpoint covers all of it and is signed by the
     log's key (when one is known). Every commit writes that checkpoint, so anything else is tampering: raises
     :class:`TamperedRecord` naming the first record no signature covers."""
     from trace_engine.evidence.signing import NoteError, parse_checkpoint
-    from trace_engine.store.log import _db_file
 
-    size = -1
-    for table in ("scorecards", "events"):
-        row = conn.execute(f"SELECT max(seq) FROM {table} WHERE tenant = ?", (tenant,)).fetchone()
-        if row[0] is not None:
-            size = max(size, row[0])
-    size += 1
+    size = session.log_tail(tenant)[0]
     if size == 0:
         return 0
-    ck = conn.execute(
-        "SELECT size, note FROM checkpoints WHERE tenant = ? ORDER BY size DESC LIMIT 1", (tenant,)
-    ).fetchone()
+    ck = session.latest_checkpoint(tenant)
     covered = ck[0] if ck is not None and isinstance(ck[0], int) else 0
-    if covered < size:
+    if ck is None or covered < size:
         raise TamperedRecord(tenant, covered, f"records {covered}..{size - 1} are not covered by a signed checkpoint")
-    db_file = _db_file(conn)
-    memo = (db_file, tenant, ck[1])
+    store = session.store
+    memo = (store.identity, tenant, ck[1])
     if _SIGNED.get(memo) == size:
         return size
-    keys = _reader_keys(db_file)
+    keys = _reader_keys(store)
     if keys:
         try:
             note = parse_checkpoint(ck[1])
@@ -147,11 +149,8 @@ def signed_size(conn: sqlite3.Connection, tenant: str) -> int:
     return size
 
 
-_INDEX_COLS = "s.seq, s.call_id, s.agent_id, s.verdict, s.call_at, s.supersedes, s.body, s.leaf_hash"
-
-
 def signed_record(tenant: str, row: tuple) -> dict[str, Any]:
-    """The record body of a ``_INDEX_COLS`` row, after checking it against its leaf hash and the index columns
+    """The record body of an :data:`~trace_engine.store.interfaces.IndexRow`, after checking it against its leaf hash and the index columns
     against it. Raises :class:`TamperedRecord`."""
     seq, call_id, agent_id, verdict, call_at, supersedes, body, leaf = row
     raw = body.encode("utf-8") if isinstance(body, str) else bytes(body or b"")
@@ -204,27 +203,13 @@ def list_interactions(
     """``GET /v1/trace/interactions``: ``{object: "list", data: [TraceInteraction], has_more, next_cursor}``."""
     n = _limit(limit)
     filters = {"verdict": verdict, "agent_id": agent_id}
-    with _open(db) as conn:
-        secret = cursor_secret(conn)
-        signed_size(conn, tenant)
-        where = ["s.tenant = ?"]
-        args: list[Any] = [tenant]
-        if verdict is not None:
-            where.append("s.verdict = ?")
-            args.append(verdict)
-        if agent_id is not None:
-            where.append("s.agent_id = ?")
-            args.append(agent_id)
-        if cursor:
-            where.append("(s.call_at, s.seq) < (?, ?)")
-            args.extend(_cursor_key(secret, cursor, "interactions", tenant, filters, 2))
-        where.append(_latest_clause(conn, tenant, "s"))
-        rows = conn.execute(
-            f"SELECT {_INDEX_COLS} FROM scorecards s WHERE "
-            + " AND ".join(where)
-            + " ORDER BY s.call_at DESC, s.seq DESC LIMIT ?",
-            [*args, n + 1],
-        ).fetchall()
+    with _open(db) as session:
+        secret = cursor_secret(session)
+        signed_size(session, tenant)
+        before = _cursor_key(secret, cursor, "interactions", tenant, filters, 2) if cursor else None
+        rows = session.interaction_rows(
+            tenant, verdict, agent_id, before, n + 1, latest_only=session.has_superseding(tenant)
+        )
     has_more = len(rows) > n
     rows = rows[:n]
     data = [_interaction(signed_record(tenant, r)["scorecard"]) for r in rows]
@@ -245,37 +230,16 @@ def list_violations(
     """``GET /v1/trace/violations``: every fired rule of the latest scorecards, as ``TraceViolation``."""
     n = _limit(limit)
     filters = {"rule_id": rule_id, "severity": severity, "agent_id": agent_id, "interaction_id": interaction_id}
-    with _open(db) as conn:
-        secret = cursor_secret(conn)
-        signed_size(conn, tenant)
-        where = ["v.tenant = ?"]
-        args: list[Any] = [tenant]
-        for col, val in filters.items():
-            if val is not None:
-                where.append(f"v.{col} = ?")
-                args.append(val)
-        if cursor:
-            where.append("(v.call_at, v.seq, v.idx) < (?, ?, ?)")
-            args.extend(_cursor_key(secret, cursor, "violations", tenant, filters, 3))
-        where.append(_latest_clause(conn, tenant, "v"))
-        rows = conn.execute(
-            "SELECT v.seq, v.idx, v.call_at, v.id, v.interaction_id, v.agent_id, v.rule_id, v.pack_id, v.severity, "
-            "v.action_taken, v.citation, v.reason, v.at_t FROM violations v WHERE "
-            + " AND ".join(where)
-            + " ORDER BY v.call_at DESC, v.seq DESC, v.idx DESC LIMIT ?",
-            [*args, n + 1],
-        ).fetchall()
+    with _open(db) as session:
+        secret = cursor_secret(session)
+        signed_size(session, tenant)
+        before = _cursor_key(secret, cursor, "violations", tenant, filters, 3) if cursor else None
+        rows = session.violation_page(tenant, filters, before, n + 1, latest_only=session.has_superseding(tenant))
         has_more = len(rows) > n
         rows = rows[:n]
         docs: dict[int, dict[str, Any]] = {}
-        seqs = sorted({r[0] for r in rows})
-        for i in range(0, len(seqs), 500):
-            chunk = seqs[i : i + 500]
-            for rec in conn.execute(
-                f"SELECT {_INDEX_COLS} FROM scorecards s WHERE s.tenant = ? AND s.seq IN ({','.join('?' * len(chunk))})",
-                [tenant, *chunk],
-            ):
-                docs[rec[0]] = signed_record(tenant, rec)
+        for rec in session.scorecards_at(tenant, sorted({r[0] for r in rows})):
+            docs[rec[0]] = signed_record(tenant, rec)
     data = []
     for seq, idx, call_at, *cols in rows:
         doc = docs.get(seq)
@@ -323,32 +287,27 @@ def exposure(
     now = int(time.time() * 1000) if now_ms is None else now_ms
     since = now - window_days * DAY_MS
     edge = -(-since // HOUR_MS) * HOUR_MS  # first whole hour inside the window
-    with _open(db) as conn:
-        own_tx = not conn.in_transaction
-        if own_tx:
-            conn.execute("BEGIN")  # one snapshot: rollup and records agree
-        try:
-            signed_size(conn, tenant)
-            row = conn.execute("SELECT size FROM rollup_state WHERE tenant = ?", (tenant,)).fetchone()
-            mkey = (tenant, row[0] if row else 0, edge, agent_id)
-            whole = memo.get(mkey) if memo is not None else None
-            if whole is None:
-                whole = rollup.whole_hours(conn, tenant, edge, agent_id)
-                if memo is not None:
-                    memo.put(mkey, whole)
-            by_verdict: dict[str, int] = {"PASS": 0, "WARN": 0, "FAIL": 0}
-            for v, c in whole[0].items():
-                by_verdict[v] = by_verdict.get(v, 0) + c
-            counts: dict[tuple[str, str | None], int] = dict(whole[1])
-            for sc in _partial_hour(conn, tenant, since, edge, agent_id):
-                _hour, _agent, verdict, rules = rollup.contribution(sc)
-                by_verdict[verdict] = by_verdict.get(verdict, 0) + 1
-                for rule_id, pack in rules:
-                    k = (rule_id, None if pack == rollup.NONE else pack)
-                    counts[k] = counts.get(k, 0) + 1
-        finally:
-            if own_tx and conn.in_transaction:
-                conn.execute("COMMIT")
+    with _open(db) as session:  # one snapshot: rollup and records agree
+        signed_size(session, tenant)
+        mkey = (tenant, session.rollup_size(tenant), edge, agent_id)
+        whole = memo.get(mkey) if memo is not None else None
+        if whole is None:
+            whole = rollup.whole_hours(session, tenant, edge, agent_id)
+            if memo is not None:
+                memo.put(mkey, whole)
+        by_verdict: dict[str, int] = {"PASS": 0, "WARN": 0, "FAIL": 0}
+        for v, c in whole[0].items():
+            by_verdict[v] = by_verdict.get(v, 0) + c
+        counts: dict[tuple[str, str | None], int] = dict(whole[1])
+        for r in session.scorecards_between(
+            tenant, since, edge, agent_id, latest_only=session.has_superseding(tenant)
+        ):
+            sc = signed_record(tenant, r)["scorecard"]
+            _hour, _agent, verdict, rules = rollup.contribution(sc)
+            by_verdict[verdict] = by_verdict.get(verdict, 0) + 1
+            for rule_id, pack in rules:
+                k = (rule_id, None if pack == rollup.NONE else pack)
+                counts[k] = counts.get(k, 0) + 1
     by_verdict = {k: v for k, v in by_verdict.items() if v or k in ("PASS", "WARN", "FAIL")}
     scanned = sum(by_verdict.values())
     ranked = sorted(
@@ -372,13 +331,11 @@ def exposure(
 # ---------------------------------------------------------------------------------------------- detail
 
 
-def signed_findings(conn: sqlite3.Connection, tenant: str, rows: list[tuple[Any, str]]) -> list[dict[str, Any]]:
+def signed_findings(session: Session, tenant: str, rows: list[tuple[Any, str]]) -> list[dict[str, Any]]:
     """Tier-2 finding rows ``(seq, body)`` as their signed events say them. Raises :class:`TamperedRecord`."""
     out = []
     for seq, body in rows:
-        ev = conn.execute(
-            "SELECT body, leaf_hash FROM events WHERE tenant = ? AND seq = ? AND kind = 'tier2_finding'", (tenant, seq)
-        ).fetchone()
+        ev = session.event_at(tenant, seq, "tier2_finding")
         if ev is None:
             raise TamperedRecord(tenant, seq, "a Tier-2 finding has no signed record")
         raw = ev[0].encode("utf-8")
@@ -399,13 +356,9 @@ def interaction_detail(db: DB, tenant: str, call_id: str) -> dict[str, Any] | No
     """``GET /v1/trace/interactions/{id}``: the latest scorecard of the call, or ``None`` when unknown."""
     from trace_engine.store.log import audit_link
 
-    with _open(db) as conn:
-        signed_size(conn, tenant)
-        row = conn.execute(
-            f"SELECT {_INDEX_COLS}, s.prev_hash, s.audit_hash FROM scorecards s WHERE s.tenant = ? AND s.call_id = ? "
-            "ORDER BY +s.seq DESC LIMIT 1",
-            (tenant, call_id),
-        ).fetchone()
+    with _open(db) as session:
+        signed_size(session, tenant)
+        row = session.latest_scorecard(tenant, call_id)
         if row is None:
             return None
         doc = signed_record(tenant, row[:8])
@@ -416,14 +369,7 @@ def interaction_detail(db: DB, tenant: str, call_id: str) -> dict[str, Any] | No
             linked = False
         if not linked:
             raise TamperedRecord(tenant, seq, "the record's audit hash does not recompute", call_id)
-        tier2 = signed_findings(
-            conn,
-            tenant,
-            conn.execute(
-                "SELECT seq, body FROM tier2_findings WHERE tenant = ? AND interaction_id = ? ORDER BY seq",
-                (tenant, call_id),
-            ).fetchall(),
-        )
+        tier2 = signed_findings(session, tenant, session.tier2_rows(tenant, call_id))
     sc = doc["scorecard"]
     out = _interaction(sc)
     timeline = sc.get("timeline") or []
@@ -444,13 +390,22 @@ def interaction_detail(db: DB, tenant: str, call_id: str) -> dict[str, Any] | No
 # ------------------------------------------------------------------------------ dashboard reads (trace_engine.web)
 
 
+#: what the read views select of a scorecard (``interfaces.IndexRow``)
+_INDEX_COLS = INDEX_COLS
+
+
+def _latest_clause(session: Any, tenant: str, alias: str) -> str:
+    """The "not superseded" anti-join, or nothing when the tenant has no superseding record at all."""
+    return _LATEST_SQL.format(a=alias) if session.has_superseding(tenant) else "1 = 1"
+
+
 def window_start(window_days: int, now_ms: int) -> int:
     """The first instant (Unix ms) of the trailing window :func:`exposure` counts: calls at or after it."""
     return now_ms - max(1, min(365, int(window_days))) * DAY_MS
 
 
 def _partial_hour(
-    conn: sqlite3.Connection, tenant: str, since: int, edge: int, agent_id: str | None
+    conn: Any, tenant: str, since: int, edge: int, agent_id: str | None
 ) -> Iterator[dict[str, Any]]:
     """The signed scorecards of the window's partial first hour ``[since, edge)`` (latest records only)."""
     agent_sql = " AND s.agent_id = ?" if agent_id is not None else ""
@@ -523,14 +478,16 @@ def _rule_filter(rules: list[tuple[str, str | None]] | None, pack_id: str | None
     args: list[Any] = []
     if rules is not None:
         if not rules:
-            return "0", []
-        sql.append("(" + " OR ".join(f"({alias}.rule_id = ? AND {alias}.pack_id IS ?)" for _ in rules) + ")")
+            return "1 = 0", []
+        sql.append(
+            "(" + " OR ".join(f"({alias}.rule_id = ? AND {alias}.pack_id IS NOT DISTINCT FROM ?)" for _ in rules) + ")"
+        )
         for rule_id, pack in rules:
             args.extend((rule_id, pack))
     if pack_id is not None:
         sql.append(f"{alias}.pack_id = ?")
         args.append(pack_id)
-    return (" AND ".join(sql) or "1"), args
+    return (" AND ".join(sql) or "1 = 1"), args
 
 
 def rule_activity(
@@ -586,7 +543,7 @@ CALL_FILTERS = ("verdicts", "agent_id", "rule_id", "pack_id", "since_ms", "until
 
 
 def _call_where(
-    conn: sqlite3.Connection, tenant: str, filters: dict[str, Any]
+    conn: Any, tenant: str, filters: dict[str, Any]
 ) -> tuple[list[str], list[Any]]:
     where = ["s.tenant = ?"]
     args: list[Any] = [tenant]
@@ -604,7 +561,7 @@ def _call_where(
         where.append("s.call_at < ?")
         args.append(filters["until_ms"])
     if filters.get("call_id_contains"):
-        where.append("instr(s.call_id, ?) > 0")
+        where.append(conn.contains("s.call_id"))
         args.append(filters["call_id_contains"])
     rule_id, pack = filters.get("rule_id"), filters.get("pack_id")
     if rule_id is not None or pack is not None:

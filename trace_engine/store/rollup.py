@@ -10,8 +10,6 @@ record of each call, as the read views do.
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterable
 from typing import Any
 
 HOUR_MS = 3_600_000
@@ -59,23 +57,6 @@ class RollupDelta:
             kr = (tenant, hour, agent, rule_id, pack)
             self.rules[kr] = self.rules.get(kr, 0) + sign
 
-    def flush(self, conn: sqlite3.Connection, sizes: Iterable[tuple[str, int]]) -> None:
-        """Apply to the rollup tables (inside the caller's transaction) and record each tenant's chain size."""
-        conn.executemany(
-            "INSERT INTO rollup_verdicts(tenant, hour, agent, verdict, n) VALUES (?,?,?,?,?) "
-            "ON CONFLICT(tenant, hour, agent, verdict) DO UPDATE SET n = n + excluded.n",
-            [(*k, n) for k, n in self.verdicts.items() if n],
-        )
-        conn.executemany(
-            "INSERT INTO rollup_rules(tenant, hour, agent, rule_id, pack, n) VALUES (?,?,?,?,?,?) "
-            "ON CONFLICT(tenant, hour, agent, rule_id, pack) DO UPDATE SET n = n + excluded.n",
-            [(*k, n) for k, n in self.rules.items() if n],
-        )
-        conn.executemany(
-            "INSERT INTO rollup_state(tenant, size) VALUES (?, ?) ON CONFLICT(tenant) DO UPDATE SET size = excluded.size",
-            list(sizes),
-        )
-
     def nonzero(self) -> tuple[dict, dict]:
         return (
             {k: n for k, n in self.verdicts.items() if n},
@@ -83,48 +64,23 @@ class RollupDelta:
         )
 
 
-def stored(conn: sqlite3.Connection, tenant: str) -> tuple[dict, dict]:
-    """The tenant's rollup rows as ``RollupDelta.nonzero()`` would give them."""
-    verdicts = {
-        (tenant, h, a, v): n
-        for h, a, v, n in conn.execute(
-            "SELECT hour, agent, verdict, n FROM rollup_verdicts WHERE tenant = ? AND n != 0", (tenant,)
-        )
-    }
-    rules = {
-        (tenant, h, a, r, p): n
-        for h, a, r, p, n in conn.execute(
-            "SELECT hour, agent, rule_id, pack, n FROM rollup_rules WHERE tenant = ? AND n != 0", (tenant,)
-        )
-    }
-    return verdicts, rules
-
-
 def whole_hours(
-    conn: sqlite3.Connection, tenant: str, edge: int, agent_id: str | None
+    session: Any, tenant: str, edge: int, agent_id: str | None
 ) -> tuple[dict[str, int], dict[tuple[str, str | None], int]]:
     """Verdict counts and per-rule call counts over every rollup hour at or after ``edge``."""
-    agent_sql, args = ("", [tenant, edge]) if agent_id is None else (" AND agent = ?", [tenant, edge, agent_id])
+    verdict_rows, rule_rows = session.rollup_whole_hours(tenant, edge, agent_id)
     verdicts: dict[str, int] = {}
-    for verdict, c in conn.execute(
-        "SELECT verdict, sum(n) FROM rollup_verdicts WHERE tenant = ? AND hour >= ?" + agent_sql + " GROUP BY verdict",
-        args,
-    ):
+    for verdict, c in verdict_rows:
         verdicts[verdict] = verdicts.get(verdict, 0) + c
     counts: dict[tuple[str, str | None], int] = {}
-    for rule_id, pack, c in conn.execute(
-        "SELECT rule_id, pack, sum(n) FROM rollup_rules WHERE tenant = ? AND hour >= ?"
-        + agent_sql
-        + " GROUP BY rule_id, pack",
-        args,
-    ):
+    for rule_id, pack, c in rule_rows:
         k = (rule_id, None if pack == NONE else pack)
         counts[k] = counts.get(k, 0) + c
     return verdicts, counts
 
 
 def hourly_verdicts(
-    conn: sqlite3.Connection, tenant: str, edge: int, agent_id: str | None
+    conn: Any, tenant: str, edge: int, agent_id: str | None
 ) -> dict[int, dict[str, int]]:
     """Per rollup hour at or after ``edge``: verdict counts (the trend behind :func:`whole_hours`)."""
     agent_sql, args = ("", [tenant, edge]) if agent_id is None else (" AND agent = ?", [tenant, edge, agent_id])

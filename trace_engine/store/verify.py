@@ -25,6 +25,9 @@ records (a deleted tenant); the ``gaps``, ``tier2_findings`` and ``agents`` rows
 config edited, a finding changed outside the log); the exposure rollup equals the one rebuilt from the records.
 
 Damaged files raise :class:`~trace_engine.store.db.UnreadableDatabase` (``trace verify`` exits 2).
+
+Everything is read through the store's interface (:class:`~trace_engine.store.interfaces.LogStore`) in one read
+snapshot, so the same records verify the same way, with the same roots, on every backend.
 """
 
 from __future__ import annotations
@@ -33,7 +36,6 @@ import base64
 import heapq
 import json
 import os
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,8 +44,9 @@ from typing import Any
 from trace_engine.evidence.merkle import Frontier, leaf_hash
 from trace_engine.evidence.signing import DIRECTORY, Checkpoint, NoteError, VerifierKey, parse_checkpoint
 from trace_engine.store import rollup
-from trace_engine.store.db import CHECKPOINT_EVERY, UnreadableDatabase, connect
-from trace_engine.store.log import GENESIS, audit_link
+from trace_engine.store.interfaces import Session, Store, StoreError, UnreadableDatabase
+from trace_engine.store.log import GENESIS, audit_link, key_dir_of
+from trace_engine.store.sql import CHECKPOINT_EVERY
 
 #: at most this many problems of one kind per log are listed (the count says how many there were)
 MAX_PER_KIND = 50
@@ -108,16 +111,18 @@ class VerifyReport:
         }
 
 
-def beside_key(db_path: str) -> Path:
-    return Path(os.path.abspath(db_path)).parent / "trace.pub"
+def beside_key(db: str | os.PathLike[str] | Store) -> Path | None:
+    """``trace.pub`` beside a SQLite file (``TRACE_KEY_DIR`` for a server database), or ``None``."""
+    folder = key_dir_of(db)
+    return folder / "trace.pub" if folder is not None else None
 
 
-def _pick_keys(db_path: str, keys: list[VerifierKey], report: VerifyReport) -> list[VerifierKey]:
+def _pick_keys(db: str | Store, keys: list[VerifierKey], report: VerifyReport) -> list[VerifierKey]:
     if keys:
         report.key_source = "trusted (given)"
         return keys
-    beside = beside_key(db_path)
-    if beside.is_file():
+    beside = beside_key(db)
+    if beside is not None and beside.is_file():
         try:
             k = VerifierKey.parse(beside.read_text(encoding="utf-8"))
         except (ValueError, OSError) as exc:
@@ -150,8 +155,8 @@ class _Context:
 
 
 class _Verifier:
-    def __init__(self, conn: sqlite3.Connection, keys: list[VerifierKey], report: VerifyReport):
-        self.conn = conn
+    def __init__(self, session: Session, keys: list[VerifierKey], report: VerifyReport):
+        self.session = session
         self.keys = keys
         self.report = report
         self.ctx = _Context()
@@ -171,10 +176,7 @@ class _Verifier:
 
     def _checkpoints(self, tenant: str) -> list[tuple[int, Checkpoint]]:
         out = []
-        for rowid, size, root_hex, note, sig_col, kid_col in self.conn.execute(
-            "SELECT rowid, size, root, note, signature, key_id FROM checkpoints WHERE tenant = ? ORDER BY size, rowid",
-            (tenant,),
-        ):
+        for rowid, size, root_hex, note, sig_col, kid_col in self.session.checkpoint_rows(tenant):
             try:
                 ck = parse_checkpoint(note)
             except NoteError as exc:
@@ -198,28 +200,15 @@ class _Verifier:
 
     def verify_log(self, tenant: str, trusted: list[Checkpoint]) -> None:
         add = self.add
-        conn = self.conn
+        session = self.session
         cks = self._checkpoints(tenant)
         sizes = {s for s, _ in cks} | {c.size for c in trusted}
         roots: dict[int, bytes] = {}
         vrows: dict[int, list[tuple]] = {}
-        for r in conn.execute(
-            "SELECT seq, idx, id, audit_hash, interaction_id, agent_id, rule_id, pack_id, severity, action_taken, "
-            "citation, reason, at_t, scored_at, call_at FROM violations WHERE tenant = ? ORDER BY seq, idx",
-            (tenant,),
-        ):
+        for r in session.violation_rows(tenant):
             vrows.setdefault(r[0], []).append(r[1:])
-        sc_rows = conn.execute(
-            "SELECT seq, 's', call_id, agent_id, product, config_etag, engine_version, verdict, scored_at, call_at, "
-            "findings, blocked_turns, modified_turns, packs_enforced, CAST(body AS BLOB), leaf_hash, prev_hash, audit_hash, "
-            "supersedes FROM scorecards WHERE tenant = ? ORDER BY seq",
-            (tenant,),
-        )
-        ev_rows = conn.execute(
-            "SELECT seq, 'e', kind, ref, CAST(body AS BLOB), leaf_hash, prev_hash, audit_hash FROM events WHERE tenant = ? "
-            "ORDER BY seq",
-            (tenant,),
-        )
+        sc_rows = session.scorecard_rows(tenant)
+        ev_list = session.event_rows(tenant)
 
         def by_seq(r: tuple) -> float:
             return r[0] if type(r[0]) is int else float("inf")
@@ -234,7 +223,7 @@ class _Verifier:
         interned: dict[rollup.Contribution, rollup.Contribution] = {}
         delta = rollup.RollupDelta()
         has_scorecards = False
-        ev_list = ev_rows.fetchall()  # events are few next to scorecards: merge only when there are any
+        # events are few next to scorecards: merge only when there are any
         rows = heapq.merge(sc_rows, ev_list, key=by_seq) if ev_list else sc_rows
         for row in rows:
             seq = row[0]
@@ -253,7 +242,8 @@ class _Verifier:
             is_sc = row[1] == "s"
             body, stored_leaf, stored_prev, stored_audit = (row[14:18] if is_sc else row[4:8])
             call_id = row[2] if is_sc and isinstance(row[2], str) else None
-            raw = body if isinstance(body, bytes) else b""  # the exact bytes stored, even if not valid UTF-8
+            # the exact bytes stored, even if not valid UTF-8
+            raw = bytes(body) if isinstance(body, (bytes, bytearray, memoryview)) else b""
             lh = leaf_hash(raw)
             if lh.hex() != stored_leaf:
                 add(tenant, "leaf", "leaf hash mismatch: the record's body was altered", seq, call_id)
@@ -314,8 +304,7 @@ class _Verifier:
                 add(tenant, "root", f"checkpoint root mismatch at size {size}: the log's records differ from the signed tree")
             else:
                 signed = max(signed, size)
-        have = {r[0] for r in conn.execute("SELECT size FROM checkpoints WHERE tenant = ?", (tenant,))}
-        have = {x for x in have if type(x) is int}
+        have = {x for x in session.checkpoint_sizes(tenant) if type(x) is int}
         missing = [k for k in range(CHECKPOINT_EVERY, min(log_size, max(have, default=0)) + 1, CHECKPOINT_EVERY) if k not in have]
         for k in missing[:5]:
             add(tenant, "checkpoint", f"the signed checkpoint at size {k} is missing (deleted)", k - 1)
@@ -337,7 +326,7 @@ class _Verifier:
                 add(tenant, "truncated", f"tail truncated: trusted checkpoint has size {ck.size}, log has {log_size}")
             elif roots.get(ck.size) != ck.root:
                 add(tenant, "root", f"trusted checkpoint root mismatch at size {ck.size}: the log was rewritten")
-        gaps = conn.execute("SELECT coalesce(sum(lost), 0), count(*) FROM gaps WHERE tenant = ?", (tenant,)).fetchone()
+        gaps = session.gap_totals(tenant)
         latest = max(have, default=None)
         self.report.tenants.append(
             {
@@ -354,15 +343,10 @@ class _Verifier:
         )
 
     def _seq_of(self, tenant: str, audit: Any) -> int | None:
-        for table in ("scorecards", "events"):
-            r = self.conn.execute(f"SELECT seq FROM {table} WHERE tenant = ? AND audit_hash = ?", (tenant, audit)).fetchone()
-            if r is not None:
-                return r[0]
-        return None
+        return self.session.seq_of_audit_hash(tenant, audit)
 
     def _call_at(self, tenant: str, seq: int) -> str | None:
-        r = self.conn.execute("SELECT call_id FROM scorecards WHERE tenant = ? AND seq = ?", (tenant, seq)).fetchone()
-        return r[0] if r and isinstance(r[0], str) else None
+        return self.session.call_id_at(tenant, seq)
 
     def _scorecard(
         self,
@@ -508,13 +492,13 @@ class _Verifier:
                 self.add(tenant, table, f"{table} row {what} differs from its signed record", seq)
 
     def side_tables(self) -> None:
-        ctx, conn = self.ctx, self.conn
+        ctx, session = self.ctx, self.session
 
-        def rows(sql: str) -> list[tuple]:
-            return conn.execute(sql).fetchall()
+        def rows(table: str) -> list[tuple]:
+            return session.projection_rows(table) or []
 
         want = {g: g for g in ctx.gaps}
-        have = {r: r for r in rows("SELECT tenant, lost, reason, at, seq FROM gaps")}
+        have = {r: r for r in rows("gaps")}
         self._compare("gaps", "gap record", want, have, lambda k, w, h: (k[0], k[4], f"at seq {k[4]}"))
 
         def norm_finding(r: tuple) -> tuple:
@@ -525,62 +509,47 @@ class _Verifier:
             return (r[0], r[1], r[2], r[3], body, r[5], r[6])
 
         want = {(t[0], t[6]): t for t in ctx.tier2}
-        have = {(r[0], r[6]): norm_finding(r) for r in rows(
-            "SELECT tenant, id, interaction_id, audit_hash, body, created_at, seq FROM tier2_findings")}
+        have = {(r[0], r[6]): norm_finding(r) for r in rows("tier2_findings")}
         self._compare("tier2_findings", "Tier-2 finding", want, have, lambda k, w, h: (k[0], k[1], (w or h)[1]))
 
         want = {k: v for k, v in ctx.agents.items()}
-        have = {(r[0], r[1]): (r[2], r[3]) for r in rows("SELECT tenant, agent_id, first_seen, seq FROM agents")}
+        have = {(r[0], r[1]): (r[2], r[3]) for r in rows("agents")}
         self._compare("agents", "agent record", want, have, lambda k, w, h: (k[0], (w or h)[1], repr(k[1])))
 
-        tables = {r[0] for r in rows("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if "api_keys" in tables:
-            have = {r[0]: tuple(r[1:]) for r in rows(
-                "SELECT key_id, tenant, key_hash, scopes, created_at, revoked_at, note FROM api_keys")}
+        keys = session.projection_rows("api_keys")
+        if keys is not None:
+            have = {r[0]: tuple(r[1:]) for r in keys}
             self._compare("api_keys", "API key", ctx.keys, have,
                           lambda k, w, h: ((w or h)[0], None, k))
-        if "trace_configs" in tables:
-            have = {(r[0], r[1]): tuple(r[2:]) for r in rows(
-                "SELECT tenant, agent_id, body, etag, updated_at FROM trace_configs")}
+        configs = session.projection_rows("trace_configs")
+        if configs is not None:
+            have = {(r[0], r[1]): tuple(r[2:]) for r in configs}
             self._compare("trace_configs", "config", ctx.configs, have,
                           lambda k, w, h: (k[0], None, f"for agent {k[1]!r}" if k[1] else "for the org default"))
-        if "trace_rule_packs" in tables:
-            have = {(r[0], r[1], r[2]): tuple(r[3:]) for r in rows(
-                "SELECT tenant, pack_id, version, id, spec, etag, jurisdiction, legal_status, created_at "
-                "FROM trace_rule_packs")}
+        packs = session.projection_rows("trace_rule_packs")
+        if packs is not None:
+            have = {(r[0], r[1], r[2]): tuple(r[3:]) for r in packs}
             self._compare("trace_rule_packs", "rule pack", ctx.packs, have,
                           lambda k, w, h: (k[0], None, f"{k[1]}@{k[2]}"))
 
-    def rebuild_rollups(self) -> list[str]:
-        """Rewrite the rollup of every tenant whose records verified but whose rollup differs (a cache)."""
+    def stale_rollups(self) -> list[str]:
+        """The tenants whose records verified but whose rollup differs from them (a cache to rebuild)."""
         bad_logs = {p.tenant for p in self.report.problems if p.kind != "rollup"}
-        stale = sorted({p.tenant for p in self.report.problems if p.kind == "rollup"} - bad_logs)
-        if not stale:
-            return []
-        conn = self.conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        return sorted({p.tenant for p in self.report.problems if p.kind == "rollup"} - bad_logs)
+
+    def rebuild_rollups(self, store: Store, stale: list[str]) -> None:
+        """Rewrite those tenants' rollups from the records just verified (a write transaction of its own)."""
+        with store.transaction() as w:
             for t in stale:
-                conn.execute("DELETE FROM rollup_verdicts WHERE tenant = ?", (t,))
-                conn.execute("DELETE FROM rollup_rules WHERE tenant = ?", (t,))
-                delta = rollup.RollupDelta()
                 want_v, want_r = self.ctx.rollups.get(t, ({}, {}))
-                delta.verdicts, delta.rules = dict(want_v), dict(want_r)
-                delta.flush(conn, [(t, self.ctx.sizes.get(t, 0))])
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        return stale
+                w.replace_rollup(t, dict(want_v), dict(want_r), self.ctx.sizes.get(t, 0))
 
     def rollups(self) -> None:
-        conn = self.conn
-        tenants = set(self.ctx.rollups) | {r[0] for r in conn.execute(
-            "SELECT tenant FROM rollup_verdicts UNION SELECT tenant FROM rollup_rules UNION SELECT tenant FROM rollup_state")}
+        session = self.session
+        tenants = set(self.ctx.rollups) | session.rollup_tenants()
         for t in sorted(tenants, key=str):
             want_v, want_r = self.ctx.rollups.get(t, ({}, {}))
-            have_v, have_r = rollup.stored(conn, t)
+            have_v, have_r = session.stored_rollup(t)
             bad = [k for k in set(want_v) | set(have_v) if want_v.get(k, 0) != have_v.get(k, 0)]
             bad += [k for k in set(want_r) | set(have_r) if want_r.get(k, 0) != have_r.get(k, 0)]
             for k in sorted(bad, key=repr)[:5]:
@@ -596,7 +565,7 @@ class _Verifier:
 
 
 def verify_db(
-    db_path: str | os.PathLike[str],
+    db_path: str | os.PathLike[str] | Store,
     *,
     pubkeys: list[VerifierKey] | tuple[VerifierKey, ...] = (),
     trusted_checkpoints: list[str] | tuple[str, ...] = (),
@@ -604,53 +573,53 @@ def verify_db(
     trusted_checkpoint: str | None = None,
     rebuild_rollups: bool = False,
 ) -> VerifyReport:
-    """Verify the whole DB against ``pubkeys`` (trusted; without any, the ``trace.pub`` beside the DB, flagged
-    untrusted) and the witnessed ``trusted_checkpoints`` (note texts, each may hold several notes). With
-    ``rebuild_rollups`` an exposure rollup that differs from its tenant's (otherwise intact) records is rewritten
-    from them; the difference is still reported.
+    """Verify the whole database (a path, a URL or an open store) against ``pubkeys`` (trusted; without any, the
+    ``trace.pub`` beside the DB, flagged untrusted) and the witnessed ``trusted_checkpoints`` (note texts, each may
+    hold several notes). With ``rebuild_rollups`` an exposure rollup that differs from its tenant's (otherwise
+    intact) records is rewritten from them; the difference is still reported.
 
-    Raises :class:`~trace_engine.store.db.UnreadableDatabase` when the file cannot be read (damaged, truncated,
-    not a Trace DB), :class:`NoTrustedKey` when there is no key at all, and
+    Raises :class:`~trace_engine.store.db.UnreadableDatabase` when the database cannot be read (damaged,
+    truncated, not a Trace DB), :class:`NoTrustedKey` when there is no key at all, and
     :class:`~trace_engine.evidence.signing.NoteError` for a trusted checkpoint that does not parse."""
     from trace_engine.evidence.signing import parse_checkpoints
+    from trace_engine.store import open_store
 
-    path = str(db_path)
     keys = [*pubkeys, *([pubkey] if pubkey is not None else [])]
     witnessed = [c for text in [*trusted_checkpoints, *([trusted_checkpoint] if trusted_checkpoint else [])]
                  for c in parse_checkpoints(text)]
-    report = VerifyReport(path, None, None)
-    conn = connect(path, create=False)
+    store = open_store(db_path, create=False)
+    report = VerifyReport(store.url, None, None)
     try:
-        empty = not witnessed and not any(
-            conn.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone() for t in ("scorecards", "events", "checkpoints")
-        )
-        if empty and not keys and not beside_key(path).is_file():
-            report.key_source = "none needed: the log is empty"
-            return report
-        keys = _pick_keys(path, keys, report)
-        report.key = keys[0].encode()
-        v = _Verifier(conn, keys, report)
-        tenants = set()
-        for table in ("scorecards", "events", "checkpoints", "gaps", "tier2_findings", "agents", "violations"):
-            tenants |= {r[0] for r in conn.execute(f"SELECT DISTINCT tenant FROM {table}")}
-        tenants |= {c.tenant for c in witnessed}
-        tenants.add(DIRECTORY)
-        for t in sorted(tenants, key=lambda x: (x != DIRECTORY, str(x))):
-            if not isinstance(t, str):
-                v.add(str(t), "tenant", f"rows with a non-text tenant ({t!r})")
-                continue
-            v.verify_log(t, [c for c in witnessed if c.tenant == t])
-        v.directory()
-        v.side_tables()
-        v.rollups()
+        with store.read() as session:
+            beside = beside_key(store)
+            if not witnessed and not session.has_records() and not keys and not (beside and beside.is_file()):
+                report.key_source = "none needed: the log is empty"
+                return report
+            keys = _pick_keys(store, keys, report)
+            report.key = keys[0].encode()
+            v = _Verifier(session, keys, report)
+            tenants = session.log_tenants() | {c.tenant for c in witnessed}
+            tenants.add(DIRECTORY)
+            for t in sorted(tenants, key=lambda x: (x != DIRECTORY, str(x))):
+                if not isinstance(t, str):
+                    v.add(str(t), "tenant", f"rows with a non-text tenant ({t!r})")
+                    continue
+                v.verify_log(t, [c for c in witnessed if c.tenant == t])
+            v.directory()
+            v.side_tables()
+            v.rollups()
         if rebuild_rollups:
-            report.rebuilt = v.rebuild_rollups()
+            stale = v.stale_rollups()
+            if stale:
+                v.rebuild_rollups(store, stale)
+            report.rebuilt = stale
         report.keys = sorted(v.used_keys)
         report.tenants = [t for t in report.tenants if t["tenant"] != DIRECTORY or t["records"]]
         return report
-    except sqlite3.Error as exc:
-        raise UnreadableDatabase(f"{path}: the database file is damaged ({exc})") from exc
+    except StoreError as exc:
+        raise UnreadableDatabase(f"{store.url}: the database is damaged ({exc.cause or exc})") from exc
     except (MemoryError, RecursionError, UnicodeError) as exc:
-        raise UnreadableDatabase(f"{path}: the database cannot be read ({type(exc).__name__})") from exc
+        raise UnreadableDatabase(f"{store.url}: the database cannot be read ({type(exc).__name__})") from exc
     finally:
-        conn.close()
+        if store is not db_path:
+            store.close()

@@ -3,7 +3,7 @@
 :meth:`EvidenceWriter.submit` never blocks and never raises. It puts the scorecard on a bounded queue; when the
 queue is full the scorecard is counted as lost. One background thread drains the queue in batches, one
 transaction per batch (:meth:`EvidenceLog.append_many`), each signed by its own checkpoint before it commits.
-Any SQLite error (disk full, database locked, I/O error) is caught: the batch is counted as lost, the connection
+Any database error (disk full, database locked, I/O error, connection lost) is caught: the batch is counted as lost, the connection
 is reopened on the next attempt, and a ``gap`` record saying how many scorecards were lost and why is written as
 soon as the database takes writes again (in the same transaction as the next batch), or at :meth:`close`.
 
@@ -23,7 +23,6 @@ from __future__ import annotations
 import logging
 import os
 import queue
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -31,6 +30,7 @@ from typing import Any
 
 from trace_engine.evidence.scorecard import Scorecard
 from trace_engine.evidence.signing import SigningKey, VerifierKey
+from trace_engine.store.interfaces import Store
 from trace_engine.store.log import AppendResult, EvidenceLog, LogIntegrityError
 
 _STOP = object()
@@ -42,11 +42,12 @@ class _Findings(list):
 
 
 class EvidenceWriter:
-    """Background, batching, never-failing scorecard writer for one tenant."""
+    """Background, batching, never-failing scorecard writer for one tenant, into ``db_path``: a SQLite path, a
+    ``postgresql://`` URL (many writers on many hosts share the tenant's chain) or an open store."""
 
     def __init__(
         self,
-        db_path: str | os.PathLike[str],
+        db_path: str | os.PathLike[str] | Store,
         tenant: str,
         key: SigningKey | str | os.PathLike[str] | None = None,
         queue_size: int = 1024,
@@ -55,14 +56,14 @@ class EvidenceWriter:
         retry_interval_s: float = 0.25,
         on_commit: Callable[[list[AppendResult]], None] | None = None,
         on_alert: Callable[[str], None] | None = None,
-        connect_hook: Callable[[sqlite3.Connection], None] | None = None,
+        connect_hook: Callable[[Any], None] | None = None,
         trusted_keys: tuple[VerifierKey, ...] = (),
     ):
         from trace_engine.evidence.signing import TENANT_RE
 
         if not isinstance(tenant, str) or not TENANT_RE.match(tenant):
             raise ValueError(f"invalid tenant name {tenant!r}")
-        self.db_path = str(db_path)
+        self.db_path = db_path if isinstance(db_path, Store) else str(db_path)
         self.tenant = tenant
         self._key = key
         self._trusted = tuple(trusted_keys)
@@ -198,7 +199,7 @@ class EvidenceWriter:
     def _drop_log(self) -> None:
         if self._log is not None:
             try:
-                self._log.conn.close()
+                self._log.close()
             except Exception:  # noqa: BLE001
                 pass
             self._log = None

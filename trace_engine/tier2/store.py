@@ -9,15 +9,12 @@ listed row is checked against its signed record first (:func:`trace_engine.store
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
 from trace_engine.store.cursor import CursorError, decode_cursor, encode_cursor
-from trace_engine.store.db import cursor_secret
-from trace_engine.store.reads import DB, _limit, _open, signed_findings, signed_size
-
-ALERT_SQL = "(json_extract(body, '$.action') = 'escalate' OR json_extract(body, '$.severity') = 'critical')"
+from trace_engine.store.interfaces import Store
+from trace_engine.store.reads import DB, _limit, _open, cursor_secret, signed_findings, signed_size
 
 
 def append_findings(db: Any, tenant: str, findings: Iterable[dict[str, Any]]) -> int:
@@ -27,7 +24,7 @@ def append_findings(db: Any, tenant: str, findings: Iterable[dict[str, Any]]) ->
 
     ``db`` is an :class:`~trace_engine.store.writer.EvidenceWriter` (the findings are queued to it, same key and
     sequencer as the scorecards; returns the number queued), an :class:`~trace_engine.store.log.EvidenceLog`, an
-    open connection, or a database path (the log's default key beside it)."""
+    open :class:`~trace_engine.store.Store`, or a database path or URL (the log's default key beside it)."""
     from trace_engine.store.log import EvidenceLog, log_for
     from trace_engine.store.writer import EvidenceWriter
 
@@ -43,7 +40,7 @@ def append_findings(db: Any, tenant: str, findings: Iterable[dict[str, Any]]) ->
         return len(items) if db.submit_findings(items) else 0
     if isinstance(db, EvidenceLog):
         return db.add_tier2_findings(tenant, items)
-    if isinstance(db, sqlite3.Connection):
+    if isinstance(db, Store):
         return log_for(db).add_tier2_findings(tenant, items)
     with EvidenceLog(db) as log:
         return log.add_tier2_findings(tenant, items)
@@ -71,33 +68,19 @@ def list_findings(
         "interaction_id": interaction_id,
         "alerts": alerts or None,
     }
-    with _open(db) as conn:
-        secret = cursor_secret(conn)
-        signed_size(conn, tenant)
-        where = ["tenant = ?"]
-        args: list[Any] = [tenant]
-        for name in ("check_id", "action", "severity"):
-            if filters[name] is not None:
-                where.append(f"json_extract(body, '$.{name}') = ?")
-                args.append(filters[name])
-        if interaction_id is not None:
-            where.append("interaction_id = ?")
-            args.append(interaction_id)
-        if alerts:
-            where.append(ALERT_SQL)
+    with _open(db) as session:
+        secret = cursor_secret(session)
+        signed_size(session, tenant)
+        before = None
         if cursor:
             k = decode_cursor(secret, cursor, "findings", tenant, filters)
             if len(k) != 1:
                 raise CursorError("malformed cursor")
-            where.append("seq < ?")
-            args.append(k[0])
-        rows = conn.execute(
-            "SELECT seq, body FROM tier2_findings WHERE " + " AND ".join(where) + " ORDER BY seq DESC LIMIT ?",
-            [*args, n + 1],
-        ).fetchall()
+            before = k[0]
+        rows = session.finding_rows(tenant, filters, alerts, before, n + 1)
         has_more = len(rows) > n
         rows = rows[:n]
-        data = signed_findings(conn, tenant, rows)
+        data = signed_findings(session, tenant, rows)
     nxt = encode_cursor(secret, "findings", tenant, filters, [rows[-1][0]]) if has_more else None
     return {"object": "list", "data": data, "has_more": has_more, "next_cursor": nxt}
 

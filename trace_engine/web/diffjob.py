@@ -16,13 +16,13 @@ fire on either side, which the page says). Nothing is written.
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
 from trace_engine import damages
 from trace_engine.diff import DiffRun, Side, transcript_from_scorecard
 from trace_engine.store import reads
+from trace_engine.store.interfaces import Store
 
 MAX_DRAFT_BYTES = 512 * 1024
 DEFAULT_CALLS = 200
@@ -86,7 +86,7 @@ def checked_draft(compilers: Any, text: str) -> tuple[Any, list[dict[str, Any]]]
     return pack_from_dict(json.loads(outcome["spec"])), outcome.get("warnings") or []
 
 
-def packs_in_force(conn: sqlite3.Connection, tenant: str, recent: list[dict[str, Any]]) -> tuple[dict[str, Any], list[Any]]:
+def packs_in_force(conn: Store, tenant: str, recent: list[dict[str, Any]]) -> tuple[dict[str, Any], list[Any]]:
     """``(config without rule_packs, [IR packs])``: what the tenant enforces now (see the module docstring)."""
     from trace_engine.api import resources
 
@@ -103,7 +103,7 @@ def packs_in_force(conn: sqlite3.Connection, tenant: str, recent: list[dict[str,
     return cfg, packs
 
 
-def run(conn: sqlite3.Connection, tenant: str, draft: Any, calls: int = DEFAULT_CALLS) -> dict[str, Any]:
+def run(conn: Store, tenant: str, draft: Any, calls: int = DEFAULT_CALLS) -> dict[str, Any]:
     """Compare the draft (IR) with the packs in force over the ``calls`` latest calls; the diff report."""
     from trace_engine.gate.config import load_config
     from trace_engine.gate.engine import Engine
