@@ -181,17 +181,24 @@ def test_explain_json() -> None:
 
 
 def test_explain_shows_the_evaluators_trace() -> None:
-    """``trace explain`` reads the core's tracer: an exception that let a phrase through and an obligation whose
-    window closed unmet are said in words (text), and every event is in the JSON."""
+    """``trace explain`` reads the core's tracer: an exception that let a phrase through, an obligation whose
+    window closed unmet, windows opened and rules that did not fire are said in words (text), and every event is in
+    the JSON with its sentence."""
     text = trace("explain", "corpora/outbound_calls.jsonl")
     assert text.returncode == 0
     assert 'why   brand-001 not fired on "guarantee": its exception (unless) matched there' in text.stdout
     assert "why   tcpa-001: its window closed without the required words" in text.stdout
+    assert "open  tcpa-001: its window opened (the required words are due)" in text.stdout
+    assert "why   tsr-001 did not fire: its `until` state was set, so the words are allowed now" in text.stdout
+    assert "why   tcpa-004 did not fire: the cue answers a question the agent had not asked on its previous turn" in text.stdout
     calls = json.loads(trace("explain", "corpora/outbound_calls.jsonl", "--format", "json").stdout)
     compliant = next(c for c in calls if c["call_id"] == "solar-001-compliant")
     events = [e for turn in compliant["turns"] for e in turn["events"]]
-    assert {"event": "excepted", "rule_id": "brand-001", "span": [27, 36], "text": "guarantee"} in events
-    assert {"event": "obligation_met", "rule_id": "tcpa-001"} in events
+    assert {"event": "excepted", "rule_id": "brand-001", "span": [27, 36], "text": "guarantee",
+            "says": 'brand-001 not fired on "guarantee": its exception (unless) matched there'} in events
+    assert {"event": "obligation_met", "rule_id": "tcpa-001", "says": "tcpa-001: the required words were said"} in events
+    assert {"event": "state_set", "state": "tcpa.purpose_stated", "by": "agent",
+            "says": "state tcpa.purpose_stated set by the agent's words"} in events
     assert any(e["event"] == "candidate" and e["phrase"] for e in events)
 
 

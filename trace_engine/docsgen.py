@@ -1,6 +1,7 @@
 """Generated documentation: ``docs/lint/`` from the lint rules, ``docs/packs/`` from the built-in packs,
-``docs/facts.md`` from the call facts (:mod:`trace_engine.facts`) and ``docs/detectors.md`` from the detector
-registry (:mod:`trace_engine.text.detectors`).
+``docs/facts.md`` from the call facts (:mod:`trace_engine.facts`), ``docs/detectors.md`` from the detector
+registry (:mod:`trace_engine.text.detectors`) and ``docs/explain.md`` from the core's trace events
+(:mod:`trace_engine.explain`).
 
 ``trace docs`` writes them; ``trace docs --check`` (run by the test suite) fails when a committed page is stale.
 """
@@ -12,6 +13,7 @@ from pathlib import Path
 from trace_engine import ir
 from trace_engine.dsl import print_pack
 from trace_engine.dsl.printer import applies_to
+from trace_engine.explain import explain_markdown
 from trace_engine.facts import facts_markdown
 from trace_engine.packs import BUILTIN_DIR, BUILTIN_PACK_IDS, available_packs
 from trace_engine.text.detectors import detectors_markdown
@@ -124,6 +126,7 @@ def generate_all(out_dir: str | Path, *, check_only: bool = False) -> list[Path]
     pages.update(rendered_pack_docs())
     pages["facts.md"] = render_facts()
     pages["detectors.md"] = detectors_markdown()
+    pages["explain.md"] = explain_markdown()
     touched: list[Path] = []
     for rel, text in sorted(pages.items()):
         path = root / rel

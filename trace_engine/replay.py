@@ -6,7 +6,7 @@ findings, the requirements it satisfied and the states it set. Nothing here re-i
 
 With ``trace=True`` the core's tracer is on for the call and each report also carries the evaluator's events for
 its turn (:func:`describe_events`): what matched, what an exception or a state allowed, which rules did not apply,
-which obligations were met or closed unmet. Off (the default, and always on the live gate), tracing costs nothing.
+which obligations were met or closed unmet, which rules did not fire and why. Off (the default, and always on the live gate), tracing costs nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from trace_engine.explain import describe_events
 from trace_engine.gate.call import UNSCORED_ROLES, Call
 from trace_engine.gate.decision import Decision
 from trace_engine.gate.engine import Engine
@@ -92,31 +93,6 @@ class TurnReport:
         }
 
 
-def describe_events(engine: Engine, events: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
-    """The core's trace events in the program's own words: rule ids for rule indexes, the phrase or regex of a
-    matcher leaf, and the words of ``text`` (the turn as given) a span covers."""
-    data, rules = engine.program.data, engine.program.rules
-    phrases, regexes = data["matchers"]["phrases"], data["matchers"]["regexes"]
-    out = []
-    for e in events:
-        d: dict[str, Any] = {"event": e["event"]}
-        if "rule" in e:
-            d["rule_id"] = rules[e["rule"]].rule_id
-        elif "check" in e:
-            d["rule_id"] = rules[data["checks"][e["check"]]["rule"]].rule_id
-        if e["event"] in ("candidate", "template_rejected"):
-            d["phrase"] = " ".join(phrases[e["leaf"]]["tokens"])
-        elif e["event"] == "regex_ran":
-            d["regex"] = regexes[e["leaf"]]["source"]
-        if "span" in e:
-            start, end = e["span"]
-            d["span"], d["text"] = [start, end], text[start:end]
-        if "met" in e:
-            d["met"] = e["met"]
-        out.append(d)
-    return out
-
-
 class Replay:
     """Drive one call through ``engine`` and collect :class:`TurnReport` objects."""
 
@@ -125,9 +101,7 @@ class Replay:
     ) -> None:
         self.engine = engine
         self.trace = trace
-        self.call: Call = engine.start_call(call_id, metadata=metadata, **kwargs)
-        if trace:
-            self.call._trace(True)
+        self.call: Call = engine.start_call(call_id, metadata=metadata, trace=trace, **kwargs)
         self.reports: list[TurnReport] = []
         self._seen_findings = 0
         self._seen_satisfied: set[int] = set()

@@ -354,7 +354,8 @@ def explain(
     output: TextOrJson = "text",
 ) -> None:
     """For each turn (numbered from 1, as in `trace show`): which rules fired or were satisfied, on which span, why
-    (the evaluator's trace: what matched, what an exception or a state allowed, which rules did not apply)."""
+    (the evaluator's trace: windows opened, states set, what an exception or a state allowed, which rules did not
+    fire and why; docs/explain.md lists every event)."""
     from trace_engine.gate.engine import Engine
     from trace_engine.packs import DEFAULT_PACK_IDS
     from trace_engine.replay import Replay
@@ -408,7 +409,7 @@ def explain(
 def _explain_text(call: Any, replay: Any, card: Any) -> str:
     lines = [f"call {call.call_id}: {card.verdict}  (packs {', '.join(card.packs_enforced) or 'none'})"]
     for report in replay.reports:
-        if report.role in ("start", "end") and not (report.findings or report.satisfied):
+        if report.role in ("start", "end") and not (report.findings or report.satisfied or _why(report.events or ())):
             continue
         stamp = f" @{report.t:g}s" if report.t is not None and report.role in ("agent", "caller") else ""
         label = f"turn {report.turn}" if report.turn is not None else f"call {report.role}"
@@ -424,8 +425,6 @@ def _explain_text(call: Any, replay: Any, card: Any) -> str:
             lines.append(f"      FIRED {f['rule_id']} [{f['severity']}]{where}: {f['reason']} ({f['citation']})")
         for rule_id in report.satisfied:
             lines.append(f"      met   {rule_id}")
-        for state in report.states:
-            lines.append(f"      state {state} set")
         lines.extend(_why(report.events or ()))
     for n in card.not_evaluated:
         lines.append(f"  not evaluated {n.rule_id}: {n.reason}")
@@ -435,18 +434,24 @@ def _explain_text(call: Any, replay: Any, card: Any) -> str:
 
 
 def _why(events: Any) -> list[str]:
-    """The trace events worth a line: what was let through and why, which obligations closed unmet. Matches that
-    became findings are already printed; rules out of scope for the whole call are listed once at the end; the rest
-    (candidates, phrases whose words around them differ, regexes run) is in ``--format json``."""
+    """The trace events worth a line, in the core's order: windows and cues that opened, states set, what was let
+    through and why, rules that did not fire and why, obligations met late or closed unmet. Matches that became
+    findings are printed already (FIRED); rules out of scope for the whole call are listed once at the end; the rest
+    (candidates, regexes run, obligations still waiting inside their window) is in ``--format json``."""
     lines: list[str] = []
+    spans_said = {(e["rule_id"], e["event"]) for e in events if e["event"] in ("excepted", "allowed_after_state")}
     for e in events:
         kind = e["event"]
-        if kind == "excepted":
-            lines.append(f"      why   {e['rule_id']} not fired on \"{e['text']}\": its exception (unless) matched there")
-        elif kind == "allowed_after_state":
-            lines.append(f"      why   {e['rule_id']} not fired on \"{e['text']}\": allowed once its state was set")
-        elif kind == "window_closed" and not e.get("met"):
-            lines.append(f"      why   {e['rule_id']}: its window closed without the required words")
+        if kind in ("excepted", "allowed_after_state") or (kind == "window_closed" and not e.get("met")):
+            lines.append(f"      why   {e['says']}")
+        elif kind == "did_not_fire":
+            said_per_span = {"exception": "excepted", "state_set": "allowed_after_state"}.get(e["reason"])
+            if e["reason"] != "window_open" and (e["rule_id"], said_per_span) not in spans_said:
+                lines.append(f"      why   {e['says']}")
+        elif kind in ("window_opened", "cue_opened"):
+            lines.append(f"      open  {e['says']}")
+        elif kind == "state_set":
+            lines.append(f"      {e['says']}")
     return list(dict.fromkeys(lines))  # a span seen by two checks of one rule is said once
 
 

@@ -89,6 +89,7 @@ class Call(_core.CallCore):
         metadata: dict[str, Any] | None = None,
         tenant: str = "default",
         product: str | None = None,
+        trace: bool = False,
     ) -> None:
         self.engine = engine
         self.program = engine.program
@@ -104,6 +105,8 @@ class Call(_core.CallCore):
         self.fact_changes: list[dict[str, Any]] = []
         self._bargein_saved: Any = None
         self._load_context()
+        if trace:
+            self._trace(True)  # before the call opens: its call-start windows are events too
         self._start()
 
     # ----------------------------------------------------------------------------------------- context

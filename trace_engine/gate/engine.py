@@ -27,15 +27,6 @@ from trace_engine.packs import resolve_pack
 _COMPILED: OrderedDict[str, CompiledPackSet] = OrderedDict()
 
 
-def text_layer() -> tuple[Any, Any, Any] | None:
-    """The text layer the core uses: ``None`` for the native one, else the Python text layer's functions."""
-    if _core.NATIVE_TEXT:
-        return None
-    from trace_engine.text import detect_many, normalize, normalize_phrase
-
-    return (normalize, detect_many, normalize_phrase)
-
-
 def time_parts(value: Any) -> tuple[int, int, bool, int] | None:
     """A time stamp as the core's expressions read it: ``(hour, minute, has an offset, microseconds since the
     epoch)``, parsed by ``datetime.fromisoformat`` (what the fact layer accepts); ``None`` if it is not one."""
@@ -115,7 +106,6 @@ class Engine:
             fail_open=config.guardrails.fail_open,
             fallback_line=config.fallback_line,
             handoff_line=config.handoff_line,
-            text_layer=text_layer(),
             time_parser=time_parts,
             sticky_words=sorted(STICKY_WORDS),
         )
@@ -230,8 +220,12 @@ class Engine:
         metadata: dict[str, Any] | None = None,
         tenant: str | None = None,
         product: str | None = None,
+        trace: bool = False,
     ) -> Call:
         """Begin gating one call. ``metadata`` holds the call facts the packs read (direction, local_time...).
+
+        ``trace`` turns the core's tracer on for this call (``trace explain``; see docs/explain.md): each turn's
+        events are read with ``call._take_trace()``. Off (the default) it costs nothing.
 
         ``tenant`` defaults to the evidence writer's tenant (``"default"`` without a writer). A tenant other than
         the writer's is an error here, not a scorecard lost at the end of the call.
@@ -248,7 +242,7 @@ class Engine:
                 f"call {call_id!r} is for tenant {tenant!r} but this engine's evidence writer records tenant {own!r}: "
                 "its scorecard would be lost; use a writer for that tenant"
             )
-        return Call(self, call_id, agent_id=agent_id, metadata=metadata, tenant=tenant, product=product)
+        return Call(self, call_id, agent_id=agent_id, metadata=metadata, tenant=tenant, product=product, trace=trace)
 
     @property
     def packs_enforced(self) -> list[str]:

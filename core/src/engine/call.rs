@@ -21,11 +21,11 @@ use super::decision::{Decision, TurnFinding};
 use super::edits::{apply_edits, is_blank, Edit, Piece, Text};
 use super::eval::{meets, step_hit, CallView, Outcome, Plan, ScopeOff, Violation};
 use super::expr::{Ctx, TimeParser, Value};
-use super::program::{Check, Program, RuleId, Speaker};
+use super::program::{Check, Program, RuleId, Speaker, StateId};
 use super::scan::{Matches, ScanVars, Scratch, Span, NO_KIND};
 use super::state::{Act, Action, Entry, Finding, Late, Redaction, Role, Snapshot, TurnState, Unknown, T};
-use super::textview::{py_str_lossless_offsets, DetKind, TextLayer, View};
-use super::trace::Tracer;
+use super::textview::{py_str_lossless_offsets, DetKind, View};
+use super::trace::{Event, Reason, StateSetter, Tracer};
 
 /// What is stored for a turn the gate could not look at and could not redact either.
 pub const WITHHELD: &str = "[withheld: the gate could not check this turn]";
@@ -48,7 +48,6 @@ pub struct Strs {
 /// What every call of an engine shares.
 pub struct Shared {
     pub program: Arc<Program>,
-    pub layer: TextLayer,
     pub timeout_ns: u64,
     pub fail_open: bool,
     pub fallback_line: Option<Py<PyString>>,
@@ -64,12 +63,13 @@ pub struct Shared {
 enum Fail {
     /// the turn ran past its budget between two stages; detector spans already found
     Over(Option<Vec<Span>>),
-    Err(PyErr),
+    /// a stage raised: the gate fails open and counts an error (what was raised is not kept)
+    Err,
 }
 
 impl From<PyErr> for Fail {
-    fn from(e: PyErr) -> Fail {
-        Fail::Err(e)
+    fn from(_: PyErr) -> Fail {
+        Fail::Err
     }
 }
 
@@ -203,17 +203,17 @@ impl CallCore {
 
     // ------------------------------------------------------------------------------------- text helpers
 
-    fn normalize(&self, py: Python<'_>, text: &str, py_text: Option<&Bound<'_, PyString>>) -> PyResult<View> {
+    fn normalize(&self, text: &str) -> PyResult<View> {
         stage(Stage::Normalize)?;
-        self.sh.layer.normalize(py, text, py_text)
+        Ok(View::of(text))
     }
 
     /// Scan `text` into `self.matches` (or `self.aux`).
-    fn scan_into(&mut self, py: Python<'_>, view: &View, aux: bool) -> PyResult<()> {
+    fn scan_into(&mut self, view: &View, aux: bool) -> PyResult<()> {
         stage(Stage::Scan)?;
         let sh = self.sh.clone();
         let out = if aux { &mut self.aux } else { &mut self.matches };
-        sh.program.matchers.scan(py, view, &self.vars, &sh.layer, out, &mut self.scratch, self.tracer.as_mut())
+        sh.program.matchers.scan(view, &self.vars, out, &mut self.scratch, self.tracer.as_mut())
     }
 
     fn apply(&self, py: Python<'_>, text: &Text<'_>, edits: &[Edit]) -> PyResult<Vec<Piece>> {
@@ -266,10 +266,10 @@ impl CallCore {
                     if kinds.is_empty() {
                         Vec::new()
                     } else {
-                        let view = self.normalize(py, &s, Some(orig))?;
+                        let view = self.normalize(&s)?;
                         stage(Stage::Detectors)?;
                         let requests: Vec<(DetKind, &[String])> = kinds.iter().map(|k| (*k, &[][..])).collect();
-                        let hits = self.sh.layer.detect(py, &view, &requests)?;
+                        let hits = super::native::detect_many(&view.nt, &requests)?;
                         kinds
                             .iter()
                             .zip(hits.iter())
@@ -317,6 +317,9 @@ impl CallCore {
         let program = self.sh.program.clone();
         for &ci in &program.top_must_say {
             let ob = view!(self, py).open_obligation(&mut self.st, ci, 1, 0.0);
+            if let Some(t) = self.tracer.as_mut() {
+                t.push(Event::WindowOpened { rule: program.checks[ci as usize].rule(), check: ci, obligation: true });
+            }
             self.st.obligations.push(ob);
         }
         self.st.require_pending = program.requires.clone();
@@ -471,8 +474,8 @@ impl CallCore {
     }
 
     /// Spoken digits of a segment (for masking a spoken number as "ending in NNNN").
-    fn spoken_digits(&self, py: Python<'_>, segment: &str) -> Option<String> {
-        let view = self.normalize(py, segment, None).ok()?;
+    fn spoken_digits(&self, segment: &str) -> Option<String> {
+        let view = self.normalize(segment).ok()?;
         let mut out = String::new();
         for i in 0..view.ntok() {
             let tok = view.tok(i);
@@ -490,7 +493,7 @@ impl CallCore {
         let mut plan = std::mem::take(&mut self.plan);
         {
             let me: &CallCore = self;
-            let mut digits = |seg: &str| me.spoken_digits(py, seg);
+            let mut digits = |seg: &str| me.spoken_digits(seg);
             view!(me, py).plan(&mut outcome, text, &mut plan, &mut digits);
         }
         self.outcome = outcome;
@@ -554,7 +557,7 @@ impl CallCore {
             keep.extend(out.opened.iter().filter(|o| !gone(o.id)).cloned());
             self.st.prohibitions.extend(out.opened_prohibitions.iter().cloned());
             for &s in &out.states_set {
-                self.st.set_state(s);
+                self.set_state(s, StateSetter::Agent);
             }
             self.agent_spoke(&out.pending_set, &out.asked_cues);
         } else if !self.st.pending.is_empty() || !self.st.after_open.is_empty() {
@@ -569,6 +572,16 @@ impl CallCore {
         let _ = py;
         self.outcome = out;
         Ok(())
+    }
+
+    /// Set a state (traced when it was not set before).
+    fn set_state(&mut self, s: StateId, by: StateSetter) {
+        if let Some(t) = self.tracer.as_mut() {
+            if !self.st.states[s as usize] {
+                t.push(Event::StateSet { state: s, by });
+            }
+        }
+        self.st.set_state(s);
     }
 
     /// An agent turn was spoken: exchanges the caller already replied to are over; the questions this turn asks
@@ -593,8 +606,8 @@ impl CallCore {
     /// Injected disclosures are spoken: let them meet other open obligations.
     fn meet_with_injected(&mut self, py: Python<'_>) -> PyResult<()> {
         let text = self.outcome.injected.join(" ");
-        let view = self.normalize(py, &text, None)?;
-        self.scan_into(py, &view, true)?;
+        let view = self.normalize(&text)?;
+        self.scan_into(&view, true)?;
         if self.aux.is_empty() {
             return Ok(());
         }
@@ -668,10 +681,10 @@ impl CallCore {
         };
         let (s, lossy) = py_str_lossless_offsets(&spoken)?;
         let stext = Text::new(&s, if lossy { Some(spoken.clone()) } else { None });
-        let view = self.normalize(py, &s, Some(&spoken))?;
+        let view = self.normalize(&s)?;
         stage(Stage::Scan)?;
         let sh = self.sh.clone();
-        sh.program.matchers.scan_detectors(py, &view, &self.vars, &sh.layer, &mut self.aux)?;
+        sh.program.matchers.scan_detectors(&view, &self.vars, &mut self.aux)?;
         let spans = self.aux.detector_spans();
         if spans.is_empty() {
             return Ok(spoken.unbind());
@@ -695,8 +708,8 @@ impl CallCore {
             return Err(Fail::Over(None));
         }
         stage(Stage::Evaluate)?;
-        let view = self.normalize(py, &s, Some(orig))?;
-        self.scan_into(py, &view, false)?;
+        let view = self.normalize(&s)?;
+        self.scan_into(&view, false)?;
         if now_ns() > deadline {
             return Err(Fail::Over(Some(self.matches.detector_spans())));
         }
@@ -742,7 +755,7 @@ impl CallCore {
                 let elapsed = now_ns().saturating_sub(started);
                 self.defer(py, orig, t, elapsed, spans)
             }
-            Ok(Err(Fail::Err(_))) | Err(_) => {
+            Ok(Err(Fail::Err)) | Err(_) => {
                 self.st.errors += 1;
                 self.undo_partial_turn(seq0, decided);
                 let elapsed = now_ns().saturating_sub(started);
@@ -771,8 +784,8 @@ impl CallCore {
         let ok = (|| -> PyResult<()> {
             let (s, _) = py_str_lossless_offsets(&orig)?;
             stage(Stage::Evaluate)?;
-            let view = self.normalize(py, &s, Some(&orig))?;
-            self.scan_into(py, &view, false)?;
+            let view = self.normalize(&s)?;
+            self.scan_into(&view, false)?;
             let mut outcome = std::mem::take(&mut self.outcome);
             let matches = std::mem::take(&mut self.matches);
             view!(self, py).evaluate(&mut self.st, &matches, &s, late.t, true, &mut outcome, None);
@@ -892,8 +905,8 @@ impl CallCore {
             self.st.last_t = t;
         }
         let (s, lossy) = py_str_lossless_offsets(orig)?;
-        let view = self.normalize(py, &s, Some(orig))?;
-        self.scan_into(py, &view, false)?;
+        let view = self.normalize(&s)?;
+        self.scan_into(&view, false)?;
         let program = self.sh.program.clone();
         let matches = std::mem::take(&mut self.matches);
         let result = (|| -> PyResult<()> {
@@ -904,12 +917,18 @@ impl CallCore {
                         continue;
                     }
                     if after.is_some() && !self.st.after_open.iter().any(|(c, _)| *c == ci) {
-                        continue; // the agent's previous turn did not ask what this cue answers
+                        // the agent's previous turn did not ask what this cue answers
+                        if let Some(tr) = self.tracer.as_mut() {
+                            tr.push(Event::DidNotFire { rule: *rule, check: ci, reason: Reason::StateNotSet });
+                        }
+                        continue;
                     }
                     let view = view!(self, py);
                     if view.applies(&mut self.st, *rule, true) {
                         let start = self.st.agent_turns + 1;
-                        view.open_cue(&mut self.st, ci, start, t.map_or(0.0, |t| t.f), None);
+                        view.open_cue(&mut self.st, ci, start, t.map_or(0.0, |t| t.f), None, self.tracer.as_mut());
+                    } else if let Some(tr) = self.tracer.as_mut() {
+                        tr.push(Event::DidNotFire { rule: *rule, check: ci, reason: Reason::NotApplicable });
                     }
                 }
                 for (mid, steps) in &program.state_steps_by_matcher {
@@ -919,7 +938,7 @@ impl CallCore {
                     for &(si, _) in steps {
                         let state = &program.states[si as usize];
                         if state.steps.len() == 1 && state.steps[0].speaker == Speaker::Caller && step_hit(&matches, &state.steps[0]).is_some() {
-                            self.st.set_state(state.name);
+                            self.set_state(state.name, StateSetter::Caller);
                         }
                     }
                 }
@@ -957,7 +976,7 @@ impl CallCore {
                 continue;
             }
             if step_hit(matches, answer).is_some() {
-                self.st.set_state(state.name);
+                self.set_state(state.name, StateSetter::Answer);
                 continue;
             }
             still.push((si, n + 1));
@@ -1050,11 +1069,11 @@ impl CallCore {
     }
 
     /// Normalize and scan `text` into `out` (a stream's own buffers).
-    pub fn scan_text(&mut self, py: Python<'_>, text: &str, out: &mut Matches, scratch: &mut Scratch) -> PyResult<()> {
-        let view = self.normalize(py, text, None)?;
+    pub fn scan_text(&mut self, text: &str, out: &mut Matches, scratch: &mut Scratch) -> PyResult<()> {
+        let view = self.normalize(text)?;
         stage(Stage::Scan)?;
         let sh = self.sh.clone();
-        sh.program.matchers.scan(py, &view, &self.vars, &sh.layer, out, scratch, self.tracer.as_mut())
+        sh.program.matchers.scan(&view, &self.vars, out, scratch, self.tracer.as_mut())
     }
 
     /// A streamed turn in progress: evaluate it (not final: windows do not close on it) and plan the mode's
@@ -1074,7 +1093,7 @@ impl CallCore {
         view!(self, py).evaluate(&mut self.st, matches, buf, t, false, outcome, None);
         stage(Stage::Plan)?;
         let me: &CallCore = self;
-        let mut digits = |seg: &str| me.spoken_digits(py, seg);
+        let mut digits = |seg: &str| me.spoken_digits(seg);
         view!(me, py).plan(outcome, text, plan, &mut digits);
         Ok(())
     }
@@ -1363,10 +1382,10 @@ impl CallCore {
         }
         let got = (|| -> PyResult<Py<PyString>> {
             let (s, lossy) = py_str_lossless_offsets(text)?;
-            let view = self.sh.layer.normalize(py, &s, Some(text))?;
+            let view = View::of(&s);
             stage(Stage::Scan)?;
             let sh = self.sh.clone();
-            sh.program.matchers.scan(py, &view, &self.vars, &sh.layer, &mut self.aux, &mut self.scratch, None)?;
+            sh.program.matchers.scan(&view, &self.vars, &mut self.aux, &mut self.scratch, None)?;
             let mut spans = self.aux.detector_spans();
             if spans.is_empty() {
                 return Ok(text.clone().unbind());
@@ -1387,9 +1406,9 @@ impl CallCore {
     /// Every match of one text on this call, by matcher id: ``{id: [(start, end, kind | None), ...]}``.
     fn scan<'py>(&mut self, py: Python<'py>, text: &Bound<'py, PyString>) -> PyResult<Bound<'py, PyDict>> {
         let (s, _) = py_str_lossless_offsets(text)?;
-        let view = self.sh.layer.normalize(py, &s, Some(text))?;
+        let view = View::of(&s);
         let sh = self.sh.clone();
-        sh.program.matchers.scan(py, &view, &self.vars, &sh.layer, &mut self.aux, &mut self.scratch, self.tracer.as_mut())?;
+        sh.program.matchers.scan(&view, &self.vars, &mut self.aux, &mut self.scratch, self.tracer.as_mut())?;
         let out = PyDict::new(py);
         for (mid, spans) in self.aux.iter() {
             let list = PyList::empty(py);

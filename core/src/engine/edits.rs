@@ -238,7 +238,7 @@ pub fn apply_edits(py: Python<'_>, text: &Text<'_>, edits: &[Edit]) -> Vec<Piece
         return vec![Piece::Range(0, n)];
     }
     let mut sorted: Vec<&Edit> = edits.iter().collect();
-    sorted.sort_by(|a, b| (a.0, std::cmp::Reverse(a.1)).cmp(&(b.0, std::cmp::Reverse(b.1))));
+    sorted.sort_by_key(|a| (a.0, std::cmp::Reverse(a.1)));
     let mut merged: Vec<(usize, usize, Option<String>)> = Vec::new(); // None: the text of an uppercase fix
     let mut merged_repl: Vec<String> = Vec::new();
     for (start, end, repl) in sorted {

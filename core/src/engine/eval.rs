@@ -13,7 +13,7 @@ use super::expr::{truth, Ctx, TimeParser, Value};
 use super::program::{Check, CheckId, MatcherId, Program, RemedyKind, RuleId, ScopeKind, StateId, Step, TextPart, Window};
 use super::scan::{Matches, Span, NO_KIND};
 use super::state::{Act, Obligation, Prohibition, TurnState, Unknown, T};
-use super::trace::{Event, Tracer};
+use super::trace::{Event, Reason, Tracer};
 
 pub const INF: f64 = f64::INFINITY;
 /// Speaking rate used to estimate when a turn ends and the usual gap before the agent's next turn: together
@@ -186,7 +186,7 @@ pub fn step_hit(matches: &Matches, step: &Step) -> Option<u32> {
 /// Whether a seconds deadline is best met on this turn: the next agent turn would likely start too late.
 pub fn deadline_falls_on_turn(ob: &Obligation, t: Option<T>, words: usize, turn: u32) -> bool {
     match t {
-        None => turn >= ob.start_turn + 1,
+        None => turn > ob.start_turn,
         Some(t) => t.f + words as f64 / WORDS_PER_SECOND + NEXT_TURN_GAP_S >= ob.deadline_t,
     }
 }
@@ -260,8 +260,19 @@ impl<'a, 'py> CallView<'a, 'py> {
 
     /// Open the cue's checks; a check already open from an earlier cue stays as it is (no duplicates). With
     /// `into` (an agent turn being evaluated) they open in the outcome, otherwise in the call.
-    pub fn open_cue(&self, st: &mut TurnState, cue: CheckId, start_turn: u32, t0: f64, mut into: Option<&mut Outcome>) {
+    pub fn open_cue(
+        &self,
+        st: &mut TurnState,
+        cue: CheckId,
+        start_turn: u32,
+        t0: f64,
+        mut into: Option<&mut Outcome>,
+        mut tracer: Option<&mut Tracer>,
+    ) {
         let Check::Cue { then, .. } = &self.program.checks[cue as usize] else { return };
+        if let Some(t) = tracer.as_deref_mut() {
+            t.push(Event::CueOpened { check: cue });
+        }
         for &ci in then {
             match &self.program.checks[ci as usize] {
                 Check::MustSay { .. } => {
@@ -271,6 +282,9 @@ impl<'a, 'py> CallView<'a, 'py> {
                         continue;
                     }
                     let ob = self.open_obligation(st, ci, start_turn, t0);
+                    if let Some(t) = tracer.as_deref_mut() {
+                        t.push(Event::WindowOpened { rule: self.program.checks[ci as usize].rule(), check: ci, obligation: true });
+                    }
                     match into.as_deref_mut() {
                         Some(out) => out.opened.push(ob),
                         None => st.obligations.push(ob),
@@ -284,6 +298,9 @@ impl<'a, 'py> CallView<'a, 'py> {
                         continue;
                     }
                     let p = Prohibition { check: ci, start_turn, end_turn: end };
+                    if let Some(t) = tracer.as_deref_mut() {
+                        t.push(Event::WindowOpened { rule: self.program.checks[ci as usize].rule(), check: ci, obligation: false });
+                    }
                     match into.as_deref_mut() {
                         Some(out) => out.opened_prohibitions.push(p),
                         None => st.prohibitions.push(p),
@@ -312,6 +329,9 @@ impl<'a, 'py> CallView<'a, 'py> {
         if *scope == ScopeKind::Until {
             let s = state.expect("until names a state");
             if st.states[s as usize] {
+                if let Some(t) = tracer.as_deref_mut() {
+                    t.push(Event::DidNotFire { rule: *rule, check, reason: Reason::StateSet });
+                }
                 return;
             }
             allowed_from = turn_states.iter().rev().find(|(x, _)| *x == s).map(|(_, e)| *e);
@@ -319,11 +339,14 @@ impl<'a, 'py> CallView<'a, 'py> {
         if !self.applies(st, *rule, record) {
             if let Some(t) = tracer.as_deref_mut() {
                 t.push(Event::NotApplicable { rule: *rule, check });
+                t.push(Event::DidNotFire { rule: *rule, check, reason: Reason::NotApplicable });
             }
             return;
         }
         let exceptions = unless.and_then(|u| matches.get(u)).filter(|x| !x.is_empty()).map(SpanIndex::new);
         let Some(spans) = matches.get(*matcher) else { return };
+        // what excused the hits, for the trace's `did_not_fire` (only when every hit was excused)
+        let (mut fired, mut excepted) = (false, false);
         for s in spans {
             if allowed_from.is_some_and(|a| s.start >= a) {
                 if let Some(t) = tracer.as_deref_mut() {
@@ -335,14 +358,59 @@ impl<'a, 'py> CallView<'a, 'py> {
                 if let Some(t) = tracer.as_deref_mut() {
                     t.push(Event::Excepted { rule: *rule, start: s.start, end: s.end });
                 }
+                excepted = true;
                 continue;
             }
+            fired = true;
             let key = (*rule, s.start, s.end);
             if out.seen.contains(&key) {
                 continue;
             }
             out.seen.push(key);
+            if let Some(t) = tracer.as_deref_mut() {
+                t.push(Event::Verified { rule: *rule, check, start: s.start, end: s.end });
+            }
             out.violations.push(Violation::flag(*rule, Some((s.start, s.end)), s.kind, None));
+        }
+        if let Some(t) = tracer.as_deref_mut() {
+            if !fired && !spans.is_empty() {
+                let reason = if excepted { Reason::Exception } else { Reason::StateSet };
+                t.push(Event::DidNotFire { rule: *rule, check, reason });
+            }
+        }
+    }
+
+    /// For the trace: the rules whose words were said where they do not count (a cue's prohibition whose window is
+    /// not open), and those whose only candidates the words around them rejected (a template mismatch).
+    fn trace_missed(&self, st: &TurnState, matches: &Matches, out: &Outcome, tracer: &mut Tracer) {
+        let program = self.program;
+        let turn = out.turn;
+        let live = |ci: CheckId| {
+            st.prohibitions.iter().chain(out.opened_prohibitions.iter()).any(|p| p.check == ci && p.start_turn <= turn && (turn as f64) <= p.end_turn)
+        };
+        for (ci, check) in program.checks.iter().enumerate() {
+            if let Check::MustNotSay { rule, matcher, in_cue: true, .. } = check {
+                if matches.contains(*matcher) && !live(ci as CheckId) {
+                    tracer.push(Event::DidNotFire { rule: *rule, check: ci as CheckId, reason: Reason::OutsideWindow });
+                }
+            }
+        }
+        let mut missed: Vec<(RuleId, CheckId)> = Vec::new();
+        for leaf in tracer.rejected_leaves() {
+            for &m in &program.matchers.phrases[leaf as usize].owners {
+                if matches.contains(m) {
+                    continue;
+                }
+                for &ci in &program.must_not_by_matcher[m as usize] {
+                    let key = (program.checks[ci as usize].rule(), ci);
+                    if !missed.contains(&key) {
+                        missed.push(key);
+                    }
+                }
+            }
+        }
+        for (rule, check) in missed {
+            tracer.push(Event::DidNotFire { rule, check, reason: Reason::TemplateMismatch });
         }
     }
 
@@ -362,6 +430,7 @@ impl<'a, 'py> CallView<'a, 'py> {
         let program = self.program;
         let turn = st.agent_turns + 1;
         out.reset(turn, t);
+        let traced_from = tracer.as_deref().map(|tr| tr.events.len());
         let words = spoken_words(text);
         let t0 = t.map_or(0.0, |t| t.f);
         let has_matches = !matches.is_empty();
@@ -371,10 +440,7 @@ impl<'a, 'py> CallView<'a, 'py> {
             for &ci in &program.agent_cues {
                 let Check::Cue { rule, matcher, .. } = &program.checks[ci as usize] else { continue };
                 if matches.contains(*matcher) && self.applies(st, *rule, final_) {
-                    if let Some(tr) = tracer.as_deref_mut() {
-                        tr.push(Event::CueOpened { check: ci });
-                    }
-                    self.open_cue(st, ci, turn, t0, Some(out));
+                    self.open_cue(st, ci, turn, t0, Some(out), tracer.as_deref_mut());
                 }
             }
         }
@@ -437,6 +503,9 @@ impl<'a, 'py> CallView<'a, 'py> {
                 }
             }
         }
+        if let Some(tr) = tracer.as_deref_mut() {
+            self.trace_missed(st, matches, out, tr);
+        }
 
         // obligations
         let n_call = st.obligations.len();
@@ -454,6 +523,8 @@ impl<'a, 'py> CallView<'a, 'py> {
                         tr.push(Event::ObligationMet { rule, check: ob.check });
                     }
                     out.met.push(ob.id);
+                } else if let Some(tr) = tracer.as_deref_mut() {
+                    tr.push(Event::DidNotFire { rule, check: ob.check, reason: Reason::NotApplicable });
                 }
                 continue;
             }
@@ -484,8 +555,27 @@ impl<'a, 'py> CallView<'a, 'py> {
                         tr.push(Event::WindowClosed { rule, check: ob.check, met: false });
                     }
                     out.violations.push(Violation::flag(rule, None, NO_KIND, Some(ob.prefix)));
-                } else if self.scope_off[rule as usize].is_some() {
-                    self.unjudged(st, rule);
+                } else {
+                    if let Some(tr) = tracer.as_deref_mut() {
+                        tr.push(Event::DidNotFire { rule, check: ob.check, reason: Reason::NotApplicable });
+                    }
+                    if self.scope_off[rule as usize].is_some() {
+                        self.unjudged(st, rule);
+                    }
+                }
+            } else if let Some(tr) = tracer.as_deref_mut() {
+                tr.push(Event::DidNotFire { rule, check: ob.check, reason: Reason::WindowOpen });
+            }
+        }
+        if let (Some(tr), Some(from)) = (tracer, traced_from) {
+            // a rule that fires on this turn through another check (or another hit) did fire
+            let fired = |r: RuleId| out.violations.iter().any(|v| v.rule == r);
+            let mut k = from;
+            while k < tr.events.len() {
+                if matches!(tr.events[k], Event::DidNotFire { rule, .. } if fired(rule)) {
+                    tr.events.remove(k);
+                } else {
+                    k += 1;
                 }
             }
         }

@@ -18,8 +18,8 @@ impl Incremental {
     }
 
     /// The matches of the whole turn so far, `buf`.
-    pub fn update(&mut self, py: Python<'_>, call: &mut CallCore, buf: &str) -> PyResult<&Matches> {
-        call.scan_text(py, buf, &mut self.matches, &mut self.scratch)?;
+    pub fn update(&mut self, call: &mut CallCore, buf: &str) -> PyResult<&Matches> {
+        call.scan_text(buf, &mut self.matches, &mut self.scratch)?;
         Ok(&self.matches)
     }
 }

@@ -1,4 +1,4 @@
-//! The native text layer behind [`super::textview::TextLayer::Native`]: `crate::text`'s normalizer and detectors.
+//! The evaluator's text layer: `crate::text`'s normalizer and detectors, with the normalized views' buffers reused.
 
 use std::sync::OnceLock;
 
@@ -7,9 +7,6 @@ use pyo3::PyResult;
 use super::textview::{DetKind, Hit};
 use crate::text::detectors::{self, Exempt, Kind};
 use crate::text::NormalizedText;
-
-/// Whether `crate::text` provides the normalizer and detectors in this build.
-pub const AVAILABLE: bool = true;
 
 thread_local! {
     /// Normalized views given back by dropped [`super::textview::View`]s: a turn reuses their buffers instead of

@@ -11,7 +11,7 @@ use super::call::{Shared, Strs};
 use super::clock::{set_fault, FaultKind, Stage};
 use super::expr::Value;
 use super::program::Program;
-use super::textview::{DetKind, TextLayer};
+use super::textview::DetKind;
 
 /// A program loaded into the core (validated; see `compile/program.py` for the format).
 #[pyclass(frozen, module = "trace_engine._core", name = "Program")]
@@ -104,10 +104,9 @@ fn mode_cap(mode: &str) -> PyResult<u8> {
 
 #[pymethods]
 impl EngineCore {
-    /// ``text_layer``: ``None`` for the native one, or ``(normalize, detect_many, normalize_phrase)`` Python
-    /// callables (the Python text layer). ``time_parser``: ``value -> (hour, minute, aware, micros) | None``.
+    /// ``time_parser``: ``value -> (hour, minute, aware, micros) | None``.
     #[new]
-    #[pyo3(signature = (program, *, mode, timeout_ns, fail_open, fallback_line=None, handoff_line=None, text_layer=None, time_parser=None, sticky_words=Vec::new()))]
+    #[pyo3(signature = (program, *, mode, timeout_ns, fail_open, fallback_line=None, handoff_line=None, time_parser=None, sticky_words=Vec::new()))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -117,20 +116,10 @@ impl EngineCore {
         fail_open: bool,
         fallback_line: Option<Py<PyString>>,
         handoff_line: Option<Py<PyString>>,
-        text_layer: Option<(Py<PyAny>, Py<PyAny>, Py<PyAny>)>,
         time_parser: Option<Py<PyAny>>,
         sticky_words: Vec<String>,
     ) -> PyResult<Self> {
         let program = program.get().program.clone();
-        let layer = match text_layer {
-            None => {
-                if !super::native::AVAILABLE {
-                    return Err(PyValueError::new_err("the native text layer is not in this build: pass text_layer"));
-                }
-                TextLayer::Native
-            }
-            Some((normalize, detect_many, normalize_phrase)) => TextLayer::Python { normalize, detect_many, normalize_phrase },
-        };
         let s = |x: &str| PyString::intern(py, x).unbind();
         let mut kinds = vec![s("")];
         for k in DetKind::all() {
@@ -169,7 +158,6 @@ impl EngineCore {
         Ok(EngineCore {
             shared: Arc::new(Shared {
                 program,
-                layer,
                 timeout_ns,
                 fail_open,
                 fallback_line,
@@ -182,11 +170,6 @@ impl EngineCore {
                 sticky: Arc::new(super::stream::Sticky { words: sticky_words.into_iter().collect() }),
             }),
         })
-    }
-
-    #[getter]
-    fn native_text(&self) -> bool {
-        self.shared.layer.is_native()
     }
 }
 
@@ -230,6 +213,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_set_fault, m)?)?;
     m.add_function(wrap_pyfunction!(_now_ns, m)?)?;
     m.add_function(wrap_pyfunction!(translate_re2, m)?)?;
-    m.add("NATIVE_TEXT", super::native::AVAILABLE)?;
+    m.add("TRACE_EVENTS", super::trace::EVENTS.to_vec())?;
+    m.add("TRACE_REASONS", super::trace::REASONS.iter().map(|(_, n, d)| (*n, *d)).collect::<Vec<_>>())?;
     Ok(())
 }

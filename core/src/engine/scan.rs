@@ -12,7 +12,7 @@ use pyo3::prelude::*;
 use regex::{Regex, RegexBuilder};
 
 use super::program::{MatcherId, RawMatchers};
-use super::textview::{DetKind, TextLayer, View};
+use super::textview::{DetKind, View};
 use super::trace::{Event, Tracer};
 
 pub type VarId = u32;
@@ -645,15 +645,16 @@ impl Matchers {
     #[allow(clippy::too_many_arguments)]
     pub fn scan(
         &self,
-        py: Python<'_>,
         view: &View,
         vars: &ScanVars,
-        layer: &TextLayer,
         out: &mut Matches,
         scratch: &mut Scratch,
         mut tracer: Option<&mut Tracer>,
     ) -> PyResult<()> {
         out.clear();
+        if let Some(t) = tracer.as_deref_mut() {
+            t.scan_start = t.events.len();
+        }
         let text = view.nt.text.as_bytes();
         if text.is_empty() {
             return Ok(());
@@ -731,22 +732,22 @@ impl Matchers {
                 }
             }
         }
-        self.detect(py, view, vars, layer, out)?;
+        self.detect(view, vars, out)?;
         out.finish();
         Ok(())
     }
 
     /// The detector leaves' hits alone (what storage redaction needs), into `out` (cleared first).
-    pub fn scan_detectors(&self, py: Python<'_>, view: &View, vars: &ScanVars, layer: &TextLayer, out: &mut Matches) -> PyResult<()> {
+    pub fn scan_detectors(&self, view: &View, vars: &ScanVars, out: &mut Matches) -> PyResult<()> {
         out.clear();
         if !view.nt.text.is_empty() {
-            self.detect(py, view, vars, layer, out)?;
+            self.detect(view, vars, out)?;
         }
         out.finish();
         Ok(())
     }
 
-    fn detect(&self, py: Python<'_>, view: &View, vars: &ScanVars, layer: &TextLayer, out: &mut Matches) -> PyResult<()> {
+    fn detect(&self, view: &View, vars: &ScanVars, out: &mut Matches) -> PyResult<()> {
         if self.detectors.is_empty() {
             return Ok(());
         }
@@ -756,7 +757,7 @@ impl Matchers {
             .enumerate()
             .map(|(i, d)| (d.kind, vars.exempt.get(i).map(Vec::as_slice).unwrap_or(&[])))
             .collect();
-        let hits = layer.detect(py, view, &requests)?;
+        let hits = crate::engine::native::detect_many(&view.nt, &requests)?;
         for (d, found) in self.detectors.iter().zip(hits.iter()) {
             for h in found {
                 let span = Span { start: h.start, end: h.end, kind: d.kind.code() };

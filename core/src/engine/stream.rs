@@ -130,9 +130,7 @@ impl StreamCore {
         while i > 0 && is_sticky(py, sticky, word(i - 1)) {
             i -= 1;
         }
-        if i > 0 {
-            i -= 1; // one more word: the local part of a spoken email, or a number's lead-in
-        }
+        i = i.saturating_sub(1); // one more word: the local part of a spoken email, or a number's lead-in
         let mut safe = starts[i];
         while safe > 0 && matches!(text.char_at(safe - 1), ' ' | '\t' | ',' | ';' | ':') {
             safe -= 1; // a removal in the held words may take the comma before them too
@@ -155,7 +153,7 @@ impl StreamCore {
         let mut outcome = std::mem::take(&mut self.outcome);
         let mut plan = std::mem::take(&mut self.plan);
         let result = (|| -> PyResult<Option<usize>> {
-            let matches = self.inc.update(py, &mut call, buf)?;
+            let matches = self.inc.update(&mut call, buf)?;
             call.stream_evaluate(py, matches, buf, self.t, &mut outcome, &text, &mut plan)?;
             self.suppressing = plan.suppress > 0;
             if plan.suppress > 0 || outcome.unresolved_prefix {
@@ -165,8 +163,8 @@ impl StreamCore {
             let mut safe = self.safe_end(py, &text, sh.program.hold_back_tokens, &call.sticky());
             for (start, end, repl) in &plan.edits {
                 let (s, e) = if repl.is_empty() { removal_extent(&text, *start, *end) } else { (*start, *end) };
-                if (s < safe && safe < e) || (e >= safe && s < safe) {
-                    safe = s;
+                if s < safe && e >= safe {
+                    safe = s; // an edit that reaches the safe end holds back from its start
                 }
             }
             Ok(Some(safe))

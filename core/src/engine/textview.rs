@@ -1,12 +1,10 @@
 //! The evaluator's view of the text layer: a turn's original text, its normalized view and the detectors.
 //!
-//! The normalizer and the detectors live in `crate::text` (the Rust port of `trace_engine/text/`). The evaluator
-//! reaches them only through [`TextLayer`], which has two implementations: the native one, and a bridge to the
-//! Python text layer (`trace_engine.text.normalize` / `detect_many`), which the equivalence tests use to hold the
-//! evaluator to the frozen Python gate independently of the text layer.
+//! The normalizer and the detectors live in `crate::text` (the Rust port of `trace_engine/text/`, held to it by the
+//! text layer's equivalence tests); the evaluator reaches them through [`View::of`] and `native::detect_many`.
 
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyString, PyTuple};
+use pyo3::types::PyString;
 
 use std::sync::OnceLock;
 
@@ -69,21 +67,22 @@ impl Ord for DetKind {
 /// normalized view.
 pub struct View {
     pub nt: NormalizedText,
-    /// the Python `NormalizedText` this view was read from (the Python bridge only)
-    pub py_nt: Option<Py<PyAny>>,
 }
 
 impl Drop for View {
     fn drop(&mut self) {
-        if self.py_nt.is_none() {
-            crate::engine::native::recycle(std::mem::take(&mut self.nt));
-        }
+        crate::engine::native::recycle(std::mem::take(&mut self.nt));
     }
 }
 
 impl View {
     pub fn empty() -> View {
-        View { nt: NormalizedText::default(), py_nt: None }
+        View { nt: NormalizedText::default() }
+    }
+
+    /// The normalized view of `text`.
+    pub fn of(text: &str) -> View {
+        View { nt: crate::engine::native::normalize(text) }
     }
 
     /// Number of tokens.
@@ -155,23 +154,6 @@ pub struct Hit {
     pub end: u32,
 }
 
-/// Where normalization and detection come from.
-pub enum TextLayer {
-    /// `crate::text`
-    Native,
-    /// the Python text layer (`trace_engine.text`), called through the interpreter
-    Python { normalize: Py<PyAny>, detect_many: Py<PyAny>, normalize_phrase: Py<PyAny> },
-}
-
-fn char_to_byte_offsets(s: &str) -> Vec<usize> {
-    let mut out = Vec::with_capacity(s.len() + 1);
-    for (b, _) in s.char_indices() {
-        out.push(b);
-    }
-    out.push(s.len());
-    out
-}
-
 /// A Python `str` as Rust text: lone surrogates (which Rust strings cannot hold) become U+FFFD one for one, so
 /// character offsets are the same on both sides.
 pub fn py_str_lossless_offsets(s: &Bound<'_, PyString>) -> PyResult<(String, bool)> {
@@ -186,90 +168,6 @@ pub fn py_str_lossless_offsets(s: &Bound<'_, PyString>) -> PyResult<(String, boo
                 out.push(char::from_u32(u).unwrap_or('\u{FFFD}'));
             }
             Ok((out, true))
-        }
-    }
-}
-
-impl TextLayer {
-    pub fn is_native(&self) -> bool {
-        matches!(self, TextLayer::Native)
-    }
-
-    /// The normalized view of `text`. `py_text` is the same text as a Python object (the bridge passes it to
-    /// Python as given, lone surrogates included).
-    pub fn normalize(&self, py: Python<'_>, text: &str, py_text: Option<&Bound<'_, PyString>>) -> PyResult<View> {
-        match self {
-            TextLayer::Native => {
-                Ok(View { nt: crate::engine::native::normalize(text), py_nt: None })
-            }
-            TextLayer::Python { normalize, .. } => {
-                let arg = match py_text {
-                    Some(t) => t.clone(),
-                    None => PyString::new(py, text),
-                };
-                let obj = normalize.bind(py).call1((arg,))?;
-                let (ntext, _) = py_str_lossless_offsets(obj.getattr("text")?.downcast::<PyString>()?)?;
-                let tokens: Vec<String> = obj
-                    .getattr("tokens")?
-                    .downcast::<PyList>()?
-                    .iter()
-                    .map(|t| t.downcast::<PyString>().map_err(PyErr::from).and_then(|s| Ok(py_str_lossless_offsets(s)?.0)))
-                    .collect::<PyResult<_>>()?;
-                let char_starts: Vec<usize> = obj.getattr("norm_starts")?.extract()?;
-                let map = char_to_byte_offsets(&ntext);
-                let norm_starts: Vec<usize> = char_starts.iter().map(|&c| map.get(c).copied().unwrap_or(ntext.len())).collect();
-                let norm_ends = norm_starts.iter().zip(tokens.iter()).map(|(s, t)| s + t.len()).collect();
-                let nt = NormalizedText {
-                    original: text.to_string(),
-                    text: ntext,
-                    norm_starts,
-                    norm_ends,
-                    orig_starts: obj.getattr("orig_starts")?.extract()?,
-                    orig_ends: obj.getattr("orig_ends")?.extract()?,
-                    is_digits: obj.getattr("is_digits")?.extract()?,
-                    ..NormalizedText::default()
-                };
-                Ok(View { nt, py_nt: Some(obj.unbind()) })
-            }
-        }
-    }
-
-    /// Hits per request `(kind, canonical exempt values)`, one finding per value (the text layer's
-    /// `detect_many`).
-    pub fn detect(&self, py: Python<'_>, view: &View, requests: &[(DetKind, &[String])]) -> PyResult<Vec<Vec<Hit>>> {
-        match self {
-            TextLayer::Native => crate::engine::native::detect_many(&view.nt, requests),
-            TextLayer::Python { detect_many, .. } => {
-                let nt = match &view.py_nt {
-                    Some(nt) => nt.bind(py).clone(),
-                    None => return Err(pyo3::exceptions::PyRuntimeError::new_err("view has no Python form")),
-                };
-                let frozenset = py.import("builtins")?.getattr("frozenset")?;
-                let reqs = PyList::empty(py);
-                for (kind, exempt) in requests {
-                    let values = PyList::new(py, exempt.iter())?;
-                    reqs.append(PyTuple::new(py, [PyString::new(py, kind.name()).into_any(), frozenset.call1((values,))?])?)?;
-                }
-                let got = detect_many.bind(py).call1((nt, reqs))?;
-                let mut out = Vec::with_capacity(requests.len());
-                for hits in got.try_iter()? {
-                    let mut v = Vec::new();
-                    for h in hits?.try_iter()? {
-                        let h = h?;
-                        v.push(Hit { start: h.getattr("start")?.extract()?, end: h.getattr("end")?.extract()? });
-                    }
-                    out.push(v);
-                }
-                Ok(out)
-            }
-        }
-    }
-
-    /// A phrase's normalized form (``{variables}`` and ``*`` kept as tokens).
-    pub fn normalize_phrase(&self, py: Python<'_>, phrase: &str) -> PyResult<String> {
-        match self {
-            TextLayer::Native => crate::engine::native::normalize_phrase(phrase),
-            TextLayer::Python { normalize_phrase, .. } => normalize_phrase.bind(py).call1((phrase,))?.extract(),
         }
     }
 }
