@@ -43,11 +43,11 @@ def main() -> None:
     from trace_engine.api.auth import create_key
     from trace_engine.api.tables import open_db
     from trace_engine.api.testing import running_server
+    from trace_engine.store.reads import list_calls
 
     conn = open_db(str(db))
     key = create_key(conn, TENANT, "trace:read", "bench_dashboard")[0]
-    call_id = conn.execute("SELECT call_id FROM scorecards WHERE tenant = ? ORDER BY seq DESC LIMIT 1",
-                           (TENANT,)).fetchone()[0]
+    call_id = list_calls(conn, TENANT, limit=1)["data"][0]["id"]  # the newest call, for its page
     conn.close()
     pages = {
         "exposure_30d": "/exposure",
