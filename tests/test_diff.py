@@ -221,6 +221,12 @@ def test_exposure_reports_agree_with_the_json(db):
     assert one["by_rule"] and {r["pack_id"] for r in one["by_rule"]} == {"tcpa"}
     text = invoke("exposure", "--db", db, "--pack", "tcpa").stdout
     assert "with a tcpa finding" in text and "estimated statutory exposure" in text
+    # the text counts claims (a provision's figure once per call), not the provisions they fall under
+    est = exp["estimated_damages"]
+    whole = " ".join(invoke("exposure", "--db", db).stdout.split())
+    assert (
+        f"from {sum(c['count'] for c in est['claims'])} claim(s) under {len(est['claims'])} provision(s);" in whole
+    )
 
 
 def test_csv_cells_cannot_become_formulas():

@@ -183,7 +183,8 @@ def print_exposure(report: dict[str, Any], console: Console) -> None:
         )
     est = report["estimated_damages"]
     console.print(
-        f"estimated statutory exposure: {amount_range(est['low'], est['high'])} from {len(est['claims'])} "
-        f"claim(s); {est['rules_without_figure']} rule(s) that fired state no figure. {est['disclaimer']}",
+        f"estimated statutory exposure: {amount_range(est['low'], est['high'])} from "
+        f"{sum(c['count'] for c in est['claims'])} claim(s) under {len(est['claims'])} provision(s); "
+        f"{est['rules_without_figure']} rule(s) that fired state no figure. {est['disclaimer']}",
         markup=False,
     )
