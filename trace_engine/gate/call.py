@@ -151,8 +151,7 @@ class Call(_core.CallCore):
         try:
             if self.ended or not facts:
                 return
-            if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t)):
-                raise ValueError(f"t must be seconds since call start, got {t!r}")
+            _check_time(t, "update_facts")  # raises into the fail-open count below, like a turn's failure
             for key, value in facts.items():
                 if value is None:
                     self._updates.pop(key, None)

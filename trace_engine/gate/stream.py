@@ -79,10 +79,8 @@ class AgentStream(_core.StreamCore):
         text = decision.text or ""
         if decision.action in ("block", "handoff"):
             self.tail = text if not emitted else (" " + text if text else "")
-        elif text.startswith(emitted):
+        else:  # the feeds released a prefix of the decided text (if they ever did not, say its rest, never repeat)
             self.tail = text[len(emitted) :]
-        else:  # cannot happen when the feeds hold correctly; say the rest of the decided text rather than repeat
-            self.tail = text[len(emitted) :] if len(text) > len(emitted) else ""
         return decision
 
     def interrupt(self, spoken_chars: int, *, detect_ms: float | None = None) -> Decision:
