@@ -732,7 +732,7 @@ impl Matchers {
                 }
             }
         }
-        self.detect(view, vars, out)?;
+        self.detect(view, vars, out, tracer)?;
         out.finish();
         Ok(())
     }
@@ -741,13 +741,13 @@ impl Matchers {
     pub fn scan_detectors(&self, view: &View, vars: &ScanVars, out: &mut Matches) -> PyResult<()> {
         out.clear();
         if !view.nt.text.is_empty() {
-            self.detect(view, vars, out)?;
+            self.detect(view, vars, out, None)?;
         }
         out.finish();
         Ok(())
     }
 
-    fn detect(&self, view: &View, vars: &ScanVars, out: &mut Matches) -> PyResult<()> {
+    fn detect(&self, view: &View, vars: &ScanVars, out: &mut Matches, tracer: Option<&mut Tracer>) -> PyResult<()> {
         if self.detectors.is_empty() {
             return Ok(());
         }
@@ -757,7 +757,16 @@ impl Matchers {
             .enumerate()
             .map(|(i, d)| (d.kind, vars.exempt.get(i).map(Vec::as_slice).unwrap_or(&[])))
             .collect();
-        let hits = crate::engine::native::detect_many(&view.nt, &requests)?;
+        let hits = match tracer {
+            None => crate::engine::native::detect_many(&view.nt, &requests)?,
+            Some(t) => {
+                let (hits, rejected) = crate::engine::native::detect_many_explained(&view.nt, &requests)?;
+                for r in rejected {
+                    t.push(Event::ValidatorRejected { detector: r.kind, start: r.start as u32, end: r.end as u32, check: r.check });
+                }
+                hits
+            }
+        };
         for (d, found) in self.detectors.iter().zip(hits.iter()) {
             for h in found {
                 let span = Span { start: h.start, end: h.end, kind: d.kind.code() };

@@ -22,7 +22,7 @@ use std::collections::HashSet;
 pub use context::Ctx;
 pub use email::{PROVIDER_SPLITS, TLDS};
 pub use numeric::ID_LABELS;
-pub use validators::{aba_ok, luhn_ok, mbi_ok, nanp_ok, ssn_ok};
+pub use validators::{aba_ok, luhn_ok, mbi_ok, nanp_ok, ssn_ok, Check, Rejection, CHECKS};
 
 use super::chars::{casefold, is_space};
 use super::NormalizedText;
@@ -375,14 +375,28 @@ pub fn detect(kind: Kind, nt: &NormalizedText, exempt: &Exempt) -> Vec<Hit> {
 /// specific kind (found whether or not that kind was requested, exempt values included) is dropped. Each detector
 /// runs at most once per exempt set, and only when [`possible`].
 pub fn detect_many(nt: &NormalizedText, requests: &[(Kind, &Exempt)]) -> Vec<Vec<Hit>> {
+    detect_in(Ctx::new(nt), requests).0
+}
+
+/// [`detect_many`], and the candidates the requested detectors rejected and why (`trace explain`), sorted and
+/// without repeats. The gate calls [`detect_many`]: it records nothing.
+pub fn detect_many_explained(nt: &NormalizedText, requests: &[(Kind, &Exempt)]) -> (Vec<Vec<Hit>>, Vec<Rejection>) {
+    let (hits, mut rejected) = detect_in(Ctx::recording(nt), requests);
+    rejected.retain(|r| requests.iter().any(|(k, _)| *k == r.kind));
+    rejected.sort_unstable();
+    rejected.dedup();
+    (hits, rejected)
+}
+
+fn detect_in<'a>(mut cx: Ctx<'a>, requests: &[(Kind, &Exempt)]) -> (Vec<Vec<Hit>>, Vec<Rejection>) {
+    let nt = cx.nt;
     let digits = digit_count(nt);
     // possible() per kind, computed at most once (the cheap digit count first)
     let mut can: [Option<bool>; DETECTORS.len()] = [None; DETECTORS.len()];
     let mut possible_kind = |kind: Kind| *can[kind as usize].get_or_insert_with(|| possible(kind, nt, digits));
     if !DETECTORS.iter().any(|s| possible_kind(s.kind)) {
-        return vec![Vec::new(); requests.len()]; // the common case: nothing any detector could find
+        return (vec![Vec::new(); requests.len()], Vec::new()); // the common case: nothing any detector could find
     }
-    let mut cx = Ctx::new(nt);
     let no_exempt = Exempt::new();
     let mut raw: [Option<Vec<Hit>>; DETECTORS.len()] = Default::default();
     let mut run = |kind: Kind, exempt: &Exempt, cx: &mut Ctx<'_>| -> Vec<Hit> {
@@ -406,12 +420,18 @@ pub fn detect_many(nt: &NormalizedText, requests: &[(Kind, &Exempt)]) -> Vec<Vec
                 claims.extend(run(spec.kind, &no_exempt, &mut cx));
             }
             if !claims.is_empty() {
-                own.retain(|h| !claims.iter().any(|c| c.start < h.end && h.start < c.end));
+                own.retain(|h| {
+                    let claimed = claims.iter().any(|c| c.start < h.end && h.start < c.end);
+                    if claimed {
+                        cx.reject_span(kind, h.start, h.end, Check::MoreSpecific);
+                    }
+                    !claimed
+                });
             }
         }
         out.push(own);
     }
-    out
+    (out, cx.rejections())
 }
 
 /// Several detectors, one finding per value ([`detect_many`]); hits sorted by `(start, end, kind name)`.
