@@ -375,28 +375,30 @@ pub fn detect(kind: Kind, nt: &NormalizedText, exempt: &Exempt) -> Vec<Hit> {
 /// specific kind (found whether or not that kind was requested, exempt values included) is dropped. Each detector
 /// runs at most once per exempt set, and only when [`possible`].
 pub fn detect_many(nt: &NormalizedText, requests: &[(Kind, &Exempt)]) -> Vec<Vec<Hit>> {
-    detect_in(Ctx::new(nt), requests).0
+    detect_in::<false>(nt, requests, &mut Vec::new())
 }
 
 /// [`detect_many`], and the candidates the requested detectors rejected and why (`trace explain`), sorted and
 /// without repeats. The gate calls [`detect_many`]: it records nothing.
 pub fn detect_many_explained(nt: &NormalizedText, requests: &[(Kind, &Exempt)]) -> (Vec<Vec<Hit>>, Vec<Rejection>) {
-    let (hits, mut rejected) = detect_in(Ctx::recording(nt), requests);
+    let mut rejected = Vec::new();
+    let hits = detect_in::<true>(nt, requests, &mut rejected);
     rejected.retain(|r| requests.iter().any(|(k, _)| *k == r.kind));
     rejected.sort_unstable();
     rejected.dedup();
     (hits, rejected)
 }
 
-fn detect_in<'a>(mut cx: Ctx<'a>, requests: &[(Kind, &Exempt)]) -> (Vec<Vec<Hit>>, Vec<Rejection>) {
-    let nt = cx.nt;
+/// The one body of both: `RECORD` is a constant, so the gate's instance has no trace of the recording.
+fn detect_in<const RECORD: bool>(nt: &NormalizedText, requests: &[(Kind, &Exempt)], rejected: &mut Vec<Rejection>) -> Vec<Vec<Hit>> {
     let digits = digit_count(nt);
     // possible() per kind, computed at most once (the cheap digit count first)
     let mut can: [Option<bool>; DETECTORS.len()] = [None; DETECTORS.len()];
     let mut possible_kind = |kind: Kind| *can[kind as usize].get_or_insert_with(|| possible(kind, nt, digits));
     if !DETECTORS.iter().any(|s| possible_kind(s.kind)) {
-        return (vec![Vec::new(); requests.len()], Vec::new()); // the common case: nothing any detector could find
+        return vec![Vec::new(); requests.len()]; // the common case: nothing any detector could find
     }
+    let mut cx = if RECORD { Ctx::recording(nt) } else { Ctx::new(nt) };
     let no_exempt = Exempt::new();
     let mut raw: [Option<Vec<Hit>>; DETECTORS.len()] = Default::default();
     let mut run = |kind: Kind, exempt: &Exempt, cx: &mut Ctx<'_>| -> Vec<Hit> {
@@ -422,7 +424,7 @@ fn detect_in<'a>(mut cx: Ctx<'a>, requests: &[(Kind, &Exempt)]) -> (Vec<Vec<Hit>
             if !claims.is_empty() {
                 own.retain(|h| {
                     let claimed = claims.iter().any(|c| c.start < h.end && h.start < c.end);
-                    if claimed {
+                    if RECORD && claimed {
                         cx.reject_span(kind, h.start, h.end, Check::MoreSpecific);
                     }
                     !claimed
@@ -431,7 +433,10 @@ fn detect_in<'a>(mut cx: Ctx<'a>, requests: &[(Kind, &Exempt)]) -> (Vec<Vec<Hit>
         }
         out.push(own);
     }
-    (out, cx.rejections())
+    if RECORD {
+        *rejected = cx.rejections();
+    }
+    out
 }
 
 /// Several detectors, one finding per value ([`detect_many`]); hits sorted by `(start, end, kind name)`.
