@@ -1,11 +1,13 @@
 """What the tracer costs when it is off: the untraced gate over agent turns, for counting instructions.
 
-Run it under callgrind, collecting only inside the core's turn evaluation, once with this tree's core and once with
-a baseline core (``PYTHONPATH`` picks the tree), and compare the instruction totals::
+Run it under callgrind, collecting only inside the core's agent turn, once per checkout (``PYTHONPATH`` names the
+checkout whose ``trace_engine`` and built core are imported; run from a directory without a ``trace_engine``), and
+compare the instruction totals::
 
-    valgrind --tool=callgrind --toggle-collect='*CallCore::agent_turn_checked*' --callgrind-out-file=/tmp/cg.out \\
-        .venv/bin/python benchmarks/trace_off_cost.py --turns 4000
-    callgrind_annotate /tmp/cg.out | head -20
+    cd /tmp && PYTHONPATH=/path/to/checkout valgrind --tool=callgrind \\
+        --toggle-collect='*__pymethod_agent_turn__*' --callgrind-out-file=/tmp/cg.out \\
+        /path/to/venv/bin/python /path/to/this/benchmarks/trace_off_cost.py --turns 2000
+    callgrind_annotate /tmp/cg.out | grep 'PROGRAM TOTALS'
 
 The turns: the first ``--turns`` agent turns of the SGD corpus (``/work/shared/corpora``, else the repo's demo
 corpus) and, every fifth turn, one rich in numbers (valid and invalid cards, SSNs, phones, routing numbers, spoken
