@@ -304,11 +304,15 @@ class RescoreSummary:
 
 
 _WORKER: dict[str, Any] = {}
+#: config JSON -> the engine the appending process built for it before its pool forked: a forked worker takes it
+#: as it is (compiled once per run, not once per worker; its etag not computed again)
+_FORKED: dict[str, Engine] = {}
 
 
 def _worker_init(config_json: str, tenant: str, agent_id: str | None, db: str, keep_transcripts: bool) -> None:
+    inherited = _FORKED.get(config_json)
     _WORKER.update(
-        engine=Engine.from_config(TraceConfig.model_validate_json(config_json)),
+        engine=inherited if inherited is not None else Engine.from_config(TraceConfig.model_validate_json(config_json)),
         tenant=tenant,
         agent_id=agent_id,
         db=db,
@@ -563,19 +567,20 @@ def rescore(
                 line.update(rescore=status, supersedes=result.supersedes, source=source)
                 on_result(line)
 
+    initargs = (cfg.model_dump_json(), tenant, agent_id, db, tier2)
     try:
         # look up what the records will supersede; a new SQLite log is created only when there is a record
         if db.startswith(("postgresql://", "postgres://")) or os.path.exists(db):
             log = EvidenceLog(db, key)
         shards = _shards(inputs, summary, skip)
-        initargs = (cfg.model_dump_json(), tenant, agent_id, db, tier2)
         if engine == "local" and (workers or 1) <= 1:
-            gate = Engine.from_config(cfg)
+            parent_engine.append(Engine.from_config(cfg))
             for shard in shards:
-                take(shard, score_shard(gate, shard, supersedes, tenant, agent_id, tier2))
+                take(shard, score_shard(parent_engine[0], shard, supersedes, tenant, agent_id, tier2))
         else:
             if engine == "local" and multiprocessing.get_start_method() == "fork":
-                Engine.from_config(cfg)  # compiled once, here: the forked workers find the program in the cache
+                parent_engine.append(Engine.from_config(cfg))
+                _FORKED[initargs[0]] = parent_engine[0]
             with _pool(engine, workers, address, initargs) as pool:
                 workers = getattr(pool, "workers", workers) or 1
                 pending = deque((s, pool.submit(_worker_score, s)) for s in islice(shards, workers * 2))
@@ -586,6 +591,7 @@ def rescore(
                         pending.append((nxt, pool.submit(_worker_score, nxt)))
                     take(shard, done.result())
     finally:
+        _FORKED.pop(initargs[0], None)
         if log is not None:
             summary.relinked = log.relinked
             log.close()
