@@ -3,7 +3,7 @@ tasks on a cluster; the sequencer (screening in input order, appending, signing)
 ``trace rescore``, exactly as with the local process pool.
 
 One task per shard: a shard is one batch of records of the inputs, in input order (:data:`trace_engine.rescore.BATCH`
-records). Tasks are pure: they read the shard and return its outcomes, and write nothing, so a task Ray retries
+records; a ``.jsonl`` file's as the bytes of its lines, so a node needs no access to the input files). Tasks are pure: they read the shard and return its outcomes, and write nothing, so a task Ray retries
 after a worker died, or a shard scored twice, changes nothing in the log. The sequencer takes shards' results in
 input order with at most ``2 × workers`` shards in flight, appends each batch in one transaction and reports its
 calls only after the commit. A killed run therefore loses nothing it reported, and re-running it appends nothing
