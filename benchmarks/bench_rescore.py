@@ -20,12 +20,13 @@ when the work is CPU-bound and the appending process keeps both busy (its share 
 ``stages`` (one process, the same calls): the CPU time per turn of each step on its own (CPU, not wall clock, so
 a machine shared with other work still says where the time goes), best of two passes: ``read`` (parse and validate the records), ``score`` (the gate and the scorecard), ``ready`` (the record's
 canonical bytes and leaf hash: a worker's share after scoring), ``append`` (identity check, chain, checkpoint,
-rows: the appending process's share).
+rows: the appending process's share; each record linked to the one it supersedes, as a run's look-ups link it).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import json
 import os
@@ -42,7 +43,7 @@ sys.path.insert(0, str(REPO))
 
 from trace_engine.bench import machine  # noqa: E402
 from trace_engine.gate.engine import Engine  # noqa: E402
-from trace_engine.rescore import offline_config, rescore, score_transcript  # noqa: E402
+from trace_engine.rescore import BATCH, offline_config, rescore, score_transcript  # noqa: E402
 from trace_engine.store.log import EvidenceLog, ready_record  # noqa: E402
 from trace_engine.transcripts import Transcript, iter_records  # noqa: E402
 
@@ -115,13 +116,22 @@ def stages(sample: Path, tmp: Path) -> dict[str, Any]:
     t_score, cards = best_of_two(lambda: [score_transcript(engine, t) for t in calls])
     t_ready, records = best_of_two(lambda: [ready_record(c) for c in cards])
 
-    def append() -> None:
+    def append() -> list[Any]:
         db = tmp / "stages.db"
         _fresh(db)
         with EvidenceLog(db) as log:
-            for start in range(0, len(records), 256):  # the batches of `trace rescore`
-                log.append_many(records[start : start + 256])
+            # the shards of `trace rescore`
+            return [r for start in range(0, len(records), BATCH) for r in log.append_many(records[start : start + BATCH])]
 
+    # a call id given twice: the second version supersedes the first. Link each record to what it supersedes (and
+    # give it that record's rollup contribution), as the workers' look-ups do in a run, so the timed appends relink
+    # nothing and read no old body
+    linked = append()
+    contribution = {result.audit_hash: rec.contribution for rec, result in zip(records, linked, strict=True)}
+    for i, (rec, result) in enumerate(zip(records, linked, strict=True)):
+        if result.supersedes != rec.supersedes:
+            relinked = rec.relinked(result.supersedes)
+            records[i] = dataclasses.replace(relinked, superseded_contribution=contribution[result.supersedes])
     t_append, _ = best_of_two(append)
     turns = sum(len(c.turns) for c in calls)
     total = t_read + t_score + t_ready + t_append
