@@ -586,10 +586,16 @@ def rescore(
                 pending = deque((s, pool.submit(_worker_score, s)) for s in islice(shards, workers * 2))
                 while pending:
                     shard, done = pending.popleft()
-                    nxt = next(shards, None)
-                    if nxt is not None:
+                    taken, outcomes = [shard], done.result()
+                    # shards already scored behind it join its transaction: when this process falls behind (the
+                    # cores busy scoring), it commits fewer, bigger batches instead of paying each commit's fixed cost
+                    while pending and pending[0][1].done():
+                        shard, done = pending.popleft()
+                        taken.append(shard)
+                        outcomes += done.result()
+                    for nxt in islice(shards, len(taken)):
                         pending.append((nxt, pool.submit(_worker_score, nxt)))
-                    take(shard, done.result())
+                    take([piece for shard in taken for piece in shard], outcomes)
     finally:
         _FORKED.pop(initargs[0], None)
         if log is not None:
