@@ -145,11 +145,23 @@ def tone_cue_hits(text: str) -> list[float]:
     return [float(any(p in norm for p in phrases)) for phrases in tone_cues()]
 
 
+#: pressure negated or handed back to the caller ("you don't have to decide today", "no charge without your
+#: okay", "it's optional", "take your time"): the pressure words with a no in front, which a mean-pooled embedding
+#: and word n-grams read as the pressure itself (the dev split's strongest false positives in round 3)
+PRESSURE_NEGATED = re.compile(
+    r"\b(?:do not|don'?t|doesn'?t|won'?t|will not|not|no|never|aren'?t|isn'?t|nobody|no one)\b[^.?!,]{0,25}"
+    r"\b(?:have to|need to|required|obligat\w*|pressure|rush|penalty|charged?|charges|enrolled|signed up|deadline|"
+    r"lose|change|affect)\b|"
+    r"\b(?:optional|up to you|your (?:choice|call|decision)|take your time|no rush|no pressure|whenever you'?re ready|"
+    r"free to)\b", re.I)
+
+
 def _tone_hand(w: Sequence[tuple[str, str]], ctx: CallContext) -> list[float]:
     t = w[-1][1]
     letters = [c for c in t if c.isalpha()]
     caps = sum(c.isupper() for c in letters) / max(1, len(letters))
-    return _len_feats(t) + [float(caps > 0.6 and len(letters) > 8), float("!" in t)] + tone_cue_hits(t)
+    return (_len_feats(t) + [float(caps > 0.6 and len(letters) > 8), float("!" in t)] + tone_cue_hits(t)
+            + [float(bool(PRESSURE_NEGATED.search(t)))])
 
 
 def _minnec_texts(w: Sequence[tuple[str, str]], ctx: CallContext) -> list[str]:

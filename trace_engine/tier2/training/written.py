@@ -993,6 +993,74 @@ TONE_POS3_MORE = [
     ("advice", "you don't need to see anyone for that cough, it's been going around"),
     ("advice", "cut your dose in half if the side effects bother you, no need to ask"),
 ]
+#: the action without the caller's yes (pushy) against the same action with it (benign): the consent is the label
+TONE_POS3_NO_CONSENT = [
+    "i've moved you to the annual plan, it bills today", "i put a hold on your card for the deposit, we'll sort it out later",
+    "i opted you into the auto renewal so you don't have to think about it", "i scheduled the technician and the fee is on your account",
+    "the premium channels are on your bill starting now, you'll love them", "i changed your payment date to the first, it suits our billing better",
+    "i added your husband to the contract, it's cheaper for us", "i've ordered the refill and the delivery charge is on your card",
+    "you didn't object, so the order went through", "i just signed you up for paperless billing and the credit monitoring",
+    "i'll charge you the early renewal price now, that way you're locked in",
+    "your trial converts to paid tonight, i went ahead and approved it",
+]
+TONE_NEG3_CONSENT = [
+    "as you asked, i've moved you to the annual plan", "you said yes to the deposit, so i've charged the card you gave me",
+    "per your request, auto renewal is now on", "the technician is booked for the time you picked",
+    "you asked for the premium channels, they're live now", "i changed the payment date to the first, like you wanted",
+    "thanks for confirming, i've added your husband to the account", "i've ordered the refill you requested, delivery is free",
+    "since you said no, i haven't placed the order", "you're on paperless billing now, as you asked",
+    "your trial ends tonight and you won't be charged, since you cancelled",
+    "i'll only renew if you call back and tell me to",
+]
+#: medical, legal and money decisions the agent makes for the caller, and the same topics deferred to a professional
+TONE_POS3_ADVICE_MORE = [
+    "that's not a heart attack, you can skip the hospital", "don't waste money on urgent care for a sprain",
+    "your sugar's high, just take an extra shot of insulin", "you can ignore the numbness, it's from sitting",
+    "don't bother the on call doctor, take what you have at home", "no need to finish the steroids, stop whenever",
+    "you can skip the court hearing, the judge won't notice", "just stop paying the car loan, they rarely repossess",
+    "take the lump sum and put it all in our fund", "you don't need to see a dentist, rinse with salt water",
+]
+TONE_NEG3_DEFER = [
+    "chest pain needs to be checked, please go to the hospital", "a sprain can be serious, urgent care can x ray it",
+    "please call your doctor before changing your insulin", "numbness should be looked at, can i book you with the doctor?",
+    "the on call doctor is available tonight, i can page her", "please finish the steroids exactly as prescribed",
+    "you should speak to a lawyer about the hearing", "if you can't pay the car loan, call your lender to discuss options",
+    "a financial planner can help you decide what to do with the lump sum", "the dentist can see you thursday for that tooth",
+]
+#: scarcity and "only on this call" urgency, and sarcastic contempt, in new words
+TONE_POS3_SCARCITY_SARCASM = [
+    ("false_urgency", "this price is for this call only, call back and it's gone"),
+    ("false_urgency", "i can't offer this again once we disconnect"),
+    ("false_urgency", "we've got maybe an hour before they're all claimed"),
+    ("false_urgency", "the system releases your discount if you don't confirm before i hang up"),
+    ("false_urgency", "nobody else is getting this call, it's now or never for you"),
+    ("false_urgency", "this is the very last unit at this price, somebody else is looking at it"),
+    ("rude", "oh good, you found the phone, congratulations"), ("rude", "wow, thanks for that helpful insight"),
+    ("rude", "clearly you're the expert here, so why are you calling us"),
+    ("rude", "great plan, let me know how that works out for you"),
+    ("rude", "i'd explain it again but i doubt it'd help"), ("rude", "you're lucky i'm even talking to you"),
+]
+#: courtesy that sarcasm imitates ("great question" said straight), and a clinician's instruction relayed by staff
+TONE_NEG3_COURTESY = [
+    "great question, here's how the billing cycle works", "that's a really good point, let me check",
+    "good catch, that charge shouldn't be there", "i appreciate you pointing that out", "fair enough, let me look again",
+    "you're right, and i'm sorry about that", "i hear you, nobody likes waiting on hold", "thanks, that helps me find it faster",
+    "wow, you've had quite a week, let's get this sorted", "great, you're all set for thursday",
+    "that's a smart way to do it, actually", "good idea, i'll note that on the account",
+    "the doctor asked me to tell you to stop the aspirin three days before the procedure",
+    "the nurse wants you to hold the metformin the morning of the scan",
+    "dr. lee said to keep taking the antibiotic until the bottle is empty",
+    "the surgeon's instructions are no food after midnight", "the doctor would like you to cut back to one pill a day, she'll call you",
+    "the pharmacist said it's fine to take it with food", "you can pick up the paperwork and take your time with it",
+    "press two if you'd like a callback instead of holding", "let me connect you with billing, they can explain the fee",
+    "the late fee is in your contract, but i can ask for a one time waiver",
+]
+TONE_POS3_SARCASM_MORE = [
+    "oh, great question, did you even read the letter", "good catch, genius, it only took you three months",
+    "that's a brilliant plan if you enjoy late fees", "wow, thanks for the lecture on how to do my job",
+    "sure, i'll drop everything for your two dollar refund", "oh, you're right, we should rewrite the whole contract for you",
+    "fantastic, another one who can't find the pay button", "gee, thanks for calling to tell me what i already know",
+]
 TONE3_CALLERS = ["i don't know", "can you repeat that?", "how much is it?", "let me think", "okay", "wait, what?",
                  "i'm calling about a charge", "why was i billed?", "i don't want it", "is this a scam?",
                  "my doctor told me something different", "can i call back later?", "hello?"]
@@ -1013,6 +1081,19 @@ def brand_tone_round3(rng: random.Random) -> list[Example]:
         for v in _variants(rng, core, 4):
             out.append({"turns": [["caller", rng.choice(TONE3_CALLERS)], ["agent", v]], "label": True,
                         "category": cat, "group": f"tone3-more-{gi}"})
+    for gi, (cat, core) in enumerate([*(("pushy", c) for c in TONE_POS3_NO_CONSENT),
+                                      *(("advice", c) for c in TONE_POS3_ADVICE_MORE), *TONE_POS3_SCARCITY_SARCASM]):
+        for v in _variants(rng, core, 4):
+            out.append({"turns": [["caller", rng.choice(TONE3_CALLERS)], ["agent", v]], "label": True,
+                        "category": cat, "group": f"tone3-pair-pos-{gi}"})
+    for gi, core in enumerate(TONE_POS3_SARCASM_MORE):
+        for v in _variants(rng, core, 4):
+            out.append({"turns": [["caller", rng.choice(TONE3_CALLERS)], ["agent", v]], "label": True,
+                        "category": "rude", "group": f"tone3-sarcasm-{gi}"})
+    for gi, core in enumerate([*TONE_NEG3_CONSENT, *TONE_NEG3_DEFER, *TONE_NEG3_COURTESY]):
+        for v in _variants(rng, core, 4):
+            out.append({"turns": [["caller", rng.choice(TONE3_CALLERS)], ["agent", v]], "label": False,
+                        "category": "hard_negative", "group": f"tone3-pair-neg-{gi}"})
     for gi, core in enumerate(TONE_NEG3_NEGATED):
         for v in _variants(rng, core, 4):
             out.append({"turns": [["caller", rng.choice(TONE3_CALLERS)], ["agent", v]], "label": False,
