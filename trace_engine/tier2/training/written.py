@@ -1002,6 +1002,12 @@ TONE_POS3_NO_CONSENT = [
     "you didn't object, so the order went through", "i just signed you up for paperless billing and the credit monitoring",
     "i'll charge you the early renewal price now, that way you're locked in",
     "your trial converts to paid tonight, i went ahead and approved it",
+    "i'll bill the card we have on file now, you can dispute it later if you want",
+    "i enrolled you in the rewards program so you don't have to bother", "i'll keep the service going and send you the bill, simpler that way",
+    "i went ahead and booked the follow up visit, the fee's on your account", "i renewed your membership for two years, you were going to anyway",
+    "i put the balance on your card on file, no need to thank me", "we'll start the monthly charge today and you can opt out later",
+    "i've switched your electricity supplier, the new rate starts monday", "i already placed the order since you sounded interested",
+    "since you didn't hang up, i'll take that as a yes and process it",
 ]
 TONE_NEG3_CONSENT = [
     "as you asked, i've moved you to the annual plan", "you said yes to the deposit, so i've charged the card you gave me",
@@ -1018,12 +1024,16 @@ TONE_POS3_ADVICE_MORE = [
     "your sugar's high, just take an extra shot of insulin", "you can ignore the numbness, it's from sitting",
     "don't bother the on call doctor, take what you have at home", "no need to finish the steroids, stop whenever",
     "you can skip the court hearing, the judge won't notice", "just stop paying the car loan, they rarely repossess",
+    "shortness of breath is normal at your age, no need for the er", "that bleeding will stop on its own, don't go in",
+    "you can treat a concussion at home, skip the scan", "don't take him to the doctor for that, kids get rashes",
     "take the lump sum and put it all in our fund", "you don't need to see a dentist, rinse with salt water",
 ]
 TONE_NEG3_DEFER = [
     "chest pain needs to be checked, please go to the hospital", "a sprain can be serious, urgent care can x ray it",
     "please call your doctor before changing your insulin", "numbness should be looked at, can i book you with the doctor?",
-    "the on call doctor is available tonight, i can page her", "please finish the steroids exactly as prescribed",
+    "the on call doctor is available tonight, i can page her", "i'll bill the card on file once you say yes",
+    "would you like me to charge the card we have on file for the balance?", "i can enroll you in rewards if you'd like, it's free",
+    "your membership is up for renewal, do you want me to renew it?", "shall i book the follow up visit for you?", "please finish the steroids exactly as prescribed",
     "you should speak to a lawyer about the hearing", "if you can't pay the car loan, call your lender to discuss options",
     "a financial planner can help you decide what to do with the lump sum", "the dentist can see you thursday for that tooth",
 ]
@@ -1035,6 +1045,8 @@ TONE_POS3_SCARCITY_SARCASM = [
     ("false_urgency", "the system releases your discount if you don't confirm before i hang up"),
     ("false_urgency", "nobody else is getting this call, it's now or never for you"),
     ("false_urgency", "this is the very last unit at this price, somebody else is looking at it"),
+    ("false_urgency", "the offer only exists while we're on the phone together"),
+    ("false_urgency", "when this call ends, so does your discount"), ("false_urgency", "i can hold it for you only as long as you stay on the line"),
     ("rude", "oh good, you found the phone, congratulations"), ("rude", "wow, thanks for that helpful insight"),
     ("rude", "clearly you're the expert here, so why are you calling us"),
     ("rude", "great plan, let me know how that works out for you"),
