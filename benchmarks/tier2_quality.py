@@ -9,10 +9,13 @@
 * **latency**: per-turn cost of each check on one CPU thread, over the SGD and MTS turns it judges (the
   encoder's cache cleared before every run, so each check pays for its own embeddings), min over 5 runs per turn:
   wall clock, and the judging thread's CPU time (onnxruntime runs in the calling thread with one intra-op
-  thread), which a machine shared with other jobs inflates far less;
+  thread), which a machine shared with other jobs inflates far less; also every run's p99 (``raw_*``), the
+  three encoder checks judging each turn together (``shared``: one embedding per text, as in production), the
+  load average before and after, and one encoder forward pass by length in word pieces;
 * **install**: the bytes the ``tier2`` extra adds (onnxruntime, numpy, protobuf, flatbuffers, the model).
 
-    .venv/bin/python benchmarks/tier2_quality.py [--split test] [--skip-mts] [--skip-latency] [--turns 600]
+    .venv/bin/python benchmarks/tier2_quality.py [--split test] [--skip-quality] [--skip-mts] [--skip-latency]
+        [--turns 600] [--gate]
 """
 
 from __future__ import annotations
@@ -270,13 +273,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--split", default="test", choices=("train", "dev", "test"))
     ap.add_argument("--check", action="append", choices=CHECKS)
+    ap.add_argument("--skip-quality", action="store_true")
     ap.add_argument("--skip-mts", action="store_true")
     ap.add_argument("--skip-latency", action="store_true")
     ap.add_argument("--turns", type=int, default=600)
     ap.add_argument("--gate", action="store_true", help="also time the gate with Tier-2 off / thread / process")
     args = ap.parse_args()
-    res: dict = {"split": args.split, "encoder_backend": encoder.model().backend,
-                 "quality": quality(args.split, tuple(args.check or CHECKS))}
+    res: dict = {"split": args.split, "encoder_backend": encoder.model().backend}
+    if not args.skip_quality:
+        res["quality"] = quality(args.split, tuple(args.check or CHECKS))
     if not args.skip_mts:
         res["mts_benign_calls_flagged"] = mts_flagged()
     if not args.skip_latency:
