@@ -1078,38 +1078,27 @@ TONE3_CALLERS = ["i don't know", "can you repeat that?", "how much is it?", "let
                  "my doctor told me something different", "can i call back later?", "hello?"]
 
 
+def _tone3_rows(rng: random.Random, items: list[tuple[str, str]], label: bool, group: str) -> list[Example]:
+    """Four variants of each (category, core), after a random caller turn; ``group`` is formatted with the
+    category and the core's index."""
+    return [{"turns": [["caller", rng.choice(TONE3_CALLERS)], ["agent", v]], "label": label, "category": cat,
+             "group": group.format(cat=cat, i=gi)}
+            for gi, (cat, core) in enumerate(items) for v in _variants(rng, core, 4)]
+
+
 def brand_tone_round3(rng: random.Random) -> list[Example]:
     out: list[Example] = []
     for cat, cores in (("rude", RUDE3), ("pushy", PUSHY3), ("false_urgency", URGENCY3), ("advice", ADVICE3)):
-        for gi, core in enumerate(cores):
-            for v in _variants(rng, core, 4):
-                out.append({"turns": [["caller", rng.choice(TONE3_CALLERS)], ["agent", v]], "label": True,
-                            "category": cat, "group": f"tone3-{cat}-{gi}"})
-    for gi, core in enumerate(TONE_NEG3):
-        for v in _variants(rng, core, 4):
-            out.append({"turns": [["caller", rng.choice(TONE3_CALLERS)], ["agent", v]], "label": False,
-                        "category": "hard_negative", "group": f"tone3-neg-{gi}"})
-    for gi, (cat, core) in enumerate(TONE_POS3_MORE):
-        for v in _variants(rng, core, 4):
-            out.append({"turns": [["caller", rng.choice(TONE3_CALLERS)], ["agent", v]], "label": True,
-                        "category": cat, "group": f"tone3-more-{gi}"})
-    for gi, (cat, core) in enumerate([*(("pushy", c) for c in TONE_POS3_NO_CONSENT),
-                                      *(("advice", c) for c in TONE_POS3_ADVICE_MORE), *TONE_POS3_SCARCITY_SARCASM]):
-        for v in _variants(rng, core, 4):
-            out.append({"turns": [["caller", rng.choice(TONE3_CALLERS)], ["agent", v]], "label": True,
-                        "category": cat, "group": f"tone3-pair-pos-{gi}"})
-    for gi, core in enumerate(TONE_POS3_SARCASM_MORE):
-        for v in _variants(rng, core, 4):
-            out.append({"turns": [["caller", rng.choice(TONE3_CALLERS)], ["agent", v]], "label": True,
-                        "category": "rude", "group": f"tone3-sarcasm-{gi}"})
-    for gi, core in enumerate([*TONE_NEG3_CONSENT, *TONE_NEG3_DEFER, *TONE_NEG3_COURTESY]):
-        for v in _variants(rng, core, 4):
-            out.append({"turns": [["caller", rng.choice(TONE3_CALLERS)], ["agent", v]], "label": False,
-                        "category": "hard_negative", "group": f"tone3-pair-neg-{gi}"})
-    for gi, core in enumerate(TONE_NEG3_NEGATED):
-        for v in _variants(rng, core, 4):
-            out.append({"turns": [["caller", rng.choice(TONE3_CALLERS)], ["agent", v]], "label": False,
-                        "category": "hard_negative", "group": f"tone3-negated-{gi}"})
+        out += _tone3_rows(rng, [(cat, c) for c in cores], True, "tone3-{cat}-{i}")
+    out += _tone3_rows(rng, [("hard_negative", c) for c in TONE_NEG3], False, "tone3-neg-{i}")
+    out += _tone3_rows(rng, TONE_POS3_MORE, True, "tone3-more-{i}")
+    out += _tone3_rows(rng, [*(("pushy", c) for c in TONE_POS3_NO_CONSENT),
+                             *(("advice", c) for c in TONE_POS3_ADVICE_MORE), *TONE_POS3_SCARCITY_SARCASM],
+                       True, "tone3-pair-pos-{i}")
+    out += _tone3_rows(rng, [("rude", c) for c in TONE_POS3_SARCASM_MORE], True, "tone3-sarcasm-{i}")
+    out += _tone3_rows(rng, [("hard_negative", c) for c in [*TONE_NEG3_CONSENT, *TONE_NEG3_DEFER,
+                                                            *TONE_NEG3_COURTESY]], False, "tone3-pair-neg-{i}")
+    out += _tone3_rows(rng, [("hard_negative", c) for c in TONE_NEG3_NEGATED], False, "tone3-negated-{i}")
     return out
 
 
