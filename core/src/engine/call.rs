@@ -58,7 +58,21 @@ pub struct Shared {
     pub redact_kinds: Vec<DetKind>,
     pub state_keys: Vec<Option<u32>>,
     pub sticky: Arc<super::stream::Sticky>,
+    /// What injected disclosures hit, by text and the call's scan variables (see [`InjectedHits`]).
+    pub injected: std::sync::Mutex<Vec<InjectedHits>>,
 }
+
+/// The matches of one injected text under one set of scan variables. The texts an engine injects are few (its
+/// remedies, filled with the calls' variables) and every call injects the same ones, so their scans are shared by
+/// the engine's calls instead of normalizing and scanning the same sentence again on every call.
+pub struct InjectedHits {
+    text: String,
+    vars: ScanVars,
+    hits: Vec<(super::program::MatcherId, Vec<Span>)>,
+}
+
+/// At most this many injected texts are remembered per engine (then the oldest is forgotten).
+const INJECTED_CACHE: usize = 64;
 
 enum Fail {
     /// the turn ran past its budget between two stages; detector spans already found
@@ -606,8 +620,7 @@ impl CallCore {
     /// Injected disclosures are spoken: let them meet other open obligations.
     fn meet_with_injected(&mut self, py: Python<'_>) -> PyResult<()> {
         let text = self.outcome.injected.join(" ");
-        let view = self.normalize(&text)?;
-        self.scan_into(&view, true)?;
+        self.scan_injected(&text)?;
         if self.aux.is_empty() {
             return Ok(());
         }
@@ -628,6 +641,37 @@ impl CallCore {
             still.push(ob);
         }
         self.st.obligations = still;
+        Ok(())
+    }
+
+    /// Scan an injected text into `self.aux`, from the engine's cache when this text was scanned under the same
+    /// variables before (a traced call scans it again: the scan's events are part of its explanation).
+    fn scan_injected(&mut self, text: &str) -> PyResult<()> {
+        if self.tracer.is_none() {
+            let sh = self.sh.clone();
+            let cache = sh.injected.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(known) = cache.iter().find(|c| c.text == text && c.vars == self.vars) {
+                stage(Stage::Normalize)?;
+                stage(Stage::Scan)?;
+                self.aux.clear();
+                for (mid, spans) in &known.hits {
+                    for &span in spans {
+                        self.aux.add(*mid, span);
+                    }
+                }
+                return Ok(());
+            }
+        }
+        let view = self.normalize(text)?;
+        self.scan_into(&view, true)?;
+        if self.tracer.is_none() {
+            let hits = self.aux.iter().map(|(mid, spans)| (mid, spans.to_vec())).collect();
+            let mut cache = self.sh.injected.lock().unwrap_or_else(|e| e.into_inner());
+            if cache.len() >= INJECTED_CACHE {
+                cache.remove(0);
+            }
+            cache.push(InjectedHits { text: text.to_string(), vars: self.vars.clone(), hits });
+        }
         Ok(())
     }
 

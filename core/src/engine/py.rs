@@ -168,6 +168,7 @@ impl EngineCore {
                 redact_kinds,
                 state_keys,
                 sticky: Arc::new(super::stream::Sticky { words: sticky_words.into_iter().collect() }),
+                injected: std::sync::Mutex::new(Vec::new()),
             }),
         })
     }

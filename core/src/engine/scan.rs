@@ -470,7 +470,7 @@ impl Matches {
 }
 
 /// What a call contributes to a scan: its variables' values as tokens and the exempt values per detector leaf.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ScanVars {
     pub tokens: Vec<Option<Vec<String>>>,
     /// per detector leaf: canonical exempt values
