@@ -101,10 +101,10 @@ fn view_into(text: &str, phrase: bool, nt: &mut NormalizedText) {
     with_items(|items| view_from(text, phrase, nt, items));
 }
 
-/// The fast path for the common turn: ASCII text whose tokens are words, digits, contractions, `%` and `@`, with no
-/// number words, no spelled-out word and no `$` (a gap between two items then never changes a token: the number
-/// pass and the spelled-word merge would leave the items alone). Writes the tokens straight into `nt` in one pass;
-/// `false` (with `nt` half built) when the text needs the full scanner.
+/// The fast path for the common turn: ASCII text whose tokens are words, digits, written numbers (`1,000`, `12.50`),
+/// contractions, `%`, `@` and `$` before a number, with no number words, no spelled-out word (a gap between two items
+/// then never changes a token: the number pass and the spelled-word merge would leave the items alone). Writes the
+/// tokens straight into `nt` in one pass; `false` (with `nt` half built) when the text needs the full scanner.
 fn view_plain_ascii(text: &str, nt: &mut NormalizedText) -> bool {
     let b = text.as_bytes();
     let n = b.len();
@@ -134,6 +134,9 @@ fn view_plain_ascii(text: &str, nt: &mut NormalizedText) -> bool {
         }
         nt.text.len()
     };
+    // a "$" not yet read: its offset, and whether only whitespace has followed it
+    let mut dollar: Option<usize> = None;
+    let mut dollar_clean = false;
     let mut p = 0;
     while p < n {
         let c = b[p];
@@ -141,12 +144,28 @@ fn view_plain_ascii(text: &str, nt: &mut NormalizedText) -> bool {
             let word = match c {
                 b'%' => "percent",
                 b'@' => "at",
-                b'$' => return false,
+                b'$' => {
+                    if let Some(ds) = dollar {
+                        let at = start_token(nt);
+                        nt.text.push_str("dollars");
+                        if !token(nt, at, ds, ds + 1, false) {
+                            return false;
+                        }
+                    }
+                    dollar = Some(p);
+                    dollar_clean = true;
+                    p += 1;
+                    continue;
+                }
                 _ => {
+                    dollar_clean &= is_space(c as char);
                     p += 1;
                     continue;
                 }
             };
+            if dollar.is_some() {
+                return false; // "$%": the full scanner puts "dollars" first
+            }
             let at = start_token(nt);
             nt.text.push_str(word);
             if !token(nt, at, p, p + 1, false) {
@@ -155,16 +174,20 @@ fn view_plain_ascii(text: &str, nt: &mut NormalizedText) -> bool {
             p += 1;
             continue;
         }
-        // a chunk: alphanumeric runs joined by apostrophes (". , _" joiners take the full scanner)
+        // a chunk: alphanumeric runs joined by single ". , _" or apostrophes
         let s = p;
         let mut q = p;
+        let mut apostrophe = false;
+        let mut separated = false; // a "." or ","
         loop {
             while q < n && b[q].is_ascii_alphanumeric() {
                 q += 1;
             }
             if q + 1 < n && is_chunk_joiner(b[q] as char) && b[q + 1].is_ascii_alphanumeric() {
-                if b[q] != b'\'' {
-                    return false;
+                match b[q] {
+                    b'\'' => apostrophe = true,
+                    b'_' => return false,
+                    _ => separated = true,
                 }
                 q += 1;
             } else {
@@ -172,15 +195,39 @@ fn view_plain_ascii(text: &str, nt: &mut NormalizedText) -> bool {
             }
         }
         p = q;
-        let at = start_token(nt);
         let raw = &text[s..q];
-        nt.text.push_str(raw);
-        if raw.bytes().all(|x| x.is_ascii_digit()) {
-            if !token(nt, at, s, q, true) {
+        let at = start_token(nt);
+        let number = !apostrophe && raw.bytes().all(|x| x.is_ascii_digit() || x == b'.' || x == b',');
+        if separated && !number {
+            return false; // "p.m.", "jane.doe": words with dots take the full scanner
+        }
+        if number && separated && !numeric_segment(text, s, q) {
+            return false; // "415.555.0198": digit groups, one token each
+        }
+        if let Some(ds) = dollar.take() {
+            if !(number && dollar_clean) {
+                return false; // "$ for": the full scanner puts "dollars" first
+            }
+            // "$12" reads "12 dollars", both tokens spanning "$12"
+            push_number(nt, raw);
+            if !token(nt, at, ds, q, !raw.contains('.')) {
+                return false;
+            }
+            let at = start_token(nt);
+            nt.text.push_str("dollars");
+            if !token(nt, at, ds, q, false) {
                 return false;
             }
             continue;
         }
+        if number {
+            push_number(nt, raw);
+            if !token(nt, at, s, q, !raw.contains('.')) {
+                return false;
+            }
+            continue;
+        }
+        nt.text.push_str(raw);
         nt.text[at..].make_ascii_lowercase();
         match word_form(&nt.text[at..]) {
             WordForm::Plain => {
@@ -214,7 +261,20 @@ fn view_plain_ascii(text: &str, nt: &mut NormalizedText) -> bool {
             }
         }
     }
+    if let Some(ds) = dollar {
+        let at = start_token(nt);
+        nt.text.push_str("dollars");
+        if !token(nt, at, ds, ds + 1, false) {
+            return false;
+        }
+    }
     true
+}
+
+/// A written number's token: its digits and decimal point, without thousands separators.
+#[inline]
+fn push_number(nt: &mut NormalizedText, raw: &str) {
+    nt.text.extend(raw.bytes().filter(|&x| x != b',').map(char::from));
 }
 
 /// How a lowercased word with no ". , _" inside reads: a contraction's expansion, a base before a generic suffix
