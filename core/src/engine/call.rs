@@ -24,7 +24,7 @@ use super::expr::{Ctx, TimeParser, Value};
 use super::program::{Check, Program, RuleId, Speaker, StateId};
 use super::scan::{Matches, ScanVars, Scratch, Span, NO_KIND};
 use super::state::{Act, Action, Entry, Finding, Late, Redaction, Role, Snapshot, TurnState, Unknown, T};
-use super::textview::{py_str_lossless_offsets, DetKind, View};
+use super::textview::{py_text, DetKind, View};
 use super::trace::{Event, Reason, StateSetter, Tracer};
 
 /// What is stored for a turn the gate could not look at and could not redact either.
@@ -271,7 +271,7 @@ impl CallCore {
     /// of the current turn unless `record` is false; the withheld marker if that cannot be done.
     pub fn redact_detectors(&mut self, py: Python<'_>, orig: &Bound<'_, PyString>, spans: Option<Vec<Span>>, record: bool) -> Py<PyString> {
         let got = (|| -> PyResult<Py<PyString>> {
-            let (s, lossy) = py_str_lossless_offsets(orig)?;
+            let (s, lossy) = py_text(orig)?;
             let text = Text::new(&s, if lossy { Some(orig.clone()) } else { None });
             let spans = match spans {
                 Some(s) => s,
@@ -566,7 +566,8 @@ impl CallCore {
             }
         }
         let gone = |id: u64| out.closed.contains(&id) || (!suppressed && out.met.contains(&id));
-        let mut keep: Vec<_> = self.st.obligations.drain(..).filter(|o| !gone(o.id)).collect();
+        let mut keep = std::mem::take(&mut self.st.obligations);
+        keep.retain(|o| !gone(o.id));
         if !suppressed {
             keep.extend(out.opened.iter().filter(|o| !gone(o.id)).cloned());
             self.st.prohibitions.extend(out.opened_prohibitions.iter().cloned());
@@ -723,7 +724,7 @@ impl CallCore {
             Ok(s) => s.clone(),
             Err(_) => PyString::new(py, ""),
         };
-        let (s, lossy) = py_str_lossless_offsets(&spoken)?;
+        let (s, lossy) = py_text(&spoken)?;
         let stext = Text::new(&s, if lossy { Some(spoken.clone()) } else { None });
         let view = self.normalize(&s)?;
         stage(Stage::Scan)?;
@@ -731,7 +732,7 @@ impl CallCore {
         sh.program.matchers.scan_detectors(&view, &self.vars, &mut self.aux)?;
         let spans = self.aux.detector_spans();
         if spans.is_empty() {
-            return Ok(spoken.unbind());
+            return Ok(spoken.clone().unbind());
         }
         self.redact_for_storage(py, &stext, &spoken, &spans)
     }
@@ -747,7 +748,7 @@ impl CallCore {
     ) -> R<Bound<'py, Decision>> {
         let timeout = self.sh.timeout_ns;
         let deadline = started.saturating_add(timeout);
-        let (s, lossy) = py_str_lossless_offsets(orig)?;
+        let (s, lossy) = py_text(orig)?;
         if now_ns() > deadline {
             return Err(Fail::Over(None));
         }
@@ -826,7 +827,7 @@ impl CallCore {
         let Some(late) = self.late.take() else { return };
         let orig = late.text.bind(py).clone();
         let ok = (|| -> PyResult<()> {
-            let (s, _) = py_str_lossless_offsets(&orig)?;
+            let (s, _) = py_text(&orig)?;
             stage(Stage::Evaluate)?;
             let view = self.normalize(&s)?;
             self.scan_into(&view, false)?;
@@ -948,7 +949,7 @@ impl CallCore {
         if t.is_some() {
             self.st.last_t = t;
         }
-        let (s, lossy) = py_str_lossless_offsets(orig)?;
+        let (s, lossy) = py_text(orig)?;
         let view = self.normalize(&s)?;
         self.scan_into(&view, false)?;
         let program = self.sh.program.clone();
@@ -1425,7 +1426,7 @@ impl CallCore {
             return Ok(text.clone().unbind());
         }
         let got = (|| -> PyResult<Py<PyString>> {
-            let (s, lossy) = py_str_lossless_offsets(text)?;
+            let (s, lossy) = py_text(text)?;
             let view = View::of(&s);
             stage(Stage::Scan)?;
             let sh = self.sh.clone();
@@ -1449,7 +1450,7 @@ impl CallCore {
 
     /// Every match of one text on this call, by matcher id: ``{id: [(start, end, kind | None), ...]}``.
     fn scan<'py>(&mut self, py: Python<'py>, text: &Bound<'py, PyString>) -> PyResult<Bound<'py, PyDict>> {
-        let (s, _) = py_str_lossless_offsets(text)?;
+        let (s, _) = py_text(text)?;
         let view = View::of(&s);
         let sh = self.sh.clone();
         sh.program.matchers.scan(&view, &self.vars, &mut self.aux, &mut self.scratch, self.tracer.as_mut())?;

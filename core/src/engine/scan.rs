@@ -748,8 +748,8 @@ impl Matchers {
     }
 
     fn detect(&self, view: &View, vars: &ScanVars, out: &mut Matches) -> PyResult<()> {
-        if self.detectors.is_empty() {
-            return Ok(());
+        if self.detectors.is_empty() || !crate::text::detectors::any_possible(&view.nt) {
+            return Ok(()); // most turns: no detector could hit, nothing to build
         }
         let requests: Vec<(DetKind, &[String])> = self
             .detectors

@@ -162,12 +162,22 @@ fn canonical_mbi(v: &str) -> Option<String> {
 /// single-letter tokens ("one e g four t e five m k seven three").
 fn mbi_plausible(text: &str) -> bool {
     let b = text.as_bytes();
-    if b.windows(2).any(|w| w[0].is_ascii_digit() && w[1].is_ascii_lowercase()) {
-        return true;
+    let mut singles = 0;
+    for (i, &c) in b.iter().enumerate() {
+        if !c.is_ascii_lowercase() {
+            continue;
+        }
+        if i > 0 && b[i - 1].is_ascii_digit() {
+            return true; // a digit then a letter
+        }
+        if (i == 0 || b[i - 1] == b' ') && (i + 1 == b.len() || b[i + 1] == b' ') {
+            singles += 1;
+            if singles == 4 {
+                return true;
+            }
+        }
     }
-    let single =
-        |i: usize| b[i].is_ascii_lowercase() && (i == 0 || b[i - 1] == b' ') && (i + 1 == b.len() || b[i + 1] == b' ');
-    (0..b.len()).filter(|&i| single(i)).nth(3).is_some()
+    false
 }
 
 fn spoken_at(text: &str) -> bool {
@@ -369,6 +379,13 @@ pub fn possible(kind: Kind, nt: &NormalizedText, digits: usize) -> bool {
 /// Runs detector `kind` over `nt` (no precondition, no specificity).
 pub fn detect(kind: Kind, nt: &NormalizedText, exempt: &Exempt) -> Vec<Hit> {
     (kind.spec().run)(&mut Ctx::new(nt), exempt)
+}
+
+/// Whether any detector may hit `nt` ([`possible`] for some kind): when not, [`detect_many`] finds nothing, and a
+/// caller can skip building its requests.
+pub fn any_possible(nt: &NormalizedText) -> bool {
+    let digits = digit_count(nt);
+    DETECTORS.iter().any(|s| possible(s.kind, nt, digits))
 }
 
 /// Hits per request `(kind, canonical exempt values)`, one finding per value: a hit overlapping a hit of a more
