@@ -748,7 +748,11 @@ impl Matchers {
     }
 
     fn detect(&self, view: &View, vars: &ScanVars, out: &mut Matches) -> PyResult<()> {
-        if self.detectors.is_empty() || !crate::text::detectors::any_possible(&view.nt) {
+        if self.detectors.is_empty() {
+            return Ok(());
+        }
+        let mut pre = crate::text::detectors::Precheck::new(&view.nt);
+        if !pre.any(&view.nt) {
             return Ok(()); // most turns: no detector could hit, nothing to build
         }
         let requests: Vec<(DetKind, &[String])> = self
@@ -757,7 +761,7 @@ impl Matchers {
             .enumerate()
             .map(|(i, d)| (d.kind, vars.exempt.get(i).map(Vec::as_slice).unwrap_or(&[])))
             .collect();
-        let hits = crate::engine::native::detect_many(&view.nt, &requests)?;
+        let hits = crate::engine::native::detect_many_checked(&view.nt, &requests, pre)?;
         for (d, found) in self.detectors.iter().zip(hits.iter()) {
             for h in found {
                 let span = Span { start: h.start, end: h.end, kind: d.kind.code() };
