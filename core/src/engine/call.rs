@@ -188,10 +188,11 @@ impl CallCore {
         let n_m = p.matchers.count as usize;
         CallCore {
             st: TurnState::new(p.rules.len(), p.state_names.len()),
-            findings: Vec::new(),
+            // room for a typical call's turns, so that the turn loop does not grow them
+            findings: Vec::with_capacity(16),
             redactions: Vec::new(),
-            timeline: Vec::new(),
-            latencies: Vec::new(),
+            timeline: Vec::with_capacity(32),
+            latencies: Vec::with_capacity(16),
             late: None,
             ended: false,
             facts: vec![None; p.field_names.len()],
