@@ -229,7 +229,12 @@ fn view_plain_ascii(text: &str, nt: &mut NormalizedText) -> bool {
         }
         nt.text.push_str(raw);
         nt.text[at..].make_ascii_lowercase();
-        match word_form(&nt.text[at..]) {
+        let form = if apostrophe {
+            word_form(&nt.text[at..])
+        } else {
+            expansion(&nt.text[at..]).map_or(WordForm::Plain, WordForm::Expansion)
+        };
+        match form {
             WordForm::Plain => {
                 if !token(nt, at, s, q, false) {
                     return false;
