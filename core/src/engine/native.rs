@@ -43,7 +43,12 @@ fn no_exempt() -> &'static Exempt {
 /// Hits per request; `requests` carry exempt values already in canonical form (the call's variables, canonicalized
 /// once at call start by the same rules).
 pub fn detect_many(nt: &NormalizedText, requests: &[(DetKind, &[String])]) -> PyResult<Vec<Vec<Hit>>> {
-    Ok(with_requests(requests, |reqs| spans(detectors::detect_many(nt, reqs))))
+    detect_many_checked(nt, requests, detectors::Precheck::new(nt))
+}
+
+/// [`detect_many`] with the preconditions looked at so far.
+pub fn detect_many_checked(nt: &NormalizedText, requests: &[(DetKind, &[String])], pre: detectors::Precheck) -> PyResult<Vec<Vec<Hit>>> {
+    Ok(with_requests(requests, |reqs| spans(detectors::detect_many_checked(nt, reqs, pre))))
 }
 
 /// [`detect_many`], and the candidates the detectors rejected and why (for the tracer only).

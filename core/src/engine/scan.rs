@@ -470,7 +470,7 @@ impl Matches {
 }
 
 /// What a call contributes to a scan: its variables' values as tokens and the exempt values per detector leaf.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ScanVars {
     pub tokens: Vec<Option<Vec<String>>>,
     /// per detector leaf: canonical exempt values
@@ -751,6 +751,10 @@ impl Matchers {
         if self.detectors.is_empty() {
             return Ok(());
         }
+        let mut pre = crate::text::detectors::Precheck::new(&view.nt);
+        if !pre.any(&view.nt) {
+            return Ok(()); // most turns: no detector could hit, nothing to build
+        }
         let requests: Vec<(DetKind, &[String])> = self
             .detectors
             .iter()
@@ -758,7 +762,7 @@ impl Matchers {
             .map(|(i, d)| (d.kind, vars.exempt.get(i).map(Vec::as_slice).unwrap_or(&[])))
             .collect();
         let hits = match tracer {
-            None => crate::engine::native::detect_many(&view.nt, &requests)?,
+            None => crate::engine::native::detect_many_checked(&view.nt, &requests, pre)?,
             Some(t) => {
                 let (hits, rejected) = crate::engine::native::detect_many_explained(&view.nt, &requests)?;
                 for r in rejected {
