@@ -484,3 +484,19 @@ def test_a_compiler_whose_pipe_is_closed_under_it_is_not_ready_not_a_dead_thread
         assert pool._await_ready(w).ready is False
     finally:
         pool.close()
+
+
+def test_an_unhandled_error_is_logged_by_place_never_by_message():
+    """The server log says where an unexpected exception came from (so it can be fixed) but not its message,
+    which may quote a request body."""
+    from trace_engine.api.app import _where
+
+    def deep():
+        raise ValueError("card 4111 1111 1111 1111 in the body")
+
+    try:
+        deep()
+    except ValueError as exc:
+        where = _where(exc)
+    assert where.startswith("test_api_hostile.py:") and " in deep <- " in where
+    assert "4111" not in where and "card" not in where

@@ -229,3 +229,35 @@ def test_key_rotation(backend, key):
     ]
     ((body,),) = backend.query("SELECT body FROM events WHERE tenant = '' AND kind = 'key.rotated'")
     assert json.loads(body)["new"] == new.verifier.encode()
+
+
+def test_first_use_from_many_threads_binds_one_log(tmp_path, monkeypatch):
+    """Threads that open a store's log at once get the same log: a transaction opened on one is found through
+    ``log_for`` (the service's PUT /config raced here and answered 500 about one time in ten)."""
+    import threading
+    import time
+
+    from trace_engine.store import log as log_module
+    from trace_engine.store import open_store
+
+    store = open_store(str(tmp_path / "race.db"))
+    original = log_module.EvidenceLog.__init__
+
+    def slow_init(self, *args, **kwargs):
+        time.sleep(0.02)  # widen the window between "no log yet" and registering one
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(log_module.EvidenceLog, "__init__", slow_init)
+    barrier = threading.Barrier(6)
+    logs = []
+
+    def first_use():
+        barrier.wait()
+        logs.append(log_module.log_for(store))
+
+    threads = [threading.Thread(target=first_use) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(logs) == 6 and all(lg is store.evidence_log for lg in logs)

@@ -46,6 +46,7 @@ import re
 import secrets
 import threading
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,13 @@ from trace_engine.store.log import LogIntegrityError
 from trace_engine.store.reads import TamperedRecord
 
 log = logging.getLogger("trace.api")
+
+
+def _where(exc: BaseException) -> str:
+    """Where an unhandled exception was raised: its frames as ``file:line in function``, innermost last. The
+    exception's message is left out on purpose: it may quote a request body (a transcript, a phrase)."""
+    frames = traceback.extract_tb(exc.__traceback__)[-8:]
+    return " <- ".join(f"{Path(f.filename).name}:{f.lineno} in {f.name}" for f in reversed(frames)) or "-"
 access_log = logging.getLogger("trace.api.access")
 
 MAX_LIMIT = 100
@@ -134,7 +142,10 @@ class _AccessLog:
         try:
             await self.app(scope, receive, _send)
         except Exception as exc:  # noqa: BLE001 - never a stack trace to the client
-            log.error("unhandled %s in %s %s (request %s)", type(exc).__name__, scope.get("method"), path, rid)
+            log.error(
+                "unhandled %s in %s %s (request %s) at %s", type(exc).__name__, scope.get("method"), path, rid,
+                _where(exc),
+            )
             if status["code"] == 0:
                 resp = render(ApiError(500, "internal_error", "Internal error."), rid)
                 await resp(scope, receive, _send)
@@ -314,11 +325,12 @@ def create_app(db_path: str | Path, settings: ServerSettings | None = None, *, k
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error(
-            "unhandled %s in %s %s (request %s)",
+            "unhandled %s in %s %s (request %s) at %s",
             type(exc).__name__,
             request.method,
             log_safe(request.scope.get("raw_path") or request.url.path),
             _rid(request),
+            _where(exc),
         )
         return render(ApiError(500, "internal_error", "Internal error."), _rid(request))
 

@@ -956,12 +956,16 @@ def log_for(store: Store | str | os.PathLike[str], key: SigningKey | str | os.Pa
     from trace_engine.store import open_store
 
     store = open_store(store)
-    existing = store.evidence_log
-    if isinstance(existing, EvidenceLog):
-        return existing
-    if key is None:
-        key = registered_key(store)
-    return EvidenceLog(store=store, key=key)
+    with _LOG_FOR_LOCK:  # two threads' first use must get one log: a transaction is found through it
+        existing = store.evidence_log
+        if isinstance(existing, EvidenceLog):
+            return existing
+        if key is None:
+            key = registered_key(store)
+        return EvidenceLog(store=store, key=key)
+
+
+_LOG_FOR_LOCK = threading.Lock()
 
 
 _REGISTERED_KEYS: dict[str, SigningKey | str | os.PathLike[str]] = {}
