@@ -146,7 +146,9 @@ class Call(_core.CallCore):
         and take effect from the next turn: scopes (``applies_to``) are decided again, ``when`` conditions see the
         new values, and metadata requirements not decided yet are checked. The change goes on the timeline (role
         ``facts``) and into the scorecard (``fact_changes``; ``facts`` holds the facts in force at the end). Never
-        raises: a failure counts as a fail-open event, like a failed turn.
+        raises: a failure counts as a fail-open event, like a failed turn. After :meth:`end` it does nothing (unlike
+        a turn, which raises :class:`CallEndedError`): an AMD result may well arrive after the hang-up, and the
+        scorecard is already signed.
         """
         try:
             if self.ended or not facts:
