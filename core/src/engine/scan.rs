@@ -7,12 +7,14 @@
 //! variable-led templates, then regexes by leaf, then detectors. Everything the evaluator reports follows that
 //! order, so it is the Python gate's.
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use aho_corasick::automaton::Automaton;
+use aho_corasick::nfa::contiguous::NFA;
+use aho_corasick::{AhoCorasick, AhoCorasickKind, Anchored, MatchKind};
 use pyo3::prelude::*;
 use regex::{Regex, RegexBuilder};
 
 use super::program::{MatcherId, RawMatchers};
-use super::textview::{DetKind, View};
+use super::textview::{DetKind, Hit, View};
 use super::trace::{Event, Tracer};
 
 pub type VarId = u32;
@@ -88,6 +90,9 @@ pub struct Matchers {
     pub regexes: Vec<RegexLeaf>,
     pub detectors: Vec<DetectorLeaf>,
     pub automaton: Option<AhoCorasick>,
+    /// the same keys as a contiguous NFA, whose state a streamed turn carries from chunk to chunk (`None` when
+    /// there are no keys or it could not be built: streams then scan their whole turn)
+    pub nfa: Option<NFA>,
     /// per automaton pattern: what it stands for (phrase leaves first, then regex atoms)
     pub payloads: Vec<Vec<Payload>>,
     pub pattern_len: Vec<u32>,
@@ -342,6 +347,11 @@ impl Matchers {
                     .map_err(|e| format!("automaton: {e}"))?,
             )
         };
+        let nfa = if keys.is_empty() {
+            None
+        } else {
+            NFA::builder().match_kind(MatchKind::Standard).build(&keys).ok()
+        };
         let pattern_len = keys.iter().map(|k| k.len() as u32).collect();
         // which variables each matcher needs, leaf by leaf, in the order leaves were linked
         let mut leaf_vars: Vec<Vec<Vec<VarId>>> = vec![Vec::new(); count as usize];
@@ -371,6 +381,7 @@ impl Matchers {
             regexes,
             detectors,
             automaton,
+            nfa,
             payloads,
             pattern_len,
             atomless,
@@ -649,6 +660,60 @@ impl Matchers {
         vars: &ScanVars,
         out: &mut Matches,
         scratch: &mut Scratch,
+        tracer: Option<&mut Tracer>,
+    ) -> PyResult<()> {
+        scratch.hits.clear();
+        if let Some(ac) = self.automaton.as_ref().filter(|_| !view.nt.text.is_empty()) {
+            for m in ac.find_overlapping_iter(&view.nt.text) {
+                scratch.hits.push((m.end(), m.pattern().as_u32()));
+            }
+            let lens = &self.pattern_len;
+            scratch.hits.sort_unstable_by_key(|&(end, p)| (end, std::cmp::Reverse(lens[p as usize])));
+        }
+        let hits = std::mem::take(&mut scratch.hits);
+        let got = self.scan_hits(view, vars, &hits, None, out, scratch, tracer);
+        scratch.hits = hits;
+        got
+    }
+
+    /// The automaton's hits in `text[from..]` (ends are offsets in `text`), resuming from `state` (the state after
+    /// `text[..from]`; `None`: the start); returns the state after `text[..stop]` (`stop >= from`). Hits at one
+    /// end come longer keys first, as [`Matchers::scan`] orders them.
+    pub fn carry_hits(&self, text: &[u8], from: usize, stop: usize, state: Option<u32>, hits: &mut Vec<(usize, u32)>) -> Option<u32> {
+        let nfa = self.nfa.as_ref()?;
+        let mut sid = match state {
+            Some(s) => aho_corasick::automaton::StateID::new(s as usize).ok()?,
+            None => nfa.start_state(Anchored::No).ok()?,
+        };
+        let mut at_stop = if stop == from { Some(sid) } else { None };
+        let first = hits.len();
+        for (i, &b) in text.iter().enumerate().skip(from) {
+            sid = nfa.next_state(Anchored::No, sid, b);
+            if nfa.is_match(sid) {
+                for k in 0..nfa.match_len(sid) {
+                    hits.push((i + 1, nfa.match_pattern(sid, k).as_u32()));
+                }
+            }
+            if i + 1 == stop {
+                at_stop = Some(sid);
+            }
+        }
+        let lens = &self.pattern_len;
+        hits[first..].sort_unstable_by_key(|&(end, p)| (end, std::cmp::Reverse(lens[p as usize])));
+        at_stop.map(|s| s.as_u32())
+    }
+
+    /// Every match in one turn given the automaton's hits in its normalized text (sorted by end, longer keys first
+    /// at one end). `out` is cleared first.
+    #[allow(clippy::too_many_arguments)]
+    pub fn scan_hits(
+        &self,
+        view: &View,
+        vars: &ScanVars,
+        hits: &[(usize, u32)],
+        dets: Option<&[Vec<Hit>]>,
+        out: &mut Matches,
+        scratch: &mut Scratch,
         mut tracer: Option<&mut Tracer>,
     ) -> PyResult<()> {
         out.clear();
@@ -662,14 +727,8 @@ impl Matchers {
         let n = text.len();
         scratch.regex_due.clear();
         scratch.regex_due.resize(self.regexes.len(), false);
-        if let Some(ac) = &self.automaton {
-            scratch.hits.clear();
-            for m in ac.find_overlapping_iter(&view.nt.text) {
-                scratch.hits.push((m.end(), m.pattern().as_u32()));
-            }
-            let lens = &self.pattern_len;
-            scratch.hits.sort_unstable_by_key(|&(end, p)| (end, std::cmp::Reverse(lens[p as usize])));
-            for &(stop, pattern) in &scratch.hits {
+        {
+            for &(stop, pattern) in hits {
                 let ends_word = stop == n || text[stop] == b' ';
                 for p in &self.payloads[pattern as usize] {
                     if p.is_regex {
@@ -732,7 +791,10 @@ impl Matchers {
                 }
             }
         }
-        self.detect(view, vars, out)?;
+        match dets {
+            Some(hits) => self.add_detector_hits(hits, out),
+            None => self.detect(view, vars, out)?,
+        }
         out.finish();
         Ok(())
     }
@@ -751,13 +813,24 @@ impl Matchers {
         if self.detectors.is_empty() {
             return Ok(());
         }
+        let hits = self.detector_hits(&view.nt, vars)?;
+        self.add_detector_hits(&hits, out);
+        Ok(())
+    }
+
+    /// The detector leaves' hits in `nt`, leaf by leaf.
+    pub fn detector_hits(&self, nt: &crate::text::NormalizedText, vars: &ScanVars) -> PyResult<Vec<Vec<Hit>>> {
         let requests: Vec<(DetKind, &[String])> = self
             .detectors
             .iter()
             .enumerate()
             .map(|(i, d)| (d.kind, vars.exempt.get(i).map(Vec::as_slice).unwrap_or(&[])))
             .collect();
-        let hits = crate::engine::native::detect_many(&view.nt, &requests)?;
+        crate::engine::native::detect_many(nt, &requests)
+    }
+
+    /// Adds the detector leaves' hits (leaf by leaf, as [`Matchers::detector_hits`] gives them) to `out`.
+    pub fn add_detector_hits(&self, hits: &[Vec<Hit>], out: &mut Matches) {
         for (d, found) in self.detectors.iter().zip(hits.iter()) {
             for h in found {
                 let span = Span { start: h.start, end: h.end, kind: d.kind.code() };
@@ -766,6 +839,5 @@ impl Matchers {
                 }
             }
         }
-        Ok(())
     }
 }

@@ -153,7 +153,7 @@ impl StreamCore {
         let mut outcome = std::mem::take(&mut self.outcome);
         let mut plan = std::mem::take(&mut self.plan);
         let result = (|| -> PyResult<Option<usize>> {
-            let matches = self.inc.update(&mut call, buf)?;
+            let matches = self.inc.update(&mut call, buf, &self.word_starts)?;
             call.stream_evaluate(py, matches, buf, self.t, &mut outcome, &text, &mut plan)?;
             self.suppressing = plan.suppress > 0;
             if plan.suppress > 0 || outcome.unresolved_prefix {
@@ -338,5 +338,36 @@ impl StreamCore {
     #[getter]
     fn chunk_latencies_ns(&self) -> Vec<u64> {
         self.latencies.clone()
+    }
+
+    /// For tests: the work the incremental scan did, ``(characters normalized, normalized bytes scanned)`` over
+    /// all feeds.
+    fn _work(&self) -> (u64, u64) {
+        (self.inc.work.normalized_chars, self.inc.work.scanned_bytes)
+    }
+
+    /// For tests: ``""`` when the carried view and matches equal a fresh normalization and scan of the turn so far
+    /// (as of the last feed), else what differs.
+    fn _check_carried(&self, py: Python<'_>) -> PyResult<String> {
+        if self.inc.fed() == 0 {
+            return Ok(String::new());
+        }
+        let call_obj = self.call.clone_ref(py);
+        let mut call = call_obj.borrow_mut(py);
+        let fresh = super::textview::View::of(&self.buf);
+        if fresh.nt != self.inc.view().nt {
+            return Ok(format!("view differs:\n carried {:?}\n fresh   {:?}", self.inc.view().nt, fresh.nt));
+        }
+        let sh = call.sh.clone();
+        let mut out = super::scan::Matches::new(sh.program.matchers.count as usize);
+        let mut scratch = super::scan::Scratch::default();
+        let vars = call.vars.clone();
+        sh.program.matchers.scan(&fresh, &vars, &mut out, &mut scratch, call.tracer.as_mut())?;
+        let a: Vec<_> = self.inc.matches().iter().map(|(m, s)| (m, s.to_vec())).collect();
+        let b: Vec<_> = out.iter().map(|(m, s)| (m, s.to_vec())).collect();
+        if a != b {
+            return Ok(format!("matches differ:\n carried {a:?}\n fresh   {b:?}"));
+        }
+        Ok(String::new())
     }
 }
