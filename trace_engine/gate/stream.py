@@ -74,7 +74,10 @@ class AgentStream(_core.StreamCore):
             self.decision, self._committed_seq = decision, call.seq
             return decision
         bargein.remember(call, self)
-        decision = call.agent_turn(buffer, self.t)
+        # the turn is checked whole from the matches the feeds carried (the core says when it cannot, and why)
+        decision = self._close_turn(buffer)
+        if decision is None:
+            decision = call.agent_turn(buffer, self.t)
         self.decision, self._committed_seq = decision, call.seq
         text = decision.text or ""
         if decision.action in ("block", "handoff"):

@@ -76,6 +76,8 @@ pub struct Incremental {
     det_run: usize,
     det_clean: usize,
     fed: u64,
+    /// the call's `vars_gen` the matches were computed under
+    gen: u64,
     pub work: Work,
 }
 
@@ -173,6 +175,7 @@ impl Incremental {
             det_run: 0,
             det_clean: 0,
             fed: 0,
+            gen: call.vars_gen,
             work: Work::default(),
         }
     }
@@ -192,11 +195,31 @@ impl Incremental {
         &self.matches
     }
 
+    /// The matches of the whole turn, for the whole-turn check at close, when they are still those of `buf` for
+    /// the call as it is now (no variable changed since the last update). They are handed over, not copied.
+    pub fn take_matches(&mut self, call: &CallCore, buf: &str) -> Option<&mut Matches> {
+        if self.fed == 0 || self.gen != call.vars_gen || self.view.nt.original != buf {
+            return None;
+        }
+        self.fed = 0; // what stays here after the hand-over is not this turn's
+        Some(&mut self.matches)
+    }
+
     /// Bring the view and the matches up to date with `buf` (the turn so far: what the last update saw plus new
     /// text); `word_starts` are its words' first characters.
     pub fn update(&mut self, call: &mut CallCore, buf: &str, word_starts: &[usize]) -> PyResult<&Matches> {
         fault(Stage::Normalize)?;
         self.fed += 1;
+        if self.gen != call.vars_gen {
+            // the variables changed (new facts mid-turn): detector hits kept under the old exempt values go
+            self.gen = call.vars_gen;
+            self.det_word = 0;
+            self.det_at = 0;
+            self.det_frozen.clear();
+            self.det_cursor = 0;
+            self.det_run = 0;
+            self.det_clean = 0;
+        }
         if !self.non_ascii {
             let more = buf.as_bytes()[self.ascii_upto..].iter().take_while(|b| b.is_ascii()).count();
             self.ascii_upto += more;

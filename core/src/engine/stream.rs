@@ -340,6 +340,44 @@ impl StreamCore {
         self.latencies.clone()
     }
 
+    /// The whole-turn check at close: the same as ``call.agent_turn(text, t)`` (the Decision, the evidence, the
+    /// observers), from the matches the feeds carried instead of a new normalization and scan. ``None`` when they
+    /// cannot stand for a new scan, and the caller checks the turn whole: no chunk was scanned (an empty stream,
+    /// or one that failed), explain is tracing (it records the scan's own events), the call ended or a variable
+    /// changed since the last chunk (the facade's errors, the matches read the variables), or ``text`` is not the
+    /// text fed.
+    fn _close_turn<'py>(slf: &Bound<'py, Self>, text: &Bound<'py, PyString>) -> PyResult<Option<Bound<'py, super::decision::Decision>>> {
+        let py = slf.py();
+        let mut me = slf.borrow_mut();
+        let call_obj = me.call.clone_ref(py);
+        let t_obj = me.t_obj.clone_ref(py);
+        let call_b = call_obj.bind(py);
+        let t = t_obj.bind(py);
+        {
+            let call = call_b.borrow();
+            if me.failed || call.ended || call.tracer.is_some() || !super::call::plain_t(t) {
+                return Ok(None);
+            }
+        }
+        let tv = me.t;
+        let buf = std::mem::take(&mut me.buf);
+        let decision = {
+            let mut call = call_b.borrow_mut();
+            let matches = me.inc.take_matches(&call, &buf);
+            let same = matches.is_some() && text.to_str().map_or_else(|_| py_str_lossless_offsets(text).map(|(s, _)| s == buf).unwrap_or(false), |s| s == buf);
+            match matches {
+                Some(m) if same => Some(call.agent_turn_with(py, text, tv, Some(m))?),
+                _ => None,
+            }
+        };
+        me.buf = buf;
+        drop(me);
+        if decision.is_some() {
+            super::call::notify(py, call_b, "agent", t);
+        }
+        Ok(decision)
+    }
+
     /// For tests: the work the incremental scan did, ``(characters normalized, normalized bytes scanned)`` over
     /// all feeds.
     fn _work(&self) -> (u64, u64) {
