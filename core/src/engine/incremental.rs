@@ -25,7 +25,7 @@ use pyo3::prelude::*;
 
 use super::call::CallCore;
 use super::clock::{fault, Stage};
-use super::scan::{Matches, Scratch};
+use super::scan::{Matches, Scratch, Settled};
 use super::textview::{Hit, View};
 use crate::text::words::is_number_pass_word;
 use crate::text::NormalizedText;
@@ -65,6 +65,10 @@ pub struct Incremental {
     hits: Vec<(usize, u32)>,
     tail_hits: Vec<(usize, u32)>,
     all_hits: Vec<(usize, u32)>,
+    /// what the first `settled_hits` hits gave (see [`Incremental::settle`])
+    settled: Settled,
+    settled_hits: usize,
+    reach: Option<usize>,
     /// detectors: the split (word, character) before which their hits are final, those hits per detector leaf,
     /// the view from the split on, and the plain words counted so far
     det_word: usize,
@@ -166,6 +170,9 @@ impl Incremental {
             hits: Vec::new(),
             tail_hits: Vec::new(),
             all_hits: Vec::new(),
+            settled: Settled::default(),
+            settled_hits: 0,
+            reach: None,
             det_word: 0,
             det_at: 0,
             det_frozen: Vec::new(),
@@ -219,6 +226,9 @@ impl Incremental {
             self.det_cursor = 0;
             self.det_run = 0;
             self.det_clean = 0;
+            self.settled = Settled::default(); // templates read the variables
+            self.settled_hits = 0;
+            self.reach = None;
         }
         if !self.non_ascii {
             let more = buf.as_bytes()[self.ascii_upto..].iter().take_while(|b| b.is_ascii()).count();
@@ -240,8 +250,11 @@ impl Incremental {
         match carried {
             Some(state) if matchers.nfa.is_some() => {
                 self.work.scanned_bytes += (bytes.len() - self.frozen_text) as u64;
+                // explain traces every hit's candidate: then nothing is taken from the settled ones
+                let traced = call.tracer.is_some();
+                let from = if traced { 0 } else { self.settled_hits };
                 self.all_hits.clear();
-                self.all_hits.extend_from_slice(&self.hits);
+                self.all_hits.extend_from_slice(&self.hits[from..]);
                 self.all_hits.extend_from_slice(&self.tail_hits);
                 let dets = if matchers.detectors.is_empty() {
                     None
@@ -249,9 +262,13 @@ impl Incremental {
                     self.detect(matchers, &call.vars, buf, word_starts)?;
                     Some(&self.det_all[..])
                 };
-                matchers.scan_hits(&self.view, &call.vars, &self.all_hits, dets, &mut self.matches, &mut self.scratch, call.tracer.as_mut())?;
+                let settled = (!traced).then_some(&self.settled);
+                matchers.scan_hits(&self.view, &call.vars, settled, &self.all_hits, dets, &mut self.matches, &mut self.scratch, call.tracer.as_mut())?;
                 self.hits.extend(self.tail_hits.iter().filter(|h| h.0 <= text_end));
                 self.state = Some(state);
+                if !traced {
+                    self.settle(matchers, &call.vars, toks);
+                }
             }
             _ => {
                 // no automaton of our own: scan the whole view
@@ -264,6 +281,29 @@ impl Incremental {
         self.frozen_toks = toks;
         self.frozen_text = text_end;
         Ok(&self.matches)
+    }
+
+    /// Turn the hits that no later text can change into what they give, once: a hit whose phrase ends
+    /// [`super::scan::Matchers::template_reach`] tokens before the first token that may still change (`final_toks`).
+    fn settle(&mut self, matchers: &super::scan::Matchers, vars: &super::scan::ScanVars, final_toks: usize) {
+        let nt = &self.view.nt;
+        let reach = *self.reach.get_or_insert_with(|| matchers.template_reach(vars));
+        let upto = final_toks.saturating_sub(reach);
+        if upto == 0 {
+            return;
+        }
+        let end = nt.norm_ends[upto - 1];
+        let k = self.hits.partition_point(|h| h.0 <= end);
+        if k <= self.settled_hits {
+            return;
+        }
+        let done = &mut self.settled;
+        done.regex_due.resize(matchers.regexes.len(), false);
+        let adds = &mut done.adds;
+        matchers.process_hits(&self.view, vars, &self.hits[self.settled_hits..k], &mut done.regex_due, None, &mut |leaf, span| {
+            adds.push((leaf, span))
+        });
+        self.settled_hits = k;
     }
 
     /// The detectors' hits in the turn so far, into `det_all`: those before the split kept, the view from the split

@@ -635,6 +635,14 @@ fn search_template(t: &Template, view: &View, vars: &ScanVars, out: &mut Vec<(us
 
 // --------------------------------------------------------------------------------------------- scanning
 
+/// What the automaton's earliest hits gave, kept by a streamed turn once no later text can change it.
+#[derive(Debug, Default)]
+pub struct Settled {
+    /// `(phrase leaf, span)` in the order the hits gave them
+    pub adds: Vec<(u32, Span)>,
+    pub regex_due: Vec<bool>,
+}
+
 /// Per-call scratch space for scans.
 #[derive(Debug, Default)]
 pub struct Scratch {
@@ -671,7 +679,7 @@ impl Matchers {
             scratch.hits.sort_unstable_by_key(|&(end, p)| (end, std::cmp::Reverse(lens[p as usize])));
         }
         let hits = std::mem::take(&mut scratch.hits);
-        let got = self.scan_hits(view, vars, &hits, None, out, scratch, tracer);
+        let got = self.scan_hits(view, vars, None, &hits, None, out, scratch, tracer);
         scratch.hits = hits;
         got
     }
@@ -703,6 +711,66 @@ impl Matchers {
         at_stop.map(|s| s.as_u32())
     }
 
+    /// What the automaton's hits `hits` give: `emit(phrase leaf, span)` for each phrase (a template verified around
+    /// its atom), and the regexes whose atoms hit marked due.
+    pub fn process_hits(
+        &self,
+        view: &View,
+        vars: &ScanVars,
+        hits: &[(usize, u32)],
+        regex_due: &mut [bool],
+        mut tracer: Option<&mut Tracer>,
+        emit: &mut dyn FnMut(u32, Span),
+    ) {
+        let text = view.nt.text.as_bytes();
+        let n = text.len();
+        for &(stop, pattern) in hits {
+            let ends_word = stop == n || text[stop] == b' ';
+            for p in &self.payloads[pattern as usize] {
+                if p.is_regex {
+                    regex_due[p.leaf as usize] = true;
+                    continue;
+                }
+                let start = stop - p.len as usize;
+                if !ends_word || (start > 0 && text[start - 1] != b' ') {
+                    continue;
+                }
+                let leaf = &self.phrases[p.leaf as usize];
+                let found = match &leaf.template {
+                    None => Some((start, stop)),
+                    Some(t) => verify_template(t, view, start, vars),
+                };
+                if let Some(tr) = tracer.as_deref_mut() {
+                    tr.push(match found {
+                        Some(_) => Event::Candidate { leaf: p.leaf, start: start as u32, end: stop as u32 },
+                        None => Event::TemplateRejected { leaf: p.leaf, start: start as u32, end: stop as u32 },
+                    });
+                }
+                if let Some((s, e)) = found {
+                    let (s, e) = view.to_original(s, e);
+                    emit(p.leaf, Span { start: s, end: e, kind: NO_KIND });
+                }
+            }
+        }
+    }
+
+    /// How many tokens after its atom a template may read (a gap is up to [`GAP_MAX_WORDS`] words, a variable its
+    /// value and an article): hits further back than that from the last final token are final.
+    pub fn template_reach(&self, vars: &ScanVars) -> usize {
+        let longest_value = vars.tokens.iter().flatten().map(Vec::len).max().unwrap_or(0);
+        let reach = |t: &Template| -> usize {
+            t.elems
+                .iter()
+                .map(|e| match e {
+                    Elem::Lit(_) => 1,
+                    Elem::Gap => GAP_MAX_WORDS,
+                    Elem::Var { .. } => longest_value + 1,
+                })
+                .sum()
+        };
+        1 + self.phrases.iter().filter_map(|p| p.template.as_ref()).map(reach).max().unwrap_or(0)
+    }
+
     /// Every match in one turn given the automaton's hits in its normalized text (sorted by end, longer keys first
     /// at one end). `out` is cleared first.
     #[allow(clippy::too_many_arguments)]
@@ -710,6 +778,7 @@ impl Matchers {
         &self,
         view: &View,
         vars: &ScanVars,
+        settled: Option<&Settled>,
         hits: &[(usize, u32)],
         dets: Option<&[Vec<Hit>]>,
         out: &mut Matches,
@@ -724,46 +793,25 @@ impl Matchers {
         if text.is_empty() {
             return Ok(());
         }
-        let n = text.len();
         scratch.regex_due.clear();
         scratch.regex_due.resize(self.regexes.len(), false);
-        {
-            for &(stop, pattern) in hits {
-                let ends_word = stop == n || text[stop] == b' ';
-                for p in &self.payloads[pattern as usize] {
-                    if p.is_regex {
-                        scratch.regex_due[p.leaf as usize] = true;
-                        continue;
-                    }
-                    let start = stop - p.len as usize;
-                    if !ends_word || (start > 0 && text[start - 1] != b' ') {
-                        continue;
-                    }
-                    let leaf = &self.phrases[p.leaf as usize];
-                    match &leaf.template {
-                        None => {
-                            if let Some(t) = tracer.as_deref_mut() {
-                                t.push(Event::Candidate { leaf: p.leaf, start: start as u32, end: stop as u32 });
-                            }
-                            self.add_norm(out, &leaf.owners, view, start, stop)
-                        }
-                        Some(t) => match verify_template(t, view, start, vars) {
-                            Some((s, e)) => {
-                                if let Some(tr) = tracer.as_deref_mut() {
-                                    tr.push(Event::Candidate { leaf: p.leaf, start: start as u32, end: stop as u32 });
-                                }
-                                self.add_norm(out, &leaf.owners, view, s, e)
-                            }
-                            None => {
-                                if let Some(tr) = tracer.as_deref_mut() {
-                                    tr.push(Event::TemplateRejected { leaf: p.leaf, start: start as u32, end: stop as u32 });
-                                }
-                            }
-                        },
-                    }
+        if let Some(done) = settled {
+            for &(leaf, span) in &done.adds {
+                for &m in &self.phrases[leaf as usize].owners {
+                    out.add(m, span);
                 }
             }
+            for (due, &was) in scratch.regex_due.iter_mut().zip(&done.regex_due) {
+                *due |= was;
+            }
         }
+        let mut due = std::mem::take(&mut scratch.regex_due);
+        self.process_hits(view, vars, hits, &mut due, tracer.as_deref_mut(), &mut |leaf, span| {
+            for &m in &self.phrases[leaf as usize].owners {
+                out.add(m, span);
+            }
+        });
+        scratch.regex_due = due;
         for &leaf in &self.atomless {
             let pl = &self.phrases[leaf as usize];
             if let Some(t) = &pl.template {
