@@ -12,6 +12,10 @@ cannot know before the turn ends whether the agent says it itself), and a violat
 fallback line is the tail. :attr:`AgentStream.suppressing` says so as soon as it is known, so a turn loop can stop
 the model early.
 
+Work per feed is proportional to the new text plus the words since the last point where the normalizer can restart
+(see ``core/src/engine/stream.rs``): the view, the automaton's state and the settled matches are carried from chunk
+to chunk, and :meth:`AgentStream.close` decides the whole turn from them instead of checking it again.
+
 When the caller barges in, :meth:`AgentStream.interrupt` re-scores the turn on what was actually spoken (see
 :mod:`trace_engine.gate.bargein`).
 """

@@ -16,10 +16,16 @@
 //! before it, so the hits in the frozen tokens' normalized text are kept, the automaton's state after them is kept,
 //! and each feed runs the automaton over the unfrozen normalized text only.
 //!
-//! What is *not* carried: the hits are turned into matches again on every feed (templates look a few words around
-//! their atom, a phrase's end needs the next character), regexes whose atoms hit run over the whole normalized text,
-//! and the detectors run over the whole view when their cheap preconditions pass. That work is small per hit but
-//! grows with the turn; the counters ([`Work`]) make the linear part testable.
+//! **Settled hits become matches once.** A hit is turned into a match by looking at the next character and, for a
+//! template, at a few tokens around it; once every token it may read is frozen, what it gives is kept ([`Settled`]).
+//!
+//! **Detectors rerun after their last split.** A split is a word that starts [`PLAIN_AFTER`] plain words after
+//! [`CLEAN_BEFORE`] words without an e-mail joiner: no detector hit spans it or reads across it, so the hits before it
+//! are kept and the detectors run on the view from it on (offsets rebased, then shifted back).
+//!
+//! What is *not* carried: regexes whose atoms hit run over the whole normalized text, the rule evaluation reads all
+//! the matches, and text without restart points or splits (digit runs, e-mail words, non-ASCII text) is looked at
+//! again from the last one on every feed. The counters ([`Work`]) make the linear part testable.
 
 use pyo3::prelude::*;
 
@@ -114,7 +120,7 @@ fn plain_for_detectors(word: &[u8]) -> bool {
     let lead = core.iter().take_while(|b| matches!(b, b'"' | b'\'' | b'(')).count();
     let letters = core[lead..].iter().take_while(|b| b.is_ascii_alphabetic()).count();
     let rest = &core[lead + letters..];
-    if letters < 2 || letters > 16 || !rest.iter().all(|b| matches!(b, b'.' | b',' | b'!' | b'?' | b';' | b':' | b'"' | b'\'' | b')')) {
+    if !(2..=16).contains(&letters) || !rest.iter().all(|b| matches!(b, b'.' | b',' | b'!' | b'?' | b';' | b':' | b'"' | b'\'' | b')')) {
         return false;
     }
     // a letter glued to an apostrophe is a contraction or a possessive: keep it simple, not plain

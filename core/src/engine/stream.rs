@@ -10,11 +10,17 @@
 //! a violation that will suppress the turn (block and handoff modes): what was already spoken cannot be taken back,
 //! so nothing more is released and the fallback line is the tail. `suppressing` says so as soon as it is known.
 //!
-//! Work per feed: the turn so far is normalized, scanned and evaluated again ([`Incremental`] is the seam where an
-//! incremental scan belongs), so a turn streamed in many small chunks costs more than checking it whole (about 18x
-//! for a 1,000-character turn in 2-word chunks with the native text layer). Scanning only the new text plus the
-//! hold-back needs a normalizer that can resume at a frozen token; until then every feed is exact by construction:
-//! it decides on the same text the frozen Python gate decides on.
+//! Work per feed ([`Incremental`]): the turn's normalized view is kept, and a feed normalizes only the text since
+//! the last *restart point* (a word after a plain word, where the normalizer has no context across words), appending
+//! its tokens to the frozen ones; the Aho-Corasick automaton resumes from its state after the frozen tokens; hits that
+//! no later text can change are turned into matches once; the detectors rerun only on the view after their last
+//! split (a word with plain words around it, which no hit spans or looks across). What still grows with the turn:
+//! regexes whose atoms hit rerun over the whole normalized text, the rule evaluation reads all the matches, and a
+//! turn without restart points or detector splits (a long run of digits, non-ASCII text: restarts stop before its
+//! first non-ASCII character) is rescanned from its last one. Every feed is exact: the carried view and matches are
+//! those of the whole turn so far (`_check_carried` compares them in the tests). `close()` checks the turn whole from
+//! the carried matches (`_close_turn`: the same Decision, findings, timeline and observers as `agent_turn`), and
+//! falls back to `call.agent_turn` when they cannot stand for a fresh scan (see `_close_turn`).
 
 use std::collections::HashSet;
 
