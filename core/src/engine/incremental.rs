@@ -254,7 +254,7 @@ impl Incremental {
         let bytes = nt.text.as_bytes();
         let carried = matchers.carry_hits(bytes, self.frozen_text, text_end, self.state, &mut self.tail_hits);
         match carried {
-            Some(state) if matchers.nfa.is_some() => {
+            Some(state) => {
                 self.work.scanned_bytes += (bytes.len() - self.frozen_text) as u64;
                 // explain traces every hit's candidate: then nothing is taken from the settled ones
                 let traced = call.tracer.is_some();

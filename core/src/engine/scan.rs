@@ -90,9 +90,10 @@ pub struct Matchers {
     pub regexes: Vec<RegexLeaf>,
     pub detectors: Vec<DetectorLeaf>,
     pub automaton: Option<AhoCorasick>,
-    /// the same keys as a contiguous NFA, whose state a streamed turn carries from chunk to chunk (`None` when
-    /// there are no keys or it could not be built: streams then scan their whole turn)
-    pub nfa: Option<NFA>,
+    /// the same keys as a contiguous NFA, whose state a streamed turn carries from chunk to chunk: built by the first
+    /// stream (`None` when there are no keys or it could not be built: streams then scan their whole turn)
+    nfa: std::sync::OnceLock<Option<NFA>>,
+    keys: Vec<String>,
     /// per automaton pattern: what it stands for (phrase leaves first, then regex atoms)
     pub payloads: Vec<Vec<Payload>>,
     pub pattern_len: Vec<u32>,
@@ -347,11 +348,6 @@ impl Matchers {
                     .map_err(|e| format!("automaton: {e}"))?,
             )
         };
-        let nfa = if keys.is_empty() {
-            None
-        } else {
-            NFA::builder().match_kind(MatchKind::Standard).build(&keys).ok()
-        };
         let pattern_len = keys.iter().map(|k| k.len() as u32).collect();
         // which variables each matcher needs, leaf by leaf, in the order leaves were linked
         let mut leaf_vars: Vec<Vec<Vec<VarId>>> = vec![Vec::new(); count as usize];
@@ -381,7 +377,8 @@ impl Matchers {
             regexes,
             detectors,
             automaton,
-            nfa,
+            nfa: std::sync::OnceLock::new(),
+            keys,
             payloads,
             pattern_len,
             atomless,
@@ -684,11 +681,18 @@ impl Matchers {
         got
     }
 
+    /// The automaton a stream carries (see `nfa`).
+    pub fn nfa(&self) -> Option<&NFA> {
+        self.nfa
+            .get_or_init(|| (!self.keys.is_empty()).then(|| NFA::builder().match_kind(MatchKind::Standard).build(&self.keys).ok()).flatten())
+            .as_ref()
+    }
+
     /// The automaton's hits in `text[from..]` (ends are offsets in `text`), resuming from `state` (the state after
     /// `text[..from]`; `None`: the start); returns the state after `text[..stop]` (`stop >= from`). Hits at one
     /// end come longer keys first, as [`Matchers::scan`] orders them.
     pub fn carry_hits(&self, text: &[u8], from: usize, stop: usize, state: Option<u32>, hits: &mut Vec<(usize, u32)>) -> Option<u32> {
-        let nfa = self.nfa.as_ref()?;
+        let nfa = self.nfa()?;
         let mut sid = match state {
             Some(s) => aho_corasick::automaton::StateID::new(s as usize).ok()?,
             None => nfa.start_state(Anchored::No).ok()?,
