@@ -6,25 +6,32 @@ Reads ``../shared/corpora/sgd_calls.jsonl`` when present (else ``corpora/taskmas
 first ``--calls`` calls to a temporary JSONL file and re-scores it into a fresh database with the default config
 of ``trace rescore`` (the four built-in packs, warn mode): reading and validating the records, the gate, the
 scorecards, their canonical bytes, leaf and audit hashes, the signed checkpoint of every batch and the SQLite
-writes. The worker counts are run in turn, ``--runs`` times (interleaved, so a busy machine slows them alike);
-``turns_per_s`` is the best run, ``runs`` lists them all. ``turns`` counts every turn of every scored call (the
-agent's and the caller's). ``cpu_us_per_turn`` is the CPU time of all processes (the appending process and the
-pool's workers) per turn, ``parent_cpu_us_per_turn`` the appending process's share: on a machine shared with other
-work the wall-clock rate of two workers says little, and these say whether the parent could keep two workers busy.
+writes. The worker counts are run in turn, ``--runs`` times (interleaved, so a busy machine slows them alike), each
+run in a fresh interpreter as ``trace rescore`` runs (a pool forked from a process that has just re-scored in
+process pays for copying that process's heap, which no real run does), with the rule program compiled before the
+clock starts (as every run but the first of one process would find it); ``turns_per_s`` is the best run, ``runs``
+lists them all. ``turns`` counts every turn of every scored call (the agent's and the caller's).
+``cpu_us_per_turn`` is the CPU time of all processes (the appending process and the pool's workers) per turn,
+``parent_cpu_us_per_turn`` the appending process's share (each the least over the runs). On a machine shared with other work
+the wall-clock rate of two workers says little; these do not depend much on the load, and
+``cpu_speedup_2_over_1`` (``2 × cpu(1) / cpu(2)``) is what two workers give over one on two otherwise idle cores
+when the work is CPU-bound and the appending process keeps both busy (its share must stay under half of ``cpu(2)``).
 
 ``stages`` (one process, the same calls): the CPU time per turn of each step on its own (CPU, not wall clock, so
 a machine shared with other work still says where the time goes), best of two passes: ``read`` (parse and validate the records), ``score`` (the gate and the scorecard), ``ready`` (the record's
 canonical bytes and leaf hash: a worker's share after scoring), ``append`` (identity check, chain, checkpoint,
-rows: the appending process's share).
+rows: the appending process's share; each record linked to the one it supersedes, as a run's look-ups link it).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import json
 import os
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -36,7 +43,7 @@ sys.path.insert(0, str(REPO))
 
 from trace_engine.bench import machine  # noqa: E402
 from trace_engine.gate.engine import Engine  # noqa: E402
-from trace_engine.rescore import offline_config, rescore, score_transcript  # noqa: E402
+from trace_engine.rescore import BATCH, offline_config, rescore, score_transcript  # noqa: E402
 from trace_engine.store.log import EvidenceLog, ready_record  # noqa: E402
 from trace_engine.transcripts import Transcript, iter_records  # noqa: E402
 
@@ -53,25 +60,32 @@ def _cpu(usage: resource.struct_rusage) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def one_run(sample: Path, db: Path, workers: int) -> dict[str, Any]:
+    """One timed ``rescore`` in this process (a fresh interpreter: see the module docstring)."""
+    Engine.from_config(offline_config(None))  # the program compiled before the clock starts
+    _fresh(db)
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    summary = rescore([str(sample)], db=str(db), workers=workers)
+    elapsed = time.perf_counter() - started
+    own_after, children_after = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    parent_cpu = _cpu(own_after) - _cpu(own)
+    workers_cpu = _cpu(children_after) - _cpu(children)  # the pool's processes, reaped at its shutdown
+    return {"seconds": round(elapsed, 3), "turns_per_s": round(summary.turns / elapsed, 1),
+            "calls": summary.scored, "turns": summary.turns, "relinked": summary.relinked,
+            "cpu_us_per_turn": round((parent_cpu + workers_cpu) / summary.turns * 1e6, 2),
+            "parent_cpu_us_per_turn": round(parent_cpu / summary.turns * 1e6, 2)}
+
+
 def throughput(sample: Path, tmp: Path, worker_counts: list[int], runs: int) -> list[dict[str, Any]]:
     measured: dict[int, list[dict[str, Any]]] = {w: [] for w in worker_counts}
     for run in range(runs):
         for workers in worker_counts:
-            db = tmp / f"w{workers}.db"
-            _fresh(db)
-            own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-            started = time.perf_counter()
-            summary = rescore([str(sample)], db=str(db), workers=workers)
-            elapsed = time.perf_counter() - started
-            own_after, children_after = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-            parent_cpu = _cpu(own_after) - _cpu(own)
-            workers_cpu = _cpu(children_after) - _cpu(children)  # the pool's processes, reaped at its shutdown
-            measured[workers].append(
-                {"run": run + 1, "seconds": round(elapsed, 3), "turns_per_s": round(summary.turns / elapsed, 1),
-                 "calls": summary.scored, "turns": summary.turns, "relinked": summary.relinked,
-                 "cpu_us_per_turn": round((parent_cpu + workers_cpu) / summary.turns * 1e6, 2),
-                 "parent_cpu_us_per_turn": round(parent_cpu / summary.turns * 1e6, 2)}
-            )
+            out = subprocess.run(
+                [sys.executable, __file__, "--one-run", str(sample), str(tmp / f"w{workers}.db"), str(workers)],
+                check=True, capture_output=True, text=True,
+            ).stdout
+            measured[workers].append({"run": run + 1, **json.loads(out)})
     results = []
     for workers, all_runs in measured.items():
         best = max(all_runs, key=lambda r: r["turns_per_s"])
@@ -102,13 +116,22 @@ def stages(sample: Path, tmp: Path) -> dict[str, Any]:
     t_score, cards = best_of_two(lambda: [score_transcript(engine, t) for t in calls])
     t_ready, records = best_of_two(lambda: [ready_record(c) for c in cards])
 
-    def append() -> None:
+    def append() -> list[Any]:
         db = tmp / "stages.db"
         _fresh(db)
         with EvidenceLog(db) as log:
-            for start in range(0, len(records), 256):  # the batches of `trace rescore`
-                log.append_many(records[start : start + 256])
+            # the shards of `trace rescore`
+            return [r for start in range(0, len(records), BATCH) for r in log.append_many(records[start : start + BATCH])]
 
+    # a call id given twice: the second version supersedes the first. Link each record to what it supersedes (and
+    # give it that record's rollup contribution), as the workers' look-ups do in a run, so the timed appends relink
+    # nothing and read no old body
+    linked = append()
+    contribution = {result.audit_hash: rec.contribution for rec, result in zip(records, linked, strict=True)}
+    for i, (rec, result) in enumerate(zip(records, linked, strict=True)):
+        if result.supersedes != rec.supersedes:
+            relinked = rec.relinked(result.supersedes)
+            records[i] = dataclasses.replace(relinked, superseded_contribution=contribution[result.supersedes])
     t_append, _ = best_of_two(append)
     turns = sum(len(c.turns) for c in calls)
     total = t_read + t_score + t_ready + t_append
@@ -127,7 +150,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--format", choices=("json", "text"), default="json")
     parser.add_argument("--no-stages", dest="stages", action="store_false", help="skip the per-step breakdown")
+    parser.add_argument("--one-run", nargs=3, metavar=("SAMPLE", "DB", "WORKERS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.one_run:
+        sample, db, workers = args.one_run
+        print(json.dumps(one_run(Path(sample), Path(db), int(workers))))
+        return
     source = SGD if SGD.exists() else REPO / "corpora" / "taskmaster_sample.jsonl"
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -144,6 +172,8 @@ def main() -> None:
         by_workers = {r["workers"]: r["turns_per_s"] for r in results}
         if 1 in by_workers and 2 in by_workers:
             report["speedup_2_over_1"] = round(by_workers[2] / by_workers[1], 2)
+            cpu = {r["workers"]: r["cpu_us_per_turn"] for r in results}
+            report["cpu_speedup_2_over_1"] = round(2 * cpu[1] / cpu[2], 2)
         if args.stages:
             report["stages"] = stages(sample, tmp)
     if args.format == "json":
@@ -154,7 +184,7 @@ def main() -> None:
         print(f"  {r['workers']} worker(s): {r['turns_per_s']:>10,.0f} turns/s  (runs: {', '.join(f'{x:,.0f}' for x in r['runs'])}); "
               f"CPU {r['cpu_us_per_turn']:.2f} us/turn, of which the appending process {r['parent_cpu_us_per_turn']:.2f}")
     if "speedup_2_over_1" in report:
-        print(f"  2 workers over 1: x{report['speedup_2_over_1']}")
+        print(f"  2 workers over 1: x{report['speedup_2_over_1']} (CPU-bound on 2 idle cores: x{report['cpu_speedup_2_over_1']})")
     if args.stages:
         st = report["stages"]
         print(f"where the time goes (one process, {st['turns']} turns, {st['bytes_per_record']} bytes per record):")

@@ -9,10 +9,13 @@
 * **latency**: per-turn cost of each check on one CPU thread, over the SGD and MTS turns it judges (the
   encoder's cache cleared before every run, so each check pays for its own embeddings), min over 5 runs per turn:
   wall clock, and the judging thread's CPU time (onnxruntime runs in the calling thread with one intra-op
-  thread), which a machine shared with other jobs inflates far less;
+  thread), which a machine shared with other jobs inflates far less; also every run's p99 (``raw_*``), the
+  three encoder checks judging each turn together (``shared``: one embedding per text, as in production), the
+  load average before and after, and one encoder forward pass by length in word pieces;
 * **install**: the bytes the ``tier2`` extra adds (onnxruntime, numpy, protobuf, flatbuffers, the model).
 
-    .venv/bin/python benchmarks/tier2_quality.py [--split test] [--skip-mts] [--skip-latency] [--turns 600]
+    .venv/bin/python benchmarks/tier2_quality.py [--split test] [--skip-quality] [--skip-mts] [--skip-latency]
+        [--turns 600] [--gate]
 """
 
 from __future__ import annotations
@@ -130,21 +133,29 @@ def _sample_turns(limit: int) -> list[tuple[str, list[tuple[str, str]], int]]:
 def latency(n_turns: int = 600, repeat: int = 5) -> dict[str, dict]:
     """Per-turn cost of each check alone, µs, over the turns the check judges (its speaker's turns that do not
     abstain); the encoder cache is cleared before every run of every turn, so each check pays for its own
-    embeddings (in production the checks judging one turn share them)."""
+    embeddings. ``shared`` is the production case: the three encoder checks judging every turn together (one
+    embedding per text, shared through the cache), cleared before each turn. Per turn: the min over
+    ``repeat`` runs (``*_p50``/``*_p99`` over turns) and every run (``raw_*``), wall clock and the judging
+    thread's CPU time; the load average is read before and after."""
     from trace_engine.tier2.features import abstains
     from trace_engine.tier2.runner import ENCODER_CHECKS
 
     encoder.model()
     items = _sample_turns(n_turns)
-    out = {}
+    out: dict = {"loadavg_before": [round(x, 2) for x in os.getloadavg()]}
     speaker = {"ambiguous_optout": "caller"}
-    for check in CHECKS:
-        cfg = Tier2Config(checks=[check], knowledge_base=KB if check == "hallucination" else None)
+    shared = ("ambiguous_optout", "brand_tone", "minimum_necessary")
+    for check in (*CHECKS, "shared"):
+        checks = list(shared) if check == "shared" else [check]
+        cfg = Tier2Config(checks=checks, knowledge_base=KB if check == "hallucination" else None)
         judge_window(cfg, (Turn("agent", "warm up the knowledge base index please"),), call_id="warm")
-        samples = []
+        samples, raw = [], []
         for _, turns, i in items:
             role, text = turns[i]
             if check in ENCODER_CHECKS and (role != speaker.get(check, "agent") or abstains(check, text)):
+                continue
+            if check == "shared" and all(
+                    (role != speaker.get(c, "agent") or abstains(c, text)) for c in shared):
                 continue
             tracker = ContextTracker()
             ctx = None
@@ -156,8 +167,9 @@ def latency(n_turns: int = 600, repeat: int = 5) -> dict[str, dict]:
                 encoder.clear_cache()
                 c0, t0 = time.thread_time_ns(), time.perf_counter_ns()
                 judge_window(cfg, window, call_id="lat", call=ctx)
-                best = min(best, (time.perf_counter_ns() - t0) / 1000)
-                best_cpu = min(best_cpu, (time.thread_time_ns() - c0) / 1000)
+                wall, cpu = (time.perf_counter_ns() - t0) / 1000, (time.thread_time_ns() - c0) / 1000
+                raw.append((wall, cpu))
+                best, best_cpu = min(best, wall), min(best_cpu, cpu)
             samples.append((best, best_cpu))
         wall = sorted(w for w, _ in samples)
         cpu = sorted(c for _, c in samples)
@@ -167,8 +179,36 @@ def latency(n_turns: int = 600, repeat: int = 5) -> dict[str, dict]:
 
         out[check] = {"turns": len(samples), "wall_p50_us": round(statistics.median(wall), 1),
                       "wall_p99_us": pct(wall, 0.99), "cpu_p50_us": round(statistics.median(cpu), 1),
-                      "cpu_p99_us": pct(cpu, 0.99), "cpu_max_us": round(cpu[-1], 1)}
+                      "cpu_p99_us": pct(cpu, 0.99), "cpu_max_us": round(cpu[-1], 1),
+                      "raw_wall_p99_us": pct(sorted(w for w, _ in raw), 0.99),
+                      "raw_cpu_p99_us": pct(sorted(c for _, c in raw), 0.99)}
     out["backend"] = encoder.model().backend
+    out["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
+    return out
+
+
+def encoder_cost(lengths: tuple[int, ...] = (8, 16, 32, 48, 64), repeat: int = 30) -> dict[str, dict]:
+    """One forward pass of the encoder on one text of ``n`` word pieces (no padding: one text per call), µs:
+    min over ``repeat`` runs and the raw p99, CPU and wall. What a turn costs is mostly this."""
+    import numpy as np
+
+    m = encoder.model()
+    out = {}
+    for n in lengths:
+        ids = np.full((1, n), 2000, dtype=np.int64)
+        ids[0, 0], ids[0, -1] = m.tokenizer.cls, m.tokenizer.sep
+        mask = np.ones((1, n), dtype=np.float32)
+        m.forward(ids, mask)
+        cpu, wall = [], []
+        for _ in range(repeat):
+            c0, t0 = time.thread_time_ns(), time.perf_counter_ns()
+            m.forward(ids, mask)
+            wall.append((time.perf_counter_ns() - t0) / 1000)
+            cpu.append((time.thread_time_ns() - c0) / 1000)
+        cpu.sort()
+        wall.sort()
+        out[str(n)] = {"cpu_min_us": round(cpu[0], 1), "cpu_p99_us": round(percentile(cpu, 99, presorted=True), 1),
+                       "wall_min_us": round(wall[0], 1), "wall_p99_us": round(percentile(wall, 99, presorted=True), 1)}
     return out
 
 
@@ -233,16 +273,19 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--split", default="test", choices=("train", "dev", "test"))
     ap.add_argument("--check", action="append", choices=CHECKS)
+    ap.add_argument("--skip-quality", action="store_true")
     ap.add_argument("--skip-mts", action="store_true")
     ap.add_argument("--skip-latency", action="store_true")
     ap.add_argument("--turns", type=int, default=600)
     ap.add_argument("--gate", action="store_true", help="also time the gate with Tier-2 off / thread / process")
     args = ap.parse_args()
-    res: dict = {"split": args.split, "encoder_backend": encoder.model().backend,
-                 "quality": quality(args.split, tuple(args.check or CHECKS))}
+    res: dict = {"split": args.split, "encoder_backend": encoder.model().backend}
+    if not args.skip_quality:
+        res["quality"] = quality(args.split, tuple(args.check or CHECKS))
     if not args.skip_mts:
         res["mts_benign_calls_flagged"] = mts_flagged()
     if not args.skip_latency:
+        res["encoder_forward_by_length"] = encoder_cost()
         res["latency_one_thread"] = latency(args.turns)
     if args.gate:
         res["gate"] = {m or "off": gate_latency(mode=m) for m in (None, "thread", "process")}

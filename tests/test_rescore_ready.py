@@ -12,6 +12,7 @@ import pytest
 
 import trace_engine.rescore as rescore_module
 import trace_engine.store.log as log_module
+import trace_engine.transcripts as transcripts_module
 from trace_engine.evidence.canonical import canonical_bytes
 from trace_engine.evidence.merkle import leaf_hash
 from trace_engine.evidence.signing import SigningKey
@@ -110,11 +111,11 @@ def test_with_workers_the_parent_only_appends(tmp_path, monkeypatch):
     the parent; the forked workers count in their own memory)."""
     built = _Counting(rescore_module.ready_record)
     hashed = _Counting(log_module.leaf_hash)
-    parsed = _Counting(rescore_module.parse_line)
+    parsed = _Counting(transcripts_module._parse_line)
     old_bodies = _Counting(log_module._body_contribution)
     monkeypatch.setattr(log_module, "_body_contribution", old_bodies)
     monkeypatch.setattr(rescore_module, "ready_record", built)
-    monkeypatch.setattr(rescore_module, "parse_line", parsed)
+    monkeypatch.setattr(transcripts_module, "_parse_line", parsed)
     monkeypatch.setattr(log_module, "leaf_hash", hashed)
     db = tmp_path / "t.db"
     first = rescore([str(CORPUS)], db=str(db), config=CONFIG, workers=2)
@@ -123,7 +124,7 @@ def test_with_workers_the_parent_only_appends(tmp_path, monkeypatch):
     assert first.appended == second.superseded == second.appended > 0
     assert first.relinked == second.relinked == 0
     assert built.calls == 0
-    assert parsed.calls == 0  # the workers parse the lines too
+    assert parsed.calls == 0  # the workers parse the lines too: the parent only cuts the file into runs of lines
     assert old_bodies.calls == 0  # and read the superseded records' rollup contributions
     assert hashed.calls == 1  # the signed directory's entry for the new tenant, an event
     assert verify_db(str(db)).ok

@@ -71,12 +71,49 @@ def test_brand_tone_scam_pressure_and_benign_clinic_talk(cfg: Tier2Config) -> No
         assert "brand_tone" not in checks_of(cfg, ("agent", benign)), benign
 
 
-@pytest.mark.xfail(strict=True, reason="known misses since round 2 (docs/tier2.md): confidence 0.72-0.78 against "
-                   "the dev-chosen threshold 0.80, which the new benign hard negatives raised from 0.71")
 @pytest.mark.parametrize("turn", ["the county is about to take you to court unless you call us back",
                                   "just double the dose, that's what i do"])
-def test_brand_tone_known_misses(cfg: Tier2Config, turn: str) -> None:
+def test_brand_tone_round_two_misses_now_caught(cfg: Tier2Config, turn: str) -> None:
+    # strict xfails until round 3 (docs/tier2.md): 0.72 and 0.78 against the round-2 threshold 0.80
     assert "brand_tone" in checks_of(cfg, ("agent", turn))
+
+
+def test_brand_tone_names_the_kind_of_concern(cfg: Tier2Config) -> None:
+    for turn, label in (("that's a stupid question, are you even listening to me", "rude"),
+                        ("i've already charged the card on file for the upgrade, you can thank me later", "pushy"),
+                        ("stop taking your blood pressure pills, you don't need them", "out-of-scope advice")):
+        tone = [x for x in judge_window(cfg, (Turn("agent", turn),), call_id="t") if x["check_id"] == "brand_tone"]
+        assert tone and f"is {label}:" in tone[0]["reason"], (turn, tone)
+
+
+def test_brand_tone_cues_are_the_inline_packs_phrase_sets() -> None:
+    from trace_engine.packs import builtin_pack_path, load_pack_file
+    from trace_engine.tier2.features import TONE_CUE_SETS, tone_cue_hits
+
+    sets = dict(load_pack_file(builtin_pack_path("brand_voice")).phrase_sets)
+    assert set(TONE_CUE_SETS) <= set(sets)
+    hits = dict(zip(TONE_CUE_SETS, tone_cue_hits("You MUST respond immediately, don't miss out!"), strict=True))
+    assert hits["false_urgency"] == 1.0 and hits["urgency_negated"] == 0.0
+    assert tone_cue_hits("no hurry at all")[TONE_CUE_SETS.index("urgency_negated")] == 1.0
+    assert not any(tone_cue_hits("your appointment is on tuesday"))
+
+
+def test_multinomial_model_margin_and_category() -> None:
+    import math
+
+    import numpy as np
+
+    from trace_engine.tier2.classifier import Calibrated
+
+    spec = {"check": "toy", "classes": ["none", "a", "b"], "weights": [[0.0, 0.0], [1.0, 0.0], [0.0, 2.0]],
+            "bias": [0.5, 0.0, 0.0], "sparse_weights": {"7": [0.0, 0.0, 1.0]}, "platt": [1.0, 0.0], "threshold": 0.5}
+    m = Calibrated(spec)
+    x = np.asarray([1.0, 0.25], dtype=np.float32)
+    # scores: none 0.5, a 1.0, b 0.5 (+1 with slot 7): margin = log(e^a + e^b) - none
+    assert m.margin(x) == pytest.approx(math.log(math.exp(1.0) + math.exp(0.5)) - 0.5, abs=1e-6)
+    assert m.category(x) == "a" and m.category(x, {7: 1.0}) == "b"
+    with pytest.raises(ValueError, match="'none' first"):
+        Calibrated({**spec, "classes": ["a", "none", "b"]})
 
 
 def test_minimum_necessary_reads_who_is_listening(cfg: Tier2Config) -> None:

@@ -39,7 +39,9 @@ when there is a first scorecard to write.
 from __future__ import annotations
 
 import glob
+import multiprocessing
 import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -54,8 +56,17 @@ from trace_engine.gate.engine import Engine
 from trace_engine.replay import feed_turn
 from trace_engine.store import rollup
 from trace_engine.store.log import EvidenceLog, ReadyRecord, latest_records, ready_record
-from trace_engine.transcripts import NotScored, RawLine, Transcript, TranscriptError, iter_records, parse_line
+from trace_engine.transcripts import (
+    NotScored,
+    Record,
+    Transcript,
+    TranscriptError,
+    iter_lines,
+    iter_records,
+    record_files,
+)
 
+#: records (lines, for ``.jsonl``) per shard: what one worker scores at a time and one transaction appends
 BATCH = 256
 #: where scoring runs (``rescore(engine=...)``)
 ENGINES = ("local", "ray")
@@ -183,23 +194,53 @@ class Scored:
     result: ReadyRecord | str
     transcript: Transcript | None = None
 
+    def __reduce__(self) -> tuple[Any, tuple]:
+        # a worker sends a shard's outcomes back pickled: positional arguments unpickle several times faster than a
+        # slots dataclass's generic state (see ReadyRecord.__reduce__)
+        return (Scored, (self.call_id, self.content_hash, self.source, self.result, self.transcript))
 
-#: what the reader hands on: a parsed record, or a ``.jsonl`` line for a worker to parse
-Unit = Transcript | NotScored | TranscriptError | RawLine
+
+@dataclass(frozen=True, slots=True)
+class Lines:
+    """Consecutive whole lines of a ``.jsonl`` file, the first being line ``first_line``, as read: the reader
+    hands them on unparsed, and the worker that scores them parses them (:func:`~trace_engine.transcripts.iter_lines`).
+    The bytes travel rather than a byte range so that a worker on another machine (Ray) needs no access to the
+    file, and a file that changes during the run cannot make a worker read other lines than the reader counted."""
+
+    file: str
+    first_line: int
+    data: bytes
+
+
+#: one piece of a shard: lines for a worker to parse, or a record the reader parsed (JSON documents, ``.calls``,
+#: standard input)
+Piece = Lines | Transcript | NotScored | TranscriptError
+#: what one worker scores at a time and one transaction appends: pieces in input order, about :data:`BATCH` records
+Shard = list[Piece]
 Outcome = Scored | NotScored | TranscriptError
 
 
-def score_units(
+def shard_records(shard: Shard) -> Iterator[Record]:
+    """The records of ``shard`` in order: its lines parsed, its records as they are."""
+    for piece in shard:
+        if isinstance(piece, Lines):
+            yield from iter_lines(piece.data, piece.file, piece.first_line)
+        else:
+            yield piece
+
+
+def score_shard(
     engine: Engine,
-    units: list[Unit],
+    shard: Shard,
     supersedes: Callable[[list[str]], dict[str, Latest]],
     tenant: str,
     agent_id: str | None,
     keep_transcripts: bool = False,
 ) -> list[Outcome]:
-    """The map step, one outcome per unit: lines parsed, transcripts scored into ready records superseding what
-    ``supersedes(call_ids)`` says are the calls' latest records; failed calls and malformed records as they are."""
-    records = [parse_line(u) if isinstance(u, RawLine) else u for u in units]
+    """The map step, one outcome per record of ``shard``: lines parsed, transcripts scored into ready records
+    superseding what ``supersedes(call_ids)`` says are the calls' latest records; failed calls and malformed records
+    as they are."""
+    records = list(shard_records(shard))
     hints = supersedes([r.call_id for r in records if isinstance(r, Transcript)])
     out: list[Outcome] = []
     for r in records:
@@ -263,11 +304,15 @@ class RescoreSummary:
 
 
 _WORKER: dict[str, Any] = {}
+#: config JSON -> the engine the appending process built for it before its pool forked: a forked worker takes it
+#: as it is (compiled once per run, not once per worker; its etag not computed again)
+_FORKED: dict[str, Engine] = {}
 
 
 def _worker_init(config_json: str, tenant: str, agent_id: str | None, db: str, keep_transcripts: bool) -> None:
+    inherited = _FORKED.get(config_json)
     _WORKER.update(
-        engine=Engine.from_config(TraceConfig.model_validate_json(config_json)),
+        engine=inherited if inherited is not None else Engine.from_config(TraceConfig.model_validate_json(config_json)),
         tenant=tenant,
         agent_id=agent_id,
         db=db,
@@ -299,9 +344,9 @@ def _worker_supersedes(call_ids: list[str]) -> dict[str, Latest]:
         return {}
 
 
-def _worker_score(units: list[Unit]) -> list[Outcome]:
+def _worker_score(shard: Shard) -> list[Outcome]:
     w = _WORKER
-    return score_units(w["engine"], units, _worker_supersedes, w["tenant"], w["agent_id"], w["keep_transcripts"])
+    return score_shard(w["engine"], shard, _worker_supersedes, w["tenant"], w["agent_id"], w["keep_transcripts"])
 
 
 def expand_inputs(inputs: Iterable[str]) -> list[str]:
@@ -316,19 +361,41 @@ def expand_inputs(inputs: Iterable[str]) -> list[str]:
     return out
 
 
-def _units(inputs: list[str], summary: RescoreSummary, skip: Callable[[str, str], None]) -> Iterator[Unit]:
-    """Every record of ``inputs`` (globs expanded) in order, ``.jsonl`` lines unparsed; unreadable inputs
-    reported."""
+def _shards(inputs: list[str], summary: RescoreSummary, skip: Callable[[str, str], None]) -> Iterator[Shard]:
+    """Every record of ``inputs`` (globs expanded, directories walked) in order, in shards of :data:`BATCH` records;
+    unreadable inputs reported. A ``.jsonl`` file is cut into runs of whole lines and never parsed here (the
+    workers parse it); other formats are read here."""
+    shard: Shard = []
+    size = 0
     for path in expand_inputs(inputs):
         if path != "-" and not os.path.exists(path):
             summary.unreadable.append(path)
             skip(path, "no such file or directory")
             continue
         try:
-            yield from iter_records(path, raw_lines=True)
+            for file in record_files(path) if os.path.isdir(path) else (path,):
+                if file == "-" or not file.endswith(".jsonl"):
+                    for record in iter_records(file):
+                        shard.append(record)
+                        size += 1
+                        if size >= BATCH:
+                            yield shard
+                            shard, size = [], 0
+                    continue
+                with open(file, "rb") as fh:
+                    line = 1
+                    while lines := list(islice(fh, BATCH - size)):
+                        shard.append(Lines(file, line, b"".join(lines)))
+                        line += len(lines)
+                        size += len(lines)
+                        if size >= BATCH:
+                            yield shard
+                            shard, size = [], 0
         except OSError as exc:
             summary.unreadable.append(path)
             skip(path, f"cannot read: {exc.strerror or exc}")
+    if shard:
+        yield shard
 
 
 class _Screen:
@@ -369,11 +436,6 @@ def _pool(engine: str, workers: int | None, address: str | None, initargs: tuple
 
         return RayPool(address, workers or None, initargs)
     return ProcessPoolExecutor(max_workers=workers, initializer=_worker_init, initargs=initargs)
-
-
-def _batches(items: Iterator[Unit]) -> Iterator[list[Unit]]:
-    while batch := list(islice(items, BATCH)):
-        yield batch
 
 
 def rescore(
@@ -436,10 +498,11 @@ def rescore(
     screen = _Screen(summary, duplicate_ids, report)
     parent_engine: list[Engine] = []
 
-    def take(units: list[Unit], outcomes: list[Outcome]) -> None:
-        """Screen a batch's outcomes in input order, then append what is to be appended."""
+    def take(shard: Shard, outcomes: list[Outcome]) -> None:
+        """Screen a shard's outcomes in input order, then append what is to be appended."""
         pending: list[tuple[str, ReadyRecord | str, Transcript | None]] = []
-        for unit, outcome in zip(units, outcomes, strict=True):
+        records: list[Record] | None = None  # the shard parsed here, only when a record is scored again here
+        for i, outcome in enumerate(outcomes):
             summary.inputs += 1
             if isinstance(outcome, TranscriptError):
                 summary.skipped.append(str(outcome))
@@ -455,8 +518,10 @@ def rescore(
                 continue
             result, transcript = outcome.result, outcome.transcript
             if call_id != outcome.call_id:  # renamed by the suffix policy: scored again, here, under its new id
-                again = parse_line(unit) if isinstance(unit, RawLine) else unit
-                assert isinstance(again, Transcript)
+                if records is None:
+                    records = list(shard_records(shard))
+                again = records[i]
+                assert isinstance(again, Transcript) and again.content_hash == outcome.content_hash
                 again.call_id = call_id
                 if not parent_engine:
                     parent_engine.append(Engine.from_config(cfg))
@@ -502,27 +567,37 @@ def rescore(
                 line.update(rescore=status, supersedes=result.supersedes, source=source)
                 on_result(line)
 
+    initargs = (cfg.model_dump_json(), tenant, agent_id, db, tier2)
     try:
         # look up what the records will supersede; a new SQLite log is created only when there is a record
         if db.startswith(("postgresql://", "postgres://")) or os.path.exists(db):
             log = EvidenceLog(db, key)
-        batches = _batches(_units(inputs, summary, skip))
-        initargs = (cfg.model_dump_json(), tenant, agent_id, db, tier2)
+        shards = _shards(inputs, summary, skip)
         if engine == "local" and (workers or 1) <= 1:
-            gate = Engine.from_config(cfg)
-            for batch in batches:
-                take(batch, score_units(gate, batch, supersedes, tenant, agent_id, tier2))
+            parent_engine.append(Engine.from_config(cfg))
+            for shard in shards:
+                take(shard, score_shard(parent_engine[0], shard, supersedes, tenant, agent_id, tier2))
         else:
+            if engine == "local" and multiprocessing.get_start_method() == "fork":
+                parent_engine.append(Engine.from_config(cfg))
+                _FORKED[initargs[0]] = parent_engine[0]
             with _pool(engine, workers, address, initargs) as pool:
                 workers = getattr(pool, "workers", workers) or 1
-                pending = [(b, pool.submit(_worker_score, b)) for b in islice(batches, workers * 2)]
+                pending = deque((s, pool.submit(_worker_score, s)) for s in islice(shards, workers * 2))
                 while pending:
-                    batch, done = pending.pop(0)
-                    nxt = next(batches, None)
-                    if nxt is not None:
+                    shard, done = pending.popleft()
+                    taken, outcomes = [shard], done.result()
+                    # shards already scored behind it join its transaction: when this process falls behind (the
+                    # cores busy scoring), it commits fewer, bigger batches instead of paying each commit's fixed cost
+                    while pending and pending[0][1].done():
+                        shard, done = pending.popleft()
+                        taken.append(shard)
+                        outcomes += done.result()
+                    for nxt in islice(shards, len(taken)):
                         pending.append((nxt, pool.submit(_worker_score, nxt)))
-                    take(batch, done.result())
+                    take([piece for shard in taken for piece in shard], outcomes)
     finally:
+        _FORKED.pop(initargs[0], None)
         if log is not None:
             summary.relinked = log.relinked
             log.close()

@@ -2,12 +2,14 @@
 tasks on a cluster; the sequencer (screening in input order, appending, signing) stays in the process that runs
 ``trace rescore``, exactly as with the local process pool.
 
-One task per shard: a shard is one batch of records of the inputs, in input order (:data:`trace_engine.rescore.BATCH`
-records). Tasks are pure: they read the shard and return its outcomes, and write nothing, so a task Ray retries
-after a worker died, or a shard scored twice, changes nothing in the log. The sequencer takes shards' results in
-input order with at most ``2 × workers`` shards in flight, appends each batch in one transaction and reports its
-calls only after the commit. A killed run therefore loses nothing it reported, and re-running it appends nothing
-twice: idempotent and resumable exactly as the local engine, whatever the cluster did.
+One task per shard: a shard is one batch of records of the inputs, in input order
+(:data:`trace_engine.rescore.BATCH` records; a ``.jsonl`` file's as the bytes of its lines, so a node needs no
+access to the input files). Tasks are pure: they read the shard and return its outcomes, and write nothing, so a
+task Ray retries after a worker died, or a shard scored twice, changes nothing in the log. The sequencer takes
+shards' results in input order with at most ``2 × workers`` shards in flight, appends each batch (with those already
+scored behind it) in one transaction and reports its calls only after the commit. A killed run therefore loses
+nothing it reported, and re-running it appends nothing twice: idempotent and resumable exactly as the local engine,
+whatever the cluster did.
 
 Each Ray worker process builds the rule engine once per config (the config travels once, as a Ray object) and
 keeps it for every shard it scores. Trace must be installed on every node (the same version: the engine version
@@ -70,6 +72,12 @@ class _Pending:
         import ray
 
         return ray.get(self.ref)
+
+    def done(self) -> bool:
+        import ray
+
+        ready, _ = ray.wait([self.ref], timeout=0)
+        return bool(ready)
 
 
 class RayPool:

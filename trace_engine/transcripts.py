@@ -41,6 +41,7 @@ agent, call start, speaker rule). Re-scoring a call whose content changed supers
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
 import os
@@ -510,40 +511,15 @@ def _parse_line(decoder: _Decoder, raw: bytes, file: str, lineno: int) -> Record
     return _record(decoder, value, file, lineno)
 
 
-@dataclass(frozen=True, slots=True)
-class RawLine:
-    """One non-blank line of a ``.jsonl`` file, read but not yet parsed: :func:`parse_line` makes it the record
-    :func:`iter_records` would have given (re-scoring workers parse in parallel this way)."""
-
-    raw: bytes
-    file: str
-    line: int
-
-
-_LINE_DECODER: _Decoder | None = None
-
-
-def parse_line(line: RawLine) -> Record:
-    """The record on ``line``: exactly what :func:`iter_records` gives for it."""
-    global _LINE_DECODER
-    if _LINE_DECODER is None:
-        _LINE_DECODER = _Decoder()
-    return _parse_line(_LINE_DECODER, line.raw, line.file, line.line)
-
-
-def iter_records(path: str, *, raw_lines: bool = False) -> Iterator[Record | RawLine]:
+def iter_records(path: str) -> Iterator[Record]:
     """Every record in ``path`` (file, directory or ``-``), as transcripts, not-scored calls or errors, in
-    order. With ``raw_lines`` the lines of ``.jsonl`` files come unparsed (:class:`RawLine`; see :func:`parse_line`).
-    Raises ``OSError`` only when ``path`` itself cannot be opened."""
+    order. Raises ``OSError`` only when ``path`` itself cannot be opened."""
     if path == "-":
         yield from _iter_document(sys.stdin.buffer.read(), "<stdin>")
         return
     if os.path.isdir(path):
-        for root, dirs, files in os.walk(path):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            for name in sorted(files):
-                if name.endswith((".json", ".jsonl", ".calls")):
-                    yield from iter_records(os.path.join(root, name), raw_lines=raw_lines)
+        for name in record_files(path):
+            yield from iter_records(name)
         return
     if path.endswith(".calls"):
         yield from _iter_calls(path)
@@ -553,10 +529,36 @@ def iter_records(path: str, *, raw_lines: bool = False) -> Iterator[Record | Raw
             decoder = _Decoder()
             for lineno, raw in enumerate(fh, start=1):
                 if raw.strip():
-                    yield RawLine(raw, path, lineno) if raw_lines else _parse_line(decoder, raw, path, lineno)
+                    yield _parse_line(decoder, raw, path, lineno)
             return
         data = fh.read()
     yield from _iter_document(data, path)
+
+
+def record_files(directory: str) -> Iterator[str]:
+    """The files of ``directory`` (and its subdirectories, hidden ones left out) that hold records
+    (``.json``, ``.jsonl``, ``.calls``), in the order :func:`iter_records` reads them."""
+    for root, dirs, files in os.walk(directory):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if name.endswith((".json", ".jsonl", ".calls")):
+                yield os.path.join(root, name)
+
+
+_LINE_DECODER: _Decoder | None = None
+
+
+def iter_lines(data: bytes, file: str, first_line: int = 1) -> Iterator[Record]:
+    """The records of ``data``, consecutive whole lines of the ``.jsonl`` file ``file`` starting at line
+    ``first_line``: exactly what :func:`iter_records` gives for those lines (re-scoring workers parse the byte
+    ranges the reader hands them this way)."""
+    global _LINE_DECODER
+    if _LINE_DECODER is None:
+        _LINE_DECODER = _Decoder()
+    decoder = _LINE_DECODER
+    for lineno, raw in enumerate(io.BytesIO(data), start=first_line):  # split as a file is: at b"\n" only
+        if raw.strip():
+            yield _parse_line(decoder, raw, file, lineno)
 
 
 def _iter_document(data: bytes, file: str) -> Iterator[Record]:

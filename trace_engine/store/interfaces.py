@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 #: ``(tenant, seq, call_id, agent_id, product, config_etag, engine_version, verdict, scored_at, call_at, findings,
-#: blocked_turns, modified_turns, packs_enforced, body, leaf_hash, prev_hash, audit_hash, supersedes)``
+#: blocked_turns, modified_turns, packs_enforced, body, leaf_hash, prev_hash, audit_hash, supersedes)``; ``body`` is
+#: the record's canonical bytes (UTF-8), stored as text
 ScorecardRow = tuple
 #: ``(tenant, seq, idx, id, audit_hash, interaction_id, agent_id, rule_id, pack_id, severity, action_taken,
 #: citation, reason, at_t, scored_at, call_at)``

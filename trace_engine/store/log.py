@@ -60,6 +60,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import operator
 import os
 import threading
 import time
@@ -166,6 +167,11 @@ class ReadyRecord:
         """What makes a second record of the call a duplicate: config etag, engine version, input content hash."""
         return (self.config_etag, self.engine_version, self.input_sha256)
 
+    def __reduce__(self) -> tuple[Any, tuple]:
+        # re-scoring workers send ready records to the appending process pickled: positional arguments cost a
+        # third of a slots dataclass's generic ``__getstate__``/``__setstate__`` on both sides
+        return (ReadyRecord, _ready_fields(self))
+
     def relinked(self, supersedes: str | None) -> ReadyRecord:
         """The same record superseding ``supersedes`` instead: the bytes spliced, the body hashed again."""
         body = b"".join(
@@ -179,6 +185,9 @@ class ReadyRecord:
         return dataclasses.replace(
             self, supersedes=supersedes, body=body, leaf=leaf_hash(body), superseded_contribution=None
         )
+
+
+_ready_fields = operator.attrgetter(*(f.name for f in dataclasses.fields(ReadyRecord)))
 
 
 def _body_contribution(body: str | bytes | None) -> rollup.Contribution | None:
@@ -879,7 +888,7 @@ class LogTransaction:
             (
                 t, seq, rec.call_id, rec.agent_id, rec.product, rec.config_etag, rec.engine_version, rec.verdict,
                 rec.scored_at, rec.call_at, rec.findings, rec.blocked_turns, rec.modified_turns, rec.packs_enforced,
-                rec.body.decode("utf-8"), rec.leaf.hex(), st.head.hex(), ah_hex, latest,
+                rec.body, rec.leaf.hex(), st.head.hex(), ah_hex, latest,
             )
         )
         self._v_rows.extend(

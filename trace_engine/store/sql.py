@@ -79,6 +79,9 @@ class SqlSession:
 
     #: the SQL expression giving a record's body as the exact bytes stored
     BODY_BYTES = "CAST(body AS BLOB)"
+    #: the SQL expression storing a bound body (its UTF-8 bytes, as hashed) in a text column: the bytes are bound as
+    #: they are, not decoded to a str in Python and encoded again by the driver
+    BODY_PARAM = "CAST(? AS TEXT)"
 
     def __init__(self, store: Any, conn: Any):
         self.store = store
@@ -291,7 +294,7 @@ class SqlSession:
         return row[0] if row else None
 
     def insert_scorecards(self, rows: Sequence[tuple]) -> None:
-        self._many(f"INSERT INTO scorecards({_SC_COLS}) VALUES ({_marks(19)})", rows)
+        self._many(f"INSERT INTO scorecards({_SC_COLS}) VALUES ({_marks(14)}, {self.BODY_PARAM}, {_marks(4)})", rows)
 
     def insert_violations(self, rows: Sequence[tuple]) -> None:
         self._many(f"INSERT INTO violations({_V_COLS}) VALUES ({_marks(16)})", rows)

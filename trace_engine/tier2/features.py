@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 import zlib
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -112,11 +113,55 @@ def _tone_texts(w: Sequence[tuple[str, str]], ctx: CallContext) -> list[str]:
     return [w[-1][1]]
 
 
+#: the inline brand_voice pack's phrase sets whose hits are brand_tone features (one definition: brand-003's list
+#: of false-urgency and scam-pressure wording, the profanity and threat list, and their negations)
+TONE_CUE_SETS = ("false_urgency", "urgency_negated", "profanity_or_threat", "guarantee", "guarantee_negated")
+_TONE_CUES: list[tuple[str, ...]] = []
+_TONE_CUES_LOCK = threading.Lock()
+
+
+def tone_cues() -> list[tuple[str, ...]]:
+    """The normalized phrases of :data:`TONE_CUE_SETS`, read once from the built-in brand_voice pack."""
+    if not _TONE_CUES:
+        with _TONE_CUES_LOCK:
+            if not _TONE_CUES:
+                from trace_engine.packs import builtin_pack_path, load_pack_file
+                from trace_engine.text import normalize_phrase
+
+                path = builtin_pack_path("brand_voice")
+                if path is None:  # pragma: no cover - the pack ships with Trace
+                    raise RuntimeError("the built-in brand_voice pack is missing")
+                sets = dict(load_pack_file(path).phrase_sets)
+                _TONE_CUES.extend(tuple(f" {normalize_phrase(p)} " for p in sets[name] if "{" not in p)
+                                  for name in TONE_CUE_SETS)
+    return _TONE_CUES
+
+
+def tone_cue_hits(text: str) -> list[float]:
+    """1.0 per phrase set of :data:`TONE_CUE_SETS` with a phrase in ``text`` (normalized as the gate reads it)."""
+    from trace_engine.text import normalize
+
+    norm = f" {normalize(text).text} "
+    return [float(any(p in norm for p in phrases)) for phrases in tone_cues()]
+
+
+#: pressure negated or handed back to the caller ("you don't have to decide today", "no charge without your
+#: okay", "it's optional", "take your time"): the pressure words with a no in front, which a mean-pooled embedding
+#: and word n-grams read as the pressure itself (the dev split's strongest false positives in round 3)
+PRESSURE_NEGATED = re.compile(
+    r"\b(?:do not|don'?t|doesn'?t|won'?t|will not|not|no|never|aren'?t|isn'?t|nobody|no one)\b[^.?!,]{0,25}"
+    r"\b(?:have to|need to|required|obligat\w*|pressure|rush|penalty|charged?|charges|enrolled|signed up|deadline|"
+    r"lose|change|affect)\b|"
+    r"\b(?:optional|up to you|your (?:choice|call|decision)|take your time|no rush|no pressure|whenever you'?re ready|"
+    r"free to)\b", re.I)
+
+
 def _tone_hand(w: Sequence[tuple[str, str]], ctx: CallContext) -> list[float]:
     t = w[-1][1]
     letters = [c for c in t if c.isalpha()]
     caps = sum(c.isupper() for c in letters) / max(1, len(letters))
-    return _len_feats(t) + [float(caps > 0.6 and len(letters) > 8), float("!" in t)]
+    return (_len_feats(t) + [float(caps > 0.6 and len(letters) > 8), float("!" in t)] + tone_cue_hits(t)
+            + [float(bool(PRESSURE_NEGATED.search(t)))])
 
 
 def _minnec_texts(w: Sequence[tuple[str, str]], ctx: CallContext) -> list[str]:

