@@ -11,42 +11,10 @@ scorecard are compared with the same turn checked whole.
 
 from __future__ import annotations
 
-import functools
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from trace_engine import Engine
-
-PACKS = ["tcpa", "hipaa", "pii", "brand_voice", "debt_collection"]
-META = {
-    "direction": "outbound",
-    "business_name": "Acme Solar",
-    "agent_name": "Sam",
-    "local_time": "2026-11-20T10:15:00-05:00",
-    "callee_state": "NY",
-    "answered_by": "human",
-    "recording_enabled": True,
-    "callback_numbers": ["415-555-0198"],
-}
-
-
-@functools.cache
-def engine(mode: str) -> Engine:
-    return Engine.from_config(
-        {
-            "rule_packs": {p: {"enabled": True} for p in PACKS},
-            "guardrails": {
-                "mode": mode,
-                "inline_timeout_ms": 60000,
-                "block_pii": {"patterns": ["ssn", "credit_card", "email", "us_phone"]},
-                "blocked_phrases": ["trust me", "to be honest"],
-                "mandatory_disclosures": [{"text": "This call is recorded.", "trigger": "call_start"}],
-            },
-        }
-    )
-
+from test_gate_stream import META, chunks_of, engine
 
 FRAGMENTS = [
     # plain words: the restart points sit after these
@@ -107,16 +75,6 @@ fragment = st.sampled_from(FRAGMENTS)
 separator = st.sampled_from(SEPARATORS)
 turn = st.lists(st.tuples(fragment, separator), min_size=1, max_size=12).map(lambda parts: "".join(f + s for f, s in parts))
 cuts = st.lists(st.integers(0, 100_000), max_size=40)
-
-
-def chunks_of(text: str, cut_points: list[int]) -> list[str]:
-    points = sorted({c % (len(text) + 1) for c in cut_points})
-    out, prev = [], 0
-    for p in points:
-        out.append(text[prev:p])
-        prev = p
-    out.append(text[prev:])
-    return out
 
 
 def scorecard_view(call) -> list:
