@@ -67,6 +67,26 @@ def test_lone_surrogates(text: str) -> None:
     assert live.normalize_phrase(text) == ref.normalize_phrase(text)
 
 
+# ------------------------------------------------------------------------------------------- the ASCII fast path
+
+#: the native normalizer reads plain ASCII turns in one pass and hands anything else to the full scanner: each of
+#: these sits on an edge between the two (a "$" before a number or not, written numbers, contractions, joiners,
+#: number words, single letters)
+FAST_PATH_EDGES = [
+    "$12", "$ 12", "$\t12.50", "$$12", "$-12", "$12abc", "$ twelve", "pay $", "$%", "$@x", "it is $1,000.00 now",
+    "1,000", "1,00", "12.50", "1.2.3", "415.555.0198", "1,000.5", "12,34,567", "0.5%", "50%off", "a@b",
+    "I'd", "you'd've", "don't", "90's", "it's.good", "rock'n'roll", "o'clock", "cannot", "y'all's",
+    "one", "Oh no", "o k", "a b", "a b c", "A. B. C.", "x y z w", "uh huh", "double check", "p.m.", "snake_case",
+    "", " ", "!!!", "'hello'", "'", "a'", "'a", "ten-four", "Ninety9", "2nd and 3rd",
+]
+
+
+@pytest.mark.parametrize("text", FAST_PATH_EDGES)
+def test_fast_path_edges(text: str) -> None:
+    assert_same(text)
+    assert_same(f"Sure, {text} then.")
+
+
 # ------------------------------------------------------------------------------------------- random texts
 
 _pieces = joined(PIECES)

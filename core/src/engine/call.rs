@@ -24,7 +24,7 @@ use super::expr::{Ctx, TimeParser, Value};
 use super::program::{Check, Program, RuleId, Speaker, StateId};
 use super::scan::{Matches, ScanVars, Scratch, Span, NO_KIND};
 use super::state::{Act, Action, Entry, Finding, Late, Redaction, Role, Snapshot, TurnState, Unknown, T};
-use super::textview::{py_str_lossless_offsets, DetKind, View};
+use super::textview::{py_text, DetKind, View};
 use super::trace::{Event, Reason, StateSetter, Tracer};
 
 /// What is stored for a turn the gate could not look at and could not redact either.
@@ -58,7 +58,21 @@ pub struct Shared {
     pub redact_kinds: Vec<DetKind>,
     pub state_keys: Vec<Option<u32>>,
     pub sticky: Arc<super::stream::Sticky>,
+    /// What injected disclosures hit, by text and the call's scan variables (see [`InjectedHits`]).
+    pub injected: std::sync::Mutex<Vec<InjectedHits>>,
 }
+
+/// The matches of one injected text under one set of scan variables. The texts an engine injects are few (its
+/// remedies, filled with the calls' variables) and every call injects the same ones, so their scans are shared by
+/// the engine's calls instead of normalizing and scanning the same sentence again on every call.
+pub struct InjectedHits {
+    text: String,
+    vars: ScanVars,
+    hits: Vec<(super::program::MatcherId, Vec<Span>)>,
+}
+
+/// At most this many injected texts are remembered per engine (then the oldest is forgotten).
+const INJECTED_CACHE: usize = 64;
 
 enum Fail {
     /// the turn ran past its budget between two stages; detector spans already found
@@ -176,10 +190,11 @@ impl CallCore {
         let n_m = p.matchers.count as usize;
         CallCore {
             st: TurnState::new(p.rules.len(), p.state_names.len()),
-            findings: Vec::new(),
+            // room for a typical call's turns, so that the turn loop does not grow them
+            findings: Vec::with_capacity(16),
             redactions: Vec::new(),
-            timeline: Vec::new(),
-            latencies: Vec::new(),
+            timeline: Vec::with_capacity(32),
+            latencies: Vec::with_capacity(16),
             late: None,
             ended: false,
             facts: vec![None; p.field_names.len()],
@@ -260,7 +275,7 @@ impl CallCore {
     /// of the current turn unless `record` is false; the withheld marker if that cannot be done.
     pub fn redact_detectors(&mut self, py: Python<'_>, orig: &Bound<'_, PyString>, spans: Option<Vec<Span>>, record: bool) -> Py<PyString> {
         let got = (|| -> PyResult<Py<PyString>> {
-            let (s, lossy) = py_str_lossless_offsets(orig)?;
+            let (s, lossy) = py_text(orig)?;
             let text = Text::new(&s, if lossy { Some(orig.clone()) } else { None });
             let spans = match spans {
                 Some(s) => s,
@@ -555,7 +570,8 @@ impl CallCore {
             }
         }
         let gone = |id: u64| out.closed.contains(&id) || (!suppressed && out.met.contains(&id));
-        let mut keep: Vec<_> = self.st.obligations.drain(..).filter(|o| !gone(o.id)).collect();
+        let mut keep = std::mem::take(&mut self.st.obligations);
+        keep.retain(|o| !gone(o.id));
         if !suppressed {
             keep.extend(out.opened.iter().filter(|o| !gone(o.id)).cloned());
             self.st.prohibitions.extend(out.opened_prohibitions.iter().cloned());
@@ -609,8 +625,7 @@ impl CallCore {
     /// Injected disclosures are spoken: let them meet other open obligations.
     fn meet_with_injected(&mut self, py: Python<'_>) -> PyResult<()> {
         let text = self.outcome.injected.join(" ");
-        let view = self.normalize(&text)?;
-        self.scan_into(&view, true)?;
+        self.scan_injected(&text)?;
         if self.aux.is_empty() {
             return Ok(());
         }
@@ -631,6 +646,37 @@ impl CallCore {
             still.push(ob);
         }
         self.st.obligations = still;
+        Ok(())
+    }
+
+    /// Scan an injected text into `self.aux`, from the engine's cache when this text was scanned under the same
+    /// variables before (a traced call scans it again: the scan's events are part of its explanation).
+    fn scan_injected(&mut self, text: &str) -> PyResult<()> {
+        if self.tracer.is_none() {
+            let sh = self.sh.clone();
+            let cache = sh.injected.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(known) = cache.iter().find(|c| c.text == text && c.vars == self.vars) {
+                stage(Stage::Normalize)?;
+                stage(Stage::Scan)?;
+                self.aux.clear();
+                for (mid, spans) in &known.hits {
+                    for &span in spans {
+                        self.aux.add(*mid, span);
+                    }
+                }
+                return Ok(());
+            }
+        }
+        let view = self.normalize(text)?;
+        self.scan_into(&view, true)?;
+        if self.tracer.is_none() {
+            let hits = self.aux.iter().map(|(mid, spans)| (mid, spans.to_vec())).collect();
+            let mut cache = self.sh.injected.lock().unwrap_or_else(|e| e.into_inner());
+            if cache.len() >= INJECTED_CACHE {
+                cache.remove(0);
+            }
+            cache.push(InjectedHits { text: text.to_string(), vars: self.vars.clone(), hits });
+        }
         Ok(())
     }
 
@@ -682,7 +728,7 @@ impl CallCore {
             Ok(s) => s.clone(),
             Err(_) => PyString::new(py, ""),
         };
-        let (s, lossy) = py_str_lossless_offsets(&spoken)?;
+        let (s, lossy) = py_text(&spoken)?;
         let stext = Text::new(&s, if lossy { Some(spoken.clone()) } else { None });
         let view = self.normalize(&s)?;
         stage(Stage::Scan)?;
@@ -690,7 +736,7 @@ impl CallCore {
         sh.program.matchers.scan_detectors(&view, &self.vars, &mut self.aux)?;
         let spans = self.aux.detector_spans();
         if spans.is_empty() {
-            return Ok(spoken.unbind());
+            return Ok(spoken.clone().unbind());
         }
         self.redact_for_storage(py, &stext, &spoken, &spans)
     }
@@ -707,7 +753,7 @@ impl CallCore {
     ) -> R<Bound<'py, Decision>> {
         let timeout = self.sh.timeout_ns;
         let deadline = started.saturating_add(timeout);
-        let (s, lossy) = py_str_lossless_offsets(orig)?;
+        let (s, lossy) = py_text(orig)?;
         if now_ns() > deadline {
             return Err(Fail::Over(None));
         }
@@ -809,7 +855,7 @@ impl CallCore {
         let Some(late) = self.late.take() else { return };
         let orig = late.text.bind(py).clone();
         let ok = (|| -> PyResult<()> {
-            let (s, _) = py_str_lossless_offsets(&orig)?;
+            let (s, _) = py_text(&orig)?;
             stage(Stage::Evaluate)?;
             let view = self.normalize(&s)?;
             self.scan_into(&view, false)?;
@@ -931,7 +977,7 @@ impl CallCore {
         if t.is_some() {
             self.st.last_t = t;
         }
-        let (s, lossy) = py_str_lossless_offsets(orig)?;
+        let (s, lossy) = py_text(orig)?;
         let view = self.normalize(&s)?;
         self.scan_into(&view, false)?;
         let program = self.sh.program.clone();
@@ -1409,7 +1455,7 @@ impl CallCore {
             return Ok(text.clone().unbind());
         }
         let got = (|| -> PyResult<Py<PyString>> {
-            let (s, lossy) = py_str_lossless_offsets(text)?;
+            let (s, lossy) = py_text(text)?;
             let view = View::of(&s);
             stage(Stage::Scan)?;
             let sh = self.sh.clone();
@@ -1433,7 +1479,7 @@ impl CallCore {
 
     /// Every match of one text on this call, by matcher id: ``{id: [(start, end, kind | None), ...]}``.
     fn scan<'py>(&mut self, py: Python<'py>, text: &Bound<'py, PyString>) -> PyResult<Bound<'py, PyDict>> {
-        let (s, _) = py_str_lossless_offsets(text)?;
+        let (s, _) = py_text(text)?;
         let view = View::of(&s);
         let sh = self.sh.clone();
         sh.program.matchers.scan(&view, &self.vars, &mut self.aux, &mut self.scratch, self.tracer.as_mut())?;

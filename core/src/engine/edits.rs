@@ -90,7 +90,14 @@ impl<'a> Text<'a> {
 
     /// Pieces as Rust text (lone surrogates read as U+FFFD).
     pub fn render(&self, pieces: &[Piece]) -> String {
-        let mut out = String::new();
+        let len = pieces
+            .iter()
+            .map(|p| match p {
+                Piece::Range(a, b) => self.slice(*a, *b).len(),
+                Piece::Lit(s) => s.len(),
+            })
+            .sum();
+        let mut out = String::with_capacity(len);
         for p in pieces {
             match p {
                 Piece::Range(a, b) => out.push_str(self.slice(*a, *b)),

@@ -100,27 +100,41 @@ impl Plan {
     pub fn render(&self, py: Python<'_>, text: &Text<'_>) -> Vec<Piece> {
         let mut body = apply_edits(py, text, &self.edits);
         if !self.prefixes.is_empty() {
-            let mut out = Vec::new();
-            let joined = self.prefixes.join(" ");
-            if is_blank(text, &body) {
-                out.push(Piece::Lit(joined));
+            let blank = is_blank(text, &body);
+            let joined = joined_with(&self.prefixes, "", if blank { "" } else { " " });
+            if blank {
+                body.clear();
+                body.push(Piece::Lit(joined));
             } else {
-                out.push(Piece::Lit(joined + " "));
-                out.extend(body);
+                body.insert(0, Piece::Lit(joined));
             }
-            body = out;
         }
         if !self.suffixes.is_empty() {
-            let joined = self.suffixes.join(" ");
             if is_blank(text, &body) {
-                body = vec![Piece::Lit(joined)];
+                body.clear();
+                body.push(Piece::Lit(joined_with(&self.suffixes, "", "")));
             } else {
                 rstrip(text, &mut body);
-                body.push(Piece::Lit(" ".to_string() + &joined));
+                body.push(Piece::Lit(joined_with(&self.suffixes, " ", "")));
             }
         }
         body
     }
+}
+
+/// `before`, the lines joined by single spaces, then `after`, in one allocation.
+fn joined_with(lines: &[String], before: &str, after: &str) -> String {
+    let len = before.len() + after.len() + lines.iter().map(|l| l.len() + 1).sum::<usize>();
+    let mut out = String::with_capacity(len);
+    out.push_str(before);
+    for (k, line) in lines.iter().enumerate() {
+        if k > 0 {
+            out.push(' ');
+        }
+        out.push_str(line);
+    }
+    out.push_str(after);
+    out
 }
 
 /// A rule's scope on this call: out of scope (`missing: false`) or a fact it needs is missing.
@@ -668,7 +682,7 @@ impl<'a, 'py> CallView<'a, 'py> {
 
     /// An inject text with the call's variables filled in; `None` when one is missing.
     pub fn fill(&self, parts: &[TextPart]) -> Option<String> {
-        let mut out = String::new();
+        let mut out = String::with_capacity(128);
         for p in parts {
             match p {
                 TextPart::Lit(s) => out.push_str(s),

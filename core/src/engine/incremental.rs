@@ -361,10 +361,7 @@ impl Incremental {
         if !nt.wide.is_empty() {
             d.wide.extend_from_slice(&nt.wide[at..]);
         }
-        // the common case: no detector can find anything there (the same cheap test `detect_many` starts with)
-        let digits = crate::text::detectors::digit_count(d);
-        let possible = matchers.detectors.iter().any(|det| crate::text::detectors::possible(det.kind.0, d, digits));
-        let mut found = if possible { matchers.detector_hits(d, vars)? } else { vec![Vec::new(); matchers.detectors.len()] };
+        let mut found = matchers.detector_hits(d, vars)?.unwrap_or_else(|| vec![Vec::new(); matchers.detectors.len()]);
         let shift = at as u32;
         for hs in &mut found {
             for h in hs.iter_mut() {

@@ -43,6 +43,11 @@ fn no_exempt() -> &'static Exempt {
 /// Hits per request; `requests` carry exempt values already in canonical form (the call's variables, canonicalized
 /// once at call start by the same rules).
 pub fn detect_many(nt: &NormalizedText, requests: &[(DetKind, &[String])]) -> PyResult<Vec<Vec<Hit>>> {
+    detect_many_checked(nt, requests, detectors::Precheck::new(nt))
+}
+
+/// [`detect_many`] with the preconditions looked at so far.
+pub fn detect_many_checked(nt: &NormalizedText, requests: &[(DetKind, &[String])], pre: detectors::Precheck) -> PyResult<Vec<Vec<Hit>>> {
     let owned: Vec<Option<Exempt>> =
         requests.iter().map(|(_, ex)| (!ex.is_empty()).then(|| ex.iter().cloned().collect())).collect();
     let reqs: Vec<(Kind, &Exempt)> = requests
@@ -50,7 +55,7 @@ pub fn detect_many(nt: &NormalizedText, requests: &[(DetKind, &[String])]) -> Py
         .zip(owned.iter())
         .map(|((k, _), ex)| (k.0, ex.as_ref().unwrap_or_else(|| no_exempt())))
         .collect();
-    Ok(detectors::detect_many(nt, &reqs)
+    Ok(detectors::detect_many_checked(nt, &reqs, pre)
         .into_iter()
         .map(|hits| hits.into_iter().map(|h| Hit { start: h.start as u32, end: h.end as u32 }).collect())
         .collect())

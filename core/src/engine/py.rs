@@ -43,6 +43,12 @@ impl ProgramPy {
         self.program.matchers.payloads.len()
     }
 
+    /// Heap bytes of the automaton (its cache footprint on the hot path).
+    #[getter]
+    fn automaton_bytes(&self) -> usize {
+        self.program.matchers.automaton.as_ref().map_or(0, |a| a.memory_usage())
+    }
+
     /// Variables the matchers read (template variables and detector exemptions).
     #[getter]
     fn variables(&self) -> Vec<String> {
@@ -168,6 +174,7 @@ impl EngineCore {
                 redact_kinds,
                 state_keys,
                 sticky: Arc::new(super::stream::Sticky { words: sticky_words.into_iter().collect() }),
+                injected: std::sync::Mutex::new(Vec::new()),
             }),
         })
     }

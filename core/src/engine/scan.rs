@@ -478,7 +478,7 @@ impl Matches {
 }
 
 /// What a call contributes to a scan: its variables' values as tokens and the exempt values per detector leaf.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ScanVars {
     pub tokens: Vec<Option<Vec<String>>>,
     /// per detector leaf: canonical exempt values
@@ -865,20 +865,25 @@ impl Matchers {
         if self.detectors.is_empty() {
             return Ok(());
         }
-        let hits = self.detector_hits(&view.nt, vars)?;
-        self.add_detector_hits(&hits, out);
+        if let Some(hits) = self.detector_hits(&view.nt, vars)? {
+            self.add_detector_hits(&hits, out);
+        }
         Ok(())
     }
 
-    /// The detector leaves' hits in `nt`, leaf by leaf.
-    pub fn detector_hits(&self, nt: &crate::text::NormalizedText, vars: &ScanVars) -> PyResult<Vec<Vec<Hit>>> {
+    /// The detector leaves' hits in `nt`, leaf by leaf; `None` when no detector could hit (most turns).
+    pub fn detector_hits(&self, nt: &crate::text::NormalizedText, vars: &ScanVars) -> PyResult<Option<Vec<Vec<Hit>>>> {
+        let mut pre = crate::text::detectors::Precheck::new(nt);
+        if !pre.any(nt) {
+            return Ok(None); // nothing to build
+        }
         let requests: Vec<(DetKind, &[String])> = self
             .detectors
             .iter()
             .enumerate()
             .map(|(i, d)| (d.kind, vars.exempt.get(i).map(Vec::as_slice).unwrap_or(&[])))
             .collect();
-        crate::engine::native::detect_many(nt, &requests)
+        crate::engine::native::detect_many_checked(nt, &requests, pre).map(Some)
     }
 
     /// Adds the detector leaves' hits (leaf by leaf, as [`Matchers::detector_hits`] gives them) to `out`.

@@ -157,8 +157,13 @@ pub struct Hit {
 /// A Python `str` as Rust text: lone surrogates (which Rust strings cannot hold) become U+FFFD one for one, so
 /// character offsets are the same on both sides.
 pub fn py_str_lossless_offsets(s: &Bound<'_, PyString>) -> PyResult<(String, bool)> {
+    py_text(s).map(|(t, lossy)| (t.into_owned(), lossy))
+}
+
+/// [`py_str_lossless_offsets`] borrowing the string's own UTF-8 when it has one (no copy: the turn's hot path).
+pub fn py_text<'a>(s: &'a Bound<'_, PyString>) -> PyResult<(std::borrow::Cow<'a, str>, bool)> {
     match s.to_str() {
-        Ok(t) => Ok((t.to_string(), false)),
+        Ok(t) => Ok((std::borrow::Cow::Borrowed(t), false)),
         Err(_) => {
             let raw = s.call_method1("encode", ("utf-32-le", "surrogatepass"))?;
             let bytes: &[u8] = raw.downcast::<pyo3::types::PyBytes>()?.as_bytes();
@@ -167,7 +172,7 @@ pub fn py_str_lossless_offsets(s: &Bound<'_, PyString>) -> PyResult<(String, boo
                 let u = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
                 out.push(char::from_u32(u).unwrap_or('\u{FFFD}'));
             }
-            Ok((out, true))
+            Ok((std::borrow::Cow::Owned(out), true))
         }
     }
 }

@@ -9,7 +9,7 @@ use super::chars::{is_alnum, is_apostrophe, is_inline_space, is_space, push_case
 use super::fold::fold;
 use super::items::{Item, Items, GAP_HYPHEN, GAP_OTHER, GAP_WS, K_DECIMAL, K_DIGITS, K_PLACEHOLDER, K_WORD};
 use super::numbers::{convert_numbers, needs_number_pass};
-use super::words::{expansion, GENERIC_SUFFIXES};
+use super::words::{expansion, is_number_pass_word, GENERIC_SUFFIXES};
 use super::Fold;
 use super::NormalizedText;
 
@@ -91,7 +91,221 @@ fn with_items<R>(f: impl FnOnce(&mut Items) -> R) -> R {
 fn view_into(text: &str, phrase: bool, nt: &mut NormalizedText) {
     nt.clear();
     nt.original.push_str(text);
+    if !phrase && text.is_ascii() {
+        if view_plain_ascii(text, nt) {
+            return;
+        }
+        nt.clear();
+        nt.original.push_str(text);
+    }
     with_items(|items| view_from(text, phrase, nt, items));
+}
+
+/// The fast path for the common turn: ASCII text whose tokens are words, digits, written numbers (`1,000`, `12.50`),
+/// contractions, `%`, `@` and `$` before a number, with no number words, no spelled-out word (a gap between two items
+/// then never changes a token: the number pass and the spelled-word merge would leave the items alone). Writes the
+/// tokens straight into `nt` in one pass; `false` (with `nt` half built) when the text needs the full scanner.
+fn view_plain_ascii(text: &str, nt: &mut NormalizedText) -> bool {
+    let b = text.as_bytes();
+    let n = b.len();
+    let mut single_letters = 0usize;
+    // one token: `nt.text[start..]`, from the original `s..e`; false when the text needs the full scanner
+    let mut token = |nt: &mut NormalizedText, start: usize, s: usize, e: usize, digits: bool| -> bool {
+        let t = &nt.text[start..];
+        if t.len() == 1 && t.as_bytes()[0].is_ascii_alphabetic() {
+            single_letters += 1;
+            if single_letters >= 3 {
+                return false;
+            }
+        }
+        if is_number_pass_word(t) {
+            return false;
+        }
+        nt.norm_starts.push(start);
+        nt.norm_ends.push(nt.text.len());
+        nt.orig_starts.push(s);
+        nt.orig_ends.push(e);
+        nt.is_digits.push(digits);
+        true
+    };
+    let start_token = |nt: &mut NormalizedText| -> usize {
+        if !nt.text.is_empty() {
+            nt.text.push(' ');
+        }
+        nt.text.len()
+    };
+    // a "$" not yet read: its offset, and whether only whitespace has followed it
+    let mut dollar: Option<usize> = None;
+    let mut dollar_clean = false;
+    let mut p = 0;
+    while p < n {
+        let c = b[p];
+        if !c.is_ascii_alphanumeric() {
+            let word = match c {
+                b'%' => "percent",
+                b'@' => "at",
+                b'$' => {
+                    if let Some(ds) = dollar {
+                        let at = start_token(nt);
+                        nt.text.push_str("dollars");
+                        if !token(nt, at, ds, ds + 1, false) {
+                            return false;
+                        }
+                    }
+                    dollar = Some(p);
+                    dollar_clean = true;
+                    p += 1;
+                    continue;
+                }
+                _ => {
+                    dollar_clean &= is_space(c as char);
+                    p += 1;
+                    continue;
+                }
+            };
+            if dollar.is_some() {
+                return false; // "$%": the full scanner puts "dollars" first
+            }
+            let at = start_token(nt);
+            nt.text.push_str(word);
+            if !token(nt, at, p, p + 1, false) {
+                return false;
+            }
+            p += 1;
+            continue;
+        }
+        // a chunk: alphanumeric runs joined by single ". , _" or apostrophes
+        let s = p;
+        let mut q = p;
+        let mut apostrophe = false;
+        let mut separated = false; // a "." or ","
+        loop {
+            while q < n && b[q].is_ascii_alphanumeric() {
+                q += 1;
+            }
+            if q + 1 < n && is_chunk_joiner(b[q] as char) && b[q + 1].is_ascii_alphanumeric() {
+                match b[q] {
+                    b'\'' => apostrophe = true,
+                    b'_' => return false,
+                    _ => separated = true,
+                }
+                q += 1;
+            } else {
+                break;
+            }
+        }
+        p = q;
+        let raw = &text[s..q];
+        let at = start_token(nt);
+        let number = !apostrophe && raw.bytes().all(|x| x.is_ascii_digit() || x == b'.' || x == b',');
+        if separated && !number {
+            return false; // "p.m.", "jane.doe": words with dots take the full scanner
+        }
+        if number && separated && !numeric_segment(text, s, q) {
+            return false; // "415.555.0198": digit groups, one token each
+        }
+        if let Some(ds) = dollar.take() {
+            if !(number && dollar_clean) {
+                return false; // "$ for": the full scanner puts "dollars" first
+            }
+            // "$12" reads "12 dollars", both tokens spanning "$12"
+            push_number(nt, raw);
+            if !token(nt, at, ds, q, !raw.contains('.')) {
+                return false;
+            }
+            let at = start_token(nt);
+            nt.text.push_str("dollars");
+            if !token(nt, at, ds, q, false) {
+                return false;
+            }
+            continue;
+        }
+        if number {
+            push_number(nt, raw);
+            if !token(nt, at, s, q, !raw.contains('.')) {
+                return false;
+            }
+            continue;
+        }
+        nt.text.push_str(raw);
+        nt.text[at..].make_ascii_lowercase();
+        let form = if apostrophe {
+            word_form(&nt.text[at..])
+        } else {
+            expansion(&nt.text[at..]).map_or(WordForm::Plain, WordForm::Expansion)
+        };
+        match form {
+            WordForm::Plain => {
+                if !token(nt, at, s, q, false) {
+                    return false;
+                }
+            }
+            WordForm::Expansion(parts) => {
+                nt.text.truncate(at);
+                for (k, part) in parts.iter().enumerate() {
+                    let at = if k == 0 { at } else { start_token(nt) };
+                    nt.text.push_str(part);
+                    if !token(nt, at, s, q, false) {
+                        return false;
+                    }
+                }
+            }
+            WordForm::Suffix(base, repl) => {
+                nt.text.truncate(at + base);
+                let digits = nt.text[at..].bytes().all(|x| x.is_ascii_digit());
+                if !token(nt, at, s, q, digits) {
+                    return false;
+                }
+                if let Some(r) = repl {
+                    let at = start_token(nt);
+                    nt.text.push_str(r);
+                    if !token(nt, at, s, q, false) {
+                        return false;
+                    }
+                }
+            }
+        }
+    }
+    if let Some(ds) = dollar {
+        let at = start_token(nt);
+        nt.text.push_str("dollars");
+        if !token(nt, at, ds, ds + 1, false) {
+            return false;
+        }
+    }
+    true
+}
+
+/// A written number's token: its digits and decimal point, without thousands separators.
+#[inline]
+fn push_number(nt: &mut NormalizedText, raw: &str) {
+    nt.text.extend(raw.bytes().filter(|&x| x != b',').map(char::from));
+}
+
+/// How a lowercased word with no ". , _" inside reads: a contraction's expansion, a base before a generic suffix
+/// (`base` bytes, then the suffix's word if it has one: "they'll" → "they will", "cat's" → "cat"), or itself.
+enum WordForm {
+    Plain,
+    Expansion(&'static [&'static str]),
+    Suffix(usize, Option<&'static str>),
+}
+
+fn word_form(w: &str) -> WordForm {
+    if let Some(exp) = expansion(w) {
+        return WordForm::Expansion(exp);
+    }
+    if w.bytes().any(|x| x == b'\'') {
+        for &(suf, repl) in GENERIC_SUFFIXES {
+            if w.ends_with(suf) && w.len() > suf.len() {
+                let base = w.len() - suf.len();
+                if w[..base].contains('\'') {
+                    break;
+                }
+                return WordForm::Suffix(base, repl);
+            }
+        }
+    }
+    WordForm::Plain
 }
 
 fn view_from(text: &str, phrase: bool, nt: &mut NormalizedText, items: &mut Items) {
@@ -534,49 +748,40 @@ fn add_word<T: Chars + ?Sized>(text: &T, a: usize, b: usize, gap0: u8, items: &m
         }
     }
     let w1 = items.arena.len();
-    let w = &items.arena[w0..w1];
-    if let Some(exp) = expansion(w) {
-        items.arena.truncate(w0);
-        for (k, part) in exp.iter().enumerate() {
-            items.push(part, a, b, if k == 0 { gap0 } else { GAP_WS }, K_WORD);
-        }
-        return;
-    }
-    if w.bytes().any(|x| x == b'\'') {
-        for &(suf, repl) in GENERIC_SUFFIXES {
-            if w.ends_with(suf) && w.len() > suf.len() {
-                let base_end = w1 - suf.len();
-                if items.arena[w0..base_end].contains('\'') {
-                    break;
-                }
-                items.arena.truncate(base_end);
-                let base = &items.arena[w0..base_end];
-                let kind = if base.bytes().all(|x| x.is_ascii_digit()) {
-                    K_DIGITS
-                } else {
-                    K_WORD
-                };
-                items.v.push(Item {
-                    t: (w0 as u32, base_end as u32),
-                    s: a,
-                    e: b,
-                    gap: gap0,
-                    kind,
-                });
-                if let Some(r) = repl {
-                    items.push(r, a, b, GAP_WS, K_WORD);
-                }
-                return;
+    match word_form(&items.arena[w0..w1]) {
+        WordForm::Expansion(exp) => {
+            items.arena.truncate(w0);
+            for (k, part) in exp.iter().enumerate() {
+                items.push(part, a, b, if k == 0 { gap0 } else { GAP_WS }, K_WORD);
             }
         }
+        WordForm::Suffix(base, repl) => {
+            let base_end = w0 + base;
+            items.arena.truncate(base_end);
+            let kind = if items.arena[w0..base_end].bytes().all(|x| x.is_ascii_digit()) {
+                K_DIGITS
+            } else {
+                K_WORD
+            };
+            items.v.push(Item {
+                t: (w0 as u32, base_end as u32),
+                s: a,
+                e: b,
+                gap: gap0,
+                kind,
+            });
+            if let Some(r) = repl {
+                items.push(r, a, b, GAP_WS, K_WORD);
+            }
+        }
+        WordForm::Plain => items.v.push(Item {
+            t: (w0 as u32, w1 as u32),
+            s: a,
+            e: b,
+            gap: gap0,
+            kind: K_WORD,
+        }),
     }
-    items.v.push(Item {
-        t: (w0 as u32, w1 as u32),
-        s: a,
-        e: b,
-        gap: gap0,
-        kind: K_WORD,
-    });
 }
 
 // ------------------------------------------------------------------------------------------- spelled words

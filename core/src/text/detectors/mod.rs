@@ -162,12 +162,23 @@ fn canonical_mbi(v: &str) -> Option<String> {
 /// single-letter tokens ("one e g four t e five m k seven three").
 fn mbi_plausible(text: &str) -> bool {
     let b = text.as_bytes();
-    if b.windows(2).any(|w| w[0].is_ascii_digit() && w[1].is_ascii_lowercase()) {
-        return true;
+    let mut singles = 0;
+    let mut prev = b' '; // the start reads as a space before the first character
+    for (i, &c) in b.iter().enumerate() {
+        if c.is_ascii_lowercase() {
+            if prev.is_ascii_digit() {
+                return true; // a digit then a letter
+            }
+            if prev == b' ' && b.get(i + 1).is_none_or(|&x| x == b' ') {
+                singles += 1;
+                if singles == 4 {
+                    return true;
+                }
+            }
+        }
+        prev = c;
     }
-    let single =
-        |i: usize| b[i].is_ascii_lowercase() && (i == 0 || b[i - 1] == b' ') && (i + 1 == b.len() || b[i + 1] == b' ');
-    (0..b.len()).filter(|&i| single(i)).nth(3).is_some()
+    false
 }
 
 fn spoken_at(text: &str) -> bool {
@@ -371,17 +382,43 @@ pub fn detect(kind: Kind, nt: &NormalizedText, exempt: &Exempt) -> Vec<Hit> {
     (kind.spec().run)(&mut Ctx::new(nt), exempt)
 }
 
+/// [`possible`] per kind for one text, each computed at most once (the cheap digit count first), so that a caller
+/// that looks before building its requests ([`Precheck::any`]) and [`detect_many_checked`] share the work.
+pub struct Precheck {
+    digits: usize,
+    can: [Option<bool>; DETECTORS.len()],
+}
+
+impl Precheck {
+    pub fn new(nt: &NormalizedText) -> Precheck {
+        Precheck { digits: digit_count(nt), can: [None; DETECTORS.len()] }
+    }
+
+    #[inline]
+    pub fn possible(&mut self, kind: Kind, nt: &NormalizedText) -> bool {
+        let digits = self.digits;
+        *self.can[kind as usize].get_or_insert_with(|| possible(kind, nt, digits))
+    }
+
+    /// Whether any detector may hit: when not, [`detect_many`] finds nothing.
+    pub fn any(&mut self, nt: &NormalizedText) -> bool {
+        DETECTORS.iter().any(|s| self.possible(s.kind, nt))
+    }
+}
+
 /// Hits per request `(kind, canonical exempt values)`, one finding per value: a hit overlapping a hit of a more
 /// specific kind (found whether or not that kind was requested, exempt values included) is dropped. Each detector
 /// runs at most once per exempt set, and only when [`possible`].
 pub fn detect_many(nt: &NormalizedText, requests: &[(Kind, &Exempt)]) -> Vec<Vec<Hit>> {
-    let digits = digit_count(nt);
-    // possible() per kind, computed at most once (the cheap digit count first)
-    let mut can: [Option<bool>; DETECTORS.len()] = [None; DETECTORS.len()];
-    let mut possible_kind = |kind: Kind| *can[kind as usize].get_or_insert_with(|| possible(kind, nt, digits));
-    if !DETECTORS.iter().any(|s| possible_kind(s.kind)) {
+    detect_many_checked(nt, requests, Precheck::new(nt))
+}
+
+/// [`detect_many`] with the preconditions looked at so far.
+pub fn detect_many_checked(nt: &NormalizedText, requests: &[(Kind, &Exempt)], mut pre: Precheck) -> Vec<Vec<Hit>> {
+    if !pre.any(nt) {
         return vec![Vec::new(); requests.len()]; // the common case: nothing any detector could find
     }
+    let mut possible_kind = |kind: Kind| pre.possible(kind, nt);
     let mut cx = Ctx::new(nt);
     let no_exempt = Exempt::new();
     let mut raw: [Option<Vec<Hit>>; DETECTORS.len()] = Default::default();
