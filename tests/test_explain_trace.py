@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from trace_engine import Engine, _core
 from trace_engine.dsl import load_pack_text
-from trace_engine.explain import EVENTS, REASONS, SENTENCES, explain_markdown
-from trace_engine.replay import Replay, feed_turn
+from trace_engine.explain import CHECKS, EVENTS, REASONS, SENTENCES, explain_markdown
+from trace_engine.replay import Replay, explain_transcript, feed_turn, word_chunks
 from trace_engine.transcripts import load_transcripts
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -131,6 +131,55 @@ def test_regex_ran() -> None:
     assert got[1][0] == ("regex_ran", "zz[0-9]+")
 
 
+def rejected(pack_text: str, text: str, **variables: str) -> list[tuple]:
+    """The ``validator_rejected`` events of one agent turn: (detector, failed check, the words)."""
+    replay = Replay(engine(pack_text, **variables), "c", trace=True)
+    replay.turn("agent", text)
+    return [(e["detector"], e["failed"], e["text"]) for e in replay.reports[1].events or () if e["event"] == "validator_rejected"]
+
+
+def test_validator_rejected_names_the_detector_the_span_and_the_check() -> None:
+    card = rule("r-1", "must_not_say detector credit_card")
+    assert rejected(card, "the card is 4111 1111 1111 1112 ok") == [("credit_card", "luhn", "4111 1111 1111 1112")]
+    # a valid card is a finding, not a rejection
+    got = events(card, [("agent", "the card is 4111 1111 1111 1111")])[1]
+    assert [e[0] for e in got] == ["verified"] and got[0][2] == [12, 31]
+    assert rejected(card, "at 20240131235903 we spoke") == [("credit_card", "timestamp", "20240131235903")]
+    ssn = rule("r-1", "must_not_say detector ssn")
+    assert rejected(ssn, "my ssn is 900-12-3456") == [("ssn", "ssn_area", "900-12-3456")]
+    assert rejected(ssn, "my ssn is 123-00-4567") == [("ssn", "ssn_group", "123-00-4567")]
+    assert rejected(ssn, "my ssn is 123-45-0000") == [("ssn", "ssn_serial", "123-45-0000")]
+    assert rejected(ssn, "my ssn is 078-05-1120") == [("ssn", "ssn_known_fake", "078-05-1120")]
+    assert rejected(ssn, "your claim number is 123-45-6789") == [("ssn", "other_identifier", "123-45-6789")]
+    assert rejected(ssn, "routing number 021023778") == [("ssn", "routing_number", "021023778")]
+    assert rejected(ssn, "code 1 40 62 05 00") == [("ssn", "grouping", "1 40 62 05 00")]
+    phone = rule("r-1", "must_not_say detector us_phone")
+    assert rejected(phone, "call 115-555-0198 now") == [("us_phone", "nanp_area", "115-555-0198")]
+    assert rejected(phone, "call 415-155-0198 now") == [("us_phone", "nanp_exchange", "415-155-0198")]
+    assert rejected(phone, "call 411-555-0198 now") == [("us_phone", "nanp_n11", "411-555-0198")]
+    assert rejected(phone, "call 23456789012 now") == [("us_phone", "country_code", "23456789012")]
+    email = rule("r-1", "must_not_say detector email")
+    assert rejected(email, "write to me at example dot zz") == [("email", "email_domain", "at")]
+    assert rejected(email, "send it to me at example dot com") == [("email", "email_local", "me at example dot com")]
+    mbi = rule("r-1", "must_not_say detector mbi")
+    assert rejected(mbi, "the id is 1SG4TE5MK73") == [("mbi", "mbi_format", "1SG4TE5MK73")]
+
+
+def test_validator_rejected_for_exempt_values_and_one_finding_per_value() -> None:
+    pack = rule("r-1", "must_not_say detector us_phone excluding callback_numbers")
+    replay = Replay(engine(pack), "c", metadata={"callback_numbers": ["415-555-0198"]}, trace=True)
+    replay.turn("agent", "call us at 415-555-0198")
+    got = [(e["detector"], e["failed"], e["text"]) for e in replay.reports[1].events or () if e["event"] == "validator_rejected"]
+    assert got == [("us_phone", "exempt", "415-555-0198")]
+    # a 10-digit phone overlapping a 9-digit window that is a valid SSN: one finding per value, the SSN's is not it
+    both = rule("r-1", "must_not_say detector ssn") + rule("r-2", "must_not_say detector email")
+    assert ("ssn", "more_specific", "234567890") in rejected(both, "mail 234567890@example.com")
+
+
+def test_validator_rejected_only_for_the_detectors_the_packs_use() -> None:
+    assert rejected(rule("r-1", 'must_not_say "guarantee"'), "the card is 4111 1111 1111 1112") == []
+
+
 def test_a_rule_that_fires_through_another_check_is_not_said_to_have_not_fired() -> None:
     pack = rule("r-1", 'must_not_say "offer"\n  on caller "stop" {\n    must_not_say "offer" for 1 turn\n  }')
     got = events(pack, [("agent", "an offer")])
@@ -141,9 +190,10 @@ def test_a_rule_that_fires_through_another_check_is_not_said_to_have_not_fired()
 def test_the_event_tables_come_from_the_core_and_every_event_has_a_sentence() -> None:
     assert list(EVENTS) == [name for name, _ in _core.TRACE_EVENTS]
     assert list(REASONS) == [name for name, _ in _core.TRACE_REASONS]
+    assert list(CHECKS) == [name for name, _ in _core.VALIDATOR_CHECKS]
     assert set(SENTENCES) == set(EVENTS)
     page = explain_markdown()
-    assert all(f"| `{name}` |" in page for name in [*EVENTS, *REASONS])
+    assert all(f"| `{name}` |" in page for name in [*EVENTS, *REASONS, *CHECKS])
     assert (ROOT / "docs" / "explain.md").read_text(encoding="utf-8") == page
 
 
@@ -202,3 +252,41 @@ def test_random_calls_decide_the_same_traced_or_not(mode: str, turns: list[tuple
     off, on = run(ENGINES[mode], Transcript, False), run(ENGINES[mode], Transcript, True)
     assert off[2] == []
     assert off[:2] == on[:2]
+
+
+# ------------------------------------------------------------------------------------------------- streamed turns
+
+
+@pytest.mark.parametrize("text", ["", "  ", "one", " lead and  two  spaces ", "a\tb\nc d e f g"])
+@pytest.mark.parametrize("words", [1, 2, 3])
+def test_word_chunks_join_to_the_text(text: str, words: int) -> None:
+    chunks = word_chunks(text, words)
+    assert "".join(chunks) == text and all(len(c.split()) <= words for c in chunks)
+
+
+def test_a_streamed_turn_is_explained_by_its_close_as_the_same_turn_checked_whole() -> None:
+    config = json.loads((ROOT / "examples" / "demo_config.json").read_text())
+    config["guardrails"] = {**config.get("guardrails", {}), **WARN, "mode": "modify"}
+    eng = Engine.from_config(config)
+    streamed_turns = 0
+    for transcript in CALLS:
+        whole = explain_transcript(eng, transcript).to_dict()
+        streamed = explain_transcript(eng, transcript, stream_words=2).to_dict()
+        for w, s in zip(whole["turns"], streamed["turns"], strict=True):
+            if s.pop("streamed", False):
+                streamed_turns += 1
+            assert s == w, (transcript.call_id, w["turn"])
+    assert streamed_turns > 10
+
+
+def test_a_traced_stream_traces_its_close_not_its_feeds() -> None:
+    eng = engine(rule("r-1", 'must_not_say "guarantee"'))
+    call = eng.start_call("c", trace=True)
+    call._take_trace()
+    stream = call.agent_stream()
+    for chunk in word_chunks("we guarantee it, we really do guarantee it", 1):
+        stream.feed(chunk)
+        assert call._take_trace() == []  # a feed's evaluation is provisional: nothing traced
+    stream.close()
+    names = [e["event"] for e in call._take_trace()]
+    assert names == ["candidate", "candidate", "verified", "verified"]

@@ -162,6 +162,9 @@ def test_every_page_is_locked_down_and_escapes_what_it_shows(world):
     detail = c.get("/calls/" + quote(world["odd"], safe=""), headers=h).text
     assert "&lt;script&gt;" in detail and 'class="finding-mark' in detail
     assert c.get("/proofs/" + quote(world["odd"], safe=""), headers=h).json()["call_id"] == world["odd"]
+    assert 'id="explain-link" href="/explain/' in detail
+    explained = c.get("/explain/" + quote(world["odd"], safe=""), headers=h).json()
+    assert explained["call_id"] == world["odd"] and explained["redacted"] is True and explained["turns"]
     assert c.get("/static/app.css").status_code == 200
     assert c.get("/static/..%2Fpages.py").status_code == 404
 
@@ -172,6 +175,7 @@ def test_tenants_see_only_their_calls(world):
     assert c.get("/calls/globex-secret-call", headers=bearer(world, "globex")).status_code == 200
     assert "globex-secret-call" not in c.get("/calls.csv", headers=bearer(world)).text
     assert c.get("/proofs/globex-secret-call", headers=bearer(world)).status_code == 404
+    assert c.get("/explain/globex-secret-call", headers=bearer(world)).status_code == 404
 
 
 def test_exposure_numbers_are_the_apis(world):

@@ -1,7 +1,9 @@
 """The evaluator's trace in words: what ``trace explain`` prints for the core's tracer events.
 
 The event kinds and the reasons a rule did not fire are defined once, in the core (``core/src/engine/trace.rs``),
-and reach Python as ``_core.TRACE_EVENTS`` and ``_core.TRACE_REASONS`` (name -> meaning). This module turns a
+and reach Python as ``_core.TRACE_EVENTS`` and ``_core.TRACE_REASONS`` (name -> meaning); the checks by which a
+detector rejects a candidate are the detectors' own (``core/src/text/detectors/validators.rs``,
+``_core.VALIDATOR_CHECKS``). This module turns a
 turn's raw events (rules, checks and matcher leaves by index) into the program's own words
 (:func:`describe_events`) and each of those into one plain-English sentence (:func:`say`); ``docs/explain.md`` is
 generated from the same tables (:func:`explain_markdown`).
@@ -21,6 +23,8 @@ if TYPE_CHECKING:
 EVENTS: dict[str, str] = dict(_core.TRACE_EVENTS)
 #: ``did_not_fire`` reason -> what it means (the core's table, in its order)
 REASONS: dict[str, str] = dict(_core.TRACE_REASONS)
+#: ``validator_rejected`` check -> what a rejection by it means (the detectors' table, in its order)
+CHECKS: dict[str, str] = dict(_core.VALIDATOR_CHECKS)
 
 
 def _on(e: dict[str, Any]) -> str:
@@ -32,6 +36,7 @@ SENTENCES: dict[str, Callable[[dict[str, Any]], str]] = {
     "candidate": lambda e: f'the phrase "{e["phrase"]}" was found',
     "template_rejected": lambda e: f'the phrase "{e["phrase"]}" was found but the words around it did not match',
     "regex_ran": lambda e: f"the pattern {e['regex']} ran",
+    "validator_rejected": lambda e: f"{e['detector']} rejected{_on(e)}: {CHECKS[e['failed']]}",
     "not_applicable": lambda e: f"{e['rule_id']} does not apply now",
     "allowed_after_state": lambda e: f"{e['rule_id']} not fired{_on(e)}: allowed once its state was set",
     "excepted": lambda e: f"{e['rule_id']} not fired{_on(e)}: its exception (unless) matched there",
@@ -72,7 +77,7 @@ def describe_events(engine: Engine, events: list[dict[str, Any]], text: str) -> 
         if "span" in e:
             start, end = e["span"]
             d["span"], d["text"] = [start, end], text[start:end]
-        for key in ("met", "state", "by", "window", "reason"):
+        for key in ("detector", "failed", "met", "state", "by", "window", "reason"):
             if key in e:
                 d[key] = e[key]
         d["says"] = say(d)
@@ -92,6 +97,12 @@ def explain_markdown() -> str:
         "span and its words where there is one, and `says` (the sentence the text view prints). Off (the live gate),",
         "tracing costs one branch per event site.",
         "",
+        "`--stream-words N` streams each agent turn through an `AgentStream` in chunks of N words, as a turn loop",
+        "does: the feeds are not traced (their evaluation is provisional), the close is the turn's final evaluation",
+        "and is traced, so a streamed turn explains itself exactly as the same turn checked whole. The HTTP API's",
+        "`GET /v1/trace/interactions/{id}/explain` (docs/api.md) is the same code path over a stored call, whose",
+        "text is PII-redacted, and the dashboard's call page links it.",
+        "",
         "## Events",
         "",
         "| event | meaning |",
@@ -104,8 +115,18 @@ def explain_markdown() -> str:
         "|---|---|",
         *(f"| `{name}` | {meaning} |" for name, meaning in REASONS.items()),
         "",
+        "## Why a detector rejected a candidate (`validator_rejected.failed`)",
+        "",
+        "A detector (docs/detectors.md) finds candidates, then its checks may say no: a checksum, a format, a",
+        "grouping or a context rule. Each `no` is a `validator_rejected` event with the detector, the span of the",
+        "candidate and the check that failed (events of detectors the packs do not use are left out).",
+        "",
+        "| check | meaning |",
+        "|---|---|",
+        *(f"| `{name}` | {meaning} |" for name, meaning in CHECKS.items()),
+        "",
     ]
     return "\n".join(lines)
 
 
-__all__ = ["EVENTS", "REASONS", "SENTENCES", "describe_events", "explain_markdown", "say"]
+__all__ = ["CHECKS", "EVENTS", "REASONS", "SENTENCES", "describe_events", "explain_markdown", "say"]

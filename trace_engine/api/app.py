@@ -2,21 +2,22 @@
 
 Operations (the seed spec's ``/v1/trace/*``; the served ``/openapi.json`` is :mod:`trace_engine.api.openapi`):
 
-=========================================  ==================  ========================================
-``GET  /v1/trace/config``                  trace:configure     agent or org-default config (ETag, 304)
-``PUT  /v1/trace/config``                  trace:configure     upsert; raw or ``{agent_id, config}``; If-Match
-``GET  /v1/trace/rule-packs``              trace:configure     built-ins + this tenant's uploads (ETag)
-``POST /v1/trace/rule-packs``              trace:configure     upload, compiled in a compiler process; 201
-``GET  /v1/trace/rule-packs/{id}``         trace:configure     latest active or ``?version=``; with spec
-``GET  /v1/trace/interactions``            trace:read          cursor-paginated scorecards
-``GET  /v1/trace/interactions/{id}``       trace:read          the evidence view
-``GET  /v1/trace/violations``              trace:read          cursor-paginated Tier-0 findings
-``GET  /v1/trace/findings``                trace:read          cursor-paginated Tier-2 findings (alerts feed)
-``GET  /v1/trace/exposure``                trace:read          the exposure summary
-``GET  /healthz``, ``/readyz``             (none)              liveness, readiness
-``GET  /docs``, ``/openapi.json``          (none)              Swagger UI (offline), the OpenAPI 3.1 document
-``GET  /``, ``/exposure``, ``/calls`` ...  trace:read          the dashboard (:mod:`trace_engine.web.pages`)
-=========================================  ==================  ========================================
+===============================================  ==================  ========================================
+``GET  /v1/trace/config``                        trace:configure     agent or org-default config (ETag, 304)
+``PUT  /v1/trace/config``                        trace:configure     upsert; raw or ``{agent_id, config}``; If-Match
+``GET  /v1/trace/rule-packs``                    trace:configure     built-ins + this tenant's uploads (ETag)
+``POST /v1/trace/rule-packs``                    trace:configure     upload, compiled in a compiler process; 201
+``GET  /v1/trace/rule-packs/{id}``               trace:configure     latest active or ``?version=``; with spec
+``GET  /v1/trace/interactions``                  trace:read          cursor-paginated scorecards
+``GET  /v1/trace/interactions/{id}``             trace:read          the evidence view
+``GET  /v1/trace/interactions/{id}/explain``     trace:read          the stored call replayed with the tracer
+``GET  /v1/trace/violations``                    trace:read          cursor-paginated Tier-0 findings
+``GET  /v1/trace/findings``                      trace:read          cursor-paginated Tier-2 findings (alerts feed)
+``GET  /v1/trace/exposure``                      trace:read          the exposure summary
+``GET  /healthz``, ``/readyz``                   (none)              liveness, readiness
+``GET  /docs``, ``/openapi.json``                (none)              Swagger UI (offline), the OpenAPI 3.1 document
+``GET  /``, ``/exposure``, ``/calls`` ...        trace:read          the dashboard (:mod:`trace_engine.web.pages`)
+===============================================  ==================  ========================================
 
 Every request goes through the same steps, in this order, so that no work is done for a caller who may not ask:
 authenticate (401) -> rate limit by key (429) -> scope (403) -> parameters (400) -> body, read as a stream with
@@ -559,6 +560,17 @@ def create_app(db_path: str | Path, settings: ServerSettings | None = None, *, k
         if detail is None:
             raise not_found(f"No interaction {echo(call_id)} for this tenant.")
         return JSONResponse(detail)
+
+    @app.get("/v1/trace/interactions/{id}/explain")
+    async def explain_trace_interaction(request: Request, id: str) -> Response:  # noqa: A002
+        who, conn = auth(request, READ)
+        call_id = _text_param("id", id)
+        assert call_id is not None
+        # a replay of the whole call: CPU work of milliseconds, off the event loop
+        explained = await run_in_threadpool(views.explain_interaction, conn, who.tenant, call_id)
+        if explained is None:
+            raise not_found(f"No interaction {echo(call_id)} for this tenant.")
+        return JSONResponse(explained)
 
     severities = ("low", "medium", "high", "critical")
 

@@ -13,7 +13,8 @@ what the service actually does, so that a client, Swagger UI or schemathesis can
   401/403/429 (with ``Retry-After``), ``application/problem+json`` ``Problem`` for the rest; ``ETag`` on config and
   rule-pack responses, 304 where ``If-None-Match`` applies, 412 for ``If-Match`` on ``PUT /v1/trace/config``.
 * Trace's additions are marked in the descriptions: ``/healthz``, ``/readyz``, ``agent_id`` on violations and
-  exposure, ``alerts`` on findings.
+  exposure, ``alerts`` on findings, and ``GET /v1/trace/interactions/{id}/explain`` (the evaluator's trace of a
+  stored call: a path of its own, so the seed's detail view keeps its exact shape).
 
 The request validators in :mod:`trace_engine.api.schemas` are compiled from this document, so what the document
 says and what the server accepts cannot drift apart.
@@ -270,6 +271,82 @@ def _exposure_estimate() -> dict[str, Any]:
     }
 
 
+def _explain_schemas() -> dict[str, Any]:
+    """``TraceExplainEvent``, ``TraceExplainTurn`` and ``TraceInteractionExplain``: the event, reason and check
+    names are the core's tables (:mod:`trace_engine.explain`), so the document lists exactly what the tracer emits."""
+    from trace_engine.explain import CHECKS, EVENTS, REASONS
+
+    span = {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 2, "maxItems": 2}
+    event = {
+        "type": "object",
+        "description": "One thing the evaluator did (docs/explain.md). Rules by id; a span is characters of the "
+        "turn's stored text and `text` its words.",
+        "required": ["event", "says"],
+        "properties": {
+            "event": {"type": "string", "enum": list(EVENTS)},
+            "says": {"type": "string", "description": "The event as one plain-English sentence."},
+            "rule_id": {"type": "string"},
+            "phrase": {"type": "string", "description": "`candidate`, `template_rejected`: the phrase found."},
+            "regex": {"type": "string", "description": "`regex_ran`: the pattern."},
+            "span": span,
+            "text": {"type": "string"},
+            "detector": {"type": "string", "description": "`validator_rejected`: the detector."},
+            "failed": {"type": "string", "enum": list(CHECKS), "description": "`validator_rejected`: the check."},
+            "state": {"type": "string"},
+            "by": {"type": "string", "enum": ["agent", "caller", "answer"]},
+            "window": {"type": "string", "enum": ["obligation", "prohibition"]},
+            "met": {"type": "boolean"},
+            "reason": {"type": "string", "enum": list(REASONS), "description": "`did_not_fire`: why."},
+        },
+    }
+    turn = {
+        "type": "object",
+        "required": ["turn", "role", "text", "findings", "satisfied", "states", "events"],
+        "properties": {
+            "turn": {"type": ["integer", "null"], "description": "1-based; null for call start and call end."},
+            "role": {"type": "string"},
+            "text": {"type": "string", "description": "The turn as stored (PII redacted)."},
+            "t": {"type": ["number", "null"]},
+            "action": {"type": ["string", "null"]},
+            "spoken": {"type": ["string", "null"]},
+            "findings": {"type": "array", "items": {"type": "object"}},
+            "satisfied": {"type": "array", "items": {"type": "string"}},
+            "states": {"type": "array", "items": {"type": "string"}},
+            "streamed": {"type": "boolean"},
+            "events": {"type": "array", "items": {"$ref": "#/components/schemas/TraceExplainEvent"}},
+        },
+    }
+    explain = {
+        "type": "object",
+        "description": "Trace extension: a stored call re-evaluated with the evaluator's tracer on, per turn (what "
+        "`trace explain` prints). The stored timeline is PII-redacted (`[credit_card]`…), so detector rules cannot "
+        "fire again and what they found shows only as its placeholder; the stored scorecard (`stored_verdict`, "
+        "`GET /v1/trace/interactions/{id}`) stays the evidence.",
+        "required": ["id", "audit_hash", "stored_verdict", "verdict", "redacted", "note", "mode", "packs_enforced",
+                     "packs_unavailable", "turns", "not_evaluated", "not_applicable"],
+        "properties": {
+            "id": {"type": "string"},
+            "call_id": {"type": "string"},
+            "audit_hash": {"type": "string", "description": "The record explained."},
+            "stored_verdict": {"type": "string", "enum": ["PASS", "WARN", "FAIL"]},
+            "verdict": {"type": "string", "enum": ["PASS", "WARN", "FAIL"], "description": "The replay's verdict."},
+            "redacted": {"type": "boolean", "description": "Always true: the replay reads the redacted timeline."},
+            "note": {"type": "string"},
+            "mode": {"type": "string", "enum": ["warn"], "description": "Replays run in `warn` mode."},
+            "packs_enforced": {"type": "array", "items": {"type": "string"}},
+            "packs_unavailable": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "Packs the call was scored under that the tenant no longer has (not replayed).",
+            },
+            "turns": {"type": "array", "items": {"$ref": "#/components/schemas/TraceExplainTurn"}},
+            "not_evaluated": {"type": "array", "items": {"type": "object"}},
+            "not_applicable": {"type": "array", "items": {"type": "object"}},
+        },
+    }
+    return {"TraceExplainEvent": event, "TraceExplainTurn": turn, "TraceInteractionExplain": explain}
+
+
 def _schemas(seed: dict[str, Any]) -> dict[str, Any]:
     s = to_31(copy.deepcopy(seed["components"]["schemas"]))
     s["Problem"] = _problem(s["Problem"])
@@ -317,6 +394,7 @@ def _schemas(seed: dict[str, Any]) -> dict[str, Any]:
         "items": {"type": "object"},
         "description": "Trace extension (upload response only): lint warnings of the uploaded pack.",
     }
+    s.update(_explain_schemas())
     s["Health"] = {
         "type": "object",
         "required": ["status"],
@@ -450,7 +528,10 @@ def _operations(doc: dict[str, Any]) -> None:
     one["responses"]["304"] = _ref("NotModified")
     one["responses"]["404"] = _ref("NotFound")
     # reads
-    paths["/v1/trace/interactions/{id}"]["get"]["responses"]["404"] = _ref("NotFound")
+    detail = paths["/v1/trace/interactions/{id}"]["get"]
+    detail["responses"]["404"] = _ref("NotFound")
+    detail["description"] += " Trace extension: `GET /v1/trace/interactions/{id}/explain` explains it."
+    paths["/v1/trace/interactions/{id}/explain"] = {"get": _explain_operation(detail)}
     for path in ("/v1/trace/interactions", "/v1/trace/violations", "/v1/trace/findings"):
         op = paths[path]["get"]
         op["description"] += (
@@ -473,6 +554,30 @@ def _operations(doc: dict[str, Any]) -> None:
     )
     exposure = paths["/v1/trace/exposure"]["get"]
     exposure["parameters"].append(agent)
+
+
+def _explain_operation(detail: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "tags": detail.get("tags", []),
+        "summary": "Explain an interaction (the evaluator's trace)",
+        "description": "Trace extension: the stored call replayed with the evaluator's tracer on, the way `trace "
+        "explain` replays a transcript: per turn, what matched, which windows opened and closed, which states were "
+        "set, what an exception or a state allowed, which detector candidates a check rejected, and which rules "
+        "did not fire and why (docs/explain.md lists every event). The call is replayed in `warn` mode under the "
+        "packs it was scored with (each at its recorded version, as the tenant has it) and the agent's effective "
+        "config; its stored timeline is PII-redacted, so detector rules cannot fire again (`redacted`, `note`). "
+        "Requires the `trace:read` scope; another tenant's call is a 404.",
+        "operationId": "explainTraceInteraction",
+        "parameters": [_param("id", "path", _id_schema(), "The call_id.", required=True)],
+        "responses": {
+            "200": {
+                "description": "The interaction explained",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TraceInteractionExplain"}}},
+            },
+            "404": _ref("NotFound"),
+            **{status: _ref(name) for status, name in _COMMON.items()},
+        },
+    }
 
 
 def _service_paths() -> dict[str, Any]:

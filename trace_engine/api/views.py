@@ -1,4 +1,5 @@
-"""The read views behind ``/v1/trace/interactions``, ``/violations``, ``/findings`` and ``/exposure``.
+"""The read views behind ``/v1/trace/interactions``, ``/violations``, ``/findings`` and ``/exposure``, and the
+explain view (``/v1/trace/interactions/{id}/explain``: :func:`explain_interaction`).
 
 Interactions, violations, exposure and the detail view are :mod:`trace_engine.store.reads`; this module adds the
 Tier-2 findings list (read from the store's ``tier2_findings`` table), maps cursor errors to API errors (a cursor
@@ -85,3 +86,60 @@ def exposure_rollup(
     """``GET /v1/trace/exposure``: :func:`trace_engine.store.reads.exposure` (the store's hourly rollup, which its
     writer keeps in the same transaction as the records), with the whole-hours part memoized per rollup state."""
     return reads.exposure(store, tenant, window_days, now_ms=now_ms, memo=memo)
+
+
+#: what the explain view says about the text it replays (docs/api.md says the same)
+REDACTED_NOTE = (
+    "Replayed from the stored timeline, in which PII is already redacted ([credit_card], [ssn], ...): detector rules "
+    "cannot fire again and their candidates show only as placeholders, so this replay can differ from the stored "
+    "verdict. The stored scorecard (GET /v1/trace/interactions/{id}) is the evidence."
+)
+
+
+def stored_call_engine(store: Store, tenant: str, sc: dict[str, Any]) -> tuple[Any, list[str]]:
+    """The engine a stored scorecard is replayed with, and the ``pack@version`` refs it cannot have: ``warn`` mode
+    (as re-scoring), the packs the call was scored under (each at its recorded version: the tenant's upload, else
+    the built-in; the synthesized ``guardrails`` pack comes from the config) and the agent's effective config."""
+    from trace_engine.api import resources
+    from trace_engine.damages import tenant_pack
+    from trace_engine.gate.config import load_config
+    from trace_engine.gate.engine import Engine
+    from trace_engine.rescore import offline_config
+
+    agent_id = sc.get("agent_id") if isinstance(sc.get("agent_id"), str) else None
+    cfg = dict(resources.get_config(store, tenant, agent_id).config)
+    cfg["rule_packs"] = {}  # the packs are the call's own, below
+    cfg.pop("enabled", None)
+    packs, unavailable = [], []
+    for ref in sc.get("packs_enforced") or ():
+        pack_id, _, version = str(ref).partition("@")
+        if pack_id == "guardrails":
+            continue
+        pack = tenant_pack(store, tenant, pack_id, version or None)
+        (packs.append(pack) if pack is not None else unavailable.append(str(ref)))
+    return Engine.from_config(offline_config(load_config(cfg)), packs=packs), unavailable
+
+
+def explain_interaction(store: Store, tenant: str, call_id: str) -> dict[str, Any] | None:
+    """The explain view of the tenant's call ``call_id`` (``None`` when it has none): its latest stored scorecard,
+    checked like the detail view (signature, audit link), replayed by ``trace explain``'s own code path
+    (:func:`trace_engine.replay.explain_transcript`) with :func:`stored_call_engine`."""
+    from trace_engine.diff import transcript_from_scorecard
+    from trace_engine.replay import explain_transcript
+
+    detail = reads.interaction_detail(store, tenant, call_id)
+    if detail is None:
+        return None
+    sc = detail["scorecard"]
+    engine, unavailable = stored_call_engine(store, tenant, sc)
+    explained = explain_transcript(engine, transcript_from_scorecard(sc)).to_dict()
+    return {
+        "id": call_id,
+        "audit_hash": detail["audit_hash"],
+        "stored_verdict": sc.get("verdict"),
+        **explained,
+        "redacted": True,
+        "note": REDACTED_NOTE,
+        "mode": "warn",
+        "packs_unavailable": unavailable,
+    }

@@ -351,14 +351,19 @@ def explain(
         choices("Mode", *MODES) | None,
         typer.Option(case_sensitive=False, help="Gate mode (default: the config's, else warn)."),
     ] = None,
+    stream_words: Annotated[
+        int | None,
+        typer.Option("--stream-words", min=1, help="Stream each agent turn in chunks of this many words, as a turn "
+                     "loop does, and explain the stream's close (the feeds are not traced)."),
+    ] = None,
     output: TextOrJson = "text",
 ) -> None:
     """For each turn (numbered from 1, as in `trace show`): which rules fired or were satisfied, on which span, why
     (the evaluator's trace: windows opened, states set, what an exception or a state allowed, which rules did not
-    fire and why; docs/explain.md lists every event)."""
+    fire and why, which detector candidates a validator rejected; docs/explain.md lists every event)."""
     from trace_engine.gate.engine import Engine
     from trace_engine.packs import DEFAULT_PACK_IDS
-    from trace_engine.replay import Replay
+    from trace_engine.replay import explain_transcript
     from trace_engine.transcripts import TranscriptError, load_transcripts
 
     loaded = _load_or_exit(pack) if pack else []
@@ -387,23 +392,11 @@ def explain(
             engine = Engine.from_config({**base, "variables": variables}, packs=[p for _, p, _ in loaded] or None)
         except TraceError as exc:
             raise fail(exc.render(), ExitCode.PROBLEMS) from None
-        replay = Replay(engine, call.call_id, metadata=call.metadata, agent_id=call.agent_id, trace=True)
-        for role, text, t in call.turns:
-            replay.turn(role, text, t)
-        card = replay.end()
-        results.append((call, replay, card))
+        results.append(explain_transcript(engine, call, stream_words=stream_words))
     if output == "json":
-        emit_json(
-            [
-                {"call_id": c.call_id, "verdict": card.verdict, "packs_enforced": card.packs_enforced,
-                 "turns": [r.to_dict() for r in replay.reports],
-                 "not_evaluated": [n.to_dict() for n in card.not_evaluated],
-                 "not_applicable": [n.to_dict() for n in card.not_applicable or ()]}
-                for c, replay, card in results
-            ]
-        )
+        emit_json([x.to_dict() for x in results])
         return
-    write_text("".join(_explain_text(c, replay, card) for c, replay, card in results))
+    write_text("".join(_explain_text(x.transcript, x.replay, x.card) for x in results))
 
 
 def _explain_text(call: Any, replay: Any, card: Any) -> str:
@@ -435,7 +428,8 @@ def _explain_text(call: Any, replay: Any, card: Any) -> str:
 
 def _why(events: Any) -> list[str]:
     """The trace events worth a line, in the core's order: windows and cues that opened, states set, what was let
-    through and why, rules that did not fire and why, obligations met late or closed unmet. Matches that became
+    through and why, rules that did not fire and why, detector candidates a check rejected, obligations met late or
+    closed unmet. Matches that became
     findings are printed already (FIRED); rules out of scope for the whole call are listed once at the end; the rest
     (candidates, regexes run, obligations still waiting inside their window) is in ``--format json``."""
     lines: list[str] = []
@@ -452,6 +446,8 @@ def _why(events: Any) -> list[str]:
             lines.append(f"      open  {e['says']}")
         elif kind == "state_set":
             lines.append(f"      {e['says']}")
+        elif kind == "validator_rejected":
+            lines.append(f"      no    {e['says']}")
     return list(dict.fromkeys(lines))  # a span seen by two checks of one rule is said once
 
 

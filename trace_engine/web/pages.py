@@ -435,6 +435,19 @@ def mount(
         return Response(json.dumps(proof, indent=2), media_type="application/json",
                         headers={**_headers(), "Content-Disposition": f'attachment; filename="proof-{name}.json"'})
 
+    @app.get("/explain/{call_id:path}", include_in_schema=False)
+    async def call_explain(request: Request, call_id: str) -> Response:
+        """The API's explain view (``/v1/trace/interactions/{id}/explain``), for a signed-in reader, as a file."""
+        from trace_engine.api.views import explain_interaction
+
+        who = await run_in_threadpool(principal, request)
+        explained = await run_in_threadpool(lambda: explain_interaction(pool.get(), who.tenant, _text(call_id) or ""))
+        if explained is None:
+            raise _PageError(404, "No such call", "This tenant has no call with that id.")
+        name = "".join(c if c.isalnum() or c in "-_." else "_" for c in call_id)[:80]
+        return Response(json.dumps(explained, indent=2), media_type="application/json",
+                        headers={**_headers(), "Content-Disposition": f'attachment; filename="explain-{name}.json"'})
+
     @app.get("/calls/{call_id:path}", include_in_schema=False)
     async def call_page(request: Request, call_id: str) -> Response:
         who = await run_in_threadpool(principal, request)

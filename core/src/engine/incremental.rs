@@ -262,7 +262,8 @@ impl Incremental {
                 self.all_hits.clear();
                 self.all_hits.extend_from_slice(&self.hits[from..]);
                 self.all_hits.extend_from_slice(&self.tail_hits);
-                let dets = if matchers.detectors.is_empty() {
+                // explain also records the detectors' rejected candidates: then they run on the whole view
+                let dets = if matchers.detectors.is_empty() || traced {
                     None
                 } else {
                     self.detect(matchers, &call.vars, buf, word_starts)?;

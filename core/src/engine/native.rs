@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 use pyo3::PyResult;
 
 use super::textview::{DetKind, Hit};
-use crate::text::detectors::{self, Exempt, Kind};
+use crate::text::detectors::{self, Exempt, Kind, Rejection};
 use crate::text::NormalizedText;
 
 thread_local! {
@@ -48,6 +48,18 @@ pub fn detect_many(nt: &NormalizedText, requests: &[(DetKind, &[String])]) -> Py
 
 /// [`detect_many`] with the preconditions looked at so far.
 pub fn detect_many_checked(nt: &NormalizedText, requests: &[(DetKind, &[String])], pre: detectors::Precheck) -> PyResult<Vec<Vec<Hit>>> {
+    Ok(with_requests(requests, |reqs| spans(detectors::detect_many_checked(nt, reqs, pre))))
+}
+
+/// [`detect_many`], and the candidates the detectors rejected and why (for the tracer only).
+pub fn detect_many_explained(nt: &NormalizedText, requests: &[(DetKind, &[String])]) -> PyResult<(Vec<Vec<Hit>>, Vec<Rejection>)> {
+    Ok(with_requests(requests, |reqs| {
+        let (hits, rejected) = detectors::detect_many_explained(nt, reqs);
+        (spans(hits), rejected)
+    }))
+}
+
+fn with_requests<R>(requests: &[(DetKind, &[String])], f: impl FnOnce(&[(Kind, &Exempt)]) -> R) -> R {
     let owned: Vec<Option<Exempt>> =
         requests.iter().map(|(_, ex)| (!ex.is_empty()).then(|| ex.iter().cloned().collect())).collect();
     let reqs: Vec<(Kind, &Exempt)> = requests
@@ -55,8 +67,12 @@ pub fn detect_many_checked(nt: &NormalizedText, requests: &[(DetKind, &[String])
         .zip(owned.iter())
         .map(|((k, _), ex)| (k.0, ex.as_ref().unwrap_or_else(|| no_exempt())))
         .collect();
-    Ok(detectors::detect_many_checked(nt, &reqs, pre)
+    f(&reqs)
+}
+
+fn spans(found: Vec<Vec<detectors::Hit>>) -> Vec<Vec<Hit>> {
+    found
         .into_iter()
         .map(|hits| hits.into_iter().map(|h| Hit { start: h.start as u32, end: h.end as u32 }).collect())
-        .collect())
+        .collect()
 }

@@ -222,5 +222,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(translate_re2, m)?)?;
     m.add("TRACE_EVENTS", super::trace::EVENTS.to_vec())?;
     m.add("TRACE_REASONS", super::trace::REASONS.iter().map(|(_, n, d)| (*n, *d)).collect::<Vec<_>>())?;
+    m.add("VALIDATOR_CHECKS", crate::text::detectors::CHECKS.iter().map(|(_, n, d)| (*n, *d)).collect::<Vec<_>>())?;
     Ok(())
 }

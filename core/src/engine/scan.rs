@@ -845,7 +845,7 @@ impl Matchers {
         }
         match dets {
             Some(hits) => self.add_detector_hits(hits, out),
-            None => self.detect(view, vars, out)?,
+            None => self.detect(view, vars, out, tracer)?,
         }
         out.finish();
         Ok(())
@@ -855,20 +855,41 @@ impl Matchers {
     pub fn scan_detectors(&self, view: &View, vars: &ScanVars, out: &mut Matches) -> PyResult<()> {
         out.clear();
         if !view.nt.text.is_empty() {
-            self.detect(view, vars, out)?;
+            self.detect(view, vars, out, None)?;
         }
         out.finish();
         Ok(())
     }
 
-    fn detect(&self, view: &View, vars: &ScanVars, out: &mut Matches) -> PyResult<()> {
+    fn detect(&self, view: &View, vars: &ScanVars, out: &mut Matches, tracer: Option<&mut Tracer>) -> PyResult<()> {
         if self.detectors.is_empty() {
             return Ok(());
         }
-        if let Some(hits) = self.detector_hits(&view.nt, vars)? {
-            self.add_detector_hits(&hits, out);
+        let Some(t) = tracer else {
+            if let Some(hits) = self.detector_hits(&view.nt, vars)? {
+                self.add_detector_hits(&hits, out);
+            }
+            return Ok(());
+        };
+        let mut pre = crate::text::detectors::Precheck::new(&view.nt);
+        if !pre.any(&view.nt) {
+            return Ok(()); // most turns: no detector could hit, nothing to build
         }
+        let (hits, rejected) = crate::engine::native::detect_many_explained(&view.nt, &self.requests(vars))?;
+        for r in rejected {
+            t.push(Event::ValidatorRejected { detector: r.kind, start: r.start as u32, end: r.end as u32, check: r.check });
+        }
+        self.add_detector_hits(&hits, out);
         Ok(())
+    }
+
+    /// What the detector leaves ask for: their kinds and the call's exempt values.
+    fn requests<'a>(&self, vars: &'a ScanVars) -> Vec<(DetKind, &'a [String])> {
+        self.detectors
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.kind, vars.exempt.get(i).map(Vec::as_slice).unwrap_or(&[])))
+            .collect()
     }
 
     /// The detector leaves' hits in `nt`, leaf by leaf; `None` when no detector could hit (most turns).
@@ -877,13 +898,7 @@ impl Matchers {
         if !pre.any(nt) {
             return Ok(None); // nothing to build
         }
-        let requests: Vec<(DetKind, &[String])> = self
-            .detectors
-            .iter()
-            .enumerate()
-            .map(|(i, d)| (d.kind, vars.exempt.get(i).map(Vec::as_slice).unwrap_or(&[])))
-            .collect();
-        crate::engine::native::detect_many_checked(nt, &requests, pre).map(Some)
+        crate::engine::native::detect_many_checked(nt, &self.requests(vars), pre).map(Some)
     }
 
     /// Adds the detector leaves' hits (leaf by leaf, as [`Matchers::detector_hits`] gives them) to `out`.

@@ -3,6 +3,10 @@
 //!
 //! The event kinds and the reasons a rule did not fire are defined here once, each with its name and its meaning;
 //! Python (`_core.TRACE_EVENTS`, `_core.TRACE_REASONS`), `trace explain` and `docs/explain.md` read these tables.
+//! The checks by which a detector rejects a candidate are the detectors' own (`text::detectors::CHECKS`, in Python
+//! `_core.VALIDATOR_CHECKS`).
+
+use crate::text::detectors::{Check, Kind};
 
 /// One thing the evaluator did.
 #[derive(Debug, Clone)]
@@ -13,6 +17,8 @@ pub enum Event {
     TemplateRejected { leaf: u32, start: u32, end: u32 },
     /// a regex ran (one of its atoms hit, or it has none)
     RegexRan { leaf: u32 },
+    /// a detector's candidate that its validator (or a grouping or context rule) rejected (original characters)
+    ValidatorRejected { detector: Kind, start: u32, end: u32, check: Check },
     /// a check's rule does not apply now (out of scope, or its condition is false or unknown)
     NotApplicable { rule: u32, check: u32 },
     /// a hit that an `until` state set earlier in the same turn allows
@@ -88,6 +94,7 @@ pub const EVENTS: &[(&str, &str)] = &[
     ("candidate", "a phrase of the rule's words was found, on word boundaries"),
     ("template_rejected", "a phrase was found but the words around it did not match its template"),
     ("regex_ran", "a pattern ran on the turn (one of its literal atoms was found, or it has none)"),
+    ("validator_rejected", "a detector found a candidate and one of its checks said no (see the checks)"),
     ("not_applicable", "the rule does not apply now: out of scope, or its condition is false or unknown"),
     ("allowed_after_state", "the words came after the rule's `until` state was set earlier in the turn"),
     ("excepted", "the words were covered by the rule's exception (unless)"),
@@ -130,16 +137,17 @@ impl Event {
             Event::Candidate { .. } => 0,
             Event::TemplateRejected { .. } => 1,
             Event::RegexRan { .. } => 2,
-            Event::NotApplicable { .. } => 3,
-            Event::AllowedAfterState { .. } => 4,
-            Event::Excepted { .. } => 5,
-            Event::Verified { .. } => 6,
-            Event::CueOpened { .. } => 7,
-            Event::StateSet { .. } => 8,
-            Event::WindowOpened { .. } => 9,
-            Event::ObligationMet { .. } => 10,
-            Event::WindowClosed { .. } => 11,
-            Event::DidNotFire { .. } => 12,
+            Event::ValidatorRejected { .. } => 3,
+            Event::NotApplicable { .. } => 4,
+            Event::AllowedAfterState { .. } => 5,
+            Event::Excepted { .. } => 6,
+            Event::Verified { .. } => 7,
+            Event::CueOpened { .. } => 8,
+            Event::StateSet { .. } => 9,
+            Event::WindowOpened { .. } => 10,
+            Event::ObligationMet { .. } => 11,
+            Event::WindowClosed { .. } => 12,
+            Event::DidNotFire { .. } => 13,
         };
         EVENTS[i].0
     }
@@ -155,6 +163,11 @@ impl Event {
                 d.set_item("norm_span", (start, end))?;
             }
             Event::RegexRan { leaf } => d.set_item("leaf", leaf)?,
+            Event::ValidatorRejected { detector, start, end, check } => {
+                d.set_item("detector", detector.name())?;
+                d.set_item("span", (start, end))?;
+                d.set_item("failed", check.name())?;
+            }
             Event::NotApplicable { rule, check } | Event::ObligationMet { rule, check } => {
                 d.set_item("rule", rule)?;
                 d.set_item("check", check)?;

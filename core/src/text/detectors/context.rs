@@ -1,6 +1,10 @@
 //! What the detectors derive from a view once and share: the folded text by character, digit tokens with written
 //! dates and times left out, digit runs cut into segments, and candidate number windows.
 
+use std::cell::RefCell;
+
+use super::validators::{Check, Rejection};
+use super::Kind;
 use crate::text::chars::{is_alpha, is_space};
 use crate::text::normalize::is_hyphen;
 use crate::text::{NormalizedText, View};
@@ -30,6 +34,8 @@ pub struct Ctx<'a> {
     segments: Option<Vec<Segment>>,
     nine: Option<Vec<Window>>,
     phone: Option<Vec<Window>>,
+    /// the candidates the detectors rejected, and why; `None` (the gate) records nothing
+    rejected: Option<RefCell<Vec<Rejection>>>,
 }
 
 /// The decimal value of a short ASCII digit string (saturating: only compared with small bounds).
@@ -48,7 +54,40 @@ impl<'a> Ctx<'a> {
             segments: None,
             nine: None,
             phone: None,
+            rejected: None,
         }
+    }
+
+    /// A context that records the candidates the detectors reject ([`Ctx::rejections`]).
+    pub fn recording(nt: &'a NormalizedText) -> Self {
+        Ctx { rejected: Some(RefCell::new(Vec::new())), ..Ctx::new(nt) }
+    }
+
+    /// Whether rejections are recorded (what a detector checks before computing anything only a rejection needs).
+    #[inline(always)]
+    pub(crate) fn recording_rejections(&self) -> bool {
+        self.rejected.is_some()
+    }
+
+    /// Record that `kind` rejected the candidate of tokens `a..=b` by `check` (nothing unless recording).
+    #[inline(always)]
+    pub(crate) fn reject(&self, kind: Kind, a: usize, b: usize, check: Check) {
+        if let Some(r) = &self.rejected {
+            r.borrow_mut().push(Rejection { start: self.nt.orig_starts[a], end: self.nt.orig_ends[b], kind, check });
+        }
+    }
+
+    /// Record a rejection spanning ORIGINAL characters `start..end` (nothing unless recording).
+    #[inline(always)]
+    pub(crate) fn reject_span(&self, kind: Kind, start: usize, end: usize, check: Check) {
+        if let Some(r) = &self.rejected {
+            r.borrow_mut().push(Rejection { start, end, kind, check });
+        }
+    }
+
+    /// The rejections recorded so far.
+    pub fn rejections(self) -> Vec<Rejection> {
+        self.rejected.map(RefCell::into_inner).unwrap_or_default()
     }
 
     #[inline]

@@ -3,6 +3,7 @@
 //! `trace_engine.text.detectors`.
 
 use super::context::Ctx;
+use super::validators::Check;
 use super::{Exempt, Hit, Kind};
 use crate::text::chars::{casefold, is_alnum, is_alpha, is_digit};
 
@@ -388,18 +389,25 @@ pub(crate) fn email(cx: &mut Ctx<'_>, exempt: &Exempt) -> Vec<Hit> {
             // spoken, or a written "@" before a spoken domain ("maria.g@outlook dot com")
             None => match spoken_domain(cx, k + at_width(cx, k)) {
                 Some(found) => found,
-                None => continue,
+                None => {
+                    cx.reject(Kind::Email, k, k, Check::EmailDomain);
+                    continue;
+                }
             },
         };
         let (i, local) = match written.then(|| written_local(cx, k)).flatten() {
             Some(i) => (i, casefold(&cx.chars(cx.fstart(i), cx.fend(k - 1)).collect::<String>())),
             None => match spoken_local(cx, k) {
                 Some(i) => (i, (i..k).map(|t| joiner(cx.tok(t)).unwrap_or(cx.tok(t))).collect()),
-                None => continue,
+                None => {
+                    cx.reject(Kind::Email, k.saturating_sub(1), end, Check::EmailLocal);
+                    continue;
+                }
             },
         };
         let value = format!("{local}@{domain}");
         if exempt.contains(&value) {
+            cx.reject(Kind::Email, i, end, Check::Exempt);
             continue;
         }
         hits.push(Hit::tokens(Kind::Email, cx.nt, i, end, value));

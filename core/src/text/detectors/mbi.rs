@@ -2,7 +2,7 @@
 //! (`1EG4-TE5-MK73`) or spelled out ("one e g four t e five m k seven three").
 
 use super::context::Ctx;
-use super::validators::mbi_shape;
+use super::validators::{mbi_shape, Check};
 use super::{Exempt, Hit, Kind};
 
 /// Single letters, digit tokens (any length: they are split back into characters) and short letter+digit mixes
@@ -64,11 +64,16 @@ pub(crate) fn mbi(cx: &mut Ctx<'_>, exempt: &Exempt) -> Vec<Hit> {
         }
         boundary.push(true);
         let len = chars.len();
+        let found = hits.len();
+        let mut exempted = false;
         let mut p = 0;
         while p + 11 <= len {
             if boundary[p] && boundary[p + 11] && mbi_shape(&chars[p..p + 11]) {
                 let value = String::from_utf8_lossy(&chars[p..p + 11]).into_owned();
-                if !exempt.contains(&value) {
+                if exempt.contains(&value) {
+                    exempted = true;
+                    cx.reject(Kind::Mbi, owner[p], owner[p + 10], Check::Exempt);
+                } else {
                     let (ta, tb) = (owner[p], owner[p + 10]);
                     let (mut start, mut end) = (cx.fstart(ta), cx.fend(tb));
                     // exact character offsets when a token is written verbatim in the (folded) text
@@ -90,6 +95,9 @@ pub(crate) fn mbi(cx: &mut Ctx<'_>, exempt: &Exempt) -> Vec<Hit> {
             } else {
                 p += 1;
             }
+        }
+        if hits.len() == found && !exempted {
+            cx.reject(Kind::Mbi, i, j, Check::MbiFormat);
         }
         i = j + 1;
     }

@@ -22,7 +22,7 @@ use std::collections::HashSet;
 pub use context::Ctx;
 pub use email::{PROVIDER_SPLITS, TLDS};
 pub use numeric::ID_LABELS;
-pub use validators::{aba_ok, luhn_ok, mbi_ok, nanp_ok, ssn_ok};
+pub use validators::{aba_ok, luhn_ok, mbi_ok, nanp_ok, ssn_ok, Check, Rejection, CHECKS};
 
 use super::chars::{casefold, is_space};
 use super::NormalizedText;
@@ -414,12 +414,33 @@ pub fn detect_many(nt: &NormalizedText, requests: &[(Kind, &Exempt)]) -> Vec<Vec
 }
 
 /// [`detect_many`] with the preconditions looked at so far.
-pub fn detect_many_checked(nt: &NormalizedText, requests: &[(Kind, &Exempt)], mut pre: Precheck) -> Vec<Vec<Hit>> {
+pub fn detect_many_checked(nt: &NormalizedText, requests: &[(Kind, &Exempt)], pre: Precheck) -> Vec<Vec<Hit>> {
+    detect_in::<false>(nt, requests, pre, &mut Vec::new())
+}
+
+/// [`detect_many`], and the candidates the requested detectors rejected and why (`trace explain`), sorted and
+/// without repeats. The gate calls [`detect_many`]: it records nothing.
+pub fn detect_many_explained(nt: &NormalizedText, requests: &[(Kind, &Exempt)]) -> (Vec<Vec<Hit>>, Vec<Rejection>) {
+    let mut rejected = Vec::new();
+    let hits = detect_in::<true>(nt, requests, Precheck::new(nt), &mut rejected);
+    rejected.retain(|r| requests.iter().any(|(k, _)| *k == r.kind));
+    rejected.sort_unstable();
+    rejected.dedup();
+    (hits, rejected)
+}
+
+/// The one body of both: `RECORD` is a constant, so the gate's instance has no trace of the recording.
+fn detect_in<const RECORD: bool>(
+    nt: &NormalizedText,
+    requests: &[(Kind, &Exempt)],
+    mut pre: Precheck,
+    rejected: &mut Vec<Rejection>,
+) -> Vec<Vec<Hit>> {
     if !pre.any(nt) {
         return vec![Vec::new(); requests.len()]; // the common case: nothing any detector could find
     }
     let mut possible_kind = |kind: Kind| pre.possible(kind, nt);
-    let mut cx = Ctx::new(nt);
+    let mut cx = if RECORD { Ctx::recording(nt) } else { Ctx::new(nt) };
     let no_exempt = Exempt::new();
     let mut raw: [Option<Vec<Hit>>; DETECTORS.len()] = Default::default();
     let mut run = |kind: Kind, exempt: &Exempt, cx: &mut Ctx<'_>| -> Vec<Hit> {
@@ -443,10 +464,19 @@ pub fn detect_many_checked(nt: &NormalizedText, requests: &[(Kind, &Exempt)], mu
                 claims.extend(run(spec.kind, &no_exempt, &mut cx));
             }
             if !claims.is_empty() {
-                own.retain(|h| !claims.iter().any(|c| c.start < h.end && h.start < c.end));
+                own.retain(|h| {
+                    let claimed = claims.iter().any(|c| c.start < h.end && h.start < c.end);
+                    if RECORD && claimed {
+                        cx.reject_span(kind, h.start, h.end, Check::MoreSpecific);
+                    }
+                    !claimed
+                });
             }
         }
         out.push(own);
+    }
+    if RECORD {
+        *rejected = cx.rejections();
     }
     out
 }

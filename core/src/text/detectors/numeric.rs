@@ -1,7 +1,7 @@
 //! The numeric detectors: `credit_card`, `ssn`, `aba_routing`, `us_phone` (rules: `trace_engine.text.detectors`).
 
 use super::context::{num, pick, pick_greedy, Ctx};
-use super::validators::{aba_ok, luhn_double, nanp_ok, ssn_ok};
+use super::validators::{aba_check, aba_ok, luhn_double, nanp_check, ssn_check, Check};
 use super::{Exempt, Hit, Kind};
 
 /// Luhn-valid windows of 13-19 digits of consecutive whole tokens of a digit run; the longest valid window wins,
@@ -11,6 +11,7 @@ use super::{Exempt, Hit, Kind};
 pub(crate) fn credit_card(cx: &mut Ctx<'_>, exempt: &Exempt) -> Vec<Hit> {
     let mut cands: Vec<(usize, usize, usize, String)> = Vec::new();
     for (ri, rj) in cx.digit_runs() {
+        let mut luhn_valid = false; // for the trace: some window of the run passed Luhn
         for a in ri..=rj {
             // incremental Luhn: s_even doubles the digits at even left positions, s_odd at odd ones
             let (mut s_even, mut s_odd, mut pos) = (0u32, 0u32, 0usize);
@@ -32,14 +33,22 @@ pub(crate) fn credit_card(cx: &mut Ctx<'_>, exempt: &Exempt) -> Vec<Hit> {
                     // doubled (s_even), for an odd one the odd positions
                     let total = if pos & 1 == 0 { s_even } else { s_odd };
                     if total % 10 == 0 {
+                        luhn_valid = true;
                         let digits: String = (a..=b).map(|k| cx.tok(k)).collect();
-                        if !(exempt.contains(&digits) || (pos == 14 && compact_timestamp(cx, a, b, &digits))) {
+                        if exempt.contains(&digits) {
+                            cx.reject(Kind::CreditCard, a, b, Check::Exempt);
+                        } else if pos == 14 && compact_timestamp(cx, a, b, &digits) {
+                            cx.reject(Kind::CreditCard, a, b, Check::Timestamp);
+                        } else {
                             cands.push((pos, a, b, digits));
                         }
                     }
                 }
                 b += 1;
             }
+        }
+        if cx.recording_rejections() && !luhn_valid && (ri..=rj).map(|k| cx.tok(k).len()).sum::<usize>() >= 13 {
+            cx.reject(Kind::CreditCard, ri, rj, Check::Luhn);
         }
     }
     let mut hits: Vec<Hit> = pick_greedy(cands)
@@ -156,17 +165,29 @@ pub(crate) fn ssn(cx: &mut Ctx<'_>, exempt: &Exempt) -> Vec<Hit> {
     for w in cx.nine() {
         if let Some(g) = &w.grouping {
             if g[..] != [9] && g[..] != [3, 2, 4] && !any_before(cx, w.a, 4, SSN_CONTEXT) {
+                cx.reject(Kind::Ssn, w.a, w.b, Check::Grouping);
                 continue; // a written 9-digit number grouped unlike an SSN ("1 40 62 05 00")
             }
         }
-        if ssn_ok(&w.digits) {
-            cands.push((9, w.a, w.b, w.digits.clone()));
+        match ssn_check(&w.digits) {
+            Ok(()) => cands.push((9, w.a, w.b, w.digits.clone())),
+            Err(check) => cx.reject(Kind::Ssn, w.a, w.b, check),
         }
     }
     pick(cands)
         .into_iter()
-        .filter(|(a, _, d)| {
-            !(exempt.contains(d) || (aba_ok(d) && any_before(cx, *a, 3, ROUTING_CONTEXT)) || other_identifier(cx, *a))
+        .filter(|(a, b, d)| {
+            let check = if exempt.contains(d) {
+                Check::Exempt
+            } else if aba_ok(d) && any_before(cx, *a, 3, ROUTING_CONTEXT) {
+                Check::RoutingNumber
+            } else if other_identifier(cx, *a) {
+                Check::OtherIdentifier
+            } else {
+                return true;
+            };
+            cx.reject(Kind::Ssn, *a, *b, check);
+            false
         })
         .map(|(a, b, d)| Hit::tokens(Kind::Ssn, cx.nt, a, b, d))
         .collect()
@@ -181,13 +202,24 @@ pub(crate) fn aba_routing(cx: &mut Ctx<'_>, exempt: &Exempt) -> Vec<Hit> {
             .grouping
             .as_ref()
             .is_none_or(|g| matches!(g[..], [9] | [4, 4, 1] | [3, 3, 3]));
-        if grouped && aba_ok(&w.digits) {
-            cands.push((9, w.a, w.b, w.digits.clone()));
+        if !grouped {
+            cx.reject(Kind::AbaRouting, w.a, w.b, Check::Grouping);
+            continue;
+        }
+        match aba_check(&w.digits) {
+            Ok(()) => cands.push((9, w.a, w.b, w.digits.clone())),
+            Err(check) => cx.reject(Kind::AbaRouting, w.a, w.b, check),
         }
     }
     pick(cands)
         .into_iter()
-        .filter(|(_, _, d)| !exempt.contains(d))
+        .filter(|(a, b, d)| {
+            let exempted = exempt.contains(d);
+            if exempted {
+                cx.reject(Kind::AbaRouting, *a, *b, Check::Exempt);
+            }
+            !exempted
+        })
         .map(|(a, b, d)| Hit::tokens(Kind::AbaRouting, cx.nt, a, b, d))
         .collect()
 }
@@ -212,6 +244,7 @@ pub(crate) fn us_phone(cx: &mut Ctx<'_>, exempt: &Exempt) -> Vec<Hit> {
     for w in cx.phones() {
         let d10 = if w.digits.len() == 11 {
             if !w.digits.starts_with('1') {
+                cx.reject(Kind::UsPhone, w.a, w.b, Check::CountryCode);
                 continue;
             }
             &w.digits[1..]
@@ -219,15 +252,18 @@ pub(crate) fn us_phone(cx: &mut Ctx<'_>, exempt: &Exempt) -> Vec<Hit> {
             &w.digits[..]
         };
         if w.grouping.as_ref().is_some_and(|g| !phone_grouping_ok(g)) {
+            cx.reject(Kind::UsPhone, w.a, w.b, Check::Grouping);
             continue; // a written number grouped unlike a US phone ("55 5395 4586")
         }
-        if nanp_ok(d10) {
-            cands.push((w.digits.len(), w.a, w.b, d10.to_string()));
+        match nanp_check(d10) {
+            Ok(()) => cands.push((w.digits.len(), w.a, w.b, d10.to_string())),
+            Err(check) => cx.reject(Kind::UsPhone, w.a, w.b, check),
         }
     }
     let mut hits = Vec::new();
     for (a, b, d) in pick(cands) {
         if exempt.contains(&d) {
+            cx.reject(Kind::UsPhone, a, b, Check::Exempt);
             continue;
         }
         let (mut start, end) = (cx.fstart(a), cx.fend(b));
