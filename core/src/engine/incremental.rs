@@ -256,31 +256,26 @@ impl Incremental {
         match carried {
             Some(state) => {
                 self.work.scanned_bytes += (bytes.len() - self.frozen_text) as u64;
-                // explain traces every hit's candidate: then nothing is taken from the settled ones
-                let traced = call.tracer.is_some();
-                let from = if traced { 0 } else { self.settled_hits };
+                // not traced: a feed's evaluation is provisional, and close checks the turn whole, traced
+                let from = self.settled_hits;
                 self.all_hits.clear();
                 self.all_hits.extend_from_slice(&self.hits[from..]);
                 self.all_hits.extend_from_slice(&self.tail_hits);
-                // explain also records the detectors' rejected candidates: then they run on the whole view
-                let dets = if matchers.detectors.is_empty() || traced {
+                let dets = if matchers.detectors.is_empty() {
                     None
                 } else {
                     self.detect(matchers, &call.vars, buf, word_starts)?;
                     Some(&self.det_all[..])
                 };
-                let settled = (!traced).then_some(&self.settled);
-                matchers.scan_hits(&self.view, &call.vars, settled, &self.all_hits, dets, &mut self.matches, &mut self.scratch, call.tracer.as_mut())?;
+                matchers.scan_hits(&self.view, &call.vars, Some(&self.settled), &self.all_hits, dets, &mut self.matches, &mut self.scratch, None)?;
                 self.hits.extend(self.tail_hits.iter().filter(|h| h.0 <= text_end));
                 self.state = Some(state);
-                if !traced {
-                    self.settle(matchers, &call.vars, toks);
-                }
+                self.settle(matchers, &call.vars, toks);
             }
             _ => {
                 // no automaton of our own: scan the whole view
                 self.work.scanned_bytes += bytes.len() as u64;
-                matchers.scan(&self.view, &call.vars, &mut self.matches, &mut self.scratch, call.tracer.as_mut())?;
+                matchers.scan(&self.view, &call.vars, &mut self.matches, &mut self.scratch, None)?;
             }
         }
         self.frozen_word = word;

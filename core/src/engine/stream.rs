@@ -397,7 +397,7 @@ impl StreamCore {
             return Ok(String::new());
         }
         let call_obj = self.call.clone_ref(py);
-        let mut call = call_obj.borrow_mut(py);
+        let call = call_obj.borrow(py);
         let fresh = super::textview::View::of(&self.buf);
         if fresh.nt != self.inc.view().nt {
             return Ok(format!("view differs:\n carried {:?}\n fresh   {:?}", self.inc.view().nt, fresh.nt));
@@ -406,7 +406,7 @@ impl StreamCore {
         let mut out = super::scan::Matches::new(sh.program.matchers.count as usize);
         let mut scratch = super::scan::Scratch::default();
         let vars = call.vars.clone();
-        sh.program.matchers.scan(&fresh, &vars, &mut out, &mut scratch, call.tracer.as_mut())?;
+        sh.program.matchers.scan(&fresh, &vars, &mut out, &mut scratch, None)?;
         let a: Vec<_> = self.inc.matches().iter().map(|(m, s)| (m, s.to_vec())).collect();
         let b: Vec<_> = out.iter().map(|(m, s)| (m, s.to_vec())).collect();
         if a != b {
