@@ -12,6 +12,10 @@ cannot know before the turn ends whether the agent says it itself), and a violat
 fallback line is the tail. :attr:`AgentStream.suppressing` says so as soon as it is known, so a turn loop can stop
 the model early.
 
+Work per feed is proportional to the new text plus the words since the last point where the normalizer can restart
+(see ``core/src/engine/stream.rs``): the view, the automaton's state and the settled matches are carried from chunk
+to chunk, and :meth:`AgentStream.close` decides the whole turn from them instead of checking it again.
+
 When the caller barges in, :meth:`AgentStream.interrupt` re-scores the turn on what was actually spoken (see
 :mod:`trace_engine.gate.bargein`).
 """
@@ -74,7 +78,10 @@ class AgentStream(_core.StreamCore):
             self.decision, self._committed_seq = decision, call.seq
             return decision
         bargein.remember(call, self)
-        decision = call.agent_turn(buffer, self.t)
+        # the turn is checked whole from the matches the feeds carried (the core says when it cannot, and why)
+        decision = self._close_turn(buffer)
+        if decision is None:
+            decision = call.agent_turn(buffer, self.t)
         self.decision, self._committed_seq = decision, call.seq
         text = decision.text or ""
         if decision.action in ("block", "handoff"):

@@ -111,7 +111,7 @@ pub fn read_t(t: &Bound<'_, PyAny>) -> PyResult<Option<T>> {
     Ok(Some(T::float(f)))
 }
 
-fn plain_t(t: &Bound<'_, PyAny>) -> bool {
+pub(crate) fn plain_t(t: &Bound<'_, PyAny>) -> bool {
     if t.is_none() {
         return true;
     }
@@ -177,6 +177,8 @@ pub struct CallCore {
     pub outcome: Outcome,
     pub plan: Plan,
     pub tracer: Option<Tracer>,
+    /// bumped whenever the call's variables or exempt values change (a streamed turn's carried matches read them)
+    pub vars_gen: u64,
     pub snapshot: Option<Snapshot>,
     /// whether the turn in progress is stored: what the last agent or caller turn stored (for observers)
     pub last_stored: Option<Py<PyString>>,
@@ -210,6 +212,7 @@ impl CallCore {
             outcome: Outcome::default(),
             plan: Plan::default(),
             tracer: None,
+            vars_gen: 0,
             snapshot: None,
             last_stored: None,
             sh,
@@ -746,6 +749,7 @@ impl CallCore {
         t: Option<T>,
         started: u64,
         decided: &mut Option<Action>,
+        prepared: bool,
     ) -> R<Bound<'py, Decision>> {
         let timeout = self.sh.timeout_ns;
         let deadline = started.saturating_add(timeout);
@@ -754,8 +758,15 @@ impl CallCore {
             return Err(Fail::Over(None));
         }
         stage(Stage::Evaluate)?;
-        let view = self.normalize(&s)?;
-        self.scan_into(&view, false)?;
+        if prepared {
+            // `self.matches` holds the turn's matches already (a streamed turn's carried scan): the stages it
+            // stands for are still reached, so an injected fault fails the turn as it fails a whole one
+            stage(Stage::Normalize)?;
+            stage(Stage::Scan)?;
+        } else {
+            let view = self.normalize(&s)?;
+            self.scan_into(&view, false)?;
+        }
         if now_ns() > deadline {
             return Err(Fail::Over(Some(self.matches.detector_spans())));
         }
@@ -786,6 +797,18 @@ impl CallCore {
 
     /// Check one agent turn before it is spoken (see the module docstring for the failure contract).
     pub fn agent_turn_checked<'py>(&mut self, py: Python<'py>, orig: &Bound<'py, PyString>, t: Option<T>) -> PyResult<Bound<'py, Decision>> {
+        self.agent_turn_with(py, orig, t, None)
+    }
+
+    /// [`CallCore::agent_turn_checked`]; with `prepared`, the matches of `orig` computed already (they are taken:
+    /// the call keeps them as its last turn's matches), so the turn is not normalized and scanned again.
+    pub fn agent_turn_with<'py>(
+        &mut self,
+        py: Python<'py>,
+        orig: &Bound<'py, PyString>,
+        t: Option<T>,
+        prepared: Option<&mut Matches>,
+    ) -> PyResult<Bound<'py, Decision>> {
         self.last_stored = None;
         if self.late.is_some() {
             self.settle(py);
@@ -793,7 +816,11 @@ impl CallCore {
         let started = now_ns();
         let seq0 = self.st.seq;
         let mut decided = None;
-        let got = catch_unwind(AssertUnwindSafe(|| self.agent_body(py, orig, t, started, &mut decided)));
+        let reuse = prepared.is_some();
+        if let Some(m) = prepared {
+            std::mem::swap(&mut self.matches, m);
+        }
+        let got = catch_unwind(AssertUnwindSafe(|| self.agent_body(py, orig, t, started, &mut decided, reuse)));
         match got {
             Ok(Ok(d)) => Ok(d),
             Ok(Err(Fail::Over(spans))) => {
@@ -1177,7 +1204,7 @@ fn check_via_facade(slf: &Bound<'_, CallCore>, text: &Bound<'_, PyAny>, t: &Boun
     Ok(())
 }
 
-fn notify(py: Python<'_>, slf: &Bound<'_, CallCore>, role: &str, t: &Bound<'_, PyAny>) {
+pub(crate) fn notify(py: Python<'_>, slf: &Bound<'_, CallCore>, role: &str, t: &Bound<'_, PyAny>) {
     let (observers, stored) = {
         let me = slf.borrow();
         if me.observers.bind(py).is_empty() {
@@ -1274,6 +1301,7 @@ impl CallCore {
         exempt: Vec<String>,
         fill: &Bound<'_, PyDict>,
     ) -> PyResult<()> {
+        self.vars_gen += 1;
         let program = self.sh.program.clone();
         for (i, name) in program.field_names.iter().enumerate() {
             self.facts[i] = match facts.get_item(name)? {

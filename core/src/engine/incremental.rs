@@ -1,25 +1,441 @@
-//! The scan of a streamed turn, kept up to date as chunks arrive: today a full scan of the turn so far on each feed
-//! (see [`super::stream`]), with its buffers reused across feeds.
+//! The normalized view and the automaton scan of a streamed turn, kept up to date chunk by chunk with work in
+//! proportion to the new text (see [`super::stream`]).
+//!
+//! **Normalization restarts at a frozen point.** The normalizer has no context across a *restart point*: the start
+//! of a word whose previous word is two or more ASCII letters (not a number word, filler or `and`) followed by ASCII
+//! whitespace, with only ASCII text before it. There, every stage is local: folding does nothing to the ASCII
+//! prefix and works per character or per letter run after it; a token never spans whitespace; the gap before the
+//! next token is read from whitespace alone; a spelled word (single letters) cannot run through a two-letter word;
+//! the number pass never joins a plain word to a digit run or a compound, and no filler carries its gap over it. So
+//! `normalize(buf) == normalize(buf[..F]) ++ shift(normalize(buf[F..]))` for a restart point `F`, and the tokens
+//! before `F` never change again: each feed normalizes only `buf[F..]` (the words since the last restart point plus
+//! the chunk) and appends its tokens, offsets shifted, to the frozen ones. A turn with non-ASCII text restarts only
+//! before its first non-ASCII character (the fold's character map is then rebuilt per feed; exact, not linear).
+//!
+//! **The automaton carries its state.** Aho-Corasick hits ending at or before a point depend only on the text
+//! before it, so the hits in the frozen tokens' normalized text are kept, the automaton's state after them is kept,
+//! and each feed runs the automaton over the unfrozen normalized text only.
+//!
+//! **Settled hits become matches once.** A hit is turned into a match by looking at the next character and, for a
+//! template, at a few tokens around it; once every token it may read is frozen, what it gives is kept ([`Settled`]).
+//!
+//! **Detectors rerun after their last split.** A split is a word that starts [`PLAIN_AFTER`] plain words after
+//! [`CLEAN_BEFORE`] words without an e-mail joiner: no detector hit spans it or reads across it, so the hits before it
+//! are kept and the detectors run on the view from it on (offsets rebased, then shifted back).
+//!
+//! What is *not* carried: regexes whose atoms hit run over the whole normalized text, the rule evaluation reads all
+//! the matches, and text without restart points or splits (digit runs, e-mail words, non-ASCII text) is looked at
+//! again from the last one on every feed. The counters ([`Work`]) make the linear part testable.
 
 use pyo3::prelude::*;
 
 use super::call::CallCore;
-use super::scan::{Matches, Scratch};
+use super::clock::{fault, Stage};
+use super::scan::{Matches, Scratch, Settled};
+use super::textview::{Hit, View};
+use crate::text::words::is_number_pass_word;
+use crate::text::NormalizedText;
 
-/// A streamed turn's matches.
+/// Plain words ([`plain_for_detectors`]) from a detector split on: more than the 6 tokens the numeric detectors
+/// read before a number ("claim", "ssn"), so no hit after them looks back across the split.
+const PLAIN_AFTER: usize = 6;
+/// Words before a detector split with no e-mail joiner ([`no_joiner`]): more than an e-mail domain reaches past its
+/// `at` without a `dot` (a label and 3 domain words), so no hit before them reaches the split.
+const CLEAN_BEFORE: usize = 5;
+
+/// What a stream's scan did, for tests that count work instead of timing it.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Work {
+    /// original characters normalized, over all feeds
+    pub normalized_chars: u64,
+    /// normalized bytes the automaton read, over all feeds
+    pub scanned_bytes: u64,
+}
+
+/// A streamed turn's normalized view and matches.
 pub struct Incremental {
+    view: View,
+    tail: NormalizedText,
     matches: Matches,
     scratch: Scratch,
+    /// the frozen prefix `buf[..frozen_bytes]` (ASCII: bytes are characters), its tokens and their normalized text
+    frozen_bytes: usize,
+    frozen_word: usize,
+    frozen_toks: usize,
+    frozen_text: usize,
+    /// how many leading bytes of the turn are ASCII, and whether a non-ASCII one came after them
+    ascii_upto: usize,
+    non_ascii: bool,
+    /// the automaton's state after `view.nt.text[..frozen_text]` (`None`: the start) and the hits before it
+    state: Option<u32>,
+    hits: Vec<(usize, u32)>,
+    tail_hits: Vec<(usize, u32)>,
+    all_hits: Vec<(usize, u32)>,
+    /// what the first `settled_hits` hits gave (see [`Incremental::settle`])
+    settled: Settled,
+    settled_hits: usize,
+    reach: Option<usize>,
+    /// detectors: the split (word, character) before which their hits are final, those hits per detector leaf,
+    /// the view from the split on, and the plain words counted so far
+    det_word: usize,
+    det_at: usize,
+    det_frozen: Vec<Vec<Hit>>,
+    det_all: Vec<Vec<Hit>>,
+    det_nt: NormalizedText,
+    det_cursor: usize,
+    det_run: usize,
+    det_clean: usize,
+    fed: u64,
+    /// the call's `vars_gen` the matches were computed under
+    gen: u64,
+    pub work: Work,
+}
+
+/// Whether `word` (a previous word: its characters, then its whitespace) lets the normalizer restart after it.
+fn restarts_after(word: &[u8]) -> bool {
+    let letters = word.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+    if letters < 2 || letters == word.len() || !word[letters..].iter().all(|b| b.is_ascii_whitespace() || (0x1c..=0x1f).contains(b) || *b == 0x0b) {
+        return false;
+    }
+    let mut lower = [0u8; 16];
+    if letters > lower.len() {
+        return true; // longer than any number word
+    }
+    for (d, s) in lower.iter_mut().zip(&word[..letters]) {
+        *d = s.to_ascii_lowercase();
+    }
+    let w = std::str::from_utf8(&lower[..letters]).unwrap_or("");
+    w != "and" && !is_number_pass_word(w)
+}
+
+/// Whether `word` (its characters, then its whitespace; ASCII) is a word no detector can take in or look through:
+/// two or more letters (optionally quoted or followed by sentence punctuation), not a number word, not `and`, and
+/// none of the words that join an e-mail address (`at`, `dot`, `dash`, `hyphen`, `underscore`).
+fn plain_for_detectors(word: &[u8]) -> bool {
+    let end = word.iter().position(|b| b.is_ascii_whitespace() || (0x1c..=0x1f).contains(b)).unwrap_or(word.len());
+    if end == word.len() {
+        return false; // not followed by whitespace: glued to what comes next
+    }
+    let core = &word[..end];
+    let lead = core.iter().take_while(|b| matches!(b, b'"' | b'\'' | b'(')).count();
+    let letters = core[lead..].iter().take_while(|b| b.is_ascii_alphabetic()).count();
+    let rest = &core[lead + letters..];
+    if !(2..=16).contains(&letters) || !rest.iter().all(|b| matches!(b, b'.' | b',' | b'!' | b'?' | b';' | b':' | b'"' | b'\'' | b')')) {
+        return false;
+    }
+    // a letter glued to an apostrophe is a contraction or a possessive: keep it simple, not plain
+    if rest.first() == Some(&b'\'') {
+        return false;
+    }
+    let mut lower = [0u8; 16];
+    for (d, s) in lower.iter_mut().zip(&core[lead..lead + letters]) {
+        *d = s.to_ascii_lowercase();
+    }
+    let w = std::str::from_utf8(&lower[..letters]).unwrap_or("");
+    !matches!(w, "and" | "at" | "dot" | "dash" | "hyphen" | "underscore") && !is_number_pass_word(w)
+}
+
+/// Whether `word` (its characters, then its whitespace; ASCII) is followed by whitespace, made of letters and digits
+/// (optionally quoted or followed by sentence punctuation), and is none of the words that join or introduce an
+/// e-mail address, nor a filler the number pass drops.
+fn no_joiner(word: &[u8]) -> bool {
+    let end = word.iter().position(|b| b.is_ascii_whitespace() || (0x1c..=0x1f).contains(b)).unwrap_or(word.len());
+    if end == word.len() {
+        return false;
+    }
+    let core = &word[..end];
+    let lead = core.iter().take_while(|b| matches!(b, b'"' | b'(')).count();
+    let body = core[lead..].iter().take_while(|b| b.is_ascii_alphanumeric()).count();
+    let rest = &core[lead + body..];
+    if body == 0 || body > 16 || !rest.iter().all(|b| matches!(b, b'.' | b',' | b'!' | b'?' | b';' | b':' | b'"' | b')')) {
+        return false;
+    }
+    let mut lower = [0u8; 16];
+    for (d, s) in lower.iter_mut().zip(&core[lead..lead + body]) {
+        *d = s.to_ascii_lowercase();
+    }
+    let w = std::str::from_utf8(&lower[..body]).unwrap_or("");
+    !matches!(w, "and" | "at" | "dot" | "dash" | "hyphen" | "underscore" | "sign" | "symbol" | "rate")
+        && !crate::text::words::is_filler(w)
 }
 
 impl Incremental {
     pub fn new(call: &CallCore) -> Incremental {
-        Incremental { matches: Matches::new(call.sh.program.matchers.count as usize), scratch: Scratch::default() }
+        Incremental {
+            view: View::empty(),
+            tail: NormalizedText::default(),
+            matches: Matches::new(call.sh.program.matchers.count as usize),
+            scratch: Scratch::default(),
+            frozen_bytes: 0,
+            frozen_word: 0,
+            frozen_toks: 0,
+            frozen_text: 0,
+            ascii_upto: 0,
+            non_ascii: false,
+            state: None,
+            hits: Vec::new(),
+            tail_hits: Vec::new(),
+            all_hits: Vec::new(),
+            settled: Settled::default(),
+            settled_hits: 0,
+            reach: None,
+            det_word: 0,
+            det_at: 0,
+            det_frozen: Vec::new(),
+            det_all: Vec::new(),
+            det_nt: NormalizedText::default(),
+            det_cursor: 0,
+            det_run: 0,
+            det_clean: 0,
+            fed: 0,
+            gen: call.vars_gen,
+            work: Work::default(),
+        }
     }
 
-    /// The matches of the whole turn so far, `buf`.
-    pub fn update(&mut self, call: &mut CallCore, buf: &str) -> PyResult<&Matches> {
-        call.scan_text(buf, &mut self.matches, &mut self.scratch)?;
+    /// The normalized view of the turn so far (after [`Incremental::update`]).
+    pub fn view(&self) -> &View {
+        &self.view
+    }
+
+    /// How many updates ran.
+    pub fn fed(&self) -> u64 {
+        self.fed
+    }
+
+    /// The matches of the turn so far (after [`Incremental::update`]).
+    pub fn matches(&self) -> &Matches {
+        &self.matches
+    }
+
+    /// The matches of the whole turn, for the whole-turn check at close, when they are still those of `buf` for
+    /// the call as it is now (no variable changed since the last update). They are handed over, not copied.
+    pub fn take_matches(&mut self, call: &CallCore, buf: &str) -> Option<&mut Matches> {
+        if self.fed == 0 || self.gen != call.vars_gen || self.view.nt.original != buf {
+            return None;
+        }
+        self.fed = 0; // what stays here after the hand-over is not this turn's
+        Some(&mut self.matches)
+    }
+
+    /// Bring the view and the matches up to date with `buf` (the turn so far: what the last update saw plus new
+    /// text); `word_starts` are its words' first characters.
+    pub fn update(&mut self, call: &mut CallCore, buf: &str, word_starts: &[usize]) -> PyResult<&Matches> {
+        fault(Stage::Normalize)?;
+        self.fed += 1;
+        if self.gen != call.vars_gen {
+            // the variables changed (new facts mid-turn): detector hits kept under the old exempt values go
+            self.gen = call.vars_gen;
+            self.det_word = 0;
+            self.det_at = 0;
+            self.det_frozen.clear();
+            self.det_cursor = 0;
+            self.det_run = 0;
+            self.det_clean = 0;
+            self.settled = Settled::default(); // templates read the variables
+            self.settled_hits = 0;
+            self.reach = None;
+        }
+        if !self.non_ascii {
+            let more = buf.as_bytes()[self.ascii_upto..].iter().take_while(|b| b.is_ascii()).count();
+            self.ascii_upto += more;
+            self.non_ascii = self.ascii_upto < buf.len();
+        }
+        self.renormalize(buf);
+        fault(Stage::Scan)?;
+        let sh = call.sh.clone();
+        let matchers = &sh.program.matchers;
+        // the next restart point: the last one the ASCII prefix has
+        let (word, at) = self.restart_point(buf, word_starts);
+        let nt = &self.view.nt;
+        let toks = nt.orig_starts.partition_point(|&s| s < at);
+        let text_end = if toks == 0 { 0 } else { nt.norm_ends[toks - 1] };
+        self.tail_hits.clear();
+        let bytes = nt.text.as_bytes();
+        let carried = matchers.carry_hits(bytes, self.frozen_text, text_end, self.state, &mut self.tail_hits);
+        match carried {
+            Some(state) => {
+                self.work.scanned_bytes += (bytes.len() - self.frozen_text) as u64;
+                // not traced: a feed's evaluation is provisional, and close checks the turn whole, traced
+                let from = self.settled_hits;
+                self.all_hits.clear();
+                self.all_hits.extend_from_slice(&self.hits[from..]);
+                self.all_hits.extend_from_slice(&self.tail_hits);
+                let dets = if matchers.detectors.is_empty() {
+                    None
+                } else {
+                    self.detect(matchers, &call.vars, buf, word_starts)?;
+                    Some(&self.det_all[..])
+                };
+                matchers.scan_hits(&self.view, &call.vars, Some(&self.settled), &self.all_hits, dets, &mut self.matches, &mut self.scratch, None)?;
+                self.hits.extend(self.tail_hits.iter().filter(|h| h.0 <= text_end));
+                self.state = Some(state);
+                self.settle(matchers, &call.vars, toks);
+            }
+            _ => {
+                // no automaton of our own: scan the whole view
+                self.work.scanned_bytes += bytes.len() as u64;
+                matchers.scan(&self.view, &call.vars, &mut self.matches, &mut self.scratch, None)?;
+            }
+        }
+        self.frozen_word = word;
+        self.frozen_bytes = at;
+        self.frozen_toks = toks;
+        self.frozen_text = text_end;
         Ok(&self.matches)
+    }
+
+    /// Turn the hits that no later text can change into what they give, once: a hit whose phrase ends
+    /// [`super::scan::Matchers::template_reach`] tokens before the first token that may still change (`final_toks`).
+    fn settle(&mut self, matchers: &super::scan::Matchers, vars: &super::scan::ScanVars, final_toks: usize) {
+        let nt = &self.view.nt;
+        let reach = *self.reach.get_or_insert_with(|| matchers.template_reach(vars));
+        let upto = final_toks.saturating_sub(reach);
+        if upto == 0 {
+            return;
+        }
+        let end = nt.norm_ends[upto - 1];
+        let k = self.hits.partition_point(|h| h.0 <= end);
+        if k <= self.settled_hits {
+            return;
+        }
+        let done = &mut self.settled;
+        done.regex_due.resize(matchers.regexes.len(), false);
+        let adds = &mut done.adds;
+        matchers.process_hits(&self.view, vars, &self.hits[self.settled_hits..k], &mut done.regex_due, None, &mut |leaf, span| {
+            adds.push((leaf, span))
+        });
+        self.settled_hits = k;
+    }
+
+    /// The detectors' hits in the turn so far, into `det_all`: those before the split kept, the view from the split
+    /// on run again. Then the split moves to the last word that starts [`PLAIN_AFTER`] plain words after
+    /// [`CLEAN_BEFORE`] words without an e-mail joiner: digit runs, letter runs and e-mail labels stop at a plain
+    /// word, no hit after the split looks back across it and no e-mail before it reaches it, so the hits before it
+    /// are final and the view from it on has the same hits as the whole view there.
+    fn detect(&mut self, matchers: &super::scan::Matchers, vars: &super::scan::ScanVars, buf: &str, word_starts: &[usize]) -> PyResult<()> {
+        let b = buf.as_bytes();
+        let complete = word_starts.len().saturating_sub(1);
+        let mut split = None;
+        while self.det_cursor < complete {
+            let w = self.det_cursor;
+            let (s, e) = (word_starts[w], word_starts[w + 1]);
+            let ascii = e <= self.ascii_upto;
+            let plain = ascii && plain_for_detectors(&b[s..e]);
+            let clean = plain || (ascii && no_joiner(&b[s..e]));
+            self.det_run = if plain { self.det_run + 1 } else { 0 };
+            self.det_clean = if clean { self.det_clean + 1 } else { 0 };
+            self.det_cursor += 1;
+            if self.det_run >= PLAIN_AFTER && self.det_clean >= PLAIN_AFTER + CLEAN_BEFORE {
+                let cand = w + 1 - PLAIN_AFTER;
+                // its tokens and everything before it are normalized for good (before the restart point)
+                if cand > self.det_word && word_starts[cand] <= self.frozen_bytes {
+                    split = Some(cand);
+                }
+            }
+        }
+        let nt = &self.view.nt;
+        let at = self.det_at;
+        let first = nt.orig_starts.partition_point(|&s| s < at);
+        let d = &mut self.det_nt;
+        d.clear();
+        d.original.push_str(&buf[at..]);
+        let base = nt.norm_starts.get(first).copied().unwrap_or(nt.text.len());
+        d.text.push_str(&nt.text[base..]);
+        d.norm_starts.extend(nt.norm_starts[first..].iter().map(|&x| x - base));
+        d.norm_ends.extend(nt.norm_ends[first..].iter().map(|&x| x - base));
+        d.orig_starts.extend(nt.orig_starts[first..].iter().map(|&x| x - at));
+        d.orig_ends.extend(nt.orig_ends[first..].iter().map(|&x| x - at));
+        d.is_digits.extend_from_slice(&nt.is_digits[first..]);
+        // before the split the text is ASCII: folded and original characters are the same there
+        d.fold = nt.fold.as_ref().map(|f| crate::text::Fold {
+            text: f.text[at..].to_string(),
+            starts: f.starts[first..].iter().map(|&x| x - at).collect(),
+            ends: f.ends[first..].iter().map(|&x| x - at).collect(),
+            source: f.source.as_ref().map(|m| m[at..].iter().map(|&x| x - at).collect()),
+        });
+        if !nt.wide.is_empty() {
+            d.wide.extend_from_slice(&nt.wide[at..]);
+        }
+        let mut found = matchers.detector_hits(d, vars)?.unwrap_or_else(|| vec![Vec::new(); matchers.detectors.len()]);
+        let shift = at as u32;
+        for hs in &mut found {
+            for h in hs.iter_mut() {
+                h.start += shift;
+                h.end += shift;
+            }
+        }
+        let leaves = found.len();
+        self.det_frozen.resize(leaves, Vec::new());
+        self.det_all.resize(leaves, Vec::new());
+        for (k, hs) in found.iter().enumerate() {
+            self.det_all[k].clear();
+            self.det_all[k].extend_from_slice(&self.det_frozen[k]);
+            self.det_all[k].extend_from_slice(hs);
+        }
+        if let Some(w) = split {
+            let to = word_starts[w] as u32;
+            for (k, hs) in found.iter().enumerate() {
+                self.det_frozen[k].extend(hs.iter().filter(|h| h.end <= to));
+            }
+            self.det_word = w;
+            self.det_at = word_starts[w];
+        }
+        Ok(())
+    }
+
+    /// The last restart point at or after the frozen one: `(word index, character)`.
+    fn restart_point(&self, buf: &str, word_starts: &[usize]) -> (usize, usize) {
+        let b = buf.as_bytes();
+        let mut k = word_starts.len();
+        while k > self.frozen_word + 1 {
+            k -= 1;
+            let at = word_starts[k];
+            if at <= self.ascii_upto && restarts_after(&b[word_starts[k - 1]..at]) {
+                return (k, at);
+            }
+        }
+        (self.frozen_word, self.frozen_bytes)
+    }
+
+    /// `view.nt = normalize(buf)`: the frozen tokens kept, `buf[frozen_bytes..]` normalized and appended.
+    fn renormalize(&mut self, buf: &str) {
+        let from = self.frozen_bytes;
+        let suffix = &buf[from..];
+        self.work.normalized_chars += suffix.chars().count() as u64;
+        crate::text::normalize_into(suffix, &mut self.tail);
+        let tail = &self.tail;
+        let nt = &mut self.view.nt;
+        let k = self.frozen_toks;
+        nt.original.truncate(from);
+        nt.original.push_str(suffix);
+        nt.text.truncate(self.frozen_text);
+        nt.norm_starts.truncate(k);
+        nt.norm_ends.truncate(k);
+        nt.orig_starts.truncate(k);
+        nt.orig_ends.truncate(k);
+        nt.is_digits.truncate(k);
+        if k > 0 && !tail.is_empty() {
+            nt.text.push(' ');
+        }
+        let base = nt.text.len();
+        nt.text.push_str(&tail.text);
+        nt.norm_starts.extend(tail.norm_starts.iter().map(|&s| s + base));
+        nt.norm_ends.extend(tail.norm_ends.iter().map(|&e| e + base));
+        nt.orig_starts.extend(tail.orig_starts.iter().map(|&s| s + from));
+        nt.orig_ends.extend(tail.orig_ends.iter().map(|&e| e + from));
+        nt.is_digits.extend_from_slice(&tail.is_digits);
+        // the prefix is ASCII: it folds to itself, and its characters are its bytes
+        nt.fold = tail.fold.as_ref().map(|f| crate::text::Fold {
+            text: buf[..from].to_string() + &f.text,
+            starts: nt.orig_starts[..k].iter().copied().chain(f.starts.iter().map(|&s| s + from)).collect(),
+            ends: nt.orig_ends[..k].iter().copied().chain(f.ends.iter().map(|&e| e + from)).collect(),
+            source: f.source.as_ref().map(|m| (0..from).chain(m.iter().map(|&s| s + from)).collect()),
+        });
+        nt.wide.clear();
+        if !tail.wide.is_empty() {
+            nt.wide.extend(buf[..from].bytes().map(char::from));
+            nt.wide.extend_from_slice(&tail.wide);
+        }
     }
 }

@@ -7,12 +7,14 @@
 //! variable-led templates, then regexes by leaf, then detectors. Everything the evaluator reports follows that
 //! order, so it is the Python gate's.
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use aho_corasick::automaton::Automaton;
+use aho_corasick::nfa::contiguous::NFA;
+use aho_corasick::{AhoCorasick, AhoCorasickKind, Anchored, MatchKind};
 use pyo3::prelude::*;
 use regex::{Regex, RegexBuilder};
 
 use super::program::{MatcherId, RawMatchers};
-use super::textview::{DetKind, View};
+use super::textview::{DetKind, Hit, View};
 use super::trace::{Event, Tracer};
 
 pub type VarId = u32;
@@ -88,6 +90,10 @@ pub struct Matchers {
     pub regexes: Vec<RegexLeaf>,
     pub detectors: Vec<DetectorLeaf>,
     pub automaton: Option<AhoCorasick>,
+    /// the same keys as a contiguous NFA, whose state a streamed turn carries from chunk to chunk: built by the first
+    /// stream (`None` when there are no keys or it could not be built: streams then scan their whole turn)
+    nfa: std::sync::OnceLock<Option<NFA>>,
+    keys: Vec<String>,
     /// per automaton pattern: what it stands for (phrase leaves first, then regex atoms)
     pub payloads: Vec<Vec<Payload>>,
     pub pattern_len: Vec<u32>,
@@ -371,6 +377,8 @@ impl Matchers {
             regexes,
             detectors,
             automaton,
+            nfa: std::sync::OnceLock::new(),
+            keys,
             payloads,
             pattern_len,
             atomless,
@@ -624,6 +632,14 @@ fn search_template(t: &Template, view: &View, vars: &ScanVars, out: &mut Vec<(us
 
 // --------------------------------------------------------------------------------------------- scanning
 
+/// What the automaton's earliest hits gave, kept by a streamed turn once no later text can change it.
+#[derive(Debug, Default)]
+pub struct Settled {
+    /// `(phrase leaf, span)` in the order the hits gave them
+    pub adds: Vec<(u32, Span)>,
+    pub regex_due: Vec<bool>,
+}
+
 /// Per-call scratch space for scans.
 #[derive(Debug, Default)]
 pub struct Scratch {
@@ -649,6 +665,128 @@ impl Matchers {
         vars: &ScanVars,
         out: &mut Matches,
         scratch: &mut Scratch,
+        tracer: Option<&mut Tracer>,
+    ) -> PyResult<()> {
+        scratch.hits.clear();
+        if let Some(ac) = self.automaton.as_ref().filter(|_| !view.nt.text.is_empty()) {
+            for m in ac.find_overlapping_iter(&view.nt.text) {
+                scratch.hits.push((m.end(), m.pattern().as_u32()));
+            }
+            let lens = &self.pattern_len;
+            scratch.hits.sort_unstable_by_key(|&(end, p)| (end, std::cmp::Reverse(lens[p as usize])));
+        }
+        let hits = std::mem::take(&mut scratch.hits);
+        let got = self.scan_hits(view, vars, None, &hits, None, out, scratch, tracer);
+        scratch.hits = hits;
+        got
+    }
+
+    /// The automaton a stream carries (see `nfa`).
+    pub fn nfa(&self) -> Option<&NFA> {
+        self.nfa
+            .get_or_init(|| (!self.keys.is_empty()).then(|| NFA::builder().match_kind(MatchKind::Standard).build(&self.keys).ok()).flatten())
+            .as_ref()
+    }
+
+    /// The automaton's hits in `text[from..]` (ends are offsets in `text`), resuming from `state` (the state after
+    /// `text[..from]`; `None`: the start); returns the state after `text[..stop]` (`stop >= from`). Hits at one
+    /// end come longer keys first, as [`Matchers::scan`] orders them.
+    pub fn carry_hits(&self, text: &[u8], from: usize, stop: usize, state: Option<u32>, hits: &mut Vec<(usize, u32)>) -> Option<u32> {
+        let nfa = self.nfa()?;
+        let mut sid = match state {
+            Some(s) => aho_corasick::automaton::StateID::new(s as usize).ok()?,
+            None => nfa.start_state(Anchored::No).ok()?,
+        };
+        let mut at_stop = if stop == from { Some(sid) } else { None };
+        let first = hits.len();
+        for (i, &b) in text.iter().enumerate().skip(from) {
+            sid = nfa.next_state(Anchored::No, sid, b);
+            if nfa.is_match(sid) {
+                for k in 0..nfa.match_len(sid) {
+                    hits.push((i + 1, nfa.match_pattern(sid, k).as_u32()));
+                }
+            }
+            if i + 1 == stop {
+                at_stop = Some(sid);
+            }
+        }
+        let lens = &self.pattern_len;
+        hits[first..].sort_unstable_by_key(|&(end, p)| (end, std::cmp::Reverse(lens[p as usize])));
+        at_stop.map(|s| s.as_u32())
+    }
+
+    /// What the automaton's hits `hits` give: `emit(phrase leaf, span)` for each phrase (a template verified around
+    /// its atom), and the regexes whose atoms hit marked due.
+    pub fn process_hits(
+        &self,
+        view: &View,
+        vars: &ScanVars,
+        hits: &[(usize, u32)],
+        regex_due: &mut [bool],
+        mut tracer: Option<&mut Tracer>,
+        emit: &mut dyn FnMut(u32, Span),
+    ) {
+        let text = view.nt.text.as_bytes();
+        let n = text.len();
+        for &(stop, pattern) in hits {
+            let ends_word = stop == n || text[stop] == b' ';
+            for p in &self.payloads[pattern as usize] {
+                if p.is_regex {
+                    regex_due[p.leaf as usize] = true;
+                    continue;
+                }
+                let start = stop - p.len as usize;
+                if !ends_word || (start > 0 && text[start - 1] != b' ') {
+                    continue;
+                }
+                let leaf = &self.phrases[p.leaf as usize];
+                let found = match &leaf.template {
+                    None => Some((start, stop)),
+                    Some(t) => verify_template(t, view, start, vars),
+                };
+                if let Some(tr) = tracer.as_deref_mut() {
+                    tr.push(match found {
+                        Some(_) => Event::Candidate { leaf: p.leaf, start: start as u32, end: stop as u32 },
+                        None => Event::TemplateRejected { leaf: p.leaf, start: start as u32, end: stop as u32 },
+                    });
+                }
+                if let Some((s, e)) = found {
+                    let (s, e) = view.to_original(s, e);
+                    emit(p.leaf, Span { start: s, end: e, kind: NO_KIND });
+                }
+            }
+        }
+    }
+
+    /// How many tokens after its atom a template may read (a gap is up to [`GAP_MAX_WORDS`] words, a variable its
+    /// value and an article): hits further back than that from the last final token are final.
+    pub fn template_reach(&self, vars: &ScanVars) -> usize {
+        let longest_value = vars.tokens.iter().flatten().map(Vec::len).max().unwrap_or(0);
+        let reach = |t: &Template| -> usize {
+            t.elems
+                .iter()
+                .map(|e| match e {
+                    Elem::Lit(_) => 1,
+                    Elem::Gap => GAP_MAX_WORDS,
+                    Elem::Var { .. } => longest_value + 1,
+                })
+                .sum()
+        };
+        1 + self.phrases.iter().filter_map(|p| p.template.as_ref()).map(reach).max().unwrap_or(0)
+    }
+
+    /// Every match in one turn given the automaton's hits in its normalized text (sorted by end, longer keys first
+    /// at one end). `out` is cleared first.
+    #[allow(clippy::too_many_arguments)]
+    pub fn scan_hits(
+        &self,
+        view: &View,
+        vars: &ScanVars,
+        settled: Option<&Settled>,
+        hits: &[(usize, u32)],
+        dets: Option<&[Vec<Hit>]>,
+        out: &mut Matches,
+        scratch: &mut Scratch,
         mut tracer: Option<&mut Tracer>,
     ) -> PyResult<()> {
         out.clear();
@@ -659,52 +797,25 @@ impl Matchers {
         if text.is_empty() {
             return Ok(());
         }
-        let n = text.len();
         scratch.regex_due.clear();
         scratch.regex_due.resize(self.regexes.len(), false);
-        if let Some(ac) = &self.automaton {
-            scratch.hits.clear();
-            for m in ac.find_overlapping_iter(&view.nt.text) {
-                scratch.hits.push((m.end(), m.pattern().as_u32()));
-            }
-            let lens = &self.pattern_len;
-            scratch.hits.sort_unstable_by_key(|&(end, p)| (end, std::cmp::Reverse(lens[p as usize])));
-            for &(stop, pattern) in &scratch.hits {
-                let ends_word = stop == n || text[stop] == b' ';
-                for p in &self.payloads[pattern as usize] {
-                    if p.is_regex {
-                        scratch.regex_due[p.leaf as usize] = true;
-                        continue;
-                    }
-                    let start = stop - p.len as usize;
-                    if !ends_word || (start > 0 && text[start - 1] != b' ') {
-                        continue;
-                    }
-                    let leaf = &self.phrases[p.leaf as usize];
-                    match &leaf.template {
-                        None => {
-                            if let Some(t) = tracer.as_deref_mut() {
-                                t.push(Event::Candidate { leaf: p.leaf, start: start as u32, end: stop as u32 });
-                            }
-                            self.add_norm(out, &leaf.owners, view, start, stop)
-                        }
-                        Some(t) => match verify_template(t, view, start, vars) {
-                            Some((s, e)) => {
-                                if let Some(tr) = tracer.as_deref_mut() {
-                                    tr.push(Event::Candidate { leaf: p.leaf, start: start as u32, end: stop as u32 });
-                                }
-                                self.add_norm(out, &leaf.owners, view, s, e)
-                            }
-                            None => {
-                                if let Some(tr) = tracer.as_deref_mut() {
-                                    tr.push(Event::TemplateRejected { leaf: p.leaf, start: start as u32, end: stop as u32 });
-                                }
-                            }
-                        },
-                    }
+        if let Some(done) = settled {
+            for &(leaf, span) in &done.adds {
+                for &m in &self.phrases[leaf as usize].owners {
+                    out.add(m, span);
                 }
             }
+            for (due, &was) in scratch.regex_due.iter_mut().zip(&done.regex_due) {
+                *due |= was;
+            }
         }
+        let mut due = std::mem::take(&mut scratch.regex_due);
+        self.process_hits(view, vars, hits, &mut due, tracer.as_deref_mut(), &mut |leaf, span| {
+            for &m in &self.phrases[leaf as usize].owners {
+                out.add(m, span);
+            }
+        });
+        scratch.regex_due = due;
         for &leaf in &self.atomless {
             let pl = &self.phrases[leaf as usize];
             if let Some(t) = &pl.template {
@@ -732,7 +843,10 @@ impl Matchers {
                 }
             }
         }
-        self.detect(view, vars, out, tracer)?;
+        match dets {
+            Some(hits) => self.add_detector_hits(hits, out),
+            None => self.detect(view, vars, out, tracer)?,
+        }
         out.finish();
         Ok(())
     }
@@ -751,26 +865,44 @@ impl Matchers {
         if self.detectors.is_empty() {
             return Ok(());
         }
+        let Some(t) = tracer else {
+            if let Some(hits) = self.detector_hits(&view.nt, vars)? {
+                self.add_detector_hits(&hits, out);
+            }
+            return Ok(());
+        };
         let mut pre = crate::text::detectors::Precheck::new(&view.nt);
         if !pre.any(&view.nt) {
             return Ok(()); // most turns: no detector could hit, nothing to build
         }
-        let requests: Vec<(DetKind, &[String])> = self
-            .detectors
+        let (hits, rejected) = crate::engine::native::detect_many_explained(&view.nt, &self.requests(vars))?;
+        for r in rejected {
+            t.push(Event::ValidatorRejected { detector: r.kind, start: r.start as u32, end: r.end as u32, check: r.check });
+        }
+        self.add_detector_hits(&hits, out);
+        Ok(())
+    }
+
+    /// What the detector leaves ask for: their kinds and the call's exempt values.
+    fn requests<'a>(&self, vars: &'a ScanVars) -> Vec<(DetKind, &'a [String])> {
+        self.detectors
             .iter()
             .enumerate()
             .map(|(i, d)| (d.kind, vars.exempt.get(i).map(Vec::as_slice).unwrap_or(&[])))
-            .collect();
-        let hits = match tracer {
-            None => crate::engine::native::detect_many_checked(&view.nt, &requests, pre)?,
-            Some(t) => {
-                let (hits, rejected) = crate::engine::native::detect_many_explained(&view.nt, &requests)?;
-                for r in rejected {
-                    t.push(Event::ValidatorRejected { detector: r.kind, start: r.start as u32, end: r.end as u32, check: r.check });
-                }
-                hits
-            }
-        };
+            .collect()
+    }
+
+    /// The detector leaves' hits in `nt`, leaf by leaf; `None` when no detector could hit (most turns).
+    pub fn detector_hits(&self, nt: &crate::text::NormalizedText, vars: &ScanVars) -> PyResult<Option<Vec<Vec<Hit>>>> {
+        let mut pre = crate::text::detectors::Precheck::new(nt);
+        if !pre.any(nt) {
+            return Ok(None); // nothing to build
+        }
+        crate::engine::native::detect_many_checked(nt, &self.requests(vars), pre).map(Some)
+    }
+
+    /// Adds the detector leaves' hits (leaf by leaf, as [`Matchers::detector_hits`] gives them) to `out`.
+    pub fn add_detector_hits(&self, hits: &[Vec<Hit>], out: &mut Matches) {
         for (d, found) in self.detectors.iter().zip(hits.iter()) {
             for h in found {
                 let span = Span { start: h.start, end: h.end, kind: d.kind.code() };
@@ -779,6 +911,5 @@ impl Matchers {
                 }
             }
         }
-        Ok(())
     }
 }

@@ -10,11 +10,17 @@
 //! a violation that will suppress the turn (block and handoff modes): what was already spoken cannot be taken back,
 //! so nothing more is released and the fallback line is the tail. `suppressing` says so as soon as it is known.
 //!
-//! Work per feed: the turn so far is normalized, scanned and evaluated again ([`Incremental`] is the seam where an
-//! incremental scan belongs), so a turn streamed in many small chunks costs more than checking it whole (about 18x
-//! for a 1,000-character turn in 2-word chunks with the native text layer). Scanning only the new text plus the
-//! hold-back needs a normalizer that can resume at a frozen token; until then every feed is exact by construction:
-//! it decides on the same text the frozen Python gate decides on.
+//! Work per feed ([`Incremental`]): the turn's normalized view is kept, and a feed normalizes only the text since
+//! the last *restart point* (a word after a plain word, where the normalizer has no context across words), appending
+//! its tokens to the frozen ones; the Aho-Corasick automaton resumes from its state after the frozen tokens; hits that
+//! no later text can change are turned into matches once; the detectors rerun only on the view after their last
+//! split (a word with plain words around it, which no hit spans or looks across). What still grows with the turn:
+//! regexes whose atoms hit rerun over the whole normalized text, the rule evaluation reads all the matches, and a
+//! turn without restart points or detector splits (a long run of digits, non-ASCII text: restarts stop before its
+//! first non-ASCII character) is rescanned from its last one. Every feed is exact: the carried view and matches are
+//! those of the whole turn so far (`_check_carried` compares them in the tests). `close()` checks the turn whole from
+//! the carried matches (`_close_turn`: the same Decision, findings, timeline and observers as `agent_turn`), and
+//! falls back to `call.agent_turn` when they cannot stand for a fresh scan (see `_close_turn`).
 
 use std::collections::HashSet;
 
@@ -153,7 +159,7 @@ impl StreamCore {
         let mut outcome = std::mem::take(&mut self.outcome);
         let mut plan = std::mem::take(&mut self.plan);
         let result = (|| -> PyResult<Option<usize>> {
-            let matches = self.inc.update(&mut call, buf)?;
+            let matches = self.inc.update(&mut call, buf, &self.word_starts)?;
             call.stream_evaluate(py, matches, buf, self.t, &mut outcome, &text, &mut plan)?;
             self.suppressing = plan.suppress > 0;
             if plan.suppress > 0 || outcome.unresolved_prefix {
@@ -338,5 +344,74 @@ impl StreamCore {
     #[getter]
     fn chunk_latencies_ns(&self) -> Vec<u64> {
         self.latencies.clone()
+    }
+
+    /// The whole-turn check at close: the same as ``call.agent_turn(text, t)`` (the Decision, the evidence, the
+    /// observers), from the matches the feeds carried instead of a new normalization and scan. ``None`` when they
+    /// cannot stand for a new scan, and the caller checks the turn whole: no chunk was scanned (an empty stream,
+    /// or one that failed), explain is tracing (it records the scan's own events), the call ended or a variable
+    /// changed since the last chunk (the facade's errors, the matches read the variables), or ``text`` is not the
+    /// text fed.
+    fn _close_turn<'py>(slf: &Bound<'py, Self>, text: &Bound<'py, PyString>) -> PyResult<Option<Bound<'py, super::decision::Decision>>> {
+        let py = slf.py();
+        let mut me = slf.borrow_mut();
+        let call_obj = me.call.clone_ref(py);
+        let t_obj = me.t_obj.clone_ref(py);
+        let call_b = call_obj.bind(py);
+        let t = t_obj.bind(py);
+        {
+            let call = call_b.borrow();
+            if me.failed || call.ended || call.tracer.is_some() || !super::call::plain_t(t) {
+                return Ok(None);
+            }
+        }
+        let tv = me.t;
+        let buf = std::mem::take(&mut me.buf);
+        let decision = {
+            let mut call = call_b.borrow_mut();
+            let matches = me.inc.take_matches(&call, &buf);
+            let same = matches.is_some() && text.to_str().map_or_else(|_| py_str_lossless_offsets(text).map(|(s, _)| s == buf).unwrap_or(false), |s| s == buf);
+            match matches {
+                Some(m) if same => Some(call.agent_turn_with(py, text, tv, Some(m))?),
+                _ => None,
+            }
+        };
+        me.buf = buf;
+        drop(me);
+        if decision.is_some() {
+            super::call::notify(py, call_b, "agent", t);
+        }
+        Ok(decision)
+    }
+
+    /// For tests: the work the incremental scan did, ``(characters normalized, normalized bytes scanned)`` over
+    /// all feeds.
+    fn _work(&self) -> (u64, u64) {
+        (self.inc.work.normalized_chars, self.inc.work.scanned_bytes)
+    }
+
+    /// For tests: ``""`` when the carried view and matches equal a fresh normalization and scan of the turn so far
+    /// (as of the last feed), else what differs.
+    fn _check_carried(&self, py: Python<'_>) -> PyResult<String> {
+        if self.inc.fed() == 0 {
+            return Ok(String::new());
+        }
+        let call_obj = self.call.clone_ref(py);
+        let call = call_obj.borrow(py);
+        let fresh = super::textview::View::of(&self.buf);
+        if fresh.nt != self.inc.view().nt {
+            return Ok(format!("view differs:\n carried {:?}\n fresh   {:?}", self.inc.view().nt, fresh.nt));
+        }
+        let sh = call.sh.clone();
+        let mut out = super::scan::Matches::new(sh.program.matchers.count as usize);
+        let mut scratch = super::scan::Scratch::default();
+        let vars = call.vars.clone();
+        sh.program.matchers.scan(&fresh, &vars, &mut out, &mut scratch, None)?;
+        let a: Vec<_> = self.inc.matches().iter().map(|(m, s)| (m, s.to_vec())).collect();
+        let b: Vec<_> = out.iter().map(|(m, s)| (m, s.to_vec())).collect();
+        if a != b {
+            return Ok(format!("matches differ:\n carried {a:?}\n fresh   {b:?}"));
+        }
+        Ok(String::new())
     }
 }
