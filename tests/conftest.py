@@ -162,6 +162,17 @@ def pg_database(key_dir: Path) -> Iterator[str]:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
+@contextmanager
+def module_database(kind: str, directory: Path) -> Iterator[Path | str]:
+    """A fresh database of backend ``kind`` for a module-scoped fixture: ``directory/trace.db`` for SQLite, else
+    :func:`pg_database` (keys in ``directory``)."""
+    if kind == "sqlite":
+        yield directory / "trace.db"
+    else:
+        with pg_database(directory) as url:
+            yield url
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Backend]:
     """An empty database of each backend (the same suite runs on both)."""

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import pg_database
+from conftest import module_database
 from test_api_service import check
 
 from trace_engine.api.auth import create_key
@@ -53,11 +53,8 @@ def _engine() -> Engine:
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def env(request, tmp_path_factory):
     d = tmp_path_factory.mktemp("explain")
-    if request.param == "sqlite":
-        yield from _env(d, d / "trace.db")
-    else:
-        with pg_database(d) as url:
-            yield from _env(d, url)
+    with module_database(request.param, d) as db:
+        yield from _env(d, db)
 
 
 def _env(d, db):

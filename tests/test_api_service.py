@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import jsonschema
 import pytest
-from conftest import pg_database
+from conftest import module_database
 
 from trace_engine.api.auth import create_key
 from trace_engine.api.openapi import served_document, to_31
@@ -73,11 +73,8 @@ def check(spec, resp: httpx.Response, path: str, method: str = "get"):
 def env(request, tmp_path_factory):
     """A served database of each backend (the whole API suite runs on both)."""
     d = tmp_path_factory.mktemp("api")
-    if request.param == "sqlite":
-        yield from _env(d, d / "trace.db")
-    else:
-        with pg_database(d) as url:
-            yield from _env(d, url)
+    with module_database(request.param, d) as db:
+        yield from _env(d, db)
 
 
 def _env(d, db):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from conftest import pg_database
+from conftest import module_database
 
 from trace_engine.evidence.scorecard import Finding
 from trace_engine.evidence.signing import SigningKey, parse_checkpoint
@@ -51,14 +51,9 @@ def fill(db) -> None:
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def db(request, tmp_path_factory):
     """The same signed log on each backend: the dashboard's reads must agree on both."""
-    tmp = tmp_path_factory.mktemp("dash")
-    if request.param == "sqlite":
-        fill(tmp / "t.db")
-        yield tmp / "t.db"
-        return
-    with pg_database(tmp) as url:
-        fill(url)
-        yield url
+    with module_database(request.param, tmp_path_factory.mktemp("dash")) as db:
+        fill(db)
+        yield db
 
 
 def latest() -> list[dict]:
