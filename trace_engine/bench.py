@@ -56,6 +56,7 @@ from trace_engine.gate.config import load_config
 from trace_engine.gate.engine import Engine
 from trace_engine.gate.guardrails import guardrails_pack
 from trace_engine.packs import resolve_pack
+from trace_engine.replay import word_chunks
 from trace_engine.stats import percentile
 from trace_engine.text import aba_ok, luhn_ok, mbi_ok, ssn_ok
 from trace_engine.transcripts import Transcript, iter_records
@@ -155,9 +156,9 @@ def texts_of_length(pool: Sequence[str], length: int, count: int) -> list[str]:
 
 
 def chunks(text: str, words: int = STREAM_WORDS) -> list[str]:
-    """``text`` as a token stream delivers it: ``words`` words (with their trailing space) per chunk."""
-    parts = re.findall(r"\S+\s*", text)
-    return ["".join(parts[i : i + words]) for i in range(0, len(parts), words)] or [text]
+    """``text`` as a token stream delivers it: ``words`` words (with their trailing space) per chunk, the cut
+    ``trace explain --stream-words`` makes (:func:`trace_engine.replay.word_chunks`)."""
+    return word_chunks(text, words)
 
 
 def generated_phrases(pool: Sequence[str], count: int, seed: int = 14) -> list[str]:
