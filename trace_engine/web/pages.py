@@ -431,9 +431,7 @@ def mount(
         proof = await run_in_threadpool(_proof, db_path, who.tenant, _text(call_id) or "")
         if proof is None:
             raise _PageError(404, "No proof", "No such call, or its record is not covered by a signed checkpoint.")
-        name = "".join(c if c.isalnum() or c in "-_." else "_" for c in call_id)[:80]
-        return Response(json.dumps(proof, indent=2), media_type="application/json",
-                        headers={**_headers(), "Content-Disposition": f'attachment; filename="proof-{name}.json"'})
+        return _json_download(proof, "proof", call_id)
 
     @app.get("/explain/{call_id:path}", include_in_schema=False)
     async def call_explain(request: Request, call_id: str) -> Response:
@@ -444,9 +442,7 @@ def mount(
         explained = await run_in_threadpool(lambda: explain_interaction(pool.get(), who.tenant, _text(call_id) or ""))
         if explained is None:
             raise _PageError(404, "No such call", "This tenant has no call with that id.")
-        name = "".join(c if c.isalnum() or c in "-_." else "_" for c in call_id)[:80]
-        return Response(json.dumps(explained, indent=2), media_type="application/json",
-                        headers={**_headers(), "Content-Disposition": f'attachment; filename="explain-{name}.json"'})
+        return _json_download(explained, "explain", call_id)
 
     @app.get("/calls/{call_id:path}", include_in_schema=False)
     async def call_page(request: Request, call_id: str) -> Response:
@@ -625,6 +621,13 @@ def _warm() -> None:
 def _headers() -> dict[str, str]:
     return {"Content-Security-Policy": CSP, "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "same-origin", "X-Frame-Options": "DENY"}
+
+
+def _json_download(body: Any, kind: str, call_id: str) -> Response:
+    """``body`` as a JSON file named ``{kind}-{call id}.json`` (the id reduced to safe filename characters)."""
+    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in call_id)[:80]
+    return Response(json.dumps(body, indent=2), media_type="application/json",
+                    headers={**_headers(), "Content-Disposition": f'attachment; filename="{kind}-{name}.json"'})
 
 
 def _proof(db_path: str, tenant: str, call_id: str) -> dict[str, Any] | None:

@@ -4,7 +4,7 @@
 use super::tables;
 
 #[inline]
-fn in_ranges(table: &[(u32, u32)], c: char) -> bool {
+pub(crate) fn in_ranges(table: &[(u32, u32)], c: char) -> bool {
     let cp = c as u32;
     table
         .binary_search_by(|&(lo, hi)| {

@@ -8,7 +8,7 @@
 //!    [`fold_char`]);
 //! 5. UTS #39 letter skeletons in words whose every non-ASCII letter has an ASCII lookalike.
 
-use super::chars::{is_alnum, is_apostrophe, lookup, skeleton};
+use super::chars::{self, is_alnum, is_apostrophe, lookup, skeleton};
 use super::tables;
 
 /// Steps 1-4 for one character.
@@ -28,18 +28,7 @@ const HANGUL_FIRST: u32 = 0xAC00;
 const HANGUL_LAST: u32 = 0xD7A3;
 
 fn in_drop(c: char) -> bool {
-    let cp = c as u32;
-    tables::FOLD_DROP
-        .binary_search_by(|&(lo, hi)| {
-            if hi < cp {
-                std::cmp::Ordering::Less
-            } else if lo > cp {
-                std::cmp::Ordering::Greater
-            } else {
-                std::cmp::Ordering::Equal
-            }
-        })
-        .is_ok()
+    chars::in_ranges(tables::FOLD_DROP, c)
 }
 
 /// Steps 1-4 of the fold for one character.

@@ -711,19 +711,13 @@ fn numeric_segment<T: Chars + ?Sized>(text: &T, a: usize, b: usize) -> bool {
 /// One word `a..b` (no ". , _" inside): digits, a contraction, a possessive, or a plain word.
 fn add_word<T: Chars + ?Sized>(text: &T, a: usize, b: usize, gap0: u8, items: &mut Items) {
     let w0 = items.arena.len();
-    if let Some(raw) = text.ascii_str(a, b) {
+    let digits = if let Some(raw) = text.ascii_str(a, b) {
         items.arena.push_str(raw);
-        if raw.bytes().all(|x| x.is_ascii_digit()) {
-            items.v.push(Item {
-                t: (w0 as u32, items.arena.len() as u32),
-                s: a,
-                e: b,
-                gap: gap0,
-                kind: K_DIGITS,
-            });
-            return;
+        let digits = raw.bytes().all(|x| x.is_ascii_digit());
+        if !digits {
+            items.arena[w0..].make_ascii_lowercase();
         }
-        items.arena[w0..].make_ascii_lowercase();
+        digits
     } else {
         let ascii = (a..b).all(|q| text.at(q).is_ascii());
         for q in a..b {
@@ -736,16 +730,17 @@ fn add_word<T: Chars + ?Sized>(text: &T, a: usize, b: usize, gap0: u8, items: &m
                 push_casefold(c, &mut items.arena);
             }
         }
-        if ascii && items.arena[w0..].bytes().all(|x| x.is_ascii_digit()) {
-            items.v.push(Item {
-                t: (w0 as u32, items.arena.len() as u32),
-                s: a,
-                e: b,
-                gap: gap0,
-                kind: K_DIGITS,
-            });
-            return;
-        }
+        ascii && items.arena[w0..].bytes().all(|x| x.is_ascii_digit())
+    };
+    if digits {
+        items.v.push(Item {
+            t: (w0 as u32, items.arena.len() as u32),
+            s: a,
+            e: b,
+            gap: gap0,
+            kind: K_DIGITS,
+        });
+        return;
     }
     let w1 = items.arena.len();
     match word_form(&items.arena[w0..w1]) {

@@ -146,6 +146,17 @@ fn parse_compound(items: &Items, v: &[Item], i: usize) -> (u64, usize) {
     (total + cur, end)
 }
 
+/// The digits token that replaces the source items spanning `s..e` (spoken or written numbers joined).
+fn digits_token(items: &mut Items, digits: &str, s: usize, e: usize) -> Item {
+    Item {
+        t: items.push_str(digits),
+        s,
+        e,
+        gap: GAP_WS,
+        kind: K_DIGITS,
+    }
+}
+
 /// Drops fillers, converts number words, merges digit runs (the gap of a produced item is not meaningful).
 pub(crate) fn convert_numbers(items: &mut Items) {
     // 1. fillers out, carrying the widest gap forward (in place)
@@ -196,14 +207,7 @@ pub(crate) fn convert_numbers(items: &mut Items) {
                 if all_zero_words {
                     out.extend_from_slice(&cleaned[i..j]); // "oh", "oh oh": not a number
                 } else {
-                    let t = items.push_str(&digits);
-                    out.push(Item {
-                        t,
-                        s: it.s,
-                        e: cleaned[j - 1].e,
-                        gap: GAP_WS,
-                        kind: K_DIGITS,
-                    });
+                    out.push(digits_token(items, &digits, it.s, cleaned[j - 1].e));
                 }
                 i = j;
                 continue;
@@ -212,14 +216,7 @@ pub(crate) fn convert_numbers(items: &mut Items) {
                 let (value, j) = parse_compound(items, &cleaned, i);
                 digits.clear();
                 let _ = write!(digits, "{value}");
-                let t = items.push_str(&digits);
-                out.push(Item {
-                    t,
-                    s: it.s,
-                    e: cleaned[j - 1].e,
-                    gap: GAP_WS,
-                    kind: K_DIGITS,
-                });
+                out.push(digits_token(items, &digits, it.s, cleaned[j - 1].e));
                 i = j;
                 continue;
             }
