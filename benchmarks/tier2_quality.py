@@ -92,8 +92,11 @@ def quality(split: str = "test", checks: tuple[str, ...] = CHECKS) -> dict[str, 
     return out
 
 
-def mts_flagged(checks: tuple[str, ...] = ("brand_tone", "minimum_necessary", "ambiguous_optout")) -> dict | None:
-    if not corpora.available("mts"):
+MTS_CHECKS = ("brand_tone", "minimum_necessary", "ambiguous_optout")
+
+
+def mts_flagged(checks: tuple[str, ...] = MTS_CHECKS) -> dict | None:
+    if not corpora.available("mts") or not checks:
         return None
     cfg = Tier2Config(checks=list(checks))
     flagged: Counter = Counter()
@@ -187,12 +190,19 @@ def latency(n_turns: int = 600, repeat: int = 5) -> dict[str, dict]:
     return out
 
 
-def encoder_cost(lengths: tuple[int, ...] = (8, 16, 32, 48, 64), repeat: int = 30) -> dict[str, dict]:
+def encoder_cost(lengths: tuple[int, ...] = (8, 16, 32, 48, 64), repeat: int = 30,
+                 tuned: str | None = None) -> dict[str, dict]:
     """One forward pass of the encoder on one text of ``n`` word pieces (no padding: one text per call), µs:
-    min over ``repeat`` runs and the raw p99, CPU and wall. What a turn costs is mostly this."""
+    min over ``repeat`` runs and the raw p99, CPU and wall. What a turn costs is mostly this. ``tuned`` names
+    a check whose own fine-tuned encoder is timed instead of the shared one."""
     import numpy as np
 
-    m = encoder.model()
+    if tuned:
+        from trace_engine.tier2 import models
+
+        m = encoder.tuned(tuned, models.calibrated(tuned).meta["encoder_sha256"])
+    else:
+        m = encoder.model()
     out = {}
     for n in lengths:
         ids = np.full((1, n), 2000, dtype=np.int64)
@@ -265,14 +275,19 @@ def install_size() -> dict[str, float]:
         path = base.parent / mod
         if path.exists():
             sizes[mod] = round(sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6, 1)
-    sizes["vocab_in_trace"] = round((ROOT / "trace_engine/tier2/data/minilm_vocab.txt").stat().st_size / 1e6, 2)
+    data = ROOT / "trace_engine/tier2/data"
+    sizes["vocab_in_trace"] = round((data / "minilm_vocab.txt").stat().st_size / 1e6, 2)
+    sizes["models_in_trace"] = round(sum(f.stat().st_size for f in data.glob("*.model.json")) / 1e6, 2)
+    #: the checks' own fine-tuned encoders (int8 graphs without the word-embedding table)
+    sizes["encoders_in_trace"] = round(sum(f.stat().st_size for f in data.glob("*.encoder.onnx")) / 1e6, 2)
     return sizes
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--split", default="test", choices=("train", "dev", "test"))
-    ap.add_argument("--check", action="append", choices=CHECKS)
+    ap.add_argument("--check", action="append", choices=CHECKS,
+                    help="only these checks' quality (and MTS rescoring, for the checks that have one)")
     ap.add_argument("--skip-quality", action="store_true")
     ap.add_argument("--skip-mts", action="store_true")
     ap.add_argument("--skip-latency", action="store_true")
@@ -283,9 +298,11 @@ def main() -> None:
     if not args.skip_quality:
         res["quality"] = quality(args.split, tuple(args.check or CHECKS))
     if not args.skip_mts:
-        res["mts_benign_calls_flagged"] = mts_flagged()
+        # --check narrows the rescoring too (the checks it names that have a benign-call goal)
+        res["mts_benign_calls_flagged"] = mts_flagged(tuple(c for c in MTS_CHECKS if c in (args.check or MTS_CHECKS)))
     if not args.skip_latency:
         res["encoder_forward_by_length"] = encoder_cost()
+        res["brand_tone_encoder_forward_by_length"] = encoder_cost(tuned="brand_tone")
         res["latency_one_thread"] = latency(args.turns)
     if args.gate:
         res["gate"] = {m or "off": gate_latency(mode=m) for m in (None, "thread", "process")}

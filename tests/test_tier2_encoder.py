@@ -79,3 +79,44 @@ def test_protobuf_reader_finds_every_weight() -> None:
     quantized = [k for k in init if k.endswith("_q")]
     assert len(quantized) == 2 + 6 * 6  # word and position embeddings, six matrices in each of six layers
     assert init["inner.embeddings.word_embeddings.weight_q"].shape == (30522, 384)
+
+
+def _tone_pin() -> str:
+    from trace_engine.tier2 import models
+
+    return str(models.calibrated("brand_tone").meta["encoder_sha256"])
+
+
+def test_brand_tone_judges_with_its_own_pinned_fine_tuned_encoder() -> None:
+    import hashlib
+
+    from trace_engine.tier2 import models
+    from trace_engine.tier2.checks.brand_tone import BrandToneJudge
+
+    pytest.importorskip("onnxruntime")
+    path = models.DATA_DIR / "brand_tone.encoder.onnx"
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == _tone_pin()
+    judge = BrandToneJudge()
+    assert judge.tuned_for == ("brand_tone", _tone_pin())
+    texts = ["you must respond immediately or a warrant will be issued", "your appointment is on tuesday at nine"]
+    tuned = np.stack([judge.embed(t) for t in texts])
+    base = encoder.model().embed(texts)
+    assert np.allclose(np.linalg.norm(tuned, axis=1), 1.0, atol=1e-4)
+    # fine-tuning moved the vectors: the shared encoder's would not fit the shipped classifier
+    assert (tuned * base).sum(1).max() < 0.99
+    # the other encoder checks keep the shared encoder
+    from trace_engine.tier2.checks.minimum_necessary import MinimumNecessaryJudge
+
+    assert MinimumNecessaryJudge().tuned_for is None
+
+
+def test_a_changed_fine_tuned_encoder_is_refused(tmp_path: Path) -> None:
+    from trace_engine.tier2 import models
+
+    pytest.importorskip("onnxruntime")
+    data = bytearray((models.DATA_DIR / "brand_tone.encoder.onnx").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    bad = tmp_path / "brand_tone.encoder.onnx"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(EncoderUnavailable, match="not the fine-tuned encoder its model file pins"):
+        encoder.OrtTuned(bad, _tone_pin())

@@ -253,10 +253,13 @@ class _Batcher:
 
     def embed(self, texts: Sequence[str], batch_size: int = 32) -> Any:
         """(len(texts), 384) float32, L2-normalised; texts are batched by length so padding stays small."""
+        return self.embed_ids([self.tokenizer.encode(t) for t in texts], batch_size)
+
+    def embed_ids(self, encoded: Sequence[Sequence[int]], batch_size: int = 32) -> Any:
+        """:meth:`embed` of texts already turned into word-piece ids."""
         np = self.np
-        encoded = [self.tokenizer.encode(t) for t in texts]
-        out = np.zeros((len(texts), DIM), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))
+        out = np.zeros((len(encoded), DIM), dtype=np.float32)
+        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
         for s in range(0, len(order), batch_size):
             idx = order[s : s + batch_size]
             n = max(len(encoded[i]) for i in idx)
@@ -304,6 +307,47 @@ class OrtMiniLM(_Batcher):
         hidden = self.session.run(["last_hidden_state"], {
             "input_ids": ids, "attention_mask": mask.astype(np.int64), "token_type_ids": np.zeros_like(ids)})[0]
         return self._pool(hidden, mask)
+
+
+class OrtTuned(_Batcher):
+    """A check's own fine-tuned copy of the encoder (``data/<check>.encoder.onnx``, int8 dynamic quantization)
+    under onnxruntime, one thread. Its graph starts after the word-embedding lookup: the table was frozen in
+    training and is read from the base model file (halving the artifact), so both files are sha256-checked."""
+
+    backend = "onnxruntime"
+
+    def __init__(self, path: Path, pinned: str | None, base: Any = None) -> None:
+        try:
+            import numpy as np
+            import onnxruntime as ort
+        except ImportError as e:
+            raise EncoderUnavailable(f"a fine-tuned encoder needs onnxruntime; {INSTALL_HINT}") from e
+        self.np = np
+        try:
+            data = Path(path).read_bytes()
+        except OSError as e:
+            raise EncoderUnavailable(f"cannot read the fine-tuned encoder at {path}: {e}") from e
+        digest = hashlib.sha256(data).hexdigest()
+        if pinned is not None and digest != pinned:
+            raise EncoderUnavailable(f"{path} is not the fine-tuned encoder its model file pins (sha256 {digest})")
+        if base is not None:
+            self.word = base.word
+        else:
+            init = read_initializers(_verified_bytes(model_file()))
+            name = "inner.embeddings.word_embeddings.weight"
+            self.word = (init[name + "_q"].astype(np.float32) * init[name + "_scale"]).astype(np.float32)
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = 1
+        opts.inter_op_num_threads = 1
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.log_severity_level = 3
+        self.session = ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
+        self.tokenizer = WordPiece()
+
+    def forward(self, ids: Any, mask: Any) -> Any:
+        return self.session.run(["sentence_embedding"], {
+            "inputs_embeds": self.word[ids], "attention_mask": mask.astype(self.np.int64)})[0]
 
 
 class MiniLM(_Batcher):
@@ -391,7 +435,7 @@ class MiniLM(_Batcher):
 
 _MODEL: _Batcher | None = None
 _MODEL_LOCK = threading.Lock()
-_CACHE: OrderedDict[str, Any] = OrderedDict()
+_CACHE: OrderedDict[tuple[str, str], Any] = OrderedDict()
 _CACHE_SIZE = 4096
 _CACHE_LOCK = threading.Lock()
 
@@ -446,33 +490,55 @@ def available() -> bool:
     return True
 
 
-def embed_many(texts: Sequence[str]) -> list[Any]:
+_TUNED: dict[str, _Batcher] = {}
+
+
+def tuned(check: str, pinned: str) -> _Batcher:
+    """``check``'s own fine-tuned encoder (``data/<check>.encoder.onnx``, whose sha256 its model file pins), loaded
+    once per process; needs onnxruntime (there is no numpy backend for its int8 operators)."""
+    enc = _TUNED.get(check)
+    if enc is None:
+        with _MODEL_LOCK:
+            enc = _TUNED.get(check)
+            if enc is None:
+                from trace_engine.tier2 import models
+
+                models.offline_env()
+                models.LOAD_COUNTS["encoder:" + check] = models.LOAD_COUNTS.get("encoder:" + check, 0) + 1
+                enc = _TUNED[check] = OrtTuned(models.DATA_DIR / f"{check}.encoder.onnx", pinned)
+    return enc
+
+
+def embed_many(texts: Sequence[str], tuned_for: tuple[str, str] | None = None) -> list[Any]:
     """Embeddings of ``texts``, memoised (the checks judging the same turn share one forward pass); the texts
-    not cached yet go through the model in one batch."""
+    not cached yet go through the model in one batch. ``tuned_for`` = (check, sha256) embeds with that check's
+    fine-tuned encoder (:func:`tuned`) instead of the shared one."""
     out: list[Any] = [None] * len(texts)
     todo: list[int] = []
+    tag = tuned_for[0] if tuned_for else ""
     with _CACHE_LOCK:
         for i, t in enumerate(texts):
-            hit = _CACHE.get(t)
+            hit = _CACHE.get((tag, t))
             if hit is None:
                 todo.append(i)
             else:
-                _CACHE.move_to_end(t)
+                _CACHE.move_to_end((tag, t))
                 out[i] = hit
     if todo:
-        vecs = model().embed([texts[i] for i in todo], batch_size=max(1, len(todo)))
+        enc = tuned(*tuned_for) if tuned_for else model()
+        vecs = enc.embed([texts[i] for i in todo], batch_size=max(1, len(todo)))
         with _CACHE_LOCK:
             for i, v in zip(todo, vecs, strict=True):
                 out[i] = v
-                _CACHE[texts[i]] = v
+                _CACHE[(tag, texts[i])] = v
             while len(_CACHE) > _CACHE_SIZE:
                 _CACHE.popitem(last=False)
     return out
 
 
-def embed_one(text: str) -> Any:
+def embed_one(text: str, tuned_for: tuple[str, str] | None = None) -> Any:
     """One text's embedding, memoised (see :func:`embed_many`)."""
-    return embed_many([text])[0]
+    return embed_many([text], tuned_for)[0]
 
 
 def clear_cache() -> None:

@@ -35,10 +35,18 @@ class EncoderJudge:
         from trace_engine.tier2 import models
 
         self.model = models.calibrated(self.check_id)
+        #: a model fitted over its own fine-tuned encoder pins that graph (``meta.encoder_sha256``)
+        pinned = self.model.meta.get("encoder_sha256")
+        self.tuned_for: tuple[str, str] | None = (self.check_id, str(pinned)) if pinned else None
+
+    def embed(self, text: str) -> Any:
+        """The embedding this check's classifier was fitted on: the shared encoder's, or its own fine-tuned one."""
+        from trace_engine.tier2 import encoder
+
+        return encoder.embed_one(text, self.tuned_for)
 
     def score(self, window: tuple[Turn, ...], ctx: Any) -> tuple[float, Any] | None:
         """(calibrated confidence, feature vector), or None when the turn abstains."""
-        from trace_engine.tier2 import encoder
         from trace_engine.tier2.context import context_for
         from trace_engine.tier2.features import SPECS, abstains, vector
 
@@ -49,7 +57,7 @@ class EncoderJudge:
         if call is None:
             call = context_for([(t.role, t.text) for t in window])
         pairs = [(t.role, t.text) for t in window]
-        x = vector(self.check_id, pairs, call, encoder.embed_one)
+        x = vector(self.check_id, pairs, call, self.embed)
         return self.model.confidence(x, SPECS[self.check_id].sparse(pairs, call)), x
 
     def threshold(self, ctx: Any) -> float:

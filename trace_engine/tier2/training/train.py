@@ -162,6 +162,9 @@ def fit_hallucination(cache: EmbeddingCache, data_dir: Path = OUT) -> dict[str, 
                      "dev_recall_of_doubtful": round(dev_r, 4)}}
 
 
+#: checks whose shipped model sits on their own fine-tuned encoder, fitted by
+#: :mod:`trace_engine.tier2.training.tone_finetune` (``--check brand_tone`` here fits the frozen-encoder baseline)
+FINE_TUNED = {"brand_tone"}
 #: checks fitted as one multinomial regression over "none" and their kinds of concern (classifier.py says why)
 MULTICLASS = {"brand_tone"}
 
@@ -231,7 +234,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     cache = EmbeddingCache()
     try:
-        for check in args.check or CHECKS:
+        for check in args.check or [c for c in CHECKS if c not in FINE_TUNED]:
             spec = fit(check, cache, Path(args.data))
             (DATA_DIR / f"{check}.model.json").write_text(json.dumps(spec, sort_keys=True, separators=(",", ":")) + "\n")
             print(check, json.dumps(spec["meta"]))
