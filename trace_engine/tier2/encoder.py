@@ -279,6 +279,18 @@ class _Batcher:
         return (pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
 
+def _session(ort: Any, data: bytes) -> Any:
+    """An onnxruntime session on one thread, sequential execution, every graph optimization."""
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    # the default, stated: constant folding dequantizes the int8 weights once, at load, not per run
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.log_severity_level = 3
+    return ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
+
+
 class OrtMiniLM(_Batcher):
     """The ONNX graph under onnxruntime, one thread, sequential execution."""
 
@@ -292,14 +304,7 @@ class OrtMiniLM(_Batcher):
             raise EncoderUnavailable(INSTALL_HINT) from e
         self.np = np
         data = _verified_bytes(path or model_file())
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = 1
-        opts.inter_op_num_threads = 1
-        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        # the default, stated: constant folding dequantizes the int8 weights once, at load, not per run
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.log_severity_level = 3
-        self.session = ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
+        self.session = _session(ort, data)
         self.tokenizer = WordPiece()
 
     def forward(self, ids: Any, mask: Any) -> Any:
@@ -336,13 +341,7 @@ class OrtTuned(_Batcher):
             init = read_initializers(_verified_bytes(model_file()))
             name = "inner.embeddings.word_embeddings.weight"
             self.word = (init[name + "_q"].astype(np.float32) * init[name + "_scale"]).astype(np.float32)
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = 1
-        opts.inter_op_num_threads = 1
-        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.log_severity_level = 3
-        self.session = ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
+        self.session = _session(ort, data)
         self.tokenizer = WordPiece()
 
     def forward(self, ids: Any, mask: Any) -> Any:
