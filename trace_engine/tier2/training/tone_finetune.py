@@ -209,7 +209,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads (2 at most; on a machine shared with other jobs 1 is faster: a second "
                          "thread waits for a core at every small matrix product)")
-    ap.add_argument("--quant", choices=("weights", "dynamic"), default="weights", help="see quantize()")
+    ap.add_argument("--quant", choices=("cast", "nbits", "dynamic"), default="cast", help="see quantize()")
+    ap.add_argument("--from-state", help="skip training: load this state dict (written beside an earlier run's "
+                                         "output) and only export, quantize and calibrate")
     ap.add_argument("--data", default=str(OUT))
     ap.add_argument("--out", default=str(DATA_DIR), help="where the .onnx and .model.json go")
     ap.add_argument("--dry-run", action="store_true", help="report dev figures, write nothing")
@@ -266,8 +268,12 @@ def main(argv: list[str] | None = None) -> None:
 
     print(f"train {len(train)} rows, dev {len(dev)}; classes {classes}; {steps} steps", flush=True)
     best: tuple[float, int, dict[str, Any]] | None = None
-    log = []
-    for epoch in range(args.epochs):
+    log: list[dict[str, Any]] = []
+    if args.from_state:
+        state = torch.load(args.from_state)
+        earlier = json.loads(Path(args.from_state).with_name(f"{CHECK}.model.json").read_text())["meta"]
+        best, log = (0.0, int(earlier["epoch"]), state), list(earlier["epochs"])
+    for epoch in range(0 if args.from_state else args.epochs):
         model.train()
         total = 0.0
         for b in batches(train, args.batch, rng):
@@ -343,10 +349,15 @@ def export(torch: Any, enc: Any, path: Path) -> None:
                                     "sentence_embedding": {0: "batch"}})
 
 
-def quantize(src: Path, dst: Path, how: str = "weights") -> None:
-    """``weights``: 8-bit weights in blocks of 32 with their own scales (``MatMulNBits``), float32 compute, so the
-    vectors barely move; ``dynamic``: int8 weights and activations (``DynamicQuantizeMatMul``), faster but on the
-    dev split it cost 0.045 of recall at the same precision (docs/tier2.md)."""
+def quantize(src: Path, dst: Path, how: str = "cast") -> None:
+    """``cast``: each MatMul weight stored as int8 with one scale per output column, restored by ``Cast`` + ``Mul``
+    (as the base model file does), which onnxruntime's constant folding turns back into float32 once, at load:
+    float32 speed and vectors, half the bytes. ``nbits``: 8-bit blocks of 32 (``MatMulNBits``): the same size and
+    vectors, but dequantized on every run (+15 ms per turn measured). ``dynamic``: int8 weights and activations
+    (``DynamicQuantizeMatMul``), faster, but on the dev split it cost 0.044 of recall at the same precision."""
+    if how == "cast":
+        _cast_quantize(src, dst)
+        return
     if how == "dynamic":
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -358,6 +369,37 @@ def quantize(src: Path, dst: Path, how: str = "weights") -> None:
     q = MatMulNBitsQuantizer(onnx.load(str(src)), bits=8, block_size=32, is_symmetric=True, accuracy_level=0)
     q.process()
     q.model.save_model_to_file(str(dst), use_external_data_format=False)
+
+
+
+def _cast_quantize(src: Path, dst: Path) -> None:
+    import numpy as np
+    import onnx
+    from onnx import helper, numpy_helper
+
+    m = onnx.load(str(src))
+    g = m.graph
+    inits = {i.name: i for i in g.initializer}
+    nodes = []
+    for node in g.node:
+        w = inits.get(node.input[1]) if node.op_type == "MatMul" and len(node.input) > 1 else None
+        if w is None or len(w.dims) != 2:
+            nodes.append(node)
+            continue
+        a = numpy_helper.to_array(w).astype(np.float32)
+        scale = np.maximum(np.abs(a).max(0), 1e-12) / 127.0
+        q = np.clip(np.round(a / scale), -127, 127).astype(np.int8)
+        name = w.name
+        g.initializer.remove(w)
+        g.initializer.extend([numpy_helper.from_array(q, name + "_q"),
+                              numpy_helper.from_array(scale.astype(np.float32), name + "_scale")])
+        nodes.append(helper.make_node("Cast", [name + "_q"], [name + "_f"], to=onnx.TensorProto.FLOAT))
+        nodes.append(helper.make_node("Mul", [name + "_f", name + "_scale"], [name]))
+        nodes.append(node)
+    del g.node[:]
+    g.node.extend(nodes)
+    onnx.checker.check_model(m)
+    onnx.save(m, str(dst))
 
 
 if __name__ == "__main__":
