@@ -315,7 +315,7 @@ class OrtMiniLM(_Batcher):
 
 
 class OrtTuned(_Batcher):
-    """A check's own fine-tuned copy of the encoder (``data/<check>.encoder.onnx``, int8 dynamic quantization)
+    """A check's own fine-tuned copy of the encoder (``data/<check>.encoder.onnx``, int8 weights folded at load)
     under onnxruntime, one thread. Its graph starts after the word-embedding lookup: the table was frozen in
     training and is read from the base model file (halving the artifact), so both files are sha256-checked."""
 

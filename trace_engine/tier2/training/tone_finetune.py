@@ -5,8 +5,8 @@ the caller, an invented deadline) near benign turns on the same topic, and a lin
 better than stance (docs/tier2.md, round 3). Here all-MiniLM-L6-v2's six layers are trained on the brand_tone
 **train** split together with the multinomial head (none + the four kinds) over the mean-pooled embedding, the
 hand features and the hashed n-grams of :mod:`trace_engine.tier2.features`; the epoch is chosen on the **dev**
-split (average precision), the encoder is exported to ONNX, quantized to int8 (dynamic: int8 weights, per-row
-scales, int8 activations), and Platt scaling and the threshold are fitted on the dev split *through the quantized
+split (average precision), the encoder is exported to ONNX, its weights stored as int8 (:func:`quantize`), and
+Platt scaling and the threshold are fitted on the dev split *through the quantized
 graph under onnxruntime*, the path that runs in production. The test split is never read.
 
 The word-embedding table stays frozen at the base model's int8 values and is not in the shipped graph (its input
