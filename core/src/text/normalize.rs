@@ -291,12 +291,18 @@ fn view_plain_ascii(text: &str, nt: &mut NormalizedText) -> bool {
 /// The number pass over the fast path's tokens: the items `scan_raw` would have made (tokens of one chunk share its
 /// span and are joined by whitespace; otherwise the gap is the original text between two spans, as `scan_raw`
 /// computes it from the end of the previous match), converted, and written back as the tokens.
+///
+/// Only the tokens from the first number word on (and the digit group right before it) are looked at again: the
+/// pass leaves every earlier item as it was, because a digit run it merges holds no two written groups in a row and
+/// so starts at most one digit group before its first number word, and fillers are number words.
 fn number_pass_on_tokens(text: &str, nt: &mut NormalizedText) {
+    let first_word = (0..nt.len()).find(|&k| is_number_pass_word(nt.token(k))).unwrap_or(0);
+    let from = if first_word > 0 && nt.is_digits[first_word - 1] { first_word - 1 } else { first_word };
     with_items(|items| {
-        let mut prev_end = 0;
-        for k in 0..nt.len() {
+        let mut prev_end = if from > 0 { nt.orig_ends[from - 1] } else { 0 };
+        for k in from..nt.len() {
             let (s, e) = (nt.orig_starts[k], nt.orig_ends[k]);
-            let tok = &nt.text[nt.norm_starts[k]..nt.norm_ends[k]];
+            let tok = nt.token(k);
             let g = if k > 0 && s < prev_end { GAP_WS } else { gap(text, prev_end, s) };
             let kind = if nt.is_digits[k] {
                 K_DIGITS
@@ -309,13 +315,24 @@ fn number_pass_on_tokens(text: &str, nt: &mut NormalizedText) {
             prev_end = e;
         }
         convert_numbers(items);
-        nt.text.clear();
-        nt.norm_starts.clear();
-        nt.norm_ends.clear();
-        nt.orig_starts.clear();
-        nt.orig_ends.clear();
-        nt.is_digits.clear();
-        build(nt, items, None);
+        let cut = if from > 0 { nt.norm_ends[from - 1] } else { 0 };
+        nt.text.truncate(cut);
+        nt.norm_starts.truncate(from);
+        nt.norm_ends.truncate(from);
+        nt.orig_starts.truncate(from);
+        nt.orig_ends.truncate(from);
+        nt.is_digits.truncate(from);
+        for it in &items.v {
+            if !nt.text.is_empty() {
+                nt.text.push(' ');
+            }
+            nt.norm_starts.push(nt.text.len());
+            nt.text.push_str(items.text(it));
+            nt.norm_ends.push(nt.text.len());
+            nt.orig_starts.push(it.s);
+            nt.orig_ends.push(it.e);
+            nt.is_digits.push(it.kind == K_DIGITS);
+        }
     });
 }
 
