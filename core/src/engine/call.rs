@@ -43,6 +43,9 @@ pub struct Strs {
     pub caller: Py<PyString>,
     pub facts: Py<PyString>,
     pub empty_tuple: Py<PyTuple>,
+    /// per rule, per action taken: its finding without a span or kind (a missed obligation), built once per
+    /// engine: such findings are the same every time and immutable, and most rewritten turns carry one or two
+    pub bare_findings: Vec<[Py<TurnFinding>; 4]>,
 }
 
 /// What every call of an engine shares.
@@ -462,18 +465,22 @@ impl CallCore {
         }
         let mut items = Vec::with_capacity(self.outcome.violations.len());
         for v in &self.outcome.violations {
-            let r = &strs.rules[v.rule as usize];
-            let span = match v.span {
-                Some(s) => s.into_pyobject(py)?.into_any().unbind(),
-                None => py.None(),
-            };
-            let kind = if v.kind == NO_KIND { py.None() } else { strs.kinds[v.kind as usize].clone_ref(py).into_any() };
             let act = match v.action {
                 Act::Pass => 0,
                 Act::Flag => 1,
                 Act::Modify => 2,
                 Act::Block => 3,
             };
+            if v.span.is_none() && v.kind == NO_KIND {
+                items.push(strs.bare_findings[v.rule as usize][act].clone_ref(py));
+                continue;
+            }
+            let r = &strs.rules[v.rule as usize];
+            let span = match v.span {
+                Some(s) => s.into_pyobject(py)?.into_any().unbind(),
+                None => py.None(),
+            };
+            let kind = if v.kind == NO_KIND { py.None() } else { strs.kinds[v.kind as usize].clone_ref(py).into_any() };
             items.push(Py::new(
                 py,
                 TurnFinding {
@@ -518,7 +525,7 @@ impl CallCore {
         if !self.plan.edits.is_empty() || !self.plan.prefixes.is_empty() || !self.plan.suffixes.is_empty() {
             stage(Stage::ApplyEdits)?;
             let pieces = self.plan.render(py, text);
-            if is_blank(text, &pieces) && self.mode_cap >= 2 {
+            if self.mode_cap >= 2 && is_blank(text, &pieces) {
                 for v in &mut self.outcome.violations {
                     v.action = Act::Block; // nothing left to say: suppress rather than speak silence
                     v.remediated = true;
