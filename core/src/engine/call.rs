@@ -185,6 +185,8 @@ pub struct CallCore {
     pub snapshot: Option<Snapshot>,
     /// whether the turn in progress is stored: what the last agent or caller turn stored (for observers)
     pub last_stored: Option<Py<PyString>>,
+    /// the agent turn's normalized view, its buffers kept from turn to turn
+    pub turn_view: Option<Box<View>>,
 }
 
 impl CallCore {
@@ -218,6 +220,7 @@ impl CallCore {
             vars_gen: 0,
             snapshot: None,
             last_stored: None,
+            turn_view: None,
             sh,
         }
     }
@@ -726,8 +729,13 @@ impl CallCore {
             stage(Stage::Normalize)?;
             stage(Stage::Scan)?;
         } else {
-            let view = self.normalize(&s)?;
-            self.scan_into(&view, false)?;
+            // the call's own view, normalized into in place: no buffers to fetch, move or give back per turn
+            let mut view = self.turn_view.take().unwrap_or_default();
+            stage(Stage::Normalize)?;
+            crate::text::normalize_into(&s, &mut view.nt);
+            let scanned = self.scan_into(&view, false);
+            self.turn_view = Some(view);
+            scanned?;
         }
         if past(deadline) {
             return Err(Fail::Over(Some(self.matches.detector_spans())));
