@@ -92,6 +92,7 @@ impl From<PyErr> for Fail {
 
 type R<T> = Result<T, Fail>;
 
+#[inline(always)]
 fn stage(s: Stage) -> PyResult<()> {
     fault(s)
 }

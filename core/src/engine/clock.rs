@@ -127,11 +127,17 @@ pub fn past(deadline: u64) -> bool {
 }
 
 /// Reached `stage`: an injected fault fires here.
-#[inline]
+#[inline(always)]
 pub fn fault(stage: Stage) -> PyResult<()> {
     if !ANY_FAULT.load(Ordering::Relaxed) {
         return Ok(());
     }
+    injected(stage)
+}
+
+#[cold]
+#[inline(never)]
+fn injected(stage: Stage) -> PyResult<()> {
     let faults = FAULTS.lock().map(|f| f.clone()).unwrap_or_default();
     for (s, kind) in faults {
         if s == stage {
