@@ -445,13 +445,7 @@ impl CallCore {
     ) -> PyResult<Bound<'py, Decision>> {
         Bound::new(
             py,
-            Decision {
-                action: self.sh.strs.actions[action.code()].clone_ref(py),
-                text,
-                findings,
-                latency_ns: latency as i64,
-                preempt,
-            },
+            Decision::new_core(self.sh.strs.actions[action.code()].clone_ref(py), text, findings, latency as i64, preempt),
         )
     }
 
