@@ -725,7 +725,7 @@ impl CallCore {
             stage(Stage::Scan)?;
         } else {
             // the call's own view, normalized into in place: no buffers to fetch, move or give back per turn
-            let mut view = self.turn_view.take().unwrap_or_default();
+            let mut view = self.turn_view.take().unwrap_or_else(|| Box::new(View { nt: super::native::pooled() }));
             stage(Stage::Normalize)?;
             crate::text::normalize_into(&s, &mut view.nt);
             let scanned = self.scan_into(&view, false);

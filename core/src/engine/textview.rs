@@ -69,12 +69,6 @@ pub struct View {
     pub nt: NormalizedText,
 }
 
-impl Default for View {
-    fn default() -> View {
-        View::empty()
-    }
-}
-
 impl Drop for View {
     fn drop(&mut self) {
         crate::engine::native::recycle(std::mem::take(&mut self.nt));
