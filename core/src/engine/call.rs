@@ -16,7 +16,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
-use super::clock::{fault, now_ns, Stage};
+use super::clock::{fault, now_ns, past, Stage};
 use super::decision::{Decision, TurnFinding};
 use super::edits::{apply_edits, is_blank, Edit, Piece, Text};
 use super::eval::{meets, step_hit, CallView, Outcome, Plan, ScopeOff, Violation};
@@ -43,6 +43,9 @@ pub struct Strs {
     pub caller: Py<PyString>,
     pub facts: Py<PyString>,
     pub empty_tuple: Py<PyTuple>,
+    /// per rule, per action taken: its finding without a span or kind (a missed obligation), built once per
+    /// engine: such findings are the same every time and immutable, and most rewritten turns carry one or two
+    pub bare_findings: Vec<[Py<TurnFinding>; 4]>,
 }
 
 /// What every call of an engine shares.
@@ -89,6 +92,7 @@ impl From<PyErr> for Fail {
 
 type R<T> = Result<T, Fail>;
 
+#[inline(always)]
 fn stage(s: Stage) -> PyResult<()> {
     fault(s)
 }
@@ -182,6 +186,8 @@ pub struct CallCore {
     pub snapshot: Option<Snapshot>,
     /// whether the turn in progress is stored: what the last agent or caller turn stored (for observers)
     pub last_stored: Option<Py<PyString>>,
+    /// the agent turn's normalized view, its buffers kept from turn to turn
+    pub turn_view: Option<Box<View>>,
 }
 
 impl CallCore {
@@ -215,6 +221,7 @@ impl CallCore {
             vars_gen: 0,
             snapshot: None,
             last_stored: None,
+            turn_view: None,
             sh,
         }
     }
@@ -438,13 +445,7 @@ impl CallCore {
     ) -> PyResult<Bound<'py, Decision>> {
         Bound::new(
             py,
-            Decision {
-                action: self.sh.strs.actions[action.code()].clone_ref(py),
-                text,
-                findings,
-                latency_ns: latency as i64,
-                preempt,
-            },
+            Decision::new_core(self.sh.strs.actions[action.code()].clone_ref(py), text, findings, latency as i64, preempt),
         )
     }
 
@@ -462,18 +463,22 @@ impl CallCore {
         }
         let mut items = Vec::with_capacity(self.outcome.violations.len());
         for v in &self.outcome.violations {
-            let r = &strs.rules[v.rule as usize];
-            let span = match v.span {
-                Some(s) => s.into_pyobject(py)?.into_any().unbind(),
-                None => py.None(),
-            };
-            let kind = if v.kind == NO_KIND { py.None() } else { strs.kinds[v.kind as usize].clone_ref(py).into_any() };
             let act = match v.action {
                 Act::Pass => 0,
                 Act::Flag => 1,
                 Act::Modify => 2,
                 Act::Block => 3,
             };
+            if v.span.is_none() && v.kind == NO_KIND {
+                items.push(strs.bare_findings[v.rule as usize][act].clone_ref(py));
+                continue;
+            }
+            let r = &strs.rules[v.rule as usize];
+            let span = match v.span {
+                Some(s) => s.into_pyobject(py)?.into_any().unbind(),
+                None => py.None(),
+            };
+            let kind = if v.kind == NO_KIND { py.None() } else { strs.kinds[v.kind as usize].clone_ref(py).into_any() };
             items.push(Py::new(
                 py,
                 TurnFinding {
@@ -491,31 +496,11 @@ impl CallCore {
         Ok(PyTuple::new(py, items)?.unbind())
     }
 
-    /// Spoken digits of a segment (for masking a spoken number as "ending in NNNN").
-    fn spoken_digits(&self, segment: &str) -> Option<String> {
-        let view = self.normalize(segment).ok()?;
-        let mut out = String::new();
-        for i in 0..view.ntok() {
-            let tok = view.tok(i);
-            if !tok.is_empty() && tok.bytes().all(|b| b.is_ascii_digit()) {
-                out.push_str(tok);
-            }
-        }
-        Some(out)
-    }
-
     /// Plan the mode's rewrite of the evaluated turn (sets the violations' actions).
     fn run_plan(&mut self, py: Python<'_>, text: &Text<'_>) -> PyResult<()> {
         stage(Stage::Plan)?;
-        let mut outcome = std::mem::take(&mut self.outcome);
-        let mut plan = std::mem::take(&mut self.plan);
-        {
-            let me: &CallCore = self;
-            let mut digits = |seg: &str| me.spoken_digits(seg);
-            view!(me, py).plan(&mut outcome, text, &mut plan, &mut digits);
-        }
-        self.outcome = outcome;
-        self.plan = plan;
+        let mut digits = |seg: &str| spoken_digits(seg);
+        view!(self, py).plan(&mut self.outcome, text, &mut self.plan, &mut digits);
         Ok(())
     }
 
@@ -538,7 +523,7 @@ impl CallCore {
         if !self.plan.edits.is_empty() || !self.plan.prefixes.is_empty() || !self.plan.suffixes.is_empty() {
             stage(Stage::ApplyEdits)?;
             let pieces = self.plan.render(py, text);
-            if is_blank(text, &pieces) && self.mode_cap >= 2 {
+            if self.mode_cap >= 2 && is_blank(text, &pieces) {
                 for v in &mut self.outcome.violations {
                     v.action = Act::Block; // nothing left to say: suppress rather than speak silence
                     v.remediated = true;
@@ -554,72 +539,47 @@ impl CallCore {
 
     fn advance_state(&mut self, py: Python<'_>, suppressed: bool) -> PyResult<()> {
         stage(Stage::AdvanceState)?;
-        let program = self.sh.program.clone();
-        let out = std::mem::take(&mut self.outcome);
-        let seq = self.st.seq;
+        let program = &self.sh.program;
+        // borrowed, not moved out and back: the outcome is large and this runs every turn
+        let out = &self.outcome;
+        let st = &mut self.st;
+        let seq = st.seq;
         if !suppressed {
             for &id in &out.met {
-                let ob = self.st.obligations.iter().chain(out.opened.iter()).find(|o| o.id == id);
+                let ob = st.obligations.iter().chain(out.opened.iter()).find(|o| o.id == id);
                 if let Some(ob) = ob {
                     if let Check::MustSay { rule, .. } = &program.checks[ob.check as usize] {
                         let rule = *rule;
-                        self.st.rule_evaluated[rule as usize] = true;
-                        self.st.satisfy(rule, out.t, Some(seq));
+                        st.rule_evaluated[rule as usize] = true;
+                        st.satisfy(rule, out.t, Some(seq));
                     }
                 }
             }
         }
         let gone = |id: u64| out.closed.contains(&id) || (!suppressed && out.met.contains(&id));
-        let mut keep = std::mem::take(&mut self.st.obligations);
-        keep.retain(|o| !gone(o.id));
+        st.obligations.retain(|o| !gone(o.id));
         if !suppressed {
-            keep.extend(out.opened.iter().filter(|o| !gone(o.id)).cloned());
-            self.st.prohibitions.extend(out.opened_prohibitions.iter().cloned());
+            st.obligations.extend(out.opened.iter().filter(|o| !gone(o.id)).cloned());
+            st.prohibitions.extend(out.opened_prohibitions.iter().cloned());
             for &s in &out.states_set {
-                self.set_state(s, StateSetter::Agent);
+                set_state(st, self.tracer.as_mut(), s, StateSetter::Agent);
             }
-            self.agent_spoke(&out.pending_set, &out.asked_cues);
-        } else if !self.st.pending.is_empty() || !self.st.after_open.is_empty() {
-            self.agent_spoke(&[], &[]); // the fallback line was spoken instead: the question was not asked
+            agent_spoke(st, &out.pending_set, &out.asked_cues);
+        } else if !st.pending.is_empty() || !st.after_open.is_empty() {
+            agent_spoke(st, &[], &[]); // the fallback line was spoken instead: the question was not asked
         }
-        for ob in &mut keep {
+        for ob in &mut st.obligations {
             if ob.start_turn <= out.turn {
                 ob.turns_seen += 1;
             }
         }
-        self.st.obligations = keep;
         let _ = py;
-        self.outcome = out;
         Ok(())
     }
 
     /// Set a state (traced when it was not set before).
     fn set_state(&mut self, s: StateId, by: StateSetter) {
-        if let Some(t) = self.tracer.as_mut() {
-            if !self.st.states[s as usize] {
-                t.push(Event::StateSet { state: s, by });
-            }
-        }
-        self.st.set_state(s);
-    }
-
-    /// An agent turn was spoken: exchanges the caller already replied to are over; the questions this turn asks
-    /// open (or reopen) theirs.
-    fn agent_spoke(&mut self, asked_states: &[u32], asked_cues: &[u32]) {
-        self.st.pending.retain(|&(_, n)| n == 0);
-        self.st.after_open.retain(|&(_, n)| n == 0);
-        for &si in asked_states {
-            match self.st.pending.iter_mut().find(|(s, _)| *s == si) {
-                Some(e) => e.1 = 0,
-                None => self.st.pending.push((si, 0)),
-            }
-        }
-        for &ci in asked_cues {
-            match self.st.after_open.iter_mut().find(|(c, _)| *c == ci) {
-                Some(e) => e.1 = 0,
-                None => self.st.after_open.push((ci, 0)),
-            }
-        }
+        set_state(&mut self.st, self.tracer.as_mut(), s, by);
     }
 
     /// Injected disclosures are spoken: let them meet other open obligations.
@@ -754,7 +714,7 @@ impl CallCore {
         let timeout = self.sh.timeout_ns;
         let deadline = started.saturating_add(timeout);
         let (s, lossy) = py_text(orig)?;
-        if now_ns() > deadline {
+        if past(deadline) {
             return Err(Fail::Over(None));
         }
         stage(Stage::Evaluate)?;
@@ -764,26 +724,24 @@ impl CallCore {
             stage(Stage::Normalize)?;
             stage(Stage::Scan)?;
         } else {
-            let view = self.normalize(&s)?;
-            self.scan_into(&view, false)?;
+            // the call's own view, normalized into in place: no buffers to fetch, move or give back per turn
+            let mut view = self.turn_view.take().unwrap_or_else(|| Box::new(View { nt: super::native::pooled() }));
+            stage(Stage::Normalize)?;
+            crate::text::normalize_into(&s, &mut view.nt);
+            let scanned = self.scan_into(&view, false);
+            self.turn_view = Some(view);
+            scanned?;
         }
-        if now_ns() > deadline {
+        if past(deadline) {
             return Err(Fail::Over(Some(self.matches.detector_spans())));
         }
         let text = Text::new(&s, if lossy { Some(orig.clone()) } else { None });
-        {
-            let mut outcome = std::mem::take(&mut self.outcome);
-            let matches = std::mem::take(&mut self.matches);
-            let mut tracer = self.tracer.take();
-            view!(self, py).evaluate(&mut self.st, &matches, &s, t, true, &mut outcome, tracer.as_mut());
-            self.tracer = tracer;
-            self.matches = matches;
-            self.outcome = outcome;
-        }
+        // the view borrows other fields than these: nothing is moved out and back (the outcome is large)
+        view!(self, py).evaluate(&mut self.st, &self.matches, &s, t, true, &mut self.outcome, self.tracer.as_mut());
         let (action, spoken) = self.decide(py, &text, orig)?;
         *decided = Some(action);
-        let elapsed = now_ns().saturating_sub(started);
-        if elapsed > timeout {
+        if past(deadline) {
+            let elapsed = now_ns().saturating_sub(started);
             self.st.timeouts += 1;
             return Ok(self.unavailable(py, orig, t, elapsed, true, None)?);
         }
@@ -1167,7 +1125,7 @@ impl CallCore {
         view!(self, py).evaluate(&mut self.st, matches, buf, t, false, outcome, None);
         stage(Stage::Plan)?;
         let me: &CallCore = self;
-        let mut digits = |seg: &str| me.spoken_digits(seg);
+        let mut digits = |seg: &str| spoken_digits(seg);
         view!(me, py).plan(outcome, text, plan, &mut digits);
         Ok(())
     }
@@ -1194,6 +1152,49 @@ impl CallCore {
         self.redactions.truncate(s.redactions);
         self.timeline.truncate(s.timeline);
         self.latencies.truncate(s.latencies);
+    }
+}
+
+/// Spoken digits of a segment (for masking a spoken number as "ending in NNNN").
+fn spoken_digits(segment: &str) -> Option<String> {
+    stage(Stage::Normalize).ok()?;
+    let view = View::of(segment);
+    let mut out = String::new();
+    for i in 0..view.ntok() {
+        let tok = view.tok(i);
+        if !tok.is_empty() && tok.bytes().all(|b| b.is_ascii_digit()) {
+            out.push_str(tok);
+        }
+    }
+    Some(out)
+}
+
+/// Set a state (traced when it was not set before).
+fn set_state(st: &mut TurnState, tracer: Option<&mut Tracer>, s: StateId, by: StateSetter) {
+    if let Some(t) = tracer {
+        if !st.states[s as usize] {
+            t.push(Event::StateSet { state: s, by });
+        }
+    }
+    st.set_state(s);
+}
+
+/// An agent turn was spoken: exchanges the caller already replied to are over; the questions this turn asks open
+/// (or reopen) theirs.
+fn agent_spoke(st: &mut TurnState, asked_states: &[u32], asked_cues: &[u32]) {
+    st.pending.retain(|&(_, n)| n == 0);
+    st.after_open.retain(|&(_, n)| n == 0);
+    for &si in asked_states {
+        match st.pending.iter_mut().find(|(s, _)| *s == si) {
+            Some(e) => e.1 = 0,
+            None => st.pending.push((si, 0)),
+        }
+    }
+    for &ci in asked_cues {
+        match st.after_open.iter_mut().find(|(c, _)| *c == ci) {
+            Some(e) => e.1 = 0,
+            None => st.after_open.push((ci, 0)),
+        }
     }
 }
 

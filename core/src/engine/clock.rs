@@ -7,7 +7,6 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
-use std::time::Instant;
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::PyResult;
@@ -63,21 +62,82 @@ pub enum FaultKind {
 static ANY_FAULT: AtomicBool = AtomicBool::new(false);
 static SKEW_NS: AtomicU64 = AtomicU64::new(0);
 static FAULTS: Mutex<Vec<(Stage, FaultKind)>> = Mutex::new(Vec::new());
-static BASE: OnceLock<Instant> = OnceLock::new();
+/// the clock's zero: when it was first read
+static BASE: OnceLock<u64> = OnceLock::new();
+
+/// The precise monotonic clock (`CLOCK_MONOTONIC`, what `time.perf_counter_ns` reads), in nanoseconds.
+#[cfg(target_os = "linux")]
+fn precise_raw() -> u64 {
+    raw_ns(libc::CLOCK_MONOTONIC).unwrap_or(0)
+}
+
+#[cfg(target_os = "linux")]
+fn raw_ns(clock: libc::clockid_t) -> Option<u64> {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, writable timespec
+    if unsafe { libc::clock_gettime(clock, &mut ts) } != 0 {
+        return None;
+    }
+    Some(ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn precise_raw() -> u64 {
+    static ZERO: OnceLock<std::time::Instant> = OnceLock::new();
+    ZERO.get_or_init(std::time::Instant::now).elapsed().as_nanos() as u64
+}
+
+fn base() -> u64 {
+    *BASE.get_or_init(precise_raw)
+}
 
 /// Monotonic nanoseconds (plus the skew "slow" faults add).
 #[inline]
 pub fn now_ns() -> u64 {
-    let base = BASE.get_or_init(Instant::now);
-    base.elapsed().as_nanos() as u64 + SKEW_NS.load(Ordering::Relaxed)
+    let base = base();
+    precise_raw().saturating_sub(base) + SKEW_NS.load(Ordering::Relaxed)
+}
+
+/// Whether [`now_ns`] is past `deadline`. A precise clock read costs 30-100 ns on virtual machines (a turn reads
+/// it twice regardless: its start and its latency), so the deadline checks in between read the kernel's coarse
+/// clock first (`CLOCK_MONOTONIC_COARSE`: the time of its last tick, never ahead of the precise clock and behind
+/// it by about a tick, 1-4 ms): when even that plus a generous slack is before the deadline, the precise clock
+/// would say the same. Near the deadline, with a tiny timeout, or after a "slow" fault, it reads the precise clock.
+#[inline]
+pub fn past(deadline: u64) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        static SLACK: OnceLock<Option<u64>> = OnceLock::new();
+        let slack = *SLACK.get_or_init(|| {
+            let mut res = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+            // SAFETY: `res` is a valid, writable timespec
+            let ok = unsafe { libc::clock_getres(libc::CLOCK_MONOTONIC_COARSE, &mut res) } == 0;
+            let tick = res.tv_sec as u64 * 1_000_000_000 + res.tv_nsec as u64;
+            // no usable coarse clock: always read the precise one
+            (ok && tick <= 100_000_000).then_some(2 * tick + 10_000_000)
+        });
+        if let (Some(slack), Some(coarse)) = (slack, raw_ns(libc::CLOCK_MONOTONIC_COARSE)) {
+            let coarse = coarse.saturating_sub(base()) + SKEW_NS.load(Ordering::Relaxed);
+            if coarse.saturating_add(slack) <= deadline {
+                return false;
+            }
+        }
+    }
+    now_ns() > deadline
 }
 
 /// Reached `stage`: an injected fault fires here.
-#[inline]
+#[inline(always)]
 pub fn fault(stage: Stage) -> PyResult<()> {
     if !ANY_FAULT.load(Ordering::Relaxed) {
         return Ok(());
     }
+    injected(stage)
+}
+
+#[cold]
+#[inline(never)]
+fn injected(stage: Stage) -> PyResult<()> {
     let faults = FAULTS.lock().map(|f| f.clone()).unwrap_or_default();
     for (s, kind) in faults {
         if s == stage {

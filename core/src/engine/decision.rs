@@ -1,6 +1,8 @@
 //! What the gate returns for each agent turn: [`Decision`] and its [`TurnFinding`]s (exposed to Python as
 //! `trace_engine.gate.Decision` / `TurnFinding`). Immutable; built once per turn, from interned strings.
 
+use std::mem::ManuallyDrop;
+
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
@@ -117,16 +119,39 @@ impl TurnFinding {
 /// on earlier turns (advisory).
 #[pyclass(frozen, module = "trace_engine.gate.decision", name = "Decision")]
 pub struct Decision {
-    #[pyo3(get)]
-    pub action: Py<PyString>,
-    #[pyo3(get)]
-    pub text: PyObject,
-    #[pyo3(get)]
-    pub findings: Py<PyTuple>,
+    pub action: ManuallyDrop<Py<PyString>>,
+    pub text: ManuallyDrop<PyObject>,
+    pub findings: ManuallyDrop<Py<PyTuple>>,
     #[pyo3(get)]
     pub latency_ns: i64,
-    #[pyo3(get)]
-    pub preempt: Py<PyTuple>,
+    pub preempt: ManuallyDrop<Py<PyTuple>>,
+}
+
+impl Decision {
+    pub fn new_core(action: Py<PyString>, text: PyObject, findings: Py<PyTuple>, latency_ns: i64, preempt: Py<PyTuple>) -> Decision {
+        Decision {
+            action: ManuallyDrop::new(action),
+            text: ManuallyDrop::new(text),
+            findings: ManuallyDrop::new(findings),
+            latency_ns,
+            preempt: ManuallyDrop::new(preempt),
+        }
+    }
+}
+
+/// A decision is freed by Python (its `tp_dealloc`, with the GIL held) once per turn: its references are released
+/// directly, without pyo3's per-reference check of whether this thread holds the GIL (a thread-local read each).
+impl Drop for Decision {
+    fn drop(&mut self) {
+        // SAFETY: a `Decision` lives in a Python object or in code holding the GIL; each field is taken once
+        unsafe {
+            let py = Python::assume_gil_acquired();
+            ManuallyDrop::take(&mut self.action).drop_ref(py);
+            ManuallyDrop::take(&mut self.text).drop_ref(py);
+            ManuallyDrop::take(&mut self.findings).drop_ref(py);
+            ManuallyDrop::take(&mut self.preempt).drop_ref(py);
+        }
+    }
 }
 
 #[pymethods]
@@ -147,7 +172,27 @@ impl Decision {
                 Some(v) => PyTuple::new(py, v.try_iter()?.collect::<PyResult<Vec<_>>>()?)?.unbind(),
             })
         };
-        Ok(Decision { action, text, findings: tuple(findings)?, latency_ns, preempt: tuple(preempt)? })
+        Ok(Decision::new_core(action, text, tuple(findings)?, latency_ns, tuple(preempt)?))
+    }
+
+    #[getter]
+    fn action(&self, py: Python<'_>) -> Py<PyString> {
+        self.action.clone_ref(py)
+    }
+
+    #[getter]
+    fn text(&self, py: Python<'_>) -> PyObject {
+        self.text.clone_ref(py)
+    }
+
+    #[getter]
+    fn findings(&self, py: Python<'_>) -> Py<PyTuple> {
+        self.findings.clone_ref(py)
+    }
+
+    #[getter]
+    fn preempt(&self, py: Python<'_>) -> Py<PyTuple> {
+        self.preempt.clone_ref(py)
     }
 
     /// True when the turn loop should transfer the call to a person.
@@ -158,8 +203,8 @@ impl Decision {
 
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
-        d.set_item("action", &self.action)?;
-        d.set_item("text", &self.text)?;
+        d.set_item("action", &*self.action)?;
+        d.set_item("text", &*self.text)?;
         let findings = PyList::empty(py);
         for f in self.findings.bind(py).iter() {
             findings.append(f.call_method0("to_dict")?)?;

@@ -116,19 +116,12 @@ pub enum Piece {
     Lit(String),
 }
 
-/// Total characters and whether they are all whitespace, over pieces.
-fn pieces_chars<'t>(text: &'t Text<'_>, pieces: &'t [Piece]) -> impl DoubleEndedIterator<Item = char> + 't {
-    pieces.iter().flat_map(move |p| -> Box<dyn DoubleEndedIterator<Item = char> + 't> {
-        match p {
-            Piece::Range(a, b) => Box::new(text.slice(*a, *b).chars()),
-            Piece::Lit(s) => Box::new(s.chars()),
-        }
-    })
-}
-
 /// `body.strip()` is empty.
 pub fn is_blank(text: &Text<'_>, pieces: &[Piece]) -> bool {
-    pieces_chars(text, pieces).all(py_isspace)
+    pieces.iter().all(|p| match p {
+        Piece::Range(a, b) => text.slice(*a, *b).chars().all(py_isspace),
+        Piece::Lit(s) => s.chars().all(py_isspace),
+    })
 }
 
 /// `body.rstrip()`, on pieces.

@@ -16,9 +16,14 @@ thread_local! {
 
 /// The normalized view of `text`, in buffers reused from earlier views.
 pub fn normalize(text: &str) -> NormalizedText {
-    let mut nt = POOL.with(|p| p.borrow_mut().pop()).unwrap_or_default();
+    let mut nt = pooled();
     crate::text::normalize_into(text, &mut nt);
     nt
+}
+
+/// Buffers for a normalized view, reused from an earlier view when there is one.
+pub fn pooled() -> NormalizedText {
+    POOL.with(|p| p.borrow_mut().pop()).unwrap_or_default()
 }
 
 /// Give a view's buffers back for reuse.

@@ -9,6 +9,7 @@ use pyo3::types::{PyBool, PyFloat, PyInt, PyList, PyString, PyTuple};
 
 use super::call::{Shared, Strs};
 use super::clock::{set_fault, FaultKind, Stage};
+use super::decision::TurnFinding;
 use super::expr::Value;
 use super::program::Program;
 use super::textview::DetKind;
@@ -131,14 +132,24 @@ impl EngineCore {
         for k in DetKind::all() {
             kinds.push(s(k.name()));
         }
-        let rules = program
+        let rules: Vec<[Py<PyString>; 5]> = program
             .rules
             .iter()
             .map(|r| [s(&r.id), s(&r.pack_id), s(&r.severity), PyString::new(py, &r.citation).unbind(), PyString::new(py, &r.reason).unbind()])
             .collect();
+        let acts = [s("pass"), s("flag"), s("modify"), s("block")];
+        let bare = |r: &[Py<PyString>; 5], act: &Py<PyString>| {
+            let [rule_id, pack_id, severity, citation, reason] = r.each_ref().map(|x| x.clone_ref(py));
+            let (span, kind, action_taken) = (py.None(), py.None(), act.clone_ref(py));
+            Py::new(py, TurnFinding { rule_id, pack_id, severity, citation, reason, span, action_taken, kind })
+        };
+        let bare_findings = rules
+            .iter()
+            .map(|r| Ok([bare(r, &acts[0])?, bare(r, &acts[1])?, bare(r, &acts[2])?, bare(r, &acts[3])?]))
+            .collect::<PyResult<Vec<_>>>()?;
         let strs = Strs {
             actions: [s("pass"), s("flag"), s("modify"), s("block"), s("handoff")],
-            acts: [s("pass"), s("flag"), s("modify"), s("block")],
+            acts,
             kinds,
             rules,
             withheld: s(super::call::WITHHELD),
@@ -146,6 +157,7 @@ impl EngineCore {
             caller: s("caller"),
             facts: s("facts"),
             empty_tuple: PyTuple::empty(py).unbind(),
+            bare_findings,
         };
         let mut redact_kinds: Vec<DetKind> = Vec::new();
         for d in &program.matchers.detectors {
