@@ -101,8 +101,10 @@ pub fn now_ns() -> u64 {
 /// Whether [`now_ns`] is past `deadline`. A precise clock read costs 30-100 ns on virtual machines (a turn reads
 /// it twice regardless: its start and its latency), so the deadline checks in between read the kernel's coarse
 /// clock first (`CLOCK_MONOTONIC_COARSE`: the time of its last tick, never ahead of the precise clock and behind
-/// it by about a tick, 1-4 ms): when even that plus a generous slack is before the deadline, the precise clock
-/// would say the same. Near the deadline, with a tiny timeout, or after a "slow" fault, it reads the precise clock.
+/// it by at most a tick, 1-4 ms): when even that plus two ticks is before the deadline, the precise clock would say
+/// the same. The slack is two ticks and no more, so the default 10 ms budget (4 ms ticks) takes the coarse path
+/// whenever a turn is under 2 ms old. Near the deadline, with a budget under two ticks, or after a "slow" fault,
+/// it reads the precise clock.
 #[inline]
 pub fn past(deadline: u64) -> bool {
     #[cfg(target_os = "linux")]
@@ -114,7 +116,7 @@ pub fn past(deadline: u64) -> bool {
             let ok = unsafe { libc::clock_getres(libc::CLOCK_MONOTONIC_COARSE, &mut res) } == 0;
             let tick = res.tv_sec as u64 * 1_000_000_000 + res.tv_nsec as u64;
             // no usable coarse clock: always read the precise one
-            (ok && tick <= 100_000_000).then_some(2 * tick + 10_000_000)
+            (ok && tick > 0 && tick <= 100_000_000).then_some(2 * tick)
         });
         if let (Some(slack), Some(coarse)) = (slack, raw_ns(libc::CLOCK_MONOTONIC_COARSE)) {
             let coarse = coarse.saturating_sub(base()) + SKEW_NS.load(Ordering::Relaxed);
