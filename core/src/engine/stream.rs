@@ -32,6 +32,7 @@ use super::clock::{fault, now_ns, Stage};
 use super::edits::{apply_edits, py_isspace, removal_extent, Piece, Text};
 use super::eval::{Outcome, Plan};
 use super::incremental::Incremental;
+use super::scan::Matches;
 use super::state::T;
 use super::textview::py_str_lossless_offsets;
 
@@ -80,6 +81,8 @@ pub struct StreamCore {
     /// character index where each word starts, and whether the last character was whitespace
     word_starts: Vec<usize>,
     prev_space: bool,
+    /// whether the turn so far is ASCII (characters are bytes: no per-feed pass over the buffer to find out)
+    ascii: bool,
     emitted: String,
     emitted_chars: usize,
     /// source characters the released text covers when it is a plain copy of the source (no edit, no prefix yet)
@@ -99,6 +102,11 @@ pub struct StreamCore {
     inc: Incremental,
     outcome: Outcome,
     plan: Plan,
+    /// the matches `outcome` and `plan` were computed from, and the call's turn counter and context generation
+    /// then: a feed whose matches and call are the same, with nothing to rewrite, keeps them (see
+    /// [`StreamCore::evaluated_still_holds`])
+    evaluated: Matches,
+    evaluated_call: Option<(u32, u64)>,
 }
 
 impl StreamCore {
@@ -115,6 +123,7 @@ impl StreamCore {
         }
         self.buf.push_str(chunk);
         self.chars += n;
+        self.ascii &= n == chunk.len();
     }
 
     /// The original offset before which nothing can change any more.
@@ -144,6 +153,20 @@ impl StreamCore {
         safe
     }
 
+    /// Whether the last evaluation stands for this feed's too: the same matches, the call unchanged since (no turn
+    /// committed, no new facts or variables), and nothing to rewrite or suppress. A mid-stream evaluation reads
+    /// only these (the turn's word count only decides a window's close, which waits for the whole turn); with
+    /// nothing planned, the longer text has nothing to change either.
+    fn evaluated_still_holds(evaluated: &Matches, then: Option<(u32, u64)>, matches: &Matches, now: (u32, u64), outcome: &Outcome, plan: &Plan) -> bool {
+        then == Some(now)
+            && outcome.violations.is_empty()
+            && plan.edits.is_empty()
+            && plan.prefixes.is_empty()
+            && plan.suffixes.is_empty()
+            && plan.suppress == 0
+            && evaluated.same_as(matches)
+    }
+
     fn release(&mut self, py: Python<'_>) -> PyResult<String> {
         let buf = std::mem::take(&mut self.buf);
         let got = self.release_from(py, &buf);
@@ -155,12 +178,17 @@ impl StreamCore {
         fault(Stage::StreamRelease)?;
         let call_obj = self.call.clone_ref(py);
         let mut call = call_obj.borrow_mut(py);
-        let text = Text::new(buf, None);
+        let text = if self.ascii { Text::ascii(buf) } else { Text::new(buf, None) };
         let mut outcome = std::mem::take(&mut self.outcome);
         let mut plan = std::mem::take(&mut self.plan);
         let result = (|| -> PyResult<Option<usize>> {
             let matches = self.inc.update(&mut call, buf, &self.word_starts)?;
-            call.stream_evaluate(py, matches, buf, self.t, &mut outcome, &text, &mut plan)?;
+            let now = (call.st.seq, call.vars_gen);
+            if !Self::evaluated_still_holds(&self.evaluated, self.evaluated_call, matches, now, &outcome, &plan) {
+                call.stream_evaluate(py, matches, buf, self.t, &mut outcome, &text, &mut plan)?;
+                self.evaluated.copy_from(matches);
+                self.evaluated_call = Some(now);
+            }
             self.suppressing = plan.suppress > 0;
             if plan.suppress > 0 || outcome.unresolved_prefix {
                 return Ok(None);
@@ -250,6 +278,7 @@ impl StreamCore {
         let t_obj = t.map(|t| t.unbind()).unwrap_or_else(|| py.None());
         let tv = read_t(t_obj.bind(py))?;
         let inc = Incremental::new(&call.borrow());
+        let evaluated = Matches::new(call.borrow().sh.program.matchers.count as usize);
         Ok(StreamCore {
             call: call.unbind(),
             t: tv,
@@ -259,6 +288,7 @@ impl StreamCore {
             py_chunks: None,
             word_starts: Vec::new(),
             prev_space: true,
+            ascii: true,
             emitted: String::new(),
             emitted_chars: 0,
             plain_upto: Some(0),
@@ -271,6 +301,8 @@ impl StreamCore {
             inc,
             outcome: Outcome::default(),
             plan: Plan::default(),
+            evaluated,
+            evaluated_call: None,
         })
     }
 
@@ -384,10 +416,11 @@ impl StreamCore {
         Ok(decision)
     }
 
-    /// For tests: the work the incremental scan did, ``(characters normalized, normalized bytes scanned)`` over
-    /// all feeds.
-    fn _work(&self) -> (u64, u64) {
-        (self.inc.work.normalized_chars, self.inc.work.scanned_bytes)
+    /// For tests: the work the incremental scan did over all feeds, ``(characters normalized, normalized bytes
+    /// scanned by the automaton, read by the detectors, searched by the regexes)``.
+    fn _work(&self) -> (u64, u64, u64, u64) {
+        let w = &self.inc.work;
+        (w.normalized_chars, w.scanned_bytes, w.detected_bytes, w.regex_bytes)
     }
 
     /// For tests: ``""`` when the carried view and matches equal a fresh normalization and scan of the turn so far
