@@ -107,6 +107,8 @@ pub struct StreamCore {
     /// [`StreamCore::evaluated_still_holds`])
     evaluated: Matches,
     evaluated_call: Option<(u32, u64)>,
+    /// source characters whose rendering under the current plan is exactly what was released, when it is
+    rendered_to: Option<usize>,
 }
 
 impl StreamCore {
@@ -153,18 +155,12 @@ impl StreamCore {
         safe
     }
 
-    /// Whether the last evaluation stands for this feed's too: the same matches, the call unchanged since (no turn
-    /// committed, no new facts or variables), and nothing to rewrite or suppress. A mid-stream evaluation reads
-    /// only these (the turn's word count only decides a window's close, which waits for the whole turn); with
-    /// nothing planned, the longer text has nothing to change either.
-    fn evaluated_still_holds(evaluated: &Matches, then: Option<(u32, u64)>, matches: &Matches, now: (u32, u64), outcome: &Outcome, plan: &Plan) -> bool {
-        then == Some(now)
-            && outcome.violations.is_empty()
-            && plan.edits.is_empty()
-            && plan.prefixes.is_empty()
-            && plan.suffixes.is_empty()
-            && plan.suppress == 0
-            && evaluated.same_as(matches)
+    /// Whether the last evaluation stands for this feed's too: the same matches and the call unchanged since (no
+    /// turn committed, no new facts or variables). A mid-stream evaluation reads only these (the turn's word count
+    /// only decides a window's close, which waits for the whole turn), and the plan reads the text only inside the
+    /// violations' spans, which the longer turn keeps as they were.
+    fn evaluated_still_holds(evaluated: &Matches, then: Option<(u32, u64)>, matches: &Matches, now: (u32, u64)) -> bool {
+        then == Some(now) && evaluated.same_as(matches)
     }
 
     fn release(&mut self, py: Python<'_>) -> PyResult<String> {
@@ -184,10 +180,11 @@ impl StreamCore {
         let result = (|| -> PyResult<Option<usize>> {
             let matches = self.inc.update(&mut call, buf, &self.word_starts)?;
             let now = (call.st.seq, call.vars_gen);
-            if !Self::evaluated_still_holds(&self.evaluated, self.evaluated_call, matches, now, &outcome, &plan) {
+            if !Self::evaluated_still_holds(&self.evaluated, self.evaluated_call, matches, now) {
                 call.stream_evaluate(py, matches, buf, self.t, &mut outcome, &text, &mut plan)?;
                 self.evaluated.copy_from(matches);
                 self.evaluated_call = Some(now);
+                self.rendered_to = None; // a new plan: render it from the start once
             }
             self.suppressing = plan.suppress > 0;
             if plan.suppress > 0 || outcome.unresolved_prefix {
@@ -225,12 +222,19 @@ impl StreamCore {
             } else {
                 String::new()
             }
+        } else if let Some(from) = self.rendered_to.filter(|&from| safe >= from && copies_on(&text, &plan, from, safe)) {
+            // the released text is the plan's rendering up to `from`, and past it the rendering is the source
+            self.plain_upto = None;
+            self.rendered_to = Some(safe);
+            text.slice(from, safe).to_string()
         } else {
             self.plain_upto = None;
             let rendered = render_upto(py, &text, &plan, safe);
             if !rendered.starts_with(&self.emitted) {
+                self.rendered_to = None;
                 String::new() // never contradict what was already released; hold until close
             } else {
+                self.rendered_to = Some(safe);
                 rendered[self.emitted.len()..].to_string()
             }
         };
@@ -244,6 +248,26 @@ impl StreamCore {
         }
         Ok(delta)
     }
+}
+
+/// Whether rendering `text[..to]` ([`render_upto`]) gives the rendering of `text[..from]` followed by
+/// `text[from..to]`: no prefix, and every edit that ends by `to` ends before `from` with all it looks at after its
+/// end (up to two visible characters and the blanks up to the next one) before `from` too.
+fn copies_on(text: &Text<'_>, plan: &Plan, from: usize, to: usize) -> bool {
+    plan.prefixes.is_empty()
+        && plan.edits.iter().all(|&(_, end, _)| {
+            if end > to {
+                return true; // not rendered
+            }
+            let mut at = end;
+            for _ in 0..3 {
+                while at < from && matches!(text.char_at(at), ' ' | '\t') {
+                    at += 1;
+                }
+                at += 1;
+            }
+            at < from
+        })
 }
 
 /// What `text[:upto]` becomes (edits that end by `upto`, prefixes; no suffixes).
@@ -303,6 +327,7 @@ impl StreamCore {
             plan: Plan::default(),
             evaluated,
             evaluated_call: None,
+            rendered_to: None,
         })
     }
 
