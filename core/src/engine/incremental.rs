@@ -23,8 +23,11 @@
 //! [`CLEAN_BEFORE`] words without an e-mail joiner: no detector hit spans it or reads across it, so the hits before it
 //! are kept and the detectors run on the view from it on (offsets rebased, then shifted back).
 //!
-//! What is *not* carried: regexes whose atoms hit run over the whole normalized text, the rule evaluation reads all
-//! the matches, and text without restart points or splits (digit runs, e-mail words, non-ASCII text) is looked at
+//! **Bounded regexes resume.** A regex whose atom hit searches on from its last final match
+//! ([`super::scan::RegexCarry`]): a match is final once the normalized text it reads is frozen.
+//!
+//! What is *not* carried: an unbounded regex reruns over the whole normalized text, the matches are gathered whole
+//! on every feed, and text without restart points or splits (digit runs, e-mail words, non-ASCII text) is looked at
 //! again from the last one on every feed. The counters ([`Work`]) make the linear part testable.
 
 use pyo3::prelude::*;

@@ -14,10 +14,13 @@
 //! the last *restart point* (a word after a plain word, where the normalizer has no context across words), appending
 //! its tokens to the frozen ones; the Aho-Corasick automaton resumes from its state after the frozen tokens; hits that
 //! no later text can change are turned into matches once; the detectors rerun only on the view after their last
-//! split (a word with plain words around it, which no hit spans or looks across). What still grows with the turn:
-//! regexes whose atoms hit rerun over the whole normalized text, the rule evaluation reads all the matches, and a
-//! turn without restart points or detector splits (a long run of digits, non-ASCII text: restarts stop before its
-//! first non-ASCII character) is rescanned from its last one. Every feed is exact: the carried view and matches are
+//! split (a word with plain words around it, which no hit spans or looks across); a bounded regex whose atom hit
+//! searches on from its last final match ([`super::scan::RegexCarry`]). The rules are evaluated again only when
+//! the matches changed (or the call did: a turn committed, new facts), and while the plan stays the same the text
+//! past what it rewrites is released as a copy of the source, not rendered again. What still grows with the turn:
+//! the matches are gathered and compared whole on every feed (a few per turn), an unbounded regex reruns over the
+//! whole normalized text, and a turn without restart points or detector splits (a long run of digits, non-ASCII
+//! text: restarts stop before its first non-ASCII character) is rescanned from its last one. Every feed is exact: the carried view and matches are
 //! those of the whole turn so far (`_check_carried` compares them in the tests). `close()` checks the turn whole from
 //! the carried matches (`_close_turn`: the same Decision, findings, timeline and observers as `agent_turn`), and
 //! falls back to `call.agent_turn` when they cannot stand for a fresh scan (see `_close_turn`).
