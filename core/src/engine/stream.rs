@@ -37,7 +37,7 @@ use super::eval::{Outcome, Plan};
 use super::incremental::Incremental;
 use super::scan::Matches;
 use super::state::T;
-use super::textview::py_str_lossless_offsets;
+use super::textview::{py_str_lossless_offsets, py_text};
 
 /// Words that can be part of a detector hit spanning several words (numbers, spelled symbols).
 pub struct Sticky {
@@ -351,7 +351,7 @@ impl StreamCore {
         }
         let started = now_ns();
         let chunk = chunk.downcast::<PyString>()?;
-        let (s, lossy) = py_str_lossless_offsets(chunk)?;
+        let (s, lossy) = py_text(chunk)?; // the chunk's own UTF-8, copied once, into the buffer
         if lossy && me.py_chunks.is_none() {
             let so_far = PyString::new(py, &me.buf).unbind();
             me.py_chunks = Some(vec![so_far]);
@@ -363,7 +363,7 @@ impl StreamCore {
         if me.failed {
             me.emitted.push_str(&s);
             me.emitted_chars = me.chars;
-            return Ok(s);
+            return Ok(s.into_owned());
         }
         let delta = match me.release(py) {
             Ok(d) => d,
