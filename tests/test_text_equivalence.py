@@ -78,6 +78,10 @@ FAST_PATH_EDGES = [
     "I'd", "you'd've", "don't", "90's", "it's.good", "rock'n'roll", "o'clock", "cannot", "y'all's",
     "one", "Oh no", "o k", "a b", "a b c", "A. B. C.", "x y z w", "uh huh", "double check", "p.m.", "snake_case",
     "", " ", "!!!", "'hello'", "'", "a'", "'a", "ten-four", "Ninety9", "2nd and 3rd",
+    # number words and single letters stay on the fast path (its number pass rebuilds the gaps from the text)
+    "one, two", "twenty-four", "twenty - four", "$5 one", "one $5", "um one two", "five hundred and six",
+    "I'm a b c", "a - b", "x. y. z.", "a b. c d", "call 415 five five five", "oh one", "one o o o five",
+    "double 5 at 7%", "one don't two", "twenty one's", "1,000 one", "12.50 one", "one/two", "a i a",
 ]
 
 
@@ -109,6 +113,25 @@ def test_arbitrary_ascii(text: str) -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.lists(CHARS, max_size=80).map("".join))
 def test_tricky_characters(text: str) -> None:
+    assert_same(text)
+
+
+#: plain ASCII words, number words, fillers, single letters and written numbers: the fast path's own number pass and
+#: its spelled-word check against the full scanner's
+_FAST_WORDS = [
+    "one", "two", "five", "oh", "o", "zero", "ten", "twenty", "hundred", "thousand", "and", "double", "uh", "um",
+    "a", "b", "i", "I", "x", "it's", "don't", "cat's", "4", "12", "1,000", "12.50", "$5", "$", "%", "@", "call",
+    "the", "First", "5th", "Ninety",
+]
+_FAST_SEPS = [" ", " ", " ", "  ", "-", " - ", ", ", ". ", "/", " / ", "\t", "? ", "+", "_ "]
+_fast_texts = st.lists(st.tuples(st.sampled_from(_FAST_WORDS), st.sampled_from(_FAST_SEPS)), max_size=24).map(
+    lambda parts: "".join(w + sep for w, sep in parts)
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_fast_texts)
+def test_fast_path_number_words_and_letters(text: str) -> None:
     assert_same(text)
 
 

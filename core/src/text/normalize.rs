@@ -102,25 +102,34 @@ fn view_into(text: &str, phrase: bool, nt: &mut NormalizedText) {
 }
 
 /// The fast path for the common turn: ASCII text whose tokens are words, digits, written numbers (`1,000`, `12.50`),
-/// contractions, `%`, `@` and `$` before a number, with no number words, no spelled-out word (a gap between two items
-/// then never changes a token: the number pass and the spelled-word merge would leave the items alone). Writes the
-/// tokens straight into `nt` in one pass; `false` (with `nt` half built) when the text needs the full scanner.
+/// contractions, `%`, `@` and `$` before a number, with no spelled-out word. Writes the tokens straight into `nt` in
+/// one pass; `false` (with `nt` half built) when the text needs the full scanner.
+///
+/// Why its tokens are the full scanner's: each chunk and symbol becomes the items `scan_raw` would make of it, and
+/// the two passes that look across items are settled here. The spelled-word merge changes items only when some
+/// spelled word exists (`find_spelled`) and three single-letter items do; a spelled word can only start at a
+/// single-letter chunk (it needs a letter with no word character or apostrophe before it and whitespace or a
+/// separator after it; anything else is a chunk with a `.` or `_` inside, which takes the full scanner), so
+/// `spelled_at` is asked at those starts only. The number pass reads items and the gaps between them: when a token
+/// is a number word, [`number_pass_on_tokens`] rebuilds the items from the tokens (the gaps from the original text
+/// between their spans) and runs the same pass.
 fn view_plain_ascii(text: &str, nt: &mut NormalizedText) -> bool {
     let b = text.as_bytes();
     let n = b.len();
     let mut single_letters = 0usize;
+    let mut spelled = false;
+    let mut number_words = false;
     // one token: `nt.text[start..]`, from the original `s..e`; false when the text needs the full scanner
     let mut token = |nt: &mut NormalizedText, start: usize, s: usize, e: usize, digits: bool| -> bool {
         let t = &nt.text[start..];
         if t.len() == 1 && t.as_bytes()[0].is_ascii_alphabetic() {
             single_letters += 1;
-            if single_letters >= 3 {
+            spelled = spelled || spelled_at(text, s).is_some();
+            if spelled && single_letters >= 3 {
                 return false;
             }
         }
-        if is_number_pass_word(t) {
-            return false;
-        }
+        number_words = number_words || is_number_pass_word(t);
         nt.norm_starts.push(start);
         nt.norm_ends.push(nt.text.len());
         nt.orig_starts.push(s);
@@ -273,7 +282,58 @@ fn view_plain_ascii(text: &str, nt: &mut NormalizedText) -> bool {
             return false;
         }
     }
+    if number_words {
+        number_pass_on_tokens(text, nt);
+    }
     true
+}
+
+/// The number pass over the fast path's tokens: the items `scan_raw` would have made (tokens of one chunk share its
+/// span and are joined by whitespace; otherwise the gap is the original text between two spans, as `scan_raw`
+/// computes it from the end of the previous match), converted, and written back as the tokens.
+///
+/// Only the tokens from the first number word on (and the digit group right before it) are looked at again: the
+/// pass leaves every earlier item as it was, because a digit run it merges holds no two written groups in a row and
+/// so starts at most one digit group before its first number word, and fillers are number words.
+fn number_pass_on_tokens(text: &str, nt: &mut NormalizedText) {
+    let first_word = (0..nt.len()).find(|&k| is_number_pass_word(nt.token(k))).unwrap_or(0);
+    let from = if first_word > 0 && nt.is_digits[first_word - 1] { first_word - 1 } else { first_word };
+    with_items(|items| {
+        let mut prev_end = if from > 0 { nt.orig_ends[from - 1] } else { 0 };
+        for k in from..nt.len() {
+            let (s, e) = (nt.orig_starts[k], nt.orig_ends[k]);
+            let tok = nt.token(k);
+            let g = if k > 0 && s < prev_end { GAP_WS } else { gap(text, prev_end, s) };
+            let kind = if nt.is_digits[k] {
+                K_DIGITS
+            } else if tok.as_bytes()[0].is_ascii_digit() && tok.contains('.') {
+                K_DECIMAL
+            } else {
+                K_WORD
+            };
+            items.push(tok, s, e, g, kind);
+            prev_end = e;
+        }
+        convert_numbers(items);
+        let cut = if from > 0 { nt.norm_ends[from - 1] } else { 0 };
+        nt.text.truncate(cut);
+        nt.norm_starts.truncate(from);
+        nt.norm_ends.truncate(from);
+        nt.orig_starts.truncate(from);
+        nt.orig_ends.truncate(from);
+        nt.is_digits.truncate(from);
+        for it in &items.v {
+            if !nt.text.is_empty() {
+                nt.text.push(' ');
+            }
+            nt.norm_starts.push(nt.text.len());
+            nt.text.push_str(items.text(it));
+            nt.norm_ends.push(nt.text.len());
+            nt.orig_starts.push(it.s);
+            nt.orig_ends.push(it.e);
+            nt.is_digits.push(it.kind == K_DIGITS);
+        }
+    });
 }
 
 /// A written number's token: its digits and decimal point, without thousands separators.

@@ -28,19 +28,34 @@ macro_rules! word_set {
     };
 }
 
-/// A prefilter for word lookups: bit `len` of `mask[first byte]` is set when some word of the table has that first
-/// byte and that length, so most words are rejected with one load instead of a chain of string comparisons.
-pub struct WordMask([u32; 256]);
+/// A prefilter for word lookups: bit `len` of `pair[slot(first two bytes)]` is set when some word of the table has
+/// that length and begins with those bytes (a one-byte word: its byte twice), and bit `len` of `last[b]` when some
+/// word of that length ends in `b`; so most words are rejected with two loads instead of a chain of string
+/// comparisons ("the" and "two" share a first byte and a length, "the" and "one" a last byte and a length, but no
+/// number word of three letters begins "th").
+pub struct WordMask {
+    pair: [u32; 1024],
+    last: [u32; 256],
+}
 
 impl WordMask {
     const fn empty() -> Self {
-        WordMask([0; 256])
+        WordMask { pair: [0; 1024], last: [0; 256] }
+    }
+
+    /// The `pair` slot of a word's first two bytes.
+    #[inline(always)]
+    const fn slot(b: &[u8]) -> usize {
+        let second = if b.len() > 1 { b[1] } else { b[0] };
+        ((b[0] as usize) << 5 ^ second as usize) & 1023
     }
 
     const fn with(mut self, w: &str) -> Self {
         let b = w.as_bytes();
         if b.len() < 32 {
-            self.0[b[0] as usize] |= 1 << b.len();
+            let bit = 1 << b.len();
+            self.pair[Self::slot(b)] |= bit;
+            self.last[b[b.len() - 1] as usize] |= bit;
         }
         self
     }
@@ -54,14 +69,10 @@ impl WordMask {
         self
     }
 
-    /// `w` may be in the table (always true for words of 32 bytes or more).
-    #[inline]
+    #[inline(always)]
     pub fn may_contain(&self, w: &str) -> bool {
         let b = w.as_bytes();
-        match b.first() {
-            None => false,
-            Some(&c) => b.len() >= 32 || self.0[c as usize] & (1 << b.len()) != 0,
-        }
+        !b.is_empty() && (b.len() >= 32 || self.pair[Self::slot(b)] & self.last[b[b.len() - 1] as usize] & (1 << b.len()) != 0)
     }
 }
 
@@ -224,17 +235,59 @@ static NUMBER_PASS_MASK: WordMask = WordMask::empty()
 static CONTRACTION_MASK: WordMask = WordMask::empty().with_set(&keys!(CONTRACTIONS));
 
 /// Every word the number pass may rewrite or drop.
-#[inline]
+#[inline(always)]
 pub fn is_number_pass_word(w: &str) -> bool {
-    NUMBER_PASS_MASK.may_contain(w) && (is_compound_word(w) || is_zero_word(w) || repeater(w).is_some() || is_filler(w))
+    NUMBER_PASS_MASK.may_contain(w) && in_number_pass_tables(w)
+}
+
+/// The comparisons behind [`is_number_pass_word`]'s prefilter (kept out of line: the prefilter is inlined into every
+/// caller, the comparisons are seldom reached).
+#[inline(never)]
+fn in_number_pass_tables(w: &str) -> bool {
+    is_compound_word(w) || is_zero_word(w) || repeater(w).is_some() || is_filler(w)
 }
 
 /// [`contraction`] behind its prefilter.
-#[inline]
+#[inline(always)]
 pub fn expansion(w: &str) -> Option<&'static [&'static str]> {
     if CONTRACTION_MASK.may_contain(w) {
-        contraction(w)
+        contraction_out_of_line(w)
     } else {
         None
+    }
+}
+
+/// [`contraction`], not inlined into [`expansion`]'s callers with the prefilter.
+#[inline(never)]
+fn contraction_out_of_line(w: &str) -> Option<&'static [&'static str]> {
+    contraction(w)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_pass_every_word_of_their_tables() {
+        let number_pass = keys!(UNITS)
+            .iter()
+            .chain(keys!(TEENS).iter())
+            .chain(keys!(TENS).iter())
+            .chain(keys!(SCALES).iter())
+            .chain(keys!(REPEATERS).iter())
+            .chain(ZERO_WORDS.iter())
+            .chain(FILLERS.iter())
+            .chain(std::iter::once(&HUNDRED))
+            .copied()
+            .collect::<Vec<&str>>();
+        for w in number_pass {
+            assert!(NUMBER_PASS_MASK.may_contain(w) && is_number_pass_word(w), "{w}");
+        }
+        for w in keys!(CONTRACTIONS) {
+            assert!(CONTRACTION_MASK.may_contain(w) && expansion(w).is_some(), "{w}");
+        }
+        for w in ["the", "at", "a", "and", "would", "doing", "going", "", "x"] {
+            assert!(!NUMBER_PASS_MASK.may_contain(w) && !is_number_pass_word(w), "{w}");
+        }
     }
 }

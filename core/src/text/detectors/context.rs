@@ -224,28 +224,35 @@ impl<'a> Ctx<'a> {
     // ------------------------------------------------------------------------------------- segments
 
     /// `\s+|\s*[-./_*|+~‐-―]\s*` over the characters between tokens `k` and `k + 1`.
+    /// (One pass, nothing collected: the gap is whitespace with at most one separator in it.)
     fn dictation_gap(&self, k: usize) -> bool {
-        let g: Vec<char> = self.gap(k).collect();
-        if g.is_empty() {
-            return false;
+        let mut empty = true;
+        let mut other = None; // the one character that is not whitespace
+        for c in self.gap(k) {
+            empty = false;
+            if !is_space(c) {
+                if other.is_some() {
+                    return false;
+                }
+                other = Some(c);
+            }
         }
-        if g.iter().all(|&c| is_space(c)) {
-            return true;
-        }
-        let lead = g.iter().take_while(|&&c| is_space(c)).count();
-        let trail = g.iter().rev().take_while(|&&c| is_space(c)).count();
-        lead + trail + 1 == g.len() && {
-            let c = g[lead];
-            matches!(c, '-' | '.' | '/' | '_' | '*' | '|' | '+' | '~') || ('\u{2010}'..='\u{2015}').contains(&c)
-        }
+        !empty
+            && other.is_none_or(|c| {
+                matches!(c, '-' | '.' | '/' | '_' | '*' | '|' | '+' | '~') || ('\u{2010}'..='\u{2015}').contains(&c)
+            })
     }
 
-    /// `[,;!?]|[.:]\s` somewhere between tokens `k` and `k + 1`.
+    /// `[,;!?]|[.:]\s` somewhere between tokens `k` and `k + 1` (one pass, nothing collected).
     fn sentence_break(&self, k: usize) -> bool {
-        let g: Vec<char> = self.gap(k).collect();
-        g.iter().enumerate().any(|(i, &c)| {
-            matches!(c, ',' | ';' | '!' | '?') || (matches!(c, '.' | ':') && g.get(i + 1).is_some_and(|&x| is_space(x)))
-        })
+        let mut stop = false; // the previous character was `.` or `:`
+        for c in self.gap(k) {
+            if matches!(c, ',' | ';' | '!' | '?') || (stop && is_space(c)) {
+                return true;
+            }
+            stop = matches!(c, '.' | ':');
+        }
+        false
     }
 
     /// Digit tokens `k` and `k + 1` are joined by a dash, dot or slash with no space around it.

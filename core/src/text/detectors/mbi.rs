@@ -6,7 +6,9 @@ use super::validators::{mbi_shape, Check};
 use super::{Exempt, Hit, Kind};
 
 /// Single letters, digit tokens (any length: they are split back into characters) and short letter+digit mixes
-/// such as "1eg4".
+/// such as "1eg4": at most 11 characters, only lower-case ASCII letters and digits, not letters only. (A token with
+/// any other byte, non-ASCII included, is no mix; so the characters are bytes and one pass decides.)
+#[inline]
 fn candidate(tok: &str, is_digits: bool) -> bool {
     if is_digits {
         return true;
@@ -15,11 +17,15 @@ fn candidate(tok: &str, is_digits: bool) -> bool {
     if b.len() == 1 {
         return b[0].is_ascii_lowercase();
     }
-    let chars = tok.chars().count();
-    if chars > 11 || tok.chars().all(crate::text::chars::is_alpha) {
-        return false;
+    let mut digit = false;
+    for &c in b {
+        if c.is_ascii_digit() {
+            digit = true;
+        } else if !c.is_ascii_lowercase() {
+            return false;
+        }
     }
-    b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+    digit && b.len() <= 11
 }
 
 /// Consecutive candidate tokens are concatenated and every 11-character window that starts and ends on a token

@@ -160,25 +160,55 @@ fn canonical_mbi(v: &str) -> Option<String> {
 
 /// An MBI starts with a digit then a letter: written, that is one token ("1eg4"); spelled out, it has at least four
 /// single-letter tokens ("one e g four t e five m k seven three").
+///
+/// It runs on every turn with five digits, so it reads eight bytes at a time: per byte, one bit each for "a
+/// lower-case letter", "a digit" and "a space" ([`bytes_between`]), and the two conditions are shifts and ands of
+/// those masks (the start and the end of the text read as spaces).
 fn mbi_plausible(text: &str) -> bool {
+    const SPACE_BEFORE_START: u64 = 0x80; // the high bit of the first byte
+    const SPACE_AFTER_END: u64 = 0x80 << 56; // the high bit of the last byte
     let b = text.as_bytes();
-    let mut singles = 0;
-    let mut prev = b' '; // the start reads as a space before the first character
-    for (i, &c) in b.iter().enumerate() {
-        if c.is_ascii_lowercase() {
-            if prev.is_ascii_digit() {
-                return true; // a digit then a letter
+    let mut singles = 0u32;
+    let mut prev_digit = false;
+    let mut prev_space = true;
+    let mut at = 0;
+    while at < b.len() {
+        let x = match b.get(at..at + 8) {
+            Some(eight) => u64::from_le_bytes(eight.try_into().unwrap_or([b' '; 8])),
+            None => {
+                let mut word = [b' '; 8]; // past the end: spaces, which is how the end reads
+                word[..b.len() - at].copy_from_slice(&b[at..]);
+                u64::from_le_bytes(word)
             }
-            if prev == b' ' && b.get(i + 1).is_none_or(|&x| x == b' ') {
-                singles += 1;
-                if singles == 4 {
-                    return true;
-                }
-            }
+        };
+        let lower = bytes_between(x, b'a' - 1, b'z' + 1);
+        let digit = bytes_between(x, b'0' - 1, b'9' + 1);
+        let space = bytes_between(x, b' ' - 1, b' ' + 1);
+        let digit_before = (digit << 8) | if prev_digit { SPACE_BEFORE_START } else { 0 };
+        if lower & digit_before != 0 {
+            return true; // a digit then a letter
         }
-        prev = c;
+        let next_space = at + 8 >= b.len() || b[at + 8] == b' ';
+        let space_before = (space << 8) | if prev_space { SPACE_BEFORE_START } else { 0 };
+        let space_after = (space >> 8) | if next_space { SPACE_AFTER_END } else { 0 };
+        singles += (lower & space_before & space_after).count_ones();
+        if singles >= 4 {
+            return true;
+        }
+        prev_digit = digit & SPACE_AFTER_END != 0;
+        prev_space = space & SPACE_AFTER_END != 0;
+        at += 8;
     }
     false
+}
+
+/// The high bit of each byte of `x` that is strictly between `m` and `n` (ASCII bytes only; `m < 128`, `n <= 128`):
+/// no carry or borrow crosses a byte, so every byte is tested exactly (the "has between" bit hack).
+#[inline(always)]
+fn bytes_between(x: u64, m: u8, n: u8) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let low7 = x & (ONES * 127);
+    ((ONES * (127 + n as u64)).wrapping_sub(low7) & !x & low7.wrapping_add(ONES * (127 - m as u64))) & (ONES * 128)
 }
 
 fn spoken_at(text: &str) -> bool {
@@ -501,6 +531,50 @@ mod tests {
         for (i, spec) in DETECTORS.iter().enumerate() {
             assert_eq!(spec.kind as usize, i, "{}", spec.name);
             assert_eq!(Kind::from_name(spec.name), Some(spec.kind));
+        }
+    }
+
+    /// The byte-at-a-time statement of [`mbi_plausible`].
+    fn mbi_plausible_bytes(text: &str) -> bool {
+        let b = text.as_bytes();
+        let mut singles = 0;
+        let mut prev = b' ';
+        for (i, &c) in b.iter().enumerate() {
+            if c.is_ascii_lowercase() {
+                if prev.is_ascii_digit() {
+                    return true;
+                }
+                if prev == b' ' && b.get(i + 1).is_none_or(|&x| x == b' ') {
+                    singles += 1;
+                    if singles == 4 {
+                        return true;
+                    }
+                }
+            }
+            prev = c;
+        }
+        false
+    }
+
+    #[test]
+    fn mbi_plausible_reads_eight_bytes_as_one_at_a_time() {
+        let alphabet = ["a", "z", "q", "0", "9", "5", " ", " ", " ", "A", "Z", "`", "{", "/", ":", "\u{e9}", "\u{7f}", "\t", "ab", "12"];
+        let mut state = 14u64;
+        for _ in 0..50_000 {
+            let mut text = String::new();
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let len = (state % 40) as usize;
+            let mut r = state;
+            for _ in 0..len {
+                r = r.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                text.push_str(alphabet[(r >> 33) as usize % alphabet.len()]);
+            }
+            assert_eq!(mbi_plausible(&text), mbi_plausible_bytes(&text), "{text:?}");
+        }
+        for text in ["", "a", "1a", "a b c d", "a b c", " a b c d ", "x1 a", "12345678a", "1234567 a b c d", "1234567a"] {
+            assert_eq!(mbi_plausible(text), mbi_plausible_bytes(text), "{text:?}");
         }
     }
 
