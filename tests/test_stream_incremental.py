@@ -49,6 +49,11 @@ FRAGMENTS = [
     "claim number 123456789",
     "routing 021000021",
     "1EG4-TE5-MK73",
+    # the packs' regexes (resumed from their last final match, not rerun over the whole turn)
+    "account number is 12345678",
+    "my account no 4 4 5 5 6 6 7",
+    "born 12 05 1987",
+    "1987 5 12",
     # pack phrases (split across chunks by the cuts)
     "this call is recorded",
     "we guarantee you'll save money",
@@ -110,6 +115,31 @@ def test_carried_scan_equals_a_fresh_scan_at_every_chunk(mode, text, cut_points,
     assert scorecard_view(stream_call) == scorecard_view(whole_call)
 
 
+def test_regexes_resume_from_their_last_final_match():
+    """Once a regex's atom has hit, a feed searches on from its last final match instead of the whole turn: a
+    10,000-character turn that opens with an account number and dates, streamed in 2-word chunks, searches O(n)
+    bytes, and what it finds equals a fresh scan after every chunk."""
+    sentence = "The account number is 12345678 and you were born 12 05 1987, thanks for your time today. "
+    filler = "Thanks for calling Acme Solar today, we can look at your roof and send the details by email. "
+    text = (sentence + filler * (10_000 // len(filler) + 1))[:10_000]
+    words = text.split(" ")
+    pieces = [" ".join(words[i : i + 2]) + " " for i in range(0, len(words), 2)]
+    call = engine("modify").start_call("s", metadata=META)
+    call.agent_turn("Hi, this is Sam calling from Acme Solar. This call is recorded.")
+    stream = call.agent_stream()
+    for k, piece in enumerate(pieces):
+        stream.feed(piece)
+        if k % 97 == 0:
+            assert stream._check_carried() == ""
+    searched = stream._work()[3]
+    n = len("".join(pieces))
+    # per feed: the new text, the unfrozen words and the longest match (the account number's, about 60 bytes)
+    # again, for each regex whose atom hit; rerunning them over the turn would search about n * n / 20 bytes
+    assert 0 < searched <= 20 * n, searched
+    assert stream._check_carried() == ""
+    stream.close()
+
+
 def test_new_facts_mid_stream_rescan_the_detectors():
     """A callback number learned between chunks exempts a phone the feeds already saw: close agrees with the whole
     turn checked after the update."""
@@ -145,9 +175,10 @@ def test_work_per_turn_is_linear():
     stream = call.agent_stream()
     for piece in pieces:
         stream.feed(piece)
-    normalized, scanned = stream._work()
+    normalized, scanned, detected, searched = stream._work()
     n = len("".join(pieces))
     assert normalized <= 3 * n, normalized
     assert scanned <= 3 * n, scanned
+    assert searched <= 20 * n, searched
     assert stream._check_carried() == ""
     stream.close()

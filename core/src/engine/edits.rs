@@ -34,6 +34,12 @@ impl<'a> Text<'a> {
         Text { s, offsets, py }
     }
 
+    /// [`Text::new`] for a text the caller knows is ASCII (a streamed turn tracks it as it grows).
+    pub fn ascii(s: &'a str) -> Text<'a> {
+        debug_assert!(s.is_ascii());
+        Text { s, offsets: Vec::new(), py: None }
+    }
+
     #[inline]
     pub fn len(&self) -> usize {
         if self.offsets.is_empty() {

@@ -445,7 +445,7 @@ impl<'a, 'py> CallView<'a, 'py> {
         let turn = st.agent_turns + 1;
         out.reset(turn, t);
         let traced_from = tracer.as_deref().map(|tr| tr.events.len());
-        let words = spoken_words(text);
+        let mut words = None; // counted only when a seconds window may close on this turn (never mid-stream)
         let t0 = t.map_or(0.0, |t| t.f);
         let has_matches = !matches.is_empty();
 
@@ -560,6 +560,7 @@ impl<'a, 'py> CallView<'a, 'py> {
             }
             let mut closes = turn as f64 >= ob.deadline_turn || late;
             if !closes && window == Window::Seconds && self.mode_cap >= 1 {
+                let words = *words.get_or_insert_with(|| spoken_words(text));
                 closes = deadline_falls_on_turn(&ob, t, words, turn);
             }
             if closes {

@@ -23,15 +23,18 @@
 //! [`CLEAN_BEFORE`] words without an e-mail joiner: no detector hit spans it or reads across it, so the hits before it
 //! are kept and the detectors run on the view from it on (offsets rebased, then shifted back).
 //!
-//! What is *not* carried: regexes whose atoms hit run over the whole normalized text, the rule evaluation reads all
-//! the matches, and text without restart points or splits (digit runs, e-mail words, non-ASCII text) is looked at
+//! **Bounded regexes resume.** A regex whose atom hit searches on from its last final match
+//! ([`super::scan::RegexCarry`]): a match is final once the normalized text it reads is frozen.
+//!
+//! What is *not* carried: an unbounded regex reruns over the whole normalized text, the matches are gathered whole
+//! on every feed, and text without restart points or splits (digit runs, e-mail words, non-ASCII text) is looked at
 //! again from the last one on every feed. The counters ([`Work`]) make the linear part testable.
 
 use pyo3::prelude::*;
 
 use super::call::CallCore;
 use super::clock::{fault, Stage};
-use super::scan::{Matches, Scratch, Settled};
+use super::scan::{Matches, RegexCarry, Scratch, Settled};
 use super::textview::{Hit, View};
 use crate::text::words::is_number_pass_word;
 use crate::text::NormalizedText;
@@ -50,6 +53,10 @@ pub struct Work {
     pub normalized_chars: u64,
     /// normalized bytes the automaton read, over all feeds
     pub scanned_bytes: u64,
+    /// normalized bytes the detectors read, over all feeds
+    pub detected_bytes: u64,
+    /// normalized bytes the regexes searched, over all feeds
+    pub regex_bytes: u64,
 }
 
 /// A streamed turn's normalized view and matches.
@@ -75,6 +82,8 @@ pub struct Incremental {
     settled: Settled,
     settled_hits: usize,
     reach: Option<usize>,
+    /// the bounded regexes' final matches and where to search on
+    regexes: RegexCarry,
     /// detectors: the split (word, character) before which their hits are final, those hits per detector leaf,
     /// the view from the split on, and the plain words counted so far
     det_word: usize,
@@ -179,6 +188,7 @@ impl Incremental {
             settled: Settled::default(),
             settled_hits: 0,
             reach: None,
+            regexes: RegexCarry::default(),
             det_word: 0,
             det_at: 0,
             det_frozen: Vec::new(),
@@ -267,7 +277,19 @@ impl Incremental {
                     self.detect(matchers, &call.vars, buf, word_starts)?;
                     Some(&self.det_all[..])
                 };
-                matchers.scan_hits(&self.view, &call.vars, Some(&self.settled), &self.all_hits, dets, &mut self.matches, &mut self.scratch, None)?;
+                self.regexes.stable = text_end;
+                matchers.scan_hits(
+                    &self.view,
+                    &call.vars,
+                    Some(&self.settled),
+                    Some(&mut self.regexes),
+                    &self.all_hits,
+                    dets,
+                    &mut self.matches,
+                    &mut self.scratch,
+                    None,
+                )?;
+                self.work.regex_bytes = self.regexes.searched_bytes;
                 self.hits.extend(self.tail_hits.iter().filter(|h| h.0 <= text_end));
                 self.state = Some(state);
                 self.settle(matchers, &call.vars, toks);
@@ -357,6 +379,7 @@ impl Incremental {
         if !nt.wide.is_empty() {
             d.wide.extend_from_slice(&nt.wide[at..]);
         }
+        self.work.detected_bytes += d.text.len() as u64;
         let mut found = matchers.detector_hits(d, vars)?.unwrap_or_else(|| vec![Vec::new(); matchers.detectors.len()]);
         let shift = at as u32;
         for hs in &mut found {

@@ -67,6 +67,9 @@ pub struct RegexLeaf {
     pub always: bool,
     /// the longest match in bytes, when bounded
     pub max_len: Option<usize>,
+    /// whether every match is at least one byte long (a streamed turn resumes such a bounded regex, see
+    /// [`RegexCarry`])
+    pub never_empty: bool,
 }
 
 #[derive(Debug)]
@@ -104,6 +107,9 @@ pub struct Matchers {
     /// per matcher: for each leaf, the variables it needs; `None` unless every leaf needs one
     pub matcher_vars: Vec<Option<Vec<Vec<VarId>>>>,
     pub max_phrase_tokens: usize,
+    /// what the anchored templates read after their atom, as `(tokens, variables)`, without repeats (see
+    /// [`Matchers::template_reach`])
+    reach_terms: Vec<(usize, usize)>,
 }
 
 fn is_var(t: &str) -> bool {
@@ -198,20 +204,17 @@ pub fn translate_re2(src: &str) -> String {
     out
 }
 
-fn compile_regex(src: &str) -> Result<(Regex, Option<usize>), String> {
+fn compile_regex(src: &str) -> Result<(Regex, Option<usize>, bool), String> {
     let translated = translate_re2(src);
     let regex = RegexBuilder::new(&translated)
         .octal(true)
         .size_limit(8 << 20)
         .build()
         .map_err(|e| format!("regex /{src}/ cannot run: {e}"))?;
-    let max_len = regex_syntax::ParserBuilder::new()
-        .octal(true)
-        .build()
-        .parse(&translated)
-        .ok()
-        .and_then(|h| h.properties().maximum_len());
-    Ok((regex, max_len))
+    let hir = regex_syntax::ParserBuilder::new().octal(true).build().parse(&translated).ok();
+    let max_len = hir.as_ref().and_then(|h| h.properties().maximum_len());
+    let never_empty = hir.as_ref().and_then(|h| h.properties().minimum_len()).is_some_and(|n| n > 0);
+    Ok((regex, max_len, never_empty))
 }
 
 impl Matchers {
@@ -315,7 +318,7 @@ impl Matchers {
         for (leaf, r) in raw.regexes.iter().enumerate() {
             let at = format!("matchers.regexes[{leaf}]");
             check_owners(&r.matchers, &at)?;
-            let (regex, max_len) = compile_regex(&r.source).map_err(|e| format!("{at}: {e}"))?;
+            let (regex, max_len, never_empty) = compile_regex(&r.source).map_err(|e| format!("{at}: {e}"))?;
             let atoms: Vec<&String> = r.atoms.iter().filter(|a| !a.trim().is_empty()).collect();
             let always = atoms.is_empty();
             if always {
@@ -324,7 +327,7 @@ impl Matchers {
             for a in atoms {
                 add_key(a.clone(), Payload { is_regex: true, leaf: leaf as u32, len: a.len() as u32 }, &mut keys, &mut payloads);
             }
-            regexes.push(RegexLeaf { owners: r.matchers.clone(), source: r.source.clone(), regex, always, max_len });
+            regexes.push(RegexLeaf { owners: r.matchers.clone(), source: r.source.clone(), regex, always, max_len, never_empty });
         }
         let mut detectors = Vec::with_capacity(raw.detectors.len());
         for (leaf, d) in raw.detectors.iter().enumerate() {
@@ -349,6 +352,22 @@ impl Matchers {
             )
         };
         let pattern_len = keys.iter().map(|k| k.len() as u32).collect();
+        let mut reach_terms: Vec<(usize, usize)> = phrases
+            .iter()
+            .filter_map(|p| p.template.as_ref())
+            .filter_map(|t| {
+                let after = &t.elems[t.anchor? + t.anchor_len..];
+                let fixed = after.iter().map(|e| match e {
+                    Elem::Lit(_) => 1,
+                    Elem::Gap => GAP_MAX_WORDS,
+                    Elem::Var { .. } => 1, // an article before the value
+                });
+                let vars = after.iter().filter(|e| matches!(e, Elem::Var { .. })).count();
+                Some((fixed.sum(), vars))
+            })
+            .collect();
+        reach_terms.sort_unstable();
+        reach_terms.dedup();
         // which variables each matcher needs, leaf by leaf, in the order leaves were linked
         let mut leaf_vars: Vec<Vec<Vec<VarId>>> = vec![Vec::new(); count as usize];
         for p in &phrases {
@@ -386,6 +405,7 @@ impl Matchers {
             variables,
             matcher_vars,
             max_phrase_tokens: max_tokens,
+            reach_terms,
         })
     }
 }
@@ -455,6 +475,21 @@ impl Matches {
 
     pub fn iter(&self) -> impl Iterator<Item = (MatcherId, &[Span])> {
         self.entries[..self.len].iter().map(|(m, v)| (*m, v.as_slice()))
+    }
+
+    /// Whether `other` holds the same matches in the same order.
+    pub fn same_as(&self, other: &Matches) -> bool {
+        self.len == other.len && self.iter().zip(other.iter()).all(|(a, b)| a == b)
+    }
+
+    /// Becomes a copy of `other`, reusing its own buffers.
+    pub fn copy_from(&mut self, other: &Matches) {
+        self.clear();
+        for (m, spans) in other.iter() {
+            for &s in spans {
+                self.add(m, s);
+            }
+        }
     }
 
     /// Several leaves of one matcher report in any order: sort and drop repeats.
@@ -640,6 +675,56 @@ pub struct Settled {
     pub regex_due: Vec<bool>,
 }
 
+/// A streamed turn's bounded regexes, resumed instead of rerun over the whole turn: per regex leaf, the point
+/// `resume` before which its matches are final (`kept`, normalized spans) and no other match starts.
+///
+/// A regex whose matches are at most `max` bytes and never empty finds, searching on from a point where no match
+/// is under way (the end of a match, or a point before which no match starts), what a search of the whole text
+/// finds there: leftmost-first picks a match by its start and the text around it. Whether a match starts at `s`,
+/// and which, reads `text[s - 1..s + max + 1]` (one byte either side for `\b`), so it is final once those bytes
+/// are (`stable`: the normalized text before it never changes).
+#[derive(Debug, Default)]
+pub struct RegexCarry {
+    /// the normalized text before this byte is final
+    pub stable: usize,
+    leaves: Vec<(usize, Vec<(usize, usize)>)>,
+    /// normalized bytes the regexes searched (for tests that count work)
+    pub searched_bytes: u64,
+}
+
+impl RegexCarry {
+    /// The matches of `regex` (leaf `leaf`, matches of at most `max` bytes, never empty) in `text`, in order.
+    fn run(&mut self, leaf: usize, regex: &Regex, max: usize, text: &str, emit: &mut dyn FnMut(usize, usize)) {
+        if self.leaves.len() <= leaf {
+            self.leaves.resize_with(leaf + 1, Default::default);
+        }
+        let stable = self.stable.min(text.len());
+        let (resume, kept) = &mut self.leaves[leaf];
+        for &(s, e) in kept.iter() {
+            emit(s, e);
+        }
+        self.searched_bytes += text.len().saturating_sub(*resume) as u64;
+        let mut pos = *resume;
+        let mut pending = None; // the first match that is not final yet
+        while pos < text.len() {
+            let Some(m) = regex.find_at(text, pos) else { break };
+            if pending.is_none() && m.start() + max < stable {
+                kept.push((m.start(), m.end()));
+                *resume = m.end();
+            } else {
+                pending.get_or_insert(m.start());
+            }
+            emit(m.start(), m.end());
+            pos = m.end();
+        }
+        // no match starts between `resume` and the pending one, and whether one does there is settled
+        let quiet = pending.unwrap_or(text.len()).min(stable.saturating_sub(max + 1));
+        if quiet > *resume {
+            *resume = quiet;
+        }
+    }
+}
+
 /// Per-call scratch space for scans.
 #[derive(Debug, Default)]
 pub struct Scratch {
@@ -676,7 +761,7 @@ impl Matchers {
             scratch.hits.sort_unstable_by_key(|&(end, p)| (end, std::cmp::Reverse(lens[p as usize])));
         }
         let hits = std::mem::take(&mut scratch.hits);
-        let got = self.scan_hits(view, vars, None, &hits, None, out, scratch, tracer);
+        let got = self.scan_hits(view, vars, None, None, &hits, None, out, scratch, tracer);
         scratch.hits = hits;
         got
     }
@@ -758,21 +843,12 @@ impl Matchers {
         }
     }
 
-    /// How many tokens after its atom a template may read (a gap is up to [`GAP_MAX_WORDS`] words, a variable its
-    /// value and an article): hits further back than that from the last final token are final.
+    /// How many tokens after its atom's end a template may read, plus one for the character after a hit (a
+    /// literal is one token, a gap up to [`GAP_MAX_WORDS`], a variable its value and an article; what a template
+    /// reads before its atom is earlier text): hits further back than that from the last final token are final.
     pub fn template_reach(&self, vars: &ScanVars) -> usize {
         let longest_value = vars.tokens.iter().flatten().map(Vec::len).max().unwrap_or(0);
-        let reach = |t: &Template| -> usize {
-            t.elems
-                .iter()
-                .map(|e| match e {
-                    Elem::Lit(_) => 1,
-                    Elem::Gap => GAP_MAX_WORDS,
-                    Elem::Var { .. } => longest_value + 1,
-                })
-                .sum()
-        };
-        1 + self.phrases.iter().filter_map(|p| p.template.as_ref()).map(reach).max().unwrap_or(0)
+        1 + self.reach_terms.iter().map(|&(fixed, n)| fixed + n * longest_value).max().unwrap_or(0)
     }
 
     /// Every match in one turn given the automaton's hits in its normalized text (sorted by end, longer keys first
@@ -783,6 +859,7 @@ impl Matchers {
         view: &View,
         vars: &ScanVars,
         settled: Option<&Settled>,
+        mut regex_carry: Option<&mut RegexCarry>,
         hits: &[(usize, u32)],
         dets: Option<&[Vec<Hit>]>,
         out: &mut Matches,
@@ -837,9 +914,19 @@ impl Matchers {
             if let Some(t) = tracer.as_deref_mut() {
                 t.push(Event::RegexRan { leaf: leaf as u32 });
             }
-            for m in r.regex.find_iter(&view.nt.text) {
-                if m.end() > m.start() {
-                    self.add_norm(out, &r.owners, view, m.start(), m.end());
+            match (regex_carry.as_deref_mut(), r.max_len) {
+                (Some(carry), Some(max)) if r.never_empty => {
+                    carry.run(leaf, &r.regex, max, &view.nt.text, &mut |s, e| self.add_norm(out, &r.owners, view, s, e));
+                }
+                (carry, _) => {
+                    if let Some(c) = carry {
+                        c.searched_bytes += view.nt.text.len() as u64; // an unbounded regex: the whole turn again
+                    }
+                    for m in r.regex.find_iter(&view.nt.text) {
+                        if m.end() > m.start() {
+                            self.add_norm(out, &r.owners, view, m.start(), m.end());
+                        }
+                    }
                 }
             }
         }

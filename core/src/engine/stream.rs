@@ -14,10 +14,13 @@
 //! the last *restart point* (a word after a plain word, where the normalizer has no context across words), appending
 //! its tokens to the frozen ones; the Aho-Corasick automaton resumes from its state after the frozen tokens; hits that
 //! no later text can change are turned into matches once; the detectors rerun only on the view after their last
-//! split (a word with plain words around it, which no hit spans or looks across). What still grows with the turn:
-//! regexes whose atoms hit rerun over the whole normalized text, the rule evaluation reads all the matches, and a
-//! turn without restart points or detector splits (a long run of digits, non-ASCII text: restarts stop before its
-//! first non-ASCII character) is rescanned from its last one. Every feed is exact: the carried view and matches are
+//! split (a word with plain words around it, which no hit spans or looks across); a bounded regex whose atom hit
+//! searches on from its last final match ([`super::scan::RegexCarry`]). The rules are evaluated again only when
+//! the matches changed (or the call did: a turn committed, new facts), and while the plan stays the same the text
+//! past what it rewrites is released as a copy of the source, not rendered again. What still grows with the turn:
+//! the matches are gathered and compared whole on every feed (a few per turn), an unbounded regex reruns over the
+//! whole normalized text, and a turn without restart points or detector splits (a long run of digits, non-ASCII
+//! text: restarts stop before its first non-ASCII character) is rescanned from its last one. Every feed is exact: the carried view and matches are
 //! those of the whole turn so far (`_check_carried` compares them in the tests). `close()` checks the turn whole from
 //! the carried matches (`_close_turn`: the same Decision, findings, timeline and observers as `agent_turn`), and
 //! falls back to `call.agent_turn` when they cannot stand for a fresh scan (see `_close_turn`).
@@ -32,8 +35,9 @@ use super::clock::{fault, now_ns, Stage};
 use super::edits::{apply_edits, py_isspace, removal_extent, Piece, Text};
 use super::eval::{Outcome, Plan};
 use super::incremental::Incremental;
+use super::scan::Matches;
 use super::state::T;
-use super::textview::py_str_lossless_offsets;
+use super::textview::{py_str_lossless_offsets, py_text};
 
 /// Words that can be part of a detector hit spanning several words (numbers, spelled symbols).
 pub struct Sticky {
@@ -80,6 +84,8 @@ pub struct StreamCore {
     /// character index where each word starts, and whether the last character was whitespace
     word_starts: Vec<usize>,
     prev_space: bool,
+    /// whether the turn so far is ASCII (characters are bytes: no per-feed pass over the buffer to find out)
+    ascii: bool,
     emitted: String,
     emitted_chars: usize,
     /// source characters the released text covers when it is a plain copy of the source (no edit, no prefix yet)
@@ -99,6 +105,13 @@ pub struct StreamCore {
     inc: Incremental,
     outcome: Outcome,
     plan: Plan,
+    /// the matches `outcome` and `plan` were computed from, and the call's turn counter and context generation
+    /// then: a feed whose matches and call are the same, with nothing to rewrite, keeps them (see
+    /// [`StreamCore::evaluated_still_holds`])
+    evaluated: Matches,
+    evaluated_call: Option<(u32, u64)>,
+    /// source characters whose rendering under the current plan is exactly what was released, when it is
+    rendered_to: Option<usize>,
 }
 
 impl StreamCore {
@@ -115,6 +128,7 @@ impl StreamCore {
         }
         self.buf.push_str(chunk);
         self.chars += n;
+        self.ascii &= n == chunk.len();
     }
 
     /// The original offset before which nothing can change any more.
@@ -144,6 +158,14 @@ impl StreamCore {
         safe
     }
 
+    /// Whether the last evaluation stands for this feed's too: the same matches and the call unchanged since (no
+    /// turn committed, no new facts or variables). A mid-stream evaluation reads only these (the turn's word count
+    /// only decides a window's close, which waits for the whole turn), and the plan reads the text only inside the
+    /// violations' spans, which the longer turn keeps as they were.
+    fn evaluated_still_holds(evaluated: &Matches, then: Option<(u32, u64)>, matches: &Matches, now: (u32, u64)) -> bool {
+        then == Some(now) && evaluated.same_as(matches)
+    }
+
     fn release(&mut self, py: Python<'_>) -> PyResult<String> {
         let buf = std::mem::take(&mut self.buf);
         let got = self.release_from(py, &buf);
@@ -155,12 +177,18 @@ impl StreamCore {
         fault(Stage::StreamRelease)?;
         let call_obj = self.call.clone_ref(py);
         let mut call = call_obj.borrow_mut(py);
-        let text = Text::new(buf, None);
+        let text = if self.ascii { Text::ascii(buf) } else { Text::new(buf, None) };
         let mut outcome = std::mem::take(&mut self.outcome);
         let mut plan = std::mem::take(&mut self.plan);
         let result = (|| -> PyResult<Option<usize>> {
             let matches = self.inc.update(&mut call, buf, &self.word_starts)?;
-            call.stream_evaluate(py, matches, buf, self.t, &mut outcome, &text, &mut plan)?;
+            let now = (call.st.seq, call.vars_gen);
+            if !Self::evaluated_still_holds(&self.evaluated, self.evaluated_call, matches, now) {
+                call.stream_evaluate(py, matches, buf, self.t, &mut outcome, &text, &mut plan)?;
+                self.evaluated.copy_from(matches);
+                self.evaluated_call = Some(now);
+                self.rendered_to = None; // a new plan: render it from the start once
+            }
             self.suppressing = plan.suppress > 0;
             if plan.suppress > 0 || outcome.unresolved_prefix {
                 return Ok(None);
@@ -197,12 +225,19 @@ impl StreamCore {
             } else {
                 String::new()
             }
+        } else if let Some(from) = self.rendered_to.filter(|&from| safe >= from && copies_on(&text, &plan, from, safe)) {
+            // the released text is the plan's rendering up to `from`, and past it the rendering is the source
+            self.plain_upto = None;
+            self.rendered_to = Some(safe);
+            text.slice(from, safe).to_string()
         } else {
             self.plain_upto = None;
             let rendered = render_upto(py, &text, &plan, safe);
             if !rendered.starts_with(&self.emitted) {
+                self.rendered_to = None;
                 String::new() // never contradict what was already released; hold until close
             } else {
+                self.rendered_to = Some(safe);
                 rendered[self.emitted.len()..].to_string()
             }
         };
@@ -216,6 +251,26 @@ impl StreamCore {
         }
         Ok(delta)
     }
+}
+
+/// Whether rendering `text[..to]` ([`render_upto`]) gives the rendering of `text[..from]` followed by
+/// `text[from..to]`: no prefix, and every edit that ends by `to` ends before `from` with all it looks at after its
+/// end (up to two visible characters and the blanks up to the next one) before `from` too.
+fn copies_on(text: &Text<'_>, plan: &Plan, from: usize, to: usize) -> bool {
+    plan.prefixes.is_empty()
+        && plan.edits.iter().all(|&(_, end, _)| {
+            if end > to {
+                return true; // not rendered
+            }
+            let mut at = end;
+            for _ in 0..3 {
+                while at < from && matches!(text.char_at(at), ' ' | '\t') {
+                    at += 1;
+                }
+                at += 1;
+            }
+            at < from
+        })
 }
 
 /// What `text[:upto]` becomes (edits that end by `upto`, prefixes; no suffixes).
@@ -250,6 +305,7 @@ impl StreamCore {
         let t_obj = t.map(|t| t.unbind()).unwrap_or_else(|| py.None());
         let tv = read_t(t_obj.bind(py))?;
         let inc = Incremental::new(&call.borrow());
+        let evaluated = Matches::new(call.borrow().sh.program.matchers.count as usize);
         Ok(StreamCore {
             call: call.unbind(),
             t: tv,
@@ -259,6 +315,7 @@ impl StreamCore {
             py_chunks: None,
             word_starts: Vec::new(),
             prev_space: true,
+            ascii: true,
             emitted: String::new(),
             emitted_chars: 0,
             plain_upto: Some(0),
@@ -271,6 +328,9 @@ impl StreamCore {
             inc,
             outcome: Outcome::default(),
             plan: Plan::default(),
+            evaluated,
+            evaluated_call: None,
+            rendered_to: None,
         })
     }
 
@@ -291,7 +351,7 @@ impl StreamCore {
         }
         let started = now_ns();
         let chunk = chunk.downcast::<PyString>()?;
-        let (s, lossy) = py_str_lossless_offsets(chunk)?;
+        let (s, lossy) = py_text(chunk)?; // the chunk's own UTF-8, copied once, into the buffer
         if lossy && me.py_chunks.is_none() {
             let so_far = PyString::new(py, &me.buf).unbind();
             me.py_chunks = Some(vec![so_far]);
@@ -303,7 +363,7 @@ impl StreamCore {
         if me.failed {
             me.emitted.push_str(&s);
             me.emitted_chars = me.chars;
-            return Ok(s);
+            return Ok(s.into_owned());
         }
         let delta = match me.release(py) {
             Ok(d) => d,
@@ -384,10 +444,11 @@ impl StreamCore {
         Ok(decision)
     }
 
-    /// For tests: the work the incremental scan did, ``(characters normalized, normalized bytes scanned)`` over
-    /// all feeds.
-    fn _work(&self) -> (u64, u64) {
-        (self.inc.work.normalized_chars, self.inc.work.scanned_bytes)
+    /// For tests: the work the incremental scan did over all feeds, ``(characters normalized, normalized bytes
+    /// scanned by the automaton, read by the detectors, searched by the regexes)``.
+    fn _work(&self) -> (u64, u64, u64, u64) {
+        let w = &self.inc.work;
+        (w.normalized_chars, w.scanned_bytes, w.detected_bytes, w.regex_bytes)
     }
 
     /// For tests: ``""`` when the carried view and matches equal a fresh normalization and scan of the turn so far
