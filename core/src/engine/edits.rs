@@ -157,7 +157,8 @@ pub fn rstrip(text: &Text<'_>, pieces: &mut Vec<Piece>) {
     }
 }
 
-fn next_visible(text: &Text<'_>, mut pos: usize) -> usize {
+/// Index of the first non-blank character at or after `pos` (the text's length when there is none).
+pub fn next_visible(text: &Text<'_>, mut pos: usize) -> usize {
     let n = text.len();
     while pos < n && matches!(text.char_at(pos), ' ' | '\t') {
         pos += 1;

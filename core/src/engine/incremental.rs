@@ -432,12 +432,7 @@ impl Incremental {
         let k = self.frozen_toks;
         nt.original.truncate(from);
         nt.original.push_str(suffix);
-        nt.text.truncate(self.frozen_text);
-        nt.norm_starts.truncate(k);
-        nt.norm_ends.truncate(k);
-        nt.orig_starts.truncate(k);
-        nt.orig_ends.truncate(k);
-        nt.is_digits.truncate(k);
+        nt.truncate_tokens(k); // its text ends at `frozen_text`
         if k > 0 && !tail.is_empty() {
             nt.text.push(' ');
         }

@@ -20,10 +20,11 @@
 //! past what it rewrites is released as a copy of the source, not rendered again. What still grows with the turn:
 //! the matches are gathered and compared whole on every feed (a few per turn), an unbounded regex reruns over the
 //! whole normalized text, and a turn without restart points or detector splits (a long run of digits, non-ASCII
-//! text: restarts stop before its first non-ASCII character) is rescanned from its last one. Every feed is exact: the carried view and matches are
-//! those of the whole turn so far (`_check_carried` compares them in the tests). `close()` checks the turn whole from
-//! the carried matches (`_close_turn`: the same Decision, findings, timeline and observers as `agent_turn`), and
-//! falls back to `call.agent_turn` when they cannot stand for a fresh scan (see `_close_turn`).
+//! text: restarts stop before its first non-ASCII character) is rescanned from its last one. Every feed is exact:
+//! the carried view and matches are those of the whole turn so far (`_check_carried` compares them in the tests).
+//! `close()` checks the turn whole from the carried matches (`_close_turn`: the same Decision, findings, timeline
+//! and observers as `agent_turn`), and falls back to `call.agent_turn` when they cannot stand for a fresh scan (see
+//! `_close_turn`).
 
 use std::collections::HashSet;
 
@@ -32,7 +33,7 @@ use pyo3::types::{PyList, PyString};
 
 use super::call::{read_t, CallCore};
 use super::clock::{fault, now_ns, Stage};
-use super::edits::{apply_edits, py_isspace, removal_extent, Piece, Text};
+use super::edits::{apply_edits, next_visible, py_isspace, removal_extent, Piece, Text};
 use super::eval::{Outcome, Plan};
 use super::incremental::Incremental;
 use super::scan::Matches;
@@ -264,10 +265,7 @@ fn copies_on(text: &Text<'_>, plan: &Plan, from: usize, to: usize) -> bool {
             }
             let mut at = end;
             for _ in 0..3 {
-                while at < from && matches!(text.char_at(at), ' ' | '\t') {
-                    at += 1;
-                }
-                at += 1;
+                at = next_visible(text, at) + 1;
             }
             at < from
         })

@@ -110,6 +110,18 @@ impl NormalizedText {
         self.norm_starts.len()
     }
 
+    /// Keeps the first `k` tokens and the normalized text up to the end of the last of them (the original text,
+    /// folding and wide characters are the caller's).
+    pub fn truncate_tokens(&mut self, k: usize) {
+        let cut = if k > 0 { self.norm_ends[k - 1] } else { 0 };
+        self.text.truncate(cut);
+        self.norm_starts.truncate(k);
+        self.norm_ends.truncate(k);
+        self.orig_starts.truncate(k);
+        self.orig_ends.truncate(k);
+        self.is_digits.truncate(k);
+    }
+
     #[inline]
     pub fn is_empty(&self) -> bool {
         self.norm_starts.is_empty()

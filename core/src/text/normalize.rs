@@ -315,24 +315,8 @@ fn number_pass_on_tokens(text: &str, nt: &mut NormalizedText) {
             prev_end = e;
         }
         convert_numbers(items);
-        let cut = if from > 0 { nt.norm_ends[from - 1] } else { 0 };
-        nt.text.truncate(cut);
-        nt.norm_starts.truncate(from);
-        nt.norm_ends.truncate(from);
-        nt.orig_starts.truncate(from);
-        nt.orig_ends.truncate(from);
-        nt.is_digits.truncate(from);
-        for it in &items.v {
-            if !nt.text.is_empty() {
-                nt.text.push(' ');
-            }
-            nt.norm_starts.push(nt.text.len());
-            nt.text.push_str(items.text(it));
-            nt.norm_ends.push(nt.text.len());
-            nt.orig_starts.push(it.s);
-            nt.orig_ends.push(it.e);
-            nt.is_digits.push(it.kind == K_DIGITS);
-        }
+        nt.truncate_tokens(from);
+        build(nt, items, None);
     });
 }
 
@@ -420,7 +404,7 @@ pub fn normalize_phrase(phrase: &str) -> String {
     })
 }
 
-/// Tokens from items; `source` maps the scanned characters to the original's.
+/// Tokens from items, appended to `nt`'s; `source` maps the scanned characters to the original's.
 fn build(nt: &mut NormalizedText, items: &Items, source: Option<&[usize]>) {
     let n = items.v.len();
     nt.norm_starts.reserve(n);
@@ -429,7 +413,7 @@ fn build(nt: &mut NormalizedText, items: &Items, source: Option<&[usize]>) {
     nt.orig_ends.reserve(n);
     nt.is_digits.reserve(n);
     for (k, it) in items.v.iter().enumerate() {
-        if k > 0 {
+        if k > 0 || !nt.text.is_empty() {
             nt.text.push(' ');
         }
         nt.norm_starts.push(nt.text.len());
