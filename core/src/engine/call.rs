@@ -188,6 +188,8 @@ pub struct CallCore {
     pub last_stored: Option<Py<PyString>>,
     /// the agent turn's normalized view, its buffers kept from turn to turn
     pub turn_view: Option<Box<View>>,
+    /// scratch for the words a rewrite changed (see [`CallCore::respoken`])
+    respoken_mid: crate::text::NormalizedText,
 }
 
 impl CallCore {
@@ -222,6 +224,7 @@ impl CallCore {
             snapshot: None,
             last_stored: None,
             turn_view: None,
+            respoken_mid: crate::text::NormalizedText::default(),
             sh,
         }
     }
@@ -231,6 +234,21 @@ impl CallCore {
     fn normalize(&self, text: &str) -> PyResult<View> {
         stage(Stage::Normalize)?;
         Ok(View::of(text))
+    }
+
+    /// The normalized view of `spoken`, the rewrite of the agent turn `orig`: built from the turn's own view where
+    /// that is still `orig`'s, keeping its tokens on both sides of the rewrite (see [`super::respoken`]); else
+    /// normalized whole.
+    fn respoken(&mut self, orig: &str, spoken: &str) -> PyResult<View> {
+        stage(Stage::Normalize)?;
+        let mut view = View { nt: super::native::pooled() };
+        if let Some(turn) = self.turn_view.as_deref() {
+            if turn.nt.original == orig && super::respoken::respoken_view(&turn.nt, spoken, &mut self.respoken_mid, &mut view.nt) {
+                return Ok(view);
+            }
+        }
+        crate::text::normalize_into(spoken, &mut view.nt);
+        Ok(view)
     }
 
     /// Scan `text` into `self.matches` (or `self.aux`).
@@ -690,7 +708,7 @@ impl CallCore {
         };
         let (s, lossy) = py_text(&spoken)?;
         let stext = Text::new(&s, if lossy { Some(spoken.clone()) } else { None });
-        let view = self.normalize(&s)?;
+        let view = self.respoken(text.s, &s)?;
         stage(Stage::Scan)?;
         let sh = self.sh.clone();
         sh.program.matchers.scan_detectors(&view, &self.vars, &mut self.aux)?;

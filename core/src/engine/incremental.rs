@@ -101,7 +101,7 @@ pub struct Incremental {
 }
 
 /// Whether `word` (a previous word: its characters, then its whitespace) lets the normalizer restart after it.
-fn restarts_after(word: &[u8]) -> bool {
+pub(crate) fn restarts_after(word: &[u8]) -> bool {
     let letters = word.iter().take_while(|b| b.is_ascii_alphabetic()).count();
     if letters < 2 || letters == word.len() || !word[letters..].iter().all(|b| b.is_ascii_whitespace() || (0x1c..=0x1f).contains(b) || *b == 0x0b) {
         return false;

@@ -16,6 +16,7 @@ pub mod incremental;
 pub mod native;
 pub mod program;
 pub mod py;
+pub mod respoken;
 pub mod scan;
 pub mod state;
 pub mod stream;

@@ -1,0 +1,291 @@
+//! The normalized view of a rewritten turn built from the view of the turn it was rewritten from.
+//!
+//! A modified turn is stored only after its spoken text has been looked at again for detector hits (a removal can
+//! join two digit groups, a mask or an injected line adds text), so the spoken text needs its own normalized view.
+//! Most of it is the original text unchanged: a mask in the middle, a disclosure before or after. This module keeps
+//! the original view's tokens on both sides of the rewrite and normalizes only the words between, using the
+//! normalizer's *restart points* (see [`super::incremental`]): at the start of a word whose previous word is two or
+//! more ASCII letters (not a number word, filler or `and`) followed by whitespace, with only ASCII text before it,
+//!
+//! ```text
+//! normalize(t) == normalize(t[..F]) ++ shift(normalize(t[F..]))
+//! ```
+//!
+//! so the tokens before `F` depend only on `t[..F]` and the tokens from `F` on only on `t[F..]`.
+//!
+//! **Why the spliced view equals a fresh one.** Let `s` be the original text, `p` the length of the longest common
+//! prefix of `s` and the spoken text `r`, and `q` that of their longest common suffix (at most `min(|s|, |r|) - p`,
+//! so the two never overlap in either text). Both texts are ASCII (otherwise the whole text is normalized).
+//! - The head point `F` is a restart point of `s` with `F < p`. Everything before `F`, the previous word included,
+//!   and the character at `F` (a word's first character) are the same in `r`, so `F` is a restart point of `r` and
+//!   `r[..F] == s[..F]`: the tokens of `r` before `F` are the tokens of `s` that start before `F`.
+//! - The tail point `G` is a restart point of `s` whose previous word *and the whitespace before that word* lie in
+//!   the common suffix (`word start - 1 >= |s| - q`). Shifted by `d = |r| - |s|`, the same bytes are there in `r`:
+//!   `G + d` is a word start of `r`, its previous word is the same whole word, and only ASCII comes before it, so it
+//!   is a restart point of `r`, and `r[G + d..] == s[G..]`: the tokens of `r` from `G + d` on are those of `s` from
+//!   `G` on, shifted by `d`. Its previous word starts after `p > F`, so `G + d` is also a restart point of
+//!   `r[F..]`, and the two splits compose: `normalize(r) == head ++ normalize(r[F..G + d]) ++ tail`.
+//! - What depends on more than one word is therefore always inside the middle that is normalized afresh: a digit
+//!   run a removal joins or a mask extends (digits are no restart words), a number word next to the edit, an
+//!   e-mail address spelled around it (`at` and `dot` are two-letter words, but the words of the address next to
+//!   the edit are not plain words followed by a restart), a spelled-out word.
+//!
+//! The detectors then run over the whole spliced view, exactly as over a fresh one: their greedy choices read
+//! whole digit runs, which this module never needs to reason about. Folding: an ASCII text that folding changes
+//! (`fold` set) is normalized whole.
+//!
+//! Property tests: `splice_equals_fresh_normalization` below (random turns with digits, number words, spelled
+//! letters, e-mail words and random masks, removals, prefixes and suffixes) and the Python suite's stored-text
+//! comparison with the frozen gate (`tests/test_reference_gate.py`).
+
+use crate::text::NormalizedText;
+
+use super::incremental::restarts_after;
+
+/// Python's `str.isspace()` for an ASCII byte.
+#[inline]
+fn space(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ' | 0x1c..=0x1f)
+}
+
+/// The start of the last word of `s` that starts before `x` (a non-space after a space or at 0).
+fn word_start_before(s: &[u8], x: usize) -> Option<usize> {
+    let mut i = x.min(s.len());
+    while i > 0 {
+        i -= 1;
+        if !space(s[i]) && (i == 0 || space(s[i - 1])) {
+            return Some(i);
+        }
+    }
+    None
+}
+
+/// The start of the first word of `s` that starts at or after `x`.
+fn word_start_from(s: &[u8], x: usize) -> Option<usize> {
+    let mut i = x.max(1);
+    while i < s.len() {
+        if !space(s[i]) && space(s[i - 1]) {
+            return Some(i);
+        }
+        i += 1;
+    }
+    if x == 0 && !s.is_empty() && !space(s[0]) {
+        return Some(0);
+    }
+    None
+}
+
+/// The last restart point of `s` before `p` (0: none).
+fn head_restart(s: &[u8], p: usize) -> usize {
+    let mut at = word_start_before(s, p);
+    while let Some(a) = at {
+        let Some(prev) = word_start_before(s, a) else { return 0 };
+        if restarts_after(&s[prev..a]) {
+            return a;
+        }
+        at = Some(prev);
+    }
+    0
+}
+
+/// The first restart point of `s` whose previous word starts after `from` (its whitespace before it at or after
+/// `from`); `None` when there is none.
+fn tail_restart(s: &[u8], from: usize) -> Option<usize> {
+    let mut w = word_start_from(s, from + 1)?;
+    loop {
+        let g = word_start_from(s, w + 1)?;
+        if restarts_after(&s[w..g]) {
+            return Some(g);
+        }
+        w = g;
+    }
+}
+
+/// Builds into `out` the normalized view of `spoken` from `orig` (the view of the text it was rewritten from),
+/// normalizing only what lies between the restart points around the rewrite (into `mid`, a scratch view). `false`
+/// when nothing can be kept (non-ASCII text, folding, no restart point on either side): then `out` is not the
+/// view and the caller normalizes `spoken` whole.
+pub fn respoken_view(orig: &NormalizedText, spoken: &str, mid: &mut NormalizedText, out: &mut NormalizedText) -> bool {
+    let s = orig.original.as_bytes();
+    let r = spoken.as_bytes();
+    if orig.fold.is_some() || !orig.wide.is_empty() || !s.is_ascii() || !r.is_ascii() {
+        return false;
+    }
+    let p = s.iter().zip(r).take_while(|(a, b)| a == b).count();
+    let room = s.len().min(r.len()) - p;
+    let q = s.iter().rev().zip(r.iter().rev()).take(room).take_while(|(a, b)| a == b).count();
+    let f = head_restart(s, p);
+    let g = if q > 0 { tail_restart(s, s.len() - q).unwrap_or(s.len()) } else { s.len() };
+    if f == 0 && g == s.len() {
+        return false; // nothing to keep
+    }
+    let g_r = g + r.len() - s.len(); // `r[g_r..] == s[g..]`: the tail is in the common suffix
+    crate::text::normalize_into(&spoken[f..g_r], mid);
+    if mid.fold.is_some() || !mid.wide.is_empty() {
+        return false;
+    }
+    let head = orig.orig_starts.partition_point(|&x| x < f);
+    let tail = orig.orig_starts.partition_point(|&x| x < g);
+    out.clear();
+    out.original.push_str(spoken);
+    // the head: tokens and offsets as they are
+    if head > 0 {
+        out.text.push_str(&orig.text[..orig.norm_ends[head - 1]]);
+        out.norm_starts.extend_from_slice(&orig.norm_starts[..head]);
+        out.norm_ends.extend_from_slice(&orig.norm_ends[..head]);
+        out.orig_starts.extend_from_slice(&orig.orig_starts[..head]);
+        out.orig_ends.extend_from_slice(&orig.orig_ends[..head]);
+        out.is_digits.extend_from_slice(&orig.is_digits[..head]);
+    }
+    // the middle: normalized afresh, from `f`
+    if !mid.is_empty() {
+        if !out.text.is_empty() {
+            out.text.push(' ');
+        }
+        let base = out.text.len();
+        out.text.push_str(&mid.text);
+        out.norm_starts.extend(mid.norm_starts.iter().map(|&x| x + base));
+        out.norm_ends.extend(mid.norm_ends.iter().map(|&x| x + base));
+        out.orig_starts.extend(mid.orig_starts.iter().map(|&x| x + f));
+        out.orig_ends.extend(mid.orig_ends.iter().map(|&x| x + f));
+        out.is_digits.extend_from_slice(&mid.is_digits);
+    }
+    // the tail: the original's tokens from `g` on, moved by the rewrite's change in length
+    if tail < orig.len() {
+        if !out.text.is_empty() {
+            out.text.push(' ');
+        }
+        let from = orig.norm_starts[tail];
+        let base = out.text.len();
+        out.text.push_str(&orig.text[from..]);
+        let moved = |x: usize| x + r.len() - s.len();
+        out.norm_starts.extend(orig.norm_starts[tail..].iter().map(|&x| x - from + base));
+        out.norm_ends.extend(orig.norm_ends[tail..].iter().map(|&x| x - from + base));
+        out.orig_starts.extend(orig.orig_starts[tail..].iter().map(|&x| moved(x)));
+        out.orig_ends.extend(orig.orig_ends[tail..].iter().map(|&x| moved(x)));
+        out.is_digits.extend_from_slice(&orig.is_digits[tail..]);
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::normalize;
+
+    /// Words chosen to sit on every side of a restart point: plain words, number words and fillers, `and`, single
+    /// letters (spelled words), e-mail joiners, digit groups, punctuation glued on, contractions, brackets.
+    const WORDS: &[&str] = &[
+        "the", "phone", "number", "is", "call", "us", "at", "dot", "com", "jane", "doe", "example", "and", "oh",
+        "one", "two", "five", "seven", "nine", "ten", "twenty", "hundred", "thousand", "double", "triple", "zero",
+        "uh", "um", "a", "b", "c", "i", "e", "g", "k", "x", "415", "555", "0198", "4111", "1111", "123-45-6789",
+        "408-247-8880", "021000021", "1eg4", "te5", "mk73", "$322.", "11:30", "4:20", "am", "pm", "pm.", "we'll",
+        "it's", "don't", "[phone]", "[ssn]", "[email]", "jane.doe@example.com", "e-mail", "dash", "underscore",
+        "hyphen", "sign", "plus", "+1", "(415)", "#5", "ssn", "social", "card", "routing", "claim", "reach", "them",
+        "by", "Their", "Sure.", "Okay,", "first", "second", "point", "percent", "1st", "2nd", "ext", "nine-one-one",
+    ];
+    const SEPS: &[&str] = &[" ", " ", " ", " ", "  ", ", ", ". ", "\t", " - ", "-", "\n", "/"];
+    const LINES: &[&str] = &[
+        "i am an automated assistant",
+        "If you'd like us to stop calling, just say stop and we'll add you to our do not call list.",
+        "This is Sam calling from Acme. this call may be recorded",
+        "one two three",
+        "4111",
+        "at example dot com",
+    ];
+
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+        fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
+            xs[self.below(xs.len())]
+        }
+    }
+
+    fn turn(rng: &mut Rng) -> String {
+        let n = 1 + rng.below(30);
+        let mut t = String::new();
+        for k in 0..n {
+            if k > 0 {
+                t.push_str(rng.pick(SEPS));
+            }
+            t.push_str(rng.pick(WORDS));
+        }
+        if rng.below(3) == 0 {
+            t.push(['.', '?', '!'][rng.below(3)]);
+        }
+        t
+    }
+
+    /// A rewrite as the planner makes them: masks, removals, a prefix or a suffix, or several.
+    fn rewrite(rng: &mut Rng, s: &str) -> String {
+        let mut r = s.to_string();
+        for _ in 0..1 + rng.below(3) {
+            let len = r.len();
+            match rng.below(5) {
+                0 | 1 if len > 0 => {
+                    let a = rng.below(len + 1);
+                    let b = (a + rng.below(20)).min(len);
+                    let mask = rng.pick(&["[phone]", "[ssn]", "[email]", "", "123", " ", "one", "[credit_card]"]);
+                    r.replace_range(a..b, mask);
+                }
+                2 => r = format!("{} {}", rng.pick(LINES), r),
+                3 => r = format!("{} {}", r.trim_end(), rng.pick(LINES)),
+                _ => {
+                    let a = rng.below(len + 1);
+                    r.insert_str(a, rng.pick(WORDS));
+                }
+            }
+        }
+        r
+    }
+
+    #[test]
+    fn splice_equals_fresh_normalization() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let (mut mid, mut out) = (NormalizedText::default(), NormalizedText::default());
+        let mut spliced = 0;
+        for _ in 0..60_000 {
+            let s = turn(&mut rng);
+            let r = rewrite(&mut rng, &s);
+            let orig = normalize(&s);
+            if respoken_view(&orig, &r, &mut mid, &mut out) {
+                spliced += 1;
+                assert_eq!(out, normalize(&r), "{s:?} -> {r:?}");
+            }
+        }
+        assert!(spliced > 30_000, "only {spliced} rewrites kept anything");
+    }
+
+    #[test]
+    fn splice_cases() {
+        let cases = [
+            ("Their phone number is 408-247-8880.", "Their phone number is [phone]. i am an automated assistant"),
+            ("call us at 415 555 0198 please", "call us at [phone] please"),
+            ("call us at 415 555 0198 thanks please", "call us at 415 555 thanks please"),
+            ("write to jane dot doe at example dot com today", "write to [email] today"),
+            ("the number is four one five five five five", "the number is four one [phone] five"),
+            ("a b c d e f g h", "a b [x] e f g h"),
+            ("my card is 4111 1111 1111 1111 and the code", "my card is 4111 and the code"),
+            ("one two three four five six seven", "one two three [ssn] six seven"),
+            ("plain words only here", "plain words only here and more"),
+            ("plain words only here", "prefix then plain words only here"),
+            ("uh the number uh is", "uh the number uh [phone] is"),
+        ];
+        let (mut mid, mut out) = (NormalizedText::default(), NormalizedText::default());
+        for (s, r) in cases {
+            let orig = normalize(s);
+            if respoken_view(&orig, r, &mut mid, &mut out) {
+                assert_eq!(out, normalize(r), "{s:?} -> {r:?}");
+            }
+        }
+    }
+}
