@@ -188,8 +188,6 @@ pub struct CallCore {
     pub last_stored: Option<Py<PyString>>,
     /// the agent turn's normalized view, its buffers kept from turn to turn
     pub turn_view: Option<Box<View>>,
-    /// scratch for the words a rewrite changed (see [`CallCore::respoken`])
-    respoken_mid: crate::text::NormalizedText,
 }
 
 impl CallCore {
@@ -224,7 +222,6 @@ impl CallCore {
             snapshot: None,
             last_stored: None,
             turn_view: None,
-            respoken_mid: crate::text::NormalizedText::default(),
             sh,
         }
     }
@@ -243,8 +240,14 @@ impl CallCore {
         stage(Stage::Normalize)?;
         let mut view = View { nt: super::native::pooled() };
         if let Some(turn) = self.turn_view.as_deref() {
-            if turn.nt.original == orig && super::respoken::respoken_view(&turn.nt, spoken, &mut self.respoken_mid, &mut view.nt) {
-                return Ok(view);
+            if turn.nt.original == orig {
+                // scratch for the words the rewrite changed, from the pool (a call rewrites few turns)
+                let mut mid = super::native::pooled();
+                let spliced = super::respoken::respoken_view(&turn.nt, spoken, &mut mid, &mut view.nt);
+                super::native::recycle(mid);
+                if spliced {
+                    return Ok(view);
+                }
             }
         }
         crate::text::normalize_into(spoken, &mut view.nt);

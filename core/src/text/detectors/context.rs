@@ -9,12 +9,11 @@ use crate::text::chars::{is_alpha, is_space};
 use crate::text::normalize::is_hyphen;
 use crate::text::{NormalizedText, View};
 
-/// A digit run cut where two written groups are separated by sentence punctuation: tokens `i..=j`, and whether
-/// each counts as written (digits dictated one by one count as spoken).
+/// A digit run cut where two written groups are separated by sentence punctuation: tokens `i..=j` (whether each
+/// counts as written is [`Ctx`]'s `written`, by token).
 pub(crate) struct Segment {
     pub i: usize,
     pub j: usize,
-    pub written: Vec<bool>,
 }
 
 /// A candidate number: whole digit tokens `a..=b` of one segment, their digits, and their grouping (the token
@@ -31,7 +30,10 @@ pub struct Ctx<'a> {
     pub nt: &'a NormalizedText,
     pub view: View<'a>,
     flags: Option<Vec<bool>>,
+    runs: Option<Vec<(usize, usize)>>,
     segments: Option<Vec<Segment>>,
+    /// by token, inside the segments: written with digits, and not dictated one by one (see [`Ctx::segments`])
+    written: Vec<bool>,
     nine: Option<Vec<Window>>,
     phone: Option<Vec<Window>>,
     /// the candidates the detectors rejected, and why; `None` (the gate) records nothing
@@ -51,7 +53,9 @@ impl<'a> Ctx<'a> {
             nt,
             view: nt.view(),
             flags: None,
+            runs: None,
             segments: None,
+            written: Vec::new(),
             nine: None,
             phone: None,
             rejected: None,
@@ -200,25 +204,34 @@ impl<'a> Ctx<'a> {
         self.flags.as_deref().unwrap_or(&[])
     }
 
-    /// Maximal runs `(i, j)` (inclusive) of consecutive digit tokens, dates and times left out.
-    pub fn digit_runs(&mut self) -> Vec<(usize, usize)> {
-        let flags = self.digit_flags();
-        let n = flags.len();
-        let mut runs = Vec::new();
-        let mut i = 0;
-        while i < n {
-            if !flags[i] {
-                i += 1;
-                continue;
+    /// Maximal runs `(i, j)` (inclusive) of consecutive digit tokens, dates and times left out (computed once; then
+    /// [`Ctx::runs`]).
+    pub fn digit_runs(&mut self) -> &Self {
+        if self.runs.is_none() {
+            let flags = self.digit_flags();
+            let n = flags.len();
+            let mut runs = Vec::new();
+            let mut i = 0;
+            while i < n {
+                if !flags[i] {
+                    i += 1;
+                    continue;
+                }
+                let mut j = i;
+                while j + 1 < n && flags[j + 1] {
+                    j += 1;
+                }
+                runs.push((i, j));
+                i = j + 1;
             }
-            let mut j = i;
-            while j + 1 < n && flags[j + 1] {
-                j += 1;
-            }
-            runs.push((i, j));
-            i = j + 1;
+            self.runs = Some(runs);
         }
-        runs
+        self
+    }
+
+    /// The runs [`Ctx::digit_runs`] computed.
+    pub fn runs(&self) -> &[(usize, usize)] {
+        self.runs.as_deref().unwrap_or(&[])
     }
 
     // ------------------------------------------------------------------------------------- segments
@@ -270,41 +283,48 @@ impl<'a> Ctx<'a> {
     /// Digit runs cut where two WRITTEN digit groups are separated by a comma or sentence punctuation (`, ; ! ?` or
     /// `. :` followed by a space). Spoken digits are never cut (speech-to-text puts commas between spoken groups);
     /// digits dictated one by one and transcribed as numerals count as spoken.
+    ///
+    /// Whether each token of a run counts as written goes to `written` (by token, one buffer for all runs): a pair
+    /// of single written digits with a dictation gap between them is dictated, and both lose the mark. Every pair is
+    /// judged on the marks as the tokens were written, before any pair cleared them (a token whose left pair was
+    /// dictated still decides its right pair on its own mark).
     pub(crate) fn segments(&mut self) -> &[Segment] {
         if self.segments.is_none() {
+            self.digit_runs();
+            let runs = self.runs.take().unwrap_or_default();
+            let mut written = std::mem::take(&mut self.written);
+            written.clear();
+            written.resize(self.n(), false);
             let mut out = Vec::new();
-            for (ri, rj) in self.digit_runs() {
-                let mut written: Vec<bool> = (ri..=rj).map(|k| self.is_written(k)).collect();
-                let dictated: Vec<usize> = (ri..rj)
-                    .filter(|&k| {
-                        self.tok(k).len() == 1
-                            && self.tok(k + 1).len() == 1
-                            && written[k - ri]
-                            && written[k + 1 - ri]
-                            && self.dictation_gap(k)
-                    })
-                    .collect();
-                for k in dictated {
-                    written[k - ri] = false;
-                    written[k + 1 - ri] = false;
+            for &(ri, rj) in &runs {
+                for (k, w) in written.iter_mut().enumerate().take(rj + 1).skip(ri) {
+                    *w = self.is_written(k);
+                }
+                let mut mark = written[ri]; // token k's mark as written
+                let mut left_dictated = false; // the pair (k - 1, k) was dictated
+                for k in ri..=rj {
+                    let next = if k < rj { written[k + 1] } else { false }; // not cleared yet: only ..=k are
+                    let dictated = k < rj
+                        && mark
+                        && next
+                        && self.tok(k).len() == 1
+                        && self.tok(k + 1).len() == 1
+                        && self.dictation_gap(k);
+                    written[k] = mark && !left_dictated && !dictated;
+                    left_dictated = dictated;
+                    mark = next;
                 }
                 let mut a = ri;
                 for k in ri..rj {
-                    if written[k - ri] && written[k + 1 - ri] && self.sentence_break(k) {
-                        out.push(Segment {
-                            i: a,
-                            j: k,
-                            written: written[a - ri..=k - ri].to_vec(),
-                        });
+                    if written[k] && written[k + 1] && self.sentence_break(k) {
+                        out.push(Segment { i: a, j: k });
                         a = k + 1;
                     }
                 }
-                out.push(Segment {
-                    i: a,
-                    j: rj,
-                    written: written[a - ri..].to_vec(),
-                });
+                out.push(Segment { i: a, j: rj });
             }
+            self.runs = Some(runs);
+            self.written = written;
             self.segments = Some(out);
         }
         self.segments.as_deref().unwrap_or(&[])
@@ -316,9 +336,10 @@ impl<'a> Ctx<'a> {
         let longest = lengths.iter().copied().max().unwrap_or(0);
         self.segments();
         let segments = self.segments.take().unwrap_or_default();
+        let written = std::mem::take(&mut self.written);
         let mut out = Vec::new();
         for seg in &segments {
-            let (si, sj, written) = (seg.i, seg.j, &seg.written);
+            let (si, sj) = (seg.i, seg.j);
             let mut after_plus = false;
             for a in si..=sj {
                 if a > si {
@@ -330,7 +351,7 @@ impl<'a> Ctx<'a> {
                 if after_plus {
                     break;
                 }
-                if a > si && written[a - si] && written[a - 1 - si] && self.tight(a - 1) {
+                if a > si && written[a] && written[a - 1] && self.tight(a - 1) {
                     continue;
                 }
                 let mut total = 0;
@@ -342,10 +363,10 @@ impl<'a> Ctx<'a> {
                     if !lengths.contains(&total) {
                         continue;
                     }
-                    if b < sj && written[b - si] && written[b + 1 - si] && self.tight(b) {
+                    if b < sj && written[b] && written[b + 1] && self.tight(b) {
                         continue;
                     }
-                    let all_written = written[a - si..=b - si].iter().all(|&w| w);
+                    let all_written = written[a..=b].iter().all(|&w| w);
                     let grouping = all_written.then(|| (a..=b).map(|k| self.tok(k).len()).collect());
                     let digits = (a..=b).map(|k| self.tok(k)).collect();
                     out.push(Window { a, b, digits, grouping });
@@ -353,6 +374,7 @@ impl<'a> Ctx<'a> {
             }
         }
         self.segments = Some(segments);
+        self.written = written;
         out
     }
 

@@ -10,7 +10,8 @@ use super::{Exempt, Hit, Kind};
 /// is PCI DSS's own guidance for discovering cardholder data.
 pub(crate) fn credit_card(cx: &mut Ctx<'_>, exempt: &Exempt) -> Vec<Hit> {
     let mut cands: Vec<(usize, usize, usize, String)> = Vec::new();
-    for (ri, rj) in cx.digit_runs() {
+    let cx: &Ctx<'_> = cx.digit_runs();
+    for &(ri, rj) in cx.runs() {
         let mut luhn_valid = false; // for the trace: some window of the run passed Luhn
         for a in ri..=rj {
             // incremental Luhn: s_even doubles the digits at even left positions, s_odd at odd ones
