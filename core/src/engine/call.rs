@@ -63,6 +63,9 @@ pub struct Shared {
     pub sticky: Arc<super::stream::Sticky>,
     /// What injected disclosures hit, by text and the call's scan variables (see [`InjectedHits`]).
     pub injected: std::sync::Mutex<Vec<InjectedHits>>,
+    /// The normalized views of the lines an engine injects, for splicing a rewritten turn's view (see
+    /// [`super::respoken`]); as few as the injected texts, and bounded the same way.
+    pub literals: std::sync::Mutex<Vec<Arc<super::respoken::LiteralView>>>,
 }
 
 /// The matches of one injected text under one set of scan variables. The texts an engine injects are few (its
@@ -241,9 +244,12 @@ impl CallCore {
         let mut view = View { nt: super::native::pooled() };
         if let Some(turn) = self.turn_view.as_deref() {
             if turn.nt.original == orig {
+                let before = self.literal(&self.plan.prefixes);
+                let after = self.literal(&self.plan.suffixes);
                 // scratch for the words the rewrite changed, from the pool (a call rewrites few turns)
                 let mut mid = super::native::pooled();
-                let spliced = super::respoken::respoken_view(&turn.nt, spoken, &mut mid, &mut view.nt);
+                let spliced =
+                    super::respoken::respoken_view(&turn.nt, spoken, before.as_deref(), after.as_deref(), &mut mid, &mut view.nt);
                 super::native::recycle(mid);
                 if spliced {
                     return Ok(view);
@@ -252,6 +258,33 @@ impl CallCore {
         }
         crate::text::normalize_into(spoken, &mut view.nt);
         Ok(view)
+    }
+
+    /// The engine's view of `lines` injected together (joined by spaces, as the plan renders them); `None` for none.
+    fn literal(&self, lines: &[String]) -> Option<Arc<super::respoken::LiteralView>> {
+        if lines.is_empty() {
+            return None;
+        }
+        let mut cache = self.sh.literals.lock().unwrap_or_else(|e| e.into_inner());
+        let same = |l: &super::respoken::LiteralView| {
+            let t = l.text.as_bytes();
+            let mut at = 0;
+            lines.iter().enumerate().all(|(k, line)| {
+                let sep = usize::from(k > 0);
+                let ok = (k == 0 || t.get(at) == Some(&b' ')) && t.get(at + sep..at + sep + line.len()) == Some(line.as_bytes());
+                at += sep + line.len();
+                ok
+            }) && at == t.len()
+        };
+        if let Some(l) = cache.iter().find(|l| same(l)) {
+            return Some(l.clone());
+        }
+        let view = Arc::new(super::respoken::LiteralView::new(&lines.join(" ")));
+        if cache.len() >= INJECTED_CACHE {
+            cache.remove(0);
+        }
+        cache.push(view.clone());
+        Some(view)
     }
 
     /// Scan `text` into `self.matches` (or `self.aux`).

@@ -187,6 +187,7 @@ impl EngineCore {
                 state_keys,
                 sticky: Arc::new(super::stream::Sticky { words: sticky_words.into_iter().collect() }),
                 injected: std::sync::Mutex::new(Vec::new()),
+                literals: std::sync::Mutex::new(Vec::new()),
             }),
         })
     }

@@ -30,6 +30,14 @@
 //!   e-mail address spelled around it (`at` and `dot` are two-letter words, but the words of the address next to
 //!   the edit are not plain words followed by a restart), a spelled-out word.
 //!
+//! **Injected lines.** A disclosure injected before or after the turn is a known text `L` (the program's remedy,
+//! the same on every call), so its normalized view is kept once per engine ([`LiteralView`]): when the spoken text
+//! starts with `L`, the head is `normalize(L[..F])` for the last restart point `F` of `L` (the same bytes start the
+//! spoken text, so `F` is a restart point there); when it ends with `L` at `E`, the tail is `normalize(L[G..])`
+//! moved to `E + G` for the first restart point `G` of `L` whose previous word is a word of the spoken text too
+//! (inside `L`, or `L`'s first word with whitespace before `E`). Either way the middle keeps the words around the
+//! seam, and the tail's previous word must start at or after the head point, so the two splits still compose.
+//!
 //! The detectors then run over the whole spliced view, exactly as over a fresh one: their greedy choices read
 //! whole digit runs, which this module never needs to reason about. Folding: an ASCII text that folding changes
 //! (`fold` set) is normalized whole.
@@ -62,15 +70,15 @@ fn word_start_before(s: &[u8], x: usize) -> Option<usize> {
 
 /// The start of the first word of `s` that starts at or after `x`.
 fn word_start_from(s: &[u8], x: usize) -> Option<usize> {
+    if x == 0 && !s.is_empty() && !space(s[0]) {
+        return Some(0);
+    }
     let mut i = x.max(1);
     while i < s.len() {
         if !space(s[i]) && space(s[i - 1]) {
             return Some(i);
         }
         i += 1;
-    }
-    if x == 0 && !s.is_empty() && !space(s[0]) {
-        return Some(0);
     }
     None
 }
@@ -101,11 +109,78 @@ fn tail_restart(s: &[u8], from: usize) -> Option<usize> {
     }
 }
 
-/// Builds into `out` the normalized view of `spoken` from `orig` (the view of the text it was rewritten from),
-/// normalizing only what lies between the restart points around the rewrite (into `mid`, a scratch view). `false`
-/// when nothing can be kept (non-ASCII text, folding, no restart point on either side): then `out` is not the
-/// view and the caller normalizes `spoken` whole.
-pub fn respoken_view(orig: &NormalizedText, spoken: &str, mid: &mut NormalizedText, out: &mut NormalizedText) -> bool {
+/// An injected line's normalized views for a splice: before its last restart point and from its first one.
+#[derive(Debug, Clone, Default)]
+pub struct LiteralView {
+    pub text: String,
+    /// the last restart point (0: none) and `normalize(text[..head_at])`
+    head_at: usize,
+    head: NormalizedText,
+    /// the first restart point (`text.len()`: none), where its previous word starts, and `normalize(text[tail_at..])`
+    tail_at: usize,
+    tail_word: usize,
+    tail: NormalizedText,
+}
+
+impl LiteralView {
+    pub fn new(text: &str) -> LiteralView {
+        let b = text.as_bytes();
+        let mut view = LiteralView { text: text.to_string(), tail_at: b.len(), ..LiteralView::default() };
+        if !b.is_ascii() {
+            return view; // never used: the spliced texts are ASCII
+        }
+        view.head_at = head_restart(b, b.len());
+        view.head = crate::text::normalize(&text[..view.head_at]);
+        if let Some(w) = word_start_from(b, 0) {
+            let mut w = w;
+            while let Some(g) = word_start_from(b, w + 1) {
+                if restarts_after(&b[w..g]) {
+                    (view.tail_at, view.tail_word) = (g, w);
+                    break;
+                }
+                w = g;
+            }
+        }
+        view.tail = crate::text::normalize(&text[view.tail_at..]);
+        if view.head.fold.is_some() || !view.head.wide.is_empty() || view.tail.fold.is_some() || !view.tail.wide.is_empty() {
+            view.head_at = 0;
+            view.tail_at = b.len();
+        }
+        view
+    }
+}
+
+/// Tokens of `src` appended to `out` (joined by a space), their original offsets moved by `+ shift - unshift`.
+fn append(out: &mut NormalizedText, src: &NormalizedText, from: usize, shift: usize, unshift: usize) {
+    if from >= src.len() {
+        return;
+    }
+    if !out.text.is_empty() {
+        out.text.push(' ');
+    }
+    let start = src.norm_starts[from];
+    let base = out.text.len();
+    out.text.push_str(&src.text[start..]);
+    out.norm_starts.extend(src.norm_starts[from..].iter().map(|&x| x - start + base));
+    out.norm_ends.extend(src.norm_ends[from..].iter().map(|&x| x - start + base));
+    out.orig_starts.extend(src.orig_starts[from..].iter().map(|&x| x + shift - unshift));
+    out.orig_ends.extend(src.orig_ends[from..].iter().map(|&x| x + shift - unshift));
+    out.is_digits.extend_from_slice(&src.is_digits[from..]);
+}
+
+/// Builds into `out` the normalized view of `spoken` from `orig` (the view of the text it was rewritten from) and
+/// the views of the lines injected before (`before`) and after (`after`) it, normalizing only what lies between
+/// the restart points around the rewrite (into `mid`, a scratch view). `false` when nothing can be kept
+/// (non-ASCII text, folding, no restart point on either side): then `out` is not the view and the caller
+/// normalizes `spoken` whole.
+pub fn respoken_view(
+    orig: &NormalizedText,
+    spoken: &str,
+    before: Option<&LiteralView>,
+    after: Option<&LiteralView>,
+    mid: &mut NormalizedText,
+    out: &mut NormalizedText,
+) -> bool {
     let s = orig.original.as_bytes();
     let r = spoken.as_bytes();
     if orig.fold.is_some() || !orig.wide.is_empty() || !s.is_ascii() || !r.is_ascii() {
@@ -114,56 +189,58 @@ pub fn respoken_view(orig: &NormalizedText, spoken: &str, mid: &mut NormalizedTe
     let p = s.iter().zip(r).take_while(|(a, b)| a == b).count();
     let room = s.len().min(r.len()) - p;
     let q = s.iter().rev().zip(r.iter().rev()).take(room).take_while(|(a, b)| a == b).count();
-    let f = head_restart(s, p);
-    let g = if q > 0 { tail_restart(s, s.len() - q).unwrap_or(s.len()) } else { s.len() };
-    if f == 0 && g == s.len() {
+    // the head point and what gives the tokens before it
+    let mut f = head_restart(s, p);
+    let mut head_lit = None;
+    if let Some(l) = before.filter(|l| l.head_at > f && r.starts_with(l.text.as_bytes())) {
+        (f, head_lit) = (l.head_at, Some(l));
+    }
+    // the tail point in the spoken text, where its previous word starts, and what gives the tokens from it on
+    let (mut g_r, mut tail_lit, mut g) = (r.len(), None, s.len());
+    if q > 0 {
+        if let Some(at) = tail_restart(s, s.len() - q) {
+            let prev = word_start_before(s, at).unwrap_or(0);
+            if prev + r.len() - s.len() >= f {
+                (g, g_r) = (at, at + r.len() - s.len());
+            }
+        }
+    }
+    if let Some(l) = after.filter(|l| l.tail_at < l.text.len() && r.ends_with(l.text.as_bytes())) {
+        let e = r.len() - l.text.len();
+        let word_start = l.tail_word > 0 || e == 0 || space(r[e - 1]);
+        if word_start && e + l.tail_word >= f && e + l.tail_at < g_r {
+            (g_r, tail_lit, g) = (e + l.tail_at, Some(l), s.len());
+        }
+    }
+    if f == 0 && g_r == r.len() {
         return false; // nothing to keep
     }
-    let g_r = g + r.len() - s.len(); // `r[g_r..] == s[g..]`: the tail is in the common suffix
     crate::text::normalize_into(&spoken[f..g_r], mid);
     if mid.fold.is_some() || !mid.wide.is_empty() {
         return false;
     }
-    let head = orig.orig_starts.partition_point(|&x| x < f);
-    let tail = orig.orig_starts.partition_point(|&x| x < g);
     out.clear();
     out.original.push_str(spoken);
     // the head: tokens and offsets as they are
-    if head > 0 {
-        out.text.push_str(&orig.text[..orig.norm_ends[head - 1]]);
-        out.norm_starts.extend_from_slice(&orig.norm_starts[..head]);
-        out.norm_ends.extend_from_slice(&orig.norm_ends[..head]);
-        out.orig_starts.extend_from_slice(&orig.orig_starts[..head]);
-        out.orig_ends.extend_from_slice(&orig.orig_ends[..head]);
-        out.is_digits.extend_from_slice(&orig.is_digits[..head]);
+    let head = match head_lit {
+        Some(l) => &l.head,
+        None => orig,
+    };
+    let k = head.orig_starts.partition_point(|&x| x < f);
+    if k > 0 {
+        out.text.push_str(&head.text[..head.norm_ends[k - 1]]);
+        out.norm_starts.extend_from_slice(&head.norm_starts[..k]);
+        out.norm_ends.extend_from_slice(&head.norm_ends[..k]);
+        out.orig_starts.extend_from_slice(&head.orig_starts[..k]);
+        out.orig_ends.extend_from_slice(&head.orig_ends[..k]);
+        out.is_digits.extend_from_slice(&head.is_digits[..k]);
     }
     // the middle: normalized afresh, from `f`
-    if !mid.is_empty() {
-        if !out.text.is_empty() {
-            out.text.push(' ');
-        }
-        let base = out.text.len();
-        out.text.push_str(&mid.text);
-        out.norm_starts.extend(mid.norm_starts.iter().map(|&x| x + base));
-        out.norm_ends.extend(mid.norm_ends.iter().map(|&x| x + base));
-        out.orig_starts.extend(mid.orig_starts.iter().map(|&x| x + f));
-        out.orig_ends.extend(mid.orig_ends.iter().map(|&x| x + f));
-        out.is_digits.extend_from_slice(&mid.is_digits);
-    }
-    // the tail: the original's tokens from `g` on, moved by the rewrite's change in length
-    if tail < orig.len() {
-        if !out.text.is_empty() {
-            out.text.push(' ');
-        }
-        let from = orig.norm_starts[tail];
-        let base = out.text.len();
-        out.text.push_str(&orig.text[from..]);
-        let moved = |x: usize| x + r.len() - s.len();
-        out.norm_starts.extend(orig.norm_starts[tail..].iter().map(|&x| x - from + base));
-        out.norm_ends.extend(orig.norm_ends[tail..].iter().map(|&x| x - from + base));
-        out.orig_starts.extend(orig.orig_starts[tail..].iter().map(|&x| moved(x)));
-        out.orig_ends.extend(orig.orig_ends[tail..].iter().map(|&x| moved(x)));
-        out.is_digits.extend_from_slice(&orig.is_digits[tail..]);
+    append(out, mid, 0, f, 0);
+    // the tail: the original's tokens from `g` on, moved by the rewrite's change in length, or the line's
+    match tail_lit {
+        Some(l) => append(out, &l.tail, 0, g_r, 0),
+        None => append(out, orig, orig.orig_starts.partition_point(|&x| x < g), r.len(), s.len()),
     }
     true
 }
@@ -239,6 +316,10 @@ mod tests {
                 }
                 2 => r = format!("{} {}", rng.pick(LINES), r),
                 3 => r = format!("{} {}", r.trim_end(), rng.pick(LINES)),
+                4 if rng.below(2) == 0 => {
+                    // glued on: the line's first or last word runs into the turn's
+                    r = if rng.below(2) == 0 { format!("{}{}", rng.pick(LINES), r) } else { format!("{}{}", r, rng.pick(LINES)) }
+                }
                 _ => {
                     let a = rng.below(len + 1);
                     r.insert_str(a, rng.pick(WORDS));
@@ -253,11 +334,14 @@ mod tests {
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
         let (mut mid, mut out) = (NormalizedText::default(), NormalizedText::default());
         let mut spliced = 0;
+        let lits: Vec<LiteralView> = LINES.iter().map(|l| LiteralView::new(l)).collect();
         for _ in 0..60_000 {
             let s = turn(&mut rng);
             let r = rewrite(&mut rng, &s);
             let orig = normalize(&s);
-            if respoken_view(&orig, &r, &mut mid, &mut out) {
+            let before = lits.iter().find(|l| r.starts_with(&l.text));
+            let after = lits.iter().find(|l| r.ends_with(&l.text));
+            if respoken_view(&orig, &r, before, after, &mut mid, &mut out) {
                 spliced += 1;
                 assert_eq!(out, normalize(&r), "{s:?} -> {r:?}");
             }
@@ -283,7 +367,10 @@ mod tests {
         let (mut mid, mut out) = (NormalizedText::default(), NormalizedText::default());
         for (s, r) in cases {
             let orig = normalize(s);
-            if respoken_view(&orig, r, &mut mid, &mut out) {
+            let lits: Vec<LiteralView> = LINES.iter().map(|l| LiteralView::new(l)).collect();
+            let before = lits.iter().find(|l| r.starts_with(&l.text));
+            let after = lits.iter().find(|l| r.ends_with(&l.text));
+            if respoken_view(&orig, r, before, after, &mut mid, &mut out) {
                 assert_eq!(out, normalize(r), "{s:?} -> {r:?}");
             }
         }
