@@ -83,6 +83,37 @@ fn word_start_from(s: &[u8], x: usize) -> Option<usize> {
     None
 }
 
+/// The length of the longest common prefix of `a` and `b`, eight bytes at a time.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + 8 <= n {
+        let x = u64::from_le_bytes(a[i..i + 8].try_into().unwrap_or([0; 8]));
+        let y = u64::from_le_bytes(b[i..i + 8].try_into().unwrap_or([0; 8]));
+        if x != y {
+            return i + ((x ^ y).trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    i + a[i..n].iter().zip(&b[i..n]).take_while(|(x, y)| x == y).count()
+}
+
+/// The length of the longest common suffix of `a` and `b`, eight bytes at a time.
+fn common_suffix(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[a.len() - n..], &b[b.len() - n..]);
+    let mut k = 0; // bytes matched from the end
+    while k + 8 <= n {
+        let x = u64::from_le_bytes(a[n - k - 8..n - k].try_into().unwrap_or([0; 8]));
+        let y = u64::from_le_bytes(b[n - k - 8..n - k].try_into().unwrap_or([0; 8]));
+        if x != y {
+            return k + ((x ^ y).leading_zeros() / 8) as usize;
+        }
+        k += 8;
+    }
+    k + a[..n - k].iter().rev().zip(b[..n - k].iter().rev()).take_while(|(x, y)| x == y).count()
+}
+
 /// The last restart point of `s` before `p` (0: none).
 fn head_restart(s: &[u8], p: usize) -> usize {
     let mut at = word_start_before(s, p);
@@ -186,9 +217,9 @@ pub fn respoken_view(
     if orig.fold.is_some() || !orig.wide.is_empty() || !s.is_ascii() || !r.is_ascii() {
         return false;
     }
-    let p = s.iter().zip(r).take_while(|(a, b)| a == b).count();
+    let p = common_prefix(s, r);
     let room = s.len().min(r.len()) - p;
-    let q = s.iter().rev().zip(r.iter().rev()).take(room).take_while(|(a, b)| a == b).count();
+    let q = common_suffix(&s[p..], &r[p..]).min(room);
     // the head point and what gives the tokens before it
     let mut f = head_restart(s, p);
     let mut head_lit = None;
@@ -347,6 +378,19 @@ mod tests {
             }
         }
         assert!(spliced > 30_000, "only {spliced} rewrites kept anything");
+    }
+
+    #[test]
+    fn common_ends_eight_bytes_at_a_time() {
+        let mut rng = Rng(77);
+        for _ in 0..20_000 {
+            let a: Vec<u8> = (0..rng.below(40)).map(|_| b"ab "[rng.below(3)]).collect();
+            let b: Vec<u8> = (0..rng.below(40)).map(|_| b"ab "[rng.below(3)]).collect();
+            let p = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+            let q = a.iter().rev().zip(b.iter().rev()).take_while(|(x, y)| x == y).count();
+            assert_eq!(common_prefix(&a, &b), p, "{a:?} {b:?}");
+            assert_eq!(common_suffix(&a, &b), q, "{a:?} {b:?}");
+        }
     }
 
     #[test]
