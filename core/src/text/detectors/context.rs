@@ -17,12 +17,64 @@ pub(crate) struct Segment {
 }
 
 /// A candidate number: whole digit tokens `a..=b` of one segment, their digits, and their grouping (the token
-/// lengths) when every token was written with digits.
+/// lengths) when every token was written with digits. Held inline: windows are at most [`WINDOW_MAX`] digits.
 pub(crate) struct Window {
     pub a: usize,
     pub b: usize,
-    pub digits: String,
-    pub grouping: Option<Vec<usize>>,
+    pub digits: Digits,
+    pub grouping: Option<Grouping>,
+}
+
+/// The longest window the detectors ask for (phones: 11 digits), with room to spare.
+pub(crate) const WINDOW_MAX: usize = 16;
+
+/// A window's digits, inline (read as `&str`).
+#[derive(Clone, Copy)]
+pub(crate) struct Digits {
+    len: u8,
+    buf: [u8; WINDOW_MAX],
+}
+
+impl std::ops::Deref for Digits {
+    type Target = str;
+    fn deref(&self) -> &str {
+        // only ASCII digits are ever pushed (digit tokens)
+        std::str::from_utf8(&self.buf[..self.len as usize]).unwrap_or("")
+    }
+}
+
+/// A window's grouping (its tokens' lengths), inline (read as `&[usize]`).
+#[derive(Clone, Copy)]
+pub(crate) struct Grouping {
+    len: u8,
+    buf: [usize; WINDOW_MAX],
+}
+
+impl std::ops::Deref for Grouping {
+    type Target = [usize];
+    fn deref(&self) -> &[usize] {
+        &self.buf[..self.len as usize]
+    }
+}
+
+thread_local! {
+    /// The buffers of the last dropped [`Ctx`], reused by the next (a turn's detectors build one or two).
+    static SPARE: std::cell::RefCell<Spare> = std::cell::RefCell::new(Spare::default());
+}
+
+#[derive(Default)]
+struct Spare {
+    flags: Vec<bool>,
+    runs: Vec<(usize, usize)>,
+    segments: Vec<Segment>,
+    written: Vec<bool>,
+    nine: Vec<Window>,
+    phone: Vec<Window>,
+}
+
+/// An empty buffer from the spare ones.
+fn spare<T>(pick: impl FnOnce(&mut Spare) -> &mut Vec<T>) -> Vec<T> {
+    SPARE.with(|s| s.try_borrow_mut().map(|mut s| std::mem::take(pick(&mut s))).unwrap_or_default())
 }
 
 /// A view and what the detectors computed from it so far.
@@ -64,7 +116,9 @@ impl<'a> Ctx<'a> {
 
     /// A context that records the candidates the detectors reject ([`Ctx::rejections`]).
     pub fn recording(nt: &'a NormalizedText) -> Self {
-        Ctx { rejected: Some(RefCell::new(Vec::new())), ..Ctx::new(nt) }
+        let mut cx = Ctx::new(nt);
+        cx.rejected = Some(RefCell::new(Vec::new()));
+        cx
     }
 
     /// Whether rejections are recorded (what a detector checks before computing anything only a rejection needs).
@@ -90,8 +144,8 @@ impl<'a> Ctx<'a> {
     }
 
     /// The rejections recorded so far.
-    pub fn rejections(self) -> Vec<Rejection> {
-        self.rejected.map(RefCell::into_inner).unwrap_or_default()
+    pub fn rejections(mut self) -> Vec<Rejection> {
+        self.rejected.take().map(RefCell::into_inner).unwrap_or_default()
     }
 
     #[inline]
@@ -193,7 +247,9 @@ impl<'a> Ctx<'a> {
     /// `is_digits` with the tokens of written dates and times switched off.
     pub fn digit_flags(&mut self) -> &[bool] {
         if self.flags.is_none() {
-            let mut flags = self.nt.is_digits.clone();
+            let mut flags = spare(|s| &mut s.flags);
+            flags.clear();
+            flags.extend_from_slice(&self.nt.is_digits);
             if flags.contains(&true) {
                 for k in self.datetime_tokens() {
                     flags[k] = false;
@@ -210,7 +266,8 @@ impl<'a> Ctx<'a> {
         if self.runs.is_none() {
             let flags = self.digit_flags();
             let n = flags.len();
-            let mut runs = Vec::new();
+            let mut runs = spare(|s| &mut s.runs);
+            runs.clear();
             let mut i = 0;
             while i < n {
                 if !flags[i] {
@@ -292,10 +349,11 @@ impl<'a> Ctx<'a> {
         if self.segments.is_none() {
             self.digit_runs();
             let runs = self.runs.take().unwrap_or_default();
-            let mut written = std::mem::take(&mut self.written);
+            let mut written = spare(|s| &mut s.written);
             written.clear();
             written.resize(self.n(), false);
-            let mut out = Vec::new();
+            let mut out = spare(|s| &mut s.segments);
+            out.clear();
             for &(ri, rj) in &runs {
                 for (k, w) in written.iter_mut().enumerate().take(rj + 1).skip(ri) {
                     *w = self.is_written(k);
@@ -332,12 +390,13 @@ impl<'a> Ctx<'a> {
 
     // ------------------------------------------------------------------------------------- windows
 
-    fn window_iter(&mut self, lengths: &[usize]) -> Vec<Window> {
+    fn window_iter(&mut self, lengths: &[usize], mut out: Vec<Window>) -> Vec<Window> {
         let longest = lengths.iter().copied().max().unwrap_or(0);
+        debug_assert!(longest <= WINDOW_MAX);
         self.segments();
         let segments = self.segments.take().unwrap_or_default();
         let written = std::mem::take(&mut self.written);
-        let mut out = Vec::new();
+        out.clear();
         for seg in &segments {
             let (si, sj) = (seg.i, seg.j);
             let mut after_plus = false;
@@ -367,9 +426,17 @@ impl<'a> Ctx<'a> {
                         continue;
                     }
                     let all_written = written[a..=b].iter().all(|&w| w);
-                    let grouping = all_written.then(|| (a..=b).map(|k| self.tok(k).len()).collect());
-                    let digits = (a..=b).map(|k| self.tok(k)).collect();
-                    out.push(Window { a, b, digits, grouping });
+                    // `total` digits in `b - a + 1` tokens of at least one digit: both fit (`total <= longest`)
+                    let mut digits = Digits { len: 0, buf: [0; WINDOW_MAX] };
+                    let mut grouping = Grouping { len: 0, buf: [0; WINDOW_MAX] };
+                    for k in a..=b {
+                        let t = self.tok(k).as_bytes();
+                        digits.buf[digits.len as usize..digits.len as usize + t.len()].copy_from_slice(t);
+                        digits.len += t.len() as u8;
+                        grouping.buf[grouping.len as usize] = t.len();
+                        grouping.len += 1;
+                    }
+                    out.push(Window { a, b, digits, grouping: all_written.then_some(grouping) });
                 }
             }
         }
@@ -383,7 +450,8 @@ impl<'a> Ctx<'a> {
     /// is a window that starts after a `+` country code of its segment.
     pub(crate) fn nine_digit_windows(&mut self) -> &Self {
         if self.nine.is_none() {
-            self.nine = Some(self.window_iter(&[9]));
+            let spare = spare(|s| &mut s.nine);
+            self.nine = Some(self.window_iter(&[9], spare));
         }
         self
     }
@@ -396,7 +464,8 @@ impl<'a> Ctx<'a> {
     /// Candidate phone numbers: windows of 10 or 11 digits.
     pub(crate) fn phone_windows(&mut self) -> &Self {
         if self.phone.is_none() {
-            self.phone = Some(self.window_iter(&[10, 11]));
+            let spare = spare(|s| &mut s.phone);
+            self.phone = Some(self.window_iter(&[10, 11], spare));
         }
         self
     }
@@ -404,6 +473,31 @@ impl<'a> Ctx<'a> {
     /// The windows [`Self::phone_windows`] computed.
     pub(crate) fn phones(&self) -> &[Window] {
         self.phone.as_deref().unwrap_or(&[])
+    }
+}
+
+impl Drop for Ctx<'_> {
+    /// The buffers go back to the spare ones for the next context (each keeps its capacity).
+    fn drop(&mut self) {
+        fn keep<T>(into: &mut Vec<T>, v: Option<Vec<T>>) {
+            if let Some(mut v) = v {
+                if v.capacity() > into.capacity() {
+                    v.clear();
+                    *into = v;
+                }
+            }
+        }
+        let _ = SPARE.try_with(|s| {
+            if let Ok(mut s) = s.try_borrow_mut() {
+                let s = &mut *s;
+                keep(&mut s.flags, self.flags.take());
+                keep(&mut s.written, Some(std::mem::take(&mut self.written)));
+                keep(&mut s.runs, self.runs.take());
+                keep(&mut s.segments, self.segments.take());
+                keep(&mut s.nine, self.nine.take());
+                keep(&mut s.phone, self.phone.take());
+            }
+        });
     }
 }
 

@@ -171,7 +171,7 @@ pub(crate) fn ssn(cx: &mut Ctx<'_>, exempt: &Exempt) -> Vec<Hit> {
             }
         }
         match ssn_check(&w.digits) {
-            Ok(()) => cands.push((9, w.a, w.b, w.digits.clone())),
+            Ok(()) => cands.push((9, w.a, w.b, w.digits.to_string())),
             Err(check) => cx.reject(Kind::Ssn, w.a, w.b, check),
         }
     }
@@ -208,7 +208,7 @@ pub(crate) fn aba_routing(cx: &mut Ctx<'_>, exempt: &Exempt) -> Vec<Hit> {
             continue;
         }
         match aba_check(&w.digits) {
-            Ok(()) => cands.push((9, w.a, w.b, w.digits.clone())),
+            Ok(()) => cands.push((9, w.a, w.b, w.digits.to_string())),
             Err(check) => cx.reject(Kind::AbaRouting, w.a, w.b, check),
         }
     }
