@@ -158,48 +158,45 @@ fn canonical_mbi(v: &str) -> Option<String> {
     )
 }
 
-/// An MBI starts with a digit then a letter: written, that is one token ("1eg4"); spelled out, it has at least four
-/// single-letter tokens ("one e g four t e five m k seven three").
+/// An MBI starts with a digit then a letter (`C A`), and [`mbi::mbi`] reads it from a run of candidate tokens
+/// (digit tokens, single letters, short letter-and-digit mixes) joined by single spaces in the normalized text.
+/// So the digit is followed either by a letter of its own token ("1eg4"), or by a space and the first letter of the
+/// next token, which is a candidate: a single letter ("1 e g 4 …"), or a mix, whose second character is a digit or
+/// whose third is ("1 e4 …", "1 eg4 …": the shape's third character may be a letter, its fourth is a digit).
 ///
-/// It runs on every turn with five digits, so it reads eight bytes at a time: per byte, one bit each for "a
-/// lower-case letter", "a digit" and "a space" ([`bytes_between`]), and the two conditions are shifts and ands of
-/// those masks (the start and the end of the text read as spaces).
+/// It runs on every turn with five digits, so it looks for digits eight bytes at a time (one bit per byte, see
+/// [`bytes_between`]) and checks only the few bytes after each digit.
 fn mbi_plausible(text: &str) -> bool {
-    const SPACE_BEFORE_START: u64 = 0x80; // the high bit of the first byte
-    const SPACE_AFTER_END: u64 = 0x80 << 56; // the high bit of the last byte
     let b = text.as_bytes();
-    let mut singles = 0u32;
-    let mut prev_digit = false;
-    let mut prev_space = true;
     let mut at = 0;
     while at < b.len() {
         let x = match b.get(at..at + 8) {
             Some(eight) => u64::from_le_bytes(eight.try_into().unwrap_or([b' '; 8])),
             None => {
-                let mut word = [b' '; 8]; // past the end: spaces, which is how the end reads
+                let mut word = [b' '; 8]; // past the end: spaces, never digits
                 word[..b.len() - at].copy_from_slice(&b[at..]);
                 u64::from_le_bytes(word)
             }
         };
-        let lower = bytes_between(x, b'a' - 1, b'z' + 1);
-        let digit = bytes_between(x, b'0' - 1, b'9' + 1);
-        let space = bytes_between(x, b' ' - 1, b' ' + 1);
-        let digit_before = (digit << 8) | if prev_digit { SPACE_BEFORE_START } else { 0 };
-        if lower & digit_before != 0 {
-            return true; // a digit then a letter
+        let mut digits = bytes_between(x, b'0' - 1, b'9' + 1);
+        while digits != 0 {
+            if mbi_starts_at(b, at + (digits.trailing_zeros() / 8) as usize) {
+                return true;
+            }
+            digits &= digits - 1;
         }
-        let next_space = at + 8 >= b.len() || b[at + 8] == b' ';
-        let space_before = (space << 8) | if prev_space { SPACE_BEFORE_START } else { 0 };
-        let space_after = (space >> 8) | if next_space { SPACE_AFTER_END } else { 0 };
-        singles += (lower & space_before & space_after).count_ones();
-        if singles >= 4 {
-            return true;
-        }
-        prev_digit = digit & SPACE_AFTER_END != 0;
-        prev_space = space & SPACE_AFTER_END != 0;
         at += 8;
     }
     false
+}
+
+/// The digit at `i` is followed by a letter of its own token, or by a space and a candidate token's first letter.
+#[inline]
+fn mbi_starts_at(b: &[u8], i: usize) -> bool {
+    let lower = |k: usize| b.get(k).is_some_and(u8::is_ascii_lowercase);
+    let digit = |k: usize| b.get(k).is_some_and(u8::is_ascii_digit);
+    let ends = |k: usize| b.get(k).is_none_or(|&c| c == b' ');
+    lower(i + 1) || (b.get(i + 1) == Some(&b' ') && lower(i + 2) && (ends(i + 3) || digit(i + 3) || (lower(i + 3) && digit(i + 4))))
 }
 
 /// The high bit of each byte of `x` that is strictly between `m` and `n` (ASCII bytes only; `m < 128`, `n <= 128`):
@@ -537,23 +534,7 @@ mod tests {
     /// The byte-at-a-time statement of [`mbi_plausible`].
     fn mbi_plausible_bytes(text: &str) -> bool {
         let b = text.as_bytes();
-        let mut singles = 0;
-        let mut prev = b' ';
-        for (i, &c) in b.iter().enumerate() {
-            if c.is_ascii_lowercase() {
-                if prev.is_ascii_digit() {
-                    return true;
-                }
-                if prev == b' ' && b.get(i + 1).is_none_or(|&x| x == b' ') {
-                    singles += 1;
-                    if singles == 4 {
-                        return true;
-                    }
-                }
-            }
-            prev = c;
-        }
-        false
+        (0..b.len()).any(|i| b[i].is_ascii_digit() && mbi_starts_at(b, i))
     }
 
     #[test]
@@ -573,9 +554,45 @@ mod tests {
             }
             assert_eq!(mbi_plausible(&text), mbi_plausible_bytes(&text), "{text:?}");
         }
-        for text in ["", "a", "1a", "a b c d", "a b c", " a b c d ", "x1 a", "12345678a", "1234567 a b c d", "1234567a"] {
+        for text in ["", "a", "1a", "a b c d", "1 a", "1 ab", "1 a1", "1 ab1", "1 abc1", "x1 a", "12345678a", "1234567 a b c d", "1234567a"] {
             assert_eq!(mbi_plausible(text), mbi_plausible_bytes(text), "{text:?}");
         }
+    }
+
+    /// Whenever the `mbi` detector finds something, its precondition said it might: random runs of the tokens an
+    /// MBI is made of (written, spelled, mixed, split anywhere) among words.
+    #[test]
+    fn mbi_plausible_never_hides_an_mbi() {
+        let pieces = [
+            "1eg4", "te5", "mk73", "1EG4-TE5-MK73", "1", "e", "g", "4", "t", "5", "m", "k", "7", "3", "73", "one", "seven",
+            "three", "four", "five", "eg4", "e4", "g4t", "2", "9", "a", "c", "d", "f", "h", "j", "r", "the", "number", "is", "-",
+            "1e", "4te", "5mk", "7e", "n", "p", "q", "u", "v", "w", "x", "y",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let (mut found, mut rejected) = (0, 0);
+        for _ in 0..200_000 {
+            let mut text = String::new();
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let mut r = state;
+            for k in 0..(state % 16) as usize {
+                r = r.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                if k > 0 {
+                    text.push(if (r >> 60) == 0 { '-' } else { ' ' });
+                }
+                text.push_str(pieces[(r >> 33) as usize % pieces.len()]);
+            }
+            let nt = normalize(&text);
+            let hits = detect(Kind::Mbi, &nt, &Exempt::new());
+            if !hits.is_empty() {
+                found += 1;
+                assert!(mbi_plausible(&nt.text), "{text:?} -> {:?}", nt.text);
+            } else if !mbi_plausible(&nt.text) {
+                rejected += 1;
+            }
+        }
+        assert!(found > 100 && rejected > 1000, "found {found}, rejected {rejected}");
     }
 
     #[test]
