@@ -17,6 +17,9 @@ fn candidate(tok: &str, is_digits: bool) -> bool {
     if b.len() == 1 {
         return b[0].is_ascii_lowercase();
     }
+    if b.len() > 11 {
+        return false; // no mix is that long: not worth reading
+    }
     let mut digit = false;
     for &c in b {
         if c.is_ascii_digit() {
@@ -50,7 +53,7 @@ pub(crate) fn mbi(cx: &mut Ctx<'_>, exempt: &Exempt) -> Vec<Hit> {
             size += cx.tok(j).len();
         }
         if size < 11 {
-            i = j + 1;
+            i = j + 2; // token j + 1 (if any) is no candidate: the run stopped there
             continue;
         }
         // the run i..=j: its characters upper-cased, the token and offset of each, and the allowed boundaries
