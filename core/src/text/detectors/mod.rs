@@ -403,8 +403,20 @@ pub fn digit_count(nt: &NormalizedText) -> usize {
 
 /// Cheap precondition: `kind` can have a hit in `nt` (`digits`: [`digit_count`]).
 pub fn possible(kind: Kind, nt: &NormalizedText, digits: usize) -> bool {
+    possible_in(kind, &nt.text, digits)
+}
+
+/// [`possible`] from the normalized text alone (all the preconditions read).
+fn possible_in(kind: Kind, text: &str, digits: usize) -> bool {
     let spec = kind.spec();
-    digits >= spec.min_digits && spec.plausible.is_none_or(|f| f(&nt.text))
+    digits >= spec.min_digits && spec.plausible.is_none_or(|f| f(text))
+}
+
+/// [`Precheck::any`] of a normalized view with this text: when false, [`detect_many`] finds nothing there (a
+/// stream asks before it builds the view).
+pub fn any_possible(text: &str) -> bool {
+    let digits = text.bytes().filter(u8::is_ascii_digit).count();
+    DETECTORS.iter().any(|s| possible_in(s.kind, text, digits))
 }
 
 /// Runs detector `kind` over `nt` (no precondition, no specificity).
