@@ -36,6 +36,7 @@ use super::call::CallCore;
 use super::clock::{fault, Stage};
 use super::scan::{Matches, RegexCarry, Scratch, Settled};
 use super::textview::{Hit, View};
+use crate::text::detectors::{Kind as DetKind, Precheck};
 use crate::text::words::is_number_pass_word;
 use crate::text::NormalizedText;
 
@@ -96,6 +97,8 @@ pub struct Incremental {
     /// the last word was a lone letter after a strict token, counted into the run once a strict token follows
     det_pending: bool,
     det_clean: usize,
+    /// `(start, end, digits)`: the digits in `view.nt.text[start..end]`, final text from the split on
+    det_digits: (usize, usize, usize),
     fed: u64,
     /// the call's `vars_gen` the matches were computed under
     gen: u64,
@@ -251,6 +254,7 @@ impl Incremental {
             det_run: 0,
             det_pending: false,
             det_clean: 0,
+            det_digits: (0, 0, 0),
             fed: 0,
             gen: call.vars_gen,
             work: Work::default(),
@@ -436,7 +440,18 @@ impl Incremental {
         let leaves = matchers.detectors.len();
         self.det_frozen.resize(leaves, Vec::new());
         self.det_all.resize(leaves, Vec::new());
-        if !crate::text::detectors::any_possible(&nt.text[base..]) {
+        // the digits of the view from the split on, those in text that no feed changes any more counted once
+        let count = |t: &str| t.bytes().filter(u8::is_ascii_digit).count();
+        let (from, upto, counted) = if self.det_digits.0 == base { self.det_digits } else { (base, base, 0) };
+        let fin = self.frozen_text.max(upto).min(nt.text.len());
+        let counted = counted + count(&nt.text[upto..fin]);
+        self.det_digits = (from, fin, counted);
+        let digits = counted + count(&nt.text[fin..]);
+        let mut pre = Precheck::of_text(&nt.text[base..], digits);
+        if pre.may(DetKind::Email) && !(first..nt.len()).any(|k| nt.token(k) == "dot") {
+            pre.rule_out(DetKind::Email); // every domain has a dot: the detector looks for one first
+        }
+        if !pre.any_may() {
             // what `detector_hits` would say of the view from the split on, without building it
             self.work.detected_bytes += (nt.text.len() - base) as u64;
             for (all, frozen) in self.det_all.iter_mut().zip(&self.det_frozen) {
@@ -468,7 +483,7 @@ impl Incremental {
             d.wide.extend_from_slice(&nt.wide[at..]);
         }
         self.work.detected_bytes += d.text.len() as u64;
-        let mut found = matchers.detector_hits(d, vars)?.unwrap_or_else(|| vec![Vec::new(); matchers.detectors.len()]);
+        let mut found = matchers.detector_hits_checked(d, vars, pre)?.unwrap_or_else(|| vec![Vec::new(); matchers.detectors.len()]);
         let shift = at as u32;
         for hs in &mut found {
             for h in hs.iter_mut() {

@@ -412,12 +412,6 @@ fn possible_in(kind: Kind, text: &str, digits: usize) -> bool {
     digits >= spec.min_digits && spec.plausible.is_none_or(|f| f(text))
 }
 
-/// [`Precheck::any`] of a normalized view with this text: when false, [`detect_many`] finds nothing there (a
-/// stream asks before it builds the view).
-pub fn any_possible(text: &str) -> bool {
-    let digits = text.bytes().filter(u8::is_ascii_digit).count();
-    DETECTORS.iter().any(|s| possible_in(s.kind, text, digits))
-}
 
 /// Runs detector `kind` over `nt` (no precondition, no specificity).
 pub fn detect(kind: Kind, nt: &NormalizedText, exempt: &Exempt) -> Vec<Hit> {
@@ -445,6 +439,31 @@ impl Precheck {
     /// Whether any detector may hit: when not, [`detect_many`] finds nothing.
     pub fn any(&mut self, nt: &NormalizedText) -> bool {
         DETECTORS.iter().any(|s| self.possible(s.kind, nt))
+    }
+
+    /// The preconditions of a normalized view with this text and [`digit_count`] `digits`, all looked at now (a
+    /// stream asks before it builds the view, counting the digits it has not counted before).
+    pub fn of_text(text: &str, digits: usize) -> Precheck {
+        let mut can = [None; DETECTORS.len()];
+        for (c, s) in can.iter_mut().zip(&DETECTORS) {
+            *c = Some(possible_in(s.kind, text, digits));
+        }
+        Precheck { digits, can }
+    }
+
+    /// Whether `kind` may hit, as far as looked at ([`Precheck::of_text`]).
+    pub fn may(&self, kind: Kind) -> bool {
+        self.can[kind as usize] != Some(false)
+    }
+
+    /// `kind` cannot hit (the caller knows more than the preconditions: an e-mail without a `dot` token).
+    pub fn rule_out(&mut self, kind: Kind) {
+        self.can[kind as usize] = Some(false);
+    }
+
+    /// Whether any detector may hit, as far as looked at.
+    pub fn any_may(&self) -> bool {
+        DETECTORS.iter().any(|s| self.may(s.kind))
     }
 }
 
