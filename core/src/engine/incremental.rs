@@ -451,6 +451,9 @@ impl Incremental {
         if pre.may(DetKind::Email) && !(first..nt.len()).any(|k| nt.token(k) == "dot") {
             pre.rule_out(DetKind::Email); // every domain has a dot: the detector looks for one first
         }
+        if pre.any_may() {
+            pre.rule_out_short_runs(nt, first);
+        }
         if !pre.any_may() {
             // what `detector_hits` would say of the view from the split on, without building it
             self.work.detected_bytes += (nt.text.len() - base) as u64;

@@ -461,6 +461,40 @@ impl Precheck {
         self.can[kind as usize] = Some(false);
     }
 
+    /// Rules out the kinds whose hits need a longer run of consecutive tokens than tokens `first..` of `nt` have:
+    /// the numeric kinds read windows of consecutive digit tokens (a card 13 digits, a phone 10, an SSN or a routing
+    /// number 9), an MBI 11 characters of consecutive candidate tokens ([`mbi::candidate`]).
+    pub fn rule_out_short_runs(&mut self, nt: &NormalizedText, first: usize) {
+        const NUMERIC: [Kind; 4] = [Kind::CreditCard, Kind::UsPhone, Kind::Ssn, Kind::AbaRouting];
+        let want_digits = if NUMERIC.iter().any(|&k| self.may(k)) { 13 } else { 0 };
+        let want_cands = if self.may(Kind::Mbi) { 11 } else { 0 };
+        let (mut digits, mut most_digits, mut cands, mut most_cands) = (0, 0, 0, 0);
+        for k in first..nt.len() {
+            if most_digits >= want_digits && most_cands >= want_cands {
+                break; // nothing more to rule out
+            }
+            let tok = nt.token(k);
+            let is_digits = nt.is_digits[k];
+            digits = if is_digits { digits + tok.len() } else { 0 };
+            most_digits = most_digits.max(digits);
+            if want_cands > 0 {
+                cands = if mbi::candidate(tok, is_digits) { cands + tok.len() } else { 0 };
+                most_cands = most_cands.max(cands);
+            }
+        }
+        for (kind, needs) in [
+            (Kind::CreditCard, most_digits >= 13),
+            (Kind::UsPhone, most_digits >= 10),
+            (Kind::Ssn, most_digits >= 9),
+            (Kind::AbaRouting, most_digits >= 9),
+            (Kind::Mbi, most_cands >= 11),
+        ] {
+            if !needs {
+                self.rule_out(kind);
+            }
+        }
+    }
+
     /// Whether any detector may hit, as far as looked at.
     pub fn any_may(&self) -> bool {
         DETECTORS.iter().any(|s| self.may(s.kind))
