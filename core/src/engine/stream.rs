@@ -50,12 +50,22 @@ fn is_sticky(py: Python<'_>, sticky: &Sticky, word: &str) -> bool {
     if core.is_empty() {
         return true;
     }
-    let folded: String = if core.is_ascii() {
-        core.to_ascii_lowercase()
+    let mut lower = [0u8; 32];
+    let owned: String;
+    let folded: &str = if core.is_ascii() && core.len() <= lower.len() {
+        // a word of the held-back tail, on every feed: folded on the stack
+        lower[..core.len()].copy_from_slice(core.as_bytes());
+        lower[..core.len()].make_ascii_lowercase();
+        std::str::from_utf8(&lower[..core.len()]).unwrap_or(core)
     } else {
-        PyString::new(py, core).call_method0("casefold").and_then(|s| s.extract()).unwrap_or_else(|_| core.to_lowercase())
+        owned = if core.is_ascii() {
+            core.to_ascii_lowercase()
+        } else {
+            PyString::new(py, core).call_method0("casefold").and_then(|s| s.extract()).unwrap_or_else(|_| core.to_lowercase())
+        };
+        &owned
     };
-    if sticky.words.contains(&folded) || folded.chars().count() == 1 {
+    if sticky.words.contains(folded) || folded.chars().count() == 1 {
         return true;
     }
     folded.chars().any(|ch| {
