@@ -47,6 +47,10 @@ const PLAIN_AFTER: usize = 6;
 /// `at` without a `dot` (a label and 3 domain words), so no hit before them reaches the split.
 const CLEAN_BEFORE: usize = 5;
 
+/// Characters and tokens of a typical agent turn: the room a stream's buffers start with.
+pub const TURN_CHARS: usize = 512;
+pub const TURN_TOKENS: usize = 128;
+
 /// What a stream's scan did, for tests that count work instead of timing it.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Work {
@@ -226,8 +230,17 @@ fn no_joiner(word: &[u8]) -> bool {
 
 impl Incremental {
     pub fn new(call: &CallCore) -> Incremental {
+        let mut view = View::empty();
+        let nt = &mut view.nt;
+        // room for a typical agent turn, so a stream's first feeds do not regrow the view
+        nt.original.reserve(TURN_CHARS);
+        nt.text.reserve(TURN_CHARS);
+        for v in [&mut nt.norm_starts, &mut nt.norm_ends, &mut nt.orig_starts, &mut nt.orig_ends] {
+            v.reserve(TURN_TOKENS);
+        }
+        nt.is_digits.reserve(TURN_TOKENS);
         Incremental {
-            view: View::empty(),
+            view,
             tail: NormalizedText::default(),
             matches: Matches::new(call.sh.program.matchers.count as usize),
             scratch: Scratch::default(),

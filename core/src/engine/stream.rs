@@ -35,7 +35,7 @@ use super::call::{read_t, CallCore};
 use super::clock::{fault, now_ns, Stage};
 use super::edits::{apply_edits, next_visible, py_isspace, removal_extent, Piece, Text};
 use super::eval::{Outcome, Plan};
-use super::incremental::Incremental;
+use super::incremental::{Incremental, TURN_CHARS, TURN_TOKENS};
 use super::scan::Matches;
 use super::state::T;
 use super::textview::{py_str_lossless_offsets, py_text};
@@ -318,13 +318,13 @@ impl StreamCore {
             call: call.unbind(),
             t: tv,
             t_obj,
-            buf: String::new(),
+            buf: String::with_capacity(TURN_CHARS),
             chars: 0,
             py_chunks: None,
-            word_starts: Vec::new(),
+            word_starts: Vec::with_capacity(TURN_TOKENS),
             prev_space: true,
             ascii: true,
-            emitted: String::new(),
+            emitted: String::with_capacity(TURN_CHARS),
             emitted_chars: 0,
             plain_upto: Some(0),
             tail: PyString::new(py, "").unbind(),
