@@ -9,8 +9,10 @@
 //! the number pass never joins a plain word to a digit run or a compound, and no filler carries its gap over it. So
 //! `normalize(buf) == normalize(buf[..F]) ++ shift(normalize(buf[F..]))` for a restart point `F`, and the tokens
 //! before `F` never change again: each feed normalizes only `buf[F..]` (the words since the last restart point plus
-//! the chunk) and appends its tokens, offsets shifted, to the frozen ones. A turn with non-ASCII text restarts only
-//! before its first non-ASCII character (the fold's character map is then rebuilt per feed; exact, not linear).
+//! the chunk) and appends its tokens, offsets shifted, to the frozen ones. The end of a turn that ends in whitespace
+//! after such a word is a restart point too, so a chunk of whole words is normalized once. A turn with non-ASCII
+//! text restarts only before its first non-ASCII character (the fold's character map is then rebuilt per feed;
+//! exact, not linear).
 //!
 //! **The automaton carries its state.** Aho-Corasick hits ending at or before a point depend only on the text
 //! before it, so the hits in the frozen tokens' normalized text are kept, the automaton's state after them is kept,
@@ -21,7 +23,11 @@
 //!
 //! **Detectors rerun after their last split.** A split is a word that starts [`PLAIN_AFTER`] plain words after
 //! [`CLEAN_BEFORE`] words without an e-mail joiner: no detector hit spans it or reads across it, so the hits before it
-//! are kept and the detectors run on the view from it on (offsets rebased, then shifted back).
+//! are kept and the detectors run on the view from it on (offsets rebased, then shifted back). Plain words are strict
+//! words, contractions the normalizer expands into them, and a lone `a` or `I` between them ([`plain_class`] says
+//! why each is safe). Before building that view, its preconditions are looked at without it: the digits (final text
+//! counted once), a `dot` token for an e-mail, and a run of consecutive digit (MBI candidate) tokens long enough for
+//! a number; most feeds stop there, as a whole-turn scan would find nothing there either.
 //!
 //! **Bounded regexes resume.** A regex whose atom hit searches on from its last final match
 //! ([`super::scan::RegexCarry`]): a match is final once the normalized text it reads is frozen.
