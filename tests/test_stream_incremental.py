@@ -99,10 +99,10 @@ def scorecard_view(call) -> list:
     ]
 
 
-@pytest.mark.parametrize("mode", ["warn", "modify", "block"])
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(text=turn, cut_points=cuts, second_turn=st.booleans())
-def test_carried_scan_equals_a_fresh_scan_at_every_chunk(mode, text, cut_points, second_turn):
+def stream_against_whole(mode, text, chunks, second_turn):
+    """``text`` checked whole in one call and streamed in ``chunks`` in another, the carried view and matches
+    compared with a fresh scan after every chunk; the same Decision and released text. Returns both calls and
+    both Decisions."""
     whole_call = engine(mode).start_call("w", metadata=META)
     stream_call = engine(mode).start_call("s", metadata=META)
     if second_turn:  # past the first-turn disclosure, so the feeds release text
@@ -112,16 +112,26 @@ def test_carried_scan_equals_a_fresh_scan_at_every_chunk(mode, text, cut_points,
     whole = whole_call.agent_turn(text)
     stream = stream_call.agent_stream()
     released = []
-    for chunk in chunks_of(text, cut_points):
+    for chunk in chunks:
         released.append(stream.feed(chunk))
         assert stream._check_carried() == "", chunk
     decision = stream.close()
     assert (decision.action, decision.text) == (whole.action, whole.text)
+    if whole.action not in ("block", "handoff"):
+        assert "".join(released) + stream.tail == whole.text
+    return whole_call, stream_call, whole, decision
+
+
+@pytest.mark.parametrize("mode", ["warn", "modify", "block"])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=turn, cut_points=cuts, second_turn=st.booleans())
+def test_carried_scan_equals_a_fresh_scan_at_every_chunk(mode, text, cut_points, second_turn):
+    whole_call, stream_call, whole, decision = stream_against_whole(
+        mode, text, chunks_of(text, cut_points), second_turn
+    )
     assert [(f.rule_id, f.span, f.action_taken, f.kind) for f in decision.findings] == [
         (f.rule_id, f.span, f.action_taken, f.kind) for f in whole.findings
     ]
-    if whole.action not in ("block", "handoff"):
-        assert "".join(released) + stream.tail == whole.text
     assert scorecard_view(stream_call) == scorecard_view(whole_call)
 
 
@@ -151,24 +161,8 @@ split_item = st.one_of(
 @example(items=["thanks for the details we can", "a", "1EG4TE5MK73", "a thanks for the details"], per_chunk=1, second_turn=True)
 def test_detector_splits_next_to_lone_letters_and_contractions(mode, items, per_chunk, second_turn):
     words = " ".join(items).split(" ")
-    text = " ".join(words) + " "
-    whole_call = engine(mode).start_call("w", metadata=META)
-    stream_call = engine(mode).start_call("s", metadata=META)
-    if second_turn:
-        for call in (whole_call, stream_call):
-            call.agent_turn("Hi, this is Sam calling from Acme Solar. This call is recorded.")
-            call.caller_turn("okay")
-    whole = whole_call.agent_turn(text)
-    stream = stream_call.agent_stream()
-    released = []
-    for k in range(0, len(words), per_chunk):
-        chunk = " ".join(words[k : k + per_chunk]) + " "
-        released.append(stream.feed(chunk))
-        assert stream._check_carried() == "", chunk
-    decision = stream.close()
-    assert (decision.action, decision.text) == (whole.action, whole.text)
-    if whole.action not in ("block", "handoff"):
-        assert "".join(released) + stream.tail == whole.text
+    chunks = [" ".join(words[k : k + per_chunk]) + " " for k in range(0, len(words), per_chunk)]
+    stream_against_whole(mode, "".join(chunks), chunks, second_turn)
 
 
 def test_regexes_resume_from_their_last_final_match():
