@@ -988,6 +988,20 @@ impl Matchers {
         crate::engine::native::detect_many_checked(nt, &self.requests(vars), pre).map(Some)
     }
 
+    /// [`Matchers::detector_hits`] with the preconditions already looked at (a stream's, see
+    /// [`crate::text::detectors::Precheck::of_text`]).
+    pub fn detector_hits_checked(
+        &self,
+        nt: &crate::text::NormalizedText,
+        vars: &ScanVars,
+        pre: crate::text::detectors::Precheck,
+    ) -> PyResult<Option<Vec<Vec<Hit>>>> {
+        if !pre.any_may() {
+            return Ok(None);
+        }
+        crate::engine::native::detect_many_checked(nt, &self.requests(vars), pre).map(Some)
+    }
+
     /// Adds the detector leaves' hits (leaf by leaf, as [`Matchers::detector_hits`] gives them) to `out`.
     pub fn add_detector_hits(&self, hits: &[Vec<Hit>], out: &mut Matches) {
         for (d, found) in self.detectors.iter().zip(hits.iter()) {
