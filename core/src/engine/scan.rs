@@ -8,16 +8,15 @@
 //! order, so it is the Python gate's.
 
 use aho_corasick::automaton::Automaton;
-use aho_corasick::dfa::DFA;
 use aho_corasick::nfa::contiguous::NFA;
-use aho_corasick::{Anchored, MatchKind, StartKind};
+use aho_corasick::{Anchored, MatchKind};
 use pyo3::prelude::*;
 use regex::{Regex, RegexBuilder};
 
 use super::program::{MatcherId, RawMatchers};
 use super::textview::{DetKind, Hit, View};
 use super::trace::{Event, Tracer};
-use super::wordscan::WordAutomaton;
+use super::wordscan::{AtomAutomaton, WordAutomaton};
 
 pub type VarId = u32;
 
@@ -98,7 +97,7 @@ pub struct Matchers {
     pub words: Option<WordAutomaton>,
     /// the regex atoms alone, over bytes (atoms need not be word-aligned): their hits' patterns are
     /// `keys.len() + atom index`, whose payloads are the atom's regex payloads
-    atoms: Option<DFA>,
+    atoms: Option<AtomAutomaton>,
     /// the same keys as a contiguous NFA, whose state a streamed turn carries from chunk to chunk: built by the first
     /// stream (`None` when there are no keys or it could not be built: streams then scan their whole turn)
     nfa: std::sync::OnceLock<Option<NFA>>,
@@ -357,19 +356,11 @@ impl Matchers {
                 payloads.push(regex);
             }
         }
-        // a DFA walked byte by byte: a start-byte prefilter would stop at every "a" of "account"
-        let atoms = if atom_keys.is_empty() {
-            None
-        } else {
-            Some(
-                DFA::builder()
-                    .match_kind(MatchKind::Standard)
-                    .prefilter(false)
-                    .start_kind(StartKind::Unanchored)
-                    .build(&atom_keys)
-                    .map_err(|e| format!("automaton: {e}"))?,
-            )
-        };
+        // a dense DFA walked byte by byte (a start-byte prefilter would stop at every "a" of "account")
+        let atoms = AtomAutomaton::build(&atom_keys);
+        if atoms.is_none() && !atom_keys.is_empty() {
+            return Err("automaton: the regex atoms cannot be built".to_string());
+        }
         let mut reach_terms: Vec<(usize, usize)> = phrases
             .iter()
             .filter_map(|p| p.template.as_ref())
@@ -797,16 +788,7 @@ impl Matchers {
             return;
         }
         if let Some(atoms) = &self.atoms {
-            let base = self.keys.len() as u32;
-            let Ok(mut sid) = atoms.start_state(Anchored::No) else { return };
-            for (i, &b) in text.as_bytes().iter().enumerate() {
-                sid = atoms.next_state(Anchored::No, sid, b);
-                if atoms.is_match(sid) {
-                    for k in 0..atoms.match_len(sid) {
-                        hits.push((i + 1, base + atoms.match_pattern(sid, k).as_u32()));
-                    }
-                }
-            }
+            atoms.hits(text.as_bytes(), self.keys.len() as u32, hits);
         }
     }
 
@@ -817,7 +799,7 @@ impl Matchers {
 
     /// Heap bytes of the whole-turn automata (over words and over regex atoms).
     pub fn automaton_bytes(&self) -> usize {
-        self.words.as_ref().map_or(0, WordAutomaton::memory_usage) + self.atoms.as_ref().map_or(0, DFA::memory_usage)
+        self.words.as_ref().map_or(0, WordAutomaton::memory_usage) + self.atoms.as_ref().map_or(0, AtomAutomaton::memory_usage)
     }
 
     /// The automaton a stream carries (see `nfa`).

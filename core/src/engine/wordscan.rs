@@ -14,6 +14,7 @@
 //!
 //! **The assumption, checked.** A token never holds a space (the normalizer splits on whitespace). Were one to,
 //! a key could match across it byte-wise; [`WordAutomaton::hits`] then returns `false` and the caller scans bytes.
+//! (Such a token is in no key's words, so only tokens that are not are looked at.)
 //!
 //! Regex atoms are not word-aligned (`190` inside `1990`): they stay a small byte automaton of their own, which only
 //! marks their regexes due.
@@ -85,6 +86,14 @@ fn head_of(text: &[u8], s: usize, e: usize) -> u64 {
         }
         x
     }
+}
+
+/// Whether a [`head_of`] holds a space (its padding bytes are zero, not spaces).
+#[inline(always)]
+fn has_space(head: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let x = head ^ (ONES * b' ' as u64);
+    x.wrapping_sub(ONES) & !x & (ONES << 7) != 0
 }
 
 impl WordAutomaton {
@@ -177,11 +186,10 @@ impl WordAutomaton {
         Some(wa)
     }
 
-    /// The word id of `text[s..e]`.
+    /// The word id of `text[s..e]`, whose [`head_of`] is `head`.
     #[inline(always)]
-    fn word(&self, text: &[u8], s: usize, e: usize) -> Option<u32> {
+    fn word(&self, text: &[u8], s: usize, e: usize, head: u64) -> Option<u32> {
         let len = e - s;
-        let head = head_of(text, s, e);
         let mask = self.slots.len() - 1;
         let mut i = slot_of(head, len, self.bits);
         loop {
@@ -225,14 +233,17 @@ impl WordAutomaton {
     /// Pushes `(end, key id)` for every run of consecutive tokens of `nt` that equals a key, in order of end, longer
     /// keys first at one end. `false` (with `hits` as it was) when a token holds a space (see the module docstring).
     pub fn hits(&self, nt: &NormalizedText, hits: &mut Vec<(usize, u32)>) -> bool {
+        let first = hits.len();
         let text = nt.text.as_bytes();
-        // the tokens are joined by single spaces: any other space is inside a token
-        if memchr::memchr_iter(b' ', text).count() != nt.len().saturating_sub(1) {
-            return false;
-        }
         let mut s = ROOT;
         for (&a, &b) in nt.norm_starts.iter().zip(&nt.norm_ends) {
-            s = match self.word(text, a, b) {
+            let head = head_of(text, a, b);
+            s = match self.word(text, a, b, head) {
+                // no word of a key holds a space, so a token with one is checked only here
+                None if has_space(head) || (b - a > 8 && text[a + 8..b].contains(&b' ')) => {
+                    hits.truncate(first);
+                    return false;
+                }
                 None => ROOT,
                 Some(w) => self.step(s, w),
             };
@@ -257,6 +268,110 @@ impl WordAutomaton {
             + self.root_next.len() * 4
             + self.states.len() * std::mem::size_of::<State>()
             + self.edges.len() * 8
+    }
+}
+
+/// The regex atoms as a dense byte DFA: one class-table load and one transition load per byte.
+///
+/// It is tabulated from the `aho-corasick` crate's own automaton (the transitions of every state reachable from the
+/// start, per byte class), so it finds what that automaton's overlapping search finds. A byte that is in no atom
+/// takes every state where it takes the start state (no atom's prefix ends in it), so such bytes share one class.
+#[derive(Debug)]
+pub struct AtomAutomaton {
+    class: [u8; 256],
+    classes: usize,
+    /// per state (premultiplied by `classes`) and class: the next state, premultiplied
+    trans: Vec<u32>,
+    /// states from this one (premultiplied) on are match states
+    first_match: u32,
+    /// per match state (`(id - first_match) / classes`): its atoms (automaton pattern ids)
+    out: Vec<Vec<u32>>,
+}
+
+impl AtomAutomaton {
+    /// The automaton of `atoms` (distinct, non-empty); `None` when there are none or the crate cannot build them.
+    pub fn build(atoms: &[&str]) -> Option<AtomAutomaton> {
+        use aho_corasick::automaton::{Automaton, StateID};
+        use aho_corasick::{nfa::noncontiguous::NFA, Anchored, MatchKind};
+        if atoms.is_empty() {
+            return None;
+        }
+        let nfa = NFA::builder().match_kind(MatchKind::Standard).build(atoms).ok()?;
+        let mut class = [0u8; 256];
+        let mut reps = vec![0u8]; // a byte of class 0 (in no atom), if there is one
+        for a in atoms {
+            for &b in a.as_bytes() {
+                if class[b as usize] == 0 {
+                    class[b as usize] = reps.len() as u8;
+                    reps.push(b);
+                }
+                if reps.len() > 255 {
+                    return None;
+                }
+            }
+        }
+        if let Some(b) = (0..=255u8).find(|&b| class[b as usize] == 0) {
+            reps[0] = b;
+        }
+        let classes = reps.len();
+        // the reachable states, breadth first; then numbered with the match states last
+        let start = nfa.start_state(Anchored::No).ok()?;
+        let mut seen: std::collections::HashMap<StateID, usize> = std::collections::HashMap::new();
+        let mut order = vec![start];
+        seen.insert(start, 0);
+        let mut next: Vec<Vec<StateID>> = Vec::new();
+        let mut k = 0;
+        while k < order.len() {
+            let sid = order[k];
+            let row: Vec<StateID> = reps.iter().map(|&b| nfa.next_state(Anchored::No, sid, b)).collect();
+            for &t in &row {
+                if let std::collections::hash_map::Entry::Vacant(e) = seen.entry(t) {
+                    e.insert(order.len());
+                    order.push(t);
+                }
+            }
+            next.push(row);
+            k += 1;
+        }
+        let mut number = vec![0u32; order.len()];
+        let plain: Vec<usize> = (0..order.len()).filter(|&i| !nfa.is_match(order[i])).collect();
+        let matching: Vec<usize> = (0..order.len()).filter(|&i| nfa.is_match(order[i])).collect();
+        for (n, &i) in plain.iter().chain(&matching).enumerate() {
+            number[i] = (n * classes) as u32;
+        }
+        let mut trans = vec![0u32; order.len() * classes];
+        for (i, row) in next.iter().enumerate() {
+            for (c, t) in row.iter().enumerate() {
+                trans[number[i] as usize + c] = number[seen[t]];
+            }
+        }
+        let out = matching
+            .iter()
+            .map(|&i| (0..nfa.match_len(order[i])).map(|m| nfa.match_pattern(order[i], m).as_u32()).collect())
+            .collect();
+        if number[0] != 0 {
+            return None; // the start state matches: an empty atom
+        }
+        Some(AtomAutomaton { class, classes, trans, first_match: (plain.len() * classes) as u32, out })
+    }
+
+    /// Pushes `(end, base + atom)` for every occurrence of every atom in `text`.
+    #[inline]
+    pub fn hits(&self, text: &[u8], base: u32, hits: &mut Vec<(usize, u32)>) {
+        let mut sid = 0u32;
+        for (i, &b) in text.iter().enumerate() {
+            sid = self.trans[sid as usize + self.class[b as usize] as usize];
+            if sid >= self.first_match {
+                for &p in &self.out[(sid - self.first_match) as usize / self.classes] {
+                    hits.push((i + 1, base + p));
+                }
+            }
+        }
+    }
+
+    /// Heap bytes.
+    pub fn memory_usage(&self) -> usize {
+        256 + self.trans.len() * 4 + self.out.iter().map(|o| 24 + o.len() * 4).sum::<usize>()
     }
 }
 
@@ -346,5 +461,20 @@ mod tests {
         let mut out = vec![(1, 7)];
         assert!(!wa.hits(&nt, &mut out));
         assert_eq!(out, [(1, 7)]);
+    }
+
+    #[test]
+    fn atoms_agree_with_the_crate() {
+        let atoms = ["190", "191", "199", "200", "account", "count", "a", "19"];
+        let dfa = AtomAutomaton::build(&atoms).unwrap();
+        let ac = AhoCorasick::builder().match_kind(MatchKind::Standard).build(atoms).unwrap();
+        for text in ["", "my account number is 1990 or 2001", "accountant 19190 a", "zzz", "1999200account"] {
+            let mut got = Vec::new();
+            dfa.hits(text.as_bytes(), 10, &mut got);
+            let mut want: Vec<(usize, u32)> = ac.find_overlapping_iter(text).map(|m| (m.end(), 10 + m.pattern().as_u32())).collect();
+            got.sort_unstable();
+            want.sort_unstable();
+            assert_eq!(got, want, "{text}");
+        }
     }
 }
