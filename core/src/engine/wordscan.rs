@@ -96,6 +96,16 @@ fn has_space(head: u64) -> bool {
     x.wrapping_sub(ONES) & !x & (ONES << 7) != 0
 }
 
+/// The index of the first of the eight bytes of `x` (little-endian) that is one of `bytes`; 8 when none is. (The
+/// zero-byte test can flag a byte above a true zero, never below the first one.)
+#[inline(always)]
+fn first_of(x: u64, bytes: [u8; 3]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let zero = |y: u64| y.wrapping_sub(ONES) & !y & (ONES << 7);
+    let found = zero(x ^ (ONES * bytes[0] as u64)) | zero(x ^ (ONES * bytes[1] as u64)) | zero(x ^ (ONES * bytes[2] as u64));
+    (found.trailing_zeros() / 8) as usize
+}
+
 impl WordAutomaton {
     /// The automaton of `keys` (`(key id, key)`, distinct keys); `None` when there are none, or when a key is not
     /// words joined by single spaces.
@@ -147,7 +157,11 @@ impl WordAutomaton {
             while slots[i].len != 0 {
                 i = (i + 1) & (size - 1);
             }
-            slots[i] = Slot { head, len: b.len() as u32, id: id as u32 };
+            slots[i] = Slot {
+                head,
+                len: b.len() as u32,
+                id: id as u32,
+            };
             tails.push(b.get(8..).unwrap_or(&[]).to_vec().into_boxed_slice());
         }
         // flat states and sorted edges
@@ -156,14 +170,27 @@ impl WordAutomaton {
         for (s, ch) in children.iter().enumerate() {
             let mut list: Vec<(u32, u32)> = ch.iter().map(|(&w, &n)| (w, n)).collect();
             list.sort_unstable();
-            states.push(State { first: edges.len() as u32, count: list.len() as u32, fail: ROOT, key: key_at[s], out_link: NONE });
+            states.push(State {
+                first: edges.len() as u32,
+                count: list.len() as u32,
+                fail: ROOT,
+                key: key_at[s],
+                out_link: NONE,
+            });
             edges.extend(list);
         }
         let mut root_next = vec![ROOT; words.len()];
         for &(w, n) in &edges[..states[0].count as usize] {
             root_next[w as usize] = n;
         }
-        let mut wa = WordAutomaton { slots, bits, tails, root_next, states, edges };
+        let mut wa = WordAutomaton {
+            slots,
+            bits,
+            tails,
+            root_next,
+            states,
+            edges,
+        };
         // failure and dictionary links, breadth first
         let mut queue = std::collections::VecDeque::new();
         for k in 0..wa.states[0].count as usize {
@@ -190,14 +217,18 @@ impl WordAutomaton {
     #[inline(always)]
     fn word(&self, text: &[u8], s: usize, e: usize, head: u64) -> Option<u32> {
         let len = e - s;
-        let mask = self.slots.len() - 1;
+        let slots = &self.slots[..];
+        let mask = slots.len() - 1;
         let mut i = slot_of(head, len, self.bits);
         loop {
-            let slot = &self.slots[i];
+            let slot = &slots[i & mask];
             if slot.len == 0 {
                 return None;
             }
-            if slot.head == head && slot.len as usize == len && (len <= 8 || *self.tails[slot.id as usize] == text[s + 8..e]) {
+            if slot.head == head
+                && slot.len as usize == len
+                && (len <= 8 || *self.tails[slot.id as usize] == text[s + 8..e])
+            {
                 return Some(slot.id);
             }
             i = (i + 1) & mask;
@@ -235,6 +266,7 @@ impl WordAutomaton {
     pub fn hits(&self, nt: &NormalizedText, hits: &mut Vec<(usize, u32)>) -> bool {
         let first = hits.len();
         let text = nt.text.as_bytes();
+        let root_next = &self.root_next[..];
         let mut s = ROOT;
         for (&a, &b) in nt.norm_starts.iter().zip(&nt.norm_ends) {
             let head = head_of(text, a, b);
@@ -245,6 +277,7 @@ impl WordAutomaton {
                     return false;
                 }
                 None => ROOT,
+                Some(w) if s == ROOT => root_next[w as usize],
                 Some(w) => self.step(s, w),
             };
             if s == ROOT {
@@ -264,7 +297,11 @@ impl WordAutomaton {
     /// Heap bytes (its cache footprint).
     pub fn memory_usage(&self) -> usize {
         self.slots.len() * std::mem::size_of::<Slot>()
-            + self.tails.iter().map(|t| t.len() + std::mem::size_of::<Box<[u8]>>()).sum::<usize>()
+            + self
+                .tails
+                .iter()
+                .map(|t| t.len() + std::mem::size_of::<Box<[u8]>>())
+                .sum::<usize>()
             + self.root_next.len() * 4
             + self.states.len() * std::mem::size_of::<State>()
             + self.edges.len() * 8
@@ -286,6 +323,9 @@ pub struct AtomAutomaton {
     first_match: u32,
     /// per match state (`(id - first_match) / classes`): its atoms (automaton pattern ids)
     out: Vec<Vec<u32>>,
+    /// the bytes that take the start state elsewhere, when there are at most three (`None`: more): from the start
+    /// state, eight bytes at a time are skipped while none of them is one
+    start_bytes: Option<[u8; 3]>,
 }
 
 impl AtomAutomaton {
@@ -347,23 +387,63 @@ impl AtomAutomaton {
         }
         let out = matching
             .iter()
-            .map(|&i| (0..nfa.match_len(order[i])).map(|m| nfa.match_pattern(order[i], m).as_u32()).collect())
+            .map(|&i| {
+                (0..nfa.match_len(order[i]))
+                    .map(|m| nfa.match_pattern(order[i], m).as_u32())
+                    .collect()
+            })
             .collect();
         if number[0] != 0 {
             return None; // the start state matches: an empty atom
         }
-        Some(AtomAutomaton { class, classes, trans, first_match: (plain.len() * classes) as u32, out })
+        let leaving: Vec<u8> = (0..=255u8)
+            .filter(|&b| trans[class[b as usize] as usize] != 0)
+            .collect();
+        let start_bytes = match leaving[..] {
+            [] => None,
+            [a] => Some([a, a, a]),
+            [a, b] => Some([a, b, b]),
+            [a, b, c] => Some([a, b, c]),
+            _ => None,
+        };
+        Some(AtomAutomaton {
+            class,
+            classes,
+            trans,
+            first_match: (plain.len() * classes) as u32,
+            out,
+            start_bytes,
+        })
     }
 
     /// Pushes `(end, base + atom)` for every occurrence of every atom in `text`.
     #[inline]
     pub fn hits(&self, text: &[u8], base: u32, hits: &mut Vec<(usize, u32)>) {
+        // the tables in locals: `hits` is written in the loop, and the compiler would otherwise reload them per byte
+        let (trans, class, first_match) = (&self.trans[..], &self.class, self.first_match);
         let mut sid = 0u32;
-        for (i, &b) in text.iter().enumerate() {
-            sid = self.trans[sid as usize + self.class[b as usize] as usize];
-            if sid >= self.first_match {
-                for &p in &self.out[(sid - self.first_match) as usize / self.classes] {
-                    hits.push((i + 1, base + p));
+        let mut i = 0;
+        while i < text.len() {
+            if sid == 0 {
+                if let Some(bytes) = self.start_bytes {
+                    // in the start state every other byte leaves it there: skip to the first that does not
+                    while i + 8 <= text.len() {
+                        let at = first_of(u64::from_le_bytes(text[i..i + 8].try_into().unwrap()), bytes);
+                        i += at;
+                        if at < 8 {
+                            break;
+                        }
+                    }
+                    if i == text.len() {
+                        break;
+                    }
+                }
+            }
+            sid = trans[sid as usize + class[text[i] as usize] as usize];
+            i += 1;
+            if sid >= first_match {
+                for &p in &self.out[(sid - first_match) as usize / self.classes] {
+                    hits.push((i, base + p));
                 }
             }
         }
@@ -382,7 +462,10 @@ mod tests {
 
     /// The byte automaton's word-aligned hits, sorted as the scan sorts them.
     fn byte_hits(keys: &[&str], text: &str) -> Vec<(usize, u32)> {
-        let ac = AhoCorasick::builder().match_kind(MatchKind::Standard).build(keys).unwrap();
+        let ac = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .build(keys)
+            .unwrap();
         let b = text.as_bytes();
         let mut out: Vec<(usize, u32)> = ac
             .find_overlapping_iter(text)
@@ -415,7 +498,15 @@ mod tests {
 
     #[test]
     fn overlapping_and_nested_keys() {
-        let keys = ["the reason for my call", "reason for", "my call", "call", "for my", "telemarketing", "a b a"];
+        let keys = [
+            "the reason for my call",
+            "reason for",
+            "my call",
+            "call",
+            "for my",
+            "telemarketing",
+            "a b a",
+        ];
         for tokens in [
             &["the", "reason", "for", "my", "call", "call"][..],
             &["a", "b", "a", "b", "a", "c", "a", "b", "a"][..],
@@ -429,7 +520,20 @@ mod tests {
 
     #[test]
     fn random_texts_agree_with_the_byte_automaton() {
-        let words = ["a", "b", "ab", "the", "call", "calling", "to", "offer", "you", "abcdefghij", "abcdefghik", "x"];
+        let words = [
+            "a",
+            "b",
+            "ab",
+            "the",
+            "call",
+            "calling",
+            "to",
+            "offer",
+            "you",
+            "abcdefghij",
+            "abcdefghik",
+            "x",
+        ];
         let mut seed = 0x2545_F491_4F6C_DD1Du64;
         let mut next = |n: usize| {
             seed ^= seed << 13;
@@ -465,16 +569,36 @@ mod tests {
 
     #[test]
     fn atoms_agree_with_the_crate() {
-        let atoms = ["190", "191", "199", "200", "account", "count", "a", "19"];
-        let dfa = AtomAutomaton::build(&atoms).unwrap();
-        let ac = AhoCorasick::builder().match_kind(MatchKind::Standard).build(atoms).unwrap();
-        for text in ["", "my account number is 1990 or 2001", "accountant 19190 a", "zzz", "1999200account"] {
-            let mut got = Vec::new();
-            dfa.hits(text.as_bytes(), 10, &mut got);
-            let mut want: Vec<(usize, u32)> = ac.find_overlapping_iter(text).map(|m| (m.end(), 10 + m.pattern().as_u32())).collect();
-            got.sort_unstable();
-            want.sort_unstable();
-            assert_eq!(got, want, "{text}");
+        for atoms in [
+            &["190", "191", "199", "200", "account", "count", "a", "19"][..],
+            &["190", "200", "account"][..],
+            &["ab"][..],
+        ] {
+            let dfa = AtomAutomaton::build(atoms).unwrap();
+            let ac = AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .build(atoms)
+                .unwrap();
+            for text in [
+                "",
+                "my account number is 1990 or 2001",
+                "accountant 19190 a",
+                "zzz",
+                "1999200account",
+                "the quick brown fox jumps over the lazy dog and then 19",
+                "xxxxxxxxxxxxxxxxxxxxxxxa",
+                "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx1",
+            ] {
+                let mut got = Vec::new();
+                dfa.hits(text.as_bytes(), 10, &mut got);
+                let mut want: Vec<(usize, u32)> = ac
+                    .find_overlapping_iter(text)
+                    .map(|m| (m.end(), 10 + m.pattern().as_u32()))
+                    .collect();
+                got.sort_unstable();
+                want.sort_unstable();
+                assert_eq!(got, want, "{text}");
+            }
         }
     }
 }
