@@ -150,17 +150,17 @@ def test_a_compile_that_overruns_its_budget_is_a_400_and_the_next_upload_works(t
     args = ["--compile-seconds", "1.5", "--upload-rate", "0"]
     with running_server(db, tmp_path / "s.log", args=args) as srv:
         with httpx.Client(base_url=srv.url, headers={"x-api-key": key}, timeout=60) as c:
-            r = c.post("/v1/trace/rule-packs", json=slow_pack("slow"))  # seconds of work; the budget is 1 s
+            r = c.post("/v1/trace/rule-packs", json=slow_pack("slow"))  # seconds of CPU; the budget is 1.5 s
             body = problem(r, 400, "pack_too_complex")
-            assert "compile_seconds" in body["detail"]
+            assert "more than the 1.5 s CPU budget (compile_seconds)" in body["detail"]
             assert httpx.get(srv.url + "/healthz").status_code == 200
             deadline = time.monotonic() + 90
-            while True:  # the overrunning compiler was killed; a fresh one takes the next upload (on a loaded
-                # machine a small pack may itself need a retry within a 1.5 s budget)
+            while True:  # the overrunning compiler was killed; a fresh one takes the next upload once it has
+                # booted (the budget is CPU time, so a small pack is never "too complex" on a loaded machine)
                 ok = c.post("/v1/trace/rule-packs", json=pack("small", "1", [rule(1, ["guaranteed approval"])]))
                 if ok.status_code == 201 or time.monotonic() > deadline:
                     break
-                assert ok.status_code in (400, 503) and ok.json()["code"] in ("pack_too_complex", "compiler_busy")
+                problem(ok, 503, "compiler_busy")
                 time.sleep(1.0)
             assert ok.status_code == 201, ok.text
 

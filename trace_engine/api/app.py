@@ -254,7 +254,11 @@ def create_app(db_path: str | Path, settings: ServerSettings | None = None, *, k
     requests = TokenBuckets(settings.rate_limit, settings.rate_burst)
     uploads = TokenBuckets(settings.upload_rate, settings.upload_burst)
     compilers = CompilerPool(
-        settings.compile_workers, settings.compile_seconds, settings.compile_memory_mb, settings.compile_queue
+        settings.compile_workers,
+        settings.compile_seconds,
+        settings.compile_memory_mb,
+        settings.compile_queue,
+        settings.compile_wall_seconds,
     )
     compiling: dict[str, int] = {}
     compiling_lock = threading.Lock()

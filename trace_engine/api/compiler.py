@@ -9,8 +9,13 @@ text to a **compiler process** (``python -m trace_engine.api.compiler``), which
 * caps its address space (``RLIMIT_AS``, ``compile_memory_mb``): a pack that needs more gets ``MemoryError``,
 * runs :func:`compile_upload` (JSON form -> limits -> compile -> lint) and answers with plain JSON.
 
-The server waits at most ``compile_seconds``; a compiler that overruns is killed and replaced, and so is one that
-dies (a signal, an allocation failure in C). Either way only that request fails, with a 400 ``pack_too_complex``.
+The budget is the compiler's own CPU time (``compile_seconds``, read from ``/proc``), not the wall clock: the
+compiler runs at nice 19, so on a busy server it waits for the CPU, and a valid pack must not become "too complex"
+because other work ran meanwhile. A compiler that spends more than its budget on one job is killed and replaced,
+and so is one that dies (a signal, an allocation failure in C): only that request fails, with a 400
+``pack_too_complex``. A compiler that is still under its CPU budget when ``compile_wall_seconds`` have passed was
+starved, not given a bad pack: it is replaced too, and the upload gets 503 ``compiler_busy`` (retry later).
+Without ``/proc`` (not Linux) the budget falls back to ``compile_seconds`` of wall-clock time.
 At most ``compile_workers`` compilations run at once and ``compile_queue`` more may wait; beyond that an upload
 gets 503 ``compiler_busy`` at once, with ``Retry-After``.
 
@@ -183,20 +188,77 @@ def _write(fd: int, doc: Any, payload: bytes = b"") -> None:
 
 
 class _Timeout(Exception):
-    pass
+    """A job ran out of budget: ``cpu`` (the compiler spent its CPU budget on it) or ``wall`` (the wall-clock
+    ceiling passed first: the compiler was starved, or hung without using CPU)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
 
 
-def _read_exact(fd: int, n: int, deadline: float | None) -> bytes:
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """CPU seconds (user + system) that process ``pid`` has used so far, from ``/proc/<pid>/stat``; ``None`` where
+    there is no such file (not Linux, or no such process)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    # the command name (field 2) is in parentheses and may hold spaces or ')': count fields after the last ')'
+    after_name = stat[stat.rindex(b")") + 2 :].split()
+    return (int(after_name[11]) + int(after_name[12])) / _CLOCK_TICKS  # utime and stime (fields 14 and 15)
+
+
+class _Budget:
+    """How long to wait for a compiler's answer: ``cpu_budget`` seconds of the compiler's own CPU time, and never
+    more than ``wall_seconds`` of wall-clock time. Where ``/proc`` cannot tell the CPU time (or without a
+    ``cpu_budget``), the wall clock is all there is: the CPU budget then counts as wall-clock time."""
+
+    #: how often a waiting server looks at the compiler's CPU time
+    POLL_SECONDS = 0.1
+
+    def __init__(self, wall_seconds: float, cpu_budget: float | None = None, pid: int | None = None):
+        now = time.monotonic()
+        self.pid = pid
+        self.cpu_budget = cpu_budget
+        self.cpu_start = cpu_seconds(pid) if pid is not None and cpu_budget is not None else None
+        self.wall_deadline = now + wall_seconds
+        #: what running out of wall-clock time means: ``wall`` (starved or hung), or ``cpu`` when the CPU budget
+        #: itself is being kept by the wall clock
+        self.wall_reason = "wall"
+        if cpu_budget is not None and self.cpu_start is None and now + cpu_budget <= self.wall_deadline:
+            self.wall_deadline, self.wall_reason = now + cpu_budget, "cpu"
+
+    def _cpu_spent(self) -> bool:
+        if self.cpu_start is None or self.pid is None or self.cpu_budget is None:
+            return False
+        used = cpu_seconds(self.pid)
+        return used is not None and used - self.cpu_start > self.cpu_budget
+
+    def wait_readable(self, fd: int) -> None:
+        """Return once ``fd`` has data; raise :class:`_Timeout` when the budget runs out first."""
+        while True:
+            left = self.wall_deadline - time.monotonic()
+            if left <= 0:
+                raise _Timeout("cpu" if self._cpu_spent() else self.wall_reason)
+            if self.cpu_start is not None:
+                left = min(left, self.POLL_SECONDS)
+            ready, _, _ = select.select([fd], [], [], left)
+            if ready:
+                return
+            if self._cpu_spent():
+                raise _Timeout("cpu")
+
+
+def _read_exact(fd: int, n: int, budget: _Budget | None) -> bytes:
     chunks: list[bytes] = []
     need = n
     while need:
-        if deadline is not None:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise _Timeout
-            ready, _, _ = select.select([fd], [], [], left)
-            if not ready:
-                raise _Timeout
+        if budget is not None:
+            budget.wait_readable(fd)
         chunk = os.read(fd, min(need, 1 << 20))
         if not chunk:
             raise EOFError
@@ -205,11 +267,11 @@ def _read_exact(fd: int, n: int, deadline: float | None) -> bytes:
     return b"".join(chunks)
 
 
-def _read(fd: int, deadline: float | None = None) -> tuple[Any, bytes]:
-    size = int.from_bytes(_read_exact(fd, 8, deadline), "big")
-    doc = json.loads(_read_exact(fd, size, deadline))
-    size = int.from_bytes(_read_exact(fd, 8, deadline), "big")
-    return doc, _read_exact(fd, size, deadline)
+def _read(fd: int, budget: _Budget | None = None) -> tuple[Any, bytes]:
+    size = int.from_bytes(_read_exact(fd, 8, budget), "big")
+    doc = json.loads(_read_exact(fd, size, budget))
+    size = int.from_bytes(_read_exact(fd, 8, budget), "big")
+    return doc, _read_exact(fd, size, budget)
 
 
 # =================================================================================== the compiler process
@@ -301,9 +363,17 @@ class CompilerPool:
     """``compile(text)`` -> :func:`compile_upload`'s outcome, run in a compiler process (blocking; call it from a
     worker thread). Raises :class:`CompilerBusy` or :class:`CompileFailed`."""
 
-    def __init__(self, workers: int = 1, seconds: float = 30.0, memory_mb: int = 1024, queue_size: int = 4):
+    def __init__(
+        self,
+        workers: int = 1,
+        seconds: float = 30.0,
+        memory_mb: int = 1024,
+        queue_size: int = 4,
+        wall_seconds: float = 120.0,
+    ):
         self.workers = workers
-        self.seconds = seconds
+        self.seconds = seconds  # CPU seconds one job may take
+        self.wall_seconds = max(wall_seconds, seconds)  # wall-clock seconds past which a job was starved
         self.memory_mb = memory_mb
         self.queue_size = queue_size
         self._idle: queue.Queue[_Worker] = queue.Queue()
@@ -333,7 +403,7 @@ class CompilerPool:
     def _await_ready(self, w: _Worker) -> _Worker:
         assert w.proc.stdout is not None
         try:
-            hello, _ = _read(w.proc.stdout.fileno(), time.monotonic() + 120)
+            hello, _ = _read(w.proc.stdout.fileno(), _Budget(120))
             w.ready = bool(hello.get("ready"))
         except (EOFError, _Timeout, ValueError, OSError):  # OSError: the pool closed the pipe under us
             w.ready = False
@@ -399,10 +469,10 @@ class CompilerPool:
 
     def _run(self, w: _Worker, text: bytes, decide: Callable[[dict[str, Any]], None] | None) -> dict[str, Any]:
         assert w.proc.stdin is not None and w.proc.stdout is not None
-        deadline = time.monotonic() + self.seconds
+        budget = _Budget(self.wall_seconds, self.seconds, w.proc.pid)
         try:
             _write(w.proc.stdin.fileno(), {"job": "upload"}, text)
-            outcome, _ = _read(w.proc.stdout.fileno(), deadline)
+            outcome, _ = _read(w.proc.stdout.fileno(), budget)
             if outcome.get("status") == "header":
                 try:
                     if decide is not None:
@@ -416,15 +486,19 @@ class CompilerPool:
                     job = self.compilations
                 log.info("compilation %d started", job)
                 _write(w.proc.stdin.fileno(), {"go": True})
-                outcome, spec = _read(w.proc.stdout.fileno(), deadline)
+                outcome, spec = _read(w.proc.stdout.fileno(), budget)
                 if outcome.get("status") == "ok":
                     outcome["spec"] = spec.decode("utf-8")
-        except _Timeout:
+        except _Timeout as out:
             w.kill()
             w.ready = False
             threading.Thread(target=self._release, args=(w,), daemon=True).start()
+            if out.reason == "wall":  # not the pack's fault: the server did not give the compiler the CPU
+                starved = f"the compiler got less than {self.seconds:g} s of CPU in {self.wall_seconds:g} s"
+                log.warning("%s; it was replaced and the upload told to retry", starved)
+                raise CompilerBusy(f"{starved} (server overloaded)") from None
             raise CompileFailed(
-                "time", f"compiling the pack took longer than the {self.seconds:g} s budget (compile_seconds)"
+                "time", f"compiling the pack took more than the {self.seconds:g} s CPU budget (compile_seconds)"
             ) from None
         except (EOFError, OSError, ValueError):
             w.kill()

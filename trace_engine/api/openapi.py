@@ -512,8 +512,9 @@ def _operations(doc: dict[str, Any]) -> None:
     post["description"] += (
         "\n\nTrace compiles and lints the pack at upload instead of leaving deep validation to pull time: a pack "
         "that cannot compile would otherwise be accepted here and fail inside a live call's config pull. "
-        "Compilation runs in a separate process with a time and memory budget (400 `pack_too_complex` beyond "
-        "it; 503 `compiler_busy` when every compiler is busy). A duplicate `pack_id` + `version` is refused (409) "
+        "Compilation runs in a separate process with a CPU-time and memory budget (400 `pack_too_complex` "
+        "beyond it; 503 `compiler_busy` when every compiler is busy, or the server too loaded to give the "
+        "compiler its CPU time in time). A duplicate `pack_id` + `version` is refused (409) "
         "before compiling."
     )
     post["responses"]["201"]["headers"] = {

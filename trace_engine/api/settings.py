@@ -10,7 +10,10 @@ setting (``trace serve``)   default    meaning
 ``tenant_compiles``         2          rule-pack compilations one tenant may have queued or running at once
 ``compile_workers``         1          compiler processes (each compiles one pack at a time)
 ``compile_queue``           4          uploads that may wait for a compiler; more get 503 ``compiler_busy``
-``compile_seconds``         30         wall-clock budget of one compilation (parse, limits, compile, lint)
+``compile_seconds``         30         CPU-time budget of one compilation (parse, limits, compile, lint);
+                                       over it: 400 ``pack_too_complex``
+``compile_wall_seconds``    120        wall-clock ceiling of one compilation; a compiler still under its CPU
+                                       budget by then was starved: 503 ``compiler_busy``
 ``compile_memory_mb``       1024       address-space budget of a compiler process
 ``config_body_bytes``       256 KiB    largest ``PUT /v1/trace/config`` body
 ``body_seconds``            30         time a client has to send a request body
@@ -39,6 +42,7 @@ class ServerSettings:
     compile_workers: int = 1
     compile_queue: int = 4
     compile_seconds: float = 30.0
+    compile_wall_seconds: float = 120.0
     compile_memory_mb: int = 1024
     config_body_bytes: int = 256 * 1024
     body_seconds: float = 30.0
@@ -56,5 +60,10 @@ class ServerSettings:
             raise ValueError("compile_workers must be at least 1")
         if self.compile_seconds <= 0 or self.body_seconds <= 0:
             raise ValueError("compile_seconds and body_seconds must be positive")
+        if self.compile_wall_seconds < self.compile_seconds:
+            raise ValueError(
+                f"compile_wall_seconds ({self.compile_wall_seconds:g}) must be at least compile_seconds "
+                f"({self.compile_seconds:g})"
+            )
         if self.compile_memory_mb < 256:
             raise ValueError("compile_memory_mb must be at least 256 (a compiler process needs about 150 MB)")

@@ -77,7 +77,13 @@ def serve(
         _DEFAULTS.compile_queue, "--compile-queue", min=0, help="Uploads that may wait for a compiler."
     ),
     compile_seconds: float = typer.Option(
-        _DEFAULTS.compile_seconds, "--compile-seconds", min=1, help="Time budget of one compilation."
+        _DEFAULTS.compile_seconds, "--compile-seconds", min=1, help="CPU-time budget of one compilation."
+    ),
+    compile_wall_seconds: float = typer.Option(
+        _DEFAULTS.compile_wall_seconds,
+        "--compile-wall-seconds",
+        min=1,
+        help="Wall-clock ceiling of one compilation (a starved compiler: 503).",
     ),
     compile_memory_mb: int = typer.Option(
         _DEFAULTS.compile_memory_mb, "--compile-memory-mb", min=256, help="Memory budget of a compiler process."
@@ -105,6 +111,7 @@ def serve(
             compile_workers=compile_workers,
             compile_queue=compile_queue,
             compile_seconds=compile_seconds,
+            compile_wall_seconds=compile_wall_seconds,
             compile_memory_mb=compile_memory_mb,
         )
     except ValueError as exc:
