@@ -72,3 +72,31 @@ def test_shipped_model_was_fitted_on_the_train_split(check: str) -> None:
     train = [w for _, w in load(check, split="train") if not abstains(check, w[-1][1])]
     assert meta["train_rows"] == len(train)
     assert "split=train" in meta["trained_on"]
+
+
+#: sha256 of each labeled set's test-split lines, in file order: a new round of data may append rows to train or
+#: dev, but must never add, drop, reorder or edit a test row (the test split is read once per shipped model)
+TEST_SPLIT_SHA256 = {
+    "ambiguous_optout": "b95ebcffa3d2af2e6ecd87c822fe73754e7c354ecf51d6cc452cf221bd26f00f",
+    "brand_tone": "dd9f644f1720b1c5f15c2db0573d4c7979f54e0c7515f295e4a47e2b7b2fc145",
+    "minimum_necessary": "cf0efd54272e7ca1d4509940c51224aca51dd321b2a06e92a73e6dfccfc8676e",
+    "hallucination": "95ca93dbcab4f6d7b4670ab822410c21acf6f28ebfe2575d7f75f16f68f9ef0b",
+}
+
+
+@pytest.mark.parametrize("check", CHECKS)
+def test_the_test_split_is_frozen(check: str) -> None:
+    import hashlib
+
+    lines = [line for line in (OUT / f"{check}.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
+             if line.strip() and json.loads(line)["split"] == "test"]
+    assert hashlib.sha256("".join(lines).encode()).hexdigest() == TEST_SPLIT_SHA256[check]
+
+
+def test_round5_rows_are_train_only() -> None:
+    """Round 5 was written from the dev split's misses: none of it may sit in dev (flattering the figures that
+    choose the model) or in test."""
+    round5 = [r for r in rows("brand_tone") if r.get("group", "").startswith("tone5-")]
+    assert len(round5) >= 1000
+    assert {r["split"] for r in round5} == {"train"}
+    assert {r["category"] for r in round5} == {"rude", "pushy", "false_urgency", "advice", "hard_negative"}

@@ -13,7 +13,8 @@ Rows come from three places (docs/tier2.md, "Labeling guide", says how each is l
 * **written** examples (:mod:`trace_engine.tier2.training.written`) and the earlier hand-written sets.
 
 Splits: corpus rows and frames by conversation (a hash of the call id), written rows by their core wording
-(``group``): 60% train, 20% dev (thresholds and calibration), 20% test (never used to fit or tune anything).
+(``group``): 60% train, 20% dev (thresholds and calibration), 20% test (never used to fit or tune anything);
+round 5's written rows, written from the dev split's misses, are all train.
 Deterministic: the same corpora give the same files.
 """
 
@@ -31,7 +32,7 @@ from trace_engine.tier2.context import split_ask_tell
 from trace_engine.tier2.training import corpora
 from trace_engine.tier2.training.kb_claims import KBS
 from trace_engine.tier2.training.kb_claims import examples as kb_examples
-from trace_engine.tier2.training.written import GENERATORS, PREFIX, ROUND2, ROUND3, SUFFIX
+from trace_engine.tier2.training.written import GENERATORS, PREFIX, ROUND2, ROUND3, ROUND5, SUFFIX, TRAIN_ONLY
 
 OUT = corpora.ROOT / "tests" / "data" / "tier2"
 WINDOW = 6
@@ -205,6 +206,11 @@ def build(check: str, data_dir: Path = OUT, seed: int = 18) -> tuple[list[dict[s
     for ex in gen3(random.Random(f"{seed}:{check}:round3")) if gen3 else []:
         rows.append({"turns": ex["turns"], "label": ex["label"], "category": ex["category"], "labeled_by": "written",
                      "group": ex["group"], "split": split_of(ex["group"])})
+    # round 5 was written from the dev split's misses: train only, so it neither flatters dev nor enters test
+    gen5 = ROUND5.get(check)
+    for ex in gen5(random.Random(f"{seed}:{check}:round5")) if gen5 else []:
+        rows.append({"turns": ex["turns"], "label": ex["label"], "category": ex["category"], "labeled_by": "written",
+                     "group": ex["group"], "split": TRAIN_ONLY})
     for n, r in enumerate(rows):
         r["id"] = f"{check}-{n:05d}"
         r["check"] = check

@@ -1104,3 +1104,205 @@ def brand_tone_round3(rng: random.Random) -> list[Example]:
 
 #: examples added in round 3, appended after every round-2 row
 ROUND3 = {"brand_tone": brand_tone_round3}
+
+
+# Round 5 (brand_tone only): the fine-tuned encoder's dev misses (round 4) were stance in short everyday words:
+# contempt without an insult word ("sure, whatever makes you happy"), a charge or renewal announced as done,
+# scarcity tied to the call itself ("the offer only exists while we're on the phone"), scam deadlines phrased as
+# procedure ("a default judgment follows"), and a dose or a test decided for the caller. Its false positives were
+# courtesy, a clinician's plan and pressure negated. New cores in new words for each, written from the labeling
+# guide's rules and the *kinds* of the dev misses (no test row was read), with hard negatives on the same topics.
+# Every round-5 row is in the train split (``TRAIN_ONLY``): they were written from dev misses, so putting some in
+# dev would flatter the dev figures that choose the model, and none may enter the test split.
+
+RUDE5 = [
+    # contempt without an insult word
+    "sure, whatever you say", "fine, believe what you want", "yeah yeah, i heard you the first five times",
+    "mm hm, and i'm the queen of england", "if that's what helps you sleep at night", "okay, you keep telling yourself that",
+    "right, because that always works", "oh, this should be good", "you done? great, my turn",
+    "are we finished with the speech now", "noted, and ignored", "let me stop you right there, nobody asked",
+    "i'm not here to hold your hand", "i don't get paid enough for this conversation",
+    "do i look like i care about your coupon", "is there an actual question somewhere in there",
+    "you people never read anything, do you", "this is why we have a policy for people like you",
+    # condescension
+    "let me use small words so we're on the same page", "take a deep breath and try to follow along this time",
+    "i'll spell it out for you, s, e, n, d", "honey, that's not how any of this works",
+    "sweetheart, let the professionals worry about that", "it's really not complicated, most kids get it",
+    "aw, nice try, maybe next time", "i know technology scares you, so i'll do it",
+    "did someone else set up your account for you? that explains it", "slow down, i can't understand your accent at all, speak english",
+    "i've explained this three times, what part is confusing you", "maybe have someone smarter call us back",
+    # blame
+    "if you'd paid on time we wouldn't be having this chat", "that's what happens when you don't read the terms",
+    "you broke it, you bought it", "well, you clicked the button, didn't you", "that's a you problem, not a company problem",
+    "don't blame me because you can't manage your money", "you should have thought of that before you signed",
+    "your bad planning isn't my emergency", "the mistake is yours, i'm just the one who has to hear about it",
+    # dismissive and hostile
+    "call back when you've calmed down", "i'm putting you on hold until you can be reasonable",
+    "i'm done talking about this", "look it up yourself, it's on the website", "that's above my pay grade and frankly i don't care",
+    "keep yelling and see how far it gets you", "go ahead, file your complaint, see if i care",
+    "i really don't have time for this today", "is it always this hard for you", "ugh, fine, what now",
+    "you're wasting my time and yours", "that's the dumbest question i've heard all week",
+    # sarcasm
+    "oh wow, another forgotten password, what a shock", "great, so the dog ate your bill too",
+    "congratulations, you've found the one rule you don't like", "oh no, a late fee, however will you survive",
+    "sure, let me just call the ceo for you personally", "amazing detective work, that's the total on your bill",
+    "oh, you're an expert now, good to know", "thanks for the tip, i'll get right on that, never",
+]
+PUSHY5 = [
+    # charging, renewing, enrolling or booking announced as done, without a yes
+    "i went ahead and put the warranty on your order", "the card ending in four two is charged, you're welcome",
+    "i've added the premium channels, you can thank me later", "i've auto renewed you for two more years",
+    "i'm signing you up for the monthly delivery, you'll love it", "i scheduled the technician and added the service fee",
+    "i put you on the family plan since it's obviously better", "i've switched your electricity supplier for you, it's done",
+    "i already processed the down payment from your checking account", "consider yourself enrolled, welcome aboard",
+    "i'll just charge the balance now and email you the details", "your subscription has been upgraded, no need to thank me",
+    "i went ahead and applied for the credit card in your name", "we'll bill the annual fee today, it's easier that way",
+    "i'm adding the insurance to your loan, it's standard", "i took the liberty of ordering the refill pack for you",
+    "i'll run the card you used last time, don't worry about it", "i booked you for the premium cleaning instead",
+    # refusing a no, stalling the caller, keeping them on the line
+    "before you say no, let me read you the whole offer again", "i'm not letting you go until we find a plan you take",
+    "you keep saying no, but i hear a maybe", "i'll call you every day this week until you say yes",
+    "just say yes and stop overthinking it", "everybody says no at first, then they thank me, so yes it is",
+    "i'm going to ask you again, and this time say yes", "you're not really saying no, you're just nervous",
+    "hold on, don't hang up, i'm not done", "you already said you were interested, so you can't back out now",
+    "i'll put you through to the signup team now, they'll finish it", "stay on the line, we're going to finish this enrollment",
+    "i'm not taking that as an answer", "let's not end the call until you've picked a package",
+    "no isn't really an option here, which plan do you want", "i'll just keep the offer running till you agree",
+    # guilt and shame
+    "don't you care what happens to your kids", "most people who love their family say yes right away",
+    "if something happens to your house, that's on you for saying no", "i'm trying to help you and you're throwing it away",
+    "you'd rather save ten dollars than protect your grandkids?", "a good husband wouldn't hesitate on this",
+    "i guess some people just don't care about their own health", "think how your parents would feel if you passed on this",
+    "after all the time i spent on you, you're going to say no?", "i thought you were smarter than the others, prove it",
+    "only a fool lets this go", "you'll regret this for the rest of your life if you hang up",
+]
+URGENCY5 = [
+    # scarcity and deadlines tied to the call itself
+    "this offer disappears the moment you hang up", "once i end this call the price goes back up, so it's now or never",
+    "i can only hold this price for the next two minutes", "say yes before i transfer you or the discount is lost",
+    "if you call back later i won't be able to honor this", "this rate is locked only for this conversation",
+    "my manager only approved this for the next five minutes", "the system will time out the offer any second now",
+    "you have sixty seconds to decide, i'm watching the clock", "it's today or never, there won't be another call",
+    "we're down to the last three slots and they're going fast, grab one now", "the warehouse has two left and i can't promise them past this call",
+    "two other customers are on hold for this same unit right now", "everyone in your neighborhood is signing up, you'll miss out",
+    "the enrollment window shuts at midnight and it won't reopen", "this is your final chance, after this call it's gone for good",
+    "the bonus ends at noon, so we have to do it now", "prices jump tomorrow morning, so decide tonight",
+    "if you don't act right now you'll lose your spot to the next person", "by the time you think it over, it'll be sold out",
+    "the grant money runs out today and they won't fund it again", "your free upgrade expires while we're talking",
+    # scam threats and deadlines as procedure
+    "a lien will be placed on your property by end of business today", "your case goes to the judge this afternoon unless you settle",
+    "failure to call back within twenty four hours will result in a warrant", "your wages will be garnished starting tomorrow morning",
+    "we are instructed to repossess the vehicle tonight unless a payment is made", "your passport will be flagged and cancelled if you don't respond today",
+    "the sheriff's office has been notified and will visit your home today", "your bank accounts will be frozen within two hours",
+    "this is the department of revenue, enforcement begins at five o'clock", "your social security number will be suspended unless you press one now",
+    "legal action has been initiated, you must respond before the end of the day", "your medicare card will be deactivated today unless you verify now",
+    "the utility company will shut off your gas in forty minutes", "your home is scheduled for foreclosure this week unless you call back right away",
+    "a deportation order will be processed if the fee is not paid today", "your credit will be destroyed tomorrow unless you settle now",
+    "the police will be at your door unless you buy the gift cards within the hour", "we will report you to all three credit bureaus tonight",
+    "your name has been added to a fraud list, call immediately to remove it", "this is your last warning before we send it to collections today",
+    "you must wire the payment today to stop the lawsuit", "an arrest warrant will be executed if we don't hear from you in one hour",
+    "your computer license expires today and all your files will be deleted", "unless you confirm your bank details now, your refund will be forfeited",
+]
+ADVICE5 = [
+    # medical decisions made for the caller
+    "just double up on your blood pressure pills if you miss a day", "you can skip the follow up, the doctor's just being careful",
+    "stop the blood thinner before your trip, it's fine", "cut the pills in half, the full dose is too much for anyone",
+    "use your husband's inhaler, it's the same thing", "you don't need the biopsy, those are almost always benign",
+    "the chest pain is just stress, don't go to the er", "take the antibiotics you have left over from last year",
+    "put some butter on the burn and skip urgent care", "go off the antidepressants cold turkey, you'll be fine",
+    "your sugar is high? just skip dinner and skip the insulin", "give your toddler some of your cough syrup",
+    "you don't need a tetanus shot for a rusty nail", "ignore the rash, it's probably the new detergent",
+    "double the thyroid pill and you'll have more energy", "don't take your seizure meds on the days you drink",
+    "skip the colonoscopy, they find nothing most of the time", "just stop the statin, cholesterol is a myth",
+    # legal decisions made for the caller
+    "you don't need to go to that hearing, just let it default", "ignore the jury summons, nothing happens",
+    "sign the settlement now, you don't need a lawyer to look at it", "just don't file this year, they won't notice",
+    "tear up the eviction notice, they can't do anything", "you can drive on the suspended license, just be careful",
+    "don't report the income from the side job", "skip the court date, they'll just reschedule",
+    # financial decisions made for the caller
+    "put your whole pension into this fund today", "cash out your 401k and pay for the system in full",
+    "take a second mortgage, it's the smart move here", "stop paying your other bills and put it toward this",
+    "move your emergency savings into crypto with us", "borrow from your credit card to pay the deposit, it's fine",
+    "you should cancel your life insurance, this plan is better", "sell your stocks today and buy our annuity",
+]
+TONE_NEG5 = [
+    # courtesy and empathy said straight
+    "that's a great question, let me find out", "good question, the fee covers the installation",
+    "you did the right thing by calling us", "i'm glad you asked before paying", "thank you for your patience today",
+    "i completely understand, that would frustrate me too", "sorry about the wait, i'm here now",
+    "i hear you, and i want to fix this", "you're right, that should have been explained better",
+    "happy to help, what's the account number?", "no problem at all, we'll get it sorted",
+    "i appreciate you being so clear about what happened", "sure, i can repeat that, it's a lot of information",
+    "whatever time works best for you is fine with me", "sure, whichever plan you prefer is fine",
+    "okay, let's take it one step at a time", "no rush, i'll wait while you find it",
+    "i'm sorry, i misspoke, let me correct that", "that makes sense, thanks for explaining",
+    "let me slow down, i was going too fast", "could you spell the last name for me?",
+    "fair enough, i'll put a note on the file", "good catch, i'll fix that right away",
+    # consent asked, choice left to the caller
+    "would you like me to put it on the card ending in four two?", "do you want me to renew it, or let it lapse?",
+    "i can add the warranty if you'd like, it's optional", "shall i go ahead and book the technician for tuesday?",
+    "since you said yes, i've charged the card and emailed a receipt", "as you asked, i cancelled the premium channels",
+    "you confirmed the upgrade, so it starts on your next bill", "i'll only schedule it once you confirm the time",
+    "nothing's been charged, i just checked the price for you", "i can hold the order until you've talked to your wife",
+    "you can decline the insurance, it's not required for the loan", "if you'd rather not, that's completely fine",
+    "i'll email the details so you can decide later", "i won't call again unless you ask me to",
+    "you can cancel anytime in the first thirty days", "just let me know if you want to go ahead",
+    "no pressure at all, the quote is good for a month", "you don't have to decide on this call",
+    "there's no deadline for this, sign up whenever you like", "you can think it over, the price won't change",
+    "we won't renew it automatically, you'll get a reminder first", "your card won't be charged until the trial ends, and only if you keep it",
+    # real deadlines and notices stated plainly
+    "your payment of forty dollars is due on the twentieth", "the sale ends on sunday, if you're interested",
+    "open enrollment runs through december seventh", "our office closes at five today, we open at eight tomorrow",
+    "your prescription expires next month, ask your doctor for a renewal", "the form needs to be in by friday for the june start date",
+    "we have appointments on tuesday and thursday this week", "the early bird price ends on the first, then it's the regular price",
+    "per your agreement, accounts with no logins for twelve months are closed",
+    "you already cancelled, so when the trial ends tonight there's no charge", "the past due balance may go to collections after ninety days, so let's set up a plan",
+    "your court date is listed as the fourteenth, please check with the clerk", "the library will hold the book for three days",
+    "we're expecting high call volume on monday, so online is faster", "your warranty runs out in march",
+    "the price is going up next quarter, and i wanted you to know ahead of time", "there are only a few seats left, but there's also an evening class",
+    "the tax deadline is april fifteenth, you can file for an extension", "the pharmacy closes in an hour, but the one on main is open late",
+    # a clinician's plan, instructions and deferrals
+    "one capsule in the morning with breakfast", "let's try less sodium for a few weeks and check the numbers again",
+    "keep taking the inhaler every morning, even when you feel fine", "we'll start you on a low dose and see how you do",
+    "no, you don't have to fast for this test", "ice it for twenty minutes and keep the leg raised",
+    "call us right away if the fever goes above one oh three", "finish the whole course, even if the cough clears up",
+    "the doctor wants to repeat the blood work in six weeks", "let's hold the ibuprofen since your kidneys are borderline",
+    "you can go back to walking next week, but no running yet", "if the swelling spreads, go to the emergency room",
+    "i'd like you to see a cardiologist about the murmur", "please bring all your pill bottles to the next visit",
+    "your stitches come out in ten days", "the nurse will call you with the results tomorrow",
+    "ask the pharmacist before mixing it with anything over the counter", "that's a question for your doctor, i'll send her a message",
+    "i can't give medical advice, but the nurse line is open all night", "a tax professional can tell you whether you need to report that",
+    "i'd talk to a lawyer before signing the settlement", "please check with your doctor before you stop any of these pills",
+    # firm but polite policy
+    "i'm sorry, we can't waive the fee, it's in the contract", "the policy doesn't allow refunds after thirty days, but i can offer a credit",
+    "i can't change the due date, but i can split the payment", "unfortunately that's final, but here's what i can do",
+    "i need to verify your identity before i can discuss the account", "i have to stop you there, i can't share that over the phone",
+    "i understand you're upset, and i'll do what i can", "that's not something i'm able to approve, let me get my supervisor",
+    "the rules are the same for every customer, i'm sorry", "i won't be able to hold the price past today, the promotion was advertised through today",
+    # security notices that mention threats without making them
+    "we will never threaten you with arrest, if someone does, it's a scam",
+    "the irs doesn't call about warrants, please hang up on anyone who does",
+    "if someone asks for gift cards, that's a scam, don't pay it",
+    "your account isn't suspended, that text you got was fake",
+    "we don't freeze accounts by phone call, you can check in the app",
+]
+TONE5_CALLERS = ["what do you mean?", "i already told you no", "i need to think about it", "that doesn't sound right",
+                 "i'm on a fixed income", "who is this?", "i didn't order that", "i'm confused", "sorry, say again?",
+                 "can i talk to a supervisor?", "my doctor said otherwise", "is this legit?", "i'll call back"]
+#: every round-5 row is in the train split (see above); ``build`` keeps them there
+TRAIN_ONLY = "train"
+
+
+def brand_tone_round5(rng: random.Random) -> list[Example]:
+    out: list[Example] = []
+    for cat, cores, label in (("rude", RUDE5, True), ("pushy", PUSHY5, True), ("false_urgency", URGENCY5, True),
+                              ("advice", ADVICE5, True), ("hard_negative", TONE_NEG5, False)):
+        for gi, core in enumerate(cores):
+            for v in _variants(rng, core, 4):
+                out.append({"turns": [["caller", rng.choice(TONE5_CALLERS + TONE3_CALLERS)], ["agent", v]],
+                            "label": label, "category": cat, "group": f"tone5-{cat}-{gi}"})
+    return out
+
+
+#: examples added in round 5 (train split only), appended after every round-3 row
+ROUND5 = {"brand_tone": brand_tone_round5}
