@@ -21,3 +21,4 @@ pub mod state;
 pub mod stream;
 pub mod textview;
 pub mod trace;
+pub mod wordscan;
