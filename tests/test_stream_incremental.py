@@ -12,7 +12,7 @@ scorecard are compared with the same turn checked whole.
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from test_gate_stream import META, chunks_of, engine
 
@@ -69,6 +69,16 @@ FRAGMENTS = [
     "café résumé naïve",
     "guar\u200danteed",
     "call 𝟒𝟏𝟓 now",
+    # lone letters and contractions: a detector split may sit next to them (a lone "a" or "I" counts as plain only
+    # between strict tokens), so spelled letters, initials and MBI candidates come right after or before them
+    "I think a plan is a good idea",
+    "I'm sure it's fine and I've got it",
+    "a i at example dot com",
+    "d r smith at example dot com",
+    "I a b 1 e g 4 t e 5 m k 7 3",
+    "a 1EG4TE5MK73 a",
+    "five o'clock, let's say I'd call",
+    "the ssn is a",
     # punctuation glued to words, contractions, hyphenated words
     "don't, can't; won't.",
     "state-of-the-art",
@@ -89,10 +99,10 @@ def scorecard_view(call) -> list:
     ]
 
 
-@pytest.mark.parametrize("mode", ["warn", "modify", "block"])
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(text=turn, cut_points=cuts, second_turn=st.booleans())
-def test_carried_scan_equals_a_fresh_scan_at_every_chunk(mode, text, cut_points, second_turn):
+def stream_against_whole(mode, text, chunks, second_turn):
+    """``text`` checked whole in one call and streamed in ``chunks`` in another, the carried view and matches
+    compared with a fresh scan after every chunk; the same Decision and released text. Returns both calls and
+    both Decisions."""
     whole_call = engine(mode).start_call("w", metadata=META)
     stream_call = engine(mode).start_call("s", metadata=META)
     if second_turn:  # past the first-turn disclosure, so the feeds release text
@@ -102,17 +112,57 @@ def test_carried_scan_equals_a_fresh_scan_at_every_chunk(mode, text, cut_points,
     whole = whole_call.agent_turn(text)
     stream = stream_call.agent_stream()
     released = []
-    for chunk in chunks_of(text, cut_points):
+    for chunk in chunks:
         released.append(stream.feed(chunk))
         assert stream._check_carried() == "", chunk
     decision = stream.close()
     assert (decision.action, decision.text) == (whole.action, whole.text)
+    if whole.action not in ("block", "handoff"):
+        assert "".join(released) + stream.tail == whole.text
+    return whole_call, stream_call, whole, decision
+
+
+@pytest.mark.parametrize("mode", ["warn", "modify", "block"])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=turn, cut_points=cuts, second_turn=st.booleans())
+def test_carried_scan_equals_a_fresh_scan_at_every_chunk(mode, text, cut_points, second_turn):
+    whole_call, stream_call, whole, decision = stream_against_whole(
+        mode, text, chunks_of(text, cut_points), second_turn
+    )
     assert [(f.rule_id, f.span, f.action_taken, f.kind) for f in decision.findings] == [
         (f.rule_id, f.span, f.action_taken, f.kind) for f in whole.findings
     ]
-    if whole.action not in ("block", "handoff"):
-        assert "".join(released) + stream.tail == whole.text
     assert scorecard_view(stream_call) == scorecard_view(whole_call)
+
+
+# runs of words a detector split may sit in (strict words, lone letters, contractions) between the words a detector
+# takes in or reads (digits, spelled letters, MBI pieces, e-mail joiners, ID labels), so splits land right next to hits
+PLAIN_WORDS = ["thanks", "for", "the", "details", "we", "can", "help", "smith", "is", "I", "a", "A", "I'm", "I've", "it's",
+               "don't", "let's", "a.", "I,", "jane"]
+STICKY_ITEMS = [
+    "at", "dot", "com", "example", "1", "4", "55", "555", "0198", "415", "e", "g", "t", "m", "k", "d", "r", "i", "five",
+    "one", "o'clock", "ssn", "claim", "routing", "1EG4", "TE5", "MK73", "and", "uh", "123-45-6789", "123456789",
+    "021000021", "(415) 555-0198", "1EG4TE5MK73", "jane at example dot com", "d r smith at example dot com",
+]
+# the numeric detectors read the 6 tokens before a number for a label: labels and numbers come often
+LABELLED = ["claim", "ssn", "routing", "123-45-6789", "123456789", "021000021"]
+split_item = st.one_of(
+    st.lists(st.sampled_from(PLAIN_WORDS), min_size=1, max_size=8).map(" ".join),
+    st.sampled_from(STICKY_ITEMS),
+    st.sampled_from(LABELLED),
+)
+
+
+@pytest.mark.parametrize("mode", ["modify", "block"])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(items=st.lists(split_item, min_size=1, max_size=16), per_chunk=st.integers(1, 3), second_turn=st.booleans())
+@example(items=["details for the", "claim", "thanks for the", "123-45-6789"], per_chunk=1, second_turn=True)
+@example(items=["we can help I think a", "d r smith at example dot com", "a I'm"], per_chunk=2, second_turn=True)
+@example(items=["thanks for the details we can", "a", "1EG4TE5MK73", "a thanks for the details"], per_chunk=1, second_turn=True)
+def test_detector_splits_next_to_lone_letters_and_contractions(mode, items, per_chunk, second_turn):
+    words = " ".join(items).split(" ")
+    chunks = [" ".join(words[k : k + per_chunk]) + " " for k in range(0, len(words), per_chunk)]
+    stream_against_whole(mode, "".join(chunks), chunks, second_turn)
 
 
 def test_regexes_resume_from_their_last_final_match():
@@ -180,5 +230,8 @@ def test_work_per_turn_is_linear():
     assert normalized <= 3 * n, normalized
     assert scanned <= 3 * n, scanned
     assert searched <= 20 * n, searched
+    # the detectors look again only at the view since their last split (a few words after a plain run): without
+    # splits this would be about n^2 / 20
+    assert detected <= 15 * n, detected
     assert stream._check_carried() == ""
     stream.close()

@@ -9,8 +9,10 @@
 //! the number pass never joins a plain word to a digit run or a compound, and no filler carries its gap over it. So
 //! `normalize(buf) == normalize(buf[..F]) ++ shift(normalize(buf[F..]))` for a restart point `F`, and the tokens
 //! before `F` never change again: each feed normalizes only `buf[F..]` (the words since the last restart point plus
-//! the chunk) and appends its tokens, offsets shifted, to the frozen ones. A turn with non-ASCII text restarts only
-//! before its first non-ASCII character (the fold's character map is then rebuilt per feed; exact, not linear).
+//! the chunk) and appends its tokens, offsets shifted, to the frozen ones. The end of a turn that ends in whitespace
+//! after such a word is a restart point too, so a chunk of whole words is normalized once. A turn with non-ASCII
+//! text restarts only before its first non-ASCII character (the fold's character map is then rebuilt per feed;
+//! exact, not linear).
 //!
 //! **The automaton carries its state.** Aho-Corasick hits ending at or before a point depend only on the text
 //! before it, so the hits in the frozen tokens' normalized text are kept, the automaton's state after them is kept,
@@ -21,7 +23,11 @@
 //!
 //! **Detectors rerun after their last split.** A split is a word that starts [`PLAIN_AFTER`] plain words after
 //! [`CLEAN_BEFORE`] words without an e-mail joiner: no detector hit spans it or reads across it, so the hits before it
-//! are kept and the detectors run on the view from it on (offsets rebased, then shifted back).
+//! are kept and the detectors run on the view from it on (offsets rebased, then shifted back). Plain words are strict
+//! words, contractions the normalizer expands into them, and a lone `a` or `I` between them ([`plain_class`] says
+//! why each is safe). Before building that view, its preconditions are looked at without it: the digits (final text
+//! counted once), a `dot` token for an e-mail, and a run of consecutive digit (MBI candidate) tokens long enough for
+//! a number; most feeds stop there, as a whole-turn scan would find nothing there either.
 //!
 //! **Bounded regexes resume.** A regex whose atom hit searches on from its last final match
 //! ([`super::scan::RegexCarry`]): a match is final once the normalized text it reads is frozen.
@@ -36,15 +42,20 @@ use super::call::CallCore;
 use super::clock::{fault, Stage};
 use super::scan::{Matches, RegexCarry, Scratch, Settled};
 use super::textview::{Hit, View};
+use crate::text::detectors::{Kind as DetKind, Precheck};
 use crate::text::words::is_number_pass_word;
 use crate::text::NormalizedText;
 
-/// Plain words ([`plain_for_detectors`]) from a detector split on: more than the 6 tokens the numeric detectors
+/// Plain words ([`plain_class`]) from a detector split on: more than the 6 tokens the numeric detectors
 /// read before a number ("claim", "ssn"), so no hit after them looks back across the split.
 const PLAIN_AFTER: usize = 6;
 /// Words before a detector split with no e-mail joiner ([`no_joiner`]): more than an e-mail domain reaches past its
 /// `at` without a `dot` (a label and 3 domain words), so no hit before them reaches the split.
 const CLEAN_BEFORE: usize = 5;
+
+/// Characters and tokens of a typical agent turn: the room a stream's buffers start with.
+pub const TURN_CHARS: usize = 512;
+pub const TURN_TOKENS: usize = 128;
 
 /// What a stream's scan did, for tests that count work instead of timing it.
 #[derive(Debug, Default, Clone, Copy)]
@@ -93,7 +104,11 @@ pub struct Incremental {
     det_nt: NormalizedText,
     det_cursor: usize,
     det_run: usize,
+    /// the last word was a lone letter after a strict token, counted into the run once a strict token follows
+    det_pending: bool,
     det_clean: usize,
+    /// `(start, end, digits)`: the digits in `view.nt.text[start..end]`, final text from the split on
+    det_digits: (usize, usize, usize),
     fed: u64,
     /// the call's `vars_gen` the matches were computed under
     gen: u64,
@@ -117,31 +132,82 @@ pub(crate) fn restarts_after(word: &[u8]) -> bool {
     w != "and" && !is_number_pass_word(w)
 }
 
-/// Whether `word` (its characters, then its whitespace; ASCII) is a word no detector can take in or look through:
-/// two or more letters (optionally quoted or followed by sentence punctuation), not a number word, not `and`, and
-/// none of the words that join an e-mail address (`at`, `dot`, `dash`, `hyphen`, `underscore`).
-fn plain_for_detectors(word: &[u8]) -> bool {
+/// How a word (its characters, then its whitespace; ASCII) may take part in a detector split's plain run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Plain {
+    /// tokens of two or more letters only, none a number word, `and` or an e-mail joiner: no detector takes them
+    /// into a digit run, an MBI's run of candidates or a run of spelled letters, and none joins an address
+    Strict,
+    /// a lone `a` or `I`: plain only between words that end and start with a [`Plain::Strict`] token
+    Lone,
+    /// `I'm`, `I'll`, `I've`, `I'd`: a lone `i` token, then strict ones; plain only after a strict token
+    LoneLead,
+    Not,
+}
+
+/// Whether `w` (lower case) is a token no detector takes in or looks through: two to 16 letters, not a number word
+/// nor a filler, not `and`, nor one of the words that join an e-mail address (`at`, `dot`, `dash`, `hyphen`,
+/// `underscore`).
+fn strict_token(w: &str) -> bool {
+    (2..=16).contains(&w.len())
+        && w.bytes().all(|b| b.is_ascii_lowercase())
+        && !matches!(w, "and" | "at" | "dot" | "dash" | "hyphen" | "underscore")
+        && !is_number_pass_word(w)
+}
+
+/// What `word` (its characters, then its whitespace; ASCII) is for a detector split: optionally quoted, letters,
+/// optionally an apostrophe and letters (a contraction the normalizer expands), then only sentence punctuation.
+///
+/// Why the lone letters are safe between strict tokens (`detectors/`): an MBI needs 11 characters of consecutive
+/// candidate tokens and a strict token is no candidate, so a lone letter's run is one character; an e-mail's spoken
+/// local part takes in a run of single letters before its label, but a lone `a` or `i` is a word there, not an
+/// initial, and strict tokens end every run; the numeric detectors read digit tokens and the tokens before them, and
+/// a lone letter is one token, so six words are still at least six tokens. A contraction maps every token of its
+/// expansion to the word's span, glued to each other and to nothing outside (whitespace follows), and whatever
+/// tokens it gives, its first (strict, or an `i` after a strict token) bounds every run of letters reaching back.
+fn plain_class(word: &[u8]) -> Plain {
     let end = word.iter().position(|b| b.is_ascii_whitespace() || (0x1c..=0x1f).contains(b)).unwrap_or(word.len());
     if end == word.len() {
-        return false; // not followed by whitespace: glued to what comes next
+        return Plain::Not; // not followed by whitespace: glued to what comes next
     }
     let core = &word[..end];
     let lead = core.iter().take_while(|b| matches!(b, b'"' | b'\'' | b'(')).count();
-    let letters = core[lead..].iter().take_while(|b| b.is_ascii_alphabetic()).count();
-    let rest = &core[lead + letters..];
-    if !(2..=16).contains(&letters) || !rest.iter().all(|b| matches!(b, b'.' | b',' | b'!' | b'?' | b';' | b':' | b'"' | b'\'' | b')')) {
-        return false;
+    let head = core[lead..].iter().take_while(|b| b.is_ascii_alphabetic()).count();
+    let mut body = head;
+    if head >= 1 && core.get(lead + head) == Some(&b'\'') {
+        let tail = core[lead + head + 1..].iter().take_while(|b| b.is_ascii_alphabetic()).count();
+        if tail > 0 {
+            body = head + 1 + tail;
+        }
     }
-    // a letter glued to an apostrophe is a contraction or a possessive: keep it simple, not plain
+    let rest = &core[lead + body..];
+    if body == 0 || body > 16 || !rest.iter().all(|b| matches!(b, b'.' | b',' | b'!' | b'?' | b';' | b':' | b'"' | b'\'' | b')')) {
+        return Plain::Not;
+    }
     if rest.first() == Some(&b'\'') {
-        return false;
+        return Plain::Not; // a word glued to an apostrophe (a possessive): keep it simple, not plain
     }
     let mut lower = [0u8; 16];
-    for (d, s) in lower.iter_mut().zip(&core[lead..lead + letters]) {
+    for (d, s) in lower.iter_mut().zip(&core[lead..lead + body]) {
         *d = s.to_ascii_lowercase();
     }
-    let w = std::str::from_utf8(&lower[..letters]).unwrap_or("");
-    !matches!(w, "and" | "at" | "dot" | "dash" | "hyphen" | "underscore") && !is_number_pass_word(w)
+    let w = std::str::from_utf8(&lower[..body]).unwrap_or("");
+    if body == head {
+        return match w {
+            "a" | "i" => Plain::Lone,
+            _ if strict_token(w) => Plain::Strict,
+            _ => Plain::Not,
+        };
+    }
+    // a contraction: only one the normalizer expands, whose first part is two or more letters or `i`
+    match crate::text::words::expansion(w) {
+        Some(exp) if head >= 2 || w.starts_with("i'") => match exp.split_first() {
+            Some((&"i", more)) if head == 1 && !more.is_empty() && more.iter().all(|t| strict_token(t)) => Plain::LoneLead,
+            Some((first, more)) if head >= 2 && strict_token(first) && more.iter().all(|t| strict_token(t)) => Plain::Strict,
+            _ => Plain::Not,
+        },
+        _ => Plain::Not,
+    }
 }
 
 /// Whether `word` (its characters, then its whitespace; ASCII) is followed by whitespace, made of letters and digits
@@ -170,8 +236,17 @@ fn no_joiner(word: &[u8]) -> bool {
 
 impl Incremental {
     pub fn new(call: &CallCore) -> Incremental {
+        let mut view = View::empty();
+        let nt = &mut view.nt;
+        // room for a typical agent turn, so a stream's first feeds do not regrow the view
+        nt.original.reserve(TURN_CHARS);
+        nt.text.reserve(TURN_CHARS);
+        for v in [&mut nt.norm_starts, &mut nt.norm_ends, &mut nt.orig_starts, &mut nt.orig_ends] {
+            v.reserve(TURN_TOKENS);
+        }
+        nt.is_digits.reserve(TURN_TOKENS);
         Incremental {
-            view: View::empty(),
+            view,
             tail: NormalizedText::default(),
             matches: Matches::new(call.sh.program.matchers.count as usize),
             scratch: Scratch::default(),
@@ -196,7 +271,9 @@ impl Incremental {
             det_nt: NormalizedText::default(),
             det_cursor: 0,
             det_run: 0,
+            det_pending: false,
             det_clean: 0,
+            det_digits: (0, 0, 0),
             fed: 0,
             gen: call.vars_gen,
             work: Work::default(),
@@ -241,6 +318,7 @@ impl Incremental {
             self.det_frozen.clear();
             self.det_cursor = 0;
             self.det_run = 0;
+            self.det_pending = false;
             self.det_clean = 0;
             self.settled = Settled::default(); // templates read the variables
             self.settled_hits = 0;
@@ -343,12 +421,30 @@ impl Incremental {
             let w = self.det_cursor;
             let (s, e) = (word_starts[w], word_starts[w + 1]);
             let ascii = e <= self.ascii_upto;
-            let plain = ascii && plain_for_detectors(&b[s..e]);
-            let clean = plain || (ascii && no_joiner(&b[s..e]));
-            self.det_run = if plain { self.det_run + 1 } else { 0 };
+            let class = if ascii { plain_class(&b[s..e]) } else { Plain::Not };
+            let clean = class != Plain::Not || (ascii && no_joiner(&b[s..e]));
             self.det_clean = if clean { self.det_clean + 1 } else { 0 };
             self.det_cursor += 1;
-            if self.det_run >= PLAIN_AFTER && self.det_clean >= PLAIN_AFTER + CLEAN_BEFORE {
+            // the run counts words whose every token is strict or a lone letter between strict tokens; it ends on a
+            // strict token when a split is looked for
+            let after_strict = self.det_run > 0 && !self.det_pending;
+            let ends_strict = match class {
+                Plain::Strict => {
+                    self.det_run += if self.det_pending { 2 } else { 1 };
+                    true
+                }
+                Plain::LoneLead if after_strict => {
+                    self.det_run += 1;
+                    true
+                }
+                Plain::Lone if after_strict => false,
+                _ => {
+                    self.det_run = 0;
+                    false
+                }
+            };
+            self.det_pending = class == Plain::Lone && after_strict;
+            if ends_strict && self.det_run >= PLAIN_AFTER && self.det_clean >= PLAIN_AFTER + CLEAN_BEFORE {
                 let cand = w + 1 - PLAIN_AFTER;
                 // its tokens and everything before it are normalized for good (before the restart point)
                 if cand > self.det_word && word_starts[cand] <= self.frozen_bytes {
@@ -359,10 +455,39 @@ impl Incremental {
         let nt = &self.view.nt;
         let at = self.det_at;
         let first = nt.orig_starts.partition_point(|&s| s < at);
+        let base = nt.norm_starts.get(first).copied().unwrap_or(nt.text.len());
+        let leaves = matchers.detectors.len();
+        self.det_frozen.resize(leaves, Vec::new());
+        self.det_all.resize(leaves, Vec::new());
+        // the digits of the view from the split on, those in text that no feed changes any more counted once
+        let count = |t: &str| t.bytes().filter(u8::is_ascii_digit).count();
+        let (from, upto, counted) = if self.det_digits.0 == base { self.det_digits } else { (base, base, 0) };
+        let fin = self.frozen_text.max(upto).min(nt.text.len());
+        let counted = counted + count(&nt.text[upto..fin]);
+        self.det_digits = (from, fin, counted);
+        let digits = counted + count(&nt.text[fin..]);
+        let mut pre = Precheck::of_text(&nt.text[base..], digits);
+        if pre.may(DetKind::Email) && !(first..nt.len()).any(|k| nt.token(k) == "dot") {
+            pre.rule_out(DetKind::Email); // every domain has a dot: the detector looks for one first
+        }
+        if pre.any_may() {
+            pre.rule_out_short_runs(nt, first);
+        }
+        if !pre.any_may() {
+            // what `detector_hits` would say of the view from the split on, without building it
+            self.work.detected_bytes += (nt.text.len() - base) as u64;
+            for (all, frozen) in self.det_all.iter_mut().zip(&self.det_frozen) {
+                all.clone_from(frozen);
+            }
+            if let Some(w) = split {
+                self.det_word = w;
+                self.det_at = word_starts[w];
+            }
+            return Ok(());
+        }
         let d = &mut self.det_nt;
         d.clear();
         d.original.push_str(&buf[at..]);
-        let base = nt.norm_starts.get(first).copied().unwrap_or(nt.text.len());
         d.text.push_str(&nt.text[base..]);
         d.norm_starts.extend(nt.norm_starts[first..].iter().map(|&x| x - base));
         d.norm_ends.extend(nt.norm_ends[first..].iter().map(|&x| x - base));
@@ -380,7 +505,7 @@ impl Incremental {
             d.wide.extend_from_slice(&nt.wide[at..]);
         }
         self.work.detected_bytes += d.text.len() as u64;
-        let mut found = matchers.detector_hits(d, vars)?.unwrap_or_else(|| vec![Vec::new(); matchers.detectors.len()]);
+        let mut found = matchers.detector_hits_checked(d, vars, pre)?.unwrap_or_else(|| vec![Vec::new(); matchers.detectors.len()]);
         let shift = at as u32;
         for hs in &mut found {
             for h in hs.iter_mut() {
@@ -388,9 +513,6 @@ impl Incremental {
                 h.end += shift;
             }
         }
-        let leaves = found.len();
-        self.det_frozen.resize(leaves, Vec::new());
-        self.det_all.resize(leaves, Vec::new());
         for (k, hs) in found.iter().enumerate() {
             self.det_all[k].clear();
             self.det_all[k].extend_from_slice(&self.det_frozen[k]);
@@ -407,10 +529,15 @@ impl Incremental {
         Ok(())
     }
 
-    /// The last restart point at or after the frozen one: `(word index, character)`.
+    /// The last restart point at or after the frozen one: `(word index, character)`. The end of the turn so far is
+    /// one when its last word would make a restart point of the next word's start (it ends in whitespace): what
+    /// comes next starts a word there, or is more whitespace, which no token spans.
     fn restart_point(&self, buf: &str, word_starts: &[usize]) -> (usize, usize) {
         let b = buf.as_bytes();
         let mut k = word_starts.len();
+        if k > self.frozen_word && buf.len() <= self.ascii_upto && restarts_after(&b[word_starts[k - 1]..]) {
+            return (k, buf.len());
+        }
         while k > self.frozen_word + 1 {
             k -= 1;
             let at = word_starts[k];

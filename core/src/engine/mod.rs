@@ -22,3 +22,4 @@ pub mod state;
 pub mod stream;
 pub mod textview;
 pub mod trace;
+pub mod wordscan;

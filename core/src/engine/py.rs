@@ -41,13 +41,14 @@ impl ProgramPy {
     /// Automaton patterns (phrases, template atoms and regex atoms, deduplicated).
     #[getter]
     fn automaton_patterns(&self) -> usize {
-        self.program.matchers.payloads.len()
+        self.program.matchers.key_count()
     }
 
-    /// Heap bytes of the automaton (its cache footprint on the hot path).
+    /// Heap bytes of the whole-turn automata, over words and over regex atoms (their cache footprint on the hot
+    /// path).
     #[getter]
     fn automaton_bytes(&self) -> usize {
-        self.program.matchers.automaton.as_ref().map_or(0, |a| a.memory_usage())
+        self.program.matchers.automaton_bytes()
     }
 
     /// Variables the matchers read (template variables and detector exemptions).

@@ -9,13 +9,14 @@
 
 use aho_corasick::automaton::Automaton;
 use aho_corasick::nfa::contiguous::NFA;
-use aho_corasick::{AhoCorasick, AhoCorasickKind, Anchored, MatchKind};
+use aho_corasick::{Anchored, MatchKind};
 use pyo3::prelude::*;
 use regex::{Regex, RegexBuilder};
 
 use super::program::{MatcherId, RawMatchers};
 use super::textview::{DetKind, Hit, View};
 use super::trace::{Event, Tracer};
+use super::wordscan::{AtomAutomaton, WordAutomaton};
 
 pub type VarId = u32;
 
@@ -92,12 +93,17 @@ pub struct Matchers {
     pub phrases: Vec<PhraseLeaf>,
     pub regexes: Vec<RegexLeaf>,
     pub detectors: Vec<DetectorLeaf>,
-    pub automaton: Option<AhoCorasick>,
+    /// the phrase keys over words: what a whole turn is scanned with (see [`super::wordscan`])
+    pub words: Option<WordAutomaton>,
+    /// the regex atoms alone, over bytes (atoms need not be word-aligned): their hits' patterns are
+    /// `keys.len() + atom index`, whose payloads are the atom's regex payloads
+    atoms: Option<AtomAutomaton>,
     /// the same keys as a contiguous NFA, whose state a streamed turn carries from chunk to chunk: built by the first
     /// stream (`None` when there are no keys or it could not be built: streams then scan their whole turn)
     nfa: std::sync::OnceLock<Option<NFA>>,
     keys: Vec<String>,
-    /// per automaton pattern: what it stands for (phrase leaves first, then regex atoms)
+    /// per automaton pattern: what it stands for (phrase leaves first, then regex atoms); after the keys', one per
+    /// atom of the `atoms` automaton, its regex payloads alone
     pub payloads: Vec<Vec<Payload>>,
     pub pattern_len: Vec<u32>,
     pub atomless: Vec<u32>,
@@ -339,19 +345,22 @@ impl Matchers {
             }
             detectors.push(DetectorLeaf { owners: d.matchers.clone(), kind, exempt: d.exempt.clone() });
         }
-        let automaton = if keys.is_empty() {
-            None
-        } else {
-            Some(
-                AhoCorasick::builder()
-                    .kind(Some(AhoCorasickKind::ContiguousNFA))
-                    .match_kind(MatchKind::Standard)
-                    .build(&keys)
-                    .or_else(|_| AhoCorasick::builder().match_kind(MatchKind::Standard).build(&keys))
-                    .map_err(|e| format!("automaton: {e}"))?,
-            )
-        };
         let pattern_len = keys.iter().map(|k| k.len() as u32).collect();
+        let phrase_keys = keys.iter().enumerate().filter(|(i, _)| payloads[*i].iter().any(|p| !p.is_regex));
+        let words = WordAutomaton::build(phrase_keys.map(|(i, k)| (i as u32, k.as_str())));
+        let mut atom_keys: Vec<&str> = Vec::new();
+        for i in 0..keys.len() {
+            let regex: Vec<Payload> = payloads[i].iter().filter(|p| p.is_regex).copied().collect();
+            if !regex.is_empty() {
+                atom_keys.push(&keys[i]);
+                payloads.push(regex);
+            }
+        }
+        // a dense DFA walked byte by byte (a start-byte prefilter would stop at every "a" of "account")
+        let atoms = AtomAutomaton::build(&atom_keys);
+        if atoms.is_none() && !atom_keys.is_empty() {
+            return Err("automaton: the regex atoms cannot be built".to_string());
+        }
         let mut reach_terms: Vec<(usize, usize)> = phrases
             .iter()
             .filter_map(|p| p.template.as_ref())
@@ -395,7 +404,8 @@ impl Matchers {
             phrases,
             regexes,
             detectors,
-            automaton,
+            words,
+            atoms,
             nfa: std::sync::OnceLock::new(),
             keys,
             payloads,
@@ -753,17 +763,43 @@ impl Matchers {
         tracer: Option<&mut Tracer>,
     ) -> PyResult<()> {
         scratch.hits.clear();
-        if let Some(ac) = self.automaton.as_ref().filter(|_| !view.nt.text.is_empty()) {
-            for m in ac.find_overlapping_iter(&view.nt.text) {
-                scratch.hits.push((m.end(), m.pattern().as_u32()));
-            }
-            let lens = &self.pattern_len;
-            scratch.hits.sort_unstable_by_key(|&(end, p)| (end, std::cmp::Reverse(lens[p as usize])));
+        if !view.nt.text.is_empty() {
+            self.whole_turn_hits(view, &mut scratch.hits);
         }
         let hits = std::mem::take(&mut scratch.hits);
         let got = self.scan_hits(view, vars, None, None, &hits, None, out, scratch, tracer);
         scratch.hits = hits;
         got
+    }
+
+    /// The automaton's hits in a whole turn, for [`Matchers::process_hits`]: the phrase keys' word-aligned hits in
+    /// the byte automaton's order (by end, longer keys first), then the regex atoms' hits as atom patterns (which
+    /// only mark regexes due, so their order does not matter). A key's hits that are not word-aligned are not
+    /// there: `process_hits` would drop them.
+    fn whole_turn_hits(&self, view: &View, hits: &mut Vec<(usize, u32)>) {
+        let text = &view.nt.text;
+        let by_words = match &self.words {
+            Some(words) => words.hits(&view.nt, hits),
+            None => !self.payloads[..self.keys.len()].iter().any(|p| p.iter().any(|p| !p.is_regex)),
+        };
+        if !by_words {
+            // a token with a space, or keys that are not words: the byte automaton, every key
+            self.carry_hits(text.as_bytes(), 0, text.len(), None, hits);
+            return;
+        }
+        if let Some(atoms) = &self.atoms {
+            atoms.hits(text.as_bytes(), self.keys.len() as u32, hits);
+        }
+    }
+
+    /// Automaton patterns: phrase keys, template atoms and regex atoms, deduplicated.
+    pub fn key_count(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Heap bytes of the whole-turn automata (over words and over regex atoms).
+    pub fn automaton_bytes(&self) -> usize {
+        self.words.as_ref().map_or(0, WordAutomaton::memory_usage) + self.atoms.as_ref().map_or(0, AtomAutomaton::memory_usage)
     }
 
     /// The automaton a stream carries (see `nfa`).
@@ -984,6 +1020,20 @@ impl Matchers {
         let mut pre = crate::text::detectors::Precheck::new(nt);
         if !pre.any(nt) {
             return Ok(None); // nothing to build
+        }
+        crate::engine::native::detect_many_checked(nt, &self.requests(vars), pre).map(Some)
+    }
+
+    /// [`Matchers::detector_hits`] with the preconditions already looked at (a stream's, see
+    /// [`crate::text::detectors::Precheck::of_text`]).
+    pub fn detector_hits_checked(
+        &self,
+        nt: &crate::text::NormalizedText,
+        vars: &ScanVars,
+        pre: crate::text::detectors::Precheck,
+    ) -> PyResult<Option<Vec<Vec<Hit>>>> {
+        if !pre.any_may() {
+            return Ok(None);
         }
         crate::engine::native::detect_many_checked(nt, &self.requests(vars), pre).map(Some)
     }

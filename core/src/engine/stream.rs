@@ -35,7 +35,7 @@ use super::call::{read_t, CallCore};
 use super::clock::{fault, now_ns, Stage};
 use super::edits::{apply_edits, next_visible, py_isspace, removal_extent, Piece, Text};
 use super::eval::{Outcome, Plan};
-use super::incremental::Incremental;
+use super::incremental::{Incremental, TURN_CHARS, TURN_TOKENS};
 use super::scan::Matches;
 use super::state::T;
 use super::textview::{py_str_lossless_offsets, py_text};
@@ -50,12 +50,22 @@ fn is_sticky(py: Python<'_>, sticky: &Sticky, word: &str) -> bool {
     if core.is_empty() {
         return true;
     }
-    let folded: String = if core.is_ascii() {
-        core.to_ascii_lowercase()
+    let mut lower = [0u8; 32];
+    let owned: String;
+    let folded: &str = if core.is_ascii() && core.len() <= lower.len() {
+        // a word of the held-back tail, on every feed: folded on the stack
+        lower[..core.len()].copy_from_slice(core.as_bytes());
+        lower[..core.len()].make_ascii_lowercase();
+        std::str::from_utf8(&lower[..core.len()]).unwrap_or(core)
     } else {
-        PyString::new(py, core).call_method0("casefold").and_then(|s| s.extract()).unwrap_or_else(|_| core.to_lowercase())
+        owned = if core.is_ascii() {
+            core.to_ascii_lowercase()
+        } else {
+            PyString::new(py, core).call_method0("casefold").and_then(|s| s.extract()).unwrap_or_else(|_| core.to_lowercase())
+        };
+        &owned
     };
-    if sticky.words.contains(&folded) || folded.chars().count() == 1 {
+    if sticky.words.contains(folded) || folded.chars().count() == 1 {
         return true;
     }
     folded.chars().any(|ch| {
@@ -308,13 +318,13 @@ impl StreamCore {
             call: call.unbind(),
             t: tv,
             t_obj,
-            buf: String::new(),
+            buf: String::with_capacity(TURN_CHARS),
             chars: 0,
             py_chunks: None,
-            word_starts: Vec::new(),
+            word_starts: Vec::with_capacity(TURN_TOKENS),
             prev_space: true,
             ascii: true,
-            emitted: String::new(),
+            emitted: String::with_capacity(TURN_CHARS),
             emitted_chars: 0,
             plain_upto: Some(0),
             tail: PyString::new(py, "").unbind(),

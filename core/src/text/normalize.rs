@@ -101,9 +101,91 @@ fn view_into(text: &str, phrase: bool, nt: &mut NormalizedText) {
     with_items(|items| view_from(text, phrase, nt, items));
 }
 
+/// Byte classes of the fast path, one table load per byte (ASCII only; every byte from 128 up is in no class).
+const B_ALNUM: u8 = 1;
+const B_ALPHA: u8 = 2;
+const B_UPPER: u8 = 4;
+/// `str.isspace()`
+const B_SPACE: u8 = 8;
+/// [`is_chunk_joiner`]: `. , _ '`
+const B_JOINER: u8 = 16;
+
+static BYTE_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0usize;
+    while b < 128 {
+        let c = b as u8;
+        let mut k = 0;
+        if c.is_ascii_alphanumeric() {
+            k |= B_ALNUM;
+        }
+        if c.is_ascii_alphabetic() {
+            k |= B_ALPHA;
+        }
+        if c.is_ascii_uppercase() {
+            k |= B_UPPER;
+        }
+        if matches!(c, b'\t'..=b'\r' | 0x1c..=0x1f | b' ') {
+            k |= B_SPACE;
+        }
+        if matches!(c, b'.' | b',' | b'_' | b'\'') {
+            k |= B_JOINER;
+        }
+        t[b] = k;
+        b += 1;
+    }
+    t
+};
+
+/// The fast path's output: the token columns of a [`NormalizedText`], with its text as bytes.
+struct Columns<'a> {
+    /// only ASCII bytes are ever written (see [`view_plain_ascii`])
+    text: &'a mut Vec<u8>,
+    norm_starts: &'a mut Vec<usize>,
+    norm_ends: &'a mut Vec<usize>,
+    orig_starts: &'a mut Vec<usize>,
+    orig_ends: &'a mut Vec<usize>,
+    is_digits: &'a mut Vec<bool>,
+}
+
+impl Columns<'_> {
+    /// Starts a token: the separating space, then its offset in the text.
+    #[inline(always)]
+    fn start(&mut self) -> usize {
+        if !self.text.is_empty() {
+            self.text.push(b' ');
+        }
+        self.text.len()
+    }
+
+    /// Ends the token begun at `start` (from the original `s..e`).
+    #[inline(always)]
+    fn end(&mut self, start: usize, s: usize, e: usize, digits: bool) {
+        self.norm_starts.push(start);
+        self.norm_ends.push(self.text.len());
+        self.orig_starts.push(s);
+        self.orig_ends.push(e);
+        self.is_digits.push(digits);
+    }
+
+    /// The token's text so far (ASCII).
+    #[inline(always)]
+    fn word(&self, start: usize) -> &str {
+        // SAFETY: every byte written to the text is ASCII
+        unsafe { std::str::from_utf8_unchecked(&self.text[start..]) }
+    }
+
+    /// A written number's token: its digits and decimal point, without thousands separators.
+    #[inline]
+    fn number(&mut self, raw: &[u8]) {
+        self.text.extend(raw.iter().copied().filter(|&x| x != b','));
+    }
+}
+
 /// The fast path for the common turn: ASCII text whose tokens are words, digits, written numbers (`1,000`, `12.50`),
 /// contractions, `%`, `@` and `$` before a number, with no spelled-out word. Writes the tokens straight into `nt` in
-/// one pass; `false` (with `nt` half built) when the text needs the full scanner.
+/// one pass over the bytes (one class-table load each); `false` (with `nt` half built) when the text needs the full
+/// scanner.
 ///
 /// Why its tokens are the full scanner's: each chunk and symbol becomes the items `scan_raw` would make of it, and
 /// the two passes that look across items are settled here. The spelled-word merge changes items only when some
@@ -119,9 +201,19 @@ fn view_plain_ascii(text: &str, nt: &mut NormalizedText) -> bool {
     let mut single_letters = 0usize;
     let mut spelled = false;
     let mut number_words = false;
-    // one token: `nt.text[start..]`, from the original `s..e`; false when the text needs the full scanner
-    let mut token = |nt: &mut NormalizedText, start: usize, s: usize, e: usize, digits: bool| -> bool {
-        let t = &nt.text[start..];
+    let mut out = Columns {
+        // SAFETY: only ASCII bytes are written (the input's, lowercased, and ASCII literals), so the text stays UTF-8
+        text: unsafe { nt.text.as_mut_vec() },
+        norm_starts: &mut nt.norm_starts,
+        norm_ends: &mut nt.norm_ends,
+        orig_starts: &mut nt.orig_starts,
+        orig_ends: &mut nt.orig_ends,
+        is_digits: &mut nt.is_digits,
+    };
+    // a word token (not a number): the spelled-word and number-word checks; false when the text needs the full
+    // scanner
+    let mut word = |out: &mut Columns<'_>, start: usize, s: usize, e: usize, digits: bool| -> bool {
+        let t = out.word(start);
         if t.len() == 1 && t.as_bytes()[0].is_ascii_alphabetic() {
             single_letters += 1;
             spelled = spelled || spelled_at(text, s).is_some();
@@ -130,18 +222,14 @@ fn view_plain_ascii(text: &str, nt: &mut NormalizedText) -> bool {
             }
         }
         number_words = number_words || is_number_pass_word(t);
-        nt.norm_starts.push(start);
-        nt.norm_ends.push(nt.text.len());
-        nt.orig_starts.push(s);
-        nt.orig_ends.push(e);
-        nt.is_digits.push(digits);
+        out.end(start, s, e, digits);
         true
     };
-    let start_token = |nt: &mut NormalizedText| -> usize {
-        if !nt.text.is_empty() {
-            nt.text.push(' ');
-        }
-        nt.text.len()
+    // "dollars", "percent", "at": tokens the number pass and the spelled-word rule never look at
+    let symbol = |out: &mut Columns<'_>, w: &str, s: usize, e: usize| {
+        let at = out.start();
+        out.text.extend_from_slice(w.as_bytes());
+        out.end(at, s, e, false);
     };
     // a "$" not yet read: its offset, and whether only whitespace has followed it
     let mut dollar: Option<usize> = None;
@@ -149,50 +237,47 @@ fn view_plain_ascii(text: &str, nt: &mut NormalizedText) -> bool {
     let mut p = 0;
     while p < n {
         let c = b[p];
-        if !c.is_ascii_alphanumeric() {
-            let word = match c {
+        let class = BYTE_CLASS[c as usize];
+        if class & B_ALNUM == 0 {
+            p += 1;
+            let w = match c {
                 b'%' => "percent",
                 b'@' => "at",
                 b'$' => {
                     if let Some(ds) = dollar {
-                        let at = start_token(nt);
-                        nt.text.push_str("dollars");
-                        if !token(nt, at, ds, ds + 1, false) {
-                            return false;
-                        }
+                        symbol(&mut out, "dollars", ds, ds + 1);
                     }
-                    dollar = Some(p);
+                    dollar = Some(p - 1);
                     dollar_clean = true;
-                    p += 1;
                     continue;
                 }
                 _ => {
-                    dollar_clean &= is_space(c as char);
-                    p += 1;
+                    dollar_clean &= class & B_SPACE != 0;
                     continue;
                 }
             };
             if dollar.is_some() {
                 return false; // "$%": the full scanner puts "dollars" first
             }
-            let at = start_token(nt);
-            nt.text.push_str(word);
-            if !token(nt, at, p, p + 1, false) {
-                return false;
-            }
-            p += 1;
+            symbol(&mut out, w, p - 1, p);
             continue;
         }
         // a chunk: alphanumeric runs joined by single ". , _" or apostrophes
         let s = p;
         let mut q = p;
+        let mut seen = 0u8; // the classes of its alphanumeric bytes
         let mut apostrophe = false;
         let mut separated = false; // a "." or ","
         loop {
-            while q < n && b[q].is_ascii_alphanumeric() {
+            while q < n {
+                let k = BYTE_CLASS[b[q] as usize];
+                if k & B_ALNUM == 0 {
+                    break;
+                }
+                seen |= k;
                 q += 1;
             }
-            if q + 1 < n && is_chunk_joiner(b[q] as char) && b[q + 1].is_ascii_alphanumeric() {
+            if q + 1 < n && BYTE_CLASS[b[q] as usize] & B_JOINER != 0 && BYTE_CLASS[b[q + 1] as usize] & B_ALNUM != 0 {
                 match b[q] {
                     b'\'' => apostrophe = true,
                     b'_' => return false,
@@ -204,71 +289,67 @@ fn view_plain_ascii(text: &str, nt: &mut NormalizedText) -> bool {
             }
         }
         p = q;
-        let raw = &text[s..q];
-        let at = start_token(nt);
-        let number = !apostrophe && raw.bytes().all(|x| x.is_ascii_digit() || x == b'.' || x == b',');
+        let raw = &b[s..q];
+        // digits joined by "." and ","
+        let number = !apostrophe && seen & B_ALPHA == 0;
         if separated && !number {
             return false; // "p.m.", "jane.doe": words with dots take the full scanner
         }
         if number && separated && !numeric_segment(text, s, q) {
             return false; // "415.555.0198": digit groups, one token each
         }
+        let at = out.start();
         if let Some(ds) = dollar.take() {
             if !(number && dollar_clean) {
                 return false; // "$ for": the full scanner puts "dollars" first
             }
             // "$12" reads "12 dollars", both tokens spanning "$12"
-            push_number(nt, raw);
-            if !token(nt, at, ds, q, !raw.contains('.')) {
-                return false;
-            }
-            let at = start_token(nt);
-            nt.text.push_str("dollars");
-            if !token(nt, at, ds, q, false) {
-                return false;
-            }
+            out.number(raw);
+            out.end(at, ds, q, !separated || !raw.contains(&b'.'));
+            symbol(&mut out, "dollars", ds, q);
             continue;
         }
         if number {
-            push_number(nt, raw);
-            if !token(nt, at, s, q, !raw.contains('.')) {
-                return false;
-            }
+            out.number(raw);
+            out.end(at, s, q, !separated || !raw.contains(&b'.'));
             continue;
         }
-        nt.text.push_str(raw);
-        nt.text[at..].make_ascii_lowercase();
-        let form = if apostrophe {
-            word_form(&nt.text[at..])
+        if seen & B_UPPER != 0 {
+            out.text.extend(raw.iter().map(u8::to_ascii_lowercase));
         } else {
-            expansion(&nt.text[at..]).map_or(WordForm::Plain, WordForm::Expansion)
+            out.text.extend_from_slice(raw);
+        }
+        let form = if apostrophe {
+            word_form(out.word(at))
+        } else {
+            expansion(out.word(at)).map_or(WordForm::Plain, WordForm::Expansion)
         };
         match form {
             WordForm::Plain => {
-                if !token(nt, at, s, q, false) {
+                if !word(&mut out, at, s, q, false) {
                     return false;
                 }
             }
             WordForm::Expansion(parts) => {
-                nt.text.truncate(at);
+                out.text.truncate(at);
                 for (k, part) in parts.iter().enumerate() {
-                    let at = if k == 0 { at } else { start_token(nt) };
-                    nt.text.push_str(part);
-                    if !token(nt, at, s, q, false) {
+                    let at = if k == 0 { at } else { out.start() };
+                    out.text.extend_from_slice(part.as_bytes());
+                    if !word(&mut out, at, s, q, false) {
                         return false;
                     }
                 }
             }
             WordForm::Suffix(base, repl) => {
-                nt.text.truncate(at + base);
-                let digits = nt.text[at..].bytes().all(|x| x.is_ascii_digit());
-                if !token(nt, at, s, q, digits) {
+                out.text.truncate(at + base);
+                let digits = out.text[at..].iter().all(u8::is_ascii_digit);
+                if !word(&mut out, at, s, q, digits) {
                     return false;
                 }
                 if let Some(r) = repl {
-                    let at = start_token(nt);
-                    nt.text.push_str(r);
-                    if !token(nt, at, s, q, false) {
+                    let at = out.start();
+                    out.text.extend_from_slice(r.as_bytes());
+                    if !word(&mut out, at, s, q, false) {
                         return false;
                     }
                 }
@@ -276,11 +357,7 @@ fn view_plain_ascii(text: &str, nt: &mut NormalizedText) -> bool {
         }
     }
     if let Some(ds) = dollar {
-        let at = start_token(nt);
-        nt.text.push_str("dollars");
-        if !token(nt, at, ds, ds + 1, false) {
-            return false;
-        }
+        symbol(&mut out, "dollars", ds, ds + 1);
     }
     if number_words {
         number_pass_on_tokens(text, nt);
@@ -318,12 +395,6 @@ fn number_pass_on_tokens(text: &str, nt: &mut NormalizedText) {
         nt.truncate_tokens(from);
         build(nt, items, None);
     });
-}
-
-/// A written number's token: its digits and decimal point, without thousands separators.
-#[inline]
-fn push_number(nt: &mut NormalizedText, raw: &str) {
-    nt.text.extend(raw.bytes().filter(|&x| x != b',').map(char::from));
 }
 
 /// How a lowercased word with no ". , _" inside reads: a contraction's expansion, a base before a generic suffix

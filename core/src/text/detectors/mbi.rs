@@ -9,7 +9,7 @@ use super::{Exempt, Hit, Kind};
 /// such as "1eg4": at most 11 characters, only lower-case ASCII letters and digits, not letters only. (A token with
 /// any other byte, non-ASCII included, is no mix; so the characters are bytes and one pass decides.)
 #[inline]
-fn candidate(tok: &str, is_digits: bool) -> bool {
+pub(super) fn candidate(tok: &str, is_digits: bool) -> bool {
     if is_digits {
         return true;
     }

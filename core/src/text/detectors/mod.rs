@@ -408,9 +408,15 @@ pub fn digit_count(nt: &NormalizedText) -> usize {
 
 /// Cheap precondition: `kind` can have a hit in `nt` (`digits`: [`digit_count`]).
 pub fn possible(kind: Kind, nt: &NormalizedText, digits: usize) -> bool {
-    let spec = kind.spec();
-    digits >= spec.min_digits && spec.plausible.is_none_or(|f| f(&nt.text))
+    possible_in(kind, &nt.text, digits)
 }
+
+/// [`possible`] from the normalized text alone (all the preconditions read).
+fn possible_in(kind: Kind, text: &str, digits: usize) -> bool {
+    let spec = kind.spec();
+    digits >= spec.min_digits && spec.plausible.is_none_or(|f| f(text))
+}
+
 
 /// Runs detector `kind` over `nt` (no precondition, no specificity).
 pub fn detect(kind: Kind, nt: &NormalizedText, exempt: &Exempt) -> Vec<Hit> {
@@ -438,6 +444,65 @@ impl Precheck {
     /// Whether any detector may hit: when not, [`detect_many`] finds nothing.
     pub fn any(&mut self, nt: &NormalizedText) -> bool {
         DETECTORS.iter().any(|s| self.possible(s.kind, nt))
+    }
+
+    /// The preconditions of a normalized view with this text and [`digit_count`] `digits`, all looked at now (a
+    /// stream asks before it builds the view, counting the digits it has not counted before).
+    pub fn of_text(text: &str, digits: usize) -> Precheck {
+        let mut can = [None; DETECTORS.len()];
+        for (c, s) in can.iter_mut().zip(&DETECTORS) {
+            *c = Some(possible_in(s.kind, text, digits));
+        }
+        Precheck { digits, can }
+    }
+
+    /// Whether `kind` may hit, as far as looked at ([`Precheck::of_text`]).
+    pub fn may(&self, kind: Kind) -> bool {
+        self.can[kind as usize] != Some(false)
+    }
+
+    /// `kind` cannot hit (the caller knows more than the preconditions: an e-mail without a `dot` token).
+    pub fn rule_out(&mut self, kind: Kind) {
+        self.can[kind as usize] = Some(false);
+    }
+
+    /// Rules out the kinds whose hits need a longer run of consecutive tokens than tokens `first..` of `nt` have:
+    /// the numeric kinds read windows of consecutive digit tokens (a card 13 digits, a phone 10, an SSN or a routing
+    /// number 9), an MBI 11 characters of consecutive candidate tokens ([`mbi::candidate`]).
+    pub fn rule_out_short_runs(&mut self, nt: &NormalizedText, first: usize) {
+        const NUMERIC: [Kind; 4] = [Kind::CreditCard, Kind::UsPhone, Kind::Ssn, Kind::AbaRouting];
+        let want_digits = if NUMERIC.iter().any(|&k| self.may(k)) { 13 } else { 0 };
+        let want_cands = if self.may(Kind::Mbi) { 11 } else { 0 };
+        let (mut digits, mut most_digits, mut cands, mut most_cands) = (0, 0, 0, 0);
+        for k in first..nt.len() {
+            if most_digits >= want_digits && most_cands >= want_cands {
+                break; // nothing more to rule out
+            }
+            let tok = nt.token(k);
+            let is_digits = nt.is_digits[k];
+            digits = if is_digits { digits + tok.len() } else { 0 };
+            most_digits = most_digits.max(digits);
+            if want_cands > 0 {
+                cands = if mbi::candidate(tok, is_digits) { cands + tok.len() } else { 0 };
+                most_cands = most_cands.max(cands);
+            }
+        }
+        for (kind, needs) in [
+            (Kind::CreditCard, most_digits >= 13),
+            (Kind::UsPhone, most_digits >= 10),
+            (Kind::Ssn, most_digits >= 9),
+            (Kind::AbaRouting, most_digits >= 9),
+            (Kind::Mbi, most_cands >= 11),
+        ] {
+            if !needs {
+                self.rule_out(kind);
+            }
+        }
+    }
+
+    /// Whether any detector may hit, as far as looked at.
+    pub fn any_may(&self) -> bool {
+        DETECTORS.iter().any(|s| self.may(s.kind))
     }
 }
 
