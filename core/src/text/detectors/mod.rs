@@ -417,7 +417,6 @@ fn possible_in(kind: Kind, text: &str, digits: usize) -> bool {
     digits >= spec.min_digits && spec.plausible.is_none_or(|f| f(text))
 }
 
-
 /// Runs detector `kind` over `nt` (no precondition, no specificity).
 pub fn detect(kind: Kind, nt: &NormalizedText, exempt: &Exempt) -> Vec<Hit> {
     (kind.spec().run)(&mut Ctx::new(nt), exempt)
