@@ -632,17 +632,12 @@ class EvidenceLog:
         with self.transaction() as tx:
             tx.lock({g[0] for g in gaps} | {sc.tenant for _, sc in prepared} | {f[0] for f in findings})
             by_tenant: dict[str, list[str]] = {}
-            for _, sc in prepared:
+            for _, sc in prepared:  # validated: tenant and call id are strings
                 by_tenant.setdefault(sc.tenant, []).append(sc.call_id)
             for t, call_ids in by_tenant.items():
                 tx.prefetch_calls(t, call_ids)
             for t, lost, reason in gaps:
                 tx.add_gap(t, lost, reason, now_ms)
-            calls_by_tenant: dict[str, list[str]] = {}
-            for _, sc in prepared:  # validated: tenant and call id are strings
-                calls_by_tenant.setdefault(sc.tenant, []).append(sc.call_id)
-            for t, call_ids in calls_by_tenant.items():
-                tx.prefetch_calls(t, call_ids)
             for i, sc in prepared:
                 try:
                     results[i] = tx.append_ready(sc) if isinstance(sc, ReadyRecord) else tx.append_scorecard(sc)
