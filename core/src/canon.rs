@@ -35,13 +35,9 @@ type Written = Result<(), Fallback>;
 /// Whether any byte of the 8 in `w` is below 0x20, `"` or `\\` (the bytes a JSON string escapes).
 #[inline]
 fn word_needs_escape(w: u64) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let below_space = w.wrapping_sub(ONES * 0x20) & !w;
-    let quote = w ^ (ONES * b'"' as u64);
-    let backslash = w ^ (ONES * b'\\' as u64);
-    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x;
-    (below_space | zero_byte(quote) | zero_byte(backslash)) & HIGH != 0
+    use crate::swar::{bytes_equal, HIGH, ONES};
+    let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
+    below_space | bytes_equal(w, b'"') | bytes_equal(w, b'\\') != 0
 }
 
 fn write_str(out: &mut Vec<u8>, s: &str) {
@@ -53,7 +49,7 @@ fn write_str(out: &mut Vec<u8>, s: &str) {
     while i < bytes.len() {
         // skip eight clean bytes at a time: most strings have nothing to escape
         if i + 8 <= bytes.len() {
-            let word = u64::from_le_bytes(bytes[i..i + 8].try_into().expect("eight bytes"));
+            let word = crate::swar::load(&bytes[i..i + 8]);
             if !word_needs_escape(word) {
                 i += 8;
                 continue;

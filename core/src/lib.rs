@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 
 pub mod canon;
 pub mod engine;
+pub mod swar;
 pub mod text;
 
 /// The engine version (also the package version: maturin reads it from Cargo.toml).

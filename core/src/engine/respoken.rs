@@ -46,6 +46,7 @@
 //! letters, e-mail words and random masks, removals, prefixes and suffixes) and the Python suite's stored-text
 //! comparison with the frozen gate (`tests/test_reference_gate.py`).
 
+use crate::swar;
 use crate::text::NormalizedText;
 
 use super::incremental::restarts_after;
@@ -88,8 +89,7 @@ fn common_prefix(a: &[u8], b: &[u8]) -> usize {
     let n = a.len().min(b.len());
     let mut i = 0;
     while i + 8 <= n {
-        let x = u64::from_le_bytes(a[i..i + 8].try_into().unwrap_or([0; 8]));
-        let y = u64::from_le_bytes(b[i..i + 8].try_into().unwrap_or([0; 8]));
+        let (x, y) = (swar::load(&a[i..i + 8]), swar::load(&b[i..i + 8]));
         if x != y {
             return i + ((x ^ y).trailing_zeros() / 8) as usize;
         }
@@ -104,8 +104,7 @@ fn common_suffix(a: &[u8], b: &[u8]) -> usize {
     let (a, b) = (&a[a.len() - n..], &b[b.len() - n..]);
     let mut k = 0; // bytes matched from the end
     while k + 8 <= n {
-        let x = u64::from_le_bytes(a[n - k - 8..n - k].try_into().unwrap_or([0; 8]));
-        let y = u64::from_le_bytes(b[n - k - 8..n - k].try_into().unwrap_or([0; 8]));
+        let (x, y) = (swar::load(&a[n - k - 8..n - k]), swar::load(&b[n - k - 8..n - k]));
         if x != y {
             return k + ((x ^ y).leading_zeros() / 8) as usize;
         }

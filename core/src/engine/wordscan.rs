@@ -19,6 +19,7 @@
 //! Regex atoms are not word-aligned (`190` inside `1990`): they stay a small byte automaton of their own, which only
 //! marks their regexes due.
 
+use crate::swar;
 use crate::text::NormalizedText;
 
 const ROOT: u32 = 0;
@@ -73,7 +74,7 @@ fn slot_of(head: u64, len: usize, bits: u32) -> usize {
 fn head_of(text: &[u8], s: usize, e: usize) -> u64 {
     let len = e - s;
     if s + 8 <= text.len() {
-        let x = u64::from_le_bytes(text[s..s + 8].try_into().unwrap());
+        let x = swar::load(&text[s..s + 8]);
         if len >= 8 {
             x
         } else {
@@ -91,18 +92,13 @@ fn head_of(text: &[u8], s: usize, e: usize) -> u64 {
 /// Whether a [`head_of`] holds a space (its padding bytes are zero, not spaces).
 #[inline(always)]
 fn has_space(head: u64) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    let x = head ^ (ONES * b' ' as u64);
-    x.wrapping_sub(ONES) & !x & (ONES << 7) != 0
+    swar::bytes_equal(head, b' ') != 0
 }
 
-/// The index of the first of the eight bytes of `x` (little-endian) that is one of `bytes`; 8 when none is. (The
-/// zero-byte test can flag a byte above a true zero, never below the first one.)
+/// The index of the first of the eight bytes of `x` (little-endian) that is one of `bytes`; 8 when none is.
 #[inline(always)]
 fn first_of(x: u64, bytes: [u8; 3]) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    let zero = |y: u64| y.wrapping_sub(ONES) & !y & (ONES << 7);
-    let found = zero(x ^ (ONES * bytes[0] as u64)) | zero(x ^ (ONES * bytes[1] as u64)) | zero(x ^ (ONES * bytes[2] as u64));
+    let found = swar::bytes_equal(x, bytes[0]) | swar::bytes_equal(x, bytes[1]) | swar::bytes_equal(x, bytes[2]);
     (found.trailing_zeros() / 8) as usize
 }
 
@@ -428,7 +424,7 @@ impl AtomAutomaton {
                 if let Some(bytes) = self.start_bytes {
                     // in the start state every other byte leaves it there: skip to the first that does not
                     while i + 8 <= text.len() {
-                        let at = first_of(u64::from_le_bytes(text[i..i + 8].try_into().unwrap()), bytes);
+                        let at = first_of(swar::load(&text[i..i + 8]), bytes);
                         i += at;
                         if at < 8 {
                             break;

@@ -24,6 +24,7 @@ pub use email::{PROVIDER_SPLITS, TLDS};
 pub use numeric::ID_LABELS;
 pub use validators::{aba_ok, luhn_ok, mbi_ok, nanp_ok, ssn_ok, Check, Rejection, CHECKS};
 
+use crate::swar::{self, bytes_between};
 use super::chars::{casefold, is_space};
 use super::NormalizedText;
 
@@ -165,13 +166,13 @@ fn canonical_mbi(v: &str) -> Option<String> {
 /// whose third is ("1 e4 …", "1 eg4 …": the shape's third character may be a letter, its fourth is a digit).
 ///
 /// It runs on every turn with five digits, so it looks for digits eight bytes at a time (one bit per byte, see
-/// [`bytes_between`]) and checks only the few bytes after each digit.
+/// [`swar::bytes_between`]) and checks only the few bytes after each digit.
 fn mbi_plausible(text: &str) -> bool {
     let b = text.as_bytes();
     let mut at = 0;
     while at < b.len() {
         let x = match b.get(at..at + 8) {
-            Some(eight) => u64::from_le_bytes(eight.try_into().unwrap_or([b' '; 8])),
+            Some(eight) => swar::load(eight),
             None => {
                 let mut word = [b' '; 8]; // past the end: spaces, never digits
                 word[..b.len() - at].copy_from_slice(&b[at..]);
@@ -197,15 +198,6 @@ fn mbi_starts_at(b: &[u8], i: usize) -> bool {
     let digit = |k: usize| b.get(k).is_some_and(u8::is_ascii_digit);
     let ends = |k: usize| b.get(k).is_none_or(|&c| c == b' ');
     lower(i + 1) || (b.get(i + 1) == Some(&b' ') && lower(i + 2) && (ends(i + 3) || digit(i + 3) || (lower(i + 3) && digit(i + 4))))
-}
-
-/// The high bit of each byte of `x` that is strictly between `m` and `n` (ASCII bytes only; `m < 128`, `n <= 128`):
-/// no carry or borrow crosses a byte, so every byte is tested exactly (the "has between" bit hack).
-#[inline(always)]
-fn bytes_between(x: u64, m: u8, n: u8) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    let low7 = x & (ONES * 127);
-    ((ONES * (127 + n as u64)).wrapping_sub(low7) & !x & low7.wrapping_add(ONES * (127 - m as u64))) & (ONES * 128)
 }
 
 fn spoken_at(text: &str) -> bool {
@@ -395,12 +387,12 @@ pub fn canonical_exempt<'a>(kind: Kind, values: impl IntoIterator<Item = &'a str
 /// Digit characters of the normalized text (spoken digits are digits there).
 #[inline]
 pub fn digit_count(nt: &NormalizedText) -> usize {
-    // every turn counts its digits: eight bytes at a time, one bit per digit byte (see [`bytes_between`])
+    // every turn counts its digits: eight bytes at a time, one bit per digit byte (see [`swar::bytes_between`])
     let b = nt.text.as_bytes();
     let mut chunks = b.chunks_exact(8);
     let mut n = 0;
     for eight in &mut chunks {
-        let x = u64::from_le_bytes(eight.try_into().unwrap_or([0; 8]));
+        let x = swar::load(eight);
         n += bytes_between(x, b'0' - 1, b'9' + 1).count_ones() as usize;
     }
     n + chunks.remainder().iter().filter(|c| c.is_ascii_digit()).count()
