@@ -120,7 +120,10 @@ unsafe fn utf8<'a>(op: *mut ffi::PyObject) -> Option<&'a str> {
         return None;
     }
     // CPython's UTF-8 of a str is valid UTF-8 by construction
-    Some(std::str::from_utf8_unchecked(std::slice::from_raw_parts(data.cast::<u8>(), len as usize)))
+    Some(std::str::from_utf8_unchecked(std::slice::from_raw_parts(
+        data.cast::<u8>(),
+        len as usize,
+    )))
 }
 
 /// Writes one value. Works on borrowed pointers: nothing here runs Python code (no `__iter__`, `__index__` or
@@ -138,13 +141,21 @@ unsafe fn write_value(out: &mut Vec<u8>, op: *mut ffi::PyObject, depth: usize) -
         write_object(out, op, depth)?;
     } else if ty == addr_of_mut!(ffi::PyList_Type) || ty == addr_of_mut!(ffi::PyTuple_Type) {
         let list = ty == addr_of_mut!(ffi::PyList_Type);
-        let n = if list { ffi::PyList_Size(op) } else { ffi::PyTuple_Size(op) };
+        let n = if list {
+            ffi::PyList_Size(op)
+        } else {
+            ffi::PyTuple_Size(op)
+        };
         out.push(b'[');
         for k in 0..n {
             if k > 0 {
                 out.push(b',');
             }
-            let item = if list { ffi::PyList_GetItem(op, k) } else { ffi::PyTuple_GetItem(op, k) };
+            let item = if list {
+                ffi::PyList_GetItem(op, k)
+            } else {
+                ffi::PyTuple_GetItem(op, k)
+            };
             write_value(out, item, depth + 1)?;
         }
         out.push(b']');

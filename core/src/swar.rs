@@ -49,13 +49,21 @@ mod tests {
             seed ^= seed >> 7;
             seed ^= seed << 17;
             // bytes drawn from a small alphabet (zero, space, quote, digits, letters) so equal bytes are common
-            let bytes: Vec<u8> = (0..8).map(|k| b"\0 \"09az\x7f"[((seed >> (k * 8)) % 8) as usize]).collect();
+            let bytes: Vec<u8> = (0..8)
+                .map(|k| b"\0 \"09az\x7f"[((seed >> (k * 8)) % 8) as usize])
+                .collect();
             let x = load(&bytes);
             let first = |flags: u64| (flags.trailing_zeros() / 8) as usize;
-            assert_eq!(first(bytes_equal(x, b' ')), bytes.iter().position(|&c| c == b' ').unwrap_or(8));
+            assert_eq!(
+                first(bytes_equal(x, b' ')),
+                bytes.iter().position(|&c| c == b' ').unwrap_or(8)
+            );
             assert_eq!(first(zero_bytes(x)), bytes.iter().position(|&c| c == 0).unwrap_or(8));
             let digits = bytes_between(x, b'0' - 1, b'9' + 1);
-            assert_eq!(digits.count_ones() as usize, bytes.iter().filter(|c| c.is_ascii_digit()).count());
+            assert_eq!(
+                digits.count_ones() as usize,
+                bytes.iter().filter(|c| c.is_ascii_digit()).count()
+            );
         }
     }
 }

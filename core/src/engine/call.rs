@@ -108,7 +108,10 @@ pub fn read_t(t: &Bound<'_, PyAny>) -> PyResult<Option<T>> {
     if let Ok(i) = t.downcast::<PyInt>() {
         if !t.is_instance_of::<pyo3::types::PyBool>() {
             let f: f64 = i.extract()?;
-            return Ok(Some(T { f, int: i.extract::<i64>().ok() }));
+            return Ok(Some(T {
+                f,
+                int: i.extract::<i64>().ok(),
+            }));
         }
     }
     if let Ok(f) = t.downcast::<PyFloat>() {
@@ -131,7 +134,10 @@ pub(crate) fn plain_t(t: &Bound<'_, PyAny>) -> bool {
 pub fn t_to_py(py: Python<'_>, t: Option<T>) -> PyObject {
     match t {
         None => py.None(),
-        Some(T { int: Some(i), .. }) => i.into_pyobject(py).map(|x| x.into_any().unbind()).unwrap_or_else(|_| py.None()),
+        Some(T { int: Some(i), .. }) => i
+            .into_pyobject(py)
+            .map(|x| x.into_any().unbind())
+            .unwrap_or_else(|_| py.None()),
         Some(T { f, .. }) => PyFloat::new(py, f).into_any().unbind(),
     }
 }
@@ -208,7 +214,10 @@ impl CallCore {
             ended: false,
             facts: vec![None; p.field_names.len()],
             scope_off: vec![None; p.rules.len()],
-            vars: ScanVars { tokens: vec![None; p.matchers.variables.len()], exempt: vec![Vec::new(); p.matchers.detectors.len()] },
+            vars: ScanVars {
+                tokens: vec![None; p.matchers.variables.len()],
+                exempt: vec![Vec::new(); p.matchers.detectors.len()],
+            },
             unmatchable: vec![None; n_m],
             fill: vec![None; p.fill_variables.len()],
             mode_cap: sh.mode_cap,
@@ -241,15 +250,23 @@ impl CallCore {
     /// normalized whole.
     fn respoken(&mut self, orig: &str, spoken: &str) -> PyResult<View> {
         stage(Stage::Normalize)?;
-        let mut view = View { nt: super::native::pooled() };
+        let mut view = View {
+            nt: super::native::pooled(),
+        };
         if let Some(turn) = self.turn_view.as_deref() {
             if turn.nt.original == orig {
                 let before = self.literal(&self.plan.prefixes);
                 let after = self.literal(&self.plan.suffixes);
                 // scratch for the words the rewrite changed, from the pool (a call rewrites few turns)
                 let mut mid = super::native::pooled();
-                let spliced =
-                    super::respoken::respoken_view(&turn.nt, spoken, before.as_deref(), after.as_deref(), &mut mid, &mut view.nt);
+                let spliced = super::respoken::respoken_view(
+                    &turn.nt,
+                    spoken,
+                    before.as_deref(),
+                    after.as_deref(),
+                    &mut mid,
+                    &mut view.nt,
+                );
                 super::native::recycle(mid);
                 if spliced {
                     return Ok(view);
@@ -271,7 +288,8 @@ impl CallCore {
             let mut at = 0;
             lines.iter().enumerate().all(|(k, line)| {
                 let sep = usize::from(k > 0);
-                let ok = (k == 0 || t.get(at) == Some(&b' ')) && t.get(at + sep..at + sep + line.len()) == Some(line.as_bytes());
+                let ok = (k == 0 || t.get(at) == Some(&b' '))
+                    && t.get(at + sep..at + sep + line.len()) == Some(line.as_bytes());
                 at += sep + line.len();
                 ok
             }) && at == t.len()
@@ -292,7 +310,9 @@ impl CallCore {
         stage(Stage::Scan)?;
         let sh = self.sh.clone();
         let out = if aux { &mut self.aux } else { &mut self.matches };
-        sh.program.matchers.scan(view, &self.vars, out, &mut self.scratch, self.tracer.as_mut())
+        sh.program
+            .matchers
+            .scan(view, &self.vars, out, &mut self.scratch, self.tracer.as_mut())
     }
 
     fn apply(&self, py: Python<'_>, text: &Text<'_>, edits: &[Edit]) -> PyResult<Vec<Piece>> {
@@ -313,7 +333,13 @@ impl CallCore {
 
     /// `text` for storage with `spans` (detector hits) masked as `[kind]`, each recorded as a redaction of the
     /// current turn.
-    fn redact_for_storage(&mut self, py: Python<'_>, text: &Text<'_>, orig: &Bound<'_, PyString>, spans: &[Span]) -> PyResult<Py<PyString>> {
+    fn redact_for_storage(
+        &mut self,
+        py: Python<'_>,
+        text: &Text<'_>,
+        orig: &Bound<'_, PyString>,
+        spans: &[Span],
+    ) -> PyResult<Py<PyString>> {
         stage(Stage::RedactForStorage)?;
         let mut spans: Vec<Span> = spans.iter().filter(|s| s.kind != NO_KIND).copied().collect();
         spans.sort_unstable();
@@ -322,7 +348,11 @@ impl CallCore {
         for s in &spans {
             let kind = DetKind::from_code(s.kind).expect("a detector span");
             edits.push((s.start as usize, s.end as usize, format!("[{}]", kind.name())));
-            self.redactions.push(Redaction { kind, turn: self.st.seq, span: (s.start, s.end) });
+            self.redactions.push(Redaction {
+                kind,
+                turn: self.st.seq,
+                span: (s.start, s.end),
+            });
         }
         if edits.is_empty() {
             stage(Stage::ApplyEdits)?;
@@ -334,7 +364,13 @@ impl CallCore {
 
     /// `text` for storage with every hit of the pack set's detectors masked (`[kind]`), recorded as a redaction
     /// of the current turn unless `record` is false; the withheld marker if that cannot be done.
-    pub fn redact_detectors(&mut self, py: Python<'_>, orig: &Bound<'_, PyString>, spans: Option<Vec<Span>>, record: bool) -> Py<PyString> {
+    pub fn redact_detectors(
+        &mut self,
+        py: Python<'_>,
+        orig: &Bound<'_, PyString>,
+        spans: Option<Vec<Span>>,
+        record: bool,
+    ) -> Py<PyString> {
         let got = (|| -> PyResult<Py<PyString>> {
             let (s, lossy) = py_text(orig)?;
             let text = Text::new(&s, if lossy { Some(orig.clone()) } else { None });
@@ -352,7 +388,13 @@ impl CallCore {
                         kinds
                             .iter()
                             .zip(hits.iter())
-                            .flat_map(|(k, hs)| hs.iter().map(move |h| Span { start: h.start, end: h.end, kind: k.code() }))
+                            .flat_map(|(k, hs)| {
+                                hs.iter().map(move |h| Span {
+                                    start: h.start,
+                                    end: h.end,
+                                    kind: k.code(),
+                                })
+                            })
                             .collect()
                     }
                 }
@@ -368,7 +410,13 @@ impl CallCore {
             spans.dedup();
             let edits: Vec<Edit> = spans
                 .iter()
-                .map(|s| (s.start as usize, s.end as usize, format!("[{}]", DetKind::from_code(s.kind).map_or("pii", |k| k.name()))))
+                .map(|s| {
+                    (
+                        s.start as usize,
+                        s.end as usize,
+                        format!("[{}]", DetKind::from_code(s.kind).map_or("pii", |k| k.name())),
+                    )
+                })
                 .collect();
             let pieces = self.apply(py, &text, &edits)?;
             self.py_text(py, &text, &pieces)
@@ -380,13 +428,25 @@ impl CallCore {
         stage(Stage::TimelineEvent)?;
         let at = t.map(|t| t.f).unwrap_or_else(|| self.st.last_t.map_or(0.0, |t| t.f));
         let _ = py;
-        self.timeline.push(Entry { seq: self.st.seq, t: at, role, text, barge: None });
+        self.timeline.push(Entry {
+            seq: self.st.seq,
+            t: at,
+            role,
+            text,
+            barge: None,
+        });
         Ok(())
     }
 
     fn push_entry(&mut self, role: Role, text: Py<PyString>, t: Option<T>) {
         let at = t.map(|t| t.f).unwrap_or_else(|| self.st.last_t.map_or(0.0, |t| t.f));
-        self.timeline.push(Entry { seq: self.st.seq, t: at, role, text, barge: None });
+        self.timeline.push(Entry {
+            seq: self.st.seq,
+            t: at,
+            role,
+            text,
+            barge: None,
+        });
     }
 
     // ------------------------------------------------------------------------------------- setup
@@ -397,7 +457,11 @@ impl CallCore {
         for &ci in &program.top_must_say {
             let ob = view!(self, py).open_obligation(&mut self.st, ci, 1, 0.0);
             if let Some(t) = self.tracer.as_mut() {
-                t.push(Event::WindowOpened { rule: program.checks[ci as usize].rule(), check: ci, obligation: true });
+                t.push(Event::WindowOpened {
+                    rule: program.checks[ci as usize].rule(),
+                    check: ci,
+                    obligation: true,
+                });
             }
             self.st.obligations.push(ob);
         }
@@ -411,7 +475,9 @@ impl CallCore {
         let pending = std::mem::take(&mut self.st.require_pending);
         let mut still = Vec::new();
         for ci in pending {
-            let Check::Require { rule, expr } = &program.checks[ci as usize] else { continue };
+            let Check::Require { rule, expr } = &program.checks[ci as usize] else {
+                continue;
+            };
             let rule = *rule;
             let view = view!(self, py);
             if !view.applies(&mut self.st, rule, true) {
@@ -458,7 +524,15 @@ impl CallCore {
             }
             self.st.recorded.push(rule);
         }
-        self.findings.push(Finding { rule, action: v.action, at_t: t, turn, span: v.span, remediated: v.remediated, late: false });
+        self.findings.push(Finding {
+            rule,
+            action: v.action,
+            at_t: t,
+            turn,
+            span: v.span,
+            remediated: v.remediated,
+            late: false,
+        });
         Ok(true)
     }
 
@@ -499,7 +573,13 @@ impl CallCore {
     ) -> PyResult<Bound<'py, Decision>> {
         Bound::new(
             py,
-            Decision::new_core(self.sh.strs.actions[action.code()].clone_ref(py), text, findings, latency as i64, preempt),
+            Decision::new_core(
+                self.sh.strs.actions[action.code()].clone_ref(py),
+                text,
+                findings,
+                latency as i64,
+                preempt,
+            ),
         )
     }
 
@@ -532,7 +612,11 @@ impl CallCore {
                 Some(s) => s.into_pyobject(py)?.into_any().unbind(),
                 None => py.None(),
             };
-            let kind = if v.kind == NO_KIND { py.None() } else { strs.kinds[v.kind as usize].clone_ref(py).into_any() };
+            let kind = if v.kind == NO_KIND {
+                py.None()
+            } else {
+                strs.kinds[v.kind as usize].clone_ref(py).into_any()
+            };
             items.push(Py::new(
                 py,
                 TurnFinding {
@@ -568,7 +652,11 @@ impl CallCore {
         if self.plan.suppress > 0 {
             let handoff = self.plan.suppress >= 3;
             let line = if handoff {
-                self.sh.handoff_line.as_ref().map(|s| s.clone_ref(py).into_any()).unwrap_or_else(|| py.None())
+                self.sh
+                    .handoff_line
+                    .as_ref()
+                    .map(|s| s.clone_ref(py).into_any())
+                    .unwrap_or_else(|| py.None())
             } else {
                 self.fallback(py)
             };
@@ -584,7 +672,13 @@ impl CallCore {
                 }
                 return Ok((Action::Block, self.fallback(py)));
             }
-            self.outcome.injected = self.plan.prefixes.iter().chain(self.plan.suffixes.iter()).cloned().collect();
+            self.outcome.injected = self
+                .plan
+                .prefixes
+                .iter()
+                .chain(self.plan.suffixes.iter())
+                .cloned()
+                .collect();
             let spoken = self.py_text(py, text, &pieces)?;
             return Ok((Action::Modify, spoken.into_any()));
         }
@@ -613,7 +707,8 @@ impl CallCore {
         let gone = |id: u64| out.closed.contains(&id) || (!suppressed && out.met.contains(&id));
         st.obligations.retain(|o| !gone(o.id));
         if !suppressed {
-            st.obligations.extend(out.opened.iter().filter(|o| !gone(o.id)).cloned());
+            st.obligations
+                .extend(out.opened.iter().filter(|o| !gone(o.id)).cloned());
             st.prohibitions.extend(out.opened_prohibitions.iter().cloned());
             for &s in &out.states_set {
                 set_state(st, self.tracer.as_mut(), s, StateSetter::Agent);
@@ -689,12 +784,23 @@ impl CallCore {
             if cache.len() >= INJECTED_CACHE {
                 cache.remove(0);
             }
-            cache.push(InjectedHits { text: text.to_string(), vars: self.vars.clone(), hits });
+            cache.push(InjectedHits {
+                text: text.to_string(),
+                vars: self.vars.clone(),
+                hits,
+            });
         }
         Ok(())
     }
 
-    fn commit(&mut self, py: Python<'_>, action: Action, spoken: &PyObject, text: &Text<'_>, orig: &Bound<'_, PyString>) -> PyResult<()> {
+    fn commit(
+        &mut self,
+        py: Python<'_>,
+        action: Action,
+        spoken: &PyObject,
+        text: &Text<'_>,
+        orig: &Bound<'_, PyString>,
+    ) -> PyResult<()> {
         stage(Stage::Commit)?;
         let suppressed = action.suppresses();
         self.st.agent_turns = self.outcome.turn;
@@ -714,7 +820,9 @@ impl CallCore {
         let seq = self.st.seq;
         let t = self.outcome.t;
         let violations = std::mem::take(&mut self.outcome.violations);
-        let recorded = violations.iter().try_for_each(|v| self.record(v, Some(seq), t).map(|_| ()));
+        let recorded = violations
+            .iter()
+            .try_for_each(|v| self.record(v, Some(seq), t).map(|_| ()));
         self.outcome.violations = violations;
         recorded?;
         let stored: Py<PyString> = if !suppressed && !self.outcome.pii_spans.is_empty() {
@@ -730,7 +838,13 @@ impl CallCore {
         Ok(())
     }
 
-    fn stored_agent_text(&mut self, py: Python<'_>, spoken: &PyObject, text: &Text<'_>, orig: &Bound<'_, PyString>) -> PyResult<Py<PyString>> {
+    fn stored_agent_text(
+        &mut self,
+        py: Python<'_>,
+        spoken: &PyObject,
+        text: &Text<'_>,
+        orig: &Bound<'_, PyString>,
+    ) -> PyResult<Py<PyString>> {
         stage(Stage::StoredAgentText)?;
         let spoken = spoken.bind(py);
         if spoken.is(orig) || spoken.eq(orig)? {
@@ -779,7 +893,11 @@ impl CallCore {
             stage(Stage::Scan)?;
         } else {
             // the call's own view, normalized into in place: no buffers to fetch, move or give back per turn
-            let mut view = self.turn_view.take().unwrap_or_else(|| Box::new(View { nt: super::native::pooled() }));
+            let mut view = self.turn_view.take().unwrap_or_else(|| {
+                Box::new(View {
+                    nt: super::native::pooled(),
+                })
+            });
             stage(Stage::Normalize)?;
             crate::text::normalize_into(&s, &mut view.nt);
             let scanned = self.scan_into(&view, false);
@@ -791,7 +909,15 @@ impl CallCore {
         }
         let text = Text::new(&s, if lossy { Some(orig.clone()) } else { None });
         // the view borrows other fields than these: nothing is moved out and back (the outcome is large)
-        view!(self, py).evaluate(&mut self.st, &self.matches, &s, t, true, &mut self.outcome, self.tracer.as_mut());
+        view!(self, py).evaluate(
+            &mut self.st,
+            &self.matches,
+            &s,
+            t,
+            true,
+            &mut self.outcome,
+            self.tracer.as_mut(),
+        );
         let (action, spoken) = self.decide(py, &text, orig)?;
         *decided = Some(action);
         if past(deadline) {
@@ -808,7 +934,12 @@ impl CallCore {
     }
 
     /// Check one agent turn before it is spoken (see the module docstring for the failure contract).
-    pub fn agent_turn_checked<'py>(&mut self, py: Python<'py>, orig: &Bound<'py, PyString>, t: Option<T>) -> PyResult<Bound<'py, Decision>> {
+    pub fn agent_turn_checked<'py>(
+        &mut self,
+        py: Python<'py>,
+        orig: &Bound<'py, PyString>,
+        t: Option<T>,
+    ) -> PyResult<Bound<'py, Decision>> {
         self.agent_turn_with(py, orig, t, None)
     }
 
@@ -832,7 +963,9 @@ impl CallCore {
         if let Some(m) = prepared {
             std::mem::swap(&mut self.matches, m);
         }
-        let got = catch_unwind(AssertUnwindSafe(|| self.agent_body(py, orig, t, started, &mut decided, reuse)));
+        let got = catch_unwind(AssertUnwindSafe(|| {
+            self.agent_body(py, orig, t, started, &mut decided, reuse)
+        }));
         match got {
             Ok(Ok(d)) => Ok(d),
             Ok(Err(Fail::Over(spans))) => {
@@ -850,15 +983,40 @@ impl CallCore {
     }
 
     /// Out of time before the rules ran: let the turn go (fail open or closed) and judge it later.
-    fn defer<'py>(&mut self, py: Python<'py>, orig: &Bound<'py, PyString>, t: Option<T>, elapsed: u64, spans: Option<Vec<Span>>) -> PyResult<Bound<'py, Decision>> {
+    fn defer<'py>(
+        &mut self,
+        py: Python<'py>,
+        orig: &Bound<'py, PyString>,
+        t: Option<T>,
+        elapsed: u64,
+        spans: Option<Vec<Span>>,
+    ) -> PyResult<Bound<'py, Decision>> {
         self.st.fail_open_events += 1;
         self.latencies.push(elapsed);
-        self.late = Some(Late { text: orig.clone().unbind(), t, spans });
+        self.late = Some(Late {
+            text: orig.clone().unbind(),
+            t,
+            spans,
+        });
         let empty = self.sh.strs.empty_tuple.clone_ref(py);
         if self.sh.fail_open {
-            self.decision(py, Action::Pass, orig.clone().into_any().unbind(), empty.clone_ref(py), elapsed, empty)
+            self.decision(
+                py,
+                Action::Pass,
+                orig.clone().into_any().unbind(),
+                empty.clone_ref(py),
+                elapsed,
+                empty,
+            )
         } else {
-            self.decision(py, Action::Block, self.fallback(py), empty.clone_ref(py), elapsed, empty)
+            self.decision(
+                py,
+                Action::Block,
+                self.fallback(py),
+                empty.clone_ref(py),
+                elapsed,
+                empty,
+            )
         }
     }
 
@@ -927,15 +1085,36 @@ impl CallCore {
         self.record_unavailable(py, orig, t, commit, spans);
         let empty = self.sh.strs.empty_tuple.clone_ref(py);
         if self.sh.fail_open {
-            self.decision(py, Action::Pass, orig.clone().into_any().unbind(), empty.clone_ref(py), elapsed, empty)
+            self.decision(
+                py,
+                Action::Pass,
+                orig.clone().into_any().unbind(),
+                empty.clone_ref(py),
+                elapsed,
+                empty,
+            )
         } else {
-            self.decision(py, Action::Block, self.fallback(py), empty.clone_ref(py), elapsed, empty)
+            self.decision(
+                py,
+                Action::Block,
+                self.fallback(py),
+                empty.clone_ref(py),
+                elapsed,
+                empty,
+            )
         }
     }
 
     /// Record a turn the gate did not act on: the text redacted by the detectors alone (or withheld); failing
     /// closed, the fallback line. Findings the evaluation computed are kept, marked late.
-    fn record_unavailable(&mut self, py: Python<'_>, orig: &Bound<'_, PyString>, t: Option<T>, commit: bool, spans: Option<Vec<Span>>) {
+    fn record_unavailable(
+        &mut self,
+        py: Python<'_>,
+        orig: &Bound<'_, PyString>,
+        t: Option<T>,
+        commit: bool,
+        spans: Option<Vec<Span>>,
+    ) {
         let fail_open = self.sh.fail_open;
         let got = (|| -> PyResult<()> {
             self.st.agent_turns += 1;
@@ -997,23 +1176,47 @@ impl CallCore {
         let result = (|| -> PyResult<()> {
             if !matches.is_empty() {
                 for &ci in &program.caller_cues {
-                    let Check::Cue { rule, matcher, and_not, after, .. } = &program.checks[ci as usize] else { continue };
+                    let Check::Cue {
+                        rule,
+                        matcher,
+                        and_not,
+                        after,
+                        ..
+                    } = &program.checks[ci as usize]
+                    else {
+                        continue;
+                    };
                     if !matches.contains(*matcher) || and_not.is_some_and(|a| matches.contains(a)) {
                         continue;
                     }
                     if after.is_some() && !self.st.after_open.iter().any(|(c, _)| *c == ci) {
                         // the agent's previous turn did not ask what this cue answers
                         if let Some(tr) = self.tracer.as_mut() {
-                            tr.push(Event::DidNotFire { rule: *rule, check: ci, reason: Reason::StateNotSet });
+                            tr.push(Event::DidNotFire {
+                                rule: *rule,
+                                check: ci,
+                                reason: Reason::StateNotSet,
+                            });
                         }
                         continue;
                     }
                     let view = view!(self, py);
                     if view.applies(&mut self.st, *rule, true) {
                         let start = self.st.agent_turns + 1;
-                        view.open_cue(&mut self.st, ci, start, t.map_or(0.0, |t| t.f), None, self.tracer.as_mut());
+                        view.open_cue(
+                            &mut self.st,
+                            ci,
+                            start,
+                            t.map_or(0.0, |t| t.f),
+                            None,
+                            self.tracer.as_mut(),
+                        );
                     } else if let Some(tr) = self.tracer.as_mut() {
-                        tr.push(Event::DidNotFire { rule: *rule, check: ci, reason: Reason::NotApplicable });
+                        tr.push(Event::DidNotFire {
+                            rule: *rule,
+                            check: ci,
+                            reason: Reason::NotApplicable,
+                        });
                     }
                 }
                 for (mid, steps) in &program.state_steps_by_matcher {
@@ -1022,7 +1225,10 @@ impl CallCore {
                     }
                     for &(si, _) in steps {
                         let state = &program.states[si as usize];
-                        if state.steps.len() == 1 && state.steps[0].speaker == Speaker::Caller && step_hit(&matches, &state.steps[0]).is_some() {
+                        if state.steps.len() == 1
+                            && state.steps[0].speaker == Speaker::Caller
+                            && step_hit(&matches, &state.steps[0]).is_some()
+                        {
                             self.set_state(state.name, StateSetter::Caller);
                         }
                     }
@@ -1089,7 +1295,13 @@ impl CallCore {
         }
     }
 
-    pub fn other_turn_checked(&mut self, py: Python<'_>, role: &Bound<'_, PyString>, orig: &Bound<'_, PyString>, t: Option<T>) {
+    pub fn other_turn_checked(
+        &mut self,
+        py: Python<'_>,
+        role: &Bound<'_, PyString>,
+        orig: &Bound<'_, PyString>,
+        t: Option<T>,
+    ) {
         if self.late.is_some() {
             self.settle(py);
         }
@@ -1109,7 +1321,12 @@ impl CallCore {
         let obligations = std::mem::take(&mut self.st.obligations);
         let last_t = self.st.last_t;
         for ob in &obligations {
-            let Check::MustSay { rule, matcher, in_cue, .. } = &program.checks[ob.check as usize] else { continue };
+            let Check::MustSay {
+                rule, matcher, in_cue, ..
+            } = &program.checks[ob.check as usize]
+            else {
+                continue;
+            };
             let rule = *rule;
             if let Some(why) = &self.unmatchable[*matcher as usize] {
                 self.st.set_unknown(rule, Unknown::Text(why.clone()));
@@ -1147,7 +1364,13 @@ impl CallCore {
         };
         ctx.eval(e);
         let names = &self.sh.program.field_names;
-        let mut out: Vec<String> = ctx.missing.unwrap().into_inner().into_iter().map(|f| names[f as usize].clone()).collect();
+        let mut out: Vec<String> = ctx
+            .missing
+            .unwrap()
+            .into_inner()
+            .into_iter()
+            .map(|f| names[f as usize].clone())
+            .collect();
         out.sort();
         out.dedup();
         out
@@ -1191,7 +1414,11 @@ impl CallCore {
     pub fn snapshot_now(&self, py: Python<'_>) -> Snapshot {
         Snapshot {
             state: self.st.clone(),
-            late: self.late.as_ref().map(|l| Late { text: l.text.clone_ref(py), t: l.t, spans: l.spans.clone() }),
+            late: self.late.as_ref().map(|l| Late {
+                text: l.text.clone_ref(py),
+                t: l.t,
+                spans: l.spans.clone(),
+            }),
             findings: self.findings.len(),
             redactions: self.redactions.len(),
             timeline: self.timeline.len(),
@@ -1254,7 +1481,12 @@ fn agent_spoke(st: &mut TurnState, asked_states: &[u32], asked_cues: &[u32]) {
 
 // ------------------------------------------------------------------------------------------------- Python face
 
-fn check_via_facade(slf: &Bound<'_, CallCore>, text: &Bound<'_, PyAny>, t: &Bound<'_, PyAny>, where_: &str) -> PyResult<()> {
+fn check_via_facade(
+    slf: &Bound<'_, CallCore>,
+    text: &Bound<'_, PyAny>,
+    t: &Bound<'_, PyAny>,
+    where_: &str,
+) -> PyResult<()> {
     slf.call_method1("_check_turn", (text, t, where_))?;
     Ok(())
 }
@@ -1265,7 +1497,10 @@ pub(crate) fn notify(py: Python<'_>, slf: &Bound<'_, CallCore>, role: &str, t: &
         if me.observers.bind(py).is_empty() {
             return;
         }
-        (me.observers.clone_ref(py), me.last_stored.as_ref().map(|s| s.clone_ref(py)))
+        (
+            me.observers.clone_ref(py),
+            me.last_stored.as_ref().map(|s| s.clone_ref(py)),
+        )
     };
     let Some(stored) = stored else { return };
     for obs in observers.bind(py).iter() {
@@ -1287,12 +1522,21 @@ impl CallCore {
         _kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         let observers = PyTuple::new(py, observers.try_iter()?.collect::<PyResult<Vec<_>>>()?)?.unbind();
-        Ok(CallCore::new_core(py, engine.get().shared.clone(), observers, preempt.unbind()))
+        Ok(CallCore::new_core(
+            py,
+            engine.get().shared.clone(),
+            observers,
+            preempt.unbind(),
+        ))
     }
 
     /// Check one agent turn before it is spoken; returns the :class:`Decision`. Never raises on content.
     #[pyo3(signature = (text, t=None))]
-    fn agent_turn<'py>(slf: &Bound<'py, Self>, text: &Bound<'py, PyAny>, t: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, Decision>> {
+    fn agent_turn<'py>(
+        slf: &Bound<'py, Self>,
+        text: &Bound<'py, PyAny>,
+        t: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, Decision>> {
         let py = slf.py();
         let none = py.None().into_bound(py);
         let t = t.unwrap_or(&none);
@@ -1328,13 +1572,24 @@ impl CallCore {
     /// Keep a turn that is not speech (``system`` prompt, ``tool`` result) on the timeline. It is never scored;
     /// PII in it is redacted by the detectors.
     #[pyo3(signature = (role, text, t=None))]
-    fn other_turn(slf: &Bound<'_, Self>, role: &Bound<'_, PyAny>, text: &Bound<'_, PyAny>, t: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+    fn other_turn(
+        slf: &Bound<'_, Self>,
+        role: &Bound<'_, PyAny>,
+        text: &Bound<'_, PyAny>,
+        t: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
         let py = slf.py();
         let none = py.None().into_bound(py);
         let t = t.unwrap_or(&none);
         let Ok(role) = role.downcast::<PyString>() else {
-            let kind = if role.is_none() { "None".to_string() } else { role.get_type().name()?.to_string() };
-            return Err(PyTypeError::new_err(format!("other_turn: role must be a str such as 'system' or 'tool', not {kind}")));
+            let kind = if role.is_none() {
+                "None".to_string()
+            } else {
+                role.get_type().name()?.to_string()
+            };
+            return Err(PyTypeError::new_err(format!(
+                "other_turn: role must be a str such as 'system' or 'tool', not {kind}"
+            )));
         };
         let ok = text.is_exact_instance_of::<PyString>() && plain_t(t) && !slf.borrow().ended;
         if !ok {
@@ -1372,7 +1627,11 @@ impl CallCore {
             if rule >= self.scope_off.len() {
                 return Err(PyValueError::new_err("scope_off: rule out of range"));
             }
-            self.scope_off[rule] = Some(ScopeOff { missing, reason, from_pack });
+            self.scope_off[rule] = Some(ScopeOff {
+                missing,
+                reason,
+                from_pack,
+            });
         }
         for (i, name) in program.matchers.variables.iter().enumerate() {
             self.vars.tokens[i] = match var_tokens.get_item(name)? {
@@ -1381,7 +1640,11 @@ impl CallCore {
             };
         }
         for (i, d) in program.matchers.detectors.iter().enumerate() {
-            self.vars.exempt[i] = if d.exempt.as_deref() == Some("callback_numbers") { exempt.clone() } else { Vec::new() };
+            self.vars.exempt[i] = if d.exempt.as_deref() == Some("callback_numbers") {
+                exempt.clone()
+            } else {
+                Vec::new()
+            };
         }
         for (i, name) in program.fill_variables.iter().enumerate() {
             self.fill[i] = match fill.get_item(name)? {
@@ -1448,7 +1711,12 @@ impl CallCore {
     }
 
     #[pyo3(signature = (text, t=None))]
-    fn _facts_event(&mut self, py: Python<'_>, text: Bound<'_, PyString>, t: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+    fn _facts_event(
+        &mut self,
+        py: Python<'_>,
+        text: Bound<'_, PyString>,
+        t: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
         let t = match t {
             Some(t) => read_t(t)?,
             None => None,
@@ -1458,7 +1726,12 @@ impl CallCore {
 
     /// Record a turn the gate could not act on (a stream that failed) and return the fail-open decision.
     #[pyo3(signature = (text, t=None))]
-    fn _unavailable<'py>(&mut self, py: Python<'py>, text: &Bound<'py, PyString>, t: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, Decision>> {
+    fn _unavailable<'py>(
+        &mut self,
+        py: Python<'py>,
+        text: &Bound<'py, PyString>,
+        t: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, Decision>> {
         let t = match t {
             Some(t) => read_t(t)?,
             None => None,
@@ -1495,10 +1768,22 @@ impl CallCore {
     /// ``text`` for storage with every hit of the pack set's detectors masked (``[kind]``), recorded as a
     /// redaction of the current turn unless ``record`` is false; the withheld marker if that cannot be done.
     #[pyo3(signature = (text, spans=None, *, record=true))]
-    fn redact_by_detectors(&mut self, py: Python<'_>, text: &Bound<'_, PyString>, spans: Option<Vec<(u32, u32, String)>>, record: bool) -> Py<PyString> {
+    fn redact_by_detectors(
+        &mut self,
+        py: Python<'_>,
+        text: &Bound<'_, PyString>,
+        spans: Option<Vec<(u32, u32, String)>>,
+        record: bool,
+    ) -> Py<PyString> {
         let spans = spans.map(|v| {
             v.into_iter()
-                .filter_map(|(s, e, k)| DetKind::parse(&k).map(|k| Span { start: s, end: e, kind: k.code() }))
+                .filter_map(|(s, e, k)| {
+                    DetKind::parse(&k).map(|k| Span {
+                        start: s,
+                        end: e,
+                        kind: k.code(),
+                    })
+                })
                 .collect()
         });
         self.redact_detectors(py, text, spans, record)
@@ -1515,7 +1800,9 @@ impl CallCore {
             let view = View::of(&s);
             stage(Stage::Scan)?;
             let sh = self.sh.clone();
-            sh.program.matchers.scan(&view, &self.vars, &mut self.aux, &mut self.scratch, None)?;
+            sh.program
+                .matchers
+                .scan(&view, &self.vars, &mut self.aux, &mut self.scratch, None)?;
             let mut spans = self.aux.detector_spans();
             if spans.is_empty() {
                 return Ok(text.clone().unbind());
@@ -1525,7 +1812,13 @@ impl CallCore {
             let t = Text::new(&s, if lossy { Some(text.clone()) } else { None });
             let edits: Vec<Edit> = spans
                 .iter()
-                .map(|sp| (sp.start as usize, sp.end as usize, format!("[{}]", DetKind::from_code(sp.kind).map_or("pii", |k| k.name()))))
+                .map(|sp| {
+                    (
+                        sp.start as usize,
+                        sp.end as usize,
+                        format!("[{}]", DetKind::from_code(sp.kind).map_or("pii", |k| k.name())),
+                    )
+                })
                 .collect();
             let pieces = apply_edits(py, &t, &edits);
             self.py_text(py, &t, &pieces)
@@ -1538,7 +1831,13 @@ impl CallCore {
         let (s, _) = py_text(text)?;
         let view = View::of(&s);
         let sh = self.sh.clone();
-        sh.program.matchers.scan(&view, &self.vars, &mut self.aux, &mut self.scratch, self.tracer.as_mut())?;
+        sh.program.matchers.scan(
+            &view,
+            &self.vars,
+            &mut self.aux,
+            &mut self.scratch,
+            self.tracer.as_mut(),
+        )?;
         let out = PyDict::new(py);
         for (mid, spans) in self.aux.iter() {
             let list = PyList::empty(py);
@@ -1654,7 +1953,13 @@ impl CallCore {
     /// Rule indexes that fired.
     #[getter]
     fn rule_fired(&self) -> Vec<usize> {
-        self.st.rule_fired.iter().enumerate().filter(|(_, &f)| f).map(|(i, _)| i).collect()
+        self.st
+            .rule_fired
+            .iter()
+            .enumerate()
+            .filter(|(_, &f)| f)
+            .map(|(i, _)| i)
+            .collect()
     }
 
     fn _mark_fired(&mut self, rule: usize) {
@@ -1696,7 +2001,16 @@ impl CallCore {
     /// Append a finding (a barge-in keeps a remediation made inside the spoken part).
     #[pyo3(signature = (rule, action, at_t, turn, span, remediated, late))]
     #[allow(clippy::too_many_arguments)]
-    fn _append_finding(&mut self, rule: usize, action: &str, at_t: Option<&Bound<'_, PyAny>>, turn: Option<u32>, span: Option<(u32, u32)>, remediated: bool, late: bool) -> PyResult<()> {
+    fn _append_finding(
+        &mut self,
+        rule: usize,
+        action: &str,
+        at_t: Option<&Bound<'_, PyAny>>,
+        turn: Option<u32>,
+        span: Option<(u32, u32)>,
+        remediated: bool,
+        late: bool,
+    ) -> PyResult<()> {
         if rule >= self.sh.program.rules.len() {
             return Err(PyValueError::new_err("rule out of range"));
         }
@@ -1705,7 +2019,15 @@ impl CallCore {
             None => None,
         };
         let action = Act::parse(action).ok_or_else(|| PyValueError::new_err("unknown action"))?;
-        self.findings.push(Finding { rule: rule as RuleId, action, at_t, turn, span, remediated, late });
+        self.findings.push(Finding {
+            rule: rule as RuleId,
+            action,
+            at_t,
+            turn,
+            span,
+            remediated,
+            late,
+        });
         self.st.rule_fired[rule] = true;
         Ok(())
     }
@@ -1812,12 +2134,18 @@ impl CallCore {
             } else if let Some((t, turn)) = self.st.rule_satisfied[i] {
                 (i, "satisfied", (t_to_py(py, t), turn)).into_pyobject(py)?.into_any()
             } else if let Some(off) = &self.scope_off[i] {
-                (i, "scope", (off.missing, off.reason.as_str(), off.from_pack)).into_pyobject(py)?.into_any()
+                (i, "scope", (off.missing, off.reason.as_str(), off.from_pack))
+                    .into_pyobject(py)?
+                    .into_any()
             } else if let Some(why) = &self.st.rule_unknown[i] {
                 match why {
                     Unknown::Text(s) => (i, "unknown", s.as_str()).into_pyobject(py)?.into_any(),
                     Unknown::When => {
-                        let keys = rule.when.as_ref().map(|e| self.missing_inputs(py, e)).unwrap_or_default();
+                        let keys = rule
+                            .when
+                            .as_ref()
+                            .map(|e| self.missing_inputs(py, e))
+                            .unwrap_or_default();
                         (i, "unknown_keys", keys).into_pyobject(py)?.into_any()
                     }
                     Unknown::Require(ci) => {
@@ -1834,9 +2162,13 @@ impl CallCore {
                 match &rule.when {
                     None => (i, "always", t_to_py(py, self.st.last_t)).into_pyobject(py)?.into_any(),
                     Some(e) => match view!(self, py).eval_truth(&self.st, e) {
-                        None => (i, "when_unknown", self.missing_inputs(py, e)).into_pyobject(py)?.into_any(),
+                        None => (i, "when_unknown", self.missing_inputs(py, e))
+                            .into_pyobject(py)?
+                            .into_any(),
                         Some(true) => (i, "always", t_to_py(py, self.st.last_t)).into_pyobject(py)?.into_any(),
-                        Some(false) => (i, "when_false", rule.when_text.clone().unwrap_or_default()).into_pyobject(py)?.into_any(),
+                        Some(false) => (i, "when_false", rule.when_text.clone().unwrap_or_default())
+                            .into_pyobject(py)?
+                            .into_any(),
                     },
                 }
             } else {
@@ -1871,5 +2203,4 @@ impl CallCore {
     fn _fail_open(&self) -> bool {
         self.sh.fail_open
     }
-
 }

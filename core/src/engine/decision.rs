@@ -65,7 +65,16 @@ impl TurnFinding {
             None => py.None(),
         };
         let kind = kind.map(|k| k.into_any()).unwrap_or_else(|| py.None());
-        Ok(TurnFinding { rule_id, pack_id, severity, citation, reason, span, action_taken, kind })
+        Ok(TurnFinding {
+            rule_id,
+            pack_id,
+            severity,
+            citation,
+            reason,
+            span,
+            action_taken,
+            kind,
+        })
     }
 
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
@@ -79,7 +88,10 @@ impl TurnFinding {
         if span.is_none() {
             d.set_item("span", py.None())?;
         } else {
-            d.set_item("span", PyList::new(py, span.try_iter()?.collect::<PyResult<Vec<_>>>()?)?)?;
+            d.set_item(
+                "span",
+                PyList::new(py, span.try_iter()?.collect::<PyResult<Vec<_>>>()?)?,
+            )?;
         }
         d.set_item("action_taken", &self.action_taken)?;
         d.set_item("kind", &self.kind)?;
@@ -87,7 +99,9 @@ impl TurnFinding {
     }
 
     fn __eq__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<bool> {
-        let Ok(other) = other.downcast::<TurnFinding>() else { return Ok(false) };
+        let Ok(other) = other.downcast::<TurnFinding>() else {
+            return Ok(false);
+        };
         let o = other.get();
         for (a, b) in fields(py, self).iter().zip(fields(py, o).iter()) {
             if !a.eq(b)? {
@@ -128,7 +142,13 @@ pub struct Decision {
 }
 
 impl Decision {
-    pub fn new_core(action: Py<PyString>, text: PyObject, findings: Py<PyTuple>, latency_ns: i64, preempt: Py<PyTuple>) -> Decision {
+    pub fn new_core(
+        action: Py<PyString>,
+        text: PyObject,
+        findings: Py<PyTuple>,
+        latency_ns: i64,
+        preempt: Py<PyTuple>,
+    ) -> Decision {
         Decision {
             action: ManuallyDrop::new(action),
             text: ManuallyDrop::new(text),
@@ -172,7 +192,13 @@ impl Decision {
                 Some(v) => PyTuple::new(py, v.try_iter()?.collect::<PyResult<Vec<_>>>()?)?.unbind(),
             })
         };
-        Ok(Decision::new_core(action, text, tuple(findings)?, latency_ns, tuple(preempt)?))
+        Ok(Decision::new_core(
+            action,
+            text,
+            tuple(findings)?,
+            latency_ns,
+            tuple(preempt)?,
+        ))
     }
 
     #[getter]
@@ -216,7 +242,9 @@ impl Decision {
     }
 
     fn __eq__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<bool> {
-        let Ok(other) = other.downcast::<Decision>() else { return Ok(false) };
+        let Ok(other) = other.downcast::<Decision>() else {
+            return Ok(false);
+        };
         let o = other.get();
         Ok(self.action.bind(py).as_any().eq(o.action.bind(py))?
             && self.text.bind(py).eq(o.text.bind(py))?

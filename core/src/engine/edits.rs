@@ -37,7 +37,11 @@ impl<'a> Text<'a> {
     /// [`Text::new`] for a text the caller knows is ASCII (a streamed turn tracks it as it grows).
     pub fn ascii(s: &'a str) -> Text<'a> {
         debug_assert!(s.is_ascii());
-        Text { s, offsets: Vec::new(), py: None }
+        Text {
+            s,
+            offsets: Vec::new(),
+            py: None,
+        }
     }
 
     #[inline]
@@ -85,11 +89,19 @@ impl<'a> Text<'a> {
                 let parts = pyo3::types::PyList::empty(py);
                 for p in pieces {
                     match p {
-                        Piece::Range(a, b) => parts.append(orig.as_any().get_item(pyo3::types::PySlice::new(py, *a as isize, *b as isize, 1))?)?,
+                        Piece::Range(a, b) => parts.append(orig.as_any().get_item(pyo3::types::PySlice::new(
+                            py,
+                            *a as isize,
+                            *b as isize,
+                            1,
+                        ))?)?,
                         Piece::Lit(s) => parts.append(PyString::new(py, s))?,
                     }
                 }
-                Ok(PyString::new(py, "").call_method1("join", (parts,))?.downcast_into::<PyString>()?.unbind())
+                Ok(PyString::new(py, "")
+                    .call_method1("join", (parts,))?
+                    .downcast_into::<PyString>()?
+                    .unbind())
             }
         }
     }
@@ -181,7 +193,11 @@ pub fn removal_extent(text: &Text<'_>, start: usize, end: usize) -> (usize, usiz
     let before = prev_visible(text, start);
     let after = next_visible(text, end);
     let n = text.len();
-    let prev_ch = if before >= 0 { Some(text.char_at(before as usize)) } else { None };
+    let prev_ch = if before >= 0 {
+        Some(text.char_at(before as usize))
+    } else {
+        None
+    };
     let next_ch = if after < n { Some(text.char_at(after)) } else { None };
     let punct = |c: Option<char>, set: &str| c.is_some_and(|c| set.contains(c));
     if prev_ch == Some(',') && next_ch == Some(',') {
@@ -220,7 +236,11 @@ fn char_is_upper(py: Python<'_>, c: char) -> bool {
 
 fn py_str_method(py: Python<'_>, c: char, name: &str) -> Option<bool> {
     let mut buf = [0u8; 4];
-    PyString::new(py, c.encode_utf8(&mut buf)).call_method0(name).ok()?.extract().ok()
+    PyString::new(py, c.encode_utf8(&mut buf))
+        .call_method0(name)
+        .ok()?
+        .extract()
+        .ok()
 }
 
 fn char_upper(py: Python<'_>, c: char) -> String {
@@ -313,15 +333,30 @@ pub fn apply_edits(py: Python<'_>, text: &Text<'_>, edits: &[Edit]) -> Vec<Piece
 /// Mask all digits of a written number but the last `keep_last`, keeping its separators; a spoken number becomes
 /// `ending in NNNN`. `digit_positions`: the characters of `segment` Python's `str.isdigit` accepts;
 /// `spoken_digits`: the digit tokens of the segment's normalized view, joined.
-pub fn mask_digits(segment: &str, digit_positions: &[usize], keep_last: usize, spoken_digits: impl FnOnce() -> Option<String>) -> String {
+pub fn mask_digits(
+    segment: &str,
+    digit_positions: &[usize],
+    keep_last: usize,
+    spoken_digits: impl FnOnce() -> Option<String>,
+) -> String {
     if digit_positions.len() >= keep_last.max(1) + 4 {
         let keep_from = digit_positions.len() - keep_last;
-        let keep: &[usize] = if keep_last > 0 { &digit_positions[keep_from..] } else { &[] };
+        let keep: &[usize] = if keep_last > 0 {
+            &digit_positions[keep_from..]
+        } else {
+            &[]
+        };
         let digit_set: std::collections::HashSet<usize> = digit_positions.iter().copied().collect();
         return segment
             .chars()
             .enumerate()
-            .map(|(i, ch)| if digit_set.contains(&i) && !keep.contains(&i) { 'X' } else { ch })
+            .map(|(i, ch)| {
+                if digit_set.contains(&i) && !keep.contains(&i) {
+                    'X'
+                } else {
+                    ch
+                }
+            })
             .collect();
     }
     match spoken_digits() {

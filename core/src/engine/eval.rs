@@ -10,7 +10,9 @@ use pyo3::prelude::*;
 
 use super::edits::{apply_edits, is_blank, mask_digits, rstrip, Edit, Piece, Text};
 use super::expr::{truth, Ctx, TimeParser, Value};
-use super::program::{Check, CheckId, MatcherId, Program, RemedyKind, RuleId, ScopeKind, StateId, Step, TextPart, Window};
+use super::program::{
+    Check, CheckId, MatcherId, Program, RemedyKind, RuleId, ScopeKind, StateId, Step, TextPart, Window,
+};
 use super::scan::{Matches, Span, NO_KIND};
 use super::state::{Act, Obligation, Prohibition, TurnState, Unknown, T};
 use super::trace::{Event, Reason, Tracer};
@@ -36,7 +38,15 @@ pub struct Violation {
 
 impl Violation {
     pub fn flag(rule: RuleId, span: Option<(u32, u32)>, kind: u8, obligation: Option<bool>) -> Violation {
-        Violation { rule, span, kind, obligation, effective: 0, action: Act::Flag, remediated: false }
+        Violation {
+            rule,
+            span,
+            kind,
+            obligation,
+            effective: 0,
+            action: Act::Flag,
+            remediated: false,
+        }
     }
 }
 
@@ -191,7 +201,11 @@ pub fn step_hit(matches: &Matches, step: &Step) -> Option<u32> {
     match step.unless.and_then(|u| matches.get(u)).filter(|x| !x.is_empty()) {
         Some(exceptions) => {
             let index = SpanIndex::new(exceptions);
-            spans.iter().filter(|s| !index.overlaps(s.start, s.end)).map(|s| s.end).min()
+            spans
+                .iter()
+                .filter(|s| !index.overlaps(s.start, s.end))
+                .map(|s| s.end)
+                .min()
         }
         None => spans.iter().map(|s| s.end).min(),
     }
@@ -227,7 +241,14 @@ pub struct CallView<'a, 'py> {
 
 impl<'a, 'py> CallView<'a, 'py> {
     fn ctx<'b>(&'b self, st: &'b TurnState) -> Ctx<'b, 'py> {
-        Ctx { py: self.py, facts: self.facts, states: &st.states, time: self.time, missing: None, state_keys: self.state_keys }
+        Ctx {
+            py: self.py,
+            facts: self.facts,
+            states: &st.states,
+            time: self.time,
+            missing: None,
+            state_keys: self.state_keys,
+        }
     }
 
     /// Whether `rule` applies now: in scope and its condition true. An UNKNOWN condition marks the rule not
@@ -236,7 +257,9 @@ impl<'a, 'py> CallView<'a, 'py> {
         if self.scope_off[rule as usize].is_some() {
             return false;
         }
-        let Some(when) = &self.program.rules[rule as usize].when else { return true };
+        let Some(when) = &self.program.rules[rule as usize].when else {
+            return true;
+        };
         let verdict = {
             let ctx = self.ctx(st);
             ctx.eval(when).and_then(|v| truth(self.py, &v))
@@ -269,7 +292,15 @@ impl<'a, 'py> CallView<'a, 'py> {
             Window::Seconds => (INF, t0 + amount, false),
             Window::CallEnd => (INF, INF, false),
         };
-        Obligation { id, check, start_turn, deadline_turn, deadline_t, prefix, turns_seen: 0 }
+        Obligation {
+            id,
+            check,
+            start_turn,
+            deadline_turn,
+            deadline_t,
+            prefix,
+            turns_seen: 0,
+        }
     }
 
     /// Open the cue's checks; a check already open from an earlier cue stays as it is (no duplicates). With
@@ -283,7 +314,9 @@ impl<'a, 'py> CallView<'a, 'py> {
         mut into: Option<&mut Outcome>,
         mut tracer: Option<&mut Tracer>,
     ) {
-        let Check::Cue { then, .. } = &self.program.checks[cue as usize] else { return };
+        let Check::Cue { then, .. } = &self.program.checks[cue as usize] else {
+            return;
+        };
         if let Some(t) = tracer.as_deref_mut() {
             t.push(Event::CueOpened { check: cue });
         }
@@ -297,7 +330,11 @@ impl<'a, 'py> CallView<'a, 'py> {
                     }
                     let ob = self.open_obligation(st, ci, start_turn, t0);
                     if let Some(t) = tracer.as_deref_mut() {
-                        t.push(Event::WindowOpened { rule: self.program.checks[ci as usize].rule(), check: ci, obligation: true });
+                        t.push(Event::WindowOpened {
+                            rule: self.program.checks[ci as usize].rule(),
+                            check: ci,
+                            obligation: true,
+                        });
                     }
                     match into.as_deref_mut() {
                         Some(out) => out.opened.push(ob),
@@ -305,15 +342,29 @@ impl<'a, 'py> CallView<'a, 'py> {
                     }
                 }
                 Check::MustNotSay { scope, turns, .. } => {
-                    let end = if *scope == ScopeKind::ForTurns { start_turn as f64 + *turns as f64 - 1.0 } else { INF };
+                    let end = if *scope == ScopeKind::ForTurns {
+                        start_turn as f64 + *turns as f64 - 1.0
+                    } else {
+                        INF
+                    };
                     let covered = st.prohibitions.iter().any(|p| p.check == ci && p.end_turn >= end)
-                        || into.as_ref().is_some_and(|o| o.opened_prohibitions.iter().any(|p| p.check == ci && p.end_turn >= end));
+                        || into
+                            .as_ref()
+                            .is_some_and(|o| o.opened_prohibitions.iter().any(|p| p.check == ci && p.end_turn >= end));
                     if covered {
                         continue;
                     }
-                    let p = Prohibition { check: ci, start_turn, end_turn: end };
+                    let p = Prohibition {
+                        check: ci,
+                        start_turn,
+                        end_turn: end,
+                    };
                     if let Some(t) = tracer.as_deref_mut() {
-                        t.push(Event::WindowOpened { rule: self.program.checks[ci as usize].rule(), check: ci, obligation: false });
+                        t.push(Event::WindowOpened {
+                            rule: self.program.checks[ci as usize].rule(),
+                            check: ci,
+                            obligation: false,
+                        });
                     }
                     match into.as_deref_mut() {
                         Some(out) => out.opened_prohibitions.push(p),
@@ -336,7 +387,15 @@ impl<'a, 'py> CallView<'a, 'py> {
         record: bool,
         tracer: &mut Option<&mut Tracer>,
     ) {
-        let Check::MustNotSay { rule, matcher, unless, scope, state, .. } = &self.program.checks[check as usize] else {
+        let Check::MustNotSay {
+            rule,
+            matcher,
+            unless,
+            scope,
+            state,
+            ..
+        } = &self.program.checks[check as usize]
+        else {
             return;
         };
         let mut allowed_from = None;
@@ -344,7 +403,11 @@ impl<'a, 'py> CallView<'a, 'py> {
             let s = state.expect("until names a state");
             if st.states[s as usize] {
                 if let Some(t) = tracer.as_deref_mut() {
-                    t.push(Event::DidNotFire { rule: *rule, check, reason: Reason::StateSet });
+                    t.push(Event::DidNotFire {
+                        rule: *rule,
+                        check,
+                        reason: Reason::StateSet,
+                    });
                 }
                 return;
             }
@@ -353,24 +416,39 @@ impl<'a, 'py> CallView<'a, 'py> {
         if !self.applies(st, *rule, record) {
             if let Some(t) = tracer.as_deref_mut() {
                 t.push(Event::NotApplicable { rule: *rule, check });
-                t.push(Event::DidNotFire { rule: *rule, check, reason: Reason::NotApplicable });
+                t.push(Event::DidNotFire {
+                    rule: *rule,
+                    check,
+                    reason: Reason::NotApplicable,
+                });
             }
             return;
         }
-        let exceptions = unless.and_then(|u| matches.get(u)).filter(|x| !x.is_empty()).map(SpanIndex::new);
+        let exceptions = unless
+            .and_then(|u| matches.get(u))
+            .filter(|x| !x.is_empty())
+            .map(SpanIndex::new);
         let Some(spans) = matches.get(*matcher) else { return };
         // what excused the hits, for the trace's `did_not_fire` (only when every hit was excused)
         let (mut fired, mut excepted) = (false, false);
         for s in spans {
             if allowed_from.is_some_and(|a| s.start >= a) {
                 if let Some(t) = tracer.as_deref_mut() {
-                    t.push(Event::AllowedAfterState { rule: *rule, start: s.start, end: s.end });
+                    t.push(Event::AllowedAfterState {
+                        rule: *rule,
+                        start: s.start,
+                        end: s.end,
+                    });
                 }
                 continue;
             }
             if exceptions.as_ref().is_some_and(|ex| ex.overlaps(s.start, s.end)) {
                 if let Some(t) = tracer.as_deref_mut() {
-                    t.push(Event::Excepted { rule: *rule, start: s.start, end: s.end });
+                    t.push(Event::Excepted {
+                        rule: *rule,
+                        start: s.start,
+                        end: s.end,
+                    });
                 }
                 excepted = true;
                 continue;
@@ -382,14 +460,24 @@ impl<'a, 'py> CallView<'a, 'py> {
             }
             out.seen.push(key);
             if let Some(t) = tracer.as_deref_mut() {
-                t.push(Event::Verified { rule: *rule, check, start: s.start, end: s.end });
+                t.push(Event::Verified {
+                    rule: *rule,
+                    check,
+                    start: s.start,
+                    end: s.end,
+                });
             }
-            out.violations.push(Violation::flag(*rule, Some((s.start, s.end)), s.kind, None));
+            out.violations
+                .push(Violation::flag(*rule, Some((s.start, s.end)), s.kind, None));
         }
         if let Some(t) = tracer.as_deref_mut() {
             if !fired && !spans.is_empty() {
                 let reason = if excepted { Reason::Exception } else { Reason::StateSet };
-                t.push(Event::DidNotFire { rule: *rule, check, reason });
+                t.push(Event::DidNotFire {
+                    rule: *rule,
+                    check,
+                    reason,
+                });
             }
         }
     }
@@ -400,12 +488,25 @@ impl<'a, 'py> CallView<'a, 'py> {
         let program = self.program;
         let turn = out.turn;
         let live = |ci: CheckId| {
-            st.prohibitions.iter().chain(out.opened_prohibitions.iter()).any(|p| p.check == ci && p.start_turn <= turn && (turn as f64) <= p.end_turn)
+            st.prohibitions
+                .iter()
+                .chain(out.opened_prohibitions.iter())
+                .any(|p| p.check == ci && p.start_turn <= turn && (turn as f64) <= p.end_turn)
         };
         for (ci, check) in program.checks.iter().enumerate() {
-            if let Check::MustNotSay { rule, matcher, in_cue: true, .. } = check {
+            if let Check::MustNotSay {
+                rule,
+                matcher,
+                in_cue: true,
+                ..
+            } = check
+            {
                 if matches.contains(*matcher) && !live(ci as CheckId) {
-                    tracer.push(Event::DidNotFire { rule: *rule, check: ci as CheckId, reason: Reason::OutsideWindow });
+                    tracer.push(Event::DidNotFire {
+                        rule: *rule,
+                        check: ci as CheckId,
+                        reason: Reason::OutsideWindow,
+                    });
                 }
             }
         }
@@ -424,7 +525,11 @@ impl<'a, 'py> CallView<'a, 'py> {
             }
         }
         for (rule, check) in missed {
-            tracer.push(Event::DidNotFire { rule, check, reason: Reason::TemplateMismatch });
+            tracer.push(Event::DidNotFire {
+                rule,
+                check,
+                reason: Reason::TemplateMismatch,
+            });
         }
     }
 
@@ -452,7 +557,9 @@ impl<'a, 'py> CallView<'a, 'py> {
         // agent cues open first: "same or next agent turn" windows include the cue turn
         if has_matches {
             for &ci in &program.agent_cues {
-                let Check::Cue { rule, matcher, .. } = &program.checks[ci as usize] else { continue };
+                let Check::Cue { rule, matcher, .. } = &program.checks[ci as usize] else {
+                    continue;
+                };
                 if matches.contains(*matcher) && self.applies(st, *rule, final_) {
                     self.open_cue(st, ci, turn, t0, Some(out), tracer.as_deref_mut());
                 }
@@ -511,7 +618,9 @@ impl<'a, 'py> CallView<'a, 'py> {
                     let p = &out.opened_prohibitions[k - n_call];
                     (p.check, p.start_turn, p.end_turn)
                 };
-                let Check::MustNotSay { matcher, .. } = &program.checks[check as usize] else { continue };
+                let Check::MustNotSay { matcher, .. } = &program.checks[check as usize] else {
+                    continue;
+                };
                 if start_turn <= turn && (turn as f64) <= end_turn && matches.contains(*matcher) {
                     self.check_prohibition(st, check, matches, out, &turn_states, final_, &mut tracer);
                 }
@@ -524,11 +633,20 @@ impl<'a, 'py> CallView<'a, 'py> {
         // obligations
         let n_call = st.obligations.len();
         for k in 0..n_call + opened_now {
-            let ob = if k < n_call { st.obligations[k].clone() } else { out.opened[k - n_call].clone() };
+            let ob = if k < n_call {
+                st.obligations[k].clone()
+            } else {
+                out.opened[k - n_call].clone()
+            };
             if turn < ob.start_turn {
                 continue;
             }
-            let Check::MustSay { rule, matcher, window, .. } = &program.checks[ob.check as usize] else { continue };
+            let Check::MustSay {
+                rule, matcher, window, ..
+            } = &program.checks[ob.check as usize]
+            else {
+                continue;
+            };
             let (rule, matcher, window) = (*rule, *matcher, *window);
             let late = t.is_some_and(|t| t.f >= ob.deadline_t);
             if matches.contains(matcher) && !late {
@@ -538,7 +656,11 @@ impl<'a, 'py> CallView<'a, 'py> {
                     }
                     out.met.push(ob.id);
                 } else if let Some(tr) = tracer.as_deref_mut() {
-                    tr.push(Event::DidNotFire { rule, check: ob.check, reason: Reason::NotApplicable });
+                    tr.push(Event::DidNotFire {
+                        rule,
+                        check: ob.check,
+                        reason: Reason::NotApplicable,
+                    });
                 }
                 continue;
             }
@@ -567,19 +689,32 @@ impl<'a, 'py> CallView<'a, 'py> {
                 out.closed.push(ob.id);
                 if self.applies(st, rule, true) {
                     if let Some(tr) = tracer.as_deref_mut() {
-                        tr.push(Event::WindowClosed { rule, check: ob.check, met: false });
+                        tr.push(Event::WindowClosed {
+                            rule,
+                            check: ob.check,
+                            met: false,
+                        });
                     }
-                    out.violations.push(Violation::flag(rule, None, NO_KIND, Some(ob.prefix)));
+                    out.violations
+                        .push(Violation::flag(rule, None, NO_KIND, Some(ob.prefix)));
                 } else {
                     if let Some(tr) = tracer.as_deref_mut() {
-                        tr.push(Event::DidNotFire { rule, check: ob.check, reason: Reason::NotApplicable });
+                        tr.push(Event::DidNotFire {
+                            rule,
+                            check: ob.check,
+                            reason: Reason::NotApplicable,
+                        });
                     }
                     if self.scope_off[rule as usize].is_some() {
                         self.unjudged(st, rule);
                     }
                 }
             } else if let Some(tr) = tracer.as_deref_mut() {
-                tr.push(Event::DidNotFire { rule, check: ob.check, reason: Reason::WindowOpen });
+                tr.push(Event::DidNotFire {
+                    rule,
+                    check: ob.check,
+                    reason: Reason::WindowOpen,
+                });
             }
         }
         if let (Some(tr), Some(from)) = (tracer, traced_from) {
@@ -600,12 +735,21 @@ impl<'a, 'py> CallView<'a, 'py> {
     /// scope, the scorecard must not call it satisfied.
     pub fn unjudged(&self, st: &mut TurnState, rule: RuleId) {
         if let Some(off) = &self.scope_off[rule as usize] {
-            st.set_unknown(rule, Unknown::Text(format!("its window closed before its scope was known ({})", off.reason)));
+            st.set_unknown(
+                rule,
+                Unknown::Text(format!("its window closed before its scope was known ({})", off.reason)),
+            );
         }
     }
 
     /// Decide what each violation gets under the mode (sets the violations' actions).
-    pub fn plan(&self, out: &mut Outcome, text: &Text<'_>, plan: &mut Plan, spoken_digits: &mut dyn FnMut(&str) -> Option<String>) {
+    pub fn plan(
+        &self,
+        out: &mut Outcome,
+        text: &Text<'_>,
+        plan: &mut Plan,
+        spoken_digits: &mut dyn FnMut(&str) -> Option<String>,
+    ) {
         plan.clear();
         let cap = self.mode_cap;
         for k in 0..out.violations.len() {
@@ -650,7 +794,9 @@ impl<'a, 'py> CallView<'a, 'py> {
         let remedy = &rule.remedy;
         match remedy.kind {
             RemedyKind::Inject => {
-                let (Some(prefix), Some(parts)) = (v.obligation, &remedy.text) else { return false };
+                let (Some(prefix), Some(parts)) = (v.obligation, &remedy.text) else {
+                    return false;
+                };
                 if parts.is_empty() {
                     return false;
                 }
@@ -672,7 +818,9 @@ impl<'a, 'py> CallView<'a, 'py> {
                 } else {
                     let segment = text.slice(start, end);
                     let positions = digit_positions(self.py, segment);
-                    let masked = mask_digits(segment, &positions, remedy.keep_last.unwrap_or(0) as usize, || spoken_digits(segment));
+                    let masked = mask_digits(segment, &positions, remedy.keep_last.unwrap_or(0) as usize, || {
+                        spoken_digits(segment)
+                    });
                     plan.edits.push((start, end, masked));
                 }
                 true
@@ -700,7 +848,12 @@ impl<'a, 'py> CallView<'a, 'py> {
 /// The characters of `segment` that Python's `str.isdigit` accepts (asked of Python beyond ASCII).
 pub fn digit_positions(py: Python<'_>, segment: &str) -> Vec<usize> {
     if segment.is_ascii() {
-        return segment.bytes().enumerate().filter(|(_, b)| b.is_ascii_digit()).map(|(i, _)| i).collect();
+        return segment
+            .bytes()
+            .enumerate()
+            .filter(|(_, b)| b.is_ascii_digit())
+            .map(|(i, _)| i)
+            .collect();
     }
     let mut out = Vec::new();
     for (i, c) in segment.chars().enumerate() {
@@ -722,7 +875,9 @@ pub fn digit_positions(py: Python<'_>, segment: &str) -> Vec<usize> {
 
 /// The obligations `matches` meets among `obligations` (an injected disclosure is spoken too).
 pub fn meets(program: &Program, ob: &Obligation, matches: &Matches) -> Option<RuleId> {
-    let Check::MustSay { rule, matcher, .. } = &program.checks[ob.check as usize] else { return None };
+    let Check::MustSay { rule, matcher, .. } = &program.checks[ob.check as usize] else {
+        return None;
+    };
     if matches.contains(*matcher as MatcherId) {
         Some(*rule)
     } else {

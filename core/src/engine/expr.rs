@@ -115,9 +115,9 @@ fn const_value(j: &Json, top: bool) -> Result<Value, String> {
             }
         }
         Json::String(s) => Value::Str(Arc::from(s.as_str())),
-        Json::Array(items) if top => {
-            Value::Tuple(Arc::new(items.iter().map(|x| const_value(x, false)).collect::<Result<_, _>>()?))
-        }
+        Json::Array(items) if top => Value::Tuple(Arc::new(
+            items.iter().map(|x| const_value(x, false)).collect::<Result<_, _>>()?,
+        )),
         _ => return Err("a constant is a string, number, boolean or a list of those".into()),
     })
 }
@@ -131,10 +131,17 @@ impl Expr {
         if depth > MAX_DEPTH {
             return Err("expression nested too deeply".into());
         }
-        let arr = j.as_array().filter(|a| !a.is_empty()).ok_or("an expression is a non-empty array")?;
+        let arr = j
+            .as_array()
+            .filter(|a| !a.is_empty())
+            .ok_or("an expression is a non-empty array")?;
         let tag = arr[0].as_str().ok_or("an expression starts with its tag")?;
         let sub = |k: usize, names: &mut Interner| -> Result<Box<Expr>, String> {
-            Ok(Box::new(Self::parse(arr.get(k).ok_or(format!("`{tag}` is missing an operand"))?, names, depth + 1)?))
+            Ok(Box::new(Self::parse(
+                arr.get(k).ok_or(format!("`{tag}` is missing an operand"))?,
+                names,
+                depth + 1,
+            )?))
         };
         let list = |k: usize, names: &mut Interner| -> Result<Vec<Expr>, String> {
             arr.get(k)
@@ -249,7 +256,10 @@ pub struct TimeParser {
 
 impl TimeParser {
     pub fn new(func: Option<Py<PyAny>>) -> Self {
-        TimeParser { func, cache: Mutex::new(HashMap::new()) }
+        TimeParser {
+            func,
+            cache: Mutex::new(HashMap::new()),
+        }
     }
 
     fn call(&self, py: Python<'_>, arg: Bound<'_, PyAny>) -> Option<TimeParts> {
@@ -259,7 +269,12 @@ impl TimeParser {
             return None;
         }
         let (hour, minute, aware, micros): (u32, u32, bool, i128) = got.extract().ok()?;
-        Some(TimeParts { hour, minute, aware, micros })
+        Some(TimeParts {
+            hour,
+            minute,
+            aware,
+            micros,
+        })
     }
 
     pub fn parse(&self, py: Python<'_>, v: &Value) -> Option<TimeParts> {
@@ -474,16 +489,23 @@ fn to_py<'py>(py: Python<'py>, v: &Value) -> Bound<'py, PyAny> {
     use pyo3::types::{PyList, PyTuple};
     match v {
         Value::Bool(b) => pyo3::types::PyBool::new(py, *b).to_owned().into_any(),
-        Value::Int(i) => i.into_pyobject(py).map(|x| x.into_any()).unwrap_or_else(|_| py.None().into_bound(py)),
+        Value::Int(i) => i
+            .into_pyobject(py)
+            .map(|x| x.into_any())
+            .unwrap_or_else(|_| py.None().into_bound(py)),
         Value::Float(f) => pyo3::types::PyFloat::new(py, *f).into_any(),
         Value::Str(s) => pyo3::types::PyString::new(py, s).into_any(),
         Value::List(l) => {
             let items: Vec<Bound<'py, PyAny>> = l.iter().map(|x| to_py(py, x)).collect();
-            PyList::new(py, items).map(|x| x.into_any()).unwrap_or_else(|_| py.None().into_bound(py))
+            PyList::new(py, items)
+                .map(|x| x.into_any())
+                .unwrap_or_else(|_| py.None().into_bound(py))
         }
         Value::Tuple(l) => {
             let items: Vec<Bound<'py, PyAny>> = l.iter().map(|x| to_py(py, x)).collect();
-            PyTuple::new(py, items).map(|x| x.into_any()).unwrap_or_else(|_| py.None().into_bound(py))
+            PyTuple::new(py, items)
+                .map(|x| x.into_any())
+                .unwrap_or_else(|_| py.None().into_bound(py))
         }
         Value::Other(o) => o.bind(py).clone(),
     }

@@ -118,7 +118,12 @@ pub struct Incremental {
 /// Whether `word` (a previous word: its characters, then its whitespace) lets the normalizer restart after it.
 pub(crate) fn restarts_after(word: &[u8]) -> bool {
     let letters = word.iter().take_while(|b| b.is_ascii_alphabetic()).count();
-    if letters < 2 || letters == word.len() || !word[letters..].iter().all(|b| b.is_ascii_whitespace() || (0x1c..=0x1f).contains(b) || *b == 0x0b) {
+    if letters < 2
+        || letters == word.len()
+        || !word[letters..]
+            .iter()
+            .all(|b| b.is_ascii_whitespace() || (0x1c..=0x1f).contains(b) || *b == 0x0b)
+    {
         return false;
     }
     let mut lower = [0u8; 16];
@@ -166,7 +171,10 @@ fn strict_token(w: &str) -> bool {
 /// expansion to the word's span, glued to each other and to nothing outside (whitespace follows), and whatever
 /// tokens it gives, its first (strict, or an `i` after a strict token) bounds every run of letters reaching back.
 fn plain_class(word: &[u8]) -> Plain {
-    let end = word.iter().position(|b| b.is_ascii_whitespace() || (0x1c..=0x1f).contains(b)).unwrap_or(word.len());
+    let end = word
+        .iter()
+        .position(|b| b.is_ascii_whitespace() || (0x1c..=0x1f).contains(b))
+        .unwrap_or(word.len());
     if end == word.len() {
         return Plain::Not; // not followed by whitespace: glued to what comes next
     }
@@ -175,13 +183,21 @@ fn plain_class(word: &[u8]) -> Plain {
     let head = core[lead..].iter().take_while(|b| b.is_ascii_alphabetic()).count();
     let mut body = head;
     if head >= 1 && core.get(lead + head) == Some(&b'\'') {
-        let tail = core[lead + head + 1..].iter().take_while(|b| b.is_ascii_alphabetic()).count();
+        let tail = core[lead + head + 1..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphabetic())
+            .count();
         if tail > 0 {
             body = head + 1 + tail;
         }
     }
     let rest = &core[lead + body..];
-    if body == 0 || body > 16 || !rest.iter().all(|b| matches!(b, b'.' | b',' | b'!' | b'?' | b';' | b':' | b'"' | b'\'' | b')')) {
+    if body == 0
+        || body > 16
+        || !rest
+            .iter()
+            .all(|b| matches!(b, b'.' | b',' | b'!' | b'?' | b';' | b':' | b'"' | b'\'' | b')'))
+    {
         return Plain::Not;
     }
     if rest.first() == Some(&b'\'') {
@@ -202,8 +218,12 @@ fn plain_class(word: &[u8]) -> Plain {
     // a contraction: only one the normalizer expands, whose first part is two or more letters or `i`
     match crate::text::words::expansion(w) {
         Some(exp) if head >= 2 || w.starts_with("i'") => match exp.split_first() {
-            Some((&"i", more)) if head == 1 && !more.is_empty() && more.iter().all(|t| strict_token(t)) => Plain::LoneLead,
-            Some((first, more)) if head >= 2 && strict_token(first) && more.iter().all(|t| strict_token(t)) => Plain::Strict,
+            Some((&"i", more)) if head == 1 && !more.is_empty() && more.iter().all(|t| strict_token(t)) => {
+                Plain::LoneLead
+            }
+            Some((first, more)) if head >= 2 && strict_token(first) && more.iter().all(|t| strict_token(t)) => {
+                Plain::Strict
+            }
             _ => Plain::Not,
         },
         _ => Plain::Not,
@@ -214,7 +234,10 @@ fn plain_class(word: &[u8]) -> Plain {
 /// (optionally quoted or followed by sentence punctuation), and is none of the words that join or introduce an
 /// e-mail address, nor a filler the number pass drops.
 fn no_joiner(word: &[u8]) -> bool {
-    let end = word.iter().position(|b| b.is_ascii_whitespace() || (0x1c..=0x1f).contains(b)).unwrap_or(word.len());
+    let end = word
+        .iter()
+        .position(|b| b.is_ascii_whitespace() || (0x1c..=0x1f).contains(b))
+        .unwrap_or(word.len());
     if end == word.len() {
         return false;
     }
@@ -222,7 +245,12 @@ fn no_joiner(word: &[u8]) -> bool {
     let lead = core.iter().take_while(|b| matches!(b, b'"' | b'(')).count();
     let body = core[lead..].iter().take_while(|b| b.is_ascii_alphanumeric()).count();
     let rest = &core[lead + body..];
-    if body == 0 || body > 16 || !rest.iter().all(|b| matches!(b, b'.' | b',' | b'!' | b'?' | b';' | b':' | b'"' | b')')) {
+    if body == 0
+        || body > 16
+        || !rest
+            .iter()
+            .all(|b| matches!(b, b'.' | b',' | b'!' | b'?' | b';' | b':' | b'"' | b')'))
+    {
         return false;
     }
     let mut lower = [0u8; 16];
@@ -230,8 +258,10 @@ fn no_joiner(word: &[u8]) -> bool {
         *d = s.to_ascii_lowercase();
     }
     let w = std::str::from_utf8(&lower[..body]).unwrap_or("");
-    !matches!(w, "and" | "at" | "dot" | "dash" | "hyphen" | "underscore" | "sign" | "symbol" | "rate")
-        && !crate::text::words::is_filler(w)
+    !matches!(
+        w,
+        "and" | "at" | "dot" | "dash" | "hyphen" | "underscore" | "sign" | "symbol" | "rate"
+    ) && !crate::text::words::is_filler(w)
 }
 
 impl Incremental {
@@ -241,7 +271,12 @@ impl Incremental {
         // room for a typical agent turn, so a stream's first feeds do not regrow the view
         nt.original.reserve(TURN_CHARS);
         nt.text.reserve(TURN_CHARS);
-        for v in [&mut nt.norm_starts, &mut nt.norm_ends, &mut nt.orig_starts, &mut nt.orig_ends] {
+        for v in [
+            &mut nt.norm_starts,
+            &mut nt.norm_ends,
+            &mut nt.orig_starts,
+            &mut nt.orig_ends,
+        ] {
             v.reserve(TURN_TOKENS);
         }
         nt.is_digits.reserve(TURN_TOKENS);
@@ -325,7 +360,10 @@ impl Incremental {
             self.reach = None;
         }
         if !self.non_ascii {
-            let more = buf.as_bytes()[self.ascii_upto..].iter().take_while(|b| b.is_ascii()).count();
+            let more = buf.as_bytes()[self.ascii_upto..]
+                .iter()
+                .take_while(|b| b.is_ascii())
+                .count();
             self.ascii_upto += more;
             self.non_ascii = self.ascii_upto < buf.len();
         }
@@ -402,9 +440,14 @@ impl Incremental {
         let done = &mut self.settled;
         done.regex_due.resize(matchers.regexes.len(), false);
         let adds = &mut done.adds;
-        matchers.process_hits(&self.view, vars, &self.hits[self.settled_hits..k], &mut done.regex_due, None, &mut |leaf, span| {
-            adds.push((leaf, span))
-        });
+        matchers.process_hits(
+            &self.view,
+            vars,
+            &self.hits[self.settled_hits..k],
+            &mut done.regex_due,
+            None,
+            &mut |leaf, span| adds.push((leaf, span)),
+        );
         self.settled_hits = k;
     }
 
@@ -413,7 +456,13 @@ impl Incremental {
     /// [`CLEAN_BEFORE`] words without an e-mail joiner: digit runs, letter runs and e-mail labels stop at a plain
     /// word, no hit after the split looks back across it and no e-mail before it reaches it, so the hits before it
     /// are final and the view from it on has the same hits as the whole view there.
-    fn detect(&mut self, matchers: &super::scan::Matchers, vars: &super::scan::ScanVars, buf: &str, word_starts: &[usize]) -> PyResult<()> {
+    fn detect(
+        &mut self,
+        matchers: &super::scan::Matchers,
+        vars: &super::scan::ScanVars,
+        buf: &str,
+        word_starts: &[usize],
+    ) -> PyResult<()> {
         let b = buf.as_bytes();
         let complete = word_starts.len().saturating_sub(1);
         let mut split = None;
@@ -461,7 +510,11 @@ impl Incremental {
         self.det_all.resize(leaves, Vec::new());
         // the digits of the view from the split on, those in text that no feed changes any more counted once
         let count = |t: &str| t.bytes().filter(u8::is_ascii_digit).count();
-        let (from, upto, counted) = if self.det_digits.0 == base { self.det_digits } else { (base, base, 0) };
+        let (from, upto, counted) = if self.det_digits.0 == base {
+            self.det_digits
+        } else {
+            (base, base, 0)
+        };
         let fin = self.frozen_text.max(upto).min(nt.text.len());
         let counted = counted + count(&nt.text[upto..fin]);
         self.det_digits = (from, fin, counted);
@@ -505,7 +558,9 @@ impl Incremental {
             d.wide.extend_from_slice(&nt.wide[at..]);
         }
         self.work.detected_bytes += d.text.len() as u64;
-        let mut found = matchers.detector_hits_checked(d, vars, pre)?.unwrap_or_else(|| vec![Vec::new(); matchers.detectors.len()]);
+        let mut found = matchers
+            .detector_hits_checked(d, vars, pre)?
+            .unwrap_or_else(|| vec![Vec::new(); matchers.detectors.len()]);
         let shift = at as u32;
         for hs in &mut found {
             for h in hs.iter_mut() {
@@ -573,9 +628,20 @@ impl Incremental {
         // the prefix is ASCII: it folds to itself, and its characters are its bytes
         nt.fold = tail.fold.as_ref().map(|f| crate::text::Fold {
             text: buf[..from].to_string() + &f.text,
-            starts: nt.orig_starts[..k].iter().copied().chain(f.starts.iter().map(|&s| s + from)).collect(),
-            ends: nt.orig_ends[..k].iter().copied().chain(f.ends.iter().map(|&e| e + from)).collect(),
-            source: f.source.as_ref().map(|m| (0..from).chain(m.iter().map(|&s| s + from)).collect()),
+            starts: nt.orig_starts[..k]
+                .iter()
+                .copied()
+                .chain(f.starts.iter().map(|&s| s + from))
+                .collect(),
+            ends: nt.orig_ends[..k]
+                .iter()
+                .copied()
+                .chain(f.ends.iter().map(|&e| e + from))
+                .collect(),
+            source: f
+                .source
+                .as_ref()
+                .map(|m| (0..from).chain(m.iter().map(|&s| s + from)).collect()),
         });
         nt.wide.clear();
         if !tail.wide.is_empty() {

@@ -52,12 +52,21 @@ pub fn detect_many(nt: &NormalizedText, requests: &[(DetKind, &[String])]) -> Py
 }
 
 /// [`detect_many`] with the preconditions looked at so far.
-pub fn detect_many_checked(nt: &NormalizedText, requests: &[(DetKind, &[String])], pre: detectors::Precheck) -> PyResult<Vec<Vec<Hit>>> {
-    Ok(with_requests(requests, |reqs| spans(detectors::detect_many_checked(nt, reqs, pre))))
+pub fn detect_many_checked(
+    nt: &NormalizedText,
+    requests: &[(DetKind, &[String])],
+    pre: detectors::Precheck,
+) -> PyResult<Vec<Vec<Hit>>> {
+    Ok(with_requests(requests, |reqs| {
+        spans(detectors::detect_many_checked(nt, reqs, pre))
+    }))
 }
 
 /// [`detect_many`], and the candidates the detectors rejected and why (for the tracer only).
-pub fn detect_many_explained(nt: &NormalizedText, requests: &[(DetKind, &[String])]) -> PyResult<(Vec<Vec<Hit>>, Vec<Rejection>)> {
+pub fn detect_many_explained(
+    nt: &NormalizedText,
+    requests: &[(DetKind, &[String])],
+) -> PyResult<(Vec<Vec<Hit>>, Vec<Rejection>)> {
     Ok(with_requests(requests, |reqs| {
         let (hits, rejected) = detectors::detect_many_explained(nt, reqs);
         (spans(hits), rejected)
@@ -74,8 +83,10 @@ fn with_requests<R>(requests: &[(DetKind, &[String])], f: impl FnOnce(&[(Kind, &
         }
         return f(&reqs[..requests.len()]);
     }
-    let owned: Vec<Option<Exempt>> =
-        requests.iter().map(|(_, ex)| (!ex.is_empty()).then(|| ex.iter().cloned().collect())).collect();
+    let owned: Vec<Option<Exempt>> = requests
+        .iter()
+        .map(|(_, ex)| (!ex.is_empty()).then(|| ex.iter().cloned().collect()))
+        .collect();
     let reqs: Vec<(Kind, &Exempt)> = requests
         .iter()
         .zip(owned.iter())
@@ -87,6 +98,13 @@ fn with_requests<R>(requests: &[(DetKind, &[String])], f: impl FnOnce(&[(Kind, &
 fn spans(found: Vec<Vec<detectors::Hit>>) -> Vec<Vec<Hit>> {
     found
         .into_iter()
-        .map(|hits| hits.into_iter().map(|h| Hit { start: h.start as u32, end: h.end as u32 }).collect())
+        .map(|hits| {
+            hits.into_iter()
+                .map(|h| Hit {
+                    start: h.start as u32,
+                    end: h.end as u32,
+                })
+                .collect()
+        })
         .collect()
 }

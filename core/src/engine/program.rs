@@ -104,7 +104,13 @@ pub struct Step {
 
 #[derive(Debug, Clone)]
 pub enum Check {
-    MustSay { rule: RuleId, matcher: MatcherId, window: Window, amount: f64, in_cue: bool },
+    MustSay {
+        rule: RuleId,
+        matcher: MatcherId,
+        window: Window,
+        amount: f64,
+        in_cue: bool,
+    },
     MustNotSay {
         rule: RuleId,
         matcher: MatcherId,
@@ -122,7 +128,10 @@ pub enum Check {
         and_not: Option<MatcherId>,
         after: Option<Step>,
     },
-    Require { rule: RuleId, expr: Expr },
+    Require {
+        rule: RuleId,
+        expr: Expr,
+    },
 }
 
 impl Check {
@@ -224,7 +233,13 @@ struct RawStep {
 #[serde(tag = "kind", deny_unknown_fields)]
 enum RawCheck {
     #[serde(rename = "must_say")]
-    MustSay { rule: u32, matcher: u32, window: String, amount: f64, in_cue: bool },
+    MustSay {
+        rule: u32,
+        matcher: u32,
+        window: String,
+        amount: f64,
+        in_cue: bool,
+    },
     #[serde(rename = "must_not_say")]
     MustNotSay {
         rule: u32,
@@ -236,7 +251,14 @@ enum RawCheck {
         in_cue: bool,
     },
     #[serde(rename = "cue")]
-    Cue { rule: u32, speaker: String, matcher: u32, then: Vec<u32>, and_not: Option<u32>, after: Option<RawStep> },
+    Cue {
+        rule: u32,
+        speaker: String,
+        matcher: u32,
+        then: Vec<u32>,
+        and_not: Option<u32>,
+        after: Option<RawStep>,
+    },
     #[serde(rename = "require")]
     Require { rule: u32, expr: Json },
 }
@@ -342,7 +364,10 @@ impl Program {
     pub fn from_json(bytes: &[u8]) -> Result<Program, String> {
         let raw: RawProgram = serde_json::from_slice(bytes).map_err(|e| format!("program is not valid: {e}"))?;
         if raw.format != PROGRAM_FORMAT {
-            return Err(format!("program format {} is not supported (this engine reads {PROGRAM_FORMAT})", raw.format));
+            return Err(format!(
+                "program format {} is not supported (this engine reads {PROGRAM_FORMAT})",
+                raw.format
+            ));
         }
         let n_rules = raw.rules.len();
         let n_checks = raw.checks.len();
@@ -355,7 +380,8 @@ impl Program {
                 Err(format!("{at}: matcher {m} out of range (the program has {n_matchers})"))
             }
         };
-        let opt_mid = |m: Option<u32>, at: &str| -> Result<Option<MatcherId>, String> { m.map(|m| mid(m, at)).transpose() };
+        let opt_mid =
+            |m: Option<u32>, at: &str| -> Result<Option<MatcherId>, String> { m.map(|m| mid(m, at)).transpose() };
         let rule_ix = |r: u32, at: &str| -> Result<RuleId, String> {
             if (r as usize) < n_rules {
                 Ok(r)
@@ -382,10 +408,15 @@ impl Program {
             }
             let steps = st.steps.iter().map(|s| step(s, &at)).collect::<Result<Vec<_>, _>>()?;
             if steps.len() == 2 && (steps[0].speaker != Speaker::Agent || steps[1].speaker != Speaker::Caller) {
-                return Err(format!("{at}: two steps are a question and its answer: an agent step, then a caller step"));
+                return Err(format!(
+                    "{at}: two steps are a question and its answer: an agent step, then a caller step"
+                ));
             }
             defined.insert(st.name.clone(), i);
-            states.push(StateDef { name: interner.state(&st.name), steps });
+            states.push(StateDef {
+                name: interner.state(&st.name),
+                steps,
+            });
         }
 
         let mut rules = Vec::with_capacity(n_rules);
@@ -426,7 +457,13 @@ impl Program {
         for (i, c) in raw.checks.iter().enumerate() {
             let at = format!("checks[{i}]");
             checks.push(match c {
-                RawCheck::MustSay { rule, matcher, window, amount, in_cue } => {
+                RawCheck::MustSay {
+                    rule,
+                    matcher,
+                    window,
+                    amount,
+                    in_cue,
+                } => {
                     let window = match window.as_str() {
                         "first_turn" => Window::FirstTurn,
                         "turns" => Window::Turns,
@@ -437,9 +474,23 @@ impl Program {
                     if !amount.is_finite() || *amount < 0.0 {
                         return Err(format!("{at}: window amount must be a finite number >= 0"));
                     }
-                    Check::MustSay { rule: rule_ix(*rule, &at)?, matcher: mid(*matcher, &at)?, window, amount: *amount, in_cue: *in_cue }
+                    Check::MustSay {
+                        rule: rule_ix(*rule, &at)?,
+                        matcher: mid(*matcher, &at)?,
+                        window,
+                        amount: *amount,
+                        in_cue: *in_cue,
+                    }
                 }
-                RawCheck::MustNotSay { rule, matcher, unless, scope, state, turns, in_cue } => {
+                RawCheck::MustNotSay {
+                    rule,
+                    matcher,
+                    unless,
+                    scope,
+                    state,
+                    turns,
+                    in_cue,
+                } => {
                     let scope = match scope.as_str() {
                         "always" => ScopeKind::Always,
                         "until" => ScopeKind::Until,
@@ -459,7 +510,14 @@ impl Program {
                         in_cue: *in_cue,
                     }
                 }
-                RawCheck::Cue { rule, speaker: sp, matcher, then, and_not, after } => {
+                RawCheck::Cue {
+                    rule,
+                    speaker: sp,
+                    matcher,
+                    then,
+                    and_not,
+                    after,
+                } => {
                     for &t in then {
                         if t as usize >= n_checks || t as usize <= i {
                             return Err(format!("{at}: cue check {t} out of range"));
@@ -509,10 +567,18 @@ impl Program {
         for (i, c) in checks.iter().enumerate() {
             let i = i as CheckId;
             match c {
-                Check::MustNotSay { matcher, in_cue: false, .. } => must_not_by_matcher[*matcher as usize].push(i),
+                Check::MustNotSay {
+                    matcher, in_cue: false, ..
+                } => must_not_by_matcher[*matcher as usize].push(i),
                 Check::MustSay { in_cue: false, .. } => top_must_say.push(i),
-                Check::Cue { speaker: Speaker::Agent, .. } => agent_cues.push(i),
-                Check::Cue { speaker: Speaker::Caller, .. } => caller_cues.push(i),
+                Check::Cue {
+                    speaker: Speaker::Agent,
+                    ..
+                } => agent_cues.push(i),
+                Check::Cue {
+                    speaker: Speaker::Caller,
+                    ..
+                } => caller_cues.push(i),
                 Check::Require { .. } => requires.push(i),
                 _ => {}
             }

@@ -24,7 +24,9 @@ pub struct ProgramPy {
 impl ProgramPy {
     #[new]
     fn new(data: &[u8]) -> PyResult<Self> {
-        Program::from_json(data).map(|p| ProgramPy { program: Arc::new(p) }).map_err(PyValueError::new_err)
+        Program::from_json(data)
+            .map(|p| ProgramPy { program: Arc::new(p) })
+            .map_err(PyValueError::new_err)
     }
 
     /// Streaming hold-back in normalized tokens.
@@ -84,11 +86,19 @@ pub fn to_value(v: &Bound<'_, PyAny>) -> PyResult<Value> {
         }
     }
     if v.is_exact_instance_of::<PyList>() {
-        let items = v.downcast::<PyList>()?.iter().map(|x| to_value(&x)).collect::<PyResult<Vec<_>>>()?;
+        let items = v
+            .downcast::<PyList>()?
+            .iter()
+            .map(|x| to_value(&x))
+            .collect::<PyResult<Vec<_>>>()?;
         return Ok(Value::List(Arc::new(items)));
     }
     if v.is_exact_instance_of::<PyTuple>() {
-        let items = v.downcast::<PyTuple>()?.iter().map(|x| to_value(&x)).collect::<PyResult<Vec<_>>>()?;
+        let items = v
+            .downcast::<PyTuple>()?
+            .iter()
+            .map(|x| to_value(&x))
+            .collect::<PyResult<Vec<_>>>()?;
         return Ok(Value::Tuple(Arc::new(items)));
     }
     Ok(Value::Other(Arc::new(v.clone().unbind())))
@@ -136,17 +146,44 @@ impl EngineCore {
         let rules: Vec<[Py<PyString>; 5]> = program
             .rules
             .iter()
-            .map(|r| [s(&r.id), s(&r.pack_id), s(&r.severity), PyString::new(py, &r.citation).unbind(), PyString::new(py, &r.reason).unbind()])
+            .map(|r| {
+                [
+                    s(&r.id),
+                    s(&r.pack_id),
+                    s(&r.severity),
+                    PyString::new(py, &r.citation).unbind(),
+                    PyString::new(py, &r.reason).unbind(),
+                ]
+            })
             .collect();
         let acts = [s("pass"), s("flag"), s("modify"), s("block")];
         let bare = |r: &[Py<PyString>; 5], act: &Py<PyString>| {
             let [rule_id, pack_id, severity, citation, reason] = r.each_ref().map(|x| x.clone_ref(py));
             let (span, kind, action_taken) = (py.None(), py.None(), act.clone_ref(py));
-            Py::new(py, TurnFinding { rule_id, pack_id, severity, citation, reason, span, action_taken, kind })
+            Py::new(
+                py,
+                TurnFinding {
+                    rule_id,
+                    pack_id,
+                    severity,
+                    citation,
+                    reason,
+                    span,
+                    action_taken,
+                    kind,
+                },
+            )
         };
         let bare_findings = rules
             .iter()
-            .map(|r| Ok([bare(r, &acts[0])?, bare(r, &acts[1])?, bare(r, &acts[2])?, bare(r, &acts[3])?]))
+            .map(|r| {
+                Ok([
+                    bare(r, &acts[0])?,
+                    bare(r, &acts[1])?,
+                    bare(r, &acts[2])?,
+                    bare(r, &acts[3])?,
+                ])
+            })
             .collect::<PyResult<Vec<_>>>()?;
         let strs = Strs {
             actions: [s("pass"), s("flag"), s("modify"), s("block"), s("handoff")],
@@ -186,7 +223,9 @@ impl EngineCore {
                 time_func: time_parser,
                 redact_kinds,
                 state_keys,
-                sticky: Arc::new(super::stream::Sticky { words: sticky_words.into_iter().collect() }),
+                sticky: Arc::new(super::stream::Sticky {
+                    words: sticky_words.into_iter().collect(),
+                }),
                 injected: std::sync::Mutex::new(Vec::new()),
                 literals: std::sync::Mutex::new(Vec::new()),
             }),
@@ -235,7 +274,19 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_now_ns, m)?)?;
     m.add_function(wrap_pyfunction!(translate_re2, m)?)?;
     m.add("TRACE_EVENTS", super::trace::EVENTS.to_vec())?;
-    m.add("TRACE_REASONS", super::trace::REASONS.iter().map(|(_, n, d)| (*n, *d)).collect::<Vec<_>>())?;
-    m.add("VALIDATOR_CHECKS", crate::text::detectors::CHECKS.iter().map(|(_, n, d)| (*n, *d)).collect::<Vec<_>>())?;
+    m.add(
+        "TRACE_REASONS",
+        super::trace::REASONS
+            .iter()
+            .map(|(_, n, d)| (*n, *d))
+            .collect::<Vec<_>>(),
+    )?;
+    m.add(
+        "VALIDATOR_CHECKS",
+        crate::text::detectors::CHECKS
+            .iter()
+            .map(|(_, n, d)| (*n, *d))
+            .collect::<Vec<_>>(),
+    )?;
     Ok(())
 }

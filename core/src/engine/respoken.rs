@@ -110,7 +110,12 @@ fn common_suffix(a: &[u8], b: &[u8]) -> usize {
         }
         k += 8;
     }
-    k + a[..n - k].iter().rev().zip(b[..n - k].iter().rev()).take_while(|(x, y)| x == y).count()
+    k + a[..n - k]
+        .iter()
+        .rev()
+        .zip(b[..n - k].iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count()
 }
 
 /// The last restart point of `s` before `p` (0: none).
@@ -155,7 +160,11 @@ pub struct LiteralView {
 impl LiteralView {
     pub fn new(text: &str) -> LiteralView {
         let b = text.as_bytes();
-        let mut view = LiteralView { text: text.to_string(), tail_at: b.len(), ..LiteralView::default() };
+        let mut view = LiteralView {
+            text: text.to_string(),
+            tail_at: b.len(),
+            ..LiteralView::default()
+        };
         if !b.is_ascii() {
             return view; // never used: the spliced texts are ASCII
         }
@@ -172,7 +181,11 @@ impl LiteralView {
             }
         }
         view.tail = crate::text::normalize(&text[view.tail_at..]);
-        if view.head.fold.is_some() || !view.head.wide.is_empty() || view.tail.fold.is_some() || !view.tail.wide.is_empty() {
+        if view.head.fold.is_some()
+            || !view.head.wide.is_empty()
+            || view.tail.fold.is_some()
+            || !view.tail.wide.is_empty()
+        {
             view.head_at = 0;
             view.tail_at = b.len();
         }
@@ -191,10 +204,14 @@ fn append(out: &mut NormalizedText, src: &NormalizedText, from: usize, shift: us
     let start = src.norm_starts[from];
     let base = out.text.len();
     out.text.push_str(&src.text[start..]);
-    out.norm_starts.extend(src.norm_starts[from..].iter().map(|&x| x - start + base));
-    out.norm_ends.extend(src.norm_ends[from..].iter().map(|&x| x - start + base));
-    out.orig_starts.extend(src.orig_starts[from..].iter().map(|&x| x + shift - unshift));
-    out.orig_ends.extend(src.orig_ends[from..].iter().map(|&x| x + shift - unshift));
+    out.norm_starts
+        .extend(src.norm_starts[from..].iter().map(|&x| x - start + base));
+    out.norm_ends
+        .extend(src.norm_ends[from..].iter().map(|&x| x - start + base));
+    out.orig_starts
+        .extend(src.orig_starts[from..].iter().map(|&x| x + shift - unshift));
+    out.orig_ends
+        .extend(src.orig_ends[from..].iter().map(|&x| x + shift - unshift));
     out.is_digits.extend_from_slice(&src.is_digits[from..]);
 }
 
@@ -270,7 +287,13 @@ pub fn respoken_view(
     // the tail: the original's tokens from `g` on, moved by the rewrite's change in length, or the line's
     match tail_lit {
         Some(l) => append(out, &l.tail, 0, g_r, 0),
-        None => append(out, orig, orig.orig_starts.partition_point(|&x| x < g), r.len(), s.len()),
+        None => append(
+            out,
+            orig,
+            orig.orig_starts.partition_point(|&x| x < g),
+            r.len(),
+            s.len(),
+        ),
     }
     true
 }
@@ -283,13 +306,94 @@ mod tests {
     /// Words chosen to sit on every side of a restart point: plain words, number words and fillers, `and`, single
     /// letters (spelled words), e-mail joiners, digit groups, punctuation glued on, contractions, brackets.
     const WORDS: &[&str] = &[
-        "the", "phone", "number", "is", "call", "us", "at", "dot", "com", "jane", "doe", "example", "and", "oh",
-        "one", "two", "five", "seven", "nine", "ten", "twenty", "hundred", "thousand", "double", "triple", "zero",
-        "uh", "um", "a", "b", "c", "i", "e", "g", "k", "x", "415", "555", "0198", "4111", "1111", "123-45-6789",
-        "408-247-8880", "021000021", "1eg4", "te5", "mk73", "$322.", "11:30", "4:20", "am", "pm", "pm.", "we'll",
-        "it's", "don't", "[phone]", "[ssn]", "[email]", "jane.doe@example.com", "e-mail", "dash", "underscore",
-        "hyphen", "sign", "plus", "+1", "(415)", "#5", "ssn", "social", "card", "routing", "claim", "reach", "them",
-        "by", "Their", "Sure.", "Okay,", "first", "second", "point", "percent", "1st", "2nd", "ext", "nine-one-one",
+        "the",
+        "phone",
+        "number",
+        "is",
+        "call",
+        "us",
+        "at",
+        "dot",
+        "com",
+        "jane",
+        "doe",
+        "example",
+        "and",
+        "oh",
+        "one",
+        "two",
+        "five",
+        "seven",
+        "nine",
+        "ten",
+        "twenty",
+        "hundred",
+        "thousand",
+        "double",
+        "triple",
+        "zero",
+        "uh",
+        "um",
+        "a",
+        "b",
+        "c",
+        "i",
+        "e",
+        "g",
+        "k",
+        "x",
+        "415",
+        "555",
+        "0198",
+        "4111",
+        "1111",
+        "123-45-6789",
+        "408-247-8880",
+        "021000021",
+        "1eg4",
+        "te5",
+        "mk73",
+        "$322.",
+        "11:30",
+        "4:20",
+        "am",
+        "pm",
+        "pm.",
+        "we'll",
+        "it's",
+        "don't",
+        "[phone]",
+        "[ssn]",
+        "[email]",
+        "jane.doe@example.com",
+        "e-mail",
+        "dash",
+        "underscore",
+        "hyphen",
+        "sign",
+        "plus",
+        "+1",
+        "(415)",
+        "#5",
+        "ssn",
+        "social",
+        "card",
+        "routing",
+        "claim",
+        "reach",
+        "them",
+        "by",
+        "Their",
+        "Sure.",
+        "Okay,",
+        "first",
+        "second",
+        "point",
+        "percent",
+        "1st",
+        "2nd",
+        "ext",
+        "nine-one-one",
     ];
     const SEPS: &[&str] = &[" ", " ", " ", " ", "  ", ", ", ". ", "\t", " - ", "-", "\n", "/"];
     const LINES: &[&str] = &[
@@ -348,7 +452,11 @@ mod tests {
                 3 => r = format!("{} {}", r.trim_end(), rng.pick(LINES)),
                 4 if rng.below(2) == 0 => {
                     // glued on: the line's first or last word runs into the turn's
-                    r = if rng.below(2) == 0 { format!("{}{}", rng.pick(LINES), r) } else { format!("{}{}", r, rng.pick(LINES)) }
+                    r = if rng.below(2) == 0 {
+                        format!("{}{}", rng.pick(LINES), r)
+                    } else {
+                        format!("{}{}", r, rng.pick(LINES))
+                    }
                 }
                 _ => {
                     let a = rng.below(len + 1);
@@ -395,13 +503,28 @@ mod tests {
     #[test]
     fn splice_cases() {
         let cases = [
-            ("Their phone number is 408-247-8880.", "Their phone number is [phone]. i am an automated assistant"),
+            (
+                "Their phone number is 408-247-8880.",
+                "Their phone number is [phone]. i am an automated assistant",
+            ),
             ("call us at 415 555 0198 please", "call us at [phone] please"),
-            ("call us at 415 555 0198 thanks please", "call us at 415 555 thanks please"),
-            ("write to jane dot doe at example dot com today", "write to [email] today"),
-            ("the number is four one five five five five", "the number is four one [phone] five"),
+            (
+                "call us at 415 555 0198 thanks please",
+                "call us at 415 555 thanks please",
+            ),
+            (
+                "write to jane dot doe at example dot com today",
+                "write to [email] today",
+            ),
+            (
+                "the number is four one five five five five",
+                "the number is four one [phone] five",
+            ),
             ("a b c d e f g h", "a b [x] e f g h"),
-            ("my card is 4111 1111 1111 1111 and the code", "my card is 4111 and the code"),
+            (
+                "my card is 4111 1111 1111 1111 and the code",
+                "my card is 4111 and the code",
+            ),
             ("one two three four five six seven", "one two three [ssn] six seven"),
             ("plain words only here", "plain words only here and more"),
             ("plain words only here", "prefix then plain words only here"),

@@ -181,7 +181,9 @@ pub fn translate_re2(src: &str) -> String {
         if c == '[' {
             if depth > 0 && i + 1 < chars.len() && chars[i + 1] == ':' {
                 // [:alpha:] inside a class
-                if let Some(end) = (i + 2..chars.len().saturating_sub(1)).find(|&k| chars[k] == ':' && chars[k + 1] == ']') {
+                if let Some(end) =
+                    (i + 2..chars.len().saturating_sub(1)).find(|&k| chars[k] == ':' && chars[k + 1] == ']')
+                {
                     out.extend(&chars[i..end + 2]);
                     i = end + 2;
                     continue;
@@ -217,9 +219,16 @@ fn compile_regex(src: &str) -> Result<(Regex, Option<usize>, bool), String> {
         .size_limit(8 << 20)
         .build()
         .map_err(|e| format!("regex /{src}/ cannot run: {e}"))?;
-    let hir = regex_syntax::ParserBuilder::new().octal(true).build().parse(&translated).ok();
+    let hir = regex_syntax::ParserBuilder::new()
+        .octal(true)
+        .build()
+        .parse(&translated)
+        .ok();
     let max_len = hir.as_ref().and_then(|h| h.properties().maximum_len());
-    let never_empty = hir.as_ref().and_then(|h| h.properties().minimum_len()).is_some_and(|n| n > 0);
+    let never_empty = hir
+        .as_ref()
+        .and_then(|h| h.properties().minimum_len())
+        .is_some_and(|n| n > 0);
     Ok((regex, max_len, never_empty))
 }
 
@@ -270,8 +279,21 @@ impl Matchers {
             let has_template = tokens.iter().any(|t| t == "*" || is_var(t));
             if !has_template {
                 let key = tokens.join(" ");
-                add_key(key.clone(), Payload { is_regex: false, leaf: leaf as u32, len: key.len() as u32 }, &mut keys, &mut payloads);
-                phrases.push(PhraseLeaf { owners: p.matchers.clone(), template: None, text: key });
+                add_key(
+                    key.clone(),
+                    Payload {
+                        is_regex: false,
+                        leaf: leaf as u32,
+                        len: key.len() as u32,
+                    },
+                    &mut keys,
+                    &mut payloads,
+                );
+                phrases.push(PhraseLeaf {
+                    owners: p.matchers.clone(),
+                    template: None,
+                    text: key,
+                });
                 continue;
             }
             // the longest literal run (in characters; the first on a tie) is the atom
@@ -309,15 +331,33 @@ impl Matchers {
                     elems.push(Elem::Lit(t.clone()));
                 }
             }
-            let template = Template { elems, anchor: best.map(|b| b.0), anchor_len: best.map_or(0, |b| b.1), required };
+            let template = Template {
+                elems,
+                anchor: best.map(|b| b.0),
+                anchor_len: best.map_or(0, |b| b.1),
+                required,
+            };
             match best {
                 None => atomless.push(leaf as u32),
                 Some((s, n)) => {
                     let key = tokens[s..s + n].join(" ");
-                    add_key(key.clone(), Payload { is_regex: false, leaf: leaf as u32, len: key.len() as u32 }, &mut keys, &mut payloads);
+                    add_key(
+                        key.clone(),
+                        Payload {
+                            is_regex: false,
+                            leaf: leaf as u32,
+                            len: key.len() as u32,
+                        },
+                        &mut keys,
+                        &mut payloads,
+                    );
                 }
             }
-            phrases.push(PhraseLeaf { owners: p.matchers.clone(), template: Some(template), text: tokens.join(" ") });
+            phrases.push(PhraseLeaf {
+                owners: p.matchers.clone(),
+                template: Some(template),
+                text: tokens.join(" "),
+            });
         }
         let mut regexes = Vec::with_capacity(raw.regexes.len());
         let mut always_regexes = Vec::new();
@@ -331,9 +371,25 @@ impl Matchers {
                 always_regexes.push(leaf as u32);
             }
             for a in atoms {
-                add_key(a.clone(), Payload { is_regex: true, leaf: leaf as u32, len: a.len() as u32 }, &mut keys, &mut payloads);
+                add_key(
+                    a.clone(),
+                    Payload {
+                        is_regex: true,
+                        leaf: leaf as u32,
+                        len: a.len() as u32,
+                    },
+                    &mut keys,
+                    &mut payloads,
+                );
             }
-            regexes.push(RegexLeaf { owners: r.matchers.clone(), source: r.source.clone(), regex, always, max_len, never_empty });
+            regexes.push(RegexLeaf {
+                owners: r.matchers.clone(),
+                source: r.source.clone(),
+                regex,
+                always,
+                max_len,
+                never_empty,
+            });
         }
         let mut detectors = Vec::with_capacity(raw.detectors.len());
         for (leaf, d) in raw.detectors.iter().enumerate() {
@@ -343,10 +399,17 @@ impl Matchers {
             if let Some(e) = &d.exempt {
                 var_id(e, &mut variables);
             }
-            detectors.push(DetectorLeaf { owners: d.matchers.clone(), kind, exempt: d.exempt.clone() });
+            detectors.push(DetectorLeaf {
+                owners: d.matchers.clone(),
+                kind,
+                exempt: d.exempt.clone(),
+            });
         }
         let pattern_len = keys.iter().map(|k| k.len() as u32).collect();
-        let phrase_keys = keys.iter().enumerate().filter(|(i, _)| payloads[*i].iter().any(|p| !p.is_regex));
+        let phrase_keys = keys
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| payloads[*i].iter().any(|p| !p.is_regex));
         let words = WordAutomaton::build(phrase_keys.map(|(i, k)| (i as u32, k.as_str())));
         let mut atom_keys: Vec<&str> = Vec::new();
         for i in 0..keys.len() {
@@ -397,7 +460,13 @@ impl Matchers {
         }
         let matcher_vars = leaf_vars
             .into_iter()
-            .map(|v| if !v.is_empty() && v.iter().all(|l| !l.is_empty()) { Some(v) } else { None })
+            .map(|v| {
+                if !v.is_empty() && v.iter().all(|l| !l.is_empty()) {
+                    Some(v)
+                } else {
+                    None
+                }
+            })
             .collect();
         Ok(Matchers {
             count,
@@ -434,7 +503,11 @@ pub struct Matches {
 
 impl Matches {
     pub fn new(count: usize) -> Matches {
-        Matches { slot: vec![NONE; count], entries: Vec::new(), len: 0 }
+        Matches {
+            slot: vec![NONE; count],
+            entries: Vec::new(),
+            len: 0,
+        }
     }
 
     pub fn clear(&mut self) {
@@ -533,7 +606,10 @@ pub struct ScanVars {
 impl ScanVars {
     #[inline]
     fn value(&self, id: VarId) -> Option<&[String]> {
-        self.tokens.get(id as usize).and_then(|v| v.as_deref()).filter(|v| !v.is_empty())
+        self.tokens
+            .get(id as usize)
+            .and_then(|v| v.as_deref())
+            .filter(|v| !v.is_empty())
     }
 }
 
@@ -553,7 +629,9 @@ fn fwd_gap(rest: &[Elem], toks: &View, pos: usize, vars: &ScanVars) -> Option<us
 
 /// Match `elems` against `toks` from `pos`; the index after the match (shortest gaps first).
 fn fwd(elems: &[Elem], toks: &View, mut pos: usize, vars: &ScanVars) -> Option<usize> {
-    let Some((head, rest)) = elems.split_first() else { return Some(pos) };
+    let Some((head, rest)) = elems.split_first() else {
+        return Some(pos);
+    };
     match head {
         Elem::Gap => fwd_gap(rest, toks, pos, vars),
         Elem::Var { id, gap } => match vars.value(*id) {
@@ -598,7 +676,9 @@ fn back_gap(rest: &[Elem], toks: &View, end: usize, vars: &ScanVars) -> Option<u
 
 /// Match `elems` so that they end just before token `end`; the start token index.
 fn back(elems: &[Elem], toks: &View, end: usize, vars: &ScanVars) -> Option<usize> {
-    let Some((head, rest)) = elems.split_last() else { return Some(end) };
+    let Some((head, rest)) = elems.split_last() else {
+        return Some(end);
+    };
     match head {
         Elem::Gap => back_gap(rest, toks, end, vars),
         Elem::Var { id, gap } => match vars.value(*id) {
@@ -649,7 +729,9 @@ fn verify_template(t: &Template, view: &View, atom_start: usize, vars: &ScanVars
 
 /// A variable-led template with no literal atom: find the call's value of its first variable.
 fn search_template(t: &Template, view: &View, vars: &ScanVars, out: &mut Vec<(usize, usize)>) {
-    let Some(idx) = t.elems.iter().position(|e| matches!(e, Elem::Var { .. })) else { return };
+    let Some(idx) = t.elems.iter().position(|e| matches!(e, Elem::Var { .. })) else {
+        return;
+    };
     let Elem::Var { id, .. } = t.elems[idx] else { return };
     let Some(value) = vars.value(id) else { return };
     let needle = value.join(" ");
@@ -746,7 +828,11 @@ pub struct Scratch {
 impl Matchers {
     fn add_norm(&self, out: &mut Matches, owners: &[MatcherId], view: &View, start: usize, stop: usize) {
         let (s, e) = view.to_original(start, stop);
-        let span = Span { start: s, end: e, kind: NO_KIND };
+        let span = Span {
+            start: s,
+            end: e,
+            kind: NO_KIND,
+        };
         for &m in owners {
             out.add(m, span);
         }
@@ -780,7 +866,9 @@ impl Matchers {
         let text = &view.nt.text;
         let by_words = match &self.words {
             Some(words) => words.hits(&view.nt, hits),
-            None => !self.payloads[..self.keys.len()].iter().any(|p| p.iter().any(|p| !p.is_regex)),
+            None => !self.payloads[..self.keys.len()]
+                .iter()
+                .any(|p| p.iter().any(|p| !p.is_regex)),
         };
         if !by_words {
             // a token with a space, or keys that are not words: the byte automaton, every key
@@ -799,20 +887,32 @@ impl Matchers {
 
     /// Heap bytes of the whole-turn automata (over words and over regex atoms).
     pub fn automaton_bytes(&self) -> usize {
-        self.words.as_ref().map_or(0, WordAutomaton::memory_usage) + self.atoms.as_ref().map_or(0, AtomAutomaton::memory_usage)
+        self.words.as_ref().map_or(0, WordAutomaton::memory_usage)
+            + self.atoms.as_ref().map_or(0, AtomAutomaton::memory_usage)
     }
 
     /// The automaton a stream carries (see `nfa`).
     pub fn nfa(&self) -> Option<&NFA> {
         self.nfa
-            .get_or_init(|| (!self.keys.is_empty()).then(|| NFA::builder().match_kind(MatchKind::Standard).build(&self.keys).ok()).flatten())
+            .get_or_init(|| {
+                (!self.keys.is_empty())
+                    .then(|| NFA::builder().match_kind(MatchKind::Standard).build(&self.keys).ok())
+                    .flatten()
+            })
             .as_ref()
     }
 
     /// The automaton's hits in `text[from..]` (ends are offsets in `text`), resuming from `state` (the state after
     /// `text[..from]`; `None`: the start); returns the state after `text[..stop]` (`stop >= from`). Hits at one
     /// end come longer keys first, as [`Matchers::scan`] orders them.
-    pub fn carry_hits(&self, text: &[u8], from: usize, stop: usize, state: Option<u32>, hits: &mut Vec<(usize, u32)>) -> Option<u32> {
+    pub fn carry_hits(
+        &self,
+        text: &[u8],
+        from: usize,
+        stop: usize,
+        state: Option<u32>,
+        hits: &mut Vec<(usize, u32)>,
+    ) -> Option<u32> {
         let nfa = self.nfa()?;
         let mut sid = match state {
             Some(s) => aho_corasick::automaton::StateID::new(s as usize).ok()?,
@@ -867,13 +967,28 @@ impl Matchers {
                 };
                 if let Some(tr) = tracer.as_deref_mut() {
                     tr.push(match found {
-                        Some(_) => Event::Candidate { leaf: p.leaf, start: start as u32, end: stop as u32 },
-                        None => Event::TemplateRejected { leaf: p.leaf, start: start as u32, end: stop as u32 },
+                        Some(_) => Event::Candidate {
+                            leaf: p.leaf,
+                            start: start as u32,
+                            end: stop as u32,
+                        },
+                        None => Event::TemplateRejected {
+                            leaf: p.leaf,
+                            start: start as u32,
+                            end: stop as u32,
+                        },
                     });
                 }
                 if let Some((s, e)) = found {
                     let (s, e) = view.to_original(s, e);
-                    emit(p.leaf, Span { start: s, end: e, kind: NO_KIND });
+                    emit(
+                        p.leaf,
+                        Span {
+                            start: s,
+                            end: e,
+                            kind: NO_KIND,
+                        },
+                    );
                 }
             }
         }
@@ -884,7 +999,12 @@ impl Matchers {
     /// reads before its atom is earlier text): hits further back than that from the last final token are final.
     pub fn template_reach(&self, vars: &ScanVars) -> usize {
         let longest_value = vars.tokens.iter().flatten().map(Vec::len).max().unwrap_or(0);
-        1 + self.reach_terms.iter().map(|&(fixed, n)| fixed + n * longest_value).max().unwrap_or(0)
+        1 + self
+            .reach_terms
+            .iter()
+            .map(|&(fixed, n)| fixed + n * longest_value)
+            .max()
+            .unwrap_or(0)
     }
 
     /// Every match in one turn given the automaton's hits in its normalized text (sorted by end, longer keys first
@@ -952,7 +1072,9 @@ impl Matchers {
             }
             match (regex_carry.as_deref_mut(), r.max_len) {
                 (Some(carry), Some(max)) if r.never_empty => {
-                    carry.run(leaf, &r.regex, max, &view.nt.text, &mut |s, e| self.add_norm(out, &r.owners, view, s, e));
+                    carry.run(leaf, &r.regex, max, &view.nt.text, &mut |s, e| {
+                        self.add_norm(out, &r.owners, view, s, e)
+                    });
                 }
                 (carry, _) => {
                     if let Some(c) = carry {
@@ -1000,7 +1122,12 @@ impl Matchers {
         }
         let (hits, rejected) = crate::engine::native::detect_many_explained(&view.nt, &self.requests(vars))?;
         for r in rejected {
-            t.push(Event::ValidatorRejected { detector: r.kind, start: r.start as u32, end: r.end as u32, check: r.check });
+            t.push(Event::ValidatorRejected {
+                detector: r.kind,
+                start: r.start as u32,
+                end: r.end as u32,
+                check: r.check,
+            });
         }
         self.add_detector_hits(&hits, out);
         Ok(())
@@ -1042,7 +1169,11 @@ impl Matchers {
     pub fn add_detector_hits(&self, hits: &[Vec<Hit>], out: &mut Matches) {
         for (d, found) in self.detectors.iter().zip(hits.iter()) {
             for h in found {
-                let span = Span { start: h.start, end: h.end, kind: d.kind.code() };
+                let span = Span {
+                    start: h.start,
+                    end: h.end,
+                    kind: d.kind.code(),
+                };
                 for &m in &d.owners {
                     out.add(m, span);
                 }

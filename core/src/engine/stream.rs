@@ -61,7 +61,10 @@ fn is_sticky(py: Python<'_>, sticky: &Sticky, word: &str) -> bool {
         owned = if core.is_ascii() {
             core.to_ascii_lowercase()
         } else {
-            PyString::new(py, core).call_method0("casefold").and_then(|s| s.extract()).unwrap_or_else(|_| core.to_lowercase())
+            PyString::new(py, core)
+                .call_method0("casefold")
+                .and_then(|s| s.extract())
+                .unwrap_or_else(|_| core.to_lowercase())
         };
         &owned
     };
@@ -74,7 +77,10 @@ fn is_sticky(py: Python<'_>, sticky: &Sticky, word: &str) -> bool {
                 ch.is_ascii_digit()
             } else {
                 let mut buf = [0u8; 4];
-                PyString::new(py, ch.encode_utf8(&mut buf)).call_method0("isdigit").and_then(|b| b.extract()).unwrap_or(false)
+                PyString::new(py, ch.encode_utf8(&mut buf))
+                    .call_method0("isdigit")
+                    .and_then(|b| b.extract())
+                    .unwrap_or(false)
             }
     })
 }
@@ -155,7 +161,11 @@ impl StreamCore {
         }
         let mut i = starts.len() - held;
         let word = |k: usize| -> &str {
-            let end = if k + 1 < starts.len() { starts[k + 1] } else { self.chars };
+            let end = if k + 1 < starts.len() {
+                starts[k + 1]
+            } else {
+                self.chars
+            };
             text.slice(starts[k], end)
         };
         while i > 0 && is_sticky(py, sticky, word(i - 1)) {
@@ -173,7 +183,12 @@ impl StreamCore {
     /// turn committed, no new facts or variables). A mid-stream evaluation reads only these (the turn's word count
     /// only decides a window's close, which waits for the whole turn), and the plan reads the text only inside the
     /// violations' spans, which the longer turn keeps as they were.
-    fn evaluated_still_holds(evaluated: &Matches, then: Option<(u32, u64)>, matches: &Matches, now: (u32, u64)) -> bool {
+    fn evaluated_still_holds(
+        evaluated: &Matches,
+        then: Option<(u32, u64)>,
+        matches: &Matches,
+        now: (u32, u64),
+    ) -> bool {
         then == Some(now) && evaluated.same_as(matches)
     }
 
@@ -188,7 +203,11 @@ impl StreamCore {
         fault(Stage::StreamRelease)?;
         let call_obj = self.call.clone_ref(py);
         let mut call = call_obj.borrow_mut(py);
-        let text = if self.ascii { Text::ascii(buf) } else { Text::new(buf, None) };
+        let text = if self.ascii {
+            Text::ascii(buf)
+        } else {
+            Text::new(buf, None)
+        };
         let mut outcome = std::mem::take(&mut self.outcome);
         let mut plan = std::mem::take(&mut self.plan);
         let result = (|| -> PyResult<Option<usize>> {
@@ -207,7 +226,11 @@ impl StreamCore {
             let sh = call.sh.clone();
             let mut safe = self.safe_end(py, &text, sh.program.hold_back_tokens, &call.sticky());
             for (start, end, repl) in &plan.edits {
-                let (s, e) = if repl.is_empty() { removal_extent(&text, *start, *end) } else { (*start, *end) };
+                let (s, e) = if repl.is_empty() {
+                    removal_extent(&text, *start, *end)
+                } else {
+                    (*start, *end)
+                };
                 if s < safe && e >= safe {
                     safe = s; // an edit that reaches the safe end holds back from its start
                 }
@@ -227,7 +250,8 @@ impl StreamCore {
             }
         };
         self.max_holdback_chars = self.max_holdback_chars.max(self.chars - safe);
-        let delta = if plan.edits.is_empty() && plan.prefixes.is_empty() && self.plain_upto == Some(self.emitted_chars) {
+        let delta = if plan.edits.is_empty() && plan.prefixes.is_empty() && self.plain_upto == Some(self.emitted_chars)
+        {
             // nothing rewritten: the released text is the source itself
             if safe > self.emitted_chars {
                 let d = text.slice(self.emitted_chars, safe).to_string();
@@ -236,7 +260,10 @@ impl StreamCore {
             } else {
                 String::new()
             }
-        } else if let Some(from) = self.rendered_to.filter(|&from| safe >= from && copies_on(&text, &plan, from, safe)) {
+        } else if let Some(from) = self
+            .rendered_to
+            .filter(|&from| safe >= from && copies_on(&text, &plan, from, safe))
+        {
             // the released text is the plan's rendering up to `from`, and past it the rendering is the source
             self.plain_upto = None;
             self.rendered_to = Some(safe);
@@ -380,7 +407,11 @@ impl StreamCore {
                 // redacted by the detectors alone (never raw)
                 me.failed = true;
                 me.call.borrow_mut(py).st.errors += 1;
-                let d = if me.buf.starts_with(&me.emitted) { me.buf[me.emitted.len()..].to_string() } else { String::new() };
+                let d = if me.buf.starts_with(&me.emitted) {
+                    me.buf[me.emitted.len()..].to_string()
+                } else {
+                    String::new()
+                };
                 me.emitted.push_str(&d);
                 me.emitted_chars = me.emitted.chars().count();
                 d
@@ -398,7 +429,10 @@ impl StreamCore {
             None => Ok(PyString::new(py, &self.buf).unbind()),
             Some(chunks) => {
                 let list = PyList::new(py, chunks.iter().map(|c| c.bind(py)))?;
-                Ok(PyString::new(py, "").call_method1("join", (list,))?.downcast_into::<PyString>()?.unbind())
+                Ok(PyString::new(py, "")
+                    .call_method1("join", (list,))?
+                    .downcast_into::<PyString>()?
+                    .unbind())
             }
         }
     }
@@ -420,7 +454,10 @@ impl StreamCore {
     /// or one that failed), explain is tracing (it records the scan's own events), the call ended or a variable
     /// changed since the last chunk (the facade's errors, the matches read the variables), or ``text`` is not the
     /// text fed.
-    fn _close_turn<'py>(slf: &Bound<'py, Self>, text: &Bound<'py, PyString>) -> PyResult<Option<Bound<'py, super::decision::Decision>>> {
+    fn _close_turn<'py>(
+        slf: &Bound<'py, Self>,
+        text: &Bound<'py, PyString>,
+    ) -> PyResult<Option<Bound<'py, super::decision::Decision>>> {
         let py = slf.py();
         let mut me = slf.borrow_mut();
         let call_obj = me.call.clone_ref(py);
@@ -438,7 +475,11 @@ impl StreamCore {
         let decision = {
             let mut call = call_b.borrow_mut();
             let matches = me.inc.take_matches(&call, &buf);
-            let same = matches.is_some() && text.to_str().map_or_else(|_| py_str_lossless_offsets(text).map(|(s, _)| s == buf).unwrap_or(false), |s| s == buf);
+            let same = matches.is_some()
+                && text.to_str().map_or_else(
+                    |_| py_str_lossless_offsets(text).map(|(s, _)| s == buf).unwrap_or(false),
+                    |s| s == buf,
+                );
             match matches {
                 Some(m) if same => Some(call.agent_turn_with(py, text, tv, Some(m))?),
                 _ => None,
@@ -469,7 +510,11 @@ impl StreamCore {
         let call = call_obj.borrow(py);
         let fresh = super::textview::View::of(&self.buf);
         if fresh.nt != self.inc.view().nt {
-            return Ok(format!("view differs:\n carried {:?}\n fresh   {:?}", self.inc.view().nt, fresh.nt));
+            return Ok(format!(
+                "view differs:\n carried {:?}\n fresh   {:?}",
+                self.inc.view().nt,
+                fresh.nt
+            ));
         }
         let sh = call.sh.clone();
         let mut out = super::scan::Matches::new(sh.program.matchers.count as usize);

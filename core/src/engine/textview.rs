@@ -42,7 +42,10 @@ impl DetKind {
     }
 
     pub fn from_code(code: u8) -> Option<DetKind> {
-        (code as usize).checked_sub(1).and_then(|i| by_name().get(i)).map(|k| DetKind(*k))
+        (code as usize)
+            .checked_sub(1)
+            .and_then(|i| by_name().get(i))
+            .map(|k| DetKind(*k))
     }
 
     /// Every kind, in code order.
@@ -77,12 +80,16 @@ impl Drop for View {
 
 impl View {
     pub fn empty() -> View {
-        View { nt: NormalizedText::default() }
+        View {
+            nt: NormalizedText::default(),
+        }
     }
 
     /// The normalized view of `text`.
     pub fn of(text: &str) -> View {
-        View { nt: crate::engine::native::normalize(text) }
+        View {
+            nt: crate::engine::native::normalize(text),
+        }
     }
 
     /// Number of tokens.
@@ -132,7 +139,11 @@ impl View {
                 i += 1; // on the space after token i
             }
         }
-        let last = if norm_end > norm_start { norm_end - 1 } else { norm_start };
+        let last = if norm_end > norm_start {
+            norm_end - 1
+        } else {
+            norm_start
+        };
         let mut j = starts.partition_point(|&s| s <= last) as isize - 1;
         if j < i {
             j = i;

@@ -18,7 +18,12 @@ pub enum Event {
     /// a regex ran (one of its atoms hit, or it has none)
     RegexRan { leaf: u32 },
     /// a detector's candidate that its validator (or a grouping or context rule) rejected (original characters)
-    ValidatorRejected { detector: Kind, start: u32, end: u32, check: Check },
+    ValidatorRejected {
+        detector: Kind,
+        start: u32,
+        end: u32,
+        check: Check,
+    },
     /// a check's rule does not apply now (out of scope, or its condition is false or unknown)
     NotApplicable { rule: u32, check: u32 },
     /// a hit that an `until` state set earlier in the same turn allows
@@ -26,7 +31,12 @@ pub enum Event {
     /// a hit overlapped by its `unless` exception
     Excepted { rule: u32, start: u32, end: u32 },
     /// a prohibition's hit that nothing excused: the rule fires on it
-    Verified { rule: u32, check: u32, start: u32, end: u32 },
+    Verified {
+        rule: u32,
+        check: u32,
+        start: u32,
+        end: u32,
+    },
     /// a cue opened its checks
     CueOpened { check: u32 },
     /// a state was set (`by`: who set it)
@@ -74,13 +84,41 @@ pub enum Reason {
 
 /// Every reason: (name, what it means), in declaration order.
 pub const REASONS: &[(Reason, &str, &str)] = &[
-    (Reason::Exception, "exception", "every hit was covered by the rule's exception (unless)"),
-    (Reason::StateSet, "state_set", "its `until` state was set, so the words are allowed now"),
-    (Reason::StateNotSet, "state_not_set", "the cue answers a question the agent had not asked on its previous turn"),
-    (Reason::OutsideWindow, "outside_window", "the words were said outside the window the rule watches"),
-    (Reason::WindowOpen, "window_open", "the required words are not said yet, and its window is still open"),
-    (Reason::TemplateMismatch, "template_mismatch", "the words around the phrase did not match its template"),
-    (Reason::NotApplicable, "not_applicable", "the rule does not apply now (out of scope, or its condition is false or unknown)"),
+    (
+        Reason::Exception,
+        "exception",
+        "every hit was covered by the rule's exception (unless)",
+    ),
+    (
+        Reason::StateSet,
+        "state_set",
+        "its `until` state was set, so the words are allowed now",
+    ),
+    (
+        Reason::StateNotSet,
+        "state_not_set",
+        "the cue answers a question the agent had not asked on its previous turn",
+    ),
+    (
+        Reason::OutsideWindow,
+        "outside_window",
+        "the words were said outside the window the rule watches",
+    ),
+    (
+        Reason::WindowOpen,
+        "window_open",
+        "the required words are not said yet, and its window is still open",
+    ),
+    (
+        Reason::TemplateMismatch,
+        "template_mismatch",
+        "the words around the phrase did not match its template",
+    ),
+    (
+        Reason::NotApplicable,
+        "not_applicable",
+        "the rule does not apply now (out of scope, or its condition is false or unknown)",
+    ),
 ];
 
 impl Reason {
@@ -91,20 +129,47 @@ impl Reason {
 
 /// Every event kind: (name, what it means), in declaration order.
 pub const EVENTS: &[(&str, &str)] = &[
-    ("candidate", "a phrase of the rule's words was found, on word boundaries"),
-    ("template_rejected", "a phrase was found but the words around it did not match its template"),
-    ("regex_ran", "a pattern ran on the turn (one of its literal atoms was found, or it has none)"),
-    ("validator_rejected", "a detector found a candidate and one of its checks said no (see the checks)"),
-    ("not_applicable", "the rule does not apply now: out of scope, or its condition is false or unknown"),
-    ("allowed_after_state", "the words came after the rule's `until` state was set earlier in the turn"),
+    (
+        "candidate",
+        "a phrase of the rule's words was found, on word boundaries",
+    ),
+    (
+        "template_rejected",
+        "a phrase was found but the words around it did not match its template",
+    ),
+    (
+        "regex_ran",
+        "a pattern ran on the turn (one of its literal atoms was found, or it has none)",
+    ),
+    (
+        "validator_rejected",
+        "a detector found a candidate and one of its checks said no (see the checks)",
+    ),
+    (
+        "not_applicable",
+        "the rule does not apply now: out of scope, or its condition is false or unknown",
+    ),
+    (
+        "allowed_after_state",
+        "the words came after the rule's `until` state was set earlier in the turn",
+    ),
     ("excepted", "the words were covered by the rule's exception (unless)"),
     ("verified", "a candidate nothing excused: the rule fires on these words"),
     ("cue_opened", "a cue was heard and opened its checks"),
-    ("state_set", "a state was set, by the agent's words, the caller's, or the caller's answer to the agent's question"),
-    ("window_opened", "a window opened: an obligation starts (at call start or by a cue), or a cue's prohibition starts"),
+    (
+        "state_set",
+        "a state was set, by the agent's words, the caller's, or the caller's answer to the agent's question",
+    ),
+    (
+        "window_opened",
+        "a window opened: an obligation starts (at call start or by a cue), or a cue's prohibition starts",
+    ),
     ("obligation_met", "the required words were said within the window"),
     ("window_closed", "an obligation's window closed"),
-    ("did_not_fire", "a rule that had a candidate or a live window did not fire, and why (see the reasons)"),
+    (
+        "did_not_fire",
+        "a rule that had a candidate or a live window did not fire, and why (see the reasons)",
+    ),
 ];
 
 /// Collects events for one call.
@@ -123,10 +188,12 @@ impl Tracer {
 
     /// The leaves whose template rejected a candidate in the current turn's scan.
     pub fn rejected_leaves(&self) -> impl Iterator<Item = u32> + '_ {
-        self.events[self.scan_start.min(self.events.len())..].iter().filter_map(|e| match e {
-            Event::TemplateRejected { leaf, .. } => Some(*leaf),
-            _ => None,
-        })
+        self.events[self.scan_start.min(self.events.len())..]
+            .iter()
+            .filter_map(|e| match e {
+                Event::TemplateRejected { leaf, .. } => Some(*leaf),
+                _ => None,
+            })
     }
 }
 
@@ -153,7 +220,11 @@ impl Event {
     }
 
     /// The event as a Python dict (``{"event": name, ...}``): rules, checks and leaves by index, states by name.
-    pub fn to_py<'py>(&self, py: pyo3::Python<'py>, program: &super::program::Program) -> pyo3::PyResult<pyo3::Bound<'py, pyo3::types::PyDict>> {
+    pub fn to_py<'py>(
+        &self,
+        py: pyo3::Python<'py>,
+        program: &super::program::Program,
+    ) -> pyo3::PyResult<pyo3::Bound<'py, pyo3::types::PyDict>> {
         use pyo3::types::PyDictMethods;
         let d = pyo3::types::PyDict::new(py);
         d.set_item("event", self.name())?;
@@ -163,7 +234,12 @@ impl Event {
                 d.set_item("norm_span", (start, end))?;
             }
             Event::RegexRan { leaf } => d.set_item("leaf", leaf)?,
-            Event::ValidatorRejected { detector, start, end, check } => {
+            Event::ValidatorRejected {
+                detector,
+                start,
+                end,
+                check,
+            } => {
                 d.set_item("detector", detector.name())?;
                 d.set_item("span", (start, end))?;
                 d.set_item("failed", check.name())?;
@@ -176,7 +252,12 @@ impl Event {
                 d.set_item("rule", rule)?;
                 d.set_item("span", (start, end))?;
             }
-            Event::Verified { rule, check, start, end } => {
+            Event::Verified {
+                rule,
+                check,
+                start,
+                end,
+            } => {
                 d.set_item("rule", rule)?;
                 d.set_item("check", check)?;
                 d.set_item("span", (start, end))?;
@@ -186,7 +267,11 @@ impl Event {
                 d.set_item("state", &program.state_names[*state as usize])?;
                 d.set_item("by", by.name())?;
             }
-            Event::WindowOpened { rule, check, obligation } => {
+            Event::WindowOpened {
+                rule,
+                check,
+                obligation,
+            } => {
                 d.set_item("rule", rule)?;
                 d.set_item("check", check)?;
                 d.set_item("window", if *obligation { "obligation" } else { "prohibition" })?;

@@ -374,13 +374,21 @@ fn view_plain_ascii(text: &str, nt: &mut NormalizedText) -> bool {
 /// so starts at most one digit group before its first number word, and fillers are number words.
 fn number_pass_on_tokens(text: &str, nt: &mut NormalizedText) {
     let first_word = (0..nt.len()).find(|&k| is_number_pass_word(nt.token(k))).unwrap_or(0);
-    let from = if first_word > 0 && nt.is_digits[first_word - 1] { first_word - 1 } else { first_word };
+    let from = if first_word > 0 && nt.is_digits[first_word - 1] {
+        first_word - 1
+    } else {
+        first_word
+    };
     with_items(|items| {
         let mut prev_end = if from > 0 { nt.orig_ends[from - 1] } else { 0 };
         for k in from..nt.len() {
             let (s, e) = (nt.orig_starts[k], nt.orig_ends[k]);
             let tok = nt.token(k);
-            let g = if k > 0 && s < prev_end { GAP_WS } else { gap(text, prev_end, s) };
+            let g = if k > 0 && s < prev_end {
+                GAP_WS
+            } else {
+                gap(text, prev_end, s)
+            };
             let kind = if nt.is_digits[k] {
                 K_DIGITS
             } else if tok.as_bytes()[0].is_ascii_digit() && tok.contains('.') {

@@ -40,7 +40,10 @@ pub struct WordMask {
 
 impl WordMask {
     const fn empty() -> Self {
-        WordMask { pair: [0; 1024], last: [0; 256] }
+        WordMask {
+            pair: [0; 1024],
+            last: [0; 256],
+        }
     }
 
     /// The `pair` slot of a word's first two bytes.
@@ -72,7 +75,8 @@ impl WordMask {
     #[inline(always)]
     pub fn may_contain(&self, w: &str) -> bool {
         let b = w.as_bytes();
-        !b.is_empty() && (b.len() >= 32 || self.pair[Self::slot(b)] & self.last[b[b.len() - 1] as usize] & (1 << b.len()) != 0)
+        !b.is_empty()
+            && (b.len() >= 32 || self.pair[Self::slot(b)] & self.last[b[b.len() - 1] as usize] & (1 << b.len()) != 0)
     }
 }
 

@@ -74,7 +74,11 @@ struct Spare {
 
 /// An empty buffer from the spare ones.
 fn spare<T>(pick: impl FnOnce(&mut Spare) -> &mut Vec<T>) -> Vec<T> {
-    SPARE.with(|s| s.try_borrow_mut().map(|mut s| std::mem::take(pick(&mut s))).unwrap_or_default())
+    SPARE.with(|s| {
+        s.try_borrow_mut()
+            .map(|mut s| std::mem::take(pick(&mut s)))
+            .unwrap_or_default()
+    })
 }
 
 /// A view and what the detectors computed from it so far.
@@ -131,7 +135,12 @@ impl<'a> Ctx<'a> {
     #[inline(always)]
     pub(crate) fn reject(&self, kind: Kind, a: usize, b: usize, check: Check) {
         if let Some(r) = &self.rejected {
-            r.borrow_mut().push(Rejection { start: self.nt.orig_starts[a], end: self.nt.orig_ends[b], kind, check });
+            r.borrow_mut().push(Rejection {
+                start: self.nt.orig_starts[a],
+                end: self.nt.orig_ends[b],
+                kind,
+                check,
+            });
         }
     }
 
@@ -139,7 +148,12 @@ impl<'a> Ctx<'a> {
     #[inline(always)]
     pub(crate) fn reject_span(&self, kind: Kind, start: usize, end: usize, check: Check) {
         if let Some(r) = &self.rejected {
-            r.borrow_mut().push(Rejection { start, end, kind, check });
+            r.borrow_mut().push(Rejection {
+                start,
+                end,
+                kind,
+                check,
+            });
         }
     }
 
@@ -427,8 +441,14 @@ impl<'a> Ctx<'a> {
                     }
                     let all_written = written[a..=b].iter().all(|&w| w);
                     // `total` digits in `b - a + 1` tokens of at least one digit: both fit (`total <= longest`)
-                    let mut digits = Digits { len: 0, buf: [0; WINDOW_MAX] };
-                    let mut grouping = Grouping { len: 0, buf: [0; WINDOW_MAX] };
+                    let mut digits = Digits {
+                        len: 0,
+                        buf: [0; WINDOW_MAX],
+                    };
+                    let mut grouping = Grouping {
+                        len: 0,
+                        buf: [0; WINDOW_MAX],
+                    };
                     for k in a..=b {
                         let t = self.tok(k).as_bytes();
                         digits.buf[digits.len as usize..digits.len as usize + t.len()].copy_from_slice(t);
@@ -436,7 +456,12 @@ impl<'a> Ctx<'a> {
                         grouping.buf[grouping.len as usize] = t.len();
                         grouping.len += 1;
                     }
-                    out.push(Window { a, b, digits, grouping: all_written.then_some(grouping) });
+                    out.push(Window {
+                        a,
+                        b,
+                        digits,
+                        grouping: all_written.then_some(grouping),
+                    });
                 }
             }
         }

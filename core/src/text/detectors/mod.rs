@@ -24,9 +24,9 @@ pub use email::{PROVIDER_SPLITS, TLDS};
 pub use numeric::ID_LABELS;
 pub use validators::{aba_ok, luhn_ok, mbi_ok, nanp_ok, ssn_ok, Check, Rejection, CHECKS};
 
-use crate::swar::{self, bytes_between};
 use super::chars::{casefold, is_space};
 use super::NormalizedText;
+use crate::swar::{self, bytes_between};
 
 /// Canonical values that are never reported (see [`canonical_exempt`]).
 pub type Exempt = HashSet<String>;
@@ -197,7 +197,10 @@ fn mbi_starts_at(b: &[u8], i: usize) -> bool {
     let lower = |k: usize| b.get(k).is_some_and(u8::is_ascii_lowercase);
     let digit = |k: usize| b.get(k).is_some_and(u8::is_ascii_digit);
     let ends = |k: usize| b.get(k).is_none_or(|&c| c == b' ');
-    lower(i + 1) || (b.get(i + 1) == Some(&b' ') && lower(i + 2) && (ends(i + 3) || digit(i + 3) || (lower(i + 3) && digit(i + 4))))
+    lower(i + 1)
+        || (b.get(i + 1) == Some(&b' ')
+            && lower(i + 2)
+            && (ends(i + 3) || digit(i + 3) || (lower(i + 3) && digit(i + 4))))
 }
 
 fn spoken_at(text: &str) -> bool {
@@ -423,7 +426,10 @@ pub struct Precheck {
 
 impl Precheck {
     pub fn new(nt: &NormalizedText) -> Precheck {
-        Precheck { digits: digit_count(nt), can: [None; DETECTORS.len()] }
+        Precheck {
+            digits: digit_count(nt),
+            can: [None; DETECTORS.len()],
+        }
     }
 
     #[inline]
@@ -474,7 +480,11 @@ impl Precheck {
             digits = if is_digits { digits + tok.len() } else { 0 };
             most_digits = most_digits.max(digits);
             if want_cands > 0 {
-                cands = if mbi::candidate(tok, is_digits) { cands + tok.len() } else { 0 };
+                cands = if mbi::candidate(tok, is_digits) {
+                    cands + tok.len()
+                } else {
+                    0
+                };
                 most_cands = most_cands.max(cands);
             }
         }
@@ -603,7 +613,10 @@ mod tests {
 
     #[test]
     fn mbi_plausible_reads_eight_bytes_as_one_at_a_time() {
-        let alphabet = ["a", "z", "q", "0", "9", "5", " ", " ", " ", "A", "Z", "`", "{", "/", ":", "\u{e9}", "\u{7f}", "\t", "ab", "12"];
+        let alphabet = [
+            "a", "z", "q", "0", "9", "5", " ", " ", " ", "A", "Z", "`", "{", "/", ":", "\u{e9}", "\u{7f}", "\t", "ab",
+            "12",
+        ];
         let mut state = 14u64;
         for _ in 0..50_000 {
             let mut text = String::new();
@@ -618,14 +631,30 @@ mod tests {
             }
             assert_eq!(mbi_plausible(&text), mbi_plausible_bytes(&text), "{text:?}");
         }
-        for text in ["", "a", "1a", "a b c d", "1 a", "1 ab", "1 a1", "1 ab1", "1 abc1", "x1 a", "12345678a", "1234567 a b c d", "1234567a"] {
+        for text in [
+            "",
+            "a",
+            "1a",
+            "a b c d",
+            "1 a",
+            "1 ab",
+            "1 a1",
+            "1 ab1",
+            "1 abc1",
+            "x1 a",
+            "12345678a",
+            "1234567 a b c d",
+            "1234567a",
+        ] {
             assert_eq!(mbi_plausible(text), mbi_plausible_bytes(text), "{text:?}");
         }
     }
 
     #[test]
     fn digit_count_reads_eight_bytes_as_one_at_a_time() {
-        let alphabet = ["0", "9", "5", "a", " ", "/", ":", "\u{e9}", "\u{663}", "12", "\u{7f}", "\u{b9}"];
+        let alphabet = [
+            "0", "9", "5", "a", " ", "/", ":", "\u{e9}", "\u{663}", "12", "\u{7f}", "\u{b9}",
+        ];
         let mut state = 99u64;
         for _ in 0..20_000 {
             state ^= state << 13;
@@ -637,7 +666,12 @@ mod tests {
                 r = r.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
                 nt.text.push_str(alphabet[(r >> 33) as usize % alphabet.len()]);
             }
-            assert_eq!(digit_count(&nt), nt.text.bytes().filter(u8::is_ascii_digit).count(), "{:?}", nt.text);
+            assert_eq!(
+                digit_count(&nt),
+                nt.text.bytes().filter(u8::is_ascii_digit).count(),
+                "{:?}",
+                nt.text
+            );
         }
     }
 
@@ -646,9 +680,54 @@ mod tests {
     #[test]
     fn mbi_plausible_never_hides_an_mbi() {
         let pieces = [
-            "1eg4", "te5", "mk73", "1EG4-TE5-MK73", "1", "e", "g", "4", "t", "5", "m", "k", "7", "3", "73", "one", "seven",
-            "three", "four", "five", "eg4", "e4", "g4t", "2", "9", "a", "c", "d", "f", "h", "j", "r", "the", "number", "is", "-",
-            "1e", "4te", "5mk", "7e", "n", "p", "q", "u", "v", "w", "x", "y",
+            "1eg4",
+            "te5",
+            "mk73",
+            "1EG4-TE5-MK73",
+            "1",
+            "e",
+            "g",
+            "4",
+            "t",
+            "5",
+            "m",
+            "k",
+            "7",
+            "3",
+            "73",
+            "one",
+            "seven",
+            "three",
+            "four",
+            "five",
+            "eg4",
+            "e4",
+            "g4t",
+            "2",
+            "9",
+            "a",
+            "c",
+            "d",
+            "f",
+            "h",
+            "j",
+            "r",
+            "the",
+            "number",
+            "is",
+            "-",
+            "1e",
+            "4te",
+            "5mk",
+            "7e",
+            "n",
+            "p",
+            "q",
+            "u",
+            "v",
+            "w",
+            "x",
+            "y",
         ];
         let mut state = 0x2545_f491_4f6c_dd1du64;
         let (mut found, mut rejected) = (0, 0);

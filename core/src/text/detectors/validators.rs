@@ -31,26 +31,98 @@ pub enum Check {
 
 /// Every check: (check, name, what a rejection by it means), in declaration order.
 pub const CHECKS: &[(Check, &str, &str)] = &[
-    (Check::Luhn, "luhn", "a run of 13 or more digits, but no 13–19-digit window of whole tokens passes the Luhn checksum"),
-    (Check::Timestamp, "timestamp", "Luhn-valid, but written as a compact date and time (YYYYMMDDhhmmss)"),
-    (Check::Grouping, "grouping", "written digits grouped unlike this identifier (an SSN is 3-2-4, a phone 3-3-4…)"),
-    (Check::SsnArea, "ssn_area", "the SSN's area (first 3 digits) is 000, 666 or 900–999, never issued"),
-    (Check::SsnGroup, "ssn_group", "the SSN's group (digits 4–5) is 00, never issued"),
-    (Check::SsnSerial, "ssn_serial", "the SSN's serial (last 4 digits) is 0000, never issued"),
-    (Check::SsnKnownFake, "ssn_known_fake", "a well-known sample SSN (078-05-1120, 219-09-9999)"),
-    (Check::RoutingNumber, "routing_number", "a valid ABA routing number introduced as one (\"routing\", \"aba\" before it)"),
-    (Check::OtherIdentifier, "other_identifier", "introduced as another identifier (\"claim\", \"order\", \"policy\"… before it)"),
-    (Check::AbaPrefix, "aba_prefix", "the first two digits are not a Federal Reserve routing prefix (00–12, 21–32, 61–72, 80)"),
+    (
+        Check::Luhn,
+        "luhn",
+        "a run of 13 or more digits, but no 13–19-digit window of whole tokens passes the Luhn checksum",
+    ),
+    (
+        Check::Timestamp,
+        "timestamp",
+        "Luhn-valid, but written as a compact date and time (YYYYMMDDhhmmss)",
+    ),
+    (
+        Check::Grouping,
+        "grouping",
+        "written digits grouped unlike this identifier (an SSN is 3-2-4, a phone 3-3-4…)",
+    ),
+    (
+        Check::SsnArea,
+        "ssn_area",
+        "the SSN's area (first 3 digits) is 000, 666 or 900–999, never issued",
+    ),
+    (
+        Check::SsnGroup,
+        "ssn_group",
+        "the SSN's group (digits 4–5) is 00, never issued",
+    ),
+    (
+        Check::SsnSerial,
+        "ssn_serial",
+        "the SSN's serial (last 4 digits) is 0000, never issued",
+    ),
+    (
+        Check::SsnKnownFake,
+        "ssn_known_fake",
+        "a well-known sample SSN (078-05-1120, 219-09-9999)",
+    ),
+    (
+        Check::RoutingNumber,
+        "routing_number",
+        "a valid ABA routing number introduced as one (\"routing\", \"aba\" before it)",
+    ),
+    (
+        Check::OtherIdentifier,
+        "other_identifier",
+        "introduced as another identifier (\"claim\", \"order\", \"policy\"… before it)",
+    ),
+    (
+        Check::AbaPrefix,
+        "aba_prefix",
+        "the first two digits are not a Federal Reserve routing prefix (00–12, 21–32, 61–72, 80)",
+    ),
     (Check::AbaChecksum, "aba_checksum", "the ABA routing checksum fails"),
-    (Check::CountryCode, "country_code", "11 digits that do not start with the country code 1"),
+    (
+        Check::CountryCode,
+        "country_code",
+        "11 digits that do not start with the country code 1",
+    ),
     (Check::NanpArea, "nanp_area", "the area code does not start with 2–9"),
-    (Check::NanpExchange, "nanp_exchange", "the exchange (digits 4–6) does not start with 2–9"),
-    (Check::NanpN11, "nanp_n11", "the area code is an N11 service code (211, 411, 911…)"),
-    (Check::MbiFormat, "mbi_format", "letters and digits of 11 or more characters, but no 11-character window has the MBI format"),
-    (Check::EmailDomain, "email_domain", "an `at` with no domain after it that ends in a known top-level domain"),
-    (Check::EmailLocal, "email_local", "an `at` and a domain, but no local part before it (none, or a function word: \"me\", \"us\"…)"),
-    (Check::Exempt, "exempt", "an exempt value (the call's own numbers, e.g. `callback_numbers`)"),
-    (Check::MoreSpecific, "more_specific", "the same words are a finding of a more specific detector (one finding per value)"),
+    (
+        Check::NanpExchange,
+        "nanp_exchange",
+        "the exchange (digits 4–6) does not start with 2–9",
+    ),
+    (
+        Check::NanpN11,
+        "nanp_n11",
+        "the area code is an N11 service code (211, 411, 911…)",
+    ),
+    (
+        Check::MbiFormat,
+        "mbi_format",
+        "letters and digits of 11 or more characters, but no 11-character window has the MBI format",
+    ),
+    (
+        Check::EmailDomain,
+        "email_domain",
+        "an `at` with no domain after it that ends in a known top-level domain",
+    ),
+    (
+        Check::EmailLocal,
+        "email_local",
+        "an `at` and a domain, but no local part before it (none, or a function word: \"me\", \"us\"…)",
+    ),
+    (
+        Check::Exempt,
+        "exempt",
+        "an exempt value (the call's own numbers, e.g. `callback_numbers`)",
+    ),
+    (
+        Check::MoreSpecific,
+        "more_specific",
+        "the same words are a finding of a more specific detector (one finding per value)",
+    ),
 ];
 
 impl Check {
