@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install browser lint bench bench-integrations docs dist clean
+.PHONY: demo test core-test install browser lint bench bench-integrations docs dist clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -43,6 +43,15 @@ browser:
 test: $(STAMP) browser
 	.ci/with-postgres $(BIN)/python -m pytest -n 2 --dist loadgroup tests
 	$(BIN)/trace test rule_packs/
+	$(MAKE) core-test
+
+# the native core's own tests (property tests against the byte automaton and a fresh normalization), its format and
+# its lints; `cargo fmt` and clippy are skipped with a message where the toolchain lacks them
+core-test:
+	cd core && cargo test --release --quiet
+	@cd core && if cargo fmt --version >/dev/null 2>&1; then cargo fmt --check; else echo "rustfmt missing: format not checked"; fi
+	@cd core && if cargo clippy --version >/dev/null 2>&1; then cargo clippy --release --all-targets --quiet -- -D warnings; \
+	  else echo "clippy missing: lints not checked"; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check trace_engine tests benchmarks
