@@ -732,6 +732,7 @@ impl CallCore {
     }
 
     /// Injected disclosures are spoken: let them meet other open obligations.
+    #[inline(never)] // out of the turn body: only a turn with injected lines and open obligations gets here
     fn meet_with_injected(&mut self, py: Python<'_>) -> PyResult<()> {
         let text = self.outcome.injected.join(" ");
         self.scan_injected(&text)?;
@@ -838,6 +839,7 @@ impl CallCore {
         Ok(())
     }
 
+    #[inline(never)] // out of the turn body: only a turn with PII gets here
     fn stored_agent_text(
         &mut self,
         py: Python<'_>,
@@ -983,6 +985,7 @@ impl CallCore {
     }
 
     /// Out of time before the rules ran: let the turn go (fail open or closed) and judge it later.
+    #[cold] // out of time
     fn defer<'py>(
         &mut self,
         py: Python<'py>,

@@ -372,6 +372,7 @@ fn view_plain_ascii(text: &str, nt: &mut NormalizedText) -> bool {
 /// Only the tokens from the first number word on (and the digit group right before it) are looked at again: the
 /// pass leaves every earlier item as it was, because a digit run it merges holds no two written groups in a row and
 /// so starts at most one digit group before its first number word, and fillers are number words.
+#[inline(never)] // out of the fast path's loop: only turns with a number word get here
 fn number_pass_on_tokens(text: &str, nt: &mut NormalizedText) {
     let first_word = (0..nt.len()).find(|&k| is_number_pass_word(nt.token(k))).unwrap_or(0);
     let from = if first_word > 0 && nt.is_digits[first_word - 1] {
@@ -431,6 +432,7 @@ fn word_form(w: &str) -> WordForm {
     WordForm::Plain
 }
 
+#[inline(never)] // the full scanner: kept out of `view_into`, whose fast path most turns take
 fn view_from(text: &str, phrase: bool, nt: &mut NormalizedText, items: &mut Items) {
     if text.is_ascii() {
         scan(text, phrase, items);
