@@ -216,7 +216,7 @@ fn view_plain_ascii(text: &str, nt: &mut NormalizedText) -> bool {
         let t = out.word(start);
         if t.len() == 1 && t.as_bytes()[0].is_ascii_alphabetic() {
             single_letters += 1;
-            spelled = spelled || spelled_at(text, s).is_some();
+            spelled = spelled || (may_spell_at(text, s) && spelled_at(text, s).is_some());
             if spelled && single_letters >= 3 {
                 return false;
             }
@@ -926,6 +926,18 @@ fn skip_inline_space<T: Chars + ?Sized>(text: &T, mut q: usize) -> usize {
         q += 1;
     }
     q
+}
+
+/// Whether a spelled word may start at the letter at `p` (false only where [`spelled_at`] is `None`): the next
+/// thing after inline spaces is a separator, or, after at least one, a single letter. Inline, so that the fast path
+/// asks [`spelled_at`] only at such letters, not at every "a" and "I" before a word.
+#[inline(always)]
+fn may_spell_at<T: Chars + ?Sized>(text: &T, p: usize) -> bool {
+    let r = skip_inline_space(text, p + 1);
+    r < text.len() && {
+        let c = text.at(r);
+        is_spell_separator(c) || (r > p + 1 && c.is_ascii_alphabetic() && letter_ends(text, r + 1))
+    }
 }
 
 /// The spelled word (`SPELLED_RE`) starting exactly at `p`, if any: its end.
