@@ -7,7 +7,8 @@
 //! variable-led templates, then regexes by leaf, then detectors. Everything the evaluator reports follows that
 //! order, so it is the Python gate's.
 
-use aho_corasick::automaton::Automaton;
+use aho_corasick::automaton::{Automaton, StateID};
+use aho_corasick::dfa::DFA;
 use aho_corasick::nfa::contiguous::NFA;
 use aho_corasick::{Anchored, MatchKind};
 use pyo3::prelude::*;
@@ -98,9 +99,9 @@ pub struct Matchers {
     /// the regex atoms alone, over bytes (atoms need not be word-aligned): their hits' patterns are
     /// `keys.len() + atom index`, whose payloads are the atom's regex payloads
     atoms: Option<AtomAutomaton>,
-    /// the same keys as a contiguous NFA, whose state a streamed turn carries from chunk to chunk: built by the first
+    /// the same keys as a byte automaton whose state a streamed turn carries from chunk to chunk: built by the first
     /// stream (`None` when there are no keys or it could not be built: streams then scan their whole turn)
-    nfa: std::sync::OnceLock<Option<NFA>>,
+    nfa: std::sync::OnceLock<Option<ByteAutomaton>>,
     keys: Vec<String>,
     /// per automaton pattern: what it stands for (phrase leaves first, then regex atoms); after the keys', one per
     /// atom of the `atoms` automaton, its regex payloads alone
@@ -825,6 +826,74 @@ pub struct Scratch {
     spans: Vec<(usize, usize)>,
 }
 
+/// The phrase keys, template atoms and regex atoms as one byte automaton (standard semantics: every hit), for a
+/// streamed turn, which carries its state from chunk to chunk and steps it over each chunk's new bytes only.
+///
+/// A dense DFA when it is small: a step is a byte-class lookup and one table read (about a tenth of the contiguous
+/// NFA's, which walks sparse transitions and failure links). Its table has a row per state (at most one per key
+/// byte) and a column per byte class, so many or long keys (a list of 100,000 blocked phrases) keep the NFA, whose
+/// size grows with the keys alone.
+#[derive(Debug)]
+pub enum ByteAutomaton {
+    Dfa(DFA),
+    Nfa(NFA),
+}
+
+/// The largest dense table (bytes, estimated as states × byte classes × 4) built for streams.
+const DFA_MAX_BYTES: usize = 4 << 20;
+
+impl ByteAutomaton {
+    fn build(keys: &[String]) -> Option<ByteAutomaton> {
+        let states = 1 + keys.iter().map(String::len).sum::<usize>();
+        let mut bytes = [false; 256];
+        for k in keys {
+            for &b in k.as_bytes() {
+                bytes[b as usize] = true;
+            }
+        }
+        let classes = 1 + bytes.iter().filter(|&&b| b).count();
+        if states.saturating_mul(classes).saturating_mul(4) <= DFA_MAX_BYTES {
+            if let Ok(dfa) = DFA::builder().match_kind(MatchKind::Standard).build(keys) {
+                return Some(ByteAutomaton::Dfa(dfa));
+            }
+        }
+        NFA::builder()
+            .match_kind(MatchKind::Standard)
+            .build(keys)
+            .ok()
+            .map(ByteAutomaton::Nfa)
+    }
+}
+
+/// [`Matchers::carry_hits`] on one automaton, hits unsorted.
+#[inline]
+fn carry_on<A: Automaton>(
+    a: &A,
+    text: &[u8],
+    from: usize,
+    stop: usize,
+    state: Option<u32>,
+    hits: &mut Vec<(usize, u32)>,
+) -> Option<u32> {
+    let mut sid = match state {
+        Some(s) => StateID::new(s as usize).ok()?,
+        None => a.start_state(Anchored::No).ok()?,
+    };
+    let mut at_stop = if stop == from { Some(sid) } else { None };
+    for (i, &b) in (from..).zip(&text[from..]) {
+        sid = a.next_state(Anchored::No, sid, b);
+        if a.is_match(sid) {
+            for k in 0..a.match_len(sid) {
+                hits.push((i + 1, a.match_pattern(sid, k).as_u32()));
+            }
+        }
+        if i + 1 == stop {
+            at_stop = Some(sid);
+        }
+    }
+    at_stop.map(|s| s.as_u32())
+}
+
 impl Matchers {
     fn add_norm(&self, out: &mut Matches, owners: &[MatcherId], view: &View, start: usize, stop: usize) {
         let (s, e) = view.to_original(start, stop);
@@ -892,11 +961,11 @@ impl Matchers {
     }
 
     /// The automaton a stream carries (see `nfa`).
-    pub fn nfa(&self) -> Option<&NFA> {
+    pub fn nfa(&self) -> Option<&ByteAutomaton> {
         self.nfa
             .get_or_init(|| {
                 (!self.keys.is_empty())
-                    .then(|| NFA::builder().match_kind(MatchKind::Standard).build(&self.keys).ok())
+                    .then(|| ByteAutomaton::build(&self.keys))
                     .flatten()
             })
             .as_ref()
@@ -913,27 +982,14 @@ impl Matchers {
         state: Option<u32>,
         hits: &mut Vec<(usize, u32)>,
     ) -> Option<u32> {
-        let nfa = self.nfa()?;
-        let mut sid = match state {
-            Some(s) => aho_corasick::automaton::StateID::new(s as usize).ok()?,
-            None => nfa.start_state(Anchored::No).ok()?,
-        };
-        let mut at_stop = if stop == from { Some(sid) } else { None };
         let first = hits.len();
-        for (i, &b) in text.iter().enumerate().skip(from) {
-            sid = nfa.next_state(Anchored::No, sid, b);
-            if nfa.is_match(sid) {
-                for k in 0..nfa.match_len(sid) {
-                    hits.push((i + 1, nfa.match_pattern(sid, k).as_u32()));
-                }
-            }
-            if i + 1 == stop {
-                at_stop = Some(sid);
-            }
-        }
+        let at_stop = match self.nfa()? {
+            ByteAutomaton::Dfa(a) => carry_on(a, text, from, stop, state, hits),
+            ByteAutomaton::Nfa(a) => carry_on(a, text, from, stop, state, hits),
+        }?;
         let lens = &self.pattern_len;
         hits[first..].sort_unstable_by_key(|&(end, p)| (end, std::cmp::Reverse(lens[p as usize])));
-        at_stop.map(|s| s.as_u32())
+        Some(at_stop)
     }
 
     /// What the automaton's hits `hits` give: `emit(phrase leaf, span)` for each phrase (a template verified around
