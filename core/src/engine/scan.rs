@@ -54,6 +54,21 @@ pub struct Template {
     pub required: Vec<VarId>,
 }
 
+impl Template {
+    /// What the template reads after its atom's end, as `(tokens, variables)`: a literal is one token, a gap up to
+    /// [`GAP_MAX_WORDS`], a variable an article and its value (`None` without an atom).
+    fn reach_term(&self) -> Option<(usize, usize)> {
+        let after = &self.elems[self.anchor? + self.anchor_len..];
+        let fixed = after.iter().map(|e| match e {
+            Elem::Lit(_) => 1,
+            Elem::Gap => GAP_MAX_WORDS,
+            Elem::Var { .. } => 1, // an article before the value
+        });
+        let vars = after.iter().filter(|e| matches!(e, Elem::Var { .. })).count();
+        Some((fixed.sum(), vars))
+    }
+}
+
 #[derive(Debug)]
 pub struct PhraseLeaf {
     pub owners: Vec<MatcherId>,
@@ -114,9 +129,6 @@ pub struct Matchers {
     /// per matcher: for each leaf, the variables it needs; `None` unless every leaf needs one
     pub matcher_vars: Vec<Option<Vec<Vec<VarId>>>>,
     pub max_phrase_tokens: usize,
-    /// what the anchored templates read after their atom, as `(tokens, variables)`, without repeats (see
-    /// [`Matchers::template_reach`])
-    reach_terms: Vec<(usize, usize)>,
 }
 
 fn is_var(t: &str) -> bool {
@@ -425,22 +437,6 @@ impl Matchers {
         if atoms.is_none() && !atom_keys.is_empty() {
             return Err("automaton: the regex atoms cannot be built".to_string());
         }
-        let mut reach_terms: Vec<(usize, usize)> = phrases
-            .iter()
-            .filter_map(|p| p.template.as_ref())
-            .filter_map(|t| {
-                let after = &t.elems[t.anchor? + t.anchor_len..];
-                let fixed = after.iter().map(|e| match e {
-                    Elem::Lit(_) => 1,
-                    Elem::Gap => GAP_MAX_WORDS,
-                    Elem::Var { .. } => 1, // an article before the value
-                });
-                let vars = after.iter().filter(|e| matches!(e, Elem::Var { .. })).count();
-                Some((fixed.sum(), vars))
-            })
-            .collect();
-        reach_terms.sort_unstable();
-        reach_terms.dedup();
         // which variables each matcher needs, leaf by leaf, in the order leaves were linked
         let mut leaf_vars: Vec<Vec<Vec<VarId>>> = vec![Vec::new(); count as usize];
         for p in &phrases {
@@ -485,7 +481,6 @@ impl Matchers {
             variables,
             matcher_vars,
             max_phrase_tokens: max_tokens,
-            reach_terms,
         })
     }
 }
@@ -1050,17 +1045,23 @@ impl Matchers {
         }
     }
 
-    /// How many tokens after its atom's end a template may read, plus one for the character after a hit (a
-    /// literal is one token, a gap up to [`GAP_MAX_WORDS`], a variable its value and an article; what a template
-    /// reads before its atom is earlier text): hits further back than that from the last final token are final.
-    pub fn template_reach(&self, vars: &ScanVars) -> usize {
-        let longest_value = vars.tokens.iter().flatten().map(Vec::len).max().unwrap_or(0);
-        1 + self
-            .reach_terms
+    /// How many tokens after its end a hit of automaton pattern `pattern` may read, plus one for the character after
+    /// it, given the longest variable value (in tokens): 1 for a plain phrase or a regex atom, more for a template
+    /// anchored on it (what a template reads before its atom is earlier text). A streamed turn settles each hit as
+    /// soon as the tokens it may read are final.
+    pub fn hit_reach(&self, pattern: u32, longest_value: usize) -> usize {
+        1 + self.payloads[pattern as usize]
             .iter()
-            .map(|&(fixed, n)| fixed + n * longest_value)
+            .filter(|p| !p.is_regex)
+            .filter_map(|p| self.phrases[p.leaf as usize].template.as_ref()?.reach_term())
+            .map(|(fixed, n)| fixed + n * longest_value)
             .max()
             .unwrap_or(0)
+    }
+
+    /// The longest variable value, in tokens (what a template's variable may read).
+    pub fn longest_value(vars: &ScanVars) -> usize {
+        vars.tokens.iter().flatten().map(Vec::len).max().unwrap_or(0)
     }
 
     /// Every match in one turn given the automaton's hits in its normalized text (sorted by end, longer keys first

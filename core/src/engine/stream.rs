@@ -127,6 +127,9 @@ pub struct StreamCore {
     /// [`StreamCore::evaluated_still_holds`])
     evaluated: Matches,
     evaluated_call: Option<(u32, u64)>,
+    /// `evaluated` equals the matches as the last feed left them (the incremental scan then says whether they
+    /// changed, and they need not be compared)
+    evaluated_synced: bool,
     /// source characters whose rendering under the current plan is exactly what was released, when it is
     rendered_to: Option<usize>,
 }
@@ -187,9 +190,10 @@ impl StreamCore {
         evaluated: &Matches,
         then: Option<(u32, u64)>,
         matches: &Matches,
+        unchanged: bool,
         now: (u32, u64),
     ) -> bool {
-        then == Some(now) && evaluated.same_as(matches)
+        then == Some(now) && (unchanged || evaluated.same_as(matches))
     }
 
     fn release(&mut self, py: Python<'_>) -> PyResult<String> {
@@ -211,14 +215,18 @@ impl StreamCore {
         let mut outcome = std::mem::take(&mut self.outcome);
         let mut plan = std::mem::take(&mut self.plan);
         let result = (|| -> PyResult<Option<usize>> {
-            let matches = self.inc.update(&mut call, buf, &self.word_starts)?;
+            let synced = std::mem::take(&mut self.evaluated_synced);
+            self.inc.update(&mut call, buf, &self.word_starts)?;
+            let unchanged = synced && self.inc.unchanged();
+            let matches = self.inc.matches();
             let now = (call.st.seq, call.vars_gen);
-            if !Self::evaluated_still_holds(&self.evaluated, self.evaluated_call, matches, now) {
+            if !Self::evaluated_still_holds(&self.evaluated, self.evaluated_call, matches, unchanged, now) {
                 call.stream_evaluate(py, matches, buf, self.t, &mut outcome, &text, &mut plan)?;
                 self.evaluated.copy_from(matches);
                 self.evaluated_call = Some(now);
                 self.rendered_to = None; // a new plan: render it from the start once
             }
+            self.evaluated_synced = true;
             self.suppressing = plan.suppress > 0;
             if plan.suppress > 0 || outcome.unresolved_prefix {
                 return Ok(None);
@@ -365,6 +373,7 @@ impl StreamCore {
             plan: Plan::default(),
             evaluated,
             evaluated_call: None,
+            evaluated_synced: false,
             rendered_to: None,
         })
     }
