@@ -62,6 +62,15 @@ FRAGMENTS = [
     "if you'd like us to stop calling, just say stop",
     "I'm an AI assistant",
     "your lab results are ready",
+    # templates (variables, gaps) among plain phrases: a template's hit waits for what it may read after its atom,
+    # while a plain phrase's settles as soon as the word after it is final
+    "this is Sam at Acme Solar",
+    "this is Sam at the",
+    "from the Acme Solar team",
+    "with Acme Solar, trust me",
+    "Acme Solar calling",
+    "is not really guaranteed",
+    "speak to a real person",
     # unicode: confusables, fullwidth digits, accents, zero-width joiners, a lone non-BMP character
     "ѕtop calling",
     "ｇｕａｒａｎｔｅｅｄ",
@@ -225,7 +234,7 @@ def test_work_per_turn_is_linear():
     stream = call.agent_stream()
     for piece in pieces:
         stream.feed(piece)
-    normalized, scanned, detected, searched = stream._work()
+    normalized, scanned, detected, searched, _ = stream._work()
     n = len("".join(pieces))
     assert normalized <= 3 * n, normalized
     assert scanned <= 3 * n, scanned
@@ -235,3 +244,25 @@ def test_work_per_turn_is_linear():
     assert detected <= 15 * n, detected
     assert stream._check_carried() == ""
     stream.close()
+
+
+def test_a_feed_that_cannot_change_the_matches_does_not_gather_them():
+    """Once every hit is settled and the detectors have nothing new, a feed of plain words leaves the matches as
+    they were: the scan runs on the feeds that bring a hit (or pending one), not on every feed."""
+    plain = "we will look at your roof on the north side and send the details to your inbox later on "
+    text = "This call is recorded. " + plain * 12
+    words = text.split(" ")
+    pieces = [" ".join(words[i : i + 2]) + " " for i in range(0, len(words), 2)]
+    call = engine("modify").start_call("s", metadata=META)
+    call.agent_turn("Hi, this is Sam calling from Acme Solar. This call is recorded.")
+    stream = call.agent_stream()
+    for piece in pieces:
+        stream.feed(piece)
+        assert stream._check_carried() == "", piece
+    scans = stream._work()[4]
+    # the first feeds (the phrase, the words its hit waits for) gather them; the plain words after do not
+    assert scans <= 4, (scans, len(pieces))
+    decision = stream.close()
+    whole = engine("modify").start_call("w", metadata=META)
+    whole.agent_turn("Hi, this is Sam calling from Acme Solar. This call is recorded.")
+    assert decision.text == whole.agent_turn(text).text

@@ -68,6 +68,8 @@ pub struct Work {
     pub detected_bytes: u64,
     /// normalized bytes the regexes searched, over all feeds
     pub regex_bytes: u64,
+    /// feeds that gathered the matches again (the others left them as they were: [`Incremental::unchanged`])
+    pub scans: u64,
 }
 
 /// A streamed turn's normalized view and matches.
@@ -405,6 +407,15 @@ impl Incremental {
         match carried {
             Some(state) => {
                 self.work.scanned_bytes += (bytes.len() - self.frozen_text) as u64;
+                // a phrase key inside a word ("id" in "side") gives nothing, and in the final text it never will:
+                // such hits are not kept (they would make every feed scan again until they settle)
+                let lens = &matchers.pattern_len;
+                self.tail_hits.retain(|&(stop, p)| {
+                    let start = stop - lens[p as usize] as usize;
+                    stop > text_end
+                        || ((start == 0 || bytes[start - 1] == b' ') && (stop == text_end || bytes[stop] == b' '))
+                        || matchers.payloads[p as usize].iter().any(|x| x.is_regex)
+                });
                 // not traced: a feed's evaluation is provisional, and close checks the turn whole, traced
                 let from = self.settled_hits;
                 self.all_hits.clear();
@@ -421,6 +432,7 @@ impl Incremental {
                 // what they found: a scan would give the same matches (the spans are in the original text)
                 self.unchanged = self.quiet && self.all_hits.is_empty() && dets_same && !self.view.nt.text.is_empty();
                 if !self.unchanged {
+                    self.work.scans += 1;
                     self.regexes.stable = text_end;
                     matchers.scan_hits(
                         &self.view,
@@ -447,6 +459,7 @@ impl Incremental {
             _ => {
                 // no automaton of our own: scan the whole view
                 self.quiet = false;
+                self.work.scans += 1;
                 self.work.scanned_bytes += bytes.len() as u64;
                 matchers.scan(&self.view, &call.vars, &mut self.matches, &mut self.scratch, None)?;
             }

@@ -503,10 +503,17 @@ impl StreamCore {
     }
 
     /// For tests: the work the incremental scan did over all feeds, ``(characters normalized, normalized bytes
-    /// scanned by the automaton, read by the detectors, searched by the regexes)``.
-    fn _work(&self) -> (u64, u64, u64, u64) {
+    /// scanned by the automaton, read by the detectors, searched by the regexes, feeds that gathered the matches
+    /// again)``.
+    fn _work(&self) -> (u64, u64, u64, u64, u64) {
         let w = &self.inc.work;
-        (w.normalized_chars, w.scanned_bytes, w.detected_bytes, w.regex_bytes)
+        (
+            w.normalized_chars,
+            w.scanned_bytes,
+            w.detected_bytes,
+            w.regex_bytes,
+            w.scans,
+        )
     }
 
     /// For tests: ``""`` when the carried view and matches equal a fresh normalization and scan of the turn so far
