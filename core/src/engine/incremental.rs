@@ -98,8 +98,9 @@ pub struct Incremental {
     longest_value: Option<usize>,
     /// whether a settled hit marked a regex due (it then runs on every feed)
     settled_regex: bool,
-    /// the matches are the settled hits' and the detectors' alone: every hit the last scan processed was settled
-    /// after it, no regex was due and none runs unasked (see [`Incremental::unchanged`])
+    /// the matches are the settled hits', the due regexes' and the detectors' alone: every hit the last scan
+    /// processed was settled after it, every due regex resumes ([`super::scan::RegexCarry`], which then says whether
+    /// its matches changed) and none runs unasked (see [`Incremental::unchanged`])
     quiet: bool,
     /// whether the last update left the matches as they were
     unchanged: bool,
@@ -430,10 +431,16 @@ impl Incremental {
                 };
                 // the matches were the settled hits' and the detectors', no hit is pending and the detectors found
                 // what they found: a scan would give the same matches (the spans are in the original text)
-                self.unchanged = self.quiet && self.all_hits.is_empty() && dets_same && !self.view.nt.text.is_empty();
+                self.regexes.stable = text_end;
+                self.unchanged = self.quiet
+                    && self.all_hits.is_empty()
+                    && dets_same
+                    && !self.view.nt.text.is_empty()
+                    && (!self.settled_regex
+                        || matchers.regexes_unchanged(&self.settled.regex_due, &self.view.nt.text, &mut self.regexes));
+                self.work.regex_bytes = self.regexes.searched_bytes;
                 if !self.unchanged {
                     self.work.scans += 1;
-                    self.regexes.stable = text_end;
                     matchers.scan_hits(
                         &self.view,
                         &call.vars,
@@ -452,7 +459,7 @@ impl Incremental {
                 self.state = Some(state);
                 self.settle(matchers, &call.vars, toks);
                 self.quiet = self.settled_hits == from + processed
-                    && !self.settled_regex
+                    && matchers.regexes_resume(&self.settled.regex_due)
                     && matchers.atomless.is_empty()
                     && matchers.always_regexes.is_empty();
             }

@@ -776,18 +776,26 @@ pub struct RegexCarry {
     /// the normalized text before this byte is final
     pub stable: usize,
     leaves: Vec<(usize, Vec<(usize, usize)>)>,
+    /// per regex leaf, the matches the last search gave (kept and new), to tell whether a search changed them
+    last: Vec<Vec<(usize, usize)>>,
+    found: Vec<(usize, usize)>,
     /// normalized bytes the regexes searched (for tests that count work)
     pub searched_bytes: u64,
 }
 
 impl RegexCarry {
-    /// The matches of `regex` (leaf `leaf`, matches of at most `max` bytes, never empty) in `text`, in order.
-    fn run(&mut self, leaf: usize, regex: &Regex, max: usize, text: &str, emit: &mut dyn FnMut(usize, usize)) {
+    /// The matches of `regex` (leaf `leaf`, matches of at most `max` bytes, never empty) in `text`, in order;
+    /// returns whether they differ from what the last search of this leaf gave.
+    fn run(&mut self, leaf: usize, regex: &Regex, max: usize, text: &str, emit: &mut dyn FnMut(usize, usize)) -> bool {
         if self.leaves.len() <= leaf {
             self.leaves.resize_with(leaf + 1, Default::default);
+            self.last.resize_with(leaf + 1, Default::default);
         }
         let stable = self.stable.min(text.len());
         let (resume, kept) = &mut self.leaves[leaf];
+        let found = &mut self.found;
+        found.clear();
+        let k0 = kept.len();
         for &(s, e) in kept.iter() {
             emit(s, e);
         }
@@ -802,6 +810,7 @@ impl RegexCarry {
             } else {
                 pending.get_or_insert(m.start());
             }
+            found.push((m.start(), m.end()));
             emit(m.start(), m.end());
             pos = m.end();
         }
@@ -810,6 +819,14 @@ impl RegexCarry {
         if quiet > *resume {
             *resume = quiet;
         }
+        let last = &mut self.last[leaf];
+        let same = last.len() == k0 + found.len() && last[..k0] == kept[..k0] && last[k0..] == found[..];
+        if !same {
+            last.clear();
+            last.extend_from_slice(&kept[..k0]);
+            last.extend_from_slice(found);
+        }
+        !same
     }
 }
 
@@ -1057,6 +1074,30 @@ impl Matchers {
             .map(|(fixed, n)| fixed + n * longest_value)
             .max()
             .unwrap_or(0)
+    }
+
+    /// Whether the regexes marked in `due` find what they found at the last search, searching on (a stream's,
+    /// [`RegexCarry`]); `false` when one of them cannot be resumed (it is unbounded or may match empty).
+    pub fn regexes_unchanged(&self, due: &[bool], text: &str, carry: &mut RegexCarry) -> bool {
+        let mut unchanged = true;
+        for (leaf, r) in self.regexes.iter().enumerate() {
+            if !due.get(leaf).copied().unwrap_or(false) {
+                continue;
+            }
+            match r.max_len {
+                Some(max) if r.never_empty => unchanged &= !carry.run(leaf, &r.regex, max, text, &mut |_, _| {}),
+                _ => return false,
+            }
+        }
+        unchanged
+    }
+
+    /// Whether every regex marked in `due` can be resumed ([`RegexCarry`]).
+    pub fn regexes_resume(&self, due: &[bool]) -> bool {
+        self.regexes
+            .iter()
+            .zip(due)
+            .all(|(r, &d)| !d || (r.max_len.is_some() && r.never_empty))
     }
 
     /// The longest variable value, in tokens (what a template's variable may read).
