@@ -1111,8 +1111,20 @@ impl Matchers {
             return Ok(());
         }
         let Some(t) = tracer else {
-            if let Some(hits) = self.detector_hits(&view.nt, vars)? {
-                self.add_detector_hits(&hits, out);
+            // the gate's path: spans straight into `out`, as `add_detector_hits` adds them, nothing collected
+            let mut pre = crate::text::detectors::Precheck::new(&view.nt);
+            if pre.any(&view.nt) {
+                crate::engine::native::detect_each_checked(&view.nt, self.requests_iter(vars), pre, |i, h| {
+                    let d = &self.detectors[i];
+                    let span = Span {
+                        start: h.start,
+                        end: h.end,
+                        kind: d.kind.code(),
+                    };
+                    for &m in &d.owners {
+                        out.add(m, span);
+                    }
+                });
             }
             return Ok(());
         };
@@ -1134,12 +1146,19 @@ impl Matchers {
     }
 
     /// What the detector leaves ask for: their kinds and the call's exempt values.
-    fn requests<'a>(&self, vars: &'a ScanVars) -> Vec<(DetKind, &'a [String])> {
+    fn requests<'a>(&'a self, vars: &'a ScanVars) -> Vec<(DetKind, &'a [String])> {
+        self.requests_iter(vars).collect()
+    }
+
+    /// [`Matchers::requests`], one by one.
+    fn requests_iter<'a>(
+        &'a self,
+        vars: &'a ScanVars,
+    ) -> impl ExactSizeIterator<Item = (DetKind, &'a [String])> + Clone + 'a {
         self.detectors
             .iter()
             .enumerate()
             .map(|(i, d)| (d.kind, vars.exempt.get(i).map(Vec::as_slice).unwrap_or(&[])))
-            .collect()
     }
 
     /// The detector leaves' hits in `nt`, leaf by leaf; `None` when no detector could hit (most turns).
