@@ -264,12 +264,25 @@ pub fn apply_edits(py: Python<'_>, text: &Text<'_>, edits: &[Edit]) -> Vec<Piece
     if edits.is_empty() {
         return vec![Piece::Range(0, n)];
     }
-    let mut sorted: Vec<&Edit> = edits.iter().collect();
+    // a turn has a few edits: sorted on the stack (a stable sort of a short slice does not allocate), and the
+    // replacements borrowed from the edits until they become pieces
+    const FEW: usize = 8;
+    let mut few: [&Edit; FEW] = [&edits[0]; FEW];
+    let mut many: Vec<&Edit> = Vec::new();
+    let sorted: &mut [&Edit] = if edits.len() <= FEW {
+        for (slot, e) in few.iter_mut().zip(edits) {
+            *slot = e;
+        }
+        &mut few[..edits.len()]
+    } else {
+        many.extend(edits.iter());
+        &mut many
+    };
     sorted.sort_by_key(|a| (a.0, std::cmp::Reverse(a.1)));
-    let mut merged: Vec<(usize, usize, Option<String>)> = Vec::new(); // None: the text of an uppercase fix
-    let mut merged_repl: Vec<String> = Vec::new();
-    for (start, end, repl) in sorted {
-        let (mut start, mut end, mut repl) = (*start, (*end).min(n), repl.clone());
+    // (start, end, replacement, the text of an uppercase fix)
+    let mut merged: Vec<(usize, usize, &str, Option<String>)> = Vec::with_capacity(sorted.len());
+    for &&(start, end, ref repl) in sorted.iter() {
+        let (mut start, mut end, mut repl) = (start, end.min(n), repl.as_str());
         if repl.is_empty() {
             let (s, e) = removal_extent(text, start, end);
             start = s;
@@ -278,7 +291,7 @@ pub fn apply_edits(py: Python<'_>, text: &Text<'_>, edits: &[Edit]) -> Vec<Piece
                 let before = text.char_at(start - 1);
                 let after = text.char_at(end);
                 if !matches!(before, ' ' | '\t') && !" \t,.;:!?".contains(after) {
-                    repl = " ".to_string(); // keep the words on either side apart
+                    repl = " "; // keep the words on either side apart
                 }
             }
         }
@@ -290,37 +303,38 @@ pub fn apply_edits(py: Python<'_>, text: &Text<'_>, edits: &[Edit]) -> Vec<Piece
                 continue;
             }
         }
-        merged.push((start, end, None));
-        merged_repl.push(repl);
+        merged.push((start, end, repl, None));
     }
     if let Some(first) = merged.first_mut() {
-        if first.0 == 0 && merged_repl[0].is_empty() {
+        if first.0 == 0 && first.2.is_empty() {
             first.1 = next_visible(text, first.1); // nothing left before it: no leading space either
         }
     }
-    for (k, edit) in merged.iter_mut().enumerate() {
+    for edit in merged.iter_mut() {
         let (start, end) = (edit.0, edit.1);
         // a capitalized sentence opening was removed: the next word now opens the sentence
-        if merged_repl[k].is_empty() && end < n && start < n {
+        if edit.2.is_empty() && end < n && start < n {
             let next = text.char_at(end);
             if char_is_lower(py, next) && char_is_upper(py, text.char_at(start)) {
                 let before = prev_visible(text, start);
                 if before == -1 || ".!?".contains(text.char_at(before as usize)) {
                     edit.1 = end + 1;
-                    edit.2 = Some(char_upper(py, next));
+                    edit.3 = Some(char_upper(py, next));
                 }
             }
         }
     }
     let mut out = Vec::with_capacity(merged.len() * 2 + 1);
     let mut pos = 0;
-    for (k, (start, end, upper)) in merged.into_iter().enumerate() {
+    for (start, end, repl, upper) in merged {
         if start > pos {
             out.push(Piece::Range(pos, start));
         }
-        let repl = upper.unwrap_or_else(|| std::mem::take(&mut merged_repl[k]));
-        if !repl.is_empty() {
-            out.push(Piece::Lit(repl));
+        match upper {
+            Some(u) if !u.is_empty() => out.push(Piece::Lit(u)),
+            Some(_) => {}
+            None if !repl.is_empty() => out.push(Piece::Lit(repl.to_string())),
+            None => {}
         }
         pos = end;
     }

@@ -534,13 +534,11 @@ pub(crate) fn pick_greedy(mut cands: Vec<(usize, usize, usize, String)>) -> Vec<
             .then(x.2.cmp(&y.2))
             .then(x.3.cmp(&y.3))
     });
-    let mut used: Vec<(usize, usize)> = Vec::new();
-    let mut out = Vec::new();
+    let mut out: Vec<(usize, usize, String)> = Vec::with_capacity(cands.len());
     for (_, a, b, value) in cands {
-        if used.iter().any(|&(u, v)| a <= v && u <= b) {
-            continue;
+        if out.iter().any(|&(u, v, _)| a <= v && u <= b) {
+            continue; // overlaps one chosen already
         }
-        used.push((a, b));
         out.push((a, b, value));
     }
     out
