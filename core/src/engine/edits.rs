@@ -345,7 +345,7 @@ pub fn apply_edits(py: Python<'_>, text: &Text<'_>, edits: &[Edit]) -> Vec<Piece
 }
 
 /// Mask all digits of a written number but the last `keep_last`, keeping its separators; a spoken number becomes
-/// `ending in NNNN`. `digit_positions`: the characters of `segment` Python's `str.isdigit` accepts;
+/// `ending in NNNN`. `digit_positions`: the characters of `segment` Python's `str.isdigit` accepts, ascending;
 /// `spoken_digits`: the digit tokens of the segment's normalized view, joined.
 pub fn mask_digits(
     segment: &str,
@@ -355,23 +355,18 @@ pub fn mask_digits(
 ) -> String {
     if digit_positions.len() >= keep_last.max(1) + 4 {
         let keep_from = digit_positions.len() - keep_last;
-        let keep: &[usize] = if keep_last > 0 {
-            &digit_positions[keep_from..]
-        } else {
-            &[]
-        };
-        let digit_set: std::collections::HashSet<usize> = digit_positions.iter().copied().collect();
-        return segment
-            .chars()
-            .enumerate()
-            .map(|(i, ch)| {
-                if digit_set.contains(&i) && !keep.contains(&i) {
-                    'X'
-                } else {
-                    ch
-                }
-            })
-            .collect();
+        // the positions ascend: walk them along the characters (the k-th digit is masked when k < keep_from)
+        let mut k = 0;
+        let mut out = String::with_capacity(segment.len());
+        for (i, ch) in segment.chars().enumerate() {
+            if digit_positions.get(k) == Some(&i) {
+                out.push(if k < keep_from { 'X' } else { ch });
+                k += 1;
+            } else {
+                out.push(ch);
+            }
+        }
+        return out;
     }
     match spoken_digits() {
         Some(digits) if keep_last > 0 && digits.chars().count() >= keep_last => {
@@ -381,5 +376,54 @@ pub fn mask_digits(
             format!("ending in {}", spaced.join(" "))
         }
         _ => "[redacted]".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The mask by its definition: every digit position but the last `keep_last` becomes `X`.
+    fn mask_by_definition(segment: &str, positions: &[usize], keep_last: usize) -> String {
+        let masked = &positions[..positions.len() - keep_last];
+        segment
+            .chars()
+            .enumerate()
+            .map(|(i, c)| if masked.contains(&i) { 'X' } else { c })
+            .collect()
+    }
+
+    #[test]
+    fn mask_digits_masks_all_but_the_last_digits() {
+        for segment in [
+            "408-247-8880",
+            "+1 (602) 426-2638",
+            "4111 1111 1111 1111",
+            "1ª2³4-5é67 89",
+            "123-45-6789",
+        ] {
+            let positions: Vec<usize> = segment
+                .chars()
+                .enumerate()
+                .filter(|(_, c)| c.is_ascii_digit())
+                .map(|(i, _)| i)
+                .collect();
+            for keep_last in 0..=4 {
+                if positions.len() < keep_last.max(1) + 4 {
+                    continue;
+                }
+                let got = mask_digits(segment, &positions, keep_last, || None);
+                assert_eq!(
+                    got,
+                    mask_by_definition(segment, &positions, keep_last),
+                    "{segment} {keep_last}"
+                );
+            }
+        }
+        assert_eq!(
+            mask_digits("408-247-8880", &[0, 1, 2, 4, 5, 6, 8, 9, 10, 11], 4, || None),
+            "XXX-XXX-8880"
+        );
+        assert_eq!(mask_digits("12", &[0, 1], 4, || Some("12".into())), "[redacted]");
     }
 }

@@ -38,8 +38,15 @@ pub(crate) struct Digits {
 impl std::ops::Deref for Digits {
     type Target = str;
     fn deref(&self) -> &str {
-        // only ASCII digits are ever pushed (digit tokens)
-        std::str::from_utf8(&self.buf[..self.len as usize]).unwrap_or("")
+        // only ASCII digits are ever pushed (digit tokens); checked, since a window is read several times per
+        // candidate and `from_utf8`'s general validation costs far more than this ASCII test
+        let b = &self.buf[..self.len as usize];
+        if b.is_ascii() {
+            // SAFETY: ASCII bytes are valid UTF-8
+            unsafe { std::str::from_utf8_unchecked(b) }
+        } else {
+            ""
+        }
     }
 }
 
