@@ -714,6 +714,27 @@ fn back(elems: &[Elem], toks: &View, end: usize, vars: &ScanVars) -> Option<usiz
     }
 }
 
+/// Whether a template of the common shape `word * atom…` ("only * dollars": a literal, then a gap, then its atom)
+/// has its literal one to [`GAP_MAX_WORDS`] tokens before the atom hit at normalized byte `atom_start`: exactly
+/// what [`back`] needs before it can succeed there (`true` for any other shape). About 30 such templates share
+/// the atom "dollars"; this test costs a few token compares, a verification a token search and recursion.
+#[inline]
+fn gap_literal_near(t: &Template, view: &View, atom_start: usize) -> bool {
+    let Some(anchor) = t.anchor else { return true };
+    let (2.., Some(Elem::Gap), Some(Elem::Lit(l))) = (
+        anchor,
+        t.elems.get(anchor.wrapping_sub(1)),
+        t.elems.get(anchor.wrapping_sub(2)),
+    ) else {
+        return true;
+    };
+    let Some(a) = view.token_at(atom_start) else {
+        return true;
+    };
+    // `back_gap` tries widths 1..=GAP_MAX_WORDS (at most `a`), and the literal must then end just before the gap
+    (1..=GAP_MAX_WORDS.min(a)).any(|width| a - width >= 1 && view.tok(a - width - 1) == l)
+}
+
 /// The template around an atom hit at normalized byte `atom_start`: its normalized byte span, or `None`.
 fn verify_template(t: &Template, view: &View, atom_start: usize, vars: &ScanVars) -> Option<(usize, usize)> {
     let anchor = t.anchor?;
@@ -963,6 +984,7 @@ impl Matchers {
                 let leaf = &self.phrases[p.leaf as usize];
                 let found = match &leaf.template {
                     None => Some((start, stop)),
+                    Some(t) if !gap_literal_near(t, view, start) => None,
                     Some(t) => verify_template(t, view, start, vars),
                 };
                 if let Some(tr) = tracer.as_deref_mut() {
