@@ -1137,15 +1137,7 @@ impl Matchers {
             let mut pre = crate::text::detectors::Precheck::new(&view.nt);
             if pre.any(&view.nt) {
                 crate::engine::native::detect_each_checked(&view.nt, self.requests_iter(vars), pre, |i, h| {
-                    let d = &self.detectors[i];
-                    let span = Span {
-                        start: h.start,
-                        end: h.end,
-                        kind: d.kind.code(),
-                    };
-                    for &m in &d.owners {
-                        out.add(m, span);
-                    }
+                    add_detector_hit(&self.detectors[i], h, out)
                 });
             }
             return Ok(());
@@ -1209,16 +1201,22 @@ impl Matchers {
     /// Adds the detector leaves' hits (leaf by leaf, as [`Matchers::detector_hits`] gives them) to `out`.
     pub fn add_detector_hits(&self, hits: &[Vec<Hit>], out: &mut Matches) {
         for (d, found) in self.detectors.iter().zip(hits.iter()) {
-            for h in found {
-                let span = Span {
-                    start: h.start,
-                    end: h.end,
-                    kind: d.kind.code(),
-                };
-                for &m in &d.owners {
-                    out.add(m, span);
-                }
+            for &h in found {
+                add_detector_hit(d, h, out);
             }
         }
+    }
+}
+
+/// Adds one hit of detector leaf `d` to `out`, for each matcher that owns the leaf.
+#[inline]
+fn add_detector_hit(d: &DetectorLeaf, h: Hit, out: &mut Matches) {
+    let span = Span {
+        start: h.start,
+        end: h.end,
+        kind: d.kind.code(),
+    };
+    for &m in &d.owners {
+        out.add(m, span);
     }
 }
