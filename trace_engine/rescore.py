@@ -39,8 +39,10 @@ when there is a first scorecard to write.
 from __future__ import annotations
 
 import glob
+import marshal
 import multiprocessing
 import os
+import pickle
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -54,7 +56,7 @@ from trace_engine.gate.config import TraceConfig, load_config
 from trace_engine.gate.engine import Engine
 from trace_engine.replay import feed_turn
 from trace_engine.store import rollup
-from trace_engine.store.log import EvidenceLog, ReadyRecord, latest_records, ready_record
+from trace_engine.store.log import EvidenceLog, ReadyRecord, latest_records, ready_fields, ready_record
 from trace_engine.transcripts import (
     NotScored,
     Record,
@@ -347,9 +349,46 @@ def _worker_supersedes(call_ids: list[str]) -> dict[str, Latest]:
         return {}
 
 
-def _worker_score(shard: Shard) -> list[Outcome]:
+def _worker_score(shard: Shard) -> bytes:
     w = _WORKER
-    return score_shard(w["engine"], shard, _worker_supersedes, w["tenant"], w["agent_id"], w["keep_transcripts"])
+    return encode_outcomes(
+        score_shard(w["engine"], shard, _worker_supersedes, w["tenant"], w["agent_id"], w["keep_transcripts"])
+    )
+
+
+_MARSHAL, _PICKLE = b"m", b"p"
+
+
+def encode_outcomes(outcomes: list[Outcome]) -> bytes:
+    """A shard's outcomes as the bytes a worker sends the sequencer. A scored call with its ready record (nearly
+    all of them) travels as a tuple of plain values, the record's fields, marshalled: the values (strings, numbers,
+    the canonical bytes, the violations' dicts) come back exactly, and it costs about a third less than pickling
+    the objects to make and to read. Anything else (an error, a failed call, a transcript kept for Tier-2) is
+    pickled inside."""
+    items: list[tuple | bytes] = []
+    for o in outcomes:
+        if type(o) is Scored and type(o.result) is ReadyRecord and o.transcript is None:
+            items.append((o.call_id, o.content_hash, o.source, *ready_fields(o.result)))
+        else:
+            items.append(pickle.dumps(o, protocol=pickle.HIGHEST_PROTOCOL))
+    try:
+        return _MARSHAL + marshal.dumps(items, 4)
+    except ValueError:  # a value marshal does not know (only plain values are expected): pickle the lot
+        return _PICKLE + pickle.dumps(outcomes, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def decode_outcomes(data: bytes | memoryview) -> list[Outcome]:
+    """The outcomes :func:`encode_outcomes` encoded."""
+    view = memoryview(data)
+    if view[:1] == _PICKLE:
+        return pickle.loads(view[1:])
+    out: list[Outcome] = []
+    for item in marshal.loads(view[1:]):
+        if type(item) is bytes:
+            out.append(pickle.loads(item))
+        else:
+            out.append(Scored(item[0], item[1], item[2], ReadyRecord(*item[3:])))
+    return out
 
 
 def expand_inputs(inputs: Iterable[str]) -> list[str]:
@@ -606,6 +645,8 @@ def rescore(
                 in_flight = workers * 2 * (BATCH // per_shard)
                 pending = deque((s, pool.submit(_worker_score, s)) for s in islice(shards, in_flight))
                 more = len(pending) == in_flight
+                if not more:
+                    pool.finish()
                 while pending:
                     taken: list[Shard] = []
                     outcomes: list[Outcome] = []
@@ -619,12 +660,13 @@ def rescore(
                         or (pending[0][1].done() and len(outcomes) < in_flight * per_shard)
                     ):
                         shard, done = pending.popleft()
-                        outcomes += done.result()
+                        outcomes += decode_outcomes(done.result())
                         taken.append(shard)
                         if more:
                             nxt = next(shards, None)
                             if nxt is None:
                                 more = False
+                                pool.finish()
                             else:
                                 pending.append((nxt, pool.submit(_worker_score, nxt)))
                     take([piece for shard in taken for piece in shard], outcomes)

@@ -9,7 +9,7 @@ pipe (enlarged to a megabyte where the system allows, so a worker seldom waits f
 appending thread reads them itself when it wants them, between appends: no helper thread, no GIL hand-offs.
 
 The protocol: a frame is an 8-byte little-endian length and that many bytes. The appending process sends a
-worker pickled shards; the worker answers each, in order, with ``b"\\x00" + outcomes`` (pickled) or, when the
+worker pickled shards; the worker answers each, in order, with ``b"\\x00" + fn(shard)`` (bytes) or, when the
 shard raised, ``b"\\x01" + the traceback`` (the run stops with :class:`WorkerError`). A worker stops at an empty
 frame or at the end of its task pipe. The appending process never blocks writing: a task that does not fit in the
 pipe waits in memory while the pump reads outcomes, so neither side can wait for the other in a cycle.
@@ -89,7 +89,7 @@ def _serve(
         if payload is None:
             return
         try:
-            body = _OK + pickle.dumps(fn(pickle.loads(payload)), protocol=pickle.HIGHEST_PROTOCOL)
+            body = _OK + fn(pickle.loads(payload))
         except BaseException:  # noqa: BLE001 - reported to the appending process, which stops the run
             body = _FAILED + traceback.format_exc().encode("utf-8", "replace")
         _write_all(out, _HEADER.pack(len(body)) + body)
@@ -126,16 +126,18 @@ class Pending:
     def result(self) -> Any:
         while self.answer is None:
             self.pool._pump(None)
-        answer, self.answer = self.answer, bytearray(_OK)  # the outcomes are handed over once
+        answer = self.answer
         if answer[:1] != _OK:
             raise WorkerError("a re-scoring worker failed:\n" + answer[1:].decode("utf-8", "replace"))
-        return pickle.loads(memoryview(answer)[1:])
+        return memoryview(answer)[1:]
 
 
 class LocalPool:
     """``workers`` processes that each run ``initializer(*initargs)`` once, then ``fn(shard)`` for every shard
-    submitted to them (``submit(fn, shard)``; ``fn`` must be the one given here). A context manager: on exit the
-    workers are told to stop and joined (killed when the run is leaving on an error)."""
+    submitted to them (``submit(fn, shard)``; ``fn`` must be the one given here, and return bytes, which
+    ``result()`` hands back as they came, without pickling). :meth:`finish` says no more shards will come, so that
+    workers leave as soon as they have answered theirs. A context manager: on exit the workers are told to stop and
+    joined (killed when the run is leaving on an error)."""
 
     def __init__(self, workers: int, fn: Callable[[Any], Any], initializer: Callable[..., None], initargs: tuple):
         self.fn = fn
@@ -143,6 +145,7 @@ class LocalPool:
         ctx = multiprocessing.get_context()
         forked = ctx.get_start_method() == "fork"
         self._workers: list[_Worker] = []
+        self._finished = False
         try:
             for _ in range(self.workers):
                 task_r, task_w = ctx.Pipe(duplex=False)
@@ -167,10 +170,12 @@ class LocalPool:
             self.close(kill=True)
             raise
 
-    def submit(self, fn: Callable[[Any], Any], shard: Any) -> Pending:
+    def submit(self, fn: Callable[[Any], bytes], shard: Any) -> Pending:
         """Send ``shard`` to the worker with the fewest shards in hand."""
         if fn is not self.fn:
             raise ValueError("a LocalPool runs the function it was made with")
+        if self._finished:
+            raise ValueError("submit after finish")
         worker = min(self._workers, key=lambda w: len(w.queued))
         payload = pickle.dumps(shard, protocol=pickle.HIGHEST_PROTOCOL)
         worker.outbox.append(memoryview(_HEADER.pack(len(payload)) + payload))
@@ -240,10 +245,20 @@ class LocalPool:
             w.queued.popleft().answer = w.frame
             w.frame = None
 
+    def finish(self) -> None:
+        """No more shards: each worker stops after answering those it has (the run's last appends then overlap
+        the workers' exits)."""
+        if not self._finished:
+            self._finished = True
+            for w in self._workers:
+                w.outbox.append(memoryview(_HEADER.pack(0)))
+            self._pump(0.0)
+
     def close(self, *, kill: bool = False) -> None:
+        if not kill:
+            self.finish()
         for w in self._workers:
             if not kill:
-                w.outbox.append(memoryview(_HEADER.pack(0)))
                 os.set_blocking(w.task_fd, True)
                 try:
                     for chunk in w.outbox:

@@ -173,7 +173,7 @@ class ReadyRecord:
     def __reduce__(self) -> tuple[Any, tuple]:
         # re-scoring workers send ready records to the appending process pickled: positional arguments cost a
         # third of a slots dataclass's generic ``__getstate__``/``__setstate__`` on both sides
-        return (ReadyRecord, _ready_fields(self))
+        return (ReadyRecord, ready_fields(self))
 
     def relinked(self, supersedes: str | None) -> ReadyRecord:
         """The same record superseding ``supersedes`` instead: the bytes spliced, the body hashed again."""
@@ -190,7 +190,8 @@ class ReadyRecord:
         )
 
 
-_ready_fields = operator.attrgetter(*(f.name for f in dataclasses.fields(ReadyRecord)))
+#: a :class:`ReadyRecord`'s fields as a tuple, in the order its constructor takes them
+ready_fields = operator.attrgetter(*(f.name for f in dataclasses.fields(ReadyRecord)))
 
 
 def _body_contribution(body: str | bytes | None) -> rollup.Contribution | None:
