@@ -32,6 +32,10 @@ _HEADER = struct.Struct("<Q")
 #: bytes asked of the kernel for each pipe (Linux: F_SETPIPE_SZ, up to /proc/sys/fs/pipe-max-size, 1 MiB by default)
 PIPE_BYTES = 1 << 20
 _OK, _FAILED = b"\x00", b"\x01"
+#: shards a worker holds at once: the one it scores and the next, waiting in its pipe so that it never waits for
+#: the appending process; the rest wait in the appending process for whichever worker is free first (a worker the
+#: machine slows down takes fewer, and the run does not end waiting for its backlog)
+DEPTH = 2
 
 
 class WorkerError(RuntimeError):
@@ -92,7 +96,10 @@ def _serve(
             body = _OK + fn(pickle.loads(payload))
         except BaseException:  # noqa: BLE001 - reported to the appending process, which stops the run
             body = _FAILED + traceback.format_exc().encode("utf-8", "replace")
-        _write_all(out, _HEADER.pack(len(body)) + body)
+        try:
+            _write_all(out, _HEADER.pack(len(body)) + body)
+        except BrokenPipeError:  # the appending process has left (an error, an interrupt): so does the worker
+            return
 
 
 class _Worker:
@@ -145,7 +152,8 @@ class LocalPool:
         ctx = multiprocessing.get_context()
         forked = ctx.get_start_method() == "fork"
         self._workers: list[_Worker] = []
-        self._finished = False
+        self._backlog: deque[tuple[memoryview, Pending]] = deque()  # submitted, not yet handed to a worker
+        self._finished = self._stopped = False
         try:
             for _ in range(self.workers):
                 task_r, task_w = ctx.Pipe(duplex=False)
@@ -171,32 +179,48 @@ class LocalPool:
             raise
 
     def submit(self, fn: Callable[[Any], bytes], shard: Any) -> Pending:
-        """Send ``shard`` to the worker with the fewest shards in hand."""
+        """Queue ``shard``; it goes to the first worker with room (see :data:`DEPTH`)."""
         if fn is not self.fn:
             raise ValueError("a LocalPool runs the function it was made with")
         if self._finished:
             raise ValueError("submit after finish")
-        worker = min(self._workers, key=lambda w: len(w.queued))
         payload = pickle.dumps(shard, protocol=pickle.HIGHEST_PROTOCOL)
-        worker.outbox.append(memoryview(_HEADER.pack(len(payload)) + payload))
         pending = Pending(self)
-        worker.queued.append(pending)
+        self._backlog.append((memoryview(_HEADER.pack(len(payload)) + payload), pending))
         self._pump(0.0)
         return pending
 
+    def _dispatch(self) -> None:
+        """Hand queued shards, in order, to the workers with room; after the last one, the stop frames."""
+        while self._backlog:
+            worker = min(self._workers, key=lambda w: len(w.queued))
+            if len(worker.queued) >= DEPTH:
+                return
+            frame, pending = self._backlog.popleft()
+            worker.outbox.append(frame)
+            worker.queued.append(pending)
+        if self._finished and not self._stopped:
+            self._stopped = True
+            for w in self._workers:
+                w.outbox.append(memoryview(_HEADER.pack(0)))
+
     def _pump(self, timeout: float | None) -> None:
-        """Move bytes: tasks into the pipes that take them, outcomes out of those that have some. Waits up to
-        ``timeout`` seconds (``None``: until something moved) when nothing can move at once."""
+        """Move bytes: shards to the workers with room and into the pipes that take them, outcomes out of those
+        that have some. Waits up to ``timeout`` seconds (``None``: until something moved) when nothing can move at
+        once."""
+        self._dispatch()
         readers = [w.result_fd for w in self._workers if w.queued]
         writers = [w.task_fd for w in self._workers if w.outbox]
         if not readers and not writers:
             return
         readable, writable, _ = select.select(readers, writers, [], timeout)
         for w in self._workers:
-            if w.task_fd in writable:
-                self._send(w)
             if w.result_fd in readable:
                 self._receive(w)
+        self._dispatch()  # an answer leaves room for the next shard: send it now, not at the next pump
+        for w in self._workers:
+            if w.outbox and (w.task_fd in writable or w.result_fd in readable):
+                self._send(w)
 
     @staticmethod
     def _send(w: _Worker) -> None:
@@ -246,17 +270,19 @@ class LocalPool:
             w.frame = None
 
     def finish(self) -> None:
-        """No more shards: each worker stops after answering those it has (the run's last appends then overlap
+        """No more shards: each worker stops after answering the last ones (the run's last appends then overlap
         the workers' exits)."""
         if not self._finished:
             self._finished = True
-            for w in self._workers:
-                w.outbox.append(memoryview(_HEADER.pack(0)))
             self._pump(0.0)
 
     def close(self, *, kill: bool = False) -> None:
         if not kill:
             self.finish()
+            # shards never handed out or never answered: the run is leaving early (a worker may be blocked writing
+            # an answer nobody will read, so it is not waited for)
+            kill = bool(self._backlog) or any(w.queued for w in self._workers)
+            self._dispatch()
         for w in self._workers:
             if not kill:
                 os.set_blocking(w.task_fd, True)
