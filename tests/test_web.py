@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
+from markupsafe import escape
 
 from trace_engine.api.app import create_app
 from trace_engine.api.auth import create_key, revoke_key
@@ -163,8 +164,21 @@ def test_every_page_is_locked_down_and_escapes_what_it_shows(world):
     assert "&lt;script&gt;" in detail and 'class="finding-mark' in detail
     assert c.get("/proofs/" + quote(world["odd"], safe=""), headers=h).json()["call_id"] == world["odd"]
     assert 'id="explain-link" href="/explain/' in detail
-    explained = c.get("/explain/" + quote(world["odd"], safe=""), headers=h).json()
+    page = c.get("/explain/" + quote(world["odd"], safe=""), headers=h)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "script-src 'self'" in page.headers["content-security-policy"] and HOSTILE not in page.text
+    assert "<h1>How the rules decided call <code>" in page.text and 'id="explain-json"' in page.text
+    explained = c.get("/explain/" + quote(world["odd"], safe="") + "?format=json", headers=h)
+    assert explained.headers["content-disposition"].startswith('attachment; filename="explain-')
+    explained = explained.json()
     assert explained["call_id"] == world["odd"] and explained["redacted"] is True and explained["turns"]
+    # the page shows every turn the view has, and each event's sentence
+    for turn in explained["turns"]:
+        if turn["turn"] is not None:
+            assert f'id="turn-{turn["turn"]}"' in page.text
+        for event in turn.get("events") or ():
+            assert str(escape(event["says"])) in page.text
+    assert sum(len(turn.get("events") or ()) for turn in explained["turns"]) > 0
     assert c.get("/static/app.css").status_code == 200
     assert c.get("/static/..%2Fpages.py").status_code == 404
 
@@ -176,6 +190,7 @@ def test_tenants_see_only_their_calls(world):
     assert "globex-secret-call" not in c.get("/calls.csv", headers=bearer(world)).text
     assert c.get("/proofs/globex-secret-call", headers=bearer(world)).status_code == 404
     assert c.get("/explain/globex-secret-call", headers=bearer(world)).status_code == 404
+    assert c.get("/explain/globex-secret-call?format=json", headers=bearer(world)).status_code == 404
 
 
 def test_exposure_numbers_are_the_apis(world):

@@ -185,6 +185,18 @@ def test_open_a_call_from_the_ranking_and_see_a_highlighted_finding(page, world)
     dl.value.save_as(proof_path)
     result = CliRunner().invoke(app, ["verify-proof", str(proof_path), "--pubkey", str(world["root"] / "trace.pub")])
     assert result.exit_code == 0, result.output
+    # how the rules decided: the evaluator's trace, turn by turn, with the finding's rule fired on its turn
+    call_url = page.url.split("#", 1)[0]
+    page.locator("#explain-link").click()
+    page.wait_for_url(re.compile(r"/explain/[^?]+$"))
+    shot(page, "03b-explain")
+    assert page.locator("h1").inner_text().startswith("How the rules decided call")
+    fired = page.locator(".explain .turn.has-findings").first
+    assert fired.locator("details").get_attribute("open") is not None  # a turn with findings shows its events
+    assert fired.locator(".event").count() >= 1 and fired.locator(".event").first.is_visible()
+    assert "fired: " in fired.locator(".turn-findings").inner_text()
+    page.locator("a", has_text="← Call").click()
+    page.wait_for_url(call_url)
 
 
 def test_apply_a_filter(page, world):

@@ -435,14 +435,17 @@ def mount(
 
     @app.get("/explain/{call_id:path}", include_in_schema=False)
     async def call_explain(request: Request, call_id: str) -> Response:
-        """The API's explain view (``/v1/trace/interactions/{id}/explain``), for a signed-in reader, as a file."""
+        """The API's explain view (``/v1/trace/interactions/{id}/explain``) for a signed-in reader: a page, turn by
+        turn, of what the evaluator did and why; with ``?format=json``, the view itself as a file."""
         from trace_engine.api.views import explain_interaction
 
         who = await run_in_threadpool(principal, request)
         explained = await run_in_threadpool(lambda: explain_interaction(pool.get(), who.tenant, _text(call_id) or ""))
         if explained is None:
             raise _PageError(404, "No such call", "This tenant has no call with that id.")
-        return _json_download(explained, "explain", call_id)
+        if request.query_params.get("format") == "json":
+            return _json_download(explained, "explain", call_id)
+        return render(request, "explain.html", who=who, nav="calls", x=explained)
 
     @app.get("/calls/{call_id:path}", include_in_schema=False)
     async def call_page(request: Request, call_id: str) -> Response:
