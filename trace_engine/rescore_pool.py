@@ -93,11 +93,13 @@ def _serve(
         if payload is None:
             return
         try:
-            body = _OK + fn(pickle.loads(payload))
+            flag, body = _OK, fn(pickle.loads(payload))
         except BaseException:  # noqa: BLE001 - reported to the appending process, which stops the run
-            body = _FAILED + traceback.format_exc().encode("utf-8", "replace")
+            flag, body = _FAILED, traceback.format_exc().encode("utf-8", "replace")
         try:
-            _write_all(out, _HEADER.pack(len(body)) + body)
+            # the header and the body written apart: joining them would copy the body (a megabyte) once more
+            _write_all(out, _HEADER.pack(len(body) + 1) + flag)
+            _write_all(out, body)
         except BrokenPipeError:  # the appending process has left (an error, an interrupt): so does the worker
             return
 
@@ -123,7 +125,7 @@ class Pending:
 
     def __init__(self, pool: LocalPool):
         self.pool = pool
-        self.answer: bytearray | None = None
+        self.answer: bytes | bytearray | None = None
 
     def done(self) -> bool:
         if self.answer is None:
@@ -152,7 +154,8 @@ class LocalPool:
         ctx = multiprocessing.get_context()
         forked = ctx.get_start_method() == "fork"
         self._workers: list[_Worker] = []
-        self._backlog: deque[tuple[memoryview, Pending]] = deque()  # submitted, not yet handed to a worker
+        # submitted, not yet handed to a worker: (frame header, pickled shard, its answer to come)
+        self._backlog: deque[tuple[bytes, memoryview, Pending]] = deque()
         self._finished = self._stopped = False
         try:
             for _ in range(self.workers):
@@ -186,7 +189,7 @@ class LocalPool:
             raise ValueError("submit after finish")
         payload = pickle.dumps(shard, protocol=pickle.HIGHEST_PROTOCOL)
         pending = Pending(self)
-        self._backlog.append((memoryview(_HEADER.pack(len(payload)) + payload), pending))
+        self._backlog.append((_HEADER.pack(len(payload)), memoryview(payload), pending))
         self._pump(0.0)
         return pending
 
@@ -196,8 +199,9 @@ class LocalPool:
             worker = min(self._workers, key=lambda w: len(w.queued))
             if len(worker.queued) >= DEPTH:
                 return
-            frame, pending = self._backlog.popleft()
-            worker.outbox.append(frame)
+            header, payload, pending = self._backlog.popleft()
+            worker.outbox.append(memoryview(header))
+            worker.outbox.append(payload)
             worker.queued.append(pending)
         if self._finished and not self._stopped:
             self._stopped = True
@@ -253,7 +257,15 @@ class LocalPool:
                     continue
                 (size,) = _HEADER.unpack(w.header)
                 w.header = bytearray()
-                w.frame, w.got = bytearray(size), 0
+                try:
+                    first = os.read(w.result_fd, size)
+                except BlockingIOError:
+                    first = b""
+                if len(first) == size:  # the whole answer was waiting in the pipe: taken as it is, no copy
+                    w.queued.popleft().answer = first
+                    continue
+                w.frame, w.got = bytearray(size), len(first)  # (an end of file here is seen below)
+                w.frame[: len(first)] = first
             view = memoryview(w.frame)
             while w.got < len(w.frame):
                 try:
