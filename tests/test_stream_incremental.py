@@ -62,6 +62,15 @@ FRAGMENTS = [
     "if you'd like us to stop calling, just say stop",
     "I'm an AI assistant",
     "your lab results are ready",
+    # templates (variables, gaps) among plain phrases: a template's hit waits for what it may read after its atom,
+    # while a plain phrase's settles as soon as the word after it is final
+    "this is Sam at Acme Solar",
+    "this is Sam at the",
+    "from the Acme Solar team",
+    "with Acme Solar, trust me",
+    "Acme Solar calling",
+    "is not really guaranteed",
+    "speak to a real person",
     # unicode: confusables, fullwidth digits, accents, zero-width joiners, a lone non-BMP character
     "ѕtop calling",
     "ｇｕａｒａｎｔｅｅｄ",
@@ -211,6 +220,25 @@ def test_new_facts_mid_stream_rescan_the_detectors():
     assert (decision.action, decision.text) == (whole.action, whole.text)
 
 
+GREETING = "Hi, this is Sam calling from Acme Solar. This call is recorded."
+
+
+def second_turn_stream(text, check=False):
+    """A call past its greeting (so the feeds release text) streaming ``text`` in 2-word chunks; with ``check``, the
+    carried view and matches are compared with a fresh scan after every chunk. Returns the open stream and the
+    chunks' total length."""
+    words = text.split(" ")
+    pieces = [" ".join(words[i : i + 2]) + " " for i in range(0, len(words), 2)]
+    call = engine("modify").start_call("s", metadata=META)
+    call.agent_turn(GREETING)
+    stream = call.agent_stream()
+    for piece in pieces:
+        stream.feed(piece)
+        if check:
+            assert stream._check_carried() == "", piece
+    return stream, len("".join(pieces))
+
+
 def test_work_per_turn_is_linear():
     """A 10,000-character turn streamed in 2-word chunks normalizes and scans O(n) characters, not O(n^2)."""
     sentence = (
@@ -218,15 +246,8 @@ def test_work_per_turn_is_linear():
         "Your appointment is at 10:30 on Tuesday and the technician will call before arriving. "
     )
     text = (sentence * (10_000 // len(sentence) + 1))[:10_000]
-    words = text.split(" ")
-    pieces = [" ".join(words[i : i + 2]) + " " for i in range(0, len(words), 2)]
-    call = engine("modify").start_call("s", metadata=META)
-    call.agent_turn("Hi, this is Sam calling from Acme Solar. This call is recorded.")
-    stream = call.agent_stream()
-    for piece in pieces:
-        stream.feed(piece)
-    normalized, scanned, detected, searched = stream._work()
-    n = len("".join(pieces))
+    stream, n = second_turn_stream(text)
+    normalized, scanned, detected, searched, _ = stream._work()
     assert normalized <= 3 * n, normalized
     assert scanned <= 3 * n, scanned
     assert searched <= 20 * n, searched
@@ -235,3 +256,18 @@ def test_work_per_turn_is_linear():
     assert detected <= 15 * n, detected
     assert stream._check_carried() == ""
     stream.close()
+
+
+def test_a_feed_that_cannot_change_the_matches_does_not_gather_them():
+    """Once every hit is settled and the detectors have nothing new, a feed of plain words leaves the matches as
+    they were: the scan runs on the feeds that bring a hit (or pending one), not on every feed."""
+    plain = "we will look at your roof on the north side and send the details to your inbox later on "
+    text = "This call is recorded. " + plain * 12
+    stream, _ = second_turn_stream(text, check=True)
+    scans = stream._work()[4]
+    # the first feeds (the phrase, the words its hit waits for) gather them; the 100-odd plain ones after do not
+    assert scans <= 4, scans
+    decision = stream.close()
+    whole = engine("modify").start_call("w", metadata=META)
+    whole.agent_turn(GREETING)
+    assert decision.text == whole.agent_turn(text).text

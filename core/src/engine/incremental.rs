@@ -68,6 +68,8 @@ pub struct Work {
     pub detected_bytes: u64,
     /// normalized bytes the regexes searched, over all feeds
     pub regex_bytes: u64,
+    /// feeds that gathered the matches again (the others left them as they were: [`Incremental::unchanged`])
+    pub scans: u64,
 }
 
 /// A streamed turn's normalized view and matches.
@@ -92,7 +94,16 @@ pub struct Incremental {
     /// what the first `settled_hits` hits gave (see [`Incremental::settle`])
     settled: Settled,
     settled_hits: usize,
-    reach: Option<usize>,
+    /// the longest variable value in tokens (what a template hit may read after its end), once looked up
+    longest_value: Option<usize>,
+    /// whether a settled hit marked a regex due (it then runs on every feed)
+    settled_regex: bool,
+    /// the matches are the settled hits', the due regexes' and the detectors' alone: every hit the last scan
+    /// processed was settled after it, every due regex resumes ([`super::scan::RegexCarry`], which then says whether
+    /// its matches changed) and none runs unasked (see [`Incremental::unchanged`])
+    quiet: bool,
+    /// whether the last update left the matches as they were
+    unchanged: bool,
     /// the bounded regexes' final matches and where to search on
     regexes: RegexCarry,
     /// detectors: the split (word, character) before which their hits are final, those hits per detector leaf,
@@ -107,6 +118,8 @@ pub struct Incremental {
     /// the last word was a lone letter after a strict token, counted into the run once a strict token follows
     det_pending: bool,
     det_clean: usize,
+    /// `det_all` is `det_frozen` as it is (the last look found nothing from the split on, and the split stayed)
+    det_all_frozen: bool,
     /// `(start, end, digits)`: the digits in `view.nt.text[start..end]`, final text from the split on
     det_digits: (usize, usize, usize),
     fed: u64,
@@ -297,7 +310,10 @@ impl Incremental {
             all_hits: Vec::new(),
             settled: Settled::default(),
             settled_hits: 0,
-            reach: None,
+            longest_value: None,
+            settled_regex: false,
+            quiet: false,
+            unchanged: false,
             regexes: RegexCarry::default(),
             det_word: 0,
             det_at: 0,
@@ -308,6 +324,7 @@ impl Incremental {
             det_run: 0,
             det_pending: false,
             det_clean: 0,
+            det_all_frozen: false,
             det_digits: (0, 0, 0),
             fed: 0,
             gen: call.vars_gen,
@@ -328,6 +345,11 @@ impl Incremental {
     /// The matches of the turn so far (after [`Incremental::update`]).
     pub fn matches(&self) -> &Matches {
         &self.matches
+    }
+
+    /// Whether the last [`Incremental::update`] left the matches as the one before it did.
+    pub fn unchanged(&self) -> bool {
+        self.unchanged
     }
 
     /// The matches of the whole turn, for the whole-turn check at close, when they are still those of `buf` for
@@ -355,10 +377,14 @@ impl Incremental {
             self.det_run = 0;
             self.det_pending = false;
             self.det_clean = 0;
+            self.det_all_frozen = false;
             self.settled = Settled::default(); // templates read the variables
             self.settled_hits = 0;
-            self.reach = None;
+            self.longest_value = None;
+            self.settled_regex = false;
+            self.quiet = false;
         }
+        self.unchanged = false;
         if !self.non_ascii {
             let more = buf.as_bytes()[self.ascii_upto..]
                 .iter()
@@ -382,36 +408,65 @@ impl Incremental {
         match carried {
             Some(state) => {
                 self.work.scanned_bytes += (bytes.len() - self.frozen_text) as u64;
+                // a phrase key inside a word ("id" in "side") gives nothing, and in the final text it never will:
+                // such hits are not kept (they would make every feed scan again until they settle)
+                let lens = &matchers.pattern_len;
+                self.tail_hits.retain(|&(stop, p)| {
+                    let start = stop - lens[p as usize] as usize;
+                    stop > text_end
+                        || ((start == 0 || bytes[start - 1] == b' ') && (stop == text_end || bytes[stop] == b' '))
+                        || matchers.payloads[p as usize].iter().any(|x| x.is_regex)
+                });
                 // not traced: a feed's evaluation is provisional, and close checks the turn whole, traced
                 let from = self.settled_hits;
                 self.all_hits.clear();
                 self.all_hits.extend_from_slice(&self.hits[from..]);
                 self.all_hits.extend_from_slice(&self.tail_hits);
-                let dets = if matchers.detectors.is_empty() {
-                    None
+                let (dets, dets_same) = if matchers.detectors.is_empty() {
+                    (None, true)
                 } else {
+                    let was_frozen = self.det_all_frozen;
                     self.detect(matchers, &call.vars, buf, word_starts)?;
-                    Some(&self.det_all[..])
+                    (Some(&self.det_all[..]), was_frozen && self.det_all_frozen)
                 };
+                // the matches were the settled hits' and the detectors', no hit is pending and the detectors found
+                // what they found: a scan would give the same matches (the spans are in the original text)
                 self.regexes.stable = text_end;
-                matchers.scan_hits(
-                    &self.view,
-                    &call.vars,
-                    Some(&self.settled),
-                    Some(&mut self.regexes),
-                    &self.all_hits,
-                    dets,
-                    &mut self.matches,
-                    &mut self.scratch,
-                    None,
-                )?;
+                self.unchanged = self.quiet
+                    && self.all_hits.is_empty()
+                    && dets_same
+                    && !self.view.nt.text.is_empty()
+                    && (!self.settled_regex
+                        || matchers.regexes_unchanged(&self.settled.regex_due, &self.view.nt.text, &mut self.regexes));
                 self.work.regex_bytes = self.regexes.searched_bytes;
+                if !self.unchanged {
+                    self.work.scans += 1;
+                    matchers.scan_hits(
+                        &self.view,
+                        &call.vars,
+                        Some(&self.settled),
+                        Some(&mut self.regexes),
+                        &self.all_hits,
+                        dets,
+                        &mut self.matches,
+                        &mut self.scratch,
+                        None,
+                    )?;
+                    self.work.regex_bytes = self.regexes.searched_bytes;
+                }
+                let processed = self.all_hits.len();
                 self.hits.extend(self.tail_hits.iter().filter(|h| h.0 <= text_end));
                 self.state = Some(state);
                 self.settle(matchers, &call.vars, toks);
+                self.quiet = self.settled_hits == from + processed
+                    && matchers.regexes_resume(&self.settled.regex_due)
+                    && matchers.atomless.is_empty()
+                    && matchers.always_regexes.is_empty();
             }
             _ => {
                 // no automaton of our own: scan the whole view
+                self.quiet = false;
+                self.work.scans += 1;
                 self.work.scanned_bytes += bytes.len() as u64;
                 matchers.scan(&self.view, &call.vars, &mut self.matches, &mut self.scratch, None)?;
             }
@@ -423,17 +478,23 @@ impl Incremental {
         Ok(&self.matches)
     }
 
-    /// Turn the hits that no later text can change into what they give, once: a hit whose phrase ends
-    /// [`super::scan::Matchers::template_reach`] tokens before the first token that may still change (`final_toks`).
+    /// Turn the hits that no later text can change into what they give, once: the longest run of the pending hits
+    /// (in order) each of which ends [`super::scan::Matchers::hit_reach`] tokens (its own) before the first token
+    /// that may still change (`final_toks`). A plain phrase's hit settles once the token after it is final; a
+    /// template's waits for what its pattern may read.
     fn settle(&mut self, matchers: &super::scan::Matchers, vars: &super::scan::ScanVars, final_toks: usize) {
         let nt = &self.view.nt;
-        let reach = *self.reach.get_or_insert_with(|| matchers.template_reach(vars));
-        let upto = final_toks.saturating_sub(reach);
-        if upto == 0 {
-            return;
+        let longest = *self
+            .longest_value
+            .get_or_insert_with(|| super::scan::Matchers::longest_value(vars));
+        let mut k = self.settled_hits;
+        while let Some(&(end, pattern)) = self.hits.get(k) {
+            let last_tok = nt.norm_ends.partition_point(|&e| e < end); // the token holding the hit's last byte
+            if last_tok + matchers.hit_reach(pattern, longest) >= final_toks {
+                break;
+            }
+            k += 1;
         }
-        let end = nt.norm_ends[upto - 1];
-        let k = self.hits.partition_point(|h| h.0 <= end);
         if k <= self.settled_hits {
             return;
         }
@@ -448,6 +509,7 @@ impl Incremental {
             None,
             &mut |leaf, span| adds.push((leaf, span)),
         );
+        self.settled_regex = done.regex_due.iter().any(|&d| d);
         self.settled_hits = k;
     }
 
@@ -529,8 +591,11 @@ impl Incremental {
         if !pre.any_may() {
             // what `detector_hits` would say of the view from the split on, without building it
             self.work.detected_bytes += (nt.text.len() - base) as u64;
-            for (all, frozen) in self.det_all.iter_mut().zip(&self.det_frozen) {
-                all.clone_from(frozen);
+            if !self.det_all_frozen {
+                for (all, frozen) in self.det_all.iter_mut().zip(&self.det_frozen) {
+                    all.clone_from(frozen);
+                }
+                self.det_all_frozen = true;
             }
             if let Some(w) = split {
                 self.det_word = w;
@@ -568,6 +633,7 @@ impl Incremental {
                 h.end += shift;
             }
         }
+        self.det_all_frozen = false;
         for (k, hs) in found.iter().enumerate() {
             self.det_all[k].clear();
             self.det_all[k].extend_from_slice(&self.det_frozen[k]);

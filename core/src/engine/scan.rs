@@ -7,7 +7,8 @@
 //! variable-led templates, then regexes by leaf, then detectors. Everything the evaluator reports follows that
 //! order, so it is the Python gate's.
 
-use aho_corasick::automaton::Automaton;
+use aho_corasick::automaton::{Automaton, StateID};
+use aho_corasick::dfa::DFA;
 use aho_corasick::nfa::contiguous::NFA;
 use aho_corasick::{Anchored, MatchKind};
 use pyo3::prelude::*;
@@ -51,6 +52,21 @@ pub struct Template {
     pub anchor_len: usize,
     /// variables without a `|*` fallback
     pub required: Vec<VarId>,
+}
+
+impl Template {
+    /// What the template reads after its atom's end, as `(tokens, variables)`: a literal is one token, a gap up to
+    /// [`GAP_MAX_WORDS`], a variable an article and its value (`None` without an atom).
+    fn reach_term(&self) -> Option<(usize, usize)> {
+        let after = &self.elems[self.anchor? + self.anchor_len..];
+        let fixed = after.iter().map(|e| match e {
+            Elem::Lit(_) => 1,
+            Elem::Gap => GAP_MAX_WORDS,
+            Elem::Var { .. } => 1, // an article before the value
+        });
+        let vars = after.iter().filter(|e| matches!(e, Elem::Var { .. })).count();
+        Some((fixed.sum(), vars))
+    }
 }
 
 #[derive(Debug)]
@@ -98,9 +114,9 @@ pub struct Matchers {
     /// the regex atoms alone, over bytes (atoms need not be word-aligned): their hits' patterns are
     /// `keys.len() + atom index`, whose payloads are the atom's regex payloads
     atoms: Option<AtomAutomaton>,
-    /// the same keys as a contiguous NFA, whose state a streamed turn carries from chunk to chunk: built by the first
+    /// the same keys as a byte automaton whose state a streamed turn carries from chunk to chunk: built by the first
     /// stream (`None` when there are no keys or it could not be built: streams then scan their whole turn)
-    nfa: std::sync::OnceLock<Option<NFA>>,
+    nfa: std::sync::OnceLock<Option<ByteAutomaton>>,
     keys: Vec<String>,
     /// per automaton pattern: what it stands for (phrase leaves first, then regex atoms); after the keys', one per
     /// atom of the `atoms` automaton, its regex payloads alone
@@ -113,9 +129,6 @@ pub struct Matchers {
     /// per matcher: for each leaf, the variables it needs; `None` unless every leaf needs one
     pub matcher_vars: Vec<Option<Vec<Vec<VarId>>>>,
     pub max_phrase_tokens: usize,
-    /// what the anchored templates read after their atom, as `(tokens, variables)`, without repeats (see
-    /// [`Matchers::template_reach`])
-    reach_terms: Vec<(usize, usize)>,
 }
 
 fn is_var(t: &str) -> bool {
@@ -424,22 +437,6 @@ impl Matchers {
         if atoms.is_none() && !atom_keys.is_empty() {
             return Err("automaton: the regex atoms cannot be built".to_string());
         }
-        let mut reach_terms: Vec<(usize, usize)> = phrases
-            .iter()
-            .filter_map(|p| p.template.as_ref())
-            .filter_map(|t| {
-                let after = &t.elems[t.anchor? + t.anchor_len..];
-                let fixed = after.iter().map(|e| match e {
-                    Elem::Lit(_) => 1,
-                    Elem::Gap => GAP_MAX_WORDS,
-                    Elem::Var { .. } => 1, // an article before the value
-                });
-                let vars = after.iter().filter(|e| matches!(e, Elem::Var { .. })).count();
-                Some((fixed.sum(), vars))
-            })
-            .collect();
-        reach_terms.sort_unstable();
-        reach_terms.dedup();
         // which variables each matcher needs, leaf by leaf, in the order leaves were linked
         let mut leaf_vars: Vec<Vec<Vec<VarId>>> = vec![Vec::new(); count as usize];
         for p in &phrases {
@@ -484,7 +481,6 @@ impl Matchers {
             variables,
             matcher_vars,
             max_phrase_tokens: max_tokens,
-            reach_terms,
         })
     }
 }
@@ -780,18 +776,26 @@ pub struct RegexCarry {
     /// the normalized text before this byte is final
     pub stable: usize,
     leaves: Vec<(usize, Vec<(usize, usize)>)>,
+    /// per regex leaf, the matches the last search gave (kept and new), to tell whether a search changed them
+    last: Vec<Vec<(usize, usize)>>,
+    found: Vec<(usize, usize)>,
     /// normalized bytes the regexes searched (for tests that count work)
     pub searched_bytes: u64,
 }
 
 impl RegexCarry {
-    /// The matches of `regex` (leaf `leaf`, matches of at most `max` bytes, never empty) in `text`, in order.
-    fn run(&mut self, leaf: usize, regex: &Regex, max: usize, text: &str, emit: &mut dyn FnMut(usize, usize)) {
+    /// The matches of `regex` (leaf `leaf`, matches of at most `max` bytes, never empty) in `text`, in order;
+    /// returns whether they differ from what the last search of this leaf gave.
+    fn run(&mut self, leaf: usize, regex: &Regex, max: usize, text: &str, emit: &mut dyn FnMut(usize, usize)) -> bool {
         if self.leaves.len() <= leaf {
             self.leaves.resize_with(leaf + 1, Default::default);
+            self.last.resize_with(leaf + 1, Default::default);
         }
         let stable = self.stable.min(text.len());
         let (resume, kept) = &mut self.leaves[leaf];
+        let found = &mut self.found;
+        found.clear();
+        let k0 = kept.len();
         for &(s, e) in kept.iter() {
             emit(s, e);
         }
@@ -806,6 +810,7 @@ impl RegexCarry {
             } else {
                 pending.get_or_insert(m.start());
             }
+            found.push((m.start(), m.end()));
             emit(m.start(), m.end());
             pos = m.end();
         }
@@ -814,6 +819,14 @@ impl RegexCarry {
         if quiet > *resume {
             *resume = quiet;
         }
+        let last = &mut self.last[leaf];
+        let same = last.len() == k0 + found.len() && last[..k0] == kept[..k0] && last[k0..] == found[..];
+        if !same {
+            last.clear();
+            last.extend_from_slice(&kept[..k0]);
+            last.extend_from_slice(found);
+        }
+        !same
     }
 }
 
@@ -823,6 +836,74 @@ pub struct Scratch {
     hits: Vec<(usize, u32)>,
     regex_due: Vec<bool>,
     spans: Vec<(usize, usize)>,
+}
+
+/// The phrase keys, template atoms and regex atoms as one byte automaton (standard semantics: every hit), for a
+/// streamed turn, which carries its state from chunk to chunk and steps it over each chunk's new bytes only.
+///
+/// A dense DFA when it is small: a step is a byte-class lookup and one table read (about a tenth of the contiguous
+/// NFA's, which walks sparse transitions and failure links). Its table has a row per state (at most one per key
+/// byte) and a column per byte class, so many or long keys (a list of 100,000 blocked phrases) keep the NFA, whose
+/// size grows with the keys alone.
+#[derive(Debug)]
+pub enum ByteAutomaton {
+    Dfa(DFA),
+    Nfa(NFA),
+}
+
+/// The largest dense table (bytes, estimated as states × byte classes × 4) built for streams.
+const DFA_MAX_BYTES: usize = 4 << 20;
+
+impl ByteAutomaton {
+    fn build(keys: &[String]) -> Option<ByteAutomaton> {
+        let states = 1 + keys.iter().map(String::len).sum::<usize>();
+        let mut bytes = [false; 256];
+        for k in keys {
+            for &b in k.as_bytes() {
+                bytes[b as usize] = true;
+            }
+        }
+        let classes = 1 + bytes.iter().filter(|&&b| b).count();
+        if states.saturating_mul(classes).saturating_mul(4) <= DFA_MAX_BYTES {
+            if let Ok(dfa) = DFA::builder().match_kind(MatchKind::Standard).build(keys) {
+                return Some(ByteAutomaton::Dfa(dfa));
+            }
+        }
+        NFA::builder()
+            .match_kind(MatchKind::Standard)
+            .build(keys)
+            .ok()
+            .map(ByteAutomaton::Nfa)
+    }
+}
+
+/// [`Matchers::carry_hits`] on one automaton, hits unsorted.
+#[inline]
+fn carry_on<A: Automaton>(
+    a: &A,
+    text: &[u8],
+    from: usize,
+    stop: usize,
+    state: Option<u32>,
+    hits: &mut Vec<(usize, u32)>,
+) -> Option<u32> {
+    let mut sid = match state {
+        Some(s) => StateID::new(s as usize).ok()?,
+        None => a.start_state(Anchored::No).ok()?,
+    };
+    let mut at_stop = if stop == from { Some(sid) } else { None };
+    for (i, &b) in (from..).zip(&text[from..]) {
+        sid = a.next_state(Anchored::No, sid, b);
+        if a.is_match(sid) {
+            for k in 0..a.match_len(sid) {
+                hits.push((i + 1, a.match_pattern(sid, k).as_u32()));
+            }
+        }
+        if i + 1 == stop {
+            at_stop = Some(sid);
+        }
+    }
+    at_stop.map(|s| s.as_u32())
 }
 
 impl Matchers {
@@ -892,11 +973,11 @@ impl Matchers {
     }
 
     /// The automaton a stream carries (see `nfa`).
-    pub fn nfa(&self) -> Option<&NFA> {
+    pub fn nfa(&self) -> Option<&ByteAutomaton> {
         self.nfa
             .get_or_init(|| {
                 (!self.keys.is_empty())
-                    .then(|| NFA::builder().match_kind(MatchKind::Standard).build(&self.keys).ok())
+                    .then(|| ByteAutomaton::build(&self.keys))
                     .flatten()
             })
             .as_ref()
@@ -913,27 +994,14 @@ impl Matchers {
         state: Option<u32>,
         hits: &mut Vec<(usize, u32)>,
     ) -> Option<u32> {
-        let nfa = self.nfa()?;
-        let mut sid = match state {
-            Some(s) => aho_corasick::automaton::StateID::new(s as usize).ok()?,
-            None => nfa.start_state(Anchored::No).ok()?,
-        };
-        let mut at_stop = if stop == from { Some(sid) } else { None };
         let first = hits.len();
-        for (i, &b) in text.iter().enumerate().skip(from) {
-            sid = nfa.next_state(Anchored::No, sid, b);
-            if nfa.is_match(sid) {
-                for k in 0..nfa.match_len(sid) {
-                    hits.push((i + 1, nfa.match_pattern(sid, k).as_u32()));
-                }
-            }
-            if i + 1 == stop {
-                at_stop = Some(sid);
-            }
-        }
+        let at_stop = match self.nfa()? {
+            ByteAutomaton::Dfa(a) => carry_on(a, text, from, stop, state, hits),
+            ByteAutomaton::Nfa(a) => carry_on(a, text, from, stop, state, hits),
+        }?;
         let lens = &self.pattern_len;
         hits[first..].sort_unstable_by_key(|&(end, p)| (end, std::cmp::Reverse(lens[p as usize])));
-        at_stop.map(|s| s.as_u32())
+        Some(at_stop)
     }
 
     /// What the automaton's hits `hits` give: `emit(phrase leaf, span)` for each phrase (a template verified around
@@ -994,17 +1062,47 @@ impl Matchers {
         }
     }
 
-    /// How many tokens after its atom's end a template may read, plus one for the character after a hit (a
-    /// literal is one token, a gap up to [`GAP_MAX_WORDS`], a variable its value and an article; what a template
-    /// reads before its atom is earlier text): hits further back than that from the last final token are final.
-    pub fn template_reach(&self, vars: &ScanVars) -> usize {
-        let longest_value = vars.tokens.iter().flatten().map(Vec::len).max().unwrap_or(0);
-        1 + self
-            .reach_terms
+    /// How many tokens after its end a hit of automaton pattern `pattern` may read, plus one for the character after
+    /// it, given the longest variable value (in tokens): 1 for a plain phrase or a regex atom, more for a template
+    /// anchored on it (what a template reads before its atom is earlier text). A streamed turn settles each hit as
+    /// soon as the tokens it may read are final.
+    pub fn hit_reach(&self, pattern: u32, longest_value: usize) -> usize {
+        1 + self.payloads[pattern as usize]
             .iter()
-            .map(|&(fixed, n)| fixed + n * longest_value)
+            .filter(|p| !p.is_regex)
+            .filter_map(|p| self.phrases[p.leaf as usize].template.as_ref()?.reach_term())
+            .map(|(fixed, n)| fixed + n * longest_value)
             .max()
             .unwrap_or(0)
+    }
+
+    /// Whether the regexes marked in `due` find what they found at the last search, searching on (a stream's,
+    /// [`RegexCarry`]); `false` when one of them cannot be resumed (it is unbounded or may match empty).
+    pub fn regexes_unchanged(&self, due: &[bool], text: &str, carry: &mut RegexCarry) -> bool {
+        let mut unchanged = true;
+        for (leaf, r) in self.regexes.iter().enumerate() {
+            if !due.get(leaf).copied().unwrap_or(false) {
+                continue;
+            }
+            match r.max_len {
+                Some(max) if r.never_empty => unchanged &= !carry.run(leaf, &r.regex, max, text, &mut |_, _| {}),
+                _ => return false,
+            }
+        }
+        unchanged
+    }
+
+    /// Whether every regex marked in `due` can be resumed ([`RegexCarry`]).
+    pub fn regexes_resume(&self, due: &[bool]) -> bool {
+        self.regexes
+            .iter()
+            .zip(due)
+            .all(|(r, &d)| !d || (r.max_len.is_some() && r.never_empty))
+    }
+
+    /// The longest variable value, in tokens (what a template's variable may read).
+    pub fn longest_value(vars: &ScanVars) -> usize {
+        vars.tokens.iter().flatten().map(Vec::len).max().unwrap_or(0)
     }
 
     /// Every match in one turn given the automaton's hits in its normalized text (sorted by end, longer keys first

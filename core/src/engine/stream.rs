@@ -127,6 +127,9 @@ pub struct StreamCore {
     /// [`StreamCore::evaluated_still_holds`])
     evaluated: Matches,
     evaluated_call: Option<(u32, u64)>,
+    /// `evaluated` equals the matches as the last feed left them (the incremental scan then says whether they
+    /// changed, and they need not be compared)
+    evaluated_synced: bool,
     /// source characters whose rendering under the current plan is exactly what was released, when it is
     rendered_to: Option<usize>,
 }
@@ -187,107 +190,112 @@ impl StreamCore {
         evaluated: &Matches,
         then: Option<(u32, u64)>,
         matches: &Matches,
+        unchanged: bool,
         now: (u32, u64),
     ) -> bool {
-        then == Some(now) && evaluated.same_as(matches)
+        then == Some(now) && (unchanged || evaluated.same_as(matches))
     }
 
-    fn release(&mut self, py: Python<'_>) -> PyResult<String> {
+    fn release<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyString>> {
         let buf = std::mem::take(&mut self.buf);
         let got = self.release_from(py, &buf);
         self.buf = buf;
         got
     }
 
-    fn release_from(&mut self, py: Python<'_>, buf: &str) -> PyResult<String> {
+    /// The turn so far is `buf`: bring the matches and the plan up to date and return where the safe text ends
+    /// (`None`: nothing is released while the turn will be suppressed or its prefix is not known).
+    fn safe_upto(
+        &mut self,
+        py: Python<'_>,
+        call: &mut CallCore,
+        buf: &str,
+        text: &Text<'_>,
+    ) -> PyResult<Option<usize>> {
+        let synced = std::mem::take(&mut self.evaluated_synced);
+        self.inc.update(call, buf, &self.word_starts)?;
+        let unchanged = synced && self.inc.unchanged();
+        let matches = self.inc.matches();
+        let now = (call.st.seq, call.vars_gen);
+        if !Self::evaluated_still_holds(&self.evaluated, self.evaluated_call, matches, unchanged, now) {
+            call.stream_evaluate(py, matches, buf, self.t, &mut self.outcome, text, &mut self.plan)?;
+            self.evaluated.copy_from(matches);
+            self.evaluated_call = Some(now);
+            self.rendered_to = None; // a new plan: render it from the start once
+        }
+        self.evaluated_synced = true;
+        self.suppressing = self.plan.suppress > 0;
+        if self.plan.suppress > 0 || self.outcome.unresolved_prefix {
+            return Ok(None);
+        }
+        let mut safe = self.safe_end(py, text, call.sh.program.hold_back_tokens, &call.sh.sticky);
+        for (start, end, repl) in &self.plan.edits {
+            let (s, e) = if repl.is_empty() {
+                removal_extent(text, *start, *end)
+            } else {
+                (*start, *end)
+            };
+            if s < safe && e >= safe {
+                safe = s; // an edit that reaches the safe end holds back from its start
+            }
+        }
+        Ok(Some(safe))
+    }
+
+    fn release_from<'py>(&mut self, py: Python<'py>, buf: &str) -> PyResult<Bound<'py, PyString>> {
         fault(Stage::StreamRelease)?;
-        let call_obj = self.call.clone_ref(py);
-        let mut call = call_obj.borrow_mut(py);
         let text = if self.ascii {
             Text::ascii(buf)
         } else {
             Text::new(buf, None)
         };
-        let mut outcome = std::mem::take(&mut self.outcome);
-        let mut plan = std::mem::take(&mut self.plan);
-        let result = (|| -> PyResult<Option<usize>> {
-            let matches = self.inc.update(&mut call, buf, &self.word_starts)?;
-            let now = (call.st.seq, call.vars_gen);
-            if !Self::evaluated_still_holds(&self.evaluated, self.evaluated_call, matches, now) {
-                call.stream_evaluate(py, matches, buf, self.t, &mut outcome, &text, &mut plan)?;
-                self.evaluated.copy_from(matches);
-                self.evaluated_call = Some(now);
-                self.rendered_to = None; // a new plan: render it from the start once
-            }
-            self.suppressing = plan.suppress > 0;
-            if plan.suppress > 0 || outcome.unresolved_prefix {
-                return Ok(None);
-            }
-            let sh = call.sh.clone();
-            let mut safe = self.safe_end(py, &text, sh.program.hold_back_tokens, &call.sticky());
-            for (start, end, repl) in &plan.edits {
-                let (s, e) = if repl.is_empty() {
-                    removal_extent(&text, *start, *end)
-                } else {
-                    (*start, *end)
-                };
-                if s < safe && e >= safe {
-                    safe = s; // an edit that reaches the safe end holds back from its start
-                }
-            }
-            Ok(Some(safe))
-        })();
-        self.outcome = outcome;
-        let safe = match result {
-            Ok(Some(s)) => s,
-            Ok(None) => {
-                self.plan = plan;
-                return Ok(String::new());
-            }
-            Err(e) => {
-                self.plan = plan;
-                return Err(e);
-            }
+        let safe = {
+            let call_obj = self.call.clone_ref(py);
+            let mut call = call_obj.borrow_mut(py);
+            self.safe_upto(py, &mut call, buf, &text)?
+        };
+        let Some(safe) = safe else {
+            return Ok(PyString::new(py, ""));
         };
         self.max_holdback_chars = self.max_holdback_chars.max(self.chars - safe);
-        let delta = if plan.edits.is_empty() && plan.prefixes.is_empty() && self.plain_upto == Some(self.emitted_chars)
-        {
-            // nothing rewritten: the released text is the source itself
-            if safe > self.emitted_chars {
-                let d = text.slice(self.emitted_chars, safe).to_string();
-                self.plain_upto = Some(safe);
-                d
-            } else {
-                String::new()
-            }
-        } else if let Some(from) = self
-            .rendered_to
-            .filter(|&from| safe >= from && copies_on(&text, &plan, from, safe))
-        {
-            // the released text is the plan's rendering up to `from`, and past it the rendering is the source
-            self.plain_upto = None;
-            self.rendered_to = Some(safe);
-            text.slice(from, safe).to_string()
-        } else {
-            self.plain_upto = None;
-            let rendered = render_upto(py, &text, &plan, safe);
-            if !rendered.starts_with(&self.emitted) {
-                self.rendered_to = None;
-                String::new() // never contradict what was already released; hold until close
-            } else {
+        let plan = &self.plan;
+        let rendered;
+        let delta: &str =
+            if plan.edits.is_empty() && plan.prefixes.is_empty() && self.plain_upto == Some(self.emitted_chars) {
+                // nothing rewritten: the released text is the source itself
+                if safe > self.emitted_chars {
+                    self.plain_upto = Some(safe);
+                    text.slice(self.emitted_chars, safe)
+                } else {
+                    ""
+                }
+            } else if let Some(from) = self
+                .rendered_to
+                .filter(|&from| safe >= from && copies_on(&text, plan, from, safe))
+            {
+                // the released text is the plan's rendering up to `from`, and past it the rendering is the source
+                self.plain_upto = None;
                 self.rendered_to = Some(safe);
-                rendered[self.emitted.len()..].to_string()
-            }
-        };
-        self.plan = plan;
+                text.slice(from, safe)
+            } else {
+                self.plain_upto = None;
+                rendered = render_upto(py, &text, plan, safe);
+                if !rendered.starts_with(&self.emitted) {
+                    self.rendered_to = None;
+                    "" // never contradict what was already released; hold until close
+                } else {
+                    self.rendered_to = Some(safe);
+                    &rendered[self.emitted.len()..]
+                }
+            };
         if !delta.is_empty() {
-            self.emitted.push_str(&delta);
+            self.emitted.push_str(delta);
             self.emitted_chars += delta.chars().count();
             if self.plain_upto.is_some() {
                 self.plain_upto = Some(self.emitted_chars);
             }
         }
-        Ok(delta)
+        Ok(PyString::new(py, delta))
     }
 }
 
@@ -365,6 +373,7 @@ impl StreamCore {
             plan: Plan::default(),
             evaluated,
             evaluated_call: None,
+            evaluated_synced: false,
             rendered_to: None,
         })
     }
@@ -374,7 +383,7 @@ impl StreamCore {
     /// A chunk that arrives after :meth:`close` (the LLM still writing after a barge-in) is dropped: nothing more of
     /// this turn is spoken, and ``""`` is returned. Raises ``TypeError`` for a chunk that is not a ``str`` and
     /// ``CallEndedError`` once the call has ended; never on content.
-    fn feed(slf: &Bound<'_, Self>, chunk: &Bound<'_, PyAny>) -> PyResult<String> {
+    fn feed<'py>(slf: &Bound<'py, Self>, chunk: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyString>> {
         let py = slf.py();
         let ended = slf.borrow().call.borrow(py).ended;
         if !chunk.is_exact_instance_of::<PyString>() || ended {
@@ -382,7 +391,7 @@ impl StreamCore {
         }
         let mut me = slf.borrow_mut();
         if me.closed {
-            return Ok(String::new());
+            return Ok(PyString::new(py, ""));
         }
         let started = now_ns();
         let chunk = chunk.downcast::<PyString>()?;
@@ -398,7 +407,7 @@ impl StreamCore {
         if me.failed {
             me.emitted.push_str(&s);
             me.emitted_chars = me.chars;
-            return Ok(s.into_owned());
+            return Ok(PyString::new(py, &s));
         }
         let delta = match me.release(py) {
             Ok(d) => d,
@@ -414,7 +423,7 @@ impl StreamCore {
                 };
                 me.emitted.push_str(&d);
                 me.emitted_chars = me.emitted.chars().count();
-                d
+                PyString::new(py, &d)
             }
         };
         let elapsed = now_ns().saturating_sub(started);
@@ -494,10 +503,17 @@ impl StreamCore {
     }
 
     /// For tests: the work the incremental scan did over all feeds, ``(characters normalized, normalized bytes
-    /// scanned by the automaton, read by the detectors, searched by the regexes)``.
-    fn _work(&self) -> (u64, u64, u64, u64) {
+    /// scanned by the automaton, read by the detectors, searched by the regexes, feeds that gathered the matches
+    /// again)``.
+    fn _work(&self) -> (u64, u64, u64, u64, u64) {
         let w = &self.inc.work;
-        (w.normalized_chars, w.scanned_bytes, w.detected_bytes, w.regex_bytes)
+        (
+            w.normalized_chars,
+            w.scanned_bytes,
+            w.detected_bytes,
+            w.regex_bytes,
+            w.scans,
+        )
     }
 
     /// For tests: ``""`` when the carried view and matches equal a fresh normalization and scan of the turn so far
