@@ -20,13 +20,13 @@ when the work is CPU-bound and the appending process keeps both busy (its share 
 ``stages`` (one process, the same calls): the CPU time per turn of each step on its own (CPU, not wall clock, so
 a machine shared with other work still says where the time goes), best of two passes: ``read`` (parse and validate the records), ``score`` (the gate and the scorecard), ``ready`` (the record's
 canonical bytes and leaf hash: a worker's share after scoring), ``append`` (identity check, chain, checkpoint,
-rows: the appending process's share; each record linked to the one it supersedes, as a run's look-ups link it).
+rows: the appending process's share; the records as a first run makes them, superseding nothing, so that the
+sequencer relinks the second version of a call id the sample repeats, as it does in a run).
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import itertools
 import json
 import os
@@ -123,15 +123,6 @@ def stages(sample: Path, tmp: Path) -> dict[str, Any]:
             # the shards of `trace rescore`
             return [r for start in range(0, len(records), BATCH) for r in log.append_many(records[start : start + BATCH])]
 
-    # a call id given twice: the second version supersedes the first. Link each record to what it supersedes (and
-    # give it that record's rollup contribution), as the workers' look-ups do in a run, so the timed appends relink
-    # nothing and read no old body
-    linked = append()
-    contribution = {result.audit_hash: rec.contribution for rec, result in zip(records, linked, strict=True)}
-    for i, (rec, result) in enumerate(zip(records, linked, strict=True)):
-        if result.supersedes != rec.supersedes:
-            relinked = rec.relinked(result.supersedes)
-            records[i] = dataclasses.replace(relinked, superseded_contribution=contribution[result.supersedes])
     t_append, _ = best_of_two(append)
     turns = sum(len(c.turns) for c in calls)
     total = t_read + t_score + t_ready + t_append

@@ -14,6 +14,7 @@ import pytest
 
 import trace_engine.gate.scoring as scoring_module
 import trace_engine.rescore as rescore_module
+import trace_engine.store.log as log_module
 from trace_engine.rescore import Lines, rescore, shard_records
 from trace_engine.store.verify import verify_db
 from trace_engine.transcripts import Record, TranscriptError, iter_lines, iter_records
@@ -28,6 +29,7 @@ TABLES = {
     "scorecards": "SELECT * FROM scorecards ORDER BY tenant, seq",
     "violations": "SELECT * FROM violations ORDER BY tenant, seq, idx",
     "events": "SELECT * FROM events ORDER BY tenant, seq",
+    "tier2_findings": "SELECT * FROM tier2_findings ORDER BY tenant, seq",
     "checkpoints": "SELECT tenant, size, root, note, signature, key_id FROM checkpoints ORDER BY tenant, size",
     "rollup_verdicts": "SELECT * FROM rollup_verdicts ORDER BY 1, 2, 3, 4",
     "rollup_rules": "SELECT * FROM rollup_rules ORDER BY 1, 2, 3, 4, 5",
@@ -83,6 +85,20 @@ def test_the_evidence_is_the_same_whatever_the_workers_and_shards(tmp_path, monk
     for params, evidence in runs.items():
         assert evidence == reference, params
         assert summaries[params] == summaries[(1, 256)], params
+
+
+def test_tier2_writes_the_same_evidence_whatever_the_workers(tmp_path, monkeypatch, fixed_clock):
+    """With ``tier2`` the transcripts travel back from the workers with their records (pickled inside the marshalled
+    outcomes) and the model-judged findings are the same, byte for byte, as in one process."""
+    monkeypatch.setattr(log_module, "time", SimpleNamespace(time=lambda: NOW))  # a finding's event records when
+    runs = {}
+    for workers in (1, 2):
+        db = tmp_path / f"w{workers}.db"
+        summary = rescore([str(CORPUS)], db=str(db), config=CONFIG, workers=workers, tier2=True)
+        assert summary.scored == 19 and verify_db(str(db)).ok
+        runs[workers] = _evidence(db)
+    assert runs[1]["tier2_findings"]
+    assert runs[2] == runs[1]
 
 
 def test_a_shard_holds_whole_lines_numbered_as_in_the_file(tmp_path, monkeypatch):

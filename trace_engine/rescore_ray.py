@@ -114,6 +114,9 @@ class RayPool:
     def submit(self, fn: Callable[[Any], Any], shard: Any) -> _Pending:
         return _Pending(self._task.remote(self._args, self._digest, fn, shard))
 
+    def finish(self) -> None:
+        """No more shards will come (a task ends on its own: nothing to tell the cluster)."""
+
     def close(self) -> None:
         if self._started:
             self._ray.shutdown()

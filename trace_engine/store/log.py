@@ -67,6 +67,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +91,8 @@ from trace_engine.store.interfaces import Session, Store
 from trace_engine.store.sql import CHECKPOINT_EVERY
 
 GENESIS = b"\x00" * 32
+#: how many of the scorecard records it committed last an :class:`EvidenceLog` remembers the rollup contribution of
+REMEMBERED = 1 << 16
 
 #: event kinds, and the body field each one is looked up by (``events.ref``)
 EVENT_REFS: dict[str, str | None] = {
@@ -170,7 +173,7 @@ class ReadyRecord:
     def __reduce__(self) -> tuple[Any, tuple]:
         # re-scoring workers send ready records to the appending process pickled: positional arguments cost a
         # third of a slots dataclass's generic ``__getstate__``/``__setstate__`` on both sides
-        return (ReadyRecord, _ready_fields(self))
+        return (ReadyRecord, ready_fields(self))
 
     def relinked(self, supersedes: str | None) -> ReadyRecord:
         """The same record superseding ``supersedes`` instead: the bytes spliced, the body hashed again."""
@@ -182,12 +185,15 @@ class ReadyRecord:
                 self.body[self.body.index(_VIOLATIONS, self.scorecard_end + len(_SUPERSEDES)) :],
             )
         )
-        return dataclasses.replace(
-            self, supersedes=supersedes, body=body, leaf=leaf_hash(body), superseded_contribution=None
-        )
+        # the fields in order, the last five replaced (dataclasses.replace costs as much as the splice and the hash)
+        return ReadyRecord(*ready_fields(self)[:-5], supersedes, body, leaf_hash(body), self.scorecard_end, None)
 
 
-_ready_fields = operator.attrgetter(*(f.name for f in dataclasses.fields(ReadyRecord)))
+#: a :class:`ReadyRecord`'s fields as a tuple, in the order its constructor takes them
+ready_fields = operator.attrgetter(*(f.name for f in dataclasses.fields(ReadyRecord)))
+assert [f.name for f in dataclasses.fields(ReadyRecord)][-5:] == [
+    "supersedes", "body", "leaf", "scorecard_end", "superseded_contribution"
+], "ReadyRecord.relinked replaces the last five fields by position"
 
 
 def _body_contribution(body: str | bytes | None) -> rollup.Contribution | None:
@@ -420,6 +426,10 @@ class EvidenceLog:
             self.store.evidence_log = self
         #: ready records relinked by this log's committed transactions (see :meth:`LogTransaction.append_ready`)
         self.relinked = 0
+        #: the rollup contributions of the scorecard records this log committed last (audit hash -> contribution):
+        #: a record superseding one of them (a call re-scored twice in one run, a live call corrected) takes it
+        #: away from the rollup without reading and parsing the old record's body again
+        self._contributions: dict[str, rollup.Contribution] = {}
 
     # ------------------------------------------------------------------------------------------- keys
 
@@ -460,9 +470,26 @@ class EvidenceLog:
             finally:
                 self._local.tx = None
         self.relinked += tx.relinked
+        self._remember(tx._contrib)
         with _HEADS_LOCK:
             for t, st in tx.work.items():
                 _HEADS[self._cache_key(t)] = st
+
+    def _remember(self, contributions: dict[str, rollup.Contribution]) -> None:
+        """Keep the newest :data:`REMEMBERED` contributions (insertion order is age)."""
+        if not contributions:
+            return
+        with _HEADS_LOCK:
+            kept = self._contributions
+            kept.update(contributions)
+            excess = len(kept) - REMEMBERED
+            if excess > 0:
+                for audit in list(islice(kept, excess)):
+                    del kept[audit]
+
+    def remembered_contribution(self, audit_hash: str) -> rollup.Contribution | None:
+        """The rollup contribution of a scorecard record this log committed lately, if it still remembers it."""
+        return self._contributions.get(audit_hash)
 
     @property
     def current(self) -> LogTransaction | None:
@@ -852,7 +879,7 @@ class LogTransaction:
         return self._known[(t, call_id)]
 
     def _old_contribution(self, t: str, audit: str, seq: int | None) -> rollup.Contribution | None:
-        c = self._contrib.get(audit)
+        c = self._contrib.get(audit) or self.log.remembered_contribution(audit)
         if c is not None or seq is None:
             return c
         return _body_contribution(self.session.scorecard_body(t, seq))

@@ -264,12 +264,25 @@ pub fn apply_edits(py: Python<'_>, text: &Text<'_>, edits: &[Edit]) -> Vec<Piece
     if edits.is_empty() {
         return vec![Piece::Range(0, n)];
     }
-    let mut sorted: Vec<&Edit> = edits.iter().collect();
+    // a turn has a few edits: sorted on the stack (a stable sort of a short slice does not allocate), and the
+    // replacements borrowed from the edits until they become pieces
+    const FEW: usize = 8;
+    let mut few: [&Edit; FEW] = [&edits[0]; FEW];
+    let mut many: Vec<&Edit> = Vec::new();
+    let sorted: &mut [&Edit] = if edits.len() <= FEW {
+        for (slot, e) in few.iter_mut().zip(edits) {
+            *slot = e;
+        }
+        &mut few[..edits.len()]
+    } else {
+        many.extend(edits.iter());
+        &mut many
+    };
     sorted.sort_by_key(|a| (a.0, std::cmp::Reverse(a.1)));
-    let mut merged: Vec<(usize, usize, Option<String>)> = Vec::new(); // None: the text of an uppercase fix
-    let mut merged_repl: Vec<String> = Vec::new();
-    for (start, end, repl) in sorted {
-        let (mut start, mut end, mut repl) = (*start, (*end).min(n), repl.clone());
+    // (start, end, replacement, the text of an uppercase fix)
+    let mut merged: Vec<(usize, usize, &str, Option<String>)> = Vec::with_capacity(sorted.len());
+    for &&(start, end, ref repl) in sorted.iter() {
+        let (mut start, mut end, mut repl) = (start, end.min(n), repl.as_str());
         if repl.is_empty() {
             let (s, e) = removal_extent(text, start, end);
             start = s;
@@ -278,7 +291,7 @@ pub fn apply_edits(py: Python<'_>, text: &Text<'_>, edits: &[Edit]) -> Vec<Piece
                 let before = text.char_at(start - 1);
                 let after = text.char_at(end);
                 if !matches!(before, ' ' | '\t') && !" \t,.;:!?".contains(after) {
-                    repl = " ".to_string(); // keep the words on either side apart
+                    repl = " "; // keep the words on either side apart
                 }
             }
         }
@@ -290,37 +303,38 @@ pub fn apply_edits(py: Python<'_>, text: &Text<'_>, edits: &[Edit]) -> Vec<Piece
                 continue;
             }
         }
-        merged.push((start, end, None));
-        merged_repl.push(repl);
+        merged.push((start, end, repl, None));
     }
     if let Some(first) = merged.first_mut() {
-        if first.0 == 0 && merged_repl[0].is_empty() {
+        if first.0 == 0 && first.2.is_empty() {
             first.1 = next_visible(text, first.1); // nothing left before it: no leading space either
         }
     }
-    for (k, edit) in merged.iter_mut().enumerate() {
+    for edit in merged.iter_mut() {
         let (start, end) = (edit.0, edit.1);
         // a capitalized sentence opening was removed: the next word now opens the sentence
-        if merged_repl[k].is_empty() && end < n && start < n {
+        if edit.2.is_empty() && end < n && start < n {
             let next = text.char_at(end);
             if char_is_lower(py, next) && char_is_upper(py, text.char_at(start)) {
                 let before = prev_visible(text, start);
                 if before == -1 || ".!?".contains(text.char_at(before as usize)) {
                     edit.1 = end + 1;
-                    edit.2 = Some(char_upper(py, next));
+                    edit.3 = Some(char_upper(py, next));
                 }
             }
         }
     }
     let mut out = Vec::with_capacity(merged.len() * 2 + 1);
     let mut pos = 0;
-    for (k, (start, end, upper)) in merged.into_iter().enumerate() {
+    for (start, end, repl, upper) in merged {
         if start > pos {
             out.push(Piece::Range(pos, start));
         }
-        let repl = upper.unwrap_or_else(|| std::mem::take(&mut merged_repl[k]));
-        if !repl.is_empty() {
-            out.push(Piece::Lit(repl));
+        match upper {
+            Some(u) if !u.is_empty() => out.push(Piece::Lit(u)),
+            Some(_) => {}
+            None if !repl.is_empty() => out.push(Piece::Lit(repl.to_string())),
+            None => {}
         }
         pos = end;
     }
@@ -331,7 +345,7 @@ pub fn apply_edits(py: Python<'_>, text: &Text<'_>, edits: &[Edit]) -> Vec<Piece
 }
 
 /// Mask all digits of a written number but the last `keep_last`, keeping its separators; a spoken number becomes
-/// `ending in NNNN`. `digit_positions`: the characters of `segment` Python's `str.isdigit` accepts;
+/// `ending in NNNN`. `digit_positions`: the characters of `segment` Python's `str.isdigit` accepts, ascending;
 /// `spoken_digits`: the digit tokens of the segment's normalized view, joined.
 pub fn mask_digits(
     segment: &str,
@@ -341,23 +355,18 @@ pub fn mask_digits(
 ) -> String {
     if digit_positions.len() >= keep_last.max(1) + 4 {
         let keep_from = digit_positions.len() - keep_last;
-        let keep: &[usize] = if keep_last > 0 {
-            &digit_positions[keep_from..]
-        } else {
-            &[]
-        };
-        let digit_set: std::collections::HashSet<usize> = digit_positions.iter().copied().collect();
-        return segment
-            .chars()
-            .enumerate()
-            .map(|(i, ch)| {
-                if digit_set.contains(&i) && !keep.contains(&i) {
-                    'X'
-                } else {
-                    ch
-                }
-            })
-            .collect();
+        // the positions ascend: walk them along the characters (the k-th digit is masked when k < keep_from)
+        let mut k = 0;
+        let mut out = String::with_capacity(segment.len());
+        for (i, ch) in segment.chars().enumerate() {
+            if digit_positions.get(k) == Some(&i) {
+                out.push(if k < keep_from { 'X' } else { ch });
+                k += 1;
+            } else {
+                out.push(ch);
+            }
+        }
+        return out;
     }
     match spoken_digits() {
         Some(digits) if keep_last > 0 && digits.chars().count() >= keep_last => {
@@ -367,5 +376,54 @@ pub fn mask_digits(
             format!("ending in {}", spaced.join(" "))
         }
         _ => "[redacted]".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The mask by its definition: every digit position but the last `keep_last` becomes `X`.
+    fn mask_by_definition(segment: &str, positions: &[usize], keep_last: usize) -> String {
+        let masked = &positions[..positions.len() - keep_last];
+        segment
+            .chars()
+            .enumerate()
+            .map(|(i, c)| if masked.contains(&i) { 'X' } else { c })
+            .collect()
+    }
+
+    #[test]
+    fn mask_digits_masks_all_but_the_last_digits() {
+        for segment in [
+            "408-247-8880",
+            "+1 (602) 426-2638",
+            "4111 1111 1111 1111",
+            "1ª2³4-5é67 89",
+            "123-45-6789",
+        ] {
+            let positions: Vec<usize> = segment
+                .chars()
+                .enumerate()
+                .filter(|(_, c)| c.is_ascii_digit())
+                .map(|(i, _)| i)
+                .collect();
+            for keep_last in 0..=4 {
+                if positions.len() < keep_last.max(1) + 4 {
+                    continue;
+                }
+                let got = mask_digits(segment, &positions, keep_last, || None);
+                assert_eq!(
+                    got,
+                    mask_by_definition(segment, &positions, keep_last),
+                    "{segment} {keep_last}"
+                );
+            }
+        }
+        assert_eq!(
+            mask_digits("408-247-8880", &[0, 1, 2, 4, 5, 6, 8, 9, 10, 11], 4, || None),
+            "XXX-XXX-8880"
+        );
+        assert_eq!(mask_digits("12", &[0, 1], 4, || Some("12".into())), "[redacted]");
     }
 }

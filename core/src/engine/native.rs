@@ -57,7 +57,7 @@ pub fn detect_many_checked(
     requests: &[(DetKind, &[String])],
     pre: detectors::Precheck,
 ) -> PyResult<Vec<Vec<Hit>>> {
-    Ok(with_requests(requests, |reqs| {
+    Ok(with_requests(requests.iter().copied(), |reqs| {
         spans(detectors::detect_many_checked(nt, reqs, pre))
     }))
 }
@@ -67,30 +67,53 @@ pub fn detect_many_explained(
     nt: &NormalizedText,
     requests: &[(DetKind, &[String])],
 ) -> PyResult<(Vec<Vec<Hit>>, Vec<Rejection>)> {
-    Ok(with_requests(requests, |reqs| {
+    Ok(with_requests(requests.iter().copied(), |reqs| {
         let (hits, rejected) = detectors::detect_many_explained(nt, reqs);
         (spans(hits), rejected)
     }))
 }
 
-fn with_requests<R>(requests: &[(DetKind, &[String])], f: impl FnOnce(&[(Kind, &Exempt)]) -> R) -> R {
+/// [`detect_many_checked`] over requests given one by one (no vector of them to build), each hit's span handed to
+/// `emit(request index, span)` in the order [`detect_many`] lists them: nothing is collected, copied or freed.
+pub fn detect_each_checked<'a>(
+    nt: &NormalizedText,
+    requests: impl ExactSizeIterator<Item = (DetKind, &'a [String])> + Clone,
+    pre: detectors::Precheck,
+    mut emit: impl FnMut(usize, Hit),
+) {
+    with_requests(requests, |reqs| {
+        detectors::detect_each_checked(nt, reqs, pre, |i, h| {
+            emit(
+                i,
+                Hit {
+                    start: h.start as u32,
+                    end: h.end as u32,
+                },
+            )
+        })
+    })
+}
+
+fn with_requests<'a, R>(
+    requests: impl ExactSizeIterator<Item = (DetKind, &'a [String])> + Clone,
+    f: impl FnOnce(&[(Kind, &Exempt)]) -> R,
+) -> R {
     // the common case, every turn: no exempt values and a few detector leaves, so no set and no vector to build
     const FEW: usize = 16;
-    if requests.len() <= FEW && requests.iter().all(|(_, ex)| ex.is_empty()) {
+    let n = requests.len();
+    if n <= FEW && requests.clone().all(|(_, ex)| ex.is_empty()) {
         let mut reqs = [(Kind::CreditCard, no_exempt()); FEW];
         for (slot, (k, _)) in reqs.iter_mut().zip(requests) {
             slot.0 = k.0;
         }
-        return f(&reqs[..requests.len()]);
+        return f(&reqs[..n]);
     }
-    let owned: Vec<Option<Exempt>> = requests
-        .iter()
-        .map(|(_, ex)| (!ex.is_empty()).then(|| ex.iter().cloned().collect()))
+    let owned: Vec<(Kind, Option<Exempt>)> = requests
+        .map(|(k, ex)| (k.0, (!ex.is_empty()).then(|| ex.iter().cloned().collect())))
         .collect();
-    let reqs: Vec<(Kind, &Exempt)> = requests
+    let reqs: Vec<(Kind, &Exempt)> = owned
         .iter()
-        .zip(owned.iter())
-        .map(|((k, _), ex)| (k.0, ex.as_ref().unwrap_or_else(|| no_exempt())))
+        .map(|(k, ex)| (*k, ex.as_ref().unwrap_or_else(|| no_exempt())))
         .collect();
     f(&reqs)
 }

@@ -710,6 +710,27 @@ fn back(elems: &[Elem], toks: &View, end: usize, vars: &ScanVars) -> Option<usiz
     }
 }
 
+/// Whether a template of the common shape `word * atom…` ("only * dollars": a literal, then a gap, then its atom)
+/// has its literal one to [`GAP_MAX_WORDS`] tokens before the atom hit at normalized byte `atom_start`: exactly
+/// what [`back`] needs before it can succeed there (`true` for any other shape). About 30 such templates share
+/// the atom "dollars"; this test costs a few token compares, a verification a token search and recursion.
+#[inline]
+fn gap_literal_near(t: &Template, view: &View, atom_start: usize) -> bool {
+    let Some(anchor) = t.anchor else { return true };
+    let (2.., Some(Elem::Gap), Some(Elem::Lit(l))) = (
+        anchor,
+        t.elems.get(anchor.wrapping_sub(1)),
+        t.elems.get(anchor.wrapping_sub(2)),
+    ) else {
+        return true;
+    };
+    let Some(a) = view.token_at(atom_start) else {
+        return true;
+    };
+    // `back_gap` tries widths 1..=GAP_MAX_WORDS (at most `a`), and the literal must then end just before the gap
+    (1..=GAP_MAX_WORDS.min(a)).any(|width| a - width >= 1 && view.tok(a - width - 1) == l)
+}
+
 /// The template around an atom hit at normalized byte `atom_start`: its normalized byte span, or `None`.
 fn verify_template(t: &Template, view: &View, atom_start: usize, vars: &ScanVars) -> Option<(usize, usize)> {
     let anchor = t.anchor?;
@@ -1031,6 +1052,7 @@ impl Matchers {
                 let leaf = &self.phrases[p.leaf as usize];
                 let found = match &leaf.template {
                     None => Some((start, stop)),
+                    Some(t) if !gap_literal_near(t, view, start) => None,
                     Some(t) => verify_template(t, view, start, vars),
                 };
                 if let Some(tr) = tracer.as_deref_mut() {
@@ -1209,8 +1231,12 @@ impl Matchers {
             return Ok(());
         }
         let Some(t) = tracer else {
-            if let Some(hits) = self.detector_hits(&view.nt, vars)? {
-                self.add_detector_hits(&hits, out);
+            // the gate's path: spans straight into `out`, as `add_detector_hits` adds them, nothing collected
+            let mut pre = crate::text::detectors::Precheck::new(&view.nt);
+            if pre.any(&view.nt) {
+                crate::engine::native::detect_each_checked(&view.nt, self.requests_iter(vars), pre, |i, h| {
+                    add_detector_hit(&self.detectors[i], h, out)
+                });
             }
             return Ok(());
         };
@@ -1232,12 +1258,19 @@ impl Matchers {
     }
 
     /// What the detector leaves ask for: their kinds and the call's exempt values.
-    fn requests<'a>(&self, vars: &'a ScanVars) -> Vec<(DetKind, &'a [String])> {
+    fn requests<'a>(&'a self, vars: &'a ScanVars) -> Vec<(DetKind, &'a [String])> {
+        self.requests_iter(vars).collect()
+    }
+
+    /// [`Matchers::requests`], one by one.
+    fn requests_iter<'a>(
+        &'a self,
+        vars: &'a ScanVars,
+    ) -> impl ExactSizeIterator<Item = (DetKind, &'a [String])> + Clone + 'a {
         self.detectors
             .iter()
             .enumerate()
             .map(|(i, d)| (d.kind, vars.exempt.get(i).map(Vec::as_slice).unwrap_or(&[])))
-            .collect()
     }
 
     /// The detector leaves' hits in `nt`, leaf by leaf; `None` when no detector could hit (most turns).
@@ -1266,16 +1299,22 @@ impl Matchers {
     /// Adds the detector leaves' hits (leaf by leaf, as [`Matchers::detector_hits`] gives them) to `out`.
     pub fn add_detector_hits(&self, hits: &[Vec<Hit>], out: &mut Matches) {
         for (d, found) in self.detectors.iter().zip(hits.iter()) {
-            for h in found {
-                let span = Span {
-                    start: h.start,
-                    end: h.end,
-                    kind: d.kind.code(),
-                };
-                for &m in &d.owners {
-                    out.add(m, span);
-                }
+            for &h in found {
+                add_detector_hit(d, h, out);
             }
         }
+    }
+}
+
+/// Adds one hit of detector leaf `d` to `out`, for each matcher that owns the leaf.
+#[inline]
+fn add_detector_hit(d: &DetectorLeaf, h: Hit, out: &mut Matches) {
+    let span = Span {
+        start: h.start,
+        end: h.end,
+        kind: d.kind.code(),
+    };
+    for &m in &d.owners {
+        out.add(m, span);
     }
 }

@@ -46,7 +46,10 @@ pub struct Sticky {
 }
 
 fn is_sticky(py: Python<'_>, sticky: &Sticky, word: &str) -> bool {
-    let core = word.trim_matches(|c: char| " \t\n,;:!?\"()[]".contains(c));
+    // a word's slice runs to the next word, so it ends in whatever Python calls whitespace ("\u{a0}" too): all of
+    // it is trimmed, or a number word before a no-break space would end the sticky run and release a detector's
+    // digits before the detector has seen them whole
+    let core = word.trim_matches(|c: char| py_isspace(c) || ",;:!?\"()[]".contains(c));
     if core.is_empty() {
         return true;
     }

@@ -38,8 +38,15 @@ pub(crate) struct Digits {
 impl std::ops::Deref for Digits {
     type Target = str;
     fn deref(&self) -> &str {
-        // only ASCII digits are ever pushed (digit tokens)
-        std::str::from_utf8(&self.buf[..self.len as usize]).unwrap_or("")
+        // only ASCII digits are ever pushed (digit tokens); checked, since a window is read several times per
+        // candidate and `from_utf8`'s general validation costs far more than this ASCII test
+        let b = &self.buf[..self.len as usize];
+        if b.is_ascii() {
+            // SAFETY: ASCII bytes are valid UTF-8
+            unsafe { std::str::from_utf8_unchecked(b) }
+        } else {
+            ""
+        }
     }
 }
 
@@ -534,13 +541,11 @@ pub(crate) fn pick_greedy(mut cands: Vec<(usize, usize, usize, String)>) -> Vec<
             .then(x.2.cmp(&y.2))
             .then(x.3.cmp(&y.3))
     });
-    let mut used: Vec<(usize, usize)> = Vec::new();
-    let mut out = Vec::new();
+    let mut out: Vec<(usize, usize, String)> = Vec::with_capacity(cands.len());
     for (_, a, b, value) in cands {
-        if used.iter().any(|&(u, v)| a <= v && u <= b) {
-            continue;
+        if out.iter().any(|&(u, v, _)| a <= v && u <= b) {
+            continue; // overlaps one chosen already
         }
-        used.push((a, b));
         out.push((a, b, value));
     }
     out

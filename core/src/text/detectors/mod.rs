@@ -516,70 +516,99 @@ pub fn detect_many(nt: &NormalizedText, requests: &[(Kind, &Exempt)]) -> Vec<Vec
 
 /// [`detect_many`] with the preconditions looked at so far.
 pub fn detect_many_checked(nt: &NormalizedText, requests: &[(Kind, &Exempt)], pre: Precheck) -> Vec<Vec<Hit>> {
-    detect_in::<false>(nt, requests, pre, &mut Vec::new())
+    let mut out = vec![Vec::new(); requests.len()];
+    detect_in::<false>(nt, requests, pre, &mut Vec::new(), |i, h| out[i].push(h.clone()));
+    out
+}
+
+/// [`detect_many_checked`], each hit handed to `emit(request index, hit)` in the order [`detect_many`] lists them
+/// instead of collected: the gate keeps only the spans, so no hit and no value is copied or freed.
+pub fn detect_each_checked(
+    nt: &NormalizedText,
+    requests: &[(Kind, &Exempt)],
+    pre: Precheck,
+    emit: impl FnMut(usize, &Hit),
+) {
+    detect_in::<false>(nt, requests, pre, &mut Vec::new(), emit);
 }
 
 /// [`detect_many`], and the candidates the requested detectors rejected and why (`trace explain`), sorted and
 /// without repeats. The gate calls [`detect_many`]: it records nothing.
 pub fn detect_many_explained(nt: &NormalizedText, requests: &[(Kind, &Exempt)]) -> (Vec<Vec<Hit>>, Vec<Rejection>) {
     let mut rejected = Vec::new();
-    let hits = detect_in::<true>(nt, requests, Precheck::new(nt), &mut rejected);
+    let mut hits = vec![Vec::new(); requests.len()];
+    detect_in::<true>(nt, requests, Precheck::new(nt), &mut rejected, |i, h| {
+        hits[i].push(h.clone())
+    });
     rejected.retain(|r| requests.iter().any(|(k, _)| *k == r.kind));
     rejected.sort_unstable();
     rejected.dedup();
     (hits, rejected)
 }
 
-/// The one body of both: `RECORD` is a constant, so the gate's instance has no trace of the recording.
+/// The one body of all three: `RECORD` is a constant, so the gate's instance has no trace of the recording. Each
+/// detector runs at most once without exempt values (its hits kept in `raw`, which the more specific kinds' claims
+/// read in place), once more per request with exempt values.
 fn detect_in<const RECORD: bool>(
     nt: &NormalizedText,
     requests: &[(Kind, &Exempt)],
     mut pre: Precheck,
     rejected: &mut Vec<Rejection>,
-) -> Vec<Vec<Hit>> {
+    mut emit: impl FnMut(usize, &Hit),
+) {
     if !pre.any(nt) {
-        return vec![Vec::new(); requests.len()]; // the common case: nothing any detector could find
+        return; // the common case: nothing any detector could find
     }
-    let mut possible_kind = |kind: Kind| pre.possible(kind, nt);
     let mut cx = if RECORD { Ctx::recording(nt) } else { Ctx::new(nt) };
     let no_exempt = Exempt::new();
     let mut raw: [Option<Vec<Hit>>; DETECTORS.len()] = Default::default();
-    let mut run = |kind: Kind, exempt: &Exempt, cx: &mut Ctx<'_>| -> Vec<Hit> {
-        if !possible_kind(kind) {
-            return Vec::new();
+    for (i, &(kind, exempt)) in requests.iter().enumerate() {
+        if !pre.possible(kind, nt) {
+            continue;
         }
-        if !exempt.is_empty() {
-            return (kind.spec().run)(cx, exempt);
-        }
-        raw[kind as usize]
-            .get_or_insert_with(|| (kind.spec().run)(cx, &no_exempt))
-            .clone()
-    };
-    let mut out = Vec::with_capacity(requests.len());
-    for &(kind, exempt) in requests {
-        let mut own = run(kind, exempt, &mut cx);
-        if !own.is_empty() {
-            let rank = kind.spec().specificity;
-            let mut claims: Vec<Hit> = Vec::new();
+        let fresh = if exempt.is_empty() {
+            if raw[kind as usize].is_none() {
+                raw[kind as usize] = Some((kind.spec().run)(&mut cx, &no_exempt));
+            }
+            None
+        } else {
+            Some((kind.spec().run)(&mut cx, exempt))
+        };
+        let rank = kind.spec().specificity;
+        let own_empty = match &fresh {
+            Some(f) => f.is_empty(),
+            None => raw[kind as usize].as_ref().is_none_or(Vec::is_empty),
+        };
+        if !own_empty {
+            // the kinds that may claim these hits, each run once (never with exempt values)
             for spec in DETECTORS.iter().filter(|s| s.specificity < rank) {
-                claims.extend(run(spec.kind, &no_exempt, &mut cx));
-            }
-            if !claims.is_empty() {
-                own.retain(|h| {
-                    let claimed = claims.iter().any(|c| c.start < h.end && h.start < c.end);
-                    if RECORD && claimed {
-                        cx.reject_span(kind, h.start, h.end, Check::MoreSpecific);
-                    }
-                    !claimed
-                });
+                if raw[spec.kind as usize].is_none() && pre.possible(spec.kind, nt) {
+                    raw[spec.kind as usize] = Some((spec.run)(&mut cx, &no_exempt));
+                }
             }
         }
-        out.push(own);
+        let own: &[Hit] = match &fresh {
+            Some(f) => f,
+            None => raw[kind as usize].as_deref().unwrap_or(&[]),
+        };
+        for h in own {
+            let claimed = DETECTORS.iter().filter(|s| s.specificity < rank).any(|s| {
+                raw[s.kind as usize]
+                    .as_ref()
+                    .is_some_and(|claims| claims.iter().any(|c| c.start < h.end && h.start < c.end))
+            });
+            if claimed {
+                if RECORD {
+                    cx.reject_span(kind, h.start, h.end, Check::MoreSpecific);
+                }
+                continue;
+            }
+            emit(i, h);
+        }
     }
     if RECORD {
         *rejected = cx.rejections();
     }
-    out
 }
 
 /// Several detectors, one finding per value ([`detect_many`]); hits sorted by `(start, end, kind name)`.
