@@ -71,10 +71,23 @@ fn is_sticky(py: Python<'_>, sticky: &Sticky, word: &str) -> bool {
         };
         &owned
     };
-    if sticky.words.contains(folded) || folded.chars().count() == 1 {
+    if sticky.words.contains(folded) || folded.chars().count() == 1 || has_sticky_char(py, folded) {
         return true;
     }
-    folded.chars().any(|ch| {
+    // a word glued to another by a character the normalizer splits at ("one–one", "four”one", "one\u{200b}",
+    // "ｏｎｅ", a confusable letter) is read as the words the detectors see: sticky if any of them is
+    !folded.bytes().all(|b| b.is_ascii_alphabetic()) && {
+        let view = super::textview::View::of(core);
+        (0..view.ntok()).any(|k| {
+            let tok = view.tok(k);
+            sticky.words.contains(tok) || tok.chars().count() == 1 || has_sticky_char(py, tok)
+        })
+    }
+}
+
+/// Whether `word` holds a digit or a character that joins an e-mail or a number's pieces.
+fn has_sticky_char(py: Python<'_>, word: &str) -> bool {
+    word.chars().any(|ch| {
         "@._-".contains(ch)
             || if ch.is_ascii() {
                 ch.is_ascii_digit()
