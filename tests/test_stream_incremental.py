@@ -186,6 +186,17 @@ def test_number_words_glued_by_punctuation_keep_holding_back(glue):
     assert whole.text.startswith(f"ending in 1 1 4 1{glue}one one")
 
 
+@pytest.mark.parametrize("per_chunk", [1, 2])
+def test_an_edit_starting_inside_a_word_holds_back_the_whole_word_and_its_sticky_run(per_chunk):
+    """A fuzzer found it: while the turn was written, an edit started at "6789" (a hit read on from it), and the
+    feed released up to that start, "account 12345-", mid-word; the whole turn reads "12345-6789" as one number and
+    masks it from "12345". An edit reaching the safe end now holds back from its word's start, and the sticky run
+    before it."""
+    text = "account 12345-6789 hundred»three forty five sixty seven nine br h h h h o e o e r e x n t e e "
+    _, _, whole, _ = stream_against_whole("modify", text, word_chunks(text, per_chunk), second_turn=True)
+    assert whole.text.startswith("account XXXXX-6789 hundred»three")
+
+
 @pytest.mark.parametrize("mode", ["modify", "block"])
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(items=st.lists(split_item, min_size=1, max_size=16), per_chunk=st.integers(1, 3), second_turn=st.booleans())

@@ -178,7 +178,13 @@ impl StreamCore {
         if starts.len() <= held {
             return 0;
         }
-        let mut i = starts.len() - held;
+        self.hold_from(py, text, starts.len() - held, sticky)
+    }
+
+    /// Where the safe text ends when word `i` is held: the run of sticky words before it is held too (a detector
+    /// may still join them to it), and one more word.
+    fn hold_from(&self, py: Python<'_>, text: &Text<'_>, mut i: usize, sticky: &Sticky) -> usize {
+        let starts = &self.word_starts;
         let word = |k: usize| -> &str {
             let end = if k + 1 < starts.len() {
                 starts[k + 1]
@@ -244,15 +250,30 @@ impl StreamCore {
         if self.plan.suppress > 0 || self.outcome.unresolved_prefix {
             return Ok(None);
         }
-        let mut safe = self.safe_end(py, text, call.sh.program.hold_back_tokens, &call.sh.sticky);
-        for (start, end, repl) in &self.plan.edits {
-            let (s, e) = if repl.is_empty() {
-                removal_extent(text, *start, *end)
-            } else {
-                (*start, *end)
-            };
-            if s < safe && e >= safe {
-                safe = s; // an edit that reaches the safe end holds back from its start
+        let sticky = &call.sh.sticky;
+        let mut safe = self.safe_end(py, text, call.sh.program.hold_back_tokens, sticky);
+        // an edit that reaches the safe end is held from its start's word, and so is the sticky run before it: a
+        // later hit may take it in from further back ("12345-6789 hundred…" rewritten from "6789" until the
+        // account number "12345-6789" is seen whole); repeated until no edit reaches the safe end
+        let mut moved = true;
+        while moved {
+            moved = false;
+            for (start, end, repl) in &self.plan.edits {
+                let (s, e) = if repl.is_empty() {
+                    removal_extent(text, *start, *end)
+                } else {
+                    (*start, *end)
+                };
+                if s < safe && e >= safe && self.word_starts.is_empty() {
+                    safe = s;
+                } else if s < safe && e >= safe {
+                    let word = self.word_starts.partition_point(|&w| w <= s).saturating_sub(1);
+                    let held = self.hold_from(py, text, word, sticky).min(s);
+                    if held < safe {
+                        safe = held;
+                        moved = true;
+                    }
+                }
             }
         }
         Ok(Some(safe))
