@@ -71,23 +71,10 @@ fn is_sticky(py: Python<'_>, sticky: &Sticky, word: &str) -> bool {
         };
         &owned
     };
-    if sticky.words.contains(folded) || folded.chars().count() == 1 || has_sticky_char(py, folded) {
+    if sticky.words.contains(folded) || folded.chars().count() == 1 {
         return true;
     }
-    // a word glued to another by a character the normalizer splits at ("one–one", "four”one", "one\u{200b}",
-    // "ｏｎｅ", a confusable letter) is read as the words the detectors see: sticky if any of them is
-    !folded.bytes().all(|b| b.is_ascii_alphabetic()) && {
-        let view = super::textview::View::of(core);
-        (0..view.ntok()).any(|k| {
-            let tok = view.tok(k);
-            sticky.words.contains(tok) || tok.chars().count() == 1 || has_sticky_char(py, tok)
-        })
-    }
-}
-
-/// Whether `word` holds a digit or a character that joins an e-mail or a number's pieces.
-fn has_sticky_char(py: Python<'_>, word: &str) -> bool {
-    word.chars().any(|ch| {
+    folded.chars().any(|ch| {
         "@._-".contains(ch)
             || if ch.is_ascii() {
                 ch.is_ascii_digit()
@@ -178,13 +165,7 @@ impl StreamCore {
         if starts.len() <= held {
             return 0;
         }
-        self.hold_from(py, text, starts.len() - held, sticky)
-    }
-
-    /// Where the safe text ends when word `i` is held: the run of sticky words before it is held too (a detector
-    /// may still join them to it), and one more word.
-    fn hold_from(&self, py: Python<'_>, text: &Text<'_>, mut i: usize, sticky: &Sticky) -> usize {
-        let starts = &self.word_starts;
+        let mut i = starts.len() - held;
         let word = |k: usize| -> &str {
             let end = if k + 1 < starts.len() {
                 starts[k + 1]
@@ -250,30 +231,15 @@ impl StreamCore {
         if self.plan.suppress > 0 || self.outcome.unresolved_prefix {
             return Ok(None);
         }
-        let sticky = &call.sh.sticky;
-        let mut safe = self.safe_end(py, text, call.sh.program.hold_back_tokens, sticky);
-        // an edit that reaches the safe end is held from its start's word, and so is the sticky run before it: a
-        // later hit may take it in from further back ("12345-6789 hundred…" rewritten from "6789" until the
-        // account number "12345-6789" is seen whole); repeated until no edit reaches the safe end
-        let mut moved = true;
-        while moved {
-            moved = false;
-            for (start, end, repl) in &self.plan.edits {
-                let (s, e) = if repl.is_empty() {
-                    removal_extent(text, *start, *end)
-                } else {
-                    (*start, *end)
-                };
-                if s < safe && e >= safe && self.word_starts.is_empty() {
-                    safe = s;
-                } else if s < safe && e >= safe {
-                    let word = self.word_starts.partition_point(|&w| w <= s).saturating_sub(1);
-                    let held = self.hold_from(py, text, word, sticky).min(s);
-                    if held < safe {
-                        safe = held;
-                        moved = true;
-                    }
-                }
+        let mut safe = self.safe_end(py, text, call.sh.program.hold_back_tokens, &call.sh.sticky);
+        for (start, end, repl) in &self.plan.edits {
+            let (s, e) = if repl.is_empty() {
+                removal_extent(text, *start, *end)
+            } else {
+                (*start, *end)
+            };
+            if s < safe && e >= safe {
+                safe = s; // an edit that reaches the safe end holds back from its start
             }
         }
         Ok(Some(safe))
