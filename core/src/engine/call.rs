@@ -994,33 +994,12 @@ impl CallCore {
         elapsed: u64,
         spans: Option<Vec<Span>>,
     ) -> PyResult<Bound<'py, Decision>> {
-        self.st.fail_open_events += 1;
-        self.latencies.push(elapsed);
         self.late = Some(Late {
             text: orig.clone().unbind(),
             t,
             spans,
         });
-        let empty = self.sh.strs.empty_tuple.clone_ref(py);
-        if self.sh.fail_open {
-            self.decision(
-                py,
-                Action::Pass,
-                orig.clone().into_any().unbind(),
-                empty.clone_ref(py),
-                elapsed,
-                empty,
-            )
-        } else {
-            self.decision(
-                py,
-                Action::Block,
-                self.fallback(py),
-                empty.clone_ref(py),
-                elapsed,
-                empty,
-            )
-        }
+        self.let_go(py, orig, elapsed)
     }
 
     /// Evaluate the turn that ran out of time and record it, late.
@@ -1083,9 +1062,20 @@ impl CallCore {
         commit: bool,
         spans: Option<Vec<Span>>,
     ) -> PyResult<Bound<'py, Decision>> {
+        self.record_unavailable(py, orig, t, commit, spans);
+        self.let_go(py, orig, elapsed)
+    }
+
+    /// The decision on a turn the gate did not act on (out of time, or an error): the turn as it was when the gate
+    /// fails open, else the fallback line; counted as a fail-open event with its latency.
+    fn let_go<'py>(
+        &mut self,
+        py: Python<'py>,
+        orig: &Bound<'py, PyString>,
+        elapsed: u64,
+    ) -> PyResult<Bound<'py, Decision>> {
         self.st.fail_open_events += 1;
         self.latencies.push(elapsed);
-        self.record_unavailable(py, orig, t, commit, spans);
         let empty = self.sh.strs.empty_tuple.clone_ref(py);
         if self.sh.fail_open {
             self.decision(

@@ -49,7 +49,7 @@ impl TurnFinding {
     #[new]
     #[pyo3(signature = (rule_id, pack_id, severity, citation, reason, span, action_taken, kind=None))]
     #[allow(clippy::too_many_arguments)]
-    fn new(
+    pub(crate) fn new(
         py: Python<'_>,
         rule_id: Py<PyString>,
         pack_id: Py<PyString>,

@@ -159,20 +159,18 @@ impl EngineCore {
         let acts = [s("pass"), s("flag"), s("modify"), s("block")];
         let bare = |r: &[Py<PyString>; 5], act: &Py<PyString>| {
             let [rule_id, pack_id, severity, citation, reason] = r.each_ref().map(|x| x.clone_ref(py));
-            let (span, kind, action_taken) = (py.None(), py.None(), act.clone_ref(py));
-            Py::new(
+            let finding = TurnFinding::new(
                 py,
-                TurnFinding {
-                    rule_id,
-                    pack_id,
-                    severity,
-                    citation,
-                    reason,
-                    span,
-                    action_taken,
-                    kind,
-                },
-            )
+                rule_id,
+                pack_id,
+                severity,
+                citation,
+                reason,
+                None,
+                act.clone_ref(py),
+                None,
+            )?;
+            Py::new(py, finding)
         };
         let bare_findings = rules
             .iter()

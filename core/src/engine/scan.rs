@@ -270,14 +270,20 @@ impl Matchers {
         let mut keys: Vec<String> = Vec::new();
         let mut payloads: Vec<Vec<Payload>> = Vec::new();
         let mut key_ix: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-        let mut add_key = |key: String, p: Payload, keys: &mut Vec<String>, payloads: &mut Vec<Vec<Payload>>| {
-            let at = *key_ix.entry(key.clone()).or_insert_with(|| {
-                keys.push(key);
-                payloads.push(Vec::new());
-                payloads.len() - 1
-            });
-            payloads[at].push(p);
-        };
+        let mut add_key =
+            |key: String, is_regex: bool, leaf: usize, keys: &mut Vec<String>, payloads: &mut Vec<Vec<Payload>>| {
+                let p = Payload {
+                    is_regex,
+                    leaf: leaf as u32,
+                    len: key.len() as u32,
+                };
+                let at = *key_ix.entry(key.clone()).or_insert_with(|| {
+                    keys.push(key);
+                    payloads.push(Vec::new());
+                    payloads.len() - 1
+                });
+                payloads[at].push(p);
+            };
         let mut phrases = Vec::with_capacity(raw.phrases.len());
         let mut atomless = Vec::new();
         let mut max_tokens = 1usize;
@@ -289,23 +295,13 @@ impl Matchers {
             }
             let tokens = &p.tokens;
             max_tokens = max_tokens.max(tokens.iter().map(|t| if t == "*" { GAP_MAX_WORDS } else { 1 }).sum());
-            let has_template = tokens.iter().any(|t| t == "*" || is_var(t));
-            if !has_template {
-                let key = tokens.join(" ");
-                add_key(
-                    key.clone(),
-                    Payload {
-                        is_regex: false,
-                        leaf: leaf as u32,
-                        len: key.len() as u32,
-                    },
-                    &mut keys,
-                    &mut payloads,
-                );
+            let text = tokens.join(" ");
+            if !tokens.iter().any(|t| t == "*" || is_var(t)) {
+                add_key(text.clone(), false, leaf, &mut keys, &mut payloads);
                 phrases.push(PhraseLeaf {
                     owners: p.matchers.clone(),
                     template: None,
-                    text: key,
+                    text,
                 });
                 continue;
             }
@@ -352,24 +348,12 @@ impl Matchers {
             };
             match best {
                 None => atomless.push(leaf as u32),
-                Some((s, n)) => {
-                    let key = tokens[s..s + n].join(" ");
-                    add_key(
-                        key.clone(),
-                        Payload {
-                            is_regex: false,
-                            leaf: leaf as u32,
-                            len: key.len() as u32,
-                        },
-                        &mut keys,
-                        &mut payloads,
-                    );
-                }
+                Some((s, n)) => add_key(tokens[s..s + n].join(" "), false, leaf, &mut keys, &mut payloads),
             }
             phrases.push(PhraseLeaf {
                 owners: p.matchers.clone(),
                 template: Some(template),
-                text: tokens.join(" "),
+                text,
             });
         }
         let mut regexes = Vec::with_capacity(raw.regexes.len());
@@ -384,16 +368,7 @@ impl Matchers {
                 always_regexes.push(leaf as u32);
             }
             for a in atoms {
-                add_key(
-                    a.clone(),
-                    Payload {
-                        is_regex: true,
-                        leaf: leaf as u32,
-                        len: a.len() as u32,
-                    },
-                    &mut keys,
-                    &mut payloads,
-                );
+                add_key(a.clone(), true, leaf, &mut keys, &mut payloads);
             }
             regexes.push(RegexLeaf {
                 owners: r.matchers.clone(),
