@@ -426,15 +426,8 @@ impl CallCore {
 
     fn event(&mut self, py: Python<'_>, role: Role, text: Py<PyString>, t: Option<T>) -> PyResult<()> {
         stage(Stage::TimelineEvent)?;
-        let at = t.map(|t| t.f).unwrap_or_else(|| self.st.last_t.map_or(0.0, |t| t.f));
         let _ = py;
-        self.timeline.push(Entry {
-            seq: self.st.seq,
-            t: at,
-            role,
-            text,
-            barge: None,
-        });
+        self.push_entry(role, text, t);
         Ok(())
     }
 
