@@ -29,6 +29,7 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -99,6 +100,15 @@ class VerifierKey:
             return False
 
 
+@lru_cache(maxsize=16)
+def _private_key(seed: bytes) -> tuple[Ed25519PrivateKey, bytes]:
+    """The key object of ``seed`` and its raw public key. Made once per seed: deriving the public point costs as
+    much as a signature, and every commit's checkpoint asked for it two or three times (a tenth of the appending
+    process's instructions in a re-scoring run). A bad seed raises each time, as ``from_private_bytes`` does."""
+    sk = Ed25519PrivateKey.from_private_bytes(seed)
+    return sk, _raw_public(sk.public_key())
+
+
 @dataclass(frozen=True)
 class SigningKey:
     name: str
@@ -113,14 +123,14 @@ class SigningKey:
 
     @property
     def _sk(self) -> Ed25519PrivateKey:
-        return Ed25519PrivateKey.from_private_bytes(self.seed)
+        return _private_key(self.seed)[0]
 
     @property
     def verifier(self) -> VerifierKey:
-        return VerifierKey(self.name, _raw_public(self._sk.public_key()))
+        return VerifierKey(self.name, _private_key(self.seed)[1])
 
     def sign(self, message: bytes) -> bytes:
-        return self._sk.sign(message)
+        return _private_key(self.seed)[0].sign(message)
 
     def encode(self) -> str:
         kid = self.verifier.key_id.hex()
