@@ -467,6 +467,10 @@ ATTACKS: list[Attack] = [
     Attack("mutable column: verdict", "UPDATE scorecards SET verdict = 'PASS' on a FAIL call",
            _sql("UPDATE scorecards SET verdict = 'PASS' WHERE tenant = 'acme' AND seq = {fail_seq}"),
            "seq {fail_seq} (call {fail_call}): row columns differ from the signed body: verdict", reads=[SHOW]),
+    Attack("mutable column: input_sha256", "the identity's content hash changed, so that a corrected transcript "
+           "would be taken for the one already scored",
+           _sql("UPDATE scorecards SET input_sha256 = 'forged' WHERE tenant = 'acme' AND seq = {fail_seq}"),
+           "seq {fail_seq} (call {fail_call}): row columns differ from the signed body: input_sha256"),
     Attack("side table: violations", "a finding's severity lowered",
            _sql("UPDATE violations SET severity = 'low' WHERE tenant = 'acme' AND seq = {fail_seq}"),
            "seq {fail_seq} (call {fail_call}): violation rows differ"),

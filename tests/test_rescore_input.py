@@ -389,7 +389,8 @@ def test_a_database_from_before_content_hashing_accepts_corrections(tmp_path: Pa
     rescore([str(path)], db=str(db), config=CONFIG)
     with sqlite3.connect(db) as conn:  # the old identity index, as an older Trace created it (before migration files)
         conn.execute("DROP TABLE schema_migrations")
-        conn.execute("DROP INDEX scorecards_identity_content")
+        conn.execute("DROP INDEX scorecards_identity_input")  # and the identity column, which came later (0006)
+        conn.execute("ALTER TABLE scorecards DROP COLUMN input_sha256")
         conn.execute("CREATE UNIQUE INDEX scorecards_identity ON scorecards(tenant, call_id, config_etag, engine_version)")
     corrected = json.loads(json.dumps(GOOD[0]))
     corrected["transcript"]["turns"][0]["text"] += " Guaranteed!"

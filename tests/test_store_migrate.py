@@ -8,12 +8,15 @@ import os
 import secrets
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from conftest import PG_URL, pg_schema_url, require_pg
 
+import trace_engine.store.sql as sql_module
+from trace_engine.evidence.scorecard import ScoredInput
 from trace_engine.evidence.signing import SigningKey
 from trace_engine.evidence.synthetic import synthetic_scorecard
 from trace_engine.store import UnreadableDatabase, open_store
@@ -55,27 +58,63 @@ def migrate_cli(db: str, *extra: str) -> dict:
 
 def test_an_older_schema_upgrades_in_place(empty: tuple[str, str]) -> None:
     kind, db = empty
-    first = migrate_cli(db, "--to", "2")
-    assert (first["from"], first["to"]) == (0, 2)
-    assert [f.split("_", 1)[0] for f in first["applied"]] == ["0001", "0002"]
-    # a log written at version 2 (evidence tables only; the service tables come with 0003)
+    first = migrate_cli(db, "--to", "5")
+    assert (first["from"], first["to"]) == (0, 5)
+    assert [f.split("_", 1)[0] for f in first["applied"]] == ["0001", "0002", "0003", "0004", "0005"]
+    # a log written at version 5, before the identity's content hash had its own column (0006): the rows are
+    # written as a Trace of that version wrote them (without the column), half of them re-scored transcripts
     store = open_store(db, create=False, migrate=False, check_schema=False)
+    cards = [synthetic_scorecard(i, "acme") for i in range(40)]
+    for i, card in enumerate(cards[::2]):
+        card.input = ScoredInput(f"{i:064x}", "known")
     try:
-        with EvidenceLog(store=store, key=KEY) as log:
-            log.append_many([synthetic_scorecard(i, "acme") for i in range(40)])
+        with EvidenceLog(store=store, key=KEY) as log, _without_the_identity_column():
+            log.append_many(cards)
     finally:
         store.close()
     if kind == "postgres":  # a server database below the latest schema is refused until migrated
         with pytest.raises(UnreadableDatabase, match="run `trace store migrate"):
             open_store(db, create=False)
     up = migrate_cli(db)
-    assert (up["from"], up["to"]) == (2, latest(kind)) and len(up["applied"]) == latest(kind) - 2
+    assert (up["from"], up["to"]) == (5, latest(kind)) and len(up["applied"]) == latest(kind) - 5
     assert migrate_cli(db)["applied"] == []  # once
-    rep = verify_db(db, pubkey=KEY.verifier)
+    rep = verify_db(db, pubkey=KEY.verifier)  # the column filled from the signed bodies (verify compares them)
     assert rep.ok, [p.render() for p in rep.problems]
-    with EvidenceLog(db, KEY) as log:  # the upgraded log goes on
+    with open_store(db, create=False) as store, store.read() as s:
+        history = s.call_history("acme", [c.call_id for c in cards])
+    assert [history[c.call_id][0][2] for c in cards] == [c.input.sha256 if c.input else None for c in cards]
+    with EvidenceLog(db, KEY) as log:  # the upgraded log goes on, and knows the identities it holds
         assert log.append(synthetic_scorecard(40, "acme")).seq == 40
+        assert log.append(cards[2]).status == "duplicate"
     assert verify_db(db, pubkey=KEY.verifier).ok
+
+
+@contextmanager
+def _without_the_identity_column() -> Iterator[None]:
+    """Scorecard rows written and read as a Trace before migration 0006 did: no ``input_sha256`` column."""
+    session = sql_module.SqlSession
+    saved = (session.insert_scorecards, session.call_history)
+    cols = sql_module._SC_COLS.replace(", input_sha256", "")
+
+    def insert_scorecards(self: sql_module.SqlSession, rows: Sequence[tuple]) -> None:
+        self._many(f"INSERT INTO scorecards({cols}) VALUES ({sql_module._marks(14)}, {self.BODY_PARAM}, "
+                   f"{sql_module._marks(4)})", [row[:-1] for row in rows])
+
+    def call_history(self: sql_module.SqlSession, tenant: str, call_ids: Sequence[str]) -> dict[str, list[tuple]]:
+        out: dict[str, list[tuple]] = {c: [] for c in call_ids}
+        sha = self.json_text("body", "scorecard", "input", "sha256")
+        for call_id, *rest in self._chunked(
+            f"SELECT call_id, config_etag, engine_version, {sha}, audit_hash, seq FROM scorecards "
+            "WHERE tenant = ? AND call_id IN ({marks}) ORDER BY seq", [tenant], list(out),
+        ):
+            out[call_id].append(tuple(rest))
+        return out
+
+    session.insert_scorecards, session.call_history = insert_scorecards, call_history  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        session.insert_scorecards, session.call_history = saved  # type: ignore[method-assign]
 
 
 def test_a_newer_schema_is_refused(empty: tuple[str, str]) -> None:

@@ -100,8 +100,8 @@ class LogStore(Protocol):
         """``(tenant, note)`` of every log's (or one log's) latest checkpoint, by tenant."""
 
     def call_history(self, tenant: str, call_ids: Sequence[str]) -> dict[str, list[tuple]]:
-        """Per call id, its records in position order as ``(config_etag, engine_version, input sha256 read from
-        the body, audit_hash, seq)``."""
+        """Per call id, its records in position order as ``(config_etag, engine_version, input sha256 (the
+        column, which ``trace verify`` holds to the body), audit_hash, seq)``."""
 
     def scorecard_body(self, tenant: str, seq: int) -> str | None: ...
 
@@ -162,7 +162,7 @@ class LogStore(Protocol):
     def scorecard_rows(self, tenant: str) -> Iterator[tuple]:
         """``(seq, 's', call_id, agent_id, product, config_etag, engine_version, verdict, scored_at, call_at,
         findings, blocked_turns, modified_turns, packs_enforced, body bytes, leaf_hash, prev_hash, audit_hash,
-        supersedes)`` in position order: the body exactly as stored."""
+        supersedes, input_sha256)`` in position order: the body exactly as stored."""
 
     def event_rows(self, tenant: str) -> list[tuple]:
         """``(seq, 'e', kind, ref, body bytes, leaf_hash, prev_hash, audit_hash)`` in position order."""

@@ -910,7 +910,7 @@ class LogTransaction:
             (
                 t, seq, rec.call_id, rec.agent_id, rec.product, rec.config_etag, rec.engine_version, rec.verdict,
                 rec.scored_at, rec.call_at, rec.findings, rec.blocked_turns, rec.modified_turns, rec.packs_enforced,
-                rec.body, rec.leaf.hex(), st.head.hex(), ah_hex, latest,
+                rec.body, rec.leaf.hex(), st.head.hex(), ah_hex, latest, rec.input_sha256,
             )
         )
         self._v_rows.extend(

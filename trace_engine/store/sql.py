@@ -22,7 +22,7 @@ CHECKPOINT_EVERY = 256
 
 _SC_COLS = (
     "tenant, seq, call_id, agent_id, product, config_etag, engine_version, verdict, scored_at, call_at, findings, "
-    "blocked_turns, modified_turns, packs_enforced, body, leaf_hash, prev_hash, audit_hash, supersedes"
+    "blocked_turns, modified_turns, packs_enforced, body, leaf_hash, prev_hash, audit_hash, supersedes, input_sha256"
 )
 _V_COLS = (
     "tenant, seq, idx, id, audit_hash, interaction_id, agent_id, rule_id, pack_id, severity, action_taken, citation, "
@@ -261,9 +261,8 @@ class SqlSession:
 
     def call_history(self, tenant: str, call_ids: Sequence[str]) -> dict[str, list[tuple]]:
         out: dict[str, list[tuple]] = {c: [] for c in call_ids}
-        sha = self.json_text("body", "scorecard", "input", "sha256")
         for call_id, *rest in self._chunked(
-            f"SELECT call_id, config_etag, engine_version, {sha}, audit_hash, seq FROM scorecards "
+            "SELECT call_id, config_etag, engine_version, input_sha256, audit_hash, seq FROM scorecards "
             "WHERE tenant = ? AND call_id IN ({marks}) ORDER BY +seq",
             [tenant],
             list(out),
@@ -294,7 +293,7 @@ class SqlSession:
         return row[0] if row else None
 
     def insert_scorecards(self, rows: Sequence[tuple]) -> None:
-        self._many(f"INSERT INTO scorecards({_SC_COLS}) VALUES ({_marks(14)}, {self.BODY_PARAM}, {_marks(4)})", rows)
+        self._many(f"INSERT INTO scorecards({_SC_COLS}) VALUES ({_marks(14)}, {self.BODY_PARAM}, {_marks(5)})", rows)
 
     def insert_violations(self, rows: Sequence[tuple]) -> None:
         self._many(f"INSERT INTO violations({_V_COLS}) VALUES ({_marks(16)})", rows)
@@ -406,7 +405,7 @@ class SqlSession:
         return self._scan(
             "SELECT seq, 's', call_id, agent_id, product, config_etag, engine_version, verdict, scored_at, call_at, "
             f"findings, blocked_turns, modified_turns, packs_enforced, {self.BODY_BYTES}, leaf_hash, prev_hash, "
-            "audit_hash, supersedes FROM scorecards WHERE tenant = ? ORDER BY seq",
+            "audit_hash, supersedes, input_sha256 FROM scorecards WHERE tenant = ? ORDER BY seq",
             (tenant,),
         )
 

@@ -361,7 +361,7 @@ class _Verifier:
         delta: rollup.RollupDelta,
     ) -> bool:
         (_seq, _t, call_id, agent_id, product, etag, ev, verdict, scored_at, call_at, nfind, blocked, modified, packs,
-         _body, _leaf, _prev, _audit, supersedes) = row
+         _body, _leaf, _prev, _audit, supersedes, input_sha256) = row
         if tenant == DIRECTORY:
             self.add(tenant, "body", "the directory holds a scorecard", seq, call_id)
             return False
@@ -384,6 +384,7 @@ class _Verifier:
             "modified_turns": (modified, sc.get("modified_turns")),
             "packs_enforced": (packs, ",".join(sc.get("packs_enforced") or [])),
             "supersedes": (supersedes, doc.get("supersedes")),
+            "input_sha256": (input_sha256, scored.get("sha256") if isinstance(scored := sc.get("input"), dict) else None),
         }
         diff = sorted(k for k, (a, b) in cols.items() if a != b)
         if diff:
