@@ -45,6 +45,7 @@ import os
 import pickle
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
@@ -527,6 +528,13 @@ def rescore(
     cfg = offline_config(config)
     tier2_config = cfg.tier2 if cfg.tier2 is not None else {}
     log: EvidenceLog | None = None
+    # the log's checkpoints (SQLite's WAL) run off the appending thread: a commit never waits for their syncs
+    background = ExitStack()
+
+    def open_log() -> EvidenceLog:
+        opened = EvidenceLog(db, key)
+        background.enter_context(opened.store.checkpoints_in_background())
+        return opened
 
     def skip(source: str, reason: str) -> None:
         if on_skip:
@@ -595,7 +603,7 @@ def rescore(
         if not ready:
             return
         if log is None:
-            log = EvidenceLog(db, key)
+            log = open_log()
         stored = log.append_many([rec for _, rec, _ in ready], skip_invalid=True)
         if tier2:
             _judge_tier2(log, tenant, tier2_config, [(t, rec) for _, rec, t in ready], stored)
@@ -624,7 +632,7 @@ def rescore(
     try:
         # look up what the records will supersede; a new SQLite log is created only when there is a record
         if db.startswith(("postgresql://", "postgres://")) or os.path.exists(db):
-            log = EvidenceLog(db, key)
+            log = open_log()
             lookups = log.size(tenant) > 0
         initargs = (config_json, tenant, agent_id, db if lookups else None, tier2)
         if engine == "local" and (workers or 1) <= 1:
@@ -672,6 +680,7 @@ def rescore(
                     take([piece for shard in taken for piece in shard], outcomes)
     finally:
         _FORKED.pop(config_json, None)
+        background.close()
         if log is not None:
             summary.relinked = log.relinked
             log.close()

@@ -336,6 +336,13 @@ class Store(ABC):
             self._local.session = None
             self._release(session)
 
+    @contextmanager
+    def checkpoints_in_background(self) -> Iterator[None]:
+        """While open, commits on this thread leave the write-ahead log's checkpoints to a background thread
+        (SQLite: see :meth:`SQLiteStore.checkpoints_in_background`); a backend with nothing to checkpoint does
+        nothing."""
+        yield
+
     def read(self) -> Any:
         """A read-only snapshot (``transaction(write=False)``)."""
         return self.transaction(write=False)

@@ -419,6 +419,7 @@ class EvidenceLog:
         self._key_arg = key
         self._key: SigningKey | None = None
         self._extra_trust = tuple(trusted_keys)
+        self._trust_id: frozenset[str] | None = None
         self.checkpoint_every = checkpoint_every
         self._clock = clock
         self._local = threading.local()
@@ -445,7 +446,9 @@ class EvidenceLog:
         return (self.key.verifier, *self._extra_trust)
 
     def _cache_key(self, tenant: str) -> tuple[str, frozenset[str], str]:
-        return (self.store.identity, frozenset(k.encode() for k in self.trusted), tenant)
+        if self._trust_id is None:  # the keys are fixed once the log's own is known
+            self._trust_id = frozenset(k.encode() for k in self.trusted)
+        return (self.store.identity, self._trust_id, tenant)
 
     # ------------------------------------------------------------------------------------ transactions
 
