@@ -1,6 +1,7 @@
 """Re-scoring throughput: turns per second from transcript files to the signed log, appends and hashing included.
 
     python benchmarks/bench_rescore.py [--calls 4000] [--workers 1 2] [--runs 3] [--format json|text] [--no-stages]
+                                       [--unique-ids]
 
 Reads ``../shared/corpora/sgd_calls.jsonl`` when present (else ``corpora/taskmaster_sample.jsonl``), writes the
 first ``--calls`` calls to a temporary JSONL file and re-scores it into a fresh database with the default config
@@ -47,7 +48,7 @@ from trace_engine.rescore import BATCH, offline_config, rescore, score_transcrip
 from trace_engine.store.log import EvidenceLog, ready_record  # noqa: E402
 from trace_engine.transcripts import Transcript, iter_records  # noqa: E402
 
-SGD = REPO.parent / "shared" / "corpora" / "sgd_calls.jsonl"
+SGD = Path(os.environ.get("TRACE_SHARED_DIR") or REPO.parent / "shared") / "corpora" / "sgd_calls.jsonl"
 
 
 def _fresh(path: Path) -> None:
@@ -134,6 +135,16 @@ def stages(sample: Path, tmp: Path) -> dict[str, Any]:
     return out
 
 
+def _first_of_each_id(lines: Any) -> Any:
+    """The lines whose call id was not seen before (``--unique-ids``)."""
+    seen: set[str] = set()
+    for line in lines:
+        call_id = json.loads(line).get("call_id")
+        if call_id not in seen:
+            seen.add(call_id)
+            yield line
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=4000)
@@ -141,6 +152,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--format", choices=("json", "text"), default="json")
     parser.add_argument("--no-stages", dest="stages", action="store_false", help="skip the per-step breakdown")
+    parser.add_argument("--unique-ids", action="store_true",
+                        help="a sample without repeated call ids (the default sample repeats 38%% of them, so a third of "
+                        "its records supersede one appended earlier in the run and are relinked by the appending process)")
     parser.add_argument("--one-run", nargs=3, metavar=("SAMPLE", "DB", "WORKERS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one_run:
@@ -152,11 +166,12 @@ def main() -> None:
         tmp = Path(tmp_name)
         sample = tmp / "sample.jsonl"
         with open(source, encoding="utf-8") as src, open(sample, "w", encoding="utf-8") as dst:
-            dst.writelines(itertools.islice(src, args.calls))
+            dst.writelines(itertools.islice(_first_of_each_id(src) if args.unique_ids else src, args.calls))
         results = throughput(sample, tmp, args.workers, args.runs)
         report: dict[str, Any] = {
             "machine": machine(),
             "source": str(source),
+            "unique_ids": args.unique_ids,
             "turns_per_s": {str(r["workers"]): r["turns_per_s"] for r in results},
             "results": results,
         }
