@@ -213,10 +213,15 @@ class SQLiteStore(Store):
         if self._memory or self._checkpoint_due is not None:
             yield
             return
+        try:
+            own = self._open_connection()  # the checkpointer's (opened here: a failure leaves SQLite's own policy)
+        except sqlite3.Error:
+            yield
+            return
         conn = self._conn()
         conn.execute("PRAGMA wal_autocheckpoint = 0")
         due, stop = threading.Event(), threading.Event()
-        checkpointer = threading.Thread(target=self._checkpoint_loop, args=(due, stop), name="trace-wal-checkpoint",
+        checkpointer = threading.Thread(target=self._checkpoint_loop, args=(own, due, stop), name="trace-wal-checkpoint",
                                         daemon=True)
         checkpointer.start()
         self._checkpoint_due = due
@@ -229,8 +234,7 @@ class SQLiteStore(Store):
             checkpointer.join()
             conn.execute("PRAGMA wal_autocheckpoint = 1000")
 
-    def _checkpoint_loop(self, due: threading.Event, stop: threading.Event) -> None:
-        conn = self._open_connection()
+    def _checkpoint_loop(self, conn: sqlite3.Connection, due: threading.Event, stop: threading.Event) -> None:
         try:
             while True:
                 due.wait()

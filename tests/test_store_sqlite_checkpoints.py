@@ -1,0 +1,55 @@
+"""SQLite's WAL checkpoints in a thread of their own (``Store.checkpoints_in_background``, used by ``trace rescore``):
+the committing connection stops checkpointing, the thread moves the WAL into the database file, and on exit SQLite's
+own policy is back and no thread is left. That a process killed at any point loses nothing and leaves a log that
+verifies is ``test_rescore.py::test_kill_9_then_resume_loses_nothing_acknowledged`` (2-worker runs included)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+from trace_engine.evidence.signing import SigningKey
+from trace_engine.evidence.synthetic import synthetic_scorecard
+from trace_engine.store.log import EvidenceLog
+from trace_engine.store.verify import verify_db
+
+KEY = SigningKey.generate()
+
+
+def _checkpointers() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "trace-wal-checkpoint"]
+
+
+def _autocheckpoint(log: EvidenceLog) -> int:
+    with log.store.read() as s:
+        return s.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+
+
+def test_commits_leave_the_checkpoints_to_a_thread(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    with EvidenceLog(db, KEY) as log:
+        log.append(synthetic_scorecard(0))
+        empty_size = db.stat().st_size
+        with log.store.checkpoints_in_background():
+            assert len(_checkpointers()) == 1
+            assert _autocheckpoint(log) == 0  # this thread's commits no longer checkpoint
+            for start in range(1, 1201, 100):
+                log.append_many([synthetic_scorecard(i) for i in range(start, start + 100)])
+            # only a checkpoint writes pages into the database file; the thread runs when it is scheduled
+            deadline = time.monotonic() + 30
+            while db.stat().st_size <= empty_size and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert db.stat().st_size > empty_size
+        assert not _checkpointers()
+        assert _autocheckpoint(log) == 1000  # SQLite's own policy again
+        assert log.append(synthetic_scorecard(1201)).seq == 1201
+    assert verify_db(str(db), pubkey=KEY.verifier).ok
+    assert not os.path.exists(f"{db}-wal")  # closed cleanly: the last connection checkpointed and removed it
+
+
+def test_an_in_memory_store_has_nothing_to_checkpoint() -> None:
+    with EvidenceLog(":memory:", KEY) as log, log.store.checkpoints_in_background():
+        assert not _checkpointers()
+        assert log.append(synthetic_scorecard(0)).status == "appended"
