@@ -44,8 +44,13 @@ def _word_starts(text: str) -> list[int]:
     return starts
 
 
+#: what a word's slice is trimmed of before it is judged: every character ``str.isspace`` accepts (a word's slice runs
+#: to the next word, so it ends in whatever whitespace separates them, a no-break space too), and punctuation
+_TRIM = "".join(ch for ch in map(chr, range(0x110000)) if ch.isspace()) + ",;:!?\"()[]"
+
+
 def _sticky(word: str) -> bool:
-    core = word.strip(" \t\n,;:!?\"()[]").casefold()
+    core = word.strip(_TRIM).casefold()
     if not core:
         return True
     if core in _STICKY_WORDS or len(core) == 1:
