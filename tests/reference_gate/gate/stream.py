@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from reference_gate.gate import bargein
 from reference_gate.gate.decision import Decision
 from reference_gate.gate.session import removal_extent
+from reference_gate.text.normalize import normalize
 from reference_gate.text.numbers import NUMBER_PASS_WORDS
 
 if TYPE_CHECKING:
@@ -50,9 +51,17 @@ _TRIM = "".join(ch for ch in map(chr, range(0x110000)) if ch.isspace()) + ",;:!?
 
 
 def _sticky(word: str) -> bool:
+    """Whether a detector could still take ``word`` into a hit with the words after it. The word is judged as
+    written and as the detectors read it: punctuation the normalizer splits at glues words ("one\u2013one" is read
+    "1 1", a card's digits) and folding turns letters into others ("\uff4f\uff4e\uff45" is "1"), so it is sticky when
+    any of its normalized tokens is."""
     core = word.strip(_TRIM).casefold()
     if not core:
         return True
+    return _sticky_token(core) or any(_sticky_token(token) for token in normalize(core).tokens)
+
+
+def _sticky_token(core: str) -> bool:
     if core in _STICKY_WORDS or len(core) == 1:
         return True
     return any(ch.isdigit() or ch in "@._-" for ch in core)
