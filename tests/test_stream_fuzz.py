@@ -19,11 +19,13 @@ stopped mid-word, a compound number word that moved a carried regex match).
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 
 import pytest
-from test_gate_stream import META, engine
+from reference_gate.gate.engine import Engine as ReferenceEngine
+from test_gate_stream import ALL_PII, META, PACKS, engine
 
 from trace_engine.replay import word_chunks
 
@@ -72,8 +74,9 @@ SEPARATORS = [
     "/", "|", "+", "\u00bb", "\u201d", "\u201c", "\"", "'", "\u2019", "(", ")", "*", "#", "\u00b7", "~", "_",
 ]
 MODES = ["warn", "modify", "block", "human_handoff"]
-#: turns per mode: each is streamed in four chunkings
+#: turns per mode: each is streamed in four chunkings (the frozen gate, pure Python, gets fewer)
 TURNS = 300
+REFERENCE_TURNS = 25
 
 
 def build_turn(rng: random.Random) -> str:
@@ -103,8 +106,25 @@ def chunkings(text: str, rng: random.Random) -> list[list[str]]:
     return [[text], word_chunks(text, 1), word_chunks(text, 2), [p for p in pieces if p]]
 
 
-def past_greeting(mode: str):
-    call = engine(mode).start_call("c", metadata=META)
+@functools.cache
+def reference_engine(mode: str) -> ReferenceEngine:
+    """The frozen gate (the oracle) with the config of ``test_gate_stream.engine``."""
+    return ReferenceEngine.from_config(
+        {
+            "rule_packs": {p: {"enabled": True} for p in PACKS},
+            "guardrails": {
+                "mode": mode,
+                "inline_timeout_ms": 60000,
+                "block_pii": {"patterns": ALL_PII},
+                "blocked_phrases": ["trust me", "to be honest"],
+                "mandatory_disclosures": [{"text": "This call is recorded.", "trigger": "call_start"}],
+            },
+        }
+    )
+
+
+def past_greeting(mode: str, gate=engine):
+    call = gate(mode).start_call("c", metadata=META)
     call.agent_turn(GREETING)
     call.caller_turn("okay")
     return call
@@ -114,10 +134,11 @@ def findings(d) -> list:
     return [(f.rule_id, f.span, f.action_taken, f.kind) for f in d.findings]
 
 
-def problems(mode: str, text: str, chunks: list[str]) -> list[str]:
-    whole = past_greeting(mode).agent_turn(text)
-    spoken = whole.text if whole.action not in ("block", "handoff") else past_greeting("modify").agent_turn(text).text
-    stream = past_greeting(mode).agent_stream()
+def problems(mode: str, text: str, chunks: list[str], gate=engine) -> list[str]:
+    whole = past_greeting(mode, gate).agent_turn(text)
+    rewritten = past_greeting("modify", gate).agent_turn(text).text
+    spoken = whole.text if whole.action not in ("block", "handoff") else rewritten
+    stream = past_greeting(mode, gate).agent_stream()
     released = ""
     found = []
     for chunk in chunks:
@@ -134,15 +155,45 @@ def problems(mode: str, text: str, chunks: list[str]) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("mode", MODES)
-def test_streams_keep_their_promise_on_fuzzed_pii(mode):
+def fuzz(mode: str, turns: int, gate=engine) -> list[str]:
     rng = random.Random(f"stream-fuzz:{mode}")
     failures = []
-    for _ in range(TURNS):
+    for _ in range(turns):
         text = build_turn(rng)
         for chunks in chunkings(text, rng):
-            for problem in problems(mode, text, chunks):
+            for problem in problems(mode, text, chunks, gate):
                 failures.append(f"{text!r} in {len(chunks)} chunks: {problem}")
+    return failures
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_streams_keep_their_promise_on_fuzzed_pii(mode):
+    failures = fuzz(mode, TURNS)
+    assert not failures, "\n".join(failures[:10]) + f"\n({len(failures)} in all)"
+
+
+CARD = ", ".join(["four one one one"] + ["one one one one"] * 3)
+#: the shapes the frozen gate's release rule leaked (fixed in its own commits): number words glued by punctuation,
+#: an edit that starts mid-word, a number word before a space only Python calls whitespace
+ORACLE_LEAKS = [
+    *(f"one one one{g}one one one one one one one one one one one four one{g}one one one one one 1"
+      for g in ["\u2013", "\u2014", "\u201d", "/", "\u2026", "|", "+", "\u00bb"]),
+    "account 12345-6789 hundred\u00bbthree forty five sixty seven nine br h h h h o e o e r e x n t e e ",
+    *(f"account number is 12345678 {CARD}{space}{CARD} " for space in ["\u00a0", "\u2003", "\u3000", "\u202f", "\x1f"]),
+]
+
+
+@pytest.mark.parametrize("mode", ["modify", "block"])
+def test_the_frozen_gate_keeps_it_too(mode):
+    """The oracle's streams are held to the same promise: the shapes its release rule leaked, a word and two words
+    at a time, and fuzzed turns."""
+    failures = [
+        f"{text!r} {n} words at a time: {problem}"
+        for text in ORACLE_LEAKS
+        for n in (1, 2)
+        for problem in problems(mode, text, word_chunks(text, n), reference_engine)
+    ]
+    failures += fuzz(mode, REFERENCE_TURNS, reference_engine)
     assert not failures, "\n".join(failures[:10]) + f"\n({len(failures)} in all)"
 
 
