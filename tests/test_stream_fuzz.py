@@ -25,7 +25,7 @@ import re
 
 import pytest
 from reference_gate.gate.engine import Engine as ReferenceEngine
-from test_gate_stream import ALL_PII, META, PACKS, engine
+from test_gate_stream import META, config, engine
 
 from trace_engine.replay import word_chunks
 
@@ -109,18 +109,7 @@ def chunkings(text: str, rng: random.Random) -> list[list[str]]:
 @functools.cache
 def reference_engine(mode: str) -> ReferenceEngine:
     """The frozen gate (the oracle) with the config of ``test_gate_stream.engine``."""
-    return ReferenceEngine.from_config(
-        {
-            "rule_packs": {p: {"enabled": True} for p in PACKS},
-            "guardrails": {
-                "mode": mode,
-                "inline_timeout_ms": 60000,
-                "block_pii": {"patterns": ALL_PII},
-                "blocked_phrases": ["trust me", "to be honest"],
-                "mandatory_disclosures": [{"text": "This call is recorded.", "trigger": "call_start"}],
-            },
-        }
-    )
+    return ReferenceEngine.from_config(config(mode))
 
 
 def past_greeting(mode: str, gate=engine):
