@@ -759,6 +759,9 @@ pub struct Settled {
     pub regex_due: Vec<bool>,
 }
 
+/// A regex match no later text changes: its normalized span and its original span.
+type FinalMatch = ((usize, usize), (u32, u32));
+
 /// A streamed turn's bounded regexes, resumed instead of rerun over the whole turn: per regex leaf, the point
 /// `resume` before which its matches are final (`kept`, normalized spans) and no other match starts.
 ///
@@ -775,8 +778,8 @@ pub struct Settled {
 pub struct RegexCarry {
     /// the normalized text before this byte is final
     pub stable: usize,
-    /// per regex leaf, where its search resumes and its final matches, as `(normalized span, original span)`
-    leaves: Vec<(usize, Vec<((usize, usize), (u32, u32))>)>,
+    /// per regex leaf, where its search resumes and its final matches
+    leaves: Vec<(usize, Vec<FinalMatch>)>,
     /// per regex leaf, the original spans of the matches the last search gave (kept and new), to tell whether a
     /// search changed them
     last: Vec<Vec<(u32, u32)>>,
