@@ -62,19 +62,35 @@ pub struct Shared {
     pub state_keys: Vec<Option<u32>>,
     pub sticky: Arc<super::stream::Sticky>,
     /// What injected disclosures hit, by text and the call's scan variables (see [`InjectedHits`]).
-    pub injected: std::sync::Mutex<Vec<InjectedHits>>,
+    pub injected: std::sync::Mutex<Vec<Arc<InjectedHits>>>,
     /// The normalized views of the lines an engine injects, for splicing a rewritten turn's view (see
     /// [`super::respoken`]); as few as the injected texts, and bounded the same way.
     pub literals: std::sync::Mutex<Vec<Arc<super::respoken::LiteralView>>>,
 }
 
-/// The matches of one injected text under one set of scan variables. The texts an engine injects are few (its
-/// remedies, filled with the calls' variables) and every call injects the same ones, so their scans are shared by
-/// the engine's calls instead of normalizing and scanning the same sentence again on every call.
+/// The matchers one injected text matches under one set of scan variables. The texts an engine injects are few
+/// (its remedies, filled with the calls' variables) and every call injects the same ones, so their scans are shared
+/// by the engine's calls instead of normalizing and scanning the same sentence again on every call. Only which
+/// matchers matched is kept: that is all an obligation asks of an injected line ([`meets`]).
 pub struct InjectedHits {
     text: String,
     vars: ScanVars,
-    hits: Vec<(super::program::MatcherId, Vec<Span>)>,
+    matchers: Vec<super::program::MatcherId>,
+}
+
+impl InjectedHits {
+    /// Whether `text` is `lines` joined by single spaces (as the plan renders them), without joining them.
+    fn is_joined(text: &str, lines: &[String]) -> bool {
+        let t = text.as_bytes();
+        let mut at = 0;
+        lines.iter().enumerate().all(|(k, line)| {
+            let sep = usize::from(k > 0);
+            let ok =
+                (k == 0 || t.get(at) == Some(&b' ')) && t.get(at + sep..at + sep + line.len()) == Some(line.as_bytes());
+            at += sep + line.len();
+            ok
+        }) && at == t.len()
+    }
 }
 
 /// At most this many injected texts are remembered per engine (then the oldest is forgotten).
@@ -197,6 +213,9 @@ pub struct CallCore {
     pub last_stored: Option<Py<PyString>>,
     /// the agent turn's normalized view, its buffers kept from turn to turn
     pub turn_view: Option<Box<View>>,
+    /// the injected text this call looked up last and the `vars_gen` it was looked up under: a call injects the
+    /// same disclosure turn after turn, so it finds it here without locking or searching the engine's cache
+    pub injected_last: Option<(u64, Arc<InjectedHits>)>,
 }
 
 impl CallCore {
@@ -234,6 +253,7 @@ impl CallCore {
             snapshot: None,
             last_stored: None,
             turn_view: None,
+            injected_last: None,
             sh,
         }
     }
@@ -283,18 +303,7 @@ impl CallCore {
             return None;
         }
         let mut cache = self.sh.literals.lock().unwrap_or_else(|e| e.into_inner());
-        let same = |l: &super::respoken::LiteralView| {
-            let t = l.text.as_bytes();
-            let mut at = 0;
-            lines.iter().enumerate().all(|(k, line)| {
-                let sep = usize::from(k > 0);
-                let ok = (k == 0 || t.get(at) == Some(&b' '))
-                    && t.get(at + sep..at + sep + line.len()) == Some(line.as_bytes());
-                at += sep + line.len();
-                ok
-            }) && at == t.len()
-        };
-        if let Some(l) = cache.iter().find(|l| same(l)) {
+        if let Some(l) = cache.iter().find(|l| InjectedHits::is_joined(&l.text, lines)) {
             return Some(l.clone());
         }
         let view = Arc::new(super::respoken::LiteralView::new(&lines.join(" ")));
@@ -727,64 +736,73 @@ impl CallCore {
     /// Injected disclosures are spoken: let them meet other open obligations.
     #[inline(never)] // out of the turn body: only a turn with injected lines and open obligations gets here
     fn meet_with_injected(&mut self, py: Python<'_>) -> PyResult<()> {
-        let text = self.outcome.injected.join(" ");
-        self.scan_injected(&text)?;
-        if self.aux.is_empty() {
+        let hits = self.injected_hits()?;
+        if hits.matchers.is_empty() {
             return Ok(());
         }
         let program = self.sh.program.clone();
         let (turn, t, seq) = (self.outcome.turn, self.outcome.t, self.st.seq);
-        let obligations = std::mem::take(&mut self.st.obligations);
-        let mut still = Vec::with_capacity(obligations.len());
-        for ob in obligations {
-            if ob.start_turn <= turn {
-                if let Some(rule) = meets(&program, &ob, &self.aux) {
-                    if view!(self, py).applies(&mut self.st, rule, true) {
-                        self.st.rule_evaluated[rule as usize] = true;
-                        self.st.satisfy(rule, t, Some(seq));
-                        continue;
-                    }
-                }
+        let mut obligations = std::mem::take(&mut self.st.obligations);
+        obligations.retain(|ob| {
+            if ob.start_turn > turn {
+                return true;
             }
-            still.push(ob);
-        }
-        self.st.obligations = still;
+            let Some(rule) = meets(&program, ob, |m| hits.matchers.contains(&m)) else {
+                return true;
+            };
+            if !view!(self, py).applies(&mut self.st, rule, true) {
+                return true;
+            }
+            self.st.rule_evaluated[rule as usize] = true;
+            self.st.satisfy(rule, t, Some(seq));
+            false
+        });
+        self.st.obligations = obligations;
         Ok(())
     }
 
-    /// Scan an injected text into `self.aux`, from the engine's cache when this text was scanned under the same
-    /// variables before (a traced call scans it again: the scan's events are part of its explanation).
-    fn scan_injected(&mut self, text: &str) -> PyResult<()> {
+    /// The matchers the turn's injected lines match: this call's last lookup when the lines and the variables are
+    /// the same, else the engine's cache, else a scan (a traced call always scans: the scan's events are part of
+    /// its explanation).
+    fn injected_hits(&mut self) -> PyResult<Arc<InjectedHits>> {
+        let lines = &self.outcome.injected;
         if self.tracer.is_none() {
-            let sh = self.sh.clone();
-            let cache = sh.injected.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(known) = cache.iter().find(|c| c.text == text && c.vars == self.vars) {
+            let found = match &self.injected_last {
+                Some((gen, last)) if *gen == self.vars_gen && InjectedHits::is_joined(&last.text, lines) => {
+                    Some(last.clone())
+                }
+                _ => {
+                    let cache = self.sh.injected.lock().unwrap_or_else(|e| e.into_inner());
+                    cache
+                        .iter()
+                        .find(|c| InjectedHits::is_joined(&c.text, lines) && c.vars == self.vars)
+                        .cloned()
+                }
+            };
+            if let Some(hits) = found {
                 stage(Stage::Normalize)?;
                 stage(Stage::Scan)?;
-                self.aux.clear();
-                for (mid, spans) in &known.hits {
-                    for &span in spans {
-                        self.aux.add(*mid, span);
-                    }
-                }
-                return Ok(());
+                self.injected_last = Some((self.vars_gen, hits.clone()));
+                return Ok(hits);
             }
         }
-        let view = self.normalize(text)?;
+        let text = lines.join(" ");
+        let view = self.normalize(&text)?;
         self.scan_into(&view, true)?;
+        let hits = Arc::new(InjectedHits {
+            text,
+            vars: self.vars.clone(),
+            matchers: self.aux.iter().map(|(m, _)| m).collect(),
+        });
         if self.tracer.is_none() {
-            let hits = self.aux.iter().map(|(mid, spans)| (mid, spans.to_vec())).collect();
             let mut cache = self.sh.injected.lock().unwrap_or_else(|e| e.into_inner());
             if cache.len() >= INJECTED_CACHE {
                 cache.remove(0);
             }
-            cache.push(InjectedHits {
-                text: text.to_string(),
-                vars: self.vars.clone(),
-                hits,
-            });
+            cache.push(hits.clone());
+            self.injected_last = Some((self.vars_gen, hits.clone()));
         }
-        Ok(())
+        Ok(hits)
     }
 
     fn commit(

@@ -873,12 +873,13 @@ pub fn digit_positions(py: Python<'_>, segment: &str) -> Vec<usize> {
     out
 }
 
-/// The obligations `matches` meets among `obligations` (an injected disclosure is spoken too).
-pub fn meets(program: &Program, ob: &Obligation, matches: &Matches) -> Option<RuleId> {
+/// The rule whose obligation `ob` is met by what was said, `matched` telling which matchers matched it (an injected
+/// disclosure is spoken too).
+pub fn meets(program: &Program, ob: &Obligation, matched: impl Fn(MatcherId) -> bool) -> Option<RuleId> {
     let Check::MustSay { rule, matcher, .. } = &program.checks[ob.check as usize] else {
         return None;
     };
-    if matches.contains(*matcher as MatcherId) {
+    if matched(*matcher as MatcherId) {
         Some(*rule)
     } else {
         None

@@ -6,6 +6,7 @@
 //! [`eval`] (cues, states, prohibitions, obligations; then the mode's plan) → [`call`] (commit: findings, state,
 //! stored text) → [`decision`].
 
+pub mod atomwindow;
 pub mod call;
 pub mod clock;
 pub mod decision;

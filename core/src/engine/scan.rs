@@ -87,6 +87,8 @@ pub struct RegexLeaf {
     /// whether every match is at least one byte long (a streamed turn resumes such a bounded regex, see
     /// [`RegexCarry`])
     pub never_empty: bool,
+    /// the longest match when a whole turn may search only around the atoms' hits (see [`super::atomwindow`])
+    pub window: Option<usize>,
 }
 
 #[derive(Debug)]
@@ -225,7 +227,7 @@ pub fn translate_re2(src: &str) -> String {
     out
 }
 
-fn compile_regex(src: &str) -> Result<(Regex, Option<usize>, bool), String> {
+fn compile_regex(src: &str) -> Result<(Regex, Option<usize>, bool, Option<usize>), String> {
     let translated = translate_re2(src);
     let regex = RegexBuilder::new(&translated)
         .octal(true)
@@ -242,7 +244,8 @@ fn compile_regex(src: &str) -> Result<(Regex, Option<usize>, bool), String> {
         .as_ref()
         .and_then(|h| h.properties().minimum_len())
         .is_some_and(|n| n > 0);
-    Ok((regex, max_len, never_empty))
+    let window = hir.as_ref().and_then(super::atomwindow::window_len);
+    Ok((regex, max_len, never_empty, window))
 }
 
 impl Matchers {
@@ -361,7 +364,7 @@ impl Matchers {
         for (leaf, r) in raw.regexes.iter().enumerate() {
             let at = format!("matchers.regexes[{leaf}]");
             check_owners(&r.matchers, &at)?;
-            let (regex, max_len, never_empty) = compile_regex(&r.source).map_err(|e| format!("{at}: {e}"))?;
+            let (regex, max_len, never_empty, window) = compile_regex(&r.source).map_err(|e| format!("{at}: {e}"))?;
             let atoms: Vec<&String> = r.atoms.iter().filter(|a| !a.trim().is_empty()).collect();
             let always = atoms.is_empty();
             if always {
@@ -377,6 +380,7 @@ impl Matchers {
                 always,
                 max_len,
                 never_empty,
+                window,
             });
         }
         let mut detectors = Vec::with_capacity(raw.detectors.len());
@@ -845,6 +849,7 @@ pub struct Scratch {
     hits: Vec<(usize, u32)>,
     regex_due: Vec<bool>,
     spans: Vec<(usize, usize)>,
+    windows: Vec<(usize, usize)>,
 }
 
 /// The phrase keys, template atoms and regex atoms as one byte automaton (standard semantics: every hit), for a
@@ -1183,6 +1188,22 @@ impl Matchers {
                     carry.run(leaf, &r.regex, max, view, &mut |s, e| {
                         self.add_norm(out, &r.owners, view, s, e)
                     });
+                }
+                (None, _) if settled.is_none() && !r.always && r.window.is_some() => {
+                    // a whole turn: only around the atoms' hits (every match contains one, see `atomwindow`)
+                    let text = &view.nt.text;
+                    let around = hits.iter().flat_map(|&(stop, pattern)| {
+                        self.payloads[pattern as usize]
+                            .iter()
+                            .filter(|p| p.is_regex && p.leaf as usize == leaf)
+                            .map(move |p| (stop, p.len as usize))
+                    });
+                    let mut windows = std::mem::take(&mut scratch.windows);
+                    super::atomwindow::windows(text, r.window.unwrap_or(0), around, &mut windows);
+                    super::atomwindow::find_in_windows(&r.regex, text, &windows, |s, e| {
+                        self.add_norm(out, &r.owners, view, s, e)
+                    });
+                    scratch.windows = windows;
                 }
                 (carry, _) => {
                     if let Some(c) = carry {

@@ -50,16 +50,16 @@ impl std::ops::Deref for Digits {
     }
 }
 
-/// A window's grouping (its tokens' lengths), inline (read as `&[usize]`).
+/// A window's grouping (its tokens' lengths, each at most [`WINDOW_MAX`]), inline (read as `&[u8]`).
 #[derive(Clone, Copy)]
 pub(crate) struct Grouping {
     len: u8,
-    buf: [usize; WINDOW_MAX],
+    buf: [u8; WINDOW_MAX],
 }
 
 impl std::ops::Deref for Grouping {
-    type Target = [usize];
-    fn deref(&self) -> &[usize] {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
         &self.buf[..self.len as usize]
     }
 }
@@ -179,6 +179,12 @@ impl<'a> Ctx<'a> {
         self.nt.token(k)
     }
 
+    /// The length of token `k` in bytes (`tok(k).len()` without slicing the text).
+    #[inline]
+    pub fn tok_len(&self, k: usize) -> usize {
+        self.nt.norm_ends[k] - self.nt.norm_starts[k]
+    }
+
     #[inline]
     pub fn fstart(&self, k: usize) -> usize {
         self.nt.folded_start(k)
@@ -209,7 +215,12 @@ impl<'a> Ctx<'a> {
 
     /// Token `k` was written with digits: no letter in its folded text (no number word merged into it).
     pub fn is_written(&self, k: usize) -> bool {
-        !self.chars(self.fstart(k), self.fend(k)).any(is_alpha)
+        let (a, b) = (self.fstart(k), self.fend(k));
+        match self.view {
+            // `is_alpha` of an ASCII character is `is_ascii_alphabetic`
+            View::Ascii(bytes) => !bytes[a..b.max(a)].iter().any(u8::is_ascii_alphabetic),
+            View::Wide(_) => !self.chars(a, b).any(is_alpha),
+        }
     }
 
     // ------------------------------------------------------------------------------------- dates and times
@@ -386,8 +397,8 @@ impl<'a> Ctx<'a> {
                     let dictated = k < rj
                         && mark
                         && next
-                        && self.tok(k).len() == 1
-                        && self.tok(k + 1).len() == 1
+                        && self.tok_len(k) == 1
+                        && self.tok_len(k + 1) == 1
                         && self.dictation_gap(k);
                     written[k] = mark && !left_dictated && !dictated;
                     left_dictated = dictated;
@@ -436,7 +447,7 @@ impl<'a> Ctx<'a> {
                 }
                 let mut total = 0;
                 for b in a..=sj {
-                    total += self.tok(b).len();
+                    total += self.tok_len(b);
                     if total > longest {
                         break;
                     }
@@ -460,7 +471,7 @@ impl<'a> Ctx<'a> {
                         let t = self.tok(k).as_bytes();
                         digits.buf[digits.len as usize..digits.len as usize + t.len()].copy_from_slice(t);
                         digits.len += t.len() as u8;
-                        grouping.buf[grouping.len as usize] = t.len();
+                        grouping.buf[grouping.len as usize] = t.len() as u8;
                         grouping.len += 1;
                     }
                     out.push(Window {

@@ -369,10 +369,20 @@ fn written_local(cx: &Ctx<'_>, k: usize) -> Option<usize> {
     Some(i)
 }
 
+/// Whether the normalized text has the token `dot`: it is its tokens joined by single spaces, so a `dot` token is
+/// ` dot ` in it, or `dot` at its start or end (the reverse may fail only for a token with a space inside, and then
+/// the detector merely runs).
+pub(crate) fn has_dot_token(text: &str) -> bool {
+    static DOT: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(" dot "));
+    let b = text.as_bytes();
+    b == b"dot" || b.starts_with(b"dot ") || b.ends_with(b" dot") || DOT.find(b).is_some()
+}
+
 pub(crate) fn email(cx: &mut Ctx<'_>, exempt: &Exempt) -> Vec<Hit> {
     let n = cx.n();
     let mut hits = Vec::new();
-    if !(0..n).any(|k| cx.tok(k) == "dot") {
+    if !has_dot_token(&cx.nt.text) {
         return hits; // every domain has a dot, written ("example.com" reads "example dot com") or spoken
     }
     let mut last_end: Option<usize> = None;

@@ -203,10 +203,12 @@ fn mbi_starts_at(b: &[u8], i: usize) -> bool {
             && (ends(i + 3) || digit(i + 3) || (lower(i + 3) && digit(i + 4))))
 }
 
+/// An e-mail address needs an `at` token with words on both sides and a `dot` token (every domain has a dot,
+/// written or spoken: [`email::email`] looks for one first), so a turn without both cannot have one.
 fn spoken_at(text: &str) -> bool {
     static AT: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
         std::sync::LazyLock::new(|| memchr::memmem::Finder::new(" at "));
-    AT.find(text.as_bytes()).is_some()
+    AT.find(text.as_bytes()).is_some() && email::has_dot_token(text)
 }
 
 /// The registry, in the order rule packs list detectors.

@@ -17,7 +17,7 @@ pub(crate) fn credit_card(cx: &mut Ctx<'_>, exempt: &Exempt) -> Vec<Hit> {
             // incremental Luhn: s_even doubles the digits at even left positions, s_odd at odd ones
             let (mut s_even, mut s_odd, mut pos) = (0u32, 0u32, 0usize);
             let mut b = a;
-            while b <= rj && pos + cx.tok(b).len() <= 19 {
+            while b <= rj && pos + cx.tok_len(b) <= 19 {
                 for ch in cx.tok(b).bytes() {
                     let d = (ch - b'0') as u32;
                     if pos & 1 == 1 {
@@ -225,11 +225,11 @@ pub(crate) fn aba_routing(cx: &mut Ctx<'_>, exempt: &Exempt) -> Vec<Hit> {
         .collect()
 }
 
-fn phone_grouping_ok(g: &[usize]) -> bool {
+fn phone_grouping_ok(g: &[u8]) -> bool {
     if g == [11] {
         return true;
     }
-    let g = if g[0] == 1 && g.iter().sum::<usize>() == 11 {
+    let g = if g[0] == 1 && g.iter().map(|&n| n as usize).sum::<usize>() == 11 {
         &g[1..]
     } else {
         g
