@@ -152,3 +152,38 @@ def test_two_threads_reading_the_findings_at_once_agree(engine: Engine) -> None:
     for t in threads:
         t.join()
     assert seen[0] == seen[1] == [id(d.findings) for d in decisions]
+
+
+def test_a_decision_the_turn_loop_keeps_never_changes(engine: Engine) -> None:
+    """A call refills the object of a decision the turn loop has dropped; one it still holds stays as it was."""
+    turns = ["Hello there, how can I help?", "ok", "my card is 4111 1111 1111 1111", "ok", "Call me at 415-555-0123"]
+    call = engine.start_call("kept", metadata={"direction": "outbound"})
+    kept = []
+    for text in turns:
+        d = call.agent_turn(text)
+        kept.append((d, repr(d), d.to_dict()))
+        call.agent_turn("Sure.")  # a decision dropped at once, between two kept ones
+    for d, shown, as_dict in kept:
+        assert repr(d) == shown and d.to_dict() == as_dict
+
+
+def test_a_dropped_decision_reads_as_a_fresh_one(engine: Engine) -> None:
+    turns = ["Hello there, how can I help?", "ok", "my card is 4111 1111 1111 1111", "Sure.", "Call me at 415-555-0123"]
+    call = engine.start_call("dropped", metadata={"direction": "outbound"})
+    twin = engine.start_call("twin", metadata={"direction": "outbound"})
+    for k, text in enumerate(turns):
+        shown = repr(call.agent_turn(text)) if k % 2 else call.agent_turn(text).to_dict()
+        expected = twin.agent_turn(text)
+        expected = Decision(expected.action, expected.text, expected.findings, 0, expected.preempt)
+        got = eval_shape(shown)
+        assert got == eval_shape(repr(expected) if k % 2 else expected.to_dict())
+
+
+def eval_shape(shown: object) -> object:
+    """A decision's repr or dict with its latency left out (the one field two runs do not share)."""
+    import re
+
+    if isinstance(shown, str):
+        return re.sub(r"latency_ns=\d+", "latency_ns=_", shown)
+    assert isinstance(shown, dict)
+    return {k: v for k, v in shown.items() if k != "latency_ns"}

@@ -197,6 +197,8 @@ pub struct CallCore {
     pub last_stored: Option<Py<PyString>>,
     /// the agent turn's normalized view, its buffers kept from turn to turn
     pub turn_view: Option<Box<View>>,
+    /// the last Decision returned, refilled for the next turn once the turn loop has dropped it
+    pub last_decision: Option<Py<Decision>>,
 }
 
 impl CallCore {
@@ -234,6 +236,7 @@ impl CallCore {
             snapshot: None,
             last_stored: None,
             turn_view: None,
+            last_decision: None,
             sh,
         }
     }
@@ -556,7 +559,7 @@ impl CallCore {
     }
 
     fn decision<'py>(
-        &self,
+        &mut self,
         py: Python<'py>,
         action: Action,
         text: PyObject,
@@ -564,15 +567,14 @@ impl CallCore {
         latency: u64,
         preempt: Py<PyTuple>,
     ) -> PyResult<Bound<'py, Decision>> {
-        Bound::new(
+        Decision::issue(
             py,
-            Decision::new_core(
-                self.sh.strs.actions[action.code()].clone_ref(py),
-                text,
-                findings,
-                latency as i64,
-                preempt,
-            ),
+            &mut self.last_decision,
+            self.sh.strs.actions[action.code()].clone_ref(py),
+            text,
+            findings,
+            latency as i64,
+            preempt,
         )
     }
 

@@ -2,6 +2,7 @@
 //! `trace_engine.gate.Decision` / `TurnFinding`). Immutable; built once per turn, from interned strings; a core-built decision's findings become Python objects
 //! on first access.
 
+use std::cell::UnsafeCell;
 use std::mem::ManuallyDrop;
 use std::sync::Arc;
 
@@ -241,15 +242,41 @@ impl Pending {
 /// on earlier turns (advisory).
 #[pyclass(frozen, module = "trace_engine.gate.decision", name = "Decision")]
 pub struct Decision {
-    pub action: ManuallyDrop<Py<PyString>>,
-    pub text: ManuallyDrop<PyObject>,
+    /// Written only at creation, or by [`Decision::issue`] while no one else holds the object (see there).
+    fields: UnsafeCell<Fields>,
+}
+
+// SAFETY: the fields are written only while the writer holds the GIL and the only reference to the object
+unsafe impl Sync for Decision {}
+
+struct Fields {
+    action: ManuallyDrop<Py<PyString>>,
+    text: ManuallyDrop<PyObject>,
     /// the findings tuple, once built (a decision made in Python gets it at once; the core's on first access)
     findings: GILOnceCell<Py<PyTuple>>,
     /// what the core's decision builds `findings` from (`None`: no findings, or built in Python)
     pending: Option<Pending>,
-    #[pyo3(get)]
-    pub latency_ns: i64,
-    pub preempt: ManuallyDrop<Py<PyTuple>>,
+    latency_ns: i64,
+    preempt: ManuallyDrop<Py<PyTuple>>,
+}
+
+impl Fields {
+    fn new(
+        action: Py<PyString>,
+        text: PyObject,
+        pending: Option<Pending>,
+        latency_ns: i64,
+        preempt: Py<PyTuple>,
+    ) -> Fields {
+        Fields {
+            action: ManuallyDrop::new(action),
+            text: ManuallyDrop::new(text),
+            findings: GILOnceCell::new(),
+            pending,
+            latency_ns,
+            preempt: ManuallyDrop::new(preempt),
+        }
+    }
 }
 
 impl Decision {
@@ -262,18 +289,56 @@ impl Decision {
         preempt: Py<PyTuple>,
     ) -> Decision {
         Decision {
-            action: ManuallyDrop::new(action),
-            text: ManuallyDrop::new(text),
-            findings: GILOnceCell::new(),
-            pending,
-            latency_ns,
-            preempt: ManuallyDrop::new(preempt),
+            fields: UnsafeCell::new(Fields::new(action, text, pending, latency_ns, preempt)),
         }
+    }
+
+    /// The decision of a call's turn, in the object `held` holds when nothing else holds it any more.
+    ///
+    /// A turn loop drops each decision before the next turn, so a call keeps the last one it returned and fills it
+    /// again: no object to allocate, zero and free per turn (its type looked up, its memory taken from and given
+    /// back to Python's allocator). When the turn loop still holds it, the next decision is a new object and the
+    /// call keeps that one instead. Nothing can tell a refilled decision from a new one: no one else can reach the
+    /// object (its only reference is `held`; decisions are not tracked by the garbage collector and take no weak
+    /// references), and it is refilled before it is handed out again, with the GIL held.
+    pub fn issue<'py>(
+        py: Python<'py>,
+        held: &mut Option<Py<Decision>>,
+        action: Py<PyString>,
+        text: PyObject,
+        pending: Option<Pending>,
+        latency_ns: i64,
+        preempt: Py<PyTuple>,
+    ) -> PyResult<Bound<'py, Decision>> {
+        if let Some(d) = held.as_ref() {
+            // SAFETY: a live object (`held` owns a reference); the GIL is held
+            if unsafe { pyo3::ffi::Py_REFCNT(d.as_ptr()) } == 1 {
+                // SAFETY: `held` has the only reference, so nothing reads the fields while they are replaced
+                let mut old = unsafe {
+                    std::mem::replace(
+                        &mut *d.get().fields.get(),
+                        Fields::new(action, text, pending, latency_ns, preempt),
+                    )
+                };
+                release(py, &mut old); // may free objects, never this one: it is refilled already
+                return Ok(d.bind(py).clone());
+            }
+        }
+        let d = Bound::new(py, Decision::new_core(action, text, pending, latency_ns, preempt))?;
+        *held = Some(d.clone().unbind());
+        Ok(d)
+    }
+
+    #[inline(always)]
+    fn f(&self) -> &Fields {
+        // SAFETY: written only by `issue`, when no one else holds the object (so not during this borrow)
+        unsafe { &*self.fields.get() }
     }
 
     /// The findings tuple: built from the pending findings on first access, the same object afterwards.
     pub fn findings_tuple<'py>(&self, py: Python<'py>) -> PyResult<&Bound<'py, PyTuple>> {
-        let t = self.findings.get_or_try_init(py, || match &self.pending {
+        let f = self.f();
+        let t = f.findings.get_or_try_init(py, || match &f.pending {
             Some(p) => p.build(py),
             None => Ok(PyTuple::empty(py).unbind()),
         })?;
@@ -281,20 +346,27 @@ impl Decision {
     }
 }
 
-/// A decision is freed by Python (its `tp_dealloc`, with the GIL held) once per turn: its references are released
-/// directly, without pyo3's per-reference check of whether this thread holds the GIL (a thread-local read each).
+/// Release a decision's references directly, without pyo3's per-reference check of whether this thread holds the
+/// GIL (a thread-local read each): a decision is freed (or refilled) once per turn, by code holding the GIL. The
+/// fields must not be read afterwards (the rest of them are dropped as usual).
+fn release(py: Python<'_>, f: &mut Fields) {
+    // SAFETY: called once per `Fields`, just before it is dropped
+    unsafe {
+        ManuallyDrop::take(&mut f.action).drop_ref(py);
+        ManuallyDrop::take(&mut f.text).drop_ref(py);
+        if let Some(t) = f.findings.take() {
+            t.drop_ref(py);
+        }
+        ManuallyDrop::take(&mut f.preempt).drop_ref(py);
+    }
+}
+
+/// A decision is freed by Python (its `tp_dealloc`, with the GIL held).
 impl Drop for Decision {
     fn drop(&mut self) {
-        // SAFETY: a `Decision` lives in a Python object or in code holding the GIL; each field is taken once
-        unsafe {
-            let py = Python::assume_gil_acquired();
-            ManuallyDrop::take(&mut self.action).drop_ref(py);
-            ManuallyDrop::take(&mut self.text).drop_ref(py);
-            if let Some(f) = self.findings.take() {
-                f.drop_ref(py);
-            }
-            ManuallyDrop::take(&mut self.preempt).drop_ref(py);
-        }
+        // SAFETY: a `Decision` lives in a Python object or in code holding the GIL
+        let py = unsafe { Python::assume_gil_acquired() };
+        release(py, self.fields.get_mut());
     }
 }
 
@@ -317,18 +389,23 @@ impl Decision {
             })
         };
         let d = Decision::new_core(action, text, None, latency_ns, tuple(preempt)?);
-        let _ = d.findings.set(py, tuple(findings)?);
+        let _ = d.f().findings.set(py, tuple(findings)?);
         Ok(d)
     }
 
     #[getter]
     fn action(&self, py: Python<'_>) -> Py<PyString> {
-        self.action.clone_ref(py)
+        self.f().action.clone_ref(py)
     }
 
     #[getter]
     fn text(&self, py: Python<'_>) -> PyObject {
-        self.text.clone_ref(py)
+        self.f().text.clone_ref(py)
+    }
+
+    #[getter]
+    fn latency_ns(&self) -> i64 {
+        self.f().latency_ns
     }
 
     #[getter]
@@ -338,26 +415,26 @@ impl Decision {
 
     #[getter]
     fn preempt(&self, py: Python<'_>) -> Py<PyTuple> {
-        self.preempt.clone_ref(py)
+        self.f().preempt.clone_ref(py)
     }
 
     /// True when the turn loop should transfer the call to a person.
     #[getter]
     fn handoff(&self, py: Python<'_>) -> PyResult<bool> {
-        Ok(self.action.bind(py).to_str()? == "handoff")
+        Ok(self.f().action.bind(py).to_str()? == "handoff")
     }
 
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
-        d.set_item("action", &*self.action)?;
-        d.set_item("text", &*self.text)?;
+        d.set_item("action", &*self.f().action)?;
+        d.set_item("text", &*self.f().text)?;
         let findings = PyList::empty(py);
         for f in self.findings_tuple(py)?.iter() {
             findings.append(f.call_method0("to_dict")?)?;
         }
         d.set_item("findings", findings)?;
-        d.set_item("latency_ns", self.latency_ns)?;
-        d.set_item("preempt", PyList::new(py, self.preempt.bind(py).iter())?)?;
+        d.set_item("latency_ns", self.f().latency_ns)?;
+        d.set_item("preempt", PyList::new(py, self.f().preempt.bind(py).iter())?)?;
         Ok(d)
     }
 
@@ -366,32 +443,32 @@ impl Decision {
             return Ok(false);
         };
         let o = other.get();
-        Ok(self.action.bind(py).as_any().eq(o.action.bind(py))?
-            && self.text.bind(py).eq(o.text.bind(py))?
+        Ok(self.f().action.bind(py).as_any().eq(o.f().action.bind(py))?
+            && self.f().text.bind(py).eq(o.f().text.bind(py))?
             && self.findings_tuple(py)?.as_any().eq(o.findings_tuple(py)?)?
-            && self.latency_ns == o.latency_ns
-            && self.preempt.bind(py).as_any().eq(o.preempt.bind(py))?)
+            && self.f().latency_ns == o.f().latency_ns
+            && self.f().preempt.bind(py).as_any().eq(o.f().preempt.bind(py))?)
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         Ok(format!(
             "Decision(action={}, text={}, findings={}, latency_ns={}, preempt={})",
-            self.action.bind(py).repr()?,
-            self.text.bind(py).repr()?,
+            self.f().action.bind(py).repr()?,
+            self.f().text.bind(py).repr()?,
             self.findings_tuple(py)?.repr()?,
-            self.latency_ns,
-            self.preempt.bind(py).repr()?
+            self.f().latency_ns,
+            self.f().preempt.bind(py).repr()?
         ))
     }
 
     /// Unpacking like the named tuple it replaces: ``action, text, findings, latency_ns, preempt = decision``.
     fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let items: [Bound<'py, PyAny>; 5] = [
-            self.action.bind(py).clone().into_any(),
-            self.text.bind(py).clone(),
+            self.f().action.bind(py).clone().into_any(),
+            self.f().text.bind(py).clone(),
             self.findings_tuple(py)?.clone().into_any(),
-            self.latency_ns.into_pyobject(py)?.into_any(),
-            self.preempt.bind(py).clone().into_any(),
+            self.f().latency_ns.into_pyobject(py)?.into_any(),
+            self.f().preempt.bind(py).clone().into_any(),
         ];
         PyTuple::new(py, items)?.into_any().try_iter().map(|i| i.into_any())
     }
