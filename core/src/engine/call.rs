@@ -201,6 +201,14 @@ pub struct CallCore {
     pub last_decision: Option<Py<Decision>>,
 }
 
+/// A call's match sets go back to the pool for the next call (their span buffers are kept).
+impl Drop for CallCore {
+    fn drop(&mut self) {
+        std::mem::take(&mut self.matches).give_back();
+        std::mem::take(&mut self.aux).give_back();
+    }
+}
+
 impl CallCore {
     pub fn new_core(py: Python<'_>, sh: Arc<Shared>, observers: Py<PyTuple>, preempt: Py<PyList>) -> CallCore {
         let p = &sh.program;
@@ -226,8 +234,8 @@ impl CallCore {
             observers,
             preempt,
             time: TimeParser::new(sh.time_func.as_ref().map(|f| f.clone_ref(py))),
-            matches: Matches::new(n_m),
-            aux: Matches::new(n_m),
+            matches: Matches::reused(n_m),
+            aux: Matches::reused(n_m),
             scratch: Scratch::default(),
             outcome: Outcome::default(),
             plan: Plan::default(),
