@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import gc
 import pickle
+import re
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -168,22 +169,30 @@ def test_a_decision_the_turn_loop_keeps_never_changes(engine: Engine) -> None:
 
 
 def test_a_dropped_decision_reads_as_a_fresh_one(engine: Engine) -> None:
+    """Each decision is dropped before the next turn (so the call refills one object); each reads as its twin's."""
     turns = ["Hello there, how can I help?", "ok", "my card is 4111 1111 1111 1111", "Sure.", "Call me at 415-555-0123"]
     call = engine.start_call("dropped", metadata={"direction": "outbound"})
     twin = engine.start_call("twin", metadata={"direction": "outbound"})
     for k, text in enumerate(turns):
-        shown = repr(call.agent_turn(text)) if k % 2 else call.agent_turn(text).to_dict()
-        expected = twin.agent_turn(text)
-        expected = Decision(expected.action, expected.text, expected.findings, 0, expected.preempt)
-        got = eval_shape(shown)
-        assert got == eval_shape(repr(expected) if k % 2 else expected.to_dict())
+        expected = twin.agent_turn(text)  # kept: the twin call hands out a new object every turn
+        if k % 2:
+            assert without_latency(repr(call.agent_turn(text))) == without_latency(repr(expected))
+        else:
+            got = call.agent_turn(text).to_dict()
+            assert {**got, "latency_ns": 0} == {**expected.to_dict(), "latency_ns": 0}
 
 
-def eval_shape(shown: object) -> object:
-    """A decision's repr or dict with its latency left out (the one field two runs do not share)."""
-    import re
+def test_the_call_refills_the_object_once_it_is_dropped(engine: Engine) -> None:
+    """The mechanism the two tests above hold to the API: the same object comes back once nothing else holds it."""
+    call = engine.start_call("refill", metadata={"direction": "outbound"})
+    first = id(call.agent_turn("Hello there, how can I help?"))
+    assert id(call.agent_turn("ok")) == first
+    kept = call.agent_turn("Sure.")
+    assert id(kept) == first
+    assert id(call.agent_turn("ok")) != first  # still held: a new object
+    assert kept.text == "Sure."
 
-    if isinstance(shown, str):
-        return re.sub(r"latency_ns=\d+", "latency_ns=_", shown)
-    assert isinstance(shown, dict)
-    return {k: v for k, v in shown.items() if k != "latency_ns"}
+
+def without_latency(shown: str) -> str:
+    """A decision's repr with its latency left out (the one field two runs do not share)."""
+    return re.sub(r"latency_ns=\d+", "latency_ns=_", shown)
