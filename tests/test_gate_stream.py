@@ -24,20 +24,23 @@ META = {
 }
 
 
+def config(mode):
+    """The streaming tests' gate config in ``mode`` (every pack, PII blocking, two blocked phrases, a disclosure)."""
+    return {
+        "rule_packs": {p: {"enabled": True} for p in PACKS},
+        "guardrails": {
+            "mode": mode,
+            "inline_timeout_ms": 60000,
+            "block_pii": {"patterns": ALL_PII},
+            "blocked_phrases": ["trust me", "to be honest"],
+            "mandatory_disclosures": [{"text": "This call is recorded.", "trigger": "call_start"}],
+        },
+    }
+
+
 @functools.cache
 def engine(mode):
-    return Engine.from_config(
-        {
-            "rule_packs": {p: {"enabled": True} for p in PACKS},
-            "guardrails": {
-                "mode": mode,
-                "inline_timeout_ms": 60000,
-                "block_pii": {"patterns": ALL_PII},
-                "blocked_phrases": ["trust me", "to be honest"],
-                "mandatory_disclosures": [{"text": "This call is recorded.", "trigger": "call_start"}],
-            },
-        }
-    )
+    return Engine.from_config(config(mode))
 
 
 SENTENCES = [

@@ -437,7 +437,7 @@ impl Incremental {
                     && dets_same
                     && !self.view.nt.text.is_empty()
                     && (!self.settled_regex
-                        || matchers.regexes_unchanged(&self.settled.regex_due, &self.view.nt.text, &mut self.regexes));
+                        || matchers.regexes_unchanged(&self.settled.regex_due, &self.view, &mut self.regexes));
                 self.work.regex_bytes = self.regexes.searched_bytes;
                 if !self.unchanged {
                     self.work.scans += 1;

@@ -796,6 +796,9 @@ pub struct Settled {
     pub regex_due: Vec<bool>,
 }
 
+/// A regex match no later text changes: its normalized span and its original span.
+type FinalMatch = ((usize, usize), (u32, u32));
+
 /// A streamed turn's bounded regexes, resumed instead of rerun over the whole turn: per regex leaf, the point
 /// `resume` before which its matches are final (`kept`, normalized spans) and no other match starts.
 ///
@@ -804,14 +807,20 @@ pub struct Settled {
 /// finds there: leftmost-first picks a match by its start and the text around it. Whether a match starts at `s`,
 /// and which, reads `text[s - 1..s + max + 1]` (one byte either side for `\b`), so it is final once those bytes
 /// are (`stable`: the normalized text before it never changes).
+///
+/// Whether a search changed the matches is told in the original text: a match that is not final may keep its
+/// normalized span while the words it covers change ("123456 70" stays nine bytes when "seventy" becomes "seventy
+/// eight", read "78"), and its original span then grows.
 #[derive(Debug, Default)]
 pub struct RegexCarry {
     /// the normalized text before this byte is final
     pub stable: usize,
-    leaves: Vec<(usize, Vec<(usize, usize)>)>,
-    /// per regex leaf, the matches the last search gave (kept and new), to tell whether a search changed them
-    last: Vec<Vec<(usize, usize)>>,
-    found: Vec<(usize, usize)>,
+    /// per regex leaf, where its search resumes and its final matches
+    leaves: Vec<(usize, Vec<FinalMatch>)>,
+    /// per regex leaf, the original spans of the matches the last search gave (kept and new), to tell whether a
+    /// search changed them
+    last: Vec<Vec<(u32, u32)>>,
+    found: Vec<(u32, u32)>,
     /// normalized bytes the regexes searched (for tests that count work)
     pub searched_bytes: u64,
 }
@@ -819,17 +828,18 @@ pub struct RegexCarry {
 impl RegexCarry {
     /// The matches of `regex` (leaf `leaf`, matches of at most `max` bytes, never empty) in `text`, in order;
     /// returns whether they differ from what the last search of this leaf gave.
-    fn run(&mut self, leaf: usize, regex: &Regex, max: usize, text: &str, emit: &mut dyn FnMut(usize, usize)) -> bool {
+    fn run(&mut self, leaf: usize, regex: &Regex, max: usize, view: &View, emit: &mut dyn FnMut(usize, usize)) -> bool {
         if self.leaves.len() <= leaf {
             self.leaves.resize_with(leaf + 1, Default::default);
             self.last.resize_with(leaf + 1, Default::default);
         }
+        let text = view.nt.text.as_str();
         let stable = self.stable.min(text.len());
         let (resume, kept) = &mut self.leaves[leaf];
         let found = &mut self.found;
         found.clear();
         let k0 = kept.len();
-        for &(s, e) in kept.iter() {
+        for &((s, e), _) in kept.iter() {
             emit(s, e);
         }
         self.searched_bytes += text.len().saturating_sub(*resume) as u64;
@@ -837,13 +847,14 @@ impl RegexCarry {
         let mut pending = None; // the first match that is not final yet
         while pos < text.len() {
             let Some(m) = regex.find_at(text, pos) else { break };
+            let original = view.to_original(m.start(), m.end());
             if pending.is_none() && m.start() + max < stable {
-                kept.push((m.start(), m.end()));
+                kept.push(((m.start(), m.end()), original));
                 *resume = m.end();
             } else {
                 pending.get_or_insert(m.start());
             }
-            found.push((m.start(), m.end()));
+            found.push(original);
             emit(m.start(), m.end());
             pos = m.end();
         }
@@ -853,10 +864,12 @@ impl RegexCarry {
             *resume = quiet;
         }
         let last = &mut self.last[leaf];
-        let same = last.len() == k0 + found.len() && last[..k0] == kept[..k0] && last[k0..] == found[..];
+        let same = last.len() == k0 + found.len()
+            && last[..k0].iter().zip(&kept[..k0]).all(|(a, k)| *a == k.1)
+            && last[k0..] == found[..];
         if !same {
             last.clear();
-            last.extend_from_slice(&kept[..k0]);
+            last.extend(kept[..k0].iter().map(|k| k.1));
             last.extend_from_slice(found);
         }
         !same
@@ -1112,14 +1125,14 @@ impl Matchers {
 
     /// Whether the regexes marked in `due` find what they found at the last search, searching on (a stream's,
     /// [`RegexCarry`]); `false` when one of them cannot be resumed (it is unbounded or may match empty).
-    pub fn regexes_unchanged(&self, due: &[bool], text: &str, carry: &mut RegexCarry) -> bool {
+    pub fn regexes_unchanged(&self, due: &[bool], view: &View, carry: &mut RegexCarry) -> bool {
         let mut unchanged = true;
         for (leaf, r) in self.regexes.iter().enumerate() {
             if !due.get(leaf).copied().unwrap_or(false) {
                 continue;
             }
             match r.max_len {
-                Some(max) if r.never_empty => unchanged &= !carry.run(leaf, &r.regex, max, text, &mut |_, _| {}),
+                Some(max) if r.never_empty => unchanged &= !carry.run(leaf, &r.regex, max, view, &mut |_, _| {}),
                 _ => return false,
             }
         }
@@ -1204,7 +1217,7 @@ impl Matchers {
             }
             match (regex_carry.as_deref_mut(), r.max_len) {
                 (Some(carry), Some(max)) if r.never_empty => {
-                    carry.run(leaf, &r.regex, max, &view.nt.text, &mut |s, e| {
+                    carry.run(leaf, &r.regex, max, view, &mut |s, e| {
                         self.add_norm(out, &r.owners, view, s, e)
                     });
                 }

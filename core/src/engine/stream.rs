@@ -71,6 +71,22 @@ fn is_sticky(py: Python<'_>, sticky: &Sticky, word: &str) -> bool {
         };
         &owned
     };
+    if is_sticky_token(py, sticky, folded) {
+        return true;
+    }
+    // the word as the detectors read it: punctuation the normalizer splits at glues words ("one–one" is read "1 1",
+    // a card's digits) and folding turns letters into others ("ｏｎｅ" is "1"), so it is sticky when any of its
+    // normalized tokens is. A word of ASCII letters is read as itself, a number word or a contraction, none of which
+    // adds a sticky token (`test_a_word_of_ascii_letters_is_read_as_itself_for_the_hold_back`): no normalization
+    !folded.bytes().all(|b| b.is_ascii_alphabetic()) && {
+        let view = super::textview::View::of(folded);
+        (0..view.ntok()).any(|k| is_sticky_token(py, sticky, view.tok(k)))
+    }
+}
+
+/// A sticky word or token: a number word or a spelled symbol, one character, or one with a digit or a character
+/// that joins an e-mail's or a number's pieces.
+fn is_sticky_token(py: Python<'_>, sticky: &Sticky, folded: &str) -> bool {
     if sticky.words.contains(folded) || folded.chars().count() == 1 {
         return true;
     }
@@ -165,7 +181,13 @@ impl StreamCore {
         if starts.len() <= held {
             return 0;
         }
-        let mut i = starts.len() - held;
+        self.hold_from(py, text, starts.len() - held, sticky)
+    }
+
+    /// Where the safe text ends when word `i` is held: the run of sticky words before it is held too (a detector may
+    /// still join them to it), and one more word.
+    fn hold_from(&self, py: Python<'_>, text: &Text<'_>, mut i: usize, sticky: &Sticky) -> usize {
+        let starts = &self.word_starts;
         let word = |k: usize| -> &str {
             let end = if k + 1 < starts.len() {
                 starts[k + 1]
@@ -231,15 +253,30 @@ impl StreamCore {
         if self.plan.suppress > 0 || self.outcome.unresolved_prefix {
             return Ok(None);
         }
-        let mut safe = self.safe_end(py, text, call.sh.program.hold_back_tokens, &call.sh.sticky);
-        for (start, end, repl) in &self.plan.edits {
-            let (s, e) = if repl.is_empty() {
-                removal_extent(text, *start, *end)
-            } else {
-                (*start, *end)
-            };
-            if s < safe && e >= safe {
-                safe = s; // an edit that reaches the safe end holds back from its start
+        let sticky = &call.sh.sticky;
+        let mut safe = self.safe_end(py, text, call.sh.program.hold_back_tokens, sticky);
+        // an edit that reaches the safe end is held back whole, from the start of the word it starts in and the
+        // sticky run before that word: a later hit may take it in from further back (while "12345-6789 hundred..."
+        // is written, a hit reads from "6789"; the whole turn reads "12345-6789" and masks from "12345"), so
+        // releasing up to the edit's start, mid-word, would speak "12345-"; repeated until no edit reaches it
+        let mut moved = true;
+        while moved {
+            moved = false;
+            for (start, end, repl) in &self.plan.edits {
+                let (s, e) = if repl.is_empty() {
+                    removal_extent(text, *start, *end)
+                } else {
+                    (*start, *end)
+                };
+                if s < safe && e >= safe {
+                    safe = if self.word_starts.is_empty() {
+                        s
+                    } else {
+                        let word = self.word_starts.partition_point(|&w| w <= s).saturating_sub(1);
+                        self.hold_from(py, text, word, sticky).min(s)
+                    };
+                    moved = true;
+                }
             }
         }
         Ok(Some(safe))

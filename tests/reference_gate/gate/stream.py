@@ -19,11 +19,13 @@ When the caller barges in, :meth:`AgentStream.interrupt` re-scores the turn on w
 from __future__ import annotations
 
 import time
+from bisect import bisect_right
 from typing import TYPE_CHECKING
 
 from reference_gate.gate import bargein
 from reference_gate.gate.decision import Decision
 from reference_gate.gate.session import removal_extent
+from reference_gate.text.normalize import normalize
 from reference_gate.text.numbers import NUMBER_PASS_WORDS
 
 if TYPE_CHECKING:
@@ -44,10 +46,23 @@ def _word_starts(text: str) -> list[int]:
     return starts
 
 
+#: what a word's slice is trimmed of before it is judged: every character ``str.isspace`` accepts (a word's slice runs
+#: to the next word, so it ends in whatever whitespace separates them, a no-break space too), and punctuation
+_TRIM = "".join(ch for ch in map(chr, range(0x110000)) if ch.isspace()) + ",;:!?\"()[]"
+
+
 def _sticky(word: str) -> bool:
-    core = word.strip(" \t\n,;:!?\"()[]").casefold()
+    """Whether a detector could still take ``word`` into a hit with the words after it. The word is judged as
+    written and as the detectors read it: punctuation the normalizer splits at glues words ("one\u2013one" is read
+    "1 1", a card's digits) and folding turns letters into others ("\uff4f\uff4e\uff45" is "1"), so it is sticky when
+    any of its normalized tokens is."""
+    core = word.strip(_TRIM).casefold()
     if not core:
         return True
+    return _sticky_token(core) or any(_sticky_token(token) for token in normalize(core).tokens)
+
+
+def _sticky_token(core: str) -> bool:
     if core in _STICKY_WORDS or len(core) == 1:
         return True
     return any(ch.isdigit() or ch in "@._-" for ch in core)
@@ -121,12 +136,23 @@ class AgentStream:
         self.suppressing = bool(plan.suppress)
         if plan.suppress or outcome.unresolved_prefix:
             return ""
-        safe = self._safe_end(self.buffer, call.program.hold_back_tokens)
-        for start, end, repl in plan.edits:
-            if repl == "":
-                start, end = removal_extent(self.buffer, start, end)
-            if start < safe < end or (end >= safe and start < safe):
-                safe = start
+        text = self.buffer
+        starts = _word_starts(text)
+        safe = self._safe_end(text, call.program.hold_back_tokens)
+        # an edit that reaches the safe end is held back whole, from the start of the word it starts in and the
+        # sticky run before that word: a later hit may take it in from further back (while "12345-6789 hundred..."
+        # is written, a hit reads from "6789"; the whole turn reads "12345-6789" and masks from "12345"), so
+        # releasing up to the edit's start, mid-word, would speak "12345-"; repeated until no edit reaches it
+        moved = True
+        while moved:
+            moved = False
+            for start, end, repl in plan.edits:
+                if repl == "":
+                    start, end = removal_extent(text, start, end)
+                if start < safe <= end:
+                    word = max(0, bisect_right(starts, start) - 1)
+                    safe = min(start, self._hold_from(text, starts, word)) if starts else start
+                    moved = True
         rendered = plan.render(self.buffer, upto=safe)
         self.max_holdback_chars = max(self.max_holdback_chars, len(self.buffer) - safe)
         if not rendered.startswith(self.emitted):
@@ -145,9 +171,17 @@ class AgentStream:
         held = hold_words if ends_clean else hold_words + 1
         if len(starts) <= held:
             return 0
-        i = len(starts) - held
-        words = [text[s : (starts[k + 1] if k + 1 < len(starts) else len(text))] for k, s in enumerate(starts)]
-        while i > 0 and _sticky(words[i - 1]):
+        return AgentStream._hold_from(text, starts, len(starts) - held)
+
+    @staticmethod
+    def _hold_from(text: str, starts: list[int], i: int) -> int:
+        """Where the safe text ends when word ``i`` is held: the run of sticky words before it is held too (a
+        detector may still join them to it), and one more word."""
+
+        def word(k: int) -> str:
+            return text[starts[k] : (starts[k + 1] if k + 1 < len(starts) else len(text))]
+
+        while i > 0 and _sticky(word(i - 1)):
             i -= 1
         if i > 0:
             i -= 1  # one more word: the local part of a spoken email, or a number's lead-in
