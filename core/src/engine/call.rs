@@ -17,7 +17,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
 use super::clock::{fault, now_ns, past, Stage};
-use super::decision::{Decision, TurnFinding};
+use super::decision::{Compact, Decision, Pending, TurnFinding};
 use super::edits::{apply_edits, is_blank, Edit, Piece, Text};
 use super::eval::{meets, step_hit, CallView, Outcome, Plan, ScopeOff, Violation};
 use super::expr::{Ctx, TimeParser, Value};
@@ -216,6 +216,16 @@ pub struct CallCore {
     /// the injected text this call looked up last and the `vars_gen` it was looked up under: a call injects the
     /// same disclosure turn after turn, so it finds it here without locking or searching the engine's cache
     pub injected_last: Option<(u64, Arc<InjectedHits>)>,
+    /// the last Decision returned, refilled for the next turn once the turn loop has dropped it
+    pub last_decision: Option<Py<Decision>>,
+}
+
+/// A call's match sets go back to the pool for the next call (their span buffers are kept).
+impl Drop for CallCore {
+    fn drop(&mut self) {
+        std::mem::take(&mut self.matches).give_back();
+        std::mem::take(&mut self.aux).give_back();
+    }
 }
 
 impl CallCore {
@@ -243,8 +253,8 @@ impl CallCore {
             observers,
             preempt,
             time: TimeParser::new(sh.time_func.as_ref().map(|f| f.clone_ref(py))),
-            matches: Matches::new(n_m),
-            aux: Matches::new(n_m),
+            matches: Matches::reused(n_m),
+            aux: Matches::reused(n_m),
             scratch: Scratch::default(),
             outcome: Outcome::default(),
             plan: Plan::default(),
@@ -254,6 +264,7 @@ impl CallCore {
             last_stored: None,
             turn_view: None,
             injected_last: None,
+            last_decision: None,
             sh,
         }
     }
@@ -565,23 +576,22 @@ impl CallCore {
     }
 
     fn decision<'py>(
-        &self,
+        &mut self,
         py: Python<'py>,
         action: Action,
         text: PyObject,
-        findings: Py<PyTuple>,
+        findings: Option<Pending>,
         latency: u64,
         preempt: Py<PyTuple>,
     ) -> PyResult<Bound<'py, Decision>> {
-        Bound::new(
+        Decision::issue(
             py,
-            Decision::new_core(
-                self.sh.strs.actions[action.code()].clone_ref(py),
-                text,
-                findings,
-                latency as i64,
-                preempt,
-            ),
+            &mut self.last_decision,
+            self.sh.strs.actions[action.code()].clone_ref(py),
+            text,
+            findings,
+            latency as i64,
+            preempt,
         )
     }
 
@@ -592,48 +602,26 @@ impl CallCore {
         }
     }
 
-    fn turn_findings(&self, py: Python<'_>) -> PyResult<Py<PyTuple>> {
-        let strs = &self.sh.strs;
-        if self.outcome.violations.is_empty() {
-            return Ok(strs.empty_tuple.clone_ref(py));
+    /// The turn's findings, kept compact: the Decision builds their Python objects when they are first read.
+    fn turn_findings(&self) -> Option<Pending> {
+        let violations = &self.outcome.violations;
+        if violations.is_empty() {
+            return None;
         }
-        let mut items = Vec::with_capacity(self.outcome.violations.len());
-        for v in &self.outcome.violations {
-            let act = match v.action {
-                Act::Pass => 0,
-                Act::Flag => 1,
-                Act::Modify => 2,
-                Act::Block => 3,
-            };
-            if v.span.is_none() && v.kind == NO_KIND {
-                items.push(strs.bare_findings[v.rule as usize][act].clone_ref(py));
-                continue;
-            }
-            let r = &strs.rules[v.rule as usize];
-            let span = match v.span {
-                Some(s) => s.into_pyobject(py)?.into_any().unbind(),
-                None => py.None(),
-            };
-            let kind = if v.kind == NO_KIND {
-                py.None()
-            } else {
-                strs.kinds[v.kind as usize].clone_ref(py).into_any()
-            };
-            items.push(Py::new(
-                py,
-                TurnFinding {
-                    rule_id: r[0].clone_ref(py),
-                    pack_id: r[1].clone_ref(py),
-                    severity: r[2].clone_ref(py),
-                    citation: r[3].clone_ref(py),
-                    reason: r[4].clone_ref(py),
-                    span,
-                    action_taken: strs.acts[act].clone_ref(py),
-                    kind,
+        Some(Pending::new(
+            &self.sh,
+            violations.iter().map(|v| Compact {
+                rule: v.rule,
+                act: match v.action {
+                    Act::Pass => 0,
+                    Act::Flag => 1,
+                    Act::Modify => 2,
+                    Act::Block => 3,
                 },
-            )?);
-        }
-        Ok(PyTuple::new(py, items)?.unbind())
+                kind: v.kind,
+                span: v.span,
+            }),
+        ))
     }
 
     /// Plan the mode's rewrite of the evaluated turn (sets the violations' actions).
@@ -938,7 +926,7 @@ impl CallCore {
             self.st.timeouts += 1;
             return Ok(self.unavailable(py, orig, t, elapsed, true, None)?);
         }
-        let findings = self.turn_findings(py)?;
+        let findings = self.turn_findings();
         self.commit(py, action, &spoken, &text, orig)?;
         let preempt = self.take_preempt(py)?.unbind();
         let latency = now_ns().saturating_sub(started);
@@ -1089,23 +1077,9 @@ impl CallCore {
         self.latencies.push(elapsed);
         let empty = self.sh.strs.empty_tuple.clone_ref(py);
         if self.sh.fail_open {
-            self.decision(
-                py,
-                Action::Pass,
-                orig.clone().into_any().unbind(),
-                empty.clone_ref(py),
-                elapsed,
-                empty,
-            )
+            self.decision(py, Action::Pass, orig.clone().into_any().unbind(), None, elapsed, empty)
         } else {
-            self.decision(
-                py,
-                Action::Block,
-                self.fallback(py),
-                empty.clone_ref(py),
-                elapsed,
-                empty,
-            )
+            self.decision(py, Action::Block, self.fallback(py), None, elapsed, empty)
         }
     }
 

@@ -16,6 +16,15 @@ pub struct Text<'a> {
     pub py: Option<Bound<'a, PyString>>,
 }
 
+/// The byte offset of each character of `s`, plus its end.
+#[inline(never)]
+fn char_offsets(s: &str) -> Vec<usize> {
+    let mut v: Vec<usize> = Vec::with_capacity(s.len() + 1);
+    v.extend(s.char_indices().map(|(b, _)| b));
+    v.push(s.len());
+    v
+}
+
 /// Python's `str.isspace()` for one character.
 #[inline]
 pub fn py_isspace(c: char) -> bool {
@@ -23,14 +32,10 @@ pub fn py_isspace(c: char) -> bool {
 }
 
 impl<'a> Text<'a> {
+    #[inline]
     pub fn new(s: &'a str, py: Option<Bound<'a, PyString>>) -> Text<'a> {
-        let offsets = if s.is_ascii() {
-            Vec::new()
-        } else {
-            let mut v: Vec<usize> = s.char_indices().map(|(b, _)| b).collect();
-            v.push(s.len());
-            v
-        };
+        // most turns are ASCII: the test is inlined, the offsets are built out of line
+        let offsets = if s.is_ascii() { Vec::new() } else { char_offsets(s) };
         Text { s, offsets, py }
     }
 

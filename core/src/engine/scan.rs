@@ -468,6 +468,11 @@ impl Matchers {
 
 const NONE: u32 = u32::MAX;
 
+thread_local! {
+    /// Match sets given back by finished calls (see [`Matches::reused`]).
+    static SPARE_MATCHES: std::cell::RefCell<Vec<Matches>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// A turn's matches: matcher id → spans, in first-found order. Reused turn after turn without reallocating.
 #[derive(Debug, Default)]
 pub struct Matches {
@@ -483,6 +488,38 @@ impl Matches {
             entries: Vec::new(),
             len: 0,
         }
+    }
+
+    /// An empty match set for `count` matchers, in the buffers of one a finished call gave back when there is one:
+    /// a call starts with no span buffers, and each of its first turns would allocate one per matcher it hits.
+    pub fn reused(count: usize) -> Matches {
+        match SPARE_MATCHES.with(|s| s.borrow_mut().pop()) {
+            Some(mut m) => {
+                m.clear();
+                m.slot.clear();
+                m.slot.resize(count, NONE);
+                m
+            }
+            None => Matches::new(count),
+        }
+    }
+
+    /// Give a finished call's match set back for [`Matches::reused`] (a few are kept, their large buffers dropped).
+    pub fn give_back(mut self) {
+        self.clear();
+        for e in &mut self.entries {
+            if e.1.capacity() > 64 {
+                e.1 = Vec::new();
+            }
+        }
+        self.entries.truncate(1024);
+        // at thread exit the pool may be gone already: then the buffers are just freed
+        let _ = SPARE_MATCHES.try_with(|s| {
+            let mut spare = s.borrow_mut();
+            if spare.len() < 8 {
+                spare.push(self);
+            }
+        });
     }
 
     pub fn clear(&mut self) {
@@ -1325,5 +1362,38 @@ fn add_detector_hit(d: &DetectorLeaf, h: Hit, out: &mut Matches) {
     };
     for &m in &d.owners {
         out.add(m, span);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(start: u32) -> Span {
+        Span {
+            start,
+            end: start + 1,
+            kind: NO_KIND,
+        }
+    }
+
+    #[test]
+    fn a_reused_match_set_starts_empty_and_fills_like_a_new_one() {
+        let mut used = Matches::reused(10);
+        for (mid, start) in [(3, 0), (7, 2), (3, 4), (9, 1)] {
+            used.add(mid, span(start));
+        }
+        used.give_back();
+        // a call of another engine (fewer matchers) takes the buffers back
+        let mut reused = Matches::reused(5);
+        let mut fresh = Matches::new(5);
+        assert!(reused.is_empty() && (0..5).all(|m| !reused.contains(m) && reused.get(m).is_none()));
+        assert!(!reused.contains(9) && reused.get(7).is_none());
+        for (mid, start) in [(4, 8), (1, 3), (4, 9)] {
+            reused.add(mid, span(start));
+            fresh.add(mid, span(start));
+        }
+        assert!(reused.same_as(&fresh));
+        assert_eq!(reused.get(4), Some(&[span(8), span(9)][..]));
     }
 }
