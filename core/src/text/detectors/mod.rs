@@ -392,8 +392,13 @@ pub fn canonical_exempt<'a>(kind: Kind, values: impl IntoIterator<Item = &'a str
 /// Digit characters of the normalized text (spoken digits are digits there).
 #[inline]
 pub fn digit_count(nt: &NormalizedText) -> usize {
+    ascii_digits(nt.text.as_bytes())
+}
+
+/// The ASCII digits of `b`.
+#[inline]
+fn ascii_digits(b: &[u8]) -> usize {
     // every turn counts its digits: eight bytes at a time, one bit per digit byte (see [`swar::bytes_between`])
-    let b = nt.text.as_bytes();
     let mut chunks = b.chunks_exact(8);
     let mut n = 0;
     for eight in &mut chunks {
@@ -412,6 +417,78 @@ pub fn possible(kind: Kind, nt: &NormalizedText, digits: usize) -> bool {
 fn possible_in(kind: Kind, text: &str, digits: usize) -> bool {
     let spec = kind.spec();
     digits >= spec.min_digits && spec.plausible.is_none_or(|f| f(text))
+}
+
+/// Whether no detector can hit the normalized view of `text`, decided from `text` alone, before any view is built
+/// (a rewritten turn about to be stored: most are a turn with its phone number masked, and building their view
+/// costs more than everything else storing them does). `true` only when, for every kind, [`possible`] is false on
+/// `normalize(text)`, so [`detect_many`] finds nothing there; `false` says nothing.
+///
+/// Why it holds, for an ASCII `text` (anything else: `false`):
+/// - **Digits.** Folding keeps ASCII as it is, so the normalized text's digits ([`digit_count`]) come from the
+///   text's own digits, which the normalizer keeps or drops but never repeats, and from number words: a word of
+///   the number pass (`is_number_pass_word`: number words, `oh`/`o`, repeaters like `double`, fillers), written
+///   out or spelled letter by letter. Every maximal run of letters is looked up (a superset of the words the number
+///   pass reads: a word split at an apostrophe or hyphen is a run, a contraction's expansion adds no number word);
+///   a spelled word needs three single-letter items, so three one-letter runs end the test. With none of those,
+///   `digit_count(normalize(text)) <= ` the text's digits, and a kind whose `min_digits` is above that cannot hit.
+/// - **E-mail** (no digits needed) needs a `dot` token ([`spoken_at`]). The normalizer makes one from the word
+///   `dot` (any case; a run of letters) or from a `.` between two parts of one word (`example.com`), which has a
+///   character other than whitespace right after it; spelled words are out as above.
+/// - Any other kind that needs no digits: `false` (a new detector must state its own precondition here).
+pub fn none_possible_in(text: &str) -> bool {
+    let b = text.as_bytes();
+    if !b.is_ascii() {
+        return false;
+    }
+    let digits = ascii_digits(b);
+    if DETECTORS
+        .iter()
+        .any(|s| s.min_digits <= digits && s.kind != Kind::Email)
+    {
+        return false;
+    }
+    let (n, mut singles, mut i) = (b.len(), 0, 0);
+    while i < n {
+        let c = b[i];
+        if !c.is_ascii_alphabetic() {
+            if c == b'.' && i + 1 < n && !b[i + 1].is_ascii_whitespace() {
+                return false; // may be a written `dot`
+            }
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut upper = false;
+        while i < n && b[i].is_ascii_alphabetic() {
+            upper |= b[i] < b'a';
+            i += 1;
+        }
+        if i - start == 1 {
+            singles += 1;
+            if singles >= 3 {
+                return false; // a spelled word may be among them
+            }
+        }
+        let word = &text[start..i];
+        let makes_digits_or_dot = |w: &str| w == "dot" || crate::text::words::is_number_pass_word(w);
+        if !upper {
+            if makes_digits_or_dot(word) {
+                return false;
+            }
+            continue;
+        }
+        let mut lower = [0u8; 24];
+        let Some(low) = lower.get_mut(..word.len()) else {
+            return false; // longer than any number word: not worth a buffer
+        };
+        low.copy_from_slice(word.as_bytes());
+        low.make_ascii_lowercase();
+        if std::str::from_utf8(low).map_or(true, makes_digits_or_dot) {
+            return false;
+        }
+    }
+    true
 }
 
 /// Runs detector `kind` over `nt` (no precondition, no specificity).
@@ -785,6 +862,144 @@ mod tests {
             }
         }
         assert!(found > 100 && rejected > 1000, "found {found}, rejected {rejected}");
+    }
+
+    /// [`none_possible_in`] against the normalizer and the detectors themselves: whenever it says no detector can
+    /// hit, none may (neither the preconditions nor any detector, exempt values aside), over random turns made of
+    /// the words that make digits and dots: number words in any case, spelled letters, fillers, `dot`, written
+    /// domains, glued punctuation, masks.
+    #[test]
+    fn none_possible_in_never_hides_a_hit() {
+        const WORDS: &[&str] = &[
+            "the",
+            "phone",
+            "number",
+            "is",
+            "[phone]",
+            "[ssn]",
+            "at",
+            "AT",
+            "@",
+            "dot",
+            "DOT",
+            "Dot",
+            "example.com",
+            "jane.doe",
+            "com",
+            "one",
+            "One",
+            "TWO",
+            "three",
+            "twenty-one",
+            "hundred",
+            "thousand",
+            "oh",
+            "o",
+            "O",
+            "o'clock",
+            "double",
+            "triple",
+            "uh",
+            "um",
+            "a",
+            "I",
+            "I'm",
+            "b",
+            "e",
+            "n",
+            "d",
+            "t",
+            "x",
+            "m",
+            "v",
+            "f-i-v-e",
+            "d.o.t",
+            "s i x",
+            "z e r o",
+            "4",
+            "41",
+            "415",
+            "5550",
+            "12345",
+            "123-45-6789",
+            "1eg4",
+            "te5",
+            "mk73",
+            "7200",
+            "#",
+            "125C",
+            "Ave.",
+            "p.m.",
+            "e.g.",
+            "5.5",
+            "$4,300",
+            "50%",
+            "nine",
+            "Nine",
+            "seventy",
+            "eighteen",
+            "zero",
+            "naught",
+            "nil",
+            "won't",
+            "it's",
+            "...",
+            "call",
+            "stop",
+            "\u{e9}t\u{e9}",
+        ];
+        const SEPS: &[&str] = &[" ", " ", " ", ", ", ". ", "-", "", "'", " - ", "/", "! ", "\u{a0}"];
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |n: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n as u64) as usize
+        };
+        let requests: Vec<(Kind, Exempt)> = DETECTORS.iter().map(|s| (s.kind, Exempt::new())).collect();
+        let requests: Vec<(Kind, &Exempt)> = requests.iter().map(|(k, e)| (*k, e)).collect();
+        let (mut none, mut some) = (0, 0);
+        for _ in 0..80_000 {
+            let mut t = String::new();
+            for k in 0..1 + next(10) {
+                if k > 0 {
+                    t.push_str(SEPS[next(SEPS.len())]);
+                }
+                t.push_str(WORDS[next(WORDS.len())]);
+            }
+            if !none_possible_in(&t) {
+                some += 1;
+                continue;
+            }
+            none += 1;
+            let nt = normalize(&t);
+            assert!(!Precheck::new(&nt).any(&nt), "{t:?} -> {:?}", nt.text);
+            let hits = detect_many(&nt, &requests);
+            assert!(hits.iter().all(Vec::is_empty), "{t:?} -> {hits:?}");
+        }
+        assert!(none > 5_000 && some > 5_000, "none {none}, some {some}");
+    }
+
+    #[test]
+    fn none_possible_in_cases() {
+        for t in [
+            "Their phone number is [phone]. If you'd like us to stop calling, just say stop.",
+            "It's [phone] and it's at 805 North Vasco Road",
+            "call [phone] at 5 pm.",
+        ] {
+            assert!(none_possible_in(t), "{t:?}");
+        }
+        for t in [
+            "call [phone] at 12345",        // five digits: an MBI may need them
+            "the code is one two three",    // number words
+            "write to jane at example.com", // a written dot
+            "jane at example dot com",      // a spoken one
+            "spelled d o t or t w o",       // spelled letters
+            "it's at five o'clock",         // `o` is a zero
+            "caf\u{e9} [phone]",            // not ASCII
+        ] {
+            assert!(!none_possible_in(t), "{t:?}");
+        }
     }
 
     #[test]
