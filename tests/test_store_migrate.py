@@ -152,7 +152,6 @@ def _version_5_log(db: str) -> list:
     return cards
 
 
-@pytest.mark.xfail(strict=True, reason="verify selects input_sha256, which a version-5 file does not have")
 def test_a_version_5_sqlite_log_verifies_as_it_is(tmp_path: Path) -> None:
     """`trace verify` opens a file without migrating it (it changes nothing): a log an older Trace wrote is intact,
     not 'damaged'; its identities are read from the signed bodies."""
@@ -197,3 +196,20 @@ def test_a_column_added_before_its_migration_is_a_clear_error(tmp_path: Path) ->
     assert "Traceback" not in r.stderr
     assert "0006_identity_column.sql" in r.stderr and "duplicate column name: input_sha256" in r.stderr
     assert open_store(db, create=False, migrate=False).schema_version() == 5  # nothing applied
+
+
+def test_an_identity_column_is_verified_whatever_version_the_file_claims(tmp_path: Path) -> None:
+    """A forged column is caught even when the file's record of migration 0006 was deleted with it."""
+    import sqlite3
+
+    db = str(tmp_path / "t.db")
+    cards = [synthetic_scorecard(i, "acme") for i in range(3)]
+    with EvidenceLog(db, KEY) as log:
+        log.append_many(cards)
+    with sqlite3.connect(db) as c:
+        c.execute("DROP TRIGGER scorecards_no_update")
+        c.execute("UPDATE scorecards SET input_sha256 = 'forged' WHERE seq = 1")
+        c.execute("DELETE FROM schema_migrations WHERE version = 6")
+    rep = verify_db(db, pubkey=KEY.verifier)
+    assert [p.render() for p in rep.problems if "input_sha256" in p.render()], [p.render() for p in rep.problems]
+    assert not rep.ok

@@ -43,7 +43,19 @@ sqlite3.register_adapter(bytes, bytes)
 sqlite3.register_adapter(type(None), {}.get)
 
 
+#: the migration that gave the identity's content hash its own column
+IDENTITY_COLUMN = 6
+
+
 class SQLiteSession(SqlSession):
+    def identity_sha(self) -> str:
+        # a file is read as it is (`trace verify` never migrates): below 0006 the hash is only in the signed body.
+        # A column that is there is read whatever the file says of its version (so verify holds it to the body)
+        cols = {r[1] for r in self._all("PRAGMA table_info(scorecards)")}
+        if "input_sha256" in cols or self.store.schema_version() >= IDENTITY_COLUMN:
+            return "input_sha256"
+        return self.json_text("body", "scorecard", "input", "sha256")
+
     def table_exists(self, table: str) -> bool:
         return self._one("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)) is not None
 
