@@ -342,8 +342,11 @@ class SQLiteStore(Store):
             for m in migrations("sqlite"):
                 if m.version in applied or (target is not None and m.version > target):
                     continue
-                for statement in _statements(m.sql):
-                    conn.execute(statement)
+                try:
+                    for statement in _statements(m.sql):
+                        conn.execute(statement)
+                except sqlite3.Error as exc:  # as the PostgreSQL store says it (the transaction rolls back)
+                    raise StoreError(f"{self.path}: migration {m.filename} failed: {exc}", exc) from exc
                 conn.execute(
                     "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)",
                     (m.version, m.name, int(time.time() * 1000)),
