@@ -69,7 +69,6 @@ def _no_checkpoints(conn: sqlite3.Connection) -> None:
     conn.set_authorizer(deny)
 
 
-@pytest.mark.xfail(strict=True, reason="_checkpoint_loop swallows every sqlite3.Error")
 def test_a_checkpoint_that_keeps_failing_is_an_error_on_exit(tmp_path: Path) -> None:
     """The WAL grows without bound while no checkpoint succeeds, and its frames are never synced: the run must hear
     of it. Every commit stays in the WAL and the log verifies."""
@@ -92,7 +91,6 @@ def test_an_error_in_the_run_is_not_masked_by_a_failing_checkpoint(tmp_path: Pat
         assert not _checkpointers()
 
 
-@pytest.mark.xfail(strict=True, reason="exit restores the policy on a closed connection: sqlite3.ProgrammingError")
 def test_closing_the_store_inside_the_context(tmp_path: Path) -> None:
     db = tmp_path / "t.db"
     log = EvidenceLog(db, KEY)

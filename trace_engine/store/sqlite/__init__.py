@@ -221,7 +221,8 @@ class SQLiteStore(Store):
         of the GIL while it runs). Nothing else changes: every commit is as atomic and as durable as before (WAL
         frames written at commit, synced at the next checkpoint, as SQLite's own would), a process killed at any
         point loses no commit, and a checkpoint interrupted by a crash is finished by the next connection. On exit
-        the thread is joined and SQLite's own policy restored."""
+        the thread is joined and SQLite's own policy restored; when the last checkpoint failed (a full or failing
+        disk) and one more on exit fails too, :class:`StoreError` says so (never over an error already raised)."""
         if self._memory or self._checkpoint_due is not None:
             yield
             return
@@ -233,8 +234,9 @@ class SQLiteStore(Store):
         conn = self._conn()
         conn.execute("PRAGMA wal_autocheckpoint = 0")
         due, stop = threading.Event(), threading.Event()
-        checkpointer = threading.Thread(target=self._checkpoint_loop, args=(own, due, stop), name="trace-wal-checkpoint",
-                                        daemon=True)
+        failed: list[sqlite3.Error] = []  # the last checkpoint's error, until one succeeds
+        checkpointer = threading.Thread(target=self._checkpoint_loop, args=(own, due, stop, failed),
+                                        name="trace-wal-checkpoint", daemon=True)
         checkpointer.start()
         self._checkpoint_due = due
         try:
@@ -244,9 +246,21 @@ class SQLiteStore(Store):
             stop.set()
             due.set()
             checkpointer.join()
-            conn.execute("PRAGMA wal_autocheckpoint = 1000")
+            try:
+                conn.execute("PRAGMA wal_autocheckpoint = 1000")
+            except sqlite3.ProgrammingError:  # the store was closed inside: its last connection checkpointed
+                failed.clear()
+        if failed:
+            # the WAL grew unchecked and its frames were never synced: one more try here, else the caller hears of it
+            try:
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            except sqlite3.Error as exc:
+                raise StoreError(f"{self.path}: the write-ahead log could not be checkpointed ({exc}); the commits are "
+                                 "in it, and the next checkpoint moves them into the database", exc) from exc
 
-    def _checkpoint_loop(self, conn: sqlite3.Connection, due: threading.Event, stop: threading.Event) -> None:
+    def _checkpoint_loop(
+        self, conn: sqlite3.Connection, due: threading.Event, stop: threading.Event, failed: list[sqlite3.Error]
+    ) -> None:
         try:
             while True:
                 due.wait()
@@ -255,8 +269,11 @@ class SQLiteStore(Store):
                     return
                 try:
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                except sqlite3.Error:  # busy or failing: the next commit asks again, and closing checkpoints the rest
-                    pass
+                    failed.clear()
+                except sqlite3.ProgrammingError:  # the store was closed
+                    return
+                except sqlite3.Error as exc:  # the next commit asks again; the context's exit reports a last failure
+                    failed[:] = [exc]
         finally:
             with self._lock:
                 if conn in self._conns:
