@@ -206,8 +206,9 @@ class SQLiteStore(Store):
             session.conn.execute("COMMIT")
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: {exc}", exc) from exc
-        if self._checkpoint_due is not None:
-            self._checkpoint_due.set()
+        due = self._checkpoint_due  # read once: another thread may leave checkpoints_in_background() meanwhile
+        if due is not None:
+            due.set()
 
     @contextmanager
     def checkpoints_in_background(self) -> Iterator[None]:
