@@ -101,7 +101,6 @@ def test_closing_the_store_inside_the_context(tmp_path: Path) -> None:
     assert verify_db(str(db), pubkey=KEY.verifier).ok
 
 
-@pytest.mark.xfail(strict=True, reason="a fork() may happen while the checkpointer thread is inside SQLite")
 def test_a_fork_waits_for_a_checkpoint_in_progress(tmp_path: Path) -> None:
     """`trace rescore` forks its workers after opening the log, and even a read's commit wakes the checkpointer: a
     child forked while that thread is inside SQLite inherits SQLite's mutexes as that thread held them (and its

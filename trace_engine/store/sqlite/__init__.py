@@ -46,6 +46,14 @@ sqlite3.register_adapter(type(None), {}.get)
 #: the migration that gave the identity's content hash its own column
 IDENTITY_COLUMN = 6
 
+#: held by a background checkpoint while it runs in SQLite, and by fork() (so a fork waits for it): a child must
+#: not inherit SQLite's mutexes and lock bookkeeping as a thread it does not have held them (re-scoring workers are
+#: forked after the log is open, and open the same file)
+_IN_SQLITE = threading.Lock()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_IN_SQLITE.acquire, after_in_parent=_IN_SQLITE.release,
+                        after_in_child=_IN_SQLITE.release)
+
 
 class SQLiteSession(SqlSession):
     def identity_sha(self) -> str:
@@ -269,7 +277,8 @@ class SQLiteStore(Store):
                 if stop.is_set():
                     return
                 try:
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    with _IN_SQLITE:
+                        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                     failed.clear()
                 except sqlite3.ProgrammingError:  # the store was closed
                     return
