@@ -164,18 +164,31 @@ def test_a_version_5_sqlite_log_verifies_as_it_is(tmp_path: Path) -> None:
     assert open_store(db, create=False).schema_version() == 5
 
 
-def test_migration_0006_recorded_without_its_column_is_refused(tmp_path: Path) -> None:
-    """A file that says it has the identity column but lost it is not verified as if it were a version-5 log."""
-    import sqlite3
-
-    db = str(tmp_path / "t.db")
+def test_migration_0006_recorded_without_its_column_is_refused(empty: tuple[str, str]) -> None:
+    """A database that says it has the identity column but lost it is not verified as if it were a version-5 log."""
+    kind, db = empty
+    migrate_cli(db)
     with EvidenceLog(db, KEY) as log:
         log.append_many([synthetic_scorecard(i, "acme") for i in range(3)])
-    with sqlite3.connect(db) as c:
-        c.execute("DROP INDEX scorecards_identity_input")
-        c.execute("ALTER TABLE scorecards DROP COLUMN input_sha256")
-    with pytest.raises(UnreadableDatabase, match="no such column: input_sha256"):
+    _raw(kind, db, "DROP INDEX scorecards_identity_input", "ALTER TABLE scorecards DROP COLUMN input_sha256")
+    with pytest.raises(UnreadableDatabase, match="input_sha256"):
         verify_db(db, pubkey=KEY.verifier)
+
+
+def _raw(kind: str, db: str, *statements: str) -> None:
+    """Statements run on the database behind Trace's back (an attacker with the file, or the server's owner)."""
+    if kind == "sqlite":
+        import sqlite3
+
+        with sqlite3.connect(db) as c:
+            for st in statements:
+                c.execute(st)
+        return
+    import psycopg
+
+    with psycopg.connect(db, autocommit=True) as c:
+        for st in statements:
+            c.execute(st)
 
 
 def test_a_column_added_before_its_migration_is_a_clear_error(tmp_path: Path) -> None:
@@ -197,18 +210,20 @@ def test_a_column_added_before_its_migration_is_a_clear_error(tmp_path: Path) ->
     assert open_store(db, create=False, migrate=False).schema_version() == 5  # nothing applied
 
 
-def test_an_identity_column_is_verified_whatever_version_the_file_claims(tmp_path: Path) -> None:
-    """A forged column is caught even when the file's record of migration 0006 was deleted with it."""
-    import sqlite3
-
-    db = str(tmp_path / "t.db")
-    cards = [synthetic_scorecard(i, "acme") for i in range(3)]
+def test_an_identity_column_is_verified_whatever_version_the_file_claims(empty: tuple[str, str]) -> None:
+    """A forged column is caught even when the database's record of migration 0006 was deleted with it (a server
+    database below the latest schema is refused outright)."""
+    kind, db = empty
+    migrate_cli(db)
     with EvidenceLog(db, KEY) as log:
-        log.append_many(cards)
-    with sqlite3.connect(db) as c:
-        c.execute("DROP TRIGGER scorecards_no_update")
-        c.execute("UPDATE scorecards SET input_sha256 = 'forged' WHERE seq = 1")
-        c.execute("DELETE FROM schema_migrations WHERE version = 6")
+        log.append_many([synthetic_scorecard(i, "acme") for i in range(3)])
+    trigger = "DROP TRIGGER scorecards_no_update" if kind == "sqlite" else "DROP TRIGGER scorecards_no_change ON scorecards"
+    _raw(kind, db, trigger, "UPDATE scorecards SET input_sha256 = 'forged' WHERE seq = 1",
+         "DELETE FROM schema_migrations WHERE version = 6")
+    if kind == "postgres":
+        with pytest.raises(UnreadableDatabase, match="run `trace store migrate"):
+            verify_db(db, pubkey=KEY.verifier)
+        return
     rep = verify_db(db, pubkey=KEY.verifier)
     assert [p.render() for p in rep.problems if "input_sha256" in p.render()], [p.render() for p in rep.problems]
     assert not rep.ok
