@@ -227,3 +227,19 @@ def test_an_identity_column_is_verified_whatever_version_the_file_claims(empty: 
     rep = verify_db(db, pubkey=KEY.verifier)
     assert [p.render() for p in rep.problems if "input_sha256" in p.render()], [p.render() for p in rep.problems]
     assert not rep.ok
+
+
+def test_a_version_5_log_with_a_mangled_body_is_reported_row_by_row(tmp_path: Path) -> None:
+    """Read as it is, a version-5 file's identities come from the bodies: a body that is not JSON any more is that
+    record's problem (verify names it), not a database that cannot be read."""
+    import sqlite3
+
+    db = str(tmp_path / "v5.db")
+    _version_5_log(db)
+    with sqlite3.connect(db) as c:
+        c.execute("DROP TRIGGER scorecards_no_update")
+        c.execute("DROP INDEX scorecards_identity_content")  # it reads the body: it would refuse the update
+        c.execute("UPDATE scorecards SET body = '{not json' WHERE seq = 2")
+    rep = verify_db(db, pubkey=KEY.verifier)
+    assert not rep.ok
+    assert any(p.seq == 2 and "not JSON" in p.render() for p in rep.problems), [p.render() for p in rep.problems]
