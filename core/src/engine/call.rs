@@ -662,13 +662,10 @@ impl CallCore {
                 }
                 return Ok((Action::Block, self.fallback(py)));
             }
-            self.outcome.injected = self
-                .plan
-                .prefixes
-                .iter()
-                .chain(self.plan.suffixes.iter())
-                .cloned()
-                .collect();
+            // into the outcome's own vector (cleared by its reset): no vector to allocate per turn
+            let injected = self.plan.prefixes.iter().chain(self.plan.suffixes.iter());
+            self.outcome.injected.clear();
+            self.outcome.injected.extend(injected.cloned());
             let spoken = self.py_text(py, text, &pieces)?;
             return Ok((Action::Modify, spoken.into_any()));
         }
