@@ -137,6 +137,19 @@ pub fn read_t(t: &Bound<'_, PyAny>) -> PyResult<Option<T>> {
     Ok(Some(T::float(f)))
 }
 
+/// [`read_t`] of a plain time ([`plain_t`]), read once; `None` when the time is not a plain one.
+#[inline]
+fn plain_time(t: &Bound<'_, PyAny>) -> Option<PyResult<Option<T>>> {
+    if t.is_none() {
+        return Some(Ok(None));
+    }
+    if let Ok(f) = t.downcast_exact::<PyFloat>() {
+        let v = f.value();
+        return v.is_finite().then_some(Ok(Some(T::float(v))));
+    }
+    t.is_exact_instance_of::<PyInt>().then(|| read_t(t))
+}
+
 pub(crate) fn plain_t(t: &Bound<'_, PyAny>) -> bool {
     if t.is_none() {
         return true;
@@ -1481,12 +1494,13 @@ fn at_boundary<'py, R>(
     let py = slf.py();
     let none = py.None().into_bound(py);
     let t = t.unwrap_or(&none);
-    let plain = text.is_exact_instance_of::<PyString>() && plain_t(t);
-    if !plain {
-        check_via_facade(slf, text, t, where_)?;
-    }
-    let text = text.downcast::<PyString>()?;
-    let tv = read_t(t)?;
+    let (text, tv) = match (text.downcast_exact::<PyString>(), plain_time(t)) {
+        (Ok(text), Some(tv)) => (text, tv?),
+        _ => {
+            check_via_facade(slf, text, t, where_)?;
+            (text.downcast::<PyString>()?, read_t(t)?)
+        }
+    };
     let mut me = slf.borrow_mut();
     if me.ended {
         // the facade raises (it reads the call: not while it is borrowed here)
