@@ -137,6 +137,19 @@ pub fn read_t(t: &Bound<'_, PyAny>) -> PyResult<Option<T>> {
     Ok(Some(T::float(f)))
 }
 
+/// [`read_t`] of a plain time ([`plain_t`]), read once; `None` when the time is not a plain one.
+#[inline]
+fn plain_time(t: &Bound<'_, PyAny>) -> Option<PyResult<Option<T>>> {
+    if t.is_none() {
+        return Some(Ok(None));
+    }
+    if let Ok(f) = t.downcast_exact::<PyFloat>() {
+        let v = f.value();
+        return v.is_finite().then_some(Ok(Some(T::float(v))));
+    }
+    t.is_exact_instance_of::<PyInt>().then(|| read_t(t))
+}
+
 pub(crate) fn plain_t(t: &Bound<'_, PyAny>) -> bool {
     if t.is_none() {
         return true;
@@ -255,8 +268,8 @@ impl CallCore {
             time: TimeParser::new(sh.time_func.as_ref().map(|f| f.clone_ref(py))),
             matches: Matches::reused(n_m),
             aux: Matches::reused(n_m),
-            scratch: Scratch::default(),
-            outcome: Outcome::default(),
+            scratch: Scratch::with_room(),
+            outcome: Outcome::with_room(),
             plan: Plan::default(),
             tracer: None,
             vars_gen: 0,
@@ -328,9 +341,10 @@ impl CallCore {
     /// Scan `text` into `self.matches` (or `self.aux`).
     fn scan_into(&mut self, view: &View, aux: bool) -> PyResult<()> {
         stage(Stage::Scan)?;
-        let sh = self.sh.clone();
+        // the fields borrowed apart: no clone of the shared engine (an atomic increment and decrement) per turn
         let out = if aux { &mut self.aux } else { &mut self.matches };
-        sh.program
+        self.sh
+            .program
             .matchers
             .scan(view, &self.vars, out, &mut self.scratch, self.tracer.as_mut())
     }
@@ -662,13 +676,10 @@ impl CallCore {
                 }
                 return Ok((Action::Block, self.fallback(py)));
             }
-            self.outcome.injected = self
-                .plan
-                .prefixes
-                .iter()
-                .chain(self.plan.suffixes.iter())
-                .cloned()
-                .collect();
+            // into the outcome's own vector (cleared by its reset): no vector to allocate per turn
+            let injected = self.plan.prefixes.iter().chain(self.plan.suffixes.iter());
+            self.outcome.injected.clear();
+            self.outcome.injected.extend(injected.cloned());
             let spoken = self.py_text(py, text, &pieces)?;
             return Ok((Action::Modify, spoken.into_any()));
         }
@@ -1476,6 +1487,43 @@ fn check_via_facade(
     Ok(())
 }
 
+/// A turn method's boundary: the facade's checks (which raise) unless the arguments are the plain ones and the call
+/// is open, then `run` on the call borrowed once, then the observers. One borrow of the call per turn: each borrow
+/// is an atomic read-modify-write of its flag, and there were three.
+fn at_boundary<'py, R>(
+    slf: &Bound<'py, CallCore>,
+    text: &Bound<'py, PyAny>,
+    t: Option<&Bound<'py, PyAny>>,
+    where_: &str,
+    role: &str,
+    run: impl FnOnce(&mut CallCore, &Bound<'py, PyString>, Option<T>) -> PyResult<R>,
+) -> PyResult<R> {
+    let py = slf.py();
+    let none = py.None().into_bound(py);
+    let t = t.unwrap_or(&none);
+    let (text, tv) = match (text.downcast_exact::<PyString>(), plain_time(t)) {
+        (Ok(text), Some(tv)) => (text, tv?),
+        _ => {
+            check_via_facade(slf, text, t, where_)?;
+            (text.downcast::<PyString>()?, read_t(t)?)
+        }
+    };
+    let mut me = slf.borrow_mut();
+    if me.ended {
+        // the facade raises (it reads the call: not while it is borrowed here)
+        drop(me);
+        check_via_facade(slf, text, t, where_)?;
+        me = slf.borrow_mut();
+    }
+    let got = run(&mut me, text, tv)?;
+    let observed = !me.observers.bind(py).is_empty();
+    drop(me);
+    if observed {
+        notify(py, slf, role, t);
+    }
+    Ok(got)
+}
+
 pub(crate) fn notify(py: Python<'_>, slf: &Bound<'_, CallCore>, role: &str, t: &Bound<'_, PyAny>) {
     let (observers, stored) = {
         let me = slf.borrow();
@@ -1523,17 +1571,9 @@ impl CallCore {
         t: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, Decision>> {
         let py = slf.py();
-        let none = py.None().into_bound(py);
-        let t = t.unwrap_or(&none);
-        let ok = text.is_exact_instance_of::<PyString>() && plain_t(t) && !slf.borrow().ended;
-        if !ok {
-            check_via_facade(slf, text, t, "agent_turn")?;
-        }
-        let text = text.downcast::<PyString>()?;
-        let tv = read_t(t)?;
-        let d = slf.borrow_mut().agent_turn_checked(py, text, tv)?;
-        notify(py, slf, "agent", t);
-        Ok(d)
+        at_boundary(slf, text, t, "agent_turn", "agent", |me, text, tv| {
+            me.agent_turn_checked(py, text, tv)
+        })
     }
 
     /// Feed a caller turn: it can open cues and set states; it is never blocked, and PII in it is redacted from
@@ -1541,17 +1581,10 @@ impl CallCore {
     #[pyo3(signature = (text, t=None))]
     fn caller_turn(slf: &Bound<'_, Self>, text: &Bound<'_, PyAny>, t: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
         let py = slf.py();
-        let none = py.None().into_bound(py);
-        let t = t.unwrap_or(&none);
-        let ok = text.is_exact_instance_of::<PyString>() && plain_t(t) && !slf.borrow().ended;
-        if !ok {
-            check_via_facade(slf, text, t, "caller_turn")?;
-        }
-        let text = text.downcast::<PyString>()?;
-        let tv = read_t(t)?;
-        slf.borrow_mut().caller_turn_checked(py, text, tv);
-        notify(py, slf, "caller", t);
-        Ok(())
+        at_boundary(slf, text, t, "caller_turn", "caller", |me, text, tv| {
+            me.caller_turn_checked(py, text, tv);
+            Ok(())
+        })
     }
 
     /// Keep a turn that is not speech (``system`` prompt, ``tool`` result) on the timeline. It is never scored;

@@ -262,12 +262,18 @@ fn char_upper(py: Python<'_>, c: char) -> String {
 /// An edit: replace original characters `start..end` with `repl` (`""` removes them, tidily).
 pub type Edit = (usize, usize, String);
 
+/// Pieces a plan may add after [`apply_edits`]: an injected prefix and suffix.
+const ROOM: usize = 2;
+
 /// Apply replacements (overlaps merge into the widest; removals tidy their own spacing). `apply_edits` of the
 /// Python gate, as pieces.
 pub fn apply_edits(py: Python<'_>, text: &Text<'_>, edits: &[Edit]) -> Vec<Piece> {
     let n = text.len();
     if edits.is_empty() {
-        return vec![Piece::Range(0, n)];
+        // room for the prefix and the suffix a plan may add: no reallocation on a turn with injected lines
+        let mut out = Vec::with_capacity(1 + ROOM);
+        out.push(Piece::Range(0, n));
+        return out;
     }
     // a turn has a few edits: sorted on the stack (a stable sort of a short slice does not allocate), and the
     // replacements borrowed from the edits until they become pieces
@@ -329,7 +335,7 @@ pub fn apply_edits(py: Python<'_>, text: &Text<'_>, edits: &[Edit]) -> Vec<Piece
             }
         }
     }
-    let mut out = Vec::with_capacity(merged.len() * 2 + 1);
+    let mut out = Vec::with_capacity(merged.len() * 2 + 1 + ROOM);
     let mut pos = 0;
     for (start, end, repl, upper) in merged {
         if start > pos {

@@ -70,6 +70,20 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// An outcome with room for a typical turn's findings and obligation changes: a call's first turns do not grow
+    /// its vectors (a growth is an allocation and the allocator's code, cold on a turn).
+    pub fn with_room() -> Outcome {
+        const ROOM: usize = 4;
+        Outcome {
+            violations: Vec::with_capacity(ROOM),
+            met: Vec::with_capacity(ROOM),
+            closed: Vec::with_capacity(ROOM),
+            pii_spans: Vec::with_capacity(ROOM),
+            seen: Vec::with_capacity(ROOM),
+            ..Outcome::default()
+        }
+    }
+
     pub fn reset(&mut self, turn: u32, t: Option<T>) {
         self.turn = turn;
         self.t = t;

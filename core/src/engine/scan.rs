@@ -889,6 +889,16 @@ pub struct Scratch {
     windows: Vec<(usize, usize)>,
 }
 
+impl Scratch {
+    /// Scratch with room for a typical turn's automaton hits, so that a call's first turns do not grow it.
+    pub fn with_room() -> Scratch {
+        Scratch {
+            hits: Vec::with_capacity(16),
+            ..Scratch::default()
+        }
+    }
+}
+
 /// The phrase keys, template atoms and regex atoms as one byte automaton (standard semantics: every hit), for a
 /// streamed turn, which carries its state from chunk to chunk and steps it over each chunk's new bytes only.
 ///

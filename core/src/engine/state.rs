@@ -190,6 +190,7 @@ impl TurnState {
             rule_satisfied: vec![None; rules],
             rule_unknown: vec![None; rules],
             rule_evaluated: vec![false; rules],
+            recorded: Vec::with_capacity(4), // a turn's recorded rules: not grown on the call's first finding
             ..Default::default()
         }
     }
