@@ -81,17 +81,28 @@ fn trimmed_ascii(c: u8) -> bool {
 
 fn is_sticky(py: Python<'_>, sticky: &Sticky, word: &str) -> bool {
     let b = word.as_bytes();
-    if word.is_ascii() {
+    if word.is_ascii() && word.len() <= 64 {
+        // most words, on the stack: what the general path below gives for an ASCII word, in the order that reads
+        // the fewest bytes (the tests of [`is_sticky_token`] first: they do not depend on letter case)
         let s = b.iter().position(|&c| !trimmed_ascii(c)).unwrap_or(b.len());
         let e = b.iter().rposition(|&c| !trimmed_ascii(c)).map_or(s, |e| e + 1);
-        // most words: ASCII letters once trimmed, read as themselves (see below), sticky only when listed
         let core = &b[s..e];
-        if (2..=32).contains(&core.len()) && core.iter().all(u8::is_ascii_alphabetic) {
-            let mut lower = [0u8; 32];
-            lower[..core.len()].copy_from_slice(core);
-            lower[..core.len()].make_ascii_lowercase();
-            return std::str::from_utf8(&lower[..core.len()]).is_ok_and(|w| sticky.words.contains(w));
+        if core.len() <= 1
+            || core
+                .iter()
+                .any(|&c| c.is_ascii_digit() || matches!(c, b'@' | b'.' | b'_' | b'-'))
+        {
+            return true;
         }
+        let mut lower = [0u8; 64];
+        let folded = super::incremental::ascii_lower(core, &mut lower);
+        if sticky.words.contains(folded) {
+            return true;
+        }
+        return !core.iter().all(u8::is_ascii_alphabetic) && {
+            let view = super::textview::View::of(folded);
+            (0..view.ntok()).any(|k| is_sticky_token(py, sticky, view.tok(k)))
+        };
     }
     // a word's slice runs to the next word, so it ends in whatever Python calls whitespace ("\u{a0}" too): all of
     // it is trimmed, or a number word before a no-break space would end the sticky run and release a detector's
@@ -206,6 +217,20 @@ pub struct StreamCore {
 impl StreamCore {
     fn append(&mut self, chunk: &str) {
         let base = self.chars;
+        if chunk.is_ascii() {
+            // most chunks: bytes are characters, and Python's ASCII whitespace is `\t` to `\r`, `\x1c` to `\x1f`
+            // and the space ([`py_isspace`])
+            for (n, &b) in chunk.as_bytes().iter().enumerate() {
+                let space = matches!(b, b'\t'..=b'\r' | 0x1c..=0x1f | b' ');
+                if self.prev_space && !space {
+                    self.word_starts.push(base + n);
+                }
+                self.prev_space = space;
+            }
+            self.buf.push_str(chunk);
+            self.chars += chunk.len();
+            return;
+        }
         let mut n = 0;
         for ch in chunk.chars() {
             let space = py_isspace(ch);
