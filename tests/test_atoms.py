@@ -91,3 +91,11 @@ def test_every_match_contains_an_atom(regex: str, texts: list[str]) -> None:
         m = re.search(regex, text)
         assert m is not None
         assert any(a in m.group(0).lower() for a in atoms)
+
+
+def test_posix_classes_only_inside_brackets() -> None:
+    """RE2 reads `[[:alpha:]]` as a POSIX class but `[:a]` as the class of ':' and 'a'."""
+    assert translate_re2("[[:alpha:]x]") == r"[\wx]"
+    assert translate_re2("[:a]|bbb:]ccc") == "[:a]|bbb:]ccc"
+    assert translate_re2("[]:a]|[^]x]") == "[]:a]|[^]x]"
+    assert extract_atoms("[:a]|bbb:]ccc") == []

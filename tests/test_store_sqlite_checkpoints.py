@@ -6,13 +6,18 @@ verifies is ``test_rescore.py::test_kill_9_then_resume_loses_nothing_acknowledge
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from trace_engine.evidence.signing import SigningKey
 from trace_engine.evidence.synthetic import synthetic_scorecard
+from trace_engine.store.interfaces import StoreError
 from trace_engine.store.log import EvidenceLog
+from trace_engine.store.sqlite import SQLiteStore
 from trace_engine.store.verify import verify_db
 
 KEY = SigningKey.generate()
@@ -53,3 +58,78 @@ def test_an_in_memory_store_has_nothing_to_checkpoint() -> None:
     with EvidenceLog(":memory:", KEY) as log, log.store.checkpoints_in_background():
         assert not _checkpointers()
         assert log.append(synthetic_scorecard(0)).status == "appended"
+
+
+def _no_checkpoints(conn: sqlite3.Connection) -> None:
+    """A connection on which every explicit checkpoint fails (as one on a full or failing disk would)."""
+
+    def deny(action: int, arg1: str | None, *_: object) -> int:
+        return sqlite3.SQLITE_DENY if action == sqlite3.SQLITE_PRAGMA and arg1 == "wal_checkpoint" else sqlite3.SQLITE_OK
+
+    conn.set_authorizer(deny)
+
+
+def test_a_checkpoint_that_keeps_failing_is_an_error_on_exit(tmp_path: Path) -> None:
+    """The WAL grows without bound while no checkpoint succeeds, and its frames are never synced: the run must hear
+    of it. Every commit stays in the WAL and the log verifies."""
+    db = tmp_path / "t.db"
+    with EvidenceLog(store=SQLiteStore(db, connect_hook=_no_checkpoints), key=KEY) as log:
+        with pytest.raises(StoreError, match="checkpoint"), log.store.checkpoints_in_background():
+            for start in range(0, 1200, 100):
+                log.append_many([synthetic_scorecard(i) for i in range(start, start + 100)])
+        assert not _checkpointers()
+        assert log.size("default") == 1200
+    assert verify_db(str(db), pubkey=KEY.verifier).ok
+
+
+def test_an_error_in_the_run_is_not_masked_by_a_failing_checkpoint(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    with EvidenceLog(store=SQLiteStore(db, connect_hook=_no_checkpoints), key=KEY) as log:
+        with pytest.raises(KeyError), log.store.checkpoints_in_background():
+            log.append_many([synthetic_scorecard(i) for i in range(300)])
+            raise KeyError("the run's own error")
+        assert not _checkpointers()
+
+
+def test_closing_the_store_inside_the_context(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    log = EvidenceLog(db, KEY)
+    with log.store.checkpoints_in_background():
+        log.append_many([synthetic_scorecard(i) for i in range(300)])
+        log.close()
+    assert not _checkpointers()
+    assert verify_db(str(db), pubkey=KEY.verifier).ok
+
+
+def test_a_fork_waits_for_a_checkpoint_in_progress(tmp_path: Path) -> None:
+    """`trace rescore` forks its workers after opening the log, and even a read's commit wakes the checkpointer: a
+    child forked while that thread is inside SQLite inherits SQLite's mutexes as that thread held them (and its
+    locks' bookkeeping), then opens the same file (a worker looks up what each call supersedes) and can hang on
+    them. A fork therefore waits for a checkpoint in progress. Here the checkpointer is held inside its statement
+    (SQLite's trace callback runs within sqlite3_step) until the parent has forked, or for 1 s."""
+    entered, left, forked = threading.Event(), threading.Event(), threading.Event()
+
+    def hold_the_checkpoint(conn: sqlite3.Connection) -> None:
+        def trace(statement: str) -> None:
+            if "wal_checkpoint" in statement and not entered.is_set():
+                entered.set()
+                forked.wait(1.0)
+                left.set()
+
+        conn.set_trace_callback(trace)
+
+    with EvidenceLog(store=SQLiteStore(tmp_path / "t.db", connect_hook=hold_the_checkpoint), key=KEY) as log:
+        with log.store.checkpoints_in_background():
+            log.append(synthetic_scorecard(0))
+            assert entered.wait(30)
+            r, w = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # the child: was the checkpointer still inside SQLite?
+                os.write(w, b"0" if left.is_set() else b"1")
+                os._exit(0)
+            forked.set()
+            os.close(w)
+            inside = os.read(r, 1)
+            os.close(r)
+            os.waitpid(pid, 0)
+        assert inside == b"0", "forked while the checkpointer was inside SQLite"

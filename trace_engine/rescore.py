@@ -680,10 +680,12 @@ def rescore(
                     take([piece for shard in taken for piece in shard], outcomes)
     finally:
         _FORKED.pop(config_json, None)
-        background.close()
-        if log is not None:
-            summary.relinked = log.relinked
-            log.close()
+        try:
+            background.close()  # raises when the WAL could not be checkpointed: the log is closed all the same
+        finally:
+            if log is not None:
+                summary.relinked = log.relinked
+                log.close()
     return summary
 
 

@@ -93,6 +93,10 @@ class SqlSession:
         """SQL for the JSON value at ``path`` inside the text ``column`` (``NULL`` when absent)."""
         return f"json_extract({column}, '$.{'.'.join(path)}')"
 
+    def identity_sha(self) -> str:
+        """SQL for a scorecard row's input sha256: the ``input_sha256`` column (migration 0006)."""
+        return "input_sha256"
+
     def contains(self, column: str) -> str:
         """SQL true when the text ``column`` contains the bound ``?`` as a substring (case-sensitive, no wildcards:
         a ``%`` or ``_`` in the search is itself)."""
@@ -405,7 +409,7 @@ class SqlSession:
         return self._scan(
             "SELECT seq, 's', call_id, agent_id, product, config_etag, engine_version, verdict, scored_at, call_at, "
             f"findings, blocked_turns, modified_turns, packs_enforced, {self.BODY_BYTES}, leaf_hash, prev_hash, "
-            "audit_hash, supersedes, input_sha256 FROM scorecards WHERE tenant = ? ORDER BY seq",
+            f"audit_hash, supersedes, {self.identity_sha()} FROM scorecards WHERE tenant = ? ORDER BY seq",
             (tenant,),
         )
 

@@ -62,6 +62,7 @@ def translate_re2(regex: str) -> str:
     out: list[str] = []
     i = 0
     n = len(regex)
+    in_class = False  # inside a bracket expression: only there is `[:alpha:]` a POSIX class
     while i < n:
         ch = regex[i]
         if ch == "\\" and i + 1 < n:
@@ -94,12 +95,23 @@ def translate_re2(regex: str) -> str:
             out.append("(?P<")  # RE2's (?<name>...) is Python's (?P<name>...)
             i += 3
             continue
-        if ch == "[" and regex.startswith("[:", i):
+        if ch == "[" and in_class and regex.startswith("[:", i):
             end = regex.find(":]", i + 2)
             if end > 0:
                 out.append(r"\w")
                 i = end + 2
                 continue
+        if ch == "[" and not in_class:
+            # a bracket expression opens (outside one, `[:a]` is the class of ":" and "a"); a `^` and a `]` right
+            # after it are its own
+            in_class = True
+            j = i + 1 + (regex.startswith("^", i + 1))
+            j += regex.startswith("]", j)
+            out.append(regex[i:j])
+            i = j
+            continue
+        if ch == "]" and in_class:
+            in_class = False
         out.append(ch)
         i += 1
     return "".join(out)

@@ -43,7 +43,28 @@ sqlite3.register_adapter(bytes, bytes)
 sqlite3.register_adapter(type(None), {}.get)
 
 
+#: the migration that gave the identity's content hash its own column
+IDENTITY_COLUMN = 6
+
+#: held by a background checkpoint while it runs in SQLite, and by fork() (so a fork waits for it): a child must
+#: not inherit SQLite's mutexes and lock bookkeeping as a thread it does not have held them (re-scoring workers are
+#: forked after the log is open, and open the same file)
+_IN_SQLITE = threading.Lock()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_IN_SQLITE.acquire, after_in_parent=_IN_SQLITE.release,
+                        after_in_child=_IN_SQLITE.release)
+
+
 class SQLiteSession(SqlSession):
+    def identity_sha(self) -> str:
+        # a file is read as it is (`trace verify` never migrates): below 0006 the hash is only in the signed body.
+        # A column that is there is read whatever the file says of its version (so verify holds it to the body)
+        cols = {r[1] for r in self._all("PRAGMA table_info(scorecards)")}
+        if "input_sha256" in cols or self.store.schema_version() >= IDENTITY_COLUMN:
+            return "input_sha256"
+        # (a body that is not JSON any more is that record's problem, which verify reports: not an error here)
+        return f"CASE WHEN json_valid(body) THEN {self.json_text('body', 'scorecard', 'input', 'sha256')} END"
+
     def table_exists(self, table: str) -> bool:
         return self._one("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)) is not None
 
@@ -194,8 +215,9 @@ class SQLiteStore(Store):
             session.conn.execute("COMMIT")
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: {exc}", exc) from exc
-        if self._checkpoint_due is not None:
-            self._checkpoint_due.set()
+        due = self._checkpoint_due  # read once: another thread may leave checkpoints_in_background() meanwhile
+        if due is not None:
+            due.set()
 
     @contextmanager
     def checkpoints_in_background(self) -> Iterator[None]:
@@ -209,7 +231,8 @@ class SQLiteStore(Store):
         of the GIL while it runs). Nothing else changes: every commit is as atomic and as durable as before (WAL
         frames written at commit, synced at the next checkpoint, as SQLite's own would), a process killed at any
         point loses no commit, and a checkpoint interrupted by a crash is finished by the next connection. On exit
-        the thread is joined and SQLite's own policy restored."""
+        the thread is joined and SQLite's own policy restored; when the last checkpoint failed (a full or failing
+        disk) and one more on exit fails too, :class:`StoreError` says so (never over an error already raised)."""
         if self._memory or self._checkpoint_due is not None:
             yield
             return
@@ -221,8 +244,9 @@ class SQLiteStore(Store):
         conn = self._conn()
         conn.execute("PRAGMA wal_autocheckpoint = 0")
         due, stop = threading.Event(), threading.Event()
-        checkpointer = threading.Thread(target=self._checkpoint_loop, args=(own, due, stop), name="trace-wal-checkpoint",
-                                        daemon=True)
+        failed: list[sqlite3.Error] = []  # the last checkpoint's error, until one succeeds
+        checkpointer = threading.Thread(target=self._checkpoint_loop, args=(own, due, stop, failed),
+                                        name="trace-wal-checkpoint", daemon=True)
         checkpointer.start()
         self._checkpoint_due = due
         try:
@@ -232,9 +256,21 @@ class SQLiteStore(Store):
             stop.set()
             due.set()
             checkpointer.join()
-            conn.execute("PRAGMA wal_autocheckpoint = 1000")
+            try:
+                conn.execute("PRAGMA wal_autocheckpoint = 1000")
+            except sqlite3.ProgrammingError:  # the store was closed inside: its last connection checkpointed
+                failed.clear()
+        if failed:
+            # the WAL grew unchecked and its frames were never synced: one more try here, else the caller hears of it
+            try:
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            except sqlite3.Error as exc:
+                raise StoreError(f"{self.path}: the write-ahead log could not be checkpointed ({exc}); the commits are "
+                                 "in it, and the next checkpoint moves them into the database", exc) from exc
 
-    def _checkpoint_loop(self, conn: sqlite3.Connection, due: threading.Event, stop: threading.Event) -> None:
+    def _checkpoint_loop(
+        self, conn: sqlite3.Connection, due: threading.Event, stop: threading.Event, failed: list[sqlite3.Error]
+    ) -> None:
         try:
             while True:
                 due.wait()
@@ -242,9 +278,13 @@ class SQLiteStore(Store):
                 if stop.is_set():
                     return
                 try:
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                except sqlite3.Error:  # busy or failing: the next commit asks again, and closing checkpoints the rest
-                    pass
+                    with _IN_SQLITE:
+                        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    failed.clear()
+                except sqlite3.ProgrammingError:  # the store was closed
+                    return
+                except sqlite3.Error as exc:  # the next commit asks again; the context's exit reports a last failure
+                    failed[:] = [exc]
         finally:
             with self._lock:
                 if conn in self._conns:
@@ -330,8 +370,11 @@ class SQLiteStore(Store):
             for m in migrations("sqlite"):
                 if m.version in applied or (target is not None and m.version > target):
                     continue
-                for statement in _statements(m.sql):
-                    conn.execute(statement)
+                try:
+                    for statement in _statements(m.sql):
+                        conn.execute(statement)
+                except sqlite3.Error as exc:  # as the PostgreSQL store says it (the transaction rolls back)
+                    raise StoreError(f"{self.path}: migration {m.filename} failed: {exc}", exc) from exc
                 conn.execute(
                     "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)",
                     (m.version, m.name, int(time.time() * 1000)),
