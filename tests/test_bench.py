@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from trace_engine import bench
+from trace_engine.gate.engine import Engine
 from trace_engine.transcripts import Transcript
 
 REPO = Path(__file__).resolve().parents[1]
@@ -89,6 +90,17 @@ def test_run_reports_every_key_the_issue_names(monkeypatch):
     assert result["stream"]["whole_vs_streamed_1000"]["texts"] >= 1
     assert set(result["ratios"]) >= {"gate_p99_min_over_single_pass", "reference_p99_min_over_gate"}
     json.dumps(result)
+
+
+def test_the_streamed_turn_is_a_mid_call_turn_whose_feeds_release_text():
+    # a call's first turn in modify mode is held whole (a call-start disclosure may still be prefixed), so timing
+    # it would never pay for the hold-back and the release: the timed turn follows a compliant opening
+    engine = Engine.from_config(bench.default_gate_config())
+    opening = engine.start_call("opening", metadata={"direction": "outbound"}).agent_turn(bench.OPENING_TURN)
+    assert opening.action == "pass" and opening.text == bench.OPENING_TURN
+    texts = ["I can help you with that. Which city would you like to fly to, and on which date would you leave? " * 3]
+    result = bench.stream_over_whole(engine, texts, 1)
+    assert result["released_by_feeds"] > 0.5  # the rest is the hold-back at the end
 
 
 def test_without_the_source_tree_the_reference_is_skipped_and_says_why(monkeypatch, tmp_path):

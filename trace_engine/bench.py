@@ -25,10 +25,11 @@ keeping each turn's own cost. Percentiles interpolate linearly between closest r
 **Also.** ``stream``: every agent turn cut into 2-word chunks and fed to ``agent_stream`` (per-chunk percentiles,
 min-of-N), and ``streamed_over_whole_1000``: the cost of streaming a 1,000-character turn in 2-word chunks
 (``agent_stream`` through ``close``) over checking it whole (``agent_turn``), median over 1,000-character turns
-made of consecutive agent turns. ``by_length``: cost per turn from 50 to 10,000 characters; ``by_phrases``: cost
-per turn with 1,000 to 100,000 blocked phrases (three-word phrases drawn from the corpus vocabulary), compile time
-included; one pack holds at most ``LIMITS.phrases`` (50,000), so beyond that the rest go to generated packs, as a
-deployment would split them. ``memory_mb``: resident memory the default gate adds to a fresh interpreter.
+made of consecutive agent turns, each said after a compliant opening turn (untimed) so that the feeds release
+text as they do in the middle of a call. ``by_length``: cost per turn from 50 to 10,000 characters;
+``by_phrases``: cost per turn with 1,000 to 100,000 blocked phrases (three-word phrases drawn from the corpus
+vocabulary), compile time included; one pack holds at most ``LIMITS.phrases`` (50,000), so beyond that the rest go
+to generated packs, as a deployment would split them. ``memory_mb``: resident memory the default gate adds to a fresh interpreter.
 """
 
 from __future__ import annotations
@@ -492,12 +493,24 @@ def run_stream(engine: Engine, calls: Sequence[Transcript], max_turns: int, runs
     return {**out, "turns": min(max_turns, len(agent_texts(calls))), "max_holdback_chars": holdback}
 
 
+#: what a compliant agent says first (identity, recording notice, automated assistant, opt-out): said, untimed,
+#: before each text :func:`stream_over_whole` times, so the timed turn is a turn in the middle of a call. A first
+#: turn is no fair sample: in modify mode a stream holds all of it (a call-start disclosure may still be prefixed),
+#: so its feeds would release nothing and never pay for the hold-back and the release.
+OPENING_TURN = (
+    "Hi, this is Sam from Acme. This call may be recorded. I am an automated assistant. "
+    "If you would like us to stop calling, just say stop."
+)
+
+
 def stream_over_whole(engine: Engine, texts: Sequence[str], runs: int, phase: Phase = _no_phase) -> dict[str, Any]:
     """Each text checked whole (``agent_turn``) and streamed in 2-word chunks (``agent_stream`` .. ``close``), in
-    fresh calls, alternating which goes first; the ratio of the medians of the per-text minimums."""
+    fresh calls after :data:`OPENING_TURN`, alternating which goes first; the ratio of the medians of the per-text
+    minimums. ``released_by_feeds``: the share of the streamed text the feeds released before ``close``."""
     clock = time.perf_counter_ns
     whole: list[list[int]] = []
     streamed: list[list[int]] = []
+    released = spoken = 0
     for r in range(runs):
         tick = phase(f"streamed vs whole run {r + 1}/{runs}", len(texts))
         w_run: list[int] = []
@@ -508,6 +521,7 @@ def stream_over_whole(engine: Engine, texts: Sequence[str], runs: int, phase: Ph
             pieces = chunks(text)
             for which in ((0, 1) if (i + r) % 2 == 0 else (1, 0)):
                 call = engine.start_call(f"sw-{r}-{i}-{which}", metadata={"direction": "outbound"})
+                call.agent_turn(OPENING_TURN)
                 if which == 0:
                     started = clock()
                     call.agent_turn(text)
@@ -519,6 +533,8 @@ def stream_over_whole(engine: Engine, texts: Sequence[str], runs: int, phase: Ph
                         stream.feed(piece)
                     stream.close()
                     s_run.append(clock() - started)
+                    released += len(stream.emitted)
+                    spoken += len(stream.emitted) + len(stream.tail)
         whole.append(w_run)
         streamed.append(s_run)
     w, s = summary(whole), summary(streamed)
@@ -528,6 +544,7 @@ def stream_over_whole(engine: Engine, texts: Sequence[str], runs: int, phase: Ph
         "chunks": round(sum(len(chunks(t)) for t in texts) / len(texts)) if texts else 0,
         "whole_p50_min_us": w["p50_min_us"],
         "streamed_p50_min_us": s["p50_min_us"],
+        "released_by_feeds": round(released / spoken, 3) if spoken else None,
         "ratio": round(s["p50_min_us"] / w["p50_min_us"], 2) if w["p50_min_us"] else None,
     }
 

@@ -42,7 +42,7 @@ use super::call::CallCore;
 use super::clock::{fault, Stage};
 use super::scan::{Matches, RegexCarry, Scratch, Settled};
 use super::textview::{Hit, View};
-use crate::text::detectors::{Kind as DetKind, Precheck};
+use crate::text::detectors::{Kind as DetKind, Precheck, Runs};
 use crate::text::words::is_number_pass_word;
 use crate::text::NormalizedText;
 
@@ -122,10 +122,27 @@ pub struct Incremental {
     det_all_frozen: bool,
     /// `(start, end, digits)`: the digits in `view.nt.text[start..end]`, final text from the split on
     det_digits: (usize, usize, usize),
+    /// `(first, upto, runs, dot)`: the runs ([`Runs`]) of tokens `first..upto` (final ones, from the split on) and
+    /// whether one of them is `dot`
+    det_runs: (usize, usize, Runs, bool),
     fed: u64,
     /// the call's `vars_gen` the matches were computed under
     gen: u64,
     pub work: Work,
+}
+
+/// `src` lower-cased into `buf`, as a `str`: `""` when it is not ASCII or longer than `buf` (a word's letters, on
+/// the stack, without a UTF-8 check per word).
+#[inline]
+pub(crate) fn ascii_lower<'a>(src: &[u8], buf: &'a mut [u8]) -> &'a str {
+    if src.len() > buf.len() || !src.is_ascii() {
+        return "";
+    }
+    let out = &mut buf[..src.len()];
+    out.copy_from_slice(src);
+    out.make_ascii_lowercase();
+    // SAFETY: ASCII bytes (checked above) are UTF-8
+    unsafe { std::str::from_utf8_unchecked(out) }
 }
 
 /// Whether `word` (a previous word: its characters, then its whitespace) lets the normalizer restart after it.
@@ -143,10 +160,7 @@ pub(crate) fn restarts_after(word: &[u8]) -> bool {
     if letters > lower.len() {
         return true; // longer than any number word
     }
-    for (d, s) in lower.iter_mut().zip(&word[..letters]) {
-        *d = s.to_ascii_lowercase();
-    }
-    let w = std::str::from_utf8(&lower[..letters]).unwrap_or("");
+    let w = ascii_lower(&word[..letters], &mut lower);
     w != "and" && !is_number_pass_word(w)
 }
 
@@ -217,10 +231,7 @@ fn plain_class(word: &[u8]) -> Plain {
         return Plain::Not; // a word glued to an apostrophe (a possessive): keep it simple, not plain
     }
     let mut lower = [0u8; 16];
-    for (d, s) in lower.iter_mut().zip(&core[lead..lead + body]) {
-        *d = s.to_ascii_lowercase();
-    }
-    let w = std::str::from_utf8(&lower[..body]).unwrap_or("");
+    let w = ascii_lower(&core[lead..lead + body], &mut lower);
     if body == head {
         return match w {
             "a" | "i" => Plain::Lone,
@@ -267,10 +278,7 @@ fn no_joiner(word: &[u8]) -> bool {
         return false;
     }
     let mut lower = [0u8; 16];
-    for (d, s) in lower.iter_mut().zip(&core[lead..lead + body]) {
-        *d = s.to_ascii_lowercase();
-    }
-    let w = std::str::from_utf8(&lower[..body]).unwrap_or("");
+    let w = ascii_lower(&core[lead..lead + body], &mut lower);
     !matches!(
         w,
         "and" | "at" | "dot" | "dash" | "hyphen" | "underscore" | "sign" | "symbol" | "rate"
@@ -326,6 +334,7 @@ impl Incremental {
             det_clean: 0,
             det_all_frozen: false,
             det_digits: (0, 0, 0),
+            det_runs: (usize::MAX, 0, Runs::default(), false),
             fed: 0,
             gen: call.vars_gen,
             work: Work::default(),
@@ -582,11 +591,28 @@ impl Incremental {
         self.det_digits = (from, fin, counted);
         let digits = counted + count(&nt.text[fin..]);
         let mut pre = Precheck::of_text(&nt.text[base..], digits);
-        if pre.may(DetKind::Email) && !(first..nt.len()).any(|k| nt.token(k) == "dot") {
-            pre.rule_out(DetKind::Email); // every domain has a dot: the detector looks for one first
-        }
         if pre.any_may() {
-            pre.rule_out_short_runs(nt, first);
+            // the tokens from the split on: their runs and whether one is `dot`, the final ones looked at once
+            if self.det_runs.0 != first {
+                self.det_runs = (first, first, Runs::default(), false);
+            }
+            let (_, upto, runs, dot) = &mut self.det_runs;
+            while *upto < self.frozen_toks.min(nt.len()) {
+                let tok = nt.token(*upto);
+                runs.step(tok, nt.is_digits[*upto], true);
+                *dot |= tok == "dot";
+                *upto += 1;
+            }
+            let (mut runs, mut dot) = (*runs, *dot);
+            for k in *upto..nt.len() {
+                let tok = nt.token(k);
+                runs.step(tok, nt.is_digits[k], true);
+                dot |= tok == "dot";
+            }
+            if pre.may(DetKind::Email) && !dot {
+                pre.rule_out(DetKind::Email); // every domain has a dot: the detector looks for one first
+            }
+            pre.rule_out_by_runs(&runs); // what `rule_out_short_runs` gives, every token looked at
         }
         if !pre.any_may() {
             // what `detector_hits` would say of the view from the split on, without building it

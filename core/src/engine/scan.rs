@@ -952,19 +952,25 @@ fn carry_on<A: Automaton>(
         Some(s) => StateID::new(s as usize).ok()?,
         None => a.start_state(Anchored::No).ok()?,
     };
-    let mut at_stop = if stop == from { Some(sid) } else { None };
-    for (i, &b) in (from..).zip(&text[from..]) {
-        sid = a.next_state(Anchored::No, sid, b);
-        if a.is_match(sid) {
-            for k in 0..a.match_len(sid) {
-                hits.push((i + 1, a.match_pattern(sid, k).as_u32()));
+    let mut step = |sid: StateID, from: usize, upto: usize| {
+        let mut sid = sid;
+        for (i, &b) in (from..).zip(&text[from..upto]) {
+            sid = a.next_state(Anchored::No, sid, b);
+            if a.is_match(sid) {
+                for k in 0..a.match_len(sid) {
+                    hits.push((i + 1, a.match_pattern(sid, k).as_u32()));
+                }
             }
         }
-        if i + 1 == stop {
-            at_stop = Some(sid);
-        }
+        sid
+    };
+    if stop < from || stop > text.len() {
+        step(sid, from, text.len());
+        return None;
     }
-    at_stop.map(|s| s.as_u32())
+    sid = step(sid, from, stop);
+    step(sid, stop, text.len());
+    Some(sid.as_u32())
 }
 
 impl Matchers {

@@ -27,6 +27,7 @@
 //! `_close_turn`).
 
 use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString};
@@ -42,14 +43,71 @@ use super::textview::{py_str_lossless_offsets, py_text};
 
 /// Words that can be part of a detector hit spanning several words (numbers, spelled symbols).
 pub struct Sticky {
-    pub words: HashSet<String>,
+    pub words: HashSet<String, BuildHasherDefault<Fnv>>,
+}
+
+/// FNV-1a: the sticky words are a few dozen short, fixed words looked up once per streamed word, where SipHash's
+/// setup costs more than the lookup (no hostile input can crowd a set it cannot add to).
+#[derive(Default)]
+pub struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+/// Characters trimmed from a word before it is looked at: whatever Python calls whitespace and sentence punctuation.
+fn trimmed(c: char) -> bool {
+    if c.is_ascii() {
+        trimmed_ascii(c as u8)
+    } else {
+        py_isspace(c)
+    }
+}
+
+/// [`trimmed`] for an ASCII character (Python's ASCII whitespace: `\t` to `\r`, `\x1c` to `\x1f` and the space).
+fn trimmed_ascii(c: u8) -> bool {
+    matches!(c, b'\t'..=b'\r' | 0x1c..=0x1f | b' ' | b',' | b';' | b':' | b'!' | b'?' | b'"' | b'(' | b')' | b'[' | b']')
 }
 
 fn is_sticky(py: Python<'_>, sticky: &Sticky, word: &str) -> bool {
+    let b = word.as_bytes();
+    if word.is_ascii() && word.len() <= 64 {
+        // most words, on the stack: what the general path below gives for an ASCII word, in the order that reads
+        // the fewest bytes (the tests of [`is_sticky_token`] first: they do not depend on letter case)
+        let s = b.iter().position(|&c| !trimmed_ascii(c)).unwrap_or(b.len());
+        let e = b.iter().rposition(|&c| !trimmed_ascii(c)).map_or(s, |e| e + 1);
+        let core = &b[s..e];
+        if core.len() <= 1
+            || core
+                .iter()
+                .any(|&c| c.is_ascii_digit() || matches!(c, b'@' | b'.' | b'_' | b'-'))
+        {
+            return true;
+        }
+        let mut lower = [0u8; 64];
+        let folded = super::incremental::ascii_lower(core, &mut lower);
+        if sticky.words.contains(folded) {
+            return true;
+        }
+        return !core.iter().all(u8::is_ascii_alphabetic) && {
+            let view = super::textview::View::of(folded);
+            (0..view.ntok()).any(|k| is_sticky_token(py, sticky, view.tok(k)))
+        };
+    }
     // a word's slice runs to the next word, so it ends in whatever Python calls whitespace ("\u{a0}" too): all of
     // it is trimmed, or a number word before a no-break space would end the sticky run and release a detector's
     // digits before the detector has seen them whole
-    let core = word.trim_matches(|c: char| py_isspace(c) || ",;:!?\"()[]".contains(c));
+    let core = word.trim_matches(trimmed);
     if core.is_empty() {
         return true;
     }
@@ -119,6 +177,9 @@ pub struct StreamCore {
     py_chunks: Option<Vec<Py<PyString>>>,
     /// character index where each word starts, and whether the last character was whitespace
     word_starts: Vec<usize>,
+    /// whether each complete word is sticky, as far as the hold-back looked ([`StreamCore::hold_from`]): a long
+    /// sticky run is looked at once, not on every feed that holds it back
+    sticky_words: Vec<u8>,
     prev_space: bool,
     /// whether the turn so far is ASCII (characters are bytes: no per-feed pass over the buffer to find out)
     ascii: bool,
@@ -156,6 +217,20 @@ pub struct StreamCore {
 impl StreamCore {
     fn append(&mut self, chunk: &str) {
         let base = self.chars;
+        if chunk.is_ascii() {
+            // most chunks: bytes are characters, and Python's ASCII whitespace is `\t` to `\r`, `\x1c` to `\x1f`
+            // and the space ([`py_isspace`])
+            for (n, &b) in chunk.as_bytes().iter().enumerate() {
+                let space = matches!(b, b'\t'..=b'\r' | 0x1c..=0x1f | b' ');
+                if self.prev_space && !space {
+                    self.word_starts.push(base + n);
+                }
+                self.prev_space = space;
+            }
+            self.buf.push_str(chunk);
+            self.chars += chunk.len();
+            return;
+        }
         let mut n = 0;
         for ch in chunk.chars() {
             let space = py_isspace(ch);
@@ -171,7 +246,7 @@ impl StreamCore {
     }
 
     /// The original offset before which nothing can change any more.
-    fn safe_end(&self, py: Python<'_>, text: &Text<'_>, hold_words: usize, sticky: &Sticky) -> usize {
+    fn safe_end(&mut self, py: Python<'_>, text: &Text<'_>, hold_words: usize, sticky: &Sticky) -> usize {
         let starts = &self.word_starts;
         if starts.is_empty() {
             return self.chars;
@@ -181,22 +256,40 @@ impl StreamCore {
         if starts.len() <= held {
             return 0;
         }
-        self.hold_from(py, text, starts.len() - held, sticky)
+        let i = starts.len() - held;
+        Self::hold_from(&mut self.sticky_words, starts, self.chars, py, text, i, sticky)
     }
 
     /// Where the safe text ends when word `i` is held: the run of sticky words before it is held too (a detector may
-    /// still join them to it), and one more word.
-    fn hold_from(&self, py: Python<'_>, text: &Text<'_>, mut i: usize, sticky: &Sticky) -> usize {
-        let starts = &self.word_starts;
-        let word = |k: usize| -> &str {
-            let end = if k + 1 < starts.len() {
-                starts[k + 1]
-            } else {
-                self.chars
+    /// still join them to it), and one more word. Whether a complete word (one with a word after it: its text is
+    /// final) is sticky is looked at once and kept in `seen` (0: not yet, 1: no, 2: yes).
+    fn hold_from(
+        seen: &mut Vec<u8>,
+        starts: &[usize],
+        chars: usize,
+        py: Python<'_>,
+        text: &Text<'_>,
+        mut i: usize,
+        sticky: &Sticky,
+    ) -> usize {
+        let complete = starts.len().saturating_sub(1);
+        if seen.len() < complete {
+            seen.resize(complete, 0);
+        }
+        while i > 0 {
+            let k = i - 1;
+            let word_is_sticky = match seen.get(k).copied() {
+                Some(0) => {
+                    let got = is_sticky(py, sticky, text.slice(starts[k], starts[k + 1]));
+                    seen[k] = 1 + u8::from(got);
+                    got
+                }
+                Some(known) => known == 2,
+                None => is_sticky(py, sticky, text.slice(starts[k], chars)), // the last word, still growing
             };
-            text.slice(starts[k], end)
-        };
-        while i > 0 && is_sticky(py, sticky, word(i - 1)) {
+            if !word_is_sticky {
+                break;
+            }
             i -= 1;
         }
         i = i.saturating_sub(1); // one more word: the local part of a spoken email, or a number's lead-in
@@ -273,7 +366,8 @@ impl StreamCore {
                         s
                     } else {
                         let word = self.word_starts.partition_point(|&w| w <= s).saturating_sub(1);
-                        self.hold_from(py, text, word, sticky).min(s)
+                        let (seen, starts) = (&mut self.sticky_words, &self.word_starts);
+                        Self::hold_from(seen, starts, self.chars, py, text, word, sticky).min(s)
                     };
                     moved = true;
                 }
@@ -397,6 +491,7 @@ impl StreamCore {
             chars: 0,
             py_chunks: None,
             word_starts: Vec::with_capacity(TURN_TOKENS),
+            sticky_words: Vec::with_capacity(TURN_TOKENS),
             prev_space: true,
             ascii: true,
             emitted: String::with_capacity(TURN_CHARS),

@@ -505,6 +505,34 @@ pub fn detect(kind: Kind, nt: &NormalizedText, exempt: &Exempt) -> Vec<Hit> {
     (kind.spec().run)(&mut Ctx::new(nt), exempt)
 }
 
+/// The longest run of consecutive digit tokens (in digits) and of consecutive MBI candidate tokens (in characters,
+/// [`mbi::candidate`]) of the tokens given one by one ([`Runs::step`]), and the runs the last ones are in: what
+/// [`Precheck::rule_out_short_runs`] reads. A stream carries them over its final tokens.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Runs {
+    digits: usize,
+    most_digits: usize,
+    cands: usize,
+    most_cands: usize,
+}
+
+impl Runs {
+    /// The next token (`cands`: whether MBI candidates are counted; when not, `most_cands` stays 0).
+    #[inline]
+    pub fn step(&mut self, tok: &str, is_digits: bool, cands: bool) {
+        self.digits = if is_digits { self.digits + tok.len() } else { 0 };
+        self.most_digits = self.most_digits.max(self.digits);
+        if cands {
+            self.cands = if mbi::candidate(tok, is_digits) {
+                self.cands + tok.len()
+            } else {
+                0
+            };
+            self.most_cands = self.most_cands.max(self.cands);
+        }
+    }
+}
+
 /// [`possible`] per kind for one text, each computed at most once (the cheap digit count first), so that a caller
 /// that looks before building its requests ([`Precheck::any`]) and [`detect_many_checked`] share the work.
 pub struct Precheck {
@@ -558,30 +586,24 @@ impl Precheck {
         const NUMERIC: [Kind; 4] = [Kind::CreditCard, Kind::UsPhone, Kind::Ssn, Kind::AbaRouting];
         let want_digits = if NUMERIC.iter().any(|&k| self.may(k)) { 13 } else { 0 };
         let want_cands = if self.may(Kind::Mbi) { 11 } else { 0 };
-        let (mut digits, mut most_digits, mut cands, mut most_cands) = (0, 0, 0, 0);
+        let mut runs = Runs::default();
         for k in first..nt.len() {
-            if most_digits >= want_digits && most_cands >= want_cands {
+            if runs.most_digits >= want_digits && runs.most_cands >= want_cands {
                 break; // nothing more to rule out
             }
-            let tok = nt.token(k);
-            let is_digits = nt.is_digits[k];
-            digits = if is_digits { digits + tok.len() } else { 0 };
-            most_digits = most_digits.max(digits);
-            if want_cands > 0 {
-                cands = if mbi::candidate(tok, is_digits) {
-                    cands + tok.len()
-                } else {
-                    0
-                };
-                most_cands = most_cands.max(cands);
-            }
+            runs.step(nt.token(k), nt.is_digits[k], want_cands > 0);
         }
+        self.rule_out_by_runs(&runs);
+    }
+
+    /// [`Precheck::rule_out_short_runs`] given the runs of the tokens (every one of them looked at).
+    pub fn rule_out_by_runs(&mut self, runs: &Runs) {
         for (kind, needs) in [
-            (Kind::CreditCard, most_digits >= 13),
-            (Kind::UsPhone, most_digits >= 10),
-            (Kind::Ssn, most_digits >= 9),
-            (Kind::AbaRouting, most_digits >= 9),
-            (Kind::Mbi, most_cands >= 11),
+            (Kind::CreditCard, runs.most_digits >= 13),
+            (Kind::UsPhone, runs.most_digits >= 10),
+            (Kind::Ssn, runs.most_digits >= 9),
+            (Kind::AbaRouting, runs.most_digits >= 9),
+            (Kind::Mbi, runs.most_cands >= 11),
         ] {
             if !needs {
                 self.rule_out(kind);
