@@ -28,25 +28,13 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from turn_cache_sim import competitors  # the same competitor set (this script's folder is on sys.path)
+
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpora" / "sgd_calls.jsonl"
 ENTRY = "*CallCore*__pymethod_agent_turn__*"
 DUMP_AFTER = "_core::engine::call::CallCore::__pymethod_agent_turn__"  # --dump-after takes no wildcards
 EVENTS = ("Ir", "I1mr", "D1mr", "D1mw", "ILmr", "DLmr", "DLmw")
-
-
-def competitors(alone: bool = False) -> dict[str, Any]:
-    from trace_engine import Engine, bench
-
-    config = bench.default_gate_config()
-    out: dict[str, Any] = {"gate": bench.GateCompetitor(Engine.from_config(config))}
-    if not alone:
-        out["single_pass"] = bench.Stateless(bench.single_pass_for(config).check)
-        reference, missing = bench.reference_engine()
-        if reference is None:
-            raise SystemExit(f"no reference gate: {missing}")
-        out["reference"] = bench.GateCompetitor(reference.from_config(config))
-    return out
 
 
 def agent_turns(calls: list[Any]) -> list[tuple[int, int, str]]:

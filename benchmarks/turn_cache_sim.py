@@ -29,28 +29,38 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpora" / "sgd_calls.jsonl"
 ENTRY = "*CallCore*__pymethod_agent_turn__*"
 
 
-def drive(corpus: str, turns: int, alone: bool) -> int:
-    """Run the bench's interleaved loop once (after its warm-up); the number of gate agent turns run."""
+def competitors(alone: bool = False) -> dict[str, Any]:
+    """The bench's competitors on its default config: the gate, and unless ``alone`` the single pass and the frozen
+    reference it is interleaved with (``tail_turns.py`` uses the same set)."""
     from trace_engine import Engine, bench
 
     config = bench.default_gate_config()
-    competitors: dict[str, object] = {"gate": bench.GateCompetitor(Engine.from_config(config))}
+    out: dict[str, Any] = {"gate": bench.GateCompetitor(Engine.from_config(config))}
     if not alone:
-        competitors["single_pass"] = bench.Stateless(bench.single_pass_for(config).check)
+        out["single_pass"] = bench.Stateless(bench.single_pass_for(config).check)
         reference, missing = bench.reference_engine()
         if reference is None:
             raise SystemExit(f"no reference gate: {missing}")
-        competitors["reference"] = bench.GateCompetitor(reference.from_config(config))
+        out["reference"] = bench.GateCompetitor(reference.from_config(config))
+    return out
+
+
+def drive(corpus: str, turns: int, alone: bool) -> int:
+    """Run the bench's interleaved loop once (after its warm-up); the number of gate agent turns run."""
+    from trace_engine import bench
+
+    playing = competitors(alone)
     calls = bench.corpus_calls([corpus], turns)
     warm = calls[: max(1, len(calls) // 10)]
-    bench.interleaved(competitors, warm, 1)  # type: ignore[arg-type]
-    timed = bench.interleaved(competitors, calls, 1)  # type: ignore[arg-type]
+    bench.interleaved(playing, warm, 1)  # type: ignore[arg-type]
+    timed = bench.interleaved(playing, calls, 1)  # type: ignore[arg-type]
     return sum(1 for c in warm for role, _, _ in c.turns if role == "agent") + len(timed["gate"][0])
 
 
