@@ -78,19 +78,18 @@ pub struct InjectedHits {
     matchers: Vec<super::program::MatcherId>,
 }
 
-impl InjectedHits {
-    /// Whether `text` is `lines` joined by single spaces (as the plan renders them), without joining them.
-    fn is_joined(text: &str, lines: &[String]) -> bool {
-        let t = text.as_bytes();
-        let mut at = 0;
-        lines.iter().enumerate().all(|(k, line)| {
-            let sep = usize::from(k > 0);
-            let ok =
-                (k == 0 || t.get(at) == Some(&b' ')) && t.get(at + sep..at + sep + line.len()) == Some(line.as_bytes());
-            at += sep + line.len();
-            ok
-        }) && at == t.len()
-    }
+/// Whether `text` is `lines` joined by single spaces (as the plan renders injected lines), without joining them:
+/// how the engine's caches of injected lines ([`InjectedHits`], the literal views) are looked up.
+fn is_joined(text: &str, lines: &[String]) -> bool {
+    let t = text.as_bytes();
+    let mut at = 0;
+    lines.iter().enumerate().all(|(k, line)| {
+        let sep = usize::from(k > 0);
+        let ok =
+            (k == 0 || t.get(at) == Some(&b' ')) && t.get(at + sep..at + sep + line.len()) == Some(line.as_bytes());
+        at += sep + line.len();
+        ok
+    }) && at == t.len()
 }
 
 /// At most this many injected texts are remembered per engine (then the oldest is forgotten).
@@ -137,7 +136,8 @@ pub fn read_t(t: &Bound<'_, PyAny>) -> PyResult<Option<T>> {
     Ok(Some(T::float(f)))
 }
 
-/// [`read_t`] of a plain time ([`plain_t`]), read once; `None` when the time is not a plain one.
+/// [`read_t`] of a plain time (`None`, an `int`, a finite `float`), read once; `None` when the time is not a plain
+/// one (the facade checks it).
 #[inline]
 fn plain_time(t: &Bound<'_, PyAny>) -> Option<PyResult<Option<T>>> {
     if t.is_none() {
@@ -150,14 +150,9 @@ fn plain_time(t: &Bound<'_, PyAny>) -> Option<PyResult<Option<T>>> {
     t.is_exact_instance_of::<PyInt>().then(|| read_t(t))
 }
 
+/// Whether `t` is a plain time (`None`, an `int`, a finite `float`): one the core reads without the facade.
 pub(crate) fn plain_t(t: &Bound<'_, PyAny>) -> bool {
-    if t.is_none() {
-        return true;
-    }
-    if t.is_exact_instance_of::<PyFloat>() {
-        return t.downcast::<PyFloat>().map(|f| f.value().is_finite()).unwrap_or(false);
-    }
-    t.is_exact_instance_of::<PyInt>()
+    plain_time(t).is_some()
 }
 
 pub fn t_to_py(py: Python<'_>, t: Option<T>) -> PyObject {
@@ -327,7 +322,7 @@ impl CallCore {
             return None;
         }
         let mut cache = self.sh.literals.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(l) = cache.iter().find(|l| InjectedHits::is_joined(&l.text, lines)) {
+        if let Some(l) = cache.iter().find(|l| is_joined(&l.text, lines)) {
             return Some(l.clone());
         }
         let view = Arc::new(super::respoken::LiteralView::new(&lines.join(" ")));
@@ -767,14 +762,12 @@ impl CallCore {
         let lines = &self.outcome.injected;
         if self.tracer.is_none() {
             let found = match &self.injected_last {
-                Some((gen, last)) if *gen == self.vars_gen && InjectedHits::is_joined(&last.text, lines) => {
-                    Some(last.clone())
-                }
+                Some((gen, last)) if *gen == self.vars_gen && is_joined(&last.text, lines) => Some(last.clone()),
                 _ => {
                     let cache = self.sh.injected.lock().unwrap_or_else(|e| e.into_inner());
                     cache
                         .iter()
-                        .find(|c| InjectedHits::is_joined(&c.text, lines) && c.vars == self.vars)
+                        .find(|c| is_joined(&c.text, lines) && c.vars == self.vars)
                         .cloned()
                 }
             };

@@ -1,6 +1,6 @@
 //! What the gate returns for each agent turn: [`Decision`] and its [`TurnFinding`]s (exposed to Python as
-//! `trace_engine.gate.Decision` / `TurnFinding`). Immutable; built once per turn, from interned strings; a core-built decision's findings become Python objects
-//! on first access.
+//! `trace_engine.gate.Decision` / `TurnFinding`). Immutable; built once per turn, from interned strings; a
+//! core-built decision's findings become Python objects on first access.
 
 use std::cell::UnsafeCell;
 use std::mem::ManuallyDrop;

@@ -31,6 +31,12 @@ pub fn py_isspace(c: char) -> bool {
     c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
 }
 
+/// [`py_isspace`] for an ASCII byte: `\t` to `\r`, `\x1c` to `\x1f` and the space.
+#[inline]
+pub fn py_isspace_ascii(b: u8) -> bool {
+    matches!(b, b'\t'..=b'\r' | 0x1c..=0x1f | b' ')
+}
+
 impl<'a> Text<'a> {
     #[inline]
     pub fn new(s: &'a str, py: Option<Bound<'a, PyString>>) -> Text<'a> {

@@ -148,12 +148,7 @@ pub(crate) fn ascii_lower<'a>(src: &[u8], buf: &'a mut [u8]) -> &'a str {
 /// Whether `word` (a previous word: its characters, then its whitespace) lets the normalizer restart after it.
 pub(crate) fn restarts_after(word: &[u8]) -> bool {
     let letters = word.iter().take_while(|b| b.is_ascii_alphabetic()).count();
-    if letters < 2
-        || letters == word.len()
-        || !word[letters..]
-            .iter()
-            .all(|b| b.is_ascii_whitespace() || (0x1c..=0x1f).contains(b) || *b == 0x0b)
-    {
+    if letters < 2 || letters == word.len() || !word[letters..].iter().all(|&b| super::edits::py_isspace_ascii(b)) {
         return false;
     }
     let mut lower = [0u8; 16];

@@ -49,13 +49,8 @@
 use crate::swar;
 use crate::text::NormalizedText;
 
+use super::edits::py_isspace_ascii as space;
 use super::incremental::restarts_after;
-
-/// Python's `str.isspace()` for an ASCII byte.
-#[inline]
-fn space(b: u8) -> bool {
-    matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ' | 0x1c..=0x1f)
-}
 
 /// The start of the last word of `s` that starts before `x` (a non-space after a space or at 0).
 fn word_start_before(s: &[u8], x: usize) -> Option<usize> {

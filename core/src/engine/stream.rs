@@ -34,7 +34,7 @@ use pyo3::types::{PyList, PyString};
 
 use super::call::{read_t, CallCore};
 use super::clock::{fault, now_ns, Stage};
-use super::edits::{apply_edits, next_visible, py_isspace, removal_extent, Piece, Text};
+use super::edits::{apply_edits, next_visible, py_isspace, py_isspace_ascii, removal_extent, Piece, Text};
 use super::eval::{Outcome, Plan};
 use super::incremental::{Incremental, TURN_CHARS, TURN_TOKENS};
 use super::scan::Matches;
@@ -74,9 +74,9 @@ fn trimmed(c: char) -> bool {
     }
 }
 
-/// [`trimmed`] for an ASCII character (Python's ASCII whitespace: `\t` to `\r`, `\x1c` to `\x1f` and the space).
+/// [`trimmed`] for an ASCII character.
 fn trimmed_ascii(c: u8) -> bool {
-    matches!(c, b'\t'..=b'\r' | 0x1c..=0x1f | b' ' | b',' | b';' | b':' | b'!' | b'?' | b'"' | b'(' | b')' | b'[' | b']')
+    py_isspace_ascii(c) || matches!(c, b',' | b';' | b':' | b'!' | b'?' | b'"' | b'(' | b')' | b'[' | b']')
 }
 
 fn is_sticky(py: Python<'_>, sticky: &Sticky, word: &str) -> bool {
@@ -218,10 +218,9 @@ impl StreamCore {
     fn append(&mut self, chunk: &str) {
         let base = self.chars;
         if chunk.is_ascii() {
-            // most chunks: bytes are characters, and Python's ASCII whitespace is `\t` to `\r`, `\x1c` to `\x1f`
-            // and the space ([`py_isspace`])
+            // most chunks: bytes are characters
             for (n, &b) in chunk.as_bytes().iter().enumerate() {
-                let space = matches!(b, b'\t'..=b'\r' | 0x1c..=0x1f | b' ');
+                let space = py_isspace_ascii(b);
                 if self.prev_space && !space {
                     self.word_starts.push(base + n);
                 }
