@@ -9,7 +9,7 @@ use super::chars::{is_alnum, is_apostrophe, is_inline_space, is_space, push_case
 use super::fold::fold;
 use super::items::{Item, Items, GAP_HYPHEN, GAP_OTHER, GAP_WS, K_DECIMAL, K_DIGITS, K_PLACEHOLDER, K_WORD};
 use super::numbers::{convert_numbers, needs_number_pass};
-use super::words::{expansion, is_number_pass_word, GENERIC_SUFFIXES};
+use super::words::{expansion, is_number_pass_word, prefilter, Prefiltered, GENERIC_SUFFIXES};
 use super::Fold;
 use super::NormalizedText;
 
@@ -336,6 +336,23 @@ impl Seen {
     /// Ends a word token (not a number) begun at `start`; `false` when the text needs the full scanner.
     #[inline(always)]
     fn word(&mut self, out: &mut Columns<'_>, text: &str, start: usize, s: usize, e: usize, digits: bool) -> bool {
+        let pre = prefilter(out.word(start));
+        self.word_prefiltered(out, text, start, s, e, digits, pre)
+    }
+
+    /// [`Seen::word`], the word's [`prefilter`] read already.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn word_prefiltered(
+        &mut self,
+        out: &mut Columns<'_>,
+        text: &str,
+        start: usize,
+        s: usize,
+        e: usize,
+        digits: bool,
+        pre: Prefiltered,
+    ) -> bool {
         let t = out.word(start);
         if t.len() == 1 && t.as_bytes()[0].is_ascii_alphabetic() {
             self.single_letters += 1;
@@ -344,7 +361,7 @@ impl Seen {
                 return false;
             }
         }
-        self.number_words = self.number_words || is_number_pass_word(t);
+        self.number_words = self.number_words || pre.is_number_pass_word(t);
         out.end(start, s, e, digits);
         true
     }
@@ -480,8 +497,9 @@ fn view_plain_ascii(text: &str, nt: &mut NormalizedText) -> bool {
         let ok = if apostrophe {
             contraction_tokens(&mut out, &mut seen_words, text, at, s, q)
         } else {
-            match expansion(out.word(at)) {
-                None => seen_words.word(&mut out, text, at, s, q, false),
+            let pre = prefilter(out.word(at));
+            match pre.expansion(out.word(at)) {
+                None => seen_words.word_prefiltered(&mut out, text, at, s, q, false, pre),
                 Some(parts) => expanded_tokens(&mut out, &mut seen_words, text, parts, at, s, q),
             }
         };
