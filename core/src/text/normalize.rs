@@ -417,6 +417,10 @@ fn view_plain_ascii(text: &str, nt: &mut NormalizedText) -> bool {
     let mut p = 0;
     while p < n {
         let c = b[p];
+        if c == b' ' {
+            p += 1; // between most words: whitespace keeps a "$" clean
+            continue;
+        }
         let class = BYTE_CLASS[c as usize];
         if class & B_ALNUM == 0 {
             p += 1;
