@@ -333,14 +333,8 @@ struct Seen {
 }
 
 impl Seen {
-    /// Ends a word token (not a number) begun at `start`; `false` when the text needs the full scanner.
-    #[inline(always)]
-    fn word(&mut self, out: &mut Columns<'_>, text: &str, start: usize, s: usize, e: usize, digits: bool) -> bool {
-        let pre = prefilter(out.word(start));
-        self.word_prefiltered(out, text, start, s, e, digits, pre)
-    }
-
-    /// [`Seen::word`], the word's [`prefilter`] read already.
+    /// Ends a word token (not a number) begun at `start`, whose [`prefilter`] is `pre`; `false` when the text needs
+    /// the full scanner.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn word_prefiltered(
@@ -366,18 +360,19 @@ impl Seen {
         true
     }
 
-    /// [`Seen::word`] out of line, for the seldom paths (contractions).
+    /// [`Seen::word_prefiltered`] out of line, for the seldom paths (contractions).
     #[inline(never)]
     fn word_outlined(
         &mut self,
         out: &mut Columns<'_>,
         text: &str,
-        start: usize,
+        at: usize,
         s: usize,
         e: usize,
         digits: bool,
     ) -> bool {
-        self.word(out, text, start, s, e, digits)
+        let pre = prefilter(out.word(at));
+        self.word_prefiltered(out, text, at, s, e, digits, pre)
     }
 }
 
