@@ -477,6 +477,7 @@ fn render_upto(py: Python<'_>, text: &Text<'_>, plan: &Plan, upto: usize) -> Str
 impl StreamCore {
     #[new]
     #[pyo3(signature = (call, t=None))]
+    #[inline(never)] // a symbol of its own for benchmarks/*.py's callgrind toggles: PGO inlines PyO3's wrapper
     fn new(py: Python<'_>, call: Bound<'_, CallCore>, t: Option<Bound<'_, PyAny>>) -> PyResult<Self> {
         let t_obj = t.map(|t| t.unbind()).unwrap_or_else(|| py.None());
         let tv = read_t(t_obj.bind(py))?;
@@ -517,6 +518,7 @@ impl StreamCore {
     /// A chunk that arrives after :meth:`close` (the LLM still writing after a barge-in) is dropped: nothing more of
     /// this turn is spoken, and ``""`` is returned. Raises ``TypeError`` for a chunk that is not a ``str`` and
     /// ``CallEndedError`` once the call has ended; never on content.
+    #[inline(never)] // a symbol of its own for benchmarks/*.py's callgrind toggles: PGO inlines PyO3's wrapper
     fn feed<'py>(slf: &Bound<'py, Self>, chunk: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyString>> {
         let py = slf.py();
         let ended = slf.borrow().call.borrow(py).ended;
@@ -597,6 +599,7 @@ impl StreamCore {
     /// or one that failed), explain is tracing (it records the scan's own events), the call ended or a variable
     /// changed since the last chunk (the facade's errors, the matches read the variables), or ``text`` is not the
     /// text fed.
+    #[inline(never)] // a symbol of its own for benchmarks/*.py's callgrind toggles: PGO inlines PyO3's wrapper
     fn _close_turn<'py>(
         slf: &Bound<'py, Self>,
         text: &Bound<'py, PyString>,
