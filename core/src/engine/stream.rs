@@ -393,14 +393,16 @@ impl StreamCore {
         self.max_holdback_chars = self.max_holdback_chars.max(self.chars - safe);
         let plan = &self.plan;
         let rendered;
-        let delta: &str =
+        // the released text and its length in characters (a slice of the source: the characters it spans)
+        let (delta, delta_chars): (&str, Option<usize>) =
             if plan.edits.is_empty() && plan.prefixes.is_empty() && self.plain_upto == Some(self.emitted_chars) {
                 // nothing rewritten: the released text is the source itself
                 if safe > self.emitted_chars {
+                    let from = self.emitted_chars;
                     self.plain_upto = Some(safe);
-                    text.slice(self.emitted_chars, safe)
+                    (text.slice(from, safe), Some(safe - from))
                 } else {
-                    ""
+                    ("", Some(0))
                 }
             } else if let Some(from) = self
                 .rendered_to
@@ -409,21 +411,21 @@ impl StreamCore {
                 // the released text is the plan's rendering up to `from`, and past it the rendering is the source
                 self.plain_upto = None;
                 self.rendered_to = Some(safe);
-                text.slice(from, safe)
+                (text.slice(from, safe), Some(safe - from))
             } else {
                 self.plain_upto = None;
                 rendered = render_upto(py, &text, plan, safe);
                 if !rendered.starts_with(&self.emitted) {
                     self.rendered_to = None;
-                    "" // never contradict what was already released; hold until close
+                    ("", Some(0)) // never contradict what was already released; hold until close
                 } else {
                     self.rendered_to = Some(safe);
-                    &rendered[self.emitted.len()..]
+                    (&rendered[self.emitted.len()..], None)
                 }
             };
         if !delta.is_empty() {
             self.emitted.push_str(delta);
-            self.emitted_chars += delta.chars().count();
+            self.emitted_chars += delta_chars.unwrap_or_else(|| delta.chars().count());
             if self.plain_upto.is_some() {
                 self.plain_upto = Some(self.emitted_chars);
             }
