@@ -740,7 +740,13 @@ impl Incremental {
     fn renormalize(&mut self, buf: &str) {
         let from = self.frozen_bytes;
         let suffix = &buf[from..];
-        self.work.normalized_chars += suffix.chars().count() as u64;
+        // an ASCII suffix's characters are its bytes (the turn's ASCII prefix is known before this)
+        let chars = if buf.len() <= self.ascii_upto {
+            suffix.len()
+        } else {
+            suffix.chars().count()
+        };
+        self.work.normalized_chars += chars as u64;
         crate::text::normalize_into(suffix, &mut self.tail);
         let tail = &self.tail;
         let nt = &mut self.view.nt;

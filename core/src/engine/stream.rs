@@ -218,14 +218,17 @@ impl StreamCore {
     fn append(&mut self, chunk: &str) {
         let base = self.chars;
         if chunk.is_ascii() {
-            // most chunks: bytes are characters
+            // most chunks: bytes are characters (the last character's class kept in a local: `push` may not
+            // see it stored on every byte)
+            let mut prev_space = self.prev_space;
             for (n, &b) in chunk.as_bytes().iter().enumerate() {
                 let space = py_isspace_ascii(b);
-                if self.prev_space && !space {
+                if prev_space && !space {
                     self.word_starts.push(base + n);
                 }
-                self.prev_space = space;
+                prev_space = space;
             }
+            self.prev_space = prev_space;
             self.buf.push_str(chunk);
             self.chars += chunk.len();
             return;
