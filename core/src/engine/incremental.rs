@@ -32,9 +32,14 @@
 //! **Bounded regexes resume.** A regex whose atom hit searches on from its last final match
 //! ([`super::scan::RegexCarry`]): a match is final once the normalized text it reads is frozen.
 //!
-//! What is *not* carried: an unbounded regex reruns over the whole normalized text, the matches are gathered whole
-//! on every feed, and text without restart points or splits (digit runs, e-mail words, non-ASCII text) is looked at
-//! again from the last one on every feed. The counters ([`Work`]) make the linear part testable.
+//! **The matches are gathered again only when their input changed.** A gathering reads the settled hits' adds, what
+//! the pending hits give, the due regexes' matches and the detectors' hits; a feed where all of them are what the
+//! last gathering read (a template's atom waiting for the words after it gives nothing, again) keeps the matches.
+//!
+//! What is *not* carried: an unbounded regex reruns over the whole normalized text, the pending hits are processed
+//! again on every feed until they settle, the matches are gathered whole when they change, and text without restart
+//! points or splits (digit runs, e-mail words, non-ASCII text) is looked at again from the last one on every feed.
+//! The counters ([`Work`]) make the linear part testable.
 
 use pyo3::prelude::*;
 

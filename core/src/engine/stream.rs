@@ -18,7 +18,7 @@
 //! searches on from its last final match ([`super::scan::RegexCarry`]). The rules are evaluated again only when
 //! the matches changed (or the call did: a turn committed, new facts), and while the plan stays the same the text
 //! past what it rewrites is released as a copy of the source, not rendered again. What still grows with the turn:
-//! the matches are gathered and compared whole on every feed (a few per turn), an unbounded regex reruns over the
+//! the matches are gathered whole on a feed whose hits change them (a few per turn), an unbounded regex reruns over the
 //! whole normalized text, and a turn without restart points or detector splits (a long run of digits, non-ASCII
 //! text: restarts stop before its first non-ASCII character) is rescanned from its last one. Every feed is exact:
 //! the carried view and matches are those of the whole turn so far (`_check_carried` compares them in the tests).
