@@ -165,3 +165,21 @@ def test_rewritten_turns_store_what_the_oracle_stores(mode, k, facts, turns) -> 
     live, ref = _engines(mode, k)
     a, b = run(live), run(ref)
     assert _same(a, b), first_difference(a, b)
+
+
+#: turns a rewrite puts injected lines around (the first turn of a call gets the call-start disclosures, later ones
+#: the scheduled reminders): the native gate joins the turn's own ``str`` with the lines' in Python, so the turn's
+#: characters must come out exactly, whatever they are
+AROUND = ["Hello there.", "Café crème at 8 ☕", "a lone \ud800 surrogate", "trailing spaces   ", "  ", "",
+          "emoji 👋🏽 and ＦＵＬＬＷＩＤＴＨ", "I'm calling about your account, is now a good time?"]
+
+
+@pytest.mark.parametrize("facts", range(len(FACT_VARIANTS)))
+def test_lines_injected_around_any_turn_identical(facts: int) -> None:
+    live, ref = _engines("modify", 1)  # the benchmark's config: its guardrails inject lines
+    call = type("Call", (), {"call_id": "around", "agent_id": None, "metadata": {},
+                             "turns": [("agent", text, float(i)) for i, text in enumerate(AROUND * 2)]})()
+    a = replay(live, call, FACT_VARIANTS[facts])
+    b = replay(ref, call, FACT_VARIANTS[facts])
+    assert _same(a, b), first_difference(a, b)
+    assert any(action == "modify" for action, *_ in a[0])  # lines were injected

@@ -66,6 +66,9 @@ pub struct Shared {
     /// The normalized views of the lines an engine injects, for splicing a rewritten turn's view (see
     /// [`super::respoken`]); as few as the injected texts, and bounded the same way.
     pub literals: std::sync::Mutex<Vec<Arc<super::respoken::LiteralView>>>,
+    /// The Python strings of the lines an engine injects, for rewrites that are a whole turn with lines around it
+    /// (see [`super::textview::around_whole`]).
+    pub py_literals: super::textview::PyLiterals,
 }
 
 /// The matchers one injected text matches under one set of scan variables. The texts an engine injects are few
@@ -675,7 +678,10 @@ impl CallCore {
             let injected = self.plan.prefixes.iter().chain(self.plan.suffixes.iter());
             self.outcome.injected.clear();
             self.outcome.injected.extend(injected.cloned());
-            let spoken = self.py_text(py, text, &pieces)?;
+            let spoken = match super::textview::around_whole(py, text.len(), &pieces, orig, &self.sh.py_literals)? {
+                Some(s) => s,
+                None => self.py_text(py, text, &pieces)?,
+            };
             return Ok((Action::Modify, spoken.into_any()));
         }
         Ok((Action::Flag, orig.clone().into_any().unbind()))

@@ -187,3 +187,59 @@ pub fn py_text<'a>(s: &'a Bound<'_, PyString>) -> PyResult<(std::borrow::Cow<'a,
         }
     }
 }
+
+/// The Python strings of the literal pieces an engine's rewrites add (its injected lines, joined with their spaces),
+/// by text: an engine injects few texts, and every call injects the same ones.
+pub type PyLiterals = std::sync::Mutex<Vec<(String, Py<PyString>)>>;
+
+/// How many texts a [`PyLiterals`] keeps (the oldest goes first).
+const PY_LITERALS: usize = 64;
+
+/// The rewrite `pieces` of the turn `orig` (of `chars` characters) as a Python string, when they are the whole turn
+/// with literal text before it, after it or both (injected lines, the common rewrite): `orig` concatenated with the
+/// literals' strings (kept in `cache`) by Python, so the turn is neither copied into a Rust string nor decoded back.
+/// `None` for any other pieces. The result equals the pieces rendered: the same characters in the same order.
+pub fn around_whole(
+    py: Python<'_>,
+    chars: usize,
+    pieces: &[super::edits::Piece],
+    orig: &Bound<'_, PyString>,
+    cache: &PyLiterals,
+) -> PyResult<Option<Py<PyString>>> {
+    use super::edits::Piece;
+    let whole = |p: &Piece| matches!(p, Piece::Range(0, e) if *e == chars);
+    let (before, after) = match pieces {
+        [Piece::Lit(a), m] if whole(m) => (Some(a), None),
+        [m, Piece::Lit(b)] if whole(m) => (None, Some(b)),
+        [Piece::Lit(a), m, Piece::Lit(b)] if whole(m) => (Some(a), Some(b)),
+        _ => return Ok(None),
+    };
+    let mut out = orig.clone().into_any();
+    if let Some(a) = before {
+        out = concat(py, literal(py, a, cache).bind(py), &out)?;
+    }
+    if let Some(b) = after {
+        out = concat(py, &out, literal(py, b, cache).bind(py))?;
+    }
+    Ok(Some(out.downcast_into::<PyString>()?.unbind()))
+}
+
+/// `a + b`, both `str`.
+fn concat<'py>(py: Python<'py>, a: &Bound<'py, PyAny>, b: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    // SAFETY: two live objects; `PyUnicode_Concat` returns a new reference or NULL with an exception set
+    unsafe { Bound::from_owned_ptr_or_err(py, pyo3::ffi::PyUnicode_Concat(a.as_ptr(), b.as_ptr())) }
+}
+
+/// The Python string of `text`, from `cache` (added when missing).
+fn literal(py: Python<'_>, text: &str, cache: &PyLiterals) -> Py<PyString> {
+    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, s)) = cache.iter().find(|(t, _)| t == text) {
+        return s.clone_ref(py);
+    }
+    let s = PyString::new(py, text).unbind();
+    if cache.len() >= PY_LITERALS {
+        cache.remove(0);
+    }
+    cache.push((text.to_string(), s.clone_ref(py)));
+    s
+}

@@ -9,7 +9,7 @@ use super::chars::{is_alnum, is_apostrophe, is_inline_space, is_space, push_case
 use super::fold::fold;
 use super::items::{Item, Items, GAP_HYPHEN, GAP_OTHER, GAP_WS, K_DECIMAL, K_DIGITS, K_PLACEHOLDER, K_WORD};
 use super::numbers::{convert_numbers, needs_number_pass};
-use super::words::{expansion, is_number_pass_word, GENERIC_SUFFIXES};
+use super::words::{expansion, is_number_pass_word, prefilter, Prefiltered, GENERIC_SUFFIXES};
 use super::Fold;
 use super::NormalizedText;
 
@@ -104,7 +104,6 @@ fn view_into(text: &str, phrase: bool, nt: &mut NormalizedText) {
 /// Byte classes of the fast path, one table load per byte (ASCII only; every byte from 128 up is in no class).
 const B_ALNUM: u8 = 1;
 const B_ALPHA: u8 = 2;
-const B_UPPER: u8 = 4;
 /// `str.isspace()`
 const B_SPACE: u8 = 8;
 /// [`is_chunk_joiner`]: `. , _ '`
@@ -122,9 +121,6 @@ static BYTE_CLASS: [u8; 256] = {
         if c.is_ascii_alphabetic() {
             k |= B_ALPHA;
         }
-        if c.is_ascii_uppercase() {
-            k |= B_UPPER;
-        }
         if matches!(c, b'\t'..=b'\r' | 0x1c..=0x1f | b' ') {
             k |= B_SPACE;
         }
@@ -137,23 +133,147 @@ static BYTE_CLASS: [u8; 256] = {
     t
 };
 
-/// The fast path's output: the token columns of a [`NormalizedText`], with its text as bytes.
+/// The fast path's output: the token columns of a [`NormalizedText`] and its text as bytes, written straight into
+/// their buffers. Each write checks its own room once (a compare; growing is out of line), instead of a capacity
+/// check per column and per byte: a token is five stores, a word's bytes are copied (and lowercased) eight at a time.
+/// The columns' lengths are kept here and set on the columns when they grow and on drop, so every exit (the full
+/// scanner taking over included) leaves each column exactly as long as the tokens written.
 struct Columns<'a> {
-    /// only ASCII bytes are ever written (see [`view_plain_ascii`])
+    /// only ASCII bytes are ever written (see [`view_plain_ascii`]); its length is always current
     text: &'a mut Vec<u8>,
     norm_starts: &'a mut Vec<usize>,
     norm_ends: &'a mut Vec<usize>,
     orig_starts: &'a mut Vec<usize>,
     orig_ends: &'a mut Vec<usize>,
     is_digits: &'a mut Vec<bool>,
+    /// tokens written: the length of every column
+    len: usize,
+    /// tokens every column has capacity for
+    cap: usize,
 }
 
-impl Columns<'_> {
+impl<'a> Columns<'a> {
+    fn of(nt: &'a mut NormalizedText) -> Self {
+        let len = nt.norm_starts.len();
+        debug_assert!([
+            nt.norm_ends.len(),
+            nt.orig_starts.len(),
+            nt.orig_ends.len(),
+            nt.is_digits.len()
+        ]
+        .iter()
+        .all(|&l| l == len));
+        let mut out = Columns {
+            // SAFETY: only ASCII bytes are written (the input's, lowercased, and ASCII literals): the text stays UTF-8
+            text: unsafe { nt.text.as_mut_vec() },
+            norm_starts: &mut nt.norm_starts,
+            norm_ends: &mut nt.norm_ends,
+            orig_starts: &mut nt.orig_starts,
+            orig_ends: &mut nt.orig_ends,
+            is_digits: &mut nt.is_digits,
+            len,
+            cap: 0,
+        };
+        out.cap = out.capacity();
+        out
+    }
+
+    /// Tokens every column has room for.
+    fn capacity(&self) -> usize {
+        self.norm_starts
+            .capacity()
+            .min(self.norm_ends.capacity())
+            .min(self.orig_starts.capacity())
+            .min(self.orig_ends.capacity())
+            .min(self.is_digits.capacity())
+    }
+
+    /// Sets the columns' lengths to the tokens written.
+    fn sync(&mut self) {
+        // SAFETY: tokens `..len` were written (below `cap`, within every column's capacity); the elements are `Copy`
+        unsafe {
+            self.norm_starts.set_len(self.len);
+            self.norm_ends.set_len(self.len);
+            self.orig_starts.set_len(self.len);
+            self.orig_ends.set_len(self.len);
+            self.is_digits.set_len(self.len);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn grow_tokens(&mut self) {
+        self.sync();
+        let extra = self.len.max(16);
+        self.norm_starts.reserve(extra);
+        self.norm_ends.reserve(extra);
+        self.orig_starts.reserve(extra);
+        self.orig_ends.reserve(extra);
+        self.is_digits.reserve(extra);
+        self.cap = self.capacity();
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn grow_text(&mut self, bytes: usize) {
+        self.text.reserve(bytes.max(self.text.len()).max(64));
+    }
+
+    /// Room in the text for `bytes` more bytes.
+    #[inline(always)]
+    fn text_room(&mut self, bytes: usize) {
+        if self.text.capacity() - self.text.len() < bytes {
+            self.grow_text(bytes);
+        }
+    }
+
+    /// Appends `bytes` (ASCII) to the text.
+    #[inline(always)]
+    fn put(&mut self, bytes: &[u8]) {
+        self.text_room(bytes.len());
+        let at = self.text.len();
+        // SAFETY: room for `bytes.len()` bytes from `at`; they are initialized before the length covers them
+        unsafe {
+            let dst = self.text.as_mut_ptr().add(at);
+            for (i, &x) in bytes.iter().enumerate() {
+                dst.add(i).write(x);
+            }
+            self.text.set_len(at + bytes.len());
+        }
+    }
+
+    /// Appends `b[s..q]` lowercased (`b` ASCII), eight bytes at a time where `b` has eight from there.
+    #[inline(always)]
+    fn put_lower(&mut self, b: &[u8], s: usize, q: usize) {
+        let len = q - s;
+        // an eight-byte store from `len - 1` writes up to seven bytes past the word, in the spare capacity
+        self.text_room(len + 8);
+        let at = self.text.len();
+        // SAFETY: room for `len + 8` bytes from `at`; each store starts below `at + len` and is at most eight long;
+        // the length covers only the word's bytes, all written
+        unsafe {
+            let dst = self.text.as_mut_ptr().add(at);
+            let mut i = 0;
+            while i < len {
+                if s + i + 8 <= b.len() {
+                    let w = crate::swar::load(&b[s + i..s + i + 8]);
+                    let lower = w | crate::swar::bytes_between(w, b'A' - 1, b'Z' + 1) >> 2;
+                    std::ptr::copy_nonoverlapping(lower.to_le_bytes().as_ptr(), dst.add(i), 8);
+                    i += 8;
+                } else {
+                    dst.add(i).write(b[s + i].to_ascii_lowercase());
+                    i += 1;
+                }
+            }
+            self.text.set_len(at + len);
+        }
+    }
+
     /// Starts a token: the separating space, then its offset in the text.
     #[inline(always)]
     fn start(&mut self) -> usize {
         if !self.text.is_empty() {
-            self.text.push(b' ');
+            self.put(b" ");
         }
         self.text.len()
     }
@@ -161,11 +281,20 @@ impl Columns<'_> {
     /// Ends the token begun at `start` (from the original `s..e`).
     #[inline(always)]
     fn end(&mut self, start: usize, s: usize, e: usize, digits: bool) {
-        self.norm_starts.push(start);
-        self.norm_ends.push(self.text.len());
-        self.orig_starts.push(s);
-        self.orig_ends.push(e);
-        self.is_digits.push(digits);
+        if self.len == self.cap {
+            self.grow_tokens();
+        }
+        let k = self.len;
+        let end = self.text.len();
+        // SAFETY: `k < cap`, which every column has capacity for; the lengths cover `k` only once it is written
+        unsafe {
+            self.norm_starts.as_mut_ptr().add(k).write(start);
+            self.norm_ends.as_mut_ptr().add(k).write(end);
+            self.orig_starts.as_mut_ptr().add(k).write(s);
+            self.orig_ends.as_mut_ptr().add(k).write(e);
+            self.is_digits.as_mut_ptr().add(k).write(digits);
+        }
+        self.len = k + 1;
     }
 
     /// The token's text so far (ASCII).
@@ -177,9 +306,82 @@ impl Columns<'_> {
 
     /// A written number's token: its digits and decimal point, without thousands separators.
     #[inline]
-    fn number(&mut self, raw: &[u8]) {
-        self.text.extend(raw.iter().copied().filter(|&x| x != b','));
+    fn number(&mut self, b: &[u8], s: usize, q: usize, separated: bool) {
+        if !separated {
+            self.put_lower(b, s, q); // digits only: lowercasing keeps them
+            return;
+        }
+        for &x in &b[s..q] {
+            if x != b',' {
+                self.put(&[x]);
+            }
+        }
     }
+}
+
+impl Drop for Columns<'_> {
+    fn drop(&mut self) {
+        self.sync();
+    }
+}
+
+/// What the fast path has seen of its word tokens: the spelled-word and number-word checks.
+struct Seen {
+    single_letters: usize,
+    spelled: bool,
+    number_words: bool,
+}
+
+impl Seen {
+    /// Ends a word token (not a number) begun at `start`, whose [`prefilter`] is `pre`; `false` when the text needs
+    /// the full scanner.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn word_prefiltered(
+        &mut self,
+        out: &mut Columns<'_>,
+        text: &str,
+        start: usize,
+        s: usize,
+        e: usize,
+        digits: bool,
+        pre: Prefiltered,
+    ) -> bool {
+        let t = out.word(start);
+        if t.len() == 1 && t.as_bytes()[0].is_ascii_alphabetic() {
+            self.single_letters += 1;
+            self.spelled = self.spelled || (may_spell_at(text, s) && spelled_at(text, s).is_some());
+            if self.spelled && self.single_letters >= 3 {
+                return false;
+            }
+        }
+        self.number_words = self.number_words || pre.is_number_pass_word(t);
+        out.end(start, s, e, digits);
+        true
+    }
+
+    /// [`Seen::word_prefiltered`] out of line, for the seldom paths (contractions).
+    #[inline(never)]
+    fn word_outlined(
+        &mut self,
+        out: &mut Columns<'_>,
+        text: &str,
+        at: usize,
+        s: usize,
+        e: usize,
+        digits: bool,
+    ) -> bool {
+        let pre = prefilter(out.word(at));
+        self.word_prefiltered(out, text, at, s, e, digits, pre)
+    }
+}
+
+/// "dollars", "percent", "at": tokens the number pass and the spelled-word rule never look at.
+#[inline(never)]
+fn symbol(out: &mut Columns<'_>, w: &str, s: usize, e: usize) {
+    let at = out.start();
+    out.put(w.as_bytes());
+    out.end(at, s, e, false);
 }
 
 /// The fast path for the common turn: ASCII text whose tokens are words, digits, written numbers (`1,000`, `12.50`),
@@ -198,45 +400,22 @@ impl Columns<'_> {
 fn view_plain_ascii(text: &str, nt: &mut NormalizedText) -> bool {
     let b = text.as_bytes();
     let n = b.len();
-    let mut single_letters = 0usize;
-    let mut spelled = false;
-    let mut number_words = false;
-    let mut out = Columns {
-        // SAFETY: only ASCII bytes are written (the input's, lowercased, and ASCII literals), so the text stays UTF-8
-        text: unsafe { nt.text.as_mut_vec() },
-        norm_starts: &mut nt.norm_starts,
-        norm_ends: &mut nt.norm_ends,
-        orig_starts: &mut nt.orig_starts,
-        orig_ends: &mut nt.orig_ends,
-        is_digits: &mut nt.is_digits,
+    let mut seen_words = Seen {
+        single_letters: 0,
+        spelled: false,
+        number_words: false,
     };
-    // a word token (not a number): the spelled-word and number-word checks; false when the text needs the full
-    // scanner
-    let mut word = |out: &mut Columns<'_>, start: usize, s: usize, e: usize, digits: bool| -> bool {
-        let t = out.word(start);
-        if t.len() == 1 && t.as_bytes()[0].is_ascii_alphabetic() {
-            single_letters += 1;
-            spelled = spelled || (may_spell_at(text, s) && spelled_at(text, s).is_some());
-            if spelled && single_letters >= 3 {
-                return false;
-            }
-        }
-        number_words = number_words || is_number_pass_word(t);
-        out.end(start, s, e, digits);
-        true
-    };
-    // "dollars", "percent", "at": tokens the number pass and the spelled-word rule never look at
-    let symbol = |out: &mut Columns<'_>, w: &str, s: usize, e: usize| {
-        let at = out.start();
-        out.text.extend_from_slice(w.as_bytes());
-        out.end(at, s, e, false);
-    };
+    let mut out = Columns::of(nt);
     // a "$" not yet read: its offset, and whether only whitespace has followed it
     let mut dollar: Option<usize> = None;
     let mut dollar_clean = false;
     let mut p = 0;
     while p < n {
         let c = b[p];
+        if c == b' ' {
+            p += 1; // between most words: whitespace keeps a "$" clean
+            continue;
+        }
         let class = BYTE_CLASS[c as usize];
         if class & B_ALNUM == 0 {
             p += 1;
@@ -289,7 +468,6 @@ fn view_plain_ascii(text: &str, nt: &mut NormalizedText) -> bool {
             }
         }
         p = q;
-        let raw = &b[s..q];
         // digits joined by "." and ","
         let number = !apostrophe && seen & B_ALPHA == 0;
         if separated && !number {
@@ -304,63 +482,83 @@ fn view_plain_ascii(text: &str, nt: &mut NormalizedText) -> bool {
                 return false; // "$ for": the full scanner puts "dollars" first
             }
             // "$12" reads "12 dollars", both tokens spanning "$12"
-            out.number(raw);
-            out.end(at, ds, q, !separated || !raw.contains(&b'.'));
+            out.number(b, s, q, separated);
+            out.end(at, ds, q, !separated || !b[s..q].contains(&b'.'));
             symbol(&mut out, "dollars", ds, q);
             continue;
         }
         if number {
-            out.number(raw);
-            out.end(at, s, q, !separated || !raw.contains(&b'.'));
+            out.number(b, s, q, separated);
+            out.end(at, s, q, !separated || !b[s..q].contains(&b'.'));
             continue;
         }
-        if seen & B_UPPER != 0 {
-            out.text.extend(raw.iter().map(u8::to_ascii_lowercase));
+        out.put_lower(b, s, q);
+        let ok = if apostrophe {
+            contraction_tokens(&mut out, &mut seen_words, text, at, s, q)
         } else {
-            out.text.extend_from_slice(raw);
-        }
-        let form = if apostrophe {
-            word_form(out.word(at))
-        } else {
-            expansion(out.word(at)).map_or(WordForm::Plain, WordForm::Expansion)
+            let pre = prefilter(out.word(at));
+            match pre.expansion(out.word(at)) {
+                None => seen_words.word_prefiltered(&mut out, text, at, s, q, false, pre),
+                Some(parts) => expanded_tokens(&mut out, &mut seen_words, text, parts, at, s, q),
+            }
         };
-        match form {
-            WordForm::Plain => {
-                if !word(&mut out, at, s, q, false) {
-                    return false;
-                }
-            }
-            WordForm::Expansion(parts) => {
-                out.text.truncate(at);
-                for (k, part) in parts.iter().enumerate() {
-                    let at = if k == 0 { at } else { out.start() };
-                    out.text.extend_from_slice(part.as_bytes());
-                    if !word(&mut out, at, s, q, false) {
-                        return false;
-                    }
-                }
-            }
-            WordForm::Suffix(base, repl) => {
-                out.text.truncate(at + base);
-                let digits = out.text[at..].iter().all(u8::is_ascii_digit);
-                if !word(&mut out, at, s, q, digits) {
-                    return false;
-                }
-                if let Some(r) = repl {
-                    let at = out.start();
-                    out.text.extend_from_slice(r.as_bytes());
-                    if !word(&mut out, at, s, q, false) {
-                        return false;
-                    }
-                }
-            }
+        if !ok {
+            return false;
         }
     }
     if let Some(ds) = dollar {
         symbol(&mut out, "dollars", ds, ds + 1);
     }
-    if number_words {
+    drop(out);
+    if seen_words.number_words {
         number_pass_on_tokens(text, nt);
+    }
+    true
+}
+
+/// The tokens of a word written at `at` that has an apostrophe inside (a contraction, a possessive, or a plain word
+/// such as "o'clock"); `false` when the text needs the full scanner.
+#[inline(never)] // out of the fast path's loop: most words have no apostrophe
+fn contraction_tokens(out: &mut Columns<'_>, seen: &mut Seen, text: &str, at: usize, s: usize, q: usize) -> bool {
+    match word_form(out.word(at)) {
+        WordForm::Plain => seen.word_outlined(out, text, at, s, q, false),
+        WordForm::Expansion(parts) => expanded_tokens(out, seen, text, parts, at, s, q),
+        WordForm::Suffix(base, repl) => {
+            out.text.truncate(at + base);
+            let digits = out.text[at..].iter().all(u8::is_ascii_digit);
+            if !seen.word_outlined(out, text, at, s, q, digits) {
+                return false;
+            }
+            match repl {
+                Some(r) => {
+                    let at = out.start();
+                    out.put(r.as_bytes());
+                    seen.word_outlined(out, text, at, s, q, false)
+                }
+                None => true,
+            }
+        }
+    }
+}
+
+/// The tokens of a contraction's expansion (the word written at `at` is replaced), each spanning the word.
+#[inline(never)] // out of the fast path's loop: few words expand
+fn expanded_tokens(
+    out: &mut Columns<'_>,
+    seen: &mut Seen,
+    text: &str,
+    parts: &[&str],
+    at: usize,
+    s: usize,
+    q: usize,
+) -> bool {
+    out.text.truncate(at);
+    for (k, part) in parts.iter().enumerate() {
+        let at = if k == 0 { at } else { out.start() };
+        out.put(part.as_bytes());
+        if !seen.word_outlined(out, text, at, s, q, false) {
+            return false;
+        }
     }
     true
 }
@@ -1079,6 +1277,68 @@ mod tests {
         assert_eq!((nt.orig_starts[1], nt.orig_ends[1]), (4, 7));
         let nt = normalize("guar\u{200d}anteed");
         assert_eq!((nt.token(0), nt.orig_starts[0], nt.orig_ends[0]), ("guaranteed", 0, 11));
+    }
+
+    /// The fast path writes its columns and text past their lengths and grows them itself: its views equal the
+    /// full scanner's on ASCII turns built of every kind of piece, into fresh buffers and into reused ones (larger or
+    /// smaller than needed), with words longer than one and two eight-byte copies, upper case and digits among them.
+    #[test]
+    fn fast_path_equals_full_scanner() {
+        const PIECES: &[&str] = &[
+            "Hello",
+            "WORLD",
+            "i'm",
+            "Don't",
+            "they'll",
+            "cat's",
+            "o'clock",
+            "gonna",
+            "Extraordinarily",
+            "internationalization",
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+            "4111",
+            "1,000",
+            "12.50",
+            "415.555.0198",
+            "$",
+            "$12",
+            "%",
+            "@",
+            "one",
+            "twenty",
+            "hundred",
+            "x",
+            "a",
+            "b",
+            "c",
+            "-",
+            ",",
+            ".",
+            "?",
+            "  ",
+            "\t",
+            "p.m.",
+            "jane_doe",
+            "A1b2C3d4E5",
+            "uh",
+        ];
+        let mut reused = NormalizedText::default();
+        for i in 0..4000usize {
+            let len = i % 40;
+            let mut text = String::new();
+            for k in 0..len {
+                if k > 0 && (i + k) % 3 != 0 {
+                    text.push(' ');
+                }
+                text.push_str(PIECES[(i.wrapping_mul(7919) ^ k.wrapping_mul(104_729)) % PIECES.len()]);
+            }
+            let mut full = NormalizedText::default();
+            full.original.push_str(&text);
+            with_items(|items| view_from(&text, false, &mut full, items));
+            normalize_into(&text, &mut reused);
+            assert_eq!(reused, full, "{text:?}");
+            assert_eq!(normalize(&text), full, "{text:?}");
+        }
     }
 
     #[test]

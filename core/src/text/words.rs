@@ -83,10 +83,51 @@ impl WordMask {
     /// Whether table `set` may hold `w`.
     #[inline(always)]
     pub fn may_contain(&self, w: &str, set: usize) -> bool {
+        self.bits(w) >> set & 1 != 0
+    }
+
+    /// Every table's verdict on `w` at once: bit `set` is set when table `set` may hold it (the entries' bits for
+    /// `w`'s length shifted down to bit 0 of each table; bits between the tables' first bits mean nothing, since a
+    /// table's lengths stay below `WIDTH`). All set for a word of `WIDTH` bytes or more, none for the empty word.
+    #[inline(always)]
+    fn bits(&self, w: &str) -> u32 {
         let b = w.as_bytes();
-        !b.is_empty()
-            && (b.len() >= WIDTH
-                || self.pair[Self::slot(b)] & self.last[b[b.len() - 1] as usize] & (1 << (set + b.len())) != 0)
+        if b.is_empty() {
+            return 0;
+        }
+        if b.len() >= WIDTH {
+            return u32::MAX;
+        }
+        (self.pair[Self::slot(b)] & self.last[b[b.len() - 1] as usize]) >> b.len()
+    }
+}
+
+/// Both prefilters' verdicts on one word ([`is_number_pass_word`]'s and [`expansion`]'s), read with one pair of
+/// loads: the normalizer looks each plain word up in both tables.
+#[derive(Clone, Copy)]
+pub struct Prefiltered(u32);
+
+/// [`Prefiltered`] for `w`.
+#[inline(always)]
+pub fn prefilter(w: &str) -> Prefiltered {
+    Prefiltered(MASKS.bits(w))
+}
+
+impl Prefiltered {
+    /// [`is_number_pass_word`] of the word this was read from.
+    #[inline(always)]
+    pub fn is_number_pass_word(self, w: &str) -> bool {
+        self.0 >> NUMBER_PASS & 1 != 0 && in_number_pass_tables(w)
+    }
+
+    /// [`expansion`] of the word this was read from.
+    #[inline(always)]
+    pub fn expansion(self, w: &str) -> Option<&'static [&'static str]> {
+        if self.0 >> CONTRACTION & 1 != 0 {
+            contraction_out_of_line(w)
+        } else {
+            None
+        }
     }
 }
 
@@ -306,5 +347,39 @@ mod tests {
         }
         // a long word always passes (and is then looked up in full)
         assert!(MASKS.may_contain("abcdefghijklmnop", NUMBER_PASS));
+        // both prefilters read at once say what each says alone, on table words, their neighbours and others
+        let mut words: Vec<String> = keys!(CONTRACTIONS).iter().map(|w| w.to_string()).collect();
+        words.extend(
+            keys!(UNITS)
+                .iter()
+                .chain(keys!(TENS).iter())
+                .chain(FILLERS.iter())
+                .map(|w| w.to_string()),
+        );
+        words.extend(
+            [
+                "",
+                "a",
+                "would",
+                "the",
+                "abcdefghijklmnop",
+                "abcdefghijklmnopq",
+                "o",
+                "oh",
+            ]
+            .map(String::from),
+        );
+        for w in words.clone() {
+            for cut in 0..w.len() {
+                words.push(w[..cut].to_string());
+                words.push(format!("{w}s"));
+                words.push(format!("x{}", &w[cut..]));
+            }
+        }
+        for w in &words {
+            let pre = prefilter(w);
+            assert_eq!(pre.is_number_pass_word(w), is_number_pass_word(w), "{w}");
+            assert_eq!(pre.expansion(w), expansion(w), "{w}");
+        }
     }
 }
