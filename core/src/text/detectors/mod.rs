@@ -507,7 +507,7 @@ pub fn detect(kind: Kind, nt: &NormalizedText, exempt: &Exempt) -> Vec<Hit> {
 
 /// The longest run of consecutive digit tokens (in digits) and of consecutive MBI candidate tokens (in characters,
 /// [`mbi::candidate`]) of the tokens given one by one ([`Runs::step`]), and the runs the last ones are in: what
-/// [`Precheck::rule_out_short_runs`] reads. A stream carries them over its final tokens.
+/// [`Precheck::rule_out_by_runs`] reads. A stream carries them over its final tokens.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Runs {
     digits: usize,
@@ -520,8 +520,7 @@ impl Runs {
     /// The next token (`cands`: whether MBI candidates are counted; when not, `most_cands` stays 0).
     #[inline]
     pub fn step(&mut self, tok: &str, is_digits: bool, cands: bool) {
-        self.digits = if is_digits { self.digits + tok.len() } else { 0 };
-        self.most_digits = self.most_digits.max(self.digits);
+        self.step_digits(tok.len(), is_digits);
         if cands {
             self.cands = if mbi::candidate(tok, is_digits) {
                 self.cands + tok.len()
@@ -531,6 +530,25 @@ impl Runs {
             self.most_cands = self.most_cands.max(self.cands);
         }
     }
+
+    /// The digits of the shortest hit of a numeric kind: a run of consecutive digit tokens with fewer holds none
+    /// (0 for the other kinds).
+    #[inline]
+    pub const fn least_digits(kind: Kind) -> usize {
+        match kind {
+            Kind::CreditCard => 13,
+            Kind::UsPhone => 10,
+            Kind::Ssn | Kind::AbaRouting => 9,
+            Kind::Email | Kind::Mbi => 0,
+        }
+    }
+
+    /// The next token's digit run alone (`len`: its length in bytes).
+    #[inline(always)]
+    fn step_digits(&mut self, len: usize, is_digits: bool) {
+        self.digits = if is_digits { self.digits + len } else { 0 };
+        self.most_digits = self.most_digits.max(self.digits);
+    }
 }
 
 /// [`possible`] per kind for one text, each computed at most once (the cheap digit count first), so that a caller
@@ -538,6 +556,8 @@ impl Runs {
 pub struct Precheck {
     digits: usize,
     can: [Option<bool>; DETECTORS.len()],
+    /// the kinds the runs rule out are ruled out already ([`Precheck::rule_out_by_runs`])
+    runs_looked: bool,
 }
 
 impl Precheck {
@@ -545,6 +565,7 @@ impl Precheck {
         Precheck {
             digits: digit_count(nt),
             can: [None; DETECTORS.len()],
+            runs_looked: false,
         }
     }
 
@@ -566,7 +587,11 @@ impl Precheck {
         for (c, s) in can.iter_mut().zip(&DETECTORS) {
             *c = Some(possible_in(s.kind, text, digits));
         }
-        Precheck { digits, can }
+        Precheck {
+            digits,
+            can,
+            runs_looked: false,
+        }
     }
 
     /// Whether `kind` may hit, as far as looked at ([`Precheck::of_text`]).
@@ -579,30 +604,62 @@ impl Precheck {
         self.can[kind as usize] = Some(false);
     }
 
-    /// Rules out the kinds whose hits need a longer run of consecutive tokens than tokens `first..` of `nt` have:
-    /// the numeric kinds read windows of consecutive digit tokens (a card 13 digits, a phone 10, an SSN or a routing
-    /// number 9), an MBI 11 characters of consecutive candidate tokens ([`mbi::candidate`]).
-    pub fn rule_out_short_runs(&mut self, nt: &NormalizedText, first: usize) {
+    /// Rules out the kinds whose hits need a longer run of consecutive tokens than `nt` has (what
+    /// [`Precheck::rule_out_by_runs`] says given every token), looking only as far as it must; the tokens are read
+    /// for MBI candidates only when the MBI's own (cheaper) precondition passed, else only their lengths and digit
+    /// flags are.
+    ///
+    /// Why it holds: every hit of a numeric kind is a window of consecutive whole digit tokens of one digit run
+    /// ([`Ctx::digit_runs`] reads `is_digits` with dates and times switched off, so its runs lie inside runs of
+    /// consecutive `is_digits` tokens, and a window's digits are its tokens' bytes): a card has 13-19 digits, a
+    /// phone 10 or 11, an SSN and a routing number 9 ([`Runs::least_digits`]). An MBI is 11 characters of one run
+    /// of consecutive candidate tokens ([`mbi::mbi`] skips a shorter run). So a kind whose shortest hit is longer
+    /// than every such run in `nt` finds nothing there.
+    pub fn rule_out_short_runs(&mut self, nt: &NormalizedText) {
         const NUMERIC: [Kind; 4] = [Kind::CreditCard, Kind::UsPhone, Kind::Ssn, Kind::AbaRouting];
-        let want_digits = if NUMERIC.iter().any(|&k| self.may(k)) { 13 } else { 0 };
-        let want_cands = if self.may(Kind::Mbi) { 11 } else { 0 };
+        let want_digits = NUMERIC
+            .iter()
+            .filter(|&&k| self.may(k))
+            .map(|&k| Runs::least_digits(k))
+            .max()
+            .unwrap_or(0);
+        let want_cands = if self.possible(Kind::Mbi, nt) { 11 } else { 0 };
         let mut runs = Runs::default();
-        for k in first..nt.len() {
-            if runs.most_digits >= want_digits && runs.most_cands >= want_cands {
-                break; // nothing more to rule out
+        if want_cands == 0 {
+            for ((s, e), &d) in nt.norm_starts.iter().zip(&nt.norm_ends).zip(&nt.is_digits) {
+                if runs.most_digits >= want_digits {
+                    break; // nothing more to rule out
+                }
+                runs.step_digits(e - s, d);
             }
-            runs.step(nt.token(k), nt.is_digits[k], want_cands > 0);
+        } else {
+            for k in 0..nt.len() {
+                if runs.most_digits >= want_digits && runs.most_cands >= want_cands {
+                    break;
+                }
+                runs.step(nt.token(k), nt.is_digits[k], true);
+            }
         }
         self.rule_out_by_runs(&runs);
     }
 
-    /// [`Precheck::rule_out_short_runs`] given the runs of the tokens (every one of them looked at).
+    /// Rules out the kinds whose hits need a longer run of consecutive tokens than the tokens `runs` was given have
+    /// (every one of them looked at): the numeric kinds read windows of consecutive digit tokens (a card 13
+    /// digits, a phone 10, an SSN or a routing number 9), an MBI 11 characters of consecutive candidate tokens
+    /// ([`mbi::candidate`]).
     pub fn rule_out_by_runs(&mut self, runs: &Runs) {
+        self.runs_looked = true;
         for (kind, needs) in [
-            (Kind::CreditCard, runs.most_digits >= 13),
-            (Kind::UsPhone, runs.most_digits >= 10),
-            (Kind::Ssn, runs.most_digits >= 9),
-            (Kind::AbaRouting, runs.most_digits >= 9),
+            (
+                Kind::CreditCard,
+                runs.most_digits >= Runs::least_digits(Kind::CreditCard),
+            ),
+            (Kind::UsPhone, runs.most_digits >= Runs::least_digits(Kind::UsPhone)),
+            (Kind::Ssn, runs.most_digits >= Runs::least_digits(Kind::Ssn)),
+            (
+                Kind::AbaRouting,
+                runs.most_digits >= Runs::least_digits(Kind::AbaRouting),
+            ),
             (Kind::Mbi, runs.most_cands >= 11),
         ] {
             if !needs {
@@ -668,6 +725,13 @@ fn detect_in<const RECORD: bool>(
 ) {
     if !pre.any(nt) {
         return; // the common case: nothing any detector could find
+    }
+    if !pre.runs_looked {
+        // a turn with digits here and there (prices, times, an address): often no run is long enough for any kind
+        pre.rule_out_short_runs(nt);
+        if !pre.any(nt) {
+            return;
+        }
     }
     let mut cx = if RECORD { Ctx::recording(nt) } else { Ctx::new(nt) };
     let no_exempt = Exempt::new();
@@ -1020,6 +1084,108 @@ mod tests {
             assert!(hits.iter().all(Vec::is_empty), "{t:?} -> {hits:?}");
         }
         assert!(none > 20_000 && some > 20_000, "none {none}, some {some}");
+    }
+
+    /// [`Precheck::rule_out_short_runs`] (the whole turn's) and [`Precheck::rule_out_by_runs`] given every
+    /// token (a stream's) against the detectors themselves: a kind either rules out finds nothing, over random
+    /// turns of digit groups of every length at the kinds' thresholds (a 13-digit card, a 10-digit phone, a 9-digit
+    /// SSN and routing number, an MBI), spoken digits, dates and times, separators that do and do not cut a run.
+    /// Raising any threshold by one makes it fail for that kind.
+    #[test]
+    fn short_runs_rule_out_only_kinds_that_find_nothing() {
+        const PIECES: &[&str] = &[
+            "4222222222222",
+            "4222 2222 22222",
+            "4111 1111 1111 1111",
+            "415 555 0198",
+            "415-555-0198",
+            "(415) 555-0198",
+            "+1 415 555 0198",
+            "4155550198",
+            "123-45-6789",
+            "123456789",
+            "021000021",
+            "0210 0002 1",
+            "1EG4-TE5-MK73",
+            "1eg4 te5 mk73",
+            "one e g four t e five m k seven three",
+            "1",
+            "12",
+            "123",
+            "1234",
+            "12345",
+            "4155",
+            "0198",
+            "555",
+            "four one five",
+            "five five five",
+            "oh one nine eight",
+            "twenty",
+            "12/05/2024",
+            "9:30",
+            "$4,300",
+            "ssn",
+            "routing",
+            "the",
+            "number",
+            "is",
+            "at",
+            "e",
+            "m",
+            "k",
+            "125c",
+            "te5",
+        ];
+        const SEPS: &[&str] = &[" ", " ", " ", "-", ", ", ". ", "/", " and "];
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n as u64) as usize
+        };
+        let none = Exempt::new();
+        let (mut ruled_out, mut found) = ([0usize; DETECTORS.len()], [0usize; DETECTORS.len()]);
+        for _ in 0..100_000 {
+            let mut t = String::new();
+            for k in 0..1 + next(6) {
+                if k > 0 {
+                    t.push_str(SEPS[next(SEPS.len())]);
+                }
+                t.push_str(PIECES[next(PIECES.len())]);
+            }
+            let nt = normalize(&t);
+            let mut whole = Precheck::of_text(&nt.text, usize::MAX); // every precondition but the runs passed
+            whole.rule_out_short_runs(&nt);
+            let mut stream = Precheck::of_text(&nt.text, usize::MAX);
+            let mut runs = Runs::default();
+            for k in 0..nt.len() {
+                runs.step(nt.token(k), nt.is_digits[k], true);
+            }
+            stream.rule_out_by_runs(&runs);
+            for spec in &DETECTORS {
+                let hits = detect(spec.kind, &nt, &none);
+                for (pre, how) in [(&whole, "whole"), (&stream, "stream")] {
+                    if !pre.may(spec.kind) && spec.plausible.is_none_or(|f| f(&nt.text)) {
+                        ruled_out[spec.kind as usize] += 1;
+                        assert!(hits.is_empty(), "{how} {}: {t:?} -> {:?}: {hits:?}", spec.name, nt.text);
+                    }
+                }
+                if !hits.is_empty() {
+                    found[spec.kind as usize] += 1;
+                }
+            }
+        }
+        for spec in DETECTORS.iter().filter(|s| s.kind != Kind::Email) {
+            let k = spec.kind as usize;
+            assert!(
+                ruled_out[k] > 1000 && found[k] > 1000,
+                "{}: {} {}",
+                spec.name,
+                ruled_out[k],
+                found[k]
+            );
+        }
     }
 
     #[test]
