@@ -827,6 +827,33 @@ mod tests {
     use super::*;
     use crate::text::normalize;
 
+    /// `count` random turns of 1 to `most` pieces joined by separators, from a fixed seed (xorshift).
+    fn random_turns<'a>(
+        seed: u64,
+        count: usize,
+        most: usize,
+        pieces: &'a [&'a str],
+        seps: &'a [&'a str],
+    ) -> impl Iterator<Item = String> + 'a {
+        let mut x = seed;
+        let mut next = move |n: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n as u64) as usize
+        };
+        (0..count).map(move |_| {
+            let mut t = String::new();
+            for k in 0..1 + next(most) {
+                if k > 0 {
+                    t.push_str(seps[next(seps.len())]);
+                }
+                t.push_str(pieces[next(pieces.len())]);
+            }
+            t
+        })
+    }
+
     #[test]
     fn registry_is_consistent() {
         let mut ranks: Vec<u8> = DETECTORS.iter().map(|s| s.specificity).collect();
@@ -1085,24 +1112,10 @@ mod tests {
             "\u{e9}t\u{e9}",
         ];
         const SEPS: &[&str] = &[" ", " ", " ", ", ", ". ", "-", "", "'", " - ", "/", "! ", "\u{a0}"];
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = |n: usize| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x % n as u64) as usize
-        };
         let requests: Vec<(Kind, Exempt)> = DETECTORS.iter().map(|s| (s.kind, Exempt::new())).collect();
         let requests: Vec<(Kind, &Exempt)> = requests.iter().map(|(k, e)| (*k, e)).collect();
         let (mut none, mut some) = (0, 0);
-        for _ in 0..300_000 {
-            let mut t = String::new();
-            for k in 0..1 + next(10) {
-                if k > 0 {
-                    t.push_str(SEPS[next(SEPS.len())]);
-                }
-                t.push_str(WORDS[next(WORDS.len())]);
-            }
+        for t in random_turns(0x2545_f491_4f6c_dd1d, 300_000, 10, WORDS, SEPS) {
             if !none_possible_in(&t) {
                 some += 1;
                 continue;
@@ -1167,23 +1180,9 @@ mod tests {
             "te5",
         ];
         const SEPS: &[&str] = &[" ", " ", " ", "-", ", ", ". ", "/", " and "];
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = |n: usize| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x % n as u64) as usize
-        };
         let none = Exempt::new();
         let (mut ruled_out, mut found) = ([0usize; DETECTORS.len()], [0usize; DETECTORS.len()]);
-        for _ in 0..100_000 {
-            let mut t = String::new();
-            for k in 0..1 + next(6) {
-                if k > 0 {
-                    t.push_str(SEPS[next(SEPS.len())]);
-                }
-                t.push_str(PIECES[next(PIECES.len())]);
-            }
+        for t in random_turns(0x9e37_79b9_7f4a_7c15, 100_000, 6, PIECES, SEPS) {
             let nt = normalize(&t);
             let mut whole = Precheck::of_text(&nt.text, usize::MAX); // every precondition but the runs passed
             whole.rule_out_short_runs(&nt);
