@@ -4,18 +4,31 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test core-test install browser lint bench bench-integrations docs dist clean
+.PHONY: demo test core-test install pgo-tools browser lint bench bench-integrations docs dist clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-# the native core (core/, Rust) is compiled by maturin during the install; editing it re-installs
+# the native core (core/, Rust) is compiled by maturin during the install, profile-guided where an llvm-profdata
+# can read rustc's profiles (tools/build_core.py says which build it made); editing it re-installs.
+# `make install PGO=0` builds it plain: one build instead of two and a training run, for quick edit-test loops
 CORE_SOURCES := core/Cargo.toml $(wildcard core/Cargo.lock core/src/*.rs core/src/*/*.rs core/src/*/*/*.rs)
+PGO ?= 1
 
-$(STAMP): $(BIN)/python pyproject.toml $(CORE_SOURCES)
-	$(BIN)/python -m pip install -q -e '.[test]'
+$(STAMP): $(BIN)/python pyproject.toml $(CORE_SOURCES) tools/build_core.py tools/pgo_train.py
+	@if [ "$(PGO)" != 0 ]; then $(MAKE) --no-print-directory pgo-tools; fi
+	$(BIN)/python tools/build_core.py $(if $(filter 0,$(PGO)),--no-pgo)
 	touch $(STAMP)
+
+# Debian's llvm-19 brings an llvm-profdata that reads rustc's profiles; without root or sudo, or offline, the core
+# is built plain and says so
+pgo-tools: $(BIN)/python
+	@$(BIN)/python tools/build_core.py --probe >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO="sudo -n"; fi; \
+	  $$SUDO apt-get install -y -q llvm-19 >/dev/null 2>&1 || \
+	  { $$SUDO apt-get update -q >/dev/null 2>&1 && $$SUDO apt-get install -y -q llvm-19 >/dev/null 2>&1; } || \
+	  echo "llvm-19 could not be installed: the native core will be built without profile guidance"; }
 
 install: $(STAMP)
 
@@ -54,7 +67,7 @@ core-test:
 	  else echo "clippy missing: lints not checked"; fi
 
 lint: $(STAMP)
-	$(BIN)/ruff check trace_engine tests benchmarks
+	$(BIN)/ruff check trace_engine tests benchmarks tools
 
 bench: $(STAMP)
 	$(BIN)/trace bench --format json
@@ -65,8 +78,12 @@ bench-integrations: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/trace docs --out docs
 
-dist: $(STAMP)  # the wheel (native core and built-in packs inside), offline
-	$(BIN)/maturin build --release --out dist
+# the wheel (native core and built-in packs inside), offline; profile-guided with the install's profile when it made one
+dist: $(STAMP)
+	@if [ -f core/target/pgo.profdata ]; then \
+	  RUSTFLAGS="$$RUSTFLAGS -Cprofile-use=$(CURDIR)/core/target/pgo.profdata --cfg trace_pgo" \
+	    CARGO_TARGET_DIR=core/target/pgo-use $(BIN)/maturin build --release --out dist; \
+	else $(BIN)/maturin build --release --out dist; fi
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info core/target trace_engine/_core*.so

@@ -31,10 +31,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpora" / "sgd_calls.jsonl"
 ENTRIES = {
-    "whole": "*CallCore*__pymethod_agent_turn__*",
-    "feed": "*StreamCore*__pymethod_feed__*",
-    "new": "*StreamCore*__pymethod___new__*",
-    "close": "*StreamCore*__pymethod__close_turn__*",
+    "whole": "_core::engine::call::CallCore::agent_turn",
+    "feed": "_core::engine::stream::StreamCore::feed",
+    "new": "_core::engine::stream::StreamCore::new",
+    "close": "_core::engine::stream::StreamCore::_close_turn",
 }
 
 

@@ -28,12 +28,10 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from turn_cache_sim import competitors  # the same competitor set (this script's folder is on sys.path)
+from turn_cache_sim import ENTRY, competitors  # the same entry and competitors (this folder is on sys.path)
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpora" / "sgd_calls.jsonl"
-ENTRY = "*CallCore*__pymethod_agent_turn__*"
-DUMP_AFTER = "_core::engine::call::CallCore::__pymethod_agent_turn__"  # --dump-after takes no wildcards
 EVENTS = ("Ir", "I1mr", "D1mr", "D1mw", "ILmr", "DLmr", "DLmw")
 
 
@@ -194,7 +192,7 @@ def cost(args: argparse.Namespace) -> None:
         out = str(Path(args.keep or tmp) / "cg.out")
         cmd = [
             "valgrind", "--tool=callgrind", "--cache-sim=yes", f"--LL={args.ll}", "--collect-atstart=no",
-            f"--toggle-collect={ENTRY}", f"--dump-after={DUMP_AFTER}", f"--callgrind-out-file={out}",
+            f"--toggle-collect={ENTRY}", f"--dump-after={ENTRY}", f"--callgrind-out-file={out}",
             sys.executable, __file__, "--drive", "--cost", args.cost, "--corpus", args.corpus, "--turns", str(args.turns),
         ] + (["--alone"] if args.alone else [])  # fmt: skip
         if args.reread:

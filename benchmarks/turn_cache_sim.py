@@ -33,7 +33,9 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpora" / "sgd_calls.jsonl"
-ENTRY = "*CallCore*__pymethod_agent_turn__*"
+#: the native entry point counted: its own symbol in every build (``#[inline(never)]``); no wildcards, for
+#: ``--dump-after``
+ENTRY = "_core::engine::call::CallCore::agent_turn"
 
 
 def competitors(alone: bool = False) -> dict[str, Any]:

@@ -72,10 +72,12 @@ def test_format_is_case_insensitive_and_table_is_gone(db):
 
 
 def test_version_and_completion():
-    from trace_engine import __version__
+    from trace_engine import __version__, _core
 
     result = invoke("--version")
     assert result.exit_code == 0 and result.stdout.startswith(f"trace {__version__} ")
+    assert result.stdout.rstrip().endswith(f"native core: {_core.NATIVE_BUILD})")
+    assert _core.NATIVE_BUILD in ("pgo", "plain")
     script = invoke("--show-completion", "bash")
     assert script.exit_code == 0 and "_TRACE_COMPLETE" in script.stdout
 

@@ -306,19 +306,36 @@ def test_work_per_turn_is_linear():
     stream.close()
 
 
+def streamed_gatherings(text):
+    """``text`` streamed as :func:`second_turn_stream` does (checked after every chunk) and closed: how many feeds
+    gathered the matches. The Decision is the whole turn's."""
+    stream, _ = second_turn_stream(text, check=True)
+    scans = stream._work()[4]
+    decision = stream.close()
+    whole_call = engine("modify").start_call("w", metadata=META)
+    whole_call.agent_turn(GREETING)
+    whole = whole_call.agent_turn(text)
+    assert (decision.action, decision.text) == (whole.action, whole.text)
+    return scans
+
+
 def test_a_feed_that_cannot_change_the_matches_does_not_gather_them():
     """Once every hit is settled and the detectors have nothing new, a feed of plain words leaves the matches as
     they were: the scan runs on the feeds that bring a hit (or pending one), not on every feed."""
     plain = "we will look at your roof on the north side and send the details to your inbox later on "
-    text = "This call is recorded. " + plain * 12
-    stream, _ = second_turn_stream(text, check=True)
-    scans = stream._work()[4]
     # the first feeds (the phrase, the words its hit waits for) gather them; the 100-odd plain ones after do not
-    assert scans <= 4, scans
-    decision = stream.close()
-    whole = engine("modify").start_call("w", metadata=META)
-    whole.agent_turn(GREETING)
-    assert decision.text == whole.agent_turn(text).text
+    assert streamed_gatherings("This call is recorded. " + plain * 12) <= 4
+
+
+def test_a_pending_hit_that_gives_what_it_gave_does_not_gather_the_matches():
+    """A template's atom ("from", "with": "from {business_name}") waits a few words for what the template may read,
+    and gives nothing when they are not the business's name. While the pending hits give what they gave at the last
+    gathering, a feed leaves the matches as they were; a change in what they give (the name arrives) gathers."""
+    plain = "we drove from the north side with your neighbors and came back from town with the details later "
+    text = "This call is recorded. " + plain * 8 + "so this is the team from Acme and with Acme we "
+    # every "from" and "with" is pending for a feed or two and gave nothing before the name: the first feed and the
+    # ones where the name arrives gather (about 75 feeds gathered before this was carried)
+    assert streamed_gatherings(text) <= 4
 
 
 def test_a_tens_word_compounded_by_the_next_chunk_moves_a_labelled_numbers_match():

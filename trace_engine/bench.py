@@ -51,7 +51,7 @@ from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from trace_engine import ir
+from trace_engine import _core, ir
 from trace_engine.compile.limits import LIMITS
 from trace_engine.gate.config import load_config
 from trace_engine.gate.engine import Engine
@@ -657,7 +657,7 @@ def machine() -> dict[str, Any]:
     except OSError:
         load = []
     return {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(), "cpu": cpu,
-            "load_avg": load}
+            "load_avg": load, "native_build": _core.NATIVE_BUILD}
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:

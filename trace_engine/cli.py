@@ -35,9 +35,10 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
+        from trace_engine._core import NATIVE_BUILD
         from trace_engine.version import ENGINE_VERSION
 
-        typer.echo(f"trace {ENGINE_VERSION} (Python {sys.version.split()[0]})")
+        typer.echo(f"trace {ENGINE_VERSION} (Python {sys.version.split()[0]}, native core: {NATIVE_BUILD})")
         raise typer.Exit(ExitCode.OK)
 
 

@@ -14,9 +14,14 @@ pub mod text;
 /// The engine version (also the package version: maturin reads it from Cargo.toml).
 pub const ENGINE_VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// How this core was compiled: `"pgo"` when profile-guided (`tools/build_core.py` passes `--cfg trace_pgo` with the
+/// profile), else `"plain"`. `trace bench` reports it beside its figures, which differ by build.
+pub const NATIVE_BUILD: &str = if cfg!(trace_pgo) { "pgo" } else { "plain" };
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ENGINE_VERSION", ENGINE_VERSION)?;
+    m.add("NATIVE_BUILD", NATIVE_BUILD)?;
     engine::py::register(m)?;
     canon::register(m)?;
     text::python::register(m)?;

@@ -1558,6 +1558,7 @@ impl CallCore {
 
     /// Check one agent turn before it is spoken; returns the :class:`Decision`. Never raises on content.
     #[pyo3(signature = (text, t=None))]
+    #[inline(never)] // a symbol of its own for benchmarks/*.py's callgrind toggles: PGO inlines PyO3's wrapper
     fn agent_turn<'py>(
         slf: &Bound<'py, Self>,
         text: &Bound<'py, PyAny>,

@@ -32,9 +32,14 @@
 //! **Bounded regexes resume.** A regex whose atom hit searches on from its last final match
 //! ([`super::scan::RegexCarry`]): a match is final once the normalized text it reads is frozen.
 //!
-//! What is *not* carried: an unbounded regex reruns over the whole normalized text, the matches are gathered whole
-//! on every feed, and text without restart points or splits (digit runs, e-mail words, non-ASCII text) is looked at
-//! again from the last one on every feed. The counters ([`Work`]) make the linear part testable.
+//! **The matches are gathered again only when their input changed.** A gathering reads the settled hits' adds, what
+//! the pending hits give, the due regexes' matches and the detectors' hits; a feed where all of them are what the
+//! last gathering read (a template's atom waiting for the words after it gives nothing, again) keeps the matches.
+//!
+//! What is *not* carried: an unbounded regex reruns over the whole normalized text, the pending hits are processed
+//! again on every feed until they settle, the matches are gathered whole when they change, and text without restart
+//! points or splits (digit runs, e-mail words, non-ASCII text) is looked at again from the last one on every feed.
+//! The counters ([`Work`]) make the linear part testable.
 
 use pyo3::prelude::*;
 
@@ -104,6 +109,12 @@ pub struct Incremental {
     quiet: bool,
     /// whether the last update left the matches as they were
     unchanged: bool,
+    /// the adds and due regexes the matches were last gathered from (the settled hits', then the pending hits'),
+    /// while they describe the matches (`gathered_ok`: no atomless template or regex that runs unasked, the
+    /// variables and the matches not handed over since), and the same for this update
+    gathered: Settled,
+    next: Settled,
+    gathered_ok: bool,
     /// the bounded regexes' final matches and where to search on
     regexes: RegexCarry,
     /// detectors: the split (word, character) before which their hits are final, those hits per detector leaf,
@@ -317,6 +328,9 @@ impl Incremental {
             settled_regex: false,
             quiet: false,
             unchanged: false,
+            gathered: Settled::default(),
+            next: Settled::default(),
+            gathered_ok: false,
             regexes: RegexCarry::default(),
             det_word: 0,
             det_at: 0,
@@ -363,6 +377,7 @@ impl Incremental {
             return None;
         }
         self.fed = 0; // what stays here after the hand-over is not this turn's
+        self.gathered_ok = false;
         Some(&mut self.matches)
     }
 
@@ -387,6 +402,7 @@ impl Incremental {
             self.longest_value = None;
             self.settled_regex = false;
             self.quiet = false;
+            self.gathered_ok = false;
         }
         self.unchanged = false;
         if !self.non_ascii {
@@ -433,30 +449,64 @@ impl Incremental {
                     self.detect(matchers, &call.vars, buf, word_starts)?;
                     (Some(&self.det_all[..]), was_frozen && self.det_all_frozen)
                 };
-                // the matches were the settled hits' and the detectors', no hit is pending and the detectors found
-                // what they found: a scan would give the same matches (the spans are in the original text)
                 self.regexes.stable = text_end;
-                self.unchanged = self.quiet
-                    && self.all_hits.is_empty()
+                // the same input as the last gathering, the detectors found what they found and every due regex
+                // finds what it found (searched once: a search tells a change once): a scan would give the same
+                // matches (the spans are in the original text). The same input: every hit the last gathering
+                // processed settled since and none is pending (`quiet`), or the settled hits' adds, then what the
+                // pending hits give now, are what it read (most pending hits are a template's atom, "with" or
+                // "from", waiting for the words after it, and give nothing)
+                let quiet = self.quiet && self.all_hits.is_empty();
+                let next = &mut self.next;
+                if !quiet {
+                    next.adds.clone_from(&self.settled.adds);
+                    next.regex_due.clone_from(&self.settled.regex_due);
+                    next.regex_due.resize(matchers.regexes.len(), false);
+                    let adds = &mut next.adds;
+                    matchers.process_hits(
+                        &self.view,
+                        &call.vars,
+                        &self.all_hits,
+                        &mut next.regex_due,
+                        None,
+                        &mut |leaf, span| adds.push((leaf, span)),
+                    );
+                }
+                let (same_input, due, any_due) = if quiet {
+                    (true, &self.settled.regex_due, self.settled_regex)
+                } else {
+                    let same = self.gathered_ok
+                        && next.adds == self.gathered.adds
+                        && next.regex_due == self.gathered.regex_due;
+                    (same, &next.regex_due, next.regex_due.contains(&true))
+                };
+                self.unchanged = same_input
                     && dets_same
                     && !self.view.nt.text.is_empty()
-                    && (!self.settled_regex
-                        || matchers.regexes_unchanged(&self.settled.regex_due, &self.view, &mut self.regexes));
+                    && (!any_due || matchers.regexes_unchanged(due, &self.view, &mut self.regexes));
+                if !self.unchanged && quiet {
+                    // no hit pending: the gathering reads the settled hits' adds alone
+                    next.adds.clone_from(&self.settled.adds);
+                    next.regex_due.clone_from(&self.settled.regex_due);
+                }
                 self.work.regex_bytes = self.regexes.searched_bytes;
                 if !self.unchanged {
                     self.work.scans += 1;
+                    // the pending hits are processed above: their adds go in as settled ones, in the same order
                     matchers.scan_hits(
                         &self.view,
                         &call.vars,
-                        Some(&self.settled),
+                        Some(&self.next),
                         Some(&mut self.regexes),
-                        &self.all_hits,
+                        &[],
                         dets,
                         &mut self.matches,
                         &mut self.scratch,
                         None,
                     )?;
                     self.work.regex_bytes = self.regexes.searched_bytes;
+                    std::mem::swap(&mut self.gathered, &mut self.next);
+                    self.gathered_ok = matchers.atomless.is_empty() && matchers.always_regexes.is_empty();
                 }
                 let processed = self.all_hits.len();
                 self.hits.extend(self.tail_hits.iter().filter(|h| h.0 <= text_end));
@@ -470,6 +520,7 @@ impl Incremental {
             _ => {
                 // no automaton of our own: scan the whole view
                 self.quiet = false;
+                self.gathered_ok = false;
                 self.work.scans += 1;
                 self.work.scanned_bytes += bytes.len() as u64;
                 matchers.scan(&self.view, &call.vars, &mut self.matches, &mut self.scratch, None)?;
@@ -694,7 +745,13 @@ impl Incremental {
     fn renormalize(&mut self, buf: &str) {
         let from = self.frozen_bytes;
         let suffix = &buf[from..];
-        self.work.normalized_chars += suffix.chars().count() as u64;
+        // an ASCII suffix's characters are its bytes (the turn's ASCII prefix is known before this)
+        let chars = if buf.len() <= self.ascii_upto {
+            suffix.len()
+        } else {
+            suffix.chars().count()
+        };
+        self.work.normalized_chars += chars as u64;
         crate::text::normalize_into(suffix, &mut self.tail);
         let tail = &self.tail;
         let nt = &mut self.view.nt;

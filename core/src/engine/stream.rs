@@ -18,7 +18,7 @@
 //! searches on from its last final match ([`super::scan::RegexCarry`]). The rules are evaluated again only when
 //! the matches changed (or the call did: a turn committed, new facts), and while the plan stays the same the text
 //! past what it rewrites is released as a copy of the source, not rendered again. What still grows with the turn:
-//! the matches are gathered and compared whole on every feed (a few per turn), an unbounded regex reruns over the
+//! the matches are gathered whole on a feed whose hits change them (a few per turn), an unbounded regex reruns over the
 //! whole normalized text, and a turn without restart points or detector splits (a long run of digits, non-ASCII
 //! text: restarts stop before its first non-ASCII character) is rescanned from its last one. Every feed is exact:
 //! the carried view and matches are those of the whole turn so far (`_check_carried` compares them in the tests).
@@ -218,14 +218,17 @@ impl StreamCore {
     fn append(&mut self, chunk: &str) {
         let base = self.chars;
         if chunk.is_ascii() {
-            // most chunks: bytes are characters
+            // most chunks: bytes are characters (the last character's class kept in a local: `push` may not
+            // see it stored on every byte)
+            let mut prev_space = self.prev_space;
             for (n, &b) in chunk.as_bytes().iter().enumerate() {
                 let space = py_isspace_ascii(b);
-                if self.prev_space && !space {
+                if prev_space && !space {
                     self.word_starts.push(base + n);
                 }
-                self.prev_space = space;
+                prev_space = space;
             }
+            self.prev_space = prev_space;
             self.buf.push_str(chunk);
             self.chars += chunk.len();
             return;
@@ -393,14 +396,16 @@ impl StreamCore {
         self.max_holdback_chars = self.max_holdback_chars.max(self.chars - safe);
         let plan = &self.plan;
         let rendered;
-        let delta: &str =
+        // the released text and its length in characters (a slice of the source: the characters it spans)
+        let (delta, delta_chars): (&str, Option<usize>) =
             if plan.edits.is_empty() && plan.prefixes.is_empty() && self.plain_upto == Some(self.emitted_chars) {
                 // nothing rewritten: the released text is the source itself
                 if safe > self.emitted_chars {
+                    let from = self.emitted_chars;
                     self.plain_upto = Some(safe);
-                    text.slice(self.emitted_chars, safe)
+                    (text.slice(from, safe), Some(safe - from))
                 } else {
-                    ""
+                    ("", Some(0))
                 }
             } else if let Some(from) = self
                 .rendered_to
@@ -409,21 +414,21 @@ impl StreamCore {
                 // the released text is the plan's rendering up to `from`, and past it the rendering is the source
                 self.plain_upto = None;
                 self.rendered_to = Some(safe);
-                text.slice(from, safe)
+                (text.slice(from, safe), Some(safe - from))
             } else {
                 self.plain_upto = None;
                 rendered = render_upto(py, &text, plan, safe);
                 if !rendered.starts_with(&self.emitted) {
                     self.rendered_to = None;
-                    "" // never contradict what was already released; hold until close
+                    ("", Some(0)) // never contradict what was already released; hold until close
                 } else {
                     self.rendered_to = Some(safe);
-                    &rendered[self.emitted.len()..]
+                    (&rendered[self.emitted.len()..], None)
                 }
             };
         if !delta.is_empty() {
             self.emitted.push_str(delta);
-            self.emitted_chars += delta.chars().count();
+            self.emitted_chars += delta_chars.unwrap_or_else(|| delta.chars().count());
             if self.plain_upto.is_some() {
                 self.plain_upto = Some(self.emitted_chars);
             }
@@ -477,6 +482,7 @@ fn render_upto(py: Python<'_>, text: &Text<'_>, plan: &Plan, upto: usize) -> Str
 impl StreamCore {
     #[new]
     #[pyo3(signature = (call, t=None))]
+    #[inline(never)] // a symbol of its own for benchmarks/*.py's callgrind toggles: PGO inlines PyO3's wrapper
     fn new(py: Python<'_>, call: Bound<'_, CallCore>, t: Option<Bound<'_, PyAny>>) -> PyResult<Self> {
         let t_obj = t.map(|t| t.unbind()).unwrap_or_else(|| py.None());
         let tv = read_t(t_obj.bind(py))?;
@@ -517,6 +523,7 @@ impl StreamCore {
     /// A chunk that arrives after :meth:`close` (the LLM still writing after a barge-in) is dropped: nothing more of
     /// this turn is spoken, and ``""`` is returned. Raises ``TypeError`` for a chunk that is not a ``str`` and
     /// ``CallEndedError`` once the call has ended; never on content.
+    #[inline(never)] // a symbol of its own for benchmarks/*.py's callgrind toggles: PGO inlines PyO3's wrapper
     fn feed<'py>(slf: &Bound<'py, Self>, chunk: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyString>> {
         let py = slf.py();
         let ended = slf.borrow().call.borrow(py).ended;
@@ -597,6 +604,7 @@ impl StreamCore {
     /// or one that failed), explain is tracing (it records the scan's own events), the call ended or a variable
     /// changed since the last chunk (the facade's errors, the matches read the variables), or ``text`` is not the
     /// text fed.
+    #[inline(never)] // a symbol of its own for benchmarks/*.py's callgrind toggles: PGO inlines PyO3's wrapper
     fn _close_turn<'py>(
         slf: &Bound<'py, Self>,
         text: &Bound<'py, PyString>,
