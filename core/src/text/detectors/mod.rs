@@ -171,6 +171,12 @@ fn canonical_mbi(v: &str) -> Option<String> {
 /// It runs on every turn with five digits, so it looks for digits eight bytes at a time (one bit per byte, see
 /// [`swar::bytes_between`]) and checks only the few bytes after each digit.
 fn mbi_plausible(text: &str) -> bool {
+    mbi_digits_then_letters(text, true)
+}
+
+/// [`mbi_plausible`]; without `shape`, only the digit-then-letter test (what `trace explain` asks, so that the
+/// detector runs and says why a candidate of the wrong shape is not an MBI).
+fn mbi_digits_then_letters(text: &str, shape: bool) -> bool {
     let b = text.as_bytes();
     let mut at = 0;
     while at < b.len() {
@@ -184,7 +190,8 @@ fn mbi_plausible(text: &str) -> bool {
         };
         let mut digits = bytes_between(x, b'0' - 1, b'9' + 1);
         while digits != 0 {
-            if mbi_starts_at(b, at + (digits.trailing_zeros() / 8) as usize) {
+            let i = at + (digits.trailing_zeros() / 8) as usize;
+            if mbi_digit_then_letter(b, i) && (!shape || mbi_shape_from(b, i)) {
                 return true;
             }
             digits &= digits - 1;
@@ -196,16 +203,21 @@ fn mbi_plausible(text: &str) -> bool {
 
 /// The digit at `i` is followed by a letter of its own token, or by a space and a candidate token's first letter;
 /// and the MBI's 11 characters read from it have its shape ([`mbi_shape_from`]).
-#[inline]
+#[cfg(test)]
 fn mbi_starts_at(b: &[u8], i: usize) -> bool {
+    mbi_digit_then_letter(b, i) && mbi_shape_from(b, i)
+}
+
+/// The first test of [`mbi_starts_at`].
+#[inline]
+fn mbi_digit_then_letter(b: &[u8], i: usize) -> bool {
     let lower = |k: usize| b.get(k).is_some_and(u8::is_ascii_lowercase);
     let digit = |k: usize| b.get(k).is_some_and(u8::is_ascii_digit);
     let ends = |k: usize| b.get(k).is_none_or(|&c| c == b' ');
-    (lower(i + 1)
+    lower(i + 1)
         || (b.get(i + 1) == Some(&b' ')
             && lower(i + 2)
-            && (ends(i + 3) || digit(i + 3) || (lower(i + 3) && digit(i + 4)))))
-        && mbi_shape_from(b, i)
+            && (ends(i + 3) || digit(i + 3) || (lower(i + 3) && digit(i + 4))))
 }
 
 /// The 11 characters from `i` in the normalized text `b`, spaces left out, have the MBI's shape
@@ -753,6 +765,11 @@ fn detect_in<const RECORD: bool>(
     rejected: &mut Vec<Rejection>,
     mut emit: impl FnMut(usize, &Hit),
 ) {
+    if RECORD && pre.digits >= Kind::Mbi.spec().min_digits && mbi_digits_then_letters(&nt.text, false) {
+        // explained, the MBI detector runs on the looser test, so that it says why a candidate of the wrong shape
+        // is none (it finds nothing the shape test rules out)
+        pre.can[Kind::Mbi as usize] = Some(true);
+    }
     if !pre.any(nt) {
         return; // the common case: nothing any detector could find
     }
