@@ -1302,10 +1302,7 @@ impl Matchers {
             }
             return Ok(());
         };
-        let mut pre = crate::text::detectors::Precheck::new(&view.nt);
-        if !pre.any(&view.nt) {
-            return Ok(()); // most turns: no detector could hit, nothing to build
-        }
+        // explained: the detectors' own preconditions (looser where a detector says why it rejects a candidate)
         let (hits, rejected) = crate::engine::native::detect_many_explained(&view.nt, &self.requests(vars))?;
         for r in rejected {
             t.push(Event::ValidatorRejected {

@@ -422,13 +422,18 @@ impl<'a> Ctx<'a> {
 
     // ------------------------------------------------------------------------------------- windows
 
-    fn window_iter(&mut self, lengths: &[usize], mut out: Vec<Window>) -> Vec<Window> {
-        let longest = lengths.iter().copied().max().unwrap_or(0);
-        debug_assert!(longest <= WINDOW_MAX);
+    /// The candidate windows of 9 digits (SSN and routing number) and of 10 or 11 (phone), in one pass over the
+    /// segments (the rules that skip a window do not depend on its length; a turn with a phone number asks for both).
+    fn windows(&mut self) {
+        const LONGEST: usize = 11;
+        const { assert!(LONGEST <= WINDOW_MAX) };
         self.segments();
         let segments = self.segments.take().unwrap_or_default();
         let written = std::mem::take(&mut self.written);
-        out.clear();
+        let mut nine = spare(|s| &mut s.nine);
+        let mut phone = spare(|s| &mut s.phone);
+        nine.clear();
+        phone.clear();
         for seg in &segments {
             let (si, sj) = (seg.i, seg.j);
             let mut after_plus = false;
@@ -448,17 +453,17 @@ impl<'a> Ctx<'a> {
                 let mut total = 0;
                 for b in a..=sj {
                     total += self.tok_len(b);
-                    if total > longest {
+                    if total > LONGEST {
                         break;
                     }
-                    if !lengths.contains(&total) {
+                    if total < 9 {
                         continue;
                     }
                     if b < sj && written[b] && written[b + 1] && self.tight(b) {
                         continue;
                     }
                     let all_written = written[a..=b].iter().all(|&w| w);
-                    // `total` digits in `b - a + 1` tokens of at least one digit: both fit (`total <= longest`)
+                    // `total` digits in `b - a + 1` tokens of at least one digit: both fit (`total <= LONGEST`)
                     let mut digits = Digits {
                         len: 0,
                         buf: [0; WINDOW_MAX],
@@ -474,18 +479,24 @@ impl<'a> Ctx<'a> {
                         grouping.buf[grouping.len as usize] = t.len() as u8;
                         grouping.len += 1;
                     }
-                    out.push(Window {
+                    let w = Window {
                         a,
                         b,
                         digits,
                         grouping: all_written.then_some(grouping),
-                    });
+                    };
+                    if total == 9 {
+                        nine.push(w)
+                    } else {
+                        phone.push(w)
+                    }
                 }
             }
         }
         self.segments = Some(segments);
         self.written = written;
-        out
+        self.nine = Some(nine);
+        self.phone = Some(phone);
     }
 
     /// Candidate numbers of exactly 9 digits (SSN and routing number share them). A written window that continues
@@ -493,8 +504,7 @@ impl<'a> Ctx<'a> {
     /// is a window that starts after a `+` country code of its segment.
     pub(crate) fn nine_digit_windows(&mut self) -> &Self {
         if self.nine.is_none() {
-            let spare = spare(|s| &mut s.nine);
-            self.nine = Some(self.window_iter(&[9], spare));
+            self.windows();
         }
         self
     }
@@ -507,8 +517,7 @@ impl<'a> Ctx<'a> {
     /// Candidate phone numbers: windows of 10 or 11 digits.
     pub(crate) fn phone_windows(&mut self) -> &Self {
         if self.phone.is_none() {
-            let spare = spare(|s| &mut s.phone);
-            self.phone = Some(self.window_iter(&[10, 11], spare));
+            self.windows();
         }
         self
     }

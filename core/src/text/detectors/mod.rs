@@ -165,9 +165,18 @@ fn canonical_mbi(v: &str) -> Option<String> {
 /// next token, which is a candidate: a single letter ("1 e g 4 …"), or a mix, whose second character is a digit or
 /// whose third is ("1 e4 …", "1 eg4 …": the shape's third character may be a letter, its fourth is a digit).
 ///
+/// Where that holds, the 11 characters from the digit must have the MBI's shape too ([`mbi_shape_from`]): an
+/// ordinal ("6th avenue"), a unit or a suite number ("125c") passes the first test, not the second.
+///
 /// It runs on every turn with five digits, so it looks for digits eight bytes at a time (one bit per byte, see
 /// [`swar::bytes_between`]) and checks only the few bytes after each digit.
 fn mbi_plausible(text: &str) -> bool {
+    mbi_digits_then_letters(text, true)
+}
+
+/// [`mbi_plausible`]; without `shape`, only the digit-then-letter test (what `trace explain` asks, so that the
+/// detector runs and says why a candidate of the wrong shape is not an MBI).
+fn mbi_digits_then_letters(text: &str, shape: bool) -> bool {
     let b = text.as_bytes();
     let mut at = 0;
     while at < b.len() {
@@ -181,7 +190,8 @@ fn mbi_plausible(text: &str) -> bool {
         };
         let mut digits = bytes_between(x, b'0' - 1, b'9' + 1);
         while digits != 0 {
-            if mbi_starts_at(b, at + (digits.trailing_zeros() / 8) as usize) {
+            let i = at + (digits.trailing_zeros() / 8) as usize;
+            if mbi_digit_then_letter(b, i) && (!shape || mbi_shape_from(b, i)) {
                 return true;
             }
             digits &= digits - 1;
@@ -191,9 +201,16 @@ fn mbi_plausible(text: &str) -> bool {
     false
 }
 
-/// The digit at `i` is followed by a letter of its own token, or by a space and a candidate token's first letter.
-#[inline]
+/// The digit at `i` is followed by a letter of its own token, or by a space and a candidate token's first letter;
+/// and the MBI's 11 characters read from it have its shape ([`mbi_shape_from`]).
+#[cfg(test)]
 fn mbi_starts_at(b: &[u8], i: usize) -> bool {
+    mbi_digit_then_letter(b, i) && mbi_shape_from(b, i)
+}
+
+/// The first test of [`mbi_starts_at`].
+#[inline]
+fn mbi_digit_then_letter(b: &[u8], i: usize) -> bool {
     let lower = |k: usize| b.get(k).is_some_and(u8::is_ascii_lowercase);
     let digit = |k: usize| b.get(k).is_some_and(u8::is_ascii_digit);
     let ends = |k: usize| b.get(k).is_none_or(|&c| c == b' ');
@@ -201,6 +218,30 @@ fn mbi_starts_at(b: &[u8], i: usize) -> bool {
         || (b.get(i + 1) == Some(&b' ')
             && lower(i + 2)
             && (ends(i + 3) || digit(i + 3) || (lower(i + 3) && digit(i + 4))))
+}
+
+/// The 11 characters from `i` in the normalized text `b`, spaces left out, have the MBI's shape
+/// ([`validators::mbi_shape`]), read no further than the first byte no candidate token holds (only lower-case
+/// ASCII letters and digits: [`mbi::candidate`]). An MBI that [`mbi::mbi`] finds starting at `i` is 11 characters
+/// of consecutive candidate tokens, and tokens are joined by single spaces, so it is exactly those characters.
+#[cold] // reached only from a digit followed by a letter
+fn mbi_shape_from(b: &[u8], i: usize) -> bool {
+    let mut chars = [0u8; 11];
+    let mut k = 0;
+    for &c in b.iter().skip(i) {
+        if k == chars.len() {
+            break;
+        }
+        if c == b' ' {
+            continue;
+        }
+        if !(c.is_ascii_lowercase() || c.is_ascii_digit()) {
+            return false;
+        }
+        chars[k] = c.to_ascii_uppercase();
+        k += 1;
+    }
+    k == chars.len() && validators::mbi_shape(&chars)
 }
 
 /// An e-mail address needs an `at` token with words on both sides and a `dot` token (every domain has a dot,
@@ -492,7 +533,8 @@ pub fn none_possible_in(text: &str) -> bool {
             };
             low.copy_from_slice(word.as_bytes());
             low.make_ascii_lowercase();
-            if std::str::from_utf8(low).map_or(true, makes_digits_or_dot) {
+            // SAFETY: `text` is ASCII (tested first), and lower-cased ASCII is ASCII, so UTF-8
+            if makes_digits_or_dot(unsafe { std::str::from_utf8_unchecked(low) }) {
                 return false;
             }
         }
@@ -507,7 +549,7 @@ pub fn detect(kind: Kind, nt: &NormalizedText, exempt: &Exempt) -> Vec<Hit> {
 
 /// The longest run of consecutive digit tokens (in digits) and of consecutive MBI candidate tokens (in characters,
 /// [`mbi::candidate`]) of the tokens given one by one ([`Runs::step`]), and the runs the last ones are in: what
-/// [`Precheck::rule_out_short_runs`] reads. A stream carries them over its final tokens.
+/// [`Precheck::rule_out_by_runs`] reads. A stream carries them over its final tokens.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Runs {
     digits: usize,
@@ -520,8 +562,7 @@ impl Runs {
     /// The next token (`cands`: whether MBI candidates are counted; when not, `most_cands` stays 0).
     #[inline]
     pub fn step(&mut self, tok: &str, is_digits: bool, cands: bool) {
-        self.digits = if is_digits { self.digits + tok.len() } else { 0 };
-        self.most_digits = self.most_digits.max(self.digits);
+        self.step_digits(tok.len(), is_digits);
         if cands {
             self.cands = if mbi::candidate(tok, is_digits) {
                 self.cands + tok.len()
@@ -531,6 +572,25 @@ impl Runs {
             self.most_cands = self.most_cands.max(self.cands);
         }
     }
+
+    /// The digits of the shortest hit of a numeric kind: a run of consecutive digit tokens with fewer holds none
+    /// (0 for the other kinds).
+    #[inline]
+    pub const fn least_digits(kind: Kind) -> usize {
+        match kind {
+            Kind::CreditCard => 13,
+            Kind::UsPhone => 10,
+            Kind::Ssn | Kind::AbaRouting => 9,
+            Kind::Email | Kind::Mbi => 0,
+        }
+    }
+
+    /// The next token's digit run alone (`len`: its length in bytes).
+    #[inline(always)]
+    fn step_digits(&mut self, len: usize, is_digits: bool) {
+        self.digits = if is_digits { self.digits + len } else { 0 };
+        self.most_digits = self.most_digits.max(self.digits);
+    }
 }
 
 /// [`possible`] per kind for one text, each computed at most once (the cheap digit count first), so that a caller
@@ -538,6 +598,8 @@ impl Runs {
 pub struct Precheck {
     digits: usize,
     can: [Option<bool>; DETECTORS.len()],
+    /// the kinds the runs rule out are ruled out already ([`Precheck::rule_out_by_runs`])
+    runs_looked: bool,
 }
 
 impl Precheck {
@@ -545,6 +607,7 @@ impl Precheck {
         Precheck {
             digits: digit_count(nt),
             can: [None; DETECTORS.len()],
+            runs_looked: false,
         }
     }
 
@@ -566,7 +629,11 @@ impl Precheck {
         for (c, s) in can.iter_mut().zip(&DETECTORS) {
             *c = Some(possible_in(s.kind, text, digits));
         }
-        Precheck { digits, can }
+        Precheck {
+            digits,
+            can,
+            runs_looked: false,
+        }
     }
 
     /// Whether `kind` may hit, as far as looked at ([`Precheck::of_text`]).
@@ -579,30 +646,62 @@ impl Precheck {
         self.can[kind as usize] = Some(false);
     }
 
-    /// Rules out the kinds whose hits need a longer run of consecutive tokens than tokens `first..` of `nt` have:
-    /// the numeric kinds read windows of consecutive digit tokens (a card 13 digits, a phone 10, an SSN or a routing
-    /// number 9), an MBI 11 characters of consecutive candidate tokens ([`mbi::candidate`]).
-    pub fn rule_out_short_runs(&mut self, nt: &NormalizedText, first: usize) {
+    /// Rules out the kinds whose hits need a longer run of consecutive tokens than `nt` has (what
+    /// [`Precheck::rule_out_by_runs`] says given every token), looking only as far as it must; the tokens are read
+    /// for MBI candidates only when the MBI's own (cheaper) precondition passed, else only their lengths and digit
+    /// flags are.
+    ///
+    /// Why it holds: every hit of a numeric kind is a window of consecutive whole digit tokens of one digit run
+    /// ([`Ctx::digit_runs`] reads `is_digits` with dates and times switched off, so its runs lie inside runs of
+    /// consecutive `is_digits` tokens, and a window's digits are its tokens' bytes): a card has 13-19 digits, a
+    /// phone 10 or 11, an SSN and a routing number 9 ([`Runs::least_digits`]). An MBI is 11 characters of one run
+    /// of consecutive candidate tokens ([`mbi::mbi`] skips a shorter run). So a kind whose shortest hit is longer
+    /// than every such run in `nt` finds nothing there.
+    pub fn rule_out_short_runs(&mut self, nt: &NormalizedText) {
         const NUMERIC: [Kind; 4] = [Kind::CreditCard, Kind::UsPhone, Kind::Ssn, Kind::AbaRouting];
-        let want_digits = if NUMERIC.iter().any(|&k| self.may(k)) { 13 } else { 0 };
-        let want_cands = if self.may(Kind::Mbi) { 11 } else { 0 };
+        let want_digits = NUMERIC
+            .iter()
+            .filter(|&&k| self.may(k))
+            .map(|&k| Runs::least_digits(k))
+            .max()
+            .unwrap_or(0);
+        let want_cands = if self.possible(Kind::Mbi, nt) { 11 } else { 0 };
         let mut runs = Runs::default();
-        for k in first..nt.len() {
-            if runs.most_digits >= want_digits && runs.most_cands >= want_cands {
-                break; // nothing more to rule out
+        if want_cands == 0 {
+            for ((s, e), &d) in nt.norm_starts.iter().zip(&nt.norm_ends).zip(&nt.is_digits) {
+                if runs.most_digits >= want_digits {
+                    break; // nothing more to rule out
+                }
+                runs.step_digits(e - s, d);
             }
-            runs.step(nt.token(k), nt.is_digits[k], want_cands > 0);
+        } else {
+            for k in 0..nt.len() {
+                if runs.most_digits >= want_digits && runs.most_cands >= want_cands {
+                    break;
+                }
+                runs.step(nt.token(k), nt.is_digits[k], true);
+            }
         }
         self.rule_out_by_runs(&runs);
     }
 
-    /// [`Precheck::rule_out_short_runs`] given the runs of the tokens (every one of them looked at).
+    /// Rules out the kinds whose hits need a longer run of consecutive tokens than the tokens `runs` was given have
+    /// (every one of them looked at): the numeric kinds read windows of consecutive digit tokens (a card 13
+    /// digits, a phone 10, an SSN or a routing number 9), an MBI 11 characters of consecutive candidate tokens
+    /// ([`mbi::candidate`]).
     pub fn rule_out_by_runs(&mut self, runs: &Runs) {
+        self.runs_looked = true;
         for (kind, needs) in [
-            (Kind::CreditCard, runs.most_digits >= 13),
-            (Kind::UsPhone, runs.most_digits >= 10),
-            (Kind::Ssn, runs.most_digits >= 9),
-            (Kind::AbaRouting, runs.most_digits >= 9),
+            (
+                Kind::CreditCard,
+                runs.most_digits >= Runs::least_digits(Kind::CreditCard),
+            ),
+            (Kind::UsPhone, runs.most_digits >= Runs::least_digits(Kind::UsPhone)),
+            (Kind::Ssn, runs.most_digits >= Runs::least_digits(Kind::Ssn)),
+            (
+                Kind::AbaRouting,
+                runs.most_digits >= Runs::least_digits(Kind::AbaRouting),
+            ),
             (Kind::Mbi, runs.most_cands >= 11),
         ] {
             if !needs {
@@ -666,8 +765,20 @@ fn detect_in<const RECORD: bool>(
     rejected: &mut Vec<Rejection>,
     mut emit: impl FnMut(usize, &Hit),
 ) {
+    if RECORD && pre.digits >= Kind::Mbi.spec().min_digits && mbi_digits_then_letters(&nt.text, false) {
+        // explained, the MBI detector runs on the looser test, so that it says why a candidate of the wrong shape
+        // is none (it finds nothing the shape test rules out)
+        pre.can[Kind::Mbi as usize] = Some(true);
+    }
     if !pre.any(nt) {
         return; // the common case: nothing any detector could find
+    }
+    if !pre.runs_looked {
+        // a turn with digits here and there (prices, times, an address): often no run is long enough for any kind
+        pre.rule_out_short_runs(nt);
+        if !pre.any(nt) {
+            return;
+        }
     }
     let mut cx = if RECORD { Ctx::recording(nt) } else { Ctx::new(nt) };
     let no_exempt = Exempt::new();
@@ -732,6 +843,33 @@ pub fn detect_all(nt: &NormalizedText, requests: &[(Kind, &Exempt)]) -> Vec<Hit>
 mod tests {
     use super::*;
     use crate::text::normalize;
+
+    /// `count` random turns of 1 to `most` pieces joined by separators, from a fixed seed (xorshift).
+    fn random_turns<'a>(
+        seed: u64,
+        count: usize,
+        most: usize,
+        pieces: &'a [&'a str],
+        seps: &'a [&'a str],
+    ) -> impl Iterator<Item = String> + 'a {
+        let mut x = seed;
+        let mut next = move |n: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n as u64) as usize
+        };
+        (0..count).map(move |_| {
+            let mut t = String::new();
+            for k in 0..1 + next(most) {
+                if k > 0 {
+                    t.push_str(seps[next(seps.len())]);
+                }
+                t.push_str(pieces[next(pieces.len())]);
+            }
+            t
+        })
+    }
 
     #[test]
     fn registry_is_consistent() {
@@ -991,24 +1129,10 @@ mod tests {
             "\u{e9}t\u{e9}",
         ];
         const SEPS: &[&str] = &[" ", " ", " ", ", ", ". ", "-", "", "'", " - ", "/", "! ", "\u{a0}"];
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = |n: usize| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x % n as u64) as usize
-        };
         let requests: Vec<(Kind, Exempt)> = DETECTORS.iter().map(|s| (s.kind, Exempt::new())).collect();
         let requests: Vec<(Kind, &Exempt)> = requests.iter().map(|(k, e)| (*k, e)).collect();
         let (mut none, mut some) = (0, 0);
-        for _ in 0..300_000 {
-            let mut t = String::new();
-            for k in 0..1 + next(10) {
-                if k > 0 {
-                    t.push_str(SEPS[next(SEPS.len())]);
-                }
-                t.push_str(WORDS[next(WORDS.len())]);
-            }
+        for t in random_turns(0x2545_f491_4f6c_dd1d, 300_000, 10, WORDS, SEPS) {
             if !none_possible_in(&t) {
                 some += 1;
                 continue;
@@ -1020,6 +1144,100 @@ mod tests {
             assert!(hits.iter().all(Vec::is_empty), "{t:?} -> {hits:?}");
         }
         assert!(none > 20_000 && some > 20_000, "none {none}, some {some}");
+    }
+
+    /// [`Precheck::rule_out_short_runs`] (the whole turn's) and [`Precheck::rule_out_by_runs`] given every
+    /// token (a stream's) against the detectors themselves: a kind either rules out finds nothing, over random
+    /// turns of digit groups of every length at the kinds' thresholds (a 13-digit card, a 10-digit phone, a 9-digit
+    /// SSN and routing number, an MBI), spoken digits, dates and times, separators that do and do not cut a run.
+    /// Raising any threshold by one makes it fail for that kind.
+    #[test]
+    fn short_runs_rule_out_only_kinds_that_find_nothing() {
+        const PIECES: &[&str] = &[
+            "4222222222222",
+            "4222 2222 22222",
+            "4111 1111 1111 1111",
+            "415 555 0198",
+            "415-555-0198",
+            "(415) 555-0198",
+            "+1 415 555 0198",
+            "4155550198",
+            "123-45-6789",
+            "123456789",
+            "021000021",
+            "0210 0002 1",
+            "1EG4-TE5-MK73",
+            "1eg4 te5 mk73",
+            "one e g four t e five m k seven three",
+            "1",
+            "12",
+            "123",
+            "1234",
+            "12345",
+            "4155",
+            "0198",
+            "555",
+            "four one five",
+            "five five five",
+            "oh one nine eight",
+            "twenty",
+            "12/05/2024",
+            "9:30",
+            "$4,300",
+            "ssn",
+            "routing",
+            "the",
+            "number",
+            "is",
+            "at",
+            "e",
+            "m",
+            "k",
+            "125c",
+            "te5",
+        ];
+        const SEPS: &[&str] = &[" ", " ", " ", "-", ", ", ". ", "/", " and "];
+        let none = Exempt::new();
+        let (mut ruled_out, mut found) = ([0usize; DETECTORS.len()], [0usize; DETECTORS.len()]);
+        for t in random_turns(0x9e37_79b9_7f4a_7c15, 100_000, 6, PIECES, SEPS) {
+            let nt = normalize(&t);
+            let mut whole = Precheck::of_text(&nt.text, usize::MAX); // every precondition but the runs passed
+            whole.rule_out_short_runs(&nt);
+            // the runs alone: no precondition looked at
+            let mut stream = Precheck {
+                digits: usize::MAX,
+                can: [None; DETECTORS.len()],
+                runs_looked: false,
+            };
+            let mut runs = Runs::default();
+            for k in 0..nt.len() {
+                runs.step(nt.token(k), nt.is_digits[k], true);
+            }
+            stream.rule_out_by_runs(&runs);
+            for spec in &DETECTORS {
+                let hits = detect(spec.kind, &nt, &none);
+                let plausible = spec.plausible.is_none_or(|f| f(&nt.text));
+                for (pre, how, runs_only) in [(&whole, "whole", plausible), (&stream, "stream", true)] {
+                    if !pre.may(spec.kind) && runs_only {
+                        ruled_out[spec.kind as usize] += 1;
+                        assert!(hits.is_empty(), "{how} {}: {t:?} -> {:?}: {hits:?}", spec.name, nt.text);
+                    }
+                }
+                if !hits.is_empty() {
+                    found[spec.kind as usize] += 1;
+                }
+            }
+        }
+        for spec in DETECTORS.iter().filter(|s| s.kind != Kind::Email) {
+            let k = spec.kind as usize;
+            assert!(
+                ruled_out[k] > 1000 && found[k] > 1000,
+                "{}: {} {}",
+                spec.name,
+                ruled_out[k],
+                found[k]
+            );
+        }
     }
 
     #[test]
