@@ -80,10 +80,7 @@ docs: $(STAMP)
 
 # the wheel (native core and built-in packs inside), offline; profile-guided with the install's profile when it made one
 dist: $(STAMP)
-	@if [ -f core/target/pgo.profdata ]; then \
-	  RUSTFLAGS="$$RUSTFLAGS -Cprofile-use=$(CURDIR)/core/target/pgo.profdata --cfg trace_pgo" \
-	    CARGO_TARGET_DIR=core/target/pgo-use $(BIN)/maturin build --release --out dist; \
-	else $(BIN)/maturin build --release --out dist; fi
+	$(BIN)/python tools/build_core.py --wheel dist
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info core/target trace_engine/_core*.so

@@ -11,7 +11,8 @@ PGO needs an ``llvm-profdata`` that reads the raw profiles of the LLVM inside ru
 rustc 1.95's), newest first. Without one, or with ``--no-pgo``, or when any PGO step fails, the core is built plain
 (same code, same results, slower) and this says why. ``pip install .`` alone always builds plain.
 
-    python tools/build_core.py [--no-pgo] [--extras test]
+    python tools/build_core.py [--no-pgo] [--extras test]    # install
+    python tools/build_core.py --wheel dist                   # the wheel (make dist)
 
 The build records which it was: ``trace_engine._core.NATIVE_BUILD`` is ``"pgo"`` or ``"plain"``, and ``trace bench``
 reports it with its figures.
@@ -44,24 +45,38 @@ def say(message: str) -> None:
     print(f"build_core: {message}", flush=True)
 
 
-def run(cmd: list[str], *, env_extra: dict[str, str] | None = None, quiet: bool = True) -> None:
+def run(cmd: list[str], *, env_extra: dict[str, str] | None = None) -> None:
     env = {**os.environ, **(env_extra or {})}
-    done = subprocess.run(cmd, env=env, cwd=REPO, capture_output=quiet, text=True)
+    done = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True)
     if done.returncode != 0:
         tail = "\n".join(((done.stderr or "") + (done.stdout or "")).strip().splitlines()[-15:])
         raise BuildError(f"{' '.join(cmd[:4])} ... exited {done.returncode}\n{tail}")
 
 
-def install(extras: str, rustflags: str = "", target: Path | None = None, deps: bool = True) -> None:
-    """``pip install -e .[extras]`` with the core built under ``rustflags`` into ``target``."""
+def cargo_env(rustflags: str = "", target: Path | None = None) -> dict[str, str]:
+    """The environment a core build runs in: ``rustflags`` after the caller's own, output into ``target``."""
     env: dict[str, str] = {}
     flags = " ".join(f for f in (os.environ.get("RUSTFLAGS", ""), rustflags) if f)
     if flags:
         env["RUSTFLAGS"] = flags
     if target is not None:
         env["CARGO_TARGET_DIR"] = str(target)
+    return env
+
+
+def install(extras: str, rustflags: str = "", target: Path | None = None, deps: bool = True) -> None:
+    """``pip install -e .[extras]`` with the core built under ``rustflags`` into ``target``."""
     spec = f".[{extras}]" if extras else "."
-    run([sys.executable, "-m", "pip", "install", "-q", *([] if deps else ["--no-deps"]), "-e", spec], env_extra=env)
+    run([sys.executable, "-m", "pip", "install", "-q", *([] if deps else ["--no-deps"]), "-e", spec],
+        env_extra=cargo_env(rustflags, target))  # fmt: skip
+
+
+def wheel(out: str) -> None:
+    """The wheel into ``out``: profile-guided with the install's profile when it made one (``make dist``)."""
+    env = cargo_env(USE_FLAGS, TARGET / "pgo-use") if MERGED.is_file() else {}
+    maturin = Path(sys.executable).with_name("maturin")
+    subprocess.run([str(maturin), "build", "--release", "--out", out], env={**os.environ, **env}, cwd=REPO,
+                   check=True)  # fmt: skip
 
 
 def profdata_tools() -> list[str]:
@@ -152,7 +167,11 @@ def main() -> int:
     parser.add_argument("--no-pgo", action="store_true", help="build the core plain (faster to build)")
     parser.add_argument("--extras", default="test", help="the package extras to install (default: test)")
     parser.add_argument("--probe", action="store_true", help="only say which llvm-profdata works; exit 1 if none")
+    parser.add_argument("--wheel", metavar="DIR", help="only build the wheel into DIR (with the install's profile)")
     args = parser.parse_args()
+    if args.wheel:
+        wheel(args.wheel)
+        return 0
     tool = None if args.no_pgo else probe(profdata_tools())
     if args.probe:
         print(tool or "no llvm-profdata here reads rustc's profiles")

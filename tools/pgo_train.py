@@ -10,7 +10,7 @@ under a few call-fact variants; about a third of the agent turns streamed in 2-w
 then a re-scoring of the corpora into a throwaway store (canonical JSON, hashing, signing). It never reads
 ``../shared``: the benchmarks time the SGD corpus, which the profile has not seen.
 
-    .venv/bin/python tools/pgo_train.py          # about a minute on an instrumented build
+    .venv/bin/python tools/pgo_train.py          # a few seconds, on a plain or an instrumented build
 """
 
 from __future__ import annotations
@@ -20,10 +20,12 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
+
+from trace_engine.gate.config import Mode
 
 REPO = Path(__file__).resolve().parents[1]
-MODES = ("warn", "modify", "block", "human_handoff")
+MODES = get_args(Mode)
 PACKS = ("tcpa", "hipaa", "pii", "brand_voice", "debt_collection")
 FACT_VARIANTS: tuple[dict[str, Any], ...] = (
     {},
@@ -46,7 +48,7 @@ def configs(mode: str) -> list[dict[str, Any]]:
 def replay_corpora(corpora: list[Path]) -> int:
     """Every call of ``corpora`` through the gate in every mode and config; returns the agent turns checked."""
     from trace_engine.gate.engine import Engine
-    from trace_engine.replay import word_chunks
+    from trace_engine.replay import feed_turn
     from trace_engine.transcripts import Transcript, iter_records
 
     calls = [c for path in corpora for c in iter_records(str(path)) if isinstance(c, Transcript)]
@@ -59,19 +61,8 @@ def replay_corpora(corpora: list[Path]) -> int:
                 facts = FACT_VARIANTS[i % len(FACT_VARIANTS)]
                 gate = engine.start_call(call.call_id, agent_id=call.agent_id, metadata={**call.metadata, **facts})
                 for role, text, t in call.turns:
-                    if role == "agent":
-                        checked += 1
-                        if chance.random() < STREAMED_SHARE:
-                            stream = gate.agent_stream(t)
-                            for chunk in word_chunks(text, 2):
-                                stream.feed(chunk)
-                            stream.close()
-                        else:
-                            gate.agent_turn(text, t)
-                    elif role == "caller":
-                        gate.caller_turn(text, t)
-                    elif role in ("system", "tool"):
-                        gate.other_turn(role, text, t)
+                    checked += role == "agent"
+                    feed_turn(gate, role, text, t, stream_words=2 if chance.random() < STREAMED_SHARE else None)
                 gate.end().to_dict()
     return checked
 
