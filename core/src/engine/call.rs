@@ -923,7 +923,7 @@ impl CallCore {
             scanned?;
         }
         if past(deadline) {
-            return Err(Fail::Over(Some(self.matches.detector_spans())));
+            return Err(self.over_after_scan());
         }
         let text = Text::new(&s, if lossy { Some(orig.clone()) } else { None });
         // the view borrows other fields than these: nothing is moved out and back (the outcome is large)
@@ -949,6 +949,12 @@ impl CallCore {
         let latency = now_ns().saturating_sub(started);
         self.latencies.push(latency);
         Ok(self.decision(py, action, spoken, findings, latency, preempt)?)
+    }
+
+    /// Out of time after the scan: the detector spans found so far go with the deferred turn.
+    #[cold] // out of time
+    fn over_after_scan(&self) -> Fail {
+        Fail::Over(Some(self.matches.detector_spans()))
     }
 
     /// Check one agent turn before it is spoken (see the module docstring for the failure contract).
@@ -1019,6 +1025,7 @@ impl CallCore {
     }
 
     /// Evaluate the turn that ran out of time and record it, late.
+    #[cold] // only after a turn that ran out of time: its normalize, scan and evaluate stay out of the turn body
     pub fn settle(&mut self, py: Python<'_>) {
         let Some(late) = self.late.take() else { return };
         let orig = late.text.bind(py).clone();
@@ -1045,6 +1052,7 @@ impl CallCore {
     }
 
     /// An error inside the commit left the turn half-recorded: drop what it stored and keep its findings as late.
+    #[cold] // an error path
     fn undo_partial_turn(&mut self, seq0: u32, decided: Option<Action>) {
         if self.st.seq == seq0 {
             return;
@@ -1069,6 +1077,7 @@ impl CallCore {
 
     /// Fail open (or closed): the turn goes out as it was (or as the fallback line). `commit`: the evaluated
     /// outcome in `self.outcome` is recorded (late).
+    #[cold] // an error or timeout path
     fn unavailable<'py>(
         &mut self,
         py: Python<'py>,
