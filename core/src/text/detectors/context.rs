@@ -553,27 +553,67 @@ impl Drop for Ctx<'_> {
     }
 }
 
-/// Non-overlapping candidates `(length, a, b, value)`: longest first, then leftmost; in the order chosen.
-pub(crate) fn pick_greedy(mut cands: Vec<(usize, usize, usize, String)>) -> Vec<(usize, usize, String)> {
+/// A candidate number: `(length, a, b, value)` (digits, first and last token, canonical value).
+pub(crate) type Candidate = (usize, usize, usize, String);
+
+/// Non-overlapping candidates: longest first, then leftmost; in the order chosen. Chosen in place, in the
+/// candidates' own buffer: a turn with a number allocates no second vector for the choice.
+pub(crate) fn pick_greedy(mut cands: Vec<Candidate>) -> Vec<Candidate> {
     cands.sort_by(|x, y| {
         y.0.cmp(&x.0)
             .then(x.1.cmp(&y.1))
             .then(x.2.cmp(&y.2))
             .then(x.3.cmp(&y.3))
     });
-    let mut out: Vec<(usize, usize, String)> = Vec::with_capacity(cands.len());
-    for (_, a, b, value) in cands {
-        if out.iter().any(|&(u, v, _)| a <= v && u <= b) {
+    // `..kept`: the chosen ones, in the order chosen; a rejected one is swapped past them and never read again
+    let mut kept = 0;
+    for k in 0..cands.len() {
+        let (a, b) = (cands[k].1, cands[k].2);
+        if cands[..kept].iter().any(|c| a <= c.2 && c.1 <= b) {
             continue; // overlaps one chosen already
         }
-        out.push((a, b, value));
+        cands.swap(kept, k);
+        kept += 1;
     }
+    cands.truncate(kept);
+    cands
+}
+
+/// [`pick_greedy`] in text order (chosen candidates never overlap, so no two start at the same token).
+pub(crate) fn pick(cands: Vec<Candidate>) -> Vec<Candidate> {
+    let mut out = pick_greedy(cands);
+    out.sort_unstable_by_key(|c| c.1);
     out
 }
 
-/// [`pick_greedy`] in text order.
-pub(crate) fn pick(cands: Vec<(usize, usize, usize, String)>) -> Vec<(usize, usize, String)> {
-    let mut out = pick_greedy(cands);
-    out.sort();
-    out
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cand(len: usize, a: usize, b: usize, value: &str) -> Candidate {
+        (len, a, b, value.to_string())
+    }
+
+    #[test]
+    fn pick_greedy_keeps_the_longest_then_the_leftmost_of_overlapping_candidates() {
+        // tokens 0..=3 (13 digits) overlap 2..=5 (16) and 4..=6 (13); 7..=8 overlaps nothing chosen
+        let cands = vec![
+            cand(13, 0, 3, "a"),
+            cand(13, 4, 6, "c"),
+            cand(16, 2, 5, "b"),
+            cand(13, 7, 8, "d"),
+            cand(16, 5, 8, "e"),
+        ];
+        let chosen: Vec<(usize, usize)> = pick_greedy(cands).iter().map(|c| (c.1, c.2)).collect();
+        // 2..=5 first (longest, leftmost), then 5..=8 overlaps it; of the 13s, 0..=3 and 4..=6 overlap it, 7..=8 not
+        assert_eq!(chosen, [(2, 5), (7, 8)]);
+    }
+
+    #[test]
+    fn pick_lists_the_chosen_candidates_in_text_order_with_their_values() {
+        // chosen longest first: 6..=8, then 0..=2 (1..=3 overlaps it); listed by where they start
+        let cands = vec![cand(10, 1, 3, "gone"), cand(12, 6, 8, "late"), cand(11, 0, 2, "early")];
+        let chosen: Vec<(usize, usize, String)> = pick(cands).into_iter().map(|c| (c.1, c.2, c.3)).collect();
+        assert_eq!(chosen, [(0, 2, "early".to_string()), (6, 8, "late".to_string())]);
+    }
 }

@@ -54,7 +54,7 @@ pub(crate) fn credit_card(cx: &mut Ctx<'_>, exempt: &Exempt) -> Vec<Hit> {
     }
     let mut hits: Vec<Hit> = pick_greedy(cands)
         .into_iter()
-        .map(|(a, b, d)| Hit::tokens(Kind::CreditCard, cx.nt, a, b, d))
+        .map(|(_, a, b, d)| Hit::tokens(Kind::CreditCard, cx.nt, a, b, d))
         .collect();
     hits.sort_by_key(|h| h.start); // stable, as the reference
     hits
@@ -177,7 +177,7 @@ pub(crate) fn ssn(cx: &mut Ctx<'_>, exempt: &Exempt) -> Vec<Hit> {
     }
     pick(cands)
         .into_iter()
-        .filter(|(a, b, d)| {
+        .filter(|(_, a, b, d)| {
             let check = if exempt.contains(d) {
                 Check::Exempt
             } else if aba_ok(d) && any_before(cx, *a, 3, ROUTING_CONTEXT) {
@@ -190,7 +190,7 @@ pub(crate) fn ssn(cx: &mut Ctx<'_>, exempt: &Exempt) -> Vec<Hit> {
             cx.reject(Kind::Ssn, *a, *b, check);
             false
         })
-        .map(|(a, b, d)| Hit::tokens(Kind::Ssn, cx.nt, a, b, d))
+        .map(|(_, a, b, d)| Hit::tokens(Kind::Ssn, cx.nt, a, b, d))
         .collect()
 }
 
@@ -214,14 +214,14 @@ pub(crate) fn aba_routing(cx: &mut Ctx<'_>, exempt: &Exempt) -> Vec<Hit> {
     }
     pick(cands)
         .into_iter()
-        .filter(|(a, b, d)| {
+        .filter(|(_, a, b, d)| {
             let exempted = exempt.contains(d);
             if exempted {
                 cx.reject(Kind::AbaRouting, *a, *b, Check::Exempt);
             }
             !exempted
         })
-        .map(|(a, b, d)| Hit::tokens(Kind::AbaRouting, cx.nt, a, b, d))
+        .map(|(_, a, b, d)| Hit::tokens(Kind::AbaRouting, cx.nt, a, b, d))
         .collect()
 }
 
@@ -262,7 +262,7 @@ pub(crate) fn us_phone(cx: &mut Ctx<'_>, exempt: &Exempt) -> Vec<Hit> {
         }
     }
     let mut hits = Vec::new();
-    for (a, b, d) in pick(cands) {
+    for (_, a, b, d) in pick(cands) {
         if exempt.contains(&d) {
             cx.reject(Kind::UsPhone, a, b, Check::Exempt);
             continue;
