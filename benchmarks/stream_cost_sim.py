@@ -18,7 +18,7 @@ opening turns subtracted the same way), and the stream's creation and whole-turn
 glue around them (the ``AgentStream`` subclass, the interpreter's calls) is not counted.
 
 ``--whole-process`` counts everything the process runs instead (no ``--toggle-collect``: the interpreter, PyO3's
-argument handling, ``AgentStream``'s Python), by the same differences over five runs that stop at successive points
+argument handling, the ``Call.agent_stream`` and ``AgentStream`` Python), by the same differences over five runs that stop at successive points
 of each text's call: the opening turn only; the text checked whole; the stream created; its chunks fed; the stream
 closed. Creation, feeds and close are the differences of successive runs, the whole turn that of the second and the
 first, so ``streamed_over_whole`` is the instruction ratio of what ``stream_over_whole`` times, glue included. Each
@@ -39,18 +39,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpora" / "sgd_calls.jsonl"
-#: the native entry points whose inclusive count ``--whole-process`` reports, and the Python-facing calls the glue
-#: makes into the core around a streamed turn (the barge-in checkpoint, the getters ``close`` reads)
 ENTRIES = {
     "whole": "_core::engine::call::CallCore::agent_turn",
     "feed": "_core::engine::stream::StreamCore::feed",
     "new": "_core::engine::stream::StreamCore::new",
     "close": "_core::engine::stream::StreamCore::_close_turn",
-}
-GLUE_CALLS = {
-    "snapshot": "_core::engine::call::CallCore::_snapshot",
-    "buffer": "_core::engine::stream::StreamCore::buffer",
-    "emitted": "_core::engine::stream::StreamCore::emitted",
 }
 #: the drives of ``--whole-process``, each going one step further into every text's call than the one before
 STEPS = ("opening", "whole", "created", "fed", "stream")
@@ -59,7 +52,14 @@ STEPS = ("opening", "whole", "created", "fed", "stream")
 def drive(corpus: str, texts: int, what: str) -> None:
     """A warm-up stream, then ``texts`` of the bench's texts: streamed (``stream``), checked whole (``whole``) or
     only opened (``opening``), each in a fresh call after the opening turn; ``created`` and ``fed`` stop a stream
-    before its chunks and before ``close``. Prints how many feeds ran."""
+    before its chunks and before ``close``. Prints how many feeds ran.
+
+    Every drive cuts the chunks (outside what the bench times, so the differences cancel them), and the cycle
+    collector is off after the warm-up: when its collections (a full one walks the engine's heap) fall depends on
+    how many objects a drive allocated, not on what a turn costs, and the bench's minimums over runs leave them out
+    too."""
+    import gc
+
     from trace_engine import Engine, bench
 
     engine = Engine.from_config(bench.default_gate_config())
@@ -69,14 +69,16 @@ def drive(corpus: str, texts: int, what: str) -> None:
     for piece in bench.chunks(sample[-1]):
         warm.feed(piece)
     warm.close()
+    gc.collect()
+    gc.disable()
     feeds = 0
     for i, text in enumerate(sample[:texts]):
+        pieces = bench.chunks(text)
         call = engine.start_call(f"sim-{i}", metadata={"direction": "outbound"})
         call.agent_turn(bench.OPENING_TURN)
         if what == "whole":
             call.agent_turn(text)
         elif what in ("created", "fed", "stream"):
-            pieces = bench.chunks(text)
             stream = call.agent_stream()
             if what == "created":
                 continue
@@ -109,8 +111,7 @@ def collected(corpus: str, texts: int, what: str, entry: str) -> tuple[int, int]
 
 
 def whole_process(corpus: str, texts: int, what: str) -> tuple[int, dict[str, int]]:
-    """Instructions of the whole process driving ``what``, and the inclusive count of each of :data:`ENTRIES` and
-    :data:`GLUE_CALLS`."""
+    """Instructions of the whole process driving ``what``, and the inclusive count of each of :data:`ENTRIES`."""
     with tempfile.TemporaryDirectory() as tmp:
         out = f"{tmp}/callgrind.out"
         cmd = [
@@ -130,7 +131,7 @@ def whole_process(corpus: str, texts: int, what: str) -> tuple[int, dict[str, in
             capture_output=True, text=True, check=True,
         ).stdout  # fmt: skip
     inclusive: dict[str, int] = {}
-    for name, symbol in {**ENTRIES, **GLUE_CALLS}.items():
+    for name, symbol in ENTRIES.items():
         # a line per function: "<count> (<share>)  <file>:<symbol> [<object>]", the count with thousands commas
         found = re.search(rf"^\s*([\d,]+)\s.*:{re.escape(symbol)}(?:\s|$)", annotated, re.MULTILINE)
         inclusive[name] = int(found.group(1).replace(",", "")) if found else 0
@@ -141,8 +142,10 @@ def whole_process_report(corpus: str, n: int) -> dict[str, float]:
     """``--whole-process``: per text, the whole turn, the streamed turn and its phases, each split native / glue."""
     runs = {step: whole_process(corpus, n, step) for step in STEPS}
     total = {step: runs[step][0] for step in STEPS}
-    warm = runs["opening"][1]  # the native entries' counts outside the texts: the warm-up stream's
-    native = {name: (runs["stream"][1][name] - warm[name]) / n for name in {**ENTRIES, **GLUE_CALLS}}
+    # the native entries' counts outside the texts (the warm-up's, the opening turns') are the opening run's
+    opening = runs["opening"][1]
+    native = {name: (runs["stream"][1][name] - opening[name]) / n for name in ENTRIES}
+    native["whole"] = (runs["whole"][1]["whole"] - opening["whole"]) / n
     whole = (total["whole"] - total["opening"]) / n
     phases = {
         "new": (total["created"] - total["opening"]) / n,
@@ -159,8 +162,6 @@ def whole_process_report(corpus: str, n: int) -> dict[str, float]:
         result[f"{phase}_per_text"] = round(cost)
         result[f"{phase}_native"] = round(native[phase])
         result[f"{phase}_glue"] = round(cost - native[phase])
-    for name in GLUE_CALLS:
-        result[f"{name}_calls"] = round(native[name])
     result.update(
         streamed_per_text=round(streamed),
         streamed_glue=round(streamed - sum(native[p] for p in phases)),
