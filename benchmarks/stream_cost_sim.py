@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/stream_cost_sim.py                  # the bench's 50 texts, under callgrind
     .venv/bin/python benchmarks/stream_cost_sim.py --feeds-only     # per feed only (two runs instead of six)
+    .venv/bin/python benchmarks/stream_cost_sim.py --whole-process  # the whole process: the Python glue counted too
     options: --corpus FILE  --texts N  --json
 
 Why: ``streamed_over_whole_1000`` (:func:`trace_engine.bench.stream_over_whole`) is a wall-clock ratio, noisy on a
@@ -15,6 +16,14 @@ warm-up stream, which also builds the stream's automaton once). So per feed is (
 count), exactly, whatever the compiler inlined. Entry points: ``feed``, the whole-turn ``agent_turn`` (the
 opening turns subtracted the same way), and the stream's creation and whole-turn check at ``close``. The Python
 glue around them (the ``AgentStream`` subclass, the interpreter's calls) is not counted.
+
+``--whole-process`` counts everything the process runs instead (no ``--toggle-collect``: the interpreter, PyO3's
+argument handling, the ``Call.agent_stream`` and ``AgentStream`` Python), by the same differences over five runs that stop at successive points
+of each text's call: the opening turn only; the text checked whole; the stream created; its chunks fed; the stream
+closed. Creation, feeds and close are the differences of successive runs, the whole turn that of the second and the
+first, so ``streamed_over_whole`` is the instruction ratio of what ``stream_over_whole`` times, glue included. Each
+phase is split into the native entry point's own count (inclusive, from ``callgrind_annotate``; the warm-up stream's,
+counted in the opening run, subtracted) and the rest, the glue around it.
 """
 
 from __future__ import annotations
@@ -36,11 +45,21 @@ ENTRIES = {
     "new": "_core::engine::stream::StreamCore::new",
     "close": "_core::engine::stream::StreamCore::_close_turn",
 }
+#: the drives of ``--whole-process``, each going one step further into every text's call than the one before
+STEPS = ("opening", "whole", "created", "fed", "stream")
 
 
 def drive(corpus: str, texts: int, what: str) -> None:
     """A warm-up stream, then ``texts`` of the bench's texts: streamed (``stream``), checked whole (``whole``) or
-    only opened (``opening``), each in a fresh call after the opening turn. Prints how many feeds ran."""
+    only opened (``opening``), each in a fresh call after the opening turn; ``created`` and ``fed`` stop a stream
+    before its chunks and before ``close``. Prints how many feeds ran.
+
+    Every drive cuts the chunks (outside what the bench times, so the differences cancel them), and the cycle
+    collector is off after the warm-up: when its collections (a full one walks the engine's heap) fall depends on
+    how many objects a drive allocated, not on what a turn costs, and the bench's minimums over runs leave them out
+    too."""
+    import gc
+
     from trace_engine import Engine, bench
 
     engine = Engine.from_config(bench.default_gate_config())
@@ -50,19 +69,24 @@ def drive(corpus: str, texts: int, what: str) -> None:
     for piece in bench.chunks(sample[-1]):
         warm.feed(piece)
     warm.close()
+    gc.collect()
+    gc.disable()
     feeds = 0
     for i, text in enumerate(sample[:texts]):
+        pieces = bench.chunks(text)
         call = engine.start_call(f"sim-{i}", metadata={"direction": "outbound"})
         call.agent_turn(bench.OPENING_TURN)
         if what == "whole":
             call.agent_turn(text)
-        elif what == "stream":
-            pieces = bench.chunks(text)
+        elif what in ("created", "fed", "stream"):
             stream = call.agent_stream()
+            if what == "created":
+                continue
             for piece in pieces:
                 stream.feed(piece)
-            stream.close()
             feeds += len(pieces)
+            if what == "stream":
+                stream.close()
     print(f"feeds: {feeds}")
 
 
@@ -86,13 +110,76 @@ def collected(corpus: str, texts: int, what: str, entry: str) -> tuple[int, int]
     return int(count.group(1).replace(",", "")), int(feeds.group(1))
 
 
+def whole_process(corpus: str, texts: int, what: str) -> tuple[int, dict[str, int]]:
+    """Instructions of the whole process driving ``what``, and the inclusive count of each of :data:`ENTRIES`."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = f"{tmp}/callgrind.out"
+        cmd = [
+            "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+            sys.executable, __file__, "--drive", what, "--corpus", corpus, "--texts", str(texts),
+        ]  # fmt: skip
+        run = subprocess.run(
+            cmd, env={**os.environ, "PYTHONHASHSEED": "0"}, capture_output=True, text=True, check=False
+        )
+        if run.returncode != 0:
+            raise SystemExit(run.stderr[-2000:])
+        count = re.search(r"Collected\s*:\s*([\d,]+)", run.stderr)
+        if count is None:
+            raise SystemExit(f"no count in callgrind's output:\n{run.stderr[-2000:]}")
+        annotated = subprocess.run(
+            ["callgrind_annotate", "--inclusive=yes", "--threshold=100", out],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+    inclusive: dict[str, int] = {}
+    for name, symbol in ENTRIES.items():
+        # a line per function: "<count> (<share>)  <file>:<symbol> [<object>]", the count with thousands commas
+        found = re.search(rf"^\s*([\d,]+)\s.*:{re.escape(symbol)}(?:\s|$)", annotated, re.MULTILINE)
+        inclusive[name] = int(found.group(1).replace(",", "")) if found else 0
+    return int(count.group(1).replace(",", "")), inclusive
+
+
+def whole_process_report(corpus: str, n: int) -> dict[str, float]:
+    """``--whole-process``: per text, the whole turn, the streamed turn and its phases, each split native / glue."""
+    runs = {step: whole_process(corpus, n, step) for step in STEPS}
+    total = {step: runs[step][0] for step in STEPS}
+    # the native entries' counts outside the texts (the warm-up's, the opening turns') are the opening run's
+    opening = runs["opening"][1]
+    native = {name: (runs["stream"][1][name] - opening[name]) / n for name in ENTRIES}
+    native["whole"] = (runs["whole"][1]["whole"] - opening["whole"]) / n
+    whole = (total["whole"] - total["opening"]) / n
+    phases = {
+        "new": (total["created"] - total["opening"]) / n,
+        "feed": (total["fed"] - total["created"]) / n,
+        "close": (total["stream"] - total["fed"]) / n,
+    }
+    streamed = sum(phases.values())
+    result: dict[str, float] = {
+        "texts": n,
+        "whole_per_text": round(whole),
+        "whole_native": round(native["whole"]),
+    }
+    for phase, cost in phases.items():
+        result[f"{phase}_per_text"] = round(cost)
+        result[f"{phase}_native"] = round(native[phase])
+        result[f"{phase}_glue"] = round(cost - native[phase])
+    result.update(
+        streamed_per_text=round(streamed),
+        streamed_glue=round(streamed - sum(native[p] for p in phases)),
+        streamed_over_whole=round(streamed / whole, 2),
+    )
+    return result
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpus", default=os.environ.get("TRACE_CORPUS", str(DEFAULT_CORPUS)))
     ap.add_argument("--texts", type=int, default=50)
     ap.add_argument("--feeds-only", action="store_true")
+    ap.add_argument(
+        "--whole-process", action="store_true", help="count the whole process, Python glue included"
+    )
     ap.add_argument("--json", action="store_true")
-    ap.add_argument("--drive", choices=("stream", "whole", "opening"), help=argparse.SUPPRESS)
+    ap.add_argument("--drive", choices=STEPS, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.drive:
         drive(args.corpus, args.texts, args.drive)
@@ -100,6 +187,9 @@ def main() -> None:
     if not Path(args.corpus).exists():
         raise SystemExit(f"corpus not found: {args.corpus}")
     n = args.texts
+    if args.whole_process:
+        show(whole_process_report(args.corpus, n), args.json)
+        return
     fed, feeds = collected(args.corpus, n, "stream", "feed")
     warm, _ = collected(args.corpus, 0, "stream", "feed")
     result: dict[str, float] = {"texts": n, "feeds_per_text": round(feeds / n, 1), "feed": round((fed - warm) / feeds)}
@@ -114,7 +204,11 @@ def main() -> None:
             streamed_per_text=round(streamed),
             streamed_over_whole=round(streamed / (whole / n), 2),
         )
-    if args.json:
+    show(result, args.json)
+
+
+def show(result: dict[str, float], as_json: bool) -> None:
+    if as_json:
         print(json.dumps(result))
     else:
         for k, v in result.items():

@@ -201,8 +201,30 @@ def test_a_call_keeps_one_checkpoint_however_many_turns():
 
     call = engine().start_call("mem", metadata=META)
     streams = [stream_turn(call, f"Turn number {i} of a long call, thanks for staying on.")[0] for i in range(50)]
-    assert call._bargein_saved is streams[-1]  # one rewind point (in the core), the latest turn's
-    assert call._snapshot_findings is not None
+    assert call._snapshot_findings is not None  # one rewind point (in the core), the latest turn's
     assert bargein.recall(call, streams[0]) is False  # an older turn can only be amended
+    assert bargein.recall(call, streams[-1]) is True
+    assert bargein.recall(call, streams[-1]) is False  # usable once
     streams[0].interrupt(4)
     assert call.end().timeline[0].barge == {"interrupted": streams[0].decision.text[4:]}
+
+
+def test_a_streamed_call_is_freed_once_dropped():
+    # the core's objects are not traversed by Python's cycle collector: a call that held its last stream (as its
+    # barge-in checkpoint's owner) while the stream holds the call would never be freed
+    import gc
+
+    from trace_engine.gate.call import Call
+
+    def calls_alive():
+        gc.collect()
+        return sum(1 for o in gc.get_objects() if type(o) is Call)
+
+    before = calls_alive()
+    eng = engine()
+    for i in range(5):
+        call = eng.start_call(f"free-{i}", metadata=META)
+        stream_turn(call, "Your card 4111 1111 1111 1111 is on file.")
+        call.end()
+    del call
+    assert calls_alive() == before

@@ -32,24 +32,12 @@ if TYPE_CHECKING:
     from trace_engine.gate.call import Call
 
 
-def remember(call: Call, owner: object) -> None:
-    """Checkpoint ``call`` for ``owner`` (the stream about to commit). A call keeps one checkpoint, the latest:
-    only the last committed turn can be rewound, so memory stays flat however long the call runs. The checkpoint
-    lives in the core and is cheap: the turn state is copied, the evidence lists only remember their lengths."""
-    try:
-        call._snapshot()
-        call._bargein_saved = owner
-    except Exception:  # noqa: BLE001 - without a checkpoint a barge-in only amends the timeline
-        call._bargein_saved = None
-
-
-def recall(call: Call, owner: object) -> bool:
-    """Whether the checkpoint taken for ``owner`` is still the call's latest (forgotten here: usable once)."""
-    kept = getattr(call, "_bargein_saved", None)
-    if kept is None or kept is not owner:
-        return False
-    call._bargein_saved = None
-    return True
+def recall(call: Call, owner: Any) -> bool:
+    """Whether the call's checkpoint was taken for ``owner`` (a stream: its ``close`` takes it in the core, before
+    the turn commits) and is still the call's latest (forgotten here: usable once). A call keeps one checkpoint, the
+    latest: only the last committed turn can be rewound, so memory stays flat however long the call runs. It is
+    cheap: the turn state is copied, the evidence lists only remember their lengths."""
+    return call._recall_checkpoint(owner._checkpoint_id)
 
 
 def stored_form(call: Call, text: str) -> str:

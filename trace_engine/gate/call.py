@@ -103,7 +103,6 @@ class Call(_core.CallCore):
         self._updates: dict[str, Any] = {}
         #: each :meth:`update_facts`: ``{"seq", "t", "facts"}`` (what was given, as shown on the timeline)
         self.fact_changes: list[dict[str, Any]] = []
-        self._bargein_saved: Any = None
         self._load_context()
         if trace:
             self._trace(True)  # before the call opens: its call-start windows are events too

@@ -30,7 +30,6 @@ from trace_engine.gate.call import CallEndedError, _check_text
 from trace_engine.text.numbers import NUMBER_PASS_WORDS
 
 if TYPE_CHECKING:
-    from trace_engine.gate.call import Call
     from trace_engine.gate.decision import Decision
 
 #: words a detector may still join to what follows (number words, spoken symbols): the hold-back extends over them
@@ -40,17 +39,12 @@ STICKY_WORDS: frozenset[str] = NUMBER_PASS_WORDS | {"dot", "at", "dash", "hyphen
 class AgentStream(_core.StreamCore):
     """One streamed agent turn. Use :meth:`Call.agent_stream`.
 
-    ``feed(chunk) -> str`` adds a chunk and returns what is now safe to speak; :meth:`close` finishes the turn.
-    Attributes: ``buffer`` (the turn as written so far), ``emitted`` (released by the feeds), ``tail`` (what remains
-    to speak after :meth:`close`), ``suppressing``, ``max_holdback_chars``, ``chunk_latencies_ns``.
+    ``feed(chunk) -> str`` adds a chunk and returns what is now safe to speak; ``close() -> Decision`` finishes the
+    turn (both in the core: ``close`` checks the turn whole from what the feeds carried and takes the call's barge-in
+    checkpoint). Attributes: ``buffer`` (the turn as written so far), ``emitted`` (released by the feeds), ``tail``
+    (what remains to speak after ``close``), ``decision`` (the decision at close), ``interrupted``, ``suppressing``,
+    ``max_holdback_chars``, ``chunk_latencies_ns``.
     """
-
-    def __init__(self, call: Call, t: float | None) -> None:
-        #: the decision at close (for :meth:`interrupt`)
-        self.decision: Decision | None = None
-        self._committed_seq = -1
-        self.interrupted = False
-        self._heard: str | None = None
 
     @property
     def spoken(self) -> str:
@@ -63,32 +57,6 @@ class AgentStream(_core.StreamCore):
         if self.call.ended:
             raise CallEndedError(f"feed: call {self.call.call_id!r} has ended")
         _check_text(chunk, "feed")
-
-    def close(self) -> Decision:
-        """Finish the turn: returns the whole-turn :class:`Decision`; :attr:`tail` is what remains to speak."""
-        if self.closed:
-            raise RuntimeError("stream already closed")
-        self.closed = True
-        call = self.call
-        buffer = self.buffer
-        emitted = self.emitted
-        if self.failed:
-            decision = call._unavailable(buffer, self.t)
-            self.tail = buffer[len(emitted) :]
-            self.decision, self._committed_seq = decision, call.seq
-            return decision
-        bargein.remember(call, self)
-        # the turn is checked whole from the matches the feeds carried (the core says when it cannot, and why)
-        decision = self._close_turn(buffer)
-        if decision is None:
-            decision = call.agent_turn(buffer, self.t)
-        self.decision, self._committed_seq = decision, call.seq
-        text = decision.text or ""
-        if decision.action in ("block", "handoff"):
-            self.tail = text if not emitted else (" " + text if text else "")
-        else:  # the feeds released a prefix of the decided text (if they ever did not, say its rest, never repeat)
-            self.tail = text[len(emitted) :]
-        return decision
 
     def interrupt(self, spoken_chars: int, *, detect_ms: float | None = None) -> Decision:
         """The caller barged in after ``spoken_chars`` characters of what this stream released (the ``feed``

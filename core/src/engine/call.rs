@@ -220,6 +220,12 @@ pub struct CallCore {
     /// bumped whenever the call's variables or exempt values change (a streamed turn's carried matches read them)
     pub vars_gen: u64,
     pub snapshot: Option<Snapshot>,
+    /// the stream `snapshot` was taken for (its [`super::stream::StreamCore`] checkpoint id; 0: none): a number,
+    /// not the stream, so that call and stream hold no reference cycle (the core's objects are not traversed by
+    /// Python's cycle collector, so a call holding its last stream would never be freed)
+    pub checkpoint_owner: u64,
+    /// streams opened on this call: the next one's checkpoint id
+    pub streams_opened: u64,
     /// whether the turn in progress is stored: what the last agent or caller turn stored (for observers)
     pub last_stored: Option<Py<PyString>>,
     /// the agent turn's normalized view, its buffers kept from turn to turn
@@ -272,6 +278,8 @@ impl CallCore {
             tracer: None,
             vars_gen: 0,
             snapshot: None,
+            checkpoint_owner: 0,
+            streams_opened: 0,
             last_stored: None,
             turn_view: None,
             injected_last: None,
@@ -1415,6 +1423,14 @@ impl CallCore {
         self.sh.sticky.clone()
     }
 
+    /// Take the call's rewind point for the stream with checkpoint id `owner`, about to commit its turn (a
+    /// barge-in may put the call back as it was before that commit). A call keeps one, the latest: only the last
+    /// committed turn can be rewound.
+    pub fn checkpoint_for(&mut self, py: Python<'_>, owner: u64) {
+        self.snapshot = Some(self.snapshot_now(py));
+        self.checkpoint_owner = owner;
+    }
+
     pub fn snapshot_now(&self, py: Python<'_>) -> Snapshot {
         Snapshot {
             state: self.st.clone(),
@@ -2123,9 +2139,14 @@ impl CallCore {
         self.findings.len()
     }
 
-    /// Take a rewind point (a barge-in may put the call back as it was before the next commit).
-    fn _snapshot(&mut self, py: Python<'_>) {
-        self.snapshot = Some(self.snapshot_now(py));
+    /// Whether the call's rewind point was taken for the stream with checkpoint id ``owner`` (forgotten here: usable
+    /// once); see ``trace_engine.gate.bargein.recall``.
+    fn _recall_checkpoint(&mut self, owner: u64) -> bool {
+        let kept = owner != 0 && self.checkpoint_owner == owner;
+        if kept {
+            self.checkpoint_owner = 0;
+        }
+        kept
     }
 
     fn _drop_snapshot(&mut self) {

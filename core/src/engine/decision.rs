@@ -335,6 +335,12 @@ impl Decision {
         unsafe { &*self.fields.get() }
     }
 
+    /// The action and the text (what Python reads as ``action`` and ``text``), without new references.
+    pub fn action_and_text<'a, 'py>(&'a self, py: Python<'py>) -> (&'a Bound<'py, PyString>, &'a Bound<'py, PyAny>) {
+        let f = self.f();
+        (f.action.bind(py), f.text.bind(py))
+    }
+
     /// The findings tuple: built from the pending findings on first access, the same object afterwards.
     pub fn findings_tuple<'py>(&self, py: Python<'py>) -> PyResult<&Bound<'py, PyTuple>> {
         let f = self.f();

@@ -29,8 +29,9 @@
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
 
+use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyString};
+use pyo3::types::{PyList, PySlice, PyString};
 
 use super::call::{read_t, CallCore};
 use super::clock::{fault, now_ns, Stage};
@@ -39,7 +40,7 @@ use super::eval::{Outcome, Plan};
 use super::incremental::{Incremental, TURN_CHARS, TURN_TOKENS};
 use super::scan::Matches;
 use super::state::T;
-use super::textview::{py_str_lossless_offsets, py_text};
+use super::textview::py_text;
 
 /// Words that can be part of a detector hit spanning several words (numbers, spelled symbols).
 pub struct Sticky {
@@ -198,6 +199,20 @@ pub struct StreamCore {
     pub suppressing: bool,
     #[pyo3(get)]
     pub max_holdback_chars: usize,
+    /// the decision at close (for ``interrupt``)
+    #[pyo3(get, set)]
+    pub decision: PyObject,
+    /// the call's turn counter after this turn committed (a barge-in rewinds only while it is the call's last)
+    #[pyo3(get, set, name = "_committed_seq")]
+    pub committed_seq: i64,
+    #[pyo3(get, set)]
+    pub interrupted: bool,
+    /// after ``interrupt``, what was heard (``None`` before)
+    #[pyo3(get, set, name = "_heard")]
+    pub heard: PyObject,
+    /// this stream's number in its call: the call's barge-in checkpoint names the stream it was taken for by it
+    #[pyo3(get, name = "_checkpoint_id")]
+    pub checkpoint_id: u64,
     pub latencies: Vec<u64>,
     inc: Incremental,
     outcome: Outcome,
@@ -215,6 +230,46 @@ pub struct StreamCore {
 }
 
 impl StreamCore {
+    /// The whole-turn check at close of `text`, the turn as fed ([`StreamCore::buffer`]): the same as
+    /// `call.agent_turn(text, t)` (the Decision, the evidence, the observers), from the matches the feeds carried
+    /// instead of a new normalization and scan. `None` when they cannot stand for a new scan, and the caller checks
+    /// the turn whole: no chunk was scanned (an empty stream, or one that failed), explain is tracing (it records the
+    /// scan's own events), the call ended or a variable changed since the last chunk (the facade's errors, the
+    /// matches read the variables).
+    #[inline(never)] // a symbol of its own for benchmarks/*.py's callgrind toggles
+    fn _close_turn<'py>(
+        slf: &Bound<'py, Self>,
+        text: &Bound<'py, PyString>,
+    ) -> PyResult<Option<Bound<'py, super::decision::Decision>>> {
+        let py = slf.py();
+        let mut me = slf.borrow_mut();
+        let call_obj = me.call.clone_ref(py);
+        let t_obj = me.t_obj.clone_ref(py);
+        let call_b = call_obj.bind(py);
+        let t = t_obj.bind(py);
+        {
+            let call = call_b.borrow();
+            if me.failed || call.ended || call.tracer.is_some() || !super::call::plain_t(t) {
+                return Ok(None);
+            }
+        }
+        let tv = me.t;
+        let buf = std::mem::take(&mut me.buf);
+        let decision = {
+            let mut call = call_b.borrow_mut();
+            match me.inc.take_matches(&call, &buf) {
+                Some(m) => Some(call.agent_turn_with(py, text, tv, Some(m))?),
+                None => None,
+            }
+        };
+        me.buf = buf;
+        drop(me);
+        if decision.is_some() {
+            super::call::notify(py, call_b, "agent", t);
+        }
+        Ok(decision)
+    }
+
     fn append(&mut self, chunk: &str) {
         let base = self.chars;
         if chunk.is_ascii() {
@@ -437,6 +492,45 @@ impl StreamCore {
     }
 }
 
+/// `text[start:]` in characters (the text itself when `start` is 0).
+fn suffix_from<'py>(text: &Bound<'py, PyString>, start: usize) -> PyResult<Bound<'py, PyString>> {
+    if start == 0 {
+        return Ok(text.clone());
+    }
+    let from = isize::try_from(start).unwrap_or(isize::MAX);
+    Ok(text
+        .get_item(PySlice::new(text.py(), from, isize::MAX, 1))?
+        .downcast_into()?)
+}
+
+/// What remains to speak after a turn decided `action` with `text` (``None``: nothing) once `emitted` characters of
+/// it were released: after a suppression the fallback line, set apart from what was said; else the decided text
+/// past what the feeds released (a prefix of it; if they ever did not release one, its rest: never repeat).
+fn tail_after<'py>(
+    action: &Bound<'py, PyString>,
+    text: &Bound<'py, PyAny>,
+    emitted: usize,
+) -> PyResult<Bound<'py, PyString>> {
+    let py = action.py();
+    let text = match text.downcast::<PyString>() {
+        Ok(t) => t.clone(),
+        Err(_) if text.is_none() => PyString::new(py, ""),
+        Err(_) => {
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "a decision's text is a str or None",
+            ))
+        }
+    };
+    let suppressed = matches!(action.to_str()?, "block" | "handoff");
+    if !suppressed {
+        suffix_from(&text, emitted)
+    } else if emitted == 0 || text.len()? == 0 {
+        Ok(text)
+    } else {
+        Ok(PyString::new(py, " ").add(&text)?.downcast_into()?)
+    }
+}
+
 /// Whether rendering `text[..to]` ([`render_upto`]) gives the rendering of `text[..from]` followed by
 /// `text[from..to]`: no prefix, and every edit that ends by `to` ends before `from` with all it looks at after its
 /// end (up to two visible characters and the blanks up to the next one) before `from` too.
@@ -486,8 +580,12 @@ impl StreamCore {
     fn new(py: Python<'_>, call: Bound<'_, CallCore>, t: Option<Bound<'_, PyAny>>) -> PyResult<Self> {
         let t_obj = t.map(|t| t.unbind()).unwrap_or_else(|| py.None());
         let tv = read_t(t_obj.bind(py))?;
-        let inc = Incremental::new(&call.borrow());
-        let evaluated = Matches::new(call.borrow().sh.program.matchers.count as usize);
+        let (inc, evaluated, checkpoint_id) = {
+            let mut c = call.borrow_mut();
+            c.streams_opened += 1;
+            let count = c.sh.program.matchers.count as usize;
+            (Incremental::new(&c), Matches::new(count), c.streams_opened)
+        };
         Ok(StreamCore {
             call: call.unbind(),
             t: tv,
@@ -507,6 +605,11 @@ impl StreamCore {
             failed: false,
             suppressing: false,
             max_holdback_chars: 0,
+            decision: py.None(),
+            committed_seq: -1,
+            interrupted: false,
+            heard: py.None(),
+            checkpoint_id,
             latencies: Vec::new(),
             inc,
             outcome: Outcome::default(),
@@ -598,49 +701,59 @@ impl StreamCore {
         self.latencies.clone()
     }
 
-    /// The whole-turn check at close: the same as ``call.agent_turn(text, t)`` (the Decision, the evidence, the
-    /// observers), from the matches the feeds carried instead of a new normalization and scan. ``None`` when they
-    /// cannot stand for a new scan, and the caller checks the turn whole: no chunk was scanned (an empty stream,
-    /// or one that failed), explain is tracing (it records the scan's own events), the call ended or a variable
-    /// changed since the last chunk (the facade's errors, the matches read the variables), or ``text`` is not the
-    /// text fed.
-    #[inline(never)] // a symbol of its own for benchmarks/*.py's callgrind toggles: PGO inlines PyO3's wrapper
-    fn _close_turn<'py>(
-        slf: &Bound<'py, Self>,
-        text: &Bound<'py, PyString>,
-    ) -> PyResult<Option<Bound<'py, super::decision::Decision>>> {
+    /// Finish the turn: returns the whole-turn :class:`Decision`; :attr:`tail` is what remains to speak.
+    ///
+    /// The turn is checked whole from the matches the feeds carried, or by ``call.agent_turn`` when they cannot
+    /// stand for a new scan; the call's barge-in checkpoint is taken first (see :mod:`trace_engine.gate.bargein`).
+    /// Raises ``RuntimeError`` when the stream is closed already.
+    fn close<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
-        let mut me = slf.borrow_mut();
-        let call_obj = me.call.clone_ref(py);
-        let t_obj = me.t_obj.clone_ref(py);
-        let call_b = call_obj.bind(py);
-        let t = t_obj.bind(py);
-        {
-            let call = call_b.borrow();
-            if me.failed || call.ended || call.tracer.is_some() || !super::call::plain_t(t) {
-                return Ok(None);
+        let (call, buffer, t, failed, checkpoint_id) = {
+            let mut me = slf.borrow_mut();
+            if me.closed {
+                return Err(PyRuntimeError::new_err("stream already closed"));
             }
-        }
-        let tv = me.t;
-        let buf = std::mem::take(&mut me.buf);
-        let decision = {
-            let mut call = call_b.borrow_mut();
-            let matches = me.inc.take_matches(&call, &buf);
-            let same = matches.is_some()
-                && text.to_str().map_or_else(
-                    |_| py_str_lossless_offsets(text).map(|(s, _)| s == buf).unwrap_or(false),
-                    |s| s == buf,
-                );
-            match matches {
-                Some(m) if same => Some(call.agent_turn_with(py, text, tv, Some(m))?),
-                _ => None,
-            }
+            me.closed = true;
+            let buffer = me.buffer(py)?.into_bound(py);
+            let call = me.call.clone_ref(py).into_bound(py);
+            (
+                call,
+                buffer,
+                me.t_obj.clone_ref(py).into_bound(py),
+                me.failed,
+                me.checkpoint_id,
+            )
         };
-        me.buf = buf;
-        drop(me);
-        if decision.is_some() {
-            super::call::notify(py, call_b, "agent", t);
+        if failed {
+            // the turn is recorded redacted by the detectors alone; the feeds passed the text through as it came
+            let decision = call.call_method1("_unavailable", (&buffer, &t))?;
+            let mut me = slf.borrow_mut();
+            me.tail = suffix_from(&buffer, me.emitted_chars)?.unbind();
+            me.decision = decision.clone().unbind();
+            me.committed_seq = i64::from(call.borrow().st.seq);
+            return Ok(decision);
         }
+        call.borrow_mut().checkpoint_for(py, checkpoint_id);
+        let decision = match Self::_close_turn(slf, &buffer)? {
+            Some(d) => d.into_any(),
+            None => call.call_method1("agent_turn", (&buffer, &t))?,
+        };
+        let mut me = slf.borrow_mut();
+        me.decision = decision.clone().unbind();
+        me.committed_seq = i64::from(call.borrow().st.seq);
+        let emitted = me.emitted_chars;
+        let tail = match decision.downcast::<super::decision::Decision>() {
+            Ok(d) => {
+                let (action, text) = d.get().action_and_text(py);
+                tail_after(action, text, emitted)?
+            }
+            Err(_) => tail_after(
+                decision.getattr("action")?.downcast()?,
+                &decision.getattr("text")?,
+                emitted,
+            )?,
+        };
+        me.tail = tail.unbind();
         Ok(decision)
     }
 

@@ -165,13 +165,9 @@ pub struct Hit {
     pub end: u32,
 }
 
-/// A Python `str` as Rust text: lone surrogates (which Rust strings cannot hold) become U+FFFD one for one, so
-/// character offsets are the same on both sides.
-pub fn py_str_lossless_offsets(s: &Bound<'_, PyString>) -> PyResult<(String, bool)> {
-    py_text(s).map(|(t, lossy)| (t.into_owned(), lossy))
-}
-
-/// [`py_str_lossless_offsets`] borrowing the string's own UTF-8 when it has one (no copy: the turn's hot path).
+/// A Python `str` as Rust text, and whether it was lossy: lone surrogates (which Rust strings cannot hold) become
+/// U+FFFD one for one, so character offsets are the same on both sides. The string's own UTF-8 is borrowed when it
+/// has one (no copy: the turn's hot path).
 pub fn py_text<'a>(s: &'a Bound<'_, PyString>) -> PyResult<(std::borrow::Cow<'a, str>, bool)> {
     match s.to_str() {
         Ok(t) => Ok((std::borrow::Cow::Borrowed(t), false)),
