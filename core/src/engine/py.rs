@@ -221,9 +221,7 @@ impl EngineCore {
                 time_func: time_parser,
                 redact_kinds,
                 state_keys,
-                sticky: Arc::new(super::stream::Sticky {
-                    words: sticky_words.into_iter().collect(),
-                }),
+                sticky: Arc::new(super::stream::Sticky::new(sticky_words)),
                 injected: std::sync::Mutex::new(Vec::new()),
                 literals: std::sync::Mutex::new(Vec::new()),
                 py_literals: std::sync::Mutex::new(Vec::new()),

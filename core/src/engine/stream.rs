@@ -44,7 +44,38 @@ use super::textview::py_text;
 
 /// Words that can be part of a detector hit spanning several words (numbers, spelled symbols).
 pub struct Sticky {
-    pub words: HashSet<String, BuildHasherDefault<Fnv>>,
+    words: HashSet<String, BuildHasherDefault<Fnv>>,
+    /// every word in `words` is a number-pass word or an e-mail joiner ([`is_joiner_word`]), as the gate's set is:
+    /// a word that is neither is not in it, found without hashing it (most streamed words)
+    number_pass_only: bool,
+}
+
+/// The spelled symbols that join an e-mail address's pieces (the sticky words besides the number pass's).
+fn is_joiner_word(w: &str) -> bool {
+    matches!(w, "dot" | "at" | "dash" | "hyphen" | "underscore")
+}
+
+impl Sticky {
+    /// The set of `words` (lower case), and whether the prefilter of [`Sticky::contains`] may stand for it.
+    pub fn new(words: impl IntoIterator<Item = String>) -> Sticky {
+        let words: HashSet<String, BuildHasherDefault<Fnv>> = words.into_iter().collect();
+        let number_pass_only = words
+            .iter()
+            .all(|w| is_joiner_word(w) || crate::text::words::is_number_pass_word(w));
+        Sticky {
+            words,
+            number_pass_only,
+        }
+    }
+
+    /// Whether `folded` (lower case) is one of the words.
+    #[inline]
+    fn contains(&self, folded: &str) -> bool {
+        if self.number_pass_only && !crate::text::words::is_number_pass_word(folded) && !is_joiner_word(folded) {
+            return false;
+        }
+        self.words.contains(folded)
+    }
 }
 
 /// FNV-1a: the sticky words are a few dozen short, fixed words looked up once per streamed word, where SipHash's
@@ -80,6 +111,27 @@ fn trimmed_ascii(c: u8) -> bool {
     py_isspace_ascii(c) || matches!(c, b',' | b';' | b':' | b'!' | b'?' | b'"' | b'(' | b')' | b'[' | b']')
 }
 
+/// [`WORD_BYTE`]: a digit or a character that joins an e-mail's or a number's pieces (`@._-`).
+const STICKY_BYTE: u8 = 1;
+/// [`WORD_BYTE`]: not an ASCII letter.
+const NOT_LETTER: u8 = 2;
+/// What [`is_sticky`] asks of each byte of an ASCII word, looked up once per byte.
+static WORD_BYTE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        if b.is_ascii_digit() || matches!(b, b'@' | b'.' | b'_' | b'-') {
+            t[c] |= STICKY_BYTE;
+        }
+        if !b.is_ascii_alphabetic() {
+            t[c] |= NOT_LETTER;
+        }
+        c += 1;
+    }
+    t
+};
+
 fn is_sticky(py: Python<'_>, sticky: &Sticky, word: &str) -> bool {
     let b = word.as_bytes();
     if word.is_ascii() && word.len() <= 64 {
@@ -88,19 +140,18 @@ fn is_sticky(py: Python<'_>, sticky: &Sticky, word: &str) -> bool {
         let s = b.iter().position(|&c| !trimmed_ascii(c)).unwrap_or(b.len());
         let e = b.iter().rposition(|&c| !trimmed_ascii(c)).map_or(s, |e| e + 1);
         let core = &b[s..e];
-        if core.len() <= 1
-            || core
-                .iter()
-                .any(|&c| c.is_ascii_digit() || matches!(c, b'@' | b'.' | b'_' | b'-'))
-        {
+        // one pass over the word's bytes: whether one is a digit or joins an e-mail's or a number's pieces, and
+        // whether one is not a letter
+        let classes = core.iter().fold(0, |acc, &c| acc | WORD_BYTE[usize::from(c)]);
+        if core.len() <= 1 || classes & STICKY_BYTE != 0 {
             return true;
         }
         let mut lower = [0u8; 64];
         let folded = super::incremental::ascii_lower(core, &mut lower);
-        if sticky.words.contains(folded) {
+        if sticky.contains(folded) {
             return true;
         }
-        return !core.iter().all(u8::is_ascii_alphabetic) && {
+        return classes & NOT_LETTER != 0 && {
             let view = super::textview::View::of(folded);
             (0..view.ntok()).any(|k| is_sticky_token(py, sticky, view.tok(k)))
         };
@@ -146,7 +197,7 @@ fn is_sticky(py: Python<'_>, sticky: &Sticky, word: &str) -> bool {
 /// A sticky word or token: a number word or a spelled symbol, one character, or one with a digit or a character
 /// that joins an e-mail's or a number's pieces.
 fn is_sticky_token(py: Python<'_>, sticky: &Sticky, folded: &str) -> bool {
-    if sticky.words.contains(folded) || folded.chars().count() == 1 {
+    if sticky.contains(folded) || folded.chars().count() == 1 {
         return true;
     }
     folded.chars().any(|ch| {
@@ -441,8 +492,9 @@ impl StreamCore {
             Text::new(buf, None)
         };
         let safe = {
-            let call_obj = self.call.clone_ref(py);
-            let mut call = call_obj.borrow_mut(py);
+            // a new reference to the call, released without pyo3's deferred-decref check (a `Bound`, not a `Py`)
+            let call_obj = self.call.bind(py).clone();
+            let mut call = call_obj.borrow_mut();
             self.safe_upto(py, &mut call, buf, &text)?
         };
         let Some(safe) = safe else {
@@ -798,5 +850,66 @@ impl StreamCore {
             return Ok(format!("matches differ:\n carried {a:?}\n fresh   {b:?}"));
         }
         Ok(String::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Sticky;
+
+    fn sticky(words: &[&str]) -> Sticky {
+        Sticky::new(words.iter().map(|w| (*w).to_string()))
+    }
+
+    /// The prefilter never hides a word of the set, and a word outside it is never taken in.
+    #[test]
+    fn sticky_contains_is_the_set_with_or_without_the_prefilter() {
+        let gate_like = sticky(&[
+            "one",
+            "twenty",
+            "hundred",
+            "oh",
+            "double",
+            "dot",
+            "at",
+            "dash",
+            "underscore",
+        ]);
+        assert!(gate_like.number_pass_only);
+        let custom = sticky(&["one", "hello", "at"]);
+        assert!(
+            !custom.number_pass_only,
+            "a word outside the number pass: every word is hashed"
+        );
+        let probes = [
+            "one",
+            "twenty",
+            "hundred",
+            "oh",
+            "double",
+            "dot",
+            "at",
+            "dash",
+            "hyphen",
+            "underscore",
+            "hello",
+            "the",
+            "thousand",
+            "two",
+            "",
+            "a",
+            "ones",
+            "atdot",
+        ];
+        for set in [&gate_like, &custom] {
+            for w in probes {
+                assert_eq!(set.contains(w), set.words.contains(w), "{w:?}");
+            }
+        }
+        assert!(custom.contains("hello"));
+        assert!(
+            !gate_like.contains("thousand"),
+            "a number-pass word not in the set stays out"
+        );
     }
 }
