@@ -90,42 +90,44 @@ def drive(corpus: str, texts: int, what: str) -> None:
     print(f"feeds: {feeds}")
 
 
-def collected(corpus: str, texts: int, what: str, entry: str) -> tuple[int, int]:
-    """Instructions collected inside ``entry`` and the feeds run."""
-    with tempfile.TemporaryDirectory() as tmp:
-        cmd = [
-            "valgrind", "--tool=callgrind", "--collect-atstart=no", f"--toggle-collect={ENTRIES[entry]}",
-            f"--callgrind-out-file={tmp}/callgrind.out",
-            sys.executable, __file__, "--drive", what, "--corpus", corpus, "--texts", str(texts),
-        ]  # fmt: skip
-        run = subprocess.run(
-            cmd, env={**os.environ, "PYTHONHASHSEED": "0"}, capture_output=True, text=True, check=False
-        )
+def callgrind(valgrind_args: list[str], corpus: str, texts: int, what: str) -> tuple[int, str]:
+    """Run the driver for ``what`` under callgrind with ``valgrind_args``: the instructions it collected, and what
+    the driver printed."""
+    cmd = [
+        "valgrind", "--tool=callgrind", *valgrind_args,
+        sys.executable, __file__, "--drive", what, "--corpus", corpus, "--texts", str(texts),
+    ]  # fmt: skip
+    run = subprocess.run(
+        cmd, env={**os.environ, "PYTHONHASHSEED": "0"}, capture_output=True, text=True, check=False
+    )
     if run.returncode != 0:
         raise SystemExit(run.stderr[-2000:])
     count = re.search(r"Collected\s*:\s*([\d,]+)", run.stderr)
-    feeds = re.search(r"feeds: (\d+)", run.stdout)
-    if count is None or feeds is None:
+    if count is None:
         raise SystemExit(f"no count in callgrind's output:\n{run.stderr[-2000:]}")
-    return int(count.group(1).replace(",", "")), int(feeds.group(1))
+    return int(count.group(1).replace(",", "")), run.stdout
+
+
+def collected(corpus: str, texts: int, what: str, entry: str) -> tuple[int, int]:
+    """Instructions collected inside ``entry`` and the feeds run."""
+    with tempfile.TemporaryDirectory() as tmp:
+        args = [
+            "--collect-atstart=no",
+            f"--toggle-collect={ENTRIES[entry]}",
+            f"--callgrind-out-file={tmp}/callgrind.out",
+        ]
+        count, printed = callgrind(args, corpus, texts, what)
+    feeds = re.search(r"feeds: (\d+)", printed)
+    if feeds is None:
+        raise SystemExit(f"the driver printed no feed count:\n{printed[-2000:]}")
+    return count, int(feeds.group(1))
 
 
 def whole_process(corpus: str, texts: int, what: str) -> tuple[int, dict[str, int]]:
     """Instructions of the whole process driving ``what``, and the inclusive count of each of :data:`ENTRIES`."""
     with tempfile.TemporaryDirectory() as tmp:
         out = f"{tmp}/callgrind.out"
-        cmd = [
-            "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
-            sys.executable, __file__, "--drive", what, "--corpus", corpus, "--texts", str(texts),
-        ]  # fmt: skip
-        run = subprocess.run(
-            cmd, env={**os.environ, "PYTHONHASHSEED": "0"}, capture_output=True, text=True, check=False
-        )
-        if run.returncode != 0:
-            raise SystemExit(run.stderr[-2000:])
-        count = re.search(r"Collected\s*:\s*([\d,]+)", run.stderr)
-        if count is None:
-            raise SystemExit(f"no count in callgrind's output:\n{run.stderr[-2000:]}")
+        count, _ = callgrind([f"--callgrind-out-file={out}"], corpus, texts, what)
         annotated = subprocess.run(
             ["callgrind_annotate", "--inclusive=yes", "--threshold=100", out],
             capture_output=True, text=True, check=True,
@@ -135,7 +137,7 @@ def whole_process(corpus: str, texts: int, what: str) -> tuple[int, dict[str, in
         # a line per function: "<count> (<share>)  <file>:<symbol> [<object>]", the count with thousands commas
         found = re.search(rf"^\s*([\d,]+)\s.*:{re.escape(symbol)}(?:\s|$)", annotated, re.MULTILINE)
         inclusive[name] = int(found.group(1).replace(",", "")) if found else 0
-    return int(count.group(1).replace(",", "")), inclusive
+    return count, inclusive
 
 
 def whole_process_report(corpus: str, n: int) -> dict[str, float]:
@@ -192,10 +194,19 @@ def main() -> None:
         return
     fed, feeds = collected(args.corpus, n, "stream", "feed")
     warm, _ = collected(args.corpus, 0, "stream", "feed")
-    result: dict[str, float] = {"texts": n, "feeds_per_text": round(feeds / n, 1), "feed": round((fed - warm) / feeds)}
+    result: dict[str, float] = {
+        "texts": n,
+        "feeds_per_text": round(feeds / n, 1),
+        "feed": round((fed - warm) / feeds),
+    }
     if not args.feeds_only:
-        whole = collected(args.corpus, n, "whole", "whole")[0] - collected(args.corpus, n, "opening", "whole")[0]
-        per = {k: collected(args.corpus, n, "stream", k)[0] - collected(args.corpus, 0, "stream", k)[0] for k in ("new", "close")}
+        whole = (
+            collected(args.corpus, n, "whole", "whole")[0] - collected(args.corpus, n, "opening", "whole")[0]
+        )
+        per = {
+            k: collected(args.corpus, n, "stream", k)[0] - collected(args.corpus, 0, "stream", k)[0]
+            for k in ("new", "close")
+        }
         streamed = (fed - warm + per["new"] + per["close"]) / n
         result.update(
             whole_per_text=round(whole / n),
