@@ -101,6 +101,23 @@ def test_closing_the_store_inside_the_context(tmp_path: Path) -> None:
     assert verify_db(str(db), pubkey=KEY.verifier).ok
 
 
+def test_closing_the_store_waits_for_a_checkpoint_running_in_sqlite(tmp_path: Path) -> None:
+    # a background checkpoint runs in SQLite holding `_IN_SQLITE`, with the GIL released: closing its connection
+    # then freed what SQLite was using (a worker crashed in `test_closing_the_store_inside_the_context` under load)
+    from trace_engine.store import sqlite as sqlite_store
+
+    log = EvidenceLog(tmp_path / "t.db", KEY)
+    log.append_many([synthetic_scorecard(i) for i in range(3)])
+    closed = threading.Event()
+    closer = threading.Thread(target=lambda: (log.close(), closed.set()))
+    with sqlite_store._IN_SQLITE:  # as a checkpoint in progress holds it
+        closer.start()
+        assert not closed.wait(0.2), "the store closed its connections under a checkpoint in progress"
+    closer.join()
+    assert closed.is_set()
+    assert verify_db(str(tmp_path / "t.db"), pubkey=KEY.verifier).ok
+
+
 def test_a_fork_waits_for_a_checkpoint_in_progress(tmp_path: Path) -> None:
     """`trace rescore` forks its workers after opening the log, and even a read's commit wakes the checkpointer: a
     child forked while that thread is inside SQLite inherits SQLite's mutexes as that thread held them (and its

@@ -304,11 +304,15 @@ class SQLiteStore(Store):
     def close(self) -> None:
         with self._lock:
             conns, self._conns = self._conns, []
-        for c in conns:
-            try:
-                c.close()
-            except sqlite3.Error:
-                pass
+        # the background checkpointer's connection is among them, and a checkpoint may be running on it with the GIL
+        # released: closing a connection under a statement in progress frees what SQLite is still using (a crash,
+        # seen under load), so the close waits for it; a checkpoint after this finds its connection closed and stops
+        with _IN_SQLITE:
+            for c in conns:
+                try:
+                    c.close()
+                except sqlite3.Error:
+                    pass
         self._shared = None
         self._local = threading.local()
 
