@@ -189,8 +189,15 @@ enum Plain {
 fn strict_token(w: &str) -> bool {
     (2..=16).contains(&w.len())
         && w.bytes().all(|b| b.is_ascii_lowercase())
-        && !matches!(w, "and" | "at" | "dot" | "dash" | "hyphen" | "underscore")
+        && w != "and"
+        && !is_spoken_joiner(w)
         && !is_number_pass_word(w)
+}
+
+/// Whether `w` (lower case) is a spelled symbol that joins an e-mail address's pieces (`at`, `dot`, `dash`,
+/// `hyphen`, `underscore`): the sticky words besides the number pass's.
+pub fn is_spoken_joiner(w: &str) -> bool {
+    matches!(w, "dot" | "at" | "dash" | "hyphen" | "underscore")
 }
 
 /// What `word` (its characters, then its whitespace; ASCII) is for a detector split: optionally quoted, letters,

@@ -37,7 +37,7 @@ use super::call::{read_t, CallCore};
 use super::clock::{fault, now_ns, Stage};
 use super::edits::{apply_edits, next_visible, py_isspace, py_isspace_ascii, removal_extent, Piece, Text};
 use super::eval::{Outcome, Plan};
-use super::incremental::{Incremental, TURN_CHARS, TURN_TOKENS};
+use super::incremental::{is_spoken_joiner, Incremental, TURN_CHARS, TURN_TOKENS};
 use super::scan::Matches;
 use super::state::T;
 use super::textview::py_text;
@@ -45,14 +45,9 @@ use super::textview::py_text;
 /// Words that can be part of a detector hit spanning several words (numbers, spelled symbols).
 pub struct Sticky {
     words: HashSet<String, BuildHasherDefault<Fnv>>,
-    /// every word in `words` is a number-pass word or an e-mail joiner ([`is_joiner_word`]), as the gate's set is:
+    /// every word in `words` is a number-pass word or an e-mail joiner ([`is_spoken_joiner`]), as the gate's set is:
     /// a word that is neither is not in it, found without hashing it (most streamed words)
     number_pass_only: bool,
-}
-
-/// The spelled symbols that join an e-mail address's pieces (the sticky words besides the number pass's).
-fn is_joiner_word(w: &str) -> bool {
-    matches!(w, "dot" | "at" | "dash" | "hyphen" | "underscore")
 }
 
 impl Sticky {
@@ -61,7 +56,7 @@ impl Sticky {
         let words: HashSet<String, BuildHasherDefault<Fnv>> = words.into_iter().collect();
         let number_pass_only = words
             .iter()
-            .all(|w| is_joiner_word(w) || crate::text::words::is_number_pass_word(w));
+            .all(|w| is_spoken_joiner(w) || crate::text::words::is_number_pass_word(w));
         Sticky {
             words,
             number_pass_only,
@@ -71,7 +66,7 @@ impl Sticky {
     /// Whether `folded` (lower case) is one of the words.
     #[inline]
     fn contains(&self, folded: &str) -> bool {
-        if self.number_pass_only && !crate::text::words::is_number_pass_word(folded) && !is_joiner_word(folded) {
+        if self.number_pass_only && !crate::text::words::is_number_pass_word(folded) && !is_spoken_joiner(folded) {
             return false;
         }
         self.words.contains(folded)
