@@ -172,7 +172,7 @@ pub(crate) fn restarts_after(word: &[u8]) -> bool {
 
 /// How a word (its characters, then its whitespace; ASCII) may take part in a detector split's plain run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Plain {
+pub enum Plain {
     /// tokens of two or more letters only, none a number word, `and` or an e-mail joiner: no detector takes them
     /// into a digit run, an MBI's run of candidates or a run of spelled letters, and none joins an address
     Strict,
@@ -264,6 +264,72 @@ fn plain_class(word: &[u8]) -> Plain {
             _ => Plain::Not,
         },
         _ => Plain::Not,
+    }
+}
+
+/// What the stages of a streamed turn ask of one of its words (its characters, then its whitespace; ASCII), read
+/// once ([`word_facts`]) when the whitespace after it arrives, instead of on every feed that looks at it: whether
+/// the normalizer may restart after it, its part in a detector split's runs, and, for the hold-back, whether a
+/// detector may join it to its neighbours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WordFacts {
+    /// [`restarts_after`]
+    pub restarts: bool,
+    /// [`plain_class`]
+    pub plain: Plain,
+    /// [`no_joiner`]
+    pub no_joiner: bool,
+    /// what the hold-back's test says of the word (`super::stream::is_sticky`), when read here: `None` for a word
+    /// that is not a run of 2 to 16 letters (the hold-back reads it itself, when it reaches it)
+    pub sticky: Option<bool>,
+}
+
+impl WordFacts {
+    /// A word that is not ASCII (or follows text that is not): no restart after it, not plain, not clean; the
+    /// stages' own ASCII tests say the same, whatever is stored.
+    pub const NOT_ASCII: WordFacts = WordFacts {
+        restarts: false,
+        plain: Plain::Not,
+        no_joiner: false,
+        sticky: None,
+    };
+}
+
+/// [`WordFacts`] of `word`: its characters, then at least its first whitespace character (ASCII; Python's
+/// whitespace). A run of 2 to 16 ASCII letters, most words, is lower-cased and looked up once for all of them
+/// (`sticky_word`: whether the hold-back's set holds a word of letters, given whether it is a number-pass word or
+/// an e-mail joiner); any other word is read by [`restarts_after`], [`plain_class`] and [`no_joiner`] themselves.
+/// Both ways give the same facts (`word_facts_equal_the_stages_own_tests`).
+pub fn word_facts(word: &[u8], sticky_word: impl Fn(&str, bool) -> bool) -> WordFacts {
+    let letters = word.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+    let space = word.get(letters).copied();
+    let Some(space) = space.filter(|&b| (2..=16).contains(&letters) && super::edits::py_isspace_ascii(b)) else {
+        return WordFacts {
+            restarts: restarts_after(word),
+            plain: plain_class(word),
+            no_joiner: no_joiner(word),
+            sticky: None,
+        };
+    };
+    let mut lower = [0u8; 16];
+    let w = ascii_lower(&word[..letters], &mut lower);
+    let number_pass = is_number_pass_word(w);
+    let joiner = is_spoken_joiner(w);
+    let restarts = w != "and" && !number_pass;
+    // `plain_class` and `no_joiner` end a word at ASCII whitespace or an information separator: not at a vertical
+    // tab, which Python's whitespace (the word's end here) has too
+    let ends = space != 0x0b;
+    // a filler is a number-pass word: most words skip the filler table
+    let filler = number_pass && crate::text::words::is_filler(w);
+    WordFacts {
+        restarts,
+        plain: if ends && restarts && !joiner {
+            Plain::Strict
+        } else {
+            Plain::Not
+        },
+        no_joiner: ends && !joiner && !filler && !matches!(w, "and" | "sign" | "symbol" | "rate"),
+        sticky: Some(sticky_word(w, number_pass || joiner)),
     }
 }
 
@@ -389,8 +455,15 @@ impl Incremental {
     }
 
     /// Bring the view and the matches up to date with `buf` (the turn so far: what the last update saw plus new
-    /// text); `word_starts` are its words' first characters.
-    pub fn update(&mut self, call: &mut CallCore, buf: &str, word_starts: &[usize]) -> PyResult<&Matches> {
+    /// text); `word_starts` are its words' first characters, `facts` what its words followed by whitespace are (one
+    /// per word, in order: every word but the last, and the last when whitespace follows it).
+    pub fn update(
+        &mut self,
+        call: &mut CallCore,
+        buf: &str,
+        word_starts: &[usize],
+        facts: &[WordFacts],
+    ) -> PyResult<&Matches> {
         fault(Stage::Normalize)?;
         self.fed += 1;
         if self.gen != call.vars_gen {
@@ -425,7 +498,7 @@ impl Incremental {
         let sh = call.sh.clone();
         let matchers = &sh.program.matchers;
         // the next restart point: the last one the ASCII prefix has
-        let (word, at) = self.restart_point(buf, word_starts);
+        let (word, at) = self.restart_point(buf, word_starts, facts);
         let nt = &self.view.nt;
         let toks = nt.orig_starts.partition_point(|&s| s < at);
         let text_end = if toks == 0 { 0 } else { nt.norm_ends[toks - 1] };
@@ -453,7 +526,7 @@ impl Incremental {
                     (None, true)
                 } else {
                     let was_frozen = self.det_all_frozen;
-                    self.detect(matchers, &call.vars, buf, word_starts)?;
+                    self.detect(matchers, &call.vars, buf, word_starts, facts)?;
                     (Some(&self.det_all[..]), was_frozen && self.det_all_frozen)
                 };
                 self.regexes.stable = text_end;
@@ -586,16 +659,15 @@ impl Incremental {
         vars: &super::scan::ScanVars,
         buf: &str,
         word_starts: &[usize],
+        facts: &[WordFacts],
     ) -> PyResult<()> {
-        let b = buf.as_bytes();
         let complete = word_starts.len().saturating_sub(1);
         let mut split = None;
         while self.det_cursor < complete {
             let w = self.det_cursor;
-            let (s, e) = (word_starts[w], word_starts[w + 1]);
-            let ascii = e <= self.ascii_upto;
-            let class = if ascii { plain_class(&b[s..e]) } else { Plain::Not };
-            let clean = class != Plain::Not || (ascii && no_joiner(&b[s..e]));
+            let ascii = word_starts[w + 1] <= self.ascii_upto;
+            let class = if ascii { facts[w].plain } else { Plain::Not };
+            let clean = class != Plain::Not || (ascii && facts[w].no_joiner);
             self.det_clean = if clean { self.det_clean + 1 } else { 0 };
             self.det_cursor += 1;
             // the run counts words whose every token is strict or a lone letter between strict tokens; it ends on a
@@ -732,16 +804,16 @@ impl Incremental {
     /// The last restart point at or after the frozen one: `(word index, character)`. The end of the turn so far is
     /// one when its last word would make a restart point of the next word's start (it ends in whitespace): what
     /// comes next starts a word there, or is more whitespace, which no token spans.
-    fn restart_point(&self, buf: &str, word_starts: &[usize]) -> (usize, usize) {
-        let b = buf.as_bytes();
+    fn restart_point(&self, buf: &str, word_starts: &[usize], facts: &[WordFacts]) -> (usize, usize) {
         let mut k = word_starts.len();
-        if k > self.frozen_word && buf.len() <= self.ascii_upto && restarts_after(&b[word_starts[k - 1]..]) {
+        // the last word has facts once whitespace follows it (without, it restarts nothing)
+        if k > self.frozen_word && buf.len() <= self.ascii_upto && facts.get(k - 1).is_some_and(|f| f.restarts) {
             return (k, buf.len());
         }
         while k > self.frozen_word + 1 {
             k -= 1;
             let at = word_starts[k];
-            if at <= self.ascii_upto && restarts_after(&b[word_starts[k - 1]..at]) {
+            if at <= self.ascii_upto && facts[k - 1].restarts {
                 return (k, at);
             }
         }
@@ -799,5 +871,110 @@ impl Incremental {
             nt.wide.extend(buf[..from].bytes().map(char::from));
             nt.wide.extend_from_slice(&tail.wide);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{no_joiner, plain_class, restarts_after, word_facts};
+
+    /// The facts read once per word are what the stages' own tests give, on every word shape they tell apart: a
+    /// run of letters (of every length around the 2 to 16 read at once) that is a number word, a filler, `and`, an
+    /// e-mail joiner or introducer, a contraction, a lone letter, quoted, with punctuation or digits, before each
+    /// kind of whitespace (a vertical tab is Python's whitespace but ends no word for the detector split's tests).
+    #[test]
+    fn word_facts_equal_the_stages_own_tests() {
+        let words = [
+            "hello",
+            "Hello",
+            "HELLO",
+            "hi",
+            "a",
+            "I",
+            "i",
+            "an",
+            "and",
+            "And",
+            "at",
+            "dot",
+            "Dot",
+            "dash",
+            "hyphen",
+            "underscore",
+            "sign",
+            "symbol",
+            "rate",
+            "one",
+            "Twenty",
+            "hundred",
+            "thousand",
+            "oh",
+            "o",
+            "double",
+            "uh",
+            "um",
+            "hmm",
+            "don't",
+            "I'm",
+            "it's",
+            "o'clock",
+            "cannot",
+            "abcdefghijklmnop",
+            "abcdefghijklmnopq",
+            "abcdefghijklmnopqrstuvwxyz",
+            "\"hello",
+            "(hello",
+            "hello,",
+            "hello.",
+            "hello!",
+            "hello?\"",
+            "hello)",
+            "hello's",
+            "h3llo",
+            "555",
+            "5th",
+            "a1",
+            "e-mail",
+            "j.doe",
+            "@",
+            "x",
+            "ok",
+            "Mr",
+        ];
+        let spaces = [
+            " ", "  ", "\t", "\n", "\r\n", "\u{b}", "\u{b} ", " \u{b}", "\u{1c}", "\u{1f} ", "\u{c}",
+        ];
+        let set = [
+            "one",
+            "twenty",
+            "hundred",
+            "oh",
+            "double",
+            "dot",
+            "at",
+            "dash",
+            "underscore",
+            "uh",
+        ];
+        let mut fast = 0;
+        for w in words {
+            for sp in spaces {
+                let word = format!("{w}{sp}");
+                let b = word.as_bytes();
+                let got = word_facts(b, |lower, _| set.contains(&lower));
+                assert_eq!(got.restarts, restarts_after(b), "{word:?}");
+                assert_eq!(got.plain, plain_class(b), "{word:?}");
+                assert_eq!(got.no_joiner, no_joiner(b), "{word:?}");
+                if let Some(sticky) = got.sticky {
+                    fast += 1;
+                    assert!(
+                        w.bytes().all(|c| c.is_ascii_alphabetic()) && (2..=16).contains(&w.len()),
+                        "{word:?}"
+                    );
+                    assert_eq!(sticky, set.contains(&w.to_ascii_lowercase().as_str()), "{word:?}");
+                }
+            }
+        }
+        assert!(fast > 300, "most words of letters are read at once ({fast})");
     }
 }

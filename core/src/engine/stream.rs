@@ -37,7 +37,7 @@ use super::call::{read_t, CallCore};
 use super::clock::{fault, now_ns, Stage};
 use super::edits::{apply_edits, next_visible, py_isspace, py_isspace_ascii, removal_extent, Piece, Text};
 use super::eval::{Outcome, Plan};
-use super::incremental::{is_spoken_joiner, Incremental, TURN_CHARS, TURN_TOKENS};
+use super::incremental::{is_spoken_joiner, word_facts, Incremental, WordFacts, TURN_CHARS, TURN_TOKENS};
 use super::scan::Matches;
 use super::state::T;
 use super::textview::py_text;
@@ -66,7 +66,16 @@ impl Sticky {
     /// Whether `folded` (lower case) is one of the words.
     #[inline]
     fn contains(&self, folded: &str) -> bool {
-        if self.number_pass_only && !crate::text::words::is_number_pass_word(folded) && !is_spoken_joiner(folded) {
+        self.contains_known(
+            folded,
+            crate::text::words::is_number_pass_word(folded) || is_spoken_joiner(folded),
+        )
+    }
+
+    /// [`Sticky::contains`] for a caller that knows whether `folded` is a number-pass word or an e-mail joiner.
+    #[inline]
+    fn contains_known(&self, folded: &str, number_pass_or_joiner: bool) -> bool {
+        if self.number_pass_only && !number_pass_or_joiner {
             return false;
         }
         self.words.contains(folded)
@@ -224,9 +233,15 @@ pub struct StreamCore {
     py_chunks: Option<Vec<Py<PyString>>>,
     /// character index where each word starts, and whether the last character was whitespace
     word_starts: Vec<usize>,
-    /// whether each complete word is sticky, as far as the hold-back looked ([`StreamCore::hold_from`]): a long
-    /// sticky run is looked at once, not on every feed that holds it back
+    /// whether each complete word is sticky, as far as the hold-back looked ([`StreamCore::hold_from`]), or as
+    /// [`word_facts`] read it: a long sticky run is looked at once, not on every feed that holds it back
     sticky_words: Vec<u8>,
+    /// what each word followed by whitespace is ([`word_facts`]), read once when that whitespace arrives
+    word_facts: Vec<WordFacts>,
+    /// how many leading bytes of the turn are ASCII (below that, characters are bytes)
+    ascii_bytes: usize,
+    /// the hold-back's set of sticky words (the call's)
+    sticky: std::sync::Arc<Sticky>,
     prev_space: bool,
     /// whether the turn so far is ASCII (characters are bytes: no per-feed pass over the buffer to find out)
     ascii: bool,
@@ -316,9 +331,18 @@ impl StreamCore {
         Ok(decision)
     }
 
+    /// Add `chunk` to the turn: its words' starts, and the facts of each word that whitespace now follows.
     fn append(&mut self, chunk: &str) {
         let base = self.chars;
-        if chunk.is_ascii() {
+        let ascii = chunk.is_ascii();
+        if self.ascii_bytes == self.buf.len() {
+            self.ascii_bytes += if ascii {
+                chunk.len()
+            } else {
+                chunk.bytes().take_while(u8::is_ascii).count()
+            };
+        }
+        if ascii {
             // most chunks: bytes are characters (the last character's class kept in a local: `push` may not
             // see it stored on every byte)
             let mut prev_space = self.prev_space;
@@ -332,6 +356,7 @@ impl StreamCore {
             self.prev_space = prev_space;
             self.buf.push_str(chunk);
             self.chars += chunk.len();
+            self.classify_words();
             return;
         }
         let mut n = 0;
@@ -346,6 +371,41 @@ impl StreamCore {
         self.buf.push_str(chunk);
         self.chars += n;
         self.ascii &= n == chunk.len();
+        self.classify_words();
+    }
+
+    /// Read the [`WordFacts`] of each word that whitespace now follows, once per word; a word of letters says
+    /// whether it is sticky too, so the hold-back need not look at it.
+    fn classify_words(&mut self) {
+        let n = self.word_starts.len();
+        let upto = if self.prev_space { n } else { n.saturating_sub(1) };
+        let b = self.buf.as_bytes();
+        while self.word_facts.len() < upto {
+            let k = self.word_facts.len();
+            let (s, e) = (
+                self.word_starts[k],
+                self.word_starts.get(k + 1).copied().unwrap_or(self.chars),
+            );
+            // characters are bytes before the turn's first non-ASCII byte
+            let facts = if e <= self.ascii_bytes {
+                let sticky = &self.sticky;
+                word_facts(&b[s..e], |w, special| sticky.contains_known(w, special))
+            } else {
+                WordFacts::NOT_ASCII
+            };
+            self.word_facts.push(facts);
+            if let Some(got) = facts.sticky {
+                // the hold-back has not looked at it: words before it it has not looked at yet stay unknown (0)
+                let seen = &mut self.sticky_words;
+                if seen.len() < k {
+                    seen.resize(k, 0);
+                }
+                match seen.get_mut(k) {
+                    Some(at) => *at = 1 + u8::from(got),
+                    None => seen.push(1 + u8::from(got)),
+                }
+            }
+        }
     }
 
     /// The original offset before which nothing can change any more.
@@ -434,7 +494,7 @@ impl StreamCore {
         text: &Text<'_>,
     ) -> PyResult<Option<usize>> {
         let synced = std::mem::take(&mut self.evaluated_synced);
-        self.inc.update(call, buf, &self.word_starts)?;
+        self.inc.update(call, buf, &self.word_starts, &self.word_facts)?;
         let unchanged = synced && self.inc.unchanged();
         let matches = self.inc.matches();
         let now = (call.st.seq, call.vars_gen);
@@ -627,11 +687,16 @@ impl StreamCore {
     fn new(py: Python<'_>, call: Bound<'_, CallCore>, t: Option<Bound<'_, PyAny>>) -> PyResult<Self> {
         let t_obj = t.map(|t| t.unbind()).unwrap_or_else(|| py.None());
         let tv = read_t(t_obj.bind(py))?;
-        let (inc, evaluated, checkpoint_id) = {
+        let (inc, evaluated, checkpoint_id, sticky) = {
             let mut c = call.borrow_mut();
             c.streams_opened += 1;
             let count = c.sh.program.matchers.count as usize;
-            (Incremental::new(&c), Matches::new(count), c.streams_opened)
+            (
+                Incremental::new(&c),
+                Matches::new(count),
+                c.streams_opened,
+                c.sh.sticky.clone(),
+            )
         };
         Ok(StreamCore {
             call: call.unbind(),
@@ -642,6 +707,9 @@ impl StreamCore {
             py_chunks: None,
             word_starts: Vec::with_capacity(TURN_TOKENS),
             sticky_words: Vec::with_capacity(TURN_TOKENS),
+            word_facts: Vec::with_capacity(TURN_TOKENS),
+            ascii_bytes: 0,
+            sticky,
             prev_space: true,
             ascii: true,
             emitted: String::with_capacity(TURN_CHARS),
