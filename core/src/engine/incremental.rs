@@ -61,6 +61,8 @@ const CLEAN_BEFORE: usize = 5;
 /// Characters and tokens of a typical agent turn: the room a stream's buffers start with.
 pub const TURN_CHARS: usize = 512;
 pub const TURN_TOKENS: usize = 128;
+/// Characters a feed normalizes, mostly: a token stream's chunk and the words since the last restart point.
+const FEED_CHARS: usize = 64;
 
 /// What a stream's scan did, for tests that count work instead of timing it.
 #[derive(Debug, Default, Clone, Copy)]
@@ -366,23 +368,13 @@ fn no_joiner(word: &[u8]) -> bool {
 
 impl Incremental {
     pub fn new(call: &CallCore) -> Incremental {
-        let mut view = View::empty();
-        let nt = &mut view.nt;
-        // room for a typical agent turn, so a stream's first feeds do not regrow the view
-        nt.original.reserve(TURN_CHARS);
-        nt.text.reserve(TURN_CHARS);
-        for v in [
-            &mut nt.norm_starts,
-            &mut nt.norm_ends,
-            &mut nt.orig_starts,
-            &mut nt.orig_ends,
-        ] {
-            v.reserve(TURN_TOKENS);
-        }
-        nt.is_digits.reserve(TURN_TOKENS);
         Incremental {
-            view,
-            tail: NormalizedText::default(),
+            // room for a typical agent turn, so a stream's first feeds do not regrow the view, and for the text a
+            // feed normalizes (its chunk, and the words since the last restart point)
+            view: View {
+                nt: NormalizedText::with_capacity(TURN_CHARS, TURN_TOKENS),
+            },
+            tail: NormalizedText::with_capacity(FEED_CHARS, FEED_CHARS / 4),
             matches: Matches::new(call.sh.program.matchers.count as usize),
             scratch: Scratch::default(),
             frozen_bytes: 0,

@@ -725,7 +725,7 @@ impl StreamCore {
             interrupted: false,
             heard: py.None(),
             checkpoint_id,
-            latencies: Vec::new(),
+            latencies: Vec::with_capacity(TURN_TOKENS / 2), // a chunk is a word or two: no regrowth mid-turn
             inc,
             outcome: Outcome::default(),
             plan: Plan::default(),

@@ -92,6 +92,22 @@ impl View<'_> {
 
 impl NormalizedText {
     /// Empties the view, keeping its buffers.
+    /// Empty, with room for `chars` bytes of original and normalized text and `tokens` tokens: a view filled
+    /// again and again (a stream's) allocates once instead of growing its columns on the first fills.
+    pub fn with_capacity(chars: usize, tokens: usize) -> NormalizedText {
+        NormalizedText {
+            original: String::with_capacity(chars),
+            text: String::with_capacity(chars),
+            norm_starts: Vec::with_capacity(tokens),
+            norm_ends: Vec::with_capacity(tokens),
+            orig_starts: Vec::with_capacity(tokens),
+            orig_ends: Vec::with_capacity(tokens),
+            is_digits: Vec::with_capacity(tokens),
+            fold: None,
+            wide: Vec::new(),
+        }
+    }
+
     pub fn clear(&mut self) {
         self.original.clear();
         self.text.clear();
