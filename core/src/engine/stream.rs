@@ -10,7 +10,9 @@
 //! a violation that will suppress the turn (block and handoff modes): what was already spoken cannot be taken back,
 //! so nothing more is released and the fallback line is the tail. `suppressing` says so as soon as it is known.
 //!
-//! Work per feed ([`Incremental`]): the turn's normalized view is kept, and a feed normalizes only the text since
+//! Work per feed ([`Incremental`]): each word is classified once, when the whitespace after it arrives
+//! ([`WordFacts`]: a restart point after it, its detector split class, sticky for the hold-back); the turn's
+//! normalized view is kept, and a feed normalizes only the text since
 //! the last *restart point* (a word after a plain word, where the normalizer has no context across words), appending
 //! its tokens to the frozen ones; the Aho-Corasick automaton resumes from its state after the frozen tokens; hits that
 //! no later text can change are turned into matches once; the detectors rerun only on the view after their last
@@ -425,7 +427,8 @@ impl StreamCore {
 
     /// Where the safe text ends when word `i` is held: the run of sticky words before it is held too (a detector may
     /// still join them to it), and one more word. Whether a complete word (one with a word after it: its text is
-    /// final) is sticky is looked at once and kept in `seen` (0: not yet, 1: no, 2: yes).
+    /// final) is sticky is looked at once and kept in `seen` (0: not yet, 1: no, 2: yes); a word of letters has it
+    /// from [`word_facts`] already, when the whitespace after it arrived.
     fn hold_from(
         seen: &mut Vec<u8>,
         starts: &[usize],
