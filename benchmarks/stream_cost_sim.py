@@ -17,13 +17,17 @@ count), exactly, whatever the compiler inlined. Entry points: ``feed``, the whol
 opening turns subtracted the same way), and the stream's creation and whole-turn check at ``close``. The Python
 glue around them (the ``AgentStream`` subclass, the interpreter's calls) is not counted.
 
-``--whole-process`` counts everything the process runs instead (no ``--toggle-collect``: the interpreter, PyO3's
-argument handling, the ``Call.agent_stream`` and ``AgentStream`` Python), by the same differences over five runs that stop at successive points
-of each text's call: the opening turn only; the text checked whole; the stream created; its chunks fed; the stream
-closed. Creation, feeds and close are the differences of successive runs, the whole turn that of the second and the
-first, so ``streamed_over_whole`` is the instruction ratio of what ``stream_over_whole`` times, glue included. Each
-phase is split into the native entry point's own count (inclusive, from ``callgrind_annotate``; the warm-up stream's,
-counted in the opening run, subtracted) and the rest, the glue around it.
+``--whole-process`` counts everything the measured part of a drive runs (:data:`PHASE`, under ``exec``, counted
+with ``--toggle-collect=builtin_exec``): the interpreter, PyO3's argument handling, the ``Call.agent_stream`` and
+``AgentStream`` Python, and dropping each stream. The calls, their opening turns and every import come before it,
+uncounted, so the differences between drives hold only their texts' own work (a drive that counted the whole
+process carried lazy initialisation and allocator state from run to run: the whole turn came out below its own
+native count). Five drives stop at successive points of each text's call: nothing (``opening``); the text checked
+whole; the stream created (and dropped); its chunks fed; the stream closed. Creation, feeds and close are the
+differences of successive drives (each also moves a stream's drop from one phase to the next: an unfed stream's is
+the cheapest), the whole turn that of the second and the first, so ``streamed_over_whole`` is the instruction ratio
+of what ``stream_over_whole`` times, glue included. Each phase is split into the native entry point's own count
+(inclusive, from ``callgrind_annotate``) and the rest, the glue around it.
 """
 
 from __future__ import annotations
@@ -49,13 +53,38 @@ ENTRIES = {
 STEPS = ("opening", "whole", "created", "fed", "stream")
 
 
-def drive(corpus: str, texts: int, what: str) -> None:
-    """A warm-up stream, then ``texts`` of the bench's texts: streamed (``stream``), checked whole (``whole``) or
-    only opened (``opening``), each in a fresh call after the opening turn; ``created`` and ``fed`` stop a stream
-    before its chunks and before ``close``. Prints how many feeds ran.
+#: the measured part of a drive, run by ``exec`` so that ``--whole-process`` can count it alone (every import and
+#: every call's opening turn ran before it); a function, so that its names are fast locals as in the bench's loop
+#: (``exec``'s own names are a dict's); the stream is dropped in it, as the bench drops each one in its next timed
+#: stream
+PHASE = """
+def phase(calls, texts, pieces, what):
+    feeds = 0
+    for call, text, chunks in zip(calls, texts, pieces):
+        if what == "whole":
+            call.agent_turn(text)
+        elif what != "opening":
+            stream = call.agent_stream()
+            if what != "created":
+                for piece in chunks:
+                    stream.feed(piece)
+                feeds += len(chunks)
+                if what == "stream":
+                    stream.close()
+            del stream
+    return feeds
 
-    Every drive cuts the chunks (outside what the bench times, so the differences cancel them), and the cycle
-    collector is off after the warm-up: when its collections (a full one walks the engine's heap) fall depends on
+feeds = phase(calls, texts, pieces, what)
+"""
+
+
+def drive(corpus: str, texts: int, what: str) -> None:
+    """A warm-up stream and whole turn, then ``texts`` of the bench's texts, each in a fresh call after the opening
+    turn: streamed (``stream``), checked whole (``whole``) or neither (``opening``); ``created`` and ``fed`` stop a
+    stream before its chunks and before ``close``. Prints how many feeds ran.
+
+    The calls, their opening turns and the chunks are made first; then :data:`PHASE` runs under ``exec``, alone. The
+    cycle collector is off from then on: when its collections (a full one walks the engine's heap) fall depends on
     how many objects a drive allocated, not on what a turn costs, and the bench's minimums over runs leave them out
     too."""
     import gc
@@ -65,29 +94,23 @@ def drive(corpus: str, texts: int, what: str) -> None:
     engine = Engine.from_config(bench.default_gate_config())
     pool = bench.agent_texts(bench.corpus_calls([corpus], 20_000))
     sample = bench.texts_of_length(pool, 1_000, 50)
-    warm = engine.start_call("sim-warm", metadata={"direction": "outbound"}).agent_stream()
+    warm_call = engine.start_call("sim-warm", metadata={"direction": "outbound"})
+    warm = warm_call.agent_stream()
     for piece in bench.chunks(sample[-1]):
         warm.feed(piece)
     warm.close()
-    gc.collect()
-    gc.disable()
-    feeds = 0
-    for i, text in enumerate(sample[:texts]):
-        pieces = bench.chunks(text)
+    warm_call.agent_turn(sample[-1])
+    chosen = sample[:texts]
+    calls = []
+    for i in range(len(chosen)):
         call = engine.start_call(f"sim-{i}", metadata={"direction": "outbound"})
         call.agent_turn(bench.OPENING_TURN)
-        if what == "whole":
-            call.agent_turn(text)
-        elif what in ("created", "fed", "stream"):
-            stream = call.agent_stream()
-            if what == "created":
-                continue
-            for piece in pieces:
-                stream.feed(piece)
-            feeds += len(pieces)
-            if what == "stream":
-                stream.close()
-    print(f"feeds: {feeds}")
+        calls.append(call)
+    scope = {"calls": calls, "texts": chosen, "pieces": [bench.chunks(t) for t in chosen], "what": what}
+    gc.collect()
+    gc.disable()
+    exec(compile(PHASE, "<phase>", "exec"), scope)
+    print(f"feeds: {scope['feeds']}")
 
 
 def callgrind(valgrind_args: list[str], corpus: str, texts: int, what: str) -> tuple[int, str]:
@@ -127,7 +150,8 @@ def whole_process(corpus: str, texts: int, what: str) -> tuple[int, dict[str, in
     """Instructions of the whole process driving ``what``, and the inclusive count of each of :data:`ENTRIES`."""
     with tempfile.TemporaryDirectory() as tmp:
         out = f"{tmp}/callgrind.out"
-        count, _ = callgrind([f"--callgrind-out-file={out}"], corpus, texts, what)
+        args = ["--collect-atstart=no", "--toggle-collect=builtin_exec", f"--callgrind-out-file={out}"]
+        count, _ = callgrind(args, corpus, texts, what)
         annotated = subprocess.run(
             ["callgrind_annotate", "--inclusive=yes", "--threshold=100", out],
             capture_output=True, text=True, check=True,
