@@ -931,17 +931,7 @@ mod tests {
     #[test]
     fn sticky_contains_is_the_set_with_or_without_the_prefilter() {
         // words of the gate's set (number-pass words and e-mail joiners), then words outside it
-        let in_gate = [
-            "one",
-            "twenty",
-            "hundred",
-            "oh",
-            "double",
-            "dot",
-            "at",
-            "dash",
-            "underscore",
-        ];
+        let in_gate = super::super::incremental::GATE_LIKE_STICKY;
         let others = ["hyphen", "hello", "the", "thousand", "two", "", "a", "ones", "atdot"];
         let gate_like = sticky(&in_gate);
         assert!(gate_like.number_pass_only);
