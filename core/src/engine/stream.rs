@@ -240,13 +240,11 @@ pub struct StreamCore {
     sticky_words: Vec<u8>,
     /// what each word followed by whitespace is ([`word_facts`]), read once when that whitespace arrives
     word_facts: Vec<WordFacts>,
-    /// how many leading bytes of the turn are ASCII (below that, characters are bytes)
+    /// how many leading bytes of the turn are ASCII (below that, characters are bytes; all of them: an ASCII turn)
     ascii_bytes: usize,
     /// the hold-back's set of sticky words (the call's)
     sticky: std::sync::Arc<Sticky>,
     prev_space: bool,
-    /// whether the turn so far is ASCII (characters are bytes: no per-feed pass over the buffer to find out)
-    ascii: bool,
     emitted: String,
     emitted_chars: usize,
     /// source characters the released text covers when it is a plain copy of the source (no edit, no prefix yet)
@@ -372,7 +370,6 @@ impl StreamCore {
         }
         self.buf.push_str(chunk);
         self.chars += n;
-        self.ascii &= n == chunk.len();
         self.classify_words();
     }
 
@@ -397,7 +394,7 @@ impl StreamCore {
             };
             self.word_facts.push(facts);
             if let Some(got) = facts.sticky {
-                // the hold-back has not looked at it: words before it it has not looked at yet stay unknown (0)
+                // the hold-back has not looked at this word yet; earlier words it has not looked at stay unknown (0)
                 let seen = &mut self.sticky_words;
                 if seen.len() < k {
                     seen.resize(k, 0);
@@ -544,7 +541,8 @@ impl StreamCore {
 
     fn release_from<'py>(&mut self, py: Python<'py>, buf: &str) -> PyResult<Bound<'py, PyString>> {
         fault(Stage::StreamRelease)?;
-        let text = if self.ascii {
+        // an ASCII turn's characters are its bytes (no per-feed pass over the buffer to find out)
+        let text = if self.ascii_bytes == buf.len() {
             Text::ascii(buf)
         } else {
             Text::new(buf, None)
@@ -714,7 +712,6 @@ impl StreamCore {
             ascii_bytes: 0,
             sticky,
             prev_space: true,
-            ascii: true,
             emitted: String::with_capacity(TURN_CHARS),
             emitted_chars: 0,
             plain_upto: Some(0),
