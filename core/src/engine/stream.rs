@@ -692,12 +692,7 @@ impl StreamCore {
             let mut c = call.borrow_mut();
             c.streams_opened += 1;
             let count = c.sh.program.matchers.count as usize;
-            (
-                Incremental::new(&c),
-                Matches::new(count),
-                c.streams_opened,
-                c.sh.sticky.clone(),
-            )
+            (Incremental::new(&c), Matches::new(count), c.streams_opened, c.sticky())
         };
         Ok(StreamCore {
             call: call.unbind(),

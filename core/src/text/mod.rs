@@ -91,7 +91,6 @@ impl View<'_> {
 }
 
 impl NormalizedText {
-    /// Empties the view, keeping its buffers.
     /// Empty, with room for `chars` bytes of original and normalized text and `tokens` tokens: a view filled
     /// again and again (a stream's) allocates once instead of growing its columns on the first fills.
     pub fn with_capacity(chars: usize, tokens: usize) -> NormalizedText {
@@ -108,6 +107,7 @@ impl NormalizedText {
         }
     }
 
+    /// Empties the view, keeping its buffers.
     pub fn clear(&mut self) {
         self.original.clear();
         self.text.clear();
