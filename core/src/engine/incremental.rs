@@ -284,6 +284,9 @@ pub struct WordFacts {
     /// what the hold-back's test says of the word (`super::stream::is_sticky`), when read here: `None` for a word
     /// that is not a run of 2 to 16 letters (the hold-back reads it itself, when it reaches it)
     pub sticky: Option<bool>,
+    /// [`lone_token`]: the word's letters when the normalizer reads it as exactly those letters lower-cased, one
+    /// token spanning them, whatever words of that kind surround it (0: it may not)
+    pub token: u8,
 }
 
 impl WordFacts {
@@ -294,6 +297,7 @@ impl WordFacts {
         plain: Plain::Not,
         no_joiner: false,
         sticky: None,
+        token: 0,
     };
 }
 
@@ -311,6 +315,7 @@ pub fn word_facts(word: &[u8], sticky_word: impl Fn(&str, bool) -> bool) -> Word
             plain: plain_class(word),
             no_joiner: no_joiner(word),
             sticky: None,
+            token: lone_token(word),
         };
     };
     let mut lower = [0u8; 16];
@@ -332,6 +337,11 @@ pub fn word_facts(word: &[u8], sticky_word: impl Fn(&str, bool) -> bool) -> Word
         },
         no_joiner: ends && !joiner && !filler && !matches!(w, "and" | "sign" | "symbol" | "rate"),
         sticky: Some(sticky_word(w, number_pass || joiner)),
+        token: if number_pass || crate::text::words::expansion(w).is_some() {
+            0
+        } else {
+            letters as u8
+        },
     }
 }
 
@@ -364,6 +374,38 @@ fn no_joiner(word: &[u8]) -> bool {
         w,
         "and" | "at" | "dot" | "dash" | "hyphen" | "underscore" | "sign" | "symbol" | "rate"
     ) && !crate::text::words::is_filler(w)
+}
+
+/// The letters of `word` (its characters, then at least its first whitespace character; ASCII) when the
+/// normalizer reads it as one token, those letters lower-cased and spanning them, in any text of such words and
+/// whitespace: 2 to 16 letters, then only sentence punctuation (`.,!?;:`), and neither a number-pass word (a number,
+/// `oh`, a repeater, a filler) nor a word the normalizer expands (`cannot`, `gonna`); 0 for any other word.
+///
+/// Why (`normalize.rs`, `view_plain_ascii`: such text is ASCII, so it takes that path): the letters make one chunk
+/// (the punctuation joins nothing, as no letter or digit follows it) put lower-cased as a word token; the
+/// punctuation and whitespace are skipped; a single letter (a spelled word's piece) is not such a word, and without
+/// a number-pass word the number pass does not run. `tokens_of_plain_words_are_the_normalizers` holds it.
+pub fn lone_token(word: &[u8]) -> u8 {
+    let letters = word.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+    if !(2..=16).contains(&letters) {
+        return 0;
+    }
+    let punct = word[letters..]
+        .iter()
+        .take_while(|b| matches!(b, b'.' | b',' | b'!' | b'?' | b';' | b':'))
+        .count();
+    if !word
+        .get(letters + punct)
+        .is_some_and(|&b| super::edits::py_isspace_ascii(b))
+    {
+        return 0;
+    }
+    let mut lower = [0u8; 16];
+    let w = ascii_lower(&word[..letters], &mut lower);
+    if is_number_pass_word(w) || crate::text::words::expansion(w).is_some() {
+        return 0;
+    }
+    letters as u8
 }
 
 impl Incremental {
@@ -485,7 +527,7 @@ impl Incremental {
             self.ascii_upto += more;
             self.non_ascii = self.ascii_upto < buf.len();
         }
-        self.renormalize(buf);
+        self.renormalize(buf, word_starts, facts);
         fault(Stage::Scan)?;
         let sh = call.sh.clone();
         let matchers = &sh.program.matchers;
@@ -813,16 +855,20 @@ impl Incremental {
     }
 
     /// `view.nt = normalize(buf)`: the frozen tokens kept, `buf[frozen_bytes..]` normalized and appended.
-    fn renormalize(&mut self, buf: &str) {
+    fn renormalize(&mut self, buf: &str, word_starts: &[usize], facts: &[WordFacts]) {
         let from = self.frozen_bytes;
         let suffix = &buf[from..];
         // an ASCII suffix's characters are its bytes (the turn's ASCII prefix is known before this)
-        let chars = if buf.len() <= self.ascii_upto {
-            suffix.len()
-        } else {
-            suffix.chars().count()
-        };
+        let ascii = buf.len() <= self.ascii_upto;
+        let chars = if ascii { suffix.len() } else { suffix.chars().count() };
         self.work.normalized_chars += chars as u64;
+        // the words since the restart point, every one complete (its facts read) and read by the normalizer as its
+        // own letters (most feeds of a token stream): their tokens are appended as they are
+        let words = &word_starts[self.frozen_word..];
+        if ascii && facts.len() == word_starts.len() && facts[self.frozen_word..].iter().all(|f| f.token > 0) {
+            self.append_lone_tokens(buf, words, &facts[self.frozen_word..]);
+            return;
+        }
         crate::text::normalize_into(suffix, &mut self.tail);
         let tail = &self.tail;
         let nt = &mut self.view.nt;
@@ -864,6 +910,33 @@ impl Incremental {
             nt.wide.extend_from_slice(&tail.wide);
         }
     }
+
+    /// [`Incremental::renormalize`] when every word since the restart point is one the normalizer reads as its own
+    /// letters ([`lone_token`]; `facts` are theirs, `starts` their starts, the turn ASCII): `normalize` of that text
+    /// is those tokens, lower-cased, spanning the letters, joined by single spaces (no fold: it is ASCII).
+    fn append_lone_tokens(&mut self, buf: &str, starts: &[usize], facts: &[WordFacts]) {
+        let nt = &mut self.view.nt;
+        nt.original.truncate(self.frozen_bytes);
+        nt.original.push_str(&buf[self.frozen_bytes..]);
+        nt.truncate_tokens(self.frozen_toks);
+        nt.fold = None;
+        nt.wide.clear();
+        let b = buf.as_bytes();
+        for (&s, f) in starts.iter().zip(facts) {
+            let e = s + f.token as usize;
+            if !nt.text.is_empty() {
+                nt.text.push(' ');
+            }
+            let at = nt.text.len();
+            // SAFETY: ASCII letters, lower-cased, are UTF-8
+            unsafe { nt.text.as_mut_vec() }.extend(b[s..e].iter().map(u8::to_ascii_lowercase));
+            nt.norm_starts.push(at);
+            nt.norm_ends.push(nt.text.len());
+            nt.orig_starts.push(s);
+            nt.orig_ends.push(e);
+            nt.is_digits.push(false);
+        }
+    }
 }
 
 /// For tests: sticky words of the gate's own kind (number-pass words and e-mail joiners).
@@ -882,7 +955,7 @@ pub(crate) const GATE_LIKE_STICKY: [&str; 9] = [
 
 #[cfg(test)]
 mod tests {
-    use super::{no_joiner, plain_class, restarts_after, word_facts, GATE_LIKE_STICKY};
+    use super::{lone_token, no_joiner, plain_class, restarts_after, word_facts, GATE_LIKE_STICKY};
 
     /// The facts read once per word are what the stages' own tests give, on every word shape they tell apart: a
     /// run of letters (of every length around the 2 to 16 read at once) that is a number word, a filler, `and`, an
@@ -961,6 +1034,7 @@ mod tests {
                 assert_eq!(got.restarts, restarts_after(b), "{word:?}");
                 assert_eq!(got.plain, plain_class(b), "{word:?}");
                 assert_eq!(got.no_joiner, no_joiner(b), "{word:?}");
+                assert_eq!(got.token, lone_token(b), "{word:?}");
                 if let Some(sticky) = got.sticky {
                     fast += 1;
                     assert!(
@@ -972,5 +1046,116 @@ mod tests {
             }
         }
         assert!(fast > 300, "most words of letters are read at once ({fast})");
+    }
+
+    /// What [`lone_token`] claims, held to the normalizer: a text of words it accepts, in any order and with any
+    /// whitespace, normalizes to their letters lower-cased, one token each spanning them; and it accepts the plain
+    /// words of those shapes (so the claim is not empty), while every word the normalizer reads otherwise (a number,
+    /// a filler, an expansion, a contraction, a single letter, a joined or symbol word) it refuses.
+    #[test]
+    fn tokens_of_plain_words_are_the_normalizers() {
+        let words = [
+            "hello",
+            "Hello",
+            "WORLD",
+            "booking,",
+            "time.",
+            "you?",
+            "great!",
+            "note:",
+            "first;",
+            "ok...",
+            "is",
+            "abcdefghijklmnop",
+            "Reservation",
+            "and",
+            "at",
+            "dot",
+            "sign",
+            "side",
+            "wait,",
+            "Mr.",
+            "st",
+            "then?!",
+            // refused
+            "one",
+            "Twenty",
+            "oh",
+            "o",
+            "double",
+            "uh",
+            "um",
+            "hmm",
+            "cannot",
+            "gonna",
+            "wanna",
+            "don't",
+            "I'm",
+            "a",
+            "I",
+            "abcdefghijklmnopq",
+            "e.g.",
+            "p.m.",
+            "555",
+            "5th",
+            "a1",
+            "$5",
+            "50%",
+            "j@x",
+            "co_op",
+            "(hi",
+            "\"hi",
+            "hi\"",
+            "x-ray",
+            "hello's",
+        ];
+        let spaces = [" ", "  ", "\t", "\n", "\u{b}", "\u{1c}", " \r\n"];
+        let mut accepted = Vec::new();
+        for w in words {
+            let word = format!("{w} ");
+            let n = lone_token(word.as_bytes()) as usize;
+            if n > 0 {
+                accepted.push((w, n));
+            }
+        }
+        let refused_from = words.iter().position(|&w| w == "one").unwrap();
+        assert_eq!(accepted.len(), refused_from, "{accepted:?}");
+        // every accepted word after every other, with each kind of whitespace, and a few longer texts
+        let mut texts: Vec<Vec<(&str, usize, &str)>> = Vec::new();
+        for (i, &(a, na)) in accepted.iter().enumerate() {
+            for (j, &(b, nb)) in accepted.iter().enumerate() {
+                let sp = spaces[(i + j) % spaces.len()];
+                texts.push(vec![(a, na, sp), (b, nb, " ")]);
+            }
+        }
+        texts.push(
+            accepted
+                .iter()
+                .enumerate()
+                .map(|(k, &(w, n))| (w, n, spaces[k % spaces.len()]))
+                .collect(),
+        );
+        for text in texts {
+            let (mut buf, mut want_text, mut spans) = (String::new(), Vec::new(), Vec::new());
+            for (w, n, sp) in text {
+                spans.push((buf.len(), buf.len() + n));
+                want_text.push(w[..n].to_ascii_lowercase());
+                buf.push_str(w);
+                buf.push_str(sp);
+            }
+            let nt = crate::text::normalize(&buf);
+            assert_eq!(nt.text, want_text.join(" "), "{buf:?}");
+            let got: Vec<(usize, usize)> = nt
+                .orig_starts
+                .iter()
+                .copied()
+                .zip(nt.orig_ends.iter().copied())
+                .collect();
+            assert_eq!(got, spans, "{buf:?}");
+            assert!(
+                nt.is_digits.iter().all(|d| !d) && nt.fold.is_none() && nt.wide.is_empty(),
+                "{buf:?}"
+            );
+        }
     }
 }
