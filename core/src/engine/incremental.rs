@@ -302,13 +302,18 @@ impl WordFacts {
 }
 
 /// [`WordFacts`] of `word`: its characters, then at least its first whitespace character (ASCII; Python's
-/// whitespace). A run of 2 to 16 ASCII letters, most words, is lower-cased and looked up once for all of them
-/// (`sticky_word`: whether the hold-back's set holds a word of letters, given whether it is a number-pass word or
-/// an e-mail joiner); any other word is read by [`restarts_after`], [`plain_class`] and [`no_joiner`] themselves.
-/// Both ways give the same facts (`word_facts_equal_the_stages_own_tests`).
+/// whitespace). A run of 2 to 16 ASCII letters, optionally followed by sentence punctuation (`.,!?;:`), most words,
+/// is lower-cased and looked up once for all of them (`sticky_word`: whether the hold-back's set holds a word of
+/// letters, given whether it is a number-pass word or an e-mail joiner; asked of bare letters only); any other word
+/// is read by [`restarts_after`], [`plain_class`], [`no_joiner`] and [`lone_token`] themselves. Both ways give the
+/// same facts (`word_facts_equal_the_stages_own_tests`).
 pub fn word_facts(word: &[u8], sticky_word: impl Fn(&str, bool) -> bool) -> WordFacts {
     let letters = word.iter().take_while(|b| b.is_ascii_alphabetic()).count();
-    let space = word.get(letters).copied();
+    let punct = word[letters..]
+        .iter()
+        .take_while(|b| matches!(b, b'.' | b',' | b'!' | b'?' | b';' | b':'))
+        .count();
+    let space = word.get(letters + punct).copied();
     let Some(space) = space.filter(|&b| (2..=16).contains(&letters) && super::edits::py_isspace_ascii(b)) else {
         return WordFacts {
             restarts: restarts_after(word),
@@ -322,7 +327,9 @@ pub fn word_facts(word: &[u8], sticky_word: impl Fn(&str, bool) -> bool) -> Word
     let w = ascii_lower(&word[..letters], &mut lower);
     let number_pass = is_number_pass_word(w);
     let joiner = is_spoken_joiner(w);
-    let restarts = w != "and" && !number_pass;
+    let bare = punct == 0;
+    // `restarts_after` wants whitespace right after the letters
+    let restarts = bare && w != "and" && !number_pass;
     // `plain_class` and `no_joiner` end a word at ASCII whitespace or an information separator: not at a vertical
     // tab, which Python's whitespace (the word's end here) has too
     let ends = space != 0x0b;
@@ -330,13 +337,13 @@ pub fn word_facts(word: &[u8], sticky_word: impl Fn(&str, bool) -> bool) -> Word
     let filler = number_pass && crate::text::words::is_filler(w);
     WordFacts {
         restarts,
-        plain: if ends && restarts && !joiner {
+        plain: if ends && w != "and" && !number_pass && !joiner {
             Plain::Strict
         } else {
             Plain::Not
         },
         no_joiner: ends && !joiner && !filler && !matches!(w, "and" | "sign" | "symbol" | "rate"),
-        sticky: Some(sticky_word(w, number_pass || joiner)),
+        sticky: bare.then(|| sticky_word(w, number_pass || joiner)),
         token: if number_pass || crate::text::words::expansion(w).is_some() {
             0
         } else {
@@ -1009,6 +1016,19 @@ mod tests {
             "hello?\"",
             "hello)",
             "hello's",
+            "Time...",
+            "okay;",
+            "and,",
+            "at.",
+            "one,",
+            "uh,",
+            "cannot.",
+            "sign:",
+            "a,",
+            "wait?!",
+            "hello,\"",
+            "abcdefghijklmnop.",
+            "abcdefghijklmnopq,",
             "h3llo",
             "555",
             "5th",
