@@ -12,7 +12,9 @@
 //! the chunk) and appends its tokens, offsets shifted, to the frozen ones. The end of a turn that ends in whitespace
 //! after such a word is a restart point too, so a chunk of whole words is normalized once. A turn with non-ASCII
 //! text restarts only before its first non-ASCII character (the fold's character map is then rebuilt per feed;
-//! exact, not linear).
+//! exact, not linear). Most feeds do not call the normalizer at all: when every word since the restart point is one
+//! it reads as its own letters ([`lone_token`]: letters, maybe sentence punctuation, no number word or expansion),
+//! their tokens are appended as they are.
 //!
 //! **The automaton carries its state.** Aho-Corasick hits ending at or before a point depend only on the text
 //! before it, so the hits in the frozen tokens' normalized text are kept, the automaton's state after them is kept,
