@@ -39,7 +39,7 @@ from trace_engine.gate.scoring import percentile  # noqa: E402
 
 ref = importlib.import_module("reference_gate.text")
 
-SHARED = Path(os.environ.get("TRACE_SHARED", ROOT.parent / "shared"))
+SHARED = Path(os.environ.get("TRACE_SHARED_DIR", ROOT.parent / "shared"))
 SGD = SHARED / "corpora" / "sgd_calls.jsonl"
 
 SENTENCES = [

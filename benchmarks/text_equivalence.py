@@ -39,7 +39,7 @@ ref = importlib.import_module("reference_gate.text")
 ref_normalize = importlib.import_module("reference_gate.text.normalize")
 ref_fold = importlib.import_module("reference_gate.text.fold")
 
-SHARED = Path(os.environ.get("TRACE_SHARED", REPO.parent / "shared"))
+SHARED = Path(os.environ.get("TRACE_SHARED_DIR", REPO.parent / "shared"))
 CORPORA = ("sgd_calls.jsonl", "taskmaster_calls.jsonl", "mts_dialog_calls.jsonl")
 KINDS = tuple(ref.DETECTORS)
 

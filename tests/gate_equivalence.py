@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("TRACE_SHARED", REPO.parent / "shared"))
+SHARED = Path(os.environ.get("TRACE_SHARED_DIR", REPO.parent / "shared"))
 
 MODES = ("warn", "modify", "block", "human_handoff")
 PACKS = ("tcpa", "hipaa", "pii", "brand_voice", "debt_collection")

@@ -60,7 +60,7 @@ def test_demo_corpus_identical(mode: str) -> None:
 def test_shared_corpus_sample_identical(corpus: str, mode: str) -> None:
     path = CORPORA[corpus]
     if not path.exists():
-        pytest.skip(f"{path} not available (set TRACE_SHARED)")
+        pytest.skip(f"{path} not available (set TRACE_SHARED_DIR)")
     n = sum(1 for line in path.open(encoding="utf-8") if line.strip())
     picks = sorted({(j * n) // SAMPLE for j in range(SAMPLE)})
     assert _compare(str(path), mode, picks) == []
