@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/stream_cost_sim.py                  # the bench's 50 texts, under callgrind
     .venv/bin/python benchmarks/stream_cost_sim.py --feeds-only     # per feed only (two runs instead of six)
     .venv/bin/python benchmarks/stream_cost_sim.py --whole-process  # the whole process: the Python glue counted too
+    .venv/bin/python benchmarks/stream_cost_sim.py --breakdown 30   # where a feed's instructions go, by function
     options: --corpus FILE  --texts N  --json
 
 Why: ``streamed_over_whole_1000`` (:func:`trace_engine.bench.stream_over_whole`) is a wall-clock ratio, noisy on a
@@ -131,19 +132,49 @@ def callgrind(valgrind_args: list[str], corpus: str, texts: int, what: str) -> t
     return int(count.group(1).replace(",", "")), run.stdout
 
 
-def collected(corpus: str, texts: int, what: str, entry: str) -> tuple[int, int]:
-    """Instructions collected inside ``entry`` and the feeds run."""
+def collected(
+    corpus: str, texts: int, what: str, entry: str, functions: bool = False
+) -> tuple[int, int, dict[str, int]]:
+    """Instructions collected inside ``entry``, the feeds run, and (``functions``) each function's inclusive count
+    there."""
     with tempfile.TemporaryDirectory() as tmp:
-        args = [
-            "--collect-atstart=no",
-            f"--toggle-collect={ENTRIES[entry]}",
-            f"--callgrind-out-file={tmp}/callgrind.out",
-        ]
+        out = f"{tmp}/callgrind.out"
+        args = ["--collect-atstart=no", f"--toggle-collect={ENTRIES[entry]}", f"--callgrind-out-file={out}"]
         count, printed = callgrind(args, corpus, texts, what)
+        counts = inclusive_counts(out) if functions else {}
     feeds = re.search(r"feeds: (\d+)", printed)
     if feeds is None:
         raise SystemExit(f"the driver printed no feed count:\n{printed[-2000:]}")
-    return count, int(feeds.group(1))
+    return count, int(feeds.group(1)), counts
+
+
+def inclusive_counts(out: str) -> dict[str, int]:
+    """Each function's inclusive instructions in the callgrind output file ``out`` (``callgrind_annotate``). A
+    function listed under several source files (code inlined from them) keeps its largest count, its own."""
+    annotated = subprocess.run(
+        ["callgrind_annotate", "--inclusive=yes", "--auto=no", "--threshold=100", out],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    counts: dict[str, int] = {}
+    # a line per function: "<count> (<share>)  <file>:<symbol> [<object>]", the count with thousands commas
+    for found in re.finditer(
+        r"^\s*([\d,]+)\s+\([^)]*\)\s+[^:\n]*:(.+?)(?: \[[^\]\n]*\])?$", annotated, re.MULTILINE
+    ):
+        name, count = found.group(2), int(found.group(1).replace(",", ""))
+        counts[name] = max(counts.get(name, 0), count)
+    return counts
+
+
+def feed_breakdown(corpus: str, n: int, top: int) -> list[tuple[float, str]]:
+    """``--breakdown``: the ``top`` functions with the most inclusive instructions per feed inside ``feed`` (the
+    texts' drive less the warm-up's alone, as for the per-feed figure)."""
+    _, feeds, with_texts = collected(corpus, n, "stream", "feed", functions=True)
+    _, _, warm = collected(corpus, 0, "stream", "feed", functions=True)
+    per_feed = {name: (count - warm.get(name, 0)) / feeds for name, count in with_texts.items()}
+    feed = ENTRIES["feed"]
+    # `feed` and what it calls: the frames around it (the interpreter's, PyO3's wrapper) count as much or more
+    inside = [(cost, name) for name, cost in per_feed.items() if 0 < cost < per_feed[feed]]
+    return [(per_feed[feed], feed), *sorted(inside, reverse=True)[: top - 1]]
 
 
 def whole_process(corpus: str, texts: int, what: str) -> tuple[int, dict[str, int]]:
@@ -152,16 +183,8 @@ def whole_process(corpus: str, texts: int, what: str) -> tuple[int, dict[str, in
         out = f"{tmp}/callgrind.out"
         args = ["--collect-atstart=no", "--toggle-collect=builtin_exec", f"--callgrind-out-file={out}"]
         count, _ = callgrind(args, corpus, texts, what)
-        annotated = subprocess.run(
-            ["callgrind_annotate", "--inclusive=yes", "--threshold=100", out],
-            capture_output=True, text=True, check=True,
-        ).stdout  # fmt: skip
-    inclusive: dict[str, int] = {}
-    for name, symbol in ENTRIES.items():
-        # a line per function: "<count> (<share>)  <file>:<symbol> [<object>]", the count with thousands commas
-        found = re.search(rf"^\s*([\d,]+)\s.*:{re.escape(symbol)}(?:\s|$)", annotated, re.MULTILINE)
-        inclusive[name] = int(found.group(1).replace(",", "")) if found else 0
-    return count, inclusive
+        counts = inclusive_counts(out)
+    return count, {name: counts.get(symbol, 0) for name, symbol in ENTRIES.items()}
 
 
 def whole_process_report(corpus: str, n: int) -> dict[str, float]:
@@ -204,6 +227,12 @@ def main() -> None:
     ap.add_argument(
         "--whole-process", action="store_true", help="count the whole process, Python glue included"
     )
+    ap.add_argument(
+        "--breakdown",
+        type=int,
+        metavar="K",
+        help="the K functions costing most per feed, inclusive (callgrind)",
+    )
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--drive", choices=STEPS, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -216,8 +245,16 @@ def main() -> None:
     if args.whole_process:
         show(whole_process_report(args.corpus, n), args.json)
         return
-    fed, feeds = collected(args.corpus, n, "stream", "feed")
-    warm, _ = collected(args.corpus, 0, "stream", "feed")
+    if args.breakdown:
+        rows = feed_breakdown(args.corpus, n, args.breakdown)
+        if args.json:
+            print(json.dumps({name: round(cost) for cost, name in rows}))
+        else:
+            for cost, name in rows:
+                print(f"{cost:10.1f}  {name}")
+        return
+    fed, feeds, _ = collected(args.corpus, n, "stream", "feed")
+    warm, _, _ = collected(args.corpus, 0, "stream", "feed")
     result: dict[str, float] = {
         "texts": n,
         "feeds_per_text": round(feeds / n, 1),
