@@ -315,16 +315,13 @@ impl WordFacts {
 /// is read by [`restarts_after`], [`plain_class`], [`no_joiner`] and [`lone_token`] themselves. Both ways give the
 /// same facts (`word_facts_equal_the_stages_own_tests`).
 pub fn word_facts(word: &[u8], sticky_word: impl Fn(&str, bool) -> bool) -> WordFacts {
-    let letters = word.iter().take_while(|b| b.is_ascii_alphabetic()).count();
-    let punct = word[letters..].iter().take_while(|b| ends_sentence(b)).count();
-    let space = word.get(letters + punct).copied();
-    let Some(space) = space.filter(|&b| (2..=16).contains(&letters) && super::edits::py_isspace_ascii(b)) else {
+    let Some((letters, punct, space)) = letters_shape(word) else {
         return WordFacts {
             restarts: restarts_after(word),
             plain: plain_class(word),
             no_joiner: no_joiner(word),
             sticky: None,
-            token: lone_token(word),
+            token: 0, // `lone_token` takes only the shape read above
         };
     };
     let mut lower = [0u8; 16];
@@ -348,10 +345,10 @@ pub fn word_facts(word: &[u8], sticky_word: impl Fn(&str, bool) -> bool) -> Word
         },
         no_joiner: ends && !joiner && !filler && !matches!(w, "and" | "sign" | "symbol" | "rate"),
         sticky: bare.then(|| sticky_word(w, number_pass || joiner)),
-        token: if number_pass || crate::text::words::expansion(w).is_some() {
-            0
-        } else {
+        token: if reads_as_itself(w, number_pass) {
             letters as u8
+        } else {
+            0
         },
     }
 }
@@ -397,23 +394,32 @@ fn no_joiner(word: &[u8]) -> bool {
 /// punctuation and whitespace are skipped; a single letter (a spelled word's piece) is not such a word, and without
 /// a number-pass word the number pass does not run. `tokens_of_plain_words_are_the_normalizers` holds it.
 pub fn lone_token(word: &[u8]) -> u8 {
-    let letters = word.iter().take_while(|b| b.is_ascii_alphabetic()).count();
-    if !(2..=16).contains(&letters) {
+    let Some((letters, _, _)) = letters_shape(word) else {
         return 0;
-    }
-    let punct = word[letters..].iter().take_while(|b| ends_sentence(b)).count();
-    if !word
-        .get(letters + punct)
-        .is_some_and(|&b| super::edits::py_isspace_ascii(b))
-    {
-        return 0;
-    }
+    };
     let mut lower = [0u8; 16];
     let w = ascii_lower(&word[..letters], &mut lower);
-    if is_number_pass_word(w) || crate::text::words::expansion(w).is_some() {
-        return 0;
+    if reads_as_itself(w, is_number_pass_word(w)) {
+        letters as u8
+    } else {
+        0
     }
-    letters as u8
+}
+
+/// `(letters, punctuation, whitespace)` of a word (its characters, then its whitespace; ASCII) that is 2 to 16
+/// ASCII letters, then only sentence punctuation ([`ends_sentence`]), then Python's whitespace: the shape
+/// [`word_facts`] reads at once and [`lone_token`] accepts; `None` for any other word.
+fn letters_shape(word: &[u8]) -> Option<(usize, usize, u8)> {
+    let letters = word.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+    let punct = word[letters..].iter().take_while(|b| ends_sentence(b)).count();
+    let space = *word.get(letters + punct)?;
+    ((2..=16).contains(&letters) && super::edits::py_isspace_ascii(space)).then_some((letters, punct, space))
+}
+
+/// Whether the normalizer reads `w` (lower-case letters; `number_pass`: [`is_number_pass_word`] of it) as itself:
+/// no number pass takes it and it is not a word the normalizer expands.
+fn reads_as_itself(w: &str, number_pass: bool) -> bool {
+    !number_pass && crate::text::words::expansion(w).is_none()
 }
 
 impl Incremental {

@@ -12,9 +12,8 @@
 //!
 //! Work per feed ([`Incremental`]): each word is classified once, when the whitespace after it arrives
 //! ([`WordFacts`]: a restart point after it, its detector split class, sticky for the hold-back); the turn's
-//! normalized view is kept, and a feed normalizes only the text since
-//! the last *restart point* (a word after a plain word, where the normalizer has no context across words), appending
-//! its tokens to the frozen ones; the Aho-Corasick automaton resumes from its state after the frozen tokens; hits that
+//! normalized view is kept, and a feed normalizes only the text since the last *restart point* (a word after a plain
+//! word, where the normalizer has no context across words), appending its tokens to the frozen ones; the Aho-Corasick automaton resumes from its state after the frozen tokens; hits that
 //! no later text can change are turned into matches once; the detectors rerun only on the view after their last
 //! split (a word with plain words around it, which no hit spans or looks across); a bounded regex whose atom hit
 //! searches on from its last final match ([`super::scan::RegexCarry`]). The rules are evaluated again only when
