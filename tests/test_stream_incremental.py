@@ -295,7 +295,7 @@ def test_work_per_turn_is_linear():
     )
     text = (sentence * (10_000 // len(sentence) + 1))[:10_000]
     stream, n = second_turn_stream(text)
-    normalized, scanned, detected, searched, _ = stream._work()
+    normalized, scanned, detected, searched, _, _ = stream._work()
     assert normalized <= 3 * n, normalized
     assert scanned <= 3 * n, scanned
     assert searched <= 20 * n, searched
@@ -377,3 +377,19 @@ def test_a_number_word_compounded_by_a_later_chunk(mode, text, per_chunk, second
     "hundred"): the carried scan equals a fresh scan at every chunk (the normalized text keeps its length while the
     original text a token covers grows)."""
     stream_against_whole(mode, text, word_chunks(text, per_chunk), second_turn)
+
+
+def test_feeds_of_plain_words_keep_the_matches_without_an_update():
+    """Most 2-word feeds of plain words (no automaton key, digit, number word or e-mail joiner among them) are quiet:
+    their words are taken without an update, and the matches they keep are the ones the update that catches up
+    finds, and a fresh scan's (``_check_carried`` after every chunk); close gives the whole turn's Decision."""
+    text = " ".join(["thanks for your patience while we look into the schedule together"] * 12)
+    stream, _ = second_turn_stream(text, check=True)
+    feeds = len(word_chunks(text, 2))
+    quiet = stream._work()[5]
+    assert quiet >= 0.8 * feeds, (quiet, feeds)
+    decision = stream.close()
+    whole_call = engine("modify").start_call("w", metadata=META)
+    whole_call.agent_turn(GREETING)
+    whole = whole_call.agent_turn(text)
+    assert (decision.action, decision.text) == (whole.action, whole.text)

@@ -38,6 +38,11 @@
 //! the pending hits give, the due regexes' matches and the detectors' hits; a feed where all of them are what the
 //! last gathering read (a template's atom waiting for the words after it gives nothing, again) keeps the matches.
 //!
+//! **Quiet feeds skip the update.** After an update that left nothing pending (every hit settled, no regex due, no
+//! detector hit from the split on and too few digits there for a number), a feed whose words are all plain (read
+//! as their own letters, no e-mail joiner) and in which no automaton key ends cannot change the matches; its words
+//! are taken as they are, and the next update catches up ([`Incremental::append_quiet`] says why).
+//!
 //! What is *not* carried: an unbounded regex reruns over the whole normalized text, the pending hits are processed
 //! again on every feed until they settle, the matches are gathered whole when they change, and text without restart
 //! points or splits (digit runs, e-mail words, non-ASCII text) is looked at again from the last one on every feed.
@@ -79,6 +84,8 @@ pub struct Work {
     pub regex_bytes: u64,
     /// feeds that gathered the matches again (the others left them as they were: [`Incremental::unchanged`])
     pub scans: u64,
+    /// feeds whose words were appended without an update ([`Incremental::append_quiet`])
+    pub quiet_feeds: u64,
 }
 
 /// A streamed turn's normalized view and matches.
@@ -140,10 +147,28 @@ pub struct Incremental {
     /// `(first, upto, runs, dot)`: the runs ([`Runs`]) of tokens `first..upto` (final ones, from the split on) and
     /// whether one of them is `dot`
     det_runs: (usize, usize, Runs, bool),
+    /// after an update that left the turn quiet, how far words may be appended without one (see
+    /// [`Incremental::append_quiet`]); `None`: the next feed updates
+    ahead: Option<Ahead>,
+    /// a quiet feed appended words since the last update: the view and the hits stop before the turn's end (the
+    /// matches are the turn's)
+    behind: bool,
+    /// the last [`Incremental::detect`] found nothing from the split on, and the digits there are too few for any
+    /// kind but the e-mail ([`crate::text::detectors::too_few_digits_but_email`])
+    det_quiet: bool,
     fed: u64,
     /// the call's `vars_gen` the matches were computed under
     gen: u64,
     pub work: Work,
+}
+
+/// Where quiet feeds stand ([`Incremental::append_quiet`]): the automaton's state after the normalized text of the
+/// turn's first `words` words (all of them complete), and whether that text is empty.
+#[derive(Debug, Clone, Copy)]
+struct Ahead {
+    state: u32,
+    words: usize,
+    empty: bool,
 }
 
 /// `src` lower-cased into `buf`, as a `str`: `""` when it is not ASCII or longer than `buf` (a word's letters, on
@@ -269,6 +294,19 @@ fn plain_class(word: &[u8]) -> Plain {
         },
         _ => Plain::Not,
     }
+}
+
+/// Whether the word at `start` of `buf` (its [`WordFacts`] `facts`) may follow a quiet turn without an update
+/// ([`Incremental::append_quiet`]): the normalizer reads it as its own letters ([`lone_token`]), and it is not a
+/// spoken e-mail joiner (`at`, `dot`...: the words of letters the e-mail's precondition reads).
+fn quiet_word(buf: &[u8], start: usize, facts: &WordFacts) -> bool {
+    let letters = facts.token as usize;
+    // a lone token that is not a strict one is `and` or a joiner
+    letters > 0
+        && (facts.plain == Plain::Strict || {
+            let mut lower = [0u8; 16];
+            !is_spoken_joiner(ascii_lower(&buf[start..start + letters], &mut lower))
+        })
 }
 
 /// Sentence punctuation after a word's letters (`.,!?;:`): it joins nothing when whitespace follows.
@@ -465,6 +503,9 @@ impl Incremental {
             det_all_frozen: false,
             det_digits: (0, 0, 0),
             det_runs: (usize::MAX, 0, Runs::default(), false),
+            ahead: None,
+            behind: false,
+            det_quiet: false,
             fed: 0,
             gen: call.vars_gen,
             work: Work::default(),
@@ -514,6 +555,8 @@ impl Incremental {
     ) -> PyResult<&Matches> {
         fault(Stage::Normalize)?;
         self.fed += 1;
+        self.ahead = None;
+        self.behind = false;
         if self.gen != call.vars_gen {
             // the variables changed (new facts mid-turn): detector hits kept under the old exempt values go
             self.gen = call.vars_gen;
@@ -553,8 +596,10 @@ impl Incremental {
         self.tail_hits.clear();
         let bytes = nt.text.as_bytes();
         let carried = matchers.carry_hits(bytes, self.frozen_text, text_end, self.state, &mut self.tail_hits);
+        let mut text_end_state = None;
         match carried {
-            Some(state) => {
+            Some((state, end_state)) => {
+                text_end_state = Some(end_state);
                 self.work.scanned_bytes += (bytes.len() - self.frozen_text) as u64;
                 // a phrase key inside a word ("id" in "side") gives nothing, and in the final text it never will:
                 // such hits are not kept (they would make every feed scan again until they settle)
@@ -574,7 +619,7 @@ impl Incremental {
                     (None, true)
                 } else {
                     let was_frozen = self.det_all_frozen;
-                    self.detect(matchers, &call.vars, buf, word_starts, facts)?;
+                    self.detect(matchers, &call.vars, buf, word_starts, facts, at)?;
                     (Some(&self.det_all[..]), was_frozen && self.det_all_frozen)
                 };
                 self.regexes.stable = text_end;
@@ -658,7 +703,95 @@ impl Incremental {
         self.frozen_bytes = at;
         self.frozen_toks = toks;
         self.frozen_text = text_end;
+        if let Some(state) = text_end_state {
+            self.ahead = self.quiet_after(matchers, word_starts, facts).then_some(Ahead {
+                state,
+                words: facts.len(),
+                empty: self.view.nt.text.is_empty(),
+            });
+        }
         Ok(&self.matches)
+    }
+
+    /// Whether the update just made leaves the turn quiet: words [`quiet_word`] may follow without one
+    /// ([`Incremental::append_quiet`] says why each condition is there).
+    fn quiet_after(&self, matchers: &super::scan::Matchers, word_starts: &[usize], facts: &[WordFacts]) -> bool {
+        let text = &self.view.nt.text;
+        let detectors_quiet = matchers.detectors.is_empty()
+            || (self.det_all_frozen && self.det_quiet && text != "at" && !text.ends_with(" at"));
+        self.quiet
+            && !self.settled_regex
+            && detectors_quiet
+            && !self.non_ascii
+            && facts.len() == word_starts.len()
+            && facts[self.frozen_word..].iter().all(|f| f.token > 0)
+    }
+
+    /// Whether the words the turn gained since the last update leave its matches as they are, known without an
+    /// update (most feeds of a token stream, when their words are plain): if so they are taken (the view and the
+    /// hits stay behind, [`Incremental::update`] catches up when it next runs) and the matches stand for the turn.
+    ///
+    /// When: the last update left the turn quiet ([`Incremental::quiet_after`]), the variables are as then (`gen`),
+    /// the turn so far (`buf`, its words' `starts` and `facts`) ends in whitespace, every word since then is a
+    /// [`quiet_word`], and no automaton key ends in their normalized text. Why the matches stand:
+    /// - **The view** grows by the new words' tokens alone: the words since the last restart point are lone tokens,
+    ///   and so are the new ones, so the normalizer reads all of them as their letters ([`lone_token`]) and the
+    ///   text before the restart point does not change ([`Incremental`]).
+    /// - **The automaton's hits** are the last update's: the automaton runs on from its state after the text then,
+    ///   over the new tokens (a space before each), and no key ends there. Every earlier hit settled (`quiet`): what
+    ///   it gives reads no token after the final ones, and whatever follows them does not change it.
+    /// - **The regexes**: none is due, and a regex runs only where one of its atoms hits (no new hit).
+    /// - **The detectors**: their hits before the split are final; from it on there were none and there are still
+    ///   none. The numeric kinds and the MBI need more digits than the text there had (`det_quiet`), and the new
+    ///   tokens are letters and no number word. An e-mail needs an `at` token with a word after it and a `dot`
+    ///   token (`spoken_at`): the text lacked one of the two, and the new words are no joiner and the text did not
+    ///   end in `at`, so it still lacks it.
+    pub fn append_quiet(
+        &mut self,
+        matchers: &super::scan::Matchers,
+        gen: u64,
+        buf: &str,
+        starts: &[usize],
+        facts: &[WordFacts],
+    ) -> bool {
+        let Some(Ahead {
+            mut state,
+            words,
+            mut empty,
+        }) = self.ahead
+        else {
+            return false;
+        };
+        if gen != self.gen || facts.len() != starts.len() {
+            return false;
+        }
+        let b = buf.as_bytes();
+        if !(words..facts.len()).all(|k| quiet_word(b, starts[k], &facts[k])) {
+            return false;
+        }
+        for k in words..facts.len() {
+            let (s, e) = (starts[k], starts[k] + facts[k].token as usize);
+            let space: &[u8] = if empty { b"" } else { b" " };
+            let token = b[s..e].iter().map(u8::to_ascii_lowercase);
+            match matchers.step_without_hits(state, space.iter().copied().chain(token)) {
+                Some(next) => state = next,
+                None => return false,
+            }
+            empty = false;
+        }
+        self.ahead = Some(Ahead {
+            state,
+            words: facts.len(),
+            empty,
+        });
+        self.behind = true;
+        self.work.quiet_feeds += 1;
+        true
+    }
+
+    /// Whether a quiet feed appended words since the last update ([`Incremental::append_quiet`]).
+    pub fn behind(&self) -> bool {
+        self.behind
     }
 
     /// Turn the hits that no later text can change into what they give, once: the longest run of the pending hits
@@ -700,7 +833,8 @@ impl Incremental {
     /// on run again. Then the split moves to the last word that starts [`PLAIN_AFTER`] plain words after
     /// [`CLEAN_BEFORE`] words without an e-mail joiner: digit runs, letter runs and e-mail labels stop at a plain
     /// word, no hit after the split looks back across it and no e-mail before it reaches it, so the hits before it
-    /// are final and the view from it on has the same hits as the whole view there.
+    /// are final and the view from it on has the same hits as the whole view there. `final_upto`: the restart point
+    /// this update found (the text before it is normalized for good).
     fn detect(
         &mut self,
         matchers: &super::scan::Matchers,
@@ -708,6 +842,7 @@ impl Incremental {
         buf: &str,
         word_starts: &[usize],
         facts: &[WordFacts],
+        final_upto: usize,
     ) -> PyResult<()> {
         let complete = word_starts.len().saturating_sub(1);
         let mut split = None;
@@ -740,7 +875,7 @@ impl Incremental {
             if ends_strict && self.det_run >= PLAIN_AFTER && self.det_clean >= PLAIN_AFTER + CLEAN_BEFORE {
                 let cand = w + 1 - PLAIN_AFTER;
                 // its tokens and everything before it are normalized for good (before the restart point)
-                if cand > self.det_word && word_starts[cand] <= self.frozen_bytes {
+                if cand > self.det_word && word_starts[cand] <= final_upto {
                     split = Some(cand);
                 }
             }
@@ -787,6 +922,7 @@ impl Incremental {
             }
             pre.rule_out_by_runs(&runs); // what `rule_out_short_runs` gives, every token looked at
         }
+        self.det_quiet = !pre.any_may() && crate::text::detectors::too_few_digits_but_email(digits);
         if !pre.any_may() {
             // what `detector_hits` would say of the view from the split on, without building it
             self.work.detected_bytes += (nt.text.len() - base) as u64;
@@ -870,26 +1006,42 @@ impl Incremental {
 
     /// `view.nt = normalize(buf)`: the frozen tokens kept, `buf[frozen_bytes..]` normalized and appended.
     fn renormalize(&mut self, buf: &str, word_starts: &[usize], facts: &[WordFacts]) {
-        let from = self.frozen_bytes;
-        let suffix = &buf[from..];
-        // an ASCII suffix's characters are its bytes (the turn's ASCII prefix is known before this)
         let ascii = buf.len() <= self.ascii_upto;
-        let chars = if ascii { suffix.len() } else { suffix.chars().count() };
+        let chars = if ascii {
+            buf.len() - self.frozen_bytes
+        } else {
+            buf[self.frozen_bytes..].chars().count()
+        };
         self.work.normalized_chars += chars as u64;
-        // the words since the restart point, every one complete (its facts read) and read by the normalizer as its
-        // own letters (most feeds of a token stream): their tokens are appended as they are
-        let words = &word_starts[self.frozen_word..];
-        if ascii && facts.len() == word_starts.len() && facts[self.frozen_word..].iter().all(|f| f.token > 0) {
-            self.append_lone_tokens(buf, words, &facts[self.frozen_word..]);
+        // the words since the restart point that the normalizer reads as their own letters, every one complete (its
+        // facts read; most feeds of a token stream): their tokens are appended as they are, all of them, or those
+        // before the last restart point among them (the words after it are normalized on their own)
+        let first = self.frozen_word;
+        let lone = facts[first.min(facts.len())..]
+            .iter()
+            .take_while(|f| f.token > 0)
+            .count();
+        if ascii && facts.len() == word_starts.len() && first + lone == facts.len() {
+            self.append_lone_tokens(buf, &word_starts[first..], &facts[first..]);
             return;
         }
+        let restart = (first + 1..=first + lone)
+            .rev()
+            .find(|&k| k < word_starts.len() && word_starts[k] <= self.ascii_upto && facts[k - 1].restarts);
+        let (from, k) = match restart {
+            Some(upto) => {
+                self.append_lone_tokens(buf, &word_starts[first..upto], &facts[first..upto]);
+                (word_starts[upto], self.view.nt.len())
+            }
+            None => (self.frozen_bytes, self.frozen_toks),
+        };
+        let suffix = &buf[from..];
         crate::text::normalize_into(suffix, &mut self.tail);
         let tail = &self.tail;
         let nt = &mut self.view.nt;
-        let k = self.frozen_toks;
         nt.original.truncate(from);
         nt.original.push_str(suffix);
-        nt.truncate_tokens(k); // its text ends at `frozen_text`
+        nt.truncate_tokens(k); // its text ends at its `k`th token's end
         if k > 0 && !tail.is_empty() {
             nt.text.push(' ');
         }

@@ -947,7 +947,7 @@ fn carry_on<A: Automaton>(
     stop: usize,
     state: Option<u32>,
     hits: &mut Vec<(usize, u32)>,
-) -> Option<u32> {
+) -> Option<(u32, u32)> {
     let mut sid = match state {
         Some(s) => StateID::new(s as usize).ok()?,
         None => a.start_state(Anchored::No).ok()?,
@@ -969,7 +969,20 @@ fn carry_on<A: Automaton>(
         return None;
     }
     sid = step(sid, from, stop);
-    step(sid, stop, text.len());
+    let end = step(sid, stop, text.len());
+    Some((sid.as_u32(), end.as_u32()))
+}
+
+/// The automaton's state after `bytes`, from `state`; `None` when a key ends in them.
+#[inline]
+fn step_without_hits<A: Automaton>(a: &A, state: u32, bytes: impl Iterator<Item = u8>) -> Option<u32> {
+    let mut sid = StateID::new(state as usize).ok()?;
+    for b in bytes {
+        sid = a.next_state(Anchored::No, sid, b);
+        if a.is_match(sid) {
+            return None;
+        }
+    }
     Some(sid.as_u32())
 }
 
@@ -1051,8 +1064,8 @@ impl Matchers {
     }
 
     /// The automaton's hits in `text[from..]` (ends are offsets in `text`), resuming from `state` (the state after
-    /// `text[..from]`; `None`: the start); returns the state after `text[..stop]` (`stop >= from`). Hits at one
-    /// end come longer keys first, as [`Matchers::scan`] orders them.
+    /// `text[..from]`; `None`: the start); returns the states after `text[..stop]` (`stop >= from`) and after all
+    /// of `text`. Hits at one end come longer keys first, as [`Matchers::scan`] orders them.
     pub fn carry_hits(
         &self,
         text: &[u8],
@@ -1060,7 +1073,7 @@ impl Matchers {
         stop: usize,
         state: Option<u32>,
         hits: &mut Vec<(usize, u32)>,
-    ) -> Option<u32> {
+    ) -> Option<(u32, u32)> {
         let first = hits.len();
         let at_stop = match self.nfa()? {
             ByteAutomaton::Dfa(a) => carry_on(a, text, from, stop, state, hits),
@@ -1069,6 +1082,15 @@ impl Matchers {
         let lens = &self.pattern_len;
         hits[first..].sort_unstable_by_key(|&(end, p)| (end, std::cmp::Reverse(lens[p as usize])));
         Some(at_stop)
+    }
+
+    /// The automaton's state after `bytes`, resuming from `state` (one [`Matchers::carry_hits`] returned); `None`
+    /// when a key ends in them (or there is no automaton).
+    pub fn step_without_hits(&self, state: u32, bytes: impl Iterator<Item = u8>) -> Option<u32> {
+        match self.nfa()? {
+            ByteAutomaton::Dfa(a) => step_without_hits(a, state, bytes),
+            ByteAutomaton::Nfa(a) => step_without_hits(a, state, bytes),
+        }
     }
 
     /// What the automaton's hits `hits` give: `emit(phrase leaf, span)` for each phrase (a template verified around
