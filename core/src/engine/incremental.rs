@@ -185,6 +185,19 @@ pub(crate) fn ascii_lower<'a>(src: &[u8], buf: &'a mut [u8]) -> &'a str {
     unsafe { std::str::from_utf8_unchecked(out) }
 }
 
+/// `letters` (2 to 16 ASCII letters, as [`letters_shape`] gives them) lower-cased into `buf`, as a `str`: a byte loop
+/// (an ASCII letter's lower case is one bit set), where [`ascii_lower`]'s ASCII test and variable-length copy cost
+/// several times more on a word this short.
+#[inline]
+fn letters_lower<'a>(letters: &[u8], buf: &'a mut [u8; 16]) -> &'a str {
+    let n = letters.len().min(16);
+    for (out, &b) in buf.iter_mut().zip(&letters[..n]) {
+        *out = b | 0x20;
+    }
+    // SAFETY: ASCII letters with the 0x20 bit set are ASCII lower-case letters, which are UTF-8
+    unsafe { std::str::from_utf8_unchecked(&buf[..n]) }
+}
+
 /// Whether `word` (a previous word: its characters, then its whitespace) lets the normalizer restart after it.
 pub(crate) fn restarts_after(word: &[u8]) -> bool {
     let letters = word.iter().take_while(|b| b.is_ascii_alphabetic()).count();
@@ -305,7 +318,7 @@ fn quiet_word(buf: &[u8], start: usize, facts: &WordFacts) -> bool {
     letters > 0
         && (facts.plain == Plain::Strict || {
             let mut lower = [0u8; 16];
-            !is_spoken_joiner(ascii_lower(&buf[start..start + letters], &mut lower))
+            !is_spoken_joiner(letters_lower(&buf[start..start + letters], &mut lower))
         })
 }
 
@@ -363,7 +376,7 @@ pub fn word_facts(word: &[u8], sticky_word: impl Fn(&str, bool) -> bool) -> Word
         };
     };
     let mut lower = [0u8; 16];
-    let w = ascii_lower(&word[..letters], &mut lower);
+    let w = letters_lower(&word[..letters], &mut lower);
     let number_pass = is_number_pass_word(w);
     let joiner = is_spoken_joiner(w);
     let bare = punct == 0;
@@ -436,7 +449,7 @@ pub fn lone_token(word: &[u8]) -> u8 {
         return 0;
     };
     let mut lower = [0u8; 16];
-    let w = ascii_lower(&word[..letters], &mut lower);
+    let w = letters_lower(&word[..letters], &mut lower);
     if reads_as_itself(w, is_number_pass_word(w)) {
         letters as u8
     } else {
