@@ -785,7 +785,7 @@ impl Incremental {
         for k in words..facts.len() {
             let (s, e) = (starts[k], starts[k] + facts[k].token as usize);
             let space: &[u8] = if empty { b"" } else { b" " };
-            let token = b[s..e].iter().map(u8::to_ascii_lowercase);
+            let token = b[s..e].iter().map(|&c| c | 0x20); // ASCII letters, lower-cased
             match matchers.step_without_hits(state, space.iter().copied().chain(token)) {
                 Some(next) => state = next,
                 None => return false,
@@ -1107,8 +1107,8 @@ impl Incremental {
                 nt.text.push(' ');
             }
             let at = nt.text.len();
-            // SAFETY: ASCII letters, lower-cased, are UTF-8
-            unsafe { nt.text.as_mut_vec() }.extend(b[s..e].iter().map(u8::to_ascii_lowercase));
+            // SAFETY: ASCII letters with the 0x20 bit set (lower case) are UTF-8
+            unsafe { nt.text.as_mut_vec() }.extend(b[s..e].iter().map(|&c| c | 0x20));
             nt.norm_starts.push(at);
             nt.norm_ends.push(nt.text.len());
             nt.orig_starts.push(s);
