@@ -39,9 +39,9 @@
 //! last gathering read (a template's atom waiting for the words after it gives nothing, again) keeps the matches.
 //!
 //! **Quiet feeds skip the update.** After an update that left nothing pending (every hit settled, no regex due, no
-//! detector hit from the split on and too few digits there for a number), a feed whose words are all plain (read
-//! as their own letters, no e-mail joiner) and in which no automaton key ends cannot change the matches; its words
-//! are taken as they are, and the next update catches up ([`Incremental::append_quiet`] says why).
+//! detector that may hit from the split on), a feed whose words are all plain (read as their own letters, no e-mail
+//! joiner) and in which no automaton key ends cannot change the matches; its words are taken as they are, and the
+//! next update catches up ([`Incremental::append_quiet`] says why).
 //!
 //! What is *not* carried: an unbounded regex reruns over the whole normalized text, the pending hits are processed
 //! again on every feed until they settle, the matches are gathered whole when they change, and text without restart
@@ -153,9 +153,6 @@ pub struct Incremental {
     /// a quiet feed appended words since the last update: the view and the hits stop before the turn's end (the
     /// matches are the turn's)
     behind: bool,
-    /// the last [`Incremental::detect`] found nothing from the split on, and the digits there are too few for any
-    /// kind but the e-mail ([`crate::text::detectors::too_few_digits_but_email`])
-    det_quiet: bool,
     fed: u64,
     /// the call's `vars_gen` the matches were computed under
     gen: u64,
@@ -518,7 +515,6 @@ impl Incremental {
             det_runs: (usize::MAX, 0, Runs::default(), false),
             ahead: None,
             behind: false,
-            det_quiet: false,
             fed: 0,
             gen: call.vars_gen,
             work: Work::default(),
@@ -730,8 +726,8 @@ impl Incremental {
     /// ([`Incremental::append_quiet`] says why each condition is there).
     fn quiet_after(&self, matchers: &super::scan::Matchers, word_starts: &[usize], facts: &[WordFacts]) -> bool {
         let text = &self.view.nt.text;
-        let detectors_quiet = matchers.detectors.is_empty()
-            || (self.det_all_frozen && self.det_quiet && text != "at" && !text.ends_with(" at"));
+        let detectors_quiet =
+            matchers.detectors.is_empty() || (self.det_all_frozen && text != "at" && !text.ends_with(" at"));
         self.quiet
             && !self.settled_regex
             && detectors_quiet
@@ -754,11 +750,13 @@ impl Incremental {
     ///   over the new tokens (a space before each), and no key ends there. Every earlier hit settled (`quiet`): what
     ///   it gives reads no token after the final ones, and whatever follows them does not change it.
     /// - **The regexes**: none is due, and a regex runs only where one of its atoms hits (no new hit).
-    /// - **The detectors**: their hits before the split are final; from it on there were none and there are still
-    ///   none. The numeric kinds and the MBI need more digits than the text there had (`det_quiet`), and the new
-    ///   tokens are letters and no number word. An e-mail needs an `at` token with a word after it and a `dot`
-    ///   token (`spoken_at`): the text lacked one of the two, and the new words are no joiner and the text did not
-    ///   end in `at`, so it still lacks it.
+    /// - **The detectors**: their hits before the split are final; from it on the preconditions ruled every kind
+    ///   out (`det_all_frozen`), and the new tokens keep every kind out. They are letters and no number word: no
+    ///   digit. A kind that reads digit runs was out for too few digits or too short a run of digit tokens, and the
+    ///   new tokens add no digit and end the last run. An MBI ends in two digits (`mbi_shape`), so none ends in the
+    ///   new tokens, and every one before them reads the characters and token boundaries it read before: none. An
+    ///   e-mail needs an `at` token with a word after it and a `dot` token (`spoken_at`): the text lacked one of the
+    ///   two, and the new words are no joiner and the text did not end in `at`, so it still lacks it.
     pub fn append_quiet(
         &mut self,
         matchers: &super::scan::Matchers,
@@ -935,7 +933,6 @@ impl Incremental {
             }
             pre.rule_out_by_runs(&runs); // what `rule_out_short_runs` gives, every token looked at
         }
-        self.det_quiet = !pre.any_may() && crate::text::detectors::too_few_digits_but_email(digits);
         if !pre.any_may() {
             // what `detector_hits` would say of the view from the split on, without building it
             self.work.detected_bytes += (nt.text.len() - base) as u64;

@@ -460,13 +460,6 @@ fn possible_in(kind: Kind, text: &str, digits: usize) -> bool {
     digits >= spec.min_digits && spec.plausible.is_none_or(|f| f(text))
 }
 
-/// Whether a text with `digits` digits (in its normalized view) is too short of digits for every kind but the
-/// e-mail: each needs at least its `min_digits` ([`possible_in`]). A kind that needs none, other than the e-mail
-/// (whose words [`crate::engine::incremental`] reads itself), makes it `false`.
-pub fn too_few_digits_but_email(digits: usize) -> bool {
-    DETECTORS.iter().all(|s| s.kind == Kind::Email || digits < s.min_digits)
-}
-
 /// Whether no detector can hit the normalized view of `text`, decided from `text` alone, before any view is built
 /// (a rewritten turn about to be stored: most are a turn with its phone number masked, and building their view
 /// costs more than everything else storing them does). `true` only when, for every kind, [`possible`] is false on
