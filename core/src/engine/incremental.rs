@@ -38,10 +38,10 @@
 //! the pending hits give, the due regexes' matches and the detectors' hits; a feed where all of them are what the
 //! last gathering read (a template's atom waiting for the words after it gives nothing, again) keeps the matches.
 //!
-//! **Quiet feeds skip the update.** After an update that left nothing pending (every hit settled, no regex due, no
-//! detector that may hit from the split on), a feed whose words are all plain (read as their own letters, no e-mail
-//! joiner) and in which no automaton key ends cannot change the matches; its words are taken as they are, and the
-//! next update catches up ([`Incremental::append_quiet`] says why).
+//! **Quiet feeds skip the update.** After an update that left nothing pending (every hit settled, no regex due that
+//! plain words could change, no detector that may hit from the split on), a feed whose words are all plain (read
+//! as their own letters, no e-mail joiner) and in which no automaton key ends cannot change the matches; its words
+//! are taken as they are, and the next update catches up ([`Incremental::append_quiet`] says why).
 //!
 //! What is *not* carried: an unbounded regex reruns over the whole normalized text, the pending hits are processed
 //! again on every feed until they settle, the matches are gathered whole when they change, and text without restart
@@ -728,8 +728,13 @@ impl Incremental {
         let text = &self.view.nt.text;
         let detectors_quiet =
             matchers.detectors.is_empty() || (self.det_all_frozen && text != "at" && !text.ends_with(" at"));
+        // a due regex (an atom of it hit) searches on every update: words after the text must not change its matches
+        let regexes_quiet = !self.settled_regex
+            || (self.settled.regex_due.iter())
+                .zip(&matchers.regexes)
+                .all(|(&due, r)| !due || r.ends_off_words);
         self.quiet
-            && !self.settled_regex
+            && regexes_quiet
             && detectors_quiet
             && !self.non_ascii
             && facts.len() == word_starts.len()
@@ -749,7 +754,8 @@ impl Incremental {
     /// - **The automaton's hits** are the last update's: the automaton runs on from its state after the text then,
     ///   over the new tokens (a space before each), and no key ends there. Every earlier hit settled (`quiet`): what
     ///   it gives reads no token after the final ones, and whatever follows them does not change it.
-    /// - **The regexes**: none is due, and a regex runs only where one of its atoms hits (no new hit).
+    /// - **The regexes**: one runs only where one of its atoms hits (no new hit), and no match of one that is due
+    ///   (an atom of it hit before) ends in the new words or reads them ([`super::scan::RegexLeaf::ends_off_words`]).
     /// - **The detectors**: their hits before the split are final; from it on the preconditions ruled every kind
     ///   out (`det_all_frozen`), and the new tokens keep every kind out. They are letters and no number word: no
     ///   digit. A kind that reads digit runs was out for too few digits or too short a run of digit tokens, and the

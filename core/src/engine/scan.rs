@@ -89,6 +89,8 @@ pub struct RegexLeaf {
     pub never_empty: bool,
     /// the longest match when a whole turn may search only around the atoms' hits (see [`super::atomwindow`])
     pub window: Option<usize>,
+    /// plain words appended to a text neither end a match nor change one ([`ends_off_words`])
+    pub ends_off_words: bool,
 }
 
 #[derive(Debug)]
@@ -227,7 +229,8 @@ pub fn translate_re2(src: &str) -> String {
     out
 }
 
-fn compile_regex(src: &str) -> Result<(Regex, Option<usize>, bool, Option<usize>), String> {
+/// The regex leaf of `src` (a pack's RE2 syntax) for `owners`; `always`: it has no atom, it runs on every turn.
+fn compile_regex(src: &str, owners: Vec<MatcherId>, always: bool) -> Result<RegexLeaf, String> {
     let translated = translate_re2(src);
     let regex = RegexBuilder::new(&translated)
         .octal(true)
@@ -239,13 +242,80 @@ fn compile_regex(src: &str) -> Result<(Regex, Option<usize>, bool, Option<usize>
         .build()
         .parse(&translated)
         .ok();
-    let max_len = hir.as_ref().and_then(|h| h.properties().maximum_len());
-    let never_empty = hir
-        .as_ref()
-        .and_then(|h| h.properties().minimum_len())
-        .is_some_and(|n| n > 0);
-    let window = hir.as_ref().and_then(super::atomwindow::window_len);
-    Ok((regex, max_len, never_empty, window))
+    let hir = hir.as_ref();
+    Ok(RegexLeaf {
+        owners,
+        source: src.to_string(),
+        regex,
+        always,
+        max_len: hir.and_then(|h| h.properties().maximum_len()),
+        never_empty: hir.and_then(|h| h.properties().minimum_len()).is_some_and(|n| n > 0),
+        window: hir.and_then(super::atomwindow::window_len),
+        ends_off_words: hir.is_some_and(ends_off_words),
+    })
+}
+
+/// Whether no match of `hir` ends in a lower-case ASCII letter or a space, nor asks where the text ends: then
+/// words of lower-case letters, each after a space, appended to a text neither end a match nor change one (each
+/// match ends before them, and what follows its end reads as a space did, or the end: a word boundary either way).
+fn ends_off_words(hir: &regex_syntax::hir::Hir) -> bool {
+    use regex_syntax::hir::Look;
+    let looks = hir.properties().look_set();
+    if [Look::End, Look::EndLF, Look::EndCRLF]
+        .iter()
+        .any(|&l| looks.contains(l))
+    {
+        return false;
+    }
+    let (may_end_in_words, may_be_empty) = last_character(hir);
+    !may_end_in_words && !may_be_empty
+}
+
+/// Of the matches of `hir`: whether one may end in a lower-case ASCII letter or a space, and whether one may be
+/// empty (then what comes before it decides where the match ends).
+fn last_character(hir: &regex_syntax::hir::Hir) -> (bool, bool) {
+    use regex_syntax::hir::{Class, HirKind};
+    let in_words = |c: u32| c == u32::from(b' ') || (u32::from(b'a')..=u32::from(b'z')).contains(&c);
+    let range_in_words = |lo: u32, hi: u32| lo <= u32::from(b' ') && u32::from(b' ') <= hi || lo <= 0x7a && hi >= 0x61;
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => (false, true),
+        HirKind::Literal(lit) => match lit.0.last() {
+            Some(&b) => (in_words(u32::from(b)), false),
+            None => (false, true),
+        },
+        HirKind::Class(Class::Unicode(c)) => (
+            c.ranges()
+                .iter()
+                .any(|r| range_in_words(r.start() as u32, r.end() as u32)),
+            false,
+        ),
+        HirKind::Class(Class::Bytes(c)) => (
+            c.ranges()
+                .iter()
+                .any(|r| range_in_words(u32::from(r.start()), u32::from(r.end()))),
+            false,
+        ),
+        HirKind::Repetition(r) => {
+            let (ends, empty) = last_character(&r.sub);
+            (ends, empty || r.min == 0)
+        }
+        HirKind::Capture(c) => last_character(&c.sub),
+        HirKind::Concat(subs) => {
+            let mut ends = false;
+            for sub in subs.iter().rev() {
+                let (e, empty) = last_character(sub);
+                ends |= e;
+                if !empty {
+                    return (ends, false);
+                }
+            }
+            (ends, true)
+        }
+        HirKind::Alternation(subs) => subs
+            .iter()
+            .map(last_character)
+            .fold((false, false), |(a, b), (e, m)| (a || e, b || m)),
+    }
 }
 
 impl Matchers {
@@ -364,24 +434,16 @@ impl Matchers {
         for (leaf, r) in raw.regexes.iter().enumerate() {
             let at = format!("matchers.regexes[{leaf}]");
             check_owners(&r.matchers, &at)?;
-            let (regex, max_len, never_empty, window) = compile_regex(&r.source).map_err(|e| format!("{at}: {e}"))?;
             let atoms: Vec<&String> = r.atoms.iter().filter(|a| !a.trim().is_empty()).collect();
             let always = atoms.is_empty();
+            let compiled = compile_regex(&r.source, r.matchers.clone(), always).map_err(|e| format!("{at}: {e}"))?;
             if always {
                 always_regexes.push(leaf as u32);
             }
             for a in atoms {
                 add_key(a.clone(), true, leaf, &mut keys, &mut payloads);
             }
-            regexes.push(RegexLeaf {
-                owners: r.matchers.clone(),
-                source: r.source.clone(),
-                regex,
-                always,
-                max_len,
-                never_empty,
-                window,
-            });
+            regexes.push(compiled);
         }
         let mut detectors = Vec::with_capacity(raw.detectors.len());
         for (leaf, d) in raw.detectors.iter().enumerate() {
@@ -1402,6 +1464,38 @@ fn add_detector_hit(d: &DetectorLeaf, h: Hit, out: &mut Matches) {
 
 #[cfg(test)]
 mod tests {
+    /// Which regexes plain words after a text can neither end nor change: those whose every match ends in a
+    /// character other than a lower-case letter or a space and that do not ask where the text ends (the packs'
+    /// account number and birth date patterns among them).
+    #[test]
+    fn ends_off_words_reads_the_last_character_of_every_match() {
+        let ends = |p: &str| super::ends_off_words(&regex_syntax::parse(p).unwrap());
+        for p in [
+            r"account (?:number |no |num )?(?:is |of )?(?:\d[ -]?){5,16}\d",
+            r"\b(?:\d\d? \d\d? (?:190|200)\d|(?:190|200)\d \d\d? \d\d?)\b",
+            r"\d\b",
+            r"[A-Z]{2}-\d+",
+            r"code \d{4}\.",
+        ] {
+            assert!(ends(p), "{p}");
+        }
+        for p in [
+            r"\d+$",
+            r"(?m)\d$",
+            r"\d\z",
+            r"hello",
+            r"\d[a-z]?",
+            r"\d ?",
+            r"x|\d",
+            r"\d\w*",
+            r"(?i)\dX",
+            r"",
+            r"\d[^0-9]",
+        ] {
+            assert!(!ends(p), "{p}");
+        }
+    }
+
     use super::*;
 
     fn span(start: u32) -> Span {
