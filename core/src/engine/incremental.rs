@@ -1012,12 +1012,17 @@ impl Incremental {
         }
         while k > self.frozen_word + 1 {
             k -= 1;
-            let at = word_starts[k];
-            if at <= self.ascii_upto && facts[k - 1].restarts {
-                return (k, at);
+            if self.restarts_at(k, word_starts, facts) {
+                return (k, word_starts[k]);
             }
         }
         (self.frozen_word, self.frozen_bytes)
+    }
+
+    /// Whether word `k` (`k >= 1`, the word before it complete) starts at a restart point: its previous word lets
+    /// the normalizer restart after it, and only ASCII text comes before it.
+    fn restarts_at(&self, k: usize, word_starts: &[usize], facts: &[WordFacts]) -> bool {
+        word_starts[k] <= self.ascii_upto && facts[k - 1].restarts
     }
 
     /// `view.nt = normalize(buf)`: the frozen tokens kept, `buf[frozen_bytes..]` normalized and appended.
@@ -1043,7 +1048,7 @@ impl Incremental {
         }
         let restart = (first + 1..=first + lone)
             .rev()
-            .find(|&k| k < word_starts.len() && word_starts[k] <= self.ascii_upto && facts[k - 1].restarts);
+            .find(|&k| k < word_starts.len() && self.restarts_at(k, word_starts, facts));
         let (from, k) = match restart {
             Some(upto) => {
                 self.append_lone_tokens(buf, &word_starts[first..upto], &facts[first..upto]);
