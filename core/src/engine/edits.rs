@@ -400,19 +400,19 @@ pub fn mask_digits(
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     /// The mask is the three ranges, byte for byte.
     #[test]
     fn py_isspace_ascii_is_the_three_ranges() {
         for b in 0..=255u8 {
             let ranges = matches!(b, b'\t'..=b'\r' | 0x1c..=0x1f | b' ');
-            assert_eq!(super::py_isspace_ascii(b), ranges, "{b:#x}");
+            assert_eq!(py_isspace_ascii(b), ranges, "{b:#x}");
             if b.is_ascii() {
-                assert_eq!(super::py_isspace(char::from(b)), ranges, "{b:#x}");
+                assert_eq!(py_isspace(char::from(b)), ranges, "{b:#x}");
             }
         }
     }
-
-    use super::*;
 
     /// The mask by its definition: every digit position but the last `keep_last` becomes `X`.
     fn mask_by_definition(segment: &str, positions: &[usize], keep_last: usize) -> String {
