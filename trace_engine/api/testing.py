@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 
 def free_port() -> int:
@@ -43,6 +44,11 @@ class Server:
             time.sleep(0.05)
 
 
+#: starts of ``trace serve`` tried before giving up when each port :func:`free_port` chose was taken before the
+#: server bound it (the port is free when chosen, and another process may take it in between)
+BIND_ATTEMPTS = 5
+
+
 @contextlib.contextmanager
 def running_server(
     db_path: str | os.PathLike[str],
@@ -55,54 +61,81 @@ def running_server(
     ready_path: str = "/readyz",
 ) -> Iterator[Server]:
     """``trace serve --db DB --port <free> [args]`` in a subprocess (stderr and stdout to ``log_path``), yielded once
-    ``/readyz`` answers 200 (the database is open and the rule-pack compilers are up)."""
-    import httpx
-
-    port = free_port()
+    ``/readyz`` answers 200 (the database is open and the rule-pack compilers are up). A server that exits because
+    its port was taken meanwhile is started again on another (at most :data:`BIND_ATTEMPTS` times)."""
     log_path = Path(log_path)
-    fh = open(log_path, "wb")  # noqa: SIM115 - closed in finally
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "trace_engine",
-            "serve",
-            "--db",
-            str(db_path),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            log_level,
-            *(args or []),
-        ],
-        stdout=fh,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, **(env or {})},
-    )
-    url = f"http://127.0.0.1:{port}"
+    for _ in range(BIND_ATTEMPTS):
+        port = free_port()
+        fh = open(log_path, "wb")  # noqa: SIM115 - closed by _stop
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "trace_engine",
+                "serve",
+                "--db",
+                str(db_path),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                log_level,
+                *(args or []),
+            ],
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            ready = _wait_ready(proc, url + ready_path, log_path, start_timeout)
+        except BaseException:
+            _stop(proc, fh)
+            raise
+        if ready:
+            break
+        _stop(proc, fh)
+    else:
+        raise RuntimeError(f"trace serve found its port taken {BIND_ATTEMPTS} times: {_log_tail(log_path)}")
     try:
-        deadline = time.monotonic() + start_timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(
-                    f"trace serve exited with {proc.returncode}: {log_path.read_text(errors='replace')[-2000:]}"
-                )
-            try:
-                if httpx.get(url + ready_path, timeout=1.0).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"trace serve did not start within {start_timeout}s")
-            time.sleep(0.1)
         yield Server(url, port, log_path, proc)
     finally:
-        proc.terminate()
+        _stop(proc, fh)
+
+
+def _wait_ready(proc: subprocess.Popen, ready_url: str, log_path: Path, timeout: float) -> bool:
+    """Wait until ``ready_url`` answers 200 (``True``); ``False`` when the server exited because its port was taken.
+    Raises ``RuntimeError`` when it exited otherwise or did not start within ``timeout`` seconds."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            log = _log_tail(log_path)
+            if "address already in use" in log.lower():
+                return False
+            raise RuntimeError(f"trace serve exited with {proc.returncode}: {log}")
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        fh.close()
+            if httpx.get(ready_url, timeout=1.0).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"trace serve did not start within {timeout}s")
+        time.sleep(0.1)
+
+
+def _log_tail(log_path: Path) -> str:
+    return log_path.read_text(errors="replace")[-2000:]
+
+
+def _stop(proc: subprocess.Popen, log: IO[bytes]) -> None:
+    """Stop the server (terminate, then kill after 10 s) and close its log file."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+    log.close()
