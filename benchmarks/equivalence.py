@@ -67,13 +67,12 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--streams", action="store_true", help="stream about a third of the agent turns")
     args = parser.parse_args()
-    corpora = args.corpus or []
     # the default: every known corpus there is, saying which are not (a sweep must not pass on less than asked)
-    for p in [] if args.corpus else CORPORA.values():
-        if p.exists():
-            corpora.append(str(p))
-        else:
-            print(f"{p} not found, not compared (set TRACE_SHARED_DIR)", file=sys.stderr)
+    corpora = args.corpus or [str(p) for p in CORPORA.values() if p.exists()]
+    if not args.corpus:
+        for p in CORPORA.values():
+            if not p.exists():
+                print(f"{p} not found, not compared (set TRACE_SHARED_DIR)", file=sys.stderr)
     failed = False
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
         for path in corpora:

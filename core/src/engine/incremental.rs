@@ -811,6 +811,21 @@ impl Incremental {
         self.behind
     }
 
+    /// [`Incremental::update`] when quiet feeds appended words since the last one (the view and the hits then stop
+    /// before the turn's end); nothing otherwise.
+    pub fn catch_up(
+        &mut self,
+        call: &mut CallCore,
+        buf: &str,
+        word_starts: &[usize],
+        facts: &[WordFacts],
+    ) -> PyResult<()> {
+        if self.behind {
+            self.update(call, buf, word_starts, facts)?;
+        }
+        Ok(())
+    }
+
     /// Turn the hits that no later text can change into what they give, once: the longest run of the pending hits
     /// (in order) each of which ends [`super::scan::Matchers::hit_reach`] tokens (its own) before the first token
     /// that may still change (`final_toks`). A plain phrase's hit settles once the token after it is final; a

@@ -13,10 +13,12 @@
 //! Work per feed ([`Incremental`]): each word is classified once, when the whitespace after it arrives
 //! ([`WordFacts`]: a restart point after it, its detector split class, sticky for the hold-back); the turn's
 //! normalized view is kept, and a feed normalizes only the text since the last *restart point* (a word after a plain
-//! word, where the normalizer has no context across words), appending its tokens to the frozen ones; the Aho-Corasick automaton resumes from its state after the frozen tokens; hits that
-//! no later text can change are turned into matches once; the detectors rerun only on the view after their last
-//! split (a word with plain words around it, which no hit spans or looks across); a bounded regex whose atom hit
-//! searches on from its last final match ([`super::scan::RegexCarry`]). The rules are evaluated again only when
+//! word, where the normalizer has no context across words), appending its tokens to the frozen ones; the
+//! Aho-Corasick automaton resumes from its state after the frozen tokens; hits that no later text can change are
+//! turned into matches once; the detectors rerun only on the view after their last split (a word with plain words
+//! around it, which no hit spans or looks across); a bounded regex whose atom hit searches on from its last final
+//! match ([`super::scan::RegexCarry`]). A *quiet* feed, plain words that provably cannot change the matches, skips
+//! all of that and the next update catches up ([`Incremental::append_quiet`]). The rules are evaluated again only when
 //! the matches changed (or the call did: a turn committed, new facts), and while the plan stays the same the text
 //! past what it rewrites is released as a copy of the source, not rendered again. What still grows with the turn:
 //! the matches are gathered whole on a feed whose hits change them (a few per turn), an unbounded regex reruns over the
@@ -317,14 +319,15 @@ impl StreamCore {
         let buf = std::mem::take(&mut me.buf);
         let decision = {
             let mut call = call_b.borrow_mut();
-            if me.inc.behind() {
-                // the last feeds' words were appended quietly: the view and the hits catch up (on an error, the
-                // turn is checked whole)
-                let me = &mut *me;
-                if me.inc.update(&mut call, &buf, &me.word_starts, &me.word_facts).is_err() {
-                    me.buf = buf;
-                    return Ok(None);
-                }
+            // after quiet feeds the view and the hits catch up (on an error, the turn is checked whole)
+            let me = &mut *me;
+            if me
+                .inc
+                .catch_up(&mut call, &buf, &me.word_starts, &me.word_facts)
+                .is_err()
+            {
+                me.buf = buf;
+                return Ok(None);
             }
             match me.inc.take_matches(&call, &buf) {
                 Some(m) => Some(call.agent_turn_with(py, text, tv, Some(m))?),
@@ -909,7 +912,7 @@ impl StreamCore {
             let kept: Vec<_> = self.inc.matches().iter().map(|(m, s)| (m, s.to_vec())).collect();
             let mut call = call_obj.borrow_mut(py);
             self.inc
-                .update(&mut call, &self.buf, &self.word_starts, &self.word_facts)?;
+                .catch_up(&mut call, &self.buf, &self.word_starts, &self.word_facts)?;
             let caught_up: Vec<_> = self.inc.matches().iter().map(|(m, s)| (m, s.to_vec())).collect();
             if kept != caught_up {
                 return Ok(format!(
