@@ -40,8 +40,9 @@
 //!
 //! **Quiet feeds skip the update.** After an update that left nothing pending (every hit settled, no regex due that
 //! plain words could change, no detector that may hit from the split on), a feed whose words are all plain (read
-//! as their own letters, no e-mail joiner) and in which no automaton key ends cannot change the matches; its words
-//! are taken as they are, and the next update catches up ([`Incremental::append_quiet`] says why).
+//! as their own letters, a lone `a` or `I` among them, no e-mail joiner) and in which no automaton key ends cannot
+//! change the matches; its words are taken as they are, and the next update catches up
+//! ([`Incremental::append_quiet`] says why).
 //!
 //! What is *not* carried: an unbounded regex reruns over the whole normalized text, the pending hits are processed
 //! again on every feed until they settle, the matches are gathered whole when they change, and text without restart
@@ -306,17 +307,47 @@ fn plain_class(word: &[u8]) -> Plain {
     }
 }
 
-/// Whether the word at `start` of `buf` (its [`WordFacts`] `facts`) may follow a quiet turn without an update
-/// ([`Incremental::append_quiet`]): the normalizer reads it as its own letters ([`lone_token`]), and it is not a
-/// spoken e-mail joiner (`at`, `dot`...: the words of letters the e-mail's precondition reads).
-fn quiet_word(buf: &[u8], start: usize, facts: &WordFacts) -> bool {
-    let letters = facts.token as usize;
-    // a lone token that is not a strict one is `and` or a joiner
-    letters > 0
-        && (facts.plain == Plain::Strict || {
-            let mut lower = [0u8; 16];
-            !is_spoken_joiner(letters_lower(&buf[start..start + letters], &mut lower))
-        })
+/// The length of the token the normalizer reads word `k` of `buf` (`starts`, `facts`: its words') as when that is
+/// its own letters lower-cased, whatever words of this kind come before and after it (0: it may not be): a
+/// [`lone_token`], or a [`lone_letter`].
+fn alone_token(buf: &[u8], starts: &[usize], facts: &[WordFacts], k: usize) -> usize {
+    match facts[k].token {
+        0 => lone_letter(buf, starts, facts, k),
+        letters => letters as usize,
+    }
+}
+
+/// 1 when word `k` of `buf` is a lone `a` or `I` (either case) with whitespace right after it and a word of two or
+/// more letters before it (or none: the turn's first word); 0 otherwise.
+///
+/// Why the normalizer reads it as its own letter among [`alone_token`] words (`normalize.rs`, spelled words): a
+/// single letter is joined to others only into a spelled word, three or more single letters apart by inline space
+/// or by the same separator (`-`, `.`...). The word before it has two letters or more (a lone token or a
+/// restart point's word), and the words after it are alone tokens (letters first): a lone letter among them has no
+/// single letter next to it (this test refuses one after another) and no separator after it (whitespace follows it
+/// and a letter starts the next word). It is no number-pass word, no expansion, ASCII, no digit: one token.
+fn lone_letter(buf: &[u8], starts: &[usize], facts: &[WordFacts], k: usize) -> usize {
+    let s = starts[k];
+    let single = matches!(buf[s], b'a' | b'A' | b'i' | b'I')
+        && buf.get(s + 1).is_some_and(|&c| super::edits::py_isspace_ascii(c));
+    usize::from(single && (k == 0 || facts[k - 1].token > 0 || facts[k - 1].restarts))
+}
+
+/// The length of word `k`'s token ([`alone_token`]) when it may follow a quiet turn without an update
+/// ([`Incremental::append_quiet`]), 0 when it may not: it is an alone token and not a spoken e-mail joiner (`at`,
+/// `dot`...: the words of letters the e-mail's precondition reads).
+fn quiet_token(buf: &[u8], starts: &[usize], facts: &[WordFacts], k: usize) -> usize {
+    let f = &facts[k];
+    let letters = alone_token(buf, starts, facts, k);
+    // an alone token that is not a strict one is a lone letter, `and` or a joiner
+    if letters > 1 && f.plain != Plain::Strict {
+        let mut lower = [0u8; 16];
+        let s = starts[k];
+        if is_spoken_joiner(letters_lower(&buf[s..s + letters], &mut lower)) {
+            return 0;
+        }
+    }
+    letters
 }
 
 /// Sentence punctuation after a word's letters (`.,!?;:`): it joins nothing when whitespace follows.
@@ -713,7 +744,7 @@ impl Incremental {
         self.frozen_toks = toks;
         self.frozen_text = text_end;
         if let Some(state) = text_end_state {
-            self.ahead = self.quiet_after(matchers, word_starts, facts).then_some(Ahead {
+            self.ahead = self.quiet_after(matchers, buf, word_starts, facts).then_some(Ahead {
                 state,
                 words: facts.len(),
                 empty: self.view.nt.text.is_empty(),
@@ -722,9 +753,15 @@ impl Incremental {
         Ok(&self.matches)
     }
 
-    /// Whether the update just made leaves the turn quiet: words [`quiet_word`] may follow without one
+    /// Whether the update just made leaves the turn quiet: words with a [`quiet_token`] may follow without one
     /// ([`Incremental::append_quiet`] says why each condition is there).
-    fn quiet_after(&self, matchers: &super::scan::Matchers, word_starts: &[usize], facts: &[WordFacts]) -> bool {
+    fn quiet_after(
+        &self,
+        matchers: &super::scan::Matchers,
+        buf: &str,
+        word_starts: &[usize],
+        facts: &[WordFacts],
+    ) -> bool {
         let text = &self.view.nt.text;
         let detectors_quiet =
             matchers.detectors.is_empty() || (self.det_all_frozen && text != "at" && !text.ends_with(" at"));
@@ -738,7 +775,7 @@ impl Incremental {
             && detectors_quiet
             && !self.non_ascii
             && facts.len() == word_starts.len()
-            && facts[self.frozen_word..].iter().all(|f| f.token > 0)
+            && (self.frozen_word..facts.len()).all(|k| alone_token(buf.as_bytes(), word_starts, facts, k) > 0)
     }
 
     /// Whether the words the turn gained since the last update leave its matches as they are, known without an
@@ -746,11 +783,12 @@ impl Incremental {
     /// hits stay behind, [`Incremental::update`] catches up when it next runs) and the matches stand for the turn.
     ///
     /// When: the last update left the turn quiet ([`Incremental::quiet_after`]), the variables are as then (`gen`),
-    /// the turn so far (`buf`, its words' `starts` and `facts`) ends in whitespace, every word since then is a
-    /// [`quiet_word`], and no automaton key ends in their normalized text. Why the matches stand:
-    /// - **The view** grows by the new words' tokens alone: the words since the last restart point are lone tokens,
-    ///   and so are the new ones, so the normalizer reads all of them as their letters ([`lone_token`]) and the
-    ///   text before the restart point does not change ([`Incremental`]).
+    /// the turn so far (`buf`, its words' `starts` and `facts`) ends in whitespace, every word since then has a
+    /// [`quiet_token`], and no automaton key ends in their normalized text. Why the matches stand:
+    /// - **The view** grows by the new words' tokens alone: the words since the last restart point are alone tokens
+    ///   (lone tokens, and lone letters after longer words), and so are the new ones, so the normalizer reads all
+    ///   of them as their letters ([`alone_token`]) and the text before the restart point does not change
+    ///   ([`Incremental`]).
     /// - **The automaton's hits** are the last update's: the automaton runs on from its state after the text then,
     ///   over the new tokens (a space before each), and no key ends there. Every earlier hit settled (`quiet`): what
     ///   it gives reads no token after the final ones, and whatever follows them does not change it.
@@ -783,11 +821,12 @@ impl Incremental {
             return false;
         }
         let b = buf.as_bytes();
-        if !(words..facts.len()).all(|k| quiet_word(b, starts[k], &facts[k])) {
-            return false;
-        }
         for k in words..facts.len() {
-            let (s, e) = (starts[k], starts[k] + facts[k].token as usize);
+            let s = starts[k];
+            let e = match quiet_token(b, starts, facts, k) {
+                0 => return false,
+                n => s + n,
+            };
             let space: &[u8] = if empty { b"" } else { b" " };
             let token = b[s..e].iter().map(|&c| c | 0x20); // ASCII letters, lower-cased
             match matchers.step_without_hits(state, space.iter().copied().chain(token)) {
@@ -1053,12 +1092,12 @@ impl Incremental {
         // facts read; most feeds of a token stream): their tokens are appended as they are, all of them, or those
         // before the last restart point among them (the words after it are normalized on their own)
         let first = self.frozen_word;
-        let lone = facts[first.min(facts.len())..]
-            .iter()
-            .take_while(|f| f.token > 0)
+        let b = buf.as_bytes();
+        let lone = (first..facts.len())
+            .take_while(|&k| alone_token(b, word_starts, facts, k) > 0)
             .count();
         if ascii && facts.len() == word_starts.len() && first + lone == facts.len() {
-            self.append_lone_tokens(buf, &word_starts[first..], &facts[first..]);
+            self.append_lone_tokens(buf, word_starts, facts, first..facts.len());
             return;
         }
         let restart = (first + 1..=first + lone)
@@ -1066,7 +1105,7 @@ impl Incremental {
             .find(|&k| k < word_starts.len() && self.restarts_at(k, word_starts, facts));
         let (from, k) = match restart {
             Some(upto) => {
-                self.append_lone_tokens(buf, &word_starts[first..upto], &facts[first..upto]);
+                self.append_lone_tokens(buf, word_starts, facts, first..upto);
                 (word_starts[upto], self.view.nt.len())
             }
             None => (self.frozen_bytes, self.frozen_toks),
@@ -1113,10 +1152,11 @@ impl Incremental {
         }
     }
 
-    /// [`Incremental::renormalize`] when every word since the restart point is one the normalizer reads as its own
-    /// letters ([`lone_token`]; `facts` are theirs, `starts` their starts, the turn ASCII): `normalize` of that text
-    /// is those tokens, lower-cased, spanning the letters, joined by single spaces (no fold: it is ASCII).
-    fn append_lone_tokens(&mut self, buf: &str, starts: &[usize], facts: &[WordFacts]) {
+    /// [`Incremental::renormalize`] when every word since the restart point (`words`: the first of them is the
+    /// frozen one) is one the normalizer reads as its own letters ([`alone_token`]; `starts` and `facts`: the
+    /// turn's, the turn ASCII): `normalize` of that text is those tokens, lower-cased, spanning the letters, joined
+    /// by single spaces (no fold: it is ASCII).
+    fn append_lone_tokens(&mut self, buf: &str, starts: &[usize], facts: &[WordFacts], words: std::ops::Range<usize>) {
         let nt = &mut self.view.nt;
         nt.original.truncate(self.frozen_bytes);
         nt.original.push_str(&buf[self.frozen_bytes..]);
@@ -1124,8 +1164,9 @@ impl Incremental {
         nt.fold = None;
         nt.wide.clear();
         let b = buf.as_bytes();
-        for (&s, f) in starts.iter().zip(facts) {
-            let e = s + f.token as usize;
+        for k in words {
+            let s = starts[k];
+            let e = s + alone_token(b, starts, facts, k);
             if !nt.text.is_empty() {
                 nt.text.push(' ');
             }
@@ -1157,7 +1198,9 @@ pub(crate) const GATE_LIKE_STICKY: [&str; 9] = [
 
 #[cfg(test)]
 mod tests {
-    use super::{lone_token, no_joiner, plain_class, restarts_after, word_facts, GATE_LIKE_STICKY};
+    use super::{
+        alone_token, lone_token, no_joiner, plain_class, restarts_after, word_facts, WordFacts, GATE_LIKE_STICKY,
+    };
 
     /// Word shapes the stages tell apart (see `word_facts_equal_the_stages_own_tests`).
     const WORD_SHAPES: [&str; 68] = [
@@ -1339,5 +1382,82 @@ mod tests {
                 "{buf:?}"
             );
         }
+    }
+
+    /// Lone `a` and `I` between longer plain words are read by the normalizer as their own letter, one token each
+    /// ([`super::lone_letter`]): texts of alone words ([`alone_token`]) with lone letters first, last, between any
+    /// two of them and before each kind of whitespace normalize to those tokens. And the test refuses what the
+    /// normalizer reads otherwise: a letter after a letter (three make a spelled word), with punctuation glued to it
+    /// (`.` joins spelled letters too), another letter, a letter first in the turn's words only when nothing is
+    /// before it.
+    #[test]
+    fn lone_letters_among_alone_words_are_the_normalizers() {
+        let words = ["thanks", "Booking,", "time.", "ok...", "and", "you?", "at"];
+        let letters = ["a", "A", "i", "I"];
+        let spaces = [" ", "  ", "\t", "\n", "\u{b}", "\u{1c}", " \r\n"];
+        // the words and their whitespace, then the facts and starts the stream reads
+        let read = |text: &[(&str, &str)]| {
+            let mut buf = String::new();
+            let mut starts = Vec::new();
+            for (w, sp) in text {
+                starts.push(buf.len());
+                buf.push_str(w);
+                buf.push_str(sp);
+            }
+            let ends = starts.iter().skip(1).copied().chain([buf.len()]);
+            let facts: Vec<WordFacts> = starts
+                .iter()
+                .zip(ends)
+                .map(|(&s, e)| word_facts(&buf.as_bytes()[s..e], |_, _| false))
+                .collect();
+            (buf, starts, facts)
+        };
+        let mut texts: Vec<Vec<(&str, &str)>> = Vec::new();
+        for (i, &w) in words.iter().enumerate() {
+            for (j, &l) in letters.iter().enumerate() {
+                let sp = spaces[(i + j) % spaces.len()];
+                texts.push(vec![(l, sp), (w, " ")]);
+                texts.push(vec![(w, sp), (l, " ")]);
+                texts.push(vec![(w, " "), (l, sp), (w, sp), (l, " "), (w, "\n")]);
+            }
+        }
+        for text in texts {
+            let (buf, starts, facts) = read(&text);
+            let b = buf.as_bytes();
+            let mut want = Vec::new();
+            let mut spans = Vec::new();
+            for k in 0..text.len() {
+                let n = alone_token(b, &starts, &facts, k);
+                assert!(n > 0, "{buf:?} word {k}");
+                want.push(buf[starts[k]..starts[k] + n].to_ascii_lowercase());
+                spans.push((starts[k], starts[k] + n));
+            }
+            let nt = crate::text::normalize(&buf);
+            assert_eq!(nt.text, want.join(" "), "{buf:?}");
+            let got: Vec<(usize, usize)> = nt
+                .orig_starts
+                .iter()
+                .copied()
+                .zip(nt.orig_ends.iter().copied())
+                .collect();
+            assert_eq!(got, spans, "{buf:?}");
+            assert!(nt.is_digits.iter().all(|d| !d) && nt.fold.is_none(), "{buf:?}");
+        }
+        // refused: the second of two letters, a letter with punctuation, other letters, a digit
+        for (text, k) in [
+            (vec![("thanks", " "), ("a", " "), ("I", " ")], 2),
+            (vec![("a", " "), ("i", " ")], 1),
+            (vec![("thanks", " "), ("a.", " ")], 1),
+            (vec![("thanks", " "), ("a,", " ")], 1),
+            (vec![("thanks", " "), ("b", " ")], 1),
+            (vec![("thanks", " "), ("\"a", " ")], 1),
+            (vec![("thanks", " "), ("7", " ")], 1),
+        ] {
+            let (buf, starts, facts) = read(&text);
+            assert_eq!(alone_token(buf.as_bytes(), &starts, &facts, k), 0, "{buf:?} word {k}");
+        }
+        // and what the refusals guard against: three letters make one spelled word, with dots between them too
+        assert_eq!(crate::text::normalize("thanks a i a ").text, "thanks aia");
+        assert_eq!(crate::text::normalize("thanks a. i. a ").text, "thanks aia");
     }
 }
