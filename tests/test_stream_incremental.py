@@ -343,6 +343,23 @@ def test_a_pending_hit_that_gives_what_it_gave_does_not_gather_the_matches():
     assert streamed_gatherings(text) <= 4
 
 
+def test_a_plain_phrase_at_a_chunks_end_settles_at_once():
+    """A plain phrase's hit ("march", a spoken date of birth's month) gives what it gives once its own tokens are
+    final: the character after it is a space or the text's end whatever follows. So the feed after the chunk that
+    ends in it is quiet (it waited for one more word before: a third of the feeds here were quiet, not two), and
+    the carried matches equal a fresh scan's after every chunk."""
+    text = " ".join(["in march we will take it"] * 12)
+    stream, _ = second_turn_stream(text, check=True)
+    feeds = len(word_chunks(text, 2))
+    quiet = stream._work()[5]
+    assert quiet >= 0.6 * feeds, (quiet, feeds)
+    decision = stream.close()
+    whole_call = engine("modify").start_call("w", metadata=META)
+    whole_call.agent_turn(GREETING)
+    whole = whole_call.agent_turn(text)
+    assert (decision.action, decision.text, len(decision.findings)) == (whole.action, whole.text, len(whole.findings))
+
+
 def test_a_tens_word_compounded_by_the_next_chunk_moves_a_labelled_numbers_match():
     """A fuzzer found it: streamed a word at a time, the account-number match carried after "seventy" kept its end
     when "eight" turned "seventy" into "seventy eight", so the stream's Decision masked "ending in 5 6 7 0 eight" where

@@ -867,7 +867,7 @@ impl Incremental {
 
     /// Turn the hits that no later text can change into what they give, once: the longest run of the pending hits
     /// (in order) each of which ends [`super::scan::Matchers::hit_reach`] tokens (its own) before the first token
-    /// that may still change (`final_toks`). A plain phrase's hit settles once the token after it is final; a
+    /// that may still change (`final_toks`). A plain phrase's hit settles once its own tokens are final; a
     /// template's waits for what its pattern may read.
     fn settle(&mut self, matchers: &super::scan::Matchers, vars: &super::scan::ScanVars, final_toks: usize) {
         let nt = &self.view.nt;

@@ -1214,16 +1214,20 @@ impl Matchers {
         }
     }
 
-    /// How many tokens after its end a hit of automaton pattern `pattern` may read, plus one for the character after
-    /// it, given the longest variable value (in tokens): 1 for a plain phrase or a regex atom, more for a template
-    /// anchored on it (what a template reads before its atom is earlier text). A streamed turn settles each hit as
-    /// soon as the tokens it may read are final.
+    /// How many tokens after its last one a hit of automaton pattern `pattern` may read, given the longest variable
+    /// value (in tokens). A streamed turn settles each hit as soon as the tokens it may read are final.
+    ///
+    /// 0 for a plain phrase or a regex atom: [`Matchers::process_hits`] reads the hit's own bytes, the byte before
+    /// it and the byte after it, and after a final token that is a space or the text's end whatever text follows
+    /// (the normalized text is its tokens joined by single spaces), which it reads alike. A template anchored on it
+    /// reads the tokens its elements may take after the atom, plus one (what it reads before its atom is earlier
+    /// text).
     pub fn hit_reach(&self, pattern: u32, longest_value: usize) -> usize {
-        1 + self.payloads[pattern as usize]
+        self.payloads[pattern as usize]
             .iter()
             .filter(|p| !p.is_regex)
             .filter_map(|p| self.phrases[p.leaf as usize].template.as_ref()?.reach_term())
-            .map(|(fixed, n)| fixed + n * longest_value)
+            .map(|(fixed, n)| 1 + fixed + n * longest_value)
             .max()
             .unwrap_or(0)
     }
