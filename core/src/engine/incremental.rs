@@ -501,6 +501,14 @@ fn reads_as_itself(w: &str, number_pass: bool) -> bool {
     !number_pass && crate::text::words::expansion(w).is_none()
 }
 
+/// A stream's match set goes back to the pool for the next stream or call (its span buffers are kept), as a call's
+/// does ([`Matches::give_back`]).
+impl Drop for Incremental {
+    fn drop(&mut self) {
+        std::mem::take(&mut self.matches).give_back();
+    }
+}
+
 impl Incremental {
     pub fn new(call: &CallCore) -> Incremental {
         Incremental {
@@ -510,7 +518,7 @@ impl Incremental {
                 nt: NormalizedText::with_capacity(TURN_CHARS, TURN_TOKENS),
             },
             tail: NormalizedText::with_capacity(FEED_CHARS, FEED_CHARS / 4),
-            matches: Matches::new(call.sh.program.matchers.count as usize),
+            matches: Matches::reused(call.sh.program.matchers.count as usize),
             scratch: Scratch::default(),
             frozen_bytes: 0,
             frozen_word: 0,

@@ -291,6 +291,14 @@ pub struct StreamCore {
     rendered_to: Option<usize>,
 }
 
+/// The match set the last evaluation read goes back to the pool, as the stream's carried one does (see
+/// [`Incremental`]'s drop).
+impl Drop for StreamCore {
+    fn drop(&mut self) {
+        std::mem::take(&mut self.evaluated).give_back();
+    }
+}
+
 impl StreamCore {
     /// The whole-turn check at close of `text`, the turn as fed ([`StreamCore::buffer`]): the same as
     /// `call.agent_turn(text, t)` (the Decision, the evidence, the observers), from the matches the feeds carried
@@ -710,7 +718,12 @@ impl StreamCore {
             let mut c = call.borrow_mut();
             c.streams_opened += 1;
             let count = c.sh.program.matchers.count as usize;
-            (Incremental::new(&c), Matches::new(count), c.streams_opened, c.sticky())
+            (
+                Incremental::new(&c),
+                Matches::reused(count),
+                c.streams_opened,
+                c.sticky(),
+            )
         };
         Ok(StreamCore {
             call: call.unbind(),
