@@ -69,6 +69,8 @@ pub struct Shared {
     /// The Python strings of the lines an engine injects, for rewrites that are a whole turn with lines around it
     /// (see [`super::textview::around_whole`]).
     pub py_literals: super::textview::PyLiterals,
+    /// The room the engine's new streams' buffers start with.
+    pub stream_room: super::incremental::StreamRoom,
 }
 
 /// The matchers one injected text matches under one set of scan variables. The texts an engine injects are few

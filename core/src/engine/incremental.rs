@@ -49,6 +49,8 @@
 //! points or splits (digit runs, e-mail words, non-ASCII text) is looked at again from the last one on every feed.
 //! The counters ([`Work`]) make the linear part testable.
 
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
 use pyo3::prelude::*;
 
 use super::call::CallCore;
@@ -66,9 +68,48 @@ const PLAIN_AFTER: usize = 6;
 /// `at` without a `dot` (a label and 3 domain words), so no hit before them reaches the split.
 const CLEAN_BEFORE: usize = 5;
 
-/// Characters and tokens of a typical agent turn: the room a stream's buffers start with.
-pub const TURN_CHARS: usize = 512;
-pub const TURN_TOKENS: usize = 128;
+/// Characters and tokens of a typical agent turn: the least room a stream's buffers start with ([`StreamRoom`]).
+const TURN_CHARS: usize = 512;
+const TURN_TOKENS: usize = 128;
+/// The most room a stream's buffers start with: a longer turn grows them as it goes (far more room would cost every
+/// later stream an allocation the allocator serves from fresh pages).
+const ROOM_CHARS: usize = 4096;
+const ROOM_TOKENS: usize = 1024;
+
+/// The room a new stream's buffers start with, for an engine: the most its closed streams needed so far (in bytes of
+/// text, words and normalized tokens), between a typical turn's and [`ROOM_CHARS`] / [`ROOM_TOKENS`]. A stream as
+/// long as the ones before it then never regrows its buffers mid-turn (each regrowth copies what they hold), and a
+/// turn loop whose turns are short keeps small ones.
+#[derive(Debug, Default)]
+pub struct StreamRoom {
+    chars: AtomicUsize,
+    words: AtomicUsize,
+    tokens: AtomicUsize,
+}
+
+impl StreamRoom {
+    /// Bytes of text: the turn's buffers (as written, as released, as normalized).
+    pub fn chars(&self) -> usize {
+        self.chars.load(Relaxed).clamp(TURN_CHARS, ROOM_CHARS)
+    }
+
+    /// Words: the per-word tables.
+    pub fn words(&self) -> usize {
+        self.words.load(Relaxed).clamp(TURN_TOKENS, ROOM_TOKENS)
+    }
+
+    /// Tokens of the normalized view.
+    pub fn tokens(&self) -> usize {
+        self.tokens.load(Relaxed).clamp(TURN_TOKENS, ROOM_TOKENS)
+    }
+
+    /// A stream closed having needed this much room.
+    pub fn needed(&self, chars: usize, words: usize, tokens: usize) {
+        self.chars.fetch_max(chars.min(ROOM_CHARS), Relaxed);
+        self.words.fetch_max(words.min(ROOM_TOKENS), Relaxed);
+        self.tokens.fetch_max(tokens.min(ROOM_TOKENS), Relaxed);
+    }
+}
 /// Characters a feed normalizes, mostly: a token stream's chunk and the words since the last restart point.
 const FEED_CHARS: usize = 64;
 
@@ -512,10 +553,10 @@ impl Drop for Incremental {
 impl Incremental {
     pub fn new(call: &CallCore) -> Incremental {
         Incremental {
-            // room for a typical agent turn, so a stream's first feeds do not regrow the view, and for the text a
-            // feed normalizes (its chunk, and the words since the last restart point)
+            // room for the turns the engine's streams saw ([`StreamRoom`]), so a stream's feeds do not regrow the
+            // view, and for the text a feed normalizes (its chunk, and the words since the last restart point)
             view: View {
-                nt: NormalizedText::with_capacity(TURN_CHARS, TURN_TOKENS),
+                nt: NormalizedText::with_capacity(call.sh.stream_room.chars(), call.sh.stream_room.tokens()),
             },
             tail: NormalizedText::with_capacity(FEED_CHARS, FEED_CHARS / 4),
             matches: Matches::reused(call.sh.program.matchers.count as usize),
@@ -1207,8 +1248,33 @@ pub(crate) const GATE_LIKE_STICKY: [&str; 9] = [
 #[cfg(test)]
 mod tests {
     use super::{
-        alone_token, lone_token, no_joiner, plain_class, restarts_after, word_facts, WordFacts, GATE_LIKE_STICKY,
+        alone_token, lone_token, no_joiner, plain_class, restarts_after, word_facts, StreamRoom, WordFacts,
+        GATE_LIKE_STICKY, ROOM_CHARS, ROOM_TOKENS, TURN_CHARS, TURN_TOKENS,
     };
+
+    /// A new stream's room: a typical turn's until a stream needed more, then the most any needed (never less
+    /// again), and never more than the cap, however long a turn was.
+    #[test]
+    fn stream_room_is_the_most_streams_needed_within_bounds() {
+        let room = StreamRoom::default();
+        assert_eq!(
+            (room.chars(), room.words(), room.tokens()),
+            (TURN_CHARS, TURN_TOKENS, TURN_TOKENS)
+        );
+        room.needed(100, 20, 25);
+        assert_eq!(
+            (room.chars(), room.words(), room.tokens()),
+            (TURN_CHARS, TURN_TOKENS, TURN_TOKENS)
+        );
+        room.needed(1000, 190, 200);
+        room.needed(700, 130, 140);
+        assert_eq!((room.chars(), room.words(), room.tokens()), (1000, 190, 200));
+        room.needed(1_000_000, 200_000, 300_000);
+        assert_eq!(
+            (room.chars(), room.words(), room.tokens()),
+            (ROOM_CHARS, ROOM_TOKENS, ROOM_TOKENS)
+        );
+    }
 
     /// Word shapes the stages tell apart (see `word_facts_equal_the_stages_own_tests`).
     const WORD_SHAPES: [&str; 68] = [

@@ -225,6 +225,7 @@ impl EngineCore {
                 injected: std::sync::Mutex::new(Vec::new()),
                 literals: std::sync::Mutex::new(Vec::new()),
                 py_literals: std::sync::Mutex::new(Vec::new()),
+                stream_room: Default::default(),
             }),
         })
     }

@@ -40,7 +40,7 @@ use super::call::{read_t, CallCore};
 use super::clock::{fault, now_ns, Stage};
 use super::edits::{apply_edits, next_visible, py_isspace, py_isspace_ascii, removal_extent, Piece, Text};
 use super::eval::{Outcome, Plan};
-use super::incremental::{is_spoken_joiner, word_facts, Incremental, WordFacts, TURN_CHARS, TURN_TOKENS};
+use super::incremental::{is_spoken_joiner, word_facts, Incremental, WordFacts};
 use super::scan::Matches;
 use super::state::T;
 use super::textview::py_text;
@@ -714,31 +714,34 @@ impl StreamCore {
     fn new(py: Python<'_>, call: Bound<'_, CallCore>, t: Option<Bound<'_, PyAny>>) -> PyResult<Self> {
         let t_obj = t.map(|t| t.unbind()).unwrap_or_else(|| py.None());
         let tv = read_t(t_obj.bind(py))?;
-        let (inc, evaluated, checkpoint_id, sticky) = {
+        let (inc, evaluated, checkpoint_id, sticky, chars, words) = {
             let mut c = call.borrow_mut();
             c.streams_opened += 1;
             let count = c.sh.program.matchers.count as usize;
+            let (chars, words) = (c.sh.stream_room.chars(), c.sh.stream_room.words());
             (
                 Incremental::new(&c),
                 Matches::reused(count),
                 c.streams_opened,
                 c.sticky(),
+                chars,
+                words,
             )
         };
         Ok(StreamCore {
             call: call.unbind(),
             t: tv,
             t_obj,
-            buf: String::with_capacity(TURN_CHARS),
+            buf: String::with_capacity(chars),
             chars: 0,
             py_chunks: None,
-            word_starts: Vec::with_capacity(TURN_TOKENS),
-            sticky_words: Vec::with_capacity(TURN_TOKENS),
-            word_facts: Vec::with_capacity(TURN_TOKENS),
+            word_starts: Vec::with_capacity(words),
+            sticky_words: Vec::with_capacity(words),
+            word_facts: Vec::with_capacity(words),
             ascii_bytes: 0,
             sticky,
             prev_space: true,
-            emitted: String::with_capacity(TURN_CHARS),
+            emitted: String::with_capacity(chars),
             emitted_chars: 0,
             plain_upto: Some(0),
             tail: PyString::new(py, "").unbind(),
@@ -751,7 +754,7 @@ impl StreamCore {
             interrupted: false,
             heard: py.None(),
             checkpoint_id,
-            latencies: Vec::with_capacity(TURN_TOKENS / 2), // a chunk is a word or two: no regrowth mid-turn
+            latencies: Vec::with_capacity(words / 2), // a chunk is a word or two: no regrowth mid-turn
             inc,
             outcome: Outcome::default(),
             plan: Plan::default(),
@@ -857,6 +860,8 @@ impl StreamCore {
             me.closed = true;
             let buffer = me.buffer(py)?.into_bound(py);
             let call = me.call.clone_ref(py).into_bound(py);
+            let tokens = me.inc.view().nt.len();
+            (call.borrow().sh.stream_room).needed(me.buf.len(), me.word_starts.len(), tokens);
             (
                 call,
                 buffer,
