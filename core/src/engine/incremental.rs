@@ -57,7 +57,7 @@ use super::call::CallCore;
 use super::clock::{fault, Stage};
 use super::scan::{Matches, RegexCarry, Scratch, Settled};
 use super::textview::{Hit, View};
-use crate::text::detectors::{Kind as DetKind, Precheck, Runs};
+use crate::text::detectors::{Kind as DetKind, PlausibleScan, Precheck, Runs};
 use crate::text::words::is_number_pass_word;
 use crate::text::NormalizedText;
 
@@ -186,6 +186,8 @@ pub struct Incremental {
     det_all_frozen: bool,
     /// `(start, end, digits)`: the digits in `view.nt.text[start..end]`, final text from the split on
     det_digits: (usize, usize, usize),
+    /// the detectors' `plausible` preconditions of the view from the split on, its final text scanned once
+    det_scans: PlausibleScan,
     /// `(first, upto, runs, dot)`: the runs ([`Runs`]) of tokens `first..upto` (final ones, from the split on) and
     /// whether one of them is `dot`
     det_runs: (usize, usize, Runs, bool),
@@ -592,6 +594,7 @@ impl Incremental {
             det_clean: 0,
             det_all_frozen: false,
             det_digits: (0, 0, 0),
+            det_scans: PlausibleScan::default(),
             det_runs: (usize::MAX, 0, Runs::default(), false),
             ahead: None,
             behind: false,
@@ -1018,7 +1021,8 @@ impl Incremental {
         let counted = counted + count(&nt.text[upto..fin]);
         self.det_digits = (from, fin, counted);
         let digits = counted + count(&nt.text[fin..]);
-        let mut pre = Precheck::of_text(&nt.text[base..], digits);
+        let scans = &mut self.det_scans;
+        let mut pre = Precheck::of_plausible(digits, |kind| scans.plausible(kind, &nt.text, base, fin));
         if pre.any_may() {
             // the tokens from the split on: their runs and whether one is `dot`, the final ones looked at once
             if self.det_runs.0 != first {

@@ -373,10 +373,15 @@ fn written_local(cx: &Ctx<'_>, k: usize) -> Option<usize> {
 /// ` dot ` in it, or `dot` at its start or end (the reverse may fail only for a token with a space inside, and then
 /// the detector merely runs).
 pub(crate) fn has_dot_token(text: &str) -> bool {
+    let b = text.as_bytes();
+    b == b"dot" || b.starts_with(b"dot ") || b.ends_with(b" dot") || first_inner_dot(b).is_some()
+}
+
+/// Where `b` (normalized text) first holds ` dot `: a `dot` token with a token on each side.
+pub(crate) fn first_inner_dot(b: &[u8]) -> Option<usize> {
     static DOT: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
         std::sync::LazyLock::new(|| memchr::memmem::Finder::new(" dot "));
-    let b = text.as_bytes();
-    b == b"dot" || b.starts_with(b"dot ") || b.ends_with(b" dot") || DOT.find(b).is_some()
+    DOT.find(b)
 }
 
 pub(crate) fn email(cx: &mut Ctx<'_>, exempt: &Exempt) -> Vec<Hit> {

@@ -178,27 +178,38 @@ fn mbi_plausible(text: &str) -> bool {
 /// detector runs and says why a candidate of the wrong shape is not an MBI).
 fn mbi_digits_then_letters(text: &str, shape: bool) -> bool {
     let b = text.as_bytes();
+    first_mbi_digit(b, 0, shape).is_some()
+}
+
+/// How far past a digit [`mbi_plausible`] reads: the 11 characters of [`mbi_shape_from`] and the single spaces
+/// between them (and one more), so what it says of a digit at `i` reads no byte past `b[i..i + MBI_READS]`.
+pub(crate) const MBI_READS: usize = 22;
+
+/// The first digit at or after `from` in `b` that [`mbi_digits_then_letters`] stops at (it reads no byte before it):
+/// a streamed turn asks from where it has not asked before ([`PlausibleScan`]).
+fn first_mbi_digit(b: &[u8], from: usize, shape: bool) -> Option<usize> {
+    let seg = &b[from..];
     let mut at = 0;
-    while at < b.len() {
-        let x = match b.get(at..at + 8) {
+    while at < seg.len() {
+        let x = match seg.get(at..at + 8) {
             Some(eight) => swar::load(eight),
             None => {
                 let mut word = [b' '; 8]; // past the end: spaces, never digits
-                word[..b.len() - at].copy_from_slice(&b[at..]);
+                word[..seg.len() - at].copy_from_slice(&seg[at..]);
                 u64::from_le_bytes(word)
             }
         };
         let mut digits = bytes_between(x, b'0' - 1, b'9' + 1);
         while digits != 0 {
-            let i = at + (digits.trailing_zeros() / 8) as usize;
+            let i = from + at + (digits.trailing_zeros() / 8) as usize;
             if mbi_digit_then_letter(b, i) && (!shape || mbi_shape_from(b, i)) {
-                return true;
+                return Some(i);
             }
             digits &= digits - 1;
         }
         at += 8;
     }
-    false
+    None
 }
 
 /// The digit at `i` is followed by a letter of its own token, or by a space and a candidate token's first letter;
@@ -247,9 +258,102 @@ fn mbi_shape_from(b: &[u8], i: usize) -> bool {
 /// An e-mail address needs an `at` token with words on both sides and a `dot` token (every domain has a dot,
 /// written or spoken: [`email::email`] looks for one first), so a turn without both cannot have one.
 fn spoken_at(text: &str) -> bool {
+    first_at_token(text.as_bytes()).is_some() && email::has_dot_token(text)
+}
+
+/// Where `b` (normalized text) first holds ` at `: an `at` token with a token on each side.
+fn first_at_token(b: &[u8]) -> Option<usize> {
     static AT: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
         std::sync::LazyLock::new(|| memchr::memmem::Finder::new(" at "));
-    AT.find(text.as_bytes()).is_some() && email::has_dot_token(text)
+    AT.find(b)
+}
+
+/// The `plausible` preconditions ([`mbi_plausible`], [`spoken_at`]) of a growing normalized text from byte `from`
+/// on, its final part (text no later text changes) scanned once: a stream's detectors ask them of the view from
+/// their split on after every update, and the view's text before its frozen end never changes. Each scan goes from
+/// where the last one left off to the text's end and stops at the first place that meets it; a place whose
+/// answer reads final bytes alone is kept (a precondition met there stays met), and one that found nothing moves
+/// the start past the final text.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PlausibleScan {
+    from: usize,
+    /// no digit before `mbi_upto` meets [`mbi_plausible`] (or `mbi`: one whose bytes are final does)
+    mbi_upto: usize,
+    mbi: bool,
+    /// no ` at ` / ` dot ` starts before these (or `at` / `dot`: one in final text is there)
+    at_upto: usize,
+    at: bool,
+    dot_upto: usize,
+    dot: bool,
+}
+
+impl PlausibleScan {
+    /// What kind `kind`'s `plausible` precondition says of `text[from..]`, a normalized text whose first `fin` bytes
+    /// are final: every text this is asked of later starts with them (and `fin` never moves back). A new `from`
+    /// starts over.
+    pub fn plausible(&mut self, kind: Kind, text: &str, from: usize, fin: usize) -> bool {
+        if self.from != from || self.mbi_upto < from || self.at_upto < from || self.dot_upto < from {
+            *self = PlausibleScan {
+                from,
+                mbi_upto: from,
+                at_upto: from,
+                dot_upto: from,
+                ..PlausibleScan::default()
+            };
+        }
+        let b = text.as_bytes();
+        let fin = fin.clamp(from, b.len());
+        match kind {
+            // a digit's answer reads `MBI_READS` bytes after it and whether the text ends before them
+            Kind::Mbi => {
+                self.mbi
+                    || Self::scan(&mut self.mbi, &mut self.mbi_upto, fin, MBI_READS, |at| {
+                        first_mbi_digit(b, at, true)
+                    })
+            }
+            Kind::Email => {
+                let at = self.at
+                    || Self::scan(&mut self.at, &mut self.at_upto, fin, 4, |at| {
+                        first_at_token(&b[at..]).map(|p| at + p)
+                    });
+                // the dot token first or last in the text is looked at again: the text's ends move
+                let w = &b[from..];
+                at && (self.dot
+                    || w == b"dot"
+                    || w.starts_with(b"dot ")
+                    || w.ends_with(b" dot")
+                    || Self::scan(&mut self.dot, &mut self.dot_upto, fin, 5, |at| {
+                        email::first_inner_dot(&b[at..]).map(|p| at + p)
+                    }))
+            }
+            other => other.spec().plausible.is_none_or(|f| f(&text[from..])),
+        }
+    }
+
+    /// Look for the first place at or after `*upto` that meets a precondition (`first`), whose answer reads `reads`
+    /// bytes from it: met for good (`*met`) when they are final (before `fin`); `*upto` moves past the places before
+    /// it whose answer reads final bytes alone (they did not meet it, and never will).
+    fn scan(
+        met: &mut bool,
+        upto: &mut usize,
+        fin: usize,
+        reads: usize,
+        first: impl Fn(usize) -> Option<usize>,
+    ) -> bool {
+        // the places before this one read final bytes alone: what they say now, they say for good
+        let settled = fin.saturating_sub(reads - 1);
+        match first(*upto) {
+            Some(at) => {
+                *met = at + reads <= fin;
+                *upto = (*upto).max(at.min(settled)); // none before `at` meets it now
+                true
+            }
+            None => {
+                *upto = (*upto).max(settled);
+                false
+            }
+        }
+    }
 }
 
 /// The registry, in the order rule packs list detectors.
@@ -625,9 +729,16 @@ impl Precheck {
     /// The preconditions of a normalized view with this text and [`digit_count`] `digits`, all looked at now (a
     /// stream asks before it builds the view, counting the digits it has not counted before).
     pub fn of_text(text: &str, digits: usize) -> Precheck {
+        Precheck::of_plausible(digits, |kind| kind.spec().plausible.is_none_or(|f| f(text)))
+    }
+
+    /// [`Precheck::of_text`] given what the text's `plausible` preconditions say (a stream keeps what the final part
+    /// of its text said): a kind may hit when the text has its `min_digits` and, for a kind with a `plausible`
+    /// precondition, `plausible(kind)` (asked only then, as [`possible_in`] asks).
+    pub fn of_plausible(digits: usize, mut plausible: impl FnMut(Kind) -> bool) -> Precheck {
         let mut can = [None; DETECTORS.len()];
         for (c, s) in can.iter_mut().zip(&DETECTORS) {
-            *c = Some(possible_in(s.kind, text, digits));
+            *c = Some(digits >= s.min_digits && (s.plausible.is_none() || plausible(s.kind)));
         }
         Precheck {
             digits,
@@ -843,6 +954,76 @@ pub fn detect_all(nt: &NormalizedText, requests: &[(Kind, &Exempt)]) -> Vec<Hit>
 mod tests {
     use super::*;
     use crate::text::normalize;
+
+    /// [`PlausibleScan`] answers what `mbi_plausible` and `spoken_at` say of the text from the split on, at every
+    /// point of a text growing token by token, its final part lagging behind and the text after that rewritten
+    /// (as a stream's normalizer rewrites it) into the text's own next tokens or other ones that meet or break a
+    /// precondition, from every token's start on: texts with MBIs (written, spelled, cut at the final end), digits
+    /// before letters that are no MBI, e-mails spoken and written, `at` and `dot` first and last.
+    #[test]
+    fn plausible_scan_answers_what_the_whole_text_does() {
+        let texts = [
+            "my medicare number is 1EG4-TE5-MK73 thanks",
+            "it is one e g four t e five m k seven three and 2 more",
+            "we are at 6th avenue and 125c main street at 5 pm",
+            "write to jane dot doe at example dot com or tom@hotmail.com today",
+            "dot at dot at",
+            "at the end a dot",
+            "call 1 e 4 2 a 3 b 4 c 5 d 6 e 7 f 8 g 9 h at home dot",
+            "no digits here at all",
+        ];
+        let rewrites = [
+            "",
+            " 9 z",
+            " at",
+            " at x",
+            " dot",
+            " x dot y",
+            " 1 e g 4 t e 5 m k 7 3 x",
+            " 1eg4 te5 mk7",
+        ];
+        let (mut checked, mut met) = (0, [0, 0]);
+        for source in texts {
+            let text = normalize(source).text;
+            let b = text.as_bytes();
+            let ends: Vec<usize> = (1..=b.len())
+                .filter(|&e| b[e - 1] != b' ' && b.get(e).is_none_or(|&c| c == b' '))
+                .collect();
+            let starts: Vec<usize> = std::iter::once(0)
+                .chain(ends.iter().map(|&e| e + 1))
+                .filter(|&s| s < b.len())
+                .collect();
+            for &from in &starts {
+                for lag in [0, 1, 3] {
+                    let mut scan = PlausibleScan::default();
+                    for (k, &len) in ends.iter().enumerate().filter(|&(_, &e)| e > from) {
+                        // the final part ends `lag` tokens back (at a token's end), never before `from`; after it,
+                        // the text's own tokens or a rewrite
+                        let fin = k.checked_sub(lag).map_or(0, |j| ends[j]).max(from);
+                        let own = &text[fin..len];
+                        let after = if k % 3 == 0 || own.is_empty() {
+                            own
+                        } else {
+                            rewrites[k % rewrites.len()]
+                        };
+                        let grown = format!("{}{after}", &text[..fin]);
+                        let window = &grown[from..];
+                        for (n, kind) in [Kind::Mbi, Kind::Email].into_iter().enumerate() {
+                            let want = (kind.spec().plausible.unwrap())(window);
+                            assert_eq!(
+                                scan.plausible(kind, &grown, from, fin),
+                                want,
+                                "{kind:?} {window:?} fin {fin}"
+                            );
+                            checked += 1;
+                            met[n] += usize::from(want);
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 1000 && met[0] > 50 && met[1] > 50, "{checked} {met:?}");
+    }
 
     /// `count` random turns of 1 to `most` pieces joined by separators, from a fixed seed (xorshift).
     fn random_turns<'a>(
