@@ -1446,20 +1446,25 @@ mod tests {
                 buf.push_str(w);
                 buf.push_str(sp);
             }
-            let nt = crate::text::normalize(&buf);
-            assert_eq!(nt.text, want_text.join(" "), "{buf:?}");
-            let got: Vec<(usize, usize)> = nt
-                .orig_starts
-                .iter()
-                .copied()
-                .zip(nt.orig_ends.iter().copied())
-                .collect();
-            assert_eq!(got, spans, "{buf:?}");
-            assert!(
-                nt.is_digits.iter().all(|d| !d) && nt.fold.is_none() && nt.wide.is_empty(),
-                "{buf:?}"
-            );
+            assert_normalizes_to(&buf, &want_text, &spans);
         }
+    }
+
+    /// `normalize(buf)` is the tokens `want`, lower-case letters spanning `spans` of `buf`: no digit, no fold.
+    fn assert_normalizes_to(buf: &str, want: &[String], spans: &[(usize, usize)]) {
+        let nt = crate::text::normalize(buf);
+        assert_eq!(nt.text, want.join(" "), "{buf:?}");
+        let got: Vec<(usize, usize)> = nt
+            .orig_starts
+            .iter()
+            .copied()
+            .zip(nt.orig_ends.iter().copied())
+            .collect();
+        assert_eq!(got, spans, "{buf:?}");
+        assert!(
+            nt.is_digits.iter().all(|d| !d) && nt.fold.is_none() && nt.wide.is_empty(),
+            "{buf:?}"
+        );
     }
 
     /// Lone `a` and `I` between longer plain words are read by the normalizer as their own letter, one token each
@@ -1510,16 +1515,7 @@ mod tests {
                 want.push(buf[starts[k]..starts[k] + n].to_ascii_lowercase());
                 spans.push((starts[k], starts[k] + n));
             }
-            let nt = crate::text::normalize(&buf);
-            assert_eq!(nt.text, want.join(" "), "{buf:?}");
-            let got: Vec<(usize, usize)> = nt
-                .orig_starts
-                .iter()
-                .copied()
-                .zip(nt.orig_ends.iter().copied())
-                .collect();
-            assert_eq!(got, spans, "{buf:?}");
-            assert!(nt.is_digits.iter().all(|d| !d) && nt.fold.is_none(), "{buf:?}");
+            assert_normalizes_to(&buf, &want, &spans);
         }
         // refused: the second of two letters, a letter with punctuation, other letters, a digit
         for (text, k) in [
