@@ -110,6 +110,7 @@ impl StreamRoom {
         self.tokens.fetch_max(tokens.min(ROOM_TOKENS), Relaxed);
     }
 }
+
 /// Characters a feed normalizes, mostly: a token stream's chunk and the words since the last restart point.
 const FEED_CHARS: usize = 64;
 
