@@ -292,7 +292,7 @@ impl PlausibleScan {
     /// are final: every text this is asked of later starts with them (and `fin` never moves back). A new `from`
     /// starts over.
     pub fn plausible(&mut self, kind: Kind, text: &str, from: usize, fin: usize) -> bool {
-        if self.from != from || self.mbi_upto < from || self.at_upto < from || self.dot_upto < from {
+        if self.from != from {
             *self = PlausibleScan {
                 from,
                 mbi_upto: from,
