@@ -15,7 +15,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from test_gate_stream import META, chunks_of, engine
+from test_gate_stream import config as gate_config
 
+from trace_engine import Engine
 from trace_engine.replay import word_chunks
 
 FRAGMENTS = [
@@ -411,3 +413,29 @@ def quiet_share(text):
     whole = whole_call.agent_turn(text)
     assert (decision.action, decision.text, len(decision.findings)) == (whole.action, whole.text, len(whole.findings))
     return quiet
+
+
+@pytest.mark.parametrize("letter", ["a", "I"])
+def test_a_quiet_lone_letter_spelled_into_a_word_by_the_next_chunk(letter):
+    """A lone "a" or "I" that a quiet feed took as its own token reads as the first letter of a spelled word once
+    single letters follow it ("a b c d" is "abcd"): the update then scans from before it again, not on from where
+    the quiet feeds stopped (a phrase that ends in the spelled word is found, as in the whole turn)."""
+    config = gate_config("modify")
+    config["guardrails"]["blocked_phrases"] = [f"check {letter.lower()}bcd"]
+    gate = Engine.from_config(config)
+    pieces = ["thanks for ", "your time ", "today please ", f"check {letter} ", "b c d now then we talk "]
+    call = gate.start_call("s", metadata=META)
+    call.agent_turn(GREETING)
+    stream = call.agent_stream()
+    quiet = []
+    for piece in pieces:
+        stream.feed(piece)
+        quiet.append(stream._work()[5])
+        assert stream._check_carried() == "", piece
+    assert quiet[3] > quiet[2]  # the lone letter came in a quiet feed
+    decision = stream.close()
+    whole_call = gate.start_call("w", metadata=META)
+    whole_call.agent_turn(GREETING)
+    whole = whole_call.agent_turn("".join(pieces))
+    assert "guardrails-blocked-phrases" in [f.rule_id for f in whole.findings]
+    assert (decision.action, decision.text, decision.findings) == (whole.action, whole.text, whole.findings)

@@ -205,12 +205,14 @@ pub struct Incremental {
 }
 
 /// Where quiet feeds stand ([`Incremental::append_quiet`]): the automaton's state after the normalized text of the
-/// turn's first `words` words (all of them complete), and whether that text is empty.
+/// turn's first `words` words (all of them complete), whether that text is empty, and how many of those words the
+/// view holds (the words up to the last update's end: the quiet feeds' words are appended when the hits catch up).
 #[derive(Debug, Clone, Copy)]
 struct Ahead {
     state: u32,
     words: usize,
     empty: bool,
+    viewed: usize,
 }
 
 /// `src` lower-cased into `buf`, as a `str`: `""` when it is not ASCII or longer than `buf` (a word's letters, on
@@ -648,7 +650,8 @@ impl Incremental {
     ) -> PyResult<&Matches> {
         fault(Stage::Normalize)?;
         self.fed += 1;
-        self.ahead = None;
+        // where the last update left the view and the quiet feeds since the automaton (`None`: not quiet)
+        let ahead = self.ahead.take();
         self.behind = false;
         if self.gen != call.vars_gen {
             // the variables changed (new facts mid-turn): detector hits kept under the old exempt values go
@@ -677,7 +680,15 @@ impl Incremental {
             self.ascii_upto += more;
             self.non_ascii = self.ascii_upto < buf.len();
         }
-        self.renormalize(buf, word_starts, facts);
+        let (viewed, stepped) = ahead.map_or((self.frozen_word, self.frozen_word), |a| (a.viewed, a.words));
+        debug_assert!(ahead.is_none() || self.view.nt.len() == self.frozen_toks + (viewed - self.frozen_word));
+        // the automaton's hits in the text of the words it stepped over are the last update's (quiet: none after its
+        // restart point; the quiet feeds stepped over their words without one): it resumes after them
+        let kept = self.renormalize(buf, word_starts, facts, viewed, stepped);
+        let resume = ahead.filter(|_| kept).map(|a| {
+            let toks = self.frozen_toks + (stepped - self.frozen_word);
+            (if toks == 0 { 0 } else { self.view.nt.norm_ends[toks - 1] }, a.state)
+        });
         fault(Stage::Scan)?;
         let sh = call.sh.clone();
         let matchers = &sh.program.matchers;
@@ -688,12 +699,16 @@ impl Incremental {
         let text_end = if toks == 0 { 0 } else { nt.norm_ends[toks - 1] };
         self.tail_hits.clear();
         let bytes = nt.text.as_bytes();
-        let carried = matchers.carry_hits(bytes, self.frozen_text, text_end, self.state, &mut self.tail_hits);
+        let (scan_from, from_state) = match resume {
+            Some((at, state)) if at <= text_end => (at, Some(state)),
+            _ => (self.frozen_text, self.state),
+        };
+        let carried = matchers.carry_hits(bytes, scan_from, text_end, from_state, &mut self.tail_hits);
         let mut text_end_state = None;
         match carried {
             Some((state, end_state)) => {
                 text_end_state = Some(end_state);
-                self.work.scanned_bytes += (bytes.len() - self.frozen_text) as u64;
+                self.work.scanned_bytes += (bytes.len() - scan_from) as u64;
                 // a phrase key inside a word ("id" in "side") gives nothing, and in the final text it never will:
                 // such hits are not kept (they would make every feed scan again until they settle)
                 let lens = &matchers.pattern_len;
@@ -801,6 +816,7 @@ impl Incremental {
                 state,
                 words: facts.len(),
                 empty: self.view.nt.text.is_empty(),
+                viewed: facts.len(),
             });
         }
         Ok(&self.matches)
@@ -866,6 +882,7 @@ impl Incremental {
             mut state,
             words,
             mut empty,
+            viewed,
         }) = self.ahead
         else {
             return false;
@@ -886,12 +903,14 @@ impl Incremental {
                 Some(next) => state = next,
                 None => return false,
             }
+            self.work.scanned_bytes += (e - s + usize::from(!empty)) as u64;
             empty = false;
         }
         self.ahead = Some(Ahead {
             state,
             words: facts.len(),
             empty,
+            viewed,
         });
         self.behind = true;
         self.work.quiet_feeds += 1;
@@ -1133,37 +1152,67 @@ impl Incremental {
         word_starts[k] <= self.ascii_upto && facts[k - 1].restarts
     }
 
-    /// `view.nt = normalize(buf)`: the frozen tokens kept, `buf[frozen_bytes..]` normalized and appended.
-    fn renormalize(&mut self, buf: &str, word_starts: &[usize], facts: &[WordFacts]) {
+    /// `view.nt = normalize(buf)`: the frozen tokens kept, `buf[frozen_bytes..]` normalized and appended. The words
+    /// from the frozen one to `stepped` are [`alone_token`]s (one token each; the last update left the turn quiet and
+    /// the quiet feeds since took only such words, [`Incremental::append_quiet`]), and the view holds the tokens of
+    /// those before `viewed` already. Returns whether the words before `stepped` are read as those tokens still: the
+    /// automaton may then resume after them.
+    fn renormalize(
+        &mut self,
+        buf: &str,
+        word_starts: &[usize],
+        facts: &[WordFacts],
+        viewed: usize,
+        stepped: usize,
+    ) -> bool {
         let ascii = buf.len() <= self.ascii_upto;
-        let chars = if ascii {
-            buf.len() - self.frozen_bytes
-        } else {
-            buf[self.frozen_bytes..].chars().count()
+        let first = self.frozen_word;
+        // the characters read again: those after the words the view keeps
+        let count = |work: &mut Work, from: usize| {
+            work.normalized_chars += if ascii {
+                buf.len() - from
+            } else {
+                buf[from..].chars().count()
+            } as u64;
         };
-        self.work.normalized_chars += chars as u64;
+        let after_viewed = if viewed > first {
+            word_starts.get(viewed).copied().unwrap_or(buf.len())
+        } else {
+            self.frozen_bytes
+        };
         // the words since the restart point that the normalizer reads as their own letters, every one complete (its
         // facts read; most feeds of a token stream): their tokens are appended as they are, all of them, or those
         // before the last restart point among them (the words after it are normalized on their own)
-        let first = self.frozen_word;
         let b = buf.as_bytes();
-        let lone = (first..facts.len())
-            .take_while(|&k| alone_token(b, word_starts, facts, k) > 0)
-            .count();
+        let lone = (stepped - first)
+            + (stepped..facts.len())
+                .take_while(|&k| alone_token(b, word_starts, facts, k) > 0)
+                .count();
         if ascii && facts.len() == word_starts.len() && first + lone == facts.len() {
-            self.append_lone_tokens(buf, word_starts, facts, first..facts.len());
-            return;
+            self.append_lone_tokens(buf, word_starts, facts, first..facts.len(), viewed);
+            count(&mut self.work, after_viewed);
+            return true;
         }
         let restart = (first + 1..=first + lone)
             .rev()
             .find(|&k| k < word_starts.len() && self.restarts_at(k, word_starts, facts));
         let (from, k) = match restart {
             Some(upto) => {
-                self.append_lone_tokens(buf, word_starts, facts, first..upto);
+                self.append_lone_tokens(buf, word_starts, facts, first..upto, viewed);
                 (word_starts[upto], self.view.nt.len())
             }
             None => (self.frozen_bytes, self.frozen_toks),
         };
+        let ends_at = restart.unwrap_or(first);
+        count(
+            &mut self.work,
+            if ends_at >= viewed {
+                after_viewed
+            } else {
+                self.frozen_bytes
+            },
+        );
+        let kept = ends_at >= stepped;
         let suffix = &buf[from..];
         crate::text::normalize_into(suffix, &mut self.tail);
         let tail = &self.tail;
@@ -1204,21 +1253,30 @@ impl Incremental {
             nt.wide.extend(buf[..from].bytes().map(char::from));
             nt.wide.extend_from_slice(&tail.wide);
         }
+        kept
     }
 
     /// [`Incremental::renormalize`] when every word since the restart point (`words`: the first of them is the
     /// frozen one) is one the normalizer reads as its own letters ([`alone_token`]; `starts` and `facts`: the
     /// turn's, the turn ASCII): `normalize` of that text is those tokens, lower-cased, spanning the letters, joined
-    /// by single spaces (no fold: it is ASCII).
-    fn append_lone_tokens(&mut self, buf: &str, starts: &[usize], facts: &[WordFacts], words: std::ops::Range<usize>) {
+    /// by single spaces (no fold: it is ASCII). The tokens of the words before `viewed` are in the view already.
+    fn append_lone_tokens(
+        &mut self,
+        buf: &str,
+        starts: &[usize],
+        facts: &[WordFacts],
+        words: std::ops::Range<usize>,
+        viewed: usize,
+    ) {
         let nt = &mut self.view.nt;
         nt.original.truncate(self.frozen_bytes);
         nt.original.push_str(&buf[self.frozen_bytes..]);
-        nt.truncate_tokens(self.frozen_toks);
+        let kept = viewed.clamp(words.start, words.end);
+        nt.truncate_tokens(self.frozen_toks + (kept - words.start));
         nt.fold = None;
         nt.wide.clear();
         let b = buf.as_bytes();
-        for k in words {
+        for k in kept..words.end {
             let s = starts[k];
             let e = s + alone_token(b, starts, facts, k);
             if !nt.text.is_empty() {
