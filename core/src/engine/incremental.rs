@@ -55,6 +55,7 @@ use pyo3::prelude::*;
 
 use super::call::CallCore;
 use super::clock::{fault, Stage};
+use super::native::{pooled, recycle};
 use super::scan::{Matches, RegexCarry, Scratch, Settled};
 use super::textview::{Hit, View};
 use crate::text::detectors::{Kind as DetKind, PlausibleScan, Precheck, Runs};
@@ -548,22 +549,76 @@ fn reads_as_itself(w: &str, number_pass: bool) -> bool {
 }
 
 /// A stream's match set goes back to the pool for the next stream or call (its span buffers are kept), as a call's
-/// does ([`Matches::give_back`]).
+/// does ([`Matches::give_back`]), and its normalized texts to theirs (a new stream takes its texts from there, with
+/// the room it needs: see [`StreamRoom`]).
 impl Drop for Incremental {
     fn drop(&mut self) {
-        std::mem::take(&mut self.matches).give_back();
+        use std::mem::take;
+        take(&mut self.matches).give_back();
+        // the view goes back with its own drop
+        recycle(take(&mut self.tail));
+        recycle(take(&mut self.det_nt));
+        if self.hits.capacity() > SPARE_HITS {
+            return; // a giant turn's: not kept
+        }
+        let spare = Spare {
+            hits: take(&mut self.hits),
+            tail_hits: take(&mut self.tail_hits),
+            all_hits: take(&mut self.all_hits),
+            settled: take(&mut self.settled),
+            gathered: take(&mut self.gathered),
+            next: take(&mut self.next),
+            det_frozen: take(&mut self.det_frozen),
+            det_all: take(&mut self.det_all),
+        };
+        // at thread exit the pool may be gone already: then the buffers are just freed
+        let _ = SPARE.try_with(|s| {
+            let mut kept = s.borrow_mut();
+            if kept.len() < 4 {
+                kept.push(spare);
+            }
+        });
     }
+}
+
+/// The buffers a stream's hits and settled adds grow in, kept from a dropped stream for the next one on the thread
+/// ([`Incremental::new`]): without them every stream grew its own from empty over its first feeds.
+#[derive(Default)]
+struct Spare {
+    hits: Vec<(usize, u32)>,
+    tail_hits: Vec<(usize, u32)>,
+    all_hits: Vec<(usize, u32)>,
+    settled: Settled,
+    gathered: Settled,
+    next: Settled,
+    det_frozen: Vec<Vec<Hit>>,
+    det_all: Vec<Vec<Hit>>,
+}
+
+/// The most hits a kept [`Spare`] has room for.
+const SPARE_HITS: usize = 1 << 12;
+
+thread_local! {
+    /// [`Spare`] buffers of dropped streams.
+    static SPARE: std::cell::RefCell<Vec<Spare>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// `v`, emptied, with its room.
+fn cleared<T>(mut v: Vec<T>) -> Vec<T> {
+    v.clear();
+    v
 }
 
 impl Incremental {
     pub fn new(call: &CallCore) -> Incremental {
+        let spare = SPARE.with(|s| s.borrow_mut().pop()).unwrap_or_default();
         Incremental {
             // room for the turns the engine's streams saw ([`StreamRoom`]), so a stream's feeds do not regrow the
             // view, and for the text a feed normalizes (its chunk, and the words since the last restart point)
             view: View {
-                nt: NormalizedText::with_capacity(call.sh.stream_room.chars(), call.sh.stream_room.tokens()),
+                nt: pooled().cleared_with_room(call.sh.stream_room.chars(), call.sh.stream_room.tokens()),
             },
-            tail: NormalizedText::with_capacity(FEED_CHARS, FEED_CHARS / 4),
+            tail: pooled().cleared_with_room(FEED_CHARS, FEED_CHARS / 4),
             matches: Matches::reused(call.sh.program.matchers.count as usize),
             scratch: Scratch::default(),
             frozen_bytes: 0,
@@ -573,24 +628,24 @@ impl Incremental {
             ascii_upto: 0,
             non_ascii: false,
             state: None,
-            hits: Vec::new(),
-            tail_hits: Vec::new(),
-            all_hits: Vec::new(),
-            settled: Settled::default(),
+            hits: cleared(spare.hits),
+            tail_hits: cleared(spare.tail_hits),
+            all_hits: cleared(spare.all_hits),
+            settled: spare.settled.cleared(),
             settled_hits: 0,
             longest_value: None,
             settled_regex: false,
             quiet: false,
             unchanged: false,
-            gathered: Settled::default(),
-            next: Settled::default(),
+            gathered: spare.gathered.cleared(),
+            next: spare.next.cleared(),
             gathered_ok: false,
             regexes: RegexCarry::default(),
             det_word: 0,
             det_at: 0,
-            det_frozen: Vec::new(),
-            det_all: Vec::new(),
-            det_nt: NormalizedText::default(),
+            det_frozen: spare.det_frozen.into_iter().map(cleared).collect(),
+            det_all: spare.det_all.into_iter().map(cleared).collect(),
+            det_nt: pooled().cleared_with_room(0, 0),
             det_cursor: 0,
             det_run: 0,
             det_pending: false,

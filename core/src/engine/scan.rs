@@ -862,6 +862,15 @@ pub struct Settled {
     pub regex_due: Vec<bool>,
 }
 
+impl Settled {
+    /// Nothing settled, in `self`'s buffers.
+    pub fn cleared(mut self) -> Settled {
+        self.adds.clear();
+        self.regex_due.clear();
+        self
+    }
+}
+
 /// A regex match no later text changes: its normalized span and its original span.
 type FinalMatch = ((usize, usize), (u32, u32));
 

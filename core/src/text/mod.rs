@@ -93,6 +93,20 @@ impl View<'_> {
 impl NormalizedText {
     /// Empty, with room for `chars` bytes of original and normalized text and `tokens` tokens: a view filled
     /// again and again (a stream's) allocates once instead of growing its columns on the first fills.
+    /// Empty, with room for `chars` characters (ASCII) and `tokens` tokens, in `self`'s buffers: reused buffers that
+    /// have the room already allocate nothing.
+    pub fn cleared_with_room(mut self, chars: usize, tokens: usize) -> NormalizedText {
+        self.clear();
+        self.original.reserve(chars);
+        self.text.reserve(chars);
+        self.norm_starts.reserve(tokens);
+        self.norm_ends.reserve(tokens);
+        self.orig_starts.reserve(tokens);
+        self.orig_ends.reserve(tokens);
+        self.is_digits.reserve(tokens);
+        self
+    }
+
     pub fn with_capacity(chars: usize, tokens: usize) -> NormalizedText {
         NormalizedText {
             original: String::with_capacity(chars),
