@@ -439,3 +439,39 @@ def test_a_quiet_lone_letter_spelled_into_a_word_by_the_next_chunk(letter):
     whole = whole_call.agent_turn("".join(pieces))
     assert "guardrails-blocked-phrases" in [f.rule_id for f in whole.findings]
     assert (decision.action, decision.text, decision.findings) == (whole.action, whole.text, whole.findings)
+
+
+TEMPLATE_TURNS = [
+    # the gap's widest reading ends where the chunk does: "results" may still come
+    ["thanks for your time ", "we promise really truly fully ", "results today "],
+    ["thanks for your time ", "we promise really truly ", "fully results today "],
+    ["thanks for your time ", "we promise ", "results ", "today "],
+    # decided before the turn ends: no gap width reads "results"
+    ["thanks for your time ", "we promise you a ", "nice day ", "and results later "],
+    # a variable after the atom: the value's tokens arrive one chunk at a time
+    ["thanks for your time ", "calling for ", "Acme ", "Solar today "],
+    ["thanks for your time ", "calling for Acme ", "Lunar today "],
+    ["thanks for your time ", "calling for the ", "Acme Solar team "],
+]
+
+
+@pytest.mark.parametrize("pieces", TEMPLATE_TURNS, ids="|".join)
+def test_a_template_hit_settles_once_the_final_tokens_decide_it(pieces):
+    """A template's atom hit ("we promise", "calling for") waits for the tokens its pattern may read after it, or
+    settles earlier when the final ones decide it whatever comes next (no gap width reads "results" among them, a
+    value's first token differs): at every chunk the carried matches are a fresh scan's, and close gives the whole
+    turn's Decision."""
+    config = gate_config("modify")
+    config["guardrails"]["blocked_phrases"] = ["we promise * results", "calling for {business_name} today"]
+    gate = Engine.from_config(config)
+    call = gate.start_call("s", metadata=META)
+    call.agent_turn(GREETING)
+    stream = call.agent_stream()
+    for piece in pieces:
+        stream.feed(piece)
+        assert stream._check_carried() == "", piece
+    decision = stream.close()
+    whole_call = gate.start_call("w", metadata=META)
+    whole_call.agent_turn(GREETING)
+    whole = whole_call.agent_turn("".join(pieces))
+    assert (decision.action, decision.text, decision.findings) == (whole.action, whole.text, whole.findings)

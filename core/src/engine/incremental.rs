@@ -994,8 +994,9 @@ impl Incremental {
 
     /// Turn the hits that no later text can change into what they give, once: the longest run of the pending hits
     /// (in order) each of which ends [`super::scan::Matchers::hit_reach`] tokens (its own) before the first token
-    /// that may still change (`final_toks`). A plain phrase's hit settles once its own tokens are final; a
-    /// template's waits for what its pattern may read.
+    /// that may still change (`final_toks`), or whose templates the final tokens decide already
+    /// ([`super::scan::Matchers::hit_decided`]). A plain phrase's hit settles once its own tokens are final; a
+    /// template's waits for what its pattern may read, or until what it read so far decides it.
     fn settle(&mut self, matchers: &super::scan::Matchers, vars: &super::scan::ScanVars, final_toks: usize) {
         let nt = &self.view.nt;
         let longest = *self
@@ -1004,7 +1005,9 @@ impl Incremental {
         let mut k = self.settled_hits;
         while let Some(&(end, pattern)) = self.hits.get(k) {
             let last_tok = nt.norm_ends.partition_point(|&e| e < end); // the token holding the hit's last byte
-            if last_tok + matchers.hit_reach(pattern, longest) >= final_toks {
+            if last_tok + matchers.hit_reach(pattern, longest) >= final_toks
+                && !matchers.hit_decided(&self.view, vars, end, pattern, final_toks)
+            {
                 break;
             }
             k += 1;
