@@ -91,10 +91,9 @@ impl View<'_> {
 }
 
 impl NormalizedText {
-    /// Empty, with room for `chars` bytes of original and normalized text and `tokens` tokens: a view filled
-    /// again and again (a stream's) allocates once instead of growing its columns on the first fills.
-    /// Empty, with room for `chars` characters (ASCII) and `tokens` tokens, in `self`'s buffers: reused buffers that
-    /// have the room already allocate nothing.
+    /// Empty, with room for `chars` bytes of original and normalized text and `tokens` tokens, in `self`'s buffers:
+    /// a view filled again and again (a stream's) allocates at most once instead of growing its columns on the first
+    /// fills, and reused buffers that have the room already allocate nothing.
     pub fn cleared_with_room(mut self, chars: usize, tokens: usize) -> NormalizedText {
         self.clear();
         self.original.reserve(chars);
@@ -105,20 +104,6 @@ impl NormalizedText {
         self.orig_ends.reserve(tokens);
         self.is_digits.reserve(tokens);
         self
-    }
-
-    pub fn with_capacity(chars: usize, tokens: usize) -> NormalizedText {
-        NormalizedText {
-            original: String::with_capacity(chars),
-            text: String::with_capacity(chars),
-            norm_starts: Vec::with_capacity(tokens),
-            norm_ends: Vec::with_capacity(tokens),
-            orig_starts: Vec::with_capacity(tokens),
-            orig_ends: Vec::with_capacity(tokens),
-            is_digits: Vec::with_capacity(tokens),
-            fold: None,
-            wide: Vec::new(),
-        }
     }
 
     /// Empties the view, keeping its buffers.
