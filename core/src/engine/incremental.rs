@@ -1006,7 +1006,7 @@ impl Incremental {
         while let Some(&(end, pattern)) = self.hits.get(k) {
             let last_tok = nt.norm_ends.partition_point(|&e| e < end); // the token holding the hit's last byte
             if last_tok + matchers.hit_reach(pattern, longest) >= final_toks
-                && !matchers.hit_decided(&self.view, vars, end, pattern, final_toks)
+                && !matchers.hit_decided(&self.view, vars, end, pattern, last_tok, final_toks)
             {
                 break;
             }

@@ -1302,22 +1302,27 @@ impl Matchers {
             .unwrap_or(0)
     }
 
-    /// Whether what the hit of `pattern` ending at normalized byte `stop` gives is known from the tokens before
-    /// `fin` alone, before its [`Matchers::hit_reach`] is final: its own tokens are before `fin`, and every template
-    /// anchored on it fails or matches there whatever the tokens from `fin` on are (most of a streamed turn's pending
-    /// hits: "with" followed by "your" can no longer be "with {business_name}"). What it reads before its atom is
-    /// earlier text, known too.
-    pub fn hit_decided(&self, view: &View, vars: &ScanVars, stop: usize, pattern: u32, fin: usize) -> bool {
-        let Some(last) = view.token_at(stop.saturating_sub(1)) else {
-            return false;
-        };
-        last < fin
+    /// Whether what the hit of `pattern` ending at normalized byte `stop` (in token `last_tok`) gives is known from
+    /// the tokens before `fin` alone, before its [`Matchers::hit_reach`] is final: its own tokens are before `fin`,
+    /// and every template anchored on it fails or matches there whatever the tokens from `fin` on are (most of a
+    /// streamed turn's pending hits: "with" followed by "your" can no longer be "with {business_name}"). What it
+    /// reads before its atom is earlier text, known too.
+    pub fn hit_decided(
+        &self,
+        view: &View,
+        vars: &ScanVars,
+        stop: usize,
+        pattern: u32,
+        last_tok: usize,
+        fin: usize,
+    ) -> bool {
+        last_tok < fin
             && self.payloads[pattern as usize].iter().all(|p| {
-                let Some(t) = (!p.is_regex)
-                    .then(|| self.phrases[p.leaf as usize].template.as_ref())
-                    .flatten()
-                else {
-                    return true; // a regex's atom or a plain phrase: its own tokens
+                if p.is_regex {
+                    return true; // a regex's atom: its own tokens
+                }
+                let Some(t) = &self.phrases[p.leaf as usize].template else {
+                    return true; // a plain phrase: its own tokens
                 };
                 // where `verify_template` reads on from
                 let (Some(anchor), Some(anchor_tok)) = (t.anchor, view.token_at(stop - p.len as usize)) else {
