@@ -1089,7 +1089,7 @@ impl Incremental {
         self.det_frozen.resize(leaves, Vec::new());
         self.det_all.resize(leaves, Vec::new());
         // the digits of the view from the split on, those in text that no feed changes any more counted once
-        let count = |t: &str| t.bytes().filter(u8::is_ascii_digit).count();
+        let count = |t: &str| crate::text::detectors::ascii_digits(t.as_bytes());
         let (from, upto, counted) = if self.det_digits.0 == base {
             self.det_digits
         } else {
@@ -1159,26 +1159,23 @@ impl Incremental {
             d.wide.extend_from_slice(&nt.wide[at..]);
         }
         self.work.detected_bytes += d.text.len() as u64;
-        let mut found = matchers
-            .detector_hits_checked(d, vars, pre)?
-            .unwrap_or_else(|| vec![Vec::new(); matchers.detectors.len()]);
-        let shift = at as u32;
-        for hs in &mut found {
-            for h in hs.iter_mut() {
-                h.start += shift;
-                h.end += shift;
-            }
+        // the hits before the split, then those from it on (their spans in the turn's characters)
+        for (all, frozen) in self.det_all.iter_mut().zip(&self.det_frozen) {
+            all.clone_from(frozen);
         }
+        let (all, shift) = (&mut self.det_all, at as u32);
+        matchers.detector_each_checked(d, vars, pre, |k, h| {
+            all[k].push(Hit {
+                start: h.start + shift,
+                end: h.end + shift,
+            })
+        });
         self.det_all_frozen = false;
-        for (k, hs) in found.iter().enumerate() {
-            self.det_all[k].clear();
-            self.det_all[k].extend_from_slice(&self.det_frozen[k]);
-            self.det_all[k].extend_from_slice(hs);
-        }
         if let Some(w) = split {
             let to = word_starts[w] as u32;
-            for (k, hs) in found.iter().enumerate() {
-                self.det_frozen[k].extend(hs.iter().filter(|h| h.end <= to));
+            for (frozen, all) in self.det_frozen.iter_mut().zip(&self.det_all) {
+                let found = &all[frozen.len()..];
+                frozen.extend(found.iter().filter(|h| h.end <= to));
             }
             self.det_word = w;
             self.det_at = word_starts[w];

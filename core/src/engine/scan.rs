@@ -1531,17 +1531,18 @@ impl Matchers {
     }
 
     /// [`Matchers::detector_hits`] with the preconditions already looked at (a stream's, see
-    /// [`crate::text::detectors::Precheck::of_text`]).
-    pub fn detector_hits_checked(
+    /// [`crate::text::detectors::Precheck::of_text`]), each hit handed to `emit(leaf index, hit)` in that order:
+    /// nothing collected (a stream looks on most updates while a number is written).
+    pub fn detector_each_checked(
         &self,
         nt: &crate::text::NormalizedText,
         vars: &ScanVars,
         pre: crate::text::detectors::Precheck,
-    ) -> PyResult<Option<Vec<Vec<Hit>>>> {
-        if !pre.any_may() {
-            return Ok(None);
+        emit: impl FnMut(usize, Hit),
+    ) {
+        if pre.any_may() {
+            crate::engine::native::detect_each_checked(nt, self.requests_iter(vars), pre, emit);
         }
-        crate::engine::native::detect_many_checked(nt, &self.requests(vars), pre).map(Some)
     }
 
     /// Adds the detector leaves' hits (leaf by leaf, as [`Matchers::detector_hits`] gives them) to `out`.

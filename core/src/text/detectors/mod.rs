@@ -542,7 +542,7 @@ pub fn digit_count(nt: &NormalizedText) -> usize {
 
 /// The ASCII digits of `b`.
 #[inline]
-fn ascii_digits(b: &[u8]) -> usize {
+pub(crate) fn ascii_digits(b: &[u8]) -> usize {
     // every turn counts its digits: eight bytes at a time, one bit per digit byte (see [`swar::bytes_between`])
     let mut chunks = b.chunks_exact(8);
     let mut n = 0;
