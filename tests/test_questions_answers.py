@@ -187,3 +187,73 @@ def test_answers_count_only_while_a_question_is_open():
     c.agent_turn("is this pat?")
     c.caller_turn("yes")
     assert c.states == {"qa.right_party": True}
+
+
+# the phrases an agent turn's scan drops: a caller step's ("yes", "speaking", "who is asking", "his wife") and a
+# caller cue's trigger and exception ("no", "yes"); the agent's question, its exception and the checks are heard
+CALLER_SIDE_TEXT = "yes we are speaking with his wife and no more questions today " * 6
+
+
+def streamed_quietly(pack_text: str, text: str) -> tuple[int, int]:
+    """``text`` streamed in 2-word chunks as an agent turn of a call on ``pack_text`` (the carried matches checked
+    against a fresh scan after every chunk): how many feeds were quiet (taken without an update), of how many. The
+    Decision is the whole turn's."""
+    pack, _ = load_pack_text(pack_text, "qa.trace")
+    engine = Engine.from_config({"guardrails": {"mode": "modify", "inline_timeout_ms": 60000}}, packs=[pack])
+    words = text.split()
+    chunks = [" ".join(words[i : i + 2]) + " " for i in range(0, len(words), 2)]
+    stream = engine.start_call("s").agent_stream()
+    for chunk in chunks:
+        stream.feed(chunk)
+        assert stream._check_carried() == ""
+    quiet = stream._work()[5]
+    decision = stream.close()
+    whole = engine.start_call("w").agent_turn(text)
+    assert (decision.action, decision.text, [f.rule_id for f in decision.findings]) == (
+        whole.action,
+        whole.text,
+        [f.rule_id for f in whole.findings],
+    )
+    return quiet, len(chunks)
+
+
+def test_an_agent_stream_passes_the_phrases_only_caller_turns_read_quietly():
+    """No agent turn reads a caller step's phrases or a caller cue's trigger: an agent turn's scan drops their keys,
+    so a streamed agent turn full of them takes its feeds without an update. Heard by an agent check (the control
+    below), the same words make most feeds update."""
+    quiet, feeds = streamed_quietly(PACK, CALLER_SIDE_TEXT)
+    assert quiet >= feeds - 2
+    heard = PACK.replace(
+        "  on caller",
+        '  on agent ["yes", "speaking", "his wife", "no"] {\n    must_not_say "x"\n  }\n  on caller',
+    )
+    heard_quiet, _ = streamed_quietly(heard, CALLER_SIDE_TEXT)
+    assert heard_quiet <= feeds // 2
+
+
+SHARED = HEADER + """
+phrases refusal_words ["stop calling", "not interested"]
+rule qa-002 {
+  title "t"
+  severity high
+  citation "c"
+  reason "r"
+  must_not_say refusal_words
+  on caller refusal_words {
+    must_not_say "special offer"
+  }
+}
+"""
+
+
+def test_a_phrase_set_a_caller_cue_and_an_agent_check_share_is_heard_on_both_sides():
+    pack, _ = load_pack_text(SHARED, "qa.trace")
+    engine = Engine.from_config({"guardrails": {"mode": "warn", "inline_timeout_ms": 60000}}, packs=[pack])
+    c = engine.start_call("c")
+    assert {f.rule_id for f in c.agent_turn("should I stop calling you?").findings} == {"qa-002"}
+    c.caller_turn("I am not interested")
+    assert {f.rule_id for f in c.agent_turn("one special offer first").findings} == {"qa-002"}
+    stream = engine.start_call("s").agent_stream()
+    for chunk in ["I will ", "stop calling ", "you now "]:
+        stream.feed(chunk)
+    assert {f.rule_id for f in stream.close().findings} == {"qa-002"}

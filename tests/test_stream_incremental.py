@@ -346,11 +346,11 @@ def test_a_pending_hit_that_gives_what_it_gave_does_not_gather_the_matches():
 
 
 def test_a_plain_phrase_at_a_chunks_end_settles_at_once():
-    """A plain phrase's hit ("march", a spoken date of birth's month) gives what it gives once its own tokens are
-    final: the character after it is a space or the text's end whatever follows. So the feed after the chunk that
-    ends in it is quiet (it waited for one more word before: a third of the feeds here were quiet, not two), and
-    the carried matches equal a fresh scan's after every chunk."""
-    assert quiet_share(" ".join(["in march we will take it"] * 12)) >= 0.6
+    """A plain phrase's hit ("birthdate", an agent's verification question) gives what it gives once its own tokens
+    are final: the character after it is a space or the text's end whatever follows. So the feed after the chunk
+    that ends in it is quiet (it waited for one more word before: a third of the feeds here were quiet, not two),
+    and the carried matches equal a fresh scan's after every chunk."""
+    assert quiet_share(" ".join(["the birthdate we will take it"] * 12)) >= 0.6
 
 
 def test_a_tens_word_compounded_by_the_next_chunk_moves_a_labelled_numbers_match():

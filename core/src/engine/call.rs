@@ -73,6 +73,17 @@ pub struct Shared {
     pub stream_room: super::incremental::StreamRoom,
 }
 
+/// What a call scans a text for ([`CallCore::scan_into`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scanned {
+    /// an agent turn: the keys an agent turn hears ([`super::scan::Matchers::scan_agent_turn`])
+    AgentTurn,
+    /// a caller turn: every key
+    CallerTurn,
+    /// the lines the call injects: every key
+    Injected,
+}
+
 /// The matchers one injected text matches under one set of scan variables. The texts an engine injects are few
 /// (its remedies, filled with the calls' variables) and every call injects the same ones, so their scans are shared
 /// by the engine's calls instead of normalizing and scanning the same sentence again on every call. Only which
@@ -346,15 +357,21 @@ impl CallCore {
         Some(view)
     }
 
-    /// Scan `text` into `self.matches` (or `self.aux`).
-    fn scan_into(&mut self, view: &View, aux: bool) -> PyResult<()> {
+    /// Scan `view` for `what`: an agent turn or a caller turn into `self.matches`, the injected lines into
+    /// `self.aux` (every key: what they meet is looked up by matcher, whoever reads it).
+    fn scan_into(&mut self, view: &View, what: Scanned) -> PyResult<()> {
         stage(Stage::Scan)?;
         // the fields borrowed apart: no clone of the shared engine (an atomic increment and decrement) per turn
-        let out = if aux { &mut self.aux } else { &mut self.matches };
-        self.sh
-            .program
-            .matchers
-            .scan(view, &self.vars, out, &mut self.scratch, self.tracer.as_mut())
+        let out = match what {
+            Scanned::Injected => &mut self.aux,
+            Scanned::AgentTurn | Scanned::CallerTurn => &mut self.matches,
+        };
+        let (matchers, tracer) = (&self.sh.program.matchers, self.tracer.as_mut());
+        if what == Scanned::AgentTurn {
+            matchers.scan_agent_turn(view, &self.vars, out, &mut self.scratch, tracer)
+        } else {
+            matchers.scan(view, &self.vars, out, &mut self.scratch, tracer)
+        }
     }
 
     fn apply(&self, py: Python<'_>, text: &Text<'_>, edits: &[Edit]) -> PyResult<Vec<Piece>> {
@@ -796,7 +813,7 @@ impl CallCore {
         }
         let text = lines.join(" ");
         let view = self.normalize(&text)?;
-        self.scan_into(&view, true)?;
+        self.scan_into(&view, Scanned::Injected)?;
         let hits = Arc::new(InjectedHits {
             text,
             vars: self.vars.clone(),
@@ -928,7 +945,7 @@ impl CallCore {
             });
             stage(Stage::Normalize)?;
             crate::text::normalize_into(&s, &mut view.nt);
-            let scanned = self.scan_into(&view, false);
+            let scanned = self.scan_into(&view, Scanned::AgentTurn);
             self.turn_view = Some(view);
             scanned?;
         }
@@ -1043,7 +1060,7 @@ impl CallCore {
             let (s, _) = py_text(&orig)?;
             stage(Stage::Evaluate)?;
             let view = self.normalize(&s)?;
-            self.scan_into(&view, false)?;
+            self.scan_into(&view, Scanned::AgentTurn)?;
             let mut outcome = std::mem::take(&mut self.outcome);
             let matches = std::mem::take(&mut self.matches);
             view!(self, py).evaluate(&mut self.st, &matches, &s, late.t, true, &mut outcome, None);
@@ -1184,7 +1201,7 @@ impl CallCore {
         }
         let (s, lossy) = py_text(orig)?;
         let view = self.normalize(&s)?;
-        self.scan_into(&view, false)?;
+        self.scan_into(&view, Scanned::CallerTurn)?;
         let program = self.sh.program.clone();
         let matches = std::mem::take(&mut self.matches);
         let result = (|| -> PyResult<()> {

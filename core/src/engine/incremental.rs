@@ -765,13 +765,16 @@ impl Incremental {
                 text_end_state = Some(end_state);
                 self.work.scanned_bytes += (bytes.len() - scan_from) as u64;
                 // a phrase key inside a word ("id" in "side") gives nothing, and in the final text it never will:
-                // such hits are not kept (they would make every feed scan again until they settle)
+                // such hits are not kept (they would make every feed scan again until they settle), nor those of
+                // keys no agent turn hears (`agent_silent`, as `scan_agent_turn` drops them)
                 let lens = &matchers.pattern_len;
+                let silent = &matchers.agent_silent;
                 self.tail_hits.retain(|&(stop, p)| {
                     let start = stop - lens[p as usize] as usize;
-                    stop > text_end
-                        || ((start == 0 || bytes[start - 1] == b' ') && (stop == text_end || bytes[stop] == b' '))
-                        || matchers.payloads[p as usize].iter().any(|x| x.is_regex)
+                    !silent[p as usize]
+                        && (stop > text_end
+                            || ((start == 0 || bytes[start - 1] == b' ') && (stop == text_end || bytes[stop] == b' '))
+                            || matchers.payloads[p as usize].iter().any(|x| x.is_regex))
                 });
                 // not traced: a feed's evaluation is provisional, and close checks the turn whole, traced
                 let from = self.settled_hits;
@@ -859,7 +862,7 @@ impl Incremental {
                 self.gathered_ok = false;
                 self.work.scans += 1;
                 self.work.scanned_bytes += bytes.len() as u64;
-                matchers.scan(&self.view, &call.vars, &mut self.matches, &mut self.scratch, None)?;
+                matchers.scan_agent_turn(&self.view, &call.vars, &mut self.matches, &mut self.scratch, None)?;
             }
         }
         self.frozen_word = word;

@@ -180,6 +180,45 @@ pub struct Program {
     pub fill_variables: Vec<String>,
 }
 
+/// Per matcher: whether an agent turn's evaluation may read it. Agent turns read every check's matchers but a caller
+/// cue's trigger and its exception, and every step's but a caller step's (a state's, or the step a caller cue waits
+/// for); a caller cue's checks are read on agent turns, as checks of their own. A matcher no agent turn reads
+/// matches on caller turns alone: an agent turn's scan drops the keys that stand for nothing else
+/// ([`Matchers::silence_for_agents`]).
+fn agent_reads(checks: &[Check], states: &[StateDef], n_matchers: usize) -> Vec<bool> {
+    let mut reads = vec![false; n_matchers];
+    let mut read = |ms: [Option<MatcherId>; 3]| ms.into_iter().flatten().for_each(|m| reads[m as usize] = true);
+    let of_step = |s: &Step| match s.speaker {
+        Speaker::Agent => [Some(s.matcher), s.unless, s.and_not],
+        Speaker::Caller => [None; 3],
+    };
+    for c in checks {
+        match c {
+            Check::MustSay { matcher, .. } => read([Some(*matcher), None, None]),
+            Check::MustNotSay { matcher, unless, .. } => read([Some(*matcher), *unless, None]),
+            Check::Cue {
+                speaker,
+                matcher,
+                and_not,
+                after,
+                ..
+            } => {
+                if *speaker == Speaker::Agent {
+                    read([Some(*matcher), *and_not, None]);
+                }
+                if let Some(s) = after {
+                    read(of_step(s));
+                }
+            }
+            Check::Require { .. } => {}
+        }
+    }
+    for s in states.iter().flat_map(|st| &st.steps) {
+        read(of_step(s));
+    }
+    reads
+}
+
 // --------------------------------------------------------------------------------------------- raw (serde) form
 
 #[derive(Deserialize)]
@@ -556,7 +595,8 @@ impl Program {
             }
         }
 
-        let matchers = Matchers::build(&raw.matchers)?;
+        let mut matchers = Matchers::build(&raw.matchers)?;
+        matchers.silence_for_agents(&agent_reads(&checks, &states, n_matchers));
 
         // ---- derived indexes, in the order the evaluator's results depend on
         let mut top_must_say = Vec::new();

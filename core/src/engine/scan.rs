@@ -125,6 +125,9 @@ pub struct Matchers {
     /// per automaton pattern: what it stands for (phrase leaves first, then regex atoms); after the keys', one per
     /// atom of the `atoms` automaton, its regex payloads alone
     pub payloads: Vec<Vec<Payload>>,
+    /// per automaton pattern: whether an agent turn's scan drops its hits, each of its payloads a phrase leaf whose
+    /// matchers only caller turns read ([`Matchers::silence_for_agents`]; none until the program says which)
+    pub agent_silent: Vec<bool>,
     pub pattern_len: Vec<u32>,
     pub atomless: Vec<u32>,
     pub always_regexes: Vec<u32>,
@@ -515,6 +518,7 @@ impl Matchers {
             atoms,
             nfa: std::sync::OnceLock::new(),
             keys,
+            agent_silent: vec![false; payloads.len()],
             payloads,
             pattern_len,
             atomless,
@@ -1105,13 +1109,14 @@ fn carry_on<A: Automaton>(
     Some((sid.as_u32(), end.as_u32()))
 }
 
-/// The automaton's state after `bytes`, from `state`; `None` when a key ends in them.
+/// The automaton's state after `bytes`, from `state`; `None` when a key an agent turn hears ends in them (`silent`:
+/// [`Matchers::agent_silent`]).
 #[inline]
-fn step_without_hits<A: Automaton>(a: &A, state: u32, bytes: impl Iterator<Item = u8>) -> Option<u32> {
+fn step_without_hits<A: Automaton>(a: &A, silent: &[bool], state: u32, bytes: impl Iterator<Item = u8>) -> Option<u32> {
     let mut sid = StateID::new(state as usize).ok()?;
     for b in bytes {
         sid = a.next_state(Anchored::No, sid, b);
-        if a.is_match(sid) {
+        if a.is_match(sid) && (0..a.match_len(sid)).any(|k| !silent[a.match_pattern(sid, k).as_usize()]) {
             return None;
         }
     }
@@ -1131,10 +1136,34 @@ impl Matchers {
         }
     }
 
-    /// Every match in one turn (see the module docstring). `out` is cleared first.
-    #[allow(clippy::too_many_arguments)]
+    /// Every match in one turn (see the module docstring): a caller turn's, or any text's. `out` is cleared first.
     pub fn scan(
         &self,
+        view: &View,
+        vars: &ScanVars,
+        out: &mut Matches,
+        scratch: &mut Scratch,
+        tracer: Option<&mut Tracer>,
+    ) -> PyResult<()> {
+        self.scan_for(false, view, vars, out, scratch, tracer)
+    }
+
+    /// [`Matchers::scan`] of an agent turn: the matches an agent turn's evaluation reads, without the hits of the
+    /// keys only caller turns read ([`Matchers::agent_silent`]).
+    pub fn scan_agent_turn(
+        &self,
+        view: &View,
+        vars: &ScanVars,
+        out: &mut Matches,
+        scratch: &mut Scratch,
+        tracer: Option<&mut Tracer>,
+    ) -> PyResult<()> {
+        self.scan_for(true, view, vars, out, scratch, tracer)
+    }
+
+    fn scan_for(
+        &self,
+        agent: bool,
         view: &View,
         vars: &ScanVars,
         out: &mut Matches,
@@ -1144,6 +1173,9 @@ impl Matchers {
         scratch.hits.clear();
         if !view.nt.text.is_empty() {
             self.whole_turn_hits(view, &mut scratch.hits);
+            if agent {
+                scratch.hits.retain(|&(_, p)| !self.agent_silent[p as usize]);
+            }
         }
         let hits = std::mem::take(&mut scratch.hits);
         let got = self.scan_hits(view, vars, None, None, &hits, None, out, scratch, tracer);
@@ -1216,13 +1248,34 @@ impl Matchers {
         Some(at_stop)
     }
 
-    /// The automaton's state after `bytes`, resuming from `state` (one [`Matchers::carry_hits`] returned); `None`
-    /// when a key ends in them (or there is no automaton).
+    /// The automaton's state after `bytes` of an agent turn, resuming from `state` (one [`Matchers::carry_hits`]
+    /// returned); `None` when a key the turn hears ([`Matchers::agent_silent`]) ends in them (or there is no
+    /// automaton).
     pub fn step_without_hits(&self, state: u32, bytes: impl Iterator<Item = u8>) -> Option<u32> {
+        let silent = &self.agent_silent;
         match self.nfa()? {
-            ByteAutomaton::Dfa(a) => step_without_hits(a, state, bytes),
-            ByteAutomaton::Nfa(a) => step_without_hits(a, state, bytes),
+            ByteAutomaton::Dfa(a) => step_without_hits(a, silent, state, bytes),
+            ByteAutomaton::Nfa(a) => step_without_hits(a, silent, state, bytes),
         }
+    }
+
+    /// Mark the automaton patterns an agent turn's scan drops ([`Matchers::agent_silent`]): those whose payloads
+    /// are all phrase leaves of matchers that `agent_reads` says no agent turn reads. A regex atom is never silent
+    /// (a regex leaf may be personal data that an agent turn's text is redacted by).
+    pub fn silence_for_agents(&mut self, agent_reads: &[bool]) {
+        let phrases = &self.phrases;
+        self.agent_silent = (self.payloads.iter())
+            .map(|ps| {
+                !ps.is_empty()
+                    && ps.iter().all(|p| {
+                        !p.is_regex
+                            && phrases[p.leaf as usize]
+                                .owners
+                                .iter()
+                                .all(|&m| !agent_reads[m as usize])
+                    })
+            })
+            .collect();
     }
 
     /// What the automaton's hits `hits` give: `emit(phrase leaf, span)` for each phrase (a template verified around
