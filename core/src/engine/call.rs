@@ -1407,15 +1407,6 @@ impl CallCore {
         out
     }
 
-    /// Normalize and scan `text` into `out` (a stream's own buffers). Not traced: a feed's evaluation is
-    /// provisional, and the stream's close evaluates the whole turn again, traced (`trace explain`).
-    pub fn scan_text(&mut self, text: &str, out: &mut Matches, scratch: &mut Scratch) -> PyResult<()> {
-        let view = self.normalize(text)?;
-        stage(Stage::Scan)?;
-        let sh = self.sh.clone();
-        sh.program.matchers.scan(&view, &self.vars, out, scratch, None)
-    }
-
     /// A streamed turn in progress: evaluate it (not final: windows do not close on it) and plan the mode's
     /// rewrite.
     #[allow(clippy::too_many_arguments)]
