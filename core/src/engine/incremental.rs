@@ -58,7 +58,7 @@ use super::clock::{fault, Stage};
 use super::native::{pooled, recycle};
 use super::scan::{Matches, RegexCarry, Scratch, Settled};
 use super::textview::{Hit, View};
-use crate::text::detectors::{Kind as DetKind, PlausibleScan, Precheck, Runs};
+use crate::text::detectors::{has_dot_token, Kind as DetKind, PlausibleScan, Precheck, Runs};
 use crate::text::words::is_number_pass_word;
 use crate::text::NormalizedText;
 
@@ -890,8 +890,11 @@ impl Incremental {
         facts: &[WordFacts],
     ) -> bool {
         let text = &self.view.nt.text;
-        let detectors_quiet =
-            matchers.detectors.is_empty() || (self.det_all_frozen && text != "at" && !text.ends_with(" at"));
+        // a word after a final `at` gives an e-mail its `at` token with a word after it: quiet only while the text
+        // the detectors read lacks the other half, a `dot` token (which no quiet word is)
+        let ends_at = text == "at" || text.ends_with(" at");
+        let detectors_quiet = matchers.detectors.is_empty()
+            || (self.det_all_frozen && (!ends_at || !has_dot_token(&text[self.det_split().1..])));
         // a due regex (an atom of it hit) searches on every update: words after the text must not change its matches
         let regexes_quiet = !self.settled_regex
             || (self.settled.regex_due.iter())
@@ -927,7 +930,9 @@ impl Incremental {
     ///   new tokens add no digit and end the last run. An MBI ends in two digits (`mbi_shape`), so none ends in the
     ///   new tokens, and every one before them reads the characters and token boundaries it read before: none. An
     ///   e-mail needs an `at` token with a word after it and a `dot` token (`spoken_at`): the text lacked one of the
-    ///   two, and the new words are no joiner and the text did not end in `at`, so it still lacks it.
+    ///   two, and the new words are no joiner, so it still lacks the `dot`, and the `at` with a word after it too
+    ///   unless the text ended in `at` (then the text from the split on has no `dot` token:
+    ///   [`Incremental::quiet_after`]).
     pub fn append_quiet(
         &mut self,
         matchers: &super::scan::Matchers,
@@ -993,6 +998,14 @@ impl Incremental {
             self.update(call, buf, word_starts, facts)?;
         }
         Ok(())
+    }
+
+    /// Where the detectors' split is in the view: its first token and that token's normalized byte (the text's end
+    /// when no token starts at or after the split).
+    fn det_split(&self) -> (usize, usize) {
+        let nt = &self.view.nt;
+        let first = nt.orig_starts.partition_point(|&s| s < self.det_at);
+        (first, nt.norm_starts.get(first).copied().unwrap_or(nt.text.len()))
     }
 
     /// Turn the hits that no later text can change into what they give, once: the longest run of the pending hits
@@ -1086,8 +1099,7 @@ impl Incremental {
         }
         let nt = &self.view.nt;
         let at = self.det_at;
-        let first = nt.orig_starts.partition_point(|&s| s < at);
-        let base = nt.norm_starts.get(first).copied().unwrap_or(nt.text.len());
+        let (first, base) = self.det_split();
         let leaves = matchers.detectors.len();
         self.det_frozen.resize(leaves, Vec::new());
         self.det_all.resize(leaves, Vec::new());

@@ -13,6 +13,7 @@
 
 mod context;
 mod email;
+pub(crate) use email::has_dot_token;
 mod mbi;
 mod numeric;
 pub mod validators;
