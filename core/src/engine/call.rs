@@ -22,7 +22,7 @@ use super::edits::{apply_edits, is_blank, Edit, Piece, Text};
 use super::eval::{meets, step_hit, CallView, Outcome, Plan, ScopeOff, Violation};
 use super::expr::{Ctx, TimeParser, Value};
 use super::program::{Check, Program, RuleId, Speaker, StateId};
-use super::scan::{Matches, ScanVars, Scratch, Span, NO_KIND};
+use super::scan::{Keys, Matches, ScanVars, Scratch, Span, NO_KIND};
 use super::state::{Act, Action, Entry, Finding, Late, Redaction, Role, Snapshot, TurnState, Unknown, T};
 use super::textview::{py_text, DetKind, View};
 use super::trace::{Event, Reason, StateSetter, Tracer};
@@ -76,7 +76,7 @@ pub struct Shared {
 /// What a call scans a text for ([`CallCore::scan_into`]).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Scanned {
-    /// an agent turn: the keys an agent turn hears ([`super::scan::Matchers::scan_agent_turn`])
+    /// an agent turn: the keys an agent turn hears ([`Keys::Agent`])
     AgentTurn,
     /// a caller turn: every key
     CallerTurn,
@@ -366,12 +366,13 @@ impl CallCore {
             Scanned::Injected => &mut self.aux,
             Scanned::AgentTurn | Scanned::CallerTurn => &mut self.matches,
         };
-        let (matchers, tracer) = (&self.sh.program.matchers, self.tracer.as_mut());
-        if what == Scanned::AgentTurn {
-            matchers.scan_agent_turn(view, &self.vars, out, &mut self.scratch, tracer)
+        let keys = if what == Scanned::AgentTurn {
+            Keys::Agent
         } else {
-            matchers.scan(view, &self.vars, out, &mut self.scratch, tracer)
-        }
+            Keys::All
+        };
+        let tracer = self.tracer.as_mut();
+        (self.sh.program.matchers).scan(keys, view, &self.vars, out, &mut self.scratch, tracer)
     }
 
     fn apply(&self, py: Python<'_>, text: &Text<'_>, edits: &[Edit]) -> PyResult<Vec<Piece>> {
@@ -1855,7 +1856,7 @@ impl CallCore {
             let sh = self.sh.clone();
             sh.program
                 .matchers
-                .scan(&view, &self.vars, &mut self.aux, &mut self.scratch, None)?;
+                .scan(Keys::All, &view, &self.vars, &mut self.aux, &mut self.scratch, None)?;
             let mut spans = self.aux.detector_spans();
             if spans.is_empty() {
                 return Ok(text.clone().unbind());
@@ -1885,6 +1886,7 @@ impl CallCore {
         let view = View::of(&s);
         let sh = self.sh.clone();
         sh.program.matchers.scan(
+            Keys::All,
             &view,
             &self.vars,
             &mut self.aux,

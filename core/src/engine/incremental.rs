@@ -56,7 +56,7 @@ use pyo3::prelude::*;
 use super::call::CallCore;
 use super::clock::{fault, Stage};
 use super::native::{pooled, recycle};
-use super::scan::{Matches, RegexCarry, Scratch, Settled};
+use super::scan::{Keys, Matches, RegexCarry, Scratch, Settled};
 use super::textview::{Hit, View};
 use crate::text::detectors::{has_dot_token, Kind as DetKind, PlausibleScan, Precheck, Runs};
 use crate::text::words::is_number_pass_word;
@@ -766,7 +766,7 @@ impl Incremental {
                 self.work.scanned_bytes += (bytes.len() - scan_from) as u64;
                 // a phrase key inside a word ("id" in "side") gives nothing, and in the final text it never will:
                 // such hits are not kept (they would make every feed scan again until they settle), nor those of
-                // keys no agent turn hears (`agent_silent`, as `scan_agent_turn` drops them)
+                // keys no agent turn hears (`agent_silent`, as an agent turn's whole scan drops them)
                 let lens = &matchers.pattern_len;
                 let silent = &matchers.agent_silent;
                 self.tail_hits.retain(|&(stop, p)| {
@@ -862,7 +862,14 @@ impl Incremental {
                 self.gathered_ok = false;
                 self.work.scans += 1;
                 self.work.scanned_bytes += bytes.len() as u64;
-                matchers.scan_agent_turn(&self.view, &call.vars, &mut self.matches, &mut self.scratch, None)?;
+                matchers.scan(
+                    Keys::Agent,
+                    &self.view,
+                    &call.vars,
+                    &mut self.matches,
+                    &mut self.scratch,
+                    None,
+                )?;
             }
         }
         self.frozen_word = word;

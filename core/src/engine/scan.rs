@@ -100,6 +100,15 @@ pub struct DetectorLeaf {
     pub exempt: Option<String>,
 }
 
+/// The keys a scan hears ([`Matchers::scan`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keys {
+    /// every key: a caller turn, the injected lines, any text (`CallCore.scan`)
+    All,
+    /// the keys an agent turn's evaluation reads ([`Matchers::agent_silent`])
+    Agent,
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct Payload {
     pub is_regex: bool,
@@ -1136,34 +1145,12 @@ impl Matchers {
         }
     }
 
-    /// Every match in one turn (see the module docstring): a caller turn's, or any text's. `out` is cleared first.
+    /// Every match in one turn (see the module docstring) of the keys `keys` says: an agent turn's scan drops the
+    /// keys only caller turns read ([`Matchers::agent_silent`]). `out` is cleared first.
+    #[allow(clippy::too_many_arguments)]
     pub fn scan(
         &self,
-        view: &View,
-        vars: &ScanVars,
-        out: &mut Matches,
-        scratch: &mut Scratch,
-        tracer: Option<&mut Tracer>,
-    ) -> PyResult<()> {
-        self.scan_for(false, view, vars, out, scratch, tracer)
-    }
-
-    /// [`Matchers::scan`] of an agent turn: the matches an agent turn's evaluation reads, without the hits of the
-    /// keys only caller turns read ([`Matchers::agent_silent`]).
-    pub fn scan_agent_turn(
-        &self,
-        view: &View,
-        vars: &ScanVars,
-        out: &mut Matches,
-        scratch: &mut Scratch,
-        tracer: Option<&mut Tracer>,
-    ) -> PyResult<()> {
-        self.scan_for(true, view, vars, out, scratch, tracer)
-    }
-
-    fn scan_for(
-        &self,
-        agent: bool,
+        keys: Keys,
         view: &View,
         vars: &ScanVars,
         out: &mut Matches,
@@ -1173,7 +1160,7 @@ impl Matchers {
         scratch.hits.clear();
         if !view.nt.text.is_empty() {
             self.whole_turn_hits(view, &mut scratch.hits);
-            if agent {
+            if keys == Keys::Agent {
                 scratch.hits.retain(|&(_, p)| !self.agent_silent[p as usize]);
             }
         }

@@ -951,7 +951,7 @@ impl StreamCore {
         let mut out = super::scan::Matches::new(sh.program.matchers.count as usize);
         let mut scratch = super::scan::Scratch::default();
         let vars = call.vars.clone();
-        (sh.program.matchers).scan_agent_turn(&fresh, &vars, &mut out, &mut scratch, None)?;
+        (sh.program.matchers).scan(super::scan::Keys::Agent, &fresh, &vars, &mut out, &mut scratch, None)?;
         let a: Vec<_> = self.inc.matches().iter().map(|(m, s)| (m, s.to_vec())).collect();
         let b: Vec<_> = out.iter().map(|(m, s)| (m, s.to_vec())).collect();
         if a != b {
