@@ -257,3 +257,31 @@ def test_a_phrase_set_a_caller_cue_and_an_agent_check_share_is_heard_on_both_sid
     for chunk in ["I will ", "stop calling ", "you now "]:
         stream.feed(chunk)
     assert {f.rule_id for f in stream.close().findings} == {"qa-002"}
+
+
+AFTER_ONLY = HEADER + """
+rule qa-003 {
+  title "t"
+  severity high
+  citation "c"
+  reason "r"
+  on caller "yes" after agent says "shall we continue" {
+    must_not_say "payment"
+  }
+}
+"""
+
+
+def test_the_question_a_caller_cue_waits_for_is_heard_on_agent_turns():
+    """The agent's question in a caller cue's ``after`` step is read on agent turns (only the cue's trigger, the
+    caller's "yes", is a caller turn's): the cue opens after the question and its answer, and not without them."""
+    pack, _ = load_pack_text(AFTER_ONLY, "qa.trace")
+    engine = Engine.from_config({"guardrails": {"mode": "warn", "inline_timeout_ms": 60000}}, packs=[pack])
+    asked = engine.start_call("a")
+    asked.agent_turn("shall we continue?")
+    asked.caller_turn("yes")
+    assert {f.rule_id for f in asked.agent_turn("your payment is due").findings} == {"qa-003"}
+    unasked = engine.start_call("u")
+    unasked.agent_turn("hello there")
+    unasked.caller_turn("yes")
+    assert {f.rule_id for f in unasked.agent_turn("your payment is due").findings} == set()
