@@ -73,17 +73,6 @@ pub struct Shared {
     pub stream_room: super::incremental::StreamRoom,
 }
 
-/// What a call scans a text for ([`CallCore::scan_into`]).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Scanned {
-    /// an agent turn: the keys an agent turn hears ([`Keys::Agent`])
-    AgentTurn,
-    /// a caller turn: every key
-    CallerTurn,
-    /// the lines the call injects: every key
-    Injected,
-}
-
 /// The matchers one injected text matches under one set of scan variables. The texts an engine injects are few
 /// (its remedies, filled with the calls' variables) and every call injects the same ones, so their scans are shared
 /// by the engine's calls instead of normalizing and scanning the same sentence again on every call. Only which
@@ -357,20 +346,12 @@ impl CallCore {
         Some(view)
     }
 
-    /// Scan `view` for `what`: an agent turn or a caller turn into `self.matches`, the injected lines into
-    /// `self.aux` (every key: what they meet is looked up by matcher, whoever reads it).
-    fn scan_into(&mut self, view: &View, what: Scanned) -> PyResult<()> {
+    /// Scan `view` for the keys `keys` says (an agent turn's, or all) into `self.matches`, or `self.aux` (the
+    /// injected lines: every key, as what they meet is looked up by matcher, whoever reads it).
+    fn scan_into(&mut self, view: &View, keys: Keys, aux: bool) -> PyResult<()> {
         stage(Stage::Scan)?;
         // the fields borrowed apart: no clone of the shared engine (an atomic increment and decrement) per turn
-        let out = match what {
-            Scanned::Injected => &mut self.aux,
-            Scanned::AgentTurn | Scanned::CallerTurn => &mut self.matches,
-        };
-        let keys = if what == Scanned::AgentTurn {
-            Keys::Agent
-        } else {
-            Keys::All
-        };
+        let out = if aux { &mut self.aux } else { &mut self.matches };
         let tracer = self.tracer.as_mut();
         (self.sh.program.matchers).scan(keys, view, &self.vars, out, &mut self.scratch, tracer)
     }
@@ -814,7 +795,7 @@ impl CallCore {
         }
         let text = lines.join(" ");
         let view = self.normalize(&text)?;
-        self.scan_into(&view, Scanned::Injected)?;
+        self.scan_into(&view, Keys::All, true)?;
         let hits = Arc::new(InjectedHits {
             text,
             vars: self.vars.clone(),
@@ -946,7 +927,7 @@ impl CallCore {
             });
             stage(Stage::Normalize)?;
             crate::text::normalize_into(&s, &mut view.nt);
-            let scanned = self.scan_into(&view, Scanned::AgentTurn);
+            let scanned = self.scan_into(&view, Keys::Agent, false);
             self.turn_view = Some(view);
             scanned?;
         }
@@ -1061,7 +1042,7 @@ impl CallCore {
             let (s, _) = py_text(&orig)?;
             stage(Stage::Evaluate)?;
             let view = self.normalize(&s)?;
-            self.scan_into(&view, Scanned::AgentTurn)?;
+            self.scan_into(&view, Keys::Agent, false)?;
             let mut outcome = std::mem::take(&mut self.outcome);
             let matches = std::mem::take(&mut self.matches);
             view!(self, py).evaluate(&mut self.st, &matches, &s, late.t, true, &mut outcome, None);
@@ -1202,7 +1183,7 @@ impl CallCore {
         }
         let (s, lossy) = py_text(orig)?;
         let view = self.normalize(&s)?;
-        self.scan_into(&view, Scanned::CallerTurn)?;
+        self.scan_into(&view, Keys::All, false)?;
         let program = self.sh.program.clone();
         let matches = std::mem::take(&mut self.matches);
         let result = (|| -> PyResult<()> {
