@@ -1147,7 +1147,7 @@ impl Incremental {
             pre.rule_out_by_runs(&runs); // what `rule_out_short_runs` gives, every token looked at
         }
         if !pre.any_may() {
-            // what `detector_hits` would say of the view from the split on, without building it
+            // no detector hit in the view from the split on, known without building it
             self.work.detected_bytes += (nt.text.len() - base) as u64;
             if !self.det_all_frozen {
                 for (all, frozen) in self.det_all.iter_mut().zip(&self.det_frozen) {

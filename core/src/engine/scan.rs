@@ -1561,17 +1561,8 @@ impl Matchers {
             .map(|(i, d)| (d.kind, vars.exempt.get(i).map(Vec::as_slice).unwrap_or(&[])))
     }
 
-    /// The detector leaves' hits in `nt`, leaf by leaf; `None` when no detector could hit (most turns).
-    pub fn detector_hits(&self, nt: &crate::text::NormalizedText, vars: &ScanVars) -> PyResult<Option<Vec<Vec<Hit>>>> {
-        let mut pre = crate::text::detectors::Precheck::new(nt);
-        if !pre.any(nt) {
-            return Ok(None); // nothing to build
-        }
-        crate::engine::native::detect_many_checked(nt, &self.requests(vars), pre).map(Some)
-    }
-
-    /// [`Matchers::detector_hits`] with the preconditions already looked at (a stream's, see
-    /// [`crate::text::detectors::Precheck::of_text`]), each hit handed to `emit(leaf index, hit)` in that order:
+    /// The detector leaves' hits in `nt`, the preconditions already looked at (a stream's, see
+    /// [`crate::text::detectors::Precheck::of_text`]), each hit handed to `emit(leaf index, hit)`, leaf by leaf:
     /// nothing collected (a stream looks on most updates while a number is written).
     pub fn detector_each_checked(
         &self,
@@ -1585,7 +1576,7 @@ impl Matchers {
         }
     }
 
-    /// Adds the detector leaves' hits (leaf by leaf, as [`Matchers::detector_hits`] gives them) to `out`.
+    /// Adds the detector leaves' hits (leaf by leaf) to `out`.
     pub fn add_detector_hits(&self, hits: &[Vec<Hit>], out: &mut Matches) {
         for (d, found) in self.detectors.iter().zip(hits.iter()) {
             for &h in found {
