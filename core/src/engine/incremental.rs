@@ -59,7 +59,7 @@ use super::native::{pooled, recycle};
 use super::scan::{Keys, Matches, RegexCarry, Scratch, Settled};
 use super::textview::{Hit, View};
 use crate::text::detectors::{has_dot_token, Kind as DetKind, PlausibleScan, Precheck, Runs};
-use crate::text::words::is_number_pass_word;
+use crate::text::words::{is_number_pass_word, is_spoken_symbol, may_read_apart, AND};
 use crate::text::NormalizedText;
 
 /// Plain words ([`plain_class`]) from a detector split on: more than the 6 tokens the numeric detectors
@@ -436,11 +436,11 @@ impl WordFacts {
 
 /// [`WordFacts`] of `word`: its characters, then at least its first whitespace character (ASCII; Python's
 /// whitespace). A run of 2 to 16 ASCII letters, optionally followed by sentence punctuation (`.,!?;:`), most words,
-/// is lower-cased and looked up once for all of them (`sticky_word`: whether the hold-back's set holds a word of
-/// letters, given whether it is a number-pass word or an e-mail joiner; asked of bare letters only); any other word
+/// is looked up once for all of them (`sticky_word`: whether the hold-back's set holds a word of letters, any case,
+/// given whether it is a number-pass word or an e-mail joiner; asked of bare letters only); any other word
 /// is read by [`restarts_after`], [`plain_class`], [`no_joiner`] and [`lone_token`] themselves. Both ways give the
 /// same facts (`word_facts_equal_the_stages_own_tests`).
-pub fn word_facts(word: &[u8], sticky_word: impl Fn(&str, bool) -> bool) -> WordFacts {
+pub fn word_facts(word: &[u8], sticky_word: impl Fn(&[u8], bool) -> bool) -> WordFacts {
     let Some((letters, punct, space)) = letters_shape(word) else {
         return WordFacts {
             restarts: restarts_after(word),
@@ -450,27 +450,38 @@ pub fn word_facts(word: &[u8], sticky_word: impl Fn(&str, bool) -> bool) -> Word
             token: 0, // `lone_token` takes only the shape read above
         };
     };
+    let bare = punct == 0;
+    // `plain_class` and `no_joiner` end a word at ASCII whitespace or an information separator: not at a vertical
+    // tab, which Python's whitespace (the word's end here) has too
+    let ends = space != 0x0b;
+    if !may_read_apart(&word[..letters]) {
+        // most words: no number-pass word, expansion, `and` nor spoken symbol, so no table is read (what the lines
+        // below give for such a word)
+        return WordFacts {
+            restarts: bare,
+            plain: if ends { Plain::Strict } else { Plain::Not },
+            no_joiner: ends,
+            sticky: bare.then(|| sticky_word(&word[..letters], false)),
+            token: letters as u8,
+        };
+    }
     let mut lower = [0u8; 16];
     let w = letters_lower(&word[..letters], &mut lower);
     let number_pass = is_number_pass_word(w);
     let joiner = is_spoken_joiner(w);
-    let bare = punct == 0;
     // `restarts_after` wants whitespace right after the letters
-    let restarts = bare && w != "and" && !number_pass;
-    // `plain_class` and `no_joiner` end a word at ASCII whitespace or an information separator: not at a vertical
-    // tab, which Python's whitespace (the word's end here) has too
-    let ends = space != 0x0b;
+    let restarts = bare && w != AND && !number_pass;
     // a filler is a number-pass word: most words skip the filler table
     let filler = number_pass && crate::text::words::is_filler(w);
     WordFacts {
         restarts,
-        plain: if ends && w != "and" && !number_pass && !joiner {
+        plain: if ends && w != AND && !number_pass && !joiner {
             Plain::Strict
         } else {
             Plain::Not
         },
-        no_joiner: ends && !joiner && !filler && !matches!(w, "and" | "sign" | "symbol" | "rate"),
-        sticky: bare.then(|| sticky_word(w, number_pass || joiner)),
+        no_joiner: ends && !filler && w != AND && !is_spoken_symbol(w),
+        sticky: bare.then(|| sticky_word(w.as_bytes(), number_pass || joiner)),
         token: if reads_as_itself(w, number_pass) {
             letters as u8
         } else {
@@ -504,10 +515,7 @@ fn no_joiner(word: &[u8]) -> bool {
     }
     let mut lower = [0u8; 16];
     let w = ascii_lower(&core[lead..lead + body], &mut lower);
-    !matches!(
-        w,
-        "and" | "at" | "dot" | "dash" | "hyphen" | "underscore" | "sign" | "symbol" | "rate"
-    ) && !crate::text::words::is_filler(w)
+    w != AND && !is_spoken_symbol(w) && !crate::text::words::is_filler(w)
 }
 
 /// The letters of `word` (its characters, then at least its first whitespace character; ASCII) when the
@@ -1505,7 +1513,9 @@ mod tests {
             for sp in spaces {
                 let word = format!("{w}{sp}");
                 let b = word.as_bytes();
-                let got = word_facts(b, |lower, _| set.contains(&lower));
+                let got = word_facts(b, |letters, _| {
+                    set.contains(&String::from_utf8_lossy(letters).to_ascii_lowercase().as_str())
+                });
                 assert_eq!(got.restarts, restarts_after(b), "{word:?}");
                 assert_eq!(got.plain, plain_class(b), "{word:?}");
                 assert_eq!(got.no_joiner, no_joiner(b), "{word:?}");
@@ -1521,6 +1531,17 @@ mod tests {
             }
         }
         assert!(fast > 300, "most words of letters are read at once ({fast})");
+        // a hold-back set may hold an ordinary word (a pack's own sticky word): it is asked of the letters as
+        // written, whatever case, and answers for its lower case
+        let asked = |word: &str| {
+            word_facts(word.as_bytes(), |letters, special| {
+                !special && String::from_utf8_lossy(letters).to_ascii_lowercase() == "booking"
+            })
+            .sticky
+        };
+        assert_eq!(asked("BOOKING "), Some(true));
+        assert_eq!(asked("booking\t"), Some(true));
+        assert_eq!(asked("Bookings "), Some(false));
     }
 
     /// What [`lone_token`] claims, held to the normalizer: a text of words it accepts, in any order and with any

@@ -83,6 +83,18 @@ impl Sticky {
         }
         self.words.contains(folded)
     }
+
+    /// [`Sticky::contains_known`] of ASCII letters `letters` (any case, at most 16), lower-cased only when the set
+    /// is looked at.
+    #[inline]
+    fn contains_letters(&self, letters: &[u8], number_pass_or_joiner: bool) -> bool {
+        if self.number_pass_only && !number_pass_or_joiner {
+            return false;
+        }
+        let mut lower = [0u8; 16];
+        self.words
+            .contains(super::incremental::ascii_lower(letters, &mut lower))
+    }
 }
 
 /// FNV-1a: the sticky words are a few dozen short, fixed words looked up once per streamed word, where SipHash's
@@ -407,7 +419,7 @@ impl StreamCore {
             // characters are bytes before the turn's first non-ASCII byte
             let facts = if e <= self.ascii_bytes {
                 let sticky = &self.sticky;
-                word_facts(&b[s..e], |w, special| sticky.contains_known(w, special))
+                word_facts(&b[s..e], |letters, special| sticky.contains_letters(letters, special))
             } else {
                 WordFacts::NOT_ASCII
             };

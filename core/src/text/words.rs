@@ -36,8 +36,8 @@ macro_rules! word_set {
 /// the tables share their entries: a word's lookups load the same two cache lines. Words of `WIDTH` bytes or more
 /// always pass.
 pub struct WordMask {
-    pair: [u32; 1024],
-    last: [u32; 256],
+    pair: [u64; 1024],
+    last: [u64; 256],
 }
 
 /// The bits of one table in an entry: lengths `0..WIDTH`.
@@ -45,6 +45,7 @@ const WIDTH: usize = 16;
 /// The tables in [`MASKS`]: each its offset in an entry's bits.
 const NUMBER_PASS: usize = 0;
 const CONTRACTION: usize = WIDTH;
+const READ_APART: usize = 2 * WIDTH;
 
 impl WordMask {
     const fn empty() -> Self {
@@ -90,22 +91,38 @@ impl WordMask {
     /// `w`'s length shifted down to bit 0 of each table; bits between the tables' first bits mean nothing, since a
     /// table's lengths stay below `WIDTH`). All set for a word of `WIDTH` bytes or more, none for the empty word.
     #[inline(always)]
-    fn bits(&self, w: &str) -> u32 {
+    fn bits(&self, w: &str) -> u64 {
         let b = w.as_bytes();
         if b.is_empty() {
             return 0;
         }
         if b.len() >= WIDTH {
-            return u32::MAX;
+            return u64::MAX;
         }
         (self.pair[Self::slot(b)] & self.last[b[b.len() - 1] as usize]) >> b.len()
+    }
+
+    /// [`WordMask::bits`] of ASCII letters `letters` lower-cased, read without lower-casing the word (setting bit
+    /// 0x20 of a letter lower-cases it).
+    #[inline(always)]
+    fn bits_of_letters(&self, letters: &[u8]) -> u64 {
+        let n = letters.len();
+        if n == 0 {
+            return 0;
+        }
+        if n >= WIDTH {
+            return u64::MAX;
+        }
+        let (first, last) = (letters[0] | 0x20, letters[n - 1] | 0x20);
+        let second = if n > 1 { letters[1] | 0x20 } else { first };
+        (self.pair[Self::slot(&[first, second])] & self.last[last as usize]) >> n
     }
 }
 
 /// Both prefilters' verdicts on one word ([`is_number_pass_word`]'s and [`expansion`]'s), read with one pair of
 /// loads: the normalizer looks each plain word up in both tables.
 #[derive(Clone, Copy)]
-pub struct Prefiltered(u32);
+pub struct Prefiltered(u64);
 
 /// [`Prefiltered`] for `w`.
 #[inline(always)]
@@ -285,7 +302,28 @@ static MASKS: WordMask = WordMask::empty()
     .with_set(&keys!(REPEATERS), NUMBER_PASS)
     .with_set(ZERO_WORDS, NUMBER_PASS)
     .with_set(FILLERS, NUMBER_PASS)
-    .with_set(&keys!(CONTRACTIONS), CONTRACTION);
+    .with_set(&keys!(CONTRACTIONS), CONTRACTION)
+    .with_set(SPOKEN_SYMBOLS, READ_APART)
+    .with(AND, READ_APART);
+
+word_set! {
+    /// Words of letters that join the pieces of a spoken e-mail address (`at`, `dot`, `dash`, `hyphen`,
+    /// `underscore`) or say "@" after `at` (`sign`, `symbol`, `rate`): a streamed turn reads each word's part in
+    /// the detectors' runs from them (`engine::incremental`).
+    SPOKEN_SYMBOLS, is_spoken_symbol { "at", "dot", "dash", "hyphen", "underscore", "sign", "symbol", "rate" }
+}
+
+/// `and`: it joins numbers ("one hundred and five") and runs of spelled words.
+pub const AND: &str = "and";
+
+/// Whether ASCII letters `letters` (any case) lower-cased may be a word of the number pass, an expansion,
+/// `and` or a [`SPOKEN_SYMBOLS`] word: one prefilter lookup (most words are none, and a caller that knows so reads
+/// no table, nor lower-cases the word).
+#[inline(always)]
+pub fn may_read_apart(letters: &[u8]) -> bool {
+    let tables = 1 << NUMBER_PASS | 1 << CONTRACTION | 1 << READ_APART;
+    MASKS.bits_of_letters(letters) & tables != 0
+}
 
 /// Every word the number pass may rewrite or drop.
 #[inline(always)]
@@ -381,5 +419,38 @@ mod tests {
             assert_eq!(pre.is_number_pass_word(w), is_number_pass_word(w), "{w}");
             assert_eq!(pre.expansion(w), expansion(w), "{w}");
         }
+    }
+
+    /// `may_read_apart` passes every word it stands for, in any case, and rejects ordinary words: read as written,
+    /// it is the prefilter of the word lower-cased.
+    #[test]
+    fn may_read_apart_passes_every_word_read_apart_in_any_case() {
+        let apart = keys!(UNITS)
+            .iter()
+            .chain(keys!(TEENS).iter())
+            .chain(keys!(TENS).iter())
+            .chain(keys!(SCALES).iter())
+            .chain(keys!(REPEATERS).iter())
+            .chain(keys!(CONTRACTIONS).iter())
+            .chain(ZERO_WORDS.iter())
+            .chain(FILLERS.iter())
+            .chain(SPOKEN_SYMBOLS.iter())
+            .chain([HUNDRED, AND].iter());
+        for w in apart.filter(|w| w.bytes().all(|b| b.is_ascii_alphabetic())) {
+            for written in [w.to_string(), w.to_ascii_uppercase(), capitalized(w)] {
+                assert!(may_read_apart(written.as_bytes()), "{written}");
+            }
+        }
+        for w in ["the", "The", "booking", "x", "atlas", "Dots", "andes", "people"] {
+            assert!(!may_read_apart(w.as_bytes()), "{w}");
+        }
+        assert!(
+            may_read_apart(b"abcdefghijklmnop"),
+            "a word of 16 letters or more is looked up in full"
+        );
+    }
+
+    fn capitalized(w: &str) -> String {
+        w[..1].to_ascii_uppercase() + &w[1..]
     }
 }
