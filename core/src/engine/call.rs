@@ -976,14 +976,14 @@ impl CallCore {
         self.agent_turn_with(py, orig, t, None)
     }
 
-    /// [`CallCore::agent_turn_checked`]; with `prepared`, the matches of `orig` computed already (they are taken:
-    /// the call keeps them as its last turn's matches), so the turn is not normalized and scanned again.
+    /// [`CallCore::agent_turn_checked`]; with `prepared`, the matches and the view of `orig` computed already
+    /// (they are taken: the call keeps them as its last turn's), so the turn is not normalized and scanned again.
     pub fn agent_turn_with<'py>(
         &mut self,
         py: Python<'py>,
         orig: &Bound<'py, PyString>,
         t: Option<T>,
-        prepared: Option<&mut Matches>,
+        prepared: Option<(&mut Matches, &mut View)>,
     ) -> PyResult<Bound<'py, Decision>> {
         self.last_stored = None;
         if self.late.is_some() {
@@ -993,12 +993,26 @@ impl CallCore {
         let seq0 = self.st.seq;
         let mut decided = None;
         let reuse = prepared.is_some();
-        if let Some(m) = prepared {
+        let mut lent = None;
+        if let Some((m, view)) = prepared {
             std::mem::swap(&mut self.matches, m);
+            // the turn's view stands for the call's while the turn is checked, as a whole turn's would: a rewrite
+            // of the turn for storage is spliced from it (`respoken`) instead of normalized again. It goes back
+            // after (its buffers return to the pool with the stream's, sized for streams)
+            let own = self.turn_view.get_or_insert_with(|| {
+                Box::new(View {
+                    nt: super::native::pooled(),
+                })
+            });
+            std::mem::swap(&mut **own, view);
+            lent = Some(view);
         }
         let got = catch_unwind(AssertUnwindSafe(|| {
             self.agent_body(py, orig, t, started, &mut decided, reuse)
         }));
+        if let (Some(view), Some(own)) = (lent, self.turn_view.as_deref_mut()) {
+            std::mem::swap(own, view);
+        }
         match got {
             Ok(Ok(d)) => Ok(d),
             Ok(Err(Fail::Over(spans))) => {

@@ -690,15 +690,16 @@ impl Incremental {
         self.unchanged
     }
 
-    /// The matches of the whole turn, for the whole-turn check at close, when they are still those of `buf` for
-    /// the call as it is now (no variable changed since the last update). They are handed over, not copied.
-    pub fn take_matches(&mut self, call: &CallCore, buf: &str) -> Option<&mut Matches> {
+    /// The matches of the whole turn and its view (`normalize(buf)`), for the whole-turn check at close, when the
+    /// matches are still those of `buf` for the call as it is now (no variable changed since the last update).
+    /// They are handed over, not copied.
+    pub fn hand_over(&mut self, call: &CallCore, buf: &str) -> Option<(&mut Matches, &mut View)> {
         if self.fed == 0 || self.gen != call.vars_gen || self.view.nt.original != buf {
             return None;
         }
         self.fed = 0; // what stays here after the hand-over is not this turn's
         self.gathered_ok = false;
-        Some(&mut self.matches)
+        Some((&mut self.matches, &mut self.view))
     }
 
     /// Bring the view and the matches up to date with `buf` (the turn so far: what the last update saw plus new

@@ -349,8 +349,8 @@ impl StreamCore {
                 me.buf = buf;
                 return Ok(None);
             }
-            match me.inc.take_matches(&call, &buf) {
-                Some(m) => Some(call.agent_turn_with(py, text, tv, Some(m))?),
+            match me.inc.hand_over(&call, &buf) {
+                Some(carried) => Some(call.agent_turn_with(py, text, tv, Some(carried))?),
                 None => None,
             }
         };
