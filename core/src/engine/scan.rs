@@ -862,12 +862,34 @@ fn back(elems: &[Elem], toks: &View, end: usize, vars: &ScanVars) -> Option<usiz
     }
 }
 
+/// Where an atom hit stands among the tokens, looked up once for all the templates anchored on it (about 30 share
+/// the atom "dollars"): its first token, and the tokens where the literal before a gap may end ([`gap_literal_near`]).
+struct AtomSite<'v> {
+    tok: usize,
+    /// tokens `tok - 2`, `tok - 3`, ... down to the first (at most [`GAP_MAX_WORDS`] of them: `before[..n]`)
+    before: [&'v str; GAP_MAX_WORDS],
+    n: usize,
+}
+
+impl<'v> AtomSite<'v> {
+    /// The site of the atom hit at normalized byte `atom_start`; `None` for a view without tokens.
+    fn at(view: &'v View, atom_start: usize) -> Option<AtomSite<'v>> {
+        let tok = view.token_at(atom_start)?;
+        let n = GAP_MAX_WORDS.min(tok.saturating_sub(1));
+        let mut before = [""; GAP_MAX_WORDS];
+        for (j, b) in before.iter_mut().enumerate().take(n) {
+            *b = view.tok(tok - 2 - j);
+        }
+        Some(AtomSite { tok, before, n })
+    }
+}
+
 /// Whether a template of the common shape `word * atom…` ("only * dollars": a literal, then a gap, then its atom)
-/// has its literal one to [`GAP_MAX_WORDS`] tokens before the atom hit at normalized byte `atom_start`: exactly
-/// what [`back`] needs before it can succeed there (`true` for any other shape). About 30 such templates share
-/// the atom "dollars"; this test costs a few token compares, a verification a token search and recursion.
+/// has its literal one to [`GAP_MAX_WORDS`] tokens before the atom hit at `site`: exactly what [`back`] needs
+/// before it can succeed there (`true` for any other shape). This test costs a few token compares, a verification
+/// a token search and recursion.
 #[inline]
-fn gap_literal_near(t: &Template, view: &View, atom_start: usize) -> bool {
+fn gap_literal_near(t: &Template, site: &AtomSite<'_>) -> bool {
     let Some(anchor) = t.anchor else { return true };
     let (2.., Some(Elem::Gap), Some(Elem::Lit(l))) = (
         anchor,
@@ -876,17 +898,14 @@ fn gap_literal_near(t: &Template, view: &View, atom_start: usize) -> bool {
     ) else {
         return true;
     };
-    let Some(a) = view.token_at(atom_start) else {
-        return true;
-    };
-    // `back_gap` tries widths 1..=GAP_MAX_WORDS (at most `a`), and the literal must then end just before the gap
-    (1..=GAP_MAX_WORDS.min(a)).any(|width| a - width >= 1 && view.tok(a - width - 1) == l)
+    // `back_gap` tries widths 1..=GAP_MAX_WORDS (at most the atom's token index), and the literal must then end
+    // just before the gap: at token `tok - 1 - width`, one of `before`
+    site.before[..site.n].iter().any(|&b| b == l)
 }
 
-/// The template around an atom hit at normalized byte `atom_start`: its normalized byte span, or `None`.
-fn verify_template(t: &Template, view: &View, atom_start: usize, vars: &ScanVars) -> Option<(usize, usize)> {
+/// The template around an atom hit whose first token is `anchor_tok`: its normalized byte span, or `None`.
+fn verify_template(t: &Template, view: &View, anchor_tok: usize, vars: &ScanVars) -> Option<(usize, usize)> {
     let anchor = t.anchor?;
-    let anchor_tok = view.token_at(atom_start)?;
     let toks = view;
     let first = back(&t.elems[..anchor], toks, anchor_tok, vars)?;
     let after = fwd(&t.elems[anchor + t.anchor_len..], toks, anchor_tok + t.anchor_len, vars)?;
@@ -1280,6 +1299,8 @@ impl Matchers {
         let n = text.len();
         for &(stop, pattern) in hits {
             let ends_word = stop == n || text[stop] == b' ';
+            // the site of the hit's atom, once a template asks (its payloads are one key's: one start)
+            let mut site: Option<(usize, Option<AtomSite<'_>>)> = None;
             for p in &self.payloads[pattern as usize] {
                 if p.is_regex {
                     regex_due[p.leaf as usize] = true;
@@ -1292,8 +1313,15 @@ impl Matchers {
                 let leaf = &self.phrases[p.leaf as usize];
                 let found = match &leaf.template {
                     None => Some((start, stop)),
-                    Some(t) if !gap_literal_near(t, view, start) => None,
-                    Some(t) => verify_template(t, view, start, vars),
+                    Some(t) => {
+                        if site.as_ref().is_none_or(|(at, _)| *at != start) {
+                            site = Some((start, AtomSite::at(view, start)));
+                        }
+                        match site.as_ref().and_then(|(_, s)| s.as_ref()) {
+                            Some(s) if gap_literal_near(t, s) => verify_template(t, view, s.tok, vars),
+                            _ => None,
+                        }
+                    }
                 };
                 if let Some(tr) = tracer.as_deref_mut() {
                     tr.push(match found {
@@ -1356,6 +1384,8 @@ impl Matchers {
         last_tok: usize,
         fin: usize,
     ) -> bool {
+        // the atom's first token, once a template asks (the payloads are one key's: one start)
+        let mut atom_tok = None;
         last_tok < fin
             && self.payloads[pattern as usize].iter().all(|p| {
                 if p.is_regex {
@@ -1365,7 +1395,16 @@ impl Matchers {
                     return true; // a plain phrase: its own tokens
                 };
                 // where `verify_template` reads on from
-                let (Some(anchor), Some(anchor_tok)) = (t.anchor, view.token_at(stop - p.len as usize)) else {
+                let start = stop - p.len as usize;
+                let at = match atom_tok {
+                    Some((s, at)) if s == start => at,
+                    _ => {
+                        let at = view.token_at(start);
+                        atom_tok = Some((start, at));
+                        at
+                    }
+                };
+                let (Some(anchor), Some(anchor_tok)) = (t.anchor, at) else {
                     return false;
                 };
                 let after = anchor_tok + t.anchor_len;
