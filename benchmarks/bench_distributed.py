@@ -28,8 +28,10 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
+from trace_engine.shared_data import shared_corpus
+
 REPO = Path(__file__).resolve().parents[1]
-SGD = REPO.parent / "shared" / "corpora" / "sgd_calls.jsonl"
+SGD = shared_corpus("sgd_calls.jsonl")
 
 WRITER = r"""
 import sys, time

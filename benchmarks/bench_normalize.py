@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -36,10 +35,11 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import trace_engine.text as live  # noqa: E402
 from trace_engine.gate.scoring import percentile  # noqa: E402
+from trace_engine.shared_data import shared_dir  # noqa: E402
 
 ref = importlib.import_module("reference_gate.text")
 
-SHARED = Path(os.environ.get("TRACE_SHARED_DIR", ROOT.parent / "shared"))
+SHARED = shared_dir()
 SGD = SHARED / "corpora" / "sgd_calls.jsonl"
 
 SENTENCES = [

@@ -45,10 +45,11 @@ sys.path.insert(0, str(REPO))
 from trace_engine.bench import machine  # noqa: E402
 from trace_engine.gate.engine import Engine  # noqa: E402
 from trace_engine.rescore import BATCH, offline_config, rescore, score_transcript  # noqa: E402
+from trace_engine.shared_data import shared_corpus  # noqa: E402
 from trace_engine.store.log import EvidenceLog, ready_record  # noqa: E402
 from trace_engine.transcripts import Transcript, iter_records  # noqa: E402
 
-SGD = Path(os.environ.get("TRACE_SHARED_DIR") or REPO.parent / "shared") / "corpora" / "sgd_calls.jsonl"
+SGD = shared_corpus("sgd_calls.jsonl")
 
 
 def _fresh(path: Path) -> None:

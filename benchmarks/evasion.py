@@ -32,10 +32,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from trace_engine.gate import Engine  # noqa: E402
+from trace_engine.shared_data import shared_dir  # noqa: E402
 from trace_engine.text.fold import fold  # noqa: E402
 from trace_engine.transcripts import Transcript, iter_records  # noqa: E402
 
-SHARED = REPO.parent / "shared"
+SHARED = shared_dir()
 PACKS = ("tcpa", "hipaa", "pii", "brand_voice", "debt_collection")
 CONFIG = {
     "rule_packs": {p: {"enabled": True} for p in PACKS},

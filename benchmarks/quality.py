@@ -39,7 +39,6 @@ import argparse
 import collections
 import dataclasses
 import json
-import os
 import re
 import socket
 import sys
@@ -55,10 +54,11 @@ from trace_engine import ir  # noqa: E402
 from trace_engine.bench import build_presidio  # noqa: E402  (one offline Presidio set-up, shared with trace bench)
 from trace_engine.gate import Engine  # noqa: E402
 from trace_engine.rescore import score_transcript  # noqa: E402
+from trace_engine.shared_data import shared_dir  # noqa: E402
 from trace_engine.text import DETECTORS, TLDS, detect, luhn_ok, nanp_ok, normalize  # noqa: E402
 from trace_engine.transcripts import Transcript, iter_records  # noqa: E402
 
-SHARED = Path(os.environ.get("TRACE_SHARED_DIR", REPO.parent / "shared"))
+SHARED = shared_dir()
 VECTORS = SHARED / "conformance" / "presidio_vectors.jsonl"
 TASKMASTER = SHARED / "corpora" / "taskmaster_calls.jsonl"
 SGD = SHARED / "corpora" / "sgd_calls.jsonl"

@@ -42,8 +42,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+from trace_engine.shared_data import shared_corpus
+
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_CORPUS = REPO.parent / "shared" / "corpora" / "sgd_calls.jsonl"
+DEFAULT_CORPUS = shared_corpus("sgd_calls.jsonl")
 ENTRIES = {
     "whole": "_core::engine::call::CallCore::agent_turn",
     "feed": "_core::engine::stream::StreamCore::feed",

@@ -30,8 +30,10 @@ from typing import Any
 
 from turn_cache_sim import ENTRY, competitors  # the same entry and competitors (this folder is on sys.path)
 
+from trace_engine.shared_data import shared_corpus
+
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_CORPUS = REPO.parent / "shared" / "corpora" / "sgd_calls.jsonl"
+DEFAULT_CORPUS = shared_corpus("sgd_calls.jsonl")
 EVENTS = ("Ir", "I1mr", "D1mr", "D1mw", "ILmr", "DLmr", "DLmw")
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import os
 import sys
 import time
 from collections.abc import Iterator
@@ -34,12 +33,13 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
 import trace_engine.text as live  # noqa: E402
+from trace_engine.shared_data import shared_dir  # noqa: E402
 
 ref = importlib.import_module("reference_gate.text")
 ref_normalize = importlib.import_module("reference_gate.text.normalize")
 ref_fold = importlib.import_module("reference_gate.text.fold")
 
-SHARED = Path(os.environ.get("TRACE_SHARED_DIR", REPO.parent / "shared"))
+SHARED = shared_dir()
 CORPORA = ("sgd_calls.jsonl", "taskmaster_calls.jsonl", "mts_dialog_calls.jsonl")
 KINDS = tuple(ref.DETECTORS)
 

@@ -9,7 +9,7 @@ compare the instruction totals::
         /path/to/venv/bin/python /path/to/this/benchmarks/trace_off_cost.py --turns 2000
     callgrind_annotate /tmp/cg.out | grep 'PROGRAM TOTALS'
 
-The turns: the first ``--turns`` agent turns of the SGD corpus (``/work/shared/corpora``, else the repo's demo
+The turns: the first ``--turns`` agent turns of the SGD corpus (``../shared/corpora``, else the repo's demo
 corpus) and, every fifth turn, one rich in numbers (valid and invalid cards, SSNs, phones, routing numbers, spoken
 and written), so the detectors and their validators run on a good share of turns. ``--trace`` turns the tracer on
 (for the cost of tracing itself). Prints the turn count and a checksum of the decisions (the same on both cores).
@@ -23,8 +23,10 @@ import json
 import sys
 from pathlib import Path
 
+from trace_engine.shared_data import shared_corpus
+
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "corpora" / "sgd_calls.jsonl"
+SHARED = shared_corpus("sgd_calls.jsonl")
 NUMBERS = [
     "the card on file is 4111 1111 1111 1111, and the old one 4111 1111 1111 1112",
     "my ssn is 900-12-3456, no sorry, 123-45-6789",

@@ -31,8 +31,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from trace_engine.shared_data import shared_corpus
+
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_CORPUS = REPO.parent / "shared" / "corpora" / "sgd_calls.jsonl"
+DEFAULT_CORPUS = shared_corpus("sgd_calls.jsonl")
 #: the native entry point counted: its own symbol in every build (``#[inline(never)]``); no wildcards, for
 #: ``--dump-after``
 ENTRY = "_core::engine::call::CallCore::agent_turn"

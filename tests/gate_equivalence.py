@@ -7,13 +7,14 @@ corpora).
 
 from __future__ import annotations
 
-import os
 import random
 from pathlib import Path
 from typing import Any
 
+from trace_engine.shared_data import shared_dir
+
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("TRACE_SHARED_DIR", REPO.parent / "shared"))
+SHARED = shared_dir()
 
 MODES = ("warn", "modify", "block", "human_handoff")
 PACKS = ("tcpa", "hipaa", "pii", "brand_voice", "debt_collection")

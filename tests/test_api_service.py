@@ -18,9 +18,10 @@ from trace_engine.api.openapi import served_document, to_31
 from trace_engine.api.tables import open_db
 from trace_engine.api.testing import running_server
 from trace_engine.evidence.synthetic import synthetic_scorecard
+from trace_engine.shared_data import shared_dir
 from trace_engine.store.log import EvidenceLog
 
-SEED = Path("/work/shared/seeds/001_e3c989389c972ad5.txt")
+SEED = shared_dir() / "seeds" / "001_e3c989389c972ad5.txt"
 PACKAGED = Path(__file__).resolve().parents[1] / "trace_engine" / "api" / "openapi_trace.json"
 NOW = int(time.time() * 1000)
 BASE = NOW - 3 * 86_400_000  # inside the default 30-day exposure window

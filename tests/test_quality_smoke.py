@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from trace_engine.shared_data import shared_dir
+
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+SHARED = shared_dir()
 
 pytestmark = pytest.mark.skipif(
     not (SHARED / "conformance" / "presidio_vectors.jsonl").exists()

@@ -9,17 +9,14 @@ from trace_engine.evidence.metrics import derived_metrics
 from trace_engine.evidence.scorecard import Finding
 from trace_engine.evidence.signing import SigningKey
 from trace_engine.evidence.synthetic import synthetic_scorecard
+from trace_engine.shared_data import shared_dir
 from trace_engine.stats import percentile
 from trace_engine.store.cursor import CursorError
 from trace_engine.store.log import EvidenceLog
 from trace_engine.store.reads import exposure, interaction_detail, list_interactions, list_violations
 
 ROOT = Path(__file__).resolve().parents[1]
-_SEED_NAME = "seeds/001_e3c989389c972ad5.txt"
-SEED = next(
-    (p for p in (ROOT.parent / "shared" / _SEED_NAME, Path("/work/shared") / _SEED_NAME) if p.exists()),
-    ROOT.parent / "shared" / _SEED_NAME,
-)
+SEED = shared_dir() / "seeds" / "001_e3c989389c972ad5.txt"
 KEY = SigningKey.generate()
 NOW = 1_760_000_000_000 + 200 * 1000 + 1
 

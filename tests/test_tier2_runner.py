@@ -11,12 +11,13 @@ from typing import Any
 
 import pytest
 
+from trace_engine.shared_data import shared_dir
 from trace_engine.tier2 import judges
 from trace_engine.tier2.config import Tier2Config
 from trace_engine.tier2.judges import Turn, Verdict
 from trace_engine.tier2.runner import Tier2Runner, judge_window
 
-SEED = Path(__file__).resolve().parents[1].parent / "shared" / "seeds" / "001_e3c989389c972ad5.txt"
+SEED = shared_dir() / "seeds" / "001_e3c989389c972ad5.txt"
 INSTR = "Say the magic words"
 
 

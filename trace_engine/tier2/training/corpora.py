@@ -9,23 +9,18 @@ provenance exact. ``TRACE_SHARED_DIR`` overrides where ``shared/`` is.
 from __future__ import annotations
 
 import json
-import os
 from functools import cache
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[3]
+from trace_engine.shared_data import shared_corpus
+
 FILES = {"sgd": "sgd_calls.jsonl", "taskmaster": "taskmaster_calls.jsonl", "mts": "mts_dialog_calls.jsonl"}
 ROLES = {"assistant": "agent", "user": "caller"}
 Turns = list[tuple[str, str]]
 
 
-def shared_dir() -> Path:
-    env = os.environ.get("TRACE_SHARED_DIR")
-    return Path(env) if env else ROOT.parent / "shared"
-
-
 def corpus_path(source: str) -> Path:
-    return shared_dir() / "corpora" / FILES[source]
+    return shared_corpus(FILES[source])
 
 
 def available(source: str) -> bool:
