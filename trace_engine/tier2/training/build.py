@@ -28,13 +28,14 @@ import re
 from pathlib import Path
 from typing import Any
 
+from trace_engine.shared_data import REPO
 from trace_engine.tier2.context import split_ask_tell
 from trace_engine.tier2.training import corpora
 from trace_engine.tier2.training.kb_claims import KBS
 from trace_engine.tier2.training.kb_claims import examples as kb_examples
 from trace_engine.tier2.training.written import GENERATORS, PREFIX, ROUND2, ROUND3, ROUND5, SUFFIX, TRAIN_ONLY
 
-OUT = corpora.ROOT / "tests" / "data" / "tier2"
+OUT = REPO / "tests" / "data" / "tier2"
 WINDOW = 6
 CHECKS = ("ambiguous_optout", "brand_tone", "minimum_necessary", "hallucination")
 SPEAKER = {"ambiguous_optout": "caller", "brand_tone": "agent", "minimum_necessary": "agent", "hallucination": "agent"}
