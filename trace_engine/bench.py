@@ -58,12 +58,11 @@ from trace_engine.gate.engine import Engine
 from trace_engine.gate.guardrails import guardrails_pack
 from trace_engine.packs import resolve_pack
 from trace_engine.replay import word_chunks
-from trace_engine.shared_data import shared_corpus
+from trace_engine.shared_data import REPO, shared_corpus
 from trace_engine.stats import percentile
 from trace_engine.text import aba_ok, luhn_ok, mbi_ok, ssn_ok
 from trace_engine.transcripts import Transcript, iter_records
 
-REPO = Path(__file__).resolve().parents[1]
 SHARED_SGD = shared_corpus("sgd_calls.jsonl")
 REFERENCE_DIR = REPO / "tests"
 BUILTIN_PACKS = ("tcpa", "hipaa", "pii", "brand_voice")

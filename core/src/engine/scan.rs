@@ -1299,8 +1299,8 @@ impl Matchers {
         let n = text.len();
         for &(stop, pattern) in hits {
             let ends_word = stop == n || text[stop] == b' ';
-            // the site of the hit's atom, once a template asks (its payloads are one key's: one start)
-            let mut site: Option<(usize, Option<AtomSite<'_>>)> = None;
+            // the site of the hit's atom, once a template asks (its payloads are one key's: one length, one start)
+            let mut site: Option<Option<AtomSite<'_>>> = None;
             for p in &self.payloads[pattern as usize] {
                 if p.is_regex {
                     regex_due[p.leaf as usize] = true;
@@ -1313,15 +1313,10 @@ impl Matchers {
                 let leaf = &self.phrases[p.leaf as usize];
                 let found = match &leaf.template {
                     None => Some((start, stop)),
-                    Some(t) => {
-                        if site.as_ref().is_none_or(|(at, _)| *at != start) {
-                            site = Some((start, AtomSite::at(view, start)));
-                        }
-                        match site.as_ref().and_then(|(_, s)| s.as_ref()) {
-                            Some(s) if gap_literal_near(t, s) => verify_template(t, view, s.tok, vars),
-                            _ => None,
-                        }
-                    }
+                    Some(t) => match site.get_or_insert_with(|| AtomSite::at(view, start)) {
+                        Some(s) if gap_literal_near(t, s) => verify_template(t, view, s.tok, vars),
+                        _ => None,
+                    },
                 };
                 if let Some(tr) = tracer.as_deref_mut() {
                     tr.push(match found {
@@ -1384,7 +1379,7 @@ impl Matchers {
         last_tok: usize,
         fin: usize,
     ) -> bool {
-        // the atom's first token, once a template asks (the payloads are one key's: one start)
+        // the atom's first token, once a template asks (the payloads are one key's: one length, one start)
         let mut atom_tok = None;
         last_tok < fin
             && self.payloads[pattern as usize].iter().all(|p| {
@@ -1395,15 +1390,7 @@ impl Matchers {
                     return true; // a plain phrase: its own tokens
                 };
                 // where `verify_template` reads on from
-                let start = stop - p.len as usize;
-                let at = match atom_tok {
-                    Some((s, at)) if s == start => at,
-                    _ => {
-                        let at = view.token_at(start);
-                        atom_tok = Some((start, at));
-                        at
-                    }
-                };
+                let at = *atom_tok.get_or_insert_with(|| view.token_at(stop - p.len as usize));
                 let (Some(anchor), Some(anchor_tok)) = (t.anchor, at) else {
                     return false;
                 };

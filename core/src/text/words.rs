@@ -92,30 +92,29 @@ impl WordMask {
     /// table's lengths stay below `WIDTH`). All set for a word of `WIDTH` bytes or more, none for the empty word.
     #[inline(always)]
     fn bits(&self, w: &str) -> u64 {
-        let b = w.as_bytes();
-        if b.is_empty() {
-            return 0;
-        }
-        if b.len() >= WIDTH {
-            return u64::MAX;
-        }
-        (self.pair[Self::slot(b)] & self.last[b[b.len() - 1] as usize]) >> b.len()
+        self.bits_folded(w.as_bytes(), 0)
     }
 
     /// [`WordMask::bits`] of ASCII letters `letters` lower-cased, read without lower-casing the word (setting bit
     /// 0x20 of a letter lower-cases it).
     #[inline(always)]
     fn bits_of_letters(&self, letters: &[u8]) -> u64 {
-        let n = letters.len();
+        self.bits_folded(letters, 0x20)
+    }
+
+    /// [`WordMask::bits`] of `b` with `fold` set in each byte it reads (its first two and its last).
+    #[inline(always)]
+    fn bits_folded(&self, b: &[u8], fold: u8) -> u64 {
+        let n = b.len();
         if n == 0 {
             return 0;
         }
         if n >= WIDTH {
             return u64::MAX;
         }
-        let (first, last) = (letters[0] | 0x20, letters[n - 1] | 0x20);
-        let second = if n > 1 { letters[1] | 0x20 } else { first };
-        (self.pair[Self::slot(&[first, second])] & self.last[last as usize]) >> n
+        let first = b[0] | fold;
+        let second = if n > 1 { b[1] | fold } else { first };
+        (self.pair[Self::slot(&[first, second])] & self.last[(b[n - 1] | fold) as usize]) >> n
     }
 }
 
