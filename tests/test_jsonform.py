@@ -543,7 +543,7 @@ def _never_crashes(text: str) -> None:
     except TraceSyntaxError as e:
         assert e.diagnostics
         for d in e.diagnostics:
-            assert d.code in {"TJ001", "TJ002", "TJ003", "TJ004", "TJ005", "TJ006", "TJ007"}
+            assert d.code in {"TJ001", "TJ002", "TJ003", "TJ004", "TJ005", "TJ006", "TJ007", "TJ008"}  # every TJ code
             assert d.location.line >= 1 and d.location.col >= 1
         e.render()
     else:
