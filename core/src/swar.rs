@@ -37,6 +37,38 @@ pub fn bytes_between(x: u64, m: u8, n: u8) -> u64 {
     ((ONES * (127 + n as u64)).wrapping_sub(low7) & !x & low7.wrapping_add(ONES * (127 - m as u64))) & HIGH
 }
 
+/// The bytes of `bytes` (at most eight; more is a programming error), little-endian, zero past its end: a short tail read as one word (a zero byte
+/// is none of the bytes these tests look for, so its flags need no mask).
+#[inline(always)]
+pub fn load_tail(bytes: &[u8]) -> u64 {
+    // two overlapping loads of fixed size (a copy of variable length is a call to `memcpy`): the bytes both read
+    // are the same, so or-ing them is exact
+    let n = bytes.len();
+    let at = |k: usize| u64::from(bytes[k]);
+    if n >= 4 {
+        let four = |k: usize| u64::from(u32::from_le_bytes([bytes[k], bytes[k + 1], bytes[k + 2], bytes[k + 3]]));
+        four(0) | four(n - 4) << (8 * (n - 4))
+    } else if n > 0 {
+        at(0) | at(n / 2) << (8 * (n / 2)) | at(n - 1) << (8 * (n - 1))
+    } else {
+        0
+    }
+}
+
+/// How many bytes `flags` flags (exact for [`bytes_between`]'s flags): each flag moved to its byte's lowest bit and
+/// all eight summed into the top byte by one multiplication (no `popcnt` in the baseline x86-64 the wheels target).
+#[inline(always)]
+pub fn count_flags(flags: u64) -> usize {
+    ((flags >> 7).wrapping_mul(ONES) >> 56) as usize
+}
+
+/// A flag on each byte of `x` that Python's `str.isspace` holds for: `\t` to `\r`, `\x1c` to `\x1f` and the space
+/// (exact, as [`bytes_between`]: ASCII bytes only).
+#[inline(always)]
+pub fn py_space_bytes(x: u64) -> u64 {
+    bytes_between(x, b'\t' - 1, b'\r' + 1) | bytes_between(x, 0x1b, b' ' + 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -48,9 +80,10 @@ mod tests {
             seed ^= seed << 13;
             seed ^= seed >> 7;
             seed ^= seed << 17;
-            // bytes drawn from a small alphabet (zero, space, quote, digits, letters) so equal bytes are common
+            // bytes drawn from a small alphabet (zero, space, quote, digits, letters, the edges of the whitespace
+            // ranges) so equal bytes are common
             let bytes: Vec<u8> = (0..8)
-                .map(|k| b"\0 \"09az\x7f"[((seed >> (k * 8)) % 8) as usize])
+                .map(|k| b"\0 \"09az\x7f\t\r\x0b\x1c\x1f\x08\x0e\x1b!"[((seed >> (k * 8)) % 16) as usize])
                 .collect();
             let x = load(&bytes);
             let first = |flags: u64| (flags.trailing_zeros() / 8) as usize;
@@ -63,6 +96,17 @@ mod tests {
             assert_eq!(
                 digits.count_ones() as usize,
                 bytes.iter().filter(|c| c.is_ascii_digit()).count()
+            );
+            assert_eq!(count_flags(digits), digits.count_ones() as usize);
+            let spaces = py_space_bytes(x);
+            for (k, &c) in bytes.iter().enumerate() {
+                let want = matches!(c, b'\t'..=b'\r' | 0x1c..=0x1f | b' ');
+                assert_eq!(spaces >> (k * 8 + 7) & 1 == 1, want, "{c:#x}");
+            }
+            let n = (seed >> 60) as usize % 9;
+            assert_eq!(
+                load_tail(&bytes[..n]),
+                load(&bytes) & (u64::MAX.checked_shr(64 - 8 * n as u32).unwrap_or(0))
             );
         }
     }

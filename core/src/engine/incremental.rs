@@ -972,13 +972,19 @@ impl Incremental {
         let b = buf.as_bytes();
         for k in words..facts.len() {
             let s = starts[k];
-            let e = match quiet_token(b, starts, facts, k) {
-                0 => return false,
-                n => s + n,
+            // an alone token has 1 to 16 letters
+            let n = match quiet_token(b, starts, facts, k) {
+                n @ 1..=16 => n,
+                _ => return false,
             };
-            let space: &[u8] = if empty { b"" } else { b" " };
-            let token = b[s..e].iter().map(|&c| c | 0x20); // ASCII letters, lower-cased
-            match matchers.step_without_hits(state, space.iter().copied().chain(token)) {
+            let e = s + n;
+            // the space before the token (none first), then its letters lower-cased, in one slice: the automaton
+            // steps over it in a plain loop
+            let mut spaced = [b' '; 17];
+            for (out, &c) in spaced[1..].iter_mut().zip(&b[s..s + n]) {
+                *out = c | 0x20;
+            }
+            match matchers.step_without_hits(state, &spaced[usize::from(empty)..1 + n]) {
                 Some(next) => state = next,
                 None => return false,
             }

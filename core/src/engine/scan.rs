@@ -1140,9 +1140,9 @@ fn carry_on<A: Automaton>(
 /// The automaton's state after `bytes`, from `state`; `None` when a key an agent turn hears ends in them (`silent`:
 /// [`Matchers::agent_silent`]).
 #[inline]
-fn step_without_hits<A: Automaton>(a: &A, silent: &[bool], state: u32, bytes: impl Iterator<Item = u8>) -> Option<u32> {
+fn step_without_hits<A: Automaton>(a: &A, silent: &[bool], state: u32, bytes: &[u8]) -> Option<u32> {
     let mut sid = StateID::new(state as usize).ok()?;
-    for b in bytes {
+    for &b in bytes {
         sid = a.next_state(Anchored::No, sid, b);
         if a.is_match(sid) && (0..a.match_len(sid)).any(|k| !silent[a.match_pattern(sid, k).as_usize()]) {
             return None;
@@ -1257,7 +1257,8 @@ impl Matchers {
     /// The automaton's state after `bytes` of an agent turn, resuming from `state` (one [`Matchers::carry_hits`]
     /// returned); `None` when a key the turn hears ([`Matchers::agent_silent`]) ends in them (or there is no
     /// automaton).
-    pub fn step_without_hits(&self, state: u32, bytes: impl Iterator<Item = u8>) -> Option<u32> {
+    #[inline]
+    pub fn step_without_hits(&self, state: u32, bytes: &[u8]) -> Option<u32> {
         let silent = &self.agent_silent;
         match self.nfa()? {
             ByteAutomaton::Dfa(a) => step_without_hits(a, silent, state, bytes),

@@ -44,6 +44,7 @@ use super::incremental::{is_spoken_joiner, word_facts, Incremental, WordFacts};
 use super::scan::Matches;
 use super::state::T;
 use super::textview::py_text;
+use crate::swar;
 
 /// Words that can be part of a detector hit spanning several words (numbers, spelled symbols).
 pub struct Sticky {
@@ -374,15 +375,27 @@ impl StreamCore {
             };
         }
         if ascii {
-            // most chunks: bytes are characters (the last character's class kept in a local: `push` may not
-            // see it stored on every byte)
+            // most chunks: bytes are characters, read eight at a time (a word starts at a byte that is not
+            // whitespace after one that is)
+            let b = chunk.as_bytes();
             let mut prev_space = self.prev_space;
-            for (n, &b) in chunk.as_bytes().iter().enumerate() {
-                let space = py_isspace_ascii(b);
-                if prev_space && !space {
-                    self.word_starts.push(base + n);
+            for (k, piece) in b.chunks(8).enumerate() {
+                let x = if piece.len() == 8 {
+                    swar::load(piece)
+                } else {
+                    swar::load_tail(piece)
+                };
+                let space = swar::py_space_bytes(x);
+                let after_space = space << 8 | u64::from(prev_space) << 7;
+                // the zero bytes past a short piece's end are no whitespace: they would start words
+                let within = u64::MAX >> (64 - 8 * piece.len());
+                let mut starts = !space & after_space & swar::HIGH & within;
+                while starts != 0 {
+                    self.word_starts
+                        .push(base + 8 * k + (starts.trailing_zeros() / 8) as usize);
+                    starts &= starts - 1;
                 }
-                prev_space = space;
+                prev_space = space >> (8 * piece.len() - 1) & 1 == 1;
             }
             self.prev_space = prev_space;
             self.buf.push_str(chunk);

@@ -545,13 +545,10 @@ pub fn digit_count(nt: &NormalizedText) -> usize {
 #[inline]
 pub(crate) fn ascii_digits(b: &[u8]) -> usize {
     // every turn counts its digits: eight bytes at a time, one bit per digit byte (see [`swar::bytes_between`])
+    let digits = |x: u64| swar::count_flags(bytes_between(x, b'0' - 1, b'9' + 1));
     let mut chunks = b.chunks_exact(8);
-    let mut n = 0;
-    for eight in &mut chunks {
-        let x = swar::load(eight);
-        n += bytes_between(x, b'0' - 1, b'9' + 1).count_ones() as usize;
-    }
-    n + chunks.remainder().iter().filter(|c| c.is_ascii_digit()).count()
+    let n: usize = (&mut chunks).map(|eight| digits(swar::load(eight))).sum();
+    n + digits(swar::load_tail(chunks.remainder()))
 }
 
 /// Cheap precondition: `kind` can have a hit in `nt` (`digits`: [`digit_count`]).
