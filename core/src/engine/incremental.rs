@@ -745,12 +745,15 @@ impl Incremental {
             self.non_ascii = self.ascii_upto < buf.len();
         }
         let (viewed, stepped) = ahead.map_or((self.frozen_word, self.frozen_word), |a| (a.viewed, a.words));
-        debug_assert!(ahead.is_none() || self.view.nt.len() == self.frozen_toks + (viewed - self.frozen_word));
+        // the view's tokens of the words up to `viewed` (the last update's end; a word may have none or several)
+        let viewed_toks = self.view.nt.len();
+        debug_assert!(viewed_toks >= self.frozen_toks);
         // the automaton's hits in the text of the words it stepped over are the last update's (quiet: none after its
         // restart point; the quiet feeds stepped over their words without one): it resumes after them
         let kept = self.renormalize(buf, word_starts, facts, viewed, stepped);
         let resume = ahead.filter(|_| kept).map(|a| {
-            let toks = self.frozen_toks + (stepped - self.frozen_word);
+            // the quiet words after `viewed` have a token each
+            let toks = viewed_toks + (stepped - viewed);
             (if toks == 0 { 0 } else { self.view.nt.norm_ends[toks - 1] }, a.state)
         });
         fault(Stage::Scan)?;
@@ -886,7 +889,7 @@ impl Incremental {
         self.frozen_toks = toks;
         self.frozen_text = text_end;
         if let Some(state) = text_end_state {
-            self.ahead = self.quiet_after(matchers, buf, word_starts, facts).then_some(Ahead {
+            self.ahead = self.quiet_after(matchers, word_starts, facts).then_some(Ahead {
                 state,
                 words: facts.len(),
                 empty: self.view.nt.text.is_empty(),
@@ -898,17 +901,14 @@ impl Incremental {
 
     /// Whether the update just made leaves the turn quiet: words with a [`quiet_token`] may follow without one
     /// ([`Incremental::append_quiet`] says why each condition is there).
-    fn quiet_after(
-        &self,
-        matchers: &super::scan::Matchers,
-        buf: &str,
-        word_starts: &[usize],
-        facts: &[WordFacts],
-    ) -> bool {
+    fn quiet_after(&self, matchers: &super::scan::Matchers, word_starts: &[usize], facts: &[WordFacts]) -> bool {
         let text = &self.view.nt.text;
         // a word after a final `at` gives an e-mail its `at` token with a word after it: quiet only while the text
         // the detectors read lacks the other half, a `dot` token (which no quiet word is)
         let ends_at = text == "at" || text.ends_with(" at");
+        // the words since the restart point need not be alone tokens: the view holds their normalization, and words
+        // with a quiet token appended after whitespace leave it as it is and add their own tokens only, whatever it
+        // is (`quiet_words_after_any_text_add_only_their_tokens`)
         let detectors_quiet = matchers.detectors.is_empty()
             || (self.det_all_frozen && (!ends_at || !has_dot_token(&text[self.det_split().1..])));
         // a due regex (an atom of it hit) searches on every update: words after the text must not change its matches
@@ -916,12 +916,7 @@ impl Incremental {
             || (self.settled.regex_due.iter())
                 .zip(&matchers.regexes)
                 .all(|(&due, r)| !due || r.ends_off_words);
-        self.quiet
-            && regexes_quiet
-            && detectors_quiet
-            && !self.non_ascii
-            && facts.len() == word_starts.len()
-            && (self.frozen_word..facts.len()).all(|k| alone_token(buf.as_bytes(), word_starts, facts, k) > 0)
+        self.quiet && regexes_quiet && detectors_quiet && !self.non_ascii && facts.len() == word_starts.len()
     }
 
     /// Whether the words the turn gained since the last update leave its matches as they are, known without an
@@ -1363,8 +1358,14 @@ impl Incremental {
         let nt = &mut self.view.nt;
         nt.original.truncate(self.frozen_bytes);
         nt.original.push_str(&buf[self.frozen_bytes..]);
+        // the view keeps its tokens of the words before `viewed` (those of the last update's normalization: a word
+        // there may have none or several) and drops those after them; no restart point lies between `words.start`
+        // (the last one) and `viewed`, so `viewed` is never past the words appended
         let kept = viewed.clamp(words.start, words.end);
-        nt.truncate_tokens(self.frozen_toks + (kept - words.start));
+        debug_assert!(viewed <= words.end);
+        if kept == words.start {
+            nt.truncate_tokens(self.frozen_toks);
+        }
         nt.fold = None;
         nt.wide.clear();
         let b = buf.as_bytes();
@@ -1402,9 +1403,10 @@ pub(crate) const GATE_LIKE_STICKY: [&str; 9] = [
 
 #[cfg(test)]
 mod tests {
+    use super::super::edits::py_isspace_ascii;
     use super::{
-        alone_token, lone_token, no_joiner, plain_class, restarts_after, word_facts, StreamRoom, WordFacts,
-        GATE_LIKE_STICKY, ROOM_CHARS, ROOM_TOKENS, TURN_CHARS, TURN_TOKENS,
+        alone_token, lone_token, no_joiner, plain_class, quiet_token, restarts_after, word_facts, StreamRoom,
+        WordFacts, GATE_LIKE_STICKY, ROOM_CHARS, ROOM_TOKENS, TURN_CHARS, TURN_TOKENS,
     };
 
     /// A new stream's room: a typical turn's until a stream needed more, then the most any needed (never less
@@ -1612,6 +1614,139 @@ mod tests {
             }
             assert_normalizes_to(&buf, &want_text, &spans);
         }
+    }
+
+    /// What lets quiet feeds follow any ASCII text ([`super::Incremental::quiet_after`]): words the normalizer reads
+    /// as their own letters ([`quiet_token`]) appended after whitespace leave the normalization of the text before
+    /// them as it was, and add exactly their tokens, whatever that text is (digits, number words, symbols, spelled
+    /// letters, fillers, contractions, written e-mails...). Random texts of such words, then quiet words.
+    #[test]
+    fn quiet_words_after_any_text_add_only_their_tokens() {
+        let before: Vec<&str> = WORD_SHAPES
+            .iter()
+            .copied()
+            .chain([
+                "5",
+                "207",
+                "$207",
+                "$",
+                "%",
+                "5%",
+                "11:30",
+                "408-247-8880",
+                "(555)",
+                "+1",
+                "4111",
+                "1,000",
+                "12.99",
+                "1st",
+                "12th",
+                "#",
+                "#1000.",
+                "&",
+                "-",
+                ".",
+                ",",
+                "e.g.",
+                "U.S.A.",
+                "x-ray",
+                "o'clock",
+                "it's",
+                "gonna",
+                "jane.doe@example.com",
+                "s",
+                "k",
+                "b",
+                "five",
+                "oh",
+                "o",
+                "point",
+                "double",
+                "triple",
+                "niner",
+                "er",
+                "Mr.",
+                "p.m.",
+                "s-",
+                "a-",
+                "g",
+                "mail",
+                "at",
+                "dot",
+                "com",
+            ])
+            .collect();
+        let quiet: Vec<&str> = WORD_SHAPES
+            .iter()
+            .copied()
+            .chain([
+                "is", "people", "Per", "ticket.", "Hello,", "am", "pm", "th", "st", "nd", "mail", "com",
+            ])
+            .collect();
+        let spaces = [" ", "  ", "\t", "\n", " \r\n"];
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let mut checked = 0;
+        for _ in 0..80_000 {
+            let mut buf = String::new();
+            for _ in 0..next(7) {
+                buf.push_str(before[next(before.len())]);
+                buf.push_str(spaces[next(spaces.len())]);
+            }
+            let head = buf.len();
+            for _ in 0..1 + next(3) {
+                buf.push_str(quiet[next(quiet.len())]);
+                buf.push_str(spaces[next(spaces.len())]);
+            }
+            // the words and their facts, as a stream reads them; the quiet ones must each have a quiet token
+            let b = buf.as_bytes();
+            let starts: Vec<usize> = (0..b.len())
+                .filter(|&i| !py_isspace_ascii(b[i]) && (i == 0 || py_isspace_ascii(b[i - 1])))
+                .collect();
+            let facts: Vec<WordFacts> = (0..starts.len())
+                .map(|k| {
+                    word_facts(&b[starts[k]..starts.get(k + 1).copied().unwrap_or(b.len())], |_, _| {
+                        false
+                    })
+                })
+                .collect();
+            let first_quiet = starts.partition_point(|&s| s < head);
+            let tokens: Option<Vec<usize>> = (first_quiet..starts.len())
+                .map(|k| Some(quiet_token(b, &starts, &facts, k)).filter(|&n| (1..=16).contains(&n)))
+                .collect();
+            let Some(tokens) = tokens else { continue };
+            let mut want = crate::text::normalize(&buf[..head]);
+            for (k, n) in (first_quiet..starts.len()).zip(tokens) {
+                if !want.text.is_empty() {
+                    want.text.push(' ');
+                }
+                let at = want.text.len();
+                want.text.push_str(&buf[starts[k]..starts[k] + n].to_ascii_lowercase());
+                want.norm_starts.push(at);
+                want.norm_ends.push(want.text.len());
+                want.orig_starts.push(starts[k]);
+                want.orig_ends.push(starts[k] + n);
+                want.is_digits.push(false);
+            }
+            let got = crate::text::normalize(&buf);
+            assert_eq!(
+                (&got.text, &got.norm_starts, &got.norm_ends),
+                (&want.text, &want.norm_starts, &want.norm_ends),
+                "{buf:?}"
+            );
+            assert_eq!(
+                (&got.orig_starts, &got.orig_ends, &got.is_digits),
+                (&want.orig_starts, &want.orig_ends, &want.is_digits),
+                "{buf:?}"
+            );
+            checked += 1;
+        }
+        assert!(checked > 15_000, "only {checked} texts had quiet words");
     }
 
     /// `normalize(buf)` is the tokens `want`, lower-case letters spanning `spans` of `buf`: no digit, no fold.
