@@ -411,6 +411,31 @@ def test_words_after_a_final_at_are_quiet_while_no_dot_token_came():
     assert quiet_share(" ".join(["send it to sam dot lee at the office and at home today"] * 8)) < 0.1
 
 
+def test_an_at_is_quiet_while_no_dot_token_came_and_a_later_dot_finds_the_address():
+    """An "at" joins an e-mail address, but no address is without a "dot" token: while the text the detectors read
+    has none, a chunk with an "at" in it is quiet like plain words. The "dot" that comes later updates, and the
+    address it completes is found and masked as in the whole turn (the carried matches equal a fresh scan's after
+    every chunk)."""
+    pieces = ["we can meet ", "you at ", "the office ", "or write to ", "jane at ", "example dot ", "com today "]
+    call = engine("modify").start_call("s", metadata=META)
+    call.agent_turn(GREETING)
+    stream = call.agent_stream()
+    quiet = []
+    for piece in pieces:
+        stream.feed(piece)
+        quiet.append(stream._work()[5])
+        assert stream._check_carried() == "", piece
+    assert quiet[1] > quiet[0] and quiet[4] > quiet[3]  # both chunks with an "at" were quiet
+    assert quiet[5] == quiet[4]  # the "dot" updated
+    decision = stream.close()
+    whole_call = engine("modify").start_call("w", metadata=META)
+    whole_call.agent_turn(GREETING)
+    whole = whole_call.agent_turn("".join(pieces))
+    assert "jane" not in whole.text and "example" not in whole.text  # the address is masked
+    assert (decision.action, decision.text, decision.findings) == (whole.action, whole.text, whole.findings)
+    assert "".join([stream.emitted, stream.tail]) == whole.text
+
+
 def quiet_share(text):
     """``text`` streamed as :func:`second_turn_stream` does (checked after every chunk) and closed: the share of its
     feeds that were quiet. The Decision and its findings are the whole turn's."""

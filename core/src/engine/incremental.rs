@@ -397,6 +397,13 @@ fn quiet_token(buf: &[u8], starts: &[usize], facts: &[WordFacts], k: usize) -> u
     letters
 }
 
+/// Whether word `k` of `buf` is an `at` (any case) that the normalizer reads as its own letters ([`alone_token`]):
+/// the one e-mail joiner a quiet feed may take, while the detectors' text has no `dot` ([`Incremental::lacks_dot`]).
+fn alone_at(buf: &[u8], starts: &[usize], facts: &[WordFacts], k: usize) -> bool {
+    let s = starts[k];
+    alone_token(buf, starts, facts, k) == 2 && buf[s..s + 2].eq_ignore_ascii_case(b"at")
+}
+
 /// Sentence punctuation after a word's letters (`.,!?;:`): it joins nothing when whitespace follows.
 fn ends_sentence(b: &u8) -> bool {
     matches!(b, b'.' | b',' | b'!' | b'?' | b';' | b':')
@@ -943,7 +950,8 @@ impl Incremental {
     ///   e-mail needs an `at` token with a word after it and a `dot` token (`spoken_at`): the text lacked one of the
     ///   two, and the new words are no joiner, so it still lacks the `dot`, and the `at` with a word after it too
     ///   unless the text ended in `at` (then the text from the split on has no `dot` token:
-    ///   [`Incremental::quiet_after`]).
+    ///   [`Incremental::quiet_after`]), or unless a new word is an `at`, taken only while the text from the split on
+    ///   has no `dot` token ([`Incremental::lacks_dot`]): it still has none.
     pub fn append_quiet(
         &mut self,
         matchers: &super::scan::Matchers,
@@ -970,6 +978,7 @@ impl Incremental {
             // an alone token has 1 to 16 letters
             let n = match quiet_token(b, starts, facts, k) {
                 n @ 1..=16 => n,
+                0 if alone_at(b, starts, facts, k) && self.lacks_dot(matchers) => 2,
                 _ => return false,
             };
             let e = s + n;
@@ -995,6 +1004,12 @@ impl Incremental {
         self.behind = true;
         self.work.quiet_feeds += 1;
         true
+    }
+
+    /// Whether the text the detectors read from their split on (the view as the last update left it) has no `dot`
+    /// token, so that an `at` after it cannot give an e-mail (or there are no detectors).
+    fn lacks_dot(&self, matchers: &super::scan::Matchers) -> bool {
+        matchers.detectors.is_empty() || !has_dot_token(&self.view.nt.text[self.det_split().1..])
     }
 
     /// Whether a quiet feed appended words since the last update ([`Incremental::append_quiet`]).
@@ -1405,7 +1420,7 @@ pub(crate) const GATE_LIKE_STICKY: [&str; 9] = [
 mod tests {
     use super::super::edits::py_isspace_ascii;
     use super::{
-        alone_token, lone_token, no_joiner, plain_class, quiet_token, restarts_after, word_facts, StreamRoom,
+        alone_at, alone_token, lone_token, no_joiner, plain_class, quiet_token, restarts_after, word_facts, StreamRoom,
         WordFacts, GATE_LIKE_STICKY, ROOM_CHARS, ROOM_TOKENS, TURN_CHARS, TURN_TOKENS,
     };
 
@@ -1680,7 +1695,7 @@ mod tests {
             .iter()
             .copied()
             .chain([
-                "is", "people", "Per", "ticket.", "Hello,", "am", "pm", "th", "st", "nd", "mail", "com",
+                "is", "people", "Per", "ticket.", "Hello,", "am", "pm", "th", "st", "nd", "mail", "com", "at", "At",
             ])
             .collect();
         let spaces = [" ", "  ", "\t", "\n", " \r\n"];
@@ -1717,7 +1732,11 @@ mod tests {
                 .collect();
             let first_quiet = starts.partition_point(|&s| s < head);
             let tokens: Option<Vec<usize>> = (first_quiet..starts.len())
-                .map(|k| Some(quiet_token(b, &starts, &facts, k)).filter(|&n| (1..=16).contains(&n)))
+                .map(|k| {
+                    Some(quiet_token(b, &starts, &facts, k))
+                        .filter(|&n| (1..=16).contains(&n))
+                        .or_else(|| alone_at(b, &starts, &facts, k).then_some(2))
+                })
                 .collect();
             let Some(tokens) = tokens else { continue };
             let mut want = crate::text::normalize(&buf[..head]);
