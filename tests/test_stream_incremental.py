@@ -436,6 +436,29 @@ def test_an_at_is_quiet_while_no_dot_token_came_and_a_later_dot_finds_the_addres
     assert "".join([stream.emitted, stream.tail]) == whole.text
 
 
+@pytest.mark.parametrize(
+    "number",
+    ["408-555-0198", "(415) 555-0198", "123-45-6789", "4111 1111 1111 1111", "1EG4-TE5-MK73", "five five five"],
+)
+def test_plain_words_after_a_number_a_detector_found_are_quiet(number):
+    """A phone number, an SSN, a card or an MBI keeps the detectors' text from their split on until enough plain
+    words pass it, but words of letters after it cannot change what they found: a numeric hit is a window of a run
+    of digit tokens read with what is before it, an MBI ends in digits. So the plain chunks after it are quiet, the
+    carried matches equal a fresh scan's after every chunk, and the number is masked as in the whole turn."""
+    text = f"you can reach the office at {number} any time this week and they will gladly help you with it"
+    stream, _ = second_turn_stream(text, check=True)
+    chunks = word_chunks(text, 2)
+    after = len(word_chunks(text.split(number)[1], 2))
+    assert stream._work()[5] >= after - 3  # nearly every chunk after the number was quiet
+    decision = stream.close()
+    whole_call = engine("modify").start_call("w", metadata=META)
+    whole_call.agent_turn(GREETING)
+    whole = whole_call.agent_turn(text)
+    assert (decision.action, decision.text, decision.findings) == (whole.action, whole.text, whole.findings)
+    assert "".join([stream.emitted, stream.tail]) == whole.text
+    assert len(chunks) > after
+
+
 def quiet_share(text):
     """``text`` streamed as :func:`second_turn_stream` does (checked after every chunk) and closed: the share of its
     feeds that were quiet. The Decision and its findings are the whole turn's."""

@@ -186,6 +186,9 @@ pub struct Incremental {
     det_clean: usize,
     /// `det_all` is `det_frozen` as it is (the last look found nothing from the split on, and the split stayed)
     det_all_frozen: bool,
+    /// the last look ruled e-mail addresses out from the split on (the one kind whose hits words of letters after
+    /// the text may change: see [`Incremental::append_quiet`])
+    det_email_out: bool,
     /// `(start, end, digits)`: the digits in `view.nt.text[start..end]`, final text from the split on
     det_digits: (usize, usize, usize),
     /// the detectors' `plausible` preconditions of the view from the split on, its final text scanned once
@@ -666,6 +669,7 @@ impl Incremental {
             det_pending: false,
             det_clean: 0,
             det_all_frozen: false,
+            det_email_out: false,
             det_digits: (0, 0, 0),
             det_scans: PlausibleScan::default(),
             det_runs: (usize::MAX, 0, Runs::default(), false),
@@ -735,6 +739,7 @@ impl Incremental {
             self.det_pending = false;
             self.det_clean = 0;
             self.det_all_frozen = false;
+            self.det_email_out = false;
             self.settled = Settled::default(); // templates read the variables
             self.settled_hits = 0;
             self.longest_value = None;
@@ -917,7 +922,7 @@ impl Incremental {
         // with a quiet token appended after whitespace leave it as it is and add their own tokens only, whatever it
         // is (`quiet_words_after_any_text_add_only_their_tokens`)
         let detectors_quiet = matchers.detectors.is_empty()
-            || (self.det_all_frozen && (!ends_at || !has_dot_token(&text[self.det_split().1..])));
+            || (self.det_email_out && (!ends_at || !has_dot_token(&text[self.det_split().1..])));
         // a due regex (an atom of it hit) searches on every update: words after the text must not change its matches
         let regexes_quiet = !self.settled_regex
             || (self.settled.regex_due.iter())
@@ -942,16 +947,18 @@ impl Incremental {
     ///   it gives reads no token after the final ones, and whatever follows them does not change it.
     /// - **The regexes**: one runs only where one of its atoms hits (no new hit), and no match of one that is due
     ///   (an atom of it hit before) ends in the new words or reads them ([`super::scan::RegexLeaf::ends_off_words`]).
-    /// - **The detectors**: their hits before the split are final; from it on the preconditions ruled every kind
-    ///   out (`det_all_frozen`), and the new tokens keep every kind out. They are letters and no number word: no
-    ///   digit. A kind that reads digit runs was out for too few digits or too short a run of digit tokens, and the
-    ///   new tokens add no digit and end the last run. An MBI ends in two digits (`mbi_shape`), so none ends in the
-    ///   new tokens, and every one before them reads the characters and token boundaries it read before: none. An
-    ///   e-mail needs an `at` token with a word after it and a `dot` token (`spoken_at`): the text lacked one of the
-    ///   two, and the new words are no joiner, so it still lacks the `dot`, and the `at` with a word after it too
-    ///   unless the text ended in `at` (then the text from the split on has no `dot` token:
-    ///   [`Incremental::quiet_after`]), or unless a new word is an `at`, taken only while the text from the split on
-    ///   has no `dot` token ([`Incremental::lacks_dot`]): it still has none.
+    /// - **The detectors** find what they found: the new tokens are letters, no digit and no number word. A
+    ///   numeric kind's hit is a window of a run of digit tokens (dates and times told by digit tokens and the
+    ///   characters between them alone), read with the tokens and characters before it: the new tokens end the last
+    ///   run, and no window or what it reads changes. An MBI's hit is 11 characters of a run of candidate tokens
+    ///   ending in two digits (`mbi_shape`): a new token is no candidate, or a lone letter after a longer word (a
+    ///   run of one), so no hit ends in them, and every one before them reads the characters and token boundaries it
+    ///   read before. An e-mail's may change (a new word may be its top-level domain), so the last look must have
+    ///   ruled e-mail out (`det_email_out`): an address needs an `at` token with a word after it and a `dot` token
+    ///   (`spoken_at`); the text lacked one of the two, and the new words are no joiner, so it still lacks the
+    ///   `dot`, and the `at` with a word after it too unless the text ended in `at` (then the text from the split
+    ///   on has no `dot` token: [`Incremental::quiet_after`]), or unless a new word is an `at`, taken only while the
+    ///   text from the split on has no `dot` token ([`Incremental::lacks_dot`]): it still has none.
     pub fn append_quiet(
         &mut self,
         matchers: &super::scan::Matchers,
@@ -1171,6 +1178,7 @@ impl Incremental {
             }
             pre.rule_out_by_runs(&runs); // what `rule_out_short_runs` gives, every token looked at
         }
+        self.det_email_out = !pre.may(DetKind::Email);
         if !pre.any_may() {
             // no detector hit in the view from the split on, known without building it
             self.work.detected_bytes += (nt.text.len() - base) as u64;
