@@ -39,10 +39,11 @@
 //! last gathering read (a template's atom waiting for the words after it gives nothing, again) keeps the matches.
 //!
 //! **Quiet feeds skip the update.** After an update that left nothing pending (every hit settled, no regex due that
-//! plain words could change, no detector that may hit from the split on), a feed whose words are all plain (read
-//! as their own letters, a lone `a` or `I` among them, no e-mail joiner) and in which no automaton key ends cannot
-//! change the matches; its words are taken as they are, and the next update catches up
-//! ([`Incremental::append_quiet`] says why).
+//! plain words could change, e-mail ruled out from the split on), a feed whose words are all plain (read as their own
+//! letters, a lone `a` or `I` among them, no e-mail joiner but an `at` while no `dot` came) and in which no
+//! automaton key ends cannot change the matches, whatever came before them (digits, symbols, a number a detector
+//! found): its words are taken as they are, and the next update catches up ([`Incremental::append_quiet`] says
+//! why).
 //!
 //! What is *not* carried: an unbounded regex reruns over the whole normalized text, the pending hits are processed
 //! again on every feed until they settle, the matches are gathered whole when they change, and text without restart
