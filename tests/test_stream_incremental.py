@@ -420,11 +420,7 @@ def test_an_at_is_quiet_while_no_dot_token_came_and_a_later_dot_finds_the_addres
     call = engine("modify").start_call("s", metadata=META)
     call.agent_turn(GREETING)
     stream = call.agent_stream()
-    quiet = []
-    for piece in pieces:
-        stream.feed(piece)
-        quiet.append(stream._work()[5])
-        assert stream._check_carried() == "", piece
+    quiet = quiet_feeds_so_far(stream, pieces)
     assert quiet[1] > quiet[0] and quiet[4] > quiet[3]  # both chunks with an "at" were quiet
     assert quiet[5] == quiet[4]  # the "dot" updated
     decision = stream.close()
@@ -459,6 +455,17 @@ def test_plain_words_after_a_number_a_detector_found_are_quiet(number):
     assert len(chunks) > after
 
 
+def quiet_feeds_so_far(stream, pieces):
+    """Feed ``pieces`` to ``stream``, comparing the carried view and matches with a fresh scan after each: how many
+    feeds were quiet after each piece."""
+    quiet = []
+    for piece in pieces:
+        stream.feed(piece)
+        quiet.append(stream._work()[5])
+        assert stream._check_carried() == "", piece
+    return quiet
+
+
 def quiet_share(text):
     """``text`` streamed as :func:`second_turn_stream` does (checked after every chunk) and closed: the share of its
     feeds that were quiet. The Decision and its findings are the whole turn's."""
@@ -484,11 +491,7 @@ def test_a_quiet_lone_letter_spelled_into_a_word_by_the_next_chunk(letter):
     call = gate.start_call("s", metadata=META)
     call.agent_turn(GREETING)
     stream = call.agent_stream()
-    quiet = []
-    for piece in pieces:
-        stream.feed(piece)
-        quiet.append(stream._work()[5])
-        assert stream._check_carried() == "", piece
+    quiet = quiet_feeds_so_far(stream, pieces)
     assert quiet[3] > quiet[2]  # the lone letter came in a quiet feed
     decision = stream.close()
     whole_call = gate.start_call("w", metadata=META)

@@ -11,6 +11,18 @@ pub mod engine;
 pub mod swar;
 pub mod text;
 
+/// For tests: a xorshift generator from `seed`, as a function of `n` that draws below `n` (deterministic texts and
+/// keys for the randomized tests, no dependency).
+#[cfg(test)]
+pub(crate) fn draws(mut seed: u64) -> impl FnMut(usize) -> usize {
+    move |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    }
+}
+
 /// The engine version (also the package version: maturin reads it from Cargo.toml).
 pub const ENGINE_VERSION: &str = env!("CARGO_PKG_VERSION");
 

@@ -1708,13 +1708,7 @@ mod tests {
             ])
             .collect();
         let spaces = [" ", "  ", "\t", "\n", " \r\n"];
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut next = crate::draws(0x9e37_79b9_7f4a_7c15u64);
         let mut checked = 0;
         for _ in 0..80_000 {
             let mut buf = String::new();

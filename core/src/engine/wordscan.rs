@@ -532,13 +532,7 @@ mod tests {
             "abcdefghik",
             "x",
         ];
-        let mut seed = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut next = crate::draws(0x2545_F491_4F6C_DD1Du64);
         for _ in 0..300 {
             let mut keys: Vec<String> = Vec::new();
             for _ in 0..1 + next(12) {
