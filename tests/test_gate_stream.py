@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import functools
+import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from trace_engine import Engine
+from trace_engine.replay import word_chunks
 
 PACKS = ["tcpa", "hipaa", "pii", "brand_voice", "debt_collection"]
 ALL_PII = ["ssn", "credit_card", "email", "us_phone"]
@@ -181,3 +183,26 @@ def test_stream_counts_as_one_agent_turn():
     assert call.agent_turns == before + 1
     card = call.end()
     assert [e.text for e in card.timeline if e.role == "agent"][-1] == "Thanks for your time."
+
+
+def test_chunk_latencies_are_each_feeds_own_time():
+    """``chunk_latencies_ns`` has one figure per chunk, within the time the caller measured around that feed (the core
+    reads a cheaper counter than the caller's clock and converts it by the rate it measured), and a "slow" fault at
+    the stream's release counts in it as the gate's other latencies count it."""
+    from faults import fault
+
+    call = engine("modify").start_call("lat", metadata=META)
+    call.agent_turn("Hi, this is Sam calling from Acme Solar. This call is recorded.")
+    stream = call.agent_stream()
+    around = []
+    for chunk in word_chunks("thanks for your time today, we can call you back at 415 555 0198 tomorrow", 2):
+        started = time.perf_counter_ns()
+        stream.feed(chunk)
+        around.append(time.perf_counter_ns() - started)
+    with fault(("stream release", 5_000_000)):
+        stream.feed("and then ")
+    stream.close()
+    latencies = stream.chunk_latencies_ns
+    assert len(latencies) == len(around) + 1
+    assert all(0 <= got <= outside + 2_000 for got, outside in zip(latencies[:-1], around, strict=True)), (latencies, around)
+    assert 5_000_000 <= latencies[-1] < 5_000_000 + 10_000_000
