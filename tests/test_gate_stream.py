@@ -204,5 +204,6 @@ def test_chunk_latencies_are_each_feeds_own_time():
     stream.close()
     latencies = stream.chunk_latencies_ns
     assert len(latencies) == len(around) + 1
-    assert all(0 <= got <= outside + 2_000 for got, outside in zip(latencies[:-1], around, strict=True)), (latencies, around)
+    pairs = list(zip(latencies[:-1], around, strict=True))
+    assert all(0 <= got <= outside + 2_000 for got, outside in pairs), pairs
     assert 5_000_000 <= latencies[-1] < 5_000_000 + 10_000_000

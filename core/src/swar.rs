@@ -37,8 +37,8 @@ pub fn bytes_between(x: u64, m: u8, n: u8) -> u64 {
     ((ONES * (127 + n as u64)).wrapping_sub(low7) & !x & low7.wrapping_add(ONES * (127 - m as u64))) & HIGH
 }
 
-/// The bytes of `bytes` (at most eight; more is a programming error), little-endian, zero past its end: a short tail read as one word (a zero byte
-/// is none of the bytes these tests look for, so its flags need no mask).
+/// The bytes of `bytes` (at most eight; more is a programming error), little-endian, zero past its end: a short tail
+/// read as one word (a zero byte is none of the bytes these tests look for, so its flags need no mask).
 #[inline(always)]
 pub fn load_tail(bytes: &[u8]) -> u64 {
     // two overlapping loads of fixed size (a copy of variable length is a call to `memcpy`): the bytes both read
