@@ -919,16 +919,16 @@ impl Incremental {
         // a word after a final `at` gives an e-mail its `at` token with a word after it: quiet only while the text
         // the detectors read lacks the other half, a `dot` token (which no quiet word is)
         let ends_at = text == "at" || text.ends_with(" at");
-        // the words since the restart point need not be alone tokens: the view holds their normalization, and words
-        // with a quiet token appended after whitespace leave it as it is and add their own tokens only, whatever it
-        // is (`quiet_words_after_any_text_add_only_their_tokens`)
-        let detectors_quiet = matchers.detectors.is_empty()
-            || (self.det_email_out && (!ends_at || !has_dot_token(&text[self.det_split().1..])));
+        let detectors_quiet =
+            matchers.detectors.is_empty() || (self.det_email_out && (!ends_at || self.lacks_dot(matchers)));
         // a due regex (an atom of it hit) searches on every update: words after the text must not change its matches
         let regexes_quiet = !self.settled_regex
             || (self.settled.regex_due.iter())
                 .zip(&matchers.regexes)
                 .all(|(&due, r)| !due || r.ends_off_words);
+        // the words since the restart point need not be alone tokens: the view holds their normalization, and words
+        // with a quiet token appended after whitespace leave it as it is and add their own tokens only, whatever it
+        // is (`quiet_words_after_any_text_add_only_their_tokens`)
         self.quiet && regexes_quiet && detectors_quiet && !self.non_ascii && facts.len() == word_starts.len()
     }
 
