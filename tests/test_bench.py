@@ -147,3 +147,22 @@ def test_phrases_beyond_one_packs_limit_go_to_generated_packs(tmp_path, monkeypa
         assert any(f.rule_id in ("guardrails-blocked-phrases", "bench-blocked-1", "bench-blocked-2")
                    for f in decision.findings), phrase
         assert single.check(f"well {phrase} indeed") >= 1
+
+
+def test_first_sight_times_each_sampled_turn_once_per_repeat():
+    """``benchmarks/first_sight.py`` on the bundled outbound corpus: every 3rd agent turn, each timed ``--repeats``
+    times, and the per-repeat figures it reports are over exactly those turns."""
+    calls = bench.corpus_calls([OUTBOUND], 20_000)
+    agent = sum(1 for c in calls for role, _, _ in c.turns if role == "agent")
+    out = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "first_sight.py"), "--corpus", OUTBOUND, "--every", "3",
+         "--repeats", "3", "--long", "2", "--json"],
+        capture_output=True, text=True, check=True, timeout=300,
+    )  # fmt: skip
+    result = json.loads(out.stdout)
+    assert result["sampled"]["turns"] == len(range(0, agent, 3))
+    assert result["whole_1000"]["turns"] == 2
+    for name in ("sampled", "whole_1000"):
+        rows = result[name]["repeats"]
+        assert [r["repeat"] for r in rows] == [1, 2, 3]
+        assert all(0 < r["p50_us"] <= r["p99_us"] for r in rows)
