@@ -161,8 +161,8 @@ def test_first_sight_times_each_sampled_turn_once_per_repeat():
     )  # fmt: skip
     result = json.loads(out.stdout)
     assert result["sampled"]["turns"] == len(range(0, agent, 3))
-    assert result["whole_1000"]["turns"] == 2
-    for name in ("sampled", "whole_1000"):
+    assert result["whole_1000"]["turns"] == result["streamed_1000"]["turns"] == 2
+    for name in ("sampled", "whole_1000", "streamed_1000"):
         rows = result[name]["repeats"]
         assert [r["repeat"] for r in rows] == [1, 2, 3]
         assert all(0 < r["p50_us"] <= r["p99_us"] for r in rows)
