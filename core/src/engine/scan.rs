@@ -127,9 +127,12 @@ pub struct Matchers {
     /// the regex atoms alone, over bytes (atoms need not be word-aligned): their hits' patterns are
     /// `keys.len() + atom index`, whose payloads are the atom's regex payloads
     atoms: Option<AtomAutomaton>,
-    /// the same keys as a byte automaton whose state a streamed turn carries from chunk to chunk: built by the first
-    /// stream (`None` when there are no keys or it could not be built: streams then scan their whole turn)
-    nfa: std::sync::OnceLock<Option<ByteAutomaton>>,
+    /// the same keys as a byte automaton whose state a streamed turn carries from chunk to chunk (`None` when there
+    /// are no keys or it could not be built: streams then scan their whole turn). Built with the program, not by the
+    /// first stream: that stream's first feed waited for it, about 7 ms for the built-in packs (more with many
+    /// blocked phrases), a stall in a live call's first streamed turn; a program that never streams pays that
+    /// once, where it loads
+    nfa: Option<ByteAutomaton>,
     keys: Vec<String>,
     /// per automaton pattern: what it stands for (phrase leaves first, then regex atoms); after the keys', one per
     /// atom of the `atoms` automaton, its regex payloads alone
@@ -525,7 +528,7 @@ impl Matchers {
             detectors,
             words,
             atoms,
-            nfa: std::sync::OnceLock::new(),
+            nfa: (!keys.is_empty()).then(|| ByteAutomaton::build(&keys)).flatten(),
             keys,
             agent_silent: vec![false; payloads.len()],
             payloads,
@@ -1224,13 +1227,7 @@ impl Matchers {
 
     /// The automaton a stream carries (see `nfa`).
     pub fn nfa(&self) -> Option<&ByteAutomaton> {
-        self.nfa
-            .get_or_init(|| {
-                (!self.keys.is_empty())
-                    .then(|| ByteAutomaton::build(&self.keys))
-                    .flatten()
-            })
-            .as_ref()
+        self.nfa.as_ref()
     }
 
     /// The automaton's hits in `text[from..]` (ends are offsets in `text`), resuming from `state` (the state after
