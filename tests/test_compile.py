@@ -44,6 +44,18 @@ def test_the_program_is_plain_data(builtin_packs: list[ir.Pack]) -> None:
     assert _core.Program(text.encode()).matcher_count == program.data["matchers"]["count"]
 
 
+def test_a_program_holds_the_automaton_streams_carry_as_it_loads(builtin_packs: list[ir.Pack]) -> None:
+    """The byte automaton a stream carries from chunk to chunk is built as the program loads, not by the first stream:
+    that stream's first feed waited for it (about 7 ms for the built-in packs, 400 ms with 100,000 blocked phrases),
+    in the middle of a live call."""
+    import json
+
+    from trace_engine import _core
+
+    program = compile_packs(builtin_packs)
+    assert _core.Program(json.dumps(program.data).encode()).stream_automaton_bytes > 0
+
+
 @pytest.mark.parametrize(
     ("edit", "message"),
     [

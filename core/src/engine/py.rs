@@ -53,6 +53,12 @@ impl ProgramPy {
         self.program.matchers.automaton_bytes()
     }
 
+    /// Heap bytes of the automaton streams carry from chunk to chunk (0: no keys), built as the program loads.
+    #[getter]
+    fn stream_automaton_bytes(&self) -> usize {
+        self.program.matchers.stream_automaton_bytes()
+    }
+
     /// Variables the matchers read (template variables and detector exemptions).
     #[getter]
     fn variables(&self) -> Vec<String> {

@@ -1225,6 +1225,15 @@ impl Matchers {
             + self.atoms.as_ref().map_or(0, AtomAutomaton::memory_usage)
     }
 
+    /// Heap bytes of the automaton a stream carries (0: none).
+    pub fn stream_automaton_bytes(&self) -> usize {
+        match &self.nfa {
+            Some(ByteAutomaton::Dfa(a)) => a.memory_usage(),
+            Some(ByteAutomaton::Nfa(a)) => a.memory_usage(),
+            None => 0,
+        }
+    }
+
     /// The automaton a stream carries (see `nfa`).
     pub fn nfa(&self) -> Option<&ByteAutomaton> {
         self.nfa.as_ref()
