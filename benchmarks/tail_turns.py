@@ -11,7 +11,9 @@ it opens the call, its length, whether it holds a digit. Wall clock, so the pick
 --cache-sim=yes`` with a dump after every gate turn (collection only inside ``agent_turn``, as
 ``turn_cache_sim.py``), and prints per label and for all tail turns the mean instructions and L1i / L1d / last-level
 misses per turn, and the functions that cost the tail turns most (self instructions summed over their dumps).
-These counts repeat exactly under any load.
+These counts repeat exactly under any load. ``--branches`` adds callgrind's branch simulation: conditional branches
+and their mispredictions per turn, and the functions that mispredict most. Its predictor keeps no history, so the
+counts say where a text's branches go each way, not what a real processor mispredicts (see ``first_sight.py``).
 """
 
 from __future__ import annotations
@@ -190,10 +192,12 @@ def cost(args: argparse.Namespace) -> None:
     wanted = sorted({t["call"] for t in picked["tail"]})
     order = [i for i, (c, _, _) in enumerate(turns) if c in set(wanted)]
     tail_ids = {t["turn"]: t for t in picked["tail"]}
+    events = EVENTS + (("Bc", "Bcm") if args.branches else ())
     with tempfile.TemporaryDirectory() as tmp:
         out = str(Path(args.keep or tmp) / "cg.out")
         cmd = [
             "valgrind", "--tool=callgrind", "--cache-sim=yes", f"--LL={args.ll}", "--collect-atstart=no",
+            *(["--branch-sim=yes"] if args.branches else []),
             f"--toggle-collect={ENTRY}", f"--dump-after={ENTRY}", f"--callgrind-out-file={out}",
             sys.executable, __file__, "--drive", "--cost", args.cost, "--corpus", args.corpus, "--turns", str(args.turns),
         ] + (["--alone"] if args.alone else [])  # fmt: skip
@@ -226,27 +230,31 @@ def cost(args: argparse.Namespace) -> None:
             totals, own = parse_dump(path, names, i in tail_ids)
             if i not in tail_ids:
                 continue
-            per_turn.append({**tail_ids[i], **{e: totals.get(e, 0) for e in EVENTS}})
+            per_turn.append({**tail_ids[i], **{e: totals.get(e, 0) for e in events}})
             for f, ev in own.items():
                 for e, v in ev.items():
                     functions[f][e] += v
     n = len(per_turn)
     print(f"{n} tail turns ({'alone' if args.alone else 'interleaved'}), per turn:")
-    mean = {e: sum(t[e] for t in per_turn) / n for e in EVENTS}
-    print("  all: " + "  ".join(f"{e} {mean[e]:,.0f}" if e == "Ir" else f"{e} {mean[e]:.1f}" for e in EVENTS))
+    mean = {e: sum(t[e] for t in per_turn) / n for e in events}
+    print(
+        "  all: "
+        + "  ".join(f"{e} {mean[e]:,.0f}" if e in ("Ir", "Bc") else f"{e} {mean[e]:.1f}" for e in events)
+    )
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for t in per_turn:
         groups[kind(t)].append(t)
     for k, ts in sorted(groups.items(), key=lambda kv: -len(kv[1])):
-        m = {e: sum(t[e] for t in ts) / len(ts) for e in EVENTS}
+        m = {e: sum(t[e] for t in ts) / len(ts) for e in events}
+        mispredicted = f"  Bcm {m['Bcm']:6.1f}" if args.branches else ""
         print(
-            f"  {k:<32} {len(ts):>4}: Ir {m['Ir']:>8,.0f}  I1 {m['I1mr']:6.1f}  D1 {m['D1mr'] + m['D1mw']:6.1f}  LL {m['ILmr'] + m['DLmr'] + m['DLmw']:6.1f}"
+            f"  {k:<32} {len(ts):>4}: Ir {m['Ir']:>8,.0f}  I1 {m['I1mr']:6.1f}  D1 {m['D1mr'] + m['D1mw']:6.1f}  LL {m['ILmr'] + m['DLmr'] + m['DLmw']:6.1f}{mispredicted}"
         )
     if args.functions:
         print(
             f"functions, self events per tail turn (top {args.functions} by instructions, then by L1i + LL misses):"
         )
-        print(f"  {'Ir':>8} {'I1':>6} {'D1':>6} {'LL':>6}  function")
+        print(f"  {'Ir':>8} {'I1':>6} {'D1':>6} {'LL':>6} {'Bcm':>6}  function")
         ll = lambda ev: ev.get("ILmr", 0) + ev.get("DLmr", 0) + ev.get("DLmw", 0)  # noqa: E731
         own = {f: ev for f, ev in functions.items() if not f.startswith("incl ")}
         incl = {f: ev for f, ev in functions.items() if f.startswith("incl _core::")}
@@ -254,11 +262,13 @@ def cost(args: argparse.Namespace) -> None:
             (own, lambda kv: -kv[1].get("Ir", 0)),
             (own, lambda kv: -(kv[1].get("I1mr", 0) + ll(kv[1]))),
             (incl, lambda kv: -kv[1].get("Ir", 0)),
+            *([(own, lambda kv: -kv[1].get("Bcm", 0))] if args.branches else []),
         ):
             for f, ev in sorted(group.items(), key=key)[: args.functions]:
                 d1 = ev.get("D1mr", 0) + ev.get("D1mw", 0)
                 print(
-                    f"  {ev.get('Ir', 0) / n:8,.0f} {ev.get('I1mr', 0) / n:6.1f} {d1 / n:6.1f} {ll(ev) / n:6.1f}  {f[:120]}"
+                    f"  {ev.get('Ir', 0) / n:8,.0f} {ev.get('I1mr', 0) / n:6.1f} {d1 / n:6.1f} {ll(ev) / n:6.1f}"
+                    f" {ev.get('Bcm', 0) / n:6.1f}  {f[:120]}"
                 )
             print()
     if args.json:
@@ -273,6 +283,9 @@ def main() -> None:
     ap.add_argument("--pick", help="time the turns and write the tail here")
     ap.add_argument("--cost", help="the tail written by --pick: replay it under callgrind")
     ap.add_argument("--alone", action="store_true", help="with --cost: the gate alone, no competitors")
+    ap.add_argument(
+        "--branches", action="store_true", help="with --cost: count branches and mispredictions too (slower)"
+    )
     ap.add_argument(
         "--functions", type=int, default=0, help="with --cost: list this many costliest functions"
     )
