@@ -187,8 +187,8 @@ def test_stream_counts_as_one_agent_turn():
 
 def test_chunk_latencies_are_each_feeds_own_time():
     """``chunk_latencies_ns`` has one figure per chunk, within the time the caller measured around that feed (the core
-    reads a cheaper counter than the caller's clock and converts it by the rate it measured), and a "slow" fault at
-    the stream's release counts in it as the gate's other latencies count it."""
+    reads the same monotonic clock inside the call), and a "slow" fault at the stream's release counts in it as the
+    gate's other latencies count it."""
     from faults import fault
 
     call = engine("modify").start_call("lat", metadata=META)
