@@ -55,6 +55,15 @@ pub fn load_tail(bytes: &[u8]) -> u64 {
     }
 }
 
+/// The first eight bytes of `bytes`, little-endian; fewer when it is shorter, zero past its end ([`load_tail`]).
+#[inline(always)]
+pub fn load_first(bytes: &[u8]) -> u64 {
+    match bytes.get(..8) {
+        Some(eight) => load(eight),
+        None => load_tail(bytes),
+    }
+}
+
 /// How many bytes `flags` flags (exact for [`bytes_between`]'s flags): each flag moved to its byte's lowest bit and
 /// all eight summed into the top byte by one multiplication (no `popcnt` in the baseline x86-64 the wheels target).
 #[inline(always)]
@@ -108,6 +117,8 @@ mod tests {
                 load_tail(&bytes[..n]),
                 load(&bytes) & (u64::MAX.checked_shr(64 - 8 * n as u32).unwrap_or(0))
             );
+            assert_eq!(load_first(&bytes[..n]), load_tail(&bytes[..n]));
+            assert_eq!(load_first(&[&bytes[..], b"xyz"].concat()), load(&bytes));
         }
     }
 }

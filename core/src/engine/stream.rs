@@ -380,11 +380,7 @@ impl StreamCore {
             let b = chunk.as_bytes();
             let mut prev_space = self.prev_space;
             for (k, piece) in b.chunks(8).enumerate() {
-                let x = if piece.len() == 8 {
-                    swar::load(piece)
-                } else {
-                    swar::load_tail(piece)
-                };
+                let x = swar::load_first(piece);
                 let space = swar::py_space_bytes(x);
                 let after_space = space << 8 | u64::from(prev_space) << 7;
                 // the zero bytes past a short piece's end are no whitespace: they would start words

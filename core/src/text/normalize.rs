@@ -391,11 +391,7 @@ fn alphanumeric_run(b: &[u8], mut q: usize) -> (usize, bool) {
     loop {
         let rest = &b[q..];
         // past the end: zero bytes, which end the run
-        let x = if rest.len() >= 8 {
-            swar::load(&rest[..8])
-        } else {
-            swar::load_tail(rest)
-        };
+        let x = swar::load_first(rest);
         let digits = swar::bytes_between(x, b'0' - 1, b'9' + 1);
         // ASCII letters in either case (0x20 folds "A".."Z" onto "a".."z" and no other byte into them)
         let alpha = swar::bytes_between(x | (swar::ONES * 0x20), b'a' - 1, b'z' + 1);
