@@ -3,10 +3,11 @@
     .venv/bin/python benchmarks/stream_non_ascii.py                 # 20 texts each of 250, 1,000 and 4,000 chars
     options: --corpus FILE  --texts N  --runs N  --lengths 250,1000  --json
 
-Why: a stream's feeds normalize only the words since the last restart point (``core/src/engine/incremental.rs``),
-and restart points stop at the turn's first non-ASCII character. Language models write such characters all the time
-(``’`` for an apostrophe, ``—``, ``“ ”``, names with accents), and from the first one on every feed normalizes,
-scans and runs the detectors over the rest of the turn again: the turn costs O(n^2) instead of O(n).
+Why: a stream's feeds normalize only the words since the last restart point (``core/src/engine/incremental.rs``).
+Restart points used to stop at the turn's first non-ASCII character, and language models write such characters all
+the time (``’`` for an apostrophe, ``—``, ``“ ”``, names with accents): from the first one on every feed normalized,
+scanned and ran the detectors over the rest of the turn again, O(n^2) instead of O(n). The non-ASCII rows show what
+such text costs now: its feeds are never quiet (each one updates), and the whole-turn check folds it.
 
 How: ``trace bench``'s texts of each length (consecutive SGD agent turns), as they are and with one kind of
 non-ASCII character put in: apostrophes made curly, ", " made " — ", or "Café " before the text. Each text is said

@@ -10,8 +10,10 @@ use pyo3::types::PyString;
 /// A turn's text with character indexing.
 pub struct Text<'a> {
     pub s: &'a str,
-    /// byte offset of each character, plus the end; empty when the text is ASCII (character = byte)
-    offsets: Vec<usize>,
+    /// the text is ASCII (character = byte), else the byte offset of each character, plus the end (a flag of its
+    /// own: the ASCII test, on every character looked up, does not go through the `Cow`)
+    ascii: bool,
+    offsets: std::borrow::Cow<'a, [usize]>,
     /// the Python string it came from, when Rust could not hold it exactly (lone surrogates)
     pub py: Option<Bound<'a, PyString>>,
 }
@@ -43,8 +45,14 @@ impl<'a> Text<'a> {
     #[inline]
     pub fn new(s: &'a str, py: Option<Bound<'a, PyString>>) -> Text<'a> {
         // most turns are ASCII: the test is inlined, the offsets are built out of line
-        let offsets = if s.is_ascii() { Vec::new() } else { char_offsets(s) };
-        Text { s, offsets, py }
+        let ascii = s.is_ascii();
+        let offsets = if ascii { Vec::new() } else { char_offsets(s) };
+        Text {
+            s,
+            ascii,
+            offsets: offsets.into(),
+            py,
+        }
     }
 
     /// [`Text::new`] for a text the caller knows is ASCII (a streamed turn tracks it as it grows).
@@ -52,14 +60,27 @@ impl<'a> Text<'a> {
         debug_assert!(s.is_ascii());
         Text {
             s,
-            offsets: Vec::new(),
+            ascii: true,
+            offsets: std::borrow::Cow::Borrowed(&[]),
+            py: None,
+        }
+    }
+
+    /// [`Text::new`] for a text whose character offsets the caller keeps (`offsets`: the byte offset of each
+    /// character, plus the end; a streamed turn extends them as it grows instead of finding them on every feed).
+    pub fn with_offsets(s: &'a str, offsets: &'a [usize]) -> Text<'a> {
+        debug_assert_eq!(offsets.last(), Some(&s.len()));
+        Text {
+            s,
+            ascii: false,
+            offsets: std::borrow::Cow::Borrowed(offsets),
             py: None,
         }
     }
 
     #[inline]
     pub fn len(&self) -> usize {
-        if self.offsets.is_empty() {
+        if self.ascii {
             self.s.len()
         } else {
             self.offsets.len() - 1
@@ -73,7 +94,7 @@ impl<'a> Text<'a> {
 
     #[inline]
     pub fn byte(&self, ci: usize) -> usize {
-        if self.offsets.is_empty() {
+        if self.ascii {
             ci.min(self.s.len())
         } else {
             self.offsets[ci.min(self.offsets.len() - 1)]
@@ -82,7 +103,7 @@ impl<'a> Text<'a> {
 
     #[inline]
     pub fn char_at(&self, ci: usize) -> char {
-        if self.offsets.is_empty() {
+        if self.ascii {
             self.s.as_bytes()[ci] as char
         } else {
             self.s[self.offsets[ci]..].chars().next().unwrap_or('\0')

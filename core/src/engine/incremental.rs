@@ -3,18 +3,21 @@
 //!
 //! **Normalization restarts at a frozen point.** The normalizer has no context across a *restart point*: the start
 //! of a word whose previous word is two or more ASCII letters (not a number word, filler or `and`) followed by ASCII
-//! whitespace, with only ASCII text before it. There, every stage is local: folding does nothing to the ASCII
-//! prefix and works per character or per letter run after it; a token never spans whitespace; the gap before the
-//! next token is read from whitespace alone; a spelled word (single letters) cannot run through a two-letter word;
-//! the number pass never joins a plain word to a digit run or a compound, and no filler carries its gap over it. So
-//! `normalize(buf) == normalize(buf[..F]) ++ shift(normalize(buf[F..]))` for a restart point `F`, and the tokens
-//! before `F` never change again: each feed normalizes only `buf[F..]` (the words since the last restart point plus
-//! the chunk) and appends its tokens, offsets shifted, to the frozen ones. The end of a turn that ends in whitespace
-//! after such a word is a restart point too, so a chunk of whole words is normalized once. A turn with non-ASCII
-//! text restarts only before its first non-ASCII character (the fold's character map is then rebuilt per feed;
-//! exact, not linear). Most feeds do not call the normalizer at all: when every word since the restart point is one
-//! it reads as its own letters ([`lone_token`]: letters, maybe sentence punctuation, no number word or expansion),
-//! their tokens are appended as they are.
+//! whitespace, whatever text comes before that word. There, every stage is local: folding works per character and
+//! per word; a token never spans whitespace; the gap before the next token is read from whitespace alone; a spelled
+//! word (single letters) cannot run through a two-letter word; the number pass never joins a plain word to a digit
+//! run or a compound, and no filler carries its gap over it. So `normalize(buf) == normalize(buf[..F]) ++
+//! shift(normalize(buf[F..]))` for a restart point `F`, and the tokens before `F` never change again: each feed
+//! normalizes only `buf[F..]` (the words since the last restart point plus the chunk) and appends its tokens, offsets
+//! shifted, to the frozen ones. The end of a turn that ends in whitespace after such a word is a restart point too,
+//! so a chunk of whole words is normalized once. Text that is not ASCII before `F` changes only how the two views
+//! are joined: a point is kept in characters and bytes of the original and of the folded text ([`Point`]), the
+//! folded text and the characters the tokens were read from are the prefix's followed by the tail's
+//! ([`Incremental::append_tail`]), and what the frozen prefix holds (whether folding changed it, whether it reads
+//! characters that are not ASCII) is looked at once, as the frozen point passes it. Most feeds do not call the
+//! normalizer at all: when every word since the restart point is one it reads as its own letters ([`lone_token`]:
+//! letters, maybe sentence punctuation, no number word or expansion) and the turn is ASCII, their tokens are appended
+//! as they are.
 //!
 //! **The automaton carries its state.** Aho-Corasick hits ending at or before a point depend only on the text
 //! before it, so the hits in the frozen tokens' normalized text are kept, the automaton's state after them is kept,
@@ -47,7 +50,8 @@
 //!
 //! What is *not* carried: an unbounded regex reruns over the whole normalized text, the pending hits are processed
 //! again on every feed until they settle, the matches are gathered whole when they change, and text without restart
-//! points or splits (digit runs, e-mail words, non-ASCII text) is looked at again from the last one on every feed.
+//! points or splits (digit runs, e-mail words, words that are not ASCII and fold to no plain word) is looked at again
+//! from the last one on every feed. Feeds of a turn that is not all ASCII are never quiet: each one updates.
 //! The counters ([`Work`]) make the linear part testable.
 
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
@@ -139,8 +143,12 @@ pub struct Incremental {
     tail: NormalizedText,
     matches: Matches,
     scratch: Scratch,
-    /// the frozen prefix `buf[..frozen_bytes]` (ASCII: bytes are characters), its tokens and their normalized text
-    frozen_bytes: usize,
+    /// the frozen prefix: `buf` up to this point, its tokens and their normalized text
+    frozen: Point,
+    /// folding changed the frozen prefix (its folded text is not the original), and the characters its tokens were
+    /// read from are not all ASCII
+    frozen_folded: bool,
+    frozen_wide: bool,
     frozen_word: usize,
     frozen_toks: usize,
     frozen_text: usize,
@@ -176,7 +184,7 @@ pub struct Incremental {
     /// detectors: the split (word, character) before which their hits are final, those hits per detector leaf,
     /// the view from the split on, and the plain words counted so far
     det_word: usize,
-    det_at: usize,
+    det_at: Point,
     det_frozen: Vec<Vec<Hit>>,
     det_all: Vec<Vec<Hit>>,
     det_nt: NormalizedText,
@@ -408,6 +416,13 @@ fn alone_at(buf: &[u8], starts: &[usize], facts: &[WordFacts], k: usize) -> bool
     alone_token(buf, starts, facts, k) == 2 && buf[s..s + 2].eq_ignore_ascii_case(b"at")
 }
 
+/// Whether word `k` (`k >= 1`, the word before it complete) starts at a restart point: its previous word lets the
+/// normalizer restart after it (an ASCII word: [`WordFacts`]). Whatever came before that word, folding and every
+/// later stage are local to it, and [`Incremental::renormalize`] joins the views of the text before and after.
+fn restarts_at(k: usize, facts: &[WordFacts]) -> bool {
+    facts[k - 1].restarts
+}
+
 /// Sentence punctuation after a word's letters (`.,!?;:`): it joins nothing when whitespace follows.
 fn ends_sentence(b: &u8) -> bool {
     matches!(b, b'.' | b',' | b'!' | b'?' | b';' | b':')
@@ -443,6 +458,56 @@ impl WordFacts {
         sticky: None,
         token: 0,
     };
+}
+
+/// A streamed turn's words as [`Incremental`] reads them: where each starts, in characters (`starts`) and in bytes
+/// of the turn's UTF-8 (`bytes`), and what each one followed by whitespace is (`facts`, one per word in order: every
+/// word but the last, and the last when whitespace follows it); `chars`: the turn's length in characters.
+#[derive(Debug, Clone, Copy)]
+pub struct Words<'a> {
+    pub starts: &'a [usize],
+    pub bytes: &'a [usize],
+    pub facts: &'a [WordFacts],
+    pub chars: usize,
+}
+
+/// A point of the turn between two words: its offset in the original text (characters and bytes) and in the text
+/// the view's tokens were read from, the folded text (characters and bytes: the original's where folding changed
+/// nothing before it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Point {
+    chars: usize,
+    bytes: usize,
+    folded_chars: usize,
+    folded_bytes: usize,
+}
+
+impl Point {
+    /// The point at original offset `chars` (`bytes` in bytes) of the view `nt`, which holds the text up to it;
+    /// `from` is an earlier point of the same text (the folded text is walked from it, not from the start).
+    fn at(nt: &NormalizedText, chars: usize, bytes: usize, from: Point) -> Point {
+        let Some(f) = &nt.fold else {
+            return Point {
+                chars,
+                bytes,
+                folded_chars: chars,
+                folded_bytes: bytes,
+            };
+        };
+        // the folded characters that come from the original ones before the point
+        let folded_chars = f.source.as_ref().map_or(chars, |m| m.partition_point(|&s| s < chars));
+        let rest = &f.text[from.folded_bytes..];
+        let walked = rest
+            .char_indices()
+            .nth(folded_chars - from.folded_chars)
+            .map_or(rest.len(), |(i, _)| i);
+        Point {
+            chars,
+            bytes,
+            folded_chars,
+            folded_bytes: from.folded_bytes + walked,
+        }
+    }
 }
 
 /// [`WordFacts`] of `word`: its characters, then at least its first whitespace character (ASCII; Python's
@@ -527,6 +592,23 @@ fn no_joiner(word: &[u8]) -> bool {
     let mut lower = [0u8; 16];
     let w = ascii_lower(&core[lead..lead + body], &mut lower);
     w != AND && !is_spoken_symbol(w) && !crate::text::words::is_filler(w)
+}
+
+/// [`WordFacts`] of a word that is not ASCII (`word`: its characters, then its whitespace): [`WordFacts::NOT_ASCII`],
+/// except that its part in a detector split ([`plain_class`], [`no_joiner`]) is that of the ASCII word it folds to,
+/// if it folds to one: the detectors read the folded tokens, and folding works per character and per word, so a
+/// "café" among plain words does not stop a split. (No restart after it, no token of its own letters: those read
+/// the original text.)
+pub fn non_ascii_word_facts(word: &str) -> WordFacts {
+    let folded: Option<String> = crate::text::fold::fold(word).map(|f| f.chars.into_iter().collect());
+    match folded {
+        Some(f) if f.is_ascii() => WordFacts {
+            plain: plain_class(f.as_bytes()),
+            no_joiner: no_joiner(f.as_bytes()),
+            ..WordFacts::NOT_ASCII
+        },
+        _ => WordFacts::NOT_ASCII,
+    }
 }
 
 /// The letters of `word` (its characters, then at least its first whitespace character; ASCII) when the
@@ -640,7 +722,9 @@ impl Incremental {
             tail: pooled().cleared_with_room(FEED_CHARS, FEED_CHARS / 4),
             matches: Matches::reused(call.sh.program.matchers.count as usize),
             scratch: Scratch::default(),
-            frozen_bytes: 0,
+            frozen: Point::default(),
+            frozen_folded: false,
+            frozen_wide: false,
             frozen_word: 0,
             frozen_toks: 0,
             frozen_text: 0,
@@ -661,7 +745,7 @@ impl Incremental {
             gathered_ok: false,
             regexes: RegexCarry::default(),
             det_word: 0,
-            det_at: 0,
+            det_at: Point::default(),
             det_frozen: spare.det_frozen.into_iter().map(cleared).collect(),
             det_all: spare.det_all.into_iter().map(cleared).collect(),
             det_nt: pooled().cleared_with_room(0, 0),
@@ -715,15 +799,9 @@ impl Incremental {
     }
 
     /// Bring the view and the matches up to date with `buf` (the turn so far: what the last update saw plus new
-    /// text); `word_starts` are its words' first characters, `facts` what its words followed by whitespace are (one
-    /// per word, in order: every word but the last, and the last when whitespace follows it).
-    pub fn update(
-        &mut self,
-        call: &mut CallCore,
-        buf: &str,
-        word_starts: &[usize],
-        facts: &[WordFacts],
-    ) -> PyResult<&Matches> {
+    /// text), whose words are `words`.
+    pub fn update(&mut self, call: &mut CallCore, buf: &str, words: Words<'_>) -> PyResult<&Matches> {
+        let (word_starts, facts) = (words.starts, words.facts);
         fault(Stage::Normalize)?;
         self.fed += 1;
         // where the last update left the view and the quiet feeds since the automaton (`None`: not quiet)
@@ -733,7 +811,7 @@ impl Incremental {
             // the variables changed (new facts mid-turn): detector hits kept under the old exempt values go
             self.gen = call.vars_gen;
             self.det_word = 0;
-            self.det_at = 0;
+            self.det_at = Point::default();
             self.det_frozen.clear();
             self.det_cursor = 0;
             self.det_run = 0;
@@ -763,7 +841,7 @@ impl Incremental {
         debug_assert!(viewed_toks >= self.frozen_toks);
         // the automaton's hits in the text of the words it stepped over are the last update's (quiet: none after its
         // restart point; the quiet feeds stepped over their words without one): it resumes after them
-        let kept = self.renormalize(buf, word_starts, facts, viewed, stepped);
+        let kept = self.renormalize(buf, words, viewed, stepped);
         let resume = ahead.filter(|_| kept).map(|a| {
             // the quiet words after `viewed` have a token each
             let toks = viewed_toks + (stepped - viewed);
@@ -773,7 +851,7 @@ impl Incremental {
         let sh = call.sh.clone();
         let matchers = &sh.program.matchers;
         // the next restart point: the last one the ASCII prefix has
-        let (word, at) = self.restart_point(buf, word_starts, facts);
+        let (word, at, at_bytes) = self.restart_point(buf, words);
         let nt = &self.view.nt;
         let toks = nt.orig_starts.partition_point(|&s| s < at);
         let text_end = if toks == 0 { 0 } else { nt.norm_ends[toks - 1] };
@@ -810,7 +888,7 @@ impl Incremental {
                     (None, true)
                 } else {
                     let was_frozen = self.det_all_frozen;
-                    self.detect(matchers, &call.vars, buf, word_starts, facts, at)?;
+                    self.detect(matchers, &call.vars, buf, words, at)?;
                     (Some(&self.det_all[..]), was_frozen && self.det_all_frozen)
                 };
                 self.regexes.stable = text_end;
@@ -898,7 +976,7 @@ impl Incremental {
             }
         }
         self.frozen_word = word;
-        self.frozen_bytes = at;
+        self.freeze(buf, at, at_bytes);
         self.frozen_toks = toks;
         self.frozen_text = text_end;
         if let Some(state) = text_end_state {
@@ -960,14 +1038,9 @@ impl Incremental {
     ///   `dot`, and the `at` with a word after it too unless the text ended in `at` (then the text from the split
     ///   on has no `dot` token: [`Incremental::quiet_after`]), or unless a new word is an `at`, taken only while the
     ///   text from the split on has no `dot` token ([`Incremental::lacks_dot`]): it still has none.
-    pub fn append_quiet(
-        &mut self,
-        matchers: &super::scan::Matchers,
-        gen: u64,
-        buf: &str,
-        starts: &[usize],
-        facts: &[WordFacts],
-    ) -> bool {
+    pub fn append_quiet(&mut self, matchers: &super::scan::Matchers, gen: u64, buf: &str, words: Words<'_>) -> bool {
+        // the quiet words' letters are read in bytes (the turn is ASCII: see `quiet_after`)
+        let (starts, facts) = (words.bytes, words.facts);
         let Some(Ahead {
             mut state,
             words,
@@ -1027,24 +1100,46 @@ impl Incremental {
 
     /// [`Incremental::update`] when quiet feeds appended words since the last one (the view and the hits then stop
     /// before the turn's end); nothing otherwise.
-    pub fn catch_up(
-        &mut self,
-        call: &mut CallCore,
-        buf: &str,
-        word_starts: &[usize],
-        facts: &[WordFacts],
-    ) -> PyResult<()> {
+    pub fn catch_up(&mut self, call: &mut CallCore, buf: &str, words: Words<'_>) -> PyResult<()> {
         if self.behind {
-            self.update(call, buf, word_starts, facts)?;
+            self.update(call, buf, words)?;
         }
         Ok(())
+    }
+
+    /// Move the frozen point to original offset `chars` (`bytes` in bytes), a restart point at or after it, in the
+    /// view just built: the text between the two points adds to what the frozen prefix is known to hold (whether
+    /// folding changed it, whether it reads characters that are not ASCII), looked at once.
+    fn freeze(&mut self, buf: &str, chars: usize, bytes: usize) {
+        if bytes <= self.ascii_upto {
+            // an ASCII prefix folds to itself and reads ASCII characters
+            self.frozen = Point {
+                chars,
+                bytes,
+                folded_chars: chars,
+                folded_bytes: bytes,
+            };
+            return;
+        }
+        let (old, nt) = (self.frozen, &self.view.nt);
+        let new = Point::at(nt, chars, bytes, old);
+        let original = &buf[old.bytes..new.bytes];
+        match &nt.fold {
+            Some(f) => {
+                let folded = &f.text[old.folded_bytes..new.folded_bytes];
+                self.frozen_folded |= folded != original;
+                self.frozen_wide |= !folded.is_ascii();
+            }
+            None => self.frozen_wide |= !original.is_ascii(),
+        }
+        self.frozen = new;
     }
 
     /// Where the detectors' split is in the view: its first token and that token's normalized byte (the text's end
     /// when no token starts at or after the split).
     fn det_split(&self) -> (usize, usize) {
         let nt = &self.view.nt;
-        let first = nt.orig_starts.partition_point(|&s| s < self.det_at);
+        let first = nt.orig_starts.partition_point(|&s| s < self.det_at.chars);
         (first, nt.norm_starts.get(first).copied().unwrap_or(nt.text.len()))
     }
 
@@ -1097,17 +1192,17 @@ impl Incremental {
         matchers: &super::scan::Matchers,
         vars: &super::scan::ScanVars,
         buf: &str,
-        word_starts: &[usize],
-        facts: &[WordFacts],
+        words: Words<'_>,
         final_upto: usize,
     ) -> PyResult<()> {
+        let (word_starts, facts) = (words.starts, words.facts);
         let complete = word_starts.len().saturating_sub(1);
         let mut split = None;
         while self.det_cursor < complete {
             let w = self.det_cursor;
-            let ascii = word_starts[w + 1] <= self.ascii_upto;
-            let class = if ascii { facts[w].plain } else { Plain::Not };
-            let clean = class != Plain::Not || (ascii && facts[w].no_joiner);
+            // a word that is not ASCII has the facts of none of these (`WordFacts::NOT_ASCII`)
+            let class = facts[w].plain;
+            let clean = class != Plain::Not || facts[w].no_joiner;
             self.det_clean = if clean { self.det_clean + 1 } else { 0 };
             self.det_cursor += 1;
             // the run counts words whose every token is strict or a lone letter between strict tokens; it ends on a
@@ -1191,35 +1286,36 @@ impl Incremental {
             }
             if let Some(w) = split {
                 self.det_word = w;
-                self.det_at = word_starts[w];
+                self.det_at = Point::at(nt, word_starts[w], words.bytes[w], self.det_at);
             }
             return Ok(());
         }
         let d = &mut self.det_nt;
         d.clear();
-        d.original.push_str(&buf[at..]);
+        d.original.push_str(&buf[at.bytes..]);
         d.text.push_str(&nt.text[base..]);
         d.norm_starts.extend(nt.norm_starts[first..].iter().map(|&x| x - base));
         d.norm_ends.extend(nt.norm_ends[first..].iter().map(|&x| x - base));
-        d.orig_starts.extend(nt.orig_starts[first..].iter().map(|&x| x - at));
-        d.orig_ends.extend(nt.orig_ends[first..].iter().map(|&x| x - at));
+        d.orig_starts
+            .extend(nt.orig_starts[first..].iter().map(|&x| x - at.chars));
+        d.orig_ends.extend(nt.orig_ends[first..].iter().map(|&x| x - at.chars));
         d.is_digits.extend_from_slice(&nt.is_digits[first..]);
-        // before the split the text is ASCII: folded and original characters are the same there
+        // the folded text and the characters read from the split on (folded offsets rebased on the split's own)
         d.fold = nt.fold.as_ref().map(|f| crate::text::Fold {
-            text: f.text[at..].to_string(),
-            starts: f.starts[first..].iter().map(|&x| x - at).collect(),
-            ends: f.ends[first..].iter().map(|&x| x - at).collect(),
-            source: f.source.as_ref().map(|m| m[at..].iter().map(|&x| x - at).collect()),
+            text: f.text[at.folded_bytes..].to_string(),
+            starts: f.starts[first..].iter().map(|&x| x - at.folded_chars).collect(),
+            ends: f.ends[first..].iter().map(|&x| x - at.folded_chars).collect(),
+            source: (f.source.as_ref()).map(|m| m[at.folded_chars..].iter().map(|&x| x - at.chars).collect()),
         });
         if !nt.wide.is_empty() {
-            d.wide.extend_from_slice(&nt.wide[at..]);
+            d.wide.extend_from_slice(&nt.wide[at.folded_chars..]);
         }
         self.work.detected_bytes += d.text.len() as u64;
         // the hits before the split, then those from it on (their spans in the turn's characters)
         for (all, frozen) in self.det_all.iter_mut().zip(&self.det_frozen) {
             all.clone_from(frozen);
         }
-        let (all, shift) = (&mut self.det_all, at as u32);
+        let (all, shift) = (&mut self.det_all, at.chars as u32);
         matchers.detector_each_checked(d, vars, pre, |k, h| {
             all[k].push(Hit {
                 start: h.start + shift,
@@ -1234,7 +1330,7 @@ impl Incremental {
                 frozen.extend(found.iter().filter(|h| h.end <= to));
             }
             self.det_word = w;
-            self.det_at = word_starts[w];
+            self.det_at = Point::at(&self.view.nt, word_starts[w], words.bytes[w], self.det_at);
         }
         Ok(())
     }
@@ -1242,77 +1338,67 @@ impl Incremental {
     /// The last restart point at or after the frozen one: `(word index, character)`. The end of the turn so far is
     /// one when its last word would make a restart point of the next word's start (it ends in whitespace): what
     /// comes next starts a word there, or is more whitespace, which no token spans.
-    fn restart_point(&self, buf: &str, word_starts: &[usize], facts: &[WordFacts]) -> (usize, usize) {
-        let mut k = word_starts.len();
+    fn restart_point(&self, buf: &str, words: Words<'_>) -> (usize, usize, usize) {
+        let mut k = words.starts.len();
         // the last word has facts once whitespace follows it (without, it restarts nothing)
-        if k > self.frozen_word && buf.len() <= self.ascii_upto && facts.get(k - 1).is_some_and(|f| f.restarts) {
-            return (k, buf.len());
+        if k > self.frozen_word && words.facts.get(k - 1).is_some_and(|f| f.restarts) {
+            return (k, words.chars, buf.len());
         }
         while k > self.frozen_word + 1 {
             k -= 1;
-            if self.restarts_at(k, word_starts, facts) {
-                return (k, word_starts[k]);
+            if restarts_at(k, words.facts) {
+                return (k, words.starts[k], words.bytes[k]);
             }
         }
-        (self.frozen_word, self.frozen_bytes)
+        (self.frozen_word, self.frozen.chars, self.frozen.bytes)
     }
 
-    /// Whether word `k` (`k >= 1`, the word before it complete) starts at a restart point: its previous word lets
-    /// the normalizer restart after it, and only ASCII text comes before it.
-    fn restarts_at(&self, k: usize, word_starts: &[usize], facts: &[WordFacts]) -> bool {
-        word_starts[k] <= self.ascii_upto && facts[k - 1].restarts
-    }
-
-    /// `view.nt = normalize(buf)`: the frozen tokens kept, `buf[frozen_bytes..]` normalized and appended. The words
-    /// from the frozen one to `stepped` are [`alone_token`]s (one token each; the last update left the turn quiet and
-    /// the quiet feeds since took only such words, [`Incremental::append_quiet`]), and the view holds the tokens of
-    /// those before `viewed` already. Returns whether the words before `stepped` are read as those tokens still: the
-    /// automaton may then resume after them.
-    fn renormalize(
-        &mut self,
-        buf: &str,
-        word_starts: &[usize],
-        facts: &[WordFacts],
-        viewed: usize,
-        stepped: usize,
-    ) -> bool {
+    /// `view.nt = normalize(buf)`: the frozen tokens kept, the text after the frozen point normalized and appended.
+    /// The words from the frozen one to `stepped` are [`alone_token`]s (one token each; the last update left the turn
+    /// quiet and the quiet feeds since took only such words, [`Incremental::append_quiet`]), and the view holds the
+    /// tokens of those before `viewed` already. Returns whether the words before `stepped` are read as those tokens
+    /// still: the automaton may then resume after them.
+    fn renormalize(&mut self, buf: &str, words: Words<'_>, viewed: usize, stepped: usize) -> bool {
+        let (word_starts, facts) = (words.starts, words.facts);
         let ascii = buf.len() <= self.ascii_upto;
         let first = self.frozen_word;
         // the characters read again: those after the words the view keeps
-        let count = |work: &mut Work, from: usize| {
-            work.normalized_chars += if ascii {
-                buf.len() - from
-            } else {
-                buf[from..].chars().count()
-            } as u64;
-        };
+        let count = |work: &mut Work, from: usize| work.normalized_chars += (words.chars - from) as u64;
         let after_viewed = if viewed > first {
-            word_starts.get(viewed).copied().unwrap_or(buf.len())
+            word_starts.get(viewed).copied().unwrap_or(words.chars)
         } else {
-            self.frozen_bytes
+            self.frozen.chars
         };
         // the words since the restart point that the normalizer reads as their own letters, every one complete (its
         // facts read; most feeds of a token stream): their tokens are appended as they are, all of them, or those
-        // before the last restart point among them (the words after it are normalized on their own)
+        // before the last restart point among them (the words after it are normalized on their own). Only where the
+        // text before them is ASCII too (characters are bytes there, and it folds to itself)
         let b = buf.as_bytes();
         let lone = (stepped - first)
             + (stepped..facts.len())
-                .take_while(|&k| alone_token(b, word_starts, facts, k) > 0)
+                .take_while(|&k| alone_token(b, words.bytes, facts, k) > 0)
                 .count();
         if ascii && facts.len() == word_starts.len() && first + lone == facts.len() {
-            self.append_lone_tokens(buf, word_starts, facts, first..facts.len(), viewed);
+            self.append_lone_tokens(buf, words, first..facts.len(), viewed);
             count(&mut self.work, after_viewed);
             return true;
         }
         let restart = (first + 1..=first + lone)
             .rev()
-            .find(|&k| k < word_starts.len() && self.restarts_at(k, word_starts, facts));
+            .find(|&k| k < word_starts.len() && words.bytes[k] <= self.ascii_upto && restarts_at(k, facts));
         let (from, k) = match restart {
             Some(upto) => {
-                self.append_lone_tokens(buf, word_starts, facts, first..upto, viewed);
-                (word_starts[upto], self.view.nt.len())
+                self.append_lone_tokens(buf, words, first..upto, viewed);
+                let (chars, bytes) = (word_starts[upto], words.bytes[upto]);
+                let at = Point {
+                    chars,
+                    bytes,
+                    folded_chars: chars,
+                    folded_bytes: bytes,
+                };
+                (at, self.view.nt.len())
             }
-            None => (self.frozen_bytes, self.frozen_toks),
+            None => (self.frozen, self.frozen_toks),
         };
         let ends_at = restart.unwrap_or(first);
         count(
@@ -1320,15 +1406,27 @@ impl Incremental {
             if ends_at >= viewed {
                 after_viewed
             } else {
-                self.frozen_bytes
+                self.frozen.chars
             },
         );
-        let kept = ends_at >= stepped;
-        let suffix = &buf[from..];
+        self.append_tail(buf, from, k);
+        ends_at >= stepped
+    }
+
+    /// `view.nt = normalize(buf)` from its first `k` tokens, those of the text before `at` (the frozen point, or a
+    /// restart point after it with only ASCII text between), and `normalize(buf[at..])`, appended with offsets
+    /// shifted. Folding works per character and per word, so the folded text is the prefix's followed by the tail's,
+    /// and so are the characters the tokens were read from: the prefix's are kept as the view read them (what the
+    /// prefix holds is known from [`Incremental::freeze`]), the tail's appended.
+    fn append_tail(&mut self, buf: &str, at: Point, k: usize) {
+        let suffix = &buf[at.bytes..];
         crate::text::normalize_into(suffix, &mut self.tail);
         let tail = &self.tail;
         let nt = &mut self.view.nt;
-        nt.original.truncate(from);
+        // the prefix's folding, when folding changed it (a fold the view had for its tail alone is dropped)
+        let prefix_fold = nt.fold.take().filter(|_| self.frozen_folded);
+        let had_wide = !nt.wide.is_empty();
+        nt.original.truncate(at.bytes);
         nt.original.push_str(suffix);
         nt.truncate_tokens(k); // its text ends at its `k`th token's end
         if k > 0 && !tail.is_empty() {
@@ -1338,62 +1436,99 @@ impl Incremental {
         nt.text.push_str(&tail.text);
         nt.norm_starts.extend(tail.norm_starts.iter().map(|&s| s + base));
         nt.norm_ends.extend(tail.norm_ends.iter().map(|&e| e + base));
-        nt.orig_starts.extend(tail.orig_starts.iter().map(|&s| s + from));
-        nt.orig_ends.extend(tail.orig_ends.iter().map(|&e| e + from));
+        nt.orig_starts.extend(tail.orig_starts.iter().map(|&s| s + at.chars));
+        nt.orig_ends.extend(tail.orig_ends.iter().map(|&e| e + at.chars));
         nt.is_digits.extend_from_slice(&tail.is_digits);
-        // the prefix is ASCII: it folds to itself, and its characters are its bytes
-        nt.fold = tail.fold.as_ref().map(|f| crate::text::Fold {
-            text: buf[..from].to_string() + &f.text,
-            starts: nt.orig_starts[..k]
-                .iter()
-                .copied()
-                .chain(f.starts.iter().map(|&s| s + from))
-                .collect(),
-            ends: nt.orig_ends[..k]
-                .iter()
-                .copied()
-                .chain(f.ends.iter().map(|&e| e + from))
-                .collect(),
-            source: f
-                .source
-                .as_ref()
-                .map(|m| (0..from).chain(m.iter().map(|&s| s + from)).collect()),
-        });
-        nt.wide.clear();
-        if !tail.wide.is_empty() {
-            nt.wide.extend(buf[..from].bytes().map(char::from));
-            nt.wide.extend_from_slice(&tail.wide);
+        nt.fold = match (prefix_fold, &tail.fold) {
+            (None, None) => None,
+            (prefix, tail_fold) => {
+                // the prefix's folded text and offsets (itself, when folding left it as it is)
+                let (mut f, folded_chars) = match prefix {
+                    Some(mut f) => {
+                        f.text.truncate(at.folded_bytes);
+                        f.starts.truncate(k);
+                        f.ends.truncate(k);
+                        if let Some(m) = &mut f.source {
+                            m.truncate(at.folded_chars);
+                        }
+                        (f, at.folded_chars)
+                    }
+                    None => (
+                        crate::text::Fold {
+                            text: buf[..at.bytes].to_string(),
+                            starts: nt.orig_starts[..k].to_vec(),
+                            ends: nt.orig_ends[..k].to_vec(),
+                            source: None,
+                        },
+                        at.chars,
+                    ),
+                };
+                let (text, starts, ends) = match tail_fold {
+                    Some(t) => (t.text.as_str(), &t.starts, &t.ends),
+                    None => (suffix, &tail.orig_starts, &tail.orig_ends),
+                };
+                f.text.push_str(text);
+                f.starts.extend(starts.iter().map(|&s| s + folded_chars));
+                f.ends.extend(ends.iter().map(|&e| e + folded_chars));
+                // each folded character's original one: the prefix's own, then the tail's shifted (where one of
+                // the two moved characters; in order where it did not)
+                let tail_source = tail_fold.as_ref().and_then(|t| t.source.as_ref());
+                if f.source.is_some() || tail_source.is_some() {
+                    let mut m = f.source.take().unwrap_or_else(|| (0..folded_chars).collect());
+                    match tail_source {
+                        Some(t) => m.extend(t.iter().map(|&s| s + at.chars)),
+                        None => m.extend((0..text.chars().count()).map(|j| j + at.chars)),
+                    }
+                    f.source = Some(m);
+                }
+                Some(f)
+            }
+        };
+        // the characters the tokens were read from, when they are not all ASCII
+        if !self.frozen_wide && tail.wide.is_empty() {
+            nt.wide.clear();
+        } else if had_wide {
+            // the prefix's (the view read them already), then the tail's
+            let (folded_chars, reading) = match (&nt.fold, &tail.fold) {
+                (Some(_), Some(t)) if self.frozen_folded => (at.folded_chars, t.text.as_str()),
+                (Some(_), None) if self.frozen_folded => (at.folded_chars, suffix),
+                (_, Some(t)) => (at.chars, t.text.as_str()),
+                (_, None) => (at.chars, suffix),
+            };
+            nt.wide.truncate(folded_chars);
+            if tail.wide.is_empty() {
+                nt.wide.extend(reading.bytes().map(char::from));
+            } else {
+                nt.wide.extend_from_slice(&tail.wide);
+            }
+        } else {
+            let reading = nt.fold.as_ref().map_or(nt.original.as_str(), |f| f.text.as_str());
+            nt.wide.clear();
+            nt.wide.extend(reading.chars());
         }
-        kept
     }
 
-    /// [`Incremental::renormalize`] when every word since the restart point (`words`: the first of them is the
-    /// frozen one) is one the normalizer reads as its own letters ([`alone_token`]; `starts` and `facts`: the
-    /// turn's, the turn ASCII): `normalize` of that text is those tokens, lower-cased, spanning the letters, joined
+    /// [`Incremental::renormalize`] when every word since the restart point (`range`: the first of them is the
+    /// frozen one) is one the normalizer reads as its own letters ([`alone_token`]), with only ASCII text before them
+    /// (characters are bytes): `normalize` of that text is those tokens, lower-cased, spanning the letters, joined
     /// by single spaces (no fold: it is ASCII). The tokens of the words before `viewed` are in the view already.
-    fn append_lone_tokens(
-        &mut self,
-        buf: &str,
-        starts: &[usize],
-        facts: &[WordFacts],
-        words: std::ops::Range<usize>,
-        viewed: usize,
-    ) {
+    fn append_lone_tokens(&mut self, buf: &str, words: Words<'_>, range: std::ops::Range<usize>, viewed: usize) {
+        let (starts, facts) = (words.bytes, words.facts);
         let nt = &mut self.view.nt;
-        nt.original.truncate(self.frozen_bytes);
-        nt.original.push_str(&buf[self.frozen_bytes..]);
+        nt.original.truncate(self.frozen.bytes);
+        nt.original.push_str(&buf[self.frozen.bytes..]);
         // the view keeps its tokens of the words before `viewed` (those of the last update's normalization: a word
-        // there may have none or several) and drops those after them; no restart point lies between `words.start`
+        // there may have none or several) and drops those after them; no restart point lies between `range.start`
         // (the last one) and `viewed`, so `viewed` is never past the words appended
-        let kept = viewed.clamp(words.start, words.end);
-        debug_assert!(viewed <= words.end);
-        if kept == words.start {
+        let kept = viewed.clamp(range.start, range.end);
+        debug_assert!(viewed <= range.end);
+        if kept == range.start {
             nt.truncate_tokens(self.frozen_toks);
         }
         nt.fold = None;
         nt.wide.clear();
         let b = buf.as_bytes();
-        for k in kept..words.end {
+        for k in kept..range.end {
             let s = starts[k];
             let e = s + alone_token(b, starts, facts, k);
             if !nt.text.is_empty() {

@@ -22,8 +22,8 @@
 //! the matches changed (or the call did: a turn committed, new facts), and while the plan stays the same the text
 //! past what it rewrites is released as a copy of the source, not rendered again. What still grows with the turn:
 //! the matches are gathered whole on a feed whose hits change them (a few per turn), an unbounded regex reruns over the
-//! whole normalized text, and a turn without restart points or detector splits (a long run of digits, non-ASCII
-//! text: restarts stop before its first non-ASCII character) is rescanned from its last one. Every feed is exact:
+//! whole normalized text, and a turn without restart points or detector splits (a long run of digits, or of words
+//! that are not ASCII) is rescanned from its last one. Every feed is exact:
 //! the carried view and matches are those of the whole turn so far (`_check_carried` compares them in the tests).
 //! `close()` checks the turn whole from the carried matches (`_close_turn`: the same Decision, findings, timeline
 //! and observers as `agent_turn`), and falls back to `call.agent_turn` when they cannot stand for a fresh scan (see
@@ -40,11 +40,28 @@ use super::call::{read_t, CallCore};
 use super::clock::{fault, now_ns, Stage};
 use super::edits::{apply_edits, next_visible, py_isspace, py_isspace_ascii, removal_extent, Piece, Text};
 use super::eval::{Outcome, Plan};
-use super::incremental::{is_spoken_joiner, word_facts, Incremental, WordFacts};
+use super::incremental::{is_spoken_joiner, non_ascii_word_facts, word_facts, Incremental, WordFacts, Words};
 use super::scan::Matches;
 use super::state::T;
 use super::textview::py_text;
 use crate::swar;
+
+/// A stream's words as [`Incremental`] reads them (a macro: the fields are borrowed apart from the incremental scan,
+/// which the caller borrows mutably). An ASCII turn's starts in bytes are its starts in characters.
+macro_rules! words {
+    ($stream:expr) => {
+        Words {
+            starts: &$stream.word_starts,
+            bytes: if $stream.word_bytes.is_empty() {
+                &$stream.word_starts
+            } else {
+                &$stream.word_bytes
+            },
+            facts: &$stream.word_facts,
+            chars: $stream.chars,
+        }
+    };
+}
 
 /// Words that can be part of a detector hit spanning several words (numbers, spelled symbols).
 pub struct Sticky {
@@ -249,6 +266,8 @@ pub struct StreamCore {
     py_chunks: Option<Vec<Py<PyString>>>,
     /// character index where each word starts, and whether the last character was whitespace
     word_starts: Vec<usize>,
+    /// the same starts in bytes of `buf` once the turn is not all ASCII (empty before: they are `word_starts`)
+    word_bytes: Vec<usize>,
     /// whether each complete word is sticky, as far as the hold-back looked ([`StreamCore::hold_from`]), or as
     /// [`word_facts`] read it: a long sticky run is looked at once, not on every feed that holds it back
     sticky_words: Vec<u8>,
@@ -256,6 +275,9 @@ pub struct StreamCore {
     word_facts: Vec<WordFacts>,
     /// how many leading bytes of the turn are ASCII (below that, characters are bytes; all of them: an ASCII turn)
     ascii_bytes: usize,
+    /// once the turn is not all ASCII: the byte offset of each of its characters, plus its end (extended chunk by
+    /// chunk, where finding them on every feed would cost a pass over the whole turn)
+    char_bytes: Vec<usize>,
     /// the hold-back's set of sticky words (the call's)
     sticky: std::sync::Arc<Sticky>,
     prev_space: bool,
@@ -342,11 +364,7 @@ impl StreamCore {
             let mut call = call_b.borrow_mut();
             // after quiet feeds the view and the hits catch up (on an error, the turn is checked whole)
             let me = &mut *me;
-            if me
-                .inc
-                .catch_up(&mut call, &buf, &me.word_starts, &me.word_facts)
-                .is_err()
-            {
+            if me.inc.catch_up(&mut call, &buf, words!(me)).is_err() {
                 me.buf = buf;
                 return Ok(None);
             }
@@ -366,6 +384,7 @@ impl StreamCore {
     /// Add `chunk` to the turn: its words' starts, and the facts of each word that whitespace now follows.
     fn append(&mut self, chunk: &str) {
         let base = self.chars;
+        let base_bytes = self.buf.len();
         let ascii = chunk.is_ascii();
         if self.ascii_bytes == self.buf.len() {
             self.ascii_bytes += if ascii {
@@ -387,27 +406,47 @@ impl StreamCore {
                 let within = u64::MAX >> (64 - 8 * piece.len());
                 let mut starts = !space & after_space & swar::HIGH & within;
                 while starts != 0 {
-                    self.word_starts
-                        .push(base + 8 * k + (starts.trailing_zeros() / 8) as usize);
+                    let at = 8 * k + (starts.trailing_zeros() / 8) as usize;
+                    self.word_starts.push(base + at);
                     starts &= starts - 1;
                 }
                 prev_space = space >> (8 * piece.len() - 1) & 1 == 1;
             }
             self.prev_space = prev_space;
+            if let Some(end) = self.char_bytes.pop() {
+                // a turn that is not all ASCII keeps its characters' offsets (the old end is this chunk's start) and
+                // its words' starts in bytes
+                self.char_bytes.extend(end..end + chunk.len() + 1);
+                let new_words = &self.word_starts[self.word_bytes.len()..];
+                self.word_bytes.extend(new_words.iter().map(|&c| c - base + base_bytes));
+            }
             self.buf.push_str(chunk);
             self.chars += chunk.len();
             self.classify_words();
             return;
         }
-        let mut n = 0;
+        if self.char_bytes.is_empty() {
+            // the turn's first character that is not ASCII: its ASCII prefix's offsets, and its words' starts in
+            // bytes (the same), once
+            self.char_bytes.extend(0..base_bytes);
+            self.word_bytes.extend_from_slice(&self.word_starts);
+        } else {
+            self.char_bytes.pop(); // the old end
+        }
+        let (mut n, mut bytes) = (0, base_bytes);
         for ch in chunk.chars() {
             let space = py_isspace(ch);
             if self.prev_space && !space {
                 self.word_starts.push(base + n);
+                self.word_bytes.push(bytes);
             }
             self.prev_space = space;
             n += 1;
+            bytes += ch.len_utf8();
         }
+        self.char_bytes
+            .extend(chunk.char_indices().map(|(b, _)| base_bytes + b));
+        self.char_bytes.push(base_bytes + chunk.len());
         self.buf.push_str(chunk);
         self.chars += n;
         self.classify_words();
@@ -421,16 +460,14 @@ impl StreamCore {
         let b = self.buf.as_bytes();
         while self.word_facts.len() < upto {
             let k = self.word_facts.len();
-            let (s, e) = (
-                self.word_starts[k],
-                self.word_starts.get(k + 1).copied().unwrap_or(self.chars),
-            );
-            // characters are bytes before the turn's first non-ASCII byte
-            let facts = if e <= self.ascii_bytes {
+            let starts = words!(self).bytes;
+            let (s, e) = (starts[k], starts.get(k + 1).copied().unwrap_or(b.len()));
+            // an ASCII word (and its whitespace), wherever it is in the turn
+            let facts = if e <= self.ascii_bytes || b[s..e].is_ascii() {
                 let sticky = &self.sticky;
                 word_facts(&b[s..e], |letters, special| sticky.contains_letters(letters, special))
             } else {
-                WordFacts::NOT_ASCII
+                non_ascii_word_facts(&self.buf[s..e])
             };
             self.word_facts.push(facts);
             if let Some(got) = facts.sticky {
@@ -519,7 +556,15 @@ impl StreamCore {
 
     fn release<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyString>> {
         let buf = std::mem::take(&mut self.buf);
-        let got = self.release_from(py, &buf);
+        let offsets = std::mem::take(&mut self.char_bytes);
+        let text = if self.ascii_bytes == buf.len() {
+            Text::ascii(&buf) // an ASCII turn's characters are its bytes
+        } else {
+            Text::with_offsets(&buf, &offsets)
+        };
+        let got = self.release_from(py, &buf, &text);
+        drop(text);
+        self.char_bytes = offsets;
         self.buf = buf;
         got
     }
@@ -536,11 +581,9 @@ impl StreamCore {
         let synced = std::mem::take(&mut self.evaluated_synced);
         // most feeds of plain words leave the matches as they are, known without an update
         let matchers = &call.sh.program.matchers;
-        let quiet = self
-            .inc
-            .append_quiet(matchers, call.vars_gen, buf, &self.word_starts, &self.word_facts);
+        let quiet = self.inc.append_quiet(matchers, call.vars_gen, buf, words!(self));
         if !quiet {
-            self.inc.update(call, buf, &self.word_starts, &self.word_facts)?;
+            self.inc.update(call, buf, words!(self))?;
         }
         let unchanged = synced && (quiet || self.inc.unchanged());
         let matches = self.inc.matches();
@@ -586,19 +629,13 @@ impl StreamCore {
         Ok(Some(safe))
     }
 
-    fn release_from<'py>(&mut self, py: Python<'py>, buf: &str) -> PyResult<Bound<'py, PyString>> {
+    fn release_from<'py>(&mut self, py: Python<'py>, buf: &str, text: &Text<'_>) -> PyResult<Bound<'py, PyString>> {
         fault(Stage::StreamRelease)?;
-        // an ASCII turn's characters are its bytes (no per-feed pass over the buffer to find out)
-        let text = if self.ascii_bytes == buf.len() {
-            Text::ascii(buf)
-        } else {
-            Text::new(buf, None)
-        };
         let safe = {
             // a new reference to the call, released without pyo3's deferred-decref check (a `Bound`, not a `Py`)
             let call_obj = self.call.bind(py).clone();
             let mut call = call_obj.borrow_mut();
-            self.safe_upto(py, &mut call, buf, &text)?
+            self.safe_upto(py, &mut call, buf, text)?
         };
         let Some(safe) = safe else {
             return Ok(PyString::new(py, ""));
@@ -619,7 +656,7 @@ impl StreamCore {
                 }
             } else if let Some(from) = self
                 .rendered_to
-                .filter(|&from| safe >= from && copies_on(&text, plan, from, safe))
+                .filter(|&from| safe >= from && copies_on(text, plan, from, safe))
             {
                 // the released text is the plan's rendering up to `from`, and past it the rendering is the source
                 self.plain_upto = None;
@@ -627,7 +664,7 @@ impl StreamCore {
                 (text.slice(from, safe), Some(safe - from))
             } else {
                 self.plain_upto = None;
-                rendered = render_upto(py, &text, plan, safe);
+                rendered = render_upto(py, text, plan, safe);
                 if !rendered.starts_with(&self.emitted) {
                     self.rendered_to = None;
                     ("", Some(0)) // never contradict what was already released; hold until close
@@ -757,9 +794,11 @@ impl StreamCore {
             chars: 0,
             py_chunks: None,
             word_starts: Vec::with_capacity(words),
+            word_bytes: Vec::new(),
             sticky_words: Vec::with_capacity(words),
             word_facts: Vec::with_capacity(words),
             ascii_bytes: 0,
+            char_bytes: Vec::new(),
             sticky,
             prev_space: true,
             emitted: String::with_capacity(chars),
@@ -950,8 +989,7 @@ impl StreamCore {
         if self.inc.behind() {
             let kept: Vec<_> = self.inc.matches().iter().map(|(m, s)| (m, s.to_vec())).collect();
             let mut call = call_obj.borrow_mut(py);
-            self.inc
-                .catch_up(&mut call, &self.buf, &self.word_starts, &self.word_facts)?;
+            self.inc.catch_up(&mut call, &self.buf, words!(self))?;
             let caught_up: Vec<_> = self.inc.matches().iter().map(|(m, s)| (m, s.to_vec())).collect();
             if kept != caught_up {
                 return Ok(format!(
