@@ -62,6 +62,13 @@ def _sticky(word: str) -> bool:
     return _sticky_token(core) or any(_sticky_token(token) for token in normalize(core).tokens)
 
 
+def _joins_numbers(word: str) -> bool:
+    """Whether ``word`` is an ``and``, which the number pass reads inside a compound ("one hundred and five" is
+    105): held with the number words before it, or a digit run that later grows back over the compound would release
+    its first words before the detectors see the whole number."""
+    return word.strip(_TRIM).casefold() == "and"
+
+
 def _sticky_token(core: str) -> bool:
     if core in _STICKY_WORDS or len(core) == 1:
         return True
@@ -181,7 +188,7 @@ class AgentStream:
         def word(k: int) -> str:
             return text[starts[k] : (starts[k + 1] if k + 1 < len(starts) else len(text))]
 
-        while i > 0 and _sticky(word(i - 1)):
+        while i > 0 and (_sticky(word(i - 1)) or (i > 1 and _joins_numbers(word(i - 1)) and _sticky(word(i - 2)))):
             i -= 1
         if i > 0:
             i -= 1  # one more word: the local part of a spoken email, or a number's lead-in
