@@ -373,6 +373,20 @@ def test_non_ascii_text_is_joined_across_restart_points(mode, chunks):
     stream_against_whole(mode, "".join(chunks), chunks, second_turn=True)
 
 
+@pytest.mark.parametrize("mode", ["modify", "block"])
+def test_an_and_inside_a_compound_number_is_held_with_it(mode):
+    """The number pass reads "one hundred and five" as 105, so the hold-back's run of number words goes on through
+    the "and". It stopped there: a card hit first found from "five" pulled the safe end back only to "and", the feeds
+    released "calling one hundred", and once the whole number was written the card's hit (which the whole turn masks)
+    started at "one hundred"."""
+    text = "calling one hundred and five\tfour one one one, one one one one, one one one one, one one one one five five five. "
+    words = text.split(" ")
+    chunks = [" ".join(words[i : i + 2]) + " " for i in range(0, len(words), 2)]
+    chunks[-1] = chunks[-1][:-1]
+    assert "".join(chunks) == text
+    stream_against_whole(mode, text, chunks, second_turn=True)
+
+
 def streamed_gatherings(text):
     """``text`` streamed as :func:`second_turn_stream` does (checked after every chunk) and closed: how many feeds
     gathered the matches. The Decision is the whole turn's."""

@@ -231,6 +231,11 @@ fn is_sticky(py: Python<'_>, sticky: &Sticky, word: &str) -> bool {
     }
 }
 
+/// Whether `word` (a word's slice, its whitespace after it) is an `and`, which the number pass reads inside a compound.
+fn joins_numbers(word: &str) -> bool {
+    word.trim_matches(trimmed).eq_ignore_ascii_case("and")
+}
+
 /// A sticky word or token: a number word or a spelled symbol, one character, or one with a digit or a character
 /// that joins an e-mail's or a number's pieces.
 fn is_sticky_token(py: Python<'_>, sticky: &Sticky, folded: &str) -> bool {
@@ -516,18 +521,22 @@ impl StreamCore {
         if seen.len() < complete {
             seen.resize(complete, 0);
         }
+        let word = |k: usize| text.slice(starts[k], starts.get(k + 1).copied().unwrap_or(chars));
+        let mut sticky_at = |k: usize| match seen.get(k).copied() {
+            Some(0) => {
+                let got = is_sticky(py, sticky, word(k));
+                seen[k] = 1 + u8::from(got);
+                got
+            }
+            Some(known) => known == 2,
+            None => is_sticky(py, sticky, word(k)), // the last word, still growing
+        };
         while i > 0 {
             let k = i - 1;
-            let word_is_sticky = match seen.get(k).copied() {
-                Some(0) => {
-                    let got = is_sticky(py, sticky, text.slice(starts[k], starts[k + 1]));
-                    seen[k] = 1 + u8::from(got);
-                    got
-                }
-                Some(known) => known == 2,
-                None => is_sticky(py, sticky, text.slice(starts[k], chars)), // the last word, still growing
-            };
-            if !word_is_sticky {
+            // an `and` between number words is read inside the compound ("one hundred and five" is 105): held with
+            // them, or a digit run growing back over the compound would release its first words
+            let held = sticky_at(k) || (k > 0 && joins_numbers(word(k)) && sticky_at(k - 1));
+            if !held {
                 break;
             }
             i -= 1;
