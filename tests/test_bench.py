@@ -149,17 +149,21 @@ def test_phrases_beyond_one_packs_limit_go_to_generated_packs(tmp_path, monkeypa
         assert single.check(f"well {phrase} indeed") >= 1
 
 
+def benchmark_json(script: str, *args: str):
+    """What ``benchmarks/<script> --corpus <the bundled outbound corpus> <args> --json`` prints, parsed."""
+    out = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / script), "--corpus", OUTBOUND, *args, "--json"],
+        capture_output=True, text=True, check=True, timeout=300,
+    )  # fmt: skip
+    return json.loads(out.stdout)
+
+
 def test_first_sight_times_each_sampled_turn_once_per_repeat():
     """``benchmarks/first_sight.py`` on the bundled outbound corpus: every 3rd agent turn, each timed ``--repeats``
     times, and the per-repeat figures it reports are over exactly those turns."""
     calls = bench.corpus_calls([OUTBOUND], 20_000)
     agent = sum(1 for c in calls for role, _, _ in c.turns if role == "agent")
-    out = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "first_sight.py"), "--corpus", OUTBOUND, "--every", "3",
-         "--repeats", "3", "--long", "2", "--json"],
-        capture_output=True, text=True, check=True, timeout=300,
-    )  # fmt: skip
-    result = json.loads(out.stdout)
+    result = benchmark_json("first_sight.py", "--every", "3", "--repeats", "3", "--long", "2")
     assert result["sampled"]["turns"] == len(range(0, agent, 3))
     assert result["whole_1000"]["turns"] == result["streamed_1000"]["turns"] == 2
     for name in ("sampled", "whole_1000", "streamed_1000"):
@@ -171,12 +175,7 @@ def test_first_sight_times_each_sampled_turn_once_per_repeat():
 def test_stream_non_ascii_reports_each_length_and_variant():
     """``benchmarks/stream_non_ascii.py`` on the bundled outbound corpus: a row per length and variant, every text's
     feeds normalizing each character about once, whether it is ASCII or not."""
-    out = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "stream_non_ascii.py"), "--corpus", OUTBOUND, "--texts", "2",
-         "--runs", "1", "--lengths", "120,300", "--json"],
-        capture_output=True, text=True, check=True, timeout=300,
-    )  # fmt: skip
-    rows = json.loads(out.stdout)
+    rows = benchmark_json("stream_non_ascii.py", "--texts", "2", "--runs", "1", "--lengths", "120,300")
     variants = ["ascii", "curly apostrophes", "em dashes", "accented first word"]
     assert [(r["chars"], r["variant"]) for r in rows] == [(n, v) for n in (120, 300) for v in variants]
     for row in rows:
