@@ -535,7 +535,11 @@ impl StreamCore {
             let k = i - 1;
             // an `and` between number words is read inside the compound ("one hundred and five" is 105): held with
             // them, or a digit run growing back over the compound would release its first words
-            let held = sticky_at(k) || (k > 0 && joins_numbers(word(k)) && sticky_at(k - 1));
+            let held = sticky_at(k)
+                || (k > 0
+                    && matches!(text.char_at(starts[k]), 'a' | 'A') // most words are not: one byte says so
+                    && joins_numbers(word(k))
+                    && sticky_at(k - 1));
             if !held {
                 break;
             }
