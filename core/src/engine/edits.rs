@@ -10,9 +10,7 @@ use pyo3::types::PyString;
 /// A turn's text with character indexing.
 pub struct Text<'a> {
     pub s: &'a str,
-    /// the text is ASCII (character = byte), else the byte offset of each character, plus the end (a flag of its
-    /// own: the ASCII test, on every character looked up, does not go through the `Cow`)
-    ascii: bool,
+    /// byte offset of each character, plus the end; empty when the text is ASCII (character = byte)
     offsets: std::borrow::Cow<'a, [usize]>,
     /// the Python string it came from, when Rust could not hold it exactly (lone surrogates)
     pub py: Option<Bound<'a, PyString>>,
@@ -45,11 +43,9 @@ impl<'a> Text<'a> {
     #[inline]
     pub fn new(s: &'a str, py: Option<Bound<'a, PyString>>) -> Text<'a> {
         // most turns are ASCII: the test is inlined, the offsets are built out of line
-        let ascii = s.is_ascii();
-        let offsets = if ascii { Vec::new() } else { char_offsets(s) };
+        let offsets = if s.is_ascii() { Vec::new() } else { char_offsets(s) };
         Text {
             s,
-            ascii,
             offsets: offsets.into(),
             py,
         }
@@ -60,7 +56,6 @@ impl<'a> Text<'a> {
         debug_assert!(s.is_ascii());
         Text {
             s,
-            ascii: true,
             offsets: std::borrow::Cow::Borrowed(&[]),
             py: None,
         }
@@ -72,7 +67,6 @@ impl<'a> Text<'a> {
         debug_assert_eq!(offsets.last(), Some(&s.len()));
         Text {
             s,
-            ascii: false,
             offsets: std::borrow::Cow::Borrowed(offsets),
             py: None,
         }
@@ -80,7 +74,7 @@ impl<'a> Text<'a> {
 
     #[inline]
     pub fn len(&self) -> usize {
-        if self.ascii {
+        if self.offsets.is_empty() {
             self.s.len()
         } else {
             self.offsets.len() - 1
@@ -94,7 +88,7 @@ impl<'a> Text<'a> {
 
     #[inline]
     pub fn byte(&self, ci: usize) -> usize {
-        if self.ascii {
+        if self.offsets.is_empty() {
             ci.min(self.s.len())
         } else {
             self.offsets[ci.min(self.offsets.len() - 1)]
@@ -103,7 +97,7 @@ impl<'a> Text<'a> {
 
     #[inline]
     pub fn char_at(&self, ci: usize) -> char {
-        if self.ascii {
+        if self.offsets.is_empty() {
             self.s.as_bytes()[ci] as char
         } else {
             self.s[self.offsets[ci]..].chars().next().unwrap_or('\0')

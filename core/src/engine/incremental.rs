@@ -483,16 +483,21 @@ struct Point {
 }
 
 impl Point {
+    /// The point at offset `chars` (`bytes` in bytes) with only ASCII text before it, which folds to itself.
+    fn ascii(chars: usize, bytes: usize) -> Point {
+        Point {
+            chars,
+            bytes,
+            folded_chars: chars,
+            folded_bytes: bytes,
+        }
+    }
+
     /// The point at original offset `chars` (`bytes` in bytes) of the view `nt`, which holds the text up to it;
     /// `from` is an earlier point of the same text (the folded text is walked from it, not from the start).
     fn at(nt: &NormalizedText, chars: usize, bytes: usize, from: Point) -> Point {
         let Some(f) = &nt.fold else {
-            return Point {
-                chars,
-                bytes,
-                folded_chars: chars,
-                folded_bytes: bytes,
-            };
+            return Point::ascii(chars, bytes); // nothing before it changed: offsets are the original's
         };
         // the folded characters that come from the original ones before the point
         let folded_chars = f.source.as_ref().map_or(chars, |m| m.partition_point(|&s| s < chars));
@@ -850,7 +855,7 @@ impl Incremental {
         fault(Stage::Scan)?;
         let sh = call.sh.clone();
         let matchers = &sh.program.matchers;
-        // the next restart point: the last one the ASCII prefix has
+        // the next restart point: the last one
         let (word, at, at_bytes) = self.restart_point(buf, words);
         let nt = &self.view.nt;
         let toks = nt.orig_starts.partition_point(|&s| s < at);
@@ -1113,12 +1118,7 @@ impl Incremental {
     fn freeze(&mut self, buf: &str, chars: usize, bytes: usize) {
         if bytes <= self.ascii_upto {
             // an ASCII prefix folds to itself and reads ASCII characters
-            self.frozen = Point {
-                chars,
-                bytes,
-                folded_chars: chars,
-                folded_bytes: bytes,
-            };
+            self.frozen = Point::ascii(chars, bytes);
             return;
         }
         let (old, nt) = (self.frozen, &self.view.nt);
@@ -1389,14 +1389,7 @@ impl Incremental {
         let (from, k) = match restart {
             Some(upto) => {
                 self.append_lone_tokens(buf, words, first..upto, viewed);
-                let (chars, bytes) = (word_starts[upto], words.bytes[upto]);
-                let at = Point {
-                    chars,
-                    bytes,
-                    folded_chars: chars,
-                    folded_bytes: bytes,
-                };
-                (at, self.view.nt.len())
+                (Point::ascii(word_starts[upto], words.bytes[upto]), self.view.nt.len())
             }
             None => (self.frozen, self.frozen_toks),
         };
@@ -1463,9 +1456,10 @@ impl Incremental {
                         at.chars,
                     ),
                 };
-                let (text, starts, ends) = match tail_fold {
-                    Some(t) => (t.text.as_str(), &t.starts, &t.ends),
-                    None => (suffix, &tail.orig_starts, &tail.orig_ends),
+                let text = tail.folded();
+                let (starts, ends) = match tail_fold {
+                    Some(t) => (&t.starts, &t.ends),
+                    None => (&tail.orig_starts, &tail.orig_ends),
                 };
                 f.text.push_str(text);
                 f.starts.extend(starts.iter().map(|&s| s + folded_chars));
@@ -1488,20 +1482,16 @@ impl Incremental {
         if !self.frozen_wide && tail.wide.is_empty() {
             nt.wide.clear();
         } else if had_wide {
-            // the prefix's (the view read them already), then the tail's
-            let (folded_chars, reading) = match (&nt.fold, &tail.fold) {
-                (Some(_), Some(t)) if self.frozen_folded => (at.folded_chars, t.text.as_str()),
-                (Some(_), None) if self.frozen_folded => (at.folded_chars, suffix),
-                (_, Some(t)) => (at.chars, t.text.as_str()),
-                (_, None) => (at.chars, suffix),
-            };
-            nt.wide.truncate(folded_chars);
+            // the prefix's (the view read them already: folded ones where folding changed it), then the tail's
+            nt.wide
+                .truncate(if self.frozen_folded { at.folded_chars } else { at.chars });
             if tail.wide.is_empty() {
-                nt.wide.extend(reading.bytes().map(char::from));
+                nt.wide.extend(tail.folded().bytes().map(char::from));
             } else {
                 nt.wide.extend_from_slice(&tail.wide);
             }
         } else {
+            // the text the tokens were read from (`NormalizedText::folded`), borrowed apart from `wide`
             let reading = nt.fold.as_ref().map_or(nt.original.as_str(), |f| f.text.as_str());
             nt.wide.clear();
             nt.wide.extend(reading.chars());

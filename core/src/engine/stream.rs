@@ -438,19 +438,17 @@ impl StreamCore {
         } else {
             self.char_bytes.pop(); // the old end
         }
-        let (mut n, mut bytes) = (0, base_bytes);
-        for ch in chunk.chars() {
+        let mut n = 0;
+        for (at, ch) in chunk.char_indices() {
             let space = py_isspace(ch);
             if self.prev_space && !space {
                 self.word_starts.push(base + n);
-                self.word_bytes.push(bytes);
+                self.word_bytes.push(base_bytes + at);
             }
+            self.char_bytes.push(base_bytes + at);
             self.prev_space = space;
             n += 1;
-            bytes += ch.len_utf8();
         }
-        self.char_bytes
-            .extend(chunk.char_indices().map(|(b, _)| base_bytes + b));
         self.char_bytes.push(base_bytes + chunk.len());
         self.buf.push_str(chunk);
         self.chars += n;

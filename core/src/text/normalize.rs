@@ -1296,9 +1296,6 @@ mod tests {
         assert_eq!((nt.token(0), nt.orig_starts[0], nt.orig_ends[0]), ("guaranteed", 0, 11));
     }
 
-    /// The fast path writes its columns and text past their lengths and grows them itself: its views equal the
-    /// full scanner's on ASCII turns built of every kind of piece, into fresh buffers and into reused ones (larger or
-    /// smaller than needed), with words longer than one and two eight-byte copies, upper case and digits among them.
     #[test]
     fn alphanumeric_run_is_the_byte_at_a_time_run() {
         // every ASCII byte next to letters and digits; runs across and within eight-byte steps, and to the end
@@ -1323,6 +1320,9 @@ mod tests {
         }
     }
 
+    /// The fast path writes its columns and text past their lengths and grows them itself: its views equal the
+    /// full scanner's on ASCII turns built of every kind of piece, into fresh buffers and into reused ones (larger or
+    /// smaller than needed), with words longer than one and two eight-byte copies, upper case and digits among them.
     #[test]
     fn fast_path_equals_full_scanner() {
         const PIECES: &[&str] = &[
