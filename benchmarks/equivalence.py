@@ -10,7 +10,7 @@ exits 1 on any difference.
     .venv/bin/python benchmarks/equivalence.py --streams          # also: streamed turns at random splits
     .venv/bin/python benchmarks/equivalence.py --non-ascii        # the turns written as a language model may
 
-``--non-ascii`` rewrites every turn of every call the way a language model writes (:func:`as_written`): curly
+``--non-ascii`` rewrites every turn of every call the way a language model writes (``benchmarks/as_written.py``): curly
 apostrophes and quotes, em dashes, ellipses, accented words, spaces only Python calls whitespace. The corpora have
 almost none (35 of 169,487 agent turns), and the code that handles such text is the least exercised.
 
@@ -32,32 +32,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from gate_equivalence import CORPORA, FACT_VARIANTS, MODES, configs, first_difference, replay  # noqa: E402
 
-
-#: what :func:`as_written` puts in: (ASCII text, what replaces it, the share of its places replaced)
-NON_ASCII_MARKS = [
-    ("'", "\u2019", 0.8),  # a curly apostrophe
-    (", ", " \u2014 ", 0.15),  # an em dash
-    ("...", "\u2026", 1.0),  # an ellipsis
-    (". ", ".\u00a0", 0.05),  # a no-break space
-    (" cafe", " caf\u00e9", 1.0),
-    ("resume", "r\u00e9sum\u00e9", 1.0),
-    (" Jose ", " Jos\u00e9 ", 1.0),
-    (" hotel ", " h\u00f4tel ", 0.3),
-]
-
-
-def as_written(text: str, rng: random.Random) -> str:
-    """``text`` with the characters a language model writes (:data:`NON_ASCII_MARKS`), at places drawn from ``rng``,
-    and a quoted word in curly quotes now and then."""
-    for plain, marked, share in NON_ASCII_MARKS:
-        if plain in text:
-            parts = text.split(plain)
-            text = parts[0] + "".join((marked if rng.random() < share else plain) + p for p in parts[1:])
-    words = text.split(" ")
-    if len(words) > 4 and rng.random() < 0.2:
-        k = rng.randrange(len(words))
-        words[k] = f"\u201c{words[k]}\u201d"
-    return " ".join(words)
+from benchmarks.as_written import as_written  # noqa: E402
 
 
 def compare_chunk(args: tuple[str, str, int, int, bool, bool]) -> tuple[int, int, list[str]]:

@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/text_equivalence.py                 # every text of every corpus
     .venv/bin/python benchmarks/text_equivalence.py --every 20      # one text in 20 (what the test suite runs)
+    .venv/bin/python benchmarks/text_equivalence.py --non-ascii     # also the corpus turns as written by a model
     options: --json (one JSON summary line)  --show N (differences printed, default 5)
 
 Texts: every turn (agent and caller) of ``../shared/corpora`` (SGD, Taskmaster, MTS-Dialog), the Presidio
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import random
 import sys
 import time
 from collections.abc import Iterator
@@ -68,6 +70,20 @@ def corpus_texts(every: int = 1) -> Iterator[tuple[str, str]]:
 
     for case in cases():
         yield "evasion", case["text"]
+
+
+def with_written(texts: Iterator[tuple[str, str]]) -> Iterator[tuple[str, str]]:
+    """Each of ``texts``, then each corpus turn as a language model may write it (``benchmarks/as_written.py``),
+    under ``<source> as written`` (those that stay ASCII are not repeated)."""
+    from benchmarks.as_written import as_written
+
+    rng = random.Random("text-equivalence:as-written")
+    for source, text in texts:
+        yield source, text
+        if source in CORPORA:
+            written = as_written(text, rng)
+            if not written.isascii():
+                yield f"{source} as written", written
 
 
 def _view(nt: Any) -> tuple:
@@ -122,11 +138,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--every", type=int, default=1, help="compare one corpus turn in N (default: all)")
     ap.add_argument("--show", type=int, default=5, help="differences to print")
     ap.add_argument("--json", action="store_true", help="print one JSON summary line")
+    ap.add_argument("--non-ascii", action="store_true", help="also each corpus turn as a language model may write it")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     per_source: dict[str, list[int]] = {}
     shown = 0
-    for source, text in corpus_texts(args.every):
+    texts = corpus_texts(args.every)
+    if args.non_ascii:
+        texts = with_written(texts)
+    for source, text in texts:
         counts = per_source.setdefault(source, [0, 0])
         counts[0] += 1
         diff = compare(text)
