@@ -7,7 +7,8 @@ Why: a stream's feeds normalize only the words since the last restart point (``c
 Restart points used to stop at the turn's first non-ASCII character, and language models write such characters all
 the time (``’`` for an apostrophe, ``—``, ``“ ”``, names with accents): from the first one on every feed normalized,
 scanned and ran the detectors over the rest of the turn again, O(n^2) instead of O(n). The non-ASCII rows show what
-such text costs now: its feeds are never quiet (each one updates), and the whole-turn check folds it.
+such text costs now: feeds of plain words are quiet after it too, and the normalizer folds and scans as characters
+only the words around each such character (the rest of the turn takes the ASCII paths).
 
 How: ``trace bench``'s texts of each length (consecutive SGD agent turns), as they are and with one kind of
 non-ASCII character put in: apostrophes made curly, ", " made " — ", or "Café " before the text. Each text is said

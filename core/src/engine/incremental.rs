@@ -256,19 +256,7 @@ fn letters_lower<'a>(letters: &[u8], buf: &'a mut [u8; 16]) -> &'a str {
     unsafe { std::str::from_utf8_unchecked(&buf[..n]) }
 }
 
-/// Whether `word` (a previous word: its characters, then its whitespace) lets the normalizer restart after it.
-pub(crate) fn restarts_after(word: &[u8]) -> bool {
-    let letters = word.iter().take_while(|b| b.is_ascii_alphabetic()).count();
-    if letters < 2 || letters == word.len() || !word[letters..].iter().all(|&b| super::edits::py_isspace_ascii(b)) {
-        return false;
-    }
-    let mut lower = [0u8; 16];
-    if letters > lower.len() {
-        return true; // longer than any number word
-    }
-    let w = ascii_lower(&word[..letters], &mut lower);
-    w != "and" && !is_number_pass_word(w)
-}
+pub(crate) use crate::text::normalize::restarts_after;
 
 /// How a word (its characters, then its whitespace; ASCII) may take part in a detector split's plain run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1414,90 +1402,28 @@ impl Incremental {
     /// and so are the characters the tokens were read from: the prefix's are kept as the view read them (what the
     /// prefix holds is known from [`Incremental::freeze`]), the tail's appended.
     fn append_tail(&mut self, buf: &str, at: Point, k: usize) {
-        let suffix = &buf[at.bytes..];
-        crate::text::normalize_into(suffix, &mut self.tail);
-        let tail = &self.tail;
+        crate::text::normalize_into(&buf[at.bytes..], &mut self.tail);
+        // the view cut back to the point: its first `k` tokens, and the prefix's folding when folding changed it (a
+        // fold the view had for its tail alone is dropped) and its characters read when they are not all ASCII
         let nt = &mut self.view.nt;
-        // the prefix's folding, when folding changed it (a fold the view had for its tail alone is dropped)
-        let prefix_fold = nt.fold.take().filter(|_| self.frozen_folded);
-        let had_wide = !nt.wide.is_empty();
         nt.original.truncate(at.bytes);
-        nt.original.push_str(suffix);
-        nt.truncate_tokens(k); // its text ends at its `k`th token's end
-        if k > 0 && !tail.is_empty() {
-            nt.text.push(' ');
-        }
-        let base = nt.text.len();
-        nt.text.push_str(&tail.text);
-        nt.norm_starts.extend(tail.norm_starts.iter().map(|&s| s + base));
-        nt.norm_ends.extend(tail.norm_ends.iter().map(|&e| e + base));
-        nt.orig_starts.extend(tail.orig_starts.iter().map(|&s| s + at.chars));
-        nt.orig_ends.extend(tail.orig_ends.iter().map(|&e| e + at.chars));
-        nt.is_digits.extend_from_slice(&tail.is_digits);
-        nt.fold = match (prefix_fold, &tail.fold) {
-            (None, None) => None,
-            (prefix, tail_fold) => {
-                // the prefix's folded text and offsets (itself, when folding left it as it is)
-                let (mut f, folded_chars) = match prefix {
-                    Some(mut f) => {
-                        f.text.truncate(at.folded_bytes);
-                        f.starts.truncate(k);
-                        f.ends.truncate(k);
-                        if let Some(m) = &mut f.source {
-                            m.truncate(at.folded_chars);
-                        }
-                        (f, at.folded_chars)
-                    }
-                    None => (
-                        crate::text::Fold {
-                            text: buf[..at.bytes].to_string(),
-                            starts: nt.orig_starts[..k].to_vec(),
-                            ends: nt.orig_ends[..k].to_vec(),
-                            source: None,
-                        },
-                        at.chars,
-                    ),
-                };
-                let text = tail.folded();
-                let (starts, ends) = match tail_fold {
-                    Some(t) => (&t.starts, &t.ends),
-                    None => (&tail.orig_starts, &tail.orig_ends),
-                };
-                f.text.push_str(text);
-                f.starts.extend(starts.iter().map(|&s| s + folded_chars));
-                f.ends.extend(ends.iter().map(|&e| e + folded_chars));
-                // each folded character's original one: the prefix's own, then the tail's shifted (where one of
-                // the two moved characters; in order where it did not)
-                let tail_source = tail_fold.as_ref().and_then(|t| t.source.as_ref());
-                if f.source.is_some() || tail_source.is_some() {
-                    let mut m = f.source.take().unwrap_or_else(|| (0..folded_chars).collect());
-                    match tail_source {
-                        Some(t) => m.extend(t.iter().map(|&s| s + at.chars)),
-                        None => m.extend((0..text.chars().count()).map(|j| j + at.chars)),
-                    }
-                    f.source = Some(m);
-                }
-                Some(f)
+        nt.truncate_tokens(k);
+        let folded_chars = if self.frozen_folded { at.folded_chars } else { at.chars };
+        nt.fold = nt.fold.take().filter(|_| self.frozen_folded).map(|mut f| {
+            f.text.truncate(at.folded_bytes);
+            f.starts.truncate(k);
+            f.ends.truncate(k);
+            if let Some(m) = &mut f.source {
+                m.truncate(at.folded_chars);
             }
-        };
-        // the characters the tokens were read from, when they are not all ASCII
-        if !self.frozen_wide && tail.wide.is_empty() {
-            nt.wide.clear();
-        } else if had_wide {
-            // the prefix's (the view read them already: folded ones where folding changed it), then the tail's
-            nt.wide
-                .truncate(if self.frozen_folded { at.folded_chars } else { at.chars });
-            if tail.wide.is_empty() {
-                nt.wide.extend(tail.folded().bytes().map(char::from));
-            } else {
-                nt.wide.extend_from_slice(&tail.wide);
-            }
+            f
+        });
+        if self.frozen_wide {
+            nt.wide.truncate(folded_chars);
         } else {
-            // the text the tokens were read from (`NormalizedText::folded`), borrowed apart from `wide`
-            let reading = nt.fold.as_ref().map_or(nt.original.as_str(), |f| f.text.as_str());
             nt.wide.clear();
-            nt.wide.extend(reading.chars());
         }
+        nt.join(&self.tail, at.chars, folded_chars);
     }
 
     /// [`Incremental::renormalize`] when every word since the restart point (`range`: the first of them is the

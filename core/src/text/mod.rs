@@ -119,6 +119,77 @@ impl NormalizedText {
         self.wide.clear();
     }
 
+    /// Appends `tail`, the view of the text that follows this view's original at a restart point
+    /// ([`normalize::restarts_after`]), where the view of the whole text is the two views one after the other: the
+    /// tail's tokens, with their offsets moved past this text (`chars` characters long, its folded text
+    /// `folded_chars`), its folded text after this one's (this one's original where folding changed nothing), and
+    /// the characters its tokens were read from after this one's.
+    pub fn join(&mut self, tail: &NormalizedText, chars: usize, folded_chars: usize) {
+        let k = self.len();
+        let prefix_bytes = self.original.len();
+        // the prefix's folded text is ASCII when it has no characters of its own (`wide`)
+        let prefix_wide = !self.wide.is_empty();
+        let ascii_reading: Vec<char> = if !prefix_wide && !tail.wide.is_empty() {
+            self.folded().bytes().map(char::from).collect()
+        } else {
+            Vec::new()
+        };
+        self.original.push_str(&tail.original);
+        if k > 0 && !tail.is_empty() {
+            self.text.push(' ');
+        }
+        let base = self.text.len();
+        self.text.push_str(&tail.text);
+        self.norm_starts.extend(tail.norm_starts.iter().map(|&s| s + base));
+        self.norm_ends.extend(tail.norm_ends.iter().map(|&e| e + base));
+        self.orig_starts.extend(tail.orig_starts.iter().map(|&s| s + chars));
+        self.orig_ends.extend(tail.orig_ends.iter().map(|&e| e + chars));
+        self.is_digits.extend_from_slice(&tail.is_digits);
+        self.fold = match (self.fold.take(), &tail.fold) {
+            (None, None) => None,
+            (prefix, tail_fold) => {
+                // the prefix's folded text and offsets (itself, when folding left it as it is)
+                let mut f = prefix.unwrap_or_else(|| Fold {
+                    text: self.original[..prefix_bytes].to_string(),
+                    starts: self.orig_starts[..k].to_vec(),
+                    ends: self.orig_ends[..k].to_vec(),
+                    source: None,
+                });
+                let text = tail.folded();
+                let (starts, ends) = match tail_fold {
+                    Some(t) => (&t.starts, &t.ends),
+                    None => (&tail.orig_starts, &tail.orig_ends),
+                };
+                f.text.push_str(text);
+                f.starts.extend(starts.iter().map(|&s| s + folded_chars));
+                f.ends.extend(ends.iter().map(|&e| e + folded_chars));
+                // each folded character's original one: the prefix's own, then the tail's shifted (where one of
+                // the two moved characters; in order where it did not)
+                let tail_source = tail_fold.as_ref().and_then(|t| t.source.as_ref());
+                if f.source.is_some() || tail_source.is_some() {
+                    let mut m = f.source.take().unwrap_or_else(|| (0..folded_chars).collect());
+                    match tail_source {
+                        Some(t) => m.extend(t.iter().map(|&s| s + chars)),
+                        None => m.extend((0..text.chars().count()).map(|j| j + chars)),
+                    }
+                    f.source = Some(m);
+                }
+                Some(f)
+            }
+        };
+        // the characters the tokens were read from, when they are not all ASCII
+        if prefix_wide {
+            if tail.wide.is_empty() {
+                self.wide.extend(tail.folded().bytes().map(char::from));
+            } else {
+                self.wide.extend_from_slice(&tail.wide);
+            }
+        } else if !tail.wide.is_empty() {
+            self.wide = ascii_reading;
+            self.wide.extend_from_slice(&tail.wide);
+        }
+    }
+
     /// Number of tokens.
     #[inline]
     pub fn len(&self) -> usize {
