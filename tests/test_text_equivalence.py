@@ -219,6 +219,17 @@ def test_corpus_sample() -> None:
     assert different == [], different[:5]
 
 
+def test_corpus_sample_as_a_language_model_writes_it() -> None:
+    """The same sample with curly apostrophes and quotes, em dashes, ellipses, accents and no-break spaces put in
+    (``benchmarks/as_written.py``): the native layer normalizes such text in pieces cut at restart points, the frozen
+    one whole."""
+    texts = [(s, t) for s, t in bench.with_written(bench.corpus_texts(CORPUS_EVERY)) if s.endswith(" as written")]
+    if not texts:
+        pytest.skip("the shared corpora are not here")
+    different = [(source, text) for source, text in texts if bench.compare(text)]
+    assert different == [], different[:5]
+
+
 def test_hand_made_sets_and_evasion_cases() -> None:
     """The spoken PII and ASR e-mail sets and the evasion table (in the repository: never skipped)."""
     texts = [text for source, text in bench.corpus_texts(10**9) if source not in bench.CORPORA]
