@@ -11,6 +11,38 @@ pub mod engine;
 pub mod swar;
 pub mod text;
 
+/// For tests: words that are not ASCII, of the kinds the text layer tells apart: letters that fold (accents, a
+/// ligature, wide letters and digits, a combining mark), lookalikes that fold only among themselves, curly quotes and
+/// apostrophes, dashes, an ellipsis, characters that vanish (zero-width, a byte-order mark), and some that do not fold.
+#[cfg(test)]
+pub(crate) const NON_ASCII_WORDS: [&str; 25] = [
+    "caf\u{e9}",
+    "Caf\u{c9}",
+    "na\u{ef}ve",
+    "it\u{2019}s",
+    "I\u{2019}ll",
+    "\u{2019}",
+    "\u{201c}quoted\u{201d}",
+    "\u{2014}",
+    "well\u{2014}",
+    "\u{2026}",
+    "wait\u{2026}",
+    "\u{455}top",
+    "\u{455}top\u{436}",
+    "\u{436}",
+    "\u{ff15}\u{ff15}\u{ff15}",
+    "\u{ff4f}\u{ff4e}\u{ff45}",
+    "\u{2460}",
+    "\u{bd}",
+    "\u{fb01}le",
+    "e\u{301}",
+    "\u{200b}",
+    "\u{feff}x",
+    "\u{4e2d}\u{6587}",
+    "r\u{e9}sum\u{e9}",
+    "\u{a3}5",
+];
+
 /// For tests: a xorshift generator from `seed`, as a function of `n` that draws below `n` (deterministic texts and
 /// keys for the randomized tests, no dependency).
 #[cfg(test)]

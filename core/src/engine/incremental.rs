@@ -1753,27 +1753,8 @@ mod tests {
                 "at",
                 "dot",
                 "com",
-                "caf\u{e9}",
-                "Caf\u{c9}",
-                "na\u{ef}ve",
-                "it\u{2019}s",
-                "\u{2019}",
-                "\u{201c}quoted\u{201d}",
-                "\u{2014}",
-                "well\u{2014}",
-                "\u{2026}",
-                "wait\u{2026}",
-                "\u{455}top",
-                "\u{455}top\u{436}",
-                "\u{436}",
-                "\u{ff15}\u{ff15}\u{ff15}",
-                "\u{2460}",
-                "\u{bd}",
-                "\u{fb01}le",
-                "e\u{301}",
-                "\u{200b}",
-                "\u{feff}x",
             ])
+            .chain(crate::NON_ASCII_WORDS)
             .collect();
         let quiet: Vec<&str> = WORD_SHAPES
             .iter()
