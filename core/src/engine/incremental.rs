@@ -1693,12 +1693,13 @@ mod tests {
         }
     }
 
-    /// What lets quiet feeds follow any ASCII text ([`super::Incremental::quiet_after`]): words the normalizer reads
-    /// as their own letters ([`quiet_token`]) appended after whitespace leave the normalization of the text before
-    /// them as it was, and add exactly their tokens, whatever that text is (digits, number words, symbols, spelled
-    /// letters, fillers, contractions, written e-mails...), also text that is not ASCII (folded letters, lookalikes,
-    /// curly quotes, dashes, wide digits, spaces only Python calls whitespace): a turn that is not all ASCII takes
-    /// quiet feeds too. Random texts of such words, then quiet words.
+    /// What lets quiet feeds follow any text ([`super::Incremental::quiet_after`]), and an update append the tokens
+    /// of the words since ([`super::Incremental::renormalize`]): words the normalizer reads as their own letters
+    /// ([`quiet_token`], and [`alone_token`] of which those are some) appended after whitespace leave the
+    /// normalization of the text before them as it was, and add exactly their tokens, whatever that text is (digits,
+    /// number words, symbols, spelled letters, fillers, contractions, written e-mails...), also text that is not
+    /// ASCII (folded letters, lookalikes, curly quotes, dashes, wide digits, spaces only Python calls whitespace).
+    /// Random texts of such words, then quiet or alone words.
     #[test]
     fn quiet_words_after_any_text_add_only_their_tokens() {
         let before: Vec<&str> = WORD_SHAPES
@@ -1760,7 +1761,25 @@ mod tests {
             .iter()
             .copied()
             .chain([
-                "is", "people", "Per", "ticket.", "Hello,", "am", "pm", "th", "st", "nd", "mail", "com", "at", "At",
+                "is",
+                "people",
+                "Per",
+                "ticket.",
+                "Hello,",
+                "am",
+                "pm",
+                "th",
+                "st",
+                "nd",
+                "mail",
+                "com",
+                "at",
+                "At",
+                "dot",
+                "dash",
+                "hyphen",
+                "underscore",
+                "Dot",
             ])
             .collect();
         let spaces = [
@@ -1803,9 +1822,14 @@ mod tests {
             let first_quiet = bytes.partition_point(|&s| s < head);
             let tokens: Option<Vec<usize>> = (first_quiet..bytes.len())
                 .map(|k| {
-                    Some(quiet_token(b, &bytes, &facts, k))
+                    // every quiet token is an alone one, and so is every e-mail joiner of letters: an update appends
+                    // their tokens too ([`Incremental::renormalize`])
+                    let quiet = Some(quiet_token(b, &bytes, &facts, k))
                         .filter(|&n| (1..=16).contains(&n))
-                        .or_else(|| alone_at(b, &bytes, &facts, k).then_some(2))
+                        .or_else(|| alone_at(b, &bytes, &facts, k).then_some(2));
+                    let alone = Some(alone_token(b, &bytes, &facts, k)).filter(|&n| n > 0);
+                    assert!(quiet.is_none() || quiet == alone, "{buf:?}");
+                    alone
                 })
                 .collect();
             let Some(tokens) = tokens else { continue };
