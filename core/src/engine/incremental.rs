@@ -256,7 +256,7 @@ fn letters_lower<'a>(letters: &[u8], buf: &'a mut [u8; 16]) -> &'a str {
     unsafe { std::str::from_utf8_unchecked(&buf[..n]) }
 }
 
-pub(crate) use crate::text::normalize::restarts_after;
+use crate::text::normalize::restarts_after;
 
 /// How a word (its characters, then its whitespace; ASCII) may take part in a detector split's plain run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

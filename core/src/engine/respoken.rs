@@ -50,7 +50,7 @@ use crate::swar;
 use crate::text::NormalizedText;
 
 use super::edits::py_isspace_ascii as space;
-use super::incremental::restarts_after;
+use crate::text::normalize::restarts_after;
 
 /// The start of the last word of `s` that starts before `x` (a non-space after a space or at 0).
 fn word_start_before(s: &[u8], x: usize) -> Option<usize> {

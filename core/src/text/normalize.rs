@@ -199,7 +199,7 @@ fn view_in_pieces(text: &str, nt: &mut NormalizedText) -> bool {
     let mut at = 0; // where the last piece that is not ASCII ended
     while let Some(x) = b[at..].iter().position(|c| !c.is_ascii()).map(|p| at + p) {
         let start = restart_before(text, at, x);
-        if start > 0 && ends.last() == Some(&start) {
+        if ends.last() == Some(&start) {
             ends.pop(); // no ASCII piece between it and the piece before: one piece
         } else if start > 0 {
             ends.push(start);
