@@ -138,13 +138,16 @@ class AgentStream:
 
     def _release(self) -> str:
         call = self.call
-        outcome = call._evaluate(self.buffer, self.t, final=False)
+        text = self.buffer
+        starts = _word_starts(text)
+        # a word with no whitespace after it yet is still being written (" Hel", then "lo"): the turn is evaluated
+        # without it, so its prefixes give no hit that comes and goes ("hell"); it is held back either way
+        seen = text[: starts[-1]] if starts and not text[-1].isspace() else text
+        outcome = call._evaluate(seen, self.t, final=False)
         plan = call._plan(outcome)
         self.suppressing = bool(plan.suppress)
         if plan.suppress or outcome.unresolved_prefix:
             return ""
-        text = self.buffer
-        starts = _word_starts(text)
         safe = self._safe_end(text, call.program.hold_back_tokens)
         # an edit that reaches the safe end is held back whole, from the start of the word it starts in and the
         # sticky run before that word: a later hit may take it in from further back (while "12345-6789 hundred..."
