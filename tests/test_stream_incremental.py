@@ -11,10 +11,12 @@ scorecard are compared with the same turn checked whole.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from test_gate_stream import META, chunks_of, engine
+from test_gate_stream import META, SENTENCES, chunks_of, engine
 from test_gate_stream import config as gate_config
 
 from trace_engine import Engine
@@ -289,13 +291,14 @@ def test_new_facts_mid_stream_rescan_the_detectors():
 GREETING = "Hi, this is Sam calling from Acme Solar. This call is recorded."
 
 
-def second_turn_stream(text, check=False):
-    """A call past its greeting (so the feeds release text) streaming ``text`` in 2-word chunks; with ``check``, the
-    carried view and matches are compared with a fresh scan after every chunk. Returns the open stream and the
-    chunks' total length."""
-    words = text.split(" ")
-    pieces = [" ".join(words[i : i + 2]) + " " for i in range(0, len(words), 2)]
-    call = engine("modify").start_call("s", metadata=META)
+def second_turn_stream(text, check=False, pieces=None, mode="modify"):
+    """A call past its greeting (so the feeds release text) streaming ``text`` in 2-word chunks (or ``pieces``);
+    with ``check``, the carried view and matches are compared with a fresh scan after every chunk. Returns the open
+    stream and the chunks' total length."""
+    if pieces is None:
+        words = text.split(" ")
+        pieces = [" ".join(words[i : i + 2]) + " " for i in range(0, len(words), 2)]
+    call = engine(mode).start_call("s", metadata=META)
     call.agent_turn(GREETING)
     stream = call.agent_stream()
     for piece in pieces:
@@ -578,6 +581,67 @@ def quiet_share(text):
     whole = whole_call.agent_turn(text)
     assert (decision.action, decision.text, len(decision.findings)) == (whole.action, whole.text, len(whole.findings))
     return quiet
+
+
+def as_a_model_streams(text):
+    """``text`` in the pieces a model's API streams it in: each word's leading whitespace glued to it, and a word in
+    pieces of up to four characters (" Tha", "nks"), so that nearly every chunk ends inside a word."""
+    pieces = re.findall(r"\s*\S{1,4}|\s+", text)
+    assert "".join(pieces) == text
+    return pieces
+
+
+@pytest.mark.parametrize("text", [PLAIN_SENTENCES * 6, " ".join(SENTENCES) * 3], ids=["plain", "sentences"])
+def test_a_word_being_written_is_matched_once_whitespace_follows_it(text):
+    """A model streams a word in pieces (" Hel", "lo"), so most of its chunks end inside a word. A feed's matches
+    are those of the turn's complete words (the one being written is held back anyway), so a piece that ends no word
+    leaves them as they are, and one that ends a plain word is quiet. Every such feed was an update (the word
+    written so far normalized and scanned again with each piece): a 1,000-character turn streamed this way cost 2.7
+    times the same turn in 2-word chunks. The carried view and matches equal a fresh scan of the complete words after
+    every chunk, and the Decision and the spoken text are the whole turn's."""
+    pieces = as_a_model_streams(text)
+    stream, _ = second_turn_stream(text, check=True, pieces=pieces)
+    quiet = stream._work()[5] / len(pieces)
+    released = stream.emitted
+    decision = stream.close()
+    whole_call = engine("modify").start_call("w", metadata=META)
+    whole_call.agent_turn(GREETING)
+    whole = whole_call.agent_turn(text)
+    assert (decision.action, decision.text, len(decision.findings)) == (whole.action, whole.text, len(whole.findings))
+    assert released + stream.tail == whole.text
+    # none was quiet; in the sentences, pack phrases, contractions and punctuation still update
+    assert quiet >= (0.95 if text.startswith(PLAIN_SENTENCES) else 0.4), quiet
+
+
+@pytest.mark.parametrize("mode", ["block", "human_handoff"])
+def test_a_word_being_written_gives_no_hit_it_does_not_have_whole(mode):
+    """"act now" is pressure the brand pack blocks, and " now" is how "nowadays" starts. The turn was evaluated as
+    written at each feed, so a stream said it was suppressing as soon as " now" came, released nothing more, and took
+    it back at "adays". An incomplete word is not matched: the stream never suppresses, and releases on."""
+    chunks = ["this is how we ", "act", " now", "adays ", "on a plan ", "like yours today. "]
+    stream, _ = second_turn_stream("".join(chunks), pieces=chunks[:2], mode=mode)
+    before = stream.emitted
+    for chunk in chunks[2:]:
+        stream.feed(chunk)
+        assert not stream.suppressing, chunk
+        assert stream.emitted.startswith(before)
+    decision = stream.close()
+    assert decision.action not in ("block", "handoff")
+    assert stream.emitted + stream.tail == decision.text
+
+
+@pytest.mark.parametrize("mode", ["block", "human_handoff"])
+@pytest.mark.parametrize("last", ["", " ", ". "])
+def test_a_hit_in_the_last_word_is_seen_when_whitespace_follows_it_or_at_close(mode, last):
+    """The blocked phrase's last word is matched once whitespace follows it (the stream then suppresses), or at close
+    when the turn ends in it: nothing of the phrase is ever released."""
+    chunks = ["so please do ", "act", " now" + last]
+    stream, _ = second_turn_stream("".join(chunks), pieces=chunks, mode=mode)
+    assert stream.suppressing == last.endswith(" ")
+    assert "act" not in stream.emitted
+    decision = stream.close()
+    assert decision.action == ("block" if mode == "block" else "handoff")
+    assert "act" not in stream.emitted + stream.tail
 
 
 @pytest.mark.parametrize("letter", ["a", "I"])

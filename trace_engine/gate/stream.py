@@ -14,7 +14,9 @@ the model early.
 
 Work per feed is proportional to the new text plus the words since the last point where the normalizer can restart
 (see ``core/src/engine/stream.rs``): the view, the automaton's state and the settled matches are carried from chunk
-to chunk, and :meth:`AgentStream.close` decides the whole turn from them instead of checking it again.
+to chunk, and :meth:`AgentStream.close` decides the whole turn from them instead of checking it again. A feed matches
+the turn's complete words: a word still being written (no whitespace after it yet: models stream words in pieces) is
+held back, and matched once it is complete, so its prefixes give no hit that comes and goes.
 
 When the caller barges in, :meth:`AgentStream.interrupt` re-scores the turn on what was actually spoken (see
 :mod:`trace_engine.gate.bargein`).

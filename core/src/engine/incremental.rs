@@ -1093,13 +1093,26 @@ impl Incremental {
         self.behind
     }
 
-    /// [`Incremental::update`] when quiet feeds appended words since the last one (the view and the hits then stop
-    /// before the turn's end); nothing otherwise.
+    /// [`Incremental::update`] unless the view and the matches are those of `buf` already ([`Incremental::holds`]):
+    /// after quiet feeds (the view and the hits stop before their words), and after feeds that looked only at the
+    /// turn's complete words (at close, the last word is complete).
     pub fn catch_up(&mut self, call: &mut CallCore, buf: &str, words: Words<'_>) -> PyResult<()> {
-        if self.behind {
+        if !self.holds(call.vars_gen, buf) {
             self.update(call, buf, words)?;
         }
         Ok(())
+    }
+
+    /// Whether the view and the matches are those of `buf` (the turn so far, or the part of it a feed looks at:
+    /// these only grow) for the variables as of `gen`: the last update saw `buf` whole and no quiet feed came since.
+    pub fn holds(&self, gen: u64, buf: &str) -> bool {
+        self.fed > 0 && !self.behind && self.gen == gen && self.view.nt.original.len() == buf.len()
+    }
+
+    /// A feed that brought no new complete word: the matches stand as they are, with no update ([`Incremental::holds`]
+    /// said so); counted with the quiet feeds.
+    pub fn nothing_new(&mut self) {
+        self.work.quiet_feeds += 1;
     }
 
     /// Move the frozen point to original offset `chars` (`bytes` in bytes), a restart point at or after it, in the

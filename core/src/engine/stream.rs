@@ -590,17 +590,24 @@ impl StreamCore {
         text: &Text<'_>,
     ) -> PyResult<Option<usize>> {
         let synced = std::mem::take(&mut self.evaluated_synced);
-        // most feeds of plain words leave the matches as they are, known without an update
+        // the matches are those of the turn's complete words: most feeds of plain words leave them as they are,
+        // known without an update, and a feed within a word brings no new one
+        let (seen, words) = complete_words(buf, words!(self));
         let matchers = &call.sh.program.matchers;
-        let quiet = self.inc.append_quiet(matchers, call.vars_gen, buf, words!(self));
+        let quiet = if self.inc.holds(call.vars_gen, seen) {
+            self.inc.nothing_new();
+            true
+        } else {
+            self.inc.append_quiet(matchers, call.vars_gen, seen, words)
+        };
         if !quiet {
-            self.inc.update(call, buf, words!(self))?;
+            self.inc.update(call, seen, words)?;
         }
         let unchanged = synced && (quiet || self.inc.unchanged());
         let matches = self.inc.matches();
         let now = (call.st.seq, call.vars_gen);
         if !Self::evaluated_still_holds(&self.evaluated, self.evaluated_call, matches, unchanged, now) {
-            call.stream_evaluate(py, matches, buf, self.t, &mut self.outcome, text, &mut self.plan)?;
+            call.stream_evaluate(py, matches, seen, self.t, &mut self.outcome, text, &mut self.plan)?;
             self.evaluated.copy_from(matches);
             self.evaluated_call = Some(now);
             self.rendered_to = None; // a new plan: render it from the start once
@@ -693,6 +700,29 @@ impl StreamCore {
         }
         Ok(PyString::new(py, delta))
     }
+}
+
+/// The part of the turn `buf` (its words `words`) that a feed's matches are of: up to the start of its last word
+/// when no whitespace follows that word yet, all of it otherwise.
+///
+/// A model streams a word in pieces (" Hel", "lo"): matched as it stands, every piece would be a word of its own to
+/// the automaton and the detectors, and its hits would come and go ("hell" hits in " Hell" and is gone at "o"). The
+/// word is held back anyway ([`StreamCore::safe_end`] holds one word more while the last one is incomplete), and the
+/// held words begin where they would for the turn cut before that word, so what is released equals what a stream
+/// cut there releases: the text before the safe end is final whatever comes next, the incomplete word included. A
+/// hit that needs the word is seen once whitespace follows it, or at close, which checks the turn whole.
+fn complete_words<'a>(buf: &'a str, words: Words<'a>) -> (&'a str, Words<'a>) {
+    let n = words.facts.len();
+    if n == words.starts.len() {
+        return (buf, words);
+    }
+    let cut = Words {
+        starts: &words.starts[..n],
+        bytes: &words.bytes[..n],
+        facts: words.facts,
+        chars: words.starts[n],
+    };
+    (&buf[..words.bytes[n]], cut)
 }
 
 /// `text[start:]` in characters (the text itself when `start` is 0).
@@ -997,10 +1027,12 @@ impl StreamCore {
             return Ok(String::new());
         }
         let call_obj = self.call.clone_ref(py);
+        let (seen, words) = complete_words(&self.buf, words!(self));
+        let seen = seen.to_string();
         if self.inc.behind() {
             let kept: Vec<_> = self.inc.matches().iter().map(|(m, s)| (m, s.to_vec())).collect();
             let mut call = call_obj.borrow_mut(py);
-            self.inc.catch_up(&mut call, &self.buf, words!(self))?;
+            self.inc.catch_up(&mut call, &seen, words)?;
             let caught_up: Vec<_> = self.inc.matches().iter().map(|(m, s)| (m, s.to_vec())).collect();
             if kept != caught_up {
                 return Ok(format!(
@@ -1009,7 +1041,7 @@ impl StreamCore {
             }
         }
         let call = call_obj.borrow(py);
-        let fresh = super::textview::View::of(&self.buf);
+        let fresh = super::textview::View::of(&seen);
         if fresh.nt != self.inc.view().nt {
             return Ok(format!(
                 "view differs:\n carried {:?}\n fresh   {:?}",
