@@ -86,8 +86,10 @@ def test_run_reports_every_key_the_issue_names(monkeypatch):
         assert KEYS <= set(result[name]), name
         assert result[name]["runs"] == 2 and result[name]["turns"] >= 20
     assert result["gate"]["turns"] == result["single_pass"]["turns"] == result["reference"]["turns"]
-    assert {"p99_min_us", "streamed_over_whole_1000"} <= set(result["stream"])
+    assert {"p99_min_us", "streamed_over_whole_1000", "model_pieces_over_whole_1000"} <= set(result["stream"])
     assert result["stream"]["whole_vs_streamed_1000"]["texts"] >= 1
+    # a model's pieces are smaller than 2-word chunks: more of them
+    assert result["stream"]["whole_vs_model_pieces_1000"]["chunks"] > result["stream"]["whole_vs_streamed_1000"]["chunks"]
     assert set(result["ratios"]) >= {"gate_p99_min_over_single_pass", "reference_p99_min_over_gate"}
     json.dumps(result)
 

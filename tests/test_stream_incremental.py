@@ -11,8 +11,6 @@ scorecard are compared with the same turn checked whole.
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -20,7 +18,7 @@ from test_gate_stream import META, SENTENCES, chunks_of, engine
 from test_gate_stream import config as gate_config
 
 from trace_engine import Engine
-from trace_engine.replay import word_chunks
+from trace_engine.replay import model_pieces, word_chunks
 
 FRAGMENTS = [
     # plain words: the restart points sit after these
@@ -584,9 +582,8 @@ def quiet_share(text):
 
 
 def as_a_model_streams(text):
-    """``text`` in the pieces a model's API streams it in: each word's leading whitespace glued to it, and a word in
-    pieces of up to four characters (" Tha", "nks"), so that nearly every chunk ends inside a word."""
-    pieces = re.findall(r"\s*\S{1,4}|\s+", text)
+    """``text`` in the pieces a model's API streams it in (:func:`trace_engine.replay.model_pieces`)."""
+    pieces = model_pieces(text)
     assert "".join(pieces) == text
     return pieces
 

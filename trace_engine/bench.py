@@ -26,7 +26,8 @@ keeping each turn's own cost. Percentiles interpolate linearly between closest r
 min-of-N), and ``streamed_over_whole_1000``: the cost of streaming a 1,000-character turn in 2-word chunks
 (``agent_stream`` through ``close``) over checking it whole (``agent_turn``), median over 1,000-character turns
 made of consecutive agent turns, each said after a compliant opening turn (untimed) so that the feeds release
-text as they do in the middle of a call. ``by_length``: cost per turn from 50 to 10,000 characters;
+text as they do in the middle of a call; ``model_pieces_over_whole_1000``: the same in the pieces a model's API
+streams (a word with its leading space, in pieces of up to four characters: nearly every chunk ends inside a word). ``by_length``: cost per turn from 50 to 10,000 characters;
 ``by_phrases``: cost per turn with 1,000 to 100,000 blocked phrases (three-word phrases drawn from the corpus
 vocabulary), compile time included; one pack holds at most ``LIMITS.phrases`` (50,000), so beyond that the rest go
 to generated packs, as a deployment would split them. ``memory_mb``: resident memory the default gate adds to a fresh interpreter.
@@ -57,7 +58,7 @@ from trace_engine.gate.config import load_config
 from trace_engine.gate.engine import Engine
 from trace_engine.gate.guardrails import guardrails_pack
 from trace_engine.packs import resolve_pack
-from trace_engine.replay import word_chunks
+from trace_engine.replay import model_pieces, word_chunks
 from trace_engine.shared_data import REPO, shared_corpus
 from trace_engine.stats import percentile
 from trace_engine.text import aba_ok, luhn_ok, mbi_ok, ssn_ok
@@ -503,10 +504,17 @@ OPENING_TURN = (
 )
 
 
-def stream_over_whole(engine: Engine, texts: Sequence[str], runs: int, phase: Phase = _no_phase) -> dict[str, Any]:
-    """Each text checked whole (``agent_turn``) and streamed in 2-word chunks (``agent_stream`` .. ``close``), in
-    fresh calls after :data:`OPENING_TURN`, alternating which goes first; the ratio of the medians of the per-text
-    minimums. ``released_by_feeds``: the share of the streamed text the feeds released before ``close``."""
+def stream_over_whole(
+    engine: Engine,
+    texts: Sequence[str],
+    runs: int,
+    phase: Phase = _no_phase,
+    split: Callable[[str], list[str]] = chunks,
+) -> dict[str, Any]:
+    """Each text checked whole (``agent_turn``) and streamed in the chunks ``split`` cuts (2-word chunks by default;
+    ``agent_stream`` .. ``close``), in fresh calls after :data:`OPENING_TURN`, alternating which goes first; the
+    ratio of the medians of the per-text minimums. ``released_by_feeds``: the share of the streamed text the feeds
+    released before ``close``."""
     clock = time.perf_counter_ns
     whole: list[list[int]] = []
     streamed: list[list[int]] = []
@@ -518,7 +526,7 @@ def stream_over_whole(engine: Engine, texts: Sequence[str], runs: int, phase: Ph
         gc.collect()
         for i, text in enumerate(texts):
             tick()
-            pieces = chunks(text)
+            pieces = split(text)
             for which in ((0, 1) if (i + r) % 2 == 0 else (1, 0)):
                 call = engine.start_call(f"sw-{r}-{i}-{which}", metadata={"direction": "outbound"})
                 call.agent_turn(OPENING_TURN)
@@ -541,7 +549,7 @@ def stream_over_whole(engine: Engine, texts: Sequence[str], runs: int, phase: Ph
     return {
         "texts": len(texts),
         "chars": round(sum(map(len, texts)) / len(texts)) if texts else 0,
-        "chunks": round(sum(len(chunks(t)) for t in texts) / len(texts)) if texts else 0,
+        "chunks": round(sum(len(split(t)) for t in texts) / len(texts)) if texts else 0,
         "whole_p50_min_us": w["p50_min_us"],
         "streamed_p50_min_us": s["p50_min_us"],
         "released_by_feeds": round(released / spoken, 3) if spoken else None,
@@ -738,6 +746,9 @@ def run(
     over = stream_over_whole(engine, thousand, runs, start)
     stream["streamed_over_whole_1000"] = over.pop("ratio")
     stream["whole_vs_streamed_1000"] = over
+    in_pieces = stream_over_whole(engine, thousand, runs, start, split=model_pieces)
+    stream["model_pieces_over_whole_1000"] = in_pieces.pop("ratio")
+    stream["whole_vs_model_pieces_1000"] = in_pieces
     result["stream"] = stream
     if scaling:
         scaled = {n: c for n, c in competitors.items() if n in ("gate", "single_pass", "reference")}

@@ -64,6 +64,13 @@ def word_chunks(text: str, words: int) -> list[str]:
     return ["".join(pieces[i : i + words]) for i in range(0, len(pieces), words)]
 
 
+def model_pieces(text: str, letters: int = 4) -> list[str]:
+    """``text`` in the pieces a model's API streams it in: each word with the whitespace before it, in pieces of up
+    to ``letters`` characters (``" Tha"``, ``"nks"``), so that nearly every piece ends inside a word:
+    ``"".join(pieces) == text``."""
+    return re.findall(rf"\s*\S{{1,{max(1, int(letters))}}}|\s+", text)
+
+
 @dataclass(slots=True)
 class TurnReport:
     """What one turn did.

@@ -82,12 +82,13 @@ def _print_text(result: dict[str, Any]) -> None:
         markup=False,
     )
     s = result["stream"]
-    w = s["whole_vs_streamed_1000"]
+    w, m = s["whole_vs_streamed_1000"], s["whole_vs_model_pieces_1000"]
     console.print(
         f"stream: {s['chunks']:,} chunks of {s['turns']:,} turns, per chunk p50 min {_us(s['p50_min_us'])} us, "
         f"p99 min {_us(s['p99_min_us'])} us, max hold-back {s['max_holdback_chars']} chars; a {w['chars']}-char turn "
         f"streamed in {w['chunks']} chunks costs x{s['streamed_over_whole_1000']} checking it whole "
-        f"({_us(w['streamed_p50_min_us'])} vs {_us(w['whole_p50_min_us'])} us)",
+        f"({_us(w['streamed_p50_min_us'])} vs {_us(w['whole_p50_min_us'])} us), in a model's {m['chunks']} pieces "
+        f"x{s['model_pieces_over_whole_1000']}",
         markup=False,
     )
     if "by_length" in result:
