@@ -9,8 +9,8 @@ of ``feed`` results and :attr:`AgentStream.tail` equals the text a whole-turn ch
 Two things make a stream hold everything for a while: a first-turn disclosure that modify mode would prefix (we
 cannot know before the turn ends whether the agent says it itself), and a violation that will suppress the turn
 (block and handoff modes) — what was already spoken cannot be taken back, so nothing more is released and the
-fallback line is the tail. :attr:`AgentStream.suppressing` says so as soon as it is known, so a turn loop can stop
-the model early.
+fallback line is the tail. :attr:`AgentStream.suppressing` says so as soon as it is known (once whitespace follows the
+violation's last word), so a turn loop can stop the model early.
 
 Work per feed is proportional to the new text plus the words since the last point where the normalizer can restart
 (see ``core/src/engine/stream.rs``): the view, the automaton's state and the settled matches are carried from chunk

@@ -705,8 +705,9 @@ impl StreamCore {
 /// The part of the turn `buf` (its words `words`) that a feed's matches are of: up to the start of its last word
 /// when no whitespace follows that word yet, all of it otherwise.
 ///
-/// A model streams a word in pieces (" Hel", "lo"): matched as it stands, every piece would be a word of its own to
-/// the automaton and the detectors, and its hits would come and go ("hell" hits in " Hell" and is gone at "o"). The
+/// A model streams a word in pieces (" now", "adays"): matched as it stands, every piece would be a word of its own
+/// to the automaton and the detectors, and its hits would come and go ("act now" hits at " now" and is gone at
+/// "adays"), each piece an update of the word written so far. The
 /// word is held back anyway ([`StreamCore::safe_end`] holds one word more while the last one is incomplete), and the
 /// held words begin where they would for the turn cut before that word, so what is released equals what a stream
 /// cut there releases: the text before the safe end is final whatever comes next, the incomplete word included. A
@@ -1019,8 +1020,8 @@ impl StreamCore {
         )
     }
 
-    /// For tests: ``""`` when the carried view and matches equal a fresh normalization and scan of the turn so far
-    /// (as of the last feed), else what differs. After a quiet feed the view catches up first, and its matches
+    /// For tests: ``""`` when the carried view and matches equal a fresh normalization and scan of the turn's complete
+    /// words so far ([`complete_words`], as of the last feed), else what differs. After a quiet feed the view catches up first, and its matches
     /// must be the ones the quiet feeds kept.
     fn _check_carried(&mut self, py: Python<'_>) -> PyResult<String> {
         if self.inc.fed() == 0 {
