@@ -27,10 +27,11 @@ min-of-N), and ``streamed_over_whole_1000``: the cost of streaming a 1,000-chara
 (``agent_stream`` through ``close``) over checking it whole (``agent_turn``), median over 1,000-character turns
 made of consecutive agent turns, each said after a compliant opening turn (untimed) so that the feeds release
 text as they do in the middle of a call; ``model_pieces_over_whole_1000``: the same in the pieces a model's API
-streams (a word with its leading space, in pieces of up to four characters: nearly every chunk ends inside a word). ``by_length``: cost per turn from 50 to 10,000 characters;
-``by_phrases``: cost per turn with 1,000 to 100,000 blocked phrases (three-word phrases drawn from the corpus
-vocabulary), compile time included; one pack holds at most ``LIMITS.phrases`` (50,000), so beyond that the rest go
-to generated packs, as a deployment would split them. ``memory_mb``: resident memory the default gate adds to a fresh interpreter.
+streams (a word with its leading space, in pieces of up to four characters: nearly every chunk ends inside a
+word). ``by_length``: cost per turn from 50 to 10,000 characters; ``by_phrases``: cost per turn with 1,000 to
+100,000 blocked phrases (three-word phrases drawn from the corpus vocabulary), compile time included; one pack
+holds at most ``LIMITS.phrases`` (50,000), so beyond that the rest go to generated packs, as a deployment would
+split them. ``memory_mb``: resident memory the default gate adds to a fresh interpreter.
 """
 
 from __future__ import annotations

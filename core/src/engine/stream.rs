@@ -1020,9 +1020,9 @@ impl StreamCore {
         )
     }
 
-    /// For tests: ``""`` when the carried view and matches equal a fresh normalization and scan of the turn's complete
-    /// words so far ([`complete_words`], as of the last feed), else what differs. After a quiet feed the view catches up first, and its matches
-    /// must be the ones the quiet feeds kept.
+    /// For tests: ``""`` when the carried view and matches equal a fresh normalization and scan of the turn's
+    /// complete words so far ([`complete_words`], as of the last feed), else what differs. After a quiet feed the view
+    /// catches up first, and its matches must be the ones the quiet feeds kept.
     fn _check_carried(&mut self, py: Python<'_>) -> PyResult<String> {
         if self.inc.fed() == 0 {
             return Ok(String::new());
