@@ -1008,6 +1008,7 @@ impl Incremental {
     /// Whether the words the turn gained since the last update leave its matches as they are, known without an
     /// update (most feeds of a token stream, when their words are plain): if so they are taken (the view and the
     /// hits stay behind, [`Incremental::update`] catches up when it next runs) and the matches stand for the turn.
+    /// No word since the last update is such a feed too ([`Incremental::holds`]: one within a word).
     ///
     /// When: the last update left the turn quiet ([`Incremental::quiet_after`]), the variables are as then (`gen`),
     /// the turn so far (`buf`, its words' `starts` and `facts`) ends in whitespace, every word since then has a
@@ -1036,6 +1037,11 @@ impl Incremental {
         // the quiet words' letters are read in bytes (their starts in bytes: the turn may have text that is not ASCII
         // before them)
         let (starts, facts) = (words.bytes, words.facts);
+        if self.holds(gen, buf) {
+            // no word since the last update (a feed within a word): the matches are those of `buf` already
+            self.work.quiet_feeds += 1;
+            return true;
+        }
         let Some(Ahead {
             mut state,
             words,
@@ -1105,14 +1111,8 @@ impl Incremental {
 
     /// Whether the view and the matches are those of `buf` (the turn so far, or the part of it a feed looks at:
     /// these only grow) for the variables as of `gen`: the last update saw `buf` whole and no quiet feed came since.
-    pub fn holds(&self, gen: u64, buf: &str) -> bool {
+    fn holds(&self, gen: u64, buf: &str) -> bool {
         self.fed > 0 && !self.behind && self.gen == gen && self.view.nt.original.len() == buf.len()
-    }
-
-    /// A feed that brought no new complete word: the matches stand as they are, with no update ([`Incremental::holds`]
-    /// said so); counted with the quiet feeds.
-    pub fn nothing_new(&mut self) {
-        self.work.quiet_feeds += 1;
     }
 
     /// Move the frozen point to original offset `chars` (`bytes` in bytes), a restart point at or after it, in the

@@ -594,12 +594,7 @@ impl StreamCore {
         // known without an update, and a feed within a word brings no new one
         let (seen, words) = complete_words(buf, words!(self));
         let matchers = &call.sh.program.matchers;
-        let quiet = if self.inc.holds(call.vars_gen, seen) {
-            self.inc.nothing_new();
-            true
-        } else {
-            self.inc.append_quiet(matchers, call.vars_gen, seen, words)
-        };
+        let quiet = self.inc.append_quiet(matchers, call.vars_gen, seen, words);
         if !quiet {
             self.inc.update(call, seen, words)?;
         }
