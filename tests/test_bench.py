@@ -185,3 +185,18 @@ def test_stream_non_ascii_reports_each_length_and_variant():
         assert 0 < row["whole_p50_min_us"] and 0 < row["streamed_p50_min_us"]
         assert row["streamed_over_whole"] == round(row["streamed_p50_min_us"] / row["whole_p50_min_us"], 2)
     assert all(1 <= r["normalized_per_char"] <= 1.5 for r in rows), rows
+
+
+def test_stream_floor_reports_the_parts_of_a_stream_and_what_a_feed_may_cost():
+    """``benchmarks/stream_floor.py`` on the bundled outbound corpus: each part's median, and the floor and the
+    per-feed budget computed from them as its docstring says."""
+    out = benchmark_json("stream_floor.py", "--texts", "3", "--runs", "2")
+    assert (out["texts"], out["runs"]) == (3, 2)
+    parts = ("whole", "open", "feeds", "close", "streamed", "calls")
+    assert all(out[f"{p}_p50_min_us"] > 0 for p in parts), out
+    whole, calls, chunks = out["whole_p50_min_us"], out["calls_p50_min_us"], out["chunks"]
+    assert out["floor_over_whole"] == pytest.approx((whole + calls) / whole, abs=0.02)
+    assert out["streamed_over_whole"] == pytest.approx(out["streamed_p50_min_us"] / whole, abs=0.02)
+    assert out["call_ns"] == pytest.approx(1000 * calls / chunks, rel=0.02, abs=2)
+    assert out["share_ns"] == pytest.approx(1000 * whole / chunks, rel=0.02, abs=2)
+    assert out["budget_per_feed_ns"] == pytest.approx(1000 * (whole - calls) / chunks, rel=0.02, abs=2)
