@@ -39,12 +39,15 @@ from trace_engine import bench
 
 
 def measure(engine: bench.Engine, texts: list[str], runs: int) -> dict[str, Any]:
-    """Per text, the minimum over ``runs`` of each part, interleaved per text; medians over the texts."""
+    """Per text, the minimum over ``runs`` of each part, interleaved per text; the median over the texts
+    (:func:`trace_engine.bench.summary`'s ``p50_min_us``, as the bench reports its own)."""
     clock = time.perf_counter_ns
     parts = ("whole", "open", "feeds", "close", "streamed", "calls")
-    best: dict[str, list[int]] = {p: [] for p in parts}
+    timed: dict[str, list[list[int]]] = {p: [] for p in parts}  # per part, per run, per text
     pieces = [bench.chunks(t) for t in texts]
     for r in range(runs):
+        for p in parts:
+            timed[p].append([])
         kept: list[Any] = []
         gc.collect()
         for i, (text, chunks) in enumerate(zip(texts, pieces, strict=True)):
@@ -83,12 +86,9 @@ def measure(engine: bench.Engine, texts: list[str], runs: int) -> dict[str, Any]
                 del stream, getter
             kept += [whole_call, stream_call]
             for p in parts:
-                if r == 0:
-                    best[p].append(got[p])
-                else:
-                    best[p][i] = min(best[p][i], got[p])
+                timed[p][r].append(got[p])
         del kept[:]
-    med = {p: statistics.median(best[p]) / 1000 for p in parts}
+    med = {p: bench.summary(timed[p])["p50_min_us"] for p in parts}
     chunks_per_text = statistics.mean(len(c) for c in pieces)
     whole = med["whole"]
     return {
